@@ -1,0 +1,38 @@
+import { z } from 'zod';
+
+const UNIT_MS: Record<string, number> = {
+  ms: 1, msec: 1, s: 1000, sec: 1000, m: 60_000, min: 60_000, h: 3_600_000, hr: 3_600_000, d: 86_400_000,
+  us: 0.001, usec: 0.001,
+};
+
+/**
+ * Parses a duration as written in Pacemaker and Paceline configs: a bare number is seconds
+ * (Pacemaker's rule), or a number with a unit: `500ms`, `10s`, `2min`, `1h`. Also accepts the
+ * ISO-8601 form `PT10S`. Returns milliseconds, or undefined when the text is not a duration.
+ */
+export function parseDurationMs(text: string | number): number | undefined {
+  if (typeof text === 'number') return Number.isFinite(text) && text >= 0 ? text * 1000 : undefined;
+  const t = text.trim().toLowerCase();
+  const iso = /^p(?:(\d+)d)?t?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$/.exec(t);
+  if (iso && t !== 'p' && t !== 'pt') {
+    const [, d, h, m, s] = iso;
+    return ((Number(d ?? 0) * 24 + Number(h ?? 0)) * 60 + Number(m ?? 0)) * 60_000 + Number(s ?? 0) * 1000;
+  }
+  const mm = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/.exec(t);
+  if (!mm) return undefined;
+  const unit = mm[2] === '' ? 's' : mm[2]!;
+  const factor = UNIT_MS[unit];
+  return factor === undefined ? undefined : Math.round(Number(mm[1]) * factor);
+}
+
+/** A duration field: a number of seconds or a string with a unit; parsed to milliseconds. */
+export const Duration = z
+  .union([z.number().nonnegative(), z.string()])
+  .transform((v, ctx) => {
+    const ms = parseDurationMs(v);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration (write e.g. 30, "500ms", "10s", "2min")` });
+      return z.NEVER;
+    }
+    return ms;
+  });

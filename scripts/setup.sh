@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs everything Paceline's demo, tests and benchmarks need on a fresh Debian machine:
+# the real system tools the agents drive and the Pacemaker tools we compare against (as root,
+# from Debian's packages), then the npm dependencies. Safe to run again: it skips what is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEBS=(iproute2 iputils-arping iputils-ping rsync nftables procps psmisc pacemaker-cli-utils resource-agents)
+missing=()
+for p in "${DEBS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: not root (or no apt-get): skipping Debian packages ${missing[*]}; tests that need them will say so and skip" >&2
+  fi
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+npm run build --silent
