@@ -286,7 +286,7 @@ export const OrderConstraint = z
   });
 export type OrderConstraint = z.infer<typeof OrderConstraint>;
 
-export const Constraint = z.union([LocationConstraint, ColocationConstraint, OrderConstraint]);
+export const Constraint = z.discriminatedUnion('type', [LocationConstraint, ColocationConstraint, OrderConstraint]);
 export type Constraint = z.infer<typeof Constraint>;
 
 export const NodeConfig = z.strictObject({

@@ -34,7 +34,7 @@ export function zodIssues(error: z.ZodError, prefix = ''): ConfigIssue[] {
 function humanMessage(i: z.core.$ZodIssue): string {
   if (i.code === 'unrecognized_keys') return `unknown field${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}`;
   if (i.code === 'invalid_union' && 'note' in i && i.note === 'No matching discriminator')
-    return 'unknown "type" (expected primitive, group or clone)';
+    return `missing or unknown "type"${'discriminator' in i ? ` (field "${String(i.discriminator)}")` : ''}`;
   return i.message;
 }
 
