@@ -1,1 +1,3 @@
-export {};
+export * from './result.js';
+export * from './context.js';
+export * from './agent.js';

@@ -1,0 +1,63 @@
+/**
+ * What an agent gets from its environment. Everything that touches the outside world is
+ * injected here, so agents can be tested with recorded commands and a fake clock.
+ */
+
+/** Runs a program with an argument array. Never a shell string built from parameters. */
+export interface CommandRunner {
+  run(file: string, args: readonly string[], options?: RunOptions): Promise<CommandResult>;
+}
+
+export interface RunOptions {
+  readonly env?: Readonly<Record<string, string>>;
+  readonly cwd?: string;
+  readonly input?: string;
+  readonly signal?: AbortSignal;
+  /** Kill the whole process group after this many ms. */
+  readonly timeoutMs?: number;
+  /** Run detached in its own process group (for daemons the agent starts). */
+  readonly detached?: boolean;
+}
+
+export interface CommandResult {
+  readonly exitCode: number | null;
+  readonly signal?: string | undefined;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly timedOut: boolean;
+  /** The program could not be found or executed. */
+  readonly notFound: boolean;
+}
+
+/** Structured logging; fields such as node/resource/action are added by the caller. */
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+  child(fields: Record<string, unknown>): Logger;
+}
+
+/** Milliseconds since the epoch, and sleeping, as an injectable port. */
+export interface Clock {
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export interface AgentContext {
+  /** The node the action runs on. */
+  readonly node: string;
+  /** Resource instance id ("web" or "httpd:1"). */
+  readonly instance: string;
+  /** A directory owned by this instance on this node, for pid files and state. Exists before the call. */
+  readonly stateDir: string;
+  readonly run: CommandRunner;
+  readonly log: Logger;
+  readonly clock: Clock;
+  /** Aborted when the deadline passes or the transition is cancelled. Agents must stop promptly. */
+  readonly signal: AbortSignal;
+  /** Epoch ms by which the action must finish. */
+  readonly deadline: number;
+  /** Operation-specific extras (e.g. the monitor's interval, notification data). */
+  readonly op: { readonly name: string; readonly interval: number; readonly timeout: number };
+}
