@@ -101,6 +101,9 @@ export interface Explanation {
 }
 
 export interface Transition {
+  /** Where instances are now, as the scheduler read the status (before this transition). */
+  readonly current: readonly InstancePlacement[];
+  /** Where instances will be after this transition (blocked actions leave instances where they are). */
   readonly placement: readonly InstancePlacement[];
   readonly actions: readonly GraphAction[];
   readonly edges: readonly OrderEdge[];
