@@ -6,7 +6,26 @@
 /** Runs a program with an argument array. Never a shell string built from parameters. */
 export interface CommandRunner {
   run(file: string, args: readonly string[], options?: RunOptions): Promise<CommandResult>;
+  /**
+   * Starts a long-running program (a daemon an agent manages) in its own process group and returns
+   * without waiting for it: it outlives the call and the calling process. Output goes to `logFile`
+   * (appended) or is discarded. Optional: runners that cannot start daemons leave it out, and
+   * agents that need it report 'not-installed'.
+   */
+  spawn?(file: string, args: readonly string[], options?: SpawnOptions): Promise<SpawnResult>;
 }
+
+export interface SpawnOptions {
+  readonly env?: Readonly<Record<string, string>>;
+  readonly cwd?: string;
+  /** Append stdout and stderr to this file. */
+  readonly logFile?: string;
+}
+
+/** A started daemon (`pid` is also its process-group id), or why it could not be started. */
+export type SpawnResult =
+  | { readonly ok: true; readonly pid: number }
+  | { readonly ok: false; readonly notFound: boolean; readonly message: string };
 
 export interface RunOptions {
   readonly env?: Readonly<Record<string, string>>;
@@ -60,4 +79,6 @@ export interface AgentContext {
   readonly deadline: number;
   /** Operation-specific extras (e.g. the monitor's interval, notification data). */
   readonly op: { readonly name: string; readonly interval: number; readonly timeout: number };
+  /** Pacemaker-style meta attributes of the resource (clone_max, clone_node_max, notify, ...), for OCF agents. */
+  readonly meta?: Readonly<Record<string, string>>;
 }

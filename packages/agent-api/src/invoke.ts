@@ -1,0 +1,137 @@
+/**
+ * Calling one agent action with a deadline: the one place that turns "the agent threw", "the
+ * deadline passed", "the capability is missing" into two-axis results. Used by the executor, the
+ * recurring monitors and the test kit, so all three agree.
+ */
+import type { ResourceAgent, Notification } from './agent.js';
+import { hasCapability } from './agent.js';
+import type { AgentContext, Clock, CommandRunner, Logger } from './context.js';
+import type { ActionResult, Execution, Outcome } from './result.js';
+
+/** The actions an agent can be asked to run (OCF names). */
+export type AgentAction =
+  | 'start' | 'stop' | 'monitor' | 'promote' | 'demote' | 'reload' | 'migrate_to' | 'migrate_from' | 'validate' | 'notify';
+
+export const AGENT_ACTIONS: readonly AgentAction[] = [
+  'start', 'stop', 'monitor', 'promote', 'demote', 'reload', 'migrate_to', 'migrate_from', 'validate', 'notify',
+];
+
+/** The default timeout of an action when neither the operation nor the agent says otherwise. */
+export const DEFAULT_ACTION_TIMEOUT_MS = 20_000;
+
+export interface InvokeRequest {
+  readonly action: AgentAction;
+  /** Parsed (validated) parameters. */
+  readonly params: unknown;
+  readonly node: string;
+  readonly instance: string;
+  readonly stateDir: string;
+  readonly run: CommandRunner;
+  readonly log: Logger;
+  readonly clock: Clock;
+  /** Milliseconds the action may take; then its signal is aborted and the result is a timeout. */
+  readonly timeoutMs: number;
+  /** Recurring interval (monitors), 0 otherwise. */
+  readonly interval?: number;
+  /** Cancels the action (the transition was aborted or the daemon is stopping). */
+  readonly signal?: AbortSignal;
+  /** Pacemaker-style meta attributes (clone_max, notify ...). */
+  readonly meta?: Readonly<Record<string, string>>;
+  /** migrate_to: the target node; migrate_from: the source node. */
+  readonly peer?: string;
+  readonly notification?: Notification;
+}
+
+const result = (execution: Execution, outcome: Outcome, reason: string, durationMs: number): ActionResult => ({
+  execution, outcome, reason, durationMs,
+});
+
+/** Whether the agent implements `action`. */
+export function supportsAction(agent: ResourceAgent, action: AgentAction): boolean {
+  switch (action) {
+    case 'start': case 'stop': case 'monitor': return true;
+    case 'promote': case 'demote': return hasCapability(agent, 'promotable');
+    case 'reload': return hasCapability(agent, 'reloadable');
+    case 'migrate_to': case 'migrate_from': return hasCapability(agent, 'migratable');
+    case 'validate': return hasCapability(agent, 'validatable');
+    case 'notify': return hasCapability(agent, 'notifiable');
+  }
+}
+
+function call(agent: ResourceAgent, req: InvokeRequest, ctx: AgentContext): Promise<ActionResult> {
+  const p = req.params as never;
+  switch (req.action) {
+    case 'start': return agent.start(p, ctx);
+    case 'stop': return agent.stop(p, ctx);
+    case 'monitor': return agent.monitor(p, ctx);
+    case 'promote': if (hasCapability(agent, 'promotable')) return agent.promote(p, ctx); break;
+    case 'demote': if (hasCapability(agent, 'promotable')) return agent.demote(p, ctx); break;
+    case 'reload': if (hasCapability(agent, 'reloadable')) return agent.reload(p, ctx); break;
+    case 'validate': if (hasCapability(agent, 'validatable')) return agent.validate(p, ctx); break;
+    case 'migrate_to': if (hasCapability(agent, 'migratable')) return agent.migrateTo(p, { ...ctx, target: req.peer ?? '' }); break;
+    case 'migrate_from': if (hasCapability(agent, 'migratable')) return agent.migrateFrom(p, { ...ctx, source: req.peer ?? '' }); break;
+    case 'notify':
+      if (hasCapability(agent, 'notifiable') && req.notification) return agent.notify(p, { ...ctx, notification: req.notification });
+      break;
+  }
+  return Promise.resolve(result('not-supported', 'unimplemented', `agent ${agent.meta.name} does not implement ${req.action}`, 0));
+}
+
+function isResult(r: unknown): r is ActionResult {
+  return typeof r === 'object' && r !== null && typeof (r as ActionResult).execution === 'string' && typeof (r as ActionResult).outcome === 'string';
+}
+
+/**
+ * Runs one action with a deadline. Never throws: an agent that throws gives `execution: 'error'`
+ * (outcome unknown), a deadline that passes gives `'timeout'` (the agent's signal is aborted so it
+ * can kill what it started), an aborted `signal` gives `'cancelled'`. `durationMs` is filled in.
+ */
+export async function invokeAgent(agent: ResourceAgent, req: InvokeRequest): Promise<ActionResult> {
+  const started = req.clock.now();
+  if (!supportsAction(agent, req.action)) return result('not-supported', 'unimplemented', `agent ${agent.meta.name} does not implement ${req.action}`, 0);
+  if (req.signal?.aborted) return result('cancelled', 'generic-error', 'cancelled before it started', 0);
+  const controller = new AbortController();
+  const onAbort = (): void => controller.abort(req.signal?.reason);
+  req.signal?.addEventListener('abort', onAbort, { once: true });
+  const timer = new AbortController();
+  const ctx: AgentContext = {
+    node: req.node,
+    instance: req.instance,
+    stateDir: req.stateDir,
+    run: req.run,
+    log: req.log,
+    clock: req.clock,
+    signal: controller.signal,
+    deadline: started + req.timeoutMs,
+    op: { name: req.action, interval: req.interval ?? 0, timeout: req.timeoutMs },
+    ...(req.meta ? { meta: req.meta } : {}),
+  };
+  type Race = { kind: 'result'; value: unknown } | { kind: 'threw'; error: unknown } | { kind: 'timeout' };
+  const running: Promise<Race> = (async () => call(agent, req, ctx))().then(
+    (value): Race => ({ kind: 'result', value }),
+    (error: unknown): Race => ({ kind: 'threw', error }),
+  );
+  const deadline = req.clock.sleep(req.timeoutMs, timer.signal).then(
+    (): Race => ({ kind: 'timeout' }),
+    (): Race => ({ kind: 'timeout' }),
+  );
+  // A cancellation aborts the agent's signal and gives it the rest of its timeout to wind down:
+  // its own result wins if it returns in time (an agent may report 'cancelled' itself).
+  const first = await Promise.race([running, deadline]);
+  const duration = req.clock.now() - started;
+  timer.abort();
+  req.signal?.removeEventListener('abort', onAbort);
+  switch (first.kind) {
+    case 'timeout':
+      controller.abort(new Error('deadline passed'));
+      return result('timeout', 'generic-error', `${req.action} did not finish within ${req.timeoutMs} ms`, duration);
+    case 'threw': {
+      const e = first.error;
+      return result('error', 'generic-error', `${req.action} threw: ${e instanceof Error ? e.message : String(e)}`, duration);
+    }
+    case 'result': {
+      if (!isResult(first.value)) return result('error', 'generic-error', `${req.action} returned something that is not an ActionResult`, duration);
+      return { ...first.value, durationMs: duration };
+    }
+  }
+}
