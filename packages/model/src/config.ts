@@ -41,7 +41,7 @@ export const Operation = z.strictObject({
   interval: Duration.default(0),
   timeout: Duration.optional(),
   /** For monitors of promotable resources: the role this monitor checks. */
-  role: z.enum(['Started', 'Unpromoted', 'Promoted']).optional(),
+  role: z.enum(['Started', 'Unpromoted', 'Promoted', 'Stopped']).optional(),
   onFail: OnFail.optional(),
   enabled: z.boolean().default(true),
   /** Extra parameters passed to the agent for this operation only. */
@@ -98,7 +98,7 @@ export type CloneMeta = z.infer<typeof CloneMeta>;
 export const AgentRef = z
   .string()
   .regex(
-    /^(paceline:[A-Za-z0-9_.-]+|ocf:[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+|stonith:[A-Za-z0-9_.:-]+|(lsb|systemd|service|upstart|nagios):[A-Za-z0-9_.@:-]+)$/,
+    /^(paceline:[A-Za-z0-9_.-]+|ocf:[A-Za-z0-9_.-]+:[A-Za-z0-9_./-]+|stonith:[A-Za-z0-9_.:/-]+|(lsb|systemd|service|upstart|nagios):[A-Za-z0-9_.@:/-]+)$/,
     'an agent is written "paceline:NAME", "ocf:PROVIDER:TYPE" or "stonith:TYPE"',
   );
 
@@ -319,6 +319,14 @@ export const ClusterProperties = z.strictObject({
   concurrentFencing: z.boolean().default(false),
   placementStrategy: z.enum(['default', 'utilization', 'minimal', 'balanced']).default('default'),
   nodeHealthStrategy: z.enum(['none', 'migrate-on-red', 'only-green', 'progressive', 'custom']).default('none'),
+  /** Scores for node health attributes (#health-*) of each colour; unset = the strategy's default. */
+  nodeHealthGreen: ScoreSchema.optional(),
+  nodeHealthYellow: ScoreSchema.optional(),
+  nodeHealthRed: ScoreSchema.optional(),
+  /** For the progressive strategy: the score every node starts with. */
+  nodeHealthBase: ScoreSchema.optional(),
+  /** Probe resources on nodes where their state is unknown (default true). */
+  enableStartupProbes: z.boolean().optional(),
   shutdownLock: z.boolean().default(false),
   /** Re-check for time-based changes (failure-timeout, date rules) at least this often. */
   clusterRecheckInterval: Duration.default(900_000),

@@ -29,6 +29,13 @@ export const OpRecord = z.strictObject({
   expectedRc: z.number().int().optional(),
   /** Hash of the parameters the action ran with, to detect changed definitions. */
   digest: z.string().optional(),
+  /** Digest of only the parameters whose change requires a restart (Pacemaker: op-restart-digest). */
+  restartDigest: z.string().optional(),
+  /** Parameter names whose change forces a restart rather than a reload (Pacemaker: op-force-restart). */
+  restartParams: z.array(z.string()).optional(),
+  /** Digest without the secure (hidden) parameters (Pacemaker: op-secure-digest), and their names. */
+  secureDigest: z.string().optional(),
+  secureParams: z.array(z.string()).optional(),
   migrateSource: z.string().optional(),
   migrateTarget: z.string().optional(),
   exitReason: z.string().optional(),

@@ -1,1 +1,1 @@
-export {};
+export { importCib, type CibImport, type ImportIssue } from './import.js';

@@ -1,0 +1,107 @@
+/**
+ * `importCib`: a Pacemaker CIB (XML text) → the Paceline model. Everything the model cannot
+ * carry is listed in `unsupported` (it may change decisions) or `ignored` (Pacemaker itself
+ * ignores it, or it has no effect on scheduling), each with its place in the CIB.
+ */
+import { ClusterConfig, ClusterStatus, ConfigError, zodIssues } from '@paceline/model';
+import { configToInput, importDefaults, importNodes, importProperties, importResources } from './config.js';
+import { importConstraints, importTags } from './constraints.js';
+import { IssueLog, type ImportIssue } from './nvsets.js';
+import { importStatus } from './status.js';
+import { child, childrenOf, indexIds, isTrue, parseXml, type XmlElement } from './xml.js';
+
+export type { ImportIssue } from './nvsets.js';
+
+export interface CibImport {
+  readonly config: ClusterConfig;
+  readonly status: ClusterStatus;
+  /** Epoch ms from the CIB's `execution-date`, when it has one. */
+  readonly now?: number;
+  /** What the model cannot carry and that may matter for decisions. */
+  readonly unsupported: readonly ImportIssue[];
+  /** What was skipped on purpose: ignored by Pacemaker too, or bookkeeping with no effect on scheduling. */
+  readonly ignored: readonly ImportIssue[];
+}
+
+/** Configuration sections with no scheduling meaning in the model. */
+const UNMODELLED_SECTIONS: Record<string, string> = {
+  'fencing-topology': 'fencing topology (fencing levels) is not modelled',
+  alerts: 'alerts are not modelled',
+  acls: 'access control lists are not modelled',
+};
+
+export function importCib(xml: string, options: { source?: string } = {}): CibImport {
+  let roots: XmlElement[];
+  try {
+    roots = parseXml(xml);
+  } catch (e) {
+    throw new ConfigError([{ path: '', message: `not well-formed XML: ${(e as Error).message}` }], options.source, 'PARSE_FAILED');
+  }
+  const cib = roots.find((r) => r.tag === 'cib');
+  if (!cib) throw new ConfigError([{ path: '', message: 'no <cib> element: this is not a Pacemaker CIB' }], options.source, 'PARSE_FAILED');
+  const configuration = child(cib, 'configuration');
+  if (!configuration) throw new ConfigError([{ path: 'cib', message: 'the CIB has no <configuration> section' }], options.source, 'PARSE_FAILED');
+
+  const log = new IssueLog();
+  const ids = indexIds(configuration);
+  const ctx = { ids, log };
+
+  const { properties, startupFencing } = importProperties(child(configuration, 'crm_config'), ctx);
+  const defaults = importDefaults(configuration, ctx);
+  const nodes = importNodes(child(configuration, 'nodes'), ctx);
+  const { resources, index } = importResources(child(configuration, 'resources'), ctx);
+  const tags = importTags(configuration);
+  const constraints = importConstraints(child(configuration, 'constraints'), ctx, index, tags);
+  for (const c of configuration.children) {
+    const what = UNMODELLED_SECTIONS[c.tag];
+    if (what !== undefined) log.unsupportedAt(`configuration/${c.tag}`, what);
+    else if (!['crm_config', 'rsc_defaults', 'op_defaults', 'nodes', 'resources', 'constraints', 'tags'].includes(c.tag))
+      log.unsupportedAt(`configuration/${c.tag}`, `<${c.tag}> is not modelled`);
+  }
+
+  const epoch = Number.parseInt(cib.attrs['epoch'] ?? '0', 10);
+  const configInput = configToInput({
+    epoch: Number.isFinite(epoch) && epoch >= 0 ? epoch : 0,
+    properties,
+    defaults,
+    nodes: nodes.nodes,
+    resources,
+    constraints,
+  });
+  const parsedConfig = ClusterConfig.safeParse(configInput);
+  if (!parsedConfig.success) throw new ConfigError(zodIssues(parsedConfig.error), options.source);
+  const config = parsedConfig.data;
+
+  const statusEl = child(cib, 'status');
+  const statusNodes = importStatus({
+    status: statusEl,
+    nodeNames: config.nodes.map((n) => n.name),
+    byId: nodes.byId,
+    ping: nodes.ping,
+    stonithEnabled: config.properties.stonithEnabled,
+    startupFencing,
+    ids,
+    log,
+  });
+  for (const c of statusEl?.children ?? [])
+    if (c.tag !== 'node_state') log.unsupportedAt(`status/${c.tag}`, `<${c.tag}> in the status section is not modelled`);
+  const dcId = cib.attrs['dc-uuid'];
+  const statusInput: Record<string, unknown> = { quorum: isTrue(cib.attrs['have-quorum']), nodes: statusNodes };
+  if (dcId !== undefined) {
+    const dc = nodes.byId.get(dcId) ?? childrenOf(statusEl, 'node_state').find((s) => s.attrs['id'] === dcId)?.attrs['uname'];
+    if (dc !== undefined) statusInput['dc'] = dc;
+  }
+  const parsedStatus = ClusterStatus.safeParse(statusInput);
+  if (!parsedStatus.success) throw new ConfigError(zodIssues(parsedStatus.error, 'status'), options.source, 'STATUS_INVALID');
+
+  const exec = cib.attrs['execution-date'];
+  const execSec = exec === undefined ? undefined : Number.parseInt(exec, 10);
+  const result: CibImport = {
+    config,
+    status: parsedStatus.data,
+    unsupported: log.unsupported,
+    ignored: log.ignored,
+    ...(execSec !== undefined && Number.isFinite(execSec) ? { now: execSec * 1000 } : {}),
+  };
+  return result;
+}

@@ -1,0 +1,95 @@
+/**
+ * Reading Pacemaker attribute sets (`meta_attributes`, `instance_attributes`, `utilization`,
+ * `cluster_property_set`) the way Pacemaker 2.1.5 does: sets are taken in descending `score`
+ * order (ties keep document order, one special set id may go first), the first value seen for a
+ * name wins, and the value `#default` removes an earlier value. Sets guarded by a rule cannot be
+ * represented in the model and are reported instead of guessed.
+ */
+import { childrenOf, resolveRef, type XmlElement } from './xml.js';
+
+export interface ImportIssue {
+  /** Where in the CIB, e.g. `configuration/resources/primitive[rsc1]/meta_attributes/restart-type`. */
+  readonly path: string;
+  /** What could not be carried over, in words. */
+  readonly what: string;
+}
+
+/** Collects what an import could not carry (`unsupported`) or deliberately skipped (`ignored`). */
+export class IssueLog {
+  readonly unsupported: ImportIssue[] = [];
+  readonly ignored: ImportIssue[] = [];
+  unsupportedAt(path: string, what: string): void {
+    this.unsupported.push({ path, what });
+  }
+  ignoredAt(path: string, what: string): void {
+    this.ignored.push({ path, what });
+  }
+}
+
+export interface NvValue {
+  readonly value: string;
+  /** Path of the nvpair, for reporting. */
+  readonly path: string;
+}
+
+function setScore(e: XmlElement): number {
+  const s = e.attrs['score'];
+  if (s === undefined) return 0;
+  const t = s.trim().toLowerCase();
+  if (t === 'infinity' || t === '+infinity') return 1_000_000;
+  if (t === '-infinity') return -1_000_000;
+  const n = Number.parseInt(t, 10);
+  return Number.isFinite(n) ? n : 0;
+}
+
+/**
+ * Merges every set with one of `tags` directly under `parent` (plus, optionally, sets from other
+ * sources appended after them) into one name → value map.
+ */
+export function readNvSets(
+  parent: XmlElement | undefined,
+  tags: readonly string[],
+  path: string,
+  ids: Map<string, XmlElement>,
+  log: IssueLog,
+  options: { specialFirst?: string } = {},
+): Map<string, NvValue> {
+  const sets: { el: XmlElement; score: number; index: number; path: string }[] = [];
+  childrenOf(parent, ...tags).forEach((raw, index) => {
+    const setPath = `${path}/${raw.tag}[${raw.attrs['id'] ?? raw.attrs['id-ref'] ?? index}]`;
+    const el = resolveRef(raw, ids);
+    if (!el) {
+      log.unsupportedAt(setPath, `attribute set refers to unknown id "${raw.attrs['id-ref']}"`);
+      return;
+    }
+    sets.push({ el, score: setScore(raw.attrs['score'] !== undefined ? raw : el), index, path: setPath });
+  });
+  const special = options.specialFirst;
+  sets.sort((a, b) => {
+    if (special !== undefined) {
+      const sa = a.el.attrs['id'] === special;
+      const sb = b.el.attrs['id'] === special;
+      if (sa !== sb) return sa ? -1 : 1;
+    }
+    return b.score - a.score || a.index - b.index;
+  });
+  const out = new Map<string, NvValue>();
+  for (const s of sets) {
+    if (childrenOf(s.el, 'rule').length > 0) {
+      log.unsupportedAt(`${s.path}/rule`, 'attribute set applied only when a rule holds (rule-controlled sets are not modelled); its values were not imported');
+      continue;
+    }
+    for (const nvRaw of childrenOf(s.el, 'nvpair')) {
+      const nv = resolveRef(nvRaw, ids) ?? nvRaw;
+      const name = nvRaw.attrs['name'] ?? nv.attrs['name'];
+      const value = nvRaw.attrs['value'] ?? nv.attrs['value'];
+      if (name === undefined || value === undefined) continue;
+      if (value.toLowerCase() === '#default') {
+        out.delete(name);
+        continue;
+      }
+      if (!out.has(name)) out.set(name, { value, path: `${s.path}/${name}` });
+    }
+  }
+  return out;
+}

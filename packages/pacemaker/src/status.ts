@@ -1,0 +1,229 @@
+/**
+ * The CIB `status` section → the model's ClusterStatus input: node states (Pacemaker 2.1.5's
+ * determine_online_status rules), transient attributes, fail counts and operation history.
+ */
+import type { ExecStatus } from '@paceline/model';
+import { IssueLog, readNvSets } from './nvsets.js';
+import { childrenOf, isTrue, type XmlElement } from './xml.js';
+
+type Obj = Record<string, unknown>;
+
+/** lrm op-status codes (PCMK_EXEC_*) in order. */
+const EXEC_STATUS: Record<string, ExecStatus> = {
+  '-1': 'pending', '0': 'done', '1': 'cancelled', '2': 'timeout', '3': 'not-supported', '4': 'error',
+  '5': 'error-hard', '6': 'error-fatal', '7': 'not-installed', '8': 'not-connected', '9': 'invalid',
+};
+
+/** lrm_rsc_op attributes that record bookkeeping only (no effect on decisions). */
+const OP_BOOKKEEPING = new Set([
+  'id', 'crm_feature_set', 'transition-magic', 'crm-debug-origin', 'exec-time', 'queue-time', 'on_node',
+  'operation_key', 'op-status', 'rc-code', 'call-id', 'operation', 'interval', 'transition-key', 'op-digest',
+  'last-run', 'last-rc-change', 'exit-reason', 'migrate_source', 'migrate_target', 'op-restart-digest',
+  'op-force-restart', 'op-secure-digest', 'op-secure-params',
+]);
+
+export interface StatusInputs {
+  readonly status: XmlElement | undefined;
+  readonly nodeNames: readonly string[];
+  readonly byId: Map<string, string>;
+  readonly ping: Set<string>;
+  readonly stonithEnabled: boolean;
+  readonly startupFencing: boolean;
+  readonly ids: Map<string, XmlElement>;
+  readonly log: IssueLog;
+}
+
+function intOf(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number.parseInt(v, 10);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+function importOp(op: XmlElement, path: string, log: IssueLog): Obj | undefined {
+  const a = op.attrs;
+  const action = a['operation'];
+  if (action === undefined) {
+    log.unsupportedAt(path, 'operation record without an operation name; skipped');
+    return undefined;
+  }
+  const rec: Obj = { action, interval: intOf(a['interval']) ?? 0, callId: intOf(a['call-id']) ?? 0 };
+  const st = a['op-status'];
+  if (st !== undefined) {
+    const s = EXEC_STATUS[st.trim()];
+    if (s === undefined) log.unsupportedAt(`${path}/@op-status`, `unknown op-status ${st}; read as error`);
+    rec['status'] = s ?? 'error';
+  }
+  rec['rc'] = intOf(a['rc-code']) ?? 0;
+  const lrc = intOf(a['last-rc-change']);
+  if (lrc !== undefined) rec['lastRcChange'] = lrc * 1000;
+  const lr = intOf(a['last-run']);
+  if (lr !== undefined) rec['lastRun'] = lr * 1000;
+  const key = a['transition-key'];
+  if (key !== undefined) {
+    // action-id:transition-id:target-rc:uuid
+    const target = intOf(key.split(':')[2]);
+    if (target !== undefined) rec['expectedRc'] = target;
+  }
+  if (a['op-digest'] !== undefined) rec['digest'] = a['op-digest'];
+  if (a['op-restart-digest'] !== undefined) rec['restartDigest'] = a['op-restart-digest'];
+  if (a['op-secure-digest'] !== undefined) rec['secureDigest'] = a['op-secure-digest'];
+  const words = (v: string | undefined): string[] | undefined => (v === undefined ? undefined : v.split(/\s+/).filter((x) => x !== ''));
+  const fr = words(a['op-force-restart']);
+  if (fr !== undefined) rec['restartParams'] = fr;
+  const sp = words(a['op-secure-params']);
+  if (sp !== undefined) rec['secureParams'] = sp;
+  if (a['migrate_source'] !== undefined) rec['migrateSource'] = a['migrate_source'];
+  if (a['migrate_target'] !== undefined) rec['migrateTarget'] = a['migrate_target'];
+  if (a['exit-reason'] !== undefined && a['exit-reason'] !== '') rec['exitReason'] = a['exit-reason'];
+  rec['key'] = a['operation_key'] ?? a['id'] ?? `${action}_${a['interval'] ?? 0}`;
+  for (const k of Object.keys(a)) if (!OP_BOOKKEEPING.has(k)) log.unsupportedAt(`${path}/@${k}`, `operation record attribute ${k} is not modelled`);
+  return rec;
+}
+
+function importHistory(state: XmlElement, path: string, log: IssueLog): Obj[] {
+  const out: Obj[] = [];
+  for (const lrm of childrenOf(state, 'lrm'))
+    for (const list of childrenOf(lrm, 'lrm_resources'))
+      for (const r of childrenOf(list, 'lrm_resource')) {
+        const id = r.attrs['id'];
+        const rpath = `${path}/lrm_resource[${id ?? ''}]`;
+        if (id === undefined) continue;
+        const h: Obj = { resource: id };
+        const cls = r.attrs['class'];
+        const type = r.attrs['type'];
+        if (cls !== undefined && type !== undefined)
+          h['agent'] = r.attrs['provider'] !== undefined ? `${cls}:${r.attrs['provider']}:${type}` : `${cls}:${type}`;
+        if (r.attrs['shutdown-lock'] !== undefined) log.unsupportedAt(`${rpath}/@shutdown-lock`, 'shutdown locks are not modelled');
+        const ops: Obj[] = [];
+        childrenOf(r, 'lrm_rsc_op').forEach((o, i) => {
+          const rec = importOp(o, `${rpath}/lrm_rsc_op[${o.attrs['id'] ?? i}]`, log);
+          if (rec) ops.push(rec);
+        });
+        h['ops'] = ops;
+        out.push(h);
+      }
+  return out;
+}
+
+/** `fail-count-RSC` or `fail-count-RSC#OP_INTERVAL` → its parts. */
+function failKey(rest: string): { resource: string; action?: string; interval?: number } {
+  const hash = rest.lastIndexOf('#');
+  if (hash < 0) return { resource: rest };
+  const resource = rest.slice(0, hash);
+  const opPart = rest.slice(hash + 1);
+  const us = opPart.lastIndexOf('_');
+  const interval = us < 0 ? undefined : intOf(opPart.slice(us + 1));
+  return interval === undefined ? { resource, action: opPart } : { resource, action: opPart.slice(0, us), interval };
+}
+
+export function importStatus(inp: StatusInputs): Obj[] {
+  const states = childrenOf(inp.status, 'node_state');
+  const used = new Set<XmlElement>();
+  const findState = (name: string, id: string | undefined): XmlElement | undefined => {
+    // Pacemaker matches node_state to a configured node by id first, then by uname.
+    const byId = id === undefined ? undefined : states.find((s) => s.attrs['id'] === id);
+    return byId ?? states.find((s) => s.attrs['uname'] === name);
+  };
+  const idOf = new Map<string, string>();
+  for (const [id, name] of inp.byId) idOf.set(name, id);
+
+  const out: Obj[] = [];
+  for (const name of inp.nodeNames) {
+    const state = findState(name, idOf.get(name));
+    const path = `status/node_state[${name}]`;
+    const node: Obj = { name };
+    if (!state) {
+      if (inp.ping.has(name)) node['state'] = 'offline';
+      else if (inp.stonithEnabled && inp.startupFencing) {
+        node['state'] = 'unclean';
+        node['uncleanReason'] = 'node has never been seen by the cluster (startup-fencing)';
+      } else node['state'] = 'offline';
+      out.push(node);
+      continue;
+    }
+    used.add(state);
+    const attributes: Record<string, string> = {};
+    const failures = new Map<string, Obj>();
+    const lastFailures = new Map<string, number>();
+    let shutdownAttr: string | undefined;
+    let terminate: string | undefined;
+    for (const ta of childrenOf(state, 'transient_attributes')) {
+      const values = readNvSets(ta, ['instance_attributes'], `${path}/transient_attributes`, inp.ids, inp.log);
+      for (const [k, nv] of values) {
+        if (k === 'standby' || k === 'maintenance') node[k] = isTrue(nv.value);
+        else if (k === 'shutdown') shutdownAttr = nv.value;
+        else if (k === 'terminate') terminate = nv.value;
+        else if (k.startsWith('fail-count-')) {
+          const key = k.slice('fail-count-'.length);
+          const fk = failKey(key);
+          failures.set(key, { ...fk, count: nv.value.trim() });
+        } else if (k.startsWith('last-failure-')) {
+          const n = intOf(nv.value);
+          if (n !== undefined) lastFailures.set(k.slice('last-failure-'.length), n * 1000);
+        } else if (k === 'probe_complete') inp.log.ignoredAt(nv.path, 'probe_complete is obsolete and has no effect');
+        else attributes[k] = nv.value;
+      }
+    }
+    for (const [key, ms] of lastFailures) {
+      const f = failures.get(key);
+      if (f) f['lastFailure'] = ms;
+      else inp.log.ignoredAt(`${path}/transient_attributes/last-failure-${key}`, 'last-failure without a fail count (no failure is counted)');
+    }
+    const shutdown = shutdownAttr !== undefined && shutdownAttr !== '0';
+    if (shutdown) node['shutdown'] = true;
+    node['attributes'] = attributes;
+    node['failures'] = [...failures.values()];
+
+    const s = determineState(state, shutdown, terminate, inp.stonithEnabled);
+    node['state'] = inp.ping.has(name) ? 'offline' : s.state;
+    if (s.reason !== undefined && s.state === 'unclean') node['uncleanReason'] = s.reason;
+    node['history'] = importHistory(state, path, inp.log);
+    out.push(node);
+  }
+  for (const s of states)
+    if (!used.has(s)) inp.log.ignoredAt(`status/node_state[${s.attrs['uname'] ?? s.attrs['id'] ?? ''}]`, 'state of a node that is not in the configuration (Pacemaker ignores it)');
+  return out;
+}
+
+/** Pacemaker 2.1.5 determine_online_status{_fencing,_no_fencing}, for cluster nodes. */
+export function determineState(
+  state: XmlElement,
+  shutdown: boolean,
+  terminateAttr: string | undefined,
+  stonithEnabled: boolean,
+): { state: 'online' | 'offline' | 'unclean' | 'pending'; reason?: string } {
+  const join = state.attrs['join'];
+  const crmd = state.attrs['crmd'];
+  const inCcmRaw = state.attrs['in_ccm'];
+  const inCcm = isTrue(inCcmRaw);
+  const crmdOnline = crmd?.toLowerCase() === 'online';
+  const expected = state.attrs['expected'] ?? 'down';
+  const expectedUp = !shutdown && expected.toLowerCase() === 'member';
+
+  if (!stonithEnabled) {
+    if (!inCcm) return { state: 'offline' };
+    if (crmdOnline) return join?.toLowerCase() === 'member' ? { state: 'online' } : { state: 'offline' };
+    if (!expectedUp) return { state: 'offline' };
+    return { state: 'unclean', reason: 'peer is unexpectedly down' };
+  }
+
+  let terminate = isTrue(terminateAttr);
+  if (!terminate && terminateAttr !== undefined && terminateAttr.length > 0) {
+    const c = terminateAttr[0]!;
+    terminate = c !== '0' && c >= '0' && c <= '9';
+  }
+  const j = join?.toLowerCase();
+  if (shutdown) return crmdOnline ? { state: 'online' } : { state: 'offline' };
+  if (inCcmRaw === undefined) return { state: 'unclean', reason: 'peer has not been seen by the cluster' };
+  if (j === 'banned') return { state: 'unclean', reason: 'peer failed Pacemaker membership criteria' };
+  if (!terminate && expected.toLowerCase() === 'down') {
+    return inCcm ? { state: 'pending' } : { state: 'offline' };
+  }
+  if (terminate && j === 'down' && !inCcm && !crmdOnline) return { state: 'offline' };
+  if (!inCcm) return { state: 'unclean', reason: 'peer is no longer part of the cluster' };
+  if (!crmdOnline) return { state: 'unclean', reason: 'peer process is no longer available' };
+  if (terminate) return { state: 'unclean', reason: 'termination was requested' };
+  if (j === 'member') return { state: 'online' };
+  if (j === 'pending' || j === 'down') return { state: 'pending' };
+  return { state: 'unclean', reason: 'peer was in an unknown state' };
+}
