@@ -1,1 +1,3 @@
-export {};
+export * from './command-runner.js';
+export * from './logger.js';
+export * from './clock.js';
