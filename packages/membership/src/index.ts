@@ -1,1 +1,10 @@
-export {};
+export * from './config.js';
+export * from './errors.js';
+export * from './messages.js';
+export * from './codec.js';
+export * from './replay.js';
+export * from './state.js';
+export * from './step.js';
+export * from './safety.js';
+export * from './format.js';
+export * from './transport.js';

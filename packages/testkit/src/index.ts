@@ -1,1 +1,5 @@
-export {};
+export * from './prng.js';
+export * from './clock.js';
+export * from './network.js';
+export * from './harness.js';
+export * from './script.js';

@@ -1,0 +1,81 @@
+/**
+ * The two questions the resource layer asks before acting, answered from the membership state
+ * alone. The rule: no node runs a resource it cannot prove the peer is not running.
+ */
+import type { MembershipState, PeerState } from './state.js';
+
+export interface Answer {
+  readonly yes: boolean;
+  readonly reason: string;
+}
+
+function witnessFresh(s: MembershipState): boolean {
+  return s.witness !== undefined && s.witness.reachable && s.tick - s.witness.tick <= s.config.witnessStaleTicks;
+}
+
+const missing = (s: MembershipState): PeerState[] =>
+  Object.values(s.peers).filter((p) => !p.member && !p.left && !(p.fence.phase === 'confirmed'));
+
+/**
+ * May this node run resources at all (keep its own, start new ones)? False without quorum, while
+ * waiting for all nodes, while leaving, and — depending on the partition policy — while a peer is
+ * unaccounted for (`stop-all`), or while a peer is unaccounted for and the witness is not reachable
+ * (`witness`). Under `fence`, a node keeps running while its peer is lost: the fence race decides
+ * which side survives.
+ */
+export function explainMayRun(s: MembershipState): Answer {
+  if (s.leaving) return { yes: false, reason: 'this node is leaving the cluster' };
+  if (s.waitingForAll) return { yes: false, reason: 'waiting until every node has been seen (waitForAll)' };
+  if (!s.quorate) return { yes: false, reason: `no quorum (${s.members.length} of ${s.config.nodeNames.length} nodes)` };
+  const gone = missing(s).map((p) => p.name);
+  if (gone.length === 0) return { yes: true, reason: 'quorate and every peer is accounted for' };
+  switch (s.config.partitionPolicy) {
+    case 'fence':
+      return { yes: true, reason: `quorate; ${gone.join(', ')} not fenced yet (its resources stay where they were)` };
+    case 'witness':
+      return witnessFresh(s)
+        ? { yes: true, reason: `${gone.join(', ')} lost but the witness is reachable` }
+        : { yes: false, reason: `${gone.join(', ')} lost and the witness is not reachable` };
+    case 'stop-all':
+      return { yes: false, reason: `${gone.join(', ')} lost (policy stop-all)` };
+  }
+}
+
+export function mayRunResources(s: MembershipState): boolean {
+  return explainMayRun(s).yes;
+}
+
+/**
+ * Is it proven that `peer` runs nothing, so that its resources may be started here? True when the
+ * peer left cleanly, when fencing it was confirmed, or (policy `witness`) when it has been lost for
+ * `witnessGraceTicks` while this node reaches the witness (the peer, unable to reach us, stops its
+ * resources when it cannot reach the witness either). Never true for a member.
+ */
+export function explainPeerSafelyDown(s: MembershipState, peer: string): Answer {
+  const p = s.peers[peer];
+  if (p === undefined) return { yes: false, reason: `"${peer}" is not a peer of ${s.self}` };
+  if (p.member) return { yes: false, reason: `${peer} is a member` };
+  if (p.left) return { yes: true, reason: `${peer} left cleanly` };
+  if (p.fence.phase === 'confirmed') return { yes: true, reason: `${peer} was fenced` };
+  switch (s.config.partitionPolicy) {
+    case 'fence':
+      return {
+        yes: false,
+        reason: `${peer} ${p.lostAt === undefined ? 'not seen since this node started' : 'lost'}; fencing ${p.fence.phase === 'none' ? 'not started' : p.fence.phase}`,
+      };
+    case 'witness': {
+      if (!s.quorate || s.waitingForAll) return { yes: false, reason: 'no quorum' };
+      if (!witnessFresh(s)) return { yes: false, reason: `${peer} lost and the witness is not reachable` };
+      const since = s.tick - (p.lostAt ?? s.config.startupGraceTicks);
+      return since >= s.config.witnessGraceTicks
+        ? { yes: true, reason: `${peer} lost for ${since} ticks and the witness is reachable` }
+        : { yes: false, reason: `${peer} lost ${since} ticks ago; waiting ${s.config.witnessGraceTicks} ticks for it to stop` };
+    }
+    case 'stop-all':
+      return { yes: false, reason: `${peer} lost without leaving cleanly (policy stop-all)` };
+  }
+}
+
+export function peerSafelyDown(s: MembershipState, peer: string): boolean {
+  return explainPeerSafelyDown(s, peer).yes;
+}

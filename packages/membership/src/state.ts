@@ -1,0 +1,119 @@
+/** The membership state machine's state, inputs, outputs and events. All plain data. */
+import type { DropReason } from './codec.js';
+import type { ResolvedConfig } from './config.js';
+import type { WireMessage } from './messages.js';
+import type { ReplayWindow } from './replay.js';
+
+export interface PeerLink {
+  /** Heard within the link's dead time. */
+  readonly up: boolean;
+  /** Tick of the last valid packet on this link (undefined: never heard). */
+  readonly lastHeard: number | undefined;
+  /** Heartbeat intervals elapsed since `lastHeard`. */
+  readonly missed: number;
+  /** A `link-late` warning was emitted for the current silence. */
+  readonly warned: boolean;
+}
+
+export type FenceState =
+  | { readonly phase: 'none' }
+  /** Waiting for the fence delay (the other side of a split may fence us first). */
+  | { readonly phase: 'pending'; readonly dueTick: number }
+  /** The caller has been asked to fence; waiting for a `fence-result`. */
+  | { readonly phase: 'requested'; readonly since: number }
+  | { readonly phase: 'confirmed'; readonly at: number }
+  | { readonly phase: 'failed'; readonly retryTick: number };
+
+export interface PeerState {
+  readonly name: string;
+  /** In this node's membership view. */
+  readonly member: boolean;
+  /** Announced a clean shutdown (its resources are stopped) and has not been heard since. */
+  readonly left: boolean;
+  /** Tick at which the peer was declared lost (undefined while a member, or never seen). */
+  readonly lostAt: number | undefined;
+  readonly links: Readonly<Record<string, PeerLink>>;
+  readonly replay: ReplayWindow | undefined;
+  /** The peer's last announced view, used for coordinator agreement. */
+  readonly claim:
+    | { readonly coordinator: string; readonly term: number; readonly membershipId: number; readonly members: readonly string[] }
+    | undefined;
+  readonly fence: FenceState;
+}
+
+export type DropCounters = Readonly<Record<DropReason, number>>;
+
+export interface MembershipState {
+  readonly config: ResolvedConfig;
+  readonly self: string;
+  /** This node's incarnation. */
+  readonly boot: number;
+  readonly tick: number;
+  /** Last sequence number sent. */
+  readonly seq: number;
+  readonly lastSentTick: number | undefined;
+  readonly peers: Readonly<Record<string, PeerState>>;
+  /** Members of this node's view, sorted; always includes this node. */
+  readonly members: readonly string[];
+  /** Increases every time `members` changes. */
+  readonly membershipId: number;
+  readonly coordinator: string;
+  /** Election term of `coordinator`; higher terms win when views merge. */
+  readonly term: number;
+  readonly quorate: boolean;
+  /** `waitForAll` is set and not every node has been seen at once yet. */
+  readonly waitingForAll: boolean;
+  readonly witness: { readonly reachable: boolean; readonly tick: number } | undefined;
+  /** Last value of `mayRunResources`, to report changes. */
+  readonly mayRun: boolean;
+  /** The node has announced a clean shutdown. */
+  readonly leaving: boolean;
+  readonly drops: DropCounters;
+}
+
+export type MembershipInput =
+  /** One logical tick of time has passed. */
+  | { readonly type: 'tick' }
+  /** A packet that passed the codec (HMAC, size, schema). `from` is the transport address, for display. */
+  | { readonly type: 'message'; readonly link: string; readonly from: string; readonly message: WireMessage }
+  /** A packet the codec rejected: counted, never acted on. */
+  | { readonly type: 'dropped'; readonly link: string; readonly from?: string; readonly reason: DropReason; readonly detail?: string }
+  /** Result of the caller's check of the witness (ping target). */
+  | { readonly type: 'witness'; readonly reachable: boolean }
+  /** Result of a fencing operation the state machine requested. */
+  | { readonly type: 'fence-result'; readonly node: string; readonly ok: boolean; readonly detail?: string }
+  /** This node shuts down cleanly (its resources are stopped): tell the peers. */
+  | { readonly type: 'leave' };
+
+export interface Outgoing {
+  readonly link: string;
+  readonly to: string;
+  readonly message: WireMessage;
+}
+
+export type MembershipEvent =
+  | { readonly type: 'link-up'; readonly node: string; readonly link: string }
+  | { readonly type: 'link-late'; readonly node: string; readonly link: string; readonly silentTicks: number }
+  | { readonly type: 'link-down'; readonly node: string; readonly link: string; readonly silentTicks: number }
+  | { readonly type: 'node-joined'; readonly node: string; readonly boot: number }
+  | { readonly type: 'node-restarted'; readonly node: string; readonly boot: number }
+  | { readonly type: 'node-lost'; readonly node: string }
+  | { readonly type: 'node-left'; readonly node: string }
+  | { readonly type: 'membership-changed'; readonly membershipId: number; readonly members: readonly string[] }
+  | { readonly type: 'coordinator-changed'; readonly coordinator: string; readonly term: number }
+  | { readonly type: 'quorum-changed'; readonly quorate: boolean; readonly reason: string }
+  | { readonly type: 'fence-pending'; readonly node: string; readonly delayTicks: number }
+  | { readonly type: 'fence-requested'; readonly node: string }
+  | { readonly type: 'fence-cancelled'; readonly node: string; readonly reason: string }
+  | { readonly type: 'fence-confirmed'; readonly node: string }
+  | { readonly type: 'fence-failed'; readonly node: string; readonly retryInTicks: number; readonly detail?: string }
+  | { readonly type: 'may-run-changed'; readonly mayRun: boolean; readonly reason: string }
+  | { readonly type: 'packet-dropped'; readonly link: string; readonly reason: DropReason; readonly from?: string; readonly detail?: string };
+
+export type MembershipEventType = MembershipEvent['type'];
+
+export interface StepResult {
+  readonly state: MembershipState;
+  readonly outbox: readonly Outgoing[];
+  readonly events: readonly MembershipEvent[];
+}

@@ -1,0 +1,303 @@
+/**
+ * The membership state machine: `step(state, input) → { state, outbox, events }`. Pure and
+ * deterministic: no clock, no randomness, no I/O; peers and links are visited in sorted order.
+ * The caller feeds a `tick` every `tickMs`, feeds decoded packets, sends the outbox, and acts on
+ * the events.
+ */
+import { MembershipConfig, deadTicksOf, warnTicksOf, type MembershipConfigInput, type ResolvedConfig } from './config.js';
+import { DROP_REASONS, type DropReason } from './codec.js';
+import { MembershipError } from './errors.js';
+import type { Heartbeat, WireMessage } from './messages.js';
+import { checkReplay } from './replay.js';
+import { explainMayRun } from './safety.js';
+import type {
+  FenceState, MembershipEvent, MembershipInput, MembershipState, Outgoing, PeerLink, PeerState, StepResult,
+} from './state.js';
+
+type Draft<T> = T extends readonly (infer U)[] ? U[] : T extends object ? { -readonly [K in keyof T]: Draft<T[K]> } : T;
+type S = Draft<MembershipState>;
+type P = Draft<PeerState>;
+
+/** Parses and resolves a configuration; throws MembershipError listing every problem. */
+export function resolveConfig(input: MembershipConfigInput): ResolvedConfig {
+  const parsed = MembershipConfig.safeParse(input);
+  if (!parsed.success)
+    throw MembershipError.fromIssues(parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+  const c = parsed.data;
+  const nodeNames = c.nodes.map((n) => n.name).sort();
+  const selfLinks = [...(c.nodes.find((n) => n.name === c.self)?.links ?? [])].sort();
+  const peerLinks: Record<string, string[]> = {};
+  for (const n of [...c.nodes].sort((a, b) => (a.name < b.name ? -1 : 1)))
+    if (n.name !== c.self) peerLinks[n.name] = n.links.filter((l) => selfLinks.includes(l)).sort();
+  return {
+    ...c,
+    waitForAll: c.waitForAll ?? c.twoNode,
+    nodeNames,
+    selfLinks,
+    peerLinks,
+    preferred: c.preferredNode ?? nodeNames[0] ?? c.self,
+  };
+}
+
+/**
+ * The state of a node that has just started. `boot` is its incarnation and must be larger than in
+ * any earlier run (e.g. the start time in ms, or a counter persisted on disk).
+ */
+export function initialState(config: MembershipConfigInput | ResolvedConfig, options: { boot: number }): MembershipState {
+  const c = 'peerLinks' in config ? config : resolveConfig(config);
+  const peers: Record<string, PeerState> = {};
+  for (const [name, links] of Object.entries(c.peerLinks)) {
+    const l: Record<string, PeerLink> = {};
+    for (const link of links) l[link] = { up: false, lastHeard: undefined, missed: 0, warned: false };
+    peers[name] = { name, member: false, left: false, lostAt: undefined, links: l, replay: undefined, claim: undefined, fence: { phase: 'none' } };
+  }
+  const drops = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
+  const waitingForAll = c.waitForAll && c.nodeNames.length > 1;
+  const base: MembershipState = {
+    config: c, self: c.self, boot: options.boot, tick: 0, seq: 0, lastSentTick: undefined, peers,
+    members: [c.self], membershipId: 1, coordinator: c.self, term: 0,
+    quorate: false, waitingForAll, witness: undefined, mayRun: false, leaving: false, drops,
+  };
+  const quorate = quorum(base).quorate;
+  const withQuorum = { ...base, quorate };
+  return { ...withQuorum, mayRun: explainMayRun(withQuorum).yes };
+}
+
+function draft(s: MembershipState): S {
+  const peers: Record<string, P> = {};
+  for (const [k, p] of Object.entries(s.peers)) {
+    const links: Record<string, Draft<PeerLink>> = {};
+    for (const [l, v] of Object.entries(p.links)) links[l] = { ...v };
+    peers[k] = { ...p, links, replay: p.replay && { ...p.replay }, claim: p.claim && { ...p.claim, members: [...p.claim.members] }, fence: { ...p.fence } as Draft<FenceState> };
+  }
+  return {
+    ...s, config: s.config as Draft<ResolvedConfig>, peers, members: [...s.members],
+    witness: s.witness && { ...s.witness }, drops: { ...s.drops },
+  };
+}
+
+/** Advances the state machine by one input. Never throws on peer input; invalid input is counted. */
+export function step(state: MembershipState, input: MembershipInput): StepResult {
+  const s = draft(state);
+  const out: Outgoing[] = [];
+  const ev: MembershipEvent[] = [];
+  switch (input.type) {
+    case 'tick':
+      onTick(s, out, ev);
+      break;
+    case 'message':
+      onMessage(s, input.link, input.from, input.message, ev);
+      break;
+    case 'dropped':
+      drop(s, ev, input.link, input.reason, input.from, input.detail);
+      break;
+    case 'witness':
+      s.witness = { reachable: input.reachable, tick: s.tick };
+      break;
+    case 'fence-result':
+      onFenceResult(s, input.node, input.ok, input.detail, ev);
+      break;
+    case 'leave':
+      if (!s.leaving) {
+        s.leaving = true;
+        for (const [peer, links] of Object.entries(s.config.peerLinks))
+          for (const link of links) out.push({ link, to: peer, message: { v: 1, type: 'leave', from: s.self, to: peer, link, boot: s.boot, seq: ++s.seq } });
+      }
+      break;
+  }
+  reconcile(s, ev);
+  return { state: s as MembershipState, outbox: out, events: ev };
+}
+
+function drop(s: S, ev: MembershipEvent[], link: string, reason: DropReason, from?: string, detail?: string): void {
+  s.drops[reason] += 1;
+  ev.push({ type: 'packet-dropped', link, reason, ...(from !== undefined ? { from } : {}), ...(detail !== undefined ? { detail } : {}) });
+}
+
+function onTick(s: S, out: Outgoing[], ev: MembershipEvent[]): void {
+  s.tick += 1;
+  const c = s.config;
+  for (const p of Object.values(s.peers)) {
+    for (const [link, l] of Object.entries(p.links)) {
+      if (!l.up || l.lastHeard === undefined) continue;
+      const silent = s.tick - l.lastHeard;
+      l.missed = Math.floor(silent / c.heartbeatTicks);
+      if (silent > deadTicksOf(c, link)) {
+        l.up = false;
+        ev.push({ type: 'link-down', node: p.name, link, silentTicks: silent });
+      } else if (!l.warned && silent >= warnTicksOf(c, link)) {
+        l.warned = true;
+        ev.push({ type: 'link-late', node: p.name, link, silentTicks: silent });
+      }
+    }
+    if (p.member && !Object.values(p.links).some((l) => l.up)) {
+      p.member = false;
+      p.lostAt = s.tick;
+      ev.push({ type: 'node-lost', node: p.name });
+    }
+  }
+  if (!s.leaving && (s.lastSentTick === undefined || s.tick - s.lastSentTick >= c.heartbeatTicks)) {
+    s.lastSentTick = s.tick;
+    for (const [peer, links] of Object.entries(c.peerLinks)) {
+      for (const link of links) {
+        const message: Heartbeat = {
+          v: 1, type: 'heartbeat', from: s.self, to: peer, link, boot: s.boot, seq: ++s.seq,
+          membershipId: s.membershipId, members: [...s.members], coordinator: s.coordinator, term: s.term,
+        };
+        out.push({ link, to: peer, message });
+      }
+    }
+  }
+}
+
+function onMessage(s: S, link: string, from: string, m: WireMessage, ev: MembershipEvent[]): void {
+  if (!s.config.selfLinks.includes(link)) return drop(s, ev, link, 'malformed', from, `this node has no link "${link}"`);
+  const p = s.peers[m.from];
+  if (p === undefined) return drop(s, ev, link, 'unknown-sender', from, `"${m.from}" is not a peer of ${s.self}`);
+  const l = p.links[link];
+  if (l === undefined) return drop(s, ev, link, 'unknown-sender', from, `${m.from} is not on link ${link}`);
+  if (m.link !== link) return drop(s, ev, link, 'wrong-link', from, `a ${m.link} packet from ${m.from} arrived on ${link}`);
+  if (m.to !== s.self) return drop(s, ev, link, 'misdirected', from, `a packet for ${m.to} from ${m.from}`);
+  const r = checkReplay(p.replay, m.boot, m.seq);
+  if (!r.ok) return drop(s, ev, link, 'replayed', from, `from ${m.from}: ${r.detail}`);
+  p.replay = r.window;
+  if (m.type === 'leave') {
+    for (const x of Object.values(p.links)) Object.assign(x, { up: false, missed: 0, warned: false });
+    if (p.member || !p.left) {
+      p.member = false;
+      p.left = true;
+      p.lostAt = s.tick;
+      p.claim = undefined;
+      ev.push({ type: 'node-left', node: p.name });
+    }
+    return;
+  }
+  Object.assign(l, { lastHeard: s.tick, missed: 0, warned: false });
+  if (!l.up) {
+    l.up = true;
+    ev.push({ type: 'link-up', node: p.name, link });
+  }
+  if (!p.member) {
+    p.member = true;
+    p.left = false;
+    p.lostAt = undefined;
+    ev.push({ type: 'node-joined', node: p.name, boot: m.boot });
+  } else if (r.newIncarnation) {
+    ev.push({ type: 'node-restarted', node: p.name, boot: m.boot });
+  }
+  p.claim = { coordinator: m.coordinator, term: m.term, membershipId: m.membershipId, members: [...m.members].sort() };
+}
+
+function onFenceResult(s: S, node: string, ok: boolean, detail: string | undefined, ev: MembershipEvent[]): void {
+  const p = s.peers[node];
+  if (p === undefined || p.fence.phase !== 'requested') return; // stale or unsolicited result: ignore
+  if (ok) {
+    p.fence = { phase: 'confirmed', at: s.tick };
+    ev.push({ type: 'fence-confirmed', node });
+  } else {
+    const retry = s.config.fenceRetryTicks;
+    p.fence = { phase: 'failed', retryTick: s.tick + retry };
+    ev.push({ type: 'fence-failed', node, retryInTicks: retry, ...(detail !== undefined ? { detail } : {}) });
+  }
+}
+
+function quorum(s: MembershipState | S): { quorate: boolean; reason: string } {
+  const total = s.config.nodeNames.length;
+  const n = s.members.length;
+  if (s.waitingForAll) return { quorate: false, reason: `waiting for all ${total} nodes (${n} seen)` };
+  if (s.config.twoNode) return { quorate: n >= 1, reason: `two-node mode, ${n} of 2 nodes` };
+  return n * 2 > total
+    ? { quorate: true, reason: `${n} of ${total} nodes is a majority` }
+    : { quorate: false, reason: `${n} of ${total} nodes is not a majority` };
+}
+
+/** Derives membership, coordinator, quorum, fencing and permission from the peers' state. */
+function reconcile(s: S, ev: MembershipEvent[]): void {
+  const c = s.config;
+  const members = [s.self, ...Object.values(s.peers).filter((p) => p.member).map((p) => p.name)].sort();
+  const memberPeers = Object.values(s.peers).filter((p) => p.member);
+  if (members.join(',') !== s.members.join(',')) {
+    const seen = Math.max(s.membershipId, ...memberPeers.map((p) => p.claim?.membershipId ?? 0));
+    s.members = members;
+    s.membershipId = seen + 1;
+    ev.push({ type: 'membership-changed', membershipId: s.membershipId, members });
+  }
+  // Views that agree converge on the highest membership id among them.
+  for (const p of memberPeers)
+    if (p.claim !== undefined && p.claim.membershipId > s.membershipId && p.claim.members.join(',') === members.join(','))
+      s.membershipId = p.claim.membershipId;
+  if (s.waitingForAll && members.length === c.nodeNames.length) s.waitingForAll = false;
+
+  // Coordinator: keep the current one while it is a member; otherwise elect the lowest member
+  // name with a term above every term seen. Where views merge, the claim with the highest term
+  // wins (ties: the lowest name), provided its coordinator is a member of this node's view.
+  const previous = s.coordinator;
+  const maxTerm = Math.max(s.term, ...memberPeers.map((p) => p.claim?.term ?? 0));
+  if (!members.includes(s.coordinator)) {
+    s.coordinator = members[0] ?? s.self;
+    s.term = maxTerm + 1;
+  }
+  for (const p of memberPeers) {
+    const claim = p.claim;
+    if (claim === undefined || !members.includes(claim.coordinator)) continue;
+    if (claim.term > s.term || (claim.term === s.term && claim.coordinator < s.coordinator)) {
+      s.coordinator = claim.coordinator;
+      s.term = claim.term;
+    }
+  }
+  if (s.coordinator !== previous)
+    ev.push({ type: 'coordinator-changed', coordinator: s.coordinator, term: s.term });
+
+  const q = quorum(s);
+  if (q.quorate !== s.quorate) {
+    s.quorate = q.quorate;
+    ev.push({ type: 'quorum-changed', quorate: q.quorate, reason: q.reason });
+  }
+
+  reconcileFencing(s, ev);
+
+  const may = explainMayRun(s as MembershipState);
+  if (may.yes !== s.mayRun) {
+    s.mayRun = may.yes;
+    ev.push({ type: 'may-run-changed', mayRun: may.yes, reason: may.reason });
+  }
+}
+
+/** The fence-race delay: only two-node clusters race (with a majority, only one side is quorate). */
+function fenceDelay(c: ResolvedConfig, self: string): number {
+  if (!c.twoNode || self === c.preferred) return 0;
+  const others = c.nodeNames.filter((n) => n !== c.preferred);
+  return (others.indexOf(self) + 1) * c.fenceDelayTicks;
+}
+
+function reconcileFencing(s: S, ev: MembershipEvent[]): void {
+  const c = s.config;
+  const inCharge = c.partitionPolicy === 'fence' && s.quorate && !s.leaving && s.coordinator === s.self;
+  for (const p of Object.values(s.peers)) {
+    const f = p.fence;
+    if (p.member || p.left) {
+      if (f.phase === 'pending' || f.phase === 'requested' || f.phase === 'failed')
+        ev.push({ type: 'fence-cancelled', node: p.name, reason: p.member ? `${p.name} is back` : `${p.name} left cleanly` });
+      if (f.phase !== 'none') p.fence = { phase: 'none' };
+      continue;
+    }
+    if (!inCharge) {
+      if (f.phase === 'pending') {
+        p.fence = { phase: 'none' };
+        ev.push({ type: 'fence-cancelled', node: p.name, reason: 'this node is no longer in charge of fencing' });
+      }
+      continue;
+    }
+    if (f.phase === 'none') {
+      if (p.lostAt === undefined && s.tick < c.startupGraceTicks) continue; // never seen: give it time to boot
+      const delay = fenceDelay(c, s.self);
+      p.fence = { phase: 'pending', dueTick: s.tick + delay };
+      if (delay > 0) ev.push({ type: 'fence-pending', node: p.name, delayTicks: delay });
+    }
+    const g = p.fence;
+    if ((g.phase === 'pending' && s.tick >= g.dueTick) || (g.phase === 'failed' && s.tick >= g.retryTick)) {
+      p.fence = { phase: 'requested', since: s.tick };
+      ev.push({ type: 'fence-requested', node: p.name });
+    }
+  }
+}

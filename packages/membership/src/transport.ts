@@ -1,0 +1,15 @@
+import type { MembershipInput, Outgoing } from './state.js';
+
+/**
+ * The port through which the membership layer reaches its peers. Adapters: the UDP transport in
+ * @paceline/runtime, and the in-memory network in @paceline/testkit.
+ */
+export interface Transport {
+  /** Encodes, signs and sends one message; never throws on network errors (heartbeats are best effort). */
+  send(out: Outgoing): void;
+  /** Closes sockets and stops delivering input. Idempotent. */
+  dispose(): Promise<void>;
+}
+
+/** What a transport delivers: decoded messages, and packets it dropped (for counting). */
+export type TransportInput = Extract<MembershipInput, { type: 'message' } | { type: 'dropped' }>;
