@@ -177,6 +177,7 @@ export function importStatus(inp: StatusInputs): Obj[] {
     const s = determineState(state, shutdown, terminate, inp.stonithEnabled);
     node['state'] = inp.ping.has(name) ? 'offline' : s.state;
     if (s.reason !== undefined && s.state === 'unclean') node['uncleanReason'] = s.reason;
+    if (s.standby) node['standby'] = true;
     node['history'] = importHistory(state, path, inp.log);
     out.push(node);
   }
@@ -191,7 +192,7 @@ export function determineState(
   shutdown: boolean,
   terminateAttr: string | undefined,
   stonithEnabled: boolean,
-): { state: 'online' | 'offline' | 'unclean' | 'pending'; reason?: string } {
+): { state: 'online' | 'offline' | 'unclean' | 'pending'; reason?: string; standby?: boolean } {
   const join = state.attrs['join'];
   const crmd = state.attrs['crmd'];
   const inCcmRaw = state.attrs['in_ccm'];
@@ -217,7 +218,8 @@ export function determineState(
   if (inCcmRaw === undefined) return { state: 'unclean', reason: 'peer has not been seen by the cluster' };
   if (j === 'banned') return { state: 'unclean', reason: 'peer failed Pacemaker membership criteria' };
   if (!terminate && expected.toLowerCase() === 'down') {
-    return inCcm ? { state: 'pending' } : { state: 'offline' };
+    // Pacemaker flags the node pending (and so standby) even when it is not in the membership.
+    return inCcm ? { state: 'pending' } : crmdOnline ? { state: 'offline', standby: true } : { state: 'offline' };
   }
   if (terminate && j === 'down' && !inCcm && !crmdOnline) return { state: 'offline' };
   if (!inCcm) return { state: 'unclean', reason: 'peer is no longer part of the cluster' };
