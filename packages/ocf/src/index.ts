@@ -1,1 +1,10 @@
-export {};
+export * from './errors.js';
+export * from './ref.js';
+export * from './metadata.js';
+export * from './schema.js';
+export * from './agent.js';
+export * from './resolver.js';
+export * from './metadata-gen.js';
+export * from './shim.js';
+export * from './export.js';
+export * from './runner.js';
