@@ -1,0 +1,5 @@
+/** Clone and promotable-clone semantics for the scheduler (see /work/notes/scheduler-clone.md). */
+export * from './settings.js';
+export * from './numbering.js';
+export * from './assign.js';
+export * from './promote.js';

@@ -1,0 +1,196 @@
+/**
+ * Choosing which instances of a promotable clone are promoted (Pacemaker 2.1.5 semantics):
+ *
+ * - Each placed instance gets a promotion priority: the promotion score its agent published as the
+ *   node attribute `master-<id>` (or `promotion-<id>`) on its node, -1 when none was published
+ *   (so only constraints can make it promotable), -INFINITY when it must not be promoted
+ *   (target-role Unpromoted/Stopped); plus role=Promoted location constraints on that node; plus
+ *   colocations of the clone's Promoted role with other resources.
+ * - Instances are then ranked by the clone's weight on their node, raised by the priorities of the
+ *   instances placed there and by resources colocated with the Promoted role; ties go to the one
+ *   already promoted, then to the normal instance order.
+ * - The first promoted-max eligible instances are promoted, at most promoted-node-max per node;
+ *   an instance with a negative priority, on an unavailable node, or placed nowhere stays unpromoted.
+ */
+import { INFINITY, addScores, parseScore, type Role, type Score } from '@paceline/model';
+
+export interface PromotableInstance {
+  readonly id: string;
+  readonly number: number;
+  /** Where assignment placed it (null = stopped). */
+  readonly node: string | null;
+  /** Role now (Started is read as Unpromoted). */
+  readonly currentRole: Role;
+  readonly managed: boolean;
+  /** target-role of the clone/child when it limits the role (Unpromoted or Stopped). */
+  readonly targetRole?: Role | undefined;
+}
+
+export interface PromotionScore {
+  readonly score: Score;
+  /** True when no promotion score was published (the default -1 applies). */
+  readonly isDefault: boolean;
+}
+
+export interface RoleInput {
+  readonly promotedMax: number;
+  readonly promotedNodeMax: number;
+  readonly instances: readonly PromotableInstance[];
+  /** The clone's own node weights (missing = clone not allowed there). */
+  readonly cloneScores: ReadonlyMap<string, Score>;
+  nodeAvailable(node: string): boolean;
+  promotionScore(instance: PromotableInstance, node: string): PromotionScore;
+  /** Sum of location constraints with role=Promoted on the clone or its child for that node (0 if none). */
+  promotedLocationScore(node: string): Score;
+  /**
+   * Colocations in which the clone (in the Promoted role) depends on another resource: the change to
+   * the instance's priority if placed on `node` (may return -INFINITY for a mandatory one that cannot hold).
+   */
+  dependentColocationPriority?(instance: PromotableInstance, node: string): Score;
+  /** Extra weight per node from resources colocated with the clone's Promoted role (and vice versa). */
+  readonly colocationNodeScores?: ReadonlyMap<string, Score>;
+  /** no-quorum-policy=freeze without quorum: nothing new may be promoted. */
+  readonly freezeNoQuorum?: boolean;
+  /** Whether the clone as a whole is managed. */
+  readonly cloneManaged?: boolean;
+  /** Tie-break (normal instance order); defaults to instance number. */
+  compareInstances?(a: PromotableInstance, b: PromotableInstance): number;
+}
+
+export interface RoleDecision {
+  readonly instance: string;
+  readonly node: string | null;
+  readonly role: Role;
+  /** Promotion priority and final ranking score, for explanations. */
+  readonly priority: Score;
+  readonly rank: Score;
+  readonly reason: string;
+}
+
+const ROLE_ORDER: Record<Role, number> = { Stopped: 1, Started: 2, Unpromoted: 3, Promoted: 4 };
+
+/** Decides the next role of every instance of one promotable clone. */
+export function chooseRoles(input: RoleInput): RoleDecision[] {
+  const cmpBase = input.compareInstances ?? ((a: PromotableInstance, b: PromotableInstance) => a.number - b.number);
+  type Work = { inst: PromotableInstance; priority: Score; rank: Score; why: string[] };
+  const work: Work[] = input.instances.map((inst) => {
+    const why: string[] = [];
+    let priority: Score = 0;
+    if (inst.node === null) return { inst, priority: 0, rank: 0, why: ['not placed'] };
+    if (inst.targetRole === 'Unpromoted' || inst.targetRole === 'Stopped') {
+      priority = -INFINITY;
+      why.push(`target-role ${inst.targetRole}`);
+    } else if (!inst.managed) {
+      priority = inst.currentRole === 'Promoted' ? INFINITY : -INFINITY;
+      why.push(inst.currentRole === 'Promoted' ? 'unmanaged and promoted' : 'unmanaged and not promoted');
+    } else {
+      const ps = input.promotionScore(inst, inst.node);
+      priority = ps.isDefault ? -1 : ps.score;
+      why.push(ps.isDefault ? 'no promotion score (-1)' : `promotion score ${ps.score}`);
+    }
+    const loc = input.promotedLocationScore(inst.node);
+    if (loc !== 0) {
+      priority = addScores(priority, loc);
+      why.push(`role=Promoted location ${loc}`);
+    }
+    if (input.dependentColocationPriority !== undefined) {
+      const c = input.dependentColocationPriority(inst, inst.node);
+      if (c !== 0) {
+        priority = c <= -INFINITY ? -INFINITY : addScores(priority, c);
+        why.push(`colocation ${c}`);
+      }
+    }
+    return { inst, priority, rank: priority, why };
+  });
+
+  // Rank: the clone's weight on each node, raised by the non-negative priorities placed there.
+  const nodeWeight = new Map<string, Score>(input.cloneScores);
+  for (const w of work) {
+    if (w.inst.node === null || w.priority < 0) continue;
+    nodeWeight.set(w.inst.node, addScores(nodeWeight.get(w.inst.node) ?? 0, w.priority));
+  }
+  for (const [node, s] of input.colocationNodeScores ?? []) nodeWeight.set(node, addScores(nodeWeight.get(node) ?? 0, s));
+  for (const w of work) {
+    if (!w.inst.managed && w.inst.currentRole === 'Promoted') w.rank = INFINITY;
+    else if (w.inst.node !== null && w.priority >= 0) w.rank = nodeWeight.get(w.inst.node) ?? 0;
+  }
+  work.sort((a, b) => {
+    if (a.rank !== b.rank) return b.rank - a.rank;
+    const ra = ROLE_ORDER[a.inst.currentRole === 'Started' ? 'Unpromoted' : a.inst.currentRole];
+    const rb = ROLE_ORDER[b.inst.currentRole === 'Started' ? 'Unpromoted' : b.inst.currentRole];
+    if (ra !== rb) return rb - ra;
+    return cmpBase(a.inst, b.inst);
+  });
+
+  const promotedOn = new Map<string, number>();
+  let promoted = 0;
+  const out: RoleDecision[] = [];
+  for (const w of work) {
+    const inst = w.inst;
+    const base = { instance: inst.id, node: inst.node, priority: w.priority, rank: w.rank };
+    if (inst.node === null) {
+      out.push({ ...base, role: 'Stopped', reason: 'not placed' });
+      continue;
+    }
+    let reason: string | undefined;
+    if (w.rank < 0) reason = `promotion rank ${w.rank} is negative (${w.why.join(', ')})`;
+    else if (promoted >= input.promotedMax && input.cloneManaged !== false) reason = `promoted-max (${input.promotedMax}) reached`;
+    else if (inst.managed && w.priority < 0) reason = `promotion priority ${w.priority} is negative (${w.why.join(', ')})`;
+    else if (inst.managed && !input.nodeAvailable(inst.node)) reason = `${inst.node} cannot run resources`;
+    else if (!input.cloneScores.has(inst.node)) reason = `clone not allowed on ${inst.node}`;
+    else if (inst.managed && (promotedOn.get(inst.node) ?? 0) >= input.promotedNodeMax) reason = `promoted-node-max (${input.promotedNodeMax}) reached on ${inst.node}`;
+    else if (inst.currentRole !== 'Promoted' && input.freezeNoQuorum === true) reason = 'no quorum and no-quorum-policy=freeze';
+    if (reason !== undefined) {
+      out.push({ ...base, role: 'Unpromoted', reason });
+      continue;
+    }
+    promotedOn.set(inst.node, (promotedOn.get(inst.node) ?? 0) + 1);
+    promoted++;
+    out.push({ ...base, role: 'Promoted', reason: `promoted (rank ${w.rank}: ${w.why.join(', ')})` });
+  }
+  return out;
+}
+
+/** Names of the node attributes an agent publishes its promotion score under, most specific first. */
+export function promotionAttributeNames(name: string): string[] {
+  return [`master-${name}`, `promotion-${name}`];
+}
+
+/** Reads a promotion score from node attributes; undefined when none is set. */
+export function readPromotionAttribute(attrs: Readonly<Record<string, string>>, name: string): Score | undefined {
+  for (const key of promotionAttributeNames(name)) {
+    const v = attrs[key];
+    if (v !== undefined) return parseScore(v) ?? 0;
+  }
+  return undefined;
+}
+
+/**
+ * Whether an instance's published promotion score on a node counts (Pacemaker's rule): for an
+ * anonymous clone, the score of the instance active on the node counts; if no instance is active
+ * there, a score counts where the resource was probed. If the resource is known nowhere (cluster
+ * start-up), every score counts. Otherwise only nodes where this instance is known count. The
+ * instance must be allowed on the node in every case.
+ */
+export function promotionScoreApplies(q: {
+  readonly unique: boolean;
+  readonly node: string;
+  /** Instance active on the node (anonymous clones), if any. */
+  readonly activeInstanceOnNode: string | undefined;
+  readonly instance: string;
+  /** Some instance of the clone has history on the node. */
+  readonly anyInstanceKnownOnNode: boolean;
+  /** This instance is known (has history, or runs) on the node. */
+  readonly knownOnNode: boolean;
+  /** This instance is known (or running) anywhere. */
+  readonly knownAnywhere: boolean;
+  readonly allowed: boolean;
+}): boolean {
+  if (!q.allowed) return false;
+  if (!q.unique) {
+    if (q.activeInstanceOnNode === q.instance) return true;
+    if (q.activeInstanceOnNode === undefined && q.anyInstanceKnownOnNode) return true;
+  }
+  if (!q.knownAnywhere) return true;
+  return q.knownOnNode;
+}
