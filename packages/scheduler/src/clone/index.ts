@@ -3,3 +3,4 @@ export * from './settings.js';
 export * from './numbering.js';
 export * from './assign.js';
 export * from './promote.js';
+export * from './stage.js';
