@@ -1,1 +1,5 @@
-export {};
+/**
+ * @paceline/scheduler — the pure, deterministic scheduler: (config, status, now) → transition.
+ */
+export { schedule, type ScheduleInput } from './schedule.js';
+export { formatExplanation, explainResource } from './explain-format.js';

@@ -1,0 +1,195 @@
+/**
+ * Stage "create actions": for every primitive, the stops, starts, promotions and demotions that
+ * take it from its current state to its assigned state (Pacemaker's create_actions: restart on
+ * recovery or when multiply active, move when the node changes, role transitions), each marked
+ * optional/required and runnable/unrunnable (offline node, no quorum, unmanaged); pseudo actions
+ * for groups and clones; fencing of unclean nodes; probes where a resource's state is unknown;
+ * recurring monitors for what will run.
+ */
+import type { ClusterConfig, Role } from '@paceline/model';
+import type { NodeView } from './nodes.js';
+import type { ResourceTree, Rsc } from './resources.js';
+import type { UnpackResult } from './unpack.js';
+import type { Assignment } from './assign.js';
+import type { NodeCriteria } from './locations.js';
+import { roleRank } from './roles.js';
+
+export interface Act {
+  readonly id: string;
+  readonly task: string;
+  readonly rsc: Rsc | undefined;
+  readonly node: string | undefined;
+  readonly interval: number;
+  optional: boolean;
+  runnable: boolean;
+  pseudo: boolean;
+  reason: string | undefined;
+}
+
+export interface ActionSet {
+  readonly list: Act[];
+  readonly byKey: Map<string, Act>;
+  /** Actions per primitive/group/clone id. */
+  readonly byRsc: Map<string, Act[]>;
+  readonly fencing: Map<string, Act>;
+}
+
+export interface ActionContext {
+  readonly config: ClusterConfig;
+  readonly tree: ResourceTree;
+  readonly nodes: readonly NodeView[];
+  readonly unpacked: UnpackResult;
+  readonly assignment: Assignment;
+  readonly criteria: NodeCriteria;
+  readonly quorum: boolean;
+  readonly canFence: boolean;
+}
+
+export function actionKey(rscId: string, task: string, node: string | undefined, interval = 0): string {
+  return `${rscId}_${task}_${interval}${node ? ` ${node}` : ''}`;
+}
+
+export function createActions(ctx: ActionContext): ActionSet {
+  const list: Act[] = [];
+  const byKey = new Map<string, Act>();
+  const byRsc = new Map<string, Act[]>();
+  const fencing = new Map<string, Act>();
+  const nodeByName = new Map(ctx.nodes.map((n) => [n.name, n]));
+  const policy = ctx.config.properties.noQuorumPolicy;
+
+  const make = (rsc: Rsc | undefined, task: string, node: string | undefined, optional: boolean, extra: Partial<Act> = {}): Act => {
+    const key = rsc ? actionKey(rsc.id, task, node, extra.interval ?? 0) : `${task} ${node}`;
+    let a = byKey.get(key);
+    if (!a) {
+      a = { id: key, task, rsc, node, interval: extra.interval ?? 0, optional: true, runnable: true, pseudo: extra.pseudo ?? false, reason: undefined };
+      byKey.set(key, a);
+      list.push(a);
+      if (rsc) {
+        const l = byRsc.get(rsc.id) ?? [];
+        l.push(a);
+        byRsc.set(rsc.id, l);
+      }
+    }
+    if (!optional) a.optional = false;
+    if (rsc && rsc.kind === 'primitive') updateRunnable(a, rsc);
+    return a;
+  };
+
+  const managed = (r: Rsc): boolean => !ctx.assignment.unmanaged.has(r.id) && (ctx.unpacked.resources.get(r.id)?.managed ?? r.meta.managed);
+
+  const updateRunnable = (a: Act, r: Rsc): void => {
+    if (!managed(r) && a.interval === 0 && !a.pseudo) a.optional = true;
+    if (a.pseudo) return;
+    const n = a.node ? nodeByName.get(a.node) : undefined;
+    if (!n) { a.runnable = false; return; }
+    if (!n.online) {
+      a.runnable = false;
+      return;
+    }
+    if (n.pending) { a.runnable = false; return; }
+    const needs = a.task === 'start' || a.task === 'promote' ? r.meta.requires : 'nothing';
+    if (needs === 'nothing' || ctx.quorum || policy === 'ignore') return;
+    const st = ctx.unpacked.resources.get(r.id);
+    const active = (st?.runningOn.length ?? 0) > 0;
+    if (policy === 'freeze') {
+      const next = ctx.assignment.nextRole.get(r.id) ?? 'Stopped';
+      if (!active || roleRank(next) > roleRank(st?.role ?? 'Stopped')) { a.runnable = false; a.reason = 'quorum freeze'; }
+      return;
+    }
+    if (policy === 'demote' && active) return;
+    a.runnable = false;
+    a.reason = 'no quorum';
+  };
+
+  // Fencing first: stops on nodes being fenced become pseudo actions implied by the fencing.
+  const fenceType = ctx.config.properties.stonithAction === 'reboot' ? 'reboot' : 'off';
+  const anyManaged = ctx.tree.primitives.some((p) => managed(p));
+  for (const n of ctx.nodes) {
+    if (!n.unclean) continue;
+    if (!(ctx.canFence && anyManaged)) continue;
+    const reason = ctx.unpacked.fenceReasons.get(n.name) ?? n.uncleanReason ?? 'node is unclean';
+    const a: Act = { id: `fence ${n.name}`, task: 'fence', rsc: undefined, node: n.name, interval: 0, optional: false, runnable: true, pseudo: false, reason: `${fenceType}:${reason}` };
+    list.push(a);
+    byKey.set(a.id, a);
+    fencing.set(n.name, a);
+  }
+
+  for (const r of ctx.tree.primitives) createPrimitiveActions(r);
+  for (const r of ctx.tree.byId.values()) {
+    if (r.kind === 'primitive') continue;
+    for (const task of ['start', 'running', 'stop', 'stopped']) make(r, task, undefined, true, { pseudo: true });
+  }
+
+  function createPrimitiveActions(r: Rsc): void {
+    const st = ctx.unpacked.resources.get(r.id)!;
+    const allocated = ctx.assignment.node.get(r.id) ?? null;
+    let nextRole: Role = ctx.assignment.nextRole.get(r.id) ?? (allocated ? 'Started' : 'Stopped');
+    if (allocated === null && roleRank(nextRole) > roleRank('Stopped')) nextRole = 'Stopped';
+    const role = st.role;
+    const running = st.runningOn;
+    const current = running[0];
+    let needStop = false;
+    const moving = current !== undefined && allocated !== null && current !== allocated && roleRank(nextRole) >= roleRank('Started');
+    if (moving) needStop = true;
+    const cleanActive = running.filter((n) => !nodeByName.get(n)?.unclean).length;
+    const multiply = r.meta.requires === 'fencing' ? running.length > 1 : cleanActive > 1;
+    if (multiply && (r.meta.multipleActive === 'stop_start' || r.meta.multipleActive === 'stop_unexpected')) needStop = true;
+    if (!moving) {
+      if (st.failed && st.stopOnFailure) needStop = true;
+      else if (st.blocked) needStop = true;
+    }
+    const stopReason = allocated === null ? 'node availability' : multiply ? 'being multiply active' : undefined;
+    // Down to stopped on the current node(s)
+    if (role !== 'Stopped') {
+      if (role === 'Promoted') for (const n of running) make(r, 'demote', n, !needStop);
+      for (const n of running) {
+        const s = make(r, 'stop', n, !needStop);
+        if (stopReason && !s.reason) s.reason = stopReason;
+        if (!managed(r)) s.runnable = false;
+        const f = fencing.get(n);
+        if (f) { s.pseudo = true; s.runnable = true; }
+      }
+    }
+    // Back up to the current role on the assigned node
+    if (roleRank(role) <= roleRank(nextRole) && role !== 'Stopped' && !st.blocked && allocated !== null) {
+      make(r, 'start', allocated, !needStop);
+      if (role === 'Promoted') make(r, 'promote', allocated, !needStop);
+    }
+    // Then from the current role to the next role
+    if (roleRank(nextRole) > roleRank(role) || (role === 'Stopped' && nextRole !== 'Stopped')) {
+      if (allocated !== null) {
+        if (role === 'Stopped') make(r, 'start', allocated, false);
+        if (nextRole === 'Promoted' && role !== 'Promoted') make(r, 'promote', allocated, false);
+      }
+    } else if (roleRank(nextRole) < roleRank(role)) {
+      if (role === 'Promoted' && nextRole !== 'Promoted') for (const n of running) make(r, 'demote', n, false);
+      if (nextRole === 'Stopped') for (const n of running) {
+        const s = make(r, 'stop', n, false);
+        if (stopReason && !s.reason) s.reason = stopReason;
+        if (!managed(r)) s.runnable = false;
+        if (fencing.get(n)) { s.pseudo = true; s.runnable = true; }
+      }
+    }
+    if (st.startPending && allocated) make(r, 'start', allocated, true);
+    // Probes where the state on an online node is unknown.
+    for (const n of ctx.nodes) {
+      if (!n.online || n.unclean || n.pending || n.maintenance) continue;
+      if (st.knownOn.has(n.name) || running.includes(n.name)) continue;
+      if (ctx.criteria.discovery.get(r.id)?.get(n.name) === 'never') continue;
+      if (!managed(r) && !running.length) continue;
+      if (r.orphan) continue;
+      make(r, 'probe', n.name, false, { pseudo: false });
+    }
+    // Recurring monitors where it will run.
+    if (allocated !== null && roleRank(nextRole) >= roleRank('Started')) {
+      for (const op of r.ops) {
+        if (op.name !== 'monitor' || op.interval <= 0 || op.enabled === false) continue;
+        if (op.role !== undefined && op.role !== 'Started' && op.role !== nextRole) continue;
+        const start = byKey.get(actionKey(r.id, 'start', allocated));
+        make(r, 'monitor', allocated, !(start && !start.optional), { interval: op.interval });
+      }
+    }
+  }
+
+  return { list, byKey, byRsc, fencing };
+}

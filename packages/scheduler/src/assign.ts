@@ -1,0 +1,482 @@
+/**
+ * Stage "assign": chooses a node (or none) for every primitive, in Pacemaker's order and with
+ * Pacemaker's rules:
+ *  - top-level resources in priority order (stable), each assigned with its dependencies first:
+ *    a resource first assigns the primaries it is colocated with ("this with"), applies their
+ *    placement to its own scores, then folds in the attenuated preferences of resources that
+ *    are colocated with it ("with this", scaled by score/INFINITY, recursively);
+ *  - groups assign their members in order (member N is colocated with member N-1);
+ *  - the best node is the highest score, then the fewest assigned resources, then the current
+ *    node, then the lowest name; a score below 0 or an unavailable node means "stopped".
+ * The working tables are private to this stage; it returns the final, read-only assignment.
+ */
+import type { Role } from '@paceline/model';
+import { INFINITY, addScores } from '@paceline/model';
+import type { NodeView } from './nodes.js';
+import { nodeAvailable } from './nodes.js';
+import type { ResourceTree, Rsc } from './resources.js';
+import { leaves } from './resources.js';
+import type { UnpackResult } from './unpack.js';
+import type { Coloc, ColocationIndex } from './colocations.js';
+import { byDependent, byPrimary, insertSorted } from './colocations.js';
+import { note, type ScoreBook } from './scores.js';
+import { roleRank } from './roles.js';
+
+const INFINITY_HACK = INFINITY * -100;
+
+export interface AssignOptions {
+  readonly quorum: boolean;
+  readonly noQuorumPolicy: 'stop' | 'freeze' | 'ignore' | 'demote' | 'suicide';
+  readonly stopAll: boolean;
+  /** Fencing is enabled but no fencing device exists: nothing is managed. */
+  readonly unmanageAll: boolean;
+}
+
+export interface Assignment {
+  /** Node per primitive id (null = stopped). */
+  readonly node: ReadonlyMap<string, string | null>;
+  /** Next role per primitive id. */
+  readonly nextRole: ReadonlyMap<string, Role>;
+  readonly nextRoleReason: ReadonlyMap<string, string>;
+  /** Final score tables (after colocations) per primitive. */
+  readonly scores: ReadonlyMap<string, ReadonlyMap<string, number>>;
+  /** Primitives made unmanaged during assignment. */
+  readonly unmanaged: ReadonlySet<string>;
+}
+
+type Table = Map<string, number>;
+
+export function assignResources(
+  tree: ResourceTree,
+  nodes: readonly NodeView[],
+  unpacked: UnpackResult,
+  book: ScoreBook,
+  colocs: ColocationIndex,
+  opts: AssignOptions,
+): Assignment {
+  const nodeByName = new Map(nodes.map((n) => [n.name, n]));
+  const tables = new Map<string, Table>();
+  for (const [id, t] of book.tables) tables.set(id, new Map(t));
+  const table = (r: Rsc): Table => {
+    let t = tables.get(r.id);
+    if (!t) {
+      t = new Map();
+      tables.set(r.id, t);
+    }
+    return t;
+  };
+  const provisional = new Set<Rsc>(tree.byId.values());
+  const allocating = new Set<Rsc>();
+  const merging = new Set<Rsc>();
+  const assigned = new Map<Rsc, string | null>();
+  const nextRole = new Map<string, Role>();
+  const nextRoleReason = new Map<string, string>();
+  const unmanaged = new Set<string>();
+  const counts = new Map<string, number>();
+  const thisWith = new Map<Rsc, Coloc[]>();
+  const withThis = new Map<Rsc, Coloc[]>();
+  for (const [r, l] of colocs.thisWith) thisWith.set(r, [...l]);
+  for (const [r, l] of colocs.withThis) withThis.set(r, [...l]);
+  const expanded = new Set<Rsc>();
+
+  const status = (r: Rsc) => unpacked.resources.get(r.id);
+  const runningOn = (r: Rsc): string[] => {
+    if (r.kind === 'primitive') return [...(status(r)?.runningOn ?? [])];
+    const out: string[] = [];
+    for (const l of leaves(r)) for (const n of status(l)?.runningOn ?? []) if (!out.includes(n)) out.push(n);
+    return out;
+  };
+  const currentNode = (r: Rsc): string | undefined => runningOn(r)[0];
+  const currentRole = (r: Rsc): Role => {
+    if (r.kind === 'primitive') return status(r)?.role ?? 'Stopped';
+    const first = leaves(r)[0];
+    return first ? currentRole(first) : 'Stopped';
+  };
+  for (const p of tree.primitives) {
+    const st = status(p);
+    if (st?.nextRole) {
+      nextRole.set(p.id, st.nextRole);
+      if (st.nextRoleReason) nextRoleReason.set(p.id, st.nextRoleReason);
+    }
+  }
+  const getNextRole = (r: Rsc): Role | undefined => {
+    if (r.kind === 'primitive') return nextRole.get(r.id);
+    const first = leaves(r)[0];
+    return first ? getNextRole(first) : undefined;
+  };
+  const isManaged = (r: Rsc): boolean => !unmanaged.has(r.id) && (status(r)?.managed ?? r.meta.managed);
+
+  const available = (name: string, weight?: number): boolean => {
+    const n = nodeByName.get(name);
+    if (!n || !nodeAvailable(n)) return false;
+    return weight === undefined || weight >= 0;
+  };
+  const anyAvailable = (t: Table): boolean => {
+    for (const [n, w] of t) if (available(n, w)) return true;
+    return false;
+  };
+  const attr = (node: string, attribute: string): string | undefined => nodeByName.get(node)?.attributes.get(attribute);
+  const sameAttr = (a: string | undefined, b: string | undefined): boolean =>
+    a !== undefined && b !== undefined && a.toLowerCase() === b.toLowerCase();
+
+  // ---- node choice -------------------------------------------------------------------------
+  const sortedNodes = (t: Table, active: string | undefined): [string, number][] =>
+    [...t.entries()].sort(([an, aw], [bn, bw]) => {
+      const x = available(an) ? aw : -INFINITY;
+      const y = available(bn) ? bw : -INFINITY;
+      if (x !== y) return x > y ? -1 : 1;
+      const ca = counts.get(an) ?? 0;
+      const cb = counts.get(bn) ?? 0;
+      if (ca !== cb) return ca < cb ? -1 : 1;
+      if (active !== undefined) {
+        if (an === active) return -1;
+        if (bn === active) return 1;
+      }
+      return an < bn ? -1 : an > bn ? 1 : 0;
+    });
+
+  const finalize = (r: Rsc, chosen: string | null, force: boolean, reason = 'node availability'): boolean => {
+    if (!force && chosen !== null) {
+      const w = table(r).get(chosen) ?? -INFINITY;
+      if (w < 0 || !available(chosen)) {
+        nextRole.set(r.id, 'Stopped');
+        nextRoleReason.set(r.id, reason);
+        chosen = null;
+      }
+    }
+    const old = assigned.get(r);
+    if (old) counts.set(old, (counts.get(old) ?? 1) - 1);
+    provisional.delete(r);
+    if (chosen === null) {
+      assigned.set(r, null);
+      nextRole.set(r.id, 'Stopped');
+      if (!nextRoleReason.has(r.id)) nextRoleReason.set(r.id, 'unable to allocate');
+      return false;
+    }
+    assigned.set(r, chosen);
+    counts.set(chosen, (counts.get(chosen) ?? 0) + 1);
+    return true;
+  };
+
+  const assignBestNode = (r: Rsc): boolean => {
+    if (!provisional.has(r)) return assigned.get(r) != null;
+    const running = currentNode(r);
+    const nodesSorted = sortedNodes(table(r), running);
+    const best = nodesSorted[0];
+    let chosen: string | null = null;
+    if (best) {
+      chosen = best[0];
+      const unique = r.instance !== undefined && r.parent?.clone?.meta.globallyUnique;
+      if (!unique && best[1] > 0 && available(best[0]) && running !== undefined && available(running, table(r).get(running))) {
+        for (const [n, w] of nodesSorted.slice(1)) {
+          if (w !== best[1]) break;
+          if (n === running) chosen = n;
+        }
+      }
+    }
+    return finalize(r, chosen, false);
+  };
+
+  // ---- colocation application ---------------------------------------------------------------
+  const affects = (dependent: Rsc, primary: Rsc, c: Coloc, preview: boolean): 'nothing' | 'location' | 'role' => {
+    if (!preview && provisional.has(primary)) return 'nothing';
+    if (c.dependentRole !== undefined && roleRank(c.dependentRole) >= roleRank('Unpromoted') && dependent.parent?.clone?.promotable && !provisional.has(dependent)) return 'role';
+    if (!preview && !provisional.has(dependent)) return 'nothing';
+    const dNext = getNextRole(dependent) ?? 'Unknown';
+    const pNext = getNextRole(primary) ?? 'Unknown';
+    if (c.score > 0 && c.dependentRole !== undefined && c.dependentRole !== dNext) return 'nothing';
+    if (c.score > 0 && c.primaryRole !== undefined && c.primaryRole !== pNext) return 'nothing';
+    if (c.score < 0 && c.dependentRole !== undefined && c.dependentRole === dNext) return 'nothing';
+    if (c.score < 0 && c.primaryRole !== undefined && c.primaryRole === pNext) return 'nothing';
+    return 'location';
+  };
+
+  /** Nodes the primary ended up on (a clone: every instance's node). */
+  const primaryNodes = (p: Rsc): string[] => {
+    if (p.kind === 'clone') {
+      const out: string[] = [];
+      for (const child of p.children) for (const l of leaves(child).slice(0, 1)) {
+        const n = assigned.get(l);
+        if (n) out.push(n);
+      }
+      return out;
+    }
+    const n = assigned.get(p);
+    return n ? [n] : [];
+  };
+
+  const applyColocToWeights = (dependent: Rsc, primary: Rsc, c: Coloc): void => {
+    const attribute = c.nodeAttribute;
+    const pNodes = primaryNodes(primary);
+    if (pNodes.length === 0 && c.score < 0) return;
+    const values = pNodes.map((n) => attr(n, attribute));
+    const work = new Map(table(dependent));
+    for (const [node, w] of work) {
+      let next = w;
+      if (pNodes.length === 0) next = addScores(-c.score, w);
+      else if (values.some((v) => sameAttr(attr(node, attribute), v))) {
+        if (c.score < INFINITY) next = addScores(c.score, w);
+      } else if (c.score >= INFINITY) next = addScores(-c.score, w);
+      work.set(node, next);
+    }
+    if (c.score <= -INFINITY || c.score >= INFINITY || anyAvailable(work)) {
+      for (const [node, w] of work) {
+        const old = table(dependent).get(node)!;
+        if (w !== old) note(book, dependent.id, node, `colocation ${c.id} with ${primary.id}`, w <= -INFINITY ? -INFINITY : w - old);
+      }
+      tables.set(dependent.id, work);
+    }
+  };
+
+  /** Apply colocation `c` (dependent with primary) to the dependent's scores. */
+  const applyColocScore = (dependent: Rsc, primary: Rsc, c: Coloc, forDependent: boolean): void => {
+    if (forDependent) {
+      if (dependent.kind === 'group') {
+        const first = dependent.children[0];
+        if (first) applyColocScore(first, primary, c, true);
+        return;
+      }
+      if (dependent.kind === 'clone') {
+        for (const child of dependent.children) applyColocScore(child, primary, c, true);
+        return;
+      }
+      applyColocScore(dependent, primary, c, false);
+      return;
+    }
+    if (primary.kind === 'group') {
+      if (provisional.has(primary)) return;
+      const member = c.score >= INFINITY ? primary.children[primary.children.length - 1] : primary.children[0];
+      if (member) applyColocScore(dependent, member, c, false);
+      return;
+    }
+    if (primary.kind === 'clone' && provisional.has(primary)) return;
+    const effect = affects(dependent, primary, c, false);
+    if (effect === 'location') applyColocToWeights(dependent, primary, c);
+  };
+
+  const bestScoreMatching = (r: Rsc, attribute: string, value: string | undefined): number => {
+    let best = -INFINITY;
+    for (const [n, w] of table(r)) {
+      if (w > best && available(n) && sameAttr(value, attr(n, attribute))) best = w;
+    }
+    return best;
+  };
+
+  const addScoresMatchingAttr = (nodes: Table, r: Rsc, attribute: string, factor: number, onlyPositive: boolean): void => {
+    for (const [node, weight] of nodes) {
+      const score = bestScoreMatching(r, attribute, attr(node, attribute));
+      if (factor < 0 && score < 0) continue;
+      if (weight === INFINITY_HACK) continue;
+      const wf = Math.fround(Math.fround(factor) * Math.fround(score));
+      let w = Math.trunc(wf < 0 ? wf - 0.5 : wf + 0.5);
+      if (w === 0 && score !== 0) w = factor > 0 ? 1 : factor < 0 ? -1 : 0;
+      const next = addScores(w, weight);
+      if (onlyPositive && next < 0 && weight > 0) {
+        nodes.set(node, INFINITY_HACK);
+        continue;
+      }
+      if (onlyPositive && next < 0 && weight === 0) continue;
+      nodes.set(node, next);
+    }
+  };
+
+  const FLAG_THIS_WITH = 1;
+  const FLAG_NONNEG = 2;
+  const FLAG_ACTIVE = 4;
+
+  /** Pacemaker's pcmk__add_colocated_node_scores; returns the new table or undefined (no change). */
+  const addColocatedNodeScores = (r: Rsc, nodes: Table | undefined, attribute: string, factor: number, flags: number): Table | undefined => {
+    if (merging.has(r)) return undefined;
+    merging.add(r);
+    let work: Table | undefined;
+    if (r.kind === 'group') {
+      if (r.children.length === 0) {
+        merging.delete(r);
+        return undefined;
+      }
+      const member = nodes === undefined ? r.children[r.children.length - 1]! : r.children[0]!;
+      const start = nodes === undefined ? undefined : new Map(nodes);
+      work = addColocatedNodeScores(member, start, attribute, factor, flags) ?? start ?? new Map();
+    } else if (nodes === undefined) {
+      work = new Map(table(r));
+    } else {
+      work = new Map(nodes);
+      addScoresMatchingAttr(work, r, attribute, factor, (flags & FLAG_NONNEG) !== 0);
+    }
+    if (anyAvailable(work)) {
+      const multiplier = factor < 0 ? -1 : 1;
+      let list: readonly Coloc[];
+      if (flags & FLAG_THIS_WITH) list = thisWith.get(r) ?? [];
+      else if (r.kind === 'group') list = withThis.get(r.children[r.children.length - 1]!) ?? [];
+      else list = withThis.get(r) ?? [];
+      for (const c of list) {
+        let other: Rsc;
+        if (flags & FLAG_THIS_WITH) other = c.primary;
+        else if (!hasInfluence(c)) continue;
+        else other = c.dependent;
+        const f = Math.fround(Math.fround(multiplier * c.score) / INFINITY);
+        const next = addColocatedNodeScores(other, work, c.nodeAttribute, f, flags | FLAG_ACTIVE);
+        if (next) work = next;
+      }
+    } else if (flags & FLAG_ACTIVE) {
+      merging.delete(r);
+      return undefined;
+    }
+    if (flags & FLAG_NONNEG) for (const [n, w] of work) if (w === INFINITY_HACK) work.set(n, 1);
+    merging.delete(r);
+    return work;
+  };
+
+  const hasInfluence = (c: Coloc): boolean => c.influence || runningOn(c.primary).length === 0;
+
+  const applyThisWith = (r: Rsc, c: Coloc): void => {
+    const archive = (c.dependentRole !== undefined && roleRank(c.dependentRole) >= roleRank('Promoted')) || (c.score < 0 && c.score > -INFINITY)
+      ? new Map(table(r)) : undefined;
+    assign(c.primary);
+    applyColocScore(r, c.primary, c, true);
+    if (archive && !anyAvailable(table(r))) tables.set(r.id, archive);
+  };
+
+  const applyWithThis = (r: Rsc, c: Coloc): void => {
+    if (!hasInfluence(c)) return;
+    const factor = Math.fround(c.score / INFINITY);
+    const before = new Map(table(r));
+    const next = addColocatedNodeScores(c.dependent, table(r), c.nodeAttribute, factor, FLAG_ACTIVE);
+    if (next) {
+      for (const [node, w] of next) {
+        const old = before.get(node);
+        if (old !== undefined && w !== old) note(book, r.id, node, `preferences of ${c.dependent.id} (colocated with it by ${c.id})`, w - old);
+      }
+      tables.set(r.id, next);
+    }
+  };
+
+  // ---- variants -----------------------------------------------------------------------------
+  const assignPrimitive = (r: Rsc): string | null => {
+    if (r.parent && !allocating.has(r.parent) && provisional.has(r.parent)) assign(r.parent);
+    if (!provisional.has(r)) return assigned.get(r) ?? null;
+    if (allocating.has(r)) return null;
+    allocating.add(r);
+    for (const c of [...(thisWith.get(r) ?? [])]) applyThisWith(r, c);
+    for (const c of [...(withThis.get(r) ?? [])]) applyWithThis(r, c);
+    const nr = nextRole.get(r.id);
+    if (nr === 'Stopped') {
+      const t = table(r);
+      for (const n of nodes) {
+        t.set(n.name, addScores(t.get(n.name) ?? -INFINITY, -INFINITY));
+        note(book, r.id, n.name, `banned: ${nextRoleReason.get(r.id) ?? 'target-role'} (role Stopped)`, -INFINITY);
+      }
+    } else if (nr !== undefined && roleRank(nr) > roleRank(currentRole(r)) && !opts.quorum && opts.noQuorumPolicy === 'freeze') {
+      nextRole.set(r.id, currentRole(r));
+      nextRoleReason.set(r.id, 'no-quorum-policy=freeze');
+    }
+    if (opts.unmanageAll) unmanaged.add(r.id);
+    if (!isManaged(r)) {
+      if (!nextRole.has(r.id)) nextRole.set(r.id, currentRole(r));
+      finalize(r, currentNode(r) ?? null, true);
+    } else if (opts.stopAll) {
+      finalize(r, null, true, 'stop-all-resources');
+    } else {
+      assignBestNode(r);
+    }
+    allocating.delete(r);
+    return assigned.get(r) ?? null;
+  };
+
+  const expandGroupColocations = (g: Rsc): void => {
+    if (expanded.has(g) || g.children.length === 0) return;
+    expanded.add(g);
+    const first = g.children[0]!;
+    const own = thisWith.get(g) ?? [];
+    const fl = thisWith.get(first) ?? [];
+    for (const c of own) insertSorted(fl, c, byPrimary);
+    thisWith.set(first, fl);
+    let anyUnmanaged = !isManaged(first);
+    for (const m of g.children.slice(1)) {
+      if (anyUnmanaged) {
+        const ml = thisWith.get(m) ?? [];
+        for (const c of own) if (c.score >= INFINITY) insertSorted(ml, c, byPrimary);
+        thisWith.set(m, ml);
+      } else if (!isManaged(m)) anyUnmanaged = true;
+    }
+    thisWith.set(g, []);
+    const last = g.children[g.children.length - 1]!;
+    const ll = withThis.get(last) ?? [];
+    for (const c of withThis.get(g) ?? []) insertSorted(ll, c, byDependent);
+    withThis.set(last, ll);
+    withThis.set(g, []);
+  };
+
+  const assignGroup = (g: Rsc): string | null => {
+    if (!provisional.has(g)) return assigned.get(g) ?? null;
+    if (allocating.has(g)) return null;
+    if (g.children.length === 0) {
+      provisional.delete(g);
+      return null;
+    }
+    allocating.add(g);
+    expandGroupColocations(g);
+    let first: string | null | undefined;
+    for (const m of g.children) {
+      const n = assign(m);
+      if (first === undefined) first = n;
+    }
+    allocating.delete(g);
+    provisional.delete(g);
+    assigned.set(g, first ?? null);
+    return first ?? null;
+  };
+
+  /** Basic clone assignment: instances spread one per node (clone-node-max), active ones first. */
+  const assignClone = (cl: Rsc): string | null => {
+    if (!provisional.has(cl)) return null;
+    if (allocating.has(cl)) return null;
+    allocating.add(cl);
+    for (const c of [...(thisWith.get(cl) ?? [])]) {
+      assign(c.primary);
+      for (const child of cl.children) applyColocScore(child, c.primary, c, true);
+    }
+    for (const c of [...(withThis.get(cl) ?? [])]) for (const child of cl.children) applyWithThis(leaves(child)[0]!, c);
+    const nodeMax = cl.clone?.meta.cloneNodeMax ?? 1;
+    const perNode = new Map<string, number>();
+    const order = [...cl.children].sort((a, b) => {
+      const ra = currentNode(a) !== undefined ? 0 : 1;
+      const rb = currentNode(b) !== undefined ? 0 : 1;
+      return ra - rb || a.index - b.index;
+    });
+    for (const child of order) {
+      for (const l of leaves(child)) {
+        const t = table(l);
+        for (const [n, c] of perNode) if (c >= nodeMax) t.set(n, -INFINITY);
+      }
+      const n = assign(child);
+      if (n) perNode.set(n, (perNode.get(n) ?? 0) + 1);
+    }
+    allocating.delete(cl);
+    provisional.delete(cl);
+    return null;
+  };
+
+  function assign(r: Rsc): string | null {
+    switch (r.kind) {
+      case 'primitive': return assignPrimitive(r);
+      case 'group': return assignGroup(r);
+      case 'clone': return assignClone(r);
+    }
+  }
+
+  const order = [...tree.top].sort((a, b) => b.meta.priority - a.meta.priority || a.index - b.index);
+  for (const r of order) assign(r);
+
+  const nodeOut = new Map<string, string | null>();
+  const roleOut = new Map<string, Role>();
+  for (const p of tree.primitives) {
+    const n = assigned.get(p) ?? null;
+    nodeOut.set(p.id, n);
+    const nr = nextRole.get(p.id) ?? (n === null ? 'Stopped' : 'Started');
+    roleOut.set(p.id, nr);
+  }
+  const scores = new Map<string, ReadonlyMap<string, number>>();
+  for (const p of tree.primitives) scores.set(p.id, tables.get(p.id) ?? new Map());
+  return { node: nodeOut, nextRole: roleOut, nextRoleReason, scores, unmanaged };
+}

@@ -1,0 +1,45 @@
+/**
+ * The explanation: per primitive and node, the final score as a sum of named contributions
+ * (location constraints, stickiness, colocations, bans with their reasons), plus one sentence
+ * per decision, so "why is it not on node X?" and "why did it move?" have printed answers.
+ */
+import type { Explanation, NodeScore, SummaryLine } from '@paceline/model';
+import { formatScore } from '@paceline/model';
+import type { ScoreBook } from './scores.js';
+import type { Assignment } from './assign.js';
+import type { ResourceTree } from './resources.js';
+import type { NodeView } from './nodes.js';
+
+export function buildExplanation(tree: ResourceTree, nodes: readonly NodeView[], book: ScoreBook, assignment: Assignment, summary: readonly SummaryLine[]): Explanation {
+  const scores: NodeScore[] = [];
+  for (const p of tree.primitives) {
+    const table = assignment.scores.get(p.id);
+    const contributions = book.contributions.get(p.id);
+    for (const n of nodes) {
+      const total = table?.get(n.name);
+      const list = [...(contributions?.get(n.name) ?? [])];
+      const unusable: string[] = [];
+      if (!n.online) unusable.push('node offline');
+      if (n.unclean) unusable.push('node unclean');
+      if (n.standby) unusable.push('node in standby');
+      if (n.maintenance) unusable.push('node in maintenance');
+      if (n.shutdown) unusable.push('node shutting down');
+      for (const u of unusable) list.push({ source: `banned: ${u}`, score: -1_000_000 });
+      if (total === undefined) list.push({ source: 'not allowed (opt-in cluster without a location constraint for this node)', score: -1_000_000 });
+      scores.push({ resource: p.id, node: n.name, total: unusable.length || total === undefined ? -1_000_000 : total, contributions: list });
+    }
+  }
+  const decisions = summary
+    .filter((l) => l.resource !== undefined)
+    .map((l) => ({
+      resource: l.resource!,
+      text: `${l.instance ?? l.resource}: ${l.action}${l.from ? ` from ${l.from}` : ''}${l.to ? ` to ${l.to}` : ''}${l.reason ? ` because of ${l.reason}` : ''}${l.blocked ? ' (blocked)' : ''}`,
+    }));
+  for (const p of tree.primitives) {
+    const node = assignment.node.get(p.id);
+    const table = assignment.scores.get(p.id);
+    if (node) decisions.push({ resource: p.id, text: `${p.id}: placed on ${node} (score ${formatScore(table?.get(node) ?? 0)})` });
+    else decisions.push({ resource: p.id, text: `${p.id}: not placed (${assignment.nextRoleReason.get(p.id) ?? 'no node with a non-negative score is available'})` });
+  }
+  return { scores, decisions };
+}

@@ -1,0 +1,162 @@
+/**
+ * Stage "node criteria": the starting score of every primitive on every node. Applies, in
+ * Pacemaker's order, the symmetric-cluster default, bans and pins found while unpacking the
+ * status, location constraints (fixed node or rules; groups pass them to their first member,
+ * clones to every instance), stickiness where a resource is active on one node, migration-
+ * threshold bans and exclusive resource discovery.
+ */
+import type { ClusterConfig, LocationConstraint } from '@paceline/model';
+import { INFINITY, parseScore } from '@paceline/model';
+import type { NodeView } from './nodes.js';
+import type { ResourceTree, Rsc } from './resources.js';
+import { cloneOf, leaves } from './resources.js';
+import type { UnpackResult } from './unpack.js';
+import type { FailCountIndex } from './failcounts.js';
+import { evaluateRule } from './rules.js';
+import { addNodeScore, newScoreBook, tableOf, type ScoreBook } from './scores.js';
+
+export type Discovery = 'always' | 'never' | 'exclusive';
+
+export interface NodeCriteria {
+  readonly book: ScoreBook;
+  /** Resource-discovery mode per primitive and node (absent = always). */
+  readonly discovery: ReadonlyMap<string, ReadonlyMap<string, Discovery>>;
+  /** Location constraints limited to the Promoted role, kept for promotion. */
+  readonly promotedLocations: readonly { readonly rsc: Rsc; readonly node: string; readonly score: number; readonly id: string }[];
+  readonly warnings: readonly string[];
+}
+
+const DISCOVERY_RANK: Record<Discovery, number> = { always: 0, never: 1, exclusive: 2 };
+
+export function applyNodeCriteria(
+  config: ClusterConfig,
+  tree: ResourceTree,
+  nodes: readonly NodeView[],
+  unpacked: UnpackResult,
+  fails: FailCountIndex,
+  now: number,
+): NodeCriteria {
+  const book = newScoreBook();
+  const discovery = new Map<string, Map<string, Discovery>>();
+  const exclusive = new Set<string>();
+  const promotedLocations: { rsc: Rsc; node: string; score: number; id: string }[] = [];
+  const warnings: string[] = [];
+  const nodeByName = new Map(nodes.map((n) => [n.name, n]));
+
+  for (const p of tree.primitives) {
+    const t = tableOf(book, p.id);
+    if (config.properties.symmetricCluster) for (const n of nodes) t.set(n.name, 0);
+  }
+
+  for (const a of unpacked.adjustments) {
+    const target = tree.byId.get(a.rsc);
+    if (!target) continue;
+    for (const p of leaves(target)) {
+      const targets = a.node === undefined ? nodes.map((n) => n.name) : [a.node];
+      for (const n of targets) addNodeScore(book, p.id, n, a.score, a.score < 0 ? `banned: ${a.reason}` : a.reason);
+    }
+  }
+
+  const applyToPrimitive = (p: Rsc, list: readonly [string, number][], id: string, mode: Discovery): void => {
+    for (const [node, score] of list) {
+      addNodeScore(book, p.id, node, score, `location ${id}`);
+      const d = discovery.get(p.id) ?? new Map<string, Discovery>();
+      if (DISCOVERY_RANK[d.get(node) ?? 'always'] < DISCOVERY_RANK[mode]) {
+        d.set(node, mode);
+        if (mode === 'exclusive') exclusive.add(p.id);
+      }
+      discovery.set(p.id, d);
+    }
+  };
+  const applyTo = (r: Rsc, list: readonly [string, number][], id: string, mode: Discovery): void => {
+    if (r.kind === 'primitive') applyToPrimitive(r, list, id, mode);
+    else if (r.kind === 'group') {
+      r.children.forEach((m, i) => applyTo(m, i === 0 ? list : list.map(([n]) => [n, 0] as [string, number]), id, mode));
+    } else for (const c of r.children) applyTo(c, list, id, mode);
+  };
+
+  for (const c of config.constraints) {
+    if (c.type !== 'location') continue;
+    const targets = locationTargets(c, tree);
+    if (targets.length === 0) warnings.push(`location ${c.id}: no resource matches`);
+    for (const r of targets) {
+      const lists = locationNodeLists(c, r, nodes, now);
+      for (const { list, role } of lists) {
+        if (role === 'Promoted') {
+          for (const [node, score] of list) promotedLocations.push({ rsc: r, node, score, id: c.id });
+          continue;
+        }
+        applyTo(r, list, c.id, c.resourceDiscovery);
+      }
+    }
+  }
+
+  for (const p of tree.primitives) {
+    const st = unpacked.resources.get(p.id);
+    if (!st || !st.managed || p.meta.stickiness < 1 || st.runningOn.length !== 1) continue;
+    const node = st.runningOn[0]!;
+    if (!config.properties.symmetricCluster && !tableOf(book, p.id).has(node)) continue;
+    addNodeScore(book, p.id, node, p.meta.stickiness, 'stickiness');
+  }
+
+  for (const n of nodes) {
+    for (const p of tree.primitives) {
+      const st = unpacked.resources.get(p.id);
+      const threshold = p.meta.migrationThreshold;
+      if (threshold === 0 || st?.failureIgnored) continue;
+      const count = fails.effective(p, n.name);
+      if (count <= 0 || threshold - count > 0) continue;
+      const clone = cloneOf(p);
+      const banned = clone && !clone.clone?.meta.globallyUnique ? leaves(clone) : [p];
+      for (const b of banned)
+        addNodeScore(book, b.id, n.name, -INFINITY, `banned: fail count ${count} ≥ migration-threshold ${threshold}`);
+    }
+  }
+
+  for (const id of exclusive) {
+    const t = tableOf(book, id);
+    const d = discovery.get(id);
+    for (const node of t.keys()) if (d?.get(node) !== 'exclusive') addNodeScore(book, id, node, -INFINITY, 'banned: resource-discovery=exclusive elsewhere');
+  }
+  void nodeByName;
+  return { book, discovery, promotedLocations, warnings };
+}
+
+function locationTargets(c: LocationConstraint, tree: ResourceTree): Rsc[] {
+  if (c.resource !== undefined) {
+    const r = tree.byId.get(c.resource);
+    return r ? [r] : [];
+  }
+  let re: RegExp;
+  try {
+    re = new RegExp(c.resourcePattern ?? '');
+  } catch {
+    return [];
+  }
+  return [...tree.byId.values()].filter((r) => r.instance === undefined && !r.orphan && re.test(r.id));
+}
+
+function locationNodeLists(
+  c: LocationConstraint,
+  r: Rsc,
+  nodes: readonly NodeView[],
+  now: number,
+): { list: [string, number][]; role: string | undefined }[] {
+  if (c.rules === undefined) {
+    if (!nodes.some((n) => n.name === c.node)) return [];
+    return [{ list: [[c.node!, c.score ?? 0]], role: c.role }];
+  }
+  const out: { list: [string, number][]; role: string | undefined }[] = [];
+  for (const rule of c.rules) {
+    const list: [string, number][] = [];
+    for (const n of nodes) {
+      const ok = evaluateRule(rule, { attributes: n.attributes, now, params: r.primitive?.params ?? {}, meta: {} });
+      if (!ok) continue;
+      let score = rule.score ?? c.score ?? 0;
+      if (rule.scoreAttribute !== undefined) score = parseScore(n.attributes.get(rule.scoreAttribute) ?? '') ?? 0;
+      list.push([n.name, score]);
+    }
+    if (list.length) out.push({ list, role: rule.role ?? c.role });
+  }
+  return out;
+}

@@ -1,0 +1,262 @@
+/**
+ * Stage "orderings": the ordering edges between actions (stop before start, group member
+ * chains, order constraints with their symmetrical inverse, fencing before recovery, probes
+ * before starts) and the propagation of "required" and "unrunnable" along them until nothing
+ * changes (Pacemaker's update_action machinery): a required first action makes a then action
+ * required (implies-then), a required then action makes its first required (implies-first),
+ * an unrunnable first start makes the then action unrunnable (runnable-left), and a restart
+ * ordering keeps a stop with its start.
+ */
+import type { ClusterConfig, OrderConstraint } from '@paceline/model';
+import { INFINITY } from '@paceline/model';
+import type { Act, ActionSet } from './actions.js';
+import { actionKey } from './actions.js';
+import type { ResourceTree, Rsc } from './resources.js';
+import { leaves } from './resources.js';
+import type { ColocationIndex } from './colocations.js';
+
+export const F_OPTIONAL = 1;
+export const F_IMPLIES_THEN = 2;
+export const F_IMPLIES_FIRST = 4;
+export const F_RUNNABLE_LEFT = 8;
+export const F_RESTART = 16;
+export const F_ASYMMETRICAL = 32;
+
+export interface Ordering {
+  readonly first: Act;
+  readonly then: Act;
+  readonly flags: number;
+  readonly reason: string;
+}
+
+const COLLECTIVE_FIRST: Record<string, string> = { start: 'running', stop: 'stopped', running: 'running', stopped: 'stopped' };
+
+export function buildOrderings(config: ClusterConfig, tree: ResourceTree, actions: ActionSet): Ordering[] {
+  const out: Ordering[] = [];
+  const find = (r: Rsc, task: string, node?: string): Act[] => {
+    const l = actions.byRsc.get(r.id) ?? [];
+    return l.filter((a) => a.task === task && a.interval === 0 && (node === undefined || a.node === node));
+  };
+  const order = (firsts: Act[], thens: Act[], flags: number, reason: string): void => {
+    for (const f of firsts) for (const t of thens) if (f !== t) out.push({ first: f, then: t, flags, reason });
+  };
+  const rscActions = (r: Rsc, task: string, asFirst: boolean): Act[] => {
+    if (r.kind === 'primitive') return find(r, task);
+    const t = asFirst ? COLLECTIVE_FIRST[task] ?? task : task;
+    return find(r, t);
+  };
+
+  // Primitive internals and fencing.
+  for (const p of tree.primitives) {
+    order(find(p, 'stop'), find(p, 'start'), F_OPTIONAL | F_IMPLIES_THEN | F_RESTART, `${p.id}: stop before start`);
+    order(find(p, 'demote'), find(p, 'stop'), 0, `${p.id}: demote before stop`);
+    order(find(p, 'start'), find(p, 'promote'), F_RUNNABLE_LEFT, `${p.id}: start before promote`);
+    for (const probe of find(p, 'probe')) order([probe], find(p, 'start'), F_OPTIONAL, `${p.id}: probe before start`);
+    for (const stop of find(p, 'stop')) {
+      const f = stop.node ? actions.fencing.get(stop.node) : undefined;
+      if (f) order([f], [stop], F_IMPLIES_THEN, `fencing ${stop.node} implies ${p.id} is stopped`);
+    }
+    if (p.meta.requires === 'fencing') for (const f of actions.fencing.values()) order([f], find(p, 'start'), F_IMPLIES_THEN, `${p.id} starts after fencing`);
+  }
+  // Groups and clones.
+  for (const g of tree.byId.values()) {
+    if (g.kind === 'primitive') continue;
+    const [gStart, gRunning, gStop, gStopped] = ['start', 'running', 'stop', 'stopped'].map((t) => find(g, t));
+    g.children.forEach((m, i) => {
+      const mStart = rscActions(m, 'start', false);
+      const mStop = rscActions(m, 'stop', false);
+      const mRunning = rscActions(m, 'start', true);
+      const mStopped = rscActions(m, 'stop', true);
+      order(gStop!, mStop, 0, `${g.id} stop`);
+      order(mStopped, gStopped!, g.kind === 'group' && i === 0 ? F_IMPLIES_THEN : 0, `${g.id} stopped`);
+      order(gStart!, mStart, 0, `${g.id} start`);
+      order(mRunning, gRunning!, F_RUNNABLE_LEFT | F_IMPLIES_THEN, `${g.id} running`);
+      if (g.kind === 'group' && i > 0) {
+        const prev = g.children[i - 1]!;
+        order(rscActions(prev, 'start', true), mStart, F_IMPLIES_THEN | F_RUNNABLE_LEFT, `group ${g.id}: ${prev.id} starts before ${m.id}`);
+        order(rscActions(m, 'stop', true), rscActions(prev, 'stop', false), F_OPTIONAL | F_RESTART, `group ${g.id}: ${m.id} stops before ${prev.id}`);
+      }
+    });
+  }
+  // Order constraints.
+  for (const c of config.constraints) {
+    if (c.type !== 'order') continue;
+    for (const [first, then] of orderPairs(c, tree)) addConstraint(c, first, then);
+  }
+
+  function addConstraint(c: OrderConstraint, first: Rsc, then: Rsc): void {
+    const firstAction = c.firstAction;
+    const thenAction = c.thenAction ?? firstAction;
+    const symmetrical = c.symmetrical ?? c.kind !== 'Serialize';
+    let flags = F_OPTIONAL;
+    if (c.kind === 'Mandatory') {
+      if (!symmetrical) flags |= F_ASYMMETRICAL;
+      else {
+        flags |= F_IMPLIES_THEN;
+        if (firstAction === 'start' || firstAction === 'promote') flags |= F_RUNNABLE_LEFT;
+      }
+    }
+    order(rscActions(first, firstAction, true), rscActions(then, thenAction, false), flags, `order ${c.id}`);
+    if (symmetrical && c.kind !== 'Serialize') {
+      const inv = (a: string): string | undefined => ({ start: 'stop', stop: 'start', promote: 'demote', demote: 'promote' } as Record<string, string>)[a];
+      const fi = inv(thenAction);
+      const ti = inv(firstAction);
+      if (fi && ti) {
+        const iflags = F_OPTIONAL | (c.kind === 'Mandatory' ? F_IMPLIES_FIRST : 0);
+        order(rscActions(then, fi, true), rscActions(first, ti, false), iflags, `order ${c.id} (inverse)`);
+      }
+    }
+  }
+  return out;
+}
+
+function orderPairs(c: OrderConstraint, tree: ResourceTree): [Rsc, Rsc][] {
+  if (c.sets === undefined) {
+    const f = tree.byId.get(c.first!);
+    const t = tree.byId.get(c.then!);
+    return f && t ? [[f, t]] : [];
+  }
+  const pairs: [Rsc, Rsc][] = [];
+  const sets = c.sets.map((s) => ({ s, members: s.resources.map((id) => tree.byId.get(id)).filter((r): r is Rsc => r !== undefined) }));
+  for (const { s, members } of sets) if (s.sequential) for (let i = 1; i < members.length; i++) pairs.push([members[i - 1]!, members[i]!]);
+  for (let k = 1; k < sets.length; k++) {
+    const prev = sets[k - 1]!;
+    const cur = sets[k]!;
+    const firsts = prev.s.sequential ? prev.members.slice(-1) : prev.members;
+    const thens = cur.s.sequential ? cur.members.slice(0, 1) : cur.members;
+    for (const f of firsts) for (const t of thens) pairs.push([f, t]);
+  }
+  return pairs;
+}
+
+/** Flags an action presents when it is the "first" of an ordering (groups/clones: from their members). */
+function effectiveFlags(a: Act, actions: ActionSet): { optional: boolean; runnable: boolean } {
+  const r = a.rsc;
+  if (!r || r.kind === 'primitive') return { optional: a.optional, runnable: a.runnable };
+  let optional = true;
+  let runnable = true;
+  let anyRunnable = false;
+  const memberTask = a.task === 'running' ? 'start' : a.task === 'stopped' ? 'stop' : a.task;
+  for (const m of r.children) {
+    const ma = (actions.byRsc.get(m.id) ?? []).find((x) => x.task === (m.kind === 'primitive' ? memberTask : a.task) && x.interval === 0);
+    if (ma) {
+      const mf = effectiveFlags(ma, actions);
+      if (!mf.optional) optional = false;
+      if (mf.runnable) anyRunnable = true;
+      if (memberTask !== a.task && !mf.runnable) runnable = false;
+    } else if (memberTask !== 'stop' && memberTask !== 'demote') runnable = false;
+  }
+  if (r.kind === 'clone') runnable = anyRunnable || (memberTask === 'stop');
+  return { optional, runnable };
+}
+
+export function propagate(orderings: readonly Ordering[], actions: ActionSet, colocs: ColocationIndex, tree: ResourceTree): void {
+  const byAction = new Map<Act, Ordering[]>();
+  for (const o of orderings) {
+    for (const a of [o.first, o.then]) {
+      const l = byAction.get(a) ?? [];
+      l.push(o);
+      byAction.set(a, l);
+    }
+  }
+  // Group/clone members and their parents are linked for flag recomputation.
+  const related = (a: Act): Act[] => {
+    const out: Act[] = [];
+    for (let p = a.rsc?.parent; p; p = p.parent) out.push(...(actions.byRsc.get(p.id) ?? []));
+    return out;
+  };
+  const queue: Ordering[] = [...orderings];
+  const queued = new Set<Ordering>(queue);
+  const touch = (a: Act): void => {
+    for (const x of [a, ...related(a)]) for (const o of byAction.get(x) ?? []) if (!queued.has(o)) { queued.add(o); queue.push(o); }
+  };
+  let guard = 0;
+  const limit = orderings.length * 50 + 1000;
+  while (queue.length && guard++ < limit) {
+    const o = queue.shift()!;
+    queued.delete(o);
+    for (const changed of applyOrdering(o, actions)) {
+      touch(changed);
+      if (!changed.runnable && changed.task === 'start' && changed.rsc) for (const b of blockDependents(changed.rsc, colocs, actions, tree)) touch(b);
+    }
+  }
+}
+
+function applyOrdering(o: Ordering, actions: ActionSet): Act[] {
+  const changed = new Set<Act>();
+  const { first, then, flags } = o;
+  const ff = effectiveFlags(first, actions);
+  const thens = [then, ...memberActions(then, actions)];
+  const clearOptional = (a: Act): void => { if (a.optional) { a.optional = false; changed.add(a); } };
+  const clearRunnable = (a: Act, why?: string): void => {
+    if (!a.runnable) return;
+    a.runnable = false;
+    if (why && !a.reason) a.reason = why;
+    changed.add(a);
+  };
+
+  if (flags & F_ASYMMETRICAL) {
+    for (const t of thens) {
+      if (t.rsc?.kind !== 'primitive') continue;
+      if (!ff.runnable) { clearOptional(t); clearRunnable(t, `unrunnable ${first.id.split(' ')[0]}`); }
+    }
+  }
+  if (flags & F_IMPLIES_THEN && !ff.optional) for (const t of thens) if (t.rsc?.kind === 'primitive' || t === then) clearOptional(t);
+  if (flags & F_RESTART) {
+    for (const t of thens) {
+      if (t.rsc?.kind !== 'primitive' || first.rsc?.kind !== 'primitive') continue;
+      const tf = { optional: t.optional, runnable: t.runnable };
+      const reason = !tf.optional ? 'restart' : !tf.runnable && first.rsc === t.rsc ? 'stop' : undefined;
+      if (!reason) continue;
+      if (first.runnable) clearOptional(first);
+      if (!tf.optional) clearOptional(first);
+      if (!first.optional && !first.runnable) clearRunnable(t, `unrunnable ${first.id.split(' ')[0]}`);
+    }
+  }
+  if (flags & F_IMPLIES_FIRST) {
+    const tf = effectiveFlags(then, actions);
+    if (!tf.optional) clearOptional(first);
+  }
+  if (flags & F_RUNNABLE_LEFT && !ff.runnable) {
+    for (const t of thens) if (t.rsc?.kind === 'primitive' || t === then) clearRunnable(t, `unrunnable ${first.id.split(' ')[0]}`);
+  }
+  return [...changed];
+}
+
+function memberActions(a: Act, actions: ActionSet): Act[] {
+  const r = a.rsc;
+  if (!r || r.kind === 'primitive') return [];
+  const out: Act[] = [];
+  for (const m of r.children) {
+    for (const x of actions.byRsc.get(m.id) ?? []) if (x.task === a.task && x.interval === 0) out.push(x);
+  }
+  return out;
+}
+
+/** A primary that cannot start blocks the starts of resources that must be colocated with it. */
+function blockDependents(rsc: Rsc, colocs: ColocationIndex, actions: ActionSet, tree: ResourceTree): Act[] {
+  const changed: Act[] = [];
+  void tree;
+  const candidates: Rsc[] = [rsc];
+  for (let p = rsc.parent; p; p = p.parent) if (p.kind === 'group' && leaves(p).at(-1) === rsc) candidates.push(p);
+  for (const primary of candidates) {
+    // Is the primary going to be active anyway?
+    const starts = leaves(primary).flatMap((l) => (actions.byRsc.get(l.id) ?? []).filter((a) => a.task === 'start'));
+    if (starts.length && starts.some((a) => a.runnable)) continue;
+    for (const c of colocs.withThis.get(primary) ?? []) {
+      if (c.score < INFINITY || c.dependentRole === 'Promoted') continue;
+      for (const l of leaves(c.dependent)) {
+        for (const a of actions.byRsc.get(l.id) ?? []) {
+          if (a.task === 'start' && a.runnable) {
+            a.runnable = false;
+            if (!a.reason) a.reason = `colocation with ${primary.id}`;
+            changed.push(a);
+          }
+        }
+      }
+    }
+  }
+  return changed;
+}
+
+export { actionKey };

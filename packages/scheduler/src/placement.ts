@@ -1,0 +1,53 @@
+/**
+ * Where instances are before and after the transition. "After" is what executing the graph
+ * yields when every runnable, required action succeeds: required runnable stops remove an
+ * instance from a node, required runnable starts add it; blocked actions leave things as they are.
+ */
+import type { InstancePlacement, Role } from '@paceline/model';
+import type { ActionSet } from './actions.js';
+import type { ResourceTree, Rsc } from './resources.js';
+import { cloneOf, groupOf } from './resources.js';
+import type { UnpackResult } from './unpack.js';
+import type { Assignment } from './assign.js';
+
+function base(r: Rsc): Pick<InstancePlacement, 'resource' | 'instance' | 'group' | 'clone'> {
+  const g = groupOf(r);
+  const c = cloneOf(r);
+  return {
+    resource: r.baseId,
+    instance: r.id,
+    ...(g ? { group: g.baseId } : {}),
+    ...(c ? { clone: c.id } : {}),
+  };
+}
+
+export function currentPlacement(tree: ResourceTree, unpacked: UnpackResult): InstancePlacement[] {
+  const out: InstancePlacement[] = [];
+  for (const r of tree.primitives) {
+    const st = unpacked.resources.get(r.id)!;
+    for (const n of st.runningOn) out.push({ ...base(r), node: n, role: st.role === 'Stopped' ? 'Started' : st.role, managed: st.managed, failed: st.failed });
+    if (st.runningOn.length === 0 && !r.orphan) out.push({ ...base(r), node: null, role: 'Stopped', managed: st.managed, failed: false });
+  }
+  return out;
+}
+
+export function finalPlacement(tree: ResourceTree, unpacked: UnpackResult, assignment: Assignment, actions: ActionSet): InstancePlacement[] {
+  const out: InstancePlacement[] = [];
+  for (const r of tree.primitives) {
+    const st = unpacked.resources.get(r.id)!;
+    const mine = actions.byRsc.get(r.id) ?? [];
+    const active = new Map<string, Role>();
+    for (const n of st.runningOn) active.set(n, st.role === 'Stopped' ? 'Started' : st.role);
+    const runs = (task: string) => mine.filter((a) => a.task === task && a.interval === 0 && !a.optional && a.runnable);
+    for (const a of runs('demote')) if (a.node && active.has(a.node)) active.set(a.node, 'Unpromoted');
+    for (const a of runs('stop')) if (a.node) active.delete(a.node);
+    for (const a of runs('start')) if (a.node) active.set(a.node, 'Started');
+    const nextRole = assignment.nextRole.get(r.id);
+    for (const a of runs('promote')) if (a.node) active.set(a.node, 'Promoted');
+    if (nextRole === 'Unpromoted') for (const [n, role] of active) if (role === 'Started') active.set(n, 'Unpromoted');
+    const managed = !assignment.unmanaged.has(r.id) && st.managed;
+    for (const [node, role] of active) out.push({ ...base(r), node, role, managed, failed: st.failed && st.runningOn.includes(node) && !runs('stop').some((a) => a.node === node) });
+    if (active.size === 0 && !(r.orphan)) out.push({ ...base(r), node: null, role: 'Stopped', managed, failed: false });
+  }
+  return out;
+}

@@ -1,0 +1,165 @@
+/**
+ * Stage "resources": the configured resources as a tree of typed nodes with their effective
+ * meta attributes (own value, else the parent's, else the resource defaults, else Pacemaker's
+ * default). Clones are expanded into instances `child:0..n-1` here so every later stage sees
+ * concrete primitives.
+ */
+import type { ClusterConfig, Clone, Group, Operation, Primitive, Resource, ResourceMeta, Role } from '@paceline/model';
+import { INFINITY } from '@paceline/model';
+
+export type RscKind = 'primitive' | 'group' | 'clone';
+export type Requires = 'nothing' | 'quorum' | 'fencing' | 'unfencing';
+
+export interface EffectiveMeta {
+  readonly priority: number;
+  readonly stickiness: number;
+  readonly migrationThreshold: number;
+  /** Milliseconds, 0 = never. */
+  readonly failureTimeout: number;
+  readonly managed: boolean;
+  readonly targetRole: Role | undefined;
+  readonly requires: Requires;
+  readonly multipleActive: 'stop_start' | 'stop_only' | 'block' | 'stop_unexpected';
+  readonly critical: boolean;
+}
+
+export interface Rsc {
+  readonly id: string;
+  readonly kind: RscKind;
+  readonly parent: Rsc | undefined;
+  readonly children: readonly Rsc[];
+  /** Order of appearance (for stable iteration). */
+  readonly index: number;
+  readonly meta: EffectiveMeta;
+  /** Primitives only. */
+  readonly primitive?: Primitive;
+  readonly ops: readonly Operation[];
+  readonly isFencing: boolean;
+  /** Only in the status section (deleted from the configuration). */
+  readonly orphan: boolean;
+  /** For clones. */
+  readonly clone?: Clone;
+  /** For clone instances: the configured id without ":N". */
+  readonly baseId: string;
+  readonly instance?: number;
+}
+
+export interface ResourceTree {
+  /** Top-level resources in configuration order. */
+  readonly top: readonly Rsc[];
+  /** Every resource (any variant) by id; clone instances by "id:N". */
+  readonly byId: ReadonlyMap<string, Rsc>;
+  /** Every primitive (including clone instances), in tree order. */
+  readonly primitives: readonly Rsc[];
+  readonly hasFencingResource: boolean;
+}
+
+interface Mutable {
+  id: string;
+  kind: RscKind;
+  parent: Rsc | undefined;
+  children: Rsc[];
+  index: number;
+  meta: EffectiveMeta;
+  primitive?: Primitive;
+  ops: Operation[];
+  isFencing: boolean;
+  orphan: boolean;
+  clone?: Clone;
+  baseId: string;
+  instance?: number;
+}
+
+export function buildResourceTree(config: ClusterConfig, nodeCount: number, orphans: readonly { id: string; agent?: string }[] = []): ResourceTree {
+  const byId = new Map<string, Rsc>();
+  const primitives: Rsc[] = [];
+  let counter = 0;
+  const defaults = config.defaults.resource;
+  const props = config.properties;
+
+  const effective = (own: ResourceMeta, parent: EffectiveMeta | undefined, isFencing: boolean, isClone: boolean): EffectiveMeta => {
+    const pick = <K extends keyof ResourceMeta>(k: K): ResourceMeta[K] => own[k] ?? undefined;
+    const stick = pick('stickiness') ?? (parent ? undefined : defaults.stickiness);
+    const requires: Requires = own.requires ?? defaults.requires ?? (isFencing ? 'quorum' : props.stonithEnabled ? 'fencing' : props.noQuorumPolicy === 'ignore' ? 'nothing' : 'quorum');
+    return {
+      priority: pick('priority') ?? parent?.priority ?? defaults.priority ?? 0,
+      stickiness: stick ?? parent?.stickiness ?? defaults.stickiness ?? (isClone ? 1 : 0),
+      migrationThreshold: pick('migrationThreshold') ?? parent?.migrationThreshold ?? defaults.migrationThreshold ?? INFINITY,
+      failureTimeout: pick('failureTimeout') ?? parent?.failureTimeout ?? defaults.failureTimeout ?? 0,
+      managed: (pick('isManaged') ?? parent?.managed ?? defaults.isManaged ?? true) && !(own.maintenance ?? defaults.maintenance ?? false) && !props.maintenanceMode,
+      targetRole: pick('targetRole') ?? parent?.targetRole ?? defaults.targetRole,
+      requires: isFencing && requires === 'unfencing' ? 'quorum' : requires,
+      multipleActive: pick('multipleActive') ?? parent?.multipleActive ?? defaults.multipleActive ?? 'stop_start',
+      critical: pick('critical') ?? parent?.critical ?? defaults.critical ?? true,
+    };
+  };
+
+  const visit = (r: Resource, parent: Rsc | undefined, suffix: string): Rsc => {
+    const isFencing = r.type === 'primitive' && r.agent.startsWith('stonith:');
+    const meta = effective(r.meta, parent?.meta, isFencing, r.type === 'clone');
+    const m: Mutable = {
+      id: r.id + suffix,
+      kind: r.type,
+      parent,
+      children: [],
+      index: counter++,
+      meta,
+      ops: r.type === 'primitive' ? r.ops : [],
+      isFencing,
+      orphan: false,
+      baseId: r.id,
+      ...(suffix ? { instance: Number(suffix.slice(1)) } : {}),
+    };
+    if (r.type === 'primitive') m.primitive = r;
+    if (r.type === 'clone') m.clone = r;
+    const rsc = m as Rsc;
+    byId.set(rsc.id, rsc);
+    if (r.type === 'primitive') primitives.push(rsc);
+    if (r.type === 'group') for (const member of (r as Group).members) m.children.push(visit(member, rsc, suffix));
+    if (r.type === 'clone') {
+      const clone = r as Clone;
+      const max = clone.meta.cloneMax ?? nodeCount;
+      for (let i = 0; i < max; i++) m.children.push(visit(clone.child, rsc, `:${i}`));
+    }
+    return rsc;
+  };
+
+  const top = config.resources.map((r) => visit(r, undefined, ''));
+  for (const o of orphans) {
+    if (byId.has(o.id)) continue;
+    const agent = o.agent ?? 'ocf:heartbeat:Dummy';
+    const isFencing = agent.startsWith('stonith:');
+    const prim = { type: 'primitive', id: o.id, agent, params: {}, meta: {}, ops: [], utilization: {} } as unknown as Primitive;
+    const rsc: Rsc = {
+      id: o.id, kind: 'primitive', parent: undefined, children: [], index: counter++,
+      meta: { ...effective({}, undefined, isFencing, false), managed: (props.stopOrphanResources ? true : false) && !props.maintenanceMode, targetRole: 'Stopped' },
+      primitive: prim, ops: [], isFencing, orphan: true, baseId: o.id,
+    };
+    byId.set(o.id, rsc);
+    primitives.push(rsc);
+    (top as Rsc[]).push(rsc);
+  }
+  return { top, byId, primitives, hasFencingResource: primitives.some((p) => p.isFencing && !p.orphan) };
+}
+
+/** The outermost container of a resource. */
+export function topOf(r: Rsc): Rsc {
+  let t = r;
+  while (t.parent) t = t.parent;
+  return t;
+}
+
+export function cloneOf(r: Rsc): Rsc | undefined {
+  for (let p = r.parent; p; p = p.parent) if (p.kind === 'clone') return p;
+  return undefined;
+}
+
+export function groupOf(r: Rsc): Rsc | undefined {
+  return r.parent?.kind === 'group' ? r.parent : undefined;
+}
+
+/** Primitives under a resource (itself if primitive), in order. */
+export function leaves(r: Rsc): Rsc[] {
+  if (r.kind === 'primitive') return [r];
+  return r.children.flatMap(leaves);
+}

@@ -1,0 +1,122 @@
+/**
+ * The scheduler: a pure function of (configuration, status, now) to a transition. It reads like
+ * its pipeline; every stage returns a new value and later stages never change earlier ones.
+ *
+ *   nodes → resources → unpack status → node criteria (scores) → colocations → assign
+ *         → create actions → orderings (+ propagation) → summary, placement, explanation
+ */
+import type { ClusterConfig, ClusterStatus, GraphAction, OrderEdge, Transition } from '@paceline/model';
+import { buildNodeViews } from './nodes.js';
+import { buildResourceTree } from './resources.js';
+import { indexFailCounts } from './failcounts.js';
+import { unpackStatus } from './unpack.js';
+import { applyNodeCriteria } from './locations.js';
+import { buildColocations } from './colocations.js';
+import { assignResources } from './assign.js';
+import { createActions, type Act } from './actions.js';
+import { buildOrderings, propagate } from './orderings.js';
+import { extraStopLines, summarize } from './summary.js';
+import { currentPlacement, finalPlacement } from './placement.js';
+import { buildExplanation } from './explain.js';
+
+export interface ScheduleInput {
+  readonly config: ClusterConfig;
+  readonly status: ClusterStatus;
+  /** Epoch milliseconds. */
+  readonly now: number;
+}
+
+export function schedule(input: ScheduleInput): Transition {
+  const { config, status, now } = input;
+  const baseNodes = buildNodeViews(config, status);
+  const orphans = findOrphans(config, status);
+  const tree = buildResourceTree(config, config.nodes.length, orphans);
+  const fails = indexFailCounts(status, now);
+  const unpacked = unpackStatus(config, status, tree, baseNodes, fails, now);
+  const nodes = unpacked.nodes;
+  const criteria = applyNodeCriteria(config, tree, nodes, unpacked, fails, now);
+  const { index: colocs, warnings: colocWarnings } = buildColocations(config, tree);
+  const canFence = config.properties.stonithEnabled && tree.hasFencingResource &&
+    (status.quorum || config.properties.noQuorumPolicy === 'ignore');
+  const assignment = assignResources(tree, nodes, unpacked, criteria.book, colocs, {
+    quorum: status.quorum,
+    noQuorumPolicy: config.properties.noQuorumPolicy,
+    stopAll: config.properties.stopAllResources,
+    unmanageAll: config.properties.stonithEnabled && !tree.hasFencingResource,
+  });
+  const actions = createActions({ config, tree, nodes, unpacked, assignment, criteria, quorum: status.quorum, canFence });
+  const orderings = buildOrderings(config, tree, actions);
+  propagate(orderings, actions, colocs, tree);
+  const lines = summarize(tree, unpacked, assignment, actions);
+  const summary = [...lines, ...extraStopLines(tree, unpacked, assignment, actions, lines)];
+
+  const graphActions: GraphAction[] = actions.list
+    .filter((a) => !a.optional || a.task === 'monitor')
+    .filter((a) => a.rsc?.kind === 'primitive' || a.task === 'fence')
+    .map(toGraphAction);
+  const inGraph = new Set(graphActions.map((a) => a.id));
+  const edges: OrderEdge[] = [];
+  const seen = new Set<string>();
+  for (const o of orderings) {
+    if (!inGraph.has(o.first.id) || !inGraph.has(o.then.id)) continue;
+    const k = `${o.first.id}\u0000${o.then.id}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    edges.push({ before: o.first.id, after: o.then.id, reason: o.reason });
+  }
+  return {
+    current: currentPlacement(tree, unpacked),
+    placement: finalPlacement(tree, unpacked, assignment, actions),
+    actions: graphActions,
+    edges,
+    summary,
+    explanation: buildExplanation(tree, nodes, criteria.book, assignment, summary),
+    warnings: [...unpacked.warnings, ...criteria.warnings, ...colocWarnings],
+  };
+}
+
+function toGraphAction(a: Act): GraphAction {
+  const kind = a.task === 'fence' ? 'fence' : a.task === 'probe' ? 'probe' : (a.task as GraphAction['kind']);
+  const reason = a.reason ?? defaultReason(a);
+  return {
+    id: a.id,
+    kind: a.pseudo && a.task !== 'fence' ? 'pseudo' : kind,
+    ...(a.rsc ? { resource: a.rsc.id, primitive: a.rsc.baseId } : {}),
+    ...(a.node ? { node: a.node } : {}),
+    interval: a.interval,
+    ...(a.task === 'fence' ? { fenceType: (a.reason ?? 'reboot').startsWith('off') ? 'off' as const : 'reboot' as const } : {}),
+    ...(a.pseudo && a.task !== 'fence' ? { pseudo: `${a.task} implied by fencing` } : {}),
+    reason: a.task === 'fence' ? (a.reason ?? '').replace(/^[a-z]+:/, '') : reason,
+    runnable: a.runnable,
+  };
+}
+
+function defaultReason(a: Act): string {
+  switch (a.task) {
+    case 'start': return `start ${a.rsc?.id} on ${a.node}`;
+    case 'stop': return `stop ${a.rsc?.id} on ${a.node}`;
+    case 'probe': return `state of ${a.rsc?.id} on ${a.node} is unknown`;
+    case 'monitor': return `recurring monitor every ${a.interval} ms`;
+    default: return `${a.task} ${a.rsc?.id ?? ''}`.trim();
+  }
+}
+
+/** Resources with history but no configuration (deleted): they must be stopped. */
+function findOrphans(config: ClusterConfig, status: ClusterStatus): { id: string; agent?: string }[] {
+  const known = new Set<string>();
+  const walk = (r: ClusterConfig['resources'][number]): void => {
+    known.add(r.id);
+    if (r.type === 'group') r.members.forEach(walk);
+    if (r.type === 'clone') walk(r.child);
+  };
+  config.resources.forEach(walk);
+  const out = new Map<string, { id: string; agent?: string }>();
+  for (const n of status.nodes) {
+    for (const h of n.history) {
+      const base = h.resource.replace(/:\d+$/, '');
+      if (known.has(h.resource) || known.has(base) || out.has(h.resource) || h.ops.length === 0) continue;
+      out.set(h.resource, { id: h.resource, ...(h.agent ? { agent: h.agent } : {}) });
+    }
+  }
+  return [...out.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}

@@ -1,0 +1,96 @@
+/**
+ * Stage "summary": one crm_simulate-style line per primitive that changes (Start, Stop, Move,
+ * Recover, Restart, Promote, Demote, Re-promote) plus one per fencing, decided from the
+ * primitive's current and next state and its start/stop/promote/demote actions exactly the way
+ * Pacemaker words its Transition Summary; `blocked` when the wanted action cannot run.
+ */
+import type { Role, SummaryLine } from '@paceline/model';
+import type { Act, ActionSet } from './actions.js';
+import type { ResourceTree, Rsc } from './resources.js';
+import type { UnpackResult } from './unpack.js';
+import type { Assignment } from './assign.js';
+
+export function summarize(tree: ResourceTree, unpacked: UnpackResult, assignment: Assignment, actions: ActionSet): SummaryLine[] {
+  const lines: SummaryLine[] = [];
+  for (const f of actions.fencing.values()) {
+    const [type, ...rest] = (f.reason ?? 'reboot:').split(':');
+    lines.push({ action: 'fence', node: f.node!, fenceType: type as 'reboot' | 'off', from: null, to: null, blocked: !f.runnable, reason: rest.join(':') });
+  }
+  for (const r of tree.primitives) {
+    const line = primitiveLine(r, unpacked, assignment, actions);
+    if (line) lines.push(line);
+  }
+  return lines;
+}
+
+function primitiveLine(r: Rsc, unpacked: UnpackResult, assignment: Assignment, actions: ActionSet): SummaryLine | undefined {
+  const st = unpacked.resources.get(r.id)!;
+  const managed = !assignment.unmanaged.has(r.id) && st.managed;
+  const current = st.runningOn[0] ?? null;
+  const next = assignment.node.get(r.id) ?? null;
+  if (!managed || (current === null && next === null)) return undefined;
+  if (current === null && r.orphan) return undefined;
+  let role: Role = st.role;
+  if (st.runningOn.length && role === 'Stopped') role = 'Started';
+  const nextRole: Role = assignment.nextRole.get(r.id) ?? (next ? 'Started' : 'Stopped');
+  const mine = actions.byRsc.get(r.id) ?? [];
+  const find = (task: string, node: string | null): Act | undefined =>
+    mine.find((a) => a.task === task && a.interval === 0 && (node === null || a.node === node));
+  const moving = current !== null && next !== null && current !== next;
+  const start = next !== null ? find('start', next) : undefined;
+  const startNode = !start || !start.runnable ? null : current;
+  const stop = find('stop', startNode);
+  const promote = next !== null ? find('promote', next) : undefined;
+  const demote = next !== null ? find('demote', next) : undefined;
+  const base = { resource: r.instance !== undefined ? r.baseId : r.id, ...(r.instance !== undefined ? { instance: r.id } : {}) };
+  const item = (action: SummaryLine['action'], from: string | null, to: string | null, act: Act | undefined, source?: Act): SummaryLine => {
+    const reasonAct = source ?? act;
+    return {
+      ...base, action, from, to, role, nextRole,
+      blocked: act ? !act.runnable : false,
+      ...(reasonAct?.reason ? { reason: reasonAct.reason } : {}),
+    };
+  };
+
+  if (role === nextRole) {
+    if (next === null) return undefined;
+    if (!start || start.optional) {
+      if (demote && promote && !demote.optional && !promote.optional) return item('re-promote', current, next, promote, demote);
+      return undefined;
+    }
+    if (!start.runnable) return item('stop', current, null, stop, stop?.reason ? stop : start);
+    if (moving && current) return item(st.failed ? 'recover' : 'move', current, next, stop);
+    if (st.failed) return item('recover', current, current, stop);
+    return item('restart', current, next, start);
+  }
+  if (stop && (nextRole === 'Stopped' || (start && !start.runnable))) {
+    // One line per node it is stopped on; the summary keeps the first (others are multiply-active extras).
+    const stops = st.runningOn.map((n) => find('stop', n));
+    const s = stops[0];
+    return item('stop', current, null, s, s?.reason ? s : start);
+  }
+  if (stop && st.failed && st.stopOnFailure) return item('recover', current, next, stop, start);
+  if (moving) return item('move', current, next, stop);
+  if (stop && !stop.optional) return item('restart', current, next, start);
+  if (role === 'Promoted') return item('demote', current, next, demote);
+  if (nextRole === 'Promoted') return item('promote', current, next, promote);
+  if (role === 'Stopped' && nextRole !== 'Stopped') return item('start', null, next, start);
+  return undefined;
+}
+
+/** Extra stop lines for a primitive stopped on several nodes. */
+export function extraStopLines(tree: ResourceTree, unpacked: UnpackResult, assignment: Assignment, actions: ActionSet, lines: readonly SummaryLine[]): SummaryLine[] {
+  const out: SummaryLine[] = [];
+  for (const l of lines) {
+    if (l.action !== 'stop' || !l.resource) continue;
+    const r = tree.byId.get(l.instance ?? l.resource);
+    if (!r) continue;
+    const st = unpacked.resources.get(r.id)!;
+    for (const n of st.runningOn.slice(1)) {
+      const s = (actions.byRsc.get(r.id) ?? []).find((a) => a.task === 'stop' && a.node === n);
+      out.push({ ...l, from: n, blocked: s ? !s.runnable : l.blocked });
+    }
+  }
+  void assignment;
+  return out;
+}

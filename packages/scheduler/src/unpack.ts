@@ -1,0 +1,435 @@
+/**
+ * Stage "unpack": reads each node's operation history and works out, per primitive, where it
+ * is active, in which role, whether it failed and what its failure handling demands (recover,
+ * block, stop, ban from a node, fence the node, put the node in standby). Mirrors Pacemaker's
+ * unpack_lrm_resource / unpack_rsc_op: operations are replayed in call order; expired failures
+ * (failure-timeout) are ignored; probes that say "not installed" only ban the node.
+ */
+import type { ClusterConfig, ClusterStatus, OnFail, OpRecord, Role } from '@paceline/model';
+import { INFINITY, OcfRc } from '@paceline/model';
+import type { NodeView } from './nodes.js';
+import type { ResourceTree, Rsc } from './resources.js';
+import { cloneOf } from './resources.js';
+import type { FailCountIndex } from './failcounts.js';
+import { roleRank, type RoleOrUnknown } from './roles.js';
+
+type FailResponse = 'ignore' | 'demote' | 'recover' | 'migrate' | 'block' | 'stop' | 'standby' | 'fence';
+const FAIL_RANK: Record<FailResponse, number> = { ignore: 0, demote: 1, recover: 2, migrate: 3, block: 4, stop: 5, standby: 6, fence: 7 };
+
+/** What the history says about one primitive. */
+export interface RscStatus {
+  readonly role: Role;
+  /** Nodes where the primitive is active, in discovery order. */
+  readonly runningOn: readonly string[];
+  readonly failed: boolean;
+  /** Failed in a way that needs a stop (recovery) rather than a demote. */
+  readonly stopOnFailure: boolean;
+  readonly blocked: boolean;
+  readonly managed: boolean;
+  readonly failureIgnored: boolean;
+  readonly startPending: boolean;
+  /** Role forced by failure handling or target-role; undefined = decided by placement. */
+  readonly nextRole: Role | undefined;
+  readonly nextRoleReason?: string;
+  /** Nodes where the resource's state is known (no probe needed). */
+  readonly knownOn: ReadonlySet<string>;
+}
+
+export interface ScoreAdjustment {
+  readonly rsc: string;
+  /** undefined = every node */
+  readonly node: string | undefined;
+  readonly score: number;
+  readonly reason: string;
+}
+
+export interface UnpackResult {
+  readonly resources: ReadonlyMap<string, RscStatus>;
+  readonly adjustments: readonly ScoreAdjustment[];
+  /** Nodes that must be fenced, with the first reason found. */
+  readonly fenceReasons: ReadonlyMap<string, string>;
+  /** Nodes after failure handling (unclean / standby changes). */
+  readonly nodes: readonly NodeView[];
+  readonly warnings: readonly string[];
+}
+
+interface Work {
+  role: RoleOrUnknown;
+  nextRole: RoleOrUnknown;
+  nextRoleReason?: string;
+  runningOn: string[];
+  failed: boolean;
+  stopOnFailure: boolean;
+  blocked: boolean;
+  managed: boolean;
+  failureIgnored: boolean;
+  startPending: boolean;
+  knownOn: Set<string>;
+}
+
+const EXEC_OK_STATES = new Set(['done', 'error']);
+
+export function unpackStatus(
+  config: ClusterConfig,
+  status: ClusterStatus,
+  tree: ResourceTree,
+  baseNodes: readonly NodeView[],
+  fails: FailCountIndex,
+  now: number,
+): UnpackResult {
+  const stonith = config.properties.stonithEnabled;
+  const nodes = new Map(baseNodes.map((n) => [n.name, { ...n }]));
+  const fenceReasons = new Map<string, string>();
+  const adjustments: ScoreAdjustment[] = [];
+  const warnings: string[] = [];
+  const works = new Map<string, Work>();
+  const canFence = (): boolean => stonith && tree.hasFencingResource;
+
+  const fenceNode = (node: string, reason: string): void => {
+    const n = nodes.get(node);
+    if (!n) return;
+    if (!n.unclean) {
+      (n as { unclean: boolean }).unclean = true;
+      fenceReasons.set(node, reason);
+    }
+  };
+  for (const n of baseNodes) if (n.unclean) fenceReasons.set(n.name, n.uncleanReason ?? 'peer is no longer part of the cluster');
+
+  const work = (r: Rsc): Work => {
+    let w = works.get(r.id);
+    if (!w) {
+      w = {
+        role: 'Unknown', nextRole: 'Unknown', runningOn: [], failed: false, stopOnFailure: false, blocked: false,
+        managed: r.meta.managed, failureIgnored: false, startPending: false, knownOn: new Set(),
+      };
+      works.set(r.id, w);
+    }
+    return w;
+  };
+  const setNextRole = (w: Work, role: RoleOrUnknown, why: string): void => {
+    w.nextRole = role;
+    w.nextRoleReason = why;
+  };
+
+  const onFailFor = (r: Rsc, action: string, interval: number): { onFail: FailResponse; failRole: Role } => {
+    const op = r.ops.find((o) => o.name === action && o.interval === interval && o.enabled !== false);
+    let configured: OnFail | undefined = op?.onFail ?? config.defaults.operation.onFail;
+    if (action === 'stop' && (configured === 'standby' || configured === 'demote' || configured === 'stop')) configured = undefined;
+    let onFail: FailResponse;
+    let failRole: Role = action === 'promote' ? 'Unpromoted' : 'Started';
+    switch (configured) {
+      case 'block': onFail = 'block'; break;
+      case 'fence': onFail = stonith ? 'fence' : 'stop'; if (!stonith) failRole = 'Stopped'; break;
+      case 'standby': onFail = 'standby'; break;
+      case 'ignore': onFail = 'ignore'; break;
+      case 'stop': onFail = 'stop'; failRole = 'Stopped'; break;
+      case 'restart': onFail = 'recover'; break;
+      case 'demote': onFail = 'demote'; break;
+      default:
+        onFail = action === 'stop' ? (stonith ? 'fence' : 'block') : 'recover';
+    }
+    return { onFail, failRole };
+  };
+
+  // Which resource does a history entry belong to?
+  const claimed = new Map<string, Set<string>>(); // instance id -> nodes with history
+  const resolve = (historyId: string, node: string): Rsc | undefined => {
+    const direct = tree.byId.get(historyId);
+    if (direct && direct.kind === 'primitive') return direct;
+    // Anonymous clone child recorded by its bare id (or a group member in a cloned group).
+    const base = historyId.replace(/:\d+$/, '');
+    const candidates = tree.primitives.filter((p) => p.baseId === base && p.instance !== undefined);
+    if (candidates.length === 0) return undefined;
+    const free = candidates.find((c) => !(claimed.get(c.id)?.has(node)) && (works.get(c.id)?.runningOn.length ?? 0) === 0)
+      ?? candidates.find((c) => !(claimed.get(c.id)?.has(node)));
+    return free;
+  };
+
+  const orderedNodes = [...status.nodes].sort((a, b) => {
+    const an = nodes.get(a.name);
+    const bn = nodes.get(b.name);
+    // Online nodes first (Pacemaker numbers active clone instances on online nodes first).
+    return Number(!(an?.online ?? false)) - Number(!(bn?.online ?? false));
+  });
+
+  for (const ns of orderedNodes) {
+    const node = nodes.get(ns.name);
+    if (!node) continue;
+    if (!stonith && !node.online && !config.properties.shutdownLock) continue;
+    for (const h of ns.history) {
+      if (h.ops.length === 0) continue;
+      const r = resolve(h.resource, ns.name);
+      if (!r) {
+        warnings.push(`history for unknown resource "${h.resource}" on ${ns.name} ignored`);
+        continue;
+      }
+      const c = claimed.get(r.id) ?? new Set<string>();
+      c.add(ns.name);
+      claimed.set(r.id, c);
+      unpackResourceOnNode(r, ns.name, h.ops);
+    }
+  }
+
+  function unpackResourceOnNode(r: Rsc, nodeName: string, ops: readonly OpRecord[]): void {
+    const node = nodes.get(nodeName)!;
+    const w = work(r);
+    const savedRole = w.role;
+    w.role = 'Unknown';
+    let onFail = 'ignore' as FailResponse;
+    let lastFailureKey: string | undefined;
+    const sorted = [...ops].sort((a, b) => callOrder(a) - callOrder(b));
+    const banParent = (score: number, reason: string, everywhere = false): void => {
+      const target = cloneOf(r) && !(cloneOf(r)!.clone?.meta.globallyUnique) ? cloneOf(r)! : r;
+      adjustments.push({ rsc: target.id, node: everywhere ? undefined : nodeName, score, reason });
+    };
+
+    for (const op of sorted) {
+      if (op.action === 'notify' || op.action === 'meta-data') continue;
+      const isProbe = op.action === 'monitor' && op.interval === 0;
+      const key = `${op.action}_${op.interval}`;
+      let rc = op.rc;
+      let st = op.status;
+      const target = op.expectedRc ?? defaultExpectedRc(op);
+      const expired = st !== 'not-installed' && operationExpired(r, nodeName, op, rc);
+      // remap
+      if (op.action === 'monitor') {
+        if (rc === OcfRc.DEGRADED) rc = OcfRc.SUCCESS;
+        if (rc === OcfRc.DEGRADED_PROMOTED) rc = OcfRc.RUNNING_PROMOTED;
+      }
+      const maskable = isProbe && (rc === OcfRc.ERR_INSTALLED || rc === OcfRc.ERR_CONFIGURED || st === 'not-installed');
+      const oldRc = op.rc;
+      if (maskable) {
+        st = 'done';
+        rc = OcfRc.NOT_RUNNING;
+      }
+      if (EXEC_OK_STATES.has(st)) {
+        st = 'done';
+        if (target !== rc) st = 'error';
+        switch (rc) {
+          case OcfRc.SUCCESS:
+            if (isProbe && target === OcfRc.NOT_RUNNING) st = 'done';
+            break;
+          case OcfRc.NOT_RUNNING:
+            if (isProbe || target === rc || !w.managed) {
+              st = 'done';
+              w.role = 'Stopped';
+              onFail = 'ignore';
+              setNextRole(w, 'Unknown', 'not running');
+            }
+            break;
+          case OcfRc.RUNNING_PROMOTED:
+            if (isProbe && rc !== target) st = 'done';
+            w.role = 'Promoted';
+            break;
+          case OcfRc.FAILED_PROMOTED:
+            w.role = 'Promoted';
+            st = 'error';
+            break;
+          case OcfRc.ERR_CONFIGURED:
+            st = 'error-fatal';
+            break;
+          case OcfRc.ERR_UNIMPLEMENTED:
+            if (op.interval === 0) {
+              checkRecoverable(op.action);
+              st = 'error-hard';
+            } else st = 'not-supported';
+            break;
+          case OcfRc.ERR_INSTALLED:
+          case OcfRc.ERR_ARGS:
+          case OcfRc.ERR_PERM:
+            checkRecoverable(op.action);
+            st = 'error-hard';
+            break;
+          default:
+            if (st === 'done') st = 'error';
+        }
+      }
+      if (expired && maskable && oldRc !== target) {
+        if (roleRank(w.role) <= roleRank('Stopped')) w.role = 'Unknown';
+        continue;
+      }
+      if (expired && rc !== target) {
+        if (op.interval === 0) continue;
+        if (node.online && !node.unclean) continue;
+      }
+      if (maskable) {
+        updateState(op.action, target, key);
+        banParent(-INFINITY, 'masked-probe-failure');
+        continue;
+      }
+      if (st === 'cancelled') continue;
+      if (st === 'pending') {
+        if (op.action === 'start') {
+          w.startPending = true;
+          if (roleRank(w.role) < roleRank('Started')) w.role = 'Started';
+        } else if (op.action === 'promote') w.role = 'Promoted';
+        continue;
+      }
+      if (st === 'done') {
+        updateState(op.action, rc, key);
+        continue;
+      }
+      if (st === 'not-installed') {
+        const f = onFailFor(r, op.action, op.interval);
+        if (f.onFail === 'ignore') onFail = 'migrate';
+        banParent(-INFINITY, 'hard-error');
+        failure(op, rc, key);
+        continue;
+      }
+      const f = onFailFor(r, op.action, op.interval);
+      if (f.onFail === 'ignore') {
+        updateState(op.action, target, key);
+        w.failureIgnored = true;
+      } else {
+        failure(op, rc, key);
+        if (st === 'error-hard') banParent(-INFINITY, 'hard-error');
+        else if (st === 'error-fatal') banParent(-INFINITY, 'fatal-error', true);
+      }
+    }
+
+    // process_rsc_state
+    if (w.role !== 'Unknown') w.knownOn.add(nodeName);
+    if (roleRank(w.role) > roleRank('Stopped') && !node.online && !node.maintenance && w.managed) {
+      if (stonith) fenceNode(nodeName, `${r.id} is thought to be active there`);
+    }
+    let effectiveOnFail = onFail as FailResponse;
+    if (node.unclean) effectiveOnFail = 'ignore';
+    switch (effectiveOnFail) {
+      case 'ignore': break;
+      case 'demote': w.failed = true; break;
+      case 'fence': fenceNode(nodeName, `${r.id} failed there`); break;
+      case 'standby': (node as { standby: boolean }).standby = true; break;
+      case 'block': w.managed = false; w.blocked = true; break;
+      case 'migrate': adjustments.push({ rsc: r.id, node: nodeName, score: -INFINITY, reason: 'failed there (on-fail=migrate)' }); break;
+      case 'stop': setNextRole(w, 'Stopped', 'on-fail=stop'); break;
+      case 'recover':
+        if (w.role !== 'Stopped' && w.role !== 'Unknown') {
+          w.failed = true;
+          w.stopOnFailure = true;
+        }
+        break;
+    }
+    if (w.role !== 'Stopped' && w.role !== 'Unknown') {
+      if (!w.runningOn.includes(nodeName)) w.runningOn.push(nodeName);
+      if (node.maintenance) w.managed = false;
+      if (!w.managed) adjustments.push({ rsc: r.id, node: nodeName, score: INFINITY, reason: 'unmanaged and active here' });
+      else if (w.runningOn.length > 1) {
+        if (r.meta.multipleActive === 'stop_only') adjustments.push({ rsc: r.id, node: undefined, score: -INFINITY, reason: 'multiply active (multiple-active=stop_only)' });
+        else if (r.meta.multipleActive === 'block') { w.managed = false; w.blocked = true; }
+      }
+      switch (effectiveOnFail) {
+        case 'ignore': break;
+        case 'demote':
+        case 'block': w.failed = true; break;
+        default: w.failed = true; w.stopOnFailure = true;
+      }
+    }
+    // target-role
+    const tr = r.meta.targetRole;
+    if (tr !== undefined && tr !== 'Started' && !(tr === 'Promoted')) {
+      if (w.nextRole === 'Unknown' || roleRank(tr) < roleRank(w.nextRole)) setNextRole(w, tr, 'target-role');
+    }
+    if (roleRank(savedRole) > roleRank(w.role)) w.role = savedRole;
+
+    function updateState(action: string, code: number, key: string): void {
+      let clear = false;
+      if (code === OcfRc.ERR_INSTALLED || maskableNow(action)) w.role = 'Stopped';
+      else if (code === OcfRc.NOT_RUNNING) clear = true;
+      else if (action === 'monitor') {
+        if (lastFailureKey === key) clear = true;
+        if (roleRank(w.role) < roleRank('Started')) w.role = 'Started';
+      } else if (action === 'start') { w.role = 'Started'; clear = true; }
+      else if (action === 'stop') { w.role = 'Stopped'; clear = true; }
+      else if (action === 'promote') { w.role = 'Promoted'; clear = true; }
+      else if (action === 'demote') { if (onFail === 'demote') clear = true; w.role = 'Unpromoted'; }
+      else if (action === 'migrate_from') { w.role = 'Started'; clear = true; }
+      else if (action === 'migrate_to') { /* partial migration: source stays active until stopped */ if (roleRank(w.role) < roleRank('Started')) w.role = 'Started'; }
+      else if (roleRank(w.role) < roleRank('Started')) w.role = 'Started';
+      if (clear) {
+        if (onFail === 'block' || onFail === 'ignore' || onFail === 'demote' || onFail === 'recover') {
+          onFail = 'ignore';
+          setNextRole(w, 'Unknown', 'clear past failures');
+        }
+      }
+    }
+    function maskableNow(_action: string): boolean {
+      return false;
+    }
+    function checkRecoverable(action: string): void {
+      if (action !== 'stop') return;
+      if (canFence()) return;
+      w.managed = false;
+      w.blocked = true;
+    }
+    function failure(op: OpRecord, rc: number, key: string): void {
+      lastFailureKey = key;
+      const f = onFailFor(r, op.action, op.interval);
+      if (FAIL_RANK[onFail] < FAIL_RANK[f.onFail]) onFail = f.onFail;
+      if (op.action === 'stop') adjustments.push({ rsc: r.id, node: nodeName, score: -INFINITY, reason: 'stop failed here' });
+      else if (op.action === 'promote') w.role = 'Promoted';
+      else if (op.action === 'demote') {
+        if (f.onFail === 'block') { w.role = 'Promoted'; setNextRole(w, 'Stopped', 'demote with on-fail=block'); }
+        else if (rc === OcfRc.NOT_RUNNING) w.role = 'Stopped';
+        else w.role = 'Unpromoted';
+      }
+      const isProbe = op.action === 'monitor' && op.interval === 0;
+      if (isProbe && rc === OcfRc.ERR_INSTALLED) w.role = 'Stopped';
+      else if (roleRank(w.role) < roleRank('Started')) w.role = 'Started';
+      if (f.failRole !== 'Started' && roleRank(w.nextRole) < roleRank(f.failRole)) setNextRole(w, f.failRole, 'failure');
+      if (f.failRole === 'Stopped') {
+        const c = cloneOf(r);
+        const target = c && !c.clone?.meta.globallyUnique ? c : r;
+        adjustments.push({ rsc: target.id, node: undefined, score: -INFINITY, reason: `${op.action} failed with on-fail=stop` });
+      }
+    }
+  }
+
+  function operationExpired(r: Rsc, node: string, op: OpRecord, rc: number): boolean {
+    const timeout = r.meta.failureTimeout;
+    if (!(timeout > 0) || op.lastRcChange === undefined) return false;
+    let expired = now >= op.lastRcChange + timeout;
+    if (expired) {
+      const raw = fails.raw(r, node).count;
+      if (raw > 0 && fails.effective(r, node) > 0) expired = false;
+    }
+    if (expired && op.interval === 0 && op.action === 'monitor' && [0, 7, 8, 190, 191].includes(rc)) expired = false;
+    return expired;
+  }
+
+  const resources = new Map<string, RscStatus>();
+  for (const r of tree.primitives) {
+    const w = works.get(r.id);
+    const tr = r.meta.targetRole;
+    const role: Role = !w || w.role === 'Unknown' ? 'Stopped' : w.role;
+    let nextRole: Role | undefined = w && w.nextRole !== 'Unknown' ? w.nextRole : undefined;
+    let nextRoleReason = w?.nextRoleReason;
+    if (!w && tr !== undefined && tr !== 'Started' && tr !== 'Promoted') {
+      nextRole = tr;
+      nextRoleReason = 'target-role';
+    }
+    resources.set(r.id, {
+      role,
+      runningOn: w?.runningOn ?? [],
+      failed: w?.failed ?? false,
+      stopOnFailure: w?.stopOnFailure ?? false,
+      blocked: w?.blocked ?? false,
+      managed: w?.managed ?? r.meta.managed,
+      failureIgnored: w?.failureIgnored ?? false,
+      startPending: w?.startPending ?? false,
+      nextRole,
+      ...(nextRoleReason !== undefined ? { nextRoleReason } : {}),
+      knownOn: w?.knownOn ?? new Set(),
+    });
+  }
+  const nodeList = baseNodes.map((n) => nodes.get(n.name)!);
+  return { resources, adjustments, fenceReasons, nodes: nodeList, warnings };
+}
+
+function callOrder(op: OpRecord): number {
+  return op.callId < 0 || op.status === 'pending' ? Number.MAX_SAFE_INTEGER : op.callId;
+}
+
+function defaultExpectedRc(op: OpRecord): number {
+  if (op.action === 'monitor' && op.interval === 0) return OcfRc.NOT_RUNNING;
+  return OcfRc.SUCCESS;
+}
