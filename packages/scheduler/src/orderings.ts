@@ -31,7 +31,7 @@ export interface Ordering {
 
 const COLLECTIVE_FIRST: Record<string, string> = { start: 'running', stop: 'stopped', running: 'running', stopped: 'stopped' };
 
-export function buildOrderings(config: ClusterConfig, tree: ResourceTree, actions: ActionSet): Ordering[] {
+export function buildOrderings(config: ClusterConfig, tree: ResourceTree, actions: ActionSet, unpackedRole: ReadonlyMap<string, string>): Ordering[] {
   const out: Ordering[] = [];
   const find = (r: Rsc, task: string, node?: string): Act[] => {
     const l = actions.byRsc.get(r.id) ?? [];
@@ -44,6 +44,25 @@ export function buildOrderings(config: ClusterConfig, tree: ResourceTree, action
     if (r.kind === 'primitive') return find(r, task);
     const t = asFirst ? COLLECTIVE_FIRST[task] ?? task : task;
     return find(r, t);
+  };
+
+  /**
+   * The "first" actions of a user ordering; a primitive without that action gets a node-less
+   * one (which cannot run), except a stop of a stopped resource (Pacemaker's rsc_order_first).
+   */
+  const firstActionsFor = (r: Rsc, task: string): Act[] => {
+    const found = rscActions(r, task, true);
+    if (found.length || r.kind !== 'primitive') return found;
+    const active = (unpackedRole.get(r.id) ?? 'Stopped') !== 'Stopped';
+    if (task === 'stop' && !active) return [];
+    if (task === 'demote' && unpackedRole.get(r.id) !== 'Promoted') return [];
+    const a: Act = { id: actionKey(r.id, task, undefined), task, rsc: r, node: undefined, interval: 0, optional: true, runnable: false, pseudo: false, reason: undefined };
+    actions.list.push(a);
+    actions.byKey.set(a.id, a);
+    const l = actions.byRsc.get(r.id) ?? [];
+    l.push(a);
+    actions.byRsc.set(r.id, l);
+    return [a];
   };
 
   // Primitive internals and fencing.
@@ -96,14 +115,14 @@ export function buildOrderings(config: ClusterConfig, tree: ResourceTree, action
         if (firstAction === 'start' || firstAction === 'promote') flags |= F_RUNNABLE_LEFT;
       }
     }
-    order(rscActions(first, firstAction, true), rscActions(then, thenAction, false), flags, `order ${c.id}`);
+    order(firstActionsFor(first, firstAction), rscActions(then, thenAction, false), flags, `order ${c.id}`);
     if (symmetrical && c.kind !== 'Serialize') {
       const inv = (a: string): string | undefined => ({ start: 'stop', stop: 'start', promote: 'demote', demote: 'promote' } as Record<string, string>)[a];
       const fi = inv(thenAction);
       const ti = inv(firstAction);
       if (fi && ti) {
         const iflags = F_OPTIONAL | (c.kind === 'Mandatory' ? F_IMPLIES_FIRST : 0);
-        order(rscActions(then, fi, true), rscActions(first, ti, false), iflags, `order ${c.id} (inverse)`);
+        order(firstActionsFor(then, fi), rscActions(first, ti, false), iflags, `order ${c.id} (inverse)`);
       }
     }
   }

@@ -45,7 +45,7 @@ export function schedule(input: ScheduleInput): Transition {
     unmanageAll: config.properties.stonithEnabled && !tree.hasFencingResource,
   });
   const actions = createActions({ config, tree, nodes, unpacked, assignment, criteria, quorum: status.quorum, canFence });
-  const orderings = buildOrderings(config, tree, actions);
+  const orderings = buildOrderings(config, tree, actions, new Map([...unpacked.resources].map(([id, st]) => [id, st.role])));
   propagate(orderings, actions, colocs, tree);
   const lines = summarize(tree, unpacked, assignment, actions);
   const summary = [...lines, ...extraStopLines(tree, unpacked, assignment, actions, lines)];
