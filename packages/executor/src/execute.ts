@@ -1,0 +1,242 @@
+/**
+ * Runs a transition graph through agents. An action starts when all its predecessors succeeded;
+ * independent actions run in parallel up to a limit; each has a timeout and an AbortSignal. A
+ * failed action stops its dependents (reported not run). Aborting the run (a newer transition
+ * replaces this one) starts nothing new: in-flight actions finish or time out, the rest are
+ * reported cancelled and nothing is recorded for them. Results come back as data
+ * (`ExecutionReport.records`) for `recordAll` to write into the status.
+ */
+import type { ClusterConfig, GraphAction, Transition } from '@paceline/model';
+import {
+  invokeAgent, supportsAction, validateParams, type ActionResult, type AgentAction, type AgentResolver, type Clock,
+  type CommandRunner, type Logger, type Notification,
+} from '@paceline/agent-api';
+import { OcfRc } from '@paceline/model';
+import type { ExecutorEvents } from './events.js';
+import { findOperation, findPrimitive, metaFor, paramsFor, stateDirFor, timeoutFor } from './lookup.js';
+import { isFailure, metExpectation, type PendingRecord, type RecordedOp } from './record.js';
+
+export interface ExecutorDeps {
+  readonly agents: AgentResolver;
+  readonly config: ClusterConfig;
+  /** Run only this node's actions here; others go to `remote`. Unset: run every node's actions here (simulation, tests). */
+  readonly node?: string;
+  readonly runner: CommandRunner;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Instances keep their state under STATE_ROOT/NODE/INSTANCE. */
+  readonly stateRoot: string;
+  /** Agent actions in flight at once (default: the cluster's batchLimit, else 8). */
+  readonly concurrency?: number;
+  readonly events?: ExecutorEvents;
+  /** Creates an instance's state directory before its first action (the daemon passes an fs-backed one). */
+  readonly ensureStateDir?: (dir: string) => Promise<void>;
+  /** Runs an action on another node (the daemon dispatches it); without it those actions are not run. */
+  readonly remote?: (action: GraphAction, signal: AbortSignal) => Promise<ActionResult>;
+  /** Fences a node; without it fencing actions are not run. */
+  readonly fence?: (node: string, type: 'reboot' | 'off' | 'on', signal: AbortSignal) => Promise<ActionResult>;
+  /** Aborting this cancels in-flight agent calls too (daemon shutdown); their outcome is recorded as unknown. */
+  readonly killSignal?: AbortSignal;
+  /** Label for logs and events. */
+  readonly transition?: string | number;
+}
+
+export type ActionState = 'succeeded' | 'failed' | 'not-run' | 'cancelled';
+
+export interface ActionReport {
+  readonly id: string;
+  readonly action: GraphAction;
+  readonly state: ActionState;
+  readonly result?: ActionResult;
+  /** Why it failed, or why it did not run. */
+  readonly reason?: string;
+  readonly startedAt?: number;
+  readonly finishedAt?: number;
+  readonly record?: PendingRecord;
+}
+
+export interface ExecutionReport {
+  /** One report per graph action, in graph order. */
+  readonly results: readonly ActionReport[];
+  /** Results to write into the status, in completion order. */
+  readonly records: readonly PendingRecord[];
+  /** Every action succeeded. */
+  readonly succeeded: boolean;
+  /** The run was aborted before everything ran. */
+  readonly aborted: boolean;
+}
+
+const AGENT_ACTION: Partial<Record<GraphAction['kind'], AgentAction>> = {
+  start: 'start', stop: 'stop', monitor: 'monitor', probe: 'monitor', promote: 'promote', demote: 'demote',
+  migrate_to: 'migrate_to', migrate_from: 'migrate_from', reload: 'reload', notify: 'notify',
+};
+
+type Done = Omit<ActionReport, 'id' | 'action'>;
+
+/** Runs `graph`. Never throws for agent problems: they are results. */
+export async function executeTransition(graph: Transition, deps: ExecutorDeps, signal?: AbortSignal): Promise<ExecutionReport> {
+  const actions = graph.actions;
+  const index = new Map(actions.map((a, i) => [a.id, i]));
+  const preds = new Map<string, Set<string>>(actions.map((a) => [a.id, new Set()]));
+  const succs = new Map<string, string[]>(actions.map((a) => [a.id, []]));
+  const log = deps.logger.child(deps.transition !== undefined ? { transition: deps.transition } : {});
+  for (const e of graph.edges) {
+    if (!index.has(e.before) || !index.has(e.after)) {
+      log.warn('ordering edge names an unknown action; ignored', { before: e.before, after: e.after });
+      continue;
+    }
+    if (e.before === e.after) continue;
+    preds.get(e.after)!.add(e.before);
+    succs.get(e.before)!.push(e.after);
+  }
+  const limit = Math.max(1, deps.concurrency ?? (deps.config.properties.batchLimit > 0 ? deps.config.properties.batchLimit : 8));
+  const done = new Map<string, Done>();
+  const records: PendingRecord[] = [];
+  const inFlight = new Map<string, Promise<string>>();
+  let aborted = false;
+
+  const finish = (id: string, d: Done): void => {
+    done.set(id, d);
+    if (d.record) records.push(d.record);
+    if (d.state !== 'succeeded') {
+      // Dependents of a failed, unrun or cancelled action cannot run.
+      const stack = [...(succs.get(id) ?? [])];
+      while (stack.length) {
+        const s = stack.pop()!;
+        if (done.has(s) || inFlight.has(s)) continue;
+        done.set(s, { state: d.state === 'cancelled' ? 'cancelled' : 'not-run', reason: `${id} ${d.state}` });
+        stack.push(...(succs.get(s) ?? []));
+      }
+    }
+  };
+  const isReady = (a: GraphAction): boolean => !done.has(a.id) && !inFlight.has(a.id) && [...preds.get(a.id)!].every((p) => done.get(p)?.state === 'succeeded');
+
+  for (;;) {
+    if (signal?.aborted && !aborted) {
+      aborted = true;
+      for (const a of actions) if (!done.has(a.id) && !inFlight.has(a.id)) done.set(a.id, { state: 'cancelled', reason: 'the transition was aborted' });
+    }
+    let progressed = false;
+    for (const a of actions) {
+      if (aborted) break;
+      if (!isReady(a)) continue;
+      const immediate = immediateOutcome(a, deps);
+      if (immediate) {
+        finish(a.id, immediate);
+        progressed = true;
+        continue;
+      }
+      if (inFlight.size >= limit) continue;
+      inFlight.set(a.id, runOne(a, graph, deps, log).then((d) => { finish(a.id, d); inFlight.delete(a.id); return a.id; }));
+      progressed = true;
+    }
+    if (progressed) continue;
+    if (inFlight.size === 0) break;
+    await Promise.race(inFlight.values());
+  }
+  for (const a of actions) if (!done.has(a.id)) done.set(a.id, { state: 'not-run', reason: 'its predecessors never completed (ordering cycle?)' });
+
+  const results = actions.map((a): ActionReport => ({ id: a.id, action: a, ...done.get(a.id)! }));
+  return { results, records, succeeded: results.every((r) => r.state === 'succeeded'), aborted };
+}
+
+/** Actions that complete without running anything: pseudo actions, blocked ones, ones nobody here can run. */
+function immediateOutcome(a: GraphAction, deps: ExecutorDeps): Done | undefined {
+  if (!a.runnable) return { state: 'not-run', reason: `blocked: ${a.reason}` };
+  if (a.kind === 'pseudo') return { state: 'succeeded' };
+  if (a.kind === 'fence') return deps.fence ? undefined : { state: 'not-run', reason: 'no fencing available to this executor' };
+  if (deps.node !== undefined && a.node !== deps.node && !deps.remote)
+    return { state: 'not-run', reason: `runs on ${a.node ?? '(no node)'} and no remote dispatcher is configured` };
+  if (!a.resource || !a.node || !AGENT_ACTION[a.kind]) return { state: 'failed', reason: `action ${a.id} names no resource or node` };
+  return undefined;
+}
+
+async function runOne(a: GraphAction, graph: Transition, deps: ExecutorDeps, log: Logger): Promise<Done> {
+  const startedAt = deps.clock.now();
+  const signal = deps.killSignal ?? new AbortController().signal;
+  if (a.kind === 'fence') {
+    const result = await deps.fence!(a.node!, a.fenceType ?? 'reboot', signal).catch(threw);
+    const ok = result.execution === 'done' && result.outcome === 'ok';
+    return { state: ok ? 'succeeded' : 'failed', result, startedAt, finishedAt: deps.clock.now(), ...(ok ? {} : { reason: result.reason ?? 'fencing failed' }) };
+  }
+  const node = a.node!;
+  const instance = a.resource!;
+  const action = AGENT_ACTION[a.kind]!;
+  const entry = findPrimitive(deps.config, instance, a.primitive);
+  const opName = action;
+  // A probe uses the interval-0 monitor operation's settings, when there is one.
+  const configuredOp = entry ? findOperation(entry, opName, a.interval) : undefined;
+  const op: RecordedOp = {
+    action: opName,
+    interval: a.interval,
+    expectedRc: a.kind === 'probe' ? OcfRc.NOT_RUNNING : a.kind === 'monitor' && configuredOp?.role === 'Promoted' ? OcfRc.RUNNING_PROMOTED : OcfRc.SUCCESS,
+    ...(entry ? { agent: entry.primitive.agent } : {}),
+    ...(a.kind === 'migrate_to' || a.kind === 'migrate_from' ? migration(graph, instance) : {}),
+  };
+  const event = { id: a.id, node, instance, action: opName, interval: a.interval, at: startedAt, ...(deps.transition !== undefined ? { transition: deps.transition } : {}) };
+  const alog = log.child({ node, resource: instance, action: a.kind });
+  deps.events?.emit('action-started', event);
+
+  let result: ActionResult;
+  if (deps.node !== undefined && node !== deps.node) {
+    result = await deps.remote!(a, signal).catch(threw);
+  } else if (!entry) {
+    result = { execution: 'done', outcome: 'misconfigured', reason: `no primitive "${a.primitive ?? instance}" in the configuration` };
+  } else {
+    const agent = await deps.agents.resolve(entry.primitive.agent).catch(() => undefined);
+    const params = agent ? validateParams(agent, paramsFor(entry, configuredOp), instance) : undefined;
+    if (!agent) result = { execution: 'not-installed', outcome: 'not-installed', reason: `agent ${entry.primitive.agent} is not available on ${node}` };
+    else if (!params!.ok) result = params!.result;
+    else if (action === 'notify' && !supportsAction(agent, 'notify')) result = { execution: 'done', outcome: 'ok', reason: 'agent does not take notifications' };
+    else {
+      const stateDir = stateDirFor(deps.stateRoot, node, instance);
+      try {
+        await deps.ensureStateDir?.(stateDir);
+        result = await invokeAgent(agent, {
+          action, params: params!.params, node, instance, stateDir, run: deps.runner, log: alog, clock: deps.clock,
+          timeoutMs: timeoutFor(deps.config, agent, action, a.timeout, configuredOp),
+          interval: a.interval, signal, meta: metaFor(deps.config, entry),
+          ...(a.kind === 'migrate_to' ? { peer: op.migrateTarget ?? '' } : a.kind === 'migrate_from' ? { peer: op.migrateSource ?? '' } : {}),
+          ...(action === 'notify' ? { notification: notificationOf(a) } : {}),
+        });
+      } catch (e) {
+        result = threw(e);
+      }
+    }
+  }
+  const finishedAt = deps.clock.now();
+  const record: PendingRecord = { node, instance, op, result, at: finishedAt };
+  const succeeded = a.kind === 'notify' ? result.execution === 'done' : metExpectation(op, result);
+  const fields = { outcome: result.outcome, execution: result.execution, durationMs: result.durationMs, ...(result.reason ? { reason: result.reason } : {}) };
+  if (succeeded) alog.info(`${a.kind} ${result.outcome}`, fields);
+  else if (isFailure(op, result)) alog.warn(`${a.kind} failed`, fields);
+  else alog.info(`${a.kind} found ${result.outcome}`, fields);
+  deps.events?.emit('action-finished', { ...event, result, succeeded, record });
+  return {
+    state: succeeded ? 'succeeded' : 'failed',
+    result, startedAt, finishedAt, record,
+    ...(succeeded ? {} : { reason: describeUnexpected(a, result) }),
+  };
+}
+
+function describeUnexpected(a: GraphAction, r: ActionResult): string {
+  const what = r.execution === 'done' ? r.outcome : r.execution;
+  if (a.kind === 'probe' && r.execution === 'done') return `probe found ${what}${r.reason ? `: ${r.reason}` : ''} (the transition must be recomputed)`;
+  return `${a.kind} ${what}${r.reason ? `: ${r.reason}` : ''}`;
+}
+
+function threw(e: unknown): ActionResult {
+  return { execution: 'error', outcome: 'generic-error', reason: e instanceof Error ? e.message : String(e) };
+}
+
+function migration(graph: Transition, instance: string): Pick<RecordedOp, 'migrateSource' | 'migrateTarget'> {
+  const from = graph.current.find((p) => p.instance === instance)?.node ?? undefined;
+  const to = graph.placement.find((p) => p.instance === instance)?.node ?? undefined;
+  return { ...(from ? { migrateSource: from } : {}), ...(to ? { migrateTarget: to } : {}) };
+}
+
+function notificationOf(a: GraphAction): Notification {
+  const type = /\bpre\b|pre_notify|_pre_/.test(a.id) ? 'pre' : 'post';
+  const operation = (['start', 'stop', 'promote', 'demote'] as const).find((o) => a.id.includes(o)) ?? 'start';
+  return { type, operation, active: [], starting: [], stopping: [], promoting: [], demoting: [] };
+}

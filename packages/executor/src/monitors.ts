@@ -1,0 +1,183 @@
+/**
+ * Recurring monitors: for each instance active on this node, run every enabled monitor operation
+ * of its primitive at its interval (operations with role Promoted only while promoted, the others
+ * only while not). Each loop sleeps on the injected clock, so tests drive it with a simulated
+ * clock and the daemon (or a benchmark) with the system clock. Failures are published as
+ * 'monitor-failed' events — once per change from healthy to failed — so the scheduler runs again.
+ */
+import type { ClusterConfig, InstancePlacement, Role } from '@paceline/model';
+import { OcfRc } from '@paceline/model';
+import { invokeAgent, validateParams, type ActionResult, type AgentResolver, type Clock, type CommandRunner, type Logger } from '@paceline/agent-api';
+import { ExecutorEvents } from './events.js';
+import { findPrimitive, metaFor, paramsFor, stateDirFor, timeoutFor } from './lookup.js';
+import { metExpectation, type PendingRecord, type RecordedOp } from './record.js';
+
+export interface MonitorDeps {
+  readonly agents: AgentResolver;
+  readonly config: ClusterConfig;
+  /** The node these monitors run on. */
+  readonly node: string;
+  readonly runner: CommandRunner;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly stateRoot: string;
+}
+
+/** An instance active on this node. */
+export interface MonitorTarget {
+  readonly instance: string;
+  /** Primitive id (defaults to the instance id without its ":N" suffix). */
+  readonly primitive?: string;
+  readonly role: Role;
+}
+
+interface Loop {
+  readonly key: string;
+  readonly target: MonitorTarget;
+  readonly interval: number;
+  readonly controller: AbortController;
+  readonly done: Promise<void>;
+  healthy: boolean;
+  lastRc: number | undefined;
+  runs: number;
+}
+
+export interface MonitorInfo {
+  readonly instance: string;
+  readonly interval: number;
+  readonly role: Role;
+  readonly runs: number;
+  readonly healthy: boolean;
+}
+
+export class RecurringMonitors extends ExecutorEvents {
+  private config: ClusterConfig;
+  private readonly loops = new Map<string, Loop>();
+  private disposed = false;
+
+  constructor(private readonly deps: MonitorDeps) {
+    super();
+    this.config = deps.config;
+  }
+
+  /** Monitors exactly these instances from now on (loops for others stop, new ones start). */
+  update(targets: readonly MonitorTarget[], config: ClusterConfig = this.config): void {
+    if (this.disposed) return;
+    this.config = config;
+    const wanted = new Map<string, { target: MonitorTarget; interval: number }>();
+    for (const t of targets) {
+      if (t.role === 'Stopped') continue;
+      const entry = findPrimitive(config, t.instance, t.primitive);
+      if (!entry) continue;
+      for (const op of entry.primitive.ops) {
+        if (op.name !== 'monitor' || !(op.interval > 0) || op.enabled === false) continue;
+        const promotedOp = op.role === 'Promoted';
+        if (promotedOp !== (t.role === 'Promoted')) continue;
+        wanted.set(`${t.instance}@${op.interval}@${t.role}`, { target: t, interval: op.interval });
+      }
+    }
+    for (const [key, loop] of this.loops) if (!wanted.has(key)) this.stopLoop(key, loop);
+    for (const [key, w] of wanted) if (!this.loops.has(key)) this.startLoop(key, w.target, w.interval);
+  }
+
+  /** Monitors what a placement puts on this node. */
+  updateFromPlacement(placement: readonly InstancePlacement[], config: ClusterConfig = this.config): void {
+    this.update(
+      placement.filter((p) => p.node === this.deps.node && p.role !== 'Stopped').map((p) => ({ instance: p.instance, primitive: p.resource, role: p.role })),
+      config,
+    );
+  }
+
+  /** Stops the monitors of one instance (e.g. before an action on it runs). */
+  pause(instance: string): void {
+    for (const [key, loop] of this.loops) if (loop.target.instance === instance) this.stopLoop(key, loop);
+  }
+
+  list(): MonitorInfo[] {
+    return [...this.loops.values()]
+      .map((l) => ({ instance: l.target.instance, interval: l.interval, role: l.target.role, runs: l.runs, healthy: l.healthy }))
+      .sort((a, b) => a.instance.localeCompare(b.instance) || a.interval - b.interval);
+  }
+
+  /** Stops every loop and removes listeners; resolves when in-flight monitors have returned. */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    const pending = [...this.loops.values()].map((l) => l.done);
+    for (const [key, loop] of this.loops) this.stopLoop(key, loop);
+    await Promise.allSettled(pending);
+    this.removeAllListeners();
+  }
+
+  private stopLoop(key: string, loop: Loop): void {
+    loop.controller.abort(new Error('monitor cancelled'));
+    this.loops.delete(key);
+  }
+
+  private startLoop(key: string, target: MonitorTarget, interval: number): void {
+    const controller = new AbortController();
+    const loop: Loop = { key, target, interval, controller, done: Promise.resolve(), healthy: true, lastRc: undefined, runs: 0 };
+    (loop as { done: Promise<void> }).done = this.run(loop);
+    this.loops.set(key, loop);
+  }
+
+  private async run(loop: Loop): Promise<void> {
+    const signal = loop.controller.signal;
+    for (;;) {
+      try {
+        await this.deps.clock.sleep(loop.interval, signal);
+      } catch (e) {
+        void e;
+        return;
+      }
+      if (signal.aborted) return;
+      await this.monitorOnce(loop, signal);
+      if (signal.aborted) return;
+    }
+  }
+
+  private async monitorOnce(loop: Loop, signal: AbortSignal): Promise<void> {
+    const { node, clock } = this.deps;
+    const { instance, role } = loop.target;
+    const at = clock.now();
+    const id = `${instance}_monitor_${loop.interval} ${node}`;
+    const entry = findPrimitive(this.config, instance, loop.target.primitive);
+    if (!entry) return;
+    const configuredOp = entry.primitive.ops.find((o) => o.name === 'monitor' && o.interval === loop.interval);
+    const op: RecordedOp = {
+      action: 'monitor',
+      interval: loop.interval,
+      expectedRc: role === 'Promoted' ? OcfRc.RUNNING_PROMOTED : OcfRc.SUCCESS,
+      agent: entry.primitive.agent,
+    };
+    const event = { id, node, instance, action: 'monitor', interval: loop.interval, at };
+    this.emit('action-started', event);
+    const agent = await this.deps.agents.resolve(entry.primitive.agent).catch(() => undefined);
+    let result: ActionResult;
+    if (!agent) result = { execution: 'not-installed', outcome: 'not-installed', reason: `agent ${entry.primitive.agent} is not available on ${node}` };
+    else {
+      const params = validateParams(agent, paramsFor(entry, configuredOp), instance);
+      if (!params.ok) result = params.result;
+      else {
+        const log = this.deps.logger.child({ node, resource: instance, action: 'monitor' });
+        result = await invokeAgent(agent, {
+          action: 'monitor', params: params.params, node, instance, stateDir: stateDirFor(this.deps.stateRoot, node, instance),
+          run: this.deps.runner, log, clock, timeoutMs: timeoutFor(this.config, agent, 'monitor', undefined, configuredOp),
+          interval: loop.interval, signal, meta: metaFor(this.config, entry),
+        });
+      }
+    }
+    if (signal.aborted) return; // cancelled while running: the result describes a monitor nobody wants any more
+    loop.runs++;
+    const finishedAt = clock.now();
+    const record: PendingRecord = { node, instance, op, result, at: finishedAt };
+    const succeeded = metExpectation(op, result);
+    const finished = { ...event, result, succeeded, record };
+    this.emit('action-finished', finished);
+    const wasHealthy = loop.healthy;
+    loop.healthy = succeeded;
+    if (!succeeded && wasHealthy) {
+      this.deps.logger.warn('monitor failed', { node, resource: instance, action: 'monitor', interval: loop.interval, outcome: result.outcome, execution: result.execution, ...(result.reason ? { reason: result.reason } : {}) });
+      this.emit('monitor-failed', { ...finished, primitive: entry.primitive.id });
+    }
+  }
+}

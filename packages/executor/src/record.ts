@@ -1,0 +1,162 @@
+/**
+ * Recording action results into the status model the scheduler reads. Pure: every function
+ * returns a new status. One record per (action, interval) per resource on a node, the newest
+ * replacing the older (the scheduler replays records in call order); a successful stop drops the
+ * resource's recurring-monitor records, since stopping cancels them; failures raise fail counts.
+ */
+import { OcfRc, type ClusterStatus, type ExecStatus, type FailCount, type NodeStatus, type OpRecord, type ResourceHistory } from '@paceline/model';
+import { outcomeToRc, type ActionResult, type Outcome } from '@paceline/agent-api';
+
+/** The rc recorded when the outcome of an action is unknown (Pacemaker's PCMK_OCF_UNKNOWN). */
+export const RC_UNKNOWN = 193;
+
+/** Which operation a result belongs to. */
+export interface RecordedOp {
+  /** The OCF action name (a probe is `monitor` with interval 0). */
+  readonly action: string;
+  readonly interval: number;
+  /** The outcome the scheduler expected, as an rc (probes 7, promoted monitors 8, otherwise 0). */
+  readonly expectedRc?: number;
+  /** The agent reference the instance ran with. */
+  readonly agent?: string;
+  readonly digest?: string;
+  readonly migrateSource?: string;
+  readonly migrateTarget?: string;
+}
+
+/** A result waiting to be written into a status. */
+export interface PendingRecord {
+  readonly node: string;
+  readonly instance: string;
+  readonly op: RecordedOp;
+  readonly result: ActionResult;
+  readonly at: number;
+}
+
+/** The execution status recorded for a result; a cancelled action's outcome is unknown ('pending'). */
+export function execStatusOf(result: ActionResult): ExecStatus {
+  switch (result.execution) {
+    case 'done': return 'done';
+    case 'timeout': return 'timeout';
+    case 'cancelled': return 'pending';
+    case 'error': return 'error';
+    case 'not-installed': return 'not-installed';
+    case 'not-supported': return 'not-supported';
+  }
+}
+
+/** The rc recorded for a result: the agent's outcome when it finished, an error or "unknown" otherwise. */
+export function rcOf(result: ActionResult): number {
+  if (result.execution === 'done') return outcomeToRc(result.outcome);
+  if (result.execution === 'cancelled') return RC_UNKNOWN;
+  if (result.execution === 'not-installed') return OcfRc.ERR_INSTALLED;
+  if (result.execution === 'not-supported') return OcfRc.ERR_UNIMPLEMENTED;
+  return OcfRc.ERR_GENERIC;
+}
+
+const SUCCESS_RCS_FOR_MONITOR = new Map<number, readonly number[]>([
+  [OcfRc.SUCCESS, [OcfRc.SUCCESS, OcfRc.DEGRADED]],
+  [OcfRc.RUNNING_PROMOTED, [OcfRc.RUNNING_PROMOTED, OcfRc.DEGRADED_PROMOTED]],
+]);
+
+/** The expected rc of an operation when none was given. */
+export function defaultExpectedRc(op: Pick<RecordedOp, 'action' | 'interval' | 'expectedRc'>): number {
+  if (op.expectedRc !== undefined) return op.expectedRc;
+  return op.action === 'monitor' && op.interval === 0 ? OcfRc.NOT_RUNNING : OcfRc.SUCCESS;
+}
+
+/**
+ * Is this result a failure that counts against the resource? Probes are discovery: any state they
+ * find (running, stopped, promoted) is information, not a failure. A cancelled action's outcome
+ * is unknown, not failed.
+ */
+export function isFailure(op: Pick<RecordedOp, 'action' | 'interval' | 'expectedRc'>, result: ActionResult): boolean {
+  if (result.execution === 'cancelled') return false;
+  if (result.execution !== 'done') return true;
+  const rc = outcomeToRc(result.outcome);
+  if (op.action === 'monitor' && op.interval === 0)
+    return ![OcfRc.SUCCESS, OcfRc.NOT_RUNNING, OcfRc.RUNNING_PROMOTED, OcfRc.DEGRADED, OcfRc.DEGRADED_PROMOTED].includes(rc as never);
+  const expected = defaultExpectedRc(op);
+  if (op.action === 'monitor') return !(SUCCESS_RCS_FOR_MONITOR.get(expected) ?? [expected]).includes(rc);
+  return rc !== expected;
+}
+
+/** Did the result match what was expected (the transition can go on)? */
+export function metExpectation(op: Pick<RecordedOp, 'action' | 'interval' | 'expectedRc'>, result: ActionResult): boolean {
+  if (result.execution !== 'done') return false;
+  const rc = outcomeToRc(result.outcome);
+  const expected = defaultExpectedRc(op);
+  if (op.action === 'monitor') return (SUCCESS_RCS_FOR_MONITOR.get(expected) ?? [expected]).includes(rc);
+  return rc === expected;
+}
+
+function emptyNode(name: string): NodeStatus {
+  return { name, state: 'online', standby: false, maintenance: false, shutdown: false, attributes: {}, history: [], failures: [] };
+}
+
+function nextCallId(node: NodeStatus): number {
+  let max = 0;
+  for (const h of node.history) for (const op of h.ops) max = Math.max(max, op.callId);
+  return max + 1;
+}
+
+/** Writes one action result into `status` at time `now` (epoch ms). */
+export function recordResult(
+  status: ClusterStatus,
+  node: string,
+  instance: string,
+  op: RecordedOp,
+  result: ActionResult,
+  now: number,
+): ClusterStatus {
+  const existing = status.nodes.find((n) => n.name === node);
+  const n = existing ?? emptyNode(node);
+  const rc = rcOf(result);
+  const history = n.history.find((h) => h.resource === instance);
+  const previous = history?.ops.find((o) => o.action === op.action && o.interval === op.interval);
+  const expectedRc = defaultExpectedRc(op);
+  const record: OpRecord = {
+    action: op.action,
+    interval: op.interval,
+    callId: nextCallId(n),
+    status: execStatusOf(result),
+    rc,
+    lastRcChange: previous && previous.rc === rc && previous.status === execStatusOf(result) ? (previous.lastRcChange ?? now) : now,
+    lastRun: now,
+    expectedRc,
+    ...(op.digest !== undefined ? { digest: op.digest } : {}),
+    ...(op.migrateSource !== undefined ? { migrateSource: op.migrateSource } : {}),
+    ...(op.migrateTarget !== undefined ? { migrateTarget: op.migrateTarget } : {}),
+    ...(result.reason !== undefined && rc !== OcfRc.SUCCESS && rc !== expectedRc ? { exitReason: result.reason } : {}),
+    key: `${instance}_${op.action}_${op.interval}`,
+  };
+  const stopped = op.action === 'stop' && result.execution === 'done' && result.outcome === 'ok';
+  const keep = (o: OpRecord): boolean => !(o.action === op.action && o.interval === op.interval) && !(stopped && o.interval > 0);
+  const ops = [...(history?.ops ?? []).filter(keep), record];
+  const newHistory: ResourceHistory = { resource: instance, ...(history?.agent ?? op.agent ? { agent: history?.agent ?? op.agent } : {}), ops };
+  const histories = history ? n.history.map((h) => (h === history ? newHistory : h)) : [...n.history, newHistory];
+  const failures = isFailure(op, result) ? bumpFailure(n.failures, instance, op, now) : n.failures;
+  const updated: NodeStatus = { ...n, history: histories, failures };
+  const nodes = existing ? status.nodes.map((x) => (x === existing ? updated : x)) : [...status.nodes, updated];
+  return { ...status, nodes };
+}
+
+function bumpFailure(failures: readonly FailCount[], instance: string, op: RecordedOp, now: number): FailCount[] {
+  const match = (f: FailCount): boolean => f.resource === instance && f.action === op.action && f.interval === op.interval;
+  const prev = failures.find(match);
+  return prev
+    ? failures.map((f) => (f === prev ? { ...f, count: f.count + 1, lastFailure: now } : f))
+    : [...failures, { resource: instance, action: op.action, interval: op.interval, count: 1, lastFailure: now }];
+}
+
+/** Applies many records in order. */
+export function recordAll(status: ClusterStatus, records: readonly PendingRecord[]): ClusterStatus {
+  return records.reduce((s, r) => recordResult(s, r.node, r.instance, r.op, r.result, r.at), status);
+}
+
+/** The outcome an operation is expected to report, for messages. */
+export function expectedOutcomeName(op: Pick<RecordedOp, 'action' | 'interval' | 'expectedRc'>): Outcome | 'anything but an error' {
+  if (op.action === 'monitor' && op.interval === 0 && op.expectedRc === undefined) return 'not-running';
+  const rc = defaultExpectedRc(op);
+  return rc === OcfRc.RUNNING_PROMOTED ? 'running-promoted' : rc === OcfRc.NOT_RUNNING ? 'not-running' : 'ok';
+}

@@ -1,0 +1,79 @@
+import { silentLogger } from '@paceline/agent-api';
+import { ClusterStatus } from '@paceline/model';
+import { RecurringMonitors, recordResult, type MonitorFailedEvent } from '@paceline/executor';
+import { SystemClock } from '@paceline/runtime';
+import { config, recordingAgent, registryWith, SimClock } from './helpers.js';
+
+const runner = { run: async () => ({ exitCode: 0, stdout: '', stderr: '', timedOut: false, notFound: false }) };
+
+describe('RecurringMonitors', () => {
+  test('runs each active instance\'s monitors at their intervals and reports a failure once', async () => {
+    const clock = new SimClock();
+    const fake = recordingAgent();
+    fake.state.set('n1/a', 'started');
+    fake.state.set('n1/b', 'promoted');
+    const cfg = config([
+      { id: 'a', ops: [{ name: 'monitor', interval: '10s' }, { name: 'monitor', interval: '60s', enabled: false }] },
+      { id: 'b', ops: [{ name: 'monitor', interval: '7s', role: 'Promoted' }, { name: 'monitor', interval: '11s' }] },
+    ]);
+    const m = new RecurringMonitors({ agents: registryWith(fake.agent), config: cfg, node: 'n1', runner, clock, logger: silentLogger, stateRoot: '/s' });
+    const failures: MonitorFailedEvent[] = [];
+    let finished = 0;
+    m.on('monitor-failed', (e) => failures.push(e));
+    m.on('action-finished', () => finished++);
+    m.update([{ instance: 'a', role: 'Started' }, { instance: 'b', role: 'Promoted' }, { instance: 'gone', role: 'Started' }]);
+    expect(m.list().map((x) => `${x.instance}@${x.interval}`)).toEqual(['a@10000', 'b@7000']);
+    await clock.advance(21_000);
+    expect(fake.calls.map((c) => `${c.instance}@${c.at - 1_000_000}`)).toEqual(['b@7000', 'a@10000', 'b@14000', 'a@20000', 'b@21000']);
+    expect(finished).toBe(5);
+    expect(failures).toEqual([]);
+
+    fake.state.delete('n1/a'); // a dies
+    await clock.advance(30_000);
+    expect(failures).toHaveLength(1);
+    const f = failures[0]!;
+    expect(f).toMatchObject({ instance: 'a', primitive: 'a', interval: 10_000, succeeded: false, result: { outcome: 'not-running' } });
+    const status = recordResult(ClusterStatus.parse({}), f.record!.node, f.record!.instance, f.record!.op, f.record!.result, f.record!.at);
+    expect(status.nodes[0]!.failures[0]).toMatchObject({ resource: 'a', count: 1, interval: 10_000 });
+
+    fake.state.set('n1/a', 'started'); // recovers, then fails again: reported again
+    await clock.advance(10_000);
+    fake.state.delete('n1/a');
+    await clock.advance(10_000);
+    expect(failures).toHaveLength(2);
+
+    m.update([{ instance: 'b', role: 'Started' }]);
+    expect(m.list().map((x) => `${x.instance}@${x.interval}`)).toEqual(['b@11000']);
+    await m.dispose();
+    expect(clock.pending()).toBe(0);
+    expect(m.listenerCount('monitor-failed')).toBe(0);
+  });
+
+  test('a monitor that hangs times out and counts as failed', async () => {
+    const clock = new SimClock();
+    const fake = recordingAgent('fake', (action) => (action === 'monitor' ? 'hang' : undefined));
+    const cfg = config([{ id: 'a', ops: [{ name: 'monitor', interval: '10s', timeout: '2s' }] }]);
+    const m = new RecurringMonitors({ agents: registryWith(fake.agent), config: cfg, node: 'n1', runner, clock, logger: silentLogger, stateRoot: '/s' });
+    const failures: MonitorFailedEvent[] = [];
+    m.on('monitor-failed', (e) => failures.push(e));
+    m.updateFromPlacement([{ resource: 'a', instance: 'a', node: 'n1', role: 'Started', managed: true, failed: false }, { resource: 'a', instance: 'a', node: 'n2', role: 'Started', managed: true, failed: false }]);
+    await clock.advance(12_000);
+    expect(failures[0]?.result.execution).toBe('timeout');
+    await m.dispose();
+    expect(clock.pending()).toBe(0);
+  });
+
+  test('real-clock mode: drives monitors with the system clock', async () => {
+    const fake = recordingAgent();
+    fake.state.set('n1/a', 'started');
+    const cfg = config([{ id: 'a', ops: [{ name: 'monitor', interval: '40ms' }] }]);
+    const m = new RecurringMonitors({ agents: registryWith(fake.agent), config: cfg, node: 'n1', runner, clock: new SystemClock(), logger: silentLogger, stateRoot: '/s' });
+    m.update([{ instance: 'a', role: 'Started' }]);
+    await new Promise((r) => setTimeout(r, 230));
+    await m.dispose();
+    expect(fake.calls.length).toBeGreaterThanOrEqual(3);
+    const after = fake.calls.length;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(fake.calls.length).toBe(after);
+  });
+});

@@ -1,0 +1,65 @@
+import { ClusterStatus } from '@paceline/model';
+import { isFailure, recordResult, RC_UNKNOWN, type RecordedOp } from '@paceline/executor';
+import type { ActionResult } from '@paceline/agent-api';
+
+const done = (outcome: ActionResult['outcome']): ActionResult => ({ execution: 'done', outcome });
+const probe: RecordedOp = { action: 'monitor', interval: 0, expectedRc: 7 };
+const mon: RecordedOp = { action: 'monitor', interval: 10_000, expectedRc: 0 };
+const monPromoted: RecordedOp = { action: 'monitor', interval: 5_000, expectedRc: 8 };
+const start: RecordedOp = { action: 'start', interval: 0, agent: 'paceline:dummy' };
+
+describe('isFailure', () => {
+  test.each([
+    ['probe finds nothing', probe, done('not-running'), false],
+    ['probe finds it running', probe, done('ok'), false],
+    ['probe finds it promoted', probe, done('running-promoted'), false],
+    ['probe hits an error', probe, done('generic-error'), true],
+    ['monitor ok', mon, done('ok'), false],
+    ['monitor degraded', mon, done('degraded'), false],
+    ['monitor not running', mon, done('not-running'), true],
+    ['promoted monitor promoted', monPromoted, done('running-promoted'), false],
+    ['promoted monitor only running', monPromoted, done('ok'), true],
+    ['start ok', start, done('ok'), false],
+    ['start misconfigured', start, done('misconfigured'), true],
+    ['start timed out', start, { execution: 'timeout', outcome: 'generic-error' } as ActionResult, true],
+    ['start outcome unknown', start, { execution: 'cancelled', outcome: 'generic-error' } as ActionResult, false],
+  ])('%s', (_name, op, result, expected) => {
+    expect(isFailure(op, result)).toBe(expected);
+  });
+});
+
+describe('recordResult', () => {
+  const empty = ClusterStatus.parse({ nodes: [{ name: 'n1', state: 'online' }] });
+  test('adds the node when unknown, numbers calls, keeps one record per action and interval', () => {
+    let s = recordResult(empty, 'n2', 'web', probe, done('not-running'), 100);
+    s = recordResult(s, 'n2', 'web', start, done('ok'), 200);
+    s = recordResult(s, 'n2', 'web', mon, done('ok'), 300);
+    s = recordResult(s, 'n2', 'web', mon, done('ok'), 400);
+    const n2 = s.nodes.find((n) => n.name === 'n2')!;
+    expect(n2.state).toBe('online');
+    const h = n2.history[0]!;
+    expect(h.agent).toBe('paceline:dummy');
+    expect(h.ops.map((o) => [o.action, o.interval, o.callId, o.rc, o.lastRcChange, o.lastRun])).toEqual([
+      ['monitor', 0, 1, 7, 100, 100],
+      ['start', 0, 2, 0, 200, 200],
+      ['monitor', 10_000, 4, 0, 300, 400],
+    ]);
+    expect(empty.nodes).toHaveLength(1); // pure
+  });
+  test('a successful stop drops recurring monitor records; failures raise fail counts', () => {
+    let s = recordResult(empty, 'n1', 'web', start, done('ok'), 1);
+    s = recordResult(s, 'n1', 'web', mon, done('not-running'), 2);
+    s = recordResult(s, 'n1', 'web', mon, done('not-running'), 3);
+    expect(s.nodes[0]!.failures).toEqual([{ resource: 'web', action: 'monitor', interval: 10_000, count: 2, lastFailure: 3 }]);
+    s = recordResult(s, 'n1', 'web', { action: 'stop', interval: 0 }, done('ok'), 4);
+    expect(s.nodes[0]!.history[0]!.ops.map((o) => o.action)).toEqual(['start', 'stop']);
+    expect(s.nodes[0]!.failures[0]!.count).toBe(2);
+  });
+  test('execution statuses map to exec status and rc', () => {
+    const one = (r: ActionResult) => recordResult(empty, 'n1', 'x', start, r, 5).nodes[0]!.history[0]!.ops[0]!;
+    expect(one({ execution: 'timeout', outcome: 'generic-error' })).toMatchObject({ status: 'timeout', rc: 1 });
+    expect(one({ execution: 'cancelled', outcome: 'generic-error' })).toMatchObject({ status: 'pending', rc: RC_UNKNOWN });
+    expect(one({ execution: 'not-installed', outcome: 'not-installed' })).toMatchObject({ status: 'not-installed', rc: 5 });
+    expect(one({ execution: 'done', outcome: 'misconfigured', reason: 'bad' })).toMatchObject({ status: 'done', rc: 6, exitReason: 'bad' });
+  });
+});
