@@ -170,18 +170,22 @@ export function isResourceAgent(v: unknown): v is ResourceAgent {
   );
 }
 
-/** Picks the agent out of a module: the named export, or the only export that is an agent. */
-export function findAgent(mod: Record<string, unknown>, exportName: string | undefined, source: string): ResourceAgent {
-  if (exportName !== undefined) {
-    const v = mod[exportName];
-    if (!isResourceAgent(v)) throw new OcfError('OCF_EXPORT', `${source}: export "${exportName}" is not a resource agent`);
-    return v;
+/**
+ * Picks the agent out of a module: `selector` is an export name or an agent's meta.name; without
+ * one, the only export that is an agent. Returns the agent and its export name.
+ */
+export function findAgent(mod: Record<string, unknown>, selector: string | undefined, source: string): { agent: ResourceAgent; exportName: string } {
+  const found = Object.entries(mod).filter((e): e is [string, ResourceAgent] => isResourceAgent(e[1]));
+  const names = [...new Set(found.map(([, a]) => a.meta.name))].sort();
+  if (selector !== undefined) {
+    const hit = found.find(([k]) => k === selector) ?? found.find(([, a]) => a.meta.name === selector);
+    if (!hit) throw new OcfError('OCF_EXPORT', `${source}: no agent "${selector}" (it has: ${names.join(', ') || 'none'})`);
+    return { agent: hit[1], exportName: hit[0] };
   }
-  const found = Object.entries(mod).filter(([, v]) => isResourceAgent(v));
-  const unique = [...new Map(found.map(([k, v]) => [v, k])).entries()];
-  if (unique.length === 1) return unique[0]![0] as ResourceAgent;
-  if (unique.length === 0) throw new OcfError('OCF_EXPORT', `${source}: exports no resource agent`);
-  throw new OcfError('OCF_EXPORT', `${source}: exports several agents (${unique.map(([, k]) => k).join(', ')}); name one`);
+  const distinct = [...new Map(found.map(([k, a]) => [a, k])).entries()];
+  if (distinct.length === 1) return { agent: distinct[0]![0], exportName: distinct[0]![1] };
+  if (distinct.length === 0) throw new OcfError('OCF_EXPORT', `${source}: exports no resource agent`);
+  throw new OcfError('OCF_EXPORT', `${source}: has several agents (${names.join(', ')}); name one`);
 }
 
 /** Entry point of a generated shim: runs the action in process.argv[2] and sets the exit code. */
@@ -190,7 +194,7 @@ export async function runOcfShim(mod: Record<string, unknown>, exportName: strin
   process.once('SIGTERM', () => controller.abort());
   let agent: ResourceAgent;
   try {
-    agent = findAgent(mod, exportName, name);
+    agent = findAgent(mod, exportName, name).agent;
   } catch (err) {
     process.stderr.write(`${OCF_EXIT_REASON_PREFIX}${(err as Error).message}\n`);
     return OcfRc.ERR_INSTALLED;
