@@ -107,6 +107,7 @@ export function createActions(ctx: ActionContext): ActionSet {
   for (const n of ctx.nodes) {
     if (!n.unclean) continue;
     if (!(ctx.canFence && anyManaged)) continue;
+    if (!ctx.quorum && ctx.config.properties.noQuorumPolicy !== 'ignore' && !n.online) continue;
     const reason = ctx.unpacked.fenceReasons.get(n.name) ?? n.uncleanReason ?? 'node is unclean';
     const a: Act = { id: `fence ${n.name}`, task: 'fence', rsc: undefined, node: n.name, interval: 0, optional: false, runnable: true, pseudo: false, reason: `${fenceType}:${reason}` };
     list.push(a);

@@ -36,8 +36,7 @@ export function schedule(input: ScheduleInput): Transition {
   const nodes = unpacked.nodes;
   const criteria = applyNodeCriteria(config, tree, nodes, unpacked, fails, now);
   const { index: colocs, warnings: colocWarnings } = buildColocations(config, tree);
-  const canFence = config.properties.stonithEnabled && tree.hasFencingResource &&
-    (status.quorum || config.properties.noQuorumPolicy === 'ignore');
+  const canFence = config.properties.stonithEnabled && tree.hasFencingResource;
   const assignment = assignResources(tree, nodes, unpacked, criteria.book, colocs, {
     quorum: status.quorum,
     noQuorumPolicy: config.properties.noQuorumPolicy,

@@ -94,6 +94,8 @@ export function unpackStatus(
     }
   };
   for (const n of baseNodes) if (n.unclean) fenceReasons.set(n.name, n.uncleanReason ?? 'peer is no longer part of the cluster');
+  if (!status.quorum && config.properties.noQuorumPolicy === 'suicide')
+    for (const n of baseNodes) if (n.online) fenceNode(n.name, 'cluster does not have quorum');
 
   const work = (r: Rsc): Work => {
     let w = works.get(r.id);
