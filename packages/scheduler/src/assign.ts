@@ -10,7 +10,8 @@
  *    node, then the lowest name; a score below 0 or an unavailable node means "stopped".
  * The working tables are private to this stage; it returns the final, read-only assignment.
  */
-import type { Role } from '@paceline/model';
+import type { ResourceMeta, Role } from '@paceline/model';
+import { assignClone as assignCloneWithPort, cloneSettings, type CloneAssignPort } from './clone/index.js';
 import { INFINITY, addScores } from '@paceline/model';
 import type { NodeView } from './nodes.js';
 import { nodeAvailable } from './nodes.js';
@@ -30,6 +31,8 @@ export interface AssignOptions {
   readonly stopAll: boolean;
   /** Fencing is enabled but no fencing device exists: nothing is managed. */
   readonly unmanageAll: boolean;
+  readonly defaults: ResourceMeta;
+  readonly promotedLocations: readonly { readonly rsc: Rsc; readonly node: string; readonly score: number }[];
 }
 
 export interface Assignment {
@@ -158,12 +161,16 @@ export function assignResources(
     return true;
   };
 
-  const assignBestNode = (r: Rsc): boolean => {
+  const assignBestNode = (r: Rsc, prefer?: string): boolean => {
     if (!provisional.has(r)) return assigned.get(r) != null;
     const running = currentNode(r);
     const nodesSorted = sortedNodes(table(r), running);
     const best = nodesSorted[0];
     let chosen: string | null = null;
+    if (prefer !== undefined && best) {
+      const pw = table(r).get(prefer);
+      if (pw !== undefined && pw >= best[1] && available(prefer, pw)) return finalize(r, prefer, false);
+    }
     if (best) {
       chosen = best[0];
       const unique = r.instance !== undefined && r.parent?.clone?.meta.globallyUnique;
@@ -352,7 +359,7 @@ export function assignResources(
   };
 
   // ---- variants -----------------------------------------------------------------------------
-  const assignPrimitive = (r: Rsc): string | null => {
+  const assignPrimitive = (r: Rsc, prefer?: string): string | null => {
     if (r.parent && !allocating.has(r.parent) && provisional.has(r.parent)) assign(r.parent);
     if (!provisional.has(r)) return assigned.get(r) ?? null;
     if (allocating.has(r)) return null;
@@ -377,7 +384,7 @@ export function assignResources(
     } else if (opts.stopAll) {
       finalize(r, null, true, 'stop-all-resources');
     } else {
-      assignBestNode(r);
+      assignBestNode(r, prefer);
     }
     allocating.delete(r);
     return assigned.get(r) ?? null;
@@ -407,7 +414,7 @@ export function assignResources(
     withThis.set(g, []);
   };
 
-  const assignGroup = (g: Rsc): string | null => {
+  const assignGroup = (g: Rsc, prefer?: string): string | null => {
     if (!provisional.has(g)) return assigned.get(g) ?? null;
     if (allocating.has(g)) return null;
     if (g.children.length === 0) {
@@ -418,7 +425,7 @@ export function assignResources(
     expandGroupColocations(g);
     let first: string | null | undefined;
     for (const m of g.children) {
-      const n = assign(m);
+      const n = assign(m, prefer);
       if (first === undefined) first = n;
     }
     allocating.delete(g);
@@ -427,40 +434,103 @@ export function assignResources(
     return first ?? null;
   };
 
-  /** Basic clone assignment: instances spread one per node (clone-node-max), active ones first. */
+  /** Clone assignment through the clone module's port (distribution, node limits, roles). */
   const assignClone = (cl: Rsc): string | null => {
-    if (!provisional.has(cl)) return null;
-    if (allocating.has(cl)) return null;
+    if (!provisional.has(cl) || allocating.has(cl)) return null;
     allocating.add(cl);
     for (const c of [...(thisWith.get(cl) ?? [])]) {
       assign(c.primary);
       for (const child of cl.children) applyColocScore(child, c.primary, c, true);
     }
     for (const c of [...(withThis.get(cl) ?? [])]) for (const child of cl.children) applyWithThis(leaves(child)[0]!, c);
-    const nodeMax = cl.clone?.meta.cloneNodeMax ?? 1;
-    const perNode = new Map<string, number>();
-    const order = [...cl.children].sort((a, b) => {
-      const ra = currentNode(a) !== undefined ? 0 : 1;
-      const rb = currentNode(b) !== undefined ? 0 : 1;
-      return ra - rb || a.index - b.index;
-    });
-    for (const child of order) {
-      for (const l of leaves(child)) {
-        const t = table(l);
-        for (const [n, c] of perNode) if (c >= nodeMax) t.set(n, -INFINITY);
+    const settings = cloneSettings(cl.clone!, nodes.length, opts.defaults);
+    const first = (r: Rsc): Rsc => leaves(r)[0]!;
+    const baseLeaf = cl.children[0] ? first(cl.children[0]) : undefined;
+    const cloneBase = new Map<string, number>();
+    if (baseLeaf) {
+      const t = book.tables.get(baseLeaf.id) ?? new Map<string, number>();
+      const sticky = book.contributions.get(baseLeaf.id);
+      for (const [n, w] of t) {
+        const st = (sticky?.get(n) ?? []).filter((c) => c.source === 'stickiness').reduce((a, c) => a + c.score, 0);
+        cloneBase.set(n, w - st);
       }
-      const n = assign(child);
-      if (n) perNode.set(n, (perNode.get(n) ?? 0) + 1);
     }
+    const port: CloneAssignPort<Rsc> = {
+      settings,
+      instances: cl.children,
+      nodes: nodes.map((n) => ({ name: n.name, available: nodeAvailable(n) })),
+      instanceId: (r) => r.id,
+      instanceNumber: (r) => r.instance ?? 0,
+      orphan: (r) => r.orphan,
+      runningOn: (r) => runningOn(r),
+      failed: (r) => leaves(r).some((l) => status(l)?.failed ?? false),
+      managed: (r) => isManaged(first(r)),
+      priority: (r) => r.meta.priority,
+      size: (r) => leaves(r).length,
+      currentRole: (r) => currentRole(r),
+      roleLimit: (r) => {
+        const nr = nextRole.get(first(r).id);
+        return nr === 'Stopped' || nr === 'Unpromoted' ? nr : undefined;
+      },
+      cloneScores: () => cloneBase,
+      instanceScores: (r) => table(first(r)),
+      addInstanceScore: (r, node, score, reason) => {
+        for (const l of leaves(r)) {
+          const t = table(l);
+          t.set(node, addScores(t.get(node) ?? 0, score));
+          note(book, l.id, node, reason, score);
+        }
+      },
+      limitInstanceScore: (r, node, score, reason) => {
+        for (const l of leaves(r)) {
+          const t = table(l);
+          const old = t.get(node);
+          if (old !== undefined && old > score) {
+            t.set(node, score);
+            note(book, l.id, node, `banned: ${reason}`, score);
+          }
+        }
+      },
+      assign: (r, prefer) => {
+        if (prefer !== undefined) {
+          const t = table(first(r));
+          let best = -INFINITY;
+          for (const [n, w] of t) if (available(n) && w > best) best = w;
+          const pw = t.get(prefer);
+          if (pw === undefined || pw < best || !available(prefer, pw)) return null;
+        }
+        return assign(r, prefer);
+      },
+      stop: (r, reason) => {
+        for (const l of leaves(r)) {
+          nextRoleReason.set(l.id, reason);
+          finalize(l, null, true, reason);
+        }
+        provisional.delete(r);
+      },
+      setNextRole: (r, role, reason) => {
+        for (const l of leaves(r)) {
+          if (nextRole.get(l.id) === 'Stopped' && role !== 'Stopped') continue;
+          nextRole.set(l.id, role);
+          nextRoleReason.set(l.id, reason);
+        }
+      },
+      nodeAttribute: (node, name) => attr(node, name),
+      knownOn: (r) => new Set(leaves(r).flatMap((l) => [...(status(l)?.knownOn ?? [])])),
+      promotedLocationScore: (node) => opts.promotedLocations.filter((p) => p.rsc === cl && p.node === node).reduce((a, p) => addScores(a, p.score), 0),
+      freezeNoQuorum: !opts.quorum && opts.noQuorumPolicy === 'freeze',
+      cloneManaged: cl.meta.managed,
+    };
+    assignCloneWithPort(port);
     allocating.delete(cl);
     provisional.delete(cl);
     return null;
   };
 
-  function assign(r: Rsc): string | null {
+  function assign(r: Rsc, prefer?: string): string | null {
     switch (r.kind) {
-      case 'primitive': return assignPrimitive(r);
-      case 'group': return assignGroup(r);
+      case 'primitive': return assignPrimitive(r, prefer);
+      case 'group': return assignGroup(r, prefer);
       case 'clone': return assignClone(r);
     }
   }

@@ -42,6 +42,8 @@ export function schedule(input: ScheduleInput): Transition {
     noQuorumPolicy: config.properties.noQuorumPolicy,
     stopAll: config.properties.stopAllResources,
     unmanageAll: config.properties.stonithEnabled && !tree.hasFencingResource,
+    defaults: config.defaults.resource,
+    promotedLocations: criteria.promotedLocations,
   });
   const actions = createActions({ config, tree, nodes, unpacked, assignment, criteria, quorum: status.quorum, canFence });
   const orderings = buildOrderings(config, tree, actions, new Map([...unpacked.resources].map(([id, st]) => [id, st.role])));

@@ -402,7 +402,8 @@ export function unpackStatus(
   for (const r of tree.primitives) {
     const w = works.get(r.id);
     const tr = r.meta.targetRole;
-    const role: Role = !w || w.role === 'Unknown' ? 'Stopped' : w.role;
+    let role: Role = !w || w.role === 'Unknown' ? 'Stopped' : w.role;
+    if (role === 'Started' && cloneOf(r)?.clone?.promotable) role = 'Unpromoted';
     let nextRole: Role | undefined = w && w.nextRole !== 'Unknown' ? w.nextRole : undefined;
     let nextRoleReason = w?.nextRoleReason;
     if (!w && tr !== undefined && tr !== 'Started' && tr !== 'Promoted') {
