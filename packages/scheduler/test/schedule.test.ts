@@ -1,0 +1,52 @@
+import { ClusterConfig, ClusterStatus, type ClusterConfigInput, type ClusterStatusInput } from '@paceline/model';
+import { schedule, explainResource, formatExplanation } from '@paceline/scheduler';
+
+const NOW = Date.UTC(2026, 0, 1);
+const prim = (id: string, meta: Record<string, unknown> = {}) => ({ type: 'primitive' as const, id, agent: 'ocf:heartbeat:Dummy', meta });
+const started = (resource: string, callId = 1) => ({ resource, ops: [{ action: 'start', callId, rc: 0, expectedRc: 0 }] });
+const probedStopped = (resource: string) => ({ resource, ops: [{ action: 'monitor', interval: 0, callId: 1, rc: 7, expectedRc: 7 }] });
+
+function run(config: ClusterConfigInput, status: ClusterStatusInput) {
+  return schedule({ config: ClusterConfig.parse(config), status: ClusterStatus.parse(status), now: NOW });
+}
+const twoNodes = { properties: { stonithEnabled: false }, nodes: [{ name: 'n1' }, { name: 'n2' }] };
+const online = (name: string, extra: Record<string, unknown> = {}) => ({ name, state: 'online' as const, ...extra });
+const summary = (t: ReturnType<typeof run>) => t.summary.map((l) => `${l.action} ${l.resource ?? l.node} ${l.from ?? '-'}->${l.to ?? '-'}${l.blocked ? ' blocked' : ''}`).sort();
+
+describe('schedule (table-driven)', () => {
+  const cases: { name: string; config: ClusterConfigInput; status: ClusterStatusInput; expect: string[] }[] = [
+    { name: 'starts a stopped resource on the first node', config: { ...twoNodes, resources: [prim('a')] }, status: { nodes: [online('n1'), online('n2')] }, expect: ['start a -->n1'] },
+    { name: 'nothing to do when running', config: { ...twoNodes, resources: [prim('a')] }, status: { nodes: [online('n1', { history: [started('a')] }), online('n2', { history: [probedStopped('a')] })] }, expect: [] },
+    { name: 'moves off a standby node', config: { ...twoNodes, resources: [prim('a')] }, status: { nodes: [online('n1', { standby: true, history: [started('a')] }), online('n2', { history: [probedStopped('a')] })] }, expect: ['move a n1->n2'] },
+    { name: 'location preference wins over no stickiness', config: { ...twoNodes, resources: [prim('a')], constraints: [{ type: 'location', id: 'l', resource: 'a', node: 'n2', score: 100 }] }, status: { nodes: [online('n1', { history: [started('a')] }), online('n2', { history: [probedStopped('a')] })] }, expect: ['move a n1->n2'] },
+    { name: 'stickiness keeps it in place', config: { ...twoNodes, resources: [prim('a', { stickiness: 200 })], constraints: [{ type: 'location', id: 'l', resource: 'a', node: 'n2', score: 100 }] }, status: { nodes: [online('n1', { history: [started('a')] }), online('n2', { history: [probedStopped('a')] })] }, expect: [] },
+    { name: 'mandatory colocation follows the primary', config: { ...twoNodes, resources: [prim('a'), prim('b')], constraints: [{ type: 'location', id: 'l', resource: 'a', node: 'n2', score: 10 }, { type: 'colocation', id: 'c', resource: 'b', withResource: 'a', score: 'INFINITY' }] }, status: { nodes: [online('n1'), online('n2')] }, expect: ['start a -->n2', 'start b -->n2'] },
+    { name: 'anti-colocation spreads', config: { ...twoNodes, resources: [prim('a'), prim('b')], constraints: [{ type: 'colocation', id: 'c', resource: 'b', withResource: 'a', score: '-INFINITY' }] }, status: { nodes: [online('n1'), online('n2')] }, expect: ['start a -->n1', 'start b -->n2'] },
+    { name: 'group members run together in order', config: { ...twoNodes, resources: [{ type: 'group', id: 'g', members: [prim('g1'), prim('g2')] }] }, status: { nodes: [online('n1'), online('n2')] }, expect: ['start g1 -->n1', 'start g2 -->n1'] },
+    { name: 'failed monitor is recovered in place', config: { ...twoNodes, resources: [prim('a')] }, status: { nodes: [online('n1', { history: [{ resource: 'a', ops: [{ action: 'start', callId: 1, rc: 0, expectedRc: 0 }, { action: 'monitor', interval: 10000, callId: 2, rc: 7, expectedRc: 0 }] }] }), online('n2', { history: [probedStopped('a')] })] }, expect: ['recover a n1->n1'] },
+    { name: 'migration-threshold moves it away', config: { ...twoNodes, resources: [prim('a', { migrationThreshold: 1 })] }, status: { nodes: [online('n1', { history: [{ resource: 'a', ops: [{ action: 'start', callId: 1, rc: 0, expectedRc: 0 }, { action: 'monitor', interval: 10000, callId: 2, rc: 7, expectedRc: 0 }] }], failures: [{ resource: 'a', count: 1, lastFailure: NOW - 1000 }] }), online('n2', { history: [probedStopped('a')] })] }, expect: ['recover a n1->n2'] },
+    { name: 'target-role Stopped stops it', config: { ...twoNodes, resources: [prim('a', { targetRole: 'Stopped' })] }, status: { nodes: [online('n1', { history: [started('a')] }), online('n2')] }, expect: ['stop a n1->-'] },
+    { name: 'unclean node is fenced before recovery', config: { properties: { stonithEnabled: true }, nodes: [{ name: 'n1' }, { name: 'n2' }], resources: [{ type: 'primitive', id: 'fence', agent: 'stonith:fence_dummy' }, prim('a')] }, status: { nodes: [{ name: 'n1', state: 'unclean', history: [started('a')] }, online('n2', { history: [started('fence'), probedStopped('a')] })] }, expect: ['fence n1 -->-', 'move a n1->n2'] },
+    { name: 'mandatory order blocks the dependent', config: { ...twoNodes, resources: [prim('a', { targetRole: 'Stopped' }), prim('b')], constraints: [{ type: 'order', id: 'o', first: 'a', then: 'b' }] }, status: { nodes: [online('n1'), online('n2')] }, expect: ['start b -->n1 blocked'] },
+  ];
+  test.each(cases)('$name', ({ config, status, expect: expected }) => {
+    expect(summary(run(config, status))).toEqual([...expected].sort());
+  });
+
+  test('explanation names the contributions', () => {
+    const t = run({ ...twoNodes, resources: [prim('a')], constraints: [{ type: 'location', id: 'prefer-n2', resource: 'a', node: 'n2', score: 50 }] }, { nodes: [online('n1', { standby: true }), online('n2')] });
+    const n2 = t.explanation.scores.find((s) => s.resource === 'a' && s.node === 'n2')!;
+    expect(n2.total).toBe(50);
+    expect(n2.contributions.map((c) => c.source)).toContain('location prefer-n2');
+    const n1 = t.explanation.scores.find((s) => s.resource === 'a' && s.node === 'n1')!;
+    expect(n1.contributions.map((c) => c.source)).toContain('banned: node in standby');
+    expect(formatExplanation(t).length).toBe(2);
+    expect(explainResource(t, 'a').join('\n')).toMatch(/placed on n2/);
+    for (const a of t.actions) expect(a.reason.length).toBeGreaterThan(0);
+  });
+
+  test('current placement reflects the status', () => {
+    const t = run({ ...twoNodes, resources: [prim('a')] }, { nodes: [online('n1', { history: [started('a')] }), online('n2')] });
+    expect(t.current.filter((p) => p.node !== null).map((p) => `${p.resource}@${p.node}`)).toEqual(['a@n1']);
+  });
+});
