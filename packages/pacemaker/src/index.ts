@@ -17,3 +17,14 @@ export {
   type ConformanceRole,
   type ScheduleFn,
 } from './conformance.js';
+export {
+  renderSimulation,
+  renderTransitionSummary,
+  renderNodeList,
+  renderResourceList,
+  nodeViews,
+  nodeViewsAfter,
+  naturalCompare,
+  type NodeView,
+  type SimulationText,
+} from './render.js';
