@@ -1,1 +1,3 @@
-export {};
+export { processAgent } from './agent.js';
+export { ProcessParams } from './params.js';
+export { procInfo, isSameProcess, type ProcInfo } from './proc.js';

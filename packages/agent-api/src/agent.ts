@@ -105,7 +105,14 @@ export function capabilitiesOf(agent: ResourceAgent): Capability[] {
   return (Object.keys(CAPABILITY_METHODS) as Capability[]).filter((c) => hasCapability(agent, c)).sort();
 }
 
-/** Identity helper that gives agent authors full type inference: `export const dummy = defineAgent({...})`. */
-export function defineAgent<S extends z.ZodType, A extends ResourceAgent<S>>(agent: A & { params: S }): A {
+/** Everything an agent may implement: the base plus any capability methods. */
+export type AgentDefinition<S extends z.ZodType = z.ZodType> = ResourceAgent<S> &
+  Partial<Promotable<S> & Reloadable<S> & Migratable<S> & Validatable<S> & Notifiable<S>>;
+
+/**
+ * Identity helper that gives agent authors full type inference, capability methods included:
+ * `export const dummy = defineAgent({ meta, params, start, stop, monitor, reload })`.
+ */
+export function defineAgent<S extends z.ZodType, A extends AgentDefinition<S>>(agent: A & { params: S }): A {
   return agent;
 }
