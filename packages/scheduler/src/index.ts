@@ -3,3 +3,4 @@
  */
 export { schedule, type ScheduleInput } from './schedule.js';
 export { formatExplanation, explainResource } from './explain-format.js';
+export { applyTransition } from './apply.js';
