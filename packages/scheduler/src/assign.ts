@@ -11,7 +11,7 @@
  * The working tables are private to this stage; it returns the final, read-only assignment.
  */
 import type { ResourceMeta, Role } from '@paceline/model';
-import { assignClone as assignCloneWithPort, cloneSettings, type CloneAssignPort } from './clone/index.js';
+import { assignClone as assignCloneWithPort, cloneSettings, colocateWithClone, type CloneAssignPort } from './clone/index.js';
 import { INFINITY, addScores } from '@paceline/model';
 import type { NodeView } from './nodes.js';
 import { nodeAvailable } from './nodes.js';
@@ -256,9 +256,42 @@ export function assignResources(
       if (member) applyColocScore(dependent, member, c, false);
       return;
     }
-    if (primary.kind === 'clone' && provisional.has(primary)) return;
+    if (primary.kind === 'clone') {
+      if (provisional.has(primary) || !provisional.has(dependent)) return;
+      applyColocWithClone(dependent, primary, c);
+      return;
+    }
     const effect = affects(dependent, primary, c, false);
     if (effect === 'location') applyColocToWeights(dependent, primary, c);
+  };
+
+  /** Colocation with a clone (clone module semantics: roles, interleave, mandatory/advisory). */
+  const applyColocWithClone = (dependent: Rsc, primary: Rsc, c: Coloc): void => {
+    const depClone = c.dependent.kind === 'clone' ? c.dependent : undefined;
+    const effect = colocateWithClone({
+      score: c.score, nodeAttribute: c.nodeAttribute, primaryRole: c.primaryRole, dependentRole: c.dependentRole,
+      primaryPromotable: primary.clone?.promotable ?? false,
+      interleave: depClone !== undefined && (depClone.clone?.meta.interleave ?? false),
+      instances: primary.children.map((inst) => {
+        const l = leaves(inst)[0]!;
+        const n = assigned.get(l) ?? null;
+        return { node: n, role: nextRole.get(l.id) ?? 'Started', blocked: status(l)?.blocked ?? false, weight: n === null ? 0 : table(l).get(n) ?? 0 };
+      }),
+      dependentTable: table(dependent), attr: (n, a) => attr(n, a), available: (n) => available(n),
+    });
+    if (effect.kind === 'table') {
+      for (const [node, w] of effect.table) {
+        const old = table(dependent).get(node);
+        if (old !== undefined && w !== old) note(book, dependent.id, node, `colocation ${c.id} with ${primary.id}`, w <= -INFINITY ? -INFINITY : w - old);
+      }
+      tables.set(dependent.id, effect.table);
+    } else if (effect.kind === 'instance') {
+      const inst = primary.children[effect.index]!;
+      applyColocScore(dependent, leaves(inst)[0]!, c, false);
+    } else if (effect.kind === 'stop') {
+      for (const [node] of table(dependent)) table(dependent).set(node, -INFINITY);
+      note(book, dependent.id, '*', `colocation ${c.id}: no instance of ${primary.id} to pair with`, -INFINITY);
+    }
   };
 
   const bestScoreMatching = (r: Rsc, attribute: string, value: string | undefined): number => {

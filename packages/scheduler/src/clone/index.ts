@@ -4,3 +4,4 @@ export * from './numbering.js';
 export * from './assign.js';
 export * from './promote.js';
 export * from './stage.js';
+export * from './colocation.js';
