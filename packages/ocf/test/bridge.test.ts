@@ -83,7 +83,7 @@ describe('the OCF bridge', () => {
 
   it('catches bad parameters before the script runs, naming resource and parameter', async () => {
     const fake = await loadOcfAgent('ocf:test:Fake', { run, ocfRoot: root });
-    const r = await act(fake, 'start', { rc: 'x' }, run, { instance: 'web' });
+    const r = await act(fake, 'start', { rc: 'x' }, run, { instance: 'web', unparsed: true });
     expect(r).toMatchObject({ execution: 'done', outcome: 'misconfigured' });
     expect(r.reason).toContain('resource "web": parameter "dir" is required by ocf:test:Fake but missing');
     expect(r.reason).toContain('parameter "rc" must be an integer');

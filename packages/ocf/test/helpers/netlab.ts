@@ -9,7 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createProcessRunner, prefixRunner, systemClock } from '@paceline/ocf';
-import { invokeAgent, silentLogger } from '@paceline/agent-api';
+import { invokeAgent, silentLogger, validateParams } from '@paceline/agent-api';
 import type { ActionResult, AgentAction, CommandRunner, ResourceAgent } from '@paceline/agent-api';
 
 export const isRoot = (): boolean => process.getuid?.() === 0;
@@ -98,17 +98,19 @@ export class NetLab {
   }
 }
 
-/** Runs one agent action the way the executor does, with the wall clock and a deadline. */
-export function act(
+/** Runs one agent action the way the executor does: parameters parsed first, the wall clock, a deadline. */
+export async function act(
   agent: ResourceAgent,
   action: AgentAction,
   params: unknown,
   run: CommandRunner,
-  opts: { stateDir?: string; node?: string; instance?: string; timeoutMs?: number; interval?: number } = {},
+  opts: { stateDir?: string; node?: string; instance?: string; timeoutMs?: number; interval?: number; unparsed?: boolean } = {},
 ): Promise<ActionResult> {
+  const checked = opts.unparsed ? { ok: true as const, params } : validateParams(agent, params, opts.instance ?? 'res1');
+  if (!checked.ok) return checked.result;
   return invokeAgent(agent, {
     action,
-    params,
+    params: checked.params,
     node: opts.node ?? 'node1',
     instance: opts.instance ?? 'res1',
     stateDir: opts.stateDir ?? mkdtempSync(join(tmpdir(), 'paceline-test-')),
