@@ -226,7 +226,10 @@ function reconcile(s: S, ev: MembershipEvent[]): void {
   for (const p of memberPeers)
     if (p.claim !== undefined && p.claim.membershipId > s.membershipId && p.claim.members.join(',') === members.join(','))
       s.membershipId = p.claim.membershipId;
-  if (s.waitingForAll && members.length === c.nodeNames.length) s.waitingForAll = false;
+  // waitForAll is satisfied when every node is a member and every peer's own view includes this
+  // node (so no peer still believes this node is down or fenced).
+  if (s.waitingForAll && members.length === c.nodeNames.length && memberPeers.every((p) => p.claim?.members.includes(s.self)))
+    s.waitingForAll = false;
 
   // Coordinator: keep the current one while it is a member; otherwise elect the lowest member
   // name with a term above every term seen. Where views merge, the claim with the highest term
