@@ -1,0 +1,136 @@
+/** `paceline agent list | info AGENT | test AGENT --param k=v ...`: the agent SDK from the command line. */
+import type { Command } from 'commander';
+import {
+  capabilitiesOf, coerceParams, describeAgentParams, formatReport, testAgent, type Clock, type CommandRunner,
+  type ParamDescription, type ResourceAgent,
+} from '@paceline/agent-api';
+import { AgentRegistry } from '@paceline/agent-api';
+import { createLogger, ExecaCommandRunner, SystemClock } from '@paceline/runtime';
+import { dummyAgents } from '@paceline/agent-dummy';
+import { processAgent } from '@paceline/agent-process';
+import { ExitError, processIo, type CliIo } from '../io.js';
+
+export interface AgentCommandDeps {
+  readonly runner?: CommandRunner;
+  readonly clock?: Clock;
+}
+
+/** A registry with the built-in agents (dummy, stateful, process) plus `extra`. */
+export function builtinAgentRegistry(extra: readonly ResourceAgent[] = []): AgentRegistry {
+  return new AgentRegistry([...dummyAgents, processAgent, ...extra]);
+}
+
+const collect = (v: string, acc: string[]): string[] => [...acc, v];
+
+/** "k=v" pairs to a map; a repeated key collects its values (for array parameters). */
+export function parseParamPairs(pairs: readonly string[]): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new ExitError(2, `--param "${pair}": write NAME=VALUE`);
+    const k = pair.slice(0, eq);
+    const v = pair.slice(eq + 1);
+    const prev = out[k];
+    out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+  }
+  return out;
+}
+
+function show(v: unknown): string {
+  if (v === undefined) return '';
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+/** A plain-text table of an agent's parameters. */
+export function renderParams(params: readonly ParamDescription[]): string[] {
+  const rows = params.map((p) => [
+    p.name,
+    p.values ? p.values.map(String).join('|') : p.type === 'array' ? `${p.itemType ?? 'any'}[]` : p.type,
+    p.required ? 'yes' : '',
+    show(p.default),
+    p.unique ? 'yes' : '',
+    p.description,
+  ]);
+  const head = ['NAME', 'TYPE', 'REQUIRED', 'DEFAULT', 'UNIQUE', 'DESCRIPTION'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: readonly string[]): string => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(head), ...rows.map(line)];
+}
+
+async function find(registry: AgentRegistry, ref: string): Promise<ResourceAgent> {
+  const agent = await registry.resolve(ref);
+  if (!agent) {
+    const known = registry.list().map((a) => `paceline:${a.meta.name}`).join(', ');
+    throw new ExitError(2, `no agent "${ref}" (known: ${known || 'none'})`);
+  }
+  return agent;
+}
+
+/**
+ * Adds `paceline agent ...` to `program`. `registry` holds the agents (and any `ocf:` resolver);
+ * `deps` lets tests inject the command runner and clock used by `agent test`.
+ */
+export function registerAgentCommands(program: Command, registry: AgentRegistry, io: CliIo = processIo, deps: AgentCommandDeps = {}): Command {
+  const agent = program.command('agent').description('Resource agents: list them, describe their parameters, test them');
+
+  agent
+    .command('list')
+    .description('List the available agents')
+    .action(() => {
+      const agents = registry.list();
+      const w = Math.max(...agents.map((a) => a.meta.name.length + 9), 4);
+      for (const a of agents) io.out(`${`paceline:${a.meta.name}`.padEnd(w)}  ${a.meta.version.padEnd(7)}  ${a.meta.description}`);
+    });
+
+  agent
+    .command('info')
+    .description('Describe an agent: capabilities, timeouts and parameters')
+    .argument('<agent>', 'paceline:NAME, NAME, or another reference a resolver knows (ocf:PROVIDER:TYPE)')
+    .option('--format <text|json>', 'output format', 'text')
+    .action(async (ref: string, o: { format: string }) => {
+      const a = await find(registry, ref);
+      const params = describeAgentParams(a);
+      if (o.format === 'json') {
+        io.out(JSON.stringify({ ...a.meta, capabilities: capabilitiesOf(a), params }, null, 2));
+        return;
+      }
+      io.out(`${a.meta.name} ${a.meta.version}: ${a.meta.description}`);
+      io.out(`capabilities: ${capabilitiesOf(a).join(', ') || 'none (start, stop, monitor only)'}`);
+      const t = a.meta.defaultTimeouts;
+      if (t && Object.keys(t).length) io.out(`default timeouts: ${Object.entries(t).map(([k, v]) => `${k} ${v} ms`).join(', ')}`);
+      if (a.meta.defaultMonitorInterval) io.out(`default monitor interval: ${a.meta.defaultMonitorInterval} ms`);
+      io.out('');
+      for (const l of params.length ? renderParams(params) : ['(no parameters)']) io.out(l);
+    });
+
+  agent
+    .command('test')
+    .description('Run the agent test kit (probe, start twice, stop twice, promote/demote, timeouts, exit-code lint) against the real agent')
+    .argument('<agent>', 'paceline:NAME or NAME')
+    .option('-p, --param <name=value>', 'a parameter (repeatable; repeat a name for array items, or give a JSON array)', collect, [])
+    .option('--state-dir <dir>', 'the instance state directory (default: a new temporary directory)')
+    .option('--timeout <action=ms>', 'override an action timeout (repeatable)', collect, [])
+    .action(async (ref: string, o: { param: string[]; stateDir?: string; timeout: string[] }) => {
+      const a = await find(registry, ref);
+      const params = coerceParams(a.params, parseParamPairs(o.param));
+      const timeouts: Record<string, number> = {};
+      for (const [k, v] of Object.entries(parseParamPairs(o.timeout))) {
+        const ms = Number(Array.isArray(v) ? v[v.length - 1] : v);
+        if (!Number.isFinite(ms) || ms <= 0) throw new ExitError(2, `--timeout ${k}: "${String(v)}" is not a number of ms`);
+        timeouts[k] = ms;
+      }
+      const report = await testAgent(a, params, {
+        runner: deps.runner ?? new ExecaCommandRunner(),
+        clock: deps.clock ?? new SystemClock(),
+        logger: createLogger({ level: 'warn' }),
+        ...(o.stateDir ? { stateDir: o.stateDir } : {}),
+        timeouts,
+      });
+      for (const line of formatReport(report).split('\n')) io.out(line);
+      if (!report.passed) throw new ExitError(1);
+    });
+
+  for (const c of agent.commands) c.exitOverride();
+  agent.exitOverride();
+  return agent;
+}
