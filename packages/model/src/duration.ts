@@ -7,7 +7,7 @@ const UNIT_MS: Record<string, number> = {
 
 /**
  * Parses a duration as written in Pacemaker and Paceline configs: a bare number is seconds
- * (Pacemaker's rule), or a number with a unit: `500ms`, `10s`, `2min`, `1h`. Also accepts the
+ * (Pacemaker's rule), or a number with a unit: `500ms`, `10s`, `2min`, `1h`, `2h30min`. Also accepts the
  * ISO-8601 form `PT10S`. Returns milliseconds, or undefined when the text is not a duration.
  */
 export function parseDurationMs(text: string | number): number | undefined {
@@ -18,11 +18,17 @@ export function parseDurationMs(text: string | number): number | undefined {
     const [, d, h, m, s] = iso;
     return ((Number(d ?? 0) * 24 + Number(h ?? 0)) * 60 + Number(m ?? 0)) * 60_000 + Number(s ?? 0) * 1000;
   }
-  const mm = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/.exec(t);
-  if (!mm) return undefined;
-  const unit = mm[2] === '' ? 's' : mm[2]!;
-  const factor = UNIT_MS[unit];
-  return factor === undefined ? undefined : Math.round(Number(mm[1]) * factor);
+  // One or more number+unit parts: "10s", "500ms", "2h20min"; a bare number is seconds.
+  if (/^\d+(\.\d+)?$/.test(t)) return Math.round(Number(t) * 1000);
+  const parts = [...t.matchAll(/(\d+(?:\.\d+)?)\s*([a-z]+)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== t.replace(/\s+/g, '')) return undefined;
+  let total = 0;
+  for (const [, n, unit] of parts) {
+    const factor = UNIT_MS[unit!];
+    if (factor === undefined) return undefined;
+    total += Number(n) * factor;
+  }
+  return Math.round(total);
 }
 
 /** A duration field: a number of seconds or a string with a unit; parsed to milliseconds. */

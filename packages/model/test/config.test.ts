@@ -16,7 +16,7 @@ describe('scores', () => {
 
 describe('durations', () => {
   it.each([
-    [30, 30_000], ['30', 30_000], ['500ms', 500], ['10s', 10_000], ['2min', 120_000], ['1h', 3_600_000], ['PT10S', 10_000], ['ten', undefined],
+    [30, 30_000], ['30', 30_000], ['500ms', 500], ['10s', 10_000], ['2min', 120_000], ['1h', 3_600_000], ['PT10S', 10_000], ['2h20min', 8_400_000], ['1m 30s', 90_000], ['ten', undefined], ['10 parsecs', undefined], ['5x', undefined],
   ])('parseDurationMs(%p) = %p', (text, expected) => expect(parseDurationMs(text)).toBe(expected));
 });
 

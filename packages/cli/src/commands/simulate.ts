@@ -1,0 +1,143 @@
+/** `paceline simulate` and `paceline explain`: what-if scheduling, with every decision explained. */
+import type { Command } from 'commander';
+import { listPrimitives, type ClusterConfig, type ClusterStatus } from '@paceline/model';
+import { applyTransition, schedule } from '@paceline/scheduler';
+import { importCib, toConformanceResult } from '@paceline/pacemaker';
+import type { CliIo } from '../io.js';
+import { loadConfig, loadStatus, parseNow, readOrThrow } from '../load.js';
+import { applyWhatIf, parseOpFail, type WhatIf } from '../whatif.js';
+import { renderDot, renderNodes, renderPlacement, renderScores, renderSummary } from '../render.js';
+
+const collect = (v: string, acc: string[]): string[] => [...acc, v];
+
+interface SimulateOptions {
+  config?: string;
+  cib?: string;
+  status?: string;
+  now?: string;
+  nodeFail: string[];
+  nodeUp: string[];
+  standby: string[];
+  opFail: string[];
+  showScores?: boolean;
+  format: string;
+  dot?: boolean;
+}
+
+/** The monitor interval configured for a primitive, so `--op-fail web:monitor:serv1` needs no interval. */
+function monitorInterval(config: ClusterConfig, resource: string): number {
+  const base = resource.replace(/:\d+$/, '');
+  const entry = listPrimitives(config).find((e) => e.primitive.id === base);
+  return entry?.primitive.ops.find((o) => o.name === 'monitor' && o.interval > 0)?.interval ?? 0;
+}
+
+function whatIfs(config: ClusterConfig, o: SimulateOptions): WhatIf[] {
+  return [
+    ...o.nodeFail.map((node): WhatIf => ({ type: 'node-fail', node })),
+    ...o.nodeUp.map((node): WhatIf => ({ type: 'node-up', node })),
+    ...o.standby.map((node): WhatIf => ({ type: 'standby', node, on: true })),
+    ...o.opFail.map((text) => {
+      const e = parseOpFail(text);
+      return e.type === 'op-fail' && e.action === 'monitor' && e.interval === 0 ? { ...e, interval: monitorInterval(config, e.resource) } : e;
+    }),
+  ];
+}
+
+export function registerSimulateCommands(program: Command, io: CliIo): void {
+  program
+    .command('simulate')
+    .description('Schedule once for a configuration and status (optionally after what-if events) and show what would happen')
+    .option('-c, --config <file>', 'cluster configuration (YAML or JSON)')
+    .option('--cib <file>', 'a Pacemaker CIB (configuration + status) instead of --config/--status')
+    .option('-s, --status <file>', 'cluster status (YAML or JSON); default: every node online, nothing running')
+    .option('--now <iso-8601>', 'the current time (default: the CIB execution-date, else the clock)')
+    .option('--node-fail <node>', 'the node is lost (repeatable)', collect, [])
+    .option('--node-up <node>', 'the node comes up (repeatable)', collect, [])
+    .option('--standby <node>', 'put the node in standby (repeatable)', collect, [])
+    .option('--op-fail <rsc:action:node[:interval_ms[:rc]]>', 'an operation failed (repeatable)', collect, [])
+    .option('--show-scores', 'print every score with its contributions')
+    .option('--format <text|json>', 'output format', 'text')
+    .option('--dot', 'print the action graph in Graphviz dot syntax')
+    .action((o: SimulateOptions) => {
+      let config: ClusterConfig;
+      let status: ClusterStatus;
+      let now: number;
+      if (o.cib) {
+        const imported = importCib(readOrThrow(io, o.cib), { source: o.cib });
+        config = imported.config;
+        status = imported.status;
+        now = parseNow(o.now, imported.now ?? io.now());
+        for (const u of imported.unsupported) io.err(`warning: ${o.cib}: ${u.path}: ${u.what} is not supported and was ignored`);
+      } else {
+        if (!o.config) throw new Error('give --config FILE (or --cib FILE.xml)');
+        config = loadConfig(io, o.config);
+        status = loadStatus(io, config, o.status);
+        now = parseNow(o.now, io.now());
+      }
+      for (const e of whatIfs(config, o)) status = applyWhatIf(config, status, e, now);
+      const transition = schedule({ config, status, now });
+      if (o.dot) {
+        io.out(renderDot(transition));
+        return;
+      }
+      if (o.format === 'json') {
+        const revised = applyTransition(config, status, transition, now);
+        const out = o.cib ? toConformanceResult(config, revised, transition) : { transition, revisedStatus: revised };
+        io.out(JSON.stringify(out, null, 1));
+        return;
+      }
+      if (o.format !== 'text') throw new Error(`--format must be text or json, not "${o.format}"`);
+      const revised = applyTransition(config, status, transition, now);
+      io.out('Current cluster status:');
+      for (const l of [...renderNodes(config, status), ...renderPlacement(config, transition.current)]) io.out(`  ${l}`);
+      io.out('');
+      if (o.showScores) {
+        io.out('Scores:');
+        for (const l of renderScores(transition)) io.out(`  ${l}`);
+        io.out('');
+      }
+      for (const l of renderSummary(transition)) io.out(l);
+      for (const w of transition.warnings) io.err(`warning: ${w}`);
+      io.out('');
+      io.out('Revised cluster status:');
+      for (const l of [...renderNodes(config, revised), ...renderPlacement(config, transition.placement)]) io.out(`  ${l}`);
+    });
+
+  program
+    .command('explain <resource>')
+    .description('Why is RESOURCE where it is (or not on --node)? Prints its scores with their contributions and the decisions about it')
+    .requiredOption('-c, --config <file>', 'cluster configuration (YAML or JSON)')
+    .option('-s, --status <file>', 'cluster status (YAML or JSON)')
+    .option('--node <node>', 'only this node')
+    .option('--now <iso-8601>', 'the current time')
+    .action((resource: string, o: { config: string; status?: string; node?: string; now?: string }) => {
+      const config = loadConfig(io, o.config);
+      const status = loadStatus(io, config, o.status);
+      const transition = schedule({ config, status, now: parseNow(o.now, io.now()) });
+      // The resource may be a primitive, a group or a clone: explain it and everything inside it.
+      const entries = listPrimitives(config).filter((e) => e.primitive.id === resource || e.group?.id === resource || e.clone?.id === resource);
+      if (entries.length === 0) throw new Error(`resource "${resource}" is not configured in ${o.config}`);
+      const ids = new Set([resource, ...entries.flatMap((e) => [e.primitive.id, ...(e.group ? [e.group.id] : [])])]);
+      const matches = (id: string): boolean => ids.has(id) || ids.has(id.replace(/:\d+$/, ''));
+      for (const p of transition.placement.filter((p) => matches(p.resource) || matches(p.instance)))
+        io.out(`${p.instance}: ${p.node ? `${p.role} on ${p.node}` : 'stopped'}`);
+      io.out('');
+      io.out('Scores:');
+      for (const s of transition.explanation.scores) {
+        if (!matches(s.resource) || (o.node && s.node !== o.node)) continue;
+        for (const l of renderScores({ ...transition, explanation: { ...transition.explanation, scores: [s] } })) io.out(`  ${l}`);
+      }
+      const decisions = transition.explanation.decisions.filter((d) => matches(d.resource));
+      if (decisions.length) {
+        io.out('');
+        io.out('Decisions:');
+        for (const d of decisions) io.out(`  ${d.resource}: ${d.text}`);
+      }
+      const actions = transition.actions.filter((a) => (a.primitive && matches(a.primitive)) || (a.resource && matches(a.resource)));
+      if (actions.length) {
+        io.out('');
+        io.out('Actions:');
+        for (const a of actions) io.out(`  ${a.id}: ${a.reason}${a.runnable ? '' : ' (blocked)'}`);
+      }
+    });
+}

@@ -1,0 +1,116 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runCli, type CliIo } from '@paceline/cli';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const example = join(root, 'examples', 'two-node-mutual-failover', 'cluster.yaml');
+
+function fakeIo(files: Record<string, string> = {}): CliIo & { stdout: string[]; stderr: string[] } {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return {
+    stdout,
+    stderr,
+    out: (l) => stdout.push(l),
+    err: (l) => stderr.push(l),
+    readFile: (p) => {
+      if (p in files) return files[p]!;
+      return readFileSync(p, 'utf8');
+    },
+    now: () => Date.UTC(2026, 10, 22, 10, 0, 0),
+  };
+}
+
+const tiny = `
+properties: { stonithEnabled: false }
+nodes: [{ name: n1 }, { name: n2 }]
+resources:
+  - { type: primitive, id: web, agent: "paceline:dummy" }
+  - { type: primitive, id: db, agent: "paceline:dummy" }
+constraints:
+  - { type: location, id: web-likes-n2, resource: web, node: n2, score: 50 }
+  - { type: colocation, id: db-with-web, resource: db, withResource: web, score: INFINITY }
+`;
+
+describe('paceline config validate', () => {
+  it('accepts the reference cluster', async () => {
+    const io = fakeIo();
+    expect(await runCli(['config', 'validate', example], io)).toBe(0);
+    expect(io.stdout.join('\n')).toMatch(/valid \(2 nodes, 10 resources, 8 constraints\)/);
+  });
+
+  it('lists every problem with its path and exits 2', async () => {
+    const io = fakeIo({
+      'bad.yaml': 'nodes: [{ name: n1 }]\nresources: [{ type: primitive, id: a, agent: "paceline:dummy", meta: { stickiness: lots } }]\nconstraints: [{ type: order, id: o, first: a, then: ghost }]\n',
+    });
+    expect(await runCli(['config', 'validate', 'bad.yaml'], io)).toBe(2);
+    const err = io.stderr.join('\n');
+    expect(err).toMatch(/^bad\.yaml: 1 problem found/);
+    expect(err).toMatch(/resources\[0\]\.meta\.stickiness: "lots" is not a score/);
+  });
+
+  it('names a missing file', async () => {
+    const io = fakeIo();
+    expect(await runCli(['config', 'validate', '/nonexistent/cluster.yaml'], io)).toBe(2);
+    expect(io.stderr.join('\n')).toMatch(/\/nonexistent\/cluster\.yaml: cannot read file: ENOENT/);
+  });
+});
+
+describe('paceline simulate', () => {
+  it('cold start: starts both, db follows web to its preferred node', async () => {
+    const io = fakeIo({ 'c.yaml': tiny });
+    expect(await runCli(['simulate', '--config', 'c.yaml'], io)).toBe(0);
+    const out = io.stdout.join('\n');
+    expect(out).toMatch(/Start\s+web\s+\( n2 \)/);
+    expect(out).toMatch(/Start\s+db\s+\( n2 \)/);
+    expect(out).toMatch(/Revised cluster status:/);
+  });
+
+  it('--show-scores prints contributions, --format json is machine-readable', async () => {
+    const io = fakeIo({ 'c.yaml': tiny });
+    expect(await runCli(['simulate', '--config', 'c.yaml', '--show-scores'], io)).toBe(0);
+    expect(io.stdout.join('\n')).toMatch(/web on n2: 50/);
+    const json = fakeIo({ 'c.yaml': tiny });
+    expect(await runCli(['simulate', '--config', 'c.yaml', '--format', 'json'], json)).toBe(0);
+    const parsed = JSON.parse(json.stdout.join('\n'));
+    expect(parsed.transition.summary).toEqual(expect.arrayContaining([expect.objectContaining({ action: 'start', resource: 'web', to: 'n2' })]));
+  });
+
+  it('--dot prints a graph', async () => {
+    const io = fakeIo({ 'c.yaml': tiny });
+    expect(await runCli(['simulate', '--config', 'c.yaml', '--dot'], io)).toBe(0);
+    expect(io.stdout.join('\n')).toMatch(/^digraph transition \{/);
+  });
+
+  it('rejects an unknown node in a what-if with its name', async () => {
+    const io = fakeIo({ 'c.yaml': tiny });
+    expect(await runCli(['simulate', '--config', 'c.yaml', '--node-fail', 'n9'], io)).toBe(2);
+    expect(io.stderr.join('\n')).toMatch(/--node-fail: node "n9" is not configured/);
+  });
+
+  it('reads a Pacemaker CIB and prints the conformance shape', async () => {
+    const cib = join(root, '..', 'shared', 'conformance', 'pacemaker', 'group6.xml');
+    const io = fakeIo();
+    expect(await runCli(['simulate', '--cib', cib, '--format', 'json'], io)).toBe(0);
+    const parsed = JSON.parse(io.stdout.join('\n'));
+    expect(parsed.resources.child_rsc1.instances).toEqual([{ node: 'node2', role: 'Started' }]);
+    expect(parsed.actions).toContainEqual(expect.objectContaining({ action: 'move', resource: 'child_rsc1', from: 'node1', to: 'node2' }));
+  });
+});
+
+describe('paceline explain', () => {
+  it('answers why a resource is where it is', async () => {
+    const io = fakeIo({ 'c.yaml': tiny });
+    expect(await runCli(['explain', 'db', '--config', 'c.yaml'], io)).toBe(0);
+    const out = io.stdout.join('\n');
+    expect(out).toMatch(/^db: Started on n2/m);
+    expect(out).toMatch(/db on n1: -INFINITY/);
+  });
+
+  it('names an unknown resource', async () => {
+    const io = fakeIo({ 'c.yaml': tiny });
+    expect(await runCli(['explain', 'nope', '--config', 'c.yaml'], io)).toBe(1);
+    expect(io.stderr.join('\n')).toMatch(/resource "nope" is not configured/);
+  });
+});
