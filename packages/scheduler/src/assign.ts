@@ -109,11 +109,8 @@ export function assignResources(
   };
   const isManaged = (r: Rsc): boolean => !unmanaged.has(r.id) && (status(r)?.managed ?? r.meta.managed);
 
-  const available = (name: string, weight?: number): boolean => {
-    const n = nodeByName.get(name);
-    if (!n || !nodeAvailable(n)) return false;
-    return weight === undefined || weight >= 0;
-  };
+  const availableNodes = new Set(nodes.filter(nodeAvailable).map((n) => n.name));
+  const available = (name: string, weight?: number): boolean => availableNodes.has(name) && (weight === undefined || weight >= 0);
   const anyAvailable = (t: Table): boolean => {
     for (const [n, w] of t) if (available(n, w)) return true;
     return false;

@@ -180,19 +180,21 @@ export function propagate(orderings: readonly Ordering[], actions: ActionSet, co
   }
   // Group/clone members and their parents are linked for flag recomputation.
   const related = (a: Act): Act[] => {
+    if (!a.rsc?.parent) return [];
     const out: Act[] = [];
-    for (let p = a.rsc?.parent; p; p = p.parent) out.push(...(actions.byRsc.get(p.id) ?? []));
+    for (let p: Rsc | undefined = a.rsc.parent; p; p = p.parent) for (const x of actions.byRsc.get(p.id) ?? []) out.push(x);
     return out;
   };
   const queue: Ordering[] = [...orderings];
+  let head = 0;
   const queued = new Set<Ordering>(queue);
   const touch = (a: Act): void => {
     for (const x of [a, ...related(a)]) for (const o of byAction.get(x) ?? []) if (!queued.has(o)) { queued.add(o); queue.push(o); }
   };
   let guard = 0;
   const limit = orderings.length * 50 + 1000;
-  while (queue.length && guard++ < limit) {
-    const o = queue.shift()!;
+  while (head < queue.length && guard++ < limit) {
+    const o = queue[head++]!;
     queued.delete(o);
     for (const changed of applyOrdering(o, actions)) {
       touch(changed);

@@ -55,14 +55,15 @@ export function schedule(input: ScheduleInput): Transition {
     .filter((a) => !a.optional || a.task === 'monitor')
     .filter((a) => a.rsc?.kind === 'primitive' || a.task === 'fence')
     .map(toGraphAction);
-  const inGraph = new Set(graphActions.map((a) => a.id));
+  const inGraph = new Set<Act>(actions.list.filter((a) => (!a.optional || a.task === 'monitor') && (a.rsc?.kind === 'primitive' || a.task === 'fence')));
   const edges: OrderEdge[] = [];
-  const seen = new Set<string>();
+  const seen = new Map<Act, Set<Act>>();
   for (const o of orderings) {
-    if (!inGraph.has(o.first.id) || !inGraph.has(o.then.id)) continue;
-    const k = `${o.first.id}\u0000${o.then.id}`;
-    if (seen.has(k)) continue;
-    seen.add(k);
+    if (!inGraph.has(o.first) || !inGraph.has(o.then)) continue;
+    let s = seen.get(o.first);
+    if (!s) seen.set(o.first, (s = new Set()));
+    if (s.has(o.then)) continue;
+    s.add(o.then);
     edges.push({ before: o.first.id, after: o.then.id, reason: o.reason });
   }
   return {
