@@ -1,3 +1,5 @@
 export * from './command-runner.js';
 export * from './logger.js';
 export * from './clock.js';
+export * from './keyfile.js';
+export * from './udp-transport.js';
