@@ -4,7 +4,7 @@
  * carry is reported, never silently dropped.
  */
 import { parseDurationMs, parseScore, type ClusterConfigInput } from '@paceline/model';
-import { IssueLog, readNvSets, type NvValue } from './nvsets.js';
+import { evalDefaultsRules, IssueLog, readNvSets, type NvValue, type RuleSubject } from './nvsets.js';
 import { child, childrenOf, parseBool, resolveRef, type XmlElement } from './xml.js';
 
 type Obj = Record<string, unknown>;
@@ -12,6 +12,39 @@ type Obj = Record<string, unknown>;
 export interface ConfigContext {
   readonly ids: Map<string, XmlElement>;
   readonly log: IssueLog;
+  /** rsc_defaults / op_defaults, for sets that apply only to some agents or operations. */
+  readonly defaults?: DefaultsSources;
+}
+
+/**
+ * Defaults sets guarded by rsc_expression / op_expression rules cannot be carried by the model's
+ * global defaults; they are resolved per resource and per operation at import time instead.
+ */
+export interface DefaultsSources {
+  readonly rscDefaults?: XmlElement | undefined;
+  readonly opDefaults?: XmlElement | undefined;
+  /** Values from the unconditional sets (what the model's defaults hold). */
+  readonly baseRsc: Map<string, NvValue>;
+  readonly baseOp: Map<string, NvValue>;
+  readonly conditionalRsc: boolean;
+  readonly conditionalOp: boolean;
+}
+
+const intervalMs = (v: string): number | undefined => parseDurationMs(v);
+
+/** The defaults that apply to one subject, where they differ from the unconditional defaults. */
+function conditionalDefaults(
+  el: XmlElement | undefined,
+  base: Map<string, NvValue>,
+  subject: RuleSubject,
+  ctx: ConfigContext,
+): Map<string, NvValue> {
+  const eff = readNvSets(el, ['meta_attributes'], '', ctx.ids, new IssueLog(), {
+    ruleEval: (rules) => evalDefaultsRules(rules, subject, ctx.ids, intervalMs),
+  });
+  const out = new Map<string, NvValue>();
+  for (const [k, nv] of eff) if (base.get(k)?.value !== nv.value) out.set(k, nv);
+  return out;
 }
 
 /** Daemon and bookkeeping options with no effect on scheduling decisions. */
@@ -224,7 +257,7 @@ export function importMeta(values: Map<string, NvValue>, kind: MetaKind, ctx: Co
 const OP_IGNORED_ATTRS = new Set(['id', 'description', 'name']);
 const OP_UNMODELLED = new Set(['start-delay', 'record-pending', 'interval-origin', 'requires', 'on_fail']);
 
-function importOp(raw: XmlElement, path: string, ctx: ConfigContext): Obj | undefined {
+function importOp(raw: XmlElement, path: string, ctx: ConfigContext, agent: RuleSubject): Obj | undefined {
   const op = resolveRef(raw, ctx.ids);
   if (!op) {
     ctx.log.unsupportedAt(path, `operation refers to unknown id "${raw.attrs['id-ref']}"`);
@@ -234,6 +267,11 @@ function importOp(raw: XmlElement, path: string, ctx: ConfigContext): Obj | unde
   const metaSets = readNvSets(op, ['meta_attributes'], path, ctx.ids, ctx.log);
   for (const [k, nv] of metaSets) if (attrs[k] === undefined) attrs[k] = nv.value;
   let name = attrs['name'] ?? '';
+  const d = ctx.defaults;
+  if (d?.conditionalOp) {
+    const subject = { ...agent, opName: name, opIntervalMs: parseDurationMs(attrs['interval'] ?? '0') ?? 0 };
+    for (const [k, nv] of conditionalDefaults(d.opDefaults, d.baseOp, subject, ctx)) if (attrs[k] === undefined) attrs[k] = nv.value;
+  }
   if (name === 'reload-agent') name = 'reload';
   const known = ['start', 'stop', 'monitor', 'promote', 'demote', 'migrate_to', 'migrate_from', 'reload', 'notify'];
   if (!known.includes(name)) {
@@ -348,7 +386,14 @@ export interface ResourceIndex {
   readonly templates: Map<string, string[]>;
 }
 
-function importPrimitive(raw: XmlElement, path: string, inherited: Obj, ctx: ConfigContext, index: ResourceIndex): Obj | undefined {
+function importPrimitive(
+  raw: XmlElement,
+  path: string,
+  inherited: Obj,
+  ctx: ConfigContext,
+  index: ResourceIndex,
+  ancestorMeta: ReadonlySet<string> = new Set(),
+): Obj | undefined {
   const prim = expandTemplate(raw, path, ctx);
   if (!prim) return undefined;
   const id = prim.attrs['id'];
@@ -360,14 +405,22 @@ function importPrimitive(raw: XmlElement, path: string, inherited: Obj, ctx: Con
   for (const [k, nv] of readNvSets(prim, ['instance_attributes'], path, ctx.ids, ctx.log)) params[k] = nv.value;
   for (const [k, v] of Object.entries(inherited)) if (!(k in params)) params[k] = v;
   out['params'] = params;
-  out['meta'] = importMeta(readNvSets(prim, ['meta_attributes'], path, ctx.ids, ctx.log), 'primitive', ctx).meta;
+  const subject: RuleSubject = { standard: prim.attrs['class'], provider: prim.attrs['provider'], type: prim.attrs['type'] };
+  const metaValues = readNvSets(prim, ['meta_attributes'], path, ctx.ids, ctx.log);
+  const d = ctx.defaults;
+  if (d?.conditionalRsc) {
+    // Pacemaker's order: the resource's own meta, then its parents', then rsc_defaults.
+    for (const [k, nv] of conditionalDefaults(d.rscDefaults, d.baseRsc, subject, ctx))
+      if (!metaValues.has(k) && !ancestorMeta.has(k)) metaValues.set(k, nv);
+  }
+  out['meta'] = importMeta(metaValues, 'primitive', ctx).meta;
   const ops: Obj[] = [];
   const opsEl = child(prim, 'operations');
   if (opsEl) {
     const resolved = resolveRef(opsEl, ctx.ids);
     if (!resolved) ctx.log.unsupportedAt(`${path}/operations`, `operations refer to unknown id "${opsEl.attrs['id-ref']}"`);
     childrenOf(resolved, 'op').forEach((o, i) => {
-      const op = importOp(o, `${path}/operations/op[${o.attrs['id'] ?? i}]`, ctx);
+      const op = importOp(o, `${path}/operations/op[${o.attrs['id'] ?? i}]`, ctx, subject);
       if (op) ops.push(op);
     });
   }
@@ -389,15 +442,24 @@ function paramsOf(e: XmlElement, path: string, ctx: ConfigContext, inherited: Ob
   return params;
 }
 
-function importGroup(g: XmlElement, path: string, inherited: Obj, ctx: ConfigContext, index: ResourceIndex): Obj | undefined {
+function importGroup(
+  g: XmlElement,
+  path: string,
+  inherited: Obj,
+  ctx: ConfigContext,
+  index: ResourceIndex,
+  ancestorMeta: ReadonlySet<string> = new Set(),
+): Obj | undefined {
   const id = g.attrs['id'];
   if (id === undefined) return undefined;
   const params = paramsOf(g, path, ctx, inherited);
+  const metaValues = readNvSets(g, ['meta_attributes'], path, ctx.ids, ctx.log);
+  const childAncestors = new Set([...ancestorMeta, ...metaValues.keys()]);
   const members: Obj[] = [];
   for (const c of g.children) {
     const cpath = `${path}/${c.tag}[${c.attrs['id'] ?? ''}]`;
     if (c.tag === 'primitive') {
-      const p = importPrimitive(c, cpath, params, ctx, index);
+      const p = importPrimitive(c, cpath, params, ctx, index, childAncestors);
       if (p) members.push(p);
     } else if (!['meta_attributes', 'instance_attributes', 'utilization'].includes(c.tag))
       ctx.log.unsupportedAt(cpath, `<${c.tag}> inside a group is not modelled; skipped`);
@@ -407,7 +469,7 @@ function importGroup(g: XmlElement, path: string, inherited: Obj, ctx: ConfigCon
     return undefined;
   }
   index.resources.add(id);
-  const out: Obj = { type: 'group', id, members, meta: importMeta(readNvSets(g, ['meta_attributes'], path, ctx.ids, ctx.log), 'group', ctx).meta };
+  const out: Obj = { type: 'group', id, members, meta: importMeta(metaValues, 'group', ctx).meta };
   if (g.attrs['description'] !== undefined) out['description'] = g.attrs['description'];
   return out;
 }
@@ -416,7 +478,9 @@ function importClone(c: XmlElement, path: string, ctx: ConfigContext, index: Res
   const id = c.attrs['id'];
   if (id === undefined) return undefined;
   const params = paramsOf(c, path, ctx, {});
-  const { meta, promotable } = importMeta(readNvSets(c, ['meta_attributes'], path, ctx.ids, ctx.log), 'clone', ctx);
+  const cloneMeta = readNvSets(c, ['meta_attributes'], path, ctx.ids, ctx.log);
+  const { meta, promotable } = importMeta(cloneMeta, 'clone', ctx);
+  const ancestors = new Set(cloneMeta.keys());
   let childRes: Obj | undefined;
   for (const k of c.children) {
     const kpath = `${path}/${k.tag}[${k.attrs['id'] ?? ''}]`;
@@ -425,7 +489,7 @@ function importClone(c: XmlElement, path: string, ctx: ConfigContext, index: Res
         ctx.log.unsupportedAt(kpath, 'a clone may hold only one resource; extra child skipped');
         continue;
       }
-      childRes = k.tag === 'primitive' ? importPrimitive(k, kpath, params, ctx, index) : importGroup(k, kpath, params, ctx, index);
+      childRes = k.tag === 'primitive' ? importPrimitive(k, kpath, params, ctx, index, ancestors) : importGroup(k, kpath, params, ctx, index, ancestors);
     } else if (!['meta_attributes', 'instance_attributes', 'utilization'].includes(k.tag))
       ctx.log.unsupportedAt(kpath, `<${k.tag}> inside a clone is not modelled; skipped`);
   }
@@ -459,15 +523,31 @@ export function importResources(resources: XmlElement | undefined, ctx: ConfigCo
 }
 
 /** rsc_defaults / op_defaults → Defaults input. */
-export function importDefaults(configuration: XmlElement, ctx: ConfigContext): Obj {
+export function importDefaults(configuration: XmlElement, ctx: ConfigContext): { defaults: Obj; sources: DefaultsSources } {
   const rscDefaults = child(configuration, 'rsc_defaults');
-  const rscMeta = readNvSets(rscDefaults, ['meta_attributes'], 'configuration/rsc_defaults', ctx.ids, ctx.log);
+  const opDefaults = child(configuration, 'op_defaults');
+  let conditionalRsc = false;
+  let conditionalOp = false;
+  // Sets whose rules only name agents/operations are resolved per resource later; others are reported.
+  const rscMeta = readNvSets(rscDefaults, ['meta_attributes'], 'configuration/rsc_defaults', ctx.ids, ctx.log, {
+    ruleEval: (rules) => {
+      if (evalDefaultsRules(rules, {}, ctx.ids, intervalMs) === undefined) return undefined;
+      conditionalRsc = true;
+      return false;
+    },
+  });
   for (const s of childrenOf(rscDefaults, 'instance_attributes'))
     ctx.log.unsupportedAt(`configuration/rsc_defaults/instance_attributes[${s.attrs['id'] ?? ''}]`, 'default resource parameters are not modelled');
   const resource = importMeta(rscMeta, 'defaults', ctx).meta;
   const operation: Obj = {};
-  const opDefaults = child(configuration, 'op_defaults');
-  for (const [name, nv] of readNvSets(opDefaults, ['meta_attributes'], 'configuration/op_defaults', ctx.ids, ctx.log)) {
+  const opMeta = readNvSets(opDefaults, ['meta_attributes'], 'configuration/op_defaults', ctx.ids, ctx.log, {
+    ruleEval: (rules) => {
+      if (evalDefaultsRules(rules, { opName: '', opIntervalMs: 0 }, ctx.ids, intervalMs) === undefined) return undefined;
+      conditionalOp = true;
+      return false;
+    },
+  });
+  for (const [name, nv] of opMeta) {
     if (name === 'timeout') {
       const d = durationText(nv.value);
       if (d === undefined) ctx.log.unsupportedAt(nv.path, `"${nv.value}" is not a duration`);
@@ -479,7 +559,10 @@ export function importDefaults(configuration: XmlElement, ctx: ConfigContext): O
     } else if (name === 'record-pending') ctx.log.ignoredAt(nv.path, 'record-pending only changes what is recorded, not scheduling');
     else ctx.log.unsupportedAt(nv.path, `default operation option ${name} is not modelled`);
   }
-  return { resource, operation };
+  return {
+    defaults: { resource, operation },
+    sources: { rscDefaults, opDefaults, baseRsc: rscMeta, baseOp: opMeta, conditionalRsc, conditionalOp },
+  };
 }
 
 /** configuration/nodes → NodeConfig inputs; also the id → name map the status needs. */

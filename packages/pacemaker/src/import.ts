@@ -47,9 +47,9 @@ export function importCib(xml: string, options: { source?: string } = {}): CibIm
   const ctx = { ids, log };
 
   const { properties, startupFencing } = importProperties(child(configuration, 'crm_config'), ctx);
-  const defaults = importDefaults(configuration, ctx);
+  const { defaults, sources } = importDefaults(configuration, ctx);
   const nodes = importNodes(child(configuration, 'nodes'), ctx);
-  const { resources, index } = importResources(child(configuration, 'resources'), ctx);
+  const { resources, index } = importResources(child(configuration, 'resources'), { ...ctx, defaults: sources });
   const tags = importTags(configuration);
   const constraints = importConstraints(child(configuration, 'constraints'), ctx, index, tags);
   for (const c of configuration.children) {

@@ -52,7 +52,11 @@ export function readNvSets(
   path: string,
   ids: Map<string, XmlElement>,
   log: IssueLog,
-  options: { specialFirst?: string } = {},
+  options: {
+    specialFirst?: string;
+    /** Decides sets guarded by rules: true/false, or undefined when the rule cannot be evaluated (reported). */
+    ruleEval?: (rules: readonly XmlElement[]) => boolean | undefined;
+  } = {},
 ): Map<string, NvValue> {
   const sets: { el: XmlElement; score: number; index: number; path: string }[] = [];
   childrenOf(parent, ...tags).forEach((raw, index) => {
@@ -75,9 +79,14 @@ export function readNvSets(
   });
   const out = new Map<string, NvValue>();
   for (const s of sets) {
-    if (childrenOf(s.el, 'rule').length > 0) {
-      log.unsupportedAt(`${s.path}/rule`, 'attribute set applied only when a rule holds (rule-controlled sets are not modelled); its values were not imported');
-      continue;
+    const rules = childrenOf(s.el, 'rule').map((r) => resolveRef(r, ids) ?? r);
+    if (rules.length > 0) {
+      const verdict = options.ruleEval?.(rules);
+      if (verdict === false) continue;
+      if (verdict === undefined) {
+        log.unsupportedAt(`${s.path}/rule`, 'attribute set applied only when a rule holds (rule-controlled sets are not modelled); its values were not imported');
+        continue;
+      }
     }
     for (const nvRaw of childrenOf(s.el, 'nvpair')) {
       const nv = resolveRef(nvRaw, ids) ?? nvRaw;
@@ -92,4 +101,67 @@ export function readNvSets(
     }
   }
   return out;
+}
+
+/** What a defaults rule (rsc_expression / op_expression) is evaluated against. */
+export interface RuleSubject {
+  readonly standard?: string | undefined;
+  readonly provider?: string | undefined;
+  readonly type?: string | undefined;
+  readonly opName?: string | undefined;
+  readonly opIntervalMs?: number | undefined;
+}
+
+/**
+ * Evaluates rules made only of rsc_expression, op_expression and nested rules (the forms
+ * rsc_defaults / op_defaults use to target agents and operations). Returns undefined when a rule
+ * holds anything else (node attributes, dates), which cannot be decided at import time.
+ */
+export function evalDefaultsRules(
+  rules: readonly XmlElement[],
+  subject: RuleSubject,
+  ids: Map<string, XmlElement>,
+  parseInterval: (v: string) => number | undefined,
+): boolean | undefined {
+  const evalRule = (rule: XmlElement): boolean | undefined => {
+    const or = (rule.attrs['boolean-op'] ?? 'and').toLowerCase() === 'or';
+    const results: (boolean | undefined)[] = [];
+    for (const raw of rule.children) {
+      const e = resolveRef(raw, ids) ?? raw;
+      switch (e.tag) {
+        case 'rsc_expression': {
+          const a = e.attrs;
+          results.push(
+            (a['class'] === undefined || a['class'] === subject.standard) &&
+              (a['provider'] === undefined || a['provider'] === subject.provider) &&
+              (a['type'] === undefined || a['type'] === subject.type),
+          );
+          break;
+        }
+        case 'op_expression': {
+          if (subject.opName === undefined) return undefined;
+          const iv = e.attrs['interval'];
+          const ivMs = iv === undefined ? undefined : parseInterval(iv);
+          if (iv !== undefined && ivMs === undefined) return undefined;
+          results.push(e.attrs['name'] === subject.opName && (ivMs === undefined || ivMs === subject.opIntervalMs));
+          break;
+        }
+        case 'rule':
+          results.push(evalRule(e));
+          break;
+        default:
+          return undefined;
+      }
+    }
+    if (results.some((r) => r === undefined)) return undefined;
+    if (results.length === 0) return true;
+    return or ? results.some(Boolean) : results.every(Boolean);
+  };
+  let all = true;
+  for (const r of rules) {
+    const v = evalRule(r);
+    if (v === undefined) return undefined;
+    all = all && v;
+  }
+  return all;
 }

@@ -132,6 +132,42 @@ describe('importCib: configuration', () => {
   });
 });
 
+describe('importCib: defaults that target agents or operations', () => {
+  it('resolves rsc_expression / op_expression sets per resource and operation, below the resource and its parents', () => {
+    const r = importCib(
+      cib(`${NODES}<resources>
+        <primitive id="d" class="ocf" provider="pacemaker" type="Dummy"><operations>
+          <op id="m1" name="monitor" interval="10s"/><op id="m2" name="monitor" interval="20s" timeout="3s"/><op id="s" name="start" interval="0"/>
+        </operations></primitive>
+        <primitive id="ip" class="ocf" provider="heartbeat" type="IPaddr2"/>
+        <group id="g"><meta_attributes id="gm"><nvpair id="gm1" name="is-managed" value="true"/></meta_attributes>
+          <primitive id="gd" class="ocf" provider="pacemaker" type="Dummy"/></group>
+      </resources><constraints/>
+      <rsc_defaults><meta_attributes id="rd"><rule id="rr" score="INFINITY"><rsc_expression id="re" class="ocf" provider="pacemaker"/></rule>
+        <nvpair id="rd1" name="is-managed" value="false"/></meta_attributes></rsc_defaults>
+      <op_defaults><meta_attributes id="od"><rule id="or" score="INFINITY"><op_expression id="oe" name="monitor" interval="10s"/></rule>
+        <nvpair id="od1" name="timeout" value="8s"/></meta_attributes></op_defaults>`),
+    );
+    expect(r.unsupported).toEqual([]);
+    expect(r.config.defaults).toEqual({ resource: {}, operation: {} });
+    const [d, ip, g] = r.config.resources;
+    expect(d).toMatchObject({ meta: { isManaged: false } });
+    if (d?.type !== 'primitive') throw new Error('not a primitive');
+    expect(d.ops.map((o) => o.timeout)).toEqual([8000, 3000, undefined]);
+    expect(ip).toMatchObject({ meta: {} });
+    expect(g).toMatchObject({ meta: { isManaged: true }, members: [{ id: 'gd', meta: {} }] });
+  });
+
+  it('still reports rule-controlled sets it cannot decide at import time', () => {
+    const r = importCib(
+      cib(`${NODES}<resources/><constraints/>
+      <rsc_defaults><meta_attributes id="rd"><rule id="rr" score="INFINITY"><date_expression id="de" operation="gt" start="2020-01-01"/></rule>
+        <nvpair id="rd1" name="resource-stickiness" value="100"/></meta_attributes></rsc_defaults>`),
+    );
+    expect(r.unsupported.map((u) => u.path)).toEqual(['configuration/rsc_defaults/meta_attributes[rd]/rule']);
+  });
+});
+
 describe('importCib: status', () => {
   const cfg = (stonith: boolean): string =>
     `<crm_config><cluster_property_set id="o"><nvpair id="s" name="stonith-enabled" value="${stonith}"/></cluster_property_set></crm_config>
