@@ -8,3 +8,4 @@ export * from './metadata-gen.js';
 export * from './shim.js';
 export * from './export.js';
 export * from './runner.js';
+export * from './cli-api.js';
