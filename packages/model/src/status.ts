@@ -89,6 +89,11 @@ export type NodeStatus = z.infer<typeof NodeStatus>;
 export const ClusterStatus = z.strictObject({
   /** Whether this partition has quorum. */
   quorum: z.boolean().default(true),
+  /**
+   * Whether the partition has had quorum before (Pacemaker: the CIB's no-quorum-panic). With
+   * no-quorum-policy=suicide, a partition that never had quorum only stops resources. Unset = true.
+   */
+  quorumPanic: z.boolean().optional(),
   /** The coordinator node (Pacemaker's DC), if known. */
   dc: z.string().optional(),
   nodes: z.array(NodeStatus).default([]),

@@ -32,6 +32,8 @@ export interface ActionSet {
   /** Actions per primitive/group/clone id. */
   readonly byRsc: Map<string, Act[]>;
   readonly fencing: Map<string, Act>;
+  /** Where each primitive is active now. */
+  readonly running: ReadonlyMap<string, readonly string[]>;
 }
 
 export interface ActionContext {
@@ -43,6 +45,7 @@ export interface ActionContext {
   readonly criteria: NodeCriteria;
   readonly quorum: boolean;
   readonly canFence: boolean;
+  readonly quorumPolicy: ClusterConfig['properties']['noQuorumPolicy'];
 }
 
 export function actionKey(rscId: string, task: string, node: string | undefined, interval = 0): string {
@@ -55,7 +58,7 @@ export function createActions(ctx: ActionContext): ActionSet {
   const byRsc = new Map<string, Act[]>();
   const fencing = new Map<string, Act>();
   const nodeByName = new Map(ctx.nodes.map((n) => [n.name, n]));
-  const policy = ctx.config.properties.noQuorumPolicy;
+  const policy = ctx.quorumPolicy;
 
   const make = (rsc: Rsc | undefined, task: string, node: string | undefined, optional: boolean, extra: Partial<Act> = {}): Act => {
     const key = rsc ? actionKey(rsc.id, task, node, extra.interval ?? 0) : `${task} ${node}`;
@@ -107,7 +110,7 @@ export function createActions(ctx: ActionContext): ActionSet {
   for (const n of ctx.nodes) {
     if (!n.unclean) continue;
     if (!(ctx.canFence && anyManaged)) continue;
-    if (!ctx.quorum && ctx.config.properties.noQuorumPolicy !== 'ignore' && !n.online) continue;
+    if (!ctx.quorum && policy !== 'ignore' && !n.online) continue;
     const reason = ctx.unpacked.fenceReasons.get(n.name) ?? n.uncleanReason ?? 'node is unclean';
     const a: Act = { id: `fence ${n.name}`, task: 'fence', rsc: undefined, node: n.name, interval: 0, optional: false, runnable: true, pseudo: false, reason: `${fenceType}:${reason}` };
     list.push(a);
@@ -192,5 +195,6 @@ export function createActions(ctx: ActionContext): ActionSet {
     }
   }
 
-  return { list, byKey, byRsc, fencing };
+  const running = new Map([...ctx.unpacked.resources].map(([id, st]) => [id, st.runningOn]));
+  return { list, byKey, byRsc, fencing, running };
 }

@@ -219,6 +219,9 @@ function applyOrdering(o: Ordering, actions: ActionSet): Act[] {
   if (flags & F_ASYMMETRICAL) {
     for (const t of thens) {
       if (t.rsc?.kind !== 'primitive') continue;
+      const running = runningNodes(t.rsc, actions);
+      if (t.task === 'stop' && running.length === 0) continue;
+      if (t.task === 'start' && t.optional && running.length === 1 && running[0] === t.node) continue;
       if (!ff.runnable) { clearOptional(t); clearRunnable(t, `unrunnable ${first.id.split(' ')[0]}`); }
     }
   }
@@ -242,6 +245,11 @@ function applyOrdering(o: Ordering, actions: ActionSet): Act[] {
     for (const t of thens) if (t.rsc?.kind === 'primitive' || t === then) clearRunnable(t, `unrunnable ${first.id.split(' ')[0]}`);
   }
   return [...changed];
+}
+
+/** Nodes a primitive is active on now (where it has a stop action that is not node-less). */
+function runningNodes(r: Rsc, actions: ActionSet): readonly string[] {
+  return actions.running.get(r.id) ?? [];
 }
 
 function memberActions(a: Act, actions: ActionSet): Act[] {

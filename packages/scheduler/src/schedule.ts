@@ -9,7 +9,7 @@ import type { ClusterConfig, ClusterStatus, GraphAction, OrderEdge, Transition }
 import { buildNodeViews } from './nodes.js';
 import { buildResourceTree } from './resources.js';
 import { indexFailCounts } from './failcounts.js';
-import { unpackStatus } from './unpack.js';
+import { effectiveQuorumPolicy, unpackStatus } from './unpack.js';
 import { applyNodeCriteria } from './locations.js';
 import { buildColocations } from './colocations.js';
 import { assignResources } from './assign.js';
@@ -39,13 +39,13 @@ export function schedule(input: ScheduleInput): Transition {
   const canFence = config.properties.stonithEnabled && tree.hasFencingResource;
   const assignment = assignResources(tree, nodes, unpacked, criteria.book, colocs, {
     quorum: status.quorum,
-    noQuorumPolicy: config.properties.noQuorumPolicy,
+    noQuorumPolicy: effectiveQuorumPolicy(config, status),
     stopAll: config.properties.stopAllResources,
     unmanageAll: config.properties.stonithEnabled && !tree.hasFencingResource,
     defaults: config.defaults.resource,
     promotedLocations: criteria.promotedLocations,
   });
-  const actions = createActions({ config, tree, nodes, unpacked, assignment, criteria, quorum: status.quorum, canFence });
+  const actions = createActions({ config, tree, nodes, unpacked, assignment, criteria, quorum: status.quorum, canFence, quorumPolicy: effectiveQuorumPolicy(config, status) });
   const orderings = buildOrderings(config, tree, actions, new Map([...unpacked.resources].map(([id, st]) => [id, st.role])));
   propagate(orderings, actions, colocs, tree);
   const lines = summarize(tree, unpacked, assignment, actions);

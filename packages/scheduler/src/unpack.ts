@@ -12,6 +12,7 @@ import type { ResourceTree, Rsc } from './resources.js';
 import { cloneOf } from './resources.js';
 import type { FailCountIndex } from './failcounts.js';
 import { roleRank, type RoleOrUnknown } from './roles.js';
+import { CloneInstanceResolver, allCloneSettings } from './clone/index.js';
 
 type FailResponse = 'ignore' | 'demote' | 'recover' | 'migrate' | 'block' | 'stop' | 'standby' | 'fence';
 const FAIL_RANK: Record<FailResponse, number> = { ignore: 0, demote: 1, recover: 2, migrate: 3, block: 4, stop: 5, standby: 6, fence: 7 };
@@ -51,6 +52,8 @@ export interface UnpackResult {
   /** Nodes after failure handling (unclean / standby changes). */
   readonly nodes: readonly NodeView[];
   readonly warnings: readonly string[];
+  /** Clone instance id -> the id its history last used when different (Pacemaker's clone_name). */
+  readonly cloneNames?: ReadonlyMap<string, string>;
 }
 
 interface Work {
@@ -94,7 +97,7 @@ export function unpackStatus(
     }
   };
   for (const n of baseNodes) if (n.unclean) fenceReasons.set(n.name, n.uncleanReason ?? 'peer is no longer part of the cluster');
-  if (!status.quorum && config.properties.noQuorumPolicy === 'suicide')
+  if (!status.quorum && effectiveQuorumPolicy(config, status) === 'suicide')
     for (const n of baseNodes) if (n.online) fenceNode(n.name, 'cluster does not have quorum');
 
   const work = (r: Rsc): Work => {
@@ -135,7 +138,16 @@ export function unpackStatus(
 
   // Which resource does a history entry belong to?
   const claimed = new Map<string, Set<string>>(); // instance id -> nodes with history
+  const cloneResolver = new CloneInstanceResolver(allCloneSettings(config), {
+    nodeCount: config.nodes.length,
+    runningOn: (id) => works.get(id)?.runningOn ?? [],
+    needsFencing: (prim) => (tree.byId.get(`${prim}:0`)?.meta.requires ?? 'fencing') === 'fencing',
+    nodeLost: (n) => !(nodes.get(n)?.online ?? false) || (nodes.get(n)?.unclean ?? true),
+  });
   const resolve = (historyId: string, node: string): Rsc | undefined => {
+    // Clone instances are numbered the way Pacemaker numbers them (clone/numbering.ts).
+    const mapped = cloneResolver.resolve(node, historyId);
+    if (mapped) return tree.byId.get(mapped.instance);
     const direct = tree.byId.get(historyId);
     if (direct && direct.kind === 'primitive') return direct;
     // Anonymous clone child recorded by its bare id (or a group member in a cloned group).
@@ -425,7 +437,7 @@ export function unpackStatus(
     });
   }
   const nodeList = baseNodes.map((n) => nodes.get(n.name)!);
-  return { resources, adjustments, fenceReasons, nodes: nodeList, warnings };
+  return { resources, adjustments, fenceReasons, nodes: nodeList, warnings, cloneNames: cloneResolver.historyNames() };
 }
 
 function callOrder(op: OpRecord): number {
@@ -435,4 +447,12 @@ function callOrder(op: OpRecord): number {
 function defaultExpectedRc(op: OpRecord): number {
   if (op.action === 'monitor' && op.interval === 0) return OcfRc.NOT_RUNNING;
   return OcfRc.SUCCESS;
+}
+
+/** no-quorum-policy as Pacemaker applies it: suicide needs fencing and a partition that had quorum. */
+export function effectiveQuorumPolicy(config: ClusterConfig, status: ClusterStatus): ClusterConfig['properties']['noQuorumPolicy'] {
+  const p = config.properties.noQuorumPolicy;
+  if (p !== 'suicide') return p;
+  if (!config.properties.stonithEnabled) return 'stop';
+  return status.quorum || status.quorumPanic !== false ? 'suicide' : 'stop';
 }
