@@ -3,3 +3,4 @@ export * from './clock.js';
 export * from './network.js';
 export * from './harness.js';
 export * from './script.js';
+export * from './transport.js';
