@@ -44,6 +44,8 @@ export const Operation = z.strictObject({
   role: z.enum(['Started', 'Unpromoted', 'Promoted', 'Stopped']).optional(),
   onFail: OnFail.optional(),
   enabled: z.boolean().default(true),
+  /** Wait this long after the resource starts before running this operation (Pacemaker: start-delay). */
+  startDelay: Duration.optional(),
   /** Extra parameters passed to the agent for this operation only. */
   params: z.record(z.string(), z.unknown()).optional(),
 });
@@ -67,8 +69,21 @@ export const ResourceMeta = z.strictObject({
   allowMigrate: z.boolean().optional(),
   /** A score a constraint uses instead of its own when this resource is the dependent (Pacemaker: critical). */
   critical: z.boolean().optional(),
+  /** Deprecated Pacemaker option: `restart` restarts dependents when this resource restarts. */
+  restartType: z.enum(['ignore', 'restart']).optional(),
+  /** May run on nodes whose health is red (Pacemaker: allow-unhealthy-nodes). */
+  allowUnhealthyNodes: z.boolean().optional(),
+  /** For fencing devices: `unfencing` means nodes must be unfenced by this device before resources start there. */
+  provides: z.enum(['unfencing']).optional(),
 });
 export type ResourceMeta = z.infer<typeof ResourceMeta>;
+
+/** Group meta: a group's members are ordered and colocated unless these say otherwise (deprecated in Pacemaker). */
+export const GroupMeta = ResourceMeta.extend({
+  ordered: z.boolean().optional(),
+  collocated: z.boolean().optional(),
+});
+export type GroupMeta = z.infer<typeof GroupMeta>;
 
 export const CloneMeta = ResourceMeta.extend({
   /** Instances in the whole cluster (default: number of nodes). */
@@ -121,7 +136,7 @@ export const Group = z.strictObject({
   description: z.string().optional(),
   /** Members start in this order, stop in reverse, and run on the same node. */
   members: z.array(Primitive).min(1, 'a group needs at least one member'),
-  meta: ResourceMeta.default({}),
+  meta: GroupMeta.default({}),
 });
 export type Group = z.infer<typeof Group>;
 

@@ -152,8 +152,8 @@ type MetaKind = 'primitive' | 'group' | 'clone' | 'defaults';
 
 /** Meta attributes Pacemaker 2.1.5 knows but the model has no field for. */
 const KNOWN_UNMODELLED_META = new Set([
-  'restart-type', 'container-attribute-target', 'remote-node', 'remote-port', 'remote-addr', 'remote-connect-timeout',
-  'remote-allow-migrate', 'provides', 'add-host', 'allow-unhealthy-nodes',
+  'container-attribute-target', 'remote-node', 'remote-port', 'remote-addr', 'remote-connect-timeout',
+  'remote-allow-migrate', 'add-host',
 ]);
 
 /** Meta attributes of any resource → ResourceMeta / CloneMeta input. */
@@ -230,13 +230,22 @@ export function importMeta(values: Map<string, NvValue>, kind: MetaKind, ctx: Co
       case 'globally-unique': if (cloneOnly(nv, name)) bool('globallyUnique', nv, name); break;
       case 'notify': if (cloneOnly(nv, name)) bool('notify', nv, name); break;
       case 'ordered':
-        if (kind === 'group') {
-          if (parseBool(v) !== true) ctx.log.unsupportedAt(nv.path, 'unordered groups (ordered=false) are not modelled; the group is ordered');
-        } else if (cloneOnly(nv, name)) bool('ordered', nv, name);
+        if (kind === 'group' || cloneOnly(nv, name)) bool('ordered', nv, name);
         break;
       case 'collocated':
-        if (kind === 'group' && parseBool(v) !== true) ctx.log.unsupportedAt(nv.path, 'non-collocated groups (collocated=false) are not modelled');
-        else if (kind !== 'group') ctx.log.ignoredAt(nv.path, 'collocated applies only to groups');
+        if (kind === 'group') bool('collocated', nv, name);
+        else ctx.log.ignoredAt(nv.path, 'collocated applies only to groups');
+        break;
+      case 'restart-type': {
+        const m = v.toLowerCase();
+        if (m === 'ignore' || m === 'restart') meta['restartType'] = m;
+        else bad(nv, name, 'ignore or restart');
+        break;
+      }
+      case 'allow-unhealthy-nodes': bool('allowUnhealthyNodes', nv, name); break;
+      case 'provides':
+        if (v.toLowerCase() === 'unfencing') meta['provides'] = 'unfencing';
+        else bad(nv, name, '"unfencing"');
         break;
       case 'promotable': {
         if (kind !== 'clone') { ctx.log.ignoredAt(nv.path, 'promotable applies only to clones'); break; }
@@ -255,7 +264,7 @@ export function importMeta(values: Map<string, NvValue>, kind: MetaKind, ctx: Co
 
 /** Op meta names (as op attributes or op meta_attributes) and how they map. */
 const OP_IGNORED_ATTRS = new Set(['id', 'description', 'name']);
-const OP_UNMODELLED = new Set(['start-delay', 'record-pending', 'interval-origin', 'requires', 'on_fail']);
+const OP_UNMODELLED = new Set(['record-pending', 'interval-origin', 'requires', 'on_fail']);
 
 function importOp(raw: XmlElement, path: string, ctx: ConfigContext, agent: RuleSubject): Obj | undefined {
   const op = resolveRef(raw, ctx.ids);
@@ -284,12 +293,13 @@ function importOp(raw: XmlElement, path: string, ctx: ConfigContext, agent: Rule
     if (OP_IGNORED_ATTRS.has(k)) continue;
     switch (k) {
       case 'interval':
-      case 'timeout': {
+      case 'timeout':
+      case 'start-delay': {
         const d = durationText(v);
         if (d === undefined) {
           ctx.log.unsupportedAt(`${path}/@${k}`, `"${v}" is not a duration`);
           if (k === 'interval') return undefined;
-        } else out[k] = d;
+        } else out[k === 'start-delay' ? 'startDelay' : k] = d;
         break;
       }
       case 'role': {

@@ -233,6 +233,6 @@ describe('importCib: status', () => {
       }
     }
     expect(failures).toEqual([]);
-    expect(clean).toBeGreaterThanOrEqual(290);
+    expect(clean).toBeGreaterThanOrEqual(325);
   });
 });
