@@ -50,6 +50,8 @@ export const ResourceHistory = z.strictObject({
   resource: z.string(),
   /** Agent reference the node ran it with (lets orphans be described). */
   agent: z.string().optional(),
+  /** When the node shut down with shutdown-lock enabled: the time (ms) the resource was locked to this node. */
+  shutdownLock: z.number().optional(),
   ops: z.array(OpRecord).default([]),
 });
 export type ResourceHistory = z.infer<typeof ResourceHistory>;

@@ -93,7 +93,12 @@ function importHistory(state: XmlElement, path: string, log: IssueLog): Obj[] {
         const type = r.attrs['type'];
         if (cls !== undefined && type !== undefined)
           h['agent'] = r.attrs['provider'] !== undefined ? `${cls}:${r.attrs['provider']}:${type}` : `${cls}:${type}`;
-        if (r.attrs['shutdown-lock'] !== undefined) log.unsupportedAt(`${rpath}/@shutdown-lock`, 'shutdown locks are not modelled');
+        const lock = r.attrs['shutdown-lock'];
+        if (lock !== undefined) {
+          const t = intOf(lock);
+          if (t === undefined) log.unsupportedAt(`${rpath}/@shutdown-lock`, `"${lock}" is not a time`);
+          else h['shutdownLock'] = t * 1000;
+        }
         const ops: Obj[] = [];
         childrenOf(r, 'lrm_rsc_op').forEach((o, i) => {
           const rec = importOp(o, `${rpath}/lrm_rsc_op[${o.attrs['id'] ?? i}]`, log);
