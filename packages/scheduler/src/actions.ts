@@ -34,6 +34,8 @@ export interface ActionSet {
   readonly fencing: Map<string, Act>;
   /** Where each primitive is active now. */
   readonly running: ReadonlyMap<string, readonly string[]>;
+  /** Primitives that are unmanaged because failure handling blocked them. */
+  readonly blocked: ReadonlySet<string>;
 }
 
 export interface ActionContext {
@@ -177,7 +179,7 @@ export function createActions(ctx: ActionContext): ActionSet {
     if (st.startPending && allocated) make(r, 'start', allocated, true);
     // Probes where the state on an online node is unknown.
     for (const n of ctx.nodes) {
-      if (!n.online || n.unclean || n.pending || n.maintenance) continue;
+      if (!n.online || n.unclean || n.maintenance) continue;
       if (st.knownOn.has(n.name) || running.includes(n.name)) continue;
       if (ctx.criteria.discovery.get(r.id)?.get(n.name) === 'never') continue;
       if (!managed(r) && !running.length) continue;
@@ -196,5 +198,6 @@ export function createActions(ctx: ActionContext): ActionSet {
   }
 
   const running = new Map([...ctx.unpacked.resources].map(([id, st]) => [id, st.runningOn]));
-  return { list, byKey, byRsc, fencing, running };
+  const blocked = new Set([...ctx.unpacked.resources].filter(([id, st]) => st.blocked && !managed(ctx.tree.byId.get(id)!)).map(([id]) => id));
+  return { list, byKey, byRsc, fencing, running, blocked };
 }

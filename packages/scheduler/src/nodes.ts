@@ -37,7 +37,7 @@ export function buildNodeViews(config: ClusterConfig, status: ClusterStatus): No
       name: n.name,
       id: n.id ?? n.name,
       index,
-      online: state === 'online',
+      online: state === 'online' || state === 'pending',
       unclean: state === 'unclean',
       standby: n.standby || (s?.standby ?? false) || state === 'pending',
       maintenance,

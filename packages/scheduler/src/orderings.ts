@@ -70,7 +70,9 @@ export function buildOrderings(config: ClusterConfig, tree: ResourceTree, action
     order(find(p, 'stop'), find(p, 'start'), F_OPTIONAL | F_IMPLIES_THEN | F_RESTART, `${p.id}: stop before start`);
     order(find(p, 'demote'), find(p, 'stop'), 0, `${p.id}: demote before stop`);
     order(find(p, 'start'), find(p, 'promote'), F_RUNNABLE_LEFT, `${p.id}: start before promote`);
-    for (const probe of find(p, 'probe')) order([probe], find(p, 'start'), F_OPTIONAL, `${p.id}: probe before start`);
+    const notRunning = (actions.running.get(p.id) ?? []).length === 0;
+    for (const probe of find(p, 'probe'))
+      order([probe], find(p, 'start'), F_OPTIONAL | (!probe.runnable && notRunning ? F_RUNNABLE_LEFT : 0), `${p.id}: probe before start`);
     for (const stop of find(p, 'stop')) {
       const f = stop.node ? actions.fencing.get(stop.node) : undefined;
       if (f) order([f], [stop], F_IMPLIES_THEN, `fencing ${stop.node} implies ${p.id} is stopped`);
@@ -240,6 +242,9 @@ function applyOrdering(o: Ordering, actions: ActionSet): Act[] {
   if (flags & F_IMPLIES_FIRST) {
     const tf = effectiveFlags(then, actions);
     if (!tf.optional) clearOptional(first);
+  }
+  if (flags & (F_IMPLIES_THEN | F_IMPLIES_FIRST | F_RESTART) && first.task === 'stop' && !first.runnable && first.rsc && actions.blocked.has(first.rsc.id)) {
+    for (const t of thens) if (t.rsc?.kind === 'primitive' || t === then) clearRunnable(t, `${first.rsc.id} is blocked`);
   }
   if (flags & F_RUNNABLE_LEFT && !ff.runnable) {
     for (const t of thens) if (t.rsc?.kind === 'primitive' || t === then) clearRunnable(t, `unrunnable ${first.id.split(' ')[0]}`);

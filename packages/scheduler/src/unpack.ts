@@ -267,7 +267,7 @@ export function unpackStatus(
         if (node.online && !node.unclean) continue;
       }
       if (maskable) {
-        updateState(op.action, target, key);
+        updateState(op.action, target, key, true);
         banParent(-INFINITY, 'masked-probe-failure');
         continue;
       }
@@ -345,9 +345,9 @@ export function unpackStatus(
     }
     if (roleRank(savedRole) > roleRank(w.role)) w.role = savedRole;
 
-    function updateState(action: string, code: number, key: string): void {
+    function updateState(action: string, code: number, key: string, masked = false): void {
       let clear = false;
-      if (code === OcfRc.ERR_INSTALLED || maskableNow(action)) w.role = 'Stopped';
+      if (code === OcfRc.ERR_INSTALLED || masked) w.role = 'Stopped';
       else if (code === OcfRc.NOT_RUNNING) clear = true;
       else if (action === 'monitor') {
         if (lastFailureKey === key) clear = true;
@@ -365,9 +365,6 @@ export function unpackStatus(
           setNextRole(w, 'Unknown', 'clear past failures');
         }
       }
-    }
-    function maskableNow(_action: string): boolean {
-      return false;
     }
     function checkRecoverable(action: string): void {
       if (action !== 'stop') return;
