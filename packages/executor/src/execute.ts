@@ -13,7 +13,7 @@ import {
 } from '@paceline/agent-api';
 import { OcfRc } from '@paceline/model';
 import type { ExecutorEvents } from './events.js';
-import { findOperation, findPrimitive, metaFor, paramsFor, stateDirFor, timeoutFor } from './lookup.js';
+import { findOperation, findPrimitive, localInstanceId, metaFor, paramsFor, stateDirFor, timeoutFor } from './lookup.js';
 import { isFailure, metExpectation, type PendingRecord, type RecordedOp } from './record.js';
 
 export interface ExecutorDeps {
@@ -89,6 +89,7 @@ export async function executeTransition(graph: Transition, deps: ExecutorDeps, s
     preds.get(e.after)!.add(e.before);
     succs.get(e.before)!.push(e.after);
   }
+  addImplicitEdges(actions, deps.config, preds, succs);
   const limit = Math.max(1, deps.concurrency ?? (deps.config.properties.batchLimit > 0 ? deps.config.properties.batchLimit : 8));
   const done = new Map<string, Done>();
   const records: PendingRecord[] = [];
@@ -140,6 +141,35 @@ export async function executeTransition(graph: Transition, deps: ExecutorDeps, s
   return { results, records, succeeded: results.every((r) => r.state === 'succeeded'), aborted };
 }
 
+/**
+ * Safety nets for orderings a graph must have but might omit, on the same node and the same
+ * local instance (anonymous clone instances share one): a recurring monitor waits for what changes
+ * the instance's state (start, promote, demote, migrate_from, reload), and every other action
+ * waits for the probes. An edge that would reverse an existing one is not added.
+ */
+function addImplicitEdges(actions: readonly GraphAction[], config: ClusterConfig, preds: Map<string, Set<string>>, succs: Map<string, string[]>): void {
+  const changers = new Set<GraphAction['kind']>(['start', 'promote', 'demote', 'migrate_from', 'reload']);
+  const local = new Map<string, string>();
+  for (const a of actions) {
+    if (!a.resource || !a.node || a.kind === 'pseudo' || a.kind === 'fence') continue;
+    local.set(a.id, `${a.node}\u0000${localInstanceId(findPrimitive(config, a.resource, a.primitive), a.resource)}`);
+  }
+  const add = (before: GraphAction, after: GraphAction): void => {
+    if (before.id === after.id || preds.get(after.id)!.has(before.id) || preds.get(before.id)!.has(after.id)) return;
+    preds.get(after.id)!.add(before.id);
+    succs.get(before.id)!.push(after.id);
+  };
+  for (const x of actions) {
+    const key = local.get(x.id);
+    if (key === undefined) continue;
+    for (const y of actions) {
+      if (y === x || local.get(y.id) !== key) continue;
+      if (x.kind === 'probe' && y.kind !== 'probe') add(x, y);
+      else if (changers.has(x.kind) && y.kind === 'monitor' && y.interval > 0) add(x, y);
+    }
+  }
+}
+
 /** Actions that complete without running anything: pseudo actions, blocked ones, ones nobody here can run. */
 function immediateOutcome(a: GraphAction, deps: ExecutorDeps): Done | undefined {
   if (!a.runnable) return { state: 'not-run', reason: `blocked: ${a.reason}` };
@@ -160,9 +190,9 @@ async function runOne(a: GraphAction, graph: Transition, deps: ExecutorDeps, log
     return { state: ok ? 'succeeded' : 'failed', result, startedAt, finishedAt: deps.clock.now(), ...(ok ? {} : { reason: result.reason ?? 'fencing failed' }) };
   }
   const node = a.node!;
-  const instance = a.resource!;
   const action = AGENT_ACTION[a.kind]!;
-  const entry = findPrimitive(deps.config, instance, a.primitive);
+  const entry = findPrimitive(deps.config, a.resource!, a.primitive);
+  const instance = localInstanceId(entry, a.resource!);
   const opName = action;
   // A probe uses the interval-0 monitor operation's settings, when there is one.
   const configuredOp = entry ? findOperation(entry, opName, a.interval) : undefined;
@@ -171,7 +201,7 @@ async function runOne(a: GraphAction, graph: Transition, deps: ExecutorDeps, log
     interval: a.interval,
     expectedRc: a.kind === 'probe' ? OcfRc.NOT_RUNNING : a.kind === 'monitor' && configuredOp?.role === 'Promoted' ? OcfRc.RUNNING_PROMOTED : OcfRc.SUCCESS,
     ...(entry ? { agent: entry.primitive.agent } : {}),
-    ...(a.kind === 'migrate_to' || a.kind === 'migrate_from' ? migration(graph, instance) : {}),
+    ...(a.kind === 'migrate_to' || a.kind === 'migrate_from' ? migration(graph, a.resource!) : {}),
   };
   const event = { id: a.id, node, instance, action: opName, interval: a.interval, at: startedAt, ...(deps.transition !== undefined ? { transition: deps.transition } : {}) };
   const alog = log.child({ node, resource: instance, action: a.kind });
@@ -181,7 +211,7 @@ async function runOne(a: GraphAction, graph: Transition, deps: ExecutorDeps, log
   if (deps.node !== undefined && node !== deps.node) {
     result = await deps.remote!(a, signal).catch(threw);
   } else if (!entry) {
-    result = { execution: 'done', outcome: 'misconfigured', reason: `no primitive "${a.primitive ?? instance}" in the configuration` };
+    result = { execution: 'done', outcome: 'misconfigured', reason: `no primitive "${a.primitive ?? a.resource}" in the configuration` };
   } else {
     const agent = await deps.agents.resolve(entry.primitive.agent).catch(() => undefined);
     const params = agent ? validateParams(agent, paramsFor(entry, configuredOp), instance) : undefined;

@@ -62,3 +62,14 @@ export function stateDirFor(stateRoot: string, node: string, instance: string): 
   const safe = (s: string): string => s.replace(/[/\\]/g, '_').replace(/^\.+$/, '_');
   return join(stateRoot, safe(node), safe(instance));
 }
+
+/**
+ * The id an instance is known by on its node (to its agent, in its state directory and in the
+ * status history). Instances of anonymous clones are interchangeable and their numbers are not
+ * stable between transitions, so on a node they are known by the primitive id ("web:1" → "web"),
+ * as Pacemaker does; everything else keeps its instance id.
+ */
+export function localInstanceId(entry: PrimitiveEntry | undefined, instance: string): string {
+  if (!entry?.clone || entry.clone.meta.globallyUnique === true) return instance;
+  return entry.primitive.id;
+}

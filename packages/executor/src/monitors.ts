@@ -9,7 +9,7 @@ import type { ClusterConfig, InstancePlacement, Role } from '@paceline/model';
 import { OcfRc } from '@paceline/model';
 import { invokeAgent, validateParams, type ActionResult, type AgentResolver, type Clock, type CommandRunner, type Logger } from '@paceline/agent-api';
 import { ExecutorEvents } from './events.js';
-import { findPrimitive, metaFor, paramsFor, stateDirFor, timeoutFor } from './lookup.js';
+import { findPrimitive, localInstanceId, metaFor, paramsFor, stateDirFor, timeoutFor } from './lookup.js';
 import { metExpectation, type PendingRecord, type RecordedOp } from './record.js';
 
 export interface MonitorDeps {
@@ -137,11 +137,12 @@ export class RecurringMonitors extends ExecutorEvents {
 
   private async monitorOnce(loop: Loop, signal: AbortSignal): Promise<void> {
     const { node, clock } = this.deps;
-    const { instance, role } = loop.target;
+    const { role } = loop.target;
     const at = clock.now();
-    const id = `${instance}_monitor_${loop.interval} ${node}`;
-    const entry = findPrimitive(this.config, instance, loop.target.primitive);
+    const id = `${loop.target.instance}_monitor_${loop.interval} ${node}`;
+    const entry = findPrimitive(this.config, loop.target.instance, loop.target.primitive);
     if (!entry) return;
+    const instance = localInstanceId(entry, loop.target.instance);
     const configuredOp = entry.primitive.ops.find((o) => o.name === 'monitor' && o.interval === loop.interval);
     const op: RecordedOp = {
       action: 'monitor',

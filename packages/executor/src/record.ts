@@ -1,8 +1,9 @@
 /**
  * Recording action results into the status model the scheduler reads. Pure: every function
  * returns a new status. One record per (action, interval) per resource on a node, the newest
- * replacing the older (the scheduler replays records in call order); a successful stop drops the
- * resource's recurring-monitor records, since stopping cancels them; failures raise fail counts.
+ * replacing the older (the scheduler replays records in call order); a successful stop, promote,
+ * demote or migrate_to drops the instance's recurring-monitor records, since it cancels them (as
+ * the scheduler's applyTransition does); failures raise fail counts.
  */
 import { OcfRc, type ClusterStatus, type ExecStatus, type FailCount, type NodeStatus, type OpRecord, type ResourceHistory } from '@paceline/model';
 import { outcomeToRc, type ActionResult, type Outcome } from '@paceline/agent-api';
@@ -130,8 +131,9 @@ export function recordResult(
     ...(result.reason !== undefined && rc !== OcfRc.SUCCESS && rc !== expectedRc ? { exitReason: result.reason } : {}),
     key: `${instance}_${op.action}_${op.interval}`,
   };
-  const stopped = op.action === 'stop' && result.execution === 'done' && result.outcome === 'ok';
-  const keep = (o: OpRecord): boolean => !(o.action === op.action && o.interval === op.interval) && !(stopped && o.interval > 0);
+  // Stopping, promoting, demoting or migrating away cancels the instance's recurring monitors (the role they check changed).
+  const cancelsMonitors = CANCELS_MONITORS.has(op.action) && result.execution === 'done' && result.outcome === 'ok';
+  const keep = (o: OpRecord): boolean => !(o.action === op.action && o.interval === op.interval) && !(cancelsMonitors && o.interval > 0);
   const ops = [...(history?.ops ?? []).filter(keep), record];
   const newHistory: ResourceHistory = { resource: instance, ...(history?.agent ?? op.agent ? { agent: history?.agent ?? op.agent } : {}), ops };
   const histories = history ? n.history.map((h) => (h === history ? newHistory : h)) : [...n.history, newHistory];
@@ -140,6 +142,8 @@ export function recordResult(
   const nodes = existing ? status.nodes.map((x) => (x === existing ? updated : x)) : [...status.nodes, updated];
   return { ...status, nodes };
 }
+
+const CANCELS_MONITORS = new Set(['stop', 'promote', 'demote', 'migrate_to']);
 
 function bumpFailure(failures: readonly FailCount[], instance: string, op: RecordedOp, now: number): FailCount[] {
   const match = (f: FailCount): boolean => f.resource === instance && f.action === op.action && f.interval === op.interval;

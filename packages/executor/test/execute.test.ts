@@ -1,5 +1,5 @@
 import { memoryLogger, silentLogger } from '@paceline/agent-api';
-import { ClusterStatus, type ClusterConfig } from '@paceline/model';
+import { ClusterConfig, ClusterStatus } from '@paceline/model';
 import { executeTransition, ExecutorEvents, recordAll, RC_UNKNOWN, type ExecutorDeps } from '@paceline/executor';
 import { act, config, drive, graph, recordingAgent, registryWith, SimClock } from './helpers.js';
 
@@ -171,5 +171,24 @@ describe('executeTransition', () => {
     const status = recordAll(ClusterStatus.parse({}), report.records);
     expect(status.nodes[0]!.history[0]!.ops[0]).toMatchObject({ action: 'monitor', interval: 0, rc: 0, expectedRc: 7 });
     expect(status.nodes[0]!.failures).toEqual([]);
+  });
+
+  test('anonymous clone instances are known on their node by the primitive id; probes and starts there are ordered', async () => {
+    const clock = new SimClock();
+    const fake = recordingAgent('fake', (action) => (action === 'start' ? { delay: 10 } : undefined));
+    const cfg = ClusterConfig.parse({
+      nodes: [{ name: 'n1' }, { name: 'n2' }],
+      resources: [{ type: 'clone', id: 'web-clone', child: { type: 'primitive', id: 'web', agent: 'paceline:fake', ops: [{ name: 'monitor', interval: '10s' }] } }],
+    });
+    const g = graph([
+      act('web:0_monitor_10000 n1', 'monitor', 'web:0', 'n1', { interval: 10_000, primitive: 'web' }),
+      act('web:1_start_0 n1', 'start', 'web:1', 'n1', { primitive: 'web' }),
+      act('web:0_probe_0 n1', 'probe', 'web:0', 'n1', { primitive: 'web' }),
+    ]);
+    const report = await drive(clock, executeTransition(g, deps(clock, cfg, registryWith(fake.agent))));
+    // The monitor waits for the start, the start for the probe, although the graph has no edges.
+    expect(fake.calls.map((c) => `${c.action} ${c.instance}`)).toEqual(['monitor web', 'start web', 'monitor web']);
+    expect(report.results.map((r) => r.state)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    expect(report.records.map((r) => r.instance)).toEqual(['web', 'web', 'web']);
   });
 });
