@@ -6,7 +6,7 @@
  * threshold bans and exclusive resource discovery.
  */
 import type { ClusterConfig, LocationConstraint } from '@paceline/model';
-import { INFINITY, parseScore } from '@paceline/model';
+import { INFINITY, addScores, parseScore } from '@paceline/model';
 import type { NodeView } from './nodes.js';
 import type { ResourceTree, Rsc } from './resources.js';
 import { cloneOf, leaves } from './resources.js';
@@ -74,6 +74,24 @@ export function applyNodeCriteria(
       r.children.forEach((m, i) => applyTo(m, i === 0 ? list : list.map(([n]) => [n, 0] as [string, number]), id, mode));
     } else for (const c of r.children) applyTo(c, list, id, mode);
   };
+
+  // Node health (#health-* attributes) as a location score for every resource.
+  const strategy = config.properties.nodeHealthStrategy;
+  if (strategy !== 'none') {
+    const red = strategy === 'migrate-on-red' || strategy === 'only-green' ? -INFINITY : 0;
+    const yellow = strategy === 'only-green' ? -INFINITY : 0;
+    for (const n of nodes) {
+      let health = 0;
+      for (const [k, v] of n.attributes) {
+        if (!k.startsWith('#health')) continue;
+        const lv = v.toLowerCase();
+        const score = lv === 'red' ? red : lv === 'yellow' ? yellow : lv === 'green' ? 0 : parseScore(v) ?? 0;
+        health = addScores(health, score);
+      }
+      if (health === 0) continue;
+      for (const r of tree.top) applyTo(r, [[n.name, health]], `node health (${strategy})`, 'always');
+    }
+  }
 
   for (const c of config.constraints) {
     if (c.type !== 'location') continue;
