@@ -84,7 +84,8 @@ function summaryToAction(s: SummaryLine): ConformanceAction {
 /**
  * The result in the contract's shape: where every primitive is after the transition, the
  * Transition Summary as actions, and node flags after the transition (fenced nodes end offline
- * and clean). `status` is the status the transition was computed from.
+ * and clean). `status` is the status the transition was computed from, or the simulated status
+ * after it (applyTransition): both give the same node flags.
  */
 export function toConformanceResult(config: ClusterConfig, status: ClusterStatus, transition: Transition): ConformanceResult {
   const resources: Record<string, ConformanceResource> = {};

@@ -86,7 +86,13 @@ export function importCib(xml: string, options: { source?: string } = {}): CibIm
   for (const c of statusEl?.children ?? [])
     if (c.tag !== 'node_state') log.unsupportedAt(`status/${c.tag}`, `<${c.tag}> in the status section is not modelled`);
   const dcId = cib.attrs['dc-uuid'];
-  const statusInput: Record<string, unknown> = { quorum: isTrue(cib.attrs['have-quorum']), nodes: statusNodes };
+  // Pacemaker reads no-quorum-panic as an integer that defaults to 0 (the partition never had quorum).
+  const panic = Number.parseInt(cib.attrs['no-quorum-panic'] ?? '0', 10);
+  const statusInput: Record<string, unknown> = {
+    quorum: isTrue(cib.attrs['have-quorum']),
+    quorumPanic: Number.isFinite(panic) && panic !== 0,
+    nodes: statusNodes,
+  };
   if (dcId !== undefined) {
     const dc = nodes.byId.get(dcId) ?? childrenOf(statusEl, 'node_state').find((s) => s.attrs['id'] === dcId)?.attrs['uname'];
     if (dc !== undefined) statusInput['dc'] = dc;
