@@ -33,6 +33,7 @@ export interface AssignOptions {
   readonly unmanageAll: boolean;
   readonly defaults: ResourceMeta;
   readonly promotedLocations: readonly { readonly rsc: Rsc; readonly node: string; readonly score: number }[];
+  readonly placementStrategy: 'default' | 'utilization' | 'minimal' | 'balanced';
 }
 
 export interface Assignment {
@@ -119,12 +120,98 @@ export function assignResources(
   const sameAttr = (a: string | undefined, b: string | undefined): boolean =>
     a !== undefined && b !== undefined && a.toLowerCase() === b.toLowerCase();
 
+  // ---- utilization ---------------------------------------------------------------------------
+  const strategy = opts.placementStrategy;
+  const capacity = new Map<string, Map<string, number>>(nodes.map((n) => [n.name, new Map(Object.entries(n.utilization))]));
+  const usage = (r: Rsc): Readonly<Record<string, number>> => r.primitive?.utilization ?? {};
+  const consume = (node: string, r: Rsc, sign: number): void => {
+    if (strategy === 'default') return;
+    const cap = capacity.get(node);
+    if (!cap) return;
+    for (const [k, v] of Object.entries(usage(r))) {
+      const cur = cap.get(k);
+      if (sign < 0) cap.set(k, (cur ?? 0) - v);
+      else if (cur !== undefined) cap.set(k, cur + v);
+    }
+  };
+  /** Negative when node a has more remaining capacity than b (Pacemaker's compare_node_capacities). */
+  const compareCapacities = (a: string, b: string): number => {
+    const ca = capacity.get(a) ?? new Map<string, number>();
+    const cb = capacity.get(b) ?? new Map<string, number>();
+    let result = 0;
+    for (const [k, v] of ca) {
+      const w = cb.get(k) ?? 0;
+      if (v > w) result--;
+      else if (v < w) result++;
+    }
+    for (const [k, w] of cb) {
+      if (ca.has(k)) continue;
+      if (0 > w) result--;
+      else if (0 < w) result++;
+    }
+    return result;
+  };
+  const enoughCapacity = (node: string, need: ReadonlyMap<string, number>): boolean => {
+    const cap = capacity.get(node) ?? new Map<string, number>();
+    for (const [k, v] of need) if (v > (cap.get(k) ?? 0)) return false;
+    return true;
+  };
+  /** The primitive and everything that must be colocated with it (mandatory colocations), unassigned. */
+  const colocatedSet = (r: Rsc): Rsc[] => {
+    const out: Rsc[] = [];
+    const seen = new Set<Rsc>();
+    const visit = (x: Rsc): void => {
+      if (seen.has(x)) return;
+      seen.add(x);
+      if (x.kind !== 'primitive') {
+        for (const l of leaves(x)) visit(l);
+      } else out.push(x);
+      for (const c of thisWith.get(x) ?? []) if (c.score >= INFINITY && c.primary !== r) visit(c.primary);
+      for (const c of withThis.get(x) ?? []) if (c.score >= INFINITY && c.dependent !== r && !(x.kind === 'clone' && c.dependent.kind !== 'clone')) visit(c.dependent);
+      if (x.parent?.kind === 'group') visit(x.parent);
+    };
+    visit(r);
+    return out;
+  };
+  /** Bans nodes without room for the resource (and its colocated set); returns the node to prefer, if any. */
+  const banInsufficientCapacity = (r: Rsc): string | undefined => {
+    if (strategy === 'default') return undefined;
+    const set = colocatedSet(r);
+    const need = new Map<string, number>();
+    for (const x of set) {
+      if (!provisional.has(x) && x !== r) continue;
+      for (const [k, v] of Object.entries(usage(x))) need.set(k, (need.get(k) ?? 0) + v);
+    }
+    const t = table(r);
+    let anyCapable = false;
+    let mostCapable: string | undefined;
+    for (const [n, w] of t) {
+      if (!available(n, w)) continue;
+      if (enoughCapacity(n, need)) anyCapable = true;
+      if (mostCapable === undefined || compareCapacities(n, mostCapable) < 0) mostCapable = n;
+    }
+    const own = new Map(Object.entries(usage(r)));
+    for (const [n, w] of [...t]) {
+      if (!available(n, w)) continue;
+      if (!enoughCapacity(n, anyCapable ? need : own)) {
+        t.set(n, addScores(w, -INFINITY));
+        note(book, r.id, n, 'banned: not enough capacity (utilization)', -INFINITY);
+      }
+    }
+    return anyCapable ? undefined : mostCapable;
+  };
+
   // ---- node choice -------------------------------------------------------------------------
   const sortedNodes = (t: Table, active: string | undefined): [string, number][] =>
     [...t.entries()].sort(([an, aw], [bn, bw]) => {
       const x = available(an) ? aw : -INFINITY;
       const y = available(bn) ? bw : -INFINITY;
       if (x !== y) return x > y ? -1 : 1;
+      if (strategy === 'minimal') return an < bn ? -1 : an > bn ? 1 : 0;
+      if (strategy === 'balanced') {
+        const cap = compareCapacities(an, bn);
+        if (cap !== 0) return cap < 0 ? -1 : 1;
+      }
       const ca = counts.get(an) ?? 0;
       const cb = counts.get(bn) ?? 0;
       if (ca !== cb) return ca < cb ? -1 : 1;
@@ -145,7 +232,10 @@ export function assignResources(
       }
     }
     const old = assigned.get(r);
-    if (old) counts.set(old, (counts.get(old) ?? 1) - 1);
+    if (old) {
+      counts.set(old, (counts.get(old) ?? 1) - 1);
+      consume(old, r, 1);
+    }
     provisional.delete(r);
     if (chosen === null) {
       assigned.set(r, null);
@@ -155,10 +245,13 @@ export function assignResources(
     }
     assigned.set(r, chosen);
     counts.set(chosen, (counts.get(chosen) ?? 0) + 1);
+    consume(chosen, r, -1);
     return true;
   };
 
-  const assignBestNode = (r: Rsc, prefer?: string): boolean => {
+  const assignBestNode = (r: Rsc, preferred?: string): boolean => {
+    const mostFree = banInsufficientCapacity(r);
+    const prefer = preferred ?? mostFree;
     if (!provisional.has(r)) return assigned.get(r) != null;
     const running = currentNode(r);
     const nodesSorted = sortedNodes(table(r), running);
@@ -546,6 +639,7 @@ export function assignResources(
         }
       },
       nodeAttribute: (node, name) => attr(node, name),
+      historyName: (id) => unpacked.cloneNames?.get(id),
       knownOn: (r) => new Set(leaves(r).flatMap((l) => [...(status(l)?.knownOn ?? [])])),
       promotedLocationScore: (node) => opts.promotedLocations.filter((p) => p.rsc === cl && p.node === node).reduce((a, p) => addScores(a, p.score), 0),
       freezeNoQuorum: !opts.quorum && opts.noQuorumPolicy === 'freeze',
@@ -565,8 +659,29 @@ export function assignResources(
     }
   }
 
-  const order = [...tree.top].sort((a, b) => b.meta.priority - a.meta.priority || a.index - b.index);
+  let order = [...tree.top].sort((a, b) => b.meta.priority - a.meta.priority || a.index - b.index);
+  if (strategy !== 'default') order = sortForUtilization(order);
   for (const r of order) assign(r);
+
+  /** Pacemaker's cmp_resources: priority, then score on the current node, then scores node by node. */
+  function sortForUtilization(list: Rsc[]): Rsc[] {
+    const nodeOrder = sortedNodes(new Map(nodes.map((n) => [n.name, 0])), undefined).map(([n]) => n);
+    const weights = new Map<Rsc, Table>();
+    for (const r of list) weights.set(r, addColocatedNodeScores(r, undefined, '#uname', 1, FLAG_THIS_WITH) ?? new Map());
+    const w = (r: Rsc, n: string | undefined): number => (n === undefined ? -INFINITY : weights.get(r)!.get(n) ?? -INFINITY);
+    return [...list].sort((a, b) => {
+      if (a.meta.priority !== b.meta.priority) return a.meta.priority > b.meta.priority ? -1 : 1;
+      const wa = w(a, currentNode(a));
+      const wb = w(b, currentNode(b));
+      if (wa !== wb) return wa > wb ? -1 : 1;
+      for (const n of nodeOrder) {
+        const x = w(a, n);
+        const y = w(b, n);
+        if (x !== y) return x > y ? -1 : 1;
+      }
+      return 0;
+    });
+  }
 
   const nodeOut = new Map<string, string | null>();
   const roleOut = new Map<string, Role>();

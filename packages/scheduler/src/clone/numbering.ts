@@ -53,6 +53,8 @@ export class CloneInstanceResolver {
   /** clone id -> number of instances so far (clone-max, plus orphans created while reading). */
   private readonly totals = new Map<string, number>();
   private readonly created: CloneHistoryMapping[] = [];
+  /** instance id -> the last differing id the history used for it (Pacemaker's clone_name). */
+  private readonly names = new Map<string, string>();
 
   constructor(
     private readonly clones: ReadonlyMap<string, CloneSettings>,
@@ -80,6 +82,14 @@ export class CloneInstanceResolver {
   /** Instances numbered beyond clone-max so far (orphans), in creation order. */
   orphans(): readonly CloneHistoryMapping[] {
     return this.created;
+  }
+
+  /**
+   * The name the history last used for an instance when it differs from the instance id ("rsc" or
+   * another number): agents publish promotion scores under that name.
+   */
+  historyNames(): ReadonlyMap<string, string> {
+    return this.names;
   }
 
   /** Instance count of a clone including orphans found so far. */
@@ -128,6 +138,7 @@ export class CloneInstanceResolver {
       instance: instanceName(primitive, n), childInstance: instanceName(s.childId, n), orphan,
     };
     if (orphan && !this.created.some((c) => c.clone === s.id && c.number === n)) this.created.push(m);
+    this.names.set(m.instance, historyId);
     return m;
   }
 

@@ -59,8 +59,11 @@ export interface CloneAssignPort<R> {
   nodeAttribute(node: string, name: string): string | undefined;
   /** Nodes where the instance's primitive(s) have history (known state). */
   knownOn(r: R): ReadonlySet<string>;
-  /** The id the history used for the instance on a node ("rsc" or "rsc:N"), if any. */
-  historyName?(r: R, node: string): string | undefined;
+  /**
+   * The id the history last used for a primitive instance ("m:N") when it differs from that id
+   * ("m" or "m:M"), if any (Pacemaker's clone_name; promotion scores are published under it).
+   */
+  historyName?(primitiveInstanceId: string): string | undefined;
   /** Promoted-role extras (see RoleInput): location constraints with role=Promoted, colocations. */
   promotedLocationScore(node: string): Score;
   dependentColocationPriority?(r: R, node: string): Score;
@@ -225,8 +228,8 @@ export function promotionScoreOf<R>(port: CloneAssignPort<R>, r: R, node: string
   const number = port.instanceNumber(r);
   for (const member of s.members) {
     const names: string[] = [];
-    const hist = port.historyName?.(r, node);
-    names.push(hist !== undefined && s.members.length === 1 ? hist : `${member}:${number}`);
+    const own = `${member}:${number}`;
+    names.push(port.historyName?.(own) ?? own);
     if (!s.unique) names.push(member);
     for (const name of names) {
       const raw = port.nodeAttribute(node, `master-${name}`) ?? port.nodeAttribute(node, `promotion-${name}`);
