@@ -20,6 +20,8 @@ export interface NodeView {
   readonly uncleanReason?: string;
   /** Permanent and transient attributes, plus #uname / #id / #kind. */
   readonly attributes: ReadonlyMap<string, string>;
+  /** Capacity per utilization attribute (Pacemaker's node utilization). */
+  readonly utilization: Readonly<Record<string, number>>;
 }
 
 export function buildNodeViews(config: ClusterConfig, status: ClusterStatus): NodeView[] {
@@ -46,6 +48,7 @@ export function buildNodeViews(config: ClusterConfig, status: ClusterStatus): No
       isDc: status.dc === n.name,
       ...(s?.uncleanReason !== undefined ? { uncleanReason: s.uncleanReason } : {}),
       attributes,
+      utilization: n.utilization,
     };
   });
 }

@@ -44,6 +44,7 @@ export function schedule(input: ScheduleInput): Transition {
     unmanageAll: config.properties.stonithEnabled && !tree.hasFencingResource,
     defaults: config.defaults.resource,
     promotedLocations: criteria.promotedLocations,
+    placementStrategy: config.properties.placementStrategy,
   });
   const actions = createActions({ config, tree, nodes, unpacked, assignment, criteria, quorum: status.quorum, canFence, quorumPolicy: effectiveQuorumPolicy(config, status) });
   const orderings = buildOrderings(config, tree, actions, new Map([...unpacked.resources].map(([id, st]) => [id, st.role])));
