@@ -236,3 +236,42 @@ describe('importCib: status', () => {
     expect(clean).toBeGreaterThanOrEqual(325);
   });
 });
+
+describe('node states (Pacemaker 2.1.5 determine_online_status)', () => {
+  const stateOf = (attrs: string, stonith: boolean, transient = ''): { state: string; standby: boolean; reason?: string | undefined } => {
+    const r = importCib(
+      cib(
+        `<crm_config><cluster_property_set id="o"><nvpair id="s" name="stonith-enabled" value="${stonith}"/></cluster_property_set></crm_config>
+         <nodes><node id="1" uname="n1"/></nodes><resources/><constraints/>`,
+        `<node_state id="1" uname="n1" ${attrs}>${transient ? `<transient_attributes id="t"><instance_attributes id="ti">${transient}</instance_attributes></transient_attributes>` : ''}</node_state>`,
+      ),
+    );
+    const n = r.status.nodes[0]!;
+    return { state: n.state, standby: n.standby, reason: n.uncleanReason };
+  };
+  const shutdown = '<nvpair id="sd" name="shutdown" value="1234"/>';
+  const terminate = '<nvpair id="tm" name="terminate" value="true"/>';
+  it.each([
+    ['member', 'in_ccm="true" crmd="online" join="member" expected="member"', true, '', 'online', false],
+    ['lost', 'in_ccm="false" crmd="offline" join="down" expected="member"', true, '', 'unclean', false],
+    ['clean shutdown', 'in_ccm="false" crmd="offline" join="down" expected="down"', true, '', 'offline', false],
+    ['never seen by membership', 'crmd="offline" join="down" expected="member"', true, '', 'unclean', false],
+    ['controller gone', 'in_ccm="true" crmd="offline" join="member" expected="member"', true, '', 'unclean', false],
+    ['banned', 'in_ccm="true" crmd="online" join="banned" expected="member"', true, '', 'unclean', false],
+    ['joining', 'in_ccm="true" crmd="online" join="pending" expected="member"', true, '', 'pending', false],
+    ['starting (expected down)', 'in_ccm="true" crmd="online" join="down"', true, '', 'pending', false],
+    ['controller up outside membership', 'in_ccm="false" crmd="online" join="down"', true, '', 'offline', true],
+    ['shutting down, controller up', 'in_ccm="true" crmd="online" join="member" expected="member"', true, shutdown, 'online', false],
+    ['shutting down, controller gone', 'in_ccm="false" crmd="offline" join="down" expected="member"', true, shutdown, 'offline', false],
+    ['termination requested', 'in_ccm="true" crmd="online" join="member" expected="member"', true, terminate, 'unclean', false],
+    ['just shot', 'in_ccm="false" crmd="offline" join="down" expected="member"', true, terminate, 'offline', false],
+    ['no fencing: lost and expected', 'in_ccm="true" crmd="offline" join="down" expected="member"', false, '', 'unclean', false],
+    ['no fencing: out of membership', 'in_ccm="false" crmd="offline" join="down" expected="member"', false, '', 'offline', false],
+    ['no fencing: not joined', 'in_ccm="true" crmd="online" join="pending" expected="member"', false, '', 'offline', false],
+  ])('%s', (_name, attrs, stonith, transient, state, standby) => {
+    const s = stateOf(attrs, stonith, transient);
+    expect(s.state).toBe(state);
+    expect(s.standby).toBe(standby);
+    if (state === 'unclean') expect(s.reason).toEqual(expect.any(String));
+  });
+});
