@@ -11,7 +11,7 @@
  * The working tables are private to this stage; it returns the final, read-only assignment.
  */
 import type { ResourceMeta, Role } from '@paceline/model';
-import { assignClone as assignCloneWithPort, cloneSettings, colocateWithClone, type CloneAssignPort } from './clone/index.js';
+import { assignClone as assignCloneWithPort, cloneSettings, colocateWithClone, rolePriorityDelta, type CloneAssignPort } from './clone/index.js';
 import { INFINITY, addScores } from '@paceline/model';
 import type { NodeView } from './nodes.js';
 import { nodeAvailable } from './nodes.js';
@@ -640,6 +640,19 @@ export function assignResources(
       },
       nodeAttribute: (node, name) => attr(node, name),
       historyName: (id) => unpacked.cloneNames?.get(id),
+      dependentColocationPriority: (r, node) => {
+        let delta = 0;
+        for (const c of [...(thisWith.get(cl) ?? []), ...leaves(r).flatMap((l) => thisWith.get(l) ?? [])]) {
+          if (c.dependentRole !== 'Promoted' && c.dependentRole !== 'Unpromoted') continue;
+          const pn = c.primary.kind === 'clone' && c.primaryRole !== undefined
+            ? c.primary.children.map((i) => leaves(i)[0]!).filter((l) => assigned.get(l) && (nextRole.get(l.id) ?? 'Started') === c.primaryRole).map((l) => assigned.get(l)!)
+            : primaryNodes(c.primary);
+          const d = rolePriorityDelta({ score: c.score, dependentRole: c.dependentRole, node, primaryNodes: pn, nodeAttribute: c.nodeAttribute, attr });
+          if (d <= -INFINITY) return -INFINITY;
+          delta = addScores(delta, d);
+        }
+        return delta;
+      },
       knownOn: (r) => new Set(leaves(r).flatMap((l) => [...(status(l)?.knownOn ?? [])])),
       promotedLocationScore: (node) => opts.promotedLocations.filter((p) => p.rsc === cl && p.node === node).reduce((a, p) => addScores(a, p.score), 0),
       freezeNoQuorum: !opts.quorum && opts.noQuorumPolicy === 'freeze',
