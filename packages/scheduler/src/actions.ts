@@ -24,6 +24,8 @@ export interface Act {
   runnable: boolean;
   pseudo: boolean;
   reason: string | undefined;
+  /** Part of a live migration that is still possible (Pacemaker: migrate_runnable). */
+  migratable?: boolean;
 }
 
 export interface ActionSet {
@@ -177,6 +179,16 @@ export function createActions(ctx: ActionContext): ActionSet {
       }
     }
     if (st.startPending && allocated) make(r, 'start', allocated, true);
+    // Live migration: the stop and start of a moving resource may become migrate_to/migrate_from.
+    if (moving && r.meta.allowMigrate && managed(r) && !st.failed && !st.startPending && running.length === 1
+      && !nodeByName.get(current!)?.unclean && !nodeByName.get(allocated!)?.unclean) {
+      const stop = byKey.get(actionKey(r.id, 'stop', current));
+      const start = byKey.get(actionKey(r.id, 'start', allocated!));
+      if (stop && start) {
+        stop.migratable = true;
+        start.migratable = true;
+      }
+    }
     // Probes where the state on an online node is unknown.
     for (const n of ctx.nodes) {
       if (!n.online || n.unclean || n.maintenance) continue;

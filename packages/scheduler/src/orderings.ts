@@ -211,7 +211,14 @@ function applyOrdering(o: Ordering, actions: ActionSet): Act[] {
   const ff = effectiveFlags(first, actions);
   const thens = [then, ...memberActions(then, actions)];
   const clearOptional = (a: Act): void => { if (a.optional) { a.optional = false; changed.add(a); } };
+  const clearMigratable = (a: Act): void => {
+    if (a.migratable) {
+      a.migratable = false;
+      changed.add(a);
+    }
+  };
   const clearRunnable = (a: Act, why?: string): void => {
+    clearMigratable(a);
     if (!a.runnable) return;
     a.runnable = false;
     if (why && !a.reason) a.reason = why;
@@ -227,7 +234,7 @@ function applyOrdering(o: Ordering, actions: ActionSet): Act[] {
       if (!ff.runnable) { clearOptional(t); clearRunnable(t, `unrunnable ${first.id.split(' ')[0]}`); }
     }
   }
-  if (flags & F_IMPLIES_THEN && !ff.optional) for (const t of thens) if (t.rsc?.kind === 'primitive' || t === then) clearOptional(t);
+  if (flags & F_IMPLIES_THEN && !ff.optional && !first.migratable) for (const t of thens) if (t.rsc?.kind === 'primitive' || t === then) clearOptional(t);
   if (flags & F_RESTART) {
     for (const t of thens) {
       if (t.rsc?.kind !== 'primitive' || first.rsc?.kind !== 'primitive') continue;
@@ -235,13 +242,20 @@ function applyOrdering(o: Ordering, actions: ActionSet): Act[] {
       const reason = !tf.optional ? 'restart' : !tf.runnable && first.rsc === t.rsc ? 'stop' : undefined;
       if (!reason) continue;
       if (first.runnable) clearOptional(first);
-      if (!tf.optional) clearOptional(first);
+      if (!t.migratable) clearMigratable(first);
+      if (!tf.optional) {
+      clearOptional(first);
+      if (!then.migratable) clearMigratable(first);
+    }
       if (!first.optional && !first.runnable) clearRunnable(t, `unrunnable ${first.id.split(' ')[0]}`);
     }
   }
   if (flags & F_IMPLIES_FIRST) {
     const tf = effectiveFlags(then, actions);
-    if (!tf.optional) clearOptional(first);
+    if (!tf.optional) {
+      clearOptional(first);
+      if (!then.migratable) clearMigratable(first);
+    }
   }
   if (flags & (F_IMPLIES_THEN | F_IMPLIES_FIRST | F_RESTART) && first.task === 'stop' && !first.runnable && first.rsc && actions.blocked.has(first.rsc.id)) {
     for (const t of thens) if (t.rsc?.kind === 'primitive' || t === then) clearRunnable(t, `${first.rsc.id} is blocked`);

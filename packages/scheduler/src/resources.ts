@@ -21,6 +21,7 @@ export interface EffectiveMeta {
   readonly requires: Requires;
   readonly multipleActive: 'stop_start' | 'stop_only' | 'block' | 'stop_unexpected';
   readonly critical: boolean;
+  readonly allowMigrate: boolean;
 }
 
 export interface Rsc {
@@ -91,6 +92,7 @@ export function buildResourceTree(config: ClusterConfig, nodeCount: number, orph
       requires: isFencing && requires === 'unfencing' ? 'quorum' : requires,
       multipleActive: pick('multipleActive') ?? parent?.multipleActive ?? defaults.multipleActive ?? 'stop_start',
       critical: pick('critical') ?? parent?.critical ?? defaults.critical ?? true,
+      allowMigrate: pick('allowMigrate') ?? parent?.allowMigrate ?? defaults.allowMigrate ?? false,
     };
   };
 

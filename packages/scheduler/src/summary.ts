@@ -59,6 +59,7 @@ function primitiveLine(r: Rsc, unpacked: UnpackResult, assignment: Assignment, a
       return undefined;
     }
     if (!start.runnable) return item('stop', current, null, stop, stop?.reason ? stop : start);
+    if (moving && current && start.migratable && start.runnable && stop?.migratable && stop.runnable) return item('migrate', current, next, start);
     if (moving && current) return item(st.failed ? 'recover' : 'move', current, next, stop);
     if (st.failed) return item('recover', current, current, stop);
     return item('restart', current, next, start);
