@@ -5,3 +5,4 @@ export * from './assign.js';
 export * from './promote.js';
 export * from './stage.js';
 export * from './colocation.js';
+export * from './orderings.js';
