@@ -9,9 +9,21 @@ import { DEFAULT_ACTION_TIMEOUT_MS, type AgentAction, type ResourceAgent } from 
 
 /** The primitive behind an instance id ("web", "httpd:1" → "httpd"). */
 export function findPrimitive(config: ClusterConfig, instance: string, primitive?: string): PrimitiveEntry | undefined {
-  const all = listPrimitives(config);
-  const wanted = primitive ?? instance;
-  return all.find((p) => p.primitive.id === wanted) ?? all.find((p) => p.primitive.id === instance.replace(/:\d+$/, ''));
+  const index = primitiveIndex(config);
+  return index.get(primitive ?? instance) ?? index.get(instance.replace(/:\d+$/, ''));
+}
+
+// Configurations are immutable values: index each one once (monitors look primitives up on every tick).
+const indexes = new WeakMap<ClusterConfig, ReadonlyMap<string, PrimitiveEntry>>();
+function primitiveIndex(config: ClusterConfig): ReadonlyMap<string, PrimitiveEntry> {
+  let index = indexes.get(config);
+  if (!index) {
+    const m = new Map<string, PrimitiveEntry>();
+    for (const e of listPrimitives(config)) if (!m.has(e.primitive.id)) m.set(e.primitive.id, e);
+    index = m;
+    indexes.set(config, index);
+  }
+  return index;
 }
 
 /** The configured operation for an action and interval (probes use the interval-0 monitor). */

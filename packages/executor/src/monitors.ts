@@ -7,7 +7,7 @@
  */
 import type { ClusterConfig, InstancePlacement, Role } from '@paceline/model';
 import { OcfRc } from '@paceline/model';
-import { invokeAgent, validateParams, type ActionResult, type AgentResolver, type Clock, type CommandRunner, type Logger } from '@paceline/agent-api';
+import { invokeAgent, validateParams, type ActionResult, type AgentResolver, type ParamsCheck, type ResourceAgent, type Clock, type CommandRunner, type Logger } from '@paceline/agent-api';
 import { ExecutorEvents } from './events.js';
 import { findPrimitive, localInstanceId, metaFor, paramsFor, stateDirFor, timeoutFor } from './lookup.js';
 import { metExpectation, type PendingRecord, type RecordedOp } from './record.js';
@@ -38,8 +38,8 @@ interface Loop {
   readonly controller: AbortController;
   readonly done: Promise<void>;
   healthy: boolean;
-  lastRc: number | undefined;
   runs: number;
+  params?: { readonly config: ClusterConfig; readonly agent: ResourceAgent; readonly check: ParamsCheck<unknown> };
 }
 
 export interface MonitorInfo {
@@ -115,7 +115,7 @@ export class RecurringMonitors extends ExecutorEvents {
 
   private startLoop(key: string, target: MonitorTarget, interval: number): void {
     const controller = new AbortController();
-    const loop: Loop = { key, target, interval, controller, done: Promise.resolve(), healthy: true, lastRc: undefined, runs: 0 };
+    const loop: Loop = { key, target, interval, controller, done: Promise.resolve(), healthy: true, runs: 0 };
     (loop as { done: Promise<void> }).done = this.run(loop);
     this.loops.set(key, loop);
   }
@@ -156,7 +156,10 @@ export class RecurringMonitors extends ExecutorEvents {
     let result: ActionResult;
     if (!agent) result = { execution: 'not-installed', outcome: 'not-installed', reason: `agent ${entry.primitive.agent} is not available on ${node}` };
     else {
-      const params = validateParams(agent, paramsFor(entry, configuredOp), instance);
+      // Parameters are parsed once per configuration and agent, not on every tick.
+      if (loop.params?.config !== this.config || loop.params.agent !== agent)
+        loop.params = { config: this.config, agent, check: validateParams(agent, paramsFor(entry, configuredOp), instance) };
+      const params = loop.params.check;
       if (!params.ok) result = params.result;
       else {
         const log = this.deps.logger.child({ node, resource: instance, action: 'monitor' });

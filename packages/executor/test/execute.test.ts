@@ -27,6 +27,7 @@ describe('executeTransition', () => {
     expect(at.d![0]).toBeGreaterThanOrEqual(Math.max(at.b![1]!, at.c![1]!));
     expect(fake.maxInFlight()).toBe(2);
     expect(report.records.map((r) => `${r.instance}@${r.node}`)).toEqual(['a@n1', 'b@n1', 'c@n2', 'd@n1']);
+    expect(clock.pending()).toBe(0); // no deadline timer left behind
   });
 
   test('concurrency bounds the actions in flight', async () => {
