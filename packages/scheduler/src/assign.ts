@@ -565,7 +565,6 @@ export function assignResources(
       assign(c.primary);
       for (const child of cl.children) applyColocScore(child, c.primary, c, true);
     }
-    for (const c of [...(withThis.get(cl) ?? [])]) for (const child of cl.children) applyWithThis(leaves(child)[0]!, c);
     const settings = cloneSettings(cl.clone!, nodes.length, opts.defaults);
     const first = (r: Rsc): Rsc => leaves(r)[0]!;
     const baseLeaf = cl.children[0] ? first(cl.children[0]) : undefined;
@@ -576,6 +575,25 @@ export function assignResources(
       for (const [n, w] of t) {
         const st = (sticky?.get(n) ?? []).filter((c) => c.source === 'stickiness').reduce((a, c) => a + c.score, 0);
         cloneBase.set(n, w - st);
+      }
+    }
+    // Dependents' preferences fold into the clone's own scores, never making a node negative.
+    for (const c of [...(withThis.get(cl) ?? [])]) {
+      if (!hasInfluence(c)) continue;
+      const before = new Map(cloneBase);
+      const next = addColocatedNodeScores(c.dependent, cloneBase, c.nodeAttribute, Math.fround(c.score / INFINITY), FLAG_ACTIVE | FLAG_NONNEG);
+      if (!next) continue;
+      for (const [n, w] of next) {
+        cloneBase.set(n, w);
+        const delta = w - (before.get(n) ?? 0);
+        if (delta === 0 || !before.has(n)) continue;
+        for (const child of cl.children) for (const l of leaves(child)) {
+          const t = table(l);
+          const old = t.get(n);
+          if (old === undefined) continue;
+          t.set(n, addScores(old, delta));
+          note(book, l.id, n, `preferences of ${c.dependent.id} (colocated with ${cl.id} by ${c.id})`, delta);
+        }
       }
     }
     const port: CloneAssignPort<Rsc> = {
