@@ -39,9 +39,9 @@ export type MembershipNode = z.infer<typeof MembershipNode>;
 /** Timing profiles (see docs/membership.md for the rationale). */
 export const TIMING_PROFILES = {
   /** ≈300 ms to declare a node lost; 20 heartbeats per second per link. */
-  default: { tickMs: 50, heartbeatTicks: 1, deadTicks: 6, warnTicks: 3 },
+  default: { tickMs: 50, heartbeatTicks: 1, deadTicks: 6, warnTicks: 4 },
   /** ≈150 ms to declare a node lost; 40 heartbeats per second per link. */
-  fast: { tickMs: 25, heartbeatTicks: 1, deadTicks: 6, warnTicks: 3 },
+  fast: { tickMs: 25, heartbeatTicks: 1, deadTicks: 6, warnTicks: 4 },
 } as const;
 export type TimingProfile = keyof typeof TIMING_PROFILES;
 
@@ -50,6 +50,8 @@ export const MembershipConfig = z
     /** This node's name; must be one of `nodes`. */
     self: Name,
     nodes: z.array(MembershipNode).min(1, 'at least one node is needed'),
+    /** A timing profile: its values are the defaults for tickMs, heartbeatTicks, deadTicks and warnTicks. */
+    profile: z.enum(['default', 'fast']).optional(),
     /** Length of one tick in milliseconds (used by the caller's timer and for display only). */
     tickMs: z.number().int().positive().default(TIMING_PROFILES.default.tickMs),
     /** Send a heartbeat on every link every this many ticks. */

@@ -4,7 +4,7 @@
  * The caller feeds a `tick` every `tickMs`, feeds decoded packets, sends the outbox, and acts on
  * the events.
  */
-import { MembershipConfig, deadTicksOf, warnTicksOf, type MembershipConfigInput, type ResolvedConfig } from './config.js';
+import { MembershipConfig, TIMING_PROFILES, deadTicksOf, warnTicksOf, type MembershipConfigInput, type ResolvedConfig } from './config.js';
 import { DROP_REASONS, type DropReason } from './codec.js';
 import { MembershipError } from './errors.js';
 import type { Heartbeat, WireMessage } from './messages.js';
@@ -20,7 +20,8 @@ type P = Draft<PeerState>;
 
 /** Parses and resolves a configuration; throws MembershipError listing every problem. */
 export function resolveConfig(input: MembershipConfigInput): ResolvedConfig {
-  const parsed = MembershipConfig.safeParse(input);
+  const profile = typeof input === 'object' && input !== null && typeof input.profile === 'string' ? TIMING_PROFILES[input.profile] : undefined;
+  const parsed = MembershipConfig.safeParse(profile ? { ...profile, ...input } : input);
   if (!parsed.success)
     throw MembershipError.fromIssues(parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
   const c = parsed.data;

@@ -22,6 +22,12 @@ describe('membership configuration', () => {
     expect(() => resolveConfig(input as never)).toThrow(message);
   });
 
+  it('takes timing defaults from a profile, explicit values winning', () => {
+    expect(resolveConfig({ self: 'serv1', nodes, profile: 'fast' })).toMatchObject(TIMING_PROFILES.fast);
+    expect(resolveConfig({ self: 'serv1', nodes, profile: 'fast', deadTicks: 8 })).toMatchObject({ tickMs: 25, deadTicks: 8 });
+    expect(() => resolveConfig({ self: 'serv1', nodes, profile: 'ludicrous' } as never)).toThrow(/profile/);
+  });
+
   it('builds nodes from the cluster configuration', () => {
     expect(membershipNodes([{ name: 'a', addresses: { lan: '10.0.0.1', crossover: '10.1.0.1' } }])).toEqual([
       { name: 'a', links: ['crossover', 'lan'] },

@@ -5,7 +5,7 @@
  * `fenceTicks` and reports success to the requester.
  */
 import {
-  DEFAULT_MAX_SKEW_MS, decode, encode, formatEvent, initialState, mayRunResources, step,
+  DEFAULT_MAX_SKEW_MS, decode, encode, formatEvent, initialState, mayRunResources, resolveConfig, step,
   type MembershipConfigInput, type MembershipEvent, type MembershipInput, type MembershipNode, type MembershipState,
   type Outgoing, type WireMessage,
 } from '@paceline/membership';
@@ -65,7 +65,8 @@ export class MembershipHarness {
     this.clock = new SimulatedClock(options.startMs ?? 1_700_000_000_000);
     const links = [...new Set(options.nodes.flatMap((n) => n.links))].sort();
     this.network = new InMemoryNetwork<Buffer>(links, this.prng.fork());
-    this.tickMs = options.config?.tickMs ?? 50;
+    const first = options.nodes[0]?.name ?? '';
+    this.tickMs = resolveConfig({ ...options.config, self: first, nodes: [...options.nodes] }).tickMs;
   }
 
   get nodeNames(): string[] {
