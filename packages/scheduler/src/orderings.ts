@@ -14,6 +14,7 @@ import { actionKey } from './actions.js';
 import type { ResourceTree, Rsc } from './resources.js';
 import { leaves } from './resources.js';
 import type { ColocationIndex } from './colocations.js';
+import { COLLECTIVE_FIRST_TASK, interleaveApplies, interleavePairs, memberTaskOf, promotableInternalOrderings, type OrderKind } from './clone/index.js';
 
 export const F_OPTIONAL = 1;
 export const F_IMPLIES_THEN = 2;
@@ -29,7 +30,7 @@ export interface Ordering {
   readonly reason: string;
 }
 
-const COLLECTIVE_FIRST: Record<string, string> = { start: 'running', stop: 'stopped', running: 'running', stopped: 'stopped' };
+const COLLECTIVE_FIRST: Readonly<Record<string, string>> = COLLECTIVE_FIRST_TASK;
 
 export function buildOrderings(config: ClusterConfig, tree: ResourceTree, actions: ActionSet, unpackedRole: ReadonlyMap<string, string>): Ordering[] {
   const out: Ordering[] = [];
@@ -77,7 +78,7 @@ export function buildOrderings(config: ClusterConfig, tree: ResourceTree, action
       const f = stop.node ? actions.fencing.get(stop.node) : undefined;
       if (f) order([f], [stop], F_IMPLIES_THEN, `fencing ${stop.node} implies ${p.id} is stopped`);
     }
-    if (p.meta.requires === 'fencing') for (const f of actions.fencing.values()) order([f], find(p, 'start'), F_IMPLIES_THEN, `${p.id} starts after fencing`);
+    if (p.meta.requires === 'fencing') for (const f of actions.fencing.values()) order([f], [...find(p, 'start'), ...find(p, 'promote')], F_OPTIONAL, `${p.id} starts after fencing`);
   }
   // Groups and clones.
   for (const g of tree.byId.values()) {
@@ -99,6 +100,18 @@ export function buildOrderings(config: ClusterConfig, tree: ResourceTree, action
       }
     });
   }
+  // Promotable clones: promote/demote pseudo actions around the instances' (clone module rules).
+  const KIND_FLAGS: Record<OrderKind, number> = { optional: F_OPTIONAL, 'runnable-left': F_RUNNABLE_LEFT, 'implies-then': F_IMPLIES_THEN, 'implies-first': F_IMPLIES_FIRST };
+  for (const cl of tree.byId.values()) {
+    if (cl.kind !== 'clone' || !cl.clone?.promotable) continue;
+    for (const spec of promotableInternalOrderings(cl.id, cl.children.map((c) => c.id), cl.clone.meta.ordered ?? false)) {
+      const fr = tree.byId.get(spec.first.rsc);
+      const tr = tree.byId.get(spec.then.rsc);
+      if (!fr || !tr) continue;
+      const flags = spec.kinds.reduce((acc, k) => acc | KIND_FLAGS[k], 0);
+      order(fr === cl ? find(fr, spec.first.task) : rscActions(fr, spec.first.task, true), tr === cl ? find(tr, spec.then.task) : rscActions(tr, spec.then.task, false), flags, spec.reason);
+    }
+  }
   // Order constraints.
   for (const c of config.constraints) {
     if (c.type !== 'order') continue;
@@ -117,6 +130,15 @@ export function buildOrderings(config: ClusterConfig, tree: ResourceTree, action
         if (firstAction === 'start' || firstAction === 'promote') flags |= F_RUNNABLE_LEFT;
       }
     }
+    if (orderInterleaved(first, then, firstAction, thenAction, flags, `order ${c.id}`)) {
+      if (symmetrical && c.kind !== 'Serialize') {
+        const inv = (a: string): string | undefined => ({ start: 'stop', stop: 'start', promote: 'demote', demote: 'promote' } as Record<string, string>)[a];
+        const fi = inv(thenAction);
+        const ti = inv(firstAction);
+        if (fi && ti) orderInterleaved(then, first, fi, ti, F_OPTIONAL | (c.kind === 'Mandatory' ? F_IMPLIES_FIRST : 0), `order ${c.id} (inverse)`);
+      }
+      return;
+    }
     order(firstActionsFor(first, firstAction), rscActions(then, thenAction, false), flags, `order ${c.id}`);
     if (symmetrical && c.kind !== 'Serialize') {
       const inv = (a: string): string | undefined => ({ start: 'stop', stop: 'start', promote: 'demote', demote: 'promote' } as Record<string, string>)[a];
@@ -127,6 +149,33 @@ export function buildOrderings(config: ClusterConfig, tree: ResourceTree, action
         order(firstActionsFor(then, fi), rscActions(first, ti, false), iflags, `order ${c.id} (inverse)`);
       }
     }
+  }
+  /**
+   * Clone-to-clone orderings with interleave (clone module rules): instance by instance on the
+   * same node; a then-instance without a partner cannot run when the ordering is mandatory.
+   */
+  function orderInterleaved(first: Rsc, then: Rsc, firstAction: string, thenAction: string, flags: number, reason: string): boolean {
+    if (!interleaveApplies({
+      firstIsClone: first.kind === 'clone', thenIsClone: then.kind === 'clone', sameResource: first === then, thenTask: thenAction,
+      firstInterleave: first.clone?.meta.interleave ?? false, thenInterleave: then.clone?.meta.interleave ?? false,
+    })) return false;
+    const current = firstAction === 'stop' || firstAction === 'demote';
+    const nodeOf = (inst: Rsc, cur: boolean): string | null => {
+      const l = leaves(inst)[0];
+      if (!l) return null;
+      if (cur) return (actions.running.get(l.id) ?? [])[0] ?? null;
+      const starts = (actions.byRsc.get(l.id) ?? []).filter((a) => (a.task === 'start' || a.task === 'promote' || a.task === 'monitor') && a.node !== undefined);
+      const stays = (actions.running.get(l.id) ?? []).find((n) => !(actions.byRsc.get(l.id) ?? []).some((a) => a.task === 'stop' && a.node === n && !a.optional));
+      return starts.find((a) => a.task === 'start')?.node ?? stays ?? starts[0]?.node ?? null;
+    };
+    const { pairs, unpaired } = interleavePairs({ firstInstances: first.children, thenInstances: then.children, current, nodeOf });
+    for (const [f, t] of pairs) order(rscActions(f, firstAction, true), rscActions(t, thenAction, false), flags, `${reason} (interleaved)`);
+    if (!current && flags & (F_RUNNABLE_LEFT | F_IMPLIES_THEN)) {
+      for (const t of unpaired) for (const a of rscActions(t, thenAction, false)) {
+        if (a.runnable) { a.runnable = false; a.reason ??= `no instance of ${first.id} to pair with (interleave)`; }
+      }
+    }
+    return true;
   }
   return out;
 }
@@ -157,7 +206,7 @@ function effectiveFlags(a: Act, actions: ActionSet): { optional: boolean; runnab
   let optional = true;
   let runnable = true;
   let anyRunnable = false;
-  const memberTask = a.task === 'running' ? 'start' : a.task === 'stopped' ? 'stop' : a.task;
+  const memberTask = memberTaskOf(a.task);
   for (const m of r.children) {
     const ma = (actions.byRsc.get(m.id) ?? []).find((x) => x.task === (m.kind === 'primitive' ? memberTask : a.task) && x.interval === 0);
     if (ma) {
