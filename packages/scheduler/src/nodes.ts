@@ -33,6 +33,8 @@ export function buildNodeViews(config: ClusterConfig, status: ClusterStatus): No
     attributes.set('#uname', n.name);
     attributes.set('#id', n.id ?? n.name);
     attributes.set('#kind', 'cluster');
+    attributes.set('#is_dc', status.dc === n.name ? 'true' : 'false');
+    if (config.properties.clusterName !== undefined) attributes.set('#cluster-name', config.properties.clusterName);
     const state = s?.state ?? 'offline';
     const maintenance = n.maintenance || (s?.maintenance ?? false) || config.properties.maintenanceMode;
     return {
