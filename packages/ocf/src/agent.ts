@@ -17,8 +17,7 @@ import { formatParamIssues, ocfParamsSchema, parseOcfParams } from './schema.js'
 import type { OcfParams, OcfParamValue } from './schema.js';
 
 export const DEFAULT_OCF_ROOT = '/usr/lib/ocf';
-/** Prefix an OCF script writes before its one-line exit reason on stderr. */
-export const OCF_EXIT_REASON_PREFIX = 'ocf-exit-reason:';
+import { OCF_EXIT_REASON_PREFIX } from './ref.js';
 
 export interface OcfAgentOptions {
   /** Where resource.d/ lives. Default /usr/lib/ocf. */

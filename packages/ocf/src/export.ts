@@ -76,7 +76,8 @@ const OCF_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
 export async function exportOcf(options: ExportOcfOptions): Promise<ExportedOcfAgent> {
   const modulePath = resolveAgentModule(options.module, options.resolveFrom);
   if (modulePath.endsWith('.ts')) throw new OcfError('OCF_EXPORT', `${modulePath}: export the built .js module (run npm run build)`);
-  const runtimePath = resolveAgentModule('@paceline/ocf', options.resolveFrom);
+  // The shim loads only shim.js (not the whole package: no XML parser), to start fast.
+  const runtimePath = join(dirname(resolveAgentModule('@paceline/ocf', options.resolveFrom)), 'shim.js');
   if (!existsSync(runtimePath) || runtimePath.endsWith('.ts')) {
     throw new OcfError('OCF_EXPORT', `@paceline/ocf is not built (${runtimePath}); run npm run build`);
   }

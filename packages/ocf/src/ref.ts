@@ -29,3 +29,6 @@ export function parseOcfRef(ref: string): OcfRef {
 export function formatOcfRef(ref: OcfRef): string {
   return `ocf:${ref.provider}:${ref.type}`;
 }
+
+/** Prefix an OCF script writes before its one-line exit reason on stderr. */
+export const OCF_EXIT_REASON_PREFIX = 'ocf-exit-reason:';

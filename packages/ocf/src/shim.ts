@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { capabilitiesOf, coerceParams, describeAgentParams, invokeAgent, outcomeToRc, supportsAction } from '@paceline/agent-api';
 import type { ActionResult, AgentAction, Clock, CommandRunner, Logger, Notification, ResourceAgent } from '@paceline/agent-api';
 import { OcfRc } from '@paceline/model';
-import { OCF_EXIT_REASON_PREFIX } from './agent.js';
+import { OCF_EXIT_REASON_PREFIX } from './ref.js';
 import { OcfError } from './errors.js';
 import { generateOcfMetadata } from './metadata-gen.js';
 import { createProcessRunner, systemClock } from './runner.js';

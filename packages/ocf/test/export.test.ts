@@ -127,16 +127,7 @@ describe('ocf-tester on exported agents', () => {
       continue;
     }
     it(`passes for the exported ${name} agent`, async () => {
-      let exported;
-      try {
-        exported = await exportOcf({ module: c.module, ...(c.agent ? { agent: c.agent } : {}), outDir: join(work, 'ra'), resolveFrom: repo });
-      } catch (err) {
-        if (c.module === 'process' && /exports no resource agent|cannot find agent package/.test((err as Error).message)) {
-          console.log(`skipping ocf-tester on process: the process agent is not there yet (${(err as Error).message})`);
-          return;
-        }
-        throw err;
-      }
+      const exported = await exportOcf({ module: c.module, ...(c.agent ? { agent: c.agent } : {}), outDir: join(work, 'ra'), resolveFrom: repo });
       if (haveLint) expect(xmllintValid(exported.metadata).out).toBe('');
       const rsc = mkdtempSync(join(work, 'rsc-'));
       const r = spawnSync('ocf-tester', ['-n', c.instance, ...c.params.flatMap((p) => ['-o', p]), exported.shimPath], {
