@@ -82,25 +82,27 @@ export function buildColocations(config: ClusterConfig, tree: ResourceTree): { i
       });
       continue;
     }
-    // Resource sets: within a sequential set each member is placed with the previous one;
-    // between sets, members of a later set are placed with members of the earlier one.
+    // Resource sets (Pacemaker's unpack_colocation_set / colocate_rsc_sets): within a sequential
+    // set with a positive score each member is placed with the previous one; with a negative
+    // score each member avoids every earlier one. Between two sets, the first member of the
+    // earlier set is placed with the last member of the later one (all members when a set is
+    // not sequential).
     const sets = c.sets.map((s) => ({ s, members: s.resources.map((id) => tree.byId.get(id)).filter((r): r is Rsc => r !== undefined) }));
-    for (const { s, members } of sets) {
+    const pair = (dependent: Rsc, primary: Rsc, score: number, dRole: string | undefined, pRole: string | undefined): void =>
+      add({ id: c.id, dependent, primary, score, dependentRole: roleOf(dRole), primaryRole: roleOf(pRole), nodeAttribute: c.nodeAttribute, influence: c.influence ?? dependent.meta.critical });
+    for (let k = 0; k < sets.length; k++) {
+      const { s, members } = sets[k]!;
       const score = s.score ?? c.score;
-      if (!s.sequential) continue;
-      for (let i = 1; i < members.length; i++) {
-        const dependent = members[i]!;
-        add({ id: c.id, dependent, primary: members[i - 1]!, score, dependentRole: roleOf(s.role), primaryRole: roleOf(s.role), nodeAttribute: c.nodeAttribute, influence: c.influence ?? dependent.meta.critical });
+      if (s.sequential && score > 0) {
+        for (let i = 1; i < members.length; i++) pair(members[i]!, members[i - 1]!, score, s.role, s.role);
+      } else if (s.sequential && score < 0) {
+        for (let i = 1; i < members.length; i++) for (let j = 0; j < i; j++) pair(members[i]!, members[j]!, score, s.role, s.role);
       }
-    }
-    for (let k = 1; k < sets.length; k++) {
+      if (k === 0) continue;
       const prev = sets[k - 1]!;
-      const cur = sets[k]!;
-      const primaries = prev.s.sequential ? prev.members.slice(-1) : prev.members;
-      const dependents = cur.s.sequential ? cur.members.slice(0, 1) : cur.members;
-      for (const dependent of dependents)
-        for (const primary of primaries)
-          add({ id: c.id, dependent, primary, score: c.score, dependentRole: roleOf(cur.s.role), primaryRole: roleOf(prev.s.role), nodeAttribute: c.nodeAttribute, influence: c.influence ?? dependent.meta.critical });
+      const dependents = prev.s.sequential ? prev.members.slice(0, 1) : prev.members;
+      const primaries = s.sequential ? members.slice(-1) : members;
+      for (const d of dependents) for (const p of primaries) pair(d, p, c.score, prev.s.role, s.role);
     }
   }
 
