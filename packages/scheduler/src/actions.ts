@@ -13,6 +13,7 @@ import type { UnpackResult } from './unpack.js';
 import type { Assignment } from './assign.js';
 import type { NodeCriteria } from './locations.js';
 import { roleRank } from './roles.js';
+import { collectivePseudoTasks } from './clone/index.js';
 
 export interface Act {
   readonly id: string;
@@ -125,7 +126,7 @@ export function createActions(ctx: ActionContext): ActionSet {
   for (const r of ctx.tree.primitives) createPrimitiveActions(r);
   for (const r of ctx.tree.byId.values()) {
     if (r.kind === 'primitive') continue;
-    for (const task of ['start', 'running', 'stop', 'stopped']) make(r, task, undefined, true, { pseudo: true });
+    for (const task of collectivePseudoTasks(r.kind === 'clone' ? 'clone' : 'group', r.clone?.promotable ?? false)) make(r, task, undefined, true, { pseudo: true });
   }
 
   function createPrimitiveActions(r: Rsc): void {

@@ -130,7 +130,7 @@ export function buildOrderings(config: ClusterConfig, tree: ResourceTree, action
         if (firstAction === 'start' || firstAction === 'promote') flags |= F_RUNNABLE_LEFT;
       }
     }
-    if (orderInterleaved(first, then, firstAction, thenAction, flags, `order ${c.id}`)) {
+    if (c.requireAll !== false && !(first.clone?.meta.cloneMin) && orderInterleaved(first, then, firstAction, thenAction, flags, `order ${c.id}`)) {
       if (symmetrical && c.kind !== 'Serialize') {
         const inv = (a: string): string | undefined => ({ start: 'stop', stop: 'start', promote: 'demote', demote: 'promote' } as Record<string, string>)[a];
         const fi = inv(thenAction);
@@ -200,7 +200,7 @@ function orderPairs(c: OrderConstraint, tree: ResourceTree): [Rsc, Rsc][] {
 }
 
 /** Flags an action presents when it is the "first" of an ordering (groups/clones: from their members). */
-function effectiveFlags(a: Act, actions: ActionSet): { optional: boolean; runnable: boolean } {
+function effectiveFlags(a: Act, actions: ActionSet, node?: string): { optional: boolean; runnable: boolean } {
   const r = a.rsc;
   if (!r || r.kind === 'primitive') return { optional: a.optional, runnable: a.runnable };
   let optional = true;
@@ -216,7 +216,15 @@ function effectiveFlags(a: Act, actions: ActionSet): { optional: boolean; runnab
       if (memberTask !== a.task && !mf.runnable) runnable = false;
     } else if (memberTask !== 'stop' && memberTask !== 'demote') runnable = false;
   }
-  if (r.kind === 'clone') runnable = anyRunnable || (memberTask === 'stop');
+  if (r.kind === 'clone') {
+    runnable = anyRunnable || (memberTask === 'stop');
+    // Toward an action on one node, a clone is required only if its instance action there is
+    // (Pacemaker: node-specific optional flag, node-independent runnable flag).
+    if (node !== undefined) {
+      optional = true;
+      for (const l of leaves(r)) for (const x of actions.byRsc.get(l.id) ?? []) if (x.task === memberTask && x.interval === 0 && x.node === node && !x.optional) optional = false;
+    }
+  }
   return { optional, runnable };
 }
 
@@ -257,7 +265,7 @@ export function propagate(orderings: readonly Ordering[], actions: ActionSet, co
 function applyOrdering(o: Ordering, actions: ActionSet): Act[] {
   const changed = new Set<Act>();
   const { first, then, flags } = o;
-  const ff = effectiveFlags(first, actions);
+  const ff = effectiveFlags(first, actions, then.rsc?.kind === 'primitive' ? then.node : undefined);
   const thens = [then, ...memberActions(then, actions)];
   const clearOptional = (a: Act): void => { if (a.optional) { a.optional = false; changed.add(a); } };
   const clearMigratable = (a: Act): void => {
