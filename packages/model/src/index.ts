@@ -7,3 +7,4 @@ export * from './transition.js';
 export * from './ocf.js';
 export * from './walk.js';
 export * from './validate.js';
+export * from './builder.js';
