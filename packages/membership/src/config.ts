@@ -101,6 +101,9 @@ export const MembershipConfig = z
           ctx.addIssue({ code: 'custom', path: ['nodes'], message: `node "${n.name}" shares no heartbeat link with "${c.self}"` });
       }
     }
+    const allLinks = new Set(c.nodes.flatMap((n) => n.links));
+    for (const link of Object.keys(c.links))
+      if (!allLinks.has(link)) ctx.addIssue({ code: 'custom', path: ['links', link], message: `no node has a link named "${link}"` });
     for (const [link, t] of Object.entries(c.links)) {
       const dead = t.deadTicks ?? c.deadTicks;
       const warn = t.warnTicks ?? c.warnTicks;

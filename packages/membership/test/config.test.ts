@@ -16,6 +16,7 @@ describe('membership configuration', () => {
     ['no shared link', { self: 'serv1', nodes: [nodes[0], { name: 'serv2', links: ['other'] }] }, /shares no heartbeat link/],
     ['warn after dead', { self: 'serv1', nodes, warnTicks: 9 }, /warnTicks \(9\) exceeds deadTicks \(6\)/],
     ['an unknown preferred node', { self: 'serv1', nodes, preferredNode: 'x' }, /preferredNode: "x"/],
+    ['timing for an unknown link', { self: 'serv1', nodes, links: { wifi: { deadTicks: 9 } } }, /links\.wifi: no node has a link named "wifi"/],
     ['a bad policy', { self: 'serv1', nodes, partitionPolicy: 'pray' }, /partitionPolicy/],
   ])('rejects %s with a clear message', (_n, input, message) => {
     expect(() => resolveConfig(input as never)).toThrow(MembershipError);

@@ -123,6 +123,8 @@ describe('UDP transport on loopback', () => {
   });
 
   it('stops delivering after dispose, and dispose is idempotent', async () => {
+    const udp = (): number => process.getActiveResourcesInfo().filter((r) => r === 'UDPWRAP').length;
+    const before = udp();
     const c = await UdpTransport.open({ self: 'serv1', nodes, key, onInput: () => { throw new Error('no input expected'); } });
     const ep = c.localEndpoint('lan');
     await c.dispose();
@@ -132,6 +134,7 @@ describe('UDP transport on loopback', () => {
     // The port is free again.
     const again = await UdpTransport.open({ self: 'serv1', nodes: [{ name: 'serv1', addresses: { lan: `127.0.0.1:${ep.port}` } }], key, onInput: () => undefined });
     await again.dispose();
+    expect(udp()).toBe(before);
   });
 
   it('fails to open with an error naming the link and address', async () => {
