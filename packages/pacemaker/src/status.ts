@@ -2,7 +2,7 @@
  * The CIB `status` section → the model's ClusterStatus input: node states (Pacemaker 2.1.5's
  * determine_online_status rules), transient attributes, fail counts and operation history.
  */
-import type { ExecStatus } from '@paceline/model';
+import { parseScore, type ExecStatus, type NodeStatus } from '@paceline/model';
 import { IssueLog, readNvSets } from './nvsets.js';
 import { childrenOf, isTrue, type XmlElement } from './xml.js';
 
@@ -46,7 +46,7 @@ function importOp(op: XmlElement, path: string, log: IssueLog): Obj | undefined 
     log.unsupportedAt(path, 'operation record without an operation name; skipped');
     return undefined;
   }
-  const rec: Obj = { action, interval: intOf(a['interval']) ?? 0, callId: intOf(a['call-id']) ?? 0 };
+  const rec: Obj = { action, interval: intOf(a['interval']) ?? 0, callId: intOf(a['call-id']) ?? 0, status: 'done' };
   const st = a['op-status'];
   if (st !== undefined) {
     const s = EXEC_STATUS[st.trim()];
@@ -121,7 +121,25 @@ function failKey(rest: string): { resource: string; action?: string; interval?: 
   return interval === undefined ? { resource, action: opPart } : { resource, action: opPart.slice(0, us), interval };
 }
 
-export function importStatus(inp: StatusInputs): Obj[] {
+/** The node with every default filled in, exactly as the model's schema would produce it. */
+function complete(n: Obj): NodeStatus {
+  return {
+    standby: false,
+    maintenance: false,
+    shutdown: false,
+    attributes: {},
+    history: [],
+    failures: [],
+    ...n,
+  } as unknown as NodeStatus;
+}
+
+/**
+ * The status section as the model's NodeStatus list. The objects are built in their final,
+ * schema-conformant shape (the tests check this against the zod schema) rather than parsed,
+ * because the status of a large cluster is most of a CIB.
+ */
+export function importStatus(inp: StatusInputs): NodeStatus[] {
   const states = childrenOf(inp.status, 'node_state');
   const used = new Set<XmlElement>();
   const findState = (name: string, id: string | undefined): XmlElement | undefined => {
@@ -132,7 +150,7 @@ export function importStatus(inp: StatusInputs): Obj[] {
   const idOf = new Map<string, string>();
   for (const [id, name] of inp.byId) idOf.set(name, id);
 
-  const out: Obj[] = [];
+  const out: NodeStatus[] = [];
   for (const name of inp.nodeNames) {
     const state = findState(name, idOf.get(name));
     const path = `status/node_state[${name}]`;
@@ -143,7 +161,7 @@ export function importStatus(inp: StatusInputs): Obj[] {
         node['state'] = 'unclean';
         node['uncleanReason'] = 'node has never been seen by the cluster (startup-fencing)';
       } else node['state'] = 'offline';
-      out.push(node);
+      out.push(complete(node));
       continue;
     }
     used.add(state);
@@ -161,7 +179,9 @@ export function importStatus(inp: StatusInputs): Obj[] {
         else if (k.startsWith('fail-count-')) {
           const key = k.slice('fail-count-'.length);
           const fk = failKey(key);
-          failures.set(key, { ...fk, count: nv.value.trim() });
+          const count = parseScore(nv.value);
+          if (count === undefined) inp.log.unsupportedAt(nv.path, `fail count "${nv.value}" is not a number`);
+          else failures.set(key, { ...fk, count });
         } else if (k.startsWith('last-failure-')) {
           const n = intOf(nv.value);
           if (n !== undefined) lastFailures.set(k.slice('last-failure-'.length), n * 1000);
@@ -184,7 +204,7 @@ export function importStatus(inp: StatusInputs): Obj[] {
     if (s.reason !== undefined && s.state === 'unclean') node['uncleanReason'] = s.reason;
     if (s.standby) node['standby'] = true;
     node['history'] = importHistory(state, path, inp.log);
-    out.push(node);
+    out.push(complete(node));
   }
   for (const s of states)
     if (!used.has(s)) inp.log.ignoredAt(`status/node_state[${s.attrs['uname'] ?? s.attrs['id'] ?? ''}]`, 'state of a node that is not in the configuration (Pacemaker ignores it)');

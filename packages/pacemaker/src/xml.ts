@@ -1,49 +1,133 @@
 /**
- * A small, order-preserving element tree over fast-xml-parser's output, plus the CIB's `id-ref`
- * resolution. The CIB depends on element order (resources are allocated in configuration order,
- * attribute sets are read first-wins), so the parser runs in `preserveOrder` mode.
+ * A small, order-preserving element tree for the CIB, plus its `id-ref` resolution. The CIB
+ * depends on element order (resources are allocated in configuration order, attribute sets are
+ * read first-wins), so order is kept.
+ *
+ * The parser is a single-pass scanner for the XML the CIB uses (elements, attributes, comments,
+ * processing instructions, CDATA and text, which is skipped). It replaced fast-xml-parser here
+ * because parsing dominated `CIB in, JSON out` on large clusters (a 10 MB, 16-node/1,000-resource
+ * CIB: several times faster); malformed input still gets an error with its line and column.
  */
-import { XMLParser } from 'fast-xml-parser';
-
 export interface XmlElement {
   readonly tag: string;
   readonly attrs: Readonly<Record<string, string>>;
   readonly children: readonly XmlElement[];
 }
 
-type Raw = Record<string, unknown>;
-
-const parser = new XMLParser({
-  preserveOrder: true,
-  ignoreAttributes: false,
-  attributeNamePrefix: '',
-  parseAttributeValue: false,
-  parseTagValue: false,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-  commentPropName: false as unknown as string,
-  processEntities: true,
-});
-
-/** Parses XML text into elements; text nodes and comments are dropped (the CIB has no meaningful text). */
-export function parseXml(text: string): XmlElement[] {
-  const raw = parser.parse(text) as Raw[];
-  return convert(raw);
+interface Building {
+  tag: string;
+  attrs: Record<string, string>;
+  children: Building[];
 }
 
-function convert(list: readonly Raw[]): XmlElement[] {
-  const out: XmlElement[] = [];
-  for (const item of list) {
-    const attrsRaw = (item[':@'] ?? {}) as Record<string, unknown>;
-    for (const key of Object.keys(item)) {
-      if (key === ':@' || key === '#text' || key.startsWith('?')) continue;
-      const attrs: Record<string, string> = {};
-      for (const [k, v] of Object.entries(attrsRaw)) attrs[k] = String(v);
-      const kids = item[key];
-      out.push({ tag: key, attrs, children: Array.isArray(kids) ? convert(kids as Raw[]) : [] });
-    }
+/** Raised for input that is not well-formed XML. */
+export class XmlSyntaxError extends Error {
+  constructor(
+    message: string,
+    readonly line: number,
+    readonly column: number,
+  ) {
+    super(`line ${line}, column ${column}: ${message}`);
+    this.name = 'XmlSyntaxError';
   }
-  return out;
+}
+
+const NAME = /[^\s/>=]+/y;
+const ENTITY = /&(?:#(\d+)|#x([0-9a-fA-F]+)|(lt|gt|amp|quot|apos));/g;
+const NAMED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+
+/** XML attribute-value normalisation: literal tabs and newlines read as spaces; entities decoded. */
+function decode(raw: string): string {
+  const v = /[\t\n\r]/.test(raw) ? raw.replace(/\r\n|[\t\n\r]/g, ' ') : raw;
+  if (!v.includes('&')) return v;
+  return v.replace(ENTITY, (_m, dec: string | undefined, hex: string | undefined, named: string | undefined) =>
+    dec !== undefined ? String.fromCodePoint(Number(dec)) : hex !== undefined ? String.fromCodePoint(Number.parseInt(hex, 16)) : NAMED[named!]!,
+  );
+}
+
+/** Parses XML text into its top-level elements; throws XmlSyntaxError for malformed input. */
+export function parseXml(text: string): XmlElement[] {
+  const fail = (pos: number, message: string): never => {
+    let line = 1;
+    let lineStart = 0;
+    for (let k = text.indexOf('\n'); k >= 0 && k < pos; k = text.indexOf('\n', k + 1)) {
+      line++;
+      lineStart = k + 1;
+    }
+    throw new XmlSyntaxError(message, line, pos - lineStart + 1);
+  };
+  const roots: Building[] = [];
+  const stack: Building[] = [];
+  let i = 0;
+  for (;;) {
+    const lt = text.indexOf('<', i);
+    if (lt < 0) break;
+    const c = text.charCodeAt(lt + 1);
+    if (c === 33 /* ! */) {
+      let close: string;
+      if (text.startsWith('<!--', lt)) close = '-->';
+      else if (text.startsWith('<![CDATA[', lt)) close = ']]>';
+      else close = '>';
+      const end = text.indexOf(close, lt + 2);
+      if (end < 0) fail(lt, 'unterminated comment, CDATA section or declaration');
+      i = end + close.length;
+      continue;
+    }
+    if (c === 63 /* ? */) {
+      const end = text.indexOf('?>', lt + 2);
+      if (end < 0) fail(lt, 'unterminated processing instruction');
+      i = end + 2;
+      continue;
+    }
+    if (c === 47 /* / */) {
+      const end = text.indexOf('>', lt + 2);
+      if (end < 0) fail(lt, 'unterminated end tag');
+      const name = text.slice(lt + 2, end).trim();
+      const open = stack.pop();
+      if (!open) fail(lt, `</${name}> closes nothing`);
+      if (open!.tag !== name) fail(lt, `</${name}> does not match <${open!.tag}>`);
+      i = end + 1;
+      continue;
+    }
+    NAME.lastIndex = lt + 1;
+    const m = NAME.exec(text);
+    if (!m) fail(lt, 'an element name must follow "<"');
+    const el: Building = { tag: m![0], attrs: {}, children: [] };
+    let j = NAME.lastIndex;
+    let selfClosing = false;
+    for (;;) {
+      let ch = text.charCodeAt(j);
+      while (ch === 32 || ch === 10 || ch === 9 || ch === 13) ch = text.charCodeAt(++j);
+      if (ch === 62 /* > */) {
+        j++;
+        break;
+      }
+      if (ch === 47 /* / */ && text.charCodeAt(j + 1) === 62) {
+        selfClosing = true;
+        j += 2;
+        break;
+      }
+      if (j >= text.length) fail(lt, `<${el.tag}> is not terminated`);
+      const eq = text.indexOf('=', j);
+      if (eq < 0) fail(j, `malformed attribute in <${el.tag}>`);
+      const name = text.slice(j, eq).trimEnd();
+      let q = eq + 1;
+      let qc = text.charCodeAt(q);
+      while (qc === 32 || qc === 10 || qc === 9 || qc === 13) qc = text.charCodeAt(++q);
+      if ((qc !== 34 && qc !== 39) || name === '' || /[\s<>/"']/.test(name)) fail(j, `malformed attribute in <${el.tag}>`);
+      const end = text.indexOf(qc === 34 ? '"' : "'", q + 1);
+      if (end < 0) fail(q, `unterminated attribute value in <${el.tag}>`);
+      if (name !== '__proto__') el.attrs[name] = decode(text.slice(q + 1, end));
+      j = end + 1;
+    }
+    const parent = stack[stack.length - 1];
+    if (parent) parent.children.push(el);
+    else roots.push(el);
+    if (!selfClosing) stack.push(el);
+    i = j;
+  }
+  if (stack.length > 0) fail(text.length, `<${stack[stack.length - 1]!.tag}> is never closed`);
+  return roots;
 }
 
 export function child(e: XmlElement, tag: string): XmlElement | undefined {
