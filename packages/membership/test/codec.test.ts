@@ -21,8 +21,8 @@ describe('codec', () => {
   const mutate = (f: (b: Buffer) => Buffer): Buffer => f(Buffer.from(good));
   const cases: [string, Buffer, string][] = [
     ['another key', encode(hb, Buffer.alloc(32, 2)), 'forged'],
-    ['a flipped body byte', mutate((b) => { b[b.length - 3] ^= 1; return b; }), 'forged'],
-    ['a flipped MAC byte', mutate((b) => { b[20] ^= 1; return b; }), 'forged'],
+    ['a flipped body byte', mutate((b) => { b.writeUInt8(b.readUInt8(b.length - 3) ^ 1, b.length - 3); return b; }), 'forged'],
+    ['a flipped MAC byte', mutate((b) => { b.writeUInt8(b.readUInt8(20) ^ 1, 20); return b; }), 'forged'],
     ['a flipped length', mutate((b) => { b.writeUInt32BE(b.readUInt32BE(6) - 1, 6); return b; }), 'malformed'],
     ['a cut body', good.subarray(0, good.length - 1), 'truncated'],
     ['a cut header', good.subarray(0, PREFIX_BYTES - 1), 'truncated'],
