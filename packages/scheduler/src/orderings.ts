@@ -14,6 +14,7 @@ import { actionKey } from './actions.js';
 import type { ResourceTree, Rsc } from './resources.js';
 import { leaves } from './resources.js';
 import type { ColocationIndex } from './colocations.js';
+import { expandOrderSets, type SetOrdering } from './ordersets.js';
 import { COLLECTIVE_FIRST_TASK, interleaveApplies, interleavePairs, memberTaskOf, promotableInternalOrderings, type OrderKind } from './clone/index.js';
 
 export const F_OPTIONAL = 1;
@@ -22,6 +23,8 @@ export const F_IMPLIES_FIRST = 4;
 export const F_RUNNABLE_LEFT = 8;
 export const F_RESTART = 16;
 export const F_ASYMMETRICAL = 32;
+/** 'then' (a one-or-more point) is runnable when any of its firsts is. */
+export const F_ONE_OR_MORE = 64;
 
 export interface Ordering {
   readonly first: Act;
@@ -115,7 +118,36 @@ export function buildOrderings(config: ClusterConfig, tree: ResourceTree, action
   // Order constraints.
   for (const c of config.constraints) {
     if (c.type !== 'order') continue;
+    if (c.sets !== undefined) {
+      for (const spec of expandOrderSets(c, tree)) addSetOrdering(spec);
+      continue;
+    }
     for (const [first, then] of orderPairs(c, tree)) addConstraint(c, first, then);
+  }
+
+  function addSetOrdering(spec: SetOrdering): void {
+    let flags = F_OPTIONAL;
+    if (spec.kind === 'Mandatory') {
+      if (spec.symmetry === 'asymmetric') flags |= F_ASYMMETRICAL;
+      else if (spec.symmetry === 'inverse') flags |= F_IMPLIES_FIRST;
+      else {
+        flags |= F_IMPLIES_THEN;
+        if (spec.thenAction === 'start' || spec.thenAction === 'promote') flags |= F_RUNNABLE_LEFT;
+      }
+    } else if (spec.kind === 'Serialize') flags = 0;
+    const thens = rscActions(spec.then, spec.thenAction, false);
+    if (spec.anyOf === undefined) {
+      order(firstActionsFor(spec.first, spec.firstAction), thens, flags, spec.reason);
+      return;
+    }
+    let point = actions.byKey.get(spec.anyOf);
+    if (!point) {
+      point = { id: spec.anyOf, task: 'one-or-more', rsc: undefined, node: undefined, interval: 0, optional: true, runnable: true, pseudo: true, reason: undefined };
+      actions.list.push(point);
+      actions.byKey.set(point.id, point);
+    }
+    order(firstActionsFor(spec.first, spec.firstAction), [point], F_ONE_OR_MORE, spec.reason);
+    order([point], thens, flags | F_RUNNABLE_LEFT, spec.reason);
   }
 
   function addConstraint(c: OrderConstraint, first: Rsc, then: Rsc): void {
@@ -172,7 +204,8 @@ export function buildOrderings(config: ClusterConfig, tree: ResourceTree, action
     for (const [f, t] of pairs) order(rscActions(f, firstAction, true), rscActions(t, thenAction, false), flags, `${reason} (interleaved)`);
     if (!current && flags & (F_RUNNABLE_LEFT | F_IMPLIES_THEN)) {
       for (const t of unpaired) for (const a of rscActions(t, thenAction, false)) {
-        if (a.runnable) { a.runnable = false; a.reason ??= `no instance of ${first.id} to pair with (interleave)`; }
+        // Pacemaker unassigns such an instance: it does not start (and is not reported as blocked).
+        if (a.runnable) { a.runnable = false; a.optional = true; a.reason ??= `no instance of ${first.id} to pair with (interleave)`; }
       }
     }
     return true;
@@ -252,9 +285,19 @@ export function propagate(orderings: readonly Ordering[], actions: ActionSet, co
   };
   let guard = 0;
   const limit = orderings.length * 50 + 1000;
+  const incoming = new Map<Act, Ordering[]>();
+  for (const o of orderings) if (o.flags & F_ONE_OR_MORE) incoming.set(o.then, [...(incoming.get(o.then) ?? []), o]);
   while (head < queue.length && guard++ < limit) {
     const o = queue[head++]!;
     queued.delete(o);
+    if (o.flags & F_ONE_OR_MORE) {
+      const any = (incoming.get(o.then) ?? []).some((x) => effectiveFlags(x.first, actions).runnable);
+      if (!any && o.then.runnable) {
+        o.then.runnable = false;
+        touch(o.then);
+      }
+      continue;
+    }
     for (const changed of applyOrdering(o, actions)) {
       touch(changed);
       if (!changed.runnable && changed.task === 'start' && changed.rsc) for (const b of blockDependents(changed.rsc, colocs, actions, tree)) touch(b);
