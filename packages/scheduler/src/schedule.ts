@@ -13,6 +13,7 @@ import { effectiveQuorumPolicy, unpackStatus } from './unpack.js';
 import { applyNodeCriteria } from './locations.js';
 import { buildColocations } from './colocations.js';
 import { assignResources } from './assign.js';
+import { inhibitUnpairedInstances } from './clone/index.js';
 import { createActions, type Act } from './actions.js';
 import { buildOrderings, propagate } from './orderings.js';
 import { extraStopLines, summarize } from './summary.js';
@@ -37,7 +38,7 @@ export function schedule(input: ScheduleInput): Transition {
   const criteria = applyNodeCriteria(config, tree, nodes, unpacked, fails, now);
   const { index: colocs, warnings: colocWarnings } = buildColocations(config, tree);
   const canFence = config.properties.stonithEnabled && tree.hasFencingResource;
-  const assignment = assignResources(tree, nodes, unpacked, criteria.book, colocs, {
+  const assignment = inhibitUnpairedInstances(config, tree, assignResources(tree, nodes, unpacked, criteria.book, colocs, {
     quorum: status.quorum,
     noQuorumPolicy: effectiveQuorumPolicy(config, status),
     stopAll: config.properties.stopAllResources,
@@ -45,7 +46,7 @@ export function schedule(input: ScheduleInput): Transition {
     defaults: config.defaults.resource,
     promotedLocations: criteria.promotedLocations,
     placementStrategy: config.properties.placementStrategy,
-  });
+  }));
   const actions = createActions({ config, tree, nodes, unpacked, assignment, criteria, quorum: status.quorum, canFence, quorumPolicy: effectiveQuorumPolicy(config, status) });
   const orderings = buildOrderings(config, tree, actions, new Map([...unpacked.resources].map(([id, st]) => [id, st.role])));
   propagate(orderings, actions, colocs, tree);

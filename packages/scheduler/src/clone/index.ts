@@ -6,3 +6,4 @@ export * from './promote.js';
 export * from './stage.js';
 export * from './colocation.js';
 export * from './orderings.js';
+export * from './inhibit.js';
