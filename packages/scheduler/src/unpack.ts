@@ -339,8 +339,8 @@ export function unpackStatus(
       }
     }
     // target-role
-    const tr = r.meta.targetRole;
-    if (tr !== undefined && tr !== 'Started' && !(tr === 'Promoted')) {
+    const tr = effectiveTargetRole(r);
+    if (tr !== undefined) {
       if (w.nextRole === 'Unknown' || roleRank(tr) < roleRank(w.nextRole)) setNextRole(w, tr, 'target-role');
     }
     if (roleRank(savedRole) > roleRank(w.role)) w.role = savedRole;
@@ -410,12 +410,12 @@ export function unpackStatus(
   const resources = new Map<string, RscStatus>();
   for (const r of tree.primitives) {
     const w = works.get(r.id);
-    const tr = r.meta.targetRole;
+    const tr = effectiveTargetRole(r);
     let role: Role = !w || w.role === 'Unknown' ? 'Stopped' : w.role;
     if (role === 'Started' && cloneOf(r)?.clone?.promotable) role = 'Unpromoted';
     let nextRole: Role | undefined = w && w.nextRole !== 'Unknown' ? w.nextRole : undefined;
     let nextRoleReason = w?.nextRoleReason;
-    if (!w && tr !== undefined && tr !== 'Started' && tr !== 'Promoted') {
+    if (!w && tr !== undefined) {
       nextRole = tr;
       nextRoleReason = 'target-role';
     }
@@ -452,4 +452,15 @@ export function effectiveQuorumPolicy(config: ClusterConfig, status: ClusterStat
   if (p !== 'suicide') return p;
   if (!config.properties.stonithEnabled) return 'stop';
   return status.quorum || status.quorumPanic !== false ? 'suicide' : 'stop';
+}
+
+/**
+ * target-role as Pacemaker honours it: Started (the default) and Promoted impose nothing; Unpromoted
+ * only makes sense for promotable clone instances and is ignored elsewhere.
+ */
+function effectiveTargetRole(r: Rsc): Role | undefined {
+  const tr = r.meta.targetRole;
+  if (tr === undefined || tr === 'Started' || tr === 'Promoted') return undefined;
+  if (tr === 'Unpromoted' && !cloneOf(r)?.clone?.promotable) return undefined;
+  return tr;
 }
