@@ -68,7 +68,10 @@ export interface AgentContext {
   readonly node: string;
   /** Resource instance id ("web" or "httpd:1"). */
   readonly instance: string;
-  /** A directory owned by this instance on this node, for pid files and state. Exists before the call. */
+  /**
+   * A directory owned by this instance on this node, for pid files and state. The executor creates it
+   * when the daemon gives it a way to; agents that write there create it if missing (mkdir -p).
+   */
   readonly stateDir: string;
   readonly run: CommandRunner;
   readonly log: Logger;

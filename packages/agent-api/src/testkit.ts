@@ -11,7 +11,7 @@
  *   timeouts   every action finished within its timeout
  *   lint       every outcome is one its action may return, errors say why, results are well formed
  */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ResourceAgent } from './agent.js';
@@ -28,7 +28,7 @@ export interface TestAgentOptions {
   /** Defaults to the wall clock. */
   readonly clock?: Clock;
   readonly logger?: Logger;
-  /** The instance's state directory; defaults to a fresh temporary directory. */
+  /** The instance's state directory; defaults to a fresh temporary directory, removed afterwards when the resource stopped. */
   readonly stateDir?: string;
   readonly node?: string;
   readonly instance?: string;
@@ -171,7 +171,12 @@ export async function testAgent(agent: ResourceAgent, params: unknown, options: 
     await expect('stop again is ok (idempotent)', 'stop', ['ok']);
     await expect('monitor after stop is not-running', 'monitor', ['not-running']);
   } finally {
-    if (started) await invoke('stop');
+    if (started) {
+      const r = await invoke('stop');
+      if (r.execution === 'done' && r.outcome === 'ok') started = false;
+    }
+    // A state directory the kit made itself goes away once the resource is stopped.
+    if (options.stateDir === undefined && !started) await rm(stateDir, { recursive: true, force: true });
   }
   return finish();
 
