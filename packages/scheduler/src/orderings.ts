@@ -376,7 +376,13 @@ function memberActions(a: Act, actions: ActionSet): Act[] {
   if (!r || r.kind === 'primitive') return [];
   const out: Act[] = [];
   for (const m of r.children) {
-    for (const x of actions.byRsc.get(m.id) ?? []) if (x.task === a.task && x.interval === 0) out.push(x);
+    for (const x of actions.byRsc.get(m.id) ?? []) {
+      if (x.task !== a.task || x.interval !== 0) continue;
+      out.push(x);
+      // A clone of groups: the ordering reaches each group instance's members too (Pacemaker
+      // applies an ordering on a collective action to its children's actions, recursively).
+      if (r.kind === 'clone' && m.kind === 'group') out.push(...memberActions(x, actions));
+    }
   }
   return out;
 }
