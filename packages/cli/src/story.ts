@@ -1,11 +1,16 @@
 /**
- * Story replay: a scripted sequence of chapters (events at time offsets), each scheduled once and
- * executed in simulation. Used by `paceline demo` to tell the reference cluster's story, and by
- * tests that keep its golden transcript.
+ * Story replay: a scripted sequence of chapters (events at time offsets). Node and link events go
+ * through the real membership state machines (one per node, over a simulated network with the real
+ * signed codec); what membership concludes — a node lost, a link down but the peer still a member —
+ * becomes the scheduler's input; each chapter is then scheduled once and executed in simulation.
+ * Used by `paceline demo` to tell the reference cluster's story, and by tests that keep its golden
+ * transcript.
  */
 import { z } from 'zod';
 import { ConfigError, Duration, listPrimitives, zodIssues, type ClusterConfig, type ClusterStatus, type Transition } from '@paceline/model';
 import { applyTransition, schedule } from '@paceline/scheduler';
+import { formatEvent, membershipNodes, type MembershipEvent } from '@paceline/membership';
+import { MembershipHarness } from '@paceline/testkit';
 import { applyWhatIf, type WhatIf } from './whatif.js';
 
 const StoryEvent = z.union([
@@ -35,6 +40,8 @@ export interface ChapterResult {
   readonly time: number;
   /** Events as sentences. */
   readonly happenings: readonly string[];
+  /** What the membership layer concluded, e.g. "+0.30 s serv2: node-lost node=serv1". */
+  readonly membership: readonly string[];
   readonly before: ClusterStatus;
   readonly transition: Transition;
   readonly after: ClusterStatus;
@@ -63,29 +70,64 @@ function toWhatIfs(config: ClusterConfig, e: StoryEvent): { events: WhatIf[]; te
       text: `${action} of ${resource} on ${node} fails`,
     };
   }
-  return {
-    events: [],
-    text: `link ${e.linkDown.link} is down between all nodes: a warning only, the peers still hear each other on the other links`,
-  };
+  return { events: [], text: `link ${e.linkDown.link} fails between all nodes` };
 }
 
-/** Replays a story from an empty status (every node offline). */
+/** Membership events worth telling: changes of who is a member, link health and quorum. */
+const TOLD: ReadonlySet<MembershipEvent['type']> = new Set(['node-joined', 'node-lost', 'node-left', 'link-down', 'link-up', 'quorum-changed']);
+/** Ticks to let membership settle after an event (at the default 50 ms tick: 5 s of cluster time). */
+const SETTLE_TICKS = 100;
+
+/**
+ * Replays a story from an empty status (every node offline). Membership runs for real: a node that
+ * fails is killed on the simulated network and the scheduler hears of it only when its peers'
+ * membership declares it lost; a link that goes down is partitioned, and nothing reaches the
+ * scheduler unless membership loses a node.
+ */
 export function replayStory(config: ClusterConfig, story: Story): ChapterResult[] {
   const start = Date.parse(story.start);
+  const nodes = membershipNodes(config.nodes);
+  // Two nodes run in two-node mode (a lone survivor keeps quorum, as corosync's two_node does).
+  const harness = new MembershipHarness({ nodes, seed: 1, startMs: start, config: { twoNode: nodes.length === 2 } });
   let status: ClusterStatus = { quorum: true, nodes: [] };
   const results: ChapterResult[] = [];
   for (const chapter of story.chapters) {
     const time = start + chapter.at;
     const happenings: string[] = [];
+    const membership: string[] = [];
+    const settle = (): string[] => {
+      const from = harness.tick;
+      const trace = harness.run(SETTLE_TICKS);
+      const tickMs = SETTLE_TICKS > 0 ? (harness.clock.now() - start) / Math.max(harness.tick, 1) : 0;
+      const told = trace.filter((t) => TOLD.has(t.event.type));
+      for (const t of told) membership.push(`+${(((t.tick - from) * tickMs) / 1000).toFixed(2)} s ${t.node}: ${formatEvent(t.event).replace(/ boot=\d+/, '')}`);
+      return told.filter((t) => t.event.type === 'node-lost').map((t) => (t.event as { node: string }).node);
+    };
     for (const e of chapter.events) {
       const { events, text } = toWhatIfs(config, e);
       happenings.push(text);
+      if ('nodeUp' in e) {
+        harness.start(e.nodeUp);
+        settle();
+      } else if ('nodeFail' in e) {
+        harness.kill(e.nodeFail);
+        // The scheduler learns of the failure only through membership.
+        const lost = new Set(settle());
+        for (const w of events) if (w.type !== 'node-fail' || lost.has(w.node)) status = applyWhatIf(config, status, w, time);
+        continue;
+      } else if ('linkDown' in e) {
+        harness.network.partition(e.linkDown.link, harness.aliveNodes().map((n) => [n]));
+        for (const node of new Set(settle())) status = applyWhatIf(config, status, { type: 'node-fail', node }, time);
+      }
       for (const w of events) status = applyWhatIf(config, status, w, time);
     }
+    // The partition's quorum, as membership sees it (every live node agrees once settled).
+    const observer = harness.aliveNodes()[0];
+    if (observer !== undefined) status = { ...status, quorum: harness.state(observer).quorate };
     const before = status;
     const transition = schedule({ config, status, now: time });
     status = applyTransition(config, status, transition, time);
-    results.push({ title: chapter.title, time, happenings, before, transition, after: status });
+    results.push({ title: chapter.title, time, happenings, membership, before, transition, after: status });
   }
   return results;
 }

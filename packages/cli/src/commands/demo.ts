@@ -42,6 +42,7 @@ export function renderTimeline(config: ClusterConfig, chapters: readonly Chapter
   for (const c of chapters) {
     lines.push(`${clock(start, c.time)}  ${c.title}`);
     for (const h of c.happenings) lines.push(`    event: ${h}`);
+    for (const m of c.membership) lines.push(`    membership ${m}`);
     const t = c.transition;
     if (t.summary.length === 0) lines.push('    scheduler: nothing to do');
     else {
