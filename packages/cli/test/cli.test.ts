@@ -37,7 +37,7 @@ describe('paceline config validate', () => {
   it('accepts the reference cluster', async () => {
     const io = fakeIo();
     expect(await runCli(['config', 'validate', example], io)).toBe(0);
-    expect(io.stdout.join('\n')).toMatch(/valid \(2 nodes, 10 resources, 8 constraints\)/);
+    expect(io.stdout.join('\n')).toMatch(/valid \(2 nodes, 10 resources, 10 constraints\)/);
   });
 
   it('lists every problem with its path and exits 2', async () => {
