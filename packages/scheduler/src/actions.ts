@@ -136,7 +136,7 @@ export function createActions(ctx: ActionContext): ActionSet {
     if (allocated === null && roleRank(nextRole) > roleRank('Stopped')) nextRole = 'Stopped';
     const role = st.role;
     const running = st.runningOn;
-    const current = running[0];
+    const current = st.current;
     let needStop = false;
     const moving = current !== undefined && allocated !== null && current !== allocated && roleRank(nextRole) >= roleRank('Started');
     if (moving) needStop = true;

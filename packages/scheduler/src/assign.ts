@@ -90,7 +90,7 @@ export function assignResources(
     for (const l of leaves(r)) for (const n of status(l)?.runningOn ?? []) if (!out.includes(n)) out.push(n);
     return out;
   };
-  const currentNode = (r: Rsc): string | undefined => runningOn(r)[0];
+  const currentNode = (r: Rsc): string | undefined => (r.kind === 'primitive' ? status(r)?.current : runningOn(r)[0]);
   const currentRole = (r: Rsc): Role => {
     if (r.kind === 'primitive') return status(r)?.role ?? 'Stopped';
     const first = leaves(r)[0];

@@ -79,7 +79,7 @@ export function buildOrderings(config: ClusterConfig, tree: ResourceTree, action
       order([probe], find(p, 'start'), F_OPTIONAL | (!probe.runnable && notRunning ? F_RUNNABLE_LEFT : 0), `${p.id}: probe before start`);
     for (const stop of find(p, 'stop')) {
       const f = stop.node ? actions.fencing.get(stop.node) : undefined;
-      if (f) order([f], [stop], F_IMPLIES_THEN, `fencing ${stop.node} implies ${p.id} is stopped`);
+      if (f && p.meta.requires === 'fencing') order([f], [stop], 0, `fencing ${stop.node} implies ${p.id} is stopped`);
     }
     if (p.meta.requires === 'fencing') for (const f of actions.fencing.values()) order([f], [...find(p, 'start'), ...find(p, 'promote')], F_OPTIONAL, `${p.id} starts after fencing`);
   }

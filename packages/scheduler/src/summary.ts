@@ -26,7 +26,7 @@ export function summarize(tree: ResourceTree, unpacked: UnpackResult, assignment
 function primitiveLine(r: Rsc, unpacked: UnpackResult, assignment: Assignment, actions: ActionSet): SummaryLine | undefined {
   const st = unpacked.resources.get(r.id)!;
   const managed = !assignment.unmanaged.has(r.id) && st.managed;
-  const current = st.runningOn[0] ?? null;
+  const current = st.current ?? null;
   const next = assignment.node.get(r.id) ?? null;
   if (!managed || (current === null && next === null)) return undefined;
   if (current === null && r.orphan) return undefined;

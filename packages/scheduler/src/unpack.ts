@@ -22,6 +22,11 @@ export interface RscStatus {
   readonly role: Role;
   /** Nodes where the primitive is active, in discovery order. */
   readonly runningOn: readonly string[];
+  /**
+   * The node it counts as running on (Pacemaker's pe__current_node): the first active node, or
+   * for resources that do not need fencing, the first active node that is online and clean.
+   */
+  readonly current: string | undefined;
   readonly failed: boolean;
   /** Failed in a way that needs a stop (recovery) rather than a demote. */
   readonly stopOnFailure: boolean;
@@ -419,9 +424,16 @@ export function unpackStatus(
       nextRole = tr;
       nextRoleReason = 'target-role';
     }
+    const runningOn = w?.runningOn ?? [];
+    let current = runningOn[0];
+    if (r.meta.requires !== 'fencing') {
+      const happy = runningOn.find((n) => { const v = nodes.get(n); return v !== undefined && v.online && !v.unclean; });
+      if (happy !== undefined) current = happy;
+    }
     resources.set(r.id, {
       role,
-      runningOn: w?.runningOn ?? [],
+      runningOn,
+      current,
       failed: w?.failed ?? false,
       stopOnFailure: w?.stopOnFailure ?? false,
       blocked: w?.blocked ?? false,
