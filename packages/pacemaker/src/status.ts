@@ -76,7 +76,7 @@ function importOp(op: XmlElement, path: string, log: IssueLog): Obj | undefined 
   if (a['migrate_target'] !== undefined) rec['migrateTarget'] = a['migrate_target'];
   if (a['exit-reason'] !== undefined && a['exit-reason'] !== '') rec['exitReason'] = a['exit-reason'];
   rec['key'] = a['operation_key'] ?? a['id'] ?? `${action}_${a['interval'] ?? 0}`;
-  for (const k of Object.keys(a)) if (!OP_BOOKKEEPING.has(k)) log.unsupportedAt(`${path}/@${k}`, `operation record attribute ${k} is not modelled`);
+  for (const k in a) if (!OP_BOOKKEEPING.has(k)) log.unsupportedAt(`${path}/@${k}`, `operation record attribute ${k} is not modelled`);
   return rec;
 }
 

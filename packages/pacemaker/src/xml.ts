@@ -37,13 +37,29 @@ const ENTITY = /&(?:#(\d+)|#x([0-9a-fA-F]+)|(lt|gt|amp|quot|apos));/g;
 const NAMED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 
 /** XML attribute-value normalisation: literal tabs and newlines read as spaces; entities decoded. */
+const SPECIAL = /[&\t\n\r]/;
+
 function decode(raw: string): string {
-  const v = /[\t\n\r]/.test(raw) ? raw.replace(/\r\n|[\t\n\r]/g, ' ') : raw;
+  if (!SPECIAL.test(raw)) return raw;
+  const v = raw.replace(/\r\n|[\t\n\r]/g, ' ');
   if (!v.includes('&')) return v;
   return v.replace(ENTITY, (_m, dec: string | undefined, hex: string | undefined, named: string | undefined) =>
     dec !== undefined ? String.fromCodePoint(Number(dec)) : hex !== undefined ? String.fromCodePoint(Number.parseInt(hex, 16)) : NAMED[named!]!,
   );
 }
+
+function isName(name: string): boolean {
+  if (name.length === 0) return false;
+  for (let k = 0; k < name.length; k++) {
+    const c = name.charCodeAt(k);
+    // whitespace, quotes, <, >, /
+    if (c <= 32 || c === 34 || c === 39 || c === 60 || c === 62 || c === 47) return false;
+  }
+  return true;
+}
+
+/** Shared by every element without children (most CIB elements, e.g. operation records); never mutated. */
+const NO_CHILDREN: Building[] = [];
 
 /** Parses XML text into its top-level elements; throws XmlSyntaxError for malformed input. */
 export function parseXml(text: string): XmlElement[] {
@@ -92,7 +108,7 @@ export function parseXml(text: string): XmlElement[] {
     NAME.lastIndex = lt + 1;
     const m = NAME.exec(text);
     if (!m) fail(lt, 'an element name must follow "<"');
-    const el: Building = { tag: m![0], attrs: {}, children: [] };
+    const el: Building = { tag: m![0], attrs: {}, children: NO_CHILDREN };
     let j = NAME.lastIndex;
     let selfClosing = false;
     for (;;) {
@@ -114,15 +130,16 @@ export function parseXml(text: string): XmlElement[] {
       let q = eq + 1;
       let qc = text.charCodeAt(q);
       while (qc === 32 || qc === 10 || qc === 9 || qc === 13) qc = text.charCodeAt(++q);
-      if ((qc !== 34 && qc !== 39) || name === '' || /[\s<>/"']/.test(name)) fail(j, `malformed attribute in <${el.tag}>`);
+      if ((qc !== 34 && qc !== 39) || !isName(name)) fail(j, `malformed attribute in <${el.tag}>`);
       const end = text.indexOf(qc === 34 ? '"' : "'", q + 1);
       if (end < 0) fail(q, `unterminated attribute value in <${el.tag}>`);
       if (name !== '__proto__') el.attrs[name] = decode(text.slice(q + 1, end));
       j = end + 1;
     }
     const parent = stack[stack.length - 1];
-    if (parent) parent.children.push(el);
-    else roots.push(el);
+    if (!parent) roots.push(el);
+    else if (parent.children === NO_CHILDREN) parent.children = [el];
+    else parent.children.push(el);
     if (!selfClosing) stack.push(el);
     i = j;
   }

@@ -276,3 +276,22 @@ describe('node states (Pacemaker 2.1.5 determine_online_status)', () => {
     if (state === 'unclean') expect(s.reason).toEqual(expect.any(String));
   });
 });
+
+describe('importCib: bad input', () => {
+  it('reports malformed XML with its line and column', () => {
+    expect(() => importCib('<cib>\n  <configuration>\n  </cib>', { source: 'bad.xml' })).toThrow(
+      /bad\.xml: .*not well-formed XML: line 3, column 3: <\/cib> does not match <configuration>/s,
+    );
+    expect(() => importCib('<cib><configuration a=1/></cib>')).toThrow(/line 1, column 21: malformed attribute in <configuration>/);
+    expect(() => importCib('<cib><configuration>')).toThrow(/<configuration> is never closed/);
+  });
+
+  it('decodes entities and normalises whitespace in attribute values', () => {
+    const r = importCib(
+      cib(`${NODES}<resources><primitive id="a" class="ocf" provider="heartbeat" type="Dummy">
+        <instance_attributes id="i"><nvpair id="p" name="cmd" value="a &amp;&amp; b &lt;x&gt; &#65;&#x42;&quot;"/><nvpair id="q" name="ml" value="x
+y"/></instance_attributes></primitive></resources><constraints/>`),
+    );
+    expect(r.config.resources[0]).toMatchObject({ params: { cmd: 'a && b <x> AB"', ml: 'x y' } });
+  });
+});
