@@ -164,3 +164,31 @@ export function expectedOutcomeName(op: Pick<RecordedOp, 'action' | 'interval' |
   const rc = defaultExpectedRc(op);
   return rc === OcfRc.RUNNING_PROMOTED ? 'running-promoted' : rc === OcfRc.NOT_RUNNING ? 'not-running' : 'ok';
 }
+
+/**
+ * Forgets what a node recorded about an instance (like `crm_resource --refresh`), so the scheduler
+ * sees its state there as unknown and probes it. Fail counts are kept.
+ */
+export function refreshInstance(status: ClusterStatus, node: string, instance: string): ClusterStatus {
+  return {
+    ...status,
+    nodes: status.nodes.map((n) => (n.name !== node ? n : { ...n, history: n.history.filter((h) => h.resource !== instance) })),
+  };
+}
+
+/** Instances whose newest record has an unknown outcome (exec status 'pending'), per node. */
+export function unknownInstances(status: ClusterStatus): { node: string; instance: string }[] {
+  const out: { node: string; instance: string }[] = [];
+  for (const n of status.nodes) {
+    for (const h of n.history) {
+      const newest = h.ops.reduce<OpRecord | undefined>((a, o) => (a === undefined || o.callId > a.callId ? o : a), undefined);
+      if (newest?.status === 'pending') out.push({ node: n.name, instance: h.resource });
+    }
+  }
+  return out;
+}
+
+/** Refreshes every instance whose outcome is unknown, so each is probed by the next transition. */
+export function refreshUnknown(status: ClusterStatus): ClusterStatus {
+  return unknownInstances(status).reduce((s, u) => refreshInstance(s, u.node, u.instance), status);
+}

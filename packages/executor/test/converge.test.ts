@@ -12,7 +12,7 @@ import { dummyAgents } from '@paceline/agent-dummy';
 import { ClusterConfig, ClusterStatus, type Transition } from '@paceline/model';
 import { applyTransition, schedule } from '@paceline/scheduler';
 import { SystemClock } from '@paceline/runtime';
-import { executeTransition, recordAll, recordResult, RecurringMonitors, stateDirFor, type MonitorFailedEvent } from '@paceline/executor';
+import { executeTransition, recordAll, recordResult, RecurringMonitors, refreshUnknown, stateDirFor, type MonitorFailedEvent } from '@paceline/executor';
 
 let root: string;
 beforeAll(async () => { root = await mkdtemp(join(tmpdir(), `converge-${process.pid}-`)); });
@@ -99,5 +99,14 @@ describe('schedule → execute → schedule', () => {
     const again = await converge(false);
     expect(again.placement.find((p) => p.resource === 'samba')?.node).toBe('serv1');
     expect(status.nodes.find((n) => n.name === 'serv1')!.failures).toEqual([expect.objectContaining({ resource: 'samba', count: 1 })]);
+  });
+
+  test('an action whose outcome is unknown is refreshed and then probed by the next transition', () => {
+    let s = ClusterStatus.parse({ nodes: [{ name: 'serv1', state: 'online' }, { name: 'serv2', state: 'online' }] });
+    for (const node of ['serv1', 'serv2']) for (const id of ['samba-ip', 'samba', 'imap']) s = recordResult(s, node, id, { action: 'monitor', interval: 0 }, { execution: 'done', outcome: 'not-running' }, 1);
+    s = recordResult(s, 'serv2', 'imap', { action: 'start', interval: 0 }, { execution: 'cancelled', outcome: 'generic-error', reason: 'daemon stopping' }, 2);
+    const probes = (t: Transition) => t.actions.filter((a) => a.kind === 'probe').map((a) => a.id);
+    expect(probes(schedule({ config, status: s, now: 3 }))).toEqual([]);
+    expect(probes(schedule({ config, status: refreshUnknown(s), now: 3 }))).toEqual(['imap_probe_0 serv2']);
   });
 });

@@ -1,6 +1,6 @@
 import { memoryLogger, silentLogger } from '@paceline/agent-api';
 import { ClusterConfig, ClusterStatus } from '@paceline/model';
-import { executeTransition, ExecutorEvents, recordAll, RC_UNKNOWN, type ExecutorDeps } from '@paceline/executor';
+import { executeTransition, ExecutorEvents, recordAll, refreshUnknown, RC_UNKNOWN, unknownInstances, type ExecutorDeps } from '@paceline/executor';
 import { act, config, drive, graph, recordingAgent, registryWith, SimClock } from './helpers.js';
 
 const runner = { run: async () => ({ exitCode: 0, stdout: '', stderr: '', timedOut: false, notFound: false }) };
@@ -119,6 +119,9 @@ describe('executeTransition', () => {
     const status = recordAll(ClusterStatus.parse({}), report.records);
     expect(status.nodes[0]!.history[0]!.ops[0]).toMatchObject({ status: 'pending', rc: RC_UNKNOWN });
     expect(status.nodes[0]!.failures).toEqual([]);
+    // The daemon refreshes unknown instances so the scheduler probes them.
+    expect(unknownInstances(status)).toEqual([{ node: 'n1', instance: 'a' }]);
+    expect(refreshUnknown(status).nodes[0]!.history).toEqual([]);
   });
 
   test('only this node\'s actions run here; others go to the remote dispatcher or are not run', async () => {
