@@ -7,3 +7,4 @@ export * from './stage.js';
 export * from './colocation.js';
 export * from './orderings.js';
 export * from './inhibit.js';
+export * from './graph.js';
