@@ -3,7 +3,7 @@
  * (location constraints, stickiness, colocations, bans with their reasons), plus one sentence
  * per decision, so "why is it not on node X?" and "why did it move?" have printed answers.
  */
-import type { Explanation, NodeScore, SummaryLine } from '@paceline/model';
+import type { Explanation, NodeScore, ScoreContribution, SummaryLine } from '@paceline/model';
 import { formatScore } from '@paceline/model';
 import type { ScoreBook } from './scores.js';
 import type { Assignment } from './assign.js';
@@ -12,21 +12,28 @@ import type { NodeView } from './nodes.js';
 
 export function buildExplanation(tree: ResourceTree, nodes: readonly NodeView[], book: ScoreBook, assignment: Assignment, summary: readonly SummaryLine[]): Explanation {
   const scores: NodeScore[] = [];
+  // Per-node bans are shared by every resource (one frozen list per node).
+  const NO_ENTRY = { source: 'not allowed (opt-in cluster without a location constraint for this node)', score: -1_000_000 };
+  const nodeBans = new Map(nodes.map((n) => {
+    const bans: ScoreContribution[] = [];
+    if (!n.online) bans.push({ source: 'banned: node offline', score: -1_000_000 });
+    if (n.unclean) bans.push({ source: 'banned: node unclean', score: -1_000_000 });
+    if (n.standby) bans.push({ source: 'banned: node in standby', score: -1_000_000 });
+    if (n.maintenance) bans.push({ source: 'banned: node in maintenance', score: -1_000_000 });
+    if (n.shutdown) bans.push({ source: 'banned: node shutting down', score: -1_000_000 });
+    return [n.name, bans] as const;
+  }));
+  const EMPTY: readonly ScoreContribution[] = Object.freeze([]);
   for (const p of tree.primitives) {
     const table = assignment.scores.get(p.id);
     const contributions = book.contributions.get(p.id);
     for (const n of nodes) {
       const total = table?.get(n.name);
-      const list = [...(contributions?.get(n.name) ?? [])];
-      const unusable: string[] = [];
-      if (!n.online) unusable.push('node offline');
-      if (n.unclean) unusable.push('node unclean');
-      if (n.standby) unusable.push('node in standby');
-      if (n.maintenance) unusable.push('node in maintenance');
-      if (n.shutdown) unusable.push('node shutting down');
-      for (const u of unusable) list.push({ source: `banned: ${u}`, score: -1_000_000 });
-      if (total === undefined) list.push({ source: 'not allowed (opt-in cluster without a location constraint for this node)', score: -1_000_000 });
-      scores.push({ resource: p.id, node: n.name, total: unusable.length || total === undefined ? -1_000_000 : total, contributions: list });
+      const own = contributions?.get(n.name);
+      const bans = nodeBans.get(n.name)!;
+      const list = !own && !bans.length && total !== undefined ? EMPTY
+        : [...(own ?? []), ...bans, ...(total === undefined ? [NO_ENTRY] : [])];
+      scores.push({ resource: p.id, node: n.name, total: bans.length || total === undefined ? -1_000_000 : total, contributions: list });
     }
   }
   const decisions = summary

@@ -76,7 +76,8 @@ export function buildOrderings(config: ClusterConfig, tree: ResourceTree, action
     order(find(p, 'start'), find(p, 'promote'), F_RUNNABLE_LEFT, `${p.id}: start before promote`);
     const notRunning = (actions.running.get(p.id) ?? []).length === 0;
     for (const probe of find(p, 'probe'))
-      order([probe], find(p, 'start'), F_OPTIONAL | (!probe.runnable && notRunning ? F_RUNNABLE_LEFT : 0), `${p.id}: probe before start`);
+      // Probes only matter to propagation when they cannot run; otherwise they are graph edges only.
+      if (!probe.runnable && notRunning) order([probe], find(p, 'start'), F_OPTIONAL | F_RUNNABLE_LEFT, `${p.id}: probe before start`);
     for (const stop of find(p, 'stop')) {
       const f = stop.node ? actions.fencing.get(stop.node) : undefined;
       if (f && p.meta.requires === 'fencing') order([f], [stop], 0, `fencing ${stop.node} implies ${p.id} is stopped`);
@@ -209,6 +210,20 @@ export function buildOrderings(config: ClusterConfig, tree: ResourceTree, action
       }
     }
     return true;
+  }
+  return out;
+}
+
+/** Graph edges "probe before start" for runnable probes (they never change any flag). */
+export function probeEdges(actions: ActionSet): { first: Act; then: Act; reason: string }[] {
+  const out: { first: Act; then: Act; reason: string }[] = [];
+  for (const [id, list] of actions.byRsc) {
+    const starts = list.filter((a) => a.task === 'start');
+    if (!starts.length) continue;
+    for (const probe of list) {
+      if (probe.task !== 'probe' || !probe.runnable) continue;
+      for (const start of starts) out.push({ first: probe, then: start, reason: `${id}: probe before start` });
+    }
   }
   return out;
 }

@@ -15,7 +15,7 @@ import { buildColocations } from './colocations.js';
 import { assignResources } from './assign.js';
 import { inhibitUnpairedInstances } from './clone/index.js';
 import { createActions, type Act } from './actions.js';
-import { buildOrderings, propagate } from './orderings.js';
+import { buildOrderings, probeEdges, propagate } from './orderings.js';
 import { extraStopLines, summarize } from './summary.js';
 import { currentPlacement, finalPlacement } from './placement.js';
 import { buildExplanation } from './explain.js';
@@ -57,15 +57,18 @@ export function schedule(input: ScheduleInput): Transition {
     .filter((a) => !a.optional || a.task === 'monitor')
     .filter((a) => a.rsc?.kind === 'primitive' || a.task === 'fence')
     .map(toGraphAction);
-  const inGraph = new Set<Act>(actions.list.filter((a) => (!a.optional || a.task === 'monitor') && (a.rsc?.kind === 'primitive' || a.task === 'fence')));
+  const graphIndex = new Map<Act, number>();
+  for (const a of actions.list) if ((!a.optional || a.task === 'monitor') && (a.rsc?.kind === 'primitive' || a.task === 'fence')) graphIndex.set(a, graphIndex.size);
   const edges: OrderEdge[] = [];
-  const seen = new Map<Act, Set<Act>>();
-  for (const o of orderings) {
-    if (!inGraph.has(o.first) || !inGraph.has(o.then)) continue;
-    let s = seen.get(o.first);
-    if (!s) seen.set(o.first, (s = new Set()));
-    if (s.has(o.then)) continue;
-    s.add(o.then);
+  const seen = new Set<number>();
+  const width = graphIndex.size + 1;
+  for (const o of [...orderings, ...probeEdges(actions)]) {
+    const f = graphIndex.get(o.first);
+    const t = graphIndex.get(o.then);
+    if (f === undefined || t === undefined) continue;
+    const key = f * width + t;
+    if (seen.has(key)) continue;
+    seen.add(key);
     edges.push({ before: o.first.id, after: o.then.id, reason: o.reason });
   }
   return {
