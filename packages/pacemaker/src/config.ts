@@ -4,7 +4,7 @@
  * carry is reported, never silently dropped.
  */
 import { parseDurationMs, parseScore, type ClusterConfigInput } from '@paceline/model';
-import { evalDefaultsRules, IssueLog, readNvSets, type NvValue, type RuleSubject } from './nvsets.js';
+import { evalImportRules, IssueLog, readNvSets as readSets, targetsResources, type NvValue, type RuleSubject } from './nvsets.js';
 import { child, childrenOf, parseBool, resolveRef, type XmlElement } from './xml.js';
 
 type Obj = Record<string, unknown>;
@@ -14,6 +14,26 @@ export interface ConfigContext {
   readonly log: IssueLog;
   /** rsc_defaults / op_defaults, for sets that apply only to some agents or operations. */
   readonly defaults?: DefaultsSources;
+  /** The time date rules in attribute sets are evaluated at (epoch ms); unknown = such sets are reported. */
+  readonly now?: number | undefined;
+}
+
+/**
+ * Reads attribute sets, deciding the rules the import can decide (dates at `ctx.now`; agent and
+ * operation expressions against `subject`). Other rule-controlled sets are reported.
+ */
+function readNvSets(
+  parent: XmlElement | undefined,
+  tags: readonly string[],
+  path: string,
+  ids: Map<string, XmlElement>,
+  log: IssueLog,
+  options: { specialFirst?: string; now?: number | undefined; subject?: RuleSubject } = {},
+): Map<string, NvValue> {
+  return readSets(parent, tags, path, ids, log, {
+    ...(options.specialFirst !== undefined ? { specialFirst: options.specialFirst } : {}),
+    ruleEval: (rules) => evalImportRules(rules, options.subject ?? {}, ids, intervalMs, options.now),
+  });
 }
 
 /**
@@ -39,9 +59,7 @@ function conditionalDefaults(
   subject: RuleSubject,
   ctx: ConfigContext,
 ): Map<string, NvValue> {
-  const eff = readNvSets(el, ['meta_attributes'], '', ctx.ids, new IssueLog(), {
-    ruleEval: (rules) => evalDefaultsRules(rules, subject, ctx.ids, intervalMs),
-  });
+  const eff = readNvSets(el, ['meta_attributes'], '', ctx.ids, new IssueLog(), { subject, now: ctx.now });
   const out = new Map<string, NvValue>();
   for (const [k, nv] of eff) if (base.get(k)?.value !== nv.value) out.set(k, nv);
   return out;
@@ -77,6 +95,7 @@ export function importProperties(
 ): { properties: Obj; startupFencing: boolean } {
   const values = readNvSets(crmConfig, ['cluster_property_set'], 'configuration/crm_config', ctx.ids, ctx.log, {
     specialFirst: 'cib-bootstrap-options',
+    now: ctx.now,
   });
   const p: Obj = {};
   let startupFencing = true;
@@ -273,7 +292,7 @@ function importOp(raw: XmlElement, path: string, ctx: ConfigContext, agent: Rule
     return undefined;
   }
   const attrs: Record<string, string> = { ...op.attrs };
-  const metaSets = readNvSets(op, ['meta_attributes'], path, ctx.ids, ctx.log);
+  const metaSets = readNvSets(op, ['meta_attributes'], path, ctx.ids, ctx.log, { now: ctx.now });
   for (const [k, nv] of metaSets) if (attrs[k] === undefined) attrs[k] = nv.value;
   let name = attrs['name'] ?? '';
   const d = ctx.defaults;
@@ -325,7 +344,7 @@ function importOp(raw: XmlElement, path: string, ctx: ConfigContext, agent: Rule
         else ctx.log.ignoredAt(`${path}/@${k}`, `unknown operation attribute "${k}"`);
     }
   }
-  for (const [k, nv] of readNvSets(op, ['instance_attributes'], path, ctx.ids, ctx.log)) params[k] = nv.value;
+  for (const [k, nv] of readNvSets(op, ['instance_attributes'], path, ctx.ids, ctx.log, { now: ctx.now })) params[k] = nv.value;
   if (Object.keys(params).length > 0) out['params'] = params;
   return out;
 }
@@ -382,7 +401,7 @@ const UTIL_RE = /^[+-]?\d+(\.\d+)?$/;
 
 function importUtilization(e: XmlElement, path: string, ctx: ConfigContext): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [k, nv] of readNvSets(e, ['utilization'], path, ctx.ids, ctx.log)) {
+  for (const [k, nv] of readNvSets(e, ['utilization'], path, ctx.ids, ctx.log, { now: ctx.now })) {
     if (UTIL_RE.test(nv.value.trim())) out[k] = Number(nv.value);
     else ctx.log.unsupportedAt(nv.path, `utilization "${nv.value}" is not a number`);
   }
@@ -412,11 +431,11 @@ function importPrimitive(
   const out: Obj = { type: 'primitive', id, agent };
   if (prim.attrs['description'] !== undefined) out['description'] = prim.attrs['description'];
   const params: Obj = {};
-  for (const [k, nv] of readNvSets(prim, ['instance_attributes'], path, ctx.ids, ctx.log)) params[k] = nv.value;
+  for (const [k, nv] of readNvSets(prim, ['instance_attributes'], path, ctx.ids, ctx.log, { now: ctx.now })) params[k] = nv.value;
   for (const [k, v] of Object.entries(inherited)) if (!(k in params)) params[k] = v;
   out['params'] = params;
   const subject: RuleSubject = { standard: prim.attrs['class'], provider: prim.attrs['provider'], type: prim.attrs['type'] };
-  const metaValues = readNvSets(prim, ['meta_attributes'], path, ctx.ids, ctx.log);
+  const metaValues = readNvSets(prim, ['meta_attributes'], path, ctx.ids, ctx.log, { now: ctx.now });
   const d = ctx.defaults;
   if (d?.conditionalRsc) {
     // Pacemaker's order: the resource's own meta, then its parents', then rsc_defaults.
@@ -447,7 +466,7 @@ function importPrimitive(
 
 function paramsOf(e: XmlElement, path: string, ctx: ConfigContext, inherited: Obj): Obj {
   const params: Obj = {};
-  for (const [k, nv] of readNvSets(e, ['instance_attributes'], path, ctx.ids, ctx.log)) params[k] = nv.value;
+  for (const [k, nv] of readNvSets(e, ['instance_attributes'], path, ctx.ids, ctx.log, { now: ctx.now })) params[k] = nv.value;
   for (const [k, v] of Object.entries(inherited)) if (!(k in params)) params[k] = v;
   return params;
 }
@@ -463,7 +482,7 @@ function importGroup(
   const id = g.attrs['id'];
   if (id === undefined) return undefined;
   const params = paramsOf(g, path, ctx, inherited);
-  const metaValues = readNvSets(g, ['meta_attributes'], path, ctx.ids, ctx.log);
+  const metaValues = readNvSets(g, ['meta_attributes'], path, ctx.ids, ctx.log, { now: ctx.now });
   const childAncestors = new Set([...ancestorMeta, ...metaValues.keys()]);
   const members: Obj[] = [];
   for (const c of g.children) {
@@ -488,7 +507,7 @@ function importClone(c: XmlElement, path: string, ctx: ConfigContext, index: Res
   const id = c.attrs['id'];
   if (id === undefined) return undefined;
   const params = paramsOf(c, path, ctx, {});
-  const cloneMeta = readNvSets(c, ['meta_attributes'], path, ctx.ids, ctx.log);
+  const cloneMeta = readNvSets(c, ['meta_attributes'], path, ctx.ids, ctx.log, { now: ctx.now });
   const { meta, promotable } = importMeta(cloneMeta, 'clone', ctx);
   const ancestors = new Set(cloneMeta.keys());
   let childRes: Obj | undefined;
@@ -539,9 +558,10 @@ export function importDefaults(configuration: XmlElement, ctx: ConfigContext): {
   let conditionalRsc = false;
   let conditionalOp = false;
   // Sets whose rules only name agents/operations are resolved per resource later; others are reported.
-  const rscMeta = readNvSets(rscDefaults, ['meta_attributes'], 'configuration/rsc_defaults', ctx.ids, ctx.log, {
+  const rscMeta = readSets(rscDefaults, ['meta_attributes'], 'configuration/rsc_defaults', ctx.ids, ctx.log, {
     ruleEval: (rules) => {
-      if (evalDefaultsRules(rules, {}, ctx.ids, intervalMs) === undefined) return undefined;
+      const v = evalImportRules(rules, {}, ctx.ids, intervalMs, ctx.now);
+      if (v === undefined || !targetsResources(rules, ctx.ids)) return v;
       conditionalRsc = true;
       return false;
     },
@@ -550,9 +570,10 @@ export function importDefaults(configuration: XmlElement, ctx: ConfigContext): {
     ctx.log.unsupportedAt(`configuration/rsc_defaults/instance_attributes[${s.attrs['id'] ?? ''}]`, 'default resource parameters are not modelled');
   const resource = importMeta(rscMeta, 'defaults', ctx).meta;
   const operation: Obj = {};
-  const opMeta = readNvSets(opDefaults, ['meta_attributes'], 'configuration/op_defaults', ctx.ids, ctx.log, {
+  const opMeta = readSets(opDefaults, ['meta_attributes'], 'configuration/op_defaults', ctx.ids, ctx.log, {
     ruleEval: (rules) => {
-      if (evalDefaultsRules(rules, { opName: '', opIntervalMs: 0 }, ctx.ids, intervalMs) === undefined) return undefined;
+      const v = evalImportRules(rules, { opName: '', opIntervalMs: 0 }, ctx.ids, intervalMs, ctx.now);
+      if (v === undefined || !targetsResources(rules, ctx.ids)) return v;
       conditionalOp = true;
       return false;
     },
@@ -597,7 +618,7 @@ export function importNodes(nodes: XmlElement | undefined, ctx: ConfigContext): 
     const node: Obj = { name };
     if (n.attrs['id'] !== undefined && n.attrs['id'] !== name) node['id'] = n.attrs['id'];
     const attributes: Record<string, string> = {};
-    for (const [k, nv] of readNvSets(n, ['instance_attributes'], path, ctx.ids, ctx.log)) {
+    for (const [k, nv] of readNvSets(n, ['instance_attributes'], path, ctx.ids, ctx.log, { now: ctx.now })) {
       if (k === 'standby' || k === 'maintenance') {
         const b = parseBool(nv.value);
         if (b !== undefined) node[k] = b;

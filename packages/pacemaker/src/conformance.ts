@@ -262,8 +262,14 @@ export interface CaseOutcome {
 export function runConformanceCase(name: string, xml: string, expected: ConformanceExpected, schedule: ScheduleFn | undefined): CaseOutcome {
   const tier = expected.tier ?? 3;
   let imported: CibImport;
+  const fixed = caseNow(expected, undefined);
+  const hasFixedTime = expected.effective_time !== null && expected.effective_time !== undefined;
   try {
-    imported = importCib(xml, { source: `${name}.xml` });
+    imported = importCib(xml, {
+      source: `${name}.xml`,
+      ...(hasFixedTime ? { now: fixed } : {}),
+      defaultNow: DEFAULT_CONFORMANCE_NOW,
+    });
   } catch (e) {
     return { name, tier, pass: false, error: true, difference: `import failed: ${(e as Error).message}` };
   }

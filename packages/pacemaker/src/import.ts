@@ -30,7 +30,19 @@ const UNMODELLED_SECTIONS: Record<string, string> = {
   acls: 'access control lists are not modelled',
 };
 
-export function importCib(xml: string, options: { source?: string } = {}): CibImport {
+export interface ImportOptions {
+  /** Name of the input, for error messages. */
+  readonly source?: string;
+  /**
+   * The time (epoch ms) at which date rules guarding attribute sets are decided: the "now" the
+   * result will be scheduled at. Default: the CIB's execution-date, else `defaultNow`, else such
+   * sets are reported as unsupported.
+   */
+  readonly now?: number;
+  readonly defaultNow?: number;
+}
+
+export function importCib(xml: string, options: ImportOptions = {}): CibImport {
   let roots: XmlElement[];
   try {
     roots = parseXml(xml);
@@ -44,7 +56,10 @@ export function importCib(xml: string, options: { source?: string } = {}): CibIm
 
   const log = new IssueLog();
   const ids = indexIds(configuration);
-  const ctx = { ids, log };
+  const exec = cib.attrs['execution-date'];
+  const execSec = exec === undefined ? undefined : Number.parseInt(exec, 10);
+  const execMs = execSec !== undefined && Number.isFinite(execSec) ? execSec * 1000 : undefined;
+  const ctx = { ids, log, now: options.now ?? execMs ?? options.defaultNow };
 
   const { properties, startupFencing } = importProperties(child(configuration, 'crm_config'), ctx);
   const { defaults, sources } = importDefaults(configuration, ctx);
@@ -98,14 +113,12 @@ export function importCib(xml: string, options: { source?: string } = {}): CibIm
     if (dc !== undefined) status.dc = dc;
   }
 
-  const exec = cib.attrs['execution-date'];
-  const execSec = exec === undefined ? undefined : Number.parseInt(exec, 10);
   const result: CibImport = {
     config,
     status,
     unsupported: log.unsupported,
     ignored: log.ignored,
-    ...(execSec !== undefined && Number.isFinite(execSec) ? { now: execSec * 1000 } : {}),
+    ...(execMs !== undefined ? { now: execMs } : {}),
   };
   return result;
 }

@@ -5,6 +5,7 @@
  * name wins, and the value `#default` removes an earlier value. Sets guarded by a rule cannot be
  * represented in the model and are reported instead of guessed.
  */
+import { evalDateExpression } from './dates.js';
 import { childrenOf, resolveRef, type XmlElement } from './xml.js';
 
 export interface ImportIssue {
@@ -113,15 +114,17 @@ export interface RuleSubject {
 }
 
 /**
- * Evaluates rules made only of rsc_expression, op_expression and nested rules (the forms
- * rsc_defaults / op_defaults use to target agents and operations). Returns undefined when a rule
- * holds anything else (node attributes, dates), which cannot be decided at import time.
+ * Evaluates the rules the import can decide itself: rsc_expression and op_expression (how
+ * rsc_defaults / op_defaults target agents and operations), date_expression when the time is
+ * known, and nested rules of these. Returns undefined when a rule holds anything else (node
+ * attribute expressions), which cannot be decided at import time.
  */
-export function evalDefaultsRules(
+export function evalImportRules(
   rules: readonly XmlElement[],
   subject: RuleSubject,
   ids: Map<string, XmlElement>,
   parseInterval: (v: string) => number | undefined,
+  now?: number,
 ): boolean | undefined {
   const evalRule = (rule: XmlElement): boolean | undefined => {
     const or = (rule.attrs['boolean-op'] ?? 'and').toLowerCase() === 'or';
@@ -146,6 +149,10 @@ export function evalDefaultsRules(
           results.push(e.attrs['name'] === subject.opName && (ivMs === undefined || ivMs === subject.opIntervalMs));
           break;
         }
+        case 'date_expression':
+          if (now === undefined) return undefined;
+          results.push(evalDateExpression(e, now));
+          break;
         case 'rule':
           results.push(evalRule(e));
           break;
@@ -164,4 +171,13 @@ export function evalDefaultsRules(
     all = all && v;
   }
   return all;
+}
+
+/** Whether any rule (at any depth) holds an rsc_expression or op_expression. */
+export function targetsResources(rules: readonly XmlElement[], ids: Map<string, XmlElement>): boolean {
+  const walk = (e: XmlElement): boolean => {
+    const r = resolveRef(e, ids) ?? e;
+    return r.tag === 'rsc_expression' || r.tag === 'op_expression' || r.children.some(walk);
+  };
+  return rules.some(walk);
 }
