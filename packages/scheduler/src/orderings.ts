@@ -25,6 +25,8 @@ export const F_RESTART = 16;
 export const F_ASYMMETRICAL = 32;
 /** 'then' (a one-or-more point) is runnable when any of its firsts is. */
 export const F_ONE_OR_MORE = 64;
+/** A one-or-more point that needs more than one runnable first (clone-min): how many. */
+const REQUIRED_BEFORE = new WeakMap<Act, number>();
 
 export interface Ordering {
   readonly first: Act;
@@ -162,6 +164,34 @@ export function buildOrderings(config: ClusterConfig, tree: ResourceTree, action
         flags |= F_IMPLIES_THEN;
         if (firstAction === 'start' || firstAction === 'promote') flags |= F_RUNNABLE_LEFT;
       }
+    }
+    // clone-min (or the deprecated require-all=false, i.e. clone-min 1) on the first clone: "then"
+    // may run once that many instances can (Pacemaker's clone_min_ordering).
+    const cloneMin = first.kind === 'clone' ? (first.clone?.meta.cloneMin ?? (c.requireAll === false ? 1 : 0)) : 0;
+    if (cloneMin > 0) {
+      const key = `clone-one-or-more:${c.id}`;
+      let point = actions.byKey.get(key);
+      if (!point) {
+        point = { id: key, task: 'one-or-more', rsc: undefined, node: undefined, interval: 0, optional: true, runnable: true, pseudo: true, reason: undefined };
+        actions.list.push(point);
+        actions.byKey.set(point.id, point);
+        REQUIRED_BEFORE.set(point, cloneMin);
+      }
+      let firsts = 0;
+      for (const child of first.children) {
+        const fa = rscActions(child, firstAction, true);
+        firsts += fa.length;
+        order(fa, [point], F_ONE_OR_MORE, `order ${c.id} (clone-min ${cloneMin})`);
+      }
+      if (firsts < cloneMin) point.runnable = false;
+      order([point], rscActions(then, thenAction, false), flags | F_RUNNABLE_LEFT, `order ${c.id}`);
+      if (symmetrical && c.kind !== 'Serialize') {
+        const inv = (a: string): string | undefined => ({ start: 'stop', stop: 'start', promote: 'demote', demote: 'promote' } as Record<string, string>)[a];
+        const fi = inv(thenAction);
+        const ti = inv(firstAction);
+        if (fi && ti) order(firstActionsFor(then, fi), rscActions(first, ti, false), F_OPTIONAL | (c.kind === 'Mandatory' ? F_IMPLIES_FIRST : 0), `order ${c.id} (inverse)`);
+      }
+      return;
     }
     if (c.requireAll !== false && !(first.clone?.meta.cloneMin) && orderInterleaved(first, then, firstAction, thenAction, flags, `order ${c.id}`)) {
       if (symmetrical && c.kind !== 'Serialize') {
@@ -306,7 +336,8 @@ export function propagate(orderings: readonly Ordering[], actions: ActionSet, co
     const o = queue[head++]!;
     queued.delete(o);
     if (o.flags & F_ONE_OR_MORE) {
-      const any = (incoming.get(o.then) ?? []).some((x) => effectiveFlags(x.first, actions).runnable);
+      const need = REQUIRED_BEFORE.get(o.then) ?? 1;
+      const any = (incoming.get(o.then) ?? []).filter((x) => effectiveFlags(x.first, actions).runnable).length >= need;
       if (!any && o.then.runnable) {
         o.then.runnable = false;
         touch(o.then);
