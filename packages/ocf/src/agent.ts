@@ -123,7 +123,8 @@ export function ocfAgentFromMetadata(refText: string, metadata: OcfMetadata, opt
       on_node: ctx.node,
       ...extraMeta,
     };
-    for (const [k, v] of Object.entries(metaAttrs)) env[`OCF_RESKEY_CRM_meta_${k}`] = v;
+    // As Pacemaker names them: CRM_meta_<name> with dashes turned into underscores (clone-max → clone_max).
+    for (const [k, v] of Object.entries(metaAttrs)) env[`OCF_RESKEY_CRM_meta_${k.replace(/-/g, '_')}`] = v;
 
     if (ctx.signal.aborted) return { execution: 'cancelled', outcome: 'generic-error', reason: `${action} cancelled before it started` };
     const timeoutMs = Math.max(1, ctx.deadline - ctx.clock.now());

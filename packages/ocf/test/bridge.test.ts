@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { capabilitiesOf, testAgent, formatReport, AgentRegistry } from '@paceline/agent-api';
-import { OcfError, createOcfResolver, createProcessRunner, loadOcfAgent, ocfRefResolver } from '@paceline/ocf';
+import { capabilitiesOf, testAgent, formatReport, AgentRegistry, silentLogger } from '@paceline/agent-api';
+import { OcfError, createOcfResolver, createProcessRunner, loadOcfAgent, ocfRefResolver, systemClock } from '@paceline/ocf';
 import { act } from './helpers/netlab.js';
 
 const run = createProcessRunner();
@@ -93,7 +93,10 @@ describe('the OCF bridge', () => {
 
   it("gives the script Pacemaker's environment", async () => {
     const fake = await loadOcfAgent('ocf:test:Fake', { run, ocfRoot: root, rscTmp: work });
-    const r = await act(fake, 'start', { dir: work }, run, { instance: 'web:1', node: 'alpha', timeoutMs: 15_000 });
+    const r = await fake.start({ dir: work }, {
+      node: 'alpha', instance: 'web:1', stateDir: work, run, log: silentLogger, clock: systemClock, signal: new AbortController().signal,
+      deadline: Date.now() + 15_000, op: { name: 'start', interval: 0, timeout: 15_000 }, meta: { 'clone-max': '2', notify: 'true' },
+    });
     expect(r.outcome).toBe('ok');
     const env = Object.fromEntries(readFileSync(join(work, 'env'), 'utf8').split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
     expect(env).toMatchObject({
@@ -109,6 +112,8 @@ describe('the OCF bridge', () => {
       OCF_RESKEY_CRM_meta_on_node: 'alpha',
       OCF_EXIT_REASON_PREFIX: 'ocf-exit-reason:',
       HA_RSCTMP: work,
+      OCF_RESKEY_CRM_meta_clone_max: '2',
+      OCF_RESKEY_CRM_meta_notify: 'true',
     });
     expect(env['OCF_RESKEY_rc']).toBeUndefined();
   });
