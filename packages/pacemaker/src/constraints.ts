@@ -5,6 +5,7 @@
  */
 import { parseScore } from '@paceline/model';
 import { mapRole, type ConfigContext, type ResourceIndex } from './config.js';
+import { parsePacemakerDate } from './dates.js';
 import { childrenOf, parseBool, resolveRef, type XmlElement } from './xml.js';
 
 type Obj = Record<string, unknown>;
@@ -73,8 +74,18 @@ function importExpression(e: XmlElement, path: string, ctx: ConfigContext): Obj 
         return undefined;
       }
       const out: Obj = { kind: 'date', op };
-      if (e.attrs['start'] !== undefined) out['start'] = e.attrs['start'];
-      if (e.attrs['end'] !== undefined) out['end'] = e.attrs['end'];
+      // Pacemaker's date forms (ordinal "2005-001", week dates, "YYYY-MM-DD hh:mm:ss -05:00") are
+      // written as canonical ISO-8601 UTC so that any consumer reads the same instant.
+      for (const k of ['start', 'end'] as const) {
+        const v = e.attrs[k];
+        if (v === undefined) continue;
+        const ms = parsePacemakerDate(v);
+        if (ms === undefined) {
+          ctx.log.unsupportedAt(`${path}/@${k}`, `"${v}" is not a date Pacemaker understands; expression skipped`);
+          return undefined;
+        }
+        out[k] = new Date(ms).toISOString();
+      }
       const numbers = (el: XmlElement | undefined): Record<string, number> => {
         const r: Record<string, number> = {};
         for (const [k, v] of Object.entries(el?.attrs ?? {})) if (k !== 'id' && /^[+-]?\d+$/.test(v)) r[k] = Number(v);

@@ -116,7 +116,7 @@ describe('importCib: configuration', () => {
       resource: 'b',
       rules: [{ score: -INFINITY, booleanOp: 'or', expressions: [
         { kind: 'attribute', attribute: '#uname', op: 'ne', value: 'n1' },
-        { kind: 'rule', expressions: [{ kind: 'date', op: 'in_range', start: '2020-01-01', duration: { years: 1 } }] },
+        { kind: 'rule', expressions: [{ kind: 'date', op: 'in_range', start: '2020-01-01T00:00:00.000Z', duration: { years: 1 } }] },
       ] }],
     });
     expect(byId.get('l3-a')).toMatchObject({ resource: 'a', node: 'n2', score: 5 });
