@@ -13,7 +13,7 @@ import { effectiveQuorumPolicy, unpackStatus } from './unpack.js';
 import { applyNodeCriteria } from './locations.js';
 import { buildColocations } from './colocations.js';
 import { assignResources } from './assign.js';
-import { inhibitUnpairedInstances } from './clone/index.js';
+import { edgesThroughPseudo, inhibitUnpairedInstances } from './clone/index.js';
 import { createActions, type Act } from './actions.js';
 import { buildOrderings, probeEdges, propagate } from './orderings.js';
 import { extraStopLines, summarize } from './summary.js';
@@ -59,18 +59,9 @@ export function schedule(input: ScheduleInput): Transition {
     .map(toGraphAction);
   const graphIndex = new Map<Act, number>();
   for (const a of actions.list) if ((!a.optional || a.task === 'monitor') && (a.rsc?.kind === 'primitive' || a.task === 'fence')) graphIndex.set(a, graphIndex.size);
-  const edges: OrderEdge[] = [];
-  const seen = new Set<number>();
-  const width = graphIndex.size + 1;
-  for (const o of [...orderings, ...probeEdges(actions)]) {
-    const f = graphIndex.get(o.first);
-    const t = graphIndex.get(o.then);
-    if (f === undefined || t === undefined) continue;
-    const key = f * width + t;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    edges.push({ before: o.first.id, after: o.then.id, reason: o.reason });
-  }
+  // Orderings that run through group/clone pseudo actions become direct edges (clone/graph.ts).
+  const edges: OrderEdge[] = edgesThroughPseudo([...orderings, ...probeEdges(actions)], (a) => graphIndex.has(a), (a) => a.rsc !== undefined && a.rsc.kind !== 'primitive')
+    .map((o) => ({ before: o.first.id, after: o.then.id, reason: o.reason }));
   return {
     current: currentPlacement(tree, unpacked),
     placement: finalPlacement(tree, unpacked, assignment, actions),
