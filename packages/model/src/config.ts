@@ -123,6 +123,11 @@ export const Primitive = z.strictObject({
   agent: AgentRef,
   description: z.string().optional(),
   params: z.record(z.string(), z.unknown()).default({}),
+  /**
+   * The complete parameters on particular nodes, where they differ from `params` (Pacemaker:
+   * instance_attributes guarded by node-attribute rules). Absent node = `params`.
+   */
+  paramsByNode: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
   meta: ResourceMeta.default({}),
   ops: z.array(Operation).default([]),
   /** Resource-level utilization (Pacemaker's utilization section), e.g. { cpu: 2, memory: 512 }. */

@@ -4,7 +4,7 @@
  * carry is reported, never silently dropped.
  */
 import { parseDurationMs, parseScore, type ClusterConfigInput } from '@paceline/model';
-import { evalImportRules, IssueLog, readNvSets as readSets, targetsResources, type NvValue, type RuleSubject } from './nvsets.js';
+import { evalImportRules, IssueLog, readNvSets as readSets, targetsResources, testsNodeAttributes, type NvValue, type RuleSubject } from './nvsets.js';
 import { child, childrenOf, parseBool, resolveRef, type XmlElement } from './xml.js';
 
 type Obj = Record<string, unknown>;
@@ -16,6 +16,8 @@ export interface ConfigContext {
   readonly defaults?: DefaultsSources;
   /** The time date rules in attribute sets are evaluated at (epoch ms); unknown = such sets are reported. */
   readonly now?: number | undefined;
+  /** Every node's attributes as rules see them (configured, transient and #uname/#id/...), for per-node parameters. */
+  readonly nodeAttrs?: ReadonlyMap<string, Readonly<Record<string, string>>>;
 }
 
 /**
@@ -434,6 +436,8 @@ function importPrimitive(
   for (const [k, nv] of readNvSets(prim, ['instance_attributes'], path, ctx.ids, ctx.log, { now: ctx.now })) params[k] = nv.value;
   for (const [k, v] of Object.entries(inherited)) if (!(k in params)) params[k] = v;
   out['params'] = params;
+  const byNode = paramsByNode(prim, params, inherited, ctx);
+  if (byNode) out['paramsByNode'] = byNode;
   const subject: RuleSubject = { standard: prim.attrs['class'], provider: prim.attrs['provider'], type: prim.attrs['type'] };
   const metaValues = readNvSets(prim, ['meta_attributes'], path, ctx.ids, ctx.log, { now: ctx.now });
   const d = ctx.defaults;
@@ -462,6 +466,29 @@ function importPrimitive(
     if (!['instance_attributes', 'meta_attributes', 'operations', 'utilization'].includes(c.tag))
       ctx.log.unsupportedAt(`${path}/${c.tag}`, `<${c.tag}> inside a primitive is not modelled`);
   return out;
+}
+
+/** Parameters on each node where node-attribute rules make them differ from the node-less ones. */
+function paramsByNode(prim: XmlElement, base: Obj, inherited: Obj, ctx: ConfigContext): Record<string, Obj> | undefined {
+  if (!ctx.nodeAttrs) return undefined;
+  const guarded = childrenOf(prim, 'instance_attributes').some((raw) => {
+    const set = resolveRef(raw, ctx.ids) ?? raw;
+    return testsNodeAttributes(childrenOf(set, 'rule'), ctx.ids);
+  });
+  if (!guarded) return undefined;
+  const out: Record<string, Obj> = {};
+  const same = (a: Obj, b: Obj): boolean => {
+    const ka = Object.keys(a);
+    return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
+  };
+  for (const [node, attrs] of ctx.nodeAttrs) {
+    const p: Obj = {};
+    const values = readNvSets(prim, ['instance_attributes'], '', ctx.ids, new IssueLog(), { now: ctx.now, subject: { nodeAttrs: attrs } });
+    for (const [k, nv] of values) p[k] = nv.value;
+    for (const [k, v] of Object.entries(inherited)) if (!(k in p)) p[k] = v;
+    if (!same(p, base)) out[node] = p;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 function paramsOf(e: XmlElement, path: string, ctx: ConfigContext, inherited: Obj): Obj {

@@ -6,7 +6,7 @@
 import { ClusterConfig, ConfigError, zodIssues, type ClusterStatus } from '@paceline/model';
 import { configToInput, importDefaults, importNodes, importProperties, importResources } from './config.js';
 import { importConstraints, importTags } from './constraints.js';
-import { IssueLog, type ImportIssue } from './nvsets.js';
+import { IssueLog, readNvSets, type ImportIssue } from './nvsets.js';
 import { importStatus } from './status.js';
 import { child, childrenOf, indexIds, isTrue, parseXml, type XmlElement } from './xml.js';
 
@@ -42,6 +42,39 @@ export interface ImportOptions {
   readonly defaultNow?: number;
 }
 
+/**
+ * Node attributes as Pacemaker's rules see them (add_node_attrs): #uname, #id, #kind, #is_dc,
+ * #cluster-name, the configured attributes, the transient ones over them, then #site-name.
+ */
+function nodeAttributeTable(
+  cib: XmlElement,
+  nodes: readonly Record<string, unknown>[],
+  clusterName: string | undefined,
+  status: XmlElement | undefined,
+  ids: Map<string, XmlElement>,
+): Map<string, Record<string, string>> {
+  const table = new Map<string, Record<string, string>>();
+  const states = childrenOf(status, 'node_state');
+  const dc = cib.attrs['dc-uuid'];
+  for (const n of nodes) {
+    const name = n['name'] as string;
+    const id = (n['id'] as string | undefined) ?? name;
+    const attrs: Record<string, string> = { '#uname': name, '#id': id, '#kind': 'cluster', '#is_dc': dc === id ? 'true' : 'false' };
+    if (clusterName !== undefined) attrs['#cluster-name'] = clusterName;
+    Object.assign(attrs, n['attributes'] as Record<string, string>);
+    if (n['standby'] !== undefined) attrs['standby'] = n['standby'] ? 'on' : 'off';
+    const state = states.find((s) => s.attrs['id'] === id) ?? states.find((s) => s.attrs['uname'] === name);
+    for (const ta of childrenOf(state, 'transient_attributes'))
+      for (const [k, nv] of readNvSets(ta, ['instance_attributes'], '', ids, new IssueLog())) attrs[k] = nv.value;
+    if (attrs['#site-name'] === undefined) {
+      const site = attrs['site-name'] ?? clusterName;
+      if (site !== undefined) attrs['#site-name'] = site;
+    }
+    table.set(name, attrs);
+  }
+  return table;
+}
+
 export function importCib(xml: string, options: ImportOptions = {}): CibImport {
   let roots: XmlElement[];
   try {
@@ -64,7 +97,8 @@ export function importCib(xml: string, options: ImportOptions = {}): CibImport {
   const { properties, startupFencing } = importProperties(child(configuration, 'crm_config'), ctx);
   const { defaults, sources } = importDefaults(configuration, ctx);
   const nodes = importNodes(child(configuration, 'nodes'), ctx);
-  const { resources, index } = importResources(child(configuration, 'resources'), { ...ctx, defaults: sources });
+  const nodeAttrs = nodeAttributeTable(cib, nodes.nodes, properties['clusterName'] as string | undefined, child(cib, 'status'), ids);
+  const { resources, index } = importResources(child(configuration, 'resources'), { ...ctx, defaults: sources, nodeAttrs });
   const tags = importTags(configuration);
   const constraints = importConstraints(child(configuration, 'constraints'), ctx, index, tags);
   for (const c of configuration.children) {

@@ -85,7 +85,7 @@ export function readNvSets(
       const verdict = options.ruleEval?.(rules);
       if (verdict === false) continue;
       if (verdict === undefined) {
-        log.unsupportedAt(`${s.path}/rule`, 'attribute set applied only when a rule holds (rule-controlled sets are not modelled); its values were not imported');
+        log.unsupportedAt(`${s.path}/rule`, 'attribute set guarded by a rule the import cannot decide (no time known, or an unsupported expression); its values were not imported');
         continue;
       }
     }
@@ -111,13 +111,68 @@ export interface RuleSubject {
   readonly type?: string | undefined;
   readonly opName?: string | undefined;
   readonly opIntervalMs?: number | undefined;
+  /**
+   * The node attributes expressions test. Absent = no node, as when Pacemaker evaluates meta
+   * attributes, cluster options and node attribute sets: then only not_defined and ne hold.
+   */
+  readonly nodeAttrs?: Readonly<Record<string, string>> | undefined;
+}
+
+/** Pacemaker's compare_attr_expr_vals: type defaults to string, or integer/number for ordering operators. */
+function compareValues(l: string | undefined, r: string | undefined, type: string | undefined, op: string): number {
+  if (l === undefined || r === undefined) return l === r ? 0 : r === undefined ? 1 : -1;
+  const t = (type ?? (['lt', 'lte', 'gt', 'gte'].includes(op) ? (l.includes('.') || r.includes('.') ? 'number' : 'integer') : 'string')).toLowerCase();
+  const str = (): number => {
+    const a = l.toLowerCase();
+    const b = r.toLowerCase();
+    return a < b ? -1 : a > b ? 1 : 0;
+  };
+  if (t === 'integer' || t === 'number') {
+    const re = t === 'integer' ? /^\s*[+-]?\d+\s*$/ : /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
+    if (!re.test(l) || !re.test(r)) return str();
+    const a = Number(l);
+    const b = Number(r);
+    return a < b ? -1 : a > b ? 1 : 0;
+  }
+  if (t === 'version') {
+    const pa = l.split('.').map((x) => Number.parseInt(x, 10) || 0);
+    const pb = r.split('.').map((x) => Number.parseInt(x, 10) || 0);
+    for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+      const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+      if (d !== 0) return d < 0 ? -1 : 1;
+    }
+    return 0;
+  }
+  return str();
+}
+
+/** Pacemaker's accept_attr_expr for a node-attribute expression (value-source is literal here). */
+export function evalAttrExpression(e: XmlElement, nodeAttrs: Readonly<Record<string, string>> | undefined): boolean | undefined {
+  const attr = e.attrs['attribute'];
+  const op = (e.attrs['operation'] ?? '').toLowerCase();
+  if (attr === undefined) return false;
+  const vs = e.attrs['value-source'];
+  if (vs !== undefined && vs !== 'literal') return undefined;
+  const l = nodeAttrs?.[attr];
+  const r = e.attrs['value'];
+  if (op === 'defined') return l !== undefined;
+  if (op === 'not_defined') return l === undefined;
+  const cmp = compareValues(l, r, e.attrs['type'], op);
+  if (op === 'eq') return cmp === 0;
+  if (op === 'ne') return cmp !== 0;
+  if (l === undefined || r === undefined) return false;
+  if (op === 'lt') return cmp < 0;
+  if (op === 'lte') return cmp <= 0;
+  if (op === 'gt') return cmp > 0;
+  if (op === 'gte') return cmp >= 0;
+  return undefined;
 }
 
 /**
  * Evaluates the rules the import can decide itself: rsc_expression and op_expression (how
  * rsc_defaults / op_defaults target agents and operations), date_expression when the time is
- * known, and nested rules of these. Returns undefined when a rule holds anything else (node
- * attribute expressions), which cannot be decided at import time.
+ * known, node-attribute expressions against `subject.nodeAttrs` (or no node, as Pacemaker does
+ * outside resource parameters), and nested rules of these. Returns undefined otherwise.
  */
 export function evalImportRules(
   rules: readonly XmlElement[],
@@ -149,6 +204,9 @@ export function evalImportRules(
           results.push(e.attrs['name'] === subject.opName && (ivMs === undefined || ivMs === subject.opIntervalMs));
           break;
         }
+        case 'expression':
+          results.push(evalAttrExpression(e, subject.nodeAttrs));
+          break;
         case 'date_expression':
           if (now === undefined) return undefined;
           results.push(evalDateExpression(e, now));
@@ -178,6 +236,15 @@ export function targetsResources(rules: readonly XmlElement[], ids: Map<string, 
   const walk = (e: XmlElement): boolean => {
     const r = resolveRef(e, ids) ?? e;
     return r.tag === 'rsc_expression' || r.tag === 'op_expression' || r.children.some(walk);
+  };
+  return rules.some(walk);
+}
+
+/** Whether any rule (at any depth) tests node attributes. */
+export function testsNodeAttributes(rules: readonly XmlElement[], ids: Map<string, XmlElement>): boolean {
+  const walk = (e: XmlElement): boolean => {
+    const r = resolveRef(e, ids) ?? e;
+    return r.tag === 'expression' || r.children.some(walk);
   };
   return rules.some(walk);
 }

@@ -295,3 +295,33 @@ y"/></instance_attributes></primitive></resources><constraints/>`),
     expect(r.config.resources[0]).toMatchObject({ params: { cmd: 'a && b <x> AB"', ml: 'x y' } });
   });
 });
+
+describe('importCib: per-node parameters and node-attribute rules in attribute sets', () => {
+  it('fills paramsByNode from node-attribute rules, with transient attributes, #uname and #site-name', () => {
+    const r = importCib(
+      cib(
+        `<crm_config><cluster_property_set id="o"><nvpair id="cn" name="cluster-name" value="clusterA"/></cluster_property_set></crm_config>
+        <nodes><node id="1" uname="n1"><instance_attributes id="a"><nvpair id="s" name="site-name" value="siteA"/></instance_attributes></node>
+          <node id="2" uname="n2"/><node id="3" uname="n3"/></nodes>
+        <resources><primitive id="r" class="ocf" provider="pacemaker" type="Dummy">
+          <instance_attributes id="i0" score="10"><nvpair id="f0" name="fake" value="100"/></instance_attributes>
+          <instance_attributes id="i1" score="20"><rule id="r1" score="0"><expression id="e1" attribute="#site-name" operation="eq" value="SITEA"/></rule>
+            <nvpair id="f1" name="fake" value="site"/></instance_attributes>
+          <instance_attributes id="i2" score="20"><rule id="r2" score="0"><expression id="e2" attribute="weight" operation="gt" value="9"/></rule>
+            <nvpair id="f2" name="fake" value="heavy"/></instance_attributes>
+          <instance_attributes id="i3" score="20"><rule id="r3" score="0"><expression id="e3" attribute="#uname" operation="ne" value="n1"/></rule>
+            <nvpair id="f3" name="other" value="not-n1"/></instance_attributes>
+        </primitive></resources><constraints/>`,
+        UP('1', 'n1') +
+          UP('2', 'n2', '<transient_attributes id="t"><instance_attributes id="ti"><nvpair id="w" name="weight" value="10"/></instance_attributes></transient_attributes>') +
+          UP('3', 'n3'),
+      ),
+    );
+    const p = r.config.resources[0]!;
+    if (p.type !== 'primitive') throw new Error('not a primitive');
+    // without a node, only "ne" holds (Pacemaker evaluates node expressions against no attributes)
+    expect(p.params).toEqual({ fake: '100', other: 'not-n1' });
+    expect(p.paramsByNode).toEqual({ n1: { fake: 'site' }, n2: { fake: 'heavy', other: 'not-n1' } });
+    expect(r.unsupported).toEqual([]);
+  });
+});
