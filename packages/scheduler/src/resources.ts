@@ -71,7 +71,13 @@ interface Mutable {
   instance?: number;
 }
 
-export function buildResourceTree(config: ClusterConfig, nodeCount: number, orphans: readonly { id: string; agent?: string }[] = []): ResourceTree {
+export function buildResourceTree(
+  config: ClusterConfig,
+  nodeCount: number,
+  orphans: readonly { id: string; agent?: string }[] = [],
+  /** Clone instance numbers found in the history beyond clone-max (orphan instances), per clone id. */
+  orphanInstances: ReadonlyMap<string, readonly number[]> = new Map(),
+): ResourceTree {
   const byId = new Map<string, Rsc>();
   const primitives: Rsc[] = [];
   let counter = 0;
@@ -96,7 +102,7 @@ export function buildResourceTree(config: ClusterConfig, nodeCount: number, orph
     };
   };
 
-  const visit = (r: Resource, parent: Rsc | undefined, suffix: string): Rsc => {
+  const visit = (r: Resource, parent: Rsc | undefined, suffix: string, orphan = false): Rsc => {
     const isFencing = r.type === 'primitive' && r.agent.startsWith('stonith:');
     const meta = effective(r.meta, parent?.meta, isFencing, r.type === 'clone');
     const m: Mutable = {
@@ -108,7 +114,7 @@ export function buildResourceTree(config: ClusterConfig, nodeCount: number, orph
       meta,
       ops: r.type === 'primitive' ? r.ops : [],
       isFencing,
-      orphan: false,
+      orphan,
       baseId: r.id,
       ...(suffix ? { instance: Number(suffix.slice(1)) } : {}),
     };
@@ -117,11 +123,13 @@ export function buildResourceTree(config: ClusterConfig, nodeCount: number, orph
     const rsc = m as Rsc;
     byId.set(rsc.id, rsc);
     if (r.type === 'primitive') primitives.push(rsc);
-    if (r.type === 'group') for (const member of (r as Group).members) m.children.push(visit(member, rsc, suffix));
+    if (r.type === 'group') for (const member of (r as Group).members) m.children.push(visit(member, rsc, suffix, orphan));
     if (r.type === 'clone') {
       const clone = r as Clone;
       const max = clone.meta.cloneMax ?? nodeCount;
-      for (let i = 0; i < max; i++) m.children.push(visit(clone.child, rsc, `:${i}`));
+      // clone-max=0 still has instance 0 (an orphan) so that history naming it can be stopped.
+      for (let i = 0; i < Math.max(1, max); i++) m.children.push(visit(clone.child, rsc, `:${i}`, i >= max));
+      for (const n of orphanInstances.get(r.id) ?? []) if (n >= Math.max(1, max)) m.children.push(visit(clone.child, rsc, `:${n}`, true));
     }
     return rsc;
   };

@@ -31,9 +31,14 @@ export function schedule(input: ScheduleInput): Transition {
   const { config, status, now } = input;
   const baseNodes = buildNodeViews(config, status);
   const orphans = findOrphans(config, status);
-  const tree = buildResourceTree(config, config.nodes.length, orphans);
   const fails = indexFailCounts(status, now);
-  const unpacked = unpackStatus(config, status, tree, baseNodes, fails, now);
+  let tree = buildResourceTree(config, config.nodes.length, orphans);
+  let unpacked = unpackStatus(config, status, tree, baseNodes, fails, now);
+  if ([...unpacked.orphanInstances.values()].some((l) => l.length > 0)) {
+    // The history holds more clone instances than clone-max: add them as orphans and read again.
+    tree = buildResourceTree(config, config.nodes.length, orphans, unpacked.orphanInstances);
+    unpacked = unpackStatus(config, status, tree, baseNodes, fails, now);
+  }
   const nodes = unpacked.nodes;
   const criteria = applyNodeCriteria(config, tree, nodes, unpacked, fails, now);
   const { index: colocs, warnings: colocWarnings } = buildColocations(config, tree);

@@ -59,6 +59,8 @@ export interface UnpackResult {
   readonly warnings: readonly string[];
   /** Clone instance id -> the id its history last used when different (Pacemaker's clone_name). */
   readonly cloneNames?: ReadonlyMap<string, string>;
+  /** Clone instances numbered beyond clone-max while reading the history (orphans), per clone. */
+  readonly orphanInstances: ReadonlyMap<string, readonly number[]>;
 }
 
 interface Work {
@@ -446,7 +448,13 @@ export function unpackStatus(
     });
   }
   const nodeList = baseNodes.map((n) => nodes.get(n.name)!);
-  return { resources, adjustments, fenceReasons, nodes: nodeList, warnings, cloneNames: cloneResolver.historyNames() };
+  const orphanInstances = new Map<string, number[]>();
+  for (const o of cloneResolver.orphans()) {
+    const l = orphanInstances.get(o.clone) ?? [];
+    if (!l.includes(o.number)) l.push(o.number);
+    orphanInstances.set(o.clone, l);
+  }
+  return { resources, adjustments, fenceReasons, nodes: nodeList, warnings, cloneNames: cloneResolver.historyNames(), orphanInstances };
 }
 
 function callOrder(op: OpRecord): number {
