@@ -181,7 +181,8 @@ async function start(p: IpParams, ctx: AgentContext): Promise<ActionResult> {
       if (dup) return dup;
     }
     const label = p.label !== undefined ? ['label', `${p.interface}:${p.label}`] : [];
-    const add = await ip(ctx, ['-4', 'addr', 'add', cidr, 'dev', p.interface, ...label]);
+    const broadcast = prefixOf(p) < 31 ? ['broadcast', '+'] : [];
+    const add = await ip(ctx, ['-4', 'addr', 'add', cidr, ...broadcast, 'dev', p.interface, ...label]);
     if (!add.ok && !/File exists/i.test(add.stderr)) return add.result;
     await announceV4(p, ctx);
   } else {

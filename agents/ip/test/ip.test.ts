@@ -107,6 +107,13 @@ d('ip agent in network namespaces', () => {
     expect((await act(ipAgent, 'stop', params(), lab.runner(a))).outcome).toBe('ok');
   });
 
+  it('sets the broadcast address for a prefix shorter than /31', async () => {
+    const p = params({ address: `${net}.150`, cidrNetmask: 24, label: undefined, arpCount: 0 });
+    expect((await act(ipAgent, 'start', p, lab.runner(a))).outcome).toBe('ok');
+    expect(lab.exec(a, 'ip', ['-4', '-o', 'addr', 'show', 'dev', 'eth0'])).toContain(`${net}.150/24 brd ${net}.255`);
+    expect((await act(ipAgent, 'stop', p, lab.runner(a))).outcome).toBe('ok');
+  });
+
   it('reports a failure when the link goes down, and recovers', async () => {
     lab.exec(b, 'ip', ['link', 'set', 'eth0', 'down']);
     const r = await act(ipAgent, 'monitor', params(), lab.runner(b));
