@@ -1,1 +1,10 @@
-export {};
+export * from './errors.js';
+export * from './messages.js';
+export * from './updates.js';
+export * from './core.js';
+export * from './store.js';
+export * from './local.js';
+export * from './channel.js';
+export * from './events.js';
+export * from './daemon.js';
+export * from './control.js';

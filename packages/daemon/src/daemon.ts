@@ -1,0 +1,641 @@
+/**
+ * The node daemon: the thin imperative shell around the pure cores. It feeds ticks (from the
+ * injected timers) and packets (from the transports) to the membership state machine, turns the
+ * membership state into a view for the coordinator core, carries out the core's commands (run a
+ * transition through the executor, with each action dispatched to the node that runs it; publish
+ * and persist the replicated document), runs this node's actions, and publishes typed events.
+ */
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import {
+  FailCount, ResourceHistory, type ClusterConfig, type ClusterConfigInput, type GraphAction,
+} from '@paceline/model';
+import { schedule } from '@paceline/scheduler';
+import {
+  explainPeerSafelyDown, initialState, membershipNodes, resolveConfig, step,
+  type MembershipConfigInput, type MembershipEvent, type MembershipInput, type MembershipState, type Transport, type TransportInput,
+} from '@paceline/membership';
+import type { ActionResult, AgentResolver, Clock, CommandRunner, Logger } from '@paceline/agent-api';
+import { ExecutorEvents, executeTransition } from '@paceline/executor';
+import { UdpTransport } from '@paceline/runtime';
+import { UdpPeerChannel, type PeerChannel, type PeerReceiver } from './channel.js';
+import {
+  buildStatus, coordinatorStep, initialCoreState, scheduleBlocker, QUARANTINE_ATTRIBUTE, UNCLEAN_ATTRIBUTE,
+  type CoreCommand, type CoreEvent, type CoreState, type MembershipView, type NodeReportData, type TransitionInfo,
+} from './core.js';
+import { DaemonError } from './errors.js';
+import { ControlServer } from './control.js';
+import { DaemonEvents } from './events.js';
+import { LocalNode, activeRoles } from './local.js';
+import type { ClusterDoc, DistOmit, NodeReport, PeerMessage, PeerMessageBody } from './messages.js';
+import { StateWriter, loadState, type PersistedState } from './store.js';
+import { parseDocConfig, UpdateRequest } from './updates.js';
+
+/** Timer functions (the global ones in production, a SimulatedClock's in tests). */
+export interface Timers {
+  setInterval(fn: () => void, ms: number): unknown;
+  clearInterval(handle: unknown): void;
+}
+
+export const systemTimers: Timers = {
+  setInterval: (fn, ms) => setInterval(fn, ms),
+  clearInterval: (h) => clearInterval(h as NodeJS.Timeout),
+};
+
+export interface FenceOutcome {
+  readonly ok: boolean;
+  readonly detail?: string;
+}
+
+export interface DaemonOptions {
+  readonly node: string;
+  /** The configuration file (used unless the state directory holds a document with a newer or equal epoch). */
+  readonly config: ClusterConfigInput | Record<string, unknown>;
+  readonly stateDir: string;
+  readonly key: Uint8Array;
+  readonly agents: AgentResolver;
+  readonly runner: CommandRunner;
+  readonly clock: Clock;
+  readonly timers: Timers;
+  readonly logger: Logger;
+  /** Membership settings (profile, partitionPolicy, twoNode, ...); nodes and links come from the configuration. */
+  readonly membership?: Partial<Omit<MembershipConfigInput, 'self' | 'nodes'>>;
+  /** node → link → address overrides (e.g. 127.0.0.1:PORT in tests). */
+  readonly addresses?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** The daemon channel listens on each link address's port + this (default 1). */
+  readonly portOffset?: number;
+  /** Membership transport factory (default: UDP). */
+  readonly transport?: (onInput: (input: TransportInput) => void) => Promise<Transport>;
+  /** Daemon channel factory (default: UDP). */
+  readonly channel?: (onMessage: PeerReceiver) => Promise<PeerChannel>;
+  /** Fences a node (power it off or reboot it); resolves ok only when it is certain the node runs nothing. */
+  readonly fence?: (node: string, signal: AbortSignal) => Promise<FenceOutcome>;
+  /** Checks the witness (partition policy `witness`). */
+  readonly witness?: () => Promise<boolean>;
+  /** Stop this node's resources before leaving on dispose() (default true). */
+  readonly stopOnShutdown?: boolean;
+  /** Serve the control socket STATE_DIR/control.sock (default true). */
+  readonly controlSocket?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+interface PendingAction {
+  readonly node: string;
+  readonly message: PeerMessage;
+  readonly deadline: number;
+  readonly resolve: (r: ActionResult) => void;
+}
+
+export interface DaemonStatus {
+  readonly node: string;
+  readonly boot: number;
+  readonly coordinator: string;
+  readonly term: number;
+  readonly quorate: boolean;
+  readonly mayRun: boolean;
+  readonly mayRunReason: string;
+  readonly schedulerBlocked?: string;
+  readonly epoch: number;
+  readonly clusterName?: string;
+  readonly members: readonly string[];
+  readonly nodes: readonly {
+    readonly name: string;
+    readonly state: string;
+    readonly standby: boolean;
+    readonly quarantine?: string;
+    readonly reason?: string;
+    readonly links: Readonly<Record<string, 'up' | 'down' | 'self'>>;
+    readonly failures: readonly { readonly resource: string; readonly action?: string; readonly interval?: number; readonly count: number }[];
+  }[];
+  readonly resources: readonly { readonly instance: string; readonly resource: string; readonly node: string | null; readonly role: string; readonly failed: boolean; readonly managed: boolean }[];
+  readonly lastTransition?: TransitionInfo;
+  readonly dropped: Readonly<Record<string, number>>;
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+export class Daemon extends DaemonEvents {
+  private membership!: MembershipState;
+  private core!: CoreState;
+  private local!: LocalNode;
+  private transport: Transport | undefined;
+  private channel: PeerChannel | undefined;
+  private timer: unknown;
+  private writer!: StateWriter;
+  private boot = 0;
+  private msgId = 0;
+  private unclean: string | undefined;
+  private lastView = '';
+  private txn: { id: number; abort: AbortController } | undefined;
+  private readonly pendingActions = new Map<string, PendingAction>();
+  private readonly pendingUpdates = new Map<string, (r: { ok: boolean; message: string }) => void>();
+  private readonly fencing = new Set<string>();
+  private readonly log: Logger;
+  private readonly execEvents = new ExecutorEvents();
+  private started = false;
+  private disposed = false;
+  private disposing: Promise<void> | undefined;
+  private tickCount = 0;
+  private control: ControlServer | undefined;
+  private reqSeq = 0;
+
+  constructor(private readonly o: DaemonOptions) {
+    super();
+    this.log = o.logger.child({ node: o.node });
+    this.execEvents.on('action-started', (e) => this.emit('action-started', e));
+    this.execEvents.on('action-finished', (e) => this.emit('action-finished', e));
+  }
+
+  get name(): string {
+    return this.o.node;
+  }
+
+  /** Loads the state, opens the transports and starts ticking. */
+  async start(): Promise<void> {
+    if (this.started) throw new DaemonError('DAEMON_CONFIG', 'the daemon was already started');
+    this.started = true;
+    const o = this.o;
+    await fs.mkdir(o.stateDir, { recursive: true, mode: 0o700 });
+    const persisted = await loadState(o.stateDir);
+    const fileDoc = this.fileDoc();
+    let doc = fileDoc;
+    if (persisted && persisted.doc.epoch >= fileDoc.epoch) doc = persisted.doc;
+    else if (persisted) doc = { ...fileDoc, quarantine: persisted.doc.quarantine };
+    const parsed = parseDocConfig(doc);
+    if (parsed.config === undefined) throw new DaemonError('CONFIG_INVALID', parsed.error ?? 'invalid configuration');
+    const config = parsed.config;
+    if (!config.nodes.some((n) => n.name === o.node))
+      throw new DaemonError('DAEMON_CONFIG', `node "${o.node}" is not in the configuration (nodes: ${config.nodes.map((n) => n.name).join(', ')})`);
+    this.unclean = persisted?.running
+      ? `${o.node} stopped without a clean shutdown (daemon started ${iso(persisted.lastBoot)} was killed, crashed or the node lost power)`
+      : persisted?.unclean;
+    this.boot = Math.max(Math.floor(o.clock.now()), (persisted?.lastBoot ?? 0) + 1);
+    this.writer = new StateWriter(o.stateDir, (e) => this.log.error('cannot persist the state', { error: e.message }));
+
+    const nodes = this.nodesWithAddresses(config);
+    const mcfg = resolveConfig({
+      twoNode: nodes.length === 2,
+      ...o.membership,
+      self: o.node,
+      nodes: membershipNodes(nodes),
+    } as MembershipConfigInput);
+    this.membership = initialState(mcfg, { boot: this.boot });
+    this.core = initialCoreState(o.node, doc, this.view());
+    this.local = new LocalNode({
+      node: o.node, agents: o.agents, runner: o.runner, clock: o.clock, logger: this.log, stateRoot: join(o.stateDir, 'resources'),
+      events: this.execEvents,
+      onChange: () => this.onLocalChange(),
+      onMonitorFailure: (instance, reason) => {
+        this.log.warn('monitor failed', { resource: instance, reason });
+        this.sendToCoordinatorKick(`monitor of ${instance} failed`);
+      },
+    }, config, persisted?.failures ?? []);
+    await this.persist(true, persisted);
+
+    this.transport = o.transport
+      ? await o.transport((i) => this.input(i))
+      : await UdpTransport.open({ self: o.node, nodes, key: o.key, onInput: (i) => this.input(i), now: () => o.clock.now() });
+    try {
+      this.channel = o.channel
+        ? await o.channel((m) => this.onPeer(m))
+        : await UdpPeerChannel.open({ self: o.node, nodes, key: o.key, portOffset: o.portOffset ?? 1, onMessage: (m) => this.onPeer(m) });
+    } catch (e) {
+      await this.transport.dispose();
+      throw e;
+    }
+    this.log.info('daemon started', { boot: this.boot, epoch: doc.epoch, links: mcfg.selfLinks, tickMs: mcfg.tickMs, policy: mcfg.partitionPolicy, ...(this.unclean ? { unclean: this.unclean } : {}) });
+    this.feedCore({ type: 'report', node: o.node, report: this.report(), now: o.clock.now() });
+    this.timer = o.timers.setInterval(() => this.tick(), mcfg.tickMs);
+    if (o.controlSocket ?? true) this.control = await ControlServer.open(this, o.stateDir);
+    o.signal?.addEventListener('abort', () => void this.dispose(), { once: true });
+  }
+
+  private fileDoc(): ClusterDoc {
+    const raw = structuredClone(this.o.config) as Record<string, unknown>;
+    const epoch = typeof raw['epoch'] === 'number' ? raw['epoch'] : 0;
+    return { epoch, config: { ...raw, epoch }, quarantine: {} };
+  }
+
+  private nodesWithAddresses(config: ClusterConfig): { name: string; addresses: Record<string, string> }[] {
+    return config.nodes.map((n) => ({ name: n.name, addresses: { ...n.addresses, ...this.o.addresses?.[n.name] } }));
+  }
+
+  // ---- membership ----------------------------------------------------------------------------
+
+  private tick(): void {
+    if (this.disposed) return;
+    this.tickCount += 1;
+    this.stepMembership({ type: 'tick' });
+    const ticksPerSecond = Math.max(1, Math.round(1000 / this.membership.config.tickMs));
+    if (this.tickCount % Math.max(1, Math.round(ticksPerSecond / 2)) === 0) this.retransmit();
+    if (this.tickCount % ticksPerSecond === 0) {
+      // Anti-entropy: every second, peers get this node's report and document again.
+      this.broadcast({ type: 'report', report: this.wireReport() });
+      if (this.o.witness && this.membership.config.partitionPolicy === 'witness')
+        void this.o.witness().then((reachable) => this.stepMembership({ type: 'witness', reachable }), () => this.stepMembership({ type: 'witness', reachable: false }));
+    }
+    if (this.tickCount % (ticksPerSecond * 5) === 0) this.broadcast({ type: 'doc', doc: this.core.doc });
+    const recheck = this.core.config.properties.clusterRecheckInterval;
+    if (recheck > 0 && this.tickCount % Math.max(1, Math.round(recheck / this.membership.config.tickMs)) === 0)
+      this.feedCore({ type: 'kick', reason: 'cluster-recheck-interval', now: this.o.clock.now() });
+  }
+
+  private input(i: TransportInput): void {
+    if (!this.disposed) this.stepMembership(i);
+  }
+
+  private stepMembership(input: MembershipInput): void {
+    const r = step(this.membership, input);
+    this.membership = r.state;
+    for (const out of r.outbox) this.transport?.send(out);
+    for (const e of r.events) this.onMembershipEvent(e);
+    const view = this.view();
+    const key = JSON.stringify(view);
+    if (key !== this.lastView) {
+      this.lastView = key;
+      this.feedCore({ type: 'membership', view, now: this.o.clock.now() });
+      this.failLostActions();
+    }
+  }
+
+  private onMembershipEvent(e: MembershipEvent): void {
+    switch (e.type) {
+      case 'node-joined': this.log.info(`${e.node} joined`, { boot: e.boot }); this.emit('node-joined', { node: e.node, boot: e.boot }); break;
+      case 'node-restarted': this.log.info(`${e.node} restarted`, { boot: e.boot }); this.emit('node-joined', { node: e.node, boot: e.boot }); break;
+      case 'node-lost': this.log.warn(`${e.node} lost on every link`); this.emit('node-lost', { node: e.node, clean: false }); break;
+      case 'node-left': this.log.info(`${e.node} left cleanly`); this.emit('node-lost', { node: e.node, clean: true }); break;
+      case 'link-down': this.log.warn(`link ${e.link} to ${e.node} is down`, { silentTicks: e.silentTicks }); this.emit('link-down', { node: e.node, link: e.link }); break;
+      case 'link-up': this.log.info(`link ${e.link} to ${e.node} is up`); this.emit('link-up', { node: e.node, link: e.link }); break;
+      case 'quorum-changed': this.log.info(e.quorate ? 'quorum gained' : 'quorum lost', { reason: e.reason }); this.emit('quorum-changed', { quorate: e.quorate, reason: e.reason }); break;
+      case 'coordinator-changed': this.log.info(`coordinator is ${e.coordinator}`, { term: e.term }); this.emit('coordinator-changed', { coordinator: e.coordinator, term: e.term }); break;
+      case 'fence-requested': this.runFence(e.node); break;
+      case 'fence-confirmed':
+        this.log.warn(`${e.node} fenced`);
+        this.emit('fenced', { node: e.node, ok: true });
+        this.feedCore({ type: 'fenced', node: e.node, reason: `fenced at ${iso(this.o.clock.now())} by ${this.o.node} after it was lost on every link; check it, then run: paceline node clear ${e.node}`, now: this.o.clock.now() });
+        break;
+      case 'fence-failed': this.log.error(`fencing ${e.node} failed`, { detail: e.detail, retryInTicks: e.retryInTicks }); this.emit('fenced', { node: e.node, ok: false, ...(e.detail ? { detail: e.detail } : {}) }); break;
+      case 'may-run-changed': this.log.info(e.mayRun ? 'may run resources' : 'may not run resources', { reason: e.reason }); if (!e.mayRun) void this.stopLocalIfForbidden(); break;
+      case 'link-late': this.log.debug(`link ${e.link} to ${e.node} is late`, { silentTicks: e.silentTicks }); break;
+      case 'packet-dropped': this.log.debug('packet dropped', { link: e.link, reason: e.reason, from: e.from, detail: e.detail }); break;
+      default: break;
+    }
+  }
+
+  private runFence(node: string): void {
+    if (this.fencing.has(node)) return;
+    this.fencing.add(node);
+    const done = (ok: boolean, detail?: string): void => {
+      this.fencing.delete(node);
+      if (!this.disposed) this.stepMembership({ type: 'fence-result', node, ok, ...(detail !== undefined ? { detail } : {}) });
+    };
+    if (!this.o.fence) {
+      this.log.error(`cannot fence ${node}: no fencing is configured (its resources stay where they were)`);
+      done(false, 'no fencing configured');
+      return;
+    }
+    this.log.warn(`fencing ${node}`);
+    this.o.fence(node, new AbortController().signal).then((r) => done(r.ok, r.detail), (e: Error) => done(false, e.message));
+  }
+
+  private view(): MembershipView {
+    const m = this.membership;
+    const peers: Record<string, MembershipView['peers'][string]> = {};
+    for (const [name, p] of Object.entries(m.peers)) {
+      const safe = explainPeerSafelyDown(m, name);
+      peers[name] = {
+        member: p.member,
+        safelyDown: !p.member && safe.yes,
+        reason: safe.reason,
+        ...(p.replay ? { boot: p.replay.boot } : {}),
+        links: Object.fromEntries(Object.entries(p.links).map(([l, x]) => [l, x.up])),
+      };
+    }
+    const may = m.mayRun;
+    return { members: m.members, coordinator: m.coordinator, term: m.term, quorate: m.quorate, mayRun: may, mayRunReason: may ? 'ok' : mayRunReason(m), peers };
+  }
+
+  // ---- the coordinator core ------------------------------------------------------------------
+
+  private feedCore(e: CoreEvent): void {
+    if (this.disposed || this.core === undefined) return;
+    const r = coordinatorStep(this.core, e);
+    this.core = r.state;
+    for (const c of r.commands) this.command(c);
+  }
+
+  private command(c: CoreCommand): void {
+    switch (c.type) {
+      case 'run': void this.runTransition(c); break;
+      case 'abort': if (this.txn?.id === c.id) this.txn.abort.abort(); break;
+      case 'publish':
+        if (c.to !== undefined) this.send(c.to, { type: 'doc', doc: c.doc });
+        else this.broadcast({ type: 'doc', doc: c.doc });
+        break;
+      case 'persist': void this.persist(true); break;
+      case 'forward':
+        this.send(c.to, { type: 'update', request: c.request as Record<string, unknown>, reqId: c.reqId });
+        break;
+      case 'reply':
+        if (c.to === this.o.node) this.pendingUpdates.get(c.reqId)?.({ ok: c.ok, message: c.message });
+        else this.send(c.to, { type: 'update-reply', reqId: c.reqId, ok: c.ok, message: c.message });
+        break;
+      case 'config-changed': {
+        this.local.setConfig(this.core.config);
+        if (this.unclean !== undefined && this.core.doc.quarantine[this.o.node] !== undefined) {
+          this.unclean = undefined; // the cluster has recorded it: do not quarantine again after `node clear`
+          void this.persist(true);
+        }
+        this.log.info(`configuration epoch ${c.doc.epoch}`, { from: c.from });
+        this.emit('config-changed', { epoch: c.doc.epoch, from: c.from, doc: c.doc });
+        break;
+      }
+      case 'log': this.log[c.level](c.message, c.fields); break;
+    }
+  }
+
+  private async runTransition(c: Extract<CoreCommand, { type: 'run' }>): Promise<void> {
+    const abort = new AbortController();
+    this.txn = { id: c.id, abort };
+    const tlog = this.log.child({ transition: c.id });
+    tlog.info(`transition ${c.id}: ${c.transition.summary.length ? this.core.last?.summary.join('; ') : 'probes and monitors'}`);
+    const report = await executeTransition(c.transition, {
+      agents: this.o.agents, config: c.config, node: '\u0000coordinator', runner: this.o.runner, clock: this.o.clock, logger: tlog,
+      stateRoot: join(this.o.stateDir, 'resources'), events: this.execEvents, transition: c.id,
+      remote: (a) => this.dispatch(c.id, a),
+      fence: (node) => this.fenceAction(node),
+    }, abort.signal).catch((e: Error) => {
+      tlog.error('the executor failed', { error: e.message });
+      return undefined;
+    });
+    if (this.txn?.id === c.id) this.txn = undefined;
+    const failed = report?.results.filter((r) => r.state === 'failed').map((r) => `${r.id}: ${r.reason ?? 'failed'}`) ?? ['executor error'];
+    const ran = report?.results.filter((r) => r.result !== undefined && r.result.execution !== 'cancelled').length ?? 0;
+    tlog.info(`transition ${c.id} ${report?.aborted ? 'aborted' : report?.succeeded ? 'done' : 'done with failures'}`, { ran, ...(failed.length ? { failed } : {}) });
+    this.feedCore({ type: 'transition-done', id: c.id, ran, succeeded: report?.succeeded ?? false, aborted: report?.aborted ?? false, failed, now: this.o.clock.now() });
+    if (this.core.last) this.emit('transition-done', this.core.last);
+  }
+
+  /** A graph fence action: a lost peer counts as fenced once membership confirmed it; a member is fenced now. */
+  private async fenceAction(node: string): Promise<ActionResult> {
+    const p = this.membership.peers[node];
+    if (p !== undefined && !p.member) {
+      const safe = explainPeerSafelyDown(this.membership, node);
+      return safe.yes
+        ? { execution: 'done', outcome: 'ok', reason: safe.reason }
+        : { execution: 'error', outcome: 'generic-error', reason: `waiting for membership: ${safe.reason}` };
+    }
+    if (!this.o.fence) return { execution: 'error', outcome: 'generic-error', reason: `cannot fence ${node}: no fencing is configured` };
+    this.feedCore({ type: 'fenced', node, reason: `fenced at ${iso(this.o.clock.now())} because an action on it failed (e.g. a stop); check it, then run: paceline node clear ${node}`, now: this.o.clock.now() });
+    const r = await this.o.fence(node, new AbortController().signal).catch((e: Error) => ({ ok: false, detail: e.message }));
+    return r.ok ? { execution: 'done', outcome: 'ok' } : { execution: 'error', outcome: 'generic-error', reason: r.detail ?? 'fencing failed' };
+  }
+
+  /** Runs an action on its node: here directly, elsewhere through the channel (retransmitted until answered). */
+  private dispatch(txn: number, action: GraphAction): Promise<ActionResult> {
+    const node = action.node ?? '';
+    const key = `${this.boot}/${txn}/${action.id}`;
+    if (node === this.o.node) return this.local.run(key, action);
+    if (!this.membership.peers[node]?.member) return Promise.resolve({ execution: 'cancelled', outcome: 'generic-error', reason: `${node} is not a member` });
+    const timeout = (action.timeout ?? 20_000) + 5_000;
+    return new Promise((resolve) => {
+      const message = this.envelope(node, { type: 'action', to: node, key, epoch: this.core.doc.epoch, action: action as unknown as Record<string, unknown> });
+      this.pendingActions.set(key, { node, message, deadline: this.o.clock.now() + timeout, resolve });
+      this.channel?.send(message);
+    });
+  }
+
+  private retransmit(): void {
+    const now = this.o.clock.now();
+    for (const [key, p] of this.pendingActions) {
+      if (now > p.deadline) {
+        this.pendingActions.delete(key);
+        p.resolve({ execution: 'timeout', outcome: 'generic-error', reason: `no answer from ${p.node}` });
+      } else this.channel?.send(p.message);
+    }
+  }
+
+  private failLostActions(): void {
+    for (const [key, p] of this.pendingActions) {
+      if (this.membership.peers[p.node]?.member) continue;
+      this.pendingActions.delete(key);
+      p.resolve({ execution: 'cancelled', outcome: 'generic-error', reason: `${p.node} was lost while the action ran` });
+    }
+  }
+
+  // ---- peers -----------------------------------------------------------------------------------
+
+  private envelope(to: string, body: PeerMessageBody): PeerMessage {
+    return { ...body, v: 1, from: this.o.node, to, boot: this.boot, id: ++this.msgId } as PeerMessage;
+  }
+
+  private send(to: string, body: DistOmit<PeerMessageBody, 'to'>): void {
+    if (to === this.o.node) return;
+    try {
+      this.channel?.send(this.envelope(to, { ...body, to } as PeerMessageBody));
+    } catch (e) {
+      this.log.error(`cannot send a ${body.type} message to ${to}`, { error: (e as Error).message });
+    }
+  }
+
+  private broadcast(body: DistOmit<PeerMessageBody, 'to'>): void {
+    for (const peer of Object.keys(this.membership.peers)) this.send(peer, body);
+  }
+
+  private onPeer(m: PeerMessage): void {
+    if (this.disposed || this.membership.peers[m.from] === undefined) return;
+    const now = this.o.clock.now();
+    switch (m.type) {
+      case 'doc': this.feedCore({ type: 'doc', from: m.from, doc: m.doc, now }); break;
+      case 'report': {
+        const r = parseReport(m.report);
+        if (r) this.feedCore({ type: 'report', node: m.from, report: r, now });
+        else this.log.warn(`invalid report from ${m.from}`);
+        break;
+      }
+      case 'update': {
+        const req = UpdateRequest.safeParse(m.request);
+        if (!req.success) this.send(m.from, { type: 'update-reply', reqId: m.reqId, ok: false, message: `invalid request: ${req.error.issues[0]?.message ?? ''}` });
+        else this.feedCore({ type: 'update', request: req.data, reqId: m.reqId, replyTo: m.from, now });
+        break;
+      }
+      case 'update-reply': this.pendingUpdates.get(m.reqId)?.({ ok: m.ok, message: m.message }); break;
+      case 'action': {
+        if (m.from !== this.membership.coordinator) {
+          this.log.debug(`ignoring an action from ${m.from}, which is not the coordinator`, { key: m.key });
+          break;
+        }
+        const a = m.action as unknown as GraphAction;
+        if (typeof a.id !== 'string' || typeof a.kind !== 'string' || a.node !== this.o.node) break;
+        void this.local.run(m.key, a).then((result) => this.send(m.from, { type: 'result', key: m.key, result: { ...result }, report: this.wireReport() }));
+        break;
+      }
+      case 'result': {
+        const r = parseReport(m.report);
+        if (r) this.feedCore({ type: 'report', node: m.from, report: r, now });
+        const p = this.pendingActions.get(m.key);
+        if (p) {
+          this.pendingActions.delete(m.key);
+          p.resolve(m.result as ActionResult);
+        }
+        break;
+      }
+      case 'cleanup': this.local.cleanup(m.resource); break;
+    }
+  }
+
+  // ---- this node -----------------------------------------------------------------------------
+
+  private report(): NodeReportData {
+    return { boot: this.boot, rev: this.local.rev, history: this.local.history, failures: this.local.failures, ...(this.unclean ? { unclean: this.unclean } : {}) };
+  }
+
+  private wireReport(): NodeReport {
+    const r = this.report();
+    return { ...r, history: [...r.history], failures: [...r.failures] };
+  }
+
+  private onLocalChange(): void {
+    this.feedCore({ type: 'report', node: this.o.node, report: this.report(), now: this.o.clock.now() });
+    this.broadcast({ type: 'report', report: this.wireReport() });
+    void this.persist(true);
+  }
+
+  private sendToCoordinatorKick(reason: string): void {
+    // The report carrying the failure reaches every node; the coordinator reschedules on it.
+    this.feedCore({ type: 'kick', reason, now: this.o.clock.now() });
+  }
+
+  private persist(running: boolean, _previous?: PersistedState): Promise<void> {
+    return this.writer.save({
+      version: 1, doc: this.core?.doc ?? this.fileDoc(), failures: this.local ? [...this.local.failures] : [], lastBoot: this.boot, running,
+      ...(this.unclean !== undefined ? { unclean: this.unclean } : {}),
+    });
+  }
+
+  /** Without permission to run (no quorum, stop-all policy, ...), this node stops what it runs. */
+  private async stopLocalIfForbidden(): Promise<void> {
+    if (this.membership.mayRun || this.membership.leaving) return;
+    await this.stopLocal('this node may not run resources');
+  }
+
+  private async stopLocal(reason: string): Promise<void> {
+    for (const t of activeRoles(this.local.history)) {
+      const base = { resource: t.instance, node: this.o.node, interval: 0, reason, runnable: true } as const;
+      if (t.role === 'Promoted') await this.local.run(`local/${this.boot}/${t.instance}/demote/${++this.reqSeq}`, { ...base, id: `${t.instance}_demote_0 ${this.o.node}`, kind: 'demote' });
+      await this.local.run(`local/${this.boot}/${t.instance}/stop/${++this.reqSeq}`, { ...base, id: `${t.instance}_stop_0 ${this.o.node}`, kind: 'stop' });
+    }
+  }
+
+  // ---- control ---------------------------------------------------------------------------------
+
+  /** Applies an administrative change (forwarded to the coordinator when this node is not it). */
+  update(request: UpdateRequest, timeoutMs = 5000): Promise<{ ok: boolean; message: string }> {
+    const reqId = `${this.o.node}/${this.boot}/${++this.reqSeq}`;
+    return new Promise((resolve) => {
+      let timer: unknown;
+      const finish = (r: { ok: boolean; message: string }): void => {
+        this.pendingUpdates.delete(reqId);
+        this.o.timers.clearInterval(timer);
+        resolve(r);
+      };
+      this.pendingUpdates.set(reqId, finish);
+      timer = this.o.timers.setInterval(() => finish({ ok: false, message: `no answer from the coordinator ${this.core.view.coordinator} within ${timeoutMs} ms` }), timeoutMs);
+      this.feedCore({ type: 'update', request, reqId, replyTo: this.o.node, now: this.o.clock.now() });
+    });
+  }
+
+  /** Forgets the history and fail counts of a resource on one node or all, so that it is probed again. */
+  cleanup(resource?: string, node?: string): string {
+    if (node === undefined || node === this.o.node) this.local.cleanup(resource);
+    for (const peer of Object.keys(this.membership.peers))
+      if (node === undefined || node === peer) this.send(peer, { type: 'cleanup', ...(resource !== undefined ? { resource } : {}) });
+    this.feedCore({ type: 'kick', reason: 'cleanup', now: this.o.clock.now() });
+    return `cleaned up ${resource ?? 'all resources'} on ${node ?? 'all nodes'}`;
+  }
+
+  /** The replicated document (configuration, epoch, quarantine). */
+  document(): ClusterDoc {
+    return this.core.doc;
+  }
+
+  /** A crm_mon-style snapshot. */
+  status(): DaemonStatus {
+    const m = this.membership;
+    const s = this.core;
+    const cs = buildStatus(s);
+    let resources: DaemonStatus['resources'] = [];
+    try {
+      resources = schedule({ config: s.config, status: cs, now: this.o.clock.now() }).current.map((p) => ({
+        instance: p.instance, resource: p.resource, node: p.node, role: p.role, failed: p.failed, managed: p.managed,
+      }));
+    } catch (e) {
+      this.log.warn('cannot compute resource placement for status', { error: (e as Error).message });
+    }
+    const blocked = scheduleBlocker(s);
+    return {
+      node: this.o.node, boot: this.boot, coordinator: m.coordinator, term: m.term, quorate: m.quorate, mayRun: m.mayRun,
+      mayRunReason: m.mayRun ? 'ok' : mayRunReason(m), ...(blocked && m.coordinator === this.o.node ? { schedulerBlocked: blocked } : {}),
+      epoch: s.doc.epoch, ...(s.config.properties.clusterName ? { clusterName: s.config.properties.clusterName } : {}), members: m.members,
+      nodes: cs.nodes.map((n) => {
+        const p = m.peers[n.name];
+        const cfg = s.config.nodes.find((x) => x.name === n.name);
+        const q = n.attributes[QUARANTINE_ATTRIBUTE];
+        const unclean = n.attributes[UNCLEAN_ATTRIBUTE];
+        return {
+          name: n.name, state: unclean !== undefined ? 'unclean' : n.state, standby: (n.standby && unclean === undefined) || (cfg?.standby ?? false) || q !== undefined,
+          ...(q !== undefined ? { quarantine: q } : {}),
+          ...(unclean !== undefined ? { reason: `lost; its resources stay frozen until it is proven down: ${unclean}` } : p && !p.member ? { reason: explainPeerSafelyDown(m, n.name).reason } : {}),
+          links: p ? Object.fromEntries(Object.entries(p.links).map(([l, x]) => [l, x.up ? 'up' as const : 'down' as const])) : Object.fromEntries(m.config.selfLinks.map((l) => [l, 'self' as const])),
+          failures: n.failures.map((f) => ({ resource: f.resource, ...(f.action ? { action: f.action } : {}), ...(f.interval !== undefined ? { interval: f.interval } : {}), count: f.count })),
+        };
+      }),
+      resources,
+      ...(s.last ? { lastTransition: s.last } : {}),
+      dropped: { ...m.drops },
+    };
+  }
+
+  /** Stops this node's resources (unless stopOnShutdown is false), tells the peers, closes everything. Idempotent. */
+  dispose(): Promise<void> {
+    this.disposing ??= this.shutdown();
+    return this.disposing;
+  }
+
+  private async shutdown(): Promise<void> {
+    if (!this.started) {
+      this.disposed = true;
+      return;
+    }
+    this.log.info('shutting down');
+    this.txn?.abort.abort();
+    if (this.o.stopOnShutdown ?? true) await this.stopLocal('the node is shutting down').catch((e: Error) => this.log.error('stopping resources failed', { error: e.message }));
+    this.stepMembership({ type: 'leave' });
+    this.disposed = true;
+    this.o.timers.clearInterval(this.timer);
+    for (const [, p] of this.pendingActions) p.resolve({ execution: 'cancelled', outcome: 'generic-error', reason: 'the daemon is stopping' });
+    this.pendingActions.clear();
+    await this.control?.dispose();
+    await this.local.dispose();
+    await this.transport?.dispose();
+    await this.channel?.dispose();
+    await this.persist(false);
+    await this.writer.flush();
+    this.removeAllListeners();
+  }
+}
+
+
+function mayRunReason(m: MembershipState): string {
+  if (m.leaving) return 'this node is leaving the cluster';
+  if (m.waitingForAll) return 'waiting until every node has been seen (waitForAll)';
+  if (!m.quorate) return `no quorum (${m.members.length} of ${m.config.nodeNames.length} nodes)`;
+  return `a peer is unaccounted for (policy ${m.config.partitionPolicy})`;
+}
+
+function parseReport(r: NodeReport): NodeReportData | undefined {
+  const history = ResourceHistory.array().safeParse(r.history);
+  const failures = FailCount.array().safeParse(r.failures);
+  if (!history.success || !failures.success) return undefined;
+  return { boot: r.boot, rev: r.rev, history: history.data, failures: failures.data, ...(r.unclean !== undefined ? { unclean: r.unclean } : {}) };
+}

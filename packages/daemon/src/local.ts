@@ -1,0 +1,127 @@
+/**
+ * This node's own resources: it runs the actions the coordinator sends (through the executor,
+ * one action at a time, each with its own deadline), records their results in its history and
+ * fail counts (it is their authority; fail counts are persisted), and keeps recurring monitors
+ * running for what is active here.
+ */
+import { promises as fs } from 'node:fs';
+import type { ClusterConfig, ClusterStatus, FailCount, GraphAction, ResourceHistory, Role, Transition } from '@paceline/model';
+import { OcfRc } from '@paceline/model';
+import type { ActionResult, AgentResolver, Clock, CommandRunner, Logger } from '@paceline/agent-api';
+import { ExecutorEvents, RecurringMonitors, executeTransition, recordResult, type MonitorTarget, type PendingRecord } from '@paceline/executor';
+
+export interface LocalNodeDeps {
+  readonly node: string;
+  readonly agents: AgentResolver;
+  readonly runner: CommandRunner;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly stateRoot: string;
+  readonly events: ExecutorEvents;
+  /** Called after every change of history or failures. */
+  readonly onChange: () => void;
+  /** A recurring monitor failed: the coordinator must reschedule. */
+  readonly onMonitorFailure: (instance: string, reason: string) => void;
+}
+
+const emptyGraph = (a: GraphAction): Transition => ({
+  current: [], placement: [], actions: [a], edges: [], summary: [], explanation: { scores: [], decisions: [] }, warnings: [],
+});
+
+/** The role an instance is in on a node, from its history (newest record last by call id). */
+export function activeRoles(history: readonly ResourceHistory[]): MonitorTarget[] {
+  const out: MonitorTarget[] = [];
+  for (const h of history) {
+    let role: Role = 'Stopped';
+    for (const op of [...h.ops].sort((a, b) => a.callId - b.callId)) {
+      if (op.status !== 'done') continue;
+      const ok = op.rc === OcfRc.SUCCESS;
+      if (op.action === 'start' && ok) role = 'Started';
+      else if (op.action === 'stop' && ok) role = 'Stopped';
+      else if (op.action === 'promote' && ok) role = 'Promoted';
+      else if (op.action === 'demote' && ok) role = 'Unpromoted';
+      else if (op.action === 'monitor' && op.interval === 0) role = op.rc === OcfRc.RUNNING_PROMOTED ? 'Promoted' : ok ? 'Started' : op.rc === OcfRc.NOT_RUNNING ? 'Stopped' : role;
+    }
+    if (role !== 'Stopped') out.push({ instance: h.resource, role });
+  }
+  return out;
+}
+
+export class LocalNode {
+  history: ResourceHistory[] = [];
+  failures: FailCount[];
+  rev = 0;
+  private config: ClusterConfig;
+  private readonly monitors: RecurringMonitors;
+  private readonly kill = new AbortController();
+  private readonly inflight = new Map<string, Promise<ActionResult>>();
+
+  constructor(private readonly deps: LocalNodeDeps, config: ClusterConfig, failures: readonly FailCount[]) {
+    this.config = config;
+    this.failures = [...failures];
+    this.monitors = new RecurringMonitors({
+      agents: deps.agents, config, node: deps.node, runner: deps.runner, clock: deps.clock, logger: deps.logger, stateRoot: deps.stateRoot,
+    });
+    this.monitors.on('action-finished', (e) => {
+      if (e.record && !e.succeeded) this.record(e.record);
+    });
+    this.monitors.on('monitor-failed', (e) => deps.onMonitorFailure(e.instance, e.result.reason ?? e.result.outcome));
+  }
+
+  setConfig(config: ClusterConfig): void {
+    this.config = config;
+    this.monitors.update(activeRoles(this.history), config);
+  }
+
+  /** Runs one action (each key once; a repeated key gets the same result). */
+  run(key: string, action: GraphAction): Promise<ActionResult> {
+    const known = this.inflight.get(key);
+    if (known) return known;
+    const p = this.execute(action);
+    this.inflight.set(key, p);
+    if (this.inflight.size > 2000) this.inflight.delete(this.inflight.keys().next().value as string);
+    return p;
+  }
+
+  private async execute(action: GraphAction): Promise<ActionResult> {
+    const report = await executeTransition(emptyGraph({ ...action, runnable: true }), {
+      agents: this.deps.agents, config: this.config, node: this.deps.node, runner: this.deps.runner, clock: this.deps.clock,
+      logger: this.deps.logger, stateRoot: this.deps.stateRoot, events: this.deps.events, killSignal: this.kill.signal,
+      ensureStateDir: async (dir) => { await fs.mkdir(dir, { recursive: true }); },
+    });
+    for (const r of report.records) this.record(r);
+    const first = report.results[0];
+    return first?.result ?? { execution: 'error', outcome: 'generic-error', reason: first?.reason ?? 'the action did not run' };
+  }
+
+  private record(r: PendingRecord): void {
+    const status: ClusterStatus = {
+      quorum: true,
+      nodes: [{ name: this.deps.node, state: 'online', standby: false, maintenance: false, shutdown: false, attributes: {}, history: this.history, failures: this.failures }],
+    };
+    const next = recordResult(status, r.node, r.instance, r.op, r.result, r.at).nodes[0]!;
+    this.history = [...next.history];
+    this.failures = [...next.failures];
+    this.rev += 1;
+    this.monitors.update(activeRoles(this.history), this.config);
+    this.deps.onChange();
+  }
+
+  /** Forgets history and fail counts of `resource` (all when undefined): the scheduler probes again. */
+  cleanup(resource?: string): boolean {
+    const match = (id: string): boolean => resource === undefined || id === resource || id.startsWith(`${resource}:`);
+    const before = this.history.length + this.failures.length;
+    this.history = this.history.filter((h) => !match(h.resource));
+    this.failures = this.failures.filter((f) => !match(f.resource));
+    if (this.history.length + this.failures.length === before) return false;
+    this.rev += 1;
+    this.monitors.update(activeRoles(this.history), this.config);
+    this.deps.onChange();
+    return true;
+  }
+
+  async dispose(): Promise<void> {
+    this.kill.abort(new Error('the daemon is stopping'));
+    await this.monitors.dispose();
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * Administrative changes to the replicated cluster document, as pure functions: each returns a new
+ * document with the epoch raised by one, or a clear error. Move and ban are location constraints
+ * with well-known ids (`cli-prefer-RSC`, `cli-ban-RSC-on-NODE`) that `resource clear` removes.
+ */
+import { z } from 'zod';
+import { validateConfig, formatIssues, listResourceIds, type ClusterConfig } from '@paceline/model';
+import type { ClusterDoc } from './messages.js';
+
+const Name = z.string().min(1).max(255);
+
+export const UpdateRequest = z.discriminatedUnion('op', [
+  z.strictObject({ op: z.literal('standby'), node: Name, on: z.boolean() }),
+  z.strictObject({ op: z.literal('quarantine'), node: Name, reason: z.string().min(1).max(1000) }),
+  z.strictObject({ op: z.literal('clear-node'), node: Name }),
+  z.strictObject({ op: z.literal('move'), resource: Name, node: Name }),
+  z.strictObject({ op: z.literal('ban'), resource: Name, node: Name }),
+  z.strictObject({ op: z.literal('clear'), resource: Name, node: Name.optional() }),
+  z.strictObject({ op: z.literal('target-role'), resource: Name, role: z.enum(['Started', 'Stopped']).optional() }),
+  /** Replace the whole configuration; `epoch` (if the file names one) must be newer than the cluster's. */
+  z.strictObject({ op: z.literal('replace'), config: z.record(z.string(), z.unknown()), epoch: z.number().int().nonnegative().optional() }),
+]);
+export type UpdateRequest = z.infer<typeof UpdateRequest>;
+
+export type UpdateOutcome =
+  | { readonly doc: ClusterDoc; readonly message: string; readonly error?: undefined }
+  | { readonly doc?: undefined; readonly error: string };
+
+export const preferId = (resource: string): string => `cli-prefer-${resource}`;
+export const banId = (resource: string, node: string): string => `cli-ban-${resource}-on-${node}`;
+
+type RawConfig = Record<string, unknown> & { nodes?: Record<string, unknown>[]; constraints?: Record<string, unknown>[]; resources?: unknown[] };
+
+/** Parses a document's configuration (with its epoch); an error names every problem. */
+export function parseDocConfig(doc: ClusterDoc): { config?: ClusterConfig; error?: string } {
+  const r = validateConfig({ ...doc.config, epoch: doc.epoch });
+  if (!r.config) return { error: formatIssues(r.issues, `configuration epoch ${doc.epoch}`) };
+  return { config: r.config };
+}
+
+function withConfig(doc: ClusterDoc, raw: RawConfig, message: string, epoch = doc.epoch + 1): UpdateOutcome {
+  const next: ClusterDoc = { ...doc, epoch, config: { ...raw, epoch } };
+  const p = parseDocConfig(next);
+  if (p.error !== undefined) return { error: p.error };
+  return { doc: next, message: `${message} (epoch ${epoch})` };
+}
+
+function checkNode(config: ClusterConfig, node: string): string | undefined {
+  return config.nodes.some((n) => n.name === node) ? undefined : `no node "${node}" in the configuration (nodes: ${config.nodes.map((n) => n.name).join(', ')})`;
+}
+
+function checkResource(config: ClusterConfig, resource: string): string | undefined {
+  return listResourceIds(config).has(resource) ? undefined : `no resource "${resource}" in the configuration`;
+}
+
+/** Applies one change to `doc` (whose configuration `config` is the parsed form). */
+export function applyUpdate(doc: ClusterDoc, config: ClusterConfig, req: UpdateRequest): UpdateOutcome {
+  const raw = structuredClone(doc.config) as RawConfig;
+  switch (req.op) {
+    case 'standby': {
+      const bad = checkNode(config, req.node);
+      if (bad) return { error: bad };
+      raw.nodes = (raw.nodes ?? []).map((n) => (n['name'] === req.node ? { ...n, standby: req.on } : n));
+      return withConfig(doc, raw, `${req.node} is ${req.on ? 'in standby' : 'online'}`);
+    }
+    case 'quarantine': {
+      const bad = checkNode(config, req.node);
+      if (bad) return { error: bad };
+      if (doc.quarantine[req.node] !== undefined) return { error: `${req.node} is already quarantined: ${doc.quarantine[req.node]}` };
+      return { doc: { ...doc, epoch: doc.epoch + 1, config: { ...raw, epoch: doc.epoch + 1 }, quarantine: { ...doc.quarantine, [req.node]: req.reason } }, message: `${req.node} quarantined: ${req.reason}` };
+    }
+    case 'clear-node': {
+      const bad = checkNode(config, req.node);
+      if (bad) return { error: bad };
+      if (doc.quarantine[req.node] === undefined) return { error: `${req.node} is not quarantined` };
+      const quarantine = { ...doc.quarantine };
+      delete quarantine[req.node];
+      return { doc: { ...doc, epoch: doc.epoch + 1, config: { ...raw, epoch: doc.epoch + 1 }, quarantine }, message: `${req.node} cleared: it may run resources again (epoch ${doc.epoch + 1})` };
+    }
+    case 'move':
+    case 'ban': {
+      const bad = checkResource(config, req.resource) ?? checkNode(config, req.node);
+      if (bad) return { error: bad };
+      const id = req.op === 'move' ? preferId(req.resource) : banId(req.resource, req.node);
+      const constraint = { type: 'location', id, resource: req.resource, node: req.node, score: req.op === 'move' ? 'INFINITY' : '-INFINITY' };
+      raw.constraints = [...(raw.constraints ?? []).filter((c) => c['id'] !== id), constraint];
+      return withConfig(doc, raw, req.op === 'move' ? `${req.resource} moves to ${req.node} (constraint ${id})` : `${req.resource} banned from ${req.node} (constraint ${id})`);
+    }
+    case 'clear': {
+      const bad = checkResource(config, req.resource);
+      if (bad) return { error: bad };
+      const ids = new Set((raw.constraints ?? []).map((c) => String(c['id'])).filter((id) =>
+        req.node === undefined ? id === preferId(req.resource) || id.startsWith(`cli-ban-${req.resource}-on-`) : id === banId(req.resource, req.node) || id === preferId(req.resource)));
+      if (ids.size === 0) return { error: `no move or ban constraints for ${req.resource}` };
+      raw.constraints = (raw.constraints ?? []).filter((c) => !ids.has(String(c['id'])));
+      return withConfig(doc, raw, `removed ${[...ids].sort().join(', ')}`);
+    }
+    case 'target-role': {
+      const bad = checkResource(config, req.resource);
+      if (bad) return { error: bad };
+      const found = setTargetRole(raw.resources ?? [], req.resource, req.role);
+      if (!found) return { error: `resource "${req.resource}" is not a top-level or member resource that takes meta attributes` };
+      return withConfig(doc, raw, `${req.resource} target role ${req.role ?? 'default'}`);
+    }
+    case 'replace': {
+      if (req.epoch !== undefined && req.epoch <= doc.epoch) {
+        const same = JSON.stringify(stripEpoch(req.config)) === JSON.stringify(stripEpoch(doc.config));
+        if (same) return { error: `nothing to do: the cluster already has this configuration (epoch ${doc.epoch})` };
+        return { error: `conflicting edit: the file says epoch ${req.epoch} but the cluster is at epoch ${doc.epoch} and its configuration differs (someone changed it since the file was written). Run \`paceline config show\`, merge your change, and apply with epoch ${doc.epoch + 1} or without an epoch` };
+      }
+      return withConfig(doc, stripEpoch(req.config) as RawConfig, 'configuration replaced', req.epoch ?? doc.epoch + 1);
+    }
+  }
+}
+
+function stripEpoch(c: Record<string, unknown>): Record<string, unknown> {
+  const { epoch: _e, ...rest } = c;
+  return rest;
+}
+
+function setTargetRole(resources: unknown[], id: string, role: string | undefined): boolean {
+  for (const r of resources as Record<string, unknown>[]) {
+    if (r['id'] === id) {
+      const meta = { ...((r['meta'] as Record<string, unknown> | undefined) ?? {}) };
+      if (role === undefined) delete meta['targetRole'];
+      else meta['targetRole'] = role;
+      r['meta'] = meta;
+      return true;
+    }
+    if (Array.isArray(r['members']) && setTargetRole(r['members'] as unknown[], id, role)) return true;
+    if (r['child'] !== undefined && setTargetRole([r['child']], id, role)) return true;
+  }
+  return false;
+}
+
+/** Same epoch, same content? (key order independent enough for documents built by this code and YAML) */
+export function sameDoc(a: ClusterDoc, b: ClusterDoc): boolean {
+  return a.epoch === b.epoch && canonical(a) === canonical(b);
+}
+
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([p], [q]) => (p < q ? -1 : 1))) : x));
+}

@@ -1,0 +1,151 @@
+import { coordinatorStep, initialCoreState, buildStatus, QUARANTINE_ATTRIBUTE, type CoreCommand, type CoreEvent, type CoreState, type MembershipView, type NodeReportData } from '@paceline/daemon';
+import type { ClusterDoc } from '@paceline/daemon';
+
+const config = {
+  properties: { stonithEnabled: false },
+  nodes: [{ name: 'serv1', addresses: { lan: '127.0.0.1:7001' } }, { name: 'serv2', addresses: { lan: '127.0.0.1:7003' } }],
+  resources: [{ type: 'primitive', id: 'web', agent: 'paceline:dummy' }],
+  constraints: [{ type: 'location', id: 'web-home', resource: 'web', node: 'serv1', score: 100 }],
+};
+const doc: ClusterDoc = { epoch: 1, config: { ...config, epoch: 1 }, quarantine: {} };
+
+function view(self: string, o: { members?: string[]; coordinator?: string; safe?: boolean; boot?: number } = {}): MembershipView {
+  const members = o.members ?? ['serv1', 'serv2'];
+  const peer = self === 'serv1' ? 'serv2' : 'serv1';
+  const member = members.includes(peer);
+  return {
+    members, coordinator: o.coordinator ?? members[0]!, term: 1, quorate: true, mayRun: true, mayRunReason: 'ok',
+    peers: { [peer]: { member, safelyDown: !member && (o.safe ?? false), reason: member ? 'member' : o.safe ? 'fenced' : 'lost; fencing requested', boot: o.boot ?? 10, links: { lan: member } } },
+  };
+}
+const report = (boot: number, rev = 0, extra: Partial<NodeReportData> = {}): NodeReportData => ({ boot, rev, history: [], failures: [], ...extra });
+const started = (node: string): NodeReportData => report(node === 'serv1' ? 10 : 20, 1, {
+  history: [{ resource: 'web', ops: [{ action: 'start', interval: 0, callId: 1, status: 'done', rc: 0 }] }],
+});
+
+function run(state: CoreState, events: CoreEvent[]): { state: CoreState; commands: CoreCommand[] } {
+  const commands: CoreCommand[] = [];
+  for (const e of events) {
+    const r = coordinatorStep(state, e);
+    state = r.state;
+    commands.push(...r.commands);
+  }
+  return { state, commands };
+}
+const runs = (cs: readonly CoreCommand[]) => cs.filter((c): c is Extract<CoreCommand, { type: 'run' }> => c.type === 'run');
+const now = 1_700_000_000_000;
+
+describe('coordinatorStep', () => {
+  test('the coordinator waits for every member\'s report, then probes and starts at home', () => {
+    const s0 = initialCoreState('serv1', doc, view('serv1', { boot: 20 }));
+    const a = run(s0, [{ type: 'report', node: 'serv1', report: report(10), now }]);
+    expect(runs(a.commands)).toHaveLength(0); // serv2 has not reported yet
+    const b = run(a.state, [{ type: 'report', node: 'serv2', report: report(20), now }]);
+    const r = runs(b.commands);
+    expect(r).toHaveLength(1);
+    const kinds = r[0]!.transition.actions.map((x) => `${x.kind} ${x.node}`);
+    expect(kinds).toEqual(expect.arrayContaining(['probe serv1', 'probe serv2', 'start serv1']));
+    expect(b.state.running).toBe(1);
+  });
+
+  test('a non-coordinator never schedules', () => {
+    const s0 = initialCoreState('serv2', doc, view('serv2', { boot: 10 }));
+    const r = run(s0, [{ type: 'report', node: 'serv1', report: report(10), now }, { type: 'report', node: 'serv2', report: report(20), now }]);
+    expect(runs(r.commands)).toHaveLength(0);
+  });
+
+  test('a lost peer is unclean until proven down: its resource moves only then', () => {
+    let s = initialCoreState('serv2', doc, view('serv2', { boot: 10 }));
+    s = run(s, [{ type: 'report', node: 'serv1', report: started('serv1'), now }, { type: 'report', node: 'serv2', report: report(20), now }]).state;
+    // serv1 is lost, not fenced yet: serv2 becomes coordinator
+    const lost = run(s, [{ type: 'membership', view: view('serv2', { members: ['serv2'], coordinator: 'serv2' }), now }]);
+    const frozen = buildStatus(lost.state).nodes.find((n) => n.name === 'serv1')!;
+    expect(frozen).toMatchObject({ state: 'online', maintenance: true, standby: true });
+    const t1 = runs(lost.commands)[0]?.transition;
+    expect(t1?.actions.filter((a) => a.runnable && (a.kind === 'start' || a.kind === 'stop')) ?? []).toEqual([]);
+    const done = { state: t1 ? run(lost.state, [{ type: 'transition-done', id: 1, ran: 1, succeeded: true, aborted: false, failed: [], now }]).state : lost.state };
+    const fenced = run(done.state, [{ type: 'membership', view: view('serv2', { members: ['serv2'], coordinator: 'serv2', safe: true }), now }]);
+    expect(buildStatus(fenced.state).nodes.find((n) => n.name === 'serv1')?.state).toBe('offline');
+    const t2 = runs(fenced.commands)[0]!.transition;
+    expect(t2.actions.filter((a) => a.kind === 'start').map((a) => a.node)).toEqual(['serv2']);
+    expect(t2.actions.some((a) => a.kind === 'fence')).toBe(false);
+    expect(t2.actions.some((a) => a.node === 'serv1')).toBe(false);
+  });
+
+  test('a dirty state while a transition runs aborts it, and the next one follows its end', () => {
+    let s = initialCoreState('serv1', doc, view('serv1', { boot: 20 }));
+    s = run(s, [{ type: 'report', node: 'serv1', report: report(10), now }, { type: 'report', node: 'serv2', report: report(20), now }]).state;
+    expect(s.running).toBe(1);
+    const k = run(s, [{ type: 'kick', reason: 'admin', now }]);
+    expect(k.commands).toContainEqual({ type: 'abort', id: 1 });
+    const d = run(k.state, [{ type: 'transition-done', id: 1, ran: 0, succeeded: false, aborted: true, failed: [], now }]);
+    expect(runs(d.commands)).toHaveLength(1);
+    expect(d.state.running).toBe(2);
+  });
+
+  test('a newer document is adopted, an older one answered with ours, a conflicting one reported', () => {
+    const s = initialCoreState('serv2', doc, view('serv2', { boot: 10 }));
+    const newer: ClusterDoc = { ...doc, epoch: 2, config: { ...doc.config, epoch: 2, properties: { stonithEnabled: false } } };
+    const a = run(s, [{ type: 'doc', from: 'serv1', doc: newer, now }]);
+    expect(a.state.doc.epoch).toBe(2);
+    expect(a.state.config.properties.stonithEnabled).toBe(false);
+    expect(a.commands).toContainEqual({ type: 'persist', doc: newer });
+    const b = run(a.state, [{ type: 'doc', from: 'serv1', doc, now }]);
+    expect(b.commands).toContainEqual({ type: 'publish', doc: newer, to: 'serv1' });
+    const conflicting: ClusterDoc = { ...newer, quarantine: { serv1: 'x' } };
+    const c = run(a.state, [{ type: 'doc', from: 'serv1', doc: conflicting, now }]);
+    expect(c.state.doc).toBe(newer);
+    expect(c.commands.find((x) => x.type === 'log')).toMatchObject({ level: 'error', message: expect.stringContaining('conflicting configuration at epoch 2') });
+    // as coordinator, it republishes its own copy with a higher epoch
+    const coord = run(initialCoreState('serv1', newer, view('serv1', { boot: 20 })), [{ type: 'doc', from: 'serv2', doc: conflicting, now }]);
+    expect(coord.state.doc.epoch).toBe(3);
+    expect(coord.commands.some((x) => x.type === 'publish' && x.to === undefined && x.doc.epoch === 3)).toBe(true);
+  });
+
+  test('an invalid document is refused with the reason', () => {
+    const s = initialCoreState('serv2', doc, view('serv2'));
+    const bad: ClusterDoc = { ...doc, epoch: 5, config: { resources: [{ type: 'primitive', id: 'x' }] } };
+    const r = run(s, [{ type: 'doc', from: 'serv1', doc: bad, now }]);
+    expect(r.state.doc.epoch).toBe(1);
+    expect(r.commands.find((c) => c.type === 'log')).toMatchObject({ level: 'error', message: expect.stringContaining('rejected configuration epoch 5 from serv1') });
+  });
+
+  test('updates: forwarded by a non-coordinator, applied and published by the coordinator', () => {
+    const follower = initialCoreState('serv2', doc, view('serv2'));
+    const f = run(follower, [{ type: 'update', request: { op: 'standby', node: 'serv1', on: true }, reqId: 'r1', replyTo: 'serv2', now }]);
+    expect(f.commands).toContainEqual({ type: 'forward', to: 'serv1', request: { op: 'standby', node: 'serv1', on: true }, reqId: 'r1' });
+    const coord = initialCoreState('serv1', doc, view('serv1'));
+    const c = run(coord, [{ type: 'update', request: { op: 'ban', resource: 'web', node: 'serv1' }, reqId: 'r1', replyTo: 'serv2', now }]);
+    expect(c.state.doc.epoch).toBe(2);
+    expect(c.state.config.constraints.map((x) => x.id)).toContain('cli-ban-web-on-serv1');
+    expect(c.commands).toContainEqual(expect.objectContaining({ type: 'reply', to: 'serv2', reqId: 'r1', ok: true }));
+    const bad = run(coord, [{ type: 'update', request: { op: 'move', resource: 'nope', node: 'serv1' }, reqId: 'r2', replyTo: 'serv1', now }]);
+    expect(bad.commands).toContainEqual(expect.objectContaining({ type: 'reply', ok: false, message: 'no resource "nope" in the configuration' }));
+  });
+
+  test('a node back from an unclean end is quarantined in standby until cleared', () => {
+    let s = initialCoreState('serv2', doc, view('serv2', { coordinator: 'serv2', boot: 11 }));
+    const r = run(s, [
+      { type: 'report', node: 'serv2', report: report(20), now },
+      { type: 'report', node: 'serv1', report: report(11, 0, { unclean: 'serv1 was killed' }), now },
+    ]);
+    s = r.state;
+    expect(s.doc.quarantine).toEqual({ serv1: 'serv1 was killed' });
+    const n = buildStatus(s).nodes.find((x) => x.name === 'serv1')!;
+    expect(n.standby).toBe(true);
+    expect(n.attributes[QUARANTINE_ATTRIBUTE]).toBe('serv1 was killed');
+    // the same report again does not quarantine twice; clearing works
+    const c = run(s, [
+      { type: 'update', request: { op: 'clear-node', node: 'serv1' }, reqId: 'c', replyTo: 'serv2', now },
+      { type: 'report', node: 'serv1', report: report(11, 1, { unclean: 'serv1 was killed' }), now },
+    ]);
+    expect(c.state.doc.quarantine).toEqual({});
+    expect(buildStatus(c.state).nodes.find((x) => x.name === 'serv1')!.standby).toBe(false);
+  });
+
+  test('stale reports are ignored', () => {
+    const s = initialCoreState('serv1', doc, view('serv1'));
+    const a = run(s, [{ type: 'report', node: 'serv2', report: report(20, 5), now }, { type: 'report', node: 'serv2', report: report(20, 3), now }]);
+    expect(a.state.reports['serv2']!.rev).toBe(5);
+  });
+});
