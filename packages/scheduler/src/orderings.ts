@@ -390,7 +390,10 @@ function applyOrdering(o: Ordering, actions: ActionSet): Act[] {
       if (first.runnable) clearOptional(first);
       if (!t.migratable) clearMigratable(first);
       if (!tf.optional) {
-      clearOptional(first);
+      // Pacemaker compares the first action's computed flags with its own: they differ only for
+      // groups and clones, so a required "then" never forces a primitive's own action.
+      const fFlags = effectiveFlags(first, actions);
+      if (first.rsc && first.rsc.kind !== 'primitive' && !fFlags.optional) clearOptional(first);
       if (!then.migratable) clearMigratable(first);
     }
       if (!first.optional && !first.runnable) clearRunnable(t, `unrunnable ${first.id.split(' ')[0]}`);
@@ -399,7 +402,10 @@ function applyOrdering(o: Ordering, actions: ActionSet): Act[] {
   if (flags & F_IMPLIES_FIRST) {
     const tf = effectiveFlags(then, actions);
     if (!tf.optional) {
-      clearOptional(first);
+      // Pacemaker compares the first action's computed flags with its own: they differ only for
+      // groups and clones, so a required "then" never forces a primitive's own action.
+      const fFlags = effectiveFlags(first, actions);
+      if (first.rsc && first.rsc.kind !== 'primitive' && !fFlags.optional) clearOptional(first);
       if (!then.migratable) clearMigratable(first);
     }
   }
