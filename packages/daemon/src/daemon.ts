@@ -596,6 +596,26 @@ export class Daemon extends DaemonEvents {
     };
   }
 
+  /**
+   * For tests: stops dead as `kill -9` would — no leave message, resources left as they are, the
+   * state still marked running (so the next start knows the end was unclean).
+   */
+  async abandon(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.disposing = Promise.resolve();
+    this.o.timers.clearInterval(this.timer);
+    this.txn?.abort.abort();
+    for (const [, p] of this.pendingActions) p.resolve({ execution: 'cancelled', outcome: 'generic-error', reason: 'abandoned' });
+    this.pendingActions.clear();
+    await this.control?.dispose();
+    await this.local.dispose();
+    await this.transport?.dispose();
+    await this.channel?.dispose();
+    await this.writer.flush();
+    this.removeAllListeners();
+  }
+
   /** Stops this node's resources (unless stopOnShutdown is false), tells the peers, closes everything. Idempotent. */
   dispose(): Promise<void> {
     this.disposing ??= this.shutdown();
