@@ -65,7 +65,7 @@ export function schedule(input: ScheduleInput): Transition {
   const graphIndex = new Map<Act, number>();
   for (const a of actions.list) if ((!a.optional || a.task === 'monitor') && (a.rsc?.kind === 'primitive' || a.task === 'fence')) graphIndex.set(a, graphIndex.size);
   // Orderings that run through group/clone pseudo actions become direct edges (clone/graph.ts).
-  const edges: OrderEdge[] = edgesThroughPseudo([...orderings, ...probeEdges(actions)], (a) => graphIndex.has(a), (a) => a.rsc !== undefined && a.rsc.kind !== 'primitive')
+  const edges: OrderEdge[] = edgesThroughPseudo([...orderings, ...probeEdges(actions)], (a) => graphIndex.get(a), graphIndex.size, (a) => a.rsc !== undefined && a.rsc.kind !== 'primitive')
     .map((o) => ({ before: o.first.id, after: o.then.id, reason: o.reason }));
   return {
     current: currentPlacement(tree, unpacked),

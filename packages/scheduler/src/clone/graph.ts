@@ -12,44 +12,53 @@ export interface EdgeLike<A> {
 }
 
 /**
- * `inGraph(a)`: the action appears in the graph. `passable(a)`: an action not in the graph that
- * orderings may run through (collective pseudo actions). Returns the graph's edges, direct ones
- * first, then the ones found through passable actions, each once.
+ * `indexOf(a)`: the action's position in the graph (undefined = not in the graph); `size`: how
+ * many actions the graph has. `passable(a)`: an action not in the graph that orderings may run
+ * through (collective pseudo actions). Returns the graph's edges, each once: direct ones, and
+ * ones found through passable actions (with the reason of the ordering that leaves the real action).
  */
-export function edgesThroughPseudo<A>(orderings: readonly EdgeLike<A>[], inGraph: (a: A) => boolean, passable: (a: A) => boolean): EdgeLike<A>[] {
+export function edgesThroughPseudo<A>(
+  orderings: readonly EdgeLike<A>[],
+  indexOf: (a: A) => number | undefined,
+  size: number,
+  passable: (a: A) => boolean,
+): EdgeLike<A>[] {
   const out: EdgeLike<A>[] = [];
-  const seen = new Map<A, Set<A>>();
-  const add = (first: A, then: A, reason: string): void => {
-    if (first === then) return;
-    let s = seen.get(first);
-    if (!s) seen.set(first, (s = new Set()));
-    if (s.has(then)) return;
-    s.add(then);
+  const seen = new Set<number>();
+  const width = size + 1;
+  const add = (fi: number, first: A, ti: number, then: A, reason: string): void => {
+    if (fi === ti) return;
+    const key = fi * width + ti;
+    if (seen.has(key)) return;
+    seen.add(key);
     out.push({ first, then, reason });
   };
-  const next = new Map<A, EdgeLike<A>[]>();
+  const next = new Map<A, A[]>();
   for (const o of orderings) {
-    if (inGraph(o.first) && inGraph(o.then)) add(o.first, o.then, o.reason);
-    if (passable(o.then) || passable(o.first)) {
-      const l = next.get(o.first) ?? [];
-      l.push(o);
-      next.set(o.first, l);
+    const fi = indexOf(o.first);
+    const ti = indexOf(o.then);
+    if (fi !== undefined && ti !== undefined) add(fi, o.first, ti, o.then, o.reason);
+    else if (fi === undefined && passable(o.first)) {
+      const l = next.get(o.first);
+      if (l) l.push(o.then);
+      else next.set(o.first, [o.then]);
     }
   }
   // Real actions reachable from a passable action through passable actions only (memoised).
-  const memo = new Map<A, Map<A, string>>();
+  const memo = new Map<A, readonly A[]>();
   const visiting = new Set<A>();
-  const reach = (p: A): Map<A, string> => {
+  const reach = (p: A): readonly A[] => {
     const known = memo.get(p);
     if (known) return known;
-    const found = new Map<A, string>();
-    if (visiting.has(p)) return found;
+    if (visiting.has(p)) return [];
     visiting.add(p);
-    for (const o of next.get(p) ?? []) {
-      if (inGraph(o.then)) {
-        if (!found.has(o.then)) found.set(o.then, o.reason);
-      } else if (passable(o.then)) {
-        for (const [a, why] of reach(o.then)) if (!found.has(a)) found.set(a, why);
+    const found: A[] = [];
+    const have = new Set<A>();
+    for (const t of next.get(p) ?? []) {
+      if (indexOf(t) !== undefined) {
+        if (!have.has(t)) { have.add(t); found.push(t); }
+      } else if (passable(t)) {
+        for (const a of reach(t)) if (!have.has(a)) { have.add(a); found.push(a); }
       }
     }
     visiting.delete(p);
@@ -57,8 +66,14 @@ export function edgesThroughPseudo<A>(orderings: readonly EdgeLike<A>[], inGraph
     return found;
   };
   for (const o of orderings) {
-    if (!inGraph(o.first) || !passable(o.then)) continue;
-    for (const [a, why] of reach(o.then)) add(o.first, a, `${o.reason}, then ${why}`);
+    const fi = indexOf(o.first);
+    if (fi === undefined || indexOf(o.then) !== undefined || !passable(o.then)) continue;
+    for (const a of reach(o.then)) add(fi, o.first, indexOf(a)!, a, `${o.reason} (through ${describe(o.then)})`);
   }
   return out;
+}
+
+function describe(a: unknown): string {
+  const id = (a as { id?: unknown }).id;
+  return typeof id === 'string' ? id : 'a pseudo action';
 }
