@@ -89,7 +89,7 @@ export function applyNodeCriteria(
         health = addScores(health, score);
       }
       if (health === 0) continue;
-      for (const r of tree.top) applyTo(r, [[n.name, health]], `node health (${strategy})`, 'always');
+      for (const r of tree.top) if (health > 0 || !r.meta.allowUnhealthyNodes) applyTo(r, [[n.name, health]], `node health (${strategy})`, 'always');
     }
   }
 

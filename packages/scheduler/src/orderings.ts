@@ -165,6 +165,7 @@ export function buildOrderings(config: ClusterConfig, tree: ResourceTree, action
         if (firstAction === 'start' || firstAction === 'promote') flags |= F_RUNNABLE_LEFT;
       }
     }
+    if (c.kind === 'Optional' && then.meta.restartOnOrder) flags |= F_IMPLIES_THEN;
     // clone-min (or the deprecated require-all=false, i.e. clone-min 1) on the first clone: "then"
     // may run once that many instances can (Pacemaker's clone_min_ordering).
     const cloneMin = first.kind === 'clone' ? (first.clone?.meta.cloneMin ?? (c.requireAll === false ? 1 : 0)) : 0;

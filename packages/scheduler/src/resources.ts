@@ -22,6 +22,9 @@ export interface EffectiveMeta {
   readonly multipleActive: 'stop_start' | 'stop_only' | 'block' | 'stop_unexpected';
   readonly critical: boolean;
   readonly allowMigrate: boolean;
+  /** Deprecated restart-type=restart: optional orderings with this as 'then' imply its restart. */
+  readonly restartOnOrder: boolean;
+  readonly allowUnhealthyNodes: boolean;
 }
 
 export interface Rsc {
@@ -99,6 +102,8 @@ export function buildResourceTree(
       multipleActive: pick('multipleActive') ?? parent?.multipleActive ?? defaults.multipleActive ?? 'stop_start',
       critical: pick('critical') ?? parent?.critical ?? defaults.critical ?? true,
       allowMigrate: pick('allowMigrate') ?? parent?.allowMigrate ?? defaults.allowMigrate ?? false,
+      restartOnOrder: (pick('restartType') ?? (parent?.restartOnOrder ? 'restart' : undefined) ?? defaults.restartType) === 'restart',
+      allowUnhealthyNodes: pick('allowUnhealthyNodes') ?? parent?.allowUnhealthyNodes ?? defaults.allowUnhealthyNodes ?? false,
     };
   };
 
