@@ -34,8 +34,8 @@ import { createHash } from 'node:crypto';
 import type { ConformanceAction, ConformanceInstance, ConformanceResource, ConformanceResult, ConformanceRole } from './conformance.js';
 import { child, childrenOf, parseXml, type XmlElement } from './xml.js';
 
-/** The feature set Pacemaker 2.1.5 writes, and the newest schema it validates against. */
-export const CIB_FEATURE_SET = '3.16.2';
+/** The feature set Debian's Pacemaker 2.1.5 writes (a newer one makes its CIB refuse updates), and the newest schema it validates against. */
+export const CIB_FEATURE_SET = '3.16.1';
 export const CIB_SCHEMA = 'pacemaker-3.9';
 /** A fixed controller UUID for transition keys (Pacemaker only checks its shape). */
 const TRANSITION_UUID = 'a5e1e5a0-9ace-4c1e-8a1e-000000000000';
@@ -96,10 +96,10 @@ export function operationDigest(params: Readonly<Record<string, string>>): strin
 const DEFAULT_OP_TIMEOUT_MS = 20_000;
 
 /** The parameters Pacemaker hashes for a history entry of `p` (see pe_digest.c, task_for_digest). */
-function digestParams(p: Primitive, action: string, interval: number, config: ClusterConfig): Record<string, string> {
+function digestParams(p: Primitive, node: string, action: string, interval: number, config: ClusterConfig): Record<string, string> {
   const task = interval === 0 && (action === 'monitor' || action === 'migrate_from' || action === 'promote') ? 'start' : action;
   const params: Record<string, string> = {};
-  for (const [k, v] of Object.entries(p.params)) params[k] = paramText(v);
+  for (const [k, v] of Object.entries(p.paramsByNode?.[node] ?? p.params)) params[k] = paramText(v);
   const op = p.ops.find((o) => o.name === task && o.interval === interval);
   for (const [k, v] of Object.entries(op?.params ?? {})) params[k] = paramText(v);
   for (const k of Object.keys(params)) if (k.startsWith('CRM_meta_') || ['id', 'crm_feature_set', 'op-digest', 'on_node', 'on_node_uuid', 'pcmk_external_ip'].includes(k)) delete params[k];
@@ -249,6 +249,16 @@ function nodesSection(config: ClusterConfig, ids: Ids): string[] {
   return el('nodes', {}, nodes);
 }
 
+/** Parameters for one node: a set guarded by `#uname eq NODE`, read before the unconditional set. */
+function nodeParamsXml(rid: string, node: string, params: Record<string, unknown>, ids: Ids): string[] {
+  const id = ids.make(`${rid}-instance_attributes-${node}`);
+  const rule = ids.make(`${id}-rule`);
+  return el('instance_attributes', { id, score: 1 }, [
+    ...el('rule', { id: rule, score: 0, 'boolean-op': 'and' }, el('expression', { id: ids.make(`${rule}-expr`), attribute: '#uname', operation: 'eq', value: node })),
+    ...Object.entries(params).flatMap(([k, v]) => el('nvpair', { id: ids.make(`${id}-${k}`), name: k, value: paramText(v) })),
+  ]);
+}
+
 function primitiveXml(p: Primitive, promotable: boolean, config: ClusterConfig, ids: Ids): string[] {
   const a = pacemakerAgent(p.agent, promotable);
   const description = a.substituted ? `[${p.agent}]${p.description !== undefined ? ` ${p.description}` : ''}` : p.description;
@@ -272,6 +282,7 @@ function primitiveXml(p: Primitive, promotable: boolean, config: ClusterConfig, 
   });
   void config;
   return el('primitive', { id: p.id, class: a.class, provider: a.provider, type: a.type, description }, [
+    ...Object.entries(p.paramsByNode ?? {}).flatMap(([node, params]) => nodeParamsXml(p.id, node, params, ids)),
     ...nvset('instance_attributes', `${p.id}-instance_attributes`, Object.entries(p.params).map(([k, v]) => [k, paramText(v)] as const), ids),
     ...nvset('meta_attributes', `${p.id}-meta_attributes`, metaPairs(p.meta as Record<string, unknown>), ids),
     ...nvset('utilization', `${p.id}-utilization`, Object.entries(p.utilization).map(([k, v]) => [k, String(v)] as const), ids),
@@ -492,7 +503,7 @@ function statusSection(config: ClusterConfig, status: ClusterStatus, now: number
           'shutdown-lock': h.shutdownLock === undefined ? undefined : secs(h.shutdownLock),
         },
         h.ops.flatMap((op) => {
-          const digest = entry === undefined ? undefined : operationDigest(digestParams(entry.primitive, op.action, op.interval, config));
+          const digest = entry === undefined ? undefined : operationDigest(digestParams(entry.primitive, cn.name, op.action, op.interval, config));
           return opXml(op, h.resource, cn.name, seen, opIndex++, digest);
         }),
       );

@@ -1,0 +1,327 @@
+#!/usr/bin/env node
+// Differential testing against the real Pacemaker scheduler: generates seeded random small
+// clusters (2-4 nodes; primitives, a group, an anonymous clone, a promotable clone; location,
+// colocation and order constraints; standby / offline / unclean nodes; failed operations),
+// exports each to a CIB, runs `crm_simulate -x F -S --output-as=xml` on it and Paceline's
+// schedule + applyTransition + toConformanceResult on the same model, and compares the two with
+// compareConformance. Prints the agreement rate, the disagreements grouped by class, and each
+// disagreement with its seed, first difference and the saved CIB (.bench-cache/diff/) to
+// reproduce it with crm_simulate by hand. A measuring tool, not a CI test: always exits 0.
+//
+//   npm run diff:pacemaker -- [--count N] [--seed S] [--verbose] [--nodes]
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import fc from 'fast-check';
+import { ClusterConfig, ClusterStatus, INFINITY } from '@paceline/model';
+import { applyTransition, schedule } from '@paceline/scheduler';
+import { compareConformance, crmSimulateResult, describeAction, exportCib, toConformanceResult } from '@paceline/pacemaker';
+
+const root = new URL('..', import.meta.url).pathname;
+const { values } = parseArgs({
+  options: {
+    count: { type: 'string', default: '200' },
+    seed: { type: 'string', default: '1' },
+    verbose: { type: 'boolean', short: 'v', default: false },
+    nodes: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (values.help) {
+  console.log('usage: node scripts/diff-pacemaker.mjs [--count N] [--seed S] [--verbose] [--nodes]');
+  process.exit(0);
+}
+const count = Number(values.count);
+const firstSeed = Number(values.seed);
+if (!Number.isInteger(count) || count < 1 || !Number.isInteger(firstSeed)) {
+  console.error('diff:pacemaker: --count must be a positive integer and --seed an integer');
+  process.exit(2);
+}
+try {
+  execFileSync('crm_simulate', ['--version'], { stdio: 'pipe' });
+} catch {
+  console.log('diff:pacemaker: crm_simulate is not installed (Debian: pacemaker-cli-utils); nothing to compare against.');
+  process.exit(0);
+}
+
+const NOW = Date.UTC(2026, 0, 1, 12);
+const HOUR = 3_600_000;
+
+// ---- the generator (mirrors packages/scheduler/test/properties.test.ts, with clones and failures) ----
+const arbCluster = fc.record({
+  nodeCount: fc.integer({ min: 2, max: 4 }),
+  nodeStates: fc.array(fc.constantFrom('online', 'online', 'online', 'online', 'standby', 'offline', 'unclean'), { minLength: 4, maxLength: 4 }),
+  stonith: fc.boolean(),
+  primCount: fc.integer({ min: 0, max: 3 }),
+  groupSize: fc.integer({ min: 0, max: 3 }),
+  clone: fc.boolean(),
+  promotable: fc.boolean(),
+  stickiness: fc.constantFrom(0, 0, 50, 200),
+  migrationThreshold: fc.constantFrom(0, 0, 1, 3),
+  // Where each of up to 8 placeable units runs now: -1 = nowhere, else a node index (clones: a bit mask).
+  running: fc.array(fc.integer({ min: -1, max: 3 }), { minLength: 8, maxLength: 8 }),
+  cloneMask: fc.integer({ min: 0, max: 15 }),
+  promMask: fc.integer({ min: 0, max: 15 }),
+  promotedAt: fc.integer({ min: -1, max: 3 }),
+  promotionScores: fc.array(fc.constantFrom(undefined, 5, 10, 100), { minLength: 4, maxLength: 4 }),
+  failures: fc.array(fc.record({ unit: fc.integer({ min: 0, max: 7 }), kind: fc.constantFrom('monitor', 'start') }), { maxLength: 2 }),
+  locations: fc.array(
+    fc.record({ r: fc.integer({ min: 0, max: 7 }), n: fc.integer({ min: 0, max: 3 }), score: fc.constantFrom(-INFINITY, -100, 10, 50, 100, INFINITY), promoted: fc.boolean() }),
+    { maxLength: 4 },
+  ),
+  colocs: fc.array(
+    fc.record({ a: fc.integer({ min: 0, max: 7 }), b: fc.integer({ min: 0, max: 7 }), score: fc.constantFrom(-INFINITY, 100, INFINITY), promoted: fc.boolean() }),
+    { maxLength: 3 },
+  ),
+  orders: fc.array(fc.record({ a: fc.integer({ min: 0, max: 7 }), b: fc.integer({ min: 0, max: 7 }), kind: fc.constantFrom('Mandatory', 'Mandatory', 'Optional') }), { maxLength: 3 }),
+});
+
+function build(g) {
+  const nodes = Array.from({ length: g.nodeCount }, (_, i) => `node${i + 1}`);
+  const states = nodes.map((_, i) => {
+    const s = g.nodeStates[i];
+    return s === 'unclean' && !g.stonith ? 'offline' : s;
+  });
+  const monitor = { name: 'monitor', interval: '10s' };
+  const prim = (id, agent = 'ocf:pacemaker:Dummy', ops = [monitor]) => ({ type: 'primitive', id, agent, ops });
+  /** Placeable units: { id (top-level), kind, primitives } */
+  const units = [];
+  const resources = [];
+  for (let i = 0; i < g.primCount; i++) {
+    resources.push(prim(`rsc${i + 1}`));
+    units.push({ id: `rsc${i + 1}`, kind: 'primitive', prims: [`rsc${i + 1}`] });
+  }
+  if (g.groupSize > 0) {
+    const members = Array.from({ length: g.groupSize }, (_, i) => prim(`grp-m${i + 1}`));
+    resources.push({ type: 'group', id: 'grp', members });
+    units.push({ id: 'grp', kind: 'group', prims: members.map((m) => m.id) });
+  }
+  if (g.clone) {
+    resources.push({ type: 'clone', id: 'cln', child: prim('cln-rsc') });
+    units.push({ id: 'cln', kind: 'clone', prims: ['cln-rsc'] });
+  }
+  if (g.promotable) {
+    resources.push({
+      type: 'clone',
+      id: 'prm',
+      promotable: true,
+      meta: { promotedMax: 1 },
+      child: prim('prm-rsc', 'ocf:pacemaker:Stateful', [
+        { name: 'monitor', interval: '10s', role: 'Promoted' },
+        { name: 'monitor', interval: '11s', role: 'Unpromoted' },
+      ]),
+    });
+    units.push({ id: 'prm', kind: 'promotable', prims: ['prm-rsc'] });
+  }
+  // With fencing enabled, Pacemaker starts nothing until a fencing device is configured.
+  if (g.stonith) resources.unshift({ type: 'primitive', id: 'fencing', agent: 'stonith:fence_dummy', ops: [{ name: 'monitor', interval: '60s' }] });
+  if (units.length === 0) {
+    resources.push(prim('rsc1'));
+    units.push({ id: 'rsc1', kind: 'primitive', prims: ['rsc1'] });
+  }
+  const unit = (k) => units[k % units.length];
+
+  const constraints = [];
+  g.locations.forEach((l, i) => {
+    const u = unit(l.r);
+    if (l.n >= nodes.length) return;
+    const role = u.kind === 'promotable' && l.promoted ? { role: 'Promoted' } : {};
+    constraints.push({ type: 'location', id: `loc${i + 1}`, resource: u.id, node: nodes[l.n], score: l.score, ...role });
+  });
+  const seenPair = new Set();
+  g.colocs.forEach((c, i) => {
+    // Only from a later unit to an earlier one: no colocation cycles.
+    const a = c.a % units.length;
+    const b = c.b % units.length;
+    if (b >= a || seenPair.has(`${a}/${b}`)) return;
+    seenPair.add(`${a}/${b}`);
+    const with_ = units[b];
+    const role = with_.kind === 'promotable' && c.promoted ? { withResourceRole: 'Promoted' } : {};
+    constraints.push({ type: 'colocation', id: `col${i + 1}`, resource: units[a].id, withResource: with_.id, score: c.score, ...role });
+  });
+  g.orders.forEach((o, i) => {
+    const a = o.a % units.length;
+    const b = o.b % units.length;
+    if (a >= b) return;
+    const first = units[a];
+    const action = first.kind === 'promotable' ? { firstAction: 'promote', thenAction: 'start' } : {};
+    constraints.push({ type: 'order', id: `ord${i + 1}`, first: first.id, then: units[b].id, kind: o.kind, ...action });
+  });
+
+  const config = ClusterConfig.parse({
+    properties: { stonithEnabled: g.stonith, noQuorumPolicy: 'ignore' },
+    defaults: { resource: { stickiness: g.stickiness, ...(g.migrationThreshold > 0 ? { migrationThreshold: g.migrationThreshold } : {}) } },
+    nodes: nodes.map((name) => ({ name })),
+    resources,
+    constraints,
+  });
+
+  // ---- status ----
+  const lastChange = NOW - HOUR;
+  const history = nodes.map(() => new Map());
+  const callIds = nodes.map(() => 0);
+  const record = (ni, rsc, op) => {
+    const list = history[ni].get(rsc) ?? [];
+    list.push({ interval: 0, status: 'done', rc: 0, expectedRc: 0, lastRcChange: lastChange, lastRun: lastChange, ...op, callId: ++callIds[ni] });
+    history[ni].set(rsc, list);
+  };
+  const failures = nodes.map(() => []);
+  const runningOn = (u, k) => {
+    if (u.kind === 'clone') return nodes.map((_, i) => i).filter((i) => (g.cloneMask >> i) & 1);
+    if (u.kind === 'promotable') return nodes.map((_, i) => i).filter((i) => (g.promMask >> i) & 1 || i === g.promotedAt);
+    const r = g.running[k];
+    return r >= 0 && r < nodes.length ? [r] : [];
+  };
+  const failed = new Map(g.failures.map((f) => [f.unit % units.length, f.kind]));
+  units.forEach((u, k) => {
+    const where = runningOn(u, k);
+    for (let ni = 0; ni < nodes.length; ni++) {
+      if (states[ni] === 'offline') continue;
+      for (const p of u.prims) {
+        record(ni, p, { action: 'monitor', rc: 7, expectedRc: 7 });
+        if (!where.includes(ni)) continue;
+        const isFirstFailure = failed.has(k) && ni === where[0];
+        if (isFirstFailure && failed.get(k) === 'start') {
+          record(ni, p, { action: 'start', rc: 1, expectedRc: 0 });
+          failures[ni].push({ resource: p, action: 'start', interval: 0, count: INFINITY, lastFailure: lastChange });
+          continue;
+        }
+        record(ni, p, { action: 'start' });
+        if (u.kind === 'promotable') {
+          if (ni === g.promotedAt) {
+            record(ni, p, { action: 'promote' });
+            record(ni, p, { action: 'monitor', interval: 10_000, rc: 8, expectedRc: 8 });
+          } else record(ni, p, { action: 'monitor', interval: 11_000 });
+        } else if (isFirstFailure) {
+          record(ni, p, { action: 'monitor', interval: 10_000, rc: 7, expectedRc: 0 });
+          failures[ni].push({ resource: p, action: 'monitor', interval: 10_000, count: 1, lastFailure: lastChange });
+        } else record(ni, p, { action: 'monitor', interval: 10_000 });
+      }
+    }
+  });
+  const status = ClusterStatus.parse({
+    quorum: true,
+    nodes: nodes.map((name, ni) => {
+      const attributes = {};
+      if (g.promotable && g.promotionScores[ni] !== undefined) attributes['master-prm-rsc'] = String(g.promotionScores[ni]);
+      return {
+        name,
+        state: states[ni] === 'standby' ? 'online' : states[ni],
+        standby: states[ni] === 'standby',
+        attributes,
+        failures: failures[ni],
+        history: [...history[ni]].map(([resource, ops]) => ({ resource, ops })),
+      };
+    }),
+  });
+  return { config, status, features: describe(config, status, states) };
+}
+
+function describe(config, status, states) {
+  const f = new Set();
+  for (const r of config.resources) f.add(r.type === 'clone' ? (r.promotable ? 'promotable' : 'clone') : r.type);
+  for (const c of config.constraints) f.add(c.type);
+  for (const s of states) if (s !== 'online') f.add(s);
+  if (status.nodes.some((n) => n.failures.length > 0)) f.add('failure');
+  if (config.properties.stonithEnabled) f.add('stonith');
+  return [...f].sort();
+}
+
+// ---- run ----
+const cacheDir = resolve(root, '.bench-cache/diff');
+mkdirSync(cacheDir, { recursive: true });
+const work = mkdtempSync(join(tmpdir(), `paceline-diff-${process.pid}-`));
+const results = [];
+const started = Date.now();
+try {
+  for (let seed = firstSeed; seed < firstSeed + count; seed++) {
+    const [g] = fc.sample(arbCluster, { seed, numRuns: 1 });
+    const { config, status, features } = build(g);
+    const xml = exportCib(config, status, { now: NOW });
+    const file = join(work, `seed-${seed}.xml`);
+    writeFileSync(file, xml);
+    let pacemaker;
+    let problem;
+    try {
+      const shadow = mkdtempSync(join(work, 'shadow-'));
+      const out = execFileSync('crm_simulate', ['-x', file, '-S', '--output-as=xml'], {
+        env: { ...process.env, LC_ALL: 'C', CIB_shadow_dir: shadow },
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: 60_000,
+        maxBuffer: 64 * 1024 * 1024,
+      });
+      pacemaker = crmSimulateResult(out);
+    } catch (e) {
+      problem = `crm_simulate failed: ${String(e.stderr ?? e.message).trim().split('\n').slice(-1)[0]}`;
+    }
+    let paceline;
+    if (!problem) {
+      try {
+        const t = schedule({ config, status, now: NOW });
+        paceline = toConformanceResult(config, applyTransition(config, status, t, NOW), t);
+      } catch (e) {
+        problem = `Paceline threw: ${e.message}`;
+      }
+    }
+    const difference = problem ?? compareConformance(pacemaker, paceline, { nodes: values.nodes });
+    const r = { seed, features, difference, pacemaker, paceline };
+    if (difference !== null) {
+      const saved = join(cacheDir, `seed-${seed}.xml`);
+      writeFileSync(saved, xml);
+      r.saved = relative(root, saved);
+    }
+    results.push(r);
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+
+// ---- report ----
+function classify(d) {
+  if (d.startsWith('crm_simulate failed')) return 'crm_simulate error';
+  if (d.startsWith('Paceline threw')) return 'Paceline error';
+  if (d.startsWith('placement of')) return 'placement';
+  const m = /^(missing|unexpected) action: (\S+)/.exec(d);
+  if (m) return `${m[1]} ${m[2]}`;
+  if (d.startsWith('node ')) return 'node flags';
+  return 'other';
+}
+const bad = results.filter((r) => r.difference !== null);
+const fmt = (list) => (list ?? []).map((a) => describeAction(a)).sort().join('; ') || '(none)';
+for (const r of bad) {
+  console.log(`seed ${r.seed} [${r.features.join(',')}]: ${r.difference}`);
+  console.log(`    reproduce: LC_ALL=C CIB_shadow_dir=$(mktemp -d) crm_simulate -x ${r.saved} -S`);
+  if (values.verbose && r.pacemaker && r.paceline) {
+    console.log(`    pacemaker: ${fmt(r.pacemaker.actions)}`);
+    console.log(`    paceline:  ${fmt(r.paceline.actions)}`);
+  }
+}
+const classes = new Map();
+for (const r of bad) {
+  const c = classify(r.difference);
+  classes.set(c, [...(classes.get(c) ?? []), r.seed]);
+}
+console.log('');
+if (classes.size > 0) {
+  console.log('disagreements by class (first difference):');
+  for (const [c, seeds] of [...classes].sort((a, b) => b[1].length - a[1].length))
+    console.log(`  ${String(seeds.length).padStart(4)}  ${c}  (seeds ${seeds.slice(0, 8).join(', ')}${seeds.length > 8 ? ', ...' : ''})`);
+  const byFeature = new Map();
+  for (const r of results) for (const f of r.features) {
+    const e = byFeature.get(f) ?? { total: 0, bad: 0 };
+    e.total++;
+    if (r.difference !== null) e.bad++;
+    byFeature.set(f, e);
+  }
+  console.log('disagreement rate by feature present:');
+  for (const [f, e] of [...byFeature].sort()) console.log(`  ${f.padEnd(12)} ${e.bad}/${e.total}`);
+}
+const agree = results.length - bad.length;
+console.log(
+  `diff:pacemaker: ${agree}/${results.length} agree (${((100 * agree) / results.length).toFixed(1)}%), seeds ${firstSeed}..${firstSeed + count - 1}` +
+    `${values.nodes ? ', node flags compared' : ''}, ${((Date.now() - started) / 1000).toFixed(1)} s`,
+);
+process.exit(0);
