@@ -108,7 +108,7 @@ export function buildColocations(config: ClusterConfig, tree: ResourceTree): { i
 
   // Group internals: each member with the previous one (added after user constraints, as Pacemaker does).
   for (const r of tree.byId.values()) {
-    if (r.kind !== 'group') continue;
+    if (r.kind !== 'group' || r.collocated === false) continue;
     r.children.forEach((m, i) => {
       if (i === 0) return;
       add({ id: 'group:internal_colocation', dependent: m, primary: r.children[i - 1]!, score: INFINITY, dependentRole: undefined, primaryRole: undefined, nodeAttribute: '#uname', influence: m.meta.critical });

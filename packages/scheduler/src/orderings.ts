@@ -99,7 +99,9 @@ export function buildOrderings(config: ClusterConfig, tree: ResourceTree, action
       order(mStopped, gStopped!, g.kind === 'group' && i === 0 ? F_IMPLIES_THEN : 0, `${g.id} stopped`);
       order(gStart!, mStart, 0, `${g.id} start`);
       order(mRunning, gRunning!, F_RUNNABLE_LEFT | F_IMPLIES_THEN, `${g.id} running`);
-      if (g.kind === 'group' && i > 0) {
+      if (g.kind === 'group' && g.ordered === false) {
+        order(gStart!, mStart, F_IMPLIES_THEN | F_RUNNABLE_LEFT, `${g.id} start (unordered group)`);
+      } else if (g.kind === 'group' && i > 0) {
         const prev = g.children[i - 1]!;
         order(rscActions(prev, 'start', true), mStart, F_IMPLIES_THEN | F_RUNNABLE_LEFT, `group ${g.id}: ${prev.id} starts before ${m.id}`);
         order(rscActions(m, 'stop', true), rscActions(prev, 'stop', false), F_OPTIONAL | F_RESTART, `group ${g.id}: ${m.id} stops before ${prev.id}`);

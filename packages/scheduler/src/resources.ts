@@ -43,6 +43,9 @@ export interface Rsc {
   readonly orphan: boolean;
   /** For clones. */
   readonly clone?: Clone;
+  /** For groups: members ordered / colocated (Pacemaker's deprecated ordered/collocated, default true). */
+  readonly ordered?: boolean;
+  readonly collocated?: boolean;
   /** For clone instances: the configured id without ":N". */
   readonly baseId: string;
   readonly instance?: number;
@@ -70,6 +73,8 @@ interface Mutable {
   isFencing: boolean;
   orphan: boolean;
   clone?: Clone;
+  ordered?: boolean;
+  collocated?: boolean;
   baseId: string;
   instance?: number;
 }
@@ -125,6 +130,11 @@ export function buildResourceTree(
     };
     if (r.type === 'primitive') m.primitive = r;
     if (r.type === 'clone') m.clone = r;
+    if (r.type === 'group') {
+      const gm = r.meta as { ordered?: boolean; collocated?: boolean };
+      m.ordered = gm.ordered ?? true;
+      m.collocated = gm.collocated ?? true;
+    }
     const rsc = m as Rsc;
     byId.set(rsc.id, rsc);
     if (r.type === 'primitive') primitives.push(rsc);
