@@ -7,7 +7,8 @@
  *   completion pseudo action (running, stopped, promoted, demoted);
  * - inside a promotable clone: "promote" -> each instance's promote -> "promoted", "demote" ->
  *   each instance's demote -> "demoted", each instance demotes before it promotes, the clone is
- *   running before it promotes, and demoted before it stops;
+ *   running before it promotes, and every stop and demote comes before any start or promote
+ *   (so with promoted-max 1 the old promoted instance is demoted before the new one is promoted);
  * - interleave: an ordering between two clones is applied instance by instance on the same node
  *   when the clone that the ordering constrains (the "then" clone, or for stop/demote the "first"
  *   one) has interleave=true; a then-instance without a partner on its node cannot run when the
@@ -59,6 +60,11 @@ export function promotableInternalOrderings(cloneId: string, instances: readonly
   o(cloneId, 'running', cloneId, 'promote', ['runnable-left'], `${cloneId}: instances run before any is promoted`);
   o(cloneId, 'demoted', cloneId, 'stop', ['optional'], `${cloneId}: demote before stop`);
   o(cloneId, 'stopped', cloneId, 'start', ['optional'], `${cloneId}: stopped before started again`);
+  // Pacemaker's promotable restart ordering: start and promote wait for every stop and demote.
+  o(cloneId, 'stopped', cloneId, 'promote', ['optional'], `${cloneId}: stops before promotions`);
+  o(cloneId, 'demoted', cloneId, 'start', ['optional'], `${cloneId}: demotions before starts`);
+  o(cloneId, 'demoted', cloneId, 'promote', ['optional'], `${cloneId}: demotions before promotions`);
+  o(cloneId, 'demote', cloneId, 'demoted', ['optional'], `${cloneId}: demote before demoted`);
   let prev: string | undefined;
   for (const id of instances) {
     o(id, 'demote', id, 'promote', ['optional'], `${id}: demote before promote`);
