@@ -145,13 +145,17 @@ function locationTargets(c: LocationConstraint, tree: ResourceTree): Rsc[] {
     const r = tree.byId.get(c.resource);
     return r ? [r] : [];
   }
+  // Pacemaker matches rsc-pattern against top-level resources; a leading "!" inverts the match.
+  let pattern = c.resourcePattern ?? '';
+  const invert = pattern.startsWith('!');
+  if (invert) pattern = pattern.slice(1);
   let re: RegExp;
   try {
-    re = new RegExp(c.resourcePattern ?? '');
+    re = new RegExp(pattern);
   } catch {
     return [];
   }
-  return [...tree.byId.values()].filter((r) => r.instance === undefined && !r.orphan && re.test(r.id));
+  return tree.top.filter((r) => !r.orphan && re.test(r.id) !== invert);
 }
 
 function locationNodeLists(
@@ -168,7 +172,8 @@ function locationNodeLists(
   for (const rule of c.rules) {
     const list: [string, number][] = [];
     for (const n of nodes) {
-      const ok = evaluateRule(rule, { attributes: n.attributes, now, params: r.primitive?.params ?? {}, meta: {} });
+      const params = r.primitive?.paramsByNode?.[n.name] ?? r.primitive?.params ?? {};
+      const ok = evaluateRule(rule, { attributes: n.attributes, now, params, meta: (r.primitive?.meta ?? {}) as Record<string, unknown> });
       if (!ok) continue;
       let score = rule.score ?? c.score ?? 0;
       if (rule.scoreAttribute !== undefined) score = parseScore(n.attributes.get(rule.scoreAttribute) ?? '') ?? 0;
