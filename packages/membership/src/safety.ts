@@ -9,7 +9,8 @@ export interface Answer {
   readonly reason: string;
 }
 
-function witnessFresh(s: MembershipState): boolean {
+/** The last witness report says reachable and is not older than `witnessStaleTicks`. */
+export function witnessFresh(s: MembershipState): boolean {
   return s.witness !== undefined && s.witness.reachable && s.tick - s.witness.tick <= s.config.witnessStaleTicks;
 }
 
@@ -27,6 +28,8 @@ export function explainMayRun(s: MembershipState): Answer {
   if (s.leaving) return { yes: false, reason: 'this node is leaving the cluster' };
   if (s.waitingForAll) return { yes: false, reason: 'waiting until every node has been seen (waitForAll)' };
   if (!s.quorate) return { yes: false, reason: `no quorum (${s.members.length} of ${s.config.nodeNames.length} nodes)` };
+  if (s.isolated)
+    return { yes: false, reason: 'a peer was lost while the witness was unreachable; waiting until every peer sees this node again' };
   const gone = missing(s).map((p) => p.name);
   if (gone.length === 0) return { yes: true, reason: 'quorate and every peer is accounted for' };
   switch (s.config.partitionPolicy) {
@@ -48,8 +51,8 @@ export function mayRunResources(s: MembershipState): boolean {
 /**
  * Is it proven that `peer` runs nothing, so that its resources may be started here? True when the
  * peer left cleanly, when fencing it was confirmed, or (policy `witness`) when it has been lost for
- * `witnessGraceTicks` while this node reaches the witness (the peer, unable to reach us, stops its
- * resources when it cannot reach the witness either). Never true for a member.
+ * `witnessGraceTicks` while this node reached the witness without interruption since the loss (the
+ * peer, unable to reach us or the witness, has stopped its resources). Never true for a member.
  */
 export function explainPeerSafelyDown(s: MembershipState, peer: string): Answer {
   const p = s.peers[peer];
@@ -65,8 +68,12 @@ export function explainPeerSafelyDown(s: MembershipState, peer: string): Answer 
       };
     case 'witness': {
       if (!s.quorate || s.waitingForAll) return { yes: false, reason: 'no quorum' };
+      if (s.isolated) return { yes: false, reason: 'this node is isolated (it lost a peer and the witness)' };
       if (!witnessFresh(s)) return { yes: false, reason: `${peer} lost and the witness is not reachable` };
-      const since = s.tick - (p.lostAt ?? s.config.startupGraceTicks);
+      const lostAt = p.lostAt ?? s.config.startupGraceTicks;
+      if (s.witnessUpSince === undefined || s.witnessUpSince > lostAt)
+        return { yes: false, reason: `the witness was not reachable without interruption since ${peer} was lost` };
+      const since = s.tick - lostAt;
       return since >= s.config.witnessGraceTicks
         ? { yes: true, reason: `${peer} lost for ${since} ticks and the witness is reachable` }
         : { yes: false, reason: `${peer} lost ${since} ticks ago; waiting ${s.config.witnessGraceTicks} ticks for it to stop` };

@@ -64,6 +64,14 @@ export interface MembershipState {
   /** `waitForAll` is set and not every node has been seen at once yet. */
   readonly waitingForAll: boolean;
   readonly witness: { readonly reachable: boolean; readonly tick: number } | undefined;
+  /** Tick since which the witness has been reachable without interruption (undefined: it is not). */
+  readonly witnessUpSince: number | undefined;
+  /**
+   * Witness policy: this node lost a peer while it could not reach the witness, so it stopped
+   * everything; it stays stopped until every peer is back and sees it again (its resources may
+   * meanwhile run on the peer).
+   */
+  readonly isolated: boolean;
   /** Last value of `mayRunResources`, to report changes. */
   readonly mayRun: boolean;
   /** The node has announced a clean shutdown. */

@@ -9,7 +9,7 @@ import { DROP_REASONS, type DropReason } from './codec.js';
 import { MembershipError } from './errors.js';
 import type { Heartbeat, WireMessage } from './messages.js';
 import { checkReplay } from './replay.js';
-import { explainMayRun } from './safety.js';
+import { explainMayRun, witnessFresh } from './safety.js';
 import type {
   FenceState, MembershipEvent, MembershipInput, MembershipState, Outgoing, PeerLink, PeerState, StepResult,
 } from './state.js';
@@ -57,7 +57,7 @@ export function initialState(config: MembershipConfigInput | ResolvedConfig, opt
   const base: MembershipState = {
     config: c, self: c.self, boot: options.boot, tick: 0, seq: 0, lastSentTick: undefined, peers,
     members: [c.self], membershipId: 1, coordinator: c.self, term: 0,
-    quorate: false, waitingForAll, witness: undefined, mayRun: false, leaving: false, drops,
+    quorate: false, waitingForAll, witness: undefined, witnessUpSince: undefined, isolated: false, mayRun: false, leaving: false, drops,
   };
   const quorate = quorum(base).quorate;
   const withQuorum = { ...base, quorate };
@@ -92,9 +92,12 @@ export function step(state: MembershipState, input: MembershipInput): StepResult
     case 'dropped':
       drop(s, ev, input.link, input.reason, input.from, input.detail);
       break;
-    case 'witness':
+    case 'witness': {
+      const wasUp = witnessFresh(state);
+      s.witnessUpSince = input.reachable ? (wasUp ? s.witnessUpSince : s.tick) : undefined;
       s.witness = { reachable: input.reachable, tick: s.tick };
       break;
+    }
     case 'fence-result':
       onFenceResult(s, input.node, input.ok, input.detail, ev);
       break;
@@ -259,6 +262,14 @@ function reconcile(s: S, ev: MembershipEvent[]): void {
   }
 
   reconcileFencing(s, ev);
+
+  if (c.partitionPolicy === 'witness') {
+    const peers = Object.values(s.peers);
+    const missing = peers.some((p) => !p.member && !p.left && p.fence.phase !== 'confirmed');
+    if (!s.isolated && missing && !witnessFresh(s as MembershipState)) s.isolated = true;
+    else if (s.isolated && peers.every((p) => p.left || p.fence.phase === 'confirmed' || (p.member && p.claim?.members.includes(s.self))))
+      s.isolated = false;
+  }
 
   const may = explainMayRun(s as MembershipState);
   if (may.yes !== s.mayRun) {

@@ -6,7 +6,8 @@
  *  2. once the faults stop, every pair of mutually connected live nodes agrees on members,
  *     membership id and coordinator;
  *  3. two-node safety: no node may run resources while its peer, alive and allowed to run, is
- *     believed "safely down".
+ *     believed "safely down" (for the witness policy, with the witness placed as the
+ *     documentation requires).
  */
 import fc from 'fast-check';
 import { deadTicksOf, mayRunResources, peerSafelyDown, type PartitionPolicy } from '@paceline/membership';
@@ -31,18 +32,33 @@ const fault: fc.Arbitrary<Fault> = fc.oneof(
 
 const schedule = fc.array(fc.record({ at: fc.integer({ min: 1, max: 300 }), fault }), { maxLength: 25 });
 
-function apply(h: MembershipHarness, names: string[], f: Fault): void {
+/**
+ * The witness (for the witness policy) is modelled on the `lan` segment, as the documentation
+ * requires: a node reaches it unless `lan` is dead (100% loss) or it is on the far side of a `lan`
+ * partition (the witness sits with the nodes selected by the cut's mask).
+ */
+interface World {
+  lanLoss: number;
+  witnessSide: Set<string> | undefined;
+}
+
+function apply(h: MembershipHarness, names: string[], f: Fault, world: World): void {
   switch (f.kind) {
     case 'partition': {
       // `cut` picks a non-trivial split of the nodes by bit mask.
       const a = names.filter((_, i) => (f.cut >> i) & 1);
       const b = names.filter((_, i) => !((f.cut >> i) & 1));
-      if (a.length > 0 && b.length > 0) h.network.partition(f.link, [a, b]);
+      if (a.length > 0 && b.length > 0) {
+        h.network.partition(f.link, [a, b]);
+        if (f.link === 'lan') world.witnessSide = new Set(a);
+      }
       return;
     }
     case 'heal':
+      if (f.link === 'lan') world.witnessSide = undefined;
       return h.network.heal(f.link);
     case 'loss':
+      if (f.link === 'lan') world.lanLoss = f.p;
       return h.network.setLoss(f.link, f.p);
     case 'delay':
       return h.network.setDelay(f.link, f.ticks);
@@ -76,8 +92,11 @@ function simulate(size: 2 | 3, policy: PartitionPolicy, seed: number, faults: { 
   for (const n of names) h.start(n);
   const byTick = new Map<number, Fault[]>();
   for (const f of faults) byTick.set(f.at, [...(byTick.get(f.at) ?? []), f.fault]);
+  const world: World = { lanLoss: 0, witnessSide: undefined };
   for (let t = 1; t <= 320; t++) {
-    for (const f of byTick.get(t) ?? []) apply(h, names, f);
+    for (const f of byTick.get(t) ?? []) apply(h, names, f, world);
+    if (policy === 'witness')
+      for (const n of h.aliveNodes()) h.setWitness(n, world.lanLoss < 1 && (world.witnessSide === undefined || world.witnessSide.has(n)));
     h.run(1);
     if (size === 2) {
       for (const a of h.aliveNodes())
@@ -114,6 +133,7 @@ describe('membership under random faults', () => {
   it.each<[2 | 3, PartitionPolicy, number]>([
     [2, 'fence', 100],
     [2, 'stop-all', 50],
+    [2, 'witness', 50],
     [3, 'fence', 40],
   ])('%i nodes, policy %s (%i schedules)', (size, policy, numRuns) => {
     fc.assert(
