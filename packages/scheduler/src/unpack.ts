@@ -458,7 +458,7 @@ export function unpackStatus(
 }
 
 function callOrder(op: OpRecord): number {
-  return op.callId < 0 || op.status === 'pending' ? Number.MAX_SAFE_INTEGER : op.callId;
+  return op.callId < 0 ? Number.MAX_SAFE_INTEGER : op.callId;
 }
 
 function defaultExpectedRc(op: OpRecord): number {
