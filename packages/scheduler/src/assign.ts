@@ -561,10 +561,18 @@ export function assignResources(
   const assignClone = (cl: Rsc): string | null => {
     if (!provisional.has(cl) || allocating.has(cl)) return null;
     allocating.add(cl);
+    // Interleaved colocations with another clone pair each instance with a partner on its node, so
+    // they apply when that instance is placed (after the earlier ones took their nodes).
+    const deferred: Coloc[] = [];
     for (const c of [...(thisWith.get(cl) ?? [])]) {
       assign(c.primary);
+      if (c.primary.kind === 'clone' && (cl.clone?.meta.interleave ?? false) && !(c.primary.clone?.promotable && c.primaryRole !== undefined && c.primaryRole !== 'Started')) {
+        deferred.push(c);
+        continue;
+      }
       for (const child of cl.children) applyColocScore(child, c.primary, c, true);
     }
+    const deferredDone = new Set<Rsc>();
     const settings = cloneSettings(cl.clone!, nodes.length, opts.defaults);
     const first = (r: Rsc): Rsc => leaves(r)[0]!;
     const baseLeaf = cl.children[0] ? first(cl.children[0]) : undefined;
@@ -639,6 +647,10 @@ export function assignResources(
           for (const [n, w] of t) if (available(n) && w > best) best = w;
           const pw = t.get(prefer);
           if (pw === undefined || pw < best || !available(prefer, pw)) return null;
+        }
+        if (deferred.length && !deferredDone.has(r)) {
+          deferredDone.add(r);
+          for (const c of deferred) applyColocScore(r, c.primary, c, true);
         }
         return assign(r, prefer);
       },
