@@ -42,6 +42,7 @@ export interface UdpTransportOptions {
   readonly nodes: readonly { readonly name: string; readonly addresses: Readonly<Record<string, string>> }[];
   /** The cluster key (see keyfile.ts). */
   readonly key: Uint8Array;
+  /** Called for every packet, accepted or dropped; must not throw (it runs in the socket's event handler). */
   readonly onInput: (input: TransportInput) => void;
   /** Socket errors (after binding); heartbeats are best effort, so these are reported, not thrown. */
   readonly onError?: (error: Error, link: string) => void;
