@@ -6,6 +6,12 @@ import { registerSimulateCommands } from './commands/simulate.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerConfigCommands } from './commands/config.js';
 import { builtinAgentRegistry, registerAgentCommands } from './commands/agent.js';
+import { registerDaemonCommand } from './commands/daemon.js';
+import { registerStatusCommand } from './commands/status.js';
+import { registerNodeCommands } from './commands/node.js';
+import { registerResourceCommands } from './commands/resource.js';
+import { registerClusterConfigCommands } from './commands/cluster-config.js';
+import { registerKeygenCommand } from './commands/keygen.js';
 
 export function createProgram(io: CliIo): Command {
   const program = new Command('paceline')
@@ -16,6 +22,12 @@ export function createProgram(io: CliIo): Command {
   registerDemoCommand(program, io);
   registerConfigCommands(program, io);
   registerAgentCommands(program, builtinAgentRegistry(), io);
+  registerDaemonCommand(program, io);
+  registerStatusCommand(program, io);
+  registerNodeCommands(program, io);
+  registerResourceCommands(program, io);
+  registerClusterConfigCommands(program, io);
+  registerKeygenCommand(program, io);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

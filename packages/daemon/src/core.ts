@@ -64,6 +64,8 @@ export interface CoreState {
   readonly reports: Readonly<Record<string, NodeReportData>>;
   /** Something changed since the last scheduler run. */
   readonly dirty: boolean;
+  /** The change is unexpected (membership, configuration, failure, admin): abort a running transition for it. */
+  readonly urgent: boolean;
   readonly running: number | undefined;
   readonly aborting: boolean;
   readonly nextTransition: number;
@@ -103,7 +105,7 @@ export interface CoreResult {
 export function initialCoreState(self: string, doc: ClusterDoc, view: MembershipView): CoreState {
   const p = parseDocConfig(doc);
   if (p.config === undefined) throw new Error(p.error);
-  return { self, doc, config: p.config, view, reports: {}, dirty: true, running: undefined, aborting: false, nextTransition: 1, last: undefined, quarantined: {} };
+  return { self, doc, config: p.config, view, reports: {}, dirty: true, urgent: false, running: undefined, aborting: false, nextTransition: 1, last: undefined, quarantined: {} };
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -116,7 +118,7 @@ export function coordinatorStep(state: CoreState, event: CoreEvent): CoreResult 
     case 'membership': {
       const before = s.view;
       s.view = event.view;
-      if (relevantChange(before, event.view)) s.dirty = true;
+      if (relevantChange(before, event.view)) s.dirty = s.urgent = true;
       // A node that joins gets our document (if older it adopts it; if newer it sends us its own).
       for (const [name, p] of Object.entries(event.view.peers))
         if (p.member && (!before.peers[name]?.member || before.peers[name]?.boot !== p.boot)) out.push({ type: 'publish', doc: s.doc, to: name });
@@ -128,6 +130,8 @@ export function coordinatorStep(state: CoreState, event: CoreEvent): CoreResult 
       if (prev !== undefined && prev.boot > event.report.boot) break;
       s.reports = { ...s.reports, [event.node]: event.report };
       if (prev === undefined || prev.boot !== event.report.boot || prev.rev !== event.report.rev || prev.unclean !== event.report.unclean) s.dirty = true;
+      // Expected results of the running transition do not abort it; a new failure or a restart does.
+      if (prev === undefined || prev.boot !== event.report.boot || failureTotal(event.report) > failureTotal(prev)) s.urgent = true;
       const unclean = event.report.unclean;
       if (unclean !== undefined && isCoordinator() && s.quarantined[event.node] !== event.report.boot && s.doc.quarantine[event.node] === undefined) {
         s.quarantined = { ...s.quarantined, [event.node]: event.report.boot };
@@ -149,7 +153,7 @@ export function coordinatorStep(state: CoreState, event: CoreEvent): CoreResult 
       update(s, out, event.request, { to: event.replyTo, reqId: event.reqId });
       break;
     case 'kick':
-      s.dirty = true;
+      s.dirty = s.urgent = true;
       break;
     case 'transition-done': {
       if (event.id !== s.running) break;
@@ -184,7 +188,7 @@ function adopt(s: Mutable<CoreState>, out: CoreCommand[], doc: ClusterDoc, from:
   }
   s.doc = doc;
   s.config = p.config;
-  s.dirty = true;
+  s.dirty = s.urgent = true;
   out.push({ type: 'persist', doc }, { type: 'config-changed', doc, from });
   return true;
 }
@@ -272,7 +276,7 @@ export function scheduleBlocker(s: CoreState): string | undefined {
 function maybeSchedule(s: Mutable<CoreState>, out: CoreCommand[], now: number): void {
   if (!s.dirty) return;
   if (s.running !== undefined) {
-    if (!s.aborting) {
+    if (s.urgent && !s.aborting) {
       s.aborting = true;
       out.push({ type: 'abort', id: s.running });
     }
@@ -280,6 +284,7 @@ function maybeSchedule(s: Mutable<CoreState>, out: CoreCommand[], now: number): 
   }
   if (scheduleBlocker(s) !== undefined) return;
   s.dirty = false;
+  s.urgent = false;
   const status = buildStatus(s);
   let transition: Transition;
   try {
@@ -288,16 +293,39 @@ function maybeSchedule(s: Mutable<CoreState>, out: CoreCommand[], now: number): 
     out.push({ type: 'log', level: 'error', message: `the scheduler failed: ${(e as Error).message}` });
     return;
   }
+  transition = pruneActiveMonitors(transition, status);
   const real = transition.actions.filter((a) => a.kind !== 'pseudo' && a.runnable);
   const id = s.nextTransition;
   if (real.length === 0) {
-    s.last = s.last?.state === 'idle' ? s.last : { id, at: now, epoch: s.doc.epoch, summary: [], actions: 0, state: 'idle' };
+    s.last ??= { id, at: now, epoch: s.doc.epoch, summary: [], actions: 0, state: 'idle' };
     return;
   }
   s.nextTransition = id + 1;
   s.running = id;
   s.last = { id, at: now, epoch: s.doc.epoch, summary: transition.summary.map(summaryText), actions: real.length, state: 'running' };
   out.push({ type: 'run', id, transition, config: s.config, status });
+}
+
+function failureTotal(r: NodeReportData): number {
+  return r.failures.reduce((n, f) => n + (Number.isFinite(f.count) ? f.count : 1_000_000), 0);
+}
+
+/**
+ * The scheduler lists every recurring monitor where a resource will run; the ones already running
+ * (recorded on that node and not restarted by this transition) are dropped from the graph.
+ */
+export function pruneActiveMonitors(t: Transition, status: ClusterStatus): Transition {
+  const changing = new Set(t.actions.filter((a) => a.kind !== 'monitor' && a.kind !== 'probe' && a.resource !== undefined).map((a) => `${a.node}\u0000${a.resource}`));
+  const drop = new Set<string>();
+  for (const a of t.actions) {
+    if (a.kind !== 'monitor' || a.interval <= 0 || a.resource === undefined || a.node === undefined) continue;
+    if (changing.has(`${a.node}\u0000${a.resource}`)) continue;
+    const ids = new Set([a.resource, a.primitive ?? a.resource, a.resource.replace(/:\d+$/, '')]);
+    const h = status.nodes.find((n) => n.name === a.node)?.history.find((x) => ids.has(x.resource));
+    if (h?.ops.some((o) => o.action === 'monitor' && o.interval === a.interval && o.status === 'done')) drop.add(a.id);
+  }
+  if (drop.size === 0) return t;
+  return { ...t, actions: t.actions.filter((a) => !drop.has(a.id)), edges: t.edges.filter((e) => !drop.has(e.before) && !drop.has(e.after)) };
 }
 
 export function summaryText(l: Transition['summary'][number]): string {

@@ -260,8 +260,12 @@ export class Daemon extends DaemonEvents {
 
   private onMembershipEvent(e: MembershipEvent): void {
     switch (e.type) {
-      case 'node-joined': this.log.info(`${e.node} joined`, { boot: e.boot }); this.emit('node-joined', { node: e.node, boot: e.boot }); break;
-      case 'node-restarted': this.log.info(`${e.node} restarted`, { boot: e.boot }); this.emit('node-joined', { node: e.node, boot: e.boot }); break;
+      case 'node-joined':
+      case 'node-restarted':
+        this.log.info(`${e.node} ${e.type === 'node-joined' ? 'joined' : 'restarted'}`, { boot: e.boot });
+        this.send(e.node, { type: 'report', report: this.wireReport() });
+        this.emit('node-joined', { node: e.node, boot: e.boot });
+        break;
       case 'node-lost': this.log.warn(`${e.node} lost on every link`); this.emit('node-lost', { node: e.node, clean: false }); break;
       case 'node-left': this.log.info(`${e.node} left cleanly`); this.emit('node-lost', { node: e.node, clean: true }); break;
       case 'link-down': this.log.warn(`link ${e.link} to ${e.node} is down`, { silentTicks: e.silentTicks }); this.emit('link-down', { node: e.node, link: e.link }); break;

@@ -1,0 +1,85 @@
+/** `paceline daemon --config FILE --node NAME`: runs the node daemon until SIGINT/SIGTERM. */
+import type { Command } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { Daemon, systemTimers, type FenceOutcome } from '@paceline/daemon';
+import { ExecaCommandRunner, createLogger, readKey, systemClock, type LogFormat, type LogLevel } from '@paceline/runtime';
+import { ExitError, type CliIo } from '../io.js';
+import { readOrThrow } from '../load.js';
+import { builtinAgentRegistry } from './agent.js';
+
+export const DEFAULT_STATE_DIR = process.env['PACELINE_STATE_DIR'] ?? '/var/lib/paceline';
+export const DEFAULT_KEY = '/etc/paceline/authkey';
+
+const collect = (v: string, acc: string[]): string[] => [...acc, v];
+
+/** "NODE:LINK=HOST:PORT" → overrides. */
+export function parseAddressOverrides(items: readonly string[]): Record<string, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {};
+  for (const item of items) {
+    const m = /^([^:=]+):([^=]+)=(.+)$/.exec(item);
+    if (!m) throw new ExitError(2, `--address "${item}": write NODE:LINK=HOST[:PORT]`);
+    (out[m[1]!] ??= {})[m[2]!] = m[3]!;
+  }
+  return out;
+}
+
+interface DaemonOpts {
+  config: string; node: string; stateDir: string; key: string; address: string[]; profile?: string; partitionPolicy?: string;
+  fenceCommand?: string; witness?: string; logFormat: string; logLevel: string; portOffset: string; stopOnShutdown: boolean;
+}
+
+export function registerDaemonCommand(program: Command, io: CliIo): void {
+  program
+    .command('daemon')
+    .description('Run the node daemon: membership, coordinator, execution, control socket')
+    .requiredOption('--config <file>', 'cluster configuration (YAML); the state directory keeps newer epochs')
+    .requiredOption('--node <name>', 'this node\'s name in the configuration')
+    .option('--state-dir <dir>', 'state directory (persisted state, resource state, control socket)', DEFAULT_STATE_DIR)
+    .option('--key <file>', 'cluster key file (create with `paceline keygen`)', DEFAULT_KEY)
+    .option('--address <node:link=host:port>', 'override an address (repeatable), e.g. serv1:lan=127.0.0.1:7001', collect, [])
+    .option('--profile <name>', 'membership timing profile: default (~0.3 s to detect a lost node) or fast (~0.15 s)')
+    .option('--partition-policy <policy>', 'fence | witness | stop-all (default fence)')
+    .option('--fence-command <cmd>', 'fencing command, run as CMD NODE (argument array, no shell); exit 0 = the node is off')
+    .option('--witness <host>', 'ping target for the witness policy')
+    .option('--port-offset <n>', 'daemon channel port = heartbeat port + n', '1')
+    .option('--no-stop-on-shutdown', 'leave resources running when the daemon stops')
+    .option('--log-format <fmt>', 'human | json', 'human')
+    .option('--log-level <level>', 'debug | info | warn | error', 'info')
+    .action(async (opts: DaemonOpts) => {
+      const config = (parseYaml(readOrThrow(io, opts.config)) ?? {}) as Record<string, unknown>;
+      const key = await readKey(opts.key);
+      const runner = new ExecaCommandRunner();
+      const logger = createLogger({ format: opts.logFormat as LogFormat, level: opts.logLevel as LogLevel, fields: { node: opts.node } });
+      const fenceArgv = opts.fenceCommand?.split(/\s+/).filter(Boolean);
+      const fence = fenceArgv && fenceArgv.length > 0
+        ? async (node: string): Promise<FenceOutcome> => {
+          const r = await runner.run(fenceArgv[0]!, [...fenceArgv.slice(1), node], { timeoutMs: 60_000 });
+          return r.exitCode === 0 ? { ok: true } : { ok: false, detail: `${fenceArgv.join(' ')} ${node}: exit ${r.exitCode ?? r.signal ?? 'timeout'} ${r.stderr.trim()}`.trim() };
+        }
+        : undefined;
+      const witness = opts.witness !== undefined
+        ? async (): Promise<boolean> => (await runner.run('ping', ['-c', '1', '-W', '1', opts.witness!], { timeoutMs: 2000 })).exitCode === 0
+        : undefined;
+      const abort = new AbortController();
+      const daemon = new Daemon({
+        node: opts.node, config, stateDir: opts.stateDir, key, agents: builtinAgentRegistry(), runner, clock: systemClock, timers: systemTimers, logger,
+        membership: {
+          ...(opts.profile !== undefined ? { profile: opts.profile as 'default' | 'fast' } : {}),
+          ...(opts.partitionPolicy !== undefined ? { partitionPolicy: opts.partitionPolicy as 'fence' | 'witness' | 'stop-all' } : {}),
+        },
+        addresses: parseAddressOverrides(opts.address), portOffset: Number(opts.portOffset), stopOnShutdown: opts.stopOnShutdown,
+        ...(fence ? { fence } : {}), ...(witness ? { witness } : {}), signal: abort.signal,
+      });
+      await daemon.start();
+      io.out(`paceline daemon ${opts.node} running (state ${opts.stateDir})`);
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          void daemon.dispose().then(resolve);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+    });
+}
