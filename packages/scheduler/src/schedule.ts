@@ -79,19 +79,19 @@ export function schedule(input: ScheduleInput): Transition {
 }
 
 function toGraphAction(a: Act): GraphAction {
-  const kind = a.task === 'fence' ? 'fence' : a.task === 'probe' ? 'probe' : (a.task as GraphAction['kind']);
+  if (a.task === 'fence') {
+    const [type, ...rest] = (a.reason ?? 'reboot:').split(':');
+    return { id: a.id, kind: 'fence', node: a.node!, interval: 0, fenceType: type === 'off' ? 'off' : 'reboot', reason: rest.join(':'), runnable: a.runnable };
+  }
   const reason = a.reason ?? defaultReason(a);
-  return {
-    id: a.id,
-    kind: a.pseudo && a.task !== 'fence' ? 'pseudo' : kind,
-    ...(a.rsc ? { resource: a.rsc.id, primitive: a.rsc.baseId } : {}),
-    ...(a.node ? { node: a.node } : {}),
-    interval: a.interval,
-    ...(a.task === 'fence' ? { fenceType: (a.reason ?? 'reboot').startsWith('off') ? 'off' as const : 'reboot' as const } : {}),
-    ...(a.pseudo && a.task !== 'fence' ? { pseudo: `${a.task} implied by fencing` } : {}),
-    reason: a.task === 'fence' ? (a.reason ?? '').replace(/^[a-z]+:/, '') : reason,
-    runnable: a.runnable,
-  };
+  const out: { -readonly [K in keyof GraphAction]: GraphAction[K] } = { id: a.id, kind: a.pseudo ? 'pseudo' : (a.task as GraphAction['kind']), interval: a.interval, reason, runnable: a.runnable };
+  if (a.rsc) {
+    out.resource = a.rsc.id;
+    out.primitive = a.rsc.baseId;
+  }
+  if (a.node) out.node = a.node;
+  if (a.pseudo) out.pseudo = `${a.task} implied by fencing`;
+  return out;
 }
 
 function defaultReason(a: Act): string {
