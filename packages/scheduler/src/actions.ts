@@ -197,7 +197,10 @@ export function createActions(ctx: ActionContext): ActionSet {
       if (ctx.criteria.discovery.get(r.id)?.get(n.name) === 'never') continue;
       if (!managed(r) && !running.length) continue;
       if (r.orphan) continue;
-      make(r, 'probe', n.name, false, { pseudo: false });
+      // Probes are unique per resource and node: no need to look for an existing one.
+      const probe: Act = { id: actionKey(r.id, 'probe', n.name), task: 'probe', rsc: r, node: n.name, interval: 0, optional: false, runnable: !n.pending, pseudo: false, reason: undefined };
+      list.push(probe);
+      byRsc.get(r.id)?.push(probe) ?? byRsc.set(r.id, [probe]);
     }
     // Recurring monitors where it will run.
     if (allocated !== null && roleRank(nextRole) >= roleRank('Started')) {

@@ -12,6 +12,8 @@ export interface FailCountIndex {
   readonly raw: (rsc: Rsc, node: string) => { readonly count: number; readonly lastFailure: number };
   /** Fail count after failure-timeout expiry. */
   readonly effective: (rsc: Rsc, node: string) => number;
+  /** Nodes that have any fail count at all. */
+  readonly nodesWithFailures: ReadonlySet<string>;
 }
 
 export function indexFailCounts(status: ClusterStatus, now: number): FailCountIndex {
@@ -48,5 +50,6 @@ export function indexFailCounts(status: ClusterStatus, now: number): FailCountIn
     if (timeout > 0 && lastFailure > 0 && !blocks && now >= lastFailure + timeout) return 0;
     return Math.min(count, INFINITY);
   };
-  return { raw, effective };
+  const nodesWithFailures = new Set([...table].filter(([, m]) => m.size > 0).map(([n]) => n));
+  return { raw, effective, nodesWithFailures };
 }

@@ -118,6 +118,7 @@ export function applyNodeCriteria(
   }
 
   for (const n of nodes) {
+    if (!fails.nodesWithFailures.has(n.name)) continue;
     for (const p of tree.primitives) {
       const st = unpacked.resources.get(p.id);
       const threshold = p.meta.migrationThreshold;
