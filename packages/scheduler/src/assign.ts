@@ -561,19 +561,22 @@ export function assignResources(
   const assignClone = (cl: Rsc): string | null => {
     if (!provisional.has(cl) || allocating.has(cl)) return null;
     allocating.add(cl);
-    // Interleaved colocations with another clone pair each instance with a partner on its node, so
-    // they apply when that instance is placed (after the earlier ones took their nodes).
-    const deferred: Coloc[] = [];
-    for (const c of [...(thisWith.get(cl) ?? [])]) {
-      assign(c.primary);
-      if (c.primary.kind === 'clone' && (cl.clone?.meta.interleave ?? false) && !(c.primary.clone?.promotable && c.primaryRole !== undefined && c.primaryRole !== 'Started')) {
-        deferred.push(c);
-        continue;
-      }
-      for (const child of cl.children) applyColocScore(child, c.primary, c, true);
-    }
-    const deferredDone = new Set<Rsc>();
+    // The clone's own colocations apply to each instance as it is placed (after the earlier
+    // instances took their nodes), like Pacemaker's parent colocations: mandatory and negative ones
+    // always, advisory ones only when the clone cannot run on every available node; a role
+    // colocation that would leave an instance nowhere is reverted.
     const settings = cloneSettings(cl.clone!, nodes.length, opts.defaults);
+    for (const c of [...(thisWith.get(cl) ?? [])]) assign(c.primary);
+    const allColoc = settings.cloneMax < nodes.filter(nodeAvailable).length;
+    const deferred = [...(thisWith.get(cl) ?? [])].filter((c) => allColoc || c.score < 0 || c.score >= INFINITY);
+    const deferredDone = new Set<Rsc>();
+    const applyParentColoc = (r: Rsc, c: Coloc): void => {
+      const l = leaves(r)[0]!;
+      const archive = (c.dependentRole !== undefined && roleRank(c.dependentRole) >= roleRank('Promoted')) || (c.score < 0 && c.score > -INFINITY)
+        ? new Map(table(l)) : undefined;
+      applyColocScore(r, c.primary, c, true);
+      if (archive && !anyAvailable(table(l))) tables.set(l.id, archive);
+    };
     const first = (r: Rsc): Rsc => leaves(r)[0]!;
     const baseLeaf = cl.children[0] ? first(cl.children[0]) : undefined;
     const cloneBase = new Map<string, number>();
@@ -650,7 +653,7 @@ export function assignResources(
         }
         if (deferred.length && !deferredDone.has(r)) {
           deferredDone.add(r);
-          for (const c of deferred) applyColocScore(r, c.primary, c, true);
+          for (const c of deferred) applyParentColoc(r, c);
         }
         return assign(r, prefer);
       },
