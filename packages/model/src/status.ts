@@ -36,6 +36,13 @@ export const OpRecord = z.strictObject({
   /** Digest without the secure (hidden) parameters (Pacemaker: op-secure-digest), and their names. */
   secureDigest: z.string().optional(),
   secureParams: z.array(z.string()).optional(),
+  /**
+   * How the parameters this operation ran with compare with the current definition, when the
+   * source could tell (a Pacemaker CIB import compares digests): `same`; `changed` (a one-shot
+   * action can be reloaded if the agent supports it — `restartDigest` present — and a monitor is
+   * rescheduled); `restart` (a parameter that needs a restart changed).
+   */
+  paramsChange: z.enum(['same', 'changed', 'restart']).optional(),
   migrateSource: z.string().optional(),
   migrateTarget: z.string().optional(),
   exitReason: z.string().optional(),

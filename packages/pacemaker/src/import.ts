@@ -7,7 +7,8 @@ import { ClusterConfig, ConfigError, zodIssues, type ClusterStatus } from '@pace
 import { configToInput, importDefaults, importNodes, importProperties, importResources } from './config.js';
 import { importConstraints, importTags } from './constraints.js';
 import { IssueLog, readNvSets, type ImportIssue } from './nvsets.js';
-import { importStatus } from './status.js';
+import { annotateDigests } from './digest.js';
+import { importStatus, recordFeatureSet } from './status.js';
 import { child, childrenOf, indexIds, isTrue, parseXml, type XmlElement } from './xml.js';
 
 export type { ImportIssue } from './nvsets.js';
@@ -146,6 +147,9 @@ export function importCib(xml: string, options: ImportOptions = {}): CibImport {
     const dc = nodes.byId.get(dcId) ?? childrenOf(statusEl, 'node_state').find((s) => s.attrs['id'] === dcId)?.attrs['uname'];
     if (dc !== undefined) status.dc = dc;
   }
+
+  const cibFeatureSet = cib.attrs['crm_feature_set'];
+  annotateDigests(config, status, (rec) => recordFeatureSet.get(rec) ?? cibFeatureSet);
 
   const result: CibImport = {
     config,

@@ -8,6 +8,9 @@ import { childrenOf, isTrue, type XmlElement } from './xml.js';
 
 type Obj = Record<string, unknown>;
 
+/** The crm_feature_set each imported record was written with (it selects Pacemaker's digest rules). */
+export const recordFeatureSet = new WeakMap<object, string>();
+
 /** lrm op-status codes (PCMK_EXEC_*) in order. */
 const EXEC_STATUS: Record<string, ExecStatus> = {
   '-1': 'pending', '0': 'done', '1': 'cancelled', '2': 'timeout', '3': 'not-supported', '4': 'error',
@@ -76,6 +79,7 @@ function importOp(op: XmlElement, path: string, log: IssueLog): Obj | undefined 
   if (a['migrate_target'] !== undefined) rec['migrateTarget'] = a['migrate_target'];
   if (a['exit-reason'] !== undefined && a['exit-reason'] !== '') rec['exitReason'] = a['exit-reason'];
   rec['key'] = a['operation_key'] ?? a['id'] ?? `${action}_${a['interval'] ?? 0}`;
+  if (a['crm_feature_set'] !== undefined) recordFeatureSet.set(rec, a['crm_feature_set']);
   for (const k in a) if (!OP_BOOKKEEPING.has(k)) log.unsupportedAt(`${path}/@${k}`, `operation record attribute ${k} is not modelled`);
   return rec;
 }

@@ -197,7 +197,7 @@ describe('importCib: status', () => {
     expect(n1!.history[0]).toMatchObject({ resource: 'r', agent: 'ocf:heartbeat:Dummy' });
     expect(n1!.history[0]!.ops[0]).toEqual({
       action: 'start', interval: 0, callId: 7, status: 'done', rc: 0, lastRcChange: 1_600_000_000_000, lastRun: 1_600_000_001_000,
-      expectedRc: 0, digest: 'dd', key: 'r_start_0',
+      expectedRc: 0, digest: 'dd', key: 'r_start_0', paramsChange: 'changed',
     });
     expect(n1!.history[0]!.ops[1]).toMatchObject({ action: 'monitor', interval: 10_000, rc: 7, exitReason: 'gone' });
     expect(n2).toMatchObject({ state: 'unclean', uncleanReason: 'peer is no longer part of the cluster' });
