@@ -309,7 +309,11 @@ function effectiveFlags(a: Act, actions: ActionSet, node?: string): { optional: 
   return { optional, runnable };
 }
 
-export function propagate(orderings: readonly Ordering[], actions: ActionSet, colocs: ColocationIndex, tree: ResourceTree): void {
+const EFFECTIVE = F_IMPLIES_THEN | F_IMPLIES_FIRST | F_RUNNABLE_LEFT | F_RESTART | F_ASYMMETRICAL | F_ONE_OR_MORE;
+
+export function propagate(allOrderings: readonly Ordering[], actions: ActionSet, colocs: ColocationIndex, tree: ResourceTree): void {
+  // Orderings without any of these flags only order the graph; they never change an action.
+  const orderings = allOrderings.filter((o) => (o.flags & EFFECTIVE) !== 0);
   const byAction = new Map<Act, Ordering[]>();
   for (const o of orderings) {
     for (const a of [o.first, o.then]) {
