@@ -3,8 +3,9 @@
  * delay, crashes, clean stops and restarts on 2- and 3-node clusters with two links.
  * Invariants:
  *  1. a node never reports a peer lost while it heard that peer within the dead time on some link;
- *  2. once the faults stop, every pair of mutually connected live nodes agrees on members,
- *     membership id and coordinator;
+ *  2. whenever the topology has been stable for a while, every group of live nodes that are all
+ *     mutually connected and cut off from the rest agrees on members and coordinator; once the
+ *     faults stop, all nodes also agree on the membership id;
  *  3. two-node safety: no node may run resources while its peer, alive and allowed to run, is
  *     believed "safely down" (for the witness policy, with the witness placed as the
  *     documentation requires).
@@ -40,6 +41,7 @@ const schedule = fc.array(fc.record({ at: fc.integer({ min: 1, max: 300 }), faul
 interface World {
   lanLoss: number;
   witnessSide: Set<string> | undefined;
+  loss: Record<string, number>;
 }
 
 function apply(h: MembershipHarness, names: string[], f: Fault, world: World): void {
@@ -59,6 +61,7 @@ function apply(h: MembershipHarness, names: string[], f: Fault, world: World): v
       return h.network.heal(f.link);
     case 'loss':
       if (f.link === 'lan') world.lanLoss = f.p;
+      world.loss[f.link] = f.p;
       return h.network.setLoss(f.link, f.p);
     case 'delay':
       return h.network.setDelay(f.link, f.ticks);
@@ -68,6 +71,33 @@ function apply(h: MembershipHarness, names: string[], f: Fault, world: World): v
       if (f.kind === 'kill' && h.alive(n)) h.kill(n);
       if (f.kind === 'stop' && h.alive(n)) h.stop(n);
     }
+  }
+}
+
+/** Ticks without any change of topology or liveness after which views must agree. */
+const QUIET_TICKS = 20;
+
+/**
+ * While the topology is stable and every link either works (no loss) or is dead, each group of
+ * live nodes that are all mutually connected (on some link) and cut off from everyone else must
+ * agree: members = the group, one coordinator.
+ */
+function checkComponents(h: MembershipHarness, world: World, problems: string[]): void {
+  if (!LINKS.every((l) => world.loss[l] === 0 || world.loss[l] === 1)) return;
+  const live = h.aliveNodes();
+  const connected = (a: string, b: string): boolean => LINKS.some((l) => world.loss[l] === 0 && !h.network.blocked(l, a, b));
+  const seen = new Set<string>();
+  for (const start of live) {
+    if (seen.has(start)) continue;
+    const group = [start];
+    seen.add(start);
+    for (let i = 0; i < group.length; i++)
+      for (const n of live) if (!seen.has(n) && connected(group[i] as string, n)) (seen.add(n), group.push(n));
+    if (!group.every((a) => group.every((b) => a === b || connected(a, b)))) continue; // not a clique: no promise
+    group.sort();
+    const views = group.map((n) => `${h.state(n).members.join(',')} coordinator=${h.state(n).coordinator}`);
+    if (new Set(views).size !== 1 || !views[0]?.startsWith(`${group.join(',')} `))
+      problems.push(`tick ${h.tick}: connected nodes ${group.join(',')} disagree: ${views.join(' | ')}`);
   }
 }
 
@@ -92,9 +122,14 @@ function simulate(size: 2 | 3, policy: PartitionPolicy, seed: number, faults: { 
   for (const n of names) h.start(n);
   const byTick = new Map<number, Fault[]>();
   for (const f of faults) byTick.set(f.at, [...(byTick.get(f.at) ?? []), f.fault]);
-  const world: World = { lanLoss: 0, witnessSide: undefined };
+  const world: World = { lanLoss: 0, witnessSide: undefined, loss: { crossover: 0, lan: 0 } };
+  let lastChange = 0;
+  let alive = '';
   for (let t = 1; t <= 320; t++) {
-    for (const f of byTick.get(t) ?? []) apply(h, names, f, world);
+    for (const f of byTick.get(t) ?? []) {
+      apply(h, names, f, world);
+      lastChange = t;
+    }
     if (policy === 'witness')
       for (const n of h.aliveNodes()) h.setWitness(n, world.lanLoss < 1 && (world.witnessSide === undefined || world.witnessSide.has(n)));
     h.run(1);
@@ -104,6 +139,11 @@ function simulate(size: 2 | 3, policy: PartitionPolicy, seed: number, faults: { 
           if (a !== b && mayRunResources(h.state(a)) && peerSafelyDown(h.state(a), b) && mayRunResources(h.state(b)))
             problems.push(`tick ${h.tick}: ${a} believes ${b} safely down while ${b} may run resources`);
     }
+    if (h.aliveNodes().join() !== alive) {
+      alive = h.aliveNodes().join();
+      lastChange = h.tick;
+    }
+    if (h.tick - lastChange >= QUIET_TICKS) checkComponents(h, world, problems);
     if (problems.length > 0) break;
   }
   // Faults stop: heal everything, restart the dead, let it settle.
