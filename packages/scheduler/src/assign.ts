@@ -385,6 +385,11 @@ export function assignResources(
   };
 
   const bestScoreMatching = (r: Rsc, attribute: string, value: string | undefined): number => {
+    if (attribute === '#uname' && value !== undefined) {
+      // Node names are unique: the only matching node is the one with that name.
+      const w = table(r).get(value);
+      return w !== undefined && available(value) ? w : -INFINITY;
+    }
     let best = -INFINITY;
     for (const [n, w] of table(r)) {
       if (w > best && available(n) && sameAttr(value, attr(n, attribute))) best = w;
@@ -673,6 +678,22 @@ export function assignResources(
       },
       nodeAttribute: (node, name) => attr(node, name),
       historyName: (id) => unpacked.cloneNames?.get(id),
+      adjustPromotionWeights: (weights) => {
+        // Pacemaker's promotion sort: resources colocated with the Promoted role pull (only-positive
+        // merge); Promoted-role colocations of the clone with others pull toward their primaries.
+        let w: Table = new Map(weights);
+        for (const c of thisWith.get(cl) ?? []) {
+          if (c.dependentRole !== 'Promoted' || c.primary.kind === 'clone') continue;
+          const next = addColocatedNodeScores(c.primary, w, c.nodeAttribute, Math.fround(c.score / INFINITY), c.score >= INFINITY ? 0 : FLAG_ACTIVE);
+          if (next) w = next;
+        }
+        for (const c of withThis.get(cl) ?? []) {
+          if (c.primaryRole !== 'Promoted' || c.dependent.kind === 'clone' || !hasInfluence(c)) continue;
+          const next = addColocatedNodeScores(c.dependent, w, c.nodeAttribute, Math.fround(c.score / INFINITY), FLAG_ACTIVE | FLAG_NONNEG);
+          if (next) w = next;
+        }
+        return w;
+      },
       dependentColocationPriority: (r, node) => {
         let delta = 0;
         for (const c of [...(thisWith.get(cl) ?? []), ...leaves(r).flatMap((l) => thisWith.get(l) ?? [])]) {

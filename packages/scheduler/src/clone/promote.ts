@@ -49,6 +49,12 @@ export interface RoleInput {
   dependentColocationPriority?(instance: PromotableInstance, node: string): Score;
   /** Extra weight per node from resources colocated with the clone's Promoted role (and vice versa). */
   readonly colocationNodeScores?: ReadonlyMap<string, Score>;
+  /**
+   * Reworks the ranking weights (the clone's weights raised by the instances' priorities) for
+   * colocations involving the Promoted role, e.g. with the node preferences of resources colocated
+   * with it (Pacemaker merges those with "only positive" semantics: a node driven negative keeps 1).
+   */
+  adjustWeights?(weights: ReadonlyMap<string, Score>): ReadonlyMap<string, Score>;
   /** no-quorum-policy=freeze without quorum: nothing new may be promoted. */
   readonly freezeNoQuorum?: boolean;
   /** Whether the clone as a whole is managed. */
@@ -110,6 +116,11 @@ export function chooseRoles(input: RoleInput): RoleDecision[] {
     nodeWeight.set(w.inst.node, addScores(nodeWeight.get(w.inst.node) ?? 0, w.priority));
   }
   for (const [node, s] of input.colocationNodeScores ?? []) nodeWeight.set(node, addScores(nodeWeight.get(node) ?? 0, s));
+  if (input.adjustWeights !== undefined) {
+    const adjusted = input.adjustWeights(nodeWeight);
+    nodeWeight.clear();
+    for (const [n, w] of adjusted) nodeWeight.set(n, w);
+  }
   for (const w of work) {
     if (!w.inst.managed && w.inst.currentRole === 'Promoted') w.rank = INFINITY;
     else if (w.inst.node !== null && w.priority >= 0) w.rank = nodeWeight.get(w.inst.node) ?? 0;

@@ -68,6 +68,8 @@ export interface CloneAssignPort<R> {
   promotedLocationScore(node: string): Score;
   dependentColocationPriority?(r: R, node: string): Score;
   colocationNodeScores?(): ReadonlyMap<string, Score>;
+  /** See RoleInput.adjustWeights. */
+  adjustPromotionWeights?(weights: ReadonlyMap<string, Score>): ReadonlyMap<string, Score>;
   readonly freezeNoQuorum?: boolean;
   readonly cloneManaged?: boolean;
 }
@@ -192,6 +194,7 @@ export function assignClone<R>(port: CloneAssignPort<R>): CloneAssignResult {
     promotedLocationScore: (node) => port.promotedLocationScore(node),
     ...(port.dependentColocationPriority ? { dependentColocationPriority: (inst: PromotableInstance, node: string) => port.dependentColocationPriority!(pis.get(inst.id)!, node) } : {}),
     ...(port.colocationNodeScores ? { colocationNodeScores: port.colocationNodeScores() } : {}),
+    ...(port.adjustPromotionWeights ? { adjustWeights: (w: ReadonlyMap<string, Score>) => port.adjustPromotionWeights!(w) } : {}),
     ...(port.freezeNoQuorum !== undefined ? { freezeNoQuorum: port.freezeNoQuorum } : {}),
     ...(port.cloneManaged !== undefined ? { cloneManaged: port.cloneManaged } : {}),
     compareInstances: (a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0),
