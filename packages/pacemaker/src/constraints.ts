@@ -180,7 +180,16 @@ function importSets(c: XmlElement, path: string, ctx: RefContext, forOrder: bool
     if (kind !== undefined && ['Mandatory', 'Optional', 'Serialize'].includes(kind)) set['kind'] = kind;
     const score = scoreText(s.attrs['score']);
     if (score !== undefined) set['score'] = score;
-    if (s.attrs['ordering'] !== undefined) ctx.log.unsupportedAt(`${spath}/@ordering`, 'resource set "ordering" is not modelled');
+    const ordering = s.attrs['ordering']?.toLowerCase();
+    if (ordering !== undefined && ordering !== 'group') {
+      if (forOrder) ctx.log.ignoredAt(`${spath}/@ordering`, 'Pacemaker 2.1.5 ignores "ordering" on ordering sets');
+      else if (ordering !== 'listed') ctx.log.unsupportedAt(`${spath}/@ordering`, `resource set ordering "${ordering}" is not known`);
+      else if (childrenOf(c, 'resource_set').length === 1) {
+        // "listed": each member is placed with the next one instead of the previous one, which for a
+        // lone set is the default ("group") order of the reversed list.
+        resources.reverse();
+      } else ctx.log.unsupportedAt(`${spath}/@ordering`, 'ordering="listed" in a colocation with several sets is not modelled');
+    }
     sets.push(set);
   }
   return forOrder || sets.length > 0 ? sets : sets;

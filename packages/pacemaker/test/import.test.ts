@@ -105,6 +105,7 @@ describe('importCib: configuration', () => {
           <rsc_colocation id="co" rsc="a" with-rsc="b" score="INFINITY" rsc-role="Slave" with-rsc-role="Master"/>
           <rsc_colocation id="cs" score="100"><resource_set id="s1" sequential="false" role="Started"><resource_ref id="a"/><resource_ref id="b"/></resource_set>
             <resource_set id="s2"><resource_ref id="c"/></resource_set></rsc_colocation>
+          <rsc_colocation id="cl" score="INFINITY"><resource_set id="s3" ordering="listed"><resource_ref id="a"/><resource_ref id="b"/><resource_ref id="c"/></resource_set></rsc_colocation>
           <rsc_order id="o1" first="a" then="b" first-action="promote" then-action="start" kind="Optional" symmetrical="false"/>
           <rsc_order id="o2" first="a" then="c" score="0"/>
           <rsc_order id="o3" first="tg" then="c"/>
@@ -126,6 +127,8 @@ describe('importCib: configuration', () => {
     expect(r.ignored.some((i) => i.path.includes('rsc_location[lx]'))).toBe(true);
     expect(byId.get('co')).toMatchObject({ resource: 'a', withResource: 'b', score: INFINITY, resourceRole: 'Unpromoted', withResourceRole: 'Promoted' });
     expect(byId.get('cs')).toMatchObject({ sets: [{ resources: ['a', 'b'], sequential: false, role: 'Started' }, { resources: ['c'] }] });
+    // ordering="listed": a with b, b with c — the reversed list in the default ("group") reading
+    expect(byId.get('cl')).toMatchObject({ sets: [{ resources: ['c', 'b', 'a'] }] });
     expect(byId.get('o1')).toMatchObject({ first: 'a', then: 'b', firstAction: 'promote', thenAction: 'start', kind: 'Optional', symmetrical: false });
     expect(byId.get('o2')).toMatchObject({ kind: 'Optional' });
     expect(byId.get('o3')).toMatchObject({ sets: [{ resources: ['a', 'b'], sequential: false }, { resources: ['c'] }] });
