@@ -163,6 +163,9 @@ export function createActions(ctx: ActionContext): ActionSet {
     if (roleRank(role) <= roleRank(nextRole) && role !== 'Stopped' && !st.blocked && allocated !== null) {
       make(r, 'start', allocated, !needStop);
       if (role === 'Promoted') make(r, 'promote', allocated, !needStop);
+    } else if (needStop && role === 'Promoted' && roleRank(nextRole) >= roleRank('Started') && !st.blocked && allocated !== null) {
+      // A promoted instance that moves and comes back lower (Unpromoted) still starts on its new node.
+      make(r, 'start', allocated, false);
     }
     // Then from the current role to the next role
     if (roleRank(nextRole) > roleRank(role) || (role === 'Stopped' && nextRole !== 'Stopped')) {
