@@ -437,7 +437,10 @@ function opXml(op: OpRecord, rsc: string, node: string, seen: Set<string>, index
   for (let i = 2; seen.has(id); i++) id = `${key}-${i}`;
   seen.add(id);
   const code = EXEC_CODE[op.status];
-  const tkey = op.expectedRc === undefined ? undefined : `${index + 1}:0:${op.expectedRc}:${TRANSITION_UUID}`;
+  // transition-key carries the expected rc; an unknown expected rc is written without one. Pacemaker
+  // needs transition-magic on every record (it orders records with equal call ids by it).
+  const magicKey = `${index + 1}:0:${op.expectedRc ?? op.rc}:${TRANSITION_UUID}`;
+  const tkey = op.expectedRc === undefined ? undefined : magicKey;
   return el('lrm_rsc_op', {
     id,
     operation_key: key,
@@ -445,7 +448,7 @@ function opXml(op: OpRecord, rsc: string, node: string, seen: Set<string>, index
     'crm-debug-origin': 'paceline',
     crm_feature_set: CIB_FEATURE_SET,
     'transition-key': tkey,
-    'transition-magic': tkey === undefined ? undefined : `${code}:${op.rc};${tkey}`,
+    'transition-magic': `${code}:${op.rc};${magicKey}`,
     'exit-reason': op.exitReason,
     on_node: node,
     'call-id': op.callId,
@@ -553,7 +556,8 @@ export function exportCib(config: ClusterConfig, status: ClusterStatus, options:
       num_updates: 0,
       admin_epoch: 0,
       'have-quorum': status.quorum ? 1 : 0,
-      'no-quorum-panic': status.quorumPanic ? 1 : undefined,
+      // The model reads an unset quorumPanic as true; Pacemaker reads a missing attribute as 0.
+      'no-quorum-panic': status.quorumPanic === false ? 0 : 1,
       'dc-uuid': dcId,
       'execution-date': options.now === undefined ? undefined : secs(options.now),
     },

@@ -1,0 +1,474 @@
+/**
+ * exportCib: the exported CIB imports back to an equivalent model (the reference cluster with the
+ * statuses of its story, and random clusters), crm_verify accepts it (skipped with a printed reason
+ * when crm_verify is missing), op digests are Pacemaker's, and crmSimulateResult reads
+ * crm_simulate's XML output.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { parse as parseYaml } from 'yaml';
+import {
+  ClusterConfig,
+  ClusterStatus,
+  INFINITY,
+  listPrimitives,
+  parseConfigText,
+  type ClusterConfigInput,
+  type ClusterStatusInput,
+  type Primitive,
+  type Resource,
+} from '@paceline/model';
+import { parseStory, replayStory } from '@paceline/cli';
+import { compareConformance, crmSimulateResult, exportCib, importCib, operationDigest, pacemakerAgent, restorePacelineAgents } from '@paceline/pacemaker';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const example = join(here, '../../../examples/two-node-mutual-failover');
+const NOW = Date.UTC(2026, 0, 5, 8);
+
+const paramText = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v));
+
+/** What the export is expected to keep: the model with what a CIB cannot carry normalised away. */
+function normaliseConfig(c: ClusterConfig): ClusterConfig {
+  const prim = (p: Primitive): Primitive => ({
+    ...p,
+    params: Object.fromEntries(Object.entries(p.params).map(([k, v]) => [k, paramText(v)])),
+    ops: p.ops.map((o) => {
+      const { params: op, ...rest } = o;
+      return op && Object.keys(op).length > 0 ? { ...rest, params: Object.fromEntries(Object.entries(op).map(([k, v]) => [k, paramText(v)])) } : rest;
+    }),
+  });
+  const res = (r: Resource): Resource =>
+    r.type === 'primitive' ? prim(r) : r.type === 'group' ? { ...r, members: r.members.map(prim) } : { ...r, child: res(r.child) as typeof r.child };
+  return {
+    ...c,
+    properties: { ...c.properties, stonithAction: c.properties.stonithAction === 'poweroff' ? 'off' : c.properties.stonithAction },
+    // Heartbeat addresses live in corosync's configuration, not in the CIB.
+    nodes: c.nodes.map((n) => ({ ...n, addresses: {} })),
+    resources: c.resources.map(res),
+  };
+}
+
+/** Drops what the import adds by itself (generated ids, computed digests, default keys). */
+function normaliseImported(c: ClusterConfig, original: ClusterConfig): ClusterConfig {
+  const constraints = c.constraints.map((x, i) => {
+    const o = original.constraints[i];
+    if (!o || o.type !== x.type) return x;
+    if (x.type === 'location' && o.type === 'location' && x.rules && o.rules) {
+      const strip = (r: NonNullable<typeof x.rules>[number], orig: NonNullable<typeof o.rules>[number] | undefined): typeof r => ({
+        ...r,
+        ...(orig?.id === undefined ? { id: undefined } : {}),
+        expressions: r.expressions.map((e, k) => {
+          const oe = orig?.expressions[k];
+          return e.kind === 'rule' && oe?.kind === 'rule' ? strip(e, oe) : e;
+        }),
+      });
+      return { ...x, rules: x.rules.map((r, k) => strip(r, o.rules![k])) };
+    }
+    if (x.type !== 'location' && o.type !== 'location' && x.sets && o.sets)
+      return { ...x, sets: x.sets.map((s, k) => (o.sets![k]?.id === undefined ? { ...s, id: undefined } : s)) };
+    return x;
+  });
+  return JSON.parse(JSON.stringify({ ...c, constraints })) as ClusterConfig;
+}
+
+function normaliseStatus(s: ClusterStatus, config: ClusterConfig): unknown {
+  const byName = new Map(s.nodes.map((n) => [n.name, n]));
+  // A CIB history entry always names its agent: the export fills in the configured one.
+  const agents = new Map(listPrimitives(config).map((e) => [e.primitive.id, e.primitive.agent]));
+  const agentOf = (r: string): string => agents.get(r) ?? agents.get(r.replace(/:\d+$/, '')) ?? 'ocf:pacemaker:Dummy';
+  return {
+    quorum: s.quorum,
+    quorumPanic: s.quorumPanic ?? true,
+    dc: s.dc,
+    nodes: config.nodes.map((cn) => {
+      const n = byName.get(cn.name) ?? ClusterStatus.parse({ nodes: [{ name: cn.name, state: 'offline' }] }).nodes[0]!;
+      const { uncleanReason: _u, ...rest } = n;
+      void _u;
+      return {
+        ...rest,
+        history: n.history.map((h) => ({
+          ...h,
+          agent: h.agent ?? agentOf(h.resource),
+          ops: h.ops.map((o) => {
+            const { digest: _d, paramsChange: _p, ...op } = o as typeof o & { paramsChange?: string };
+            void _d;
+            void _p;
+            return {
+              ...op,
+              key: o.key ?? `${h.resource}_${o.action}_${o.interval}`,
+              ...(o.lastRcChange !== undefined ? { lastRcChange: Math.floor(o.lastRcChange / 1000) * 1000 } : {}),
+              ...(o.lastRun !== undefined ? { lastRun: Math.floor(o.lastRun / 1000) * 1000 } : {}),
+            };
+          }),
+        })),
+      };
+    }),
+  };
+}
+
+function roundTrip(config: ClusterConfig, status: ClusterStatus, now = NOW) {
+  const xml = exportCib(config, status, { now });
+  const imported = importCib(xml, { source: 'exported.xml' });
+  const restored = restorePacelineAgents(imported.config, imported.status);
+  return { xml, imported, config: restored.config, status: restored.status! };
+}
+
+function expectEquivalent(config: ClusterConfig, status: ClusterStatus, now = NOW): string {
+  const rt = roundTrip(config, status, now);
+  expect(normaliseImported(rt.config, config)).toEqual(JSON.parse(JSON.stringify(normaliseConfig(config))));
+  expect(normaliseStatus(rt.status, config)).toEqual(normaliseStatus(status, config));
+  expect(rt.imported.now).toBe(Math.floor(now / 1000) * 1000);
+  expect(rt.imported.unsupported).toEqual([]);
+  return rt.xml;
+}
+
+const reference = parseConfigText(readFileSync(join(example, 'cluster.yaml'), 'utf8'), 'cluster.yaml');
+const story = replayStory(reference, parseStory(parseYaml(readFileSync(join(example, 'story.yaml'), 'utf8')), 'story.yaml'));
+
+describe('exportCib round trip', () => {
+  it('the reference cluster with every status of its story imports back equivalent', () => {
+    for (const c of story) {
+      expectEquivalent(reference, c.before, c.time);
+      expectEquivalent(reference, c.after, c.time);
+    }
+  });
+
+  it('keeps paceline agents in the description and maps them to Dummy / Stateful', () => {
+    const xml = exportCib(reference, story[0]!.after, { now: NOW });
+    expect(xml).toContain('<primitive id="samba-data" class="ocf" provider="pacemaker" type="Stateful" description="[paceline:mirror]">');
+    expect(xml).toContain('<primitive id="samba" class="ocf" provider="pacemaker" type="Dummy" description="[paceline:process]">');
+    expect(xml).toContain('<lrm_resource id="samba" type="Dummy" class="ocf" provider="pacemaker">');
+    expect(pacemakerAgent('stonith:fence_dummy', false)).toEqual({ class: 'stonith', type: 'fence_dummy', substituted: false });
+    expect(pacemakerAgent('ocf:heartbeat:IPaddr2', true)).toEqual({ class: 'ocf', provider: 'heartbeat', type: 'IPaddr2', substituted: false });
+  });
+
+  it('is deterministic', () => {
+    const s = story[3]!.before;
+    expect(exportCib(reference, s, { now: NOW })).toBe(exportCib(reference, s, { now: NOW }));
+  });
+
+  it('writes node states the way Pacemaker 2.1.5 reads them back', () => {
+    for (const stonithEnabled of [true, false]) {
+      const config = ClusterConfig.parse({
+        properties: { stonithEnabled },
+        nodes: ['a', 'b', 'c', 'd', 'e'].map((name) => ({ name })),
+        resources: [{ type: 'primitive', id: 'r', agent: 'ocf:pacemaker:Dummy' }],
+      });
+      const states = ['online', 'offline', 'unclean', ...(stonithEnabled ? ['pending'] : [])];
+      const status = ClusterStatus.parse({
+        nodes: states.map((state, i) => ({ name: ['a', 'b', 'c', 'd'][i], state, ...(i === 0 ? { shutdown: true, maintenance: true } : {}) })),
+      });
+      const rt = roundTrip(config, status);
+      expect(rt.status.nodes.map((n) => n.state)).toEqual([...states, ...(stonithEnabled ? [] : ['offline']), 'offline']);
+      expect(rt.status.nodes[0]).toMatchObject({ shutdown: true, maintenance: true });
+    }
+  });
+});
+
+// ---- random clusters ----
+const id = (prefix: string) => fc.integer({ min: 1, max: 99 }).map((n) => `${prefix}${n}`);
+const score = fc.constantFrom(-INFINITY, -100, 0, 5, 100, INFINITY);
+const meta = fc.record(
+  {
+    stickiness: score,
+    migrationThreshold: fc.integer({ min: 0, max: 5 }),
+    failureTimeout: fc.constantFrom(0, 60_000, 90_500),
+    targetRole: fc.constantFrom('Started', 'Stopped'),
+    priority: fc.integer({ min: -5, max: 5 }),
+    isManaged: fc.boolean(),
+    requires: fc.constantFrom('nothing', 'quorum', 'fencing'),
+    allowMigrate: fc.boolean(),
+  },
+  { requiredKeys: [] },
+);
+const params = fc.dictionary(fc.constantFrom('ip', 'port', 'path', 'count', 'flag'), fc.oneof(fc.string({ maxLength: 6 }), fc.integer(), fc.boolean()), { maxKeys: 3 });
+// Operations Pacemaker accepts: only monitors recur; on-fail only where it is allowed.
+const ops = fc.uniqueArray(
+  fc.oneof(
+    fc.record(
+      {
+        name: fc.constant('monitor'),
+        interval: fc.constantFrom(0, 10_000, 1_500),
+        timeout: fc.constantFrom(20_000, 90_000),
+        onFail: fc.constantFrom('restart', 'block', 'ignore', 'stop'),
+        enabled: fc.boolean(),
+        params: fc.dictionary(fc.constantFrom('depth', 'x'), fc.string({ maxLength: 4 }), { maxKeys: 1 }),
+      },
+      { requiredKeys: ['name', 'interval'] },
+    ),
+    fc.record({ name: fc.constantFrom('start', 'stop'), interval: fc.constant(0), timeout: fc.constantFrom(20_000, 90_000) }, { requiredKeys: ['name', 'interval'] }),
+  ),
+  { maxLength: 3, selector: (o) => `${o.name}/${o.interval}` },
+);
+const primitive = (pid: string, agents = ['ocf:heartbeat:Dummy', 'paceline:process', 'paceline:ip', 'lsb:foo', 'systemd:bar']) =>
+  fc.record({
+    type: fc.constant('primitive' as const),
+    id: fc.constant(pid),
+    agent: fc.constantFrom(...agents),
+    description: fc.option(fc.constantFrom('a "quoted" <thing> & more', 'plain'), { nil: undefined }),
+    params,
+    meta,
+    ops,
+    utilization: fc.dictionary(fc.constantFrom('cpu', 'mem'), fc.integer({ min: 0, max: 64 }), { maxKeys: 2 }),
+  });
+
+const arbCluster = fc
+  .record({
+    nodeCount: fc.integer({ min: 1, max: 4 }),
+    stonithEnabled: fc.boolean(),
+    props: fc.record(
+      {
+        symmetricCluster: fc.boolean(),
+        noQuorumPolicy: fc.constantFrom('stop', 'freeze', 'ignore', 'demote'),
+        stonithAction: fc.constantFrom('reboot', 'off', 'poweroff'),
+        placementStrategy: fc.constantFrom('default', 'utilization', 'balanced'),
+        clusterRecheckInterval: fc.constantFrom(900_000, 60_000, 1_500),
+        startFailureIsFatal: fc.boolean(),
+        clusterName: fc.constantFrom('alpha', 'beta'),
+      },
+      { requiredKeys: [] },
+    ),
+    defaults: meta,
+    // (on-fail in op_defaults also applies to stop, where Pacemaker allows few values: not generated)
+    opDefaults: fc.record({ timeout: fc.constantFrom(20_000, 30_000) }, { requiredKeys: [] }),
+    nodeAttrs: fc.array(fc.dictionary(fc.constantFrom('rack', 'site', 'ssd'), fc.constantFrom('1', '2', 'yes'), { maxKeys: 2 }), { minLength: 4, maxLength: 4 }),
+    nodeStandby: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
+    prims: fc.uniqueArray(id('p'), { maxLength: 3 }).chain((ids) => fc.tuple(...ids.map((pid) => primitive(pid)))),
+    group: fc.option(fc.tuple(primitive('g-a'), primitive('g-b')), { nil: undefined }),
+    clone: fc.option(fc.record({ promotable: fc.boolean(), child: primitive('c-a', ['ocf:pacemaker:Stateful', 'paceline:mirror']), cloneMax: fc.integer({ min: 0, max: 4 }), interleave: fc.boolean(), promotedMax: fc.integer({ min: 0, max: 2 }) }), { nil: undefined }),
+    constraintSeeds: fc.array(fc.tuple(fc.constantFrom('loc', 'rule', 'col', 'colset', 'ord', 'ordset'), fc.nat(), fc.nat(), score, fc.boolean()), { maxLength: 5 }),
+    statusSeeds: fc.array(
+      fc.record({
+        state: fc.constantFrom('online', 'online', 'offline', 'unclean', 'pending'),
+        standby: fc.boolean(),
+        attrs: fc.dictionary(fc.constantFrom('master-c-a', 'pingd'), fc.constantFrom('5', '100'), { maxKeys: 2 }),
+        fail: fc.option(fc.tuple(fc.nat(), fc.constantFrom(1, 3, INFINITY), fc.boolean()), { nil: undefined }),
+        ops: fc.array(fc.tuple(fc.nat(), fc.constantFrom('start', 'stop', 'monitor', 'promote'), fc.constantFrom(0, 10_000), fc.constantFrom(0, 1, 7, 8), fc.constantFrom('done', 'error', 'timeout', 'pending'), fc.option(fc.constantFrom(0, 7, 8), { nil: undefined })), { maxLength: 4 }),
+      }),
+      { minLength: 4, maxLength: 4 },
+    ),
+    quorum: fc.boolean(),
+    quorumPanic: fc.option(fc.boolean(), { nil: undefined }),
+  })
+  .map((g) => {
+    const nodes = Array.from({ length: g.nodeCount }, (_, i) => `n${i + 1}`);
+    // Pacemaker refuses to start anything with fencing enabled and no fencing device.
+    const resources: unknown[] = [...(g.stonithEnabled ? [{ type: 'primitive', id: 'fence', agent: 'stonith:fence_dummy' }] : []), ...g.prims];
+    if (g.group) resources.push({ type: 'group', id: 'grp', members: g.group });
+    if (g.clone)
+      resources.push({
+        type: 'clone',
+        id: 'cln',
+        promotable: g.clone.promotable,
+        child: g.clone.child,
+        meta: { cloneMax: g.clone.cloneMax, interleave: g.clone.interleave, ...(g.clone.promotable ? { promotedMax: g.clone.promotedMax } : {}) },
+      });
+    const top = [...g.prims.map((p) => p.id), ...(g.group ? ['grp'] : []), ...(g.clone ? ['cln'] : [])];
+    const constraints: unknown[] = [];
+    if (top.length > 0)
+      g.constraintSeeds.forEach(([kind, a, b, s, flag], i) => {
+        const ra = top[a % top.length]!;
+        const rb = top[b % top.length]!;
+        const node = nodes[b % nodes.length]!;
+        const cid = `c${i}`;
+        if (kind === 'loc') constraints.push({ type: 'location', id: cid, resource: ra, node, score: s, ...(flag ? { resourceDiscovery: 'exclusive' } : {}) });
+        else if (kind === 'rule')
+          constraints.push({
+            type: 'location',
+            id: cid,
+            resource: ra,
+            rules: [
+              {
+                kind: 'rule',
+                score: s,
+                booleanOp: flag ? 'or' : 'and',
+                expressions: [
+                  { kind: 'attribute', attribute: '#uname', op: 'eq', value: node },
+                  { kind: 'attribute', attribute: 'rack', op: 'gte', value: '2', valueType: 'integer' },
+                  ...(flag ? [{ kind: 'rule', booleanOp: 'and', expressions: [{ kind: 'attribute', attribute: 'ssd', op: 'defined' }] }] : []),
+                ],
+              },
+            ],
+          });
+        else if (kind === 'col' && ra !== rb) constraints.push({ type: 'colocation', id: cid, resource: ra, withResource: rb, score: s, ...(flag ? { influence: false } : {}) });
+        else if (kind === 'colset' && ra !== rb) constraints.push({ type: 'colocation', id: cid, score: s, sets: [{ resources: [ra] }, { resources: [rb], sequential: !flag, ...(flag ? { id: `${cid}-named` } : {}) }] });
+        else if (kind === 'ord' && ra !== rb)
+          constraints.push({ type: 'order', id: cid, first: ra, then: rb, kind: flag ? 'Optional' : 'Mandatory', ...(flag ? { symmetrical: false, thenAction: 'stop' } : {}) });
+        else if (kind === 'ordset' && ra !== rb) constraints.push({ type: 'order', id: cid, sets: [{ resources: [ra] }, { resources: [rb], requireAll: !flag, action: 'start' }] });
+      });
+    const configInput: ClusterConfigInput = {
+      epoch: 7,
+      properties: { ...(g.props as object), stonithEnabled: g.stonithEnabled } as ClusterConfigInput['properties'],
+      defaults: { resource: g.defaults as never, operation: g.opDefaults as never },
+      nodes: nodes.map((name, i) => ({ name, ...(i === 1 ? { id: `uuid-${name}` } : {}), attributes: g.nodeAttrs[i]!, standby: g.nodeStandby[i]!, utilization: (i === 0 ? { cpu: 8 } : {}) as Record<string, number> })),
+      resources: resources as never,
+      constraints: constraints as never,
+    };
+    const config = ClusterConfig.parse(configInput);
+    const prims = top.length === 0 ? [] : [...g.prims.map((p) => p.id), ...(g.group ? ['g-a', 'g-b'] : []), ...(g.clone ? ['c-a'] : [])];
+    const statusInput: ClusterStatusInput = {
+      quorum: g.quorum,
+      ...(g.quorumPanic !== undefined ? { quorumPanic: g.quorumPanic } : {}),
+      dc: nodes[0],
+      nodes: nodes.map((name, i) => {
+        const sd = g.statusSeeds[i]!;
+        const state = sd.state === 'pending' && !g.stonithEnabled ? 'online' : sd.state;
+        let call = 0;
+        const history = new Map<string, unknown[]>();
+        if (prims.length > 0)
+          for (const [r, action, interval, rc, st, expectedRc] of sd.ops) {
+            const rsc = prims[r % prims.length]!;
+            const list = history.get(rsc) ?? [];
+            list.push({ action, interval, rc, status: st, callId: st === 'pending' ? -1 : ++call, lastRcChange: NOW - 60_000 * (r % 7), lastRun: NOW - 1_000, ...(expectedRc !== undefined ? { expectedRc } : {}) });
+            history.set(rsc, list);
+          }
+        const failures =
+          sd.fail && prims.length > 0
+            ? [{ resource: prims[sd.fail[0] % prims.length]!, ...(sd.fail[2] ? { action: 'monitor', interval: 10_000 } : {}), count: sd.fail[1], lastFailure: NOW - 120_000 }]
+            : [];
+        return { name, state, standby: sd.standby, attributes: sd.attrs, failures, history: [...history].map(([resource, ops]) => ({ resource, ops })) } as NonNullable<ClusterStatusInput['nodes']>[number];
+      }),
+    };
+    return { config, status: ClusterStatus.parse(statusInput) };
+  });
+
+describe('exportCib on random clusters', () => {
+  it('imports back equivalent', () => {
+    fc.assert(
+      fc.property(arbCluster, ({ config, status }) => {
+        expectEquivalent(config, status);
+      }),
+      { numRuns: 150, seed: 20261122 },
+    );
+  });
+});
+
+// ---- Pacemaker's own tools ----
+function tool(name: string): string | null {
+  try {
+    execFileSync(name, ['--version'], { stdio: 'pipe' });
+    return null;
+  } catch (e) {
+    return `${name} is not installed (${(e as Error).message.split('\n')[0]}); install pacemaker-cli-utils`;
+  }
+}
+const noVerify = tool('crm_verify');
+if (noVerify !== null) console.log(`export.test: crm_verify checks skipped: ${noVerify}`);
+const noSimulate = tool('crm_simulate');
+if (noSimulate !== null) console.log(`export.test: crm_simulate checks skipped: ${noSimulate}`);
+
+describe('Pacemaker accepts the exported CIB', () => {
+  const work = mkdtempSync(join(tmpdir(), `paceline-export-${process.pid}-`));
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  const verify = (name: string, xml: string): string => {
+    const file = join(work, `${name}.xml`);
+    writeFileSync(file, xml);
+    try {
+      execFileSync('crm_verify', ['-x', file], { env: { ...process.env, LC_ALL: 'C' }, stdio: 'pipe', encoding: 'utf8' });
+      return '';
+    } catch (e) {
+      // Exit 78 with only "Warnings found" means valid (warnings are about the status, e.g. a node to fence).
+      const err = e as { stderr?: string; stdout?: string };
+      return `${err.stdout ?? ''}${err.stderr ?? ''}`;
+    }
+  };
+
+  (noVerify === null ? it : it.skip)('crm_verify: the reference cluster at every chapter of its story', () => {
+    story.forEach((c, i) => {
+      const out = verify(`story-${i}`, exportCib(reference, c.before, { now: c.time }));
+      expect(out).not.toMatch(/Errors found|error:|did not pass/i);
+    });
+  });
+
+  (noVerify === null ? it : it.skip)('crm_verify: random clusters', () => {
+    const samples = fc.sample(arbCluster, { seed: 7, numRuns: 25 });
+    const bad = samples.flatMap(({ config, status }, i) => {
+      const out = verify(`random-${i}`, exportCib(config, status, { now: NOW }));
+      return /Errors found|did not pass/i.test(out) ? [`random-${i}: ${out}`] : [];
+    });
+    expect(bad).toEqual([]);
+  });
+
+  (noSimulate === null ? it : it.skip)('crm_simulate sees no definition change: exported digests are the ones Pacemaker computes', () => {
+    const file = join(work, 'settled.xml');
+    writeFileSync(file, exportCib(reference, story[0]!.after, { now: story[0]!.time }));
+    const out = execFileSync('crm_simulate', ['-x', file, '-S', '--output-as=xml'], {
+      env: { ...process.env, LC_ALL: 'C', CIB_shadow_dir: mkdtempSync(join(work, 'shadow-')) },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const result = crmSimulateResult(out);
+    expect(result.actions).toEqual([]);
+    expect(result.resources['samba-data']?.instances).toEqual([
+      { node: 'serv1', role: 'Promoted' },
+      { node: 'serv2', role: 'Unpromoted' },
+    ]);
+    expect(result.nodes?.['serv1']).toEqual({ online: true, standby: false, maintenance: false, unclean: false });
+  });
+});
+
+describe('operationDigest', () => {
+  it('is the MD5 Pacemaker 2.1.5 computes (values from crm_simulate-accepted CIBs)', () => {
+    // An empty parameter set, as Pacemaker's Dummy resources without parameters carry.
+    expect(operationDigest({})).toBe('f2317cad3d54cec5d7d7aa7d0bf35cf8');
+  });
+  it('sorts parameter names and escapes values', () => {
+    expect(operationDigest({ b: '1', a: '2' })).toBe(operationDigest({ a: '2', b: '1' }));
+    expect(operationDigest({ a: 'x"y' })).not.toBe(operationDigest({ a: 'x y' }));
+  });
+});
+
+describe('crmSimulateResult', () => {
+  it('reads the Transition Summary, placement and node flags', () => {
+    const xml = `<pacemaker-result api-version="2.25" request="crm_simulate">
+  <actions>
+    <rsc_action action="start" resource="web" node="n1"/>
+    <rsc_action action="stop" resource="db:1" node="n2" reason="node availability" blocked="true"/>
+    <rsc_action action="move" resource="ip" source="n1" dest="n2"/>
+    <rsc_action action="promote" resource="ms:0" role="Stopped" next-role="Promoted" dest="n1"/>
+    <rsc_action action="demote" resource="ms:1" role="Promoted" next-role="Unpromoted" source="n2"/>
+    <node_action task="Fence (reboot)" node="n3" reason="peer is no longer part of the cluster"/>
+  </actions>
+  <revised_cluster_status>
+    <nodes>
+      <node name="n1" online="true" standby="false" standby_onfail="false" maintenance="false" pending="false" unclean="false" type="member"/>
+      <node name="n3" online="false" standby="false" standby_onfail="false" maintenance="false" pending="false" unclean="false" type="member"/>
+    </nodes>
+    <resources>
+      <resource id="web" role="Started" active="true" orphaned="false" managed="true" failed="false"><node name="n1"/></resource>
+      <group id="g"><resource id="ip" role="Started" active="true" managed="true" failed="false"><node name="n2"/></resource></group>
+      <clone id="ms" multi_state="true" unique="false">
+        <resource id="ms:0" role="Promoted" active="true" managed="true" failed="false"><node name="n1"/></resource>
+        <resource id="ms:1" role="Unpromoted" active="true" managed="true" failed="false"><node name="n2"/></resource>
+        <resource id="ms:2" role="Stopped" active="false"/>
+      </clone>
+    </resources>
+  </revised_cluster_status>
+  <status code="0" message="OK"/>
+</pacemaker-result>`;
+    const r = crmSimulateResult(xml);
+    expect(r.actions).toEqual([
+      { action: 'start', resource: 'web', from: null, to: 'n1', blocked: false },
+      { action: 'stop', resource: 'db', instance: 'db:1', from: 'n2', to: null, blocked: true, reason: 'node availability' },
+      { action: 'move', resource: 'ip', from: 'n1', to: 'n2', blocked: false },
+      { action: 'promote', resource: 'ms', instance: 'ms:0', from: null, to: 'n1', blocked: false, role: 'Stopped', next_role: 'Promoted' },
+      { action: 'demote', resource: 'ms', instance: 'ms:1', from: 'n2', to: 'n2', blocked: false, role: 'Promoted', next_role: 'Unpromoted' },
+      { action: 'fence', node: 'n3', fence_type: 'reboot', reason: 'peer is no longer part of the cluster' },
+    ]);
+    expect(r.resources['ip']).toEqual({ group: 'g', clone: null, instances: [{ node: 'n2', role: 'Started' }] });
+    expect(r.resources['ms']?.instances).toEqual([
+      { node: 'n1', role: 'Promoted' },
+      { node: 'n2', role: 'Unpromoted' },
+    ]);
+    expect(r.nodes?.['n3']).toEqual({ online: false, standby: false, maintenance: false, unclean: false });
+    expect(compareConformance(r, r, { nodes: true })).toBeNull();
+  });
+
+  it('rejects output that is not crm_simulate XML', () => {
+    expect(() => crmSimulateResult('<cib/>')).toThrow(/pacemaker-result/);
+  });
+});
