@@ -348,6 +348,10 @@ export const ClusterProperties = z.strictObject({
   /** Probe resources on nodes where their state is unknown (default true). */
   enableStartupProbes: z.boolean().optional(),
   shutdownLock: z.boolean().default(false),
+  /** How long a shutdown lock holds at most (0 or unset = until the node rejoins). */
+  shutdownLockLimit: Duration.optional(),
+  /** Live migrations one node may run at once (Pacemaker: migration-limit; -1 or unset = no limit). */
+  migrationLimit: z.number().int().optional(),
   /** Re-check for time-based changes (failure-timeout, date rules) at least this often. */
   clusterRecheckInterval: Duration.default(900_000),
   /** How many actions run in parallel on one node (executor). */

@@ -74,7 +74,7 @@ const DAEMON_OPTIONS = new Set([
   'join-integration-timeout', 'crmd-integration-timeout', 'join-finalization-timeout', 'crmd-finalization-timeout',
   'transition-delay', 'crmd-transition-delay', 'have-watchdog', 'stonith-timeout', 'network-delay',
   'transition-idle-timeout', 'load-threshold', 'node-action-limit', 'stonith-max-attempts', 'stonith-watchdog-timeout',
-  'fence-reaction', 'cluster-ipc-limit', 'migration-limit', 'priority-fencing-delay', 'shutdown-lock-limit',
+  'fence-reaction', 'cluster-ipc-limit', 'priority-fencing-delay',
   'remove-after-stop', 'enable-acl',
 ]);
 
@@ -147,6 +147,18 @@ export function importProperties(
         const d = durationText(nv.value);
         if (d === undefined) ctx.log.unsupportedAt(nv.path, `"${nv.value}" is not a duration`);
         else p['clusterRecheckInterval'] = d;
+        break;
+      }
+      case 'shutdown-lock-limit': {
+        const d = durationText(nv.value);
+        if (d === undefined) ctx.log.unsupportedAt(nv.path, `"${nv.value}" is not a duration`);
+        else p['shutdownLockLimit'] = d;
+        break;
+      }
+      case 'migration-limit': {
+        const n = Number.parseInt(nv.value, 10);
+        if (Number.isFinite(n)) p['migrationLimit'] = n;
+        else ctx.log.unsupportedAt(nv.path, `"${nv.value}" is not a number`);
         break;
       }
       case 'batch-limit': {
