@@ -104,7 +104,7 @@ export function createActions(ctx: ActionContext): ActionSet {
       if (!active || roleRank(next) > roleRank(st?.role ?? 'Stopped')) { a.runnable = false; a.reason = 'quorum freeze'; }
       return;
     }
-    if (policy === 'demote' && active) return;
+    if (policy === 'demote' && (st?.role === 'Promoted' || st?.role === 'Unpromoted')) return;
     a.runnable = false;
     a.reason = 'no quorum';
   };

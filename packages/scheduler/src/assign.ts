@@ -755,7 +755,10 @@ export function assignResources(
   for (const p of tree.primitives) {
     const n = assigned.get(p) ?? null;
     nodeOut.set(p.id, n);
-    const nr = nextRole.get(p.id) ?? (n === null ? 'Stopped' : 'Started');
+    let nr = nextRole.get(p.id) ?? (n === null ? 'Stopped' : 'Started');
+    // no-quorum-policy=demote: active promotable instances may stay, but not promoted.
+    const role = currentRole(p);
+    if (!opts.quorum && opts.noQuorumPolicy === 'demote' && nr === 'Promoted' && (role === 'Promoted' || role === 'Unpromoted')) nr = 'Unpromoted';
     roleOut.set(p.id, nr);
   }
   const scores = new Map<string, ReadonlyMap<string, number>>();
