@@ -6,6 +6,7 @@
 import type { ClusterStatus } from '@paceline/model';
 import { INFINITY, addScores } from '@paceline/model';
 import type { Rsc } from './resources.js';
+import { cloneOf } from './resources.js';
 
 export interface FailCountIndex {
   /** Raw fail count (no expiry) and the newest failure time, for a resource on a node. */
@@ -31,7 +32,12 @@ export function indexFailCounts(status: ClusterStatus, now: number): FailCountIn
   const raw = (rsc: Rsc, node: string): { count: number; lastFailure: number } => {
     const perNode = table.get(node);
     if (!perNode) return { count: 0, lastFailure: 0 };
-    const names = rsc.instance !== undefined ? [rsc.id, rsc.baseId] : [rsc.id];
+    // An anonymous clone instance counts every instance-numbered fail count of its primitive on the
+    // node (Pacemaker matches "fail-count-<rsc>(:N)?"): numbering may differ from the one recorded.
+    const anonymous = rsc.instance !== undefined && !(cloneOf(rsc)?.clone?.meta.globallyUnique ?? false);
+    const names = anonymous
+      ? [...perNode.keys()].filter((k) => k === rsc.baseId || k.replace(/:\d+$/, '') === rsc.baseId)
+      : rsc.instance !== undefined ? [rsc.id, rsc.baseId] : [rsc.id];
     let count = 0;
     let lastFailure = 0;
     for (const name of names) {
