@@ -78,14 +78,18 @@ export function applyNodeCriteria(
   // Node health (#health-* attributes) as a location score for every resource.
   const strategy = config.properties.nodeHealthStrategy;
   if (strategy !== 'none') {
-    const red = strategy === 'migrate-on-red' || strategy === 'only-green' ? -INFINITY : 0;
-    const yellow = strategy === 'only-green' ? -INFINITY : 0;
+    const custom = strategy === 'progressive' || strategy === 'custom';
+    const props = config.properties as { nodeHealthRed?: number; nodeHealthYellow?: number; nodeHealthGreen?: number; nodeHealthBase?: number };
+    const red = custom ? props.nodeHealthRed ?? 0 : -INFINITY;
+    const yellow = custom ? props.nodeHealthYellow ?? 0 : strategy === 'only-green' ? -INFINITY : 0;
+    const green = custom ? props.nodeHealthGreen ?? 0 : 0;
+    const base = strategy === 'progressive' ? props.nodeHealthBase ?? 0 : 0;
     for (const n of nodes) {
-      let health = 0;
+      let health = base;
       for (const [k, v] of n.attributes) {
         if (!k.startsWith('#health')) continue;
         const lv = v.toLowerCase();
-        const score = lv === 'red' ? red : lv === 'yellow' ? yellow : lv === 'green' ? 0 : parseScore(v) ?? 0;
+        const score = lv === 'red' ? red : lv === 'yellow' ? yellow : lv === 'green' ? green : parseScore(v) ?? 0;
         health = addScores(health, score);
       }
       if (health === 0) continue;
