@@ -602,7 +602,9 @@ export function assignResources(
       for (const [n, w] of next) {
         cloneBase.set(n, w);
         const delta = w - (before.get(n) ?? 0);
-        if (delta === 0 || !before.has(n)) continue;
+        // Instances take the dependents' preferences only when the clone cannot cover every
+        // available node, or for anti-colocations (Pacemaker's parent colocations).
+        if (delta === 0 || !before.has(n) || !(allColoc || c.score < 0)) continue;
         for (const child of cl.children) for (const l of leaves(child)) {
           const t = table(l);
           const old = t.get(n);
