@@ -353,7 +353,7 @@ export function propagate(allOrderings: readonly Ordering[], actions: ActionSet,
     }
     for (const changed of applyOrdering(o, actions)) {
       touch(changed);
-      if (!changed.runnable && changed.task === 'start' && changed.rsc) for (const b of blockDependents(changed.rsc, colocs, actions, tree)) touch(b);
+      if (!changed.runnable && (changed.task === 'start' || changed.task === 'promote') && changed.rsc) for (const b of blockDependents(changed, colocs, actions, tree)) touch(b);
     }
   }
 }
@@ -447,27 +447,41 @@ function memberActions(a: Act, actions: ActionSet): Act[] {
 }
 
 /** A primary that cannot start blocks the starts of resources that must be colocated with it. */
-function blockDependents(rsc: Rsc, colocs: ColocationIndex, actions: ActionSet, tree: ResourceTree): Act[] {
-  const changed: Act[] = [];
+/**
+ * An unrunnable start or promote blocks the resources that must be colocated with it
+ * (Pacemaker's pcmk__block_colocation_dependents): only when the whole primary (every clone
+ * instance) cannot reach the role; a dependent colocated with the Promoted role loses its promote,
+ * others their start. Groups do not block (their colocations moved to their members).
+ */
+function blockDependents(action: Act, colocs: ColocationIndex, actions: ActionSet, tree: ResourceTree): Act[] {
   void tree;
-  const candidates: Rsc[] = [rsc];
-  for (let p = rsc.parent; p; p = p.parent) if (p.kind === 'group' && leaves(p).at(-1) === rsc) candidates.push(p);
-  for (const primary of candidates) {
-    // Is the primary going to be active anyway?
-    const starts = leaves(primary).flatMap((l) => (actions.byRsc.get(l.id) ?? []).filter((a) => a.task === 'start'));
-    if (starts.length && starts.some((a) => a.runnable)) continue;
-    for (const c of colocs.withThis.get(primary) ?? []) {
-      if (c.score < INFINITY || c.dependentRole === 'Promoted') continue;
-      for (const l of leaves(c.dependent)) {
-        for (const a of actions.byRsc.get(l.id) ?? []) {
-          if (a.task === 'start' && a.runnable) {
-            a.runnable = false;
-            if (!a.reason) a.reason = `colocation with ${primary.id}`;
-            changed.push(a);
-          }
-        }
-      }
+  const changed: Act[] = [];
+  const isStart = action.task === 'start';
+  if (action.runnable || !action.rsc || (!isStart && action.task !== 'promote')) return changed;
+  let top = action.rsc;
+  while (top.parent) top = top.parent;
+  if (top.kind === 'group') return changed;
+  if (top.kind === 'clone') {
+    for (const child of top.children) {
+      const first = leaves(child)[0];
+      const a = first ? (actions.byRsc.get(first.id) ?? []).find((x) => x.task === action.task) : undefined;
+      if (!a || a.runnable) return changed;
     }
+  }
+  const mark = (r: Rsc, task: string): void => {
+    for (const a of actions.byRsc.get(r.id) ?? []) {
+      if (!a.runnable || a.task !== task) continue;
+      a.runnable = false;
+      a.reason ??= `colocation with ${action.rsc!.id}`;
+      changed.push(a);
+      changed.push(...blockDependents(a, colocs, actions, tree));
+    }
+    for (const c of r.children) mark(c, task);
+  };
+  for (const c of colocs.withThis.get(top) ?? []) {
+    if (c.score < INFINITY) continue;
+    if (!isStart && c.primaryRole !== 'Promoted') continue;
+    mark(c.dependent, c.dependentRole === 'Promoted' ? 'promote' : 'start');
   }
   return changed;
 }
