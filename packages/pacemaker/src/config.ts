@@ -440,6 +440,7 @@ function importPrimitive(
   const prim = expandTemplate(raw, path, ctx);
   if (!prim) return undefined;
   const id = prim.attrs['id'];
+  ctx.log.unknownAttributes(raw.attrs, PRIMITIVE_ATTRS, path, '<primitive>');
   const agent = agentOf(prim, path, ctx);
   if (id === undefined || agent === undefined) return undefined;
   const out: Obj = { type: 'primitive', id, agent };
@@ -510,6 +511,9 @@ function paramsOf(e: XmlElement, path: string, ctx: ConfigContext, inherited: Ob
   return params;
 }
 
+const PRIMITIVE_ATTRS: ReadonlySet<string> = new Set(['id', 'class', 'provider', 'type', 'template', 'description']);
+const CONTAINER_ATTRS: ReadonlySet<string> = new Set(['id', 'description']);
+
 function importGroup(
   g: XmlElement,
   path: string,
@@ -520,6 +524,7 @@ function importGroup(
 ): Obj | undefined {
   const id = g.attrs['id'];
   if (id === undefined) return undefined;
+  ctx.log.unknownAttributes(g.attrs, CONTAINER_ATTRS, path, '<group>');
   const params = paramsOf(g, path, ctx, inherited);
   const metaValues = readNvSets(g, ['meta_attributes'], path, ctx.ids, ctx.log, { now: ctx.now });
   const childAncestors = new Set([...ancestorMeta, ...metaValues.keys()]);
@@ -545,6 +550,7 @@ function importGroup(
 function importClone(c: XmlElement, path: string, ctx: ConfigContext, index: ResourceIndex): Obj | undefined {
   const id = c.attrs['id'];
   if (id === undefined) return undefined;
+  ctx.log.unknownAttributes(c.attrs, CONTAINER_ATTRS, path, `<${c.tag}>`);
   const params = paramsOf(c, path, ctx, {});
   const cloneMeta = readNvSets(c, ['meta_attributes'], path, ctx.ids, ctx.log, { now: ctx.now });
   const { meta, promotable } = importMeta(cloneMeta, 'clone', ctx);

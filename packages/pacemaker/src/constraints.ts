@@ -195,6 +195,12 @@ function importSets(c: XmlElement, path: string, ctx: RefContext, forOrder: bool
   return forOrder || sets.length > 0 ? sets : sets;
 }
 
+const KNOWN_ATTRS: Record<string, ReadonlySet<string>> = {
+  rsc_location: new Set(['id', 'rsc', 'rsc-pattern', 'node', 'score', 'role', 'resource-discovery', 'description']),
+  rsc_colocation: new Set(['id', 'rsc', 'with-rsc', 'score', 'rsc-role', 'with-rsc-role', 'node-attribute', 'influence', 'score-attribute', 'rsc-instance', 'with-rsc-instance', 'description']),
+  rsc_order: new Set(['id', 'first', 'then', 'first-action', 'then-action', 'kind', 'score', 'symmetrical', 'require-all', 'first-instance', 'then-instance', 'description']),
+};
+
 function importLocation(c: XmlElement, path: string, ctx: RefContext): Obj[] {
   const id = c.attrs['id'] ?? '';
   const base: Obj = { type: 'location', id };
@@ -377,6 +383,8 @@ export function importConstraints(constraints: XmlElement | undefined, ctx: Conf
   const out: Obj[] = [];
   for (const c of constraints?.children ?? []) {
     const path = `configuration/constraints/${c.tag}[${c.attrs['id'] ?? ''}]`;
+    const known = KNOWN_ATTRS[c.tag];
+    if (known) ctx.log.unknownAttributes(c.attrs, known, path, `<${c.tag}>`);
     switch (c.tag) {
       case 'rsc_location': out.push(...importLocation(c, path, rctx)); break;
       case 'rsc_colocation': { const x = importColocation(c, path, rctx); if (x) out.push(x); break; }

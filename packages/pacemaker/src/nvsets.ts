@@ -17,6 +17,10 @@ export interface ImportIssue {
 
 /** Collects what an import could not carry (`unsupported`) or deliberately skipped (`ignored`). */
 export class IssueLog {
+  /** Reports XML attributes of `attrs` that are not in `known` (Pacemaker's schema would reject them). */
+  unknownAttributes(attrs: Readonly<Record<string, string>>, known: ReadonlySet<string>, path: string, what: string): void {
+    for (const k in attrs) if (!known.has(k)) this.ignoredAt(`${path}/@${k}`, `unknown attribute "${k}" on ${what}`);
+  }
   readonly unsupported: ImportIssue[] = [];
   readonly ignored: ImportIssue[] = [];
   unsupportedAt(path: string, what: string): void {
