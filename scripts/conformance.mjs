@@ -4,7 +4,8 @@
 // NAME.expected.json by the README's rules. Prints pass counts per tier and every failing case
 // with its first difference. Always exits 0 (the floor is enforced by a test, not here).
 //
-//   node scripts/conformance.mjs [--dir DIR] [--case NAME]... [--tier N] [--verbose] [--json] [--nodes]
+//   node scripts/conformance.mjs [--dir DIR] [--case NAME]... [--tier N] [--verbose] [--json] [--nodes] [--features]
+//   --nodes     also compare node flags (secondary)     --features  failures counted by feature tag
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,11 +19,12 @@ const { values } = parseArgs({
     verbose: { type: 'boolean', short: 'v', default: false },
     json: { type: 'boolean', default: false },
     nodes: { type: 'boolean', default: false },
+    features: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (values.help) {
-  console.log('usage: node scripts/conformance.mjs [--dir DIR] [--case NAME]... [--tier N] [--verbose] [--json] [--nodes]');
+  console.log('usage: node scripts/conformance.mjs [--dir DIR] [--case NAME]... [--tier N] [--verbose] [--json] [--nodes] [--features]');
   process.exit(0);
 }
 
@@ -110,6 +112,22 @@ for (const o of outcomes.filter((x) => !x.pass)) {
     console.log(`    expected placement:\n${fmtResources(o.expected.resources)}`);
     console.log(`    actual placement:\n${o.actual ? fmtResources(o.actual.resources) : '      (no result)'}`);
   }
+}
+if (values.features) {
+  const byFeature = new Map();
+  for (const o of outcomes)
+    for (const f of o.expected.features ?? []) {
+      const e = byFeature.get(f) ?? { fail: 0, total: 0, cases: [] };
+      e.total++;
+      if (!o.pass) {
+        e.fail++;
+        e.cases.push(o.name);
+      }
+      byFeature.set(f, e);
+    }
+  console.log('\nfailures by feature (fail/total):');
+  for (const [f, e] of [...byFeature].filter(([, e]) => e.fail > 0).sort((a, b) => b[1].fail - a[1].fail || (a[0] < b[0] ? -1 : 1)))
+    console.log(`  ${f.padEnd(28)} ${String(e.fail).padStart(3)}/${String(e.total).padEnd(4)} ${e.cases.slice(0, 6).join(' ')}${e.cases.length > 6 ? ' ...' : ''}`);
 }
 console.log('');
 for (const t of tiers) {
