@@ -396,13 +396,7 @@ function applyOrdering(o: Ordering, actions: ActionSet): Act[] {
       if (!reason) continue;
       if (first.runnable) clearOptional(first);
       if (!t.migratable) clearMigratable(first);
-      if (!tf.optional) {
-      // Pacemaker compares the first action's computed flags with its own: they differ only for
-      // groups and clones, so a required "then" never forces a primitive's own action.
-      const fFlags = effectiveFlags(first, actions);
-      if (first.rsc && first.rsc.kind !== 'primitive' && !fFlags.optional) clearOptional(first);
-      if (!then.migratable) clearMigratable(first);
-    }
+      if (!tf.optional) clearOptional(first);
       if (!first.optional && !first.runnable) clearRunnable(t, `unrunnable ${first.id.split(' ')[0]}`);
     }
   }
@@ -416,6 +410,7 @@ function applyOrdering(o: Ordering, actions: ActionSet): Act[] {
       if (!then.migratable) clearMigratable(first);
     }
   }
+
   if (flags & (F_IMPLIES_THEN | F_IMPLIES_FIRST | F_RESTART) && first.task === 'stop' && !first.runnable && first.rsc && actions.blocked.has(first.rsc.id)) {
     for (const t of thens) if (t.rsc?.kind === 'primitive' || t === then) clearRunnable(t, `${first.rsc.id} is blocked`);
   }
