@@ -3,7 +3,7 @@
  * shim's action handling, and Debian's ocf-tester on exported agents.
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +41,22 @@ function xmllintValid(xml: string): { ok: boolean; out: string } {
   const r = spawnSync('xmllint', ['--noout', '--valid', '-'], { input: xml, cwd: '/usr/share/resource-agents', encoding: 'utf8' });
   return { ok: r.status === 0, out: `${r.stdout}${r.stderr}` };
 }
+/** Runs a program without blocking the event loop (so concurrent tests overlap). */
+function runAsync(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
 const haveLint = existsSync(DTD) && spawnSync('xmllint', ['--version']).status === 0;
 
 describe('generateOcfMetadata', () => {
@@ -126,13 +142,12 @@ describe('ocf-tester on exported agents', () => {
       console.log(`skipping ocf-tester on ${name}: ${why}`);
       continue;
     }
-    it(`passes for the exported ${name} agent`, async () => {
+    // The three run at once: each ocf-tester run is mostly waiting for node to start the shim.
+    it.concurrent(`passes for the exported ${name} agent`, async () => {
       const exported = await exportOcf({ module: c.module, ...(c.agent ? { agent: c.agent } : {}), outDir: join(work, 'ra'), resolveFrom: repo });
       if (haveLint) expect(xmllintValid(exported.metadata).out).toBe('');
       const rsc = mkdtempSync(join(work, 'rsc-'));
-      const r = spawnSync('ocf-tester', ['-n', c.instance, ...c.params.flatMap((p) => ['-o', p]), exported.shimPath], {
-        encoding: 'utf8', env: { ...process.env, HA_RSCTMP: rsc }, timeout: 120_000,
-      });
+      const r = await runAsync('ocf-tester', ['-n', c.instance, ...c.params.flatMap((p) => ['-o', p]), exported.shimPath], { ...process.env, HA_RSCTMP: rsc });
       if (r.status !== 0) console.log(r.stdout, r.stderr);
       expect(r.stdout).toContain('passed all tests');
       expect(r.status).toBe(0);
