@@ -9,30 +9,39 @@
 // reproduce it with crm_simulate by hand. A measuring tool, not a CI test: always exits 0.
 //
 //   npm run diff:pacemaker -- [--count N] [--seed S] [--verbose] [--nodes]
+//   node scripts/diff-pacemaker.mjs --minimise SEED      shrink one disagreement to a small CIB
+//   node scripts/diff-pacemaker.mjs [--cib] FILE.xml...  compare the two schedulers on given CIBs
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import fc from 'fast-check';
 import { ClusterConfig, ClusterStatus, INFINITY } from '@paceline/model';
 import { applyTransition, schedule } from '@paceline/scheduler';
-import { compareConformance, crmSimulateResult, describeAction, exportCib, toConformanceResult } from '@paceline/pacemaker';
+import { compareConformance, crmSimulateResult, describeAction, exportCib, importCib, toConformanceResult } from '@paceline/pacemaker';
 
 const root = new URL('..', import.meta.url).pathname;
-const { values } = parseArgs({
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
   options: {
     count: { type: 'string', default: '200' },
     seed: { type: 'string', default: '1' },
     verbose: { type: 'boolean', short: 'v', default: false },
     nodes: { type: 'boolean', default: false },
+    minimise: { type: 'string' },
+    cib: { type: 'string', multiple: true },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (values.help) {
-  console.log('usage: node scripts/diff-pacemaker.mjs [--count N] [--seed S] [--verbose] [--nodes]');
+  console.log('usage: node scripts/diff-pacemaker.mjs [--count N] [--seed S] [--verbose] [--nodes] [--minimise SEED]');
+  console.log('  --minimise SEED: shrink the disagreement of that seed (drop constraints, resources, nodes, failures, history)');
+  console.log('                   while the same class of difference remains; saves .bench-cache/diff/min-SEED.xml');
+  console.log('  --cib FILE:      compare the two schedulers on a CIB file (crm_simulate on the file, Paceline on importCib of it)');
   process.exit(0);
 }
+if (positionals.length > 0) values.cib = [...(values.cib ?? []), ...positionals];
 const count = Number(values.count);
 const firstSeed = Number(values.seed);
 if (!Number.isInteger(count) || count < 1 || !Number.isInteger(firstSeed)) {
@@ -229,6 +238,136 @@ function describe(config, status, states) {
   return [...f].sort();
 }
 
+// ---- one comparison ----
+function compareOnce(config, status, file, now = NOW, original = undefined) {
+  // A given CIB runs through crm_simulate as it is; a generated model is exported first.
+  const xml = original ?? exportCib(config, status, { now });
+  writeFileSync(file, xml);
+  let pacemaker;
+  let problem;
+  try {
+    const shadow = mkdtempSync(join(work, 'shadow-'));
+    const out = execFileSync('crm_simulate', ['-x', file, '-S', '--output-as=xml'], {
+      env: { ...process.env, LC_ALL: 'C', CIB_shadow_dir: shadow },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 60_000,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    rmSync(shadow, { recursive: true, force: true });
+    pacemaker = crmSimulateResult(out);
+  } catch (e) {
+    problem = `crm_simulate failed: ${String(e.stderr ?? e.message).trim().split('\n').slice(-1)[0]}`;
+  }
+  let paceline;
+  if (!problem) {
+    try {
+      const t = schedule({ config, status, now });
+      paceline = toConformanceResult(config, applyTransition(config, status, t, now), t);
+    } catch (e) {
+      problem = `Paceline threw: ${e.message}`;
+    }
+  }
+  const difference = problem ?? compareConformance(pacemaker, paceline, { nodes: values.nodes });
+  return { xml, difference, pacemaker, paceline };
+}
+
+function classify(d) {
+  if (d.startsWith('crm_simulate failed')) return 'crm_simulate error';
+  if (d.startsWith('Paceline threw')) return 'Paceline error';
+  if (d.startsWith('placement of')) return 'placement';
+  const m = /^(missing|unexpected) action: (\S+)/.exec(d);
+  if (m) return `${m[1]} ${m[2]}`;
+  if (d.startsWith('node ')) return 'node flags';
+  return 'other';
+}
+
+// ---- shrinking one disagreement ----
+const refersTo = (c, ids) =>
+  [c.resource, c.withResource, c.first, c.then, ...(c.sets ?? []).flatMap((s) => s.resources)].some((r) => r !== undefined && ids.has(r));
+const primIds = (r) => (r.type === 'primitive' ? [r.id] : r.type === 'group' ? r.members.map((m) => m.id) : primIds(r.child));
+
+function* candidates(config, status) {
+  for (let i = config.constraints.length - 1; i >= 0; i--)
+    yield { ...config, constraints: config.constraints.filter((_, k) => k !== i) };
+  for (let i = config.resources.length - 1; i >= 0; i--) {
+    const r = config.resources[i];
+    const ids = new Set([r.id, ...primIds(r)]);
+    yield [
+      { ...config, resources: config.resources.filter((_, k) => k !== i), constraints: config.constraints.filter((c) => !refersTo(c, ids)) },
+      { ...status, nodes: status.nodes.map((n) => ({ ...n, history: n.history.filter((h) => !ids.has(h.resource)), failures: n.failures.filter((f) => !ids.has(f.resource)) })) },
+    ];
+    if (r.type === 'group' && r.members.length > 1)
+      for (let m = r.members.length - 1; m >= 0; m--) {
+        const gone = new Set([r.members[m].id]);
+        yield [
+          { ...config, resources: config.resources.map((x, k) => (k === i ? { ...r, members: r.members.filter((_, j) => j !== m) } : x)) },
+          { ...status, nodes: status.nodes.map((n) => ({ ...n, history: n.history.filter((h) => !gone.has(h.resource)), failures: n.failures.filter((f) => !gone.has(f.resource)) })) },
+        ];
+      }
+  }
+  for (const n of config.nodes) {
+    if (config.nodes.length <= 1) break;
+    yield [
+      { ...config, nodes: config.nodes.filter((x) => x.name !== n.name), constraints: config.constraints.filter((c) => c.node !== n.name) },
+      { ...status, nodes: status.nodes.filter((x) => x.name !== n.name) },
+    ];
+  }
+  for (const n of status.nodes) {
+    for (let f = n.failures.length - 1; f >= 0; f--)
+      yield [config, { ...status, nodes: status.nodes.map((x) => (x === n ? { ...n, failures: n.failures.filter((_, k) => k !== f) } : x)) }];
+    for (const a of Object.keys(n.attributes)) {
+      const { [a]: _gone, ...rest } = n.attributes;
+      yield [config, { ...status, nodes: status.nodes.map((x) => (x === n ? { ...n, attributes: rest } : x)) }];
+    }
+    for (let h = n.history.length - 1; h >= 0; h--)
+      yield [config, { ...status, nodes: status.nodes.map((x) => (x === n ? { ...n, history: n.history.filter((_, k) => k !== h) } : x)) }];
+  }
+  if (config.defaults.resource.stickiness !== undefined) {
+    const { stickiness: _s, ...resource } = config.defaults.resource;
+    yield { ...config, defaults: { ...config.defaults, resource } };
+  }
+  if (config.defaults.resource.migrationThreshold !== undefined) {
+    const { migrationThreshold: _m, ...resource } = config.defaults.resource;
+    yield { ...config, defaults: { ...config.defaults, resource } };
+  }
+}
+
+function minimise(seed) {
+  const [g] = fc.sample(arbCluster, { seed, numRuns: 1 });
+  let { config, status } = build(g);
+  const file = join(work, 'min.xml');
+  const first = compareOnce(config, status, file);
+  if (first.difference === null) {
+    console.log(`seed ${seed}: Paceline and Pacemaker agree; nothing to shrink`);
+    return;
+  }
+  const cls = classify(first.difference);
+  let best = first;
+  let steps = 0;
+  for (let changed = true; changed && steps < 500; ) {
+    changed = false;
+    for (const cand of candidates(config, status)) {
+      const [c, s] = Array.isArray(cand) ? cand : [cand, status];
+      steps++;
+      const r = compareOnce(c, s, file);
+      if (r.difference !== null && classify(r.difference) === cls) {
+        config = c;
+        status = s;
+        best = r;
+        changed = true;
+        break;
+      }
+    }
+  }
+  const saved = join(cacheDir, `min-${seed}.xml`);
+  writeFileSync(saved, best.xml);
+  console.log(`seed ${seed}: ${best.difference}`);
+  console.log(`  shrunk in ${steps} tries to ${config.nodes.length} node(s), ${config.resources.length} resource(s), ${config.constraints.length} constraint(s): ${relative(root, saved)}`);
+  console.log(`  pacemaker: ${(best.pacemaker?.actions ?? []).map((a) => describeAction(a)).sort().join('; ') || '(none)'}`);
+  console.log(`  paceline:  ${(best.paceline?.actions ?? []).map((a) => describeAction(a)).sort().join('; ') || '(none)'}`);
+}
+
 // ---- run ----
 const cacheDir = resolve(root, '.bench-cache/diff');
 mkdirSync(cacheDir, { recursive: true });
@@ -236,37 +375,20 @@ const work = mkdtempSync(join(tmpdir(), `paceline-diff-${process.pid}-`));
 const results = [];
 const started = Date.now();
 try {
-  for (let seed = firstSeed; seed < firstSeed + count; seed++) {
+  if (values.cib !== undefined)
+    for (const f of values.cib) {
+      const text = readFileSync(f, 'utf8');
+      const imported = importCib(text, { source: f });
+      const r = compareOnce(imported.config, imported.status, join(work, 'cib.xml'), imported.now ?? NOW, text);
+      console.log(`${f}: ${r.difference ?? 'Paceline and Pacemaker agree'}`);
+      console.log(`  pacemaker: ${(r.pacemaker?.actions ?? []).map((a) => describeAction(a)).sort().join('; ') || '(none)'}`);
+      console.log(`  paceline:  ${(r.paceline?.actions ?? []).map((a) => describeAction(a)).sort().join('; ') || '(none)'}`);
+    }
+  else if (values.minimise !== undefined) minimise(Number(values.minimise));
+  else for (let seed = firstSeed; seed < firstSeed + count; seed++) {
     const [g] = fc.sample(arbCluster, { seed, numRuns: 1 });
     const { config, status, features } = build(g);
-    const xml = exportCib(config, status, { now: NOW });
-    const file = join(work, `seed-${seed}.xml`);
-    writeFileSync(file, xml);
-    let pacemaker;
-    let problem;
-    try {
-      const shadow = mkdtempSync(join(work, 'shadow-'));
-      const out = execFileSync('crm_simulate', ['-x', file, '-S', '--output-as=xml'], {
-        env: { ...process.env, LC_ALL: 'C', CIB_shadow_dir: shadow },
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'pipe'],
-        timeout: 60_000,
-        maxBuffer: 64 * 1024 * 1024,
-      });
-      pacemaker = crmSimulateResult(out);
-    } catch (e) {
-      problem = `crm_simulate failed: ${String(e.stderr ?? e.message).trim().split('\n').slice(-1)[0]}`;
-    }
-    let paceline;
-    if (!problem) {
-      try {
-        const t = schedule({ config, status, now: NOW });
-        paceline = toConformanceResult(config, applyTransition(config, status, t, NOW), t);
-      } catch (e) {
-        problem = `Paceline threw: ${e.message}`;
-      }
-    }
-    const difference = problem ?? compareConformance(pacemaker, paceline, { nodes: values.nodes });
+    const { xml, difference, pacemaker, paceline } = compareOnce(config, status, join(work, `seed-${seed}.xml`));
     const r = { seed, features, difference, pacemaker, paceline };
     if (difference !== null) {
       const saved = join(cacheDir, `seed-${seed}.xml`);
@@ -278,17 +400,9 @@ try {
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
+if (values.minimise !== undefined || values.cib !== undefined) process.exit(0);
 
 // ---- report ----
-function classify(d) {
-  if (d.startsWith('crm_simulate failed')) return 'crm_simulate error';
-  if (d.startsWith('Paceline threw')) return 'Paceline error';
-  if (d.startsWith('placement of')) return 'placement';
-  const m = /^(missing|unexpected) action: (\S+)/.exec(d);
-  if (m) return `${m[1]} ${m[2]}`;
-  if (d.startsWith('node ')) return 'node flags';
-  return 'other';
-}
 const bad = results.filter((r) => r.difference !== null);
 const fmt = (list) => (list ?? []).map((a) => describeAction(a)).sort().join('; ') || '(none)';
 for (const r of bad) {
