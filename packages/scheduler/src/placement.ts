@@ -41,6 +41,8 @@ export function finalPlacement(tree: ResourceTree, unpacked: UnpackResult, assig
     const runs = (task: string) => mine.filter((a) => a.task === task && a.interval === 0 && !a.optional && a.runnable);
     for (const a of runs('demote')) if (a.node && active.has(a.node)) active.set(a.node, 'Unpromoted');
     for (const a of runs('stop')) if (a.node) active.delete(a.node);
+    // Fencing takes down everything on the node.
+    for (const n of [...active.keys()]) if (actions.fencing.get(n)?.runnable) active.delete(n);
     for (const a of runs('start')) if (a.node) active.set(a.node, 'Started');
     const nextRole = assignment.nextRole.get(r.id);
     for (const a of runs('promote')) if (a.node) active.set(a.node, 'Promoted');
