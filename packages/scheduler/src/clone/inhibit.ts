@@ -19,28 +19,35 @@ export function inhibitUnpairedInstances(config: ClusterConfig, tree: ResourceTr
     const l = leaves(inst)[0];
     return l === undefined ? null : node.get(l.id) ?? null;
   };
-  for (const c of config.constraints) {
-    if (c.type !== 'order' || c.sets !== undefined || c.kind !== 'Mandatory' || c.requireAll === false) continue;
-    const first = tree.byId.get(c.first!);
-    const then = tree.byId.get(c.then!);
-    if (!first || !then || first.kind !== 'clone' || then.kind !== 'clone') continue;
-    if (first.clone?.meta.cloneMin) continue;
-    const thenAction = c.thenAction ?? c.firstAction;
-    if (c.firstAction === 'stop' || c.firstAction === 'demote') continue;
-    if (!interleaveApplies({
-      firstIsClone: true, thenIsClone: true, sameResource: first === then, thenTask: thenAction,
-      firstInterleave: first.clone?.meta.interleave ?? false, thenInterleave: then.clone?.meta.interleave ?? false,
-    })) continue;
-    const firstNodes = new Set(first.children.map(placedOn).filter((n): n is string => n !== null));
-    for (const inst of then.children) {
-      const n = placedOn(inst);
-      if (n === null || firstNodes.has(n)) continue;
-      for (const l of leaves(inst)) {
-        node.set(l.id, null);
-        nextRole.set(l.id, 'Stopped');
-        nextRoleReason.set(l.id, `no instance of ${first.id} on ${n} (interleaved order ${c.id})`);
+  // Taking an instance back can leave instances of clones ordered after it without a partner:
+  // repeat until nothing changes (Pacemaker revisits orderings as their actions change).
+  let again = true;
+  while (again) {
+    again = false;
+    for (const c of config.constraints) {
+      if (c.type !== 'order' || c.sets !== undefined || c.kind !== 'Mandatory' || c.requireAll === false) continue;
+      const first = tree.byId.get(c.first!);
+      const then = tree.byId.get(c.then!);
+      if (!first || !then || first.kind !== 'clone' || then.kind !== 'clone') continue;
+      if (first.clone?.meta.cloneMin) continue;
+      const thenAction = c.thenAction ?? c.firstAction;
+      if (c.firstAction === 'stop' || c.firstAction === 'demote') continue;
+      if (!interleaveApplies({
+        firstIsClone: true, thenIsClone: true, sameResource: first === then, thenTask: thenAction,
+        firstInterleave: first.clone?.meta.interleave ?? false, thenInterleave: then.clone?.meta.interleave ?? false,
+      })) continue;
+      const firstNodes = new Set(first.children.map(placedOn).filter((n): n is string => n !== null));
+      for (const inst of then.children) {
+        const n = placedOn(inst);
+        if (n === null || firstNodes.has(n)) continue;
+        for (const l of leaves(inst)) {
+          node.set(l.id, null);
+          nextRole.set(l.id, 'Stopped');
+          nextRoleReason.set(l.id, `no instance of ${first.id} on ${n} (interleaved order ${c.id})`);
+        }
+        changed = true;
+        again = true;
       }
-      changed = true;
     }
   }
   return changed ? { ...assignment, node, nextRole, nextRoleReason } : assignment;
