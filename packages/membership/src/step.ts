@@ -265,7 +265,10 @@ function reconcile(s: S, ev: MembershipEvent[]): void {
 
   if (c.partitionPolicy === 'witness') {
     const peers = Object.values(s.peers);
-    const missing = peers.some((p) => !p.member && !p.left && p.fence.phase !== 'confirmed');
+    // A peer never seen since startup counts only after the startup grace, as for fencing.
+    const missing = peers.some(
+      (p) => !p.member && !p.left && p.fence.phase !== 'confirmed' && (p.lostAt !== undefined || s.tick >= c.startupGraceTicks),
+    );
     if (!s.isolated && missing && !witnessFresh(s as MembershipState)) s.isolated = true;
     else if (s.isolated && peers.every((p) => p.left || p.fence.phase === 'confirmed' || (p.member && p.claim?.members.includes(s.self))))
       s.isolated = false;

@@ -96,6 +96,23 @@ describe('step', () => {
     expect(peerSafelyDown(up, 'nobody')).toBe(false);
   });
 
+  it('witness policy: a node starting alone is not isolated before the startup grace', () => {
+    let s = initialState({ self: 'serv1', nodes, twoNode: true, waitForAll: false, partitionPolicy: 'witness', startupGraceTicks: 10, witnessGraceTicks: 5 }, { boot: 1 });
+    s = run(s, Array.from({ length: 5 }, () => ({ type: 'tick' }) as const)).state;
+    expect(s.isolated).toBe(false);
+    expect(mayRunResources(s)).toBe(false); // no witness report yet
+    s = run(s, [{ type: 'witness', reachable: true }]).state;
+    expect(mayRunResources(s)).toBe(true);
+    expect(peerSafelyDown(s, 'serv2')).toBe(false);
+    s = run(s, Array.from({ length: 15 }, () => [{ type: 'witness', reachable: true }, { type: 'tick' }] as const).flat()).state;
+    expect(peerSafelyDown(s, 'serv2')).toBe(true);
+    // Losing the witness now, with the peer still unaccounted for, isolates the node for good.
+    s = run(s, [{ type: 'witness', reachable: false }, { type: 'tick' }]).state;
+    expect(s.isolated).toBe(true);
+    s = run(s, [{ type: 'witness', reachable: true }, { type: 'tick' }]).state;
+    expect(mayRunResources(s)).toBe(false);
+  });
+
   it('a leaving node stops running and tells its peers', () => {
     const up = run(s0, [{ type: 'message', link: 'lan', from: 'x', message: hb() }]).state;
     const r = step(up, { type: 'leave' });
