@@ -1,16 +1,20 @@
 /**
  * `applyTransition`: the status that results when every runnable action of a transition succeeds
  * — what crm_simulate's simulated execution does. Pure: the caller passes `now` (ms), used as
- * the time of every new operation record.
+ * the time of every new operation record. Linear in the size of the status plus the transition.
  *
- * - Actions run in graph order (a topological order of the edges; ties by action id), so new
- *   call ids follow the order a real executor would use.
+ * - Actions run in graph order: a topological order of the edges plus the implicit per-instance
+ *   order (probe first; start/promote/demote/migrate_from before that instance's recurring
+ *   monitors), ties broken by kind (probes, stops, demotes, starts, promotes, monitors) then id,
+ *   so new call ids follow the order a real executor would use.
  * - start / stop / promote / demote / reload / migrate_* record success (rc 0); recurring
  *   monitors record rc 0, or 8 for the Promoted role, or 7 for a Stopped-role monitor; probes
  *   record "not running" (rc 7, as expected).
  * - A stop, promote, demote or migrate_to cancels the instance's recurring monitors on that node
  *   (their records are dropped, as the controller erases cancelled operations); a new recurring
  *   monitor replaces the record of the same interval.
+ * - Anonymous clone instances are recorded under the primitive's own id, as Pacemaker 2.x does
+ *   (one history entry per node), reusing an existing "rsc:N" entry when the status has one.
  * - Fencing (reboot/off) leaves the node offline and clean, with its operation history,
  *   transient attributes and fail counts cleared; unfencing (`on`) changes nothing.
  * - Pseudo actions, notifications and actions that are not runnable change nothing.
@@ -26,48 +30,131 @@ import type {
   Transition,
 } from '@paceline/model';
 
-type MutableNode = Omit<NodeStatus, 'history'> & { history: ResourceHistory[] };
+const KIND_RANK: Partial<Record<GraphAction['kind'], number>> = {
+  fence: 0, probe: 1, stop: 2, demote: 3, migrate_to: 4, migrate_from: 5, start: 6, promote: 7, reload: 8, monitor: 9,
+};
 
-/** Orders actions so that every edge's `before` comes first; unrelated actions by id. Cycles fall back to id order. */
+function rank(a: GraphAction): number {
+  if (a.kind === 'monitor' && a.interval === 0) return 1; // a one-shot monitor is a probe
+  return KIND_RANK[a.kind] ?? 10;
+}
+
+/** A binary heap of action indexes ordered by (kind rank, id). */
+class ReadyQueue {
+  private readonly heap: number[] = [];
+  constructor(private readonly less: (a: number, b: number) => boolean) {}
+  get size(): number {
+    return this.heap.length;
+  }
+  push(x: number): void {
+    const h = this.heap;
+    h.push(x);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.less(h[i]!, h[p]!)) break;
+      [h[i], h[p]] = [h[p]!, h[i]!];
+      i = p;
+    }
+  }
+  pop(): number {
+    const h = this.heap;
+    const top = h[0]!;
+    const last = h.pop()!;
+    if (h.length > 0) {
+      h[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < h.length && this.less(h[l]!, h[m]!)) m = l;
+        if (r < h.length && this.less(h[r]!, h[m]!)) m = r;
+        if (m === i) break;
+        [h[i], h[m]] = [h[m]!, h[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+/**
+ * Orders actions so that every edge's `before` comes first, together with the implicit order on
+ * one instance (probe first; start/promote/demote/migrate_from before its recurring monitors).
+ * Ready actions go by kind, then id. Actions caught in a cycle follow, in the same order.
+ */
 export function executionOrder(actions: readonly GraphAction[], edges: Transition['edges']): GraphAction[] {
-  const byId = new Map(actions.map((a) => [a.id, a]));
-  const indegree = new Map<string, number>(actions.map((a) => [a.id, 0]));
-  const next = new Map<string, string[]>();
+  const index = new Map<string, number>();
+  actions.forEach((a, i) => index.set(a.id, i));
+  const next: number[][] = actions.map(() => []);
+  const indegree = new Array<number>(actions.length).fill(0);
+  const addEdge = (b: number, a: number): void => {
+    if (b === a) return;
+    next[b]!.push(a);
+    indegree[a]!++;
+  };
   for (const e of edges) {
-    if (!byId.has(e.before) || !byId.has(e.after) || e.before === e.after) continue;
-    next.set(e.before, [...(next.get(e.before) ?? []), e.after]);
-    indegree.set(e.after, (indegree.get(e.after) ?? 0) + 1);
+    const b = index.get(e.before);
+    const a = index.get(e.after);
+    if (b !== undefined && a !== undefined) addEdge(b, a);
   }
-  const ready = [...indegree].filter(([, d]) => d === 0).map(([id]) => id).sort();
+  // Implicit per-instance order.
+  const byInstance = new Map<string, number[]>();
+  actions.forEach((a, i) => {
+    if (a.resource === undefined || a.node === undefined) return;
+    const key = `${a.resource}\u0000${a.node}`;
+    const list = byInstance.get(key);
+    if (list) list.push(i);
+    else byInstance.set(key, [i]);
+  });
+  for (const list of byInstance.values()) {
+    if (list.length < 2) continue;
+    const probes = list.filter((i) => rank(actions[i]!) === 1);
+    const firsts = list.filter((i) => ['start', 'promote', 'demote', 'migrate_from'].includes(actions[i]!.kind));
+    const monitors = list.filter((i) => actions[i]!.kind === 'monitor' && actions[i]!.interval > 0);
+    for (const p of probes) for (const o of list) if (rank(actions[o]!) !== 1) addEdge(p, o);
+    for (const f of firsts) for (const m of monitors) addEdge(f, m);
+  }
+  const less = (x: number, y: number): boolean => {
+    const rx = rank(actions[x]!);
+    const ry = rank(actions[y]!);
+    if (rx !== ry) return rx < ry;
+    return actions[x]!.id < actions[y]!.id;
+  };
+  const ready = new ReadyQueue(less);
+  indegree.forEach((d, i) => {
+    if (d === 0) ready.push(i);
+  });
   const out: GraphAction[] = [];
-  const done = new Set<string>();
-  while (ready.length > 0) {
-    const id = ready.shift()!;
-    done.add(id);
-    out.push(byId.get(id)!);
-    const added: string[] = [];
-    for (const n of next.get(id) ?? []) {
-      const d = (indegree.get(n) ?? 0) - 1;
-      indegree.set(n, d);
-      if (d === 0) added.push(n);
-    }
-    if (added.length > 0) {
-      ready.push(...added);
-      ready.sort();
-    }
+  const done = new Array<boolean>(actions.length).fill(false);
+  while (ready.size > 0) {
+    const i = ready.pop();
+    done[i] = true;
+    out.push(actions[i]!);
+    for (const n of next[i]!) if (--indegree[n]! === 0) ready.push(n);
   }
-  for (const a of [...actions].sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0))) if (!done.has(a.id)) out.push(a);
+  if (out.length < actions.length) {
+    const rest = actions.map((_, i) => i).filter((i) => !done[i]).sort((x, y) => (less(x, y) ? -1 : less(y, x) ? 1 : 0));
+    for (const i of rest) out.push(actions[i]!);
+  }
   return out;
 }
 
-function primitivesById(config: ClusterConfig): Map<string, Primitive> {
-  const out = new Map<string, Primitive>();
-  const visit = (r: ClusterConfig['resources'][number]): void => {
-    if (r.type === 'primitive') out.set(r.id, r);
-    else if (r.type === 'group') r.members.forEach(visit);
-    else visit(r.child);
+interface PrimitiveInfo {
+  readonly primitive: Primitive;
+  /** In a clone that is not globally unique: instances share the primitive's own id in the history. */
+  readonly anonymous: boolean;
+}
+
+function primitivesById(config: ClusterConfig): Map<string, PrimitiveInfo> {
+  const out = new Map<string, PrimitiveInfo>();
+  const visit = (r: ClusterConfig['resources'][number], anonymous: boolean): void => {
+    if (r.type === 'primitive') out.set(r.id, { primitive: r, anonymous });
+    else if (r.type === 'group') r.members.forEach((m) => visit(m, anonymous));
+    else visit(r.child, !(r.meta.globallyUnique ?? false));
   };
-  config.resources.forEach(visit);
+  config.resources.forEach((r) => visit(r, false));
   return out;
 }
 
@@ -77,17 +164,38 @@ function baseId(instance: string): string {
   return i > 0 && /^\d+$/.test(instance.slice(i + 1)) ? instance.slice(0, i) : instance;
 }
 
+interface NodeWork {
+  node: NodeStatus;
+  /** History entries by resource id; replaced entries are written back at the end. */
+  histories: Map<string, ResourceHistory>;
+  order: string[];
+  /** Anonymous clone primitive id → the history entry it is recorded under on this node. */
+  aliases: Map<string, string> | undefined;
+  nextCall: number;
+  changed: boolean;
+}
+
 export function applyTransition(config: ClusterConfig, status: ClusterStatus, transition: Transition, now: number): ClusterStatus {
   const prims = primitivesById(config);
-  const nodes = new Map<string, MutableNode>(
-    status.nodes.map((n) => [n.name, { ...n, history: n.history.map((h) => ({ ...h, ops: [...h.ops] })) }]),
-  );
-  const nextCall = new Map<string, number>();
-  for (const n of status.nodes) {
+  const work = new Map<string, NodeWork>();
+  const workFor = (name: string): NodeWork | undefined => {
+    let w = work.get(name);
+    if (w) return w;
+    const node = status.nodes.find((n) => n.name === name);
+    if (!node) return undefined;
     let max = 0;
-    for (const h of n.history) for (const o of h.ops) max = Math.max(max, o.callId);
-    nextCall.set(n.name, max + 1);
-  }
+    const histories = new Map<string, ResourceHistory>();
+    for (const h of node.history) {
+      histories.set(h.resource, h);
+      for (const o of h.ops) if (o.callId > max) max = o.callId;
+    }
+    w = { node, histories, order: node.history.map((h) => h.resource), aliases: undefined, nextCall: max + 1, changed: false };
+    work.set(name, w);
+    return w;
+  };
+  // Touch nodes lazily but resolve names in one pass.
+  const nodeByName = new Map(status.nodes.map((n) => [n.name, n]));
+
   const placementRole = new Map<string, string>();
   for (const p of transition.placement) if (p.node !== null) placementRole.set(`${p.instance}\u0000${p.node}`, p.role);
   // migrate_to on the source names its target through the matching migrate_from.
@@ -101,12 +209,12 @@ export function applyTransition(config: ClusterConfig, status: ClusterStatus, tr
 
   for (const a of executionOrder(transition.actions, transition.edges)) {
     if (!a.runnable || a.pseudo !== undefined || a.kind === 'pseudo' || a.kind === 'notify' || a.node === undefined) continue;
-    const node = nodes.get(a.node);
-    if (!node) continue;
+    if (!nodeByName.has(a.node)) continue;
     if (a.kind === 'fence') {
       if (a.fenceType === 'on') continue;
-      const fenced: MutableNode = {
-        name: node.name,
+      const w = workFor(a.node)!;
+      w.node = {
+        name: w.node.name,
         state: 'offline',
         standby: false,
         maintenance: false,
@@ -115,25 +223,40 @@ export function applyTransition(config: ClusterConfig, status: ClusterStatus, tr
         history: [],
         failures: [],
       };
-      nodes.set(a.node, fenced);
+      w.histories = new Map();
+      w.order = [];
+      w.aliases = undefined;
+      w.changed = true;
       continue;
     }
     if (a.resource === undefined) continue;
+    const w = workFor(a.node)!;
     const instance = a.resource;
     const primitiveId = a.primitive ?? baseId(instance);
-    const prim = prims.get(primitiveId);
-    let hist = node.history.find((h) => h.resource === instance);
-    if (!hist) {
-      hist = { resource: instance, ...(prim ? { agent: prim.agent } : {}), ops: [] };
-      node.history.push(hist);
+    const info = prims.get(primitiveId);
+    const prim = info?.primitive;
+    // Which history entry: the instance's own, or for anonymous clones the primitive's (or any "rsc:N" one).
+    let key = instance;
+    if (info?.anonymous) {
+      if (!w.aliases) {
+        w.aliases = new Map();
+        for (const r of w.order) if (!w.aliases.has(baseId(r)) || r === baseId(r)) w.aliases.set(baseId(r), r);
+      }
+      key = w.aliases.get(primitiveId) ?? primitiveId;
+      w.aliases.set(primitiveId, key);
     }
-    const callId = nextCall.get(a.node) ?? 1;
-    nextCall.set(a.node, callId + 1);
+    let hist = w.histories.get(key);
+    if (!hist) {
+      hist = { resource: key, ...(prim ? { agent: prim.agent } : {}), ops: [] };
+      w.histories.set(key, hist);
+      w.order.push(key);
+    }
+    const callId = w.nextCall++;
     const action = a.kind === 'probe' ? 'monitor' : a.kind;
     const interval = a.kind === 'probe' ? 0 : a.interval;
     let rc = 0;
-    if (a.kind === 'probe') rc = 7;
-    else if (a.kind === 'monitor' && interval > 0) {
+    if (a.kind === 'probe' || (a.kind === 'monitor' && interval === 0)) rc = 7;
+    else if (a.kind === 'monitor') {
       const op = prim?.ops.find((o) => o.name === 'monitor' && o.interval === interval);
       const role = op?.role ?? placementRole.get(`${instance}\u0000${a.node}`);
       rc = role === 'Promoted' ? 8 : role === 'Stopped' ? 7 : 0;
@@ -147,7 +270,7 @@ export function applyTransition(config: ClusterConfig, status: ClusterStatus, tr
       expectedRc: rc,
       lastRcChange: now,
       lastRun: now,
-      key: `${instance}_${action}_${interval}`,
+      key: `${key}_${action}_${interval}`,
       ...(a.kind === 'migrate_to' || a.kind === 'migrate_from'
         ? {
             ...(migrateSource.has(instance) ? { migrateSource: migrateSource.get(instance)! } : {}),
@@ -156,22 +279,25 @@ export function applyTransition(config: ClusterConfig, status: ClusterStatus, tr
         : {}),
     };
     const cancelsMonitors = a.kind === 'stop' || a.kind === 'promote' || a.kind === 'demote' || a.kind === 'migrate_to';
-    const kept = hist.ops.filter((o) => {
-      const recurring = o.action === 'monitor' && o.interval > 0;
-      if (cancelsMonitors && recurring) return false;
-      if (action === 'monitor' && interval > 0 && recurring && o.interval === interval) return false;
-      return true;
-    });
-    const updated: ResourceHistory = { ...hist, ops: [...kept, record] };
-    node.history = node.history.map((h) => (h === hist ? updated : h));
+    const replacesMonitor = action === 'monitor' && interval > 0;
+    const kept =
+      cancelsMonitors || replacesMonitor
+        ? hist.ops.filter((o) => {
+            const recurring = o.action === 'monitor' && o.interval > 0;
+            if (cancelsMonitors && recurring) return false;
+            return !(replacesMonitor && recurring && o.interval === interval);
+          })
+        : hist.ops;
+    w.histories.set(key, { ...hist, ops: [...kept, record] });
+    w.changed = true;
   }
 
   return {
-    quorum: status.quorum,
-    ...(status.dc !== undefined ? { dc: status.dc } : {}),
+    ...status,
     nodes: status.nodes.map((n) => {
-      const m = nodes.get(n.name)!;
-      return { ...m, history: m.history };
+      const w = work.get(n.name);
+      if (!w || !w.changed) return n;
+      return { ...w.node, history: w.order.map((r) => w.histories.get(r)!) };
     }),
   };
 }

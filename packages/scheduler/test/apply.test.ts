@@ -169,12 +169,74 @@ describe('applyTransition', () => {
   });
 });
 
+describe('applyTransition: clones and scale', () => {
+  const cloned = ClusterConfig.parse({
+    nodes: [{ name: 'n1' }, { name: 'n2' }],
+    resources: [
+      { type: 'clone', id: 'web-clone', child: { type: 'primitive', id: 'httpd', agent: 'ocf:heartbeat:apache', ops: [{ name: 'monitor', interval: '10s' }] } },
+      { type: 'clone', id: 'u', meta: { globallyUnique: true }, child: { type: 'primitive', id: 'ip', agent: 'ocf:heartbeat:IPaddr2' } },
+    ],
+  });
+  const empty = ClusterStatus.parse({ nodes: [{ name: 'n1', state: 'online' }, { name: 'n2', state: 'online' }] });
+
+  it('records anonymous clone instances under the primitive id, unique ones under the instance id, in execution order', () => {
+    const t = transition([
+      act('httpd:1_monitor_10000 n2', 'monitor', 'n2', 'httpd:1', 10_000),
+      act('httpd:1_start_0 n2', 'start', 'n2', 'httpd:1'),
+      act('httpd:0_probe n2', 'probe', 'n2', 'httpd:0'),
+      act('ip:1_start_0 n2', 'start', 'n2', 'ip:1'),
+    ]);
+    const after = applyTransition(cloned, empty, t, NOW);
+    const hist = after.nodes[1]!.history;
+    expect(hist.map((h) => h.resource).sort()).toEqual(['httpd', 'ip:1']);
+    expect(hist.find((h) => h.resource === 'httpd')!.ops.map((o) => [o.action, o.interval, o.callId, o.rc])).toEqual([
+      ['monitor', 0, 1, 7],
+      ['start', 0, 2, 0],
+      ['monitor', 10_000, 4, 0],
+    ]);
+    expect(after.nodes[0]).toBe(empty.nodes[0]); // untouched nodes are shared
+  });
+
+  it('reuses an existing "rsc:N" history entry of an anonymous clone', () => {
+    const status = ClusterStatus.parse({ nodes: [{ name: 'n1', state: 'online', history: [{ resource: 'httpd:3', ops: [{ action: 'start', callId: 9 }] }] }] });
+    const after = applyTransition(cloned, status, transition([act('httpd:0_stop_0 n1', 'stop', 'n1', 'httpd:0')]), NOW);
+    expect(after.nodes[0]!.history.map((h) => [h.resource, h.ops.map((o) => o.callId)])).toEqual([['httpd:3', [9, 10]]]);
+  });
+
+  it('is linear: 20,000 actions on 16 nodes apply quickly', () => {
+    const nodes = Array.from({ length: 16 }, (_, i) => `n${i}`);
+    const big = ClusterConfig.parse({
+      nodes: nodes.map((name) => ({ name })),
+      resources: Array.from({ length: 5000 }, (_, i) => ({ type: 'primitive', id: `r${i}`, agent: 'ocf:heartbeat:Dummy' })),
+    });
+    const st = ClusterStatus.parse({ nodes: nodes.map((name) => ({ name, state: 'online' })) });
+    const actions: GraphAction[] = [];
+    for (let i = 0; i < 5000; i++) {
+      const node = nodes[i % 16]!;
+      actions.push(act(`r${i}_probe ${node}`, 'probe', node, `r${i}`));
+      actions.push(act(`r${i}_start_0 ${node}`, 'start', node, `r${i}`));
+      actions.push(act(`r${i}_monitor_10000 ${node}`, 'monitor', node, `r${i}`, 10_000));
+      actions.push(act(`r${i}_probe ${nodes[(i + 1) % 16]!}`, 'probe', nodes[(i + 1) % 16]!, `r${i}`));
+    }
+    const t0 = performance.now();
+    const after = applyTransition(big, st, transition(actions), NOW);
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(after.nodes.reduce((n, x) => n + x.history.length, 0)).toBe(10_000);
+  });
+});
+
 describe('executionOrder', () => {
   it('is a topological order with ties broken by id, and tolerates cycles', () => {
     const a = act('a', 'start', 'n1', 'x');
     const b = act('b', 'start', 'n1', 'y');
     const c = act('c', 'start', 'n1', 'z');
     expect(executionOrder([c, b, a], [{ before: 'c', after: 'a', reason: '' }]).map((x) => x.id)).toEqual(['b', 'c', 'a']);
+    // ties go by kind: probes, stops, starts, monitors
+    const p = act('z-probe', 'probe', 'n1', 'x');
+    const m = act('a-mon', 'monitor', 'n1', 'x', 10_000);
+    const s = act('m-start', 'start', 'n1', 'x');
+    const st = act('q-stop', 'stop', 'n2', 'y');
+    expect(executionOrder([m, s, p, st], []).map((x) => x.id)).toEqual(['z-probe', 'q-stop', 'm-start', 'a-mon']);
     expect(executionOrder([a, b], [{ before: 'a', after: 'b', reason: '' }, { before: 'b', after: 'a', reason: '' }]).map((x) => x.id)).toEqual(['a', 'b']);
   });
 });
