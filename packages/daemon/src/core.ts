@@ -44,6 +44,8 @@ export interface NodeReportData {
   readonly history: readonly ResourceHistory[];
   readonly failures: readonly FailCount[];
   readonly unclean?: string;
+  /** Shutting down cleanly: the scheduler moves everything off it. */
+  readonly shutdown?: boolean;
 }
 
 export interface TransitionInfo {
@@ -129,11 +131,11 @@ export function coordinatorStep(state: CoreState, event: CoreEvent): CoreResult 
       if (prev !== undefined && prev.boot === event.report.boot && prev.rev > event.report.rev) break; // stale
       if (prev !== undefined && prev.boot > event.report.boot) break;
       s.reports = { ...s.reports, [event.node]: event.report };
-      if (prev === undefined || prev.boot !== event.report.boot || prev.rev !== event.report.rev || prev.unclean !== event.report.unclean) s.dirty = true;
+      if (prev === undefined || prev.boot !== event.report.boot || prev.rev !== event.report.rev || prev.unclean !== event.report.unclean || prev.shutdown !== event.report.shutdown) s.dirty = true;
       // Expected results of the running transition do not abort it; a new failure or a restart does.
-      if (prev === undefined || prev.boot !== event.report.boot || failureTotal(event.report) > failureTotal(prev)) s.urgent = true;
+      if (prev === undefined || prev.boot !== event.report.boot || failureTotal(event.report) > failureTotal(prev) || prev.shutdown !== event.report.shutdown) s.urgent = true;
       const unclean = event.report.unclean;
-      if (unclean !== undefined && isCoordinator() && s.quarantined[event.node] !== event.report.boot && s.doc.quarantine[event.node] === undefined) {
+      if (unclean !== undefined && isCoordinator() && s.view.quorate && s.quarantined[event.node] !== event.report.boot && s.doc.quarantine[event.node] === undefined) {
         s.quarantined = { ...s.quarantined, [event.node]: event.report.boot };
         update(s, out, { op: 'quarantine', node: event.node, reason: unclean }, undefined);
       }
@@ -252,7 +254,7 @@ export function buildStatus(s: CoreState): ClusterStatus {
       state,
       standby: q !== undefined || frozen,
       maintenance: frozen,
-      shutdown: false,
+      shutdown: r?.shutdown === true && !frozen,
       attributes,
       history: current && state !== 'offline' ? [...r.history] : [],
       failures: r !== undefined ? [...r.failures] : [],

@@ -74,6 +74,8 @@ export interface DaemonOptions {
   readonly witness?: () => Promise<boolean>;
   /** Stop this node's resources before leaving on dispose() (default true). */
   readonly stopOnShutdown?: boolean;
+  /** How long dispose() waits for the cluster to move resources off this node (default 30 s). */
+  readonly shutdownTimeoutMs?: number;
   /** Serve the control socket STATE_DIR/control.sock (default true). */
   readonly controlSocket?: boolean;
   readonly signal?: AbortSignal;
@@ -136,6 +138,8 @@ export class Daemon extends DaemonEvents {
   private disposed = false;
   private disposing: Promise<void> | undefined;
   private tickCount = 0;
+  private shuttingDown = false;
+  private final = false;
   private control: ControlServer | undefined;
   private reqSeq = 0;
 
@@ -491,7 +495,10 @@ export class Daemon extends DaemonEvents {
   // ---- this node -----------------------------------------------------------------------------
 
   private report(): NodeReportData {
-    return { boot: this.boot, rev: this.local.rev, history: this.local.history, failures: this.local.failures, ...(this.unclean ? { unclean: this.unclean } : {}) };
+    return {
+      boot: this.boot, rev: this.local.rev, history: this.local.history, failures: this.local.failures,
+      ...(this.unclean ? { unclean: this.unclean } : {}), ...(this.shuttingDown ? { shutdown: true } : {}),
+    };
   }
 
   private wireReport(): NodeReport {
@@ -511,6 +518,7 @@ export class Daemon extends DaemonEvents {
   }
 
   private persist(running: boolean, _previous?: PersistedState): Promise<void> {
+    if (this.final && running) return this.writer.flush();
     return this.writer.save({
       version: 1, doc: this.core?.doc ?? this.fileDoc(), failures: this.local ? [...this.local.failures] : [], lastBoot: this.boot, running,
       ...(this.unclean !== undefined ? { unclean: this.unclean } : {}),
@@ -632,8 +640,22 @@ export class Daemon extends DaemonEvents {
       return;
     }
     this.log.info('shutting down');
-    this.txn?.abort.abort();
-    if (this.o.stopOnShutdown ?? true) await this.stopLocal('the node is shutting down').catch((e: Error) => this.log.error('stopping resources failed', { error: e.message }));
+    if (this.o.stopOnShutdown ?? true) {
+      // Ask the cluster to move everything off this node (the coordinator schedules stops here
+      // and starts elsewhere); if that cannot happen soon, stop what is left here directly.
+      this.shuttingDown = true;
+      this.onLocalChange();
+      const deadline = this.o.clock.now() + (this.o.shutdownTimeoutMs ?? 30_000);
+      const canMove = (): boolean => this.membership.mayRun && (this.core.view.coordinator !== this.o.node || scheduleBlocker(this.core) === undefined);
+      while (activeRoles(this.local.history).length > 0 && this.o.clock.now() < deadline && canMove())
+        await this.o.clock.sleep(50);
+      if (this.txn) {
+        this.txn.abort.abort();
+        while (this.txn && this.o.clock.now() < deadline) await this.o.clock.sleep(20);
+      }
+      await this.stopLocal('the node is shutting down').catch((e: Error) => this.log.error('stopping resources failed', { error: e.message }));
+    }
+    this.final = true;
     this.stepMembership({ type: 'leave' });
     this.disposed = true;
     this.o.timers.clearInterval(this.timer);

@@ -41,6 +41,8 @@ export const NodeReport = z.strictObject({
   failures: z.array(z.unknown()).max(10_000),
   /** The node came back after an unclean end (killed, crashed, fenced). */
   unclean: z.string().optional(),
+  /** The node is shutting down cleanly: move everything off it. */
+  shutdown: z.boolean().optional(),
 });
 export type NodeReport = z.infer<typeof NodeReport>;
 export const ReportMessage = z.strictObject({ ...Base, type: z.literal('report'), report: NodeReport });

@@ -35,6 +35,13 @@ function run(state: CoreState, events: CoreEvent[]): { state: CoreState; command
 const runs = (cs: readonly CoreCommand[]) => cs.filter((c): c is Extract<CoreCommand, { type: 'run' }> => c.type === 'run');
 const now = 1_700_000_000_000;
 
+/** Ends running transitions (nothing ran) until the coordinator is idle. */
+function settle(state: CoreState): CoreState {
+  for (let i = 0; i < 10 && state.running !== undefined; i++)
+    state = coordinatorStep(state, { type: 'transition-done', id: state.running, ran: 0, succeeded: true, aborted: false, failed: [], now }).state;
+  return state;
+}
+
 describe('coordinatorStep', () => {
   test('the coordinator waits for every member\'s report, then probes and starts at home', () => {
     const s0 = initialCoreState('serv1', doc, view('serv1', { boot: 20 }));
@@ -63,8 +70,8 @@ describe('coordinatorStep', () => {
     expect(frozen).toMatchObject({ state: 'online', maintenance: true, standby: true });
     const t1 = runs(lost.commands)[0]?.transition;
     expect(t1?.actions.filter((a) => a.runnable && (a.kind === 'start' || a.kind === 'stop')) ?? []).toEqual([]);
-    const done = { state: t1 ? run(lost.state, [{ type: 'transition-done', id: 1, ran: 1, succeeded: true, aborted: false, failed: [], now }]).state : lost.state };
-    const fenced = run(done.state, [{ type: 'membership', view: view('serv2', { members: ['serv2'], coordinator: 'serv2', safe: true }), now }]);
+    const idle = settle(lost.state);
+    const fenced = run(idle, [{ type: 'membership', view: view('serv2', { members: ['serv2'], coordinator: 'serv2', safe: true }), now }]);
     expect(buildStatus(fenced.state).nodes.find((n) => n.name === 'serv1')?.state).toBe('offline');
     const t2 = runs(fenced.commands)[0]!.transition;
     expect(t2.actions.filter((a) => a.kind === 'start').map((a) => a.node)).toEqual(['serv2']);
@@ -147,5 +154,31 @@ describe('coordinatorStep', () => {
     const s = initialCoreState('serv1', doc, view('serv1'));
     const a = run(s, [{ type: 'report', node: 'serv2', report: report(20, 5), now }, { type: 'report', node: 'serv2', report: report(20, 3), now }]);
     expect(a.state.reports['serv2']!.rev).toBe(5);
+  });
+
+  test('expected results do not abort the running transition; a new failure does', () => {
+    let s = initialCoreState('serv1', doc, view('serv1', { boot: 20 }));
+    s = run(s, [{ type: 'report', node: 'serv1', report: report(10), now }, { type: 'report', node: 'serv2', report: report(20), now }]).state;
+    expect(s.running).toBe(1);
+    const ok = run(s, [{ type: 'report', node: 'serv1', report: started('serv1'), now }]);
+    expect(ok.commands.some((c) => c.type === 'abort')).toBe(false);
+    const failed = run(ok.state, [{ type: 'report', node: 'serv2', report: report(20, 2, { failures: [{ resource: 'web', count: 1 }] }), now }]);
+    expect(failed.commands).toContainEqual({ type: 'abort', id: 1 });
+  });
+
+  test('a node shutting down cleanly has its resources moved off; running monitors are not rerun', () => {
+    let s = initialCoreState('serv1', doc, view('serv1', { boot: 20 }));
+    const withMonitor = report(10, 1, { history: [{ resource: 'web', ops: [
+      { action: 'start', interval: 0, callId: 1, status: 'done', rc: 0 },
+      { action: 'monitor', interval: 5000, callId: 2, status: 'done', rc: 0 },
+    ] }] });
+    const cfg: ClusterDoc = { ...doc, config: { ...doc.config, resources: [{ type: 'primitive', id: 'web', agent: 'paceline:dummy', ops: [{ name: 'monitor', interval: '5s' }] }] } };
+    s = initialCoreState('serv1', cfg, view('serv1', { boot: 20 }));
+    const h2 = report(20, 1, { history: [{ resource: 'web', ops: [{ action: 'monitor', interval: 0, callId: 1, status: 'done', rc: 7 }] }] });
+    const steady = run(s, [{ type: 'report', node: 'serv1', report: withMonitor, now }, { type: 'report', node: 'serv2', report: h2, now }]);
+    expect(runs(steady.commands)).toHaveLength(0);
+    const leaving = run(steady.state, [{ type: 'report', node: 'serv1', report: { ...withMonitor, rev: 2, shutdown: true }, now }]);
+    const t = runs(leaving.commands)[0]!.transition;
+    expect(t.actions.filter((a) => a.kind === 'stop' || a.kind === 'start').map((a) => `${a.kind} ${a.node}`).sort()).toEqual(['start serv2', 'stop serv1']);
   });
 });
