@@ -13,7 +13,7 @@ import { effectiveQuorumPolicy, unpackStatus } from './unpack.js';
 import { applyNodeCriteria } from './locations.js';
 import { buildColocations } from './colocations.js';
 import { assignResources } from './assign.js';
-import { edgesThroughPseudo, inhibitUnpairedInstances } from './clone/index.js';
+import { addNotifications, edgesThroughPseudo, inhibitUnpairedInstances } from './clone/index.js';
 import { createActions, type Act } from './actions.js';
 import { buildOrderings, probeEdges, propagate } from './orderings.js';
 import { extraStopLines, summarize } from './summary.js';
@@ -67,7 +67,8 @@ export function schedule(input: ScheduleInput): Transition {
   // Orderings that run through group/clone pseudo actions become direct edges (clone/graph.ts).
   const edges: OrderEdge[] = edgesThroughPseudo([...orderings, ...probeEdges(actions)], (a) => graphIndex.get(a), graphIndex.size, (a) => a.rsc !== undefined && a.rsc.kind !== 'primitive')
     .map((o) => ({ before: o.first.id, after: o.then.id, reason: o.reason }));
-  return {
+  // Clones with notify=true get pre/post notifications around their instance actions (clone/notify.ts).
+  return addNotifications(config, {
     current: currentPlacement(tree, unpacked),
     placement: finalPlacement(tree, unpacked, assignment, actions),
     actions: graphActions,
@@ -75,13 +76,13 @@ export function schedule(input: ScheduleInput): Transition {
     summary,
     explanation: buildExplanation(tree, nodes, criteria.book, assignment, summary),
     warnings: [...unpacked.warnings, ...criteria.warnings, ...colocWarnings],
-  };
+  });
 }
 
 function toGraphAction(a: Act): GraphAction {
   if (a.task === 'fence') {
     const [type, ...rest] = (a.reason ?? 'reboot:').split(':');
-    return { id: a.id, kind: 'fence', node: a.node!, interval: 0, fenceType: type === 'off' ? 'off' : 'reboot', reason: rest.join(':'), runnable: a.runnable };
+    return { id: a.id, kind: 'fence', node: a.node!, interval: 0, fenceType: type === 'off' ? 'off' : type === 'on' ? 'on' : 'reboot', reason: rest.join(':'), runnable: a.runnable };
   }
   const reason = a.reason ?? defaultReason(a);
   const out: { -readonly [K in keyof GraphAction]: GraphAction[K] } = { id: a.id, kind: a.pseudo ? 'pseudo' : (a.task as GraphAction['kind']), interval: a.interval, reason, runnable: a.runnable };

@@ -8,3 +8,4 @@ export * from './colocation.js';
 export * from './orderings.js';
 export * from './inhibit.js';
 export * from './graph.js';
+export * from './notify.js';
