@@ -9,6 +9,7 @@
 import type { ClusterConfig, Role } from '@paceline/model';
 import type { NodeView } from './nodes.js';
 import type { ResourceTree, Rsc } from './resources.js';
+import { needsFencing, unfencingEnabled } from './resources.js';
 import type { UnpackResult } from './unpack.js';
 import type { Assignment } from './assign.js';
 import type { NodeCriteria } from './locations.js';
@@ -35,6 +36,8 @@ export interface ActionSet {
   /** Actions per primitive/group/clone id. */
   readonly byRsc: Map<string, Act[]>;
   readonly fencing: Map<string, Act>;
+  /** Unfencing ("on") actions per node. */
+  readonly unfencings: Map<string, Act>;
   /** Where each primitive is active now. */
   readonly running: ReadonlyMap<string, readonly string[]>;
   /** Primitives that are unmanaged because failure handling blocked them. */
@@ -62,6 +65,7 @@ export function createActions(ctx: ActionContext): ActionSet {
   const byKey = new Map<string, Act>();
   const byRsc = new Map<string, Act[]>();
   const fencing = new Map<string, Act>();
+  const unfencings = new Map<string, Act>();
   const nodeByName = new Map(ctx.nodes.map((n) => [n.name, n]));
   const policy = ctx.quorumPolicy;
 
@@ -141,7 +145,7 @@ export function createActions(ctx: ActionContext): ActionSet {
     const moving = current !== undefined && allocated !== null && current !== allocated && roleRank(nextRole) >= roleRank('Started');
     if (moving) needStop = true;
     const cleanActive = running.filter((n) => !nodeByName.get(n)?.unclean).length;
-    const multiply = r.meta.requires === 'fencing' ? running.length > 1 : cleanActive > 1;
+    const multiply = needsFencing(r) ? running.length > 1 : cleanActive > 1;
     if (multiply && (r.meta.multipleActive === 'stop_start' || r.meta.multipleActive === 'stop_unexpected')) needStop = true;
     if (!moving) {
       if (st.failed && st.stopOnFailure) needStop = true;
@@ -216,7 +220,29 @@ export function createActions(ctx: ActionContext): ActionSet {
     }
   }
 
+  // Unfencing: nodes that have never been unfenced must be before a fencing device is probed
+  // there or a resource requiring unfencing starts there (probes first, as Pacemaker schedules).
+  if (ctx.canFence && unfencingEnabled(ctx.config)) {
+    const wants = (r: Rsc): boolean => r.isFencing || r.meta.requires === 'unfencing';
+    const unfence = (node: string, why: string): void => {
+      const n = nodeByName.get(node);
+      if (!n || !n.online || n.unclean || n.shutdown || fencing.has(node)) return;
+      const unfenced = n.attributes.get('#node-unfenced');
+      if (unfenced !== undefined && unfenced !== '0') return;
+      const id = `fence-on ${node}`;
+      if (byKey.has(id)) return;
+      const a: Act = { id, task: 'fence', rsc: undefined, node, interval: 0, optional: false, runnable: true, pseudo: false, reason: `on:${why}` };
+      list.push(a);
+      byKey.set(id, a);
+      unfencings.set(node, a);
+    };
+    for (const n of ctx.nodes)
+      for (const r of ctx.tree.primitives)
+        if (wants(r) && byRsc.get(r.id)?.some((a) => a.task === 'probe' && a.node === n.name)) unfence(n.name, `required by ${r.id} monitor`);
+    for (const r of ctx.tree.primitives)
+      if (wants(r)) for (const a of byRsc.get(r.id) ?? []) if (a.task === 'start' && a.node && !a.optional) unfence(a.node, `required by ${r.id} start`);
+  }
   const running = new Map([...ctx.unpacked.resources].map(([id, st]) => [id, st.runningOn]));
   const blocked = new Set([...ctx.unpacked.resources].filter(([id, st]) => st.blocked && !managed(ctx.tree.byId.get(id)!)).map(([id]) => id));
-  return { list, byKey, byRsc, fencing, running, blocked };
+  return { list, byKey, byRsc, fencing, unfencings, running, blocked };
 }

@@ -12,7 +12,7 @@ import { INFINITY } from '@paceline/model';
 import type { Act, ActionSet } from './actions.js';
 import { actionKey } from './actions.js';
 import type { ResourceTree, Rsc } from './resources.js';
-import { leaves } from './resources.js';
+import { leaves, needsFencing } from './resources.js';
 import type { ColocationIndex } from './colocations.js';
 import { expandOrderSets, type SetOrdering } from './ordersets.js';
 import { COLLECTIVE_FIRST_TASK, interleaveApplies, interleavePairs, memberTaskOf, promotableInternalOrderings, type OrderKind } from './clone/index.js';
@@ -82,9 +82,11 @@ export function buildOrderings(config: ClusterConfig, tree: ResourceTree, action
       if (!probe.runnable && notRunning) order([probe], find(p, 'start'), F_OPTIONAL | F_RUNNABLE_LEFT, `${p.id}: probe before start`);
     for (const stop of find(p, 'stop')) {
       const f = stop.node ? actions.fencing.get(stop.node) : undefined;
-      if (f && p.meta.requires === 'fencing') order([f], [stop], 0, `fencing ${stop.node} implies ${p.id} is stopped`);
+      if (f && needsFencing(p)) order([f], [stop], 0, `fencing ${stop.node} implies ${p.id} is stopped`);
     }
-    if (p.meta.requires === 'fencing') for (const f of actions.fencing.values()) order([f], [...find(p, 'start'), ...find(p, 'promote')], F_OPTIONAL, `${p.id} starts after fencing`);
+    const unf = actions.unfencings.get(find(p, 'start')[0]?.node ?? '');
+    if (unf && (p.isFencing || p.meta.requires === 'unfencing')) order([unf], find(p, 'start'), F_OPTIONAL, `unfence before ${p.id} starts`);
+    if (needsFencing(p)) for (const f of actions.fencing.values()) order([f], [...find(p, 'start'), ...find(p, 'promote')], F_OPTIONAL, `${p.id} starts after fencing`);
   }
   // Groups and clones.
   for (const g of tree.byId.values()) {

@@ -90,12 +90,13 @@ export function buildResourceTree(
   const primitives: Rsc[] = [];
   let counter = 0;
   const defaults = config.defaults.resource;
+  const unfencing = props_unfencing(config);
   const props = config.properties;
 
   const effective = (own: ResourceMeta, parent: EffectiveMeta | undefined, isFencing: boolean, isClone: boolean): EffectiveMeta => {
     const pick = <K extends keyof ResourceMeta>(k: K): ResourceMeta[K] => own[k] ?? undefined;
     const stick = pick('stickiness') ?? (parent ? undefined : defaults.stickiness);
-    const requires: Requires = own.requires ?? defaults.requires ?? (isFencing ? 'quorum' : props.stonithEnabled ? 'fencing' : props.noQuorumPolicy === 'ignore' ? 'nothing' : 'quorum');
+    const requires: Requires = own.requires ?? defaults.requires ?? (isFencing ? 'quorum' : props.stonithEnabled ? (unfencing ? 'unfencing' : 'fencing') : props.noQuorumPolicy === 'ignore' ? 'nothing' : 'quorum');
     return {
       priority: pick('priority') ?? parent?.priority ?? defaults.priority ?? 0,
       stickiness: stick ?? parent?.stickiness ?? defaults.stickiness ?? (isClone ? 1 : 0),
@@ -187,4 +188,22 @@ export function groupOf(r: Rsc): Rsc | undefined {
 export function leaves(r: Rsc): Rsc[] {
   if (r.kind === 'primitive') return [r];
   return r.children.flatMap(leaves);
+}
+
+/** Unfencing is in use when any resource (or the defaults) provides or requires it. */
+function props_unfencing(config: ClusterConfig): boolean {
+  const metaWants = (m: ResourceMeta): boolean => m.provides === 'unfencing' || m.requires === 'unfencing';
+  if (metaWants(config.defaults.resource)) return true;
+  const walk = (r: Resource): boolean =>
+    metaWants(r.meta) || (r.type === 'group' && r.members.some(walk)) || (r.type === 'clone' && walk(r.child));
+  return config.resources.some(walk);
+}
+
+export function unfencingEnabled(config: ClusterConfig): boolean {
+  return props_unfencing(config);
+}
+
+/** Whether starting the resource must wait for unclean nodes to be fenced (requires=fencing or unfencing). */
+export function needsFencing(r: Rsc): boolean {
+  return r.meta.requires === 'fencing' || r.meta.requires === 'unfencing';
 }

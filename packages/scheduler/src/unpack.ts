@@ -9,7 +9,7 @@ import type { ClusterConfig, ClusterStatus, OnFail, OpRecord, Role } from '@pace
 import { INFINITY, OcfRc } from '@paceline/model';
 import type { NodeView } from './nodes.js';
 import type { ResourceTree, Rsc } from './resources.js';
-import { cloneOf } from './resources.js';
+import { cloneOf, needsFencing } from './resources.js';
 import type { FailCountIndex } from './failcounts.js';
 import { roleRank, type RoleOrUnknown } from './roles.js';
 import { CloneInstanceResolver, allCloneSettings } from './clone/index.js';
@@ -148,7 +148,7 @@ export function unpackStatus(
   const cloneResolver = new CloneInstanceResolver(allCloneSettings(config), {
     nodeCount: config.nodes.length,
     runningOn: (id) => works.get(id)?.runningOn ?? [],
-    needsFencing: (prim) => (tree.byId.get(`${prim}:0`)?.meta.requires ?? 'fencing') === 'fencing',
+    needsFencing: (prim) => { const r = tree.byId.get(`${prim}:0`); return r ? needsFencing(r) : true; },
     nodeLost: (n) => !(nodes.get(n)?.online ?? false) || (nodes.get(n)?.unclean ?? true),
   });
   const resolve = (historyId: string, node: string): Rsc | undefined => {
@@ -428,7 +428,7 @@ export function unpackStatus(
     }
     const runningOn = w?.runningOn ?? [];
     let current = runningOn[0];
-    if (r.meta.requires !== 'fencing') {
+    if (!needsFencing(r)) {
       const happy = runningOn.find((n) => { const v = nodes.get(n); return v !== undefined && v.online && !v.unclean; });
       if (happy !== undefined) current = happy;
     }
