@@ -110,18 +110,30 @@ export function executionOrder(actions: readonly GraphAction[], edges: Transitio
   });
   for (const list of byInstance.values()) {
     if (list.length < 2) continue;
-    const probes = list.filter((i) => rank(actions[i]!) === 1);
-    const firsts = list.filter((i) => ['start', 'promote', 'demote', 'migrate_from'].includes(actions[i]!.kind));
-    const monitors = list.filter((i) => actions[i]!.kind === 'monitor' && actions[i]!.interval > 0);
-    for (const p of probes) for (const o of list) if (rank(actions[o]!) !== 1) addEdge(p, o);
+    const probes: number[] = [];
+    const firsts: number[] = [];
+    const monitors: number[] = [];
+    const others: number[] = [];
+    for (const i of list) {
+      const a = actions[i]!;
+      if (a.kind === 'probe' || (a.kind === 'monitor' && a.interval === 0)) probes.push(i);
+      else {
+        others.push(i);
+        if (a.kind === 'monitor') monitors.push(i);
+        else if (a.kind === 'start' || a.kind === 'promote' || a.kind === 'demote' || a.kind === 'migrate_from') firsts.push(i);
+      }
+    }
+    for (const p of probes) for (const o of others) addEdge(p, o);
     for (const f of firsts) for (const m of monitors) addEdge(f, m);
   }
-  const less = (x: number, y: number): boolean => {
-    const rx = rank(actions[x]!);
-    const ry = rank(actions[y]!);
-    if (rx !== ry) return rx < ry;
-    return actions[x]!.id < actions[y]!.id;
-  };
+  // Priority of every action as one integer: its position when sorted by (kind, id).
+  const ranks = actions.map(rank);
+  const byPriority = actions.map((_, i) => i).sort((x, y) => ranks[x]! - ranks[y]! || (actions[x]!.id < actions[y]!.id ? -1 : actions[x]!.id > actions[y]!.id ? 1 : 0));
+  const priority = new Array<number>(actions.length);
+  byPriority.forEach((i, p) => {
+    priority[i] = p;
+  });
+  const less = (x: number, y: number): boolean => priority[x]! < priority[y]!;
   const ready = new ReadyQueue(less);
   indegree.forEach((d, i) => {
     if (d === 0) ready.push(i);
@@ -135,7 +147,7 @@ export function executionOrder(actions: readonly GraphAction[], edges: Transitio
     for (const n of next[i]!) if (--indegree[n]! === 0) ready.push(n);
   }
   if (out.length < actions.length) {
-    const rest = actions.map((_, i) => i).filter((i) => !done[i]).sort((x, y) => (less(x, y) ? -1 : less(y, x) ? 1 : 0));
+    const rest = byPriority.filter((i) => !done[i]);
     for (const i of rest) out.push(actions[i]!);
   }
   return out;
@@ -169,6 +181,8 @@ interface NodeWork {
   /** History entries by resource id; replaced entries are written back at the end. */
   histories: Map<string, ResourceHistory>;
   order: string[];
+  /** Entries whose ops array is this apply's own copy. */
+  owned: Set<string>;
   /** Anonymous clone primitive id → the history entry it is recorded under on this node. */
   aliases: Map<string, string> | undefined;
   nextCall: number;
@@ -189,7 +203,7 @@ export function applyTransition(config: ClusterConfig, status: ClusterStatus, tr
       histories.set(h.resource, h);
       for (const o of h.ops) if (o.callId > max) max = o.callId;
     }
-    w = { node, histories, order: node.history.map((h) => h.resource), aliases: undefined, nextCall: max + 1, changed: false };
+    w = { node, histories, order: node.history.map((h) => h.resource), owned: new Set(), aliases: undefined, nextCall: max + 1, changed: false };
     work.set(name, w);
     return w;
   };
@@ -225,6 +239,7 @@ export function applyTransition(config: ClusterConfig, status: ClusterStatus, tr
       };
       w.histories = new Map();
       w.order = [];
+      w.owned = new Set();
       w.aliases = undefined;
       w.changed = true;
       continue;
@@ -250,6 +265,13 @@ export function applyTransition(config: ClusterConfig, status: ClusterStatus, tr
       hist = { resource: key, ...(prim ? { agent: prim.agent } : {}), ops: [] };
       w.histories.set(key, hist);
       w.order.push(key);
+      w.owned.add(key);
+    }
+    if (!w.owned.has(key)) {
+      // copy on first write: the input status is never modified
+      hist = { ...hist, ops: [...hist.ops] };
+      w.histories.set(key, hist);
+      w.owned.add(key);
     }
     const callId = w.nextCall++;
     const action = a.kind === 'probe' ? 'monitor' : a.kind;
@@ -261,7 +283,7 @@ export function applyTransition(config: ClusterConfig, status: ClusterStatus, tr
       const role = op?.role ?? placementRole.get(`${instance}\u0000${a.node}`);
       rc = role === 'Promoted' ? 8 : role === 'Stopped' ? 7 : 0;
     }
-    const record: OpRecord = {
+    const record: { -readonly [K in keyof OpRecord]: OpRecord[K] } = {
       action,
       interval,
       callId,
@@ -271,24 +293,26 @@ export function applyTransition(config: ClusterConfig, status: ClusterStatus, tr
       lastRcChange: now,
       lastRun: now,
       key: `${key}_${action}_${interval}`,
-      ...(a.kind === 'migrate_to' || a.kind === 'migrate_from'
-        ? {
-            ...(migrateSource.has(instance) ? { migrateSource: migrateSource.get(instance)! } : {}),
-            ...(migrateTarget.has(instance) ? { migrateTarget: migrateTarget.get(instance)! } : {}),
-          }
-        : {}),
     };
+    if (a.kind === 'migrate_to' || a.kind === 'migrate_from') {
+      const src = migrateSource.get(instance);
+      const tgt = migrateTarget.get(instance);
+      if (src !== undefined) record.migrateSource = src;
+      if (tgt !== undefined) record.migrateTarget = tgt;
+    }
     const cancelsMonitors = a.kind === 'stop' || a.kind === 'promote' || a.kind === 'demote' || a.kind === 'migrate_to';
     const replacesMonitor = action === 'monitor' && interval > 0;
-    const kept =
-      cancelsMonitors || replacesMonitor
-        ? hist.ops.filter((o) => {
-            const recurring = o.action === 'monitor' && o.interval > 0;
-            if (cancelsMonitors && recurring) return false;
-            return !(replacesMonitor && recurring && o.interval === interval);
-          })
-        : hist.ops;
-    w.histories.set(key, { ...hist, ops: [...kept, record] });
+    const ops = hist.ops as OpRecord[];
+    if ((cancelsMonitors || replacesMonitor) && ops.length > 0) {
+      let j = 0;
+      for (const o of ops) {
+        const recurring = o.action === 'monitor' && o.interval > 0;
+        if (recurring && (cancelsMonitors || o.interval === interval)) continue;
+        ops[j++] = o;
+      }
+      ops.length = j;
+    }
+    ops.push(record);
     w.changed = true;
   }
 
