@@ -29,6 +29,7 @@ const { values, positionals } = parseArgs({
     seed: { type: 'string', default: '1' },
     verbose: { type: 'boolean', short: 'v', default: false },
     nodes: { type: 'boolean', default: false },
+    basic: { type: 'boolean', default: false },
     minimise: { type: 'string' },
     cib: { type: 'string', multiple: true },
     help: { type: 'boolean', short: 'h', default: false },
@@ -38,6 +39,8 @@ if (values.help) {
   console.log('usage: node scripts/diff-pacemaker.mjs [--count N] [--seed S] [--verbose] [--nodes] [--minimise SEED]');
   console.log('  --minimise SEED: shrink the disagreement of that seed (drop constraints, resources, nodes, failures, history)');
   console.log('                   while the same class of difference remains; saves .bench-cache/diff/min-SEED.xml');
+  console.log('  --basic:         only the basic generator (no sets, rules, asymmetric cluster, on-fail, target-role,');
+  console.log('                   unmanaged, failure-timeout, clone-max/interleave/notify, promoted-max 2, pending, shutdown)');
   console.log('  --cib FILE:      compare the two schedulers on a CIB file (crm_simulate on the file, Paceline on importCib of it)');
   process.exit(0);
 }
@@ -85,15 +88,40 @@ const arbCluster = fc.record({
     { maxLength: 3 },
   ),
   orders: fc.array(fc.record({ a: fc.integer({ min: 0, max: 7 }), b: fc.integer({ min: 0, max: 7 }), kind: fc.constantFrom('Mandatory', 'Mandatory', 'Optional') }), { maxLength: 3 }),
+  // Less common features, each present in a minority of cases (off with --basic).
+  extras: fc.record({
+    asymmetric: fc.nat(7),
+    rule: fc.nat(3),
+    orderSet: fc.nat(4),
+    colocSet: fc.nat(4),
+    cloneMax: fc.constantFrom(undefined, undefined, undefined, 1, 2),
+    interleave: fc.nat(3),
+    notify: fc.nat(3),
+    promotedMax2: fc.nat(4),
+    onFail: fc.constantFrom(undefined, undefined, undefined, 'block', 'ignore', 'stop', 'restart'),
+    targetStopped: fc.integer({ min: -24, max: 7 }),
+    unmanaged: fc.integer({ min: -32, max: 7 }),
+    failureTimeout: fc.nat(3),
+    failCountHigh: fc.nat(2),
+    rack: fc.array(fc.constantFrom('1', '2'), { minLength: 4, maxLength: 4 }),
+    pending: fc.nat(6),
+    shutdown: fc.nat(8),
+  }),
 });
+const NO_EXTRAS = {
+  asymmetric: 1, rule: 1, orderSet: 1, colocSet: 1, cloneMax: undefined, interleave: 1, notify: 1, promotedMax2: 1, onFail: undefined,
+  targetStopped: -1, unmanaged: -1, failureTimeout: 3, failCountHigh: 1, rack: ['1', '1', '1', '1'], pending: 1, shutdown: 1,
+};
 
 function build(g) {
+  const x = values.basic ? NO_EXTRAS : g.extras;
   const nodes = Array.from({ length: g.nodeCount }, (_, i) => `node${i + 1}`);
   const states = nodes.map((_, i) => {
     const s = g.nodeStates[i];
+    if (s === 'offline' && x.pending === 0 && g.stonith && i > 0) return 'pending';
     return s === 'unclean' && !g.stonith ? 'offline' : s;
   });
-  const monitor = { name: 'monitor', interval: '10s' };
+  const monitor = { name: 'monitor', interval: '10s', ...(x.onFail !== undefined ? { onFail: x.onFail } : {}) };
   const prim = (id, agent = 'ocf:pacemaker:Dummy', ops = [monitor]) => ({ type: 'primitive', id, agent, ops });
   /** Placeable units: { id (top-level), kind, primitives } */
   const units = [];
@@ -108,7 +136,12 @@ function build(g) {
     units.push({ id: 'grp', kind: 'group', prims: members.map((m) => m.id) });
   }
   if (g.clone) {
-    resources.push({ type: 'clone', id: 'cln', child: prim('cln-rsc') });
+    const meta = {
+      ...(x.cloneMax !== undefined ? { cloneMax: x.cloneMax } : {}),
+      ...(x.interleave === 0 ? { interleave: true } : {}),
+      ...(x.notify === 0 ? { notify: true } : {}),
+    };
+    resources.push({ type: 'clone', id: 'cln', meta, child: prim('cln-rsc') });
     units.push({ id: 'cln', kind: 'clone', prims: ['cln-rsc'] });
   }
   if (g.promotable) {
@@ -116,7 +149,7 @@ function build(g) {
       type: 'clone',
       id: 'prm',
       promotable: true,
-      meta: { promotedMax: 1 },
+      meta: { promotedMax: x.promotedMax2 === 0 ? 2 : 1, ...(x.interleave === 1 ? { interleave: true } : {}) },
       child: prim('prm-rsc', 'ocf:pacemaker:Stateful', [
         { name: 'monitor', interval: '10s', role: 'Promoted' },
         { name: 'monitor', interval: '11s', role: 'Unpromoted' },
@@ -131,6 +164,13 @@ function build(g) {
     units.push({ id: 'rsc1', kind: 'primitive', prims: ['rsc1'] });
   }
   const unit = (k) => units[k % units.length];
+  // target-role=Stopped / is-managed=false on one top-level resource.
+  const topMeta = (id, meta) => {
+    const r = resources.find((y) => y.id === id);
+    if (r) r.meta = { ...(r.meta ?? {}), ...meta };
+  };
+  if (x.targetStopped >= 0) topMeta(unit(x.targetStopped).id, { targetRole: 'Stopped' });
+  if (x.unmanaged >= 0) topMeta(unit(x.unmanaged).id, { isManaged: false });
 
   const constraints = [];
   g.locations.forEach((l, i) => {
@@ -159,10 +199,32 @@ function build(g) {
     constraints.push({ type: 'order', id: `ord${i + 1}`, first: first.id, then: units[b].id, kind: o.kind, ...action });
   });
 
+  if (x.rule === 0 || x.asymmetric === 0) {
+    const u = unit(g.locations.length);
+    constraints.push({
+      type: 'location',
+      id: 'loc-rule',
+      resource: u.id,
+      rules: [{ kind: 'rule', score: x.asymmetric === 0 ? 100 : 50, expressions: [{ kind: 'attribute', attribute: 'rack', op: 'eq', value: '1' }] }],
+    });
+  }
+  if (x.asymmetric === 0)
+    units.forEach((u, k) => constraints.push({ type: 'location', id: `allow${k + 1}`, resource: u.id, node: nodes[k % nodes.length], score: 10 }));
+  if (x.orderSet === 0 && units.length >= 2)
+    constraints.push({ type: 'order', id: 'ord-set', sets: [{ resources: [units[0].id] }, { resources: units.slice(1).map((u) => u.id), sequential: false }] });
+  if (x.colocSet === 0 && units.length >= 2 && units.every((u) => u.kind !== 'promotable'))
+    constraints.push({ type: 'colocation', id: 'col-set', score: 'INFINITY', sets: [{ resources: units.slice(-2).map((u) => u.id) }] });
+
   const config = ClusterConfig.parse({
-    properties: { stonithEnabled: g.stonith, noQuorumPolicy: 'ignore' },
-    defaults: { resource: { stickiness: g.stickiness, ...(g.migrationThreshold > 0 ? { migrationThreshold: g.migrationThreshold } : {}) } },
-    nodes: nodes.map((name) => ({ name })),
+    properties: { stonithEnabled: g.stonith, noQuorumPolicy: 'ignore', ...(x.asymmetric === 0 ? { symmetricCluster: false } : {}) },
+    defaults: {
+      resource: {
+        stickiness: g.stickiness,
+        ...(g.migrationThreshold > 0 ? { migrationThreshold: g.migrationThreshold } : {}),
+        ...(x.failureTimeout === 0 ? { failureTimeout: '30min' } : x.failureTimeout === 1 ? { failureTimeout: '2h' } : {}),
+      },
+    },
+    nodes: nodes.map((name, i) => ({ name, attributes: { rack: x.rack[i] } })),
     resources,
     constraints,
   });
@@ -205,7 +267,7 @@ function build(g) {
           } else record(ni, p, { action: 'monitor', interval: 11_000 });
         } else if (isFirstFailure) {
           record(ni, p, { action: 'monitor', interval: 10_000, rc: 7, expectedRc: 0 });
-          failures[ni].push({ resource: p, action: 'monitor', interval: 10_000, count: 1, lastFailure: lastChange });
+          failures[ni].push({ resource: p, action: 'monitor', interval: 10_000, count: x.failCountHigh === 0 ? 3 : 1, lastFailure: lastChange });
         } else record(ni, p, { action: 'monitor', interval: 10_000 });
       }
     }
@@ -219,23 +281,36 @@ function build(g) {
         name,
         state: states[ni] === 'standby' ? 'online' : states[ni],
         standby: states[ni] === 'standby',
+        shutdown: x.shutdown === 0 && ni === 1 && states[ni] === 'online',
         attributes,
         failures: failures[ni],
         history: [...history[ni]].map(([resource, ops]) => ({ resource, ops })),
       };
     }),
   });
-  return { config, status, features: describe(config, status, states) };
+  return { config, status, features: describe(config, status, states, x) };
 }
 
-function describe(config, status, states) {
+function describe(config, status, states, x) {
   const f = new Set();
+  if (!config.properties.symmetricCluster) f.add('asymmetric');
+  if (config.constraints.some((c) => c.rules)) f.add('rule');
+  if (config.constraints.some((c) => c.sets)) f.add('sets');
+  if (x.onFail !== undefined) f.add(`on-fail:${x.onFail}`);
+  if (listMeta(config).some((m) => m.targetRole === 'Stopped')) f.add('target-stopped');
+  if (listMeta(config).some((m) => m.isManaged === false)) f.add('unmanaged');
+  if (config.defaults.resource.failureTimeout !== undefined) f.add('failure-timeout');
+  if (status.nodes.some((n) => n.shutdown)) f.add('shutdown');
   for (const r of config.resources) f.add(r.type === 'clone' ? (r.promotable ? 'promotable' : 'clone') : r.type);
   for (const c of config.constraints) f.add(c.type);
   for (const s of states) if (s !== 'online') f.add(s);
   if (status.nodes.some((n) => n.failures.length > 0)) f.add('failure');
   if (config.properties.stonithEnabled) f.add('stonith');
   return [...f].sort();
+}
+
+function listMeta(config) {
+  return config.resources.map((r) => r.meta ?? {});
 }
 
 // ---- one comparison ----
@@ -434,6 +509,12 @@ if (classes.size > 0) {
   for (const [f, e] of [...byFeature].sort()) console.log(`  ${f.padEnd(12)} ${e.bad}/${e.total}`);
 }
 const agree = results.length - bad.length;
+// Cases crm_simulate itself could not run (it aborts on some inputs) say nothing about Paceline.
+const crashed = results.filter((r) => r.difference?.startsWith('crm_simulate failed')).length;
+if (crashed > 0) {
+  const ran = results.length - crashed;
+  console.log(`crm_simulate aborted on ${crashed} case(s); of the ${ran} it ran, ${agree}/${ran} agree (${((100 * agree) / ran).toFixed(1)}%)`);
+}
 console.log(
   `diff:pacemaker: ${agree}/${results.length} agree (${((100 * agree) / results.length).toFixed(1)}%), seeds ${firstSeed}..${firstSeed + count - 1}` +
     `${values.nodes ? ', node flags compared' : ''}, ${((Date.now() - started) / 1000).toFixed(1)} s`,
