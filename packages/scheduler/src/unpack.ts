@@ -187,11 +187,11 @@ export function unpackStatus(
       const c = claimed.get(r.id) ?? new Set<string>();
       c.add(ns.name);
       claimed.set(r.id, c);
-      unpackResourceOnNode(r, ns.name, h.ops);
+      unpackResourceOnNode(r, ns.name, h.ops, h.resource);
     }
   }
 
-  function unpackResourceOnNode(r: Rsc, nodeName: string, ops: readonly OpRecord[]): void {
+  function unpackResourceOnNode(r: Rsc, nodeName: string, ops: readonly OpRecord[], historyId: string): void {
     const node = nodes.get(nodeName)!;
     const w = work(r);
     const savedRole = w.role;
@@ -352,6 +352,24 @@ export function unpackStatus(
     }
     if (roleRank(savedRole) > roleRank(w.role)) w.role = savedRole;
 
+    /**
+     * A successful migrate_to (Pacemaker's unpack_migrate_to_success, simplified): if the target
+     * recorded a successful migrate_from, the migration completed and the source is stopped;
+     * otherwise the resource is still active on the source.
+     */
+    function migrateToSucceeded(key: string): void {
+      const op = sorted.find((o) => `${o.action}_${o.interval}` === key && o.action === 'migrate_to');
+      const target = op?.migrateTarget;
+      const targetOps = target ? status.nodes.find((n) => n.name === target)?.history.find((h) => h.resource === historyId)?.ops ?? [] : [];
+      const from = targetOps.find((o) => o.action === 'migrate_from' && (o.migrateSource === undefined || o.migrateSource === nodeName));
+      const newerOnSource = op !== undefined && sorted.some((o) => o.action !== 'monitor' && o.callId > op.callId);
+      if (from && newerOnSource) return;
+      if (from && from.rc === OcfRc.SUCCESS && from.status === 'done') {
+        w.role = 'Stopped';
+        return;
+      }
+      w.role = 'Started';
+    }
     function updateState(action: string, code: number, key: string, masked = false): void {
       let clear = false;
       if (code === OcfRc.ERR_INSTALLED || masked) w.role = 'Stopped';
@@ -364,7 +382,7 @@ export function unpackStatus(
       else if (action === 'promote') { w.role = 'Promoted'; clear = true; }
       else if (action === 'demote') { if (onFail === 'demote') clear = true; w.role = 'Unpromoted'; }
       else if (action === 'migrate_from') { w.role = 'Started'; clear = true; }
-      else if (action === 'migrate_to') { /* partial migration: source stays active until stopped */ if (roleRank(w.role) < roleRank('Started')) w.role = 'Started'; }
+      else if (action === 'migrate_to') migrateToSucceeded(key);
       else if (roleRank(w.role) < roleRank('Started')) w.role = 'Started';
       if (clear) {
         if (onFail === 'block' || onFail === 'ignore' || onFail === 'demote' || onFail === 'recover') {
