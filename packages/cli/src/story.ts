@@ -42,10 +42,23 @@ export interface ChapterResult {
   readonly happenings: readonly string[];
   /** What the membership layer concluded, e.g. "+0.30 s serv2: node-lost node=serv1". */
   readonly membership: readonly string[];
+  /**
+   * The transitions the coordinator ran after the chapter's events, in order: after each one
+   * completes the scheduler runs again, until it finds nothing to do (as the daemon does).
+   */
+  readonly rounds: readonly Round[];
+  /** Status after the last round. */
+  readonly after: ClusterStatus;
+}
+
+export interface Round {
   readonly before: ClusterStatus;
   readonly transition: Transition;
   readonly after: ClusterStatus;
 }
+
+/** Transitions after one event before the replay gives up on reaching a stable state. */
+export const MAX_ROUNDS = 10;
 
 function monitorInterval(config: ClusterConfig, resource: string): number {
   const p = listPrimitives(config).find((e) => e.primitive.id === resource);
@@ -124,10 +137,17 @@ export function replayStory(config: ClusterConfig, story: Story): ChapterResult[
     // The partition's quorum, as membership sees it (every live node agrees once settled).
     const observer = harness.aliveNodes()[0];
     if (observer !== undefined) status = { ...status, quorum: harness.state(observer).quorate };
-    const before = status;
-    const transition = schedule({ config, status, now: time });
-    status = applyTransition(config, status, transition, time);
-    results.push({ title: chapter.title, time, happenings, membership, before, transition, after: status });
+    const rounds: Round[] = [];
+    for (;;) {
+      const before = status;
+      const transition = schedule({ config, status, now: time });
+      status = applyTransition(config, status, transition, time);
+      rounds.push({ before, transition, after: status });
+      if (transition.summary.length === 0 || rounds.length >= MAX_ROUNDS) break;
+    }
+    // The last round found nothing to do; it is kept only when it is the only one.
+    if (rounds.length > 1 && rounds[rounds.length - 1]!.transition.summary.length === 0) rounds.pop();
+    results.push({ title: chapter.title, time, happenings, membership, rounds, after: status });
   }
   return results;
 }

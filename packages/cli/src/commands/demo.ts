@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { ClusterConfig, InstancePlacement } from '@paceline/model';
+import { listPrimitives, type ClusterConfig, type InstancePlacement, type Transition } from '@paceline/model';
 import type { CliIo } from '../io.js';
 import { loadConfig, readOrThrow } from '../load.js';
 import { parseStory, replayStory, type ChapterResult } from '../story.js';
@@ -43,16 +43,20 @@ export function renderTimeline(config: ClusterConfig, chapters: readonly Chapter
     lines.push(`${clock(start, c.time)}  ${c.title}`);
     for (const h of c.happenings) lines.push(`    event: ${h}`);
     for (const m of c.membership) lines.push(`    membership ${m}`);
-    const t = c.transition;
-    if (t.summary.length === 0) lines.push('    scheduler: nothing to do');
-    else {
-      lines.push(`    scheduler: ${t.summary.length} change${t.summary.length === 1 ? '' : 's'}`);
-      for (const s of t.summary) lines.push(`      * ${summaryText(s)}`);
-    }
-    const order = orderOfWork(c);
-    if (order.length) lines.push(`    order of work: ${order.join(' -> ')}`);
+    c.rounds.forEach((round, i) => {
+      const t = round.transition;
+      const label = c.rounds.length > 1 ? `scheduler (transition ${i + 1} of ${c.rounds.length})` : 'scheduler';
+      if (t.summary.length === 0) lines.push(`    ${label}: nothing to do`);
+      else {
+        lines.push(`    ${label}: ${t.summary.length} change${t.summary.length === 1 ? '' : 's'}`);
+        for (const s of t.summary) lines.push(`      * ${summaryText(s)}`);
+      }
+      const order = orderOfWork(config, t);
+      if (order.length) lines.push(`      order of work: ${order.join(' -> ')}`);
+    });
+    const last = c.rounds[c.rounds.length - 1]!.transition;
     for (const l of renderNodes(config, c.after)) lines.push(`    ${l}`);
-    for (const l of placementByNode(config, t.placement)) lines.push(`    ${l}`);
+    for (const l of placementByNode(config, last.placement)) lines.push(`    ${l}`);
     lines.push('');
   }
   return lines;
@@ -62,9 +66,12 @@ export function renderTimeline(config: ClusterConfig, chapters: readonly Chapter
  * The transition's key steps (fencing, stops, demotes, promotes, starts of services) in an order that
  * respects the graph's edges: a readable answer to "what happens first?".
  */
-function orderOfWork(c: ChapterResult): string[] {
-  const t = c.transition;
-  const interesting = t.actions.filter((a) => a.runnable && (a.kind === 'fence' || a.kind === 'promote' || a.kind === 'demote' || ((a.kind === 'start' || a.kind === 'stop') && !/^(httpd|bind|radius|sendmail)/.test(a.primitive ?? ''))));
+function orderOfWork(config: ClusterConfig, t: Transition): string[] {
+  // Copies of plain (non-promotable) clones run everywhere and never move: leave them out.
+  const plainCloned = new Set(listPrimitives(config).filter((e) => e.clone && !e.clone.promotable).map((e) => e.primitive.id));
+  const interesting = t.actions.filter(
+    (a) => a.runnable && (a.kind === 'fence' || a.kind === 'promote' || a.kind === 'demote' || ((a.kind === 'start' || a.kind === 'stop') && !plainCloned.has(a.primitive ?? ''))),
+  );
   if (interesting.length < 2) return [];
   const ids = new Set(interesting.map((a) => a.id));
   // Topological order over the whole graph, keeping only interesting actions; ties broken by id.
