@@ -4,7 +4,10 @@
  * the spare NIC's own MAC. Skipped (with the reason printed) when not root.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { exportOcf } from '@paceline/ocf';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatReport, testAgent, validateParams } from '@paceline/agent-api';
@@ -123,6 +126,24 @@ d('mac agent in network namespaces', () => {
     const run = lab.runner(node);
     expect((await act(macAgent, 'start', { ...spare, interface: 'nosuch1' }, run, { stateDir })).outcome).toBe('misconfigured');
     expect((await act(macAgent, 'start', { ...mv, parent: 'nosuch1' }, run, { stateDir })).outcome).toBe('misconfigured');
+  });
+
+  const repo = fileURLToPath(new URL('../../..', import.meta.url));
+  const built = existsSync(join(repo, 'agents/mac/dist/index.js')) && existsSync(join(repo, 'packages/ocf/dist/index.js'));
+  (built && existsSync('/usr/sbin/ocf-tester') ? it : it.skip)('passes ocf-tester as an exported OCF agent (spare-nic) inside the namespace', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'paceline-mac-ocf-'));
+    chmodSync(out, 0o755);
+    try {
+      const { shimPath } = await exportOcf({ module: 'mac', outDir: out, resolveFrom: repo });
+      const r = spawnSync('ip', ['netns', 'exec', node, 'ocf-tester', '-n', 'mac1', '-o', 'mode=spare-nic', '-o', `mac=${FAILED_NODE_MAC}`, '-o', 'interface=eth1', shimPath], {
+        encoding: 'utf8', env: { ...process.env, HA_RSCTMP: out }, timeout: 120_000,
+      });
+      if (r.status !== 0) console.log(r.stdout, r.stderr);
+      expect(r.stdout).toContain('passed all tests');
+      expect(lab.mac(node, 'eth1')).toBe(spareOwnMac);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 
   it.each([['spare-nic', spare], ['macvlan', mv]])('passes the agent test kit in %s mode', async (_mode, params) => {
