@@ -75,6 +75,8 @@ export const ResourceMeta = z.strictObject({
   allowUnhealthyNodes: z.boolean().optional(),
   /** For fencing devices: `unfencing` means nodes must be unfenced by this device before resources start there. */
   provides: z.enum(['unfencing']).optional(),
+  /** Meta attributes with no built-in meaning, kept by name (rules with value-source="meta" can read them). */
+  other: z.record(z.string(), z.string()).optional(),
 });
 export type ResourceMeta = z.infer<typeof ResourceMeta>;
 

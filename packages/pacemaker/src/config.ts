@@ -289,7 +289,12 @@ export function importMeta(values: Map<string, NvValue>, kind: MetaKind, ctx: Co
       }
       default:
         if (KNOWN_UNMODELLED_META.has(name)) ctx.log.unsupportedAt(nv.path, `meta attribute ${name} is not modelled`);
-        else ctx.log.ignoredAt(nv.path, `unknown meta attribute "${name}" (Pacemaker 2.1.5 ignores it)`);
+        else {
+          // Kept for value-source="meta" rules; otherwise Pacemaker gives it no meaning (often a typo).
+          const other = (meta['other'] ??= {}) as Record<string, string>;
+          other[name] = nv.value;
+          ctx.log.ignoredAt(nv.path, `meta attribute "${name}" has no built-in meaning in Pacemaker 2.1.5 (kept in meta.other)`);
+        }
     }
   }
   return promotable === undefined ? { meta } : { meta, promotable };

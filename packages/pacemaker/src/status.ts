@@ -49,7 +49,8 @@ function importOp(op: XmlElement, path: string, log: IssueLog): Obj | undefined 
     log.unsupportedAt(path, 'operation record without an operation name; skipped');
     return undefined;
   }
-  const rec: Obj = { action, interval: intOf(a['interval']) ?? 0, callId: intOf(a['call-id']) ?? 0, status: 'done' };
+  // A record without call-id is pending in Pacemaker's eyes and sorts last: -1, as Pacemaker reads it.
+  const rec: Obj = { action, interval: intOf(a['interval']) ?? 0, callId: intOf(a['call-id']) ?? -1, status: 'done' };
   const st = a['op-status'];
   if (st !== undefined) {
     const s = EXEC_STATUS[st.trim()];
