@@ -22,6 +22,7 @@ import type { Coloc, ColocationIndex } from './colocations.js';
 import { byDependent, byPrimary, insertSorted } from './colocations.js';
 import { note, type ScoreBook } from './scores.js';
 import { roleRank } from './roles.js';
+import { newCapacityLedger, usageOf } from './capacity.js';
 
 const INFINITY_HACK = INFINITY * -100;
 
@@ -122,40 +123,11 @@ export function assignResources(
 
   // ---- utilization ---------------------------------------------------------------------------
   const strategy = opts.placementStrategy;
-  const capacity = new Map<string, Map<string, number>>(nodes.map((n) => [n.name, new Map(Object.entries(n.utilization))]));
-  const usage = (r: Rsc): Readonly<Record<string, number>> => r.primitive?.utilization ?? {};
-  const consume = (node: string, r: Rsc, sign: number): void => {
-    if (strategy === 'default') return;
-    const cap = capacity.get(node);
-    if (!cap) return;
-    for (const [k, v] of Object.entries(usage(r))) {
-      const cur = cap.get(k);
-      if (sign < 0) cap.set(k, (cur ?? 0) - v);
-      else if (cur !== undefined) cap.set(k, cur + v);
-    }
-  };
-  /** Negative when node a has more remaining capacity than b (Pacemaker's compare_node_capacities). */
-  const compareCapacities = (a: string, b: string): number => {
-    const ca = capacity.get(a) ?? new Map<string, number>();
-    const cb = capacity.get(b) ?? new Map<string, number>();
-    let result = 0;
-    for (const [k, v] of ca) {
-      const w = cb.get(k) ?? 0;
-      if (v > w) result--;
-      else if (v < w) result++;
-    }
-    for (const [k, w] of cb) {
-      if (ca.has(k)) continue;
-      if (0 > w) result--;
-      else if (0 < w) result++;
-    }
-    return result;
-  };
-  const enoughCapacity = (node: string, need: ReadonlyMap<string, number>): boolean => {
-    const cap = capacity.get(node) ?? new Map<string, number>();
-    for (const [k, v] of need) if (v > (cap.get(k) ?? 0)) return false;
-    return true;
-  };
+  const ledger = newCapacityLedger(nodes, strategy !== 'default');
+  const usage = usageOf;
+  const consume = ledger.consume;
+  const compareCapacities = ledger.compare;
+  const enoughCapacity = ledger.enough;
   /** The primitive and everything that must be colocated with it (mandatory colocations), unassigned. */
   const colocatedSet = (r: Rsc): Rsc[] => {
     const out: Rsc[] = [];
@@ -680,6 +652,20 @@ export function assignResources(
       },
       nodeAttribute: (node, name) => attr(node, name),
       historyName: (id) => unpacked.cloneNames?.get(id),
+      colocationScoreOnCurrent: (_r, node) => {
+        // Pacemaker's cmp_instance_by_colocation: the clone's colocations evaluated on that node.
+        let t: Table = new Map([[node, 0]]);
+        for (const c of thisWith.get(cl) ?? []) {
+          const next = addColocatedNodeScores(c.primary, t, c.nodeAttribute, Math.fround(c.score / INFINITY), 0);
+          if (next) t = next;
+        }
+        for (const c of withThis.get(cl) ?? []) {
+          if (!hasInfluence(c)) continue;
+          const next = addColocatedNodeScores(c.dependent, t, c.nodeAttribute, Math.fround(c.score / INFINITY), FLAG_NONNEG);
+          if (next) t = next;
+        }
+        return t.get(node) ?? 0;
+      },
       adjustPromotionWeights: (weights) => {
         // Pacemaker's promotion sort: resources colocated with the Promoted role pull (only-positive
         // merge); Promoted-role colocations of the clone with others pull toward their primaries.
