@@ -167,7 +167,7 @@ async function start(p: IpParams, ctx: AgentContext): Promise<ActionResult> {
   if (q.kind === 'error') return failed('generic-error', q.message);
   const family = ipFamily(p.address);
   const present = findAddress(q.link, p.address);
-  if (!linkIsUp(q.link) || !q.link.flags.includes('UP')) {
+  if (!q.link.flags.includes('UP')) {
     const up = await ip(ctx, ['link', 'set', 'dev', p.interface, 'up']);
     if (!up.ok) return up.result;
   }
