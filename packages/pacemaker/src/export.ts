@@ -259,7 +259,7 @@ function nodeParamsXml(rid: string, node: string, params: Record<string, unknown
   ]);
 }
 
-function primitiveXml(p: Primitive, promotable: boolean, config: ClusterConfig, ids: Ids): string[] {
+function primitiveXml(p: Primitive, promotable: boolean, ids: Ids): string[] {
   const a = pacemakerAgent(p.agent, promotable);
   const description = a.substituted ? `[${p.agent}]${p.description !== undefined ? ` ${p.description}` : ''}` : p.description;
   const ops = p.ops.flatMap((o) => {
@@ -280,7 +280,6 @@ function primitiveXml(p: Primitive, promotable: boolean, config: ClusterConfig, 
       nvset('instance_attributes', `${id}-instance_attributes`, params, ids),
     );
   });
-  void config;
   return el('primitive', { id: p.id, class: a.class, provider: a.provider, type: a.type, description }, [
     ...Object.entries(p.paramsByNode ?? {}).flatMap(([node, params]) => nodeParamsXml(p.id, node, params, ids)),
     ...nvset('instance_attributes', `${p.id}-instance_attributes`, Object.entries(p.params).map(([k, v]) => [k, paramText(v)] as const), ids),
@@ -293,11 +292,11 @@ function primitiveXml(p: Primitive, promotable: boolean, config: ClusterConfig, 
 function resourceXml(r: Resource, promotable: boolean, config: ClusterConfig, ids: Ids): string[] {
   switch (r.type) {
     case 'primitive':
-      return primitiveXml(r, promotable, config, ids);
+      return primitiveXml(r, promotable, ids);
     case 'group':
       return el('group', { id: r.id, description: r.description }, [
         ...nvset('meta_attributes', `${r.id}-meta_attributes`, metaPairs(r.meta as Record<string, unknown>), ids),
-        ...r.members.flatMap((m) => primitiveXml(m, promotable, config, ids)),
+        ...r.members.flatMap((m) => primitiveXml(m, promotable, ids)),
       ]);
     case 'clone': {
       const meta = metaPairs(r.meta as Record<string, unknown>);
