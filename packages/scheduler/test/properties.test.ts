@@ -21,6 +21,8 @@ const arbCluster = fc
     colocs: fc.array(fc.record({ a: fc.integer({ min: 0, max: 5 }), b: fc.integer({ min: 0, max: 5 }), score: fc.constantFrom(-INFINITY, 100, INFINITY) }), { maxLength: 3 }),
     orders: fc.array(fc.record({ a: fc.integer({ min: 0, max: 5 }), b: fc.integer({ min: 0, max: 5 }) }), { maxLength: 3 }),
     stickiness: fc.constantFrom(0, 50, 200),
+    failed: fc.array(fc.boolean(), { minLength: 6, maxLength: 6 }),
+    withClone: fc.boolean(),
   })
   .map((g) => {
     const nodes = Array.from({ length: g.nodeCount }, (_, i) => `n${i + 1}`);
@@ -30,6 +32,7 @@ const arbCluster = fc
     const resources = [
       ...(grouped.length ? [{ type: 'group' as const, id: 'grp', members: grouped.map(prim) }] : []),
       ...ids.filter((id) => !grouped.includes(id)).map(prim),
+      ...(g.withClone ? [{ type: 'clone' as const, id: 'cl', child: prim('cl-child') }] : []),
     ];
     const free = ids.filter((id) => !grouped.includes(id));
     const constraints: unknown[] = [];
@@ -50,7 +53,8 @@ const arbCluster = fc
         state: g.nodeStates[i] === 'offline' ? 'offline' : 'online',
         standby: g.nodeStates[i] === 'standby',
         history: ids.flatMap((id, k) =>
-          g.running[k] === i ? [{ resource: id, ops: [{ action: 'start', callId: 1, rc: 0, expectedRc: 0 }] }]
+          g.running[k] === i
+            ? [{ resource: id, ops: [{ action: 'start', callId: 1, rc: 0, expectedRc: 0 }, ...(g.failed[k] ? [{ action: 'monitor', interval: 10000, callId: 2, rc: 7, expectedRc: 0 }] : [])] }]
             : [{ resource: id, ops: [{ action: 'monitor', interval: 0, callId: 1, rc: 7, expectedRc: 7 }] }]),
       })),
     });
@@ -100,7 +104,7 @@ describe('scheduler properties', () => {
         // Deterministic.
         expect(JSON.stringify(schedule({ config, status, now: NOW }))).toBe(JSON.stringify(t));
       }),
-      { numRuns: 300, seed: 20261122 },
+      { numRuns: Number(process.env.PROP_RUNS ?? 300), seed: Number(process.env.PROP_SEED ?? 20261122) },
     );
   });
 
@@ -112,7 +116,7 @@ describe('scheduler properties', () => {
         const again = schedule({ config, status: next, now: NOW });
         expect(again.summary.filter((l) => !l.blocked).map((l) => `${l.action} ${l.resource ?? l.node}`)).toEqual([]);
       }),
-      { numRuns: 200, seed: 20261122 },
+      { numRuns: Number(process.env.PROP_RUNS ?? 200), seed: Number(process.env.PROP_SEED ?? 20261122) },
     );
   });
 });
