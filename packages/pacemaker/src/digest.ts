@@ -112,9 +112,13 @@ export function compareDigests(
   const params = digestParams(prim, node, rec.action, rec.interval, defaultTimeoutMs);
   let change: ParamsChange | undefined;
   if (rec.restartDigest !== undefined) {
-    const keep = new Set(rec.restartParams ?? []);
-    const restricted: Record<string, string> = {};
-    for (const [k, v] of Object.entries(params)) if (keep.has(k)) restricted[k] = v;
+    // Only the parameters listed in op-force-restart; without such a list, all of them.
+    let restricted: Record<string, string> = params;
+    if (rec.restartParams !== undefined) {
+      const keep = new Set(rec.restartParams);
+      restricted = {};
+      for (const [k, v] of Object.entries(params)) if (keep.has(k)) restricted[k] = v;
+    }
     if (cache.md5(digestText(restricted)) !== rec.restartDigest) change = 'restart';
   }
   if (change === undefined) {
