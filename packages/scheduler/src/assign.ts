@@ -62,6 +62,18 @@ export function assignResources(
   const nodeByName = new Map(nodes.map((n) => [n.name, n]));
   const tables = new Map<string, Table>();
   for (const [id, t] of book.tables) tables.set(id, new Map(t));
+  // A clone's own weights (what other resources see when they take its preferences into account):
+  // its first instance's starting scores without that instance's stickiness.
+  for (const r of tree.byId.values()) {
+    if (r.kind !== 'clone' || tables.has(r.id)) continue;
+    const l = r.children[0] ? leaves(r.children[0])[0] : undefined;
+    const base = l ? book.tables.get(l.id) : undefined;
+    if (!l || !base) continue;
+    const sticky = book.contributions.get(l.id);
+    const t = new Map<string, number>();
+    for (const [n, w] of base) t.set(n, w - (sticky?.get(n) ?? []).filter((c) => c.source === 'stickiness').reduce((a, c) => a + c.score, 0));
+    tables.set(r.id, t);
+  }
   const table = (r: Rsc): Table => {
     let t = tables.get(r.id);
     if (!t) {

@@ -68,6 +68,11 @@ export interface CloneAssignPort<R> {
   promotedLocationScore(node: string): Score;
   dependentColocationPriority?(r: R, node: string): Score;
   colocationNodeScores?(): ReadonlyMap<string, Score>;
+  /**
+   * Tie-break when ordering instances: the clone's colocations evaluated on the instance's current
+   * node (Pacemaker's cmp_instance_by_colocation); higher goes first.
+   */
+  colocationScoreOnCurrent?(r: R, node: string): Score;
   /** See RoleInput.adjustWeights. */
   adjustPromotionWeights?(weights: ReadonlyMap<string, Score>): ReadonlyMap<string, Score>;
   readonly freezeNoQuorum?: boolean;
@@ -110,6 +115,7 @@ export function assignClone<R>(port: CloneAssignPort<R>): CloneAssignResult {
       allowedOn: (inst, node) => (port.instanceScores(byView.get(inst)!).get(node) ?? -INFINITY) >= 0,
       nodeAvailable: available,
       cloneAllows: (node) => cloneScores.has(node),
+      ...(port.colocationScoreOnCurrent ? { colocationScoreOnCurrent: (inst: InstanceForAssign) => port.colocationScoreOnCurrent!(byView.get(inst)!, inst.current[0]!) } : {}),
     }),
   ).map((v) => byView.get(v)!);
 
