@@ -213,7 +213,17 @@ export function importStatus(inp: StatusInputs): NodeStatus[] {
   }
   for (const s of states)
     if (!used.has(s)) inp.log.ignoredAt(`status/node_state[${s.attrs['uname'] ?? s.attrs['id'] ?? ''}]`, 'state of a node that is not in the configuration (Pacemaker ignores it)');
-  return out;
+  // Keep the status section's node order (nodes without a node_state last): Pacemaker reads
+  // histories in that order, and it decides how anonymous clone instances are numbered.
+  const position = new Map<string, number>();
+  for (const name of inp.nodeNames) {
+    const st = findState(name, idOf.get(name));
+    position.set(name, st === undefined ? Number.MAX_SAFE_INTEGER : states.indexOf(st));
+  }
+  return out
+    .map((n, i) => ({ n, i }))
+    .sort((a, b) => (position.get(a.n.name) ?? 0) - (position.get(b.n.name) ?? 0) || a.i - b.i)
+    .map((x) => x.n);
 }
 
 /** Pacemaker 2.1.5 determine_online_status{_fencing,_no_fencing}, for cluster nodes. */
