@@ -28,6 +28,8 @@ export interface Act {
   reason: string | undefined;
   /** Part of a live migration that is still possible (Pacemaker: migrate_runnable). */
   migratable?: boolean;
+  /** Why the action exists, for the graph and explanations (reason stays Pacemaker's "due to"). */
+  why?: string;
 }
 
 export interface ActionSet {
@@ -187,6 +189,15 @@ export function createActions(ctx: ActionContext): ActionSet {
       }
     }
     if (st.startPending && allocated) make(r, 'start', allocated, true);
+    // Why each action exists (kept when an earlier stage already said).
+    const why = moving ? `moving from ${current} to ${allocated}` : st.failed && st.stopOnFailure ? `recovering ${r.id} after a failure`
+      : multiply ? 'being multiply active' : st.blocked ? 'blocked by failure handling' : undefined;
+    for (const a of byRsc.get(r.id) ?? []) {
+      if (a.task === 'stop') a.why = why ?? (nextRole === 'Stopped' ? (ctx.assignment.nextRoleReason.get(r.id) ?? 'to be stopped') : 'restart');
+      else if (a.task === 'start') a.why = why ?? (role === 'Stopped' ? `placed on ${allocated}` : 'restart');
+      else if (a.task === 'promote') a.why = `chosen to be promoted on ${a.node}`;
+      else if (a.task === 'demote') a.why = nextRole === 'Stopped' ? 'stopping' : 'no longer chosen to be promoted';
+    }
     // Live migration: the stop and start of a moving resource may become migrate_to/migrate_from.
     if (moving && r.meta.allowMigrate && managed(r) && !st.failed && !st.startPending && running.length === 1
       && !nodeByName.get(current!)?.unclean && !nodeByName.get(allocated!)?.unclean) {

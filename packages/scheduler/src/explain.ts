@@ -36,12 +36,28 @@ export function buildExplanation(tree: ResourceTree, nodes: readonly NodeView[],
       scores.push({ resource: p.id, node: n.name, total: bans.length || total === undefined ? -1_000_000 : total, contributions: list });
     }
   }
+  const byKey = new Map(scores.map((x) => [`${x.resource}\u0000${x.node}`, x]));
+  /** "n1 scores -INFINITY (banned: node in standby)" — the node's total and what pulled it down. */
+  const why = (rsc: string, node: string): string => {
+    const sc = byKey.get(`${rsc}\u0000${node}`);
+    if (!sc) return '';
+    const negative = sc.contributions.filter((c) => c.score < 0).map((c) => c.source);
+    return `${node} scores ${formatScore(sc.total)}${negative.length ? ` (${negative.join(', ')})` : ''}`;
+  };
   const decisions = summary
     .filter((l) => l.resource !== undefined)
-    .map((l) => ({
-      resource: l.resource!,
-      text: `${l.instance ?? l.resource}: ${l.action}${l.from ? ` from ${l.from}` : ''}${l.to ? ` to ${l.to}` : ''}${l.reason ? ` because of ${l.reason}` : ''}${l.blocked ? ' (blocked)' : ''}`,
-    }));
+    .map((l) => {
+      const id = l.instance ?? l.resource!;
+      const parts = [`${id}: ${l.action}${l.from ? ` from ${l.from}` : ''}${l.to ? ` to ${l.to}` : ''}`];
+      if (l.reason) parts.push(`because of ${l.reason}`);
+      if (l.from && l.from !== l.to) {
+        const from = why(id, l.from);
+        if (from) parts.push(`— ${from}`);
+        if (l.to) parts.push(`and ${why(id, l.to)}`);
+      }
+      if (l.blocked) parts.push('(blocked)');
+      return { resource: l.resource!, text: parts.join(' ') };
+    });
   for (const p of tree.primitives) {
     const node = assignment.node.get(p.id);
     const table = assignment.scores.get(p.id);

@@ -365,7 +365,13 @@ function applyOrdering(o: Ordering, actions: ActionSet): Act[] {
   const { first, then, flags } = o;
   const ff = effectiveFlags(first, actions, then.rsc?.kind === 'primitive' ? then.node : undefined);
   const thens = [then, ...memberActions(then, actions)];
-  const clearOptional = (a: Act): void => { if (a.optional) { a.optional = false; changed.add(a); } };
+  const clearOptional = (a: Act): void => {
+    if (!a.optional) return;
+    a.optional = false;
+    // The action became necessary through this ordering: say so.
+    if (a.why === undefined || a.why === 'restart') a.why = `required by ${o.reason}`;
+    changed.add(a);
+  };
   const clearMigratable = (a: Act): void => {
     if (a.migratable) {
       a.migratable = false;

@@ -84,7 +84,7 @@ function toGraphAction(a: Act): GraphAction {
     const [type, ...rest] = (a.reason ?? 'reboot:').split(':');
     return { id: a.id, kind: 'fence', node: a.node!, interval: 0, fenceType: type === 'off' ? 'off' : type === 'on' ? 'on' : 'reboot', reason: rest.join(':'), runnable: a.runnable };
   }
-  const reason = a.reason ?? defaultReason(a);
+  const reason = a.reason ?? a.why ?? defaultReason(a);
   const out: { -readonly [K in keyof GraphAction]: GraphAction[K] } = { id: a.id, kind: a.pseudo ? 'pseudo' : (a.task as GraphAction['kind']), interval: a.interval, reason, runnable: a.runnable };
   if (a.rsc) {
     out.resource = a.rsc.id;
