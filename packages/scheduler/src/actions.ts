@@ -147,7 +147,14 @@ export function createActions(ctx: ActionContext): ActionSet {
     const moving = current !== undefined && allocated !== null && current !== allocated && roleRank(nextRole) >= roleRank('Started');
     if (moving) needStop = true;
     const cleanActive = running.filter((n) => !nodeByName.get(n)?.unclean).length;
-    const multiply = needsFencing(r) ? running.length > 1 : cleanActive > 1;
+    // A half-done live migration continues when it still goes to the same target; otherwise
+    // the resource is recovered (stopped everywhere, started where assigned).
+    const partial = st.partialMigration;
+    const canMigrate = r.meta.allowMigrate && managed(r) && !st.failed && !st.noMigrate && !st.startPending
+      && current !== undefined && allocated !== null && !nodeByName.get(current)?.unclean && !nodeByName.get(allocated)?.unclean;
+    const continuing = partial !== undefined && canMigrate && moving && running.length === 2 && current === partial.source && allocated === partial.target;
+    if (partial) needStop = true;
+    const multiply = partial ? false : needsFencing(r) ? running.length > 1 : cleanActive > 1;
     if (multiply && (r.meta.multipleActive === 'stop_start' || r.meta.multipleActive === 'stop_unexpected')) needStop = true;
     if (!moving) {
       if (st.failed && st.stopOnFailure) needStop = true;
@@ -158,6 +165,7 @@ export function createActions(ctx: ActionContext): ActionSet {
     if (role !== 'Stopped') {
       if (role === 'Promoted') for (const n of running) make(r, 'demote', n, !needStop);
       for (const n of running) {
+        if (continuing && n === partial.target) continue;
         const s = make(r, 'stop', n, !needStop);
         if (stopReason && !s.reason) s.reason = stopReason;
         if (!managed(r)) s.runnable = false;
@@ -199,8 +207,7 @@ export function createActions(ctx: ActionContext): ActionSet {
       else if (a.task === 'demote') a.why = nextRole === 'Stopped' ? 'stopping' : 'no longer chosen to be promoted';
     }
     // Live migration: the stop and start of a moving resource may become migrate_to/migrate_from.
-    if (moving && r.meta.allowMigrate && managed(r) && !st.failed && !st.startPending && running.length === 1
-      && !nodeByName.get(current!)?.unclean && !nodeByName.get(allocated!)?.unclean) {
+    if (moving && canMigrate && (running.length === 1 || continuing)) {
       const stop = byKey.get(actionKey(r.id, 'stop', current));
       const start = byKey.get(actionKey(r.id, 'start', allocated!));
       if (stop && start) {

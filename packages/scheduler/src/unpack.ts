@@ -34,6 +34,10 @@ export interface RscStatus {
   readonly managed: boolean;
   readonly failureIgnored: boolean;
   readonly startPending: boolean;
+  /** A live migration half done (migrate_to succeeded, migrate_from not yet): where from and to. */
+  readonly partialMigration?: { readonly source: string; readonly target: string };
+  /** A failed migration: the resource must be recovered with stop/start, not migrated. */
+  readonly noMigrate?: boolean;
   /** Role forced by failure handling or target-role; undefined = decided by placement. */
   readonly nextRole: Role | undefined;
   readonly nextRoleReason?: string;
@@ -75,6 +79,8 @@ interface Work {
   failureIgnored: boolean;
   startPending: boolean;
   knownOn: Set<string>;
+  partial?: { source: string; target: string };
+  noMigrate?: boolean;
 }
 
 const EXEC_OK_STATES = new Set(['done', 'error']);
@@ -364,11 +370,37 @@ export function unpackStatus(
       const from = targetOps.find((o) => o.action === 'migrate_from' && (o.migrateSource === undefined || o.migrateSource === nodeName));
       const newerOnSource = op !== undefined && sorted.some((o) => o.action !== 'monitor' && o.callId > op.callId);
       if (from && newerOnSource) return;
+      // Newer state on the target: a start/stop there after the migration (by time of last change).
+      const since = from?.lastRcChange ?? op?.lastRcChange;
+      const targetNewer = since !== undefined && targetOps.some((o) => o !== from && o.action !== 'monitor' && o.lastRcChange !== undefined && o.lastRcChange > since);
+      if (newerOnSource && targetNewer) return;
+      w.role = 'Started';
+      const targetNode = target ? nodes.get(target) : undefined;
       if (from && from.rc === OcfRc.SUCCESS && from.status === 'done') {
+        // Both halves succeeded: the migration completed and the source is stopped.
         w.role = 'Stopped';
         return;
       }
-      w.role = 'Started';
+      if (from && from.status !== 'pending') {
+        // migrate_from failed: the resource may be active on the target too.
+        if (!targetNewer && targetNode?.online) {
+          if (!w.runningOn.includes(target!)) w.runningOn.push(target!);
+        } else {
+          w.failed = true;
+          w.stopOnFailure = true;
+          w.noMigrate = true;
+        }
+        return;
+      }
+      // migrate_to done, migrate_from pending or never recorded: a partial migration.
+      if (!targetNewer && targetNode?.online) {
+        if (!w.runningOn.includes(target!)) w.runningOn.push(target!);
+        if (nodes.get(nodeName)?.online) w.partial = { source: nodeName, target: target! };
+      } else if (!newerOnSource) {
+        w.failed = true;
+        w.stopOnFailure = true;
+        w.noMigrate = true;
+      }
     }
     function updateState(action: string, code: number, key: string, masked = false): void {
       let clear = false;
@@ -446,7 +478,8 @@ export function unpackStatus(
     }
     const runningOn = w?.runningOn ?? [];
     let current = runningOn[0];
-    if (!needsFencing(r)) {
+    if (w?.partial && runningOn.includes(w.partial.source)) current = w.partial.source;
+    else if (!needsFencing(r)) {
       const happy = runningOn.find((n) => { const v = nodes.get(n); return v !== undefined && v.online && !v.unclean; });
       if (happy !== undefined) current = happy;
     }
@@ -460,6 +493,8 @@ export function unpackStatus(
       managed: w?.managed ?? r.meta.managed,
       failureIgnored: w?.failureIgnored ?? false,
       startPending: w?.startPending ?? false,
+      ...(w?.partial ? { partialMigration: w.partial } : {}),
+      ...(w?.noMigrate ? { noMigrate: true } : {}),
       nextRole,
       ...(nextRoleReason !== undefined ? { nextRoleReason } : {}),
       knownOn: w?.knownOn ?? new Set(),
