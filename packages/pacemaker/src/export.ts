@@ -468,7 +468,21 @@ function opXml(op: OpRecord, rsc: string, node: string, seen: Set<string>, index
   });
 }
 
+/**
+ * Pacemaker 2.1.5 reads fail counts as `fail-count-RSC#OP_INTERVAL` when the CIB's feature set is
+ * 3.0.13 or newer, and only as the older per-resource `fail-count-RSC` below that (or without
+ * one). A status whose fail counts all lack the operation is written in the older form, under
+ * LEGACY_FEATURE_SET; otherwise every fail count gets an operation (`start_0` where the model has
+ * none) so that Pacemaker counts it.
+ */
+export function legacyFailCounts(status: ClusterStatus): boolean {
+  const all = status.nodes.flatMap((n) => n.failures);
+  return all.length > 0 && all.every((f) => f.action === undefined);
+}
+export const LEGACY_FEATURE_SET = '3.0.12';
+
 function statusSection(config: ClusterConfig, status: ClusterStatus, now: number | undefined, ids: Ids): string[] {
+  const legacy = legacyFailCounts(status);
   const prims = new Map(listPrimitives(config).map((e) => [e.primitive.id, e]));
   const baseOf = (r: string): string => {
     const i = r.lastIndexOf(':');
@@ -483,7 +497,8 @@ function statusSection(config: ClusterConfig, status: ClusterStatus, now: number
     if (n?.maintenance) attrs.push(['maintenance', 'on']);
     if (n?.shutdown) attrs.push(['shutdown', String(now === undefined ? 1 : Math.max(1, secs(now)))]);
     for (const f of n?.failures ?? []) {
-      const key = f.action === undefined ? f.resource : `${f.resource}#${f.action}${f.interval === undefined ? '' : `_${f.interval}`}`;
+      // Pacemaker 2.1.5 counts only one form, chosen by the CIB's feature set (see legacyFailCounts).
+      const key = legacy ? f.resource : `${f.resource}#${f.action ?? 'start'}_${f.interval ?? 0}`;
       attrs.push([`fail-count-${key}`, formatScore(f.count)]);
       if (f.lastFailure !== undefined) attrs.push([`last-failure-${key}`, String(secs(f.lastFailure))]);
     }
@@ -549,7 +564,7 @@ export function exportCib(config: ClusterConfig, status: ClusterStatus, options:
   const cib = el(
     'cib',
     {
-      crm_feature_set: CIB_FEATURE_SET,
+      crm_feature_set: legacyFailCounts(status) ? LEGACY_FEATURE_SET : CIB_FEATURE_SET,
       'validate-with': CIB_SCHEMA,
       epoch: config.epoch,
       num_updates: 0,

@@ -88,8 +88,11 @@ function normaliseStatus(s: ClusterStatus, config: ClusterConfig): unknown {
       const n = byName.get(cn.name) ?? ClusterStatus.parse({ nodes: [{ name: cn.name, state: 'offline' }] }).nodes[0]!;
       const { uncleanReason: _u, ...rest } = n;
       void _u;
+      // A fail count names its operation with an interval (or none at all: see legacyFailCounts).
+      const mixed = s.nodes.some((x) => x.failures.some((f) => f.action !== undefined));
       return {
         ...rest,
+        failures: n.failures.map((f) => (f.action !== undefined || mixed ? { ...f, action: f.action ?? 'start', interval: f.interval ?? 0 } : f)),
         history: n.history.map((h) => ({
           ...h,
           agent: h.agent ?? agentOf(h.resource),
