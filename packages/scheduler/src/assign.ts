@@ -258,6 +258,22 @@ export function assignResources(
     return finalize(r, chosen, false);
   };
 
+  // Contribution labels are built once per colocation (not per node).
+  const colocLabels = new Map<Coloc, Map<Rsc, string>>();
+  const colocLabel = (c: Coloc, primary: Rsc): string => {
+    let m = colocLabels.get(c);
+    if (!m) colocLabels.set(c, (m = new Map()));
+    let l = m.get(primary);
+    if (l === undefined) m.set(primary, (l = `colocation ${c.id} with ${primary.id}`));
+    return l;
+  };
+  const prefLabels = new Map<Coloc, string>();
+  const prefLabel = (c: Coloc): string => {
+    let l = prefLabels.get(c);
+    if (l === undefined) prefLabels.set(c, (l = `preferences of ${c.dependent.id} (colocated with it by ${c.id})`));
+    return l;
+  };
+
   // ---- colocation application ---------------------------------------------------------------
   const affects = (dependent: Rsc, primary: Rsc, c: Coloc, preview: boolean): 'nothing' | 'location' | 'role' => {
     if (!preview && provisional.has(primary)) return 'nothing';
@@ -303,7 +319,7 @@ export function assignResources(
     if (c.score <= -INFINITY || c.score >= INFINITY || anyAvailable(work)) {
       for (const [node, w] of work) {
         const old = table(dependent).get(node)!;
-        if (w !== old) note(book, dependent.id, node, `colocation ${c.id} with ${primary.id}`, w <= -INFINITY ? -INFINITY : w - old);
+        if (w !== old) note(book, dependent.id, node, colocLabel(c, primary), w <= -INFINITY ? -INFINITY : w - old);
       }
       tables.set(dependent.id, work);
     }
@@ -356,7 +372,7 @@ export function assignResources(
     if (effect.kind === 'table') {
       for (const [node, w] of effect.table) {
         const old = table(dependent).get(node);
-        if (old !== undefined && w !== old) note(book, dependent.id, node, `colocation ${c.id} with ${primary.id}`, w <= -INFINITY ? -INFINITY : w - old);
+        if (old !== undefined && w !== old) note(book, dependent.id, node, colocLabel(c, primary), w <= -INFINITY ? -INFINITY : w - old);
       }
       tables.set(dependent.id, effect.table);
     } else if (effect.kind === 'instance') {
@@ -464,7 +480,7 @@ export function assignResources(
     if (next) {
       for (const [node, w] of next) {
         const old = before.get(node);
-        if (old !== undefined && w !== old) note(book, r.id, node, `preferences of ${c.dependent.id} (colocated with it by ${c.id})`, w - old);
+        if (old !== undefined && w !== old) note(book, r.id, node, prefLabel(c), w - old);
       }
       tables.set(r.id, next);
     }
