@@ -36,10 +36,15 @@ export function buildExplanation(tree: ResourceTree, nodes: readonly NodeView[],
       scores.push({ resource: p.id, node: n.name, total: bans.length || total === undefined ? -1_000_000 : total, contributions: list });
     }
   }
-  const byKey = new Map(scores.map((x) => [`${x.resource}\u0000${x.node}`, x]));
+  const byRsc = new Map<string, NodeScore[]>();
+  for (const x of scores) {
+    const l = byRsc.get(x.resource);
+    if (l) l.push(x);
+    else byRsc.set(x.resource, [x]);
+  }
   /** "n1 scores -INFINITY (banned: node in standby)" — the node's total and what pulled it down. */
   const why = (rsc: string, node: string): string => {
-    const sc = byKey.get(`${rsc}\u0000${node}`);
+    const sc = byRsc.get(rsc)?.find((x) => x.node === node);
     if (!sc) return '';
     const negative = sc.contributions.filter((c) => c.score < 0).map((c) => c.source);
     return `${node} scores ${formatScore(sc.total)}${negative.length ? ` (${negative.join(', ')})` : ''}`;
