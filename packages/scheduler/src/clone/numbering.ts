@@ -53,8 +53,8 @@ export class CloneInstanceResolver {
   /** clone id -> number of instances so far (clone-max, plus orphans created while reading). */
   private readonly totals = new Map<string, number>();
   private readonly created: CloneHistoryMapping[] = [];
-  /** instance id -> the last differing id the history used for it (Pacemaker's clone_name). */
-  private readonly names = new Map<string, string>();
+  /** Every mapping made, in unpack order (for the history names). */
+  private readonly resolved: CloneHistoryMapping[] = [];
 
   constructor(
     private readonly clones: ReadonlyMap<string, CloneSettings>,
@@ -85,11 +85,15 @@ export class CloneInstanceResolver {
   }
 
   /**
-   * The name the history last used for an instance when it differs from the instance id ("rsc" or
-   * another number): agents publish promotion scores under that name.
+   * The name the history last used for an instance on a node where it is active ("rsc", "rsc:N"):
+   * agents publish promotion scores under that name. Call after the status has been read.
    */
   historyNames(): ReadonlyMap<string, string> {
-    return this.names;
+    // Only an entry that shows the instance active on its node names it (observed with Pacemaker
+    // 2.1.5: a renamed probe that found nothing leaves the instance known by its own id).
+    const names = new Map<string, string>();
+    for (const m of this.resolved) if (this.opts.runningOn(m.instance).includes(m.node)) names.set(m.instance, m.historyId);
+    return names;
   }
 
   /** Instance count of a clone including orphans found so far. */
@@ -138,7 +142,7 @@ export class CloneInstanceResolver {
       instance: instanceName(primitive, n), childInstance: instanceName(s.childId, n), orphan,
     };
     if (orphan && !this.created.some((c) => c.clone === s.id && c.number === n)) this.created.push(m);
-    this.names.set(m.instance, historyId);
+    this.resolved.push(m);
     return m;
   }
 
