@@ -113,8 +113,15 @@ function digestParams(p: Primitive, node: string, action: string, interval: numb
 /** Hands out unique XML ids derived from a readable base. */
 class Ids {
   private readonly used = new Set<string>();
+  private readonly written = new Set<string>();
   reserve(id: string): void {
     this.used.add(id);
+  }
+  /** A model-given id (rule, resource set), once; a repeat (e.g. a rule shared through id-ref) gets a fresh id. */
+  claim(id: string): string {
+    if (this.written.has(id) || !/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(id)) return this.make(id);
+    this.written.add(id);
+    return id;
   }
   make(base: string): string {
     let b = base.replace(/[^A-Za-z0-9_.-]/g, '_');
@@ -328,7 +335,7 @@ function expressionXml(e: RuleExpression, base: string, ids: Ids): string[] {
 }
 
 function ruleXml(r: Rule, base: string, ids: Ids, nested: boolean): string[] {
-  const id = r.id !== undefined ? r.id : ids.make(`${base}-rule`);
+  const id = r.id !== undefined ? ids.claim(r.id) : ids.make(`${base}-rule`);
   return el(
     'rule',
     {
@@ -346,7 +353,7 @@ function setXml(s: ResourceSet, base: string, ids: Ids): string[] {
   return el(
     'resource_set',
     {
-      id: s.id ?? ids.make(`${base}-set`),
+      id: s.id !== undefined ? ids.claim(s.id) : ids.make(`${base}-set`),
       sequential: s.sequential ? undefined : 'false',
       'require-all': s.requireAll ? undefined : 'false',
       role: s.role,
@@ -489,7 +496,14 @@ function statusSection(config: ClusterConfig, status: ClusterStatus, now: number
     return i > 0 && /^\d+$/.test(r.slice(i + 1)) ? r.slice(0, i) : r;
   };
   const byName = new Map(status.nodes.map((n) => [n.name, n]));
-  const states = config.nodes.flatMap((cn) => {
+  // node_state elements in the status's order (Pacemaker's result can depend on it, e.g. for a
+  // migration that failed half-way), then configured nodes the status does not mention.
+  const configured = new Map(config.nodes.map((n) => [n.name, n]));
+  const ordered = [
+    ...status.nodes.flatMap((n) => configured.get(n.name) ?? []),
+    ...config.nodes.filter((n) => !byName.has(n.name)),
+  ].filter((n, i, list) => list.indexOf(n) === i);
+  const states = ordered.flatMap((cn) => {
     const n = byName.get(cn.name);
     const id = cn.id ?? cn.name;
     const attrs: [string, string][] = Object.entries(n?.attributes ?? {});
