@@ -419,7 +419,11 @@ export class Daemon extends DaemonEvents {
       if (now > p.deadline) {
         this.pendingActions.delete(key);
         p.resolve({ execution: 'timeout', outcome: 'generic-error', reason: `no answer from ${p.node}` });
-      } else this.channel?.send(p.message);
+      } else {
+        // A fresh envelope id: the receiver drops copies of an id it has seen (the key makes the action run once).
+        const again = { ...p.message, id: ++this.msgId } as PeerMessage;
+        this.channel?.send(again);
+      }
     }
   }
 
@@ -683,5 +687,8 @@ function parseReport(r: NodeReport): NodeReportData | undefined {
   const history = ResourceHistory.array().safeParse(r.history);
   const failures = FailCount.array().safeParse(r.failures);
   if (!history.success || !failures.success) return undefined;
-  return { boot: r.boot, rev: r.rev, history: history.data, failures: failures.data, ...(r.unclean !== undefined ? { unclean: r.unclean } : {}) };
+  return {
+    boot: r.boot, rev: r.rev, history: history.data, failures: failures.data,
+    ...(r.unclean !== undefined ? { unclean: r.unclean } : {}), ...(r.shutdown ? { shutdown: true } : {}),
+  };
 }
