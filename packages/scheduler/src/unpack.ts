@@ -371,8 +371,12 @@ export function unpackStatus(
       const newerOnSource = op !== undefined && sorted.some((o) => o.action !== 'monitor' && o.callId > op.callId);
       if (from && newerOnSource) return;
       // Newer state on the target: a start/stop there after the migration (by time of last change).
-      const since = from?.lastRcChange ?? op?.lastRcChange;
-      const targetNewer = since !== undefined && targetOps.some((o) => o !== from && o.action !== 'monitor' && o.lastRcChange !== undefined && o.lastRcChange > since);
+      // (against migrate_from by call id on the same node, else against migrate_to by time).
+      const since = op?.lastRcChange;
+      const laterThere = (o: OpRecord): boolean => o.action !== 'monitor' || (o.interval === 0 && o.rc === OcfRc.NOT_RUNNING);
+      const targetNewer = from
+        ? targetOps.some((o) => o !== from && o.callId > from.callId && laterThere(o))
+        : since !== undefined && targetOps.some((o) => laterThere(o) && o.lastRcChange !== undefined && o.lastRcChange > since);
       if (newerOnSource && targetNewer) return;
       w.role = 'Started';
       const targetNode = target ? nodes.get(target) : undefined;
