@@ -142,7 +142,7 @@ export function unpackStatus(
       case 'ignore': onFail = 'ignore'; break;
       case 'stop': onFail = 'stop'; failRole = 'Stopped'; break;
       case 'restart': onFail = 'recover'; break;
-      case 'demote': onFail = 'demote'; break;
+      case 'demote': onFail = 'demote'; failRole = 'Unpromoted'; break;
       default:
         onFail = action === 'stop' ? (stonith ? 'fence' : 'block') : 'recover';
     }
@@ -406,6 +406,28 @@ export function unpackStatus(
         w.noMigrate = true;
       }
     }
+    /**
+     * A failed migrate_to (on the source) or migrate_from (on the target): the resource must be
+     * assumed active here, and also on the other node unless that node has newer state for it
+     * (Pacemaker's unpack_migrate_to_failure / unpack_migrate_from_failure).
+     */
+    function migrationFailed(op: OpRecord): void {
+      w.role = 'Started';
+      w.noMigrate = true;
+      const toSource = op.action === 'migrate_from';
+      const other = toSource ? op.migrateSource : op.migrateTarget;
+      if (!other || other === nodeName) return;
+      const otherHistory = status.nodes.find((n) => n.name === other)?.history.find((h) => h.resource === historyId);
+      if (!otherHistory || otherHistory.ops.length === 0) return;
+      const partner = otherHistory.ops.find((o) => o.action === (toSource ? 'migrate_to' : 'migrate_from') && o.rc === OcfRc.SUCCESS);
+      const laterThere = (o: OpRecord): boolean => o.action !== 'monitor' || (o.interval === 0 && o.rc === OcfRc.NOT_RUNNING);
+      const since = (partner ?? op).lastRcChange;
+      const newer = partner
+        ? otherHistory.ops.some((o) => o !== partner && o.callId > partner.callId && laterThere(o))
+        : since !== undefined && otherHistory.ops.some((o) => laterThere(o) && o.lastRcChange !== undefined && o.lastRcChange > since);
+      if (newer || !nodes.get(other)?.online) return;
+      if (!w.runningOn.includes(other)) w.runningOn.push(other);
+    }
     function updateState(action: string, code: number, key: string, masked = false): void {
       let clear = false;
       if (code === OcfRc.ERR_INSTALLED || masked) w.role = 'Stopped';
@@ -438,6 +460,7 @@ export function unpackStatus(
       const f = onFailFor(r, op.action, op.interval);
       if (FAIL_RANK[onFail] < FAIL_RANK[f.onFail]) onFail = f.onFail;
       if (op.action === 'stop') adjustments.push({ rsc: r.id, node: nodeName, score: -INFINITY, reason: 'stop failed here' });
+      else if (op.action === 'migrate_to' || op.action === 'migrate_from') migrationFailed(op);
       else if (op.action === 'promote') w.role = 'Promoted';
       else if (op.action === 'demote') {
         if (f.onFail === 'block') { w.role = 'Promoted'; setNextRole(w, 'Stopped', 'demote with on-fail=block'); }
