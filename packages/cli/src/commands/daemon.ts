@@ -23,9 +23,21 @@ export function parseAddressOverrides(items: readonly string[]): Record<string, 
   return out;
 }
 
+/** "key=value" membership settings; numbers and booleans are converted. */
+export function parseMembershipSettings(items: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new ExitError(2, `--membership "${item}": write KEY=VALUE`);
+    const v = item.slice(eq + 1);
+    out[item.slice(0, eq)] = /^-?\d+$/.test(v) ? Number(v) : v === 'true' ? true : v === 'false' ? false : v;
+  }
+  return out;
+}
+
 interface DaemonOpts {
   config: string; node: string; stateDir: string; key: string; address: string[]; profile?: string; partitionPolicy?: string;
-  fenceCommand?: string; witness?: string; logFormat: string; logLevel: string; portOffset: string; stopOnShutdown: boolean;
+  fenceCommand?: string; witness?: string; membership: string[]; logFormat: string; logLevel: string; portOffset: string; stopOnShutdown: boolean;
 }
 
 export function registerDaemonCommand(program: Command, io: CliIo): void {
@@ -41,6 +53,7 @@ export function registerDaemonCommand(program: Command, io: CliIo): void {
     .option('--partition-policy <policy>', 'fence | witness | stop-all (default fence)')
     .option('--fence-command <cmd>', 'fencing command, run as CMD NODE (argument array, no shell); exit 0 = the node is off')
     .option('--witness <host>', 'ping target for the witness policy')
+    .option('--membership <key=value>', 'a membership setting (repeatable), e.g. fenceDelayTicks=0, deadTicks=8, twoNode=true', collect, [])
     .option('--port-offset <n>', 'daemon channel port = heartbeat port + n', '1')
     .option('--no-stop-on-shutdown', 'leave resources running when the daemon stops')
     .option('--log-format <fmt>', 'human | json', 'human')
@@ -64,6 +77,7 @@ export function registerDaemonCommand(program: Command, io: CliIo): void {
       const daemon = new Daemon({
         node: opts.node, config, stateDir: opts.stateDir, key, agents: builtinAgentRegistry(), runner, clock: systemClock, timers: systemTimers, logger,
         membership: {
+          ...parseMembershipSettings(opts.membership),
           ...(opts.profile !== undefined ? { profile: opts.profile as 'default' | 'fast' } : {}),
           ...(opts.partitionPolicy !== undefined ? { partitionPolicy: opts.partitionPolicy as 'fence' | 'witness' | 'stop-all' } : {}),
         },
