@@ -437,7 +437,7 @@ function nodeStateAttrs(n: NodeStatus | undefined, stonithEnabled: boolean): Att
 
 const secs = (ms: number): number => Math.floor(ms / 1000);
 
-function opXml(op: OpRecord, rsc: string, node: string, seen: Set<string>, index: number, digest: string | undefined): string[] {
+function opXml(op: OpRecord, rsc: string, node: string, seen: Set<string>, index: number, digest: string | undefined, featureSet: string): string[] {
   const key = op.key ?? `${rsc}_${op.action}_${op.interval}`;
   let id = key;
   for (let i = 2; seen.has(id); i++) id = `${key}-${i}`;
@@ -452,7 +452,7 @@ function opXml(op: OpRecord, rsc: string, node: string, seen: Set<string>, index
     operation_key: key,
     operation: op.action,
     'crm-debug-origin': 'paceline',
-    crm_feature_set: CIB_FEATURE_SET,
+    crm_feature_set: featureSet,
     'transition-key': tkey,
     'transition-magic': `${code}:${op.rc};${magicKey}`,
     'exit-reason': op.exitReason,
@@ -534,8 +534,16 @@ function statusSection(config: ClusterConfig, status: ClusterStatus, now: number
           'shutdown-lock': h.shutdownLock === undefined ? undefined : secs(h.shutdownLock),
         },
         h.ops.flatMap((op) => {
-          const digest = entry === undefined ? undefined : operationDigest(digestParams(entry.primitive, cn.name, op.action, op.interval, config));
-          return opXml(op, h.resource, cn.name, seen, opIndex++, digest);
+          const params = entry === undefined ? undefined : digestParams(entry.primitive, cn.name, op.action, op.interval, config);
+          const digest = params === undefined ? undefined : operationDigest(params);
+          // An imported secure digest made by an older Pacemaker (feature set < 3.16.0 hashed only
+          // the resource parameters) must be checked the old way: say so with the op's feature set.
+          let featureSet = CIB_FEATURE_SET;
+          if (params !== undefined && op.secureDigest !== undefined) {
+            const secure = Object.fromEntries(Object.entries(params).filter(([k]) => !(op.secureParams ?? []).includes(k)));
+            if (operationDigest(secure) !== op.secureDigest) featureSet = LEGACY_FEATURE_SET;
+          }
+          return opXml(op, h.resource, cn.name, seen, opIndex++, digest, featureSet);
         }),
       );
     });
