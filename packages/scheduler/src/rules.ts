@@ -72,8 +72,8 @@ function compare(a: string, b: string, type: string): number {
 }
 
 function evaluateDate(e: Extract<RuleExpression, { kind: 'date' }>, now: number): boolean {
-  const start = e.start !== undefined ? Date.parse(e.start) : undefined;
-  let end = e.end !== undefined ? Date.parse(e.end) : undefined;
+  const start = e.start !== undefined ? parseDate(e.start) : undefined;
+  let end = e.end !== undefined ? parseDate(e.end) : undefined;
   if (end === undefined && start !== undefined && e.duration) end = start + durationMs(e.duration);
   switch (e.op) {
     case 'gt': return start !== undefined && now > start;
@@ -105,4 +105,16 @@ function matchesDateSpec(spec: Record<string, string>, now: number): boolean {
     if (v < lo || v > hi) return false;
   }
   return true;
+}
+
+/**
+ * Dates as Pacemaker writes them ("2019-09-05 12:00:00", ISO 8601). A date without a zone is read
+ * as UTC so that the result never depends on the machine's time zone.
+ */
+function parseDate(text: string): number | undefined {
+  let t = text.trim().replace(' ', 'T');
+  if (/^\d{4}-\d{2}-\d{2}$/.test(t)) t += 'T00:00:00';
+  if (!/(Z|[+-]\d{2}:?\d{2})$/.test(t)) t += 'Z';
+  const ms = Date.parse(t);
+  return Number.isNaN(ms) ? undefined : ms;
 }
