@@ -5,7 +5,7 @@
  * crm_simulate's XML output.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -533,5 +533,53 @@ describe('crmSimulateResult', () => {
 
   it('rejects output that is not crm_simulate XML', () => {
     expect(() => crmSimulateResult('<cib/>')).toThrow(/pacemaker-result/);
+  });
+});
+
+// ---- against the Pacemaker conformance corpus (tier 1 and 2) ----
+const corpus = join(here, '../../../../shared/conformance/pacemaker');
+const corpusCases = existsSync(corpus)
+  ? readdirSync(corpus)
+      .filter((f) => f.endsWith('.expected.json'))
+      .map((f) => f.slice(0, -'.expected.json'.length))
+      .filter((n) => [1, 2].includes((JSON.parse(readFileSync(join(corpus, `${n}.expected.json`), 'utf8')) as { tier?: number }).tier ?? 3))
+      .sort()
+  : [];
+if (corpusCases.length === 0) console.log(`export.test: corpus checks skipped: no conformance corpus at ${corpus}`);
+
+(noSimulate === null && corpusCases.length > 0 ? describe : describe.skip)('on the conformance corpus (tiers 1-2)', () => {
+  const work = mkdtempSync(join(tmpdir(), `paceline-corpus-${process.pid}-`));
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  const simulate = (file: string) =>
+    crmSimulateResult(
+      execFileSync('crm_simulate', ['-x', file, '-S', '--output-as=xml'], {
+        env: { ...process.env, LC_ALL: 'C', CIB_shadow_dir: mkdtempSync(join(work, 'shadow-')) },
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        maxBuffer: 64 * 1024 * 1024,
+      }),
+    );
+
+  it('crmSimulateResult reads crm_simulate into exactly the expected results (placement, summary, node flags)', () => {
+    const bad = corpusCases.flatMap((n) => {
+      const expected = JSON.parse(readFileSync(join(corpus, `${n}.expected.json`), 'utf8'));
+      const d = compareConformance(expected, simulate(join(corpus, `${n}.xml`)), { nodes: true });
+      return d === null ? [] : [`${n}: ${d}`];
+    });
+    expect(bad).toEqual([]);
+  });
+
+  it('importCib then exportCib keeps what Pacemaker decides', () => {
+    const bad = corpusCases.flatMap((n) => {
+      const expected = JSON.parse(readFileSync(join(corpus, `${n}.expected.json`), 'utf8')) as { effective_time?: { iso?: string } | null };
+      const imported = importCib(readFileSync(join(corpus, `${n}.xml`), 'utf8'), { source: `${n}.xml` });
+      const iso = expected.effective_time?.iso;
+      const now = iso !== undefined ? Date.parse(iso) : imported.now;
+      const file = join(work, `${n}.xml`);
+      writeFileSync(file, exportCib(imported.config, imported.status, now === undefined ? {} : { now }));
+      const d = compareConformance(expected as never, simulate(file));
+      return d === null ? [] : [`${n}: ${d}`];
+    });
+    expect(bad).toEqual([]);
   });
 });
