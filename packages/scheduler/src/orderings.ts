@@ -240,8 +240,10 @@ export function buildOrderings(config: ClusterConfig, tree: ResourceTree, action
     for (const [f, t] of pairs) order(rscActions(f, firstAction, true), rscActions(t, thenAction, false), flags, `${reason} (interleaved)`);
     if (!current && flags & (F_RUNNABLE_LEFT | F_IMPLIES_THEN)) {
       for (const t of unpaired) for (const a of rscActions(t, thenAction, false)) {
-        // Pacemaker unassigns such an instance: it does not start (and is not reported as blocked).
-        if (a.runnable) { a.runnable = false; a.optional = true; a.reason ??= `no instance of ${first.id} to pair with (interleave)`; }
+        // Pacemaker unassigns such an instance: a new one does not start (and is not reported as
+        // blocked); one already running there must stop, its start required but unrunnable.
+        const runsHere = a.rsc !== undefined && a.node !== undefined && (actions.running.get(a.rsc.id) ?? []).includes(a.node);
+        if (a.runnable) { a.runnable = false; a.optional = !runsHere; a.reason ??= `no instance of ${first.id} to pair with (interleave)`; }
       }
     }
     return true;

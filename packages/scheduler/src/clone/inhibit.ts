@@ -10,7 +10,14 @@ import type { ResourceTree, Rsc } from '../resources.js';
 import { leaves } from '../resources.js';
 import { interleaveApplies } from './orderings.js';
 
-export function inhibitUnpairedInstances(config: ClusterConfig, tree: ResourceTree, assignment: Assignment): Assignment {
+export function inhibitUnpairedInstances(
+  config: ClusterConfig,
+  tree: ResourceTree,
+  assignment: Assignment,
+  /** Whether a primitive instance runs on a node now: such an instance keeps its place here and is
+   * stopped through its unrunnable start instead (see orderings.ts), as in Pacemaker. */
+  runsThere: (primitiveId: string, node: string) => boolean = () => false,
+): Assignment {
   const node = new Map(assignment.node);
   const nextRole = new Map(assignment.nextRole);
   const nextRoleReason = new Map(assignment.nextRoleReason);
@@ -39,7 +46,7 @@ export function inhibitUnpairedInstances(config: ClusterConfig, tree: ResourceTr
       const firstNodes = new Set(first.children.map(placedOn).filter((n): n is string => n !== null));
       for (const inst of then.children) {
         const n = placedOn(inst);
-        if (n === null || firstNodes.has(n)) continue;
+        if (n === null || firstNodes.has(n) || leaves(inst).some((l) => runsThere(l.id, n))) continue;
         for (const l of leaves(inst)) {
           node.set(l.id, null);
           nextRole.set(l.id, 'Stopped');
