@@ -11,8 +11,9 @@
 //   npm run diff:pacemaker -- [--count N] [--seed S] [--verbose] [--nodes]
 //   node scripts/diff-pacemaker.mjs --minimise SEED      shrink one disagreement to a small CIB
 //   node scripts/diff-pacemaker.mjs [--cib] FILE.xml...  compare the two schedulers on given CIBs
+//   node scripts/diff-pacemaker.mjs --corpus ../shared/conformance/pacemaker   check the export/read-back tools
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -32,6 +33,7 @@ const { values, positionals } = parseArgs({
     basic: { type: 'boolean', default: false },
     minimise: { type: 'string' },
     cib: { type: 'string', multiple: true },
+    corpus: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -41,6 +43,8 @@ if (values.help) {
   console.log('                   while the same class of difference remains; saves .bench-cache/diff/min-SEED.xml');
   console.log('  --basic:         only the basic generator (no sets, rules, asymmetric cluster, on-fail, target-role,');
   console.log('                   unmanaged, failure-timeout, clone-max/interleave/notify, promoted-max 2, pending, shutdown)');
+  console.log('  --corpus DIR:    check the tools on a conformance corpus (e.g. ../shared/conformance/pacemaker): crm_simulate');
+  console.log('                   read back gives each expected result, and importCib+exportCib keeps the decision of Pacemaker');
   console.log('  --cib FILE:      compare the two schedulers on a CIB file (crm_simulate on the file, Paceline on importCib of it)');
   process.exit(0);
 }
@@ -443,6 +447,53 @@ function minimise(seed) {
   console.log(`  paceline:  ${(best.paceline?.actions ?? []).map((a) => describeAction(a)).sort().join('; ') || '(none)'}`);
 }
 
+// ---- the tools themselves, on a corpus of Pacemaker cases with expected results ----
+function checkCorpus(dir) {
+  const names = readdirSync(dir).filter((f) => f.endsWith('.expected.json')).map((f) => f.slice(0, -'.expected.json'.length)).sort();
+  const simulate = (file, args = []) => {
+    const shadow = mkdtempSync(join(work, 'shadow-'));
+    try {
+      return crmSimulateResult(execFileSync('crm_simulate', ['-x', file, '-S', '--output-as=xml', ...args], {
+        env: { ...process.env, LC_ALL: 'C', CIB_shadow_dir: shadow }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26,
+      }));
+    } finally {
+      rmSync(shadow, { recursive: true, force: true });
+    }
+  };
+  let readOk = 0;
+  let keptOk = 0;
+  const readBad = [];
+  const keptBad = [];
+  for (const n of names) {
+    const expected = JSON.parse(readFileSync(join(dir, `${n}.expected.json`), 'utf8'));
+    const rawArgs = expected.reference?.crm_simulate_args ?? [];
+    const args = Array.isArray(rawArgs) ? rawArgs : String(rawArgs).split(' ').filter(Boolean);
+    try {
+      const d = compareConformance(expected, simulate(join(dir, `${n}.xml`), args), { nodes: true });
+      if (d === null) readOk++;
+      else readBad.push(`${n}: ${d}`);
+    } catch (e) {
+      readBad.push(`${n}: ${e.message.split('\n')[0]}`);
+    }
+    try {
+      const imported = importCib(readFileSync(join(dir, `${n}.xml`), 'utf8'), { source: `${n}.xml` });
+      const iso = expected.effective_time?.iso;
+      const now = iso !== undefined ? Date.parse(iso) : imported.now;
+      const file = join(work, `${n}.xml`);
+      writeFileSync(file, exportCib(imported.config, imported.status, now === undefined ? {} : { now }));
+      const d = compareConformance(expected, simulate(file));
+      if (d === null) keptOk++;
+      else keptBad.push(`${n} [tier ${expected.tier}${imported.unsupported.length ? `, ${imported.unsupported.length} unsupported at import` : ''}]: ${d}`);
+    } catch (e) {
+      keptBad.push(`${n}: ${e.message.split('\n')[0]}`);
+    }
+  }
+  for (const l of readBad) console.log(`read back: ${l}`);
+  for (const l of keptBad) console.log(`import+export: ${l}`);
+  console.log(`crm_simulate read back as the expected result: ${readOk}/${names.length}`);
+  console.log(`importCib + exportCib + crm_simulate gives the expected result: ${keptOk}/${names.length}`);
+}
+
 // ---- run ----
 const cacheDir = resolve(root, '.bench-cache/diff');
 mkdirSync(cacheDir, { recursive: true });
@@ -450,7 +501,8 @@ const work = mkdtempSync(join(tmpdir(), `paceline-diff-${process.pid}-`));
 const results = [];
 const started = Date.now();
 try {
-  if (values.cib !== undefined)
+  if (values.corpus !== undefined) checkCorpus(resolve(values.corpus));
+  else if (values.cib !== undefined)
     for (const f of values.cib) {
       const text = readFileSync(f, 'utf8');
       const imported = importCib(text, { source: f });
@@ -475,7 +527,7 @@ try {
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
-if (values.minimise !== undefined || values.cib !== undefined) process.exit(0);
+if (values.minimise !== undefined || values.cib !== undefined || values.corpus !== undefined) process.exit(0);
 
 // ---- report ----
 const bad = results.filter((r) => r.difference !== null);
