@@ -54,7 +54,7 @@ function compare(a: string, b: string, type: string): number {
   if (type === 'integer' || type === 'number') {
     const x = Number(a);
     const y = Number(b);
-    if (Number.isNaN(x) || Number.isNaN(y)) return a.localeCompare(b);
+    if (Number.isNaN(x) || Number.isNaN(y)) return a < b ? -1 : a > b ? 1 : 0;
     return x === y ? 0 : x < y ? -1 : 1;
   }
   if (type === 'version') {
