@@ -51,7 +51,7 @@ export function schedule(input: ScheduleInput): Transition {
     defaults: config.defaults.resource,
     promotedLocations: criteria.promotedLocations,
     placementStrategy: config.properties.placementStrategy,
-  }));
+  }), (id, n) => unpacked.resources.get(id)?.runningOn.includes(n) ?? false);
   const actions = createActions({ config, tree, nodes, unpacked, assignment, criteria, quorum: status.quorum, canFence, quorumPolicy: effectiveQuorumPolicy(config, status) });
   const orderings = buildOrderings(config, tree, actions, new Map([...unpacked.resources].map(([id, st]) => [id, st.role])));
   propagate(orderings, actions, colocs, tree);
