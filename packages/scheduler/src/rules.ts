@@ -28,7 +28,11 @@ function evaluateExpression(e: RuleExpression, ctx: RuleContext): boolean {
   let expected = e.value;
   if (e.valueSource === 'param') expected = stringOf(ctx.params?.[e.value ?? '']);
   else if (e.valueSource === 'meta') expected = stringOf(ctx.meta?.[e.value ?? '']);
-  if (actual === undefined || expected === undefined) return e.op === 'ne' && actual === undefined ? true : false;
+  if (actual === undefined || expected === undefined) {
+    // Pacemaker: a missing side compares below a present one; two missing sides are equal.
+    const same = actual === undefined && expected === undefined;
+    return e.op === 'eq' ? same : e.op === 'ne' ? !same : false;
+  }
   const type = e.valueType ?? (looksNumeric(actual) && looksNumeric(expected) && e.op !== 'eq' && e.op !== 'ne' ? 'number' : 'string');
   const cmp = compare(actual, expected, type);
   switch (e.op) {
