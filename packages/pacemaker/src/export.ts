@@ -443,10 +443,11 @@ function opXml(op: OpRecord, rsc: string, node: string, seen: Set<string>, index
   for (let i = 2; seen.has(id); i++) id = `${key}-${i}`;
   seen.add(id);
   const code = EXEC_CODE[op.status];
-  // transition-key carries the expected rc; an unknown expected rc is written without one. Pacemaker
-  // needs transition-magic on every record (it orders records with equal call ids by it).
-  const magicKey = `${index + 1}:0:${op.expectedRc ?? op.rc}:${TRANSITION_UUID}`;
-  const tkey = op.expectedRc === undefined ? undefined : magicKey;
+  // transition-key carries the expected rc. Pacemaker takes a record without one as failed; the
+  // model reads an unknown expected rc as "not running" for probes and success otherwise, so that
+  // is what gets written.
+  const expected = op.expectedRc ?? (op.action === 'monitor' && op.interval === 0 ? 7 : 0);
+  const tkey = `${index + 1}:0:${expected}:${TRANSITION_UUID}`;
   return el('lrm_rsc_op', {
     id,
     operation_key: key,
@@ -454,7 +455,7 @@ function opXml(op: OpRecord, rsc: string, node: string, seen: Set<string>, index
     'crm-debug-origin': 'paceline',
     crm_feature_set: featureSet,
     'transition-key': tkey,
-    'transition-magic': `${code}:${op.rc};${magicKey}`,
+    'transition-magic': `${code}:${op.rc};${tkey}`,
     'exit-reason': op.exitReason,
     on_node: node,
     'call-id': op.callId,

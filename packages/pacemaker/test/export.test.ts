@@ -103,6 +103,8 @@ function normaliseStatus(s: ClusterStatus, config: ClusterConfig): unknown {
             return {
               ...op,
               key: o.key ?? `${h.resource}_${o.action}_${o.interval}`,
+              // An unknown expected rc is written as the one the model assumes.
+              expectedRc: o.expectedRc ?? (o.action === 'monitor' && o.interval === 0 ? 7 : 0),
               ...(o.lastRcChange !== undefined ? { lastRcChange: Math.floor(o.lastRcChange / 1000) * 1000 } : {}),
               ...(o.lastRun !== undefined ? { lastRun: Math.floor(o.lastRun / 1000) * 1000 } : {}),
             };
