@@ -5,18 +5,42 @@ import { ExitError, type CliIo } from './io.js';
 import { registerSimulateCommands } from './commands/simulate.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerConfigCommands } from './commands/config.js';
-import { registerAgentCommands } from './commands/agent.js';
-import { registerOcfCommands } from './commands/ocf.js';
-import { ocfCliApi } from '@paceline/ocf';
-import { cliAgentRegistry } from './agents.js';
-import { registerDaemonCommand } from './commands/daemon.js';
-import { registerStatusCommand } from './commands/status.js';
-import { registerNodeCommands } from './commands/node.js';
-import { registerResourceCommands } from './commands/resource.js';
-import { registerClusterConfigCommands } from './commands/cluster-config.js';
-import { registerKeygenCommand } from './commands/keygen.js';
 
-export function createProgram(io: CliIo): Command {
+/**
+ * Commands that drive the real world (agents, the daemon, its control socket) load their packages
+ * only when they are used, so that `simulate`, `explain` and `demo` start fast.
+ */
+async function registerSystemCommands(program: Command, io: CliIo): Promise<void> {
+  const [agent, ocfCommands, ocf, agents, daemon, status, node, resource, clusterConfig, keygen] = await Promise.all([
+    import('./commands/agent.js'),
+    import('./commands/ocf.js'),
+    import('@paceline/ocf'),
+    import('./agents.js'),
+    import('./commands/daemon.js'),
+    import('./commands/status.js'),
+    import('./commands/node.js'),
+    import('./commands/resource.js'),
+    import('./commands/cluster-config.js'),
+    import('./commands/keygen.js'),
+  ]);
+  agent.registerAgentCommands(program, agents.cliAgentRegistry(), io);
+  ocfCommands.registerOcfCommands(program, ocf.ocfCliApi, io);
+  daemon.registerDaemonCommand(program, io);
+  status.registerStatusCommand(program, io);
+  node.registerNodeCommands(program, io);
+  resource.registerResourceCommands(program, io);
+  clusterConfig.registerClusterConfigCommands(program, io);
+  keygen.registerKeygenCommand(program, io);
+}
+
+/** Commands whose modules are light: planning and explaining, no system packages. */
+const PLANNING_COMMANDS = new Set(['simulate', 'explain', 'demo']);
+
+/**
+ * The whole command tree. With `only` naming a planning command (simulate, explain, demo), only the
+ * planning commands are loaded.
+ */
+export async function createProgram(io: CliIo, only?: string): Promise<Command> {
   const program = new Command('paceline')
     .description('Paceline: a typed high-availability cluster resource manager with Pacemaker semantics')
     .exitOverride()
@@ -24,21 +48,14 @@ export function createProgram(io: CliIo): Command {
   registerSimulateCommands(program, io);
   registerDemoCommand(program, io);
   registerConfigCommands(program, io);
-  registerAgentCommands(program, cliAgentRegistry(), io);
-  registerOcfCommands(program, ocfCliApi, io);
-  registerDaemonCommand(program, io);
-  registerStatusCommand(program, io);
-  registerNodeCommands(program, io);
-  registerResourceCommands(program, io);
-  registerClusterConfigCommands(program, io);
-  registerKeygenCommand(program, io);
+  if (only === undefined || !PLANNING_COMMANDS.has(only)) await registerSystemCommands(program, io);
   for (const c of program.commands) c.exitOverride();
   return program;
 }
 
 /** Runs the CLI; returns the exit code instead of exiting, so it can be tested. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  const program = createProgram(io);
+  const program = await createProgram(io, argv[0]);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return 0;
