@@ -11,18 +11,17 @@ import { registerConfigCommands } from './commands/config.js';
  * only when they are used, so that `simulate`, `explain` and `demo` start fast.
  */
 async function registerSystemCommands(program: Command, io: CliIo): Promise<void> {
-  const [agent, ocfCommands, ocf, agents, daemon, status, node, resource, clusterConfig, keygen] = await Promise.all([
-    import('./commands/agent.js'),
-    import('./commands/ocf.js'),
-    import('@paceline/ocf'),
-    import('./agents.js'),
-    import('./commands/daemon.js'),
-    import('./commands/status.js'),
-    import('./commands/node.js'),
-    import('./commands/resource.js'),
-    import('./commands/cluster-config.js'),
-    import('./commands/keygen.js'),
-  ]);
+  // One at a time: jest's ESM loader mishandles concurrent dynamic imports of shared modules.
+  const agent = await import('./commands/agent.js');
+  const ocfCommands = await import('./commands/ocf.js');
+  const ocf = await import('@paceline/ocf');
+  const agents = await import('./agents.js');
+  const daemon = await import('./commands/daemon.js');
+  const status = await import('./commands/status.js');
+  const node = await import('./commands/node.js');
+  const resource = await import('./commands/resource.js');
+  const clusterConfig = await import('./commands/cluster-config.js');
+  const keygen = await import('./commands/keygen.js');
   agent.registerAgentCommands(program, agents.cliAgentRegistry(), io);
   ocfCommands.registerOcfCommands(program, ocf.ocfCliApi, io);
   daemon.registerDaemonCommand(program, io);
