@@ -61,10 +61,18 @@ function escapeAttr(v: string): string {
   return v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/\t/g, '&#9;').replace(/\n/g, '&#10;').replace(/\r/g, '&#13;');
 }
 
-/** Pacemaker's escaping of attribute values in digest text (crm_xml_escape). */
+/**
+ * Pacemaker's escaping of attribute values in digest text (crm_xml_escape, 2.1.5): XML specials
+ * as entities, a tab as four spaces, CR/LF as `\r`/`\n`, other control characters as a
+ * backslash and three octal digits; escaping stops at the first multi-byte UTF-8 character (the
+ * rest is copied as it is).
+ */
 function digestEscape(v: string): string {
   let out = '';
-  for (const ch of v) {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c >= 0x80) return out + v.slice(i);
+    const ch = v[i]!;
     switch (ch) {
       case '<': out += '&lt;'; break;
       case '>': out += '&gt;'; break;
@@ -74,7 +82,7 @@ function digestEscape(v: string): string {
       case '\t': out += '    '; break;
       case '\n': out += '\\n'; break;
       case '\r': out += '\\r'; break;
-      default: out += ch;
+      default: out += c < 0x20 || c === 0x7f ? `\\${c.toString(8).padStart(3, '0')}` : ch;
     }
   }
   return out;

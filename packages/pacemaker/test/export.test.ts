@@ -476,6 +476,55 @@ describe('Pacemaker accepts the exported CIB', () => {
   });
 });
 
+(noSimulate === null ? describe : describe.skip)('digests of awkward parameter values', () => {
+  it('crm_simulate sees no definition change for values with XML specials, tabs, newlines and non-ASCII text', () => {
+    // (Pacemaker 2.1.5 stops escaping at the first non-ASCII character, so a special character after
+    // one breaks its own CIB: not tested.)
+    const values = ['a "quoted" <tag> & \'apostrophe\'', 'tab\there', 'two\nlines\r\nend', 'café ünïcode', '{"json":[1,2]}', ''];
+    const config = ClusterConfig.parse({
+      properties: { stonithEnabled: false },
+      nodes: [{ name: 'n1' }],
+      resources: values.map((v, i) => ({
+        type: 'primitive',
+        id: `r${i}`,
+        agent: 'ocf:pacemaker:Dummy',
+        params: { value: v, other: 'x' },
+        ops: [{ name: 'monitor', interval: '10s', params: { depth: v } }],
+      })),
+    });
+    const status = ClusterStatus.parse({
+      nodes: [
+        {
+          name: 'n1',
+          state: 'online',
+          history: values.map((_, i) => ({
+            resource: `r${i}`,
+            ops: [
+              { action: 'start', callId: 2 * i + 1, rc: 0, expectedRc: 0 },
+              { action: 'monitor', interval: 10_000, callId: 2 * i + 2, rc: 0, expectedRc: 0 },
+            ],
+          })),
+        },
+      ],
+    });
+    const dir = mkdtempSync(join(tmpdir(), `paceline-digest-${process.pid}-`));
+    try {
+      const file = join(dir, 'cib.xml');
+      writeFileSync(file, exportCib(config, status, { now: NOW }));
+      const out = execFileSync('crm_simulate', ['-x', file, '-S', '--output-as=xml'], {
+        env: { ...process.env, LC_ALL: 'C', CIB_shadow_dir: mkdtempSync(join(dir, 'shadow-')) },
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      expect(crmSimulateResult(out).actions).toEqual([]);
+      // Recurring monitors whose digest differed would be rescheduled: none are.
+      expect(out).not.toMatch(/op="monitor" node="n1"/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('operationDigest', () => {
   it('is the MD5 Pacemaker 2.1.5 computes (values from crm_simulate-accepted CIBs)', () => {
     // An empty parameter set, as Pacemaker's Dummy resources without parameters carry.
