@@ -46,6 +46,8 @@ export interface NodeReportData {
   readonly unclean?: string;
   /** Shutting down cleanly: the scheduler moves everything off it. */
   readonly shutdown?: boolean;
+  /** Peers this node fenced (confirmed) and has not heard from since. */
+  readonly fenced?: readonly string[];
 }
 
 export interface TransitionInfo {
@@ -131,9 +133,9 @@ export function coordinatorStep(state: CoreState, event: CoreEvent): CoreResult 
       if (prev !== undefined && prev.boot === event.report.boot && prev.rev > event.report.rev) break; // stale
       if (prev !== undefined && prev.boot > event.report.boot) break;
       s.reports = { ...s.reports, [event.node]: event.report };
-      if (prev === undefined || prev.boot !== event.report.boot || prev.rev !== event.report.rev || prev.unclean !== event.report.unclean || prev.shutdown !== event.report.shutdown) s.dirty = true;
+      if (prev === undefined || prev.boot !== event.report.boot || prev.rev !== event.report.rev || prev.unclean !== event.report.unclean || prev.shutdown !== event.report.shutdown || String(prev.fenced) !== String(event.report.fenced)) s.dirty = true;
       // Expected results of the running transition do not abort it; a new failure or a restart does.
-      if (prev === undefined || prev.boot !== event.report.boot || failureTotal(event.report) > failureTotal(prev) || prev.shutdown !== event.report.shutdown) s.urgent = true;
+      if (prev === undefined || prev.boot !== event.report.boot || failureTotal(event.report) > failureTotal(prev) || prev.shutdown !== event.report.shutdown || String(prev.fenced) !== String(event.report.fenced)) s.urgent = true;
       const unclean = event.report.unclean;
       if (unclean !== undefined && isCoordinator() && s.view.quorate && s.quarantined[event.node] !== event.report.boot && s.doc.quarantine[event.node] === undefined) {
         s.quarantined = { ...s.quarantined, [event.node]: event.report.boot };
@@ -242,7 +244,11 @@ export function buildStatus(s: CoreState): ClusterStatus {
     const p = s.view.peers[n.name];
     const self = n.name === s.self;
     const q = s.doc.quarantine[n.name];
-    const frozen = !self && p !== undefined && !p.member && !p.safelyDown;
+    // Fenced by a current member (e.g. the coordinator), or by a node that has since left cleanly,
+    // counts as proven down here too.
+    const fencedByMember = Object.entries(s.reports).some(([m, rep]) =>
+      (m === s.self || s.view.peers[m]?.member === true || s.view.peers[m]?.safelyDown === true) && rep.fenced?.includes(n.name) === true);
+    const frozen = !self && p !== undefined && !p.member && !p.safelyDown && !fencedByMember;
     const state: NodeStatus['state'] = self || p?.member || frozen ? 'online' : 'offline';
     // A member's history counts once it reported in its current incarnation; a frozen node keeps its last report.
     const current = r !== undefined && (self || frozen || (p?.member === true && p.boot === r.boot));

@@ -281,6 +281,7 @@ export class Daemon extends DaemonEvents {
         this.log.warn(`${e.node} fenced`);
         this.emit('fenced', { node: e.node, ok: true });
         this.feedCore({ type: 'fenced', node: e.node, reason: `fenced at ${iso(this.o.clock.now())} by ${this.o.node} after it was lost on every link; check it, then run: paceline node clear ${e.node}`, now: this.o.clock.now() });
+        this.publishReport();
         break;
       case 'fence-failed': this.log.error(`fencing ${e.node} failed`, { detail: e.detail, retryInTicks: e.retryInTicks }); this.emit('fenced', { node: e.node, ok: false, ...(e.detail ? { detail: e.detail } : {}) }); break;
       case 'may-run-changed': this.log.info(e.mayRun ? 'may run resources' : 'may not run resources', { reason: e.reason }); if (!e.mayRun) void this.stopLocalIfForbidden(); break;
@@ -499,21 +500,28 @@ export class Daemon extends DaemonEvents {
   // ---- this node -----------------------------------------------------------------------------
 
   private report(): NodeReportData {
+    const fenced = Object.values(this.membership.peers).filter((p) => p.fence.phase === 'confirmed').map((p) => p.name);
     return {
       boot: this.boot, rev: this.local.rev, history: this.local.history, failures: this.local.failures,
       ...(this.unclean ? { unclean: this.unclean } : {}), ...(this.shuttingDown ? { shutdown: true } : {}),
+      ...(fenced.length ? { fenced } : {}),
     };
   }
 
   private wireReport(): NodeReport {
     const r = this.report();
-    return { ...r, history: [...r.history], failures: [...r.failures] };
+    const { fenced, ...rest } = r;
+    return { ...rest, history: [...r.history], failures: [...r.failures], ...(fenced ? { fenced: [...fenced] } : {}) };
   }
 
   private onLocalChange(): void {
+    this.publishReport();
+    void this.persist(true);
+  }
+
+  private publishReport(): void {
     this.feedCore({ type: 'report', node: this.o.node, report: this.report(), now: this.o.clock.now() });
     this.broadcast({ type: 'report', report: this.wireReport() });
-    void this.persist(true);
   }
 
   private sendToCoordinatorKick(reason: string): void {
@@ -690,5 +698,6 @@ function parseReport(r: NodeReport): NodeReportData | undefined {
   return {
     boot: r.boot, rev: r.rev, history: history.data, failures: failures.data,
     ...(r.unclean !== undefined ? { unclean: r.unclean } : {}), ...(r.shutdown ? { shutdown: true } : {}),
+    ...(r.fenced?.length ? { fenced: [...r.fenced] } : {}),
   };
 }

@@ -43,6 +43,8 @@ export const NodeReport = z.strictObject({
   unclean: z.string().optional(),
   /** The node is shutting down cleanly: move everything off it. */
   shutdown: z.boolean().optional(),
+  /** Peers this node has fenced (confirmed) and not heard from since. */
+  fenced: z.array(Name).max(1024).optional(),
 });
 export type NodeReport = z.infer<typeof NodeReport>;
 export const ReportMessage = z.strictObject({ ...Base, type: z.literal('report'), report: NodeReport });
