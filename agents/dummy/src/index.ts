@@ -3,7 +3,8 @@
  * file (like ocf:heartbeat:Dummy and ocf:pacemaker:Stateful). Optional delays make them slow, and
  * `failActions` makes chosen actions fail, to exercise timeouts and recovery.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import {
@@ -28,9 +29,14 @@ function stateFile(p: DummyParams, ctx: AgentContext): string {
   return p.state ?? join(ctx.stateDir, 'dummy.state');
 }
 
+/**
+ * Reads the state file synchronously: it is a few bytes in the instance's state directory, and one
+ * blocking read (microseconds) costs far less CPU than the four thread-pool round trips of an
+ * asynchronous open/stat/read/close — which is most of what a cheap monitor costs.
+ */
 async function readRole(file: string): Promise<Role | undefined> {
   try {
-    const text = (await readFile(file, 'utf8')).trim();
+    const text = readFileSync(file, 'utf8').trim();
     return text.startsWith('promoted') ? 'promoted' : 'started';
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;

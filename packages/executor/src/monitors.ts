@@ -21,6 +21,19 @@ export interface MonitorDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly stateRoot: string;
+  /**
+   * Wake-ups are aligned to this grid (ms), so monitors that fall due close together run in one
+   * wake-up of the process instead of each waking it alone: for cheap in-process monitors, being
+   * woken costs more CPU than the check. Default: a tenth of the interval, at most 1 s (a 10 s
+   * monitor runs 10–11 s after the last). 0 disables it.
+   */
+  readonly coalesceMs?: number;
+}
+
+/** Delay until the first grid point at least `interval` from `now` (the plain interval when grid is 0). */
+export function coalescedDelay(now: number, interval: number, grid: number): number {
+  if (grid <= 0) return interval;
+  return Math.ceil((now + interval) / grid) * grid - now;
 }
 
 /** An instance active on this node. */
@@ -124,7 +137,8 @@ export class RecurringMonitors extends ExecutorEvents {
     const signal = loop.controller.signal;
     for (;;) {
       try {
-        await this.deps.clock.sleep(loop.interval, signal);
+        const grid = this.deps.coalesceMs ?? Math.min(1000, Math.floor(loop.interval / 10));
+        await this.deps.clock.sleep(coalescedDelay(this.deps.clock.now(), loop.interval, grid), signal);
       } catch (e) {
         void e;
         return;

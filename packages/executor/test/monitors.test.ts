@@ -1,12 +1,39 @@
 import { silentLogger } from '@paceline/agent-api';
 import { ClusterStatus } from '@paceline/model';
-import { RecurringMonitors, recordResult, type MonitorFailedEvent } from '@paceline/executor';
+import { RecurringMonitors, coalescedDelay, recordResult, type MonitorFailedEvent } from '@paceline/executor';
 import { SystemClock } from '@paceline/runtime';
 import { config, recordingAgent, registryWith, SimClock } from './helpers.js';
 
 const runner = { run: async () => ({ exitCode: 0, stdout: '', stderr: '', timedOut: false, notFound: false }) };
 
 describe('RecurringMonitors', () => {
+  test('coalescedDelay aligns wake-ups to the grid, never earlier than the interval', () => {
+    expect(coalescedDelay(1_000_000, 7000, 0)).toBe(7000);
+    expect(coalescedDelay(1_000_000, 7000, 700)).toBe(7300);
+    expect(coalescedDelay(1_000_000, 10_000, 1000)).toBe(10_000);
+    expect(coalescedDelay(1_000_250, 10_000, 1000)).toBe(10_750);
+  });
+
+  test('monitors falling due within one grid step run in the same wake-up (default grid: interval/10, at most 1 s)', async () => {
+    const clock = new SimClock();
+    const fake = recordingAgent();
+    const cfg = config(['a', 'b', 'c'].map((id) => ({ id, ops: [{ name: 'monitor', interval: '10s' }] })));
+    for (const id of ['a', 'b', 'c']) fake.state.set(`n1/${id}`, 'started');
+    const m = new RecurringMonitors({ agents: registryWith(fake.agent), config: cfg, node: 'n1', runner, clock, logger: silentLogger, stateRoot: '/s' });
+    m.update([{ instance: 'a', role: 'Started' }]);
+    await clock.advance(300);
+    m.update([{ instance: 'a', role: 'Started' }, { instance: 'b', role: 'Started' }]);
+    await clock.advance(400);
+    m.update([{ instance: 'a', role: 'Started' }, { instance: 'b', role: 'Started' }, { instance: 'c', role: 'Started' }]);
+    await clock.advance(12_000);
+    // Started at +0, +300 and +700 ms: a is first checked at +10 s, b and c together at +11 s (the first whole second at least 10 s after each start).
+    const times = new Set(fake.calls.map((c) => c.at - 1_000_000));
+    expect(fake.calls.map((c) => c.instance).sort()).toEqual(['a', 'b', 'c']);
+    expect([...times]).toEqual([...times].filter((t) => t % 1000 === 0));
+    expect([...times].sort((x, y) => x - y)).toEqual([10_000, 11_000]);
+    await m.dispose();
+  });
+
   test('runs each active instance\'s monitors at their intervals and reports a failure once', async () => {
     const clock = new SimClock();
     const fake = recordingAgent();
@@ -16,7 +43,8 @@ describe('RecurringMonitors', () => {
       { id: 'a', ops: [{ name: 'monitor', interval: '10s' }, { name: 'monitor', interval: '60s', enabled: false }] },
       { id: 'b', ops: [{ name: 'monitor', interval: '7s', role: 'Promoted' }, { name: 'monitor', interval: '11s' }] },
     ]);
-    const m = new RecurringMonitors({ agents: registryWith(fake.agent), config: cfg, node: 'n1', runner, clock, logger: silentLogger, stateRoot: '/s' });
+    // Exact intervals here; coalescing is tested below.
+    const m = new RecurringMonitors({ agents: registryWith(fake.agent), config: cfg, node: 'n1', runner, clock, logger: silentLogger, stateRoot: '/s', coalesceMs: 0 });
     const failures: MonitorFailedEvent[] = [];
     let finished = 0;
     m.on('monitor-failed', (e) => failures.push(e));
