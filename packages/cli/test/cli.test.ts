@@ -114,3 +114,15 @@ describe('paceline explain', () => {
     expect(io.stderr.join('\n')).toMatch(/resource "nope" is not configured/);
   });
 });
+
+describe('paceline simulate --cib (text)', () => {
+  it('prints crm_simulate\'s layout with the same Transition Summary', async () => {
+    const cib = join(root, '..', 'shared', 'conformance', 'pacemaker', 'group6.xml');
+    const io = fakeIo();
+    expect(await runCli(['simulate', '--cib', cib], io)).toBe(0);
+    const out = io.stdout.join('\n');
+    expect(out).toMatch(/^Current cluster status:\n {2}\* Node List:/);
+    expect(out).toMatch(/Transition Summary:\n {2}\* Move {7}child_rsc1 {5}\( node1 -> node2 \)/);
+    expect(out).toMatch(/Revised Cluster Status:/);
+  });
+});

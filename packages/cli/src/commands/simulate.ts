@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { listPrimitives, type ClusterConfig, type ClusterStatus } from '@paceline/model';
 import { applyTransition, schedule } from '@paceline/scheduler';
-import { importCib, toConformanceResult } from '@paceline/pacemaker';
+import { importCib, renderSimulation, toConformanceResult } from '@paceline/pacemaker';
 import type { CliIo } from '../io.js';
 import { loadConfig, loadStatus, parseNow, readOrThrow } from '../load.js';
 import { applyWhatIf, parseOpFail, type WhatIf } from '../whatif.js';
@@ -63,10 +63,12 @@ export function registerSimulateCommands(program: Command, io: CliIo): void {
       let status: ClusterStatus;
       let now: number;
       if (o.cib) {
-        const imported = importCib(readOrThrow(io, o.cib), { source: o.cib });
+        // Date rules in the CIB are decided at "now": --now, else the CIB's execution-date, else the clock.
+        const given = o.now === undefined ? undefined : parseNow(o.now, 0);
+        const imported = importCib(readOrThrow(io, o.cib), { source: o.cib, defaultNow: io.now(), ...(given === undefined ? {} : { now: given }) });
         config = imported.config;
         status = imported.status;
-        now = parseNow(o.now, imported.now ?? io.now());
+        now = given ?? imported.now ?? io.now();
         for (const u of imported.unsupported) io.err(`warning: ${o.cib}: ${u.path}: ${u.what} is not supported and was ignored`);
       } else {
         if (!o.config) throw new Error('give --config FILE (or --cib FILE.xml)');
@@ -88,6 +90,12 @@ export function registerSimulateCommands(program: Command, io: CliIo): void {
       }
       if (o.format !== 'text') throw new Error(`--format must be text or json, not "${o.format}"`);
       const revised = applyTransition(config, status, transition, now);
+      if (o.cib && !o.showScores) {
+        // A Pacemaker CIB gets crm_simulate's own layout, which its users know.
+        io.out(renderSimulation({ config, status, transition, after: revised }).replace(/\n$/, ''));
+        for (const w of transition.warnings) io.err(`warning: ${w}`);
+        return;
+      }
       io.out('Current cluster status:');
       for (const l of [...renderNodes(config, status), ...renderPlacement(config, transition.current)]) io.out(`  ${l}`);
       io.out('');
