@@ -66,7 +66,12 @@ export function buildExplanation(tree: ResourceTree, nodes: readonly NodeView[],
   for (const p of tree.primitives) {
     const node = assignment.node.get(p.id);
     const table = assignment.scores.get(p.id);
-    if (node) decisions.push({ resource: p.id, text: `${p.id}: placed on ${node} (score ${formatScore(table?.get(node) ?? 0)})` });
+    if (node) {
+      // Promotable instances also say why they got their role (promotion score, role locations, colocations).
+      const role = assignment.nextRole.get(p.id);
+      const roleWhy = role === 'Promoted' || role === 'Unpromoted' ? assignment.nextRoleReason.get(p.id) : undefined;
+      decisions.push({ resource: p.id, text: `${p.id}: placed on ${node} (score ${formatScore(table?.get(node) ?? 0)})${roleWhy ? `; ${role}: ${roleWhy}` : ''}` });
+    }
     else decisions.push({ resource: p.id, text: `${p.id}: not placed (${assignment.nextRoleReason.get(p.id) ?? 'no node with a non-negative score is available'})` });
   }
   return { scores, decisions };
