@@ -79,7 +79,8 @@ constraints:
   try {
     await waitFor('web on serv1', async () => {
       const r = await controlRequest(join(dir, 'serv2'), { cmd: 'status' }, 2000);
-      return r.data.resources.some((x) => x.resource === 'web' && x.node === 'serv1' && x.role !== 'Stopped') && r.data.lastTransition?.state !== 'running';
+      const r1 = await controlRequest(join(dir, 'serv1'), { cmd: 'status' }, 2000);
+      return r.data.mayRun && r1.data.mayRun && r.data.resources.some((x) => x.resource === 'web' && x.node === 'serv1' && x.role !== 'Stopped') && r.data.lastTransition?.state !== 'running';
     });
     await sleep(300);
     const t0 = process.hrtime.bigint();

@@ -276,6 +276,8 @@ export class Daemon extends DaemonEvents {
       case 'link-up': this.log.info(`link ${e.link} to ${e.node} is up`); this.emit('link-up', { node: e.node, link: e.link }); break;
       case 'quorum-changed': this.log.info(e.quorate ? 'quorum gained' : 'quorum lost', { reason: e.reason }); this.emit('quorum-changed', { quorate: e.quorate, reason: e.reason }); break;
       case 'coordinator-changed': this.log.info(`coordinator is ${e.coordinator}`, { term: e.term }); this.emit('coordinator-changed', { coordinator: e.coordinator, term: e.term }); break;
+      case 'fence-pending': this.log.info(`fencing ${e.node} in ${e.delayTicks} ticks unless it returns (fence-race delay)`); break;
+      case 'fence-cancelled': this.log.info(`fencing ${e.node} cancelled`, { reason: e.reason }); break;
       case 'fence-requested': this.runFence(e.node); break;
       case 'fence-confirmed':
         this.log.warn(`${e.node} fenced`);

@@ -49,7 +49,7 @@ test('one link down warns, all links down stops both sides, healing restores', a
   const lost: string[] = [];
   s2.on('node-lost', (e) => lost.push(e.node));
   await Promise.all([s1.start(), s2.start()]);
-  await waitFor('web on serv1', () => active(s2.status(), 'web').join() === 'serv1');
+  await waitFor('web on serv1, both quorate', () => active(s2.status(), 'web').join() === 'serv1' && s1.status().mayRun && s2.status().mayRun);
 
   cut.add('lan');
   await waitFor('lan shown down', () => s2.status().nodes.find((n) => n.name === 'serv1')?.links['lan'] === 'down');

@@ -69,9 +69,12 @@ maybe('kill -9, failover, quarantine, clear, failback, clean restart', async () 
   try {
     startDaemon('serv1');
     startDaemon('serv2');
+    // Both at home, and both nodes quorate (a node that never saw the cluster complete — waitForAll
+    // in two-node mode — rightly takes nothing over).
     await waitFor('both services at home', async () => {
       const s = await status('serv2');
-      return where(s, 'web') === 'serv1' && where(s, 'mail') === 'serv2';
+      const s1 = await status('serv1');
+      return where(s, 'web') === 'serv1' && where(s, 'mail') === 'serv2' && s.mayRun && s1.mayRun;
     });
 
     // kill -9 serv1 (the daemon; the dummy resource is only a file): web runs on serv2.
@@ -119,7 +122,7 @@ maybe('kill -9, failover, quarantine, clear, failback, clean restart', async () 
   } catch (e) {
     for (const n of ['serv1', 'serv2']) {
       const path = join(root, `${n}.log`);
-      if (existsSync(path)) process.stderr.write(`---- ${n}.log (tail)\n${readFileSync(path, 'utf8').split('\n').filter((l) => !l.includes('DEBUG')).slice(-40).join('\n')}\n`);
+      if (existsSync(path)) process.stderr.write(`---- ${n}.log (tail)\n${readFileSync(path, 'utf8').split('\n').filter((l) => !l.includes('packet dropped')).slice(-80).join('\n')}\n`);
     }
     throw e;
   }

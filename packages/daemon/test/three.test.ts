@@ -51,7 +51,7 @@ test('three nodes: the majority recovers a lost node\'s resource', async () => {
   };
   const [d1, d2, d3] = names.map(make) as [Daemon, Daemon, Daemon];
   await Promise.all([d1.start(), d2.start(), d3.start()]);
-  await waitFor('each at home', () => ['a', 'b', 'c'].map((r) => active(d3.status(), r).join()).join() === 'n1,n2,n3');
+  await waitFor('each at home', () => ['a', 'b', 'c'].map((r) => active(d3.status(), r).join()).join() === 'n1,n2,n3' && [d1, d2, d3].every((d) => d.status().members.length === 3));
   expect(d2.status()).toMatchObject({ coordinator: 'n1', quorate: true });
 
   await d1.abandon();
