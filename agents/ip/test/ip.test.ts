@@ -55,14 +55,10 @@ d('ip agent in network namespaces', () => {
     a = lab.ns('a');
     b = lab.ns('b');
     client = lab.ns('c');
-    lab.exec(client, 'ip', ['link', 'add', 'br0', 'type', 'bridge']);
-    lab.exec(client, 'ip', ['link', 'set', 'br0', 'up']);
-    lab.veth(a, 'eth0', client, 'pa');
-    lab.veth(b, 'eth0', client, 'pb');
-    for (const port of ['pa', 'pb']) lab.exec(client, 'ip', ['link', 'set', port, 'master', 'br0']);
-    lab.exec(a, 'ip', ['addr', 'add', `${net}.1/24`, 'dev', 'eth0']);
-    lab.exec(b, 'ip', ['addr', 'add', `${net}.2/24`, 'dev', 'eth0']);
-    lab.exec(client, 'ip', ['addr', 'add', `${net}.254/24`, 'dev', 'br0']);
+    lab.bridge(client, [
+      { ns: a, ifname: 'eth0', port: 'pa', address: `${net}.1/24` },
+      { ns: b, ifname: 'eth0', port: 'pb', address: `${net}.2/24` },
+    ], `${net}.254/24`);
     // IPv6: a real DAD, but quick.
     for (const ns of [a, b, client]) lab.tryExec(ns, 'sysctl', ['-q', '-w', 'net.ipv6.conf.all.accept_dad=1']);
     lab.exec(client, 'ip', ['-6', 'addr', 'add', `${net6}254/64`, 'dev', 'br0', 'nodad']);

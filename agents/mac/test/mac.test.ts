@@ -50,14 +50,10 @@ d('mac agent in network namespaces', () => {
     stateDir = mkdtempSync(join(tmpdir(), 'paceline-mac-'));
     node = lab.ns('n');
     client = lab.ns('c');
-    lab.exec(client, 'ip', ['link', 'add', 'br0', 'type', 'bridge']);
-    lab.exec(client, 'ip', ['link', 'set', 'br0', 'up']);
-    lab.veth(node, 'eth0', client, 'p0');
-    lab.veth(node, 'eth1', client, 'p1');
-    for (const port of ['p0', 'p1']) lab.exec(client, 'ip', ['link', 'set', port, 'master', 'br0']);
-    lab.exec(node, 'ip', ['addr', 'add', `${net}.1/24`, 'dev', 'eth0']);
-    lab.exec(node, 'ip', ['addr', 'add', `${net}.11/24`, 'dev', 'eth1']);
-    lab.exec(client, 'ip', ['addr', 'add', `${net}.254/24`, 'dev', 'br0']);
+    lab.bridge(client, [
+      { ns: node, ifname: 'eth0', port: 'p0', address: `${net}.1/24` },
+      { ns: node, ifname: 'eth1', port: 'p1', address: `${net}.11/24` },
+    ], `${net}.254/24`);
     // Each NIC answers ARP only for its own addresses, so the client sees which MAC owns which.
     // and ARP requests carry the address of the NIC they leave from (no "ARP flux").
     lab.exec(node, 'sysctl', ['-q', '-w', 'net.ipv4.conf.all.arp_ignore=1']);

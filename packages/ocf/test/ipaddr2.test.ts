@@ -29,14 +29,10 @@ d('ocf:heartbeat:IPaddr2 through the bridge', () => {
     a = lab.ns('a');
     b = lab.ns('b');
     client = lab.ns('c');
-    lab.exec(client, 'ip', ['link', 'add', 'br0', 'type', 'bridge']);
-    lab.exec(client, 'ip', ['link', 'set', 'br0', 'up']);
-    lab.veth(a, 'eth0', client, 'pa');
-    lab.veth(b, 'eth0', client, 'pb');
-    for (const port of ['pa', 'pb']) lab.exec(client, 'ip', ['link', 'set', port, 'master', 'br0']);
-    lab.exec(a, 'ip', ['addr', 'add', `${net}.1/24`, 'dev', 'eth0']);
-    lab.exec(b, 'ip', ['addr', 'add', `${net}.2/24`, 'dev', 'eth0']);
-    lab.exec(client, 'ip', ['addr', 'add', `${net}.254/24`, 'dev', 'br0']);
+    lab.bridge(client, [
+      { ns: a, ifname: 'eth0', port: 'pa', address: `${net}.1/24` },
+      { ns: b, ifname: 'eth0', port: 'pb', address: `${net}.2/24` },
+    ], `${net}.254/24`);
     ipaddr2 = await loadOcfAgent('ocf:heartbeat:IPaddr2', { run: createProcessRunner(), rscTmp: rsc });
   });
   afterAll(() => {

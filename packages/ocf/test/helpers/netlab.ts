@@ -72,6 +72,20 @@ export class NetLab {
     this.exec(nsB, 'ip', ['link', 'set', ifB, 'up']);
   }
 
+  /**
+   * A switch in `client`: bridge br0 (with `bridgeAddress`), and for each link a veth pair from
+   * `ns`/`ifname` to a bridge port, with `address` on the node's end. The usual two-node-and-a-client
+   * LAN of the takeover tests.
+   */
+  bridge(client: string, links: readonly { ns: string; ifname: string; port: string; address: string }[], bridgeAddress: string): void {
+    this.exec(client, 'ip', ['link', 'add', 'br0', 'type', 'bridge']);
+    this.exec(client, 'ip', ['link', 'set', 'br0', 'up']);
+    for (const l of links) this.veth(l.ns, l.ifname, client, l.port);
+    for (const l of links) this.exec(client, 'ip', ['link', 'set', l.port, 'master', 'br0']);
+    for (const l of links) this.exec(l.ns, 'ip', ['addr', 'add', l.address, 'dev', l.ifname]);
+    this.exec(client, 'ip', ['addr', 'add', bridgeAddress, 'dev', 'br0']);
+  }
+
   /** The MAC of an interface. */
   mac(ns: string, ifname: string): string {
     const [link] = JSON.parse(this.exec(ns, 'ip', ['-j', 'link', 'show', 'dev', ifname])) as { address: string }[];
