@@ -16,6 +16,7 @@ describe('applyUpdate', () => {
     expect(ids).toEqual(['cli-prefer-web INFINITY', 'cli-ban-web-on-a -INFINITY']);
     const c = applyUpdate(b.doc!, parseDocConfig(b.doc!).config!, { op: 'clear', resource: 'web' });
     expect(c.doc!.config['constraints']).toEqual([]);
+    if (c.error !== undefined) throw new Error(c.error);
     expect(c.message).toContain('removed cli-ban-web-on-a, cli-prefer-web');
     expect(applyUpdate(doc, config, { op: 'clear', resource: 'web' }).error).toBe('no move or ban constraints for web');
   });

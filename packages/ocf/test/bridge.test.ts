@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { capabilitiesOf, testAgent, formatReport, AgentRegistry, silentLogger } from '@paceline/agent-api';
+import { capabilitiesOf, hasCapability, testAgent, formatReport, AgentRegistry, silentLogger } from '@paceline/agent-api';
 import { OcfError, createOcfResolver, createProcessRunner, loadOcfAgent, ocfRefResolver, systemClock } from '@paceline/ocf';
 import { act } from './helpers/netlab.js';
 
@@ -138,7 +138,8 @@ describe('the OCF bridge', () => {
   it('passes notification data as CRM_meta_notify_*', async () => {
     const fake = await loadOcfAgent('ocf:test:Fake', { run, ocfRoot: root });
     const ctxExtra = { notification: { type: 'pre' as const, operation: 'start' as const, active: ['a'], starting: ['b', 'c'], stopping: [], promoting: [], demoting: [] } };
-    const r = await fake.notify!({ dir: work }, {
+    if (!hasCapability(fake, 'notifiable')) throw new Error('the fake agent advertises notify');
+    const r = await fake.notify({ dir: work }, {
       node: 'a', instance: 'x', stateDir: work, run, log: { debug() {}, info() {}, warn() {}, error() {}, child() { return this; } },
       clock: { now: () => Date.now(), sleep: async () => undefined }, signal: new AbortController().signal, deadline: Date.now() + 10_000,
       op: { name: 'notify', interval: 0, timeout: 10_000 }, ...ctxExtra,
