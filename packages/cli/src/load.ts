@@ -1,5 +1,5 @@
 /** Reading configuration and status files, with errors that name the file. */
-import { ConfigError, parseConfigText, parseStatusText, type ClusterConfig, type ClusterStatus, type NodeStatus } from '@paceline/model';
+import { ConfigError, emptyNodeStatus, parseConfigText, parseStatusText, type ClusterConfig, type ClusterStatus } from '@paceline/model';
 import type { CliIo } from './io.js';
 
 export function loadConfig(io: CliIo, path: string): ClusterConfig {
@@ -9,7 +9,7 @@ export function loadConfig(io: CliIo, path: string): ClusterConfig {
 /** A status file, or — without one — every configured node online with nothing known (a cold start). */
 export function loadStatus(io: CliIo, config: ClusterConfig, path?: string): ClusterStatus {
   if (path) return parseStatusText(readOrThrow(io, path), path);
-  return { quorum: true, nodes: config.nodes.map((n): NodeStatus => ({ name: n.name, state: 'online', standby: false, maintenance: false, shutdown: false, attributes: {}, history: [], failures: [] })) };
+  return { quorum: true, nodes: config.nodes.map((n) => emptyNodeStatus(n.name, 'online')) };
 }
 
 export function readOrThrow(io: CliIo, path: string): string {

@@ -2,7 +2,7 @@
  * What-if events applied to a status, as crm_simulate's --node-fail / --node-up / --op-fail do.
  * Pure: each returns a new status. Used by `paceline simulate` and by the demo's story replay.
  */
-import { ConfigError, type ClusterConfig, type ClusterStatus, type NodeStatus, type OpRecord } from '@paceline/model';
+import { ConfigError, emptyNodeStatus, type ClusterConfig, type ClusterStatus, type NodeStatus, type OpRecord } from '@paceline/model';
 
 export type WhatIf =
   | { readonly type: 'node-fail'; readonly node: string }
@@ -24,10 +24,6 @@ function replaceNode(status: ClusterStatus, node: NodeStatus): ClusterStatus {
   return { ...status, nodes: [...others, node].sort((a, b) => a.name.localeCompare(b.name)) };
 }
 
-function emptyNode(name: string, state: NodeStatus['state']): NodeStatus {
-  return { name, state, standby: false, maintenance: false, shutdown: false, attributes: {}, history: [], failures: [] };
-}
-
 function nextCallId(node: NodeStatus): number {
   let max = 0;
   for (const h of node.history) for (const op of h.ops) max = Math.max(max, op.callId);
@@ -38,20 +34,20 @@ function nextCallId(node: NodeStatus): number {
 export function applyWhatIf(config: ClusterConfig, status: ClusterStatus, event: WhatIf, now: number): ClusterStatus {
   switch (event.type) {
     case 'node-fail': {
-      const n = nodeOrThrow(config, status, event.node, '--node-fail') ?? emptyNode(event.node, 'online');
+      const n = nodeOrThrow(config, status, event.node, '--node-fail') ?? emptyNodeStatus(event.node, 'online');
       const state = config.properties.stonithEnabled ? 'unclean' : 'offline';
       return replaceNode(status, { ...n, state, uncleanReason: 'peer lost without a clean shutdown' });
     }
     case 'node-up': {
       const n = nodeOrThrow(config, status, event.node, '--node-up');
       const fresh = !n || n.state !== 'online';
-      const base = fresh ? emptyNode(event.node, 'online') : n;
+      const base = fresh ? emptyNodeStatus(event.node, 'online') : n;
       const attributes = { ...base.attributes };
       if (event.standby) attributes[QUARANTINE_ATTRIBUTE] = event.standby;
       return replaceNode(status, { ...base, state: 'online', standby: event.standby !== undefined || base.standby, attributes, failures: n?.failures ?? [] });
     }
     case 'standby': {
-      const n = nodeOrThrow(config, status, event.node, '--standby') ?? emptyNode(event.node, 'online');
+      const n = nodeOrThrow(config, status, event.node, '--standby') ?? emptyNodeStatus(event.node, 'online');
       const attributes = { ...n.attributes };
       if (event.on && event.reason) attributes[QUARANTINE_ATTRIBUTE] = event.reason;
       if (!event.on) delete attributes[QUARANTINE_ATTRIBUTE];

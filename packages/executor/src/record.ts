@@ -5,7 +5,7 @@
  * demote or migrate_to drops the instance's recurring-monitor records, since it cancels them (as
  * the scheduler's applyTransition does); failures raise fail counts.
  */
-import { OcfRc, type ClusterStatus, type ExecStatus, type FailCount, type NodeStatus, type OpRecord, type ResourceHistory } from '@paceline/model';
+import { OcfRc, emptyNodeStatus, type ClusterStatus, type ExecStatus, type FailCount, type NodeStatus, type OpRecord, type ResourceHistory } from '@paceline/model';
 import { outcomeToRc, type ActionResult, type Outcome } from '@paceline/agent-api';
 
 /** The rc recorded when the outcome of an action is unknown (Pacemaker's PCMK_OCF_UNKNOWN). */
@@ -92,7 +92,7 @@ export function metExpectation(op: Pick<RecordedOp, 'action' | 'interval' | 'exp
 }
 
 function emptyNode(name: string): NodeStatus {
-  return { name, state: 'online', standby: false, maintenance: false, shutdown: false, attributes: {}, history: [], failures: [] };
+  return emptyNodeStatus(name, 'online');
 }
 
 function nextCallId(node: NodeStatus): number {

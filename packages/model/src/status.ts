@@ -95,6 +95,11 @@ export const NodeStatus = z.strictObject({
 });
 export type NodeStatus = z.infer<typeof NodeStatus>;
 
+/** A node's status with nothing known about it yet: no flags, attributes, history or failures. */
+export function emptyNodeStatus(name: string, state: NodeState): NodeStatus {
+  return { name, state, standby: false, maintenance: false, shutdown: false, attributes: {}, history: [], failures: [] };
+}
+
 export const ClusterStatus = z.strictObject({
   /** Whether this partition has quorum. */
   quorum: z.boolean().default(true),

@@ -29,6 +29,7 @@ import type {
   ResourceHistory,
   Transition,
 } from '@paceline/model';
+import { emptyNodeStatus } from '@paceline/model';
 
 const KIND_RANK: Partial<Record<GraphAction['kind'], number>> = {
   fence: 0, probe: 1, stop: 2, demote: 3, migrate_to: 4, migrate_from: 5, start: 6, promote: 7, reload: 8, monitor: 9,
@@ -227,16 +228,7 @@ export function applyTransition(config: ClusterConfig, status: ClusterStatus, tr
     if (a.kind === 'fence') {
       if (a.fenceType === 'on') continue;
       const w = workFor(a.node)!;
-      w.node = {
-        name: w.node.name,
-        state: 'offline',
-        standby: false,
-        maintenance: false,
-        shutdown: false,
-        attributes: {},
-        history: [],
-        failures: [],
-      };
+      w.node = emptyNodeStatus(w.node.name, 'offline');
       w.histories = new Map();
       w.order = [];
       w.owned = new Set();
