@@ -3,9 +3,12 @@
 // one dummy resource at home on serv1. Each trial starts both daemons fresh, waits until the
 // resource runs on serv1, kills serv1's daemon with SIGKILL, and measures the time until the
 // resource's state file appears on serv2 (what the dummy agent's monitor checks: the resource is
-// running there). Variants: the default settings (fence policy, fencing by a stub command, the
-// 1 s fence-race delay of the non-preferred node), no fence delay, and the fast profile.
-// Usage: npm run build && node scripts/bench-failover-local.mjs [--trials 20] [--variant default|nodelay|fast]...
+// running there). Variants: the default settings (fence policy, fencing by a stub command), the
+// fast profile, and "hang": serv1's daemon is stopped with SIGSTOP instead, so its port stays open
+// and serv2 hears nothing at all, as after a power loss or a cut cable. After a SIGKILL the host
+// answers heartbeats with ICMP port unreachable, which proves the daemon dead, so the survivor
+// fences without the fence-race delay; after a hang it cannot tell, and waits the delay (1 s).
+// Usage: npm run build && node scripts/bench-failover-local.mjs [--trials 20] [--variant default|fast|hang|hang-fast]...
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync, openSync, closeSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
@@ -23,12 +26,13 @@ const { controlRequest } = await import(join(root, 'packages/daemon/dist/index.j
 const args = process.argv.slice(2);
 const trials = Number(args[args.indexOf('--trials') + 1] || 20) || 20;
 const VARIANTS = {
-  default: { label: 'defaults (profile default, policy fence, fenceDelayTicks 20)', flags: [] },
-  nodelay: { label: 'profile default, fenceDelayTicks 0', flags: ['--membership', 'fenceDelayTicks=0'] },
-  fast: { label: 'profile fast, fenceDelayTicks 0', flags: ['--profile', 'fast', '--membership', 'fenceDelayTicks=0'] },
+  default: { label: 'defaults (profile default, policy fence), daemon killed (SIGKILL)', flags: [], signal: 'SIGKILL' },
+  fast: { label: 'profile fast, daemon killed (SIGKILL)', flags: ['--profile', 'fast'], signal: 'SIGKILL' },
+  hang: { label: 'defaults, daemon hung (SIGSTOP: silence, as a power loss)', flags: [], signal: 'SIGSTOP' },
+  'hang-fast': { label: 'profile fast, daemon hung (SIGSTOP)', flags: ['--profile', 'fast'], signal: 'SIGSTOP' },
 };
 const chosen = args.flatMap((a, i) => (a === '--variant' ? [args[i + 1]] : []));
-const variants = chosen.length ? chosen : Object.keys(VARIANTS);
+const variants = chosen.length ? chosen : ['default', 'fast', 'hang'];
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 function bindable(port) {
@@ -55,7 +59,7 @@ async function waitFor(what, check, timeoutMs = 20000, everyMs = 20) {
   }
 }
 
-async function trial(dir, flags) {
+async function trial(dir, flags, signal) {
   const base = await freePorts(8);
   const yaml = `properties: { clusterName: bench, stonithEnabled: false }
 defaults: { resource: { stickiness: 0 } }
@@ -84,7 +88,7 @@ constraints:
     });
     await sleep(300);
     const t0 = process.hrtime.bigint();
-    procs.serv1.kill('SIGKILL');
+    procs.serv1.kill(signal);
     await waitFor('web on serv2', () => existsSync(onSurvivor), 20000, 1);
     return Number(process.hrtime.bigint() - t0) / 1e6;
   } finally {
@@ -102,7 +106,7 @@ for (const v of variants) {
     const dir = mkdtempSync(join(tmpdir(), 'paceline-bench-failover-'));
     try {
       spawnSync(process.execPath, [cli, 'keygen', join(dir, 'key')]);
-      const ms = await trial(dir, spec.flags);
+      const ms = await trial(dir, spec.flags, spec.signal);
       times.push(ms);
       process.stderr.write(`${v} trial ${i + 1}/${trials}: ${ms.toFixed(0)} ms\n`);
     } finally {
@@ -113,6 +117,6 @@ for (const v of variants) {
   const median = times.length % 2 ? times[(times.length - 1) / 2] : (times[times.length / 2 - 1] + times[times.length / 2]) / 2;
   summary.push({ variant: v, label: spec.label, trials: times.length, medianMs: Math.round(median), maxMs: Math.round(times[times.length - 1]), minMs: Math.round(times[0]) });
 }
-console.log('Failover after SIGKILL of the active node\'s daemon (resource running on the survivor), 127.0.0.1:');
+console.log('Failover after the active node\'s daemon dies or hangs (time until the resource runs on the survivor), 127.0.0.1:');
 for (const s of summary) console.log(`  ${s.label}: median ${s.medianMs} ms, max ${s.maxMs} ms, min ${s.minMs} ms (${s.trials} trials)`);
 console.log(JSON.stringify(summary));

@@ -202,7 +202,10 @@ export class Daemon extends DaemonEvents {
     try {
       this.channel = o.channel
         ? await o.channel((m) => this.onPeer(m))
-        : await UdpPeerChannel.open({ self: o.node, nodes, key: o.key, portOffset: o.portOffset ?? 1, onMessage: (m) => this.onPeer(m) });
+        : await UdpPeerChannel.open({
+          self: o.node, nodes, key: o.key, portOffset: o.portOffset ?? 1, onMessage: (m) => this.onPeer(m), now: () => o.clock.now(), timers: o.timers,
+          onDrop: (link, reason, detail) => this.log.debug('daemon message dropped', { link, reason, detail }),
+        });
     } catch (e) {
       await this.transport.dispose();
       throw e;
@@ -277,6 +280,7 @@ export class Daemon extends DaemonEvents {
       case 'quorum-changed': this.log.info(e.quorate ? 'quorum gained' : 'quorum lost', { reason: e.reason }); this.emit('quorum-changed', { quorate: e.quorate, reason: e.reason }); break;
       case 'coordinator-changed': this.log.info(`coordinator is ${e.coordinator}`, { term: e.term }); this.emit('coordinator-changed', { coordinator: e.coordinator, term: e.term }); break;
       case 'fence-pending': this.log.info(`fencing ${e.node} in ${e.delayTicks} ticks unless it returns (fence-race delay)`); break;
+      case 'peer-daemon-down': this.log.warn(`${e.node}'s daemon is down: its port is closed on every link while its host answers (it cannot fence this node)`); break;
       case 'fence-cancelled': this.log.info(`fencing ${e.node} cancelled`, { reason: e.reason }); break;
       case 'fence-requested': this.runFence(e.node); break;
       case 'fence-confirmed':
@@ -411,8 +415,8 @@ export class Daemon extends DaemonEvents {
     const timeout = (action.timeout ?? 20_000) + 5_000;
     return new Promise((resolve) => {
       const message = this.envelope(node, { type: 'action', to: node, key, epoch: this.core.doc.epoch, action: action as unknown as Record<string, unknown> });
+      if (!this.transmit(message)) return resolve({ execution: 'error', outcome: 'generic-error', reason: `cannot send the action to ${node} (see the log)` });
       this.pendingActions.set(key, { node, message, deadline: this.o.clock.now() + timeout, resolve });
-      this.channel?.send(message);
     });
   }
 
@@ -424,8 +428,7 @@ export class Daemon extends DaemonEvents {
         p.resolve({ execution: 'timeout', outcome: 'generic-error', reason: `no answer from ${p.node}` });
       } else {
         // A fresh envelope id: the receiver drops copies of an id it has seen (the key makes the action run once).
-        const again = { ...p.message, id: ++this.msgId } as PeerMessage;
-        this.channel?.send(again);
+        this.transmit({ ...p.message, id: ++this.msgId } as PeerMessage);
       }
     }
   }
@@ -445,12 +448,19 @@ export class Daemon extends DaemonEvents {
   }
 
   private send(to: string, body: DistOmit<PeerMessageBody, 'to'>): void {
-    if (to === this.o.node) return;
+    if (to !== this.o.node) this.transmit(this.envelope(to, { ...body, to } as PeerMessageBody));
+  }
+
+  /** Hands a message to the channel; false (logged) when it refused or failed to send it (e.g. over the size limit). */
+  private transmit(m: PeerMessage): boolean {
+    let error: string | undefined;
     try {
-      this.channel?.send(this.envelope(to, { ...body, to } as PeerMessageBody));
+      error = this.channel?.send(m)?.refused;
     } catch (e) {
-      this.log.error(`cannot send a ${body.type} message to ${to}`, { error: (e as Error).message });
+      error = (e as Error).message;
     }
+    if (error !== undefined) this.log.error(`cannot send a ${m.type} message to ${m.to}`, { error });
+    return error === undefined;
   }
 
   private broadcast(body: DistOmit<PeerMessageBody, 'to'>): void {
@@ -618,7 +628,7 @@ export class Daemon extends DaemonEvents {
       }),
       resources,
       ...(s.last ? { lastTransition: s.last } : {}),
-      dropped: { ...m.drops },
+      dropped: { ...m.drops, ...Object.fromEntries(Object.entries(this.channel?.stats?.().dropped ?? {}).map(([k, n]) => [`message ${k}`, n])) },
     };
   }
 

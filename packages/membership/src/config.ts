@@ -71,6 +71,13 @@ export const MembershipConfig = z
     preferredNode: Name.optional(),
     /** Extra wait before a non-preferred node fences its peer, multiplied by its rank. */
     fenceDelayTicks: z.number().int().nonnegative().default(20),
+    /**
+     * Skip the fence-race delay when every link to the lost peer reports its port closed (ICMP port
+     * unreachable): the peer's host is up but its daemon is dead, so it cannot fence this node and
+     * there is no race to lose. Only availability depends on this: fencing still happens before any
+     * takeover. Turn it off if a firewall may answer heartbeats with "reject" (see docs/membership.md).
+     */
+    fenceNowIfPeerRefuses: z.boolean().default(true),
     /** After a failed fencing attempt, request it again after this many ticks. */
     fenceRetryTicks: z.number().int().positive().default(20),
     /**

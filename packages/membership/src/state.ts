@@ -13,6 +13,11 @@ export interface PeerLink {
   readonly missed: number;
   /** A `link-late` warning was emitted for the current silence. */
   readonly warned: boolean;
+  /**
+   * Tick at which the transport last reported the peer's port on this link closed (ICMP port
+   * unreachable: the host answered, no daemon listens), since the last packet heard from the peer.
+   */
+  readonly refusedAt?: number | undefined;
 }
 
 export type FenceState =
@@ -91,7 +96,12 @@ export type MembershipInput =
   /** Result of a fencing operation the state machine requested. */
   | { readonly type: 'fence-result'; readonly node: string; readonly ok: boolean; readonly detail?: string }
   /** This node shuts down cleanly (its resources are stopped): tell the peers. */
-  | { readonly type: 'leave' };
+  | { readonly type: 'leave' }
+  /**
+   * The transport learned that nothing listens on `node`'s membership port on `link` (a packet to
+   * it was answered with ICMP port unreachable): the peer's host is up but its daemon is not.
+   */
+  | { readonly type: 'unreachable'; readonly link: string; readonly node: string };
 
 export interface Outgoing {
   readonly link: string;
@@ -111,6 +121,8 @@ export type MembershipEvent =
   | { readonly type: 'coordinator-changed'; readonly coordinator: string; readonly term: number }
   | { readonly type: 'quorum-changed'; readonly quorate: boolean; readonly reason: string }
   | { readonly type: 'fence-pending'; readonly node: string; readonly delayTicks: number }
+  /** Every link to a lost peer reports its port closed: its daemon is dead, so it cannot fence this node. */
+  | { readonly type: 'peer-daemon-down'; readonly node: string }
   | { readonly type: 'fence-requested'; readonly node: string }
   | { readonly type: 'fence-cancelled'; readonly node: string; readonly reason: string }
   | { readonly type: 'fence-confirmed'; readonly node: string }

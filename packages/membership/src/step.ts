@@ -101,6 +101,9 @@ export function step(state: MembershipState, input: MembershipInput): StepResult
     case 'fence-result':
       onFenceResult(s, input.node, input.ok, input.detail, ev);
       break;
+    case 'unreachable':
+      onUnreachable(s, input.link, input.node, ev);
+      break;
     case 'leave':
       if (!s.leaving) {
         s.leaving = true;
@@ -138,6 +141,7 @@ function onTick(s: S, out: Outgoing[], ev: MembershipEvent[]): void {
       p.member = false;
       p.lostAt = s.tick;
       ev.push({ type: 'node-lost', node: p.name });
+      if (daemonDown(p)) ev.push({ type: 'peer-daemon-down', node: p.name });
     }
   }
   if (!s.leaving && (s.lastSentTick === undefined || s.tick - s.lastSentTick >= c.heartbeatTicks)) {
@@ -166,7 +170,7 @@ function onMessage(s: S, link: string, from: string, m: WireMessage, ev: Members
   if (!r.ok) return drop(s, ev, link, 'replayed', from, `from ${m.from}: ${r.detail}`);
   p.replay = r.window;
   if (m.type === 'leave') {
-    for (const x of Object.values(p.links)) Object.assign(x, { up: false, missed: 0, warned: false });
+    for (const x of Object.values(p.links)) Object.assign(x, { up: false, missed: 0, warned: false, refusedAt: undefined });
     if (p.member || !p.left) {
       p.member = false;
       p.left = true;
@@ -176,7 +180,7 @@ function onMessage(s: S, link: string, from: string, m: WireMessage, ev: Members
     }
     return;
   }
-  Object.assign(l, { lastHeard: s.tick, missed: 0, warned: false });
+  Object.assign(l, { lastHeard: s.tick, missed: 0, warned: false, refusedAt: undefined });
   if (!l.up) {
     l.up = true;
     ev.push({ type: 'link-up', node: p.name, link });
@@ -190,6 +194,21 @@ function onMessage(s: S, link: string, from: string, m: WireMessage, ev: Members
     ev.push({ type: 'node-restarted', node: p.name, boot: m.boot });
   }
   p.claim = { coordinator: m.coordinator, term: m.term, membershipId: m.membershipId, members: [...m.members].sort() };
+}
+
+function onUnreachable(s: S, link: string, node: string, ev: MembershipEvent[]): void {
+  const p = s.peers[node];
+  const l = p?.links[link];
+  if (p === undefined || l === undefined) return; // not a peer on that link: nothing to learn
+  if (l.refusedAt !== undefined) return;
+  l.refusedAt = s.tick;
+  if (!p.member && !p.left && daemonDown(p)) ev.push({ type: 'peer-daemon-down', node });
+}
+
+/** Every link to the peer reported its port closed since the peer was last heard. */
+function daemonDown(p: P): boolean {
+  const links = Object.values(p.links);
+  return links.length > 0 && links.every((l) => l.refusedAt !== undefined);
 }
 
 function onFenceResult(s: S, node: string, ok: boolean, detail: string | undefined, ev: MembershipEvent[]): void {
@@ -306,11 +325,15 @@ function reconcileFencing(s: S, ev: MembershipEvent[]): void {
       }
       continue;
     }
+    // A peer whose daemon is provably dead cannot fence this node: no race, no delay.
+    const noRace = c.fenceNowIfPeerRefuses && daemonDown(p);
     if (f.phase === 'none') {
       if (p.lostAt === undefined && s.tick < c.startupGraceTicks) continue; // never seen: give it time to boot
-      const delay = fenceDelay(c, s.self);
+      const delay = noRace ? 0 : fenceDelay(c, s.self);
       p.fence = { phase: 'pending', dueTick: s.tick + delay };
       if (delay > 0) ev.push({ type: 'fence-pending', node: p.name, delayTicks: delay });
+    } else if (f.phase === 'pending' && noRace && f.dueTick > s.tick) {
+      p.fence = { phase: 'pending', dueTick: s.tick };
     }
     const g = p.fence;
     if ((g.phase === 'pending' && s.tick >= g.dueTick) || (g.phase === 'failed' && s.tick >= g.retryTick)) {

@@ -11,5 +11,8 @@ export interface Transport {
   dispose(): Promise<void>;
 }
 
-/** What a transport delivers: decoded messages, and packets it dropped (for counting). */
-export type TransportInput = Extract<MembershipInput, { type: 'message' } | { type: 'dropped' }>;
+/**
+ * What a transport delivers: decoded messages, packets it dropped (for counting), and peers whose
+ * port refused a packet (where the transport can tell, e.g. UDP's ICMP port unreachable).
+ */
+export type TransportInput = Extract<MembershipInput, { type: 'message' } | { type: 'dropped' } | { type: 'unreachable' }>;

@@ -5,7 +5,9 @@
  *
  *   cluster nodes=a,b links=crossover,lan [twoNode=true] [policy=fence|witness|stop-all]
  *           [fencing=auto|fail|manual] [seed=N] [<any numeric/boolean membership setting>=V]
- *   start a b | kill a | stop a          start (new incarnation), crash, clean shutdown
+ *   start a b | kill a | crash a | stop a
+ *                                        start (new incarnation), power loss (silence), daemon crash
+ *                                        with the host up (packets refused), clean shutdown
  *   tick N [hide=type,type]              run N ticks, print the events (tick node event)
  *   partition LINK a,b|c  / heal LINK|all
  *   drop LINK P%  / delay LINK N
@@ -70,6 +72,9 @@ class Runner {
         return [];
       case 'kill':
         for (const n of args) this.harness().kill(n);
+        return [];
+      case 'crash':
+        for (const n of args) this.harness().crash(n);
         return [];
       case 'stop': {
         const h = this.harness();

@@ -3,6 +3,11 @@
  * on that link; packets are signed and checked by the membership codec. Decoded messages and
  * dropped packets are handed to `onInput` (feed them to the membership state machine); nothing a
  * peer sends can make this throw.
+ *
+ * Heartbeats go out through one *connected* socket per peer and link (bound to this node's
+ * address on the link, ephemeral port). Linux reports ICMP errors only on connected UDP sockets:
+ * when the peer's host answers "port unreachable" (it is up, but no daemon listens), the socket
+ * fails with ECONNREFUSED and the transport hands the membership layer an `unreachable` input.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
@@ -59,16 +64,20 @@ export interface UdpTransportOptions {
 export interface TransportStats {
   sent: number;
   sendErrors: number;
+  /** Packets answered with ICMP port unreachable (the peer's host is up, its daemon is not). */
+  refused: number;
   received: number;
   dropped: Record<DropReason, number>;
 }
 
 export class UdpTransport implements Transport {
   private readonly sockets = new Map<string, Socket>();
+  /** `${peer}|${link}` → the connected socket heartbeats to that peer leave through. */
+  private readonly senders = new Map<string, Socket>();
   private readonly endpoints = new Map<string, Endpoint>();
   private disposed = false;
   private readonly counters: TransportStats = {
-    sent: 0, sendErrors: 0, received: 0, dropped: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>,
+    sent: 0, sendErrors: 0, refused: 0, received: 0, dropped: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>,
   };
 
   private constructor(private readonly options: UdpTransportOptions) {}
@@ -87,6 +96,10 @@ export class UdpTransport implements Transport {
         const local = t.endpoints.get(`${options.self}|${link}`);
         if (local === undefined) throw new TransportError('TRANSPORT_CONFIG', `node "${options.self}" has no address on link "${link}"`);
         await t.bind(link, local);
+        for (const n of options.nodes) {
+          if (n.name === options.self || n.addresses[link] === undefined) continue;
+          await t.openSender(n.name, link, local);
+        }
       }
     } catch (e) {
       await t.dispose();
@@ -113,6 +126,42 @@ export class UdpTransport implements Transport {
     });
   }
 
+  /** A socket connected to `peer` on `link`, so that ICMP port-unreachable answers surface as ECONNREFUSED. */
+  private async openSender(peer: string, link: string, local: Endpoint): Promise<void> {
+    const to = this.endpoints.get(`${peer}|${link}`);
+    if (to === undefined || to.port === 0) return; // not known yet: see setEndpoint
+    const socket = createSocket({ type: isIPv6(local.host) ? 'udp6' : 'udp4' });
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => {
+        socket.close();
+        reject(new TransportError('TRANSPORT_BIND_FAILED', `cannot open the ${link} heartbeat socket to ${peer} (${to.host}:${to.port}) from ${local.host}: ${err.message}`, { cause: err }));
+      };
+      socket.once('error', onError);
+      socket.bind(0, local.host, () => {
+        socket.connect(to.port, to.host, () => {
+          socket.off('error', onError);
+          socket.on('error', (err: NodeJS.ErrnoException) => this.senderError(peer, link, err));
+          // Peers answer to the link's listening socket; anything arriving here is still checked.
+          socket.on('message', (msg, rinfo) => this.receive(link, msg, rinfo));
+          if (this.disposed) socket.close();
+          else this.senders.set(`${peer}|${link}`, socket);
+          resolve();
+        });
+      });
+    });
+  }
+
+  private senderError(peer: string, link: string, err: NodeJS.ErrnoException): void {
+    if (this.disposed) return;
+    if (err.code === 'ECONNREFUSED') {
+      this.counters.refused += 1;
+      this.options.onInput({ type: 'unreachable', link, node: peer });
+      return;
+    }
+    this.counters.sendErrors += 1;
+    this.options.onError?.(err, link);
+  }
+
   /** The address a link's socket is bound to (useful with port 0). */
   localEndpoint(link: string): Endpoint {
     const s = this.sockets.get(link);
@@ -124,6 +173,14 @@ export class UdpTransport implements Transport {
   /** Changes where a peer is reached on a link (e.g. after learning an ephemeral port). */
   setEndpoint(node: string, link: string, endpoint: Endpoint): void {
     this.endpoints.set(`${node}|${link}`, endpoint);
+    const k = `${node}|${link}`;
+    const old = this.senders.get(k);
+    this.senders.delete(k);
+    old?.close();
+    // Until the new connected socket is open, packets to the peer leave through the listening socket.
+    const local = this.endpoints.get(`${this.options.self}|${link}`);
+    if (local !== undefined && this.sockets.has(link) && !this.disposed)
+      this.openSender(node, link, local).catch((e: Error) => this.options.onError?.(e, link));
   }
 
   stats(): TransportStats {
@@ -134,6 +191,7 @@ export class UdpTransport implements Transport {
     if (this.disposed) return;
     const socket = this.sockets.get(out.link);
     const to = this.endpoints.get(`${out.to}|${out.link}`);
+    const connected = this.senders.get(`${out.to}|${out.link}`);
     if (socket === undefined || to === undefined) {
       this.counters.sendErrors += 1;
       this.options.onError?.(new TransportError('TRANSPORT_CONFIG', `no route to ${out.to} on link ${out.link}`), out.link);
@@ -142,12 +200,11 @@ export class UdpTransport implements Transport {
     const now = (this.options.now ?? Date.now)();
     const packet = encode({ ...out.message, sentAt: Math.floor(now) } as WireMessage, this.options.key);
     this.counters.sent += 1;
-    socket.send(packet, to.port, to.host, (err) => {
-      if (err) {
-        this.counters.sendErrors += 1;
-        this.options.onError?.(err, out.link);
-      }
-    });
+    const sent = (err: Error | null): void => {
+      if (err) this.senderError(out.to, out.link, err);
+    };
+    if (connected !== undefined) connected.send(packet, sent);
+    else socket.send(packet, to.port, to.host, sent);
   }
 
   private receive(link: string, msg: Buffer, rinfo: RemoteInfo): void {
@@ -167,8 +224,9 @@ export class UdpTransport implements Transport {
   /** Closes every socket. Idempotent. */
   async dispose(): Promise<void> {
     this.disposed = true;
-    const sockets = [...this.sockets.values()];
+    const sockets = [...this.sockets.values(), ...this.senders.values()];
     this.sockets.clear();
+    this.senders.clear();
     await Promise.all(sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   }
 }

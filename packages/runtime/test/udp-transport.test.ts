@@ -137,6 +137,31 @@ describe('UDP transport on loopback', () => {
     expect(udp()).toBe(before);
   });
 
+  it('reports a peer whose port is closed (ICMP port unreachable) as unreachable on each link', async () => {
+    const got: TransportInput[] = [];
+    const c = await UdpTransport.open({ self: 'serv1', nodes, key, onInput: (i) => got.push(i) });
+    const d = await UdpTransport.open({ self: 'serv2', nodes, key, onInput: () => undefined });
+    try {
+      for (const link of LINKS) c.setEndpoint('serv2', link, d.localEndpoint(link));
+      await d.dispose(); // serv2's daemon is gone; its host (loopback) still answers
+      const heartbeat = (link: string, seq: number) => ({
+        link, to: 'serv2',
+        message: { v: 1 as const, type: 'heartbeat' as const, from: 'serv1', to: 'serv2', link, boot: 1, seq, membershipId: 1, members: ['serv1'], coordinator: 'serv1', term: 0 },
+      });
+      for (let seq = 1; seq <= 50 && new Set(got.map((i) => i.type === 'unreachable' && i.link)).size < 2; seq++) {
+        for (const link of LINKS) c.send(heartbeat(link, seq));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const refused = got.filter((i) => i.type === 'unreachable');
+      expect([...new Set(refused.map((i) => `${i.type === 'unreachable' ? i.node : ''}@${i.link}`))].sort()).toEqual(['serv2@crossover', 'serv2@lan']);
+      expect(c.stats().refused).toBe(refused.length);
+      expect(c.stats().sendErrors).toBe(0);
+    } finally {
+      await c.dispose();
+      await d.dispose();
+    }
+  });
+
   it('fails to open with an error naming the link and address', async () => {
     const bad = [{ name: 'serv1', addresses: { lan: '192.0.2.77:0' } }];
     await expect(UdpTransport.open({ self: 'serv1', nodes: bad, key, onInput: () => undefined })).rejects.toThrow(

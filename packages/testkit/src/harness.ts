@@ -57,6 +57,9 @@ export class MembershipHarness {
   private readonly fences: { at: number; by: string; target: string }[] = [];
   private readonly tickMs: number;
   private lastBoot = 0;
+  /** Crashed nodes whose host is still up: packets to them are refused (ICMP port unreachable). */
+  private readonly portClosed = new Set<string>();
+  private refusals: { by: string; link: string; node: string }[] = [];
   private observers: ((e: TraceEntry) => void)[] = [];
 
   constructor(readonly options: HarnessOptions) {
@@ -98,14 +101,26 @@ export class MembershipHarness {
     this.lastBoot = Math.max(this.lastBoot + 1, this.clock.now());
     const state = initialState({ ...this.options.config, self: node, nodes: [...this.options.nodes] }, { boot: this.lastBoot });
     this.nodes.set(node, { state, witness: undefined });
+    this.portClosed.delete(node);
     this.network.attach(node, (link, from, payload) => this.receive(node, link, from, payload));
   }
 
   /** Crashes a node: no goodbye, state lost. */
   kill(node: string): void {
     this.checkNode(node);
+    this.portClosed.delete(node);
     this.nodes.delete(node);
     this.network.detach(node);
+  }
+
+  /**
+   * Kills only the node's daemon: the host stays up, so a packet reaching it is answered with
+   * "port unreachable" and the sender's transport reports `unreachable` (unlike `kill`, a power loss,
+   * which leaves the sender with silence).
+   */
+  crash(node: string): void {
+    this.kill(node);
+    this.portClosed.add(node);
   }
 
   /** Shuts a node down cleanly: it announces `leave`, then stops. */
@@ -145,6 +160,9 @@ export class MembershipHarness {
         this.feed(node, { type: 'tick' });
       }
       this.network.deliver();
+      const refusals = this.refusals;
+      this.refusals = [];
+      for (const r of refusals) this.feed(r.by, { type: 'unreachable', link: r.link, node: r.node });
     }
     return this.trace.slice(from);
   }
@@ -242,6 +260,7 @@ export class MembershipHarness {
   private send(from: string, o: Outgoing): void {
     const packet = encode({ ...o.message, sentAt: this.clock.now() } as WireMessage, this.key);
     this.captured.set(`${o.link}|${from}|${o.to}`, packet);
+    if (this.portClosed.has(o.to) && !this.network.blocked(o.link, from, o.to)) this.refusals.push({ by: from, link: o.link, node: o.to });
     this.network.send(o.link, from, o.to, packet);
   }
 
