@@ -1,18 +1,28 @@
 /**
  * The daemons' message channel: signed PeerMessages over UDP, one socket per heartbeat link, on
  * the link address's port + `portOffset` (membership heartbeats use the address's own port). Every
- * message goes out on every shared link; the receiver keeps the first copy. Best effort: callers
- * retransmit what must arrive.
+ * message goes out on every shared link, as one or more signed fragments (messages.ts,
+ * fragments.ts); the receiver reassembles fragments from any link and keeps the first complete
+ * copy. Best effort: callers retransmit what must arrive.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { parseEndpoint, DEFAULT_MEMBERSHIP_PORT, type Endpoint } from '@paceline/runtime';
-import { decodePeer, encodePeer, type PeerMessage } from './messages.js';
+import { PEER_LIMITS, PeerDecoder, encodePeer, type PeerMessage } from './messages.js';
+import type { DropReason, FrameLimits } from './fragments.js';
 
 /** The port through which daemons talk (UDP in production, in-memory in tests). */
 export interface PeerChannel {
-  send(message: PeerMessage): void;
+  /** Best effort; a message that cannot be sent (over the size limit) is refused with a reason, never thrown. */
+  send(message: PeerMessage): PeerSendRefusal | void;
   dispose(): Promise<void>;
+  /** Counters (drops by reason, largest message sent), when the channel keeps them. */
+  stats?(): PeerChannelStats;
+}
+
+/** Why `send` did not send a message (e.g. "a report message to serv2 is 5000000 bytes, over …"). */
+export interface PeerSendRefusal {
+  readonly refused: string;
 }
 
 export type PeerReceiver = (message: PeerMessage) => void;
@@ -32,22 +42,60 @@ export class Dedup {
   }
 }
 
+/** Counters of a channel: drops by reason, duplicates, and the largest message sent. */
+export interface PeerChannelStats {
+  readonly dropped: Readonly<Record<string, number>>;
+  /** Copies of fragments or messages already received (normal: every link carries a copy). */
+  readonly duplicates: number;
+  /** Messages received in more than one fragment. */
+  readonly reassembled: number;
+  readonly sent: { readonly messages: number; readonly packets: number; readonly refused: number };
+  /** The largest message sent so far: its type, JSON size, size on the wire (after compression) and fragments. */
+  readonly largest?: { readonly type: string; readonly bytes: number; readonly wireBytes: number; readonly fragments: number };
+}
+
+/** Timer functions for the channel's reassembly sweep (structurally the daemon's `Timers`). */
+export interface ChannelTimers {
+  setInterval(fn: () => void, ms: number): unknown;
+  clearInterval(handle: unknown): void;
+}
+
 export interface UdpChannelOptions {
   readonly self: string;
   readonly nodes: readonly { readonly name: string; readonly addresses: Readonly<Record<string, string>> }[];
   readonly key: Uint8Array;
   readonly portOffset: number;
   readonly onMessage: PeerReceiver;
-  readonly onDrop?: (link: string, reason: string) => void;
+  /** The time (ms) that drives reassembly timeouts (the daemon's clock). */
+  readonly now: () => number;
+  /** When given, partial messages are also swept on a timer (else only when packets arrive). */
+  readonly timers?: ChannelTimers;
+  /** Called for every packet or partial message dropped (counted in `stats()` as well). */
+  readonly onDrop?: (link: string, reason: DropReason, detail: string) => void;
+  readonly limits?: FrameLimits;
+  /** Deflate large messages (default true). */
+  readonly compress?: boolean;
 }
+
+/** Receive/send buffer asked of the kernel per socket (it caps it at net.core.rmem_max/wmem_max). */
+const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 
 export class UdpPeerChannel implements PeerChannel {
   private readonly sockets = new Map<string, Socket>();
   private readonly endpoints = new Map<string, Endpoint>();
   private readonly dedup = new Dedup();
+  private readonly decoder: PeerDecoder;
+  private readonly limits: FrameLimits;
+  private readonly sent = { messages: 0, packets: 0, refused: 0 };
+  private largest: PeerChannelStats['largest'];
+  private dropLink = '';
+  private sweeper: unknown;
   private disposed = false;
 
-  private constructor(private readonly o: UdpChannelOptions) {}
+  private constructor(private readonly o: UdpChannelOptions) {
+    this.limits = o.limits ?? PEER_LIMITS;
+    this.decoder = new PeerDecoder(o.key, this.limits, (reason, detail) => o.onDrop?.(this.dropLink, reason, detail));
+  }
 
   static async open(o: UdpChannelOptions): Promise<UdpPeerChannel> {
     const c = new UdpPeerChannel(o);
@@ -63,6 +111,10 @@ export class UdpPeerChannel implements PeerChannel {
       await c.dispose();
       throw e;
     }
+    if (o.timers) {
+      const ms = Math.max(50, Math.round(c.limits.reassemblyTimeoutMs / 2));
+      c.sweeper = o.timers.setInterval(() => { if (!c.disposed) c.sweep(''); }, ms);
+    }
     return c;
   }
 
@@ -76,6 +128,13 @@ export class UdpPeerChannel implements PeerChannel {
       socket.bind(local.port, local.host, () => {
         socket.removeAllListeners('error');
         socket.on('error', () => undefined);
+        // Room for a burst of fragments; the kernel caps this silently, a refusal is harmless.
+        try {
+          socket.setRecvBufferSize(SOCKET_BUFFER_BYTES);
+          socket.setSendBufferSize(SOCKET_BUFFER_BYTES);
+        } catch (e) {
+          void e;
+        }
         socket.on('message', (buf) => this.receive(link, buf));
         this.sockets.set(link, socket);
         resolve();
@@ -83,28 +142,59 @@ export class UdpPeerChannel implements PeerChannel {
     });
   }
 
-  private receive(link: string, buf: Buffer): void {
-    if (this.disposed) return;
-    const d = decodePeer(buf, this.o.key);
-    if (d.ok === undefined) {
-      this.o.onDrop?.(link, d.error);
-      return;
-    }
-    if (d.ok.to !== this.o.self) return this.o.onDrop?.(link, `misdirected (for ${d.ok.to})`);
-    if (this.dedup.first(d.ok)) this.o.onMessage(d.ok);
+  private sweep(link: string): void {
+    this.dropLink = link;
+    this.decoder.reassembler.sweep(this.o.now());
   }
 
-  send(message: PeerMessage): void {
+  private receive(link: string, buf: Buffer): void {
     if (this.disposed) return;
-    const packet = encodePeer(message, this.o.key);
+    this.dropLink = link;
+    let m: PeerMessage | undefined;
+    try {
+      m = this.decoder.accept(buf, this.o.now());
+    } catch (e) {
+      // Not expected (the decoder returns drops as values); a bug must not take the socket down.
+      this.decoder.reassembler.drop('malformed', `decoder error: ${(e as Error).message}`);
+      return;
+    }
+    if (m === undefined) return;
+    if (m.to !== this.o.self) return this.decoder.reassembler.drop('misdirected', `a ${m.type} message for ${m.to}`);
+    if (this.dedup.first(m)) this.o.onMessage(m);
+  }
+
+  /** Sends on every shared link; a message over the limits is refused (returned, counted), never thrown. */
+  send(message: PeerMessage): PeerSendRefusal | void {
+    if (this.disposed) return;
+    const e = encodePeer(message, this.o.key, { limits: this.limits, ...(this.o.compress !== undefined ? { compress: this.o.compress } : {}) });
+    if (e.error !== undefined) {
+      this.sent.refused += 1;
+      return { refused: e.error };
+    }
+    this.sent.messages += 1;
+    if (!this.largest || e.bytes > this.largest.bytes) this.largest = { type: message.type, bytes: e.bytes, wireBytes: e.wireBytes, fragments: e.packets.length };
     for (const [link, socket] of this.sockets) {
       const to = this.endpoints.get(`${message.to}|${link}`);
-      if (to) socket.send(packet, to.port, to.host, () => undefined);
+      if (!to) continue;
+      for (const packet of e.packets) {
+        this.sent.packets += 1;
+        socket.send(packet, to.port, to.host, () => undefined);
+      }
     }
+  }
+
+  stats(): PeerChannelStats {
+    const r = this.decoder.reassembler.stats();
+    return {
+      dropped: { ...r.dropped }, duplicates: r.duplicates, reassembled: r.reassembled, sent: { ...this.sent },
+      ...(this.largest ? { largest: this.largest } : {}),
+    };
   }
 
   async dispose(): Promise<void> {
     this.disposed = true;
+    if (this.sweeper !== undefined) this.o.timers?.clearInterval(this.sweeper);
+    this.sweeper = undefined;
     const s = [...this.sockets.values()];
     this.sockets.clear();
     await Promise.all(s.map((x) => new Promise<void>((r) => x.close(() => r()))));

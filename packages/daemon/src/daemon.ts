@@ -375,7 +375,7 @@ export class Daemon extends DaemonEvents {
     const tlog = this.log.child({ transition: c.id });
     tlog.info(`transition ${c.id}: ${c.transition.summary.length ? this.core.last?.summary.join('; ') : 'probes and monitors'}`);
     const report = await executeTransition(c.transition, {
-      agents: this.o.agents, config: c.config, node: '\u0000coordinator', runner: this.o.runner, clock: this.o.clock, logger: tlog,
+      agents: this.o.agents, config: c.config, node: '\u0000coordinator', runner: this.o.runner, clock: this.o.clock, logger: actionLinesAtDebug(tlog),
       stateRoot: join(this.o.stateDir, 'resources'), events: this.execEvents, transition: c.id,
       remote: (a) => this.dispatch(c.id, a),
       fence: (node) => this.fenceAction(node),
@@ -410,8 +410,15 @@ export class Daemon extends DaemonEvents {
   private dispatch(txn: number, action: GraphAction): Promise<ActionResult> {
     const node = action.node ?? '';
     const key = `${this.boot}/${txn}/${action.id}`;
+    // One line here when the action starts; its result is logged by the node that runs it (LocalNode),
+    // or below when the coordinator gives up on it (not a member, no answer, lost).
+    const alog = this.log.child({ transition: txn, ...(action.resource !== undefined ? { resource: action.resource } : {}), action: action.kind });
+    alog.info(`${action.kind} ${action.resource ?? ''} on ${node}`, { key });
     if (node === this.o.node) return this.local.run(key, action);
-    if (!this.membership.peers[node]?.member) return Promise.resolve({ execution: 'cancelled', outcome: 'generic-error', reason: `${node} is not a member` });
+    if (!this.membership.peers[node]?.member) {
+      alog.warn(`${action.kind} not sent: ${node} is not a member`);
+      return Promise.resolve({ execution: 'cancelled', outcome: 'generic-error', reason: `${node} is not a member` });
+    }
     const timeout = (action.timeout ?? 20_000) + 5_000;
     return new Promise((resolve) => {
       const message = this.envelope(node, { type: 'action', to: node, key, epoch: this.core.doc.epoch, action: action as unknown as Record<string, unknown> });
@@ -425,6 +432,7 @@ export class Daemon extends DaemonEvents {
     for (const [key, p] of this.pendingActions) {
       if (now > p.deadline) {
         this.pendingActions.delete(key);
+        this.log.warn(`no answer from ${p.node} for action ${key}`);
         p.resolve({ execution: 'timeout', outcome: 'generic-error', reason: `no answer from ${p.node}` });
       } else {
         // A fresh envelope id: the receiver drops copies of an id it has seen (the key makes the action run once).
@@ -437,6 +445,7 @@ export class Daemon extends DaemonEvents {
     for (const [key, p] of this.pendingActions) {
       if (this.membership.peers[p.node]?.member) continue;
       this.pendingActions.delete(key);
+      this.log.warn(`${p.node} was lost while action ${key} ran`);
       p.resolve({ execution: 'cancelled', outcome: 'generic-error', reason: `${p.node} was lost while the action ran` });
     }
   }
@@ -695,6 +704,20 @@ export class Daemon extends DaemonEvents {
   }
 }
 
+
+/**
+ * The coordinator's executor only dispatches; the node that runs an action logs its result. Its
+ * per-action lines (loggers carrying an `action` field) would repeat those, so they go to debug.
+ */
+function actionLinesAtDebug(l: Logger, inAction = false): Logger {
+  return {
+    debug: (m, f) => l.debug(m, f),
+    info: (m, f) => (inAction ? l.debug(m, f) : l.info(m, f)),
+    warn: (m, f) => (inAction ? l.debug(m, f) : l.warn(m, f)),
+    error: (m, f) => l.error(m, f),
+    child: (fields) => actionLinesAtDebug(l.child(fields), inAction || fields['action'] !== undefined),
+  };
+}
 
 function mayRunReason(m: MembershipState): string {
   if (m.leaving) return 'this node is leaving the cluster';

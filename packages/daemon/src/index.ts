@@ -1,4 +1,5 @@
 export * from './errors.js';
+export * from './fragments.js';
 export * from './messages.js';
 export * from './updates.js';
 export * from './core.js';

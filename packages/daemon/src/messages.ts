@@ -1,10 +1,12 @@
 /**
  * Daemon-to-daemon messages (version 1): configuration replication, node reports, actions and
- * their results. Framed and signed like membership packets (HMAC-SHA256 over the cluster key) with
- * their own magic, and validated with zod after the HMAC check. Pure; no I/O.
+ * their results. Each message is JSON, deflated when large, split into fragments that are each
+ * signed (HMAC-SHA256 over the cluster key; framing in fragments.ts), reassembled under strict
+ * bounds and validated with zod after the signature checks. Pure; no I/O.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { z } from 'zod';
+import { FLAG_DEFLATE, Reassembler, chunkCapacity, fragment, type DropReason, type Frame, type FrameLimits } from './fragments.js';
 
 const Name = z.string().min(1).max(255).regex(/^[A-Za-z0-9_.:@+-]+$/);
 const Counter = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
@@ -84,43 +86,108 @@ export type DistOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> 
 /** A message before the sender fills in the envelope. */
 export type PeerMessageBody = DistOmit<PeerMessage, 'v' | 'from' | 'boot' | 'id'>;
 
-const MAGIC = Buffer.from('PCLD', 'ascii');
-const HEADER = 10;
-const MAC = 32;
+/**
+ * Limits of the daemon channel. A logical message (its JSON) may be up to MAX_PEER_MESSAGE_BYTES;
+ * it travels deflate-compressed when that makes it smaller, split into signed fragments of at most
+ * MAX_PEER_PACKET_BYTES each (one UDP datagram per fragment), at most MAX_PEER_FRAGMENTS of them.
+ */
 export const MAX_PEER_PACKET_BYTES = 60 * 1024;
+export const MAX_PEER_MESSAGE_BYTES = 4 * 1024 * 1024;
+export const MAX_PEER_FRAGMENTS = Math.ceil(MAX_PEER_MESSAGE_BYTES / chunkCapacity('x'.repeat(255), { maxPacketBytes: MAX_PEER_PACKET_BYTES }));
+/** Messages whose JSON is smaller than this go uncompressed (not worth the CPU). */
+export const COMPRESS_ABOVE_BYTES = 1024;
 
-/** Signs a message (header: magic, version, flags, body length; then HMAC-SHA256; then JSON). */
-export function encodePeer(m: PeerMessage, key: Uint8Array): Buffer {
-  const body = Buffer.from(JSON.stringify(m), 'utf8');
-  if (HEADER + MAC + body.length > MAX_PEER_PACKET_BYTES) throw new Error(`a ${m.type} message of ${body.length} bytes exceeds the ${MAX_PEER_PACKET_BYTES}-byte limit`);
-  const header = Buffer.alloc(HEADER);
-  MAGIC.copy(header, 0);
-  header.writeUInt8(1, 4);
-  header.writeUInt32BE(body.length, 6);
-  const mac = createHmac('sha256', key).update(header).update(body).digest();
-  return Buffer.concat([header, mac, body]);
+/** The channel's limits (receivers use the same numbers; tests may pass smaller ones). */
+export const PEER_LIMITS: FrameLimits = {
+  maxPacketBytes: MAX_PEER_PACKET_BYTES,
+  maxPayloadBytes: MAX_PEER_MESSAGE_BYTES,
+  maxFragments: MAX_PEER_FRAGMENTS,
+  maxPartialsPerSender: 16,
+  maxBufferedBytes: 4 * MAX_PEER_MESSAGE_BYTES,
+  reassemblyTimeoutMs: 3000,
+};
+
+export interface PeerEncodeOptions {
+  readonly limits?: FrameLimits;
+  /** Deflate messages above COMPRESS_ABOVE_BYTES when that makes them smaller (default true). */
+  readonly compress?: boolean;
 }
 
-export type PeerDecode = { readonly ok: PeerMessage } | { readonly ok?: undefined; readonly error: string };
+export type PeerEncode =
+  | { readonly packets: readonly Buffer[]; readonly bytes: number; readonly wireBytes: number; readonly error?: undefined }
+  | { readonly packets?: undefined; readonly error: string };
 
-/** Checks size, framing, HMAC, JSON and schema; never throws on bad input. */
-export function decodePeer(packet: Uint8Array, key: Uint8Array): PeerDecode {
-  const buf = Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength);
-  if (buf.length > MAX_PEER_PACKET_BYTES) return { error: 'oversized' };
-  if (buf.length < HEADER + MAC) return { error: 'truncated' };
-  if (!buf.subarray(0, 4).equals(MAGIC) || buf.readUInt8(4) !== 1) return { error: 'malformed: bad magic or version' };
-  const len = buf.readUInt32BE(6);
-  if (HEADER + MAC + len !== buf.length) return { error: 'truncated or trailing bytes' };
-  const body = buf.subarray(HEADER + MAC);
-  const mac = createHmac('sha256', key).update(buf.subarray(0, HEADER)).update(body).digest();
-  if (!timingSafeEqual(mac, buf.subarray(HEADER, HEADER + MAC))) return { error: 'forged: HMAC does not match the cluster key' };
-  let json: unknown;
+/**
+ * Serialises, compresses and fragments a message into signed packets. A message over the limit is
+ * not sent: the result names its type, recipient, size and the limit. Never throws.
+ */
+export function encodePeer(m: PeerMessage, key: Uint8Array, options: PeerEncodeOptions = {}): PeerEncode {
+  const limits = options.limits ?? PEER_LIMITS;
+  const json = Buffer.from(JSON.stringify(m), 'utf8');
+  if (json.length > limits.maxPayloadBytes)
+    return { error: `a ${m.type} message to ${m.to} is ${json.length} bytes, over the ${limits.maxPayloadBytes}-byte limit of one daemon message; it was not sent` };
+  let payload = json;
+  let flags = 0;
+  if ((options.compress ?? true) && json.length > COMPRESS_ABOVE_BYTES) {
+    const z = deflateRawSync(json, { level: 1 });
+    if (z.length < json.length) {
+      payload = z;
+      flags = FLAG_DEFLATE;
+    }
+  }
+  if (Math.ceil(payload.length / chunkCapacity(m.from, limits)) > limits.maxFragments)
+    return { error: `a ${m.type} message to ${m.to} needs more than ${limits.maxFragments} fragments (${payload.length} bytes on the wire); it was not sent` };
   try {
-    json = JSON.parse(body.toString('utf8'));
+    return { packets: fragment(m, flags, payload, key, limits), bytes: json.length, wireBytes: payload.length };
+  } catch (e) {
+    return { error: `cannot encode a ${m.type} message to ${m.to}: ${(e as Error).message}` };
+  }
+}
+
+export type PeerDecode = { readonly ok: PeerMessage; readonly error?: undefined } | { readonly ok?: undefined; readonly error: string };
+
+/** Decompresses (bounded), parses and validates a reassembled frame; never throws on bad input. */
+export function decodePeerFrame(frame: Frame, limits: FrameLimits = PEER_LIMITS): PeerDecode {
+  let json: Buffer = frame.payload;
+  if ((frame.flags & ~FLAG_DEFLATE) !== 0) return { error: `malformed: unknown flags ${frame.flags}` };
+  if (frame.flags & FLAG_DEFLATE) {
+    try {
+      json = inflateRawSync(frame.payload, { maxOutputLength: limits.maxPayloadBytes });
+    } catch (e) {
+      const tooBig = (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError;
+      return { error: tooBig ? `oversized: inflates beyond ${limits.maxPayloadBytes} bytes` : `malformed: ${(e as Error).message}` };
+    }
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(json.toString('utf8'));
   } catch (e) {
     return { error: `malformed: ${(e as Error).message}` };
   }
-  const parsed = PeerMessage.safeParse(json);
+  const parsed = PeerMessage.safeParse(value);
   if (!parsed.success) return { error: `malformed: ${parsed.error.issues[0]?.path.join('.') ?? ''} ${parsed.error.issues[0]?.message ?? ''}` };
-  return { ok: parsed.data };
+  const m = parsed.data;
+  if (m.from !== frame.from || m.boot !== frame.boot || m.id !== frame.id) return { error: 'malformed: the message does not match its signed envelope (sender, boot, id)' };
+  return { ok: m };
+}
+
+/**
+ * The receiving side of the channel in one object: reassembles packets (see `Reassembler`),
+ * decodes complete messages and counts every drop by reason.
+ */
+export class PeerDecoder {
+  readonly reassembler: Reassembler;
+  constructor(key: Uint8Array, private readonly limits: FrameLimits = PEER_LIMITS, private readonly onDrop?: (reason: DropReason, detail: string) => void) {
+    this.reassembler = new Reassembler(key, limits, onDrop);
+  }
+
+  /** A complete, valid message, or undefined (incomplete, duplicate or dropped and counted). */
+  accept(packet: Uint8Array, now: number): PeerMessage | undefined {
+    const frame = this.reassembler.accept(packet, now);
+    if (!frame) return undefined;
+    const d = decodePeerFrame(frame, this.limits);
+    if (d.ok) return d.ok;
+    this.reassembler.drop(d.error.startsWith('oversized') ? 'oversized' : 'malformed', `from ${frame.from}: ${d.error}`);
+    return undefined;
+  }
 }
