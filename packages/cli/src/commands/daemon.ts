@@ -5,7 +5,7 @@ import { Daemon, systemTimers, type FenceOutcome } from '@paceline/daemon';
 import { ExecaCommandRunner, createLogger, readKey, systemClock, type LogFormat, type LogLevel } from '@paceline/runtime';
 import { ExitError, type CliIo } from '../io.js';
 import { readOrThrow } from '../load.js';
-import { builtinAgentRegistry } from './agent.js';
+import { cliAgentRegistry } from '../agents.js';
 
 export const DEFAULT_STATE_DIR = process.env['PACELINE_STATE_DIR'] ?? '/var/lib/paceline';
 export const DEFAULT_KEY = '/etc/paceline/authkey';
@@ -75,7 +75,7 @@ export function registerDaemonCommand(program: Command, io: CliIo): void {
         : undefined;
       const abort = new AbortController();
       const daemon = new Daemon({
-        node: opts.node, config, stateDir: opts.stateDir, key, agents: builtinAgentRegistry(), runner, clock: systemClock, timers: systemTimers, logger,
+        node: opts.node, config, stateDir: opts.stateDir, key, agents: cliAgentRegistry(), runner, clock: systemClock, timers: systemTimers, logger,
         membership: {
           ...parseMembershipSettings(opts.membership),
           ...(opts.profile !== undefined ? { profile: opts.profile as 'default' | 'fast' } : {}),
