@@ -113,7 +113,7 @@ export class UdpPeerChannel implements PeerChannel {
     }
     if (o.timers) {
       const ms = Math.max(50, Math.round(c.limits.reassemblyTimeoutMs / 2));
-      c.sweeper = o.timers.setInterval(() => { if (!c.disposed) c.sweep(''); }, ms);
+      c.sweeper = o.timers.setInterval(() => { if (!c.disposed) c.sweep(); }, ms);
     }
     return c;
   }
@@ -142,13 +142,15 @@ export class UdpPeerChannel implements PeerChannel {
     });
   }
 
-  private sweep(link: string): void {
-    this.dropLink = link;
+  /** Evicts timed-out partial messages (reported with link "*": a message's fragments may come over any link). */
+  private sweep(): void {
+    this.dropLink = '*';
     this.decoder.reassembler.sweep(this.o.now());
   }
 
   private receive(link: string, buf: Buffer): void {
     if (this.disposed) return;
+    this.sweep();
     this.dropLink = link;
     let m: PeerMessage | undefined;
     try {
