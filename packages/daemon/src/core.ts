@@ -9,7 +9,7 @@
 import { schedule } from '@paceline/scheduler';
 import type { ClusterConfig, ClusterStatus, FailCount, NodeStatus, ResourceHistory, Transition } from '@paceline/model';
 import type { ClusterDoc } from './messages.js';
-import { applyUpdate, parseDocConfig, sameDoc, type UpdateRequest } from './updates.js';
+import { applyUpdate, docKey, parseDocConfig, type UpdateRequest } from './updates.js';
 
 /** The node attribute that shows why a node is quarantined. */
 export const QUARANTINE_ATTRIBUTE = 'paceline-quarantine';
@@ -76,7 +76,42 @@ export interface CoreState {
   readonly last: TransitionInfo | undefined;
   /** Boots whose unclean report was already turned into a quarantine (node → boot). */
   readonly quarantined: Readonly<Record<string, number>>;
+  /** `docKey(doc)`. */
+  readonly docKey: string;
+  /**
+   * The document is confirmed: every peer is a member that holds this exact document or is proven
+   * down. Sticky for the current document (a peer that is lost later cannot un-confirm it).
+   */
+  readonly committed: boolean;
+  /** peer → key of the last document it is known to hold (it sent it, or acknowledged it). */
+  readonly peerDocs: Readonly<Record<string, string>>;
+  /** Changes waiting until the current document is confirmed (one unconfirmed change at a time). */
+  readonly queue: readonly QueuedUpdate[];
+  /** Applied changes whose answer waits until their document is confirmed. */
+  readonly pending: readonly PendingReply[];
 }
+
+export interface QueuedUpdate {
+  readonly request: UpdateRequest;
+  /** Who gets the answer (absent: an internal change, e.g. a quarantine, which is only logged). */
+  readonly reply?: { readonly to: string; readonly reqId: string };
+}
+
+export interface PendingReply {
+  readonly to: string;
+  readonly reqId: string;
+  readonly epoch: number;
+  readonly message: string;
+}
+
+/**
+ * Document signals ride on `update-reply` messages (they are never answered, so no loops): an
+ * acknowledgement `doc-ack/KEY` ("I hold this document") and a yield `doc-yield/KEY` ("my copy of
+ * this epoch conflicts with yours and holds no acknowledged change: keep yours").
+ */
+export const DOC_ACK = 'doc-ack/';
+export const DOC_YIELD = 'doc-yield/';
+export const isDocSignal = (reqId: string): boolean => reqId.startsWith(DOC_ACK) || reqId.startsWith(DOC_YIELD);
 
 export type CoreEvent =
   | { readonly type: 'membership'; readonly view: MembershipView; readonly now: number }
@@ -84,6 +119,8 @@ export type CoreEvent =
   | { readonly type: 'doc'; readonly from: string; readonly doc: ClusterDoc; readonly now: number }
   | { readonly type: 'update'; readonly request: UpdateRequest; readonly reqId: string; readonly replyTo: string; readonly now: number }
   | { readonly type: 'fenced'; readonly node: string; readonly reason: string; readonly now: number }
+  /** A document acknowledgement or yield from a peer (see DOC_ACK, DOC_YIELD). */
+  | { readonly type: 'doc-signal'; readonly from: string; readonly reqId: string; readonly now: number }
   /** Operation failure, admin command, timer recheck: run the scheduler again. */
   | { readonly type: 'kick'; readonly reason: string; readonly now: number }
   | { readonly type: 'transition-done'; readonly id: number; readonly ran: number; readonly succeeded: boolean; readonly aborted: boolean; readonly failed: readonly string[]; readonly now: number };
@@ -109,7 +146,10 @@ export interface CoreResult {
 export function initialCoreState(self: string, doc: ClusterDoc, view: MembershipView): CoreState {
   const p = parseDocConfig(doc);
   if (p.config === undefined) throw new Error(p.error);
-  return { self, doc, config: p.config, view, reports: {}, dirty: true, urgent: false, running: undefined, aborting: false, nextTransition: 1, last: undefined, quarantined: {} };
+  return {
+    self, doc, config: p.config, view, reports: {}, dirty: true, urgent: false, running: undefined, aborting: false, nextTransition: 1, last: undefined, quarantined: {},
+    docKey: docKey(doc), committed: false, peerDocs: {}, queue: [], pending: [],
+  };
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -123,6 +163,11 @@ export function coordinatorStep(state: CoreState, event: CoreEvent): CoreResult 
       const before = s.view;
       s.view = event.view;
       if (relevantChange(before, event.view)) s.dirty = s.urgent = true;
+      for (const [name, p] of Object.entries(event.view.peers))
+        if (s.peerDocs[name] !== undefined && (!p.member || before.peers[name]?.boot !== p.boot)) {
+          const { [name]: _gone, ...rest } = s.peerDocs;
+          s.peerDocs = rest;
+        }
       // A node that joins gets our document (if older it adopts it; if newer it sends us its own).
       for (const [name, p] of Object.entries(event.view.peers))
         if (p.member && (!before.peers[name]?.member || before.peers[name]?.boot !== p.boot)) out.push({ type: 'publish', doc: s.doc, to: name });
@@ -143,11 +188,19 @@ export function coordinatorStep(state: CoreState, event: CoreEvent): CoreResult 
       }
       break;
     }
-    case 'fenced':
+    case 'fenced': {
+      // The confirmation proves the peer down now (the membership view follows in the same step).
+      const p = s.view.peers[event.node];
+      if (p !== undefined && !p.member && !p.safelyDown)
+        s.view = { ...s.view, peers: { ...s.view.peers, [event.node]: { ...p, safelyDown: true, reason: `${event.node} was fenced` } } };
       if (isCoordinator() && s.doc.quarantine[event.node] === undefined) update(s, out, { op: 'quarantine', node: event.node, reason: event.reason }, undefined);
       break;
+    }
     case 'doc':
       onDoc(s, out, event.from, event.doc);
+      break;
+    case 'doc-signal':
+      onDocSignal(s, out, event.from, event.reqId);
       break;
     case 'update':
       if (!isCoordinator()) {
@@ -170,6 +223,7 @@ export function coordinatorStep(state: CoreState, event: CoreEvent): CoreResult 
       break;
     }
   }
+  settleDoc(s, out);
   maybeSchedule(s, out, event.now);
   return { state: s, commands: out };
 }
@@ -192,43 +246,175 @@ function adopt(s: Mutable<CoreState>, out: CoreCommand[], doc: ClusterDoc, from:
   }
   s.doc = doc;
   s.config = p.config;
+  s.docKey = docKey(doc);
+  s.committed = false;
   s.dirty = s.urgent = true;
+  if (from !== s.self && s.pending.length > 0) {
+    // Our unconfirmed changes may or may not be part of the document we take over.
+    for (const x of s.pending)
+      out.push(reply(x, false, `not confirmed: ${from} published configuration epoch ${doc.epoch} before this change (epoch ${x.epoch}) reached every node; it may or may not be in effect — check \`paceline config show\` and retry if needed`));
+    s.pending = [];
+  }
   out.push({ type: 'persist', doc }, { type: 'config-changed', doc, from });
   return true;
 }
 
+function reply(to: { to: string; reqId: string }, ok: boolean, message: string): CoreCommand {
+  return { type: 'reply', to: to.to, reqId: to.reqId, ok, message };
+}
+
 function onDoc(s: Mutable<CoreState>, out: CoreCommand[], from: string, doc: ClusterDoc): void {
+  const key = docKey(doc);
+  if (s.view.peers[from] !== undefined) s.peerDocs = { ...s.peerDocs, [from]: key };
   if (doc.epoch > s.doc.epoch) {
-    if (adopt(s, out, doc, from)) out.push({ type: 'log', level: 'info', message: `adopted configuration epoch ${doc.epoch} from ${from}`, fields: { epoch: doc.epoch } });
+    if (adopt(s, out, doc, from)) {
+      out.push({ type: 'log', level: 'info', message: `adopted configuration epoch ${doc.epoch} from ${from}`, fields: { epoch: doc.epoch } });
+      out.push(ack(from, key));
+    }
     return;
   }
   if (doc.epoch < s.doc.epoch) {
     out.push({ type: 'publish', doc: s.doc, to: from });
     return;
   }
-  if (sameDoc(doc, s.doc)) return;
-  // Same epoch, different content: edits made on both sides of a partition. The coordinator's
-  // copy wins and is republished with a higher epoch; the other side's edit is reported, not merged.
-  out.push({ type: 'log', level: 'error', message: `conflicting configuration at epoch ${doc.epoch} from ${from}: both copies were changed independently; ${s.view.coordinator === s.self ? 'keeping this node\'s copy (coordinator) and republishing it' : `waiting for the coordinator ${s.view.coordinator} to decide`}`, fields: { epoch: doc.epoch } });
-  if (s.view.coordinator === s.self) {
-    const next: ClusterDoc = { ...s.doc, epoch: s.doc.epoch + 1, config: { ...s.doc.config, epoch: s.doc.epoch + 1 } };
-    if (adopt(s, out, next, s.self)) out.push({ type: 'publish', doc: next });
+  if (key === s.docKey) {
+    out.push(ack(from, key));
+    return;
+  }
+  // Same epoch, different content: two copies were changed independently (a race between two
+  // nodes that both believed they coordinate). A copy that holds an acknowledged change is never
+  // given up: its holder republishes it with a higher epoch. A copy without one yields; when
+  // neither holds one, the coordinator's copy wins once the other side has yielded.
+  if (s.committed) {
+    out.push({ type: 'log', level: 'warn', message: `conflicting configuration at epoch ${doc.epoch} from ${from}: keeping this node's confirmed copy and republishing it`, fields: { epoch: doc.epoch } });
+    bump(s, out);
+    return;
+  }
+  out.push({ type: 'log', level: 'warn', message: `conflicting configuration at epoch ${doc.epoch} from ${from}: this node's copy is not confirmed; yielding to ${from}'s${s.view.coordinator === s.self ? ' unless it yields too' : ''}`, fields: { epoch: doc.epoch } });
+  out.push({ type: 'reply', to: from, reqId: `${DOC_YIELD}${key}`, ok: true, message: `${s.self} yields its copy of epoch ${doc.epoch}` });
+}
+
+const ack = (to: string, key: string): CoreCommand => ({ type: 'reply', to, reqId: `${DOC_ACK}${key}`, ok: true, message: `holds configuration ${key}` });
+
+function onDocSignal(s: Mutable<CoreState>, out: CoreCommand[], from: string, reqId: string): void {
+  if (s.view.peers[from] === undefined) return;
+  if (reqId.startsWith(DOC_ACK)) {
+    s.peerDocs = { ...s.peerDocs, [from]: reqId.slice(DOC_ACK.length) };
+    return;
+  }
+  // A yield to our copy: the peer's conflicting copy holds no acknowledged change.
+  if (reqId.slice(DOC_YIELD.length) === s.docKey && (s.view.coordinator === s.self || s.committed)) {
+    out.push({ type: 'log', level: 'warn', message: `${from} yielded its conflicting copy of epoch ${s.doc.epoch}: republishing this node's copy` });
+    bump(s, out);
   }
 }
 
-function update(s: Mutable<CoreState>, out: CoreCommand[], request: UpdateRequest, reply: { to: string; reqId: string } | undefined): void {
-  const r = applyUpdate(s.doc, s.config, request);
-  if (r.error !== undefined) {
-    if (reply) out.push({ type: 'reply', ...reply, ok: false, message: r.error });
-    else out.push({ type: 'log', level: 'warn', message: `update ${request.op} refused: ${r.error}` });
+/** Republishes this node's copy with a higher epoch (it wins a same-epoch conflict). */
+function bump(s: Mutable<CoreState>, out: CoreCommand[]): void {
+  const epoch = nextEpoch(s);
+  const next: ClusterDoc = { ...s.doc, epoch, config: { ...s.doc.config, epoch } };
+  if (adopt(s, out, next, s.self)) out.push({ type: 'publish', doc: next });
+}
+
+/** Is `name` proven to run nothing (left cleanly, fenced, released by the partition policy, or fenced by a member)? */
+function provenDown(s: CoreState, name: string): boolean {
+  const p = s.view.peers[name];
+  if (p === undefined || p.member) return false;
+  return p.safelyDown || fencedByMember(s, name);
+}
+
+function fencedByMember(s: CoreState, name: string): boolean {
+  return Object.entries(s.reports).some(([m, rep]) =>
+    (m === s.self || s.view.peers[m]?.member === true || s.view.peers[m]?.safelyDown === true) && rep.fenced?.includes(name) === true);
+}
+
+/** The first peer (by name) that is neither a member nor proven down, with membership's reason. */
+export function unaccountedPeer(s: CoreState): { readonly node: string; readonly reason: string } | undefined {
+  for (const name of Object.keys(s.view.peers).sort()) {
+    const p = s.view.peers[name]!;
+    if (!p.member && !provenDown(s, name)) return { node: name, reason: p.reason };
+  }
+  return undefined;
+}
+
+/**
+ * The epoch of the next document this node makes. While a peer is proven down (not a member) one
+ * epoch is skipped: that peer may hold one change of its own that never reached this node (at most
+ * one, since a coordinator makes a new change only once the previous one is confirmed), and when it
+ * comes back its copy must be older than everything made since, so that it adopts ours.
+ */
+export function nextEpoch(s: CoreState): number {
+  return s.doc.epoch + (Object.values(s.view.peers).some((p) => !p.member) ? 2 : 1);
+}
+
+/** Every peer is a member holding this exact document, or proven down. */
+function confirmedNow(s: CoreState): boolean {
+  return Object.entries(s.view.peers).every(([name, p]) => (p.member ? s.peerDocs[name] === s.docKey : provenDown(s, name)));
+}
+
+/** Members that have not acknowledged this node's document while it is unconfirmed (the shell resends it to them). */
+export function docRetransmitTargets(s: CoreState): string[] {
+  if (s.committed) return [];
+  return Object.keys(s.view.peers).sort().filter((name) => s.view.peers[name]!.member && s.peerDocs[name] !== s.docKey);
+}
+
+/** Why this node refuses to change the configuration now (undefined: it may). */
+export function updateBlocker(s: CoreState): string | undefined {
+  if (!s.view.quorate) return `cannot change the configuration now: this node has no quorum (${s.view.mayRunReason}); retry when the cluster is quorate`;
+  const u = unaccountedPeer(s);
+  if (u !== undefined)
+    return `cannot change the configuration now: ${u.node} is lost and not proven down (${u.reason}), so a change made now could conflict with one made there; retry when ${u.node} is back, or once it is fenced or has left cleanly`;
+  return undefined;
+}
+
+const MAX_QUEUE = 100;
+
+function update(s: Mutable<CoreState>, out: CoreCommand[], request: UpdateRequest, to: { to: string; reqId: string } | undefined): void {
+  if (s.queue.length >= MAX_QUEUE) {
+    if (to) out.push(reply(to, false, `too many configuration changes are waiting (${MAX_QUEUE}); retry later`));
+    else out.push({ type: 'log', level: 'warn', message: `update ${request.op} dropped: too many changes are waiting` });
     return;
   }
-  if (!adopt(s, out, r.doc, s.self)) {
-    if (reply) out.push({ type: 'reply', ...reply, ok: false, message: 'the change makes the configuration invalid' });
-    return;
+  s.queue = [...s.queue, { request, ...(to ? { reply: to } : {}) }];
+}
+
+/**
+ * Confirms the current document when every peer holds it or is proven down, answers the changes
+ * that waited for it, then applies the next queued change (one unconfirmed change at a time).
+ */
+function settleDoc(s: Mutable<CoreState>, out: CoreCommand[]): void {
+  for (let guard = 0; guard < 10_000; guard++) {
+    if (s.queue.length > 0 && s.view.coordinator !== s.self) {
+      for (const q of s.queue) {
+        const message = `the coordinator changed (now ${s.view.coordinator}) before this change could be applied; it was not applied — retry`;
+        out.push(q.reply ? reply(q.reply, false, message) : { type: 'log', level: 'warn', message: `update ${q.request.op}: ${message}` });
+      }
+      s.queue = [];
+    }
+    if (!s.committed && confirmedNow(s)) s.committed = true;
+    if (!s.committed) return;
+    if (s.pending.length > 0) {
+      for (const x of s.pending) out.push(reply(x, true, x.message));
+      s.pending = [];
+    }
+    const [q, ...rest] = s.queue;
+    if (q === undefined) return;
+    s.queue = rest;
+    applyQueued(s, out, q);
   }
+}
+
+function applyQueued(s: Mutable<CoreState>, out: CoreCommand[], q: QueuedUpdate): void {
+  const refuse = (message: string): void => {
+    out.push(q.reply ? reply(q.reply, false, message) : { type: 'log', level: 'warn', message: `update ${q.request.op} refused: ${message}` });
+  };
+  const blocked = updateBlocker(s);
+  if (blocked !== undefined) return refuse(blocked);
+  const r = applyUpdate(s.doc, s.config, q.request, nextEpoch(s));
+  if (r.error !== undefined) return refuse(r.error);
+  if (!adopt(s, out, r.doc, s.self)) return refuse('the change makes the configuration invalid');
   out.push({ type: 'publish', doc: r.doc }, { type: 'log', level: 'info', message: r.message, fields: { epoch: r.doc.epoch } });
-  if (reply) out.push({ type: 'reply', ...reply, ok: true, message: r.message });
+  if (q.reply) s.pending = [...s.pending, { ...q.reply, epoch: r.doc.epoch, message: r.message }];
 }
 
 /**
@@ -246,9 +432,7 @@ export function buildStatus(s: CoreState): ClusterStatus {
     const q = s.doc.quarantine[n.name];
     // Fenced by a current member (e.g. the coordinator), or by a node that has since left cleanly,
     // counts as proven down here too.
-    const fencedByMember = Object.entries(s.reports).some(([m, rep]) =>
-      (m === s.self || s.view.peers[m]?.member === true || s.view.peers[m]?.safelyDown === true) && rep.fenced?.includes(n.name) === true);
-    const frozen = !self && p !== undefined && !p.member && !p.safelyDown && !fencedByMember;
+    const frozen = !self && p !== undefined && !p.member && !p.safelyDown && !fencedByMember(s, n.name);
     const state: NodeStatus['state'] = self || p?.member || frozen ? 'online' : 'offline';
     // A member's history counts once it reported in its current incarnation; a frozen node keeps its last report.
     const current = r !== undefined && (self || frozen || (p?.member === true && p.boot === r.boot));

@@ -20,7 +20,7 @@ import { ExecutorEvents, executeTransition } from '@paceline/executor';
 import { UdpTransport } from '@paceline/runtime';
 import { UdpPeerChannel, type PeerChannel, type PeerReceiver } from './channel.js';
 import {
-  buildStatus, coordinatorStep, initialCoreState, scheduleBlocker, QUARANTINE_ATTRIBUTE, UNCLEAN_ATTRIBUTE,
+  buildStatus, coordinatorStep, docRetransmitTargets, initialCoreState, isDocSignal, scheduleBlocker, QUARANTINE_ATTRIBUTE, UNCLEAN_ATTRIBUTE,
   type CoreCommand, type CoreEvent, type CoreState, type MembershipView, type NodeReportData, type TransitionInfo,
 } from './core.js';
 import { DaemonError } from './errors.js';
@@ -429,6 +429,8 @@ export class Daemon extends DaemonEvents {
 
   private retransmit(): void {
     const now = this.o.clock.now();
+    // An unconfirmed document goes again to the members that have not acknowledged it.
+    for (const peer of docRetransmitTargets(this.core)) this.send(peer, { type: 'doc', doc: this.core.doc });
     for (const [key, p] of this.pendingActions) {
       if (now > p.deadline) {
         this.pendingActions.delete(key);
@@ -493,7 +495,10 @@ export class Daemon extends DaemonEvents {
         else this.feedCore({ type: 'update', request: req.data, reqId: m.reqId, replyTo: m.from, now });
         break;
       }
-      case 'update-reply': this.pendingUpdates.get(m.reqId)?.({ ok: m.ok, message: m.message }); break;
+      case 'update-reply':
+        if (isDocSignal(m.reqId)) this.feedCore({ type: 'doc-signal', from: m.from, reqId: m.reqId, now });
+        else this.pendingUpdates.get(m.reqId)?.({ ok: m.ok, message: m.message });
+        break;
       case 'action': {
         if (m.from !== this.membership.coordinator) {
           this.log.debug(`ignoring an action from ${m.from}, which is not the coordinator`, { key: m.key });

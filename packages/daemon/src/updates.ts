@@ -3,6 +3,7 @@
  * document with the epoch raised by one, or a clear error. Move and ban are location constraints
  * with well-known ids (`cli-prefer-RSC`, `cli-ban-RSC-on-NODE`) that `resource clear` removes.
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { validateConfig, formatIssues, listResourceIds, type ClusterConfig } from '@paceline/model';
 import type { ClusterDoc } from './messages.js';
@@ -53,21 +54,26 @@ function checkResource(config: ClusterConfig, resource: string): string | undefi
   return listResourceIds(config).has(resource) ? undefined : `no resource "${resource}" in the configuration`;
 }
 
-/** Applies one change to `doc` (whose configuration `config` is the parsed form). */
-export function applyUpdate(doc: ClusterDoc, config: ClusterConfig, req: UpdateRequest): UpdateOutcome {
+/**
+ * Applies one change to `doc` (whose configuration `config` is the parsed form). The new document
+ * gets epoch `next` (default: one more than `doc`'s; the coordinator skips one while a peer is
+ * proven down, see core.ts `nextEpoch`); a `replace` that names a higher epoch gets that one.
+ */
+export function applyUpdate(doc: ClusterDoc, config: ClusterConfig, req: UpdateRequest, next = doc.epoch + 1): UpdateOutcome {
+  if (!(Number.isInteger(next) && next > doc.epoch)) throw new RangeError(`applyUpdate: the next epoch must be above ${doc.epoch}, got ${next}`);
   const raw = structuredClone(doc.config) as RawConfig;
   switch (req.op) {
     case 'standby': {
       const bad = checkNode(config, req.node);
       if (bad) return { error: bad };
       raw.nodes = (raw.nodes ?? []).map((n) => (n['name'] === req.node ? { ...n, standby: req.on } : n));
-      return withConfig(doc, raw, `${req.node} is ${req.on ? 'in standby' : 'online'}`);
+      return withConfig(doc, raw, `${req.node} is ${req.on ? 'in standby' : 'online'}`, next);
     }
     case 'quarantine': {
       const bad = checkNode(config, req.node);
       if (bad) return { error: bad };
       if (doc.quarantine[req.node] !== undefined) return { error: `${req.node} is already quarantined: ${doc.quarantine[req.node]}` };
-      return { doc: { ...doc, epoch: doc.epoch + 1, config: { ...raw, epoch: doc.epoch + 1 }, quarantine: { ...doc.quarantine, [req.node]: req.reason } }, message: `${req.node} quarantined: ${req.reason}` };
+      return { doc: { ...doc, epoch: next, config: { ...raw, epoch: next }, quarantine: { ...doc.quarantine, [req.node]: req.reason } }, message: `${req.node} quarantined: ${req.reason} (epoch ${next})` };
     }
     case 'clear-node': {
       const bad = checkNode(config, req.node);
@@ -75,7 +81,7 @@ export function applyUpdate(doc: ClusterDoc, config: ClusterConfig, req: UpdateR
       if (doc.quarantine[req.node] === undefined) return { error: `${req.node} is not quarantined` };
       const quarantine = { ...doc.quarantine };
       delete quarantine[req.node];
-      return { doc: { ...doc, epoch: doc.epoch + 1, config: { ...raw, epoch: doc.epoch + 1 }, quarantine }, message: `${req.node} cleared: it may run resources again (epoch ${doc.epoch + 1})` };
+      return { doc: { ...doc, epoch: next, config: { ...raw, epoch: next }, quarantine }, message: `${req.node} cleared: it may run resources again (epoch ${next})` };
     }
     case 'move':
     case 'ban': {
@@ -84,7 +90,7 @@ export function applyUpdate(doc: ClusterDoc, config: ClusterConfig, req: UpdateR
       const id = req.op === 'move' ? preferId(req.resource) : banId(req.resource, req.node);
       const constraint = { type: 'location', id, resource: req.resource, node: req.node, score: req.op === 'move' ? 'INFINITY' : '-INFINITY' };
       raw.constraints = [...(raw.constraints ?? []).filter((c) => c['id'] !== id), constraint];
-      return withConfig(doc, raw, req.op === 'move' ? `${req.resource} moves to ${req.node} (constraint ${id})` : `${req.resource} banned from ${req.node} (constraint ${id})`);
+      return withConfig(doc, raw, req.op === 'move' ? `${req.resource} moves to ${req.node} (constraint ${id})` : `${req.resource} banned from ${req.node} (constraint ${id})`, next);
     }
     case 'clear': {
       const bad = checkResource(config, req.resource);
@@ -93,14 +99,14 @@ export function applyUpdate(doc: ClusterDoc, config: ClusterConfig, req: UpdateR
         req.node === undefined ? id === preferId(req.resource) || id.startsWith(`cli-ban-${req.resource}-on-`) : id === banId(req.resource, req.node) || id === preferId(req.resource)));
       if (ids.size === 0) return { error: `no move or ban constraints for ${req.resource}` };
       raw.constraints = (raw.constraints ?? []).filter((c) => !ids.has(String(c['id'])));
-      return withConfig(doc, raw, `removed ${[...ids].sort().join(', ')}`);
+      return withConfig(doc, raw, `removed ${[...ids].sort().join(', ')}`, next);
     }
     case 'target-role': {
       const bad = checkResource(config, req.resource);
       if (bad) return { error: bad };
       const found = setTargetRole(raw.resources ?? [], req.resource, req.role);
       if (!found) return { error: `resource "${req.resource}" is not a top-level or member resource that takes meta attributes` };
-      return withConfig(doc, raw, `${req.resource} target role ${req.role ?? 'default'}`);
+      return withConfig(doc, raw, `${req.resource} target role ${req.role ?? 'default'}`, next);
     }
     case 'replace': {
       if (req.epoch !== undefined && req.epoch <= doc.epoch) {
@@ -108,7 +114,7 @@ export function applyUpdate(doc: ClusterDoc, config: ClusterConfig, req: UpdateR
         if (same) return { error: `nothing to do: the cluster already has this configuration (epoch ${doc.epoch})` };
         return { error: `conflicting edit: the file says epoch ${req.epoch} but the cluster is at epoch ${doc.epoch} and its configuration differs (someone changed it since the file was written). Run \`paceline config show\`, merge your change, and apply with epoch ${doc.epoch + 1} or without an epoch` };
       }
-      return withConfig(doc, stripEpoch(req.config) as RawConfig, 'configuration replaced', req.epoch ?? doc.epoch + 1);
+      return withConfig(doc, stripEpoch(req.config) as RawConfig, 'configuration replaced', Math.max(req.epoch ?? 0, next));
     }
   }
 }
@@ -136,6 +142,11 @@ function setTargetRole(resources: unknown[], id: string, role: string | undefine
 /** Same epoch, same content? (key order independent enough for documents built by this code and YAML) */
 export function sameDoc(a: ClusterDoc, b: ClusterDoc): boolean {
   return a.epoch === b.epoch && canonical(a) === canonical(b);
+}
+
+/** A short identity of a document: `EPOCH/HASH` (equal for documents that `sameDoc` finds equal). */
+export function docKey(doc: ClusterDoc): string {
+  return `${doc.epoch}/${createHash('sha256').update(canonical(doc)).digest('hex').slice(0, 20)}`;
 }
 
 function canonical(v: unknown): string {

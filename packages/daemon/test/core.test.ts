@@ -1,4 +1,4 @@
-import { coordinatorStep, initialCoreState, buildStatus, QUARANTINE_ATTRIBUTE, type CoreCommand, type CoreEvent, type CoreState, type MembershipView, type NodeReportData } from '@paceline/daemon';
+import { coordinatorStep, docKey, docRetransmitTargets, initialCoreState, buildStatus, QUARANTINE_ATTRIBUTE, type CoreCommand, type CoreEvent, type CoreState, type MembershipView, type NodeReportData } from '@paceline/daemon';
 import type { ClusterDoc } from '@paceline/daemon';
 
 const config = {
@@ -99,14 +99,31 @@ describe('coordinatorStep', () => {
     expect(a.commands).toContainEqual({ type: 'persist', doc: newer });
     const b = run(a.state, [{ type: 'doc', from: 'serv1', doc, now }]);
     expect(b.commands).toContainEqual({ type: 'publish', doc: newer, to: 'serv1' });
+    // serv1 sent it, so both hold it: confirmed
+    expect(a.state.committed).toBe(true);
+    expect(a.commands).toContainEqual(expect.objectContaining({ type: 'reply', to: 'serv1', reqId: `doc-ack/${docKey(newer)}` }));
+  });
+
+  test('a same-epoch conflict: an unconfirmed copy yields, the coordinator republishes its copy once the other yielded, a confirmed copy is never given up', () => {
+    const newer: ClusterDoc = { ...doc, epoch: 2, config: { ...doc.config, epoch: 2 } };
     const conflicting: ClusterDoc = { ...newer, quarantine: { serv1: 'x' } };
-    const c = run(a.state, [{ type: 'doc', from: 'serv1', doc: conflicting, now }]);
+    // serv2 (not coordinator) holds an unconfirmed copy: it yields and keeps waiting
+    const c = run(initialCoreState('serv2', newer, view('serv2', { boot: 10 })), [{ type: 'doc', from: 'serv1', doc: conflicting, now }]);
     expect(c.state.doc).toBe(newer);
-    expect(c.commands.find((x) => x.type === 'log')).toMatchObject({ level: 'error', message: expect.stringContaining('conflicting configuration at epoch 2') });
-    // as coordinator, it republishes its own copy with a higher epoch
+    expect(c.commands).toContainEqual(expect.objectContaining({ type: 'reply', to: 'serv1', reqId: `doc-yield/${docKey(conflicting)}` }));
+    expect(c.commands.find((x) => x.type === 'log')).toMatchObject({ level: 'warn', message: expect.stringContaining('conflicting configuration at epoch 2') });
+    // the coordinator with an unconfirmed copy republishes it only after the other side yielded
     const coord = run(initialCoreState('serv1', newer, view('serv1', { boot: 20 })), [{ type: 'doc', from: 'serv2', doc: conflicting, now }]);
-    expect(coord.state.doc.epoch).toBe(3);
-    expect(coord.commands.some((x) => x.type === 'publish' && x.to === undefined && x.doc.epoch === 3)).toBe(true);
+    expect(coord.state.doc.epoch).toBe(2);
+    const yielded = run(coord.state, [{ type: 'doc-signal', from: 'serv2', reqId: `doc-yield/${docKey(newer)}`, now }]);
+    expect(yielded.state.doc.epoch).toBe(3);
+    expect(yielded.commands.some((x) => x.type === 'publish' && x.to === undefined && x.doc.epoch === 3)).toBe(true);
+    // a confirmed copy (serv2 acknowledged it) is republished at once, even by a non-coordinator
+    const confirmed = run(initialCoreState('serv2', newer, view('serv2', { boot: 10 })), [
+      { type: 'doc-signal', from: 'serv1', reqId: `doc-ack/${docKey(newer)}`, now },
+      { type: 'doc', from: 'serv1', doc: conflicting, now },
+    ]);
+    expect(confirmed.state.doc).toMatchObject({ epoch: 3, quarantine: {} });
   });
 
   test('an invalid document is refused with the reason', () => {
@@ -117,22 +134,60 @@ describe('coordinatorStep', () => {
     expect(r.commands.find((c) => c.type === 'log')).toMatchObject({ level: 'error', message: expect.stringContaining('rejected configuration epoch 5 from serv1') });
   });
 
-  test('updates: forwarded by a non-coordinator, applied and published by the coordinator', () => {
+  test('updates: forwarded by a non-coordinator, applied and published by the coordinator, answered once every node holds it', () => {
     const follower = initialCoreState('serv2', doc, view('serv2'));
     const f = run(follower, [{ type: 'update', request: { op: 'standby', node: 'serv1', on: true }, reqId: 'r1', replyTo: 'serv2', now }]);
     expect(f.commands).toContainEqual({ type: 'forward', to: 'serv1', request: { op: 'standby', node: 'serv1', on: true }, reqId: 'r1' });
-    const coord = initialCoreState('serv1', doc, view('serv1'));
+    // the coordinator's document is confirmed when serv2 sends the same one
+    const coord = run(initialCoreState('serv1', doc, view('serv1')), [{ type: 'doc', from: 'serv2', doc, now }]).state;
     const c = run(coord, [{ type: 'update', request: { op: 'ban', resource: 'web', node: 'serv1' }, reqId: 'r1', replyTo: 'serv2', now }]);
     expect(c.state.doc.epoch).toBe(2);
     expect(c.state.config.constraints.map((x) => x.id)).toContain('cli-ban-web-on-serv1');
-    expect(c.commands).toContainEqual(expect.objectContaining({ type: 'reply', to: 'serv2', reqId: 'r1', ok: true }));
+    expect(c.commands.some((x) => x.type === 'reply' && x.reqId === 'r1')).toBe(false); // not yet: serv2 has not acknowledged it
+    expect(docRetransmitTargets(c.state)).toEqual(['serv2']);
+    // a second change waits for the first to be confirmed
+    const second = run(c.state, [{ type: 'update', request: { op: 'standby', node: 'serv2', on: true }, reqId: 'r3', replyTo: 'serv1', now }]);
+    expect(second.state.doc.epoch).toBe(2);
+    const acked = run(second.state, [{ type: 'doc-signal', from: 'serv2', reqId: `doc-ack/${docKey(c.state.doc)}`, now }]);
+    expect(acked.commands).toContainEqual(expect.objectContaining({ type: 'reply', to: 'serv2', reqId: 'r1', ok: true, message: expect.stringContaining('(epoch 2)') }));
+    expect(acked.state.doc.epoch).toBe(3);
     const bad = run(coord, [{ type: 'update', request: { op: 'move', resource: 'nope', node: 'serv1' }, reqId: 'r2', replyTo: 'serv1', now }]);
     expect(bad.commands).toContainEqual(expect.objectContaining({ type: 'reply', ok: false, message: 'no resource "nope" in the configuration' }));
+  });
+
+  test('updates are refused while a peer is lost and not proven down; once it is fenced they skip an epoch', () => {
+    const coord = run(initialCoreState('serv1', doc, view('serv1')), [{ type: 'doc', from: 'serv2', doc, now }]).state;
+    const lost = run(coord, [
+      { type: 'membership', view: view('serv1', { members: ['serv1'], coordinator: 'serv1' }), now },
+      { type: 'update', request: { op: 'standby', node: 'serv1', on: true }, reqId: 'r1', replyTo: 'serv1', now },
+    ]);
+    expect(lost.state.doc.epoch).toBe(1);
+    expect(lost.commands).toContainEqual(expect.objectContaining({ type: 'reply', reqId: 'r1', ok: false, message: expect.stringContaining('serv2 is lost and not proven down (lost; fencing requested)') }));
+    const fenced = run(lost.state, [
+      { type: 'membership', view: view('serv1', { members: ['serv1'], coordinator: 'serv1', safe: true }), now },
+      { type: 'update', request: { op: 'standby', node: 'serv1', on: true }, reqId: 'r2', replyTo: 'serv1', now },
+    ]);
+    expect(fenced.state.doc.epoch).toBe(3);
+    expect(fenced.commands).toContainEqual(expect.objectContaining({ type: 'reply', reqId: 'r2', ok: true })); // no member to wait for
+    const noQuorum = run(coord, [
+      { type: 'membership', view: { ...view('serv1'), quorate: false, mayRunReason: 'no quorum (1 of 3 nodes)' }, now },
+      { type: 'update', request: { op: 'standby', node: 'serv1', on: true }, reqId: 'r3', replyTo: 'serv1', now },
+    ]);
+    expect(noQuorum.commands).toContainEqual(expect.objectContaining({ type: 'reply', reqId: 'r3', ok: false, message: expect.stringContaining('no quorum') }));
+  });
+
+  test('an unconfirmed change is not answered as done when another copy takes over', () => {
+    const coord = run(initialCoreState('serv1', doc, view('serv1')), [{ type: 'doc', from: 'serv2', doc, now }]).state;
+    const c = run(coord, [{ type: 'update', request: { op: 'standby', node: 'serv1', on: true }, reqId: 'r1', replyTo: 'serv1', now }]);
+    const other: ClusterDoc = { ...doc, epoch: 5, config: { ...doc.config, epoch: 5 } };
+    const r = run(c.state, [{ type: 'doc', from: 'serv2', doc: other, now }]);
+    expect(r.commands).toContainEqual(expect.objectContaining({ type: 'reply', reqId: 'r1', ok: false, message: expect.stringContaining('it may or may not be in effect') }));
   });
 
   test('a node back from an unclean end is quarantined in standby until cleared', () => {
     let s = initialCoreState('serv2', doc, view('serv2', { coordinator: 'serv2', boot: 11 }));
     const r = run(s, [
+      { type: 'doc', from: 'serv1', doc, now },
       { type: 'report', node: 'serv2', report: report(20), now },
       { type: 'report', node: 'serv1', report: report(11, 0, { unclean: 'serv1 was killed' }), now },
     ]);
@@ -143,6 +198,7 @@ describe('coordinatorStep', () => {
     expect(n.attributes[QUARANTINE_ATTRIBUTE]).toBe('serv1 was killed');
     // the same report again does not quarantine twice; clearing works
     const c = run(s, [
+      { type: 'doc-signal', from: 'serv1', reqId: `doc-ack/${docKey(s.doc)}`, now },
       { type: 'update', request: { op: 'clear-node', node: 'serv1' }, reqId: 'c', replyTo: 'serv2', now },
       { type: 'report', node: 'serv1', report: report(11, 1, { unclean: 'serv1 was killed' }), now },
     ]);
