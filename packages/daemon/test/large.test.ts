@@ -1,0 +1,106 @@
+/**
+ * A large cluster over real UDP on 127.0.0.1: two in-process daemons with 300 dummy resources (no
+ * recurring monitors), half at home on each node. Node reports, results and the replicated
+ * document are far beyond one 60 KiB datagram; they travel as signed fragments (compression off,
+ * so that fragmentation itself is exercised) or deflated (the default). Start, place everything,
+ * ban one resource from serv2 on serv2 (the coordinator serv1 replicates the new document back),
+ * kill serv2 (as kill -9 would; fenced by a stub) → all 300 run on serv1.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { AgentRegistry } from '@paceline/agent-api';
+import { dummyAgents } from '@paceline/agent-dummy';
+import { ExecaCommandRunner, createLogger, systemClock } from '@paceline/runtime';
+import { Daemon, MAX_PEER_PACKET_BYTES, UdpPeerChannel, systemTimers, type DaemonStatus, type PeerChannelStats } from '@paceline/daemon';
+import { freePorts, twoNodeConfig, waitFor } from './helpers.js';
+
+const N = 300;
+const root = mkdtempSync(join(tmpdir(), `paceline-large-${process.pid}-`));
+const key = randomBytes(32);
+const errors: string[] = [];
+const logger = createLogger({ stream: new Writable({ write(c, _e, cb) { const s = String(c); if (/ (ERROR|WARN) /.test(s)) errors.push(s); cb(); } }) });
+const daemons: Daemon[] = [];
+
+afterAll(async () => {
+  for (const d of daemons) await d.dispose().catch(() => undefined);
+  rmSync(root, { recursive: true, force: true });
+});
+
+function largeConfig(base: number): Record<string, unknown> {
+  const ids = Array.from({ length: N }, (_, i) => `r${String(i).padStart(3, '0')}`);
+  return twoNodeConfig(base, {
+    resources: ids.map((id) => ({ type: 'primitive', id, agent: 'paceline:dummy', params: { fake: `a value of ${id} that makes the document larger: ${'x'.repeat(80)}` } })),
+    constraints: ids.map((id, i) => ({ type: 'location', id: `${id}-home`, resource: id, node: i % 2 === 0 ? 'serv1' : 'serv2', score: 100 })),
+  });
+}
+
+const placed = (s: DaemonStatus): Record<string, number> => {
+  const count: Record<string, number> = {};
+  for (const r of s.resources) if (r.role !== 'Stopped' && r.node) count[r.node] = (count[r.node] ?? 0) + 1;
+  return count;
+};
+
+test.each([
+  { compress: false, what: 'uncompressed, in fragments' },
+  { compress: true, what: 'deflated (the default)' },
+])(`${N} resources: start, place all, fail over after kill -9 — messages $what`, async ({ compress }) => {
+  const config = largeConfig(await freePorts(8));
+  const nodes = config['nodes'] as { name: string; addresses: Record<string, string> }[];
+  const stats = new Map<string, () => PeerChannelStats>();
+  const dir = join(root, compress ? 'deflate' : 'plain');
+  const make = (node: string): Daemon => {
+    const d = new Daemon({
+      node, config, stateDir: join(dir, node), key, agents: new AgentRegistry([...dummyAgents]), runner: new ExecaCommandRunner(),
+      clock: systemClock, timers: systemTimers, logger, controlSocket: false,
+      fence: async () => ({ ok: true }),
+      channel: async (onMessage) => {
+        const c = await UdpPeerChannel.open({ self: node, nodes, key, portOffset: 1, onMessage, now: () => systemClock.now(), timers: systemTimers, compress });
+        stats.set(node, () => c.stats());
+        return c;
+      },
+    });
+    daemons.push(d);
+    return d;
+  };
+  const t0 = Date.now();
+  const s1 = make('serv1');
+  const s2 = make('serv2');
+  await Promise.all([s1.start(), s2.start()]);
+  await waitFor('all resources placed at home, both quorate', () => {
+    const p = placed(s1.status());
+    return p['serv1'] === N / 2 && p['serv2'] === N / 2 && s1.status().mayRun && s2.status().mayRun && s2.status().lastTransition?.state !== 'running';
+  }, 25_000);
+  const placedMs = Date.now() - t0;
+  // serv2 sees the same: serv1's reports reached it.
+  await waitFor('serv2 agrees', () => placed(s2.status())['serv1'] === N / 2);
+
+  // A change made on serv2 goes to the coordinator serv1, which replicates the (large) new document.
+  expect(s1.status().coordinator).toBe('serv1');
+  expect(await s2.update({ op: 'ban', resource: 'r001', node: 'serv2' })).toMatchObject({ ok: true });
+  await waitFor('serv2 adopted epoch 1', () => s2.document().epoch === 1);
+  const docBytes = Buffer.byteLength(JSON.stringify(s2.document()));
+  expect(docBytes).toBeGreaterThan(MAX_PEER_PACKET_BYTES);
+  await waitFor('r001 moved to serv1', () => placed(s1.status())['serv1'] === N / 2 + 1 && s1.status().lastTransition?.state !== 'running');
+
+  const t1 = Date.now();
+  await s2.abandon();
+  await waitFor(`all ${N} on serv1`, () => placed(s1.status())['serv1'] === N, 20_000);
+  const failoverMs = Date.now() - t1;
+
+  const a = stats.get('serv1')!();
+  const b = stats.get('serv2')!();
+  const largest = [a.largest, b.largest].sort((x, y) => (y?.bytes ?? 0) - (x?.bytes ?? 0))[0]!;
+  process.stderr.write(
+    `${N} resources, compress=${compress}: placed in ${placedMs} ms, failover in ${failoverMs} ms; document ${docBytes} bytes; largest message: ${largest.type} ` +
+    `${largest.bytes} bytes of JSON, ${largest.wireBytes} on the wire in ${largest.fragments} packet(s); ` +
+    `serv1 sent ${a.sent.messages} messages in ${a.sent.packets} packets, reassembled ${a.reassembled}, dropped ${JSON.stringify(a.dropped)}\n`,
+  );
+  expect(largest.bytes).toBeGreaterThan(MAX_PEER_PACKET_BYTES);
+  if (!compress) expect(largest.fragments).toBeGreaterThan(1);
+  expect(a.sent.refused + b.sent.refused).toBe(0);
+  expect(a.dropped['forged'] ?? 0).toBe(0);
+  expect(errors.filter((e) => /cannot send/.test(e))).toEqual([]);
+}, 60_000);
