@@ -1,0 +1,231 @@
+/**
+ * `paceline:mirror`: a directory mirrored between the two nodes over rsync, as a promotable clone.
+ *
+ *   Promoted    the authoritative copy: the service writes here; its rsync daemon serves it read-only
+ *   Unpromoted  the replica: a worker pulls the Promoted copy every intervalMs (three-way merge when
+ *               needed, so changes the replica made itself are never overwritten)
+ *   promote     stop following; if the peer is reachable and no longer Promoted, pull back what changed
+ *               there (the survivor's changes after a failover) and merge, keeping local changes that
+ *               were never mirrored; refuse while the peer is still Promoted
+ *   demote      start following again
+ *
+ * See README.md for the merge rules and the metadata layout.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { createConnection } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defineAgent, failed, notRunning, ok, runningPromoted, type ActionResult, type AgentContext } from '@paceline/agent-api';
+import { countConflicts, readInstance, readWorkerStatus, workerConfigFile, writeInstance, instanceFile, type InstanceRecord } from './instance.js';
+import { readManifest, writeJsonAtomic } from './manifest.js';
+import { layoutFor, MirrorParams, type Layout } from './params.js';
+import { alive, bootId, startTimeOf, stopOwned, type Owned } from './proc.js';
+import { daemonArgs, writeDaemonConfig } from './rsync.js';
+import { publishStatus, summarize, syncFromPeer } from './sync.js';
+import { rm } from 'node:fs/promises';
+
+/** The compiled worker: next to this module in dist/, or dist/ beside src/ when running from sources (tests). */
+export function workerScript(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [join(here, 'worker.js'), join(here, '..', 'dist', 'worker.js')];
+  return candidates.find((c) => existsSync(c)) ?? candidates[0]!;
+}
+
+function layout(p: MirrorParams, ctx: AgentContext): Layout | ActionResult {
+  const l = layoutFor(p, ctx.node, ctx.stateDir);
+  return typeof l === 'string' ? failed('misconfigured', `peers: ${l}`) : l;
+}
+const isResult = (x: Layout | ActionResult): x is ActionResult => 'outcome' in x;
+
+async function tail(file: string): Promise<string> {
+  try {
+    return (await readFile(file, 'utf8')).trim().split('\n').slice(-2).join(' | ');
+  } catch (e) {
+    void e;
+    return '';
+  }
+}
+
+function canConnect(host: string, port: number, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection({ host, port });
+    const done = (v: boolean): void => { s.destroy(); resolve(v); };
+    s.setTimeout(ms, () => done(false));
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
+}
+
+async function spawnOwned(ctx: AgentContext, file: string, args: string[], logFile: string): Promise<Owned | ActionResult> {
+  if (!ctx.run.spawn) return failed('not-installed', 'this command runner cannot start daemons (no spawn)');
+  const r = await ctx.run.spawn(file, args, { logFile });
+  if (!r.ok) return failed(r.notFound ? 'not-installed' : 'generic-error', `cannot start ${file}: ${r.message}`);
+  const startTime = await startTimeOf(r.pid);
+  if (startTime === undefined) return failed('generic-error', `${file} exited at once: ${await tail(logFile)}`);
+  return { pid: r.pid, startTime };
+}
+
+async function startWorker(p: MirrorParams, l: Layout, ctx: AgentContext): Promise<Owned | ActionResult> {
+  await writeJsonAtomic(workerConfigFile(l), { params: p, node: ctx.node, stateDir: ctx.stateDir });
+  return spawnOwned(ctx, process.execPath, [workerScript(), workerConfigFile(l)], `${l.stateDir}/worker.log`);
+}
+
+/** Lets a running merge finish (up to the action's deadline), then kills the worker. */
+async function stopWorker(rec: InstanceRecord, ctx: AgentContext): Promise<boolean> {
+  const grace = Math.max(1000, Math.min(30_000, ctx.deadline - ctx.clock.now() - 2000));
+  return stopOwned(rec.worker, ctx.clock, grace);
+}
+
+async function conflictNote(l: Layout): Promise<string> {
+  const n = await countConflicts(l.conflictsDir);
+  return n > 0 ? `; WARNING ${n} conflicting version(s) saved under ${l.conflictsDir} (see CONFLICTS.log; remove them once reviewed)` : '';
+}
+
+const ago = (ms: number): string => (ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`);
+
+export const mirrorAgent = defineAgent({
+  meta: {
+    name: 'mirror',
+    version: '1.0.0',
+    description: 'A directory mirrored to the peer node over rsync: Promoted = authoritative copy, Unpromoted = replica; loss-free resync with conflict detection',
+    uniqueParams: ['path'],
+    defaultTimeouts: { start: 30_000, stop: 40_000, monitor: 20_000, promote: 600_000, demote: 30_000 },
+    defaultMonitorInterval: 10_000,
+  },
+  params: MirrorParams,
+
+  async validate(p, ctx) {
+    const l = layout(p, ctx);
+    if (isResult(l)) return l;
+    const v = await ctx.run.run(p.rsync, ['--version'], { timeoutMs: 5000, signal: ctx.signal });
+    if (v.notFound || v.exitCode !== 0) return failed('not-installed', `${p.rsync} is not installed (Debian package rsync)`);
+    if (p.secretFile !== undefined && !existsSync(p.secretFile)) return failed('misconfigured', `secretFile ${p.secretFile} does not exist`);
+    return ok();
+  },
+
+  async start(p, ctx) {
+    const l = layout(p, ctx);
+    if (isResult(l)) return l;
+    const rec = await readInstance(l);
+    if (rec && (await alive(rec.daemon))) return ok(`already started (${rec.role === 'promoted' ? 'Promoted' : 'Unpromoted'})`);
+    if (rec) await stopOwned(rec.worker, ctx.clock);
+    await mkdir(l.data, { recursive: true });
+    await mkdir(l.pubDir, { recursive: true });
+    await mkdir(l.stateDir, { recursive: true });
+    // Published before the daemon serves it: a started instance is never taken for a primary.
+    await publishStatus(l, 'unpromoted', ctx.clock.now());
+    try {
+      await writeDaemonConfig(p, l);
+    } catch (e) {
+      return failed('misconfigured', `cannot write the rsync daemon configuration: ${(e as Error).message}`);
+    }
+    const logFile = `${l.stateDir}/rsyncd.out`;
+    const daemon = await spawnOwned(ctx, p.rsync, daemonArgs(l), logFile);
+    if ('outcome' in daemon) return daemon;
+    for (;;) {
+      if (await canConnect(l.self.address, l.self.port, 500)) break;
+      if (!(await alive(daemon)) || ctx.clock.now() > ctx.deadline - 1500) {
+        await stopOwned(daemon, ctx.clock);
+        return failed('generic-error', `the rsync daemon did not listen on ${l.self.authority}: ${(await tail(logFile)) || (await tail(`${l.stateDir}/rsyncd.log`)) || 'no output'}`);
+      }
+      await ctx.clock.sleep(50, ctx.signal).catch(() => undefined);
+    }
+    const worker = await startWorker(p, l, ctx);
+    if ('outcome' in worker) {
+      await stopOwned(daemon, ctx.clock);
+      return worker;
+    }
+    await writeInstance(l, { role: 'unpromoted', since: ctx.clock.now(), bootId: await bootId(), daemon, worker });
+    ctx.log.info('mirror started (Unpromoted)', { serving: l.self.authority, peer: l.peer });
+    return ok(`Unpromoted: serving ${l.data} on ${l.self.authority}, following ${l.peer} every ${p.intervalMs} ms`);
+  },
+
+  async stop(p, ctx) {
+    const l = layout(p, ctx);
+    if (isResult(l)) return ok('nothing to stop: this node is not in peers');
+    const rec = await readInstance(l);
+    if (rec) {
+      if (!(await stopWorker(rec, ctx))) return failed('generic-error', `the replica worker (pid ${rec.worker?.pid}) did not exit`);
+      if (!(await stopOwned(rec.daemon, ctx.clock))) return failed('generic-error', `the rsync daemon (pid ${rec.daemon.pid}) did not exit`);
+    }
+    if (existsSync(l.pubDir)) await publishStatus(l, 'stopped', ctx.clock.now());
+    await rm(instanceFile(l), { force: true });
+    return ok();
+  },
+
+  async monitor(p, ctx) {
+    const l = layout(p, ctx);
+    if (isResult(l)) return l;
+    const rec = await readInstance(l);
+    if (!rec) return notRunning();
+    if (!(await alive(rec.daemon))) {
+      if (rec.bootId !== (await bootId())) return notRunning('the node restarted since this instance was started');
+      return failed(rec.role === 'promoted' ? 'failed-promoted' : 'generic-error', `the rsync daemon (pid ${rec.daemon.pid}) is gone: ${await tail(`${l.stateDir}/rsyncd.out`)}`);
+    }
+    const conflicts = await conflictNote(l);
+    if (rec.role === 'promoted') return runningPromoted(`Promoted: ${l.data} is authoritative, served to ${l.peer} on ${l.self.authority}${conflicts}`);
+    if (!(await alive(rec.worker))) return failed('generic-error', `the replica worker (pid ${rec.worker?.pid}) is gone: ${await tail(`${l.stateDir}/worker.log`)}`);
+    const ws = await readWorkerStatus(l);
+    const now = ctx.clock.now();
+    const synced = ws?.lastSyncAt;
+    if (ws?.kind === 'synced' && synced !== undefined) {
+      const local = ws.keptLocal ? `; ${ws.keptLocal} local change(s) never mirrored, kept until this node is promoted` : '';
+      return ok(`Unpromoted: in sync with ${l.peer} (${ws.files ?? 0} files, synced ${ago(now - synced)} ago)${local}${conflicts}`);
+    }
+    if (ws?.kind === 'peer-not-promoted') return ok(`Unpromoted: ${ws.reason}${conflicts}`);
+    const since = synced ?? ws?.startedAt ?? rec.since;
+    const manifest = await readManifest(l.manifestFile);
+    const copyAge = manifest ? `copy as of ${new Date(manifest.syncedAt).toISOString()}` : 'never synced';
+    const behind = `Unpromoted: not synced for ${ago(now - since)} (${copyAge})${ws ? `: ${ws.reason}` : ''}${conflicts}`;
+    return now - since > p.maxLagMs ? { execution: 'done', outcome: 'degraded', reason: behind } : ok(behind);
+  },
+
+  async promote(p, ctx) {
+    const l = layout(p, ctx);
+    if (isResult(l)) return l;
+    const rec = await readInstance(l);
+    if (!rec || !(await alive(rec.daemon))) return failed('generic-error', 'cannot promote: the mirror is not started on this node');
+    if (rec.role === 'promoted') return ok('already Promoted');
+    if (!(await stopWorker(rec, ctx))) return failed('generic-error', `cannot promote: the replica worker (pid ${rec.worker?.pid}) did not exit`);
+    const resume = async (): Promise<void> => {
+      const w = await startWorker(p, l, ctx);
+      if (!('outcome' in w)) await writeInstance(l, { ...rec, worker: w });
+    };
+    const margin = Math.min(5000, Math.max(500, (ctx.deadline - ctx.clock.now()) / 10));
+    const o = await syncFromPeer(p, l, { run: ctx.run, now: () => ctx.clock.now(), signal: ctx.signal, timeoutMs: Math.max(1000, ctx.deadline - ctx.clock.now() - margin) }, 'promote');
+    let reason: string;
+    if (o.kind === 'synced') {
+      reason = `Promoted after resynchronising from ${l.peer}: ${summarize(o, l)}`;
+      if (o.merge.conflicts.length > 0) ctx.log.warn(`mirror conflicts: ${o.merge.conflicts.map((c) => c.message).join('; ')}`, { conflicts: o.merge.conflicts.length });
+    } else if (o.kind === 'unreachable') {
+      const m = await readManifest(l.manifestFile);
+      reason = `Promoted with the local copy (${m ? `last synced with ${m.syncedWith} at ${new Date(m.syncedAt).toISOString()}` : 'never synced'}): ${l.peer} is unreachable (${o.reason})`;
+      ctx.log.warn(reason);
+    } else {
+      await resume();
+      return failed('generic-error', `cannot promote: ${o.reason}`);
+    }
+    const { worker: _stopped, ...rest } = rec;
+    void _stopped;
+    await writeInstance(l, { ...rest, role: 'promoted', since: ctx.clock.now() });
+    await publishStatus(l, 'promoted', ctx.clock.now());
+    reason += await conflictNote(l);
+    ctx.log.info(reason);
+    return ok(reason);
+  },
+
+  async demote(p, ctx) {
+    const l = layout(p, ctx);
+    if (isResult(l)) return l;
+    const rec = await readInstance(l);
+    if (!rec || !(await alive(rec.daemon))) return failed('generic-error', 'cannot demote: the mirror is not started on this node');
+    if (rec.role === 'unpromoted' && (await alive(rec.worker))) return ok('already Unpromoted');
+    // Published first: from now on the peer may promote and pull from this copy; nothing writes here any more.
+    await publishStatus(l, 'unpromoted', ctx.clock.now());
+    const worker = await startWorker(p, l, ctx);
+    if ('outcome' in worker) return worker;
+    await writeInstance(l, { ...rec, role: 'unpromoted', since: ctx.clock.now(), worker });
+    return ok(`Unpromoted: following ${l.peer}`);
+  },
+});

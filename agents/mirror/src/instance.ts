@@ -1,0 +1,65 @@
+/** What a started instance records about itself in its state directory (instance.json, worker files). */
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readJson, writeJsonAtomic } from './manifest.js';
+import type { Layout } from './params.js';
+import type { Owned } from './proc.js';
+import type { SyncOutcome } from './sync.js';
+
+export interface InstanceRecord {
+  readonly role: 'promoted' | 'unpromoted';
+  readonly since: number;
+  readonly bootId: string;
+  readonly daemon: Owned;
+  readonly worker?: Owned;
+}
+
+export const instanceFile = (l: Layout): string => `${l.stateDir}/instance.json`;
+export const workerConfigFile = (l: Layout): string => `${l.stateDir}/worker.json`;
+export const workerStatusFile = (l: Layout): string => `${l.stateDir}/worker-status.json`;
+
+export async function readInstance(l: Layout): Promise<InstanceRecord | undefined> {
+  return readJson<InstanceRecord>(instanceFile(l), (v) => typeof v.role === 'string' && typeof v.daemon?.pid === 'number');
+}
+
+export async function writeInstance(l: Layout, r: InstanceRecord): Promise<void> {
+  await writeJsonAtomic(instanceFile(l), r);
+}
+
+/** The replica worker's report, rewritten after every attempt. */
+export interface WorkerStatus {
+  readonly at: number;
+  readonly kind: SyncOutcome['kind'];
+  readonly reason: string;
+  /** The last successful sync, if any since the worker started. */
+  readonly lastSyncAt?: number;
+  readonly startedAt: number;
+  readonly files?: number;
+  /** Local changes kept in place at the last merge (changes this node made and the primary never received). */
+  readonly keptLocal?: number;
+  readonly conflicts?: number;
+}
+
+export async function readWorkerStatus(l: Layout): Promise<WorkerStatus | undefined> {
+  return readJson<WorkerStatus>(workerStatusFile(l), (v) => typeof v.at === 'number');
+}
+
+/** Conflicting versions still saved under the conflicts directory (an administrator removes them once reviewed). */
+export async function countConflicts(dir: string): Promise<number> {
+  let n = 0;
+  const walk = async (d: string): Promise<void> => {
+    let ents;
+    try {
+      ents = await readdir(d, { withFileTypes: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
+    }
+    for (const e of ents) {
+      if (e.isDirectory()) await walk(join(d, e.name));
+      else if (!(d === dir && e.name === 'CONFLICTS.log')) n++;
+    }
+  };
+  await walk(dir);
+  return n;
+}

@@ -1,0 +1,147 @@
+/**
+ * Manifests: what a copy holds, as relative path → {type, size, mtime, sha256}. A node records one
+ * after every successful sync with its peer (the common base for the next three-way merge), and a
+ * scan of a tree produces the same shape. Hashes are reused from a cache when a file's size, mtime
+ * and inode are unchanged, so scanning an unchanged tree only costs a stat per file.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { lstat, mkdir, readdir, readFile, readlink, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+
+export interface Entry {
+  readonly type: 'file' | 'symlink';
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly sha256: string;
+  /** Inode (cache key only; never compared across nodes). */
+  readonly ino?: number;
+}
+
+export interface Manifest {
+  readonly version: 1;
+  /** The node whose copy this describes. */
+  readonly node: string;
+  /** When the sync that produced it finished (the recording node's clock, epoch ms). */
+  readonly syncedAt: number;
+  /** The node the copy was synced with. */
+  readonly syncedWith: string;
+  readonly entries: Readonly<Record<string, Entry>>;
+}
+
+export interface Tree {
+  readonly files: ReadonlyMap<string, Entry>;
+  /** Relative paths of directories (never "" for the root). */
+  readonly dirs: ReadonlySet<string>;
+}
+
+/** Content identity: same kind and same bytes (or link target). Mtimes and modes do not count. */
+export function sameContent(a: Entry | undefined, b: Entry | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.type === b.type && a.size === b.size && a.sha256 === b.sha256;
+}
+
+async function hashFile(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+export interface ScanOptions {
+  /** Known hashes: reused when type, size, mtime and inode match. */
+  readonly cache?: ReadonlyMap<string, Entry> | undefined;
+  /** Hashes by inode (e.g. of a tree whose files are hard-linked into this one). */
+  readonly byInode?: ReadonlyMap<number, Entry> | undefined;
+}
+
+/** Walks `root` (not following symlinks); a missing root is an empty tree. Devices, sockets and FIFOs are skipped. */
+export async function scanTree(root: string, options: ScanOptions = {}): Promise<Tree> {
+  const files = new Map<string, Entry>();
+  const dirs = new Set<string>();
+  const walk = async (rel: string): Promise<void> => {
+    let names: string[];
+    try {
+      names = await readdir(rel === '' ? root : join(root, rel));
+    } catch (e) {
+      if (rel === '' && (e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
+    }
+    names.sort();
+    for (const name of names) {
+      const r = rel === '' ? name : `${rel}/${name}`;
+      const abs = join(root, r);
+      let st;
+      try {
+        st = await lstat(abs);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // vanished while scanning
+        throw e;
+      }
+      if (st.isDirectory()) {
+        dirs.add(r);
+        await walk(r);
+        continue;
+      }
+      if (!st.isFile() && !st.isSymbolicLink()) continue;
+      const type = st.isFile() ? 'file' : 'symlink';
+      const cached = options.cache?.get(r);
+      const linked = options.byInode?.get(st.ino);
+      let sha256: string;
+      if (cached && cached.type === type && cached.size === st.size && cached.mtimeMs === st.mtimeMs && cached.ino === st.ino) sha256 = cached.sha256;
+      else if (linked && linked.type === type && linked.size === st.size && linked.mtimeMs === st.mtimeMs) sha256 = linked.sha256;
+      else if (type === 'symlink') sha256 = createHash('sha256').update(await readlink(abs)).digest('hex');
+      else {
+        try {
+          sha256 = await hashFile(abs);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+          throw e;
+        }
+      }
+      files.set(r, { type, size: st.size, mtimeMs: st.mtimeMs, sha256, ino: st.ino });
+    }
+  };
+  await walk('');
+  return { files, dirs };
+}
+
+/** A tree's files as a manifest. */
+export function toManifest(tree: Tree, node: string, syncedWith: string, syncedAt: number): Manifest {
+  const entries: Record<string, Entry> = {};
+  for (const [k, v] of [...tree.files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) entries[k] = v;
+  return { version: 1, node, syncedAt, syncedWith, entries };
+}
+
+export function entriesOf(m: Manifest | undefined): Map<string, Entry> {
+  return new Map(Object.entries(m?.entries ?? {}));
+}
+
+/** Reads a manifest; undefined when absent or unreadable (a corrupt manifest is treated as none). */
+export async function readManifest(file: string): Promise<Manifest | undefined> {
+  return readJson<Manifest>(file, (v) => v.version === 1 && typeof v.syncedAt === 'number' && typeof v.entries === 'object');
+}
+
+export async function readJson<T>(file: string, valid: (v: T) => boolean): Promise<T | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  try {
+    const v = JSON.parse(text) as T;
+    return v !== null && typeof v === 'object' && valid(v) ? v : undefined;
+  } catch (e) {
+    void e;
+    return undefined;
+  }
+}
+
+/** Writes JSON atomically (temporary file + rename), creating the directory. */
+export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, `${JSON.stringify(value)}\n`);
+  await rename(tmp, file);
+}

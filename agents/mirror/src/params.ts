@@ -1,0 +1,116 @@
+/**
+ * `paceline:mirror` parameters. The zod schema is the single source of truth: bad parameters never
+ * reach an action, and each error names the parameter.
+ */
+import { isAbsolute, normalize, relative } from 'node:path';
+import { z } from 'zod';
+
+/** No control characters: paths and addresses are written into rsyncd.conf, one value per line. */
+const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
+
+const AbsolutePath = (what: string) =>
+  z.string().min(1, `${what} is empty`)
+    .regex(NO_CONTROL, `${what} must not contain control characters (newlines, tabs)`)
+    .refine((v) => isAbsolute(v), { message: `${what} must be an absolute path` });
+
+/** "ADDRESS" or "ADDRESS:PORT"; IPv6 as "[ADDR]" or "[ADDR]:PORT" (a bare IPv6 address without port also works). */
+const Endpoint = z.string().min(1).regex(NO_CONTROL, 'must not contain control characters').regex(/^\S+$/, 'must not contain spaces');
+
+export const MirrorParams = z.object({
+  path: AbsolutePath('path')
+    .refine((v) => normalize(v) !== '/', { message: 'path must not be "/": mirror a data directory, not the whole system' })
+    .describe('The mirrored data directory (absolute; the service writes here on the Promoted node)')
+    .meta({ unique: true }),
+  peers: z.record(z.string().min(1), Endpoint)
+    .refine((m) => Object.keys(m).length === 2, { message: 'peers must name exactly two nodes (node: "ADDRESS[:PORT]")' })
+    .describe('The two nodes and each one\'s address on the mirror link, e.g. { serv1: "10.99.0.1", serv2: "10.99.0.2:8731" }'),
+  port: z.number().int().min(1).max(65535).default(8730)
+    .describe('TCP port of the rsync daemon each started instance runs (when a peers entry names none)'),
+  metaDir: AbsolutePath('metaDir').optional()
+    .describe('Where the agent keeps its manifest, conflicts and staging area (outside path); default: PATH.mirror'),
+  intervalMs: z.number().int().min(100).default(2000)
+    .describe('The Unpromoted replica pulls the Promoted copy this often, in ms'),
+  maxLagMs: z.number().int().min(1000).default(60_000)
+    .describe('Monitor reports degraded when the replica has not synced from a reachable Promoted peer for this long'),
+  secretFile: AbsolutePath('secretFile').optional()
+    .describe('File holding a shared secret (first line) that the peers\' rsync daemons require; both nodes use the same file content'),
+  rsync: z.string().min(1).default('rsync').describe('The rsync program'),
+}).superRefine((p, ctx) => {
+  const meta = p.metaDir ?? `${normalize(p.path)}.mirror`;
+  const inside = (a: string, b: string) => { const r = relative(b, a); return r === '' || (!r.startsWith('..') && !isAbsolute(r)); };
+  if (p.metaDir !== undefined && (inside(meta, p.path) || inside(p.path, meta))) {
+    ctx.addIssue({ code: 'custom', path: ['metaDir'], message: `metaDir must be outside path "${p.path}" (and not contain it)` });
+  }
+  for (const [node, ep] of Object.entries(p.peers)) {
+    if (parseEndpoint(ep, p.port) === undefined) ctx.addIssue({ code: 'custom', path: ['peers', node], message: `"${ep}" is not ADDRESS, ADDRESS:PORT or [IPV6]:PORT` });
+  }
+});
+export type MirrorParams = z.infer<typeof MirrorParams>;
+
+export interface Endpoint {
+  /** The address as the rsync daemon binds it (IPv6 without brackets). */
+  readonly address: string;
+  readonly port: number;
+  /** host:port for rsync:// URLs (IPv6 in brackets). */
+  readonly authority: string;
+}
+
+/** Parses "ADDR", "ADDR:PORT", "[V6]", "[V6]:PORT" or a bare IPv6 address; undefined when malformed. */
+export function parseEndpoint(text: string, defaultPort: number): Endpoint | undefined {
+  let address: string;
+  let port = defaultPort;
+  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
+  if (bracket) {
+    address = bracket[1]!;
+    if (bracket[2] !== undefined) port = Number(bracket[2]);
+  } else if ((text.match(/:/g) ?? []).length > 1) {
+    address = text; // bare IPv6
+  } else {
+    const m = /^([^:]+)(?::(\d+))?$/.exec(text);
+    if (!m) return undefined;
+    address = m[1]!;
+    if (m[2] !== undefined) port = Number(m[2]);
+  }
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return undefined;
+  const authority = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+  return { address, port, authority };
+}
+
+/** Where everything lives on one node, derived from the parameters and the instance's state directory. */
+export interface Layout {
+  readonly node: string;
+  readonly peer: string;
+  readonly data: string;
+  readonly self: Endpoint;
+  readonly remote: Endpoint;
+  /** The agent's metadata directory (outside the data). */
+  readonly metaDir: string;
+  /** Served read-only to the peer as the `meta` module: status.json and manifest.json. */
+  readonly pubDir: string;
+  readonly manifestFile: string;
+  readonly statusFile: string;
+  readonly conflictsDir: string;
+  readonly stagingDir: string;
+  /** Per-instance runtime files: rsyncd.conf, pids, the worker's config and status, the peer's fetched metadata. */
+  readonly stateDir: string;
+}
+
+/** The layout for this node, or a sentence saying why the parameters do not fit it. */
+export function layoutFor(p: MirrorParams, node: string, stateDir: string): Layout | string {
+  const nodes = Object.keys(p.peers).sort();
+  if (!nodes.includes(node)) return `this node "${node}" is not in peers (${nodes.join(', ')})`;
+  const peer = nodes.find((n) => n !== node)!;
+  const self = parseEndpoint(p.peers[node]!, p.port);
+  const remote = parseEndpoint(p.peers[peer]!, p.port);
+  if (!self || !remote) return 'peers has a malformed address';
+  const data = normalize(p.path).replace(/\/+$/, '');
+  const metaDir = normalize(p.metaDir ?? `${data}.mirror`).replace(/\/+$/, '');
+  const pubDir = `${metaDir}/pub`;
+  return {
+    node, peer, data, self, remote, metaDir, pubDir, stateDir,
+    manifestFile: `${pubDir}/manifest.json`,
+    statusFile: `${pubDir}/status.json`,
+    conflictsDir: `${metaDir}/conflicts`,
+    stagingDir: `${metaDir}/staging`,
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * The replica worker: a small process each Unpromoted instance runs (started by the agent, stopped
+ * at promote and stop). It pulls from the Promoted peer every `intervalMs` and writes what happened
+ * to worker-status.json, which `monitor` reads. It is the imperative shell around `syncFromPeer`:
+ * the wall clock, timers and execa live here.
+ *
+ *   node worker.js STATE_DIR/worker.json
+ */
+import { readFile } from 'node:fs/promises';
+import { execa } from 'execa';
+import type { CommandResult, CommandRunner, RunOptions } from '@paceline/agent-api';
+import { writeJsonAtomic } from './manifest.js';
+import { layoutFor, MirrorParams } from './params.js';
+import { summarize, syncFromPeer } from './sync.js';
+import { workerStatusFile, type WorkerStatus } from './instance.js';
+
+export interface WorkerConfig {
+  readonly params: unknown;
+  readonly node: string;
+  readonly stateDir: string;
+}
+
+/** Argument arrays only, each command in its own process group (killed with us). */
+const runner: CommandRunner = {
+  async run(file: string, args: readonly string[], o: RunOptions = {}): Promise<CommandResult> {
+    const r = await execa(file, [...args], {
+      reject: false, stdin: 'ignore', shell: false, ...(o.timeoutMs !== undefined ? { timeout: o.timeoutMs } : {}),
+      ...(o.signal ? { cancelSignal: o.signal } : {}),
+    });
+    const code = (r.cause as NodeJS.ErrnoException | undefined)?.code;
+    return {
+      exitCode: r.exitCode ?? null, signal: r.signal ?? undefined, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''),
+      timedOut: r.timedOut, notFound: r.exitCode === undefined && code === 'ENOENT',
+    };
+  },
+};
+
+async function main(): Promise<void> {
+  const file = process.argv[2];
+  if (!file) throw new Error('usage: worker.js WORKER_CONFIG.json');
+  const cfg = JSON.parse(await readFile(file, 'utf8')) as WorkerConfig;
+  const p = MirrorParams.parse(cfg.params);
+  const l = layoutFor(p, cfg.node, cfg.stateDir);
+  if (typeof l === 'string') throw new Error(l);
+  const stop = new AbortController();
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => stop.abort());
+  const startedAt = Date.now();
+  let lastSyncAt: number | undefined;
+  while (!stop.signal.aborted) {
+    const o = await syncFromPeer(p, l, { run: runner, now: Date.now, signal: stop.signal, timeoutMs: Math.max(60_000, p.intervalMs * 10) }, 'replica');
+    if (stop.signal.aborted) break;
+    if (o.kind === 'synced') lastSyncAt = Date.now();
+    const s: WorkerStatus = {
+      at: Date.now(), kind: o.kind, reason: summarize(o, l), startedAt,
+      ...(lastSyncAt !== undefined ? { lastSyncAt } : {}),
+      ...(o.kind === 'synced' ? { files: o.files, keptLocal: o.merge.keptLocal, conflicts: o.merge.conflicts.length } : {}),
+    };
+    await writeJsonAtomic(workerStatusFile(l), s);
+    if (o.kind === 'synced' && o.merge.conflicts.length > 0) process.stderr.write(`${new Date().toISOString()} ${s.reason}\n`);
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, p.intervalMs);
+      stop.signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+    });
+  }
+}
+
+main().then(() => process.exit(0), (e: unknown) => {
+  process.stderr.write(`paceline:mirror worker: ${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,217 @@
+/**
+ * paceline:mirror for real: two "nodes" on this machine (serv1, serv2: two data directories, two
+ * state directories), each instance running its own rsync daemon on 127.0.0.1 with its own port, the
+ * agent's actions called directly. Needs the compiled worker (dist/worker.js): `npx tsc -b agents/mirror`.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  formatReport, invokeAgent, silentLogger, testAgent, validateParams, type ActionResult, type AgentAction,
+} from '@paceline/agent-api';
+import { ExecaCommandRunner, SystemClock } from '@paceline/runtime';
+import { mirrorAgent, readWorkerStatus, workerScript, layoutFor, MirrorParams } from '@paceline/agent-mirror';
+
+const runner = new ExecaCommandRunner();
+const clock = new SystemClock();
+let root: string;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+interface Node { name: 'serv1' | 'serv2'; data: string; state: string; params: Record<string, unknown> }
+let serv1: Node;
+let serv2: Node;
+const started: Node[] = [];
+
+async function call(n: Node, action: AgentAction, timeoutMs = 20_000): Promise<ActionResult> {
+  const v = validateParams(mirrorAgent, n.params, 'data');
+  if (!v.ok) throw new Error(v.message);
+  return invokeAgent(mirrorAgent, { action, params: v.params, node: n.name, instance: 'data', stateDir: n.state, run: runner, log: silentLogger, clock, timeoutMs });
+}
+const outcome = async (n: Node, a: AgentAction): Promise<string> => {
+  const r = await call(n, a);
+  return r.outcome === 'ok' || r.outcome === 'running-promoted' || r.outcome === 'not-running' ? r.outcome : `${r.outcome}: ${r.reason}`;
+};
+
+/** Waits until the replica's worker has completed a sync that started after `since`. */
+async function synced(n: Node, since: number, timeoutMs = 10_000): Promise<void> {
+  const l = layoutFor(MirrorParams.parse(n.params), n.name, n.state);
+  if (typeof l === 'string') throw new Error(l);
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const ws = await readWorkerStatus(l);
+    if (ws && ws.kind === 'synced' && ws.lastSyncAt !== undefined && ws.lastSyncAt > since + 50) return;
+    if (Date.now() > until) throw new Error(`${n.name} did not sync: ${JSON.stringify(ws)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function listTree(dir: string, rel = ''): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const name of (await readdir(join(dir, rel))).sort()) {
+    const r = rel ? `${rel}/${name}` : name;
+    if ((await stat(join(dir, r))).isDirectory()) Object.assign(out, await listTree(dir, r));
+    else out[r] = await readFile(join(dir, r), 'utf8');
+  }
+  return out;
+}
+
+async function put(n: Node, rel: string, text: string): Promise<void> {
+  await mkdir(join(n.data, rel, '..'), { recursive: true });
+  await writeFile(join(n.data, rel), text);
+}
+
+beforeAll(async () => {
+  if (!existsSync(workerScript())) throw new Error(`the compiled worker ${workerScript()} is missing: run npx tsc -b agents/mirror first`);
+  root = await mkdtemp(join(tmpdir(), `mirror-agent-${process.pid}-`));
+  const peers = { serv1: `127.0.0.1:${await freePort()}`, serv2: `127.0.0.1:${await freePort()}` };
+  const mk = (name: 'serv1' | 'serv2'): Node => ({
+    name, data: join(root, name, 'maildir'), state: join(root, name, 'state'),
+    params: { path: join(root, name, 'maildir'), peers, intervalMs: 150 },
+  });
+  serv1 = mk('serv1');
+  serv2 = mk('serv2');
+});
+
+afterAll(async () => {
+  for (const n of started) await call(n, 'stop').catch(() => undefined);
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('paceline:mirror between two rsync daemons on loopback', () => {
+  test('passes the agent test kit (alone: the peer is down)', async () => {
+    const port = await freePort();
+    const report = await testAgent(mirrorAgent, { path: join(root, 'kit', 'data'), peers: { n1: `127.0.0.1:${port}`, n2: `127.0.0.1:${await freePort()}` } }, {
+      runner, clock, node: 'n1', stateDir: join(root, 'kit', 'state'),
+      badParams: [{ path: '/', peers: { a: 'x', b: 'y' } }, { path: 'rel', peers: { a: 'x', b: 'y' } }, { path: '/x', peers: { a: 'x' } }],
+    });
+    expect(formatReport(report)).toContain('all checks passed');
+  });
+
+  test('a node that is not in peers is misconfigured', async () => {
+    const r = await invokeAgent(mirrorAgent, {
+      action: 'start', params: MirrorParams.parse(serv1.params), node: 'serv9', instance: 'data', stateDir: join(root, 'x'), run: runner, log: silentLogger, clock, timeoutMs: 5000,
+    });
+    expect(r).toMatchObject({ outcome: 'misconfigured' });
+    expect(r.reason).toContain('"serv9" is not in peers');
+  });
+
+  test('initial sync: serv1 Promoted with data, serv2 Unpromoted receives it all', async () => {
+    await put(serv1, 'cur/1', 'message one');
+    await put(serv1, 'cur/2', 'message two');
+    await put(serv1, 'new/3', 'message three');
+    started.push(serv1, serv2);
+    expect(await outcome(serv1, 'start')).toBe('ok');
+    expect(await outcome(serv1, 'promote')).toBe('ok');
+    expect(await outcome(serv1, 'monitor')).toBe('running-promoted');
+    const t = Date.now();
+    expect(await outcome(serv2, 'start')).toBe('ok');
+    await synced(serv2, t);
+    expect(await listTree(serv2.data)).toEqual(await listTree(serv1.data));
+    const m = await call(serv2, 'monitor');
+    expect(m.outcome).toBe('ok');
+    expect(m.reason).toMatch(/in sync with serv1 \(3 files/);
+  });
+
+  test('changes on the primary reach the replica (new, changed, deleted); nothing is pushed the other way', async () => {
+    await put(serv1, 'new/4', 'message four');
+    await put(serv1, 'cur/1', 'message one, flagged');
+    await rm(join(serv1.data, 'cur/2'));
+    const t = Date.now();
+    await synced(serv2, t);
+    expect(await listTree(serv2.data)).toEqual(await listTree(serv1.data));
+    expect(Object.keys(await listTree(serv2.data))).toEqual(['cur/1', 'new/3', 'new/4']);
+  });
+
+  test('promote is refused on the replica while the peer is Promoted', async () => {
+    const r = await call(serv2, 'promote');
+    expect(r.outcome).toBe('generic-error');
+    expect(r.reason).toContain('serv1 is still Promoted');
+    expect(await outcome(serv2, 'monitor')).toBe('ok'); // still a working replica
+  });
+
+  test('failover and return: every file from both sides survives, the crash-time mail is kept, a conflict is saved and reported', async () => {
+    // Last mirrored state.
+    await put(serv1, 'cur/conflict', 'base version');
+    let t = Date.now();
+    await synced(serv2, t);
+    // serv1 receives a message and changes a file, then crashes before the replica pulls them.
+    const crash = await call(serv1, 'stop'); // stands for the crash: its daemon and copy are gone from the network
+    expect(crash.outcome).toBe('ok');
+    await put(serv1, 'new/5-crash', 'delivered just before the crash');
+    await put(serv1, 'cur/conflict', 'serv1 edit, never mirrored');
+    // serv2 takes over: promoted with its copy, the service writes there.
+    const pr = await call(serv2, 'promote');
+    expect(pr.outcome).toBe('ok');
+    expect(pr.reason).toContain('serv1 is unreachable');
+    await put(serv2, 'new/6-on-survivor', 'delivered to the survivor');
+    await put(serv2, 'cur/conflict', 'serv2 edit during the outage');
+    await put(serv2, 'cur/1', 'message one, read on serv2');
+    await rm(join(serv2.data, 'new/3'));
+    // serv1 returns: started Unpromoted, it follows serv2 but keeps its unmirrored changes.
+    t = Date.now();
+    expect(await outcome(serv1, 'start')).toBe('ok');
+    await synced(serv1, t);
+    const back = await call(serv1, 'monitor');
+    expect(back.outcome).toBe('ok');
+    expect(back.reason).toContain('local change(s) never mirrored');
+    // The file both sides changed is detected as soon as serv1 follows serv2 again: serv2's version in place, serv1's saved.
+    expect(back.reason).toContain('WARNING 1 conflicting version(s) saved');
+    expect(await readFile(join(serv1.data, 'new/5-crash'), 'utf8')).toBe('delivered just before the crash');
+    expect(await readFile(join(serv1.data, 'new/6-on-survivor'), 'utf8')).toBe('delivered to the survivor');
+    // Failback: the service stops on serv2 (demote), then serv1 is promoted and resynchronises.
+    expect(await outcome(serv2, 'demote')).toBe('ok');
+    const home = await call(serv1, 'promote');
+    expect(home.outcome).toBe('ok');
+    expect(home.reason).toContain('resynchronising from serv2');
+    expect(home.reason).toContain('1 local changes kept'); // the crash-time mail
+    expect(home.reason).toContain('WARNING 1 conflicting version(s) saved');
+    const files = await listTree(serv1.data);
+    expect(files).toEqual({
+      'cur/1': 'message one, read on serv2',
+      'cur/conflict': 'serv2 edit during the outage',
+      'new/4': 'message four',
+      'new/5-crash': 'delivered just before the crash',
+      'new/6-on-survivor': 'delivered to the survivor',
+    });
+    // serv1's edit of the conflicting file is saved, named after the file, the node and the time.
+    const conflicts = await listTree(`${serv1.data}.mirror/conflicts`);
+    const saved = Object.entries(conflicts).filter(([k]) => k.startsWith('cur/conflict.serv1.'));
+    expect(saved.map(([, v]) => v)).toEqual(['serv1 edit, never mirrored']);
+    expect(conflicts['CONFLICTS.log']).toContain('cur/conflict: changed on serv1 and on serv2');
+    const mon = await call(serv1, 'monitor');
+    expect(mon.outcome).toBe('running-promoted');
+    expect(mon.reason).toContain('WARNING 1 conflicting version(s)');
+    // And serv2, now the replica, converges on the merged copy.
+    t = Date.now();
+    await synced(serv2, t);
+    expect(await listTree(serv2.data)).toEqual(files);
+  });
+
+  test('a second, planned switchover moves nothing unexpected and raises no new conflict', async () => {
+    await put(serv1, 'new/7', 'seven');
+    const t = Date.now();
+    await synced(serv2, t);
+    expect(await outcome(serv1, 'demote')).toBe('ok');
+    const r = await call(serv2, 'promote');
+    expect(r.outcome).toBe('ok');
+    expect(r.reason).not.toContain('WARNING');
+    expect(await listTree(serv2.data)).toEqual(await listTree(serv1.data));
+    // stop is idempotent, monitor then says not running
+    expect(await outcome(serv1, 'stop')).toBe('ok');
+    expect(await outcome(serv1, 'stop')).toBe('ok');
+    expect(await outcome(serv1, 'monitor')).toBe('not-running');
+    void utimes;
+  });
+});
