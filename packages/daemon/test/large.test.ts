@@ -14,7 +14,7 @@ import { Writable } from 'node:stream';
 import { AgentRegistry } from '@paceline/agent-api';
 import { dummyAgents } from '@paceline/agent-dummy';
 import { ExecaCommandRunner, createLogger, systemClock } from '@paceline/runtime';
-import { Daemon, MAX_PEER_PACKET_BYTES, UdpPeerChannel, systemTimers, type DaemonStatus, type PeerChannelStats } from '@paceline/daemon';
+import { Daemon, MAX_PEER_PACKET_BYTES, PEER_LIMITS, UdpPeerChannel, systemTimers, type DaemonStatus, type PeerChannelStats } from '@paceline/daemon';
 import { freePorts, twoNodeConfig, waitFor } from './helpers.js';
 
 const N = 300;
@@ -104,3 +104,31 @@ test.each([
   expect(a.dropped['forged'] ?? 0).toBe(0);
   expect(errors.filter((e) => /cannot send/.test(e))).toEqual([]);
 }, 60_000);
+
+test('a message over the channel limit is refused with a logged error naming its type, size and limit; nothing throws', async () => {
+  const config = largeConfig(await freePorts(8));
+  const nodes = config['nodes'] as { name: string; addresses: Record<string, string> }[];
+  const lines: string[] = [];
+  const log = createLogger({ stream: new Writable({ write(c, _e, cb) { lines.push(String(c)); cb(); } }) });
+  const limits = { ...PEER_LIMITS, maxPayloadBytes: 40_000 };
+  const make = (node: string): Daemon => {
+    const d = new Daemon({
+      node, config, stateDir: join(root, 'limit', node), key, agents: new AgentRegistry([...dummyAgents]), runner: new ExecaCommandRunner(),
+      clock: systemClock, timers: systemTimers, logger: log, controlSocket: false, stopOnShutdown: false,
+      channel: (onMessage) => UdpPeerChannel.open({ self: node, nodes, key, portOffset: 1, onMessage, now: () => systemClock.now(), timers: systemTimers, limits, compress: false }),
+    });
+    daemons.push(d);
+    return d;
+  };
+  const s1 = make('serv1');
+  const s2 = make('serv2');
+  await Promise.all([s1.start(), s2.start()]);
+  // The document (87 KB of JSON) cannot go out: each side logs why, and keeps running.
+  await waitFor('the refusal logged', () => lines.find((l) => / ERROR .*cannot send a doc message to serv\d/.test(l)));
+  const line = lines.find((l) => / ERROR .*cannot send a doc message/.test(l))!;
+  process.stderr.write(`over the limit: ${line}`);
+  expect(line).toMatch(/a doc message to serv\d is \d{5,} bytes, over the 40000-byte limit of one daemon message; it was not sent/);
+  expect(s1.status().node).toBe('serv1');
+  await s1.dispose();
+  await s2.dispose();
+}, 30_000);
