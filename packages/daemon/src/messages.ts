@@ -177,7 +177,7 @@ export function decodePeerFrame(frame: Frame, limits: FrameLimits = PEER_LIMITS)
  */
 export class PeerDecoder {
   readonly reassembler: Reassembler;
-  constructor(key: Uint8Array, private readonly limits: FrameLimits = PEER_LIMITS, private readonly onDrop?: (reason: DropReason, detail: string) => void) {
+  constructor(key: Uint8Array, private readonly limits: FrameLimits = PEER_LIMITS, onDrop?: (reason: DropReason, detail: string) => void) {
     this.reassembler = new Reassembler(key, limits, onDrop);
   }
 
