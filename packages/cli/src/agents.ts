@@ -1,14 +1,15 @@
 /**
  * The agents the `paceline` command knows: the built-in TypeScript agents (dummy, stateful, process,
- * ip, mac) and, through the OCF bridge, every installed OCF script (`ocf:PROVIDER:TYPE`).
+ * ip, mac, mirror) and, through the OCF bridge, every installed OCF script (`ocf:PROVIDER:TYPE`).
  */
 import type { AgentRegistry } from '@paceline/agent-api';
 import { ipAgent } from '@paceline/agent-ip';
 import { macAgent } from '@paceline/agent-mac';
+import { mirrorAgent } from '@paceline/agent-mirror';
 import { ocfRefResolver } from '@paceline/ocf';
 import { ExecaCommandRunner } from '@paceline/runtime';
 import { builtinAgentRegistry } from './commands/agent.js';
 
 export function cliAgentRegistry(options: { ocfRoot?: string } = {}): AgentRegistry {
-  return builtinAgentRegistry([ipAgent, macAgent]).addResolver('ocf', ocfRefResolver({ run: new ExecaCommandRunner(), ...options }));
+  return builtinAgentRegistry([ipAgent, macAgent, mirrorAgent]).addResolver('ocf', ocfRefResolver({ run: new ExecaCommandRunner(), ...options }));
 }
