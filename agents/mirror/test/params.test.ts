@@ -46,3 +46,21 @@ describe('paceline:mirror parameters', () => {
     expect(layoutFor(p, 'serv3', '/x')).toMatch(/not in peers/);
   });
 });
+
+describe('the reference cluster (examples/two-node-mutual-failover)', () => {
+  test('its mirror parameters are valid for paceline:mirror, with distinct ports', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { parse } = await import('yaml');
+    const cfg = parse(await readFile(new URL('../../../examples/two-node-mutual-failover/cluster.yaml', import.meta.url), 'utf8')) as {
+      resources: Array<{ child?: { id: string; agent: string; params: unknown } }>;
+    };
+    const mirrors = cfg.resources.flatMap((r) => (r.child?.agent === 'paceline:mirror' ? [r.child] : []));
+    expect(mirrors.map((m) => m.id)).toEqual(['samba-data', 'cyrus-data']);
+    const ports = mirrors.map((m) => {
+      const v = validateParams(mirrorAgent, m.params, m.id);
+      if (!v.ok) throw new Error(v.message);
+      return (v.params as MirrorParams).port;
+    });
+    expect(new Set(ports).size).toBe(2);
+  });
+});
