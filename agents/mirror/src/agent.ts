@@ -12,8 +12,7 @@
  * See README.md for the merge rules and the metadata layout.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
-import { createConnection } from 'node:net';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineAgent, failed, notRunning, ok, runningPromoted, type ActionResult, type AgentContext } from '@paceline/agent-api';
@@ -21,9 +20,8 @@ import { countConflicts, readInstance, readWorkerStatus, workerConfigFile, write
 import { readManifest, writeJsonAtomic } from './manifest.js';
 import { layoutFor, MirrorParams, type Layout } from './params.js';
 import { alive, bootId, startTimeOf, stopOwned, type Owned } from './proc.js';
-import { daemonArgs, writeDaemonConfig } from './rsync.js';
+import { clientArgs, daemonArgs, remoteUrl, writeDaemonConfig } from './rsync.js';
 import { publishStatus, summarize, syncFromPeer } from './sync.js';
-import { rm } from 'node:fs/promises';
 
 /** The compiled worker: next to this module in dist/, or dist/ beside src/ when running from sources (tests). */
 export function workerScript(): string {
@@ -47,14 +45,10 @@ async function tail(file: string): Promise<string> {
   }
 }
 
-function canConnect(host: string, port: number, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection({ host, port });
-    const done = (v: boolean): void => { s.destroy(); resolve(v); };
-    s.setTimeout(ms, () => done(false));
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-  });
+/** Does our own daemon serve our status (through the runner, so it works wherever the runner runs commands)? */
+async function servesItself(p: MirrorParams, l: Layout, ctx: AgentContext): Promise<boolean> {
+  const r = await ctx.run.run(p.rsync, [...(await clientArgs(p, l)), '--contimeout=2', '--list-only', remoteUrl(p, l, 'meta', 'status.json', l.self)], { timeoutMs: 3000, signal: ctx.signal });
+  return r.exitCode === 0;
 }
 
 async function spawnOwned(ctx: AgentContext, file: string, args: string[], logFile: string): Promise<Owned | ActionResult> {
@@ -124,7 +118,7 @@ export const mirrorAgent = defineAgent({
     const daemon = await spawnOwned(ctx, p.rsync, daemonArgs(l), logFile);
     if ('outcome' in daemon) return daemon;
     for (;;) {
-      if (await canConnect(l.self.address, l.self.port, 500)) break;
+      if (await servesItself(p, l, ctx)) break;
       if (!(await alive(daemon)) || ctx.clock.now() > ctx.deadline - 1500) {
         await stopOwned(daemon, ctx.clock);
         return failed('generic-error', `the rsync daemon did not listen on ${l.self.authority}: ${(await tail(logFile)) || (await tail(`${l.stateDir}/rsyncd.log`)) || 'no output'}`);

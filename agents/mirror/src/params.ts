@@ -31,7 +31,7 @@ export const MirrorParams = z.object({
   intervalMs: z.number().int().min(100).default(2000)
     .describe('The Unpromoted replica pulls the Promoted copy this often, in ms'),
   maxLagMs: z.number().int().min(1000).default(60_000)
-    .describe('Monitor reports degraded when the replica has not synced from a reachable Promoted peer for this long'),
+    .describe('Monitor reports degraded when the replica, following a Promoted peer, has not completed a pull for this long (peer unreachable or pulls failing)'),
   secretFile: AbsolutePath('secretFile').optional()
     .describe('File holding a shared secret (first line) that the peers\' rsync daemons require; both nodes use the same file content'),
   rsync: z.string().min(1).default('rsync').describe('The rsync program'),

@@ -55,9 +55,9 @@ export function daemonArgs(l: Layout): string[] {
 }
 
 /** rsync://[user@]host:port/MODULE/PATH */
-export function remoteUrl(p: MirrorParams, l: Layout, module: 'data' | 'meta', path = ''): string {
+export function remoteUrl(p: MirrorParams, l: Layout, module: 'data' | 'meta', path = '', endpoint = l.remote): string {
   const user = p.secretFile !== undefined ? `${AUTH_USER}@` : '';
-  return `rsync://${user}${l.remote.authority}/${module}/${path}`;
+  return `rsync://${user}${endpoint.authority}/${module}/${path}`;
 }
 
 /** Client options every pull uses. The password file must be owner-only: we pass a private copy. */

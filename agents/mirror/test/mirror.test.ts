@@ -4,7 +4,7 @@
  * agent's actions called directly. Needs the compiled worker (dist/worker.js): `npx tsc -b agents/mirror`.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,16 +72,29 @@ async function put(n: Node, rel: string, text: string): Promise<void> {
   await writeFile(join(n.data, rel), text);
 }
 
+/** Two fresh nodes with their own ports and directories. */
+async function pair(tag: string, extra: Record<string, unknown> = {}): Promise<[Node, Node]> {
+  const peers = { serv1: `127.0.0.1:${await freePort()}`, serv2: `127.0.0.1:${await freePort()}` };
+  const mk = (name: 'serv1' | 'serv2'): Node => ({
+    name, data: join(root, tag, name, 'maildir'), state: join(root, tag, name, 'state'),
+    params: { path: join(root, tag, name, 'maildir'), peers, intervalMs: 150, ...extra },
+  });
+  const nodes: [Node, Node] = [mk('serv1'), mk('serv2')];
+  started.push(...nodes);
+  return nodes;
+}
+
+/** Power loss: the node's daemon and worker die at once (SIGKILL), nothing is cleaned up. */
+async function crash(n: Node): Promise<void> {
+  const rec = JSON.parse(await readFile(join(n.state, 'instance.json'), 'utf8')) as { daemon: { pid: number }; worker?: { pid: number } };
+  for (const pid of [rec.daemon.pid, rec.worker?.pid]) if (pid) try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
+  await new Promise((r) => setTimeout(r, 100));
+}
+
 beforeAll(async () => {
   if (!existsSync(workerScript())) throw new Error(`the compiled worker ${workerScript()} is missing: run npx tsc -b agents/mirror first`);
   root = await mkdtemp(join(tmpdir(), `mirror-agent-${process.pid}-`));
-  const peers = { serv1: `127.0.0.1:${await freePort()}`, serv2: `127.0.0.1:${await freePort()}` };
-  const mk = (name: 'serv1' | 'serv2'): Node => ({
-    name, data: join(root, name, 'maildir'), state: join(root, name, 'state'),
-    params: { path: join(root, name, 'maildir'), peers, intervalMs: 150 },
-  });
-  serv1 = mk('serv1');
-  serv2 = mk('serv2');
+  [serv1, serv2] = await pair('main');
 });
 
 afterAll(async () => {
@@ -111,7 +124,6 @@ describe('paceline:mirror between two rsync daemons on loopback', () => {
     await put(serv1, 'cur/1', 'message one');
     await put(serv1, 'cur/2', 'message two');
     await put(serv1, 'new/3', 'message three');
-    started.push(serv1, serv2);
     expect(await outcome(serv1, 'start')).toBe('ok');
     expect(await outcome(serv1, 'promote')).toBe('ok');
     expect(await outcome(serv1, 'monitor')).toBe('running-promoted');
@@ -147,10 +159,10 @@ describe('paceline:mirror between two rsync daemons on loopback', () => {
     let t = Date.now();
     await synced(serv2, t);
     // serv1 receives a message and changes a file, then crashes before the replica pulls them.
-    const crash = await call(serv1, 'stop'); // stands for the crash: its daemon and copy are gone from the network
-    expect(crash.outcome).toBe('ok');
     await put(serv1, 'new/5-crash', 'delivered just before the crash');
     await put(serv1, 'cur/conflict', 'serv1 edit, never mirrored');
+    await crash(serv1);
+    expect((await call(serv1, 'monitor')).outcome).toBe('failed-promoted');
     // serv2 takes over: promoted with its copy, the service writes there.
     const pr = await call(serv2, 'promote');
     expect(pr.outcome).toBe('ok');
@@ -161,7 +173,7 @@ describe('paceline:mirror between two rsync daemons on loopback', () => {
     await rm(join(serv2.data, 'new/3'));
     // serv1 returns: started Unpromoted, it follows serv2 but keeps its unmirrored changes.
     t = Date.now();
-    expect(await outcome(serv1, 'start')).toBe('ok');
+    expect(await outcome(serv1, 'start')).toBe('ok'); // after the reboot (same boot here: start replaces the dead daemon)
     await synced(serv1, t);
     const back = await call(serv1, 'monitor');
     expect(back.outcome).toBe('ok');
@@ -212,6 +224,60 @@ describe('paceline:mirror between two rsync daemons on loopback', () => {
     expect(await outcome(serv1, 'stop')).toBe('ok');
     expect(await outcome(serv1, 'stop')).toBe('ok');
     expect(await outcome(serv1, 'monitor')).toBe('not-running');
-    void utimes;
+  });
+
+  test('return while the survivor already stopped its service: the conflict is found at promote, and reported there', async () => {
+    const [a, b] = await pair('promote-time');
+    await put(a, 'cur/x', 'base');
+    await put(a, 'cur/y', 'base');
+    expect(await outcome(a, 'start')).toBe('ok');
+    expect(await outcome(a, 'promote')).toBe('ok');
+    let t = Date.now();
+    expect(await outcome(b, 'start')).toBe('ok');
+    await synced(b, t);
+    await put(a, 'cur/x', 'a: never mirrored');
+    await put(a, 'new/crash', 'a: delivered before the crash');
+    await crash(a);
+    expect(await outcome(b, 'promote')).toBe('ok');
+    await put(b, 'cur/x', 'b: written during the outage');
+    await rm(join(b.data, 'cur/y'));
+    await put(b, 'new/b', 'b: delivered to the survivor');
+    // The cluster stops the service on b (demote) before a is even started again, then starts and promotes a.
+    expect(await outcome(b, 'demote')).toBe('ok');
+    t = Date.now();
+    expect(await outcome(a, 'start')).toBe('ok');
+    const r = await call(a, 'promote');
+    expect(r.outcome).toBe('ok');
+    expect(r.reason).toMatch(/merged 2 files from serv2 .*2 taken, 1 removed, 1 local changes kept; WARNING 1 conflict\(s\).*cur\/x: changed on serv1 and on serv2/);
+    expect(await listTree(a.data)).toEqual({ 'cur/x': 'b: written during the outage', 'new/b': 'b: delivered to the survivor', 'new/crash': 'a: delivered before the crash' });
+    const saved = await listTree(`${a.data}.mirror/conflicts`);
+    expect(Object.entries(saved).find(([k]) => k.startsWith('cur/x.serv1.'))?.[1]).toBe('a: never mirrored');
+    t = Date.now();
+    await synced(b, t);
+    expect(await listTree(b.data)).toEqual(await listTree(a.data));
+  });
+
+  test('secretFile: the daemons require the shared secret; a wrong one is refused; the modules are read-only', async () => {
+    const secret = join(root, 'secret');
+    await writeFile(secret, 's3cret-for-the-test\n', { mode: 0o600 });
+    const [a, b] = await pair('auth', { secretFile: secret });
+    await put(a, 'f', 'authenticated copy');
+    expect(await outcome(a, 'start')).toBe('ok');
+    expect(await outcome(a, 'promote')).toBe('ok');
+    const t = Date.now();
+    expect(await outcome(b, 'start')).toBe('ok');
+    await synced(b, t);
+    expect(await readFile(join(b.data, 'f'), 'utf8')).toBe('authenticated copy');
+    const port = String((a.params.peers as Record<string, string>).serv1).split(':')[1];
+    const wrong = join(root, 'wrong');
+    await writeFile(wrong, 'nope\n', { mode: 0o600 });
+    const denied = await runner.run('rsync', [`--password-file=${wrong}`, `rsync://paceline@127.0.0.1:${port}/data/`, join(root, 'stolen/')]);
+    expect(denied.exitCode).not.toBe(0);
+    expect(denied.stderr).toMatch(/auth failed/);
+    // Even with the secret, nobody can write into a node's copy through its daemon.
+    const pushed = await runner.run('rsync', [`--password-file=${secret}`, secret, `rsync://paceline@127.0.0.1:${port}/data/intruder`]);
+    expect(pushed.exitCode).not.toBe(0);
+    expect(pushed.stderr).toMatch(/read only/);
+    expect(existsSync(join(a.data, 'intruder'))).toBe(false);
   });
 });
