@@ -11,7 +11,7 @@ import {
   invokeAgent, supportsAction, validateParams, type ActionResult, type AgentAction, type AgentResolver, type Clock,
   type CommandRunner, type Logger, type Notification,
 } from '@paceline/agent-api';
-import { OcfRc } from '@paceline/model';
+import { OcfRc, paramsDigest } from '@paceline/model';
 import type { ExecutorEvents } from './events.js';
 import { findOperation, findPrimitive, localInstanceId, metaFor, paramsFor, stateDirFor, timeoutFor } from './lookup.js';
 import { isFailure, metExpectation, type PendingRecord, type RecordedOp } from './record.js';
@@ -200,7 +200,7 @@ async function runOne(a: GraphAction, graph: Transition, deps: ExecutorDeps, log
     action: opName,
     interval: a.interval,
     expectedRc: a.kind === 'probe' ? OcfRc.NOT_RUNNING : a.kind === 'monitor' && configuredOp?.role === 'Promoted' ? OcfRc.RUNNING_PROMOTED : OcfRc.SUCCESS,
-    ...(entry ? { agent: entry.primitive.agent } : {}),
+    ...(entry ? { agent: entry.primitive.agent, digest: paramsDigest(paramsFor(entry, configuredOp, node)) } : {}),
     ...(a.kind === 'migrate_to' || a.kind === 'migrate_from' ? migration(graph, a.resource!) : {}),
   };
   const event = { id: a.id, node, instance, action: opName, interval: a.interval, at: startedAt, ...(deps.transition !== undefined ? { transition: deps.transition } : {}) };
@@ -214,7 +214,7 @@ async function runOne(a: GraphAction, graph: Transition, deps: ExecutorDeps, log
     result = { execution: 'done', outcome: 'misconfigured', reason: `no primitive "${a.primitive ?? a.resource}" in the configuration` };
   } else {
     const agent = await deps.agents.resolve(entry.primitive.agent).catch(() => undefined);
-    const params = agent ? validateParams(agent, paramsFor(entry, configuredOp), instance) : undefined;
+    const params = agent ? validateParams(agent, paramsFor(entry, configuredOp, node), instance) : undefined;
     if (!agent) result = { execution: 'not-installed', outcome: 'not-installed', reason: `agent ${entry.primitive.agent} is not available on ${node}` };
     else if (!params!.ok) result = params!.result;
     else if (action === 'notify' && !supportsAction(agent, 'notify')) result = { execution: 'done', outcome: 'ok', reason: 'agent does not take notifications' };

@@ -4,7 +4,7 @@
  * and where its state directory is.
  */
 import { join } from 'node:path';
-import { listPrimitives, type ClusterConfig, type Operation, type PrimitiveEntry } from '@paceline/model';
+import { listPrimitives, operationParams, type ClusterConfig, type Operation, type PrimitiveEntry } from '@paceline/model';
 import { DEFAULT_ACTION_TIMEOUT_MS, type AgentAction, type ResourceAgent } from '@paceline/agent-api';
 
 /** The primitive behind an instance id ("web", "httpd:1" → "httpd"). */
@@ -31,9 +31,9 @@ export function findOperation(entry: PrimitiveEntry, action: string, interval: n
   return entry.primitive.ops.find((o) => o.name === action && o.interval === interval && o.enabled !== false);
 }
 
-/** The primitive's parameters with the operation's own parameters on top. */
-export function paramsFor(entry: PrimitiveEntry, op: Operation | undefined): Record<string, unknown> {
-  return { ...entry.primitive.params, ...(op?.params ?? {}) };
+/** The primitive's parameters on `node` with the operation's own parameters on top. */
+export function paramsFor(entry: PrimitiveEntry, op: Operation | undefined, node: string): Record<string, unknown> {
+  return operationParams(entry.primitive, node, op);
 }
 
 type TimeoutKey = keyof NonNullable<ResourceAgent['meta']['defaultTimeouts']>;

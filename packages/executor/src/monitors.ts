@@ -172,7 +172,7 @@ export class RecurringMonitors extends ExecutorEvents {
     else {
       // Parameters are parsed once per configuration and agent, not on every tick.
       if (loop.params?.config !== this.config || loop.params.agent !== agent)
-        loop.params = { config: this.config, agent, check: validateParams(agent, paramsFor(entry, configuredOp), instance) };
+        loop.params = { config: this.config, agent, check: validateParams(agent, paramsFor(entry, configuredOp, node), instance) };
       const params = loop.params.check;
       if (!params.ok) result = params.result;
       else {

@@ -8,3 +8,4 @@ export * from './ocf.js';
 export * from './walk.js';
 export * from './validate.js';
 export * from './builder.js';
+export * from './digest.js';

@@ -29,6 +29,9 @@ import {
   type ResourceSet,
   type Rule,
   type RuleExpression,
+  isNativeDigest,
+  operationParams,
+  paramsDigest,
 } from '@paceline/model';
 import { createHash } from 'node:crypto';
 import type { ConformanceAction, ConformanceInstance, ConformanceResource, ConformanceResult, ConformanceRole } from './conformance.js';
@@ -474,7 +477,7 @@ function opXml(op: OpRecord, rsc: string, node: string, seen: Set<string>, index
     'last-run': op.lastRun === undefined ? undefined : secs(op.lastRun),
     'exec-time': 0,
     'queue-time': 0,
-    'op-digest': op.digest ?? digest,
+    'op-digest': op.digest !== undefined && !isNativeDigest(op.digest) ? op.digest : digest,
     'op-restart-digest': op.restartDigest,
     'op-force-restart': op.restartParams === undefined ? undefined : ` ${op.restartParams.join(' ')} `,
     'op-secure-digest': op.secureDigest,
@@ -544,7 +547,13 @@ function statusSection(config: ClusterConfig, status: ClusterStatus, now: number
         },
         h.ops.flatMap((op) => {
           const params = entry === undefined ? undefined : digestParams(entry.primitive, cn.name, op.action, op.interval, config);
-          const digest = params === undefined ? undefined : operationDigest(params);
+          let digest = params === undefined ? undefined : operationDigest(params);
+          // A native digest is not Pacemaker's: export the current definition's digest, or, when the
+          // operation ran with other parameters, one that cannot match (Pacemaker then restarts it too).
+          if (entry !== undefined && digest !== undefined && op.digest !== undefined && isNativeDigest(op.digest)) {
+            const def = entry.primitive.ops.find((o) => o.name === op.action && o.interval === op.interval);
+            if (paramsDigest(operationParams(entry.primitive, cn.name, def)) !== op.digest) digest = operationDigest({ ...params, 'paceline-changed': op.digest });
+          }
           // An imported secure digest made by an older Pacemaker (feature set < 3.16.0 hashed only
           // the resource parameters) must be checked the old way: say so with the op's feature set.
           let featureSet = CIB_FEATURE_SET;

@@ -160,7 +160,12 @@ export function createActions(ctx: ActionContext): ActionSet {
       if (st.failed && st.stopOnFailure) needStop = true;
       else if (st.blocked) needStop = true;
     }
-    const stopReason = allocated === null ? 'node availability' : multiply ? 'being multiply active' : undefined;
+    // A changed definition where it stays: restart (or reload) it there; rescheduled monitors.
+    const pc = st.paramChanges?.find((c) => c.node === allocated);
+    const redefined = pc !== undefined && !moving && !needStop && !st.blocked && managed(r) && running.includes(allocated!)
+      && roleRank(nextRole) >= roleRank('Started') ? pc : undefined;
+    if (redefined?.action === 'restart') needStop = true;
+    const stopReason = allocated === null ? 'node availability' : multiply ? 'being multiply active' : redefined?.action === 'restart' ? 'resource definition change' : undefined;
     // Down to stopped on the current node(s)
     if (role !== 'Stopped') {
       if (role === 'Promoted') for (const n of running) make(r, 'demote', n, !needStop);
@@ -197,9 +202,15 @@ export function createActions(ctx: ActionContext): ActionSet {
       }
     }
     if (st.startPending && allocated) make(r, 'start', allocated, true);
+    if (redefined?.action === 'restart') {
+      const start = byKey.get(actionKey(r.id, 'start', allocated!));
+      if (start && !start.reason) start.reason = 'resource definition change';
+    }
+    if (redefined?.action === 'reload') make(r, 'reload', allocated!, false).why = redefined.detail;
+    for (const interval of redefined?.monitors ?? []) make(r, 'monitor', allocated!, false, { interval });
     // Why each action exists (kept when an earlier stage already said).
     const why = moving ? `moving from ${current} to ${allocated}` : st.failed && st.stopOnFailure ? `recovering ${r.id} after a failure`
-      : multiply ? 'being multiply active' : st.blocked ? 'blocked by failure handling' : undefined;
+      : multiply ? 'being multiply active' : st.blocked ? 'blocked by failure handling' : redefined?.action === 'restart' ? redefined.detail : undefined;
     for (const a of byRsc.get(r.id) ?? []) {
       if (a.task === 'stop') a.why = why ?? (nextRole === 'Stopped' ? (ctx.assignment.nextRoleReason.get(r.id) ?? 'to be stopped') : 'restart');
       else if (a.task === 'start') a.why = why ?? (role === 'Stopped' ? `placed on ${allocated}` : 'restart');

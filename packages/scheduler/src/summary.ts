@@ -56,6 +56,8 @@ function primitiveLine(r: Rsc, unpacked: UnpackResult, assignment: Assignment, a
     if (next === null) return undefined;
     if (!start || start.optional) {
       if (demote && promote && !demote.optional && !promote.optional) return item('re-promote', current, next, promote, demote);
+      const reload = find('reload', next);
+      if (reload && !reload.optional) return item('reload', current, next, reload);
       return undefined;
     }
     if (!start.runnable) return item('stop', current, null, stop, stop?.reason ? stop : start);

@@ -5,8 +5,8 @@
  * unpack_lrm_resource / unpack_rsc_op: operations are replayed in call order; expired failures
  * (failure-timeout) are ignored; probes that say "not installed" only ban the node.
  */
-import type { ClusterConfig, ClusterStatus, OnFail, OpRecord, Role } from '@paceline/model';
-import { INFINITY, OcfRc } from '@paceline/model';
+import type { ClusterConfig, ClusterStatus, OnFail, OpRecord, Primitive, Role } from '@paceline/model';
+import { INFINITY, OcfRc, isNativeDigest, operationParams, paramsDigest } from '@paceline/model';
 import type { NodeView } from './nodes.js';
 import type { ResourceTree, Rsc } from './resources.js';
 import { cloneOf, needsFencing } from './resources.js';
@@ -43,6 +43,20 @@ export interface RscStatus {
   readonly nextRoleReason?: string;
   /** Nodes where the resource's state is known (no probe needed). */
   readonly knownOn: ReadonlySet<string>;
+  /** Nodes where it is active with parameters that differ from its current definition. */
+  readonly paramChanges?: readonly ParamChange[];
+}
+
+/**
+ * An active resource whose definition changed since it started on `node` (Pacemaker compares
+ * operation digests): `restart` it, or `reload` it when only parameters the agent can reload
+ * changed; `monitors` lists recurring monitors whose own definition changed (rescheduled).
+ */
+export interface ParamChange {
+  readonly node: string;
+  readonly action: 'restart' | 'reload' | undefined;
+  readonly monitors: readonly number[];
+  readonly detail: string;
 }
 
 export interface ScoreAdjustment {
@@ -81,6 +95,7 @@ interface Work {
   knownOn: Set<string>;
   partial?: { source: string; target: string };
   noMigrate?: boolean;
+  paramChanges: ParamChange[];
 }
 
 const EXEC_OK_STATES = new Set(['done', 'error']);
@@ -118,7 +133,7 @@ export function unpackStatus(
     if (!w) {
       w = {
         role: 'Unknown', nextRole: 'Unknown', runningOn: [], failed: false, stopOnFailure: false, blocked: false,
-        managed: r.meta.managed, failureIgnored: false, startPending: false, knownOn: new Set(),
+        managed: r.meta.managed, failureIgnored: false, startPending: false, knownOn: new Set(), paramChanges: [],
       };
       works.set(r.id, w);
     }
@@ -350,6 +365,10 @@ export function unpackStatus(
         case 'block': w.failed = true; break;
         default: w.failed = true; w.stopOnFailure = true;
       }
+      if (node.online && !node.unclean && w.managed && r.primitive) {
+        const change = definitionChange(r.primitive, nodeName, sorted);
+        if (change) w.paramChanges.push(change);
+      }
     }
     // target-role
     const tr = effectiveTargetRole(r);
@@ -525,6 +544,7 @@ export function unpackStatus(
       nextRole,
       ...(nextRoleReason !== undefined ? { nextRoleReason } : {}),
       knownOn: w?.knownOn ?? new Set(),
+      ...(w?.paramChanges.length ? { paramChanges: w.paramChanges } : {}),
     });
   }
   const nodeList = baseNodes.map((n) => nodes.get(n.name)!);
@@ -535,6 +555,52 @@ export function unpackStatus(
     orphanInstances.set(o.clone, l);
   }
   return { resources, adjustments, fenceReasons, nodes: nodeList, warnings, cloneNames: cloneResolver.historyNames(), orphanInstances };
+}
+
+/**
+ * Has the definition of an active resource changed since it started on `node`? Looks at the
+ * operations since its last successful start (or migrate_from; or the probe that found it
+ * running): where the record says how its
+ * parameters compare (a CIB import compares Pacemaker's digests), that answer; otherwise the
+ * native digest of the parameters it ran with against the current ones (one-shot actions only:
+ * recurring monitors' records are rewritten by every run).
+ */
+function definitionChange(prim: Primitive, node: string, sorted: readonly OpRecord[]): ParamChange | undefined {
+  let from = 0;
+  sorted.forEach((o, i) => {
+    if ((o.action === 'start' || o.action === 'migrate_from') && o.status === 'done' && o.rc === OcfRc.SUCCESS) from = i;
+  });
+  let action: ParamChange['action'];
+  const monitors: number[] = [];
+  const changed: string[] = [];
+  for (const op of sorted.slice(from)) {
+    if (op.status !== 'done') continue;
+    let change = op.paramsChange;
+    // Native digests only: a Pacemaker digest (imported) cannot be recomputed here.
+    if (change === undefined && op.digest !== undefined && isNativeDigest(op.digest) && op.interval === 0) {
+      const def = prim.ops.find((o) => o.name === op.action && o.interval === 0);
+      change = paramsDigest(operationParams(prim, node, def)) === op.digest ? 'same' : 'restart';
+    }
+    if (op.action === 'reload' && op.interval === 0) {
+      // A reload applied the definition of its time: what earlier one-shot records say is superseded.
+      action = undefined;
+      changed.splice(0, changed.length, ...changed.filter((c) => c.startsWith('monitor')));
+    }
+    if (change === undefined || change === 'same') continue;
+    if (op.interval === 0) {
+      const foundRunning = op.action === 'monitor' && (op.rc === OcfRc.SUCCESS || op.rc === OcfRc.RUNNING_PROMOTED);
+      if (op.action !== 'start' && op.action !== 'promote' && op.action !== 'migrate_from' && op.action !== 'reload' && !foundRunning) continue;
+      // Only a reload-capable agent records a restart digest (the parameters a reload cannot change).
+      const wanted = change === 'restart' || op.restartDigest === undefined ? 'restart' : 'reload';
+      if (action !== 'restart') action = wanted;
+      changed.push(op.action === 'monitor' ? 'probe' : op.action);
+    } else if (op.action === 'monitor' && prim.ops.some((o) => o.name === 'monitor' && o.interval === op.interval && o.enabled !== false)) {
+      monitors.push(op.interval);
+      changed.push(`monitor every ${op.interval / 1000}s`);
+    }
+  }
+  if (action === undefined && monitors.length === 0) return undefined;
+  return { node, action, monitors, detail: `definition changed since its ${changed.join(', ')} on ${node}` };
 }
 
 function callOrder(op: OpRecord): number {

@@ -112,7 +112,7 @@ describe('applyTransition', () => {
     expect(n2web.agent).toBe('ocf:heartbeat:apache');
     expect(n2web.ops).toEqual([
       { action: 'monitor', interval: 0, callId: 1, status: 'done', rc: 7, expectedRc: 7, lastRcChange: NOW, lastRun: NOW, key: 'web_monitor_0' },
-      { action: 'start', interval: 0, callId: 2, status: 'done', rc: 0, expectedRc: 0, lastRcChange: NOW, lastRun: NOW, key: 'web_start_0' },
+      { action: 'start', interval: 0, callId: 2, status: 'done', rc: 0, expectedRc: 0, lastRcChange: NOW, lastRun: NOW, key: 'web_start_0', digest: expect.stringMatching(/^sha256:[0-9a-f]{32}$/) },
       { action: 'monitor', interval: 10_000, callId: 3, status: 'done', rc: 0, expectedRc: 0, lastRcChange: NOW, lastRun: NOW, key: 'web_monitor_10000' },
     ]);
     // the input is not modified

@@ -1,5 +1,5 @@
-import { ClusterConfig, ClusterStatus, type ClusterConfigInput, type ClusterStatusInput } from '@paceline/model';
-import { schedule, explainResource, formatExplanation } from '@paceline/scheduler';
+import { ClusterConfig, ClusterStatus, paramsDigest, type ClusterConfigInput, type ClusterStatusInput } from '@paceline/model';
+import { schedule, explainResource, formatExplanation, applyTransition } from '@paceline/scheduler';
 
 const NOW = Date.UTC(2026, 0, 1);
 const prim = (id: string, meta: Record<string, unknown> = {}) => ({ type: 'primitive' as const, id, agent: 'ocf:heartbeat:Dummy', meta });
@@ -55,5 +55,52 @@ describe('schedule (table-driven)', () => {
   test('current placement reflects the status', () => {
     const t = run({ ...twoNodes, resources: [prim('a')] }, { nodes: [online('n1', { history: [started('a')] }), online('n2')] });
     expect(t.current.filter((p) => p.node !== null).map((p) => `${p.resource}@${p.node}`)).toEqual(['a@n1']);
+  });
+});
+
+describe('definition changes (parameter digests)', () => {
+  const withParams = (params: Record<string, unknown>) => ({ ...prim('a'), params });
+  const startedWith = (params: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+    resource: 'a', ops: [{ action: 'start', callId: 1, rc: 0, expectedRc: 0, digest: paramsDigest(params), ...extra }],
+  });
+  const status = (history: ReturnType<typeof startedWith>) => ({ nodes: [online('n1', { history: [history] }), online('n2', { history: [probedStopped('a')] })] });
+
+  test('a resource started with the current parameters is left alone (key order does not matter)', () => {
+    const t = run({ ...twoNodes, resources: [withParams({ ip: '10.0.0.1', cidr: 24 })] }, status(startedWith({ cidr: 24, ip: '10.0.0.1' })));
+    expect(summary(t)).toEqual([]);
+  });
+
+  test('changed parameters restart it where it runs, saying why', () => {
+    const t = run({ ...twoNodes, resources: [withParams({ ip: '10.0.0.2' })] }, status(startedWith({ ip: '10.0.0.1' })));
+    expect(summary(t)).toEqual(['restart a n1->n1']);
+    expect(t.summary[0]?.reason).toBe('resource definition change');
+    const stop = t.actions.find((a) => a.kind === 'stop');
+    expect(stop?.reason).toMatch(/definition change/);
+    const after = applyTransition(ClusterConfig.parse({ ...twoNodes, resources: [withParams({ ip: '10.0.0.2' })] }), ClusterStatus.parse(status(startedWith({ ip: '10.0.0.1' }))), t, NOW);
+    // The new start records the new parameters: nothing more to do.
+    const again = schedule({ config: ClusterConfig.parse({ ...twoNodes, resources: [withParams({ ip: '10.0.0.2' })] }), status: after, now: NOW });
+    expect(summary(again)).toEqual([]);
+  });
+
+  test('a move makes the restart unnecessary: it starts elsewhere with the new parameters', () => {
+    const t = run(
+      { ...twoNodes, resources: [withParams({ ip: '10.0.0.2' })], constraints: [{ type: 'location', id: 'l', resource: 'a', node: 'n2', score: 100 }] },
+      status(startedWith({ ip: '10.0.0.1' })),
+    );
+    expect(summary(t)).toEqual(['move a n1->n2']);
+  });
+
+  test('an imported record that says only reloadable parameters changed is reloaded, not restarted', () => {
+    const t = run({ ...twoNodes, resources: [withParams({ ip: '10.0.0.1' })] }, status({ resource: 'a', ops: [{ action: 'start', callId: 1, rc: 0, expectedRc: 0, paramsChange: 'changed', restartDigest: 'x' } as never] }));
+    expect(summary(t)).toEqual(['reload a n1->n1']);
+    expect(t.actions.filter((a) => a.kind === 'reload').map((a) => a.node)).toEqual(['n1']);
+    const config = ClusterConfig.parse({ ...twoNodes, resources: [withParams({ ip: '10.0.0.1' })] });
+    const after = applyTransition(config, ClusterStatus.parse(status({ resource: 'a', ops: [{ action: 'start', callId: 1, rc: 0, expectedRc: 0, paramsChange: 'changed', restartDigest: 'x' } as never] })), t, NOW);
+    expect(summary(schedule({ config, status: after, now: NOW }))).toEqual([]);
+  });
+
+  test('records without a digest are not compared', () => {
+    const t = run({ ...twoNodes, resources: [withParams({ ip: '10.0.0.2' })] }, status(started('a') as never));
+    expect(summary(t)).toEqual([]);
   });
 });
