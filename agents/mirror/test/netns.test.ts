@@ -1,0 +1,112 @@
+/**
+ * paceline:mirror across a real link: two network namespaces joined by a veth "crossover" cable,
+ * each running its instance (rsync daemon and worker) inside its namespace through a runner that
+ * prefixes `ip netns exec NS`. Root only; skipped with a printed reason otherwise.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { invokeAgent, silentLogger, validateParams, type ActionResult, type AgentAction, type CommandRunner } from '@paceline/agent-api';
+import { ExecaCommandRunner, SystemClock } from '@paceline/runtime';
+import { layoutFor, mirrorAgent, MirrorParams, readWorkerStatus, workerScript } from '@paceline/agent-mirror';
+
+const skip = ((): string | undefined => {
+  if (process.getuid?.() !== 0) return 'not root: the network-namespace mirror test needs root';
+  const r = spawnSync('ip', ['netns', 'list']);
+  return r.error || r.status !== 0 ? `cannot use network namespaces: ${r.error?.message ?? r.stderr.toString().trim()}` : undefined;
+})();
+if (skip) process.stdout.write(`SKIP agents/mirror netns test: ${skip}\n`);
+const maybe = skip ? describe.skip : describe;
+
+const tag = `mir${process.pid}`;
+const ns = { serv1: `${tag}-s1`, serv2: `${tag}-s2` };
+const addr = { serv1: '10.99.77.1', serv2: '10.99.77.2' };
+const base = new ExecaCommandRunner();
+const clock = new SystemClock();
+let root: string;
+
+const ip = (...args: string[]): void => {
+  const r = spawnSync('ip', args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr}`);
+};
+
+/** Runs and spawns every command inside the namespace. */
+function inNs(name: string): CommandRunner {
+  return {
+    run: (file, args, o) => base.run('ip', ['netns', 'exec', name, file, ...args], o),
+    spawn: (file, args, o) => base.spawn('ip', ['netns', 'exec', name, file, ...args], o),
+  };
+}
+
+function call(node: 'serv1' | 'serv2', action: AgentAction): Promise<ActionResult> {
+  const v = validateParams(mirrorAgent, params(node), 'data');
+  if (!v.ok) throw new Error(v.message);
+  return invokeAgent(mirrorAgent, { action, params: v.params, node, instance: 'data', stateDir: join(root, node, 'state'), run: inNs(ns[node]), log: silentLogger, clock, timeoutMs: 20_000 });
+}
+const params = (node: 'serv1' | 'serv2') => ({ path: join(root, node, 'data'), peers: { serv1: addr.serv1, serv2: addr.serv2 }, port: 8730, intervalMs: 200 });
+
+maybe('paceline:mirror over a veth crossover between two network namespaces', () => {
+  beforeAll(async () => {
+    if (!existsSync(workerScript())) throw new Error(`the compiled worker ${workerScript()} is missing: run npx tsc -b agents/mirror first`);
+    root = await mkdtemp(join(tmpdir(), `mirror-netns-${process.pid}-`));
+    ip('netns', 'add', ns.serv1);
+    ip('netns', 'add', ns.serv2);
+    const tmp = `mv${process.pid % 100000}`;
+    ip('link', 'add', tmp, 'type', 'veth', 'peer', 'name', `${tmp}p`);
+    ip('link', 'set', tmp, 'netns', ns.serv1);
+    ip('link', 'set', `${tmp}p`, 'netns', ns.serv2);
+    for (const [node, dev] of [['serv1', tmp], ['serv2', `${tmp}p`]] as const) {
+      ip('-n', ns[node], 'link', 'set', 'lo', 'up');
+      ip('-n', ns[node], 'link', 'set', dev, 'name', 'xover0');
+      ip('-n', ns[node], 'addr', 'add', `${addr[node]}/24`, 'dev', 'xover0');
+      ip('-n', ns[node], 'link', 'set', 'xover0', 'up');
+    }
+  });
+
+  afterAll(async () => {
+    for (const n of ['serv1', 'serv2'] as const) await call(n, 'stop').catch(() => undefined);
+    for (const n of Object.values(ns)) spawnSync('ip', ['netns', 'del', n]);
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  test('the replica follows the primary over the crossover; the link cut makes it fall behind; failback loses nothing', async () => {
+    await mkdir(join(root, 'serv1', 'data'), { recursive: true });
+    await writeFile(join(root, 'serv1', 'data', 'a'), 'from serv1');
+    expect((await call('serv1', 'start')).outcome).toBe('ok');
+    expect((await call('serv1', 'promote')).outcome).toBe('ok');
+    expect((await call('serv2', 'start')).outcome).toBe('ok');
+    const l2 = layoutFor(MirrorParams.parse(params('serv2')), 'serv2', join(root, 'serv2', 'state'));
+    if (typeof l2 === 'string') throw new Error(l2);
+    const waitFor = async (pred: () => Promise<boolean>, what: string): Promise<void> => {
+      const until = Date.now() + 10_000;
+      while (!(await pred())) {
+        if (Date.now() > until) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(await readWorkerStatus(l2))}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    await waitFor(async () => existsSync(join(root, 'serv2', 'data', 'a')), 'the first pull');
+    expect(await readFile(join(root, 'serv2', 'data', 'a'), 'utf8')).toBe('from serv1');
+    // Cut the crossover: the replica cannot pull; its worker says so.
+    ip('-n', ns.serv2, 'link', 'set', 'xover0', 'down');
+    await writeFile(join(root, 'serv1', 'data', 'b'), 'written while the link was down');
+    await waitFor(async () => (await readWorkerStatus(l2))?.kind === 'unreachable', 'the replica to notice the cut');
+    const m = await call('serv2', 'monitor');
+    expect(m.outcome).toBe('ok'); // within maxLagMs: behind, and it says so
+    expect(m.reason).toMatch(/not synced for/);
+    // serv2 takes over without the unmirrored file; serv1 keeps it; the link returns; failback merges.
+    expect((await call('serv2', 'promote')).reason).toContain('unreachable');
+    await writeFile(join(root, 'serv2', 'data', 'c'), 'written on the survivor');
+    expect((await call('serv1', 'demote')).outcome).toBe('ok');
+    ip('-n', ns.serv2, 'link', 'set', 'xover0', 'up');
+    expect((await call('serv2', 'demote')).outcome).toBe('ok');
+    const r = await call('serv1', 'promote');
+    expect(r.outcome).toBe('ok');
+    expect(r.reason).toContain('resynchronising from serv2');
+    for (const [f, text] of [['a', 'from serv1'], ['b', 'written while the link was down'], ['c', 'written on the survivor']]) {
+      expect(await readFile(join(root, 'serv1', 'data', f!), 'utf8')).toBe(text);
+      await waitFor(async () => existsSync(join(root, 'serv2', 'data', f!)), `${f} on serv2`);
+    }
+  });
+});
