@@ -336,7 +336,10 @@ export class Daemon extends DaemonEvents {
     if (this.disposed || this.core === undefined) return;
     const r = coordinatorStep(this.core, e);
     this.core = r.state;
-    for (const c of r.commands) this.command(c);
+    // A new configuration first: a transition planned on it may run local actions at once, and they
+    // must run (and record their parameters) with the definition they were planned with.
+    for (const c of r.commands) if (c.type === 'config-changed') this.command(c);
+    for (const c of r.commands) if (c.type !== 'config-changed') this.command(c);
   }
 
   private command(c: CoreCommand): void {
@@ -414,7 +417,7 @@ export class Daemon extends DaemonEvents {
     // or below when the coordinator gives up on it (not a member, no answer, lost).
     const alog = this.log.child({ transition: txn, ...(action.resource !== undefined ? { resource: action.resource } : {}), action: action.kind });
     alog.info(`${action.kind} ${action.resource ?? ''} on ${node}`, { key });
-    if (node === this.o.node) return this.local.run(key, action);
+    if (node === this.o.node) return this.local.run(key, action, true); // the transition's executor publishes its events
     if (!this.membership.peers[node]?.member) {
       alog.warn(`${action.kind} not sent: ${node} is not a member`);
       return Promise.resolve({ execution: 'cancelled', outcome: 'generic-error', reason: `${node} is not a member` });
@@ -506,6 +509,14 @@ export class Daemon extends DaemonEvents {
         }
         const a = m.action as unknown as GraphAction;
         if (typeof a.id !== 'string' || typeof a.kind !== 'string' || a.node !== this.o.node) break;
+        if (m.epoch > this.core.doc.epoch) {
+          // Planned with a configuration this node has not adopted yet: running it now would use the
+          // old definition (and record old parameters). Our older document makes the coordinator
+          // answer with its own; the action is retransmitted meanwhile.
+          this.log.debug(`action ${m.key} waits for configuration epoch ${m.epoch} (this node has ${this.core.doc.epoch})`);
+          this.send(m.from, { type: 'doc', doc: this.core.doc });
+          break;
+        }
         void this.local.run(m.key, a).then((result) => this.send(m.from, { type: 'result', key: m.key, result: { ...result }, report: this.wireReport() }));
         break;
       }

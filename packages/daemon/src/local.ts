@@ -73,20 +73,23 @@ export class LocalNode {
     this.monitors.update(activeRoles(this.history), config);
   }
 
-  /** Runs one action (each key once; a repeated key gets the same result). */
-  run(key: string, action: GraphAction): Promise<ActionResult> {
+  /**
+   * Runs one action (each key once; a repeated key gets the same result). `silent`: publish no
+   * action events (the coordinator's transition executor already publishes its own actions).
+   */
+  run(key: string, action: GraphAction, silent = false): Promise<ActionResult> {
     const known = this.inflight.get(key);
     if (known) return known;
-    const p = this.execute(action);
+    const p = this.execute(action, silent);
     this.inflight.set(key, p);
     if (this.inflight.size > 2000) this.inflight.delete(this.inflight.keys().next().value as string);
     return p;
   }
 
-  private async execute(action: GraphAction): Promise<ActionResult> {
+  private async execute(action: GraphAction, silent: boolean): Promise<ActionResult> {
     const report = await executeTransition(emptyGraph({ ...action, runnable: true }), {
       agents: this.deps.agents, config: this.config, node: this.deps.node, runner: this.deps.runner, clock: this.deps.clock,
-      logger: this.deps.logger, stateRoot: this.deps.stateRoot, events: this.deps.events, killSignal: this.kill.signal,
+      logger: this.deps.logger, stateRoot: this.deps.stateRoot, ...(silent ? {} : { events: this.deps.events }), killSignal: this.kill.signal,
       ensureStateDir: async (dir) => { await fs.mkdir(dir, { recursive: true }); },
     });
     for (const r of report.records) this.record(r);
