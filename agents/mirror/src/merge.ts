@@ -14,6 +14,7 @@
  * Promoted primary a replica follows), so its version wins the place and nothing is discarded.
  * `planMerge` is pure; `applyMerge` does the file operations.
  */
+import { mkdirSync, renameSync } from 'node:fs';
 import { appendFile, copyFile, mkdir, rename, rm, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { sameContent, type Entry, type Tree } from './manifest.js';
@@ -109,10 +110,15 @@ export async function applyMerge(plan: MergePlan, where: {
       saved.push({ ...c, message: `${c.path}: deleted on ${where.node} but changed on ${where.peer}; restored ${where.peer}'s version` });
     }
   }
+  // Synchronous renames (a large merge takes thousands), yielding to the event loop now and then.
+  const made = new Set<string>();
+  let n = 0;
   for (const p of plan.take) {
     const dest = join(where.data, p);
-    await mkdir(dirname(dest), { recursive: true });
-    await rename(join(where.staging, p), dest);
+    const dir = dirname(dest);
+    if (!made.has(dir)) { mkdirSync(dir, { recursive: true }); made.add(dir); }
+    renameSync(join(where.staging, p), dest);
+    if (++n % 512 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
   }
   for (const p of plan.remove) await rm(join(where.data, p), { force: true });
   if (saved.length > 0) {

@@ -97,9 +97,11 @@ export async function syncFromPeer(p: MirrorParams, l: Layout, d: SyncDeps, mode
   const client = await clientArgs(p, l);
 
   // Fast path: a replica holding exactly what it last received from this primary.
-  if (mode === 'replica' && own !== undefined && own.syncedWith === l.peer && unchanged(local, ownEntries)) {
+  // An empty copy (a new replica) has nothing to protect either.
+  const empty = local.files.size === 0;
+  if (mode === 'replica' && (empty || (own !== undefined && own.syncedWith === l.peer && unchanged(local, ownEntries)))) {
     // The primary's own record of a later sync (a resynchronisation it ran when promoted) makes that the base instead.
-    if ((st.value?.manifestAt ?? 0) <= own.syncedAt) {
+    if (empty || (st.value?.manifestAt ?? 0) <= own!.syncedAt) {
       const r = await runRsync(d.run, p, [...client, ...COPY_ARGS, '--delete', remoteUrl(p, l, 'data'), `${l.data}/`], rsyncOpts(d));
       const c = classify(r);
       if (c !== 'ok') return c === 'unreachable' ? { kind: 'unreachable', reason: describe(r) } : { kind: 'error', reason: `pull from ${l.peer} failed: ${describe(r)}` };
