@@ -19,7 +19,7 @@
 //        [--dad-timeout MS] [--fence-delay TICKS]
 //   Default: both profiles, both modes; the VIP agent's own defaults (duplicate-address check 1000 ms).
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, cpSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -161,6 +161,9 @@ function setupNetwork() {
 function resetServers() {
   for (const s of SERVERS) {
     killAllIn(NS[s]);
+    // A neighbour entry waiting for a powered-off peer queues datagrams; flushed, so that the
+    // next trial's daemons do not receive the dead ones' heartbeats when the links come up.
+    spawnSync('ip', ['-n', NS[s], 'neigh', 'flush', 'all'], { stdio: 'ignore' });
     spawnSync('ip', ['-n', NS[s], 'addr', 'del', `${VIP}/24`, 'dev', IF.lan], { stdio: 'ignore' });
     for (const link of ['lan', 'crossover']) inNs(NS[s], 'ip', ['link', 'set', IF[link], 'up']);
   }
@@ -213,6 +216,10 @@ function writeConfig(dir) {
     constraints: [{ type: 'location', id: 'svc-home', resource: 'svc', node: 'serv1', score: 100 }],
   };
   writeFileSync(join(dir, 'cluster.json'), JSON.stringify(config, null, 2)); // JSON is YAML
+}
+/** A new cluster key per trial: a trial's daemons never accept a datagram of an earlier trial's. */
+function newKey(dir) {
+  rmSync(join(dir, 'key'), { force: true });
   const k = spawnSync(process.execPath, [cli, 'keygen', join(dir, 'key')], { encoding: 'utf8' });
   if (k.status !== 0) throw new Error(`paceline keygen failed: ${(k.stderr || k.stdout).trim()}`);
 }
@@ -234,7 +241,7 @@ async function waitFor(what, check, timeoutMs, everyMs = 50) {
   const deadline = Date.now() + timeoutMs;
   let lastError = '';
   for (;;) {
-    try { if (await check()) return; } catch (e) { lastError = e.message; }
+    try { if (await check()) return; lastError = ''; } catch (e) { lastError = e.message; }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${lastError})` : ''}`);
     await sleep(everyMs);
   }
@@ -245,6 +252,7 @@ async function trial(dir, profile, mode) {
   resetServers();
   for (const s of SERVERS) rmSync(join(dir, s), { recursive: true, force: true });
   rmSync(join(dir, 'fenced.log'), { force: true });
+  newKey(dir);
   const procs = {};
   for (const s of SERVERS) {
     const r = spawn('ip', ['netns', 'exec', NS[s], process.execPath, join(dir, 'responder.mjs'), VIP, String(ECHO_PORT), s], { stdio: 'ignore' });
@@ -262,10 +270,14 @@ async function trial(dir, profile, mode) {
     for (const s of SERVERS) if (procs[s].exitCode !== null) throw new Error(`${s}'s daemon exited; see ${dir}/${s}.log`);
     for (const s of SERVERS) {
       const st = await status(s);
-      if (!st.mayRun || st.lastTransition?.state === 'running' || on(st, 'vip') !== 'serv1' || on(st, 'data') !== 'serv1') return false;
+      if (!st.mayRun || st.lastTransition?.state === 'running' || on(st, 'vip') !== 'serv1' || on(st, 'data') !== 'serv1') {
+        throw new Error(`${s}: mayRun ${st.mayRun} (${st.mayRunReason}), transition ${st.lastTransition?.state ?? 'none'}, vip on [${on(st, 'vip')}], data on [${on(st, 'data')}]`
+          + `, quarantine ${JSON.stringify(st.nodes.filter((n) => n.quarantine).map((n) => n.name))}`);
+      }
     }
     const last = replies.at(-1);
-    return last && last.from === 'serv1' && process.hrtime.bigint() - last.at < 50_000_000n;
+    if (!(last && last.from === 'serv1' && process.hrtime.bigint() - last.at < 50_000_000n)) throw new Error(`the client's last reply: ${last ? `${last.from}, ${Number(process.hrtime.bigint() - last.at) / 1e6} ms ago` : 'none'}`);
+    return true;
   }, 30000);
   await sleep(300);
   const t0 = process.hrtime.bigint();
@@ -312,6 +324,9 @@ try {
           r = await trial(dir, profile, mode);
         } catch (e) {
           process.stderr.write(`[${profile}/${mode}] trial ${i + 1} failed: ${e.message}\n`);
+          const keep = `${tmpdir()}/paceline-bench-vip-failed-${pid}`;
+          cpSync(dir, keep, { recursive: true, filter: (f) => !f.endsWith('.sock') });
+          process.stderr.write(`  logs and state kept in ${keep}\n`);
           for (const s of SERVERS) {
             try { process.stderr.write(readFileSync(join(dir, `${s}.log`), 'utf8').split('\n').slice(-12).map((l) => `  ${s}: ${l}`).join('\n') + '\n'); } catch { /* none */ }
           }
