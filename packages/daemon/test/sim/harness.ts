@@ -1,0 +1,399 @@
+/**
+ * The simulated cluster: real Daemons on the testkit's SimulatedClock and in-memory networks
+ * (heartbeats with the real codec; the daemon channel as plain objects), an in-memory agent whose
+ * state is a shared "world", and fencing that powers the target off (its daemon stops dead, its
+ * resources vanish). `runSchedule` plays one seeded fault schedule (see schedule.ts) and checks:
+ *
+ * - at every tick: no resource is active on two nodes (fencing powers the target off at once, so
+ *   there is no fencing window to allow for);
+ * - at the end, with everything healed and every node up: all nodes hold the same document (epoch
+ *   and content); no acknowledged update is lost (see `checkUpdates`); every rejected update has a
+ *   clear message; after the quarantines are cleared, every resource that some node may host runs
+ *   on exactly one such node, and the others run nowhere.
+ */
+import { mkdtempSync, promises as fsp, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { AgentRegistry, defineAgent, ok, notRunning, type ActionResult, type AgentContext, type Logger } from '@paceline/agent-api';
+import { InMemoryNetwork, InMemoryTransport, Prng, SimulatedClock, type TimerHandle } from '@paceline/testkit';
+import { Daemon, Dedup, type ClusterDoc, type PeerChannel, type PeerMessage, type UpdateRequest } from '@paceline/daemon';
+import { LINKS, RESOURCES, describeStep, formatSchedule, type Schedule, type Step } from './schedule.js';
+
+export const TICK_MS = 50;
+
+export class World {
+  /** resource → nodes where it runs */
+  readonly running = new Map<string, Set<string>>();
+  readonly violations: string[] = [];
+  at(node: string): string[] { return [...this.running].filter(([, s]) => s.has(node)).map(([r]) => r); }
+  powerOff(node: string): void { for (const s of this.running.values()) s.delete(node); }
+  check(t: number): void {
+    for (const [r, s] of this.running) if (s.size > 1) this.violations.push(`t=${t} ${r} active on ${[...s].sort().join(' and ')}`);
+  }
+}
+
+function memAgent(world: World) {
+  const set = (ctx: AgentContext): Set<string> => {
+    let s = world.running.get(ctx.instance);
+    if (s === undefined) world.running.set(ctx.instance, (s = new Set()));
+    return s;
+  };
+  return defineAgent({
+    meta: { name: 'mem', version: '1.0.0', description: 'in-memory test agent' },
+    params: z.object({}),
+    async start(_p: object, ctx: AgentContext): Promise<ActionResult> { set(ctx).add(ctx.node); return ok(); },
+    async stop(_p: object, ctx: AgentContext): Promise<ActionResult> { set(ctx).delete(ctx.node); return ok(); },
+    async monitor(_p: object, ctx: AgentContext): Promise<ActionResult> { return set(ctx).has(ctx.node) ? ok() : notRunning(); },
+  });
+}
+
+/** Documents compare by content, key order aside. */
+export function docKey(doc: ClusterDoc): string {
+  return JSON.stringify(doc, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([p], [q]) => (p < q ? -1 : 1))) : x));
+}
+
+/** File requests (and handle closes) in flight in this process. */
+const fsBusy = (): boolean => process.getActiveResourcesInfo().some((r) => r.startsWith('FSReq') || r === 'CloseReq');
+
+function debugLogger(out: (line: string) => void, fields: Record<string, unknown>): Logger {
+  const line = (level: string) => (message: string, f?: Record<string, unknown>): void => out(`${level} ${String(fields['node'] ?? '')} ${message}${f ? ` ${JSON.stringify(f)}` : ''}`);
+  return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error'), child: (f) => debugLogger(out, { ...fields, ...f }) };
+}
+
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
+
+export interface UpdateRecord {
+  readonly node: string;
+  readonly request: UpdateRequest;
+  readonly tick: number;
+  result?: { ok: boolean; message: string; tick: number };
+}
+
+export type UpdateClass = 'acked' | 'refused' | 'indeterminate';
+
+/** An answer that says the outcome is unknown (it may or may not have been applied). */
+export function classify(r: { ok: boolean; message: string }): UpdateClass {
+  if (r.ok) return 'acked';
+  return /no answer from|may or may not/.test(r.message) ? 'indeterminate' : 'refused';
+}
+
+/** Refusals name their reason; anything else is a violation. */
+const CLEAR_REFUSAL = /cannot change the configuration now: (.+ is lost and not proven down \(.+\).*retry when|this node has no quorum)|no resource "|no node "|no move or ban constraints|is not quarantined|already quarantined|the coordinator changed \(now .+\) before this change could be applied|too many configuration changes/;
+
+export interface SimResult {
+  readonly seed: number;
+  readonly schedule: Schedule;
+  /** What was carried out (steps that did not apply are marked skipped). */
+  readonly log: readonly string[];
+  readonly faults: number;
+  readonly updates: Readonly<Record<UpdateClass, number>>;
+  readonly refusals: Readonly<Record<string, number>>;
+  readonly violations: readonly string[];
+  readonly ticks: number;
+  readonly finalEpoch: number;
+}
+
+export interface SimOptions {
+  /** Receives every daemon log line (for SIM_DEBUG). */
+  readonly debug?: (line: string) => void;
+  /** A fencing hook that lies (says ok without powering off): the harness must then find double activity. */
+  readonly lyingFence?: boolean;
+  /** Where state directories go (default /dev/shm when it exists: fsync is cheap there). */
+  readonly tmpRoot?: string;
+}
+
+type ElemMap = Map<string, string>;
+
+/** The administrative state an update can touch, as element → value. */
+export function adminState(doc: ClusterDoc, nodes: readonly string[]): ElemMap {
+  const m: ElemMap = new Map();
+  const cfg = doc.config as { nodes?: { name: string; standby?: boolean }[]; constraints?: { id: string; node?: string }[]; resources?: { id: string; meta?: { targetRole?: string } }[] };
+  for (const n of nodes) m.set(`standby:${n}`, String(cfg.nodes?.find((x) => x.name === n)?.standby === true));
+  const ids = new Map((cfg.constraints ?? []).map((c) => [c.id, c]));
+  for (const r of RESOURCES) {
+    m.set(`prefer:${r}`, ids.get(`cli-prefer-${r}`)?.node ?? 'none');
+    for (const n of nodes) m.set(`ban:${r}:${n}`, String(ids.has(`cli-ban-${r}-on-${n}`)));
+    m.set(`role:${r}`, cfg.resources?.find((x) => x.id === r)?.meta?.targetRole ?? 'default');
+  }
+  return m;
+}
+
+/** What an applied update sets. */
+export function effects(req: UpdateRequest, nodes: readonly string[]): ElemMap {
+  const m: ElemMap = new Map();
+  switch (req.op) {
+    case 'standby': m.set(`standby:${req.node}`, String(req.on)); break;
+    case 'move': m.set(`prefer:${req.resource}`, req.node); break;
+    case 'ban': m.set(`ban:${req.resource}:${req.node}`, 'true'); break;
+    case 'clear':
+      m.set(`prefer:${req.resource}`, 'none');
+      for (const n of req.node === undefined ? nodes : [req.node]) m.set(`ban:${req.resource}:${n}`, 'false');
+      break;
+    case 'target-role': m.set(`role:${req.resource}`, req.role ?? 'default'); break;
+    default: break;
+  }
+  return m;
+}
+
+/**
+ * No lost update: for every element, take the acknowledged updates that set it in the order of the
+ * epochs they were acknowledged at; the final document must hold the last one's value — or, since
+ * an update whose answer was lost ("indeterminate") may or may not have been applied at any time,
+ * the value one of those set. With no acknowledged update, the initial value (or an indeterminate
+ * one). Also: every acknowledged epoch is at most the final epoch.
+ */
+export function checkUpdates(initial: ClusterDoc, final: ClusterDoc, nodes: readonly string[], updates: readonly UpdateRecord[]): string[] {
+  const out: string[] = [];
+  const start = adminState(initial, nodes);
+  const end = adminState(final, nodes);
+  const acked: { epoch: number; u: UpdateRecord }[] = [];
+  for (const u of updates) {
+    if (u.result === undefined || classify(u.result) !== 'acked') continue;
+    const m = /\(epoch (\d+)\)/.exec(u.result.message);
+    if (!m) { out.push(`acknowledged update without an epoch: ${JSON.stringify(u.request)}: ${u.result.message}`); continue; }
+    const epoch = Number(m[1]);
+    if (epoch > final.epoch) out.push(`acknowledged at epoch ${epoch} but the final epoch is ${final.epoch}: ${JSON.stringify(u.request)}`);
+    acked.push({ epoch, u });
+  }
+  acked.sort((a, b) => a.epoch - b.epoch);
+  for (let i = 1; i < acked.length; i++)
+    if (acked[i]!.epoch === acked[i - 1]!.epoch) out.push(`two updates acknowledged at the same epoch ${acked[i]!.epoch}: ${JSON.stringify(acked[i - 1]!.u.request)} and ${JSON.stringify(acked[i]!.u.request)}`);
+  const indeterminate = updates.filter((u) => u.result === undefined || classify(u.result) === 'indeterminate');
+  for (const [elem, value] of end) {
+    let expected = start.get(elem)!;
+    let by = 'the initial configuration';
+    for (const a of acked) {
+      const v = effects(a.u.request, nodes).get(elem);
+      if (v !== undefined) { expected = v; by = `${a.u.node}'s ${JSON.stringify(a.u.request)} acknowledged at epoch ${a.epoch} (t=${a.u.result!.tick})`; }
+    }
+    if (value === expected) continue;
+    if (indeterminate.some((u) => effects(u.request, nodes).get(elem) === value)) continue;
+    out.push(`lost update: ${elem} is ${value} at epoch ${final.epoch}, expected ${expected} from ${by}`);
+  }
+  return out;
+}
+
+/** Runs one schedule; never throws for a violation (they are returned). */
+export async function runSchedule(schedule: Schedule, options: SimOptions = {}): Promise<SimResult> {
+  const nodes = schedule.nodes;
+  const prng = new Prng(schedule.seed);
+  const clock = new SimulatedClock(1_800_000_000_000);
+  const hb = new InMemoryNetwork<Buffer>([...LINKS], prng.fork());
+  const ch = new InMemoryNetwork<PeerMessage>([...LINKS], prng.fork());
+  const world = new World();
+  const registry = new AgentRegistry([memAgent(world)]);
+  const tmpRoot = options.tmpRoot ?? '/dev/shm';
+  const root = mkdtempSync(join(tmpRoot, `paceline-sim-${process.pid}-${schedule.seed}-`));
+  const key = Buffer.alloc(32, 7);
+  const config = {
+    properties: { stonithEnabled: false },
+    defaults: { resource: { stickiness: 0 } },
+    nodes: nodes.map((name) => ({ name, addresses: { crossover: `${name}-x`, lan: `${name}-l` } })),
+    resources: RESOURCES.map((id) => ({ type: 'primitive', id, agent: 'paceline:mem', ops: [{ name: 'monitor', interval: '2s' }] })),
+    constraints: RESOURCES.map((id, i) => ({ type: 'location', id: `${id}-home`, resource: id, node: nodes[i % nodes.length]!, score: 100 })),
+  };
+  const initialDoc: ClusterDoc = { epoch: 0, config: { ...config, epoch: 0 }, quarantine: {} };
+  const up = new Map<string, Daemon>();
+  const stopping = new Map<string, Promise<void>>();
+  const log: string[] = [];
+  const updates: UpdateRecord[] = [];
+  const violations: string[] = [];
+  let faults = 0;
+  let tick = 0;
+  const timers = {
+    setInterval: (fn: () => void, ms: number): unknown => clock.setInterval(fn, ms),
+    clearInterval: (h: unknown): void => clock.clearInterval(h as TimerHandle),
+  };
+  /** node → its killed daemon's last writes (a restart waits for them). */
+  const dying = new Map<string, Promise<void>>();
+  /** Power off: the daemon stops dead at once (its last state write finishes in the background). */
+  const kill = (node: string): void => {
+    const d = up.get(node);
+    up.delete(node);
+    world.powerOff(node);
+    if (d !== undefined) dying.set(node, d.abandon());
+  };
+  const start = async (node: string): Promise<void> => {
+    await dying.get(node);
+    dying.delete(node);
+    const d = new Daemon({
+      node, config, stateDir: join(root, node), key, agents: registry,
+      runner: { run: async () => ({ exitCode: 0, stdout: '', stderr: '', timedOut: false, notFound: false }) } as never,
+      clock, timers, logger: options.debug ? debugLogger((m) => options.debug!(`t=${tick} ${m}`), { node }) : silent, controlSocket: false, shutdownTimeoutMs: 5000,
+      membership: { partitionPolicy: schedule.policy },
+      fence: async (target) => {
+        log.push(`t=${tick} ${node} fences ${target}`);
+        if (!options.lyingFence) kill(target);
+        return { ok: true };
+      },
+      transport: async (onInput) => new InMemoryTransport({ network: hb, self: node, key, onInput, now: () => clock.now() }),
+      channel: async (onMessage) => {
+        const dedup = new Dedup();
+        ch.attach(node, (_link, _from, m) => { if (m.to === node && dedup.first(m)) onMessage(structuredClone(m)); });
+        const channel: PeerChannel = {
+          send: (m) => { for (const l of LINKS) ch.send(l, node, m.to, m); },
+          dispose: async () => { ch.detach(node); },
+        };
+        return channel;
+      },
+    });
+    up.set(node, d);
+    await d.start();
+  };
+  const yieldIo = (): Promise<void> => new Promise((r) => setImmediate(r));
+  const step = async (): Promise<void> => {
+    tick += 1;
+    clock.advance(TICK_MS);
+    hb.setTick(tick);
+    ch.setTick(tick);
+    hb.deliver();
+    ch.deliver();
+    await yieldIo();
+    // While a node stops cleanly, its last state writes (real file I/O) finish within the tick, so
+    // that the tick at which it is down, and so the seed, replays exactly.
+    if (stopping.size > 0) for (let i = 0; i < 10_000 && fsBusy(); i++) await yieldIo();
+    world.check(tick);
+  };
+  const run = async (ticks: number): Promise<void> => { for (let i = 0; i < ticks; i++) await step(); };
+  const issue = (node: string, request: UpdateRequest): UpdateRecord | undefined => {
+    const d = up.get(node);
+    if (d === undefined) return undefined;
+    const rec: UpdateRecord = { node, request, tick };
+    updates.push(rec);
+    void d.update(request).then((r) => { rec.result = { ...r, tick }; });
+    return rec;
+  };
+  const apply = async (s: Step): Promise<boolean> => {
+    switch (s.type) {
+      case 'partition': for (const l of s.links) { hb.partition(l, s.groups); ch.partition(l, s.groups); } return true;
+      case 'heal': hb.heal(); ch.heal(); return true;
+      case 'loss': hb.setLoss(s.link, s.p); ch.setLoss(s.link, s.p); return true;
+      case 'delay': hb.setDelay(s.link, s.ticks); ch.setDelay(s.link, s.ticks); return true;
+      case 'calm': for (const l of LINKS) { hb.setLoss(l, 0); ch.setLoss(l, 0); hb.setDelay(l, 0); ch.setDelay(l, 0); } return true;
+      case 'power-off': if (!up.has(s.node)) return false; kill(s.node); return true;
+      case 'stop': {
+        const d = up.get(s.node);
+        if (d === undefined || stopping.has(s.node)) return false;
+        stopping.set(s.node, d.dispose().then(() => { if (up.get(s.node) === d) { up.delete(s.node); world.powerOff(s.node); } stopping.delete(s.node); }));
+        return true;
+      }
+      case 'start': if (up.has(s.node)) return false; await start(s.node); return true;
+      case 'update': return !stopping.has(s.node) && issue(s.node, s.request) !== undefined;
+    }
+  };
+  const allDocs = (): ClusterDoc[] => [...up.values()].map((d) => d.document());
+  const converged = (): boolean => {
+    const docs = allDocs();
+    if (docs.length !== nodes.length) return false;
+    const k = docKey(docs[0]!);
+    return docs.every((d) => docKey(d) === k);
+  };
+  const quarantined = (): string[] => { const d = allDocs()[0]; return d ? nodes.filter((n) => d.quarantine[n] !== undefined) : []; };
+  const expectedPlacement = (doc: ClusterDoc): Map<string, string[]> => {
+    const s = adminState(doc, nodes);
+    const m = new Map<string, string[]>();
+    for (const r of RESOURCES) {
+      if (s.get(`role:${r}`) === 'Stopped') { m.set(r, []); continue; }
+      m.set(r, nodes.filter((n) => s.get(`standby:${n}`) !== 'true' && doc.quarantine[n] === undefined && s.get(`ban:${r}:${n}`) !== 'true'));
+    }
+    return m;
+  };
+  const placementProblems = (): string[] => {
+    const doc = allDocs()[0];
+    if (doc === undefined) return ['no node is up'];
+    const out: string[] = [];
+    for (const [r, eligible] of expectedPlacement(doc)) {
+      const on = [...(world.running.get(r) ?? [])].sort();
+      if (eligible.length === 0 && on.length > 0) out.push(`${r} runs on ${on.join(', ')} but no node may host it`);
+      if (eligible.length > 0 && (on.length !== 1 || !eligible.includes(on[0]!))) out.push(`${r} runs on [${on.join(', ')}], expected on one of ${eligible.join(', ')}`);
+    }
+    return out;
+  };
+
+  // Each action makes its state directory first (fs.promises.mkdir, real I/O whose completion
+  // order would make runs differ); the in-memory agent needs none, so under this run's root it
+  // resolves at once. Everything else the daemons do in a tick is then microtasks, and a seed
+  // replays exactly.
+  const realMkdir = fsp.mkdir;
+  fsp.mkdir = ((path: Parameters<typeof fsp.mkdir>[0], opts?: Parameters<typeof fsp.mkdir>[1]) =>
+    String(path).startsWith(join(root, '')) && String(path).includes('/resources/') ? Promise.resolve(undefined) : realMkdir(path, opts)) as typeof fsp.mkdir;
+  try {
+    for (const n of nodes) await start(n);
+    const byTick = new Map<number, Step[]>();
+    for (const t of schedule.steps) byTick.set(t.tick, [...(byTick.get(t.tick) ?? []), t.step]);
+    while (tick < schedule.ticks) {
+      for (const s of byTick.get(tick) ?? []) {
+        const done = await apply(s);
+        if (done && s.type !== 'update') faults += 1;
+        log.push(`t=${tick} ${describeStep(s)}${done ? '' : ' (skipped)'}`);
+      }
+      await step();
+    }
+    // Heal everything, bring every node up, and let the cluster settle.
+    log.push(`t=${tick} heal, calm, start every node`);
+    hb.heal(); ch.heal();
+    await apply({ type: 'calm' });
+    for (let i = 0; i < 400 && stopping.size > 0; i++) await step();
+    // A node that is down is started again (a fenced node reboots; it may be fenced again while
+    // the others have not yet seen it back).
+    const revive = async (): Promise<void> => { for (const n of nodes) if (!up.has(n) && !stopping.has(n)) { log.push(`t=${tick} start ${n}`); await start(n); } };
+    const settle = async (min: number, max: number, done: () => boolean): Promise<void> => {
+      for (let i = 0; i < min || (i < max && !done()); i++) {
+        if (i % 20 === 0) await revive();
+        await step();
+      }
+    };
+    await settle(60, 600, () => converged() && updates.every((u) => u.result !== undefined));
+    if (!converged()) violations.push(`the nodes did not converge on one document: ${[...up].map(([n, d]) => `${n} epoch ${d.document().epoch}`).join(', ')}`);
+    const pendingUpdates = updates.filter((u) => u.result === undefined);
+    if (pendingUpdates.length) violations.push(`${pendingUpdates.length} updates never answered: ${pendingUpdates.map((u) => JSON.stringify(u.request)).join('; ')}`);
+    const final = allDocs()[0]!;
+    violations.push(...checkUpdates(initialDoc, final, nodes, updates));
+    for (const u of updates)
+      if (u.result && classify(u.result) === 'refused' && !CLEAR_REFUSAL.test(u.result.message)) violations.push(`unclear refusal of ${JSON.stringify(u.request)}: "${u.result.message}"`);
+    // Clear quarantines (as the administrator would), then everything that may run must run once.
+    for (let attempt = 0; attempt < 5 && quarantined().length > 0; attempt++) {
+      for (const n of quarantined()) {
+        const rec = issue(nodes.find((x) => up.has(x))!, { op: 'clear-node', node: n });
+        await settle(1, 200, () => rec?.result !== undefined);
+        log.push(`t=${tick} clear-node ${n}: ${rec?.result?.message ?? 'no answer'}`);
+      }
+    }
+    if (quarantined().length) violations.push(`could not clear the quarantine of ${quarantined().join(', ')}`);
+    await settle(40, 800, () => placementProblems().length === 0);
+    await run(20);
+    violations.push(...placementProblems().map((p) => `not placed as expected after settling: ${p}`));
+    if (!converged()) violations.push('the nodes disagree on the document at the end');
+    violations.unshift(...world.violations.slice(0, 10));
+    const counts: Record<UpdateClass, number> = { acked: 0, refused: 0, indeterminate: 0 };
+    const refusals: Record<string, number> = {};
+    for (const u of updates) {
+      if (!u.result) continue;
+      const c = classify(u.result);
+      counts[c] += 1;
+      if (c === 'refused') {
+        const kind = /is lost and not proven down/.test(u.result.message) ? 'peer unaccounted' : /no quorum/.test(u.result.message) ? 'no quorum'
+          : /coordinator changed/.test(u.result.message) ? 'coordinator changed' : /no move or ban|not quarantined|already quarantined/.test(u.result.message) ? 'nothing to do' : 'other';
+        refusals[kind] = (refusals[kind] ?? 0) + 1;
+      }
+    }
+    return { seed: schedule.seed, schedule, log, faults, updates: counts, refusals, violations, ticks: tick, finalEpoch: final.epoch };
+  } finally {
+    fsp.mkdir = realMkdir;
+    for (const d of up.values()) await d.abandon();
+    await Promise.all(dying.values());
+    clock.dispose();
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/** A failure report that replays: the schedule, what happened, and the violations. */
+export function explainFailure(r: SimResult): string {
+  return [
+    `simulated schedule failed — replay with SIM_SEED=${r.seed}`,
+    ...r.violations.map((v) => `  VIOLATION ${v}`),
+    formatSchedule(r.schedule),
+    'what happened:',
+    ...r.log.map((l) => `  ${l}`),
+  ].join('\n');
+}
