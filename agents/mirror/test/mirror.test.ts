@@ -4,7 +4,7 @@
  * agent's actions called directly. Needs the compiled worker (dist/worker.js): `npx tsc -b agents/mirror`.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,8 +61,9 @@ async function listTree(dir: string, rel = ''): Promise<Record<string, string>> 
   const out: Record<string, string> = {};
   for (const name of (await readdir(join(dir, rel))).sort()) {
     const r = rel ? `${rel}/${name}` : name;
-    if ((await stat(join(dir, r))).isDirectory()) Object.assign(out, await listTree(dir, r));
-    else out[r] = await readFile(join(dir, r), 'utf8');
+    const st = await lstat(join(dir, r));
+    if (st.isDirectory()) Object.assign(out, await listTree(dir, r));
+    else out[r] = st.isSymbolicLink() ? `-> ${await readlink(join(dir, r))}` : await readFile(join(dir, r), 'utf8');
   }
   return out;
 }
@@ -124,6 +125,8 @@ describe('paceline:mirror between two rsync daemons on loopback', () => {
     await put(serv1, 'cur/1', 'message one');
     await put(serv1, 'cur/2', 'message two');
     await put(serv1, 'new/3', 'message three');
+    await put(serv1, 'odd/with space, ünïcode & \'quotes\'', 'odd name');
+    await symlink('../cur/1', join(serv1.data, 'odd/link-to-1'));
     expect(await outcome(serv1, 'start')).toBe('ok');
     expect(await outcome(serv1, 'promote')).toBe('ok');
     expect(await outcome(serv1, 'monitor')).toBe('running-promoted');
@@ -133,7 +136,9 @@ describe('paceline:mirror between two rsync daemons on loopback', () => {
     expect(await listTree(serv2.data)).toEqual(await listTree(serv1.data));
     const m = await call(serv2, 'monitor');
     expect(m.outcome).toBe('ok');
-    expect(m.reason).toMatch(/in sync with serv1 \(3 files/);
+    expect(m.reason).toMatch(/in sync with serv1 \(5 files/);
+    expect(await readlink(join(serv2.data, 'odd/link-to-1'))).toBe('../cur/1');
+    await rm(join(serv1.data, 'odd'), { recursive: true });
   });
 
   test('changes on the primary reach the replica (new, changed, deleted); nothing is pushed the other way', async () => {
@@ -144,6 +149,7 @@ describe('paceline:mirror between two rsync daemons on loopback', () => {
     await synced(serv2, t);
     expect(await listTree(serv2.data)).toEqual(await listTree(serv1.data));
     expect(Object.keys(await listTree(serv2.data))).toEqual(['cur/1', 'new/3', 'new/4']);
+    // (The fast path's --delete also removed the emptied directory "odd"; merges never remove directories.)
   });
 
   test('promote is refused on the replica while the peer is Promoted', async () => {
@@ -279,5 +285,19 @@ describe('paceline:mirror between two rsync daemons on loopback', () => {
     expect(pushed.exitCode).not.toBe(0);
     expect(pushed.stderr).toMatch(/read only/);
     expect(existsSync(join(a.data, 'intruder'))).toBe(false);
+  });
+
+  test('a replica that cannot reach its primary for longer than maxLagMs reports degraded, with how far behind it is', async () => {
+    const [a, b] = await pair('lag', { maxLagMs: 1000 });
+    expect(await outcome(a, 'start')).toBe('ok');
+    expect(await outcome(a, 'promote')).toBe('ok');
+    const t = Date.now();
+    expect(await outcome(b, 'start')).toBe('ok');
+    await synced(b, t);
+    expect(await outcome(a, 'stop')).toBe('ok');
+    await new Promise((r) => setTimeout(r, 1300));
+    const m = await call(b, 'monitor');
+    expect(m.outcome).toBe('degraded');
+    expect(m.reason).toMatch(/not synced for 1\.\d s \(copy as of .*\): cannot read serv1's status\.json/);
   });
 });
