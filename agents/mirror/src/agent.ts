@@ -102,7 +102,15 @@ export const mirrorAgent = defineAgent({
     const l = layout(p, ctx);
     if (isResult(l)) return l;
     const rec = await readInstance(l);
-    if (rec && (await alive(rec.daemon))) return ok(`already started (${rec.role === 'promoted' ? 'Promoted' : 'Unpromoted'})`);
+    if (rec && (await alive(rec.daemon))) {
+      if (rec.role === 'unpromoted' && !(await alive(rec.worker))) {
+        const w = await startWorker(p, l, ctx);
+        if ('outcome' in w) return w;
+        await writeInstance(l, { ...rec, worker: w });
+        return ok('already started (Unpromoted); the replica worker was restarted');
+      }
+      return ok(`already started (${rec.role === 'promoted' ? 'Promoted' : 'Unpromoted'})`);
+    }
     if (rec) await stopOwned(rec.worker, ctx.clock);
     await mkdir(l.data, { recursive: true });
     await mkdir(l.pubDir, { recursive: true });

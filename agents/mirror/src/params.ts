@@ -2,6 +2,7 @@
  * `paceline:mirror` parameters. The zod schema is the single source of truth: bad parameters never
  * reach an action, and each error names the parameter.
  */
+import { isIP } from 'node:net';
 import { isAbsolute, normalize, relative } from 'node:path';
 import { z } from 'zod';
 
@@ -22,7 +23,7 @@ export const MirrorParams = z.object({
     .describe('The mirrored data directory (absolute; the service writes here on the Promoted node)')
     .meta({ unique: true }),
   peers: z.record(z.string().min(1), Endpoint)
-    .refine((m) => Object.keys(m).length === 2, { message: 'peers must name exactly two nodes (node: "ADDRESS[:PORT]")' })
+    .refine((m) => Object.keys(m).length === 2, { message: 'peers must name exactly two nodes (node: "IP[:PORT]")' })
     .describe('The two nodes and each one\'s address on the mirror link, e.g. { serv1: "10.99.0.1", serv2: "10.99.0.2:8731" }'),
   port: z.number().int().min(1).max(65535).default(8730)
     .describe('TCP port of the rsync daemon each started instance runs (when a peers entry names none)'),
@@ -42,7 +43,7 @@ export const MirrorParams = z.object({
     ctx.addIssue({ code: 'custom', path: ['metaDir'], message: `metaDir must be outside path "${p.path}" (and not contain it)` });
   }
   for (const [node, ep] of Object.entries(p.peers)) {
-    if (parseEndpoint(ep, p.port) === undefined) ctx.addIssue({ code: 'custom', path: ['peers', node], message: `"${ep}" is not ADDRESS, ADDRESS:PORT or [IPV6]:PORT` });
+    if (parseEndpoint(ep, p.port) === undefined) ctx.addIssue({ code: 'custom', path: ['peers', node], message: `"${ep}" is not IP, IP:PORT or [IPV6]:PORT (an IP address on the mirror link, not a host name)` });
   }
 });
 export type MirrorParams = z.infer<typeof MirrorParams>;
@@ -55,7 +56,7 @@ export interface Endpoint {
   readonly authority: string;
 }
 
-/** Parses "ADDR", "ADDR:PORT", "[V6]", "[V6]:PORT" or a bare IPv6 address; undefined when malformed. */
+/** Parses "IP", "IP:PORT", "[V6]", "[V6]:PORT" or a bare IPv6 address; undefined when malformed or not an IP literal. */
 export function parseEndpoint(text: string, defaultPort: number): Endpoint | undefined {
   let address: string;
   let port = defaultPort;
@@ -72,6 +73,8 @@ export function parseEndpoint(text: string, defaultPort: number): Endpoint | und
     if (m[2] !== undefined) port = Number(m[2]);
   }
   if (!Number.isInteger(port) || port < 1 || port > 65535) return undefined;
+  // IP literals only: the daemon binds the address and admits the peer by it (no name lookups).
+  if (isIP(address) === 0) return undefined;
   const authority = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
   return { address, port, authority };
 }

@@ -16,8 +16,9 @@ describe('paceline:mirror parameters', () => {
     [{ path: 'srv/samba', peers }, 'path', 'absolute'],
     [{ path: '/srv/a\nb', peers }, 'path', 'control characters'],
     [{ path: '/srv/samba', peers: { serv1: '10.99.0.1' } }, 'peers', 'exactly two'],
-    [{ path: '/srv/samba', peers: { serv1: '10.99.0.1', serv2: '10.99.0.2:99999' } }, 'peers', 'not ADDRESS'],
+    [{ path: '/srv/samba', peers: { serv1: '10.99.0.1', serv2: '10.99.0.2:99999' } }, 'peers', 'is not IP, IP:PORT'],
     [{ path: '/srv/samba', peers, metaDir: '/srv/samba/meta' }, 'metaDir', 'outside path'],
+    [{ path: '/srv/samba', peers: { serv1: 'serv1.lan', serv2: '10.99.0.2' } }, 'peers', 'not a host name'],
     [{ path: '/srv/samba', peers, port: 0 }, 'port', ''],
   ])('rejects %j naming the parameter', (raw, param, text) => {
     const v = validateParams(mirrorAgent, raw, 'samba-data');
@@ -33,8 +34,9 @@ describe('paceline:mirror parameters', () => {
     expect(parseEndpoint('10.0.0.1:8731', 873)?.port).toBe(8731);
     expect(parseEndpoint('fd00::1', 873)).toEqual({ address: 'fd00::1', port: 873, authority: '[fd00::1]:873' });
     expect(parseEndpoint('[fd00::1]:9', 873)).toEqual({ address: 'fd00::1', port: 9, authority: '[fd00::1]:9' });
-    expect(parseEndpoint('a:b:c]', 873)?.address).toBe('a:b:c]');
+    expect(parseEndpoint('a:b:c]', 873)).toBeUndefined();
     expect(parseEndpoint('host:x', 873)).toBeUndefined();
+    expect(parseEndpoint('serv2.example:873', 873)).toBeUndefined(); // IP literals only
   });
 
   test('layout: the peer is the other node; a node outside peers is refused', () => {
