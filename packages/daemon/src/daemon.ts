@@ -412,7 +412,9 @@ export class Daemon extends DaemonEvents {
   /** Runs an action on its node: here directly, elsewhere through the channel (retransmitted until answered). */
   private dispatch(txn: number, action: GraphAction): Promise<ActionResult> {
     const node = action.node ?? '';
-    const key = `${this.boot}/${txn}/${action.id}`;
+    // The coordinator's name is part of the key: two nodes may have the same boot (both started in
+    // the same millisecond), and a node caches results by key (seed 161 of the simulated schedules).
+    const key = `${this.o.node}/${this.boot}/${txn}/${action.id}`;
     // One line here when the action starts; its result is logged by the node that runs it (LocalNode),
     // or below when the coordinator gives up on it (not a member, no answer, lost).
     const alog = this.log.child({ transition: txn, ...(action.resource !== undefined ? { resource: action.resource } : {}), action: action.kind });

@@ -45,6 +45,14 @@ describe('the harness itself', () => {
     expect(r.updates.acked).toBeGreaterThan(0);
   });
 
+  // Found by the harness: serv1 and serv2 started in the same millisecond (same boot), so serv1,
+  // coordinating later, sent itself an action key serv2 had used before; serv1's node answered it
+  // from its cache without stopping the resource, and it ran on both nodes (t=265).
+  test('regression: seed 161 never runs a resource on two nodes (action keys name the coordinator)', async () => {
+    const r = await runSchedule(makeSchedule(161));
+    expect(r.violations).toEqual([]);
+  });
+
   test('an acknowledged update missing from the final document is reported; an indeterminate one excuses it', () => {
     const nodes = ['serv1', 'serv2'];
     const doc = (standby: boolean, epoch: number): ClusterDoc => ({

@@ -76,10 +76,10 @@ export function makeSchedule(seed: number): Schedule {
   const prng = new Prng(seed * 2654435761);
   const nodes = prng.chance(0.25) ? ['serv1', 'serv2', 'serv3'] : ['serv1', 'serv2'];
   const policy = prng.chance(0.2) ? 'stop-all' as const : 'fence' as const;
-  const ticks = 320 + prng.int(160);
+  const ticks = 220 + prng.int(120);
   const steps: TimedStep[] = [];
   // Faults: one every 15..60 ticks after the cluster formed.
-  for (let t = 40 + prng.int(20); t < ticks - 10; t += 15 + prng.int(45)) {
+  for (let t = 40 + prng.int(20); t < ticks - 10; t += 12 + prng.int(36)) {
     const r = prng.next();
     const link = prng.pick(LINKS);
     let step: Step;
