@@ -12,7 +12,7 @@
  * See README.md for the merge rules and the metadata layout.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineAgent, failed, notRunning, ok, runningPromoted, type ActionResult, type AgentContext } from '@paceline/agent-api';
@@ -43,6 +43,12 @@ async function tail(file: string): Promise<string> {
     void e;
     return '';
   }
+}
+
+/** Merges rename files from metaDir/staging into path: both must be on one filesystem. */
+async function sameFilesystem(l: Layout): Promise<ActionResult | undefined> {
+  const [d, m] = await Promise.all([stat(l.data), stat(l.metaDir)]);
+  return d.dev === m.dev ? undefined : failed('misconfigured', `metaDir ${l.metaDir} must be on the same filesystem as path ${l.data} (merges move files from its staging area into place)`);
 }
 
 /** Does our own daemon serve our status (through the runner, so it works wherever the runner runs commands)? */
@@ -115,6 +121,8 @@ export const mirrorAgent = defineAgent({
     await mkdir(l.data, { recursive: true });
     await mkdir(l.pubDir, { recursive: true });
     await mkdir(l.stateDir, { recursive: true });
+    const split = await sameFilesystem(l);
+    if (split) return split;
     // Published before the daemon serves it: a started instance is never taken for a primary.
     await publishStatus(l, 'unpromoted', ctx.clock.now());
     try {
