@@ -462,6 +462,16 @@ export function scheduleBlocker(s: CoreState): string | undefined {
     if (r === undefined) return `waiting for ${m}'s report`;
     if (m !== s.self && s.view.peers[m]?.boot !== undefined && s.view.peers[m]?.boot !== r.boot) return `waiting for ${m}'s report after its restart`;
   }
+  // A lost peer that is not proven down keeps what it ran, frozen — which is known only from its
+  // report. Without one from its last incarnation, anything may run there: start nothing anywhere
+  // until it reports or is proven down (simulated seed 4060: a node back from fencing, which had
+  // not yet heard its peer's report, lost the peer again and started the peer's resources).
+  for (const [name, p] of Object.entries(s.view.peers)) {
+    if (p.member || provenDown(s, name)) continue;
+    const r = s.reports[name];
+    if (r === undefined || (p.boot !== undefined && r.boot !== p.boot))
+      return `${name} is lost and not proven down, and what it runs is unknown (no report from it): waiting for its report, its return or its fencing`;
+  }
   return undefined;
 }
 

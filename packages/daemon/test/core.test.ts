@@ -1,4 +1,4 @@
-import { coordinatorStep, docKey, docRetransmitTargets, initialCoreState, buildStatus, QUARANTINE_ATTRIBUTE, type CoreCommand, type CoreEvent, type CoreState, type MembershipView, type NodeReportData } from '@paceline/daemon';
+import { coordinatorStep, docKey, docRetransmitTargets, initialCoreState, scheduleBlocker, buildStatus, QUARANTINE_ATTRIBUTE, type CoreCommand, type CoreEvent, type CoreState, type MembershipView, type NodeReportData } from '@paceline/daemon';
 import type { ClusterDoc } from '@paceline/daemon';
 
 const config = {
@@ -77,6 +77,16 @@ describe('coordinatorStep', () => {
     expect(t2.actions.filter((a) => a.kind === 'start').map((a) => a.node)).toEqual(['serv2']);
     expect(t2.actions.some((a) => a.kind === 'fence')).toBe(false);
     expect(t2.actions.some((a) => a.node === 'serv1')).toBe(false);
+  });
+
+  test('nothing is scheduled while a lost peer that is not proven down has never reported (what it runs is unknown)', () => {
+    let s = initialCoreState('serv2', doc, view('serv2', { boot: 10 }));
+    s = run(s, [{ type: 'report', node: 'serv2', report: report(20), now }]).state; // serv1 never reported
+    const lost = run(s, [{ type: 'membership', view: view('serv2', { members: ['serv2'], coordinator: 'serv2' }), now }]);
+    expect(runs(lost.commands)).toHaveLength(0);
+    expect(scheduleBlocker(lost.state)).toContain('serv1 is lost and not proven down, and what it runs is unknown');
+    const fenced = run(lost.state, [{ type: 'membership', view: view('serv2', { members: ['serv2'], coordinator: 'serv2', safe: true }), now }]);
+    expect(runs(fenced.commands)[0]!.transition.actions.filter((a) => a.kind === 'start').map((a) => a.node)).toEqual(['serv2']);
   });
 
   test('a dirty state while a transition runs aborts it, and the next one follows its end', () => {

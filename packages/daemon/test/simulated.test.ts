@@ -53,6 +53,13 @@ describe('the harness itself', () => {
     expect(r.violations).toEqual([]);
   });
 
+  // Found by the harness: serv2, back from being fenced, saw serv1 join and leave again over a lossy
+  // link before any report of serv1's arrived, and started serv1's resources during its fence delay.
+  test('regression: seed 4060 starts nothing while a lost peer that is not proven down never reported', async () => {
+    const r = await runSchedule(makeSchedule(4060));
+    expect(r.violations).toEqual([]);
+  });
+
   test('an acknowledged update missing from the final document is reported; an indeterminate one excuses it', () => {
     const nodes = ['serv1', 'serv2'];
     const doc = (standby: boolean, epoch: number): ClusterDoc => ({
