@@ -86,7 +86,7 @@ maybe('paceline:mirror over a veth crossover between two network namespaces', ()
         await new Promise((r) => setTimeout(r, 50));
       }
     };
-    await waitFor(async () => existsSync(join(root, 'serv2', 'data', 'a')), 'the first pull');
+    await waitFor(async () => (await readWorkerStatus(l2))?.kind === 'synced', 'the first pull');
     expect(await readFile(join(root, 'serv2', 'data', 'a'), 'utf8')).toBe('from serv1');
     // Cut the crossover: the replica cannot pull; its worker says so.
     ip('-n', ns.serv2, 'link', 'set', 'xover0', 'down');
