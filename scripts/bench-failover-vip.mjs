@@ -241,12 +241,15 @@ async function waitFor(what, check, timeoutMs, everyMs = 50) {
   const deadline = Date.now() + timeoutMs;
   let lastError = '';
   for (;;) {
-    try { if (await check()) return; lastError = ''; } catch (e) { lastError = e.message; }
+    try { if (await check()) return; lastError = ''; } catch (e) { if (e instanceof SetupError) throw e; lastError = e.message; }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${lastError})` : ''}`);
     await sleep(everyMs);
   }
 }
 const uptime = () => Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+
+/** The cluster did not settle before the measurement (e.g. a false fencing at start-up under load): the trial is retried. */
+class SetupError extends Error {}
 
 async function trial(dir, profile, mode) {
   resetServers();
@@ -267,6 +270,7 @@ async function trial(dir, profile, mode) {
   const status = async (s) => (await controlRequest(join(dir, s), { cmd: 'status' }, 2000)).data;
   const on = (st, rsc) => st.resources.filter((x) => x.resource === rsc && x.role !== 'Stopped').map((x) => x.node).join(',');
   await waitFor('both quorate, the group settled on serv1, the client answered by serv1', async () => {
+    if (existsSync(join(dir, 'fenced.log'))) throw new SetupError(`a node was fenced while the cluster started: ${readFileSync(join(dir, 'fenced.log'), 'utf8').trim()}`);
     for (const s of SERVERS) if (procs[s].exitCode !== null) throw new Error(`${s}'s daemon exited; see ${dir}/${s}.log`);
     for (const s of SERVERS) {
       const st = await status(s);
@@ -278,7 +282,7 @@ async function trial(dir, profile, mode) {
     const last = replies.at(-1);
     if (!(last && last.from === 'serv1' && process.hrtime.bigint() - last.at < 50_000_000n)) throw new Error(`the client's last reply: ${last ? `${last.from}, ${Number(process.hrtime.bigint() - last.at) / 1e6} ms ago` : 'none'}`);
     return true;
-  }, 30000);
+  }, 30000).catch((e) => { throw e instanceof SetupError ? e : new SetupError(e.message); });
   await sleep(300);
   const t0 = process.hrtime.bigint();
   const up0 = uptime();
@@ -318,19 +322,23 @@ try {
   for (const profile of profiles) {
     for (const mode of modes) {
       const times = [];
+      let setupFailures = 0;
       for (let i = 0; i < trials; i++) {
         let r;
-        try {
-          r = await trial(dir, profile, mode);
-        } catch (e) {
-          process.stderr.write(`[${profile}/${mode}] trial ${i + 1} failed: ${e.message}\n`);
-          const keep = `${tmpdir()}/paceline-bench-vip-failed-${pid}`;
-          cpSync(dir, keep, { recursive: true, filter: (f) => !f.endsWith('.sock') });
-          process.stderr.write(`  logs and state kept in ${keep}\n`);
-          for (const s of SERVERS) {
-            try { process.stderr.write(readFileSync(join(dir, `${s}.log`), 'utf8').split('\n').slice(-12).map((l) => `  ${s}: ${l}`).join('\n') + '\n'); } catch { /* none */ }
+        for (let attempt = 1; r === undefined; attempt++) {
+          try {
+            r = await trial(dir, profile, mode);
+          } catch (e) {
+            const keep = `${tmpdir()}/paceline-bench-vip-failed-${pid}-${profile}-${mode}-${i + 1}-${attempt}`;
+            cpSync(dir, keep, { recursive: true, filter: (f) => !f.endsWith('.sock') });
+            process.stderr.write(`[${profile}/${mode}] trial ${i + 1} attempt ${attempt} failed: ${e.message}\n  logs and state kept in ${keep}\n`);
+            for (const s of SERVERS) {
+              try { process.stderr.write(readFileSync(join(dir, `${s}.log`), 'utf8').split('\n').slice(-12).map((l) => `  ${s}: ${l}`).join('\n') + '\n'); } catch { /* none */ }
+            }
+            // Only a start-up that did not settle is retried (at most 3 times); a failed measurement ends the run.
+            if (!(e instanceof SetupError) || attempt >= 3) throw e;
+            setupFailures++;
           }
-          throw e;
         }
         times.push(r);
         process.stderr.write(`[${profile}/${mode}] trial ${i + 1}/${trials}: first reply from serv2 after ${r.ms.toFixed(0)} ms`
@@ -339,7 +347,7 @@ try {
       results.push({
         profile, mode, trials: times.length, medianMs: Math.round(median(times.map((t) => t.ms))), maxMs: Math.round(Math.max(...times.map((t) => t.ms))),
         minMs: Math.round(Math.min(...times.map((t) => t.ms))), medianFencedMs: Math.round(median(times.map((t) => t.fencedMs ?? NaN))),
-        eachMs: times.map((t) => Math.round(t.ms)),
+        eachMs: times.map((t) => Math.round(t.ms)), setupFailures,
       });
     }
   }
@@ -350,6 +358,7 @@ try {
     const what = r.mode === 'kill' ? 'kill -9 of serv1\'s processes (host up: ICMP port unreachable)' : 'SIGSTOP of serv1\'s processes (node hang: no ICMP)';
     console.log(`  profile ${r.profile}, ${what}: median ${r.medianMs} ms, max ${r.maxMs} ms, min ${r.minMs} ms (${r.trials} trials; serv1 fenced at ${r.medianFencedMs} ms median)`);
     console.log(`    each: ${r.eachMs.join(' ')}`);
+    if (r.setupFailures) console.log(`    start-ups that did not settle (retried, not measured): ${r.setupFailures}`);
   }
   console.log(JSON.stringify(results.map((r) => ({ ...r, dadTimeoutMs: dadTimeout ?? 1000, fenceDelayTicks: fenceDelayArg !== undefined ? Number(fenceDelayArg) : 20 }))));
 } finally {
