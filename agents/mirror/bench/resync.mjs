@@ -30,7 +30,7 @@ const layout = (n) => layoutFor(MirrorParams.parse(n.params), n.name, n.state);
 const syncedAfter = async (n, t) => {
   for (;;) {
     const ws = await readWorkerStatus(layout(n));
-    if (ws?.kind === 'synced' && ws.lastSyncAt > t) return ws;
+    if (ws?.kind === 'synced' && ws.lastSyncStartedAt > t) return ws;
     await new Promise((r) => setTimeout(r, 20));
   }
 };

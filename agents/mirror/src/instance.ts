@@ -33,6 +33,8 @@ export interface WorkerStatus {
   readonly reason: string;
   /** The last successful sync, if any since the worker started. */
   readonly lastSyncAt?: number;
+  /** When that last successful sync began: every change made before this is in the replica. */
+  readonly lastSyncStartedAt?: number;
   readonly startedAt: number;
   readonly files?: number;
   /** Local changes kept in place at the last merge (changes this node made and the primary never received). */

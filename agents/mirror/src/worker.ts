@@ -46,13 +46,15 @@ async function main(): Promise<void> {
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => stop.abort());
   const startedAt = Date.now();
   let lastSyncAt: number | undefined;
+  let lastSyncStartedAt: number | undefined;
   while (!stop.signal.aborted) {
+    const attemptAt = Date.now();
     const o = await syncFromPeer(p, l, { run: runner, now: Date.now, signal: stop.signal, timeoutMs: Math.max(60_000, p.intervalMs * 10) }, 'replica');
     if (stop.signal.aborted) break;
-    if (o.kind === 'synced') lastSyncAt = Date.now();
+    if (o.kind === 'synced') { lastSyncAt = Date.now(); lastSyncStartedAt = attemptAt; }
     const s: WorkerStatus = {
       at: Date.now(), kind: o.kind, reason: summarize(o, l), startedAt,
-      ...(lastSyncAt !== undefined ? { lastSyncAt } : {}),
+      ...(lastSyncAt !== undefined ? { lastSyncAt, lastSyncStartedAt } : {}),
       ...(o.kind === 'synced' ? { files: o.files, keptLocal: o.merge.keptLocal, conflicts: o.merge.conflicts.length } : {}),
     };
     await writeJsonAtomic(workerStatusFile(l), s);

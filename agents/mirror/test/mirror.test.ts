@@ -44,14 +44,14 @@ const outcome = async (n: Node, a: AgentAction): Promise<string> => {
   return r.outcome === 'ok' || r.outcome === 'running-promoted' || r.outcome === 'not-running' ? r.outcome : `${r.outcome}: ${r.reason}`;
 };
 
-/** Waits until the replica's worker has completed a sync that started after `since`. */
+/** Waits until the replica's worker has completed a sync that started after `since` (so it saw every change made before). */
 async function synced(n: Node, since: number, timeoutMs = 10_000): Promise<void> {
   const l = layoutFor(MirrorParams.parse(n.params), n.name, n.state);
   if (typeof l === 'string') throw new Error(l);
   const until = Date.now() + timeoutMs;
   for (;;) {
     const ws = await readWorkerStatus(l);
-    if (ws && ws.kind === 'synced' && ws.lastSyncAt !== undefined && ws.lastSyncAt > since + 50) return;
+    if (ws && ws.kind === 'synced' && ws.lastSyncStartedAt !== undefined && ws.lastSyncStartedAt > since) return;
     if (Date.now() > until) throw new Error(`${n.name} did not sync: ${JSON.stringify(ws)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
