@@ -138,6 +138,9 @@ export class Daemon extends DaemonEvents {
   private disposed = false;
   private disposing: Promise<void> | undefined;
   private tickCount = 0;
+  /** The tick of the last report broadcast, and whether a newer report waits for the next tick. */
+  private reportTick = -1;
+  private reportDirty = false;
   private shuttingDown = false;
   private final = false;
   private control: ControlServer | undefined;
@@ -232,6 +235,7 @@ export class Daemon extends DaemonEvents {
   private tick(): void {
     if (this.disposed) return;
     this.tickCount += 1;
+    if (this.reportDirty) this.flushReport();
     this.stepMembership({ type: 'tick' });
     const ticksPerSecond = Math.max(1, Math.round(1000 / this.membership.config.tickMs));
     if (this.tickCount % Math.max(1, Math.round(ticksPerSecond / 2)) === 0) this.retransmit();
@@ -318,10 +322,14 @@ export class Daemon extends DaemonEvents {
     const peers: Record<string, MembershipView['peers'][string]> = {};
     for (const [name, p] of Object.entries(m.peers)) {
       const safe = explainPeerSafelyDown(m, name);
+      // A member whose own view includes this lost peer proves it is alive (e.g. fenced earlier, it
+      // rebooted and joined the other side of a partition that is not transitive): not down.
+      const seenBy = p.member ? undefined : Object.values(m.peers).find((q) => q.member && q.claim?.members.includes(name))?.name;
       peers[name] = {
         member: p.member,
-        safelyDown: !p.member && safe.yes,
-        reason: safe.reason,
+        safelyDown: !p.member && safe.yes && seenBy === undefined,
+        reason: seenBy !== undefined ? `${name} is not reachable from ${this.o.node} but ${seenBy} sees it` : safe.reason,
+        ...(seenBy !== undefined ? { seenBy } : {}),
         ...(p.replay ? { boot: p.replay.boot } : {}),
         links: Object.fromEntries(Object.entries(p.links).map(([l, x]) => [l, x.up])),
       };
@@ -560,6 +568,15 @@ export class Daemon extends DaemonEvents {
 
   private publishReport(): void {
     this.feedCore({ type: 'report', node: this.o.node, report: this.report(), now: this.o.clock.now() });
+    // At most one broadcast per tick: a burst of changes (hundreds of actions) sends the whole
+    // report once per tick, the latest one, instead of once per change.
+    if (this.reportTick === this.tickCount) this.reportDirty = true;
+    else this.flushReport();
+  }
+
+  private flushReport(): void {
+    this.reportDirty = false;
+    this.reportTick = this.tickCount;
     this.broadcast({ type: 'report', report: this.wireReport() });
   }
 
