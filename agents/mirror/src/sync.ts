@@ -68,6 +68,16 @@ export async function fetchPeerStatus(p: MirrorParams, l: Layout, d: SyncDeps) {
   return fetchMeta<PeerStatus>(p, l, d, 'status.json', (v) => typeof v.role === 'string');
 }
 
+/**
+ * A pull that fails once the peer has answered. For a replica it is just a missed round. For a
+ * promotion it is not "the peer is gone": the peer is there with changes we have not got, so the
+ * promotion must fail rather than go ahead with the local copy.
+ */
+function pullFailed(mode: 'replica' | 'promote', c: string, reason: string): SyncOutcome {
+  if (mode === 'replica' && c === 'unreachable') return { kind: 'unreachable', reason };
+  return { kind: 'error', reason: mode === 'promote' ? `${reason} (the peer answered, so its changes must not be skipped)` : reason };
+}
+
 function unchanged(tree: Tree, base: ReadonlyMap<string, Entry>): boolean {
   if (tree.files.size !== base.size) return false;
   for (const [k, v] of tree.files) if (!sameContent(v, base.get(k))) return false;
@@ -104,7 +114,7 @@ export async function syncFromPeer(p: MirrorParams, l: Layout, d: SyncDeps, mode
     if (empty || (st.value?.manifestAt ?? 0) <= own!.syncedAt) {
       const r = await runRsync(d.run, p, [...client, ...COPY_ARGS, '--delete', remoteUrl(p, l, 'data'), `${l.data}/`], rsyncOpts(d));
       const c = classify(r);
-      if (c !== 'ok') return c === 'unreachable' ? { kind: 'unreachable', reason: describe(r) } : { kind: 'error', reason: `pull from ${l.peer} failed: ${describe(r)}` };
+      if (c !== 'ok') return pullFailed(mode, c, `pull from ${l.peer} failed: ${describe(r)}`);
       const after = await scanTree(l.data, { cache: ownEntries });
       await writeJsonAtomic(l.manifestFile, toManifest(after, l.node, l.peer, d.now()));
       return { kind: 'synced', fast: true, files: after.files.size, merge: { taken: 0, removed: 0, keptLocal: 0, conflicts: [] }, durationMs: d.now() - started };
@@ -113,7 +123,7 @@ export async function syncFromPeer(p: MirrorParams, l: Layout, d: SyncDeps, mode
 
   // Merge path: the base is the most recent sync either node recorded between the two copies.
   const pm = await fetchMeta<Manifest>(p, l, d, 'manifest.json', (v) => v.version === 1 && typeof v.entries === 'object');
-  if (!pm.ok) return pm.unreachable ? { kind: 'unreachable', reason: pm.reason } : { kind: 'error', reason: pm.reason };
+  if (!pm.ok) return pullFailed(mode, pm.unreachable ? 'unreachable' : 'failed', pm.reason);
   const candidates = [own, pm.value].filter((m): m is Manifest => m !== undefined);
   const base = candidates.sort((a, b) => b.syncedAt - a.syncedAt)[0];
   await rm(l.stagingDir, { recursive: true, force: true });
@@ -121,7 +131,7 @@ export async function syncFromPeer(p: MirrorParams, l: Layout, d: SyncDeps, mode
   try {
     const r = await runRsync(d.run, p, [...client, ...COPY_ARGS, '--delete', `--link-dest=${l.data}`, remoteUrl(p, l, 'data'), `${l.stagingDir}/`], rsyncOpts(d));
     const c = classify(r);
-    if (c !== 'ok') return c === 'unreachable' ? { kind: 'unreachable', reason: describe(r) } : { kind: 'error', reason: `pull from ${l.peer} failed: ${describe(r)}` };
+    if (c !== 'ok') return pullFailed(mode, c, `pull from ${l.peer} failed: ${describe(r)}`);
     const byInode = new Map<number, Entry>();
     for (const e of local.files.values()) if (e.ino !== undefined) byInode.set(e.ino, e);
     const remote = await scanTree(l.stagingDir, { byInode });

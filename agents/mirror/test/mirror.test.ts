@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  formatReport, invokeAgent, silentLogger, testAgent, validateParams, type ActionResult, type AgentAction,
+  formatReport, invokeAgent, silentLogger, testAgent, validateParams, type ActionResult, type AgentAction, type CommandRunner,
 } from '@paceline/agent-api';
 import { ExecaCommandRunner, SystemClock } from '@paceline/runtime';
 import { mirrorAgent, readWorkerStatus, workerScript, layoutFor, MirrorParams } from '@paceline/agent-mirror';
@@ -34,10 +34,10 @@ let serv1: Node;
 let serv2: Node;
 const started: Node[] = [];
 
-async function call(n: Node, action: AgentAction, timeoutMs = 20_000): Promise<ActionResult> {
+async function call(n: Node, action: AgentAction, run: CommandRunner = runner): Promise<ActionResult> {
   const v = validateParams(mirrorAgent, n.params, 'data');
   if (!v.ok) throw new Error(v.message);
-  return invokeAgent(mirrorAgent, { action, params: v.params, node: n.name, instance: 'data', stateDir: n.state, run: runner, log: silentLogger, clock, timeoutMs });
+  return invokeAgent(mirrorAgent, { action, params: v.params, node: n.name, instance: 'data', stateDir: n.state, run, log: silentLogger, clock, timeoutMs: 20_000 });
 }
 const outcome = async (n: Node, a: AgentAction): Promise<string> => {
   const r = await call(n, a);
@@ -299,5 +299,31 @@ describe('paceline:mirror between two rsync daemons on loopback', () => {
     const m = await call(b, 'monitor');
     expect(m.outcome).toBe('degraded');
     expect(m.reason).toMatch(/not synced for \d+(\.\d)? s \(copy as of .*\): cannot read serv1's status\.json/);
+  });
+
+  test('a promotion whose pull fails after the peer answered is refused, not done with the local copy', async () => {
+    const [a, b] = await pair('pull-fails');
+    await put(a, 'f', 'v1');
+    expect(await outcome(a, 'start')).toBe('ok');
+    expect(await outcome(a, 'promote')).toBe('ok');
+    const t = Date.now();
+    expect(await outcome(b, 'start')).toBe('ok');
+    await synced(b, t);
+    expect(await outcome(a, 'demote')).toBe('ok');
+    await put(a, 'f', 'v2: written just before the switchover');
+    // The link breaks between the status check and the data transfer.
+    const breaking: CommandRunner = {
+      run: (file, args, o) => (args.some((x) => x.includes('/data/'))
+        ? Promise.resolve({ exitCode: 10, stdout: '', stderr: 'rsync error: error in socket IO (code 10)', timedOut: false, notFound: false })
+        : runner.run(file, args, o)),
+      spawn: (file, args, o) => runner.spawn(file, args, o),
+    };
+    const r = await call(b, 'promote', breaking);
+    expect(r.outcome).toBe('generic-error');
+    expect(r.reason).toMatch(/cannot promote: pull from serv1 failed: rsync exit 10.*the peer answered/);
+    expect(await outcome(b, 'monitor')).toBe('ok'); // still a replica, its worker resumed
+    const again = await call(b, 'promote');
+    expect(again.outcome).toBe('ok');
+    expect(await readFile(join(b.data, 'f'), 'utf8')).toBe('v2: written just before the switchover');
   });
 });
