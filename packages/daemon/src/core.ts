@@ -21,6 +21,8 @@ export interface PeerView {
   /** Proven to run nothing (left cleanly, fenced, or the partition policy allows taking over). */
   readonly safelyDown: boolean;
   readonly reason: string;
+  /** A member whose view includes this (lost) peer: it is alive, whatever an earlier proof said. */
+  readonly seenBy?: string;
   /** Incarnation last heard. */
   readonly boot?: number;
   /** link → up */
@@ -89,6 +91,15 @@ export interface CoreState {
   readonly queue: readonly QueuedUpdate[];
   /** Applied changes whose answer waits until their document is confirmed. */
   readonly pending: readonly PendingReply[];
+  /** Counts events; orders reports against membership changes. */
+  readonly seq: number;
+  /** node → `seq` when its current report was stored. */
+  readonly reportSeq: Readonly<Record<string, number>>;
+  /**
+   * peer → `seq` when it last stopped being a member. A report that says it fenced the peer counts
+   * only if it came after that: a claim about an earlier loss is stale once the peer came back.
+   */
+  readonly lostSeq: Readonly<Record<string, number>>;
 }
 
 export interface QueuedUpdate {
@@ -148,7 +159,7 @@ export function initialCoreState(self: string, doc: ClusterDoc, view: Membership
   if (p.config === undefined) throw new Error(p.error);
   return {
     self, doc, config: p.config, view, reports: {}, dirty: true, urgent: false, running: undefined, aborting: false, nextTransition: 1, last: undefined, quarantined: {},
-    docKey: docKey(doc), committed: false, peerDocs: {}, queue: [], pending: [],
+    docKey: docKey(doc), committed: false, peerDocs: {}, queue: [], pending: [], seq: 0, reportSeq: {}, lostSeq: {},
   };
 }
 
@@ -158,11 +169,14 @@ export function coordinatorStep(state: CoreState, event: CoreEvent): CoreResult 
   const s: Mutable<CoreState> = { ...state };
   const out: CoreCommand[] = [];
   const isCoordinator = (): boolean => s.view.coordinator === s.self;
+  s.seq = state.seq + 1;
   switch (event.type) {
     case 'membership': {
       const before = s.view;
       s.view = event.view;
       if (relevantChange(before, event.view)) s.dirty = s.urgent = true;
+      for (const [name, p] of Object.entries(event.view.peers))
+        if (!p.member && before.peers[name]?.member === true) s.lostSeq = { ...s.lostSeq, [name]: s.seq };
       for (const [name, p] of Object.entries(event.view.peers))
         if (s.peerDocs[name] !== undefined && (!p.member || before.peers[name]?.boot !== p.boot)) {
           const { [name]: _gone, ...rest } = s.peerDocs;
@@ -178,11 +192,13 @@ export function coordinatorStep(state: CoreState, event: CoreEvent): CoreResult 
       if (prev !== undefined && prev.boot === event.report.boot && prev.rev > event.report.rev) break; // stale
       if (prev !== undefined && prev.boot > event.report.boot) break;
       s.reports = { ...s.reports, [event.node]: event.report };
+      s.reportSeq = { ...s.reportSeq, [event.node]: s.seq };
       if (prev === undefined || prev.boot !== event.report.boot || prev.rev !== event.report.rev || prev.unclean !== event.report.unclean || prev.shutdown !== event.report.shutdown || String(prev.fenced) !== String(event.report.fenced)) s.dirty = true;
       // Expected results of the running transition do not abort it; a new failure or a restart does.
       if (prev === undefined || prev.boot !== event.report.boot || failureTotal(event.report) > failureTotal(prev) || prev.shutdown !== event.report.shutdown || String(prev.fenced) !== String(event.report.fenced)) s.urgent = true;
       const unclean = event.report.unclean;
-      if (unclean !== undefined && isCoordinator() && s.view.quorate && s.quarantined[event.node] !== event.report.boot && s.doc.quarantine[event.node] === undefined) {
+      // (While the configuration cannot change, the next report — every second — tries again.)
+      if (unclean !== undefined && isCoordinator() && updateBlocker(s) === undefined && s.quarantined[event.node] !== event.report.boot && s.doc.quarantine[event.node] === undefined) {
         s.quarantined = { ...s.quarantined, [event.node]: event.report.boot };
         update(s, out, { op: 'quarantine', node: event.node, reason: unclean }, undefined);
       }
@@ -191,8 +207,10 @@ export function coordinatorStep(state: CoreState, event: CoreEvent): CoreResult 
     case 'fenced': {
       // The confirmation proves the peer down now (the membership view follows in the same step).
       const p = s.view.peers[event.node];
-      if (p !== undefined && !p.member && !p.safelyDown)
-        s.view = { ...s.view, peers: { ...s.view.peers, [event.node]: { ...p, safelyDown: true, reason: `${event.node} was fenced` } } };
+      if (p !== undefined && !p.member && (!p.safelyDown || p.seenBy !== undefined)) {
+        const { seenBy: _stale, ...rest } = p; // a member's claim that it is alive predates the fencing
+        s.view = { ...s.view, peers: { ...s.view.peers, [event.node]: { ...rest, safelyDown: true, reason: `${event.node} was fenced` } } };
+      }
       if (isCoordinator() && s.doc.quarantine[event.node] === undefined) update(s, out, { op: 'quarantine', node: event.node, reason: event.reason }, undefined);
       break;
     }
@@ -223,9 +241,16 @@ export function coordinatorStep(state: CoreState, event: CoreEvent): CoreResult 
       break;
     }
   }
+  // Whether a lost peer counts as proven down depends on the view, the reports and their order: any
+  // change of it is a relevant change.
+  if (downSignature(s) !== downSignature(state)) s.dirty = s.urgent = true;
   settleDoc(s, out);
   maybeSchedule(s, out, event.now);
   return { state: s, commands: out };
+}
+
+function downSignature(s: CoreState): string {
+  return Object.keys(s.view.peers).sort().map((n) => (provenDown(s, n) ? '1' : '0')).join('');
 }
 
 function relevantChange(a: MembershipView, b: MembershipView): boolean {
@@ -319,13 +344,20 @@ function bump(s: Mutable<CoreState>, out: CoreCommand[]): void {
 /** Is `name` proven to run nothing (left cleanly, fenced, released by the partition policy, or fenced by a member)? */
 function provenDown(s: CoreState, name: string): boolean {
   const p = s.view.peers[name];
-  if (p === undefined || p.member) return false;
+  if (p === undefined || p.member || p.seenBy !== undefined) return false;
   return p.safelyDown || fencedByMember(s, name);
 }
 
+/**
+ * Fenced (confirmed) by this node or a current member, or by a node that has since left cleanly,
+ * according to a report received after `name` was last lost (simulated seed 1711: a report from
+ * before the peer came back still said it was fenced, and it counted as proven down again when it
+ * was lost the next time).
+ */
 function fencedByMember(s: CoreState, name: string): boolean {
+  const since = s.lostSeq[name] ?? 0;
   return Object.entries(s.reports).some(([m, rep]) =>
-    (m === s.self || s.view.peers[m]?.member === true || s.view.peers[m]?.safelyDown === true) && rep.fenced?.includes(name) === true);
+    (m === s.self || s.view.peers[m]?.member === true || s.view.peers[m]?.safelyDown === true) && rep.fenced?.includes(name) === true && (s.reportSeq[m] ?? 0) > since);
 }
 
 /** The first peer (by name) that is neither a member nor proven down, with membership's reason. */
@@ -432,7 +464,7 @@ export function buildStatus(s: CoreState): ClusterStatus {
     const q = s.doc.quarantine[n.name];
     // Fenced by a current member (e.g. the coordinator), or by a node that has since left cleanly,
     // counts as proven down here too.
-    const frozen = !self && p !== undefined && !p.member && !p.safelyDown && !fencedByMember(s, n.name);
+    const frozen = !self && p !== undefined && !p.member && !provenDown(s, n.name);
     const state: NodeStatus['state'] = self || p?.member || frozen ? 'online' : 'offline';
     // A member's history counts once it reported in its current incarnation; a frozen node keeps its last report.
     const current = r !== undefined && (self || frozen || (p?.member === true && p.boot === r.boot));

@@ -60,6 +60,16 @@ describe('the harness itself', () => {
     expect(r.violations).toEqual([]);
   });
 
+  // Found by the harness. 1711: a report from before serv1 came back still said it was fenced, so
+  // when serv1 was lost again serv2 counted it as proven down and acknowledged a ban serv1 never got.
+  // 1847 (three nodes, partitions that are not transitive): serv2, fenced earlier by serv1, rebooted
+  // and joined serv3, which serv1 still reached; serv1 took the old fencing as proof and
+  // acknowledged a change that serv2's side then overrode.
+  test.each([1711, 1847])('regression: seed %i keeps every acknowledged update (stale fencing proofs)', async (seed) => {
+    const r = await runSchedule(makeSchedule(seed));
+    expect(r.violations).toEqual([]);
+  });
+
   test('an acknowledged update missing from the final document is reported; an indeterminate one excuses it', () => {
     const nodes = ['serv1', 'serv2'];
     const doc = (standby: boolean, epoch: number): ClusterDoc => ({
