@@ -1,5 +1,8 @@
 /** The three-way merge planner, table-driven: every combination of local / peer / base for one path. */
-import { planMerge, type Entry, type Tree } from '@paceline/agent-mirror';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { applyMerge, planMerge, scanTree, type Entry, type Tree } from '@paceline/agent-mirror';
 
 const e = (sha256: string): Entry => ({ type: 'file', size: sha256.length, mtimeMs: 0, sha256 });
 const tree = (files: Record<string, string>, dirs: string[] = []): Tree => ({
@@ -40,5 +43,34 @@ describe('planMerge', () => {
   test('directories the peer has are created; local-only directories stay', () => {
     const plan = planMerge(tree({}, ['keep']), tree({}, ['new', 'new/sub']), new Map());
     expect(plan.mkdirs).toEqual(['new', 'new/sub']);
+  });
+});
+
+describe('applyMerge on real directories', () => {
+  let dir: string;
+  beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), `mirror-merge-${process.pid}-`)); });
+  afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
+
+  const write = async (root: string, files: Record<string, string>): Promise<void> => {
+    for (const [p, text] of Object.entries(files)) {
+      await mkdir(join(root, p, '..'), { recursive: true });
+      await writeFile(join(root, p), text);
+    }
+  };
+
+  test('a file here where the peer has a directory, and the reverse: the peer\'s kind wins, the local one is saved', async () => {
+    const data = join(dir, 'data');
+    const staging = join(dir, 'staging');
+    const conflictsDir = join(dir, 'conflicts');
+    await write(data, { x: 'local file x', 'z/w': 'local file in directory z', same: 'same' });
+    await write(staging, { 'x/y': 'peer file in directory x', z: 'peer file z', same: 'same' });
+    const plan = planMerge(await scanTree(data), await scanTree(staging), new Map());
+    const r = await applyMerge(plan, { data, staging, conflictsDir, node: 'serv1', peer: 'serv2', now: Date.UTC(2026, 0, 5, 8, 0, 0) });
+    expect(await readFile(join(data, 'x/y'), 'utf8')).toBe('peer file in directory x');
+    expect(await readFile(join(data, 'z'), 'utf8')).toBe('peer file z');
+    expect(await readFile(join(conflictsDir, 'x.serv1.2026-01-05T08-00-00Z'), 'utf8')).toBe('local file x');
+    expect(await readFile(join(conflictsDir, 'z.serv1.2026-01-05T08-00-00Z/w'), 'utf8')).toBe('local file in directory z');
+    expect(r.conflicts.map((c) => `${c.kind} ${c.path}`).sort()).toEqual(['type-clash x', 'type-clash z']);
+    expect(await readFile(join(conflictsDir, 'CONFLICTS.log'), 'utf8')).toContain('x: a file on serv1 but a directory on serv2');
   });
 });
