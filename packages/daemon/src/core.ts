@@ -100,6 +100,8 @@ export interface CoreState {
    * only if it came after that: a claim about an earlier loss is stale once the peer came back.
    */
   readonly lostSeq: Readonly<Record<string, number>>;
+  /** peer → `seq` when it last became a member: a report from before that may be stale. */
+  readonly joinSeq: Readonly<Record<string, number>>;
 }
 
 export interface QueuedUpdate {
@@ -159,7 +161,7 @@ export function initialCoreState(self: string, doc: ClusterDoc, view: Membership
   if (p.config === undefined) throw new Error(p.error);
   return {
     self, doc, config: p.config, view, reports: {}, dirty: true, urgent: false, running: undefined, aborting: false, nextTransition: 1, last: undefined, quarantined: {},
-    docKey: docKey(doc), committed: false, peerDocs: {}, queue: [], pending: [], seq: 0, reportSeq: {}, lostSeq: {},
+    docKey: docKey(doc), committed: false, peerDocs: {}, queue: [], pending: [], seq: 0, reportSeq: {}, lostSeq: {}, joinSeq: {},
   };
 }
 
@@ -175,8 +177,10 @@ export function coordinatorStep(state: CoreState, event: CoreEvent): CoreResult 
       const before = s.view;
       s.view = event.view;
       if (relevantChange(before, event.view)) s.dirty = s.urgent = true;
-      for (const [name, p] of Object.entries(event.view.peers))
+      for (const [name, p] of Object.entries(event.view.peers)) {
         if (!p.member && before.peers[name]?.member === true) s.lostSeq = { ...s.lostSeq, [name]: s.seq };
+        if (p.member && before.peers[name]?.member !== true) s.joinSeq = { ...s.joinSeq, [name]: s.seq };
+      }
       for (const [name, p] of Object.entries(event.view.peers))
         if (s.peerDocs[name] !== undefined && (!p.member || before.peers[name]?.boot !== p.boot)) {
           const { [name]: _gone, ...rest } = s.peerDocs;
@@ -493,6 +497,9 @@ export function scheduleBlocker(s: CoreState): string | undefined {
     const r = s.reports[m];
     if (r === undefined) return `waiting for ${m}'s report`;
     if (m !== s.self && s.view.peers[m]?.boot !== undefined && s.view.peers[m]?.boot !== r.boot) return `waiting for ${m}'s report after its restart`;
+    // A member that was away (e.g. across a partition) may have changed what it runs meanwhile
+    // (simulated seed 7000: a report from before a partition showed a resource where it no longer ran).
+    if (m !== s.self && (s.reportSeq[m] ?? 0) <= (s.joinSeq[m] ?? 0)) return `waiting for ${m}'s report since it rejoined`;
   }
   // A lost peer that is not proven down keeps what it ran, frozen — which is known only from its
   // report. Without one from its last incarnation, anything may run there: start nothing anywhere

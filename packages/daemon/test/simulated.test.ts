@@ -30,7 +30,7 @@ describe('the harness itself', () => {
       seed: 1, nodes: ['serv1', 'serv2'], policy: 'fence', ticks: 200,
       steps: [{ tick: 60, step: { type: 'partition', links: ['crossover', 'lan'], groups: [['serv1'], ['serv2']] } }],
     };
-    const honest = await runSchedule(schedule);
+    const honest = await runSchedule(schedule, { codec: true }); // heartbeats through the real codec here
     expect(honest.violations).toEqual([]);
     const lying = await runSchedule(schedule, { lyingFence: true });
     expect(lying.violations.join('\n')).toMatch(/active on serv1 and serv2/);
@@ -67,6 +67,14 @@ describe('the harness itself', () => {
   // acknowledged a change that serv2's side then overrode.
   test.each([1711, 1847])('regression: seed %i keeps every acknowledged update (stale fencing proofs)', async (seed) => {
     const r = await runSchedule(makeSchedule(seed));
+    expect(r.violations).toEqual([]);
+  });
+
+  // Found by the harness (three nodes, stop-all): when a partition healed, the coordinator scheduled
+  // from a report serv3 had sent before the partition, and started a resource serv3 had taken over
+  // meanwhile on serv2 too. Now it waits for a report sent since the member rejoined.
+  test('regression: seed 7000 waits for fresh reports after a partition heals', async () => {
+    const r = await runSchedule(makeSchedule(7000));
     expect(r.violations).toEqual([]);
   });
 

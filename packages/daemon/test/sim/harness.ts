@@ -11,7 +11,8 @@
  *   clear message; after the quarantines are cleared, every resource that some node may host runs
  *   on exactly one such node, and the others run nowhere.
  */
-import { mkdtempSync, promises as fsp, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, promises as fsp, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { AgentRegistry, defineAgent, ok, notRunning, type ActionResult, type AgentContext, type Logger } from '@paceline/agent-api';
@@ -101,7 +102,7 @@ export interface SimOptions {
   readonly debug?: (line: string) => void;
   /** A fencing hook that lies (says ok without powering off): the harness must then find double activity. */
   readonly lyingFence?: boolean;
-  /** Where state directories go (default /dev/shm when it exists: fsync is cheap there). */
+  /** Where state directories go (default /dev/shm when it exists, where fsync is cheap; else the OS temp dir). */
   readonly tmpRoot?: string;
 }
 
@@ -187,7 +188,7 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
   const nets: InMemoryNetwork<unknown>[] = options.codec ? [hb as InMemoryNetwork<unknown>, ch as InMemoryNetwork<unknown>] : [hbo as InMemoryNetwork<unknown>, ch as InMemoryNetwork<unknown>];
   const world = new World();
   const registry = new AgentRegistry([memAgent(world)]);
-  const tmpRoot = options.tmpRoot ?? '/dev/shm';
+  const tmpRoot = options.tmpRoot ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir());
   const root = mkdtempSync(join(tmpRoot, `paceline-sim-${process.pid}-${schedule.seed}-`));
   const key = Buffer.alloc(32, 7);
   const config = {
