@@ -16,7 +16,7 @@ import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineAgent, failed, notRunning, ok, runningPromoted, type ActionResult, type AgentContext } from '@paceline/agent-api';
-import { countConflicts, readInstance, readWorkerStatus, workerConfigFile, writeInstance, instanceFile, type InstanceRecord } from './instance.js';
+import { countConflicts, instanceFile, readInstance, readWorkerStatus, trimLog, workerConfigFile, writeInstance, type InstanceRecord } from './instance.js';
 import { readManifest, writeJsonAtomic } from './manifest.js';
 import { layoutFor, MirrorParams, type Layout } from './params.js';
 import { alive, bootId, startTimeOf, stopOwned, type Owned } from './proc.js';
@@ -173,6 +173,8 @@ export const mirrorAgent = defineAgent({
       if (rec.bootId !== (await bootId())) return notRunning('the node restarted since this instance was started');
       return failed(rec.role === 'promoted' ? 'failed-promoted' : 'generic-error', `the rsync daemon (pid ${rec.daemon.pid}) is gone: ${await tail(`${l.stateDir}/rsyncd.out`)}`);
     }
+    await trimLog(`${l.stateDir}/rsyncd.log`);
+    await trimLog(`${l.stateDir}/worker.log`);
     const conflicts = await conflictNote(l);
     if (rec.role === 'promoted') return runningPromoted(`Promoted: ${l.data} is authoritative, served to ${l.peer} on ${l.self.authority}${conflicts}`);
     if (!(await alive(rec.worker))) return failed('generic-error', `the replica worker (pid ${rec.worker?.pid}) is gone: ${await tail(`${l.stateDir}/worker.log`)}`);

@@ -1,5 +1,5 @@
 /** What a started instance records about itself in its state directory (instance.json, worker files). */
-import { readdir } from 'node:fs/promises';
+import { open, readdir, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readJson, writeJsonAtomic } from './manifest.js';
 import type { Layout } from './params.js';
@@ -64,4 +64,30 @@ export async function countConflicts(dir: string): Promise<number> {
   };
   await walk(dir);
   return n;
+}
+
+/**
+ * Keeps a log the rsync daemon appends to (every pull is a few lines: about 1 MiB in three hours)
+ * bounded: past `maxBytes`, its last 64 KiB go to FILE.1 and the file is truncated in place (the
+ * daemon writes with O_APPEND, so it simply continues at the start). Housekeeping, called by monitor.
+ */
+export async function trimLog(file: string, maxBytes = 1024 * 1024): Promise<void> {
+  let size: number;
+  try {
+    size = (await stat(file)).size;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  if (size <= maxBytes) return;
+  const keep = Math.min(size, 64 * 1024);
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(keep);
+    await fh.read(buf, 0, keep, size - keep);
+    await writeFile(`${file}.1`, buf);
+  } finally {
+    await fh.close();
+  }
+  await truncate(file, 0);
 }

@@ -2,7 +2,7 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { applyMerge, planMerge, scanTree, type Entry, type Tree } from '@paceline/agent-mirror';
+import { applyMerge, planMerge, scanTree, trimLog, type Entry, type Tree } from '@paceline/agent-mirror';
 
 const e = (sha256: string): Entry => ({ type: 'file', size: sha256.length, mtimeMs: 0, sha256 });
 const tree = (files: Record<string, string>, dirs: string[] = []): Tree => ({
@@ -73,4 +73,19 @@ describe('applyMerge on real directories', () => {
     expect(r.conflicts.map((c) => `${c.kind} ${c.path}`).sort()).toEqual(['type-clash x', 'type-clash z']);
     expect(await readFile(join(conflictsDir, 'CONFLICTS.log'), 'utf8')).toContain('x: a file on serv1 but a directory on serv2');
   });
+});
+
+test('trimLog keeps the daemon log bounded: the tail goes to FILE.1, the file starts again', async () => {
+  const dir = await mkdtemp(join(tmpdir(), `mirror-log-${process.pid}-`));
+  try {
+    const log = join(dir, 'rsyncd.log');
+    await writeFile(log, `${'x'.repeat(2000)}\nlast line\n`);
+    await trimLog(log, 4096);
+    expect((await readFile(log, 'utf8')).length).toBe(2011);
+    await trimLog(log, 1000);
+    expect(await readFile(log, 'utf8')).toBe('');
+    expect(await readFile(`${log}.1`, 'utf8')).toMatch(/x+\nlast line\n$/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
