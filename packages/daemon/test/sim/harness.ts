@@ -22,6 +22,8 @@ import { Daemon, Dedup, type ClusterDoc, type PeerChannel, type PeerMessage, typ
 import { LINKS, RESOURCES, describeStep, formatSchedule, type Schedule, type Step } from './schedule.js';
 
 export const TICK_MS = 50;
+/** The witness's place in the LAN's partition groups (policy `witness`). */
+const WITNESS = '(witness)';
 
 export class World {
   /** resource → nodes where it runs */
@@ -227,6 +229,9 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
       runner: { run: async () => ({ exitCode: 0, stdout: '', stderr: '', timedOut: false, notFound: false }) } as never,
       clock, timers, logger: options.debug ? debugLogger((m) => options.debug!(`t=${tick} ${m}`), { node }) : silent, controlSocket: false, shutdownTimeoutMs: 5000,
       membership: { partitionPolicy: schedule.policy },
+      // The witness sits on the LAN with the first group of a LAN partition (everyone reaches it
+      // while the LAN is whole); a node that is down reaches nothing.
+      witness: async () => up.get(node) !== undefined && !hbo.blocked('lan', node, WITNESS) && !hb.blocked('lan', node, WITNESS),
       fence: async (target) => {
         log.push(`t=${tick} ${node} fences ${target}`);
         if (!options.lyingFence) kill(target);
@@ -271,7 +276,7 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
   };
   const apply = async (s: Step): Promise<boolean> => {
     switch (s.type) {
-      case 'partition': for (const l of s.links) for (const n of nets) n.partition(l, s.groups); return true;
+      case 'partition': for (const l of s.links) for (const n of nets) n.partition(l, l === 'lan' ? s.groups.map((g, i) => (i === 0 ? [...g, WITNESS] : g)) : s.groups); return true;
       case 'heal': for (const n of nets) n.heal(); return true;
       case 'loss': for (const n of nets) n.setLoss(s.link, s.p); return true;
       case 'delay': for (const n of nets) n.setDelay(s.link, s.ticks); return true;

@@ -29,7 +29,7 @@ export interface TimedStep {
 export interface Schedule {
   readonly seed: number;
   readonly nodes: readonly string[];
-  readonly policy: 'fence' | 'stop-all';
+  readonly policy: 'fence' | 'stop-all' | 'witness';
   /** Ticks of the random phase (then everything heals and settles). */
   readonly ticks: number;
   readonly steps: readonly TimedStep[];
@@ -75,7 +75,13 @@ function split(prng: Prng, nodes: readonly string[]): string[][] {
 export function makeSchedule(seed: number): Schedule {
   const prng = new Prng(seed * 2654435761);
   const nodes = prng.chance(0.25) ? ['serv1', 'serv2', 'serv3'] : ['serv1', 'serv2'];
-  const policy = prng.chance(0.2) ? 'stop-all' as const : 'fence' as const;
+  const drawn = prng.chance(0.2) ? 'stop-all' as const : 'fence' as const;
+  // Seeds ending in 3 use the witness policy (chosen apart from the random stream, so that the other
+  // seeds keep their schedules). The witness is a ping target on the LAN: it tells the two sides of
+  // a partition apart, which packet loss does not (both sides may lose each other and still reach
+  // it — the policy's documented assumption), so these schedules partition but add no loss or delay.
+  const witness = seed % 10 === 3;
+  const policy = witness ? 'witness' as const : drawn;
   const ticks = 220 + prng.int(120);
   const steps: TimedStep[] = [];
   // Faults: one every 15..60 ticks after the cluster formed.
@@ -92,7 +98,7 @@ export function makeSchedule(seed: number): Schedule {
     else if (r < 0.78) step = { type: 'power-off', node: prng.pick(nodes) };
     else if (r < 0.83) step = { type: 'stop', node: prng.pick(nodes) };
     else step = { type: 'start', node: prng.pick(nodes) };
-    steps.push({ tick: t, step });
+    steps.push({ tick: t, step: witness && (step.type === 'loss' || step.type === 'delay') ? { type: 'calm' } : step });
   }
   // Administrative updates: 4..12 of them at random times, on random nodes (dead ones skip).
   const n = 4 + prng.int(9);
