@@ -388,9 +388,9 @@ function confirmedNow(s: CoreState): boolean {
   return Object.entries(s.view.peers).every(([name, p]) => (p.member ? s.peerDocs[name] === s.docKey : provenDown(s, name)));
 }
 
-/** Members that have not acknowledged this node's document while it is unconfirmed (the shell resends it to them). */
+/** Members that have not acknowledged this node's document while it is unconfirmed or changes wait (the shell resends it to them). */
 export function docRetransmitTargets(s: CoreState): string[] {
-  if (s.committed) return [];
+  if (s.committed && s.queue.length === 0) return [];
   return Object.keys(s.view.peers).sort().filter((name) => s.view.peers[name]!.member && s.peerDocs[name] !== s.docKey);
 }
 
@@ -435,6 +435,16 @@ function settleDoc(s: Mutable<CoreState>, out: CoreCommand[]): void {
     }
     const [q, ...rest] = s.queue;
     if (q === undefined) return;
+    const blocked = updateBlocker(s);
+    if (blocked !== undefined) {
+      s.queue = rest;
+      out.push(q.reply ? reply(q.reply, false, blocked) : { type: 'log', level: 'warn', message: `update ${q.request.op} refused: ${blocked}` });
+      continue;
+    }
+    // Every current member must hold this document now, not only when it was confirmed: a member
+    // that rejoined may bring a newer one (simulated seed 7383: a node back from a power loss held an
+    // acknowledged change; the other made a quarantine at the same epoch before hearing of it).
+    if (!confirmedNow(s)) return;
     s.queue = rest;
     applyQueued(s, out, q);
   }

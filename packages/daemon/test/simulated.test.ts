@@ -78,6 +78,16 @@ describe('the harness itself', () => {
     expect(r.violations).toEqual([]);
   });
 
+  // Found by the harness (witness policy): serv1 acknowledged a ban once the witness released serv2,
+  // then lost power; back, it held the ban at epoch 2, but serv2 recorded serv1's quarantine at epoch
+  // 2 before it had heard serv1's copy, and its copy won the conflict. Now a coordinator makes a
+  // change only once every current member holds its document.
+  test('regression: seed 7383 makes no change before a rejoined member holds the same document', async () => {
+    const r = await runSchedule(makeSchedule(7383));
+    expect(r.violations).toEqual([]);
+    expect(r.schedule.policy).toBe('witness');
+  });
+
   test('an acknowledged update missing from the final document is reported; an indeterminate one excuses it', () => {
     const nodes = ['serv1', 'serv2'];
     const doc = (standby: boolean, epoch: number): ClusterDoc => ({
