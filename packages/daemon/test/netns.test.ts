@@ -59,7 +59,8 @@ const skip = skipReason();
 if (skip) process.stderr.write(`skipping the network-namespace failover test: ${skip}\n`);
 const maybe = skip ? test.skip : test;
 
-const root = mkdtempSync(join(tmpdir(), `paceline-netns-${pid}-`));
+/** The test's directory (configuration, key, state, logs, helper scripts); made when the test runs. */
+let root = '';
 const daemons = new Map<Server, ChildProcess>();
 const created: string[] = [];
 let prober: ChildProcess | undefined;
@@ -90,7 +91,7 @@ afterAll(async () => {
     }
   }
   for (const ns of created.splice(0).reverse()) spawnSync('ip', ['netns', 'del', ns]);
-  rmSync(root, { recursive: true, force: true });
+  if (root) rmSync(root, { recursive: true, force: true });
 });
 
 // ---- the network ------------------------------------------------------------------------------
@@ -260,6 +261,7 @@ async function settledOn(s: Server, nodes: readonly Server[] = SERVERS, timeoutM
 
 maybe('two servers and a client in namespaces: VIP takeover, links, partition, quarantine, failback', async () => {
   const t0 = Date.now();
+  root = mkdtempSync(join(tmpdir(), `paceline-netns-${pid}-`));
   const mark = (what: string): void => { process.stderr.write(`netns failover test: ${what} at ${((Date.now() - t0) / 1000).toFixed(1)} s\n`); };
   setupNetwork();
   const fence = writeFenceScript();
