@@ -53,8 +53,13 @@ export const ipParams = z
       .int()
       .min(0)
       .max(30_000)
-      .default(1000)
-      .describe('Milliseconds to wait for another host to answer for the address before starting (0: no check).'),
+      .optional()
+      .describe(
+        'Milliseconds to wait for another host to answer for the address before starting (0: no check). Default: IPv4 0 ' +
+          '(in a cluster, membership and fencing already prove the previous holder stopped, and arping -D waits whole ' +
+          'seconds, so a check adds at least 1 s to every failover; set it where foreign hosts may claim the address); ' +
+          "IPv6 1000 (the kernel's DAD, after which it announces the address).",
+      ),
     allowDuplicate: z.boolean().default(false).describe('Start even when another host already answers for the address.'),
     ipv6Notify: z
       .boolean()
@@ -94,9 +99,14 @@ async function ip(ctx: AgentContext, args: readonly string[]): Promise<{ ok: tru
   return { ok: false, stderr, result: failed('generic-error', `ip ${args.join(' ')}: ${stderr || `exit ${r.exitCode ?? r.signal}`}`) };
 }
 
+/** The duplicate-address wait for a family (see the parameter's description for the defaults). */
+function dadTimeoutOf(p: IpParams, family: 4 | 6): number {
+  return p.dadTimeout ?? (family === 4 ? 0 : 1000);
+}
+
 /** IPv4 duplicate-address detection: does another host answer ARP for the address? */
 async function someoneElseAnswers(p: IpParams, ctx: AgentContext): Promise<ActionResult | undefined> {
-  const seconds = Math.max(1, Math.ceil(p.dadTimeout / 1000));
+  const seconds = Math.max(1, Math.ceil(dadTimeoutOf(p, 4) / 1000));
   const r = await ctx.run.run('arping', ['-D', '-q', '-c', '2', '-w', String(seconds), '-I', p.interface, p.address], { signal: ctx.signal });
   if (r.notFound) return failed('not-installed', 'arping (iputils-arping) is not installed: cannot check for a duplicate address');
   if (r.exitCode === 1) {
@@ -106,26 +116,38 @@ async function someoneElseAnswers(p: IpParams, ctx: AgentContext): Promise<Actio
   return undefined;
 }
 
-/** Sends gratuitous ARP: one arping per packet, spaced by arpInterval (arping's own interval is whole seconds). */
+/**
+ * Sends gratuitous ARP: one arping per packet, spaced by arpInterval (arping's own interval is whole
+ * seconds). Start does not wait for the series: each arping sends at once but then waits a second
+ * for replies, so start returns once the first round is on the wire (after a short settle of at
+ * most 100 ms) and the rest of the series repeats it in the background (for clients that missed a
+ * packet); a dependent service starts ~1 s sooner. The series ends by itself.
+ */
 async function announceV4(p: IpParams, ctx: AgentContext): Promise<void> {
+  if (p.arpCount === 0) return;
   const modes = p.arpMode === 'both' ? ['-U', '-A'] : p.arpMode === 'reply' ? ['-A'] : ['-U'];
-  const sent: Promise<unknown>[] = [];
-  for (let i = 0; i < p.arpCount && !ctx.signal.aborted; i++) {
-    if (i > 0) await ctx.clock.sleep(p.arpInterval, ctx.signal);
-    for (const m of modes) {
-      sent.push(
-        ctx.run.run('arping', [m, '-q', '-c', '1', '-w', '1', '-I', p.interface, p.address], { signal: ctx.signal }).then((r) => {
-          if (r.notFound) ctx.log.warn('arping is not installed: no gratuitous ARP sent');
-        }),
-      );
+  let missing = false;
+  const round = (): Promise<unknown> =>
+    Promise.all(modes.map((m) => ctx.run.run('arping', [m, '-q', '-c', '1', '-w', '1', '-I', p.interface, p.address]).then((r) => {
+      if (r.notFound && !missing) {
+        missing = true;
+        ctx.log.warn('arping is not installed: no gratuitous ARP sent');
+      }
+    }, () => undefined)));
+  const series = (async () => {
+    await round();
+    for (let i = 1; i < p.arpCount; i++) {
+      await ctx.clock.sleep(p.arpInterval);
+      await round();
     }
-  }
-  await Promise.all(sent);
+  })().catch(() => undefined);
+  void series;
+  await ctx.clock.sleep(Math.min(p.arpInterval, 100), ctx.signal).catch(() => undefined);
 }
 
 /** IPv6: wait until the kernel's DAD finishes; report a duplicate. */
 async function waitForDad(p: IpParams, ctx: AgentContext): Promise<ActionResult | undefined> {
-  const until = Math.min(ctx.deadline - 500, ctx.clock.now() + Math.max(p.dadTimeout, 3000));
+  const until = Math.min(ctx.deadline - 500, ctx.clock.now() + Math.max(dadTimeoutOf(p, 6), 3000));
   for (;;) {
     const q = await queryLink(ctx.run, p.interface, ctx.signal);
     const a = q.kind === 'ok' ? findAddress(q.link, p.address) : undefined;
@@ -176,7 +198,7 @@ async function start(p: IpParams, ctx: AgentContext): Promise<ActionResult> {
   }
   const cidr = `${p.address}/${prefixOf(p)}`;
   if (family === 4) {
-    if (!p.allowDuplicate && p.dadTimeout > 0) {
+    if (!p.allowDuplicate && dadTimeoutOf(p, 4) > 0) {
       const dup = await someoneElseAnswers(p, ctx);
       if (dup) return dup;
     }
@@ -191,9 +213,9 @@ async function start(p: IpParams, ctx: AgentContext): Promise<ActionResult> {
       const r = await ctx.run.run('sysctl', ['-q', '-w', key], { signal: ctx.signal });
       if (r.exitCode !== 0) ctx.log.warn('could not enable ndisc_notify: no unsolicited neighbour advertisement', { stderr: r.stderr.trim() });
     }
-    const add = await ip(ctx, ['-6', 'addr', 'add', cidr, 'dev', p.interface, ...(p.allowDuplicate || p.dadTimeout === 0 ? ['nodad'] : [])]);
+    const add = await ip(ctx, ['-6', 'addr', 'add', cidr, 'dev', p.interface, ...(p.allowDuplicate || dadTimeoutOf(p, 6) === 0 ? ['nodad'] : [])]);
     if (!add.ok && !/File exists/i.test(add.stderr)) return add.result;
-    if (!p.allowDuplicate && p.dadTimeout > 0) {
+    if (!p.allowDuplicate && dadTimeoutOf(p, 6) > 0) {
       const dup = await waitForDad(p, ctx);
       if (dup) return dup;
     }
