@@ -59,7 +59,7 @@ export const UpdateReplyMessage = z.strictObject({ ...Base, type: z.literal('upd
 export const ActionMessage = z.strictObject({
   ...Base,
   type: z.literal('action'),
-  /** `${coordinator boot}/${transition}/${action id}`: the node runs each key once and answers repeats from a cache. */
+  /** `${coordinator}/${its boot}/${transition}/${action id}`: the node runs each key once and answers repeats from a cache. */
   key: z.string().max(600),
   epoch: Counter,
   action: z.record(z.string(), z.unknown()),
