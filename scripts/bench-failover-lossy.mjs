@@ -19,6 +19,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { cleanup, live, run } from './lib/ns-lab.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const cli = join(root, 'packages/cli/dist/main.js');
@@ -87,33 +88,6 @@ const LOSSY = 'lan';
 const CLEAN = 'crossover';
 const NODES = ['serv1', 'serv2'];
 
-// ---- cleanup, always ------------------------------------------------------------------------
-const live = { procs: [], namespaces: [], dirs: [] };
-let cleaned = false;
-function cleanup() {
-  if (cleaned) return;
-  cleaned = true;
-  for (const p of live.procs) if (p.exitCode === null && p.signalCode === null) { try { p.kill('SIGKILL'); } catch { /* gone */ } }
-  for (const ns of live.namespaces) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-  for (const d of live.dirs) rmSync(d, { recursive: true, force: true });
-}
-process.on('exit', cleanup);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(sig, () => {
-    console.error(`\n${sig}: cleaning up`);
-    cleanup();
-    process.exit(130);
-  });
-}
-process.on('uncaughtException', (e) => { console.error(e); cleanup(); process.exit(1); });
-process.on('unhandledRejection', (e) => { console.error(e); cleanup(); process.exit(1); });
-
-function run(cmd, args) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  if (r.error) throw new Error(`${cmd} ${args.join(' ')}: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status}): ${(r.stderr || r.stdout).trim()}`);
-  return r.stdout;
-}
 const inNs = (node, cmd, args) => run('ip', ['netns', 'exec', NS[node], cmd, ...args]);
 
 // ---- network ---------------------------------------------------------------------------------

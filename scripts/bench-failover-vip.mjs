@@ -23,6 +23,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, cpSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { cleanup, killAllIn, live, run } from './lib/ns-lab.mjs';
 import { createInterface } from 'node:readline';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -102,40 +103,6 @@ const VIP = '10.215.2.100';
 const ECHO_PORT = 7007;
 const PROBE_MS = 10;
 
-// ---- cleanup, always ------------------------------------------------------------------------
-const live = { procs: [], namespaces: [], dirs: [] };
-let cleaned = false;
-function killAllIn(ns, signal = 'SIGKILL') {
-  const r = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' });
-  const pids = (r.stdout ?? '').split(/\s+/).filter(Boolean).map(Number);
-  for (const p of pids) { try { process.kill(p, signal); } catch { /* gone */ } }
-  return pids;
-}
-function cleanup() {
-  if (cleaned) return;
-  cleaned = true;
-  for (const p of live.procs) if (p.exitCode === null && p.signalCode === null) { try { p.kill('SIGKILL'); } catch { /* gone */ } }
-  for (const ns of live.namespaces) killAllIn(ns);
-  for (const ns of live.namespaces.reverse()) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-  for (const d of live.dirs) rmSync(d, { recursive: true, force: true });
-}
-process.on('exit', cleanup);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(sig, () => {
-    console.error(`\n${sig}: cleaning up`);
-    cleanup();
-    process.exit(130);
-  });
-}
-process.on('uncaughtException', (e) => { console.error(e); cleanup(); process.exit(1); });
-process.on('unhandledRejection', (e) => { console.error(e); cleanup(); process.exit(1); });
-
-function run(cmd, args) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 20000 });
-  if (r.error) throw new Error(`${cmd} ${args.join(' ')}: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status}): ${(r.stderr || r.stdout).trim()}`);
-  return r.stdout;
-}
 const inNs = (ns, cmd, args) => run('ip', ['netns', 'exec', ns, cmd, ...args]);
 
 // ---- network ---------------------------------------------------------------------------------
