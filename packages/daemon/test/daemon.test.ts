@@ -3,25 +3,20 @@
  * placement at home, failover after an unclean loss (fenced by a stub), quarantine on return,
  * `node clear` and failback, a configuration change made on the non-coordinator, persistence.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AgentRegistry } from '@paceline/agent-api';
 import { dummyAgents } from '@paceline/agent-dummy';
 import { ExecaCommandRunner, createLogger, systemClock } from '@paceline/runtime';
 import { Daemon, controlRequest, loadState, systemTimers, type DaemonStatus } from '@paceline/daemon';
 import { Writable } from 'node:stream';
-import { freePorts, twoNodeConfig, waitFor } from './helpers.js';
+import { freePorts, twoNodeConfig, waitFor, testbed } from './helpers.js';
 
 
-const root = mkdtempSync(join(tmpdir(), `paceline-daemon-${process.pid}-`));
-const key = randomBytes(32);
+const { root, key, daemons } = testbed('daemon');
 const logLines: string[] = [];
 const sink = new Writable({ write(chunk, _e, cb) { logLines.push(String(chunk)); cb(); } });
 const logger = createLogger({ stream: sink, level: 'debug' });
 let config: Record<string, unknown>;
-const daemons: Daemon[] = [];
 const fenced: string[] = [];
 
 function make(node: string): Daemon {
@@ -38,11 +33,6 @@ const where = (s: DaemonStatus, rsc: string): string | null | undefined => s.res
 
 beforeAll(async () => {
   config = twoNodeConfig(await freePorts(8));
-});
-
-afterAll(async () => {
-  for (const d of daemons) await d.dispose().catch(() => undefined);
-  rmSync(root, { recursive: true, force: true });
 });
 
 test('failover, quarantine, clear and failback', async () => {

@@ -1,5 +1,10 @@
-/** Test helpers: free loopback ports, polling with a deadline, a two-node configuration. */
+/** Test helpers: free loopback ports, polling with a deadline, a two-node configuration, a testbed. */
+import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Daemon } from '@paceline/daemon';
 
 function bindable(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -49,4 +54,18 @@ export function twoNodeConfig(base: number, extra: Record<string, unknown> = {})
     constraints: [{ type: 'location', id: 'web-home', resource: 'web', node: 'serv1', score: 100 }],
     ...extra,
   };
+}
+
+/**
+ * What an in-process daemon test file needs: a scratch directory, a cluster key, and a list where it
+ * puts its daemons; after the file's tests every daemon is disposed and the directory removed.
+ */
+export function testbed(name: string): { root: string; key: Buffer; daemons: Daemon[] } {
+  const root = mkdtempSync(join(tmpdir(), `paceline-${name}-${process.pid}-`));
+  const daemons: Daemon[] = [];
+  afterAll(async () => {
+    for (const d of daemons) await d.dispose().catch(() => undefined);
+    rmSync(root, { recursive: true, force: true });
+  });
+  return { root, key: randomBytes(32), daemons };
 }

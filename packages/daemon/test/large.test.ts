@@ -6,28 +6,18 @@
  * ban one resource from serv2 on serv2 (the coordinator serv1 replicates the new document back),
  * kill serv2 (as kill -9 would; fenced by a stub) → all 300 run on serv1.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { AgentRegistry } from '@paceline/agent-api';
 import { dummyAgents } from '@paceline/agent-dummy';
 import { ExecaCommandRunner, createLogger, systemClock } from '@paceline/runtime';
 import { Daemon, MAX_PEER_PACKET_BYTES, PEER_LIMITS, UdpPeerChannel, systemTimers, type DaemonStatus, type PeerChannelStats } from '@paceline/daemon';
-import { freePorts, twoNodeConfig, waitFor } from './helpers.js';
+import { freePorts, twoNodeConfig, waitFor, testbed } from './helpers.js';
 
 const N = 300;
-const root = mkdtempSync(join(tmpdir(), `paceline-large-${process.pid}-`));
-const key = randomBytes(32);
+const { root, key, daemons } = testbed('large');
 const errors: string[] = [];
 const logger = createLogger({ stream: new Writable({ write(c, _e, cb) { const s = String(c); if (/ (ERROR|WARN) /.test(s)) errors.push(s); cb(); } }) });
-const daemons: Daemon[] = [];
-
-afterAll(async () => {
-  for (const d of daemons) await d.dispose().catch(() => undefined);
-  rmSync(root, { recursive: true, force: true });
-});
 
 function largeConfig(base: number): Record<string, unknown> {
   const ids = Array.from({ length: N }, (_, i) => `r${String(i).padStart(3, '0')}`);

@@ -3,27 +3,17 @@
  * a warning, the link shown down, nothing moves; every link cut → both sides stop everything (never
  * active on both); healed → the resource runs at home again.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { AgentRegistry } from '@paceline/agent-api';
 import { dummyAgents } from '@paceline/agent-dummy';
 import { ExecaCommandRunner, UdpTransport, createLogger, systemClock } from '@paceline/runtime';
 import { Daemon, systemTimers, type DaemonStatus } from '@paceline/daemon';
-import { freePorts, twoNodeConfig, waitFor } from './helpers.js';
+import { freePorts, twoNodeConfig, waitFor, testbed } from './helpers.js';
 
-const root = mkdtempSync(join(tmpdir(), `paceline-links-${process.pid}-`));
-const key = randomBytes(32);
+const { root, key, daemons } = testbed('links');
 const logger = createLogger({ stream: new Writable({ write(_c, _e, cb) { cb(); } }) });
 const cut = new Set<string>();
-const daemons: Daemon[] = [];
-
-afterAll(async () => {
-  for (const d of daemons) await d.dispose().catch(() => undefined);
-  rmSync(root, { recursive: true, force: true });
-});
 
 const active = (s: DaemonStatus, rsc: string): string[] => s.resources.filter((r) => r.resource === rsc && r.role !== 'Stopped' && r.node).map((r) => r.node!);
 

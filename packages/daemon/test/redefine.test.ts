@@ -5,26 +5,16 @@
  * stop and start on serv1, no move — and the new start records the new parameters, so nothing
  * more happens afterwards. A change that touches no parameter of web does not restart it.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { AgentRegistry } from '@paceline/agent-api';
 import { dummyAgents } from '@paceline/agent-dummy';
 import { ExecaCommandRunner, createLogger, systemClock } from '@paceline/runtime';
 import { Daemon, systemTimers } from '@paceline/daemon';
-import { freePorts, twoNodeConfig, waitFor } from './helpers.js';
+import { freePorts, twoNodeConfig, waitFor, testbed } from './helpers.js';
 
-const root = mkdtempSync(join(tmpdir(), `paceline-redefine-${process.pid}-`));
-const key = randomBytes(32);
+const { root, key, daemons } = testbed('redefine');
 const logger = createLogger({ stream: new Writable({ write(_c, _e, cb) { cb(); } }) });
-const daemons: Daemon[] = [];
-
-afterAll(async () => {
-  for (const d of daemons) await d.dispose().catch(() => undefined);
-  rmSync(root, { recursive: true, force: true });
-});
 
 test('changed parameters restart the resource in place; an unrelated change does not', async () => {
   const web = (fake: string) => ({ type: 'primitive', id: 'web', agent: 'paceline:dummy', params: { fake }, ops: [{ name: 'monitor', interval: '1s' }] });

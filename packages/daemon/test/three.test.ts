@@ -3,26 +3,16 @@
  * coordinator is the lowest name; killing it (no leave) → the two survivors keep quorum, fence it
  * (stub) and run its resource; a node alone of three has no quorum and runs nothing.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { AgentRegistry } from '@paceline/agent-api';
 import { dummyAgents } from '@paceline/agent-dummy';
 import { ExecaCommandRunner, createLogger, systemClock } from '@paceline/runtime';
 import { Daemon, systemTimers, type DaemonStatus } from '@paceline/daemon';
-import { freePorts, waitFor } from './helpers.js';
+import { freePorts, waitFor, testbed } from './helpers.js';
 
-const root = mkdtempSync(join(tmpdir(), `paceline-three-${process.pid}-`));
-const key = randomBytes(32);
+const { root, key, daemons } = testbed('three');
 const logger = createLogger({ stream: new Writable({ write(_c, _e, cb) { cb(); } }) });
-const daemons: Daemon[] = [];
-
-afterAll(async () => {
-  for (const d of daemons) await d.dispose().catch(() => undefined);
-  rmSync(root, { recursive: true, force: true });
-});
 
 const active = (s: DaemonStatus, rsc: string): string[] => s.resources.filter((r) => r.resource === rsc && r.role !== 'Stopped' && r.node).map((r) => r.node!);
 
