@@ -19,7 +19,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cleanup, live, run } from './lib/ns-lab.mjs';
+import { cleanup, live, requireLab, run } from './lib/ns-lab.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const cli = join(root, 'packages/cli/dist/main.js');
@@ -52,23 +52,7 @@ if (profileArg !== undefined && !['default', 'fast'].includes(profileArg)) {
 }
 const profiles = profileArg && profileArg !== 'default' ? ['default', profileArg] : ['default'];
 
-function have(cmd, args) {
-  const r = spawnSync(cmd, args, { stdio: 'ignore' });
-  return !r.error && r.status === 0;
-}
-if (process.getuid?.() !== 0) {
-  console.log('bench-failover-lossy: skipped — needs root (network namespaces and nftables).');
-  process.exit(0);
-}
-if (!have('ip', ['-V']) || !have('nft', ['--version'])) {
-  console.log('bench-failover-lossy: skipped — needs `ip` (iproute2) and `nft` (nftables) on PATH.');
-  process.exit(0);
-}
-if (!existsSync(cli)) {
-  console.error(`${cli} is not built: run npm run build first`);
-  process.exit(2);
-}
-const { controlRequest } = await import(join(root, 'packages/daemon/dist/index.js'));
+const { controlRequest } = await requireLab('bench-failover-lossy', 'network namespaces and nftables', [['ip', ['-V']], ['nft', ['--version']]], root);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const pid = process.pid;

@@ -23,7 +23,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, cpSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cleanup, killAllIn, live, run } from './lib/ns-lab.mjs';
+import { cleanup, killAllIn, live, requireLab, run } from './lib/ns-lab.mjs';
 import { createInterface } from 'node:readline';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -71,25 +71,7 @@ if (fenceDelayArg !== undefined && !/^\d+$/.test(fenceDelayArg)) {
   process.exit(2);
 }
 
-function have(cmd, args) {
-  const r = spawnSync(cmd, args, { stdio: 'ignore' });
-  return !r.error && r.status === 0;
-}
-if (process.getuid?.() !== 0) {
-  console.log('bench-failover-vip: skipped — needs root (network namespaces, nftables, addresses).');
-  process.exit(0);
-}
-for (const [cmd, args] of [['ip', ['-V']], ['nft', ['--version']], ['arping', ['-V']]]) {
-  if (!have(cmd, args)) {
-    console.log(`bench-failover-vip: skipped — needs \`${cmd}\` on PATH (iproute2, nftables, iputils-arping).`);
-    process.exit(0);
-  }
-}
-if (!existsSync(cli)) {
-  console.error(`${cli} is not built: run npm run build first`);
-  process.exit(2);
-}
-const { controlRequest } = await import(join(root, 'packages/daemon/dist/index.js'));
+const { controlRequest } = await requireLab('bench-failover-vip', 'network namespaces, nftables, addresses', [['ip', ['-V']], ['nft', ['--version']], ['arping', ['-V']]], root);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const pid = process.pid;

@@ -2,7 +2,8 @@
 // what they create is registered in `live` and removed on every way out (normal exit, signals,
 // uncaught errors); commands run with argument arrays and fail loudly.
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** Processes, namespaces and directories to remove on exit. */
 export const live = { procs: [], namespaces: [], dirs: [] };
@@ -43,4 +44,28 @@ export function run(cmd, args, timeoutMs = 20000) {
   if (r.error) throw new Error(`${cmd} ${args.join(' ')}: ${r.error.message}`);
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status}): ${(r.stderr || r.stdout).trim()}`);
   return r.stdout;
+}
+
+/**
+ * Exits 0 with a printed reason unless this is root and every tool answers (`[cmd, versionArgs]`);
+ * exits 2 unless the CLI is built. Returns the built daemon package (for its control client).
+ */
+export async function requireLab(bench, why, tools, repoRoot) {
+  if (process.getuid?.() !== 0) {
+    console.log(`${bench}: skipped — needs root (${why}).`);
+    process.exit(0);
+  }
+  for (const [cmd, args] of tools) {
+    const r = spawnSync(cmd, args, { stdio: 'ignore' });
+    if (r.error || r.status !== 0) {
+      console.log(`${bench}: skipped — needs \`${cmd}\` on PATH.`);
+      process.exit(0);
+    }
+  }
+  const cli = join(repoRoot, 'packages/cli/dist/main.js');
+  if (!existsSync(cli)) {
+    console.error(`${cli} is not built: run npm run build first`);
+    process.exit(2);
+  }
+  return import(join(repoRoot, 'packages/daemon/dist/index.js'));
 }
