@@ -11,9 +11,9 @@ import {
   invokeAgent, supportsAction, validateParams, type ActionResult, type AgentAction, type AgentResolver, type Clock,
   type CommandRunner, type Logger, type Notification,
 } from '@paceline/agent-api';
-import { OcfRc, paramsDigest } from '@paceline/model';
+import { OcfRc, operationParams, paramsDigest } from '@paceline/model';
 import type { ExecutorEvents } from './events.js';
-import { findOperation, findPrimitive, localInstanceId, metaFor, paramsFor, stateDirFor, timeoutFor } from './lookup.js';
+import { findOperation, findPrimitive, localInstanceId, metaFor, stateDirFor, timeoutFor } from './lookup.js';
 import { isFailure, metExpectation, type PendingRecord, type RecordedOp } from './record.js';
 
 export interface ExecutorDeps {
@@ -196,11 +196,12 @@ async function runOne(a: GraphAction, graph: Transition, deps: ExecutorDeps, log
   const opName = action;
   // A probe uses the interval-0 monitor operation's settings, when there is one.
   const configuredOp = entry ? findOperation(entry, opName, a.interval) : undefined;
+  const rawParams = entry ? operationParams(entry.primitive, node, configuredOp) : undefined;
   const op: RecordedOp = {
     action: opName,
     interval: a.interval,
     expectedRc: a.kind === 'probe' ? OcfRc.NOT_RUNNING : a.kind === 'monitor' && configuredOp?.role === 'Promoted' ? OcfRc.RUNNING_PROMOTED : OcfRc.SUCCESS,
-    ...(entry ? { agent: entry.primitive.agent, digest: paramsDigest(paramsFor(entry, configuredOp, node)) } : {}),
+    ...(entry ? { agent: entry.primitive.agent, digest: paramsDigest(rawParams!) } : {}),
     ...(a.kind === 'migrate_to' || a.kind === 'migrate_from' ? migration(graph, a.resource!) : {}),
   };
   const event = { id: a.id, node, instance, action: opName, interval: a.interval, at: startedAt, ...(deps.transition !== undefined ? { transition: deps.transition } : {}) };
@@ -214,7 +215,7 @@ async function runOne(a: GraphAction, graph: Transition, deps: ExecutorDeps, log
     result = { execution: 'done', outcome: 'misconfigured', reason: `no primitive "${a.primitive ?? a.resource}" in the configuration` };
   } else {
     const agent = await deps.agents.resolve(entry.primitive.agent).catch(() => undefined);
-    const params = agent ? validateParams(agent, paramsFor(entry, configuredOp, node), instance) : undefined;
+    const params = agent ? validateParams(agent, rawParams!, instance) : undefined;
     if (!agent) result = { execution: 'not-installed', outcome: 'not-installed', reason: `agent ${entry.primitive.agent} is not available on ${node}` };
     else if (!params!.ok) result = params!.result;
     else if (action === 'notify' && !supportsAction(agent, 'notify')) result = { execution: 'done', outcome: 'ok', reason: 'agent does not take notifications' };

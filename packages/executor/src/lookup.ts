@@ -4,7 +4,7 @@
  * and where its state directory is.
  */
 import { join } from 'node:path';
-import { listPrimitives, operationParams, type ClusterConfig, type Operation, type PrimitiveEntry } from '@paceline/model';
+import { listPrimitives, type ClusterConfig, type Operation, type PrimitiveEntry } from '@paceline/model';
 import { DEFAULT_ACTION_TIMEOUT_MS, type AgentAction, type ResourceAgent } from '@paceline/agent-api';
 
 /** The primitive behind an instance id ("web", "httpd:1" → "httpd"). */
@@ -29,11 +29,6 @@ function primitiveIndex(config: ClusterConfig): ReadonlyMap<string, PrimitiveEnt
 /** The configured operation for an action and interval (probes use the interval-0 monitor). */
 export function findOperation(entry: PrimitiveEntry, action: string, interval: number): Operation | undefined {
   return entry.primitive.ops.find((o) => o.name === action && o.interval === interval && o.enabled !== false);
-}
-
-/** The primitive's parameters on `node` with the operation's own parameters on top. */
-export function paramsFor(entry: PrimitiveEntry, op: Operation | undefined, node: string): Record<string, unknown> {
-  return operationParams(entry.primitive, node, op);
 }
 
 type TimeoutKey = keyof NonNullable<ResourceAgent['meta']['defaultTimeouts']>;

@@ -6,10 +6,10 @@
  * 'monitor-failed' events — once per change from healthy to failed — so the scheduler runs again.
  */
 import type { ClusterConfig, InstancePlacement, Role } from '@paceline/model';
-import { OcfRc } from '@paceline/model';
+import { OcfRc, operationParams } from '@paceline/model';
 import { invokeAgent, validateParams, type ActionResult, type AgentResolver, type ParamsCheck, type ResourceAgent, type Clock, type CommandRunner, type Logger } from '@paceline/agent-api';
 import { ExecutorEvents } from './events.js';
-import { findPrimitive, localInstanceId, metaFor, paramsFor, stateDirFor, timeoutFor } from './lookup.js';
+import { findPrimitive, localInstanceId, metaFor, stateDirFor, timeoutFor } from './lookup.js';
 import { metExpectation, type PendingRecord, type RecordedOp } from './record.js';
 
 export interface MonitorDeps {
@@ -172,7 +172,7 @@ export class RecurringMonitors extends ExecutorEvents {
     else {
       // Parameters are parsed once per configuration and agent, not on every tick.
       if (loop.params?.config !== this.config || loop.params.agent !== agent)
-        loop.params = { config: this.config, agent, check: validateParams(agent, paramsFor(entry, configuredOp, node), instance) };
+        loop.params = { config: this.config, agent, check: validateParams(agent, operationParams(entry.primitive, node, configuredOp), instance) };
       const params = loop.params.check;
       if (!params.ok) result = params.result;
       else {

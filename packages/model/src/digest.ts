@@ -26,6 +26,12 @@ function canonical(v: unknown): unknown {
 
 const PREFIX = 'sha256:';
 
+/**
+ * The one-shot actions whose recorded digest says which definition a running resource has (a
+ * probe that found it running counts too; see the scheduler's definition changes).
+ */
+export const DEFINING_ACTIONS: ReadonlySet<string> = new Set(['start', 'promote', 'migrate_from', 'reload']);
+
 /** A digest made by `paramsDigest` (as opposed to one imported from a Pacemaker CIB). */
 export function isNativeDigest(digest: string): boolean {
   return digest.startsWith(PREFIX);

@@ -29,7 +29,7 @@ import type {
   ResourceHistory,
   Transition,
 } from '@paceline/model';
-import { emptyNodeStatus, operationParams, paramsDigest } from '@paceline/model';
+import { DEFINING_ACTIONS, emptyNodeStatus, operationParams, paramsDigest } from '@paceline/model';
 
 const KIND_RANK: Partial<Record<GraphAction['kind'], number>> = {
   fence: 0, probe: 1, stop: 2, demote: 3, migrate_to: 4, migrate_from: 5, start: 6, promote: 7, reload: 8, monitor: 9,
@@ -287,7 +287,7 @@ export function applyTransition(config: ClusterConfig, status: ClusterStatus, tr
       key: `${key}_${action}_${interval}`,
     };
     // The parameters it ran with, as the executor records them (a later definition change shows).
-    if (prim && a.node && (action === 'start' || action === 'promote' || action === 'migrate_from' || action === 'reload'))
+    if (prim && a.node && DEFINING_ACTIONS.has(action))
       record.digest = paramsDigest(operationParams(prim, a.node, prim.ops.find((o) => o.name === action && o.interval === 0)));
     if (a.kind === 'migrate_to' || a.kind === 'migrate_from') {
       const src = migrateSource.get(instance);

@@ -6,7 +6,7 @@
  * (failure-timeout) are ignored; probes that say "not installed" only ban the node.
  */
 import type { ClusterConfig, ClusterStatus, OnFail, OpRecord, Primitive, Role } from '@paceline/model';
-import { INFINITY, OcfRc, isNativeDigest, operationParams, paramsDigest } from '@paceline/model';
+import { DEFINING_ACTIONS, INFINITY, OcfRc, isNativeDigest, operationParams, paramsDigest } from '@paceline/model';
 import type { NodeView } from './nodes.js';
 import type { ResourceTree, Rsc } from './resources.js';
 import { cloneOf, needsFencing } from './resources.js';
@@ -560,8 +560,8 @@ export function unpackStatus(
 /**
  * Has the definition of an active resource changed since it started on `node`? Looks at the
  * operations since its last successful start (or migrate_from; or the probe that found it
- * running): where the record says how its
- * parameters compare (a CIB import compares Pacemaker's digests), that answer; otherwise the
+ * running): where the record says how its parameters compare (a CIB import compares Pacemaker's
+ * digests), that answer; otherwise the
  * native digest of the parameters it ran with against the current ones (one-shot actions only:
  * recurring monitors' records are rewritten by every run).
  */
@@ -589,7 +589,7 @@ function definitionChange(prim: Primitive, node: string, sorted: readonly OpReco
     if (change === undefined || change === 'same') continue;
     if (op.interval === 0) {
       const foundRunning = op.action === 'monitor' && (op.rc === OcfRc.SUCCESS || op.rc === OcfRc.RUNNING_PROMOTED);
-      if (op.action !== 'start' && op.action !== 'promote' && op.action !== 'migrate_from' && op.action !== 'reload' && !foundRunning) continue;
+      if (!DEFINING_ACTIONS.has(op.action) && !foundRunning) continue;
       // Only a reload-capable agent records a restart digest (the parameters a reload cannot change).
       const wanted = change === 'restart' || op.restartDigest === undefined ? 'restart' : 'reload';
       if (action !== 'restart') action = wanted;
