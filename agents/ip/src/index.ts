@@ -1,25 +1,31 @@
 /**
  * `paceline:ip` — a virtual IP address that moves between nodes.
  *
- * start: refuse when another host already answers for the address (duplicate-address detection:
- *        `arping -D` for IPv4, the kernel's DAD for IPv6) unless `allowDuplicate`; add it with
- *        `ip addr add` (labelled); bring the link up; announce it (gratuitous ARP with `arping -U`
- *        and/or `-A`; for IPv6 the kernel sends an unsolicited neighbour advertisement once DAD
- *        completes, enabled per interface with the `ndisc_notify` sysctl).
- * stop:  `ip addr del`; idempotent (a missing address or interface is already stopped).
- * monitor: the address is on the interface, not failed DAD, and the link is up.
+ * start: fail when the link is down (administratively, no carrier, not operational): the agent
+ *        never overrides an administrator's (or a fault's) link state, so the failed start moves
+ *        the address to a node whose link works — unless `bringLinkUp`, which sets an
+ *        administratively down link up first. Then refuse when another host already answers for
+ *        the address (duplicate-address detection: `arping -D` for IPv4, the kernel's DAD for
+ *        IPv6) unless `allowDuplicate`; add it with `ip addr add` (labelled); announce it
+ *        (gratuitous ARP with `arping -U` and/or `-A`; for IPv6 the kernel sends an unsolicited
+ *        neighbour advertisement once DAD completes, enabled per interface with the `ndisc_notify`
+ *        sysctl).
+ * stop:  `ip addr del`; idempotent (a missing address or interface is already stopped); works
+ *        whatever the link's state.
+ * monitor: the address is on the interface, not failed DAD, and the link is up; an address on a
+ *        link that is down is a failure (generic error), with the link's state in the reason.
  * Every command is an argument array through the injected runner.
  */
 import { z } from 'zod';
 import { defineAgent, failed, notRunning, ok } from '@paceline/agent-api';
 import type { ActionResult, AgentContext } from '@paceline/agent-api';
 import { canonicalAddress, ipFamily } from './address.js';
-import { linkIsUp, queryLink } from './iproute.js';
+import { describeLinkState, linkState, queryLink } from './iproute.js';
 import type { AddrInfo, LinkInfo } from './iproute.js';
 
 export { canonicalAddress, ipFamily } from './address.js';
-export { linkIsUp, queryLink } from './iproute.js';
-export type { AddrInfo, LinkInfo, LinkQuery } from './iproute.js';
+export { describeLinkState, linkIsUp, linkState, queryLink } from './iproute.js';
+export type { AddrInfo, LinkInfo, LinkQuery, LinkState } from './iproute.js';
 
 const IFNAME = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,14}$/;
 
@@ -61,6 +67,14 @@ export const ipParams = z
           "IPv6 1000 (the kernel's DAD, after which it announces the address).",
       ),
     allowDuplicate: z.boolean().default(false).describe('Start even when another host already answers for the address.'),
+    bringLinkUp: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Start: set an administratively down interface up (ip link set dev INTERFACE up) instead of failing. Off by ' +
+          "default: the agent never overrides an administrator's link state, and a start on a down link fails so the " +
+          'address moves to another node. A link with no carrier fails the start either way.',
+      ),
     ipv6Notify: z
       .boolean()
       .default(true)
@@ -145,6 +159,44 @@ async function announceV4(p: IpParams, ctx: AgentContext): Promise<void> {
   await ctx.clock.sleep(Math.min(p.arpInterval, 100), ctx.signal).catch(() => undefined);
 }
 
+/** How long start waits for carrier after `bringLinkUp` set a link up (a NIC's autonegotiation takes seconds). */
+const LINK_UP_WAIT_MS = 5000;
+
+/**
+ * Start's link check. A link that is up: undefined (go on). A link that is down: a generic error
+ * naming the interface, its state and the way out — unless `bringLinkUp` and the link is only
+ * administratively down: then it is set up and waited for (carrier and operational state).
+ */
+async function requireLinkUp(p: IpParams, ctx: AgentContext, link: LinkInfo): Promise<ActionResult | undefined> {
+  const state = linkState(link);
+  if (state.up) return undefined;
+  const what = describeLinkState(p.interface, state);
+  if (state.why !== 'admin-down') {
+    return failed('generic-error', `not starting ${p.address}: ${what}; it can run only where the link works`);
+  }
+  if (!p.bringLinkUp) {
+    return failed(
+      'generic-error',
+      `not starting ${p.address}: ${what}; the agent does not override an administrator's link state. Bring it up ` +
+        `(ip link set dev ${p.interface} up) and clear the failure, or set bringLinkUp: true to let start do it`,
+    );
+  }
+  ctx.log.info('setting the link up (bringLinkUp)', { interface: p.interface, operstate: state.operstate });
+  const up = await ip(ctx, ['link', 'set', 'dev', p.interface, 'up']);
+  if (!up.ok) return up.result;
+  const until = Math.min(ctx.deadline - 500, ctx.clock.now() + LINK_UP_WAIT_MS);
+  for (;;) {
+    const q = await queryLink(ctx.run, p.interface, ctx.signal);
+    if (q.kind !== 'ok') return failed('generic-error', `${p.interface} vanished while its link was being set up`);
+    const now = linkState(q.link);
+    if (now.up) return undefined;
+    if (ctx.clock.now() >= until || ctx.signal.aborted) {
+      return failed('generic-error', `not starting ${p.address}: set ${p.interface} up (bringLinkUp), but ${describeLinkState(p.interface, now)}`);
+    }
+    await ctx.clock.sleep(100, ctx.signal);
+  }
+}
+
 /** IPv6: wait until the kernel's DAD finishes; report a duplicate. */
 async function waitForDad(p: IpParams, ctx: AgentContext): Promise<ActionResult | undefined> {
   const until = Math.min(ctx.deadline - 500, ctx.clock.now() + Math.max(dadTimeoutOf(p, 6), 3000));
@@ -178,7 +230,8 @@ async function monitor(p: IpParams, ctx: AgentContext): Promise<ActionResult> {
   const a = findAddress(q.link, p.address);
   if (!a) return notRunning();
   if (a.dadfailed) return failed('generic-error', `${p.address} failed duplicate address detection on ${p.interface}`);
-  if (!linkIsUp(q.link)) return failed('generic-error', `${p.address} is on ${p.interface} but the link is down (${q.link.operstate ?? 'no state'})`);
+  const state = linkState(q.link);
+  if (!state.up) return failed('generic-error', `${p.address} is on ${p.interface} but the link is down: ${describeLinkState(p.interface, state)}`);
   return ok();
 }
 
@@ -187,12 +240,10 @@ async function start(p: IpParams, ctx: AgentContext): Promise<ActionResult> {
   if (q.kind === 'not-installed') return failed('not-installed', 'the ip command (iproute2) is not installed');
   if (q.kind === 'missing') return failed('misconfigured', `interface ${p.interface} does not exist on ${ctx.node}`);
   if (q.kind === 'error') return failed('generic-error', q.message);
+  const down = await requireLinkUp(p, ctx, q.link);
+  if (down) return down;
   const family = ipFamily(p.address);
   const present = findAddress(q.link, p.address);
-  if (!q.link.flags.includes('UP')) {
-    const up = await ip(ctx, ['link', 'set', 'dev', p.interface, 'up']);
-    if (!up.ok) return up.result;
-  }
   if (present && !present.dadfailed) {
     return monitor(p, ctx);
   }

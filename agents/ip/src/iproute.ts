@@ -44,9 +44,46 @@ export async function queryLink(run: CommandRunner, ifname: string, signal?: Abo
   }
 }
 
-/** Administratively up, and not reported down by the driver (no carrier). */
+/**
+ * Why a link cannot carry the address, or that it can. Three checks, in this order:
+ * - `admin-down`: the UP flag is off (`ip link set dev IF down`, by an administrator or a script);
+ * - `no-carrier`: UP but no LOWER_UP — the driver reports no carrier (cable out, switch port
+ *   down, a veth whose peer is down, a bridge with no port up);
+ * - `oper-down`: carrier present but the kernel's operational state (RFC 2863) is not UP —
+ *   DORMANT (e.g. 802.1X not yet authenticated), LOWERLAYERDOWN (a VLAN or macvlan whose parent
+ *   is down), TESTING, NOTPRESENT. UNKNOWN counts as up: loopback, dummy and some tunnel drivers
+ *   never set an operational state.
+ * LOWER_UP follows the carrier at once; operstate follows it through the kernel's link watcher,
+ * which may lag by up to a second on a physical NIC.
+ */
+export type LinkState =
+  | { readonly up: true }
+  | { readonly up: false; readonly why: 'admin-down' | 'no-carrier' | 'oper-down'; readonly operstate: string };
+
+const OPERATIONAL = new Set(['UP', 'UNKNOWN']);
+
+export function linkState(link: LinkInfo): LinkState {
+  const operstate = (link.operstate ?? 'UNKNOWN').toUpperCase();
+  if (!link.flags.includes('UP')) return { up: false, why: 'admin-down', operstate };
+  if (!link.flags.includes('LOWER_UP')) return { up: false, why: 'no-carrier', operstate };
+  if (!OPERATIONAL.has(operstate)) return { up: false, why: 'oper-down', operstate };
+  return { up: true };
+}
+
+/** "interface lan0 is administratively down (operstate DOWN)", for reasons and logs. */
+export function describeLinkState(ifname: string, state: LinkState): string {
+  if (state.up) return `interface ${ifname} is up`;
+  switch (state.why) {
+    case 'admin-down':
+      return `interface ${ifname} is administratively down (operstate ${state.operstate})`;
+    case 'no-carrier':
+      return `interface ${ifname} is up but has no carrier (operstate ${state.operstate}: cable, switch port or peer down)`;
+    case 'oper-down':
+      return `interface ${ifname} is up with carrier but not operational (operstate ${state.operstate})`;
+  }
+}
+
+/** Administratively up, with carrier, and operational (see `linkState`). */
 export function linkIsUp(link: LinkInfo): boolean {
-  if (!link.flags.includes('UP')) return false;
-  const state = (link.operstate ?? 'UNKNOWN').toUpperCase();
-  return state === 'UP' || state === 'UNKNOWN';
+  return linkState(link).up;
 }

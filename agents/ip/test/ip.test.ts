@@ -1,8 +1,9 @@
 /**
  * The ip agent for real, in network namespaces this test creates: two "nodes" and a client on one
  * bridge. The client pings the virtual address and watches its ARP entry move when the address
- * moves; a node refuses the address while the other holds it; ocf-tester passes on the exported
- * agent inside a node's namespace. Skipped (with the reason printed) when not root.
+ * moves; a node refuses the address while the other holds it; a link set down (or a switch port
+ * down) fails the monitor and the start, and only `bringLinkUp` sets it up again; ocf-tester passes
+ * on the exported agent inside a node's namespace. Skipped (with the reason printed) when not root.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
@@ -113,14 +114,49 @@ d('ip agent in network namespaces', () => {
     expect((await act(ipAgent, 'stop', p, lab.runner(a))).outcome).toBe('ok');
   });
 
-  it('reports a failure when the link goes down, and recovers', async () => {
+  const flags = (ns: string, ifname: string): string[] =>
+    (JSON.parse(lab.exec(ns, 'ip', ['-j', 'link', 'show', 'dev', ifname])) as { flags: string[] }[])[0]!.flags;
+
+  it('a link set down: monitor fails naming it, start fails and leaves it down, bringLinkUp brings it up', async () => {
+    const run = lab.runner(b);
+    expect((await act(ipAgent, 'monitor', params(), run)).outcome).toBe('ok');
     lab.exec(b, 'ip', ['link', 'set', 'eth0', 'down']);
-    const r = await act(ipAgent, 'monitor', params(), lab.runner(b));
-    expect(r.outcome).toBe('generic-error');
-    expect(r.reason).toMatch(/link is down/);
-    lab.exec(b, 'ip', ['link', 'set', 'eth0', 'up']);
-    expect((await act(ipAgent, 'monitor', params(), lab.runner(b))).outcome).toBe('ok');
-    expect((await act(ipAgent, 'stop', params(), lab.runner(b))).outcome).toBe('ok');
+    const mon = await act(ipAgent, 'monitor', params(), run);
+    expect(mon.outcome).toBe('generic-error');
+    expect(mon.reason).toBe(`${VIP} is on eth0 but the link is down: interface eth0 is administratively down (operstate DOWN)`);
+    // Recovery (stop, start) must not override the administrator: stop works on the down link,
+    // start fails and the link stays down.
+    expect((await act(ipAgent, 'stop', params(), run)).outcome).toBe('ok');
+    expect(lab.exec(b, 'ip', ['-4', '-o', 'addr', 'show', 'dev', 'eth0'])).not.toContain(VIP);
+    const start = await act(ipAgent, 'start', params(), run);
+    expect(start.outcome).toBe('generic-error');
+    expect(start.reason).toMatch(/interface eth0 is administratively down .*bringLinkUp: true/);
+    expect(flags(b, 'eth0')).not.toContain('UP');
+    expect(lab.exec(b, 'ip', ['-4', '-o', 'addr', 'show', 'dev', 'eth0'])).not.toContain(VIP);
+    expect((await act(ipAgent, 'monitor', params(), run)).outcome).toBe('not-running');
+    // Asked to, start sets the link up and the client reaches the address again.
+    expect(await act(ipAgent, 'start', params({ bringLinkUp: true }), run)).toMatchObject({ execution: 'done', outcome: 'ok' });
+    expect(flags(b, 'eth0')).toEqual(expect.arrayContaining(['UP', 'LOWER_UP']));
+    expect((await act(ipAgent, 'monitor', params(), run)).outcome).toBe('ok');
+    expect(lab.ping(client, VIP)).toBe(true);
+  });
+
+  it('a link whose switch port is down (no carrier): monitor and start fail, even with bringLinkUp', async () => {
+    const run = lab.runner(b);
+    lab.exec(client, 'ip', ['link', 'set', 'pb', 'down']);
+    try {
+      const mon = await act(ipAgent, 'monitor', params(), run);
+      expect(mon.outcome).toBe('generic-error');
+      expect(mon.reason).toMatch(/interface eth0 is up but has no carrier/);
+      expect((await act(ipAgent, 'stop', params(), run)).outcome).toBe('ok');
+      const start = await act(ipAgent, 'start', params({ bringLinkUp: true }), run);
+      expect(start.outcome).toBe('generic-error');
+      expect(start.reason).toMatch(/no carrier/);
+    } finally {
+      lab.exec(client, 'ip', ['link', 'set', 'pb', 'up']);
+    }
+    expect((await act(ipAgent, 'start', params(), run)).outcome).toBe('ok');
+    expect((await act(ipAgent, 'stop', params(), run)).outcome).toBe('ok');
   });
 
   it('fails to start on a missing interface, and stop there is a no-op', async () => {
