@@ -69,8 +69,21 @@ export const MembershipConfig = z
     partitionPolicy: PartitionPolicy.default('fence'),
     /** The node that wins a fence race (fences without delay); default: the lowest node name. */
     preferredNode: Name.optional(),
-    /** Extra wait before a non-preferred node fences its peer, multiplied by its rank. */
+    /**
+     * Without an arbiter: extra wait before a node that does not win the fence race fences its peer,
+     * multiplied by its rank. The race is won by the node running the most (the `weights` input: the
+     * sum of its active resources' priorities), ties by `preferredNode`.
+     */
     fenceDelayTicks: z.number().int().nonnegative().default(20),
+    /**
+     * A tie-breaking arbiter (`paceline witness`) decides fence races: a node fences a lost peer only
+     * once it holds the arbiter's vote, and then without delay; a node refused the vote (another node
+     * holds it) may not run resources. The caller asks the arbiter on `vote-requested` and feeds the
+     * answer as a `vote` input.
+     */
+    arbiter: z.boolean().default(false),
+    /** While a peer is lost, the vote is asked for again (renewing its lease) every this many ticks. */
+    voteRenewTicks: z.number().int().positive().default(10),
     /**
      * Skip the fence-race delay when every link to the lost peer reports its port closed (ICMP port
      * unreachable): the peer's host is up but its daemon is dead, so it cannot fence this node and

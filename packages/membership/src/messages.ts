@@ -31,6 +31,11 @@ export const Heartbeat = z.strictObject({
   /** The coordinator the sender follows, and the term of that election. */
   coordinator: Name,
   term: Counter,
+  /**
+   * The receiver's incarnation as the sender knows it. A receiver told of an incarnation newer
+   * than its own learns that another daemon runs under its name (a cloned machine).
+   */
+  peerBoot: Counter.optional(),
 });
 export type Heartbeat = z.infer<typeof Heartbeat>;
 

@@ -14,6 +14,12 @@ export function witnessFresh(s: MembershipState): boolean {
   return s.witness !== undefined && s.witness.reachable && s.tick - s.witness.tick <= s.config.witnessStaleTicks;
 }
 
+/** The arbiter's last answer (also while a renewal is under way); undefined: not asked. */
+export function voteResult(s: MembershipState): 'granted' | 'refused' | 'unreachable' | undefined {
+  const v = s.vote;
+  return v.phase === 'none' ? undefined : v.phase === 'asking' ? v.last : v.phase;
+}
+
 const missing = (s: MembershipState): PeerState[] =>
   Object.values(s.peers).filter((p) => !p.member && !p.left && !(p.fence.phase === 'confirmed'));
 
@@ -33,8 +39,13 @@ export function explainMayRun(s: MembershipState): Answer {
   const gone = missing(s).map((p) => p.name);
   if (gone.length === 0) return { yes: true, reason: 'quorate and every peer is accounted for' };
   switch (s.config.partitionPolicy) {
-    case 'fence':
+    case 'fence': {
+      if (s.config.arbiter && voteResult(s) === 'refused') {
+        const holder = s.vote.phase !== 'none' ? s.vote.holder : undefined;
+        return { yes: false, reason: `${gone.join(', ')} lost and the arbiter gave its vote to ${holder ?? 'another node'}: this node stops its resources and waits to be fenced or to rejoin` };
+      }
       return { yes: true, reason: `quorate; ${gone.join(', ')} not fenced yet (its resources stay where they were)` };
+    }
     case 'witness':
       return witnessFresh(s)
         ? { yes: true, reason: `${gone.join(', ')} lost but the witness is reachable` }
@@ -58,13 +69,15 @@ export function explainPeerSafelyDown(s: MembershipState, peer: string): Answer 
   const p = s.peers[peer];
   if (p === undefined) return { yes: false, reason: `"${peer}" is not a peer of ${s.self}` };
   if (p.member) return { yes: false, reason: `${peer} is a member` };
+  if (p.conflict !== undefined)
+    return { yes: false, reason: `two daemons run as ${peer} (incarnations ${p.conflict.boots.join(' and ')}): unclean until it is fenced` };
   if (p.left) return { yes: true, reason: `${peer} left cleanly` };
   if (p.fence.phase === 'confirmed') return { yes: true, reason: `${peer} was fenced` };
   switch (s.config.partitionPolicy) {
     case 'fence':
       return {
         yes: false,
-        reason: `${peer} ${p.lostAt === undefined ? 'not seen since this node started' : 'lost'}; fencing ${p.fence.phase === 'none' ? 'not started' : p.fence.phase}`,
+        reason: `${peer} ${p.lostAt === undefined ? 'not seen since this node started' : 'lost'}; fencing ${p.fence.phase === 'none' ? (s.config.arbiter && voteResult(s) !== 'granted' ? `waits for the arbiter's vote (${voteResult(s) ?? 'not asked'})` : 'not started') : p.fence.phase}`,
       };
     case 'witness': {
       if (!s.quorate || s.waitingForAll) return { yes: false, reason: 'no quorum' };

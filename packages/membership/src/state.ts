@@ -44,7 +44,19 @@ export interface PeerState {
     | { readonly coordinator: string; readonly term: number; readonly membershipId: number; readonly members: readonly string[] }
     | undefined;
   readonly fence: FenceState;
+  /**
+   * Two daemons run under this peer's name (fresh traffic from two incarnations): it is unclean —
+   * not a member, never "left cleanly" — until it is fenced.
+   */
+  readonly conflict?: { readonly boots: readonly [number, number]; readonly tick: number } | undefined;
 }
+
+/** The arbiter's vote, as this node last heard it (see `arbiter` in the configuration). */
+export type VoteState =
+  | { readonly phase: 'none' }
+  /** Asked (or renewing); waiting for the caller's `vote` input. */
+  | { readonly phase: 'asking'; readonly since: number; readonly last?: 'granted' | 'refused' | 'unreachable' | undefined; readonly holder?: string | undefined }
+  | { readonly phase: 'granted' | 'refused' | 'unreachable'; readonly at: number; readonly holder?: string | undefined; readonly detail?: string | undefined };
 
 export type DropCounters = Readonly<Record<DropReason, number>>;
 
@@ -81,6 +93,12 @@ export interface MembershipState {
   readonly mayRun: boolean;
   /** The node has announced a clean shutdown. */
   readonly leaving: boolean;
+  /** The arbiter's vote (only with `arbiter`). */
+  readonly vote: VoteState;
+  /** node → weight for the fence race without an arbiter (the caller's `weights` input). */
+  readonly weights: Readonly<Record<string, number>>;
+  /** A peer told this node of a newer incarnation of itself: another daemon runs under this name. */
+  readonly selfConflict?: { readonly boot: number; readonly by: string; readonly tick: number } | undefined;
   readonly drops: DropCounters;
 }
 
@@ -101,7 +119,14 @@ export type MembershipInput =
    * The transport learned that nothing listens on `node`'s membership port on `link` (a packet to
    * it was answered with ICMP port unreachable): the peer's host is up but its daemon is not.
    */
-  | { readonly type: 'unreachable'; readonly link: string; readonly node: string };
+  | { readonly type: 'unreachable'; readonly link: string; readonly node: string }
+  /** The arbiter's answer to a `vote-requested` event. */
+  | { readonly type: 'vote'; readonly result: 'granted' | 'refused' | 'unreachable'; readonly holder?: string; readonly detail?: string }
+  /**
+   * What each node runs (e.g. the sum of its active resources' priorities): without an arbiter the
+   * node that runs the most wins the fence race.
+   */
+  | { readonly type: 'weights'; readonly weights: Readonly<Record<string, number>> };
 
 export interface Outgoing {
   readonly link: string;
@@ -128,6 +153,14 @@ export type MembershipEvent =
   | { readonly type: 'fence-confirmed'; readonly node: string }
   | { readonly type: 'fence-failed'; readonly node: string; readonly retryInTicks: number; readonly detail?: string }
   | { readonly type: 'may-run-changed'; readonly mayRun: boolean; readonly reason: string }
+  /** Two daemons run under one name: `node` (a peer, or this node itself) with incarnations `boots`. */
+  | { readonly type: 'identity-conflict'; readonly node: string; readonly boots: readonly number[]; readonly detail: string }
+  /** Ask the arbiter for the vote (or renew it): `lost` peers are lost. Answer with a `vote` input. */
+  | { readonly type: 'vote-requested'; readonly lost: readonly string[] }
+  /** Every peer is accounted for again: give the vote back. */
+  | { readonly type: 'vote-released' }
+  /** The arbiter's answer changed (not repeated on every renewal). */
+  | { readonly type: 'vote-changed'; readonly result: 'granted' | 'refused' | 'unreachable'; readonly holder?: string; readonly detail?: string }
   | { readonly type: 'packet-dropped'; readonly link: string; readonly reason: DropReason; readonly from?: string; readonly detail?: string };
 
 export type MembershipEventType = MembershipEvent['type'];

@@ -8,10 +8,10 @@ import { MembershipConfig, TIMING_PROFILES, deadTicksOf, warnTicksOf, type Membe
 import { DROP_REASONS, type DropReason } from './codec.js';
 import { MembershipError } from './errors.js';
 import type { Heartbeat, WireMessage } from './messages.js';
-import { checkReplay } from './replay.js';
-import { explainMayRun, witnessFresh } from './safety.js';
+import { checkReplay, knownIncarnation } from './replay.js';
+import { explainMayRun, voteResult, witnessFresh } from './safety.js';
 import type {
-  FenceState, MembershipEvent, MembershipInput, MembershipState, Outgoing, PeerLink, PeerState, StepResult,
+  FenceState, MembershipEvent, MembershipInput, MembershipState, Outgoing, PeerLink, PeerState, StepResult, VoteState,
 } from './state.js';
 
 type Draft<T> = T extends readonly (infer U)[] ? U[] : T extends object ? { -readonly [K in keyof T]: Draft<T[K]> } : T;
@@ -42,15 +42,25 @@ export function resolveConfig(input: MembershipConfigInput): ResolvedConfig {
 
 /**
  * The state of a node that has just started. `boot` is its incarnation and must be larger than in
- * any earlier run (e.g. the start time in ms, or a counter persisted on disk).
+ * any earlier run (e.g. the start time in ms, or a counter persisted on disk). `peerBoots` are the
+ * newest incarnations of the peers seen in earlier runs (persisted by the caller): packets of older
+ * incarnations are refused from the start, so a recording made before this node restarted cannot
+ * bring back a peer's earlier life.
  */
-export function initialState(config: MembershipConfigInput | ResolvedConfig, options: { boot: number }): MembershipState {
+export function initialState(
+  config: MembershipConfigInput | ResolvedConfig,
+  options: { boot: number; peerBoots?: Readonly<Record<string, number>> },
+): MembershipState {
   const c = 'peerLinks' in config ? config : resolveConfig(config);
   const peers: Record<string, PeerState> = {};
   for (const [name, links] of Object.entries(c.peerLinks)) {
     const l: Record<string, PeerLink> = {};
     for (const link of links) l[link] = { up: false, lastHeard: undefined, missed: 0, warned: false };
-    peers[name] = { name, member: false, left: false, lostAt: undefined, links: l, replay: undefined, claim: undefined, fence: { phase: 'none' } };
+    const known = options.peerBoots?.[name];
+    peers[name] = {
+      name, member: false, left: false, lostAt: undefined, links: l, replay: known !== undefined ? knownIncarnation(known) : undefined,
+      claim: undefined, fence: { phase: 'none' },
+    };
   }
   const drops = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
   const waitingForAll = c.waitForAll && c.nodeNames.length > 1;
@@ -58,6 +68,7 @@ export function initialState(config: MembershipConfigInput | ResolvedConfig, opt
     config: c, self: c.self, boot: options.boot, tick: 0, seq: 0, lastSentTick: undefined, peers,
     members: [c.self], membershipId: 1, coordinator: c.self, term: 0,
     quorate: false, waitingForAll, witness: undefined, witnessUpSince: undefined, isolated: false, mayRun: false, leaving: false, drops,
+    vote: { phase: 'none' }, weights: {},
   };
   const quorate = quorum(base).quorate;
   const withQuorum = { ...base, quorate };
@@ -69,11 +80,15 @@ function draft(s: MembershipState): S {
   for (const [k, p] of Object.entries(s.peers)) {
     const links: Record<string, Draft<PeerLink>> = {};
     for (const [l, v] of Object.entries(p.links)) links[l] = { ...v };
-    peers[k] = { ...p, links, replay: p.replay && { ...p.replay }, claim: p.claim && { ...p.claim, members: [...p.claim.members] }, fence: { ...p.fence } as Draft<FenceState> };
+    peers[k] = {
+      ...p, links, replay: p.replay && { ...p.replay }, claim: p.claim && { ...p.claim, members: [...p.claim.members] }, fence: { ...p.fence } as Draft<FenceState>,
+      conflict: p.conflict && { ...p.conflict, boots: [...p.conflict.boots] as [number, number] },
+    };
   }
   return {
     ...s, config: s.config as Draft<ResolvedConfig>, peers, members: [...s.members],
-    witness: s.witness && { ...s.witness }, drops: { ...s.drops },
+    witness: s.witness && { ...s.witness }, drops: { ...s.drops }, vote: { ...s.vote } as Draft<VoteState>, weights: { ...s.weights },
+    selfConflict: s.selfConflict && { ...s.selfConflict },
   };
 }
 
@@ -103,6 +118,23 @@ export function step(state: MembershipState, input: MembershipInput): StepResult
       break;
     case 'unreachable':
       onUnreachable(s, input.link, input.node, ev);
+      break;
+    case 'vote': {
+      if (s.vote.phase === 'none') break; // a late answer after the vote was given back
+      const before = voteResult(state);
+      s.vote = {
+        phase: input.result, at: s.tick,
+        ...(input.holder !== undefined ? { holder: input.holder } : {}), ...(input.detail !== undefined ? { detail: input.detail } : {}),
+      };
+      if (before !== input.result)
+        ev.push({
+          type: 'vote-changed', result: input.result,
+          ...(input.holder !== undefined ? { holder: input.holder } : {}), ...(input.detail !== undefined ? { detail: input.detail } : {}),
+        });
+      break;
+    }
+    case 'weights':
+      s.weights = { ...input.weights };
       break;
     case 'leave':
       if (!s.leaving) {
@@ -148,9 +180,11 @@ function onTick(s: S, out: Outgoing[], ev: MembershipEvent[]): void {
     s.lastSentTick = s.tick;
     for (const [peer, links] of Object.entries(c.peerLinks)) {
       for (const link of links) {
+        const known = s.peers[peer]?.replay?.boot;
         const message: Heartbeat = {
           v: 1, type: 'heartbeat', from: s.self, to: peer, link, boot: s.boot, seq: ++s.seq,
           membershipId: s.membershipId, members: [...s.members], coordinator: s.coordinator, term: s.term,
+          ...(known !== undefined ? { peerBoot: known } : {}),
         };
         out.push({ link, to: peer, message });
       }
@@ -167,8 +201,34 @@ function onMessage(s: S, link: string, from: string, m: WireMessage, ev: Members
   if (m.link !== link) return drop(s, ev, link, 'wrong-link', from, `a ${m.link} packet from ${m.from} arrived on ${link}`);
   if (m.to !== s.self) return drop(s, ev, link, 'misdirected', from, `a packet for ${m.to} from ${m.from}`);
   const r = checkReplay(p.replay, m.boot, m.seq);
-  if (!r.ok) return drop(s, ev, link, 'replayed', from, `from ${m.from}: ${r.detail}`);
+  if (!r.ok) {
+    if (r.window !== undefined) p.replay = r.window;
+    drop(s, ev, link, 'replayed', from, `from ${m.from}: ${r.detail}`);
+    // Fresh traffic from the incarnation a newer one replaced: more packets than one round of
+    // heartbeats still in flight when it stopped (one per link) means it has not stopped.
+    const prev = r.window?.previous;
+    if (r.freshFromPrevious && prev !== undefined && prev.fresh > Object.keys(p.links).length)
+      declareConflict(s, p, [prev.boot, p.replay!.boot], ev, `fresh packets from incarnation ${prev.boot} of ${p.name} after incarnation ${p.replay!.boot} appeared`);
+    return;
+  }
   p.replay = r.window;
+  if (p.conflict !== undefined) {
+    // Unclean until fenced: nothing it sends makes it a member or "left cleanly".
+    return drop(s, ev, link, 'replayed', from, `from ${m.from}: two daemons run as ${m.from}; ignored until it is fenced`);
+  }
+  if (m.type === 'heartbeat' && m.peerBoot !== undefined && m.peerBoot > s.boot && s.selfConflict?.boot !== m.peerBoot) {
+    s.selfConflict = { boot: m.peerBoot, by: p.name, tick: s.tick };
+    ev.push({
+      type: 'identity-conflict', node: s.self, boots: [s.boot, m.peerBoot],
+      detail: `${p.name} knows ${s.self} as incarnation ${m.peerBoot}, newer than this daemon's ${s.boot}: another daemon runs as ${s.self}`,
+    });
+  }
+  if (m.type === 'leave' && (p.replay.previous?.fresh ?? 0) > 0) {
+    // The incarnation this one replaced is still sending: this is not the node shutting down but
+    // one of two daemons under its name leaving. The other still runs: unclean, never "left".
+    declareConflict(s, p, [p.replay.previous!.boot, p.replay.boot], ev, `incarnation ${p.replay.boot} of ${p.name} left while incarnation ${p.replay.previous!.boot} still sends`);
+    return;
+  }
   if (m.type === 'leave') {
     for (const x of Object.values(p.links)) Object.assign(x, { up: false, missed: 0, warned: false, refusedAt: undefined });
     if (p.member || !p.left) {
@@ -196,13 +256,29 @@ function onMessage(s: S, link: string, from: string, m: WireMessage, ev: Members
   p.claim = { coordinator: m.coordinator, term: m.term, membershipId: m.membershipId, members: [...m.members].sort() };
 }
 
+/** Two daemons run under `p`'s name: unclean (not a member, not left) until fenced. */
+function declareConflict(s: S, p: P, boots: [number, number], ev: MembershipEvent[], detail: string): void {
+  if (p.conflict !== undefined) return;
+  p.conflict = { boots, tick: s.tick };
+  ev.push({ type: 'identity-conflict', node: p.name, boots, detail });
+  for (const x of Object.values(p.links)) Object.assign(x, { up: false, missed: 0, warned: false, refusedAt: undefined });
+  p.claim = undefined;
+  p.left = false;
+  if (p.member) {
+    p.member = false;
+    ev.push({ type: 'node-lost', node: p.name });
+  }
+  p.lostAt = s.tick;
+}
+
 function onUnreachable(s: S, link: string, node: string, ev: MembershipEvent[]): void {
   const p = s.peers[node];
   const l = p?.links[link];
   if (p === undefined || l === undefined) return; // not a peer on that link: nothing to learn
   if (l.refusedAt !== undefined) return;
   l.refusedAt = s.tick;
-  if (!p.member && !p.left && daemonDown(p)) ev.push({ type: 'peer-daemon-down', node });
+  // A peer never seen since this node started is not news (its daemon is not up yet).
+  if (!p.member && !p.left && p.lostAt !== undefined && daemonDown(p)) ev.push({ type: 'peer-daemon-down', node });
 }
 
 /** Every link to the peer reported its port closed since the peer was last heard. */
@@ -216,6 +292,11 @@ function onFenceResult(s: S, node: string, ok: boolean, detail: string | undefin
   if (p === undefined || p.fence.phase !== 'requested') return; // stale or unsolicited result: ignore
   if (ok) {
     p.fence = { phase: 'confirmed', at: s.tick };
+    if (p.conflict !== undefined) {
+      // Powered off: every daemon that ran under its name is gone. A later, newer incarnation joins as usual.
+      p.conflict = undefined;
+      if (p.replay?.previous) p.replay = { ...p.replay, previous: { ...p.replay.previous, fresh: 0 } };
+    }
     ev.push({ type: 'fence-confirmed', node });
   } else {
     const retry = s.config.fenceRetryTicks;
@@ -280,6 +361,7 @@ function reconcile(s: S, ev: MembershipEvent[]): void {
     ev.push({ type: 'quorum-changed', quorate: q.quorate, reason: q.reason });
   }
 
+  reconcileVote(s, ev);
   reconcileFencing(s, ev);
 
   if (c.partitionPolicy === 'witness') {
@@ -300,11 +382,50 @@ function reconcile(s: S, ev: MembershipEvent[]): void {
   }
 }
 
-/** The fence-race delay: only two-node clusters race (with a majority, only one side is quorate). */
-function fenceDelay(c: ResolvedConfig, self: string): number {
-  if (!c.twoNode || self === c.preferred) return 0;
-  const others = c.nodeNames.filter((n) => n !== c.preferred);
-  return (others.indexOf(self) + 1) * c.fenceDelayTicks;
+/**
+ * The fence-race delay: only two-node clusters race (with a majority, only one side is quorate).
+ * The node that runs the most (its weight) fences at once, ties go to the preferred node, then by
+ * name; the others wait `fenceDelayTicks` times their rank — so the side that keeps the services
+ * survives a split, whatever its name.
+ */
+export function fenceDelay(c: ResolvedConfig, self: string, weights: Readonly<Record<string, number>> = {}): number {
+  if (!c.twoNode) return 0;
+  const w = (n: string): number => weights[n] ?? 0;
+  const order = [...c.nodeNames].sort((a, b) => w(b) - w(a) || (a === c.preferred ? -1 : b === c.preferred ? 1 : a < b ? -1 : 1));
+  return order.indexOf(self) * c.fenceDelayTicks;
+}
+
+/** Peers that are neither members, nor gone cleanly, nor fenced — and were seen, or had their startup grace. */
+function unaccounted(s: S): P[] {
+  return Object.values(s.peers).filter(
+    (p) => !p.member && !p.left && p.fence.phase !== 'confirmed' && (p.lostAt !== undefined || s.tick >= s.config.startupGraceTicks),
+  );
+}
+
+/**
+ * With an arbiter: the coordinator of a quorate side that lost a peer asks for the vote, and keeps
+ * renewing it while the peer is unaccounted for; once every peer is accounted for it gives it back.
+ */
+function reconcileVote(s: S, ev: MembershipEvent[]): void {
+  const c = s.config;
+  const lost = unaccounted(s).map((p) => p.name);
+  const need = c.arbiter && c.partitionPolicy === 'fence' && s.quorate && !s.waitingForAll && !s.leaving && s.coordinator === s.self && lost.length > 0;
+  const v = s.vote;
+  if (!need) {
+    if (v.phase !== 'none') {
+      if (voteResult(s as MembershipState) === 'granted') ev.push({ type: 'vote-released' });
+      s.vote = { phase: 'none' };
+    }
+    return;
+  }
+  const due = v.phase === 'none'
+    || (v.phase !== 'asking' && s.tick - v.at >= c.voteRenewTicks)
+    || (v.phase === 'asking' && s.tick - v.since >= 4 * c.voteRenewTicks); // the answer never came: ask again
+  if (!due) return;
+  const last = voteResult(s as MembershipState);
+  const holder = v.phase !== 'none' ? v.holder : undefined;
+  s.vote = { phase: 'asking', since: s.tick, ...(last !== undefined ? { last } : {}), ...(holder !== undefined ? { holder } : {}) };
+  ev.push({ type: 'vote-requested', lost });
 }
 
 function reconcileFencing(s: S, ev: MembershipEvent[]): void {
@@ -327,9 +448,15 @@ function reconcileFencing(s: S, ev: MembershipEvent[]): void {
     }
     // A peer whose daemon is provably dead cannot fence this node: no race, no delay.
     const noRace = c.fenceNowIfPeerRefuses && daemonDown(p);
+    // With an arbiter only the holder of its vote fences (at once); nobody else ever does.
+    const mayFence = noRace || !c.arbiter || voteResult(s as MembershipState) === 'granted';
+    if (!mayFence) {
+      if (f.phase === 'pending') p.fence = { phase: 'none' };
+      continue;
+    }
     if (f.phase === 'none') {
       if (p.lostAt === undefined && s.tick < c.startupGraceTicks) continue; // never seen: give it time to boot
-      const delay = noRace ? 0 : fenceDelay(c, s.self);
+      const delay = noRace || c.arbiter ? 0 : fenceDelay(c, s.self, s.weights);
       p.fence = { phase: 'pending', dueTick: s.tick + delay };
       if (delay > 0) ev.push({ type: 'fence-pending', node: p.name, delayTicks: delay });
     } else if (f.phase === 'pending' && noRace && f.dueTick > s.tick) {

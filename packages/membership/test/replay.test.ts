@@ -1,4 +1,4 @@
-import { checkReplay, type ReplayWindow } from '@paceline/membership';
+import { knownIncarnation, checkReplay, type ReplayWindow } from '@paceline/membership';
 
 function feed(seqs: [number, number][]): boolean[] {
   let w: ReplayWindow | undefined;
@@ -25,5 +25,27 @@ describe('anti-replay window', () => {
     expect(a.newIncarnation).toBe(false);
     const b = checkReplay(a.window, 2, 1);
     expect(b.ok && b.newIncarnation).toBe(true);
+  });
+
+  it('a window restored from disk refuses older incarnations and accepts the known one from any sequence', () => {
+    const w = knownIncarnation(7);
+    expect(checkReplay(w, 6, 1_000).ok).toBe(false);
+    const same = checkReplay(w, 7, 3);
+    expect(same.ok && same.newIncarnation).toBe(false);
+    const newer = checkReplay(w, 8, 1);
+    expect(newer.ok && newer.newIncarnation).toBe(false); // nothing was heard from 7 in this run
+  });
+
+  it('flags fresh traffic from the incarnation a newer one replaced, not replays of it', () => {
+    const w = checkReplay(undefined, 1, 10);
+    if (!w.ok) throw new Error('unexpected');
+    const next = checkReplay(w.window, 2, 1);
+    if (!next.ok) throw new Error('unexpected');
+    const replay = checkReplay(next.window, 1, 9);
+    expect(replay.ok === false && replay.freshFromPrevious).toBeFalsy();
+    const fresh = checkReplay(next.window, 1, 11);
+    expect(fresh.ok).toBe(false);
+    expect(fresh.ok === false && fresh.freshFromPrevious).toBe(true);
+    expect(fresh.ok === false && fresh.window?.previous).toEqual({ boot: 1, highest: 11, fresh: 1 });
   });
 });

@@ -12,6 +12,9 @@
  *   partition LINK a,b|c  / heal LINK|all
  *   drop LINK P%  / delay LINK N
  *   witness NODE reachable|unreachable|none
+ *   arbiter NODE reachable|unreachable   (settings arbiter=true: a simulated `paceline witness`)
+ *   weights NODE a=N,b=M                 feed NODE the fence-race weights
+ *   clone NODE / stop-clone NODE         a second daemon under NODE's name (newer incarnation), stopped cleanly
  *   fence-result BY TARGET ok|fail       (with fencing=manual)
  *   inject ATTACK LINK FROM->TO          forged, truncated, oversized, malformed, replay, wrong-link, stale, unknown-sender
  *   status                               each live node's view
@@ -104,6 +107,23 @@ class Runner {
         return [];
       case 'witness':
         this.harness().setWitness(args[0] ?? '', args[1] === 'none' ? undefined : args[1] === 'reachable');
+        return [];
+      case 'weights': {
+        const w = Object.fromEntries((args[1] ?? '').split(',').map((x) => x.split('=')).map(([k = '', v = '0']) => [k, Number(v)]));
+        this.harness().feed(args[0] ?? '', { type: 'weights', weights: w });
+        return [];
+      }
+      case 'clone':
+        this.harness().startClone(args[0] ?? '');
+        return [];
+      case 'stop-clone': {
+        const h = this.harness();
+        const from = h.trace.length;
+        h.stopClone(args[0] ?? '');
+        return MembershipHarness.format(h.trace.slice(from));
+      }
+      case 'arbiter':
+        this.harness().setArbiterReachable(args[0] ?? '', args[1] === 'reachable');
         return [];
       case 'fence-result': {
         const h = this.harness();

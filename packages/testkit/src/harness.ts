@@ -42,6 +42,9 @@ interface NodeRuntime {
   witness: boolean | undefined;
 }
 
+/** Lease of the simulated arbiter's vote, in ticks (renewed by the holder's `vote-requested`). */
+export const SIM_ARBITER_LEASE_TICKS = 60;
+
 export class MembershipHarness {
   readonly clock: SimulatedClock;
   readonly network: InMemoryNetwork<Buffer>;
@@ -60,6 +63,13 @@ export class MembershipHarness {
   /** Crashed nodes whose host is still up: packets to them are refused (ICMP port unreachable). */
   private readonly portClosed = new Set<string>();
   private refusals: { by: string; link: string; node: string }[] = [];
+  /** With `arbiter: true` in the settings: who holds the simulated arbiter's vote, until which tick. */
+  private voteHolder: { node: string; until: number } | undefined;
+  /** Nodes that cannot reach the arbiter (e.g. their service LAN is down). */
+  private readonly arbiterCut = new Set<string>();
+  private votes: { node: string; answer: MembershipInput }[] = [];
+  /** Second daemons running under a node's name (a cloned machine): they send as that node, receive nothing. */
+  private readonly clones = new Map<string, MembershipState>();
   private observers: ((e: TraceEntry) => void)[] = [];
 
   constructor(readonly options: HarnessOptions) {
@@ -130,6 +140,44 @@ export class MembershipHarness {
     this.kill(node);
   }
 
+  /**
+   * Starts a second daemon under `node`'s name, with the same key and a newer incarnation (a cloned
+   * machine). It sends as `node` on every link; packets to `node` still reach the original only.
+   */
+  startClone(node: string): void {
+    this.checkNode(node);
+    if (this.clones.has(node)) throw new Error(`a clone of ${node} is already running`);
+    this.lastBoot = Math.max(this.lastBoot + 1, this.clock.now());
+    this.clones.set(node, initialState({ ...this.options.config, self: node, nodes: [...this.options.nodes] }, { boot: this.lastBoot }));
+  }
+
+  /** Stops the clone of `node` cleanly: it announces `leave` as `node`. */
+  stopClone(node: string): void {
+    this.feedClone(node, { type: 'leave' });
+    this.network.deliver();
+    this.clones.delete(node);
+  }
+
+  private feedClone(node: string, input: MembershipInput): void {
+    const st = this.clones.get(node);
+    if (st === undefined) return;
+    const res = step(st, input);
+    this.clones.set(node, res.state);
+    for (const o of res.outbox) this.send(node, o);
+  }
+
+  /** Whether `node` can reach the simulated arbiter (settings `arbiter: true`). */
+  setArbiterReachable(node: string, reachable: boolean): void {
+    this.checkNode(node);
+    if (reachable) this.arbiterCut.delete(node);
+    else this.arbiterCut.add(node);
+  }
+
+  /** The holder of the simulated arbiter's vote (undefined: nobody, or its lease ran out). */
+  arbiterHolder(): string | undefined {
+    return this.voteHolder !== undefined && this.voteHolder.until >= this.tick ? this.voteHolder.node : undefined;
+  }
+
   setWitness(node: string, reachable: boolean | undefined): void {
     const r = this.nodes.get(node);
     if (r === undefined) throw new Error(`node ${node} is not running`);
@@ -159,10 +207,15 @@ export class MembershipHarness {
         if (w !== undefined) this.feed(node, { type: 'witness', reachable: w });
         this.feed(node, { type: 'tick' });
       }
+      for (const node of [...this.clones.keys()]) this.feedClone(node, { type: 'tick' });
       this.network.deliver();
       const refusals = this.refusals;
       this.refusals = [];
       for (const r of refusals) this.feed(r.by, { type: 'unreachable', link: r.link, node: r.node });
+      // The arbiter answers within the tick (a LAN round trip).
+      const votes = this.votes;
+      this.votes = [];
+      for (const v of votes) this.feed(v.node, v.answer);
     }
     return this.trace.slice(from);
   }
@@ -243,6 +296,19 @@ export class MembershipHarness {
     for (const o of this.observers) o(e);
     if (event.type === 'fence-requested' && this.options.fencing !== undefined && this.options.fencing !== 'manual')
       this.fences.push({ at: this.tick + (this.options.fenceTicks ?? 1), by: node, target: event.node });
+    if (event.type === 'vote-requested') this.votes.push({ node, answer: this.arbiterAnswer(node) });
+    if (event.type === 'vote-released' && this.voteHolder?.node === node) this.voteHolder = undefined;
+  }
+
+  /** The simulated arbiter: grants the vote to one node at a time, as a lease its holder renews. */
+  private arbiterAnswer(node: string): MembershipInput {
+    if (this.arbiterCut.has(node)) return { type: 'vote', result: 'unreachable', detail: 'no answer from the arbiter' };
+    const holder = this.arbiterHolder();
+    if (holder === undefined || holder === node) {
+      this.voteHolder = { node, until: this.tick + SIM_ARBITER_LEASE_TICKS };
+      return { type: 'vote', result: 'granted', holder: node };
+    }
+    return { type: 'vote', result: 'refused', holder };
   }
 
   private runFences(): void {
