@@ -102,6 +102,8 @@ export interface CoreState {
   readonly lostSeq: Readonly<Record<string, number>>;
   /** peer → `seq` when it last became a member: a report from before that may be stale. */
   readonly joinSeq: Readonly<Record<string, number>>;
+  /** Resources held (not started) in the last scheduler run while a peer is unaccounted for (see limboConfig). */
+  readonly held: readonly string[];
 }
 
 export interface QueuedUpdate {
@@ -161,7 +163,7 @@ export function initialCoreState(self: string, doc: ClusterDoc, view: Membership
   if (p.config === undefined) throw new Error(p.error);
   return {
     self, doc, config: p.config, view, reports: {}, dirty: true, urgent: false, running: undefined, aborting: false, nextTransition: 1, last: undefined, quarantined: {},
-    docKey: docKey(doc), committed: false, peerDocs: {}, queue: [], pending: [], seq: 0, reportSeq: {}, lostSeq: {}, joinSeq: {},
+    docKey: docKey(doc), committed: false, peerDocs: {}, queue: [], pending: [], seq: 0, reportSeq: {}, lostSeq: {}, joinSeq: {}, held: [],
   };
 }
 
@@ -192,6 +194,15 @@ export function coordinatorStep(state: CoreState, event: CoreEvent): CoreResult 
       break;
     }
     case 'report': {
+      // The one rule: plan only from nodes that are members now (or proven down, whose last report
+      // as a member stands). A lost peer that is not proven down is alive and acting: a report it
+      // sends now (it reached this node before the heartbeat that would re-join it) may show what it
+      // has just stopped on its own, and must not stand in for fencing. A report from another
+      // incarnation than the member's (a restart not yet seen, a second daemon under its name) neither.
+      if (event.node !== s.self) {
+        const p = s.view.peers[event.node];
+        if (p === undefined || !p.member || (p.boot !== undefined && p.boot !== event.report.boot)) break;
+      }
       const prev = s.reports[event.node];
       if (prev !== undefined && prev.boot === event.report.boot && prev.rev > event.report.rev) break; // stale
       if (prev !== undefined && prev.boot > event.report.boot) break;
@@ -537,14 +548,18 @@ function maybeSchedule(s: Mutable<CoreState>, out: CoreCommand[], now: number): 
   s.dirty = false;
   s.urgent = false;
   const status = buildStatus(s);
+  const { config, held } = limboConfig(s, status);
   let transition: Transition;
   try {
-    transition = schedule({ config: s.config, status, now });
+    transition = schedule({ config, status, now });
   } catch (e) {
     out.push({ type: 'log', level: 'error', message: `the scheduler failed: ${(e as Error).message}` });
     return;
   }
   transition = pruneActiveMonitors(transition, status);
+  if (held.length > 0 && held.join() !== s.held.join())
+    out.push({ type: 'log', level: 'warn', message: `not starting ${held.join(', ')} while ${unaccountedPeer(s)?.node ?? 'a peer'} is lost and not proven down: it may be starting them itself` });
+  s.held = held;
   const real = transition.actions.filter((a) => a.kind !== 'pseudo' && a.runnable);
   const id = s.nextTransition;
   if (real.length === 0) {
@@ -555,6 +570,44 @@ function maybeSchedule(s: Mutable<CoreState>, out: CoreCommand[], now: number): 
   s.running = id;
   s.last = { id, at: now, epoch: s.doc.epoch, summary: transition.summary.map(summaryText), actions: real.length, state: 'running' };
   out.push({ type: 'run', id, transition, config: s.config, status });
+}
+
+/**
+ * While a peer is lost and not proven down, it is alive as far as anyone knows and may be
+ * coordinating its own side of a split: it may start anything that runs nowhere (a resource that
+ * failed, one that was stopped). So may this side — and then it runs twice until someone is
+ * fenced. Until the peer is accounted for, a resource (primitive or group) that is active on no
+ * node is therefore held where it is: left unmanaged for this run, not started. Resources active on
+ * a member may still be recovered or moved among members; the lost peer's stay frozen. Clones are
+ * meant to run on several nodes and are left alone.
+ */
+export function limboConfig(s: CoreState, status: ClusterStatus): { readonly config: ClusterConfig; readonly held: readonly string[] } {
+  if (unaccountedPeer(s) === undefined) return { config: s.config, held: [] };
+  const active = new Set<string>();
+  for (const n of status.nodes)
+    for (const h of n.history) if (isActive(h)) active.add(h.resource.replace(/:\d+$/, ''));
+  const held: string[] = [];
+  const resources = s.config.resources.map((r) => {
+    if (r.type === 'clone' || r.meta.isManaged === false) return r;
+    const ids = r.type === 'group' ? r.members.map((m) => m.id) : [r.id];
+    if (ids.some((id) => active.has(id))) return r;
+    held.push(r.id);
+    return { ...r, meta: { ...r.meta, isManaged: false } };
+  });
+  return held.length === 0 ? { config: s.config, held } : { config: { ...s.config, resources } as ClusterConfig, held };
+}
+
+/** The last state-defining operation of a history record left the resource running (any role). */
+function isActive(h: ResourceHistory): boolean {
+  let active = false;
+  for (const op of [...h.ops].sort((a, b) => a.callId - b.callId)) {
+    if (op.status !== 'done') continue;
+    // A failed start may have left it half running: it needs this side's recovery (a stop) all the same.
+    if (op.action === 'start' || op.action === 'promote' || op.action === 'demote') active = true;
+    else if (op.action === 'stop') active = op.rc !== 0 && active;
+    else if (op.action === 'monitor' && op.interval === 0) active = op.rc === 0 || op.rc === 8 ? true : op.rc === 7 ? false : active;
+  }
+  return active;
 }
 
 function failureTotal(r: NodeReportData): number {

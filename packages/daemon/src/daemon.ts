@@ -72,6 +72,11 @@ export interface DaemonOptions {
   readonly fence?: (node: string, signal: AbortSignal) => Promise<FenceOutcome>;
   /** Checks the witness (partition policy `witness`). */
   readonly witness?: () => Promise<boolean>;
+  /**
+   * A tie-breaking arbiter (`paceline witness`, see docs/membership.md): with it, a node fences a
+   * lost peer only while it holds the arbiter's vote, and then at once. The daemon disposes it.
+   */
+  readonly arbiter?: DaemonArbiter;
   /** Stop this node's resources before leaving on dispose() (default true). */
   readonly stopOnShutdown?: boolean;
   /** How long dispose() waits for the cluster to move resources off this node (default 30 s). */
@@ -79,6 +84,16 @@ export interface DaemonOptions {
   /** Serve the control socket STATE_DIR/control.sock (default true). */
   readonly controlSocket?: boolean;
   readonly signal?: AbortSignal;
+}
+
+/** The arbiter port the daemon uses (`Arbiter` in @paceline/membership; `ArbiterClient` in @paceline/runtime implements it). */
+export interface DaemonArbiter {
+  claim(lost: readonly string[], signal?: AbortSignal): Promise<
+    | { readonly vote: 'granted' | 'refused'; readonly holder: string; readonly leaseMs: number }
+    | { readonly vote: 'unreachable'; readonly detail: string }
+  >;
+  release(): Promise<void>;
+  dispose(): Promise<void>;
 }
 
 interface PendingAction {
@@ -132,6 +147,8 @@ export class Daemon extends DaemonEvents {
   private readonly pendingActions = new Map<string, PendingAction>();
   private readonly pendingUpdates = new Map<string, (r: { ok: boolean; message: string }) => void>();
   private readonly fencing = new Set<string>();
+  private claiming = false;
+  private lastWeights = '';
   private readonly log: Logger;
   private readonly execEvents = new ExecutorEvents();
   private started = false;
@@ -182,6 +199,7 @@ export class Daemon extends DaemonEvents {
     const nodes = this.nodesWithAddresses(config);
     const mcfg = resolveConfig({
       twoNode: nodes.length === 2,
+      arbiter: o.arbiter !== undefined,
       ...o.membership,
       self: o.node,
       nodes: membershipNodes(nodes),
@@ -295,10 +313,48 @@ export class Daemon extends DaemonEvents {
         break;
       case 'fence-failed': this.log.error(`fencing ${e.node} failed`, { detail: e.detail, retryInTicks: e.retryInTicks }); this.emit('fenced', { node: e.node, ok: false, ...(e.detail ? { detail: e.detail } : {}) }); break;
       case 'may-run-changed': this.log.info(e.mayRun ? 'may run resources' : 'may not run resources', { reason: e.reason }); if (!e.mayRun) void this.stopLocalIfForbidden(); break;
+      case 'identity-conflict':
+        this.log.error(`identity conflict: two daemons run as ${e.node}`, { boots: e.boots, detail: e.detail });
+        this.emit('identity-conflict', { node: e.node, boots: e.boots, detail: e.detail });
+        break;
+      case 'vote-requested': this.claimVote(e.lost); break;
+      case 'vote-released': void this.o.arbiter?.release().catch(() => undefined); break;
+      case 'vote-changed': {
+        const f = { ...(e.holder !== undefined ? { holder: e.holder } : {}), ...(e.detail !== undefined ? { detail: e.detail } : {}) };
+        if (e.result === 'granted') this.log.info('this node holds the arbiter\'s vote: it may fence', f);
+        else if (e.result === 'refused') this.log.warn(`the arbiter gave its vote to ${e.holder ?? 'another node'}: this node may not fence nor run resources`, f);
+        else this.log.warn('the arbiter cannot be reached: this node does not fence', f);
+        this.emit('vote-changed', { result: e.result, ...f });
+        break;
+      }
       case 'link-late': this.log.debug(`link ${e.link} to ${e.node} is late`, { silentTicks: e.silentTicks }); break;
       case 'packet-dropped': this.log.debug('packet dropped', { link: e.link, reason: e.reason, from: e.from, detail: e.detail }); break;
       default: break;
     }
+  }
+
+  /** Asks the arbiter for the vote (one claim at a time; membership asks again while a peer stays lost). */
+  private claimVote(lost: readonly string[]): void {
+    const a = this.o.arbiter;
+    if (a === undefined) {
+      this.stepMembership({ type: 'vote', result: 'unreachable', detail: 'no arbiter is configured' });
+      return;
+    }
+    if (this.claiming) return;
+    this.claiming = true;
+    a.claim(lost).then(
+      (r) => {
+        this.claiming = false;
+        if (this.disposed) return;
+        this.stepMembership(r.vote === 'unreachable'
+          ? { type: 'vote', result: 'unreachable', detail: r.detail }
+          : { type: 'vote', result: r.vote, holder: r.holder });
+      },
+      (e: Error) => {
+        this.claiming = false;
+        if (!this.disposed) this.stepMembership({ type: 'vote', result: 'unreachable', detail: e.message });
+      },
+    );
   }
 
   private runFence(node: string): void {
@@ -338,12 +394,34 @@ export class Daemon extends DaemonEvents {
     return { members: m.members, coordinator: m.coordinator, term: m.term, quorate: m.quorate, mayRun: may, mayRunReason: may ? 'ok' : mayRunReason(m), peers };
   }
 
+  /**
+   * What each node runs, for the fence race without an arbiter: the sum over its active resources
+   * of their priority (at least 1 each), from the latest reports (a lost peer's last one as a member).
+   */
+  private feedWeights(): void {
+    if (this.membership === undefined || this.membership.config.arbiter) return;
+    const weights: Record<string, number> = {};
+    const priority = new Map<string, number>();
+    for (const r of this.core.config.resources) {
+      const kids = r.type === 'group' ? r.members : r.type === 'clone' ? (r.child.type === 'group' ? r.child.members : [r.child]) : [r];
+      for (const k of kids) priority.set(k.id, Math.max(1, k.meta.priority ?? r.meta.priority ?? 1));
+    }
+    for (const [node, rep] of Object.entries(this.core.reports))
+      weights[node] = activeRoles(rep.history).reduce((n, t) => n + (priority.get(t.instance.replace(/:\d+$/, '')) ?? 1), 0);
+    const key = JSON.stringify(weights);
+    if (key === this.lastWeights) return;
+    this.lastWeights = key;
+    this.stepMembership({ type: 'weights', weights });
+  }
+
   // ---- the coordinator core ------------------------------------------------------------------
 
   private feedCore(e: CoreEvent): void {
     if (this.disposed || this.core === undefined) return;
+    const before = this.core.reports;
     const r = coordinatorStep(this.core, e);
     this.core = r.state;
+    if (this.core.reports !== before) this.feedWeights();
     // A new configuration first: a transition planned on it may run local actions at once, and they
     // must run (and record their parameters) with the definition they were planned with.
     for (const c of r.commands) if (c.type === 'config-changed') this.command(c);
@@ -492,7 +570,16 @@ export class Daemon extends DaemonEvents {
   }
 
   private onPeer(m: PeerMessage): void {
-    if (this.disposed || this.membership.peers[m.from] === undefined) return;
+    if (this.disposed) return;
+    // The one rule: only members count, in the incarnation membership knows. A peer that is lost (and
+    // not back yet), restarted but not yet re-joined, or a second daemon under a member's name may be
+    // acting on its own: nothing it sends is used (its reports and results could stand in for fencing,
+    // its actions and updates could act twice). Members resend what matters.
+    const peer = this.membership.peers[m.from];
+    if (peer === undefined || !peer.member || peer.replay?.boot !== m.boot) {
+      this.log.debug(`ignoring a ${m.type} message from ${m.from}`, { boot: m.boot, reason: peer === undefined ? 'not a peer' : !peer.member ? 'not a member' : `incarnation ${m.boot} is not the member's (${peer.replay?.boot ?? 'unknown'})` });
+      return;
+    }
     const now = this.o.clock.now();
     switch (m.type) {
       case 'doc': this.feedCore({ type: 'doc', from: m.from, doc: m.doc, now }); break;
@@ -692,6 +779,7 @@ export class Daemon extends DaemonEvents {
     await this.local.dispose();
     await this.transport?.dispose();
     await this.channel?.dispose();
+    await this.o.arbiter?.dispose().catch(() => undefined);
     await this.writer.flush();
     this.removeAllListeners();
   }
@@ -733,6 +821,7 @@ export class Daemon extends DaemonEvents {
     await this.local.dispose();
     await this.transport?.dispose();
     await this.channel?.dispose();
+    await this.o.arbiter?.dispose().catch(() => undefined);
     await this.persist(false);
     await this.writer.flush();
     this.removeAllListeners();

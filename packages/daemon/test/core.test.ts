@@ -79,6 +79,44 @@ describe('coordinatorStep', () => {
     expect(t2.actions.some((a) => a.node === 'serv1')).toBe(false);
   });
 
+  test('a lost peer that is not proven down plans nothing here: its report sent while lost is ignored (issue 8, namespaces: VIP on both nodes)', () => {
+    // serv1 runs web and is lost; isolated, it coordinates its own side and stops web (its monitor
+    // failed). That report reaches serv2 a few ms before the heartbeat that re-joins serv1.
+    let s = initialCoreState('serv2', doc, view('serv2', { boot: 10 }));
+    s = run(s, [{ type: 'report', node: 'serv1', report: started('serv1'), now }, { type: 'report', node: 'serv2', report: report(20), now }]).state;
+    s = settle(run(s, [{ type: 'membership', view: view('serv2', { members: ['serv2'], coordinator: 'serv2' }), now }]).state);
+    const stoppedOnServ1 = report(10, 2, { history: [{ resource: 'web', ops: [
+      { action: 'start', interval: 0, callId: 1, status: 'done', rc: 0 },
+      { action: 'stop', interval: 0, callId: 2, status: 'done', rc: 0 },
+    ] }] });
+    const r = run(s, [{ type: 'report', node: 'serv1', report: stoppedOnServ1, now }]);
+    expect(runs(r.commands)).toHaveLength(0);
+    expect(r.state.reports['serv1']!.rev).toBe(1);
+    // A report from another incarnation than the member's is not used either.
+    const m = run(settle(initialCoreState('serv1', doc, view('serv1', { boot: 20 }))), [{ type: 'report', node: 'serv2', report: report(21, 9), now }]);
+    expect(m.state.reports['serv2']).toBeUndefined();
+  });
+
+  test('while a peer is lost and not proven down, nothing that runs nowhere is started (the peer may be starting it)', () => {
+    // web ran nowhere when serv1 was lost (e.g. it had been stopped after failures): serv2 must not
+    // start it while serv1 might do the same on its side of a split.
+    const cfg: ClusterDoc = { ...doc, config: { ...doc.config, resources: [
+      { type: 'primitive', id: 'web', agent: 'paceline:dummy' }, { type: 'primitive', id: 'db', agent: 'paceline:dummy' },
+    ] } };
+    const probed = (boot: number, rows: [string, number][]): NodeReportData => report(boot, 1, { history: rows.map(([resource, rc]) => ({ resource, ops: [{ action: 'monitor', interval: 0, callId: 1, status: 'done', rc }] })) });
+    let s = initialCoreState('serv2', cfg, view('serv2', { boot: 10 }));
+    s = run(s, [{ type: 'report', node: 'serv1', report: probed(10, [['web', 7], ['db', 7]]), now }, { type: 'report', node: 'serv2', report: probed(20, [['web', 7], ['db', 0]]), now }]).state;
+    s = settle(s);
+    const lost = run(s, [{ type: 'membership', view: view('serv2', { members: ['serv2'], coordinator: 'serv2' }), now }]);
+    const starts = runs(lost.commands).flatMap((c) => c.transition.actions.filter((a) => a.kind === 'start').map((a) => a.resource));
+    expect(starts).not.toContain('web');
+    expect(lost.state.held).toEqual(['web']);
+    expect(lost.commands).toContainEqual(expect.objectContaining({ type: 'log', level: 'warn', message: expect.stringContaining('not starting web while serv1 is lost') }));
+    // Proven down: web starts.
+    const fenced = run(settle(lost.state), [{ type: 'membership', view: view('serv2', { members: ['serv2'], coordinator: 'serv2', safe: true }), now }]);
+    expect(runs(fenced.commands)[0]!.transition.actions.filter((a) => a.kind === 'start').map((a) => a.resource)).toContain('web');
+  });
+
   test('nothing is scheduled while a lost peer that is not proven down has never reported (what it runs is unknown)', () => {
     let s = initialCoreState('serv2', doc, view('serv2', { boot: 10 }));
     s = run(s, [{ type: 'report', node: 'serv2', report: report(20), now }]).state; // serv1 never reported
@@ -217,7 +255,7 @@ describe('coordinatorStep', () => {
   });
 
   test('stale reports are ignored', () => {
-    const s = initialCoreState('serv1', doc, view('serv1'));
+    const s = initialCoreState('serv1', doc, view('serv1', { boot: 20 }));
     const a = run(s, [{ type: 'report', node: 'serv2', report: report(20, 5), now }, { type: 'report', node: 'serv2', report: report(20, 3), now }]);
     expect(a.state.reports['serv2']!.rev).toBe(5);
   });
