@@ -369,8 +369,29 @@ export class Daemon extends DaemonEvents {
       done(false, 'no fencing configured');
       return;
     }
-    this.log.warn(`fencing ${node}`);
-    this.o.fence(node, new AbortController().signal).then((r) => done(r.ok, r.detail), (e: Error) => done(false, e.message));
+    const fence = this.o.fence;
+    void this.mayShoot().then(async (why) => {
+      if (why !== undefined) {
+        this.log.warn(`not fencing ${node}: ${why}`);
+        return done(false, why);
+      }
+      this.log.warn(`fencing ${node}`);
+      const r = await fence(node, new AbortController().signal).catch((e: Error) => ({ ok: false, detail: e.message }));
+      done(r.ok, r.detail);
+    });
+  }
+
+  /**
+   * A node that lost the service network must not shoot the node that still serves it. Without an
+   * arbiter, a configured ping target (`witness`, e.g. the LAN's gateway) is checked right before
+   * fencing: unreachable, this node is the cut-off one, and it does not fence (membership retries
+   * later; the peer, which still reaches the target, fences this node meanwhile). With an arbiter
+   * its vote already says so. Undefined: go ahead.
+   */
+  private async mayShoot(): Promise<string | undefined> {
+    if (this.o.witness === undefined || this.membership.config.arbiter || this.membership.config.partitionPolicy !== 'fence') return undefined;
+    const reachable = await this.o.witness().catch(() => false);
+    return reachable ? undefined : 'this node cannot reach its ping target (it may have lost the service network)';
   }
 
   private view(): MembershipView {
