@@ -127,6 +127,12 @@ export interface DaemonStatus {
   readonly resources: readonly { readonly instance: string; readonly resource: string; readonly node: string | null; readonly role: string; readonly failed: boolean; readonly managed: boolean }[];
   readonly lastTransition?: TransitionInfo;
   readonly dropped: Readonly<Record<string, number>>;
+  /** With an arbiter: this node's last answer from it (granted / refused / unreachable), while a peer is lost. */
+  readonly arbiter?: { readonly vote: 'asking' | 'granted' | 'refused' | 'unreachable'; readonly holder?: string; readonly detail?: string };
+  /** Identity conflicts seen: two daemons run under these names. */
+  readonly conflicts?: readonly string[];
+  /** Resources not started while a peer is lost and not proven down (it may be starting them itself). */
+  readonly held?: readonly string[];
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -761,6 +767,15 @@ export class Daemon extends DaemonEvents {
       this.log.warn('cannot compute resource placement for status', { error: (e as Error).message });
     }
     const blocked = scheduleBlocker(s);
+    const v = m.vote;
+    const arbiter: DaemonStatus['arbiter'] = v.phase === 'none' ? undefined : {
+      vote: v.phase === 'asking' ? v.last ?? 'asking' : v.phase,
+      ...(v.holder !== undefined ? { holder: v.holder } : {}), ...(v.phase !== 'asking' && v.detail !== undefined ? { detail: v.detail } : {}),
+    };
+    const conflicts = [
+      ...(m.selfConflict ? [`${this.o.node} (${m.selfConflict.by} knows a newer incarnation ${m.selfConflict.boot} of it)`] : []),
+      ...Object.values(m.peers).filter((p) => p.conflict).map((p) => `${p.name} (incarnations ${p.conflict!.boots.join(' and ')})`),
+    ];
     return {
       node: this.o.node, boot: this.boot, coordinator: m.coordinator, term: m.term, quorate: m.quorate, mayRun: m.mayRun,
       mayRunReason: m.mayRun ? 'ok' : mayRunReason(m), ...(blocked && m.coordinator === this.o.node ? { schedulerBlocked: blocked } : {}),
@@ -780,6 +795,9 @@ export class Daemon extends DaemonEvents {
       }),
       resources,
       ...(s.last ? { lastTransition: s.last } : {}),
+      ...(arbiter ? { arbiter } : {}),
+      ...(conflicts.length ? { conflicts } : {}),
+      ...(s.held.length && m.coordinator === this.o.node ? { held: s.held } : {}),
       dropped: { ...m.drops, ...Object.fromEntries(Object.entries(this.channel?.stats?.().dropped ?? {}).map(([k, n]) => [`message ${k}`, n])) },
     };
   }
