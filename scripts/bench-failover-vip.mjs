@@ -1,113 +1,173 @@
 #!/usr/bin/env node
-// Client-observed failover of a service IP, in the reference two-server setup: three network
-// namespaces (serv1, serv2, client), a `crossover` veth between the servers and a `lan` bridge (in
-// the client's namespace) joining all three; two `paceline daemon` processes (`ip netns exec`);
-// a group of a `paceline:ip` VIP on the lan and a dummy, at home on serv1; fencing by a stub command
-// that "powers off" a server's namespace (kills every process in it, takes its links down).
-// A UDP echo responder is bound to the VIP on both servers (net.ipv4.ip_nonlocal_bind=1), always
-// running, answering with its server's name; a prober in the client's namespace sends it a datagram
-// every 10 ms. Each trial starts both daemons fresh, waits until the client is answered by serv1,
-// then at t0 either
-//   kill: SIGKILLs every process in serv1's namespace (the daemon, the responder and anything the
-//         daemon started) — the host stays up, so serv1's kernel answers serv2's heartbeats with
-//         ICMP port unreachable;
-//   hang: SIGSTOPs them instead (no ICMP, nothing answers: like a hung or powered-off node);
-// and measures the time until the client gets its first reply from serv2 (the VIP moved, the
-// client's neighbour entry followed the gratuitous ARP). Also shown: when serv2 fenced serv1.
-// Needs root, ip, nft and arping; otherwise it says why and exits 0.
-// Usage: npm run build && node scripts/bench-failover-vip.mjs [--trials 20] [--profile default|fast]... [--mode kill|hang]...
-//        [--dad-timeout MS] [--fence-delay TICKS]
-//   Default: both profiles, both modes; the VIP agent's own defaults (no IPv4 duplicate-address check unless
-//   --dad-timeout MS asks for one; before 9aeb4b2 the agent checked for 1000 ms by default).
+// Client-observed failover of a service IP under real faults, in the reference two-server setup,
+// Paceline and keepalived side by side in one run.
+//
+// Topology: three network namespaces (serv1, serv2, client). The client's namespace is the lab: the
+// `lan` bridge (the LAN switch, ports port1/port2, the client's address on it) and the `crossover`
+// cable (a bridge with ports xport1/xport2 and no address, so that the cable can be pulled from
+// outside: both servers then see no carrier, as with a real crossover cable). Each server has `lan`
+// and `cx` interfaces. A UDP echo responder is bound to the VIP on both servers
+// (net.ipv4.ip_nonlocal_bind=1), always running, answering with its server's name; a prober in the
+// client's namespace sends it a datagram every 10 ms. Whoever the client's neighbour entry for the VIP
+// points to answers: the figure is the VIP's own failover.
+//
+// Setups (cells of the table):
+//   Paceline: two `paceline daemon` processes; a group of a `paceline:ip` VIP on lan and a dummy, at
+//     home on serv1; fencing through a stub "power switch reached over the LAN" (fence.sh: kills every
+//     process in the target's namespace and takes its links down; called from a node whose own lan is
+//     down it exits 1, "unreachable"); every call is logged (caller, target, outcome). Profiles
+//     default and fast; with or without the witness arbiter (`paceline witness` on the client's host,
+//     `paceline daemon --witness HOST:PORT`), the recommended setup.
+//   keepalived: one VRRPv3 instance per server (advert 0.1 s, VIP on lan, serv1 priority 150, serv2
+//     100), started by hand in each namespace; no fencing.
+// Each trial starts from fresh processes (new state, new key), waits until the client is answered by
+// serv1 (the active node), then injects the fault at t0:
+//   lost:      serv1 loses power: every process in its namespace frozen (SIGSTOP: nothing answers),
+//              its switch port and both ends of the crossover down;
+//   isolated:  serv1's switch port and the crossover down, serv1 running (cut cables): it must not
+//              fence serv2, which still serves the LAN;
+//   lan:       serv1's switch port down, crossover up: the VIP must move to serv2, nobody fenced;
+//   crossover: the crossover down: nothing moves, nobody fenced (the client's longest gap is shown);
+//   kill:      SIGKILL of every process in serv1's namespace (host up: its kernel answers serv2's
+//              heartbeats with ICMP port unreachable);
+//   hang:      SIGSTOP of every process in serv1's namespace, links up.
+// Measured: the time from t0 to the client's first reply from serv2; whether, after that, serv1
+// answered again (answered by both: alternating answers); who called the fence hook on whom.
+// Trials are interleaved across the cells (trial 1 of every cell, then trial 2, ...), so a change of
+// the machine's load hits every cell alike.
+// Needs root, ip, nft and arping (and keepalived for its cells); otherwise it says why and exits 0.
+// Usage: npm run build && node scripts/bench-failover-vip.mjs [--trials 10] [--profile default|fast]...
+//        [--scenario lost|isolated|lan|crossover|kill|hang]... [--witness | --no-witness]
+//        [--keepalived-scenario S|none]... [--observe MS] [--dad-timeout MS] [--fence-delay TICKS]
+//   Default: both profiles, every scenario, with and without the witness (with it only when this build
+//   has `paceline witness`), keepalived for `lost`.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, cpSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cleanup, killAllIn, live, requireLab, run } from './lib/ns-lab.mjs';
 import { createInterface } from 'node:readline';
+import { cleanup, killAllIn, live, requireLab, run } from './lib/ns-lab.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const cli = join(root, 'packages/cli/dist/main.js');
 
-const argv = process.argv.slice(2);
-function values(name) {
-  const out = [];
+// ---- options ---------------------------------------------------------------------------------------
+const SCENARIOS = {
+  lost: { what: 'node lost: serv1 powered off (processes frozen, switch port and crossover down)', moves: true },
+  isolated: { what: 'serv1 isolated: switch port and crossover down, serv1 running', moves: true },
+  lan: { what: 'LAN-only loss: serv1\'s switch port down, crossover up (nobody may be fenced)', moves: true, nobodyFenced: true },
+  crossover: { what: 'crossover-only loss: nothing may move, nobody may be fenced', moves: false, nobodyFenced: true },
+  kill: { what: 'kill -9 of every process in serv1\'s namespace (host up: ICMP port unreachable)', moves: true },
+  hang: { what: 'hang: SIGSTOP of every process in serv1\'s namespace, links up (no ICMP)', moves: true },
+};
+const VALUED = new Set(['--trials', '--profile', '--scenario', '--keepalived-scenario', '--observe', '--dad-timeout', '--fence-delay']);
+const FLAGS = new Set(['--witness', '--no-witness']);
+const opts = new Map();
+{
+  const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] !== name) continue;
-    const v = argv[i + 1];
-    if (v === undefined || v.startsWith('--')) {
-      console.error(`${name} needs a value`);
+    const a = argv[i];
+    if (FLAGS.has(a)) { opts.set(a, [...(opts.get(a) ?? []), true]); continue; }
+    if (!VALUED.has(a)) {
+      console.error(`unknown option ${a} (${[...VALUED, ...FLAGS].join(', ')})`);
       process.exit(2);
     }
-    out.push(v);
-  }
-  return out;
-}
-const known = new Set(['--trials', '--profile', '--mode', '--dad-timeout', '--fence-delay']);
-for (let i = 0; i < argv.length; i += 2) {
-  if (!known.has(argv[i])) {
-    console.error(`unknown option ${argv[i]} (${[...known].join(', ')})`);
-    process.exit(2);
+    const v = argv[i + 1];
+    if (v === undefined || v.startsWith('--')) { console.error(`${a} needs a value`); process.exit(2); }
+    opts.set(a, [...(opts.get(a) ?? []), v]);
+    i++;
   }
 }
-const trials = Number(values('--trials').at(-1) ?? '20');
-if (!Number.isInteger(trials) || trials < 1 || trials > 200) {
-  console.error(`--trials must be an integer 1..200, got ${values('--trials').at(-1)}`);
-  process.exit(2);
+const values = (name) => opts.get(name) ?? [];
+function fail(message) { console.error(message); process.exit(2); }
+function intOption(name, fallback, min, max, unit) {
+  const raw = values(name).at(-1);
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < min || n > max) fail(`${name} must be an integer ${min}..${max}${unit ? ` (${unit})` : ''}, got ${raw}`);
+  return n;
 }
-const profiles = values('--profile').length ? values('--profile') : ['default', 'fast'];
-for (const p of profiles) if (!['default', 'fast'].includes(p)) { console.error(`--profile must be default or fast, got ${p}`); process.exit(2); }
-const modes = values('--mode').length ? values('--mode') : ['kill', 'hang'];
-for (const m of modes) if (!['kill', 'hang'].includes(m)) { console.error(`--mode must be kill or hang, got ${m}`); process.exit(2); }
-const dadArg = values('--dad-timeout').at(-1);
-const dadTimeout = dadArg === undefined ? undefined : Number(dadArg);
-if (dadTimeout !== undefined && (!Number.isInteger(dadTimeout) || dadTimeout < 0 || dadTimeout > 30000)) {
-  console.error(`--dad-timeout must be an integer 0..30000 (ms), got ${dadArg}`);
-  process.exit(2);
-}
+const trials = intOption('--trials', 10, 1, 200);
+const observeMs = intOption('--observe', 2000, 0, 60000, 'ms after the VIP moved, watching for answers from serv1 again');
+const dadTimeout = intOption('--dad-timeout', undefined, 0, 30000, 'ms');
 const fenceDelayArg = values('--fence-delay').at(-1);
-if (fenceDelayArg !== undefined && !/^\d+$/.test(fenceDelayArg)) {
-  console.error(`--fence-delay must be a whole number of ticks, got ${fenceDelayArg}`);
-  process.exit(2);
-}
+if (fenceDelayArg !== undefined && !/^\d+$/.test(fenceDelayArg)) fail(`--fence-delay must be a whole number of ticks, got ${fenceDelayArg}`);
+const profiles = values('--profile').length ? [...new Set(values('--profile'))] : ['default', 'fast'];
+for (const p of profiles) if (!['default', 'fast'].includes(p)) fail(`--profile must be default or fast, got ${p}`);
+const scenarios = values('--scenario').length ? [...new Set(values('--scenario'))] : Object.keys(SCENARIOS);
+for (const s of scenarios) if (!(s in SCENARIOS)) fail(`--scenario must be one of ${Object.keys(SCENARIOS).join(', ')}, got ${s}`);
+const kaArgs = values('--keepalived-scenario');
+for (const s of kaArgs) if (!(s in SCENARIOS) && s !== 'none') fail(`--keepalived-scenario must be one of ${Object.keys(SCENARIOS).join(', ')} or none, got ${s}`);
+const kaScenarios = kaArgs.includes('none') ? [] : (kaArgs.length ? [...new Set(kaArgs)] : ['lost']).filter((s) => scenarios.includes(s));
+if (opts.has('--witness') && opts.has('--no-witness')) fail('--witness and --no-witness exclude each other (give neither for both)');
 
 const { controlRequest } = await requireLab('bench-failover-vip', 'network namespaces, nftables, addresses', [['ip', ['-V']], ['nft', ['--version']], ['arping', ['-V']]], root);
 
+// (An unknown command's --help prints the program's help and exits 0.)
+const haveWitness = /Usage: paceline witness/.test(spawnSync(process.execPath, [cli, 'witness', '--help'], { encoding: 'utf8' }).stdout ?? '');
+let witnessModes;
+if (opts.has('--witness')) {
+  if (!haveWitness) fail('--witness: this build has no `paceline witness` command');
+  witnessModes = [true];
+} else if (opts.has('--no-witness')) {
+  witnessModes = [false];
+} else {
+  witnessModes = haveWitness ? [false, true] : [false];
+  if (!haveWitness) console.error('bench-failover-vip: this build has no `paceline witness`: measuring without the witness only');
+}
+const haveKeepalived = spawnSync('keepalived', ['--version'], { stdio: 'ignore' }).status === 0;
+if (kaScenarios.length && !haveKeepalived) {
+  console.error('bench-failover-vip: keepalived is not installed (scripts/setup.sh installs it as root): its cells are skipped');
+  kaScenarios.length = 0;
+}
+
+// ---- the lab -----------------------------------------------------------------------------------------
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const pid = process.pid;
 const NS = { serv1: `pbv-serv1-${pid}`, serv2: `pbv-serv2-${pid}`, client: `pbv-client-${pid}` };
 const SERVERS = ['serv1', 'serv2'];
 const IF = { lan: 'lan', crossover: 'cx' };
+// The lab's ends of the servers' cables, in the client's namespace.
+const PORT = { lan: { serv1: 'port1', serv2: 'port2' }, crossover: { serv1: 'xport1', serv2: 'xport2' } };
 // Used only inside the namespaces created here.
 const ADDR = { crossover: { serv1: '10.215.1.1', serv2: '10.215.1.2' }, lan: { serv1: '10.215.2.1', serv2: '10.215.2.2' } };
 const CLIENT = '10.215.2.200';
 const VIP = '10.215.2.100';
 const ECHO_PORT = 7007;
+const WITNESS_PORT = 7010;
 const PROBE_MS = 10;
+/** A move must show within this long, or the trial counts as "did not move". */
+const MOVE_LIMIT_MS = 20000;
+/** How long the crossover-only loss is watched for a move that must not happen. */
+const NO_MOVE_WATCH_MS = 5000;
 
 const inNs = (ns, cmd, args) => run('ip', ['netns', 'exec', ns, cmd, ...args]);
+/** Several `ip link set` commands in one namespace, in one process (a fault lands at once). */
+const linksIn = (ns, lines) => { if (lines.length) run('ip', ['-n', ns, '-batch', '-'], 20000, `${lines.join('\n')}\n`); };
 
-// ---- network ---------------------------------------------------------------------------------
 function setupNetwork() {
   for (const ns of Object.values(NS)) {
     run('ip', ['netns', 'add', ns]);
     live.namespaces.push(ns);
     inNs(ns, 'ip', ['link', 'set', 'lo', 'up']);
   }
-  run('ip', ['link', 'add', IF.crossover, 'netns', NS.serv1, 'type', 'veth', 'peer', 'name', IF.crossover, 'netns', NS.serv2]);
-  inNs(NS.client, 'ip', ['link', 'add', 'br0', 'type', 'bridge']);
+  for (const br of ['br0', 'xbr']) {
+    inNs(NS.client, 'ip', ['link', 'add', br, 'type', 'bridge']);
+    inNs(NS.client, 'ip', ['link', 'set', br, 'up']);
+  }
   inNs(NS.client, 'ip', ['addr', 'add', `${CLIENT}/24`, 'dev', 'br0']);
-  inNs(NS.client, 'ip', ['link', 'set', 'br0', 'up']);
-  SERVERS.forEach((s, i) => {
-    run('ip', ['link', 'add', IF.lan, 'netns', NS[s], 'type', 'veth', 'peer', 'name', `port${i + 1}`, 'netns', NS.client]);
-    inNs(NS.client, 'ip', ['link', 'set', `port${i + 1}`, 'master', 'br0']);
-    inNs(NS.client, 'ip', ['link', 'set', `port${i + 1}`, 'up']);
-    for (const link of ['lan', 'crossover']) inNs(NS[s], 'ip', ['addr', 'add', `${ADDR[link][s]}/24`, 'dev', IF[link]]);
+  for (const s of SERVERS) {
+    for (const [link, br] of [['lan', 'br0'], ['crossover', 'xbr']]) {
+      run('ip', ['link', 'add', IF[link], 'netns', NS[s], 'type', 'veth', 'peer', 'name', PORT[link][s], 'netns', NS.client]);
+      inNs(NS.client, 'ip', ['link', 'set', PORT[link][s], 'master', br]);
+      inNs(NS.client, 'ip', ['link', 'set', PORT[link][s], 'up']);
+      inNs(NS[s], 'ip', ['addr', 'add', `${ADDR[link][s]}/24`, 'dev', IF[link]]);
+    }
     // The responder binds the VIP on both servers whether or not the address is there.
     inNs(NS[s], 'sysctl', ['-q', '-w', 'net.ipv4.ip_nonlocal_bind=1']);
-  });
+  }
 }
-/** Both servers as after a reboot: nothing running, no VIP, links up. */
+/** Both servers as after a reboot (nothing running, no VIP, links up), every cable plugged in. */
 function resetServers() {
   for (const s of SERVERS) {
     killAllIn(NS[s]);
@@ -115,7 +175,26 @@ function resetServers() {
     // next trial's daemons do not receive the dead ones' heartbeats when the links come up.
     spawnSync('ip', ['-n', NS[s], 'neigh', 'flush', 'all'], { stdio: 'ignore' });
     spawnSync('ip', ['-n', NS[s], 'addr', 'del', `${VIP}/24`, 'dev', IF.lan], { stdio: 'ignore' });
-    for (const link of ['lan', 'crossover']) inNs(NS[s], 'ip', ['link', 'set', IF[link], 'up']);
+    linksIn(NS[s], [`link set ${IF.lan} up`, `link set ${IF.crossover} up`]);
+  }
+  linksIn(NS.client, SERVERS.flatMap((s) => [`link set ${PORT.lan[s]} up`, `link set ${PORT.crossover[s]} up`]));
+}
+
+/** The fault of `scenario` on serv1, from outside its namespace; returns the pids signalled there. */
+function inject(scenario) {
+  const cut = (links) => linksIn(NS.client, links.map((p) => `link set ${p} down`));
+  switch (scenario) {
+    case 'lost': {
+      const frozen = killAllIn(NS.serv1, 'SIGSTOP');
+      cut([PORT.lan.serv1, PORT.crossover.serv1, PORT.crossover.serv2]);
+      return frozen;
+    }
+    case 'isolated': cut([PORT.lan.serv1, PORT.crossover.serv1, PORT.crossover.serv2]); return [];
+    case 'lan': cut([PORT.lan.serv1]); return [];
+    case 'crossover': cut([PORT.crossover.serv1, PORT.crossover.serv2]); return [];
+    case 'kill': return killAllIn(NS.serv1, 'SIGKILL');
+    case 'hang': return killAllIn(NS.serv1, 'SIGSTOP');
+    default: throw new Error(`no fault for scenario ${scenario}`);
   }
 }
 
@@ -133,22 +212,46 @@ const s = createSocket('udp4');
 s.on('message', (m) => process.stdout.write(process.hrtime.bigint() + ' ' + m + '\\n'));
 s.bind(0, () => setInterval(() => s.send('?', Number(port), vip, () => undefined), Number(every)));
 `;
+/**
+ * The lab's power switch, reached over the LAN: `fence.sh NODE` powers NODE off (kills every process
+ * in its namespace, takes its links down). Run in the caller's namespace (the daemon's): when the
+ * caller's own lan is down the switch is unreachable and it exits 1. Every call is logged:
+ * `UPTIME CALLER TARGET off|unreachable|unknown-node`.
+ */
 function writeFence(dir) {
   const file = join(dir, 'fence.sh');
+  const log = join(dir, 'fence-calls.log');
   writeFileSync(file, `#!/bin/sh
-# Stub fencing: power off NODE = kill every process in its namespace (stopped ones too), links down.
+now=$(cut -d' ' -f1 /proc/uptime)
+case "$(ip netns identify)" in
+  ${NS.serv1}) caller=serv1 ;;
+  ${NS.serv2}) caller=serv2 ;;
+  *) caller=unknown ;;
+esac
 case "$1" in
   serv1) ns=${NS.serv1} ;;
   serv2) ns=${NS.serv2} ;;
-  *) echo "fence.sh: unknown node $1" >&2; exit 1 ;;
+  *) echo "$now $caller $1 unknown-node" >> ${log}; echo "fence.sh: unknown node $1" >&2; exit 1 ;;
 esac
+if ! ip -o link show dev ${IF.lan} 2>/dev/null | grep -q 'state UP'; then
+  echo "$now $caller $1 unreachable" >> ${log}
+  echo "fence.sh: the power switch is unreachable: $caller's ${IF.lan} is down" >&2
+  exit 1
+fi
 for p in $(ip netns pids "$ns"); do kill -9 "$p" 2>/dev/null; done
 ip -n "$ns" link set ${IF.lan} down || exit 1
 ip -n "$ns" link set ${IF.crossover} down || exit 1
-echo "$(cat /proc/uptime | cut -d' ' -f1) $1" >> ${join(dir, 'fenced.log')}
+echo "$(cut -d' ' -f1 /proc/uptime) $caller $1 off" >> ${log}
 `);
   chmodSync(file, 0o755);
-  return file;
+}
+function fenceCalls(dir) {
+  const file = join(dir, 'fence-calls.log');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => {
+    const [at, caller, target, outcome] = l.split(' ');
+    return { at: Number(at), caller, target, outcome };
+  });
 }
 
 function writeConfig(dir) {
@@ -173,6 +276,25 @@ function newKey(dir) {
   const k = spawnSync(process.execPath, [cli, 'keygen', join(dir, 'key')], { encoding: 'utf8' });
   if (k.status !== 0) throw new Error(`paceline keygen failed: ${(k.stderr || k.stdout).trim()}`);
 }
+function writeKeepalived(dir) {
+  for (const s of SERVERS) {
+    writeFileSync(join(dir, `keepalived-${s}.conf`), `global_defs {
+  router_id ${s}
+  vrrp_version 3
+}
+vrrp_instance vip {
+  state BACKUP
+  interface ${IF.lan}
+  virtual_router_id 77
+  priority ${s === 'serv1' ? 150 : 100}
+  advert_int 0.1
+  virtual_ipaddress {
+    ${VIP}/24 dev ${IF.lan}
+  }
+}
+`);
+  }
+}
 
 // ---- the client's prober (one for the whole run) ---------------------------------------------------
 const replies = []; // { at: bigint ns, from }
@@ -183,9 +305,10 @@ function startProber(dir) {
   createInterface({ input: p.stdout }).on('line', (line) => {
     const [at, from] = line.split(' ');
     replies.push({ at: BigInt(at), from });
-    if (replies.length > 50000) replies.splice(0, 25000);
   });
 }
+/** The replies received after `t0` (ns), from the index the array had at t0 on. */
+const repliesSince = (t0, fromIndex) => replies.slice(Math.max(0, fromIndex - 50)).filter((r) => r.at > t0);
 
 async function waitFor(what, check, timeoutMs, everyMs = 50) {
   const deadline = Date.now() + timeoutMs;
@@ -197,31 +320,43 @@ async function waitFor(what, check, timeoutMs, everyMs = 50) {
   }
 }
 const uptime = () => Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+const ago = (r) => Number(process.hrtime.bigint() - r.at) / 1e6;
+function clientOnServ1() {
+  const last = replies.at(-1);
+  if (!(last && last.from === 'serv1' && ago(last) < 50)) throw new Error(`the client's last reply: ${last ? `${last.from}, ${ago(last).toFixed(0)} ms ago` : 'none'}`);
+}
 
 /** The cluster did not settle before the measurement (e.g. a false fencing at start-up under load): the trial is retried. */
 class SetupError extends Error {}
 
-async function trial(dir, profile, mode) {
-  resetServers();
-  for (const s of SERVERS) rmSync(join(dir, s), { recursive: true, force: true });
-  rmSync(join(dir, 'fenced.log'), { force: true });
-  newKey(dir);
+function spawnLogged(dir, name, ns, cmd, args) {
+  const log = openSync(join(dir, `${name}.log`), 'w');
+  const p = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', log, log] });
+  closeSync(log);
+  live.procs.push(p);
+  return p;
+}
+const exited = (p) => p.exitCode !== null || p.signalCode !== null;
+
+/** Starts a setup's processes and waits until serv1 serves the VIP; returns the processes by name. */
+async function startPaceline(dir, setup) {
   const procs = {};
+  if (setup.witness) {
+    procs.witness = spawnLogged(dir, 'witness', NS.client, process.execPath, [cli, 'witness', '--listen', `${CLIENT}:${WITNESS_PORT}`,
+      '--key', join(dir, 'key'), '--config', join(dir, 'cluster.json')]);
+  }
   for (const s of SERVERS) {
-    const r = spawn('ip', ['netns', 'exec', NS[s], process.execPath, join(dir, 'responder.mjs'), VIP, String(ECHO_PORT), s], { stdio: 'ignore' });
-    live.procs.push(r);
-    const log = openSync(join(dir, `${s}.log`), 'w');
-    procs[s] = spawn('ip', ['netns', 'exec', NS[s], process.execPath, cli, 'daemon', '--config', join(dir, 'cluster.json'), '--node', s,
-      '--state-dir', join(dir, s), '--key', join(dir, 'key'), '--fence-command', join(dir, 'fence.sh'), '--profile', profile,
-      ...(fenceDelayArg !== undefined ? ['--membership', `fenceDelayTicks=${fenceDelayArg}`] : []), '--log-level', 'info'], { stdio: ['ignore', log, log] });
-    closeSync(log);
-    live.procs.push(procs[s]);
+    procs[s] = spawnLogged(dir, s, NS[s], process.execPath, [cli, 'daemon', '--config', join(dir, 'cluster.json'), '--node', s,
+      '--state-dir', join(dir, s), '--key', join(dir, 'key'), '--fence-command', join(dir, 'fence.sh'), '--profile', setup.profile,
+      ...(setup.witness ? ['--witness', `${CLIENT}:${WITNESS_PORT}`] : []),
+      ...(fenceDelayArg !== undefined ? ['--membership', `fenceDelayTicks=${fenceDelayArg}`] : []), '--log-level', 'info']);
   }
   const status = async (s) => (await controlRequest(join(dir, s), { cmd: 'status' }, 2000)).data;
   const on = (st, rsc) => st.resources.filter((x) => x.resource === rsc && x.role !== 'Stopped').map((x) => x.node).join(',');
   await waitFor('both quorate, the group settled on serv1, the client answered by serv1', async () => {
-    if (existsSync(join(dir, 'fenced.log'))) throw new SetupError(`a node was fenced while the cluster started: ${readFileSync(join(dir, 'fenced.log'), 'utf8').trim()}`);
-    for (const s of SERVERS) if (procs[s].exitCode !== null) throw new Error(`${s}'s daemon exited; see ${dir}/${s}.log`);
+    const calls = fenceCalls(dir);
+    if (calls.length) throw new SetupError(`the fence hook was called while the cluster started: ${calls.map((c) => `${c.caller}→${c.target} ${c.outcome}`).join(', ')}`);
+    for (const [name, p] of Object.entries(procs)) if (exited(p)) throw new Error(`${name} exited; see ${dir}/${name}.log`);
     for (const s of SERVERS) {
       const st = await status(s);
       if (!st.mayRun || st.lastTransition?.state === 'running' || on(st, 'vip') !== 'serv1' || on(st, 'data') !== 'serv1') {
@@ -229,31 +364,131 @@ async function trial(dir, profile, mode) {
           + `, quarantine ${JSON.stringify(st.nodes.filter((n) => n.quarantine).map((n) => n.name))}`);
       }
     }
-    const last = replies.at(-1);
-    if (!(last && last.from === 'serv1' && process.hrtime.bigint() - last.at < 50_000_000n)) throw new Error(`the client's last reply: ${last ? `${last.from}, ${Number(process.hrtime.bigint() - last.at) / 1e6} ms ago` : 'none'}`);
+    clientOnServ1();
     return true;
   }, 30000).catch((e) => { throw e instanceof SetupError ? e : new SetupError(e.message); });
-  await sleep(300);
-  const t0 = process.hrtime.bigint();
-  const up0 = uptime();
-  const signalled = killAllIn(NS.serv1, mode === 'kill' ? 'SIGKILL' : 'SIGSTOP');
-  if (!signalled.includes(procs.serv1.pid)) throw new Error(`serv1's daemon (pid ${procs.serv1.pid}) was not among the processes of ${NS.serv1}`);
-  let first;
-  await waitFor('the first reply from serv2', () => (first = replies.find((r) => r.at > t0 && r.from === 'serv2')), 30000, 5);
-  const ms = Number(first.at - t0) / 1e6;
-  const lastServ1 = replies.filter((r) => r.at > t0 && r.from === 'serv1').at(-1);
-  const fenceLine = existsSync(join(dir, 'fenced.log')) ? readFileSync(join(dir, 'fenced.log'), 'utf8').split('\n').find((l) => l.endsWith(' serv1')) : undefined;
-  const fencedMs = fenceLine ? Math.round((Number(fenceLine.split(' ')[0]) - up0) * 1000) : undefined;
-  resetServers();
-  await Promise.all(Object.values(procs).map((p) => (p.exitCode !== null || p.signalCode !== null ? null : new Promise((r) => p.once('exit', r)))));
-  return { ms, fencedMs, repliesFromServ1After: lastServ1 ? Number(lastServ1.at - t0) / 1e6 : undefined };
+  return procs;
 }
 
+async function startKeepalived(dir) {
+  const procs = {};
+  for (const s of SERVERS) {
+    procs[s] = spawnLogged(dir, s, NS[s], 'keepalived', ['-n', '-l', '-P', '-f', join(dir, `keepalived-${s}.conf`),
+      '-p', join(dir, `keepalived-${s}.pid`), '-r', join(dir, `keepalived-${s}-vrrp.pid`), '-c', join(dir, `keepalived-${s}-checkers.pid`)]);
+  }
+  const stateOf = (s) => [...readFileSync(join(dir, `${s}.log`), 'utf8').matchAll(/Entering (\w+) STATE/g)].at(-1)?.[1] ?? 'none';
+  await waitFor('serv1 MASTER, serv2 BACKUP, the client answered by serv1', () => {
+    for (const s of SERVERS) if (exited(procs[s])) throw new Error(`${s}'s keepalived exited; see ${dir}/${s}.log`);
+    const states = SERVERS.map(stateOf);
+    if (states[0] !== 'MASTER' || states[1] !== 'BACKUP') throw new Error(`VRRP states: serv1 ${states[0]}, serv2 ${states[1]}`);
+    clientOnServ1();
+    return true;
+  }, 15000).catch((e) => { throw new SetupError(e.message); });
+  return procs;
+}
+
+async function trial(dir, setup, scenario) {
+  resetServers();
+  replies.splice(0, Math.max(0, replies.length - 1000));
+  for (const s of SERVERS) rmSync(join(dir, s), { recursive: true, force: true });
+  rmSync(join(dir, 'fence-calls.log'), { force: true });
+  newKey(dir);
+  for (const s of SERVERS) live.procs.push(spawn('ip', ['netns', 'exec', NS[s], process.execPath, join(dir, 'responder.mjs'), VIP, String(ECHO_PORT), s], { stdio: 'ignore' }));
+  let procs = {};
+  try {
+    procs = setup.kind === 'keepalived' ? await startKeepalived(dir) : await startPaceline(dir, setup);
+    await sleep(300);
+    const t0 = process.hrtime.bigint();
+    const index0 = replies.length;
+    const up0 = uptime();
+    const signalled = inject(scenario);
+    if (['lost', 'kill', 'hang'].includes(scenario) && !signalled.includes(procs.serv1.pid)) {
+      throw new Error(`serv1's ${setup.kind} process (pid ${procs.serv1.pid}) was not among the processes of ${NS.serv1}`);
+    }
+    const since = () => repliesSince(t0, index0);
+    let first;
+    if (SCENARIOS[scenario].moves) {
+      await waitFor('the first reply from serv2', () => (first = since().find((r) => r.from === 'serv2')), MOVE_LIMIT_MS, 5).catch(() => undefined);
+      await sleep(first ? observeMs : 0);
+    } else {
+      await sleep(NO_MOVE_WATCH_MS);
+      first = since().find((r) => r.from === 'serv2');
+    }
+    const after = since();
+    const end = process.hrtime.bigint();
+    let flips = 0;
+    let gapNs = 0n;
+    let prev = { at: t0, from: 'serv1' };
+    for (const r of after) {
+      if (r.from !== prev.from) flips++;
+      if (r.at - prev.at > gapNs) gapNs = r.at - prev.at;
+      prev = r;
+    }
+    if (end - prev.at > gapNs) gapNs = end - prev.at;
+    const lastServ1 = after.filter((r) => r.from === 'serv1').at(-1);
+    const calls = fenceCalls(dir).map((c) => ({ ...c, ms: Math.round((c.at - up0) * 1000) }));
+    return {
+      moved: first !== undefined,
+      ms: first ? Number(first.at - t0) / 1e6 : undefined,
+      // Answered by both: serv1 answered again after serv2 had.
+      both: first !== undefined && after.some((r) => r.from === 'serv1' && r.at > first.at),
+      flips,
+      gapMs: Number(gapNs) / 1e6,
+      serv1AnsweredUntilMs: lastServ1 ? Number(lastServ1.at - t0) / 1e6 : undefined,
+      calls,
+    };
+  } finally {
+    resetServers();
+    for (const p of Object.values(procs)) if (!exited(p)) p.kill('SIGKILL');
+    await Promise.all(Object.values(procs).map((p) => (exited(p) ? null : new Promise((r) => p.once('exit', r)))));
+  }
+}
+
+/** What went wrong in a trial (its logs are kept for the first MAX_KEPT such trials of a run). */
+function anomalies(scenario, r) {
+  const out = [];
+  if (SCENARIOS[scenario].moves && !r.moved) out.push(`no move within ${MOVE_LIMIT_MS / 1000} s`);
+  if (!SCENARIOS[scenario].moves && r.moved) out.push('moved');
+  if (r.both) out.push('answered by both');
+  if (r.calls.some((c) => c.target === 'serv2')) out.push('the healthy serv2 was a fencing target');
+  else if (SCENARIOS[scenario].nobodyFenced && r.calls.length) out.push('the fence hook was called');
+  return out;
+}
+const MAX_KEPT = 20;
+
+// ---- summaries ------------------------------------------------------------------------------------
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
+  if (!s.length) return NaN;
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
+const fmt = (x) => (Number.isFinite(x) ? String(Math.round(x)) : '–');
+/** "serv2→serv1 off ×10, serv1→serv2 unreachable ×3", or "none". */
+function callSummary(results) {
+  const counts = new Map();
+  for (const r of results) for (const c of r.calls) {
+    const k = `${c.caller}→${c.target} ${c.outcome}`;
+    counts.set(k, (counts.get(k) ?? 0) + 1);
+  }
+  return counts.size ? [...counts].map(([k, n]) => `${k} ×${n}`).join(', ') : 'none';
+}
+function summarize(cell) {
+  const rs = cell.results;
+  const moved = rs.filter((r) => r.moved);
+  const fencedHealthy = rs.reduce((n, r) => n + r.calls.filter((c) => c.target === 'serv2').length, 0);
+  const anyCall = rs.reduce((n, r) => n + r.calls.length, 0);
+  const firstOff = rs.map((r) => r.calls.find((c) => c.target === 'serv1' && c.outcome === 'off')?.ms).filter((x) => x !== undefined);
+  return {
+    scenario: cell.scenario, setup: cell.setup.label, trials: rs.length, moved: moved.length,
+    medianMs: median(moved.map((r) => r.ms)), maxMs: moved.length ? Math.max(...moved.map((r) => r.ms)) : NaN,
+    medianGapMs: median(rs.map((r) => r.gapMs)), maxGapMs: Math.max(...rs.map((r) => r.gapMs)),
+    medianFencedMs: median(firstOff), fenced: callSummary(rs), fencedHealthy, anyCall,
+    answeredByBoth: rs.filter((r) => r.both).length, setupRetries: cell.setupRetries,
+    eachMs: rs.map((r) => (r.moved ? Math.round(r.ms) : null)),
+  };
+}
 
+// ---- the run ------------------------------------------------------------------------------------------
 try {
   try {
     setupNetwork();
@@ -266,51 +501,99 @@ try {
   live.dirs.push(dir);
   writeConfig(dir);
   writeFence(dir);
+  writeKeepalived(dir);
   writeFileSync(join(dir, 'responder.mjs'), RESPONDER);
   startProber(dir);
-  const results = [];
-  for (const profile of profiles) {
-    for (const mode of modes) {
-      const times = [];
-      let setupFailures = 0;
-      for (let i = 0; i < trials; i++) {
-        let r;
-        for (let attempt = 1; r === undefined; attempt++) {
-          try {
-            r = await trial(dir, profile, mode);
-          } catch (e) {
-            const keep = `${tmpdir()}/paceline-bench-vip-failed-${pid}-${profile}-${mode}-${i + 1}-${attempt}`;
-            cpSync(dir, keep, { recursive: true, filter: (f) => !f.endsWith('.sock') });
-            process.stderr.write(`[${profile}/${mode}] trial ${i + 1} attempt ${attempt} failed: ${e.message}\n  logs and state kept in ${keep}\n`);
-            for (const s of SERVERS) {
-              try { process.stderr.write(readFileSync(join(dir, `${s}.log`), 'utf8').split('\n').slice(-12).map((l) => `  ${s}: ${l}`).join('\n') + '\n'); } catch { /* none */ }
-            }
-            // Only a start-up that did not settle is retried (at most 3 times); a failed measurement ends the run.
-            if (!(e instanceof SetupError) || attempt >= 3) throw e;
-            setupFailures++;
+
+  const setups = [];
+  for (const witness of witnessModes) for (const profile of profiles) {
+    setups.push({ kind: 'paceline', profile, witness, label: `Paceline ${profile}${witness ? ', witness' : ', no witness'}` });
+  }
+  const keepalived = { kind: 'keepalived', label: 'keepalived (VRRPv3, advert 0.1 s)' };
+  const cells = [];
+  for (const scenario of scenarios) {
+    for (const setup of setups) cells.push({ scenario, setup, results: [], setupRetries: 0 });
+    if (kaScenarios.includes(scenario)) cells.push({ scenario, setup: keepalived, results: [], setupRetries: 0 });
+  }
+  let kept = 0;
+  const load0 = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  for (let i = 0; i < trials; i++) {
+    for (const cell of cells) {
+      const tag = `[${cell.scenario} / ${cell.setup.label}]`;
+      let r;
+      for (let attempt = 1; r === undefined; attempt++) {
+        try {
+          r = await trial(dir, cell.setup, cell.scenario);
+        } catch (e) {
+          const keep = `${tmpdir()}/paceline-bench-vip-failed-${pid}-${cell.scenario}-${cells.indexOf(cell)}-${i + 1}-${attempt}`;
+          cpSync(dir, keep, { recursive: true, filter: (f) => !f.endsWith('.sock') });
+          process.stderr.write(`${tag} trial ${i + 1} attempt ${attempt} failed: ${e.message}\n  logs and state kept in ${keep}\n`);
+          for (const s of SERVERS) {
+            try { process.stderr.write(readFileSync(join(dir, `${s}.log`), 'utf8').split('\n').slice(-12).map((l) => `  ${s}: ${l}`).join('\n') + '\n'); } catch { /* none */ }
           }
+          // Only a start-up that did not settle is retried (at most 3 times); a failed measurement ends the run.
+          if (!(e instanceof SetupError) || attempt >= 3) throw e;
+          cell.setupRetries++;
         }
-        times.push(r);
-        process.stderr.write(`[${profile}/${mode}] trial ${i + 1}/${trials}: first reply from serv2 after ${r.ms.toFixed(0)} ms`
-          + ` (serv1 fenced at ${r.fencedMs ?? '?'} ms${r.repliesFromServ1After !== undefined ? `; serv1 answered until ${r.repliesFromServ1After.toFixed(0)} ms` : ''})\n`);
       }
-      results.push({
-        profile, mode, trials: times.length, medianMs: Math.round(median(times.map((t) => t.ms))), maxMs: Math.round(Math.max(...times.map((t) => t.ms))),
-        minMs: Math.round(Math.min(...times.map((t) => t.ms))), medianFencedMs: Math.round(median(times.map((t) => t.fencedMs ?? NaN))),
-        eachMs: times.map((t) => Math.round(t.ms)), setupFailures,
-      });
+      cell.results.push(r);
+      const odd = anomalies(cell.scenario, r);
+      if (odd.length && kept < MAX_KEPT) {
+        const keep = `${tmpdir()}/paceline-bench-vip-odd-${pid}-${cell.scenario}-${cells.indexOf(cell)}-${i + 1}`;
+        cpSync(dir, keep, { recursive: true, filter: (f) => !f.endsWith('.sock') });
+        kept++;
+        process.stderr.write(`${tag} trial ${i + 1}: ${odd.join('; ')}: logs and state kept in ${keep}\n`);
+      }
+      const calls = r.calls.length ? r.calls.map((c) => `${c.caller}→${c.target} ${c.outcome} at ${c.ms} ms`).join(', ') : 'no fence call';
+      const outcome = r.moved ? `first reply from serv2 after ${r.ms.toFixed(0)} ms` : `no move (longest client gap ${r.gapMs.toFixed(0)} ms)`;
+      process.stderr.write(`${tag} trial ${i + 1}/${trials}: ${outcome}; ${calls}`
+        + `${r.serv1AnsweredUntilMs !== undefined ? `; serv1 answered until ${r.serv1AnsweredUntilMs.toFixed(0)} ms` : ''}${r.both ? '; ANSWERED BY BOTH' : ''}\n`);
     }
   }
+  const load1 = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+
+  const rows = cells.map(summarize);
   const dad = dadTimeout === undefined ? 'the ip agent\'s defaults' : `dadTimeout ${dadTimeout} ms`;
-  console.log(`Client-observed VIP failover (first UDP reply from serv2, probing every ${PROBE_MS} ms), two servers and a client in network namespaces, ${dad}`
-    + `${fenceDelayArg !== undefined ? `, fenceDelayTicks ${fenceDelayArg}` : ''}:`);
-  for (const r of results) {
-    const what = r.mode === 'kill' ? 'kill -9 of serv1\'s processes (host up: ICMP port unreachable)' : 'SIGSTOP of serv1\'s processes (node hang: no ICMP)';
-    console.log(`  profile ${r.profile}, ${what}: median ${r.medianMs} ms, max ${r.maxMs} ms, min ${r.minMs} ms (${r.trials} trials; serv1 fenced at ${r.medianFencedMs} ms median)`);
-    console.log(`    each: ${r.eachMs.join(' ')}`);
-    if (r.setupFailures) console.log(`    start-ups that did not settle (retried, not measured): ${r.setupFailures}`);
+  console.log(`Client-observed VIP failover (first UDP reply from serv2, probing every ${PROBE_MS} ms; serv1 active), ${trials} trials per cell,`
+    + ` ${dad}${fenceDelayArg !== undefined ? `, fenceDelayTicks ${fenceDelayArg}` : ''}; load average ${load0} before, ${load1} after.`);
+  for (const s of scenarios) console.log(`  ${s}: ${SCENARIOS[s].what}`);
+  console.log('');
+  console.log('| scenario | setup | median ms | max ms | moved | fence calls (caller→target outcome) | answered by both |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    const moves = SCENARIOS[r.scenario].moves;
+    const timing = moves || r.moved ? [fmt(r.medianMs), fmt(r.maxMs)] : [`no move (gap ${fmt(r.medianGapMs)})`, `gap ${fmt(r.maxGapMs)}`];
+    console.log(`| ${r.scenario} | ${r.setup} | ${timing[0]} | ${timing[1]} | ${r.moved}/${r.trials} | ${r.fenced} | ${r.answeredByBoth}/${r.trials} |`);
   }
-  console.log(JSON.stringify(results.map((r) => ({ ...r, dadTimeoutMs: dadTimeout ?? 'agent default', fenceDelayTicks: fenceDelayArg !== undefined ? Number(fenceDelayArg) : 20 }))));
+  console.log('');
+  for (const r of rows) {
+    console.log(`  ${r.scenario} / ${r.setup}: each ${r.eachMs.map((x) => x ?? '–').join(' ')}; longest client gap median ${fmt(r.medianGapMs)} ms, max ${fmt(r.maxGapMs)} ms`
+      + `${Number.isFinite(r.medianFencedMs) ? `; serv1 powered off at ${fmt(r.medianFencedMs)} ms (median)` : ''}${r.setupRetries ? `; start-ups retried: ${r.setupRetries}` : ''}`);
+  }
+  // The issue's goals.
+  console.log('');
+  const cellOf = (scenario, profile, witness) => rows.find((r) => r.scenario === scenario && r.setup === setups.find((s) => s.profile === profile && s.witness === witness)?.label);
+  for (const [profile, goal] of [['default', 500], ['fast', 250]]) {
+    for (const witness of witnessModes) {
+      const r = cellOf('lost', profile, witness);
+      if (!r) continue;
+      const ok = r.moved === r.trials && r.medianMs <= goal;
+      console.log(`goal: node lost, ${profile}${witness ? ' with the witness' : ' without a witness'}: median ≤ ${goal} ms — ${ok ? 'met' : 'MISSED'} (${fmt(r.medianMs)} ms, ${r.moved}/${r.trials} moved)`
+        + `${witness ? '' : ' (the goal is for the witness setup)'}`);
+    }
+  }
+  const paceline = rows.filter((r) => !r.setup.startsWith('keepalived'));
+  const both = rows.filter((r) => r.answeredByBoth);
+  console.log(`goal: no trial answered by both nodes — ${both.length ? `MISSED (${both.map((r) => `${r.scenario} / ${r.setup}: ${r.answeredByBoth}`).join('; ')})` : 'met'}`);
+  const wrong = paceline.filter((r) => r.fencedHealthy || (SCENARIOS[r.scenario].nobodyFenced && r.anyCall));
+  console.log(`goal: the faulty node never fences the healthy one (and nobody is fenced in ${scenarios.filter((s) => SCENARIOS[s].nobodyFenced).join(', ') || '–'}) — `
+    + `${wrong.length ? `MISSED (${wrong.map((r) => `${r.scenario} / ${r.setup}: ${r.fenced}`).join('; ')})` : 'met'}`);
+  const stuck = paceline.filter((r) => SCENARIOS[r.scenario].moves && r.moved < r.trials);
+  if (stuck.length) console.log(`did not move within ${MOVE_LIMIT_MS / 1000} s: ${stuck.map((r) => `${r.scenario} / ${r.setup}: ${r.trials - r.moved}`).join('; ')}`);
+  const moved = paceline.filter((r) => !SCENARIOS[r.scenario].moves && r.moved);
+  if (moved.length) console.log(`moved although nothing should: ${moved.map((r) => `${r.scenario} / ${r.setup}: ${r.moved}`).join('; ')}`);
+  console.log(JSON.stringify({ trials, profilesRun: profiles, witnessModes, load: { before: load0, after: load1 }, dadTimeoutMs: dadTimeout ?? 'agent default',
+    fenceDelayTicks: fenceDelayArg !== undefined ? Number(fenceDelayArg) : 'profile default', cells: rows }));
 } finally {
   cleanup();
 }

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs everything Paceline's demo, tests and benchmarks need on a fresh Debian machine:
-# the real system tools the agents drive and the Pacemaker tools we compare against (as root,
-# from Debian's packages), then the npm dependencies. Safe to run again: it skips what is there.
+# the real system tools the agents drive and the Pacemaker tools and keepalived we compare against
+# (as root, from Debian's packages), then the npm dependencies. Safe to run again: it skips what is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBS=(iproute2 iputils-arping iputils-ping rsync nftables procps psmisc pacemaker-cli-utils resource-agents libxml2-utils)
+DEBS=(iproute2 iputils-arping iputils-ping rsync nftables procps psmisc pacemaker-cli-utils resource-agents libxml2-utils keepalived)
 missing=()
 for p in "${DEBS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -38,9 +38,9 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 process.on('uncaughtException', (e) => { console.error(e); cleanup(); process.exit(1); });
 process.on('unhandledRejection', (e) => { console.error(e); cleanup(); process.exit(1); });
 
-/** Runs a command (argument array, no shell); throws with its output unless it exits 0. */
-export function run(cmd, args, timeoutMs = 20000) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: timeoutMs });
+/** Runs a command (argument array, no shell; `input` on its stdin); throws with its output unless it exits 0. */
+export function run(cmd, args, timeoutMs = 20000, input = undefined) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: timeoutMs, ...(input !== undefined ? { input } : {}) });
   if (r.error) throw new Error(`${cmd} ${args.join(' ')}: ${r.error.message}`);
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status}): ${(r.stderr || r.stdout).trim()}`);
   return r.stdout;
