@@ -17,7 +17,7 @@
 //     process in the target's namespace and takes its links down; called from a node whose own lan is
 //     down it exits 1, "unreachable"); every call is logged (caller, target, outcome). Profiles
 //     default and fast; with or without the witness arbiter (`paceline witness` on the client's host,
-//     `paceline daemon --witness HOST:PORT`), the recommended setup.
+//     `paceline daemon --arbiter HOST:PORT`), the recommended setup.
 //   keepalived: one VRRPv3 instance per server (advert 0.1 s, VIP on lan, serv1 priority 150, serv2
 //     100), started by hand in each namespace; no fencing.
 // Each trial starts from fresh processes (new state, new key), waits until the client is answered by
@@ -348,7 +348,7 @@ async function startPaceline(dir, setup) {
   for (const s of SERVERS) {
     procs[s] = spawnLogged(dir, s, NS[s], process.execPath, [cli, 'daemon', '--config', join(dir, 'cluster.json'), '--node', s,
       '--state-dir', join(dir, s), '--key', join(dir, 'key'), '--fence-command', join(dir, 'fence.sh'), '--profile', setup.profile,
-      ...(setup.witness ? ['--witness', `${CLIENT}:${WITNESS_PORT}`] : []),
+      ...(setup.witness ? ['--arbiter', `${CLIENT}:${WITNESS_PORT}`] : []),
       ...(fenceDelayArg !== undefined ? ['--membership', `fenceDelayTicks=${fenceDelayArg}`] : []), '--log-level', 'info']);
   }
   const status = async (s) => (await controlRequest(join(dir, s), { cmd: 'status' }, 2000)).data;
