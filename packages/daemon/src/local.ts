@@ -102,7 +102,8 @@ export class LocalNode {
       quorum: true,
       nodes: [{ name: this.deps.node, state: 'online', standby: false, maintenance: false, shutdown: false, attributes: {}, history: this.history, failures: this.failures }],
     };
-    const next = recordResult(status, r.node, r.instance, r.op, r.result, r.at).nodes[0]!;
+    const options = { startFailureIsFatal: this.config.properties.startFailureIsFatal };
+    const next = recordResult(status, r.node, r.instance, r.op, r.result, r.at, options).nodes[0]!;
     this.history = [...next.history];
     this.failures = [...next.failures];
     this.rev += 1;

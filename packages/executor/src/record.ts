@@ -3,9 +3,10 @@
  * returns a new status. One record per (action, interval) per resource on a node, the newest
  * replacing the older (the scheduler replays records in call order); a successful stop, promote,
  * demote or migrate_to drops the instance's recurring-monitor records, since it cancels them (as
- * the scheduler's applyTransition does); failures raise fail counts.
+ * the scheduler's applyTransition does); failures raise fail counts (a failed start to INFINITY when
+ * the cluster's `startFailureIsFatal`, as Pacemaker's controller does for start-failure-is-fatal).
  */
-import { OcfRc, emptyNodeStatus, type ClusterStatus, type ExecStatus, type FailCount, type NodeStatus, type OpRecord, type ResourceHistory } from '@paceline/model';
+import { INFINITY, OcfRc, emptyNodeStatus, type ClusterStatus, type ExecStatus, type FailCount, type NodeStatus, type OpRecord, type ResourceHistory } from '@paceline/model';
 import { outcomeToRc, type ActionResult, type Outcome } from '@paceline/agent-api';
 
 /** The rc recorded when the outcome of an action is unknown (Pacemaker's PCMK_OCF_UNKNOWN). */
@@ -101,6 +102,16 @@ function nextCallId(node: NodeStatus): number {
   return max + 1;
 }
 
+/** How failures are counted. */
+export interface RecordOptions {
+  /**
+   * A failed start sets the fail count to INFINITY, which bans the node for the resource until the
+   * failure is cleaned up or expires (the cluster property `startFailureIsFatal`). Otherwise it
+   * counts 1, like any other failure.
+   */
+  readonly startFailureIsFatal?: boolean;
+}
+
 /** Writes one action result into `status` at time `now` (epoch ms). */
 export function recordResult(
   status: ClusterStatus,
@@ -109,6 +120,7 @@ export function recordResult(
   op: RecordedOp,
   result: ActionResult,
   now: number,
+  options: RecordOptions = {},
 ): ClusterStatus {
   const existing = status.nodes.find((n) => n.name === node);
   const n = existing ?? emptyNode(node);
@@ -137,7 +149,8 @@ export function recordResult(
   const ops = [...(history?.ops ?? []).filter(keep), record];
   const newHistory: ResourceHistory = { resource: instance, ...(history?.agent ?? op.agent ? { agent: history?.agent ?? op.agent } : {}), ops };
   const histories = history ? n.history.map((h) => (h === history ? newHistory : h)) : [...n.history, newHistory];
-  const failures = isFailure(op, result) ? bumpFailure(n.failures, instance, op, now) : n.failures;
+  const fatal = options.startFailureIsFatal === true && op.action === 'start';
+  const failures = isFailure(op, result) ? bumpFailure(n.failures, instance, op, now, fatal) : n.failures;
   const updated: NodeStatus = { ...n, history: histories, failures };
   const nodes = existing ? status.nodes.map((x) => (x === existing ? updated : x)) : [...status.nodes, updated];
   return { ...status, nodes };
@@ -145,17 +158,18 @@ export function recordResult(
 
 const CANCELS_MONITORS = new Set(['stop', 'promote', 'demote', 'migrate_to']);
 
-function bumpFailure(failures: readonly FailCount[], instance: string, op: RecordedOp, now: number): FailCount[] {
+function bumpFailure(failures: readonly FailCount[], instance: string, op: RecordedOp, now: number, fatal: boolean): FailCount[] {
   const match = (f: FailCount): boolean => f.resource === instance && f.action === op.action && f.interval === op.interval;
   const prev = failures.find(match);
+  const count = fatal ? INFINITY : (prev?.count ?? 0) + 1;
   return prev
-    ? failures.map((f) => (f === prev ? { ...f, count: f.count + 1, lastFailure: now } : f))
-    : [...failures, { resource: instance, action: op.action, interval: op.interval, count: 1, lastFailure: now }];
+    ? failures.map((f) => (f === prev ? { ...f, count, lastFailure: now } : f))
+    : [...failures, { resource: instance, action: op.action, interval: op.interval, count, lastFailure: now }];
 }
 
 /** Applies many records in order. */
-export function recordAll(status: ClusterStatus, records: readonly PendingRecord[]): ClusterStatus {
-  return records.reduce((s, r) => recordResult(s, r.node, r.instance, r.op, r.result, r.at), status);
+export function recordAll(status: ClusterStatus, records: readonly PendingRecord[], options: RecordOptions = {}): ClusterStatus {
+  return records.reduce((s, r) => recordResult(s, r.node, r.instance, r.op, r.result, r.at, options), status);
 }
 
 /** The outcome an operation is expected to report, for messages. */

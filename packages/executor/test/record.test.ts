@@ -1,5 +1,5 @@
-import { ClusterStatus } from '@paceline/model';
-import { isFailure, recordResult, RC_UNKNOWN, type RecordedOp } from '@paceline/executor';
+import { ClusterStatus, INFINITY } from '@paceline/model';
+import { isFailure, recordAll, recordResult, RC_UNKNOWN, type RecordedOp } from '@paceline/executor';
 import type { ActionResult } from '@paceline/agent-api';
 
 const done = (outcome: ActionResult['outcome']): ActionResult => ({ execution: 'done', outcome });
@@ -54,6 +54,20 @@ describe('recordResult', () => {
     s = recordResult(s, 'n1', 'web', { action: 'stop', interval: 0 }, done('ok'), 4);
     expect(s.nodes[0]!.history[0]!.ops.map((o) => o.action)).toEqual(['start', 'stop']);
     expect(s.nodes[0]!.failures[0]!.count).toBe(2);
+  });
+  test('a failed start counts INFINITY with startFailureIsFatal, 1 without; other failures count 1 either way', () => {
+    const fatal = { startFailureIsFatal: true };
+    let s = recordResult(empty, 'n1', 'web', start, done('generic-error'), 1, fatal);
+    expect(s.nodes[0]!.failures).toEqual([{ resource: 'web', action: 'start', interval: 0, count: INFINITY, lastFailure: 1 }]);
+    s = recordResult(s, 'n1', 'web', mon, done('not-running'), 2, fatal);
+    expect(s.nodes[0]!.failures.find((f) => f.action === 'monitor')?.count).toBe(1);
+    let lenient = recordResult(empty, 'n1', 'web', start, done('generic-error'), 1);
+    lenient = recordResult(lenient, 'n1', 'web', start, done('generic-error'), 2, { startFailureIsFatal: false });
+    expect(lenient.nodes[0]!.failures).toEqual([{ resource: 'web', action: 'start', interval: 0, count: 2, lastFailure: 2 }]);
+    const ok = recordResult(empty, 'n1', 'web', start, done('ok'), 1, fatal);
+    expect(ok.nodes[0]!.failures).toEqual([]);
+    const all = recordAll(empty, [{ node: 'n1', instance: 'web', op: start, result: done('generic-error'), at: 3 }], fatal);
+    expect(all.nodes[0]!.failures[0]!.count).toBe(INFINITY);
   });
   test('execution statuses map to exec status and rc', () => {
     const one = (r: ActionResult) => recordResult(empty, 'n1', 'x', start, r, 5).nodes[0]!.history[0]!.ops[0]!;
