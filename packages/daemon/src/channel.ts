@@ -2,8 +2,10 @@
  * The daemons' message channel: signed PeerMessages over UDP, one socket per heartbeat link, on
  * the link address's port + `portOffset` (membership heartbeats use the address's own port). Every
  * message goes out on every shared link, as one or more signed fragments (messages.ts,
- * fragments.ts); the receiver reassembles fragments from any link and keeps the first complete
- * copy. Best effort: callers retransmit what must arrive.
+ * fragments.ts); the receiver reassembles fragments from any link and delivers complete messages
+ * (copies of a recently completed one are counted as duplicates). Which messages are fresh — for
+ * this incarnation, from the sender's newest one, not seen before — the daemon decides
+ * (freshness.ts), whatever the channel. Best effort: callers retransmit what must arrive.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
@@ -26,21 +28,6 @@ export interface PeerSendRefusal {
 }
 
 export type PeerReceiver = (message: PeerMessage) => void;
-
-/** Drops copies of a message already seen (same sender, incarnation and id). */
-export class Dedup {
-  private readonly seen = new Set<string>();
-  private readonly order: string[] = [];
-  constructor(private readonly capacity = 4096) {}
-  first(m: Pick<PeerMessage, 'from' | 'boot' | 'id'>): boolean {
-    const k = `${m.from}|${m.boot}|${m.id}`;
-    if (this.seen.has(k)) return false;
-    this.seen.add(k);
-    this.order.push(k);
-    if (this.order.length > this.capacity) this.seen.delete(this.order.shift()!);
-    return true;
-  }
-}
 
 /** Counters of a channel: drops by reason, duplicates, and the largest message sent. */
 export interface PeerChannelStats {
@@ -83,7 +70,6 @@ const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 export class UdpPeerChannel implements PeerChannel {
   private readonly sockets = new Map<string, Socket>();
   private readonly endpoints = new Map<string, Endpoint>();
-  private readonly dedup = new Dedup();
   private readonly decoder: PeerDecoder;
   private readonly limits: FrameLimits;
   private readonly sent = { messages: 0, packets: 0, refused: 0 };
@@ -162,7 +148,7 @@ export class UdpPeerChannel implements PeerChannel {
     }
     if (m === undefined) return;
     if (m.to !== this.o.self) return this.decoder.reassembler.drop('misdirected', `a ${m.type} message for ${m.to}`);
-    if (this.dedup.first(m)) this.o.onMessage(m);
+    this.o.onMessage(m);
   }
 
   /** Sends on every shared link; a message over the limits is refused (returned, counted), never thrown. */

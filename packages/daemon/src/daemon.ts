@@ -26,6 +26,7 @@ import {
 import { DaemonError } from './errors.js';
 import { ControlServer } from './control.js';
 import { DaemonEvents } from './events.js';
+import { FreshnessGuard } from './freshness.js';
 import { LocalNode, activeRoles } from './local.js';
 import type { ClusterDoc, DistOmit, NodeReport, PeerMessage, PeerMessageBody } from './messages.js';
 import { StateWriter, loadState, type PersistedState } from './store.js';
@@ -145,6 +146,8 @@ export class Daemon extends DaemonEvents {
   private channel: PeerChannel | undefined;
   private timer: unknown;
   private writer!: StateWriter;
+  /** Which daemon messages are fresh (this incarnation, the sender's newest, not seen before). */
+  private freshness!: FreshnessGuard;
   private boot = 0;
   private msgId = 0;
   private unclean: string | undefined;
@@ -210,7 +213,10 @@ export class Daemon extends DaemonEvents {
       self: o.node,
       nodes: membershipNodes(nodes),
     } as MembershipConfigInput);
-    this.membership = initialState(mcfg, { boot: this.boot });
+    // The newest incarnation of each peer seen in earlier runs: older ones are refused from the start.
+    const peerBoots = Object.fromEntries(Object.entries(persisted?.peerBoots ?? {}).filter(([n]) => n !== o.node && config.nodes.some((x) => x.name === n)));
+    this.freshness = new FreshnessGuard(o.node, this.boot, config.nodes.map((n) => n.name), peerBoots);
+    this.membership = initialState(mcfg, { boot: this.boot, peerBoots });
     this.core = initialCoreState(o.node, doc, this.view());
     this.local = new LocalNode({
       node: o.node, agents: o.agents, runner: o.runner, clock: o.clock, logger: this.log, stateRoot: join(o.stateDir, 'resources'),
@@ -228,9 +234,9 @@ export class Daemon extends DaemonEvents {
       : await UdpTransport.open({ self: o.node, nodes, key: o.key, onInput: (i) => this.input(i), now: () => o.clock.now() });
     try {
       this.channel = o.channel
-        ? await o.channel((m) => this.onPeer(m))
+        ? await o.channel((m) => this.receive(m))
         : await UdpPeerChannel.open({
-          self: o.node, nodes, key: o.key, portOffset: o.portOffset ?? 1, onMessage: (m) => this.onPeer(m), now: () => o.clock.now(), timers: o.timers,
+          self: o.node, nodes, key: o.key, portOffset: o.portOffset ?? 1, onMessage: (m) => this.receive(m), now: () => o.clock.now(), timers: o.timers,
           onDrop: (link, reason, detail) => this.log.debug('daemon message dropped', { link, reason, detail }),
         });
     } catch (e) {
@@ -298,6 +304,7 @@ export class Daemon extends DaemonEvents {
       case 'node-joined':
       case 'node-restarted':
         this.log.info(`${e.node} ${e.type === 'node-joined' ? 'joined' : 'restarted'}`, { boot: e.boot });
+        if (this.freshness.observe(e.node, e.boot)) void this.persist(true);
         this.send(e.node, { type: 'report', report: this.wireReport() });
         this.emit('node-joined', { node: e.node, boot: e.boot });
         break;
@@ -539,7 +546,9 @@ export class Daemon extends DaemonEvents {
     }
     const timeout = (action.timeout ?? 20_000) + 5_000;
     return new Promise((resolve) => {
+      // Bound to the incarnation of `node` that membership holds now: another one drops it.
       const message = this.envelope(node, { type: 'action', to: node, key, epoch: this.core.doc.epoch, action: action as unknown as Record<string, unknown> });
+      if (message === undefined) return resolve({ execution: 'cancelled', outcome: 'generic-error', reason: `${node}'s incarnation is not known yet` });
       if (!this.transmit(message)) return resolve({ execution: 'error', outcome: 'generic-error', reason: `cannot send the action to ${node} (see the log)` });
       this.pendingActions.set(key, { node, message, deadline: this.o.clock.now() + timeout, resolve });
     });
@@ -555,7 +564,8 @@ export class Daemon extends DaemonEvents {
         this.log.warn(`no answer from ${p.node} for action ${key}`);
         p.resolve({ execution: 'timeout', outcome: 'generic-error', reason: `no answer from ${p.node}` });
       } else {
-        // A fresh envelope id: the receiver drops copies of an id it has seen (the key makes the action run once).
+        // A fresh envelope id (the receiver accepts each id once; the key makes the action run once),
+        // the same toBoot: the action stays bound to the incarnation it was sent to.
         this.transmit({ ...p.message, id: ++this.msgId } as PeerMessage);
       }
     }
@@ -563,21 +573,35 @@ export class Daemon extends DaemonEvents {
 
   private failLostActions(): void {
     for (const [key, p] of this.pendingActions) {
-      if (this.membership.peers[p.node]?.member) continue;
+      const lost = !this.membership.peers[p.node]?.member;
+      // A restarted node drops the action (it was addressed to its previous incarnation) and knows nothing of it.
+      if (!lost && this.peerBoot(p.node) === p.message.toBoot) continue;
       this.pendingActions.delete(key);
-      this.log.warn(`${p.node} was lost while action ${key} ran`);
-      p.resolve({ execution: 'cancelled', outcome: 'generic-error', reason: `${p.node} was lost while the action ran` });
+      const what = lost ? 'was lost' : 'restarted';
+      this.log.warn(`${p.node} ${what} while action ${key} ran`);
+      p.resolve({ execution: 'cancelled', outcome: 'generic-error', reason: `${p.node} ${what} while the action ran` });
     }
   }
 
   // ---- peers -----------------------------------------------------------------------------------
 
-  private envelope(to: string, body: PeerMessageBody): PeerMessage {
-    return { ...body, v: 1, from: this.o.node, to, boot: this.boot, id: ++this.msgId } as PeerMessage;
+  /** The incarnation of `peer` heard in this run (membership), or undefined. */
+  private peerBoot(peer: string): number | undefined {
+    const r = this.membership.peers[peer]?.replay;
+    return r !== undefined && r.highest >= 0 ? r.boot : undefined;
+  }
+
+  /** A message to `to`'s current incarnation; undefined while none was heard (nothing is sent to it then). */
+  private envelope(to: string, body: PeerMessageBody): PeerMessage | undefined {
+    const toBoot = this.peerBoot(to);
+    if (toBoot === undefined) return undefined;
+    return { ...body, v: 2, from: this.o.node, to, boot: this.boot, id: ++this.msgId, toBoot } as PeerMessage;
   }
 
   private send(to: string, body: DistOmit<PeerMessageBody, 'to'>): void {
-    if (to !== this.o.node) this.transmit(this.envelope(to, { ...body, to } as PeerMessageBody));
+    if (to === this.o.node) return;
+    const m = this.envelope(to, { ...body, to } as PeerMessageBody);
+    if (m !== undefined) this.transmit(m);
   }
 
   /** Hands a message to the channel; false (logged) when it refused or failed to send it (e.g. over the size limit). */
@@ -594,6 +618,16 @@ export class Daemon extends DaemonEvents {
 
   private broadcast(body: DistOmit<PeerMessageBody, 'to'>): void {
     for (const peer of Object.keys(this.membership.peers)) this.send(peer, body);
+  }
+
+  /** Every message from the channel: delivered when fresh (freshness.ts), else dropped and counted. */
+  private receive(m: PeerMessage): void {
+    if (this.disposed) return;
+    const v = this.freshness.accept(m);
+    if (v.verdict === 'drop') this.log.debug('daemon message dropped', { reason: v.reason, detail: v.detail });
+    if (v.verdict !== 'accept') return;
+    if (v.newIncarnation) void this.persist(true);
+    this.onPeer(m);
   }
 
   private onPeer(m: PeerMessage): void {
@@ -648,7 +682,8 @@ export class Daemon extends DaemonEvents {
         const r = parseReport(m.report);
         if (r) this.feedCore({ type: 'report', node: m.from, report: r, now });
         const p = this.pendingActions.get(m.key);
-        if (p) {
+        // Only from the node the action was sent to, in the incarnation it was sent to.
+        if (p && p.node === m.from && p.message.toBoot === m.boot) {
           this.pendingActions.delete(m.key);
           p.resolve(m.result as ActionResult);
         }
@@ -703,6 +738,7 @@ export class Daemon extends DaemonEvents {
     if (this.final && running) return this.writer.flush();
     return this.writer.save({
       version: 1, doc: this.core?.doc ?? this.fileDoc(), failures: this.local ? [...this.local.failures] : [], lastBoot: this.boot, running,
+      peerBoots: this.freshness?.incarnations() ?? {},
       ...(this.unclean !== undefined ? { unclean: this.unclean } : {}),
     });
   }
@@ -798,7 +834,7 @@ export class Daemon extends DaemonEvents {
       ...(arbiter ? { arbiter } : {}),
       ...(conflicts.length ? { conflicts } : {}),
       ...(s.held.length && m.coordinator === this.o.node ? { held: s.held } : {}),
-      dropped: { ...m.drops, ...Object.fromEntries(Object.entries(this.channel?.stats?.().dropped ?? {}).map(([k, n]) => [`message ${k}`, n])) },
+      dropped: { ...m.drops, ...messageDrops(this.channel?.stats?.().dropped ?? {}, this.freshness.stats().dropped) },
     };
   }
 
@@ -887,6 +923,13 @@ function mayRunReason(m: MembershipState): string {
   if (m.waitingForAll) return 'waiting until every node has been seen (waitForAll)';
   if (!m.quorate) return `no quorum (${m.members.length} of ${m.config.nodeNames.length} nodes)`;
   return `a peer is unaccounted for (policy ${m.config.partitionPolicy})`;
+}
+
+/** The channel's and the freshness guard's drop counters, as `message REASON` (summed where both count one). */
+function messageDrops(...counters: readonly Readonly<Record<string, number | undefined>>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const c of counters) for (const [k, n] of Object.entries(c)) if (n !== undefined) out[`message ${k}`] = (out[`message ${k}`] ?? 0) + n;
+  return out;
 }
 
 function parseReport(r: NodeReport): NodeReportData | undefined {

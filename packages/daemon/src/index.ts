@@ -6,6 +6,7 @@ export * from './core.js';
 export * from './store.js';
 export * from './local.js';
 export * from './channel.js';
+export * from './freshness.js';
 export * from './events.js';
 export * from './daemon.js';
 export * from './control.js';

@@ -1,5 +1,5 @@
 /**
- * Daemon-to-daemon messages (version 1): configuration replication, node reports, actions and
+ * Daemon-to-daemon messages (version 2): configuration replication, node reports, actions and
  * their results. Each message is JSON, deflated when large, split into fragments that are each
  * signed (HMAC-SHA256 over the cluster key; framing in fragments.ts), reassembled under strict
  * bounds and validated with zod after the signature checks. Pure; no I/O.
@@ -22,13 +22,19 @@ export const ClusterDoc = z.strictObject({
 export type ClusterDoc = z.infer<typeof ClusterDoc>;
 
 const Base = {
-  v: z.literal(1),
+  /** Version 2: `toBoot` added (version 1 had none). */
+  v: z.literal(2),
   from: Name,
   to: Name,
   /** Sender's incarnation (see membership `boot`). */
   boot: Counter,
-  /** Unique per sender incarnation; receivers drop duplicates (messages go out on every link). */
+  /**
+   * Grows with every message the sender's incarnation sends (to any peer); receivers accept each id
+   * once, within a window (freshness.ts): copies from the other links are duplicates, old ids replays.
+   */
   id: Counter,
+  /** The receiver's incarnation as the sender knows it: any other incarnation of the receiver drops the message. */
+  toBoot: Counter,
 };
 
 /** "Here is my document" (sent on change, on join, and periodically): the newer epoch wins. */
@@ -84,7 +90,7 @@ export const PeerMessage = z.discriminatedUnion('type', [DocMessage, ReportMessa
 export type PeerMessage = z.infer<typeof PeerMessage>;
 export type DistOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 /** A message before the sender fills in the envelope. */
-export type PeerMessageBody = DistOmit<PeerMessage, 'v' | 'from' | 'boot' | 'id'>;
+export type PeerMessageBody = DistOmit<PeerMessage, 'v' | 'from' | 'boot' | 'id' | 'toBoot'>;
 
 /**
  * Limits of the daemon channel. A logical message (its JSON) may be up to MAX_PEER_MESSAGE_BYTES;

@@ -1,7 +1,7 @@
 /**
  * What survives a restart, in STATE_DIR/state.json: the replicated document (configuration, epoch,
- * quarantine), this node's fail counts, the last incarnation number, and whether the last run
- * ended cleanly. Written atomically: a temporary file, fsync, rename over the old one, fsync of
+ * quarantine), this node's fail counts, the last incarnation number, the newest incarnation seen of
+ * each peer, and whether the last run ended cleanly. Written atomically: a temporary file, fsync, rename over the old one, fsync of
  * the directory — a crash leaves either the old or the new state, never a torn file.
  */
 import { promises as fs } from 'node:fs';
@@ -16,6 +16,11 @@ export const PersistedState = z.strictObject({
   doc: ClusterDoc,
   failures: z.array(FailCount).default([]),
   lastBoot: z.number().int().nonnegative(),
+  /**
+   * peer → the newest incarnation (boot) seen of it, on the daemon channel or in heartbeats. Restored
+   * at start: messages and heartbeats of older incarnations are refused. Absent in older files.
+   */
+  peerBoots: z.record(z.string().min(1).max(255), z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)).default({}),
   /** True while the daemon runs; false after a clean shutdown. Found true at start: the last run ended uncleanly. */
   running: z.boolean(),
   /** Why the last run ended uncleanly (kept until the cluster has quarantined this node). */

@@ -23,7 +23,7 @@ const boot = 1_795_000_000_000;
 function report(n: number, opts: { from?: string; id?: number; running?: boolean } = {}): PeerMessage {
   const all = (opts.running ?? true) ? histories.running : histories.probed;
   return {
-    v: 1, type: 'report', from: opts.from ?? 'serv1', to: 'serv2', boot, id: opts.id ?? 1,
+    v: 2, type: 'report', from: opts.from ?? 'serv1', to: 'serv2', boot, id: opts.id ?? 1, toBoot: boot + 7,
     report: { boot, rev: n, history: all.slice(0, n), failures: [] },
   };
 }
@@ -44,7 +44,7 @@ function history(n: number, opts: { running?: boolean } = {}): ClusterStatus['no
 }
 const histories = { running: history(1000), probed: history(1000, { running: false }) };
 
-const small = (id = 1, from = 'serv1', b = boot): PeerMessage => ({ v: 1, type: 'cleanup', from, to: 'serv2', boot: b, id, resource: 'web' });
+const small = (id = 1, from = 'serv1', b = boot): PeerMessage => ({ v: 2, type: 'cleanup', from, to: 'serv2', boot: b, id, toBoot: boot + 7, resource: 'web' });
 
 function encoded(m: PeerMessage, options: Parameters<typeof encodePeer>[2] = {}): { packets: readonly Buffer[]; bytes: number; wireBytes: number } {
   const e = encodePeer(m, key, options);

@@ -30,3 +30,12 @@ test('a corrupt state file is reported with its path', async () => {
   writeFileSync(join(dir, STATE_FILE), '{"version":2}');
   await expect(loadState(dir)).rejects.toThrow(/state\.json: version/);
 });
+
+test('the newest incarnation of each peer is kept; files written before that field load with none', async () => {
+  await saveState(dir, { ...state, peerBoots: { b: 1_795_000_000_000 } });
+  expect((await loadState(dir))!.peerBoots).toEqual({ b: 1_795_000_000_000 });
+  writeFileSync(join(dir, STATE_FILE), JSON.stringify(state));
+  expect((await loadState(dir))!.peerBoots).toEqual({});
+  writeFileSync(join(dir, STATE_FILE), JSON.stringify({ ...state, peerBoots: { b: -1 } }));
+  await expect(loadState(dir)).rejects.toThrow(/state\.json: peerBoots\.b: /);
+});

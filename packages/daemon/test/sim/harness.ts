@@ -18,7 +18,7 @@ import { z } from 'zod';
 import { AgentRegistry, defineAgent, ok, notRunning, type ActionResult, type AgentContext, type Logger } from '@paceline/agent-api';
 import { InMemoryNetwork, InMemoryObjectTransport, InMemoryTransport, Prng, SimulatedClock, type TimerHandle } from '@paceline/testkit';
 import type { WireMessage } from '@paceline/membership';
-import { Daemon, Dedup, type ClusterDoc, type PeerChannel, type PeerMessage, type UpdateRequest } from '@paceline/daemon';
+import { Daemon, type ClusterDoc, type PeerChannel, type PeerMessage, type UpdateRequest } from '@paceline/daemon';
 import { LINKS, RESOURCES, describeStep, formatSchedule, type Schedule, type Step } from './schedule.js';
 
 export const TICK_MS = 50;
@@ -241,8 +241,8 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
         ? new InMemoryTransport({ network: hb, self: node, key, onInput, now: () => clock.now() })
         : new InMemoryObjectTransport({ network: hbo, self: node, onInput }),
       channel: async (onMessage) => {
-        const dedup = new Dedup();
-        ch.attach(node, (_link, _from, m) => { if (m.to === node && dedup.first(m)) onMessage(structuredClone(m)); });
+        // Copies from the other link reach the daemon, which accepts each message once (freshness.ts).
+        ch.attach(node, (_link, _from, m) => { if (m.to === node) onMessage(structuredClone(m)); });
         const channel: PeerChannel = {
           send: (m) => { for (const l of LINKS) ch.send(l, node, m.to, m); },
           dispose: async () => { ch.detach(node); },
