@@ -104,6 +104,14 @@ export interface CoreState {
   readonly joinSeq: Readonly<Record<string, number>>;
   /** Resources held (not started) in the last scheduler run while a peer is unaccounted for (see limboConfig). */
   readonly held: readonly string[];
+  /** The last MAX_ANSWERED answers to update requests, oldest first: a repeated request id gets the same answer, never a second change. */
+  readonly answered: readonly AnsweredUpdate[];
+}
+
+export interface AnsweredUpdate {
+  readonly reqId: string;
+  readonly ok: boolean;
+  readonly message: string;
 }
 
 export interface QueuedUpdate {
@@ -163,7 +171,7 @@ export function initialCoreState(self: string, doc: ClusterDoc, view: Membership
   if (p.config === undefined) throw new Error(p.error);
   return {
     self, doc, config: p.config, view, reports: {}, dirty: true, urgent: false, running: undefined, aborting: false, nextTransition: 1, last: undefined, quarantined: {},
-    docKey: docKey(doc), committed: false, peerDocs: {}, queue: [], pending: [], seq: 0, reportSeq: {}, lostSeq: {}, joinSeq: {}, held: [],
+    docKey: docKey(doc), committed: false, peerDocs: {}, queue: [], pending: [], seq: 0, reportSeq: {}, lostSeq: {}, joinSeq: {}, held: [], answered: [],
   };
 }
 
@@ -240,7 +248,7 @@ export function coordinatorStep(state: CoreState, event: CoreEvent): CoreResult 
         out.push({ type: 'forward', to: s.view.coordinator, request: event.request, reqId: event.reqId });
         break;
       }
-      update(s, out, event.request, { to: event.replyTo, reqId: event.reqId });
+      if (!repeatedRequest(s, out, event.reqId, event.replyTo)) update(s, out, event.request, { to: event.replyTo, reqId: event.reqId });
       break;
     case 'kick':
       s.dirty = s.urgent = true;
@@ -261,6 +269,7 @@ export function coordinatorStep(state: CoreState, event: CoreEvent): CoreResult 
   if (downSignature(s) !== downSignature(state)) s.dirty = s.urgent = true;
   settleDoc(s, out);
   maybeSchedule(s, out, event.now);
+  rememberAnswers(s, out);
   return { state: s, commands: out };
 }
 
@@ -415,6 +424,30 @@ export function updateBlocker(s: CoreState): string | undefined {
 }
 
 const MAX_QUEUE = 100;
+/** Answers to update requests remembered (a request is answered within seconds; a repeat comes sooner or is refused by the channel). */
+export const MAX_ANSWERED = 256;
+
+/**
+ * An update request whose id was seen already (a copy, or a replay that got past the channel) is not
+ * applied twice: one that waits (queued, or applied and not yet confirmed) gets its answer when it
+ * comes; an answered one gets the same answer again.
+ */
+function repeatedRequest(s: Mutable<CoreState>, out: CoreCommand[], reqId: string, replyTo: string): boolean {
+  if (s.queue.some((q) => q.reply?.reqId === reqId) || s.pending.some((p) => p.reqId === reqId)) {
+    out.push({ type: 'log', level: 'debug', message: `update request ${reqId} is already under way; not applied twice`, fields: { from: replyTo } });
+    return true;
+  }
+  const a = s.answered.find((x) => x.reqId === reqId);
+  if (a === undefined) return false;
+  out.push({ type: 'log', level: 'debug', message: `update request ${reqId} was already answered; answering again, not applying it twice`, fields: { from: replyTo } });
+  out.push(reply({ to: replyTo, reqId }, a.ok, a.message));
+  return true;
+}
+
+function rememberAnswers(s: Mutable<CoreState>, out: readonly CoreCommand[]): void {
+  const answers = out.filter((c): c is Extract<CoreCommand, { type: 'reply' }> => c.type === 'reply' && !isDocSignal(c.reqId) && !s.answered.some((a) => a.reqId === c.reqId));
+  if (answers.length > 0) s.answered = [...s.answered, ...answers.map((c) => ({ reqId: c.reqId, ok: c.ok, message: c.message }))].slice(-MAX_ANSWERED);
+}
 
 function update(s: Mutable<CoreState>, out: CoreCommand[], request: UpdateRequest, to: { to: string; reqId: string } | undefined): void {
   if (s.queue.length >= MAX_QUEUE) {

@@ -203,6 +203,33 @@ describe('coordinatorStep', () => {
     expect(bad.commands).toContainEqual(expect.objectContaining({ type: 'reply', ok: false, message: 'no resource "nope" in the configuration' }));
   });
 
+  test('an update request id is applied once: a copy while it waits is not applied again, a copy after its answer gets the same answer', () => {
+    const coord = run(initialCoreState('serv1', doc, view('serv1')), [{ type: 'doc', from: 'serv2', doc, now }]).state;
+    const req = { type: 'update', request: { op: 'standby', node: 'serv2', on: true }, reqId: 'serv2/20/1', replyTo: 'serv2', now } as const;
+    const applied = run(coord, [req]);
+    expect(applied.state.doc.epoch).toBe(2);
+    // A copy while the change waits for serv2's acknowledgement: nothing new, no answer yet.
+    const copy = run(applied.state, [req]);
+    expect(copy.state.doc.epoch).toBe(2);
+    expect(copy.state.queue).toHaveLength(0);
+    expect(copy.commands.filter((c) => c.type === 'reply' || c.type === 'publish')).toEqual([]);
+    const acked = run(copy.state, [{ type: 'doc-signal', from: 'serv2', reqId: `doc-ack/${docKey(applied.state.doc)}`, now }]);
+    const answer = acked.commands.filter((c) => c.type === 'reply' && c.reqId === req.reqId);
+    expect(answer).toEqual([expect.objectContaining({ to: 'serv2', ok: true, message: expect.stringContaining('(epoch 2)') })]);
+    // Standby off again, then the first request once more: the same answer, and it is not applied.
+    const turnOff = run(acked.state, [{ type: 'update', request: { op: 'standby', node: 'serv2', on: false }, reqId: 'serv2/20/2', replyTo: 'serv2', now }]);
+    const off = run(turnOff.state, [{ type: 'doc-signal', from: 'serv2', reqId: `doc-ack/${docKey(turnOff.state.doc)}`, now }]);
+    expect(off.state).toMatchObject({ committed: true, doc: { epoch: 3 } });
+    const again = run(off.state, [req]);
+    expect(again.state.doc).toEqual(off.state.doc);
+    expect(again.commands.filter((c) => c.type === 'reply')).toEqual(answer);
+    // A refusal is repeated as a refusal.
+    const bad = { type: 'update', request: { op: 'move', resource: 'nope', node: 'serv1' }, reqId: 'serv2/20/3', replyTo: 'serv2', now } as const;
+    const refused = run(again.state, [bad, bad]);
+    expect(refused.commands.filter((c) => c.type === 'reply').map((c) => c.type === 'reply' && c.message)).toEqual(['no resource "nope" in the configuration', 'no resource "nope" in the configuration']);
+    expect(refused.state.doc.epoch).toBe(off.state.doc.epoch);
+  });
+
   test('updates are refused while a peer is lost and not proven down; once it is fenced they skip an epoch', () => {
     const coord = run(initialCoreState('serv1', doc, view('serv1')), [{ type: 'doc', from: 'serv2', doc, now }]).state;
     const lost = run(coord, [
