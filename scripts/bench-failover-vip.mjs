@@ -30,7 +30,12 @@
 //   crossover: the crossover down: nothing moves, nobody fenced (the client's longest gap is shown);
 //   kill:      SIGKILL of every process in serv1's namespace (host up: its kernel answers serv2's
 //              heartbeats with ICMP port unreachable);
-//   hang:      SIGSTOP of every process in serv1's namespace, links up.
+//   hang:      SIGSTOP of every process in serv1's namespace, links up;
+//   flap:      the cables of `isolated` pulled for --flap-ms (400: longer than detection, shorter than
+//              the fence-race delay), then plugged in again: whether the VIP moves or not, serv1 must
+//              not answer again after serv2 did (a side that was lost and not fenced acted alone).
+// The fault lands 0.3 s plus a random 0–2 s (the VIP's monitor interval) after the client was first
+// answered by serv1, so that it hits any phase of the monitor.
 // Measured: the time from t0 to the client's first reply from serv2; whether, after that, serv1
 // answered again (answered by both: alternating answers); who called the fence hook on whom.
 // Trials are interleaved across the cells (trial 1 of every cell, then trial 2, ...), so a change of
@@ -38,7 +43,7 @@
 // Needs root, ip, nft and arping (and keepalived for its cells); otherwise it says why and exits 0.
 // Usage: npm run build && node scripts/bench-failover-vip.mjs [--trials 10] [--profile default|fast]...
 //        [--scenario lost|isolated|lan|crossover|kill|hang]... [--witness | --no-witness]
-//        [--keepalived-scenario S|none]... [--observe MS] [--dad-timeout MS] [--fence-delay TICKS]
+//        [--keepalived-scenario S|none]... [--observe MS] [--flap-ms MS] [--dad-timeout MS] [--fence-delay TICKS]
 //   Default: both profiles, every scenario, with and without the witness (with it only when this build
 //   has `paceline witness`), keepalived for `lost`.
 import { spawn, spawnSync } from 'node:child_process';
@@ -59,8 +64,9 @@ const SCENARIOS = {
   crossover: { what: 'crossover-only loss: nothing may move, nobody may be fenced', moves: false, nobodyFenced: true },
   kill: { what: 'kill -9 of every process in serv1\'s namespace (host up: ICMP port unreachable)', moves: true },
   hang: { what: 'hang: SIGSTOP of every process in serv1\'s namespace, links up (no ICMP)', moves: true },
+  flap: { what: 'flap: serv1\'s switch port and crossover down for --flap-ms, then up again (it may move or not; never answered by both)', moves: 'either' },
 };
-const VALUED = new Set(['--trials', '--profile', '--scenario', '--keepalived-scenario', '--observe', '--dad-timeout', '--fence-delay']);
+const VALUED = new Set(['--trials', '--profile', '--scenario', '--keepalived-scenario', '--observe', '--flap-ms', '--dad-timeout', '--fence-delay']);
 const FLAGS = new Set(['--witness', '--no-witness']);
 const opts = new Map();
 {
@@ -89,6 +95,7 @@ function intOption(name, fallback, min, max, unit) {
 }
 const trials = intOption('--trials', 10, 1, 200);
 const observeMs = intOption('--observe', 2000, 0, 60000, 'ms after the VIP moved, watching for answers from serv1 again');
+const flapMs = intOption('--flap-ms', 400, 10, 10000, 'how long the flap scenario\'s cables stay pulled');
 const dadTimeout = intOption('--dad-timeout', undefined, 0, 30000, 'ms');
 const fenceDelayArg = values('--fence-delay').at(-1);
 if (fenceDelayArg !== undefined && !/^\d+$/.test(fenceDelayArg)) fail(`--fence-delay must be a whole number of ticks, got ${fenceDelayArg}`);
@@ -138,8 +145,10 @@ const WITNESS_PORT = 7010;
 const PROBE_MS = 10;
 /** A move must show within this long, or the trial counts as "did not move". */
 const MOVE_LIMIT_MS = 20000;
-/** How long the crossover-only loss is watched for a move that must not happen. */
+/** How long the crossover-only loss is watched for a move that must not happen, and a flap for what it does. */
 const NO_MOVE_WATCH_MS = 5000;
+/** The VIP's monitor interval: the fault lands at a random phase of it. */
+const MONITOR_MS = 2000;
 
 const inNs = (ns, cmd, args) => run('ip', ['netns', 'exec', ns, cmd, ...args]);
 /** Several `ip link set` commands in one namespace, in one process (a fault lands at once). */
@@ -189,7 +198,7 @@ function inject(scenario) {
       cut([PORT.lan.serv1, PORT.crossover.serv1, PORT.crossover.serv2]);
       return frozen;
     }
-    case 'isolated': cut([PORT.lan.serv1, PORT.crossover.serv1, PORT.crossover.serv2]); return [];
+    case 'isolated': case 'flap': cut([PORT.lan.serv1, PORT.crossover.serv1, PORT.crossover.serv2]); return [];
     case 'lan': cut([PORT.lan.serv1]); return [];
     case 'crossover': cut([PORT.crossover.serv1, PORT.crossover.serv2]); return [];
     case 'kill': return killAllIn(NS.serv1, 'SIGKILL');
@@ -262,8 +271,8 @@ function writeConfig(dir) {
     nodes: SERVERS.map((s) => ({ name: s, addresses: { lan: `${ADDR.lan[s]}:5405`, crossover: `${ADDR.crossover[s]}:5407` } })),
     resources: [{
       type: 'group', id: 'svc', members: [
-        { type: 'primitive', id: 'vip', agent: 'paceline:ip', params: vipParams, ops: [{ name: 'monitor', interval: '2s' }] },
-        { type: 'primitive', id: 'data', agent: 'paceline:dummy', ops: [{ name: 'monitor', interval: '2s' }] },
+        { type: 'primitive', id: 'vip', agent: 'paceline:ip', params: vipParams, ops: [{ name: 'monitor', interval: `${MONITOR_MS}ms` }] },
+        { type: 'primitive', id: 'data', agent: 'paceline:dummy', ops: [{ name: 'monitor', interval: `${MONITOR_MS}ms` }] },
       ],
     }],
     constraints: [{ type: 'location', id: 'svc-home', resource: 'svc', node: 'serv1', score: 100 }],
@@ -397,17 +406,21 @@ async function trial(dir, setup, scenario) {
   let procs = {};
   try {
     procs = setup.kind === 'keepalived' ? await startKeepalived(dir) : await startPaceline(dir, setup);
-    await sleep(300);
+    await sleep(300 + Math.floor(Math.random() * MONITOR_MS));
     const t0 = process.hrtime.bigint();
     const index0 = replies.length;
     const up0 = uptime();
     const signalled = inject(scenario);
+    if (scenario === 'flap') {
+      await sleep(flapMs - Number(process.hrtime.bigint() - t0) / 1e6);
+      linksIn(NS.client, [PORT.lan.serv1, PORT.crossover.serv1, PORT.crossover.serv2].map((p) => `link set ${p} up`));
+    }
     if (['lost', 'kill', 'hang'].includes(scenario) && !signalled.includes(procs.serv1.pid)) {
       throw new Error(`serv1's ${setup.kind} process (pid ${procs.serv1.pid}) was not among the processes of ${NS.serv1}`);
     }
     const since = () => repliesSince(t0, index0);
     let first;
-    if (SCENARIOS[scenario].moves) {
+    if (SCENARIOS[scenario].moves === true) {
       await waitFor('the first reply from serv2', () => (first = since().find((r) => r.from === 'serv2')), MOVE_LIMIT_MS, 5).catch(() => undefined);
       await sleep(first ? observeMs : 0);
     } else {
@@ -447,8 +460,8 @@ async function trial(dir, setup, scenario) {
 /** What went wrong in a trial (its logs are kept for the first MAX_KEPT such trials of a run). */
 function anomalies(scenario, r) {
   const out = [];
-  if (SCENARIOS[scenario].moves && !r.moved) out.push(`no move within ${MOVE_LIMIT_MS / 1000} s`);
-  if (!SCENARIOS[scenario].moves && r.moved) out.push('moved');
+  if (SCENARIOS[scenario].moves === true && !r.moved) out.push(`no move within ${MOVE_LIMIT_MS / 1000} s`);
+  if (SCENARIOS[scenario].moves === false && r.moved) out.push('moved');
   if (r.both) out.push('answered by both');
   if (r.calls.some((c) => c.target === 'serv2')) out.push('the healthy serv2 was a fencing target');
   else if (SCENARIOS[scenario].nobodyFenced && r.calls.length) out.push('the fence hook was called');
@@ -562,7 +575,7 @@ try {
   console.log('|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const moves = SCENARIOS[r.scenario].moves;
-    const timing = moves || r.moved ? [fmt(r.medianMs), fmt(r.maxMs)] : [`no move (gap ${fmt(r.medianGapMs)})`, `gap ${fmt(r.maxGapMs)}`];
+    const timing = moves === true || r.moved ? [fmt(r.medianMs), fmt(r.maxMs)] : [`no move (gap ${fmt(r.medianGapMs)})`, `gap ${fmt(r.maxGapMs)}`];
     console.log(`| ${r.scenario} | ${r.setup} | ${timing[0]} | ${timing[1]} | ${r.moved}/${r.trials} | ${r.fenced} | ${r.answeredByBoth}/${r.trials} |`);
   }
   console.log('');
@@ -588,9 +601,9 @@ try {
   const wrong = paceline.filter((r) => r.fencedHealthy || (SCENARIOS[r.scenario].nobodyFenced && r.anyCall));
   console.log(`goal: the faulty node never fences the healthy one (and nobody is fenced in ${scenarios.filter((s) => SCENARIOS[s].nobodyFenced).join(', ') || '–'}) — `
     + `${wrong.length ? `MISSED (${wrong.map((r) => `${r.scenario} / ${r.setup}: ${r.fenced}`).join('; ')})` : 'met'}`);
-  const stuck = paceline.filter((r) => SCENARIOS[r.scenario].moves && r.moved < r.trials);
+  const stuck = paceline.filter((r) => SCENARIOS[r.scenario].moves === true && r.moved < r.trials);
   if (stuck.length) console.log(`did not move within ${MOVE_LIMIT_MS / 1000} s: ${stuck.map((r) => `${r.scenario} / ${r.setup}: ${r.trials - r.moved}`).join('; ')}`);
-  const moved = paceline.filter((r) => !SCENARIOS[r.scenario].moves && r.moved);
+  const moved = paceline.filter((r) => SCENARIOS[r.scenario].moves === false && r.moved);
   if (moved.length) console.log(`moved although nothing should: ${moved.map((r) => `${r.scenario} / ${r.setup}: ${r.moved}`).join('; ')}`);
   console.log(JSON.stringify({ trials, profilesRun: profiles, witnessModes, load: { before: load0, after: load1 }, dadTimeoutMs: dadTimeout ?? 'agent default',
     fenceDelayTicks: fenceDelayArg !== undefined ? Number(fenceDelayArg) : 'profile default', cells: rows }));
