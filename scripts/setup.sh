@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBS=(iproute2 iputils-arping iputils-ping rsync nftables procps psmisc pacemaker-cli-utils resource-agents libxml2-utils keepalived)
+DEBS=(iproute2 iputils-arping iputils-ping rsync nftables tcpdump procps psmisc pacemaker-cli-utils resource-agents libxml2-utils keepalived)
 missing=()
 for p in "${DEBS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
