@@ -52,8 +52,9 @@ const PENDING: Record<string, string | undefined> = {
   lanOnly: 'paceline:ip failing on a down link without setting it up',
 };
 
-/** `paceline witness` exists in the built CLI: scenarios 1, 4 and 5 then run the recommended setup. */
-const haveWitness = !skip && /--listen/.test(spawnSync(process.execPath, [cli, 'witness', '--help'], { encoding: 'utf8' }).stdout ?? '');
+const helpOf = (...args: string[]): string => spawnSync(process.execPath, [cli, ...args, '--help'], { encoding: 'utf8' }).stdout ?? '';
+/** `paceline witness` and `paceline daemon --arbiter` exist in the built CLI: scenarios 1, 4 and 5 then run the recommended setup. */
+const haveWitness = !skip && /--listen/.test(helpOf('witness')) && /--arbiter/.test(helpOf('daemon'));
 
 function scenario(id: keyof typeof PENDING, name: string, fn: () => Promise<void>, timeoutMs: number, cannot = skip): void {
   const pending = PENDING[id];

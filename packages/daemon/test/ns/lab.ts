@@ -121,7 +121,7 @@ export interface DaemonSpec {
   readonly profile?: 'default' | 'fast';
   /** Extra `--membership key=value` settings. */
   readonly membership?: readonly string[];
-  /** Use the lab's witness (`paceline witness` in the client's namespace). */
+  /** Use the lab's witness arbiter (`paceline witness` in the client's namespace) through `--arbiter`. */
   readonly witness?: boolean;
   readonly logLevel?: 'debug' | 'info';
   /** Run in another namespace / with another state directory (a clone of the node). */
@@ -359,7 +359,7 @@ say off
       '--log-level', o.logLevel ?? 'info',
       ...(o.profile ? ['--profile', o.profile] : []),
       ...(o.membership ?? []).flatMap((m) => ['--membership', m]),
-      ...(o.witness ? ['--witness', `${CLIENT}:${WITNESS_PORT}`] : []),
+      ...(o.witness ? ['--arbiter', `${CLIENT}:${WITNESS_PORT}`] : []),
     ];
     const child = spawn('ip', args, { stdio: ['ignore', log, log] });
     closeSync(log);
