@@ -48,7 +48,8 @@ export const WITNESS_PORT = 5409;
 export const ECHO_PORT = 7007;
 export const IF = { lan: 'lan0', hb: 'hb0', mgmt: 'mgmt0' } as const;
 
-export const cli = join(process.cwd(), 'packages/cli/dist/main.js');
+/** The built CLI the daemons run (PACELINE_NS_CLI names another build, e.g. an older commit's, to see a scenario fail there). */
+export const cli = process.env['PACELINE_NS_CLI'] || join(process.cwd(), 'packages/cli/dist/main.js');
 
 function have(cmd: string, args: readonly string[]): boolean {
   const r = spawnSync(cmd, [...args], { stdio: 'ignore' });
@@ -178,6 +179,7 @@ export class Lab {
   private readonly created: string[] = [];
   private destroyed = false;
   private witnessProc: ChildProcess | undefined;
+  private witnessStartedAt: number | undefined;
 
   constructor(readonly spec: LabSpec) {
     const pid = process.pid;
@@ -255,8 +257,7 @@ export class Lab {
     }
   }
 
-  /** A new cluster key: datagrams of an earlier set of daemons are never accepted by the next. */
-  keygen(): void {
+  private keygen(): void {
     rmSync(join(this.dir, 'key'), { force: true });
     const k = spawnSync(process.execPath, [cli, 'keygen', join(this.dir, 'key')], { encoding: 'utf8' });
     if (k.status !== 0) throw new Error(`paceline keygen failed: ${(k.stderr || k.stdout).trim()}`);
@@ -333,8 +334,9 @@ say off
 
   // ---- the witness -----------------------------------------------------------------------------
 
-  /** `paceline witness` on the client (a third host on the LAN). */
+  /** `paceline witness` on the client (a third host on the LAN); see `witnessReady`. */
   startWitness(): ChildProcess {
+    this.witnessStartedAt = Date.now();
     const log = openSync(join(this.dir, 'witness.log'), 'a');
     const p = spawn('ip', ['netns', 'exec', this.ns.client, process.execPath, cli, 'witness', '--listen', `${CLIENT}:${WITNESS_PORT}`,
       '--key', join(this.dir, 'key'), '--config', this.configFile], { stdio: ['ignore', log, log] });
@@ -342,6 +344,19 @@ say off
     this.procs.push(p);
     this.witnessProc = p;
     return p;
+  }
+
+  /**
+   * Waits until the witness grants votes: after a start it grants nothing for a while (its
+   * "grants from N ms after start" line says how long), so a fault before then would find no vote.
+   */
+  async witnessReady(timeoutMs = 30_000): Promise<void> {
+    const holdMs = await waitFor('the witness listening', () => {
+      if (this.witnessProc?.exitCode !== null) throw new Error(`the witness exited: ${this.log('witness').trim()}`);
+      const m = /grants from (\d+) ms after start/.exec(this.log('witness'));
+      return m ? Number(m[1]) : undefined;
+    }, timeoutMs);
+    await sleep(Math.max(0, (this.witnessStartedAt ?? 0) + holdMs + 100 - Date.now()));
   }
 
   // ---- daemons ---------------------------------------------------------------------------------
@@ -471,22 +486,14 @@ say off
     for (const p of pids) { try { process.kill(Number(p), 'SIGKILL'); } catch { /* gone */ } }
   }
 
-  /** Both servers as after a power cycle: nothing running, links up, no VIP, fresh state and key; the switch disarmed, the witness stopped. */
+  /** Both servers as after a power cycle: nothing running, links up, no VIP, no state; the switch disarmed (the witness and the key stay). */
   async reset(): Promise<void> {
-    if (this.witnessProc && this.witnessProc.exitCode === null && this.witnessProc.signalCode === null) {
-      const w = this.witnessProc;
-      const gone = new Promise((r) => w.once('exit', r));
-      w.kill('SIGKILL');
-      await gone;
-    }
-    this.witnessProc = undefined;
     for (const s of SERVERS) this.killAllIn(this.ns[s]);
     await Promise.all([...this.daemons.values()].map((c) => (c.exitCode !== null || c.signalCode !== null ? undefined : new Promise((r) => c.once('exit', r)))));
     this.daemons.clear();
     this.linksUp();
     for (const s of SERVERS) rmSync(this.stateDir(s), { recursive: true, force: true });
     this.arm(false);
-    this.keygen();
   }
 
   /** The logs, the switch's log and the client's recent replies, for a failure message; also kept in a folder when PACELINE_NS_KEEP names one. */
