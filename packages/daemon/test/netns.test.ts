@@ -10,9 +10,10 @@
  * gratuitous ARP can move it in time).
  *
  * Scenario: the VIP answers from serv1 → crossover cut (nftables): nothing moves, status shows the
- * link down → the VIP moved to serv2, then every link between the servers cut: serv1 (the preferred
- * node) fences serv2 and takes the VIP; never answered by both (addresses sampled all along, arping
- * from the client) → healed, serv2 powered on: quarantined, cleared → kill -9 of serv1's daemon and
+ * link down → the VIP moved to serv2, then every link between the servers cut: serv2, which runs
+ * the services, wins the fence race (serv1, preferred by name but running less, waits the delay),
+ * fences serv1 and keeps the VIP; never answered by both (addresses sampled all along, arping from
+ * the client) → healed, serv1 powered on: quarantined, cleared, the VIP fails back → kill -9 of serv1's daemon and
  * the processes it started: serv2 fences serv1 and the VIP answers from serv2 → serv1 powered on:
  * quarantined in standby, `paceline node clear serv1` → the VIP fails back to serv1.
  *
@@ -331,8 +332,9 @@ maybe('two servers and a client in namespaces: VIP takeover, links, partition, q
     expect(fenced()).toEqual([]);
     mark('crossover cut: nothing moved');
 
-    // The VIP moves to serv2; then every link between the servers is cut. serv1, the preferred node,
-    // fences serv2 at once (serv2 would wait 1 s) and takes the VIP over; never both.
+    // The VIP moves to serv2; then every link between the servers is cut. serv2 runs the services,
+    // so it wins the fence race (docs/membership.md: the side that runs less waits the delay, whatever
+    // its name): it fences serv1 at once and keeps the VIP; never both.
     expect(cliRun('resource', 'move', 'svc', '--node', 'serv2', '--state-dir', join(root, 'serv1')).code).toBe(0);
     await settledOn('serv2');
     await clientSees('serv2', Date.now());
@@ -349,41 +351,42 @@ maybe('two servers and a client in namespaces: VIP takeover, links, partition, q
     try {
       cut('all');
       const cutAt = Date.now();
-      await waitFor('serv2 fenced by serv1', () => fenced().includes('serv2'), WAIT_MS);
-      await exited(daemons.get('serv2')!);
-      await settledOn('serv1', ['serv1']);
-      await clientSees('serv1', cutAt);
-      mark('partition: serv2 fenced, the VIP answers from serv1');
+      await waitFor('serv1 fenced by serv2', () => fenced().includes('serv1'), WAIT_MS);
+      await exited(daemons.get('serv1')!);
+      await settledOn('serv2', ['serv2']);
+      await clientSees('serv2', cutAt);
+      mark('partition: serv1 fenced, the VIP still answers from serv2');
     } finally {
       arping = false;
       await arpLoop;
     }
     expect(arpRuns).toBeGreaterThan(0);
     expect(arpDuplicates).toBe(0);
-    // Only serv2 was powered off. (Possibly twice: a heartbeat read just after the loss cancels the
+    // Only serv1 was powered off. (Possibly twice: a heartbeat read just after the loss cancels the
     // fencing in membership while the command already runs; the peer is then lost and fenced again.)
-    expect([...new Set(fenced())]).toEqual(['serv2']);
+    expect([...new Set(fenced())]).toEqual(['serv1']);
     const fencedBeforeKill = fenced().length;
-    const afterSplit = await status('serv1');
-    expect(afterSplit.nodes.find((n) => n.name === 'serv2')).toMatchObject({ state: 'offline', quarantine: expect.stringContaining('fenced') });
+    const afterSplit = await status('serv2');
+    expect(afterSplit.nodes.find((n) => n.name === 'serv1')).toMatchObject({ state: 'offline', quarantine: expect.stringContaining('fenced') });
 
-    // Healed and serv2 powered on: it rejoins quarantined in standby; the VIP stays on serv1.
+    // Healed, the move cleared and serv1 powered on: it rejoins quarantined in standby; the VIP stays
+    // on serv2 until serv1 is cleared, then fails back home.
     heal();
-    expect(cliRun('resource', 'clear', 'svc', '--state-dir', join(root, 'serv1')).code).toBe(0);
-    powerOn('serv2');
-    startDaemon('serv2', fence);
-    await waitFor('serv2 online, quarantined in standby', async () => {
-      const n = (await status('serv1')).nodes.find((x) => x.name === 'serv2');
+    expect(cliRun('resource', 'clear', 'svc', '--state-dir', join(root, 'serv2')).code).toBe(0);
+    powerOn('serv1');
+    startDaemon('serv1', fence);
+    await waitFor('serv1 online, quarantined in standby', async () => {
+      const n = (await status('serv2')).nodes.find((x) => x.name === 'serv1');
       return n?.state === 'online' && n.standby && n.quarantine !== undefined;
     }, WAIT_MS);
-    await settledOn('serv1');
-    expect(cliRun('node', 'clear', 'serv2', '--state-dir', join(root, 'serv2'))).toMatchObject({ code: 0, out: expect.stringContaining('serv2 cleared') });
-    await waitFor('serv2 cleared', async () => {
-      const n = (await status('serv1')).nodes.find((x) => x.name === 'serv2');
+    await settledOn('serv2');
+    expect(cliRun('node', 'clear', 'serv1', '--state-dir', join(root, 'serv1'))).toMatchObject({ code: 0, out: expect.stringContaining('serv1 cleared') });
+    await waitFor('serv1 cleared', async () => {
+      const n = (await status('serv2')).nodes.find((x) => x.name === 'serv1');
       return n?.state === 'online' && !n.standby && n.quarantine === undefined;
     }, WAIT_MS);
     await settledOn('serv1');
-    mark('serv2 back and cleared');
+    mark('serv1 back and cleared, the VIP failed back');
 
     // kill -9 of serv1's daemon and of every process it started (the responder): serv2 fences
     // serv1 (powered off: its links go down) and takes the VIP; the client follows by gratuitous ARP.
