@@ -347,12 +347,23 @@ function spawnLogged(dir, name, ns, cmd, args) {
 }
 const exited = (p) => p.exitCode !== null || p.signalCode !== null;
 
-/** Starts a setup's processes and waits until serv1 serves the VIP; returns the processes by name. */
+/**
+ * Starts a setup's processes and waits until serv1 serves the VIP (and a fresh witness grants votes:
+ * it holds them back for a while after its start, as after a restart); returns the processes by name.
+ */
 async function startPaceline(dir, setup) {
   const procs = {};
+  let witnessReady;
   if (setup.witness) {
+    const started = Date.now();
     procs.witness = spawnLogged(dir, 'witness', NS.client, process.execPath, [cli, 'witness', '--listen', `${CLIENT}:${WITNESS_PORT}`,
       '--key', join(dir, 'key'), '--config', join(dir, 'cluster.json')]);
+    await waitFor('the witness listening', () => {
+      if (exited(procs.witness)) throw new SetupError(`the witness exited: ${readFileSync(join(dir, 'witness.log'), 'utf8').trim()}`);
+      const m = /grants from (\d+) ms after start/.exec(readFileSync(join(dir, 'witness.log'), 'utf8'));
+      if (m) witnessReady = started + Number(m[1]) + 100;
+      return m !== null;
+    }, 10000, 20).catch((e) => { throw e instanceof SetupError ? e : new SetupError(e.message); });
   }
   for (const s of SERVERS) {
     procs[s] = spawnLogged(dir, s, NS[s], process.execPath, [cli, 'daemon', '--config', join(dir, 'cluster.json'), '--node', s,
@@ -376,6 +387,7 @@ async function startPaceline(dir, setup) {
     clientOnServ1();
     return true;
   }, 30000).catch((e) => { throw e instanceof SetupError ? e : new SetupError(e.message); });
+  if (witnessReady !== undefined) await sleep(witnessReady - Date.now());
   return procs;
 }
 
