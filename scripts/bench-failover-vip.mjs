@@ -43,7 +43,8 @@
 // Needs root, ip, nft and arping (and keepalived for its cells); otherwise it says why and exits 0.
 // Usage: npm run build && node scripts/bench-failover-vip.mjs [--trials 10] [--profile default|fast]...
 //        [--scenario lost|isolated|lan|crossover|kill|hang]... [--witness | --no-witness]
-//        [--keepalived-scenario S|none]... [--observe MS] [--flap-ms MS] [--dad-timeout MS] [--fence-delay TICKS]
+//        [--keepalived-scenario S|none]... [--observe MS] [--flap-ms MS] [--dad-timeout MS] [--fence-delay TICKS] [--keep-logs]
+//   --keep-logs keeps every trial's logs and state (otherwise only those of the first 20 odd trials).
 //   Default: both profiles, every scenario, with and without the witness (with it only when this build
 //   has `paceline witness`), keepalived for `lost`.
 import { spawn, spawnSync } from 'node:child_process';
@@ -67,7 +68,7 @@ const SCENARIOS = {
   flap: { what: 'flap: serv1\'s switch port and crossover down for --flap-ms, then up again (it may move or not; never answered by both)', moves: 'either' },
 };
 const VALUED = new Set(['--trials', '--profile', '--scenario', '--keepalived-scenario', '--observe', '--flap-ms', '--dad-timeout', '--fence-delay']);
-const FLAGS = new Set(['--witness', '--no-witness']);
+const FLAGS = new Set(['--witness', '--no-witness', '--keep-logs']);
 const opts = new Map();
 {
   const argv = process.argv.slice(2);
@@ -355,14 +356,14 @@ async function startPaceline(dir, setup) {
   const procs = {};
   let witnessReady;
   if (setup.witness) {
-    const started = Date.now();
     procs.witness = spawnLogged(dir, 'witness', NS.client, process.execPath, [cli, 'witness', '--listen', `${CLIENT}:${WITNESS_PORT}`,
       '--key', join(dir, 'key'), '--config', join(dir, 'cluster.json')]);
     await waitFor('the witness listening', () => {
       if (exited(procs.witness)) throw new SetupError(`the witness exited: ${readFileSync(join(dir, 'witness.log'), 'utf8').trim()}`);
-      const m = /grants from (\d+) ms after start/.exec(readFileSync(join(dir, 'witness.log'), 'utf8'));
-      if (m) witnessReady = started + Number(m[1]) + 100;
-      return m !== null;
+      // Its log line `<ISO time> INFO [witness] witness started … startupHoldMs=N` (the wall clock, like Date.now()).
+      const m = /^(\S+) \S+\s+\[witness\] witness started .*startupHoldMs=(\d+)/m.exec(readFileSync(join(dir, 'witness.log'), 'utf8'));
+      if (m) witnessReady = Date.parse(m[1]) + Number(m[2]) + 200;
+      return m !== null && Number.isFinite(witnessReady);
     }, 10000, 20).catch((e) => { throw e instanceof SetupError ? e : new SetupError(e.message); });
   }
   for (const s of SERVERS) {
@@ -563,11 +564,11 @@ try {
       }
       cell.results.push(r);
       const odd = anomalies(cell.scenario, r);
-      if (odd.length && kept < MAX_KEPT) {
+      if ((odd.length && kept < MAX_KEPT) || opts.has('--keep-logs')) {
         const keep = `${tmpdir()}/paceline-bench-vip-odd-${pid}-${cell.scenario}-${cells.indexOf(cell)}-${i + 1}`;
         cpSync(dir, keep, { recursive: true, filter: (f) => !f.endsWith('.sock') });
-        kept++;
-        process.stderr.write(`${tag} trial ${i + 1}: ${odd.join('; ')}: logs and state kept in ${keep}\n`);
+        if (odd.length) kept++;
+        process.stderr.write(`${tag} trial ${i + 1}: ${odd.length ? `${odd.join('; ')}: ` : ''}logs and state kept in ${keep}\n`);
       }
       const calls = r.calls.length ? r.calls.map((c) => `${c.caller}→${c.target} ${c.outcome} at ${c.ms} ms`).join(', ') : 'no fence call';
       const outcome = r.moved ? `first reply from serv2 after ${r.ms.toFixed(0)} ms` : `no move (longest client gap ${r.gapMs.toFixed(0)} ms)`;
