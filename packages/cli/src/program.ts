@@ -22,6 +22,7 @@ async function registerSystemCommands(program: Command, io: CliIo): Promise<void
   const resource = await import('./commands/resource.js');
   const clusterConfig = await import('./commands/cluster-config.js');
   const keygen = await import('./commands/keygen.js');
+  const witness = await import('./commands/witness.js');
   agent.registerAgentCommands(program, agents.cliAgentRegistry(), io);
   ocfCommands.registerOcfCommands(program, ocf.ocfCliApi, io);
   daemon.registerDaemonCommand(program, io);
@@ -30,6 +31,7 @@ async function registerSystemCommands(program: Command, io: CliIo): Promise<void
   resource.registerResourceCommands(program, io);
   clusterConfig.registerClusterConfigCommands(program, io);
   keygen.registerKeygenCommand(program, io);
+  witness.registerWitnessCommand(program, io);
 }
 
 /** Commands whose modules are light: planning and explaining, no system packages. */

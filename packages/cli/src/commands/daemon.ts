@@ -2,10 +2,11 @@
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { Daemon, systemTimers, type FenceOutcome } from '@paceline/daemon';
-import { ExecaCommandRunner, createLogger, readKey, systemClock, type LogFormat, type LogLevel } from '@paceline/runtime';
+import { ArbiterClient, DEFAULT_WITNESS_PORT, ExecaCommandRunner, createLogger, readKey, systemClock, type LogFormat, type LogLevel } from '@paceline/runtime';
 import { ExitError, type CliIo } from '../io.js';
 import { readOrThrow } from '../load.js';
 import { cliAgentRegistry } from '../agents.js';
+import { checkLogOptions, parseAddressOption } from '../options.js';
 
 export const DEFAULT_STATE_DIR = process.env['PACELINE_STATE_DIR'] ?? '/var/lib/paceline';
 export const DEFAULT_KEY = '/etc/paceline/authkey';
@@ -37,7 +38,7 @@ export function parseMembershipSettings(items: readonly string[]): Record<string
 
 interface DaemonOpts {
   config: string; node: string; stateDir: string; key: string; address: string[]; profile?: string; partitionPolicy?: string;
-  fenceCommand?: string; witness?: string; membership: string[]; logFormat: string; logLevel: string; portOffset: string; stopOnShutdown: boolean;
+  fenceCommand?: string; witness?: string; arbiter?: string; membership: string[]; logFormat: string; logLevel: string; portOffset: string; stopOnShutdown: boolean;
 }
 
 export function registerDaemonCommand(program: Command, io: CliIo): void {
@@ -53,12 +54,15 @@ export function registerDaemonCommand(program: Command, io: CliIo): void {
     .option('--partition-policy <policy>', 'fence | witness | stop-all (default fence)')
     .option('--fence-command <cmd>', 'fencing command, run as CMD NODE (argument array, no shell); exit 0 = the node is off')
     .option('--witness <host>', 'ping target for the witness policy')
+    .option('--arbiter <host:port>', `the \`paceline witness\` arbiter on the service LAN (default port ${DEFAULT_WITNESS_PORT}): only the node holding its vote fences`)
     .option('--membership <key=value>', 'a membership setting (repeatable), e.g. fenceDelayTicks=0, deadTicks=8, twoNode=true', collect, [])
     .option('--port-offset <n>', 'daemon channel port = heartbeat port + n', '1')
     .option('--no-stop-on-shutdown', 'leave resources running when the daemon stops')
     .option('--log-format <fmt>', 'human | json', 'human')
     .option('--log-level <level>', 'debug | info | warn | error', 'info')
     .action(async (opts: DaemonOpts) => {
+      const arbiterAt = opts.arbiter !== undefined ? parseAddressOption('--arbiter', opts.arbiter, DEFAULT_WITNESS_PORT) : undefined;
+      checkLogOptions(opts.logFormat, opts.logLevel);
       const config = (parseYaml(readOrThrow(io, opts.config)) ?? {}) as Record<string, unknown>;
       const key = await readKey(opts.key);
       const runner = new ExecaCommandRunner();
@@ -73,18 +77,38 @@ export function registerDaemonCommand(program: Command, io: CliIo): void {
       const witness = opts.witness !== undefined
         ? async (): Promise<boolean> => (await runner.run('ping', ['-c', '1', '-W', '1', opts.witness!], { timeoutMs: 2000 })).exitCode === 0
         : undefined;
+      // The arbiter knows this node by the daemon's incarnation, which is known once it started;
+      // membership asks for the vote only after that.
+      let boot: number | undefined;
+      const clusterName = (config['properties'] as Record<string, unknown> | undefined)?.['clusterName'];
+      const arbiter = arbiterAt !== undefined
+        ? await ArbiterClient.open({
+          self: opts.node, address: arbiterAt, key, ...(typeof clusterName === 'string' ? { cluster: clusterName } : {}),
+          boot: () => {
+            if (boot === undefined) throw new Error('the daemon has not started yet');
+            return boot;
+          },
+        })
+        : undefined;
       const abort = new AbortController();
-      const daemon = new Daemon({
-        node: opts.node, config, stateDir: opts.stateDir, key, agents: cliAgentRegistry(), runner, clock: systemClock, timers: systemTimers, logger,
-        membership: {
-          ...parseMembershipSettings(opts.membership),
-          ...(opts.profile !== undefined ? { profile: opts.profile as 'default' | 'fast' } : {}),
-          ...(opts.partitionPolicy !== undefined ? { partitionPolicy: opts.partitionPolicy as 'fence' | 'witness' | 'stop-all' } : {}),
-        },
-        addresses: parseAddressOverrides(opts.address), portOffset: Number(opts.portOffset), stopOnShutdown: opts.stopOnShutdown,
-        ...(fence ? { fence } : {}), ...(witness ? { witness } : {}), signal: abort.signal,
-      });
-      await daemon.start();
+      let daemon: Daemon;
+      try {
+        daemon = new Daemon({
+          node: opts.node, config, stateDir: opts.stateDir, key, agents: cliAgentRegistry(), runner, clock: systemClock, timers: systemTimers, logger,
+          membership: {
+            ...parseMembershipSettings(opts.membership),
+            ...(opts.profile !== undefined ? { profile: opts.profile as 'default' | 'fast' } : {}),
+            ...(opts.partitionPolicy !== undefined ? { partitionPolicy: opts.partitionPolicy as 'fence' | 'witness' | 'stop-all' } : {}),
+          },
+          addresses: parseAddressOverrides(opts.address), portOffset: Number(opts.portOffset), stopOnShutdown: opts.stopOnShutdown,
+          ...(fence ? { fence } : {}), ...(witness ? { witness } : {}), ...(arbiter ? { arbiter } : {}), signal: abort.signal,
+        });
+        await daemon.start();
+      } catch (e) {
+        await arbiter?.dispose(); // its socket would keep the process alive
+        throw e;
+      }
+      boot = daemon.status().boot;
       io.out(`paceline daemon ${opts.node} running (state ${opts.stateDir})`);
       await new Promise<void>((resolve) => {
         const stop = (): void => {
