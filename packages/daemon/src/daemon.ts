@@ -157,6 +157,8 @@ export class Daemon extends DaemonEvents {
   private readonly pendingUpdates = new Map<string, (r: { ok: boolean; message: string }) => void>();
   private readonly fencing = new Set<string>();
   private claiming = false;
+  /** Wall-clock end of the arbiter's lease on the vote this node holds (0: none). */
+  private voteUntil = 0;
   private lastWeights = '';
   private readonly log: Logger;
   private readonly execEvents = new ExecutorEvents();
@@ -181,6 +183,11 @@ export class Daemon extends DaemonEvents {
 
   get name(): string {
     return this.o.node;
+  }
+
+  /** This daemon's incarnation (0 until `start()`). */
+  get incarnation(): number {
+    return this.boot;
   }
 
   /** Loads the state, opens the transports and starts ticking. */
@@ -355,10 +362,13 @@ export class Daemon extends DaemonEvents {
     }
     if (this.claiming) return;
     this.claiming = true;
+    const askedAt = this.o.clock.now();
     a.claim(lost).then(
       (r) => {
         this.claiming = false;
         if (this.disposed) return;
+        // The lease counts from when it was asked for (the arbiter counts from when it answered).
+        this.voteUntil = r.vote === 'granted' ? askedAt + r.leaseMs : 0;
         this.stepMembership(r.vote === 'unreachable'
           ? { type: 'vote', result: 'unreachable', detail: r.detail }
           : { type: 'vote', result: r.vote, holder: r.holder });
@@ -402,6 +412,11 @@ export class Daemon extends DaemonEvents {
    * its vote already says so. Undefined: go ahead.
    */
   private async mayShoot(): Promise<string | undefined> {
+    // Membership counts in ticks, which stop when the daemon stalls: a vote granted before a stall
+    // longer than its lease may have passed to the peer meanwhile. Check the wall clock.
+    const v = this.membership.vote;
+    if (this.membership.config.arbiter && (v.phase === 'granted' || (v.phase === 'asking' && v.last === 'granted')) && this.o.clock.now() > this.voteUntil)
+      return 'the arbiter\'s lease on the vote ran out before fencing (this daemon stalled?); asking again';
     if (this.o.witness === undefined || this.membership.config.arbiter || this.membership.config.partitionPolicy !== 'fence') return undefined;
     const reachable = await this.o.witness().catch(() => false);
     return reachable ? undefined : 'this node cannot reach its ping target (it may have lost the service network)';

@@ -108,7 +108,7 @@ export function registerDaemonCommand(program: Command, io: CliIo): void {
         await arbiter?.dispose(); // its socket would keep the process alive
         throw e;
       }
-      boot = daemon.status().boot;
+      boot = daemon.incarnation;
       io.out(`paceline daemon ${opts.node} running (state ${opts.stateDir})`);
       await new Promise<void>((resolve) => {
         const stop = (): void => {
