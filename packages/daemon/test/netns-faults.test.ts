@@ -33,7 +33,8 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
-import { PeerDecoder, type PeerMessage } from '@paceline/daemon';
+import { inflateRawSync } from 'node:zlib';
+import { FLAG_DEFLATE, PEER_LIMITS, Reassembler } from '@paceline/daemon';
 import { readKey } from '@paceline/runtime';
 import { readPcap, replay, startCapture, stopCapture } from './ns/capture.js';
 import {
@@ -47,7 +48,7 @@ const runPending = process.env['PACELINE_NS_FAULTS_PENDING'] === '1';
 /** Scenario → the fix it still waits for (skipped until it lands on main), or undefined. */
 const PENDING: Record<string, string | undefined> = {
   double: undefined,
-  replay: 'the replay-proof daemon channel (toBoot, per-incarnation windows, update dedupe)',
+  replay: undefined,
   identity: 'no actions for a new incarnation of a peer before its old one is ruled out (a clone\'s start can still race the identity-conflict detection)',
   shooter: 'the witness arbiter on main (paceline witness, paceline daemon --arbiter)',
   lanOnly: undefined,
@@ -161,24 +162,39 @@ scenario('double', 'double activity: serv1 loses LAN and crossover at once; the 
 
 const replaySkip = skip ?? labSkipReason([['tcpdump', ['--version'], 'tcpdump']]);
 
+/** What the replay scenario reads of a captured daemon message (any version of the message schema). */
+interface Captured {
+  readonly type: string;
+  readonly from: string;
+  readonly key?: string;
+  readonly reqId?: string;
+  readonly action?: { readonly kind?: string; readonly resource?: string; readonly node?: string };
+  readonly request?: { readonly op?: string; readonly node?: string; readonly on?: boolean };
+}
+
 /**
- * The messages among captured datagrams, each with the datagram that carried it (they are all
- * small: one datagram each). The test picks the ones to replay by their content, with the key; an
- * attacker without it would pick them by size and timing — replaying needs no key.
+ * The messages among captured datagrams, each with the datagram that carried it (all small: one
+ * datagram each): signatures and framing checked by the channel's own Reassembler, the JSON read
+ * as it is (so that a build with another message version can be examined too). The test picks the
+ * ones to replay by their content, with the key; an attacker without it would pick them by size
+ * and timing — replaying needs no key.
  */
-function decodeAll(key: Buffer, datagrams: readonly { payload: Buffer; at: number }[]): { message: PeerMessage; packet: Buffer }[] {
-  const decoder = new PeerDecoder(key);
-  const out: { message: PeerMessage; packet: Buffer }[] = [];
+function decodeAll(key: Buffer, datagrams: readonly { payload: Buffer; at: number }[]): { message: Captured; packet: Buffer }[] {
+  const reassembler = new Reassembler(key, PEER_LIMITS);
+  const out: { message: Captured; packet: Buffer }[] = [];
   for (const d of datagrams) {
-    const m = decoder.accept(d.payload, d.at);
-    if (m) out.push({ message: m, packet: d.payload });
+    const f = reassembler.accept(d.payload, d.at);
+    if (!f) continue;
+    const json = f.flags & FLAG_DEFLATE ? inflateRawSync(f.payload) : f.payload;
+    out.push({ message: JSON.parse(json.toString('utf8')) as Captured, packet: d.payload });
   }
   return out;
 }
 
 scenario('replay', 'replays: a captured action and admin update, sent again after serv1 restarted, change nothing', () => withLab({ tag: 'rpl' }, async (lab) => {
   lab.writeConfig([sleepResource('web', 1000002)], [{ type: 'location', id: 'web-home', resource: 'web', node: 'serv1', score: 100 }]);
-  const robust: DaemonSpec = { membership: ['deadTicks=20'] };
+  // Debug: serv1's log then says what it did with the replayed datagrams (dropped, and why).
+  const robust: DaemonSpec = { membership: ['deadTicks=20'], logLevel: 'debug' };
   const pcap = join(lab.dir, 'serv1-channel.pcap');
   // Everything sent to serv1's daemon channel over the LAN, seen at serv1's switch port.
   const tcpdump = await startCapture(lab.ns.client, 'port1', `udp and dst host ${ADDR.lan.serv1} and dst port 5406`, pcap);
@@ -210,9 +226,8 @@ scenario('replay', 'replays: a captured action and admin update, sent again afte
 
   const key = await readKey(join(lab.dir, 'key'));
   const captured = decodeAll(key, readPcap(pcap));
-  const startWeb = captured.filter(({ message: m }) => m.type === 'action' && m.from === 'serv2'
-    && (m.action as { kind?: string; resource?: string; node?: string }).kind === 'start' && (m.action as { resource?: string }).resource === 'web');
-  const standby = captured.filter(({ message: m }) => m.type === 'update' && (m.request as { op?: string; on?: boolean }).op === 'standby' && (m.request as { on?: boolean }).on === true);
+  const startWeb = captured.filter(({ message: m }) => m.type === 'action' && m.from === 'serv2' && m.action?.kind === 'start' && m.action.resource === 'web');
+  const standby = captured.filter(({ message: m }) => m.type === 'update' && m.request?.op === 'standby' && m.request.node === 'serv1' && m.request.on === true);
   expect(startWeb.length).toBeGreaterThan(0);
   expect(standby.length).toBeGreaterThan(0);
   const problems: string[] = [];
@@ -223,7 +238,7 @@ scenario('replay', 'replays: a captured action and admin update, sent again afte
   await replay(lab.ns.client, lab.dir, [startWeb.at(-1)!.packet], ADDR.lan.serv1, 5406);
   await sleep(3000);
   const twice = (await sampler.stop()).filter((s) => s.value.length > 1);
-  if (twice.length) problems.push(`the replayed action ("start web on serv1", key ${(startWeb.at(-1)!.message as { key: string }).key}) ran: web on [${twice[0]!.value}] ${twice[0]!.at - replayedAt} ms after the replay, in ${twice.length} samples`);
+  if (twice.length) problems.push(`the replayed action ("start web on serv1", key ${startWeb.at(-1)!.message.key}) ran: web on [${twice[0]!.value}] ${twice[0]!.at - replayedAt} ms after the replay, in ${twice.length} samples`);
   const ran = linesSince(lab.log('serv1'), replayedAt).filter((l) => /start web on serv1|\[serv1 web start\]/.test(l));
   if (ran.length) problems.push(`serv1's log after the replay: ${ran.join(' | ')}`);
   await lab.settled({ web: 'serv2' }, SERVERS, 15_000);
@@ -236,8 +251,11 @@ scenario('replay', 'replays: a captured action and admin update, sent again afte
     const n = (await lab.status('serv2')).nodes.find((x) => x.name === 'serv1');
     if (n?.standby) standbyAgain = `serv1 in standby ${Date.now() - updateAt} ms after the replayed update`;
   }
-  if (standbyAgain) problems.push(`the replayed admin update (standby serv1, request ${(standby.at(-1)!.message as { reqId: string }).reqId}) was applied again: ${standbyAgain}`);
-  process.stderr.write(`replays: ${captured.length} messages captured to serv1; problems: ${problems.length ? problems.join('; ') : 'none'}\n`);
+  if (standbyAgain) problems.push(`the replayed admin update (standby serv1, request ${standby.at(-1)!.message.reqId}) was applied again: ${standbyAgain}`);
+  const key1 = startWeb.at(-1)!.message.key ?? '?';
+  const req1 = standby.at(-1)!.message.reqId ?? '?';
+  const seen = linesSince(lab.log('serv1'), replayedAt).filter((l) => l.includes(key1) || l.includes(req1) || /dropped|stale|replay/i.test(l));
+  process.stderr.write(`replays: ${captured.length} messages captured to serv1; problems: ${problems.length ? problems.join('; ') : 'none'}; serv1's log about them:\n  ${seen.slice(0, 12).join('\n  ')}\n`);
   expect(problems).toEqual([]);
 }), 90_000, replaySkip);
 
