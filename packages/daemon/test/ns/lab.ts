@@ -179,7 +179,6 @@ export class Lab {
   private readonly created: string[] = [];
   private destroyed = false;
   private witnessProc: ChildProcess | undefined;
-  private witnessStartedAt: number | undefined;
 
   constructor(readonly spec: LabSpec) {
     const pid = process.pid;
@@ -336,7 +335,6 @@ say off
 
   /** `paceline witness` on the client (a third host on the LAN); see `witnessReady`. */
   startWitness(): ChildProcess {
-    this.witnessStartedAt = Date.now();
     const log = openSync(join(this.dir, 'witness.log'), 'a');
     const p = spawn('ip', ['netns', 'exec', this.ns.client, process.execPath, cli, 'witness', '--listen', `${CLIENT}:${WITNESS_PORT}`,
       '--key', join(this.dir, 'key'), '--config', this.configFile], { stdio: ['ignore', log, log] });
@@ -348,15 +346,16 @@ say off
 
   /**
    * Waits until the witness grants votes: after a start it grants nothing for a while (its
-   * "grants from N ms after start" line says how long), so a fault before then would find no vote.
+   * "witness started … startupHoldMs=N" line says when it started and how long), so a fault before
+   * then would find no vote.
    */
   async witnessReady(timeoutMs = 30_000): Promise<void> {
-    const holdMs = await waitFor('the witness listening', () => {
+    const until = await waitFor('the witness started', () => {
       if (this.witnessProc?.exitCode !== null) throw new Error(`the witness exited: ${this.log('witness').trim()}`);
-      const m = /grants from (\d+) ms after start/.exec(this.log('witness'));
-      return m ? Number(m[1]) : undefined;
+      const m = /^(\S+) INFO +\[witness\] witness started .*startupHoldMs=(\d+)/m.exec(this.log('witness'));
+      return m ? Date.parse(m[1]!) + Number(m[2]) : undefined;
     }, timeoutMs);
-    await sleep(Math.max(0, (this.witnessStartedAt ?? 0) + holdMs + 100 - Date.now()));
+    await sleep(Math.max(0, until + 200 - Date.now()));
   }
 
   // ---- daemons ---------------------------------------------------------------------------------
