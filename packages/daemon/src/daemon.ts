@@ -12,7 +12,7 @@ import {
 } from '@paceline/model';
 import { schedule } from '@paceline/scheduler';
 import {
-  explainPeerSafelyDown, initialState, membershipNodes, resolveConfig, step,
+  explainPeerSafelyDown, initialState, settledBoot, membershipNodes, resolveConfig, step,
   type MembershipConfigInput, type MembershipEvent, type MembershipInput, type MembershipState, type Transport, type TransportInput,
 } from '@paceline/membership';
 import type { ActionResult, AgentResolver, Clock, CommandRunner, Logger } from '@paceline/agent-api';
@@ -435,7 +435,7 @@ export class Daemon extends DaemonEvents {
         safelyDown: !p.member && safe.yes && seenBy === undefined,
         reason: seenBy !== undefined ? `${name} is not reachable from ${this.o.node} but ${seenBy} sees it` : safe.reason,
         ...(seenBy !== undefined ? { seenBy } : {}),
-        ...(p.replay ? { boot: p.replay.boot } : {}),
+        ...(settledBoot(p) !== undefined ? { boot: settledBoot(p) } : {}),
         links: Object.fromEntries(Object.entries(p.links).map(([l, x]) => [l, x.up])),
       };
     }
@@ -602,8 +602,8 @@ export class Daemon extends DaemonEvents {
 
   /** The incarnation of `peer` heard in this run (membership), or undefined. */
   private peerBoot(peer: string): number | undefined {
-    const r = this.membership.peers[peer]?.replay;
-    return r !== undefined && r.highest >= 0 ? r.boot : undefined;
+    const p = this.membership.peers[peer];
+    return p === undefined ? undefined : settledBoot(p);
   }
 
   /** A message to `to`'s current incarnation; undefined while none was heard (nothing is sent to it then). */
@@ -652,8 +652,8 @@ export class Daemon extends DaemonEvents {
     // acting on its own: nothing it sends is used (its reports and results could stand in for fencing,
     // its actions and updates could act twice). Members resend what matters.
     const peer = this.membership.peers[m.from];
-    if (peer === undefined || !peer.member || peer.replay?.boot !== m.boot) {
-      this.log.debug(`ignoring a ${m.type} message from ${m.from}`, { boot: m.boot, reason: peer === undefined ? 'not a peer' : !peer.member ? 'not a member' : `incarnation ${m.boot} is not the member's (${peer.replay?.boot ?? 'unknown'})` });
+    if (peer === undefined || !peer.member || settledBoot(peer) !== m.boot) {
+      this.log.debug(`ignoring a ${m.type} message from ${m.from}`, { boot: m.boot, reason: peer === undefined ? 'not a peer' : !peer.member ? 'not a member' : `incarnation ${m.boot} is not the member's (${settledBoot(peer) ?? 'unknown'})` });
       return;
     }
     const now = this.o.clock.now();

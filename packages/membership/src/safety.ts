@@ -14,6 +14,15 @@ export function witnessFresh(s: MembershipState): boolean {
   return s.witness !== undefined && s.witness.reachable && s.tick - s.witness.tick <= s.config.witnessStaleTicks;
 }
 
+/**
+ * The incarnation of a peer that planning may use: the one heard in this run, except while a newer
+ * one is on probation (`restart`), when it is still the previous one. Undefined: none heard yet.
+ */
+export function settledBoot(p: PeerState): number | undefined {
+  if (p.restart !== undefined) return p.restart.previous;
+  return p.replay !== undefined && p.replay.highest >= 0 ? p.replay.boot : undefined;
+}
+
 /** The arbiter's last answer (also while a renewal is under way); undefined: not asked. */
 export function voteResult(s: MembershipState): 'granted' | 'refused' | 'unreachable' | undefined {
   const v = s.vote;

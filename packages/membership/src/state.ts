@@ -49,6 +49,13 @@ export interface PeerState {
    * not a member, never "left cleanly" — until it is fenced.
    */
   readonly conflict?: { readonly boots: readonly [number, number]; readonly tick: number } | undefined;
+  /**
+   * A newer incarnation of this member appeared (a restart faster than the dead time, or a second
+   * daemon under its name). Until the previous one has been silent for a dead time it is not taken
+   * as restarted: planning keeps the previous incarnation (see `settledBoot`), and fresh packets
+   * from it turn this into an identity conflict.
+   */
+  readonly restart?: { readonly boot: number; readonly previous: number; readonly lastPrevious: number } | undefined;
 }
 
 /** The arbiter's vote, as this node last heard it (see `arbiter` in the configuration). */

@@ -83,6 +83,7 @@ function draft(s: MembershipState): S {
     peers[k] = {
       ...p, links, replay: p.replay && { ...p.replay }, claim: p.claim && { ...p.claim, members: [...p.claim.members] }, fence: { ...p.fence } as Draft<FenceState>,
       conflict: p.conflict && { ...p.conflict, boots: [...p.conflict.boots] as [number, number] },
+      restart: p.restart && { ...p.restart },
     };
   }
   return {
@@ -157,6 +158,11 @@ function onTick(s: S, out: Outgoing[], ev: MembershipEvent[]): void {
   s.tick += 1;
   const c = s.config;
   for (const p of Object.values(s.peers)) {
+    const rs = p.restart;
+    if (rs !== undefined && s.tick - rs.lastPrevious > Math.max(...Object.keys(p.links).map((l) => deadTicksOf(c, l)))) {
+      p.restart = undefined;
+      if (p.member) ev.push({ type: 'node-restarted', node: p.name, boot: rs.boot });
+    }
     for (const [link, l] of Object.entries(p.links)) {
       if (!l.up || l.lastHeard === undefined) continue;
       const silent = s.tick - l.lastHeard;
@@ -171,6 +177,7 @@ function onTick(s: S, out: Outgoing[], ev: MembershipEvent[]): void {
     }
     if (p.member && !Object.values(p.links).some((l) => l.up)) {
       p.member = false;
+      p.restart = undefined;
       p.lostAt = s.tick;
       ev.push({ type: 'node-lost', node: p.name });
       if (daemonDown(p)) ev.push({ type: 'peer-daemon-down', node: p.name });
@@ -207,10 +214,12 @@ function onMessage(s: S, link: string, from: string, m: WireMessage, ev: Members
     // Fresh traffic from the incarnation a newer one replaced: more packets than one round of
     // heartbeats still in flight when it stopped (one per link) means it has not stopped.
     const prev = r.window?.previous;
+    if (r.freshFromPrevious && p.restart !== undefined) p.restart = { ...p.restart, lastPrevious: s.tick };
     if (r.freshFromPrevious && prev !== undefined && prev.fresh > Object.keys(p.links).length)
       declareConflict(s, p, [prev.boot, p.replay!.boot], ev, `fresh packets from incarnation ${prev.boot} of ${p.name} after incarnation ${p.replay!.boot} appeared`);
     return;
   }
+  const lastPrevious = Math.max(-1, ...Object.values(p.links).map((x) => x.lastHeard ?? -1));
   p.replay = r.window;
   if (p.conflict !== undefined) {
     // Unclean until fenced: nothing it sends makes it a member or "left cleanly".
@@ -229,10 +238,16 @@ function onMessage(s: S, link: string, from: string, m: WireMessage, ev: Members
     declareConflict(s, p, [p.replay.previous!.boot, p.replay.boot], ev, `incarnation ${p.replay.boot} of ${p.name} left while incarnation ${p.replay.previous!.boot} still sends`);
     return;
   }
+  if (m.type === 'leave' && p.restart !== undefined && m.boot === p.restart.boot) {
+    // A newer incarnation not yet confirmed as a restart cannot speak for the node: the previous one
+    // may still run. Ignored: if the node really stopped, it goes silent and is lost (and fenced).
+    return;
+  }
   if (m.type === 'leave') {
     for (const x of Object.values(p.links)) Object.assign(x, { up: false, missed: 0, warned: false, refusedAt: undefined });
     if (p.member || !p.left) {
       p.member = false;
+      p.restart = undefined;
       p.left = true;
       p.lostAt = s.tick;
       p.claim = undefined;
@@ -251,7 +266,10 @@ function onMessage(s: S, link: string, from: string, m: WireMessage, ev: Members
     p.lostAt = undefined;
     ev.push({ type: 'node-joined', node: p.name, boot: m.boot });
   } else if (r.newIncarnation) {
-    ev.push({ type: 'node-restarted', node: p.name, boot: m.boot });
+    // Not yet a restart: the previous incarnation must first be silent for a dead time (a second
+    // daemon under the name keeps sending, and becomes an identity conflict instead).
+    const previous = p.restart?.previous ?? r.window.previous?.boot;
+    if (previous !== undefined) p.restart = { boot: m.boot, previous, lastPrevious: p.restart?.lastPrevious ?? lastPrevious };
   }
   p.claim = { coordinator: m.coordinator, term: m.term, membershipId: m.membershipId, members: [...m.members].sort() };
 }
@@ -260,6 +278,7 @@ function onMessage(s: S, link: string, from: string, m: WireMessage, ev: Members
 function declareConflict(s: S, p: P, boots: [number, number], ev: MembershipEvent[], detail: string): void {
   if (p.conflict !== undefined) return;
   p.conflict = { boots, tick: s.tick };
+  p.restart = undefined;
   ev.push({ type: 'identity-conflict', node: p.name, boots, detail });
   for (const x of Object.values(p.links)) Object.assign(x, { up: false, missed: 0, warned: false, refusedAt: undefined });
   p.claim = undefined;

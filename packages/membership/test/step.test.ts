@@ -80,7 +80,17 @@ describe('step', () => {
       { type: 'message', link: 'lan', from: 'x', message: hb({ boot: 10, seq: 6 }) },
     ]);
     expect(r.state.drops.replayed).toBe(2);
-    expect(r.events).toContain('node-restarted');
+    // A newer incarnation is on probation until the previous one has been silent for a dead time.
+    expect(r.events).not.toContain('node-restarted');
+    expect(Object.values(r.state.peers)[0]?.restart).toMatchObject({ boot: 11, previous: 10 });
+    let t = r.state;
+    const later: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const x = step(t, { type: 'tick' });
+      t = x.state;
+      later.push(...x.events.map((e) => e.type));
+    }
+    expect(later).toContain('node-restarted');
   });
 
   it('answers the safety questions per policy', () => {
