@@ -505,7 +505,7 @@ function summarize(cell) {
   const anyCall = rs.reduce((n, r) => n + r.calls.length, 0);
   const firstOff = rs.map((r) => r.calls.find((c) => c.target === 'serv1' && c.outcome === 'off')?.ms).filter((x) => x !== undefined);
   return {
-    scenario: cell.scenario, setup: cell.setup.label, trials: rs.length, moved: moved.length,
+    scenario: cell.scenario, setup: cell.setup.label, kind: cell.setup.kind, witness: cell.setup.witness ?? false, trials: rs.length, moved: moved.length,
     medianMs: median(moved.map((r) => r.ms)), maxMs: moved.length ? Math.max(...moved.map((r) => r.ms)) : NaN,
     medianGapMs: median(rs.map((r) => r.gapMs)), maxGapMs: Math.max(...rs.map((r) => r.gapMs)),
     medianFencedMs: median(firstOff), fenced: callSummary(rs), fencedHealthy, anyCall,
@@ -608,12 +608,19 @@ try {
         + `${witness ? '' : ' (the goal is for the witness setup)'}`);
     }
   }
-  const paceline = rows.filter((r) => !r.setup.startsWith('keepalived'));
-  const both = rows.filter((r) => r.answeredByBoth);
-  console.log(`goal: no trial answered by both nodes — ${both.length ? `MISSED (${both.map((r) => `${r.scenario} / ${r.setup}: ${r.answeredByBoth}`).join('; ')})` : 'met'}`);
-  const wrong = paceline.filter((r) => r.fencedHealthy || (SCENARIOS[r.scenario].nobodyFenced && r.anyCall));
-  console.log(`goal: the faulty node never fences the healthy one (and nobody is fenced in ${scenarios.filter((s) => SCENARIOS[s].nobodyFenced).join(', ') || '–'}) — `
-    + `${wrong.length ? `MISSED (${wrong.map((r) => `${r.scenario} / ${r.setup}: ${r.fenced}`).join('; ')})` : 'met'}`);
+  const paceline = rows.filter((r) => r.kind === 'paceline');
+  const list = (rs, what) => rs.map((r) => `${r.scenario} / ${r.setup}: ${what(r)}`).join('; ');
+  for (const witness of witnessModes) {
+    const mine = paceline.filter((r) => r.witness === witness);
+    const how = witness ? 'with the witness' : 'without a witness';
+    const both = mine.filter((r) => r.answeredByBoth);
+    console.log(`goal: no trial answered by both nodes, Paceline ${how} — ${both.length ? `MISSED (${list(both, (r) => r.answeredByBoth)})` : 'met'}`);
+    const wrong = mine.filter((r) => r.fencedHealthy || (SCENARIOS[r.scenario].nobodyFenced && r.anyCall));
+    console.log(`goal: the faulty node never fences the healthy one (and nobody is fenced in ${scenarios.filter((s) => SCENARIOS[s].nobodyFenced).join(', ') || '–'}), Paceline ${how} — `
+      + `${wrong.length ? `MISSED (${list(wrong, (r) => r.fenced)})` : 'met'}`);
+  }
+  const kaBoth = rows.filter((r) => r.kind === 'keepalived' && r.answeredByBoth);
+  if (kaBoth.length) console.log(`keepalived answered by both (it fails back by preemption; it does not fence): ${list(kaBoth, (r) => r.answeredByBoth)}`);
   const stuck = paceline.filter((r) => SCENARIOS[r.scenario].moves === true && r.moved < r.trials);
   if (stuck.length) console.log(`did not move within ${MOVE_LIMIT_MS / 1000} s: ${stuck.map((r) => `${r.scenario} / ${r.setup}: ${r.trials - r.moved}`).join('; ')}`);
   const moved = paceline.filter((r) => SCENARIOS[r.scenario].moves === false && r.moved);
