@@ -170,6 +170,8 @@ export class Daemon extends DaemonEvents {
   private reportTick = -1;
   private reportDirty = false;
   private shuttingDown = false;
+  /** abandon() was called (perhaps while a clean shutdown waited): the shutdown must not carry on. */
+  private abandoned = false;
   private final = false;
   private control: ControlServer | undefined;
   private reqSeq = 0;
@@ -858,6 +860,7 @@ export class Daemon extends DaemonEvents {
    * state still marked running (so the next start knows the end was unclean).
    */
   async abandon(): Promise<void> {
+    this.abandoned = true;
     if (this.disposed) return;
     this.disposed = true;
     this.disposing = Promise.resolve();
@@ -899,8 +902,12 @@ export class Daemon extends DaemonEvents {
         this.txn.abort.abort();
         while (this.txn && this.o.clock.now() < deadline) await this.o.clock.sleep(20);
       }
+      // Killed while waiting (tests' abandon()): a dead process does nothing more — above all it
+      // must not write "stopped cleanly" into a state directory a next incarnation may already use.
+      if (this.abandoned) return;
       await this.stopLocal('the node is shutting down').catch((e: Error) => this.log.error('stopping resources failed', { error: e.message }));
     }
+    if (this.abandoned) return;
     this.final = true;
     this.stepMembership({ type: 'leave' });
     this.disposed = true;

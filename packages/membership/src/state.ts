@@ -41,7 +41,11 @@ export interface PeerState {
   readonly replay: ReplayWindow | undefined;
   /** The peer's last announced view, used for coordinator agreement. */
   readonly claim:
-    | { readonly coordinator: string; readonly term: number; readonly membershipId: number; readonly members: readonly string[] }
+    | {
+      readonly coordinator: string; readonly term: number; readonly membershipId: number; readonly members: readonly string[];
+      /** This node's incarnation as the peer knows it (its heartbeat's `peerBoot`). */
+      readonly peerBoot?: number | undefined;
+    }
     | undefined;
   readonly fence: FenceState;
   /**

@@ -271,7 +271,10 @@ function onMessage(s: S, link: string, from: string, m: WireMessage, ev: Members
     const previous = p.restart?.previous ?? r.window.previous?.boot;
     if (previous !== undefined) p.restart = { boot: m.boot, previous, lastPrevious: p.restart?.lastPrevious ?? lastPrevious };
   }
-  p.claim = { coordinator: m.coordinator, term: m.term, membershipId: m.membershipId, members: [...m.members].sort() };
+  p.claim = {
+    coordinator: m.coordinator, term: m.term, membershipId: m.membershipId, members: [...m.members].sort(),
+    ...(m.peerBoot !== undefined ? { peerBoot: m.peerBoot } : {}),
+  };
 }
 
 /** Two daemons run under `p`'s name: unclean (not a member, not left) until fenced. */
@@ -351,7 +354,11 @@ function reconcile(s: S, ev: MembershipEvent[]): void {
       s.membershipId = p.claim.membershipId;
   // waitForAll is satisfied when every node is a member and every peer's own view includes this
   // node (so no peer still believes this node is down or fenced).
-  if (s.waitingForAll && members.length === c.nodeNames.length && memberPeers.every((p) => p.claim?.members.includes(s.self)))
+  // "Sees this node" means this incarnation: heartbeats recorded before this node restarted (replayed
+  // by an attacker) name its previous incarnation, or none, and must not end the wait (simulated
+  // replay seed 72: a stale view let a restarted node with an old document fence its peer).
+  const seesSelf = (p: P): boolean => p.claim?.members.includes(s.self) === true && p.claim.peerBoot === s.boot;
+  if (s.waitingForAll && members.length === c.nodeNames.length && memberPeers.every(seesSelf))
     s.waitingForAll = false;
 
   // Coordinator: keep the current one while it is a member; otherwise elect the lowest member
@@ -390,7 +397,7 @@ function reconcile(s: S, ev: MembershipEvent[]): void {
       (p) => !p.member && !p.left && p.fence.phase !== 'confirmed' && (p.lostAt !== undefined || s.tick >= c.startupGraceTicks),
     );
     if (!s.isolated && missing && !witnessFresh(s as MembershipState)) s.isolated = true;
-    else if (s.isolated && peers.every((p) => p.left || p.fence.phase === 'confirmed' || (p.member && p.claim?.members.includes(s.self))))
+    else if (s.isolated && peers.every((p) => p.left || p.fence.phase === 'confirmed' || (p.member && seesSelf(p))))
       s.isolated = false;
   }
 

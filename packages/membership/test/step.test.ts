@@ -7,7 +7,7 @@ const nodes = [{ name: 'serv1', links: ['crossover', 'lan'] }, { name: 'serv2', 
 function hb(over: Partial<WireMessage> = {}): WireMessage {
   return {
     v: 1, type: 'heartbeat', from: 'serv2', to: 'serv1', link: 'lan', boot: 10, seq: 1,
-    membershipId: 1, members: ['serv1', 'serv2'], coordinator: 'serv2', term: 0, ...over,
+    membershipId: 1, members: ['serv1', 'serv2'], coordinator: 'serv2', term: 0, peerBoot: 1, ...over,
   } as WireMessage;
 }
 
@@ -70,6 +70,16 @@ describe('step', () => {
     expect(r.state.members).toEqual(['serv1']);
     expect(r.events.every((e) => e === 'packet-dropped')).toBe(true);
     expect(r.state.drops).toMatchObject({ 'unknown-sender': 2, misdirected: 1, 'wrong-link': 1, malformed: 1, forged: 1 });
+  });
+
+  it('waitForAll ends only when the peer sees this incarnation (a replayed view from before a restart does not count)', () => {
+    const stale = run(s0, [{ type: 'message', link: 'lan', from: 'x', message: hb({ peerBoot: 0 }) }]);
+    expect(stale.state.members).toEqual(['serv1', 'serv2']);
+    expect(stale.state.quorate).toBe(false);
+    const none = run(s0, [{ type: 'message', link: 'lan', from: 'x', message: hb({ peerBoot: undefined }) }]);
+    expect(none.state.quorate).toBe(false);
+    const fresh = run(stale.state, [{ type: 'message', link: 'lan', from: 'x', message: hb({ seq: 2 }) }]);
+    expect(fresh.state.quorate).toBe(true);
   });
 
   it('rejects a replay and an old incarnation', () => {
