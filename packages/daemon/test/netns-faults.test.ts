@@ -50,7 +50,7 @@ const runPending = process.env['PACELINE_NS_FAULTS_PENDING'] === '1';
 const PENDING: Record<string, string | undefined> = {
   double: undefined,
   replay: undefined,
-  identity: 'no actions for a new incarnation of a peer before its old one is ruled out (a clone\'s start can still race the identity-conflict detection)',
+  identity: undefined,
   shooter: undefined,
   lanOnly: undefined,
 };
