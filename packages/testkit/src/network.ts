@@ -1,11 +1,22 @@
 /**
  * An in-memory network of nodes × links for tests. Time is counted in ticks by the caller
  * (`deliver(tick)`). Each link has a loss probability (drawn from the seeded PRNG), a delay in
- * ticks, and partitions between groups of nodes; a node that is not attached receives nothing.
+ * ticks, a jitter (an extra random delay per packet, which reorders packets), and partitions between
+ * groups of nodes; a node that is not attached receives nothing.
  */
 import { Prng } from './prng.js';
 
 export type Receiver<T> = (link: string, from: string, payload: T) => void;
+
+/**
+ * What a transport needs of a network: attach a receiver under a node name, detach it, send. The
+ * InMemoryNetwork is one; a test may put something in between (e.g. two hosts under one name).
+ */
+export interface NetworkPort<T> {
+  attach(node: string, receive: Receiver<T>): void;
+  detach(node: string): void;
+  send(link: string, from: string, to: string, payload: T): void;
+}
 
 interface InFlight<T> {
   readonly seq: number;
@@ -23,10 +34,11 @@ export interface LinkStats {
   blocked: number;
 }
 
-export class InMemoryNetwork<T> {
+export class InMemoryNetwork<T> implements NetworkPort<T> {
   private readonly receivers = new Map<string, Receiver<T>>();
   private readonly loss = new Map<string, number>();
   private readonly delay = new Map<string, number>();
+  private readonly jitter = new Map<string, number>();
   /** link → node → group index */
   private readonly groups = new Map<string, Map<string, number>>();
   private queue: InFlight<T>[] = [];
@@ -67,6 +79,16 @@ export class InMemoryNetwork<T> {
     this.delay.set(link, ticks);
   }
 
+  /**
+   * Up to `ticks` extra ticks of delay per packet on `link`, drawn from the seeded PRNG (0: none,
+   * and no PRNG draw). Packets sent in one order may then arrive in another.
+   */
+  setJitter(link: string, ticks: number): void {
+    this.checkLink(link);
+    if (!(Number.isInteger(ticks) && ticks >= 0)) throw new RangeError(`jitter on ${link} must be a whole number of ticks ≥ 0, got ${ticks}`);
+    this.jitter.set(link, ticks);
+  }
+
   /** Nodes in different groups cannot reach each other on `link`; nodes in no group are unaffected. */
   partition(link: string, groups: readonly (readonly string[])[]): void {
     this.checkLink(link);
@@ -98,7 +120,9 @@ export class InMemoryNetwork<T> {
       st.lost += 1;
       return;
     }
-    this.queue.push({ seq: this.seq++, at: this.now + (this.delay.get(link) ?? 0), link, from, to, payload });
+    const jitter = this.jitter.get(link) ?? 0;
+    const extra = jitter > 0 ? this.prng.int(jitter + 1) : 0;
+    this.queue.push({ seq: this.seq++, at: this.now + (this.delay.get(link) ?? 0) + extra, link, from, to, payload });
   }
 
   /** Puts a packet on the wire as if `from` had sent it, bypassing loss (for injecting attacks). */

@@ -3,10 +3,10 @@
  * does, minus the sockets. For daemon tests on the simulated clock.
  */
 import { DROP_REASONS, decode, encode, type DropReason, type Outgoing, type Transport, type TransportInput, type WireMessage } from '@paceline/membership';
-import type { InMemoryNetwork } from './network.js';
+import type { NetworkPort } from './network.js';
 
 export interface InMemoryTransportOptions {
-  readonly network: InMemoryNetwork<Buffer>;
+  readonly network: NetworkPort<Buffer>;
   readonly self: string;
   readonly key: Uint8Array;
   readonly onInput: (input: TransportInput) => void;
@@ -47,7 +47,7 @@ export class InMemoryTransport implements Transport {
 }
 
 export interface InMemoryObjectTransportOptions {
-  readonly network: InMemoryNetwork<WireMessage>;
+  readonly network: NetworkPort<WireMessage>;
   readonly self: string;
   readonly onInput: (input: TransportInput) => void;
 }

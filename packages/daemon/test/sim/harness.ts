@@ -1,55 +1,42 @@
 /**
  * The simulated cluster: real Daemons on the testkit's SimulatedClock and in-memory networks
- * (heartbeats with the real codec; the daemon channel as plain objects), an in-memory agent whose
- * state is a shared "world", and fencing that powers the target off (its daemon stops dead, its
- * resources vanish). `runSchedule` plays one seeded fault schedule (see schedule.ts) and checks:
+ * (heartbeats with the real codec or as objects; the daemon channel as plain objects, whose
+ * freshness — incarnations, duplicates, replays — the daemon itself checks), an in-memory agent whose state
+ * is a shared "world" of hosts (world.ts), and fencing that powers the target off (its daemon stops
+ * dead, its resources vanish). `runSchedule` plays one seeded fault schedule (see schedule.ts) and
+ * checks:
  *
- * - at every tick: no resource is active on two nodes (fencing powers the target off at once, so
- *   there is no fencing window to allow for);
+ * - at every start and every tick: no resource is active on two hosts, from the resources' own
+ *   state (the agent's per-host running set), whatever any coordinator believes (fencing powers the
+ *   target off at once, so there is no fencing window to allow for);
  * - at the end, with everything healed and every node up: all nodes hold the same document (epoch
  *   and content); no acknowledged update is lost (see `checkUpdates`); every rejected update has a
  *   clear message; after the quarantines are cleared, every resource that some node may host runs
  *   on exactly one such node, and the others run nowhere.
+ *
+ * The optional fault classes (schedule.ts) add: isolated nodes whose resources fail and whose
+ * fencing fails (the power switch is on the LAN they lost), separate delays and jitter for the
+ * channel and the heartbeats with a random delivery order between them, an attacker replaying
+ * recorded packets (fabric.ts), and a cloned machine running a second daemon under a node's name.
  */
-import { existsSync, mkdtempSync, promises as fsp, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, promises as fsp, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { z } from 'zod';
-import { AgentRegistry, defineAgent, ok, notRunning, type ActionResult, type AgentContext, type Logger } from '@paceline/agent-api';
+import { AgentRegistry, type Logger } from '@paceline/agent-api';
 import { InMemoryNetwork, InMemoryObjectTransport, InMemoryTransport, Prng, SimulatedClock, type TimerHandle } from '@paceline/testkit';
 import type { WireMessage } from '@paceline/membership';
 import { Daemon, type ClusterDoc, type PeerChannel, type PeerMessage, type UpdateRequest } from '@paceline/daemon';
-import { LINKS, RESOURCES, describeStep, formatSchedule, type Schedule, type Step } from './schedule.js';
+import { LINKS, RESOURCES, describeStep, formatSchedule, type Net, type ReplayKind, type Schedule, type Step } from './schedule.js';
+import { World, memAgent } from './world.js';
+import { Fabric, type Recorded } from './fabric.js';
+
+export { World } from './world.js';
 
 export const TICK_MS = 50;
 /** The witness's place in the LAN's partition groups (policy `witness`). */
 const WITNESS = '(witness)';
-
-export class World {
-  /** resource → nodes where it runs */
-  readonly running = new Map<string, Set<string>>();
-  readonly violations: string[] = [];
-  at(node: string): string[] { return [...this.running].filter(([, s]) => s.has(node)).map(([r]) => r); }
-  powerOff(node: string): void { for (const s of this.running.values()) s.delete(node); }
-  check(t: number): void {
-    for (const [r, s] of this.running) if (s.size > 1) this.violations.push(`t=${t} ${r} active on ${[...s].sort().join(' and ')}`);
-  }
-}
-
-function memAgent(world: World) {
-  const set = (ctx: AgentContext): Set<string> => {
-    let s = world.running.get(ctx.instance);
-    if (s === undefined) world.running.set(ctx.instance, (s = new Set()));
-    return s;
-  };
-  return defineAgent({
-    meta: { name: 'mem', version: '1.0.0', description: 'in-memory test agent' },
-    params: z.object({}),
-    async start(_p: object, ctx: AgentContext): Promise<ActionResult> { set(ctx).add(ctx.node); return ok(); },
-    async stop(_p: object, ctx: AgentContext): Promise<ActionResult> { set(ctx).delete(ctx.node); return ok(); },
-    async monitor(_p: object, ctx: AgentContext): Promise<ActionResult> { return set(ctx).has(ctx.node) ? ok() : notRunning(); },
-  });
-}
+/** The host of a node's clone (a second machine under the same name). */
+const cloneHost = (node: string): string => `${node}(clone)`;
 
 /** Documents compare by content, key order aside. */
 export function docKey(doc: ClusterDoc): string {
@@ -182,14 +169,25 @@ export function checkUpdates(initial: ClusterDoc, final: ClusterDoc, nodes: read
 /** Runs one schedule; never throws for a violation (they are returned). */
 export async function runSchedule(schedule: Schedule, options: SimOptions = {}): Promise<SimResult> {
   const nodes = schedule.nodes;
+  const classes = new Set(schedule.classes ?? []);
   const prng = new Prng(schedule.seed);
   const clock = new SimulatedClock(1_800_000_000_000);
   const hb = new InMemoryNetwork<Buffer>([...LINKS], prng.fork());
   const ch = new InMemoryNetwork<PeerMessage>([...LINKS], prng.fork());
   const hbo = new InMemoryNetwork<WireMessage>([...LINKS], prng.fork());
-  const nets: InMemoryNetwork<unknown>[] = options.codec ? [hb as InMemoryNetwork<unknown>, ch as InMemoryNetwork<unknown>] : [hbo as InMemoryNetwork<unknown>, ch as InMemoryNetwork<unknown>];
+  // The fault classes' own randomness (delivery order, clones' packets, the attacker's picks).
+  const fprng = new Prng((schedule.seed ^ 0x2545f491) >>> 0);
+  const hbNet: InMemoryNetwork<unknown> = (options.codec ? hb : hbo) as InMemoryNetwork<unknown>;
+  const nets: InMemoryNetwork<unknown>[] = [hbNet, ch as InMemoryNetwork<unknown>];
+  const hbf = new Fabric<Buffer>(hb, fprng.fork());
+  const hbof = new Fabric<WireMessage>(hbo, fprng.fork());
+  const chf = new Fabric<PeerMessage>(ch, fprng.fork());
+  const hbFabric = (options.codec ? hbf : hbof) as Fabric<unknown>;
+  const fabrics: Fabric<unknown>[] = [hbFabric, chf as Fabric<unknown>];
+  const attacker = fprng.fork();
+  const orderPrng = fprng.fork();
+  if (classes.has('replay')) for (const f of fabrics) f.recording = true;
   const world = new World();
-  const registry = new AgentRegistry([memAgent(world)]);
   const tmpRoot = options.tmpRoot ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir());
   const root = mkdtempSync(join(tmpRoot, `paceline-sim-${process.pid}-${schedule.seed}-`));
   const key = Buffer.alloc(32, 7);
@@ -197,68 +195,101 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
     properties: { stonithEnabled: false },
     defaults: { resource: { stickiness: 0 } },
     nodes: nodes.map((name) => ({ name, addresses: { crossover: `${name}-x`, lan: `${name}-l` } })),
-    resources: RESOURCES.map((id) => ({ type: 'primitive', id, agent: 'paceline:mem', ops: [{ name: 'monitor', interval: '2s' }] })),
+    resources: RESOURCES.map((id) => ({ type: 'primitive', id, agent: 'paceline:mem', ops: [{ name: 'monitor', interval: schedule.monitorInterval ?? '2s' }] })),
     constraints: RESOURCES.map((id, i) => ({ type: 'location', id: `${id}-home`, resource: id, node: nodes[i % nodes.length]!, score: 100 })),
   };
   const initialDoc: ClusterDoc = { epoch: 0, config: { ...config, epoch: 0 }, quarantine: {} };
+  /** host → its running daemon (a node's own host is named after it; its clone's is cloneHost(node)). */
   const up = new Map<string, Daemon>();
+  const nodeOf = new Map<string, string>(nodes.map((n) => [n, n]));
   const stopping = new Map<string, Promise<void>>();
   const log: string[] = [];
   const updates: UpdateRecord[] = [];
   const violations: string[] = [];
+  const cloned = new Set<string>();
   let faults = 0;
   let tick = 0;
   const timers = {
     setInterval: (fn: () => void, ms: number): unknown => clock.setInterval(fn, ms),
     clearInterval: (h: unknown): void => clock.clearInterval(h as TimerHandle),
   };
-  /** node → its killed daemon's last writes (a restart waits for them). */
+  /** host → its killed daemon's last writes (a restart waits for them). */
   const dying = new Map<string, Promise<void>>();
-  /** Power off: the daemon stops dead at once (its last state write finishes in the background). */
-  const kill = (node: string): void => {
-    const d = up.get(node);
-    up.delete(node);
-    world.powerOff(node);
-    if (d !== undefined) dying.set(node, d.abandon());
+  /** Power off a host: the daemon stops dead at once (its last state write finishes in the background). */
+  const kill = (host: string): void => {
+    const d = up.get(host);
+    up.delete(host);
+    world.powerOff(host);
+    if (d !== undefined) dying.set(host, d.abandon());
   };
-  const start = async (node: string): Promise<void> => {
-    await dying.get(node);
-    dying.delete(node);
+
+  // Partitions: the last partition step's groups per link, with every isolated node cut out of
+  // its group on its isolated links (alone; the witness stays with the others).
+  const partitions = new Map<string, readonly (readonly string[])[]>();
+  const applyPartitions = (): void => {
+    for (const l of LINKS) {
+      const base = partitions.get(l);
+      const alone = nodes.filter((n) => world.impaired.get(n)?.links.includes(l));
+      if (base === undefined && alone.length === 0) { for (const n of nets) n.heal(l); continue; }
+      let groups = (base ?? [nodes]).map((g, i) => (l === 'lan' && i === 0 ? [...g, WITNESS] : [...g]));
+      if (alone.length > 0) {
+        groups = groups.map((g) => g.filter((n) => !alone.includes(n)));
+        if (base === undefined && l !== 'lan') groups = groups.filter((g) => g.length > 0);
+        groups.push(...alone.map((n) => [n]));
+      }
+      for (const n of nets) n.partition(l, groups);
+    }
+  };
+
+  const start = async (host: string): Promise<void> => {
+    const node = nodeOf.get(host)!;
+    await dying.get(host);
+    dying.delete(host);
     const d = new Daemon({
-      node, config, stateDir: join(root, node), key, agents: registry,
+      node, config, stateDir: join(root, host), key, agents: new AgentRegistry([memAgent(world, host, node, TICK_MS)]),
       runner: { run: async () => ({ exitCode: 0, stdout: '', stderr: '', timedOut: false, notFound: false }) } as never,
-      clock, timers, logger: options.debug ? debugLogger((m) => options.debug!(`t=${tick} ${m}`), { node }) : silent, controlSocket: false, shutdownTimeoutMs: 5000,
+      clock, timers, logger: options.debug ? debugLogger((m) => options.debug!(`t=${tick} ${m}`), { node: host }) : silent, controlSocket: false, shutdownTimeoutMs: 5000,
       membership: { partitionPolicy: schedule.policy },
       // The witness sits on the LAN with the first group of a LAN partition (everyone reaches it
       // while the LAN is whole); a node that is down reaches nothing.
-      witness: async () => up.get(node) !== undefined && !hbo.blocked('lan', node, WITNESS) && !hb.blocked('lan', node, WITNESS),
+      witness: async () => up.get(host) !== undefined && !hbo.blocked('lan', node, WITNESS) && !hb.blocked('lan', node, WITNESS),
       fence: async (target) => {
-        log.push(`t=${tick} ${node} fences ${target}`);
+        // The power switch is on the LAN: a node that lost it cannot reach the switch.
+        if (world.impaired.get(node)?.links.includes('lan')) {
+          log.push(`t=${tick} ${host} fails to fence ${target} (unreachable)`);
+          return { ok: false, detail: 'unreachable: the power switch is on the LAN, which this node has lost' };
+        }
+        log.push(`t=${tick} ${host} fences ${target}`);
+        // The switch powers off the machine wired to it: the node's own host, never a clone.
         if (!options.lyingFence) kill(target);
         return { ok: true };
       },
       transport: async (onInput) => options.codec
-        ? new InMemoryTransport({ network: hb, self: node, key, onInput, now: () => clock.now() })
-        : new InMemoryObjectTransport({ network: hbo, self: node, onInput }),
+        ? new InMemoryTransport({ network: hbf.port(host), self: node, key, onInput, now: () => clock.now() })
+        : new InMemoryObjectTransport({ network: hbof.port(host), self: node, onInput }),
       channel: async (onMessage) => {
         // Copies from the other link reach the daemon, which accepts each message once (freshness.ts).
-        ch.attach(node, (_link, _from, m) => { if (m.to === node) onMessage(structuredClone(m)); });
+        const port = chf.port(host);
+        port.attach(node, (_link, _from, m) => { if (m.to === node) onMessage(structuredClone(m)); });
         const channel: PeerChannel = {
-          send: (m) => { for (const l of LINKS) ch.send(l, node, m.to, m); },
-          dispose: async () => { ch.detach(node); },
+          send: (m) => { for (const l of LINKS) port.send(l, node, m.to, m); },
+          dispose: async () => { port.detach(node); },
         };
         return channel;
       },
     });
-    up.set(node, d);
+    up.set(host, d);
     await d.start();
   };
   const yieldIo = (): Promise<void> => new Promise((r) => setImmediate(r));
   const step = async (): Promise<void> => {
     tick += 1;
+    world.tick = tick;
     clock.advance(TICK_MS);
     for (const n of nets) n.setTick(tick);
-    for (const n of nets) n.deliver();
+    for (const f of fabrics) f.tick = tick;
+    // With `skew`, the channel may be delivered before the heartbeats of the same tick.
+    for (const n of classes.has('skew') && orderPrng.chance(0.5) ? [...nets].reverse() : nets) n.deliver();
     await yieldIo();
     // While a node stops cleanly, its last state writes (real file I/O) finish within the tick, so
     // that the tick at which it is down, and so the seed, replays exactly.
@@ -274,25 +305,79 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
     void d.update(request).then((r) => { rec.result = { ...r, tick }; });
     return rec;
   };
-  const apply = async (s: Step): Promise<boolean> => {
-    switch (s.type) {
-      case 'partition': for (const l of s.links) for (const n of nets) n.partition(l, l === 'lan' ? s.groups.map((g, i) => (i === 0 ? [...g, WITNESS] : g)) : s.groups); return true;
-      case 'heal': for (const n of nets) n.heal(); return true;
-      case 'loss': for (const n of nets) n.setLoss(s.link, s.p); return true;
-      case 'delay': for (const n of nets) n.setDelay(s.link, s.ticks); return true;
-      case 'calm': for (const l of LINKS) for (const n of nets) { n.setLoss(l, 0); n.setDelay(l, 0); } return true;
-      case 'power-off': if (!up.has(s.node)) return false; kill(s.node); return true;
-      case 'stop': {
-        const d = up.get(s.node);
-        if (d === undefined || stopping.has(s.node)) return false;
-        stopping.set(s.node, d.dispose().then(() => { if (up.get(s.node) === d) { up.delete(s.node); world.powerOff(s.node); } stopping.delete(s.node); }));
-        return true;
-      }
-      case 'start': if (up.has(s.node)) return false; await start(s.node); return true;
-      case 'update': return !stopping.has(s.node) && issue(s.node, s.request) !== undefined;
+  const cleanStop = (host: string): boolean => {
+    const d = up.get(host);
+    if (d === undefined || stopping.has(host)) return false;
+    stopping.set(host, d.dispose().then(() => { if (up.get(host) === d) { up.delete(host); world.powerOff(host); } stopping.delete(host); }));
+    return true;
+  };
+  const kindOf = (net: Net, payload: unknown): string => {
+    if (net === 'channel') return (payload as PeerMessage).type;
+    if (Buffer.isBuffer(payload)) { try { return String((JSON.parse(payload.subarray(42).toString('utf8')) as { type?: unknown }).type); } catch { return '?'; } }
+    return (payload as WireMessage).type;
+  };
+  const replayMatches = (what: ReplayKind, net: Net, kind: string): boolean => {
+    switch (what) {
+      case 'any': return true;
+      case 'channel': return net === 'channel';
+      case 'heartbeat': return net === 'heartbeat' && kind === 'heartbeat';
+      case 'leave': return net === 'heartbeat' && kind === 'leave';
+      default: return net === 'channel' && kind === what;
     }
   };
-  const allDocs = (): ClusterDoc[] => [...up.values()].map((d) => d.document());
+  const replay = (s: Extract<Step, { type: 'replay' }>): boolean => {
+    const pool: { net: Net; r: Recorded<unknown> }[] = [];
+    for (const [net, f] of [['heartbeat', hbFabric], ['channel', chf]] as const)
+      for (const r of f.recorded as Recorded<unknown>[])
+        if (tick - r.tick >= s.minAge && (s.to === undefined || r.to === s.to) && replayMatches(s.what, net, kindOf(net, r.payload))) pool.push({ net, r });
+    if (pool.length === 0) return false;
+    const picked: string[] = [];
+    for (let i = 0; i < s.count; i++) {
+      const { net, r } = attacker.pick(pool);
+      const f = (net === 'channel' ? chf : hbFabric) as Fabric<unknown>;
+      if (f.replay(r)) picked.push(`${kindOf(net, r.payload)} ${r.from}->${r.to} of t=${r.tick}`);
+    }
+    log.push(`t=${tick}   replayed: ${picked.join(', ') || 'nothing (receivers down)'}`);
+    return true;
+  };
+  const apply = async (s: Step): Promise<boolean> => {
+    switch (s.type) {
+      case 'partition': for (const l of s.links) partitions.set(l, s.groups); applyPartitions(); return true;
+      case 'heal': partitions.clear(); world.impaired.clear(); applyPartitions(); return true;
+      case 'loss': for (const n of nets) n.setLoss(s.link, s.p); return true;
+      case 'delay': for (const n of nets) n.setDelay(s.link, s.ticks); return true;
+      case 'calm': for (const l of LINKS) for (const n of nets) { n.setLoss(l, 0); n.setDelay(l, 0); n.setJitter(l, 0); } return true;
+      case 'power-off': if (!up.has(s.node)) return false; kill(s.node); return true;
+      case 'stop': return cleanStop(s.node);
+      case 'start': if (up.has(s.node)) return false; await start(s.node); return true;
+      case 'update': return !stopping.has(s.node) && issue(s.node, s.request) !== undefined;
+      case 'isolate': world.impaired.set(s.node, { links: s.links, monitorsFail: s.monitorsFail, startFails: s.startFails }); applyPartitions(); return true;
+      case 'reconnect': if (!world.impaired.delete(s.node)) return false; applyPartitions(); return true;
+      case 'net-delay': (s.net === 'channel' ? ch : hbNet).setDelay(s.link, s.ticks); return true;
+      case 'jitter': (s.net === 'channel' ? ch : hbNet).setJitter(s.link, s.ticks); return true;
+      case 'replay': return replay(s);
+      case 'clone': {
+        const host = cloneHost(s.node);
+        if (up.has(host) || stopping.has(host)) return false;
+        // A copy of the machine's disk as it is now (the state directory, if it has one yet).
+        rmSync(join(root, host), { recursive: true, force: true });
+        if (existsSync(join(root, s.node))) cpSync(join(root, s.node), join(root, host), { recursive: true });
+        nodeOf.set(host, s.node);
+        for (const f of fabrics) f.setDelivery(s.node, s.delivery);
+        cloned.add(s.node);
+        await start(host);
+        return true;
+      }
+      case 'clone-stop': {
+        const host = cloneHost(s.node);
+        if (!up.has(host)) return false;
+        if (s.clean) return cleanStop(host);
+        kill(host);
+        return true;
+      }
+    }
+  };
+  const allDocs = (): ClusterDoc[] => nodes.flatMap((n) => { const d = up.get(n); return d ? [d.document()] : []; });
   const converged = (): boolean => {
     const docs = allDocs();
     if (docs.length !== nodes.length) return false;
@@ -339,6 +424,14 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
         log.push(`t=${tick} ${describeStep(s)}${done ? '' : ' (skipped)'}`);
       }
       await step();
+    }
+    for (const f of fabrics) f.recording = false;
+    // A clone still running is killed; then the administrator, alarmed by the identity conflict,
+    // reboots the real node (until it restarts, its peers may ignore it as an older incarnation).
+    for (const n of cloned) {
+      if (up.has(cloneHost(n))) { log.push(`t=${tick} kill the clone of ${n}`); kill(cloneHost(n)); }
+      for (let i = 0; i < 400 && stopping.has(cloneHost(n)); i++) await step();
+      if (up.has(n)) { log.push(`t=${tick} reboot ${n} (it was cloned)`); kill(n); }
     }
     // Heal everything, bring every node up, and let the cluster settle.
     log.push(`t=${tick} heal, calm, start every node`);

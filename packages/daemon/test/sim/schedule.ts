@@ -1,14 +1,49 @@
 /**
- * Seeded random fault schedules for the simulated cluster: a pure function of the seed, so a
- * failing seed replays exactly (SIM_SEED=N). A schedule is a cluster shape (nodes, partition
- * policy) plus timed steps: partitions of one or all links, packet loss and delay per link,
- * healing, power losses, clean stops, restarts, and administrative updates issued on random nodes.
+ * Seeded random fault schedules for the simulated cluster: a pure function of the seed (and of the
+ * fault classes enabled), so a failing seed replays exactly (SIM_SEED=N, with SIM_FAULTS as it
+ * ran). A schedule is a cluster shape (nodes, partition policy) plus timed steps: partitions of one
+ * or all links, packet loss and delay per link, healing, power losses, clean stops, restarts, and
+ * administrative updates issued on random nodes.
+ *
+ * Optional fault classes add elements drawn from a separate random stream (each class its own), so
+ * the base steps of a seed are the same whichever classes are on:
+ * - `isolate`: a node loses every link (or only the LAN), one-sidedly — it cannot send or receive,
+ *   the witness and the power switch stay with the others — and keeps running: its resources'
+ *   monitors may fail (as a VIP's does when its link is down), their restarts may fail, and its
+ *   fencing fails ("unreachable") while the others' works; it reconnects later;
+ * - `flap`: every link of a node, or between two groups, is cut for a few ticks less than the fence
+ *   delay, then heals;
+ * - `skew`: the daemon channel and the heartbeats get different delays and jitter (reordering), and
+ *   which of the two is delivered first within a tick is random;
+ * - `replay`: an attacker on the wire records channel and heartbeat packets and replays some later
+ *   (also to a node that has just restarted, and after many further messages);
+ * - `clone`: a second daemon with a node's name and key (a cloned machine, with a copy of its disk)
+ *   runs beside the real one for a while, then stops cleanly or is killed.
  */
 import { Prng } from '@paceline/testkit';
 import type { UpdateRequest } from '@paceline/daemon';
 
 export const LINKS = ['crossover', 'lan'] as const;
 export const RESOURCES = ['web', 'mail', 'dns'] as const;
+/** The membership default the `flap` class stays under. */
+export const FENCE_DELAY_TICKS = 20;
+
+export const FAULT_CLASSES = ['isolate', 'flap', 'skew', 'replay', 'clone'] as const;
+export type FaultClass = (typeof FAULT_CLASSES)[number];
+
+/** Parses "isolate,skew", "all" or "" (none) into fault classes. */
+export function parseFaultClasses(spec: string | undefined): FaultClass[] {
+  const parts = (spec ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  if (parts.includes('all')) return [...FAULT_CLASSES];
+  for (const p of parts)
+    if (!(FAULT_CLASSES as readonly string[]).includes(p)) throw new Error(`unknown fault class "${p}" (classes: ${FAULT_CLASSES.join(', ')}, or all)`);
+  return FAULT_CLASSES.filter((c) => parts.includes(c));
+}
+
+/** Which network a `net-delay` or `jitter` step changes. */
+export type Net = 'channel' | 'heartbeat';
+/** What a replay step replays: channel messages of one type (or any), heartbeats, leave messages, or anything. */
+export type ReplayKind = 'action' | 'update' | 'report' | 'channel' | 'heartbeat' | 'leave' | 'any';
 
 export type Step =
   | { readonly type: 'partition'; readonly links: readonly string[]; readonly groups: readonly (readonly string[])[] }
@@ -19,7 +54,14 @@ export type Step =
   | { readonly type: 'power-off'; readonly node: string }
   | { readonly type: 'stop'; readonly node: string }
   | { readonly type: 'start'; readonly node: string }
-  | { readonly type: 'update'; readonly node: string; readonly request: UpdateRequest };
+  | { readonly type: 'update'; readonly node: string; readonly request: UpdateRequest }
+  | { readonly type: 'isolate'; readonly node: string; readonly links: readonly string[]; readonly monitorsFail: boolean; readonly startFails: boolean }
+  | { readonly type: 'reconnect'; readonly node: string }
+  | { readonly type: 'net-delay'; readonly net: Net; readonly link: string; readonly ticks: number }
+  | { readonly type: 'jitter'; readonly net: Net; readonly link: string; readonly ticks: number }
+  | { readonly type: 'replay'; readonly what: ReplayKind; readonly count: number; readonly minAge: number; readonly to?: string }
+  | { readonly type: 'clone'; readonly node: string; readonly delivery: 'both' | 'split' }
+  | { readonly type: 'clone-stop'; readonly node: string; readonly clean: boolean };
 
 export interface TimedStep {
   readonly tick: number;
@@ -33,6 +75,10 @@ export interface Schedule {
   /** Ticks of the random phase (then everything heals and settles). */
   readonly ticks: number;
   readonly steps: readonly TimedStep[];
+  /** The optional fault classes whose elements are mixed in (default none). */
+  readonly classes?: readonly FaultClass[];
+  /** Interval of the resources' recurring monitors (default 2s). */
+  readonly monitorInterval?: string;
 }
 
 export function describeStep(s: Step): string {
@@ -46,11 +92,19 @@ export function describeStep(s: Step): string {
     case 'stop': return `clean stop ${s.node}`;
     case 'start': return `start ${s.node}`;
     case 'update': return `${s.node}: update ${JSON.stringify(s.request)}`;
+    case 'isolate': return `isolate ${s.node} (${s.links.join('+')} down on its side${s.monitorsFail ? ', its monitors fail' : ''}${s.startFails ? ', its starts fail' : ''}, its fencing fails)`;
+    case 'reconnect': return `reconnect ${s.node}`;
+    case 'net-delay': return `delay ${s.ticks} ticks on ${s.link}, ${s.net} only`;
+    case 'jitter': return `jitter up to ${s.ticks} ticks on ${s.link}, ${s.net} only`;
+    case 'replay': return `replay ${s.count} recorded ${s.what} packet(s)${s.to !== undefined ? ` to ${s.to}` : ''}${s.minAge > 0 ? ` at least ${s.minAge} ticks old` : ''}`;
+    case 'clone': return `start a clone of ${s.node} (same name and key, copy of its disk; packets to ${s.node} reach ${s.delivery === 'both' ? 'both' : 'one of the two at random'})`;
+    case 'clone-stop': return `${s.clean ? 'clean stop' : 'kill'} the clone of ${s.node}`;
   }
 }
 
 export function formatSchedule(s: Schedule): string {
-  return [`seed ${s.seed}: ${s.nodes.length} nodes, policy ${s.policy}, ${s.ticks} ticks`, ...s.steps.map((t) => `  t=${t.tick} ${describeStep(t.step)}`)].join('\n');
+  const extra = s.classes?.length ? `, faults ${s.classes.join(',')}, monitors every ${s.monitorInterval ?? '2s'}` : '';
+  return [`seed ${s.seed}: ${s.nodes.length} nodes, policy ${s.policy}, ${s.ticks} ticks${extra}`, ...s.steps.map((t) => `  t=${t.tick} ${describeStep(t.step)}`)].join('\n');
 }
 
 function randomRequest(prng: Prng, nodes: readonly string[]): UpdateRequest {
@@ -71,8 +125,8 @@ function split(prng: Prng, nodes: readonly string[]): string[][] {
   return [[alone], nodes.filter((n) => n !== alone)];
 }
 
-/** The schedule for `seed` (deterministic). */
-export function makeSchedule(seed: number): Schedule {
+/** The schedule for `seed` with the optional fault `classes` (deterministic). */
+export function makeSchedule(seed: number, classes: readonly FaultClass[] = []): Schedule {
   const prng = new Prng(seed * 2654435761);
   const nodes = prng.chance(0.25) ? ['serv1', 'serv2', 'serv3'] : ['serv1', 'serv2'];
   const drawn = prng.chance(0.2) ? 'stop-all' as const : 'fence' as const;
@@ -103,9 +157,108 @@ export function makeSchedule(seed: number): Schedule {
   // Administrative updates: 4..12 of them at random times, on random nodes (dead ones skip).
   const n = 4 + prng.int(9);
   for (let i = 0; i < n; i++) steps.push({ tick: 30 + prng.int(ticks - 30), step: { type: 'update', node: prng.pick(nodes), request: randomRequest(prng, nodes) } });
+  let monitorInterval: string | undefined;
+  if (classes.length > 0) {
+    // Every class draws from its own stream, forked in a fixed order whether it is on or not.
+    const faults = new Prng(((seed * 2654435761) ^ 0x5bd1e995) >>> 0);
+    for (const c of FAULT_CLASSES) {
+      const p = faults.fork();
+      if (!classes.includes(c)) continue;
+      const extra = FAULT_ELEMENTS[c](p, { nodes, policy, ticks });
+      steps.push(...extra.steps);
+      monitorInterval ??= extra.monitorInterval;
+    }
+  }
   steps.sort((a, b) => a.tick - b.tick);
-  return { seed, nodes, policy, ticks, steps };
+  return { seed, nodes, policy, ticks, steps, ...(classes.length ? { classes: [...classes] } : {}), ...(monitorInterval ? { monitorInterval } : {}) };
 }
+
+interface Shape {
+  readonly nodes: readonly string[];
+  readonly policy: Schedule['policy'];
+  readonly ticks: number;
+}
+
+const FAULT_ELEMENTS: Record<FaultClass, (p: Prng, shape: Shape) => { steps: TimedStep[]; monitorInterval?: string }> = {
+  isolate(p, { nodes, ticks }) {
+    const steps: TimedStep[] = [];
+    for (let i = 0, n = 1 + p.int(2); i < n; i++) {
+      const tick = 40 + p.int(Math.max(1, ticks - 80));
+      const node = p.pick(nodes);
+      const links = p.chance(0.7) ? [...LINKS] : ['lan'];
+      steps.push({ tick, step: { type: 'isolate', node, links, monitorsFail: p.chance(0.8), startFails: p.chance(0.5) } });
+      const lasts = p.chance(0.5) ? 8 + p.int(25) : 30 + p.int(120);
+      if (tick + lasts < ticks - 5) steps.push({ tick: tick + lasts, step: { type: 'reconnect', node } });
+    }
+    // VIP-like monitors that notice a dead link within their interval.
+    return { steps, monitorInterval: p.pick(['500ms', '1s', '2s']) };
+  },
+  flap(p, { nodes, ticks }) {
+    const steps: TimedStep[] = [];
+    for (let i = 0, n = 1 + p.int(3); i < n; i++) {
+      const tick = 40 + p.int(Math.max(1, ticks - 70));
+      const lasts = FENCE_DELAY_TICKS - 1 - p.int(5);
+      if (p.chance(0.5)) {
+        const node = p.pick(nodes);
+        steps.push({ tick, step: { type: 'isolate', node, links: [...LINKS], monitorsFail: p.chance(0.7), startFails: p.chance(0.5) } });
+        steps.push({ tick: tick + lasts, step: { type: 'reconnect', node } });
+      } else {
+        steps.push({ tick, step: { type: 'partition', links: [...LINKS], groups: split(p, nodes) } });
+        steps.push({ tick: tick + lasts, step: { type: 'heal' } });
+      }
+    }
+    return { steps };
+  },
+  skew(p, { policy, ticks }) {
+    const steps: TimedStep[] = [];
+    // With the witness policy the heartbeats stay well inside the dead time (a late link would be a
+    // loss, which that policy assumes away).
+    const maxHb = policy === 'witness' ? 2 : 4;
+    const set = (tick: number): void => {
+      for (const link of LINKS) {
+        steps.push({ tick, step: { type: 'net-delay', net: 'heartbeat', link, ticks: p.int(maxHb + 1) } });
+        steps.push({ tick, step: { type: 'net-delay', net: 'channel', link, ticks: p.int(4) } });
+        steps.push({ tick, step: { type: 'jitter', net: 'heartbeat', link, ticks: p.int(policy === 'witness' ? 2 : 3) } });
+        steps.push({ tick, step: { type: 'jitter', net: 'channel', link, ticks: p.int(4) } });
+      }
+    };
+    set(1 + p.int(40));
+    for (let i = 0, n = p.int(3); i < n; i++) set(40 + p.int(Math.max(1, ticks - 50)));
+    return { steps };
+  },
+  replay(p, { nodes, ticks }) {
+    const steps: TimedStep[] = [];
+    const kinds: ReplayKind[] = ['action', 'update', 'report', 'channel', 'heartbeat', 'leave', 'any'];
+    for (let i = 0, n = 2 + p.int(4); i < n; i++) {
+      const what = p.pick(kinds);
+      const count = 1 + p.int(30);
+      const minAge = p.pick([0, 0, 50, 150]);
+      if (p.chance(0.5)) {
+        // To a node that has just restarted (its in-memory duplicate filters are empty).
+        const node = p.pick(nodes);
+        const tick = 40 + p.int(Math.max(1, ticks - 100));
+        const back = tick + 3 + p.int(40);
+        steps.push({ tick, step: p.chance(0.5) ? { type: 'power-off', node } : { type: 'stop', node } });
+        steps.push({ tick: back, step: { type: 'start', node } });
+        steps.push({ tick: back + 1 + p.int(40), step: { type: 'replay', what, count, minAge, to: node } });
+      } else {
+        steps.push({ tick: 40 + p.int(Math.max(1, ticks - 45)), step: { type: 'replay', what, count, minAge } });
+      }
+    }
+    return { steps };
+  },
+  clone(p, { nodes, ticks }) {
+    const node = p.pick(nodes);
+    const tick = 40 + p.int(Math.max(1, ticks - 120));
+    const stop = Math.min(ticks - 20, tick + 20 + p.int(130));
+    return {
+      steps: [
+        { tick, step: { type: 'clone', node, delivery: p.chance(0.5) ? 'both' : 'split' } },
+        { tick: stop, step: { type: 'clone-stop', node, clean: p.chance(0.5) } },
+      ],
+    };
+  },
+};
 
 /** Parses "1-5000", "7", "1-10,42" into seeds. */
 export function parseSeeds(spec: string): number[] {

@@ -3,15 +3,24 @@
  * simulated.test.ts and simulated-2..4.test.ts (`part` 0..3 of 4) so that jest's workers run them
  * in parallel. SIM_SEED=N (or a list/range: 3,7-9) runs only those seeds, each in the file whose
  * default range holds it (seeds beyond 1000 in part 0); SIM_SEEDS=A-B (scripts/sim-faults.mjs)
- * replaces the default seeds and deals them round-robin to the four parts. With SIM_STATS=FILE
- * every result is appended to FILE as one JSON line (SIM_TRACE=1 adds what happened).
+ * replaces the default seeds and deals them round-robin to the four parts. SIM_FAULTS=LIST (e.g.
+ * isolate,flap or all) mixes the optional fault classes of schedule.ts into every schedule, on top
+ * of the classes the suites enable (ENABLED_FAULTS). With SIM_STATS=FILE every result is appended
+ * to FILE as one JSON line (SIM_TRACE=1 adds what happened).
  */
 import { appendFileSync } from 'node:fs';
-import { makeSchedule, parseSeeds } from './schedule.js';
+import { FAULT_CLASSES, makeSchedule, parseFaultClasses, parseSeeds, type FaultClass } from './schedule.js';
 import { explainFailure, runSchedule } from './harness.js';
 
 export const PARTS = 4;
 export const DEFAULT_SEEDS = 1000;
+/** The optional fault classes `npm test` runs with (the others: SIM_FAULTS or `sim:faults --faults`). */
+export const ENABLED_FAULTS: readonly FaultClass[] = [];
+
+export function faultsFor(env: NodeJS.ProcessEnv = process.env): FaultClass[] {
+  const extra = parseFaultClasses(env['SIM_FAULTS']);
+  return FAULT_CLASSES.filter((c) => ENABLED_FAULTS.includes(c) || extra.includes(c));
+}
 
 export function seedsFor(part: number, env: NodeJS.ProcessEnv = process.env): number[] {
   const per = DEFAULT_SEEDS / PARTS;
@@ -31,15 +40,16 @@ export function simSuite(part: number): void {
     return;
   }
   const stats = process.env['SIM_STATS'];
+  const classes = faultsFor();
   test.each(seeds)('simulated fault schedule %i', async (seed) => {
     const t0 = performance.now();
     const debug = process.env['SIM_DEBUG'];
-    const r = await runSchedule(makeSchedule(seed), debug ? { debug: (l) => appendFileSync(debug, `${l}\n`) } : {});
+    const r = await runSchedule(makeSchedule(seed, classes), debug ? { debug: (l) => appendFileSync(debug, `${l}\n`) } : {});
     const ms = performance.now() - t0;
     if (stats) {
       appendFileSync(stats, JSON.stringify({
         seed, ms: Math.round(ms), faults: r.faults, updates: r.updates, refusals: r.refusals, ticks: r.ticks, epoch: r.finalEpoch,
-        nodes: r.schedule.nodes.length, policy: r.schedule.policy, violations: r.violations,
+        nodes: r.schedule.nodes.length, policy: r.schedule.policy, classes, violations: r.violations,
         ...(r.violations.length > 0 ? { report: explainFailure(r) } : {}), ...(process.env['SIM_TRACE'] ? { log: r.log } : {}),
       }) + '\n');
     }

@@ -1,0 +1,109 @@
+/**
+ * The simulated world the daemons act on: where each resource really runs, per host (a machine; a
+ * cloned machine is a second host under the same node name), as the resources themselves would
+ * tell — not as any coordinator believes. The in-memory agent starts and stops resources in it, and
+ * every start and every tick checks that no resource is active on two hosts.
+ *
+ * A node cut from its links (`isolate` steps) may also impair its resources: their monitors fail
+ * (a VIP's monitor sees its link down) and their starts fail (nothing can bring the link up). On
+ * such a node starts and monitors take a tick (an agent that checks a dead link waits for it),
+ * which also keeps a restart loop from spinning in zero simulated time.
+ *
+ * Agent actions are otherwise instant. A daemon that runs more than MAX_ACTIONS_PER_TICK of them
+ * within one tick is in a loop that never lets time pass: that is reported as a violation, and
+ * its further actions that tick wait a tick each.
+ */
+import { z } from 'zod';
+import { defineAgent, failed, notRunning, ok, type ActionResult, type AgentContext } from '@paceline/agent-api';
+
+/** What losing its links does to a node's resources. */
+export interface Impairment {
+  readonly links: readonly string[];
+  readonly monitorsFail: boolean;
+  readonly startFails: boolean;
+}
+
+export const MAX_ACTIONS_PER_TICK = 1000;
+
+export class World {
+  /** resource → hosts where it runs */
+  readonly running = new Map<string, Set<string>>();
+  /** node name → the impairment of its resources while it is isolated */
+  readonly impaired = new Map<string, Impairment>();
+  readonly violations: string[] = [];
+  /** The current tick (for the violation messages of starts). */
+  tick = 0;
+  private actions = 0;
+  private actionsTick = 0;
+  private spun = false;
+
+  /** Counts an agent action; true when this tick already had too many (the action should wait). */
+  spinning(host: string): boolean {
+    if (this.actionsTick !== this.tick) { this.actionsTick = this.tick; this.actions = 0; }
+    this.actions += 1;
+    if (this.actions <= MAX_ACTIONS_PER_TICK) return false;
+    if (!this.spun) this.violations.push(`t=${this.tick} more than ${MAX_ACTIONS_PER_TICK} agent actions in one tick (${host} and others): a loop that lets no time pass`);
+    this.spun = true;
+    return true;
+  }
+
+  at(host: string): string[] { return [...this.running].filter(([, s]) => s.has(host)).map(([r]) => r); }
+
+  hosts(resource: string): Set<string> {
+    let s = this.running.get(resource);
+    if (s === undefined) this.running.set(resource, (s = new Set()));
+    return s;
+  }
+
+  start(resource: string, host: string): void {
+    const s = this.hosts(resource);
+    s.add(host);
+    if (s.size > 1) this.violations.push(`t=${this.tick} ${resource} active on ${[...s].sort().join(' and ')} (started on ${host})`);
+  }
+
+  /** host → how many times it was powered off (an action that outlives its machine does nothing). */
+  private readonly power = new Map<string, number>();
+  powerOff(host: string): void {
+    for (const s of this.running.values()) s.delete(host);
+    this.power.set(host, (this.power.get(host) ?? 0) + 1);
+  }
+  powerCycles(host: string): number { return this.power.get(host) ?? 0; }
+
+  check(t: number): void {
+    for (const [r, s] of this.running) if (s.size > 1) this.violations.push(`t=${t} ${r} active on ${[...s].sort().join(' and ')}`);
+  }
+}
+
+/** The in-memory agent of one host (`node` is the name its daemon runs under; a tick is `tickMs`). */
+export function memAgent(world: World, host: string, node: string, tickMs: number) {
+  // Undefined when the action need not wait (then it answers without an extra await, as before).
+  const pause = (ctx: AgentContext, impaired: boolean): Promise<void> | undefined =>
+    world.spinning(host) || impaired ? ctx.clock.sleep(tickMs, ctx.signal).catch(() => undefined) : undefined;
+  return defineAgent({
+    meta: { name: 'mem', version: '1.0.0', description: 'in-memory test agent' },
+    params: z.object({}),
+    async start(_p: object, ctx: AgentContext): Promise<ActionResult> {
+      const cycles = world.powerCycles(host);
+      const w = pause(ctx, world.impaired.has(node));
+      if (w) await w;
+      if (world.powerCycles(host) !== cycles) return failed('generic-error', `${host} lost power`);
+      const imp = world.impaired.get(node);
+      if (imp?.startFails) return failed('generic-error', `${imp.links.join(' and ')} of ${node} down: cannot start ${ctx.instance}`);
+      world.start(ctx.instance, host);
+      return ok();
+    },
+    async stop(_p: object, ctx: AgentContext): Promise<ActionResult> {
+      const w = pause(ctx, false);
+      if (w) await w;
+      world.hosts(ctx.instance).delete(host);
+      return ok();
+    },
+    async monitor(_p: object, ctx: AgentContext): Promise<ActionResult> {
+      const w = pause(ctx, world.impaired.has(node) && world.hosts(ctx.instance).has(host));
+      if (w) await w;
+      if (!world.hosts(ctx.instance).has(host)) return notRunning();
+      const imp = world.impaired.get(node);
+      return imp?.monitorsFail ? failed('generic-error', `${imp.links.join(' and ')} of ${node} down`) : ok();
+    },
+  });
+}
