@@ -7,9 +7,12 @@
  * must show double activity; a lost update must be reported).
  */
 import type { ClusterDoc } from '@paceline/daemon';
+import { InMemoryNetwork, Prng } from '@paceline/testkit';
 import { checkUpdates, runSchedule, type UpdateRecord } from './sim/harness.js';
-import { makeSchedule, parseSeeds, type Schedule } from './sim/schedule.js';
-import { seedsFor, simSuite } from './sim/suite.js';
+import { FAULT_CLASSES, makeSchedule, parseFaultClasses, parseSeeds, type Schedule } from './sim/schedule.js';
+import { faultsFor, seedsFor, simSuite } from './sim/suite.js';
+import { Fabric } from './sim/fabric.js';
+import { World } from './sim/world.js';
 
 simSuite(0);
 
@@ -23,6 +26,89 @@ describe('the harness itself', () => {
     expect(seedsFor(1, { SIM_SEED: '260,5' })).toEqual([260]);
     expect(seedsFor(0, { SIM_SEED: '5,4000' })).toEqual([5, 4000]);
     expect(seedsFor(3, { SIM_SEEDS: '1-8' })).toEqual([4, 8]);
+  });
+
+  test('fault classes: parsed, off by default, and mixed in without changing the base steps', () => {
+    expect(parseFaultClasses('')).toEqual([]);
+    expect(parseFaultClasses('all')).toEqual([...FAULT_CLASSES]);
+    expect(parseFaultClasses('clone, isolate')).toEqual(['isolate', 'clone']);
+    expect(() => parseFaultClasses('isolate,quake')).toThrow('unknown fault class "quake"');
+    expect(faultsFor({})).toEqual([]);
+    expect(faultsFor({ SIM_FAULTS: 'skew' })).toEqual(['skew']);
+    const base = makeSchedule(42);
+    const all = makeSchedule(42, FAULT_CLASSES);
+    expect(all.steps.length).toBeGreaterThan(base.steps.length);
+    for (const t of base.steps) expect(all.steps).toContainEqual(t);
+    for (const type of ['isolate', 'net-delay', 'jitter', 'replay', 'clone', 'clone-stop'])
+      expect(all.steps.some((t) => t.step.type === type)).toBe(true);
+    // Each class draws from its own stream: enabling another class does not change its elements.
+    const isolateOnly = makeSchedule(42, ['isolate']).steps.filter((t) => t.step.type === 'isolate');
+    const others = makeSchedule(42, ['isolate', 'skew', 'replay', 'clone']).steps.filter((t) => t.step.type === 'isolate');
+    expect(others).toEqual(isolateOnly);
+    expect(makeSchedule(42, ['clone'])).toEqual(makeSchedule(42, ['clone']));
+  });
+
+  test('the world sees double activity per host, at the start itself; a powered-off host runs nothing', () => {
+    const w = new World();
+    w.tick = 7;
+    w.start('web', 'serv2');
+    w.start('web', 'serv2(clone)');
+    expect(w.violations).toEqual(['t=7 web active on serv2 and serv2(clone) (started on serv2(clone))']);
+    w.powerOff('serv2(clone)');
+    expect(w.powerCycles('serv2(clone)')).toBe(1);
+    w.check(8);
+    expect(w.violations).toHaveLength(1);
+    expect(w.at('serv2')).toEqual(['web']);
+  });
+
+  test('the fabric: two hosts under one name, a stale port cannot detach the next daemon, replays pass partitions', () => {
+    const net = new InMemoryNetwork<string>(['lan'], new Prng(1));
+    const f = new Fabric(net, new Prng(2));
+    const got: string[] = [];
+    const real = f.port('serv2');
+    const clone = f.port('serv2(clone)');
+    real.attach('serv2', (_l, from, p) => got.push(`real ${from} ${p}`));
+    clone.attach('serv2', (_l, from, p) => got.push(`clone ${from} ${p}`));
+    f.recording = true;
+    const sender = f.port('serv1');
+    sender.send('lan', 'serv1', 'serv2', 'a');
+    net.deliver();
+    expect(got).toEqual(['real serv1 a', 'clone serv1 a']);
+    f.setDelivery('serv2', 'split');
+    got.length = 0;
+    for (let i = 0; i < 20; i++) sender.send('lan', 'serv1', 'serv2', String(i));
+    net.deliver();
+    expect(got).toHaveLength(20);
+    expect(got.some((x) => x.startsWith('real'))).toBe(true);
+    expect(got.some((x) => x.startsWith('clone'))).toBe(true);
+    // A dead daemon's port detaching late leaves the next daemon of its host attached.
+    clone.detach('serv2');
+    const next = f.port('serv2');
+    next.attach('serv2', (_l, from, p) => got.push(`next ${from} ${p}`));
+    real.detach('serv2');
+    got.length = 0;
+    net.partition('lan', [['serv1'], ['serv2']]);
+    sender.send('lan', 'serv1', 'serv2', 'blocked');
+    net.deliver();
+    expect(got).toEqual([]);
+    expect(f.replay(f.recorded[0]!)).toBe(true);
+    expect(got).toEqual(['next serv1 a']);
+  });
+
+  test('an isolated node keeps acting: its fencing fails (unreachable) while the other side fences it', async () => {
+    const schedule: Schedule = {
+      seed: 2, nodes: ['serv1', 'serv2'], policy: 'fence', ticks: 200, classes: ['isolate'],
+      steps: [
+        { tick: 60, step: { type: 'isolate', node: 'serv1', links: ['crossover', 'lan'], monitorsFail: false, startFails: false } },
+        { tick: 150, step: { type: 'reconnect', node: 'serv1' } },
+      ],
+    };
+    const r = await runSchedule(schedule);
+    const failedAt = r.log.findIndex((l) => /serv1 fails to fence serv2 \(unreachable\)/.test(l));
+    const fencedAt = r.log.findIndex((l) => /serv2 fences serv1/.test(l));
+    expect(failedAt).toBeGreaterThan(-1);
+    expect(fencedAt).toBeGreaterThan(failedAt);
+    expect(r.violations).toEqual([]);
   });
 
   test('a fencing hook that lies (ok without powering off) shows up as double activity', async () => {

@@ -60,4 +60,33 @@ describe('InMemoryNetwork', () => {
     expect(() => n.setLoss('lan', 2)).toThrow(RangeError);
     expect(() => n.setDelay('lan', 1.5)).toThrow(RangeError);
   });
+
+  it('jitter delays packets by up to N extra ticks, reorders them, reproducibly; no jitter draws nothing', () => {
+    const arrivals = (seed: number): string[] => {
+      const { n, got } = net(seed);
+      n.setJitter('lan', 3);
+      for (let i = 0; i < 20; i++) n.send('lan', 'a', 'b', String(i));
+      for (let t = 0; t <= 3; t++) { n.setTick(t); n.deliver(); }
+      return got;
+    };
+    const got = arrivals(9);
+    expect(got).toHaveLength(20);
+    expect(got).not.toEqual(Array.from({ length: 20 }, (_x, i) => `lan:a->b:${i}`));
+    expect(arrivals(9)).toEqual(got);
+    // Jitter 0 takes no random draw: the loss pattern is the same as without any jitter setting.
+    const lossPattern = (jitter: boolean): string[] => {
+      const { n, got: g } = net(4);
+      if (jitter) n.setJitter('lan', 0);
+      n.setLoss('lan', 0.5);
+      for (let i = 0; i < 50; i++) n.send('lan', 'a', 'b', String(i));
+      n.deliver();
+      return g;
+    };
+    expect(lossPattern(true)).toEqual(lossPattern(false));
+    expect(() => n0().setJitter('lan', -1)).toThrow(RangeError);
+  });
 });
+
+function n0(): InMemoryNetwork<string> {
+  return new InMemoryNetwork<string>(['lan'], new Prng(1));
+}

@@ -27,18 +27,24 @@ export class Fabric<T> {
 
   constructor(readonly net: InMemoryNetwork<T>, private readonly prng: Prng) {}
 
-  /** The port through which `host`'s transports attach and send. */
+  /**
+   * A port through which one of `host`'s transports attaches and sends (one port per transport: a
+   * port detaches only the receiver it attached, so a dead daemon's late dispose cannot detach the
+   * next daemon of its host).
+   */
   port(host: string): NetworkPort<T> {
+    let mine: Receiver<T> | undefined;
     return {
       attach: (node, receive) => {
         let m = this.hosts.get(node);
         if (m === undefined) this.hosts.set(node, (m = new Map()));
-        m.set(host, receive);
+        m.set(host, (mine = receive));
         if (!this.net.isAttached(node)) this.net.attach(node, (link, from, payload) => this.receive(node, link, from, payload));
       },
       detach: (node) => {
         const m = this.hosts.get(node);
-        m?.delete(host);
+        if (m !== undefined && mine !== undefined && m.get(host) === mine) m.delete(host);
+        mine = undefined;
         if (m === undefined || m.size === 0) this.net.detach(node);
       },
       send: (link, from, to, payload) => {
