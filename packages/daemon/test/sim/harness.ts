@@ -46,9 +46,10 @@ export function docKey(doc: ClusterDoc): string {
 /** File requests (and handle closes) in flight in this process. */
 const fsBusy = (): boolean => process.getActiveResourcesInfo().some((r) => r.startsWith('FSReq') || r === 'CloseReq');
 
-function debugLogger(out: (line: string) => void, fields: Record<string, unknown>): Logger {
-  const line = (level: string) => (message: string, f?: Record<string, unknown>): void => out(`${level} ${String(fields['node'] ?? '')} ${message}${f ? ` ${JSON.stringify(f)}` : ''}`);
-  return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error'), child: (f) => debugLogger(out, { ...fields, ...f }) };
+/** Log lines name the host (a clone logs as "serv2(clone)", whatever node fields the daemon adds). */
+function debugLogger(out: (line: string) => void, host: string): Logger {
+  const line = (level: string) => (message: string, f?: Record<string, unknown>): void => out(`${level} ${host} ${message}${f ? ` ${JSON.stringify(f)}` : ''}`);
+  return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error'), child: () => debugLogger(out, host) };
 }
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
@@ -248,7 +249,7 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
     const d = new Daemon({
       node, config, stateDir: join(root, host), key, agents: new AgentRegistry([memAgent(world, host, node, TICK_MS)]),
       runner: { run: async () => ({ exitCode: 0, stdout: '', stderr: '', timedOut: false, notFound: false }) } as never,
-      clock, timers, logger: options.debug ? debugLogger((m) => options.debug!(`t=${tick} ${m}`), { node: host }) : silent, controlSocket: false, shutdownTimeoutMs: 5000,
+      clock, timers, logger: options.debug ? debugLogger((m) => options.debug!(`t=${tick} ${m}`), host) : silent, controlSocket: false, shutdownTimeoutMs: 5000,
       membership: { partitionPolicy: schedule.policy },
       // The witness sits on the LAN with the first group of a LAN partition (everyone reaches it
       // while the LAN is whole); a node that is down reaches nothing.
@@ -464,6 +465,11 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
       }
     }
     if (quarantined().length) violations.push(`could not clear the quarantine of ${quarantined().join(', ')}`);
+    // Failed starts and monitors (e.g. of an isolated node) leave fail counts that keep resources
+    // off nodes: the administrator cleans them up too.
+    const failing = nodes.flatMap((n) => (up.get(n)?.status().nodes ?? []).filter((x) => x.failures.length > 0).map((x) => x.name));
+    const admin = nodes.find((x) => up.has(x));
+    if (failing.length > 0 && admin !== undefined) log.push(`t=${tick} ${up.get(admin)!.cleanup()} (fail counts on ${[...new Set(failing)].sort().join(', ')})`);
     await settle(20, 800, () => placementProblems().length === 0);
     await run(10);
     violations.push(...placementProblems().map((p) => `not placed as expected after settling: ${p}`));
