@@ -97,7 +97,7 @@ describe('the harness itself', () => {
 
   test('an isolated node keeps acting: its fencing fails (unreachable) while the other side fences it', async () => {
     const schedule: Schedule = {
-      seed: 2, nodes: ['serv1', 'serv2'], policy: 'fence', ticks: 200, classes: ['isolate'],
+      seed: 2, nodes: ['serv1', 'serv2'], policy: 'fence', ticks: 200, classes: ['isolate'], pingTarget: false,
       steps: [
         { tick: 60, step: { type: 'isolate', node: 'serv1', links: ['crossover', 'lan'], monitorsFail: false, startFails: false } },
         { tick: 150, step: { type: 'reconnect', node: 'serv1' } },
@@ -109,6 +109,11 @@ describe('the harness itself', () => {
     expect(failedAt).toBeGreaterThan(-1);
     expect(fencedAt).toBeGreaterThan(failedAt);
     expect(r.violations).toEqual([]);
+    // With a ping target on the LAN, the isolated node does not even try.
+    const pinged = await runSchedule({ ...schedule, pingTarget: true });
+    expect(pinged.log.some((l) => /serv1 fails to fence/.test(l))).toBe(false);
+    expect(pinged.log.some((l) => /serv2 fences serv1/.test(l))).toBe(true);
+    expect(pinged.violations).toEqual([]);
   });
 
   test('a fencing hook that lies (ok without powering off) shows up as double activity', async () => {

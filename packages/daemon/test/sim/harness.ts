@@ -252,8 +252,11 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
       clock, timers, logger: options.debug ? debugLogger((m) => options.debug!(`t=${tick} ${m}`), host) : silent, controlSocket: false, shutdownTimeoutMs: 5000,
       membership: { partitionPolicy: schedule.policy },
       // The witness sits on the LAN with the first group of a LAN partition (everyone reaches it
-      // while the LAN is whole); a node that is down reaches nothing.
-      witness: async () => up.get(host) !== undefined && !hbo.blocked('lan', node, WITNESS) && !hb.blocked('lan', node, WITNESS),
+      // while the LAN is whole); a node that is down reaches nothing. Under `fence` it is the ping
+      // target checked before fencing, unless the schedule has none.
+      ...(schedule.policy !== 'fence' || schedule.pingTarget !== false
+        ? { witness: async () => up.get(host) !== undefined && !hbo.blocked('lan', node, WITNESS) && !hb.blocked('lan', node, WITNESS) }
+        : {}),
       fence: async (target) => {
         // The power switch is on the LAN: a node that lost it cannot reach the switch.
         if (world.impaired.get(node)?.links.includes('lan')) {

@@ -79,6 +79,12 @@ export interface Schedule {
   readonly classes?: readonly FaultClass[];
   /** Interval of the resources' recurring monitors (default 2s). */
   readonly monitorInterval?: string;
+  /**
+   * Policy `fence`: the nodes check a ping target on the LAN before fencing (the witness, as the
+   * daemon's `witness` option; default true). Without one, only the fencing device's own failure
+   * keeps a node that lost the LAN from shooting.
+   */
+  readonly pingTarget?: boolean;
 }
 
 export function describeStep(s: Step): string {
@@ -103,7 +109,7 @@ export function describeStep(s: Step): string {
 }
 
 export function formatSchedule(s: Schedule): string {
-  const extra = s.classes?.length ? `, faults ${s.classes.join(',')}, monitors every ${s.monitorInterval ?? '2s'}` : '';
+  const extra = s.classes?.length ? `, faults ${s.classes.join(',')}, monitors every ${s.monitorInterval ?? '2s'}${s.pingTarget === false ? ', no ping target' : ''}` : '';
   return [`seed ${s.seed}: ${s.nodes.length} nodes, policy ${s.policy}, ${s.ticks} ticks${extra}`, ...s.steps.map((t) => `  t=${t.tick} ${describeStep(t.step)}`)].join('\n');
 }
 
@@ -158,6 +164,7 @@ export function makeSchedule(seed: number, classes: readonly FaultClass[] = []):
   const n = 4 + prng.int(9);
   for (let i = 0; i < n; i++) steps.push({ tick: 30 + prng.int(ticks - 30), step: { type: 'update', node: prng.pick(nodes), request: randomRequest(prng, nodes) } });
   let monitorInterval: string | undefined;
+  let pingTarget: boolean | undefined;
   if (classes.length > 0) {
     // Every class draws from its own stream, forked in a fixed order whether it is on or not.
     const faults = new Prng(((seed * 2654435761) ^ 0x5bd1e995) >>> 0);
@@ -167,10 +174,11 @@ export function makeSchedule(seed: number, classes: readonly FaultClass[] = []):
       const extra = FAULT_ELEMENTS[c](p, { nodes, policy, ticks });
       steps.push(...extra.steps);
       monitorInterval ??= extra.monitorInterval;
+      pingTarget ??= extra.pingTarget;
     }
   }
   steps.sort((a, b) => a.tick - b.tick);
-  return { seed, nodes, policy, ticks, steps, ...(classes.length ? { classes: [...classes] } : {}), ...(monitorInterval ? { monitorInterval } : {}) };
+  return { seed, nodes, policy, ticks, steps, ...(classes.length ? { classes: [...classes] } : {}), ...(monitorInterval ? { monitorInterval } : {}), ...(pingTarget === false && policy === 'fence' ? { pingTarget } : {}) };
 }
 
 interface Shape {
@@ -179,7 +187,7 @@ interface Shape {
   readonly ticks: number;
 }
 
-const FAULT_ELEMENTS: Record<FaultClass, (p: Prng, shape: Shape) => { steps: TimedStep[]; monitorInterval?: string }> = {
+const FAULT_ELEMENTS: Record<FaultClass, (p: Prng, shape: Shape) => { steps: TimedStep[]; monitorInterval?: string; pingTarget?: boolean }> = {
   isolate(p, { nodes, ticks }) {
     const steps: TimedStep[] = [];
     for (let i = 0, n = 1 + p.int(2); i < n; i++) {
@@ -190,8 +198,9 @@ const FAULT_ELEMENTS: Record<FaultClass, (p: Prng, shape: Shape) => { steps: Tim
       const lasts = p.chance(0.5) ? 8 + p.int(25) : 30 + p.int(120);
       if (tick + lasts < ticks - 5) steps.push({ tick: tick + lasts, step: { type: 'reconnect', node } });
     }
-    // VIP-like monitors that notice a dead link within their interval.
-    return { steps, monitorInterval: p.pick(['500ms', '1s', '2s']) };
+    // VIP-like monitors that notice a dead link within their interval; half the clusters without a
+    // ping target, where the isolated node does call its (failing) fencing device.
+    return { steps, monitorInterval: p.pick(['500ms', '1s', '2s']), pingTarget: p.chance(0.5) };
   },
   flap(p, { nodes, ticks }) {
     const steps: TimedStep[] = [];
