@@ -3,11 +3,12 @@
  * Runs many seeded fault schedules of the simulated cluster (packages/daemon/test/sim) through
  * jest, in parallel workers, and prints what they did and any violations with their seeds.
  *
- *   npm run sim:faults -- --seeds 1-5000 [--workers 2] [--faults isolate,flap,skew,replay,clone|all] [--keep FILE]
+ *   npm run sim:faults -- --seeds 1-5000 [--workers 2] [--faults isolate,flap,skew,replay,clone|all|none] [--keep FILE]
  *
  * --faults mixes optional fault classes into the schedules (see packages/daemon/test/sim/schedule.ts):
  * isolated nodes that keep acting (their monitors and fencing fail), link flaps shorter than the
- * fence delay, separate channel/heartbeat delays with reordering, replayed packets, a cloned node.
+ * fence delay, separate channel/heartbeat delays with reordering, replayed packets, a cloned node —
+ * on top of those `npm test` runs (ENABLED_FAULTS in sim/suite.ts); `--faults none`: base schedules only.
  *
  * --keep FILE keeps every schedule's result (one JSON line each, with the failing ones' reports).
  *
@@ -25,7 +26,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 function usage(message) {
   if (message) process.stderr.write(`sim-faults: ${message}\n`);
-  process.stderr.write('usage: node scripts/sim-faults.mjs [--seeds A-B[,C-D...]] [--workers N] [--faults CLASS,...|all] [--keep FILE]\n');
+  process.stderr.write('usage: node scripts/sim-faults.mjs [--seeds A-B[,C-D...]] [--workers N] [--faults CLASS,...|all|none] [--keep FILE]\n');
   process.exit(2);
 }
 
@@ -46,7 +47,7 @@ for (let i = 0; i < args.length; i++) {
 }
 if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(seeds)) usage(`bad --seeds "${seeds}" (expected e.g. 1-5000 or 1-10,42)`);
 if (!(Number.isInteger(workers) && workers >= 1)) usage('--workers must be a positive integer');
-for (const c of faults.split(',').filter(Boolean)) if (c !== 'all' && !CLASSES.includes(c)) usage(`unknown fault class "${c}" (classes: ${CLASSES.join(', ')}, or all)`);
+for (const c of faults.split(',').filter(Boolean)) if (c !== 'all' && c !== 'none' && !CLASSES.includes(c)) usage(`unknown fault class "${c}" (classes: ${CLASSES.join(', ')}, all, or none)`);
 
 const dir = mkdtempSync(join(tmpdir(), 'paceline-sim-faults-'));
 const stats = join(dir, 'stats.jsonl');

@@ -10,7 +10,7 @@ import type { ClusterDoc } from '@paceline/daemon';
 import { InMemoryNetwork, Prng } from '@paceline/testkit';
 import { checkUpdates, runSchedule, type UpdateRecord } from './sim/harness.js';
 import { FAULT_CLASSES, makeSchedule, parseFaultClasses, parseSeeds, type Schedule } from './sim/schedule.js';
-import { faultsFor, seedsFor, simSuite } from './sim/suite.js';
+import { ENABLED_FAULTS, faultsFor, seedsFor, simSuite } from './sim/suite.js';
 import { Fabric } from './sim/fabric.js';
 import { World } from './sim/world.js';
 
@@ -33,8 +33,9 @@ describe('the harness itself', () => {
     expect(parseFaultClasses('all')).toEqual([...FAULT_CLASSES]);
     expect(parseFaultClasses('clone, isolate')).toEqual(['isolate', 'clone']);
     expect(() => parseFaultClasses('isolate,quake')).toThrow('unknown fault class "quake"');
-    expect(faultsFor({})).toEqual([]);
-    expect(faultsFor({ SIM_FAULTS: 'skew' })).toEqual(['skew']);
+    expect(faultsFor({})).toEqual([...ENABLED_FAULTS]);
+    expect(faultsFor({ SIM_FAULTS: 'none' })).toEqual([]);
+    expect(faultsFor({ SIM_FAULTS: 'replay' })).toEqual(FAULT_CLASSES.filter((c) => ENABLED_FAULTS.includes(c) || c === 'replay'));
     const base = makeSchedule(42);
     const all = makeSchedule(42, FAULT_CLASSES);
     expect(all.steps.length).toBeGreaterThan(base.steps.length);
@@ -177,6 +178,32 @@ describe('the harness itself', () => {
     const r = await runSchedule(makeSchedule(7383));
     expect(r.violations).toEqual([]);
     expect(r.schedule.policy).toBe('witness');
+  });
+
+  // Found by the fault classes of issue 8 (before the one rule and the limbo hold): a lost peer that
+  // was not proven down was taken to run what its last report showed. 518 (isolate): serv1, its LAN
+  // down, restarted its failing resources; its report from between a stop and a start reached
+  // serv2, which started web as soon as serv1 was lost. 533 (isolate, witness policy): serv2 moved
+  // mail to itself and was cut before its report got out; serv1 started mail at once. 9 (flap): a
+  // start sent to serv2 ran, its result was lost; serv1 took it for not run and started mail too.
+  // 69 (isolate, flap, skew) is the issue's first scenario to the tick: serv1's mid-recovery report
+  // reached serv2 on the channel just before the heartbeat that rejoined serv1, and serv2 started
+  // web and dns while serv1 was still lost and not fenced.
+  test.each([
+    [518, 'isolate'], [533, 'isolate'], [9, 'flap'], [69, 'isolate,flap,skew'],
+  ])('regression: seed %i (%s) starts nothing a lost, unproven peer may run', async (seed, classes) => {
+    const r = await runSchedule(makeSchedule(seed, parseFaultClasses(classes)));
+    expect(r.log.some((l) => / isolate serv\d/.test(l))).toBe(true);
+    expect(r.violations).toEqual([]);
+  });
+
+  // Found by the replay class (issue 8): a recorded `action` datagram put back on the wire after its
+  // receiver restarted was run again (53: serv2 started mail while serv1 ran it; 88: actions 150
+  // ticks old), and one addressed to the receiver's previous incarnation was run by the next (287).
+  test.each([53, 88, 287])('regression: seed %i (replay) never runs a replayed action', async (seed) => {
+    const r = await runSchedule(makeSchedule(seed, ['replay']));
+    expect(r.log.some((l) => /replayed: .*action/.test(l))).toBe(true);
+    expect(r.violations).toEqual([]);
   });
 
   test('an acknowledged update missing from the final document is reported; an indeterminate one excuses it', () => {

@@ -5,7 +5,7 @@
  * default range holds it (seeds beyond 1000 in part 0); SIM_SEEDS=A-B (scripts/sim-faults.mjs)
  * replaces the default seeds and deals them round-robin to the four parts. SIM_FAULTS=LIST (e.g.
  * isolate,flap or all) mixes the optional fault classes of schedule.ts into every schedule, on top
- * of the classes the suites enable (ENABLED_FAULTS). With SIM_STATS=FILE every result is appended
+ * of the classes the suites enable (ENABLED_FAULTS); SIM_FAULTS=none runs the base schedules alone. With SIM_STATS=FILE every result is appended
  * to FILE as one JSON line (SIM_TRACE=1 adds what happened).
  */
 import { appendFileSync } from 'node:fs';
@@ -14,10 +14,14 @@ import { explainFailure, runSchedule } from './harness.js';
 
 export const PARTS = 4;
 export const DEFAULT_SEEDS = 1000;
-/** The optional fault classes `npm test` runs with (the others: SIM_FAULTS or `sim:faults --faults`). */
-export const ENABLED_FAULTS: readonly FaultClass[] = [];
+/**
+ * The optional fault classes `npm test` runs with, each enabled once the daemon passed it (the
+ * others: SIM_FAULTS or `sim:faults --faults`). SIM_FAULTS=none runs the base schedules alone.
+ */
+export const ENABLED_FAULTS: readonly FaultClass[] = ['isolate', 'flap', 'skew'];
 
 export function faultsFor(env: NodeJS.ProcessEnv = process.env): FaultClass[] {
+  if (env['SIM_FAULTS']?.trim() === 'none') return [];
   const extra = parseFaultClasses(env['SIM_FAULTS']);
   return FAULT_CLASSES.filter((c) => ENABLED_FAULTS.includes(c) || extra.includes(c));
 }
