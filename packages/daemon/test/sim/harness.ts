@@ -246,8 +246,9 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
     const node = nodeOf.get(host)!;
     await dying.get(host);
     dying.delete(host);
+    let self: Daemon | undefined;
     const d = new Daemon({
-      node, config, stateDir: join(root, host), key, agents: new AgentRegistry([memAgent(world, host, node, TICK_MS)]),
+      node, config, stateDir: join(root, host), key, agents: new AgentRegistry([memAgent(world, host, node, TICK_MS, () => self !== undefined && up.get(host) === self)]),
       runner: { run: async () => ({ exitCode: 0, stdout: '', stderr: '', timedOut: false, notFound: false }) } as never,
       clock, timers, logger: options.debug ? debugLogger((m) => options.debug!(`t=${tick} ${m}`), host) : silent, controlSocket: false, shutdownTimeoutMs: 5000,
       membership: { partitionPolicy: schedule.policy },
@@ -282,6 +283,7 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
         return channel;
       },
     });
+    self = d;
     up.set(host, d);
     await d.start();
   };

@@ -61,21 +61,20 @@ export class World {
     if (s.size > 1) this.violations.push(`t=${this.tick} ${resource} active on ${[...s].sort().join(' and ')} (started on ${host})`);
   }
 
-  /** host → how many times it was powered off (an action that outlives its machine does nothing). */
-  private readonly power = new Map<string, number>();
-  powerOff(host: string): void {
-    for (const s of this.running.values()) s.delete(host);
-    this.power.set(host, (this.power.get(host) ?? 0) + 1);
-  }
-  powerCycles(host: string): number { return this.power.get(host) ?? 0; }
+  powerOff(host: string): void { for (const s of this.running.values()) s.delete(host); }
 
   check(t: number): void {
     for (const [r, s] of this.running) if (s.size > 1) this.violations.push(`t=${t} ${r} active on ${[...s].sort().join(' and ')}`);
   }
 }
 
-/** The in-memory agent of one host (`node` is the name its daemon runs under; a tick is `tickMs`). */
-export function memAgent(world: World, host: string, node: string, tickMs: number) {
+/**
+ * The in-memory agent of one host (`node` is the name its daemon runs under; a tick is `tickMs`).
+ * `alive` says whether the daemon it belongs to still runs: an action still under way when its
+ * machine lost power does nothing.
+ */
+export function memAgent(world: World, host: string, node: string, tickMs: number, alive: () => boolean) {
+  const dead = (): ActionResult => failed('generic-error', `${host} lost power`);
   // Undefined when the action need not wait (then it answers without an extra await, as before).
   const pause = (ctx: AgentContext, impaired: boolean): Promise<void> | undefined =>
     world.spinning(host) || impaired ? ctx.clock.sleep(tickMs, ctx.signal).catch(() => undefined) : undefined;
@@ -83,10 +82,9 @@ export function memAgent(world: World, host: string, node: string, tickMs: numbe
     meta: { name: 'mem', version: '1.0.0', description: 'in-memory test agent' },
     params: z.object({}),
     async start(_p: object, ctx: AgentContext): Promise<ActionResult> {
-      const cycles = world.powerCycles(host);
       const w = pause(ctx, world.impaired.has(node));
       if (w) await w;
-      if (world.powerCycles(host) !== cycles) return failed('generic-error', `${host} lost power`);
+      if (!alive()) return dead();
       const imp = world.impaired.get(node);
       if (imp?.startFails) return failed('generic-error', `${imp.links.join(' and ')} of ${node} down: cannot start ${ctx.instance}`);
       world.start(ctx.instance, host);
@@ -95,12 +93,14 @@ export function memAgent(world: World, host: string, node: string, tickMs: numbe
     async stop(_p: object, ctx: AgentContext): Promise<ActionResult> {
       const w = pause(ctx, false);
       if (w) await w;
+      if (!alive()) return dead();
       world.hosts(ctx.instance).delete(host);
       return ok();
     },
     async monitor(_p: object, ctx: AgentContext): Promise<ActionResult> {
       const w = pause(ctx, world.impaired.has(node) && world.hosts(ctx.instance).has(host));
       if (w) await w;
+      if (!alive()) return dead();
       if (!world.hosts(ctx.instance).has(host)) return notRunning();
       const imp = world.impaired.get(node);
       return imp?.monitorsFail ? failed('generic-error', `${imp.links.join(' and ')} of ${node} down`) : ok();
