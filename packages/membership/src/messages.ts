@@ -36,6 +36,11 @@ export const Heartbeat = z.strictObject({
    * than its own learns that another daemon runs under its name (a cloned machine).
    */
   peerBoot: Counter.optional(),
+  /**
+   * The receiver's name is in an identity conflict here: two daemons run under it, with these
+   * incarnations. A receiver whose own incarnation is listed learns it is one of them.
+   */
+  conflict: z.array(Counter).max(2).optional(),
 });
 export type Heartbeat = z.infer<typeof Heartbeat>;
 

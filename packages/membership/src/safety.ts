@@ -41,6 +41,11 @@ const missing = (s: MembershipState): PeerState[] =>
  */
 export function explainMayRun(s: MembershipState): Answer {
   if (s.leaving) return { yes: false, reason: 'this node is leaving the cluster' };
+  if (s.selfConflict !== undefined)
+    return {
+      yes: false,
+      reason: `another daemon runs as ${s.self} (${s.selfConflict.by} knows incarnation ${s.selfConflict.boot}; this one is ${s.boot}): this node stops its resources; stop the other daemon, then restart this one`,
+    };
   if (s.waitingForAll) return { yes: false, reason: 'waiting until every node has been seen (waitForAll)' };
   if (!s.quorate) return { yes: false, reason: `no quorum (${s.members.length} of ${s.config.nodeNames.length} nodes)` };
   if (s.isolated)
@@ -79,7 +84,10 @@ export function explainPeerSafelyDown(s: MembershipState, peer: string): Answer 
   if (p === undefined) return { yes: false, reason: `"${peer}" is not a peer of ${s.self}` };
   if (p.member) return { yes: false, reason: `${peer} is a member` };
   if (p.conflict !== undefined)
-    return { yes: false, reason: `two daemons run as ${peer} (incarnations ${p.conflict.boots.join(' and ')}): unclean until it is fenced` };
+    return {
+      yes: false,
+      reason: `two daemons run as ${peer} (incarnations ${p.conflict.boots.join(' and ')}): unclean until both are gone and a newer incarnation joins${p.fence.phase === 'confirmed' ? ' (fencing powered off one machine; the other may still run)' : ''}`,
+    };
   if (p.left) return { yes: true, reason: `${peer} left cleanly` };
   if (p.fence.phase === 'confirmed') return { yes: true, reason: `${peer} was fenced` };
   switch (s.config.partitionPolicy) {

@@ -52,7 +52,7 @@ export interface PeerState {
    * Two daemons run under this peer's name (fresh traffic from two incarnations): it is unclean —
    * not a member, never "left cleanly" — until it is fenced.
    */
-  readonly conflict?: { readonly boots: readonly [number, number]; readonly tick: number } | undefined;
+  readonly conflict?: { readonly boots: readonly [number, number]; readonly tick: number; readonly lastTraffic: number } | undefined;
   /**
    * A newer incarnation of this member appeared (a restart faster than the dead time, or a second
    * daemon under its name). Until the previous one has been silent for a dead time it is not taken

@@ -9,7 +9,7 @@ import { DROP_REASONS, type DropReason } from './codec.js';
 import { MembershipError } from './errors.js';
 import type { Heartbeat, WireMessage } from './messages.js';
 import { checkReplay, knownIncarnation } from './replay.js';
-import { explainMayRun, voteResult, witnessFresh } from './safety.js';
+import { explainMayRun, settledBoot, voteResult, witnessFresh } from './safety.js';
 import type {
   FenceState, MembershipEvent, MembershipInput, MembershipState, Outgoing, PeerLink, PeerState, StepResult, VoteState,
 } from './state.js';
@@ -187,11 +187,16 @@ function onTick(s: S, out: Outgoing[], ev: MembershipEvent[]): void {
     s.lastSentTick = s.tick;
     for (const [peer, links] of Object.entries(c.peerLinks)) {
       for (const link of links) {
-        const known = s.peers[peer]?.replay?.boot;
+        // The peer's incarnation as planning knows it: not a newer one on probation (a clone would
+        // otherwise learn that it is accepted), none while its name is in conflict (then the
+        // incarnations in conflict instead, so that both daemons learn it).
+        const q = s.peers[peer];
+        const conflict = q?.conflict?.boots;
+        const known = q !== undefined && conflict === undefined ? settledBoot(q as PeerState) : undefined;
         const message: Heartbeat = {
           v: 1, type: 'heartbeat', from: s.self, to: peer, link, boot: s.boot, seq: ++s.seq,
           membershipId: s.membershipId, members: [...s.members], coordinator: s.coordinator, term: s.term,
-          ...(known !== undefined ? { peerBoot: known } : {}),
+          ...(known !== undefined ? { peerBoot: known } : {}), ...(conflict !== undefined ? { conflict: [...conflict] } : {}),
         };
         out.push({ link, to: peer, message });
       }
@@ -208,9 +213,17 @@ function onMessage(s: S, link: string, from: string, m: WireMessage, ev: Members
   if (m.link !== link) return drop(s, ev, link, 'wrong-link', from, `a ${m.link} packet from ${m.from} arrived on ${link}`);
   if (m.to !== s.self) return drop(s, ev, link, 'misdirected', from, `a packet for ${m.to} from ${m.from}`);
   const r = checkReplay(p.replay, m.boot, m.seq);
+  // Traffic from an incarnation in conflict keeps the conflict alive (see below: how it ends).
+  if (p.conflict !== undefined && p.conflict.boots.includes(m.boot) && (r.ok || r.freshFromPrevious))
+    p.conflict = { ...p.conflict, lastTraffic: s.tick };
   if (!r.ok) {
-    if (r.window !== undefined) p.replay = r.window;
+    // Evidence of a second live daemon must be fresh in this node's current life: a heartbeat that
+    // names this incarnation. Heartbeats recorded before this node restarted and replayed (simulated
+    // replay seed 13: two incarnations' recordings, shuffled) cannot.
+    const evidence = r.freshFromPrevious === true && m.type === 'heartbeat' && m.peerBoot === s.boot;
+    if (r.window !== undefined && evidence) p.replay = r.window;
     drop(s, ev, link, 'replayed', from, `from ${m.from}: ${r.detail}`);
+    if (!evidence) return;
     // Fresh traffic from the incarnation a newer one replaced: more packets than one round of
     // heartbeats still in flight when it stopped (one per link) means it has not stopped.
     const prev = r.window?.previous;
@@ -222,15 +235,26 @@ function onMessage(s: S, link: string, from: string, m: WireMessage, ev: Members
   const lastPrevious = Math.max(-1, ...Object.values(p.links).map((x) => x.lastHeard ?? -1));
   p.replay = r.window;
   if (p.conflict !== undefined) {
-    // Unclean until fenced: nothing it sends makes it a member or "left cleanly".
-    return drop(s, ev, link, 'replayed', from, `from ${m.from}: two daemons run as ${m.from}; ignored until it is fenced`);
+    // Unclean: nothing it sends makes it a member or "left cleanly" — until every daemon of the
+    // conflict has been silent for a dead time and a newer incarnation speaks (the administrator
+    // stopped the copy and restarted the node); that one joins as usual.
+    const quiet = s.tick - p.conflict.lastTraffic > Math.max(...Object.keys(p.links).map((x) => deadTicksOf(s.config, x)));
+    if (!(m.boot > Math.max(...p.conflict.boots) && quiet))
+      return drop(s, ev, link, 'replayed', from, `from ${m.from}: two daemons run as ${m.from}; ignored until both are gone`);
+    p.conflict = undefined;
+    p.replay = { boot: m.boot, highest: m.seq, bits: 1 };
+    if (p.fence.phase === 'confirmed') p.fence = { phase: 'none' };
   }
-  if (m.type === 'heartbeat' && m.peerBoot !== undefined && m.peerBoot > s.boot && s.selfConflict?.boot !== m.peerBoot) {
-    s.selfConflict = { boot: m.peerBoot, by: p.name, tick: s.tick };
-    ev.push({
-      type: 'identity-conflict', node: s.self, boots: [s.boot, m.peerBoot],
-      detail: `${p.name} knows ${s.self} as incarnation ${m.peerBoot}, newer than this daemon's ${s.boot}: another daemon runs as ${s.self}`,
-    });
+  if (m.type === 'heartbeat' && s.selfConflict === undefined) {
+    const other = m.peerBoot !== undefined && m.peerBoot > s.boot ? m.peerBoot
+      : m.conflict?.includes(s.boot) === true ? m.conflict.find((b) => b !== s.boot) : undefined;
+    if (other !== undefined) {
+      s.selfConflict = { boot: other, by: p.name, tick: s.tick };
+      ev.push({
+        type: 'identity-conflict', node: s.self, boots: [s.boot, other],
+        detail: `${p.name} ${m.peerBoot === other ? 'knows' : 'reports a conflict with'} ${s.self} as incarnation ${other}, besides this daemon's ${s.boot}: another daemon runs as ${s.self}`,
+      });
+    }
   }
   if (m.type === 'leave' && (p.replay.previous?.fresh ?? 0) > 0) {
     // The incarnation this one replaced is still sending: this is not the node shutting down but
@@ -280,7 +304,7 @@ function onMessage(s: S, link: string, from: string, m: WireMessage, ev: Members
 /** Two daemons run under `p`'s name: unclean (not a member, not left) until fenced. */
 function declareConflict(s: S, p: P, boots: [number, number], ev: MembershipEvent[], detail: string): void {
   if (p.conflict !== undefined) return;
-  p.conflict = { boots, tick: s.tick };
+  p.conflict = { boots, tick: s.tick, lastTraffic: s.tick };
   p.restart = undefined;
   ev.push({ type: 'identity-conflict', node: p.name, boots, detail });
   for (const x of Object.values(p.links)) Object.assign(x, { up: false, missed: 0, warned: false, refusedAt: undefined });
@@ -313,12 +337,9 @@ function onFenceResult(s: S, node: string, ok: boolean, detail: string | undefin
   const p = s.peers[node];
   if (p === undefined || p.fence.phase !== 'requested') return; // stale or unsolicited result: ignore
   if (ok) {
+    // (An identity conflict stays: the fencing device powered off one machine; a copy elsewhere may
+    // still run. It ends when every copy is silent and a newer incarnation speaks.)
     p.fence = { phase: 'confirmed', at: s.tick };
-    if (p.conflict !== undefined) {
-      // Powered off: every daemon that ran under its name is gone. A later, newer incarnation joins as usual.
-      p.conflict = undefined;
-      if (p.replay?.previous) p.replay = { ...p.replay, previous: { ...p.replay.previous, fresh: 0 } };
-    }
     ev.push({ type: 'fence-confirmed', node });
   } else {
     const retry = s.config.fenceRetryTicks;
@@ -435,7 +456,8 @@ function unaccounted(s: S): P[] {
 function reconcileVote(s: S, ev: MembershipEvent[]): void {
   const c = s.config;
   const lost = unaccounted(s).map((p) => p.name);
-  const need = c.arbiter && c.partitionPolicy === 'fence' && s.quorate && !s.waitingForAll && !s.leaving && s.coordinator === s.self && lost.length > 0;
+  const need = c.arbiter && c.partitionPolicy === 'fence' && s.quorate && !s.waitingForAll && !s.leaving && s.coordinator === s.self
+    && s.selfConflict === undefined && lost.length > 0;
   const v = s.vote;
   if (!need) {
     if (v.phase !== 'none') {
@@ -456,7 +478,7 @@ function reconcileVote(s: S, ev: MembershipEvent[]): void {
 
 function reconcileFencing(s: S, ev: MembershipEvent[]): void {
   const c = s.config;
-  const inCharge = c.partitionPolicy === 'fence' && s.quorate && !s.leaving && s.coordinator === s.self;
+  const inCharge = c.partitionPolicy === 'fence' && s.quorate && !s.leaving && s.coordinator === s.self && s.selfConflict === undefined;
   for (const p of Object.values(s.peers)) {
     const f = p.fence;
     if (p.member || p.left) {
