@@ -612,16 +612,30 @@ function maybeSchedule(s: Mutable<CoreState>, out: CoreCommand[], now: number): 
  * fenced. Until the peer is accounted for, a resource (primitive or group) that is active on no
  * node is therefore held where it is: left unmanaged for this run, not started. Resources active on
  * a member may still be recovered or moved among members; the lost peer's stay frozen. Clones are
- * meant to run on several nodes and are left alone.
+ * meant to run on several nodes and are left alone — except a promotable clone with no promoted
+ * instance anywhere: both sides could promote one (two primaries of a mirror), so it is held too.
  */
 export function limboConfig(s: CoreState, status: ClusterStatus): { readonly config: ClusterConfig; readonly held: readonly string[] } {
   if (unaccountedPeer(s) === undefined) return { config: s.config, held: [] };
   const active = new Set<string>();
+  const promoted = new Set<string>();
   for (const n of status.nodes)
-    for (const h of n.history) if (isActive(h)) active.add(h.resource.replace(/:\d+$/, ''));
+    for (const h of n.history) {
+      const id = h.resource.replace(/:\d+$/, '');
+      const role = roleOf(h);
+      if (role !== 'Stopped') active.add(id);
+      if (role === 'Promoted') promoted.add(id);
+    }
   const held: string[] = [];
   const resources = s.config.resources.map((r) => {
-    if (r.type === 'clone' || r.meta.isManaged === false) return r;
+    if (r.meta.isManaged === false) return r;
+    if (r.type === 'clone') {
+      if (!r.promotable) return r;
+      const kids = r.child.type === 'group' ? r.child.members.map((m) => m.id) : [r.child.id];
+      if (kids.some((id) => promoted.has(id))) return r;
+      held.push(r.id);
+      return { ...r, meta: { ...r.meta, isManaged: false } };
+    }
     const ids = r.type === 'group' ? r.members.map((m) => m.id) : [r.id];
     if (ids.some((id) => active.has(id))) return r;
     held.push(r.id);
@@ -630,17 +644,21 @@ export function limboConfig(s: CoreState, status: ClusterStatus): { readonly con
   return held.length === 0 ? { config: s.config, held } : { config: { ...s.config, resources } as ClusterConfig, held };
 }
 
-/** The last state-defining operation of a history record left the resource running (any role). */
-function isActive(h: ResourceHistory): boolean {
-  let active = false;
+/**
+ * The role the last state-defining operations of a history record left the resource in; a failed
+ * start counts as running (it may be half up: it needs this side's recovery, a stop, all the same).
+ */
+function roleOf(h: ResourceHistory): 'Stopped' | 'Started' | 'Promoted' {
+  let role: 'Stopped' | 'Started' | 'Promoted' = 'Stopped';
   for (const op of [...h.ops].sort((a, b) => a.callId - b.callId)) {
     if (op.status !== 'done') continue;
-    // A failed start may have left it half running: it needs this side's recovery (a stop) all the same.
-    if (op.action === 'start' || op.action === 'promote' || op.action === 'demote') active = true;
-    else if (op.action === 'stop') active = op.rc !== 0 && active;
-    else if (op.action === 'monitor' && op.interval === 0) active = op.rc === 0 || op.rc === 8 ? true : op.rc === 7 ? false : active;
+    if (op.action === 'start') role = 'Started';
+    else if (op.action === 'promote') role = op.rc === 0 ? 'Promoted' : role === 'Stopped' ? 'Started' : role;
+    else if (op.action === 'demote') role = 'Started';
+    else if (op.action === 'stop') role = op.rc === 0 ? 'Stopped' : role === 'Stopped' ? 'Started' : role;
+    else if (op.action === 'monitor') role = op.rc === 8 ? 'Promoted' : op.rc === 0 ? (op.interval === 0 ? 'Started' : role === 'Stopped' ? 'Started' : role) : op.rc === 7 && op.interval === 0 ? 'Stopped' : role;
   }
-  return active;
+  return role;
 }
 
 function failureTotal(r: NodeReportData): number {

@@ -117,6 +117,22 @@ describe('coordinatorStep', () => {
     expect(runs(fenced.commands)[0]!.transition.actions.filter((a) => a.kind === 'start').map((a) => a.resource)).toContain('web');
   });
 
+  test('while a peer is lost and not proven down, a promotable clone promoted nowhere is not promoted (two primaries)', () => {
+    const cfg: ClusterDoc = { ...doc, config: { ...doc.config, resources: [
+      { type: 'clone', id: 'mirror', promotable: true, meta: { promotedMax: 1 }, child: { type: 'primitive', id: 'data', agent: 'paceline:dummy' } },
+    ], constraints: [] } };
+    const unpromoted = (boot: number): NodeReportData => report(boot, 1, { history: [{ resource: 'data:0', ops: [
+      { action: 'start', interval: 0, callId: 1, status: 'done', rc: 0 },
+    ] }] });
+    let s = initialCoreState('serv2', cfg, view('serv2', { boot: 10 }));
+    s = settle(run(s, [{ type: 'report', node: 'serv1', report: report(10, 1), now }, { type: 'report', node: 'serv2', report: unpromoted(20), now }]).state);
+    const lost = run(s, [{ type: 'membership', view: view('serv2', { members: ['serv2'], coordinator: 'serv2' }), now }]);
+    expect(runs(lost.commands).flatMap((c) => c.transition.actions.filter((a) => a.kind === 'promote'))).toEqual([]);
+    expect(lost.state.held).toEqual(['mirror']);
+    const fenced = run(settle(lost.state), [{ type: 'membership', view: view('serv2', { members: ['serv2'], coordinator: 'serv2', safe: true }), now }]);
+    expect(fenced.state.held).toEqual([]);
+  });
+
   test('nothing is scheduled while a lost peer that is not proven down has never reported (what it runs is unknown)', () => {
     let s = initialCoreState('serv2', doc, view('serv2', { boot: 10 }));
     s = run(s, [{ type: 'report', node: 'serv2', report: report(20), now }]).state; // serv1 never reported
