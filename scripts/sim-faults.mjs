@@ -30,7 +30,7 @@ function usage(message) {
   process.exit(2);
 }
 
-const CLASSES = ['isolate', 'flap', 'skew', 'replay', 'clone'];
+const CLASSES = ['isolate', 'flap', 'skew', 'replay', 'clone', 'arbiter'];
 let seeds = '1-1000';
 let faults = '';
 let keep;

@@ -42,6 +42,7 @@ describe('the harness itself', () => {
     for (const t of base.steps) expect(all.steps).toContainEqual(t);
     for (const type of ['isolate', 'net-delay', 'jitter', 'replay', 'clone', 'clone-stop'])
       expect(all.steps.some((t) => t.step.type === type)).toBe(true);
+    expect(makeSchedule(2, ['arbiter'])).toMatchObject({ policy: 'fence', arbiter: true });
     // Each class draws from its own stream: enabling another class does not change its elements.
     const isolateOnly = makeSchedule(42, ['isolate']).steps.filter((t) => t.step.type === 'isolate');
     const others = makeSchedule(42, ['isolate', 'skew', 'replay', 'clone']).steps.filter((t) => t.step.type === 'isolate');
@@ -114,6 +115,19 @@ describe('the harness itself', () => {
     expect(pinged.log.some((l) => /serv1 fails to fence/.test(l))).toBe(false);
     expect(pinged.log.some((l) => /serv2 fences serv1/.test(l))).toBe(true);
     expect(pinged.violations).toEqual([]);
+  });
+
+  test('with the witness arbiter, the node that still reaches it wins the vote and fences the cut-off one', async () => {
+    const schedule: Schedule = {
+      seed: 3, nodes: ['serv1', 'serv2'], policy: 'fence', ticks: 200, classes: ['isolate', 'arbiter'], arbiter: true, pingTarget: false,
+      steps: [{ tick: 60, step: { type: 'isolate', node: 'serv1', links: ['crossover', 'lan'], monitorsFail: true, startFails: true } }],
+    };
+    const r = await runSchedule(schedule);
+    const granted = r.log.findIndex((l) => /the witness grants its vote to serv2/.test(l));
+    expect(granted).toBeGreaterThan(-1);
+    expect(r.log.findIndex((l) => /serv2 fences serv1/.test(l))).toBeGreaterThan(granted);
+    expect(r.log.some((l) => /serv1 (fences|fails to fence)/.test(l))).toBe(false);
+    expect(r.violations).toEqual([]);
   });
 
   test('a fencing hook that lies (ok without powering off) shows up as double activity', async () => {

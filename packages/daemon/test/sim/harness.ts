@@ -29,6 +29,7 @@ import { Daemon, type ClusterDoc, type PeerChannel, type PeerMessage, type Updat
 import { LINKS, RESOURCES, describeStep, formatSchedule, type Net, type ReplayKind, type Schedule, type Step } from './schedule.js';
 import { World, memAgent } from './world.js';
 import { Fabric, type Recorded } from './fabric.js';
+import { SimArbiter } from './arbiter.js';
 
 export { World } from './world.js';
 
@@ -188,6 +189,7 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
   const attacker = fprng.fork();
   const orderPrng = fprng.fork();
   if (classes.has('replay')) for (const f of fabrics) f.recording = true;
+  const arbiterPrng = fprng.fork();
   const world = new World();
   const tmpRoot = options.tmpRoot ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir());
   const root = mkdtempSync(join(tmpRoot, `paceline-sim-${process.pid}-${schedule.seed}-`));
@@ -242,6 +244,11 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
     }
   };
 
+  // The witness arbiter (schedules with `arbiter`): on the LAN, where the witness is.
+  const arbiter = schedule.arbiter ? new SimArbiter(nodes, () => clock.now(), arbiterPrng, (e) => {
+    if (e.type === 'granted' && !e.renewal) log.push(`t=${tick}   the witness grants its vote to ${e.node}${e.previous ? ` (${e.previous.node}'s lease ran out)` : ''}`);
+  }) : undefined;
+  const reachesWitness = (host: string, node: string): boolean => up.get(host) !== undefined && !hbo.blocked('lan', node, WITNESS) && !hb.blocked('lan', node, WITNESS);
   const start = async (host: string): Promise<void> => {
     const node = nodeOf.get(host)!;
     await dying.get(host);
@@ -256,8 +263,9 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
       // while the LAN is whole); a node that is down reaches nothing. Under `fence` it is the ping
       // target checked before fencing, unless the schedule has none.
       ...(schedule.policy !== 'fence' || schedule.pingTarget !== false
-        ? { witness: async () => up.get(host) !== undefined && !hbo.blocked('lan', node, WITNESS) && !hb.blocked('lan', node, WITNESS) }
+        ? { witness: async () => reachesWitness(host, node) }
         : {}),
+      ...(arbiter ? { arbiter: arbiter.client(node, () => self?.incarnation ?? 0, () => self !== undefined && up.get(host) === self && reachesWitness(host, node)) } : {}),
       fence: async (target) => {
         // The power switch is on the LAN: a node that lost it cannot reach the switch.
         if (world.impaired.get(node)?.links.includes('lan')) {
@@ -374,6 +382,7 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
         await start(host);
         return true;
       }
+      case 'arbiter-restart': if (arbiter === undefined) return false; arbiter.restart(); return true;
       case 'clone-stop': {
         const host = cloneHost(s.node);
         if (!up.has(host)) return false;

@@ -18,7 +18,9 @@
  * - `replay`: an attacker on the wire records channel and heartbeat packets and replays some later
  *   (also to a node that has just restarted, and after many further messages);
  * - `clone`: a second daemon with a node's name and key (a cloned machine, with a copy of its disk)
- *   runs beside the real one for a while, then stops cleanly or is killed.
+ *   runs beside the real one for a while, then stops cleanly or is killed;
+ * - `arbiter`: most `fence` clusters get the witness arbiter (the recommended setup: a node fences
+ *   only while it holds the arbiter's vote), reached over the LAN; the arbiter may restart.
  */
 import { Prng } from '@paceline/testkit';
 import type { UpdateRequest } from '@paceline/daemon';
@@ -28,7 +30,7 @@ export const RESOURCES = ['web', 'mail', 'dns'] as const;
 /** The membership default the `flap` class stays under. */
 export const FENCE_DELAY_TICKS = 20;
 
-export const FAULT_CLASSES = ['isolate', 'flap', 'skew', 'replay', 'clone'] as const;
+export const FAULT_CLASSES = ['isolate', 'flap', 'skew', 'replay', 'clone', 'arbiter'] as const;
 export type FaultClass = (typeof FAULT_CLASSES)[number];
 
 /** Parses "isolate,skew", "all" or "" (none) into fault classes. */
@@ -61,7 +63,8 @@ export type Step =
   | { readonly type: 'jitter'; readonly net: Net; readonly link: string; readonly ticks: number }
   | { readonly type: 'replay'; readonly what: ReplayKind; readonly count: number; readonly minAge: number; readonly to?: string }
   | { readonly type: 'clone'; readonly node: string; readonly delivery: 'both' | 'split' }
-  | { readonly type: 'clone-stop'; readonly node: string; readonly clean: boolean };
+  | { readonly type: 'clone-stop'; readonly node: string; readonly clean: boolean }
+  | { readonly type: 'arbiter-restart' };
 
 export interface TimedStep {
   readonly tick: number;
@@ -85,6 +88,8 @@ export interface Schedule {
    * keeps a node that lost the LAN from shooting.
    */
   readonly pingTarget?: boolean;
+  /** Policy `fence` with the witness arbiter (sim/arbiter.ts) on the LAN. */
+  readonly arbiter?: boolean;
 }
 
 export function describeStep(s: Step): string {
@@ -105,11 +110,12 @@ export function describeStep(s: Step): string {
     case 'replay': return `replay ${s.count} recorded ${s.what} packet(s)${s.to !== undefined ? ` to ${s.to}` : ''}${s.minAge > 0 ? ` at least ${s.minAge} ticks old` : ''}`;
     case 'clone': return `start a clone of ${s.node} (same name and key, copy of its disk; packets to ${s.node} reach ${s.delivery === 'both' ? 'both' : 'one of the two at random'})`;
     case 'clone-stop': return `${s.clean ? 'clean stop' : 'kill'} the clone of ${s.node}`;
+    case 'arbiter-restart': return 'restart the witness arbiter';
   }
 }
 
 export function formatSchedule(s: Schedule): string {
-  const extra = s.classes?.length ? `, faults ${s.classes.join(',')}, monitors every ${s.monitorInterval ?? '2s'}${s.pingTarget === false ? ', no ping target' : ''}` : '';
+  const extra = s.classes?.length ? `, faults ${s.classes.join(',')}, monitors every ${s.monitorInterval ?? '2s'}${s.pingTarget === false ? ', no ping target' : ''}${s.arbiter ? ', witness arbiter' : ''}` : '';
   return [`seed ${s.seed}: ${s.nodes.length} nodes, policy ${s.policy}, ${s.ticks} ticks${extra}`, ...s.steps.map((t) => `  t=${t.tick} ${describeStep(t.step)}`)].join('\n');
 }
 
@@ -165,6 +171,7 @@ export function makeSchedule(seed: number, classes: readonly FaultClass[] = []):
   for (let i = 0; i < n; i++) steps.push({ tick: 30 + prng.int(ticks - 30), step: { type: 'update', node: prng.pick(nodes), request: randomRequest(prng, nodes) } });
   let monitorInterval: string | undefined;
   let pingTarget: boolean | undefined;
+  let arbiter: boolean | undefined;
   if (classes.length > 0) {
     // Every class draws from its own stream, forked in a fixed order whether it is on or not.
     const faults = new Prng(((seed * 2654435761) ^ 0x5bd1e995) >>> 0);
@@ -175,10 +182,11 @@ export function makeSchedule(seed: number, classes: readonly FaultClass[] = []):
       steps.push(...extra.steps);
       monitorInterval ??= extra.monitorInterval;
       pingTarget ??= extra.pingTarget;
+      arbiter ??= extra.arbiter;
     }
   }
   steps.sort((a, b) => a.tick - b.tick);
-  return { seed, nodes, policy, ticks, steps, ...(classes.length ? { classes: [...classes] } : {}), ...(monitorInterval ? { monitorInterval } : {}), ...(pingTarget === false && policy === 'fence' ? { pingTarget } : {}) };
+  return { seed, nodes, policy, ticks, steps, ...(classes.length ? { classes: [...classes] } : {}), ...(monitorInterval ? { monitorInterval } : {}), ...(pingTarget === false && policy === 'fence' ? { pingTarget } : {}), ...(arbiter === true && policy === 'fence' ? { arbiter } : {}) };
 }
 
 interface Shape {
@@ -187,7 +195,7 @@ interface Shape {
   readonly ticks: number;
 }
 
-const FAULT_ELEMENTS: Record<FaultClass, (p: Prng, shape: Shape) => { steps: TimedStep[]; monitorInterval?: string; pingTarget?: boolean }> = {
+const FAULT_ELEMENTS: Record<FaultClass, (p: Prng, shape: Shape) => { steps: TimedStep[]; monitorInterval?: string; pingTarget?: boolean; arbiter?: boolean }> = {
   isolate(p, { nodes, ticks }) {
     const steps: TimedStep[] = [];
     for (let i = 0, n = 1 + p.int(2); i < n; i++) {
@@ -255,6 +263,10 @@ const FAULT_ELEMENTS: Record<FaultClass, (p: Prng, shape: Shape) => { steps: Tim
       }
     }
     return { steps };
+  },
+  arbiter(p, { policy, ticks }) {
+    if (policy !== 'fence' || !p.chance(0.7)) return { steps: [] };
+    return { steps: p.chance(0.3) ? [{ tick: 40 + p.int(Math.max(1, ticks - 60)), step: { type: 'arbiter-restart' } }] : [], arbiter: true };
   },
   clone(p, { nodes, ticks }) {
     const node = p.pick(nodes);
