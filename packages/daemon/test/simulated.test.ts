@@ -42,7 +42,10 @@ describe('the harness itself', () => {
     for (const t of base.steps) expect(all.steps).toContainEqual(t);
     for (const type of ['isolate', 'net-delay', 'jitter', 'replay', 'clone', 'clone-stop'])
       expect(all.steps.some((t) => t.step.type === type)).toBe(true);
-    expect(makeSchedule(2, ['arbiter'])).toMatchObject({ policy: 'fence', arbiter: true });
+    const shapes = Array.from({ length: 40 }, (_x, i) => makeSchedule(i + 1, ['arbiter']));
+    expect(shapes.filter((x) => x.arbiter).every((x) => x.policy === 'fence')).toBe(true);
+    expect(shapes.filter((x) => x.policy === 'fence' && x.arbiter).length).toBeGreaterThan(5);
+    expect(shapes.filter((x) => x.policy === 'fence' && !x.arbiter).length).toBeGreaterThan(5);
     // Each class draws from its own stream: enabling another class does not change its elements.
     const isolateOnly = makeSchedule(42, ['isolate']).steps.filter((t) => t.step.type === 'isolate');
     const others = makeSchedule(42, ['isolate', 'skew', 'replay', 'clone']).steps.filter((t) => t.step.type === 'isolate');

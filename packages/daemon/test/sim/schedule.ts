@@ -19,7 +19,7 @@
  *   (also to a node that has just restarted, and after many further messages);
  * - `clone`: a second daemon with a node's name and key (a cloned machine, with a copy of its disk)
  *   runs beside the real one for a while, then stops cleanly or is killed;
- * - `arbiter`: most `fence` clusters get the witness arbiter (the recommended setup: a node fences
+ * - `arbiter`: half the `fence` clusters get the witness arbiter (the recommended setup: a node fences
  *   only while it holds the arbiter's vote), reached over the LAN; the arbiter may restart.
  */
 import { Prng } from '@paceline/testkit';
@@ -265,7 +265,7 @@ const FAULT_ELEMENTS: Record<FaultClass, (p: Prng, shape: Shape) => { steps: Tim
     return { steps };
   },
   arbiter(p, { policy, ticks }) {
-    if (policy !== 'fence' || !p.chance(0.7)) return { steps: [] };
+    if (policy !== 'fence' || !p.chance(0.5)) return { steps: [] };
     return { steps: p.chance(0.3) ? [{ tick: 40 + p.int(Math.max(1, ticks - 60)), step: { type: 'arbiter-restart' } }] : [], arbiter: true };
   },
   clone(p, { nodes, ticks }) {
