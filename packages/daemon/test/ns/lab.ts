@@ -454,30 +454,36 @@ say off
     }, timeoutMs, 20);
   }
 
-  /** Where the VIP is configured on a lan0 that is up (the ground truth of "active"). */
+  /**
+   * Where the VIP is configured on a lan0 that is up (the ground truth of "active"). The servers are
+   * queried one after the other, so a move (stopped on the first, started on the second in between)
+   * could look like both: a server that holds it is counted only if it still does after the last
+   * one was seen holding it.
+   */
   async vipHolders(): Promise<Server[]> {
-    const out: Server[] = [];
-    for (const s of SERVERS) {
-      const r = await runAsync('ip', ['-n', this.ns[s], '-j', 'addr', 'show', 'dev', IF.lan]);
-      if (r.code !== 0) continue;
-      const [l] = JSON.parse(r.out.slice(r.out.indexOf('['))) as { flags: string[]; operstate?: string; addr_info?: { local: string }[] }[];
-      if (l && l.flags.includes('UP') && l.operstate !== 'DOWN' && l.addr_info?.some((a) => a.local === VIP)) out.push(s);
-    }
-    return out;
+    return confirmed(SERVERS, (s) => this.holdsVip(s));
   }
 
-  /** The namespaces (of `names`) where a process whose command line contains `marker` runs. */
+  private async holdsVip(s: Server): Promise<boolean> {
+    const r = await runAsync('ip', ['-n', this.ns[s], '-j', 'addr', 'show', 'dev', IF.lan]);
+    if (r.code !== 0) return false;
+    const [l] = JSON.parse(r.out.slice(r.out.indexOf('['))) as { flags: string[]; operstate?: string; addr_info?: { local: string }[] }[];
+    return !!l && l.flags.includes('UP') && l.operstate !== 'DOWN' && !!l.addr_info?.some((a) => a.local === VIP);
+  }
+
+  /** The namespaces (of `names`) where a process whose command line contains `marker` runs (confirmed as in `vipHolders`). */
   async processHolders(marker: string, names: readonly ('serv1' | 'serv2' | 'clone')[] = SERVERS): Promise<string[]> {
-    const out: string[] = [];
-    for (const n of names) {
-      const r = await runAsync('ip', ['netns', 'pids', this.ns[n]]);
-      for (const p of r.out.split(/\s+/).filter(Boolean)) {
-        let cmd = '';
-        try { cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' '); } catch { continue; }
-        if (cmd.includes(marker)) { out.push(n); break; }
-      }
+    return confirmed(names, (n) => this.runs(n, marker));
+  }
+
+  private async runs(n: 'serv1' | 'serv2' | 'clone', marker: string): Promise<boolean> {
+    const r = await runAsync('ip', ['netns', 'pids', this.ns[n]]);
+    for (const p of r.out.split(/\s+/).filter(Boolean)) {
+      try {
+        if (readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ').includes(marker)) return true;
+      } catch { /* gone */ }
     }
-    return out;
+    return false;
   }
 
   killAllIn(ns: string): void {
@@ -521,6 +527,21 @@ say off
     for (const ns of [...this.created].reverse()) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The names for which `holds` is true, queried in order; when more than one holds, each but the
+ * last is asked again and kept only if it still holds (it held before and after the last was seen
+ * holding: both at once), so that a hand-over between two queries is not taken for both.
+ */
+async function confirmed<N extends string>(names: readonly N[], holds: (n: N) => Promise<boolean>): Promise<N[]> {
+  const first: N[] = [];
+  for (const n of names) if (await holds(n)) first.push(n);
+  if (first.length < 2) return first;
+  const last = first.at(-1)!;
+  const out: N[] = [];
+  for (const n of first.slice(0, -1)) if (await holds(n)) out.push(n);
+  return [...out, last];
 }
 
 export const where = (st: DaemonStatus, rsc: string): string[] => st.resources.filter((r) => r.resource === rsc && r.role !== 'Stopped' && r.node).map((r) => r.node!);
