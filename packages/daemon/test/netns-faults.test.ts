@@ -16,7 +16,8 @@
  *    (standby serv1), sent again from the client after serv1 restarted: web never runs twice, serv1
  *    is not put in standby again.
  * 3. Duplicate identity: a clone of serv2 (same name, key and addresses, no state yet; its LAN on the
- *    switch, its crossover going nowhere) starts and stops cleanly: serv1 logs an identity conflict,
+ *    switch, its crossover going nowhere) starts, runs until serv1 has heard it and 3 s more, and
+ *    stops cleanly: serv1 logs an identity conflict,
  *    web (serv2's service) never runs in two places at once (serv1, serv2, the clone), and the
  *    clone's leave is not taken for serv2's while the real serv2 runs.
  * 4. The wrong node shoots first: the power switch is on a management network every server still
@@ -39,7 +40,7 @@ import { FLAG_DEFLATE, PEER_LIMITS, Reassembler } from '@paceline/daemon';
 import { readKey } from '@paceline/runtime';
 import { readPcap, replay, startCapture, stopCapture } from './ns/capture.js';
 import {
-  ADDR, IF, Lab, SERVERS, Sampler, cli, labSkipReason, replySpans, sleep, sleepResource, vipResource, where, type DaemonSpec,
+  ADDR, IF, Lab, SERVERS, Sampler, cli, labSkipReason, replySpans, sleep, sleepResource, vipResource, waitFor, where, type DaemonSpec,
 } from './ns/lab.js';
 
 const skip = labSkipReason();
@@ -277,7 +278,11 @@ scenario('identity', 'duplicate identity: a clone of serv2 starts and stops; ser
   lab.inNs(lab.ns.client, 'ip', ['link', 'set', 'port3', 'up']);
   const cloneAt = Date.now();
   const clone = lab.startDaemon('serv2', { ...robust, ns: lab.ns.clone, stateDir: cloneState, log: 'serv2-clone.log' });
-  await sleep(4000);
+  // It runs until serv1 has heard it (its incarnation in serv1's log; a process start can take
+  // seconds on a loaded machine), then 3 s more, then stops cleanly.
+  const boot = await waitFor('the clone started', () => /daemon started boot=(\d+)/.exec(lab.log('serv2-clone'))?.[1], 20_000);
+  await waitFor(`serv1 hearing the clone (incarnation ${boot})`, () => linesSince(lab.log('serv1'), cloneAt).some((l) => l.includes(boot)), 15_000);
+  await sleep(3000);
   await lab.stopDaemon(clone, 15_000);
   const stoppedAt = Date.now();
   await sleep(5000);
