@@ -27,6 +27,7 @@ import { createInterface } from 'node:readline';
 import { stringify } from 'yaml';
 import { controlRequest, type DaemonStatus } from '@paceline/daemon';
 import { waitFor } from './helpers.js';
+import { confirmed } from './ns/lab.js';
 
 const cli = join(process.cwd(), 'packages/cli/dist/main.js');
 const pid = process.pid;
@@ -225,15 +226,18 @@ async function arpMacs(): Promise<string[]> {
 }
 
 // ---- ground truth: where the VIP is configured on a link that is up ----------------------------
-async function vipHolders(): Promise<Server[]> {
-  const out: Server[] = [];
-  for (const s of SERVERS) {
+/**
+ * The servers whose up `lan` holds the VIP. The two are queried one after the other, so a move
+ * (stopped on serv1, started on serv2 in between) could look like both: `confirmed` asks the first
+ * again after the second was seen holding it.
+ */
+function vipHolders(): Promise<Server[]> {
+  return confirmed(SERVERS, async (s) => {
     const r = await runAsync('ip', ['-n', NS[s], '-j', 'addr', 'show', 'dev', IF.lan]);
-    if (r.code !== 0) continue;
+    if (r.code !== 0) return false;
     const [l] = JSON.parse(r.out.slice(r.out.indexOf('['))) as { flags: string[]; operstate?: string; addr_info?: { local: string }[] }[];
-    if (l && l.flags.includes('UP') && l.operstate !== 'DOWN' && l.addr_info?.some((a) => a.local === VIP)) out.push(s);
-  }
-  return out;
+    return !!l && l.flags.includes('UP') && l.operstate !== 'DOWN' && !!l.addr_info?.some((a) => a.local === VIP);
+  });
 }
 
 // ---- daemons ------------------------------------------------------------------------------------

@@ -28,6 +28,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { controlRequest, type DaemonStatus } from '@paceline/daemon';
+import { waitFor } from '../helpers.js';
+
+export { waitFor };
 
 export type Server = 'serv1' | 'serv2';
 export const SERVERS: readonly Server[] = ['serv1', 'serv2'];
@@ -86,21 +89,6 @@ export function runAsync(cmd: string, args: readonly string[], timeoutMs = 10_00
 }
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Polls `check` every `everyMs` until it returns something other than undefined/false; the timeout names the last error. */
-export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last: ${(last as Error).message})` : ''}`);
-    await sleep(everyMs);
-  }
-}
 
 // Labs still alive when the process exits (a test that threw past its cleanup) are removed here.
 const alive = new Set<Lab>();
@@ -534,7 +522,7 @@ say off
  * last is asked again and kept only if it still holds (it held before and after the last was seen
  * holding: both at once), so that a hand-over between two queries is not taken for both.
  */
-async function confirmed<N extends string>(names: readonly N[], holds: (n: N) => Promise<boolean>): Promise<N[]> {
+export async function confirmed<N extends string>(names: readonly N[], holds: (n: N) => Promise<boolean>): Promise<N[]> {
   const first: N[] = [];
   for (const n of names) if (await holds(n)) first.push(n);
   if (first.length < 2) return first;
