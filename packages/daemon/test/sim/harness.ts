@@ -448,6 +448,8 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
       for (let i = 0; i < 400 && stopping.has(cloneHost(n)); i++) await step();
       if (up.has(n)) { log.push(`t=${tick} reboot ${n} (it was cloned)`); kill(n); }
     }
+    // A reboot takes a while (the node is started again below).
+    if (cloned.size > 0) await run(20);
     // Heal everything, bring every node up, and let the cluster settle.
     log.push(`t=${tick} heal, calm, start every node`);
     await apply({ type: 'heal' });
