@@ -104,6 +104,8 @@ export interface CoreState {
   readonly joinSeq: Readonly<Record<string, number>>;
   /** Resources held (not started) in the last scheduler run while a peer is unaccounted for (see limboConfig). */
   readonly held: readonly string[];
+  /** Peers that have shown this node their document (sent it, or acknowledged ours) since it started. */
+  readonly docShown: Readonly<Record<string, true>>;
   /** The last MAX_ANSWERED answers to update requests, oldest first: a repeated request id gets the same answer, never a second change. */
   readonly answered: readonly AnsweredUpdate[];
 }
@@ -171,7 +173,7 @@ export function initialCoreState(self: string, doc: ClusterDoc, view: Membership
   if (p.config === undefined) throw new Error(p.error);
   return {
     self, doc, config: p.config, view, reports: {}, dirty: true, urgent: false, running: undefined, aborting: false, nextTransition: 1, last: undefined, quarantined: {},
-    docKey: docKey(doc), committed: false, peerDocs: {}, queue: [], pending: [], seq: 0, reportSeq: {}, lostSeq: {}, joinSeq: {}, held: [], answered: [],
+    docKey: docKey(doc), committed: false, peerDocs: {}, queue: [], pending: [], seq: 0, reportSeq: {}, lostSeq: {}, joinSeq: {}, held: [], docShown: {}, answered: [],
   };
 }
 
@@ -238,9 +240,12 @@ export function coordinatorStep(state: CoreState, event: CoreEvent): CoreResult 
       break;
     }
     case 'doc':
+      if (s.view.peers[event.from] !== undefined && s.docShown[event.from] !== true) s.docShown = { ...s.docShown, [event.from]: true };
       onDoc(s, out, event.from, event.doc);
       break;
     case 'doc-signal':
+      if (s.view.peers[event.from] !== undefined && s.docShown[event.from] !== true && event.reqId.startsWith(DOC_ACK))
+        s.docShown = { ...s.docShown, [event.from]: true };
       onDocSignal(s, out, event.from, event.reqId);
       break;
     case 'update':
@@ -410,7 +415,8 @@ function confirmedNow(s: CoreState): boolean {
 
 /** Members that have not acknowledged this node's document while it is unconfirmed or changes wait (the shell resends it to them). */
 export function docRetransmitTargets(s: CoreState): string[] {
-  if (s.committed && s.queue.length === 0) return [];
+  // Also once confirmed: a member that joined since may not have it yet (simulated replay seed 730:
+  // both documents sent on a join over a lossy LAN were lost, and the next periodic one was 5 s away).
   return Object.keys(s.view.peers).sort().filter((name) => s.view.peers[name]!.member && s.peerDocs[name] !== s.docKey);
 }
 
@@ -420,6 +426,17 @@ export function updateBlocker(s: CoreState): string | undefined {
   const u = unaccountedPeer(s);
   if (u !== undefined)
     return `cannot change the configuration now: ${u.node} is lost and not proven down (${u.reason}), so a change made now could conflict with one made there; retry when ${u.node} is back, or once it is fenced or has left cleanly`;
+  // A node that restarted holds its document from disk, which may be older than what the cluster
+  // acknowledged meanwhile. Until nodes holding a majority have shown it theirs in this life, a
+  // change made here (from an old epoch) could later override acknowledged ones (simulated replay
+  // seed 730: a restarted node that never received its peer's document fenced it, then changed the
+  // configuration from epoch 3 while the peer held an acknowledged epoch 7).
+  const names = Object.keys(s.view.peers);
+  const shown = names.filter((n) => s.docShown[n] === true);
+  if ((shown.length + 1) * 2 <= names.length + 1) {
+    const missing = names.filter((n) => s.docShown[n] !== true).sort();
+    return `cannot change the configuration now: ${missing.join(', ')} ${missing.length === 1 ? 'has' : 'have'} not shown ${s.self} ${missing.length === 1 ? 'its' : 'their'} configuration since ${s.self} started (it may hold newer acknowledged changes); retry once ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} back`;
+  }
   return undefined;
 }
 

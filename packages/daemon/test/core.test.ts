@@ -246,6 +246,18 @@ describe('coordinatorStep', () => {
     expect(refused.state.doc.epoch).toBe(off.state.doc.epoch);
   });
 
+  test('a node whose peer has not shown it its document since it started makes no change, even once the peer is fenced (simulated replay seed 730)', () => {
+    // serv1 restarted with its document from disk; serv2 joined and was lost again (fenced) before
+    // its document arrived: serv2 may hold newer acknowledged changes.
+    const s = initialCoreState('serv1', doc, view('serv1', { members: ['serv1'], coordinator: 'serv1', safe: true }));
+    const r = run(s, [{ type: 'update', request: { op: 'standby', node: 'serv1', on: true }, reqId: 'r1', replyTo: 'serv1', now }]);
+    expect(r.state.doc.epoch).toBe(1);
+    expect(r.commands).toContainEqual(expect.objectContaining({ type: 'reply', reqId: 'r1', ok: false, message: expect.stringContaining('serv2 has not shown serv1 its configuration since serv1 started') }));
+    // Once serv2 showed its document (here: the same one), changes are made again.
+    const shown = run(s, [{ type: 'doc', from: 'serv2', doc, now }, { type: 'update', request: { op: 'standby', node: 'serv1', on: true }, reqId: 'r2', replyTo: 'serv1', now }]);
+    expect(shown.commands).toContainEqual(expect.objectContaining({ type: 'reply', reqId: 'r2', ok: true }));
+  });
+
   test('updates are refused while a peer is lost and not proven down; once it is fenced they skip an epoch', () => {
     const coord = run(initialCoreState('serv1', doc, view('serv1')), [{ type: 'doc', from: 'serv2', doc, now }]).state;
     const lost = run(coord, [
