@@ -319,6 +319,7 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
     void d.update(request).then((r) => { rec.result = { ...r, tick }; });
     return rec;
   };
+  const cloneRuns = (node: string): boolean => up.has(cloneHost(node)) || stopping.has(cloneHost(node));
   const cleanStop = (host: string): boolean => {
     const d = up.get(host);
     if (d === undefined || stopping.has(host)) return false;
@@ -361,9 +362,11 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
       case 'loss': for (const n of nets) n.setLoss(s.link, s.p); return true;
       case 'delay': for (const n of nets) n.setDelay(s.link, s.ticks); return true;
       case 'calm': for (const l of LINKS) for (const n of nets) { n.setLoss(l, 0); n.setDelay(l, 0); n.setJitter(l, 0); } return true;
-      case 'power-off': if (!up.has(s.node)) return false; kill(s.node); return true;
-      case 'stop': return cleanStop(s.node);
-      case 'start': if (up.has(s.node)) return false; await start(s.node); return true;
+      // While a clone of the node runs, the schedule leaves the node itself alone (only fencing
+      // touches it): a copy that runs alone is the node as far as anyone can tell.
+      case 'power-off': if (!up.has(s.node) || cloneRuns(s.node)) return false; kill(s.node); return true;
+      case 'stop': return !cloneRuns(s.node) && cleanStop(s.node);
+      case 'start': if (up.has(s.node) || cloneRuns(s.node)) return false; await start(s.node); return true;
       case 'update': return !stopping.has(s.node) && issue(s.node, s.request) !== undefined;
       case 'isolate': world.impaired.set(s.node, { links: s.links, monitorsFail: s.monitorsFail, startFails: s.startFails }); applyPartitions(); return true;
       case 'reconnect': if (!world.impaired.delete(s.node)) return false; applyPartitions(); return true;
@@ -372,7 +375,8 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
       case 'replay': return replay(s);
       case 'clone': {
         const host = cloneHost(s.node);
-        if (up.has(host) || stopping.has(host)) return false;
+        // A clone of a running node (two daemons at once under one name).
+        if (up.has(host) || stopping.has(host) || !up.has(s.node) || stopping.has(s.node)) return false;
         // A copy of the machine's disk as it is now (the state directory, if it has one yet).
         rmSync(join(root, host), { recursive: true, force: true });
         if (existsSync(join(root, s.node))) cpSync(join(root, s.node), join(root, host), { recursive: true });

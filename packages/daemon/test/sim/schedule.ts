@@ -18,7 +18,8 @@
  * - `replay`: an attacker on the wire records channel and heartbeat packets and replays some later
  *   (also to a node that has just restarted, and after many further messages);
  * - `clone`: a second daemon with a node's name and key (a cloned machine, with a copy of its disk)
- *   runs beside the real one for a while, then stops cleanly or is killed;
+ *   starts beside the running real one and runs for a while, then stops cleanly or is killed
+ *   (meanwhile the schedule does not stop, power off or start the real node; fencing may);
  * - `arbiter`: half the `fence` clusters get the witness arbiter (the recommended setup: a node fences
  *   only while it holds the arbiter's vote), reached over the LAN; the arbiter may restart.
  */
