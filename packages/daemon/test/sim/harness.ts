@@ -71,7 +71,7 @@ export function classify(r: { ok: boolean; message: string }): UpdateClass {
 }
 
 /** Refusals name their reason; anything else is a violation. */
-const CLEAR_REFUSAL = /cannot change the configuration now: (.+ is lost and not proven down \(.+\).*retry when|this node has no quorum)|no resource "|no node "|no move or ban constraints|is not quarantined|already quarantined|the coordinator changed \(now .+\) before this change could be applied|too many configuration changes/;
+const CLEAR_REFUSAL = /cannot change the configuration now: (.+ is lost and not proven down \(.+\).*retry when|this node has no quorum|.+ (has|have) not shown .+ (its|their) configuration since .+ started \(.+\); retry once)|no resource "|no node "|no move or ban constraints|is not quarantined|already quarantined|the coordinator changed \(now .+\) before this change could be applied|too many configuration changes/;
 
 export interface SimResult {
   readonly seed: number;
@@ -503,6 +503,7 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
       counts[c] += 1;
       if (c === 'refused') {
         const kind = /is lost and not proven down/.test(u.result.message) ? 'peer unaccounted' : /no quorum/.test(u.result.message) ? 'no quorum'
+          : /(has|have) not shown .+ configuration/.test(u.result.message) ? 'peer document unknown'
           : /coordinator changed/.test(u.result.message) ? 'coordinator changed' : /no move or ban|not quarantined|already quarantined/.test(u.result.message) ? 'nothing to do' : 'other';
         refusals[kind] = (refusals[kind] ?? 0) + 1;
       }
