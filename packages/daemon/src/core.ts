@@ -23,6 +23,8 @@ export interface PeerView {
   readonly reason: string;
   /** A member whose view includes this (lost) peer: it is alive, whatever an earlier proof said. */
   readonly seenBy?: string;
+  /** Two daemons run under this name: nothing proves it down, not even a fencing (one machine off, a copy may run). */
+  readonly conflict?: boolean;
   /** Incarnation last heard. */
   readonly boot?: number;
   /** link → up */
@@ -50,6 +52,8 @@ export interface NodeReportData {
   readonly shutdown?: boolean;
   /** Peers this node fenced (confirmed) and has not heard from since. */
   readonly fenced?: readonly string[];
+  /** The sender's membership view when it made the report (absent: unknown). */
+  readonly members?: readonly string[];
 }
 
 export interface TransitionInfo {
@@ -218,7 +222,7 @@ export function coordinatorStep(state: CoreState, event: CoreEvent): CoreResult 
       if (prev !== undefined && prev.boot > event.report.boot) break;
       s.reports = { ...s.reports, [event.node]: event.report };
       s.reportSeq = { ...s.reportSeq, [event.node]: s.seq };
-      if (prev === undefined || prev.boot !== event.report.boot || prev.rev !== event.report.rev || prev.unclean !== event.report.unclean || prev.shutdown !== event.report.shutdown || String(prev.fenced) !== String(event.report.fenced)) s.dirty = true;
+      if (prev === undefined || prev.boot !== event.report.boot || prev.rev !== event.report.rev || prev.unclean !== event.report.unclean || prev.shutdown !== event.report.shutdown || String(prev.fenced) !== String(event.report.fenced) || String(prev.members) !== String(event.report.members)) s.dirty = true;
       // Expected results of the running transition do not abort it; a new failure or a restart does.
       if (prev === undefined || prev.boot !== event.report.boot || failureTotal(event.report) > failureTotal(prev) || prev.shutdown !== event.report.shutdown || String(prev.fenced) !== String(event.report.fenced)) s.urgent = true;
       const unclean = event.report.unclean;
@@ -232,7 +236,7 @@ export function coordinatorStep(state: CoreState, event: CoreEvent): CoreResult 
     case 'fenced': {
       // The confirmation proves the peer down now (the membership view follows in the same step).
       const p = s.view.peers[event.node];
-      if (p !== undefined && !p.member && (!p.safelyDown || p.seenBy !== undefined)) {
+      if (p !== undefined && !p.member && p.conflict !== true && (!p.safelyDown || p.seenBy !== undefined)) {
         const { seenBy: _stale, ...rest } = p; // a member's claim that it is alive predates the fencing
         s.view = { ...s.view, peers: { ...s.view.peers, [event.node]: { ...rest, safelyDown: true, reason: `${event.node} was fenced` } } };
       }
@@ -373,7 +377,7 @@ function bump(s: Mutable<CoreState>, out: CoreCommand[]): void {
 /** Is `name` proven to run nothing (left cleanly, fenced, released by the partition policy, or fenced by a member)? */
 function provenDown(s: CoreState, name: string): boolean {
   const p = s.view.peers[name];
-  if (p === undefined || p.member || p.seenBy !== undefined) return false;
+  if (p === undefined || p.member || p.seenBy !== undefined || p.conflict === true) return false;
   return p.safelyDown || fencedByMember(s, name);
 }
 
@@ -570,7 +574,8 @@ export function scheduleBlocker(s: CoreState): string | undefined {
     if (m !== s.self && s.view.peers[m]?.boot !== undefined && s.view.peers[m]?.boot !== r.boot) return `waiting for ${m}'s report after its restart`;
     // A member that was away (e.g. across a partition) may have changed what it runs meanwhile
     // (simulated seed 7000: a report from before a partition showed a resource where it no longer ran).
-    if (m !== s.self && (s.reportSeq[m] ?? 0) <= (s.joinSeq[m] ?? 0)) return `waiting for ${m}'s report since it rejoined`;
+    if (m !== s.self && ((s.reportSeq[m] ?? 0) <= (s.joinSeq[m] ?? 0) || r.members?.includes(s.self) === false))
+      return `waiting for ${m}'s report since it rejoined`;
   }
   // A lost peer that is not proven down keeps what it ran, frozen — which is known only from its
   // report. Without one from its last incarnation, anything may run there: start nothing anywhere

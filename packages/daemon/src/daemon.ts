@@ -437,6 +437,7 @@ export class Daemon extends DaemonEvents {
         safelyDown: !p.member && safe.yes && seenBy === undefined,
         reason: seenBy !== undefined ? `${name} is not reachable from ${this.o.node} but ${seenBy} sees it` : safe.reason,
         ...(seenBy !== undefined ? { seenBy } : {}),
+        ...(p.conflict !== undefined ? { conflict: true } : {}),
         ...(settledBoot(p) !== undefined ? { boot: settledBoot(p) } : {}),
         links: Object.fromEntries(Object.entries(p.links).map(([l, x]) => [l, x.up])),
       };
@@ -717,14 +718,14 @@ export class Daemon extends DaemonEvents {
     return {
       boot: this.boot, rev: this.local.rev, history: this.local.history, failures: this.local.failures,
       ...(this.unclean ? { unclean: this.unclean } : {}), ...(this.shuttingDown ? { shutdown: true } : {}),
-      ...(fenced.length ? { fenced } : {}),
+      ...(fenced.length ? { fenced } : {}), members: [...this.membership.members],
     };
   }
 
   private wireReport(): NodeReport {
     const r = this.report();
-    const { fenced, ...rest } = r;
-    return { ...rest, history: [...r.history], failures: [...r.failures], ...(fenced ? { fenced: [...fenced] } : {}) };
+    const { fenced, members, ...rest } = r;
+    return { ...rest, history: [...r.history], failures: [...r.failures], ...(fenced ? { fenced: [...fenced] } : {}), ...(members ? { members: [...members] } : {}) };
   }
 
   private onLocalChange(): void {
@@ -961,6 +962,6 @@ function parseReport(r: NodeReport): NodeReportData | undefined {
   return {
     boot: r.boot, rev: r.rev, history: history.data, failures: failures.data,
     ...(r.unclean !== undefined ? { unclean: r.unclean } : {}), ...(r.shutdown ? { shutdown: true } : {}),
-    ...(r.fenced?.length ? { fenced: [...r.fenced] } : {}),
+    ...(r.fenced?.length ? { fenced: [...r.fenced] } : {}), ...(r.members ? { members: [...r.members] } : {}),
   };
 }

@@ -53,6 +53,12 @@ export const NodeReport = z.strictObject({
   shutdown: z.boolean().optional(),
   /** Peers this node has fenced (confirmed) and not heard from since. */
   fenced: z.array(Name).max(1024).optional(),
+  /**
+   * The sender's membership view when it made the report: a coordinator counts a report as made
+   * since a member rejoined only if it names the coordinator (receive order proves nothing: the
+   * channel and the heartbeats are separate sockets).
+   */
+  members: z.array(Name).max(1024).optional(),
 });
 export type NodeReport = z.infer<typeof NodeReport>;
 export const ReportMessage = z.strictObject({ ...Base, type: z.literal('report'), report: NodeReport });

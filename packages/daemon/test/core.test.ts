@@ -133,6 +133,18 @@ describe('coordinatorStep', () => {
     expect(fenced.state.held).toEqual([]);
   });
 
+  test('a report made before the member rejoined does not count as since it rejoined, whenever it arrives (simulated seed 3313)', () => {
+    let s = initialCoreState('serv2', doc, view('serv2', { boot: 10, members: ['serv2'], coordinator: 'serv2', safe: true }));
+    s = settle(run(s, [{ type: 'report', node: 'serv2', report: report(20), now }]).state);
+    // serv1 rejoins; its report made during the partition (its view: itself alone) arrives after the join.
+    s = run(s, [{ type: 'membership', view: view('serv2', { boot: 10, coordinator: 'serv2' }), now }]).state;
+    const old = run(s, [{ type: 'report', node: 'serv1', report: report(10, 7, { members: ['serv1'] }), now }]);
+    expect(runs(old.commands)).toHaveLength(0);
+    expect(scheduleBlocker(old.state)).toBe('waiting for serv1\'s report since it rejoined');
+    const fresh = run(old.state, [{ type: 'report', node: 'serv1', report: report(10, 8, { members: ['serv1', 'serv2'] }), now }]);
+    expect(scheduleBlocker(fresh.state)).toBeUndefined();
+  });
+
   test('nothing is scheduled while a lost peer that is not proven down has never reported (what it runs is unknown)', () => {
     let s = initialCoreState('serv2', doc, view('serv2', { boot: 10 }));
     s = run(s, [{ type: 'report', node: 'serv2', report: report(20), now }]).state; // serv1 never reported
