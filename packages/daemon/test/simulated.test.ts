@@ -222,6 +222,32 @@ describe('the harness itself', () => {
     expect(r.violations).toEqual([]);
   });
 
+  // Found by the replay class after the channel was fixed. 312, 335: a node that restarted took
+  // replayed heartbeats of its peer's last incarnation (recorded before the restart) for the peer:
+  // waitForAll was satisfied by their stale view, and with its stale document it fenced the peer and
+  // overrode acknowledged changes. 13: replayed heartbeats of two incarnations, shuffled, looked like
+  // a second daemon under the peer's name, and the identity conflict never ended. 730 (lossy LAN,
+  // no replay needed): a node back with a stale document fenced its peer before the two had shown
+  // each other their documents, and changed the configuration over the peer's acknowledged changes.
+  test.each([
+    [312, 'replay'], [335, 'replay'], [13, 'replay'], [730, 'isolate,flap,skew,replay,arbiter'],
+  ])('regression: seed %i (%s) keeps acknowledged updates and ends in one document', async (seed, classes) => {
+    const r = await runSchedule(makeSchedule(seed, parseFaultClasses(classes)));
+    expect(r.violations).toEqual([]);
+    expect(r.updates.acked).toBeGreaterThan(0);
+  });
+
+  // Found by the clone class: a second daemon under a node's name. 39: the clone looked like a
+  // restart, and the peer started the real node's resource elsewhere on the clone's empty report;
+  // 16: the clone of the coordinator's name coordinated at once and had the peer start what the real
+  // one ran; 134: it started it on itself; 43 (witness): the conflict never ended, not even after
+  // the clone was gone and the node rebooted.
+  test.each([39, 16, 134, 43])('regression: seed %i (clone) runs nothing twice and recovers', async (seed) => {
+    const r = await runSchedule(makeSchedule(seed, ['clone']));
+    expect(r.log.some((l) => /start a clone of/.test(l) && !/skipped/.test(l))).toBe(true);
+    expect(r.violations).toEqual([]);
+  });
+
   test('an acknowledged update missing from the final document is reported; an indeterminate one excuses it', () => {
     const nodes = ['serv1', 'serv2'];
     const doc = (standby: boolean, epoch: number): ClusterDoc => ({
