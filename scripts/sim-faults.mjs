@@ -73,6 +73,11 @@ const refusals = {};
 for (const x of results) for (const [k, v] of Object.entries(x.refusals)) refusals[k] = (refusals[k] ?? 0) + v;
 const ms = results.map((x) => x.ms).sort((a, b) => a - b);
 const failed = results.filter((x) => x.violations.length > 0).sort((a, b) => a.seed - b.seed);
+// Seeds asked for that left no result: the run threw or timed out (jest's output says which).
+const asked = [];
+for (const part of seeds.split(',')) { const [a, b = a] = part.split('-').map(Number); for (let x = a; x <= b; x++) asked.push(x); }
+const got = new Set(results.map((x) => x.seed));
+const missing = asked.filter((x) => !got.has(x));
 const fmt = (o) => Object.entries(o).sort().map(([k, v]) => `${k} ${v}`).join(', ');
 
 const lines = [
@@ -86,13 +91,18 @@ const lines = [
   `time per schedule:      mean ${(sum((x) => x.ms) / Math.max(1, results.length)).toFixed(0)} ms, median ${ms[ms.length >> 1] ?? 0} ms, max ${ms[ms.length - 1] ?? 0} ms (one worker)`,
   `wall time:              ${wall.toFixed(0)} s`,
   `violations:             ${sum((x) => x.violations.length)} in ${failed.length} schedules${failed.length ? `: seeds ${failed.map((x) => x.seed).join(', ')}` : ''}`,
+  ...(missing.length ? [`no result:              ${missing.length} schedules threw or timed out: seeds ${missing.join(', ')}`] : []),
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
 if (failed.length) process.stdout.write(`replay one with: SIM_SEED=${failed[0].seed}${faults ? ` SIM_FAULTS=${faults}` : ''} node --experimental-vm-modules node_modules/jest/bin/jest.js packages/daemon/test/simulated\n`);
 for (const x of failed.slice(0, 5)) process.stdout.write(`\n${x.report ?? x.violations.join('\n')}\n`);
 if (failed.length > 5) process.stdout.write(`\n(${failed.length - 5} more failing seeds; replay each with SIM_SEED=N)\n`);
-if (results.length === 0 || (r.status !== 0 && failed.length === 0)) {
+for (const seed of missing.slice(0, 3)) {
+  const at = (r.stderr ?? '').indexOf(`simulated fault schedule ${seed}\n`);
+  process.stdout.write(`\nseed ${seed} left no result${at >= 0 ? `:\n${r.stderr.slice(at, at + 3000)}` : ' (see jest\'s output)'}\n`);
+}
+if (results.length === 0 || (r.status !== 0 && failed.length === 0 && missing.length === 0)) {
   process.stderr.write(`jest exited with ${r.status}:\n${(r.stderr ?? '').slice(-4000)}\n`);
   process.exit(1);
 }
-process.exit(failed.length > 0 ? 1 : 0);
+process.exit(failed.length > 0 || missing.length > 0 ? 1 : 0);
