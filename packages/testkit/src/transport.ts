@@ -50,6 +50,8 @@ export interface InMemoryObjectTransportOptions {
   readonly network: NetworkPort<WireMessage>;
   readonly self: string;
   readonly onInput: (input: TransportInput) => void;
+  /** When given, messages are stamped with `sentAt` from it, as the UDP transport stamps them. */
+  readonly now?: () => number;
 }
 
 /**
@@ -67,7 +69,9 @@ export class InMemoryObjectTransport implements Transport {
   }
 
   send(out: Outgoing): void {
-    if (!this.disposed) this.options.network.send(out.link, this.options.self, out.to, out.message);
+    if (this.disposed) return;
+    const now = this.options.now;
+    this.options.network.send(out.link, this.options.self, out.to, now ? { ...out.message, sentAt: Math.floor(now()) } as WireMessage : out.message);
   }
 
   async dispose(): Promise<void> {

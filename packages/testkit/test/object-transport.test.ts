@@ -30,3 +30,13 @@ test('InMemoryObjectTransport delivers messages as objects, through partitions a
   expect(net.isAttached('b')).toBe(false);
   await a.dispose();
 });
+
+test('InMemoryObjectTransport stamps sentAt from its clock when given one, as the UDP transport does', () => {
+  const net = new InMemoryNetwork<WireMessage>(['lan'], new Prng(1));
+  const got: TransportInput[] = [];
+  const a = new InMemoryObjectTransport({ network: net, self: 'a', onInput: () => undefined, now: () => 1234.7 });
+  new InMemoryObjectTransport({ network: net, self: 'b', onInput: (i) => got.push(i) });
+  a.send({ link: 'lan', to: 'b', message: hb('a', 'b', 1) });
+  net.deliver();
+  expect(got).toEqual([{ type: 'message', link: 'lan', from: 'a', message: { ...hb('a', 'b', 1), sentAt: 1234 } }]);
+});

@@ -279,7 +279,7 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
       },
       transport: async (onInput) => options.codec
         ? new InMemoryTransport({ network: hbf.port(host), self: node, key, onInput, now: () => clock.now() })
-        : new InMemoryObjectTransport({ network: hbof.port(host), self: node, onInput }),
+        : new InMemoryObjectTransport({ network: hbof.port(host), self: node, onInput, now: () => clock.now() }),
       channel: async (onMessage) => {
         // Copies from the other link reach the daemon, which accepts each message once (freshness.ts).
         const port = chf.port(host);
@@ -451,6 +451,12 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
       if (up.has(cloneHost(n))) { log.push(`t=${tick} kill the clone of ${n}`); kill(cloneHost(n)); }
       for (let i = 0; i < 400 && stopping.has(cloneHost(n)); i++) await step();
       if (up.has(n)) { log.push(`t=${tick} reboot ${n} (it was cloned)`); kill(n); }
+    }
+    // A daemon that learned another runs under its own name says "stop the other daemon, then
+    // restart this one": the administrator does (a reboot, too).
+    for (const n of nodes) {
+      const d = up.get(n);
+      if (d !== undefined && !cloned.has(n) && (d.status().conflicts ?? []).some((c) => c.startsWith(`${n} (`))) { log.push(`t=${tick} reboot ${n} (it reports another daemon under its name)`); kill(n); cloned.add(n); }
     }
     // A reboot takes a while (the node is started again below).
     if (cloned.size > 0) await run(20);
