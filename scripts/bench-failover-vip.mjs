@@ -420,6 +420,11 @@ async function trial(dir, setup, scenario) {
   try {
     procs = setup.kind === 'keepalived' ? await startKeepalived(dir) : await startPaceline(dir, setup);
     await sleep(300 + Math.floor(Math.random() * MONITOR_MS));
+    // A false fencing while waiting (a stalled daemon on a loaded machine) spoils the trial: retried.
+    const early = fenceCalls(dir);
+    if (early.length || Object.values(procs).some(exited)) {
+      throw new SetupError(`before the fault: ${early.length ? early.map((c) => `${c.caller}→${c.target} ${c.outcome}`).join(', ') : 'a process exited'}`);
+    }
     const t0 = process.hrtime.bigint();
     const index0 = replies.length;
     const up0 = uptime();
@@ -509,7 +514,7 @@ function summarize(cell) {
     medianMs: median(moved.map((r) => r.ms)), maxMs: moved.length ? Math.max(...moved.map((r) => r.ms)) : NaN,
     medianGapMs: median(rs.map((r) => r.gapMs)), maxGapMs: Math.max(...rs.map((r) => r.gapMs)),
     medianFencedMs: median(firstOff), fenced: callSummary(rs), fencedHealthy, anyCall,
-    answeredByBoth: rs.filter((r) => r.both).length, setupRetries: cell.setupRetries,
+    answeredByBoth: rs.filter((r) => r.both).length, setupRetries: cell.setupRetries, errors: cell.errors,
     eachMs: rs.map((r) => (r.moved ? Math.round(r.ms) : null)),
   };
 }
@@ -538,8 +543,8 @@ try {
   const keepalived = { kind: 'keepalived', label: 'keepalived (VRRPv3, advert 0.1 s)' };
   const cells = [];
   for (const scenario of scenarios) {
-    for (const setup of setups) cells.push({ scenario, setup, results: [], setupRetries: 0 });
-    if (kaScenarios.includes(scenario)) cells.push({ scenario, setup: keepalived, results: [], setupRetries: 0 });
+    for (const setup of setups) cells.push({ scenario, setup, results: [], setupRetries: 0, errors: 0 });
+    if (kaScenarios.includes(scenario)) cells.push({ scenario, setup: keepalived, results: [], setupRetries: 0, errors: 0 });
   }
   let kept = 0;
   const load0 = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
@@ -557,11 +562,13 @@ try {
           for (const s of SERVERS) {
             try { process.stderr.write(readFileSync(join(dir, `${s}.log`), 'utf8').split('\n').slice(-12).map((l) => `  ${s}: ${l}`).join('\n') + '\n'); } catch { /* none */ }
           }
-          // Only a start-up that did not settle is retried (at most 3 times); a failed measurement ends the run.
-          if (!(e instanceof SetupError) || attempt >= 3) throw e;
+          // A start-up that did not settle is retried (at most 3 times); a failed measurement is counted
+          // and the run goes on (the table shows what was measured).
+          if (!(e instanceof SetupError) || attempt >= 3) { cell.errors++; break; }
           cell.setupRetries++;
         }
       }
+      if (r === undefined) continue;
       cell.results.push(r);
       const odd = anomalies(cell.scenario, r);
       if ((odd.length && kept < MAX_KEPT) || opts.has('--keep-logs')) {
@@ -594,7 +601,8 @@ try {
   console.log('');
   for (const r of rows) {
     console.log(`  ${r.scenario} / ${r.setup}: each ${r.eachMs.map((x) => x ?? '–').join(' ')}; longest client gap median ${fmt(r.medianGapMs)} ms, max ${fmt(r.maxGapMs)} ms`
-      + `${Number.isFinite(r.medianFencedMs) ? `; serv1 powered off at ${fmt(r.medianFencedMs)} ms (median)` : ''}${r.setupRetries ? `; start-ups retried: ${r.setupRetries}` : ''}`);
+      + `${Number.isFinite(r.medianFencedMs) ? `; serv1 powered off at ${fmt(r.medianFencedMs)} ms (median)` : ''}${r.setupRetries ? `; start-ups retried: ${r.setupRetries}` : ''}`
+      + `${r.errors ? `; trials that failed (not measured): ${r.errors}` : ''}`);
   }
   // The issue's goals.
   console.log('');
