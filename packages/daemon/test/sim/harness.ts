@@ -377,9 +377,18 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
         const host = cloneHost(s.node);
         // A clone of a running node (two daemons at once under one name).
         if (up.has(host) || stopping.has(host) || !up.has(s.node) || stopping.has(s.node)) return false;
-        // A copy of the machine's disk as it is now (the state directory, if it has one yet).
-        rmSync(join(root, host), { recursive: true, force: true });
-        if (existsSync(join(root, s.node))) cpSync(join(root, s.node), join(root, host), { recursive: true });
+        // A copy of the machine's disk as it is now (the state directory, if it has one yet). The
+        // node's daemon may be writing its state (a temporary file, then a rename): the copy leaves
+        // temporary files out, and is taken again if a file vanished while it was taken.
+        for (let attempt = 0; ; attempt++) {
+          rmSync(join(root, host), { recursive: true, force: true });
+          try {
+            if (existsSync(join(root, s.node))) cpSync(join(root, s.node), join(root, host), { recursive: true, filter: (src) => !src.endsWith('.tmp') });
+            break;
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw e;
+          }
+        }
         nodeOf.set(host, s.node);
         for (const f of fabrics) f.setDelivery(s.node, s.delivery);
         cloned.add(s.node);
