@@ -12,7 +12,7 @@ import {
 } from '@paceline/model';
 import { schedule } from '@paceline/scheduler';
 import {
-  explainPeerSafelyDown, initialState, settledBoot, membershipNodes, resolveConfig, step,
+  explainMayRun, explainPeerSafelyDown, initialState, settledBoot, membershipNodes, resolveConfig, step,
   type MembershipConfigInput, type MembershipEvent, type MembershipInput, type MembershipState, type Transport, type TransportInput,
 } from '@paceline/membership';
 import type { ActionResult, AgentResolver, Clock, CommandRunner, Logger } from '@paceline/agent-api';
@@ -941,11 +941,9 @@ function actionLinesAtDebug(l: Logger, inAction = false): Logger {
   };
 }
 
+/** Why this node may not run resources: membership's own answer (quorum, policy, the arbiter's vote, an identity conflict). */
 function mayRunReason(m: MembershipState): string {
-  if (m.leaving) return 'this node is leaving the cluster';
-  if (m.waitingForAll) return 'waiting until every node has been seen (waitForAll)';
-  if (!m.quorate) return `no quorum (${m.members.length} of ${m.config.nodeNames.length} nodes)`;
-  return `a peer is unaccounted for (policy ${m.config.partitionPolicy})`;
+  return explainMayRun(m).reason;
 }
 
 /** The channel's and the freshness guard's drop counters, as `message REASON` (summed where both count one). */
