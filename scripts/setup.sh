@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBS=(iproute2 iputils-arping iputils-ping rsync nftables tcpdump procps psmisc pacemaker-cli-utils resource-agents libxml2-utils keepalived)
+# The reference cluster's services, run by the typed service agents and the live lab (agents/*, npm run lab).
+DEBS+=(samba smbclient cyrus-imapd cyrus-admin cyrus-clients sendmail-bin sendmail-cf m4 nginx-light apache2 bind9 bind9-dnsutils freeradius freeradius-utils)
 missing=()
 for p in "${DEBS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -13,7 +15,14 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
+    # Installing a service package must not start its daemon: Paceline starts them, one instance per
+    # node namespace. A policy-rc.d that refuses every start does that; remove it after if we made it.
+    made_policy=
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && made_policy=1
+    fi
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    if [ -n "$made_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
   else
     echo "setup: not root (or no apt-get): skipping Debian packages ${missing[*]}; tests that need them will say so and skip" >&2
   fi
