@@ -55,7 +55,7 @@ for (const dir of pkgDirs) {
   if (!existsSync(srcDir)) continue;
   for (const f of files(srcDir)) {
     const text = readFileSync(f, 'utf8');
-    for (const m of text.matchAll(/(?:from\s+|import\s*\(\s*)['"](@paceline\/[a-z0-9-]+)['"]/g)) {
+    for (const m of text.matchAll(/(?:from\s+|import\s*\(\s*)['"](@paceline\/[a-z0-9-]+)(?:\/[a-z0-9/-]+)?['"]/g)) {
       const dep = m[1];
       const where = relative(root, f);
       if (dep === pkg.name) continue;

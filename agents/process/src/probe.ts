@@ -1,9 +1,10 @@
 /** Readiness probes: a TCP connect, an HTTP GET, or a command that must exit 0. */
 import { connect } from 'node:net';
 import type { AgentContext } from '@paceline/agent-api';
+import type { ReadyResult } from '@paceline/agent-api/daemon';
 import type { ProcessParams } from './params.js';
 
-export type ProbeResult = { readonly ready: true } | { readonly ready: false; readonly reason: string };
+export type ProbeResult = ReadyResult;
 
 const READY: ProbeResult = { ready: true };
 
