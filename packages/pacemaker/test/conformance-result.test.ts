@@ -8,15 +8,8 @@ import {
   type ConformanceExpected,
   type ConformanceResult,
 } from '@paceline/pacemaker';
+import { corpusNames, requireCorpus } from './corpus.js';
 
-const CORPUS = process.env['PACELINE_CONFORMANCE_DIR'] ?? '/work/shared/conformance/pacemaker';
-const names = (() => {
-  try {
-    return readdirSync(CORPUS).filter((f) => f.endsWith('.expected.json')).map((f) => f.slice(0, -'.expected.json'.length)).sort();
-  } catch {
-    return [];
-  }
-})();
 
 const empty = { actions: [], edges: [], current: [], explanation: { scores: [], decisions: [] }, warnings: [] };
 
@@ -125,10 +118,11 @@ describe('toConformanceResult', () => {
   });
 });
 
-(names.length ? describe : describe.skip)('the corpus through a perfect scheduler', () => {
+describe('the corpus through a perfect scheduler', () => {
   it('round-trips every expected result, node flags included', () => {
     const problems: string[] = [];
-    for (const name of names) {
+    const CORPUS = requireCorpus();
+    for (const name of corpusNames(CORPUS)) {
       const expected = JSON.parse(readFileSync(join(CORPUS, `${name}.expected.json`), 'utf8')) as ConformanceExpected;
       const { config, status } = importCib(readFileSync(join(CORPUS, `${name}.xml`), 'utf8'));
       const d = compareConformance(expected, toConformanceResult(config, status, transitionFrom(expected)), { nodes: true });

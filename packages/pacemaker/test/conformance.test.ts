@@ -1,25 +1,11 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { corpusNames, requireCorpus } from './corpus.js';
 import { runConformanceCase, type ConformanceExpected, type ScheduleFn } from '@paceline/pacemaker';
 
-const CORPUS = process.env['PACELINE_CONFORMANCE_DIR'] ?? '/work/shared/conformance/pacemaker';
 const floor = JSON.parse(readFileSync(new URL('./conformance-floor.json', import.meta.url), 'utf8')) as { tiers: Record<string, number> };
 
-function corpusNames(): string[] {
-  try {
-    return readdirSync(CORPUS)
-      .filter((f) => f.endsWith('.expected.json'))
-      .map((f) => f.slice(0, -'.expected.json'.length))
-      .sort();
-  } catch {
-    return [];
-  }
-}
-
-const names = corpusNames();
-if (names.length === 0) console.log(`conformance.test: no corpus at ${CORPUS}; skipped`);
-
-(names.length ? describe : describe.skip)('Pacemaker conformance corpus', () => {
+describe('Pacemaker conformance corpus', () => {
   let schedule: ScheduleFn | undefined;
   beforeAll(async () => {
     try {
@@ -33,7 +19,8 @@ if (names.length === 0) console.log(`conformance.test: no corpus at ${CORPUS}; s
   it('passes at least the recorded floor in every tier', () => {
     const counts: Record<string, { pass: number; total: number }> = {};
     const failing: string[] = [];
-    for (const name of names) {
+    const CORPUS = requireCorpus();
+    for (const name of corpusNames(CORPUS)) {
       const expected = JSON.parse(readFileSync(join(CORPUS, `${name}.expected.json`), 'utf8')) as ConformanceExpected;
       const xml = readFileSync(join(CORPUS, `${name}.xml`), 'utf8');
       const o = runConformanceCase(name, xml, expected, schedule);

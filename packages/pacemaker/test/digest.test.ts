@@ -2,16 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { importCib } from '@paceline/pacemaker';
 import { DigestCache, digestParams, digestText } from '../src/digest.js';
+import { corpusFile } from './corpus.js';
 
-const CORPUS = process.env['PACELINE_CONFORMANCE_DIR'] ?? '/work/shared/conformance/pacemaker';
-const have = (name: string): boolean => {
-  try {
-    readFileSync(join(CORPUS, `${name}.xml`));
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 const cib = (ops: string, history: string): string => `<cib have-quorum="1" crm_feature_set="3.16.1"><configuration><crm_config/>
   <nodes><node id="1" uname="n1"/></nodes>
@@ -58,16 +50,16 @@ describe('Pacemaker operation digests', () => {
     expect(digestParams(p, 'n1', 'start', 0, 90_000)).toEqual({ state: '/run/d', passwd: 'secret' });
   });
 
-  (have('params-4') && have('params-5') ? it : it.skip)('flags the definition changes of the corpus (params-4: reload, params-5: restart)', () => {
+  it('flags the definition changes of the corpus (params-4: reload, params-5: restart)', () => {
     const last = (name: string, node: string, rsc: string): string | undefined => {
-      const r = importCib(readFileSync(join(CORPUS, `${name}.xml`), 'utf8'));
+      const r = importCib(readFileSync(corpusFile(`${name}.xml`), 'utf8'));
       const ops = r.status.nodes.find((n) => n.name === node)!.history.find((h) => h.resource === rsc)!.ops;
       return ops.filter((o) => o.action === 'start').sort((a, b) => b.callId - a.callId)[0]?.paramsChange;
     };
     expect(last('params-4', 'c001n02', 'DcIPaddr')).toBe('changed');
     // params-5: the resource was found running by a probe whose restart digest (no op-force-restart list: all
     // parameters) no longer matches → Restart
-    const r5 = importCib(readFileSync(join(CORPUS, 'params-5.xml'), 'utf8'));
+    const r5 = importCib(readFileSync(corpusFile('params-5.xml'), 'utf8'));
     const probe = r5.status.nodes.find((n) => n.name === 'c001n02')!.history.find((h) => h.resource === 'DcIPaddr')!.ops.find((o) => o.interval === 0);
     expect(probe?.paramsChange).toBe('restart');
   });

@@ -24,6 +24,7 @@ import {
 } from '@paceline/model';
 import { parseStory, replayStory } from '@paceline/cli';
 import { compareConformance, crmSimulateResult, exportCib, importCib, operationDigest, pacemakerAgent, restorePacelineAgents } from '@paceline/pacemaker';
+import { corpusNames, requireCorpus } from './corpus.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const example = join(here, '../../../examples/two-node-mutual-failover');
@@ -588,17 +589,11 @@ describe('crmSimulateResult', () => {
 });
 
 // ---- against the Pacemaker conformance corpus (tier 1 and 2) ----
-const corpus = join(here, '../../../../shared/conformance/pacemaker');
-const corpusCases = existsSync(corpus)
-  ? readdirSync(corpus)
-      .filter((f) => f.endsWith('.expected.json'))
-      .map((f) => f.slice(0, -'.expected.json'.length))
-      .filter((n) => [1, 2].includes((JSON.parse(readFileSync(join(corpus, `${n}.expected.json`), 'utf8')) as { tier?: number }).tier ?? 3))
-      .sort()
-  : [];
-if (corpusCases.length === 0) console.log(`export.test: corpus checks skipped: no conformance corpus at ${corpus}`);
+// The corpus is required (a missing one fails these tests, see corpus.ts); crm_simulate is skipped with a reason.
+const tier12Cases = (corpus: string): string[] =>
+  corpusNames(corpus).filter((n) => [1, 2].includes((JSON.parse(readFileSync(join(corpus, `${n}.expected.json`), 'utf8')) as { tier?: number }).tier ?? 3));
 
-(noSimulate === null && corpusCases.length > 0 ? describe : describe.skip)('on the conformance corpus (tiers 1-2)', () => {
+(noSimulate === null ? describe : describe.skip)('on the conformance corpus (tiers 1-2)', () => {
   const work = mkdtempSync(join(tmpdir(), `paceline-corpus-${process.pid}-`));
   afterAll(() => rmSync(work, { recursive: true, force: true }));
   const simulate = (file: string) =>
@@ -612,7 +607,8 @@ if (corpusCases.length === 0) console.log(`export.test: corpus checks skipped: n
     );
 
   it('crmSimulateResult reads crm_simulate into exactly the expected results (placement, summary, node flags)', () => {
-    const bad = corpusCases.flatMap((n) => {
+    const corpus = requireCorpus();
+    const bad = tier12Cases(corpus).flatMap((n) => {
       const expected = JSON.parse(readFileSync(join(corpus, `${n}.expected.json`), 'utf8'));
       const d = compareConformance(expected, simulate(join(corpus, `${n}.xml`)), { nodes: true });
       return d === null ? [] : [`${n}: ${d}`];
@@ -621,7 +617,8 @@ if (corpusCases.length === 0) console.log(`export.test: corpus checks skipped: n
   });
 
   it('importCib then exportCib keeps what Pacemaker decides', () => {
-    const bad = corpusCases.flatMap((n) => {
+    const corpus = requireCorpus();
+    const bad = tier12Cases(corpus).flatMap((n) => {
       const expected = JSON.parse(readFileSync(join(corpus, `${n}.expected.json`), 'utf8')) as { effective_time?: { iso?: string } | null };
       const imported = importCib(readFileSync(join(corpus, `${n}.xml`), 'utf8'), { source: `${n}.xml` });
       const iso = expected.effective_time?.iso;

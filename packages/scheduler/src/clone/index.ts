@@ -1,4 +1,4 @@
-/** Clone and promotable-clone semantics for the scheduler (see /work/notes/scheduler-clone.md). */
+/** Clone and promotable-clone semantics for the scheduler (docs/scheduler.md: the assign stage and clone/). */
 export * from './settings.js';
 export * from './numbering.js';
 export * from './assign.js';
