@@ -4,3 +4,4 @@ export * from './network.js';
 export * from './harness.js';
 export * from './script.js';
 export * from './transport.js';
+export * from './fuzz.js';
