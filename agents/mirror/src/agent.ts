@@ -20,7 +20,8 @@ import { countConflicts, instanceFile, readInstance, readWorkerStatus, trimLog, 
 import { readManifest, writeJsonAtomic } from './manifest.js';
 import { layoutFor, MirrorParams, type Layout } from './params.js';
 import { alive, bootId, startTimeOf, stopOwned, type Owned } from './proc.js';
-import { clientArgs, daemonArgs, remoteUrl, writeDaemonConfig } from './rsync.js';
+import { daemonArgs, writeDaemonConfig } from './rsync.js';
+import { CLUSTER_KEY_FILE, resolveSecret, SecretError } from './secret.js';
 import { publishStatus, summarize, syncFromPeer } from './sync.js';
 
 /** The compiled worker: next to this module in dist/, or dist/ beside src/ when running from sources (tests). */
@@ -51,11 +52,17 @@ async function sameFilesystem(l: Layout): Promise<ActionResult | undefined> {
   return d.dev === m.dev ? undefined : failed('misconfigured', `metaDir ${l.metaDir} must be on the same filesystem as path ${l.data} (merges move files from its staging area into place)`);
 }
 
-/** Does our own daemon serve our status (through the runner, so it works wherever the runner runs commands)? */
+/**
+ * Does our own daemon answer (through the runner, so it works wherever the runner runs commands)?
+ * A module listing: the daemon admits only the peer's address to its modules, not its own node.
+ */
 async function servesItself(p: MirrorParams, l: Layout, ctx: AgentContext): Promise<boolean> {
-  const r = await ctx.run.run(p.rsync, [...(await clientArgs(p, l)), '--contimeout=2', '--list-only', remoteUrl(p, l, 'meta', 'status.json', l.self)], { timeoutMs: 3000, signal: ctx.signal });
+  const r = await ctx.run.run(p.rsync, ['--contimeout=2', '--list-only', `rsync://${l.self.authority}/`], { timeoutMs: 3000, signal: ctx.signal });
   return r.exitCode === 0;
 }
+
+/** Said in start's and monitor's results while the daemons run without a shared secret. */
+const UNAUTHENTICATED = `; WARNING unauthenticated: no secretFile and no cluster key at ${CLUSTER_KEY_FILE}, so any user on the peer node can read this copy through its rsync daemon (install the cluster key or set secretFile)`;
 
 async function spawnOwned(ctx: AgentContext, file: string, args: string[], logFile: string): Promise<Owned | ActionResult> {
   if (!ctx.run.spawn) return failed('not-installed', 'this command runner cannot start daemons (no spawn)');
@@ -100,7 +107,12 @@ export const mirrorAgent = defineAgent({
     if (isResult(l)) return l;
     const v = await ctx.run.run(p.rsync, ['--version'], { timeoutMs: 5000, signal: ctx.signal });
     if (v.notFound || v.exitCode !== 0) return failed('not-installed', `${p.rsync} is not installed (Debian package rsync)`);
-    if (p.secretFile !== undefined && !existsSync(p.secretFile)) return failed('misconfigured', `secretFile ${p.secretFile} does not exist`);
+    try {
+      await resolveSecret(p);
+    } catch (e) {
+      if (e instanceof SecretError) return failed('misconfigured', e.message);
+      throw e;
+    }
     return ok();
   },
 
@@ -125,10 +137,11 @@ export const mirrorAgent = defineAgent({
     if (split) return split;
     // Published before the daemon serves it: a started instance is never taken for a primary.
     await publishStatus(l, 'unpromoted', ctx.clock.now());
+    let authenticated: boolean;
     try {
-      await writeDaemonConfig(p, l);
+      authenticated = (await writeDaemonConfig(p, l)) !== undefined;
     } catch (e) {
-      return failed('misconfigured', `cannot write the rsync daemon configuration: ${(e as Error).message}`);
+      return failed('misconfigured', e instanceof SecretError ? e.message : `cannot write the rsync daemon configuration: ${(e as Error).message}`);
     }
     const logFile = `${l.stateDir}/rsyncd.out`;
     const daemon = await spawnOwned(ctx, p.rsync, daemonArgs(l), logFile);
@@ -146,9 +159,9 @@ export const mirrorAgent = defineAgent({
       await stopOwned(daemon, ctx.clock);
       return worker;
     }
-    await writeInstance(l, { role: 'unpromoted', since: ctx.clock.now(), bootId: await bootId(), daemon, worker });
+    await writeInstance(l, { role: 'unpromoted', since: ctx.clock.now(), bootId: await bootId(), daemon, worker, authenticated });
     ctx.log.info('mirror started (Unpromoted)', { serving: l.self.authority, peer: l.peer });
-    return ok(`Unpromoted: serving ${l.data} on ${l.self.authority}, following ${l.peer} every ${p.intervalMs} ms`);
+    return ok(`Unpromoted: serving ${l.data} on ${l.self.authority}, following ${l.peer} every ${p.intervalMs} ms${authenticated ? '' : UNAUTHENTICATED}`);
   },
 
   async stop(p, ctx) {
@@ -175,7 +188,7 @@ export const mirrorAgent = defineAgent({
     }
     await trimLog(`${l.stateDir}/rsyncd.log`);
     await trimLog(`${l.stateDir}/worker.log`);
-    const conflicts = await conflictNote(l);
+    const conflicts = `${await conflictNote(l)}${rec.authenticated === false ? UNAUTHENTICATED : ''}`;
     if (rec.role === 'promoted') return runningPromoted(`Promoted: ${l.data} is authoritative, served to ${l.peer} on ${l.self.authority}${conflicts}`);
     if (!(await alive(rec.worker))) return failed('generic-error', `the replica worker (pid ${rec.worker?.pid}) is gone: ${await tail(`${l.stateDir}/worker.log`)}`);
     const ws = await readWorkerStatus(l);

@@ -12,6 +12,8 @@ export interface InstanceRecord {
   readonly bootId: string;
   readonly daemon: Owned;
   readonly worker?: Owned;
+  /** Whether the daemon requires the shared secret (false: no secretFile and no cluster key). */
+  readonly authenticated?: boolean;
 }
 
 export const instanceFile = (l: Layout): string => `${l.stateDir}/instance.json`;

@@ -4,7 +4,9 @@
  * agent's actions called directly. Needs the compiled worker (dist/worker.js): `npx tsc -b agents/mirror`.
  */
 import { existsSync } from 'node:fs';
-import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -280,11 +282,59 @@ describe('paceline:mirror between two rsync daemons on loopback', () => {
     const denied = await runner.run('rsync', [`--password-file=${wrong}`, `rsync://paceline@127.0.0.1:${port}/data/`, join(root, 'stolen/')]);
     expect(denied.exitCode).not.toBe(0);
     expect(denied.stderr).toMatch(/auth failed/);
-    // Even with the secret, nobody can write into a node's copy through its daemon.
-    const pushed = await runner.run('rsync', [`--password-file=${secret}`, secret, `rsync://paceline@127.0.0.1:${port}/data/intruder`]);
+    // The password is derived from the file (never the file itself), kept owner-only in the state directory.
+    const password = join(b.state, 'client.secret');
+    expect((await stat(password)).mode & 0o777).toBe(0o600);
+    expect(await readFile(password, 'utf8')).not.toContain('s3cret-for-the-test');
+    // Even with the password, nobody can write into a node's copy through its daemon.
+    const pushed = await runner.run('rsync', [`--password-file=${password}`, secret, `rsync://paceline@127.0.0.1:${port}/data/intruder`]);
     expect(pushed.exitCode).not.toBe(0);
     expect(pushed.stderr).toMatch(/read only/);
     expect(existsSync(join(a.data, 'intruder'))).toBe(false);
+  });
+
+  test('a secret file that others can read, or a symbolic link, is refused, naming the file', async () => {
+    const loose = join(root, 'loose-secret');
+    await writeFile(loose, 'shared\n', { mode: 0o644 });
+    await chmod(loose, 0o644);
+    const [a] = await pair('loose', { secretFile: loose });
+    for (const action of ['validate', 'start'] as const) {
+      const r = await call(a, action);
+      expect(r.outcome).toBe('misconfigured');
+      expect(r.reason).toContain(`secretFile ${loose} has mode 0644: group and others must have no access (run: chmod 600 ${loose})`);
+    }
+    const link = join(root, 'link-secret');
+    await chmod(loose, 0o600);
+    await symlink(loose, link);
+    const [c] = await pair('linked', { secretFile: link });
+    expect((await call(c, 'validate')).reason).toContain('a symbolic link is not accepted');
+  });
+
+  // Issue #16, item 10: any local user read a 0600 file through the daemon (root, no authentication).
+  const asNobody = process.getuid?.() === 0 && spawnSync('setpriv', ['--version']).status === 0;
+  (asNobody ? test : test.skip)('a local user without the cluster key cannot read a 0600 file through the daemon (root: runs rsync as nobody)', async () => {
+    const key = join(root, 'cluster.key');
+    await writeFile(key, randomBytes(32), { mode: 0o600 });
+    const [a, b] = await pair('local-user', { secretFile: key });
+    await put(a, 'private/mail', 'for root only');
+    await chmod(join(a.data, 'private/mail'), 0o600);
+    expect(await outcome(a, 'start')).toBe('ok');
+    expect(await outcome(a, 'promote')).toBe('ok');
+    const t = Date.now();
+    expect(await outcome(b, 'start')).toBe('ok');
+    await synced(b, t);
+    expect(await readFile(join(b.data, 'private/mail'), 'utf8')).toBe('for root only');
+    const port = String((a.params.peers as Record<string, string>).serv1).split(':')[1];
+    const drop = join(root, 'drop');
+    await mkdir(drop, { recursive: true });
+    await chmod(drop, 0o777);
+    await chmod(root, 0o755);
+    for (const url of [`rsync://127.0.0.1:${port}/data/private/mail`, `rsync://paceline@127.0.0.1:${port}/data/private/mail`, `rsync://127.0.0.1:${port}/meta/status.json`]) {
+      const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'rsync', '--contimeout=5', url, `${drop}/`], { encoding: 'utf8', input: '', timeout: 20_000 });
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toMatch(/auth failed|password/i);
+    }
+    expect(await readdir(drop)).toEqual([]);
   });
 
   test('a replica that cannot reach its primary for longer than maxLagMs reports degraded, with how far behind it is', async () => {

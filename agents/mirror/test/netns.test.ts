@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { invokeAgent, silentLogger, validateParams, type ActionResult, type AgentAction, type CommandRunner } from '@paceline/agent-api';
@@ -108,5 +108,21 @@ maybe('paceline:mirror over a veth crossover between two network namespaces', ()
       expect(await readFile(join(root, 'serv1', 'data', f!), 'utf8')).toBe(text);
       await waitFor(async () => existsSync(join(root, 'serv2', 'data', f!)), `${f} on serv2`);
     }
+  });
+  // Issue #16, item 10: the daemon (root, no authentication by default) admitted the node's own
+  // address, so any local user read a 0600 file through it. Now only the peer's address is admitted.
+  test('a local user on the node cannot read a 0600 file through its own rsync daemon (default parameters)', async () => {
+    const secretPath = join(root, 'serv1', 'data', 'private');
+    await writeFile(secretPath, 'root only', { mode: 0o600 });
+    await chmod(secretPath, 0o600);
+    const drop = join(root, 'drop');
+    await mkdir(drop, { recursive: true });
+    await chmod(drop, 0o777);
+    await chmod(root, 0o755);
+    const r = spawnSync('ip', ['netns', 'exec', ns.serv1, 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups',
+      'rsync', '--contimeout=5', `rsync://${addr.serv1}:8730/data/private`, `${drop}/`], { encoding: 'utf8', input: '', timeout: 20_000 });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/Unknown module|access denied/);
+    expect(existsSync(join(drop, 'private'))).toBe(false);
   });
 });
