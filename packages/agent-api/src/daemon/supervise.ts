@@ -202,6 +202,26 @@ export async function startDaemon(ctx: AgentContext, d: DaemonHandle, launch: Da
   return waitReady(ctx, d, launch, record);
 }
 
+/**
+ * Takes over a daemon started outside Paceline (found by a probe, e.g. with `whoListens`): records
+ * the leader of `pid`'s process group (or `pid` itself when the group has no live leader), so
+ * status and stop work on it as on one Paceline started. Returns the record, or undefined when
+ * the process is gone.
+ */
+export async function adoptDaemon(ctx: AgentContext, d: DaemonHandle, pid: number): Promise<DaemonRecord | undefined> {
+  const info = await procInfo(pid);
+  if (!info || info.state === 'Z') return undefined;
+  const leader = info.pgid > 1 && info.pgid !== pid ? await procInfo(info.pgid) : undefined;
+  const useLeader = leader !== undefined && leader.state !== 'Z' && leader.comm === info.comm;
+  const record: DaemonRecord = useLeader
+    ? { pid: info.pgid, startTime: leader.startTime, command: d.name, processGroup: true }
+    : { pid, startTime: info.startTime, command: d.name, processGroup: info.pgid === pid && (d.processGroup ?? true) };
+  await mkdir(dirname(recordFileOf(ctx, d)), { recursive: true });
+  await writeFile(recordFileOf(ctx, d), `${JSON.stringify(record)}\n`);
+  ctx.log.info(`adopted ${d.name} started outside Paceline`, { pid: record.pid });
+  return record;
+}
+
 /** Waits until the readiness check passes, the daemon dies, or the deadline nears. */
 async function waitReady(ctx: AgentContext, d: DaemonHandle, launch: DaemonLaunch, record: DaemonRecord): Promise<ActionResult> {
   const margin = Math.min(1000, Math.max(50, ctx.op.timeout / 10));

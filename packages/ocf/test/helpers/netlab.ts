@@ -35,7 +35,7 @@ export function tryRun(file: string, args: readonly string[]): { status: number 
 export const subnetOctet = (process.pid % 200) + 20;
 
 export class NetLab {
-  private readonly namespaces: string[] = [];
+  private readonly created: string[] = [];
   readonly tag: string;
 
   constructor(prefix: string) {
@@ -46,7 +46,7 @@ export class NetLab {
   ns(name: string): string {
     const ns = `${this.tag}-${name}`;
     sh('ip', ['netns', 'add', ns]);
-    this.namespaces.push(ns);
+    this.created.push(ns);
     this.exec(ns, 'ip', ['link', 'set', 'lo', 'up']);
     return ns;
   }
@@ -62,7 +62,7 @@ export class NetLab {
   /** A veth pair with one end in each namespace, both up. Names must be at most 15 characters. */
   veth(nsA: string, ifA: string, nsB: string, ifB: string): void {
     for (const n of [ifA, ifB]) if (n.length > 15) throw new Error(`interface name ${n} is longer than 15 characters`);
-    const tmp = `v${process.pid % 100000}t${this.namespaces.length}`;
+    const tmp = `v${process.pid % 100000}t${this.created.length}`;
     sh('ip', ['link', 'add', tmp, 'type', 'veth', 'peer', 'name', `${tmp}p`]);
     sh('ip', ['link', 'set', tmp, 'netns', nsA]);
     sh('ip', ['link', 'set', `${tmp}p`, 'netns', nsB]);
@@ -107,8 +107,13 @@ export class NetLab {
     return prefixRunner(createProcessRunner(), ['ip', 'netns', 'exec', ns]);
   }
 
+  /** The namespaces created so far. */
+  namespaces(): readonly string[] {
+    return [...this.created];
+  }
+
   cleanup(): void {
-    for (const ns of this.namespaces.splice(0).reverse()) tryRun('ip', ['netns', 'del', ns]);
+    for (const ns of this.created.splice(0).reverse()) tryRun('ip', ['netns', 'del', ns]);
   }
 }
 

@@ -1,0 +1,3 @@
+export { httpdAgent } from './agent.js';
+export { HttpdParams } from './params.js';
+export { httpGet } from './http.js';

@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// Runs one action of a built Paceline agent and prints its ActionResult as JSON: what the service
+// tests run through `ip netns exec NS node agent-driver.mjs REQUEST`, so the agent's own sockets
+// (its protocol checks, /proc/net) are those of the test's namespace. REQUEST is JSON:
+// { repo, module (path to the agent's built index.js), agent (export name), action, params,
+//   stateDir, instance, timeoutMs, interval }.
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const req = JSON.parse(process.argv[2]);
+const api = await import(pathToFileURL(join(req.repo, 'packages/agent-api/dist/index.js')).href);
+const runtime = await import(pathToFileURL(join(req.repo, 'packages/runtime/dist/index.js')).href);
+const mod = await import(pathToFileURL(req.module).href);
+const agent = mod[req.agent];
+if (!agent) throw new Error(`${req.module} has no export ${req.agent}`);
+const checked = api.validateParams(agent, req.params, req.instance);
+const result = !checked.ok
+  ? checked.result
+  : await api.invokeAgent(agent, {
+      action: req.action,
+      params: checked.params,
+      node: 'node1',
+      instance: req.instance,
+      stateDir: req.stateDir,
+      run: new runtime.ExecaCommandRunner(),
+      log: api.silentLogger,
+      clock: new runtime.SystemClock(),
+      timeoutMs: req.timeoutMs,
+      interval: req.interval ?? 0,
+    });
+process.stdout.write(`${JSON.stringify(result)}\n`);
