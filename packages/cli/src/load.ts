@@ -1,9 +1,33 @@
-/** Reading configuration and status files, with errors that name the file. */
-import { ConfigError, emptyNodeStatus, parseConfigText, parseStatusText, type ClusterConfig, type ClusterStatus } from '@paceline/model';
+/**
+ * Reading configuration and status files, with errors that name the file. Every command (and the
+ * daemon's start) reads YAML through the model's one loader, `parseDocumentText`: malformed text,
+ * control characters and alias bombs are a ConfigError naming `FILE: line L, column C` (exit 2).
+ */
+import {
+  ConfigError, emptyNodeStatus, parseConfigText, parseDocumentText, parseStatusText, validateConfig,
+  type ClusterConfig, type ClusterStatus, type ValidationResult,
+} from '@paceline/model';
 import type { CliIo } from './io.js';
 
 export function loadConfig(io: CliIo, path: string): ClusterConfig {
   return parseConfigText(readOrThrow(io, path), path);
+}
+
+/** Any YAML or JSON file as plain data (e.g. a demo story); throws ConfigError naming the file. */
+export function loadDocument(io: CliIo, path: string): unknown {
+  return parseDocumentText(readOrThrow(io, path), path);
+}
+
+/**
+ * A configuration file as written (what `config apply` sends and the daemon starts from) and its
+ * validation: the caller decides what to do with problems and warnings. Unreadable or malformed
+ * text throws ConfigError.
+ */
+export function loadConfigDocument(io: CliIo, path: string): { document: Record<string, unknown>; result: ValidationResult } {
+  const document = loadDocument(io, path);
+  const result = validateConfig(document);
+  // Not a mapping: the validation says so ("expected object") and nothing is applied.
+  return { document: typeof document === 'object' && document !== null && !Array.isArray(document) ? (document as Record<string, unknown>) : {}, result };
 }
 
 /** A status file, or — without one — every configured node online with nothing known (a cold start). */

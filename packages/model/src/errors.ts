@@ -39,3 +39,10 @@ export function formatIssues(issues: readonly ConfigIssue[], source?: string): s
   const head = `${source ? `${source}: ` : ''}${issues.length} problem${issues.length === 1 ? '' : 's'} found`;
   return [head, ...issues.map((i) => `  - ${i.path || '(top level)'}: ${i.message}`)].join('\n');
 }
+
+/** Renders a path as `resources[0].ops[1].interval`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
+  return out;
+}

@@ -6,6 +6,7 @@ export * from './status.js';
 export * from './transition.js';
 export * from './ocf.js';
 export * from './walk.js';
+export * from './load.js';
 export * from './validate.js';
 export * from './builder.js';
 export * from './digest.js';

@@ -4,10 +4,10 @@
  * nothing is returned, so a bad file is never half-applied.
  */
 import type { z } from 'zod';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { ClusterConfig, type Constraint } from './config.js';
 import { ClusterStatus } from './status.js';
-import { ConfigError, type ConfigIssue } from './errors.js';
+import { ConfigError, formatPath, type ConfigIssue } from './errors.js';
+import { parseDocumentText } from './load.js';
 import { listResourceIds } from './walk.js';
 
 export interface ValidationResult {
@@ -15,13 +15,6 @@ export interface ValidationResult {
   readonly issues: readonly ConfigIssue[];
   /** Suspicious but legal, e.g. a constraint naming a node that is not (yet) configured. */
   readonly warnings: readonly ConfigIssue[];
-}
-
-/** Renders a zod path as `resources[0].ops[1].interval`. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
-  return out;
 }
 
 export function zodIssues(error: z.ZodError, prefix = ''): ConfigIssue[] {
@@ -35,6 +28,8 @@ function humanMessage(i: z.core.$ZodIssue): string {
   if (i.code === 'unrecognized_keys') return `unknown field${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}`;
   if (i.code === 'invalid_union' && 'note' in i && i.note === 'No matching discriminator')
     return `missing or unknown "type"${'discriminator' in i ? ` (field "${String(i.discriminator)}")` : ''}`;
+  // zod says "Invalid input: expected string, received undefined" for a field that is not there.
+  if (i.code === 'invalid_type' && /received undefined$/.test(i.message)) return `missing (expected ${i.expected === 'object' ? 'a mapping' : i.expected === 'array' ? 'a list' : `a ${i.expected}`})`;
   return i.message;
 }
 
@@ -164,7 +159,7 @@ export function parseConfig(input: unknown, source?: string): ClusterConfig {
 
 /** Parses YAML or JSON text (JSON is YAML) into a valid configuration; throws ConfigError. */
 export function parseConfigText(text: string, source?: string): ClusterConfig {
-  return parseConfig(parseDocument(text, source), source);
+  return parseConfig(parseDocumentText(text, source), source);
 }
 
 export function parseStatus(input: unknown, source?: string): ClusterStatus {
@@ -174,21 +169,5 @@ export function parseStatus(input: unknown, source?: string): ClusterStatus {
 }
 
 export function parseStatusText(text: string, source?: string): ClusterStatus {
-  return parseStatus(parseDocument(text, source), source);
-}
-
-function parseDocument(text: string, source?: string): unknown {
-  try {
-    return parseYaml(text, { prettyErrors: true }) ?? {};
-  } catch (e) {
-    if (e instanceof YAMLParseError) {
-      const pos = e.linePos?.[0];
-      throw new ConfigError(
-        [{ path: pos ? `line ${pos.line}, column ${pos.col}` : '', message: e.message.split('\n')[0] ?? e.message }],
-        source,
-        'PARSE_FAILED',
-      );
-    }
-    throw e;
-  }
+  return parseStatus(parseDocumentText(text, source), source);
 }

@@ -1,10 +1,10 @@
 /** `paceline config show|apply FILE` (next to `config validate`): the running cluster's replicated configuration. */
 import type { Command } from 'commander';
-import { parse as parseYaml, stringify } from 'yaml';
-import { formatIssues, validateConfig } from '@paceline/model';
+import { stringify } from 'yaml';
+import { formatIssues } from '@paceline/model';
 import type { ClusterDoc } from '@paceline/daemon';
 import { ExitError, type CliIo } from '../io.js';
-import { readOrThrow } from '../load.js';
+import { loadConfigDocument } from '../load.js';
 import { DEFAULT_STATE_DIR } from './daemon.js';
 import { control } from './status.js';
 
@@ -21,8 +21,7 @@ export function registerClusterConfigCommands(program: Command, io: CliIo): void
   config.command('apply <file>').description('Replace the cluster configuration (an epoch in the file must be newer than the cluster\'s)')
     .option('--state-dir <dir>', 'the local daemon\'s state directory', DEFAULT_STATE_DIR)
     .action(async (file: string, o: { stateDir: string }) => {
-      const raw = (parseYaml(readOrThrow(io, file)) ?? {}) as Record<string, unknown>;
-      const r = validateConfig(raw);
+      const { document: raw, result: r } = loadConfigDocument(io, file);
       if (!r.config) {
         io.err(formatIssues(r.issues, file));
         throw new ExitError(2);

@@ -1,9 +1,8 @@
 /** `paceline config validate FILE`: every problem at once, each with its path; exit 2 when invalid. */
 import type { Command } from 'commander';
-import { parse as parseYaml } from 'yaml';
-import { formatIssues, validateConfig } from '@paceline/model';
+import { formatIssues } from '@paceline/model';
 import { ExitError, type CliIo } from '../io.js';
-import { readOrThrow } from '../load.js';
+import { loadConfigDocument } from '../load.js';
 
 export function registerConfigCommands(program: Command, io: CliIo): void {
   const config = program.command('config').description('Work with configuration files');
@@ -11,7 +10,7 @@ export function registerConfigCommands(program: Command, io: CliIo): void {
     .command('validate <file>')
     .description('Check a configuration file and report every problem with its path')
     .action((file: string) => {
-      const r = validateConfig(parseYaml(readOrThrow(io, file)) ?? {});
+      const { result: r } = loadConfigDocument(io, file);
       for (const w of r.warnings) io.err(`warning: ${file}: ${w.path}: ${w.message}`);
       if (!r.config) {
         io.err(formatIssues(r.issues, file));

@@ -1,10 +1,9 @@
 /** `paceline daemon --config FILE --node NAME`: runs the node daemon until SIGINT/SIGTERM. */
 import type { Command } from 'commander';
-import { parse as parseYaml } from 'yaml';
 import { Daemon, systemTimers, type FenceOutcome } from '@paceline/daemon';
 import { ArbiterClient, DEFAULT_WITNESS_PORT, ExecaCommandRunner, createLogger, readKey, systemClock, type LogFormat, type LogLevel } from '@paceline/runtime';
 import { ExitError, type CliIo } from '../io.js';
-import { readOrThrow } from '../load.js';
+import { loadConfigDocument } from '../load.js';
 import { cliAgentRegistry } from '../agents.js';
 import { checkLogOptions, parseAddressOption } from '../options.js';
 
@@ -63,7 +62,7 @@ export function registerDaemonCommand(program: Command, io: CliIo): void {
     .action(async (opts: DaemonOpts) => {
       const arbiterAt = opts.arbiter !== undefined ? parseAddressOption('--arbiter', opts.arbiter, DEFAULT_WITNESS_PORT) : undefined;
       checkLogOptions(opts.logFormat, opts.logLevel);
-      const config = (parseYaml(readOrThrow(io, opts.config)) ?? {}) as Record<string, unknown>;
+      const config = loadConfigDocument(io, opts.config).document;
       const key = await readKey(opts.key);
       const runner = new ExecaCommandRunner();
       const logger = createLogger({ format: opts.logFormat as LogFormat, level: opts.logLevel as LogLevel, fields: { node: opts.node } });

@@ -1,10 +1,9 @@
 /** `paceline demo DIR`: replays DIR/story.yaml against DIR/cluster.yaml and prints a timeline. */
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { listPrimitives, type ClusterConfig, type InstancePlacement, type Transition } from '@paceline/model';
 import type { CliIo } from '../io.js';
-import { loadConfig, readOrThrow } from '../load.js';
+import { loadConfig, loadDocument } from '../load.js';
 import { parseStory, replayStory, type ChapterResult } from '../story.js';
 import { renderNodes, summaryText } from '../render.js';
 
@@ -109,7 +108,7 @@ export function registerDemoCommand(program: Command, io: CliIo): void {
     .action((dir: string) => {
       const config = loadConfig(io, join(dir, 'cluster.yaml'));
       const storyPath = join(dir, 'story.yaml');
-      const story = parseStory(parseYaml(readOrThrow(io, storyPath)), storyPath);
+      const story = parseStory(loadDocument(io, storyPath), storyPath);
       io.out(`Paceline demo: ${dir} (${config.nodes.length} nodes, ${config.resources.length} top-level resources, ${config.constraints.length} constraints)`);
       io.out('');
       for (const l of renderTimeline(config, replayStory(config, story))) io.out(l);
