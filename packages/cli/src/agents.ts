@@ -1,8 +1,9 @@
 /**
  * The agents the `paceline` command knows: the built-in TypeScript agents (dummy, stateful, process,
- * ip, mac, mirror, httpd) and, through the OCF bridge, every installed OCF script (`ocf:PROVIDER:TYPE`).
+ * ip, mac, mirror, httpd, bind) and, through the OCF bridge, every installed OCF script (`ocf:PROVIDER:TYPE`).
  */
 import type { AgentRegistry } from '@paceline/agent-api';
+import { bindAgent } from '@paceline/agent-bind';
 import { httpdAgent } from '@paceline/agent-httpd';
 import { ipAgent } from '@paceline/agent-ip';
 import { macAgent } from '@paceline/agent-mac';
@@ -12,5 +13,5 @@ import { ExecaCommandRunner } from '@paceline/runtime';
 import { builtinAgentRegistry } from './commands/agent.js';
 
 export function cliAgentRegistry(options: { ocfRoot?: string } = {}): AgentRegistry {
-  return builtinAgentRegistry([ipAgent, macAgent, mirrorAgent, httpdAgent]).addResolver('ocf', ocfRefResolver({ run: new ExecaCommandRunner(), ...options }));
+  return builtinAgentRegistry([ipAgent, macAgent, mirrorAgent, httpdAgent, bindAgent]).addResolver('ocf', ocfRefResolver({ run: new ExecaCommandRunner(), ...options }));
 }

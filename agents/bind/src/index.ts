@@ -1,0 +1,3 @@
+export { bindAgent } from './agent.js';
+export { BindParams } from './params.js';
+export { dnsQuery, formatAnswer } from './dns.js';
