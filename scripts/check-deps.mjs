@@ -16,7 +16,8 @@ const ALLOWED = {
   '@paceline/pacemaker': ['model', 'scheduler'],
   '@paceline/runtime': ['model', 'agent-api', 'membership'],
   '@paceline/daemon': ['model', 'scheduler', 'membership', 'agent-api', 'executor', 'runtime', 'ocf', 'agent-*'],
-  '@paceline/cli': ['model', 'scheduler', 'pacemaker', 'membership', 'agent-api', 'executor', 'runtime', 'ocf', 'daemon', 'testkit', 'agent-*'],
+  '@paceline/observe': ['model', 'agent-api', 'executor', 'daemon'],
+  '@paceline/cli': ['model', 'scheduler', 'pacemaker', 'membership', 'agent-api', 'executor', 'runtime', 'ocf', 'daemon', 'observe', 'testkit', 'agent-*'],
   'agent-*': ['model', 'agent-api'],
 };
 

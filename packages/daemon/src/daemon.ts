@@ -136,6 +136,12 @@ export interface DaemonStatus {
   readonly held?: readonly string[];
 }
 
+/** Counters of what this daemon sent and received (see `Daemon.messageStats`). */
+export interface DaemonMessageStats {
+  readonly heartbeats?: { readonly sent: number; readonly received: number; readonly sendErrors: number };
+  readonly messages?: { readonly sent: number; readonly packets: number; readonly refused: number };
+}
+
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 export class Daemon extends DaemonEvents {
@@ -853,6 +859,19 @@ export class Daemon extends DaemonEvents {
       ...(conflicts.length ? { conflicts } : {}),
       ...(s.held.length && m.coordinator === this.o.node ? { held: s.held } : {}),
       dropped: { ...m.drops, ...messageDrops(this.channel?.stats?.().dropped ?? {}, this.freshness.stats().dropped) },
+    };
+  }
+
+  /**
+   * Message counters since this daemon started, for metrics: heartbeat packets (when the transport
+   * counts them, as the UDP one does) and daemon-channel messages. Drops are in `status().dropped`.
+   */
+  messageStats(): DaemonMessageStats {
+    const t = (this.transport as { stats?: () => { sent: number; received: number; sendErrors: number } } | undefined)?.stats?.();
+    const c = this.channel?.stats?.();
+    return {
+      ...(t ? { heartbeats: { sent: t.sent, received: t.received, sendErrors: t.sendErrors } } : {}),
+      ...(c ? { messages: { sent: c.sent.messages, packets: c.sent.packets, refused: c.sent.refused } } : {}),
     };
   }
 

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { INFINITY, parseScore, type Score } from './score.js';
 import { Duration } from './duration.js';
+import { Monitoring } from './monitoring.js';
 
 /** A score: a number, or "INFINITY" / "+INFINITY" / "-INFINITY". */
 export const ScoreSchema = z.union([z.number(), z.string()]).transform((v, ctx): Score => {
@@ -375,6 +376,8 @@ export const ClusterConfig = z.strictObject({
   nodes: z.array(NodeConfig).default([]),
   resources: z.array(Resource).default([]),
   constraints: z.array(Constraint).default([]),
+  /** Metrics, the web view and alerts (docs/operations.md); absent: none of them. */
+  monitoring: Monitoring.optional(),
 });
 /** A parsed, valid configuration (defaults applied). */
 export type ClusterConfig = z.infer<typeof ClusterConfig>;

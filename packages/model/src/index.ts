@@ -2,6 +2,7 @@ export * from './score.js';
 export * from './duration.js';
 export * from './errors.js';
 export * from './config.js';
+export * from './monitoring.js';
 export * from './status.js';
 export * from './transition.js';
 export * from './ocf.js';

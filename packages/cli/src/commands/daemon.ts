@@ -1,11 +1,13 @@
 /** `paceline daemon --config FILE --node NAME`: runs the node daemon until SIGINT/SIGTERM. */
 import type { Command } from 'commander';
 import { Daemon, systemTimers, type FenceOutcome } from '@paceline/daemon';
+import { Observer, parseListenOverride } from '@paceline/observe';
 import { ArbiterClient, DEFAULT_WITNESS_PORT, ExecaCommandRunner, createLogger, readKey, systemClock, type LogFormat, type LogLevel } from '@paceline/runtime';
 import { ExitError, type CliIo } from '../io.js';
 import { loadConfigDocument } from '../load.js';
 import { cliAgentRegistry } from '../agents.js';
 import { checkLogOptions, parseAddressOption } from '../options.js';
+import { VERSION } from '../version.js';
 
 export const DEFAULT_STATE_DIR = process.env['PACELINE_STATE_DIR'] ?? '/var/lib/paceline';
 export const DEFAULT_KEY = '/etc/paceline/authkey';
@@ -38,6 +40,7 @@ export function parseMembershipSettings(items: readonly string[]): Record<string
 interface DaemonOpts {
   config: string; node: string; stateDir: string; key: string; address: string[]; profile?: string; partitionPolicy?: string;
   fenceCommand?: string; witness?: string; arbiter?: string; membership: string[]; logFormat: string; logLevel: string; portOffset: string; stopOnShutdown: boolean;
+  metricsListen?: string; webListen?: string; webTokenFile?: string;
 }
 
 export function registerDaemonCommand(program: Command, io: CliIo): void {
@@ -57,6 +60,9 @@ export function registerDaemonCommand(program: Command, io: CliIo): void {
     .option('--membership <key=value>', 'a membership setting (repeatable), e.g. fenceDelayTicks=0, deadTicks=8, twoNode=true', collect, [])
     .option('--port-offset <n>', 'daemon channel port = heartbeat port + n', '1')
     .option('--no-stop-on-shutdown', 'leave resources running when the daemon stops')
+    .option('--metrics-listen <host:port|off>', 'this node\'s Prometheus metrics address (overrides monitoring.metrics; off: none)')
+    .option('--web-listen <host:port|off>', 'this node\'s web view address (overrides monitoring.web; off: none)')
+    .option('--web-token-file <file>', 'the token that allows actions in the web view (overrides monitoring.web.tokenFile)')
     .option('--log-format <fmt>', 'human | json', 'human')
     .option('--log-level <level>', 'debug | info | warn | error', 'info')
     .action(async (opts: DaemonOpts) => {
@@ -108,12 +114,25 @@ export function registerDaemonCommand(program: Command, io: CliIo): void {
         throw e;
       }
       boot = daemon.incarnation;
+      // Metrics, alerts and the web view (the configuration's monitoring section, this node's overrides).
+      let observer: Observer;
+      try {
+        observer = await Observer.open(daemon, {
+          runner, logger, version: VERSION,
+          ...(opts.metricsListen !== undefined ? { metrics: parseListenOverride('--metrics-listen', opts.metricsListen) } : {}),
+          ...(opts.webListen !== undefined ? { web: parseListenOverride('--web-listen', opts.webListen) } : {}),
+          ...(opts.webTokenFile !== undefined ? { webTokenFile: opts.webTokenFile } : {}),
+        });
+      } catch (e) {
+        await daemon.dispose();
+        throw e;
+      }
       io.out(`paceline daemon ${opts.node} running (state ${opts.stateDir})`);
       await new Promise<void>((resolve) => {
         const stop = (): void => {
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
-          void daemon.dispose().then(resolve);
+          void daemon.dispose().then(() => observer.dispose()).then(resolve);
         };
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);

@@ -1,0 +1,4 @@
+/** The Paceline version (the CLI package's), for `--version`, alerts and support bundles. */
+import { readFileSync } from 'node:fs';
+
+export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
