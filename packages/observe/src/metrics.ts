@@ -93,7 +93,8 @@ export class ClusterMetrics {
     this.mayRun = g('paceline_may_run', 'Whether this node may run resources (quorum, partition policy, arbiter vote)');
     this.members = g('paceline_members', 'Nodes in this node\'s membership');
     this.epoch = g('paceline_config_epoch', 'Epoch of the replicated configuration this node holds');
-    this.configChange = g('ha_cluster_pacemaker_config_last_change', 'The timestamp (s) at which this node last adopted a new configuration (absent until it did)');
+    this.configChange = g('ha_cluster_pacemaker_config_last_change', 'The time (Unix s) this node last adopted a configuration: at start, or a new epoch since');
+    this.configChange.set(Math.floor(this.now() / 1000));
     this.dropped = c('paceline_messages_dropped_total', 'Heartbeats and daemon messages dropped on receipt, by reason', ['reason']);
     this.heartbeatsSent = c('paceline_heartbeats_sent_total', 'Heartbeat packets sent (all links)');
     this.heartbeatsReceived = c('paceline_heartbeats_received_total', 'Heartbeat packets received (all links)');
