@@ -135,6 +135,27 @@ export function createActions(ctx: ActionContext): ActionSet {
     for (const task of collectivePseudoTasks(r.kind === 'clone' ? 'clone' : 'group', r.clone?.promotable ?? false)) make(r, task, undefined, true, { pseudo: true });
   }
 
+  /**
+   * An anonymous clone is probed through a single instance per node (Pacemaker's
+   * probe_anonymous_clone): the instance already known there, else the one assigned there, else the
+   * first. True when `r` belongs to that instance (or to no anonymous clone).
+   */
+  function probesAnonymousInstance(r: Rsc, node: string): boolean {
+    let instance = r;
+    while (instance.parent && instance.parent.kind !== 'clone') instance = instance.parent;
+    const clone = instance.parent;
+    if (!clone || clone.clone?.meta.globallyUnique) return true;
+    const leavesOf = (x: Rsc): Rsc[] => (x.kind === 'primitive' ? [x] : x.children.flatMap(leavesOf));
+    const known = (x: Rsc): boolean => leavesOf(x).some((l) => {
+      const s = ctx.unpacked.resources.get(l.id);
+      return (s?.knownOn.has(node) ?? false) || (s?.runningOn.includes(node) ?? false);
+    });
+    const chosen = clone.children.find(known)
+      ?? clone.children.find((c) => leavesOf(c).some((l) => ctx.assignment.node.get(l.id) === node))
+      ?? clone.children[0];
+    return chosen === instance;
+  }
+
   function createPrimitiveActions(r: Rsc): void {
     const st = ctx.unpacked.resources.get(r.id)!;
     const allocated = ctx.assignment.node.get(r.id) ?? null;
@@ -230,6 +251,7 @@ export function createActions(ctx: ActionContext): ActionSet {
     for (const n of ctx.nodes) {
       if (!n.online || n.unclean || n.maintenance) continue;
       if (st.knownOn.has(n.name) || running.includes(n.name)) continue;
+      if (!probesAnonymousInstance(r, n.name)) continue;
       if (ctx.criteria.discovery.get(r.id)?.get(n.name) === 'never') continue;
       if (!managed(r) && !running.length) continue;
       if (r.orphan) continue;
