@@ -19,6 +19,8 @@ const ALLOWED = {
   '@paceline/observe': ['model', 'agent-api', 'executor', 'daemon'],
   '@paceline/cli': ['model', 'scheduler', 'pacemaker', 'membership', 'agent-api', 'executor', 'runtime', 'ocf', 'daemon', 'observe', 'testkit', 'agent-*'],
   'agent-*': ['model', 'agent-api'],
+  // The live lab (npm run lab): drives built daemons from outside, reads their status.
+  '@paceline/lab': ['daemon'],
 };
 
 const root = new URL('..', import.meta.url).pathname;

@@ -1,0 +1,293 @@
+/**
+ * The story, for real: the demo's chapters as real faults on the live lab, with the client's
+ * workload running throughout, then the audit and the verdict.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ClientConfig, Op } from './client.js';
+import { NET, NIC, type Server } from './hardware.js';
+import { DIST, Lab, promotedOn, where } from './lab.js';
+import { runAsync, sleep, tryRun, waitFor } from './sys.js';
+import { auditSmb, chapterRows, formatMs, table, type Chapter, type SmbAudit } from './verdict.js';
+
+export type ChapterName = 'both-up' | 'power-loss' | 'return' | 'clear' | 'samba-fails' | 'crossover-cut' | 'serv2-lan-lost' | 'divergence';
+export const ALL_CHAPTERS: readonly ChapterName[] = ['both-up', 'power-loss', 'return', 'clear', 'samba-fails', 'crossover-cut', 'serv2-lan-lost', 'divergence'];
+export const SHORT_STORY: readonly ChapterName[] = ['both-up', 'power-loss', 'return', 'clear'];
+
+export interface StoryOptions {
+  readonly chapters: readonly ChapterName[];
+  /** How long the client keeps going after each chapter's change has settled (ms). */
+  readonly holdMs: number;
+  readonly log: (line: string) => void;
+}
+
+export interface Verdict {
+  readonly ok: boolean;
+  readonly chapters: readonly Chapter[];
+  readonly rows: ReturnType<typeof chapterRows>;
+  readonly smb: SmbAudit & { readonly auditError?: string };
+  readonly conflicts: readonly string[];
+  readonly switchCalls: ReturnType<Lab['switchCalls']>;
+  readonly problems: readonly string[];
+}
+
+/** Client lanes and what they target: each service through the service addresses clients use. */
+export function clientConfig(lab: Lab, deadline: number): ClientConfig {
+  return {
+    out: lab.file('client.jsonl'), stopFile: lab.file('client.stop'), deadline, tmp: join(lab.dir, 'client'),
+    smb: { host: NET.samba, share: 'share', writeEveryMs: 500, readEveryMs: 700, maxFiles: 60, sizeBytes: 4096 },
+    connect: [{ name: 'smb-connect', host: NET.samba, port: 445, everyMs: 100 }],
+    http: [{ name: 'http@samba-ip', url: `http://${NET.samba}/`, everyMs: 100 }, { name: 'http@cyrus-ip', url: `http://${NET.cyrus}/`, everyMs: 200 }],
+    dns: [{ name: 'dns@samba-ip', server: NET.samba, query: 'whoami.lab.example', everyMs: 100 }],
+    radius: [{ name: 'radius@samba-ip', server: NET.samba, secret: 'labsecret', user: 'alice', password: 'wonderland', everyMs: 500 }],
+  };
+}
+export const LANES = ['smb-connect', 'smb-write', 'smb-read', 'http@samba-ip', 'http@cyrus-ip', 'dns@samba-ip', 'radius@samba-ip'];
+
+/** A daemon log line: time, the bracket, the message. */
+interface LogLine { readonly at: number; readonly tag: string; readonly msg: string }
+function logLines(text: string): LogLine[] {
+  const out: LogLine[] = [];
+  for (const l of text.split('\n')) {
+    const m = /^(\S+Z) \w+ +\[([^\]]*)\] (.*)$/.exec(l);
+    if (m) out.push({ at: Date.parse(m[1]!), tag: m[2]!, msg: m[3]! });
+  }
+  return out;
+}
+/** The duration of the first `ACTION RSC ok` a node logged after `since`. */
+function actionMs(lab: Lab, s: Server, rsc: string, action: string, since: number): { at: number; ms: number; reason?: string } | undefined {
+  for (const l of logLines(lab.log(s))) {
+    if (l.at < since || l.tag !== `${s} ${rsc} ${action}`) continue;
+    const m = new RegExp(`^${action} ok durationMs=(\\d+)`).exec(l.msg);
+    if (m) return { at: l.at, ms: Number(m[1]), ...(/reason="([^"]*)"/.exec(l.msg) ? { reason: /reason="([^"]*)"/.exec(l.msg)![1]! } : {}) };
+  }
+  return undefined;
+}
+function firstLog(lab: Lab, s: Server, re: RegExp, since: number): number | undefined {
+  return logLines(lab.log(s)).find((l) => l.at >= since && re.test(l.msg))?.at;
+}
+
+function crossoverBytes(lab: Lab, s: Server): number {
+  const r = tryRun('ip', ['-n', lab.hw.ns[s], '-j', '-s', 'link', 'show', NIC.cx]);
+  try {
+    const [l] = JSON.parse(r.out) as { stats64?: { rx: { bytes: number }; tx: { bytes: number } } }[];
+    return (l?.stats64?.rx.bytes ?? 0) + (l?.stats64?.tx.bytes ?? 0);
+  } catch { return 0; }
+}
+
+function readOps(lab: Lab): Op[] {
+  const f = lab.file('client.jsonl');
+  if (!existsSync(f)) return [];
+  return readFileSync(f, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Op);
+}
+
+/** Waits until the lane's last `n` operations (started after `since`) succeeded; returns the first one's start. */
+async function clientOk(lab: Lab, svc: string, since: number, timeoutMs: number, n = 3): Promise<number> {
+  return waitFor(`the client's ${svc} to work`, () => {
+    const ops = readOps(lab).filter((o) => o.svc === svc && o.t >= since);
+    const last = ops.slice(-n);
+    if (last.length === n && last.every((o) => o.ok)) return last[0]!.t;
+    throw new Error(`last ${svc}: ${last.map((o) => (o.ok ? 'ok' : o.err)).join(', ')}`);
+  }, timeoutMs, 200);
+}
+
+export class Story {
+  readonly chapters: Chapter[] = [];
+  private client: ChildProcess | undefined;
+
+  constructor(readonly lab: Lab, readonly o: StoryOptions) {}
+
+  private say(line: string): void { this.o.log(line); }
+
+  private begin(name: string): Chapter {
+    const prev = this.chapters.at(-1);
+    const now = Date.now();
+    if (prev && prev.end > now) prev.end = now;
+    const ch: Chapter = { name, start: now, end: Number.MAX_SAFE_INTEGER, notes: [] };
+    this.chapters.push(ch);
+    this.say(`\n== ${name}`);
+    return ch;
+  }
+  private note(ch: Chapter, line: string): void {
+    ch.notes.push(line);
+    this.say(`   ${line}`);
+  }
+
+  startClient(deadline: number): void {
+    const cfg = clientConfig(this.lab, deadline);
+    mkdirSync(cfg.tmp, { recursive: true });
+    writeFileSync(this.lab.file('client.json'), JSON.stringify(cfg, null, 2));
+    const log = openSync(this.lab.file('client.log'), 'a');
+    const argv = this.lab.hw.inNet(this.lab.hw.ns.client, process.execPath, [join(DIST, 'client.js'), this.lab.file('client.json')]);
+    this.client = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', log, log] });
+    closeSync(log);
+    this.lab.record.pids['client'] = this.client.pid!;
+  }
+
+  async stopClient(): Promise<void> {
+    writeFileSync(this.lab.file('client.stop'), '');
+    const c = this.client;
+    if (c && c.exitCode === null && c.signalCode === null) await new Promise((r) => c.once('exit', r));
+  }
+
+  /** Both servers booted and the cluster settled with every service at home; the client starts. */
+  async bothUp(): Promise<void> {
+    const ch = this.begin('both-up');
+    const { lab } = this;
+    lab.boot('serv1');
+    lab.boot('serv2');
+    await lab.settled({ 'samba-ip': ['serv1'], samba: ['serv1'], httpd: ['serv1', 'serv2'], bind: ['serv1', 'serv2'], radius: ['serv1', 'serv2'] }, undefined, 180_000);
+    lab.arm();
+    this.note(ch, `settled ${((Date.now() - ch.start) / 1000).toFixed(1)} s after boot; the power switch is armed`);
+    this.startClient(Date.now() + 60 * 60_000);
+    // The chapter's record starts once the client works (its first operations race the last starts).
+    (ch as { start: number }).start = await clientOk(lab, 'smb-write', ch.start, 60_000);
+    await sleep(this.o.holdMs);
+  }
+
+  /** serv1 loses power: all its links at once, every process killed. */
+  async powerLoss(): Promise<void> {
+    const ch = this.begin('power-loss');
+    const { lab } = this;
+    const t0 = Date.now();
+    lab.powerOff('serv1');
+    this.note(ch, 'serv1 powered off (all links down, every process killed)');
+    await waitFor('samba on serv2', async () => { const st = await lab.status('serv2'); return where(st, 'samba').join() === 'serv2' && st.lastTransition?.state !== 'running'; }, 120_000, 200);
+    const back = await clientOk(lab, 'smb-connect', t0, 60_000);
+    await clientOk(lab, 'smb-write', t0, 60_000, 1);
+    const lost = firstLog(lab, 'serv2', /^serv1 lost on every link/, t0);
+    const fenced = firstLog(lab, 'serv2', /^serv1 fenced/, t0);
+    const figures: Record<string, number | string> = {};
+    if (lost) figures['detection (lost) ms'] = lost - t0;
+    if (fenced) figures['fenced ms'] = fenced - t0;
+    let ready = 0;
+    for (const [rsc, action] of [['samba-data', 'promote'], ['samba-mac', 'start'], ['samba-ip', 'start'], ['samba', 'start']] as const) {
+      const a = actionMs(lab, 'serv2', rsc, action, t0);
+      if (a) { figures[`${action} ${rsc} ms`] = a.ms; ready += a.ms; }
+    }
+    if (fenced) figures['lower bound (fenced + start-to-ready) ms'] = fenced - t0 + ready;
+    figures['smb-connect back after ms'] = back - t0;
+    ch.figures = figures;
+    this.note(ch, `serv2 saw serv1 lost after ${lost ? lost - t0 : '?'} ms, fenced it after ${fenced ? fenced - t0 : '?'} ms; Samba answers on serv2 ${back - t0} ms after the power loss`);
+    await sleep(this.o.holdMs);
+  }
+
+  /** serv1 boots again: it rejoins quarantined; nothing moves back. */
+  async returnServ1(): Promise<void> {
+    const ch = this.begin('return');
+    const { lab } = this;
+    lab.boot('serv1');
+    const q = await waitFor('serv1 back, quarantined', async () => {
+      const st = await lab.status('serv2');
+      const n = st.nodes.find((x) => x.name === 'serv1');
+      return st.members.includes('serv1') && n?.quarantine ? n.quarantine : undefined;
+    }, 120_000, 250);
+    this.note(ch, `serv1 rejoined in quarantine: ${q}`);
+    await sleep(this.o.holdMs);
+    const st = await lab.status('serv2');
+    this.note(ch, `Samba still on ${where(st, 'samba').join(', ')}`);
+  }
+
+  /** `paceline node clear serv1` on serv2: services stop, data comes back, Samba returns home. */
+  async clear(): Promise<void> {
+    const ch = this.begin('clear');
+    const { lab } = this;
+    const bytes0 = crossoverBytes(lab, 'serv1');
+    const t0 = Date.now();
+    const r = lab.paceline('serv2', 'node', 'clear', 'serv1');
+    this.note(ch, `paceline node clear serv1 (on serv2): exit ${r.code} ${r.out.trim()}`);
+    await waitFor('samba home on serv1', async () => {
+      const st = await lab.status('serv1');
+      return where(st, 'samba').join() === 'serv1' && promotedOn(st, 'samba-data').join() === 'serv1' && st.lastTransition?.state !== 'running';
+    }, 300_000, 250);
+    const back = await clientOk(lab, 'smb-connect', t0, 60_000);
+    const promote = actionMs(lab, 'serv1', 'samba-data', 'promote', t0);
+    const figures: Record<string, number | string> = { 'crossover bytes during failback': crossoverBytes(lab, 'serv1') - bytes0 };
+    if (promote) { figures['resync (promote samba-data on serv1) ms'] = promote.ms; figures['resync'] = promote.reason ?? ''; }
+    figures['share size bytes'] = dirBytes(lab.hw.diskPathOf('serv1', '/srv/samba')!);
+    ch.figures = figures;
+    this.note(ch, `Samba home on serv1; client back ${back - t0} ms after the clear; resync: ${promote?.reason ?? '?'}`);
+    await sleep(this.o.holdMs);
+  }
+
+  async run(): Promise<Verdict> {
+    const steps: Record<ChapterName, () => Promise<void>> = {
+      'both-up': () => this.bothUp(),
+      'power-loss': () => this.powerLoss(),
+      return: () => this.returnServ1(),
+      clear: () => this.clear(),
+      'samba-fails': async () => { this.begin('samba-fails').skipped = 'not implemented yet'; },
+      'crossover-cut': async () => { this.begin('crossover-cut').skipped = 'not implemented yet'; },
+      'serv2-lan-lost': async () => { this.begin('serv2-lan-lost').skipped = 'not implemented yet'; },
+      divergence: async () => { this.begin('divergence').skipped = 'not implemented yet'; },
+    };
+    const problems: string[] = [];
+    for (const name of this.o.chapters) {
+      try {
+        await steps[name]();
+      } catch (e) {
+        problems.push(`${name}: ${(e as Error).message}`);
+        this.say(`   FAILED: ${(e as Error).message}`);
+        break;
+      }
+    }
+    const last = this.chapters.at(-1);
+    if (last) last.end = Date.now();
+    await this.stopClient();
+    return this.verdict(problems);
+  }
+
+  async verdict(problems: string[]): Promise<Verdict> {
+    const { lab } = this;
+    const ops = readOps(lab);
+    const audit = await runAsync(...(() => {
+      const [c, ...a] = lab.hw.inNet(lab.hw.ns.client, process.execPath, [join(DIST, 'client.js'), '--audit', lab.file('client.json')]);
+      return [c!, a, 180_000] as const;
+    })());
+    let found: Record<string, number | null> = {};
+    let auditError: string | undefined;
+    try {
+      const a = JSON.parse(audit.out) as { ok: boolean; files: Record<string, number | null>; err?: string };
+      found = a.files;
+      if (!a.ok) auditError = a.err ?? 'the share could not be read';
+    } catch { auditError = `the audit failed: ${audit.err.trim() || audit.out.trim()}`; }
+    const smb = { ...auditSmb(ops, found), ...(auditError ? { auditError } : {}) };
+    const conflicts: string[] = [];
+    for (const s of ['serv1', 'serv2'] as const) {
+      for (const meta of ['/srv/samba.mirror', '/var/spool/cyrus.mirror']) {
+        const f = join(lab.hw.diskPathOf(s, meta)!, 'conflicts', 'CONFLICTS.log');
+        if (existsSync(f)) conflicts.push(...readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => `${s}:${meta}: ${l}`));
+      }
+    }
+    const rows = chapterRows(ops, this.chapters, LANES);
+    const ok = problems.length === 0 && smb.lost.length === 0 && !auditError && smb.acknowledgedWrites > 0;
+    const v: Verdict = { ok, chapters: this.chapters, rows, smb, conflicts, switchCalls: lab.switchCalls(), problems };
+    writeFileSync(lab.file('verdict.json'), JSON.stringify(v, null, 2));
+    return v;
+  }
+}
+
+export function dirBytes(dir: string): number {
+  const r = tryRun('du', ['-sb', dir]);
+  return Number(r.out.split(/\s/)[0]) || 0;
+}
+
+export function formatVerdict(v: Verdict): string {
+  const out: string[] = [];
+  out.push('Client-observed outage per chapter (first failed to first successful operation; longest in the chapter):');
+  out.push(table(['chapter', 'service', 'ops', 'failed', 'outage', 'answered by'],
+    v.rows.map((r) => [r.chapter, r.svc, String(r.ops), String(r.failedOps), formatMs(r.outageMs), r.served])));
+  for (const ch of v.chapters) {
+    if (ch.skipped) out.push(`\n${ch.name}: NOT RUN (${ch.skipped})`);
+    else if (ch.figures) out.push(`\n${ch.name}: ${Object.entries(ch.figures).map(([k, x]) => `${k}: ${x}`).join('; ')}`);
+  }
+  out.push('');
+  out.push(`SMB audit: ${v.smb.files} files, ${v.smb.acknowledgedWrites} acknowledged writes; lost: ${v.smb.lost.length}${v.smb.lost.length ? ` (${v.smb.lost.slice(0, 5).map((l) => `${l.file}: ${l.why}, acked v${l.acked}, found ${l.found ?? 'nothing'}`).join('; ')})` : ''}`
+    + `; reads during the run that saw an older version: ${v.smb.staleReads}, no file yet: ${v.smb.missingReads}${v.smb.auditError ? `; AUDIT ERROR: ${v.smb.auditError}` : ''}`);
+  out.push(`Conflicts kept by the mirror: ${v.conflicts.length}${v.conflicts.length ? `\n  ${v.conflicts.join('\n  ')}` : ''}`);
+  out.push(`Power switch calls: ${v.switchCalls.map((c) => `${c.target} from ${c.from}: ${c.result}`).join('; ') || 'none'}`);
+  if (v.problems.length) out.push(`Problems: ${v.problems.join('; ')}`);
+  out.push(v.ok ? 'VERDICT: nothing lost' : 'VERDICT: FAILED');
+  return out.join('\n');
+}
