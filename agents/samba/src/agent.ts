@@ -1,0 +1,155 @@
+/**
+ * `paceline:samba`: smbd as a standalone file server, in the foreground. Start writes the
+ * instance's overlay config (the user's smb.conf plus the address, port and directory overrides),
+ * checks it with `testparm -s` and fails as misconfigured with testparm's message, then runs
+ * `smbd --foreground --no-process-group --debug-stdout` under `@paceline/agent-api/daemon` and
+ * returns when a share listing on the address shows the share. Monitor is that listing: not
+ * running (our smbd is gone, or nothing listens), failed (an error, or the share is missing) or
+ * hung (no answer in time). A probe finds an smbd started outside Paceline by who listens on the
+ * address and port, and takes it over. Stop is verified: smbd's group is gone, so are the
+ * samba-dcerpcd helpers it started (they leave its group), and the port is closed.
+ */
+import { access, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { defineAgent, failed, notRunning, ok, type ActionResult, type AgentContext } from '@paceline/agent-api';
+import {
+  adoptDaemon, daemonStatus, findExecutable, notRunningResult, startDaemon, stopDaemon, verdictResult, waitPortClosed, whoListens,
+  type DaemonHandle, type ListeningProcess,
+} from '@paceline/agent-api/daemon';
+import { configOfProcess, stopHelpers } from './helpers.js';
+import { listShares, type ListingTarget } from './listing.js';
+import { overlayPath, writeOverlay } from './overlay.js';
+import { SambaParams } from './params.js';
+
+const SBIN = { PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` };
+
+const handle = (p: SambaParams): DaemonHandle => ({ name: 'smbd', stopTimeoutMs: p.stopTimeoutMs });
+
+const target = (p: SambaParams, ctx: Pick<AgentContext, 'stateDir'>): ListingTarget =>
+  ({ address: p.address, port: p.port, share: p.share, authFile: p.authFile, config: overlayPath(ctx) });
+
+/** The tool's message on one line, without testparm's chatter. */
+function testparmMessage(text: string): string {
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !/^(Load smb config files from|Loaded services file OK|Weak crypto is allowed|Server role: )/.test(l));
+  return lines.join(' | ') || 'testparm failed without a message';
+}
+
+const describeProcs = (ps: readonly ListeningProcess[]): string => ps.map((x) => `${x.pid} (${x.comm})`).join(', ');
+
+async function listening(p: SambaParams): Promise<{ smbd: ListeningProcess[]; others: ListeningProcess[] }> {
+  const all = await whoListens('tcp', p.address, p.port);
+  return { smbd: all.filter((x) => x.comm === 'smbd'), others: all.filter((x) => x.comm !== 'smbd') };
+}
+
+/** Creates the directories given as overrides (Samba makes only the pid and lock directories itself). */
+async function makeDirs(p: SambaParams): Promise<void> {
+  for (const d of [p.pidDirectory, p.lockDirectory, p.stateDirectory, p.cacheDirectory, p.ncalrpcDir]) if (d) await mkdir(d, { recursive: true, mode: 0o755 });
+  if (p.privateDir) await mkdir(p.privateDir, { recursive: true, mode: 0o700 });
+}
+
+/** `testparm -s` on the overlay: undefined when the config loads, else the failed result. */
+async function checkConfig(p: SambaParams, ctx: AgentContext, overlay: string): Promise<ActionResult | undefined> {
+  const t = await ctx.run.run('testparm', ['-s', overlay], { timeoutMs: 15_000, signal: ctx.signal });
+  if (t.notFound) return failed('not-installed', 'testparm is not installed (Debian package samba-common-bin)');
+  if (t.exitCode !== 0) return failed('misconfigured', `testparm -s ${p.config}: ${testparmMessage(t.stderr)}`);
+  return undefined;
+}
+
+export const sambaAgent = defineAgent({
+  meta: {
+    name: 'samba',
+    version: '1.0.0',
+    description: 'smbd as a standalone file server in the foreground: config checked with testparm at start, bound to one address, share listing (smbclient) as monitor (not running / failed / hung), verified stop',
+    uniqueParams: ['address'],
+    defaultTimeouts: { start: 60_000, stop: 30_000, monitor: 20_000 },
+    defaultMonitorInterval: 15_000,
+  },
+  params: SambaParams,
+
+  async validate(p): Promise<ActionResult> {
+    for (const prog of ['smbd', 'testparm', 'smbclient'])
+      if (!(await findExecutable(prog, SBIN))) return failed('not-installed', `${prog} is not installed`);
+    try {
+      await access(p.config);
+    } catch (e) {
+      return failed('not-installed', `config ${p.config}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    return ok();
+  },
+
+  async start(p, ctx): Promise<ActionResult> {
+    const d = handle(p);
+    const overlay = await writeOverlay(p, ctx);
+    if ((await daemonStatus(ctx, d)).state !== 'same') {
+      await makeDirs(p);
+      const bad = await checkConfig(p, ctx, overlay);
+      if (bad) return bad;
+    }
+    return startDaemon(ctx, d, {
+      command: 'smbd',
+      args: ['--foreground', '--no-process-group', '--debug-stdout', '-s', overlay],
+      env: SBIN,
+      logFile: join(ctx.stateDir, 'smbd.log'),
+      readyIntervalMs: 200,
+      ready: async (signal) => {
+        const v = await listShares(ctx, target(p, ctx), p.checkTimeoutMs, signal);
+        return v.verdict === 'ok' ? { ready: true } : { ready: false, reason: v.saw };
+      },
+    });
+  },
+
+  async stop(p, ctx): Promise<ActionResult> {
+    const d = handle(p);
+    const configs = new Set([overlayPath(ctx)]);
+    const s = await daemonStatus(ctx, d);
+    if (s.state === 'none') {
+      // An smbd started outside Paceline (found by a probe, or by hand since): stop it too.
+      const { smbd } = await listening(p);
+      if (smbd[0]) {
+        const rec = await adoptDaemon(ctx, d, smbd[0].pid);
+        const cfg = rec && (await configOfProcess(rec.pid));
+        if (cfg) configs.add(cfg);
+      }
+    } else if (s.state === 'same') {
+      const cfg = await configOfProcess(s.record.pid);
+      if (cfg) configs.add(cfg);
+    }
+    const r = await stopDaemon(ctx, d);
+    if (r.outcome !== 'ok') return r;
+    const budget = (): number => Math.max(100, Math.min(5000, ctx.deadline - ctx.clock.now() - 500));
+    for (const cfg of configs) {
+      const left = await stopHelpers(ctx, cfg, Math.min(2000, budget()));
+      if (left.length > 0) return failed('generic-error', `samba-dcerpcd helper(s) ${left.join(', ')} of ${cfg} survived SIGKILL`);
+    }
+    if (await waitPortClosed(ctx, 'tcp', p.address, p.port, budget())) return ok();
+    const { smbd, others } = await listening(p);
+    if (smbd.length > 0) return failed('generic-error', `${p.address}:${p.port} is still served by ${describeProcs(smbd)}`);
+    ctx.log.warn(`${p.address}:${p.port} stays open, held by another program`, { holders: describeProcs(others) });
+    return ok();
+  },
+
+  async monitor(p, ctx): Promise<ActionResult> {
+    const d = handle(p);
+    const s = await daemonStatus(ctx, d);
+    if (s.state === 'gone' || s.state === 'reused') {
+      const down = notRunningResult(s)!;
+      const { smbd } = await listening(p);
+      return smbd.length > 0 ? notRunning(`${down.reason}; left over and still listening: ${describeProcs(smbd)}`) : down;
+    }
+    await writeOverlay(p, ctx);
+    if (s.state === 'none') {
+      // A probe: is an smbd serving here that Paceline did not start?
+      const { smbd, others } = await listening(p);
+      if (smbd.length === 0 && others.length === 0) return notRunning();
+      if (smbd.length === 0) return failed('generic-error', `${p.address}:${p.port} is served by ${describeProcs(others)}, not smbd`);
+      const v = await listShares(ctx, target(p, ctx), p.checkTimeoutMs, ctx.signal);
+      if (v.verdict !== 'ok') return verdictResult(v);
+      const rec = await adoptDaemon(ctx, d, smbd[0]!.pid);
+      return ok(`found smbd started outside Paceline (pid ${rec?.pid ?? smbd[0]!.pid}), now supervised; ${v.saw}`);
+    }
+    const v = await listShares(ctx, target(p, ctx), p.checkTimeoutMs, ctx.signal);
+    // Our smbd is alive, so a refused connection is a failure, not a clean stop.
+    if (v.verdict === 'not-running') return failed('generic-error', `smbd (pid ${s.record.pid}) runs, but ${v.saw}`);
+    return verdictResult(v);
+  },
+});
