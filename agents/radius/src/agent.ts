@@ -50,8 +50,10 @@ async function check(p: RadiusParams, signal: AbortSignal): Promise<CheckVerdict
   } catch (e) {
     return { verdict: 'failed', saw: `${what}: cannot read ${(e as NodeJS.ErrnoException).path ?? 'a credentials file'}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
   }
-  return runCheck(what, p.checkTimeoutMs, signal, (s) =>
+  const v = await runCheck(what, p.checkTimeoutMs, signal, (s) =>
     exchange({ address: p.address, port: p.port, secret: c.secret, probe: c.probe, retryMs: p.retryMs }, s));
+  // FreeRADIUS answers nothing to a request it cannot authenticate: say so with the hang.
+  return v.verdict === 'hung' ? { ...v, saw: `${v.saw} (FreeRADIUS also stays silent to an unknown client or a wrong secret)` } : v;
 }
 
 const describeProcs = (ps: readonly ListeningProcess[]): string => ps.map((x) => `${x.pid} (${x.comm})`).join(', ');
