@@ -2,7 +2,9 @@
 // npm run bench:monitor — the CPU cost of keeping 200 resources monitored every 10 s:
 // in-process Paceline agents (dummy; ip inside a network namespace when root) versus the same
 // number of forked OCF monitors (ocf:heartbeat:Dummy; IPaddr2 inside a namespace when root) run
-// through the OCF bridge.
+// through the OCF bridge. Then the service agents (root only): paceline:httpd (nginx, Apache) and
+// paceline:bind against ocf:heartbeat:nginx / apache / named, each pair monitoring the same real
+// daemon on loopback; rows are listed in scripts/bench-monitor-services.mjs (add yours there).
 //
 // Each mode runs the daemon's path — the executor's RecurringMonitors over 200 resources whose
 // monitors are evenly staggered — for a bounded window, measures this process's CPU
@@ -16,10 +18,12 @@
 // Options: --window SECONDS per mode (default 5), --resources N (default 200),
 //          --interval SECONDS real-world interval to project to (default 10),
 //          --scale K run every mode at interval/K (default 1: the real schedule),
-//          --only TEXT run only the modes whose name contains TEXT, --json.
+//          --service-resources N monitored instances per service mode (default 20: a forked
+//          monitor of a real service costs tens of ms, and the machine is shared),
+//          --only TEXT[,TEXT...] run only the modes whose name contains one of the TEXTs, --json.
 // Needs a build first (npm run bench:monitor does `npm run build` before this script).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -49,21 +53,38 @@ const REAL_INTERVAL_MS = opt('interval', 10) * 1000;
 const JSON_OUT = args.includes('--json');
 const SCALE = opt('scale', undefined);
 const onlyAt = args.indexOf('--only');
-const ONLY = onlyAt >= 0 ? args[onlyAt + 1] : undefined;
+const ONLY = onlyAt >= 0 ? args[onlyAt + 1]?.split(',').filter(Boolean) : undefined;
+const SERVICE_N = opt('service-resources', 20);
 
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 const isRoot = process.getuid?.() === 0;
 const work = mkdtempSync(join(tmpdir(), 'paceline-bench-monitor-'));
 const NS = `plbench${process.pid}`;
 let nsCreated = false;
+/** Stops the service daemons the bench started (run before cleanup, also on a failed run). */
+const stopAtExit = [];
+
+/** State directories of the service daemons started: killed (whole process group) if still recorded at exit. */
+const serviceStates = [];
 
 function cleanup() {
+  for (const st of serviceStates.splice(0)) {
+    try {
+      const { pid } = JSON.parse(readFileSync(join(st, 'daemon.json'), 'utf8'));
+      process.kill(-pid, 'SIGKILL');
+    } catch (e) {
+      void e; // stopped already (no record), or gone
+    }
+  }
   if (nsCreated) spawnSync('ip', ['netns', 'del', NS]);
   nsCreated = false;
   rmSync(work, { recursive: true, force: true });
 }
 process.on('exit', cleanup);
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
+
+/** Is a mode selected by --only (a comma-separated list of name fragments)? */
+const wanted = (name) => !ONLY || ONLY.some((t) => name.includes(t));
 
 /** CPU ms of this process plus its reaped children. */
 function cpuMs() {
@@ -80,7 +101,8 @@ function cpuMs() {
  * (interval 10 s / scale) through the agent registry. Resources are added one by one across the
  * first interval so their monitors are evenly staggered; CPU is measured over the window after that.
  */
-async function runMode({ name, agent, params, run, scale }) {
+async function runMode({ name, agent, params, run, scale, before }) {
+  const n = params.length;
   const intervalMs = REAL_INTERVAL_MS / scale;
   for (const p of params) {
     const r = validateParams(agent, p, name);
@@ -105,9 +127,10 @@ async function runMode({ name, agent, params, run, scale }) {
     }
   });
   const targets = params.map((_, i) => ({ instance: `r${i}`, role: 'Started' }));
-  for (let k = 1; k <= N; k++) {
+  if (before) await before();
+  for (let k = 1; k <= n; k++) {
     monitors.update(targets.slice(0, k));
-    await systemClock.sleep(intervalMs / N);
+    await systemClock.sleep(intervalMs / n);
   }
   const done0 = counts.ok + counts.other;
   const failed0 = counts.other;
@@ -126,10 +149,10 @@ async function runMode({ name, agent, params, run, scale }) {
   const perMonitor = net / Math.max(1, done);
   const grossPerMonitor = (self + children) / Math.max(1, done);
   return {
-    name, scale, intervalMs, windowMs: Math.round(elapsed), monitors: done, failures, firstProblem: counts.firstProblem,
+    name, resources: n, scale, intervalMs, windowMs: Math.round(elapsed), monitors: done, failures, firstProblem: counts.firstProblem,
     cpuSelfMs: Math.round(self), cpuChildrenMs: Math.round(children), idleMs: Math.round(idleRate * elapsed),
     cpuPerMonitorMs: perMonitor, grossCpuPerMonitorMs: grossPerMonitor,
-    windowCorePct: ((self + children) * 100) / elapsed, projectedPct: (perMonitor * N * 100) / REAL_INTERVAL_MS,
+    windowCorePct: ((self + children) * 100) / elapsed, projectedPct: (perMonitor * n * 100) / REAL_INTERVAL_MS,
   };
 }
 
@@ -205,6 +228,41 @@ if (isRoot) {
   console.error('bench-monitor: not root: skipping the ip / IPaddr2 modes (they need a network namespace)');
 }
 
+// 5. Service agents against the nearest Pacemaker agents (root: the daemons drop privileges).
+const { SERVICE_ROWS, freePort } = await import(join(root, 'scripts/bench-monitor-services.mjs'));
+// Daemons that drop privileges (www-data, bind) must reach their files under the work folder.
+chmodSync(work, 0o755);
+const serviceNotes = [];
+const servicePairs = [];
+for (const row of isRoot ? SERVICE_ROWS : []) {
+  const pName = `paceline:${row.name} (in-process)`;
+  const oName = `${row.ocf} (forked)`;
+  if (!wanted(pName) && !wanted(oName)) continue;
+  const missing = row.programs.filter((p) => !['/usr/sbin', '/usr/bin', '/sbin', '/bin'].some((d) => existsSync(join(d, p))));
+  if (missing.length) { serviceNotes.push(`${row.name}: skipped, ${missing.join(', ')} not installed`); continue; }
+  const dir = join(work, `svc-${modes.length}`);
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  const s = await row.setup({ dir, port: await freePort(), root });
+  const masterState = join(dir, 'state');
+  const invoke = (action) => invokeAgent(s.agent, { action, params: validateParams(s.agent, s.params).params, node: 'bench', instance: 'svc', stateDir: masterState, run, log: silentLogger, clock: systemClock, timeoutMs: 60_000 });
+  const started = await invoke('start');
+  if (started.outcome !== 'ok') { serviceNotes.push(`${row.name}: skipped, the daemon did not start: ${started.reason}`); continue; }
+  serviceStates.push(masterState);
+  stopAtExit.push(() => invoke('stop'));
+  // Every monitored instance finds "our" daemon, as after its own start.
+  const adopt = () => { for (let i = 0; i < SERVICE_N; i++) { const d = join(work, 'state', 'bench', `r${i}`); mkdirSync(d, { recursive: true }); copyFileSync(join(masterState, 'daemon.json'), join(d, 'daemon.json')); } };
+  const params = Array.from({ length: SERVICE_N }, () => s.params);
+  const rsc = join(dir, 'rsc');
+  mkdirSync(rsc, { recursive: true });
+  const ocfAgent = existsSync(`/usr/lib/ocf/resource.d/heartbeat/${row.ocf.split(':')[2]}`)
+    ? await loadOcfAgent(row.ocf, { run, rscTmp: rsc, ...(s.ocfEnv ? { env: s.ocfEnv } : {}) }) : undefined;
+  modes.push({ name: pName, kind: 'in-process', agent: s.agent, params, run, scale: 1, before: adopt, service: true });
+  if (ocfAgent) modes.push({ name: oName, kind: 'forked', agent: ocfAgent, params: Array.from({ length: SERVICE_N }, () => s.ocfParams), run, scale: 1, service: true });
+  else serviceNotes.push(`${row.name}: ${row.ocf} is not installed (resource-agents): no forked row`);
+  servicePairs.push([pName, oName]);
+  if (s.note) serviceNotes.push(s.note);
+}
+
 // The idle cost of this process (same window, nothing scheduled), subtracted from every mode.
 const idle0 = cpuMs();
 const idleT0 = performance.now();
@@ -214,16 +272,22 @@ const idleRate = (idle1.self - idle0.self + idle1.children - idle0.children) / (
 const loadAvg = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
 const results = [];
-for (const m of modes.filter((x) => !ONLY || x.name.includes(ONLY))) {
+for (const m of modes.filter((x) => wanted(x.name))) {
   if (SCALE) m.scale = SCALE;
   if (!JSON_OUT) process.stderr.write(`measuring ${m.name} for ${WINDOW_MS / 1000} s at 1/${m.scale} of the interval...\n`);
   results.push({ ...(await runMode(m)), kind: m.kind });
 }
+for (const stop of stopAtExit.splice(0)) await stop();
 cleanup();
 
 const fmt = (x, d = 2) => x.toFixed(d);
 const byName = (s) => results.find((r) => r.name.startsWith(s));
 const ratios = [];
+for (const [a, b] of servicePairs) {
+  const x = results.find((r) => r.name === a);
+  const y = results.find((r) => r.name === b);
+  if (x && y) ratios.push({ inProcess: x.name, forked: y.name, ratio: y.cpuPerMonitorMs / x.cpuPerMonitorMs });
+}
 for (const [inproc, forked] of [['paceline:dummy', 'ocf:heartbeat:Dummy'], ['paceline:ip', 'ocf:heartbeat:IPaddr2'], ['paceline:dummy', 'ocf:heartbeat:IPaddr2']]) {
   const a = byName(inproc);
   const b = byName(forked);
@@ -242,8 +306,8 @@ if (JSON_OUT) {
   console.log(JSON.stringify(summary, null, 2));
 } else {
   console.log(`\nCPU cost of monitoring ${N} resources every ${REAL_INTERVAL_MS / 1000} s (measured over ${WINDOW_MS / 1000} s per mode)\n`);
-  const head = ['mode', 'interval', 'monitors', 'failed', 'CPU/monitor', '% of one core'];
-  const rows = results.map((r) => [r.name, `${r.intervalMs} ms`, String(r.monitors), String(r.failures), `${fmt(r.cpuPerMonitorMs, 3)} ms`, `${fmt(r.projectedPct, 3)} %`]);
+  const head = ['mode', 'resources', 'interval', 'monitors', 'failed', 'CPU/monitor', '% of one core'];
+  const rows = results.map((r) => [r.name, String(r.resources), `${r.intervalMs} ms`, String(r.monitors), String(r.failures), `${fmt(r.cpuPerMonitorMs, 3)} ms`, `${fmt(r.projectedPct, 3)} %`]);
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
   console.log(line(head));
@@ -251,7 +315,8 @@ if (JSON_OUT) {
   console.log('');
   console.log(`(CPU per monitor is this process plus its children, less its idle cost of ${fmt(idleRate * 100, 3)} % of a core; load average ${loadAvg})`);
   for (const r of ratios) console.log(`forked ${r.forked} costs ${fmt(r.ratio, 1)}x ${r.inProcess}`);
-  if (netnsExecMs !== undefined) console.log(`(the forked IPaddr2 figure includes entering the test namespace: ${fmt(netnsExecMs, 3)} ms CPU per ip netns exec)`);
+  if (netnsExecMs !== undefined && byName('ocf:heartbeat:IPaddr2')) console.log(`(the forked IPaddr2 figure includes entering the test namespace: ${fmt(netnsExecMs, 3)} ms CPU per ip netns exec)`);
+  for (const n of serviceNotes) console.log(`(${n})`);
   for (const r of results) if (r.failures) console.log(`note: ${r.name}: ${r.failures} monitors did not return ok (first: ${r.firstProblem})`);
   if (summary.goal) console.log(`\ngoal: ${summary.goal.text}: ${fmt(summary.goal.pct, 3)} % -> ${summary.goal.met ? 'met' : 'NOT met'}`);
 }

@@ -1,0 +1,110 @@
+// The service rows of `npm run bench:monitor`: a Paceline service agent's monitor against the
+// nearest Pacemaker agent from Debian's resource-agents, forked through the OCF bridge, both
+// monitoring the same real daemon, at the same interval, in the same run.
+//
+// Each row starts one daemon on loopback (127.0.0.1, a free port) with the Paceline agent, and
+// gives the bench two monitor modes over it: the Paceline agent in-process and the OCF agent
+// forked. The daemon is stopped when the row is done.
+//
+// To add a row (svc-mail, svc-smb, ...), append to SERVICE_ROWS:
+//   {
+//     name: 'bind',                          // the row's label
+//     programs: ['named'],                   // skipped (with a note) when one is missing
+//     ocf: 'ocf:heartbeat:named',            // the Pacemaker agent to compare with
+//     async setup({ dir, port, root }) {     // dir: a fresh folder; port: a free loopback port
+//       ... write a config, return:
+//       return {
+//         agent: (await import(join(root, 'agents/bind/dist/index.js'))).bindAgent,
+//         params: { ... },                   // the Paceline agent's parameters (start and monitor)
+//         ocfParams: { ... },                // the OCF agent's parameters (OCF_RESKEY_*)
+//         ocfEnv: { OCF_CHECK_LEVEL: '10' }, // optional: extra environment for the OCF agent
+//         note: '...',                       // optional: printed under the table
+//       };
+//     },
+//   }
+// The bench starts the daemon with the Paceline agent (start), copies its daemon record into every
+// monitored instance's state directory (so each monitor finds "our" daemon, as after a start), and
+// stops it afterwards.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+/** A free TCP port on 127.0.0.1 (also free for UDP in practice: the kernel hands out unused ports). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const idOf = (user, flag) => Number(spawnSync('id', [flag, user], { encoding: 'utf8' }).stdout.trim());
+
+export const SERVICE_ROWS = [
+  {
+    name: 'httpd (nginx)',
+    programs: ['nginx', 'curl'],
+    ocf: 'ocf:heartbeat:nginx',
+    async setup({ dir, port, root }) {
+      const conf = join(dir, 'nginx.conf');
+      writeFileSync(conf, `worker_processes 1;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;\nevents { worker_connections 64; }\n` +
+        `http { access_log off; server { listen 127.0.0.1:${port}; location = / { return 200 "ok\\n"; } } }\n`);
+      return {
+        agent: (await import(join(root, 'agents/httpd/dist/index.js'))).httpdAgent,
+        params: { server: 'nginx', config: conf, address: '127.0.0.1', port },
+        ocfParams: { configfile: conf, port: String(port), status10url: `http://127.0.0.1:${port}/`, status10regex: 'ok' },
+        // Depth 0 of ocf:heartbeat:nginx only checks the pid; depth 10 GETs a URL, like paceline:httpd.
+        ocfEnv: { OCF_CHECK_LEVEL: '10' },
+        note: 'ocf:heartbeat:nginx at OCF_CHECK_LEVEL=10 (pid check + an HTTP GET with curl), as paceline:httpd does',
+      };
+    },
+  },
+  {
+    name: 'httpd (apache)',
+    programs: ['apache2', 'curl'],
+    ocf: 'ocf:heartbeat:apache',
+    async setup({ dir, port, root }) {
+      const run = join(dir, 'run');
+      mkdirSync(join(run, 'lock'), { recursive: true });
+      const conf = join(dir, 'apache2.conf');
+      // Literal paths (no ${APACHE_*}): the OCF agent reads PidFile from the file; the Paceline
+      // agent's runDir gives the same pid file.
+      writeFileSync(conf, `ServerRoot "/etc/apache2"\nInclude mods-enabled/*.load\nInclude mods-enabled/*.conf\nServerName bench.invalid\n` +
+        `PidFile ${run}/apache2.pid\nMutex file:${run}/lock default\nDefaultRuntimeDir ${run}\nUser www-data\nGroup www-data\n` +
+        `ErrorLog ${dir}/error.log\nStartServers 1\nListen 127.0.0.1:${port}\nDocumentRoot ${dir}\n<Directory ${dir}>\n  Require all granted\n</Directory>\n` +
+        `<Location /server-status>\n  SetHandler server-status\n  Require local\n</Location>\n`);
+      writeFileSync(join(dir, 'index.html'), 'ok\n');
+      return {
+        agent: (await import(join(root, 'agents/httpd/dist/index.js'))).httpdAgent,
+        params: { server: 'apache', config: conf, address: '127.0.0.1', port, runDir: run, logDir: dir },
+        ocfParams: { configfile: conf, port: String(port), statusurl: `http://127.0.0.1:${port}/server-status` },
+        note: 'ocf:heartbeat:apache at its default depth: pid check + GET of /server-status (curl)',
+      };
+    },
+  },
+  {
+    name: 'bind',
+    programs: ['named', 'host'],
+    ocf: 'ocf:heartbeat:named',
+    async setup({ dir, port, root }) {
+      const uid = idOf('bind', '-u');
+      const gid = idOf('bind', '-g');
+      spawnSync('chown', [`${uid}:${gid}`, dir]);
+      writeFileSync(join(dir, 'db.example.test'), '$TTL 60\n@ IN SOA ns.example.test. admin.example.test. 1 60 60 600 60\n@ IN NS ns.example.test.\nns IN A 127.0.0.1\nwww IN A 10.1.2.3\n');
+      const conf = join(dir, 'named.conf');
+      writeFileSync(conf, `options { directory "${dir}"; pid-file "${dir}/named.pid"; session-keyfile "${dir}/session.key";\n` +
+        `  listen-on port ${port} { 127.0.0.1; }; listen-on-v6 { none; }; recursion no; dnssec-validation no; };\ncontrols { };\n` +
+        `zone "example.test" { type primary; file "${dir}/db.example.test"; };\n`);
+      return {
+        agent: (await import(join(root, 'agents/bind/dist/index.js'))).bindAgent,
+        params: { config: conf, address: '127.0.0.1', port, queryName: 'www.example.test', expectAnswer: '10.1.2.3' },
+        ocfParams: { named_config: conf, named_user: 'bind', named_pidfile: `${dir}/named.pid`, monitor_request: 'www.example.test', monitor_response: '10.1.2.3', monitor_ip: '127.0.0.1', host_options: `-p ${port}` },
+        note: 'ocf:heartbeat:named: pid check + `host www.example.test 127.0.0.1` (a DNS query), as paceline:bind does',
+      };
+    },
+  },
+];
