@@ -50,6 +50,23 @@ describe('paceline config validate', () => {
     expect(err).toMatch(/resources\[0\]\.meta\.stickiness: "lots" is not a score/);
   });
 
+  it('checks the parameters of paceline: agents: an unknown one is an error with a suggestion', async () => {
+    const io = fakeIo({
+      'params.yaml': 'nodes: [{ name: n1 }]\nresources:\n' +
+        '  - { type: primitive, id: web, agent: "paceline:httpd", params: { server: nginx, expectStatu: 200 } }\n' +
+        '  - { type: clone, id: dns-clone, child: { type: primitive, id: dns, agent: "paceline:bind", params: { port: 0 } } }\n' +
+        '  - { type: primitive, id: mail, agent: "paceline:sendmial" }\n' +
+        '  - { type: primitive, id: vip, agent: "ocf:heartbeat:IPaddr2", params: { anything: goes } }\n',
+    });
+    expect(await runCli(['config', 'validate', 'params.yaml'], io)).toBe(2);
+    const err = io.stderr.join('\n');
+    expect(err).toMatch(/^params\.yaml: 3 problems found/);
+    expect(err).toContain('resources[0].params.expectStatu: unknown parameter of paceline:httpd (did you mean "expectStatus"?)');
+    expect(err).toMatch(/resources\[1\]\.child\.params\.port: .*>=1/);
+    expect(err).toContain('resources[2].agent: no agent "paceline:sendmial"');
+    expect(err).not.toContain('resources[3]');
+  });
+
   it('names a missing file', async () => {
     const io = fakeIo();
     expect(await runCli(['config', 'validate', '/nonexistent/cluster.yaml'], io)).toBe(2);
