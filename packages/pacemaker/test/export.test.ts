@@ -146,7 +146,7 @@ describe('exportCib round trip', () => {
   it('keeps paceline agents in the description and maps them to Dummy / Stateful', () => {
     const xml = exportCib(reference, story[0]!.after, { now: NOW });
     expect(xml).toContain('<primitive id="samba-data" class="ocf" provider="pacemaker" type="Stateful" description="[paceline:mirror]">');
-    expect(xml).toContain('<primitive id="samba" class="ocf" provider="pacemaker" type="Dummy" description="[paceline:process]">');
+    expect(xml).toContain('<primitive id="samba" class="ocf" provider="pacemaker" type="Dummy" description="[paceline:samba]">');
     expect(xml).toContain('<lrm_resource id="samba" type="Dummy" class="ocf" provider="pacemaker">');
     expect(pacemakerAgent('stonith:fence_dummy', false)).toEqual({ class: 'stonith', type: 'fence_dummy', substituted: false });
     expect(pacemakerAgent('ocf:heartbeat:IPaddr2', true)).toEqual({ class: 'ocf', provider: 'heartbeat', type: 'IPaddr2', substituted: false });
