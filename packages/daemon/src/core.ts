@@ -61,6 +61,8 @@ export interface TransitionInfo {
   readonly at: number;
   readonly epoch: number;
   readonly summary: readonly string[];
+  /** The scheduler's decisions: why each resource goes (or stays) where it does (absent when idle). */
+  readonly decisions?: readonly string[];
   readonly actions: number;
   readonly state: 'running' | 'succeeded' | 'failed' | 'aborted' | 'idle';
   readonly failed?: readonly string[];
@@ -623,7 +625,10 @@ function maybeSchedule(s: Mutable<CoreState>, out: CoreCommand[], now: number): 
   }
   s.nextTransition = id + 1;
   s.running = id;
-  s.last = { id, at: now, epoch: s.doc.epoch, summary: transition.summary.map(summaryText), actions: real.length, state: 'running' };
+  s.last = {
+    id, at: now, epoch: s.doc.epoch, summary: transition.summary.map(summaryText), decisions: transition.explanation.decisions.map((d) => d.text),
+    actions: real.length, state: 'running',
+  };
   out.push({ type: 'run', id, transition, config: s.config, status });
 }
 

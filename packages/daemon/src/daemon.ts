@@ -534,8 +534,12 @@ export class Daemon extends DaemonEvents {
     const failed = report?.results.filter((r) => r.state === 'failed').map((r) => `${r.id}: ${r.reason ?? 'failed'}`) ?? ['executor error'];
     const ran = report?.results.filter((r) => r.result !== undefined && r.result.execution !== 'cancelled').length ?? 0;
     tlog.info(`transition ${c.id} ${report?.aborted ? 'aborted' : report?.succeeded ? 'done' : 'done with failures'}`, { ran, ...(failed.length ? { failed } : {}) });
+    const mine = this.core.last?.id === c.id ? this.core.last : undefined;
     this.feedCore({ type: 'transition-done', id: c.id, ran, succeeded: report?.succeeded ?? false, aborted: report?.aborted ?? false, failed, now: this.o.clock.now() });
-    if (this.core.last) this.emit('transition-done', this.core.last);
+    // The event is about this transition, also when the core has planned the next one at once.
+    const done = this.core.last?.id === c.id ? this.core.last
+      : mine && { ...mine, state: report?.aborted ? 'aborted' as const : report?.succeeded ? 'succeeded' as const : 'failed' as const, ...(failed.length ? { failed } : {}) };
+    if (done) this.emit('transition-done', done);
   }
 
   /** A graph fence action: a lost peer counts as fenced once membership confirmed it; a member is fenced now. */

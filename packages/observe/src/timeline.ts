@@ -15,6 +15,11 @@ export interface TimelineEntry {
   readonly text: string;
 }
 
+/** A transition as the web view lists it: the daemon's record plus the actions it ran, as they finished. */
+export interface TransitionView extends TransitionInfo {
+  readonly ran: readonly string[];
+}
+
 export interface TimelineOptions {
   readonly now?: () => number;
   /** Entries kept (default 200). */
@@ -26,6 +31,8 @@ export interface TimelineOptions {
 export class Timeline {
   private readonly entries: TimelineEntry[] = [];
   private readonly recent: TransitionInfo[] = [];
+  /** transition id → its finished actions, in words (the last few transitions only). */
+  private readonly ran = new Map<string, string[]>();
   private seq = 0;
   private readonly listeners = new Set<(e: TimelineEntry) => void>();
   private readonly unsubscribe: () => void;
@@ -52,9 +59,19 @@ export class Timeline {
         const what = e.action === 'monitor' && e.interval === 0 ? 'probe' : e.action;
         const ms = e.result.durationMs !== undefined ? ` (${Math.round(e.result.durationMs)} ms)` : '';
         const reason = !e.succeeded && e.result.reason ? `: ${e.result.reason}` : '';
-        this.add(e.succeeded ? 'info' : 'error', 'action', `${what} ${e.instance} on ${e.node}: ${actionResultLabel(e)}${ms}${reason}`);
+        const text = `${what} ${e.instance} on ${e.node}: ${actionResultLabel(e)}${ms}${reason}`;
+        if (e.transition !== undefined) {
+          const key = String(e.transition);
+          if (!this.ran.has(key)) this.ran.set(key, []);
+          this.ran.get(key)!.push(text);
+          while (this.ran.size > this.keep * 2) this.ran.delete(this.ran.keys().next().value!);
+        }
+        this.add(e.succeeded ? 'info' : 'error', 'action', text);
       },
       'transition-done': (t) => {
+        if (t.state === 'running' || t.state === 'idle') return;
+        const i = this.recent.findIndex((x) => x.id === t.id);
+        if (i >= 0) this.recent.splice(i, 1);
         this.recent.unshift(t);
         this.recent.length = Math.min(this.recent.length, this.keep);
         this.add(t.state === 'succeeded' ? 'info' : 'warn', 'transition', `transition ${t.id} ${t.state}${t.summary.length ? `: ${t.summary.join('; ')}` : ''}`);
@@ -78,8 +95,8 @@ export class Timeline {
   }
 
   /** Newest first. */
-  transitions(): readonly TransitionInfo[] {
-    return [...this.recent];
+  transitions(): readonly TransitionView[] {
+    return this.recent.map((t) => ({ ...t, ran: this.ran.get(String(t.id)) ?? [] }));
   }
 
   onEntry(fn: (e: TimelineEntry) => void): () => void {

@@ -86,8 +86,10 @@ function renderTransitions(s) {
   $('transitions').replaceChildren(...list.map((t) => h('li', { 'data-transition': t.id },
     time(t.at), h('strong', {}, `#${t.id}`), ' ', chip(t.state, t.state === 'succeeded' ? 'ok' : t.state === 'running' ? 'warn' : 'bad'),
     ` ${t.actions} action${t.actions === 1 ? '' : 's'}, epoch ${t.epoch}`,
-    t.summary.length ? h('ul', {}, t.summary.map((l) => h('li', {}, l))) : null,
-    t.failed && t.failed.length ? h('ul', { class: 'bad' }, t.failed.map((l) => h('li', {}, l))) : null)));
+    t.summary.length ? h('ul', { class: 'summary' }, t.summary.map((l) => h('li', {}, l))) : null,
+    t.ran && t.ran.length ? h('details', {}, h('summary', {}, 'Actions run'), h('ul', {}, t.ran.map((l) => h('li', {}, l)))) : null,
+    t.failed && t.failed.length ? h('ul', { class: 'bad' }, t.failed.map((l) => h('li', {}, l))) : null,
+    t.decisions && t.decisions.length ? h('details', { open: true }, h('summary', {}, 'Why'), h('ul', { class: 'why' }, t.decisions.map((l) => h('li', {}, l)))) : null)));
 }
 
 function renderTimeline() {
