@@ -111,7 +111,8 @@ test('metrics follow a failover; Pacemaker\'s sample alert agent records it', as
   text = await waitFor('metrics show web started on serv2 and serv1 quarantined', async () => {
     const t = await scrape(o2);
     return sample(t, 'ha_cluster_pacemaker_resources', { id: 'web', node: 'serv2', role: 'started' }) === 1
-      && sample(t, 'paceline_node_quarantined', { node: 'serv1' }) === 1 ? t : undefined;
+      && sample(t, 'paceline_node_quarantined', { node: 'serv1' }) === 1
+      && (sample(t, 'paceline_transitions_total', { result: 'succeeded' }) ?? 0) >= 1 ? t : undefined;
   });
   expect(fenced).toEqual(['serv1']);
   expect(sample(text, 'ha_cluster_pacemaker_resources', { id: 'web', node: 'serv1' })).toBeUndefined();

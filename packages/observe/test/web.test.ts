@@ -37,7 +37,7 @@ const TOKEN = 'a-test-token-of-some-length-0123';
 async function tabTo(page: Page, label: string, max = 60): Promise<boolean> {
   for (let i = 0; i < max; i++) {
     await page.keyboard.press('Tab');
-    if ((await page.evaluate(() => document.activeElement?.textContent?.trim())) === label) return true;
+    if ((await page.evaluate('document.activeElement?.textContent?.trim()')) === label) return true;
   }
   return false;
 }
@@ -104,7 +104,7 @@ maybe('the page follows a failover live; actions need the token', async () => {
   // An action without the token: refused before it is sent, the token field gets the focus.
   await page.getByRole('button', { name: 'Clear serv1' }).click();
   await expectText(page.locator('#action-result'), 'enter the token first');
-  expect(await page.evaluate(() => document.activeElement?.id)).toBe('token');
+  expect(await page.evaluate('document.activeElement?.id')).toBe('token');
   // A wrong token: the daemon refuses it (401) and nothing changes.
   await page.fill('#token', 'wrong-token-wrong-token');
   await page.keyboard.press('Enter');
@@ -128,7 +128,7 @@ maybe('the page follows a failover live; actions need the token', async () => {
 
   // On a phone: nothing wider than the screen but the tables' own scrolling boxes.
   await page.setViewportSize({ width: 390, height: 844 });
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  const overflow = await page.evaluate('document.documentElement.scrollWidth - window.innerWidth') as number;
   expect(overflow).toBeLessThanOrEqual(0);
   await page.screenshot({ path: join(shots, 'web-view-phone.png'), fullPage: false });
   // The wrong token's 401 is the one error the console may show.
