@@ -22,3 +22,19 @@ export class ExitError extends Error {
     super(message);
   }
 }
+
+/** Commands that run until stopped (their logs cope with a closed pipe themselves: they keep running). */
+export const LONG_RUNNING_COMMANDS: ReadonlySet<string> = new Set(['daemon', 'witness']);
+
+/**
+ * A reader that stops early (`paceline status | head`, `simulate | less` quit) closes the pipe and
+ * the next write fails with EPIPE. A short command then has nothing left to do: it ends at once,
+ * quietly, with exit 0 (no stack trace). Other stream errors are not swallowed.
+ */
+export function endQuietlyWhenOutputCloses(streams: readonly NodeJS.WritableStream[], exit: (code: number) => void): void {
+  for (const s of streams)
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+      exit(0);
+    });
+}

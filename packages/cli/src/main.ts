@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 import { runCli } from './program.js';
-import { processIo } from './io.js';
+import { LONG_RUNNING_COMMANDS, endQuietlyWhenOutputCloses, processIo } from './io.js';
 
-process.exitCode = await runCli(process.argv.slice(2), processIo);
+const argv = process.argv.slice(2);
+if (!LONG_RUNNING_COMMANDS.has(argv[0] ?? '')) endQuietlyWhenOutputCloses([process.stdout, process.stderr], (code) => process.exit(code));
+process.exitCode = await runCli(argv, processIo);
