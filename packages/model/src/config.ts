@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { INFINITY, parseScore, type Score } from './score.js';
 import { Duration } from './duration.js';
 import { Monitoring } from './monitoring.js';
+import { compileResourcePattern } from './pattern.js';
 
 /** A score: a number, or "INFINITY" / "+INFINITY" / "-INFINITY". */
 export const ScoreSchema = z.union([z.number(), z.string()]).transform((v, ctx): Score => {
@@ -222,7 +223,7 @@ export const LocationConstraint = z
     id: Id,
     /** The resource this constraint places (any primitive, group or clone id). */
     resource: z.string().optional(),
-    /** Or every resource whose id matches this regular expression. */
+    /** Or every top-level resource whose id matches this pattern (RE2 syntax, linear-time; a leading "!" inverts it). */
     resourcePattern: z.string().optional(),
     role: ConstraintRole.optional(),
     /** A fixed node and score ... */
@@ -236,6 +237,10 @@ export const LocationConstraint = z
   .superRefine((c, ctx) => {
     if ((c.resource === undefined) === (c.resourcePattern === undefined))
       ctx.addIssue({ code: 'custom', message: 'give exactly one of "resource" or "resourcePattern"' });
+    if (c.resourcePattern !== undefined) {
+      const compiled = compileResourcePattern(c.resourcePattern);
+      if (!compiled.ok) ctx.addIssue({ code: 'custom', path: ['resourcePattern'], message: compiled.message });
+    }
     if (c.rules === undefined && (c.node === undefined || c.score === undefined))
       ctx.addIssue({ code: 'custom', message: 'give "node" and "score", or "rules"' });
     if (c.rules !== undefined && c.node !== undefined)

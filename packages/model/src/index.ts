@@ -8,6 +8,7 @@ export * from './transition.js';
 export * from './ocf.js';
 export * from './walk.js';
 export * from './load.js';
+export * from './pattern.js';
 export * from './validate.js';
 export * from './builder.js';
 export * from './digest.js';

@@ -80,13 +80,6 @@ function checkConstraint(
   switch (c.type) {
     case 'location':
       ref('resource', c.resource);
-      if (c.resourcePattern !== undefined) {
-        try {
-          new RegExp(c.resourcePattern);
-        } catch (e) {
-          issues.push({ path: `${path}.resourcePattern`, message: `not a valid regular expression: ${(e as Error).message}` });
-        }
-      }
       if (c.node !== undefined && nodes.size > 0 && !nodes.has(c.node))
         warnings.push({ path: `${path}.node`, message: `constraint "${c.id}" names node "${c.node}", which is not configured` });
       return;

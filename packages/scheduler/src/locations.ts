@@ -6,7 +6,7 @@
  * threshold bans and exclusive resource discovery.
  */
 import type { ClusterConfig, LocationConstraint } from '@paceline/model';
-import { INFINITY, addScores, parseScore } from '@paceline/model';
+import { INFINITY, addScores, compileResourcePattern, parseScore } from '@paceline/model';
 import type { NodeView } from './nodes.js';
 import type { ResourceTree, Rsc } from './resources.js';
 import { cloneOf, leaves } from './resources.js';
@@ -151,16 +151,11 @@ function locationTargets(c: LocationConstraint, tree: ResourceTree): Rsc[] {
     return r ? [r] : [];
   }
   // Pacemaker matches rsc-pattern against top-level resources; a leading "!" inverts the match.
-  let pattern = c.resourcePattern ?? '';
-  const invert = pattern.startsWith('!');
-  if (invert) pattern = pattern.slice(1);
-  let re: RegExp;
-  try {
-    re = new RegExp(pattern);
-  } catch {
-    return [];
-  }
-  return tree.top.filter((r) => !r.orphan && re.test(r.id) !== invert);
+  // Linear-time matching (re2js): a user's pattern cannot block the scheduler. The schema refuses
+  // patterns that do not compile, so `ok` is false only for unvalidated input: it matches nothing.
+  const pattern = compileResourcePattern(c.resourcePattern ?? '');
+  if (!pattern.ok) return [];
+  return tree.top.filter((r) => !r.orphan && pattern.test(r.id));
 }
 
 function locationNodeLists(

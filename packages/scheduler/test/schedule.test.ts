@@ -104,3 +104,27 @@ describe('definition changes (parameter digests)', () => {
     expect(summary(t)).toEqual([]);
   });
 });
+
+describe('location constraints with a resourcePattern (linear-time matching, issue 16 item 4)', () => {
+  const starts = (resourcePattern: string, ids: string[]) =>
+    summary(run(
+      { ...twoNodes, resources: ids.map((id) => prim(id)), constraints: [{ type: 'location', id: 'pat', resourcePattern, node: 'n2', score: 100 }] },
+      { nodes: [online('n1'), online('n2')] },
+    ));
+
+  it('places every matching top-level resource, with RE2 syntax JavaScript lacks ((?i) flags)', () => {
+    expect(starts('(?i)^WEB', ['web1', 'db', 'Web2'])).toEqual(['start Web2 -->n2', 'start db -->n1', 'start web1 -->n2']);
+    expect(starts('!^web', ['web1', 'db'])).toEqual(['start db -->n2', 'start web1 -->n1']);
+  });
+
+  it('schedules at once with a catastrophic-backtracking pattern and ids built to trigger it', () => {
+    // A backtracking engine needs ~2^25 steps per id (about 0.4 s each, ~10 s in all: bounded, so a
+    // regression fails here rather than hanging); the linear-time one needs milliseconds.
+    const ids = [...Array.from({ length: 24 }, (_, i) => `${'a'.repeat(25)}-${i}`), 'a'.repeat(25)];
+    const t0 = performance.now();
+    const s = starts('^(a+)+$', ids);
+    expect(performance.now() - t0).toBeLessThan(3_000);
+    expect(s).toContain(`start ${'a'.repeat(25)} -->n2`);
+    expect(s.filter((l) => l.endsWith('-->n1'))).toHaveLength(12); // the rest spread over both nodes
+  });
+});
