@@ -17,17 +17,25 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineAgent, failed, notRunning, ok, runningPromoted, type ActionResult, type AgentContext } from '@paceline/agent-api';
 import { countConflicts, instanceFile, readInstance, readWorkerStatus, trimLog, workerConfigFile, writeInstance, type InstanceRecord } from './instance.js';
-import { readManifest, writeJsonAtomic } from './manifest.js';
+import { readJson, writeJsonAtomic } from './manifest.js';
+import type { JournalState } from './journal.js';
+import { journalStateFile } from './tracker.js';
 import { layoutFor, MirrorParams, type Layout } from './params.js';
 import { alive, bootId, startTimeOf, stopOwned, type Owned } from './proc.js';
 import { daemonArgs, writeDaemonConfig } from './rsync.js';
 import { CLUSTER_KEY_FILE, resolveSecret, SecretError } from './secret.js';
-import { publishStatus, summarize, syncFromPeer } from './sync.js';
+import { forgetPosition, publishStatus, readSynced, summarize, syncFromPeer } from './sync.js';
 
 /** The compiled worker: next to this module in dist/, or dist/ beside src/ when running from sources (tests). */
 export function workerScript(): string {
+  return compiled('worker.js');
+}
+export function trackerScript(): string {
+  return compiled('tracker.js');
+}
+function compiled(name: string): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, 'worker.js'), join(here, '..', 'dist', 'worker.js')];
+  const candidates = [join(here, name), join(here, '..', 'dist', name)];
   return candidates.find((c) => existsSync(c)) ?? candidates[0]!;
 }
 
@@ -78,6 +86,35 @@ async function startWorker(p: MirrorParams, l: Layout, ctx: AgentContext): Promi
   return spawnOwned(ctx, process.execPath, [workerScript(), workerConfigFile(l)], `${l.stateDir}/worker.log`);
 }
 
+/** The change tracker (tracker.ts): runs while the instance is started, in both roles. */
+async function startTracker(p: MirrorParams, l: Layout, ctx: AgentContext): Promise<Owned | ActionResult> {
+  await writeJsonAtomic(workerConfigFile(l), { params: p, node: ctx.node, stateDir: ctx.stateDir });
+  return spawnOwned(ctx, process.execPath, [trackerScript(), workerConfigFile(l)], `${l.stateDir}/tracker.log`);
+}
+
+/** A tracker that died is restarted (its journal is then a new one: the peer rescans once). */
+async function ensureTracker(p: MirrorParams, l: Layout, ctx: AgentContext, rec: InstanceRecord): Promise<string> {
+  if (await alive(rec.tracker)) return '';
+  const t = await startTracker(p, l, ctx);
+  if ('outcome' in t) return `; WARNING change tracking is off (${t.reason}): the peer pulls the whole tree`;
+  await writeInstance(l, { ...rec, tracker: t });
+  return rec.tracker ? `; the change tracker (pid ${rec.tracker.pid}) was gone and was restarted: ${await tail(`${l.stateDir}/tracker.log`)}` : '';
+}
+
+/**
+ * Waits until this node's tracker has journaled what was written before now (its journal state is
+ * rewritten after every batch and every HEARTBEAT_MS), so a peer promoted next reads every change.
+ */
+async function journalBarrier(l: Layout, ctx: AgentContext): Promise<void> {
+  const from = ctx.clock.now();
+  const until = Math.min(ctx.deadline - 1000, from + 3000);
+  while (ctx.clock.now() < until) {
+    const s = await readJson<JournalState>(journalStateFile(l), (v) => typeof v.at === 'number');
+    if (!s?.ready || s.at > from + 50) return;
+    await ctx.clock.sleep(25, ctx.signal).catch(() => undefined);
+  }
+}
+
 /** Lets a running merge finish (up to the action's deadline), then kills the worker. */
 async function stopWorker(rec: InstanceRecord, ctx: AgentContext): Promise<boolean> {
   const grace = Math.max(1000, Math.min(30_000, ctx.deadline - ctx.clock.now() - 2000));
@@ -121,6 +158,7 @@ export const mirrorAgent = defineAgent({
     if (isResult(l)) return l;
     const rec = await readInstance(l);
     if (rec && (await alive(rec.daemon))) {
+      await ensureTracker(p, l, ctx, rec);
       if (rec.role === 'unpromoted' && !(await alive(rec.worker))) {
         const w = await startWorker(p, l, ctx);
         if ('outcome' in w) return w;
@@ -129,7 +167,12 @@ export const mirrorAgent = defineAgent({
       }
       return ok(`already started (${rec.role === 'promoted' ? 'Promoted' : 'Unpromoted'})`);
     }
-    if (rec) await stopOwned(rec.worker, ctx.clock);
+    if (rec) {
+      await stopOwned(rec.worker, ctx.clock);
+      await stopOwned(rec.tracker, ctx.clock);
+    }
+    // A start cannot vouch for what happened to the copy while the instance was down: the first sync is a full one.
+    await forgetPosition(l);
     await mkdir(l.data, { recursive: true });
     await mkdir(l.pubDir, { recursive: true });
     await mkdir(l.stateDir, { recursive: true });
@@ -154,14 +197,17 @@ export const mirrorAgent = defineAgent({
       }
       await ctx.clock.sleep(50, ctx.signal).catch(() => undefined);
     }
+    const tracker = await startTracker(p, l, ctx);
+    const tracking = 'outcome' in tracker ? `; WARNING change tracking is off (${tracker.reason}): the peer pulls the whole tree` : '';
     const worker = await startWorker(p, l, ctx);
     if ('outcome' in worker) {
       await stopOwned(daemon, ctx.clock);
+      if (!('outcome' in tracker)) await stopOwned(tracker, ctx.clock);
       return worker;
     }
-    await writeInstance(l, { role: 'unpromoted', since: ctx.clock.now(), bootId: await bootId(), daemon, worker, authenticated });
+    await writeInstance(l, { role: 'unpromoted', since: ctx.clock.now(), bootId: await bootId(), daemon, worker, authenticated, ...('outcome' in tracker ? {} : { tracker }) });
     ctx.log.info('mirror started (Unpromoted)', { serving: l.self.authority, peer: l.peer });
-    return ok(`Unpromoted: serving ${l.data} on ${l.self.authority}, following ${l.peer} every ${p.intervalMs} ms${authenticated ? '' : UNAUTHENTICATED}`);
+    return ok(`Unpromoted: serving ${l.data} on ${l.self.authority}, following ${l.peer} every ${p.intervalMs} ms${tracking}${authenticated ? '' : UNAUTHENTICATED}`);
   },
 
   async stop(p, ctx) {
@@ -171,6 +217,7 @@ export const mirrorAgent = defineAgent({
     if (rec) {
       if (!(await stopWorker(rec, ctx))) return failed('generic-error', `the replica worker (pid ${rec.worker?.pid}) did not exit`);
       if (!(await stopOwned(rec.daemon, ctx.clock))) return failed('generic-error', `the rsync daemon (pid ${rec.daemon.pid}) did not exit`);
+      if (!(await stopOwned(rec.tracker, ctx.clock))) return failed('generic-error', `the change tracker (pid ${rec.tracker?.pid}) did not exit`);
     }
     if (existsSync(l.pubDir)) await publishStatus(l, 'stopped', ctx.clock.now());
     await rm(instanceFile(l), { force: true });
@@ -188,7 +235,7 @@ export const mirrorAgent = defineAgent({
     }
     await trimLog(`${l.stateDir}/rsyncd.log`);
     await trimLog(`${l.stateDir}/worker.log`);
-    const conflicts = `${await conflictNote(l)}${rec.authenticated === false ? UNAUTHENTICATED : ''}`;
+    const conflicts = `${await conflictNote(l)}${await ensureTracker(p, l, ctx, rec)}${rec.authenticated === false ? UNAUTHENTICATED : ''}`;
     if (rec.role === 'promoted') return runningPromoted(`Promoted: ${l.data} is authoritative, served to ${l.peer} on ${l.self.authority}${conflicts}`);
     if (!(await alive(rec.worker))) return failed('generic-error', `the replica worker (pid ${rec.worker?.pid}) is gone: ${await tail(`${l.stateDir}/worker.log`)}`);
     const ws = await readWorkerStatus(l);
@@ -196,11 +243,15 @@ export const mirrorAgent = defineAgent({
     const synced = ws?.lastSyncAt;
     if (ws?.kind === 'synced' && synced !== undefined) {
       const local = ws.keptLocal ? `; ${ws.keptLocal} local change(s) never mirrored, kept until this node is promoted` : '';
-      return ok(`Unpromoted: in sync with ${l.peer} (${ws.files ?? 0} files, synced ${ago(now - synced)} ago)${local}${conflicts}`);
+      // Lag: every change made on the peer before the last sync began is here; what came after is at most that old.
+      const behind = ws.lastSyncStartedAt !== undefined ? now - ws.lastSyncStartedAt : now - synced;
+      const applied = ws.applied ? `; last pull: ${ws.applied.changes} change(s), ${ws.applied.bytes} B${ws.applied.delayMs !== undefined ? `, in place ${ago(ws.applied.delayMs)} after the oldest was written` : ''}` : '';
+      const tracking = ws.scope === 'full' ? '; full scans (the peer\'s journal is not usable yet)' : '';
+      return ok(`Unpromoted: in sync with ${l.peer} (${ws.files ?? 0} files, synced ${ago(now - synced)} ago; lag ≤ ${ago(behind)}, 0 B behind at the last check${applied}${tracking})${local}${conflicts}`);
     }
     if (ws?.kind === 'peer-not-promoted') return ok(`Unpromoted: ${ws.reason}${conflicts}`);
     const since = synced ?? ws?.startedAt ?? rec.since;
-    const manifest = await readManifest(l.manifestFile);
+    const manifest = await readSynced(l);
     const copyAge = manifest ? `copy as of ${new Date(manifest.syncedAt).toISOString()}` : 'never synced';
     const behind = `Unpromoted: not synced for ${ago(now - since)} (${copyAge})${ws ? `: ${ws.reason}` : ''}${conflicts}`;
     return now - since > p.maxLagMs ? { execution: 'done', outcome: 'degraded', reason: behind } : ok(behind);
@@ -224,13 +275,14 @@ export const mirrorAgent = defineAgent({
       reason = `Promoted after resynchronising from ${l.peer}: ${summarize(o, l)}`;
       if (o.merge.conflicts.length > 0) ctx.log.warn(`mirror conflicts: ${o.merge.conflicts.map((c) => c.message).join('; ')}`, { conflicts: o.merge.conflicts.length });
     } else if (o.kind === 'unreachable') {
-      const m = await readManifest(l.manifestFile);
+      const m = await readSynced(l);
       reason = `Promoted with the local copy (${m ? `last synced with ${m.syncedWith} at ${new Date(m.syncedAt).toISOString()}` : 'never synced'}): ${l.peer} is unreachable (${o.reason})`;
       ctx.log.warn(reason);
     } else {
       await resume();
       return failed('generic-error', `cannot promote: ${o.reason}`);
     }
+    await forgetPosition(l); // a Promoted node follows nobody; at its next demotion it starts over with a full sync
     const { worker: _stopped, ...rest } = rec;
     void _stopped;
     await writeInstance(l, { ...rest, role: 'promoted', since: ctx.clock.now() });
@@ -246,8 +298,11 @@ export const mirrorAgent = defineAgent({
     const rec = await readInstance(l);
     if (!rec || !(await alive(rec.daemon))) return failed('generic-error', 'cannot demote: the mirror is not started on this node');
     if (rec.role === 'unpromoted' && (await alive(rec.worker))) return ok('already Unpromoted');
+    // The service has stopped: let the tracker journal its last writes before the peer may read the journal.
+    await journalBarrier(l, ctx);
     // Published first: from now on the peer may promote and pull from this copy; nothing writes here any more.
     await publishStatus(l, 'unpromoted', ctx.clock.now());
+    await forgetPosition(l);
     const worker = await startWorker(p, l, ctx);
     if ('outcome' in worker) return worker;
     await writeInstance(l, { ...rec, role: 'unpromoted', since: ctx.clock.now(), worker });

@@ -12,6 +12,8 @@ export interface InstanceRecord {
   readonly bootId: string;
   readonly daemon: Owned;
   readonly worker?: Owned;
+  /** The change tracker (both roles; absent when it could not start). */
+  readonly tracker?: Owned;
   /** Whether the daemon requires the shared secret (false: no secretFile and no cluster key). */
   readonly authenticated?: boolean;
 }
@@ -42,6 +44,10 @@ export interface WorkerStatus {
   /** Local changes kept in place at the last merge (changes this node made and the primary never received). */
   readonly keptLocal?: number;
   readonly conflicts?: number;
+  /** 'incremental' (the journal's changes) or 'full' (the whole tree), of the last successful sync. */
+  readonly scope?: 'full' | 'incremental';
+  /** The changes the last successful incremental sync applied: how many, their bytes, and how long after the oldest was journaled it was in place. */
+  readonly applied?: { readonly changes: number; readonly bytes: number; readonly delayMs?: number };
 }
 
 export async function readWorkerStatus(l: Layout): Promise<WorkerStatus | undefined> {

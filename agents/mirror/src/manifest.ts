@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync, type Dirent } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 export interface Entry {
@@ -127,9 +127,76 @@ export function entriesOf(m: Manifest | undefined): Map<string, Entry> {
   return new Map(Object.entries(m?.entries ?? {}));
 }
 
-/** Reads a manifest; undefined when absent or unreadable (a corrupt manifest is treated as none). */
+/**
+ * The manifest is a snapshot (manifest.json, rewritten at every full sync) plus a log of the
+ * incremental syncs since (manifest.log, one line per sync: the entries of the paths it changed), so
+ * that a sync of a few changed files writes a few lines instead of the whole tree. A log line
+ * belongs to the snapshot whose `syncedAt` it names (`s`); lines of an older snapshot are ignored.
+ */
+export const manifestLogFile = (manifestFile: string): string => manifestFile.replace(/\.json$/, '.log');
+
+/** One changed path: its entry now, or null when gone (`tree`: everything below a removed directory too). */
+export type ManifestChange = readonly [path: string, entry: Entry | null, scope?: 'tree'];
+
+interface LogLine { readonly s: number; readonly t: number; readonly c: readonly ManifestChange[] }
+
+/** Applies a log's lines that belong to `m` (a later log line wins). */
+export function replayManifest(m: Manifest, log: string): Manifest {
+  const entries: Record<string, Entry> = { ...m.entries };
+  let syncedAt = m.syncedAt;
+  for (const text of log.split('\n')) {
+    if (text === '') continue;
+    let line: LogLine;
+    try {
+      line = JSON.parse(text) as LogLine;
+    } catch (e) {
+      void e;
+      continue; // a torn last line (crash while appending): that sync is simply not recorded
+    }
+    if (line.s !== m.syncedAt || !Array.isArray(line.c)) continue;
+    for (const [path, entry, scope] of line.c) {
+      if (scope === 'tree') for (const k of Object.keys(entries)) if (k.startsWith(`${path}/`)) delete entries[k];
+      if (entry === null) delete entries[path];
+      else entries[path] = entry;
+    }
+    syncedAt = Math.max(syncedAt, line.t);
+  }
+  return { ...m, syncedAt, entries };
+}
+
+/** Reads a manifest with its log; undefined when absent or unreadable (a corrupt manifest is treated as none). */
 export async function readManifest(file: string): Promise<Manifest | undefined> {
-  return readJson<Manifest>(file, (v) => v.version === 1 && typeof v.syncedAt === 'number' && typeof v.entries === 'object');
+  const m = await readJson<Manifest>(file, (v) => v.version === 1 && typeof v.syncedAt === 'number' && typeof v.entries === 'object');
+  if (m === undefined) return undefined;
+  const log = await readFile(manifestLogFile(file), 'utf8').catch((e: NodeJS.ErrnoException) => { if (e.code === 'ENOENT') return ''; throw e; });
+  return log === '' ? m : replayManifest(m, log);
+}
+
+/** Writes a new snapshot and empties its log. */
+export async function writeManifest(file: string, m: Manifest): Promise<void> {
+  await writeJsonAtomic(file, m);
+  await writeFile(manifestLogFile(file), '', { mode: 0o644 });
+}
+
+/** Records an incremental sync against the snapshot taken at `snapshotAt`. */
+export async function appendManifest(file: string, snapshotAt: number, syncedAt: number, changes: readonly ManifestChange[]): Promise<void> {
+  const line: LogLine = { s: snapshotAt, t: syncedAt, c: changes };
+  await appendFile(manifestLogFile(file), `${JSON.stringify(line)}\n`, { mode: 0o644 });
+}
+
+/** The entry of one path of a tree as it is now (undefined: gone, a directory, or not a file or link). */
+export async function entryOf(root: string, rel: string): Promise<Entry | undefined> {
+  const abs = join(root, rel);
+  const st = lstatSync(abs, { throwIfNoEntry: false });
+  if (st === undefined || (!st.isFile() && !st.isSymbolicLink())) return undefined;
+  try {
+    const sha256 = st.isSymbolicLink() ? createHash('sha256').update(readlinkSync(abs)).digest('hex')
+      : st.size <= SMALL_FILE ? createHash('sha256').update(readFileSync(abs)).digest('hex') : await hashFile(abs);
+    return { type: st.isFile() ? 'file' : 'symlink', size: st.size, mtimeMs: st.mtimeMs, sha256, ino: st.ino };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
 }
 
 export async function readJson<T>(file: string, valid: (v: T) => boolean): Promise<T | undefined> {
@@ -153,6 +220,6 @@ export async function readJson<T>(file: string, valid: (v: T) => boolean): Promi
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, `${JSON.stringify(value)}\n`);
+  await writeFile(tmp, `${JSON.stringify(value)}\n`, { mode: 0o644 });
   await rename(tmp, file);
 }

@@ -99,8 +99,8 @@ export async function clientArgs(p: MirrorParams, l: Layout): Promise<string[]> 
   return args;
 }
 
-/** Copy options: recursive, links, perms, times, owner/group by number — no devices or specials. */
-export const COPY_ARGS = ['-rlptgo', '--numeric-ids'];
+/** Copy options: links, perms, times, owner/group by number, hard links — no devices or specials (recursion: per use). */
+export const COPY_ARGS = ['-lptgoH', '--numeric-ids'];
 
 export type RsyncStatus = 'ok' | 'unreachable' | 'missing' | 'failed';
 

@@ -55,7 +55,10 @@ async function main(): Promise<void> {
     const s: WorkerStatus = {
       at: Date.now(), kind: o.kind, reason: summarize(o, l), startedAt,
       ...(lastSyncAt !== undefined ? { lastSyncAt, lastSyncStartedAt } : {}),
-      ...(o.kind === 'synced' ? { files: o.files, keptLocal: o.merge.keptLocal, conflicts: o.merge.conflicts.length } : {}),
+      ...(o.kind === 'synced' ? { files: o.files, keptLocal: o.merge.keptLocal, conflicts: o.merge.conflicts.length, scope: o.scope } : {}),
+      ...(o.kind === 'synced' && o.lag && o.lag.changes > 0
+        ? { applied: { changes: o.lag.changes, bytes: o.lag.bytes, ...(o.lag.oldestAt !== undefined ? { delayMs: Math.max(0, Date.now() - o.lag.oldestAt) } : {}) } }
+        : {}),
     };
     await writeJsonAtomic(workerStatusFile(l), s);
     if (o.kind === 'synced' && o.merge.conflicts.length > 0) process.stderr.write(`${new Date().toISOString()} ${s.reason}\n`);

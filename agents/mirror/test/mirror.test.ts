@@ -370,7 +370,7 @@ describe('paceline:mirror between two rsync daemons on loopback', () => {
     };
     const r = await call(b, 'promote', breaking);
     expect(r.outcome).toBe('generic-error');
-    expect(r.reason).toMatch(/cannot promote: pull from serv1 failed: rsync exit 10.*the peer answered/);
+    expect(r.reason).toMatch(/cannot promote: pull (of 1 changed path\(s\) )?from serv1 failed: rsync exit 10.*the peer answered/);
     expect(await outcome(b, 'monitor')).toBe('ok'); // still a replica, its worker resumed
     const again = await call(b, 'promote');
     expect(again.outcome).toBe('ok');

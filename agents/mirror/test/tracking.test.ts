@@ -1,0 +1,196 @@
+/**
+ * Change tracking for real: two instances with rsync daemons on 127.0.0.1 (as mirror.test.ts), the
+ * primary's tracker journaling its changes, the replica pulling only those. Needs python3 (the
+ * inotify watcher) and the compiled worker and tracker (`npx tsc -b agents/mirror`).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, link, lstat, mkdir, mkdtemp, open, readdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { invokeAgent, silentLogger, validateParams, type ActionResult, type AgentAction } from '@paceline/agent-api';
+import { ExecaCommandRunner, SystemClock } from '@paceline/runtime';
+import { layoutFor, mirrorAgent, MirrorParams, readWorkerStatus, trackerScript, type WorkerStatus } from '@paceline/agent-mirror';
+
+const skip = spawnSync('python3', ['--version']).status !== 0 ? 'python3 is not installed (the change tracker needs it)' : undefined;
+if (skip) process.stdout.write(`SKIP agents/mirror tracking test: ${skip}\n`);
+const maybe = skip ? describe.skip : describe;
+
+const runner = new ExecaCommandRunner();
+const clock = new SystemClock();
+let root: string;
+interface Node { name: 'serv1' | 'serv2'; data: string; state: string; params: Record<string, unknown> }
+const started: Node[] = [];
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => { const port = (s.address() as { port: number }).port; s.close(() => resolve(port)); });
+  });
+}
+async function pair(tag: string): Promise<[Node, Node]> {
+  const peers = { serv1: `127.0.0.1:${await freePort()}`, serv2: `127.0.0.1:${await freePort()}` };
+  const mk = (name: 'serv1' | 'serv2'): Node => ({ name, data: join(root, tag, name, 'data'), state: join(root, tag, name, 'state'), params: { path: join(root, tag, name, 'data'), peers, intervalMs: 100 } });
+  const nodes: [Node, Node] = [mk('serv1'), mk('serv2')];
+  started.push(...nodes);
+  return nodes;
+}
+async function call(n: Node, action: AgentAction): Promise<ActionResult> {
+  const v = validateParams(mirrorAgent, n.params, 'data');
+  if (!v.ok) throw new Error(v.message);
+  return invokeAgent(mirrorAgent, { action, params: v.params, node: n.name, instance: 'data', stateDir: n.state, run: runner, log: silentLogger, clock, timeoutMs: 30_000 });
+}
+const layout = (n: Node) => { const l = layoutFor(MirrorParams.parse(n.params), n.name, n.state); if (typeof l === 'string') throw new Error(l); return l; };
+async function synced(n: Node, since: number, timeoutMs = 20_000): Promise<WorkerStatus> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const ws = await readWorkerStatus(layout(n));
+    if (ws?.kind === 'synced' && ws.lastSyncStartedAt !== undefined && ws.lastSyncStartedAt > since) return ws;
+    if (Date.now() > until) throw new Error(`${n.name} did not sync: ${JSON.stringify(ws)}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+/** Waits until the replica follows the primary's journal (the primary's tracker may still be setting up its watches). */
+async function incremental(n: Node): Promise<void> {
+  const until = Date.now() + 30_000;
+  for (;;) {
+    if ((await synced(n, Date.now())).scope === 'incremental') return;
+    if (Date.now() > until) throw new Error(`${n.name} never synced incrementally`);
+  }
+}
+/** Path → kind, mode, content or link target, and inode group (hard links). */
+async function snapshot(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const inodes = new Map<number, string>();
+  const walk = async (rel: string): Promise<void> => {
+    for (const name of (await readdir(join(dir, rel))).sort()) {
+      const r = rel ? `${rel}/${name}` : name;
+      const st = await lstat(join(dir, r));
+      const mode = (st.mode & 0o7777).toString(8);
+      if (st.isDirectory()) { out[`${r}/`] = mode; await walk(r); }
+      else if (st.isSymbolicLink()) out[r] = `-> ${await readlink(join(dir, r))}`;
+      else {
+        const first = inodes.get(st.ino);
+        if (st.nlink > 1 && first === undefined) inodes.set(st.ino, r);
+        out[r] = `${mode} ${await readFile(join(dir, r), 'utf8')}${first ? ` (linked to ${first})` : ''}`;
+      }
+    }
+  };
+  await walk('');
+  return out;
+}
+async function put(n: Node, rel: string, text: string): Promise<void> {
+  await mkdir(join(n.data, rel, '..'), { recursive: true });
+  await writeFile(join(n.data, rel), text);
+}
+
+maybe('change tracking: the replica pulls what changed, nothing else', () => {
+  beforeAll(async () => {
+    if (!existsSync(trackerScript())) throw new Error(`the compiled tracker ${trackerScript()} is missing: run npx tsc -b agents/mirror first`);
+    root = await mkdtemp(join(tmpdir(), `mirror-tracking-${process.pid}-`));
+  });
+  afterAll(async () => {
+    for (const n of started) await call(n, 'stop').catch(() => undefined);
+    await rm(root, { recursive: true, force: true });
+  });
+
+  test('renames, deletions, directories, permissions, symbolic and hard links arrive as changes, and only they are pulled', async () => {
+    const [a, b] = await pair('kinds');
+    for (let i = 0; i < 300; i++) await put(a, `d${i % 10}/f${i}`, `file ${i}`);
+    expect((await call(a, 'start')).outcome).toBe('ok');
+    expect((await call(a, 'promote')).outcome).toBe('ok');
+    let t = Date.now();
+    expect((await call(b, 'start')).outcome).toBe('ok');
+    expect((await synced(b, t)).scope).toBe('full'); // the first sync after start: the whole tree
+    await incremental(b);
+
+    await put(a, 'd0/f0', 'file 0, changed');
+    await mkdir(join(a.data, 'new/deep/er'), { recursive: true });
+    await put(a, 'new/deep/er/x', 'created with its directories at once');
+    await rename(join(a.data, 'd1/f1'), join(a.data, 'd1/f1-renamed'));
+    await rename(join(a.data, 'd2'), join(a.data, 'd2-renamed'));
+    await rm(join(a.data, 'd3'), { recursive: true });
+    await chmod(join(a.data, 'd4/f4'), 0o600);
+    await symlink('../d5/f5', join(a.data, 'd4/link-to-f5'));
+    await link(join(a.data, 'd6/f6'), join(a.data, 'd6/f6-hardlink'));
+    await put(a, 'd7/with space, ünïcode & \'quotes\'\nand a newline', 'odd name');
+    t = Date.now();
+    const ws = await synced(b, t);
+    expect(await snapshot(b.data)).toEqual(await snapshot(a.data));
+    // Only the changes crossed: the last pulls applied a few dozen journal lines, not 300 files.
+    expect(ws.scope).toBe('incremental');
+    const m = await call(b, 'monitor');
+    expect(m.reason).toMatch(/in sync with serv1 \(.*lag ≤ \d+(\.\d)? s, 0 B behind/);
+  });
+
+  test('a file is never seen half-written on the replica: it arrives when its writer closes it', async () => {
+    const [a, b] = await pair('half');
+    await put(a, 'mail', 'old, complete');
+    expect((await call(a, 'start')).outcome).toBe('ok');
+    expect((await call(a, 'promote')).outcome).toBe('ok');
+    let t = Date.now();
+    expect((await call(b, 'start')).outcome).toBe('ok');
+    await synced(b, t);
+    await incremental(b); // (a full sync copies whatever it finds, as plain rsync does)
+    const full = `new, complete: ${'x'.repeat(100_000)}`;
+    const seen = new Set<string>();
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        seen.add(await readFile(join(b.data, 'mail'), 'utf8').catch(() => 'absent'));
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
+    const fh = await open(join(a.data, 'mail'), 'w');
+    await fh.write(full.slice(0, 50_000));
+    await new Promise((r) => setTimeout(r, 500)); // several replica rounds while half-written
+    await fh.write(full.slice(50_000));
+    await fh.close();
+    t = Date.now();
+    await synced(b, t);
+    await new Promise((r) => setTimeout(r, 100));
+    watching = false;
+    await watcher;
+    expect(await readFile(join(b.data, 'mail'), 'utf8')).toBe(full);
+    expect([...seen].filter((s) => s !== 'old, complete' && s !== full).map((s) => s.slice(0, 40))).toEqual([]);
+  });
+
+  test('events lost to an inotify overflow make a new journal: the replica rescans once and converges', async () => {
+    const [a, b] = await pair('overflow');
+    await put(a, 'seed', 'seed');
+    expect((await call(a, 'start')).outcome).toBe('ok');
+    expect((await call(a, 'promote')).outcome).toBe('ok');
+    let t = Date.now();
+    expect((await call(b, 'start')).outcome).toBe('ok');
+    await synced(b, t);
+    await incremental(b);
+    const before = JSON.parse(await readFile(join(layout(a).pubDir, 'journal.json'), 'utf8')) as { id: string };
+    // Freeze the primary's watcher (our own child process) so the kernel queue overflows.
+    const rec = JSON.parse(await readFile(join(a.state, 'instance.json'), 'utf8')) as { tracker: { pid: number } };
+    const kids = (await readFile(`/proc/${rec.tracker.pid}/task/${rec.tracker.pid}/children`, 'utf8')).trim().split(/\s+/).map(Number);
+    const watcherPid = kids[0]!;
+    await mkdir(join(a.data, 'burst')); // watched before the freeze: the burst's events go to the kernel queue
+    await new Promise((r) => setTimeout(r, 500));
+    process.kill(watcherPid, 'SIGSTOP');
+    try {
+      for (let i = 0; i < 7000; i++) await writeFile(join(a.data, 'burst', `m${i}`), `${i}`);
+    } finally {
+      process.kill(watcherPid, 'SIGCONT');
+    }
+    const until = Date.now() + 20_000;
+    for (;;) {
+      const now = JSON.parse(await readFile(join(layout(a).pubDir, 'journal.json'), 'utf8')) as { id: string; ready: boolean; lost?: string };
+      if (now.id !== before.id && now.ready) { expect(now.lost).toMatch(/overflow/); break; }
+      if (Date.now() > until) throw new Error('no new journal after the overflow');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    t = Date.now();
+    await synced(b, t);
+    t = Date.now();
+    await synced(b, t);
+    expect((await readdir(join(b.data, 'burst'))).length).toBe(7000);
+    expect(await readFile(join(a.state, 'tracker.log'), 'utf8')).toMatch(/abandoned: inotify queue overflow/);
+  }, 60_000);
+});

@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""paceline:mirror's change watcher: inotify on a directory tree, recursively, as one long-running
+process that streams what it sees on stdout, one NUL-terminated record each:
+
+    !ready                      every directory present at start is watched
+    MASK RELPATH                an event (MASK in hex, RELPATH relative to the root, '' = the root)
+    !lost REASON                events may have been lost (queue overflow, watch limit, root gone):
+                                the reader must not trust anything it has not re-read
+
+Why not inotifywait: it drops IN_Q_OVERFLOW silently (events are then lost without a word), and its
+paths go stale when a watched directory is renamed. This is the standard library only (ctypes):
+directories created or moved in are watched before their event is printed, so the reader can walk
+them and miss nothing; a directory moved out loses its watches."""
+import ctypes
+import os
+import struct
+import sys
+
+IN_MODIFY, IN_ATTRIB, IN_CLOSE_WRITE = 0x2, 0x4, 0x8
+IN_MOVED_FROM, IN_MOVED_TO, IN_CREATE, IN_DELETE = 0x40, 0x80, 0x100, 0x200
+IN_DELETE_SELF, IN_MOVE_SELF = 0x400, 0x800
+IN_UNMOUNT, IN_Q_OVERFLOW, IN_IGNORED = 0x2000, 0x4000, 0x8000
+IN_ONLYDIR, IN_DONT_FOLLOW, IN_EXCL_UNLINK, IN_ISDIR = 0x01000000, 0x02000000, 0x04000000, 0x40000000
+MASK = (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE | IN_DELETE
+        | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK)
+HEADER = struct.Struct('iIII')
+
+libc = ctypes.CDLL(None, use_errno=True)
+out = sys.stdout.buffer
+root = os.fsencode(sys.argv[1]).rstrip(b'/') or b'/'
+fd = libc.inotify_init1(os.O_CLOEXEC)
+if fd < 0:
+    sys.stderr.write('inotify_init1: %s\n' % os.strerror(ctypes.get_errno()))
+    sys.exit(2)
+paths = {}  # wd -> relative path (bytes)
+
+
+def lost(reason):
+    out.write(b'!lost ' + reason.encode() + b'\0')
+    out.flush()
+
+
+def add(rel):
+    """Watches rel and every directory below it. False when the watch limit is reached."""
+    stack = [rel]
+    while stack:
+        r = stack.pop()
+        full = root + b'/' + r if r else root
+        wd = libc.inotify_add_watch(fd, full, MASK)
+        if wd < 0:
+            err = ctypes.get_errno()
+            if err in (2, 20):  # ENOENT, ENOTDIR: gone again
+                continue
+            lost('cannot watch %s: %s (fs.inotify.max_user_watches?)' % (os.fsdecode(full), os.strerror(err)))
+            return False
+        paths[wd] = r
+        try:
+            with os.scandir(full) as it:
+                for e in it:
+                    if e.is_dir(follow_symlinks=False):
+                        stack.append(r + b'/' + e.name if r else e.name)
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+    return True
+
+
+def forget(rel):
+    prefix = rel + b'/'
+    for wd, r in list(paths.items()):
+        if r == rel or r.startswith(prefix):
+            libc.inotify_rm_watch(fd, wd)
+            del paths[wd]
+
+
+if not add(b''):
+    sys.exit(3)
+out.write(b'!ready\0')
+out.flush()
+while True:
+    try:
+        buf = os.read(fd, 1 << 20)
+    except InterruptedError:
+        continue
+    if not buf:
+        break
+    i = 0
+    while i < len(buf):
+        wd, mask, _cookie, n = HEADER.unpack_from(buf, i)
+        name = buf[i + HEADER.size:i + HEADER.size + n].rstrip(b'\0')
+        i += HEADER.size + n
+        if mask & IN_Q_OVERFLOW:
+            lost('inotify queue overflow (fs.inotify.max_queued_events)')
+            continue
+        if mask & IN_IGNORED:
+            paths.pop(wd, None)
+            continue
+        base = paths.get(wd)
+        if base is None:
+            continue
+        rel = (base + b'/' + name if base else name) if name else base
+        if mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT) and rel == b'':
+            lost('the watched directory itself was removed, moved or unmounted')
+            sys.exit(4)
+        if mask & IN_ISDIR and mask & (IN_CREATE | IN_MOVED_TO):
+            if not add(rel):
+                sys.exit(3)
+        elif mask & IN_ISDIR and mask & IN_MOVED_FROM:
+            forget(rel)
+        if mask & (IN_DELETE_SELF | IN_MOVE_SELF):
+            continue  # reported by the parent's DELETE / MOVED_FROM
+        out.write(b'%x ' % mask + rel + b'\0')
+    out.flush()
