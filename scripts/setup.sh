@@ -10,6 +10,8 @@ DEBS=(iproute2 iputils-arping iputils-ping rsync nftables tcpdump procps psmisc 
 DEBS+=(samba smbclient cyrus-imapd cyrus-admin cyrus-clients sendmail-bin sendmail-cf m4 nginx-light apache2 bind9 bind9-dnsutils freeradius freeradius-utils)
 # The web view's browser test (Playwright drives Debian's Chromium: a browser download fails here).
 DEBS+=(chromium)
+# paceline:mirror's change tracker runs its inotify watcher (agents/mirror/watch, standard library only) with python3.
+DEBS+=(python3)
 missing=()
 for p in "${DEBS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { invokeAgent, silentLogger, validateParams, type ActionResult, type AgentAction, type CommandRunner } from '@paceline/agent-api';
@@ -46,6 +46,17 @@ function call(node: 'serv1' | 'serv2', action: AgentAction): Promise<ActionResul
   return invokeAgent(mirrorAgent, { action, params: v.params, node, instance: 'data', stateDir: join(root, node, 'state'), run: inNs(ns[node]), log: silentLogger, clock, timeoutMs: 20_000 });
 }
 const params = (node: 'serv1' | 'serv2') => ({ path: join(root, node, 'data'), peers: { serv1: addr.serv1, serv2: addr.serv2 }, port: 8730, intervalMs: 200 });
+
+/** Every file below dir: relative path → content. */
+async function listFiles(dir: string, rel = ''): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const e of await readdir(join(dir, rel), { withFileTypes: true })) {
+    const r = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) Object.assign(out, await listFiles(dir, r));
+    else out[r] = await readFile(join(dir, r), 'utf8');
+  }
+  return out;
+}
 
 maybe('paceline:mirror over a veth crossover between two network namespaces', () => {
   beforeAll(async () => {
@@ -125,4 +136,67 @@ maybe('paceline:mirror over a veth crossover between two network namespaces', ()
     expect(r.stderr).toMatch(/Unknown module|access denied/);
     expect(existsSync(join(drop, 'private'))).toBe(false);
   });
+  test('a crash of the primary in the middle of a burst of writes: after failover and failback every acknowledged file is served, nothing the replica had is lost', async () => {
+    const data = (n: 'serv1' | 'serv2') => join(root, n, 'data');
+    const l2 = layoutFor(MirrorParams.parse(params('serv2')), 'serv2', join(root, 'serv2', 'state'));
+    const l1 = layoutFor(MirrorParams.parse(params('serv1')), 'serv1', join(root, 'serv1', 'state'));
+    if (typeof l2 === 'string' || typeof l1 === 'string') throw new Error('layout');
+    const syncedAfter = async (l: typeof l2, since: number, scope?: 'incremental'): Promise<void> => {
+      const until = Date.now() + 30_000;
+      for (;;) {
+        const ws = await readWorkerStatus(l);
+        if (ws?.kind === 'synced' && (ws.lastSyncStartedAt ?? 0) > since && (scope === undefined || ws.scope === scope)) return;
+        if (Date.now() > until) throw new Error(`no sync: ${JSON.stringify(ws)}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    };
+    // serv1 is Promoted and serv2 follows its journal (the state the tests above leave).
+    await syncedAfter(l2, Date.now(), 'incremental');
+    await mkdir(join(data('serv1'), 'burst'), { recursive: true });
+    await new Promise((r) => setTimeout(r, 300));
+    // The service on serv1 delivers messages: each is acknowledged once written, fsynced and closed.
+    const acked: string[] = [];
+    let crashed = false;
+    const writer = (async () => {
+      for (let i = 0; !crashed; i++) {
+        const name = `burst/m${i}`;
+        const fh = await open(join(data('serv1'), name), 'w');
+        await fh.write(`message ${i} `.padEnd(2000, 'x'));
+        await fh.sync();
+        await fh.close();
+        if (!crashed) acked.push(name);
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 700));
+    // Power loss on serv1: its daemon, tracker and worker die at once; the service with them.
+    const rec = JSON.parse(await readFile(join(root, 'serv1', 'state', 'instance.json'), 'utf8')) as Record<string, { pid: number } | undefined>;
+    crashed = true;
+    for (const o of [rec.daemon, rec.tracker, rec.worker]) if (o) try { process.kill(-o.pid, 'SIGKILL'); } catch (e) { void e; }
+    await writer;
+    expect(acked.length).toBeGreaterThan(10);
+    // Failover: serv2 promoted with what it has; the service writes there.
+    expect((await call('serv2', 'promote')).reason).toContain('unreachable');
+    for (let i = 0; i < 20; i++) await writeFile(join(data('serv2'), `survivor-${i}`), `on serv2 ${i}`);
+    const onReplica = await listFiles(data('serv2'));
+    // serv1 comes back (started, it follows serv2 and keeps its unmirrored messages), then fails back.
+    let t = Date.now();
+    expect((await call('serv1', 'start')).outcome).toBe('ok');
+    await syncedAfter(l1, t);
+    expect((await call('serv2', 'demote')).outcome).toBe('ok');
+    const home = await call('serv1', 'promote');
+    expect(home.outcome).toBe('ok');
+    expect(home.reason).not.toContain('WARNING');
+    // The failback resync read serv2's journal since serv1's return, not the tree.
+    expect(home.reason).toMatch(/resynchronising from serv2: (nothing changed on serv2|(pulled|merged) \d+ change\(s\))/);
+    const served = await listFiles(data('serv1'));
+    const missing = acked.filter((f) => served[f] === undefined);
+    expect(missing).toEqual([]);
+    for (const f of acked) expect(served[f]).toMatch(/^message \d+ x+$/);
+    for (const [f, text] of Object.entries(onReplica)) expect([f, served[f]]).toEqual([f, text]);
+    // And serv2, the replica again, converges on what serv1 serves.
+    t = Date.now();
+    await syncedAfter(l2, t);
+    await syncedAfter(l2, Date.now());
+    expect(await listFiles(data('serv2'))).toEqual(await listFiles(data('serv1')));
+  }, 120_000);
 });
