@@ -18,6 +18,7 @@
  * only their own addresses, as after a reboot.
  */
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { run, tryRun } from './sys.js';
 
@@ -59,7 +60,7 @@ export const PRIVATE_DIRS: readonly { readonly path: string; readonly seed: 'emp
   { path: '/etc/mail', seed: 'copy' },
 ];
 /** Single configuration files each server has its own copy of. */
-export const PRIVATE_FILES: readonly string[] = ['/etc/cyrus.conf', '/etc/imapd.conf', '/etc/sasldb2', '/etc/aliases'];
+export const PRIVATE_FILES: readonly string[] = ['/etc/hosts', '/etc/hostname', '/etc/mailname', '/etc/cyrus.conf', '/etc/imapd.conf', '/etc/sasldb2', '/etc/aliases'];
 /** Folders a boot creates in /run (owner and mode as on this machine when it has them). */
 export const RUN_DIRS: readonly string[] = ['lock', 'samba', 'named', 'freeradius', 'cyrus', 'cyrus/socket', 'sendmail', 'sendmail/mta', 'sendmail/msp', 'sendmail/stampdir', 'nginx', 'paceline'];
 /** Owner and mode of a /run folder this machine does not have (yet): as the Debian packages' tmpfiles would make it. */
@@ -94,10 +95,11 @@ export class Hardware {
   get ns(): LabNames['ns'] { return this.names.ns; }
   disk(s: Server): string { return join(this.names.workDir, s, 'disk'); }
   mntFile(s: Server): string { return join(this.names.runDir, `${s}.mnt`); }
+  utsFile(s: Server): string { return join(this.names.runDir, `${s}.uts`); }
 
   /** argv running CMD inside server `s` (its network and mount namespaces). */
   inServer(s: Server, cmd: string, args: readonly string[] = []): string[] {
-    return ['nsenter', `--net=${nsPath(this.ns[s])}`, `--mount=${this.mntFile(s)}`, '--', cmd, ...args];
+    return ['nsenter', `--net=${nsPath(this.ns[s])}`, `--mount=${this.mntFile(s)}`, `--uts=${this.utsFile(s)}`, '--', cmd, ...args];
   }
   /** argv running CMD in a plain network namespace (client, arbiter, the switch). */
   inNet(ns: string, cmd: string, args: readonly string[] = []): string[] {
@@ -197,6 +199,11 @@ export class Hardware {
     if (existsSync(mnt)) tryRun('umount', [mnt]);
     writeFileSync(mnt, '');
     run('unshare', [`--mount=${mnt}`, '--propagation', 'private', 'true']);
+    // Its own host name (Sendmail wants a qualified one; /etc/hosts on its disk has serv1.lab.example).
+    const uts = this.utsFile(s);
+    if (existsSync(uts)) tryRun('umount', [uts]);
+    writeFileSync(uts, '');
+    run('unshare', [`--uts=${uts}`, 'hostname', s]);
     const inS = (cmd: string, args: readonly string[]): string => this.runIn(s, cmd, args);
     const disk = this.disk(s);
     for (const d of PRIVATE_DIRS) {
@@ -208,6 +215,10 @@ export class Hardware {
       if (existsSync(src) && existsSync(f)) inS('mount', ['--bind', src, f]);
     }
     inS('mount', ['-t', 'tmpfs', '-o', 'mode=0755', 'tmpfs', '/run']);
+    // A reboot changes the kernel's boot id (agents use it to tell "rebooted since" from "crashed").
+    const bootId = join(this.names.workDir, s, 'boot_id');
+    writeFileSync(bootId, `${randomUUID()}\n`);
+    inS('mount', ['--bind', bootId, '/proc/sys/kernel/random/boot_id']);
     inS('mount', ['-t', 'sysfs', 'sysfs', '/sys']);
     for (const d of RUN_DIRS) {
       const host = join('/run', d);
@@ -254,7 +265,7 @@ export class Hardware {
     for (const s of SERVERS) killNetns(this.ns[s]);
     for (const n of [this.ns.client, this.ns.arbiter, this.ns.lan]) killNetns(n);
     for (const s of SERVERS) {
-      if (existsSync(this.mntFile(s))) tryRun('umount', [this.mntFile(s)]);
+      for (const f of [this.mntFile(s), this.utsFile(s)]) if (existsSync(f)) tryRun('umount', [f]);
     }
     for (const n of Object.values(this.ns)) tryRun('ip', ['netns', 'del', n]);
     tryRun('umount', [this.names.runDir]);

@@ -63,7 +63,7 @@ async function main(): Promise<number> {
 }
 
 function exploreHelp(lab: Lab): string {
-  const s = (n: 'serv1' | 'serv2'): string => `nsenter --net=/run/netns/${lab.hw.ns[n]} --mount=${lab.hw.mntFile(n)}`;
+  const s = (n: 'serv1' | 'serv2'): string => `nsenter --net=/run/netns/${lab.hw.ns[n]} --mount=${lab.hw.mntFile(n)} --uts=${lab.hw.utsFile(n)}`;
   return [
     'The lab is still running. Explore it:',
     `  ${s('serv1')} node ${CLI} status --watch`,

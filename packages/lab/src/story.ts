@@ -3,9 +3,9 @@
  * workload running throughout, then the audit and the verdict.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ClientConfig, Op } from './client.js';
+import { contentOf, smbArgs, smbFailed, type ClientConfig, type Op } from './client.js';
 import { NET, NIC, type Server } from './hardware.js';
 import { DIST, Lab, promotedOn, where } from './lab.js';
 import { runAsync, sleep, tryRun, waitFor } from './sys.js';
@@ -74,6 +74,12 @@ function crossoverBytes(lab: Lab, s: Server): number {
     const [l] = JSON.parse(r.out) as { stats64?: { rx: { bytes: number }; tx: { bytes: number } } }[];
     return (l?.stats64?.rx.bytes ?? 0) + (l?.stats64?.tx.bytes ?? 0);
   } catch { return 0; }
+}
+
+/** Where every resource runs, as serv1 sees it (a string to compare). */
+async function placement(lab: Lab): Promise<string> {
+  const st = await lab.status('serv1');
+  return st.resources.filter((r) => r.role !== 'Stopped').map((r) => `${r.instance}@${r.node}:${r.role}`).sort().join(' ');
 }
 
 function readOps(lab: Lab): Op[] {
@@ -204,11 +210,141 @@ export class Story {
     const back = await clientOk(lab, 'smb-connect', t0, 60_000);
     const promote = actionMs(lab, 'serv1', 'samba-data', 'promote', t0);
     const figures: Record<string, number | string> = { 'crossover bytes during failback': crossoverBytes(lab, 'serv1') - bytes0 };
-    if (promote) { figures['resync (promote samba-data on serv1) ms'] = promote.ms; figures['resync'] = promote.reason ?? ''; }
+    if (promote) { figures['resync (promote samba-data on serv1) ms'] = promote.ms; figures['resync'] = (promote.reason ?? '').replace(/; WARNING.*$/, '').replace(/^Promoted after resynchronising from serv2: /, ''); }
     figures['share size bytes'] = dirBytes(lab.hw.diskPathOf('serv1', '/srv/samba')!);
     ch.figures = figures;
     this.note(ch, `Samba home on serv1; client back ${back - t0} ms after the clear; resync: ${promote?.reason ?? '?'}`);
     await sleep(this.o.holdMs);
+  }
+
+  /** Samba killed (kill -9 of every smbd) three times on serv1: recovered twice in place, then migration-threshold moves it; a cleanup brings it home. */
+  async sambaFails(): Promise<void> {
+    const ch = this.begin('samba-fails');
+    const { lab } = this;
+    const fails = async (): Promise<number> => ((await lab.status('serv1')).nodes.find((n) => n.name === 'serv1')?.failures ?? [])
+      .filter((f) => f.resource === 'samba').reduce((a, f) => a + f.count, 0);
+    for (let i = 1; i <= 3; i++) {
+      const before = await fails();
+      const t0 = Date.now();
+      const pids = lab.processes('serv1', 'smbd');
+      for (const p of pids) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+      const n = await waitFor(`samba failure ${i} counted`, async () => { const f = await fails(); return f > before ? f : undefined; }, 60_000, 250);
+      const home = i < 3 ? 'serv1' : 'serv2';
+      await waitFor(`samba running on ${home}`, async () => { const st = await lab.status('serv1'); return where(st, 'samba').join() === home && st.lastTransition?.state !== 'running'; }, 120_000, 250);
+      const back = await clientOk(lab, 'smb-connect', t0, 60_000);
+      this.note(ch, `kill -9 of smbd on serv1 (${pids.length} processes): fail count ${n}; Samba answers again on ${home} after ${back - t0} ms`);
+    }
+    this.note(ch, 'migration-threshold (3) reached: Samba moved to serv2 with its address and its data');
+    await sleep(this.o.holdMs);
+    const t1 = Date.now();
+    const r = lab.paceline('serv1', 'resource', 'cleanup', 'samba');
+    this.note(ch, `paceline resource cleanup samba: exit ${r.code} ${r.out.trim()}`);
+    await waitFor('samba home on serv1', async () => { const st = await lab.status('serv1'); return where(st, 'samba').join() === 'serv1' && st.lastTransition?.state !== 'running'; }, 120_000, 250);
+    const back = await clientOk(lab, 'smb-connect', t1, 60_000);
+    this.note(ch, `Samba home on serv1 again ${back - t1} ms after the cleanup`);
+    await sleep(this.o.holdMs);
+  }
+
+  /** The crossover cable pulled: a warning on both nodes, nothing moves, nobody is fenced. */
+  async crossoverCut(): Promise<void> {
+    const ch = this.begin('crossover-cut');
+    const { lab } = this;
+    const calls = lab.switchCalls().length;
+    const before = await placement(lab);
+    lab.hw.link('serv1', NIC.cx, false);
+    this.note(ch, 'crossover cut (serv1\'s cx0 down: no carrier on either end)');
+    await waitFor('the crossover seen down', async () => {
+      const st = await lab.status('serv1');
+      return st.nodes.find((n) => n.name === 'serv2')?.links['crossover'] === 'down';
+    }, 30_000, 200);
+    await sleep(Math.max(this.o.holdMs, 8000));
+    const st = await lab.status('serv2');
+    const after = await placement(lab);
+    this.note(ch, `after ${Math.max(this.o.holdMs, 8000) / 1000} s: members [${st.members}], links of serv1 ${JSON.stringify(st.nodes.find((n) => n.name === 'serv1')?.links)}; `
+      + `placement ${before === after ? 'unchanged' : `CHANGED: ${before} -> ${after}`}; power switch calls: ${lab.switchCalls().length - calls}`);
+    if (st.members.length !== 2) throw new Error(`a node was lost over a crossover cut: members [${st.members}]`);
+    if (lab.switchCalls().length !== calls) throw new Error('somebody was fenced over a crossover cut');
+    lab.hw.link('serv1', NIC.cx, true);
+    await waitFor('the crossover back', async () => (await lab.status('serv1')).nodes.find((n) => n.name === 'serv2')?.links['crossover'] === 'up', 30_000, 200);
+    this.note(ch, 'crossover back');
+  }
+
+  /** serv2's LAN cables pulled at the switch (LAN and spare NIC): Cyrus's address moves to serv1; serv2 stays a member over the crossover; nobody is fenced. */
+  async serv2LanLost(): Promise<void> {
+    const ch = this.begin('serv2-lan-lost');
+    const { lab } = this;
+    const calls = lab.switchCalls().length;
+    const t0 = Date.now();
+    lab.hw.switchPort('serv2', 'lan', false);
+    lab.hw.switchPort('serv2', 'spare', false);
+    this.note(ch, 'serv2\'s LAN and spare NIC unplugged at the switch');
+    await waitFor('cyrus-ip on serv1', async () => { const st = await lab.status('serv1'); return where(st, 'cyrus-ip').join() === 'serv1' && st.lastTransition?.state !== 'running'; }, 120_000, 250);
+    const st = await lab.status('serv1');
+    this.note(ch, `Cyrus's group on serv1 after ${Date.now() - t0} ms (cyrus-mac on ${where(st, 'cyrus-mac')}, cyrus-ip on ${where(st, 'cyrus-ip')}, cyrus on ${where(st, 'cyrus').join() || 'nowhere'}); `
+      + `members [${st.members}]; power switch calls: ${lab.switchCalls().length - calls}`);
+    if (st.members.length !== 2) throw new Error(`serv2 was lost although the crossover carried its heartbeats: members [${st.members}]`);
+    if (lab.switchCalls().length !== calls) throw new Error('somebody was fenced when serv2 lost only its LAN');
+    await sleep(this.o.holdMs);
+    lab.hw.switchPort('serv2', 'lan', true);
+    lab.hw.switchPort('serv2', 'spare', true);
+    this.note(ch, 'serv2\'s LAN plugged back');
+    await sleep(this.o.holdMs);
+  }
+
+  /**
+   * A file changed on both sides while they could not mirror: written (and mirrored), then with the
+   * crossover cut rewritten on serv1, serv1 loses power, rewritten on serv2; serv1 returns, is cleared:
+   * serv2's version (the last the client saw acknowledged) stays in place, serv1's is kept under
+   * conflicts/ and reported.
+   */
+  async divergence(): Promise<void> {
+    const ch = this.begin('divergence');
+    const { lab } = this;
+    const file = 'divergent.txt';
+    await this.put(file, 1);
+    await sleep(5000); // the replica pulls every 2 s
+    lab.hw.link('serv1', NIC.cx, false);
+    await this.put(file, 2);
+    this.note(ch, `${file} v1 written and mirrored; crossover cut; v2 written on serv1 (not mirrored)`);
+    const t0 = Date.now();
+    lab.powerOff('serv1');
+    await waitFor('samba on serv2', async () => { const st = await lab.status('serv2'); return where(st, 'samba').join() === 'serv2' && st.lastTransition?.state !== 'running'; }, 120_000, 200);
+    await clientOk(lab, 'smb-connect', t0, 60_000);
+    await this.put(file, 3);
+    this.note(ch, `serv1 powered off; Samba on serv2; v3 written on serv2`);
+    lab.boot('serv1');
+    await waitFor('serv1 back, quarantined', async () => {
+      const st = await lab.status('serv2');
+      return st.members.includes('serv1') && st.nodes.find((x) => x.name === 'serv1')?.quarantine ? true : undefined;
+    }, 120_000, 250);
+    const r = lab.paceline('serv2', 'node', 'clear', 'serv1');
+    this.note(ch, `serv1 back (quarantined), cleared: exit ${r.code}`);
+    const t1 = Date.now();
+    await waitFor('samba home on serv1', async () => {
+      const st = await lab.status('serv1');
+      return where(st, 'samba').join() === 'serv1' && promotedOn(st, 'samba-data').join() === 'serv1' && st.lastTransition?.state !== 'running';
+    }, 300_000, 250);
+    const promote = actionMs(lab, 'serv1', 'samba-data', 'promote', t1);
+    this.note(ch, `resync: ${promote?.reason ?? '?'}`);
+    const conflicts = join(lab.hw.diskPathOf('serv1', '/srv/samba.mirror')!, 'conflicts', 'CONFLICTS.log');
+    const kept = existsSync(conflicts) && readFileSync(conflicts, 'utf8').includes(`share/${file}`);
+    this.note(ch, kept ? `the conflict on ${file} is reported in CONFLICTS.log, serv1's version kept under conflicts/` : `NO CONFLICT REPORTED for ${file}`);
+    if (!kept) throw new Error(`the divergent ${file} was not reported as a conflict`);
+    await sleep(this.o.holdMs);
+  }
+
+  /** An SMB write by the story itself (logged like the client's, so that the audit covers it). */
+  private async put(file: string, version: number): Promise<void> {
+    const cfg = clientConfig(this.lab, 0);
+    const local = join(cfg.tmp, `story-${file}`);
+    writeFileSync(local, contentOf(file, version, 1024));
+    const argv = this.lab.hw.inNet(this.lab.hw.ns.client, 'smbclient', smbArgs(cfg.smb!, `put ${local} ${file}`));
+    const t = Date.now();
+    const r = await runAsync(argv[0]!, argv.slice(1), 20_000);
+    const err = smbFailed(r);
+    const op: Op = { t, svc: 'smb-write-story', ok: !err, ms: Date.now() - t, file, version, ...(err ? { err } : {}) };
+    appendFileSync(this.lab.file('client.jsonl'), `${JSON.stringify(op)}\n`);
+    if (err) throw new Error(`writing ${file} v${version} failed: ${err}`);
   }
 
   async run(): Promise<Verdict> {
@@ -217,10 +353,10 @@ export class Story {
       'power-loss': () => this.powerLoss(),
       return: () => this.returnServ1(),
       clear: () => this.clear(),
-      'samba-fails': async () => { this.begin('samba-fails').skipped = 'not implemented yet'; },
-      'crossover-cut': async () => { this.begin('crossover-cut').skipped = 'not implemented yet'; },
-      'serv2-lan-lost': async () => { this.begin('serv2-lan-lost').skipped = 'not implemented yet'; },
-      divergence: async () => { this.begin('divergence').skipped = 'not implemented yet'; },
+      'samba-fails': () => this.sambaFails(),
+      'crossover-cut': () => this.crossoverCut(),
+      'serv2-lan-lost': () => this.serv2LanLost(),
+      divergence: () => this.divergence(),
     };
     const problems: string[] = [];
     for (const name of this.o.chapters) {

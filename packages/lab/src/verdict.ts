@@ -98,7 +98,7 @@ export interface SmbAudit {
  * or with a later version whose write was attempted (sent, not acknowledged: it may have applied).
  */
 export function auditSmb(ops: readonly Op[], found: Readonly<Record<string, number | null>>): SmbAudit {
-  const writes = ops.filter((o) => o.svc === 'smb-write' && o.file && o.version !== undefined);
+  const writes = ops.filter((o) => o.svc.startsWith('smb-write') && o.file && o.version !== undefined);
   const lastAcked = new Map<string, number>();
   const attempted = new Map<string, Set<number>>();
   for (const w of writes) {
