@@ -173,6 +173,7 @@ export class Story {
       if (a) { figures[`${action} ${rsc} ms`] = a.ms; ready += a.ms; }
     }
     if (fenced) figures['lower bound (fenced + start-to-ready) ms'] = fenced - t0 + ready;
+    figures['reference: Pacemaker 2.1.5 + corosync 3 defaults, a VIP alone (docs/daemon.md) ms'] = 7410;
     figures['smb-connect back after ms'] = back - t0;
     ch.figures = figures;
     this.note(ch, `serv2 saw serv1 lost after ${lost ? lost - t0 : '?'} ms, fenced it after ${fenced ? fenced - t0 : '?'} ms; Samba answers on serv2 ${back - t0} ms after the power loss`);
