@@ -290,8 +290,10 @@ export function killNetns(ns: string): void {
 
 /** What the power switch does to a server: every process killed, every link down. */
 export function powerOff(ns: string): void {
-  killNetns(ns);
+  // The links first (one command each, milliseconds), then the processes (that takes longer): from
+  // outside, the server falls silent at once.
   for (const nic of [NIC.lan, NIC.cx, NIC.spare]) tryRun('ip', ['-n', ns, 'link', 'set', nic, 'down']);
+  killNetns(ns);
 }
 
 /** Recreates `from`'s folder tree (folders only, with their owners and modes) under `to`. */

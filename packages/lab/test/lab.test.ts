@@ -64,8 +64,9 @@ maybe('the live lab, shortened story', () => {
       if (c?.outageMs !== null) expect(c!.outageMs!).toBeGreaterThanOrEqual(0);
       if (c?.outageMs !== null) expect(c!.outageMs!).toBeLessThan(BOUND_FAILBACK);
     }
-    // Once serv1 lost power only serv2 answers (never serv1 again: it is off and fenced).
-    expect(row('power-loss', 'http@samba-ip')!.served).toBe('serv2');
+    // Once serv1 lost power only serv2 answers (never serv1 again: it is off and fenced); a request
+    // already on its way when the power went may still have been answered by serv1.
+    expect(row('power-loss', 'http@samba-ip')!.served).toMatch(/^(serv1 → )?serv2$/);
     expect(row('clear', 'http@samba-ip')!.served).toMatch(/serv2 → serv1$/);
   });
 
