@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 DEBS=(iproute2 iputils-arping iputils-ping rsync nftables tcpdump procps psmisc pacemaker-cli-utils resource-agents libxml2-utils keepalived)
 # The reference cluster's services, run by the typed service agents and the live lab (agents/*, npm run lab).
-DEBS+=(samba smbclient cyrus-imapd cyrus-admin cyrus-clients sendmail-bin sendmail-cf m4 nginx-light apache2 bind9 bind9-dnsutils freeradius freeradius-utils)
+DEBS+=(samba smbclient cyrus-imapd cyrus-admin cyrus-clients sasl2-bin sendmail-bin sendmail-cf m4 nginx-light apache2 bind9 bind9-dnsutils freeradius freeradius-utils)
 # The web view's browser test (Playwright drives Debian's Chromium: a browser download fails here).
 DEBS+=(chromium)
 # paceline:mirror's change tracker runs its inotify watcher (agents/mirror/watch, standard library only) with python3.

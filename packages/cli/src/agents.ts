@@ -1,9 +1,10 @@
 /**
  * The agents the `paceline` command knows: the built-in TypeScript agents (dummy, stateful, process,
- * ip, mac, mirror, httpd, bind, samba, radius) and, through the OCF bridge, every installed OCF script (`ocf:PROVIDER:TYPE`).
+ * ip, mac, mirror, httpd, bind, samba, radius, cyrus) and, through the OCF bridge, every installed OCF script (`ocf:PROVIDER:TYPE`).
  */
 import type { AgentRegistry } from '@paceline/agent-api';
 import { bindAgent } from '@paceline/agent-bind';
+import { cyrusAgent } from '@paceline/agent-cyrus';
 import { httpdAgent } from '@paceline/agent-httpd';
 import { ipAgent } from '@paceline/agent-ip';
 import { macAgent } from '@paceline/agent-mac';
@@ -15,5 +16,5 @@ import { ExecaCommandRunner } from '@paceline/runtime';
 import { builtinAgentRegistry } from './commands/agent.js';
 
 export function cliAgentRegistry(options: { ocfRoot?: string } = {}): AgentRegistry {
-  return builtinAgentRegistry([ipAgent, macAgent, mirrorAgent, httpdAgent, bindAgent, sambaAgent, radiusAgent]).addResolver('ocf', ocfRefResolver({ run: new ExecaCommandRunner(), ...options }));
+  return builtinAgentRegistry([ipAgent, macAgent, mirrorAgent, httpdAgent, bindAgent, sambaAgent, radiusAgent, cyrusAgent]).addResolver('ocf', ocfRefResolver({ run: new ExecaCommandRunner(), ...options }));
 }

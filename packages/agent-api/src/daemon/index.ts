@@ -7,3 +7,4 @@ export * from './proc.js';
 export * from './supervise.js';
 export * from './check.js';
 export * from './net.js';
+export * from './chat.js';
