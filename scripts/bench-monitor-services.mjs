@@ -19,16 +19,18 @@
 //         ocfParams: { ... },                // the OCF agent's parameters (OCF_RESKEY_*)
 //         ocfEnv: { OCF_CHECK_LEVEL: '10' }, // optional: extra environment for the OCF agent
 //         note: '...',                       // optional: printed under the table
-//       };
+//         compare: { name, agent, params },  // optional: a forked comparison that is not an OCF agent
+//       };                                   // (or return { skip: 'why' } to leave the row out)
 //     },
 //   }
 // The bench starts the daemon with the Paceline agent (start), copies its daemon record into every
 // monitored instance's state directory (so each monitor finds "our" daemon, as after a start), and
 // stops it afterwards.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { z } from 'zod';
 
 /** A free TCP port on 127.0.0.1 (also free for UDP in practice: the kernel hands out unused ports). */
 export function freePort() {
@@ -104,6 +106,78 @@ export const SERVICE_ROWS = [
         params: { config: conf, address: '127.0.0.1', port, queryName: 'www.example.test', expectAnswer: '10.1.2.3' },
         ocfParams: { named_config: conf, named_user: 'bind', named_pidfile: `${dir}/named.pid`, monitor_request: 'www.example.test', monitor_response: '10.1.2.3', monitor_ip: '127.0.0.1', host_options: `-p ${port}` },
         note: 'ocf:heartbeat:named: pid check + `host www.example.test 127.0.0.1` (a DNS query), as paceline:bind does',
+      };
+    },
+  },
+  {
+    name: 'samba',
+    programs: ['smbd', 'smbclient', 'smbcontrol', 'testparm'],
+    ocf: 'ocf:heartbeat:smb-share',
+    async setup({ dir, port, root }) {
+      // ocf:heartbeat:smb-share's monitor (smbcontrol smbd ping, testparm -s) reads only Samba's
+      // default config: this smbd keeps the default pid and lock directories (/run/samba) so
+      // smbcontrol finds it, and its persistent state in the bench folder.
+      const pidFile = '/run/samba/smbd.pid';
+      if (existsSync(pidFile)) {
+        const pid = Number(readFileSync(pidFile, 'utf8').trim());
+        try {
+          process.kill(pid, 0);
+          return { skip: `an smbd (pid ${pid}) already uses the default directories` };
+        } catch (e) {
+          void e; // a stale pid file
+        }
+      }
+      const share = join(dir, 'share');
+      mkdirSync(share, { recursive: true });
+      const conf = join(dir, 'smb.conf');
+      writeFileSync(conf, `[global]\n  server role = standalone server\n  disable netbios = yes\n  map to guest = never\n  log file = ${dir}/log.%m\n` +
+        `[data]\n  path = ${share}\n  read only = yes\n`);
+      return {
+        agent: (await import(join(root, 'agents/samba/dist/index.js'))).sambaAgent,
+        params: { config: conf, address: '127.0.0.1', port, share: 'data', stateDirectory: join(dir, 'lib'), cacheDirectory: join(dir, 'cache'), privateDir: join(dir, 'private') },
+        // smb-share greps testparm's view of /etc/samba/smb.conf for its share: Debian's has [printers].
+        ocfParams: { share: 'printers', path: '/var/spool/samba', outfile: join(dir, 'share.conf'), includesfile: join(dir, 'includes.conf'), confd: dir },
+        note: 'paceline:samba forks smbclient for a share listing over SMB (negotiate, session, srvsvc); ocf:heartbeat:smb-share (the nearest Pacemaker agent; none runs smbd itself) pings smbd over Samba\'s internal messaging and greps testparm -s, without touching the network',
+      };
+    },
+  },
+  {
+    name: 'radius',
+    programs: ['freeradius', 'radclient'],
+    ocf: 'ocf:heartbeat:radiusd',
+    async setup({ dir, port, root }) {
+      // A copy of Debian's config serving auth on 127.0.0.1:PORT only (acct on PORT+1), the inner
+      // tunnel's loopback listener moved off 18120, a client for loopback.
+      const raddb = join(dir, 'raddb');
+      spawnSync('cp', ['-a', '/etc/freeradius/3.0', raddb]);
+      const site = join(raddb, 'sites-available', 'default');
+      let text = readFileSync(site, 'utf8');
+      text = text.slice(0, text.indexOf('# IPv6 versions of the above')) + text.slice(text.indexOf('#  Authorization. First preprocess'));
+      text = text.replace(/^\tipaddr = \*$/gm, '\tipaddr = 127.0.0.1').replace(/^(\tport = )0$/m, `$1${port}`).replace(/^(\tport = )0$/m, `$1${port + 1}`);
+      writeFileSync(site, text);
+      const inner = join(raddb, 'sites-available', 'inner-tunnel');
+      writeFileSync(inner, readFileSync(inner, 'utf8').replace(/port = 18120/, `port = ${port + 2}`));
+      const secret = 'bench-secret';
+      writeFileSync(join(raddb, 'clients.conf'), `client bench {\n\tipaddr = 127.0.0.1\n\tsecret = ${secret}\n}\n`);
+      const agents = await import(join(root, 'agents/radius/dist/index.js'));
+      // Debian's resource-agents has no FreeRADIUS agent: the comparison is radclient, forked per
+      // monitor, sending the same Status-Server (what a script agent would run).
+      const radclient = {
+        meta: { name: 'radclient', version: '0', description: 'radclient Status-Server, forked' },
+        params: z.object({}).strict(),
+        start: async () => ({ execution: 'done', outcome: 'ok' }),
+        stop: async () => ({ execution: 'done', outcome: 'ok' }),
+        async monitor(p, ctx) {
+          const r = await ctx.run.run('radclient', ['-r', '1', '-t', '5', `127.0.0.1:${port}`, 'status', secret], { input: 'Message-Authenticator = 0x00\n', timeoutMs: 10_000 });
+          return r.exitCode === 0 ? { execution: 'done', outcome: 'ok' } : { execution: 'done', outcome: 'generic-error', reason: (r.stderr || r.stdout).trim() };
+        },
+      };
+      return {
+        agent: agents.radiusAgent,
+        params: { configDir: raddb, address: '127.0.0.1', port, secret },
+        ocfParams: {},
+        compare: { name: 'radclient Status-Server (forked)', agent: radclient, params: {} },
+        note: 'paceline:radius sends Status-Server over UDP from its own process; Debian\'s resource-agents ships no FreeRADIUS agent, so the forked row is radclient sending the same Status-Server',
       };
     },
   },

@@ -243,6 +243,7 @@ for (const row of isRoot ? SERVICE_ROWS : []) {
   const dir = join(work, `svc-${modes.length}`);
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   const s = await row.setup({ dir, port: await freePort(), root });
+  if (s.skip) { serviceNotes.push(`${row.name}: skipped, ${s.skip}`); continue; }
   const masterState = join(dir, 'state');
   const invoke = (action) => invokeAgent(s.agent, { action, params: validateParams(s.agent, s.params).params, node: 'bench', instance: 'svc', stateDir: masterState, run, log: silentLogger, clock: systemClock, timeoutMs: 60_000 });
   const started = await invoke('start');
@@ -258,8 +259,9 @@ for (const row of isRoot ? SERVICE_ROWS : []) {
     ? await loadOcfAgent(row.ocf, { run, rscTmp: rsc, ...(s.ocfEnv ? { env: s.ocfEnv } : {}) }) : undefined;
   modes.push({ name: pName, kind: 'in-process', agent: s.agent, params, run, scale: 1, before: adopt, service: true });
   if (ocfAgent) modes.push({ name: oName, kind: 'forked', agent: ocfAgent, params: Array.from({ length: SERVICE_N }, () => s.ocfParams), run, scale: 1, service: true });
-  else serviceNotes.push(`${row.name}: ${row.ocf} is not installed (resource-agents): no forked row`);
-  servicePairs.push([pName, oName]);
+  else if (!s.compare) serviceNotes.push(`${row.name}: ${row.ocf} is not installed (resource-agents): no forked row`);
+  if (s.compare) modes.push({ name: s.compare.name, kind: 'forked', agent: s.compare.agent, params: Array.from({ length: SERVICE_N }, () => s.compare.params), run, scale: 1, service: true });
+  servicePairs.push([pName, ocfAgent ? oName : s.compare?.name ?? oName]);
   if (s.note) serviceNotes.push(s.note);
 }
 
