@@ -29,7 +29,7 @@ import { DaemonEvents } from './events.js';
 import { FreshnessGuard } from './freshness.js';
 import { LocalNode, activeRoles } from './local.js';
 import type { ClusterDoc, DistOmit, NodeReport, PeerMessage, PeerMessageBody } from './messages.js';
-import { StateWriter, loadState, type PersistedState } from './store.js';
+import { STATE_FILE, StateWriter, checkStateDir, loadState, lockStateDir, type PersistedState, type StateLock } from './store.js';
 import { parseDocConfig, UpdateRequest } from './updates.js';
 
 /** Timer functions (the global ones in production, a SimulatedClock's in tests). */
@@ -181,6 +181,8 @@ export class Daemon extends DaemonEvents {
   private final = false;
   private control: ControlServer | undefined;
   private reqSeq = 0;
+  /** The state directory's lock, held from start() until the daemon ends. */
+  private lock: StateLock | undefined;
 
   constructor(private readonly o: DaemonOptions) {
     super();
@@ -198,20 +200,48 @@ export class Daemon extends DaemonEvents {
     return this.boot;
   }
 
-  /** Loads the state, opens the transports and starts ticking. */
+  /** Locks and loads the state, opens the transports and starts ticking. */
   async start(): Promise<void> {
     if (this.started) throw new DaemonError('DAEMON_CONFIG', 'the daemon was already started');
     this.started = true;
     const o = this.o;
     await fs.mkdir(o.stateDir, { recursive: true, mode: 0o700 });
+    // Before anything in the directory is read or written: nobody else may write there, and no
+    // other daemon may use it (a second one started by mistake would rewrite state.json).
+    await checkStateDir(o.stateDir);
+    this.lock = await lockStateDir(o.stateDir);
+    try {
+      await this.startLocked();
+    } catch (e) {
+      await this.lock.release();
+      throw e;
+    }
+  }
+
+  private async startLocked(): Promise<void> {
+    const o = this.o;
     const persisted = await loadState(o.stateDir);
+    const statePath = join(o.stateDir, STATE_FILE);
     const fileDoc = this.fileDoc();
     let doc = fileDoc;
     if (persisted && persisted.doc.epoch >= fileDoc.epoch) doc = persisted.doc;
     else if (persisted) doc = { ...fileDoc, quarantine: persisted.doc.quarantine };
-    const parsed = parseDocConfig(doc);
-    if (parsed.config === undefined) throw new DaemonError('CONFIG_INVALID', parsed.error ?? 'invalid configuration');
-    const config = parsed.config;
+    let parsed = parseDocConfig(doc);
+    if (parsed.config === undefined) {
+      if (doc !== persisted?.doc) throw new DaemonError('CONFIG_INVALID', parsed.error ?? 'invalid configuration');
+      throw new DaemonError('STATE_CORRUPT', `${statePath}: the saved configuration is invalid: ${parsed.error ?? 'invalid'}; move ${statePath} away to start from the configuration file`);
+    }
+    if (doc === persisted?.doc && !parsed.config.nodes.some((n) => n.name === o.node)) {
+      // A configuration applied with --force dropped this node: start from the file (which names it)
+      // rather than refuse to start; the cluster's newer document follows once it is reachable.
+      const fromFile = parseDocConfig(fileDoc);
+      if (fromFile.config?.nodes.some((n) => n.name === o.node)) {
+        this.log.warn(`the saved configuration (epoch ${doc.epoch}, in ${statePath}) does not include ${o.node}: starting from the configuration file (epoch ${fileDoc.epoch})`);
+        doc = { ...fileDoc, quarantine: persisted.doc.quarantine };
+        parsed = fromFile;
+      }
+    }
+    const config = parsed.config!;
     if (!config.nodes.some((n) => n.name === o.node))
       throw new DaemonError('DAEMON_CONFIG', `node "${o.node}" is not in the configuration (nodes: ${config.nodes.map((n) => n.name).join(', ')})`);
     this.unclean = persisted?.running
@@ -898,6 +928,7 @@ export class Daemon extends DaemonEvents {
     await this.channel?.dispose();
     await this.o.arbiter?.dispose().catch(() => undefined);
     await this.writer.flush();
+    this.lock?.abandon();
     this.removeAllListeners();
   }
 
@@ -945,6 +976,7 @@ export class Daemon extends DaemonEvents {
     await this.o.arbiter?.dispose().catch(() => undefined);
     await this.persist(false);
     await this.writer.flush();
+    await this.lock?.release();
     this.removeAllListeners();
   }
 }

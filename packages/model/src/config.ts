@@ -373,9 +373,15 @@ export const Defaults = z.strictObject({
   operation: z.strictObject({ timeout: Duration.optional(), onFail: OnFail.optional() }).default({}),
 });
 
+/**
+ * The highest epoch a configuration may name: far below 2^53, so that every later change (each
+ * raises the epoch by one or two) still has an exact integer to go to.
+ */
+export const MAX_EPOCH = 2 ** 48 - 1;
+
 export const ClusterConfig = z.strictObject({
-  /** Configuration epoch: increases with every accepted change. */
-  epoch: z.number().int().nonnegative().default(0),
+  /** Configuration epoch: increases with every accepted change (at most MAX_EPOCH). */
+  epoch: z.number().int().nonnegative().max(MAX_EPOCH, { error: `at most ${MAX_EPOCH}, so that later changes can still raise it` }).default(0),
   properties: ClusterProperties.default(ClusterProperties.parse({})),
   defaults: Defaults.default(Defaults.parse({})),
   nodes: z.array(NodeConfig).default([]),

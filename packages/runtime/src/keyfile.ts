@@ -1,7 +1,7 @@
 /**
  * The cluster key file: 32 random bytes shared by every node, used for HMAC-SHA256 on membership
  * packets. Created by `paceline keygen` (never overwriting an existing key) with mode 0600; a key
- * file that group or others can access is refused.
+ * file that group or others can access, or that another user owns, is refused.
  */
 import { randomBytes } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
@@ -52,8 +52,8 @@ export async function generateKey(path: string): Promise<Buffer> {
 }
 
 /**
- * Reads the key at `path`. Refuses a file that group or others may read or write (mode & 077),
- * anything that is not a regular file, and keys shorter than 16 bytes, with an error naming the
+ * Reads the key at `path`. Refuses a file that group or others may read or write (mode & 077), one
+ * owned by another user than this process's or root, anything that is not a regular file, and keys shorter than 16 bytes, with an error naming the
  * path and what is wrong.
  */
 export async function readKey(path: string): Promise<Buffer> {
@@ -68,6 +68,9 @@ export async function readKey(path: string): Promise<Buffer> {
   try {
     const st = await handle.stat();
     if (!st.isFile()) throw new KeyFileError('KEY_INVALID', path, `the key file ${path} is not a regular file`);
+    const uid = process.getuid?.();
+    if (uid !== undefined && st.uid !== uid && st.uid !== 0)
+      throw new KeyFileError('KEY_INSECURE', path, `the key file ${path} is owned by uid ${st.uid}, not by this user (uid ${uid}) or root: that user could replace the key (run: chown ${uid} ${path})`);
     if ((st.mode & 0o077) !== 0)
       throw new KeyFileError('KEY_INSECURE', path, `the key file ${path} has mode ${octal(st.mode)}: group and others must have no access (run: chmod 600 ${path})`);
     if (st.size > MAX_KEY_FILE_BYTES)

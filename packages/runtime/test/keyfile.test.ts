@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KeyFileError, generateKey, readKey } from '@paceline/runtime';
@@ -35,6 +35,23 @@ describe('key file', () => {
     expect(err.message).toContain(p);
     expect(err.message).toContain(`0${mode.toString(8)}`);
     expect(err.message).toContain('chmod 600');
+  });
+
+  // Needs root to give the file away; CI runs as root.
+  const asRoot = process.getuid?.() === 0 ? it : it.skip;
+  if (process.getuid?.() !== 0) process.stderr.write('skipping the key-owner test: it needs root to chown a file to another user\n');
+  asRoot('refuses a 0600 key owned by another user, naming the owner (issue 16, item 12)', async () => {
+    const p = path('nobody.key');
+    writeFileSync(p, Buffer.alloc(32, 3), { mode: 0o600 });
+    chownSync(p, 65534, 65534);
+    const err = (await readKey(p).catch((e: unknown) => e)) as KeyFileError;
+    expect(err).toBeInstanceOf(KeyFileError);
+    expect(err.code).toBe('KEY_INSECURE');
+    expect(err.message).toContain(p);
+    expect(err.message).toContain('uid 65534');
+    // Root's own key (this process is root) stays accepted.
+    chownSync(p, 0, 0);
+    expect(await readKey(p)).toHaveLength(32);
   });
 
   it('accepts 0400', async () => {
