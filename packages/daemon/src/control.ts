@@ -39,7 +39,10 @@ export async function handleControl(daemon: Daemon, req: ControlRequest): Promis
     case 'status': return { ok: true, data: daemon.status() };
     case 'config': return { ok: true, data: daemon.document() };
     case 'update': return daemon.update(req.request);
-    case 'cleanup': return { ok: true, message: daemon.cleanup(req.resource, req.node) };
+    case 'cleanup': {
+      const problem = daemon.cleanupProblem(req.resource, req.node);
+      return problem !== undefined ? { ok: false, message: problem } : { ok: true, message: daemon.cleanup(req.resource, req.node) };
+    }
     case 'move': {
       if (req.node !== undefined) return daemon.update({ op: 'move', resource: req.resource, node: req.node });
       const where = activeNodes(daemon, req.resource);
@@ -151,6 +154,12 @@ export function controlRequest(stateDir: string, req: ControlRequest, timeoutMs 
     });
     socket.on('end', () => {
       clearTimeout(timer);
+      // The daemon ends every answer with a newline: without one it went away mid-request (crashed,
+      // killed, stopped), and whether the request took effect is unknown.
+      if (!buf.endsWith('\n')) {
+        reject(new DaemonError('CONTROL_UNAVAILABLE', `the daemon at ${path} closed the connection before answering${buf.length ? ` (after ${buf.length} bytes of an answer)` : ''}: it may have stopped or crashed, and the outcome of the request is unknown; check with \`paceline status\` (and \`paceline config show\`) before retrying`));
+        return;
+      }
       try {
         const r = ControlResponse.safeParse(JSON.parse(buf));
         if (r.success) resolve(r.data);

@@ -8,7 +8,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import {
-  FailCount, ResourceHistory, type ClusterConfig, type ClusterConfigInput, type GraphAction,
+  FailCount, ResourceHistory, listResourceIds, type ClusterConfig, type ClusterConfigInput, type GraphAction,
 } from '@paceline/model';
 import { schedule } from '@paceline/scheduler';
 import {
@@ -181,6 +181,8 @@ export class Daemon extends DaemonEvents {
   private final = false;
   private control: ControlServer | undefined;
   private reqSeq = 0;
+  /** Senders of packets signed with another key already warned about (see warnForged). */
+  private readonly forgedWarned = new Set<string>();
   /** The state directory's lock, held from start() until the daemon ends. */
   private lock: StateLock | undefined;
 
@@ -282,7 +284,10 @@ export class Daemon extends DaemonEvents {
         ? await o.channel((m) => this.receive(m))
         : await UdpPeerChannel.open({
           self: o.node, nodes, key: o.key, portOffset: o.portOffset ?? 1, onMessage: (m) => this.receive(m), now: () => o.clock.now(), timers: o.timers,
-          onDrop: (link, reason, detail) => this.log.debug('daemon message dropped', { link, reason, detail }),
+          onDrop: (link, reason, detail) => {
+            this.log.debug('daemon message dropped', { link, reason, detail });
+            if (reason === 'forged') this.warnForged(`channel/${link}`, `daemon messages on link ${link} fail authentication (${detail})`);
+          },
         });
     } catch (e) {
       await this.transport.dispose();
@@ -386,9 +391,38 @@ export class Daemon extends DaemonEvents {
         break;
       }
       case 'link-late': this.log.debug(`link ${e.link} to ${e.node} is late`, { silentTicks: e.silentTicks }); break;
-      case 'packet-dropped': this.log.debug('packet dropped', { link: e.link, reason: e.reason, from: e.from, detail: e.detail }); break;
+      case 'packet-dropped':
+        this.log.debug('packet dropped', { link: e.link, reason: e.reason, from: e.from, detail: e.detail });
+        if (e.reason === 'forged') {
+          const who = this.nodeAt(e.from);
+          this.warnForged(`heartbeat/${e.from ?? e.link}`, `heartbeats from ${e.from ?? 'an unknown address'}${who ? ` (${who}'s host)` : ''} on link ${e.link} fail authentication (${e.detail ?? 'bad HMAC'})`);
+        }
+        break;
       default: break;
     }
+  }
+
+  /**
+   * A packet signed with another key is dropped and counted (status `dropped`); the first one from
+   * each sender is also said at WARN, since it usually means a node was given the wrong key file.
+   */
+  private warnForged(sender: string, what: string): void {
+    if (this.forgedWarned.has(sender)) return;
+    if (this.forgedWarned.size >= 256) return; // a flood from many addresses: the counters tell the rest
+    this.forgedWarned.add(sender);
+    this.log.warn(`${what}: does every node use the same cluster key? (said once per sender; later ones are only counted as dropped in \`paceline status\`)`);
+  }
+
+  /**
+   * The peer whose configured addresses are on the host of `address` (HOST:PORT; peers send from
+   * their own host but not from their configured port), when exactly one is.
+   */
+  private nodeAt(address: string | undefined): string | undefined {
+    const host = address?.replace(/:\d+$/, '');
+    if (host === undefined) return undefined;
+    const hostOf = (a: string): string => a.replace(/:\d+$/, '');
+    const found = this.nodesWithAddresses(this.core.config).filter((n) => n.name !== this.o.node && Object.values(n.addresses).some((a) => hostOf(a) === host));
+    return found.length === 1 ? found[0]!.name : undefined;
   }
 
   /** Asks the arbiter for the vote (one claim at a time; membership asks again while a peer stays lost). */
@@ -831,6 +865,20 @@ export class Daemon extends DaemonEvents {
       timer = this.o.timers.setInterval(() => finish({ ok: false, message: `no answer from the coordinator ${this.core.view.coordinator} within ${timeoutMs} ms` }), timeoutMs);
       this.feedCore({ type: 'update', request, reqId, replyTo: this.o.node, now: this.o.clock.now() });
     });
+  }
+
+  /**
+   * Why `cleanup(resource, node)` has nothing to act on (undefined: it has): a node that is not
+   * configured, or a resource that is neither configured nor in any node's history (an orphan still
+   * in a history may be cleaned up).
+   */
+  cleanupProblem(resource?: string, node?: string): string | undefined {
+    if (node !== undefined && !this.core.config.nodes.some((n) => n.name === node))
+      return `no node "${node}" in the configuration (nodes: ${this.core.config.nodes.map((n) => n.name).join(', ')})`;
+    if (resource === undefined || listResourceIds(this.core.config).has(resource)) return undefined;
+    const known = (id: string): boolean => id === resource || id.replace(/:\d+$/, '') === resource;
+    const inHistory = Object.values(this.core.reports).some((r) => r.history.some((h) => known(h.resource)) || r.failures.some((f) => known(f.resource)));
+    return inHistory ? undefined : `no resource "${resource}" in the configuration nor in any node's history: nothing to clean up`;
   }
 
   /** Forgets the history and fail counts of a resource on one node or all, so that it is probed again. */

@@ -51,7 +51,26 @@ class WinstonLogger implements Logger {
   child(fields: Record<string, unknown>): Logger { return new WinstonLogger(this.w.child(fields)); }
 }
 
-/** A Logger writing `human` (default) or `json` lines. */
+/** Console transports writing to this process's stderr, silenced together when it breaks. */
+const stderrTransports = new Set<{ silent?: boolean }>();
+let watchingStderr = false;
+
+/**
+ * A daemon whose log pipe closes (`paceline daemon … | head`, a log collector that died) must keep
+ * running: on EPIPE the console transports stop writing to stderr instead of the process dying of an
+ * unhandled 'error' event. Any other stream error is not expected and is thrown as before.
+ */
+function silenceStderrOnBrokenPipe(transport: { silent?: boolean }): void {
+  stderrTransports.add(transport);
+  if (watchingStderr) return;
+  watchingStderr = true;
+  process.stderr.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+    for (const t of stderrTransports) t.silent = true;
+  });
+}
+
+/** A Logger writing `human` (default) or `json` lines (to stderr by default; silenced if that pipe closes). */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const clock = options.clock;
   const timestamp = winston.format.timestamp(clock ? { format: () => new Date(clock.now()).toISOString() } : {});
@@ -68,5 +87,6 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     defaultMeta: options.fields ?? {},
     transports: [transport],
   });
+  if (!options.stream) silenceStderrOnBrokenPipe(transport);
   return new WinstonLogger(w);
 }

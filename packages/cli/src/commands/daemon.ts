@@ -127,6 +127,10 @@ export function registerDaemonCommand(program: Command, io: CliIo): void {
         await daemon.dispose();
         throw e;
       }
+      // Whoever reads our output may go away (`paceline daemon … | head`): the daemon keeps running.
+      process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+      });
       io.out(`paceline daemon ${opts.node} running (state ${opts.stateDir})`);
       await new Promise<void>((resolve) => {
         const stop = (): void => {
