@@ -523,7 +523,7 @@ function applyQueued(s: Mutable<CoreState>, out: CoreCommand[], q: QueuedUpdate)
   };
   const blocked = updateBlocker(s);
   if (blocked !== undefined) return refuse(blocked);
-  const r = applyUpdate(s.doc, s.config, q.request, nextEpoch(s));
+  const r = applyUpdate(s.doc, s.config, q.request, nextEpoch(s), s.view.members);
   if (r.error !== undefined) return refuse(r.error);
   if (!adopt(s, out, r.doc, s.self)) return refuse('the change makes the configuration invalid');
   out.push({ type: 'publish', doc: r.doc }, { type: 'log', level: 'info', message: r.message, fields: { epoch: r.doc.epoch } });

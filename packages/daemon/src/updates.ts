@@ -18,8 +18,12 @@ export const UpdateRequest = z.discriminatedUnion('op', [
   z.strictObject({ op: z.literal('ban'), resource: Name, node: Name }),
   z.strictObject({ op: z.literal('clear'), resource: Name, node: Name.optional() }),
   z.strictObject({ op: z.literal('target-role'), resource: Name, role: z.enum(['Started', 'Stopped']).optional() }),
-  /** Replace the whole configuration; `epoch` (if the file names one) must be newer than the cluster's. */
-  z.strictObject({ op: z.literal('replace'), config: z.record(z.string(), z.unknown()), epoch: z.number().int().nonnegative().optional() }),
+  /**
+   * Replace the whole configuration; `epoch` (if the file names one) must be newer than the cluster's.
+   * A configuration that drops a current member, or has no nodes or no resources where the cluster
+   * has some, is refused unless `force` (see `replaceRisks`).
+   */
+  z.strictObject({ op: z.literal('replace'), config: z.record(z.string(), z.unknown()), epoch: z.number().int().nonnegative().optional(), force: z.boolean().optional() }),
 ]);
 export type UpdateRequest = z.infer<typeof UpdateRequest>;
 
@@ -55,11 +59,28 @@ function checkResource(config: ClusterConfig, resource: string): string | undefi
 }
 
 /**
+ * What replacing `current` by `next` would do that is rarely meant (an empty or truncated file
+ * applied by mistake): drop a node that is a member now (it leaves the cluster, its resources keep
+ * running unmanaged), leave no nodes, or leave no resources where there were some. Empty: nothing.
+ */
+export function replaceRisks(current: ClusterConfig, next: ClusterConfig, members: readonly string[]): string[] {
+  const out: string[] = [];
+  if (next.nodes.length === 0) out.push('it has no nodes (every node would leave the cluster, its resources left running unmanaged)');
+  else {
+    const dropped = members.filter((m) => current.nodes.some((n) => n.name === m) && !next.nodes.some((n) => n.name === m)).sort();
+    if (dropped.length > 0) out.push(`it drops ${dropped.join(', ')}, ${dropped.length === 1 ? 'a current member' : 'current members'} (${dropped.length === 1 ? 'its' : 'their'} resources would be left running unmanaged)`);
+  }
+  if (next.resources.length === 0 && current.resources.length > 0) out.push(`it has no resources (the cluster's ${current.resources.length} would be left running unmanaged or stopped as orphans)`);
+  return out;
+}
+
+/**
  * Applies one change to `doc` (whose configuration `config` is the parsed form). The new document
  * gets epoch `next` (default: one more than `doc`'s; the coordinator skips one while a peer is
  * proven down, see core.ts `nextEpoch`); a `replace` that names a higher epoch gets that one.
+ * `members`: the current members, which a `replace` may drop only when forced.
  */
-export function applyUpdate(doc: ClusterDoc, config: ClusterConfig, req: UpdateRequest, next = doc.epoch + 1): UpdateOutcome {
+export function applyUpdate(doc: ClusterDoc, config: ClusterConfig, req: UpdateRequest, next = doc.epoch + 1, members: readonly string[] = []): UpdateOutcome {
   if (!(Number.isInteger(next) && next > doc.epoch)) throw new RangeError(`applyUpdate: the next epoch must be above ${doc.epoch}, got ${next}`);
   const raw = structuredClone(doc.config) as RawConfig;
   switch (req.op) {
@@ -114,7 +135,11 @@ export function applyUpdate(doc: ClusterDoc, config: ClusterConfig, req: UpdateR
         if (same) return { error: `nothing to do: the cluster already has this configuration (epoch ${doc.epoch})` };
         return { error: `conflicting edit: the file says epoch ${req.epoch} but the cluster is at epoch ${doc.epoch} and its configuration differs (someone changed it since the file was written). Run \`paceline config show\`, merge your change, and apply with epoch ${doc.epoch + 1} or without an epoch` };
       }
-      return withConfig(doc, stripEpoch(req.config) as RawConfig, 'configuration replaced', Math.max(req.epoch ?? 0, next));
+      const r = withConfig(doc, stripEpoch(req.config) as RawConfig, 'configuration replaced', Math.max(req.epoch ?? 0, next));
+      if (r.doc === undefined || req.force === true) return r;
+      const risks = replaceRisks(config, parseDocConfig(r.doc).config!, members);
+      if (risks.length > 0) return { error: `refusing to replace the configuration: ${risks.join('; ')}. If that is what you mean, apply it with --force` };
+      return r;
     }
   }
 }

@@ -20,13 +20,14 @@ export function registerClusterConfigCommands(program: Command, io: CliIo): void
     });
   config.command('apply <file>').description('Replace the cluster configuration (an epoch in the file must be newer than the cluster\'s)')
     .option('--state-dir <dir>', 'the local daemon\'s state directory', DEFAULT_STATE_DIR)
-    .action(async (file: string, o: { stateDir: string }) => {
+    .option('--force', 'apply even a configuration that drops a current member, or has no nodes or no resources')
+    .action(async (file: string, o: { stateDir: string; force?: boolean }) => {
       const { document: raw, result: r } = loadConfigDocument(io, file);
       if (!r.config) {
         io.err(formatIssues(r.issues, file));
         throw new ExitError(2);
       }
       const epoch = typeof raw['epoch'] === 'number' ? raw['epoch'] : undefined;
-      await control(io, o.stateDir, { cmd: 'update', request: { op: 'replace', config: raw, ...(epoch !== undefined ? { epoch } : {}) } });
+      await control(io, o.stateDir, { cmd: 'update', request: { op: 'replace', config: raw, ...(epoch !== undefined ? { epoch } : {}), ...(o.force ? { force: true } : {}) } });
     });
 }
