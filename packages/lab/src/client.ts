@@ -12,6 +12,10 @@ import { Resolver } from 'node:dns/promises';
 import { createConnection } from 'node:net';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { imapCreate, imapInbox, smtpSend } from './mail.js';
+
+/** The lab's Cyrus administrator's password (a lab: it is in the repository on purpose). */
+export const MAIL_ADMIN_PASSWORD = 'cyrusadmin';
 import { runAsync, sleep } from './sys.js';
 
 export interface ClientConfig {
@@ -24,6 +28,12 @@ export interface ClientConfig {
   readonly http?: readonly { readonly name: string; readonly url: string; readonly everyMs: number }[];
   readonly dns?: readonly { readonly name: string; readonly server: string; readonly query: string; readonly everyMs: number }[];
   readonly radius?: readonly { readonly name: string; readonly server: string; readonly secret: string; readonly user: string; readonly password: string; readonly everyMs: number }[];
+  /** Mail: SMTP submissions to the Sendmail relay, IMAP reads from Cyrus. */
+  readonly mail?: {
+    readonly smtp: { readonly host: string; readonly port: number; readonly everyMs: number };
+    readonly imap: { readonly host: string; readonly port: number; readonly everyMs: number };
+    readonly user: string; readonly password: string; readonly to: string;
+  };
 }
 
 /** One operation as the client logged it. */
@@ -43,6 +53,11 @@ export interface Op {
   readonly version?: number;
   /** SMB reads: "ok", "stale" (an older acknowledged version), "missing", "error". */
   readonly read?: string;
+  /** Mail: the message's number (its Subject is "lab-mail N") and the SMTP reply code. */
+  readonly mail?: number;
+  readonly code?: number;
+  /** IMAP: messages in the INBOX. */
+  readonly exists?: number;
 }
 
 const SMBCLIENT_TIMEOUT_MS = 8000;
@@ -170,6 +185,19 @@ export async function workload(c: ClientConfig): Promise<void> {
       return r.code === 0 && /Access-Accept/.test(r.out) ? { ok: true, ...(who ? { who } : {}) } : { ok: false, err: (r.out + r.err).trim().split('\n').pop() ?? `exit ${r.code}` };
     })));
   }
+  if (c.mail) {
+    const m = c.mail;
+    let n = 0;
+    lanes.push(lane(done, m.smtp.everyMs, 3, () => timed('smtp', async () => {
+      const k = ++n;
+      const r = await smtpSend(m.smtp.host, m.smtp.port, { from: 'client@lab.example', to: m.to, subject: `lab-mail ${k}`, id: `lab-mail-${k}-${Date.now()}@client.lab.example`, body: `message ${k} from the lab's client\n` }, 10_000);
+      return { ok: r.code === 250, mail: k, code: r.code, ...(r.code === 250 ? {} : { err: r.reply }) };
+    })));
+    lanes.push(lane(done, m.imap.everyMs, 3, () => timed('imap', async () => {
+      const r = await imapInbox(m.imap.host, m.imap.port, m.user, m.password, 3000);
+      return { ok: true, exists: r.exists };
+    })));
+  }
   await Promise.all(lanes);
   clearInterval(flusher);
   rec.flush();
@@ -188,9 +216,21 @@ export async function auditShare(c: ClientConfig): Promise<{ ok: boolean; files:
   return err ? { ok: false, files, err } : { ok: true, files };
 }
 
+/** Every message's Subject in the INBOX (the mail audit). */
+export async function auditMailbox(c: ClientConfig): Promise<{ ok: boolean; subjects: string[]; err?: string }> {
+  const m = c.mail!;
+  try {
+    return { ok: true, subjects: (await imapInbox(m.imap.host, m.imap.port, m.user, m.password, 60_000, true)).subjects };
+  } catch (e) {
+    return { ok: false, subjects: [], err: (e as Error).message };
+  }
+}
+
 if (process.argv[1]?.endsWith('client.js')) {
-  const audit = process.argv[2] === '--audit';
-  const cfg = JSON.parse(readFileSync(process.argv[audit ? 3 : 2]!, 'utf8')) as ClientConfig;
-  if (audit) process.stdout.write(`${JSON.stringify(await auditShare(cfg))}\n`);
+  const mode = process.argv[2]?.startsWith('--') ? process.argv[2] : undefined;
+  const cfg = JSON.parse(readFileSync(process.argv[mode ? 3 : 2]!, 'utf8')) as ClientConfig;
+  if (mode === '--audit') process.stdout.write(`${JSON.stringify(await auditShare(cfg))}\n`);
+  else if (mode === '--audit-mail') process.stdout.write(`${JSON.stringify(await auditMailbox(cfg))}\n`);
+  else if (mode === '--mailbox') await imapCreate(cfg.mail!.imap.host, cfg.mail!.imap.port, 'cyrus', MAIL_ADMIN_PASSWORD, `user/${cfg.mail!.user}`, 10_000);
   else await workload(cfg);
 }

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { controlRequest, type DaemonStatus } from '@paceline/daemon';
 import { Hardware, labNames, NET, SERVERS, SWITCH_PORT, WITNESS_PORT, type LabNames, type Server, netnsPids } from './hardware.js';
 import type { SwitchConfig } from './switch.js';
+import { MAIL_ADMIN_PASSWORD } from './client.js';
 import { run, sleep, tryRun, waitFor } from './sys.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -67,6 +68,12 @@ export class Lab {
       copyFileSync(key, to);
       chmodSync(to, 0o600);
       writeFileSync(join(this.hw.disk(s), 'etc/paceline/README'), `The cluster key of the paceline lab (${s}'s copy).\n`);
+    }
+    // IMAP users in each server's SASL database (Cyrus's realm is its server name): alice, and the administrator.
+    for (const s of SERVERS) {
+      const db = this.hw.diskPathOf(s, '/etc/sasldb2')!;
+      if (!existsSync(db)) continue;
+      for (const [user, pw] of [['alice', 'wonderland'], ['cyrus', MAIL_ADMIN_PASSWORD]] as const) run('saslpasswd2', ['-p', '-c', '-f', db, '-u', s, user], 10_000, pw);
     }
     // Samba's share lives in the mirrored folder; serv1 (its home) has it, the mirror brings it to serv2.
     const share = join(this.hw.disk('serv1'), 'srv/samba/share');

@@ -57,6 +57,9 @@ async function main(): Promise<number> {
       say(`\n${exploreHelp(lab)}`);
     }
     return v.ok ? 0 : 1;
+  } catch (e) {
+    Lab.down(WORK, false); // a lab that could not even be built is never kept
+    throw e;
   } finally {
     cleanup();
   }

@@ -7,9 +7,9 @@ import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSyn
 import { join } from 'node:path';
 import { contentOf, smbArgs, smbFailed, type ClientConfig, type Op } from './client.js';
 import { NET, NIC, type Server } from './hardware.js';
-import { DIST, Lab, promotedOn, where } from './lab.js';
+import { CLUSTER_YAML, DIST, Lab, promotedOn, where } from './lab.js';
 import { runAsync, sleep, tryRun, waitFor } from './sys.js';
-import { auditSmb, chapterRows, formatMs, table, type Chapter, type SmbAudit } from './verdict.js';
+import { auditMail, auditSmb, chapterRows, formatMs, table, type Chapter, type MailAudit, type SmbAudit } from './verdict.js';
 
 export type ChapterName = 'both-up' | 'power-loss' | 'return' | 'clear' | 'samba-fails' | 'crossover-cut' | 'serv2-lan-lost' | 'divergence';
 export const ALL_CHAPTERS: readonly ChapterName[] = ['both-up', 'power-loss', 'return', 'clear', 'samba-fails', 'crossover-cut', 'serv2-lan-lost', 'divergence'];
@@ -27,14 +27,28 @@ export interface Verdict {
   readonly chapters: readonly Chapter[];
   readonly rows: ReturnType<typeof chapterRows>;
   readonly smb: SmbAudit & { readonly auditError?: string };
+  /** Absent when mail did not run (see `mailEnabled`). */
+  readonly mail?: MailAudit & { readonly auditError?: string };
   readonly conflicts: readonly string[];
   readonly switchCalls: ReturnType<Lab['switchCalls']>;
   readonly problems: readonly string[];
 }
 
+/**
+ * Mail runs when the cluster configuration uses the typed Sendmail and Cyrus agents (with
+ * paceline:process and Debian's defaults they do not make a working pair). The client submits to
+ * Sendmail on Samba's address (Sendmail runs on both servers) and reads from Cyrus on its own.
+ */
+export function mailEnabled(): boolean {
+  const text = readFileSync(CLUSTER_YAML, 'utf8');
+  return /agent: paceline:sendmail\b/.test(text) && /agent: paceline:cyrus\b/.test(text);
+}
+export const MAIL_USER = { user: 'alice', password: 'wonderland', to: 'alice@lab.example' } as const;
+
 /** Client lanes and what they target: each service through the service addresses clients use. */
-export function clientConfig(lab: Lab, deadline: number): ClientConfig {
+export function clientConfig(lab: Lab, deadline: number, mail = mailEnabled()): ClientConfig {
   return {
+    ...(mail ? { mail: { smtp: { host: NET.samba, port: 25, everyMs: 1000 }, imap: { host: NET.cyrus, port: 143, everyMs: 500 }, ...MAIL_USER } } : {}),
     out: lab.file('client.jsonl'), stopFile: lab.file('client.stop'), deadline, tmp: join(lab.dir, 'client'),
     smb: { host: NET.samba, share: 'share', writeEveryMs: 500, readEveryMs: 700, maxFiles: 60, sizeBytes: 4096 },
     connect: [{ name: 'smb-connect', host: NET.samba, port: 445, everyMs: 100 }],
@@ -44,6 +58,7 @@ export function clientConfig(lab: Lab, deadline: number): ClientConfig {
   };
 }
 export const LANES = ['smb-connect', 'smb-write', 'smb-read', 'http@samba-ip', 'http@cyrus-ip', 'dns@samba-ip', 'radius@samba-ip'];
+export const MAIL_LANES = ['smtp', 'imap'];
 
 /** A daemon log line: time, the bracket, the message. */
 interface LogLine { readonly at: number; readonly tag: string; readonly msg: string }
@@ -120,6 +135,16 @@ export class Story {
     this.say(`   ${line}`);
   }
 
+  /** Runs client.js MODE in the client's namespace (after the client's configuration was written). */
+  private async clientTool(mode: string, timeoutMs = 60_000): Promise<string> {
+    const cfg = this.lab.file('client.json');
+    if (!existsSync(cfg)) writeFileSync(cfg, JSON.stringify(clientConfig(this.lab, 0), null, 2));
+    const [c, ...a] = this.lab.hw.inNet(this.lab.hw.ns.client, process.execPath, [join(DIST, 'client.js'), mode, cfg]);
+    const r = await runAsync(c!, a, timeoutMs);
+    if (r.code !== 0) throw new Error(`client.js ${mode}: ${(r.err || r.out).trim()}`);
+    return r.out;
+  }
+
   startClient(deadline: number): void {
     const cfg = clientConfig(this.lab, deadline);
     mkdirSync(cfg.tmp, { recursive: true });
@@ -143,8 +168,16 @@ export class Story {
     const { lab } = this;
     lab.boot('serv1');
     lab.boot('serv2');
-    await lab.settled({ 'samba-ip': ['serv1'], samba: ['serv1'], httpd: ['serv1', 'serv2'], bind: ['serv1', 'serv2'], radius: ['serv1', 'serv2'] }, undefined, 180_000);
+    const mail = mailEnabled();
+    await lab.settled({
+      'samba-ip': ['serv1'], samba: ['serv1'], httpd: ['serv1', 'serv2'], bind: ['serv1', 'serv2'], radius: ['serv1', 'serv2'],
+      ...(mail ? { cyrus: ['serv2'], sendmail: ['serv1', 'serv2'] } : {}),
+    }, undefined, 180_000);
     lab.arm();
+    if (mail) {
+      await this.clientTool('--mailbox');
+      this.note(ch, `mailbox user/${MAIL_USER.user} created on Cyrus (serv2)`);
+    } else this.note(ch, 'mail NOT RUN: the cluster configuration does not use paceline:sendmail and paceline:cyrus yet');
     this.note(ch, `settled ${((Date.now() - ch.start) / 1000).toFixed(1)} s after boot; the power switch is armed`);
     this.startClient(Date.now() + 60 * 60_000);
     // The chapter's record starts once the client works (its first operations race the last starts).
@@ -390,6 +423,18 @@ export class Story {
       if (!a.ok) auditError = a.err ?? 'the share could not be read';
     } catch { auditError = `the audit failed: ${audit.err.trim() || audit.out.trim()}`; }
     const smb = { ...auditSmb(ops, found), ...(auditError ? { auditError } : {}) };
+    let mail: (MailAudit & { auditError?: string }) | undefined;
+    if (ops.some((o) => o.svc === 'smtp')) {
+      // Mail accepted while Cyrus was away waits in a Sendmail queue: give the queues time to run.
+      const deadline = Date.now() + 180_000;
+      for (;;) {
+        let a: { ok: boolean; subjects: string[]; err?: string };
+        try { a = JSON.parse(await this.clientTool('--audit-mail', 90_000)) as typeof a; } catch (e) { a = { ok: false, subjects: [], err: (e as Error).message }; }
+        mail = { ...auditMail(ops, a.subjects), ...(a.ok ? {} : { auditError: a.err ?? 'the mailbox could not be read' }) };
+        if ((mail.missing.length === 0 && !mail.auditError) || Date.now() > deadline) break;
+        await sleep(5000);
+      }
+    }
     const conflicts: string[] = [];
     for (const s of ['serv1', 'serv2'] as const) {
       for (const meta of ['/srv/samba.mirror', '/var/spool/cyrus.mirror']) {
@@ -397,9 +442,10 @@ export class Story {
         if (existsSync(f)) conflicts.push(...readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => `${s}:${meta}: ${l}`));
       }
     }
-    const rows = chapterRows(ops, this.chapters, LANES);
-    const ok = problems.length === 0 && smb.lost.length === 0 && !auditError && smb.acknowledgedWrites > 0;
-    const v: Verdict = { ok, chapters: this.chapters, rows, smb, conflicts, switchCalls: lab.switchCalls(), problems };
+    const rows = chapterRows(ops, this.chapters, mail ? [...LANES, ...MAIL_LANES] : LANES);
+    const mailOk = !mail || (mail.missing.length === 0 && mail.duplicated.length === 0 && !mail.auditError && mail.accepted > 0);
+    const ok = problems.length === 0 && smb.lost.length === 0 && !auditError && smb.acknowledgedWrites > 0 && mailOk;
+    const v: Verdict = { ok, chapters: this.chapters, rows, smb, ...(mail ? { mail } : {}), conflicts, switchCalls: lab.switchCalls(), problems };
     writeFileSync(lab.file('verdict.json'), JSON.stringify(v, null, 2));
     return v;
   }
@@ -422,6 +468,10 @@ export function formatVerdict(v: Verdict): string {
   out.push('');
   out.push(`SMB audit: ${v.smb.files} files, ${v.smb.acknowledgedWrites} acknowledged writes; lost: ${v.smb.lost.length}${v.smb.lost.length ? ` (${v.smb.lost.slice(0, 5).map((l) => `${l.file}: ${l.why}, acked v${l.acked}, found ${l.found ?? 'nothing'}`).join('; ')})` : ''}`
     + `; reads during the run that saw an older version: ${v.smb.staleReads}, no file yet: ${v.smb.missingReads}${v.smb.auditError ? `; AUDIT ERROR: ${v.smb.auditError}` : ''}`);
+  out.push(v.mail
+    ? `Mail audit: ${v.mail.accepted} messages accepted with 250; missing from the mailbox: ${v.mail.missing.length}${v.mail.missing.length ? ` (${v.mail.missing.slice(0, 10).join(', ')})` : ''}; `
+      + `more than once: ${v.mail.duplicated.length}${v.mail.duplicated.length ? ` (${v.mail.duplicated.slice(0, 10).join(', ')})` : ''}; delivered without a 250 seen: ${v.mail.unacknowledgedDelivered}${v.mail.auditError ? `; AUDIT ERROR: ${v.mail.auditError}` : ''}`
+    : 'Mail audit: NOT RUN (the cluster configuration does not use paceline:sendmail and paceline:cyrus yet)');
   out.push(`Conflicts kept by the mirror: ${v.conflicts.length}${v.conflicts.length ? `\n  ${v.conflicts.join('\n  ')}` : ''}`);
   out.push(`Power switch calls: ${v.switchCalls.map((c) => `${c.target} from ${c.from}: ${c.result}`).join('; ') || 'none'}`);
   if (v.problems.length) out.push(`Problems: ${v.problems.join('; ')}`);

@@ -135,3 +135,30 @@ export function table(header: readonly string[], rows: readonly (readonly string
   const line = (r: readonly string[]): string => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd();
   return [line(header), line(w.map((n) => '-'.repeat(n))), ...rows.map(line)].join('\n');
 }
+
+export interface MailAudit {
+  /** Messages the relay accepted (250 after DATA). */
+  readonly accepted: number;
+  /** Accepted messages not in the mailbox. */
+  readonly missing: readonly number[];
+  /** Messages in the mailbox more than once. */
+  readonly duplicated: readonly number[];
+  /** In the mailbox although the relay did not say 250 (a reply lost on its way: not a loss). */
+  readonly unacknowledgedDelivered: number;
+}
+
+/** Every message accepted with 250 must be in the mailbox exactly once. */
+export function auditMail(ops: readonly Op[], subjects: readonly string[]): MailAudit {
+  const accepted = new Set(ops.filter((o) => o.svc === 'smtp' && o.ok && o.mail !== undefined).map((o) => o.mail!));
+  const count = new Map<number, number>();
+  for (const s of subjects) {
+    const m = /^lab-mail (\d+)$/.exec(s);
+    if (m) count.set(Number(m[1]), (count.get(Number(m[1])) ?? 0) + 1);
+  }
+  return {
+    accepted: accepted.size,
+    missing: [...accepted].filter((k) => !count.has(k)).sort((a, b) => a - b),
+    duplicated: [...count].filter(([, n]) => n > 1).map(([k]) => k).sort((a, b) => a - b),
+    unacknowledgedDelivered: [...count.keys()].filter((k) => !accepted.has(k)).length,
+  };
+}

@@ -1,5 +1,5 @@
 import type { Op } from '../src/client.js';
-import { auditSmb, chapterRows, outages } from '../src/verdict.js';
+import { auditMail, auditSmb, chapterRows, outages } from '../src/verdict.js';
 import { contentOf, smbFailed, versionOf } from '../src/client.js';
 
 const op = (t: number, svc: string, ok: boolean, extra: Partial<Op> = {}): Op => ({ t, svc, ok, ms: 10, ...extra });
@@ -47,5 +47,14 @@ describe('the client', () => {
     expect(smbFailed({ code: 0, out: 'NT_STATUS_OBJECT_NAME_NOT_FOUND opening remote file \\x', err: '' })).toBe('NT_STATUS_OBJECT_NAME_NOT_FOUND');
     expect(smbFailed({ code: 0, out: 'putting file a as \\a (1.0 kb/s)', err: '' })).toBeUndefined();
     expect(smbFailed({ code: 1, out: '', err: 'do_connect: Connection to 192.168.100.11 failed (Error NT_STATUS_IO_TIMEOUT)' })).toBe('NT_STATUS_IO_TIMEOUT');
+  });
+});
+
+describe('the mail audit', () => {
+  const sent = (k: number, ok: boolean): Op => op(k, 'smtp', ok, { mail: k });
+  it('every message accepted with 250 in the mailbox exactly once', () => {
+    const ops = [sent(1, true), sent(2, true), sent(3, false), sent(4, true)];
+    expect(auditMail(ops, ['lab-mail 1', 'lab-mail 2', 'lab-mail 4', 'other'])).toEqual({ accepted: 3, missing: [], duplicated: [], unacknowledgedDelivered: 0 });
+    expect(auditMail(ops, ['lab-mail 1', 'lab-mail 1', 'lab-mail 3', 'lab-mail 4'])).toEqual({ accepted: 3, missing: [2], duplicated: [1], unacknowledgedDelivered: 1 });
   });
 });
