@@ -18,7 +18,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, lstatSync, readdirSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { open, readFile, rename, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,7 +36,7 @@ const FLUSH_MS = 10;
 /** A file written but not closed is journaled after this long without a write. */
 const UNCLOSED_MS = 1000;
 /** journal.json is rewritten at least this often: a reader takes a journal not rewritten for STALE_MS as dead. */
-export const HEARTBEAT_MS = 250;
+export const HEARTBEAT_MS = 1000;
 export const STALE_MS = 10_000;
 
 export function watcherScript(): string {
@@ -52,6 +52,41 @@ async function writeAtomic(file: string, text: string): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}`;
   await writeFile(tmp, text, { mode: 0o644 });
   await rename(tmp, file);
+}
+
+/**
+ * The doorbell: after changes are journaled on the Promoted node, one connection to the peer's
+ * rsync daemon (a module listing: no module is opened, nothing is read) — the replica's worker
+ * watches its daemon's log and pulls at once instead of at its next interval. Only a hint: the
+ * replica still polls every intervalMs, so a lost ring costs latency, never data. One ring at a
+ * time; changes during a ring ring again when it ends.
+ */
+class Doorbell {
+  private ringing = false;
+  private again = false;
+  constructor(private readonly p: MirrorParams, private readonly l: Layout) {}
+
+  private promoted(): boolean {
+    try {
+      return (JSON.parse(readFileSync(this.l.statusFile, 'utf8')) as { role?: string }).role === 'promoted';
+    } catch (e) {
+      void e;
+      return false;
+    }
+  }
+
+  ring(): void {
+    if (this.ringing) { this.again = true; return; }
+    if (!this.promoted()) return;
+    this.ringing = true;
+    const c = spawn(this.p.rsync, ['--contimeout=2', '--timeout=5', '--list-only', `rsync://${this.l.remote.authority}/`], { stdio: 'ignore' });
+    const done = (): void => {
+      this.ringing = false;
+      if (this.again) { this.again = false; this.ring(); }
+    };
+    c.once('error', done);
+    c.once('exit', done);
+  }
 }
 
 class Journal {
@@ -160,7 +195,10 @@ class Journal {
     await this.fh.write(text);
     this.bytes += Buffer.byteLength(text);
     await this.publish();
+    this.onChange?.();
   }
+  /** Called after every batch written (the doorbell). */
+  onChange: (() => void) | undefined;
 
   /** Writes what is pending (including files still open for writing) and closes the file. */
   async close(): Promise<void> {
@@ -194,8 +232,10 @@ async function main(): Promise<void> {
   };
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => void stop());
   let lost: string | undefined;
+  const bell = new Doorbell(p, l);
   while (!stopping) {
     journal = new Journal(l, lost);
+    journal.onChange = () => bell.ring();
     await journal.open();
     const j = journal;
     const w = spawn('python3', [watcherScript(), l.data], { stdio: ['ignore', 'pipe', 'inherit'] });

@@ -6,6 +6,7 @@
  *
  *   node worker.js STATE_DIR/worker.json
  */
+import { watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import type { CommandResult, CommandRunner, RunOptions } from '@paceline/agent-api';
@@ -13,6 +14,9 @@ import { writeJsonAtomic } from './manifest.js';
 import { layoutFor, MirrorParams } from './params.js';
 import { summarize, syncFromPeer } from './sync.js';
 import { workerStatusFile, type WorkerStatus } from './instance.js';
+
+/** Rounds begin at least this far apart, however often the primary rings. */
+const MIN_GAP_MS = 20;
 
 export interface WorkerConfig {
   readonly params: unknown;
@@ -45,6 +49,15 @@ async function main(): Promise<void> {
   const stop = new AbortController();
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => stop.abort());
   const startedAt = Date.now();
+  // The doorbell (tracker.ts): our rsync daemon logs every connection, the primary's ring among them.
+  let rung = false;
+  let wake: (() => void) | undefined;
+  const watcher = watch(l.stateDir, (_event, name) => {
+    if (name !== 'rsyncd.log') return;
+    rung = true;
+    wake?.();
+  });
+  stop.signal.addEventListener('abort', () => watcher.close(), { once: true });
   let lastSyncAt: number | undefined;
   let lastSyncStartedAt: number | undefined;
   while (!stop.signal.aborted) {
@@ -62,10 +75,17 @@ async function main(): Promise<void> {
     };
     await writeJsonAtomic(workerStatusFile(l), s);
     if (o.kind === 'synced' && o.merge.conflicts.length > 0) process.stderr.write(`${new Date().toISOString()} ${s.reason}\n`);
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, p.intervalMs);
-      stop.signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+    // Until the next round: intervalMs, or sooner when the primary rings (a connection to our daemon,
+    // which logs it), but never sooner than MIN_GAP_MS after this round began.
+    const gap = Math.max(0, MIN_GAP_MS - (Date.now() - attemptAt));
+    if (gap > 0) await new Promise((r) => setTimeout(r, gap));
+    if (!rung) await new Promise<void>((resolve) => {
+      const t = setTimeout(done, p.intervalMs);
+      function done(): void { clearTimeout(t); wake = undefined; resolve(); }
+      wake = done;
+      stop.signal.addEventListener('abort', done, { once: true });
     });
+    rung = false;
   }
 }
 

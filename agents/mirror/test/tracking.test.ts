@@ -30,9 +30,9 @@ async function freePort(): Promise<number> {
     s.listen(0, '127.0.0.1', () => { const port = (s.address() as { port: number }).port; s.close(() => resolve(port)); });
   });
 }
-async function pair(tag: string): Promise<[Node, Node]> {
+async function pair(tag: string, intervalMs = 100): Promise<[Node, Node]> {
   const peers = { serv1: `127.0.0.1:${await freePort()}`, serv2: `127.0.0.1:${await freePort()}` };
-  const mk = (name: 'serv1' | 'serv2'): Node => ({ name, data: join(root, tag, name, 'data'), state: join(root, tag, name, 'state'), params: { path: join(root, tag, name, 'data'), peers, intervalMs: 100 } });
+  const mk = (name: 'serv1' | 'serv2'): Node => ({ name, data: join(root, tag, name, 'data'), state: join(root, tag, name, 'state'), params: { path: join(root, tag, name, 'data'), peers, intervalMs } });
   const nodes: [Node, Node] = [mk('serv1'), mk('serv2')];
   started.push(...nodes);
   return nodes;
@@ -156,6 +156,29 @@ maybe('change tracking: the replica pulls what changed, nothing else', () => {
     expect(await readFile(join(b.data, 'mail'), 'utf8')).toBe(full);
     expect([...seen].filter((s) => s !== 'old, complete' && s !== full).map((s) => s.slice(0, 40))).toEqual([]);
   });
+
+  test('the primary rings the replica: a change arrives long before the replica\'s next interval', async () => {
+    const [a, b] = await pair('doorbell', 30_000);
+    await put(a, 'f', 'v1');
+    expect((await call(a, 'start')).outcome).toBe('ok');
+    expect((await call(a, 'promote')).outcome).toBe('ok');
+    expect((await call(b, 'start')).outcome).toBe('ok');
+    const until = Date.now() + 60_000;
+    // Rounds come only every 30 s unless rung: touch the primary until the replica follows its journal.
+    for (let i = 0; (await readWorkerStatus(layout(b)))?.scope !== 'incremental'; i++) {
+      if (Date.now() > until) throw new Error('the replica never followed the journal');
+      await put(a, 'ping', `${i}`);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    const t = Date.now();
+    await put(a, 'f', 'v2');
+    while ((await readFile(join(b.data, 'f'), 'utf8').catch(() => '')) !== 'v2') {
+      if (Date.now() - t > 10_000) throw new Error('not rung: the change waited for the interval');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(Date.now() - t).toBeLessThan(10_000);
+  }, 90_000);
 
   test('events lost to an inotify overflow make a new journal: the replica rescans once and converges', async () => {
     const [a, b] = await pair('overflow');
