@@ -1,13 +1,15 @@
 /**
  * `paceline:samba`: smbd as a standalone file server, in the foreground. Start writes the
  * instance's overlay config (the user's smb.conf plus the address, port and directory overrides),
- * checks it with `testparm -s` and fails as misconfigured with testparm's message, then runs
- * `smbd --foreground --no-process-group --debug-stdout` under `@paceline/agent-api/daemon` and
- * returns when a share listing on the address shows the share. Monitor is that listing: not
- * running (our smbd is gone, or nothing listens), failed (an error, or the share is missing) or
- * hung (no answer in time). A probe finds an smbd started outside Paceline by who listens on the
- * address and port, and takes it over. Stop is verified: smbd's group is gone, so are the
- * samba-dcerpcd helpers it started (they leave its group), and the port is closed.
+ * checks it, and that it has the share, with `testparm -s` (misconfigured with testparm's
+ * message), then runs `smbd --foreground --no-process-group --debug-stdout` under
+ * `@paceline/agent-api/daemon` and returns when a share listing on the address shows the share
+ * (the first listing also waits for smbd to start its RPC helpers, samba-dcerpcd: 1-3 s; clients
+ * are served before that). Monitor is that listing: not running (our smbd is gone, or nothing
+ * listens), failed (an error, or the share is missing) or hung (no answer in time). A probe finds
+ * an smbd started outside Paceline by who listens on the address and port, and takes it over.
+ * Stop is verified: smbd's group is gone, so are the samba-dcerpcd helpers it started (they leave
+ * its group), and the port is closed.
  */
 import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -30,7 +32,8 @@ const target = (p: SambaParams, ctx: Pick<AgentContext, 'stateDir'>): ListingTar
 
 /** The tool's message on one line, without testparm's chatter. */
 function testparmMessage(text: string): string {
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !/^(Load smb config files from|Loaded services file OK|Weak crypto is allowed|Server role: )/.test(l));
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !/^(Load smb config files from|Loaded services file OK|Weak crypto is allowed|Server role: )/.test(l))
+    .map((l) => l.replace(/^Unknown section (.*)$/, 'no share [$1] in the config'));
   return lines.join(' | ') || 'testparm failed without a message';
 }
 
@@ -47,9 +50,9 @@ async function makeDirs(p: SambaParams): Promise<void> {
   if (p.privateDir) await mkdir(p.privateDir, { recursive: true, mode: 0o700 });
 }
 
-/** `testparm -s` on the overlay: undefined when the config loads, else the failed result. */
+/** `testparm -s` on the overlay, asking for the share: undefined when the config loads and has it, else the failed result. */
 async function checkConfig(p: SambaParams, ctx: AgentContext, overlay: string): Promise<ActionResult | undefined> {
-  const t = await ctx.run.run('testparm', ['-s', overlay], { timeoutMs: 15_000, signal: ctx.signal });
+  const t = await ctx.run.run('testparm', ['-s', `--section-name=${p.share}`, overlay], { timeoutMs: 15_000, signal: ctx.signal });
   if (t.notFound) return failed('not-installed', 'testparm is not installed (Debian package samba-common-bin)');
   if (t.exitCode !== 0) return failed('misconfigured', `testparm -s ${p.config}: ${testparmMessage(t.stderr)}`);
   return undefined;

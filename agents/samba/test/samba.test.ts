@@ -8,7 +8,7 @@
  * agent. Skipped, with the reason printed, when not root or Samba is not installed.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { validateParams } from '@paceline/agent-api';
@@ -128,12 +128,15 @@ describe('paceline:samba with the real smbd', () => {
     const params = { config, address: A, share: 'data', checkTimeoutMs: 3000, stopTimeoutMs: 5000 };
 
     expect(await act('monitor', params, state)).toMatchObject({ outcome: 'not-running' });
-    expect(await act('start', params, state)).toMatchObject({ execution: 'done', outcome: 'ok' });
+    const started = await act('start', params, state);
+    expect(started).toMatchObject({ execution: 'done', outcome: 'ok' });
+    console.log(`paceline:samba start took ${started.durationMs} ms (load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})`);
     expect(listening(A, 445)).toBe(true);
     expect(listening(B, 445)).toBe(false); // bound to the one address
     const get = lab.run(ns, 'smbclient', [`//${A}/data`, '-s', join(state, 'smb.conf'), '-A', auth, '-c', 'get hello.txt -']);
     expect(get.stdout).toContain('hello');
-    expect(await act('monitor', params, state)).toMatchObject({ outcome: 'ok' });
+    const first = await act('monitor', params, state);
+    expect(first).toEqual({ execution: 'done', outcome: 'ok', durationMs: expect.any(Number) });
     expect(await act('monitor', { ...params, authFile: auth }, state)).toMatchObject({ outcome: 'ok' });
     const denied = await act('monitor', { ...params, authFile: wrong }, state);
     expect(denied).toMatchObject({ outcome: 'generic-error' });
@@ -166,13 +169,16 @@ describe('paceline:samba with the real smbd', () => {
     expect(await act('monitor', params, state)).toMatchObject({ outcome: 'not-running' });
   });
 
-  it('a broken config fails start as misconfigured with testparm\'s message, and starts nothing', async () => {
+  it('a broken config, or one without the share, fails start as misconfigured with testparm\'s message, and starts nothing', async () => {
     const dir = join(work, 'broken');
     const config = sambaConfig(dir, { extra: '  server role = no such role' });
     const r = await act('start', { config, address: A, share: 'data' }, join(dir, 'state'));
     expect(r).toMatchObject({ execution: 'done', outcome: 'misconfigured' });
     expect(r.reason).toMatch(new RegExp(`^testparm -s ${config}: .*Error loading services`));
     expect(r.reason).toContain('no such role');
+    const noShare = await act('start', { config: sambaConfig(join(work, 'noshare')), address: A, share: 'nosuch' }, join(work, 'noshare', 'state'));
+    expect(noShare).toMatchObject({ execution: 'done', outcome: 'misconfigured' });
+    expect(noShare.reason).toMatch(/^testparm -s .*no share \[nosuch\] in the config$/);
     expect(names()).toEqual([]);
   });
 
