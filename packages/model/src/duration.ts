@@ -31,13 +31,40 @@ export function parseDurationMs(text: string | number): number | undefined {
   return Math.round(total);
 }
 
-/** A duration field: a number of seconds or a string with a unit; parsed to milliseconds. */
+/**
+ * The longest duration accepted: 2^31 - 1 ms (24 days 20 h 31 min), the longest delay Node's timers
+ * wait. Longer values used to overflow them: a 25-day timeout fired after about 1 ms and a 25-day
+ * monitor ran hundreds of times a second.
+ */
+export const MAX_DURATION_MS = 2_147_483_647;
+
+/** A duration in Paceline's units, e.g. `24d 20h 31min 23.647s`. */
+export function formatDurationMs(ms: number): string {
+  const parts: string[] = [];
+  let rest = ms;
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['min', 60_000]] as const) {
+    const n = Math.floor(rest / size);
+    if (n > 0) parts.push(`${n}${unit}`);
+    rest -= n * size;
+  }
+  if (rest > 0 || parts.length === 0) parts.push(rest >= 1000 || rest === 0 ? `${rest / 1000}s` : `${rest}ms`);
+  return parts.join(' ');
+}
+
+/** A duration field: a number of seconds or a string with a unit; parsed to milliseconds, at most MAX_DURATION_MS. */
 export const Duration = z
   .union([z.number().nonnegative(), z.string()])
   .transform((v, ctx) => {
     const ms = parseDurationMs(v);
     if (ms === undefined) {
       ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration (write e.g. 30, "500ms", "10s", "2min")` });
+      return z.NEVER;
+    }
+    if (!(ms <= MAX_DURATION_MS)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${typeof v === 'number' ? `${v} s` : `"${v}"`} is too long: a duration may be at most ${formatDurationMs(MAX_DURATION_MS)} (${MAX_DURATION_MS} ms)`,
+      });
       return z.NEVER;
     }
     return ms;

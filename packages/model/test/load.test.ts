@@ -63,3 +63,23 @@ describe('parseDocumentText', () => {
     expect(parseDocumentText('')).toEqual({});
   });
 });
+
+describe('durations are bounded (issue 16, item 5)', () => {
+  const cfg = (op: string, extra = '') => `nodes: [{ name: n1 }]\n${extra}resources:\n  - { type: primitive, id: p, agent: "paceline:dummy", ops: [${op}] }\n`;
+  it('refuses a duration past 2^31 - 1 ms with the path and the maximum; 1e308 s is not Infinity', () => {
+    expect(problem(cfg('{ name: start, timeout: 25d }')).message).toBe(
+      'c.yaml: 1 problem found\n  - resources[0].ops[0].timeout: "25d" is too long: a duration may be at most 24d 20h 31min 23.647s (2147483647 ms)',
+    );
+    expect(problem(cfg('{ name: monitor, interval: 1e308 }')).issues).toEqual([
+      { path: 'resources[0].ops[0].interval', message: '1e+308 s is too long: a duration may be at most 24d 20h 31min 23.647s (2147483647 ms)' },
+    ]);
+    expect(problem(cfg('{ name: monitor, interval: 10s }', 'defaults: { resource: { failureTimeout: PT600H } }\n')).issues.map((i) => i.path)).toEqual(['defaults.resource.failureTimeout']);
+    expect(problem(cfg('{ name: monitor, interval: .inf }')).issues.map((i) => i.path)).toEqual(['resources[0].ops[0].interval']);
+  });
+
+  it('accepts the maximum itself', () => {
+    const c = parseConfigText(cfg('{ name: start, timeout: "24d 20h 31min 23.647s" }, { name: monitor, interval: 24d }'));
+    const p = c.resources[0]!;
+    expect(p.type === 'primitive' && p.ops.map((o) => o.timeout ?? o.interval)).toEqual([2_147_483_647, 2_073_600_000]);
+  });
+});

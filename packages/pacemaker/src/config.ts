@@ -3,7 +3,7 @@
  * 2.1.5 (lib/pengine/unpack.c, complex.c, rules.c, pcmk_sched_constraints.c); what the model cannot
  * carry is reported, never silently dropped.
  */
-import { parseDurationMs, parseScore, type ClusterConfigInput } from '@paceline/model';
+import { MAX_DURATION_MS, formatDurationMs, parseDurationMs, parseScore, type ClusterConfigInput } from '@paceline/model';
 import { evalImportRules, IssueLog, readNvSets as readSets, targetsResources, testsNodeAttributes, type NvValue, type RuleSubject } from './nvsets.js';
 import { child, childrenOf, parseBool, resolveRef, type XmlElement } from './xml.js';
 
@@ -86,8 +86,18 @@ export function mapRole(v: string | undefined): string | undefined {
   return v === undefined ? undefined : ROLE_NAMES[v.trim().toLowerCase()];
 }
 
+/** The duration as the model reads it; undefined when it is not one or is longer than the model accepts (see notADuration). */
 function durationText(v: string): string | undefined {
-  return parseDurationMs(v) === undefined ? undefined : v.trim();
+  const ms = parseDurationMs(v);
+  return ms === undefined || !(ms <= MAX_DURATION_MS) ? undefined : v.trim();
+}
+
+/** Why durationText refused `v`. */
+function notADuration(v: string): string {
+  const ms = parseDurationMs(v);
+  return ms === undefined
+    ? `"${v}" is not a duration`
+    : `"${v}" is too long: Paceline's durations are at most ${formatDurationMs(MAX_DURATION_MS)} (${MAX_DURATION_MS} ms)`;
 }
 
 /** crm_config → ClusterProperties input (plus options that only influence the status import). */
@@ -145,13 +155,13 @@ export function importProperties(
       }
       case 'cluster-recheck-interval': {
         const d = durationText(nv.value);
-        if (d === undefined) ctx.log.unsupportedAt(nv.path, `"${nv.value}" is not a duration`);
+        if (d === undefined) ctx.log.unsupportedAt(nv.path, notADuration(nv.value));
         else p['clusterRecheckInterval'] = d;
         break;
       }
       case 'shutdown-lock-limit': {
         const d = durationText(nv.value);
-        if (d === undefined) ctx.log.unsupportedAt(nv.path, `"${nv.value}" is not a duration`);
+        if (d === undefined) ctx.log.unsupportedAt(nv.path, notADuration(nv.value));
         else p['shutdownLockLimit'] = d;
         break;
       }
@@ -227,7 +237,7 @@ export function importMeta(values: Map<string, NvValue>, kind: MetaKind, ctx: Co
       case 'migration-threshold': int('migrationThreshold', nv, name, 0); break;
       case 'failure-timeout': {
         const d = durationText(v);
-        if (d === undefined) bad(nv, name, 'a duration');
+        if (d === undefined) ctx.log.unsupportedAt(nv.path, `${notADuration(nv.value)} for ${name}; ignored`);
         else meta['failureTimeout'] = d;
         break;
       }
@@ -335,7 +345,7 @@ function importOp(raw: XmlElement, path: string, ctx: ConfigContext, agent: Rule
       case 'start-delay': {
         const d = durationText(v);
         if (d === undefined) {
-          ctx.log.unsupportedAt(`${path}/@${k}`, `"${v}" is not a duration`);
+          ctx.log.unsupportedAt(`${path}/@${k}`, notADuration(v));
           if (k === 'interval') return undefined;
         } else out[k === 'start-delay' ? 'startDelay' : k] = d;
         break;
@@ -631,7 +641,7 @@ export function importDefaults(configuration: XmlElement, ctx: ConfigContext): {
   for (const [name, nv] of opMeta) {
     if (name === 'timeout') {
       const d = durationText(nv.value);
-      if (d === undefined) ctx.log.unsupportedAt(nv.path, `"${nv.value}" is not a duration`);
+      if (d === undefined) ctx.log.unsupportedAt(nv.path, notADuration(nv.value));
       else operation['timeout'] = d;
     } else if (name === 'on-fail') {
       const f = nv.value.trim().toLowerCase();

@@ -1,5 +1,6 @@
 /** The real clock: wall time and timers. The only Clock that touches Date and setTimeout. */
 import type { Clock } from '@paceline/agent-api';
+import { setLongTimeout } from './long-timeout.js';
 
 function abortError(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new Error('aborted');
@@ -10,7 +11,11 @@ export class SystemClock implements Clock {
     return Date.now();
   }
 
-  /** Resolves after `ms`; rejects when `signal` aborts first (and clears its timer, leaving nothing behind). */
+  /**
+   * Resolves after `ms` (any length: a delay past Node's 24.8-day timer limit is waited in steps;
+   * Infinity waits for the signal); rejects when `signal` aborts first (and clears its timer,
+   * leaving nothing behind).
+   */
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       if (signal?.aborted) {
@@ -18,13 +23,13 @@ export class SystemClock implements Clock {
         return;
       }
       const onAbort = (): void => {
-        clearTimeout(timer);
+        cancel();
         reject(abortError(signal!));
       };
-      const timer = setTimeout(() => {
+      const cancel = setLongTimeout(() => {
         signal?.removeEventListener('abort', onAbort);
         resolve();
-      }, Math.max(0, ms));
+      }, ms);
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   }

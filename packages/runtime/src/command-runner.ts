@@ -7,6 +7,7 @@ import { spawn as spawnChild } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { execa } from 'execa';
 import type { CommandResult, CommandRunner, RunOptions, SpawnOptions, SpawnResult } from '@paceline/agent-api';
+import { setLongTimeout } from './long-timeout.js';
 
 export interface ExecaRunnerOptions {
   /** Variables added to every command's environment (after the inherited one). */
@@ -49,8 +50,9 @@ export class ExecaCommandRunner implements CommandRunner {
     const killGroup = (): void => {
       if (sub.pid !== undefined) killProcessGroup(sub.pid, 'SIGKILL');
     };
-    const timer = options.timeoutMs !== undefined
-      ? setTimeout(() => { timedOut = true; killGroup(); }, Math.max(0, options.timeoutMs))
+    // Any length: a plain setTimeout fires after 1 ms when given more than 24.8 days.
+    const cancelTimer = options.timeoutMs !== undefined
+      ? setLongTimeout(() => { timedOut = true; killGroup(); }, options.timeoutMs)
       : undefined;
     options.signal?.addEventListener('abort', killGroup, { once: true });
     try {
@@ -66,7 +68,7 @@ export class ExecaCommandRunner implements CommandRunner {
         notFound,
       };
     } finally {
-      if (timer) clearTimeout(timer);
+      cancelTimer?.();
       options.signal?.removeEventListener('abort', killGroup);
     }
   }
