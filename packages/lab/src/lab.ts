@@ -5,6 +5,7 @@
  * Everything the lab starts is recorded in WORK/lab.json (names and PIDs), so `down` removes it.
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +23,9 @@ export const CLUSTER_YAML = join(REPO, 'examples/two-node-mutual-failover/cluste
 export const LAB_ETC = join(REPO, 'packages/lab/etc');
 /** The lab's own programs (switch.js, fence.js, client.js), also when this module runs from its sources (tests). */
 export const DIST = join(REPO, 'packages/lab/dist');
+/** /srv/samba/archive on serv1 at the start: 200 files of 100 KiB (20 MiB) that the story never changes. */
+export const BULK_FILES = 200;
+export const BULK_FILE_BYTES = 100 * 1024;
 
 export interface LabRecord {
   readonly names: LabNames;
@@ -76,6 +80,10 @@ export class Lab {
       for (const [user, pw] of [['alice', 'wonderland'], ['cyrus', MAIL_ADMIN_PASSWORD]] as const) run('saslpasswd2', ['-p', '-c', '-f', db, '-u', s, user], 10_000, pw);
     }
     // Samba's share lives in the mirrored folder; serv1 (its home) has it, the mirror brings it to serv2.
+    // Data that does not change during the story (so the failback's resync can be compared with the total).
+    const bulk = join(this.hw.disk('serv1'), 'srv/samba/archive');
+    mkdirSync(bulk, { recursive: true });
+    for (let i = 0; i < BULK_FILES; i++) writeFileSync(join(bulk, `a${String(i).padStart(3, '0')}.bin`), randomBytes(BULK_FILE_BYTES));
     const share = join(this.hw.disk('serv1'), 'srv/samba/share');
     mkdirSync(share, { recursive: true });
     run('chown', ['nobody:nogroup', share]);

@@ -6,6 +6,7 @@
  *   npm run lab -- --keep       leave the lab running afterwards (explore it; then `npm run lab -- down`)
  *   npm run lab -- up           build the lab and boot both servers, nothing else (implies --keep)
  *   npm run lab -- down         remove a kept lab (its own namespaces and processes, by name and PID)
+ *   --membership KEY=VALUE      a membership setting for both daemons, e.g. deadTicks=30 (1.5 s) on a busy machine
  *
  * Not root: says so and runs the simulated demo (`npm run demo`) instead.
  */
@@ -40,7 +41,9 @@ async function main(): Promise<number> {
     Lab.down(WORK, true);
   }
   rmSync(WORK, { recursive: true, force: true });
-  const lab = new Lab({ prefix: PREFIX, workDir: WORK, log: say });
+  // --membership KEY=VALUE (repeatable) goes to both daemons, e.g. deadTicks=30 on a loaded machine.
+  const membership = args.flatMap((a, i) => (a === '--membership' && args[i + 1] ? ['--membership', args[i + 1]!] : []));
+  const lab = new Lab({ prefix: PREFIX, workDir: WORK, log: say, daemonArgs: membership });
   const keep = has('--keep') || args[0] === 'up';
   const cleanup = (): void => { if (!keep) Lab.down(WORK, false); };
   process.once('SIGINT', () => { cleanup(); process.exit(130); });

@@ -14,6 +14,8 @@ export interface Chapter {
   skipped?: string;
   /** Reference figures of the chapter: detection and start-to-ready times per service. */
   figures?: Record<string, number | string>;
+  /** Lower bound of the outage per lane (ms): what the service itself needs, measured in the same run. */
+  bounds?: Record<string, number>;
 }
 
 export interface Outage {

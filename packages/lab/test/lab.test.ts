@@ -26,7 +26,9 @@ maybe('the live lab, shortened story', () => {
 
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'paceline-lab-test-'));
-    lab = new Lab({ prefix: `plt${process.pid}`, workDir: dir, log: (l) => lines.push(l) });
+    // A node is lost after 1.5 s of silence (deadTicks 30; the default is 0.3 s): on a loaded CI
+    // machine a daemon busy with a resync can stall longer than the default and be fenced by mistake.
+    lab = new Lab({ prefix: `plt${process.pid}`, workDir: dir, log: (l) => lines.push(l), daemonArgs: ['--membership', 'deadTicks=30'] });
     try {
       lab.build();
       v = await new Story(lab, { chapters: SHORT_STORY, holdMs: 4000, log: (l) => lines.push(l) }).run();
