@@ -53,7 +53,10 @@ export function exchange(x: Exchange, signal: AbortSignal): Promise<Answer> {
   return new Promise<Answer>((resolve, reject) => {
     const socket = createSocket(isIPv6(x.address) ? 'udp6' : 'udp4');
     let timer: NodeJS.Timeout | undefined;
+    let done = false;
     const finish = (fn: () => void): void => {
+      if (done) return;
+      done = true;
       if (timer) clearInterval(timer);
       signal.removeEventListener('abort', onAbort);
       socket.close();
@@ -62,7 +65,7 @@ export function exchange(x: Exchange, signal: AbortSignal): Promise<Answer> {
     const onAbort = (): void => finish(() => reject(signal.reason));
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
-    socket.once('error', (e) => finish(() => reject(e)));
+    socket.on('error', (e) => finish(() => reject(e)));
     socket.on('message', (msg) => {
       if (msg[1] !== identifier) return; // a late answer to someone else's request
       const r = decodeResponse(msg, authenticator, x.secret);
@@ -73,7 +76,10 @@ export function exchange(x: Exchange, signal: AbortSignal): Promise<Answer> {
       finish(() => resolve({ ok: r.code === Code.AccessAccept, saw: said }));
     });
     socket.connect(x.port, x.address, () => {
-      const send = (): void => socket.send(packet, (e) => { if (e) finish(() => reject(e)); });
+      if (done) return; // aborted while connecting: the socket is closed
+      const send = (): void => {
+        if (!done) socket.send(packet, (e) => { if (e) finish(() => reject(e)); });
+      };
       send();
       timer = setInterval(send, Math.max(50, x.retryMs));
     });
