@@ -257,6 +257,14 @@ function localFilesUnder(root: string, rel: string): string[] {
   return out;
 }
 
+/** Is one of the directories leading to `rel` (not `rel` itself) a symbolic link here? */
+function throughLink(root: string, rel: string): boolean {
+  for (let i = rel.indexOf('/'); i >= 0; i = rel.indexOf('/', i + 1)) {
+    if (lstatSync(join(root, rel.slice(0, i)), { throwIfNoEntry: false })?.isSymbolicLink()) return true;
+  }
+  return false;
+}
+
 /** Removes now-empty directories at and below `rel`, deepest first (one holding a kept file stays). */
 function pruneEmptyDirs(root: string, rel: string): void {
   const st = lstatSync(join(root, rel), { throwIfNoEntry: false });
@@ -307,6 +315,12 @@ async function incrementalSync(p: MirrorParams, l: Layout, d: SyncDeps, mode: 'r
     return { kind: 'synced', fast: true, scope: 'incremental', files: pos.files, merge: { ...none, taken: paths.length }, durationMs: d.now() - started, lag };
   }
   // Some of these paths hold local changes never mirrored: the three-way merge, on these paths only.
+  // (A path below a local symbolic link — the peer turned a link into a directory — would lead the
+  // merge's file operations out of the data directory: that one case takes the full merge.)
+  if (paths.some((x) => throughLink(l.data, x))) {
+    await forgetPosition(l);
+    return syncFromPeer(p, l, d, mode);
+  }
   await rm(l.stagingDir, { recursive: true, force: true });
   await mkdir(l.stagingDir, { recursive: true });
   try {

@@ -157,6 +157,55 @@ maybe('change tracking: the replica pulls what changed, nothing else', () => {
     expect([...seen].filter((s) => s !== 'old, complete' && s !== full).map((s) => s.slice(0, 40))).toEqual([]);
   });
 
+  test('a returned node keeps its unmirrored changes while following incrementally; the survivor changing one of them too is a conflict, both kept', async () => {
+    const [a, b] = await pair('kept');
+    await put(a, 'shared', 'base');
+    await put(a, 'gone/old', 'mirrored, then removed on the survivor');
+    expect((await call(a, 'start')).outcome).toBe('ok');
+    expect((await call(a, 'promote')).outcome).toBe('ok');
+    expect((await call(b, 'start')).outcome).toBe('ok');
+    await incremental(b);
+    // a crashes; what it wrote just before never reached b.
+    const rec = JSON.parse(await readFile(join(a.state, 'instance.json'), 'utf8')) as Record<string, { pid: number } | undefined>;
+    for (const o of [rec.daemon, rec.tracker]) if (o) try { process.kill(-o.pid, 'SIGKILL'); } catch (e) { void e; }
+    await put(a, 'shared', 'a: never mirrored');
+    await put(a, 'mine', 'a: delivered before the crash');
+    await put(a, 'gone/mine2', 'a: delivered before the crash, in a directory the survivor then removes');
+    expect((await call(b, 'promote')).reason).toContain('unreachable');
+    // a returns and follows b (its full merge keeps all three), then b works on.
+    expect((await call(a, 'stop')).outcome).toBe('ok');
+    expect((await call(a, 'start')).outcome).toBe('ok');
+    await incremental(a);
+    expect((await call(a, 'monitor')).reason).toContain('3 local change(s) never mirrored');
+    await put(b, 'shared', 'b: written during the outage');
+    await rm(join(b.data, 'gone'), { recursive: true });
+    await put(b, 'new-on-b', 'b');
+    const t = Date.now();
+    const until = t + 20_000;
+    while ((await readFile(join(a.data, 'new-on-b'), 'utf8').catch(() => '')) !== 'b' || existsSync(join(a.data, 'gone/old'))
+      || (await readFile(join(a.data, 'shared'), 'utf8')) !== 'b: written during the outage') {
+      if (Date.now() > until) throw new Error(`a did not follow: ${JSON.stringify(await readWorkerStatus(layout(a)))}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    await synced(a, Date.now());
+    expect(await readFile(join(a.data, 'mine'), 'utf8')).toBe('a: delivered before the crash');
+    expect(await readFile(join(a.data, 'gone/mine2'), 'utf8')).toBe('a: delivered before the crash, in a directory the survivor then removes');
+    const saved = (await readdir(join(`${a.data}.mirror`, 'conflicts'))).filter((n) => n.startsWith('shared.serv1.'));
+    expect(saved).toHaveLength(1);
+    expect(await readFile(join(`${a.data}.mirror`, 'conflicts', saved[0]!), 'utf8')).toBe('a: never mirrored');
+    const m = await call(a, 'monitor');
+    expect(m.reason).toContain('2 local change(s) never mirrored');
+    expect(m.reason).toContain('WARNING 1 conflicting version(s)');
+    // Failback: a is promoted home and serves everything; b, following again, converges.
+    expect((await call(b, 'demote')).outcome).toBe('ok');
+    const home = await call(a, 'promote');
+    expect(home.outcome).toBe('ok');
+    expect(home.reason).toMatch(/resynchronising from serv2: (nothing changed on serv2|(pulled|merged) \d+ change\(s\))/);
+    await synced(b, Date.now());
+    await synced(b, Date.now());
+    expect(await snapshot(b.data)).toEqual(await snapshot(a.data));
+  }, 90_000);
+
   test('the primary rings the replica: a change arrives long before the replica\'s next interval', async () => {
     const [a, b] = await pair('doorbell', 30_000);
     await put(a, 'f', 'v1');
