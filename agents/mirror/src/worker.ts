@@ -15,6 +15,11 @@ import { layoutFor, MirrorParams } from './params.js';
 import { summarize, syncFromPeer } from './sync.js';
 import { workerStatusFile, type WorkerStatus } from './instance.js';
 
+/**
+ * The deadline of one rsync run. A full sync of a large tree takes minutes on a busy machine (100,000
+ * files: over a minute under load); rsync's own --timeout=60 ends a run that stops moving data.
+ */
+const FULL_SYNC_DEADLINE_MS = 6 * 3600_000;
 /** Rounds begin at least this far apart, however often the primary rings. */
 const MIN_GAP_MS = 20;
 
@@ -62,7 +67,7 @@ async function main(): Promise<void> {
   let lastSyncStartedAt: number | undefined;
   while (!stop.signal.aborted) {
     const attemptAt = Date.now();
-    const o = await syncFromPeer(p, l, { run: runner, now: Date.now, signal: stop.signal, timeoutMs: Math.max(60_000, p.intervalMs * 10) }, 'replica');
+    const o = await syncFromPeer(p, l, { run: runner, now: Date.now, signal: stop.signal, timeoutMs: FULL_SYNC_DEADLINE_MS }, 'replica');
     if (stop.signal.aborted) break;
     if (o.kind === 'synced') { lastSyncAt = Date.now(); lastSyncStartedAt = attemptAt; }
     const s: WorkerStatus = {
