@@ -1,7 +1,8 @@
 /**
  * The reference cluster, live (shortened story): serv1 loses power, returns quarantined, is cleared
  * and Samba fails back with the data resynchronised, while the client writes to the share and reads
- * back, asks the web server, the name server and RADIUS. Nothing the client saw acknowledged may be
+ * back, asks the web server, the name server and RADIUS, and (once the cluster runs Sendmail and
+ * Cyrus through their agents) sends mail and reads it back. Nothing the client saw acknowledged may be
  * lost; each outage stays within its bound. Needs root (namespaces); skipped otherwise, with the reason.
  */
 import { mkdtempSync } from 'node:fs';
@@ -9,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Lab } from '../src/lab.js';
 import { labSkipReason } from '../src/preflight.js';
-import { SHORT_STORY, Story, formatVerdict, type Verdict } from '../src/story.js';
+import { SHORT_STORY, Story, formatVerdict, mailEnabled, type Verdict } from '../src/story.js';
 
 const skip = labSkipReason();
 const maybe = skip ? describe.skip : describe;
@@ -50,6 +51,15 @@ maybe('the live lab, shortened story', () => {
     expect(v.smb.lost).toEqual([]);
     expect(v.smb.auditError).toBeUndefined();
     expect(v.ok).toBe(true);
+  });
+
+  it('delivers every mail accepted with 250 exactly once (when the cluster runs Sendmail and Cyrus through their agents)', () => {
+    if (!mailEnabled()) {
+      expect(v.mail).toBeUndefined();
+      return;
+    }
+    expect(v.mail!.accepted).toBeGreaterThan(5);
+    expect({ missing: v.mail!.missing, duplicated: v.mail!.duplicated, error: v.mail!.auditError }).toEqual({ missing: [], duplicated: [], error: undefined });
   });
 
   it('fences serv1 only, once it lost power, through the power switch on the LAN', () => {
