@@ -70,7 +70,9 @@ export async function smtpSend(host: string, port: number, o: { from: string; to
     await step(`MAIL FROM:<${o.from}>`, 250);
     await step(`RCPT TO:<${o.to}>`, 250);
     await step('DATA', 354);
-    s.send(`From: <${o.from}>\r\nTo: <${o.to}>\r\nSubject: ${o.subject}\r\nMessage-ID: <${o.id}>\r\n\r\n${o.body.replace(/^\./gm, '..')}\r\n.`);
+    // CRLF line ends only (Sendmail refuses a bare LF), dot-stuffed.
+    const body = o.body.replace(/\r?\n$/, '').split(/\r?\n/).map((l) => (l.startsWith('.') ? `.${l}` : l)).join('\r\n');
+    s.send(`From: <${o.from}>\r\nTo: <${o.to}>\r\nSubject: ${o.subject}\r\nMessage-ID: <${o.id}>\r\n\r\n${body}\r\n.`);
     const r = await s.expect(smtpEnd);
     s.send('QUIT');
     return { code: smtpCode(r), reply: r.at(-1) ?? '' };
