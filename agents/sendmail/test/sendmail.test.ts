@@ -118,7 +118,7 @@ d('paceline:sendmail relaying to Cyrus', () => {
     const { state, params } = mta('main', A);
     expect(await act('start', params, state)).toMatchObject({ execution: 'done', outcome: 'ok' });
     expect(send(A, ['first']).replies).toEqual([[`alice@${DOMAIN}`, expect.stringMatching(/^250/)], ['DATA', expect.stringMatching(/^250/)]]);
-    expect(await until(() => subjects(A).includes('first'), 15_000)).toBe(true);
+    expect(await until(() => subjects(A).includes('first'), 30_000)).toBe(true);
     const m = await act('monitor', params, state);
     expect(m).toMatchObject({ outcome: 'ok' });
     expect(m.reason).toMatch(/^SMTP 10\.231\.80\.1:25: 220 mx\.paceline\.test ESMTP Sendmail .*; EHLO 250 \(\d+ extensions\); 0 message\(s\) queued$/);
@@ -130,7 +130,7 @@ d('paceline:sendmail relaying to Cyrus', () => {
       const hung = await act('monitor', params, state);
       expect(hung).toMatchObject({ outcome: 'generic-error' });
       expect(hung.reason).toMatch(/^hung: SMTP 10\.231\.80\.1:25: no answer within 1500 ms/);
-      expect(Date.now() - t0).toBeLessThan(10_000);
+      expect(Date.now() - t0).toBeLessThan(15_000); // 1.5 s check + the driver's start-up on a loaded machine
     } finally {
       process.kill(-pid, 'SIGCONT');
     }
@@ -229,7 +229,7 @@ d('paceline:sendmail relaying to Cyrus', () => {
     send(B, ['via-two']);
     expect(await act('stop', one.params, one.state)).toMatchObject({ outcome: 'ok' });
     expect(await act('monitor', two.params, two.state)).toMatchObject({ outcome: 'ok' });
-    expect(await until(() => subjects(A).includes('via-two'), 15_000)).toBe(true);
+    expect(await until(() => subjects(A).includes('via-two'), 30_000)).toBe(true);
     expect(await act('stop', two.params, two.state)).toMatchObject({ outcome: 'ok' });
     expect(sendmails()).toEqual([]);
   });
