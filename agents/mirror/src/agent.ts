@@ -253,7 +253,10 @@ export const mirrorAgent = defineAgent({
     const since = synced ?? ws?.startedAt ?? rec.since;
     const manifest = await readSynced(l);
     const copyAge = manifest ? `copy as of ${new Date(manifest.syncedAt).toISOString()}` : 'never synced';
-    const behind = `Unpromoted: not synced for ${ago(now - since)} (${copyAge})${ws ? `: ${ws.reason}` : ''}${conflicts}`;
+    const pending = ws?.behind
+      ? `; ${ws.behind.changes} change(s), ${ws.behind.bytes} B behind${ws.behind.oldestAt !== undefined ? `, the oldest written ${ago(Math.max(0, now - ws.behind.oldestAt))} ago` : ''}`
+      : ws?.kind === 'unreachable' ? `; bytes behind unknown (${l.peer} unreachable)` : '';
+    const behind = `Unpromoted: not synced for ${ago(now - since)} (${copyAge})${pending}${ws ? `: ${ws.reason}` : ''}${conflicts}`;
     return now - since > p.maxLagMs ? { execution: 'done', outcome: 'degraded', reason: behind } : ok(behind);
   },
 

@@ -48,6 +48,8 @@ export interface WorkerStatus {
   readonly scope?: 'full' | 'incremental';
   /** The changes the last successful incremental sync applied: how many, their bytes, and how long after the oldest was journaled it was in place. */
   readonly applied?: { readonly changes: number; readonly bytes: number; readonly delayMs?: number };
+  /** After a failed round: the peer's journaled changes it could not pull (count, bytes, when the oldest was written). */
+  readonly behind?: { readonly changes: number; readonly bytes: number; readonly oldestAt?: number };
 }
 
 export async function readWorkerStatus(l: Layout): Promise<WorkerStatus | undefined> {

@@ -62,10 +62,10 @@ export type SyncOutcome =
     /** 'full': the whole tree; 'incremental': the journal's changes (`lag` says how many). */
     readonly scope: 'full' | 'incremental'; readonly lag?: Lag;
   }
-  | { readonly kind: 'unreachable'; readonly reason: string }
+  | { readonly kind: 'unreachable'; readonly reason: string; readonly behind?: Lag }
   | { readonly kind: 'peer-promoted'; readonly reason: string }
   | { readonly kind: 'peer-not-promoted'; readonly reason: string }
-  | { readonly kind: 'error'; readonly reason: string };
+  | { readonly kind: 'error'; readonly reason: string; readonly behind?: Lag };
 
 /** When this node's manifest was last recorded (pub/synced.json: read without the manifest). */
 export interface SyncedMark { readonly syncedAt: number; readonly syncedWith: string }
@@ -185,9 +185,10 @@ export async function forgetPosition(l: Layout): Promise<void> {
  * promotion it is not "the peer is gone": the peer is there with changes we have not got, so the
  * promotion must fail rather than go ahead with the local copy.
  */
-function pullFailed(mode: 'replica' | 'promote', c: string, reason: string): SyncOutcome {
-  if (mode === 'replica' && c === 'unreachable') return { kind: 'unreachable', reason };
-  return { kind: 'error', reason: mode === 'promote' ? `${reason} (the peer answered, so its changes must not be skipped)` : reason };
+function pullFailed(mode: 'replica' | 'promote', c: string, reason: string, behind?: Lag): SyncOutcome {
+  const b = behind ? { behind } : {};
+  if (mode === 'replica' && c === 'unreachable') return { kind: 'unreachable', reason, ...b };
+  return { kind: 'error', reason: mode === 'promote' ? `${reason} (the peer answered, so its changes must not be skipped)` : reason, ...b };
 }
 
 function unchanged(tree: Tree, base: ReadonlyMap<string, Entry>): boolean {
@@ -309,7 +310,7 @@ async function incrementalSync(p: MirrorParams, l: Layout, d: SyncDeps, mode: 'r
     // renames it, so no reader sees a half-copied file); a path gone there is removed here.
     const r = await runRsync(d.run, p, [...client, ...COPY_ARGS, '--dirs', ...list, '--delete-missing-args', '--force', remoteUrl(p, l, 'data'), `${l.data}/`], rsyncOpts(d));
     const c = classify(r);
-    if (c !== 'ok') return pullFailed(mode, c, `pull of ${paths.length} changed path(s) from ${l.peer} failed: ${describe(r)}`);
+    if (c !== 'ok') return pullFailed(mode, c, `pull of ${paths.length} changed path(s) from ${l.peer} failed: ${describe(r)}`, lag);
     await recordChanges(l, pos, paths, d.now());
     await advance(pos.local);
     return { kind: 'synced', fast: true, scope: 'incremental', files: pos.files, merge: { ...none, taken: paths.length }, durationMs: d.now() - started, lag };
@@ -326,7 +327,7 @@ async function incrementalSync(p: MirrorParams, l: Layout, d: SyncDeps, mode: 'r
   try {
     const r = await runRsync(d.run, p, [...client, ...COPY_ARGS, '--dirs', ...list, '--ignore-missing-args', remoteUrl(p, l, 'data'), `${l.stagingDir}/`], rsyncOpts(d));
     const c = classify(r);
-    if (c !== 'ok') return pullFailed(mode, c, `pull of ${paths.length} changed path(s) from ${l.peer} failed: ${describe(r)}`);
+    if (c !== 'ok') return pullFailed(mode, c, `pull of ${paths.length} changed path(s) from ${l.peer} failed: ${describe(r)}`, lag);
     const localFiles = new Map<string, Entry>();
     const remoteFiles = new Map<string, Entry>();
     const remoteDirs = new Set<string>();

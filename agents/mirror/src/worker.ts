@@ -74,6 +74,7 @@ async function main(): Promise<void> {
       at: Date.now(), kind: o.kind, reason: summarize(o, l), startedAt,
       ...(lastSyncAt !== undefined ? { lastSyncAt, lastSyncStartedAt } : {}),
       ...(o.kind === 'synced' ? { files: o.files, keptLocal: o.merge.keptLocal, conflicts: o.merge.conflicts.length, scope: o.scope } : {}),
+      ...((o.kind === 'unreachable' || o.kind === 'error') && o.behind ? { behind: o.behind } : {}),
       ...(o.kind === 'synced' && o.lag && o.lag.changes > 0
         ? { applied: { changes: o.lag.changes, bytes: o.lag.bytes, ...(o.lag.oldestAt !== undefined ? { delayMs: Math.max(0, Date.now() - o.lag.oldestAt) } : {}) } }
         : {}),

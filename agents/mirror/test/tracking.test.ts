@@ -30,9 +30,9 @@ async function freePort(): Promise<number> {
     s.listen(0, '127.0.0.1', () => { const port = (s.address() as { port: number }).port; s.close(() => resolve(port)); });
   });
 }
-async function pair(tag: string, intervalMs = 100): Promise<[Node, Node]> {
+async function pair(tag: string, intervalMs = 100, extra: Record<string, unknown> = {}): Promise<[Node, Node]> {
   const peers = { serv1: `127.0.0.1:${await freePort()}`, serv2: `127.0.0.1:${await freePort()}` };
-  const mk = (name: 'serv1' | 'serv2'): Node => ({ name, data: join(root, tag, name, 'data'), state: join(root, tag, name, 'state'), params: { path: join(root, tag, name, 'data'), peers, intervalMs } });
+  const mk = (name: 'serv1' | 'serv2'): Node => ({ name, data: join(root, tag, name, 'data'), state: join(root, tag, name, 'state'), params: { path: join(root, tag, name, 'data'), peers, intervalMs, ...extra } });
   const nodes: [Node, Node] = [mk('serv1'), mk('serv2')];
   started.push(...nodes);
   return nodes;
@@ -205,6 +205,33 @@ maybe('change tracking: the replica pulls what changed, nothing else', () => {
     await synced(b, Date.now());
     expect(await snapshot(b.data)).toEqual(await snapshot(a.data));
   }, 90_000);
+
+  test('a replica that cannot pull the changes its primary journaled says how many bytes it is behind', async () => {
+    // rsync as the replica runs it: the real one, except that pulls from the data module fail while BREAK exists.
+    const breakFlag = join(root, 'break-data-pulls');
+    const wrapper = join(root, 'rsync-breakable');
+    await writeFile(wrapper, `#!/bin/sh\nfor a in "$@"; do case "$a" in */data/*) [ -e '${breakFlag}' ] && { echo 'rsync error: error in socket IO (code 10)' >&2; exit 10; } ;; esac; done\nexec rsync "$@"\n`, { mode: 0o755 });
+    const [a, b] = await pair('behind', 100, { rsync: wrapper });
+    await put(a, 'f', 'v1');
+    expect((await call(a, 'start')).outcome).toBe('ok');
+    expect((await call(a, 'promote')).outcome).toBe('ok');
+    expect((await call(b, 'start')).outcome).toBe('ok');
+    await incremental(b);
+    await writeFile(breakFlag, '');
+    await put(a, 'big', 'x'.repeat(300_000));
+    await put(a, 'small', 'y'.repeat(1000));
+    const until = Date.now() + 20_000;
+    let m = await call(b, 'monitor');
+    while (!/2 change\(s\), 301000 B behind/.test(m.reason ?? '')) {
+      if (Date.now() > until) throw new Error(`no bytes behind: ${m.reason}`);
+      await new Promise((r) => setTimeout(r, 50));
+      m = await call(b, 'monitor');
+    }
+    expect(m.reason).toMatch(/^Unpromoted: not synced for \d+(\.\d)? s \(copy as of .*\); 2 change\(s\), 301000 B behind, the oldest written \d+(\.\d)? s ago: pull of 2 changed path\(s\) from serv1 failed: rsync exit 10/);
+    await rm(breakFlag);
+    await synced(b, Date.now());
+    expect(await readFile(join(b.data, 'small'), 'utf8')).toBe('y'.repeat(1000));
+  }, 60_000);
 
   test('the primary rings the replica: a change arrives long before the replica\'s next interval', async () => {
     const [a, b] = await pair('doorbell', 30_000);
