@@ -23,6 +23,8 @@ const target = (p: BindParams) => ({ address: p.address, port: p.port, name: p.q
 const runDirOf = (p: BindParams, ctx: AgentContext): string => p.runDir ?? join(ctx.stateDir, 'run');
 const oneLine = (text: string): string => text.split('\n').map((l) => l.trim()).filter(Boolean).join(' | ');
 const describeProcs = (ps: readonly ListeningProcess[]): string => ps.map((x) => `${x.pid} (${x.comm})`).join(', ');
+/** The query's timeout: checkTimeoutMs, but never past the action's deadline (a hang is reported, not timed out). */
+const checkTimeout = (p: BindParams, ctx: AgentContext): number => Math.min(p.checkTimeoutMs, Math.max(100, ctx.deadline - ctx.clock.now() - 500));
 const SBIN = { PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` };
 
 /** named (and anything else) listening on the address and port, UDP or TCP. */
@@ -142,11 +144,11 @@ export const bindAgent = defineAgent({
       const { ours, others } = await listening(p);
       if (ours.length === 0 && others.length === 0) return notRunning();
       if (ours.length === 0) return failed('generic-error', `${p.address}:${p.port} is served by ${describeProcs(others)}, not named`);
-      const v = await dnsQuery(target(p), p.checkTimeoutMs, ctx.signal);
+      const v = await dnsQuery(target(p), checkTimeout(p, ctx), ctx.signal);
       if (v.verdict !== 'ok') return verdictResult(v);
       const rec = await adoptDaemon(ctx, d, ours[0]!.pid);
       return ok(`found named started outside Paceline (pid ${rec?.pid ?? ours[0]!.pid}), now supervised; ${v.saw}`);
     }
-    return verdictResult(await dnsQuery(target(p), p.checkTimeoutMs, ctx.signal));
+    return verdictResult(await dnsQuery(target(p), checkTimeout(p, ctx), ctx.signal));
   },
 });

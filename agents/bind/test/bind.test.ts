@@ -108,7 +108,7 @@ d('paceline:bind with named', () => {
       const hung = await act('monitor', params, state);
       expect(hung).toMatchObject({ outcome: 'generic-error' });
       expect(hung.reason).toMatch(/^hung: DNS www\.example\.test A @10\.231\.78\.1:53: no answer/);
-      expect(Date.now() - t0).toBeLessThan(10_000); // 1 s query + the driver's start-up on a loaded machine
+      expect(Date.now() - t0).toBeLessThan(20_000); // the 1 s query + the driver's start-up, generous for a loaded machine
     } finally {
       process.kill(-pid, 'SIGCONT');
     }

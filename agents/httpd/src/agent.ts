@@ -17,7 +17,7 @@ import {
 } from '@paceline/agent-api/daemon';
 import { httpGet, urlOf } from './http.js';
 import { HttpdParams } from './params.js';
-import { apachePlan, configOf, nginxPlan, PROCESS_NAMES, PROGRAM, type ServerPlan } from './servers.js';
+import { apachePlan, configOf, nginxDirective, nginxPlan, PROCESS_NAMES, PROGRAM, type ServerPlan } from './servers.js';
 
 const handle = (p: HttpdParams): DaemonHandle => ({ name: PROGRAM[p.server], stopTimeoutMs: p.stopTimeoutMs });
 
@@ -42,6 +42,9 @@ async function plan(p: HttpdParams, ctx: AgentContext): Promise<ServerPlan | Act
     const dump = await ctx.run.run('nginx', ['-T', '-q', '-c', configOf(p)], { timeoutMs: 15_000, signal: ctx.signal });
     if (dump.notFound) return failed('not-installed', 'nginx is not installed');
     if (dump.exitCode !== 0) return failed('misconfigured', `nginx -t: ${oneLine(dump.stderr || dump.stdout)}`);
+    const configured = nginxDirective(dump.stdout, 'user')?.split(/\s+/)[0];
+    if (p.user && configured && configured !== p.user)
+      return failed('misconfigured', `user is "${p.user}" but ${configOf(p)} sets "user ${configured}" (nginx takes one user directive): make them agree or leave user out`);
     result = nginxPlan(p, ctx, dump.stdout);
   } else {
     const user = p.user ?? 'www-data';
@@ -61,6 +64,9 @@ async function plan(p: HttpdParams, ctx: AgentContext): Promise<ServerPlan | Act
 }
 
 const isResult = (x: object): x is ActionResult => 'execution' in x;
+
+/** The check's timeout: checkTimeoutMs, but never past the action's deadline (a hang is reported, not timed out). */
+const checkTimeout = (p: HttpdParams, ctx: AgentContext): number => Math.min(p.checkTimeoutMs, Math.max(100, ctx.deadline - ctx.clock.now() - 500));
 
 export const httpdAgent = defineAgent({
   meta: {
@@ -138,11 +144,11 @@ export const httpdAgent = defineAgent({
       const { ours, others } = await serversListening(p);
       if (ours.length === 0 && others.length === 0) return notRunning();
       if (ours.length === 0) return failed('generic-error', `${p.address}:${p.port} is served by ${describeProcs(others)}, not ${PROGRAM[p.server]}`);
-      const v = await httpGet(target(p), p.checkTimeoutMs, ctx.signal);
+      const v = await httpGet(target(p), checkTimeout(p, ctx), ctx.signal);
       if (v.verdict !== 'ok') return verdictResult(v);
       const rec = await adoptDaemon(ctx, d, ours[0]!.pid);
       return ok(`found ${PROGRAM[p.server]} started outside Paceline (pid ${rec?.pid ?? ours[0]!.pid}), now supervised; ${v.saw}`);
     }
-    return verdictResult(await httpGet(target(p), p.checkTimeoutMs, ctx.signal));
+    return verdictResult(await httpGet(target(p), checkTimeout(p, ctx), ctx.signal));
   },
 });

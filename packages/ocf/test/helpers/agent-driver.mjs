@@ -9,7 +9,8 @@ import { pathToFileURL } from 'node:url';
 
 const req = JSON.parse(process.argv[2]);
 const api = await import(pathToFileURL(join(req.repo, 'packages/agent-api/dist/index.js')).href);
-const runtime = await import(pathToFileURL(join(req.repo, 'packages/runtime/dist/index.js')).href);
+// The OCF shim's runner and clock: what an exported agent runs with, and lighter to load than the runtime package.
+const { createProcessRunner, systemClock } = await import(pathToFileURL(join(req.repo, 'packages/ocf/dist/runner.js')).href);
 const mod = await import(pathToFileURL(req.module).href);
 const agent = mod[req.agent];
 if (!agent) throw new Error(`${req.module} has no export ${req.agent}`);
@@ -22,9 +23,9 @@ const result = !checked.ok
       node: 'node1',
       instance: req.instance,
       stateDir: req.stateDir,
-      run: new runtime.ExecaCommandRunner(),
+      run: createProcessRunner(),
       log: api.silentLogger,
-      clock: new runtime.SystemClock(),
+      clock: systemClock,
       timeoutMs: req.timeoutMs,
       interval: req.interval ?? 0,
     });

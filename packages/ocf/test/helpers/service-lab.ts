@@ -37,7 +37,7 @@ export function serviceSkipReason(agent: string, programs: readonly string[]): s
     const found = ['/usr/sbin', '/usr/bin', '/sbin', '/bin'].some((d) => existsSync(join(d, p)));
     if (!found) return `${p} is not installed (scripts/setup.sh installs the services)`;
   }
-  for (const f of [builtAgent(agent), join(repoRoot, 'packages/agent-api/dist/index.js'), join(repoRoot, 'packages/runtime/dist/index.js')])
+  for (const f of [builtAgent(agent), join(repoRoot, 'packages/agent-api/dist/index.js'), join(repoRoot, 'packages/ocf/dist/runner.js')])
     if (!existsSync(f)) return `${f} is missing: run npm run build first`;
   return undefined;
 }
