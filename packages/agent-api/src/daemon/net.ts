@@ -5,9 +5,10 @@
  * processes through /proc/PID/fd. No traffic is sent.
  */
 import { isIP } from 'node:net';
-import { readdir, readFile, readlink } from 'node:fs/promises';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { AgentContext } from '../context.js';
-import { allPids, procInfo } from './proc.js';
+import { procInfo } from './proc.js';
 
 export type Transport = 'tcp' | 'udp';
 
@@ -95,28 +96,38 @@ export async function listenersOn(transport: Transport, address: string, port: n
   return (await listeners(transport)).filter((l) => l.port === port && covers(l.address, address));
 }
 
-/** The processes holding any of these socket inodes (each once, ascending pid). */
+/**
+ * The processes holding any of these socket inodes (each once, ascending pid). Reads /proc
+ * synchronously: thousands of tiny readlinks are much faster so than as thread-pool round trips on
+ * a loaded machine, where a probe or a stop runs against a deadline.
+ */
 export async function processesHolding(inodes: readonly number[]): Promise<ListeningProcess[]> {
   if (inodes.length === 0) return [];
   const wanted = new Set(inodes.map((i) => `socket:[${i}]`));
   const out: ListeningProcess[] = [];
-  for (const pid of await allPids()) {
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
     let fds: string[];
     try {
-      fds = await readdir(`/proc/${pid}/fd`);
+      fds = readdirSync(`/proc/${name}/fd`);
     } catch (e) {
       void e; // gone, or not ours to read
       continue;
     }
     for (const fd of fds) {
-      const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
+      let target = '';
+      try {
+        target = readlinkSync(`/proc/${name}/fd/${fd}`);
+      } catch (e) {
+        void e; // closed meanwhile
+      }
       if (!wanted.has(target)) continue;
-      const info = await procInfo(pid).catch(() => undefined);
-      if (info) out.push({ pid, comm: info.comm, startTime: info.startTime, pgid: info.pgid });
+      const info = await procInfo(Number(name)).catch(() => undefined);
+      if (info) out.push({ pid: Number(name), comm: info.comm, startTime: info.startTime, pgid: info.pgid });
       break;
     }
   }
-  return out;
+  return out.sort((a, b) => a.pid - b.pid);
 }
 
 /**
