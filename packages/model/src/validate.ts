@@ -98,48 +98,105 @@ function checkConstraint(
   }
 }
 
-/** Mandatory orderings between pairs of resources (same action on both sides) must not form a cycle. */
+/** One mandatory "before" edge between resource actions, e.g. `web start` → `db start`, and the constraint it comes from. */
+interface OrderEdge {
+  readonly to: string;
+  readonly index: number;
+}
+
+/**
+ * The mandatory orderings a constraint implies, by resource id and action, as the scheduler
+ * expands them (packages/scheduler/src/ordersets.ts, forward side only): a pair, the members of a
+ * sequential set one after another, and between consecutive sets the last member of a sequential
+ * set (every member otherwise) before the first member of the next (every member otherwise). A set
+ * whose members need not all be done (requireAll: false) lets the next go after any one of them,
+ * and Optional and Serialize orderings never wait: they cannot lock anything.
+ */
+function mandatoryEdges(c: Constraint): { from: string; to: string }[] {
+  if (c.type !== 'order') return [];
+  const out: { from: string; to: string }[] = [];
+  if (c.first !== undefined && c.then !== undefined) {
+    if (c.kind === 'Mandatory') out.push({ from: `${c.first} ${c.firstAction}`, to: `${c.then} ${c.thenAction ?? c.firstAction}` });
+    return out;
+  }
+  const sets = c.sets ?? [];
+  sets.forEach((set, k) => {
+    const action = set.action ?? 'start';
+    if ((set.kind ?? c.kind) === 'Mandatory' && set.sequential)
+      for (let i = 1; i < set.resources.length; i++) out.push({ from: `${set.resources[i - 1]} ${action}`, to: `${set.resources[i]} ${action}` });
+    const prev = sets[k - 1];
+    if (!prev || c.kind !== 'Mandatory' || !prev.requireAll) return;
+    const prevAction = prev.action ?? 'start';
+    const firsts = prev.sequential ? prev.resources.slice(-1) : prev.resources;
+    const thens = set.sequential ? set.resources.slice(0, 1) : set.resources;
+    for (const f of firsts) for (const t of thens) out.push({ from: `${f} ${prevAction}`, to: `${t} ${action}` });
+  });
+  return out;
+}
+
+/** Cycles reported at most; more would only repeat the point. */
+const MAX_CYCLE_ISSUES = 10;
+/** Steps of a cycle shown in full; longer ones are shortened in the middle. */
+const MAX_CYCLE_STEPS = 12;
+
+/**
+ * Mandatory orderings (pairs and sets) must not form a cycle: nothing in it could ever start.
+ * Iterative depth-first search, so thousands of chained orderings cannot exhaust the stack.
+ */
 function findMandatoryCycles(constraints: readonly Constraint[]): ConfigIssue[] {
-  const edges = new Map<string, { to: string; index: number }[]>();
+  const edges = new Map<string, OrderEdge[]>();
   constraints.forEach((c, index) => {
-    if (c.type !== 'order' || c.kind !== 'Mandatory' || c.first === undefined || c.then === undefined) return;
-    const thenAction = c.thenAction ?? c.firstAction;
-    const from = `${c.first} ${c.firstAction}`;
-    const to = `${c.then} ${thenAction}`;
-    const list = edges.get(from) ?? [];
-    list.push({ to, index });
-    edges.set(from, list);
+    for (const e of mandatoryEdges(c)) {
+      if (e.from === e.to) continue; // "after itself" is reported by checkConstraint
+      const list = edges.get(e.from) ?? [];
+      list.push({ to: e.to, index });
+      edges.set(e.from, list);
+    }
   });
   const issues: ConfigIssue[] = [];
+  let more = 0;
   const state = new Map<string, 'visiting' | 'done'>();
-  const stack: { node: string; index: number }[] = [];
-  const visit = (node: string): void => {
-    state.set(node, 'visiting');
-    for (const e of edges.get(node) ?? []) {
+  // The current path: each node with the edge that led to it and how many of its edges are explored.
+  const path: { node: string; via: number; next: number }[] = [];
+  const onPath = new Map<string, number>();
+  for (const root of [...edges.keys()].sort()) {
+    if (state.has(root)) continue;
+    path.push({ node: root, via: -1, next: 0 });
+    onPath.set(root, 0);
+    state.set(root, 'visiting');
+    while (path.length > 0) {
+      const top = path[path.length - 1]!;
+      const out = edges.get(top.node) ?? [];
+      if (top.next >= out.length) {
+        state.set(top.node, 'done');
+        onPath.delete(top.node);
+        path.pop();
+        continue;
+      }
+      const e = out[top.next++]!;
       const s = state.get(e.to);
-      if (s === 'visiting') {
-        const start = stack.findIndex((x) => x.node === e.to);
-        const cycle = [...stack.slice(start === -1 ? 0 : start), { node, index: e.index }];
-        const ids = cycle.slice(1).map((x) => constraints[x.index]!.id);
+      if (s === undefined) {
+        state.set(e.to, 'visiting');
+        onPath.set(e.to, path.length);
+        path.push({ node: e.to, via: e.index, next: 0 });
+      } else if (s === 'visiting') {
+        if (issues.length >= MAX_CYCLE_ISSUES) {
+          more++;
+          continue;
+        }
+        const cycle = path.slice(onPath.get(e.to)!);
+        const steps = [...cycle.map((x) => x.node), e.to];
+        const shown = steps.length <= MAX_CYCLE_STEPS ? steps : [...steps.slice(0, MAX_CYCLE_STEPS / 2), `… ${steps.length - MAX_CYCLE_STEPS} more …`, ...steps.slice(-MAX_CYCLE_STEPS / 2)];
+        const ids = [...new Set([...cycle.slice(1).map((x) => x.via), e.index].map((i) => constraints[i]!.id))];
+        const named = ids.length <= MAX_CYCLE_STEPS ? ids.join(', ') : `${ids.slice(0, MAX_CYCLE_STEPS).join(', ')} and ${ids.length - MAX_CYCLE_STEPS} more`;
         issues.push({
           path: `constraints[${e.index}]`,
-          message: `mandatory orderings form a cycle (${[...cycle.slice(1).map((x) => x.node), e.to].join(' -> ')}) through constraints ${ids.join(', ')}: nothing in it could ever start`,
+          message: `mandatory orderings form a cycle (${shown.join(' -> ')}) through constraint${ids.length > 1 ? 's' : ''} ${named}: nothing in it could ever start`,
         });
-      } else if (s === undefined) {
-        stack.push({ node: e.to, index: e.index });
-        visit(e.to);
-        stack.pop();
       }
     }
-    state.set(node, 'done');
-  };
-  for (const node of [...edges.keys()].sort()) {
-    if (state.get(node) === undefined) {
-      stack.push({ node, index: -1 });
-      visit(node);
-      stack.pop();
-    }
   }
+  if (more > 0) issues.push({ path: 'constraints', message: `… and ${more} more ordering cycle${more > 1 ? 's' : ''}` });
   return issues;
 }
 
