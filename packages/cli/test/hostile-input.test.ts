@@ -49,3 +49,29 @@ describe('hostile configuration files', () => {
     }
   }
 });
+
+describe('simulate --cib says what it did not import (issue 16, item 16)', () => {
+  const UP = (id: string, name: string): string => `<node_state id="${id}" uname="${name}" in_ccm="true" crmd="online" join="member" expected="member"/>`;
+  const cib = `<cib have-quorum="1" dc-uuid="1"><configuration><crm_config/><nodes><node id="1" uname="n1"/></nodes>
+    <resources><clone id="cl"><meta_attributes id="m"><nvpair id="m1" name="clone-max" value="-5"/></meta_attributes><primitive id="d" class="ocf" provider="heartbeat" type="Dummy"/></clone>
+      <primitive id="e" class="ocf" provider="heartbeat" type="Dummy"/></resources>
+    <constraints><rsc_colocation id="c" rsc="e" with-rsc="ghost" score="INFINITY"/></constraints>
+    <fencing-topology/></configuration><status>${UP('1', 'n1')}${UP('9', 'n9')}</status></cib>`;
+
+  it('prints every unsupported and every ignored element with its place', async () => {
+    const io = fakeIo({ 'c.xml': cib });
+    expect(await runCli(['simulate', '--cib', 'c.xml'], io)).toBe(0);
+    expect(io.stderr).toEqual(expect.arrayContaining([
+      'warning: c.xml: configuration/fencing-topology: unsupported: fencing topology (fencing levels) is not modelled',
+      expect.stringMatching(/^note: c\.xml: configuration\/constraints\/rsc_colocation\[c\]: ignored: constraint names "ghost"/),
+      expect.stringMatching(/^note: c\.xml: status\/node_state\[n9\]: ignored: state of a node that is not in the configuration/),
+      'note: c.xml: configuration/resources/clone[cl]/meta_attributes[m]/clone-max: ignored: clone-max="-5" is below 0: read as 0, as Pacemaker does',
+    ]));
+  });
+
+  it('refuses two CIBs pasted together (exit 2)', async () => {
+    const io = fakeIo({ 'two.xml': cib + cib });
+    expect(await runCli(['simulate', '--cib', 'two.xml'], io)).toBe(2);
+    expect(io.stderr.join('\n')).toMatch(/^two\.xml: 1 problem found\n {2}- \(top level\): not well-formed XML: a document has one root element, this one has 2/);
+  });
+});

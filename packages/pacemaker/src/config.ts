@@ -213,7 +213,10 @@ export function importMeta(values: Map<string, NvValue>, kind: MetaKind, ctx: Co
   const int = (field: string, nv: NvValue, name: string, min: number): void => {
     const s = parseScore(nv.value);
     if (s === undefined) bad(nv, name, 'a number');
-    else meta[field] = Math.max(min, s);
+    else {
+      if (s < min) ctx.log.ignoredAt(nv.path, `${name}="${nv.value}" is below ${min}: read as ${min}, as Pacemaker does`);
+      meta[field] = Math.max(min, s);
+    }
   };
   const cloneOnly = (nv: NvValue, name: string): boolean => {
     if (kind === 'clone' || kind === 'defaults') return true;

@@ -9,7 +9,7 @@ import { importConstraints, importTags } from './constraints.js';
 import { IssueLog, readNvSets, type ImportIssue } from './nvsets.js';
 import { annotateDigests } from './digest.js';
 import { importStatus, recordFeatureSet } from './status.js';
-import { child, childrenOf, indexIds, isTrue, parseXml, type XmlElement } from './xml.js';
+import { XmlSyntaxError, child, childrenOf, indexIds, isTrue, parseXml, type XmlElement } from './xml.js';
 
 export type { ImportIssue } from './nvsets.js';
 
@@ -81,10 +81,16 @@ export function importCib(xml: string, options: ImportOptions = {}): CibImport {
   try {
     roots = parseXml(xml);
   } catch (e) {
-    throw new ConfigError([{ path: '', message: `not well-formed XML: ${(e as Error).message}` }], options.source, 'PARSE_FAILED');
+    // `FILE: … line L, column C: …`, as for YAML (model's parseDocumentText).
+    if (!(e instanceof XmlSyntaxError)) throw e;
+    const what = e.limit ? 'refused' : 'not well-formed XML';
+    throw new ConfigError([{ path: `line ${e.line}, column ${e.column}`, message: `${what}: ${e.reason}` }], options.source, 'PARSE_FAILED');
   }
-  const cib = roots.find((r) => r.tag === 'cib');
-  if (!cib) throw new ConfigError([{ path: '', message: 'no <cib> element: this is not a Pacemaker CIB' }], options.source, 'PARSE_FAILED');
+  // XML has one root element; a second one (two CIBs pasted together, or anything else) is refused, not skipped.
+  if (roots.length > 1)
+    throw new ConfigError([{ path: '', message: `not well-formed XML: a document has one root element, this one has ${roots.length} (${roots.slice(0, 5).map((r) => `<${r.tag}>`).join(', ')}${roots.length > 5 ? ', …' : ''})` }], options.source, 'PARSE_FAILED');
+  const cib = roots[0]?.tag === 'cib' ? roots[0] : undefined;
+  if (!cib) throw new ConfigError([{ path: '', message: `no <cib> element${roots[0] ? ` (the root is <${roots[0].tag}>)` : ''}: this is not a Pacemaker CIB` }], options.source, 'PARSE_FAILED');
   const configuration = child(cib, 'configuration');
   if (!configuration) throw new ConfigError([{ path: 'cib', message: 'the CIB has no <configuration> section' }], options.source, 'PARSE_FAILED');
 

@@ -1,4 +1,5 @@
 export { importCib, type CibImport, type ImportIssue, type ImportOptions } from './import.js';
+export { MAX_XML_DEPTH } from './xml.js';
 export { parsePacemakerDate, evalDateExpression, matchesDateSpec } from './dates.js';
 export {
   toConformanceResult,

@@ -20,14 +20,22 @@ interface Building {
   children: Building[];
 }
 
-/** Raised for input that is not well-formed XML. */
+/**
+ * Elements nested deeper than this are refused: a CIB needs fewer than twenty levels, and every
+ * walk over the tree (id index, resources, rules) may then recurse safely.
+ */
+export const MAX_XML_DEPTH = 256;
+
+/** Raised for input that is not well-formed XML (`limit`: well-formed, perhaps, but past MAX_XML_DEPTH). */
 export class XmlSyntaxError extends Error {
   constructor(
-    message: string,
+    /** What is wrong, without the position. */
+    readonly reason: string,
     readonly line: number,
     readonly column: number,
+    readonly limit = false,
   ) {
-    super(`line ${line}, column ${column}: ${message}`);
+    super(`line ${line}, column ${column}: ${reason}`);
     this.name = 'XmlSyntaxError';
   }
 }
@@ -63,14 +71,14 @@ const NO_CHILDREN: Building[] = [];
 
 /** Parses XML text into its top-level elements; throws XmlSyntaxError for malformed input. */
 export function parseXml(text: string): XmlElement[] {
-  const fail = (pos: number, message: string): never => {
+  const fail = (pos: number, message: string, limit = false): never => {
     let line = 1;
     let lineStart = 0;
     for (let k = text.indexOf('\n'); k >= 0 && k < pos; k = text.indexOf('\n', k + 1)) {
       line++;
       lineStart = k + 1;
     }
-    throw new XmlSyntaxError(message, line, pos - lineStart + 1);
+    throw new XmlSyntaxError(message, line, pos - lineStart + 1, limit);
   };
   const roots: Building[] = [];
   const stack: Building[] = [];
@@ -140,7 +148,10 @@ export function parseXml(text: string): XmlElement[] {
     if (!parent) roots.push(el);
     else if (parent.children === NO_CHILDREN) parent.children = [el];
     else parent.children.push(el);
-    if (!selfClosing) stack.push(el);
+    if (!selfClosing) {
+      if (stack.length >= MAX_XML_DEPTH) fail(lt, `<${el.tag}> is nested more than ${MAX_XML_DEPTH} elements deep (a CIB needs fewer than 20)`, true);
+      stack.push(el);
+    }
     i = j;
   }
   if (stack.length > 0) fail(text.length, `<${stack[stack.length - 1]!.tag}> is never closed`);

@@ -69,7 +69,9 @@ export function registerSimulateCommands(program: Command, io: CliIo): void {
         config = imported.config;
         status = imported.status;
         now = given ?? imported.now ?? io.now();
-        for (const u of imported.unsupported) io.err(`warning: ${o.cib}: ${u.path}: ${u.what} is not supported and was ignored`);
+        // Nothing is dropped silently: what the model cannot carry, and what was skipped on purpose.
+        for (const u of imported.unsupported) io.err(`warning: ${o.cib}: ${u.path}: unsupported: ${u.what}`);
+        for (const u of imported.ignored) io.err(`note: ${o.cib}: ${u.path}: ignored: ${u.what}`);
       } else {
         if (!o.config) throw new Error('give --config FILE (or --cib FILE.xml)');
         config = loadConfig(io, o.config);
