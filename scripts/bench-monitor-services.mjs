@@ -181,4 +181,66 @@ export const SERVICE_ROWS = [
       };
     },
   },
+  {
+    name: 'cyrus',
+    programs: ['cyrmaster', 'curl'],
+    ocf: 'ocf:heartbeat:cyrus-imap',
+    async setup({ dir, root }) {
+      // Debian's resource-agents has no Cyrus agent (ocf:heartbeat:dovecot checks Dovecot's own
+      // process status and cannot look at Cyrus): the forked row is what a script agent would run,
+      // curl sending the same IMAP CAPABILITY.
+      const port = await freePort();
+      spawnSync('chown', [`${idOf('cyrus', '-u')}:${idOf('cyrus', '-g')}`, dir]);
+      const curl = {
+        meta: { name: 'curl-imap', version: '0', description: 'curl imap:// CAPABILITY, forked' },
+        params: z.object({}).strict(),
+        start: async () => ({ execution: 'done', outcome: 'ok' }),
+        stop: async () => ({ execution: 'done', outcome: 'ok' }),
+        async monitor(p, ctx) {
+          const r = await ctx.run.run('curl', ['-sS', '--max-time', '5', `imap://127.0.0.1:${port}/`, '-X', 'CAPABILITY'], { timeoutMs: 10_000 });
+          return r.exitCode === 0 && r.stdout.includes('IMAP4rev1') ? { execution: 'done', outcome: 'ok' } : { execution: 'done', outcome: 'generic-error', reason: (r.stderr || r.stdout).trim() };
+        },
+      };
+      return {
+        agent: (await import(join(root, 'agents/cyrus/dist/index.js'))).cyrusAgent,
+        params: { address: '127.0.0.1', imapPort: port, lmtpPort: 0, configDirectory: join(dir, 'lib'), partition: join(dir, 'spool'), sasldb: join(dir, 'sasldb2'), reconstruct: 'never' },
+        ocfParams: {},
+        compare: { name: 'curl imap:// CAPABILITY (forked)', agent: curl, params: {} },
+        note: 'paceline:cyrus: greeting + CAPABILITY over its own socket (each connection makes Cyrus fork an imapd); Debian\'s resource-agents has no Cyrus agent, so the forked row is curl sending the same CAPABILITY',
+      };
+    },
+  },
+  {
+    name: 'sendmail',
+    programs: ['sendmail', 'm4', 'curl'],
+    ocf: 'ocf:heartbeat:sendmail',
+    async setup({ dir, port, root }) {
+      // Sendmail sleeps 60 s at start when the host name is not qualified: the agent refuses to
+      // start then, and so the row is left out (run the bench in a namespace whose /etc/hosts
+      // qualifies it: ip netns exec NS node scripts/bench-monitor.mjs --only sendmail,curl).
+      const host = spawnSync('hostname', [], { encoding: 'utf8' }).stdout.trim();
+      const names = spawnSync('getent', ['hosts', host], { encoding: 'utf8' }).stdout.trim().split(/\s+/).slice(1);
+      if (!host.includes('.') && !names.some((n) => n.includes('.'))) return { skip: `the host name "${host}" is not qualified in /etc/hosts (sendmail would sleep 60 s at start)` };
+      // Debian's resource-agents has no Sendmail agent (ocf:heartbeat:MailTo sends mail about
+      // resource moves and monitors nothing; ocf:heartbeat:postfix checks Postfix's status): the
+      // forked row is curl doing the same SMTP greeting + EHLO (and a NOOP).
+      const curl = {
+        meta: { name: 'curl-smtp', version: '0', description: 'curl smtp:// EHLO + NOOP, forked' },
+        params: z.object({}).strict(),
+        start: async () => ({ execution: 'done', outcome: 'ok' }),
+        stop: async () => ({ execution: 'done', outcome: 'ok' }),
+        async monitor(p, ctx) {
+          const r = await ctx.run.run('curl', ['-sS', '--max-time', '5', `smtp://127.0.0.1:${port}/paceline.monitor`, '-X', 'NOOP'], { timeoutMs: 10_000 });
+          return r.exitCode === 0 ? { execution: 'done', outcome: 'ok' } : { execution: 'done', outcome: 'generic-error', reason: (r.stderr || r.stdout).trim() };
+        },
+      };
+      return {
+        agent: (await import(join(root, 'agents/sendmail/dist/index.js'))).sendmailAgent,
+        params: { address: '127.0.0.1', port, domains: ['bench.invalid'], lmtp: '127.0.0.1:9', queueDir: join(dir, 'queue') },
+        ocfParams: {},
+        compare: { name: 'curl smtp:// EHLO + NOOP (forked)', agent: curl, params: {} },
+        note: 'paceline:sendmail: greeting + EHLO over its own socket, and the queue directory counted (each connection makes sendmail fork); Debian\'s resource-agents has no Sendmail agent (MailTo monitors nothing), so the forked row is curl doing the same EHLO (+ NOOP)',
+      };
+    },
+  },
 ];
