@@ -71,12 +71,13 @@ test('runCheck: ok, failed, not-running (refused), hung (accepts but never answe
   expect(verdictResult(refused)).toMatchObject({ outcome: 'not-running' });
 });
 
-test('stop kills the workers a SIGKILLed leader left behind; status reports it gone', async () => {
+test('stop (or a new start) kills the workers a SIGKILLed leader left behind; status reports it gone', async () => {
   const stateDir = join(dir, 'workers');
   const ctx = ctxFor(stateDir);
   const d = { name: 'master', stopTimeoutMs: 2000 };
   // A "master" with two "workers" in its process group.
-  const started = await startDaemon(ctx, d, { command: 'sh', args: ['-c', 'sleep 60 & sleep 60 & wait'], logFile: join(stateDir, 'log'), settleMs: 100 });
+  const launch = { command: 'sh', args: ['-c', 'sleep 60 & sleep 60 & wait'], logFile: join(stateDir, 'log'), settleMs: 100 };
+  const started = await startDaemon(ctx, d, launch);
   expect(started).toMatchObject({ outcome: 'ok' });
   const s = await daemonStatus(ctx, d);
   if (s.state !== 'same') throw new Error(`expected the daemon to run, got ${s.state}`);
@@ -90,6 +91,16 @@ test('stop kills the workers a SIGKILLed leader left behind; status reports it g
   expect(await stopDaemon(ctx, d)).toMatchObject({ outcome: 'ok' });
   await clock.sleep(100);
   expect(await groupMembers(s.record.pid, s.record.startTime)).toEqual([]);
+  // A start after the leader died (no stop in between) clears the leftovers first.
+  expect(await startDaemon(ctx, d, launch)).toMatchObject({ outcome: 'ok' });
+  const again = await daemonStatus(ctx, d);
+  if (again.state !== 'same') throw new Error(`expected the daemon to run, got ${again.state}`);
+  process.kill(again.record.pid, 'SIGKILL');
+  await clock.sleep(100);
+  expect((await groupMembers(again.record.pid, again.record.startTime)).length).toBe(2);
+  expect(await startDaemon(ctx, d, launch)).toMatchObject({ outcome: 'ok' });
+  expect(await groupMembers(again.record.pid, again.record.startTime)).toEqual([]);
+  expect(await stopDaemon(ctx, d)).toMatchObject({ outcome: 'ok' });
   expect(await daemonStatus(ctx, d)).toEqual({ state: 'none' });
   expect(await stopDaemon(ctx, d)).toMatchObject({ outcome: 'ok' });
 });

@@ -177,6 +177,11 @@ const isResult = (x: object): x is ActionResult => 'execution' in x;
 export async function startDaemon(ctx: AgentContext, d: DaemonHandle, launch: DaemonLaunch): Promise<ActionResult> {
   const now = await daemonStatus(ctx, d);
   if (now.state === 'same') return waitReady(ctx, d, launch, now.record);
+  if (now.state === 'gone') {
+    // Workers that outlived their leader still hold its sockets: the new daemon could not bind.
+    const left = await reapGroup(now.record);
+    if (left.length > 0) ctx.log.warn(`${d.name} was gone; killed ${left.length} leftover process(es) of its group before starting`, { pids: left });
+  }
   if (now.state !== 'none') await forgetDaemon(ctx, d);
   if (!ctx.run.spawn) return failed('not-installed', 'this command runner cannot start daemons (no spawn)');
   if (!(await findExecutable(launch.command, launch.env))) return failed('not-installed', `${launch.command} is not an executable program`);
