@@ -47,13 +47,24 @@ const NAMED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', a
 /** XML attribute-value normalisation: literal tabs and newlines read as spaces; entities decoded. */
 const SPECIAL = /[&\t\n\r]/;
 
+/** A character reference to something XML does not allow as a character (NUL, a surrogate, past U+10FFFF). */
+class BadCharacterReference extends Error {}
+
+/** XML's Char production: what a character reference may name. */
+function isXmlChar(c: number): boolean {
+  return c === 0x9 || c === 0xa || c === 0xd || (c >= 0x20 && c <= 0xd7ff) || (c >= 0xe000 && c <= 0xfffd) || (c >= 0x10000 && c <= 0x10ffff);
+}
+
 function decode(raw: string): string {
   if (!SPECIAL.test(raw)) return raw;
   const v = raw.replace(/\r\n|[\t\n\r]/g, ' ');
   if (!v.includes('&')) return v;
-  return v.replace(ENTITY, (_m, dec: string | undefined, hex: string | undefined, named: string | undefined) =>
-    dec !== undefined ? String.fromCodePoint(Number(dec)) : hex !== undefined ? String.fromCodePoint(Number.parseInt(hex, 16)) : NAMED[named!]!,
-  );
+  return v.replace(ENTITY, (m, dec: string | undefined, hex: string | undefined, named: string | undefined) => {
+    if (named !== undefined) return NAMED[named]!;
+    const code = dec !== undefined ? Number(dec) : Number.parseInt(hex!, 16);
+    if (!isXmlChar(code)) throw new BadCharacterReference(`${m} is not a character XML allows`);
+    return String.fromCodePoint(code);
+  });
 }
 
 function isName(name: string): boolean {
@@ -141,7 +152,14 @@ export function parseXml(text: string): XmlElement[] {
       if ((qc !== 34 && qc !== 39) || !isName(name)) fail(j, `malformed attribute in <${el.tag}>`);
       const end = text.indexOf(qc === 34 ? '"' : "'", q + 1);
       if (end < 0) fail(q, `unterminated attribute value in <${el.tag}>`);
-      if (name !== '__proto__') el.attrs[name] = decode(text.slice(q + 1, end));
+      if (name !== '__proto__') {
+        try {
+          el.attrs[name] = decode(text.slice(q + 1, end));
+        } catch (e) {
+          if (!(e instanceof BadCharacterReference)) throw e;
+          fail(q + 1, `${e.message} (in the value of ${name} in <${el.tag}>)`);
+        }
+      }
       j = end + 1;
     }
     const parent = stack[stack.length - 1];

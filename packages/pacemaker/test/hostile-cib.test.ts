@@ -67,3 +67,13 @@ describe('nothing is dropped silently', () => {
     expect(r.ignored.map((i) => i.path)).toEqual(expect.arrayContaining(['configuration/constraints/rsc_colocation[c]', 'status/node_state[n9]']));
   });
 });
+
+describe('character references (found by the CIB fuzz target)', () => {
+  it('a reference to no XML character is refused at its place, not a RangeError', () => {
+    for (const ref of ['&#x110000;', '&#0;', '&#xD800;', '&#99999999999;']) {
+      const e = refusal(cib(`<resources><primitive id="d${ref}" class="ocf" provider="heartbeat" type="Dummy"/></resources><constraints/>`));
+      expect(e.message).toMatch(new RegExp(`line 1, column \\d+: not well-formed XML: ${ref} is not a character XML allows \\(in the value of id in <primitive>\\)`));
+    }
+    expect(importCib(cib('<resources><primitive id="d&#x41;&#65;" class="ocf" provider="heartbeat" type="Dummy"/></resources><constraints/>')).config.resources[0]!.id).toBe('dAA');
+  });
+});
