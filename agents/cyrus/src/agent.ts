@@ -11,7 +11,7 @@
  * takes it over. Stop is verified: the process group is gone and the IMAP and LMTP ports closed.
  */
 import { access, chown, mkdir, readlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { defineAgent, failed, notRunning, ok, type ActionResult, type AgentContext } from '@paceline/agent-api';
 import {
   adoptDaemon, daemonStatus, findExecutable, notRunningResult, startDaemon, stopDaemon, verdictResult, waitPortClosed, whoListens,
@@ -71,6 +71,8 @@ async function prepare(p: CyrusParams, ctx: AgentContext, l: CyrusLayout): Promi
   const who = await ids(ctx, p.user);
   if (isResult(who)) return who;
   for (const dir of [paths.configDirectory, ...paths.partitions, ...paths.runtimeDirs]) {
+    // Folders created above it must let the Cyrus user through (mode 0755, as /var/spool is).
+    await mkdir(dirname(dir), { recursive: true, mode: 0o755 });
     await mkdir(dir, { recursive: true, mode: 0o750 });
     if (process.getuid?.() === 0) await chown(dir, who.uid, who.gid);
   }
@@ -127,10 +129,13 @@ export const cyrusAgent = defineAgent({
         const rec = await recoverDatabases(ctx, p.toolsDir, p.user, l.imapdConf);
         if (rec) return rec;
         if (p.reconstruct === 'always') {
-          const s = await reconcileSpool(ctx, { toolsDir: p.toolsDir, user: p.user, imapdConf: l.imapdConf, partitions: paths.partitions });
+          const who = p.mirrorPath ? await ids(ctx, p.user) : undefined;
+          if (who && isResult(who)) return who;
+          const conflicts = p.mirrorPath && who ? { conflictsDir: p.conflictsDir ?? `${p.mirrorPath}.mirror/conflicts`, mirrorPath: p.mirrorPath, ...who } : undefined;
+          const s = await reconcileSpool(ctx, { toolsDir: p.toolsDir, user: p.user, imapdConf: l.imapdConf, partitions: paths.partitions, ...(conflicts ? { conflicts } : {}) });
           if (isResult(s)) return s;
           note = describeSummary(s);
-          ctx.log.info(note, { mailboxes: s.mailboxes, added: s.added, missing: s.missing, registered: s.registered });
+          ctx.log.info(note, { mailboxes: s.mailboxes, added: s.added, missing: s.missing, registered: s.registered, refiled: s.refiled });
         }
       }
     }

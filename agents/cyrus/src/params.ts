@@ -46,6 +46,10 @@ export const CyrusParams = z
     toolsDir: path('toolsDir').default('/usr/lib/cyrus/bin').describe('Where master, cyr_info, reconstruct, quota and ctl_cyrusdb are (Debian: /usr/lib/cyrus/bin)'),
     reconstruct: z.enum(['always', 'never']).default('always')
       .describe('Start: reconcile the spool first (mailboxes.db from every cyrus.header, reconstruct, quota -f), so that message files a mirror resync added or removed are each visible exactly once'),
+    mirrorPath: path('mirrorPath').optional()
+      .describe('The directory paceline:mirror mirrors (holding the partition, e.g. /var/spool/cyrus): start brings back message files the mirror saved as conflicts, so no message is lost from view'),
+    conflictsDir: path('conflictsDir').optional()
+      .describe('The mirror\'s conflicts directory (default MIRRORPATH.mirror/conflicts, the mirror\'s default metaDir)'),
     testUser: imapText('testUser').optional().describe('The monitor also logs in as this user (IMAP LOGIN) and examines testMailbox'),
     testPassword: imapText('testPassword').optional().describe('testUser\'s password (visible in the configuration: use a test account)'),
     testMailbox: imapText('testMailbox').default('INBOX').describe('The mailbox the monitor examines after LOGIN'),

@@ -14,7 +14,9 @@
  *
  * Afterwards every message file on disk is visible over IMAP exactly once.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
+import { chmod, chown, copyFile, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ActionResult, AgentContext } from '@paceline/agent-api';
 import { failed } from '@paceline/agent-api';
@@ -40,6 +42,8 @@ export async function mailboxDirs(root: string): Promise<string[]> {
 
 export interface ReconcileSummary {
   readonly mailboxes: number;
+  /** Message files the mirror had saved as conflicts, brought back into their mailboxes. */
+  readonly refiled: number;
   /** mailboxes.db entries created from headers. */
   readonly registered: number;
   /** Message files added to an index (new, or an old UID appended anew). */
@@ -62,6 +66,7 @@ export function summarize(out: string): Pick<ReconcileSummary, 'registered' | 'a
 export function describeSummary(s: ReconcileSummary): string {
   return `spool reconciled in ${s.ms} ms: ${s.mailboxes} mailbox(es)` +
     (s.registered ? `, ${s.registered} registered from their cyrus.header` : '') +
+    (s.refiled ? `, ${s.refiled} message file(s) the mirror kept as conflicts brought back` : '') +
     (s.added ? `, ${s.added} message file(s) added to the index` : '') +
     (s.missing ? `, ${s.missing} missing file(s) dropped from the index` : '');
 }
@@ -109,9 +114,11 @@ export async function recoverDatabases(ctx: AgentContext, toolsDir: string, user
 
 export async function reconcileSpool(
   ctx: AgentContext,
-  o: { toolsDir: string; user: string; imapdConf: string; partitions: readonly string[] },
+  o: { toolsDir: string; user: string; imapdConf: string; partitions: readonly string[]; conflicts?: { conflictsDir: string; mirrorPath: string; uid: number; gid: number } },
 ): Promise<ReconcileSummary | ActionResult> {
   const t0 = ctx.clock.now();
+  const refiled = o.conflicts ? await refileConflicts(o.conflicts) : [];
+  for (const r of refiled) ctx.log.info('brought back a message the mirror kept as a conflict', { conflict: r });
   const dirs = (await Promise.all(o.partitions.map((p) => mailboxDirs(p)))).flat();
   const dump = await tool(ctx, o.toolsDir, o.user, 'ctl_mboxlist', ['-C', o.imapdConf, '-d'], true);
   if (typeof dump !== 'string') return dump;
@@ -137,5 +144,70 @@ export async function reconcileSpool(
   out += all;
   const q = await tool(ctx, o.toolsDir, o.user, 'quota', ['-C', o.imapdConf, '-f']);
   if (typeof q !== 'string') return q;
-  return { mailboxes: dirs.length, ...summarize(out), ms: ctx.clock.now() - t0 };
+  return { mailboxes: dirs.length, refiled: refiled.length, ...summarize(out), ms: ctx.clock.now() - t0 };
+}
+
+/** A mirror conflict file: `<mailbox dir relative to the mirrored path>/<N>.` + `.<node>.<stamp>`. */
+const CONFLICT = /^(\d+)\.\.([^/]+)\.(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ)$/;
+
+async function sameContentIn(dir: string, file: string): Promise<boolean> {
+  const size = (await stat(file)).size;
+  const hash = async (f: string): Promise<string> => createHash('sha256').update(await readFile(f)).digest('hex');
+  let want: string | undefined;
+  for (const name of await readdir(dir)) {
+    if (!/^\d+\.$/.test(name)) continue;
+    const other = join(dir, name);
+    if ((await stat(other)).size !== size) continue;
+    want ??= await hash(file);
+    if ((await hash(other)) === want) return true;
+  }
+  return false;
+}
+
+/**
+ * Brings back message files that paceline:mirror saved as conflicts (a message this node received
+ * and never mirrored, whose UID the other node had used meanwhile for another message): each is
+ * copied into its mailbox directory under the next free number, where `reconstruct` then appends
+ * it. A message whose content is already in the mailbox is left alone, so this is idempotent.
+ * Other conflict files (cyrus.index, cyrus.header ...) are left to the administrator: reconstruct
+ * rebuilds the index from the messages anyway. Returns the files brought back.
+ */
+export async function refileConflicts(
+  o: { conflictsDir: string; mirrorPath: string; uid: number; gid: number },
+): Promise<string[]> {
+  const back: string[] = [];
+  const walk = async (rel: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(join(o.conflictsDir, rel), { withFileTypes: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
+    }
+    for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+      const r = rel ? join(rel, e.name) : e.name;
+      if (e.isDirectory()) {
+        await walk(r);
+        continue;
+      }
+      if (!e.isFile() || !CONFLICT.test(e.name)) continue;
+      const box = join(o.mirrorPath, rel);
+      const saved = join(o.conflictsDir, r);
+      try {
+        await stat(join(box, 'cyrus.header'));
+      } catch (err) {
+        void err; // not a mailbox (any more): leave it to the administrator
+        continue;
+      }
+      if (await sameContentIn(box, saved)) continue;
+      const taken = (await readdir(box)).map((n) => /^(\d+)\.$/.exec(n)?.[1]).filter((x): x is string => x !== undefined).map(Number);
+      const target = join(box, `${Math.max(0, ...taken) + 1}.`);
+      await copyFile(saved, target, constants.COPYFILE_EXCL);
+      if (process.getuid?.() === 0) await chown(target, o.uid, o.gid);
+      await chmod(target, 0o600);
+      back.push(r);
+    }
+  };
+  await walk('');
+  return back;
 }

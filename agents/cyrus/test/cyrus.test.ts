@@ -196,6 +196,33 @@ d('paceline:cyrus with Cyrus IMAP', () => {
     expect(lab.processes(ns)).toEqual([]);
   });
 
+  it('a message the mirror kept as a conflict (its UID taken on the other node) is brought back, once', async () => {
+    const { state, params, dir } = instance('conflict', A);
+    const p = { ...params, partition: join(dir, 'spool', 'mail'), mirrorPath: join(dir, 'spool') };
+    expect(await act('start', p, state)).toMatchObject({ outcome: 'ok' });
+    admin(A, ['CREATE user/alice']);
+    deliver(A, ['m1', 'm2', 'm3']);
+    expect(await act('stop', p, state)).toMatchObject({ outcome: 'ok' });
+
+    // The mirror's three-way merge found UID 2 changed on both nodes: the peer's file stays in
+    // place, this node's own message 2 is saved as conflicts/PATH.NODE.STAMP (as is its index).
+    const [box] = await mailboxDirs(join(dir, 'spool', 'mail'));
+    const rel = box!.slice(join(dir, 'spool').length + 1);
+    const saved = join(dir, 'spool.mirror', 'conflicts', rel);
+    mkdirSync(saved, { recursive: true });
+    writeFileSync(join(saved, '2..serv2.2026-12-07T01-00-00Z'), 'From: <bob@example.org>\r\nSubject: never-mirrored\r\n\r\nonly here\r\n');
+    writeFileSync(join(saved, 'cyrus.index.serv2.2026-12-07T01-00-00Z'), 'not a message');
+    const started = await act('start', p, state);
+    expect(started).toMatchObject({ outcome: 'ok' });
+    expect(started.reason).toContain('1 message file(s) the mirror kept as conflicts brought back');
+    expect([...inbox(A).subjects].sort()).toEqual(['m1', 'm2', 'm3', 'never-mirrored']);
+    expect(await act('stop', p, state)).toMatchObject({ outcome: 'ok' });
+    const again = await act('start', p, state);
+    expect(again.reason).not.toContain('brought back');
+    expect(inbox(A).exists).toBe(4);
+    expect(await act('stop', p, state)).toMatchObject({ outcome: 'ok' });
+  });
+
   it('an unknown option or a config Cyrus cannot parse fails start as misconfigured with cyr_info\'s message, and starts nothing', async () => {
     const { state, params, dir } = instance('broken', A);
     const r = await act('start', { ...params, options: { bogus_option: '1' } }, state);
