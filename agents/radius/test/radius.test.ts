@@ -5,9 +5,9 @@
  * wrong password is rejected, a wrong secret goes unanswered; SIGSTOP is a hang reported within
  * the check timeout; kill -9 is "not running"; a broken config fails start as misconfigured with
  * freeradius -C's message; stop closes the port and leaves no process; a probe finds a server
- * started by hand and stop stops it; two instances side by side do not collide; ocf-tester
- * passes on the exported agent. Skipped, with the reason printed, when not root or FreeRADIUS is
- * not installed.
+ * started by hand and stop stops it; two instances side by side, or in two namespaces, do not
+ * collide; ocf-tester passes on the exported agent. Skipped, with the reason printed, when not
+ * root or FreeRADIUS is not installed.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, spawnSync } from 'node:child_process';
@@ -164,6 +164,21 @@ describe('paceline:radius with the real FreeRADIUS', () => {
     expect(bound(B, 1812)).toBe(true);
     expect(await act('stop', p2, join(two, 'state'))).toMatchObject({ outcome: 'ok' });
     expect(names()).toEqual([]);
+  });
+
+  it('two namespaces (two nodes on one host) run the same config directory on the same address', async () => {
+    const other = lab.ns('m', [`${A}/32`]);
+    const dir = join(work, 'nodes');
+    const params = { configDir: radiusConfig(dir, A), address: A, secret: SECRET };
+    const inOther = (action: Parameters<ServiceLab['act']>[3], stateDir: string) =>
+      lab.act(other, 'radius', 'radiusAgent', action, params, { stateDir, timeoutMs: 30_000 });
+    expect(await act('start', params, join(dir, 'one'))).toMatchObject({ outcome: 'ok' });
+    expect(await inOther('start', join(dir, 'two'))).toMatchObject({ outcome: 'ok' });
+    expect(await act('stop', params, join(dir, 'one'))).toMatchObject({ outcome: 'ok' });
+    expect(names()).toEqual([]);
+    expect(await inOther('monitor', join(dir, 'two'))).toMatchObject({ outcome: 'ok' });
+    expect(await inOther('stop', join(dir, 'two'))).toMatchObject({ outcome: 'ok' });
+    expect(lab.processes(other)).toEqual([]);
   });
 
   it('passes ocf-tester as an exported OCF agent', async () => {

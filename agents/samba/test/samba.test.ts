@@ -4,8 +4,9 @@
  * wrong password fails; SIGSTOP of smbd's group is a hang reported within the check timeout;
  * kill -9 is "not running" and stop then leaves nothing (samba-dcerpcd included); a broken config
  * fails start as misconfigured with testparm's message; a probe finds an smbd started by hand and
- * stop stops it; two instances side by side do not collide; ocf-tester passes on the exported
- * agent. Skipped, with the reason printed, when not root or Samba is not installed.
+ * stop stops it; two instances side by side, or in two namespaces, do not collide; ocf-tester
+ * passes on the exported agent. Skipped, with the reason printed, when not root or Samba is not
+ * installed.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -231,6 +232,27 @@ describe('paceline:samba with the real smbd', () => {
     expect(listening(B, 445)).toBe(true);
     expect(await act('stop', p2, join(dir, 'two', 'state'))).toMatchObject({ outcome: 'ok' });
     expect(names()).toEqual([]);
+  });
+
+  it('two namespaces (two nodes on one host) serve the same address from the same config, each with its own directories', async () => {
+    const other = lab.ns('m', [`${A}/32`]);
+    const dir = join(work, 'nodes');
+    const config = sambaConfig(dir, { dirs: false });
+    const node = (name: string) => ({
+      config, address: A, share: 'data',
+      pidDirectory: join(dir, name, 'pid'), lockDirectory: join(dir, name, 'lock'), stateDirectory: join(dir, name, 'lib'),
+      cacheDirectory: join(dir, name, 'cache'), privateDir: join(dir, name, 'private'), ncalrpcDir: join(dir, name, 'ncalrpc'),
+    });
+    const inOther = (action: Parameters<ServiceLab['act']>[3], params: Record<string, unknown>, stateDir: string) =>
+      lab.act(other, 'samba', 'sambaAgent', action, params, { stateDir, timeoutMs: 60_000 });
+    expect(await act('start', node('one'), join(dir, 'one', 'state'))).toMatchObject({ outcome: 'ok' });
+    expect(await inOther('start', node('two'), join(dir, 'two', 'state'))).toMatchObject({ outcome: 'ok' });
+    expect(await act('stop', node('one'), join(dir, 'one', 'state'))).toMatchObject({ outcome: 'ok' });
+    expect(names()).toEqual([]);
+    expect(await inOther('monitor', node('two'), join(dir, 'two', 'state'))).toMatchObject({ outcome: 'ok' });
+    expect(lab.processes(other).map((p) => p.comm)).toEqual(expect.arrayContaining(['samba-dcerpcd', 'smbd']));
+    expect(await inOther('stop', node('two'), join(dir, 'two', 'state'))).toMatchObject({ outcome: 'ok' });
+    expect(lab.processes(other)).toEqual([]);
   });
 
   it('passes ocf-tester as an exported OCF agent', async () => {
