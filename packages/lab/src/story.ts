@@ -283,12 +283,23 @@ export class Story {
       const pids = lab.processes('serv1', 'smbd');
       for (const p of pids) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
       const n = await waitFor(`samba failure ${i} counted`, async () => { const f = await fails(); return f > before ? f : undefined; }, 60_000, 250);
-      const home = i < 3 ? 'serv1' : 'serv2';
-      await waitFor(`samba running on ${home}`, async () => { const st = await lab.status('serv1'); return where(st, 'samba').join() === home && st.lastTransition?.state !== 'running'; }, 120_000, 250);
+      const on = await waitFor('samba running again', async () => {
+        const st = await lab.status('serv1');
+        const w = where(st, 'samba');
+        return w.length === 1 && st.lastTransition?.state !== 'running' ? w[0] : undefined;
+      }, 120_000, 250);
       const back = await clientOk(lab, 'smb-connect', t0, 60_000);
-      this.note(ch, `kill -9 of smbd on serv1 (${pids.length} processes): fail count ${n}; Samba answers again on ${home} after ${back - t0} ms`);
+      this.note(ch, `kill -9 of smbd on serv1 (${pids.length} processes): fail count ${n >= 1_000_000 ? 'INFINITY (a start failed)' : n}; Samba answers again on ${on} after ${back - t0} ms`);
+      if (on === 'serv2') {
+        if (i < 3) {
+          const why = (await lab.status('serv1')).nodes.find((x) => x.name === 'serv1')?.failures.filter((f) => f.resource === 'samba').map((f) => `${f.action ?? '?'} ${f.count}`).join(', ');
+          this.note(ch, `moved to serv2 after ${i} kill(s), before migration-threshold: a recovery's start failed (start failures are fatal: ${why})`);
+          ch.notes.push('UNEXPECTED: Samba left serv1 before its third failure');
+        } else this.note(ch, 'migration-threshold (3) reached: Samba moved to serv2 with its address and its data');
+        break;
+      }
+      if (i === 3) throw new Error('Samba failed three times on serv1 and is still there (migration-threshold 3)');
     }
-    this.note(ch, 'migration-threshold (3) reached: Samba moved to serv2 with its address and its data');
     await sleep(this.o.holdMs);
     const t1 = Date.now();
     const r = lab.paceline('serv1', 'resource', 'cleanup', 'samba');
@@ -462,6 +473,7 @@ export class Story {
         if (existsSync(f)) conflicts.push(...readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => `${s}:${meta}: ${l}`));
       }
     }
+    for (const ch of this.chapters) for (const n of ch.notes) if (n.startsWith('UNEXPECTED')) problems.push(`${ch.name}: ${n}`);
     const rows = chapterRows(ops, this.chapters, mail ? [...LANES, ...MAIL_LANES] : LANES);
     const mailOk = !mail || (mail.missing.length === 0 && mail.duplicated.length === 0 && !mail.auditError && mail.accepted > 0);
     const ok = problems.length === 0 && smb.lost.length === 0 && !auditError && smb.acknowledgedWrites > 0 && mailOk;
