@@ -59,6 +59,8 @@ export const PRIVATE_DIRS: readonly { readonly path: string; readonly seed: 'emp
   { path: '/etc/freeradius', seed: 'copy' },
   { path: '/etc/mail', seed: 'copy' },
 ];
+/** Overlaid in each server's mount namespace (the host's folder below, the server's disk above). */
+export const OVERLAYS: readonly string[] = ['/etc', '/var/lib'];
 /** Single configuration files each server has its own copy of. */
 export const PRIVATE_FILES: readonly string[] = ['/etc/hosts', '/etc/hostname', '/etc/mailname', '/etc/cyrus.conf', '/etc/imapd.conf', '/etc/sasldb2', '/etc/aliases'];
 /** Folders a boot creates in /run (owner and mode as on this machine when it has them). */
@@ -168,6 +170,11 @@ export class Hardware {
       else if (d.seed === 'tree' && existsSync(d.path)) copyTree(d.path, to);
       else mkdirSync(to, { recursive: true });
     }
+    // paceline:sendmail runs Sendmail as root (no RunAsUser), and Sendmail refuses to write a queue
+    // owned by another user (Debian's /var/spool/mqueue is smmta's: "421 4.3.0 collect: Cannot write
+    // ./dfXXXX ... Permission denied"): the queue is root's here.
+    const mqueue = join(disk, 'var/spool/mqueue');
+    if (existsSync(mqueue)) run('chown', ['root', mqueue]);
     for (const f of PRIVATE_FILES) {
       const to = join(disk, 'files', f);
       mkdirSync(dirname(to), { recursive: true });
@@ -206,13 +213,21 @@ export class Hardware {
     run('unshare', [`--uts=${uts}`, 'hostname', s]);
     const inS = (cmd: string, args: readonly string[]): string => this.runIn(s, cmd, args);
     const disk = this.disk(s);
-    for (const d of PRIVATE_DIRS) {
-      if (!existsSync(d.path)) mkdirSync(d.path, { recursive: true }); // the mount point (the host's own folder stays as it is)
-      inS('mount', ['--bind', join(disk, d.path), d.path]);
+    // /etc and /var/lib are overlays (the host's below, the server's disk above): the mount points
+    // the server needs (/etc/paceline, /var/lib/paceline, /etc/mailname ...) are made there, never on
+    // the host, and a host that removes its own /etc/paceline (a package purge) cannot detach them.
+    for (const top of OVERLAYS) {
+      const base = join(disk, '.overlay', top.slice(1).replaceAll('/', '-'));
+      mkdirSync(join(base, 'upper'), { recursive: true });
+      mkdirSync(join(base, 'work'), { recursive: true });
+      inS('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${top},upperdir=${join(base, 'upper')},workdir=${join(base, 'work')}`, top]);
     }
-    for (const f of PRIVATE_FILES) {
-      const src = join(disk, 'files', f);
-      if (existsSync(src) && existsSync(f)) inS('mount', ['--bind', src, f]);
+    inS('mkdir', ['-p', ...PRIVATE_DIRS.map((d) => d.path)]);
+    for (const d of PRIVATE_DIRS) inS('mount', ['--bind', join(disk, d.path), d.path]);
+    const files = PRIVATE_FILES.filter((f) => existsSync(join(disk, 'files', f)));
+    for (const f of files) {
+      if (!existsSync(f)) inS('touch', [f]); // made in the overlay
+      inS('mount', ['--bind', join(disk, 'files', f), f]);
     }
     inS('mount', ['-t', 'tmpfs', '-o', 'mode=0755', 'tmpfs', '/run']);
     // A reboot changes the kernel's boot id (agents use it to tell "rebooted since" from "crashed").

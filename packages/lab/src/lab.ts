@@ -73,11 +73,13 @@ export class Lab {
       chmodSync(to, 0o600);
       writeFileSync(join(this.hw.disk(s), 'etc/paceline/README'), `The cluster key of the paceline lab (${s}'s copy).\n`);
     }
-    // IMAP users in each server's SASL database (Cyrus's realm is its server name): alice, and the administrator.
+    // IMAP users in each server's SASL database: alice, and the administrator. Their realm is Cyrus's
+    // servername in cluster.yaml (the server's host name when it sets none).
+    const realm = /id: cyrus\b[\s\S]*?servername: ([A-Za-z0-9.-]+)/.exec(readFileSync(CLUSTER_YAML, 'utf8'))?.[1];
     for (const s of SERVERS) {
       const db = this.hw.diskPathOf(s, '/etc/sasldb2')!;
       if (!existsSync(db)) continue;
-      for (const [user, pw] of [['alice', 'wonderland'], ['cyrus', MAIL_ADMIN_PASSWORD]] as const) run('saslpasswd2', ['-p', '-c', '-f', db, '-u', s, user], 10_000, pw);
+      for (const [user, pw] of [['alice', 'wonderland'], ['cyrus', MAIL_ADMIN_PASSWORD]] as const) run('saslpasswd2', ['-p', '-c', '-f', db, '-u', realm ?? s, user], 10_000, pw);
     }
     // Samba's share lives in the mirrored folder; serv1 (its home) has it, the mirror brings it to serv2.
     // Data that does not change during the story (so the failback's resync can be compared with the total).
