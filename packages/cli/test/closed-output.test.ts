@@ -73,7 +73,7 @@ describe('output closed by the reader', () => {
     expect(r.firstLine).toBe('Current cluster status:');
     expect(r.stderr).toBe('');
     expect({ code: r.code, signal: r.signal }).toEqual({ code: 0, signal: null });
-  });
+  }, 120_000);
 
   test('simulate with its output closed before it writes anything, and with stderr closed too', async () => {
     const file = join(root, 'big.yaml');
@@ -84,7 +84,7 @@ describe('output closed by the reader', () => {
     // `2>&1 | head`: both streams on the closed pipe
     const both = spawnSync('sh', ['-c', `"${process.execPath}" "${cli}" simulate --config "${file}" --show-scores 2>&1 | head -c 10 >/dev/null`], { encoding: 'utf8' });
     expect(both.stdout + both.stderr).not.toMatch(/EPIPE|node:events|throw er/);
-  });
+  }, 120_000);
 
   test('status | head -1 and status --watch | head -1 against a real daemon', async () => {
     const port = await freeUdpPorts(2);
@@ -104,7 +104,7 @@ describe('output closed by the reader', () => {
     try {
       const stateDir = join(root, 'serv1');
       // The control socket answers once the daemon runs.
-      const deadline = Date.now() + 20_000;
+      const deadline = Date.now() + 60_000; // generous: a loaded machine
       for (;;) {
         const s = spawnSync(process.execPath, [cli, 'status', '--state-dir', stateDir], { encoding: 'utf8' });
         if (s.status === 0) break;
@@ -122,5 +122,5 @@ describe('output closed by the reader', () => {
       daemon.kill('SIGTERM');
       await new Promise((r) => (daemon.exitCode !== null ? r(undefined) : daemon.once('exit', r)));
     }
-  });
+  }, 180_000);
 });
