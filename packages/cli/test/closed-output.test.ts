@@ -34,7 +34,7 @@ function runHead(args: readonly string[], { closeAtOnce = false } = {}): Promise
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`paceline ${args.join(' ')} did not end after its output was closed; stderr: ${stderr}`));
-    }, 30_000);
+    }, 90_000);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal, stderr, firstLine });
