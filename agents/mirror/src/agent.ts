@@ -23,7 +23,7 @@ import { journalStateFile } from './tracker.js';
 import { layoutFor, MirrorParams, type Layout } from './params.js';
 import { alive, bootId, startTimeOf, stopOwned, type Owned } from './proc.js';
 import { daemonArgs, writeDaemonConfig } from './rsync.js';
-import { CLUSTER_KEY_FILE, resolveSecret, SecretError } from './secret.js';
+import { resolveSecret, SecretError } from './secret.js';
 import { forgetPosition, publishStatus, readSynced, summarize, syncFromPeer } from './sync.js';
 
 /** The compiled worker: next to this module in dist/, or dist/ beside src/ when running from sources (tests). */
@@ -69,8 +69,8 @@ async function servesItself(p: MirrorParams, l: Layout, ctx: AgentContext): Prom
   return r.exitCode === 0;
 }
 
-/** Said in start's and monitor's results while the daemons run without a shared secret. */
-const UNAUTHENTICATED = `; WARNING unauthenticated: no secretFile and no cluster key at ${CLUSTER_KEY_FILE}, so any user on the peer node can read this copy through its rsync daemon (install the cluster key or set secretFile)`;
+/** Said in start's and monitor's results while the daemons run without a shared secret (auth: none). */
+const UNAUTHENTICATED = '; WARNING unauthenticated (auth: none): any user on the peer node can read this copy through its rsync daemon (remove auth: none to require the cluster key)';
 
 async function spawnOwned(ctx: AgentContext, file: string, args: string[], logFile: string): Promise<Owned | ActionResult> {
   if (!ctx.run.spawn) return failed('not-installed', 'this command runner cannot start daemons (no spawn)');
@@ -145,7 +145,7 @@ export const mirrorAgent = defineAgent({
     const v = await ctx.run.run(p.rsync, ['--version'], { timeoutMs: 5000, signal: ctx.signal });
     if (v.notFound || v.exitCode !== 0) return failed('not-installed', `${p.rsync} is not installed (Debian package rsync)`);
     try {
-      await resolveSecret(p);
+      await resolveSecret(p, ctx.keyFile);
     } catch (e) {
       if (e instanceof SecretError) return failed('misconfigured', e.message);
       throw e;
@@ -182,7 +182,7 @@ export const mirrorAgent = defineAgent({
     await publishStatus(l, 'unpromoted', ctx.clock.now());
     let authenticated: boolean;
     try {
-      authenticated = (await writeDaemonConfig(p, l)) !== undefined;
+      authenticated = (await writeDaemonConfig(p, l, ctx.keyFile)) !== undefined;
     } catch (e) {
       return failed('misconfigured', e instanceof SecretError ? e.message : `cannot write the rsync daemon configuration: ${(e as Error).message}`);
     }

@@ -34,13 +34,18 @@ export const MirrorParams = z.object({
   maxLagMs: z.number().int().min(1000).default(60_000)
     .describe('Monitor reports degraded when the replica, following a Promoted peer, has not completed a pull for this long (peer unreachable or pulls failing)'),
   secretFile: AbsolutePath('secretFile').optional()
-    .describe('File holding a shared secret (first line) that the peers\' rsync daemons require; both nodes use the same file content'),
+    .describe('File holding a shared secret that the peers\' rsync daemons require; both nodes use the same file content (default: the cluster key the daemon runs with)'),
+  auth: z.enum(['key', 'none']).default('key')
+    .describe('key: the rsync daemons require a password both nodes derive from secretFile or the cluster key (start is misconfigured without either); none: no password, only the peer\'s address is admitted (any user on the peer can read this copy)'),
   rsync: z.string().min(1).default('rsync').describe('The rsync program'),
 }).superRefine((p, ctx) => {
   const meta = p.metaDir ?? `${normalize(p.path)}.mirror`;
   const inside = (a: string, b: string) => { const r = relative(b, a); return r === '' || (!r.startsWith('..') && !isAbsolute(r)); };
   if (p.metaDir !== undefined && (inside(meta, p.path) || inside(p.path, meta))) {
     ctx.addIssue({ code: 'custom', path: ['metaDir'], message: `metaDir must be outside path "${p.path}" (and not contain it)` });
+  }
+  if (p.auth === 'none' && p.secretFile !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['auth'], message: 'auth: none contradicts secretFile: remove one of them' });
   }
   for (const [node, ep] of Object.entries(p.peers)) {
     if (parseEndpoint(ep, p.port) === undefined) ctx.addIssue({ code: 'custom', path: ['peers', node], message: `"${ep}" is not IP, IP:PORT or [IPV6]:PORT (an IP address on the mirror link, not a host name)` });

@@ -1,9 +1,10 @@
 /**
  * The shared secret the two rsync daemons of a mirror authenticate each other with. Both nodes
  * derive the same rsync password from a file they both hold — `secretFile`, or else the cluster key
- * at its conventional place (`/etc/paceline/key`, written by `paceline keygen` and copied to every
- * node) — so a mirror configured with just `{ path, peers, port }` authenticates wherever the
- * cluster key is installed. The password is an HMAC of the file's bytes, never the bytes
+ * the node's daemon runs with (`paceline daemon --key FILE`, passed to agents as AgentContext.keyFile;
+ * `/etc/paceline/authkey` by default, written by `paceline keygen` and copied to every node) — so a
+ * mirror configured with just `{ path, peers }` authenticates wherever the cluster runs. Without
+ * either file the mirror refuses to start (misconfigured) unless `auth: none` says to run without. The password is an HMAC of the file's bytes, never the bytes
  * themselves: the cluster key is not written into rsync's secrets files, and rsync's
  * challenge-response never sends it. The file must be as private as a key: a regular file (not a
  * symbolic link), owned by this user or root, no access for group or others.
@@ -12,7 +13,8 @@ import { createHmac } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
 import type { MirrorParams } from './params.js';
 
-export const CLUSTER_KEY_FILE = '/etc/paceline/key';
+/** The daemon's default key file (packages/cli DEFAULT_KEY): where the key is when no daemon says otherwise. */
+export const DEFAULT_KEY_FILE = '/etc/paceline/authkey';
 const LABEL = 'paceline:mirror rsync password v1';
 const MAX_BYTES = 64 * 1024;
 
@@ -52,20 +54,23 @@ export async function deriveSecret(file: string, what: string): Promise<Secret> 
 }
 
 /**
- * The secret this mirror uses: from `secretFile`, else from the cluster key when it is installed at
- * `clusterKeyFile`; `undefined` when there is none (the daemons then run without authentication and
- * admit only the peer's address — the agent says so in its results). Throws SecretError when the
- * file is unusable.
+ * The secret this mirror uses: from `secretFile`, else from the cluster key at `keyFile` (the
+ * daemon's, AgentContext.keyFile; its default path when unset); `undefined` only with `auth: none`
+ * (the daemons then admit the peer's address without a password). Throws SecretError when the file
+ * is missing or unusable, naming what was looked for.
  */
-export async function resolveSecret(p: MirrorParams, clusterKeyFile = CLUSTER_KEY_FILE): Promise<Secret | undefined> {
+export async function resolveSecret(p: MirrorParams, keyFile: string = DEFAULT_KEY_FILE): Promise<Secret | undefined> {
+  if (p.auth === 'none') return undefined;
   if (p.secretFile !== undefined) return deriveSecret(p.secretFile, 'secretFile');
   try {
-    await fs.lstat(clusterKeyFile);
+    await fs.lstat(keyFile);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new SecretError(`no shared secret for the rsync daemons: no secretFile, and no cluster key at ${keyFile} (install the cluster key there, as on every node — \`paceline keygen\` — or set secretFile; auth: none runs without authentication)`);
+    }
     throw e;
   }
-  return deriveSecret(clusterKeyFile, 'the cluster key');
+  return deriveSecret(keyFile, 'the cluster key');
 }
 
 /**

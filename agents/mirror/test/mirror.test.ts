@@ -39,7 +39,7 @@ const started: Node[] = [];
 async function call(n: Node, action: AgentAction, run: CommandRunner = runner): Promise<ActionResult> {
   const v = validateParams(mirrorAgent, n.params, 'data');
   if (!v.ok) throw new Error(v.message);
-  return invokeAgent(mirrorAgent, { action, params: v.params, node: n.name, instance: 'data', stateDir: n.state, run, log: silentLogger, clock, timeoutMs: 20_000 });
+  return invokeAgent(mirrorAgent, { action, params: v.params, node: n.name, instance: 'data', stateDir: n.state, run, log: silentLogger, clock, timeoutMs: 20_000, keyFile: join(root, 'cluster.key') });
 }
 const outcome = async (n: Node, a: AgentAction): Promise<string> => {
   const r = await call(n, a);
@@ -97,6 +97,8 @@ async function crash(n: Node): Promise<void> {
 beforeAll(async () => {
   if (!existsSync(workerScript())) throw new Error(`the compiled worker ${workerScript()} is missing: run npx tsc -b agents/mirror first`);
   root = await mkdtemp(join(tmpdir(), `mirror-agent-${process.pid}-`));
+  // The cluster key the node's daemon runs with (`paceline daemon --key`), as the daemon passes it: every pair authenticates.
+  await writeFile(join(root, 'cluster.key'), randomBytes(32), { mode: 0o600 });
   [serv1, serv2] = await pair('main');
 });
 
@@ -108,7 +110,8 @@ afterAll(async () => {
 describe('paceline:mirror between two rsync daemons on loopback', () => {
   test('passes the agent test kit (alone: the peer is down)', async () => {
     const port = await freePort();
-    const report = await testAgent(mirrorAgent, { path: join(root, 'kit', 'data'), peers: { n1: `127.0.0.1:${port}`, n2: `127.0.0.1:${await freePort()}` } }, {
+    // The kit passes no cluster key: auth: none (the authenticated pairs are below).
+    const report = await testAgent(mirrorAgent, { path: join(root, 'kit', 'data'), peers: { n1: `127.0.0.1:${port}`, n2: `127.0.0.1:${await freePort()}` }, auth: 'none' }, {
       runner, clock, node: 'n1', stateDir: join(root, 'kit', 'state'),
       badParams: [{ path: '/', peers: { a: 'x', b: 'y' } }, { path: 'rel', peers: { a: 'x', b: 'y' } }, { path: '/x', peers: { a: 'x' } }],
     });
@@ -293,6 +296,35 @@ describe('paceline:mirror between two rsync daemons on loopback', () => {
     expect(existsSync(join(a.data, 'intruder'))).toBe(false);
   });
 
+  test('without secretFile and without the cluster key, start is misconfigured naming the key file; auth: none runs with a warning', async () => {
+    const [a] = await pair('nokey');
+    const missing = join(root, 'no-such.key');
+    const noKey = async (action: AgentAction): Promise<ActionResult> => {
+      const v = validateParams(mirrorAgent, a.params, 'data');
+      if (!v.ok) throw new Error(v.message);
+      return invokeAgent(mirrorAgent, { action, params: v.params, node: a.name, instance: 'data', stateDir: a.state, run: runner, log: silentLogger, clock, timeoutMs: 20_000, keyFile: missing });
+    };
+    for (const action of ['validate', 'start'] as const) {
+      const r = await noKey(action);
+      expect(r.outcome).toBe('misconfigured');
+      expect(r.reason).toContain(`no secretFile, and no cluster key at ${missing}`);
+      expect(r.reason).toContain('auth: none');
+    }
+    expect(await outcome(a, 'monitor')).toBe('not-running');
+    const [c, d] = await pair('open', { auth: 'none' });
+    await put(c, 'f', 'unauthenticated copy');
+    const started = await call(c, 'start');
+    expect(started.outcome).toBe('ok');
+    expect(started.reason).toContain('WARNING unauthenticated (auth: none)');
+    expect(await outcome(c, 'promote')).toBe('ok');
+    const t = Date.now();
+    expect(await outcome(d, 'start')).toBe('ok');
+    await synced(d, t);
+    expect(await readFile(join(d.data, 'f'), 'utf8')).toBe('unauthenticated copy');
+    expect((await call(d, 'monitor')).reason).toContain('WARNING unauthenticated');
+    expect(validateParams(mirrorAgent, { ...c.params, secretFile: join(root, 'secret') }, 'data')).toMatchObject({ ok: false });
+  });
+
   test('a secret file that others can read, or a symbolic link, is refused, naming the file', async () => {
     const loose = join(root, 'loose-secret');
     await writeFile(loose, 'shared\n', { mode: 0o644 });
@@ -313,9 +345,7 @@ describe('paceline:mirror between two rsync daemons on loopback', () => {
   // Issue #16, item 10: any local user read a 0600 file through the daemon (root, no authentication).
   const asNobody = process.getuid?.() === 0 && spawnSync('setpriv', ['--version']).status === 0;
   (asNobody ? test : test.skip)('a local user without the cluster key cannot read a 0600 file through the daemon (root: runs rsync as nobody)', async () => {
-    const key = join(root, 'cluster.key');
-    await writeFile(key, randomBytes(32), { mode: 0o600 });
-    const [a, b] = await pair('local-user', { secretFile: key });
+    const [a, b] = await pair('local-user'); // authenticated with the cluster key the daemon passes (AgentContext.keyFile)
     await put(a, 'private/mail', 'for root only');
     await chmod(join(a.data, 'private/mail'), 0o600);
     expect(await outcome(a, 'start')).toBe('ok');

@@ -3,6 +3,7 @@
  * each running its instance (rsync daemon and worker) inside its namespace through a runner that
  * prefixes `ip netns exec NS`. Root only; skipped with a printed reason otherwise.
  */
+import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -43,7 +44,7 @@ function inNs(name: string): CommandRunner {
 function call(node: 'serv1' | 'serv2', action: AgentAction): Promise<ActionResult> {
   const v = validateParams(mirrorAgent, params(node), 'data');
   if (!v.ok) throw new Error(v.message);
-  return invokeAgent(mirrorAgent, { action, params: v.params, node, instance: 'data', stateDir: join(root, node, 'state'), run: inNs(ns[node]), log: silentLogger, clock, timeoutMs: 20_000 });
+  return invokeAgent(mirrorAgent, { action, params: v.params, node, instance: 'data', stateDir: join(root, node, 'state'), run: inNs(ns[node]), log: silentLogger, clock, timeoutMs: 20_000, keyFile: join(root, 'cluster.key') });
 }
 const params = (node: 'serv1' | 'serv2') => ({ path: join(root, node, 'data'), peers: { serv1: addr.serv1, serv2: addr.serv2 }, port: 8730, intervalMs: 200 });
 
@@ -62,6 +63,8 @@ maybe('paceline:mirror over a veth crossover between two network namespaces', ()
   beforeAll(async () => {
     if (!existsSync(workerScript())) throw new Error(`the compiled worker ${workerScript()} is missing: run npx tsc -b agents/mirror first`);
     root = await mkdtemp(join(tmpdir(), `mirror-netns-${process.pid}-`));
+    // The cluster key the node's daemon runs with (`paceline daemon --key`), as the daemon passes it: every pair authenticates.
+    await writeFile(join(root, 'cluster.key'), randomBytes(32), { mode: 0o600 });
     ip('netns', 'add', ns.serv1);
     ip('netns', 'add', ns.serv2);
     const tmp = `mv${process.pid % 100000}`;

@@ -3,6 +3,7 @@
  * primary's tracker journaling its changes, the replica pulling only those. Needs python3 (the
  * inotify watcher) and the compiled worker and tracker (`npx tsc -b agents/mirror`).
  */
+import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, link, lstat, mkdir, mkdtemp, open, readdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
@@ -40,7 +41,7 @@ async function pair(tag: string, intervalMs = 100, extra: Record<string, unknown
 async function call(n: Node, action: AgentAction): Promise<ActionResult> {
   const v = validateParams(mirrorAgent, n.params, 'data');
   if (!v.ok) throw new Error(v.message);
-  return invokeAgent(mirrorAgent, { action, params: v.params, node: n.name, instance: 'data', stateDir: n.state, run: runner, log: silentLogger, clock, timeoutMs: 30_000 });
+  return invokeAgent(mirrorAgent, { action, params: v.params, node: n.name, instance: 'data', stateDir: n.state, run: runner, log: silentLogger, clock, timeoutMs: 30_000, keyFile: join(root, 'cluster.key') });
 }
 const layout = (n: Node) => { const l = layoutFor(MirrorParams.parse(n.params), n.name, n.state); if (typeof l === 'string') throw new Error(l); return l; };
 async function synced(n: Node, since: number, timeoutMs = 20_000): Promise<WorkerStatus> {
@@ -90,6 +91,8 @@ maybe('change tracking: the replica pulls what changed, nothing else', () => {
   beforeAll(async () => {
     if (!existsSync(trackerScript())) throw new Error(`the compiled tracker ${trackerScript()} is missing: run npx tsc -b agents/mirror first`);
     root = await mkdtemp(join(tmpdir(), `mirror-tracking-${process.pid}-`));
+    // The cluster key the node's daemon runs with (`paceline daemon --key`), as the daemon passes it: every pair authenticates.
+    await writeFile(join(root, 'cluster.key'), randomBytes(32), { mode: 0o600 });
   });
   afterAll(async () => {
     for (const n of started) await call(n, 'stop').catch(() => undefined);

@@ -84,4 +84,11 @@ export interface AgentContext {
   readonly op: { readonly name: string; readonly interval: number; readonly timeout: number };
   /** Pacemaker-style meta attributes of the resource (clone_max, clone_node_max, notify, ...), for OCF agents. */
   readonly meta?: Readonly<Record<string, string>>;
+  /**
+   * The cluster key file the node's daemon runs with (`paceline daemon --key`), for agents that
+   * derive a shared secret from it (never its bytes: agents read the file with the checks a key
+   * deserves). Unset where no daemon runs the agent (the OCF shim, tests): agents then look at the
+   * daemon's default path.
+   */
+  readonly keyFile?: string;
 }

@@ -40,6 +40,8 @@ export interface InvokeRequest {
   /** migrate_to: the target node; migrate_from: the source node. */
   readonly peer?: string;
   readonly notification?: Notification;
+  /** The daemon's cluster key file (AgentContext.keyFile). */
+  readonly keyFile?: string;
 }
 
 const result = (execution: Execution, outcome: Outcome, reason: string, durationMs: number): ActionResult => ({
@@ -105,6 +107,7 @@ export async function invokeAgent(agent: ResourceAgent, req: InvokeRequest): Pro
     deadline: started + req.timeoutMs,
     op: { name: req.action, interval: req.interval ?? 0, timeout: req.timeoutMs },
     ...(req.meta ? { meta: req.meta } : {}),
+    ...(req.keyFile !== undefined ? { keyFile: req.keyFile } : {}),
   };
   type Race = { kind: 'result'; value: unknown } | { kind: 'threw'; error: unknown } | { kind: 'timeout' };
   const running: Promise<Race> = (async () => call(agent, req, ctx))().then(

@@ -54,6 +54,8 @@ export interface DaemonOptions {
   readonly config: ClusterConfigInput | Record<string, unknown>;
   readonly stateDir: string;
   readonly key: Uint8Array;
+  /** The file `key` was read from: agents that derive a shared secret from the cluster key read it there (AgentContext.keyFile). */
+  readonly keyFile?: string;
   readonly agents: AgentResolver;
   readonly runner: CommandRunner;
   readonly clock: Clock;
@@ -267,7 +269,7 @@ export class Daemon extends DaemonEvents {
     this.core = initialCoreState(o.node, doc, this.view());
     this.local = new LocalNode({
       node: o.node, agents: o.agents, runner: o.runner, clock: o.clock, logger: this.log, stateRoot: join(o.stateDir, 'resources'),
-      events: this.execEvents,
+      events: this.execEvents, ...(o.keyFile !== undefined ? { keyFile: o.keyFile } : {}),
       onChange: () => this.onLocalChange(),
       onMonitorFailure: (instance, reason) => {
         this.log.warn('monitor failed', { resource: instance, reason });

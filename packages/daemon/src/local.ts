@@ -22,6 +22,8 @@ export interface LocalNodeDeps {
   readonly onChange: () => void;
   /** A recurring monitor failed: the coordinator must reschedule. */
   readonly onMonitorFailure: (instance: string, reason: string) => void;
+  /** The cluster key file, passed to agents (AgentContext.keyFile). */
+  readonly keyFile?: string;
 }
 
 const emptyGraph = (a: GraphAction): Transition => ({
@@ -61,6 +63,7 @@ export class LocalNode {
     this.failures = [...failures];
     this.monitors = new RecurringMonitors({
       agents: deps.agents, config, node: deps.node, runner: deps.runner, clock: deps.clock, logger: deps.logger, stateRoot: deps.stateRoot,
+      ...(deps.keyFile !== undefined ? { keyFile: deps.keyFile } : {}),
     });
     this.monitors.on('action-finished', (e) => {
       if (e.record && !e.succeeded) this.record(e.record);
@@ -91,6 +94,7 @@ export class LocalNode {
       agents: this.deps.agents, config: this.config, node: this.deps.node, runner: this.deps.runner, clock: this.deps.clock,
       logger: this.deps.logger, stateRoot: this.deps.stateRoot, ...(silent ? {} : { events: this.deps.events }), killSignal: this.kill.signal,
       ensureStateDir: async (dir) => { await fs.mkdir(dir, { recursive: true }); },
+      ...(this.deps.keyFile !== undefined ? { keyFile: this.deps.keyFile } : {}),
     });
     for (const r of report.records) this.record(r);
     const first = report.results[0];

@@ -39,6 +39,8 @@ export interface ExecutorDeps {
   readonly killSignal?: AbortSignal;
   /** Label for logs and events. */
   readonly transition?: string | number;
+  /** The daemon's cluster key file, passed to agents (AgentContext.keyFile). */
+  readonly keyFile?: string;
 }
 
 export type ActionState = 'succeeded' | 'failed' | 'not-run' | 'cancelled';
@@ -229,6 +231,7 @@ async function runOne(a: GraphAction, graph: Transition, deps: ExecutorDeps, log
           interval: a.interval, signal, meta: metaFor(deps.config, entry),
           ...(a.kind === 'migrate_to' ? { peer: op.migrateTarget ?? '' } : a.kind === 'migrate_from' ? { peer: op.migrateSource ?? '' } : {}),
           ...(action === 'notify' ? { notification: notificationOf(a) } : {}),
+          ...(deps.keyFile !== undefined ? { keyFile: deps.keyFile } : {}),
         });
       } catch (e) {
         result = threw(e);

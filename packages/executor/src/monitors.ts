@@ -28,6 +28,8 @@ export interface MonitorDeps {
    * monitor runs 10–11 s after the last). 0 disables it.
    */
   readonly coalesceMs?: number;
+  /** The daemon's cluster key file, passed to agents (AgentContext.keyFile). */
+  readonly keyFile?: string;
 }
 
 /** Delay until the first grid point at least `interval` from `now` (the plain interval when grid is 0). */
@@ -181,6 +183,7 @@ export class RecurringMonitors extends ExecutorEvents {
           action: 'monitor', params: params.params, node, instance, stateDir: stateDirFor(this.deps.stateRoot, node, instance),
           run: this.deps.runner, log, clock, timeoutMs: timeoutFor(this.config, agent, 'monitor', undefined, configuredOp),
           interval: loop.interval, signal, meta: metaFor(this.config, entry),
+          ...(this.deps.keyFile !== undefined ? { keyFile: this.deps.keyFile } : {}),
         });
       }
     }

@@ -1,4 +1,5 @@
 /** `paceline daemon --config FILE --node NAME`: runs the node daemon until SIGINT/SIGTERM. */
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Daemon, systemTimers, type FenceOutcome } from '@paceline/daemon';
 import { Observer, parseListenOverride } from '@paceline/observe';
@@ -99,7 +100,7 @@ export function registerDaemonCommand(program: Command, io: CliIo): void {
       let daemon: Daemon;
       try {
         daemon = new Daemon({
-          node: opts.node, config, stateDir: opts.stateDir, key, agents: cliAgentRegistry(), runner, clock: systemClock, timers: systemTimers, logger,
+          node: opts.node, config, stateDir: opts.stateDir, key, keyFile: resolve(opts.key), agents: cliAgentRegistry(), runner, clock: systemClock, timers: systemTimers, logger,
           membership: {
             ...parseMembershipSettings(opts.membership),
             ...(opts.profile !== undefined ? { profile: opts.profile as 'default' | 'fast' } : {}),
