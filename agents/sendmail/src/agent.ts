@@ -12,7 +12,7 @@
  * adopts a sendmail listening on the address. Stop is verified: process group gone, port closed.
  */
 import { hostname } from 'node:os';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { defineAgent, failed, notRunning, ok, type ActionResult, type AgentContext } from '@paceline/agent-api';
 import {
@@ -64,7 +64,14 @@ async function prepare(p: SendmailParams, ctx: AgentContext, l: SendmailLayout):
   await mkdir(p.queueDir, { recursive: true, mode: 0o750 });
   await mkdir(dirname(l.pidFile), { recursive: true, mode: 0o755 });
   if (l.mc) {
-    await writeFile(l.mc, mcText(p, l));
+    const owner = (await stat(p.queueDir)).uid;
+    let trustedUser: string | undefined;
+    if (owner !== 0) {
+      const id = await ctx.run.run('id', ['-nu', String(owner)], { timeoutMs: 5000, signal: ctx.signal });
+      if (id.exitCode !== 0) return failed('misconfigured', `the queue directory ${p.queueDir} belongs to uid ${owner}, which has no user name`);
+      trustedUser = id.stdout.trim();
+    }
+    await writeFile(l.mc, mcText(p, l, { trustedUser }));
     const m4 = await ctx.run.run('m4', [l.mc], { timeoutMs: 30_000, signal: ctx.signal, env: SBIN });
     if (m4.notFound) return failed('not-installed', 'm4 is not installed (sendmail-cf needs it)');
     if (m4.exitCode !== 0 || m4.stderr.trim()) return failed('misconfigured', `m4 ${l.mc}: ${oneLine(m4.stderr) || `exit ${m4.exitCode}`}`);

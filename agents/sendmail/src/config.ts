@@ -48,7 +48,7 @@ export function instanceOptions(p: SendmailParams, l: SendmailLayout): string[] 
  * through the cyrusv2 mailer (LMTP), one SMTP daemon on address:port, no DNS canonification and no
  * sender domain lookup (a cluster's LAN need not resolve senders), no aliases file.
  */
-export function mcText(p: SendmailParams, l: SendmailLayout): string {
+export function mcText(p: SendmailParams, l: SendmailLayout, o: { trustedUser?: string | undefined } = {}): string {
   const family = isIP(p.address) === 6 ? 'inet6' : 'inet';
   const lines = [
     'divert(-1)',
@@ -60,6 +60,9 @@ export function mcText(p: SendmailParams, l: SendmailLayout): string {
     ...(p.hostname ? [`define(\`confDOMAIN_NAME', \`${p.hostname}')dnl`] : []),
     `define(\`QUEUE_DIR', \`${p.queueDir}')dnl`,
     `define(\`confPID_FILE', \`${l.pidFile}')dnl`,
+    // Debian's /var/spool/mqueue belongs to smmta (mode 2750): sendmail, running as root, writes
+    // there only if that user is trusted, else every message is refused ("Cannot write ./df...").
+    ...(o.trustedUser ? [`define(\`confTRUSTED_USER', \`${o.trustedUser}')dnl`] : []),
     "define(`confDONT_PROBE_INTERFACES', `True')dnl",
     "define(`confBIND_OPTS', `-DNSRCH -DEFNAMES')dnl",
     "define(`confALIAS_FILE', `')dnl",

@@ -149,7 +149,13 @@ d('paceline:sendmail relaying to Cyrus', () => {
 
   it('mail accepted while Cyrus is away is queued, not lost, and delivered when Cyrus is back', async () => {
     const { state, params } = mta('story', A, { queueInterval: '3s' });
+    // A queue directory as Debian's /var/spool/mqueue: smmta's, mode 2750 (the agent trusts smmta).
+    const q = String(params.queueDir);
+    mkdirSync(q, { recursive: true });
+    spawnSync('chown', ['smmta:smmsp', q]);
+    spawnSync('chmod', ['2750', q]);
     expect(await act('start', params, state)).toMatchObject({ outcome: 'ok' });
+    expect(readFileSync(join(state, 'sendmail.cf'), 'utf8')).toContain('O TrustedUser=smmta');
     expect(await cyrus('stop', cyrusParams, cyrusState())).toMatchObject({ outcome: 'ok' });
 
     expect(send(A, ['while-away-1', 'while-away-2']).replies.filter(([, r]) => r.startsWith('250'))).toHaveLength(4);
