@@ -41,8 +41,11 @@ async function credentials(p: RadiusParams): Promise<{ secret: string; probe: Pr
   return { secret, probe: { kind: 'access-request', user: p.testUser!, password } };
 }
 
+/** The check's timeout: checkTimeoutMs, but never past the action's deadline (a hang is reported, not timed out). */
+const checkTimeout = (p: RadiusParams, ctx: AgentContext): number => Math.min(p.checkTimeoutMs, Math.max(100, ctx.deadline - ctx.clock.now() - 500));
+
 /** One RADIUS check against address:port, with the verdict the monitor acts on. */
-async function check(p: RadiusParams, signal: AbortSignal): Promise<CheckVerdict> {
+async function check(p: RadiusParams, ctx: AgentContext, signal: AbortSignal): Promise<CheckVerdict> {
   const what = `RADIUS ${p.address}:${p.port}`;
   let c: { secret: string; probe: Probe };
   try {
@@ -50,7 +53,7 @@ async function check(p: RadiusParams, signal: AbortSignal): Promise<CheckVerdict
   } catch (e) {
     return { verdict: 'failed', saw: `${what}: cannot read ${(e as NodeJS.ErrnoException).path ?? 'a credentials file'}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
   }
-  const v = await runCheck(what, p.checkTimeoutMs, signal, (s) =>
+  const v = await runCheck(what, checkTimeout(p, ctx), signal, (s) =>
     exchange({ address: p.address, port: p.port, secret: c.secret, probe: c.probe, retryMs: p.retryMs }, s));
   // FreeRADIUS answers nothing to a request it cannot authenticate: say so with the hang.
   return v.verdict === 'hung' ? { ...v, saw: `${v.saw} (FreeRADIUS also stays silent to an unknown client or a wrong secret)` } : v;
@@ -106,7 +109,7 @@ export const radiusAgent = defineAgent({
       logFile: join(ctx.stateDir, 'freeradius.log'),
       readyIntervalMs: 100,
       ready: async (signal) => {
-        const v = await check(p, signal);
+        const v = await check(p, ctx, signal);
         return v.verdict === 'ok' ? { ready: true } : { ready: false, reason: v.saw };
       },
     });
@@ -142,12 +145,12 @@ export const radiusAgent = defineAgent({
       const { ours, others } = await bound(p);
       if (ours.length === 0 && others.length === 0) return notRunning();
       if (ours.length === 0) return failed('generic-error', `${p.address}:${p.port} is bound by ${describeProcs(others)}, not freeradius`);
-      const v = await check(p, ctx.signal);
+      const v = await check(p, ctx, ctx.signal);
       if (v.verdict !== 'ok') return verdictResult(v);
       const rec = await adoptDaemon(ctx, d, ours[0]!.pid);
       return ok(`found freeradius started outside Paceline (pid ${rec?.pid ?? ours[0]!.pid}), now supervised; ${v.saw}`);
     }
-    const v = await check(p, ctx.signal);
+    const v = await check(p, ctx, ctx.signal);
     // Our server is alive, so an unreachable port is a failure, not a clean stop.
     if (v.verdict === 'not-running') return failed('generic-error', `freeradius (pid ${s.record.pid}) runs, but ${v.saw}`);
     return verdictResult(v);

@@ -37,6 +37,9 @@ function testparmMessage(text: string): string {
   return lines.join(' | ') || 'testparm failed without a message';
 }
 
+/** The check's timeout: checkTimeoutMs, but never past the action's deadline (a hang is reported, not timed out). */
+const checkTimeout = (p: SambaParams, ctx: AgentContext): number => Math.min(p.checkTimeoutMs, Math.max(100, ctx.deadline - ctx.clock.now() - 500));
+
 const describeProcs = (ps: readonly ListeningProcess[]): string => ps.map((x) => `${x.pid} (${x.comm})`).join(', ');
 
 async function listening(p: SambaParams): Promise<{ smbd: ListeningProcess[]; others: ListeningProcess[] }> {
@@ -95,7 +98,7 @@ export const sambaAgent = defineAgent({
       logFile: join(ctx.stateDir, 'smbd.log'),
       readyIntervalMs: 200,
       ready: async (signal) => {
-        const v = await listShares(ctx, target(p, ctx), p.checkTimeoutMs, signal);
+        const v = await listShares(ctx, target(p, ctx), checkTimeout(p, ctx), signal);
         return v.verdict === 'ok' ? { ready: true } : { ready: false, reason: v.saw };
       },
     });
@@ -145,12 +148,12 @@ export const sambaAgent = defineAgent({
       const { smbd, others } = await listening(p);
       if (smbd.length === 0 && others.length === 0) return notRunning();
       if (smbd.length === 0) return failed('generic-error', `${p.address}:${p.port} is served by ${describeProcs(others)}, not smbd`);
-      const v = await listShares(ctx, target(p, ctx), p.checkTimeoutMs, ctx.signal);
+      const v = await listShares(ctx, target(p, ctx), checkTimeout(p, ctx), ctx.signal);
       if (v.verdict !== 'ok') return verdictResult(v);
       const rec = await adoptDaemon(ctx, d, smbd[0]!.pid);
       return ok(`found smbd started outside Paceline (pid ${rec?.pid ?? smbd[0]!.pid}), now supervised; ${v.saw}`);
     }
-    const v = await listShares(ctx, target(p, ctx), p.checkTimeoutMs, ctx.signal);
+    const v = await listShares(ctx, target(p, ctx), checkTimeout(p, ctx), ctx.signal);
     // Our smbd is alive, so a refused connection is a failure, not a clean stop.
     if (v.verdict === 'not-running') return failed('generic-error', `smbd (pid ${s.record.pid}) runs, but ${v.saw}`);
     return verdictResult(v);
