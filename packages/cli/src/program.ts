@@ -23,6 +23,7 @@ async function registerSystemCommands(program: Command, io: CliIo): Promise<void
   const clusterConfig = await import('./commands/cluster-config.js');
   const keygen = await import('./commands/keygen.js');
   const witness = await import('./commands/witness.js');
+  const report = await import('./commands/report.js');
   agent.registerAgentCommands(program, agents.cliAgentRegistry(), io);
   ocfCommands.registerOcfCommands(program, ocf.ocfCliApi, io);
   daemon.registerDaemonCommand(program, io);
@@ -32,6 +33,7 @@ async function registerSystemCommands(program: Command, io: CliIo): Promise<void
   clusterConfig.registerClusterConfigCommands(program, io);
   keygen.registerKeygenCommand(program, io);
   witness.registerWitnessCommand(program, io);
+  report.registerReportCommand(program, io);
 }
 
 /** Commands whose modules are light: planning and explaining, no system packages. */

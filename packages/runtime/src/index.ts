@@ -6,3 +6,4 @@ export * from './keyfile.js';
 export * from './udp-transport.js';
 export * from './witness-server.js';
 export * from './arbiter-client.js';
+export * from './sd-notify.js';

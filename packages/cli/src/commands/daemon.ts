@@ -9,6 +9,7 @@ import { loadConfigDocument } from '../load.js';
 import { cliAgentRegistry } from '../agents.js';
 import { checkLogOptions, parseAddressOption } from '../options.js';
 import { VERSION } from '../version.js';
+import { announceToSystemd } from '../systemd.js';
 
 export const DEFAULT_STATE_DIR = process.env['PACELINE_STATE_DIR'] ?? '/var/lib/paceline';
 export const DEFAULT_KEY = '/etc/paceline/authkey';
@@ -133,11 +134,12 @@ export function registerDaemonCommand(program: Command, io: CliIo): void {
         if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
       });
       io.out(`paceline daemon ${opts.node} running (state ${opts.stateDir})`);
+      const systemd = await announceToSystemd(daemon, logger);
       await new Promise<void>((resolve) => {
         const stop = (): void => {
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
-          void daemon.dispose().then(() => observer.dispose()).then(resolve);
+          void systemd.stopping().then(() => daemon.dispose()).then(() => observer.dispose()).then(resolve);
         };
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
