@@ -3,17 +3,19 @@
  * modes in place, the unit verifies, the postinst creates the cluster key only if it is missing (a
  * reinstall keeps it), the installed `paceline daemon` starts and tells systemd's socket it is
  * ready, and a purge takes it all away. Needs root, dpkg and a machine without Paceline installed
- * (it refuses to touch an existing installation); skipped with the reason otherwise.
+ * (it refuses to touch an existing installation; empty /etc/paceline or /var/lib/paceline are put
+ * back after the purge); skipped with the reason otherwise.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { freePorts, twoNodeConfig, waitFor } from '../../daemon/test/helpers.js';
 
 const repo = process.cwd();
+const DIRS = ['/etc/paceline', '/var/lib/paceline'];
 const sh = (cmd: string, args: readonly string[], timeout = 120_000): { code: number | null; out: string } => {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout });
   return { code: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
@@ -23,9 +25,12 @@ const why = ((): string | undefined => {
   if (sh('dpkg-deb', ['--version']).code !== 0) return 'no dpkg-deb';
   if (!existsSync(join(repo, 'packages/cli/dist/main.js'))) return 'the CLI is not built (npm run build)';
   if (sh('dpkg', ['-s', 'paceline']).code === 0) return 'a paceline package is installed on this machine already';
-  if (existsSync('/etc/paceline') || existsSync('/var/lib/paceline') || existsSync('/usr/bin/paceline')) return '/etc/paceline, /var/lib/paceline or /usr/bin/paceline exists already';
+  if (existsSync('/usr/bin/paceline')) return '/usr/bin/paceline exists already';
+  for (const d of DIRS) if (existsSync(d) && readdirSync(d).length > 0) return `${d} exists and is not empty`;
   return undefined;
 })();
+/** Empty directories that were there before (someone made them): put back after the purge. */
+const preexisting = DIRS.filter((d) => existsSync(d)).map((d) => ({ d, mode: statSync(d).mode & 0o7777 }));
 if (why !== undefined) process.stderr.write(`skipping the Debian package test: ${why}\n`);
 const maybe = why === undefined ? test : test.skip;
 
@@ -35,6 +40,7 @@ let child: ChildProcess | undefined;
 afterAll(() => {
   if (child && child.exitCode === null) child.kill('SIGKILL');
   if (installed) sh('dpkg', ['--purge', 'paceline']);
+  for (const { d, mode: m } of preexisting) if (!existsSync(d)) mkdirSync(d, { recursive: true, mode: m });
   rmSync(root, { recursive: true, force: true });
 });
 
