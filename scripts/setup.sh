@@ -10,6 +10,8 @@ DEBS=(iproute2 iputils-arping iputils-ping rsync nftables tcpdump procps psmisc 
 DEBS+=(samba smbclient cyrus-imapd cyrus-admin cyrus-clients sasl2-bin sendmail-bin sendmail-cf m4 nginx-light apache2 bind9 bind9-dnsutils freeradius freeradius-utils)
 # The web view's browser test (Playwright drives Debian's Chromium: a browser download fails here).
 DEBS+=(chromium)
+# npm ci builds the unix-dgram addon (systemd readiness, packages/runtime/src/sd-notify.ts) with node-gyp.
+DEBS+=(g++ make python3)
 # paceline:mirror's change tracker runs its inotify watcher (agents/mirror/watch, standard library only) with python3.
 DEBS+=(python3)
 missing=()
