@@ -6,7 +6,8 @@
  *               needed, so changes the replica made itself are never overwritten)
  *   promote     stop following; if the peer is reachable and no longer Promoted, pull back what changed
  *               there (the survivor's changes after a failover) and merge, keeping local changes that
- *               were never mirrored; refuse while the peer is still Promoted
+ *               were never mirrored; refuse while the peer is still Promoted; at once, with the local
+ *               copy, when the daemon says the peer was fenced (AgentContext.fencedNodes)
  *   demote      start following again
  *
  * See README.md for the merge rules and the metadata layout.
@@ -272,9 +273,20 @@ export const mirrorAgent = defineAgent({
       if (!('outcome' in w)) await writeInstance(l, { ...rec, worker: w });
     };
     const margin = Math.min(5000, Math.max(500, (ctx.deadline - ctx.clock.now()) / 10));
-    const o = await syncFromPeer(p, l, { run: ctx.run, now: () => ctx.clock.now(), signal: ctx.signal, timeoutMs: Math.max(1000, ctx.deadline - ctx.clock.now() - margin) }, 'promote');
+    // A peer the daemon has fenced is powered off: its copy cannot be read, and asking would only
+    // wait for the connection to fail (seconds of ARP and SYN timeouts on the crossover). Its
+    // unmirrored changes stay on its disk and come back when it returns (it follows this node and
+    // keeps them; failback merges them).
+    const fenced = ctx.fencedNodes?.includes(l.peer) === true;
+    const o = fenced
+      ? { kind: 'fenced' as const }
+      : await syncFromPeer(p, l, { run: ctx.run, now: () => ctx.clock.now(), signal: ctx.signal, timeoutMs: Math.max(1000, ctx.deadline - ctx.clock.now() - margin) }, 'promote');
     let reason: string;
-    if (o.kind === 'synced') {
+    if (o.kind === 'fenced') {
+      const m = await readSynced(l);
+      reason = `Promoted with the local copy (${m ? `last synced with ${m.syncedWith} at ${new Date(m.syncedAt).toISOString()}` : 'never synced'}) without asking ${l.peer}: it was fenced (powered off)`;
+      ctx.log.warn(reason);
+    } else if (o.kind === 'synced') {
       reason = `Promoted after resynchronising from ${l.peer}: ${summarize(o, l)}`;
       if (o.merge.conflicts.length > 0) ctx.log.warn(`mirror conflicts: ${o.merge.conflicts.map((c) => c.message).join('; ')}`, { conflicts: o.merge.conflicts.length });
     } else if (o.kind === 'unreachable') {

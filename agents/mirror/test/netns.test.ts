@@ -41,10 +41,10 @@ function inNs(name: string): CommandRunner {
   };
 }
 
-function call(node: 'serv1' | 'serv2', action: AgentAction): Promise<ActionResult> {
+function call(node: 'serv1' | 'serv2', action: AgentAction, extra: { fencedNodes?: string[] } = {}): Promise<ActionResult> {
   const v = validateParams(mirrorAgent, params(node), 'data');
   if (!v.ok) throw new Error(v.message);
-  return invokeAgent(mirrorAgent, { action, params: v.params, node, instance: 'data', stateDir: join(root, node, 'state'), run: inNs(ns[node]), log: silentLogger, clock, timeoutMs: 20_000, keyFile: join(root, 'cluster.key') });
+  return invokeAgent(mirrorAgent, { action, params: v.params, node, instance: 'data', stateDir: join(root, node, 'state'), run: inNs(ns[node]), log: silentLogger, clock, timeoutMs: 20_000, keyFile: join(root, 'cluster.key'), ...extra });
 }
 const params = (node: 'serv1' | 'serv2') => ({ path: join(root, node, 'data'), peers: { serv1: addr.serv1, serv2: addr.serv2 }, port: 8730, intervalMs: 200 });
 
@@ -202,4 +202,58 @@ maybe('paceline:mirror over a veth crossover between two network namespaces', ()
     await syncedAfter(l2, Date.now());
     expect(await listFiles(data('serv2'))).toEqual(await listFiles(data('serv1')));
   }, 120_000);
+
+  test('power loss of the primary: promote asks the dead peer and waits for the connection to fail; told that the peer was fenced, it promotes at once', async () => {
+    const l2 = layoutFor(MirrorParams.parse(params('serv2')), 'serv2', join(root, 'serv2', 'state'));
+    if (typeof l2 === 'string') throw new Error(l2);
+    // serv1 is Promoted and serv2 follows it (the state the tests above leave).
+    const until = Date.now() + 30_000;
+    while ((await readWorkerStatus(l2))?.kind !== 'synced') {
+      if (Date.now() > until) throw new Error(`no sync: ${JSON.stringify(await readWorkerStatus(l2))}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    await writeFile(join(root, 'serv1', 'data', 'before-the-power-loss'), 'mirrored');
+    const t = Date.now();
+    while (!((await readWorkerStatus(l2))?.kind === 'synced' && ((await readWorkerStatus(l2))?.lastSyncStartedAt ?? 0) > t)) {
+      if (Date.now() > until) throw new Error('no sync after the write');
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    // Power loss: serv1's processes die and its crossover port answers nothing, ARP included.
+    const rec = JSON.parse(await readFile(join(root, 'serv1', 'state', 'instance.json'), 'utf8')) as Record<string, { pid: number } | undefined>;
+    for (const o of [rec.daemon, rec.tracker, rec.worker]) if (o) try { process.kill(-o.pid, 'SIGKILL'); } catch (e) { void e; }
+    const nft = (...args: string[]): void => {
+      const r = spawnSync('ip', ['netns', 'exec', ns.serv1, 'nft', ...args], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`nft ${args.join(' ')}: ${r.stderr}`);
+    };
+    nft('add', 'table', 'netdev', 'powerloss');
+    nft('add', 'chain', 'netdev', 'powerloss', 'in', '{ type filter hook ingress device xover0 priority 0; policy drop; }');
+    try {
+      // Not told: promote must find out that serv1 is gone, by waiting for the connection to fail.
+      let started = Date.now();
+      const asked = await call('serv2', 'promote');
+      const askedMs = Date.now() - started;
+      expect(asked.outcome).toBe('ok');
+      expect(asked.reason).toContain('unreachable');
+      expect((await call('serv2', 'demote')).outcome).toBe('ok');
+      // Told by the daemon that serv1 was fenced: at once, with the local copy.
+      started = Date.now();
+      const told = await call('serv2', 'promote', { fencedNodes: ['serv1'] });
+      const toldMs = Date.now() - started;
+      process.stdout.write(`mirror promote after the peer's power loss: ${askedMs} ms asking the dead peer, ${toldMs} ms told it was fenced\n`);
+      expect(told.outcome).toBe('ok');
+      expect(told.reason).toContain('without asking serv1: it was fenced');
+      expect(toldMs).toBeLessThan(askedMs);
+      expect(await readFile(join(root, 'serv2', 'data', 'before-the-power-loss'), 'utf8')).toBe('mirrored');
+    } finally {
+      nft('delete', 'table', 'netdev', 'powerloss');
+    }
+  }, 120_000);
+
+  test('told that some other node was fenced, promote still asks its live peer (and refuses while the peer is Promoted)', async () => {
+    // serv2 is Promoted (the test above); serv1 comes back and follows it; a third node's fencing does not let serv1 skip serv2.
+    expect((await call('serv1', 'start')).outcome).toBe('ok');
+    const r = await call('serv1', 'promote', { fencedNodes: ['serv3'] });
+    expect(r.outcome).not.toBe('ok');
+    expect(r.reason).toContain('serv2 is still Promoted');
+  }, 60_000);
 });

@@ -91,4 +91,10 @@ export interface AgentContext {
    * daemon's default path.
    */
   readonly keyFile?: string;
+  /**
+   * Nodes the daemon knows to be powered off when the action started: fencing confirmed it, and the
+   * node has not come back since. An agent need not wait to hear from them (a promotable clone's
+   * promote after a failover). Unset where no daemon runs the agent.
+   */
+  readonly fencedNodes?: readonly string[];
 }

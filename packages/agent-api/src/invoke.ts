@@ -42,6 +42,8 @@ export interface InvokeRequest {
   readonly notification?: Notification;
   /** The daemon's cluster key file (AgentContext.keyFile). */
   readonly keyFile?: string;
+  /** Nodes known to be powered off (AgentContext.fencedNodes). */
+  readonly fencedNodes?: readonly string[];
 }
 
 const result = (execution: Execution, outcome: Outcome, reason: string, durationMs: number): ActionResult => ({
@@ -108,6 +110,7 @@ export async function invokeAgent(agent: ResourceAgent, req: InvokeRequest): Pro
     op: { name: req.action, interval: req.interval ?? 0, timeout: req.timeoutMs },
     ...(req.meta ? { meta: req.meta } : {}),
     ...(req.keyFile !== undefined ? { keyFile: req.keyFile } : {}),
+    ...(req.fencedNodes !== undefined ? { fencedNodes: req.fencedNodes } : {}),
   };
   type Race = { kind: 'result'; value: unknown } | { kind: 'threw'; error: unknown } | { kind: 'timeout' };
   const running: Promise<Race> = (async () => call(agent, req, ctx))().then(

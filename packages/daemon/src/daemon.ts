@@ -270,6 +270,8 @@ export class Daemon extends DaemonEvents {
     this.local = new LocalNode({
       node: o.node, agents: o.agents, runner: o.runner, clock: o.clock, logger: this.log, stateRoot: join(o.stateDir, 'resources'),
       events: this.execEvents, ...(o.keyFile !== undefined ? { keyFile: o.keyFile } : {}),
+      // Powered off for certain: fencing confirmed, not back since, and not one of two daemons claiming the name.
+      fencedNodes: () => Object.values(this.membership.peers).filter((p) => p.fence.phase === 'confirmed' && !p.member && p.conflict === undefined).map((p) => p.name),
       onChange: () => this.onLocalChange(),
       onMonitorFailure: (instance, reason) => {
         this.log.warn('monitor failed', { resource: instance, reason });

@@ -24,6 +24,8 @@ export interface LocalNodeDeps {
   readonly onMonitorFailure: (instance: string, reason: string) => void;
   /** The cluster key file, passed to agents (AgentContext.keyFile). */
   readonly keyFile?: string;
+  /** Nodes fencing confirmed powered off (and not back), for the agents' actions (AgentContext.fencedNodes). */
+  readonly fencedNodes?: () => readonly string[];
 }
 
 const emptyGraph = (a: GraphAction): Transition => ({
@@ -95,6 +97,7 @@ export class LocalNode {
       logger: this.deps.logger, stateRoot: this.deps.stateRoot, ...(silent ? {} : { events: this.deps.events }), killSignal: this.kill.signal,
       ensureStateDir: async (dir) => { await fs.mkdir(dir, { recursive: true }); },
       ...(this.deps.keyFile !== undefined ? { keyFile: this.deps.keyFile } : {}),
+      ...(this.deps.fencedNodes ? { fencedNodes: this.deps.fencedNodes } : {}),
     });
     for (const r of report.records) this.record(r);
     const first = report.results[0];

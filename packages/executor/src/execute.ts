@@ -41,6 +41,8 @@ export interface ExecutorDeps {
   readonly transition?: string | number;
   /** The daemon's cluster key file, passed to agents (AgentContext.keyFile). */
   readonly keyFile?: string;
+  /** Nodes fencing confirmed powered off (and not back), asked when an action starts (AgentContext.fencedNodes). */
+  readonly fencedNodes?: () => readonly string[];
 }
 
 export type ActionState = 'succeeded' | 'failed' | 'not-run' | 'cancelled';
@@ -232,6 +234,7 @@ async function runOne(a: GraphAction, graph: Transition, deps: ExecutorDeps, log
           ...(a.kind === 'migrate_to' ? { peer: op.migrateTarget ?? '' } : a.kind === 'migrate_from' ? { peer: op.migrateSource ?? '' } : {}),
           ...(action === 'notify' ? { notification: notificationOf(a) } : {}),
           ...(deps.keyFile !== undefined ? { keyFile: deps.keyFile } : {}),
+          ...(deps.fencedNodes ? { fencedNodes: deps.fencedNodes() } : {}),
         });
       } catch (e) {
         result = threw(e);

@@ -10,6 +10,22 @@ function deps(clock: SimClock, cfg: ClusterConfig, agents: ReturnType<typeof reg
 }
 
 describe('executeTransition', () => {
+  test('passes the daemon\'s key file and the nodes fencing powered off (asked when each action starts) to the agents', async () => {
+    const clock = new SimClock();
+    const seen: Array<[string, string | undefined, readonly string[] | undefined]> = [];
+    let fenced: string[] = [];
+    const fake = recordingAgent('fake', (_action, ctx) => {
+      seen.push([ctx.instance, ctx.keyFile, ctx.fencedNodes]);
+      fenced = ['n2']; // fenced while a's start runs: b's start, which begins later, is told
+      return undefined;
+    });
+    const cfg = config([{ id: 'a' }, { id: 'b' }]);
+    const g = graph([act('a_start', 'start', 'a', 'n1'), act('b_start', 'start', 'b', 'n1')], [['a_start', 'b_start']]);
+    const report = await drive(clock, executeTransition(g, deps(clock, cfg, registryWith(fake.agent), { keyFile: '/etc/paceline/authkey', fencedNodes: () => fenced })));
+    expect(report.succeeded).toBe(true);
+    expect(seen).toEqual([['a', '/etc/paceline/authkey', []], ['b', '/etc/paceline/authkey', ['n2']]]);
+  });
+
   test('runs actions after their predecessors, independent ones in parallel', async () => {
     const clock = new SimClock();
     const fake = recordingAgent('fake', (action) => (action === 'start' ? { delay: 100 } : undefined));
