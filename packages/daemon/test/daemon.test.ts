@@ -4,7 +4,7 @@
  * `node clear` and failback, a configuration change made on the non-coordinator, persistence.
  */
 import { join } from 'node:path';
-import { AgentRegistry } from '@paceline/agent-api';
+import { AgentRegistry, type AgentContext, type AgentResolver } from '@paceline/agent-api';
 import { dummyAgents } from '@paceline/agent-dummy';
 import { ExecaCommandRunner, createLogger, systemClock } from '@paceline/runtime';
 import { Daemon, controlRequest, loadState, systemTimers, type DaemonStatus } from '@paceline/daemon';
@@ -18,10 +18,19 @@ const sink = new Writable({ write(chunk, _e, cb) { logLines.push(String(chunk));
 const logger = createLogger({ stream: sink, level: 'debug' });
 let config: Record<string, unknown>;
 const fenced: string[] = [];
+/** What the agents were told at each start: node, the key file, the nodes known to be powered off. */
+const starts: Array<[string, string | undefined, readonly string[] | undefined]> = [];
+const registry = new AgentRegistry([...dummyAgents]);
+const agents: AgentResolver = {
+  async resolve(ref) {
+    const a = await registry.resolve(ref);
+    return a && { ...a, start: (p: never, ctx: AgentContext) => { starts.push([ctx.node, ctx.keyFile, ctx.fencedNodes]); return a.start(p, ctx); } };
+  },
+};
 
 function make(node: string): Daemon {
   const d = new Daemon({
-    node, config, stateDir: join(root, node), key, agents: new AgentRegistry([...dummyAgents]), runner: new ExecaCommandRunner(),
+    node, config, stateDir: join(root, node), key, keyFile: join(root, 'authkey'), agents, runner: new ExecaCommandRunner(),
     clock: systemClock, timers: systemTimers, logger,
     fence: async (n) => { fenced.push(n); return { ok: true }; },
   });
@@ -48,6 +57,9 @@ test('failover, quarantine, clear and failback', async () => {
   await waitFor('web on serv2', () => where(s2.status(), 'web') === 'serv2');
   const failoverMs = Date.now() - t0;
   expect(fenced).toEqual(['serv1']);
+  // The agents ran with the daemon's key file; web's start on serv2 knew serv1 was powered off.
+  expect(starts[0]).toEqual(['serv1', join(root, 'authkey'), []]);
+  expect(starts.find(([n]) => n === 'serv2')).toEqual(['serv2', join(root, 'authkey'), ['serv1']]);
   expect(s2.status().nodes.find((n) => n.name === 'serv1')).toMatchObject({ state: 'offline', quarantine: expect.stringContaining('fenced') });
   process.stderr.write(`in-process failover after an unclean loss: ${failoverMs} ms (detection + 1 s fence delay + start)\n`);
 
