@@ -120,6 +120,8 @@ export interface AnsweredUpdate {
   readonly reqId: string;
   readonly ok: boolean;
   readonly message: string;
+  /** The epoch an ok answer is about (the shell repeats it only once that is saved). */
+  readonly epoch?: number;
 }
 
 export interface QueuedUpdate {
@@ -150,8 +152,11 @@ export type CoreEvent =
   | { readonly type: 'doc'; readonly from: string; readonly doc: ClusterDoc; readonly now: number }
   | { readonly type: 'update'; readonly request: UpdateRequest; readonly reqId: string; readonly replyTo: string; readonly now: number }
   | { readonly type: 'fenced'; readonly node: string; readonly reason: string; readonly now: number }
-  /** A document acknowledgement or yield from a peer (see DOC_ACK, DOC_YIELD). */
-  | { readonly type: 'doc-signal'; readonly from: string; readonly reqId: string; readonly now: number }
+  /**
+   * A document acknowledgement or yield from a peer (see DOC_ACK, DOC_YIELD). An acknowledgement with
+   * `ok: false` says the peer holds the document but could not save it (`message` says why).
+   */
+  | { readonly type: 'doc-signal'; readonly from: string; readonly reqId: string; readonly ok?: boolean; readonly message?: string; readonly now: number }
   /** Operation failure, admin command, timer recheck: run the scheduler again. */
   | { readonly type: 'kick'; readonly reason: string; readonly now: number }
   | { readonly type: 'transition-done'; readonly id: number; readonly ran: number; readonly succeeded: boolean; readonly aborted: boolean; readonly failed: readonly string[]; readonly now: number };
@@ -164,7 +169,12 @@ export type CoreCommand =
   | { readonly type: 'persist'; readonly doc: ClusterDoc }
   /** Forward an update request to the coordinator. */
   | { readonly type: 'forward'; readonly to: string; readonly request: UpdateRequest; readonly reqId: string }
-  | { readonly type: 'reply'; readonly to: string; readonly reqId: string; readonly ok: boolean; readonly message: string }
+  /**
+   * Answer an update request (or send a document signal). `epoch`: an ok answer about a change that
+   * made this epoch; the shell sends it only once a document of that epoch is durable here, and
+   * answers an error instead when it cannot be saved (a document acknowledgement likewise).
+   */
+  | { readonly type: 'reply'; readonly to: string; readonly reqId: string; readonly ok: boolean; readonly message: string; readonly epoch?: number }
   | { readonly type: 'config-changed'; readonly doc: ClusterDoc; readonly from: string }
   | { readonly type: 'log'; readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly message: string; readonly fields?: Record<string, unknown> };
 
@@ -252,7 +262,7 @@ export function coordinatorStep(state: CoreState, event: CoreEvent): CoreResult 
     case 'doc-signal':
       if (s.view.peers[event.from] !== undefined && s.docShown[event.from] !== true && event.reqId.startsWith(DOC_ACK))
         s.docShown = { ...s.docShown, [event.from]: true };
-      onDocSignal(s, out, event.from, event.reqId);
+      onDocSignal(s, out, event.from, event.reqId, event.ok ?? true, event.message ?? '');
       break;
     case 'update':
       if (!isCoordinator()) {
@@ -356,8 +366,19 @@ function onDoc(s: Mutable<CoreState>, out: CoreCommand[], from: string, doc: Clu
 
 const ack = (to: string, key: string): CoreCommand => ({ type: 'reply', to, reqId: `${DOC_ACK}${key}`, ok: true, message: `holds configuration ${key}` });
 
-function onDocSignal(s: Mutable<CoreState>, out: CoreCommand[], from: string, reqId: string): void {
+function onDocSignal(s: Mutable<CoreState>, out: CoreCommand[], from: string, reqId: string, ok: boolean, message: string): void {
   if (s.view.peers[from] === undefined) return;
+  if (reqId.startsWith(DOC_ACK) && !ok) {
+    // The peer holds the document but could not save it: a power loss there would lose it. The
+    // changes waiting for it are answered with that (they are in effect, not durable everywhere);
+    // the document is not counted as held, so it keeps being sent until the peer can save it.
+    if (reqId.slice(DOC_ACK.length) !== s.docKey) return;
+    out.push({ type: 'log', level: 'error', message: `${from} could not save configuration epoch ${s.doc.epoch}: ${message}`, fields: { epoch: s.doc.epoch } });
+    for (const x of s.pending)
+      out.push(reply(x, false, `${x.message} is in effect, but ${from} could not save it (${message}): a power loss there would lose it; free the space there, then check \`paceline config show\``));
+    s.pending = [];
+    return;
+  }
   if (reqId.startsWith(DOC_ACK)) {
     s.peerDocs = { ...s.peerDocs, [from]: reqId.slice(DOC_ACK.length) };
     return;
@@ -463,13 +484,13 @@ function repeatedRequest(s: Mutable<CoreState>, out: CoreCommand[], reqId: strin
   const a = s.answered.find((x) => x.reqId === reqId);
   if (a === undefined) return false;
   out.push({ type: 'log', level: 'debug', message: `update request ${reqId} was already answered; answering again, not applying it twice`, fields: { from: replyTo } });
-  out.push(reply({ to: replyTo, reqId }, a.ok, a.message));
+  out.push({ ...reply({ to: replyTo, reqId }, a.ok, a.message), ...(a.epoch !== undefined ? { epoch: a.epoch } : {}) });
   return true;
 }
 
 function rememberAnswers(s: Mutable<CoreState>, out: readonly CoreCommand[]): void {
   const answers = out.filter((c): c is Extract<CoreCommand, { type: 'reply' }> => c.type === 'reply' && !isDocSignal(c.reqId) && !s.answered.some((a) => a.reqId === c.reqId));
-  if (answers.length > 0) s.answered = [...s.answered, ...answers.map((c) => ({ reqId: c.reqId, ok: c.ok, message: c.message }))].slice(-MAX_ANSWERED);
+  if (answers.length > 0) s.answered = [...s.answered, ...answers.map((c) => ({ reqId: c.reqId, ok: c.ok, message: c.message, ...(c.epoch !== undefined ? { epoch: c.epoch } : {}) }))].slice(-MAX_ANSWERED);
 }
 
 function update(s: Mutable<CoreState>, out: CoreCommand[], request: UpdateRequest, to: { to: string; reqId: string } | undefined): void {
@@ -497,7 +518,7 @@ function settleDoc(s: Mutable<CoreState>, out: CoreCommand[]): void {
     if (!s.committed && confirmedNow(s)) s.committed = true;
     if (!s.committed) return;
     if (s.pending.length > 0) {
-      for (const x of s.pending) out.push(reply(x, true, x.message));
+      for (const x of s.pending) out.push({ type: 'reply', to: x.to, reqId: x.reqId, ok: true, message: x.message, epoch: x.epoch });
       s.pending = [];
     }
     const [q, ...rest] = s.queue;

@@ -20,7 +20,7 @@ import { ExecutorEvents, executeTransition } from '@paceline/executor';
 import { UdpTransport } from '@paceline/runtime';
 import { UdpPeerChannel, type PeerChannel, type PeerReceiver } from './channel.js';
 import {
-  buildStatus, coordinatorStep, docRetransmitTargets, initialCoreState, isDocSignal, scheduleBlocker, QUARANTINE_ATTRIBUTE, UNCLEAN_ATTRIBUTE,
+  DOC_ACK, buildStatus, coordinatorStep, docRetransmitTargets, initialCoreState, isDocSignal, scheduleBlocker, QUARANTINE_ATTRIBUTE, UNCLEAN_ATTRIBUTE,
   type CoreCommand, type CoreEvent, type CoreState, type MembershipView, type NodeReportData, type TransitionInfo,
 } from './core.js';
 import { DaemonError } from './errors.js';
@@ -30,7 +30,7 @@ import { FreshnessGuard } from './freshness.js';
 import { LocalNode, activeRoles } from './local.js';
 import type { ClusterDoc, DistOmit, NodeReport, PeerMessage, PeerMessageBody } from './messages.js';
 import { STATE_FILE, StateWriter, checkStateDir, loadState, lockStateDir, type PersistedState, type StateLock } from './store.js';
-import { parseDocConfig, UpdateRequest } from './updates.js';
+import { docKey, parseDocConfig, UpdateRequest } from './updates.js';
 
 /** Timer functions (the global ones in production, a SimulatedClock's in tests). */
 export interface Timers {
@@ -183,6 +183,10 @@ export class Daemon extends DaemonEvents {
   private final = false;
   private control: ControlServer | undefined;
   private reqSeq = 0;
+  /** The document in the last state file written and synced (epoch and docKey). */
+  private durable: { epoch: number; key: string } | undefined;
+  /** Why the last state write failed (cleared by the next that succeeds). */
+  private saveError: string | undefined;
   /** Senders of packets signed with another key already warned about (see warnForged). */
   private readonly forgedWarned = new Set<string>();
   /** The state directory's lock, held from start() until the daemon ends. */
@@ -252,7 +256,16 @@ export class Daemon extends DaemonEvents {
       ? `${o.node} stopped without a clean shutdown (daemon started ${iso(persisted.lastBoot)} was killed, crashed or the node lost power)`
       : persisted?.unclean;
     this.boot = Math.max(Math.floor(o.clock.now()), (persisted?.lastBoot ?? 0) + 1);
-    this.writer = new StateWriter(o.stateDir, (e) => this.log.error('cannot persist the state', { error: e.message }));
+    this.writer = new StateWriter(o.stateDir, (e) => {
+      // Said once per distinct error (a full disk fails every retry the same way), debug after.
+      if (this.saveError !== e.message) this.log.error('cannot persist the state', { error: e.message });
+      else this.log.debug('cannot persist the state (again)', { error: e.message });
+      this.saveError = e.message;
+    }, (st) => {
+      if (this.saveError !== undefined) this.log.info('the state is saved again');
+      this.saveError = undefined;
+      this.durable = { epoch: st.doc.epoch, key: docKey(st.doc as ClusterDoc) };
+    });
 
     const nodes = this.nodesWithAddresses(config);
     const mcfg = resolveConfig({
@@ -329,7 +342,10 @@ export class Daemon extends DaemonEvents {
       if (this.o.witness && this.membership.config.partitionPolicy === 'witness')
         void this.o.witness().then((reachable) => this.stepMembership({ type: 'witness', reachable }), () => this.stepMembership({ type: 'witness', reachable: false }));
     }
-    if (this.tickCount % (ticksPerSecond * 5) === 0) this.broadcast({ type: 'doc', doc: this.core.doc });
+    if (this.tickCount % (ticksPerSecond * 5) === 0) {
+      this.broadcast({ type: 'doc', doc: this.core.doc });
+      if (this.saveError !== undefined) void this.persist(true); // the space may be back
+    }
     const recheck = this.core.config.properties.clusterRecheckInterval;
     if (recheck > 0 && this.tickCount % Math.max(1, Math.round(recheck / this.membership.config.tickMs)) === 0)
       this.feedCore({ type: 'kick', reason: 'cluster-recheck-interval', now: this.o.clock.now() });
@@ -566,10 +582,25 @@ export class Daemon extends DaemonEvents {
       case 'forward':
         this.send(c.to, { type: 'update', request: c.request as Record<string, unknown>, reqId: c.reqId });
         break;
-      case 'reply':
-        if (c.to === this.o.node) this.pendingUpdates.get(c.reqId)?.({ ok: c.ok, message: c.message });
-        else this.send(c.to, { type: 'update-reply', reqId: c.reqId, ok: c.ok, message: c.message });
+      case 'reply': {
+        const deliver = (ok: boolean, message: string): void => {
+          if (c.to === this.o.node) this.pendingUpdates.get(c.reqId)?.({ ok, message });
+          else this.send(c.to, { type: 'update-reply', reqId: c.reqId, ok, message });
+        };
+        // "I hold this document" and "your change is done" are said only once it is on disk here
+        // (file and directory synced): acknowledged changes survive a power loss of every node.
+        if (c.reqId.startsWith(DOC_ACK)) {
+          // That document, or a newer one made from it here meanwhile (the writes coalesce).
+          const key = c.reqId.slice(DOC_ACK.length);
+          const epoch = Number.parseInt(key, 10);
+          void this.whenDurable((d) => d.key === key || d.epoch > epoch).then((error) => deliver(error === undefined, error ?? c.message));
+        } else if (c.ok && c.epoch !== undefined) {
+          const epoch = c.epoch;
+          void this.whenDurable((d) => d.epoch >= epoch).then((error) => deliver(error === undefined, error === undefined ? c.message
+            : `${c.message} is in effect, but ${this.o.node} could not save it (${error}): a power loss there would lose it; free the space there, then check \`paceline config show\``));
+        } else deliver(c.ok, c.message);
         break;
+      }
       case 'config-changed': {
         this.local.setConfig(this.core.config);
         if (this.unclean !== undefined && this.core.doc.quarantine[this.o.node] !== undefined) {
@@ -696,6 +727,12 @@ export class Daemon extends DaemonEvents {
 
   private send(to: string, body: DistOmit<PeerMessageBody, 'to'>): void {
     if (to === this.o.node) return;
+    // Showing a document tells the coordinator this node holds it: a member shows only what it has
+    // saved (the coordinator publishes at once; its own answers wait for its disk, see 'reply').
+    if (body.type === 'doc' && this.membership.coordinator !== this.o.node) {
+      const key = body.doc === this.core.doc ? this.core.docKey : docKey(body.doc);
+      if (this.durable?.key !== key) return;
+    }
     const m = this.envelope(to, { ...body, to } as PeerMessageBody);
     if (m !== undefined) this.transmit(m);
   }
@@ -753,7 +790,7 @@ export class Daemon extends DaemonEvents {
         break;
       }
       case 'update-reply':
-        if (isDocSignal(m.reqId)) this.feedCore({ type: 'doc-signal', from: m.from, reqId: m.reqId, now });
+        if (isDocSignal(m.reqId)) this.feedCore({ type: 'doc-signal', from: m.from, reqId: m.reqId, ok: m.ok, message: m.message, now });
         else this.pendingUpdates.get(m.reqId)?.({ ok: m.ok, message: m.message });
         break;
       case 'action': {
@@ -828,6 +865,18 @@ export class Daemon extends DaemonEvents {
   private sendToCoordinatorKick(reason: string): void {
     // The report carrying the failure reaches every node; the coordinator reschedules on it.
     this.feedCore({ type: 'kick', reason, now: this.o.clock.now() });
+  }
+
+  /**
+   * Waits for the state writes under way; undefined when the saved document then satisfies `ok`,
+   * else why not (the last write error). Writes again first when the last one failed (the space may
+   * be back), so that a retransmitted document is acknowledged once it can be saved.
+   */
+  private async whenDurable(ok: (saved: { epoch: number; key: string }) => boolean): Promise<string | undefined> {
+    if (this.saveError !== undefined) void this.persist(true);
+    await this.writer.flush();
+    if (this.durable !== undefined && ok(this.durable)) return undefined;
+    return this.saveError ?? 'it was not saved';
   }
 
   private persist(running: boolean, _previous?: PersistedState): Promise<void> {

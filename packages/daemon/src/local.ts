@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import type { ClusterConfig, ClusterStatus, FailCount, GraphAction, ResourceHistory, Role, Transition } from '@paceline/model';
 import { OcfRc } from '@paceline/model';
 import type { ActionResult, AgentResolver, Clock, CommandRunner, Logger } from '@paceline/agent-api';
-import { ExecutorEvents, RecurringMonitors, executeTransition, recordResult, type MonitorTarget, type PendingRecord } from '@paceline/executor';
+import { ExecutorEvents, RecurringMonitors, executeTransition, findPrimitive, recordResult, type MonitorTarget, type PendingRecord } from '@paceline/executor';
 
 export interface LocalNodeDeps {
   readonly node: string;
@@ -113,6 +113,11 @@ export class LocalNode {
     const next = recordResult(status, r.node, r.instance, r.op, r.result, r.at, options).nodes[0]!;
     this.history = [...next.history];
     this.failures = [...next.failures];
+    // An orphan (no longer configured) that stopped is gone: nothing of it is left to report.
+    if (r.op.action === 'stop' && r.result.execution === 'done' && r.result.outcome === 'ok' && findPrimitive(this.config, r.instance) === undefined) {
+      this.history = this.history.filter((h) => h.resource !== r.instance);
+      this.failures = this.failures.filter((f) => f.resource !== r.instance);
+    }
     this.rev += 1;
     this.monitors.update(activeRoles(this.history), this.config);
     this.deps.onChange();

@@ -187,12 +187,19 @@ export async function saveState(dir: string, state: PersistedStateInput): Promis
   }
 }
 
-/** Serialises saves so that the newest state is the one left on disk. */
+/**
+ * Serialises saves so that the newest state is the one left on disk. `onSaved` is called with each
+ * state once it is durable (file and directory synced); `onError` with each failure (ENOSPC, EIO ...).
+ */
 export class StateWriter {
   private chain: Promise<void> = Promise.resolve();
   private latest: PersistedStateInput | undefined;
 
-  constructor(private readonly dir: string, private readonly onError: (e: Error) => void) {}
+  constructor(
+    private readonly dir: string,
+    private readonly onError: (e: Error) => void,
+    private readonly onSaved: (state: PersistedStateInput) => void = () => undefined,
+  ) {}
 
   save(state: PersistedStateInput): Promise<void> {
     this.latest = state;
@@ -200,7 +207,7 @@ export class StateWriter {
       const s = this.latest;
       if (s === undefined) return;
       this.latest = undefined;
-      await saveState(this.dir, s).catch((e: Error) => this.onError(e));
+      await saveState(this.dir, s).then(() => this.onSaved(s), (e: Error) => this.onError(e));
     });
     return this.chain;
   }

@@ -38,7 +38,7 @@ test('a second daemon on the same state directory is refused before it touches s
   const config = oneNode(await freePorts(8), { resources: [], constraints: [] });
   const first = make('serv1', config, dir);
   await first.start();
-  expect(await first.update({ op: 'standby', node: 'serv1', on: false })).toMatchObject({ ok: true }); // something to persist
+  expect(await first.update({ op: 'standby', node: 'serv1', on: false }, 30_000)).toMatchObject({ ok: true }); // something to persist
   await waitFor('epoch 1 persisted', async () => (await loadState(dir))?.doc.epoch === 1);
   const before = readFileSync(join(dir, STATE_FILE), 'utf8');
 
@@ -94,9 +94,9 @@ test('an epoch near 2^53 is refused; later changes still work (item 7)', async (
   const d = make('serv1', config, dir);
   await d.start();
   await waitFor('serv1 may run', () => d.status().mayRun);
-  const huge = await d.update({ op: 'replace', config: { ...config, epoch: Number.MAX_SAFE_INTEGER }, epoch: Number.MAX_SAFE_INTEGER });
+  const huge = await d.update({ op: 'replace', config: { ...config, epoch: Number.MAX_SAFE_INTEGER }, epoch: Number.MAX_SAFE_INTEGER }, 30_000);
   expect(huge).toMatchObject({ ok: false, message: expect.stringMatching(/epoch: at most \d+/) });
-  const ban = await d.update({ op: 'standby', node: 'serv1', on: true });
+  const ban = await d.update({ op: 'standby', node: 'serv1', on: true }, 30_000);
   expect(ban).toMatchObject({ ok: true, message: expect.stringContaining('in standby') });
   await d.dispose();
 }, 60_000);

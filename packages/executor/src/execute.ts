@@ -6,12 +6,12 @@
  * reported cancelled and nothing is recorded for them. Results come back as data
  * (`ExecutionReport.records`) for `recordAll` to write into the status.
  */
-import type { ClusterConfig, GraphAction, Transition } from '@paceline/model';
+import type { ClusterConfig, GraphAction, PrimitiveEntry, Transition } from '@paceline/model';
 import {
   invokeAgent, supportsAction, validateParams, type ActionResult, type AgentAction, type AgentResolver, type Clock,
   type CommandRunner, type Logger, type Notification,
 } from '@paceline/agent-api';
-import { OcfRc, operationParams, paramsDigest } from '@paceline/model';
+import { OcfRc, Primitive, operationParams, paramsDigest } from '@paceline/model';
 import type { ExecutorEvents } from './events.js';
 import { findOperation, findPrimitive, localInstanceId, metaFor, stateDirFor, timeoutFor } from './lookup.js';
 import { isFailure, metExpectation, type PendingRecord, type RecordedOp } from './record.js';
@@ -195,7 +195,8 @@ async function runOne(a: GraphAction, graph: Transition, deps: ExecutorDeps, log
   }
   const node = a.node!;
   const action = AGENT_ACTION[a.kind]!;
-  const entry = findPrimitive(deps.config, a.resource!, a.primitive);
+  // A resource removed from the configuration (an orphan) runs with its last known definition.
+  const entry = findPrimitive(deps.config, a.resource!, a.primitive) ?? orphanEntry(a);
   const instance = localInstanceId(entry, a.resource!);
   const opName = action;
   // A probe uses the interval-0 monitor operation's settings, when there is one.
@@ -206,6 +207,8 @@ async function runOne(a: GraphAction, graph: Transition, deps: ExecutorDeps, log
     interval: a.interval,
     expectedRc: a.kind === 'probe' ? OcfRc.NOT_RUNNING : a.kind === 'monitor' && configuredOp?.role === 'Promoted' ? OcfRc.RUNNING_PROMOTED : OcfRc.SUCCESS,
     ...(entry ? { agent: entry.primitive.agent, digest: paramsDigest(rawParams!) } : {}),
+    // The definition the instance runs with, kept in its history for the day it becomes an orphan.
+    ...(entry && !(opName === 'monitor' && a.interval > 0) ? { params: operationParams(entry.primitive, node, undefined) } : {}),
     ...(a.kind === 'migrate_to' || a.kind === 'migrate_from' ? migration(graph, a.resource!) : {}),
   };
   const event = { id: a.id, node, instance, action: opName, interval: a.interval, at: startedAt, ...(deps.transition !== undefined ? { transition: deps.transition } : {}) };
@@ -254,6 +257,14 @@ async function runOne(a: GraphAction, graph: Transition, deps: ExecutorDeps, log
     result, startedAt, finishedAt, record,
     ...(succeeded ? {} : { reason: describeUnexpected(a, result) }),
   };
+}
+
+/** A primitive entry for an orphan's action from the definition the graph carries (its node's history). */
+function orphanEntry(a: GraphAction): PrimitiveEntry | undefined {
+  const d = a.definition;
+  if (d === undefined) return undefined;
+  const r = Primitive.safeParse({ type: 'primitive', id: a.primitive ?? a.resource, agent: d.agent, params: d.params });
+  return r.success ? { primitive: r.data, path: `(orphan ${a.resource ?? ''}: its last known definition)` } : undefined;
 }
 
 function describeUnexpected(a: GraphAction, r: ActionResult): string {

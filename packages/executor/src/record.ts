@@ -21,6 +21,8 @@ export interface RecordedOp {
   readonly expectedRc?: number;
   /** The agent reference the instance ran with. */
   readonly agent?: string;
+  /** The parameters it ran with (kept in the history: an orphan is stopped with them). */
+  readonly params?: Readonly<Record<string, unknown>>;
   readonly digest?: string;
   readonly migrateSource?: string;
   readonly migrateTarget?: string;
@@ -147,7 +149,10 @@ export function recordResult(
   const cancelsMonitors = CANCELS_MONITORS.has(op.action) && result.execution === 'done' && result.outcome === 'ok';
   const keep = (o: OpRecord): boolean => !(o.action === op.action && o.interval === op.interval) && !(cancelsMonitors && o.interval > 0);
   const ops = [...(history?.ops ?? []).filter(keep), record];
-  const newHistory: ResourceHistory = { resource: instance, ...(history?.agent ?? op.agent ? { agent: history?.agent ?? op.agent } : {}), ops };
+  // The newest definition it ran with (agent and parameters), when this operation carried one.
+  const agent = op.params !== undefined ? op.agent ?? history?.agent : history?.agent ?? op.agent;
+  const params = op.params ?? history?.params;
+  const newHistory: ResourceHistory = { resource: instance, ...(agent ? { agent } : {}), ...(params !== undefined ? { params: { ...params } } : {}), ops };
   const histories = history ? n.history.map((h) => (h === history ? newHistory : h)) : [...n.history, newHistory];
   const fatal = options.startFailureIsFatal === true && op.action === 'start';
   const failures = isFailure(op, result) ? bumpFailure(n.failures, instance, op, now, fatal) : n.failures;

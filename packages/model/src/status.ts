@@ -57,6 +57,12 @@ export const ResourceHistory = z.strictObject({
   resource: z.string(),
   /** Agent reference the node ran it with (lets orphans be described). */
   agent: z.string().optional(),
+  /**
+   * The parameters it last ran with on this node (Pacemaker keeps them in the status for the same
+   * reason): a resource removed from the configuration while running (an orphan) is stopped with
+   * this last known definition, its agent and parameters.
+   */
+  params: z.record(z.string(), z.unknown()).optional(),
   /** When the node shut down with shutdown-lock enabled: the time (ms) the resource was locked to this node. */
   shutdownLock: z.number().optional(),
   ops: z.array(OpRecord).default([]),

@@ -9,6 +9,12 @@ export type GraphActionKind =
   | 'start' | 'stop' | 'monitor' | 'probe' | 'promote' | 'demote' | 'migrate_to' | 'migrate_from'
   | 'reload' | 'notify' | 'fence' | 'pseudo';
 
+/** The agent and parameters an orphan last ran with on a node. */
+export interface OrphanDefinition {
+  readonly agent: string;
+  readonly params: Readonly<Record<string, unknown>>;
+}
+
 /** One action in the transition graph. */
 export interface GraphAction {
   /** Unique, stable id: e.g. "web_start_0 serv1", "fence serv2". */
@@ -18,6 +24,11 @@ export interface GraphAction {
   readonly resource?: string;
   /** The configured primitive behind the instance. */
   readonly primitive?: string;
+  /**
+   * For a resource no longer in the configuration (an orphan, being stopped): its last known
+   * definition on the action's node, from that node's history.
+   */
+  readonly definition?: OrphanDefinition;
   /** Node the action runs on (for fencing: the node to fence). */
   readonly node?: string;
   /** Recurring monitor interval in ms; 0 for one-shot actions. */

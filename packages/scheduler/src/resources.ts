@@ -4,7 +4,7 @@
  * default). Clones are expanded into instances `child:0..n-1` here so every later stage sees
  * concrete primitives.
  */
-import type { ClusterConfig, Clone, Group, Operation, Primitive, Resource, ResourceMeta, Role } from '@paceline/model';
+import type { ClusterConfig, Clone, Group, Operation, OrphanDefinition, Primitive, Resource, ResourceMeta, Role } from '@paceline/model';
 import { INFINITY } from '@paceline/model';
 
 export type RscKind = 'primitive' | 'group' | 'clone';
@@ -41,6 +41,8 @@ export interface Rsc {
   readonly isFencing: boolean;
   /** Only in the status section (deleted from the configuration). */
   readonly orphan: boolean;
+  /** An orphan's last known definition per node, from the nodes' histories (where they recorded one). */
+  readonly definitions?: ReadonlyMap<string, OrphanDefinition>;
   /** For clones. */
   readonly clone?: Clone;
   /** For groups: members ordered / colocated (Pacemaker's deprecated ordered/collocated, default true). */
@@ -72,6 +74,7 @@ interface Mutable {
   ops: Operation[];
   isFencing: boolean;
   orphan: boolean;
+  definitions?: ReadonlyMap<string, OrphanDefinition>;
   clone?: Clone;
   ordered?: boolean;
   collocated?: boolean;
@@ -82,7 +85,7 @@ interface Mutable {
 export function buildResourceTree(
   config: ClusterConfig,
   nodeCount: number,
-  orphans: readonly { id: string; agent?: string }[] = [],
+  orphans: readonly { id: string; agent?: string; definitions?: ReadonlyMap<string, OrphanDefinition> }[] = [],
   /** Clone instance numbers found in the history beyond clone-max (orphan instances), per clone id. */
   orphanInstances: ReadonlyMap<string, readonly number[]> = new Map(),
 ): ResourceTree {
@@ -160,6 +163,7 @@ export function buildResourceTree(
       id: o.id, kind: 'primitive', parent: undefined, children: [], index: counter++,
       meta: { ...effective({}, undefined, isFencing, false), managed: (props.stopOrphanResources ? true : false) && !props.maintenanceMode, targetRole: 'Stopped' },
       primitive: prim, ops: [], isFencing, orphan: true, baseId: o.id,
+      ...(o.definitions !== undefined && o.definitions.size > 0 ? { definitions: o.definitions } : {}),
     };
     byId.set(o.id, rsc);
     primitives.push(rsc);

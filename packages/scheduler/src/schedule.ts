@@ -5,7 +5,7 @@
  *   nodes → resources → unpack status → node criteria (scores) → colocations → assign
  *         → create actions → orderings (+ propagation) → summary, placement, explanation
  */
-import type { ClusterConfig, ClusterStatus, GraphAction, OrderEdge, Transition } from '@paceline/model';
+import type { ClusterConfig, ClusterStatus, GraphAction, OrderEdge, OrphanDefinition, Transition } from '@paceline/model';
 import { buildNodeViews } from './nodes.js';
 import { buildResourceTree } from './resources.js';
 import { indexFailCounts } from './failcounts.js';
@@ -91,6 +91,8 @@ function toGraphAction(a: Act): GraphAction {
     out.primitive = a.rsc.baseId;
   }
   if (a.node) out.node = a.node;
+  const definition = a.node !== undefined ? a.rsc?.definitions?.get(a.node) : undefined;
+  if (definition !== undefined) out.definition = definition;
   if (a.pseudo) out.pseudo = `${a.task} implied by fencing`;
   return out;
 }
@@ -106,7 +108,7 @@ function defaultReason(a: Act): string {
 }
 
 /** Resources with history but no configuration (deleted): they must be stopped. */
-function findOrphans(config: ClusterConfig, status: ClusterStatus): { id: string; agent?: string }[] {
+function findOrphans(config: ClusterConfig, status: ClusterStatus): { id: string; agent?: string; definitions?: Map<string, OrphanDefinition> }[] {
   const known = new Set<string>();
   const walk = (r: ClusterConfig['resources'][number]): void => {
     known.add(r.id);
@@ -114,12 +116,18 @@ function findOrphans(config: ClusterConfig, status: ClusterStatus): { id: string
     if (r.type === 'clone') walk(r.child);
   };
   config.resources.forEach(walk);
-  const out = new Map<string, { id: string; agent?: string }>();
+  const out = new Map<string, { id: string; agent?: string; definitions?: Map<string, OrphanDefinition> }>();
   for (const n of status.nodes) {
     for (const h of n.history) {
       const base = h.resource.replace(/:\d+$/, '');
-      if (known.has(h.resource) || known.has(base) || out.has(h.resource) || h.ops.length === 0) continue;
-      out.set(h.resource, { id: h.resource, ...(h.agent ? { agent: h.agent } : {}) });
+      if (known.has(h.resource) || known.has(base) || h.ops.length === 0) continue;
+      let o = out.get(h.resource);
+      if (o === undefined) {
+        o = { id: h.resource, ...(h.agent ? { agent: h.agent } : {}) };
+        out.set(h.resource, o);
+      }
+      // What it last ran with on this node: its stop there uses that (the configuration has nothing).
+      if (h.agent !== undefined && h.params !== undefined) (o.definitions ??= new Map()).set(n.name, { agent: h.agent, params: h.params });
     }
   }
   return [...out.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

@@ -305,9 +305,10 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
     // With `skew`, the channel may be delivered before the heartbeats of the same tick.
     for (const n of classes.has('skew') && orderPrng.chance(0.5) ? [...nets].reverse() : nets) n.deliver();
     await yieldIo();
-    // While a node stops cleanly, its last state writes (real file I/O) finish within the tick, so
-    // that the tick at which it is down, and so the seed, replays exactly.
-    if (stopping.size > 0) for (let i = 0; i < 10_000 && fsBusy(); i++) await yieldIo();
+    // State writes (real file I/O) finish within the tick: a node acknowledges a document or answers
+    // a change only once it is saved, and a node that stops cleanly is down once its last write is
+    // done — so the tick at which each happens, and so the seed, replays exactly.
+    for (let i = 0; i < 10_000 && fsBusy(); i++) await yieldIo();
     world.check(tick);
   };
   const run = async (ticks: number): Promise<void> => { for (let i = 0; i < ticks; i++) await step(); };
