@@ -31,6 +31,13 @@ export type ControlResponse = z.infer<typeof ControlResponse>;
 
 const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 
+/**
+ * How long a change asked for on the control socket waits for the coordinator's answer: the answer
+ * comes once every member has saved the change (fsync of file and directory on each), which takes
+ * seconds on a machine under heavy I/O.
+ */
+export const CONTROL_UPDATE_TIMEOUT_MS = 15_000;
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Answers one request against a daemon. */
@@ -38,19 +45,19 @@ export async function handleControl(daemon: Daemon, req: ControlRequest): Promis
   switch (req.cmd) {
     case 'status': return { ok: true, data: daemon.status() };
     case 'config': return { ok: true, data: daemon.document() };
-    case 'update': return daemon.update(req.request);
+    case 'update': return daemon.update(req.request, CONTROL_UPDATE_TIMEOUT_MS);
     case 'cleanup': {
       const problem = daemon.cleanupProblem(req.resource, req.node);
       return problem !== undefined ? { ok: false, message: problem } : { ok: true, message: daemon.cleanup(req.resource, req.node) };
     }
     case 'move': {
-      if (req.node !== undefined) return daemon.update({ op: 'move', resource: req.resource, node: req.node });
+      if (req.node !== undefined) return daemon.update({ op: 'move', resource: req.resource, node: req.node }, CONTROL_UPDATE_TIMEOUT_MS);
       const where = activeNodes(daemon, req.resource);
       if (where.length !== 1) return { ok: false, message: where.length === 0 ? `${req.resource} is not running anywhere; name a node with --node` : `${req.resource} runs on ${where.join(', ')}; name a node with --node` };
-      return daemon.update({ op: 'ban', resource: req.resource, node: where[0]! });
+      return daemon.update({ op: 'ban', resource: req.resource, node: where[0]! }, CONTROL_UPDATE_TIMEOUT_MS);
     }
     case 'restart': {
-      const stop = await daemon.update({ op: 'target-role', resource: req.resource, role: 'Stopped' });
+      const stop = await daemon.update({ op: 'target-role', resource: req.resource, role: 'Stopped' }, CONTROL_UPDATE_TIMEOUT_MS);
       if (!stop.ok) return stop;
       const deadline = Date.now() + (req.timeoutMs ?? 60_000);
       while (activeNodes(daemon, req.resource).length > 0) {
@@ -58,7 +65,7 @@ export async function handleControl(daemon: Daemon, req: ControlRequest): Promis
         await sleep(100);
       }
       const stopped = activeNodes(daemon, req.resource).length === 0;
-      const start = await daemon.update({ op: 'target-role', resource: req.resource, role: undefined });
+      const start = await daemon.update({ op: 'target-role', resource: req.resource, role: undefined }, CONTROL_UPDATE_TIMEOUT_MS);
       return { ok: stopped && start.ok, message: stopped ? `${req.resource} stopped and started again (${start.message})` : `${req.resource} did not stop in time; its target role was restored (${start.message})` };
     }
   }

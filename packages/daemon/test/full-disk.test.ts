@@ -42,15 +42,17 @@ afterAll(async () => {
  * under way during the first fill frees a page when its rename replaces the old file.
  */
 async function fill(dir: string): Promise<void> {
-  fillOnce(dir);
-  await new Promise((r) => setTimeout(r, 300));
+  for (let i = 0; i < 5; i++) {
+    fillOnce(dir);
+    await new Promise((r) => setTimeout(r, 300));
+  }
   fillOnce(dir);
 }
 
 function fillOnce(dir: string): void {
   const chunk = Buffer.alloc(4096, 1);
   const path = join(dir, 'filler');
-  for (let i = 0; i < 10_000; i++) {
+  for (let i = 0; i < 100_000; i++) {
     try {
       writeFileSync(path, chunk, { flag: 'a' });
     } catch (e) {
@@ -72,7 +74,8 @@ if (!isRoot) process.stderr.write('skipping the full-disk test: it needs root to
       return;
     }
   }
-  const config = twoNodeConfig(await freePorts(8));
+  // No resources: nothing else writes to the state directories while the test fills them.
+  const config = twoNodeConfig(await freePorts(8), { resources: [], constraints: [] });
   const make = (node: 'serv1' | 'serv2'): Daemon => {
     const d = new Daemon({
       node, config, stateDir: dirs[node], key, agents: new AgentRegistry([...dummyAgents]), runner: new ExecaCommandRunner(),
