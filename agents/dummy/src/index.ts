@@ -20,7 +20,7 @@ export const DummyParams = z.object({
   startDelayMs: z.number().int().nonnegative().default(0).describe('Extra sleep in start, in ms'),
   stopDelayMs: z.number().int().nonnegative().default(0).describe('Extra sleep in stop, in ms'),
   failActions: z.array(FailableAction).default([]).describe('Actions that report a generic error (for tests)'),
-});
+}).strict();
 export type DummyParams = z.infer<typeof DummyParams>;
 
 type Role = 'started' | 'promoted';

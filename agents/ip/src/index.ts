@@ -80,6 +80,7 @@ export const ipParams = z
       .default(true)
       .describe('IPv6: set net.ipv6.conf.INTERFACE.ndisc_notify=1 so the kernel advertises the address to neighbours once added.'),
   })
+  .strict()
   .superRefine((p, ctx) => {
     const family = ipFamily(p.address);
     if (family === 4 && p.cidrNetmask !== undefined && p.cidrNetmask > 32) {

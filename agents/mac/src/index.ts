@@ -33,6 +33,7 @@ export const macParams = z
     parent: z.string().regex(IFNAME, 'must be a network interface name (1-15 characters)').optional().describe('macvlan: the parent interface.'),
     macvlanMode: z.enum(['bridge', 'private', 'vepa', 'passthru']).default('bridge').describe('macvlan: the macvlan mode.'),
   })
+  .strict()
   .superRefine((p, ctx) => {
     if (p.mode === 'macvlan' && p.parent === undefined) ctx.addIssue({ code: 'custom', path: ['parent'], message: 'is required in macvlan mode' });
     if (p.mode === 'macvlan' && p.parent === p.interface) ctx.addIssue({ code: 'custom', path: ['interface'], message: 'must differ from parent' });

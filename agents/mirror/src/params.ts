@@ -38,7 +38,7 @@ export const MirrorParams = z.object({
   auth: z.enum(['key', 'none']).default('key')
     .describe('key: the rsync daemons require a password both nodes derive from secretFile or the cluster key (start is misconfigured without either); none: no password, only the peer\'s address is admitted (any user on the peer can read this copy)'),
   rsync: z.string().min(1).default('rsync').describe('The rsync program'),
-}).superRefine((p, ctx) => {
+}).strict().superRefine((p, ctx) => {
   const meta = p.metaDir ?? `${normalize(p.path)}.mirror`;
   const inside = (a: string, b: string) => { const r = relative(b, a); return r === '' || (!r.startsWith('..') && !isAbsolute(r)); };
   if (p.metaDir !== undefined && (inside(meta, p.path) || inside(p.path, meta))) {

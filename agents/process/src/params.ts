@@ -26,6 +26,7 @@ export const ProcessParams = z
     stopTimeoutMs: z.number().int().nonnegative().default(10_000).describe('Wait this long after the stop signal before SIGKILL, in ms'),
     processGroup: z.boolean().default(true).describe('Signal the whole process group (the program and its children), not only the program'),
   })
+  .strict()
   .superRefine((p, ctx) => {
     if (p.probe === 'tcp' && p.probePort === undefined) ctx.addIssue({ code: 'custom', path: ['probePort'], message: 'is required when probe is "tcp"' });
     if (p.probe === 'http' && p.probeUrl === undefined) ctx.addIssue({ code: 'custom', path: ['probeUrl'], message: 'is required when probe is "http"' });

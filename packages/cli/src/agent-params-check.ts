@@ -1,12 +1,12 @@
 /**
- * `config validate`'s check of resource parameters against the agents' schemas: every primitive
+ * `config validate`'s (and `simulate`'s, `explain`'s, `config apply`'s, daemon start's) check of resource parameters against the agents' schemas: every primitive
  * whose agent is a built-in `paceline:` agent gets its parameters (and each per-node parameter
  * set) parsed by that agent's schema, so a misspelt or unknown parameter of a strict agent is an
  * error with its path and a "did you mean". OCF and other agents are not checked here (their
  * scripts would have to be run).
  */
 import { describeAgentParams, validateParams, type AgentRegistry } from '@paceline/agent-api';
-import { listPrimitives, type ClusterConfig } from '@paceline/model';
+import { ConfigError, listPrimitives, type ClusterConfig } from '@paceline/model';
 
 export interface ParamProblem {
   readonly path: string;
@@ -68,4 +68,14 @@ export function checkAgentParams(config: ClusterConfig, registry: AgentRegistry)
     }
   }
   return problems;
+}
+
+/**
+ * The same check for the commands that act on a configuration (`simulate`, `explain`, `config
+ * apply`, daemon start): throws a ConfigError naming every problem (exit 2), so a misspelt
+ * parameter never reaches a node.
+ */
+export function assertAgentParams(config: ClusterConfig, registry: AgentRegistry, source?: string): void {
+  const problems = checkAgentParams(config, registry);
+  if (problems.length > 0) throw new ConfigError(problems, source);
 }

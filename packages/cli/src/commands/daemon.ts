@@ -7,6 +7,7 @@ import { ArbiterClient, DEFAULT_WITNESS_PORT, ExecaCommandRunner, createLogger, 
 import { ExitError, type CliIo } from '../io.js';
 import { loadConfigDocument } from '../load.js';
 import { cliAgentRegistry } from '../agents.js';
+import { assertAgentParams } from '../agent-params-check.js';
 import { checkLogOptions, parseAddressOption } from '../options.js';
 import { VERSION } from '../version.js';
 import { announceToSystemd } from '../systemd.js';
@@ -70,7 +71,10 @@ export function registerDaemonCommand(program: Command, io: CliIo): void {
     .action(async (opts: DaemonOpts) => {
       const arbiterAt = opts.arbiter !== undefined ? parseAddressOption('--arbiter', opts.arbiter, DEFAULT_WITNESS_PORT) : undefined;
       checkLogOptions(opts.logFormat, opts.logLevel);
-      const config = loadConfigDocument(io, opts.config).document;
+      const { document: config, result: loaded } = loadConfigDocument(io, opts.config);
+      const agents = cliAgentRegistry();
+      // A misspelt parameter of a built-in agent stops the start here, not at the resource's first action.
+      if (loaded.config) assertAgentParams(loaded.config, agents, opts.config);
       const key = await readKey(opts.key);
       const runner = new ExecaCommandRunner();
       const logger = createLogger({ format: opts.logFormat as LogFormat, level: opts.logLevel as LogLevel, fields: { node: opts.node } });
@@ -101,7 +105,7 @@ export function registerDaemonCommand(program: Command, io: CliIo): void {
       let daemon: Daemon;
       try {
         daemon = new Daemon({
-          node: opts.node, config, stateDir: opts.stateDir, key, keyFile: resolve(opts.key), agents: cliAgentRegistry(), runner, clock: systemClock, timers: systemTimers, logger,
+          node: opts.node, config, stateDir: opts.stateDir, key, keyFile: resolve(opts.key), agents, runner, clock: systemClock, timers: systemTimers, logger,
           membership: {
             ...parseMembershipSettings(opts.membership),
             ...(opts.profile !== undefined ? { profile: opts.profile as 'default' | 'fast' } : {}),

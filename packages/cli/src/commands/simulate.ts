@@ -43,6 +43,18 @@ function whatIfs(config: ClusterConfig, o: SimulateOptions): WhatIf[] {
   ];
 }
 
+/**
+ * The parameters of built-in `paceline:` agents are checked as `config validate` does (a misspelt
+ * one is an error, not a silently different plan). The agents are loaded only when the file uses
+ * one, so planning an OCF-only or CIB configuration stays light.
+ */
+async function checkParams(config: ClusterConfig, source: string): Promise<void> {
+  if (!listPrimitives(config).some((e) => e.primitive.agent.startsWith('paceline:'))) return;
+  const { cliAgentRegistry } = await import('../agents.js');
+  const { assertAgentParams } = await import('../agent-params-check.js');
+  assertAgentParams(config, cliAgentRegistry(), source);
+}
+
 export function registerSimulateCommands(program: Command, io: CliIo): void {
   program
     .command('simulate')
@@ -58,7 +70,7 @@ export function registerSimulateCommands(program: Command, io: CliIo): void {
     .option('--show-scores', 'print every score with its contributions')
     .option('--format <text|json>', 'output format', 'text')
     .option('--dot', 'print the action graph in Graphviz dot syntax')
-    .action((o: SimulateOptions) => {
+    .action(async (o: SimulateOptions) => {
       let config: ClusterConfig;
       let status: ClusterStatus;
       let now: number;
@@ -75,6 +87,7 @@ export function registerSimulateCommands(program: Command, io: CliIo): void {
       } else {
         if (!o.config) throw new Error('give --config FILE (or --cib FILE.xml)');
         config = loadConfig(io, o.config);
+        await checkParams(config, o.config);
         status = loadStatus(io, config, o.status);
         now = parseNow(o.now, io.now());
       }
@@ -120,8 +133,9 @@ export function registerSimulateCommands(program: Command, io: CliIo): void {
     .option('-s, --status <file>', 'cluster status (YAML or JSON)')
     .option('--node <node>', 'only this node')
     .option('--now <iso-8601>', 'the current time')
-    .action((resource: string, o: { config: string; status?: string; node?: string; now?: string }) => {
+    .action(async (resource: string, o: { config: string; status?: string; node?: string; now?: string }) => {
       const config = loadConfig(io, o.config);
+      await checkParams(config, o.config);
       const status = loadStatus(io, config, o.status);
       const transition = schedule({ config, status, now: parseNow(o.now, io.now()) });
       // The resource may be a primitive, a group or a clone: explain it and everything inside it.
