@@ -2,10 +2,16 @@
  * A typed builder for library users who write clusters in TypeScript rather than YAML:
  *
  *   const config = clusterBuilder()
+ *     .properties({ stonithEnabled: false })
  *     .node('serv1').node('serv2')
  *     .primitive('web-ip', 'paceline:ip', { params: { address: '10.0.0.10', cidrNetmask: 24 } })
  *     .location('web-ip-home', 'web-ip', 'serv1', 100)
  *     .build();
+ *
+ * `stonithEnabled: false` because the example has no fencing device: with fencing enabled (the
+ * default) and none configured, every resource is left unmanaged and nothing starts (validation
+ * warns). A cluster whose nodes share data keeps fencing on and adds a device instead, e.g.
+ * `.primitive('fence-serv1', 'stonith:fence_ipmilan', { params: { ip: '10.0.1.1' } })`.
  *
  * Every method takes the same input types as the YAML schema (`z.input`), and `build()` runs the
  * same validation as a file, so a builder can never produce a config a file could not.

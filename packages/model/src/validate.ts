@@ -8,7 +8,7 @@ import { ClusterConfig, type Constraint } from './config.js';
 import { ClusterStatus } from './status.js';
 import { ConfigError, formatPath, type ConfigIssue } from './errors.js';
 import { parseDocumentText } from './load.js';
-import { listResourceIds } from './walk.js';
+import { listPrimitives, listResourceIds } from './walk.js';
 
 export interface ValidationResult {
   readonly config?: ClusterConfig;
@@ -60,7 +60,22 @@ export function validateConfig(input: unknown): ValidationResult {
     checkConstraint(c, `constraints[${i}]`, resourceIds, nodeNames, issues, warnings);
   });
   issues.push(...findMandatoryCycles(config.constraints));
+  const noFencing = noFencingWarning(config);
+  if (noFencing) warnings.push(noFencing);
   return issues.length ? { issues, warnings } : { config, issues, warnings };
+}
+
+/**
+ * Fencing enabled (the default) without a fencing device leaves every resource unmanaged: the
+ * scheduler starts nothing and stops nothing (as Pacemaker does; crm_verify reports it). Said here
+ * so that `config validate` names the cause and both fixes instead of calling the file "valid".
+ */
+export const NO_FENCING_DEVICE = 'fencing is enabled (properties.stonithEnabled, default true) but no fencing device is configured, so resource start-up is disabled: every resource is left unmanaged. Add a fencing device (a primitive whose agent is stonith:...), or set properties.stonithEnabled: false if the resources share no data that two nodes must never write at once';
+
+function noFencingWarning(config: ClusterConfig): ConfigIssue | undefined {
+  if (!config.properties.stonithEnabled || config.resources.length === 0) return undefined;
+  if (listPrimitives(config).some((e) => e.primitive.agent.startsWith('stonith:'))) return undefined;
+  return { path: 'properties.stonithEnabled', message: NO_FENCING_DEVICE };
 }
 
 function checkConstraint(

@@ -12,7 +12,7 @@
  */
 import type { ResourceMeta, Role } from '@paceline/model';
 import { assignClone as assignCloneWithPort, cloneSettings, colocateWithClone, rolePriorityDelta, type CloneAssignPort } from './clone/index.js';
-import { INFINITY, addScores } from '@paceline/model';
+import { INFINITY, NO_FENCING_DEVICE, addScores } from '@paceline/model';
 import type { NodeView } from './nodes.js';
 import { nodeAvailable } from './nodes.js';
 import type { ResourceTree, Rsc } from './resources.js';
@@ -505,7 +505,11 @@ export function assignResources(
       nextRole.set(r.id, currentRole(r));
       nextRoleReason.set(r.id, 'no-quorum-policy=freeze');
     }
-    if (opts.unmanageAll) unmanaged.add(r.id);
+    if (opts.unmanageAll) {
+      unmanaged.add(r.id);
+      // The cause `explain` prints, instead of "unable to allocate" next to a fine score.
+      if (!nextRoleReason.has(r.id)) nextRoleReason.set(r.id, `unmanaged: ${NO_FENCING_DEVICE}`);
+    }
     if (!isManaged(r)) {
       if (!nextRole.has(r.id)) nextRole.set(r.id, currentRole(r));
       finalize(r, currentNode(r) ?? null, true);

@@ -5,7 +5,7 @@
  *   nodes → resources → unpack status → node criteria (scores) → colocations → assign
  *         → create actions → orderings (+ propagation) → summary, placement, explanation
  */
-import type { ClusterConfig, ClusterStatus, GraphAction, OrderEdge, OrphanDefinition, Transition } from '@paceline/model';
+import { NO_FENCING_DEVICE, type ClusterConfig, type ClusterStatus, type GraphAction, type OrderEdge, type OrphanDefinition, type Transition } from '@paceline/model';
 import { buildNodeViews } from './nodes.js';
 import { buildResourceTree } from './resources.js';
 import { indexFailCounts } from './failcounts.js';
@@ -75,7 +75,7 @@ export function schedule(input: ScheduleInput): Transition {
     edges,
     summary,
     explanation: buildExplanation(tree, nodes, criteria.book, assignment, summary),
-    warnings: [...unpacked.warnings, ...criteria.warnings, ...colocWarnings],
+    warnings: [...(config.properties.stonithEnabled && !tree.hasFencingResource && config.resources.length > 0 ? [NO_FENCING_DEVICE] : []), ...unpacked.warnings, ...criteria.warnings, ...colocWarnings],
   });
 }
 
