@@ -38,3 +38,6 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 npm run build --silent
+# npm ci links a package's bin only when its target exists, and dist/ is built after it: link
+# `paceline` now (node_modules/.bin/paceline, for `npx paceline`); no scripts run.
+npm rebuild @paceline/cli --ignore-scripts --silent

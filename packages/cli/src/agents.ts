@@ -16,6 +16,13 @@ import { ocfRefResolver } from '@paceline/ocf';
 import { ExecaCommandRunner } from '@paceline/runtime';
 import { builtinAgentRegistry } from './commands/agent.js';
 
+/** OCF_ROOT from the environment (as Pacemaker's tools honour it), else undefined: the OCF default. */
+export function envOcfRoot(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env['OCF_ROOT'] || undefined;
+}
+
+/** `ocfRoot` defaults to the OCF_ROOT environment variable, then to the OCF default (/usr/lib/ocf). */
 export function cliAgentRegistry(options: { ocfRoot?: string } = {}): AgentRegistry {
-  return builtinAgentRegistry([ipAgent, macAgent, mirrorAgent, httpdAgent, bindAgent, sambaAgent, radiusAgent, cyrusAgent, sendmailAgent]).addResolver('ocf', ocfRefResolver({ run: new ExecaCommandRunner(), ...options }));
+  const ocfRoot = options.ocfRoot ?? envOcfRoot();
+  return builtinAgentRegistry([ipAgent, macAgent, mirrorAgent, httpdAgent, bindAgent, sambaAgent, radiusAgent, cyrusAgent, sendmailAgent]).addResolver('ocf', ocfRefResolver({ run: new ExecaCommandRunner(), ...(ocfRoot !== undefined ? { ocfRoot } : {}) }));
 }

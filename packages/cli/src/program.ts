@@ -5,6 +5,7 @@ import { ExitError, type CliIo } from './io.js';
 import { registerSimulateCommands } from './commands/simulate.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerConfigCommands } from './commands/config.js';
+import { VERSION } from './version.js';
 
 /**
  * Commands that drive the real world (agents, the daemon, its control socket) load their packages
@@ -46,6 +47,7 @@ const PLANNING_COMMANDS = new Set(['simulate', 'explain', 'demo']);
 export async function createProgram(io: CliIo, only?: string): Promise<Command> {
   const program = new Command('paceline')
     .description('Paceline: a typed high-availability cluster resource manager with Pacemaker semantics')
+    .version(VERSION, '-V, --version', 'print the version of Paceline (the CLI package\'s) and exit')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s.replace(/\n$/, '')) });
   registerSimulateCommands(program, io);

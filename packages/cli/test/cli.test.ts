@@ -60,11 +60,43 @@ describe('paceline config validate', () => {
     });
     expect(await runCli(['config', 'validate', 'params.yaml'], io)).toBe(2);
     const err = io.stderr.join('\n');
-    expect(err).toMatch(/^params\.yaml: 3 problems found/);
+    expect(err).toMatch(/^params\.yaml: 3 problems found/m);
     expect(err).toContain('resources[0].params.expectStatu: unknown parameter of paceline:httpd (did you mean "expectStatus"?)');
     expect(err).toMatch(/resources\[1\]\.child\.params\.port: .*>=1/);
     expect(err).toContain('resources[2].agent: no agent "paceline:sendmial"');
     expect(err).not.toContain('resources[3]');
+  });
+
+  // Typos of the native agents' parameters used to be dropped silently (a /32 VIP, a process
+  // without arguments); every command that acts on a configuration now refuses them.
+  const typos = 'properties: { stonithEnabled: false }\nnodes: [{ name: n1 }]\nresources:\n' +
+    '  - { type: primitive, id: vip, agent: "paceline:ip", params: { address: 192.0.2.10, interface: eth0, cidrNetmaks: 24 } }\n' +
+    '  - { type: primitive, id: app, agent: "paceline:process", params: { command: /bin/sleep, agrs: ["600"] } }\n';
+  const typoProblems = [
+    'resources[0].params.cidrNetmaks: unknown parameter of paceline:ip (did you mean "cidrNetmask"?)',
+    'resources[1].params.agrs: unknown parameter of paceline:process (did you mean "args"?)',
+  ];
+  it.each([
+    ['config validate', ['config', 'validate', 'typos.yaml']],
+    ['simulate', ['simulate', '--config', 'typos.yaml']],
+    ['explain', ['explain', 'vip', '--config', 'typos.yaml']],
+    ['config apply', ['config', 'apply', 'typos.yaml', '--state-dir', '/nonexistent/state']],
+    ['daemon start', ['daemon', '--config', 'typos.yaml', '--node', 'n1', '--state-dir', '/nonexistent/state', '--key', '/nonexistent/key']],
+  ])('%s refuses misspelt parameters of native agents with a "did you mean"', async (_name, argv) => {
+    const io = fakeIo({ 'typos.yaml': typos });
+    expect(await runCli(argv, io)).toBe(2);
+    const err = io.stderr.join('\n');
+    expect(err).toMatch(/^typos\.yaml: 2 problems found/);
+    for (const p of typoProblems) expect(err).toContain(p);
+  });
+
+  it('warns that fencing without a fencing device leaves everything unmanaged, naming both fixes', async () => {
+    const io = fakeIo({ 'nofence.yaml': 'nodes: [{ name: n1 }]\nresources: [{ type: primitive, id: a, agent: "paceline:dummy" }]\n' });
+    expect(await runCli(['config', 'validate', 'nofence.yaml'], io)).toBe(0);
+    expect(io.stderr.join('\n')).toMatch(/^warning: nofence\.yaml: properties\.stonithEnabled: fencing is enabled .* no fencing device .* every resource is left unmanaged\. Add a fencing device .*stonith:.*, or set properties\.stonithEnabled: false/);
+    const sim = fakeIo({ 'nofence.yaml': 'nodes: [{ name: n1 }]\nresources: [{ type: primitive, id: a, agent: "paceline:dummy" }]\n' });
+    expect(await runCli(['explain', 'a', '--config', 'nofence.yaml'], sim)).toBe(0);
+    expect(sim.stdout.join('\n')).toContain('a: a: not placed (unmanaged: fencing is enabled');
   });
 
   it('names a missing file', async () => {

@@ -38,7 +38,7 @@ export function registerOcfCommands(program: Command, ocf: OcfCommandsApi, io: C
     .command('meta-data')
     .description("Print AGENT's OCF meta-data XML (generated from its parameter schema)")
     .argument('<agent>', 'NAME, paceline:NAME, MODULE#AGENT, or ocf:PROVIDER:TYPE')
-    .option('--ocf-root <dir>', 'OCF_ROOT for ocf: agents', '/usr/lib/ocf')
+    .option('--ocf-root <dir>', 'OCF_ROOT for ocf: agents (default: the OCF_ROOT environment variable, else /usr/lib/ocf)', process.env['OCF_ROOT'] || '/usr/lib/ocf')
     .action(async (spec: string, opts: { ocfRoot: string }) => {
       io.out((await ocf.agentMetadataXml(spec, opts.ocfRoot)).replace(/\n$/, ''));
     });
