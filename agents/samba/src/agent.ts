@@ -86,7 +86,13 @@ export const sambaAgent = defineAgent({
   async start(p, ctx): Promise<ActionResult> {
     const d = handle(p);
     const overlay = await writeOverlay(p, ctx);
-    if ((await daemonStatus(ctx, d)).state !== 'same') {
+    const now = await daemonStatus(ctx, d);
+    if (now.state !== 'same') {
+      // Our smbd is gone (kill -9, a crash) but the samba-dcerpcd it started left its group and
+      // outlives it: the base reaps only the group. A new smbd would hand its RPC to that orphan
+      // of the dead one; stop it first, as stop does.
+      const left = await stopHelpers(ctx, overlay, Math.min(2000, Math.max(100, ctx.deadline - ctx.clock.now() - 5000)));
+      if (left.length > 0) return failed('generic-error', `samba-dcerpcd helper(s) ${left.join(', ')} of the dead smbd survived SIGKILL`);
       await makeDirs(p);
       const bad = await checkConfig(p, ctx, overlay);
       if (bad) return bad;

@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { validateParams } from '@paceline/agent-api';
 import { listingVerdict, overlayText, sambaAgent, type ListingTarget } from '@paceline/agent-samba';
 import { ServiceLab, serviceSkipReason } from '../../../packages/ocf/test/helpers/service-lab.js';
@@ -168,6 +168,38 @@ describe('paceline:samba with the real smbd', () => {
     expect(names()).toEqual([]); // smbd's children and the samba-dcerpcd it started are gone too
     expect(await act('stop', params, state)).toMatchObject({ outcome: 'ok' });
     expect(await act('monitor', params, state)).toMatchObject({ outcome: 'not-running' });
+  });
+
+  it('repeated kill -9 of every smbd (after share listings, so samba-dcerpcd runs): monitor is not running and the recovery start succeeds each time', async () => {
+    const dir = join(work, 'kill9');
+    const params = { config: sambaConfig(dir), address: A, share: 'data', port: 4451, checkTimeoutMs: 5000, stopTimeoutMs: 5000 };
+    const state = join(dir, 'state');
+    expect(await act('start', params, state)).toMatchObject({ outcome: 'ok' });
+    for (let round = 1; round <= 6; round++) {
+      expect(await act('monitor', params, state)).toMatchObject({ outcome: 'ok' }); // a listing: samba-dcerpcd is up
+      // A client session open while smbd is killed (the lab's clients are connected).
+      const client = spawn('ip', ['netns', 'exec', ns, 'smbclient', `//${A}/data`, '-p', '4451', '-s', join(state, 'smb.conf'), '-N', '-c', 'ls; ls; ls'], { stdio: 'ignore' });
+      await new Promise((r) => setTimeout(r, 100 * round));
+      const helpers = lab.processes(ns).filter((p) => p.comm === 'samba-dcerpcd').map((p) => p.pid);
+      expect(helpers.length).toBeGreaterThan(0);
+      // Every smbd: the parent and its children (cleanupd, notifyd and client sessions rename their comm).
+      const smbds = lab.processes(ns).filter((p) => readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').startsWith('smbd\0')).map((p) => p.pid);
+      expect(smbds.length).toBeGreaterThan(0);
+      for (const pid of smbds) process.kill(pid, 'SIGKILL');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await act('monitor', params, state)).toMatchObject({ outcome: 'not-running' });
+      // Odd rounds start at once: the dead smbd's samba-dcerpcd still runs (it left smbd's group);
+      // even rounds stop first, as the executor's recovery does.
+      if (round % 2 === 0) expect(await act('stop', params, state)).toMatchObject({ outcome: 'ok' });
+      const again = await act('start', params, state);
+      if (again.outcome !== 'ok') console.log(`round ${round}: ${again.reason}; processes: ${JSON.stringify(lab.processes(ns))}`);
+      expect(again).toMatchObject({ outcome: 'ok' });
+      client.kill('SIGKILL');
+      // The dead smbd's samba-dcerpcd (outside its group) did not outlive the recovery start.
+      expect(lab.processes(ns).map((p) => p.pid).filter((pid) => helpers.includes(pid))).toEqual([]);
+    }
+    expect(await act('stop', params, state)).toMatchObject({ outcome: 'ok' });
+    expect(names()).toEqual([]);
   });
 
   it('a broken config, or one without the share, fails start as misconfigured with testparm\'s message, and starts nothing', async () => {
