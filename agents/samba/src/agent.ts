@@ -9,7 +9,7 @@
  * listens), failed (an error, or the share is missing) or hung (no answer in time). A probe finds
  * an smbd started outside Paceline by who listens on the address and port, and takes it over.
  * Stop is verified: smbd's group is gone, so are the samba-dcerpcd helpers it started (they leave
- * its group), and the port is closed.
+ * its group), and the port is closed. A start after our smbd died stops those helpers first too.
  */
 import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
