@@ -1,5 +1,5 @@
 /** The processes an instance owns (its rsync daemon and its replica worker): identity from /proc, stopping a group. */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import type { Clock } from '@paceline/agent-api';
 
 export interface Owned {
@@ -42,18 +42,56 @@ function kill(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-/** SIGTERM to the process group, wait up to `graceMs`, then SIGKILL. True when it is gone. */
+/**
+ * Is any process of `o`'s process group still running (zombies aside)? Only processes started no
+ * earlier than `o` count (its children are younger), and none once `o`'s pid belongs to another
+ * process: that process, not `o`, owns the group id now.
+ */
+export async function groupAlive(o: Owned): Promise<boolean> {
+  const pgid = o.pid;
+  const holder = await startTimeOf(pgid);
+  if (holder !== undefined && holder !== o.startTime) return false;
+  let names: string[];
+  try {
+    names = await readdir('/proc');
+  } catch (e) {
+    void e;
+    return false;
+  }
+  for (const n of names) {
+    if (!/^\d+$/.test(n)) continue;
+    let text: string;
+    try {
+      text = await readFile(`/proc/${n}/stat`, 'utf8');
+    } catch (e) {
+      void e;
+      continue;
+    }
+    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    if (rest[0] !== 'Z' && rest[0] !== 'X' && Number(rest[2]) === pgid && BigInt(rest[19] ?? '0') >= BigInt(o.startTime)) return true;
+  }
+  return false;
+}
+
+/**
+ * SIGTERM to the process group, wait up to `graceMs`, then SIGKILL. True when the whole group is
+ * gone, not only its leader: the replica worker's rsync is in the group and, told to stop, removes
+ * its temporary file from the data directory as it exits. A promote that returned while it still ran
+ * would let the service see that file, or rsync write into a directory the service now owns.
+ */
 export async function stopOwned(o: Owned | undefined, clock: Clock, graceMs = 3000): Promise<boolean> {
-  if (!(await alive(o))) return true;
-  kill(o!.pid, 'SIGTERM');
+  if (o === undefined) return true;
+  const leader = await alive(o);
+  if (!leader && !(await groupAlive(o))) return true;
+  kill(o.pid, 'SIGTERM');
   const until = clock.now() + graceMs;
   while (clock.now() < until) {
-    if (!(await alive(o))) return true;
+    if (!(await alive(o)) && !(await groupAlive(o))) return true;
     await clock.sleep(20).catch(() => undefined);
   }
-  kill(o!.pid, 'SIGKILL');
+  kill(o.pid, 'SIGKILL');
   for (let i = 0; i < 50; i++) {
-    if (!(await alive(o))) return true;
+    if (!(await alive(o)) && !(await groupAlive(o))) return true;
     await clock.sleep(20).catch(() => undefined);
   }
   return false;
