@@ -155,7 +155,7 @@ export function registerSimulateCommands(program: Command, io: CliIo): void {
       if (decisions.length) {
         io.out('');
         io.out('Decisions:');
-        for (const d of decisions) io.out(`  ${d.resource}: ${d.text}`);
+        for (const d of decisions) io.out(`  ${d.text}`); // the text names its resource
       }
       const actions = transition.actions.filter((a) => (a.primitive && matches(a.primitive)) || (a.resource && matches(a.resource)));
       if (actions.length) {
