@@ -1,5 +1,4 @@
 export { createProgram, runCli } from './program.js';
 export type { CliIo } from './io.js';
-export { applyWhatIf, parseOpFail, type WhatIf } from './whatif.js';
 export { parseStory, replayStory, MAX_ROUNDS, type Story, type ChapterResult, type Round } from './story.js';
 export { renderTimeline } from './commands/demo.js';

@@ -8,10 +8,9 @@
  */
 import { z } from 'zod';
 import { ConfigError, Duration, listPrimitives, zodIssues, type ClusterConfig, type ClusterStatus, type Transition } from '@paceline/model';
-import { applyTransition, schedule } from '@paceline/scheduler';
+import { applyTransition, applyWhatIf, schedule, type WhatIf } from '@paceline/scheduler';
 import { formatEvent, membershipNodes, type MembershipEvent } from '@paceline/membership';
 import { MembershipHarness } from '@paceline/testkit';
-import { applyWhatIf, type WhatIf } from './whatif.js';
 
 const StoryEvent = z.union([
   z.strictObject({ nodeUp: z.string(), quarantine: z.string().optional() }),

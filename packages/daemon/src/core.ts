@@ -7,12 +7,11 @@
  * transition, publish or persist the document, answer a request, log). No clock, no I/O.
  */
 import { schedule } from '@paceline/scheduler';
-import type { ClusterConfig, ClusterStatus, FailCount, NodeStatus, ResourceHistory, Transition } from '@paceline/model';
+import { QUARANTINE_ATTRIBUTE, type ClusterConfig, type ClusterStatus, type FailCount, type NodeStatus, type ResourceHistory, type Transition } from '@paceline/model';
 import type { ClusterDoc } from './messages.js';
 import { applyUpdate, docKey, parseDocConfig, type UpdateRequest } from './updates.js';
 
-/** The node attribute that shows why a node is quarantined. */
-export const QUARANTINE_ATTRIBUTE = 'paceline-quarantine';
+export { QUARANTINE_ATTRIBUTE };
 /** The node attribute set on a lost peer that is not proven down (its resources are frozen in place). */
 export const UNCLEAN_ATTRIBUTE = 'paceline-unclean';
 

@@ -101,6 +101,12 @@ export const NodeStatus = z.strictObject({
 });
 export type NodeStatus = z.infer<typeof NodeStatus>;
 
+/**
+ * The node attribute that says why a node is quarantined: held in standby after it was lost
+ * (fenced, or its link lost) until an administrator clears it (`paceline node clear`).
+ */
+export const QUARANTINE_ATTRIBUTE = 'paceline-quarantine';
+
 /** A node's status with nothing known about it yet: no flags, attributes, history or failures. */
 export function emptyNodeStatus(name: string, state: NodeState): NodeStatus {
   return { name, state, standby: false, maintenance: false, shutdown: false, attributes: {}, history: [], failures: [] };

@@ -4,3 +4,7 @@
 export { schedule, type ScheduleInput } from './schedule.js';
 export { formatExplanation, explainResource } from './explain-format.js';
 export { applyTransition } from './apply.js';
+export {
+  simulate, applyWhatIf, parseOpFail, coldStartStatus, monitorInterval, QUARANTINE_ATTRIBUTE,
+  type WhatIf, type SimulateInput, type Simulation,
+} from './whatif.js';

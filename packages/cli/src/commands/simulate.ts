@@ -1,11 +1,10 @@
 /** `paceline simulate` and `paceline explain`: what-if scheduling, with every decision explained. */
 import type { Command } from 'commander';
 import { listPrimitives, type ClusterConfig, type ClusterStatus } from '@paceline/model';
-import { applyTransition, schedule } from '@paceline/scheduler';
+import { parseOpFail, schedule, simulate, type WhatIf } from '@paceline/scheduler';
 import { importCib, renderSimulation, toConformanceResult } from '@paceline/pacemaker';
 import type { CliIo } from '../io.js';
 import { loadConfig, loadStatus, parseNow, readOrThrow } from '../load.js';
-import { applyWhatIf, parseOpFail, type WhatIf } from '../whatif.js';
 import { renderDot, renderNodes, renderPlacement, renderScores, renderSummary } from '../render.js';
 
 const collect = (v: string, acc: string[]): string[] => [...acc, v];
@@ -24,22 +23,13 @@ interface SimulateOptions {
   dot?: boolean;
 }
 
-/** The monitor interval configured for a primitive, so `--op-fail web:monitor:serv1` needs no interval. */
-function monitorInterval(config: ClusterConfig, resource: string): number {
-  const base = resource.replace(/:\d+$/, '');
-  const entry = listPrimitives(config).find((e) => e.primitive.id === base);
-  return entry?.primitive.ops.find((o) => o.name === 'monitor' && o.interval > 0)?.interval ?? 0;
-}
-
-function whatIfs(config: ClusterConfig, o: SimulateOptions): WhatIf[] {
+/** The what-if options as events; `--op-fail web:monitor:serv1` takes web's configured monitor interval. */
+function whatIfs(o: SimulateOptions): WhatIf[] {
   return [
     ...o.nodeFail.map((node): WhatIf => ({ type: 'node-fail', node })),
     ...o.nodeUp.map((node): WhatIf => ({ type: 'node-up', node })),
     ...o.standby.map((node): WhatIf => ({ type: 'standby', node, on: true })),
-    ...o.opFail.map((text) => {
-      const e = parseOpFail(text);
-      return e.type === 'op-fail' && e.action === 'monitor' && e.interval === 0 ? { ...e, interval: monitorInterval(config, e.resource) } : e;
-    }),
+    ...o.opFail.map(parseOpFail),
   ];
 }
 
@@ -91,20 +81,19 @@ export function registerSimulateCommands(program: Command, io: CliIo): void {
         status = loadStatus(io, config, o.status);
         now = parseNow(o.now, io.now());
       }
-      for (const e of whatIfs(config, o)) status = applyWhatIf(config, status, e, now);
-      const transition = schedule({ config, status, now });
+      const simulation = simulate({ config, status, now, whatIf: whatIfs(o) });
+      status = simulation.status;
+      const { transition, revisedStatus: revised } = simulation;
       if (o.dot) {
         io.out(renderDot(transition));
         return;
       }
       if (o.format === 'json') {
-        const revised = applyTransition(config, status, transition, now);
         const out = o.cib ? toConformanceResult(config, revised, transition) : { transition, revisedStatus: revised };
         io.out(JSON.stringify(out, null, 1));
         return;
       }
       if (o.format !== 'text') throw new Error(`--format must be text or json, not "${o.format}"`);
-      const revised = applyTransition(config, status, transition, now);
       if (o.cib && !o.showScores) {
         // A Pacemaker CIB gets crm_simulate's own layout, which its users know.
         io.out(renderSimulation({ config, status, transition, after: revised }).replace(/\n$/, ''));
