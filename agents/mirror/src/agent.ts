@@ -17,7 +17,8 @@ import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineAgent, failed, notRunning, ok, runningPromoted, type ActionResult, type AgentContext } from '@paceline/agent-api';
-import { countConflicts, instanceFile, readInstance, readWorkerStatus, trimLog, workerConfigFile, writeInstance, type InstanceRecord } from './instance.js';
+import type { ReplicaLag } from '@paceline/model';
+import { countConflicts, instanceFile, readInstance, readWorkerStatus, trimLog, workerConfigFile, writeInstance, type InstanceRecord, type WorkerStatus } from './instance.js';
 import { readJson, writeJsonAtomic } from './manifest.js';
 import type { JournalState } from './journal.js';
 import { journalStateFile } from './tracker.js';
@@ -125,6 +126,34 @@ async function stopWorker(rec: InstanceRecord, ctx: AgentContext): Promise<boole
 async function conflictNote(l: Layout): Promise<string> {
   const n = await countConflicts(l.conflictsDir);
   return n > 0 ? `; WARNING ${n} conflicting version(s) saved under ${l.conflictsDir} (see CONFLICTS.log; remove them once reviewed)` : '';
+}
+
+/**
+ * The replica's lag as the monitor's typed report (MonitorReport.replica), from the worker's last
+ * round: `in-sync` once this worker completed a round (every change the peer made before that round
+ * began is here), `behind` when a round found changes it could not pull or no round has completed
+ * since the instance started (a copy from before, which cannot vouch for what it missed),
+ * `never-synced` without any complete copy. A peer that stops answering keeps the last known state.
+ */
+export function replicaLag(ws: WorkerStatus | undefined, synced: { readonly syncedAt: number } | undefined, peer: string, now: number): ReplicaLag {
+  const reachable = ws === undefined ? false : ws.kind !== 'unreachable';
+  const base = { source: peer, reachable };
+  const seconds = (asOf: number): number => Math.round(Math.max(0, now - asOf)) / 1000;
+  const missing = ws?.behind && ws.kind !== 'synced'
+    ? { bytes: ws.behind.bytes, changes: ws.behind.changes, ...(ws.behind.oldestAt !== undefined ? { oldestMissingAt: Math.round(ws.behind.oldestAt) } : {}) }
+    : undefined;
+  if (ws?.lastSyncStartedAt !== undefined) {
+    const asOf = Math.round(ws.lastSyncStartedAt);
+    if (ws.kind === 'synced' || ws.kind === 'peer-not-promoted') return { ...base, state: 'in-sync', asOf, seconds: seconds(asOf), bytes: 0, changes: 0 };
+    if (missing) return { ...base, state: 'behind', asOf, seconds: seconds(asOf), ...missing };
+    // The peer does not answer (or its journal could not be read): as in sync as it was, missing what it wrote since.
+    return ws.kind === 'unreachable' ? { ...base, state: 'in-sync', asOf, seconds: seconds(asOf) } : { ...base, state: 'behind', asOf, seconds: seconds(asOf) };
+  }
+  if (synced) {
+    const asOf = Math.round(synced.syncedAt);
+    return { ...base, state: 'behind', asOf, seconds: seconds(asOf), ...(missing ?? {}) };
+  }
+  return { ...base, state: 'never-synced', seconds: 0, ...(missing ?? {}) };
 }
 
 const ago = (ms: number): string => (ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`);
@@ -242,23 +271,24 @@ export const mirrorAgent = defineAgent({
     const ws = await readWorkerStatus(l);
     const now = ctx.clock.now();
     const synced = ws?.lastSyncAt;
+    const manifest = await readSynced(l);
+    const report = { replica: replicaLag(ws, manifest, l.peer, now) };
     if (ws?.kind === 'synced' && synced !== undefined) {
       const local = ws.keptLocal ? `; ${ws.keptLocal} local change(s) never mirrored, kept until this node is promoted` : '';
       // Lag: every change made on the peer before the last sync began is here; what came after is at most that old.
       const behind = ws.lastSyncStartedAt !== undefined ? now - ws.lastSyncStartedAt : now - synced;
       const applied = ws.applied ? `; last pull: ${ws.applied.changes} change(s), ${ws.applied.bytes} B${ws.applied.delayMs !== undefined ? `, in place ${ago(ws.applied.delayMs)} after the oldest was written` : ''}` : '';
       const tracking = ws.scope === 'full' ? '; full scans (the peer\'s journal is not usable yet)' : '';
-      return ok(`Unpromoted: in sync with ${l.peer} (${ws.files ?? 0} files, synced ${ago(now - synced)} ago; lag ≤ ${ago(behind)}, 0 B behind at the last check${applied}${tracking})${local}${conflicts}`);
+      return { ...ok(`Unpromoted: in sync with ${l.peer} (${ws.files ?? 0} files, synced ${ago(now - synced)} ago; lag ≤ ${ago(behind)}, 0 B behind at the last check${applied}${tracking})${local}${conflicts}`), report };
     }
-    if (ws?.kind === 'peer-not-promoted') return ok(`Unpromoted: ${ws.reason}${conflicts}`);
+    if (ws?.kind === 'peer-not-promoted') return { ...ok(`Unpromoted: ${ws.reason}${conflicts}`), report };
     const since = synced ?? ws?.startedAt ?? rec.since;
-    const manifest = await readSynced(l);
     const copyAge = manifest ? `copy as of ${new Date(manifest.syncedAt).toISOString()}` : 'never synced';
     const pending = ws?.behind
       ? `; ${ws.behind.changes} change(s), ${ws.behind.bytes} B behind${ws.behind.oldestAt !== undefined ? `, the oldest written ${ago(Math.max(0, now - ws.behind.oldestAt))} ago` : ''}`
       : ws?.kind === 'unreachable' ? `; bytes behind unknown (${l.peer} unreachable)` : '';
     const behind = `Unpromoted: not synced for ${ago(now - since)} (${copyAge})${pending}${ws ? `: ${ws.reason}` : ''}${conflicts}`;
-    return now - since > p.maxLagMs ? { execution: 'done', outcome: 'degraded', reason: behind } : ok(behind);
+    return now - since > p.maxLagMs ? { execution: 'done', outcome: 'degraded', reason: behind, report } : { ...ok(behind), report };
   },
 
   async promote(p, ctx) {

@@ -142,6 +142,9 @@ describe('paceline:mirror between two rsync daemons on loopback', () => {
     const m = await call(serv2, 'monitor');
     expect(m.outcome).toBe('ok');
     expect(m.reason).toMatch(/in sync with serv1 \(5 files/);
+    // The typed report the daemon carries into the status and the metrics.
+    expect(m.report?.replica).toMatchObject({ source: 'serv1', state: 'in-sync', reachable: true, bytes: 0, changes: 0 });
+    expect(m.report?.replica?.asOf).toBeGreaterThanOrEqual(t);
     expect(await readlink(join(serv2.data, 'odd/link-to-1'))).toBe('../cur/1');
     await rm(join(serv1.data, 'odd'), { recursive: true });
   });

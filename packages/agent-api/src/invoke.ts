@@ -3,6 +3,7 @@
  * deadline passed", "the capability is missing" into two-axis results. Used by the executor, the
  * recurring monitors and the test kit, so all three agree.
  */
+import { MonitorReport } from '@paceline/model';
 import type { ResourceAgent, Notification } from './agent.js';
 import { hasCapability } from './agent.js';
 import type { AgentContext, Clock, CommandRunner, Logger } from './context.js';
@@ -86,6 +87,21 @@ function isResult(r: unknown): r is ActionResult {
 }
 
 /**
+ * A result's report, checked against MonitorReport (strict, bounded): an invalid one is an agent
+ * bug, not a failure of the resource, so it is dropped with a warning naming what is wrong.
+ */
+function checkedReport(r: ActionResult, req: InvokeRequest): ActionResult {
+  if (r.report === undefined) return r;
+  const parsed = MonitorReport.safeParse(r.report);
+  if (parsed.success) return { ...r, report: parsed.data };
+  const issue = parsed.error.issues[0];
+  req.log.warn(`${req.action} of ${req.instance} returned an invalid report (dropped): ${issue ? `${issue.path.join('.') || 'report'}: ${issue.message}` : 'invalid'}`);
+  const { report: _dropped, ...rest } = r;
+  void _dropped;
+  return rest;
+}
+
+/**
  * Runs one action with a deadline. Never throws: an agent that throws gives `execution: 'error'`
  * (outcome unknown), a deadline that passes gives `'timeout'` (the agent's signal is aborted so it
  * can kill what it started), an aborted `signal` gives `'cancelled'`. `durationMs` is filled in.
@@ -137,7 +153,7 @@ export async function invokeAgent(agent: ResourceAgent, req: InvokeRequest): Pro
     }
     case 'result': {
       if (!isResult(first.value)) return result('error', 'generic-error', `${req.action} returned something that is not an ActionResult`, duration);
-      return { ...first.value, durationMs: duration };
+      return { ...checkedReport(first.value, req), durationMs: duration };
     }
   }
 }

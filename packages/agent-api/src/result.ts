@@ -3,7 +3,7 @@
  * what the agent reported. Together they map one-to-one onto OCF exit codes, so OCF scripts and
  * TypeScript agents are indistinguishable to the executor. Expected outcomes are values: only bugs throw.
  */
-import { OcfRc } from '@paceline/model';
+import { OcfRc, type MonitorReport } from '@paceline/model';
 
 /** Did the action run? */
 export type Execution = 'done' | 'timeout' | 'cancelled' | 'error' | 'not-installed' | 'not-supported';
@@ -30,6 +30,12 @@ export interface ActionResult {
   readonly reason?: string;
   /** Wall time the action took, in ms (filled in by the executor). */
   readonly durationMs?: number;
+  /**
+   * Typed facts a monitor reports besides its outcome (a replica's lag: see MonitorReport). The
+   * executor checks it against the schema (an invalid one is dropped with a warning) and the daemon
+   * carries the last one into the status, the metrics and the scheduler's input.
+   */
+  readonly report?: MonitorReport;
 }
 
 const OUTCOME_TO_RC: Record<Outcome, number> = {

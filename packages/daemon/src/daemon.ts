@@ -31,6 +31,7 @@ import { LocalNode, activeRoles } from './local.js';
 import type { ClusterDoc, DistOmit, NodeReport, PeerMessage, PeerMessageBody } from './messages.js';
 import { STATE_FILE, StateWriter, checkStateDir, loadState, lockStateDir, type PersistedState, type StateLock } from './store.js';
 import { docKey, parseDocConfig, UpdateRequest } from './updates.js';
+import { replicaReports, type ReplicaStatus } from './replicas.js';
 
 /** Timer functions (the global ones in production, a SimulatedClock's in tests). */
 export interface Timers {
@@ -136,6 +137,8 @@ export interface DaemonStatus {
   readonly conflicts?: readonly string[];
   /** Resources not started while a peer is lost and not proven down (it may be starting them itself). */
   readonly held?: readonly string[];
+  /** Replicas' last reported lag (mirrored data: how far each Unpromoted copy is behind its source). */
+  readonly replicas?: readonly ReplicaStatus[];
 }
 
 /** Counters of what this daemon sent and received (see `Daemon.messageStats`). */
@@ -286,6 +289,7 @@ export class Daemon extends DaemonEvents {
       // Powered off for certain: fencing confirmed, not back since, and not one of two daemons claiming the name.
       fencedNodes: () => Object.values(this.membership.peers).filter((p) => p.fence.phase === 'confirmed' && !p.member && p.conflict === undefined).map((p) => p.name),
       onChange: () => this.onLocalChange(),
+      onReport: () => this.publishReport(),
       onMonitorFailure: (instance, reason) => {
         this.log.warn('monitor failed', { resource: instance, reason });
         this.sendToCoordinatorKick(`monitor of ${instance} failed`);
@@ -962,6 +966,7 @@ export class Daemon extends DaemonEvents {
       this.log.warn('cannot compute resource placement for status', { error: (e as Error).message });
     }
     const blocked = scheduleBlocker(s);
+    const replicas = replicaReports(cs);
     const v = m.vote;
     const arbiter: DaemonStatus['arbiter'] = v.phase === 'none' ? undefined : {
       vote: v.phase === 'asking' ? v.last ?? 'asking' : v.phase,
@@ -993,6 +998,7 @@ export class Daemon extends DaemonEvents {
       ...(arbiter ? { arbiter } : {}),
       ...(conflicts.length ? { conflicts } : {}),
       ...(s.held.length && m.coordinator === this.o.node ? { held: s.held } : {}),
+      ...(replicas.length ? { replicas } : {}),
       dropped: { ...m.drops, ...messageDrops(this.channel?.stats?.().dropped ?? {}, this.freshness.stats().dropped) },
     };
   }

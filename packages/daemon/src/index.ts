@@ -10,3 +10,4 @@ export * from './freshness.js';
 export * from './events.js';
 export * from './daemon.js';
 export * from './control.js';
+export * from './replicas.js';

@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import type { ClusterConfig, ClusterStatus, FailCount, GraphAction, ResourceHistory, Role, Transition } from '@paceline/model';
 import { OcfRc } from '@paceline/model';
 import type { ActionResult, AgentResolver, Clock, CommandRunner, Logger } from '@paceline/agent-api';
-import { ExecutorEvents, RecurringMonitors, executeTransition, findPrimitive, recordResult, type MonitorTarget, type PendingRecord } from '@paceline/executor';
+import { ExecutorEvents, RecurringMonitors, executeTransition, findPrimitive, recordReport, recordResult, type MonitorTarget, type PendingRecord } from '@paceline/executor';
 
 export interface LocalNodeDeps {
   readonly node: string;
@@ -20,6 +20,11 @@ export interface LocalNodeDeps {
   readonly events: ExecutorEvents;
   /** Called after every change of history or failures. */
   readonly onChange: () => void;
+  /**
+   * A recurring monitor that succeeded reported something (a replica's lag): the history carries
+   * it, without a new revision (nothing the scheduler plans from changed), to the next report.
+   */
+  readonly onReport?: () => void;
   /** A recurring monitor failed: the coordinator must reschedule. */
   readonly onMonitorFailure: (instance: string, reason: string) => void;
   /** The cluster key file, passed to agents (AgentContext.keyFile). */
@@ -69,6 +74,7 @@ export class LocalNode {
     });
     this.monitors.on('action-finished', (e) => {
       if (e.record && !e.succeeded) this.record(e.record);
+      else if (e.record && e.result.report !== undefined) this.report(e.record);
     });
     this.monitors.on('monitor-failed', (e) => deps.onMonitorFailure(e.instance, e.result.reason ?? e.result.outcome));
   }
@@ -121,6 +127,15 @@ export class LocalNode {
     this.rev += 1;
     this.monitors.update(activeRoles(this.history), this.config);
     this.deps.onChange();
+  }
+
+  private report(r: PendingRecord): void {
+    const status: ClusterStatus = {
+      quorum: true,
+      nodes: [{ name: this.deps.node, state: 'online', standby: false, maintenance: false, shutdown: false, attributes: {}, history: this.history, failures: this.failures }],
+    };
+    this.history = [...recordReport(status, r.node, r.instance, r.op.interval, r.result, r.at).nodes[0]!.history];
+    this.deps.onReport?.();
   }
 
   /** Forgets history and fail counts of `resource` (all when undefined): the scheduler probes again. */

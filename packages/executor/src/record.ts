@@ -6,7 +6,7 @@
  * the scheduler's applyTransition does); failures raise fail counts (a failed start to INFINITY when
  * the cluster's `startFailureIsFatal`, as Pacemaker's controller does for start-failure-is-fatal).
  */
-import { INFINITY, OcfRc, emptyNodeStatus, type ClusterStatus, type ExecStatus, type FailCount, type NodeStatus, type OpRecord, type ResourceHistory } from '@paceline/model';
+import { INFINITY, OcfRc, emptyNodeStatus, type ClusterStatus, type ExecStatus, type FailCount, type NodeStatus, type OpRecord, type RecordedReport, type ResourceHistory } from '@paceline/model';
 import { outcomeToRc, type ActionResult, type Outcome } from '@paceline/agent-api';
 
 /** The rc recorded when the outcome of an action is unknown (Pacemaker's PCMK_OCF_UNKNOWN). */
@@ -152,7 +152,12 @@ export function recordResult(
   // The newest definition it ran with (agent and parameters), when this operation carried one.
   const agent = op.params !== undefined ? op.agent ?? history?.agent : history?.agent ?? op.agent;
   const params = op.params ?? history?.params;
-  const newHistory: ResourceHistory = { resource: instance, ...(agent ? { agent } : {}), ...(params !== undefined ? { params: { ...params } } : {}), ops };
+  // A recurring monitor's report replaces the last one (and a monitor without one keeps it); any other action changes the instance's state and drops it.
+  const report: RecordedReport | undefined = op.action !== 'monitor' || op.interval <= 0 ? undefined
+    : result.report !== undefined ? { ...result.report, at: Math.round(now), interval: op.interval } : history?.report;
+  const newHistory: ResourceHistory = {
+    resource: instance, ...(agent ? { agent } : {}), ...(params !== undefined ? { params: { ...params } } : {}), ops, ...(report ? { report } : {}),
+  };
   const histories = history ? n.history.map((h) => (h === history ? newHistory : h)) : [...n.history, newHistory];
   const fatal = options.startFailureIsFatal === true && op.action === 'start';
   const failures = isFailure(op, result) ? bumpFailure(n.failures, instance, op, now, fatal) : n.failures;
@@ -170,6 +175,21 @@ function bumpFailure(failures: readonly FailCount[], instance: string, op: Recor
   return prev
     ? failures.map((f) => (f === prev ? { ...f, count, lastFailure: now } : f))
     : [...failures, { resource: instance, action: op.action, interval: op.interval, count, lastFailure: now }];
+}
+
+/**
+ * Records the report of a recurring monitor that succeeded (successful monitors are not written
+ * into the history: nothing the scheduler reads changed), replacing the instance's last one. An
+ * instance the node has no history of is left alone (its report would describe nothing known).
+ */
+export function recordReport(status: ClusterStatus, node: string, instance: string, interval: number, result: ActionResult, now: number): ClusterStatus {
+  if (result.report === undefined) return status;
+  const n = status.nodes.find((x) => x.name === node);
+  const history = n?.history.find((h) => h.resource === instance);
+  if (!n || !history) return status;
+  const updated: ResourceHistory = { ...history, report: { ...result.report, at: Math.round(now), interval } };
+  const nodes = status.nodes.map((x) => (x === n ? { ...n, history: n.history.map((h) => (h === history ? updated : h)) } : x));
+  return { ...status, nodes };
 }
 
 /** Applies many records in order. */

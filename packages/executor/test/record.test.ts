@@ -1,5 +1,5 @@
 import { ClusterStatus, INFINITY } from '@paceline/model';
-import { isFailure, recordAll, recordResult, RC_UNKNOWN, type RecordedOp } from '@paceline/executor';
+import { isFailure, recordAll, recordReport, recordResult, RC_UNKNOWN, type RecordedOp } from '@paceline/executor';
 import type { ActionResult } from '@paceline/agent-api';
 
 const done = (outcome: ActionResult['outcome']): ActionResult => ({ execution: 'done', outcome });
@@ -75,5 +75,31 @@ describe('recordResult', () => {
     expect(one({ execution: 'cancelled', outcome: 'generic-error' })).toMatchObject({ status: 'pending', rc: RC_UNKNOWN });
     expect(one({ execution: 'not-installed', outcome: 'not-installed' })).toMatchObject({ status: 'not-installed', rc: 5 });
     expect(one({ execution: 'done', outcome: 'misconfigured', reason: 'bad' })).toMatchObject({ status: 'done', rc: 6, exitReason: 'bad' });
+  });
+});
+
+describe('monitor reports (a replica\'s lag)', () => {
+  const lag = { replica: { source: 'n2', state: 'in-sync' as const, reachable: true, asOf: 900, seconds: 0.1, bytes: 0, changes: 0 } };
+  const started = recordResult(ClusterStatus.parse({ nodes: [{ name: 'n1', state: 'online' }] }), 'n1', 'db', start, done('ok'), 100);
+  const history = (s: ClusterStatus) => s.nodes[0]!.history.find((h) => h.resource === 'db')!;
+
+  test('a successful monitor\'s report replaces the last one, without a new record', () => {
+    const a = recordReport(started, 'n1', 'db', 10_000, { ...done('ok'), report: lag }, 1000.4);
+    expect(history(a).report).toEqual({ ...lag, at: 1000, interval: 10_000 });
+    expect(history(a).ops).toEqual(history(started).ops);
+    const b = recordReport(a, 'n1', 'db', 10_000, { ...done('ok'), report: { replica: { ...lag.replica, seconds: 3 } } }, 2000);
+    expect(history(b).report?.replica?.seconds).toBe(3);
+    expect(recordReport(a, 'n1', 'db', 10_000, done('ok'), 3000)).toBe(a); // no report: nothing changes
+    expect(recordReport(a, 'n1', 'other', 10_000, { ...done('ok'), report: lag }, 3000)).toBe(a); // unknown instance
+  });
+
+  test('a failed monitor records its report; start, stop, promote and demote drop it', () => {
+    const failedMon = recordResult(started, 'n1', 'db', mon, { ...done('degraded-promoted'), report: lag }, 1500);
+    expect(history(failedMon).report).toMatchObject({ at: 1500, interval: 10_000 });
+    const withReport = recordReport(started, 'n1', 'db', 10_000, { ...done('ok'), report: lag }, 1000);
+    const kept = recordResult(withReport, 'n1', 'db', mon, done('not-running'), 1600);
+    expect(history(kept).report).toMatchObject({ at: 1000 });
+    for (const action of ['promote', 'demote', 'stop', 'start'])
+      expect(history(recordResult(withReport, 'n1', 'db', { action, interval: 0 }, done('ok'), 2000)).report).toBeUndefined();
   });
 });

@@ -51,6 +51,49 @@ export const OpRecord = z.strictObject({
 });
 export type OpRecord = z.infer<typeof OpRecord>;
 
+/**
+ * How far a replica (the Unpromoted copy of mirrored data) is behind the copy it follows, as its
+ * monitor measured it. The states follow DRBD's disk states: `in-sync` (UpToDate: every change its
+ * source made before `asOf` is here and none was known missing), `behind` (Outdated: its source's
+ * changes are known to be missing, e.g. a pull failed), `never-synced` (Inconsistent: no complete
+ * copy yet). A source that stops answering leaves the state as it was last known (DRBD keeps
+ * UpToDate on a lost connection): `reachable` says so, and the lag keeps growing with `asOf`.
+ */
+export const ReplicaLag = z.strictObject({
+  /** The node whose copy it follows. */
+  source: z.string().min(1).max(255),
+  state: z.enum(['in-sync', 'behind', 'never-synced']),
+  /** Whether the source answered the monitor's check. */
+  reachable: z.boolean(),
+  /** Every change the source made before this time (epoch ms) is in this copy (absent: never synced). */
+  asOf: z.number().int().nonnegative().optional(),
+  /** At most this many seconds of the source's changes are missing (at the monitor's time: its time minus `asOf`). */
+  seconds: z.number().nonnegative().max(1e10),
+  /** Bytes of the changes known to be missing (0 in sync; absent when unknown: the source cannot be asked). */
+  bytes: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
+  /** How many changes are known to be missing (absent when unknown). */
+  changes: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
+  /** When the oldest missing change was written (epoch ms), when known. */
+  oldestMissingAt: z.number().int().nonnegative().optional(),
+});
+export type ReplicaLag = z.infer<typeof ReplicaLag>;
+
+/**
+ * What a monitor reports besides its outcome: typed facts the status, the metrics and the scheduler
+ * read (never free text). Strict and bounded: an agent cannot put anything else into the status.
+ */
+export const MonitorReport = z.strictObject({
+  replica: ReplicaLag.optional(),
+});
+export type MonitorReport = z.infer<typeof MonitorReport>;
+
+/** The last monitor report of an instance on a node: when it ran (epoch ms) and which monitor (interval ms). */
+export const RecordedReport = MonitorReport.extend({
+  at: z.number().int().nonnegative(),
+  interval: z.number().int().nonnegative(),
+});
+export type RecordedReport = z.infer<typeof RecordedReport>;
+
 /** Everything one node has recorded about one resource instance. */
 export const ResourceHistory = z.strictObject({
   /** The resource id as the node knows it: a primitive id, or "clone-child:N" for clone instances. */
@@ -66,6 +109,11 @@ export const ResourceHistory = z.strictObject({
   /** When the node shut down with shutdown-lock enabled: the time (ms) the resource was locked to this node. */
   shutdownLock: z.number().optional(),
   ops: z.array(OpRecord).default([]),
+  /**
+   * The last report of its recurring monitor on this node (a replica's lag): replaced by every
+   * monitor that reports, dropped when the instance starts, stops, is promoted or demoted.
+   */
+  report: RecordedReport.optional(),
 });
 export type ResourceHistory = z.infer<typeof ResourceHistory>;
 

@@ -56,6 +56,11 @@ export class ClusterMetrics {
   private readonly members: Gauge;
   private readonly epoch: Gauge;
   private readonly configChange: Gauge;
+  private readonly replicaLag: Gauge;
+  private readonly replicaBehindBytes: Gauge;
+  private readonly replicaInSync: Gauge;
+  private readonly replicaReachable: Gauge;
+  private readonly replicaReportTime: Gauge;
   private readonly dropped: Counter;
   private readonly heartbeatsSent: Counter;
   private readonly heartbeatsReceived: Counter;
@@ -95,6 +100,12 @@ export class ClusterMetrics {
     this.epoch = g('paceline_config_epoch', 'Epoch of the replicated configuration this node holds');
     this.configChange = g('ha_cluster_pacemaker_config_last_change', 'The time (Unix s) this node last adopted a configuration: at start, or a new epoch since');
     this.configChange.set(Math.floor(this.now() / 1000));
+    const replica = ['resource', 'node', 'source'];
+    this.replicaLag = g('paceline_replica_lag_seconds', 'A replica\'s lag at its last monitor: at most this many seconds of its source\'s changes are missing', replica);
+    this.replicaBehindBytes = g('paceline_replica_behind_bytes', 'Bytes of its source\'s changes a replica was known to miss at its last monitor (absent while the source cannot be asked)', replica);
+    this.replicaInSync = g('paceline_replica_in_sync', 'Whether a replica was in sync with its source at its last monitor (1), or behind or never synced (0)', replica);
+    this.replicaReachable = g('paceline_replica_source_reachable', 'Whether a replica\'s source answered its last monitor', replica);
+    this.replicaReportTime = g('paceline_replica_report_timestamp_seconds', 'When a replica\'s last monitor report was made (Unix s): its age tells how old the other replica figures are', replica);
     this.dropped = c('paceline_messages_dropped_total', 'Heartbeats and daemon messages dropped on receipt, by reason', ['reason']);
     this.heartbeatsSent = c('paceline_heartbeats_sent_total', 'Heartbeat packets sent (all links)');
     this.heartbeatsReceived = c('paceline_heartbeats_received_total', 'Heartbeat packets received (all links)');
@@ -156,6 +167,15 @@ export class ClusterMetrics {
     const s = this.daemon.status();
     const config = docConfig(this.daemon.document());
     for (const m of [this.nodes, this.resources, this.failCount, this.migrationThreshold, this.linkUp, this.quarantined, this.coordinator]) m.reset();
+    for (const m of [this.replicaLag, this.replicaBehindBytes, this.replicaInSync, this.replicaReachable, this.replicaReportTime]) m.reset();
+    for (const r of s.replicas ?? []) {
+      const labels = { resource: r.instance, node: r.node, source: r.source };
+      this.replicaLag.set(labels, r.seconds);
+      if (r.bytes !== undefined) this.replicaBehindBytes.set(labels, r.bytes);
+      this.replicaInSync.set(labels, r.state === 'in-sync' ? 1 : 0);
+      this.replicaReachable.set(labels, r.reachable ? 1 : 0);
+      this.replicaReportTime.set(labels, r.at / 1000);
+    }
     for (const n of s.nodes) {
       const set = (status: string): void => this.nodes.set({ name: n.name, status, type: 'member' }, 1);
       set(n.state);

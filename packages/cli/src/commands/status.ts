@@ -1,6 +1,6 @@
 /** `paceline status [--json] [--watch]`: a crm_mon-style view from the local daemon. */
 import type { Command } from 'commander';
-import { controlRequest, type DaemonStatus } from '@paceline/daemon';
+import { controlRequest, type DaemonStatus, type ReplicaStatus } from '@paceline/daemon';
 import { ExitError, type CliIo } from '../io.js';
 import { DEFAULT_STATE_DIR } from './daemon.js';
 
@@ -13,6 +13,17 @@ export async function control(io: CliIo, stateDir: string, req: Parameters<typeo
 }
 
 const when = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
+
+const seconds = (s: number): string => (s < 10 ? `${s.toFixed(1)} s` : `${Math.round(s)} s`);
+
+/** "in sync with serv1 as of …; lag ≤ 0.3 s, 0 B behind (monitor at …)", "BEHIND serv1 …". */
+export function replicaText(r: ReplicaStatus): string {
+  const asOf = r.asOf !== undefined ? ` as of ${when(r.asOf)}` : '';
+  const missing = r.bytes !== undefined ? `${r.changes !== undefined ? `${r.changes} change(s), ` : ''}${r.bytes} B behind` : 'bytes behind unknown';
+  const oldest = r.oldestMissingAt !== undefined ? `, the oldest missing change written at ${when(r.oldestMissingAt)}` : '';
+  const state = r.state === 'in-sync' ? `in sync with ${r.source}${asOf}` : r.state === 'behind' ? `BEHIND ${r.source} (in sync${asOf || ' never'})` : `NEVER SYNCED with ${r.source}`;
+  return `${state}; lag ≤ ${seconds(r.seconds)}, ${missing}${oldest}${r.reachable ? '' : `; ${r.source} unreachable`} (monitor at ${when(r.at)})`;
+}
 
 export function renderStatus(s: DaemonStatus): string[] {
   const out: string[] = [];
@@ -38,6 +49,10 @@ export function renderStatus(s: DaemonStatus): string[] {
     const name = r.instance === r.resource ? r.resource : `${r.resource} (${r.instance})`;
     const state = r.node === null || r.role === 'Stopped' ? 'Stopped' : `${r.role} ${r.node}`;
     out.push(`  * ${name}: ${state}${r.failed ? ' FAILED' : ''}${r.managed ? '' : ' (unmanaged)'}`);
+  }
+  if (s.replicas?.length) {
+    out.push('', 'Replicas (as their last monitor saw them):');
+    for (const r of s.replicas) out.push(`  * ${r.instance} on ${r.node}: ${replicaText(r)}`);
   }
   const failures = s.nodes.flatMap((n) => n.failures.map((f) => ({ node: n.name, ...f })));
   if (failures.length) {
