@@ -1,5 +1,5 @@
 /** The monitor's typed lag report (MonitorReport.replica) from the worker's last round: the DRBD-like states. */
-import { MonitorReport } from '@paceline/model';
+import { MonitorReport } from '@paceline/agent-api';
 import { replicaLag } from '../src/agent.js';
 import type { WorkerStatus } from '../src/instance.js';
 

@@ -5,6 +5,9 @@
  */
 import { OcfRc, type MonitorReport } from '@paceline/model';
 
+/** The report's schema and types, for agents (which import only the agent API). */
+export { MonitorReport, ReplicaLag } from '@paceline/model';
+
 /** Did the action run? */
 export type Execution = 'done' | 'timeout' | 'cancelled' | 'error' | 'not-installed' | 'not-supported';
 
