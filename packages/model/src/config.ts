@@ -106,6 +106,15 @@ export const CloneMeta = ResourceMeta.extend({
   promotedMax: z.number().int().nonnegative().optional(),
   /** Promotable clones: promoted instances on one node (default 1). */
   promotedNodeMax: z.number().int().positive().optional(),
+  /**
+   * Promotable clones whose agent reports a replica's lag (paceline:mirror): which replica may be
+   * promoted while the copy it follows cannot be asked (its node is down or lost). `any` (default):
+   * the best copy, whatever it missed (availability first; the transition's reasons say how far
+   * behind it is). `in-sync`: only one whose last report said in sync (DRBD's UpToDate); one that
+   * reported itself behind or never synced stays Unpromoted (DRBD's Outdated / Inconsistent) until
+   * its source returns or an administrator sets `any`.
+   */
+  promoteReplica: z.enum(['any', 'in-sync']).optional(),
 });
 export type CloneMeta = z.infer<typeof CloneMeta>;
 

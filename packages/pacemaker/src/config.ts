@@ -272,6 +272,14 @@ export function importMeta(values: Map<string, NvValue>, kind: MetaKind, ctx: Co
       case 'master-node-max':
         if (cloneOnly(nv, name) && !(name === 'master-node-max' && values.has('promoted-node-max'))) int('promotedNodeMax', nv, name, 1);
         break;
+      case 'promote-replica': {
+        // Paceline's own (CloneMeta.promoteReplica); Pacemaker keeps it as an unknown meta attribute.
+        const m = v.toLowerCase();
+        if (!cloneOnly(nv, name)) break;
+        if (m === 'any' || m === 'in-sync') meta['promoteReplica'] = m;
+        else bad(nv, name, '"any" or "in-sync"');
+        break;
+      }
       case 'interleave': if (cloneOnly(nv, name)) bool('interleave', nv, name); break;
       case 'globally-unique': if (cloneOnly(nv, name)) bool('globallyUnique', nv, name); break;
       case 'notify': if (cloneOnly(nv, name)) bool('notify', nv, name); break;

@@ -192,6 +192,7 @@ function metaPairs(meta: Record<string, unknown>): [string, string][] {
   put('notify', meta['notify']);
   put('promoted-max', meta['promotedMax']);
   put('promoted-node-max', meta['promotedNodeMax']);
+  put('promote-replica', meta['promoteReplica']);
   return out;
 }
 

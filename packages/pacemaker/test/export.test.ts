@@ -166,7 +166,7 @@ describe('exportCib round trip', () => {
         { type: 'primitive', id: 'web-1', agent: 'paceline:process', params: { port: 80 }, utilization: { cpu: 1 } },
         { type: 'primitive', id: 'web-2', agent: 'ocf:heartbeat:Dummy', meta: { priority: 3, critical: false, restartType: 'restart', allowUnhealthyNodes: true } },
         { type: 'group', id: 'g', meta: { ordered: false, collocated: true }, members: [{ type: 'primitive', id: 'g1', agent: 'ocf:heartbeat:Dummy', ops: [{ name: 'monitor', interval: '10s', startDelay: '5s', timeout: '1min' }] }] },
-        { type: 'clone', id: 'ms', promotable: true, meta: { promotedMax: 1, promotedNodeMax: 1, cloneNodeMax: 1, globallyUnique: true, ordered: true, cloneMin: 1 }, child: { type: 'primitive', id: 'st', agent: 'paceline:mirror' } },
+        { type: 'clone', id: 'ms', promotable: true, meta: { promotedMax: 1, promotedNodeMax: 1, cloneNodeMax: 1, globallyUnique: true, ordered: true, cloneMin: 1, promoteReplica: 'in-sync' }, child: { type: 'primitive', id: 'st', agent: 'paceline:mirror' } },
       ],
       constraints: [
         { type: 'location', id: 'pat', resourcePattern: '^web-', node: 'a', score: 20, resourceDiscovery: 'never' },

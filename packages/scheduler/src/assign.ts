@@ -684,6 +684,14 @@ export function assignResources(
       },
       nodeAttribute: (node, name) => attr(node, name),
       historyName: (id) => unpacked.cloneNames?.get(id),
+      replicaReport: (r, node) => {
+        const on = (l: Rsc) => unpacked.reports?.get(l.id)?.get(node);
+        // An anonymous clone's instances are interchangeable: the one placed on a node may not be the one whose history is there.
+        const report = leaves(r).map(on).find((x) => x?.replica) ?? (settings.unique ? undefined : cl.children.flatMap(leaves).map(on).find((x) => x?.replica));
+        if (!report?.replica) return undefined;
+        const source = nodes.find((n) => n.name === report.replica!.source);
+        return { report, replica: report.replica, sourceUp: source !== undefined && source.online && !source.unclean };
+      },
       colocationScoreOnCurrent: (_r, node) => {
         // Pacemaker's cmp_instance_by_colocation: the clone's colocations evaluated on that node.
         let t: Table = new Map([[node, 0]]);

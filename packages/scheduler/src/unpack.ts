@@ -5,7 +5,7 @@
  * unpack_lrm_resource / unpack_rsc_op: operations are replayed in call order; expired failures
  * (failure-timeout) are ignored; probes that say "not installed" only ban the node.
  */
-import type { ClusterConfig, ClusterStatus, OnFail, OpRecord, Primitive, Role } from '@paceline/model';
+import type { ClusterConfig, ClusterStatus, OnFail, OpRecord, Primitive, RecordedReport, Role } from '@paceline/model';
 import { DEFINING_ACTIONS, INFINITY, OcfRc, isNativeDigest, operationParams, paramsDigest } from '@paceline/model';
 import type { NodeView } from './nodes.js';
 import type { ResourceTree, Rsc } from './resources.js';
@@ -79,6 +79,8 @@ export interface UnpackResult {
   readonly cloneNames?: ReadonlyMap<string, string>;
   /** Clone instances numbered beyond clone-max while reading the history (orphans), per clone. */
   readonly orphanInstances: ReadonlyMap<string, readonly number[]>;
+  /** Primitive (instance) id -> node -> the last monitor report there (a replica's lag), where one was recorded. */
+  readonly reports?: ReadonlyMap<string, ReadonlyMap<string, RecordedReport>>;
 }
 
 interface Work {
@@ -166,6 +168,7 @@ export function unpackStatus(
 
   // Which resource does a history entry belong to?
   const claimed = new Map<string, Set<string>>(); // instance id -> nodes with history
+  const reports = new Map<string, Map<string, RecordedReport>>();
   const cloneResolver = new CloneInstanceResolver(allCloneSettings(config), {
     nodeCount: config.nodes.length,
     runningOn: (id) => works.get(id)?.runningOn ?? [],
@@ -208,6 +211,7 @@ export function unpackStatus(
       const c = claimed.get(r.id) ?? new Set<string>();
       c.add(ns.name);
       claimed.set(r.id, c);
+      if (h.report) reports.set(r.id, (reports.get(r.id) ?? new Map<string, RecordedReport>()).set(ns.name, h.report));
       unpackResourceOnNode(r, ns.name, h.ops, h.resource);
     }
   }
@@ -554,7 +558,7 @@ export function unpackStatus(
     if (!l.includes(o.number)) l.push(o.number);
     orphanInstances.set(o.clone, l);
   }
-  return { resources, adjustments, fenceReasons, nodes: nodeList, warnings, cloneNames: cloneResolver.historyNames(), orphanInstances };
+  return { resources, adjustments, fenceReasons, nodes: nodeList, warnings, cloneNames: cloneResolver.historyNames(), orphanInstances, ...(reports.size ? { reports } : {}) };
 }
 
 /**

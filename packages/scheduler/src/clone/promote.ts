@@ -12,7 +12,7 @@
  * - The first promoted-max eligible instances are promoted, at most promoted-node-max per node;
  *   an instance with a negative priority, on an unavailable node, or placed nowhere stays unpromoted.
  */
-import { INFINITY, addScores, parseScore, type Role, type Score } from '@paceline/model';
+import { INFINITY, addScores, parseScore, type RecordedReport, type ReplicaLag, type Role, type Score } from '@paceline/model';
 
 export interface PromotableInstance {
   readonly id: string;
@@ -30,6 +30,14 @@ export interface PromotionScore {
   readonly score: Score;
   /** True when no promotion score was published (the default -1 applies). */
   readonly isDefault: boolean;
+}
+
+/** A replica's last lag report on a node, and whether the node whose copy it follows is up. */
+export interface ReplicaInfo {
+  readonly report: RecordedReport;
+  readonly replica: ReplicaLag;
+  /** The source is online and clean: a promotion there can first take what it lacks from it. */
+  readonly sourceUp: boolean;
 }
 
 export interface RoleInput {
@@ -61,6 +69,30 @@ export interface RoleInput {
   readonly cloneManaged?: boolean;
   /** Tie-break (normal instance order); defaults to instance number. */
   compareInstances?(a: PromotableInstance, b: PromotableInstance): number;
+  /** The instance's last replica-lag report on a node (agents that mirror data report one). */
+  replica?(instance: PromotableInstance, node: string): ReplicaInfo | undefined;
+  /** Which replica may be promoted while its source is down (CloneMeta.promoteReplica; default any). */
+  readonly promoteReplica?: 'any' | 'in-sync';
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+const secs = (s: number): string => (s < 10 ? `${s.toFixed(1)} s` : `${Math.round(s)} s`);
+
+/**
+ * What promoting a replica means for its data, for the reasons: with its source up, a promotion
+ * takes what it lacks first; with its source down, how far behind it was at its last monitor and
+ * since when (what the source wrote after `asOf` is not in this copy).
+ */
+export function replicaNote(info: ReplicaInfo): string {
+  const r = info.replica;
+  if (info.sourceUp) return `its copy follows ${r.source}, which is up: promoting it first takes what it lacks from there`;
+  const measured = `last monitor at ${iso(info.report.at)}: lag ≤ ${secs(r.seconds)}, ${r.bytes !== undefined ? `${r.changes !== undefined ? `${r.changes} change(s), ` : ''}${r.bytes} B known missing` : 'bytes missing unknown'}${r.reachable ? '' : `, ${r.source} no longer answering`}`;
+  const since = r.asOf !== undefined ? ` as of ${iso(r.asOf)}` : '';
+  switch (r.state) {
+    case 'in-sync': return `its copy was in sync with ${r.source}${since} (${measured}); what ${r.source} wrote after that is not in it while ${r.source} is down`;
+    case 'behind': return `its copy is BEHIND ${r.source}: in sync${since || ' never'}${r.oldestMissingAt !== undefined ? `, missing changes since ${iso(r.oldestMissingAt)}` : ''} (${measured}); ${r.source} is down`;
+    case 'never-synced': return `its copy NEVER completed a sync with ${r.source} (${measured}); ${r.source} is down`;
+  }
 }
 
 export interface RoleDecision {
@@ -78,7 +110,7 @@ const ROLE_ORDER: Record<Role, number> = { Stopped: 1, Started: 2, Unpromoted: 3
 /** Decides the next role of every instance of one promotable clone. */
 export function chooseRoles(input: RoleInput): RoleDecision[] {
   const cmpBase = input.compareInstances ?? ((a: PromotableInstance, b: PromotableInstance) => a.number - b.number);
-  type Work = { inst: PromotableInstance; priority: Score; rank: Score; why: string[] };
+  type Work = { inst: PromotableInstance; priority: Score; rank: Score; why: string[]; note?: string };
   const work: Work[] = input.instances.map((inst) => {
     const why: string[] = [];
     let priority: Score = 0;
@@ -106,7 +138,15 @@ export function chooseRoles(input: RoleInput): RoleDecision[] {
         why.push(`colocation ${c}`);
       }
     }
-    return { inst, priority, rank: priority, why };
+    // A replica whose source is down: the admin may require it in sync (promoteReplica: in-sync, DRBD's UpToDate).
+    const info = inst.currentRole === 'Promoted' ? undefined : input.replica?.(inst, inst.node);
+    const note = info && info.replica.source !== inst.node ? replicaNote(info) : undefined;
+    if (note !== undefined && !info!.sourceUp && input.promoteReplica === 'in-sync' && info!.replica.state !== 'in-sync') {
+      priority = -INFINITY;
+      why.push(`promoteReplica is in-sync and ${note} (to promote it all the same: set promoteReplica to any)`);
+      return { inst, priority, rank: priority, why };
+    }
+    return { inst, priority, rank: priority, why, ...(note !== undefined ? { note } : {}) };
   });
 
   // Rank: the clone's weight on each node, raised by the non-negative priorities placed there.
@@ -157,7 +197,7 @@ export function chooseRoles(input: RoleInput): RoleDecision[] {
     }
     promotedOn.set(inst.node, (promotedOn.get(inst.node) ?? 0) + 1);
     promoted++;
-    out.push({ ...base, role: 'Promoted', reason: `promoted (rank ${w.rank}: ${w.why.join(', ')})` });
+    out.push({ ...base, role: 'Promoted', reason: `promoted (rank ${w.rank}: ${w.why.join(', ')})${w.note !== undefined ? `; ${w.note}` : ''}` });
   }
   return out;
 }

@@ -27,6 +27,8 @@ export interface CloneSettings {
   readonly notify: boolean;
   /** The stickiness every instance gets on the node where it runs. */
   readonly stickiness: Score;
+  /** Which replica may be promoted while its source is down (CloneMeta.promoteReplica). */
+  readonly promoteReplica: 'any' | 'in-sync';
 }
 
 /** Resolves a clone's settings. `nodeCount` is the number of nodes in the configuration. */
@@ -53,6 +55,7 @@ export function cloneSettings(clone: Clone, nodeCount: number, defaults?: Resour
     ordered: m.ordered ?? false,
     notify: m.notify ?? false,
     stickiness,
+    promoteReplica: m.promoteReplica ?? 'any',
   };
 }
 

@@ -11,7 +11,7 @@
  */
 import { INFINITY, addScores, parseScore, type Role, type Score } from '@paceline/model';
 import { compareInstances, sortInstances, type InstanceForAssign } from './assign.js';
-import { chooseRoles, promotionScoreApplies, type PromotableInstance, type RoleDecision } from './promote.js';
+import { chooseRoles, promotionScoreApplies, type PromotableInstance, type ReplicaInfo, type RoleDecision } from './promote.js';
 import type { CloneSettings } from './settings.js';
 
 /** What the core exposes about one clone while assigning it. `R` is the core's resource type. */
@@ -64,6 +64,8 @@ export interface CloneAssignPort<R> {
    * ("m" or "m:M"), if any (Pacemaker's clone_name; promotion scores are published under it).
    */
   historyName?(primitiveInstanceId: string): string | undefined;
+  /** The last lag report of the instance (or, for an anonymous clone, of any instance) on a node, if its agent reports one. */
+  replicaReport?(r: R, node: string): ReplicaInfo | undefined;
   /** Promoted-role extras (see RoleInput): location constraints with role=Promoted, colocations. */
   promotedLocationScore(node: string): Score;
   dependentColocationPriority?(r: R, node: string): Score;
@@ -204,6 +206,8 @@ export function assignClone<R>(port: CloneAssignPort<R>): CloneAssignResult {
     ...(port.freezeNoQuorum !== undefined ? { freezeNoQuorum: port.freezeNoQuorum } : {}),
     ...(port.cloneManaged !== undefined ? { cloneManaged: port.cloneManaged } : {}),
     compareInstances: (a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0),
+    ...(port.replicaReport ? { replica: (inst: PromotableInstance, node: string) => port.replicaReport!(pis.get(inst.id)!, node) } : {}),
+    promoteReplica: s.promoteReplica,
   });
   for (const d of roles) {
     const r = pis.get(d.instance)!;
