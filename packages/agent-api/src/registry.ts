@@ -5,10 +5,39 @@
  */
 import { PacelineError } from '@paceline/model';
 import type { ResourceAgent } from './agent.js';
+import type { ActionResult } from './result.js';
 
-/** What the executor needs: turn an agent reference into an agent, or undefined when there is none. */
+/**
+ * Where a reference is resolved: the agent modules the configuration in force names (its
+ * `agents:`), so that a resolver that loads modules loads those of the current configuration.
+ */
+export interface AgentScope {
+  readonly modules?: readonly string[];
+}
+
+/**
+ * What the executor needs: turn an agent reference into an agent, or undefined when there is none.
+ * May reject with an error that says why the agent is not available (e.g. its module failed to
+ * load); the executor reports that reason with the `not-installed` result.
+ */
 export interface AgentResolver {
-  resolve(ref: string): Promise<ResourceAgent | undefined>;
+  resolve(ref: string, scope?: AgentScope): Promise<ResourceAgent | undefined>;
+}
+
+/**
+ * Resolves `ref` for an action on `node`: the agent, or the `not-installed` result to report
+ * (with the resolver's reason when it gave one, e.g. a module that failed to load there).
+ */
+export async function resolveForAction(
+  resolver: AgentResolver, ref: string, scope: AgentScope, node: string,
+): Promise<{ readonly agent: ResourceAgent } | { readonly agent?: undefined; readonly result: ActionResult }> {
+  let why = '';
+  const agent = await resolver.resolve(ref, scope).catch((e: unknown) => {
+    why = `: ${e instanceof Error ? e.message : String(e)}`;
+    return undefined;
+  });
+  if (agent) return { agent };
+  return { result: { execution: 'not-installed', outcome: 'not-installed', reason: `agent ${ref} is not available on ${node}${why}` } };
 }
 
 /** Resolves references of one class (the text before the first ':'), e.g. every `ocf:` reference. */
@@ -42,6 +71,13 @@ export class AgentRegistry implements AgentResolver {
     return this;
   }
 
+  /** A new registry with the same agents and resolvers, to which more agents can be added. */
+  copy(): AgentRegistry {
+    const r = new AgentRegistry(this.list());
+    for (const [cls, resolver] of this.resolvers) r.resolvers.set(cls, resolver);
+    return r;
+  }
+
   /** A registered TypeScript agent by "paceline:NAME" or "NAME"; undefined when unknown. */
   get(ref: string): ResourceAgent | undefined {
     const name = ref.startsWith('paceline:') ? ref.slice('paceline:'.length) : ref.includes(':') ? undefined : ref;
@@ -60,8 +96,8 @@ export class AgentRegistry implements AgentResolver {
     return [...this.agents.values()].sort((a, b) => a.meta.name.localeCompare(b.meta.name));
   }
 
-  /** Any reference: `paceline:` from the registered agents, other classes through their resolver. */
-  async resolve(ref: string): Promise<ResourceAgent | undefined> {
+  /** Any reference: `paceline:` from the registered agents, other classes through their resolver. The scope is not used: a registry loads no modules. */
+  async resolve(ref: string, _scope?: AgentScope): Promise<ResourceAgent | undefined> {
     const own = this.get(ref);
     if (own || ref.startsWith('paceline:') || !ref.includes(':')) return own;
     const cls = ref.slice(0, ref.indexOf(':'));

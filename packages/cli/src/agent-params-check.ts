@@ -1,6 +1,6 @@
 /**
  * `config validate`'s (and `simulate`'s, `explain`'s, `config apply`'s, daemon start's) check of resource parameters against the agents' schemas: every primitive
- * whose agent is a built-in `paceline:` agent gets its parameters (and each per-node parameter
+ * whose agent is a `paceline:` agent (built in, or from an agent module of the configuration) gets its parameters (and each per-node parameter
  * set) parsed by that agent's schema, so a misspelt or unknown parameter of a strict agent is an
  * error with its path and a "did you mean". OCF and other agents are not checked here (their
  * scripts would have to be run).
@@ -38,11 +38,17 @@ export function suggest(given: string, names: readonly string[]): string | undef
   return best && best.d <= Math.max(2, Math.floor(given.length / 3)) ? best.name : undefined;
 }
 
-export function checkAgentParams(config: ClusterConfig, registry: AgentRegistry): ParamProblem[] {
+/**
+ * `unloadedModules`: some agent module of the configuration could not be loaded here (the daemon
+ * starts anyway: that node cannot run those agents), so an unknown `paceline:` agent may be one of
+ * its agents and is not reported.
+ */
+export function checkAgentParams(config: ClusterConfig, registry: AgentRegistry, options: { unloadedModules?: boolean } = {}): ParamProblem[] {
   const problems: ParamProblem[] = [];
   for (const { primitive, path } of listPrimitives(config)) {
     if (!primitive.agent.startsWith('paceline:')) continue;
     const agent = registry.get(primitive.agent);
+    if (!agent && options.unloadedModules) continue;
     if (!agent) {
       const known = registry.list().map((a) => `paceline:${a.meta.name}`);
       const near = suggest(primitive.agent, known);
@@ -75,7 +81,7 @@ export function checkAgentParams(config: ClusterConfig, registry: AgentRegistry)
  * apply`, daemon start): throws a ConfigError naming every problem (exit 2), so a misspelt
  * parameter never reaches a node.
  */
-export function assertAgentParams(config: ClusterConfig, registry: AgentRegistry, source?: string): void {
-  const problems = checkAgentParams(config, registry);
+export function assertAgentParams(config: ClusterConfig, registry: AgentRegistry, source?: string, options: { unloadedModules?: boolean } = {}): void {
+  const problems = checkAgentParams(config, registry, options);
   if (problems.length > 0) throw new ConfigError(problems, source);
 }

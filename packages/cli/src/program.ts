@@ -25,7 +25,18 @@ async function registerSystemCommands(program: Command, io: CliIo): Promise<void
   const keygen = await import('./commands/keygen.js');
   const witness = await import('./commands/witness.js');
   const report = await import('./commands/report.js');
-  agent.registerAgentCommands(program, agents.cliAgentRegistry(), io);
+  const { loadConfig } = await import('./load.js');
+  agent.registerAgentCommands(program, agents.cliAgentRegistry(), io, {
+    configAgents: async (file) => {
+      const config = loadConfig(io, file);
+      const loaded = await agents.configAgentResolver(file, config).load();
+      const problems = agents.moduleProblems(loaded);
+      if (problems.length > 0) throw new ConfigError(problems, file);
+      return loaded;
+    },
+    moduleAgent: (ref) => agents.agentFromModuleRef(ref),
+    isModuleRef: agents.isModuleRef,
+  });
   ocfCommands.registerOcfCommands(program, ocf.ocfCliApi, io);
   daemon.registerDaemonCommand(program, io);
   status.registerStatusCommand(program, io);

@@ -8,7 +8,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import {
-  FailCount, ResourceHistory, listResourceIds, type ClusterConfig, type ClusterConfigInput, type GraphAction,
+  FailCount, OcfRc, ResourceHistory, listResourceIds, type ClusterConfig, type ClusterConfigInput, type GraphAction,
 } from '@paceline/model';
 import { schedule } from '@paceline/scheduler';
 import {
@@ -127,9 +127,16 @@ export interface DaemonStatus {
     readonly reason?: string;
     readonly links: Readonly<Record<string, 'up' | 'down' | 'self'>>;
     readonly failures: readonly { readonly resource: string; readonly action?: string; readonly interval?: number; readonly count: number }[];
+    /**
+     * Resources this node cannot run: its probe found their agent not installed or their
+     * configuration unusable here (e.g. an agent module it cannot load), so they are placed elsewhere.
+     */
+    readonly cannotRun?: readonly { readonly resource: string; readonly reason: string }[];
   }[];
   readonly resources: readonly { readonly instance: string; readonly resource: string; readonly node: string | null; readonly role: string; readonly failed: boolean; readonly managed: boolean }[];
   readonly lastTransition?: TransitionInfo;
+  /** The scheduler's warnings about the configuration in force, e.g. why every resource is unmanaged (fencing without a device). */
+  readonly warnings?: readonly string[];
   readonly dropped: Readonly<Record<string, number>>;
   /** With an arbiter: this node's last answer from it (granted / refused / unreachable), while a peer is lost. */
   readonly arbiter?: { readonly vote: 'asking' | 'granted' | 'refused' | 'unreachable'; readonly holder?: string; readonly detail?: string };
@@ -148,6 +155,23 @@ export interface DaemonMessageStats {
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
+
+/**
+ * The resources whose last probe on a node said they cannot run there: the agent is not installed
+ * (OCF 5, or no agent: an agent module that node cannot load) or not usable there (OCF 6). The
+ * scheduler bans them from that node, as Pacemaker does; this says why.
+ */
+function cannotRunHere(history: readonly ResourceHistory[]): { resource: string; reason: string }[] {
+  const out: { resource: string; reason: string }[] = [];
+  for (const h of history) {
+    const probe = h.ops.filter((o) => o.action === 'monitor' && o.interval === 0).sort((a, b) => b.callId - a.callId)[0];
+    if (!probe) continue;
+    const missing = probe.status === 'not-installed' || probe.rc === OcfRc.ERR_INSTALLED;
+    if (!missing && probe.rc !== OcfRc.ERR_CONFIGURED) continue;
+    out.push({ resource: h.resource, reason: probe.exitReason ?? (missing ? 'its agent is not installed here' : 'its configuration is not usable here') });
+  }
+  return out;
+}
 
 export class Daemon extends DaemonEvents {
   private membership!: MembershipState;
@@ -958,10 +982,13 @@ export class Daemon extends DaemonEvents {
     const s = this.core;
     const cs = buildStatus(s);
     let resources: DaemonStatus['resources'] = [];
+    let warnings: readonly string[] = [];
     try {
-      resources = schedule({ config: s.config, status: cs, now: this.o.clock.now() }).current.map((p) => ({
+      const t = schedule({ config: s.config, status: cs, now: this.o.clock.now() });
+      resources = t.current.map((p) => ({
         instance: p.instance, resource: p.resource, node: p.node, role: p.role, failed: p.failed, managed: p.managed,
       }));
+      warnings = t.warnings;
     } catch (e) {
       this.log.warn('cannot compute resource placement for status', { error: (e as Error).message });
     }
@@ -991,9 +1018,11 @@ export class Daemon extends DaemonEvents {
           ...(unclean !== undefined ? { reason: `lost; its resources stay frozen until it is proven down: ${unclean}` } : p && !p.member ? { reason: explainPeerSafelyDown(m, n.name).reason } : {}),
           links: p ? Object.fromEntries(Object.entries(p.links).map(([l, x]) => [l, x.up ? 'up' as const : 'down' as const])) : Object.fromEntries(m.config.selfLinks.map((l) => [l, 'self' as const])),
           failures: n.failures.map((f) => ({ resource: f.resource, ...(f.action ? { action: f.action } : {}), ...(f.interval !== undefined ? { interval: f.interval } : {}), count: f.count })),
+          ...(() => { const u = cannotRunHere(n.history); return u.length ? { cannotRun: u } : {}; })(),
         };
       }),
       resources,
+      ...(warnings.length ? { warnings } : {}),
       ...(s.last ? { lastTransition: s.last } : {}),
       ...(arbiter ? { arbiter } : {}),
       ...(conflicts.length ? { conflicts } : {}),

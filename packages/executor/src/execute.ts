@@ -8,7 +8,7 @@
  */
 import type { ClusterConfig, GraphAction, PrimitiveEntry, Transition } from '@paceline/model';
 import {
-  invokeAgent, supportsAction, validateParams, type ActionResult, type AgentAction, type AgentResolver, type Clock,
+  invokeAgent, resolveForAction, supportsAction, validateParams, type ActionResult, type AgentAction, type AgentResolver, type Clock,
   type CommandRunner, type Logger, type Notification,
 } from '@paceline/agent-api';
 import { OcfRc, Primitive, operationParams, paramsDigest } from '@paceline/model';
@@ -221,26 +221,29 @@ async function runOne(a: GraphAction, graph: Transition, deps: ExecutorDeps, log
   } else if (!entry) {
     result = { execution: 'done', outcome: 'misconfigured', reason: `no primitive "${a.primitive ?? a.resource}" in the configuration` };
   } else {
-    const agent = await deps.agents.resolve(entry.primitive.agent).catch(() => undefined);
-    const params = agent ? validateParams(agent, rawParams!, instance) : undefined;
-    if (!agent) result = { execution: 'not-installed', outcome: 'not-installed', reason: `agent ${entry.primitive.agent} is not available on ${node}` };
-    else if (!params!.ok) result = params!.result;
-    else if (action === 'notify' && !supportsAction(agent, 'notify')) result = { execution: 'done', outcome: 'ok', reason: 'agent does not take notifications' };
+    const found = await resolveForAction(deps.agents, entry.primitive.agent, { modules: deps.config.agents ?? [] }, node);
+    if ('result' in found) result = found.result;
     else {
-      const stateDir = stateDirFor(deps.stateRoot, node, instance);
-      try {
-        await deps.ensureStateDir?.(stateDir);
-        result = await invokeAgent(agent, {
-          action, params: params!.params, node, instance, stateDir, run: deps.runner, log: alog, clock: deps.clock,
-          timeoutMs: timeoutFor(deps.config, agent, action, a.timeout, configuredOp),
-          interval: a.interval, signal, meta: metaFor(deps.config, entry),
-          ...(a.kind === 'migrate_to' ? { peer: op.migrateTarget ?? '' } : a.kind === 'migrate_from' ? { peer: op.migrateSource ?? '' } : {}),
-          ...(action === 'notify' ? { notification: notificationOf(a) } : {}),
-          ...(deps.keyFile !== undefined ? { keyFile: deps.keyFile } : {}),
-          ...(deps.fencedNodes ? { fencedNodes: deps.fencedNodes() } : {}),
-        });
-      } catch (e) {
-        result = threw(e);
+      const agent = found.agent;
+      const params = validateParams(agent, rawParams!, instance);
+      if (!params.ok) result = params.result;
+      else if (action === 'notify' && !supportsAction(agent, 'notify')) result = { execution: 'done', outcome: 'ok', reason: 'agent does not take notifications' };
+      else {
+        const stateDir = stateDirFor(deps.stateRoot, node, instance);
+        try {
+          await deps.ensureStateDir?.(stateDir);
+          result = await invokeAgent(agent, {
+            action, params: params.params, node, instance, stateDir, run: deps.runner, log: alog, clock: deps.clock,
+            timeoutMs: timeoutFor(deps.config, agent, action, a.timeout, configuredOp),
+            interval: a.interval, signal, meta: metaFor(deps.config, entry),
+            ...(a.kind === 'migrate_to' ? { peer: op.migrateTarget ?? '' } : a.kind === 'migrate_from' ? { peer: op.migrateSource ?? '' } : {}),
+            ...(action === 'notify' ? { notification: notificationOf(a) } : {}),
+            ...(deps.keyFile !== undefined ? { keyFile: deps.keyFile } : {}),
+            ...(deps.fencedNodes ? { fencedNodes: deps.fencedNodes() } : {}),
+          });
+        } catch (e) {
+          result = threw(e);
+        }
       }
     }
   }

@@ -7,7 +7,7 @@
  */
 import type { ClusterConfig, InstancePlacement, Role } from '@paceline/model';
 import { OcfRc, operationParams } from '@paceline/model';
-import { invokeAgent, validateParams, type ActionResult, type AgentResolver, type ParamsCheck, type ResourceAgent, type Clock, type CommandRunner, type Logger } from '@paceline/agent-api';
+import { invokeAgent, resolveForAction, validateParams, type ActionResult, type AgentResolver, type ParamsCheck, type ResourceAgent, type Clock, type CommandRunner, type Logger } from '@paceline/agent-api';
 import { ExecutorEvents } from './events.js';
 import { findPrimitive, localInstanceId, metaFor, stateDirFor, timeoutFor } from './lookup.js';
 import { metExpectation, type PendingRecord, type RecordedOp } from './record.js';
@@ -168,10 +168,11 @@ export class RecurringMonitors extends ExecutorEvents {
     };
     const event = { id, node, instance, action: 'monitor', interval: loop.interval, at };
     this.emit('action-started', event);
-    const agent = await this.deps.agents.resolve(entry.primitive.agent).catch(() => undefined);
+    const found = await resolveForAction(this.deps.agents, entry.primitive.agent, { modules: this.config.agents ?? [] }, node);
     let result: ActionResult;
-    if (!agent) result = { execution: 'not-installed', outcome: 'not-installed', reason: `agent ${entry.primitive.agent} is not available on ${node}` };
+    if ('result' in found) result = found.result;
     else {
+      const agent = found.agent;
       // Parameters are parsed once per configuration and agent, not on every tick.
       if (loop.params?.config !== this.config || loop.params.agent !== agent)
         loop.params = { config: this.config, agent, check: validateParams(agent, operationParams(entry.primitive, node, configuredOp), instance) };

@@ -388,6 +388,18 @@ export const Defaults = z.strictObject({
  */
 export const MAX_EPOCH = 2 ** 48 - 1;
 
+/**
+ * An agent module the configuration loads: an npm package name (`@acme/paceline-agents`, found in
+ * node_modules from the configuration file's folder upwards, then from Paceline's own), or a path
+ * to a built ES module (`./agents/lock.js`, relative to the configuration file). Its exported
+ * agents are referenced as `paceline:NAME` like the built-in ones. Loading is done by the commands
+ * and the daemon (docs/agents.md, "Agent modules"), not by this schema.
+ */
+export const AgentModuleSpec = z
+  .string()
+  .min(1, 'an agent module must not be empty')
+  .refine((s) => !/[\u0000-\u001f#]/.test(s), 'an agent module is a package name or a path (no control characters, no "#")');
+
 export const ClusterConfig = z.strictObject({
   /** Configuration epoch: increases with every accepted change (at most MAX_EPOCH). */
   epoch: z.number().int().nonnegative().max(MAX_EPOCH, { error: `at most ${MAX_EPOCH}, so that later changes can still raise it` }).default(0),
@@ -396,6 +408,8 @@ export const ClusterConfig = z.strictObject({
   nodes: z.array(NodeConfig).default([]),
   resources: z.array(Resource).default([]),
   constraints: z.array(Constraint).default([]),
+  /** Agent modules to load (package names, or paths relative to the configuration file); absent: only the built-in agents. */
+  agents: z.array(AgentModuleSpec).optional(),
   /** Metrics, the web view and alerts (docs/operations.md); absent: none of them. */
   monitoring: Monitoring.optional(),
 });

@@ -46,6 +46,12 @@ export function validateConfig(input: unknown): ValidationResult {
     if (paths.length > 1)
       issues.push({ path: paths[1]!, message: `resource id "${id}" is already used at ${paths[0]} (a resource can be in only one place, e.g. in one group)` });
   }
+  const modules = new Map<string, number>();
+  config.agents?.forEach((m, i) => {
+    const prev = modules.get(m);
+    if (prev !== undefined) issues.push({ path: `agents[${i}]`, message: `agent module "${m}" is already listed at agents[${prev}]` });
+    else modules.set(m, i);
+  });
   const nodeNames = new Set<string>();
   config.nodes.forEach((n, i) => {
     if (nodeNames.has(n.name)) issues.push({ path: `nodes[${i}].name`, message: `node "${n.name}" is declared twice` });

@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { capabilitiesOf, coerceParams, describeAgentParams, invokeAgent, outcomeToRc, supportsAction } from '@paceline/agent-api';
+import { capabilitiesOf, coerceParams, describeAgentParams, invokeAgent, isResourceAgent, outcomeToRc, supportsAction } from '@paceline/agent-api';
 import type { ActionResult, AgentAction, Clock, CommandRunner, Logger, Notification, ResourceAgent } from '@paceline/agent-api';
 import { OcfRc } from '@paceline/model';
 import { OCF_EXIT_REASON_PREFIX } from './ref.js';
@@ -156,18 +156,6 @@ export async function runOcfAction(agent: ResourceAgent, name: string, io: ShimI
   const rc = exitCodeOf(result);
   if (rc !== OcfRc.SUCCESS && result.reason) reason(result.reason);
   return rc;
-}
-
-/** Does this value look like a ResourceAgent? */
-export function isResourceAgent(v: unknown): v is ResourceAgent {
-  if (typeof v !== 'object' || v === null) return false;
-  const a = v as Record<string, unknown>;
-  const meta = a['meta'] as Record<string, unknown> | undefined;
-  return (
-    typeof meta === 'object' && meta !== null && typeof meta['name'] === 'string' &&
-    typeof (a['params'] as { safeParse?: unknown } | undefined)?.safeParse === 'function' &&
-    typeof a['start'] === 'function' && typeof a['stop'] === 'function' && typeof a['monitor'] === 'function'
-  );
 }
 
 /**

@@ -7,3 +7,4 @@ export * from './udp-transport.js';
 export * from './witness-server.js';
 export * from './arbiter-client.js';
 export * from './sd-notify.js';
+export * from './agent-modules.js';

@@ -13,6 +13,15 @@ import { ExitError, processIo, type CliIo } from '../io.js';
 export interface AgentCommandDeps {
   readonly runner?: CommandRunner;
   readonly clock?: Clock;
+  /**
+   * The agents a configuration file can use (`--config FILE`): the built-in ones and its agent
+   * modules, with the module each module agent comes from. Throws when a module cannot be loaded.
+   */
+  readonly configAgents?: (configFile: string) => Promise<{ readonly registry: AgentRegistry; readonly origin: ReadonlyMap<string, string> }>;
+  /** The agent a module reference names (`MODULE#AGENT`, `./dist/index.js`); see agentFromModuleRef. */
+  readonly moduleAgent?: (ref: string) => Promise<ResourceAgent>;
+  /** Is `ref` a module reference rather than an agent name? */
+  readonly isModuleRef?: (ref: string) => boolean;
 }
 
 /** A registry with the built-in agents (dummy, stateful, process) plus `extra`. */
@@ -57,38 +66,53 @@ export function renderParams(params: readonly ParamDescription[]): string[] {
   return [line(head), ...rows.map(line)];
 }
 
-async function find(registry: AgentRegistry, ref: string): Promise<ResourceAgent> {
+async function find(registry: AgentRegistry, ref: string, deps: AgentCommandDeps): Promise<ResourceAgent> {
+  if (deps.moduleAgent && deps.isModuleRef?.(ref)) return deps.moduleAgent(ref);
   const agent = await registry.resolve(ref);
   if (!agent) {
     const known = registry.list().map((a) => `paceline:${a.meta.name}`).join(', ');
-    throw new ExitError(2, `no agent "${ref}" (known: ${known || 'none'})`);
+    throw new ExitError(2, `no agent "${ref}" (known: ${known || 'none'}; an agent of a module: MODULE#AGENT, or --config FILE for the modules a configuration names)`);
   }
   return agent;
 }
 
 /**
- * Adds `paceline agent ...` to `program`. `registry` holds the agents (and any `ocf:` resolver);
- * `deps` lets tests inject the command runner and clock used by `agent test`.
+ * Adds `paceline agent ...` to `program`. `registry` holds the built-in agents (and any `ocf:`
+ * resolver); `deps` adds the agents of a configuration's modules (`--config FILE`) and of module
+ * references, and lets tests inject the command runner and clock used by `agent test`.
  */
 export function registerAgentCommands(program: Command, registry: AgentRegistry, io: CliIo = processIo, deps: AgentCommandDeps = {}): Command {
-  const agent = program.command('agent').description('Resource agents: list them, describe their parameters, test them');
+  const agent = program.command('agent').description('Resource agents: list them, describe their parameters, test them, start a new one');
+  const agentsOf = async (configFile: string | undefined): Promise<{ registry: AgentRegistry; origin: ReadonlyMap<string, string> }> => {
+    if (configFile === undefined) return { registry, origin: new Map() };
+    if (!deps.configAgents) throw new ExitError(2, '--config: this program cannot load agent modules');
+    return deps.configAgents(configFile);
+  };
+  const configOption = '--config <file>';
+  const configHelp = 'also the agents of the modules this configuration names (its agents: list)';
 
   agent
     .command('list')
     .description('List the available agents')
-    .action(() => {
-      const agents = registry.list();
+    .option(configOption, configHelp)
+    .action(async (o: { config?: string }) => {
+      const { registry: r, origin } = await agentsOf(o.config);
+      const agents = r.list();
       const w = Math.max(...agents.map((a) => a.meta.name.length + 9), 4);
-      for (const a of agents) io.out(`${`paceline:${a.meta.name}`.padEnd(w)}  ${a.meta.version.padEnd(7)}  ${a.meta.description}`);
+      for (const a of agents) {
+        const from = origin.get(a.meta.name);
+        io.out(`${`paceline:${a.meta.name}`.padEnd(w)}  ${a.meta.version.padEnd(7)}  ${a.meta.description}${from !== undefined ? `  (module ${from})` : ''}`);
+      }
     });
 
   agent
     .command('info')
     .description('Describe an agent: capabilities, timeouts and parameters')
-    .argument('<agent>', 'paceline:NAME, NAME, or another reference a resolver knows (ocf:PROVIDER:TYPE)')
+    .argument('<agent>', 'paceline:NAME, NAME, MODULE#AGENT (an agent of a package or built .js file), or ocf:PROVIDER:TYPE')
     .option('--format <text|json>', 'output format', 'text')
-    .action(async (ref: string, o: { format: string }) => {
-      const a = await find(registry, ref);
+    .option(configOption, configHelp)
+    .action(async (ref: string, o: { format: string; config?: string }) => {
+      const a = await find((await agentsOf(o.config)).registry, ref, deps);
       const params = describeAgentParams(a);
       if (o.format === 'json') {
         io.out(JSON.stringify({ ...a.meta, capabilities: capabilitiesOf(a), params }, null, 2));
@@ -106,12 +130,13 @@ export function registerAgentCommands(program: Command, registry: AgentRegistry,
   agent
     .command('test')
     .description('Run the agent test kit (probe, start twice, stop twice, promote/demote, timeouts, exit-code lint) against the real agent')
-    .argument('<agent>', 'paceline:NAME or NAME')
+    .argument('<agent>', 'paceline:NAME, NAME, or MODULE#AGENT (an agent of a package or built .js file)')
+    .option(configOption, configHelp)
     .option('-p, --param <name=value>', 'a parameter (repeatable; repeat a name for array items, or give a JSON array)', collect, [])
     .option('--state-dir <dir>', 'the instance state directory (default: a new temporary directory)')
     .option('--timeout <action=ms>', 'override an action timeout (repeatable)', collect, [])
-    .action(async (ref: string, o: { param: string[]; stateDir?: string; timeout: string[] }) => {
-      const a = await find(registry, ref);
+    .action(async (ref: string, o: { param: string[]; stateDir?: string; timeout: string[]; config?: string }) => {
+      const a = await find((await agentsOf(o.config)).registry, ref, deps);
       const params = coerceParams(a.params, parseParamPairs(o.param));
       const timeouts: Record<string, number> = {};
       for (const [k, v] of Object.entries(parseParamPairs(o.timeout))) {

@@ -5,7 +5,7 @@ import { formatIssues } from '@paceline/model';
 import type { ClusterDoc } from '@paceline/daemon';
 import { ExitError, type CliIo } from '../io.js';
 import { loadConfigDocument } from '../load.js';
-import { cliAgentRegistry } from '../agents.js';
+import { loadConfigAgents } from '../agents.js';
 import { assertAgentParams } from '../agent-params-check.js';
 import { DEFAULT_STATE_DIR } from './daemon.js';
 import { control } from './status.js';
@@ -29,7 +29,7 @@ export function registerClusterConfigCommands(program: Command, io: CliIo): void
         io.err(formatIssues(r.issues, file));
         throw new ExitError(2);
       }
-      assertAgentParams(r.config, cliAgentRegistry(), file);
+      assertAgentParams(r.config, await loadConfigAgents(file, r.config), file);
       const epoch = typeof raw['epoch'] === 'number' ? raw['epoch'] : undefined;
       await control(io, o.stateDir, { cmd: 'update', request: { op: 'replace', config: raw, ...(epoch !== undefined ? { epoch } : {}), ...(o.force ? { force: true } : {}) } });
     });

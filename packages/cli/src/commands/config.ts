@@ -1,13 +1,14 @@
 /**
  * `paceline config validate FILE`: every problem at once, each with its path; exit 2 when invalid.
- * Besides the configuration itself, the parameters of resources of built-in `paceline:` agents
- * are parsed by their agents' schemas (an unknown parameter of a strict agent is an error).
+ * Besides the configuration itself, the agent modules it names are loaded (relative to the file)
+ * and the parameters of resources of `paceline:` agents are parsed by their agents' schemas (an
+ * unknown parameter of a strict agent is an error).
  */
 import type { Command } from 'commander';
 import { formatIssues } from '@paceline/model';
 import { ExitError, type CliIo } from '../io.js';
 import { loadConfigDocument } from '../load.js';
-import { cliAgentRegistry } from '../agents.js';
+import { configAgentResolver, moduleProblems } from '../agents.js';
 import { checkAgentParams } from '../agent-params-check.js';
 
 export function registerConfigCommands(program: Command, io: CliIo): void {
@@ -15,16 +16,18 @@ export function registerConfigCommands(program: Command, io: CliIo): void {
   config
     .command('validate <file>')
     .description('Check a configuration file and report every problem with its path')
-    .action((file: string) => {
+    .action(async (file: string) => {
       const { result: r } = loadConfigDocument(io, file);
       for (const w of r.warnings) io.err(`warning: ${file}: ${w.path}: ${w.message}`);
       if (!r.config) {
         io.err(formatIssues(r.issues, file));
         throw new ExitError(2);
       }
-      const params = checkAgentParams(r.config, cliAgentRegistry());
-      if (params.length > 0) {
-        io.err(formatIssues(params, file));
+      // The agent modules it names must load here, and every paceline: agent's parameters must parse.
+      const loaded = await configAgentResolver(file, r.config).load();
+      const problems = [...moduleProblems(loaded), ...checkAgentParams(r.config, loaded.registry, { unloadedModules: loaded.failures.length > 0 })];
+      if (problems.length > 0) {
+        io.err(formatIssues(problems, file));
         throw new ExitError(2);
       }
       // Valid, but applied to a running cluster it would take every node or resource out of it.

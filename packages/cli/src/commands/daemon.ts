@@ -6,7 +6,7 @@ import { Observer, parseListenOverride } from '@paceline/observe';
 import { ArbiterClient, DEFAULT_WITNESS_PORT, ExecaCommandRunner, createLogger, readKey, systemClock, type LogFormat, type LogLevel } from '@paceline/runtime';
 import { ExitError, type CliIo } from '../io.js';
 import { loadConfigDocument } from '../load.js';
-import { cliAgentRegistry } from '../agents.js';
+import { configAgentResolver } from '../agents.js';
 import { assertAgentParams } from '../agent-params-check.js';
 import { checkLogOptions, parseAddressOption } from '../options.js';
 import { VERSION } from '../version.js';
@@ -72,12 +72,19 @@ export function registerDaemonCommand(program: Command, io: CliIo): void {
       const arbiterAt = opts.arbiter !== undefined ? parseAddressOption('--arbiter', opts.arbiter, DEFAULT_WITNESS_PORT) : undefined;
       checkLogOptions(opts.logFormat, opts.logLevel);
       const { document: config, result: loaded } = loadConfigDocument(io, opts.config);
-      const agents = cliAgentRegistry();
-      // A misspelt parameter of a built-in agent stops the start here, not at the resource's first action.
-      if (loaded.config) assertAgentParams(loaded.config, agents, opts.config);
+      const logger = createLogger({ format: opts.logFormat as LogFormat, level: opts.logLevel as LogLevel, fields: { node: opts.node } });
+      // Built-in agents plus the agent modules of the configuration in force (relative to --config).
+      const agents = configAgentResolver(opts.config, loaded.config ?? {});
+      if (loaded.config) {
+        // A module this node cannot load does not stop the daemon: its agents' resources are
+        // reported not installed here (their probes), so they are placed on other nodes.
+        const modules = await agents.load(loaded.config.agents ?? []);
+        for (const f of modules.failures) logger.error(`${f.error.message}: this node cannot run its agents`, { module: f.spec });
+        // A misspelt parameter stops the start here, not at the resource's first action.
+        assertAgentParams(loaded.config, modules.registry, opts.config, { unloadedModules: modules.failures.length > 0 });
+      }
       const key = await readKey(opts.key);
       const runner = new ExecaCommandRunner();
-      const logger = createLogger({ format: opts.logFormat as LogFormat, level: opts.logLevel as LogLevel, fields: { node: opts.node } });
       const fenceArgv = opts.fenceCommand?.split(/\s+/).filter(Boolean);
       const fence = fenceArgv && fenceArgv.length > 0
         ? async (node: string): Promise<FenceOutcome> => {

@@ -34,15 +34,16 @@ function whatIfs(o: SimulateOptions): WhatIf[] {
 }
 
 /**
- * The parameters of built-in `paceline:` agents are checked as `config validate` does (a misspelt
- * one is an error, not a silently different plan). The agents are loaded only when the file uses
- * one, so planning an OCF-only or CIB configuration stays light.
+ * The agent modules the configuration names are loaded and the parameters of `paceline:` agents
+ * are checked as `config validate` does (a misspelt one is an error, not a silently different
+ * plan). The agents are loaded only when the file uses one or names modules, so planning an
+ * OCF-only or CIB configuration stays light.
  */
 async function checkParams(config: ClusterConfig, source: string): Promise<void> {
-  if (!listPrimitives(config).some((e) => e.primitive.agent.startsWith('paceline:'))) return;
-  const { cliAgentRegistry } = await import('../agents.js');
+  if (!config.agents?.length && !listPrimitives(config).some((e) => e.primitive.agent.startsWith('paceline:'))) return;
+  const { loadConfigAgents } = await import('../agents.js');
   const { assertAgentParams } = await import('../agent-params-check.js');
-  assertAgentParams(config, cliAgentRegistry(), source);
+  assertAgentParams(config, await loadConfigAgents(source, config), source);
 }
 
 export function registerSimulateCommands(program: Command, io: CliIo): void {

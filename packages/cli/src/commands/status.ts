@@ -42,6 +42,7 @@ export function renderStatus(s: DaemonStatus): string[] {
     out.push(`  * ${n.name}: ${flags.join(', ')}${links ? `  [links: ${links}]` : ''}`);
     if (n.quarantine) out.push(`      quarantined: ${n.quarantine}`);
     if (n.reason && n.state !== 'online') out.push(`      ${n.reason}`);
+    for (const c of n.cannotRun ?? []) out.push(`      cannot run ${c.resource}: ${c.reason}`);
   }
   out.push('', 'Resources:');
   if (s.resources.length === 0) out.push('  (none)');
@@ -54,6 +55,7 @@ export function renderStatus(s: DaemonStatus): string[] {
     out.push('', 'Replicas (as their last monitor saw them):');
     for (const r of s.replicas) out.push(`  * ${r.instance} on ${r.node}: ${replicaText(r)}`);
   }
+  for (const w of s.warnings ?? []) out.push('', `Warning: ${w}`);
   const failures = s.nodes.flatMap((n) => n.failures.map((f) => ({ node: n.name, ...f })));
   if (failures.length) {
     out.push('', 'Failures:');
