@@ -4,8 +4,9 @@
  * configuration folder. serv1's folder has the module the configuration names (`./agents/lock.js`,
  * relative to the file); serv2's does not. The resource prefers serv2, yet runs on serv1: serv2's
  * probe reports the agent not installed (the module's error as the reason), the scheduler bans
- * serv2 as Pacemaker does for a missing agent, and `paceline status` says why. Skipped with a
- * reason when the CLI is not built.
+ * serv2 as Pacemaker does for a missing agent, and `paceline status` says why. Once the module is
+ * installed on serv2, `resource cleanup` probes again and the resource moves there. Skipped with
+ * a reason when the CLI is not built.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -141,6 +142,20 @@ maybe('a resource of an agent module runs only where the module loads; status sa
     // Stays there: nothing flaps between the nodes.
     await new Promise((r) => setTimeout(r, 3000));
     expect((await status('serv1')).resources.find((r) => r.resource === 'lock')?.node).toBe('serv1');
+    // Installed on serv2 and cleaned up: probed again, loaded, and the resource goes where it prefers.
+    const etc2 = join(root, 'serv2', 'etc');
+    mkdirSync(join(etc2, 'agents'));
+    mkdirSync(join(etc2, 'node_modules'));
+    symlinkSync(join(repo, 'node_modules/zod'), join(etc2, 'node_modules/zod'));
+    writeFileSync(join(etc2, 'package.json'), JSON.stringify({ type: 'module' }));
+    writeFileSync(join(etc2, 'agents/lock.js'), LOCK_AGENT);
+    const cleanup = spawnSync(process.execPath, [cli, 'resource', 'cleanup', 'lock', '--state-dir', join(root, 'serv2', 'state')], { encoding: 'utf8' });
+    expect(cleanup.status).toBe(0);
+    await waitFor('lock on serv2 after cleanup', async () => {
+      const st = await status('serv1');
+      return st.resources.find((r) => r.resource === 'lock' && r.role === 'Started')?.node === 'serv2' && !st.nodes.some((n) => n.cannotRun?.length);
+    });
+    expect(readFileSync(lockFile, 'utf8')).toBe('serv2');
   } catch (e) {
     for (const node of ['serv1', 'serv2']) process.stderr.write(`--- ${node}.log (tail)\n${readFileSync(join(root, `${node}.log`), 'utf8').split('\n').slice(-40).join('\n')}\n`);
     throw e;
