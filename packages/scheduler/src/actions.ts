@@ -11,7 +11,7 @@ import type { NodeView } from './nodes.js';
 import type { ResourceTree, Rsc } from './resources.js';
 import { needsFencing, unfencingEnabled } from './resources.js';
 import type { UnpackResult } from './unpack.js';
-import type { Assignment } from './assign.js';
+import type { Assignment } from './assign/index.js';
 import type { NodeCriteria } from './locations.js';
 import { roleRank } from './roles.js';
 import { collectivePseudoTasks } from './clone/index.js';

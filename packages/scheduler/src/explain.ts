@@ -6,7 +6,7 @@
 import type { Explanation, NodeScore, ScoreContribution, SummaryLine } from '@paceline/model';
 import { formatScore } from '@paceline/model';
 import type { ScoreBook } from './scores.js';
-import type { Assignment } from './assign.js';
+import type { Assignment } from './assign/index.js';
 import type { ResourceTree } from './resources.js';
 import type { NodeView } from './nodes.js';
 
@@ -27,9 +27,12 @@ export function buildExplanation(tree: ResourceTree, nodes: readonly NodeView[],
   for (const p of tree.primitives) {
     const table = assignment.scores.get(p.id);
     const contributions = book.contributions.get(p.id);
+    const assigned = assignment.contributions.get(p.id);
     for (const n of nodes) {
       const total = table?.get(n.name);
-      const own = contributions?.get(n.name);
+      const fromCriteria = contributions?.get(n.name);
+      const fromAssign = assigned?.get(n.name);
+      const own = fromAssign === undefined ? fromCriteria : fromCriteria === undefined ? fromAssign : [...fromCriteria, ...fromAssign];
       const bans = nodeBans.get(n.name)!;
       const list = !own && !bans.length && total !== undefined ? EMPTY
         : [...(own ?? []), ...bans, ...(total === undefined ? [NO_ENTRY] : [])];

@@ -8,7 +8,7 @@ import type { ActionSet } from './actions.js';
 import type { ResourceTree, Rsc } from './resources.js';
 import { cloneOf, groupOf } from './resources.js';
 import type { UnpackResult } from './unpack.js';
-import type { Assignment } from './assign.js';
+import type { Assignment } from './assign/index.js';
 
 function base(r: Rsc): Pick<InstancePlacement, 'resource' | 'instance' | 'group' | 'clone'> {
   const g = groupOf(r);

@@ -12,7 +12,7 @@ import { indexFailCounts } from './failcounts.js';
 import { effectiveQuorumPolicy, unpackStatus } from './unpack.js';
 import { applyNodeCriteria } from './locations.js';
 import { buildColocations } from './colocations.js';
-import { assignResources } from './assign.js';
+import { assignResources } from './assign/index.js';
 import { addNotifications, edgesThroughPseudo, inhibitUnpairedInstances } from './clone/index.js';
 import { createActions, type Act } from './actions.js';
 import { buildOrderings, probeEdges, propagate } from './orderings.js';

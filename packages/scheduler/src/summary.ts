@@ -8,7 +8,7 @@ import type { Role, SummaryLine } from '@paceline/model';
 import type { Act, ActionSet } from './actions.js';
 import type { ResourceTree, Rsc } from './resources.js';
 import type { UnpackResult } from './unpack.js';
-import type { Assignment } from './assign.js';
+import type { Assignment } from './assign/index.js';
 
 export function summarize(tree: ResourceTree, unpacked: UnpackResult, assignment: Assignment, actions: ActionSet): SummaryLine[] {
   const lines: SummaryLine[] = [];

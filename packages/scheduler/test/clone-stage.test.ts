@@ -1,6 +1,6 @@
 import { Clone, INFINITY, type Role } from '@paceline/model';
 import { cloneSettings } from '../src/clone/settings.js';
-import { assignClone, type CloneAssignPort } from '../src/clone/stage.js';
+import { placeCloneInstances, type CloneAssignPort } from '../src/clone/stage.js';
 import { chooseNode } from '../src/clone/assign.js';
 
 interface Inst { id: string; n: number; running: string[]; role: Role; table: Map<string, number>; next?: Role; node?: string | null; known: Set<string> }
@@ -56,7 +56,7 @@ function fakePort(opts: {
   return { port, insts };
 }
 
-describe('assignClone', () => {
+describe('placeCloneInstances', () => {
   it('promoted-11 style: promotion scores place and promote the best instance', () => {
     const { port, insts } = fakePort({
       clone: { type: 'clone', id: 'rsc1', promotable: true, child: { type: 'primitive', id: 'child_rsc1', agent: 'ocf:heartbeat:apache' }, meta: { cloneMax: 2, globallyUnique: true } },
@@ -64,7 +64,7 @@ describe('assignClone', () => {
       attrs: { node1: { 'master-child_rsc1:0': '10', 'master-child_rsc1:1': '100' }, node2: { 'master-child_rsc1:0': '30', 'master-child_rsc1:1': '300' } },
       promotedLoc: { node2: 100 },
     });
-    assignClone(port);
+    placeCloneInstances(port);
     expect(insts.map((i) => [i.id, i.node, i.next])).toEqual([
       ['child_rsc1:0', 'node1', 'Unpromoted'],
       ['child_rsc1:1', 'node2', 'Promoted'],
@@ -76,7 +76,7 @@ describe('assignClone', () => {
       clone: { type: 'clone', id: 'rsc1', promotable: true, child: { type: 'primitive', id: 'c', agent: 'ocf:heartbeat:apache' }, meta: { cloneMax: 4, cloneNodeMax: 2, globallyUnique: true } },
       nodes: ['node1', 'node2'],
     });
-    assignClone(port);
+    placeCloneInstances(port);
     expect(insts.map((i) => i.node)).toEqual(['node1', 'node2', 'node1', 'node2']);
     expect(insts.every((i) => i.next === 'Unpromoted')).toBe(true);
   });
@@ -88,7 +88,7 @@ describe('assignClone', () => {
       running: { 'dummy:0': ['node1'], 'dummy:1': ['node2'], 'dummy:2': ['node3'] },
       cloneBan: ['node3'],
     });
-    assignClone(port);
+    placeCloneInstances(port);
     expect(insts.map((i) => i.node)).toEqual(['node1', 'node2', null]);
   });
 
@@ -100,7 +100,7 @@ describe('assignClone', () => {
       roles: { 'd:0': 'Unpromoted', 'd:1': 'Promoted' },
       attrs: { a: { 'master-d': '5' }, b: { 'master-d': '5' } },
     });
-    assignClone(port);
+    placeCloneInstances(port);
     expect(insts.find((i) => i.next === 'Promoted')?.node).toBe('b');
   });
 });

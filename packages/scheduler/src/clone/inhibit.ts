@@ -5,7 +5,7 @@
  * so it is placed nowhere. Applied between assignment and action creation.
  */
 import type { ClusterConfig } from '@paceline/model';
-import type { Assignment } from '../assign.js';
+import type { Assignment } from '../assign/index.js';
 import type { ResourceTree, Rsc } from '../resources.js';
 import { leaves } from '../resources.js';
 import { interleaveApplies } from './orderings.js';

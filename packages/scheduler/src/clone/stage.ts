@@ -1,7 +1,7 @@
 /**
  * The clone step of the assignment stage, written against a small port (`CloneAssignPort`) so
  * that the core's assignment code stays the only owner of its working tables. The core builds a
- * port for one clone and calls `assignClone(port)` where Pacemaker would call the clone's assign:
+ * port for one clone and calls `placeCloneInstances(port)` where Pacemaker would call the clone's assign:
  *
  *   1. promotable clones: positive promotion scores raise each instance's weight on that node and
  *      its priority (so the best-scored instances are placed first);
@@ -86,7 +86,7 @@ export interface CloneAssignResult {
   readonly roles?: readonly RoleDecision[];
 }
 
-export function assignClone<R>(port: CloneAssignPort<R>): CloneAssignResult {
+export function placeCloneInstances<R>(port: CloneAssignPort<R>): CloneAssignResult {
   const s = port.settings;
   const nodeMap = new Map(port.nodes.map((n) => [n.name, n]));
   const available = (node: string): boolean => nodeMap.get(node)?.available === true;
