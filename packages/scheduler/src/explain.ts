@@ -6,11 +6,18 @@
 import type { Explanation, NodeScore, ScoreContribution, SummaryLine } from '@paceline/model';
 import { formatScore } from '@paceline/model';
 import type { ScoreBook } from './scores.js';
-import type { Assignment } from './assign/index.js';
+import type { Assignment, NodeChoice } from './assign/index.js';
 import type { ResourceTree } from './resources.js';
 import type { NodeView } from './nodes.js';
 
-export function buildExplanation(tree: ResourceTree, nodes: readonly NodeView[], book: ScoreBook, assignment: Assignment, summary: readonly SummaryLine[]): Explanation {
+export function buildExplanation(
+  tree: ResourceTree,
+  nodes: readonly NodeView[],
+  book: ScoreBook,
+  assignment: Assignment,
+  summary: readonly SummaryLine[],
+  placementStrategy: 'default' | 'utilization' | 'minimal' | 'balanced' = 'default',
+): Explanation {
   const scores: NodeScore[] = [];
   // Per-node bans are shared by every resource (one frozen list per node).
   const NO_ENTRY = { source: 'not allowed (opt-in cluster without a location constraint for this node)', score: -1_000_000 };
@@ -73,9 +80,31 @@ export function buildExplanation(tree: ResourceTree, nodes: readonly NodeView[],
       // Promotable instances also say why they got their role (promotion score, role locations, colocations).
       const role = assignment.nextRole.get(p.id);
       const roleWhy = role === 'Promoted' || role === 'Unpromoted' ? assignment.nextRoleReason.get(p.id) : undefined;
-      decisions.push({ resource: p.id, text: `${p.id}: placed on ${node} (score ${formatScore(table?.get(node) ?? 0)})${roleWhy ? `; ${role}: ${roleWhy}` : ''}` });
+      const choice = assignment.choices.get(p.id);
+      const over = choice !== undefined && choice.node === node ? `; ${formatNodeChoice(choice, placementStrategy)}` : '';
+      decisions.push({ resource: p.id, text: `${p.id}: placed on ${node} (score ${formatScore(table?.get(node) ?? 0)})${over}${roleWhy ? `; ${role}: ${roleWhy}` : ''}` });
     }
     else decisions.push({ resource: p.id, text: `${p.id}: not placed (${assignment.nextRoleReason.get(p.id) ?? 'no node with a non-negative score is available'})` });
   }
   return { scores, decisions };
+}
+
+/**
+ * Why the node beat the runner-up, from the ranker that decided (assign/node-choice.ts):
+ * "serv2 over serv1: equal score, fewer resources (0 < 1)".
+ */
+export function formatNodeChoice(c: NodeChoice, placementStrategy: 'default' | 'utilization' | 'minimal' | 'balanced' = 'default'): string {
+  if (c.decidedBy === 'only-candidate' || c.runnerUp === undefined) return `${c.node}: the only node that can run it`;
+  const head = `${c.node} over ${c.runnerUp}`;
+  const [mine, theirs] = c.scores ?? [0, 0];
+  switch (c.decidedBy) {
+    case 'score': return `${head}: higher score (${formatScore(mine)} > ${formatScore(theirs)})`;
+    case 'strategy': return placementStrategy === 'minimal'
+      ? `${head}: equal score, first by name (placement-strategy=minimal)`
+      : `${head}: equal score, more free capacity (placement-strategy=${placementStrategy})`;
+    case 'fewest-assigned': return `${head}: equal score, fewer resources${c.compared ? ` (${c.compared[0]} < ${c.compared[1]})` : ''}`;
+    case 'current-node': return `${head}: ${mine === theirs ? 'equal score, ' : ''}it is active there`;
+    case 'name': return `${head}: equal score and load, first by name`;
+    case 'preferred': return `${head}: offered first (${formatScore(mine)} ≥ ${formatScore(theirs)})`;
+  }
 }

@@ -74,7 +74,7 @@ export function schedule(input: ScheduleInput): Transition {
     actions: graphActions,
     edges,
     summary,
-    explanation: buildExplanation(tree, nodes, criteria.book, assignment, summary),
+    explanation: buildExplanation(tree, nodes, criteria.book, assignment, summary, config.properties.placementStrategy),
     warnings: [...(config.properties.stonithEnabled && !tree.hasFencingResource && config.resources.length > 0 ? [NO_FENCING_DEVICE] : []), ...unpacked.warnings, ...criteria.warnings, ...colocWarnings],
   });
 }

@@ -77,7 +77,8 @@ export function assignResources(
   return assignmentOf(s);
 }
 
-function newAssignState(tree: ResourceTree, nodes: readonly NodeView[], unpacked: UnpackResult, criteria: ScoreBook, colocations: ColocationIndex, opts: AssignOptions): AssignState {
+/** The stage's starting state (exported for tests that run one step of the stage). */
+export function newAssignState(tree: ResourceTree, nodes: readonly NodeView[], unpacked: UnpackResult, criteria: ScoreBook, colocations: ColocationIndex, opts: AssignOptions): AssignState {
   const copyLists = (m: ReadonlyMap<Rsc, readonly Coloc[]>): Map<Rsc, Coloc[]> => new Map([...m].map(([r, l]) => [r, [...l]]));
   const s: AssignState = {
     tree, nodes, unpacked, criteria, opts,

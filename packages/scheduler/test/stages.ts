@@ -1,0 +1,61 @@
+/**
+ * Test helpers for running the scheduler's stages one by one (as schedule.ts chains them) and for
+ * freezing a stage's input deeply, Maps and Sets included, so that a later stage that writes into
+ * it throws instead of passing silently.
+ */
+import { ClusterConfig, ClusterStatus, type ClusterConfigInput, type ClusterStatusInput } from '@paceline/model';
+import { buildNodeViews } from '../src/nodes.js';
+import { buildResourceTree } from '../src/resources.js';
+import { indexFailCounts } from '../src/failcounts.js';
+import { effectiveQuorumPolicy, unpackStatus } from '../src/unpack.js';
+import { applyNodeCriteria } from '../src/locations.js';
+import { buildColocations } from '../src/colocations.js';
+import type { AssignOptions } from '../src/assign/index.js';
+
+export const NOW = Date.UTC(2026, 0, 1);
+
+/** The inputs of the assign stage for a cluster (no orphans, no second unpack). */
+export function upToAssign(configInput: ClusterConfigInput, statusInput: ClusterStatusInput, now = NOW) {
+  const config = ClusterConfig.parse(configInput);
+  const status = ClusterStatus.parse(statusInput);
+  const baseNodes = buildNodeViews(config, status);
+  const fails = indexFailCounts(status, now);
+  const tree = buildResourceTree(config, config.nodes.length, []);
+  const unpacked = unpackStatus(config, status, tree, baseNodes, fails, now);
+  const nodes = unpacked.nodes;
+  const criteria = applyNodeCriteria(config, tree, nodes, unpacked, fails, now);
+  const colocations = buildColocations(config, tree).index;
+  const opts: AssignOptions = {
+    quorum: status.quorum,
+    noQuorumPolicy: effectiveQuorumPolicy(config, status),
+    stopAll: config.properties.stopAllResources,
+    unmanageAll: config.properties.stonithEnabled && !tree.hasFencingResource,
+    defaults: config.defaults.resource,
+    promotedLocations: criteria.promotedLocations,
+    placementStrategy: config.properties.placementStrategy,
+  };
+  return { config, status, tree, nodes, unpacked, criteria, colocations, opts };
+}
+
+const refuse = (what: string) => () => {
+  throw new TypeError(`a later stage tried to change a frozen ${what}`);
+};
+
+/** Freezes a value and everything reachable from it; Maps and Sets refuse set/add/delete/clear. */
+export function deepFreeze<T>(value: T, seen = new Set<unknown>()): T {
+  if (value === null || typeof value !== 'object' || seen.has(value) || Object.isFrozen(value)) return value;
+  seen.add(value);
+  if (value instanceof Map) {
+    for (const [k, v] of value) {
+      deepFreeze(k, seen);
+      deepFreeze(v, seen);
+    }
+    Object.defineProperties(value, { set: { value: refuse('Map') }, delete: { value: refuse('Map') }, clear: { value: refuse('Map') } });
+  } else if (value instanceof Set) {
+    for (const v of value) deepFreeze(v, seen);
+    Object.defineProperties(value, { add: { value: refuse('Set') }, delete: { value: refuse('Set') }, clear: { value: refuse('Set') } });
+  } else {
+    for (const v of Object.values(value as object)) deepFreeze(v, seen);
+  }
+  return Object.freeze(value);
+}
