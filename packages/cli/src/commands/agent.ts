@@ -1,4 +1,7 @@
-/** `paceline agent list | info AGENT | test AGENT --param k=v ...`: the agent SDK from the command line. */
+/** `paceline agent list | info AGENT | test AGENT --param k=v ... | init NAME`: the agent SDK from the command line. */
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
   capabilitiesOf, coerceParams, describeAgentParams, formatReport, testAgent, type Clock, type CommandRunner,
@@ -9,6 +12,13 @@ import { createLogger, ExecaCommandRunner, SystemClock } from '@paceline/runtime
 import { dummyAgents } from '@paceline/agent-dummy';
 import { processAgent } from '@paceline/agent-process';
 import { ExitError, processIo, type CliIo } from '../io.js';
+import { AGENT_NAME, agentPackageFiles } from '../scaffold.js';
+
+/** @paceline/agent-api's package.json: the version a new agent builds against and the zod it accepts. */
+function agentApiPackage(): { version: string; peerDependencies?: Record<string, string>; devDependencies?: Record<string, string> } {
+  const path = createRequire(import.meta.url).resolve('@paceline/agent-api/package.json');
+  return JSON.parse(readFileSync(path, 'utf8')) as { version: string };
+}
 
 export interface AgentCommandDeps {
   readonly runner?: CommandRunner;
@@ -153,6 +163,31 @@ export function registerAgentCommands(program: Command, registry: AgentRegistry,
       });
       for (const line of formatReport(report).split('\n')) io.out(line);
       if (!report.passed) throw new ExitError(1);
+    });
+
+  agent
+    .command('init')
+    .description('Start a new agent package: a working agent with a strict parameter schema, a test that runs the agent test kit, a README')
+    .argument('<name>', 'the agent\'s name (paceline:NAME): lower-case letters, digits and _ . -, starting with a letter')
+    .option('--dir <dir>', 'where to write it (default: ./paceline-agent-NAME); must not exist or be empty')
+    .option('--package <name>', 'the npm package name (default: paceline-agent-NAME)')
+    .action((name: string, o: { dir?: string; package?: string }) => {
+      if (!AGENT_NAME.test(name)) throw new ExitError(2, `agent name "${name}": use lower-case letters, digits and _ . -, starting with a letter`);
+      const packageName = o.package ?? `paceline-agent-${name}`;
+      if (!/^(@[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*$/.test(packageName)) throw new ExitError(2, `--package "${packageName}" is not an npm package name`);
+      const dir = resolve(o.dir ?? `paceline-agent-${name}`);
+      if (existsSync(dir) && readdirSync(dir).length > 0) throw new ExitError(2, `${dir} exists and is not empty: choose another --dir`);
+      const api = agentApiPackage();
+      const files = agentPackageFiles({
+        name, packageName, agentApiRange: `^${api.version}`, zodRange: api.peerDependencies?.['zod'] ?? '^4.0.0', zodDevRange: api.devDependencies?.['zod'] ?? '^4.0.0',
+      });
+      for (const [rel, text] of Object.entries(files)) {
+        mkdirSync(dirname(join(dir, rel)), { recursive: true });
+        writeFileSync(join(dir, rel), text);
+      }
+      io.out(`wrote ${Object.keys(files).sort().join(', ')} in ${dir}`);
+      io.out(`next: cd ${dir} && npm install && npm test`);
+      io.out(`then: paceline agent test ./#${name} --param path=/tmp/${name}-held   and name "${packageName}" in a cluster's agents:`);
     });
 
   for (const c of agent.commands) c.exitOverride();
