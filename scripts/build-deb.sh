@@ -22,13 +22,14 @@ pkg=$stage/pkg
 lib=$pkg/usr/lib/paceline
 mkdir -p "$lib" "$pkg/usr/bin" "$pkg/lib/systemd/system" "$pkg/etc/default" "$pkg/etc/paceline" "$pkg/usr/share/doc/paceline" "$pkg/DEBIAN"
 
-# The workspace: the root manifest (workspaces only, no dev tools), the lock file, and every
-# package's manifest plus the files it publishes (its "files" list).
+# The workspace: the root manifest (workspaces and the one zod the packages share as a peer
+# dependency; no dev tools), the lock file, and every package's manifest plus the files it
+# publishes (its "files" list).
 node -e '
   const fs = require("fs"), path = require("path");
   const [root, lib] = process.argv.slice(1);
   const top = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
-  fs.writeFileSync(path.join(lib, "package.json"), JSON.stringify({ name: top.name, version: top.version, private: true, type: top.type, license: top.license, engines: top.engines, workspaces: top.workspaces }, null, 2) + "\n");
+  fs.writeFileSync(path.join(lib, "package.json"), JSON.stringify({ name: top.name, version: top.version, private: true, type: top.type, license: top.license, engines: top.engines, dependencies: top.dependencies, workspaces: top.workspaces }, null, 2) + "\n");
   fs.copyFileSync(path.join(root, "package-lock.json"), path.join(lib, "package-lock.json"));
   for (const ws of ["packages", "agents"]) {
     for (const name of fs.readdirSync(path.join(root, ws))) {

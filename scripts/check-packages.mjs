@@ -6,9 +6,9 @@
 //     `publishConfig.access: public`;
 //   - @paceline dependencies as `^VERSION` (never "*": one tarball alone must install), and only on
 //     packages that publish;
-//   - zod as a peer dependency with the range below (one zod per program: two copies of zod 4 make
-//     tsc compare their types structurally, slowly enough to run out of memory), except for
-//     packages with a `bin` (an application brings its own);
+//   - zod as a peer dependency with the range below, also for the CLI (one zod per program: two
+//     copies of zod 4 make tsc compare their types structurally, slowly enough to run out of
+//     memory; npm 7 and later install a missing peer, also for `npm install -g` and npx);
 //   - no dependency that nothing imports, no import of a package that is not declared (imports
 //     are read from src/**/*.ts and from the emitted dist/**/*.d.ts, which users compile against);
 //   - `exports` entries with `types` and `default` under dist/, and the sources shipped when the
@@ -18,8 +18,8 @@ import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createRequire } from 'node:module';
 
-/** The zod versions Paceline works with (see docs/library.md, "zod"). */
-export const ZOD_PEER_RANGE = '^4.0.0';
+/** The zod versions Paceline works with: ZOD_PEER_RANGE in packages/model/src/zod-check.ts (docs/library.md, "zod"). */
+const ZOD_PEER_RANGE = /ZOD_PEER_RANGE = '([^']+)'/.exec(readFileSync(new URL('../packages/model/src/zod-check.ts', import.meta.url), 'utf8'))[1];
 
 /** The packages that do not publish, and why. */
 const PRIVATE = {
@@ -109,17 +109,12 @@ for (const [name, { dir, rel, pkg }] of pkgs) {
     if (target.pkg.private) say(`depends on ${dep}, which is private and does not publish`);
     if (range !== `^${target.pkg.version}`) say(`"${dep}": "${range}" must be "^${target.pkg.version}"`);
   }
-  const isApp = pkg.bin !== undefined;
-  if (isApp) {
-    if (!deps.zod) say('an application (with "bin") depends on zod itself');
-  } else {
-    if (deps.zod) say(`zod must be a peer dependency ("peerDependencies": { "zod": "${ZOD_PEER_RANGE}" }), not a dependency`);
-  }
+  if (deps.zod) say(`zod must be a peer dependency ("peerDependencies": { "zod": "${ZOD_PEER_RANGE}" }), not a dependency`);
   const imported = new Set([
     ...[...walk(join(dir, 'src'), (n) => /\.(ts|mts)$/.test(n))].flatMap(importedPackages),
     ...[...walk(join(dir, 'dist'), (n) => n.endsWith('.d.ts'))].flatMap(importedPackages),
   ]);
-  if (imported.has('zod') && !isApp && peers.zod !== ZOD_PEER_RANGE) say(`imports zod: "peerDependencies" must have "zod": "${ZOD_PEER_RANGE}"`);
+  if (imported.has('zod') && peers.zod !== ZOD_PEER_RANGE) say(`imports zod: "peerDependencies" must have "zod": "${ZOD_PEER_RANGE}"`);
   for (const dep of Object.keys({ ...deps, ...peers, ...optional }))
     if (!imported.has(dep)) say(`"${dep}" is declared but nothing in src/ or the declarations imports it`);
   for (const dep of imported)

@@ -5,6 +5,7 @@
 import type { z } from 'zod';
 import type { ActionResult } from './result.js';
 import type { AgentContext } from './context.js';
+import { assertZod4Schema } from './params.js';
 
 export interface AgentMetadata {
   /** Referenced in configs as `paceline:<name>`. */
@@ -114,5 +115,6 @@ export type AgentDefinition<S extends z.ZodType = z.ZodType> = ResourceAgent<S> 
  * `export const dummy = defineAgent({ meta, params, start, stop, monitor, reload })`.
  */
 export function defineAgent<S extends z.ZodType, A extends AgentDefinition<S>>(agent: A & { params: S }): A {
+  assertZod4Schema(agent.params, `agent paceline:${agent.meta.name}: params`);
   return agent;
 }

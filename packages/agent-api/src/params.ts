@@ -4,7 +4,7 @@
  * string-valued parameters (CLI `--param k=v`, OCF_RESKEY_*) to the types the schema expects.
  */
 import { z } from 'zod';
-import { PacelineError, type ConfigIssue } from '@paceline/model';
+import { PacelineError, ZOD_PEER_RANGE, isZod4Schema, type ConfigIssue } from '@paceline/model';
 import type { ResourceAgent } from './agent.js';
 import { failed, type ActionResult } from './result.js';
 
@@ -63,6 +63,7 @@ function typeOf(s: JsonSchema | undefined): ParamType {
  * `uniqueParams` (the agent's `meta.uniqueParams`). Throws when the schema is not an object.
  */
 export function describeParams(schema: z.ZodType, uniqueParams: readonly string[] = []): ParamDescription[] {
+  assertZod4Schema(schema, 'the parameter schema');
   const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
   if (json.type !== 'object' || !json.properties)
     throw new PacelineError('PARAMS_SCHEMA', 'an agent parameter schema must be a z.object({...}) of named parameters');
@@ -83,8 +84,22 @@ export function describeParams(schema: z.ZodType, uniqueParams: readonly string[
   });
 }
 
+/**
+ * Throws a clear error when `schema` is not a zod 4 schema: an agent built with zod 3 (its
+ * `params` from a zod 3 `z.object`) would otherwise fail deep inside with a TypeError.
+ */
+export function assertZod4Schema(schema: unknown, what: string): void {
+  if (isZod4Schema(schema)) return;
+  const zod3 = typeof schema === 'object' && schema !== null && '_def' in schema;
+  throw new PacelineError(
+    'PARAMS_SCHEMA',
+    `${what} is not a zod 4 schema${zod3 ? ' (it was made by zod 3)' : ''}: Paceline needs zod ${ZOD_PEER_RANGE} (import { z } from 'zod' with zod 4 installed)`,
+  );
+}
+
 /** The parameters of an agent (its schema plus `meta.uniqueParams`). */
 export function describeAgentParams(agent: ResourceAgent): ParamDescription[] {
+  assertZod4Schema(agent.params, `agent paceline:${agent.meta.name}: params`);
   return describeParams(agent.params, agent.meta.uniqueParams ?? []);
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { coerceParams, defineAgent, describeParams, notRunning, ok, parseParamsOrThrow, validateParams, AgentParamsError } from '@paceline/agent-api';
+import { coerceParams, defineAgent, describeAgentParams, describeParams, notRunning, ok, parseParamsOrThrow, validateParams, AgentParamsError } from '@paceline/agent-api';
+import { isZod4Schema, ZOD_PEER_RANGE } from '@paceline/model';
 
 const schema = z.object({
   command: z.string().min(1).describe('The program to run').meta({ unique: true }),
@@ -58,5 +59,24 @@ describe('coerceParams', () => {
     expect(coerceParams(schema, { args: '["a b", "c"]' }).args).toEqual(['a b', 'c']);
     expect(coerceParams(schema, { args: 'a  b' }).args).toEqual(['a', 'b']);
     expect(coerceParams(schema, { port: 'eighty' }).port).toBe('eighty');
+  });
+});
+
+describe('a parameter schema not made by zod 4', () => {
+  // What zod 3's z.object({ path: z.string() }) is to a zod 4 reader: a _def and safeParse, no _zod.
+  const zod3Like = { _def: { typeName: 'ZodObject', shape: () => ({ path: { _def: { typeName: 'ZodString' } } }) }, safeParse: () => ({ success: true, data: {} }) };
+  const definition = { meta: { name: 'old', version: '1', description: 'built with zod 3' }, params: zod3Like as unknown as z.ZodType, start: async () => ok(), stop: async () => ok(), monitor: async () => notRunning() };
+
+  test('is refused by defineAgent and describeParams with the reason and the fix, not a TypeError', () => {
+    const message = 'agent paceline:old: params is not a zod 4 schema (it was made by zod 3): Paceline needs zod ^4.1.0';
+    expect(() => defineAgent(definition)).toThrow(message);
+    expect(() => describeAgentParams(definition)).toThrow(message);
+    expect(() => describeParams(zod3Like as unknown as z.ZodType)).toThrow('the parameter schema is not a zod 4 schema (it was made by zod 3)');
+  });
+
+  test('the model recognises zod 4 schemas', () => {
+    expect(isZod4Schema(z.string())).toBe(true);
+    expect(isZod4Schema(zod3Like)).toBe(false);
+    expect(ZOD_PEER_RANGE).toBe('^4.1.0');
   });
 });

@@ -1,3 +1,5 @@
+// First: fail with a clear message when the program's zod is not zod 4.
+export * from './zod-check.js';
 export * from './score.js';
 export * from './duration.js';
 export * from './errors.js';
