@@ -30,6 +30,11 @@ export interface Act {
   migratable?: boolean;
   /** Why the action exists, for the graph and explanations (reason stays Pacemaker's "due to"). */
   why?: string;
+  /**
+   * A one-or-more point (clone-min): how many of its firsts must be runnable for it to be
+   * (Pacemaker's required_runnable_before). Absent: one.
+   */
+  readonly requiredFirsts?: number;
 }
 
 export interface ActionSet {
@@ -44,6 +49,32 @@ export interface ActionSet {
   readonly running: ReadonlyMap<string, readonly string[]>;
   /** Primitives that are unmanaged because failure handling blocked them. */
   readonly blocked: ReadonlySet<string>;
+}
+
+/**
+ * A copy of an action set with new action objects (and a map from the old ones to the new), so
+ * that a stage that changes flags works on its own value and leaves the earlier stage's as it was.
+ */
+export function copyActionSet(input: ActionSet): { actions: ActionSet; copyOf: (a: Act) => Act } {
+  const copies = new Map<Act, Act>(input.list.map((a) => [a, { ...a }]));
+  const copyOf = (a: Act): Act => {
+    const c = copies.get(a);
+    if (c === undefined) throw new Error(`action ${a.id} is not in the action set it was copied from`);
+    return c;
+  };
+  const mapValues = <K>(m: ReadonlyMap<K, Act>): Map<K, Act> => new Map([...m].map(([k, a]) => [k, copyOf(a)]));
+  return {
+    copyOf,
+    actions: {
+      list: input.list.map(copyOf),
+      byKey: mapValues(input.byKey),
+      byRsc: new Map([...input.byRsc].map(([id, l]) => [id, l.map(copyOf)])),
+      fencing: mapValues(input.fencing),
+      unfencings: mapValues(input.unfencings),
+      running: input.running,
+      blocked: input.blocked,
+    },
+  };
 }
 
 export interface ActionContext {

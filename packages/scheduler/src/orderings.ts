@@ -10,7 +10,7 @@
 import type { ClusterConfig, OrderConstraint } from '@paceline/model';
 import { INFINITY } from '@paceline/model';
 import type { Act, ActionSet } from './actions.js';
-import { actionKey } from './actions.js';
+import { actionKey, copyActionSet } from './actions.js';
 import type { ResourceTree, Rsc } from './resources.js';
 import { leaves, needsFencing } from './resources.js';
 import type { ColocationIndex } from './colocations.js';
@@ -25,8 +25,6 @@ export const F_RESTART = 16;
 export const F_ASYMMETRICAL = 32;
 /** 'then' (a one-or-more point) is runnable when any of its firsts is. */
 export const F_ONE_OR_MORE = 64;
-/** A one-or-more point that needs more than one runnable first (clone-min): how many. */
-const REQUIRED_BEFORE = new WeakMap<Act, number>();
 
 export interface Ordering {
   readonly first: Act;
@@ -37,7 +35,18 @@ export interface Ordering {
 
 const COLLECTIVE_FIRST: Readonly<Record<string, string>> = COLLECTIVE_FIRST_TASK;
 
-export function buildOrderings(config: ClusterConfig, tree: ResourceTree, actions: ActionSet, unpackedRole: ReadonlyMap<string, string>): Ordering[] {
+/**
+ * Stage "orderings": the ordering edges of the configuration, groups and clones between the
+ * actions. Returns a new action set (a copy: one-or-more points added, interleaved instances
+ * without a partner made unrunnable) with the orderings between its actions.
+ */
+export function buildOrderings(
+  config: ClusterConfig,
+  tree: ResourceTree,
+  created: ActionSet,
+  unpackedRole: ReadonlyMap<string, string>,
+): { actions: ActionSet; orderings: Ordering[] } {
+  const { actions } = copyActionSet(created);
   const out: Ordering[] = [];
   const find = (r: Rsc, task: string, node?: string): Act[] => {
     const l = actions.byRsc.get(r.id) ?? [];
@@ -177,10 +186,9 @@ export function buildOrderings(config: ClusterConfig, tree: ResourceTree, action
       const key = `clone-one-or-more:${c.id}`;
       let point = actions.byKey.get(key);
       if (!point) {
-        point = { id: key, task: 'one-or-more', rsc: undefined, node: undefined, interval: 0, optional: true, runnable: true, pseudo: true, reason: undefined };
+        point = { id: key, task: 'one-or-more', rsc: undefined, node: undefined, interval: 0, optional: true, runnable: true, pseudo: true, reason: undefined, requiredFirsts: cloneMin };
         actions.list.push(point);
         actions.byKey.set(point.id, point);
-        REQUIRED_BEFORE.set(point, cloneMin);
       }
       let firsts = 0;
       for (const child of first.children) {
@@ -248,7 +256,7 @@ export function buildOrderings(config: ClusterConfig, tree: ResourceTree, action
     }
     return true;
   }
-  return out;
+  return { actions, orderings: out };
 }
 
 /** Graph edges "probe before start" for runnable probes (they never change any flag). */
@@ -315,9 +323,21 @@ function effectiveFlags(a: Act, actions: ActionSet, node?: string): { optional: 
 
 const EFFECTIVE = F_IMPLIES_THEN | F_IMPLIES_FIRST | F_RUNNABLE_LEFT | F_RESTART | F_ASYMMETRICAL | F_ONE_OR_MORE;
 
-export function propagate(allOrderings: readonly Ordering[], actions: ActionSet, colocs: ColocationIndex, tree: ResourceTree): void {
+/**
+ * Stage "propagation": the orderings' effects on their actions (Pacemaker's update_action), to a
+ * fixed point: a required "then" makes its "first" required, an unrunnable "first" makes its
+ * "then" unrunnable, and so on. Works on a copy; returns the new action set and the orderings
+ * between its actions.
+ */
+export function propagate(
+  ordered: { readonly actions: ActionSet; readonly orderings: readonly Ordering[] },
+  colocs: ColocationIndex,
+  tree: ResourceTree,
+): { actions: ActionSet; orderings: Ordering[] } {
+  const { actions, copyOf } = copyActionSet(ordered.actions);
+  const all = ordered.orderings.map((o) => ({ ...o, first: copyOf(o.first), then: copyOf(o.then) }));
   // Orderings without any of these flags only order the graph; they never change an action.
-  const orderings = allOrderings.filter((o) => (o.flags & EFFECTIVE) !== 0);
+  const orderings = all.filter((o) => (o.flags & EFFECTIVE) !== 0);
   const byAction = new Map<Act, Ordering[]>();
   for (const o of orderings) {
     for (const a of [o.first, o.then]) {
@@ -347,7 +367,7 @@ export function propagate(allOrderings: readonly Ordering[], actions: ActionSet,
     const o = queue[head++]!;
     queued.delete(o);
     if (o.flags & F_ONE_OR_MORE) {
-      const need = REQUIRED_BEFORE.get(o.then) ?? 1;
+      const need = o.then.requiredFirsts ?? 1;
       const any = (incoming.get(o.then) ?? []).filter((x) => effectiveFlags(x.first, actions).runnable).length >= need;
       if (!any && o.then.runnable) {
         o.then.runnable = false;
@@ -359,7 +379,7 @@ export function propagate(allOrderings: readonly Ordering[], actions: ActionSet,
       touch(changed);
       if (!changed.runnable && (changed.task === 'start' || changed.task === 'promote') && changed.rsc) for (const b of blockDependents(changed, colocs, actions, tree)) touch(b);
     }
-  }
+  }  return { actions, orderings: all };
 }
 
 function applyOrdering(o: Ordering, actions: ActionSet): Act[] {

@@ -2,8 +2,8 @@
  * The scheduler: a pure function of (configuration, status, now) to a transition. It reads like
  * its pipeline; every stage returns a new value and later stages never change earlier ones.
  *
- *   nodes → resources → unpack status → node criteria (scores) → colocations → assign
- *         → create actions → orderings (+ propagation) → summary, placement, explanation
+ *   nodes → resources → unpack status → node criteria (scores) → colocations → assign → inhibit
+ *         → create actions → orderings → propagation → summary, placement, explanation
  */
 import { NO_FENCING_DEVICE, type ClusterConfig, type ClusterStatus, type GraphAction, type OrderEdge, type OrphanDefinition, type Transition } from '@paceline/model';
 import { buildNodeViews } from './nodes.js';
@@ -13,7 +13,8 @@ import { effectiveQuorumPolicy, unpackStatus } from './unpack.js';
 import { applyNodeCriteria } from './locations.js';
 import { buildColocations } from './colocations.js';
 import { assignResources } from './assign/index.js';
-import { addNotifications, edgesThroughPseudo, inhibitUnpairedInstances } from './clone/index.js';
+import { addNotifications, edgesThroughPseudo } from './clone/index.js';
+import { inhibitUnpairedInstances } from './inhibit.js';
 import { createActions, type Act } from './actions.js';
 import { buildOrderings, probeEdges, propagate } from './orderings.js';
 import { extraStopLines, summarize } from './summary.js';
@@ -28,22 +29,33 @@ export interface ScheduleInput {
 }
 
 export function schedule(input: ScheduleInput): Transition {
-  const { config, status, now } = input;
-  const baseNodes = buildNodeViews(config, status);
-  const orphans = findOrphans(config, status);
-  const fails = indexFailCounts(status, now);
-  let tree = buildResourceTree(config, config.nodes.length, orphans);
-  let unpacked = unpackStatus(config, status, tree, baseNodes, fails, now);
+  return runPipeline(input, (_stage, value) => value);
+}
+
+/**
+ * What the pipeline does with each stage's output before the next stage reads it: nothing in
+ * `schedule`; tests deep-freeze it, so a stage that writes into an earlier stage's output throws.
+ */
+export type StageSeal = <T>(stage: string, value: T) => T;
+
+/** The pipeline, stage by stage (exported for the stage-purity test; `schedule` is the API). */
+export function runPipeline(input: ScheduleInput, seal: StageSeal): Transition {
+  const { config, status, now } = seal('input', input);
+  const baseNodes = seal('nodes', buildNodeViews(config, status));
+  const orphans = seal('orphans', findOrphans(config, status));
+  const fails = seal('fail counts', indexFailCounts(status, now));
+  let tree = seal('resources', buildResourceTree(config, config.nodes.length, orphans));
+  let unpacked = seal('unpack', unpackStatus(config, status, tree, baseNodes, fails, now));
   if ([...unpacked.orphanInstances.values()].some((l) => l.length > 0)) {
     // The history holds more clone instances than clone-max: add them as orphans and read again.
-    tree = buildResourceTree(config, config.nodes.length, orphans, unpacked.orphanInstances);
-    unpacked = unpackStatus(config, status, tree, baseNodes, fails, now);
+    tree = seal('resources', buildResourceTree(config, config.nodes.length, orphans, unpacked.orphanInstances));
+    unpacked = seal('unpack', unpackStatus(config, status, tree, baseNodes, fails, now));
   }
   const nodes = unpacked.nodes;
-  const criteria = applyNodeCriteria(config, tree, nodes, unpacked, fails, now);
-  const { index: colocs, warnings: colocWarnings } = buildColocations(config, tree);
+  const criteria = seal('node criteria', applyNodeCriteria(config, tree, nodes, unpacked, fails, now));
+  const { index: colocs, warnings: colocWarnings } = seal('colocations', buildColocations(config, tree));
   const canFence = config.properties.stonithEnabled && tree.hasFencingResource;
-  const assignment = inhibitUnpairedInstances(config, tree, assignResources(tree, nodes, unpacked, criteria.book, colocs, {
+  const assigned = seal('assign', assignResources(tree, nodes, unpacked, criteria.book, colocs, {
     quorum: status.quorum,
     noQuorumPolicy: effectiveQuorumPolicy(config, status),
     stopAll: config.properties.stopAllResources,
@@ -51,10 +63,11 @@ export function schedule(input: ScheduleInput): Transition {
     defaults: config.defaults.resource,
     promotedLocations: criteria.promotedLocations,
     placementStrategy: config.properties.placementStrategy,
-  }), (id, n) => unpacked.resources.get(id)?.runningOn.includes(n) ?? false);
-  const actions = createActions({ config, tree, nodes, unpacked, assignment, criteria, quorum: status.quorum, canFence, quorumPolicy: effectiveQuorumPolicy(config, status) });
-  const orderings = buildOrderings(config, tree, actions, new Map([...unpacked.resources].map(([id, st]) => [id, st.role])));
-  propagate(orderings, actions, colocs, tree);
+  }));
+  const assignment = seal('inhibit', inhibitUnpairedInstances(config, tree, assigned, (id, n) => unpacked.resources.get(id)?.runningOn.includes(n) ?? false));
+  const created = seal('create actions', createActions({ config, tree, nodes, unpacked, assignment, criteria, quorum: status.quorum, canFence, quorumPolicy: effectiveQuorumPolicy(config, status) }));
+  const ordered = seal('orderings', buildOrderings(config, tree, created, new Map([...unpacked.resources].map(([id, st]) => [id, st.role]))));
+  const { actions, orderings } = seal('propagation', propagate(ordered, colocs, tree));
   const lines = summarize(tree, unpacked, assignment, actions);
   const summary = [...lines, ...extraStopLines(tree, unpacked, assignment, actions, lines)];
 

@@ -102,6 +102,13 @@ interface Work {
 
 const EXEC_OK_STATES = new Set(['done', 'error']);
 
+/**
+ * The stage's own working copy of a node view: unpack may only add reasons to distrust a node
+ * (unclean after a failure that needs fencing, standby after on-fail=standby); its output is new
+ * views, the nodes stage's are left as they were.
+ */
+type NodeWork = NodeView & { unclean: boolean; standby: boolean };
+
 export function unpackStatus(
   config: ClusterConfig,
   status: ClusterStatus,
@@ -111,7 +118,7 @@ export function unpackStatus(
   now: number,
 ): UnpackResult {
   const stonith = config.properties.stonithEnabled;
-  const nodes = new Map(baseNodes.map((n) => [n.name, { ...n }]));
+  const nodes = new Map<string, NodeWork>(baseNodes.map((n) => [n.name, { ...n }]));
   const fenceReasons = new Map<string, string>();
   const adjustments: ScoreAdjustment[] = [];
   const warnings: string[] = [];
@@ -122,7 +129,7 @@ export function unpackStatus(
     const n = nodes.get(node);
     if (!n) return;
     if (!n.unclean) {
-      (n as { unclean: boolean }).unclean = true;
+      n.unclean = true;
       fenceReasons.set(node, reason);
     }
   };
@@ -344,7 +351,7 @@ export function unpackStatus(
       case 'ignore': break;
       case 'demote': w.failed = true; break;
       case 'fence': fenceNode(nodeName, `${r.id} failed there`); break;
-      case 'standby': (node as { standby: boolean }).standby = true; break;
+      case 'standby': node.standby = true; break;
       case 'block': w.managed = false; w.blocked = true; break;
       case 'migrate': adjustments.push({ rsc: r.id, node: nodeName, score: -INFINITY, reason: 'failed there (on-fail=migrate)' }); break;
       case 'stop': setNextRole(w, 'Stopped', 'on-fail=stop'); break;

@@ -6,6 +6,5 @@ export * from './promote.js';
 export * from './stage.js';
 export * from './colocation.js';
 export * from './orderings.js';
-export * from './inhibit.js';
 export * from './graph.js';
 export * from './notify.js';

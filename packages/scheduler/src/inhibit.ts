@@ -1,14 +1,14 @@
 /**
- * Interleaved mandatory orderings between clones take back instances that have no partner
+ * Stage "inhibit" (between assign and create actions): interleaved mandatory orderings between clones take back instances that have no partner
  * (Pacemaker: "inhibiting ... from being active"): when clone B is ordered after clone A with
  * interleave, an instance of B placed on a node where no instance of A will be cannot run there,
  * so it is placed nowhere. Applied between assignment and action creation.
  */
 import type { ClusterConfig } from '@paceline/model';
-import type { Assignment } from '../assign/index.js';
-import type { ResourceTree, Rsc } from '../resources.js';
-import { leaves } from '../resources.js';
-import { interleaveApplies } from './orderings.js';
+import type { Assignment } from './assign/index.js';
+import type { ResourceTree, Rsc } from './resources.js';
+import { leaves } from './resources.js';
+import { interleaveApplies } from './clone/orderings.js';
 
 export function inhibitUnpairedInstances(
   config: ClusterConfig,
