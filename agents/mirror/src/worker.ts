@@ -87,7 +87,9 @@ async function main(): Promise<void> {
     if (gap > 0) await new Promise((r) => setTimeout(r, gap));
     if (!rung) await new Promise<void>((resolve) => {
       const t = setTimeout(done, p.intervalMs);
-      function done(): void { clearTimeout(t); wake = undefined; resolve(); }
+      // Each wait removes its abort listener: one left per round piled up (a MaxListenersExceeded
+      // warning after ten rounds, and a leak for as long as the replica runs).
+      function done(): void { clearTimeout(t); wake = undefined; stop.signal.removeEventListener('abort', done); resolve(); }
       wake = done;
       stop.signal.addEventListener('abort', done, { once: true });
     });

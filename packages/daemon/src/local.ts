@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import type { ClusterConfig, ClusterStatus, FailCount, GraphAction, ResourceHistory, Role, Transition } from '@paceline/model';
 import { OcfRc } from '@paceline/model';
 import type { ActionResult, AgentResolver, Clock, CommandRunner, Logger } from '@paceline/agent-api';
-import { ExecutorEvents, RecurringMonitors, executeTransition, findPrimitive, recordReport, recordResult, type MonitorTarget, type PendingRecord } from '@paceline/executor';
+import { ExecutorEvents, RecurringMonitors, executeTransition, findPrimitive, localInstanceId, recordReport, recordResult, type MonitorTarget, type PendingRecord } from '@paceline/executor';
 
 export interface LocalNodeDeps {
   readonly node: string;
@@ -32,6 +32,9 @@ export interface LocalNodeDeps {
   /** Nodes fencing confirmed powered off (and not back), for the agents' actions (AgentContext.fencedNodes). */
   readonly fencedNodes?: () => readonly string[];
 }
+
+/** Actions that change an instance's state: recorded as pending while they run. */
+const PENDING_RECORDED = new Set<GraphAction['kind']>(['start', 'stop', 'promote', 'demote']);
 
 const emptyGraph = (a: GraphAction): Transition => ({
   current: [], placement: [], actions: [a], edges: [], summary: [], explanation: { scores: [], decisions: [] }, warnings: [],
@@ -98,6 +101,33 @@ export class LocalNode {
   }
 
   private async execute(action: GraphAction, silent: boolean): Promise<ActionResult> {
+    // One operation of an instance at a time: its recurring monitors wait for this action.
+    const instance = action.resource !== undefined && action.kind !== 'fence' && action.kind !== 'pseudo'
+      ? localInstanceId(findPrimitive(this.config, action.resource, action.primitive), action.resource) : undefined;
+    const release = instance !== undefined ? await this.monitors.hold(instance) : undefined;
+    // Recorded as pending while it runs (Pacemaker's record-pending): a coordinator that plans
+    // meanwhile — a new one after the membership changed, whose own view never sent this action —
+    // sees the instance as possibly active here and does not start it elsewhere as well.
+    if (instance !== undefined && PENDING_RECORDED.has(action.kind)) {
+      const entry = findPrimitive(this.config, action.resource!, action.primitive);
+      const agent = entry?.primitive.agent ?? action.definition?.agent;
+      this.record({
+        node: this.deps.node, instance, at: this.deps.clock.now(),
+        op: { action: action.kind, interval: 0, ...(agent !== undefined ? { agent } : {}) },
+        result: { execution: 'cancelled', outcome: 'generic-error', reason: `${action.kind} in progress` },
+      });
+    }
+    try {
+      return await this.executeHeld(action, silent);
+    } finally {
+      if (release) {
+        release();
+        this.monitors.update(activeRoles(this.history), this.config);
+      }
+    }
+  }
+
+  private async executeHeld(action: GraphAction, silent: boolean): Promise<ActionResult> {
     const report = await executeTransition(emptyGraph({ ...action, runnable: true }), {
       agents: this.deps.agents, config: this.config, node: this.deps.node, runner: this.deps.runner, clock: this.deps.clock,
       logger: this.deps.logger, stateRoot: this.deps.stateRoot, ...(silent ? {} : { events: this.deps.events }), killSignal: this.kill.signal,

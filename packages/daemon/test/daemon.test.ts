@@ -54,7 +54,8 @@ test('failover, quarantine, clear and failback', async () => {
   // serv1 dies without a word (kill -9): serv2 fences it and takes web over.
   const t0 = Date.now();
   await s1.abandon();
-  await waitFor('web on serv2', () => where(s2.status(), 'web') === 'serv2');
+  // (The status places web on serv2 as soon as its start is under way — recorded as pending — so wait for the start itself.)
+  await waitFor('web on serv2', () => where(s2.status(), 'web') === 'serv2' && starts.some(([n]) => n === 'serv2'));
   const failoverMs = Date.now() - t0;
   expect(fenced).toEqual(['serv1']);
   // The agents ran with the daemon's key file; web's start on serv2 knew serv1 was powered off.

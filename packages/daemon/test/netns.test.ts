@@ -234,7 +234,8 @@ async function arpMacs(): Promise<string[]> {
 function vipHolders(): Promise<Server[]> {
   return confirmed(SERVERS, async (s) => {
     const r = await runAsync('ip', ['-n', NS[s], '-j', 'addr', 'show', 'dev', IF.lan]);
-    if (r.code !== 0) return false;
+    // (An empty answer: the interface is being moved or its namespace torn down; not yet there.)
+    if (r.code !== 0 || !r.out.includes('[')) return false;
     const [l] = JSON.parse(r.out.slice(r.out.indexOf('['))) as { flags: string[]; operstate?: string; addr_info?: { local: string }[] }[];
     return !!l && l.flags.includes('UP') && l.operstate !== 'DOWN' && !!l.addr_info?.some((a) => a.local === VIP);
   });

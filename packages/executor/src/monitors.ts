@@ -32,6 +32,9 @@ export interface MonitorDeps {
   readonly keyFile?: string;
 }
 
+/** How long an action waits for its instance's cancelled in-flight monitor to return (see hold()). */
+export const HOLD_WAIT_MS = 2000;
+
 /** Delay until the first grid point at least `interval` from `now` (the plain interval when grid is 0). */
 export function coalescedDelay(now: number, interval: number, grid: number): number {
   if (grid <= 0) return interval;
@@ -68,6 +71,8 @@ export interface MonitorInfo {
 export class RecurringMonitors extends ExecutorEvents {
   private config: ClusterConfig;
   private readonly loops = new Map<string, Loop>();
+  /** Local instance ids an action is running on (count of holds): no monitor of theirs runs meanwhile. */
+  private readonly held = new Map<string, number>();
   private disposed = false;
 
   constructor(private readonly deps: MonitorDeps) {
@@ -83,7 +88,7 @@ export class RecurringMonitors extends ExecutorEvents {
     for (const t of targets) {
       if (t.role === 'Stopped') continue;
       const entry = findPrimitive(config, t.instance, t.primitive);
-      if (!entry) continue;
+      if (!entry || this.held.has(localInstanceId(entry, t.instance))) continue;
       for (const op of entry.primitive.ops) {
         if (op.name !== 'monitor' || !(op.interval > 0) || op.enabled === false) continue;
         const promotedOp = op.role === 'Promoted';
@@ -105,7 +110,44 @@ export class RecurringMonitors extends ExecutorEvents {
 
   /** Stops the monitors of one instance (e.g. before an action on it runs). */
   pause(instance: string): void {
-    for (const [key, loop] of this.loops) if (loop.target.instance === instance) this.stopLoop(key, loop);
+    for (const [key, loop] of this.loops) if (this.localId(loop.target) === instance) this.stopLoop(key, loop);
+  }
+
+  /**
+   * An action is about to run on local instance `instance` (as the executor names it: anonymous
+   * clone instances share one): its recurring monitors stop, an in-flight one is cancelled and
+   * awaited (its result is discarded), and none starts again until the returned release is called;
+   * then `update` starts the monitors of the instance's new role. As Pacemaker's executor runs one
+   * operation of a resource at a time: a monitor of the old role that ran during a promote or a stop
+   * would report the agent's half-changed state as a failure (a replica's worker stopping for the
+   * promote looked like a dead replica, and the instance was banned from its only node). A cancelled
+   * monitor gets up to HOLD_WAIT_MS to wind down: a hung one must not delay a stop by its timeout.
+   */
+  async hold(instance: string): Promise<() => void> {
+    this.held.set(instance, (this.held.get(instance) ?? 0) + 1);
+    const stopping: Promise<void>[] = [];
+    for (const [key, loop] of this.loops) {
+      if (this.localId(loop.target) !== instance) continue;
+      stopping.push(loop.done);
+      this.stopLoop(key, loop);
+    }
+    if (stopping.length) {
+      const timer = new AbortController();
+      await Promise.race([Promise.allSettled(stopping), this.deps.clock.sleep(HOLD_WAIT_MS, timer.signal).catch(() => undefined)]);
+      timer.abort();
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const n = (this.held.get(instance) ?? 1) - 1;
+      if (n > 0) this.held.set(instance, n);
+      else this.held.delete(instance);
+    };
+  }
+
+  private localId(t: MonitorTarget): string {
+    return localInstanceId(findPrimitive(this.config, t.instance, t.primitive), t.instance);
   }
 
   list(): MonitorInfo[] {

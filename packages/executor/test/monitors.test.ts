@@ -1,6 +1,6 @@
 import { silentLogger } from '@paceline/agent-api';
 import { ClusterStatus } from '@paceline/model';
-import { RecurringMonitors, coalescedDelay, recordResult, type MonitorFailedEvent } from '@paceline/executor';
+import { HOLD_WAIT_MS, RecurringMonitors, coalescedDelay, recordResult, type MonitorFailedEvent } from '@paceline/executor';
 import { SystemClock } from '@paceline/runtime';
 import { config, recordingAgent, registryWith, SimClock } from './helpers.js';
 
@@ -75,6 +75,64 @@ describe('RecurringMonitors', () => {
     await m.dispose();
     expect(clock.pending()).toBe(0);
     expect(m.listenerCount('monitor-failed')).toBe(0);
+  });
+
+  test('hold(): an action on an instance cancels its in-flight monitor (result discarded) and no monitor of it runs until release', async () => {
+    const clock = new SimClock();
+    // The replica's monitor takes 3 s and would fail once the promote has begun (its worker stops).
+    let promoting = false;
+    const fake = recordingAgent('fake', (action) => (action === 'monitor' ? { delay: 3000, ...(promoting ? { result: { execution: 'done', outcome: 'generic-error', reason: 'the replica worker is gone' } } : {}) } : undefined));
+    fake.state.set('n1/a', 'started');
+    const cfg = config([{ id: 'a', ops: [{ name: 'monitor', interval: '10s' }, { name: 'monitor', interval: '5s', role: 'Promoted' }] }]);
+    const m = new RecurringMonitors({ agents: registryWith(fake.agent), config: cfg, node: 'n1', runner, clock, logger: silentLogger, stateRoot: '/s', coalesceMs: 0 });
+    const failures: MonitorFailedEvent[] = [];
+    const finished: unknown[] = [];
+    m.on('monitor-failed', (e) => failures.push(e));
+    m.on('action-finished', (e) => finished.push(e));
+    m.update([{ instance: 'a', role: 'Started' }]);
+    await clock.advance(11_000); // the first monitor is in flight (10 s + 3 s)
+    expect(fake.calls.map((c) => c.action)).toEqual(['monitor']);
+    promoting = true;
+    const held = m.hold('a');
+    await clock.advance(0);
+    const release = await held;
+    expect(m.list()).toEqual([]);
+    // Other instances' records call update() while the action runs: a's loop stays stopped.
+    m.update([{ instance: 'a', role: 'Started' }]);
+    expect(m.list()).toEqual([]);
+    await clock.advance(30_000);
+    expect(fake.calls.map((c) => c.action)).toEqual(['monitor']);
+    expect(finished).toEqual([]);
+    expect(failures).toEqual([]);
+    fake.state.set('n1/a', 'promoted');
+    promoting = false;
+    release();
+    release(); // idempotent
+    m.update([{ instance: 'a', role: 'Promoted' }]);
+    expect(m.list().map((x) => `${x.instance}@${x.interval}@${x.role}`)).toEqual(['a@5000@Promoted']);
+    await clock.advance(9_000);
+    expect(failures).toEqual([]);
+    expect(finished).toHaveLength(1);
+    await m.dispose();
+  });
+
+  test('hold(): a hung in-flight monitor delays the action by at most HOLD_WAIT_MS', async () => {
+    const clock = new SimClock();
+    const fake = recordingAgent('fake', (action) => (action === 'monitor' ? 'hang' : undefined));
+    fake.state.set('n1/a', 'started');
+    const cfg = config([{ id: 'a', ops: [{ name: 'monitor', interval: '10s', timeout: '60s' }] }]);
+    const m = new RecurringMonitors({ agents: registryWith(fake.agent), config: cfg, node: 'n1', runner, clock, logger: silentLogger, stateRoot: '/s', coalesceMs: 0 });
+    m.update([{ instance: 'a', role: 'Started' }]);
+    await clock.advance(10_500);
+    let got = false;
+    const t0 = clock.now();
+    void m.hold('a').then(() => { got = true; });
+    await clock.advance(HOLD_WAIT_MS - 100);
+    expect(got).toBe(false);
+    await clock.advance(200);
+    expect(got).toBe(true);
+    expect(clock.now() - t0).toBeLessThanOrEqual(HOLD_WAIT_MS + 100);
+    await m.dispose();
   });
 
   test('a monitor that hangs times out and counts as failed', async () => {

@@ -441,6 +441,7 @@ export class Story {
       } catch (e) {
         problems.push(`${name}: ${(e as Error).message}`);
         this.say(`   FAILED: ${(e as Error).message}`);
+        await this.diagnose();
         break;
       }
     }
@@ -448,6 +449,30 @@ export class Story {
     if (last) last.end = Date.now();
     await this.stopClient();
     return this.verdict(problems);
+  }
+
+  /**
+   * After a failed chapter: what each running daemon says (placement, failures, its last transition)
+   * and the end of its log, into the story's output and the lab's diagnostics.json, so that a
+   * failure seen once (in CI, where the lab is removed afterwards) can be understood from its report.
+   */
+  private async diagnose(): Promise<void> {
+    const out: Record<string, unknown> = {};
+    for (const s of ['serv1', 'serv2'] as const) {
+      try {
+        const st = await this.lab.status(s);
+        out[s] = st;
+        this.say(`   ${s}: members [${st.members}], transition ${st.lastTransition?.id ?? '-'} ${st.lastTransition?.state ?? ''}; `
+          + st.resources.filter((r) => r.node !== null || r.failed).map((r) => `${r.instance} ${r.role}${r.node ? ` on ${r.node}` : ''}${r.failed ? ' FAILED' : ''}`).join(', '));
+        const fails = st.nodes.flatMap((n) => n.failures.map((f) => `${n.name}: ${f.resource} ${f.action ?? ''}${f.interval ? `@${f.interval}` : ''} x${f.count}`));
+        if (fails.length) this.say(`   ${s} failures: ${fails.join('; ')}`);
+      } catch (e) {
+        this.say(`   ${s}: no status (${(e as Error).message})`);
+      }
+      const log = this.lab.log(s).trimEnd().split('\n').slice(-25);
+      this.say(`   last lines of ${s}'s daemon log:\n${log.map((l) => `     ${l.slice(0, 400)}`).join('\n')}`);
+    }
+    writeFileSync(this.lab.file('diagnostics.json'), JSON.stringify(out, null, 2));
   }
 
   async verdict(problems: string[]): Promise<Verdict> {

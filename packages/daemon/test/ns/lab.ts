@@ -454,7 +454,7 @@ say off
 
   private async holdsVip(s: Server): Promise<boolean> {
     const r = await runAsync('ip', ['-n', this.ns[s], '-j', 'addr', 'show', 'dev', IF.lan]);
-    if (r.code !== 0) return false;
+    if (r.code !== 0 || !r.out.includes('[')) return false; // an empty answer: the interface is being moved or torn down
     const [l] = JSON.parse(r.out.slice(r.out.indexOf('['))) as { flags: string[]; operstate?: string; addr_info?: { local: string }[] }[];
     return !!l && l.flags.includes('UP') && l.operstate !== 'DOWN' && !!l.addr_info?.some((a) => a.local === VIP);
   }

@@ -191,6 +191,7 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
   if (classes.has('replay')) for (const f of fabrics) f.recording = true;
   const arbiterPrng = fprng.fork();
   const world = new World();
+  world.slowTicks = schedule.slowActions ?? 0;
   const tmpRoot = options.tmpRoot ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir());
   const root = mkdtempSync(join(tmpRoot, `paceline-sim-${process.pid}-${schedule.seed}-`));
   const key = Buffer.alloc(32, 7);

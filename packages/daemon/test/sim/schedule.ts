@@ -22,6 +22,10 @@
  *   (meanwhile the schedule does not stop, power off or start the real node; fencing may);
  * - `arbiter`: half the `fence` clusters get the witness arbiter (the recommended setup: a node fences
  *   only while it holds the arbiter's vote), reached over the LAN; the arbiter may restart.
+ * - `slow`: half the clusters get agents whose starts and stops take 1-3 ticks, as real daemons do
+ *   (a stop kills the service first, then waits for it; a start answers once the service does), and
+ *   a monitor of a resource that runs while its host starts or stops it is a violation (found in the
+ *   live lab: a replica's monitor ran during its promote and got it banned from its last node).
  */
 import { Prng } from '@paceline/testkit';
 import type { UpdateRequest } from '@paceline/daemon';
@@ -31,7 +35,7 @@ export const RESOURCES = ['web', 'mail', 'dns'] as const;
 /** The membership default the `flap` class stays under. */
 export const FENCE_DELAY_TICKS = 20;
 
-export const FAULT_CLASSES = ['isolate', 'flap', 'skew', 'replay', 'clone', 'arbiter'] as const;
+export const FAULT_CLASSES = ['isolate', 'flap', 'skew', 'replay', 'clone', 'arbiter', 'slow'] as const;
 export type FaultClass = (typeof FAULT_CLASSES)[number];
 
 /** Parses "isolate,skew", "all" or "" (none) into fault classes. */
@@ -91,6 +95,8 @@ export interface Schedule {
   readonly pingTarget?: boolean;
   /** Policy `fence` with the witness arbiter (sim/arbiter.ts) on the LAN. */
   readonly arbiter?: boolean;
+  /** Ticks a start or a stop takes (class `slow`; default 0: instant). */
+  readonly slowActions?: number;
 }
 
 export function describeStep(s: Step): string {
@@ -116,7 +122,7 @@ export function describeStep(s: Step): string {
 }
 
 export function formatSchedule(s: Schedule): string {
-  const extra = s.classes?.length ? `, faults ${s.classes.join(',')}, monitors every ${s.monitorInterval ?? '2s'}${s.pingTarget === false ? ', no ping target' : ''}${s.arbiter ? ', witness arbiter' : ''}` : '';
+  const extra = s.classes?.length ? `, faults ${s.classes.join(',')}, monitors every ${s.monitorInterval ?? '2s'}${s.pingTarget === false ? ', no ping target' : ''}${s.arbiter ? ', witness arbiter' : ''}${s.slowActions ? `, starts and stops take ${s.slowActions} ticks` : ''}` : '';
   return [`seed ${s.seed}: ${s.nodes.length} nodes, policy ${s.policy}, ${s.ticks} ticks${extra}`, ...s.steps.map((t) => `  t=${t.tick} ${describeStep(t.step)}`)].join('\n');
 }
 
@@ -173,6 +179,7 @@ export function makeSchedule(seed: number, classes: readonly FaultClass[] = []):
   let monitorInterval: string | undefined;
   let pingTarget: boolean | undefined;
   let arbiter: boolean | undefined;
+  let slowActions: number | undefined;
   if (classes.length > 0) {
     // Every class draws from its own stream, forked in a fixed order whether it is on or not.
     const faults = new Prng(((seed * 2654435761) ^ 0x5bd1e995) >>> 0);
@@ -184,10 +191,11 @@ export function makeSchedule(seed: number, classes: readonly FaultClass[] = []):
       monitorInterval ??= extra.monitorInterval;
       pingTarget ??= extra.pingTarget;
       arbiter ??= extra.arbiter;
+      slowActions ??= extra.slowActions;
     }
   }
   steps.sort((a, b) => a.tick - b.tick);
-  return { seed, nodes, policy, ticks, steps, ...(classes.length ? { classes: [...classes] } : {}), ...(monitorInterval ? { monitorInterval } : {}), ...(pingTarget === false && policy === 'fence' ? { pingTarget } : {}), ...(arbiter === true && policy === 'fence' ? { arbiter } : {}) };
+  return { seed, nodes, policy, ticks, steps, ...(classes.length ? { classes: [...classes] } : {}), ...(monitorInterval ? { monitorInterval } : {}), ...(pingTarget === false && policy === 'fence' ? { pingTarget } : {}), ...(arbiter === true && policy === 'fence' ? { arbiter } : {}), ...(slowActions ? { slowActions } : {}) };
 }
 
 interface Shape {
@@ -196,7 +204,10 @@ interface Shape {
   readonly ticks: number;
 }
 
-const FAULT_ELEMENTS: Record<FaultClass, (p: Prng, shape: Shape) => { steps: TimedStep[]; monitorInterval?: string; pingTarget?: boolean; arbiter?: boolean }> = {
+const FAULT_ELEMENTS: Record<FaultClass, (p: Prng, shape: Shape) => { steps: TimedStep[]; monitorInterval?: string; pingTarget?: boolean; arbiter?: boolean; slowActions?: number }> = {
+  slow(p) {
+    return p.chance(0.5) ? { steps: [], slowActions: 1 + p.int(3), monitorInterval: p.pick(['500ms', '1s']) } : { steps: [] };
+  },
   isolate(p, { nodes, ticks }) {
     const steps: TimedStep[] = [];
     for (let i = 0, n = 1 + p.int(2); i < n; i++) {

@@ -31,6 +31,10 @@ export class World {
   /** node name → the impairment of its resources while it is isolated */
   readonly impaired = new Map<string, Impairment>();
   readonly violations: string[] = [];
+  /** Ticks a start or a stop takes (schedule class `slow`); 0: instant. */
+  slowTicks = 0;
+  /** `host/resource` → the start or stop under way there (a monitor meanwhile is a violation). */
+  readonly busy = new Map<string, string>();
   /** The current tick (for the violation messages of starts). */
   tick = 0;
   private actions = 0;
@@ -78,6 +82,11 @@ export function memAgent(world: World, host: string, node: string, tickMs: numbe
   // Undefined when the action need not wait (then it answers without an extra await, as before).
   const pause = (ctx: AgentContext, impaired: boolean): Promise<void> | undefined =>
     world.spinning(host) || impaired ? ctx.clock.sleep(tickMs, ctx.signal).catch(() => undefined) : undefined;
+  const busy = async (ctx: AgentContext, action: string): Promise<void> => {
+    const key = `${host}/${ctx.instance}`;
+    world.busy.set(key, action);
+    try { await ctx.clock.sleep(world.slowTicks * tickMs, ctx.signal).catch(() => undefined); } finally { world.busy.delete(key); }
+  };
   return defineAgent({
     meta: { name: 'mem', version: '1.0.0', description: 'in-memory test agent' },
     params: z.object({}),
@@ -87,6 +96,9 @@ export function memAgent(world: World, host: string, node: string, tickMs: numbe
       if (!alive()) return dead();
       const imp = world.impaired.get(node);
       if (imp?.startFails) return failed('generic-error', `${imp.links.join(' and ')} of ${node} down: cannot start ${ctx.instance}`);
+      // A slow start: the service answers (is running) only at its end.
+      if (world.slowTicks > 0) await busy(ctx, 'start');
+      if (!alive()) return dead();
       world.start(ctx.instance, host);
       return ok();
     },
@@ -94,10 +106,15 @@ export function memAgent(world: World, host: string, node: string, tickMs: numbe
       const w = pause(ctx, false);
       if (w) await w;
       if (!alive()) return dead();
+      // A slow stop: the service is gone at once, the stop returns once it has waited for it.
       world.hosts(ctx.instance).delete(host);
+      if (world.slowTicks > 0) await busy(ctx, 'stop');
+      if (!alive()) return dead();
       return ok();
     },
     async monitor(_p: object, ctx: AgentContext): Promise<ActionResult> {
+      const doing = world.busy.get(`${host}/${ctx.instance}`);
+      if (doing) world.violations.push(`t=${world.tick} a monitor of ${ctx.instance} on ${host} ran during its ${doing}: one operation of an instance at a time`);
       const w = pause(ctx, world.impaired.has(node) && world.hosts(ctx.instance).has(host));
       if (w) await w;
       if (!alive()) return dead();
