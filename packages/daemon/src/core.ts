@@ -10,6 +10,7 @@ import { schedule } from '@paceline/scheduler';
 import { QUARANTINE_ATTRIBUTE, type ClusterConfig, type ClusterStatus, type FailCount, type NodeStatus, type ResourceHistory, type Transition } from '@paceline/model';
 import type { ClusterDoc } from './messages.js';
 import { applyUpdate, docKey, parseDocConfig, type UpdateRequest } from './updates.js';
+import { statusKey, type PlacementView } from './view.js';
 
 export { QUARANTINE_ATTRIBUTE };
 /** The node attribute set on a lost peer that is not proven down (its resources are frozen in place). */
@@ -113,6 +114,11 @@ export interface CoreState {
   readonly docShown: Readonly<Record<string, true>>;
   /** The last MAX_ANSWERED answers to update requests, oldest first: a repeated request id gets the same answer, never a second change. */
   readonly answered: readonly AnsweredUpdate[];
+  /**
+   * Where every instance was as the last scheduler run here read the status (its transition's
+   * `current`), with the key of that status: `status` shows it while nothing has changed since.
+   */
+  readonly placement?: PlacementView;
 }
 
 export interface AnsweredUpdate {
@@ -633,6 +639,8 @@ function maybeSchedule(s: Mutable<CoreState>, out: CoreCommand[], now: number): 
     out.push({ type: 'log', level: 'error', message: `the scheduler failed: ${(e as Error).message}` });
     return;
   }
+  // The view `status` shows, read from this very status (not when resources are held: the run saw them unmanaged).
+  if (held.length === 0) s.placement = { key: statusKey(s, status), resources: transition.current, warnings: transition.warnings };
   transition = pruneActiveMonitors(transition, status);
   if (held.length > 0 && held.join() !== s.held.join())
     out.push({ type: 'log', level: 'warn', message: `not starting ${held.join(', ')} while ${unaccountedPeer(s)?.node ?? 'a peer'} is lost and not proven down: it may be starting them itself` });

@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import {
   FailCount, OcfRc, ResourceHistory, listResourceIds, type ClusterConfig, type ClusterConfigInput, type GraphAction,
 } from '@paceline/model';
-import { schedule } from '@paceline/scheduler';
 import {
   explainMayRun, explainPeerSafelyDown, initialState, settledBoot, membershipNodes, resolveConfig, step,
   type MembershipConfigInput, type MembershipEvent, type MembershipInput, type MembershipState, type Transport, type TransportInput,
@@ -32,6 +31,7 @@ import type { ClusterDoc, DistOmit, NodeReport, PeerMessage, PeerMessageBody } f
 import { STATE_FILE, StateWriter, checkStateDir, loadState, lockStateDir, type PersistedState, type StateLock } from './store.js';
 import { docKey, parseDocConfig, UpdateRequest } from './updates.js';
 import { replicaReports, type ReplicaStatus } from './replicas.js';
+import { PlacementViews } from './view.js';
 
 /** Timer functions (the global ones in production, a SimulatedClock's in tests). */
 export interface Timers {
@@ -204,6 +204,8 @@ export class Daemon extends DaemonEvents {
   /** The tick of the last report broadcast, and whether a newer report waits for the next tick. */
   private reportTick = -1;
   private reportDirty = false;
+  /** The resource view `status` shows (never computed by running the scheduler). */
+  private readonly views = new PlacementViews();
   private shuttingDown = false;
   /** abandon() was called (perhaps while a clean shutdown waited): the shutdown must not carry on. */
   private abandoned = false;
@@ -984,8 +986,9 @@ export class Daemon extends DaemonEvents {
     let resources: DaemonStatus['resources'] = [];
     let warnings: readonly string[] = [];
     try {
-      const t = schedule({ config: s.config, status: cs, now: this.o.clock.now() });
-      resources = t.current.map((p) => ({
+      // Never the scheduler: the view of its last run, or of the last read of this status (view.ts).
+      const t = this.views.view(s, cs, this.o.clock.now());
+      resources = t.resources.map((p) => ({
         instance: p.instance, resource: p.resource, node: p.node, role: p.role, failed: p.failed, managed: p.managed,
       }));
       warnings = t.warnings;

@@ -3,6 +3,7 @@ export * from './fragments.js';
 export * from './messages.js';
 export * from './updates.js';
 export * from './core.js';
+export * from './view.js';
 export * from './store.js';
 export * from './local.js';
 export * from './channel.js';

@@ -27,7 +27,7 @@ function largeConfig(base: number): Record<string, unknown> {
   });
 }
 
-/** status() runs the scheduler over all 300 resources, in the daemons' own process: poll it slowly. */
+/** status() reads the status once per change (never the scheduler): polled slowly all the same, the daemons share this process. */
 const poll = <T>(what: string, check: () => T | undefined | false, timeoutMs = 25_000): Promise<T> => waitFor(what, async () => {
   await new Promise((r) => setTimeout(r, 200));
   return check();

@@ -1,7 +1,7 @@
 /**
  * @paceline/scheduler — the pure, deterministic scheduler: (config, status, now) → transition.
  */
-export { schedule, type ScheduleInput } from './schedule.js';
+export { schedule, readPlacement, type ScheduleInput } from './schedule.js';
 export { formatExplanation, explainResource } from './explain-format.js';
 export { applyTransition } from './apply.js';
 export {

@@ -7,9 +7,9 @@
  */
 import { NO_FENCING_DEVICE, type ClusterConfig, type ClusterStatus, type GraphAction, type OrderEdge, type OrphanDefinition, type Transition } from '@paceline/model';
 import { buildNodeViews } from './nodes.js';
-import { buildResourceTree } from './resources.js';
-import { indexFailCounts } from './failcounts.js';
-import { effectiveQuorumPolicy, unpackStatus } from './unpack.js';
+import { buildResourceTree, type ResourceTree } from './resources.js';
+import { indexFailCounts, type FailCountIndex } from './failcounts.js';
+import { effectiveQuorumPolicy, unpackStatus, type UnpackResult } from './unpack.js';
 import { applyNodeCriteria } from './locations.js';
 import { buildColocations } from './colocations.js';
 import { assignResources } from './assign/index.js';
@@ -38,9 +38,9 @@ export function schedule(input: ScheduleInput): Transition {
  */
 export type StageSeal = <T>(stage: string, value: T) => T;
 
-/** The pipeline, stage by stage (exported for the stage-purity test; `schedule` is the API). */
-export function runPipeline(input: ScheduleInput, seal: StageSeal): Transition {
-  const { config, status, now } = seal('input', input);
+/** The first stages: the status as the scheduler reads it (node views, the resource tree, fail counts, each resource's state). */
+function readStatus(input: ScheduleInput, seal: StageSeal): { readonly tree: ResourceTree; readonly unpacked: UnpackResult; readonly fails: FailCountIndex } {
+  const { config, status, now } = input;
   const baseNodes = seal('nodes', buildNodeViews(config, status));
   const orphans = seal('orphans', findOrphans(config, status));
   const fails = seal('fail counts', indexFailCounts(status, now));
@@ -51,6 +51,31 @@ export function runPipeline(input: ScheduleInput, seal: StageSeal): Transition {
     tree = seal('resources', buildResourceTree(config, config.nodes.length, orphans, unpacked.orphanInstances));
     unpacked = seal('unpack', unpackStatus(config, status, tree, baseNodes, fails, now));
   }
+  return { tree, unpacked, fails };
+}
+
+/**
+ * Where every instance is now and the warnings about the configuration in force, as schedule()
+ * reads them (its `current` and `warnings`), without placing, creating actions or ordering them:
+ * what a status display needs.
+ */
+export function readPlacement(input: ScheduleInput): Pick<Transition, 'current' | 'warnings'> {
+  const { config, now } = input;
+  const same: StageSeal = (_stage, value) => value;
+  const { tree, unpacked, fails } = readStatus(input, same);
+  const criteria = applyNodeCriteria(config, tree, unpacked.nodes, unpacked, fails, now);
+  const { warnings: colocWarnings } = buildColocations(config, tree);
+  return { current: currentPlacement(tree, unpacked), warnings: scheduleWarnings(config, tree, unpacked, criteria.warnings, colocWarnings) };
+}
+
+function scheduleWarnings(config: ClusterConfig, tree: ResourceTree, unpacked: UnpackResult, criteria: readonly string[], colocations: readonly string[]): string[] {
+  return [...(config.properties.stonithEnabled && !tree.hasFencingResource && config.resources.length > 0 ? [NO_FENCING_DEVICE] : []), ...unpacked.warnings, ...criteria, ...colocations];
+}
+
+/** The pipeline, stage by stage (exported for the stage-purity test; `schedule` is the API). */
+export function runPipeline(input: ScheduleInput, seal: StageSeal): Transition {
+  const { config, status, now } = seal('input', input);
+  const { tree, unpacked, fails } = readStatus({ config, status, now }, seal);
   const nodes = unpacked.nodes;
   const criteria = seal('node criteria', applyNodeCriteria(config, tree, nodes, unpacked, fails, now));
   const { index: colocs, warnings: colocWarnings } = seal('colocations', buildColocations(config, tree));
@@ -88,7 +113,7 @@ export function runPipeline(input: ScheduleInput, seal: StageSeal): Transition {
     edges,
     summary,
     explanation: buildExplanation(tree, nodes, criteria.book, assignment, summary, config.properties.placementStrategy),
-    warnings: [...(config.properties.stonithEnabled && !tree.hasFencingResource && config.resources.length > 0 ? [NO_FENCING_DEVICE] : []), ...unpacked.warnings, ...criteria.warnings, ...colocWarnings],
+    warnings: scheduleWarnings(config, tree, unpacked, criteria.warnings, colocWarnings),
   });
 }
 
