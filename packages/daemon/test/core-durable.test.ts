@@ -4,7 +4,8 @@
  * it") answers the waiting change with an error naming the member and the reason, and the document
  * is not counted as held there (it keeps being resent).
  */
-import { coordinatorStep, docKey, docRetransmitTargets, initialCoreState, type CoreCommand, type CoreEvent, type CoreState, type MembershipView } from '@paceline/daemon';
+import { coordinatorStep, docRetransmitTargets, initialCoreState, type CoreCommand, type CoreEvent, type CoreState, type MembershipView } from '../src/core.js';
+import { docKey } from '../src/updates.js';
 import type { ClusterDoc } from '@paceline/daemon';
 
 const config = {

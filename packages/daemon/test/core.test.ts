@@ -1,4 +1,6 @@
-import { coordinatorStep, docKey, docRetransmitTargets, initialCoreState, scheduleBlocker, buildStatus, QUARANTINE_ATTRIBUTE, type CoreCommand, type CoreEvent, type CoreState, type MembershipView, type NodeReportData } from '@paceline/daemon';
+import { QUARANTINE_ATTRIBUTE } from '@paceline/daemon';
+import { coordinatorStep, docRetransmitTargets, initialCoreState, scheduleBlocker, buildStatus, type CoreCommand, type CoreEvent, type CoreState, type MembershipView, type NodeReportData } from '../src/core.js';
+import { docKey } from '../src/updates.js';
 import type { ClusterDoc } from '@paceline/daemon';
 
 const config = {

@@ -10,10 +10,9 @@ import { deflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
 import type { ClusterStatus } from '@paceline/model';
 import { recordResult } from '@paceline/executor';
-import {
-  FLAG_DEFLATE, MAX_PEER_FRAGMENTS, MAX_PEER_MESSAGE_BYTES, MAX_PEER_PACKET_BYTES, PEER_LIMITS, PeerDecoder, Reassembler, UdpPeerChannel,
-  encodePeer, fragment, readFragment, type FrameLimits, type PeerMessage,
-} from '@paceline/daemon';
+import { UdpPeerChannel } from '../src/channel.js';
+import { FLAG_DEFLATE, Reassembler, fragment, readFragment, type FrameLimits } from '../src/fragments.js';
+import { MAX_PEER_FRAGMENTS, MAX_PEER_MESSAGE_BYTES, MAX_PEER_PACKET_BYTES, PEER_LIMITS, PeerDecoder, encodePeer, type PeerMessage } from '../src/messages.js';
 import { freePorts, waitFor } from './helpers.js';
 
 const key = randomBytes(32);

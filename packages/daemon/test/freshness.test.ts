@@ -6,7 +6,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { FreshnessGuard, IdWindow, MESSAGE_WINDOW, PeerDecoder, encodePeer, type FrameLimits, type PeerMessage } from '@paceline/daemon';
+import { type FrameLimits } from '../src/fragments.js';
+import { FreshnessGuard, IdWindow, MESSAGE_WINDOW } from '../src/freshness.js';
+import { PeerDecoder, encodePeer, type PeerMessage } from '../src/messages.js';
 
 const SELF_BOOT = 1_795_000_000_500;
 const boot = 1_795_000_000_000;

@@ -12,7 +12,8 @@
  */
 import { deflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
-import { FLAG_DEFLATE, PeerDecoder, PeerMessage, fragment, type FrameLimits } from '@paceline/daemon';
+import { FLAG_DEFLATE, fragment, type FrameLimits } from '../src/fragments.js';
+import { PeerDecoder, PeerMessage } from '../src/messages.js';
 import { FuzzTally, fuzzSettings } from '@paceline/testkit';
 
 const fuzz = fuzzSettings({ runs: 300 });

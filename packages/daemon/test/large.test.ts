@@ -11,7 +11,9 @@ import { Writable } from 'node:stream';
 import { AgentRegistry } from '@paceline/agent-api';
 import { dummyAgents } from '@paceline/agent-dummy';
 import { ExecaCommandRunner, createLogger, systemClock } from '@paceline/runtime';
-import { Daemon, MAX_PEER_PACKET_BYTES, PEER_LIMITS, UdpPeerChannel, systemTimers, type DaemonStatus, type PeerChannelStats } from '@paceline/daemon';
+import { Daemon, systemTimers, type DaemonStatus } from '@paceline/daemon';
+import { UdpPeerChannel, type PeerChannelStats } from '../src/channel.js';
+import { MAX_PEER_PACKET_BYTES, PEER_LIMITS } from '../src/messages.js';
 import { freePorts, twoNodeConfig, waitFor, testbed } from './helpers.js';
 
 const N = 300;

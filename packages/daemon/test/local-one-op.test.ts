@@ -7,7 +7,7 @@
  */
 import { silentLogger } from '@paceline/agent-api';
 import { ExecutorEvents } from '@paceline/executor';
-import { LocalNode } from '@paceline/daemon';
+import { LocalNode } from '../src/local.js';
 import { act, config, drive, recordingAgent, registryWith, SimClock } from '../../executor/test/helpers.js';
 
 const runner = { run: async () => ({ exitCode: 0, stdout: '', stderr: '', timedOut: false, notFound: false }) };

@@ -36,7 +36,8 @@ import { spawnSync } from 'node:child_process';
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
-import { FLAG_DEFLATE, PEER_LIMITS, Reassembler } from '@paceline/daemon';
+import { FLAG_DEFLATE, Reassembler } from '../src/fragments.js';
+import { PEER_LIMITS } from '../src/messages.js';
 import { readKey } from '@paceline/runtime';
 import { readPcap, replay, startCapture, stopCapture } from './ns/capture.js';
 import {

@@ -15,7 +15,9 @@ import { z } from 'zod';
 import { AgentRegistry, defineAgent, ok, notRunning, type ActionResult, type AgentContext, type Logger } from '@paceline/agent-api';
 import { InMemoryNetwork, InMemoryObjectTransport, Prng, SimulatedClock, type TimerHandle } from '@paceline/testkit';
 import type { WireMessage } from '@paceline/membership';
-import { Daemon, PeerDecoder, encodePeer, loadState, type PeerChannel, type PeerMessage, type UpdateRequest } from '@paceline/daemon';
+import { Daemon, loadState, type UpdateRequest } from '@paceline/daemon';
+import { type PeerChannel } from '../src/channel.js';
+import { PeerDecoder, encodePeer, type PeerMessage } from '../src/messages.js';
 
 const LINKS = ['lan', 'crossover'] as const;
 const TICK_MS = 50;

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { AgentRegistry } from '@paceline/agent-api';
 import { dummyAgents } from '@paceline/agent-dummy';
 import { ExecaCommandRunner, createLogger, systemClock } from '@paceline/runtime';
-import { Daemon, STATE_FILE, loadState, saveState, systemTimers } from '@paceline/daemon';
+import { Daemon, STATE_FILE, loadState, systemTimers } from '@paceline/daemon';
+import { saveState } from '../src/store.js';
 import { Writable } from 'node:stream';
 import { freePorts, twoNodeConfig, waitFor, testbed } from './helpers.js';
 

@@ -1,7 +1,8 @@
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadState, saveState, StateWriter, STATE_FILE } from '@paceline/daemon';
+import { loadState, STATE_FILE } from '@paceline/daemon';
+import { saveState, StateWriter } from '../src/store.js';
 
 const dir = mkdtempSync(join(tmpdir(), `paceline-store-${process.pid}-`));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

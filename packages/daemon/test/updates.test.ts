@@ -1,4 +1,5 @@
-import { applyUpdate, parseDocConfig, type ClusterDoc } from '@paceline/daemon';
+import { parseDocConfig, type ClusterDoc } from '@paceline/daemon';
+import { applyUpdate } from '../src/updates.js';
 
 const doc: ClusterDoc = {
   epoch: 4,

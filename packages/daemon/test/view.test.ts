@@ -1,6 +1,8 @@
 import { readPlacement, schedule, type ScheduleInput } from '@paceline/scheduler';
 import type { Transition } from '@paceline/model';
-import { PlacementViews, buildStatus, coordinatorStep, initialCoreState, type ClusterDoc, type CoreState, type MembershipView, type NodeReportData } from '@paceline/daemon';
+import { type ClusterDoc } from '@paceline/daemon';
+import { buildStatus, coordinatorStep, initialCoreState, type CoreState, type MembershipView, type NodeReportData } from '../src/core.js';
+import { PlacementViews } from '../src/view.js';
 
 const config = {
   properties: { stonithEnabled: false },
