@@ -35,6 +35,8 @@ export interface Act {
    * (Pacemaker's required_runnable_before). Absent: one.
    */
   readonly requiredFirsts?: number;
+  /** Fencing actions: what the fence device is asked to do (the reason says why). */
+  readonly fenceType?: 'reboot' | 'off' | 'on';
 }
 
 export interface ActionSet {
@@ -154,7 +156,7 @@ export function createActions(ctx: ActionContext): ActionSet {
     if (!(ctx.canFence && anyManaged)) continue;
     if (!ctx.quorum && policy !== 'ignore' && !n.online) continue;
     const reason = ctx.unpacked.fenceReasons.get(n.name) ?? n.uncleanReason ?? 'node is unclean';
-    const a: Act = { id: `fence ${n.name}`, task: 'fence', rsc: undefined, node: n.name, interval: 0, optional: false, runnable: true, pseudo: false, reason: `${fenceType}:${reason}` };
+    const a: Act = { id: `fence ${n.name}`, task: 'fence', rsc: undefined, node: n.name, interval: 0, optional: false, runnable: true, pseudo: false, reason, fenceType };
     list.push(a);
     byKey.set(a.id, a);
     fencing.set(n.name, a);
@@ -313,7 +315,7 @@ export function createActions(ctx: ActionContext): ActionSet {
       if (unfenced !== undefined && unfenced !== '0') return;
       const id = `fence-on ${node}`;
       if (byKey.has(id)) return;
-      const a: Act = { id, task: 'fence', rsc: undefined, node, interval: 0, optional: false, runnable: true, pseudo: false, reason: `on:${why}` };
+      const a: Act = { id, task: 'fence', rsc: undefined, node, interval: 0, optional: false, runnable: true, pseudo: false, reason: why, fenceType: 'on' };
       list.push(a);
       byKey.set(id, a);
       unfencings.set(node, a);

@@ -9,6 +9,7 @@ import type { ScoreBook } from './scores.js';
 import type { Assignment, NodeChoice } from './assign/index.js';
 import type { ResourceTree } from './resources.js';
 import type { NodeView } from './nodes.js';
+import { BANNED, formatCause, type Ban, type Cause, type Contribution } from './reasons.js';
 
 export function buildExplanation(
   tree: ResourceTree,
@@ -19,31 +20,38 @@ export function buildExplanation(
   placementStrategy: 'default' | 'utilization' | 'minimal' | 'balanced' = 'default',
 ): Explanation {
   const scores: NodeScore[] = [];
-  // Per-node bans are shared by every resource (one frozen list per node).
-  const NO_ENTRY = { source: 'not allowed (opt-in cluster without a location constraint for this node)', score: -1_000_000 };
+  // The one formatter (reasons.ts) turns causes into the printed text; colocation causes are
+  // shared objects, so each is formatted once.
+  const texts = new Map<Cause, string>();
+  const shown = (c: Contribution): ScoreContribution => {
+    let source = texts.get(c.cause);
+    if (source === undefined) texts.set(c.cause, (source = formatCause(c.cause)));
+    return { source, score: c.score };
+  };
+  const banned = (ban: Ban): ScoreContribution => ({ source: formatCause({ kind: 'ban', ban }), score: BANNED });
+  const NO_ENTRY: ScoreContribution = { source: formatCause({ kind: 'not-allowed' }), score: BANNED };
+  // Per-node bans are shared by every resource (one list per node).
   const nodeBans = new Map(nodes.map((n) => {
     const bans: ScoreContribution[] = [];
-    if (!n.online) bans.push({ source: 'banned: node offline', score: -1_000_000 });
-    if (n.unclean) bans.push({ source: 'banned: node unclean', score: -1_000_000 });
-    if (n.standby) bans.push({ source: 'banned: node in standby', score: -1_000_000 });
-    if (n.maintenance) bans.push({ source: 'banned: node in maintenance', score: -1_000_000 });
-    if (n.shutdown) bans.push({ source: 'banned: node shutting down', score: -1_000_000 });
+    if (!n.online) bans.push(banned({ kind: 'node-state', state: 'offline' }));
+    if (n.unclean) bans.push(banned({ kind: 'node-state', state: 'unclean' }));
+    if (n.standby) bans.push(banned({ kind: 'node-state', state: 'in standby' }));
+    if (n.maintenance) bans.push(banned({ kind: 'node-state', state: 'in maintenance' }));
+    if (n.shutdown) bans.push(banned({ kind: 'node-state', state: 'shutting down' }));
     return [n.name, bans] as const;
   }));
   const EMPTY: readonly ScoreContribution[] = Object.freeze([]);
   for (const p of tree.primitives) {
     const table = assignment.scores.get(p.id);
-    const contributions = book.contributions.get(p.id);
-    const assigned = assignment.contributions.get(p.id);
+    const fromCriteria = book.contributions.get(p.id);
+    const fromAssign = assignment.contributions.get(p.id);
     for (const n of nodes) {
       const total = table?.get(n.name);
-      const fromCriteria = contributions?.get(n.name);
-      const fromAssign = assigned?.get(n.name);
-      const own = fromAssign === undefined ? fromCriteria : fromCriteria === undefined ? fromAssign : [...fromCriteria, ...fromAssign];
+      const own = [...(fromCriteria?.get(n.name) ?? []), ...(fromAssign?.get(n.name) ?? [])];
       const bans = nodeBans.get(n.name)!;
-      const list = !own && !bans.length && total !== undefined ? EMPTY
-        : [...(own ?? []), ...bans, ...(total === undefined ? [NO_ENTRY] : [])];
-      scores.push({ resource: p.id, node: n.name, total: bans.length || total === undefined ? -1_000_000 : total, contributions: list });
+      const list = own.length === 0 && !bans.length && total !== undefined ? EMPTY
+        : [...own.map(shown), ...bans, ...(total === undefined ? [NO_ENTRY] : [])];
+      scores.push({ resource: p.id, node: n.name, total: bans.length || total === undefined ? BANNED : total, contributions: list });
     }
   }
   const byRsc = new Map<string, NodeScore[]>();

@@ -14,6 +14,7 @@ import type { UnpackResult } from './unpack.js';
 import type { FailCountIndex } from './failcounts.js';
 import { evaluateRule } from './rules.js';
 import { addNodeScore, newScoreBook, tableOf, type ScoreBook } from './scores.js';
+import type { Cause } from './reasons.js';
 
 export type Discovery = 'always' | 'never' | 'exclusive';
 
@@ -53,13 +54,13 @@ export function applyNodeCriteria(
     if (!target) continue;
     for (const p of leaves(target)) {
       const targets = a.node === undefined ? nodes.map((n) => n.name) : [a.node];
-      for (const n of targets) addNodeScore(book, p.id, n, a.score, a.score < 0 ? `banned: ${a.reason}` : a.reason);
+      for (const n of targets) addNodeScore(book, p.id, n, a.score, a.score < 0 ? { kind: 'ban', ban: { kind: 'history', what: a.reason } } : { kind: 'history', what: a.reason });
     }
   }
 
-  const applyToPrimitive = (p: Rsc, list: readonly [string, number][], id: string, mode: Discovery): void => {
+  const applyToPrimitive = (p: Rsc, list: readonly [string, number][], cause: Cause, mode: Discovery): void => {
     for (const [node, score] of list) {
-      addNodeScore(book, p.id, node, score, `location ${id}`);
+      addNodeScore(book, p.id, node, score, cause);
       const d = discovery.get(p.id) ?? new Map<string, Discovery>();
       if (DISCOVERY_RANK[d.get(node) ?? 'always'] < DISCOVERY_RANK[mode]) {
         d.set(node, mode);
@@ -68,11 +69,11 @@ export function applyNodeCriteria(
       discovery.set(p.id, d);
     }
   };
-  const applyTo = (r: Rsc, list: readonly [string, number][], id: string, mode: Discovery): void => {
-    if (r.kind === 'primitive') applyToPrimitive(r, list, id, mode);
+  const applyTo = (r: Rsc, list: readonly [string, number][], cause: Cause, mode: Discovery): void => {
+    if (r.kind === 'primitive') applyToPrimitive(r, list, cause, mode);
     else if (r.kind === 'group') {
-      r.children.forEach((m, i) => applyTo(m, i === 0 ? list : list.map(([n]) => [n, 0] as [string, number]), id, mode));
-    } else for (const c of r.children) applyTo(c, list, id, mode);
+      r.children.forEach((m, i) => applyTo(m, i === 0 ? list : list.map(([n]) => [n, 0] as [string, number]), cause, mode));
+    } else for (const c of r.children) applyTo(c, list, cause, mode);
   };
 
   // Node health (#health-* attributes) as a location score for every resource.
@@ -93,7 +94,7 @@ export function applyNodeCriteria(
         health = addScores(health, score);
       }
       if (health === 0) continue;
-      for (const r of tree.top) if (health > 0 || !r.meta.allowUnhealthyNodes) applyTo(r, [[n.name, health]], `node health (${strategy})`, 'always');
+      for (const r of tree.top) if (health > 0 || !r.meta.allowUnhealthyNodes) applyTo(r, [[n.name, health]], { kind: 'node-health', strategy }, 'always');
     }
   }
 
@@ -108,7 +109,7 @@ export function applyNodeCriteria(
           for (const [node, score] of list) promotedLocations.push({ rsc: r, node, score, id: c.id });
           continue;
         }
-        applyTo(r, list, c.id, c.resourceDiscovery);
+        applyTo(r, list, { kind: 'location', constraint: c.id }, c.resourceDiscovery);
       }
     }
   }
@@ -118,7 +119,7 @@ export function applyNodeCriteria(
     if (!st || !st.managed || p.meta.stickiness < 1 || st.runningOn.length !== 1) continue;
     const node = st.runningOn[0]!;
     if (!config.properties.symmetricCluster && !tableOf(book, p.id).has(node)) continue;
-    addNodeScore(book, p.id, node, p.meta.stickiness, 'stickiness');
+    addNodeScore(book, p.id, node, p.meta.stickiness, { kind: 'stickiness' });
   }
 
   for (const n of nodes) {
@@ -132,14 +133,14 @@ export function applyNodeCriteria(
       const clone = cloneOf(p);
       const banned = clone && !clone.clone?.meta.globallyUnique ? leaves(clone) : [p];
       for (const b of banned)
-        addNodeScore(book, b.id, n.name, -INFINITY, `banned: fail count ${count} ≥ migration-threshold ${threshold}`);
+        addNodeScore(book, b.id, n.name, -INFINITY, { kind: 'ban', ban: { kind: 'fail-count', count, threshold } });
     }
   }
 
   for (const id of exclusive) {
     const t = tableOf(book, id);
     const d = discovery.get(id);
-    for (const node of t.keys()) if (d?.get(node) !== 'exclusive') addNodeScore(book, id, node, -INFINITY, 'banned: resource-discovery=exclusive elsewhere');
+    for (const node of t.keys()) if (d?.get(node) !== 'exclusive') addNodeScore(book, id, node, -INFINITY, { kind: 'ban', ban: { kind: 'discovery-exclusive' } });
   }
   void nodeByName;
   return { book, discovery, promotedLocations, warnings };

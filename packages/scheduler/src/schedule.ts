@@ -119,8 +119,7 @@ export function runPipeline(input: ScheduleInput, seal: StageSeal): Transition {
 
 function toGraphAction(a: Act): GraphAction {
   if (a.task === 'fence') {
-    const [type, ...rest] = (a.reason ?? 'reboot:').split(':');
-    return { id: a.id, kind: 'fence', node: a.node!, interval: 0, fenceType: type === 'off' ? 'off' : type === 'on' ? 'on' : 'reboot', reason: rest.join(':'), runnable: a.runnable };
+    return { id: a.id, kind: 'fence', node: a.node!, interval: 0, fenceType: a.fenceType ?? 'reboot', reason: a.reason ?? '', runnable: a.runnable };
   }
   const reason = a.reason ?? a.why ?? defaultReason(a);
   const out: { -readonly [K in keyof GraphAction]: GraphAction[K] } = { id: a.id, kind: a.pseudo ? 'pseudo' : (a.task as GraphAction['kind']), interval: a.interval, reason, runnable: a.runnable };

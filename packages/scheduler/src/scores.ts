@@ -3,14 +3,14 @@
  * missing from the map may not run the resource at all (matters in opt-in clusters). Every
  * change is recorded as a named contribution for the explanation.
  */
-import type { ScoreContribution } from '@paceline/model';
 import { addScores } from '@paceline/model';
+import { isBan, type Cause, type Contribution } from './reasons.js';
 
 export type ScoreTable = Map<string, number>;
 
 export interface ScoreBook {
   readonly tables: Map<string, ScoreTable>;
-  readonly contributions: Map<string, Map<string, ScoreContribution[]>>;
+  readonly contributions: Map<string, Map<string, Contribution[]>>;
 }
 
 export function newScoreBook(): ScoreBook {
@@ -26,22 +26,23 @@ export function tableOf(book: ScoreBook, rsc: string): ScoreTable {
   return t;
 }
 
-export function note(book: ScoreBook, rsc: string, node: string, source: string, score: number, detail?: string): void {
-  if (score === 0 && !source.startsWith('banned')) return;
+/** Records a contribution (a zero one only when it is a ban: "banned" is news even at 0). */
+export function note(book: ScoreBook, rsc: string, node: string, cause: Cause, score: number): void {
+  if (score === 0 && !isBan(cause)) return;
   let per = book.contributions.get(rsc);
   if (!per) {
     per = new Map();
     book.contributions.set(rsc, per);
   }
   const list = per.get(node) ?? [];
-  list.push(detail !== undefined ? { source, score, detail } : { source, score });
+  list.push({ cause, score });
   per.set(node, list);
 }
 
 /** Pacemaker's resource_node_score: add to an existing entry, or create it. */
-export function addNodeScore(book: ScoreBook, rsc: string, node: string, score: number, source: string): void {
+export function addNodeScore(book: ScoreBook, rsc: string, node: string, score: number, cause: Cause): void {
   const t = tableOf(book, rsc);
   const old = t.get(node);
   t.set(node, old === undefined ? score : addScores(old, score));
-  note(book, rsc, node, source, score);
+  note(book, rsc, node, cause, score);
 }

@@ -13,8 +13,7 @@ import type { Assignment } from './assign/index.js';
 export function summarize(tree: ResourceTree, unpacked: UnpackResult, assignment: Assignment, actions: ActionSet): SummaryLine[] {
   const lines: SummaryLine[] = [];
   for (const f of [...actions.fencing.values(), ...actions.unfencings.values()]) {
-    const [type, ...rest] = (f.reason ?? 'reboot:').split(':');
-    lines.push({ action: 'fence', node: f.node!, fenceType: type as 'reboot' | 'off' | 'on', from: null, to: null, blocked: !f.runnable, reason: rest.join(':') });
+    lines.push({ action: 'fence', node: f.node!, fenceType: f.fenceType ?? 'reboot', from: null, to: null, blocked: !f.runnable, reason: f.reason ?? '' });
   }
   for (const r of tree.primitives) {
     const line = primitiveLine(r, unpacked, assignment, actions);

@@ -52,7 +52,7 @@ describe('assign stage', () => {
     expect(a.node.get('b')).toBe(a.node.get('a'));
     expect(JSON.stringify([...s.criteria.book.contributions].map(([k, m]) => [k, [...m]]))).toBe(before);
     // What the stage added comes back beside the tables.
-    expect([...(a.contributions.get('b')?.values() ?? [])].flat().map((c) => c.source)).toContain('colocation b-with-a with a');
+    expect([...(a.contributions.get('b')?.values() ?? [])].flat().map((c) => c.cause)).toContainEqual({ kind: 'colocation', colocation: 'b-with-a', primary: 'a' });
   });
 
   test('a colocation chain of 3000 resources is assigned (no call-stack overflow)', () => {

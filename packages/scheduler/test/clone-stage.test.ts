@@ -38,7 +38,7 @@ function fakePort(opts: {
     roleLimit: () => undefined,
     cloneScores: () => new Map(opts.nodes.map((x) => [x, opts.cloneBan?.includes(x) ? -INFINITY : 0])),
     instanceScores: (r) => r.table,
-    addInstanceScore: (r, node, score) => r.table.set(node, (r.table.get(node) ?? 0) + score),
+    addPromotionScore: (r, node, score) => r.table.set(node, (r.table.get(node) ?? 0) + score),
     limitInstanceScore: (r, node, score) => r.table.set(node, Math.min(r.table.get(node) ?? 0, score)),
     assign: (r, prefer) => {
       const chosen = chooseNode(r.table, nodeMap, { current: r.running[0], prefer, unique: s.unique, load: (x) => load.get(x) ?? 0 });

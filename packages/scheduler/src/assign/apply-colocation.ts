@@ -8,24 +8,25 @@ import type { Rsc } from '../resources.js';
 import { leaves } from '../resources.js';
 import type { Coloc } from '../colocations.js';
 import { roleRank } from '../roles.js';
+import type { Cause } from '../reasons.js';
 import { colocateWithClone } from '../clone/index.js';
 import {
   anyAvailable, available, nextRoleOf, noteScore, nodeAttribute, sameAttribute, statusOf, tableOf, type AssignRequest, type AssignState,
 } from './state.js';
 import { FLAG_ACTIVE, addColocatedNodeScores, hasInfluence } from './colocation-scores.js';
 
-function colocationLabel(s: AssignState, c: Coloc, primary: Rsc): string {
-  let m = s.colocationLabels.get(c);
-  if (!m) s.colocationLabels.set(c, (m = new Map()));
-  let l = m.get(primary);
-  if (l === undefined) m.set(primary, (l = `colocation ${c.id} with ${primary.id}`));
-  return l;
+function colocationCause(s: AssignState, c: Coloc, primary: Rsc): Cause {
+  let m = s.colocationCauses.get(c);
+  if (!m) s.colocationCauses.set(c, (m = new Map()));
+  let cause = m.get(primary);
+  if (cause === undefined) m.set(primary, (cause = { kind: 'colocation', colocation: c.id, primary: primary.id }));
+  return cause;
 }
 
-function preferenceLabel(s: AssignState, c: Coloc): string {
-  let l = s.preferenceLabels.get(c);
-  if (l === undefined) s.preferenceLabels.set(c, (l = `preferences of ${c.dependent.id} (colocated with it by ${c.id})`));
-  return l;
+function preferenceCause(s: AssignState, c: Coloc): Cause {
+  let cause = s.preferenceCauses.get(c);
+  if (cause === undefined) s.preferenceCauses.set(c, (cause = { kind: 'preferences', colocation: c.id, dependent: c.dependent.id }));
+  return cause;
 }
 
 /** What a colocation changes for the dependent now: its node scores, its role priority, or nothing. */
@@ -57,11 +58,11 @@ export function primaryNodes(s: AssignState, p: Rsc): string[] {
 }
 
 /** Replaces the dependent's table, noting each node's change. */
-function replaceTable(s: AssignState, dependent: Rsc, next: Map<string, number>, label: string): void {
+function replaceTable(s: AssignState, dependent: Rsc, next: Map<string, number>, cause: Cause): void {
   const old = tableOf(s, dependent);
   for (const [node, w] of next) {
     const was = old.get(node);
-    if (was !== undefined && w !== was) noteScore(s, dependent.id, node, label, w <= -INFINITY ? -INFINITY : w - was);
+    if (was !== undefined && w !== was) noteScore(s, dependent.id, node, cause, w <= -INFINITY ? -INFINITY : w - was);
   }
   s.tables.set(dependent.id, next);
 }
@@ -80,7 +81,7 @@ function applyToWeights(s: AssignState, dependent: Rsc, primary: Rsc, c: Coloc):
     } else if (c.score >= INFINITY) next = addScores(-c.score, w);
     work.set(node, next);
   }
-  if (c.score <= -INFINITY || c.score >= INFINITY || anyAvailable(s, work)) replaceTable(s, dependent, work, colocationLabel(s, c, primary));
+  if (c.score <= -INFINITY || c.score >= INFINITY || anyAvailable(s, work)) replaceTable(s, dependent, work, colocationCause(s, c, primary));
 }
 
 /** Applies colocation `c` (dependent with primary) to the dependent's scores, per variant of each side. */
@@ -128,13 +129,13 @@ function applyWithClone(s: AssignState, dependent: Rsc, primary: Rsc, c: Coloc):
     dependentTable: table, attr: (n, a) => nodeAttribute(s, n, a), available: (n) => available(s, n),
   });
   if (effect.kind === 'table') {
-    replaceTable(s, dependent, effect.table, colocationLabel(s, c, primary));
+    replaceTable(s, dependent, effect.table, colocationCause(s, c, primary));
   } else if (effect.kind === 'instance') {
     const instance = primary.children[effect.index]!;
     applyColocationScore(s, dependent, leaves(instance)[0]!, c, false);
   } else if (effect.kind === 'stop') {
     for (const [node] of table) table.set(node, -INFINITY);
-    noteScore(s, dependent.id, '*', `colocation ${c.id}: no instance of ${primary.id} to pair with`, -INFINITY);
+    noteScore(s, dependent.id, '*', { kind: 'ban', ban: { kind: 'no-partner', colocation: c.id, primary: primary.id } }, -INFINITY);
   }
 }
 
@@ -163,7 +164,7 @@ export function applyWithThis(s: AssignState, r: Rsc, c: Coloc): void {
   if (next) {
     for (const [node, w] of next) {
       const old = before.get(node);
-      if (old !== undefined && w !== old) noteScore(s, r.id, node, preferenceLabel(s, c), w - old);
+      if (old !== undefined && w !== old) noteScore(s, r.id, node, preferenceCause(s, c), w - old);
     }
     s.tables.set(r.id, next);
   }

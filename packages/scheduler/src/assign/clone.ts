@@ -29,7 +29,7 @@ export function cloneOwnWeights(s: AssignState, cl: Rsc): ScoreTable | undefined
   if (!first || !base) return undefined;
   const sticky = s.criteria.contributions.get(first.id);
   const out: ScoreTable = new Map();
-  for (const [n, w] of base) out.set(n, w - (sticky?.get(n) ?? []).filter((c) => c.source === 'stickiness').reduce((a, c) => a + c.score, 0));
+  for (const [n, w] of base) out.set(n, w - (sticky?.get(n) ?? []).filter((c) => c.cause.kind === 'stickiness').reduce((a, c) => a + c.score, 0));
   return out;
 }
 
@@ -71,7 +71,7 @@ export function* assignClone(s: AssignState, cl: Rsc): AssignStep {
         const old = t.get(n);
         if (old === undefined) continue;
         t.set(n, addScores(old, delta));
-        noteScore(s, l.id, n, `preferences of ${c.dependent.id} (colocated with ${cl.id} by ${c.id})`, delta);
+        noteScore(s, l.id, n, { kind: 'preferences', colocation: c.id, dependent: c.dependent.id, via: cl.id }, delta);
       }
     }
   }
@@ -94,20 +94,20 @@ export function* assignClone(s: AssignState, cl: Rsc): AssignStep {
     },
     cloneScores: () => cloneBase,
     instanceScores: (r) => tableOf(s, firstLeaf(r)),
-    addInstanceScore: (r, node, score, reason) => {
+    addPromotionScore: (r, node, score) => {
       for (const l of leaves(r)) {
         const t = tableOf(s, l);
         t.set(node, addScores(t.get(node) ?? 0, score));
-        noteScore(s, l.id, node, reason, score);
+        noteScore(s, l.id, node, { kind: 'promotion-score' }, score);
       }
     },
-    limitInstanceScore: (r, node, score, reason) => {
+    limitInstanceScore: (r, node, score, limit) => {
       for (const l of leaves(r)) {
         const t = tableOf(s, l);
         const old = t.get(node);
         if (old !== undefined && old > score) {
           t.set(node, score);
-          noteScore(s, l.id, node, `banned: ${reason}`, score);
+          noteScore(s, l.id, node, { kind: 'ban', ban: { kind: 'clone-instance', limit } }, score);
         }
       }
     },

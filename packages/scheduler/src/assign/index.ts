@@ -19,7 +19,8 @@
  * The node-criteria stage's score book is read, never written: this stage works on copies and
  * returns its own contributions beside the final tables.
  */
-import type { Role, ScoreContribution } from '@paceline/model';
+import type { Role } from '@paceline/model';
+import type { Contribution } from '../reasons.js';
 import { INFINITY } from '@paceline/model';
 import type { NodeView } from '../nodes.js';
 import { nodeAvailable } from '../nodes.js';
@@ -48,7 +49,7 @@ export interface Assignment {
   /** Final score tables (after colocations) per primitive. */
   readonly scores: ReadonlyMap<string, ReadonlyMap<string, number>>;
   /** What this stage added to each primitive's scores, per node (after the node criteria's contributions). */
-  readonly contributions: ReadonlyMap<string, ReadonlyMap<string, readonly ScoreContribution[]>>;
+  readonly contributions: ReadonlyMap<string, ReadonlyMap<string, readonly Contribution[]>>;
   /** Why each placed primitive is on its node rather than the runner-up. */
   readonly choices: ReadonlyMap<string, NodeChoice>;
   /** Primitives made unmanaged during assignment. */
@@ -100,8 +101,8 @@ export function newAssignState(tree: ResourceTree, nodes: readonly NodeView[], u
     expandedGroups: new Set(),
     ledger: newCapacityLedger(nodes, opts.placementStrategy !== 'default'),
     choices: new Map(),
-    colocationLabels: new Map(),
-    preferenceLabels: new Map(),
+    colocationCauses: new Map(),
+    preferenceCauses: new Map(),
   };
   for (const r of tree.byId.values()) {
     if (r.kind !== 'clone' || s.tables.has(r.id)) continue;

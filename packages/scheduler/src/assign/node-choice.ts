@@ -256,7 +256,7 @@ function banInsufficientCapacity(s: AssignState, r: Rsc): string | undefined {
     if (!available(s, n, w)) continue;
     if (!s.ledger.enough(n, anyCapable ? need : own)) {
       t.set(n, addScores(w, -INFINITY));
-      noteScore(s, r.id, n, 'banned: not enough capacity (utilization)', -INFINITY);
+      noteScore(s, r.id, n, { kind: 'ban', ban: { kind: 'capacity' } }, -INFINITY);
     }
   }
   return anyCapable ? undefined : mostCapable;

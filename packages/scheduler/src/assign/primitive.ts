@@ -22,7 +22,7 @@ export function* assignPrimitive(s: AssignState, r: Rsc, prefer?: string): Assig
     const t = tableOf(s, r);
     for (const n of s.nodes) {
       t.set(n.name, addScores(t.get(n.name) ?? -INFINITY, -INFINITY));
-      noteScore(s, r.id, n.name, `banned: ${s.nextRoleReason.get(r.id) ?? 'target-role'} (role Stopped)`, -INFINITY);
+      noteScore(s, r.id, n.name, { kind: 'ban', ban: { kind: 'role-stopped', why: s.nextRoleReason.get(r.id) ?? 'target-role' } }, -INFINITY);
     }
   } else if (next !== undefined && roleRank(next) > roleRank(currentRole(s, r)) && !s.opts.quorum && s.opts.noQuorumPolicy === 'freeze') {
     s.nextRole.set(r.id, currentRole(s, r));

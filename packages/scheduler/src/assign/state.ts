@@ -5,7 +5,8 @@
  * node choices it recorded. Only the assign stage's modules touch it; `assignResources` turns it
  * into the read-only `Assignment` at the end. Nothing here writes into an earlier stage's output.
  */
-import type { ResourceMeta, Role, ScoreContribution } from '@paceline/model';
+import type { ResourceMeta, Role } from '@paceline/model';
+import { isBan, type Cause, type Contribution } from '../reasons.js';
 import type { NodeView } from '../nodes.js';
 import type { ResourceTree, Rsc } from '../resources.js';
 import { leaves } from '../resources.js';
@@ -60,7 +61,7 @@ export interface AssignState {
   /** Working score tables per resource id (primitives, and clones' own weights). */
   readonly tables: Map<string, ScoreTable>;
   /** Contributions this stage adds (colocations, capacity, role bans), per resource and node. */
-  readonly contributions: Map<string, Map<string, ScoreContribution[]>>;
+  readonly contributions: Map<string, Map<string, Contribution[]>>;
   /** Resources not yet assigned. */
   readonly provisional: Set<Rsc>;
   /** Resources being assigned now (a colocation loop back to one of them is cut). */
@@ -80,9 +81,9 @@ export interface AssignState {
   readonly ledger: CapacityLedger;
   /** Why each primitive got its node (which ranker decided, against which runner-up). */
   readonly choices: Map<string, NodeChoice>;
-  /** Contribution labels, built once per colocation (not once per node). */
-  readonly colocationLabels: Map<Coloc, Map<Rsc, string>>;
-  readonly preferenceLabels: Map<Coloc, string>;
+  /** Contribution causes, built once per colocation (not once per node). */
+  readonly colocationCauses: Map<Coloc, Map<Rsc, Cause>>;
+  readonly preferenceCauses: Map<Coloc, Cause>;
 }
 
 /** The resource's working score table (created empty on first use). */
@@ -96,16 +97,16 @@ export function tableOf(s: AssignState, r: Rsc): ScoreTable {
 }
 
 /** Records a contribution to a resource's score on a node (zero ones only when they are bans). */
-export function noteScore(s: AssignState, rsc: string, node: string, source: string, score: number): void {
-  if (score === 0 && !source.startsWith('banned')) return;
+export function noteScore(s: AssignState, rsc: string, node: string, cause: Cause, score: number): void {
+  if (score === 0 && !isBan(cause)) return;
   let per = s.contributions.get(rsc);
   if (!per) {
     per = new Map();
     s.contributions.set(rsc, per);
   }
   const list = per.get(node);
-  if (list) list.push({ source, score });
-  else per.set(node, [{ source, score }]);
+  if (list) list.push({ cause, score });
+  else per.set(node, [{ cause, score }]);
 }
 
 export function statusOf(s: AssignState, r: Rsc) {

@@ -13,6 +13,7 @@ import { INFINITY, addScores, parseScore, type Role, type Score } from '@pacelin
 import { compareInstances, sortInstances, type InstanceForAssign } from './assign.js';
 import { chooseRoles, promotionScoreApplies, type PromotableInstance, type ReplicaInfo, type RoleDecision } from './promote.js';
 import type { CloneSettings } from './settings.js';
+import type { InstanceLimit } from '../reasons.js';
 
 /** What the core exposes about one clone while assigning it. `R` is the core's resource type. */
 export interface CloneAssignPort<R> {
@@ -41,10 +42,10 @@ export interface CloneAssignPort<R> {
   cloneScores(): ReadonlyMap<string, Score>;
   /** The instance's weights as they stand (first member's for a cloned group). */
   instanceScores(r: R): ReadonlyMap<string, Score>;
-  /** Adds to an instance's weight on a node (every member of a cloned group), with a reason. */
-  addInstanceScore(r: R, node: string, score: Score, reason: string): void;
-  /** Caps an instance's weight on a node at `score` (used for the per-node limits). */
-  limitInstanceScore(r: R, node: string, score: Score, reason: string): void;
+  /** Adds a promotion score to an instance's weight on a node (every member of a cloned group). */
+  addPromotionScore(r: R, node: string, score: Score): void;
+  /** Caps an instance's weight on a node at `score` (the per-node limits), saying which limit. */
+  limitInstanceScore(r: R, node: string, score: Score, limit: InstanceLimit): void;
   /**
    * Assigns the instance as the core assigns any resource (colocations, node choice). With
    * `prefer`, the instance is assigned only if `prefer` is at least as good as the best node;
@@ -97,7 +98,7 @@ export function placeCloneInstances<R>(port: CloneAssignPort<R>): CloneAssignRes
       for (const [node] of port.instanceScores(r)) {
         if (!available(node)) continue;
         const score = promotionScoreOf(port, r, node).score;
-        if (score > 0) port.addInstanceScore(r, node, score, 'promotion score');
+        if (score > 0) port.addPromotionScore(r, node, score);
         if (score > (priorities.get(r) ?? 0)) priorities.set(r, score);
       }
     }
@@ -132,9 +133,9 @@ export function placeCloneInstances<R>(port: CloneAssignPort<R>): CloneAssignRes
   const canRun = (r: R): void => {
     for (const [node] of port.instanceScores(r)) {
       const parent = cloneScores.get(node);
-      if (!available(node) || port.orphan(r) || parent === undefined) port.limitInstanceScore(r, node, -INFINITY, 'clone instance cannot run here');
-      else if (parent < 0) port.limitInstanceScore(r, node, parent, `clone ${s.id} is banned here`);
-      else if ((count.get(node) ?? 0) >= s.nodeMax) port.limitInstanceScore(r, node, -INFINITY, `clone-node-max (${s.nodeMax}) reached`);
+      if (!available(node) || port.orphan(r) || parent === undefined) port.limitInstanceScore(r, node, -INFINITY, { kind: 'cannot-run' });
+      else if (parent < 0) port.limitInstanceScore(r, node, parent, { kind: 'clone-banned', clone: s.id });
+      else if ((count.get(node) ?? 0) >= s.nodeMax) port.limitInstanceScore(r, node, -INFINITY, { kind: 'node-max', max: s.nodeMax });
     }
   };
   const record = (r: R, node: string | null): void => {
