@@ -330,7 +330,9 @@ export const mirrorAgent = defineAgent({
     const { worker: _stopped, ...rest } = rec;
     void _stopped;
     await writeInstance(l, { ...rest, role: 'promoted', since: ctx.clock.now() });
-    await publishStatus(l, 'promoted', ctx.clock.now());
+    // After a resynchronisation: the peer's journal as merged, so that its first sync once demoted needs no merge (sync.ts vouchedByPeer).
+    const through = o.kind === 'synced' ? o.through : undefined;
+    await publishStatus(l, 'promoted', ctx.clock.now(), through ? { node: l.peer, journal: through.journal, gen: through.gen } : undefined);
     reason += await conflictNote(l);
     ctx.log.info(reason);
     return ok(reason);

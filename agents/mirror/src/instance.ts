@@ -37,8 +37,14 @@ export interface WorkerStatus {
   readonly reason: string;
   /** The last successful sync, if any since the worker started. */
   readonly lastSyncAt?: number;
-  /** When that last successful sync began: every change made before this is in the replica. */
+  /**
+   * As of when that last successful sync read the peer's journal: when it began (the journal is
+   * fetched after that), or the peer's time of the ring it read it from. Every change made before
+   * this is in the replica.
+   */
   readonly lastSyncStartedAt?: number;
+  /** The last full sync (the whole tree) since the worker started: when it ended and what it did. */
+  readonly lastFull?: { readonly at: number; readonly reason: string };
   readonly startedAt: number;
   readonly files?: number;
   /** Local changes kept in place at the last merge (changes this node made and the primary never received). */
@@ -48,6 +54,11 @@ export interface WorkerStatus {
   readonly scope?: 'full' | 'incremental';
   /** The changes the last successful incremental sync applied: how many, their bytes, and how long after the oldest was journaled it was in place. */
   readonly applied?: { readonly changes: number; readonly bytes: number; readonly delayMs?: number };
+  /**
+   * Where the last round's time went: whether a ring began it (and how long after the ring it
+   * began), the rsync runs it made and their total time, and the whole round.
+   */
+  readonly round?: { readonly rung: boolean; readonly waitMs?: number; readonly rsyncRuns: number; readonly rsyncMs: number; readonly totalMs: number };
   /** After a failed round: the peer's journaled changes it could not pull (count, bytes, when the oldest was written). */
   readonly behind?: { readonly changes: number; readonly bytes: number; readonly oldestAt?: number };
 }

@@ -14,11 +14,12 @@
  *   skipped.
  */
 import { lstatSync, readdirSync, rmdirSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CommandRunner } from '@paceline/agent-api';
+import { applyRings, type Ring } from './bell.js';
 import { parseJournal, journalId, safeRelative, type JournalEntry, type JournalState } from './journal.js';
-import { STALE_MS } from './tracker.js';
+import { STALE_MS, journalStateFile } from './tracker.js';
 import { applyMerge, planMerge, type MergeResult } from './merge.js';
 import {
   appendManifest, entriesOf, entryOf, readJson, readManifest, replayManifest, sameContent, scanTree, toManifest, writeJsonAtomic, writeManifest,
@@ -37,6 +38,13 @@ export interface PeerStatus {
   readonly since: number;
   /** When that node's manifest was recorded (its last sync), if it has one. */
   readonly manifestAt?: number;
+  /**
+   * Published by a node promoted after resynchronising from its peer: the peer's journal and the
+   * last generation the merge took in. While that peer's own journal is still that one at that
+   * generation, everything its copy holds is here too (its changes taken, its side of conflicts in
+   * place): its first sync after being demoted may take this copy straight, without the merge.
+   */
+  readonly mergedFrom?: { readonly node: string; readonly journal: string; readonly gen: number };
 }
 
 export interface SyncDeps {
@@ -45,6 +53,8 @@ export interface SyncDeps {
   readonly signal?: AbortSignal;
   /** Per-rsync deadline in ms. */
   readonly timeoutMs?: number;
+  /** The doorbell's rings received since the last round (bell.ts): the worker takes them, promote has none. */
+  readonly rings?: () => readonly Ring[];
 }
 
 /** What an incremental sync found behind: the journal lines it applied. */
@@ -61,6 +71,14 @@ export type SyncOutcome =
     readonly kind: 'synced'; readonly fast: boolean; readonly files: number; readonly merge: MergeResult; readonly durationMs: number;
     /** 'full': the whole tree; 'incremental': the journal's changes (`lag` says how many). */
     readonly scope: 'full' | 'incremental'; readonly lag?: Lag;
+    /** The peer's journal and the last generation this sync took in (when the peer's journal vouched for it). */
+    readonly through?: { readonly journal: string; readonly gen: number };
+    /**
+     * When the peer's journal was read from the doorbell's rings rather than fetched: the peer's
+     * time of the newest ring's state. The changes it journaled by then are here (a fetched
+     * journal holds those journaled by the fetch, after the round began).
+     */
+    readonly ringAt?: number;
   }
   | { readonly kind: 'unreachable'; readonly reason: string; readonly behind?: Lag }
   | { readonly kind: 'peer-promoted'; readonly reason: string }
@@ -77,9 +95,9 @@ export async function readSynced(l: Layout): Promise<SyncedMark | undefined> {
   return m ? { syncedAt: m.syncedAt, syncedWith: m.syncedWith } : undefined;
 }
 
-export async function publishStatus(l: Layout, role: Role, now: number): Promise<void> {
+export async function publishStatus(l: Layout, role: Role, now: number, mergedFrom?: PeerStatus['mergedFrom']): Promise<void> {
   const m = await readSynced(l);
-  const s: PeerStatus = { node: l.node, role, since: now, ...(m ? { manifestAt: m.syncedAt } : {}) };
+  const s: PeerStatus = { node: l.node, role, since: now, ...(m ? { manifestAt: m.syncedAt } : {}), ...(mergedFrom ? { mergedFrom } : {}) };
   await writeJsonAtomic(l.statusFile, s);
 }
 
@@ -130,6 +148,8 @@ interface PeerMeta {
   readonly status: PeerStatus | undefined;
   /** The peer's journal when its tracker vouches for it, with our local copy of it (complete lines up to the fetch). */
   readonly journal?: { readonly state: JournalState; readonly buf: Buffer };
+  /** Read from the doorbell's rings (no connection): the newest ring's state time. */
+  readonly ringAt?: number;
 }
 
 /**
@@ -138,6 +158,8 @@ interface PeerMeta {
  * replaced (one more connection, only when the peer's journal changed).
  */
 async function fetchPeerMeta(p: MirrorParams, l: Layout, d: SyncDeps): Promise<{ ok: true; meta: PeerMeta } | { ok: false; unreachable: boolean; reason: string }> {
+  const rung = await fromRings(l, d);
+  if (rung) return { ok: true, meta: rung };
   const names = ['status.json', 'journal.json', 'journal.log'];
   let r = await fetchMetaFiles(p, l, d, names, { append: ['journal.log'] });
   if (!r.ok) return r;
@@ -155,6 +177,25 @@ async function fetchPeerMeta(p: MirrorParams, l: Layout, d: SyncDeps): Promise<{
     if (journalId(buf) !== state.id) return { ok: true, meta: { status } };
   }
   return { ok: true, meta: { status, journal: { state, buf } } };
+}
+
+/**
+ * The peer's journal grown by the doorbell's rings, without a connection: when the last status
+ * fetched says Promoted (rings come only from a Promoted peer) and the rings continue the local
+ * copy exactly. Undefined otherwise: the caller fetches.
+ */
+async function fromRings(l: Layout, d: SyncDeps): Promise<PeerMeta | undefined> {
+  const rings = d.rings?.() ?? [];
+  if (rings.length === 0) return undefined;
+  const dir = peerDir(l);
+  const status = await readJson<PeerStatus>(`${dir}/status.json`, (v) => typeof v.role === 'string');
+  if (status?.role !== 'promoted') return undefined;
+  const local = await readFile(`${dir}/journal.log`).catch(() => Buffer.alloc(0));
+  const applied = applyRings(local, journalId(local), rings);
+  if (!applied || !applied.state.ready || Math.abs(d.now() - applied.state.at) > STALE_MS) return undefined;
+  if (applied.buf.length > local.length) await appendFile(`${dir}/journal.log`, applied.buf.subarray(local.length));
+  await writeJsonAtomic(`${dir}/journal.json`, applied.state);
+  return { status, journal: { state: applied.state, buf: applied.buf }, ringAt: applied.state.at };
 }
 
 /**
@@ -217,12 +258,16 @@ export async function syncFromPeer(p: MirrorParams, l: Layout, d: SyncDeps, mode
   const pos = await readPosition(l);
   if (pos !== undefined && journal !== undefined && journal.state.id === pos.id) {
     const parsed = parseJournal(journal.buf, pos.offset);
-    if (parsed.ok && parsed.id === pos.id) return incrementalSync(p, l, d, mode, pos, parsed.entries, parsed.end, started);
+    if (parsed.ok && parsed.id === pos.id) {
+      const o = await incrementalSync(p, l, d, mode, pos, parsed.entries, parsed.end, started);
+      const gen = parsed.entries[parsed.entries.length - 1]?.gen ?? pos.gen;
+      return o.kind === 'synced' ? { ...o, through: { journal: pos.id, gen }, ...(fetched.meta.ringAt !== undefined ? { ringAt: fetched.meta.ringAt } : {}) } : o;
+    }
   }
   // No position in the peer's current journal: the whole tree. The journal as fetched before the
   // pull is where the next incremental sync starts (changes made meanwhile have later generations).
   const from = journal !== undefined ? parseJournal(journal.buf, 0) : undefined;
-  const o = await fullSync(p, l, d, mode, status, started);
+  const o = await fullSync(p, l, d, mode, status, started, await vouchedByPeer(l, status));
   if (o.outcome.kind === 'synced' && from?.ok) {
     const last = from.entries[from.entries.length - 1];
     await writeJsonAtomic(positionFile(l), {
@@ -231,7 +276,21 @@ export async function syncFromPeer(p: MirrorParams, l: Layout, d: SyncDeps, mode
   } else {
     await forgetPosition(l);
   }
+  if (o.outcome.kind === 'synced' && from?.ok) return { ...o.outcome, through: { journal: from.id, gen: from.entries[from.entries.length - 1]?.gen ?? 0 } };
   return o.outcome;
+}
+
+/**
+ * Does the peer vouch that it holds everything this copy holds? It says so (PeerStatus.mergedFrom)
+ * when it was promoted after merging this node's copy through its journal's generation G; if this
+ * node's journal is still that one, at G, nothing was written here since (and its tracker watched
+ * throughout: a restart would be a new journal).
+ */
+async function vouchedByPeer(l: Layout, status: PeerStatus | undefined): Promise<boolean> {
+  const m = status?.mergedFrom;
+  if (m === undefined || m.node !== l.node) return false;
+  const own = await readJson<JournalState>(journalStateFile(l), (v) => typeof v.id === 'string' && typeof v.gen === 'number');
+  return own !== undefined && own.ready && own.id === m.journal && own.gen <= m.gen;
 }
 
 /** Is `p` one of `paths` or below one of them (a removed directory)? */
@@ -394,11 +453,12 @@ interface FullResult {
 }
 
 /** The whole tree (see the module comment). */
-async function fullSync(p: MirrorParams, l: Layout, d: SyncDeps, mode: 'replica' | 'promote', status: PeerStatus | undefined, started: number): Promise<FullResult> {
+async function fullSync(p: MirrorParams, l: Layout, d: SyncDeps, mode: 'replica' | 'promote', status: PeerStatus | undefined, started: number, vouched: boolean): Promise<FullResult> {
   const fail = (outcome: SyncOutcome): FullResult => ({ outcome, snapshotAt: 0, local: {} });
   const own = await readManifest(l.manifestFile);
   const ownEntries = entriesOf(own);
-  const local = await scanTree(l.data, { cache: ownEntries });
+  // A copy the peer vouches for needs no look before the pull (only the snapshot after it).
+  const local = vouched && mode === 'replica' ? undefined : await scanTree(l.data, { cache: ownEntries });
   const client = await clientArgs(p, l);
   const record = async (tree: Tree): Promise<number> => {
     const at = d.now();
@@ -408,11 +468,11 @@ async function fullSync(p: MirrorParams, l: Layout, d: SyncDeps, mode: 'replica'
   };
 
   // Fast path: a replica holding exactly what it last received from this primary.
-  // An empty copy (a new replica) has nothing to protect either.
-  const empty = local.files.size === 0;
-  if (mode === 'replica' && (empty || (own !== undefined && own.syncedWith === l.peer && unchanged(local, ownEntries)))) {
+  // An empty copy (a new replica) has nothing to protect either, nor one the primary vouches it merged whole (a demoted node).
+  const empty = local?.files.size === 0;
+  if (mode === 'replica' && (empty || vouched || (own !== undefined && own.syncedWith === l.peer && local !== undefined && unchanged(local, ownEntries)))) {
     // The primary's own record of a later sync (a resynchronisation it ran when promoted) makes that the base instead.
-    if (empty || (status?.manifestAt ?? 0) <= own!.syncedAt) {
+    if (empty || vouched || (status?.manifestAt ?? 0) <= own!.syncedAt) {
       const r = await runRsync(d.run, p, [...client, '-r', ...COPY_ARGS, '--delete', remoteUrl(p, l, 'data'), `${l.data}/`], rsyncOpts(d));
       const c = classify(r);
       if (c !== 'ok') return fail(pullFailed(mode, c, `pull from ${l.peer} failed: ${describe(r)}`));
@@ -426,6 +486,7 @@ async function fullSync(p: MirrorParams, l: Layout, d: SyncDeps, mode: 'replica'
   }
 
   // Merge path: the base is the most recent sync either node recorded between the two copies.
+  if (local === undefined) throw new Error('unreachable: a vouched copy takes the fast path');
   const pm = await fetchPeerManifest(p, l, d);
   if (!pm.ok) return fail(pullFailed(mode, pm.unreachable ? 'unreachable' : 'failed', pm.reason));
   const candidates = [own, pm.value].filter((m): m is Manifest => m !== undefined);

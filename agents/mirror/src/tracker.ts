@@ -17,11 +17,14 @@
  *   node tracker.js STATE_DIR/worker.json
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { open, readFile, rename, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { encodeRing, ringKey, type Ring } from './bell.js';
 import { entryLine, headerLine, type JournalState } from './journal.js';
 import { layoutFor, MirrorParams, type Layout } from './params.js';
 import type { WorkerConfig } from './worker.js';
@@ -48,23 +51,39 @@ export function watcherScript(): string {
 export const journalFile = (l: Layout): string => `${l.pubDir}/journal.log`;
 export const journalStateFile = (l: Layout): string => `${l.pubDir}/journal.json`;
 
+let tmpSeq = 0;
+/** Writes a temporary file and renames it into place; each write its own temporary name (two in flight never share one). */
 async function writeAtomic(file: string, text: string): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
+  const tmp = `${file}.tmp-${process.pid}-${++tmpSeq}`;
   await writeFile(tmp, text, { mode: 0o644 });
   await rename(tmp, file);
 }
 
 /**
- * The doorbell: after changes are journaled on the Promoted node, one connection to the peer's
- * rsync daemon (a module listing: no module is opened, nothing is read) — the replica's worker
- * watches its daemon's log and pulls at once instead of at its next interval. Only a hint: the
- * replica still polls every intervalMs, so a lost ring costs latency, never data. One ring at a
- * time; changes during a ring ring again when it ends.
+ * The doorbell (bell.ts): after each batch journaled on the Promoted node, one signed UDP datagram
+ * to the replica's worker with the journal's state and the batch's lines, so it pulls the changed
+ * paths at once without fetching the journal first. Only a hint: the replica still polls every
+ * intervalMs, so a lost ring costs latency, never data. Where no UDP socket can be opened (or
+ * PACELINE_MIRROR_DOORBELL=connect, to compare), the former ring: one connection to the peer's
+ * rsync daemon (a module listing), whose log the worker watches — one at a time, changes during it
+ * ring again when it ends.
  */
 class Doorbell {
   private ringing = false;
   private again = false;
-  constructor(private readonly p: MirrorParams, private readonly l: Layout) {}
+  private socket: Socket | undefined;
+  private readonly key: string | undefined;
+  constructor(private readonly p: MirrorParams, private readonly l: Layout) {
+    this.key = ringKey(l);
+    try {
+      this.socket = createSocket(isIPv6(l.remote.address) ? 'udp6' : 'udp4');
+      this.socket.on('error', () => { this.socket?.close(); this.socket = undefined; });
+      this.socket.unref();
+    } catch (e) {
+      void e;
+      this.socket = undefined;
+    }
+  }
 
   private promoted(): boolean {
     try {
@@ -75,14 +94,23 @@ class Doorbell {
     }
   }
 
-  ring(): void {
-    if (this.ringing) { this.again = true; return; }
+  ring(state: JournalState, offset: number, lines: string): void {
     if (!this.promoted()) return;
+    if (this.socket && process.env['PACELINE_MIRROR_DOORBELL'] !== 'connect') {
+      const ring: Ring = { v: 1, node: this.l.node, state, offset, lines };
+      this.socket.send(encodeRing(ring, this.key), this.l.remote.port, this.l.remote.address, (e) => { if (e) this.connect(); });
+      return;
+    }
+    this.connect();
+  }
+
+  private connect(): void {
+    if (this.ringing) { this.again = true; return; }
     this.ringing = true;
     const c = spawn(this.p.rsync, ['--contimeout=2', '--timeout=5', '--list-only', `rsync://${this.l.remote.authority}/`], { stdio: 'ignore' });
     const done = (): void => {
       this.ringing = false;
-      if (this.again) { this.again = false; this.ring(); }
+      if (this.again) { this.again = false; this.connect(); }
     };
     c.once('error', done);
     c.once('exit', done);
@@ -110,15 +138,18 @@ class Journal {
     await this.publish();
   }
 
-  private async publish(): Promise<void> {
+  private async publish(): Promise<JournalState> {
     const s: JournalState = { id: this.id, startedAt: this.startedAt, gen: this.gen, ready: this.ready, ...(this.lost ? { lost: this.lost } : {}), at: Date.now() };
     await writeAtomic(journalStateFile(this.l), `${JSON.stringify(s)}\n`);
+    return s;
   }
 
   async markReady(): Promise<void> {
     this.ready = true;
-    await this.publish();
-    this.heartbeat = setInterval(() => { this.flushing = this.flushing.then(() => this.publish()); }, HEARTBEAT_MS);
+    // After any batch being written (one publish at a time: a late one would overwrite a newer state).
+    this.flushing = this.flushing.then(async () => { await this.publish(); });
+    await this.flushing;
+    this.heartbeat = setInterval(() => { this.flushing = this.flushing.then(async () => { await this.publish(); }); }, HEARTBEAT_MS);
   }
   private heartbeat: NodeJS.Timeout | undefined;
 
@@ -192,13 +223,14 @@ class Journal {
       const st = lstatSync(join(this.l.data, p), { throwIfNoEntry: false });
       text += entryLine(this.id, { gen: ++this.gen, at: now, size: st?.isFile() ? st.size : 0, path: p });
     }
+    const offset = this.bytes;
     await this.fh.write(text);
     this.bytes += Buffer.byteLength(text);
-    await this.publish();
-    this.onChange?.();
+    const state = await this.publish();
+    this.onChange?.(state, offset, text);
   }
-  /** Called after every batch written (the doorbell). */
-  onChange: (() => void) | undefined;
+  /** Called after every batch written (the doorbell): the journal's state, where the batch begins in the file, its lines. */
+  onChange: ((state: JournalState, offset: number, lines: string) => void) | undefined;
 
   /** Writes what is pending (including files still open for writing) and closes the file. */
   async close(): Promise<void> {
@@ -235,7 +267,7 @@ async function main(): Promise<void> {
   const bell = new Doorbell(p, l);
   while (!stopping) {
     journal = new Journal(l, lost);
-    journal.onChange = () => bell.ring();
+    journal.onChange = (state, offset, lines) => bell.ring(state, offset, lines);
     await journal.open();
     const j = journal;
     const w = spawn('python3', [watcherScript(), l.data], { stdio: ['ignore', 'pipe', 'inherit'] });

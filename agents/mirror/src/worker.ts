@@ -6,12 +6,15 @@
  *
  *   node worker.js STATE_DIR/worker.json
  */
+import { createSocket, type Socket } from 'node:dgram';
 import { watch } from 'node:fs';
+import { isIPv6 } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import type { CommandResult, CommandRunner, RunOptions } from '@paceline/agent-api';
 import { writeJsonAtomic } from './manifest.js';
 import { layoutFor, MirrorParams } from './params.js';
+import { decodeRing, ringKey, type Ring } from './bell.js';
 import { summarize, syncFromPeer } from './sync.js';
 import { workerStatusFile, type WorkerStatus } from './instance.js';
 
@@ -29,20 +32,33 @@ export interface WorkerConfig {
   readonly stateDir: string;
 }
 
+/** The rsync runs of the current round: how many, and their total time (WorkerStatus.round). */
+const spent = { runs: 0, ms: 0 };
+
 /** Argument arrays only, each command in its own process group (killed with us). */
 const runner: CommandRunner = {
   async run(file: string, args: readonly string[], o: RunOptions = {}): Promise<CommandResult> {
-    const r = await execa(file, [...args], {
-      reject: false, stdin: 'ignore', shell: false, ...(o.timeoutMs !== undefined ? { timeout: o.timeoutMs } : {}),
-      ...(o.signal ? { cancelSignal: o.signal } : {}),
-    });
-    const code = (r.cause as NodeJS.ErrnoException | undefined)?.code;
-    return {
-      exitCode: r.exitCode ?? null, signal: r.signal ?? undefined, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''),
-      timedOut: r.timedOut, notFound: r.exitCode === undefined && code === 'ENOENT',
-    };
+    const began = Date.now();
+    try {
+      return await execute(file, args, o);
+    } finally {
+      spent.runs++;
+      spent.ms += Date.now() - began;
+    }
   },
 };
+
+async function execute(file: string, args: readonly string[], o: RunOptions): Promise<CommandResult> {
+  const r = await execa(file, [...args], {
+    reject: false, stdin: 'ignore', shell: false, ...(o.timeoutMs !== undefined ? { timeout: o.timeoutMs } : {}),
+    ...(o.signal ? { cancelSignal: o.signal } : {}),
+  });
+  const code = (r.cause as NodeJS.ErrnoException | undefined)?.code;
+  return {
+    exitCode: r.exitCode ?? null, signal: r.signal ?? undefined, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''),
+    timedOut: r.timedOut, notFound: r.exitCode === undefined && code === 'ENOENT',
+  };
+}
 
 async function main(): Promise<void> {
   const file = process.argv[2];
@@ -56,23 +72,67 @@ async function main(): Promise<void> {
   const startedAt = Date.now();
   // The doorbell (tracker.ts): our rsync daemon logs every connection, the primary's ring among them.
   let rung = false;
+  /** When the first ring since the last round came (the round's wait, WorkerStatus.round). */
+  let rungAt: number | undefined;
   let wake: (() => void) | undefined;
   const watcher = watch(l.stateDir, (_event, name) => {
     if (name !== 'rsyncd.log') return;
     rung = true;
+    rungAt ??= Date.now();
     wake?.();
   });
   stop.signal.addEventListener('abort', () => watcher.close(), { once: true });
+  // The doorbell's rings (bell.ts): signed datagrams from the peer's address with its journal's new lines.
+  let rings: Ring[] = [];
+  const key = ringKey(l);
+  let socket: Socket | undefined;
+  const listen = (): void => {
+    if (socket || stop.signal.aborted) return;
+    const s = createSocket(isIPv6(l.self.address) ? 'udp6' : 'udp4');
+    s.on('message', (msg, from) => {
+      if (from.address !== l.remote.address) return;
+      const ring = decodeRing(msg, key, l.peer);
+      if (!ring) return;
+      rings.push(ring);
+      if (rings.length > 1000) rings = rings.slice(-1000); // a gap: the round fetches the journal
+      rung = true;
+      rungAt ??= Date.now();
+      wake?.();
+    });
+    s.on('error', (e) => {
+      process.stderr.write(`${new Date().toISOString()} doorbell: ${e.message} (rings wait for the next round)\n`);
+      s.close();
+      if (socket === s) socket = undefined;
+    });
+    s.bind(l.self.port, l.self.address);
+    socket = s;
+  };
+  listen();
+  stop.signal.addEventListener('abort', () => socket?.close(), { once: true });
+  const takeRings = (): readonly Ring[] => {
+    const r = rings;
+    rings = [];
+    return r;
+  };
   let lastSyncAt: number | undefined;
   let lastSyncStartedAt: number | undefined;
+  let lastFull: WorkerStatus['lastFull'];
   while (!stop.signal.aborted) {
     const attemptAt = Date.now();
-    const o = await syncFromPeer(p, l, { run: runner, now: Date.now, signal: stop.signal, timeoutMs: FULL_SYNC_DEADLINE_MS }, 'replica');
+    const round = { rung: rungAt !== undefined, ...(rungAt !== undefined ? { waitMs: attemptAt - rungAt } : {}) };
+    rungAt = undefined;
+    spent.runs = 0;
+    spent.ms = 0;
+    listen();
+    const o = await syncFromPeer(p, l, { run: runner, now: Date.now, signal: stop.signal, timeoutMs: FULL_SYNC_DEADLINE_MS, rings: takeRings }, 'replica');
     if (stop.signal.aborted) break;
-    if (o.kind === 'synced') { lastSyncAt = Date.now(); lastSyncStartedAt = attemptAt; }
+    if (o.kind === 'synced') { lastSyncAt = Date.now(); lastSyncStartedAt = Math.min(attemptAt, o.ringAt ?? attemptAt); }
+    if (o.kind === 'synced' && o.scope === 'full') lastFull = { at: Date.now(), reason: summarize(o, l) };
     const s: WorkerStatus = {
       at: Date.now(), kind: o.kind, reason: summarize(o, l), startedAt,
+      round: { ...round, rsyncRuns: spent.runs, rsyncMs: spent.ms, totalMs: Date.now() - attemptAt },
       ...(lastSyncAt !== undefined ? { lastSyncAt, lastSyncStartedAt } : {}),
+      ...(lastFull ? { lastFull } : {}),
       ...(o.kind === 'synced' ? { files: o.files, keptLocal: o.merge.keptLocal, conflicts: o.merge.conflicts.length, scope: o.scope } : {}),
       ...((o.kind === 'unreachable' || o.kind === 'error') && o.behind ? { behind: o.behind } : {}),
       ...(o.kind === 'synced' && o.lag && o.lag.changes > 0

@@ -14,7 +14,7 @@ import {
   formatReport, invokeAgent, silentLogger, testAgent, validateParams, type ActionResult, type AgentAction, type CommandRunner,
 } from '@paceline/agent-api';
 import { ExecaCommandRunner, SystemClock } from '@paceline/runtime';
-import { mirrorAgent, readWorkerStatus, workerScript, layoutFor, MirrorParams } from '@paceline/agent-mirror';
+import { mirrorAgent, readWorkerStatus, workerScript, layoutFor, MirrorParams, type WorkerStatus } from '@paceline/agent-mirror';
 
 const runner = new ExecaCommandRunner();
 const clock = new SystemClock();
@@ -47,13 +47,13 @@ const outcome = async (n: Node, a: AgentAction): Promise<string> => {
 };
 
 /** Waits until the replica's worker has completed a sync that started after `since` (so it saw every change made before). */
-async function synced(n: Node, since: number, timeoutMs = 10_000): Promise<void> {
+async function synced(n: Node, since: number, timeoutMs = 10_000): Promise<WorkerStatus> {
   const l = layoutFor(MirrorParams.parse(n.params), n.name, n.state);
   if (typeof l === 'string') throw new Error(l);
   const until = Date.now() + timeoutMs;
   for (;;) {
     const ws = await readWorkerStatus(l);
-    if (ws && ws.kind === 'synced' && ws.lastSyncStartedAt !== undefined && ws.lastSyncStartedAt > since) return;
+    if (ws && ws.kind === 'synced' && ws.lastSyncStartedAt !== undefined && ws.lastSyncStartedAt > since) return ws;
     if (Date.now() > until) throw new Error(`${n.name} did not sync: ${JSON.stringify(ws)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -219,9 +219,13 @@ describe('paceline:mirror between two rsync daemons on loopback', () => {
     const mon = await call(serv1, 'monitor');
     expect(mon.outcome).toBe('running-promoted');
     expect(mon.reason).toContain('WARNING 1 conflicting version(s)');
-    // And serv2, now the replica, converges on the merged copy.
+    // And serv2, now the replica, converges on the merged copy — without a merge of its own: serv1
+    // publishes that its promotion merged serv2's journal through its last generation, and nothing
+    // was written on serv2 since, so serv2's copy holds nothing serv1 lacks (a plain pull).
+    expect(JSON.parse(await readFile(`${serv1.data}.mirror/pub/status.json`, 'utf8'))).toMatchObject({ role: 'promoted', mergedFrom: { node: 'serv2' } });
     t = Date.now();
-    await synced(serv2, t);
+    const ws = await synced(serv2, t);
+    expect(ws.lastFull?.reason).toMatch(/^pulled \d+ files from serv1 in \d+ ms$/);
     expect(await listTree(serv2.data)).toEqual(files);
   });
 
