@@ -2,9 +2,6 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, PacelineError } from '@paceline/model';
 import { ExitError, type CliIo } from './io.js';
-import { registerSimulateCommands } from './commands/simulate.js';
-import { registerDemoCommand } from './commands/demo.js';
-import { registerConfigCommands } from './commands/config.js';
 import { VERSION } from './version.js';
 
 /**
@@ -48,12 +45,19 @@ async function registerSystemCommands(program: Command, io: CliIo): Promise<void
   report.registerReportCommand(program, io);
 }
 
-/** Commands whose modules are light: planning and explaining, no system packages. */
-const PLANNING_COMMANDS = new Set(['simulate', 'explain', 'demo']);
+/**
+ * Planning commands and the one module that defines each: run on their own, only that module (and
+ * what it imports) is loaded — a whole-process `simulate --cib` is dominated by start-up otherwise.
+ */
+const PLANNING_COMMANDS: Record<string, () => Promise<(program: Command, io: CliIo) => void>> = {
+  simulate: async () => (await import('./commands/simulate.js')).registerSimulateCommands,
+  explain: async () => (await import('./commands/simulate.js')).registerSimulateCommands,
+  demo: async () => (await import('./commands/demo.js')).registerDemoCommand,
+};
 
 /**
- * The whole command tree. With `only` naming a planning command (simulate, explain, demo), only the
- * planning commands are loaded.
+ * The whole command tree. With `only` naming a planning command (simulate, explain, demo), only
+ * the module of that command is loaded.
  */
 export async function createProgram(io: CliIo, only?: string): Promise<Command> {
   const program = new Command('paceline')
@@ -61,10 +65,15 @@ export async function createProgram(io: CliIo, only?: string): Promise<Command> 
     .version(VERSION, '-V, --version', 'print the version of Paceline (the CLI package\'s) and exit')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s.replace(/\n$/, '')) });
-  registerSimulateCommands(program, io);
-  registerDemoCommand(program, io);
-  registerConfigCommands(program, io);
-  if (only === undefined || !PLANNING_COMMANDS.has(only)) await registerSystemCommands(program, io);
+  const planning = only === undefined ? undefined : PLANNING_COMMANDS[only];
+  if (planning !== undefined) (await planning())(program, io);
+  else {
+    // One at a time (see registerSystemCommands), in the order `paceline --help` lists them.
+    (await import('./commands/simulate.js')).registerSimulateCommands(program, io);
+    (await import('./commands/demo.js')).registerDemoCommand(program, io);
+    (await import('./commands/config.js')).registerConfigCommands(program, io);
+    await registerSystemCommands(program, io);
+  }
   for (const c of program.commands) c.exitOverride();
   return program;
 }

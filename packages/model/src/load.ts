@@ -8,8 +8,17 @@
  * nesting deeper than any configuration needs, and NUL characters written as escapes (they would
  * end up in agent parameters, environment variables or file names).
  */
-import { LineCounter, parseDocument, visit, type Document } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Document, LineCounter } from 'yaml';
 import { ConfigError, formatPath, type ConfigIssue } from './errors.js';
+
+/**
+ * The yaml library, loaded the first time text is parsed: this module is part of the model's
+ * entry point, and a program that never reads YAML (simulate --cib, a library user) should not pay
+ * for loading it. It is CommonJS, so it can be loaded synchronously here.
+ */
+let yamlLib: typeof import('yaml') | undefined;
+const yaml = (): typeof import('yaml') => (yamlLib ??= createRequire(import.meta.url)('yaml') as typeof import('yaml'));
 
 /** Alias expansions allowed in one document (the yaml library's default, named here). */
 export const MAX_ALIAS_COUNT = 100;
@@ -58,6 +67,7 @@ function syntaxIssues(doc: Document.Parsed): ConfigIssue[] {
 function aliasPosition(doc: Document.Parsed, lines: LineCounter, message: string): string {
   const named = /: (\S+)$/.exec(message)?.[1];
   let found: number | undefined;
+  const { visit } = yaml();
   visit(doc, {
     Alias(_key, node) {
       if (found === undefined && (named === undefined || node.source === named)) found = node.range?.[0];
@@ -102,6 +112,7 @@ export function parseDocumentText(text: string, source?: string): unknown {
   };
   const control = controlCharacter(text);
   if (control) fail([control]);
+  const { LineCounter, parseDocument } = yaml();
   const lines = new LineCounter();
   let doc: Document.Parsed;
   try {

@@ -6,7 +6,12 @@
  * other character takes minutes). RE2's syntax is POSIX extended syntax, which Pacemaker uses,
  * plus Perl classes (\d \w \s) and flags ((?i)); it has no backreferences and no lookaround.
  */
-import { RE2JS } from 're2js';
+import { createRequire } from 'node:module';
+import type { RE2JS } from 're2js';
+
+/** re2js, loaded the first time a pattern is compiled (most configurations have none); its CommonJS build loads synchronously. */
+let re2Lib: typeof import('re2js') | undefined;
+const re2 = (): typeof import('re2js') => (re2Lib ??= createRequire(import.meta.url)('re2js') as typeof import('re2js'));
 
 /** Longest pattern accepted: a resource pattern is a short expression over ids. */
 export const MAX_PATTERN_LENGTH = 500;
@@ -24,7 +29,7 @@ export function compileResourcePattern(pattern: string): CompiledPattern {
   const invert = pattern.startsWith('!');
   let re: RE2JS;
   try {
-    re = RE2JS.compile(invert ? pattern.slice(1) : pattern);
+    re = re2().RE2JS.compile(invert ? pattern.slice(1) : pattern);
   } catch (e) {
     // re2js: "error parsing regexp: missing closing ): `(a`"
     const reason = (e as Error).message.replace(/^error parsing regexp: /, '');

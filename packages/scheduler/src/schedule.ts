@@ -5,7 +5,7 @@
  *   nodes → resources → unpack status → node criteria (scores) → colocations → assign → inhibit
  *         → create actions → orderings → propagation → summary, placement, explanation
  */
-import { NO_FENCING_DEVICE, type ClusterConfig, type ClusterStatus, type GraphAction, type OrderEdge, type OrphanDefinition, type Transition } from '@paceline/model';
+import { NO_FENCING_DEVICE, type ClusterConfig, type ClusterStatus, type GraphAction, type Explanation, type OrderEdge, type OrphanDefinition, type Transition } from '@paceline/model';
 import { buildNodeViews } from './nodes.js';
 import { buildResourceTree, type ResourceTree } from './resources.js';
 import { indexFailCounts, type FailCountIndex } from './failcounts.js';
@@ -106,16 +106,29 @@ export function runPipeline(input: ScheduleInput, seal: StageSeal): Transition {
   const edges: OrderEdge[] = edgesThroughPseudo([...orderings, ...probeEdges(actions)], (a) => graphIndex.get(a), graphIndex.size, (a) => a.rsc !== undefined && a.rsc.kind !== 'primitive')
     .map((o) => ({ before: o.first.id, after: o.then.id, reason: o.reason }));
   // Clones with notify=true get pre/post notifications around their instance actions (clone/notify.ts).
-  return addNotifications(config, {
+  const { explanation: _none, ...transition } = addNotifications(config, {
     current: currentPlacement(tree, unpacked),
     placement: finalPlacement(tree, unpacked, assignment, actions),
     actions: graphActions,
     edges,
     summary,
-    explanation: buildExplanation(tree, nodes, criteria.book, assignment, summary, config.properties.placementStrategy),
+    explanation: NOT_YET_EXPLAINED,
     warnings: scheduleWarnings(config, tree, unpacked, criteria.warnings, colocWarnings),
   });
+  // The explanation (a score with its contributions per resource and node, a sentence per decision)
+  // is most of the work on a large cluster and many callers never read it: it is built the first
+  // time it is read, from this run's stage outputs, and kept.
+  let explanation: Explanation | undefined;
+  return {
+    ...transition,
+    get explanation(): Explanation {
+      return (explanation ??= buildExplanation(tree, nodes, criteria.book, assignment, summary, config.properties.placementStrategy));
+    },
+  };
 }
+
+/** Stands in for the explanation until schedule() attaches the one built on first read. */
+const NOT_YET_EXPLAINED: Explanation = Object.freeze({ scores: [], decisions: [] });
 
 function toGraphAction(a: Act): GraphAction {
   if (a.task === 'fence') {

@@ -138,7 +138,7 @@ export interface Simulation {
   readonly status: ClusterStatus;
   /** What the scheduler decided, with its explanation (see `explainResource`). */
   readonly transition: Transition;
-  /** The status once every action of the transition has succeeded. */
+  /** The status once every action of the transition has succeeded (computed when first read). */
   readonly revisedStatus: ClusterStatus;
 }
 
@@ -148,5 +148,13 @@ export function simulate(input: SimulateInput): Simulation {
   let status = input.status;
   for (const e of input.whatIf ?? []) status = applyWhatIf(config, status, e, now);
   const transition = schedule({ config, status, now });
-  return { status, transition, revisedStatus: applyTransition(config, status, transition, now) };
+  // The applied end state is computed the first time it is read (a graph or a CIB's result needs none).
+  let revised: ClusterStatus | undefined;
+  return {
+    status,
+    transition,
+    get revisedStatus(): ClusterStatus {
+      return (revised ??= applyTransition(config, status, transition, now));
+    },
+  };
 }

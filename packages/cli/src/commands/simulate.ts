@@ -84,16 +84,18 @@ export function registerSimulateCommands(program: Command, io: CliIo): void {
       }
       const simulation = simulate({ config, status, now, whatIf: whatIfs(o) });
       status = simulation.status;
-      const { transition, revisedStatus: revised } = simulation;
+      const { transition } = simulation;
       if (o.dot) {
         io.out(renderDot(transition));
         return;
       }
       if (o.format === 'json') {
-        const out = o.cib ? toConformanceResult(config, revised, transition) : { transition, revisedStatus: revised };
+        // A CIB's result needs the transition only (node flags read the same before and after it).
+        const out = o.cib ? toConformanceResult(config, status, transition) : { transition, revisedStatus: simulation.revisedStatus };
         io.out(JSON.stringify(out, null, 1));
         return;
       }
+      const revised = simulation.revisedStatus;
       if (o.format !== 'text') throw new Error(`--format must be text or json, not "${o.format}"`);
       if (o.cib && !o.showScores) {
         // A Pacemaker CIB gets crm_simulate's own layout, which its users know.
