@@ -1,5 +1,13 @@
-export * from './record.js';
-export * from './lookup.js';
-export * from './events.js';
-export * from './execute.js';
-export * from './monitors.js';
+/**
+ * @paceline/executor — runs a transition graph through agents, keeps recurring monitors, and
+ * records results into a status. The public API is below; the scheduling details of monitors and
+ * the operation lookups are internal (the package's tests import them from src/).
+ */
+export { executeTransition, type ExecutorDeps, type ExecutionReport, type ActionReport, type ActionState } from './execute.js';
+export { RecurringMonitors, type MonitorDeps, type MonitorTarget, type MonitorInfo } from './monitors.js';
+export { ExecutorEvents, type ExecutorEventMap, type ActionEvent, type ActionFinishedEvent, type MonitorFailedEvent } from './events.js';
+export {
+  recordResult, recordReport, recordAll, refreshInstance, refreshUnknown, unknownInstances, isFailure, execStatusOf, rcOf, RC_UNKNOWN,
+  type RecordedOp, type PendingRecord, type RecordOptions,
+} from './record.js';
+export { findPrimitive, stateDirFor, localInstanceId } from './lookup.js';

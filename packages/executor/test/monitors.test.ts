@@ -1,6 +1,7 @@
 import { silentLogger } from '@paceline/agent-api';
 import { ClusterStatus } from '@paceline/model';
-import { HOLD_WAIT_MS, RecurringMonitors, coalescedDelay, recordResult, type MonitorFailedEvent } from '@paceline/executor';
+import { RecurringMonitors, recordResult, type MonitorFailedEvent } from '@paceline/executor';
+import { HOLD_WAIT_MS, coalescedDelay } from '../src/monitors.js';
 import { SystemClock } from '@paceline/runtime';
 import { config, recordingAgent, registryWith, SimClock } from './helpers.js';
 

@@ -13,7 +13,10 @@ import { Registry } from 'prom-client';
 import { Monitoring, validateConfig } from '@paceline/model';
 import { ExecaCommandRunner, createLogger } from '@paceline/runtime';
 import { DaemonEvents, type ClusterDoc } from '@paceline/daemon';
-import { AlertManager, alertEnv, formatTimestamp, parseListenOverride, resolveListener, resourceAlert, type ObservedDaemon } from '@paceline/observe';
+import { AlertManager, parseListenOverride, type ObservedDaemon } from '@paceline/observe';
+import { alertEnv, resourceAlert } from '../src/alert-event.js';
+import { resolveListener } from '../src/listen.js';
+import { formatTimestamp } from '../src/strftime.js';
 
 const dir = mkdtempSync(join(tmpdir(), `paceline-alerts-${process.pid}-`));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
