@@ -21,7 +21,11 @@ import { createRequire } from 'node:module';
 /** The zod versions Paceline works with: ZOD_PEER_RANGE in packages/model/src/zod-check.ts (docs/library.md, "zod"). */
 const ZOD_PEER_RANGE = /ZOD_PEER_RANGE = '([^']+)'/.exec(readFileSync(new URL('../packages/model/src/zod-check.ts', import.meta.url), 'utf8'))[1];
 
-/** The packages that do not publish, and why. */
+/**
+ * The packages that do not publish, and why. (@paceline/testkit does publish: the CLI's demo runs
+ * on its MembershipHarness, and its simulated clock and network are what users test their own
+ * embedding with. The built-in agents publish as the packages a cluster names.)
+ */
 const PRIVATE = {
   '@paceline/lab':
     "the project's live test rig (npm run lab): root, network namespaces and the reference cluster's real services; nothing to build on",
