@@ -11,8 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { defineAgent, ok, notRunning } from '@paceline/agent-api';
 import type { ResourceAgent } from '@paceline/agent-api';
-import { exportOcf, findAgent, generateOcfMetadata, paramsFromEnv, runOcfAction, systemClock, createProcessRunner } from '@paceline/ocf';
-import type { ShimIo } from '@paceline/ocf';
+import { exportOcf, generateOcfMetadata, systemClock, createProcessRunner } from '@paceline/ocf';
+import { findAgent, paramsFromEnv, runOcfAction } from '../src/shim.js';
+import type { ShimIo } from '../src/shim.js';
 
 const repo = fileURLToPath(new URL('../../..', import.meta.url));
 const DTD = '/usr/share/resource-agents/ra-api-1.dtd';

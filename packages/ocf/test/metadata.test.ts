@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
-import { OcfError, formatOcfRef, isOcfRef, ocfParamsSchema, parseOcfMetadata, parseOcfParams, parseOcfRef } from '@paceline/ocf';
+import { OcfError, formatOcfRef, isOcfRef, parseOcfMetadata, parseOcfRef } from '@paceline/ocf';
+import { ocfParamsSchema, parseOcfParams } from '../src/schema.js';
 
 const XML = `<?xml version="1.0"?>
 <!DOCTYPE resource-agent SYSTEM "ra-api-1.dtd">
