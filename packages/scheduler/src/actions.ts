@@ -8,7 +8,7 @@
  */
 import type { ClusterConfig, Role } from '@paceline/model';
 import type { NodeView } from './nodes.js';
-import type { ResourceTree, Rsc } from './resources.js';
+import type { ResourceTree, Resource } from './resources.js';
 import { needsFencing, unfencingEnabled } from './resources.js';
 import type { UnpackResult } from './unpack.js';
 import type { Assignment } from './assign/index.js';
@@ -16,10 +16,10 @@ import type { NodeCriteria } from './locations.js';
 import { roleRank } from './roles.js';
 import { collectivePseudoTasks } from './clone/index.js';
 
-export interface Act {
+export interface Action {
   readonly id: string;
   readonly task: string;
-  readonly rsc: Rsc | undefined;
+  readonly rsc: Resource | undefined;
   readonly node: string | undefined;
   readonly interval: number;
   optional: boolean;
@@ -40,13 +40,13 @@ export interface Act {
 }
 
 export interface ActionSet {
-  readonly list: Act[];
-  readonly byKey: Map<string, Act>;
+  readonly list: Action[];
+  readonly byKey: Map<string, Action>;
   /** Actions per primitive/group/clone id. */
-  readonly byRsc: Map<string, Act[]>;
-  readonly fencing: Map<string, Act>;
+  readonly byRsc: Map<string, Action[]>;
+  readonly fencing: Map<string, Action>;
   /** Unfencing ("on") actions per node. */
-  readonly unfencings: Map<string, Act>;
+  readonly unfencings: Map<string, Action>;
   /** Where each primitive is active now. */
   readonly running: ReadonlyMap<string, readonly string[]>;
   /** Primitives that are unmanaged because failure handling blocked them. */
@@ -57,14 +57,14 @@ export interface ActionSet {
  * A copy of an action set with new action objects (and a map from the old ones to the new), so
  * that a stage that changes flags works on its own value and leaves the earlier stage's as it was.
  */
-export function copyActionSet(input: ActionSet): { actions: ActionSet; copyOf: (a: Act) => Act } {
-  const copies = new Map<Act, Act>(input.list.map((a) => [a, { ...a }]));
-  const copyOf = (a: Act): Act => {
+export function copyActionSet(input: ActionSet): { actions: ActionSet; copyOf: (a: Action) => Action } {
+  const copies = new Map<Action, Action>(input.list.map((a) => [a, { ...a }]));
+  const copyOf = (a: Action): Action => {
     const c = copies.get(a);
     if (c === undefined) throw new Error(`action ${a.id} is not in the action set it was copied from`);
     return c;
   };
-  const mapValues = <K>(m: ReadonlyMap<K, Act>): Map<K, Act> => new Map([...m].map(([k, a]) => [k, copyOf(a)]));
+  const mapValues = <K>(m: ReadonlyMap<K, Action>): Map<K, Action> => new Map([...m].map(([k, a]) => [k, copyOf(a)]));
   return {
     copyOf,
     actions: {
@@ -96,15 +96,15 @@ export function actionKey(rscId: string, task: string, node: string | undefined,
 }
 
 export function createActions(ctx: ActionContext): ActionSet {
-  const list: Act[] = [];
-  const byKey = new Map<string, Act>();
-  const byRsc = new Map<string, Act[]>();
-  const fencing = new Map<string, Act>();
-  const unfencings = new Map<string, Act>();
+  const list: Action[] = [];
+  const byKey = new Map<string, Action>();
+  const byRsc = new Map<string, Action[]>();
+  const fencing = new Map<string, Action>();
+  const unfencings = new Map<string, Action>();
   const nodeByName = new Map(ctx.nodes.map((n) => [n.name, n]));
   const policy = ctx.quorumPolicy;
 
-  const make = (rsc: Rsc | undefined, task: string, node: string | undefined, optional: boolean, extra: Partial<Act> = {}): Act => {
+  const make = (rsc: Resource | undefined, task: string, node: string | undefined, optional: boolean, extra: Partial<Action> = {}): Action => {
     const key = rsc ? actionKey(rsc.id, task, node, extra.interval ?? 0) : `${task} ${node}`;
     let a = byKey.get(key);
     if (!a) {
@@ -122,9 +122,9 @@ export function createActions(ctx: ActionContext): ActionSet {
     return a;
   };
 
-  const managed = (r: Rsc): boolean => !ctx.assignment.unmanaged.has(r.id) && (ctx.unpacked.resources.get(r.id)?.managed ?? r.meta.managed);
+  const managed = (r: Resource): boolean => !ctx.assignment.unmanaged.has(r.id) && (ctx.unpacked.resources.get(r.id)?.managed ?? r.meta.managed);
 
-  const updateRunnable = (a: Act, r: Rsc): void => {
+  const updateRunnable = (a: Action, r: Resource): void => {
     if (!managed(r) && a.interval === 0 && !a.pseudo) a.optional = true;
     if (a.pseudo) return;
     const n = a.node ? nodeByName.get(a.node) : undefined;
@@ -156,7 +156,7 @@ export function createActions(ctx: ActionContext): ActionSet {
     if (!(ctx.canFence && anyManaged)) continue;
     if (!ctx.quorum && policy !== 'ignore' && !n.online) continue;
     const reason = ctx.unpacked.fenceReasons.get(n.name) ?? n.uncleanReason ?? 'node is unclean';
-    const a: Act = { id: `fence ${n.name}`, task: 'fence', rsc: undefined, node: n.name, interval: 0, optional: false, runnable: true, pseudo: false, reason, fenceType };
+    const a: Action = { id: `fence ${n.name}`, task: 'fence', rsc: undefined, node: n.name, interval: 0, optional: false, runnable: true, pseudo: false, reason, fenceType };
     list.push(a);
     byKey.set(a.id, a);
     fencing.set(n.name, a);
@@ -173,13 +173,13 @@ export function createActions(ctx: ActionContext): ActionSet {
    * probe_anonymous_clone): the instance already known there, else the one assigned there, else the
    * first. True when `r` belongs to that instance (or to no anonymous clone).
    */
-  function probesAnonymousInstance(r: Rsc, node: string): boolean {
+  function probesAnonymousInstance(r: Resource, node: string): boolean {
     let instance = r;
     while (instance.parent && instance.parent.kind !== 'clone') instance = instance.parent;
     const clone = instance.parent;
     if (!clone || clone.clone?.meta.globallyUnique) return true;
-    const leavesOf = (x: Rsc): Rsc[] => (x.kind === 'primitive' ? [x] : x.children.flatMap(leavesOf));
-    const known = (x: Rsc): boolean => leavesOf(x).some((l) => {
+    const leavesOf = (x: Resource): Resource[] => (x.kind === 'primitive' ? [x] : x.children.flatMap(leavesOf));
+    const known = (x: Resource): boolean => leavesOf(x).some((l) => {
       const s = ctx.unpacked.resources.get(l.id);
       return (s?.knownOn.has(node) ?? false) || (s?.runningOn.includes(node) ?? false);
     });
@@ -189,7 +189,7 @@ export function createActions(ctx: ActionContext): ActionSet {
     return chosen === instance;
   }
 
-  function createPrimitiveActions(r: Rsc): void {
+  function createPrimitiveActions(r: Resource): void {
     const st = ctx.unpacked.resources.get(r.id)!;
     const allocated = ctx.assignment.node.get(r.id) ?? null;
     let nextRole: Role = ctx.assignment.nextRole.get(r.id) ?? (allocated ? 'Started' : 'Stopped');
@@ -289,7 +289,7 @@ export function createActions(ctx: ActionContext): ActionSet {
       if (!managed(r) && !running.length) continue;
       if (r.orphan) continue;
       // Probes are unique per resource and node: no need to look for an existing one.
-      const probe: Act = { id: actionKey(r.id, 'probe', n.name), task: 'probe', rsc: r, node: n.name, interval: 0, optional: false, runnable: !n.pending, pseudo: false, reason: undefined };
+      const probe: Action = { id: actionKey(r.id, 'probe', n.name), task: 'probe', rsc: r, node: n.name, interval: 0, optional: false, runnable: !n.pending, pseudo: false, reason: undefined };
       list.push(probe);
       byRsc.get(r.id)?.push(probe) ?? byRsc.set(r.id, [probe]);
     }
@@ -307,7 +307,7 @@ export function createActions(ctx: ActionContext): ActionSet {
   // Unfencing: nodes that have never been unfenced must be before a fencing device is probed
   // there or a resource requiring unfencing starts there (probes first, as Pacemaker schedules).
   if (ctx.canFence && unfencingEnabled(ctx.config)) {
-    const wants = (r: Rsc): boolean => r.isFencing || r.meta.requires === 'unfencing';
+    const wants = (r: Resource): boolean => r.isFencing || r.meta.requires === 'unfencing';
     const unfence = (node: string, why: string): void => {
       const n = nodeByName.get(node);
       if (!n || !n.online || n.unclean || n.shutdown || fencing.has(node)) return;
@@ -315,7 +315,7 @@ export function createActions(ctx: ActionContext): ActionSet {
       if (unfenced !== undefined && unfenced !== '0') return;
       const id = `fence-on ${node}`;
       if (byKey.has(id)) return;
-      const a: Act = { id, task: 'fence', rsc: undefined, node, interval: 0, optional: false, runnable: true, pseudo: false, reason: why, fenceType: 'on' };
+      const a: Action = { id, task: 'fence', rsc: undefined, node, interval: 0, optional: false, runnable: true, pseudo: false, reason: why, fenceType: 'on' };
       list.push(a);
       byKey.set(id, a);
       unfencings.set(node, a);

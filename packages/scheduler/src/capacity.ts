@@ -4,17 +4,17 @@
  * room" test. A mutable ledger owned by the assign stage while it runs.
  */
 import type { NodeView } from './nodes.js';
-import type { Rsc } from './resources.js';
+import type { Resource } from './resources.js';
 
 export interface CapacityLedger {
   /** Takes (sign -1) or gives back (sign +1) the resource's utilization on a node. */
-  consume(node: string, r: Rsc, sign: number): void;
+  consume(node: string, r: Resource, sign: number): void;
   /** Negative when node a has more remaining capacity than b (Pacemaker's compare_node_capacities). */
   compare(a: string, b: string): number;
   enough(node: string, need: ReadonlyMap<string, number>): boolean;
 }
 
-export function usageOf(r: Rsc): Readonly<Record<string, number>> {
+export function usageOf(r: Resource): Readonly<Record<string, number>> {
   return r.primitive?.utilization ?? {};
 }
 

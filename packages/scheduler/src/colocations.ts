@@ -7,12 +7,12 @@
  */
 import type { ClusterConfig, ColocationConstraint, Role } from '@paceline/model';
 import { INFINITY } from '@paceline/model';
-import type { ResourceTree, Rsc } from './resources.js';
+import type { ResourceTree, Resource } from './resources.js';
 
 export interface Coloc {
   readonly id: string;
-  readonly dependent: Rsc;
-  readonly primary: Rsc;
+  readonly dependent: Resource;
+  readonly primary: Resource;
   readonly score: number;
   /** undefined = any role. */
   readonly dependentRole: Role | undefined;
@@ -24,14 +24,14 @@ export interface Coloc {
 export interface ColocationIndex {
   readonly all: readonly Coloc[];
   /** Colocations where the resource is the dependent ("this with"), sorted. */
-  readonly thisWith: ReadonlyMap<Rsc, readonly Coloc[]>;
+  readonly thisWith: ReadonlyMap<Resource, readonly Coloc[]>;
   /** Colocations where the resource is the primary ("with this"), sorted. */
-  readonly withThis: ReadonlyMap<Rsc, readonly Coloc[]>;
+  readonly withThis: ReadonlyMap<Resource, readonly Coloc[]>;
 }
 
-const VARIANT_RANK: Record<Rsc['kind'], number> = { primitive: 0, group: 1, clone: 2 };
+const VARIANT_RANK: Record<Resource['kind'], number> = { primitive: 0, group: 1, clone: 2 };
 
-function cmpSide(a: Rsc, b: Rsc): number {
+function cmpSide(a: Resource, b: Resource): number {
   if (a.meta.priority !== b.meta.priority) return a.meta.priority > b.meta.priority ? -1 : 1;
   if (VARIANT_RANK[a.kind] !== VARIANT_RANK[b.kind]) return VARIANT_RANK[a.kind] > VARIANT_RANK[b.kind] ? -1 : 1;
   if (a.kind === 'clone' && b.kind === 'clone' && a.clone?.promotable !== b.clone?.promotable) return a.clone?.promotable ? -1 : 1;
@@ -50,8 +50,8 @@ export const byDependent = (a: Coloc, b: Coloc): number => cmpSide(a.dependent, 
 
 export function buildColocations(config: ClusterConfig, tree: ResourceTree): { index: ColocationIndex; warnings: string[] } {
   const all: Coloc[] = [];
-  const thisWith = new Map<Rsc, Coloc[]>();
-  const withThis = new Map<Rsc, Coloc[]>();
+  const thisWith = new Map<Resource, Coloc[]>();
+  const withThis = new Map<Resource, Coloc[]>();
   const warnings: string[] = [];
 
   const add = (c: Coloc): void => {
@@ -65,7 +65,7 @@ export function buildColocations(config: ClusterConfig, tree: ResourceTree): { i
     withThis.set(c.primary, wt);
   };
   const roleOf = (r: string | undefined): Role | undefined => (r === undefined || r === 'Started' ? undefined : (r as Role));
-  const influenceOf = (c: ColocationConstraint, dependent: Rsc): boolean => c.influence ?? dependent.meta.critical;
+  const influenceOf = (c: ColocationConstraint, dependent: Resource): boolean => c.influence ?? dependent.meta.critical;
 
   for (const c of config.constraints) {
     if (c.type !== 'colocation') continue;
@@ -87,8 +87,8 @@ export function buildColocations(config: ClusterConfig, tree: ResourceTree): { i
     // score each member avoids every earlier one. Between two sets, the first member of the
     // earlier set is placed with the last member of the later one (all members when a set is
     // not sequential).
-    const sets = c.sets.map((s) => ({ s, members: s.resources.map((id) => tree.byId.get(id)).filter((r): r is Rsc => r !== undefined) }));
-    const pair = (dependent: Rsc, primary: Rsc, score: number, dRole: string | undefined, pRole: string | undefined): void =>
+    const sets = c.sets.map((s) => ({ s, members: s.resources.map((id) => tree.byId.get(id)).filter((r): r is Resource => r !== undefined) }));
+    const pair = (dependent: Resource, primary: Resource, score: number, dRole: string | undefined, pRole: string | undefined): void =>
       add({ id: c.id, dependent, primary, score, dependentRole: roleOf(dRole), primaryRole: roleOf(pRole), nodeAttribute: c.nodeAttribute, influence: c.influence ?? dependent.meta.critical });
     for (let k = 0; k < sets.length; k++) {
       const { s, members } = sets[k]!;

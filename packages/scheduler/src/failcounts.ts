@@ -5,14 +5,14 @@
  */
 import type { ClusterStatus } from '@paceline/model';
 import { INFINITY, addScores } from '@paceline/model';
-import type { Rsc } from './resources.js';
+import type { Resource } from './resources.js';
 import { cloneOf } from './resources.js';
 
 export interface FailCountIndex {
   /** Raw fail count (no expiry) and the newest failure time, for a resource on a node. */
-  readonly raw: (rsc: Rsc, node: string) => { readonly count: number; readonly lastFailure: number };
+  readonly raw: (rsc: Resource, node: string) => { readonly count: number; readonly lastFailure: number };
   /** Fail count after failure-timeout expiry. */
-  readonly effective: (rsc: Rsc, node: string) => number;
+  readonly effective: (rsc: Resource, node: string) => number;
   /** Nodes that have any fail count at all. */
   readonly nodesWithFailures: ReadonlySet<string>;
 }
@@ -29,7 +29,7 @@ export function indexFailCounts(status: ClusterStatus, now: number): FailCountIn
     }
     table.set(n.name, perNode);
   }
-  const raw = (rsc: Rsc, node: string): { count: number; lastFailure: number } => {
+  const raw = (rsc: Resource, node: string): { count: number; lastFailure: number } => {
     const perNode = table.get(node);
     if (!perNode) return { count: 0, lastFailure: 0 };
     // An anonymous clone instance counts every instance-numbered fail count of its primitive on the
@@ -48,7 +48,7 @@ export function indexFailCounts(status: ClusterStatus, now: number): FailCountIn
     }
     return { count, lastFailure };
   };
-  const effective = (rsc: Rsc, node: string): number => {
+  const effective = (rsc: Resource, node: string): number => {
     const { count, lastFailure } = raw(rsc, node);
     if (count <= 0) return 0;
     const timeout = rsc.meta.failureTimeout;

@@ -6,7 +6,7 @@
  */
 import type { ClusterConfig } from '@paceline/model';
 import type { Assignment } from './assign/index.js';
-import type { ResourceTree, Rsc } from './resources.js';
+import type { ResourceTree, Resource } from './resources.js';
 import { leaves } from './resources.js';
 import { interleaveApplies } from './clone/orderings.js';
 
@@ -22,7 +22,7 @@ export function inhibitUnpairedInstances(
   const nextRole = new Map(assignment.nextRole);
   const nextRoleReason = new Map(assignment.nextRoleReason);
   let changed = false;
-  const placedOn = (inst: Rsc): string | null => {
+  const placedOn = (inst: Resource): string | null => {
     const l = leaves(inst)[0];
     return l === undefined ? null : node.get(l.id) ?? null;
   };

@@ -8,7 +8,7 @@
 import type { ClusterConfig, LocationConstraint } from '@paceline/model';
 import { INFINITY, addScores, compileResourcePattern, parseScore } from '@paceline/model';
 import type { NodeView } from './nodes.js';
-import type { ResourceTree, Rsc } from './resources.js';
+import type { ResourceTree, Resource } from './resources.js';
 import { cloneOf, leaves } from './resources.js';
 import type { UnpackResult } from './unpack.js';
 import type { FailCountIndex } from './failcounts.js';
@@ -23,7 +23,7 @@ export interface NodeCriteria {
   /** Resource-discovery mode per primitive and node (absent = always). */
   readonly discovery: ReadonlyMap<string, ReadonlyMap<string, Discovery>>;
   /** Location constraints limited to the Promoted role, kept for promotion. */
-  readonly promotedLocations: readonly { readonly rsc: Rsc; readonly node: string; readonly score: number; readonly id: string }[];
+  readonly promotedLocations: readonly { readonly rsc: Resource; readonly node: string; readonly score: number; readonly id: string }[];
   readonly warnings: readonly string[];
 }
 
@@ -40,7 +40,7 @@ export function applyNodeCriteria(
   const book = newScoreBook();
   const discovery = new Map<string, Map<string, Discovery>>();
   const exclusive = new Set<string>();
-  const promotedLocations: { rsc: Rsc; node: string; score: number; id: string }[] = [];
+  const promotedLocations: { rsc: Resource; node: string; score: number; id: string }[] = [];
   const warnings: string[] = [];
   const nodeByName = new Map(nodes.map((n) => [n.name, n]));
 
@@ -58,7 +58,7 @@ export function applyNodeCriteria(
     }
   }
 
-  const applyToPrimitive = (p: Rsc, list: readonly [string, number][], cause: Cause, mode: Discovery): void => {
+  const applyToPrimitive = (p: Resource, list: readonly [string, number][], cause: Cause, mode: Discovery): void => {
     for (const [node, score] of list) {
       addNodeScore(book, p.id, node, score, cause);
       const d = discovery.get(p.id) ?? new Map<string, Discovery>();
@@ -69,7 +69,7 @@ export function applyNodeCriteria(
       discovery.set(p.id, d);
     }
   };
-  const applyTo = (r: Rsc, list: readonly [string, number][], cause: Cause, mode: Discovery): void => {
+  const applyTo = (r: Resource, list: readonly [string, number][], cause: Cause, mode: Discovery): void => {
     if (r.kind === 'primitive') applyToPrimitive(r, list, cause, mode);
     else if (r.kind === 'group') {
       r.children.forEach((m, i) => applyTo(m, i === 0 ? list : list.map(([n]) => [n, 0] as [string, number]), cause, mode));
@@ -146,7 +146,7 @@ export function applyNodeCriteria(
   return { book, discovery, promotedLocations, warnings };
 }
 
-function locationTargets(c: LocationConstraint, tree: ResourceTree): Rsc[] {
+function locationTargets(c: LocationConstraint, tree: ResourceTree): Resource[] {
   if (c.resource !== undefined) {
     const r = tree.byId.get(c.resource);
     return r ? [r] : [];
@@ -161,7 +161,7 @@ function locationTargets(c: LocationConstraint, tree: ResourceTree): Rsc[] {
 
 function locationNodeLists(
   c: LocationConstraint,
-  r: Rsc,
+  r: Resource,
   nodes: readonly NodeView[],
   now: number,
 ): { list: [string, number][]; role: string | undefined }[] {

@@ -9,9 +9,9 @@
  */
 import type { ClusterConfig, OrderConstraint } from '@paceline/model';
 import { INFINITY } from '@paceline/model';
-import type { Act, ActionSet } from './actions.js';
+import type { Action, ActionSet } from './actions.js';
 import { actionKey, copyActionSet } from './actions.js';
-import type { ResourceTree, Rsc } from './resources.js';
+import type { ResourceTree, Resource } from './resources.js';
 import { leaves, needsFencing } from './resources.js';
 import type { ColocationIndex } from './colocations.js';
 import { expandOrderSets, type SetOrdering } from './ordersets.js';
@@ -27,8 +27,8 @@ export const F_ASYMMETRICAL = 32;
 export const F_ONE_OR_MORE = 64;
 
 export interface Ordering {
-  readonly first: Act;
-  readonly then: Act;
+  readonly first: Action;
+  readonly then: Action;
   readonly flags: number;
   readonly reason: string;
 }
@@ -48,14 +48,14 @@ export function buildOrderings(
 ): { actions: ActionSet; orderings: Ordering[] } {
   const { actions } = copyActionSet(created);
   const out: Ordering[] = [];
-  const find = (r: Rsc, task: string, node?: string): Act[] => {
+  const find = (r: Resource, task: string, node?: string): Action[] => {
     const l = actions.byRsc.get(r.id) ?? [];
     return l.filter((a) => a.task === task && a.interval === 0 && (node === undefined || a.node === node));
   };
-  const order = (firsts: Act[], thens: Act[], flags: number, reason: string): void => {
+  const order = (firsts: Action[], thens: Action[], flags: number, reason: string): void => {
     for (const f of firsts) for (const t of thens) if (f !== t) out.push({ first: f, then: t, flags, reason });
   };
-  const rscActions = (r: Rsc, task: string, asFirst: boolean): Act[] => {
+  const rscActions = (r: Resource, task: string, asFirst: boolean): Action[] => {
     if (r.kind === 'primitive') return find(r, task);
     const t = asFirst ? COLLECTIVE_FIRST[task] ?? task : task;
     return find(r, t);
@@ -65,13 +65,13 @@ export function buildOrderings(
    * The "first" actions of a user ordering; a primitive without that action gets a node-less
    * one (which cannot run), except a stop of a stopped resource (Pacemaker's rsc_order_first).
    */
-  const firstActionsFor = (r: Rsc, task: string): Act[] => {
+  const firstActionsFor = (r: Resource, task: string): Action[] => {
     const found = rscActions(r, task, true);
     if (found.length || r.kind !== 'primitive') return found;
     const active = (unpackedRole.get(r.id) ?? 'Stopped') !== 'Stopped';
     if (task === 'stop' && !active) return [];
     if (task === 'demote' && unpackedRole.get(r.id) !== 'Promoted') return [];
-    const a: Act = { id: actionKey(r.id, task, undefined), task, rsc: r, node: undefined, interval: 0, optional: true, runnable: false, pseudo: false, reason: undefined };
+    const a: Action = { id: actionKey(r.id, task, undefined), task, rsc: r, node: undefined, interval: 0, optional: true, runnable: false, pseudo: false, reason: undefined };
     actions.list.push(a);
     actions.byKey.set(a.id, a);
     const l = actions.byRsc.get(r.id) ?? [];
@@ -166,7 +166,7 @@ export function buildOrderings(
     order([point], thens, flags | F_RUNNABLE_LEFT, spec.reason);
   }
 
-  function addConstraint(c: OrderConstraint, first: Rsc, then: Rsc): void {
+  function addConstraint(c: OrderConstraint, first: Resource, then: Resource): void {
     const firstAction = c.firstAction;
     const thenAction = c.thenAction ?? firstAction;
     const symmetrical = c.symmetrical ?? c.kind !== 'Serialize';
@@ -230,13 +230,13 @@ export function buildOrderings(
    * Clone-to-clone orderings with interleave (clone module rules): instance by instance on the
    * same node; a then-instance without a partner cannot run when the ordering is mandatory.
    */
-  function orderInterleaved(first: Rsc, then: Rsc, firstAction: string, thenAction: string, flags: number, reason: string): boolean {
+  function orderInterleaved(first: Resource, then: Resource, firstAction: string, thenAction: string, flags: number, reason: string): boolean {
     if (!interleaveApplies({
       firstIsClone: first.kind === 'clone', thenIsClone: then.kind === 'clone', sameResource: first === then, thenTask: thenAction,
       firstInterleave: first.clone?.meta.interleave ?? false, thenInterleave: then.clone?.meta.interleave ?? false,
     })) return false;
     const current = firstAction === 'stop' || firstAction === 'demote';
-    const nodeOf = (inst: Rsc, cur: boolean): string | null => {
+    const nodeOf = (inst: Resource, cur: boolean): string | null => {
       const l = leaves(inst)[0];
       if (!l) return null;
       if (cur) return (actions.running.get(l.id) ?? [])[0] ?? null;
@@ -260,8 +260,8 @@ export function buildOrderings(
 }
 
 /** Graph edges "probe before start" for runnable probes (they never change any flag). */
-export function probeEdges(actions: ActionSet): { first: Act; then: Act; reason: string }[] {
-  const out: { first: Act; then: Act; reason: string }[] = [];
+export function probeEdges(actions: ActionSet): { first: Action; then: Action; reason: string }[] {
+  const out: { first: Action; then: Action; reason: string }[] = [];
   for (const [id, list] of actions.byRsc) {
     const starts = list.filter((a) => a.task === 'start');
     if (!starts.length) continue;
@@ -273,14 +273,14 @@ export function probeEdges(actions: ActionSet): { first: Act; then: Act; reason:
   return out;
 }
 
-function orderPairs(c: OrderConstraint, tree: ResourceTree): [Rsc, Rsc][] {
+function orderPairs(c: OrderConstraint, tree: ResourceTree): [Resource, Resource][] {
   if (c.sets === undefined) {
     const f = tree.byId.get(c.first!);
     const t = tree.byId.get(c.then!);
     return f && t ? [[f, t]] : [];
   }
-  const pairs: [Rsc, Rsc][] = [];
-  const sets = c.sets.map((s) => ({ s, members: s.resources.map((id) => tree.byId.get(id)).filter((r): r is Rsc => r !== undefined) }));
+  const pairs: [Resource, Resource][] = [];
+  const sets = c.sets.map((s) => ({ s, members: s.resources.map((id) => tree.byId.get(id)).filter((r): r is Resource => r !== undefined) }));
   for (const { s, members } of sets) if (s.sequential) for (let i = 1; i < members.length; i++) pairs.push([members[i - 1]!, members[i]!]);
   for (let k = 1; k < sets.length; k++) {
     const prev = sets[k - 1]!;
@@ -293,7 +293,7 @@ function orderPairs(c: OrderConstraint, tree: ResourceTree): [Rsc, Rsc][] {
 }
 
 /** Flags an action presents when it is the "first" of an ordering (groups/clones: from their members). */
-function effectiveFlags(a: Act, actions: ActionSet, node?: string): { optional: boolean; runnable: boolean } {
+function effectiveFlags(a: Action, actions: ActionSet, node?: string): { optional: boolean; runnable: boolean } {
   const r = a.rsc;
   if (!r || r.kind === 'primitive') return { optional: a.optional, runnable: a.runnable };
   let optional = true;
@@ -338,7 +338,7 @@ export function propagate(
   const all = ordered.orderings.map((o) => ({ ...o, first: copyOf(o.first), then: copyOf(o.then) }));
   // Orderings without any of these flags only order the graph; they never change an action.
   const orderings = all.filter((o) => (o.flags & EFFECTIVE) !== 0);
-  const byAction = new Map<Act, Ordering[]>();
+  const byAction = new Map<Action, Ordering[]>();
   for (const o of orderings) {
     for (const a of [o.first, o.then]) {
       const l = byAction.get(a) ?? [];
@@ -347,21 +347,21 @@ export function propagate(
     }
   }
   // Group/clone members and their parents are linked for flag recomputation.
-  const related = (a: Act): Act[] => {
+  const related = (a: Action): Action[] => {
     if (!a.rsc?.parent) return [];
-    const out: Act[] = [];
-    for (let p: Rsc | undefined = a.rsc.parent; p; p = p.parent) for (const x of actions.byRsc.get(p.id) ?? []) out.push(x);
+    const out: Action[] = [];
+    for (let p: Resource | undefined = a.rsc.parent; p; p = p.parent) for (const x of actions.byRsc.get(p.id) ?? []) out.push(x);
     return out;
   };
   const queue: Ordering[] = [...orderings];
   let head = 0;
   const queued = new Set<Ordering>(queue);
-  const touch = (a: Act): void => {
+  const touch = (a: Action): void => {
     for (const x of [a, ...related(a)]) for (const o of byAction.get(x) ?? []) if (!queued.has(o)) { queued.add(o); queue.push(o); }
   };
   let guard = 0;
   const limit = orderings.length * 50 + 1000;
-  const incoming = new Map<Act, Ordering[]>();
+  const incoming = new Map<Action, Ordering[]>();
   for (const o of orderings) if (o.flags & F_ONE_OR_MORE) incoming.set(o.then, [...(incoming.get(o.then) ?? []), o]);
   while (head < queue.length && guard++ < limit) {
     const o = queue[head++]!;
@@ -382,25 +382,25 @@ export function propagate(
   }  return { actions, orderings: all };
 }
 
-function applyOrdering(o: Ordering, actions: ActionSet): Act[] {
-  const changed = new Set<Act>();
+function applyOrdering(o: Ordering, actions: ActionSet): Action[] {
+  const changed = new Set<Action>();
   const { first, then, flags } = o;
   const ff = effectiveFlags(first, actions, then.rsc?.kind === 'primitive' ? then.node : undefined);
   const thens = [then, ...memberActions(then, actions)];
-  const clearOptional = (a: Act): void => {
+  const clearOptional = (a: Action): void => {
     if (!a.optional) return;
     a.optional = false;
     // The action became necessary through this ordering: say so.
     if (a.why === undefined || a.why === 'restart') a.why = `required by ${o.reason}`;
     changed.add(a);
   };
-  const clearMigratable = (a: Act): void => {
+  const clearMigratable = (a: Action): void => {
     if (a.migratable) {
       a.migratable = false;
       changed.add(a);
     }
   };
-  const clearRunnable = (a: Act, why?: string): void => {
+  const clearRunnable = (a: Action, why?: string): void => {
     clearMigratable(a);
     if (!a.runnable) return;
     a.runnable = false;
@@ -451,14 +451,14 @@ function applyOrdering(o: Ordering, actions: ActionSet): Act[] {
 }
 
 /** Nodes a primitive is active on now (where it has a stop action that is not node-less). */
-function runningNodes(r: Rsc, actions: ActionSet): readonly string[] {
+function runningNodes(r: Resource, actions: ActionSet): readonly string[] {
   return actions.running.get(r.id) ?? [];
 }
 
-function memberActions(a: Act, actions: ActionSet): Act[] {
+function memberActions(a: Action, actions: ActionSet): Action[] {
   const r = a.rsc;
   if (!r || r.kind === 'primitive') return [];
-  const out: Act[] = [];
+  const out: Action[] = [];
   for (const m of r.children) {
     for (const x of actions.byRsc.get(m.id) ?? []) {
       if (x.task !== a.task || x.interval !== 0) continue;
@@ -478,9 +478,9 @@ function memberActions(a: Act, actions: ActionSet): Act[] {
  * instance) cannot reach the role; a dependent colocated with the Promoted role loses its promote,
  * others their start. Groups do not block (their colocations moved to their members).
  */
-function blockDependents(action: Act, colocs: ColocationIndex, actions: ActionSet, tree: ResourceTree): Act[] {
+function blockDependents(action: Action, colocs: ColocationIndex, actions: ActionSet, tree: ResourceTree): Action[] {
   void tree;
-  const changed: Act[] = [];
+  const changed: Action[] = [];
   const isStart = action.task === 'start';
   if (action.runnable || !action.rsc || (!isStart && action.task !== 'promote')) return changed;
   let top = action.rsc;
@@ -493,7 +493,7 @@ function blockDependents(action: Act, colocs: ColocationIndex, actions: ActionSe
       if (!a || a.runnable) return changed;
     }
   }
-  const mark = (r: Rsc, task: string): void => {
+  const mark = (r: Resource, task: string): void => {
     for (const a of actions.byRsc.get(r.id) ?? []) {
       if (!a.runnable || a.task !== task) continue;
       a.runnable = false;

@@ -7,12 +7,12 @@
  * any one of its members is enough: the later set waits on a "one-or-more" point instead.
  */
 import type { OrderConstraint, ResourceSet } from '@paceline/model';
-import type { ResourceTree, Rsc } from './resources.js';
+import type { ResourceTree, Resource } from './resources.js';
 
 export interface SetOrdering {
-  readonly first: Rsc;
+  readonly first: Resource;
   readonly firstAction: string;
-  readonly then: Rsc;
+  readonly then: Resource;
   readonly thenAction: string;
   readonly kind: 'Mandatory' | 'Optional' | 'Serialize';
   /** 'forward', 'inverse' (symmetrical stop side) or 'asymmetric'. */
@@ -26,7 +26,7 @@ const INVERT: Record<string, string> = { start: 'stop', stop: 'start', promote: 
 
 export function expandOrderSets(c: OrderConstraint, tree: ResourceTree): SetOrdering[] {
   const out: SetOrdering[] = [];
-  const sets = (c.sets ?? []).map((s, i) => ({ s, id: s.id ?? `${c.id}-set${i}`, members: s.resources.map((id) => tree.byId.get(id)).filter((r): r is Rsc => r !== undefined) }));
+  const sets = (c.sets ?? []).map((s, i) => ({ s, id: s.id ?? `${c.id}-set${i}`, members: s.resources.map((id) => tree.byId.get(id)).filter((r): r is Resource => r !== undefined) }));
   const symmetricFor = (kind: string): boolean => c.symmetrical ?? kind !== 'Serialize';
   for (let k = 0; k < sets.length; k++) {
     const { s, members } = sets[k]!;
@@ -58,8 +58,8 @@ export function expandOrderSets(c: OrderConstraint, tree: ResourceTree): SetOrde
 
 function between(
   c: OrderConstraint,
-  set1: { s: ResourceSet; id: string; members: Rsc[] },
-  set2: { s: ResourceSet; id: string; members: Rsc[] },
+  set1: { s: ResourceSet; id: string; members: Resource[] },
+  set2: { s: ResourceSet; id: string; members: Resource[] },
   symmetry: 'forward' | 'inverse' | 'asymmetric',
 ): SetOrdering[] {
   let a1: string = set1.s.action ?? 'start';

@@ -5,12 +5,12 @@
  */
 import type { InstancePlacement, Role } from '@paceline/model';
 import type { ActionSet } from './actions.js';
-import type { ResourceTree, Rsc } from './resources.js';
+import type { ResourceTree, Resource } from './resources.js';
 import { cloneOf, groupOf } from './resources.js';
 import type { UnpackResult } from './unpack.js';
 import type { Assignment } from './assign/index.js';
 
-function base(r: Rsc): Pick<InstancePlacement, 'resource' | 'instance' | 'group' | 'clone'> {
+function base(r: Resource): Pick<InstancePlacement, 'resource' | 'instance' | 'group' | 'clone'> {
   const g = groupOf(r);
   const c = cloneOf(r);
   return {

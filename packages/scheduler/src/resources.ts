@@ -4,10 +4,10 @@
  * default). Clones are expanded into instances `child:0..n-1` here so every later stage sees
  * concrete primitives.
  */
-import type { ClusterConfig, Clone, Group, Operation, OrphanDefinition, Primitive, Resource, ResourceMeta, Role } from '@paceline/model';
+import type { ClusterConfig, Clone, Group, Operation, OrphanDefinition, Primitive, Resource as ConfiguredResource, ResourceMeta, Role } from '@paceline/model';
 import { INFINITY } from '@paceline/model';
 
-export type RscKind = 'primitive' | 'group' | 'clone';
+export type ResourceKind = 'primitive' | 'group' | 'clone';
 export type Requires = 'nothing' | 'quorum' | 'fencing' | 'unfencing';
 
 export interface EffectiveMeta {
@@ -27,11 +27,11 @@ export interface EffectiveMeta {
   readonly allowUnhealthyNodes: boolean;
 }
 
-export interface Rsc {
+export interface Resource {
   readonly id: string;
-  readonly kind: RscKind;
-  readonly parent: Rsc | undefined;
-  readonly children: readonly Rsc[];
+  readonly kind: ResourceKind;
+  readonly parent: Resource | undefined;
+  readonly children: readonly Resource[];
   /** Order of appearance (for stable iteration). */
   readonly index: number;
   readonly meta: EffectiveMeta;
@@ -55,19 +55,19 @@ export interface Rsc {
 
 export interface ResourceTree {
   /** Top-level resources in configuration order. */
-  readonly top: readonly Rsc[];
+  readonly top: readonly Resource[];
   /** Every resource (any variant) by id; clone instances by "id:N". */
-  readonly byId: ReadonlyMap<string, Rsc>;
+  readonly byId: ReadonlyMap<string, Resource>;
   /** Every primitive (including clone instances), in tree order. */
-  readonly primitives: readonly Rsc[];
+  readonly primitives: readonly Resource[];
   readonly hasFencingResource: boolean;
 }
 
 interface Mutable {
   id: string;
-  kind: RscKind;
-  parent: Rsc | undefined;
-  children: Rsc[];
+  kind: ResourceKind;
+  parent: Resource | undefined;
+  children: Resource[];
   index: number;
   meta: EffectiveMeta;
   primitive?: Primitive;
@@ -89,8 +89,8 @@ export function buildResourceTree(
   /** Clone instance numbers found in the history beyond clone-max (orphan instances), per clone id. */
   orphanInstances: ReadonlyMap<string, readonly number[]> = new Map(),
 ): ResourceTree {
-  const byId = new Map<string, Rsc>();
-  const primitives: Rsc[] = [];
+  const byId = new Map<string, Resource>();
+  const primitives: Resource[] = [];
   let counter = 0;
   const defaults = config.defaults.resource;
   const unfencing = props_unfencing(config);
@@ -116,7 +116,7 @@ export function buildResourceTree(
     };
   };
 
-  const visit = (r: Resource, parent: Rsc | undefined, suffix: string, orphan = false): Rsc => {
+  const visit = (r: ConfiguredResource, parent: Resource | undefined, suffix: string, orphan = false): Resource => {
     const isFencing = r.type === 'primitive' && r.agent.startsWith('stonith:');
     const meta = effective(r.meta, parent?.meta, isFencing, r.type === 'clone');
     const m: Mutable = {
@@ -139,7 +139,7 @@ export function buildResourceTree(
       m.ordered = gm.ordered ?? true;
       m.collocated = gm.collocated ?? true;
     }
-    const rsc = m as Rsc;
+    const rsc = m as Resource;
     byId.set(rsc.id, rsc);
     if (r.type === 'primitive') primitives.push(rsc);
     if (r.type === 'group') for (const member of (r as Group).members) m.children.push(visit(member, rsc, suffix, orphan));
@@ -159,7 +159,7 @@ export function buildResourceTree(
     const agent = o.agent ?? 'ocf:heartbeat:Dummy';
     const isFencing = agent.startsWith('stonith:');
     const prim = { type: 'primitive', id: o.id, agent, params: {}, meta: {}, ops: [], utilization: {} } as unknown as Primitive;
-    const rsc: Rsc = {
+    const rsc: Resource = {
       id: o.id, kind: 'primitive', parent: undefined, children: [], index: counter++,
       meta: { ...effective({}, undefined, isFencing, false), managed: (props.stopOrphanResources ? true : false) && !props.maintenanceMode, targetRole: 'Stopped' },
       primitive: prim, ops: [], isFencing, orphan: true, baseId: o.id,
@@ -167,29 +167,29 @@ export function buildResourceTree(
     };
     byId.set(o.id, rsc);
     primitives.push(rsc);
-    (top as Rsc[]).push(rsc);
+    (top as Resource[]).push(rsc);
   }
   return { top, byId, primitives, hasFencingResource: primitives.some((p) => p.isFencing && !p.orphan) };
 }
 
 /** The outermost container of a resource. */
-export function topOf(r: Rsc): Rsc {
+export function topOf(r: Resource): Resource {
   let t = r;
   while (t.parent) t = t.parent;
   return t;
 }
 
-export function cloneOf(r: Rsc): Rsc | undefined {
+export function cloneOf(r: Resource): Resource | undefined {
   for (let p = r.parent; p; p = p.parent) if (p.kind === 'clone') return p;
   return undefined;
 }
 
-export function groupOf(r: Rsc): Rsc | undefined {
+export function groupOf(r: Resource): Resource | undefined {
   return r.parent?.kind === 'group' ? r.parent : undefined;
 }
 
 /** Primitives under a resource (itself if primitive), in order. */
-export function leaves(r: Rsc): Rsc[] {
+export function leaves(r: Resource): Resource[] {
   if (r.kind === 'primitive') return [r];
   return r.children.flatMap(leaves);
 }
@@ -198,7 +198,7 @@ export function leaves(r: Rsc): Rsc[] {
 function props_unfencing(config: ClusterConfig): boolean {
   const metaWants = (m: ResourceMeta): boolean => m.provides === 'unfencing' || m.requires === 'unfencing';
   if (metaWants(config.defaults.resource)) return true;
-  const walk = (r: Resource): boolean =>
+  const walk = (r: ConfiguredResource): boolean =>
     metaWants(r.meta) || (r.type === 'group' && r.members.some(walk)) || (r.type === 'clone' && walk(r.child));
   return config.resources.some(walk);
 }
@@ -208,6 +208,6 @@ export function unfencingEnabled(config: ClusterConfig): boolean {
 }
 
 /** Whether starting the resource must wait for unclean nodes to be fenced (requires=fencing or unfencing). */
-export function needsFencing(r: Rsc): boolean {
+export function needsFencing(r: Resource): boolean {
   return r.meta.requires === 'fencing' || r.meta.requires === 'unfencing';
 }

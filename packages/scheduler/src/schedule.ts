@@ -15,7 +15,7 @@ import { buildColocations } from './colocations.js';
 import { assignResources } from './assign/index.js';
 import { addNotifications, edgesThroughPseudo } from './clone/index.js';
 import { inhibitUnpairedInstances } from './inhibit.js';
-import { createActions, type Act } from './actions.js';
+import { createActions, type Action } from './actions.js';
 import { buildOrderings, probeEdges, propagate } from './orderings.js';
 import { extraStopLines, summarize } from './summary.js';
 import { currentPlacement, finalPlacement } from './placement.js';
@@ -100,7 +100,7 @@ export function runPipeline(input: ScheduleInput, seal: StageSeal): Transition {
     .filter((a) => !a.optional || a.task === 'monitor')
     .filter((a) => a.rsc?.kind === 'primitive' || a.task === 'fence')
     .map(toGraphAction);
-  const graphIndex = new Map<Act, number>();
+  const graphIndex = new Map<Action, number>();
   for (const a of actions.list) if ((!a.optional || a.task === 'monitor') && (a.rsc?.kind === 'primitive' || a.task === 'fence')) graphIndex.set(a, graphIndex.size);
   // Orderings that run through group/clone pseudo actions become direct edges (clone/graph.ts).
   const edges: OrderEdge[] = edgesThroughPseudo([...orderings, ...probeEdges(actions)], (a) => graphIndex.get(a), graphIndex.size, (a) => a.rsc !== undefined && a.rsc.kind !== 'primitive')
@@ -130,7 +130,7 @@ export function runPipeline(input: ScheduleInput, seal: StageSeal): Transition {
 /** Stands in for the explanation until schedule() attaches the one built on first read. */
 const NOT_YET_EXPLAINED: Explanation = Object.freeze({ scores: [], decisions: [] });
 
-function toGraphAction(a: Act): GraphAction {
+function toGraphAction(a: Action): GraphAction {
   if (a.task === 'fence') {
     return { id: a.id, kind: 'fence', node: a.node!, interval: 0, fenceType: a.fenceType ?? 'reboot', reason: a.reason ?? '', runnable: a.runnable };
   }
@@ -147,7 +147,7 @@ function toGraphAction(a: Act): GraphAction {
   return out;
 }
 
-function defaultReason(a: Act): string {
+function defaultReason(a: Action): string {
   switch (a.task) {
     case 'start': return `start ${a.rsc?.id} on ${a.node}`;
     case 'stop': return `stop ${a.rsc?.id} on ${a.node}`;

@@ -5,8 +5,8 @@
  * Pacemaker words its Transition Summary; `blocked` when the wanted action cannot run.
  */
 import type { Role, SummaryLine } from '@paceline/model';
-import type { Act, ActionSet } from './actions.js';
-import type { ResourceTree, Rsc } from './resources.js';
+import type { Action, ActionSet } from './actions.js';
+import type { ResourceTree, Resource } from './resources.js';
 import type { UnpackResult } from './unpack.js';
 import type { Assignment } from './assign/index.js';
 
@@ -22,7 +22,7 @@ export function summarize(tree: ResourceTree, unpacked: UnpackResult, assignment
   return lines;
 }
 
-function primitiveLine(r: Rsc, unpacked: UnpackResult, assignment: Assignment, actions: ActionSet): SummaryLine | undefined {
+function primitiveLine(r: Resource, unpacked: UnpackResult, assignment: Assignment, actions: ActionSet): SummaryLine | undefined {
   const st = unpacked.resources.get(r.id)!;
   const managed = !assignment.unmanaged.has(r.id) && st.managed;
   const current = st.current ?? null;
@@ -33,7 +33,7 @@ function primitiveLine(r: Rsc, unpacked: UnpackResult, assignment: Assignment, a
   if (st.runningOn.length && role === 'Stopped') role = 'Started';
   const nextRole: Role = assignment.nextRole.get(r.id) ?? (next ? 'Started' : 'Stopped');
   const mine = actions.byRsc.get(r.id) ?? [];
-  const find = (task: string, node: string | null): Act | undefined =>
+  const find = (task: string, node: string | null): Action | undefined =>
     mine.find((a) => a.task === task && a.interval === 0 && (node === null || a.node === node));
   const moving = current !== null && next !== null && current !== next;
   const start = next !== null ? find('start', next) : undefined;
@@ -42,7 +42,7 @@ function primitiveLine(r: Rsc, unpacked: UnpackResult, assignment: Assignment, a
   const promote = next !== null ? find('promote', next) : undefined;
   const demote = next !== null ? find('demote', next) : undefined;
   const base = { resource: r.instance !== undefined ? r.baseId : r.id, ...(r.instance !== undefined ? { instance: r.id } : {}) };
-  const item = (action: SummaryLine['action'], from: string | null, to: string | null, act: Act | undefined, source?: Act): SummaryLine => {
+  const item = (action: SummaryLine['action'], from: string | null, to: string | null, act: Action | undefined, source?: Action): SummaryLine => {
     const reasonAct = source ?? act;
     return {
       ...base, action, from, to, role, nextRole,

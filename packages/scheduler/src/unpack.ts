@@ -8,7 +8,7 @@
 import type { ClusterConfig, ClusterStatus, OnFail, OpRecord, Primitive, RecordedReport, Role } from '@paceline/model';
 import { DEFINING_ACTIONS, INFINITY, OcfRc, isNativeDigest, operationParams, paramsDigest } from '@paceline/model';
 import type { NodeView } from './nodes.js';
-import type { ResourceTree, Rsc } from './resources.js';
+import type { ResourceTree, Resource } from './resources.js';
 import { cloneOf, needsFencing } from './resources.js';
 import type { FailCountIndex } from './failcounts.js';
 import { roleRank, type RoleOrUnknown } from './roles.js';
@@ -137,7 +137,7 @@ export function unpackStatus(
   if (!status.quorum && effectiveQuorumPolicy(config, status) === 'suicide')
     for (const n of baseNodes) if (n.online) fenceNode(n.name, 'cluster does not have quorum');
 
-  const work = (r: Rsc): Work => {
+  const work = (r: Resource): Work => {
     let w = works.get(r.id);
     if (!w) {
       w = {
@@ -153,7 +153,7 @@ export function unpackStatus(
     w.nextRoleReason = why;
   };
 
-  const onFailFor = (r: Rsc, action: string, interval: number): { onFail: FailResponse; failRole: Role } => {
+  const onFailFor = (r: Resource, action: string, interval: number): { onFail: FailResponse; failRole: Role } => {
     const op = r.ops.find((o) => o.name === action && o.interval === interval && o.enabled !== false);
     let configured: OnFail | undefined = op?.onFail ?? config.defaults.operation.onFail;
     if (action === 'stop' && (configured === 'standby' || configured === 'demote' || configured === 'stop')) configured = undefined;
@@ -182,7 +182,7 @@ export function unpackStatus(
     needsFencing: (prim) => { const r = tree.byId.get(`${prim}:0`); return r ? needsFencing(r) : true; },
     nodeLost: (n) => !(nodes.get(n)?.online ?? false) || (nodes.get(n)?.unclean ?? true),
   });
-  const resolve = (historyId: string, node: string): Rsc | undefined => {
+  const resolve = (historyId: string, node: string): Resource | undefined => {
     // Clone instances are numbered the way Pacemaker numbers them (clone/numbering.ts).
     const mapped = cloneResolver.resolve(node, historyId);
     if (mapped) return tree.byId.get(mapped.instance);
@@ -223,7 +223,7 @@ export function unpackStatus(
     }
   }
 
-  function unpackResourceOnNode(r: Rsc, nodeName: string, ops: readonly OpRecord[], historyId: string): void {
+  function unpackResourceOnNode(r: Resource, nodeName: string, ops: readonly OpRecord[], historyId: string): void {
     const node = nodes.get(nodeName)!;
     const w = work(r);
     const savedRole = w.role;
@@ -509,7 +509,7 @@ export function unpackStatus(
     }
   }
 
-  function operationExpired(r: Rsc, node: string, op: OpRecord, rc: number): boolean {
+  function operationExpired(r: Resource, node: string, op: OpRecord, rc: number): boolean {
     const timeout = r.meta.failureTimeout;
     if (!(timeout > 0) || op.lastRcChange === undefined) return false;
     let expired = now >= op.lastRcChange + timeout;
@@ -635,7 +635,7 @@ export function effectiveQuorumPolicy(config: ClusterConfig, status: ClusterStat
  * target-role as Pacemaker honours it: Started (the default) and Promoted impose nothing; Unpromoted
  * only makes sense for promotable clone instances and is ignored elsewhere.
  */
-function effectiveTargetRole(r: Rsc): Role | undefined {
+function effectiveTargetRole(r: Resource): Role | undefined {
   const tr = r.meta.targetRole;
   if (tr === undefined || tr === 'Started' || tr === 'Promoted') return undefined;
   if (tr === 'Unpromoted' && !cloneOf(r)?.clone?.promotable) return undefined;

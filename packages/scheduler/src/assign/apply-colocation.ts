@@ -4,7 +4,7 @@
  * are colocated with a resource ("with this", attenuated by score / INFINITY).
  */
 import { INFINITY, addScores } from '@paceline/model';
-import type { Rsc } from '../resources.js';
+import type { Resource } from '../resources.js';
 import { leaves } from '../resources.js';
 import type { Coloc } from '../colocations.js';
 import { roleRank } from '../roles.js';
@@ -15,7 +15,7 @@ import {
 } from './state.js';
 import { FLAG_ACTIVE, addColocatedNodeScores, hasInfluence } from './colocation-scores.js';
 
-function colocationCause(s: AssignState, c: Coloc, primary: Rsc): Cause {
+function colocationCause(s: AssignState, c: Coloc, primary: Resource): Cause {
   let m = s.colocationCauses.get(c);
   if (!m) s.colocationCauses.set(c, (m = new Map()));
   let cause = m.get(primary);
@@ -30,7 +30,7 @@ function preferenceCause(s: AssignState, c: Coloc): Cause {
 }
 
 /** What a colocation changes for the dependent now: its node scores, its role priority, or nothing. */
-export function colocationEffect(s: AssignState, dependent: Rsc, primary: Rsc, c: Coloc, preview: boolean): 'nothing' | 'location' | 'role' {
+export function colocationEffect(s: AssignState, dependent: Resource, primary: Resource, c: Coloc, preview: boolean): 'nothing' | 'location' | 'role' {
   if (!preview && s.provisional.has(primary)) return 'nothing';
   if (c.dependentRole !== undefined && roleRank(c.dependentRole) >= roleRank('Unpromoted') && dependent.parent?.clone?.promotable && !s.provisional.has(dependent)) return 'role';
   if (!preview && !s.provisional.has(dependent)) return 'nothing';
@@ -44,7 +44,7 @@ export function colocationEffect(s: AssignState, dependent: Rsc, primary: Rsc, c
 }
 
 /** Nodes the primary ended up on (a clone: every instance's node). */
-export function primaryNodes(s: AssignState, p: Rsc): string[] {
+export function primaryNodes(s: AssignState, p: Resource): string[] {
   if (p.kind === 'clone') {
     const out: string[] = [];
     for (const child of p.children) for (const l of leaves(child).slice(0, 1)) {
@@ -58,7 +58,7 @@ export function primaryNodes(s: AssignState, p: Rsc): string[] {
 }
 
 /** Replaces the dependent's table, noting each node's change. */
-function replaceTable(s: AssignState, dependent: Rsc, next: Map<string, number>, cause: Cause): void {
+function replaceTable(s: AssignState, dependent: Resource, next: Map<string, number>, cause: Cause): void {
   const old = tableOf(s, dependent);
   for (const [node, w] of next) {
     const was = old.get(node);
@@ -67,7 +67,7 @@ function replaceTable(s: AssignState, dependent: Rsc, next: Map<string, number>,
   s.tables.set(dependent.id, next);
 }
 
-function applyToWeights(s: AssignState, dependent: Rsc, primary: Rsc, c: Coloc): void {
+function applyToWeights(s: AssignState, dependent: Resource, primary: Resource, c: Coloc): void {
   const attribute = c.nodeAttribute;
   const pNodes = primaryNodes(s, primary);
   if (pNodes.length === 0 && c.score < 0) return;
@@ -85,7 +85,7 @@ function applyToWeights(s: AssignState, dependent: Rsc, primary: Rsc, c: Coloc):
 }
 
 /** Applies colocation `c` (dependent with primary) to the dependent's scores, per variant of each side. */
-export function applyColocationScore(s: AssignState, dependent: Rsc, primary: Rsc, c: Coloc, forDependent: boolean): void {
+export function applyColocationScore(s: AssignState, dependent: Resource, primary: Resource, c: Coloc, forDependent: boolean): void {
   if (forDependent) {
     if (dependent.kind === 'group') {
       const first = dependent.children[0];
@@ -114,7 +114,7 @@ export function applyColocationScore(s: AssignState, dependent: Rsc, primary: Rs
 }
 
 /** Colocation with a clone (clone module semantics: roles, interleave, mandatory/advisory). */
-function applyWithClone(s: AssignState, dependent: Rsc, primary: Rsc, c: Coloc): void {
+function applyWithClone(s: AssignState, dependent: Resource, primary: Resource, c: Coloc): void {
   const dependentClone = c.dependent.kind === 'clone' ? c.dependent : undefined;
   const table = tableOf(s, dependent);
   const effect = colocateWithClone({
@@ -148,7 +148,7 @@ export function revertibleColocation(c: Coloc): boolean {
 }
 
 /** "This with": assigns the primary first, then applies its placement to r's scores. */
-export function* applyThisWith(s: AssignState, r: Rsc, c: Coloc): Generator<AssignRequest, void, string | null> {
+export function* applyThisWith(s: AssignState, r: Resource, c: Coloc): Generator<AssignRequest, void, string | null> {
   const archive = revertibleColocation(c) ? new Map(tableOf(s, r)) : undefined;
   yield { r: c.primary };
   applyColocationScore(s, r, c.primary, c, true);
@@ -156,7 +156,7 @@ export function* applyThisWith(s: AssignState, r: Rsc, c: Coloc): Generator<Assi
 }
 
 /** "With this": folds the dependent's attenuated preferences into r's scores. */
-export function applyWithThis(s: AssignState, r: Rsc, c: Coloc): void {
+export function applyWithThis(s: AssignState, r: Resource, c: Coloc): void {
   if (!hasInfluence(s, c)) return;
   const factor = Math.fround(c.score / INFINITY);
   const before = new Map(tableOf(s, r));

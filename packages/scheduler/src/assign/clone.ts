@@ -5,7 +5,7 @@
  * as it is placed.
  */
 import { INFINITY, addScores } from '@paceline/model';
-import type { Rsc } from '../resources.js';
+import type { Resource } from '../resources.js';
 import { leaves } from '../resources.js';
 import type { Coloc } from '../colocations.js';
 import type { ScoreTable } from '../scores.js';
@@ -23,7 +23,7 @@ import { finalize } from './node-choice.js';
  * its first instance's starting scores (from the node-criteria stage) without that instance's
  * stickiness. Undefined when the clone has no instance with scores.
  */
-export function cloneOwnWeights(s: AssignState, cl: Rsc): ScoreTable | undefined {
+export function cloneOwnWeights(s: AssignState, cl: Resource): ScoreTable | undefined {
   const first = cl.children[0] ? leaves(cl.children[0])[0] : undefined;
   const base = first ? s.criteria.tables.get(first.id) : undefined;
   if (!first || !base) return undefined;
@@ -33,9 +33,9 @@ export function cloneOwnWeights(s: AssignState, cl: Rsc): ScoreTable | undefined
   return out;
 }
 
-const firstLeaf = (r: Rsc): Rsc => leaves(r)[0]!;
+const firstLeaf = (r: Resource): Resource => leaves(r)[0]!;
 
-export function* assignClone(s: AssignState, cl: Rsc): AssignStep {
+export function* assignClone(s: AssignState, cl: Resource): AssignStep {
   if (!s.provisional.has(cl) || s.allocating.has(cl)) return null;
   s.allocating.add(cl);
   // The clone's own colocations apply to each instance as it is placed (after the earlier
@@ -46,8 +46,8 @@ export function* assignClone(s: AssignState, cl: Rsc): AssignStep {
   for (const c of [...(s.thisWith.get(cl) ?? [])]) yield { r: c.primary };
   const allColocations = settings.cloneMax < s.nodes.filter(nodeAvailable).length;
   const deferred = [...(s.thisWith.get(cl) ?? [])].filter((c) => allColocations || c.score < 0 || c.score >= INFINITY);
-  const deferredDone = new Set<Rsc>();
-  const applyParentColocation = (r: Rsc, c: Coloc): void => {
+  const deferredDone = new Set<Resource>();
+  const applyParentColocation = (r: Resource, c: Coloc): void => {
     const l = firstLeaf(r);
     const archive = revertibleColocation(c) ? new Map(tableOf(s, l)) : undefined;
     applyColocationScore(s, r, c.primary, c, true);
@@ -75,7 +75,7 @@ export function* assignClone(s: AssignState, cl: Rsc): AssignStep {
       }
     }
   }
-  const port: CloneAssignPort<Rsc> = {
+  const port: CloneAssignPort<Resource> = {
     settings,
     instances: cl.children,
     nodes: s.nodes.map((n) => ({ name: n.name, available: nodeAvailable(n) })),
@@ -142,7 +142,7 @@ export function* assignClone(s: AssignState, cl: Rsc): AssignStep {
     nodeAttribute: (node, name) => nodeAttribute(s, node, name),
     historyName: (id) => s.unpacked.cloneNames?.get(id),
     replicaReport: (r, node) => {
-      const on = (l: Rsc) => s.unpacked.reports?.get(l.id)?.get(node);
+      const on = (l: Resource) => s.unpacked.reports?.get(l.id)?.get(node);
       // An anonymous clone's instances are interchangeable: the one placed on a node may not be the one whose history is there.
       const report = leaves(r).map(on).find((x) => x?.replica) ?? (settings.unique ? undefined : cl.children.flatMap(leaves).map(on).find((x) => x?.replica));
       if (!report?.replica) return undefined;

@@ -5,7 +5,7 @@
  * an explicit stack (each level is a generator frame), not the JavaScript call stack.
  */
 import { INFINITY, addScores } from '@paceline/model';
-import type { Rsc } from '../resources.js';
+import type { Resource } from '../resources.js';
 import type { Coloc } from '../colocations.js';
 import type { ScoreTable } from '../scores.js';
 import { anyAvailable, available, nodeAttribute, runningOn, sameAttribute, tableOf, type AssignState } from './state.js';
@@ -30,7 +30,7 @@ export function hasInfluence(s: AssignState, c: Coloc): boolean {
 }
 
 /** The resource's best score on an available node whose attribute has the given value. */
-function bestScoreMatching(s: AssignState, r: Rsc, attribute: string, value: string | undefined): number {
+function bestScoreMatching(s: AssignState, r: Resource, attribute: string, value: string | undefined): number {
   const table = tableOf(s, r);
   if (attribute === '#uname' && value !== undefined) {
     // Node names are unique: the only matching node is the one with that name.
@@ -45,7 +45,7 @@ function bestScoreMatching(s: AssignState, r: Rsc, attribute: string, value: str
 }
 
 /** Adds factor × r's best matching score to every node of `nodes` (in place). */
-function addScoresMatchingAttribute(s: AssignState, nodes: ScoreTable, r: Rsc, attribute: string, factor: number, onlyPositive: boolean): void {
+function addScoresMatchingAttribute(s: AssignState, nodes: ScoreTable, r: Resource, attribute: string, factor: number, onlyPositive: boolean): void {
   for (const [node, weight] of nodes) {
     const score = bestScoreMatching(s, r, attribute, nodeAttribute(s, node, attribute));
     if (factor < 0 && score < 0) continue;
@@ -64,7 +64,7 @@ function addScoresMatchingAttribute(s: AssignState, nodes: ScoreTable, r: Rsc, a
 }
 
 interface MergeCall {
-  readonly r: Rsc;
+  readonly r: Resource;
   readonly nodes: ScoreTable | undefined;
   readonly attribute: string;
   readonly factor: number;
@@ -77,7 +77,7 @@ type Frame = Generator<MergeCall, ScoreTable | undefined, ScoreTable | undefined
  * Returns `nodes` (or, when undefined, r's own table) with r's colocated preferences merged in, as
  * a new table; undefined when nothing changes. `factor` scales r's scores.
  */
-export function addColocatedNodeScores(s: AssignState, r: Rsc, nodes: ScoreTable | undefined, attribute: string, factor: number, flags: number): ScoreTable | undefined {
+export function addColocatedNodeScores(s: AssignState, r: Resource, nodes: ScoreTable | undefined, attribute: string, factor: number, flags: number): ScoreTable | undefined {
   const stack: Frame[] = [mergeFrame(s, { r, nodes, attribute, factor, flags })];
   let reply: ScoreTable | undefined;
   for (;;) {
@@ -120,7 +120,7 @@ function* mergeFrame(s: AssignState, call: MergeCall): Frame {
     else if (r.kind === 'group') list = s.withThis.get(r.children[r.children.length - 1]!) ?? [];
     else list = s.withThis.get(r) ?? [];
     for (const c of list) {
-      let other: Rsc;
+      let other: Resource;
       if (flags & FLAG_THIS_WITH) other = c.primary;
       else if (!hasInfluence(s, c)) continue;
       else other = c.dependent;

@@ -4,11 +4,11 @@
  * this" ones), then the members are assigned in order; the group's node is its first member's.
  */
 import { INFINITY } from '@paceline/model';
-import type { Rsc } from '../resources.js';
+import type { Resource } from '../resources.js';
 import { byDependent, byPrimary, insertSorted } from '../colocations.js';
 import { isManaged, type AssignState, type AssignStep } from './state.js';
 
-function expandGroupColocations(s: AssignState, g: Rsc): void {
+function expandGroupColocations(s: AssignState, g: Resource): void {
   if (s.expandedGroups.has(g) || g.children.length === 0) return;
   s.expandedGroups.add(g);
   const first = g.children[0]!;
@@ -33,7 +33,7 @@ function expandGroupColocations(s: AssignState, g: Rsc): void {
   s.withThis.set(g, []);
 }
 
-export function* assignGroup(s: AssignState, g: Rsc, prefer?: string): AssignStep {
+export function* assignGroup(s: AssignState, g: Resource, prefer?: string): AssignStep {
   if (!s.provisional.has(g)) return s.assigned.get(g) ?? null;
   if (s.allocating.has(g)) return null;
   if (g.children.length === 0) {

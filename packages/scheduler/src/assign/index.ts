@@ -24,7 +24,7 @@ import type { Contribution } from '../reasons.js';
 import { INFINITY } from '@paceline/model';
 import type { NodeView } from '../nodes.js';
 import { nodeAvailable } from '../nodes.js';
-import type { ResourceTree, Rsc } from '../resources.js';
+import type { ResourceTree, Resource } from '../resources.js';
 import type { UnpackResult } from '../unpack.js';
 import type { Coloc, ColocationIndex } from '../colocations.js';
 import type { ScoreBook, ScoreTable } from '../scores.js';
@@ -80,7 +80,7 @@ export function assignResources(
 
 /** The stage's starting state (exported for tests that run one step of the stage). */
 export function newAssignState(tree: ResourceTree, nodes: readonly NodeView[], unpacked: UnpackResult, criteria: ScoreBook, colocations: ColocationIndex, opts: AssignOptions): AssignState {
-  const copyLists = (m: ReadonlyMap<Rsc, readonly Coloc[]>): Map<Rsc, Coloc[]> => new Map([...m].map(([r, l]) => [r, [...l]]));
+  const copyLists = (m: ReadonlyMap<Resource, readonly Coloc[]>): Map<Resource, Coloc[]> => new Map([...m].map(([r, l]) => [r, [...l]]));
   const s: AssignState = {
     tree, nodes, unpacked, criteria, opts,
     methods: ASSIGNMENT_METHODS,
@@ -120,11 +120,11 @@ export function newAssignState(tree: ResourceTree, nodes: readonly NodeView[], u
 }
 
 /** Pacemaker's cmp_resources (placement strategies): priority, then score on the current node, then scores node by node. */
-function sortForUtilization(s: AssignState, list: Rsc[]): Rsc[] {
+function sortForUtilization(s: AssignState, list: Resource[]): Resource[] {
   const nodeOrder = sortedNodes(s, new Map(s.nodes.map((n) => [n.name, 0])), undefined).map(([n]) => n);
-  const weights = new Map<Rsc, ScoreTable>();
+  const weights = new Map<Resource, ScoreTable>();
   for (const r of list) weights.set(r, addColocatedNodeScores(s, r, undefined, '#uname', 1, FLAG_THIS_WITH) ?? new Map());
-  const weight = (r: Rsc, n: string | undefined): number => (n === undefined ? -INFINITY : weights.get(r)!.get(n) ?? -INFINITY);
+  const weight = (r: Resource, n: string | undefined): number => (n === undefined ? -INFINITY : weights.get(r)!.get(n) ?? -INFINITY);
   return [...list].sort((a, b) => {
     if (a.meta.priority !== b.meta.priority) return a.meta.priority > b.meta.priority ? -1 : 1;
     const wa = weight(a, currentNode(s, a));

@@ -10,7 +10,7 @@
  * (or stops the resource when the best node is not good enough).
  */
 import { INFINITY, addScores } from '@paceline/model';
-import type { Rsc } from '../resources.js';
+import type { Resource } from '../resources.js';
 import { leaves } from '../resources.js';
 import type { ScoreTable } from '../scores.js';
 import { usageOf } from '../capacity.js';
@@ -132,7 +132,7 @@ function explainChoice(ctx: RankContext, chain: readonly NodeRanker[], chosen: s
  * negative or the node cannot run it, in which case it stops with `reason`. Returns whether it
  * was placed.
  */
-export function finalize(s: AssignState, r: Rsc, chosen: string | null, force: boolean, reason = 'node availability'): boolean {
+export function finalize(s: AssignState, r: Resource, chosen: string | null, force: boolean, reason = 'node availability'): boolean {
   if (!force && chosen !== null) {
     const w = tableOf(s, r).get(chosen) ?? -INFINITY;
     if (w < 0 || !available(s, chosen)) {
@@ -165,7 +165,7 @@ export function finalize(s: AssignState, r: Rsc, chosen: string | null, force: b
  * when it scores at least as well as that node, and (for anonymous resources with a positive best
  * score) the current node wins over other nodes with the same score.
  */
-export function assignBestNode(s: AssignState, r: Rsc, preferred?: string): boolean {
+export function assignBestNode(s: AssignState, r: Resource, preferred?: string): boolean {
   const mostFree = banInsufficientCapacity(s, r);
   const prefer = preferred ?? mostFree;
   if (!s.provisional.has(r)) return s.assigned.get(r) != null;
@@ -212,16 +212,16 @@ export function assignBestNode(s: AssignState, r: Rsc, preferred?: string): bool
 // ---- utilization ---------------------------------------------------------------------------
 
 /** The primitive and everything that must be colocated with it (mandatory colocations). */
-function colocatedSet(s: AssignState, r: Rsc): Rsc[] {
-  const out: Rsc[] = [];
-  const seen = new Set<Rsc>();
-  const stack: Rsc[] = [r];
+function colocatedSet(s: AssignState, r: Resource): Resource[] {
+  const out: Resource[] = [];
+  const seen = new Set<Resource>();
+  const stack: Resource[] = [r];
   // Depth-first in the order the recursive walk had (pushed in reverse), without recursion.
   while (stack.length > 0) {
     const x = stack.pop()!;
     if (seen.has(x)) continue;
     seen.add(x);
-    const next: Rsc[] = [];
+    const next: Resource[] = [];
     if (x.kind !== 'primitive') next.push(...leaves(x));
     else out.push(x);
     for (const c of s.thisWith.get(x) ?? []) if (c.score >= INFINITY && c.primary !== r) next.push(c.primary);
@@ -236,7 +236,7 @@ function colocatedSet(s: AssignState, r: Rsc): Rsc[] {
  * With a placement strategy other than default: bans nodes without room for the resource (and
  * what must be colocated with it); returns the node with the most room when none has enough.
  */
-function banInsufficientCapacity(s: AssignState, r: Rsc): string | undefined {
+function banInsufficientCapacity(s: AssignState, r: Resource): string | undefined {
   if (s.opts.placementStrategy === 'default') return undefined;
   const need = new Map<string, number>();
   for (const x of colocatedSet(s, r)) {

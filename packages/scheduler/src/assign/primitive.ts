@@ -4,13 +4,13 @@
  * then role limits, and finally the node choice (or its current node when unmanaged).
  */
 import { INFINITY, NO_FENCING_DEVICE, addScores } from '@paceline/model';
-import type { Rsc } from '../resources.js';
+import type { Resource } from '../resources.js';
 import { roleRank } from '../roles.js';
 import { currentNode, currentRole, isManaged, noteScore, tableOf, type AssignState, type AssignStep } from './state.js';
 import { applyThisWith, applyWithThis } from './apply-colocation.js';
 import { assignBestNode, finalize } from './node-choice.js';
 
-export function* assignPrimitive(s: AssignState, r: Rsc, prefer?: string): AssignStep {
+export function* assignPrimitive(s: AssignState, r: Resource, prefer?: string): AssignStep {
   if (r.parent && !s.allocating.has(r.parent) && s.provisional.has(r.parent)) yield { r: r.parent };
   if (!s.provisional.has(r)) return s.assigned.get(r) ?? null;
   if (s.allocating.has(r)) return null;

@@ -8,7 +8,7 @@
 import type { ResourceMeta, Role } from '@paceline/model';
 import { isBan, type Cause, type Contribution } from '../reasons.js';
 import type { NodeView } from '../nodes.js';
-import type { ResourceTree, Rsc } from '../resources.js';
+import type { ResourceTree, Resource } from '../resources.js';
 import { leaves } from '../resources.js';
 import type { UnpackResult } from '../unpack.js';
 import type { Coloc } from '../colocations.js';
@@ -23,13 +23,13 @@ export interface AssignOptions {
   /** Fencing is enabled but no fencing device exists: nothing is managed. */
   readonly unmanageAll: boolean;
   readonly defaults: ResourceMeta;
-  readonly promotedLocations: readonly { readonly rsc: Rsc; readonly node: string; readonly score: number }[];
+  readonly promotedLocations: readonly { readonly rsc: Resource; readonly node: string; readonly score: number }[];
   readonly placementStrategy: 'default' | 'utilization' | 'minimal' | 'balanced';
 }
 
 /** A request to assign a resource first (what a method would otherwise do by calling `assign`). */
 export interface AssignRequest {
-  readonly r: Rsc;
+  readonly r: Resource;
   readonly prefer?: string | undefined;
 }
 
@@ -45,7 +45,7 @@ export type AssignStep = Generator<AssignRequest, string | null, string | null>;
  * Pacemaker's assignment methods (`pcmk__assignment_methods`), one entry per variant: assign the
  * resource (and what it depends on) and return its node, or null when it stays stopped.
  */
-export type AssignmentMethods = Readonly<Record<Rsc['kind'], (s: AssignState, r: Rsc, prefer?: string) => AssignStep>>;
+export type AssignmentMethods = Readonly<Record<Resource['kind'], (s: AssignState, r: Resource, prefer?: string) => AssignStep>>;
 
 export interface AssignState {
   readonly tree: ResourceTree;
@@ -63,31 +63,31 @@ export interface AssignState {
   /** Contributions this stage adds (colocations, capacity, role bans), per resource and node. */
   readonly contributions: Map<string, Map<string, Contribution[]>>;
   /** Resources not yet assigned. */
-  readonly provisional: Set<Rsc>;
+  readonly provisional: Set<Resource>;
   /** Resources being assigned now (a colocation loop back to one of them is cut). */
-  readonly allocating: Set<Rsc>;
+  readonly allocating: Set<Resource>;
   /** Resources whose colocated scores are being merged now (the same loop guard for scores). */
-  readonly merging: Set<Rsc>;
-  readonly assigned: Map<Rsc, string | null>;
+  readonly merging: Set<Resource>;
+  readonly assigned: Map<Resource, string | null>;
   readonly nextRole: Map<string, Role>;
   readonly nextRoleReason: Map<string, string>;
   readonly unmanaged: Set<string>;
   /** Resources assigned to each node so far (the "fewest assigned" ranker). */
   readonly assignedCount: Map<string, number>;
   /** Colocation lists, copied from the colocation stage and rewritten as groups expand. */
-  readonly thisWith: Map<Rsc, Coloc[]>;
-  readonly withThis: Map<Rsc, Coloc[]>;
-  readonly expandedGroups: Set<Rsc>;
+  readonly thisWith: Map<Resource, Coloc[]>;
+  readonly withThis: Map<Resource, Coloc[]>;
+  readonly expandedGroups: Set<Resource>;
   readonly ledger: CapacityLedger;
   /** Why each primitive got its node (which ranker decided, against which runner-up). */
   readonly choices: Map<string, NodeChoice>;
   /** Contribution causes, built once per colocation (not once per node). */
-  readonly colocationCauses: Map<Coloc, Map<Rsc, Cause>>;
+  readonly colocationCauses: Map<Coloc, Map<Resource, Cause>>;
   readonly preferenceCauses: Map<Coloc, Cause>;
 }
 
 /** The resource's working score table (created empty on first use). */
-export function tableOf(s: AssignState, r: Rsc): ScoreTable {
+export function tableOf(s: AssignState, r: Resource): ScoreTable {
   let t = s.tables.get(r.id);
   if (!t) {
     t = new Map();
@@ -109,35 +109,35 @@ export function noteScore(s: AssignState, rsc: string, node: string, cause: Caus
   else per.set(node, [{ cause, score }]);
 }
 
-export function statusOf(s: AssignState, r: Rsc) {
+export function statusOf(s: AssignState, r: Resource) {
   return s.unpacked.resources.get(r.id);
 }
 
 /** Nodes a resource is active on now (any member, for a group or clone). */
-export function runningOn(s: AssignState, r: Rsc): string[] {
+export function runningOn(s: AssignState, r: Resource): string[] {
   if (r.kind === 'primitive') return [...(statusOf(s, r)?.runningOn ?? [])];
   const out: string[] = [];
   for (const l of leaves(r)) for (const n of statusOf(s, l)?.runningOn ?? []) if (!out.includes(n)) out.push(n);
   return out;
 }
 
-export function currentNode(s: AssignState, r: Rsc): string | undefined {
+export function currentNode(s: AssignState, r: Resource): string | undefined {
   return r.kind === 'primitive' ? statusOf(s, r)?.current : runningOn(s, r)[0];
 }
 
-export function currentRole(s: AssignState, r: Rsc): Role {
+export function currentRole(s: AssignState, r: Resource): Role {
   if (r.kind === 'primitive') return statusOf(s, r)?.role ?? 'Stopped';
   const first = leaves(r)[0];
   return first ? currentRole(s, first) : 'Stopped';
 }
 
-export function nextRoleOf(s: AssignState, r: Rsc): Role | undefined {
+export function nextRoleOf(s: AssignState, r: Resource): Role | undefined {
   if (r.kind === 'primitive') return s.nextRole.get(r.id);
   const first = leaves(r)[0];
   return first ? nextRoleOf(s, first) : undefined;
 }
 
-export function isManaged(s: AssignState, r: Rsc): boolean {
+export function isManaged(s: AssignState, r: Resource): boolean {
   return !s.unmanaged.has(r.id) && (statusOf(s, r)?.managed ?? r.meta.managed);
 }
 
@@ -164,7 +164,7 @@ export function sameAttribute(a: string | undefined, b: string | undefined): boo
  * Assigns any resource through its variant's method, running the methods it calls for on an
  * explicit stack: each request a method yields starts that resource's method on top of it.
  */
-export function assign(s: AssignState, r: Rsc, prefer?: string): string | null {
+export function assign(s: AssignState, r: Resource, prefer?: string): string | null {
   const stack: AssignStep[] = [s.methods[r.kind](s, r, prefer)];
   let reply: string | null = null;
   for (;;) {
