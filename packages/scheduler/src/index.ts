@@ -2,6 +2,7 @@
  * @paceline/scheduler — the pure, deterministic scheduler: (config, status, now) → transition.
  */
 export { schedule, readPlacement, type ScheduleInput } from './schedule.js';
+export { scheduleInput, ScheduleInputError } from './input.js';
 export { formatExplanation, explainResource } from './explain-format.js';
 export { applyTransition } from './apply.js';
 export {

@@ -6,6 +6,7 @@
  *         → create actions → orderings → propagation → summary, placement, explanation
  */
 import { NO_FENCING_DEVICE, type ClusterConfig, type ClusterStatus, type GraphAction, type Explanation, type OrderEdge, type OrphanDefinition, type Transition } from '@paceline/model';
+import { scheduleInput, type ScheduleInput } from './input.js';
 import { buildNodeViews } from './nodes.js';
 import { buildResourceTree, type ResourceTree } from './resources.js';
 import { indexFailCounts, type FailCountIndex } from './failcounts.js';
@@ -21,15 +22,15 @@ import { extraStopLines, summarize } from './summary.js';
 import { currentPlacement, finalPlacement } from './placement.js';
 import { buildExplanation } from './explain.js';
 
-export interface ScheduleInput {
-  readonly config: ClusterConfig;
-  readonly status: ClusterStatus;
-  /** Epoch milliseconds. */
-  readonly now: number;
-}
+export type { ScheduleInput } from './input.js';
 
+/**
+ * One scheduling run. Parsed input (the builder's, validateConfig's, the loaders') is used as it
+ * is; anything else is parsed first (scheduleInput), so a JavaScript caller's raw configuration
+ * works or fails with a ConfigError naming each problem.
+ */
 export function schedule(input: ScheduleInput): Transition {
-  return runPipeline(input, (_stage, value) => value);
+  return runPipeline(scheduleInput(input), (_stage, value) => value);
 }
 
 /**
@@ -59,7 +60,8 @@ function readStatus(input: ScheduleInput, seal: StageSeal): { readonly tree: Res
  * reads them (its `current` and `warnings`), without placing, creating actions or ordering them:
  * what a status display needs.
  */
-export function readPlacement(input: ScheduleInput): Pick<Transition, 'current' | 'warnings'> {
+export function readPlacement(raw: ScheduleInput): Pick<Transition, 'current' | 'warnings'> {
+  const input = scheduleInput(raw);
   const { config, now } = input;
   const same: StageSeal = (_stage, value) => value;
   const { tree, unpacked, fails } = readStatus(input, same);
