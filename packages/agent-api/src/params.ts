@@ -114,18 +114,67 @@ export type ParamsCheck<T> =
   | { readonly ok: true; readonly params: T }
   | { readonly ok: false; readonly issues: readonly ConfigIssue[]; readonly message: string; readonly result: ActionResult };
 
-/** How to name the resource in messages: `resource "web" (paceline:process)`. */
+/** How to name the resource in messages: `resource "web" (paceline:process)`, `resource "vip" (ocf:heartbeat:IPaddr2)`. */
 export function describeWhere(agent: ResourceAgent, resource?: string): string {
-  return resource ? `resource "${resource}" (paceline:${agent.meta.name})` : `agent paceline:${agent.meta.name}`;
+  const ref = agent.meta.name.includes(':') ? agent.meta.name : `paceline:${agent.meta.name}`;
+  return resource ? `resource "${resource}" (${ref})` : `agent ${ref}`;
 }
 
-function issuesOf(error: z.ZodError, raw: unknown): ConfigIssue[] {
-  return error.issues.map((i) => {
+/** Levenshtein distance, case-insensitive, for suggestions. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** The closest of `names` to `given`, when close enough to be a likely typo (for "did you mean"). */
+export function suggestName(given: string, names: readonly string[]): string | undefined {
+  let best: { name: string; d: number } | undefined;
+  for (const name of names) {
+    const d = distance(given, name);
+    if (!best || d < best.d) best = { name, d };
+  }
+  return best && best.d <= Math.max(2, Math.floor(given.length / 3)) ? best.name : undefined;
+}
+
+/** `unknown parameter (did you mean "path"?)`, or `unknown parameter (known: a, b)`. */
+export function unknownParameterMessage(key: string, known: readonly string[]): string {
+  const near = suggestName(key, known);
+  return `unknown parameter${near ? ` (did you mean "${near}"?)` : ` (known: ${known.join(', ') || 'none'})`}`;
+}
+
+/**
+ * One issue per parameter, the same for every agent (native, OCF, a module's): a parameter left
+ * out that the schema needs is "is required but missing"; each unknown key is its own issue, with
+ * a "did you mean" when a known parameter of `schema` is close.
+ */
+export function paramIssues(schema: z.ZodType, error: z.ZodError, raw: unknown): ConfigIssue[] {
+  const given = raw && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
+  let known: string[] | undefined;
+  const knownNames = (): string[] => (known ??= (() => {
+    try {
+      return describeParams(schema).map((d) => d.name);
+    } catch (e) {
+      void e; // not an object schema: no names to suggest
+      return [];
+    }
+  })());
+  return error.issues.flatMap((i): ConfigIssue[] => {
     const path = i.path.map(String).join('.');
-    const given = i.path.length > 0 && raw && typeof raw === 'object' ? (raw as Record<string, unknown>)[String(i.path[0])] : undefined;
-    const missing = i.code === 'invalid_type' && given === undefined && i.path.length === 1;
-    const unknownKeys = i.code === 'unrecognized_keys' ? ` (${(i as { keys?: string[] }).keys?.join(', ')})` : '';
-    return { path, message: missing ? 'is required but missing' : `${i.message}${unknownKeys}` };
+    if (i.code === 'unrecognized_keys') {
+      const prefix = path ? `${path}.` : '';
+      return i.keys.map((k) => ({ path: `${prefix}${k}`, message: path ? 'unknown key' : unknownParameterMessage(k, knownNames()) }));
+    }
+    const missing = i.path.length === 1 && !Object.prototype.hasOwnProperty.call(given, String(i.path[0])) && (i.code === 'invalid_type' || i.code === 'invalid_union');
+    return [{ path, message: missing ? 'is required but missing' : i.message }];
   });
 }
 
@@ -136,7 +185,7 @@ function issuesOf(error: z.ZodError, raw: unknown): ConfigIssue[] {
 export function validateParams<S extends z.ZodType>(agent: ResourceAgent<S>, raw: unknown, resource?: string): ParamsCheck<z.infer<S>> {
   const r = agent.params.safeParse(raw ?? {});
   if (r.success) return { ok: true, params: r.data };
-  const issues = issuesOf(r.error, raw);
+  const issues = paramIssues(agent.params, r.error, raw);
   const message = new AgentParamsError(issues, describeWhere(agent, resource)).message;
   return { ok: false, issues, message, result: failed('misconfigured', message) };
 }
@@ -145,7 +194,7 @@ export function validateParams<S extends z.ZodType>(agent: ResourceAgent<S>, raw
 export function parseParamsOrThrow<S extends z.ZodType>(agent: ResourceAgent<S>, raw: unknown, resource?: string): z.infer<S> {
   const r = agent.params.safeParse(raw ?? {});
   if (r.success) return r.data;
-  throw new AgentParamsError(issuesOf(r.error, raw), describeWhere(agent, resource));
+  throw new AgentParamsError(paramIssues(agent.params, r.error, raw), describeWhere(agent, resource));
 }
 
 /**

@@ -43,6 +43,12 @@ describe('validateParams', () => {
     expect(r.result).toMatchObject({ execution: 'done', outcome: 'misconfigured' });
     expect(r.issues.map((i) => i.path)).toEqual(['command', 'port']);
   });
+  test('an unknown key of a strict schema is its own issue, with did-you-mean', () => {
+    const strict = defineAgent({ ...agent, params: schema.strict() });
+    const r = validateParams(strict, { command: 'sleep', verbos: true, zzzzzzzz: 1 }, 'web');
+    expect(r.ok ? '' : r.message).toBe('resource "web" (paceline:demo): parameter "verbos": unknown parameter (did you mean "verbose"?); parameter "zzzzzzzz": unknown parameter (known: command, args, port, mode, verbose)');
+    expect(r.ok ? [] : r.issues.map((i) => i.path)).toEqual(['verbos', 'zzzzzzzz']);
+  });
   test('applies defaults', () => {
     const r = validateParams(agent, { command: 'sleep' });
     expect(r).toEqual({ ok: true, params: { command: 'sleep', args: [], mode: 'safe', verbose: false } });

@@ -101,7 +101,7 @@ export function ocfAgentFromMetadata(refText: string, metadata: OcfMetadata, opt
   async function runAction(action: string, params: unknown, ctx: AgentContext, extraMeta: MetaAttrs = {}): Promise<ActionResult> {
     const parsed = schema.safeParse(params);
     if (!parsed.success) {
-      return { execution: 'done', outcome: 'misconfigured', reason: formatParamIssues(parsed.error, ctx.instance, agentName, params) };
+      return { execution: 'done', outcome: 'misconfigured', reason: formatParamIssues(schema, parsed.error, ctx.instance, agentName, params) };
     }
     const env: Record<string, string> = {
       ...(options.env ?? {}),

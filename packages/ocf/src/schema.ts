@@ -3,6 +3,7 @@
  * Every value is turned into the string that goes into `OCF_RESKEY_<name>`.
  */
 import { z } from 'zod';
+import { AgentParamsError, paramIssues } from '@paceline/agent-api';
 import { OcfError } from './errors.js';
 import type { OcfMetadata, OcfParameter } from './metadata.js';
 
@@ -84,23 +85,18 @@ export function ocfParamsSchema(meta: OcfMetadata, options: OcfSchemaOptions = {
   }) as unknown as z.ZodType<OcfParams, Record<string, OcfParamValue>>;
 }
 
-/** Turns zod issues into one sentence per problem, naming the resource and the parameter. */
-export function formatParamIssues(error: z.ZodError, resource: string, agent: string, raw: unknown): string {
-  const lines = error.issues.map((i) => {
-    if (i.code === 'unrecognized_keys') {
-      return `resource "${resource}": ${agent} has no parameter${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}`;
-    }
-    const param = i.path.length > 0 ? i.path.map(String).join('.') : '(parameters)';
-    const given = typeof raw === 'object' && raw !== null && i.path.length === 1 ? (raw as Record<string, unknown>)[String(i.path[0])] : 0;
-    const msg = given === undefined ? `is required by ${agent} but missing` : i.message;
-    return `resource "${resource}": parameter "${param}" ${msg}`;
-  });
-  return lines.join('; ');
+/**
+ * One sentence naming the resource, the agent and each bad parameter, worded as for every other
+ * agent (agent-api's paramIssues): `resource "vip" (ocf:heartbeat:IPaddr2): parameter "ip": is
+ * required but missing; parameter "ipp": unknown parameter (did you mean "ip"?)`.
+ */
+export function formatParamIssues(schema: z.ZodType, error: z.ZodError, resource: string, agent: string, raw: unknown): string {
+  return new AgentParamsError(paramIssues(schema, error, raw), `resource "${resource}" (${agent})`).message;
 }
 
 /** Parses raw parameters or throws an OcfError naming the resource and the parameter. */
 export function parseOcfParams(schema: z.ZodType<OcfParams>, raw: unknown, resource: string, agent: string): OcfParams {
   const r = schema.safeParse(raw);
-  if (!r.success) throw new OcfError('OCF_PARAMS', formatParamIssues(r.error, resource, agent, raw));
+  if (!r.success) throw new OcfError('OCF_PARAMS', formatParamIssues(schema, r.error, resource, agent, raw));
   return r.data;
 }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { capabilitiesOf, hasCapability, testAgent, formatReport, AgentRegistry, silentLogger } from '@paceline/agent-api';
+import { capabilitiesOf, hasCapability, testAgent, formatReport, validateParams, AgentRegistry, silentLogger } from '@paceline/agent-api';
 import { OcfError, createOcfResolver, createProcessRunner, loadOcfAgent, ocfRefResolver, systemClock } from '@paceline/ocf';
 import { act } from './helpers/netlab.js';
 
@@ -85,10 +85,14 @@ describe('the OCF bridge', () => {
     const fake = await loadOcfAgent('ocf:test:Fake', { run, ocfRoot: root });
     const r = await act(fake, 'start', { rc: 'x' }, run, { instance: 'web', unparsed: true });
     expect(r).toMatchObject({ execution: 'done', outcome: 'misconfigured' });
-    expect(r.reason).toContain('resource "web": parameter "dir" is required by ocf:test:Fake but missing');
-    expect(r.reason).toContain('parameter "rc" must be an integer');
+    // Worded as for every agent: the resource and agent, then each parameter.
+    expect(r.reason).toBe('resource "web" (ocf:test:Fake): parameter "dir": is required but missing; parameter "rc": must be an integer, got "x"');
     expect(existsSync(join(work, 'env'))).toBe(false);
     expect(() => fake.parseParams({ dri: '/tmp' }, 'web')).toThrow(OcfError);
+    expect(() => fake.parseParams({ dri: '/tmp' }, 'web')).toThrow('resource "web" (ocf:test:Fake): parameter "dir": is required but missing; parameter "dri": unknown parameter (did you mean "dir"?)');
+    // The executor's check (validateParams) says the same for an OCF agent as for a native one.
+    const v = validateParams(fake, { dir: '/tmp', rx: '7' }, 'web');
+    expect(v.ok ? '' : v.message).toBe('resource "web" (ocf:test:Fake): parameter "rx": unknown parameter (did you mean "rc"?)');
   });
 
   it("gives the script Pacemaker's environment", async () => {

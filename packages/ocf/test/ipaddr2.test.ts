@@ -43,7 +43,7 @@ d('ocf:heartbeat:IPaddr2 through the bridge', () => {
   it('rejects bad parameters before running the script', async () => {
     const r = await act(ipaddr2, 'start', { nic: 'eth0' }, lab.runner(a), { instance: 'vip', unparsed: true });
     expect(r.outcome).toBe('misconfigured');
-    expect(r.reason).toContain('resource "vip": parameter "ip" is required by ocf:heartbeat:IPaddr2 but missing');
+    expect(r.reason).toContain('resource "vip" (ocf:heartbeat:IPaddr2): parameter "ip": is required but missing');
   });
 
   it('starts on node a, answers the client, moves to node b with the ARP entry', async () => {

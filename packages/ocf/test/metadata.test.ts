@@ -81,11 +81,11 @@ describe('ocfParamsSchema', () => {
     expect(parse({ config: '/etc/x' })).toEqual({ config: '/etc/x' });
   });
   it.each([
-    [{}, 'resource "web": parameter "config" is required by ocf:test:Web but missing'],
-    [{ config: 'x', port: 'eighty' }, 'resource "web": parameter "port" must be an integer'],
-    [{ config: 'x', debug: 'maybe' }, 'resource "web": parameter "debug" must be a boolean'],
-    [{ config: 'x', mode: 'c' }, 'resource "web": parameter "mode" must be one of a, b'],
-    [{ config: 'x', prot: 1 }, 'resource "web": ocf:test:Web has no parameter "prot"'],
+    [{}, 'resource "web" (ocf:test:Web): parameter "config": is required but missing'],
+    [{ config: 'x', port: 'eighty' }, 'resource "web" (ocf:test:Web): parameter "port": must be an integer'],
+    [{ config: 'x', debug: 'maybe' }, 'resource "web" (ocf:test:Web): parameter "debug": must be a boolean'],
+    [{ config: 'x', mode: 'c' }, 'resource "web" (ocf:test:Web): parameter "mode": must be one of a, b'],
+    [{ config: 'x', prot: 1 }, 'resource "web" (ocf:test:Web): parameter "prot": unknown parameter (did you mean "port"?)'],
   ])('rejects %j naming the resource and parameter', (raw, message) => {
     expect(() => parse(raw)).toThrow(message);
   });
