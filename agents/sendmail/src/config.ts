@@ -67,6 +67,9 @@ export function mcText(p: SendmailParams, l: SendmailLayout, o: { trustedUser?: 
     "define(`confBIND_OPTS', `-DNSRCH -DEFNAMES')dnl",
     "define(`confALIAS_FILE', `')dnl",
     "define(`confPRIVACY_FLAGS', `authwarnings,novrfy,noexpn,restrictqrun')dnl",
+    // Load is not a reason to refuse: a refused connection looks like a dead daemon to the monitor.
+    `define(\`confREFUSE_LA', \`${p.refuseLoadAverage}')dnl`,
+    `define(\`confQUEUE_LA', \`${p.queueLoadAverage}')dnl`,
     "define(`confTO_ICONNECT', `15s')dnl",
     "define(`confTO_CONNECT', `30s')dnl",
     "define(`confLOCAL_MAILER', `cyrusv2')dnl",

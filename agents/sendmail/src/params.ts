@@ -43,6 +43,11 @@ export const SendmailParams = z
     queueInterval: z.string().regex(/^[1-9]\d*[smhdw]$/, 'a Sendmail interval such as 30s, 1m or 1h').default('1m')
       .describe('How often the daemon runs the queue (-q), i.e. retries mail Cyrus could not take'),
     runDir: path('runDir').optional().describe('The pid file\'s directory (-O PidFile=); default run/ in the instance state directory'),
+    refuseLoadAverage: z.number().int().positive().max(1_000_000).default(10_000)
+      .describe('Refuse SMTP connections while the load average exceeds this (RefuseLA). Sendmail\'s own default, 12 per CPU, makes a busy node\'s'
+        + ' Sendmail refuse connections, which the monitor cannot tell from a dead daemon: it would be restarted or failed over for load. Default: effectively never'),
+    queueLoadAverage: z.number().int().positive().max(1_000_000).default(10_000)
+      .describe('Queue mail instead of delivering it, and skip queue runs, while the load average exceeds this (QueueLA; Sendmail\'s own default 8 per CPU). Default: effectively never'),
     checkTimeoutMs: z.number().int().positive().default(5000).describe('Timeout of one SMTP exchange (monitor and start readiness), in ms: no answer by then is a hang'),
     stopTimeoutMs: z.number().int().nonnegative().default(10_000).describe('Wait this long after SIGTERM before SIGKILL of the process group, in ms'),
   })

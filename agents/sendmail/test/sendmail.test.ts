@@ -46,6 +46,10 @@ describe('sendmail parameters and sendmail.mc', () => {
     expect(mc).toContain("define(`CYRUSV2_MAILER_ARGS', `TCP [192.168.100.12] 2003')dnl");
     expect(mc).toContain("DAEMON_OPTIONS(`Family=inet, Name=MTA, Addr=192.168.100.11, Port=25')dnl");
     expect(mc).toContain("define(`QUEUE_DIR', `/q1')dnl");
+    // A busy node's load is no reason to refuse connections (the monitor would see a dead daemon).
+    expect(mc).toContain("define(`confREFUSE_LA', `10000')dnl");
+    expect(mc).toContain("define(`confQUEUE_LA', `10000')dnl");
+    expect(mcText(SendmailParams.parse({ domains: ['example.org'], refuseLoadAverage: 40, queueLoadAverage: 30 }), l)).toContain("define(`confREFUSE_LA', `40')dnl");
     expect(lmtpMailerArgs('unix:/run/cyrus/socket/lmtp')).toBe('FILE /run/cyrus/socket/lmtp');
     expect(queueRunArgs(p, l)).toEqual(['-C', '/st/sendmail.cf', '-O', 'QueueDirectory=/q1', '-O', 'PidFile=/st/run/sendmail.pid', '-q']);
   });
@@ -122,6 +126,10 @@ d('paceline:sendmail relaying to Cyrus', () => {
     const m = await act('monitor', params, state);
     expect(m).toMatchObject({ outcome: 'ok' });
     expect(m.reason).toMatch(/^SMTP 10\.231\.80\.1:25: 220 mx\.paceline\.test ESMTP Sendmail .*; EHLO 250 \(\d+ extensions\); 0 message\(s\) queued$/);
+    // m4 turned the load limits into the options the daemon reads.
+    const cf = readFileSync(join(state, 'sendmail.cf'), 'utf8');
+    expect(cf).toMatch(/^O RefuseLA=10000$/m);
+    expect(cf).toMatch(/^O QueueLA=10000$/m);
 
     const pid = ServiceLab.recordedPid(state);
     process.kill(-pid, 'SIGSTOP');
