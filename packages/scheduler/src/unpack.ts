@@ -14,8 +14,7 @@ import type { FailCountIndex } from './failcounts.js';
 import { roleRank, type RoleOrUnknown } from './roles.js';
 import { CloneInstanceResolver, allCloneSettings } from './clone/index.js';
 
-type FailResponse = 'ignore' | 'demote' | 'recover' | 'migrate' | 'block' | 'stop' | 'standby' | 'fence';
-const FAIL_RANK: Record<FailResponse, number> = { ignore: 0, demote: 1, recover: 2, migrate: 3, block: 4, stop: 5, standby: 6, fence: 7 };
+import { FAIL_RESPONSES, failResponseFor, worseResponse, type FailResponse } from './on-fail.js';
 
 /** What the history says about one primitive. */
 export interface RscStatus {
@@ -155,22 +154,8 @@ export function unpackStatus(
 
   const onFailFor = (r: Resource, action: string, interval: number): { onFail: FailResponse; failRole: Role } => {
     const op = r.ops.find((o) => o.name === action && o.interval === interval && o.enabled !== false);
-    let configured: OnFail | undefined = op?.onFail ?? config.defaults.operation.onFail;
-    if (action === 'stop' && (configured === 'standby' || configured === 'demote' || configured === 'stop')) configured = undefined;
-    let onFail: FailResponse;
-    let failRole: Role = action === 'promote' ? 'Unpromoted' : 'Started';
-    switch (configured) {
-      case 'block': onFail = 'block'; break;
-      case 'fence': onFail = stonith ? 'fence' : 'stop'; if (!stonith) failRole = 'Stopped'; break;
-      case 'standby': onFail = 'standby'; break;
-      case 'ignore': onFail = 'ignore'; break;
-      case 'stop': onFail = 'stop'; failRole = 'Stopped'; break;
-      case 'restart': onFail = 'recover'; break;
-      case 'demote': onFail = 'demote'; failRole = 'Unpromoted'; break;
-      default:
-        onFail = action === 'stop' ? (stonith ? 'fence' : 'block') : 'recover';
-    }
-    return { onFail, failRole };
+    const configured: OnFail | undefined = op?.onFail ?? config.defaults.operation.onFail;
+    return failResponseFor(configured, action, stonith);
   };
 
   // Which resource does a history entry belong to?
@@ -345,17 +330,17 @@ export function unpackStatus(
     if (roleRank(w.role) > roleRank('Stopped') && !node.online && !node.maintenance && w.managed) {
       if (stonith) fenceNode(nodeName, `${r.id} is thought to be active there`);
     }
-    let effectiveOnFail = onFail as FailResponse;
-    if (node.unclean) effectiveOnFail = 'ignore';
-    switch (effectiveOnFail) {
-      case 'ignore': break;
-      case 'demote': w.failed = true; break;
-      case 'fence': fenceNode(nodeName, `${r.id} failed there`); break;
-      case 'standby': node.standby = true; break;
+    // The effects of the worst failure response (on-fail.ts); a node being fenced ignores them.
+    const response = FAIL_RESPONSES[node.unclean ? 'ignore' : onFail];
+    if (response.node === 'fence') fenceNode(nodeName, `${r.id} failed there`);
+    else if (response.node === 'standby') node.standby = true;
+    switch (response.resource) {
+      case undefined: break;
+      case 'mark-failed': w.failed = true; break;
       case 'block': w.managed = false; w.blocked = true; break;
-      case 'migrate': adjustments.push({ rsc: r.id, node: nodeName, score: -INFINITY, reason: 'failed there (on-fail=migrate)' }); break;
+      case 'ban-here': adjustments.push({ rsc: r.id, node: nodeName, score: -INFINITY, reason: 'failed there (on-fail=migrate)' }); break;
       case 'stop': setNextRole(w, 'Stopped', 'on-fail=stop'); break;
-      case 'recover':
+      case 'recover-if-active':
         if (w.role !== 'Stopped' && w.role !== 'Unknown') {
           w.failed = true;
           w.stopOnFailure = true;
@@ -370,12 +355,8 @@ export function unpackStatus(
         if (r.meta.multipleActive === 'stop_only') adjustments.push({ rsc: r.id, node: undefined, score: -INFINITY, reason: 'multiply active (multiple-active=stop_only)' });
         else if (r.meta.multipleActive === 'block') { w.managed = false; w.blocked = true; }
       }
-      switch (effectiveOnFail) {
-        case 'ignore': break;
-        case 'demote':
-        case 'block': w.failed = true; break;
-        default: w.failed = true; w.stopOnFailure = true;
-      }
+      if (response.whenActive !== 'nothing') w.failed = true;
+      if (response.whenActive === 'recover') w.stopOnFailure = true;
       if (node.online && !node.unclean && w.managed && r.primitive) {
         const change = definitionChange(r.primitive, nodeName, sorted);
         if (change) w.paramChanges.push(change);
@@ -488,7 +469,7 @@ export function unpackStatus(
     function failure(op: OpRecord, rc: number, key: string): void {
       lastFailureKey = key;
       const f = onFailFor(r, op.action, op.interval);
-      if (FAIL_RANK[onFail] < FAIL_RANK[f.onFail]) onFail = f.onFail;
+      onFail = worseResponse(onFail, f.onFail);
       if (op.action === 'stop') adjustments.push({ rsc: r.id, node: nodeName, score: -INFINITY, reason: 'stop failed here' });
       else if (op.action === 'migrate_to' || op.action === 'migrate_from') migrationFailed(op);
       else if (op.action === 'promote') w.role = 'Promoted';
