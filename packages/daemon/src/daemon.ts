@@ -204,6 +204,8 @@ export class Daemon extends DaemonEvents {
   /** The tick of the last report broadcast, and whether a newer report waits for the next tick. */
   private reportTick = -1;
   private reportDirty = false;
+  /** Each peer's last report as received (JSON of its history and fail counts) and as parsed. */
+  private readonly peerReports = new Map<string, { readonly json: string; readonly data: NodeReportData }>();
   /** The resource view `status` shows (never computed by running the scheduler). */
   private readonly views = new PlacementViews();
   private shuttingDown = false;
@@ -808,7 +810,7 @@ export class Daemon extends DaemonEvents {
     switch (m.type) {
       case 'doc': this.feedCore({ type: 'doc', from: m.from, doc: m.doc, now }); break;
       case 'report': {
-        const r = parseReport(m.report);
+        const r = this.parsePeerReport(m.from, m.report);
         if (r) this.feedCore({ type: 'report', node: m.from, report: r, now });
         else this.log.warn(`invalid report from ${m.from}`);
         break;
@@ -842,7 +844,7 @@ export class Daemon extends DaemonEvents {
         break;
       }
       case 'result': {
-        const r = parseReport(m.report);
+        const r = this.parsePeerReport(m.from, m.report);
         if (r) this.feedCore({ type: 'report', node: m.from, report: r, now });
         const p = this.pendingActions.get(m.key);
         // Only from the node the action was sent to, in the incarnation it was sent to.
@@ -854,6 +856,15 @@ export class Daemon extends DaemonEvents {
       }
       case 'cleanup': this.local.cleanup(m.resource); break;
     }
+  }
+
+  /** A peer's report; parsed only when its history or fail counts differ from its last one's (JSON compared). */
+  private parsePeerReport(from: string, r: NodeReport): NodeReportData | undefined {
+    const json = JSON.stringify([r.history, r.failures]);
+    const held = this.peerReports.get(from);
+    const parsed = parseReport(r, held?.json === json ? held.data : undefined);
+    if (parsed !== undefined) this.peerReports.set(from, { json, data: parsed });
+    return parsed;
   }
 
   // ---- this node -----------------------------------------------------------------------------
@@ -1147,12 +1158,24 @@ function messageDrops(...counters: readonly Readonly<Record<string, number | und
   return out;
 }
 
-function parseReport(r: NodeReport): NodeReportData | undefined {
-  const history = ResourceHistory.array().safeParse(r.history);
-  const failures = FailCount.array().safeParse(r.failures);
-  if (!history.success || !failures.success) return undefined;
+/**
+ * A peer's report with its history and fail counts parsed by the model's schemas. `same`: that
+ * peer's previous report, when its history and fail counts are the same JSON: they are taken
+ * from it instead of being parsed again (reports are re-sent every second and with every result).
+ */
+function parseReport(r: NodeReport, same?: NodeReportData): NodeReportData | undefined {
+  let history: NodeReportData['history'];
+  let failures: NodeReportData['failures'];
+  if (same !== undefined) ({ history, failures } = same);
+  else {
+    const h = ResourceHistory.array().safeParse(r.history);
+    const f = FailCount.array().safeParse(r.failures);
+    if (!h.success || !f.success) return undefined;
+    history = h.data;
+    failures = f.data;
+  }
   return {
-    boot: r.boot, rev: r.rev, history: history.data, failures: failures.data,
+    boot: r.boot, rev: r.rev, history, failures,
     ...(r.unclean !== undefined ? { unclean: r.unclean } : {}), ...(r.shutdown ? { shutdown: true } : {}),
     ...(r.fenced?.length ? { fenced: [...r.fenced] } : {}), ...(r.members ? { members: [...r.members] } : {}),
   };

@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// Child process of bench-daemon-scale.mjs: one Paceline daemon (the library's Daemon, as
+// `paceline daemon` runs it) with the dummy agents on loopback. It counts the UDP bytes it sends
+// (every datagram goes through dgram's Socket#send) and answers the parent's questions over IPC:
+// { cmd: 'stats' } → CPU used so far, bytes sent, where resources run as this node sees it.
+// Usage (by the parent): node bench-daemon-scale-node.mjs NODE CONFIG.json STATE_DIR KEY_HEX
+import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import { AgentRegistry } from '@paceline/agent-api';
+import { dummyAgents } from '@paceline/agent-dummy';
+import { Daemon, systemTimers } from '@paceline/daemon';
+import { ExecaCommandRunner, createLogger, systemClock } from '@paceline/runtime';
+
+const [node, configFile, stateDir, keyHex] = process.argv.slice(2);
+const sent = { packets: 0, bytes: 0 };
+const send = dgram.Socket.prototype.send;
+dgram.Socket.prototype.send = function (msg, ...rest) {
+  sent.packets += 1;
+  sent.bytes += Array.isArray(msg) ? msg.reduce((n, b) => n + b.length, 0) : msg.length;
+  return send.call(this, msg, ...rest);
+};
+
+const warnings = [];
+const logger = createLogger({ level: 'warn', stream: new Writable({ write(c, _e, cb) { if (warnings.length < 50) warnings.push(String(c).trim()); cb(); } }) });
+const daemon = new Daemon({
+  node, config: JSON.parse(readFileSync(configFile, 'utf8')), stateDir, key: Buffer.from(keyHex, 'hex'),
+  agents: new AgentRegistry([...dummyAgents]), runner: new ExecaCommandRunner(), clock: systemClock, timers: systemTimers, logger,
+  fence: async () => ({ ok: true }), // the bench kills its peer itself: fencing it succeeds at once
+  ...(process.env.BENCH_MEMBERSHIP ? { membership: JSON.parse(process.env.BENCH_MEMBERSHIP) } : {}),
+});
+await daemon.start();
+
+process.on('message', (m) => {
+  if (m?.cmd !== 'stats') return;
+  const t0 = process.hrtime.bigint();
+  const s = daemon.status();
+  const statusMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  const running = {};
+  for (const r of s.resources) if (r.node !== null && r.role !== 'Stopped') running[r.node] = (running[r.node] ?? 0) + 1;
+  const cpu = process.cpuUsage();
+  process.send({
+    id: m.id, node, cpuMs: (cpu.user + cpu.system) / 1000, sent: { ...sent }, running, statusMs,
+    members: s.members.length, coordinator: s.coordinator, lastTransition: s.lastTransition ? { id: s.lastTransition.id, state: s.lastTransition.state, actions: s.lastTransition.actions } : null,
+    rssMiB: process.memoryUsage().rss / 2 ** 20, warnings: warnings.splice(0),
+  });
+});
+process.on('SIGTERM', () => void daemon.dispose().then(() => process.exit(0)));
+process.send({ ready: true, node });
+// The parent is gone (it ended or was stopped): end too, without stopping resources (dummies).
+process.on('disconnect', () => process.exit(0));

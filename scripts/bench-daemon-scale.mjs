@@ -1,0 +1,178 @@
+#!/usr/bin/env node
+// npm run bench:daemon:scale — two Paceline daemons on loopback at scale (issue 13).
+//
+// Two processes (scripts/bench-daemon-scale-node.mjs), one daemon each, the built-in dummy agent,
+// N resources (default 1,000) with a recurring monitor, half at home on each node (location 100).
+// Measured from outside, in this order:
+//   placed      from both daemons up to every resource running at home (the coordinator's view)
+//   CPU         each daemon's CPU during placement, and the coordinator's per transition
+//   at rest     over --rest seconds once placed: UDP bytes sent per second and CPU per node
+//   status      `status` through the control socket (as `paceline status --json` asks), median of 20
+//   failover    serv2 killed (SIGKILL) → every resource running on serv1 (detection is tickMs × deadTicks)
+// Options: --resources N  --monitor SECONDS (default 10)  --rest SECONDS (default 10)  --json
+//          --membership JSON: membership settings for both daemons, e.g. '{"deadTicks":20}' (default: the default profile)
+// Only loopback traffic; the daemons' state directories are removed at the end.
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { controlRequest } from '@paceline/daemon';
+
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const N = Number(opt('resources', '1000'));
+const monitorS = Number(opt('monitor', '10'));
+const restS = Number(opt('rest', '10'));
+const here = dirname(fileURLToPath(import.meta.url));
+const root = mkdtempSync(join(tmpdir(), 'paceline-bench-scale-'));
+
+function bindable(port) {
+  return new Promise((resolve) => {
+    const s = createSocket('udp4');
+    s.once('error', () => { s.close(); resolve(false); });
+    s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+async function freePorts(count) {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20000 + Math.floor(Math.random() * 40000);
+    let ok = true;
+    for (let i = 0; i < count && ok; i++) ok = await bindable(base + i);
+    if (ok) return base;
+  }
+  throw new Error('no free UDP ports on 127.0.0.1');
+}
+
+const base = await freePorts(8);
+const ids = Array.from({ length: N }, (_, i) => `r${String(i).padStart(4, '0')}`);
+const config = {
+  properties: { clusterName: 'scale', stonithEnabled: false, noQuorumPolicy: 'ignore' },
+  nodes: [
+    { name: 'serv1', addresses: { lan: `127.0.0.1:${base}`, crossover: `127.0.0.1:${base + 2}` } },
+    { name: 'serv2', addresses: { lan: `127.0.0.1:${base + 4}`, crossover: `127.0.0.1:${base + 6}` } },
+  ],
+  resources: ids.map((id) => ({ type: 'primitive', id, agent: 'paceline:dummy', ops: [{ name: 'monitor', interval: `${monitorS}s` }] })),
+  constraints: ids.map((id, i) => ({ type: 'location', id: `${id}-home`, resource: id, node: i % 2 === 0 ? 'serv1' : 'serv2', score: 100 })),
+};
+const configFile = join(root, 'cluster.json');
+writeFileSync(configFile, JSON.stringify(config));
+const key = randomBytes(32).toString('hex');
+const membership = opt('membership', undefined);
+if (membership !== undefined) process.env.BENCH_MEMBERSHIP = JSON.stringify(JSON.parse(membership));
+
+const children = new Map();
+let seq = 0;
+const pending = new Map();
+function start(node) {
+  const stateDir = join(root, node);
+  const child = fork(join(here, 'bench-daemon-scale-node.mjs'), [node, configFile, stateDir, key], { execArgv: (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const ready = new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${node} exited (${code}) before it was ready`)));
+    child.on('message', (m) => {
+      if (m.ready) resolve();
+      else if (pending.has(m.id)) { pending.get(m.id)(m); pending.delete(m.id); }
+    });
+  });
+  children.set(node, { child, stateDir });
+  return ready;
+}
+function stats(node) {
+  const id = ++seq;
+  return new Promise((resolve) => { pending.set(id, resolve); children.get(node).child.send({ cmd: 'stats', id }); });
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function until(what, check, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const settled = (s) => s.lastTransition !== null && s.lastTransition.state !== 'running';
+
+const result = { resources: N, monitorS, loadavgStart: loadavg()[0] };
+try {
+  const t0 = Date.now();
+  await Promise.all([start('serv1'), start('serv2')]);
+  const up = Date.now();
+  const cpu0 = { serv1: (await stats('serv1')).cpuMs, serv2: (await stats('serv2')).cpuMs };
+  let lastSeen;
+  const placed = await until('every resource at home', async () => {
+    const s = await stats('serv1');
+    lastSeen = s;
+    if (process.env.BENCH_VERBOSE) console.error(JSON.stringify({ t: Date.now() - up, running: s.running, members: s.members, coordinator: s.coordinator, last: s.lastTransition, warnings: s.warnings }));
+    return s.running.serv1 === N / 2 && s.running.serv2 === N / 2 && settled(s) ? s : undefined;
+  }, 600_000);
+  const placedAt = Date.now();
+  const p2 = await stats('serv2');
+  result.startMs = up - t0;
+  result.placedMs = placedAt - up;
+  result.transitionsToPlace = placed.lastTransition.id;
+  result.placeCpuMs = { serv1: placed.cpuMs - cpu0.serv1, serv2: p2.cpuMs - cpu0.serv2 };
+  result.coordinatorCpuPerTransitionMs = result.placeCpuMs.serv1 / Math.max(1, placed.lastTransition.id);
+  result.coordinator = placed.coordinator;
+
+  await sleep(2000); // let the last reports and monitors settle
+  const a1 = await stats('serv1');
+  const a2 = await stats('serv2');
+  await sleep(restS * 1000);
+  const b1 = await stats('serv1');
+  const b2 = await stats('serv2');
+  result.rest = {
+    seconds: restS,
+    bytesPerSecond: { serv1: (b1.sent.bytes - a1.sent.bytes) / restS, serv2: (b2.sent.bytes - a2.sent.bytes) / restS },
+    packetsPerSecond: { serv1: (b1.sent.packets - a1.sent.packets) / restS, serv2: (b2.sent.packets - a2.sent.packets) / restS },
+    cpuPercent: { serv1: (b1.cpuMs - a1.cpuMs) / (restS * 10), serv2: (b2.cpuMs - a2.cpuMs) / (restS * 10) },
+    rssMiB: { serv1: b1.rssMiB, serv2: b2.rssMiB },
+  };
+
+  const latencies = [];
+  let statusBytes = 0;
+  for (let i = 0; i < 20; i++) {
+    const t = process.hrtime.bigint();
+    const r = await controlRequest(children.get('serv2').stateDir, { cmd: 'status' });
+    latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
+    statusBytes = JSON.stringify(r.data).length;
+  }
+  result.status = { medianMs: median(latencies), maxMs: Math.max(...latencies), bytes: statusBytes, inProcessMs: b2.statusMs };
+
+  const before = await stats('serv1');
+  const k = Date.now();
+  children.get('serv2').child.kill('SIGKILL');
+  const after = await until(`all ${N} on serv1`, async () => {
+    const s = await stats('serv1');
+    return s.running.serv1 === N && settled(s) ? s : undefined;
+  }, 600_000);
+  result.failoverMs = Date.now() - k;
+  result.failoverCpuMs = after.cpuMs - before.cpuMs;
+  result.failoverTransitions = after.lastTransition.id - before.lastTransition.id;
+  result.warnings = [...placed.warnings, ...after.warnings].slice(0, 5);
+} finally {
+  for (const { child } of children.values()) child.kill('SIGKILL');
+  await sleep(200);
+  rmSync(root, { recursive: true, force: true });
+}
+result.loadavgEnd = loadavg()[0];
+
+const f = (x, d = 0) => (typeof x === 'number' ? x.toFixed(d) : String(x));
+console.log(`bench:daemon:scale — ${N} dummy resources (monitor every ${monitorS} s), two daemons on loopback, membership ${membership ?? 'default profile'}; load average ${f(result.loadavgStart, 1)} → ${f(result.loadavgEnd, 1)} on ${'2'} cores`);
+console.log('| measure | serv1 (coordinator) | serv2 |');
+console.log('|---|---|---|');
+console.log(`| cold placement: both up → all ${N} at home | ${f(result.placedMs)} ms (${result.transitionsToPlace} transitions) | |`);
+console.log(`| CPU during placement | ${f(result.placeCpuMs.serv1)} ms (${f(result.coordinatorCpuPerTransitionMs)} ms per transition) | ${f(result.placeCpuMs.serv2)} ms |`);
+console.log(`| at rest: bytes sent per second | ${f(result.rest.bytesPerSecond.serv1)} B/s (${f(result.rest.packetsPerSecond.serv1, 1)} packets/s) | ${f(result.rest.bytesPerSecond.serv2)} B/s (${f(result.rest.packetsPerSecond.serv2, 1)} packets/s) |`);
+console.log(`| at rest: CPU | ${f(result.rest.cpuPercent.serv1, 2)} % of a core | ${f(result.rest.cpuPercent.serv2, 2)} % of a core |`);
+console.log(`| at rest: resident memory | ${f(result.rest.rssMiB.serv1)} MiB | ${f(result.rest.rssMiB.serv2)} MiB |`);
+console.log(`| status over the control socket (median / max of 20) | | ${f(result.status.medianMs, 1)} / ${f(result.status.maxMs, 1)} ms (${result.status.bytes} bytes; in-process ${f(result.status.inProcessMs, 2)} ms) |`);
+console.log(`| serv2 killed → all ${N} running on serv1 | ${f(result.failoverMs)} ms (${result.failoverTransitions} transitions, ${f(result.failoverCpuMs)} ms CPU) | |`);
+if (result.warnings.length) console.log(`warnings logged: ${result.warnings.join(' | ')}`);
+if (args.includes('--json')) console.log(JSON.stringify(result, null, 1));
