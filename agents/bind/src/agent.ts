@@ -8,12 +8,12 @@
  * started outside Paceline by who listens on the address and port, and takes it over. Stop is
  * verified: the process group is gone and the port is closed (TCP and UDP).
  */
-import { access, chown, mkdir } from 'node:fs/promises';
+import { chown, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { defineAgent, failed, notRunning, ok, type ActionResult, type AgentContext } from '@paceline/agent-api';
+import { defineAgent, failed, ok, type ActionResult, type AgentContext } from '@paceline/agent-api';
 import {
-  adoptDaemon, daemonStatus, findExecutable, notRunningResult, startDaemon, stopDaemon, verdictResult, waitPortClosed, whoListens,
-  type DaemonHandle, type ListeningProcess,
+  checkTimeout, daemonStatus, findExecutable, monitorUnsupervised, oneLine, requireFiles, sbinEnv, startDaemon, stopService, verdictResult,
+  type DaemonHandle, type Service,
 } from '@paceline/agent-api/daemon';
 import { dnsQuery } from './dns.js';
 import { BindParams } from './params.js';
@@ -21,19 +21,13 @@ import { BindParams } from './params.js';
 const handle = (p: BindParams): DaemonHandle => ({ name: 'named', stopTimeoutMs: p.stopTimeoutMs });
 const target = (p: BindParams) => ({ address: p.address, port: p.port, name: p.queryName, type: p.queryType, expect: p.expectAnswer });
 const runDirOf = (p: BindParams, ctx: AgentContext): string => p.runDir ?? join(ctx.stateDir, 'run');
-const oneLine = (text: string): string => text.split('\n').map((l) => l.trim()).filter(Boolean).join(' | ');
-const describeProcs = (ps: readonly ListeningProcess[]): string => ps.map((x) => `${x.pid} (${x.comm})`).join(', ');
-/** The query's timeout: checkTimeoutMs, but never past the action's deadline (a hang is reported, not timed out). */
-const checkTimeout = (p: BindParams, ctx: AgentContext): number => Math.min(p.checkTimeoutMs, Math.max(100, ctx.deadline - ctx.clock.now() - 500));
-const SBIN = { PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` };
-
-/** named (and anything else) listening on the address and port, UDP or TCP. */
-async function listening(p: BindParams): Promise<{ ours: ListeningProcess[]; others: ListeningProcess[] }> {
-  const seen = new Map<number, ListeningProcess>();
-  for (const x of [...(await whoListens('udp', p.address, p.port)), ...(await whoListens('tcp', p.address, p.port))]) seen.set(x.pid, x);
-  const all = [...seen.values()].sort((a, b) => a.pid - b.pid);
-  return { ours: all.filter((x) => x.comm === 'named'), others: all.filter((x) => x.comm !== 'named') };
-}
+const SBIN = sbinEnv();
+/** named answers on UDP and TCP. */
+const service = (p: BindParams): Service => ({
+  name: 'named',
+  address: p.address,
+  sockets: [{ transport: 'udp', port: p.port }, { transport: 'tcp', port: p.port }],
+});
 
 /** A config option's value from `named-checkconf -p` output ("pid-file", "session-keyfile"), if set. */
 export function namedOption(printed: string, name: string): string | undefined {
@@ -92,12 +86,7 @@ export const bindAgent = defineAgent({
   async validate(p): Promise<ActionResult> {
     for (const prog of ['named', 'named-checkconf'])
       if (!(await findExecutable(prog, SBIN))) return failed('not-installed', `${prog} is not installed`);
-    try {
-      await access(p.config);
-    } catch (e) {
-      return failed('not-installed', `config ${p.config}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-    return ok();
+    return (await requireFiles([p.config], 'config')) ?? ok();
   },
 
   async start(p, ctx): Promise<ActionResult> {
@@ -119,36 +108,15 @@ export const bindAgent = defineAgent({
     });
   },
 
-  async stop(p, ctx): Promise<ActionResult> {
-    const d = handle(p);
-    if ((await daemonStatus(ctx, d)).state === 'none') {
-      const { ours } = await listening(p);
-      if (ours[0]) await adoptDaemon(ctx, d, ours[0].pid);
-    }
-    const r = await stopDaemon(ctx, d);
-    if (r.outcome !== 'ok') return r;
-    const wait = Math.max(100, Math.min(5000, ctx.deadline - ctx.clock.now() - 500));
-    const closed = (await waitPortClosed(ctx, 'udp', p.address, p.port, wait)) && (await waitPortClosed(ctx, 'tcp', p.address, p.port, wait));
-    if (closed) return ok();
-    const { ours, others } = await listening(p);
-    if (ours.length > 0) return failed('generic-error', `${p.address}:${p.port} is still served by ${describeProcs(ours)}`);
-    ctx.log.warn(`${p.address}:${p.port} stays open, held by another program`, { holders: describeProcs(others) });
-    return ok();
+  stop(p, ctx): Promise<ActionResult> {
+    return stopService(ctx, handle(p), service(p));
   },
 
   async monitor(p, ctx): Promise<ActionResult> {
     const d = handle(p);
     const s = await daemonStatus(ctx, d);
-    if (s.state === 'gone' || s.state === 'reused') return notRunningResult(s)!;
-    if (s.state === 'none') {
-      const { ours, others } = await listening(p);
-      if (ours.length === 0 && others.length === 0) return notRunning();
-      if (ours.length === 0) return failed('generic-error', `${p.address}:${p.port} is served by ${describeProcs(others)}, not named`);
-      const v = await dnsQuery(target(p), checkTimeout(p, ctx), ctx.signal);
-      if (v.verdict !== 'ok') return verdictResult(v);
-      const rec = await adoptDaemon(ctx, d, ours[0]!.pid);
-      return ok(`found named started outside Paceline (pid ${rec?.pid ?? ours[0]!.pid}), now supervised; ${v.saw}`);
-    }
-    return verdictResult(await dnsQuery(target(p), checkTimeout(p, ctx), ctx.signal));
+    const check = (signal: AbortSignal) => dnsQuery(target(p), checkTimeout(ctx, p.checkTimeoutMs), signal);
+    if (s.state !== 'same') return monitorUnsupervised(ctx, d, s, service(p), { check });
+    return verdictResult(await check(ctx.signal));
   },
 });

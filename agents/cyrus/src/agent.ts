@@ -10,23 +10,20 @@
  * forks imapd). A probe finds a master started outside Paceline listening on the address and
  * takes it over. Stop is verified: the process group is gone and the IMAP and LMTP ports closed.
  */
-import { access, chown, mkdir, readlink, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { defineAgent, failed, notRunning, ok, type ActionResult, type AgentContext } from '@paceline/agent-api';
+import { defineAgent, failed, isActionResult, ok, type ActionResult, type AgentContext } from '@paceline/agent-api';
 import {
-  adoptDaemon, daemonStatus, findExecutable, notRunningResult, startDaemon, stopDaemon, verdictResult, waitPortClosed, whoListens,
-  type DaemonHandle, type ListeningProcess,
+  adoptListener, daemonStatus, findExecutable, monitorUnsupervised, oneLine, requireFiles, startDaemon, stopService, verdictResult,
+  type DaemonHandle, type Service,
 } from '@paceline/agent-api/daemon';
 import { cyrusConfText, imapdConfText, layoutOf, parseConfAll, pathsOf, type CyrusLayout } from './config.js';
 import { imapCheck, lmtpCheck } from './imap.js';
 import { CyrusParams } from './params.js';
 import { describeSummary, reconcileSpool, recoverDatabases } from './reconcile.js';
 
-const handle = (p: CyrusParams, l: CyrusLayout): DaemonHandle => ({ name: 'cyrus master', stopTimeoutMs: p.stopTimeoutMs });
+const handle = (p: CyrusParams): DaemonHandle => ({ name: 'cyrus master', stopTimeoutMs: p.stopTimeoutMs });
 const imapTarget = (p: CyrusParams) => ({ address: p.address, port: p.imapPort, user: p.testUser, password: p.testPassword, mailbox: p.testMailbox });
-const oneLine = (text: string): string => text.split('\n').map((l) => l.trim()).filter(Boolean).join(' | ');
-const describeProcs = (ps: readonly ListeningProcess[]): string => ps.map((x) => `${x.pid} (${x.comm})`).join(', ');
-const isResult = (x: object): x is ActionResult => 'execution' in x;
 
 /** Is `pid` Cyrus's master (not Postfix's, which has the same name)? */
 async function isCyrusMaster(pid: number, toolsDir: string): Promise<boolean> {
@@ -38,14 +35,14 @@ async function isCyrusMaster(pid: number, toolsDir: string): Promise<boolean> {
   }
 }
 
-/** Who listens on the IMAP port: Cyrus's master, or someone else. */
-async function listening(p: CyrusParams): Promise<{ master: ListeningProcess[]; others: ListeningProcess[] }> {
-  const all = await whoListens('tcp', p.address, p.imapPort);
-  const master: ListeningProcess[] = [];
-  const others: ListeningProcess[] = [];
-  for (const x of all) ((await isCyrusMaster(x.pid, p.toolsDir)) ? master : others).push(x);
-  return { master, others };
-}
+/** Master listens on the IMAP port (where a probe looks for it) and the LMTP port (closed by a stop too). */
+const service = (p: CyrusParams): Service => ({
+  name: 'Cyrus master',
+  address: p.address,
+  sockets: [{ transport: 'tcp', port: p.imapPort }],
+  alsoClosedOnStop: p.lmtpPort > 0 ? [{ transport: 'tcp', port: p.lmtpPort }] : [],
+  isDaemon: (x) => isCyrusMaster(x.pid, p.toolsDir),
+});
 
 /** The uid and gid of the Cyrus user, or why not. */
 async function ids(ctx: AgentContext, user: string): Promise<{ uid: number; gid: number } | ActionResult> {
@@ -69,7 +66,7 @@ async function prepare(p: CyrusParams, ctx: AgentContext, l: CyrusLayout): Promi
   if (all.exitCode !== 0) return failed('misconfigured', `cyr_info conf-all: ${oneLine(all.stderr)}`);
   const paths = pathsOf(parseConfAll(all.stdout), l);
   const who = await ids(ctx, p.user);
-  if (isResult(who)) return who;
+  if (isActionResult(who)) return who;
   for (const dir of [paths.configDirectory, ...paths.partitions, ...paths.runtimeDirs]) {
     // Folders created above it must let the Cyrus user through (mode 0755, as /var/spool is).
     await mkdir(dirname(dir), { recursive: true, mode: 0o755 });
@@ -104,36 +101,26 @@ export const cyrusAgent = defineAgent({
   async validate(p): Promise<ActionResult> {
     for (const prog of ['master', 'cyr_info', 'reconstruct', 'quota', 'ctl_cyrusdb'])
       if (!(await findExecutable(join(p.toolsDir, prog)))) return failed('not-installed', `${join(p.toolsDir, prog)} is not installed (cyrus-imapd)`);
-    for (const f of [p.config, p.cyrusConf].filter((x): x is string => x !== undefined)) {
-      try {
-        await access(f);
-      } catch (e) {
-        return failed('not-installed', `${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-      }
-    }
-    return ok();
+    return (await requireFiles([p.config, p.cyrusConf].filter((x): x is string => x !== undefined))) ?? ok();
   },
 
   async start(p, ctx): Promise<ActionResult> {
     const l = layoutOf(p, ctx);
-    const d = handle(p, l);
+    const d = handle(p);
     let note: string | undefined;
     if ((await daemonStatus(ctx, d)).state !== 'same') {
-      const { master } = await listening(p);
-      if (master[0]) {
-        // Already running outside Paceline: take it over rather than start a second one.
-        await adoptDaemon(ctx, d, master[0].pid);
-      } else {
+      // Already running outside Paceline: take it over rather than start a second one.
+      if (!(await adoptListener(ctx, d, service(p)))) {
         const paths = await prepare(p, ctx, l);
-        if (isResult(paths)) return paths;
+        if (isActionResult(paths)) return paths;
         const rec = await recoverDatabases(ctx, p.toolsDir, p.user, l.imapdConf);
         if (rec) return rec;
         if (p.reconstruct === 'always') {
           const who = p.mirrorPath ? await ids(ctx, p.user) : undefined;
-          if (who && isResult(who)) return who;
+          if (who && isActionResult(who)) return who;
           const conflicts = p.mirrorPath && who ? { conflictsDir: p.conflictsDir ?? `${p.mirrorPath}.mirror/conflicts`, mirrorPath: p.mirrorPath, ...who } : undefined;
           const s = await reconcileSpool(ctx, { toolsDir: p.toolsDir, user: p.user, imapdConf: l.imapdConf, partitions: paths.partitions, ...(conflicts ? { conflicts } : {}) });
-          if (isResult(s)) return s;
+          if (isActionResult(s)) return s;
           note = describeSummary(s);
           ctx.log.info(note, { mailboxes: s.mailboxes, added: s.added, missing: s.missing, registered: s.registered, refiled: s.refiled });
         }
@@ -151,40 +138,17 @@ export const cyrusAgent = defineAgent({
     return r.outcome === 'ok' && note ? ok(note) : r;
   },
 
-  async stop(p, ctx): Promise<ActionResult> {
-    const l = layoutOf(p, ctx);
-    const d = handle(p, l);
-    if ((await daemonStatus(ctx, d)).state === 'none') {
-      const { master } = await listening(p);
-      if (master[0]) await adoptDaemon(ctx, d, master[0].pid);
-    }
-    const r = await stopDaemon(ctx, d);
-    if (r.outcome !== 'ok') return r;
-    const wait = Math.max(100, Math.min(5000, ctx.deadline - ctx.clock.now() - 500));
-    const ports = [p.imapPort, ...(p.lmtpPort > 0 ? [p.lmtpPort] : [])];
-    for (const port of ports) {
-      if (await waitPortClosed(ctx, 'tcp', p.address, port, wait)) continue;
-      const held = await whoListens('tcp', p.address, port);
-      return failed('generic-error', `${p.address}:${port} is still open (held by ${describeProcs(held) || 'an unknown process'})`);
-    }
-    return ok();
+  stop(p, ctx): Promise<ActionResult> {
+    // Any program still holding the IMAP or LMTP port fails the stop: a new master could not bind it.
+    return stopService(ctx, handle(p), service(p), 'fail');
   },
 
   async monitor(p, ctx): Promise<ActionResult> {
-    const l = layoutOf(p, ctx);
-    const d = handle(p, l);
+    const d = handle(p);
     const s = await daemonStatus(ctx, d);
-    if (s.state === 'gone' || s.state === 'reused') return notRunningResult(s)!;
-    if (s.state === 'none') {
-      const { master, others } = await listening(p);
-      if (master.length === 0 && others.length === 0) return notRunning();
-      if (master.length === 0) return failed('generic-error', `${p.address}:${p.imapPort} is served by ${describeProcs(others)}, not Cyrus's master`);
-      const v = await imapCheck(imapTarget(p), p.checkTimeoutMs, ctx.signal);
-      if (v.verdict !== 'ok') return verdictResult(v);
-      const rec = await adoptDaemon(ctx, d, master[0]!.pid);
-      return ok(`found Cyrus master started outside Paceline (pid ${rec?.pid ?? master[0]!.pid}), now supervised; ${v.saw}`);
-    }
-    const v = await imapCheck(imapTarget(p), p.checkTimeoutMs, ctx.signal);
+    const check = (signal: AbortSignal) => imapCheck(imapTarget(p), p.checkTimeoutMs, signal);
+    if (s.state !== 'same') return monitorUnsupervised(ctx, d, s, service(p), { check });
+    const v = await check(ctx.signal);
     return v.verdict === 'ok' ? ok(v.saw) : verdictResult(v);
   },
 });

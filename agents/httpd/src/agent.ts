@@ -8,12 +8,11 @@
  * it over. Stop is verified: the process group is gone and the port is closed.
  */
 import { chown, mkdir } from 'node:fs/promises';
-import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import { defineAgent, failed, notRunning, ok, type ActionResult, type AgentContext } from '@paceline/agent-api';
+import { defineAgent, failed, isActionResult, ok, type ActionResult, type AgentContext } from '@paceline/agent-api';
 import {
-  adoptDaemon, daemonStatus, findExecutable, notRunningResult, startDaemon, stopDaemon, verdictResult, waitPortClosed, whoListens,
-  type DaemonHandle, type ListeningProcess,
+  checkTimeout, daemonStatus, findExecutable, monitorUnsupervised, oneLine, requireFiles, sbinEnv, startDaemon, stopService, verdictResult,
+  type DaemonHandle, type Service,
 } from '@paceline/agent-api/daemon';
 import { httpGet, urlOf } from './http.js';
 import { HttpdParams } from './params.js';
@@ -23,17 +22,13 @@ const handle = (p: HttpdParams): DaemonHandle => ({ name: PROGRAM[p.server], sto
 
 const target = (p: HttpdParams) => ({ address: p.address, port: p.port, path: p.path, expectStatus: p.expectStatus, hostHeader: p.hostHeader });
 
-/** The tool's message, without blank lines, on one line. */
-const oneLine = (text: string): string => text.split('\n').map((l) => l.trim()).filter(Boolean).join(' | ');
-
-const describeProcs = (ps: readonly ListeningProcess[]): string => ps.map((x) => `${x.pid} (${x.comm})`).join(', ');
-
-/** The servers of our kind listening on the address and port. */
-async function serversListening(p: HttpdParams): Promise<{ ours: ListeningProcess[]; others: ListeningProcess[] }> {
-  const all = await whoListens('tcp', p.address, p.port);
-  const names = PROCESS_NAMES[p.server];
-  return { ours: all.filter((x) => names.includes(x.comm)), others: all.filter((x) => !names.includes(x.comm)) };
-}
+/** Where the server serves; its processes are the ones named as the server's program names. */
+const service = (p: HttpdParams): Service => ({
+  name: PROGRAM[p.server],
+  address: p.address,
+  sockets: [{ transport: 'tcp', port: p.port }],
+  isDaemon: (x) => PROCESS_NAMES[p.server].includes(x.comm),
+});
 
 /** Builds the argv and environment for this server, creating its directories; a failed result on a bad config. */
 async function plan(p: HttpdParams, ctx: AgentContext): Promise<ServerPlan | ActionResult> {
@@ -63,11 +58,6 @@ async function plan(p: HttpdParams, ctx: AgentContext): Promise<ServerPlan | Act
   return result;
 }
 
-const isResult = (x: object): x is ActionResult => 'execution' in x;
-
-/** The check's timeout: checkTimeoutMs, but never past the action's deadline (a hang is reported, not timed out). */
-const checkTimeout = (p: HttpdParams, ctx: AgentContext): number => Math.min(p.checkTimeoutMs, Math.max(100, ctx.deadline - ctx.clock.now() - 500));
-
 export const httpdAgent = defineAgent({
   meta: {
     name: 'httpd',
@@ -80,21 +70,15 @@ export const httpdAgent = defineAgent({
   params: HttpdParams,
 
   async validate(p): Promise<ActionResult> {
-    if (!(await findExecutable(PROGRAM[p.server], { PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` })))
-      return failed('not-installed', `${PROGRAM[p.server]} is not installed`);
-    try {
-      await access(configOf(p));
-    } catch (e) {
-      return failed('not-installed', `config ${configOf(p)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-    return ok();
+    if (!(await findExecutable(PROGRAM[p.server], sbinEnv()))) return failed('not-installed', `${PROGRAM[p.server]} is not installed`);
+    return (await requireFiles([configOf(p)], 'config')) ?? ok();
   },
 
   async start(p, ctx): Promise<ActionResult> {
     const d = handle(p);
     const running = await daemonStatus(ctx, d);
     const launch = await plan(p, ctx);
-    if (isResult(launch)) return launch;
+    if (isActionResult(launch)) return launch;
     if (running.state !== 'same') {
       const check = await ctx.run.run(launch.program, launch.checkArgs, { env: launch.env, timeoutMs: 15_000, signal: ctx.signal });
       if (check.notFound) return failed('not-installed', `${launch.program} is not installed`);
@@ -114,41 +98,15 @@ export const httpdAgent = defineAgent({
     });
   },
 
-  async stop(p, ctx): Promise<ActionResult> {
-    const d = handle(p);
-    if ((await daemonStatus(ctx, d)).state === 'none') {
-      // A server started outside Paceline (found by a probe, or by hand since): stop it too.
-      const { ours } = await serversListening(p);
-      if (ours[0]) await adoptDaemon(ctx, d, ours[0].pid);
-    }
-    const r = await stopDaemon(ctx, d);
-    if (r.outcome !== 'ok') return r;
-    const wait = Math.max(100, Math.min(5000, ctx.deadline - ctx.clock.now() - 500));
-    if (await waitPortClosed(ctx, 'tcp', p.address, p.port, wait)) return ok();
-    const { ours, others } = await serversListening(p);
-    if (ours.length > 0) return failed('generic-error', `${p.address}:${p.port} is still served by ${describeProcs(ours)}`);
-    ctx.log.warn(`${p.address}:${p.port} stays open, held by another program`, { holders: describeProcs(others) });
-    return ok();
+  stop(p, ctx): Promise<ActionResult> {
+    return stopService(ctx, handle(p), service(p));
   },
 
   async monitor(p, ctx): Promise<ActionResult> {
     const d = handle(p);
     const s = await daemonStatus(ctx, d);
-    if (s.state === 'gone' || s.state === 'reused') {
-      const down = notRunningResult(s)!;
-      const { ours } = await serversListening(p);
-      return ours.length > 0 ? notRunning(`${down.reason}; left over and still listening: ${describeProcs(ours)}`) : down;
-    }
-    if (s.state === 'none') {
-      // A probe: is a server running here that Paceline did not start?
-      const { ours, others } = await serversListening(p);
-      if (ours.length === 0 && others.length === 0) return notRunning();
-      if (ours.length === 0) return failed('generic-error', `${p.address}:${p.port} is served by ${describeProcs(others)}, not ${PROGRAM[p.server]}`);
-      const v = await httpGet(target(p), checkTimeout(p, ctx), ctx.signal);
-      if (v.verdict !== 'ok') return verdictResult(v);
-      const rec = await adoptDaemon(ctx, d, ours[0]!.pid);
-      return ok(`found ${PROGRAM[p.server]} started outside Paceline (pid ${rec?.pid ?? ours[0]!.pid}), now supervised; ${v.saw}`);
-    }
-    return verdictResult(await httpGet(target(p), checkTimeout(p, ctx), ctx.signal));
+    const check = (signal: AbortSignal) => httpGet(target(p), checkTimeout(ctx, p.checkTimeoutMs), signal);
+    if (s.state !== 'same') return monitorUnsupervised(ctx, d, s, service(p), { check, leftovers: true });
+    return verdictResult(await check(ctx.signal));
   },
 });

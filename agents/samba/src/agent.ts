@@ -11,19 +11,19 @@
  * Stop is verified: smbd's group is gone, so are the samba-dcerpcd helpers it started (they leave
  * its group), and the port is closed. A start after our smbd died stops those helpers first too.
  */
-import { access, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { defineAgent, failed, notRunning, ok, type ActionResult, type AgentContext } from '@paceline/agent-api';
+import { defineAgent, failed, ok, type ActionResult, type AgentContext } from '@paceline/agent-api';
 import {
-  adoptDaemon, daemonStatus, findExecutable, notRunningResult, startDaemon, stopDaemon, verdictResult, waitPortClosed, whoListens,
-  type DaemonHandle, type ListeningProcess,
+  adoptListener, checkTimeout, daemonStatus, findExecutable, monitorUnsupervised, requireFiles, sbinEnv, startDaemon, stopDaemon, verdictResult,
+  verifyPortsClosed, type DaemonHandle, type Service,
 } from '@paceline/agent-api/daemon';
 import { configOfProcess, stopHelpers } from './helpers.js';
 import { listShares, type ListingTarget } from './listing.js';
 import { overlayPath, writeOverlay } from './overlay.js';
 import { SambaParams } from './params.js';
 
-const SBIN = { PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` };
+const SBIN = sbinEnv();
 
 const handle = (p: SambaParams): DaemonHandle => ({ name: 'smbd', stopTimeoutMs: p.stopTimeoutMs });
 
@@ -37,15 +37,7 @@ function testparmMessage(text: string): string {
   return lines.join(' | ') || 'testparm failed without a message';
 }
 
-/** The check's timeout: checkTimeoutMs, but never past the action's deadline (a hang is reported, not timed out). */
-const checkTimeout = (p: SambaParams, ctx: AgentContext): number => Math.min(p.checkTimeoutMs, Math.max(100, ctx.deadline - ctx.clock.now() - 500));
-
-const describeProcs = (ps: readonly ListeningProcess[]): string => ps.map((x) => `${x.pid} (${x.comm})`).join(', ');
-
-async function listening(p: SambaParams): Promise<{ smbd: ListeningProcess[]; others: ListeningProcess[] }> {
-  const all = await whoListens('tcp', p.address, p.port);
-  return { smbd: all.filter((x) => x.comm === 'smbd'), others: all.filter((x) => x.comm !== 'smbd') };
-}
+const service = (p: SambaParams): Service => ({ name: 'smbd', address: p.address, sockets: [{ transport: 'tcp', port: p.port }] });
 
 /** Creates the directories given as overrides (Samba makes only the pid and lock directories itself). */
 async function makeDirs(p: SambaParams): Promise<void> {
@@ -75,12 +67,7 @@ export const sambaAgent = defineAgent({
   async validate(p): Promise<ActionResult> {
     for (const prog of ['smbd', 'testparm', 'smbclient'])
       if (!(await findExecutable(prog, SBIN))) return failed('not-installed', `${prog} is not installed`);
-    try {
-      await access(p.config);
-    } catch (e) {
-      return failed('not-installed', `config ${p.config}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-    return ok();
+    return (await requireFiles([p.config], 'config')) ?? ok();
   },
 
   async start(p, ctx): Promise<ActionResult> {
@@ -104,7 +91,7 @@ export const sambaAgent = defineAgent({
       logFile: join(ctx.stateDir, 'smbd.log'),
       readyIntervalMs: 200,
       ready: async (signal) => {
-        const v = await listShares(ctx, target(p, ctx), checkTimeout(p, ctx), signal);
+        const v = await listShares(ctx, target(p, ctx), checkTimeout(ctx, p.checkTimeoutMs), signal);
         return v.verdict === 'ok' ? { ready: true } : { ready: false, reason: v.saw };
       },
     });
@@ -112,20 +99,12 @@ export const sambaAgent = defineAgent({
 
   async stop(p, ctx): Promise<ActionResult> {
     const d = handle(p);
-    const configs = new Set([overlayPath(ctx)]);
     const s = await daemonStatus(ctx, d);
-    if (s.state === 'none') {
-      // An smbd started outside Paceline (found by a probe, or by hand since): stop it too.
-      const { smbd } = await listening(p);
-      if (smbd[0]) {
-        const rec = await adoptDaemon(ctx, d, smbd[0].pid);
-        const cfg = rec && (await configOfProcess(rec.pid));
-        if (cfg) configs.add(cfg);
-      }
-    } else if (s.state === 'same') {
-      const cfg = await configOfProcess(s.record.pid);
-      if (cfg) configs.add(cfg);
-    }
+    // An smbd started outside Paceline (found by a probe, or by hand since) is stopped too.
+    const record = s.state === 'none' ? await adoptListener(ctx, d, service(p)) : s.state === 'same' ? s.record : undefined;
+    const configs = new Set([overlayPath(ctx)]);
+    const cfg = record && (await configOfProcess(record.pid));
+    if (cfg) configs.add(cfg);
     const r = await stopDaemon(ctx, d);
     if (r.outcome !== 'ok') return r;
     const budget = (): number => Math.max(100, Math.min(5000, ctx.deadline - ctx.clock.now() - 500));
@@ -133,33 +112,17 @@ export const sambaAgent = defineAgent({
       const left = await stopHelpers(ctx, cfg, Math.min(2000, budget()));
       if (left.length > 0) return failed('generic-error', `samba-dcerpcd helper(s) ${left.join(', ')} of ${cfg} survived SIGKILL`);
     }
-    if (await waitPortClosed(ctx, 'tcp', p.address, p.port, budget())) return ok();
-    const { smbd, others } = await listening(p);
-    if (smbd.length > 0) return failed('generic-error', `${p.address}:${p.port} is still served by ${describeProcs(smbd)}`);
-    ctx.log.warn(`${p.address}:${p.port} stays open, held by another program`, { holders: describeProcs(others) });
-    return ok();
+    return verifyPortsClosed(ctx, service(p));
   },
 
   async monitor(p, ctx): Promise<ActionResult> {
     const d = handle(p);
     const s = await daemonStatus(ctx, d);
-    if (s.state === 'gone' || s.state === 'reused') {
-      const down = notRunningResult(s)!;
-      const { smbd } = await listening(p);
-      return smbd.length > 0 ? notRunning(`${down.reason}; left over and still listening: ${describeProcs(smbd)}`) : down;
-    }
-    await writeOverlay(p, ctx);
-    if (s.state === 'none') {
-      // A probe: is an smbd serving here that Paceline did not start?
-      const { smbd, others } = await listening(p);
-      if (smbd.length === 0 && others.length === 0) return notRunning();
-      if (smbd.length === 0) return failed('generic-error', `${p.address}:${p.port} is served by ${describeProcs(others)}, not smbd`);
-      const v = await listShares(ctx, target(p, ctx), checkTimeout(p, ctx), ctx.signal);
-      if (v.verdict !== 'ok') return verdictResult(v);
-      const rec = await adoptDaemon(ctx, d, smbd[0]!.pid);
-      return ok(`found smbd started outside Paceline (pid ${rec?.pid ?? smbd[0]!.pid}), now supervised; ${v.saw}`);
-    }
-    const v = await listShares(ctx, target(p, ctx), checkTimeout(p, ctx), ctx.signal);
+    const check = (signal: AbortSignal) => listShares(ctx, target(p, ctx), checkTimeout(ctx, p.checkTimeoutMs), signal);
+    if (s.state === 'gone' || s.state === 'reused') return monitorUnsupervised(ctx, d, s, service(p), { check, leftovers: true });
+    await writeOverlay(p, ctx); // the listing reads it
+    if (s.state === 'none') return monitorUnsupervised(ctx, d, s, service(p), { check, leftovers: true });
+    const v = await check(ctx.signal);
     // Our smbd is alive, so a refused connection is a failure, not a clean stop.
     if (v.verdict === 'not-running') return failed('generic-error', `smbd (pid ${s.record.pid}) runs, but ${v.saw}`);
     return verdictResult(v);

@@ -14,20 +14,19 @@
 import { hostname } from 'node:os';
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { defineAgent, failed, notRunning, ok, type ActionResult, type AgentContext } from '@paceline/agent-api';
+import { defineAgent, failed, ok, type ActionResult, type AgentContext } from '@paceline/agent-api';
 import {
-  adoptDaemon, daemonStatus, findExecutable, notRunningResult, startDaemon, stopDaemon, verdictResult, waitPortClosed, whoListens,
-  type DaemonHandle, type ListeningProcess,
+  adoptListener, daemonStatus, findExecutable, monitorUnsupervised, oneLine, sbinEnv, startDaemon, stopService, verdictResult,
+  type DaemonHandle, type Service,
 } from '@paceline/agent-api/daemon';
 import { instanceOptions, layoutOf, mcText, type SendmailLayout } from './config.js';
 import { SendmailParams } from './params.js';
 import { smtpCheck } from './smtp.js';
 
 export const SENDMAIL = '/usr/sbin/sendmail';
-const SBIN = { PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` };
+const SBIN = sbinEnv();
 const handle = (p: SendmailParams): DaemonHandle => ({ name: 'sendmail', stopTimeoutMs: p.stopTimeoutMs });
-const oneLine = (text: string): string => text.split('\n').map((l) => l.trim()).filter(Boolean).join(' | ');
-const describeProcs = (ps: readonly ListeningProcess[]): string => ps.map((x) => `${x.pid} (${x.comm})`).join(', ');
+const service = (p: SendmailParams): Service => ({ name: 'sendmail', address: p.address, sockets: [{ transport: 'tcp', port: p.port }] });
 
 /** The arguments that run the queue once now (`sendmail -C CF -O ... -q`), for operators and tests. */
 export function queueRunArgs(p: SendmailParams, l: SendmailLayout): string[] {
@@ -107,14 +106,10 @@ export const sendmailAgent = defineAgent({
   async start(p, ctx): Promise<ActionResult> {
     const l = layoutOf(p, ctx);
     const d = handle(p);
-    if ((await daemonStatus(ctx, d)).state !== 'same') {
-      const theirs = (await whoListens('tcp', p.address, p.port)).filter((x) => x.comm === 'sendmail');
-      if (theirs[0]) {
-        await adoptDaemon(ctx, d, theirs[0].pid);
-      } else {
-        const bad = await prepare(p, ctx, l);
-        if (bad) return bad;
-      }
+    // A sendmail already listening there (started outside Paceline) is taken over, not started twice.
+    if ((await daemonStatus(ctx, d)).state !== 'same' && !(await adoptListener(ctx, d, service(p)))) {
+      const bad = await prepare(p, ctx, l);
+      if (bad) return bad;
     }
     return startDaemon(ctx, d, {
       command: SENDMAIL,
@@ -129,41 +124,23 @@ export const sendmailAgent = defineAgent({
     });
   },
 
-  async stop(p, ctx): Promise<ActionResult> {
-    const d = handle(p);
-    if ((await daemonStatus(ctx, d)).state === 'none') {
-      const theirs = (await whoListens('tcp', p.address, p.port)).filter((x) => x.comm === 'sendmail');
-      if (theirs[0]) await adoptDaemon(ctx, d, theirs[0].pid);
-    }
-    const r = await stopDaemon(ctx, d);
-    if (r.outcome !== 'ok') return r;
-    const wait = Math.max(100, Math.min(5000, ctx.deadline - ctx.clock.now() - 500));
-    if (await waitPortClosed(ctx, 'tcp', p.address, p.port, wait)) return ok();
-    const held = await whoListens('tcp', p.address, p.port);
-    if (held.some((x) => x.comm === 'sendmail')) return failed('generic-error', `${p.address}:${p.port} is still served by ${describeProcs(held)}`);
-    ctx.log.warn(`${p.address}:${p.port} stays open, held by another program`, { holders: describeProcs(held) });
-    return ok();
+  stop(p, ctx): Promise<ActionResult> {
+    return stopService(ctx, handle(p), service(p));
   },
 
   async monitor(p, ctx): Promise<ActionResult> {
     const d = handle(p);
     const s = await daemonStatus(ctx, d);
-    if (s.state === 'gone' || s.state === 'reused') return notRunningResult(s)!;
     const queued = async (): Promise<string> => {
       const n = await queuedMessages(p.queueDir);
       return n === undefined ? '' : `; ${n} message(s) queued`;
     };
-    if (s.state === 'none') {
-      const all = await whoListens('tcp', p.address, p.port);
-      const ours = all.filter((x) => x.comm === 'sendmail');
-      if (all.length === 0) return notRunning();
-      if (ours.length === 0) return failed('generic-error', `${p.address}:${p.port} is served by ${describeProcs(all)}, not sendmail`);
-      const v = await smtpCheck(p.address, p.port, p.checkTimeoutMs, ctx.signal);
-      if (v.verdict !== 'ok') return verdictResult(v);
-      const rec = await adoptDaemon(ctx, d, ours[0]!.pid);
-      return ok(`found sendmail started outside Paceline (pid ${rec?.pid ?? ours[0]!.pid}), now supervised; ${v.saw}${await queued()}`);
+    const check = (signal: AbortSignal) => smtpCheck(p.address, p.port, p.checkTimeoutMs, signal);
+    if (s.state !== 'same') {
+      const r = await monitorUnsupervised(ctx, d, s, service(p), { check });
+      return r.outcome === 'ok' ? ok(`${r.reason ?? ''}${await queued()}`) : r;
     }
-    const v = await smtpCheck(p.address, p.port, p.checkTimeoutMs, ctx.signal);
+    const v = await check(ctx.signal);
     return v.verdict === 'ok' ? ok(`${v.saw}${await queued()}`) : verdictResult(v);
   },
 });

@@ -7,7 +7,7 @@ import { MonitorReport } from '@paceline/model';
 import type { ResourceAgent, Notification } from './agent.js';
 import { hasCapability } from './agent.js';
 import type { AgentContext, Clock, CommandRunner, Logger } from './context.js';
-import type { ActionResult, Execution, Outcome } from './result.js';
+import { isActionResult, type ActionResult, type Execution, type Outcome } from './result.js';
 
 /** The actions an agent can be asked to run (OCF names). */
 export type AgentAction =
@@ -82,10 +82,6 @@ function call(agent: ResourceAgent, req: InvokeRequest, ctx: AgentContext): Prom
   return Promise.resolve(result('not-supported', 'unimplemented', `agent ${agent.meta.name} does not implement ${req.action}`, 0));
 }
 
-function isResult(r: unknown): r is ActionResult {
-  return typeof r === 'object' && r !== null && typeof (r as ActionResult).execution === 'string' && typeof (r as ActionResult).outcome === 'string';
-}
-
 /**
  * A result's report, checked against MonitorReport (strict, bounded): an invalid one is an agent
  * bug, not a failure of the resource, so it is dropped with a warning naming what is wrong.
@@ -152,7 +148,7 @@ export async function invokeAgent(agent: ResourceAgent, req: InvokeRequest): Pro
       return result('error', 'generic-error', `${req.action} threw: ${e instanceof Error ? e.message : String(e)}`, duration);
     }
     case 'result': {
-      if (!isResult(first.value)) return result('error', 'generic-error', `${req.action} returned something that is not an ActionResult`, duration);
+      if (!isActionResult(first.value)) return result('error', 'generic-error', `${req.action} returned something that is not an ActionResult`, duration);
       return { ...checkedReport(first.value, req), durationMs: duration };
     }
   }

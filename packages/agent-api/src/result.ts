@@ -75,3 +75,8 @@ export const failed = (outcome: Exclude<Outcome, 'ok' | 'not-running' | 'running
   outcome,
   reason,
 });
+
+/** Is `x` an ActionResult (for functions that return a value or the failed result that stopped them)? */
+export function isActionResult(x: unknown): x is ActionResult {
+  return typeof x === 'object' && x !== null && typeof (x as ActionResult).execution === 'string' && typeof (x as ActionResult).outcome === 'string';
+}

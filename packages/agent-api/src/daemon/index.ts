@@ -8,3 +8,4 @@ export * from './supervise.js';
 export * from './check.js';
 export * from './net.js';
 export * from './chat.js';
+export * from './service.js';

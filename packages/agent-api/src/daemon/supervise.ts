@@ -9,7 +9,7 @@ import { constants } from 'node:fs';
 import { access, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { delimiter, dirname, join } from 'node:path';
 import type { AgentContext } from '../context.js';
-import { failed, notRunning, ok, type ActionResult } from '../result.js';
+import { failed, isActionResult, notRunning, ok, type ActionResult } from '../result.js';
 import { groupMembers, isSameProcess, procInfo, signalProcess, type Identity } from './proc.js';
 
 /** What Paceline remembers about a daemon it started. */
@@ -166,8 +166,6 @@ async function pause(ctx: AgentContext, ms: number): Promise<boolean> {
   }
 }
 
-const isResult = (x: object): x is ActionResult => 'execution' in x;
-
 /**
  * Starts the daemon unless the recorded one still runs, then waits until `launch.ready` passes.
  * 'ok' only when ready. When it exits during start, the result quotes the last lines of its log;
@@ -186,7 +184,7 @@ export async function startDaemon(ctx: AgentContext, d: DaemonHandle, launch: Da
   if (!ctx.run.spawn) return failed('not-installed', 'this command runner cannot start daemons (no spawn)');
   if (!(await findExecutable(launch.command, launch.env))) return failed('not-installed', `${launch.command} is not an executable program`);
   const argv = await argvAsUser(ctx, launch.command, launch.args, launch.user);
-  if (isResult(argv)) return argv;
+  if (isActionResult(argv)) return argv;
   await mkdir(dirname(recordFileOf(ctx, d)), { recursive: true });
   await mkdir(dirname(launch.logFile), { recursive: true });
   const spawned = await ctx.run.spawn(argv.file, argv.args, {
