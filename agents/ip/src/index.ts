@@ -17,7 +17,7 @@
  * Every command is an argument array through the injected runner.
  */
 import { z } from 'zod';
-import { defineAgent, failed, notRunning, ok } from '@paceline/agent-api';
+import { defineAgent, failed, notRunning, ok, runInBackground } from '@paceline/agent-api';
 import type { ActionResult, AgentContext } from '@paceline/agent-api';
 import { canonicalAddress, ipFamily } from './address.js';
 import { describeLinkState, linkState, queryLink } from './iproute.js';
@@ -136,27 +136,27 @@ async function someoneElseAnswers(p: IpParams, ctx: AgentContext): Promise<Actio
  * seconds). Start does not wait for the series: each arping sends at once but then waits a second
  * for replies, so start returns once the first round is on the wire (after a short settle of at
  * most 100 ms) and the rest of the series repeats it in the background (for clients that missed a
- * packet); a dependent service starts ~1 s sooner. The series ends by itself.
+ * packet); a dependent service starts ~1 s sooner. The series ends by itself, or when the address
+ * is stopped (`ctx.background`: its arping is killed, no packet follows).
  */
 async function announceV4(p: IpParams, ctx: AgentContext): Promise<void> {
   if (p.arpCount === 0) return;
   const modes = p.arpMode === 'both' ? ['-U', '-A'] : p.arpMode === 'reply' ? ['-A'] : ['-U'];
   let missing = false;
-  const round = (): Promise<unknown> =>
-    Promise.all(modes.map((m) => ctx.run.run('arping', [m, '-q', '-c', '1', '-w', '1', '-I', p.interface, p.address]).then((r) => {
+  const round = (signal: AbortSignal): Promise<unknown> =>
+    Promise.all(modes.map((m) => ctx.run.run('arping', [m, '-q', '-c', '1', '-w', '1', '-I', p.interface, p.address], { signal }).then((r) => {
       if (r.notFound && !missing) {
         missing = true;
         ctx.log.warn('arping is not installed: no gratuitous ARP sent');
       }
     }, () => undefined)));
-  const series = (async () => {
-    await round();
-    for (let i = 1; i < p.arpCount; i++) {
-      await ctx.clock.sleep(p.arpInterval);
-      await round();
+  runInBackground(ctx, 'gratuitous ARP', async (signal) => {
+    await round(signal);
+    for (let i = 1; i < p.arpCount && !signal.aborted; i++) {
+      await ctx.clock.sleep(p.arpInterval, signal);
+      await round(signal);
     }
-  })().catch(() => undefined);
-  void series;
+  });
   await ctx.clock.sleep(Math.min(p.arpInterval, 100), ctx.signal).catch(() => undefined);
 }
 

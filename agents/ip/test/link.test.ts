@@ -5,7 +5,8 @@
  * can say what it did not do (it never sets a link up unless `bringLinkUp`).
  */
 import { describe, expect, it } from '@jest/globals';
-import { silentLogger, validateParams } from '@paceline/agent-api';
+import { BackgroundTaskSet, invokeAgent, silentLogger, validateParams } from '@paceline/agent-api';
+import { SimulatedClock } from '@paceline/testkit';
 import type { ActionResult, AgentContext, Clock, CommandResult, CommandRunner } from '@paceline/agent-api';
 import { ipAgent, linkState } from '@paceline/agent-ip';
 import type { IpParams, LinkInfo } from '@paceline/agent-ip';
@@ -232,5 +233,51 @@ describe('bringLinkUp parameter', () => {
     const bad = validateParams(ipAgent, { address: VIP, interface: IF, bringLinkUp: 'yes' }, 'vip');
     expect(bad.ok).toBe(false);
     if (!bad.ok) expect(bad.message).toContain('parameter "bringLinkUp"');
+  });
+});
+
+describe('the gratuitous-ARP series', () => {
+  it('goes on after start returns, and a stop of the address ends it: no arping after the stop', async () => {
+    const clock = new SimulatedClock(1_000_000);
+    const link = new FakeLink(clock);
+    const background = new BackgroundTaskSet();
+    const checked = validateParams(ipAgent, { address: VIP, cidrNetmask: 24, interface: IF, arpCount: 5, arpInterval: 200, dadTimeout: 0 });
+    if (!checked.ok) throw new Error(checked.message);
+    const invoke = async (action: 'start' | 'stop'): Promise<ActionResult> => {
+      const pending = invokeAgent(ipAgent, {
+        action, params: checked.params, node: 'n1', instance: 'vip', stateDir: '/nonexistent', run: link, log: silentLogger, clock, timeoutMs: 20_000, background,
+      });
+      let done: ActionResult | undefined;
+      void pending.then((r) => (done = r));
+      for (let i = 0; i < 100 && !done; i++) await clock.advanceAsync(10);
+      return pending;
+    };
+    const garps = (): number => link.calls.filter((c) => c.startsWith('arping -U')).length;
+    expect(await invoke('start')).toMatchObject({ outcome: 'ok' });
+    expect(background.running('n1/vip')).toEqual(['gratuitous ARP']);
+    const before = garps();
+    expect(before).toBeGreaterThanOrEqual(1);
+    expect(before).toBeLessThan(5);
+    expect(await invoke('stop')).toMatchObject({ outcome: 'ok' });
+    expect(background.running('n1/vip')).toEqual([]);
+    const atStop = garps();
+    await clock.advanceAsync(5000);
+    expect(garps()).toBe(atStop);
+    expect(clock.pending()).toBe(0);
+  });
+
+  it('without a stop, sends all arpCount packets, spaced by arpInterval, and ends by itself', async () => {
+    const clock = new SimulatedClock(1_000_000);
+    const link = new FakeLink(clock);
+    const background = new BackgroundTaskSet();
+    const checked = validateParams(ipAgent, { address: VIP, cidrNetmask: 24, interface: IF, arpCount: 5, arpInterval: 200, dadTimeout: 0 });
+    if (!checked.ok) throw new Error(checked.message);
+    const pending = invokeAgent(ipAgent, {
+      action: 'start', params: checked.params, node: 'n1', instance: 'vip', stateDir: '/nonexistent', run: link, log: silentLogger, clock, timeoutMs: 20_000, background,
+    });
+    await clock.advanceAsync(2000);
+    expect(await pending).toMatchObject({ outcome: 'ok' });
+    expect(link.calls.filter((c) => c.startsWith('arping -U'))).toHaveLength(5);
+    expect(background.running('n1/vip')).toEqual([]);
   });
 });

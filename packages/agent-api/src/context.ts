@@ -63,6 +63,16 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
+/**
+ * Work an action leaves running after it returns (the ip agent's gratuitous-ARP series after
+ * start). `start` returns at once; the task's signal aborts when a stop of the same instance
+ * begins, and the task must then end promptly (pass the signal to its commands and sleeps). A
+ * task's error is logged, never thrown. See `runInBackground`.
+ */
+export interface BackgroundTasks {
+  start(name: string, task: (signal: AbortSignal) => Promise<void>): void;
+}
+
 export interface AgentContext {
   /** The node the action runs on. */
   readonly node: string;
@@ -97,4 +107,6 @@ export interface AgentContext {
    * promote after a failover). Unset where no daemon runs the agent.
    */
   readonly fencedNodes?: readonly string[];
+  /** Where to run work that outlives the action, cancelled when the instance is stopped (`invokeAgent` sets it). */
+  readonly background?: BackgroundTasks;
 }

@@ -5,5 +5,6 @@ export * from './params.js';
 export * from './registry.js';
 export * from './module.js';
 export * from './invoke.js';
+export * from './background.js';
 export * from './logger.js';
 export * from './testkit.js';

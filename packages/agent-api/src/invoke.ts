@@ -8,6 +8,7 @@ import type { ResourceAgent, Notification } from './agent.js';
 import { hasCapability } from './agent.js';
 import type { AgentContext, Clock, CommandRunner, Logger } from './context.js';
 import { isActionResult, type ActionResult, type Execution, type Outcome } from './result.js';
+import { processBackgroundTasks, type BackgroundTaskSet } from './background.js';
 
 /** The actions an agent can be asked to run (OCF names). */
 export type AgentAction =
@@ -45,6 +46,8 @@ export interface InvokeRequest {
   readonly keyFile?: string;
   /** Nodes known to be powered off (AgentContext.fencedNodes). */
   readonly fencedNodes?: readonly string[];
+  /** Where actions leave background work (AgentContext.background); default the process's `processBackgroundTasks`. */
+  readonly background?: BackgroundTaskSet;
 }
 
 const result = (execution: Execution, outcome: Outcome, reason: string, durationMs: number): ActionResult => ({
@@ -106,6 +109,15 @@ export async function invokeAgent(agent: ResourceAgent, req: InvokeRequest): Pro
   const started = req.clock.now();
   if (!supportsAction(agent, req.action)) return result('not-supported', 'unimplemented', `agent ${agent.meta.name} does not implement ${req.action}`, 0);
   if (req.signal?.aborted) return result('cancelled', 'generic-error', 'cancelled before it started', 0);
+  // A stop first ends what the instance's earlier actions left running (a gratuitous-ARP series),
+  // waiting a little for it (a task that ignores its signal must not hold the stop).
+  const background = req.background ?? processBackgroundTasks;
+  const key = `${req.node}/${req.instance}`;
+  if (req.action === 'stop' && background.running(key).length > 0) {
+    const bound = new AbortController();
+    await Promise.race([background.cancel(key, 'the instance is being stopped'), req.clock.sleep(Math.min(1000, req.timeoutMs / 10), bound.signal).catch(() => undefined)]);
+    bound.abort();
+  }
   const controller = new AbortController();
   const onAbort = (): void => controller.abort(req.signal?.reason);
   req.signal?.addEventListener('abort', onAbort, { once: true });
@@ -123,6 +135,7 @@ export async function invokeAgent(agent: ResourceAgent, req: InvokeRequest): Pro
     ...(req.meta ? { meta: req.meta } : {}),
     ...(req.keyFile !== undefined ? { keyFile: req.keyFile } : {}),
     ...(req.fencedNodes !== undefined ? { fencedNodes: req.fencedNodes } : {}),
+    background: background.scope(key, req.log),
   };
   type Race = { kind: 'result'; value: unknown } | { kind: 'threw'; error: unknown } | { kind: 'timeout' };
   const running: Promise<Race> = (async () => call(agent, req, ctx))().then(
