@@ -12,7 +12,7 @@ export default {
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   moduleNameMapper: {
     '^@paceline/agent-api$': '<rootDir>/packages/agent-api/src/index.ts',
-    '^@paceline/agent-api/([a-z-]+)$': '<rootDir>/packages/agent-api/src/$1/index.ts',
+    '^@paceline/(agent-api|testkit)/([a-z-]+)$': '<rootDir>/packages/$1/src/$2/index.ts',
     '^@paceline/agent-([^/]+)$': '<rootDir>/agents/$1/src/index.ts',
     '^@paceline/([^/]+)$': '<rootDir>/packages/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',

@@ -19,8 +19,9 @@ const ALLOWED = {
   '@paceline/observe': ['model', 'agent-api', 'executor', 'daemon'],
   '@paceline/cli': ['model', 'scheduler', 'pacemaker', 'membership', 'agent-api', 'executor', 'runtime', 'ocf', 'daemon', 'observe', 'testkit', 'agent-*'],
   'agent-*': ['model', 'agent-api'],
-  // The live lab (npm run lab): drives built daemons from outside, reads their status.
-  '@paceline/lab': ['daemon'],
+  // The live lab (npm run lab): drives built daemons from outside, reads their status; its
+  // namespaces are the tests' (@paceline/testkit/netns).
+  '@paceline/lab': ['daemon', 'testkit'],
 };
 
 const root = new URL('..', import.meta.url).pathname;

@@ -27,6 +27,7 @@ import { createInterface } from 'node:readline';
 import { stringify } from 'yaml';
 import { controlRequest, type DaemonStatus } from '@paceline/daemon';
 import { waitFor } from './helpers.js';
+import { createNetns, deleteNetns, netnsSkipReason, run } from '@paceline/testkit/netns';
 import { confirmed } from './ns/lab.js';
 
 const cli = join(process.cwd(), 'packages/cli/dist/main.js');
@@ -59,11 +60,7 @@ function skipReason(): string | undefined {
     if (!have(cmd, [...args])) return `\`${cmd}\` is not installed (iproute2, nftables, iputils-arping)`;
   }
   if (!existsSync(cli)) return `${cli} is not built (run npm run build)`;
-  const probe = `pcl-probe-${pid}`;
-  const r = spawnSync('ip', ['netns', 'add', probe], { encoding: 'utf8' });
-  if (r.status !== 0) return `cannot create network namespaces here: ${(r.stderr || r.error?.message || '').trim()}`;
-  spawnSync('ip', ['netns', 'del', probe]);
-  return undefined;
+  return netnsSkipReason(`pcl-probe-${pid}`);
 }
 const skip = skipReason();
 if (skip) process.stderr.write(`skipping the network-namespace failover test: ${skip}\n`);
@@ -75,12 +72,6 @@ const daemons = new Map<Server, ChildProcess>();
 const created: string[] = [];
 let prober: ChildProcess | undefined;
 
-function run(cmd: string, args: readonly string[]): string {
-  const r = spawnSync(cmd, [...args], { encoding: 'utf8', timeout: 20_000 });
-  if (r.error) throw new Error(`${cmd} ${args.join(' ')}: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status}): ${(r.stderr || r.stdout).trim()}`);
-  return r.stdout;
-}
 const inNs = (ns: string, cmd: string, args: readonly string[]): string => run('ip', ['netns', 'exec', ns, cmd, ...args]);
 const inNsAsync = (ns: string, cmd: string, args: readonly string[]): Promise<{ code: number; out: string }> => runAsync('ip', ['netns', 'exec', ns, cmd, ...args]);
 function runAsync(cmd: string, args: readonly string[]): Promise<{ code: number; out: string }> {
@@ -95,22 +86,15 @@ afterAll(async () => {
   prober?.kill('SIGKILL');
   for (const c of daemons.values()) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   // Anything else still running in our namespaces (the responder, arping) goes too.
-  for (const ns of created) {
-    const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout ?? '';
-    for (const p of pids.split(/\s+/).filter(Boolean)) {
-      try { process.kill(Number(p), 'SIGKILL'); } catch { /* gone */ }
-    }
-  }
-  for (const ns of created.splice(0).reverse()) spawnSync('ip', ['netns', 'del', ns]);
+  for (const ns of created.splice(0).reverse()) deleteNetns(ns);
   if (root) rmSync(root, { recursive: true, force: true });
 });
 
 // ---- the network ------------------------------------------------------------------------------
 function setupNetwork(): void {
   for (const ns of Object.values(NS)) {
-    run('ip', ['netns', 'add', ns]);
+    createNetns(ns);
     created.push(ns);
-    inNs(ns, 'ip', ['link', 'set', 'lo', 'up']);
   }
   // crossover: a veth pair straight between the servers.
   run('ip', ['link', 'add', IF.crossover, 'netns', NS.serv1, 'type', 'veth', 'peer', 'name', IF.crossover, 'netns', NS.serv2]);

@@ -20,7 +20,10 @@
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
+import { killNetns, netnsPids } from '@paceline/testkit/netns';
 import { run, tryRun } from './sys.js';
+
+export { killNetns, netnsPids };
 
 export type Server = 'serv1' | 'serv2';
 export const SERVERS: readonly Server[] = ['serv1', 'serv2'];
@@ -286,20 +289,6 @@ export class Hardware {
     tryRun('umount', [this.names.runDir]);
     rmSync(this.names.runDir, { recursive: true, force: true });
     if (purge) rmSync(this.names.workDir, { recursive: true, force: true });
-  }
-}
-
-export function netnsPids(ns: string): number[] {
-  const r = tryRun('ip', ['netns', 'pids', ns]);
-  return r.code === 0 ? r.out.split(/\s+/).filter((p) => /^\d+$/.test(p)).map(Number) : [];
-}
-
-/** Kills every process in the network namespace, again until none is left (a process may fork meanwhile). */
-export function killNetns(ns: string): void {
-  for (let i = 0; i < 20; i++) {
-    const pids = netnsPids(ns);
-    if (pids.length === 0) return;
-    for (const p of pids) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
   }
 }
 

@@ -28,6 +28,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { controlRequest, type DaemonStatus } from '@paceline/daemon';
+import { createNetns, deleteNetns, killNetns, netnsSkipReason, run } from '@paceline/testkit/netns';
 import { waitFor } from '../helpers.js';
 
 export { waitFor };
@@ -67,19 +68,10 @@ export function labSkipReason(extra: readonly (readonly [string, readonly string
   ];
   for (const [cmd, args, pkg] of tools) if (!have(cmd, args)) return `\`${cmd}\` is not installed (Debian package ${pkg}; scripts/setup.sh installs it)`;
   if (!existsSync(cli)) return `${cli} is not built (run npm run build)`;
-  const probe = `pnf-probe-${process.pid}`;
-  const r = spawnSync('ip', ['netns', 'add', probe], { encoding: 'utf8' });
-  if (r.status !== 0) return `cannot create network namespaces here: ${(r.stderr || r.error?.message || '').trim()}`;
-  spawnSync('ip', ['netns', 'del', probe]);
-  return undefined;
+  return netnsSkipReason(`pnf-probe-${process.pid}`);
 }
 
-export function run(cmd: string, args: readonly string[], timeoutMs = 20_000): string {
-  const r = spawnSync(cmd, [...args], { encoding: 'utf8', timeout: timeoutMs });
-  if (r.error) throw new Error(`${cmd} ${args.join(' ')}: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status}): ${(r.stderr || r.stdout).trim()}`);
-  return r.stdout;
-}
+export { run };
 export function runAsync(cmd: string, args: readonly string[], timeoutMs = 10_000): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
     execFile(cmd, [...args], { encoding: 'utf8', timeout: timeoutMs }, (err, stdout, stderr) => {
@@ -186,9 +178,8 @@ export class Lab {
   }
 
   private addNs(ns: string): void {
-    run('ip', ['netns', 'add', ns]);
+    createNetns(ns);
     this.created.push(ns);
-    this.inNs(ns, 'ip', ['link', 'set', 'lo', 'up']);
   }
 
   private build(): void {
@@ -475,14 +466,14 @@ say off
   }
 
   killAllIn(ns: string): void {
-    const pids = (spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout ?? '').split(/\s+/).filter(Boolean);
-    for (const p of pids) { try { process.kill(Number(p), 'SIGKILL'); } catch { /* gone */ } }
+    killNetns(ns);
   }
 
   /** Both servers as after a power cycle: nothing running, links up, no VIP, no state; the switch disarmed (the witness and the key stay). */
   async reset(): Promise<void> {
     for (const s of SERVERS) this.killAllIn(this.ns[s]);
-    await Promise.all([...this.daemons.values()].map((c) => (c.exitCode !== null || c.signalCode !== null ? undefined : new Promise((r) => c.once('exit', r)))));
+    const running = [...this.daemons.values()].filter((c) => c.exitCode === null && c.signalCode === null);
+    await Promise.all(running.map((c) => new Promise((r) => c.once('exit', r))));
     this.daemons.clear();
     this.linksUp();
     for (const s of SERVERS) rmSync(this.stateDir(s), { recursive: true, force: true });
@@ -511,8 +502,8 @@ say off
     this.destroyed = true;
     alive.delete(this);
     for (const p of this.procs) if (p.exitCode === null && p.signalCode === null) { try { p.kill('SIGKILL'); } catch { /* gone */ } }
-    for (const ns of this.created) this.killAllIn(ns);
-    for (const ns of [...this.created].reverse()) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    for (const ns of this.created) killNetns(ns);
+    for (const ns of [...this.created].reverse()) deleteNetns(ns);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

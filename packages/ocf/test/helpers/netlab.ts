@@ -4,36 +4,25 @@
  * namespace it created (which removes their interfaces too). Addresses are private-range and
  * exist only inside these namespaces.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createProcessRunner, prefixRunner, systemClock } from '@paceline/ocf';
 import { invokeAgent, silentLogger, validateParams } from '@paceline/agent-api';
 import type { ActionResult, AgentAction, CommandRunner, ResourceAgent } from '@paceline/agent-api';
-
-export const isRoot = (): boolean => process.getuid?.() === 0;
+import { addVeth, createNetns, deleteNetns, netnsSkipReason, run, runIn, tryRun, tryRunIn, type Ran } from '@paceline/testkit/netns';
 
 /** Why real network tests cannot run here, or undefined when they can. */
-export function netSkipReason(): string | undefined {
-  if (!isRoot()) return 'not root: network-namespace tests need root (run the suite as root to include them)';
-  const r = spawnSync('ip', ['netns', 'list']);
-  if (r.error || r.status !== 0) return `cannot use network namespaces: ${r.error?.message ?? r.stderr.toString().trim()}`;
-  return undefined;
-}
+export const netSkipReason = (): string | undefined => netnsSkipReason();
 
-export function sh(file: string, args: readonly string[]): string {
-  return execFileSync(file, [...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
+export const sh = (file: string, args: readonly string[]): string => run(file, args);
 
-export function tryRun(file: string, args: readonly string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(file, [...args], { encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
-}
+export { tryRun };
 
 /** A third octet for this process's test subnet: 10.231.N.0/24. */
 export const subnetOctet = (process.pid % 200) + 20;
 
+/** Namespaces of one test file (`@paceline/testkit/netns` underneath), all deleted by `cleanup()`. */
 export class NetLab {
   private readonly created: string[] = [];
   readonly tag: string;
@@ -45,31 +34,22 @@ export class NetLab {
   /** Creates namespace `<prefix><pid>-<name>` with loopback up. */
   ns(name: string): string {
     const ns = `${this.tag}-${name}`;
-    sh('ip', ['netns', 'add', ns]);
+    createNetns(ns);
     this.created.push(ns);
-    this.exec(ns, 'ip', ['link', 'set', 'lo', 'up']);
     return ns;
   }
 
   exec(ns: string, file: string, args: readonly string[]): string {
-    return sh('ip', ['netns', 'exec', ns, file, ...args]);
+    return runIn(ns, file, args);
   }
 
-  tryExec(ns: string, file: string, args: readonly string[]): { status: number | null; stdout: string; stderr: string } {
-    return tryRun('ip', ['netns', 'exec', ns, file, ...args]);
+  tryExec(ns: string, file: string, args: readonly string[]): Ran {
+    return tryRunIn(ns, file, args);
   }
 
   /** A veth pair with one end in each namespace, both up. Names must be at most 15 characters. */
   veth(nsA: string, ifA: string, nsB: string, ifB: string): void {
-    for (const n of [ifA, ifB]) if (n.length > 15) throw new Error(`interface name ${n} is longer than 15 characters`);
-    const tmp = `v${process.pid % 100000}t${this.created.length}`;
-    sh('ip', ['link', 'add', tmp, 'type', 'veth', 'peer', 'name', `${tmp}p`]);
-    sh('ip', ['link', 'set', tmp, 'netns', nsA]);
-    sh('ip', ['link', 'set', `${tmp}p`, 'netns', nsB]);
-    this.exec(nsA, 'ip', ['link', 'set', tmp, 'name', ifA]);
-    this.exec(nsB, 'ip', ['link', 'set', `${tmp}p`, 'name', ifB]);
-    this.exec(nsA, 'ip', ['link', 'set', ifA, 'up']);
-    this.exec(nsB, 'ip', ['link', 'set', ifB, 'up']);
+    addVeth(nsA, ifA, nsB, ifB);
   }
 
   /**
@@ -112,8 +92,9 @@ export class NetLab {
     return [...this.created];
   }
 
+  /** Kills what still runs in the namespaces and deletes them (their interfaces go with them). */
   cleanup(): void {
-    for (const ns of this.created.splice(0).reverse()) tryRun('ip', ['netns', 'del', ns]);
+    for (const ns of this.created.splice(0).reverse()) deleteNetns(ns);
   }
 }
 

@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ActionResult, AgentAction } from '@paceline/agent-api';
 import { exportOcf } from '@paceline/ocf';
-import { isRoot, NetLab } from './netlab.js';
+import { netnsPids, netnsSkipReason, tryRunIn } from '@paceline/testkit/netns';
+import { NetLab } from './netlab.js';
 
 export const repoRoot = fileURLToPath(new URL('../../../..', import.meta.url));
 const DRIVER = fileURLToPath(new URL('./agent-driver.mjs', import.meta.url));
@@ -30,9 +31,8 @@ export const builtAgent = (name: string): string => join(repoRoot, 'agents', nam
  * an unbuilt package), or undefined when they can.
  */
 export function serviceSkipReason(agent: string, programs: readonly string[]): string | undefined {
-  if (!isRoot()) return 'not root: service tests start real daemons in network namespaces (run the suite as root to include them)';
-  const ns = spawnSync('ip', ['netns', 'list']);
-  if (ns.error || ns.status !== 0) return `cannot use network namespaces: ${ns.error?.message ?? ns.stderr.toString().trim()}`;
+  const ns = netnsSkipReason();
+  if (ns) return `${ns} (service tests start real daemons in network namespaces)`;
   for (const p of programs) {
     const found = ['/usr/sbin', '/usr/bin', '/sbin', '/bin'].some((d) => existsSync(join(d, p)));
     if (!found) return `${p} is not installed (scripts/setup.sh installs the services)`;
@@ -98,8 +98,7 @@ export class ServiceLab {
 
   /** Runs a program in `ns`: status and output. */
   run(ns: string, file: string, args: readonly string[], timeoutMs = 30_000): { status: number | null; stdout: string; stderr: string } {
-    const r = spawnSync('ip', ['netns', 'exec', ns, file, ...args], { encoding: 'utf8', timeout: timeoutMs });
-    return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+    return tryRunIn(ns, file, args, timeoutMs);
   }
 
   /**
@@ -124,9 +123,8 @@ export class ServiceLab {
 
   /** The live (non-zombie) processes inside `ns`, with their command names. */
   processes(ns: string): { pid: number; comm: string }[] {
-    const r = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' });
     const out: { pid: number; comm: string }[] = [];
-    for (const pid of (r.stdout ?? '').split('\n').filter(Boolean).map(Number)) {
+    for (const pid of netnsPids(ns)) {
       try {
         const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
         if (stat.slice(stat.lastIndexOf(')') + 2)[0] === 'Z') continue;
@@ -138,18 +136,8 @@ export class ServiceLab {
     return out;
   }
 
-  /** Kills whatever still runs in the namespaces (SIGCONT first, for stopped daemons), deletes them and the directories. */
+  /** Kills whatever still runs in the namespaces (stopped daemons too), deletes them and the directories. */
   cleanup(): void {
-    for (const ns of this.net.namespaces()) {
-      for (const { pid } of this.processes(ns)) {
-        try {
-          process.kill(pid, 'SIGCONT');
-          process.kill(pid, 'SIGKILL');
-        } catch (e) {
-          void e; // already gone
-        }
-      }
-    }
     this.net.cleanup();
     for (const d of this.dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   }
