@@ -227,6 +227,8 @@ async function monitor(p: IpParams, ctx: AgentContext): Promise<ActionResult> {
       return notRunning(`interface ${p.interface} does not exist`);
     case 'error':
       return failed('generic-error', q.message);
+    case 'ok':
+      break;
   }
   const a = findAddress(q.link, p.address);
   if (!a) return notRunning();

@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import type { ClusterStatus } from '@paceline/model';
 import { recordResult } from '@paceline/executor';
 import { UdpPeerChannel } from '../src/channel.js';
-import { FLAG_DEFLATE, Reassembler, fragment, readFragment, type FrameLimits } from '../src/fragments.js';
+import { FLAG_DEFLATE, Reassembler, fragment, type FrameLimits } from '../src/fragments.js';
 import { MAX_PEER_FRAGMENTS, MAX_PEER_MESSAGE_BYTES, MAX_PEER_PACKET_BYTES, PEER_LIMITS, PeerDecoder, encodePeer, type PeerMessage } from '../src/messages.js';
 import { freePorts, waitFor } from './helpers.js';
 

@@ -33,7 +33,6 @@
  * and the built CLI; otherwise skipped with the reason printed.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { FLAG_DEFLATE, Reassembler } from '../src/fragments.js';

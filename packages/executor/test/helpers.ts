@@ -46,11 +46,11 @@ export async function settle(): Promise<void> {
 export async function drive<T>(clock: SimClock, p: Promise<T>, step = 10, maxMs = 600_000): Promise<T> {
   let done = false;
   let value: T | undefined;
-  let error: unknown;
-  p.then((v) => { done = true; value = v; }, (e: unknown) => { done = true; error = e; });
+  let failure: { readonly error: unknown } | undefined;
+  p.then((v) => { done = true; value = v; }, (error: unknown) => { done = true; failure = { error }; });
   for (let t = 0; !done && t <= maxMs; t += step) await clock.advance(step);
   if (!done) throw new Error('did not finish');
-  if (error) throw error;
+  if (failure) throw failure.error;
   return value as T;
 }
 

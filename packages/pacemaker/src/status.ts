@@ -3,7 +3,7 @@
  * determine_online_status rules), transient attributes, fail counts and operation history.
  */
 import { parseScore, type ExecStatus, type NodeStatus } from '@paceline/model';
-import { IssueLog, readNvSets } from './nvsets.js';
+import { readNvSets, type IssueLog } from './nvsets.js';
 import { childrenOf, isTrue, type XmlElement } from './xml.js';
 
 type Obj = Record<string, unknown>;

@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GraphAction, InstancePlacement, Role, SummaryLine, Transition } from '@paceline/model';
 import {

@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { corpusNames, requireCorpus } from './corpus.js';
 import { runConformanceCase, type ConformanceExpected, type ScheduleFn } from '@paceline/pacemaker';

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { importCib } from '@paceline/pacemaker';
 import { DigestCache, digestParams, digestText } from '../src/digest.js';
 import { corpusFile } from './corpus.js';

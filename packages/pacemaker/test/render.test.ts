@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SummaryLine, Transition } from '@paceline/model';
 import { importCib, naturalCompare, renderSimulation, renderTransitionSummary, type ConformanceExpected } from '@paceline/pacemaker';

@@ -4,7 +4,7 @@
  * ticks, a jitter (an extra random delay per packet, which reorders packets), and partitions between
  * groups of nodes; a node that is not attached receives nothing.
  */
-import { Prng } from './prng.js';
+import type { Prng } from './prng.js';
 
 export type Receiver<T> = (link: string, from: string, payload: T) => void;
 
