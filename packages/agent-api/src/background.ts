@@ -79,5 +79,7 @@ export function runInBackground(ctx: Pick<AgentContext, 'background' | 'log'>, n
     ctx.background.start(name, task);
     return;
   }
-  task(new AbortController().signal).catch((e: unknown) => ctx.log.warn(`background task "${name}" failed`, { error: e instanceof Error ? e.message : String(e) }));
+  task(new AbortController().signal).catch((e: unknown) =>
+    ctx.log.warn(`background task "${name}" failed`, { error: e instanceof Error ? e.message : String(e) }),
+  );
 }

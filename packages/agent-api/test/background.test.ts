@@ -1,6 +1,16 @@
 /** Background tasks: work an action leaves running, cancelled when its instance is stopped. */
 import { z } from 'zod';
-import { BackgroundTaskSet, defineAgent, invokeAgent, memoryLogger, notRunning, ok, runInBackground, silentLogger, type ActionResult } from '@paceline/agent-api';
+import {
+  BackgroundTaskSet,
+  defineAgent,
+  invokeAgent,
+  memoryLogger,
+  notRunning,
+  ok,
+  runInBackground,
+  silentLogger,
+  type ActionResult,
+} from '@paceline/agent-api';
 import { SimulatedClock } from '@paceline/testkit';
 
 /** Resolves after `n` macrotask turns (lets promise chains settle). */
@@ -89,7 +99,18 @@ describe('invokeAgent and background tasks', () => {
     return pending;
   };
   const req = (clock: SimulatedClock, background: BackgroundTaskSet, action: 'start' | 'stop', instance: string) =>
-    ({ action, params: {}, node: 'n1', instance, stateDir: '/nonexistent', run: { run: () => Promise.reject(new Error('no commands')) }, log: silentLogger, clock, timeoutMs: 20_000, background }) as const;
+    ({
+      action,
+      params: {},
+      node: 'n1',
+      instance,
+      stateDir: '/nonexistent',
+      run: { run: () => Promise.reject(new Error('no commands')) },
+      log: silentLogger,
+      clock,
+      timeoutMs: 20_000,
+      background,
+    }) as const;
 
   test("a stop ends the instance's background work before the agent's stop runs; another instance's goes on", async () => {
     const clock = new SimulatedClock(0);

@@ -42,7 +42,12 @@ export interface ServiceListeners {
 export const describeProcesses = (ps: readonly ListeningProcess[]): string => ps.map((x) => `${x.pid} (${x.comm})`).join(', ');
 
 /** A tool's output on one line: trimmed lines, blank ones dropped, joined with " | ". */
-export const oneLine = (text: string): string => text.split('\n').map((l) => l.trim()).filter(Boolean).join(' | ');
+export const oneLine = (text: string): string =>
+  text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(' | ');
 
 /**
  * A check's timeout: `checkTimeoutMs`, but never past the action's deadline (less 500 ms, at
