@@ -25,6 +25,13 @@ import { workerStatusFile, type WorkerStatus } from './instance.js';
 const FULL_SYNC_DEADLINE_MS = 6 * 3600_000;
 /** Rounds begin at least this far apart, however often the primary rings. */
 const MIN_GAP_MS = 20;
+/**
+ * A burst of writes arrives as many batches (one every FLUSH_MS): a round rung by the first waits
+ * until the rings pause this long (at most SETTLE_MAX_MS after the first), so that it takes the
+ * burst whole instead of part of it — the rest would wait for that round and then its own.
+ */
+const SETTLE_MS = 15;
+const SETTLE_MAX_MS = 100;
 
 export interface WorkerConfig {
   readonly params: unknown;
@@ -74,6 +81,8 @@ async function main(): Promise<void> {
   let rung = false;
   /** When the first ring since the last round came (the round's wait, WorkerStatus.round). */
   let rungAt: number | undefined;
+  /** The last ring (the settling before a rung round). */
+  let lastRingAt = 0;
   let wake: (() => void) | undefined;
   const watcher = watch(l.stateDir, (_event, name) => {
     if (name !== 'rsyncd.log') return;
@@ -97,6 +106,7 @@ async function main(): Promise<void> {
       if (rings.length > 1000) rings = rings.slice(-1000); // a gap: the round fetches the journal
       rung = true;
       rungAt ??= Date.now();
+      lastRingAt = Date.now();
       wake?.();
     });
     s.on('error', (e) => {
@@ -153,6 +163,9 @@ async function main(): Promise<void> {
       wake = done;
       stop.signal.addEventListener('abort', done, { once: true });
     });
+    // Rung by a burst: let it settle (see SETTLE_MS) so this round takes it whole.
+    while (rungAt !== undefined && !stop.signal.aborted && Date.now() - lastRingAt < SETTLE_MS && Date.now() - rungAt < SETTLE_MAX_MS)
+      await new Promise((r) => setTimeout(r, 5));
     rung = false;
   }
 }
