@@ -105,10 +105,8 @@ try {
   await Promise.all([start('serv1'), start('serv2')]);
   const up = Date.now();
   const cpu0 = { serv1: (await stats('serv1')).cpuMs, serv2: (await stats('serv2')).cpuMs };
-  let lastSeen;
   const placed = await until('every resource at home', async () => {
     const s = await stats('serv1');
-    lastSeen = s;
     if (process.env.BENCH_VERBOSE) console.error(JSON.stringify({ t: Date.now() - up, running: s.running, members: s.members, coordinator: s.coordinator, last: s.lastTransition, warnings: s.warnings }));
     return s.running.serv1 === N / 2 && s.running.serv2 === N / 2 && settled(s) ? s : undefined;
   }, 600_000);
