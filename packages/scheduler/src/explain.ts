@@ -47,10 +47,18 @@ export function buildExplanation(
     const fromAssign = assignment.contributions.get(p.id);
     for (const n of nodes) {
       const total = table?.get(n.name);
-      const own = [...(fromCriteria?.get(n.name) ?? []), ...(fromAssign?.get(n.name) ?? [])];
+      const early = fromCriteria?.get(n.name);
+      const late = fromAssign?.get(n.name);
       const bans = nodeBans.get(n.name)!;
-      const list = own.length === 0 && !bans.length && total !== undefined ? EMPTY
-        : [...own.map(shown), ...bans, ...(total === undefined ? [NO_ENTRY] : [])];
+      let list: readonly ScoreContribution[] = EMPTY;
+      if (early !== undefined || late !== undefined || bans.length > 0 || total === undefined) {
+        const out: ScoreContribution[] = [];
+        if (early !== undefined) for (const c of early) out.push(shown(c));
+        if (late !== undefined) for (const c of late) out.push(shown(c));
+        out.push(...bans);
+        if (total === undefined) out.push(NO_ENTRY);
+        list = out;
+      }
       scores.push({ resource: p.id, node: n.name, total: bans.length || total === undefined ? BANNED : total, contributions: list });
     }
   }
