@@ -104,7 +104,7 @@ maybe('change tracking: the replica pulls what changed, nothing else', () => {
     for (let i = 0; i < 300; i++) await put(a, `d${i % 10}/f${i}`, `file ${i}`);
     expect((await call(a, 'start')).outcome).toBe('ok');
     expect((await call(a, 'promote')).outcome).toBe('ok');
-    let t = Date.now();
+    const t = Date.now();
     expect((await call(b, 'start')).outcome).toBe('ok');
     expect((await synced(b, t)).scope).toBe('full'); // the first sync after start: the whole tree
     await incremental(b);
