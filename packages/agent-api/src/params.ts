@@ -47,6 +47,8 @@ function typeOf(s: JsonSchema | undefined): ParamType {
   switch (t) {
     case 'string': case 'integer': case 'number': case 'boolean': case 'array': case 'object':
       return t;
+    default:
+      break; // null, no type, or several: decided from the alternatives and the enum below
   }
   const alts = s.anyOf ?? s.oneOf;
   if (alts) {

@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import type { ClusterConfig, ClusterStatus, FailCount, GraphAction, ResourceHistory, Role, Transition } from '@paceline/model';
 import { OcfRc } from '@paceline/model';
 import type { ActionResult, AgentResolver, Clock, CommandRunner, Logger } from '@paceline/agent-api';
-import { ExecutorEvents, RecurringMonitors, executeTransition, findPrimitive, localInstanceId, recordReport, recordResult, type MonitorTarget, type PendingRecord } from '@paceline/executor';
+import { RecurringMonitors, type ExecutorEvents, executeTransition, findPrimitive, localInstanceId, recordReport, recordResult, type MonitorTarget, type PendingRecord } from '@paceline/executor';
 
 export interface LocalNodeDeps {
   readonly node: string;
