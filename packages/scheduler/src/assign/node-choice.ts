@@ -107,9 +107,9 @@ function rank(ctx: RankContext, chain: readonly NodeRanker[], a: string, b: stri
 }
 
 /** The resource's table sorted by the ranker chain (best first). */
-export function sortedNodes(s: AssignState, t: ScoreTable, active: string | undefined): [string, number][] {
-  const ctx: RankContext = { s, table: t, active };
-  return [...t.entries()].sort(([a], [b]) => rank(ctx, NODE_RANKERS, a, b).order);
+export function sortedNodes(s: AssignState, table: ScoreTable, active: string | undefined): [string, number][] {
+  const ctx: RankContext = { s, table, active };
+  return [...table.entries()].sort(([a], [b]) => rank(ctx, NODE_RANKERS, a, b).order);
 }
 
 /** Why `chosen` beat `runnerUp` (the first ranker of `chain` that tells them apart). */
@@ -134,8 +134,8 @@ function explainChoice(ctx: RankContext, chain: readonly NodeRanker[], chosen: s
  */
 export function finalize(s: AssignState, r: Resource, chosen: string | null, force: boolean, reason = 'node availability'): boolean {
   if (!force && chosen !== null) {
-    const w = tableOf(s, r).get(chosen) ?? -INFINITY;
-    if (w < 0 || !available(s, chosen)) {
+    const score = tableOf(s, r).get(chosen) ?? -INFINITY;
+    if (score < 0 || !available(s, chosen)) {
       s.nextRole.set(r.id, 'Stopped');
       s.nextRoleReason.set(r.id, reason);
       chosen = null;
@@ -195,11 +195,11 @@ export function assignBestNode(s: AssignState, r: Resource, preferred?: string):
     choice = explainChoice(ctx, NODE_RANKERS, best[0], ranked[1]?.[0]);
     const unique = r.instance !== undefined && r.parent?.clone?.meta.globallyUnique;
     if (!unique && best[1] > 0 && available(s, best[0]) && running !== undefined && running !== best[0] && available(s, running, table.get(running))) {
-      for (const [n, w] of ranked.slice(1)) {
-        if (w !== best[1]) break;
+      for (const [n, score] of ranked.slice(1)) {
+        if (score !== best[1]) break;
         if (n === running) {
           chosen = n;
-          choice = { node: n, decidedBy: 'current-node', runnerUp: best[0], scores: [w, best[1]] };
+          choice = { node: n, decidedBy: 'current-node', runnerUp: best[0], scores: [score, best[1]] };
         }
       }
     }
@@ -243,19 +243,19 @@ function banInsufficientCapacity(s: AssignState, r: Resource): string | undefine
     if (!s.provisional.has(x) && x !== r) continue;
     for (const [k, v] of Object.entries(usageOf(x))) need.set(k, (need.get(k) ?? 0) + v);
   }
-  const t = tableOf(s, r);
+  const table = tableOf(s, r);
   let anyCapable = false;
   let mostCapable: string | undefined;
-  for (const [n, w] of t) {
-    if (!available(s, n, w)) continue;
+  for (const [n, score] of table) {
+    if (!available(s, n, score)) continue;
     if (s.ledger.enough(n, need)) anyCapable = true;
     if (mostCapable === undefined || s.ledger.compare(n, mostCapable) < 0) mostCapable = n;
   }
   const own = new Map(Object.entries(usageOf(r)));
-  for (const [n, w] of [...t]) {
-    if (!available(s, n, w)) continue;
+  for (const [n, score] of [...table]) {
+    if (!available(s, n, score)) continue;
     if (!s.ledger.enough(n, anyCapable ? need : own)) {
-      t.set(n, addScores(w, -INFINITY));
+      table.set(n, addScores(score, -INFINITY));
       noteScore(s, r.id, n, { kind: 'ban', ban: { kind: 'capacity' } }, -INFINITY);
     }
   }

@@ -19,9 +19,9 @@ export function* assignPrimitive(s: AssignState, r: Resource, prefer?: string): 
   for (const c of [...(s.withThis.get(r) ?? [])]) applyWithThis(s, r, c);
   const next = s.nextRole.get(r.id);
   if (next === 'Stopped') {
-    const t = tableOf(s, r);
+    const table = tableOf(s, r);
     for (const n of s.nodes) {
-      t.set(n.name, addScores(t.get(n.name) ?? -INFINITY, -INFINITY));
+      table.set(n.name, addScores(table.get(n.name) ?? -INFINITY, -INFINITY));
       noteScore(s, r.id, n.name, { kind: 'ban', ban: { kind: 'role-stopped', why: s.nextRoleReason.get(r.id) ?? 'target-role' } }, -INFINITY);
     }
   } else if (next !== undefined && roleRank(next) > roleRank(currentRole(s, r)) && !s.opts.quorum && s.opts.noQuorumPolicy === 'freeze') {
