@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import { isAbsolute, normalize, relative } from 'node:path';
 import { z } from 'zod';
+import { parseHostPort } from '@paceline/agent-api';
 
 /** No control characters: paths and addresses are written into rsyncd.conf, one value per line. */
 const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
@@ -61,27 +62,13 @@ export interface Endpoint {
   readonly authority: string;
 }
 
-/** Parses "IP", "IP:PORT", "[V6]", "[V6]:PORT" or a bare IPv6 address; undefined when malformed or not an IP literal. */
+/** Parses "IP", "IP:PORT", "[V6]", "[V6]:PORT" or a bare IPv6 address (agent-api's parseHostPort); undefined when malformed, port 0, or not an IP literal. */
 export function parseEndpoint(text: string, defaultPort: number): Endpoint | undefined {
-  let address: string;
-  let port = defaultPort;
-  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
-  if (bracket) {
-    address = bracket[1]!;
-    if (bracket[2] !== undefined) port = Number(bracket[2]);
-  } else if ((text.match(/:/g) ?? []).length > 1) {
-    address = text; // bare IPv6
-  } else {
-    const m = /^([^:]+)(?::(\d+))?$/.exec(text);
-    if (!m) return undefined;
-    address = m[1]!;
-    if (m[2] !== undefined) port = Number(m[2]);
-  }
-  if (!Number.isInteger(port) || port < 1 || port > 65535) return undefined;
+  const r = parseHostPort(text, defaultPort);
   // IP literals only: the daemon binds the address and admits the peer by it (no name lookups).
-  if (isIP(address) === 0) return undefined;
-  const authority = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
-  return { address, port, authority };
+  if (!r.ok || r.port < 1 || isIP(r.host) === 0) return undefined;
+  const authority = r.host.includes(':') ? `[${r.host}]:${r.port}` : `${r.host}:${r.port}`;
+  return { address: r.host, port: r.port, authority };
 }
 
 /** Where everything lives on one node, derived from the parameters and the instance's state directory. */

@@ -8,3 +8,5 @@ export * from './invoke.js';
 export * from './background.js';
 export * from './logger.js';
 export * from './testkit.js';
+export * from './clock.js';
+export * from './endpoint.js';

@@ -21,6 +21,7 @@ import { invokeAgent, DEFAULT_ACTION_TIMEOUT_MS, type AgentAction } from './invo
 import { validateParams } from './params.js';
 import type { ActionResult, Execution, Outcome } from './result.js';
 import { silentLogger } from './logger.js';
+import { systemClock } from './clock.js';
 
 export interface TestAgentOptions {
   /** Runs the agent's commands; without one every command reports "not found". */
@@ -77,18 +78,6 @@ export const ALLOWED_OUTCOMES: Readonly<Record<AgentAction, readonly Outcome[]>>
   notify: ['ok', ...ERROR_OUTCOMES],
 };
 
-/** A clock on real time, for the test kit's default. */
-const wallClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) { reject(signal.reason instanceof Error ? signal.reason : new Error('aborted')); return; }
-      const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
-      const onAbort = (): void => { clearTimeout(t); reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted')); };
-      signal?.addEventListener('abort', onAbort, { once: true });
-    }),
-};
-
 const noRunner: CommandRunner = {
   run: (file) => Promise.resolve({ exitCode: null, stdout: '', stderr: `no command runner given to the test kit (wanted ${file})`, timedOut: false, notFound: true }),
 };
@@ -99,7 +88,7 @@ type TimeoutKey = keyof NonNullable<ResourceAgent['meta']['defaultTimeouts']>;
 export async function testAgent(agent: ResourceAgent, params: unknown, options: TestAgentOptions = {}): Promise<AgentTestReport> {
   const checks: CheckResult[] = [];
   const calls: { action: AgentAction; result: ActionResult; timeoutMs: number }[] = [];
-  const clock = options.clock ?? wallClock;
+  const clock = options.clock ?? systemClock;
   const stateDir = options.stateDir ?? (await mkdtemp(join(tmpdir(), `paceline-agent-test-${agent.meta.name}-`)));
   const add = (c: CheckResult): boolean => { checks.push(c); return c.status !== 'fail'; };
 

@@ -11,5 +11,7 @@ export { parseOcfMetadata, type OcfMetadata, type OcfParameter, type OcfAction, 
 export { generateOcfMetadata } from './metadata-gen.js';
 export { exportOcf, type ExportOcfOptions, type ExportedOcfAgent } from './export.js';
 export { ocfCliApi, type OcfCliApi } from './cli-api.js';
-export { createProcessRunner, prefixRunner, systemClock } from './runner.js';
+export { createProcessRunner, prefixRunner } from './runner.js';
+/** The system clock, for callers of loadOcfAgent / runOcfAction (the one in @paceline/agent-api). */
+export { systemClock } from '@paceline/agent-api';
 export { OcfError, type OcfErrorCode } from './errors.js';

@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import type { Clock, CommandResult, CommandRunner, RunOptions, SpawnOptions, SpawnResult } from '@paceline/agent-api';
+import type { CommandResult, CommandRunner, RunOptions, SpawnOptions, SpawnResult } from '@paceline/agent-api';
 
 /** Grace period between SIGTERM and SIGKILL to a timed-out process group. */
 const KILL_GRACE_MS = 2000;
@@ -118,19 +118,3 @@ export function prefixRunner(inner: CommandRunner, prefix: readonly [string, ...
   const [head, ...rest] = prefix;
   return { run: (file, args, options) => inner.run(head, [...rest, file, ...args], options) };
 }
-
-/** Wall-clock time and real sleeping. */
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve) => {
-      if (signal?.aborted) return resolve();
-      const t = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(t);
-        signal?.removeEventListener('abort', done);
-        resolve();
-      }
-      signal?.addEventListener('abort', done, { once: true });
-    }),
-};

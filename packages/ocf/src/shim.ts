@@ -7,13 +7,13 @@
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { capabilitiesOf, coerceParams, describeAgentParams, invokeAgent, isResourceAgent, outcomeToRc, supportsAction } from '@paceline/agent-api';
+import { capabilitiesOf, coerceParams, describeAgentParams, invokeAgent, isResourceAgent, outcomeToRc, supportsAction, systemClock } from '@paceline/agent-api';
 import type { ActionResult, AgentAction, Clock, CommandRunner, Logger, Notification, ResourceAgent } from '@paceline/agent-api';
 import { OcfRc } from '@paceline/model';
 import { OCF_EXIT_REASON_PREFIX } from './ref.js';
 import { OcfError } from './errors.js';
 import { generateOcfMetadata } from './metadata-gen.js';
-import { createProcessRunner, systemClock } from './runner.js';
+import { createProcessRunner } from './runner.js';
 
 export interface ShimIo {
   readonly argv: readonly string[];

@@ -12,6 +12,7 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { PacelineError } from '@paceline/model';
+import { parseHostPort } from '@paceline/agent-api';
 import {
   DROP_REASONS, decode, encode, type DropReason, type Outgoing, type Transport, type TransportInput, type WireMessage,
 } from '@paceline/membership';
@@ -28,17 +29,11 @@ export interface Endpoint {
   readonly port: number;
 }
 
-/** Parses "10.0.0.1", "10.0.0.1:5420", "fe80::1", "[fe80::1]:5420". */
+/** Parses "10.0.0.1", "10.0.0.1:5420", "fe80::1", "[fe80::1]:5420" (agent-api's parseHostPort); throws TransportError naming the text. */
 export function parseEndpoint(text: string, defaultPort: number): Endpoint {
-  const t = text.trim();
-  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(t);
-  if (bracket) return { host: bracket[1] as string, port: bracket[2] !== undefined ? Number(bracket[2]) : defaultPort };
-  if (isIPv6(t)) return { host: t, port: defaultPort };
-  const m = /^([^:]+)(?::(\d+))?$/.exec(t);
-  if (!m) throw new TransportError('TRANSPORT_CONFIG', `"${text}" is not an address (write HOST or HOST:PORT, [IPv6]:PORT)`);
-  const port = m[2] !== undefined ? Number(m[2]) : defaultPort;
-  if (port > 65535) throw new TransportError('TRANSPORT_CONFIG', `"${text}": port ${port} is out of range`);
-  return { host: m[1] as string, port };
+  const r = parseHostPort(text, defaultPort);
+  if (!r.ok) throw new TransportError('TRANSPORT_CONFIG', r.problem);
+  return { host: r.host, port: r.port };
 }
 
 export interface UdpTransportOptions {
