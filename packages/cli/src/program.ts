@@ -23,6 +23,7 @@ async function registerSystemCommands(program: Command, io: CliIo): Promise<void
   const witness = await import('./commands/witness.js');
   const report = await import('./commands/report.js');
   const { loadConfig } = await import('./load.js');
+  const { configBaseDir, resolveAgentModulePath } = await import('@paceline/runtime');
   agent.registerAgentCommands(program, agents.cliAgentRegistry(), io, {
     configAgents: async (file) => {
       const config = loadConfig(io, file);
@@ -34,7 +35,15 @@ async function registerSystemCommands(program: Command, io: CliIo): Promise<void
     moduleAgent: (ref) => agents.agentFromModuleRef(ref),
     isModuleRef: agents.isModuleRef,
   });
-  ocfCommands.registerOcfCommands(program, ocf.ocfCliApi, io);
+  ocfCommands.registerOcfCommands(program, ocf.ocfCliApi, io, async (file, spec) => {
+    const name = spec.replace(/^paceline:/, '');
+    const config = loadConfig(io, file);
+    const loaded = await agents.configAgentResolver(file, config).load();
+    const problems = agents.moduleProblems(loaded);
+    if (problems.length > 0) throw new ConfigError(problems, file);
+    const module = loaded.origin.get(name);
+    return module === undefined ? undefined : `${resolveAgentModulePath(module, configBaseDir(file))}#${name}`;
+  });
   daemon.registerDaemonCommand(program, io);
   status.registerStatusCommand(program, io);
   node.registerNodeCommands(program, io);

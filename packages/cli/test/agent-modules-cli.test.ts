@@ -7,7 +7,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { stringify } from 'yaml';
 import { runCli, type CliIo } from '@paceline/cli';
 
@@ -109,4 +109,15 @@ test('agent list / info / test with --config, and agent info / test with MODULE#
   const t2 = io();
   expect(await runCli(['agent', 'test', 'paceline:lock', '--config', file, '--param', `path=${join(root, 'lock')}`], t2)).toBe(0);
   expect(t2.stdout.at(-1)).toBe('agent lock: all checks passed');
+});
+
+test('agent export-ocf --config exports an agent of the configuration\'s modules as an OCF script', async () => {
+  const file = config({ path: '/run/l' });
+  const out = join(root, 'ra');
+  const o = io();
+  expect(await runCli(['agent', 'export-ocf', 'paceline:latch', '--config', file, '--out', out], o)).toBe(0);
+  expect(o.stdout[0]).toBe(`wrote ${join(out, 'latch')} (OCF agent "latch") and ${join(out, 'latch.metadata.xml')}`);
+  const shim = readFileSync(join(out, 'latch'), 'utf8');
+  expect(shim).toContain(JSON.stringify(pathToFileURL(join(dir, 'agents/locks.js')).href));
+  expect(readFileSync(join(out, 'latch.metadata.xml'), 'utf8')).toContain('<resource-agent name="latch"');
 });

@@ -163,7 +163,9 @@ export async function runOcfAction(agent: ResourceAgent, name: string, io: ShimI
  * one, the only export that is an agent. Returns the agent and its export name.
  */
 export function findAgent(mod: Record<string, unknown>, selector: string | undefined, source: string): { agent: ResourceAgent; exportName: string } {
-  const found = Object.entries(mod).filter((e): e is [string, ResourceAgent] => isResourceAgent(e[1]));
+  // Exports that are agents, and the items of exported arrays of agents (found again by their name).
+  const found: [string, ResourceAgent][] = Object.entries(mod).flatMap(([k, v]): [string, ResourceAgent][] =>
+    isResourceAgent(v) ? [[k, v]] : Array.isArray(v) ? v.filter(isResourceAgent).map((a): [string, ResourceAgent] => [a.meta.name, a]) : []);
   const names = [...new Set(found.map(([, a]) => a.meta.name))].sort();
   if (selector !== undefined) {
     const hit = found.find(([k]) => k === selector) ?? found.find(([, a]) => a.meta.name === selector);

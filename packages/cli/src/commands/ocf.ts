@@ -20,8 +20,14 @@ function agentCommand(program: Command): Command {
   return program.commands.find((c) => c.name() === 'agent') ?? program.command('agent').description('Resource agents');
 }
 
-/** Adds `agent export-ocf` and `agent meta-data` to `program`; call after registerAgentCommands. */
-export function registerOcfCommands(program: Command, ocf: OcfCommandsApi, io: CliIo = processIo): Command {
+/**
+ * Adds `agent export-ocf` and `agent meta-data` to `program`; call after registerAgentCommands.
+ * `configModuleRef(file, agent)` turns `paceline:NAME` into `MODULEFILE#NAME` when NAME is an agent
+ * of a module the configuration file names (`--config FILE`), else returns undefined.
+ */
+export function registerOcfCommands(program: Command, ocf: OcfCommandsApi, io: CliIo = processIo, configModuleRef?: (configFile: string, agent: string) => Promise<string | undefined>): Command {
+  const specFor = async (spec: string, configFile: string | undefined): Promise<string> =>
+    (configFile !== undefined && configModuleRef ? await configModuleRef(configFile, spec) : undefined) ?? spec;
   const agent = agentCommand(program);
   agent
     .command('export-ocf')
@@ -29,8 +35,9 @@ export function registerOcfCommands(program: Command, ocf: OcfCommandsApi, io: C
     .argument('<agent>', 'NAME, paceline:NAME, or MODULE#AGENT')
     .requiredOption('--out <dir>', 'folder to write the shim into (install it as /usr/lib/ocf/resource.d/PROVIDER/NAME)')
     .option('--name <name>', 'the OCF type name (default: the agent name)')
-    .action(async (spec: string, opts: { out: string; name?: string }) => {
-      const r = await ocf.exportOcfAgent(spec, opts.out, opts.name);
+    .option('--config <file>', 'also the agents of the modules this configuration names (its agents: list)')
+    .action(async (spec: string, opts: { out: string; name?: string; config?: string }) => {
+      const r = await ocf.exportOcfAgent(await specFor(spec, opts.config), opts.out, opts.name);
       io.out(`wrote ${r.shimPath} (OCF agent "${r.name}") and ${r.metadataPath}`);
       io.out(`install: cp ${r.shimPath} /usr/lib/ocf/resource.d/paceline/${r.name}   then use ocf:paceline:${r.name}`);
     });
