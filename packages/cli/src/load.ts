@@ -4,13 +4,21 @@
  * control characters and alias bombs are a ConfigError naming `FILE: line L, column C` (exit 2).
  */
 import {
-  ConfigError, emptyNodeStatus, parseConfigText, parseDocumentText, parseStatusText, validateConfig,
-  type ClusterConfig, type ClusterStatus, type ValidationResult,
+  ConfigError, emptyNodeStatus, parseConfigDocumentText, parseConfigText, parseDocumentText, parseStatusText, validateConfig,
+  type ClusterConfig, type ClusterStatus, type ConfigDocument, type ValidationResult,
 } from '@paceline/model';
 import type { CliIo } from './io.js';
 
 export function loadConfig(io: CliIo, path: string): ClusterConfig {
   return parseConfigText(readOrThrow(io, path), path);
+}
+
+/**
+ * A configuration file as written and as parsed (what the daemon starts from): the same loader and
+ * validation as `loadConfig`; throws ConfigError naming the file.
+ */
+export function loadConfigFile(io: CliIo, path: string): ConfigDocument {
+  return parseConfigDocumentText(readOrThrow(io, path), path);
 }
 
 /** Any YAML or JSON file as plain data (e.g. a demo story); throws ConfigError naming the file. */

@@ -99,8 +99,9 @@ const SETTLE_TICKS = 100;
 export function replayStory(config: ClusterConfig, story: Story): ChapterResult[] {
   const start = Date.parse(story.start);
   const nodes = membershipNodes(config.nodes);
-  // Two nodes run in two-node mode (a lone survivor keeps quorum, as corosync's two_node does).
-  const harness = new MembershipHarness({ nodes, seed: 1, startMs: start, config: { twoNode: nodes.length === 2 } });
+  // The configuration's membership section, as the daemon uses it: two nodes run in two-node mode
+  // unless it says otherwise (a lone survivor keeps quorum, as corosync's two_node does).
+  const harness = new MembershipHarness({ nodes, seed: 1, startMs: start, config: { twoNode: nodes.length === 2, ...config.membership } });
   let status: ClusterStatus = { quorum: true, nodes: [] };
   const results: ChapterResult[] = [];
   for (const chapter of story.chapters) {

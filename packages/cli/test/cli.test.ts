@@ -176,3 +176,25 @@ describe('paceline simulate --cib (text)', () => {
     expect(out).toMatch(/Revised Cluster Status:/);
   });
 });
+
+describe('paceline daemon: membership settings', () => {
+  const daemonArgv = (...extra: string[]): string[] => ['daemon', '--config', 'tiny.yaml', '--node', 'n1', '--state-dir', '/nonexistent/state', '--key', '/nonexistent/key', ...extra];
+
+  it.each([
+    [['--membership', 'deadTick=8'], /--membership deadTick: no such membership setting \(did you mean "deadTicks"\?\)/],
+    [['--membership', 'links.lan.deadTick=8'], /--membership links\.lan\.deadTick: no such membership setting \(did you mean "deadTicks"\?\)/],
+    [['--membership', 'deadTicks=abc'], /--membership deadTicks: .*number/],
+    [['--partition-policy', 'fence-all'], /--partition-policy partitionPolicy: .*"fence"/],
+    [['--profile', 'ludicrous'], /--profile profile: .*"fast"/],
+  ])('%j is refused before anything starts, naming the option and the setting', async (extra, message) => {
+    const io = fakeIo({ 'tiny.yaml': tiny });
+    expect(await runCli(daemonArgv(...extra), io)).toBe(2);
+    expect(io.stderr.join('\n')).toMatch(message);
+  });
+
+  it('a configuration file that does not validate is refused as simulate refuses it, naming the file', async () => {
+    const io = fakeIo({ 'bad.yaml': 'nodes: [{ name: n1 }]\nmembership: { partitionPolicy: pray }\n' });
+    expect(await runCli(['daemon', '--config', 'bad.yaml', '--node', 'n1', '--state-dir', '/nonexistent/state', '--key', '/nonexistent/key'], io)).toBe(2);
+    expect(io.stderr.join('\n')).toMatch(/^bad\.yaml: 1 problem found\n {2}- membership\.partitionPolicy: /);
+  });
+});

@@ -54,6 +54,8 @@ export interface NodeReportData {
   readonly fenced?: readonly string[];
   /** The sender's membership view when it made the report (absent: unknown). */
   readonly members?: readonly string[];
+  /** The membership settings in effect on the node (`clusterWideSettings`; absent: not known, not compared). */
+  readonly membership?: Readonly<Record<string, string | number | boolean>>;
 }
 
 export interface TransitionInfo {
@@ -119,6 +121,8 @@ export interface CoreState {
    * `current`), with the key of that status: `status` shows it while nothing has changed since.
    */
   readonly placement?: PlacementView;
+  /** The members' membership settings differ: why (`membershipConflict`), said in the log when it changes. */
+  readonly settingsConflict: string | undefined;
 }
 
 export interface AnsweredUpdate {
@@ -194,7 +198,7 @@ export function initialCoreState(self: string, doc: ClusterDoc, view: Membership
   if (p.config === undefined) throw new Error(p.error);
   return {
     self, doc, config: p.config, view, reports: {}, dirty: true, urgent: false, running: undefined, aborting: false, nextTransition: 1, last: undefined, quarantined: {},
-    docKey: docKey(doc), committed: false, peerDocs: {}, queue: [], pending: [], seq: 0, reportSeq: {}, lostSeq: {}, joinSeq: {}, held: [], docShown: {}, answered: [],
+    docKey: docKey(doc), committed: false, peerDocs: {}, queue: [], pending: [], seq: 0, reportSeq: {}, lostSeq: {}, joinSeq: {}, held: [], docShown: {}, answered: [], settingsConflict: undefined,
   };
 }
 
@@ -239,7 +243,8 @@ export function coordinatorStep(state: CoreState, event: CoreEvent): CoreResult 
       if (prev !== undefined && prev.boot > event.report.boot) break;
       s.reports = { ...s.reports, [event.node]: event.report };
       s.reportSeq = { ...s.reportSeq, [event.node]: s.seq };
-      if (prev === undefined || prev.boot !== event.report.boot || prev.rev !== event.report.rev || prev.unclean !== event.report.unclean || prev.shutdown !== event.report.shutdown || String(prev.fenced) !== String(event.report.fenced) || String(prev.members) !== String(event.report.members)) s.dirty = true;
+      if (prev === undefined || prev.boot !== event.report.boot || prev.rev !== event.report.rev || prev.unclean !== event.report.unclean || prev.shutdown !== event.report.shutdown || String(prev.fenced) !== String(event.report.fenced) || String(prev.members) !== String(event.report.members)
+        || JSON.stringify(prev.membership) !== JSON.stringify(event.report.membership)) s.dirty = true;
       // Expected results of the running transition do not abort it; a new failure or a restart does.
       if (prev === undefined || prev.boot !== event.report.boot || failureTotal(event.report) > failureTotal(prev) || prev.shutdown !== event.report.shutdown || String(prev.fenced) !== String(event.report.fenced)) s.urgent = true;
       const unclean = event.report.unclean;
@@ -293,6 +298,13 @@ export function coordinatorStep(state: CoreState, event: CoreEvent): CoreResult 
   // Whether a lost peer counts as proven down depends on the view, the reports and their order: any
   // change of it is a relevant change.
   if (downSignature(s) !== downSignature(state)) s.dirty = s.urgent = true;
+  const conflict = membershipConflict(s);
+  if (conflict !== s.settingsConflict) {
+    out.push(conflict !== undefined
+      ? { type: 'log', level: 'error', message: `${conflict}; the coordinator schedules nothing until they agree` }
+      : { type: 'log', level: 'info', message: 'the members\' membership settings agree again' });
+    s.settingsConflict = conflict;
+  }
   settleDoc(s, out);
   maybeSchedule(s, out, event.now);
   rememberAnswers(s, out);
@@ -593,9 +605,36 @@ export function buildStatus(s: CoreState): ClusterStatus {
 }
 
 /** Why the coordinator does not schedule now (undefined: it may). */
+/**
+ * Where the members' membership settings in effect differ (a setting of the configuration's
+ * `membership` section overridden on one node, a daemon of another version), as a sentence that
+ * names each setting and the nodes; undefined when they agree. Nodes that do not report their
+ * settings (older versions) are not compared.
+ */
+export function membershipConflict(s: CoreState): string | undefined {
+  const nodes = s.view.members.filter((n) => s.reports[n]?.membership !== undefined).sort();
+  if (nodes.length < 2) return undefined;
+  const settings = (n: string): Readonly<Record<string, string | number | boolean>> => s.reports[n]?.membership ?? {};
+  const keys = [...new Set(nodes.flatMap((n) => Object.keys(settings(n))))].sort();
+  const diffs: string[] = [];
+  for (const k of keys) {
+    const byValue = new Map<string, string[]>();
+    for (const n of nodes) {
+      const v = settings(n)[k];
+      const shown = v === undefined ? 'unset' : String(v);
+      byValue.set(shown, [...(byValue.get(shown) ?? []), n]);
+    }
+    if (byValue.size > 1) diffs.push(`${k} is ${[...byValue].map(([v, on]) => `${v} on ${on.join(', ')}`).join(' but ')}`);
+  }
+  if (diffs.length === 0) return undefined;
+  const shown = diffs.length > 4 ? [...diffs.slice(0, 4), `and ${diffs.length - 4} more`] : diffs;
+  return `the members run with different membership settings (${shown.join('; ')}): set them in the configuration's membership section, and give every node the same overrides or none (paceline daemon --membership, --profile, --partition-policy, --arbiter)`;
+}
+
 export function scheduleBlocker(s: CoreState): string | undefined {
   if (s.view.coordinator !== s.self) return `${s.view.coordinator} coordinates`;
   if (!s.view.mayRun) return s.view.mayRunReason;
+  if (s.settingsConflict !== undefined) return s.settingsConflict;
   for (const m of s.view.members) {
     const r = s.reports[m];
     if (r === undefined) return `waiting for ${m}'s report`;

@@ -8,11 +8,12 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import {
-  FailCount, OcfRc, ResourceHistory, listResourceIds, type ClusterConfig, type ClusterConfigInput, type GraphAction,
+  FailCount, MembershipSettings, OcfRc, ResourceHistory, formatIssues, listResourceIds, zodIssues,
+  type ClusterConfig, type ClusterConfigInput, type GraphAction,
 } from '@paceline/model';
 import {
-  explainMayRun, explainPeerSafelyDown, initialState, settledBoot, membershipNodes, resolveConfig, step,
-  type MembershipConfigInput, type MembershipEvent, type MembershipInput, type MembershipState, type Transport, type TransportInput,
+  clusterWideSettings, explainMayRun, explainPeerSafelyDown, initialState, settledBoot, membershipNodes, reconfigure, resolveConfig, step,
+  type MembershipEvent, type MembershipInput, type MembershipState, type ResolvedConfig, type Transport, type TransportInput,
 } from '@paceline/membership';
 import type { ActionResult, AgentResolver, Clock, CommandRunner, Logger } from '@paceline/agent-api';
 import { ExecutorEvents, executeTransition } from '@paceline/executor';
@@ -51,8 +52,11 @@ export interface FenceOutcome {
 
 export interface DaemonOptions {
   readonly node: string;
-  /** The configuration file (used unless the state directory holds a document with a newer or equal epoch). */
-  readonly config: ClusterConfigInput | Record<string, unknown>;
+  /**
+   * The configuration as written (used unless the state directory holds a document with a newer or
+   * equal epoch); read files with the model's loader (`parseConfigDocumentText`), which validates it.
+   */
+  readonly config: ClusterConfigInput;
   readonly stateDir: string;
   readonly key: Uint8Array;
   /** The file `key` was read from: agents that derive a shared secret from the cluster key read it there (AgentContext.keyFile). */
@@ -62,8 +66,12 @@ export interface DaemonOptions {
   readonly clock: Clock;
   readonly timers: Timers;
   readonly logger: Logger;
-  /** Membership settings (profile, partitionPolicy, twoNode, ...); nodes and links come from the configuration. */
-  readonly membership?: Partial<Omit<MembershipConfigInput, 'self' | 'nodes'>>;
+  /**
+   * This node's overrides of the configuration's `membership` section (`--membership`, `--profile`,
+   * `--partition-policy`); validated with the model's schema at start. The coordinator does not
+   * schedule while the members' settings in effect differ (see `membershipConflict` in the status).
+   */
+  readonly membership?: MembershipSettings;
   /** node → link → address overrides (e.g. 127.0.0.1:PORT in tests). */
   readonly addresses?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /** The daemon channel listens on each link address's port + this (default 1). */
@@ -116,6 +124,10 @@ export interface DaemonStatus {
   readonly mayRun: boolean;
   readonly mayRunReason: string;
   readonly schedulerBlocked?: string;
+  /** The members run with different membership settings (named): nothing is scheduled until they agree. */
+  readonly membershipConflict?: string;
+  /** The membership settings in effect on this node (the configuration's section, its overrides, the defaults). */
+  readonly membershipSettings?: Readonly<Record<string, string | number | boolean>>;
   readonly epoch: number;
   readonly clusterName?: string;
   readonly members: readonly string[];
@@ -259,6 +271,8 @@ export class Daemon extends DaemonEvents {
 
   private async startLocked(): Promise<void> {
     const o = this.o;
+    const overrides = MembershipSettings.safeParse(o.membership ?? {});
+    if (!overrides.success) throw new DaemonError('DAEMON_CONFIG', formatIssues(zodIssues(overrides.error), 'this node\'s membership overrides'));
     const persisted = await loadState(o.stateDir);
     const statePath = join(o.stateDir, STATE_FILE);
     const fileDoc = this.fileDoc();
@@ -299,13 +313,10 @@ export class Daemon extends DaemonEvents {
     });
 
     const nodes = this.nodesWithAddresses(config);
-    const mcfg = resolveConfig({
-      twoNode: nodes.length === 2,
-      arbiter: o.arbiter !== undefined,
-      ...o.membership,
-      self: o.node,
-      nodes: membershipNodes(nodes),
-    } as MembershipConfigInput);
+    const mcfg = this.membershipConfig(config);
+    const overridden = Object.entries(o.membership ?? {}).filter(([k, v]) => JSON.stringify((config.membership as Record<string, unknown> | undefined)?.[k]) !== JSON.stringify(v));
+    if (overridden.length > 0)
+      this.log.info(`membership settings overridden on this node: ${overridden.map(([k, v]) => `${k}=${JSON.stringify(v)} (configuration: ${JSON.stringify((config.membership as Record<string, unknown> | undefined)?.[k]) ?? 'unset'})`).join(', ')}; every node must run with the same settings`);
     // The newest incarnation of each peer seen in earlier runs: older ones are refused from the start.
     const peerBoots = Object.fromEntries(Object.entries(persisted?.peerBoots ?? {}).filter(([n]) => n !== o.node && config.nodes.some((x) => x.name === n)));
     this.freshness = new FreshnessGuard(o.node, this.boot, config.nodes.map((n) => n.name), peerBoots);
@@ -350,9 +361,22 @@ export class Daemon extends DaemonEvents {
   }
 
   private fileDoc(): ClusterDoc {
-    const raw = structuredClone(this.o.config) as Record<string, unknown>;
-    const epoch = typeof raw['epoch'] === 'number' ? raw['epoch'] : 0;
-    return { epoch, config: { ...raw, epoch }, quarantine: {} };
+    const written = structuredClone(this.o.config);
+    const epoch = written.epoch ?? 0;
+    return { epoch, config: { ...written, epoch }, quarantine: {} };
+  }
+
+  /**
+   * The membership settings in effect: the configuration's `membership` section under this node's
+   * overrides; two-node mode unless said otherwise when the configuration has two nodes. The nodes
+   * and links are the ones this daemon started with (changing them takes a restart).
+   */
+  private membershipConfig(config: ClusterConfig): ResolvedConfig {
+    const nodes = this.membership?.config.nodes ?? membershipNodes(this.nodesWithAddresses(config));
+    return resolveConfig({
+      twoNode: nodes.length === 2, ...config.membership, ...this.o.membership,
+      arbiter: this.o.arbiter !== undefined, self: this.o.node, nodes,
+    });
   }
 
   private nodesWithAddresses(config: ClusterConfig): { name: string; addresses: Record<string, string> }[] {
@@ -635,6 +659,7 @@ export class Daemon extends DaemonEvents {
       }
       case 'config-changed': {
         this.local.setConfig(this.core.config);
+        this.applyMembershipSettings();
         if (this.unclean !== undefined && this.core.doc.quarantine[this.o.node] !== undefined) {
           this.unclean = undefined; // the cluster has recorded it: do not quarantine again after `node clear`
           void this.persist(true);
@@ -645,6 +670,29 @@ export class Daemon extends DaemonEvents {
       }
       case 'log': this.log[c.level](c.message, c.fields); break;
     }
+  }
+
+  /** A changed `membership` section takes effect at once (its nodes and links only at a restart). */
+  private applyMembershipSettings(): void {
+    let next: ResolvedConfig;
+    try {
+      next = this.membershipConfig(this.core.config);
+    } catch (e) {
+      this.log.error(`the configuration's membership settings cannot be used here: ${(e as Error).message}; this node keeps its current ones`);
+      return;
+    }
+    const before = clusterWideSettings(this.membership.config);
+    const after = clusterWideSettings(next);
+    const changed = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((k) => before[k] !== after[k]);
+    if (changed.length === 0) return;
+    const tickMs = this.membership.config.tickMs;
+    this.membership = reconfigure(this.membership, next);
+    this.log.info(`membership settings changed: ${changed.map((k) => `${k} ${String(before[k] ?? 'unset')} -> ${String(after[k] ?? 'unset')}`).join(', ')}`);
+    if (next.tickMs !== tickMs) {
+      this.o.timers.clearInterval(this.timer);
+      this.timer = this.o.timers.setInterval(() => this.tick(), next.tickMs);
+    }
+    this.publishReport();
   }
 
   private async runTransition(c: Extract<CoreCommand, { type: 'run' }>): Promise<void> {
@@ -874,14 +922,17 @@ export class Daemon extends DaemonEvents {
     return {
       boot: this.boot, rev: this.local.rev, history: this.local.history, failures: this.local.failures,
       ...(this.unclean ? { unclean: this.unclean } : {}), ...(this.shuttingDown ? { shutdown: true } : {}),
-      ...(fenced.length ? { fenced } : {}), members: [...this.membership.members],
+      ...(fenced.length ? { fenced } : {}), members: [...this.membership.members], membership: clusterWideSettings(this.membership.config),
     };
   }
 
   private wireReport(): NodeReport {
     const r = this.report();
-    const { fenced, members, ...rest } = r;
-    return { ...rest, history: [...r.history], failures: [...r.failures], ...(fenced ? { fenced: [...fenced] } : {}), ...(members ? { members: [...members] } : {}) };
+    const { fenced, members, membership, ...rest } = r;
+    return {
+      ...rest, history: [...r.history], failures: [...r.failures], ...(fenced ? { fenced: [...fenced] } : {}), ...(members ? { members: [...members] } : {}),
+      ...(membership ? { membership: { ...membership } } : {}),
+    };
   }
 
   private onLocalChange(): void {
@@ -1020,6 +1071,7 @@ export class Daemon extends DaemonEvents {
     return {
       node: this.o.node, boot: this.boot, coordinator: m.coordinator, term: m.term, quorate: m.quorate, mayRun: m.mayRun,
       mayRunReason: m.mayRun ? 'ok' : mayRunReason(m), ...(blocked && m.coordinator === this.o.node ? { schedulerBlocked: blocked } : {}),
+      ...(s.settingsConflict !== undefined ? { membershipConflict: s.settingsConflict } : {}), membershipSettings: clusterWideSettings(m.config),
       epoch: s.doc.epoch, ...(s.config.properties.clusterName ? { clusterName: s.config.properties.clusterName } : {}), members: m.members,
       nodes: cs.nodes.map((n) => {
         const p = m.peers[n.name];
@@ -1178,5 +1230,6 @@ function parseReport(r: NodeReport, same?: NodeReportData): NodeReportData | und
     boot: r.boot, rev: r.rev, history, failures,
     ...(r.unclean !== undefined ? { unclean: r.unclean } : {}), ...(r.shutdown ? { shutdown: true } : {}),
     ...(r.fenced?.length ? { fenced: [...r.fenced] } : {}), ...(r.members ? { members: [...r.members] } : {}),
+    ...(r.membership ? { membership: { ...r.membership } } : {}),
   };
 }

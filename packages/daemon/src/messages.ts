@@ -59,6 +59,12 @@ export const NodeReport = z.strictObject({
    * channel and the heartbeats are separate sockets).
    */
   members: z.array(Name).max(1024).optional(),
+  /**
+   * The membership settings in effect on the sender (`clusterWideSettings`): the coordinator does
+   * not schedule while members' differ. Absent from older versions (then not compared).
+   */
+  membership: z.record(z.string().max(100), z.union([z.string().max(255), z.number(), z.boolean()]))
+    .refine((r) => Object.keys(r).length <= 256, 'at most 256 settings').optional(),
 });
 export type NodeReport = z.infer<typeof NodeReport>;
 export const ReportMessage = z.strictObject({ ...Base, type: z.literal('report'), report: NodeReport });

@@ -57,6 +57,35 @@ describe('coordinatorStep', () => {
     expect(b.state.running).toBe(1);
   });
 
+  test('members whose membership settings differ: nothing is scheduled, the log and the blocker name the setting and the nodes', () => {
+    const settings = { deadTicks: 6, partitionPolicy: 'fence', twoNode: true };
+    const s0 = initialCoreState('serv1', doc, view('serv1', { boot: 20 }));
+    const a = run(s0, [
+      { type: 'report', node: 'serv1', report: report(10, 0, { membership: settings }), now },
+      { type: 'report', node: 'serv2', report: report(20, 0, { membership: { ...settings, deadTicks: 30, partitionPolicy: 'stop-all' } }), now },
+    ]);
+    expect(runs(a.commands)).toHaveLength(0);
+    const why = scheduleBlocker(a.state);
+    expect(why).toContain('deadTicks is 6 on serv1 but 30 on serv2; partitionPolicy is fence on serv1 but stop-all on serv2');
+    expect(a.state.settingsConflict).toBe(why);
+    expect(a.commands).toContainEqual({ type: 'log', level: 'error', message: expect.stringContaining('deadTicks is 6 on serv1 but 30 on serv2') });
+    // serv2 restarted without its overrides: they agree, the coordinator schedules.
+    const b = run(a.state, [{ type: 'report', node: 'serv2', report: report(20, 1, { membership: settings }), now }]);
+    expect(b.state.settingsConflict).toBeUndefined();
+    expect(b.commands).toContainEqual({ type: 'log', level: 'info', message: 'the members\' membership settings agree again' });
+    expect(runs(b.commands)).toHaveLength(1);
+  });
+
+  test('a member that does not report its membership settings (an older version) is not compared', () => {
+    const s0 = initialCoreState('serv1', doc, view('serv1', { boot: 20 }));
+    const a = run(s0, [
+      { type: 'report', node: 'serv1', report: report(10, 0, { membership: { deadTicks: 6 } }), now },
+      { type: 'report', node: 'serv2', report: report(20), now },
+    ]);
+    expect(a.state.settingsConflict).toBeUndefined();
+    expect(runs(a.commands)).toHaveLength(1);
+  });
+
   test('a non-coordinator never schedules', () => {
     const s0 = initialCoreState('serv2', doc, view('serv2', { boot: 10 }));
     const r = run(s0, [{ type: 'report', node: 'serv1', report: report(10), now }, { type: 'report', node: 'serv2', report: report(20), now }]);

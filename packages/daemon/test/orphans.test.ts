@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { AgentRegistry } from '@paceline/agent-api';
+import type { ClusterConfigInput } from '@paceline/model';
 import { dummyAgents } from '@paceline/agent-dummy';
 import { ExecaCommandRunner, createLogger, systemClock } from '@paceline/runtime';
 import { Daemon, systemTimers } from '@paceline/daemon';
@@ -23,13 +24,11 @@ test('a running resource removed from the configuration is stopped with its last
   const c = twoNodeConfig(base);
   // The orphan-to-be keeps its state in a file named by a parameter: only its own definition finds it.
   const orphState = join(root, 'orph.state');
-  const config = {
+  const keep = { type: 'primitive', id: 'keep', agent: 'paceline:dummy' } as const;
+  const config: ClusterConfigInput = {
     ...c,
-    nodes: (c['nodes'] as unknown[]).slice(0, 1),
-    resources: [
-      { type: 'primitive', id: 'keep', agent: 'paceline:dummy' },
-      { type: 'primitive', id: 'orph', agent: 'paceline:dummy', params: { state: orphState, fake: 'v1' } },
-    ],
+    nodes: (c['nodes'] as NonNullable<ClusterConfigInput['nodes']>).slice(0, 1),
+    resources: [keep, { type: 'primitive', id: 'orph', agent: 'paceline:dummy', params: { state: orphState, fake: 'v1' } }],
     constraints: [],
   };
   const fenced: string[] = [];
@@ -42,7 +41,7 @@ test('a running resource removed from the configuration is stopped with its last
   await d.start();
   await waitFor('orph running', () => existsSync(orphState) && d.status().resources.some((r) => r.resource === 'orph' && r.role === 'Started'));
 
-  const r = await d.update({ op: 'replace', config: { ...config, resources: [config.resources[0]] } }, 30_000);
+  const r = await d.update({ op: 'replace', config: { ...config, resources: [keep] } }, 30_000);
   expect(r).toMatchObject({ ok: true });
   await waitFor('orph stopped', () => !existsSync(orphState));
   await waitFor('orph gone from the status', () => !d.status().resources.some((x) => x.resource === 'orph') && d.status().lastTransition?.state !== 'running');

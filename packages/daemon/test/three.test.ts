@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { AgentRegistry } from '@paceline/agent-api';
+import type { ClusterConfigInput } from '@paceline/model';
 import { dummyAgents } from '@paceline/agent-dummy';
 import { ExecaCommandRunner, createLogger, systemClock } from '@paceline/runtime';
 import { Daemon, systemTimers, type DaemonStatus } from '@paceline/daemon';
@@ -19,7 +20,7 @@ const active = (s: DaemonStatus, rsc: string): string[] => s.resources.filter((r
 test('three nodes: the majority recovers a lost node\'s resource', async () => {
   const base = await freePorts(6);
   const names = ['n1', 'n2', 'n3'];
-  const config = {
+  const config: ClusterConfigInput = {
     properties: { stonithEnabled: false },
     defaults: { resource: { stickiness: 0 } },
     nodes: names.map((name, i) => ({ name, addresses: { lan: `127.0.0.1:${base + 2 * i}` } })),

@@ -4,6 +4,7 @@
  * wall-clock time with `tickMs`; the state machine never reads a clock.
  */
 import { z } from 'zod';
+import { LinkTiming, MembershipSettings, PartitionPolicy, type TimingProfile } from '@paceline/model';
 
 const Name = z
   .string()
@@ -11,23 +12,7 @@ const Name = z
   .max(255)
   .regex(/^[A-Za-z0-9_.:@+-]+$/, 'a name may contain only letters, digits and _ . : @ + -');
 
-export const PartitionPolicy = z.enum(['fence', 'witness', 'stop-all']);
-/**
- * What a node does when it loses contact with a peer on every link:
- * - `fence`: the quorate side fences the peer (one side waits `fenceDelayTicks` so that both sides
- *   of a split do not shoot each other at once) and takes over only once fencing is confirmed;
- * - `witness`: a node runs resources only while it can reach the witness (a ping target the caller
- *   checks); it takes over a lost peer's resources after `witnessGraceTicks`;
- * - `stop-all`: any node that loses a peer stops everything until the peer is back.
- */
-export type PartitionPolicy = z.infer<typeof PartitionPolicy>;
-
-export const LinkTiming = z.strictObject({
-  /** Silence on this link longer than this marks the link down (overrides `deadTicks`). */
-  deadTicks: z.number().int().positive().optional(),
-  /** Silence on this link this long emits a `link-late` warning (overrides `warnTicks`). */
-  warnTicks: z.number().int().positive().optional(),
-});
+export { PartitionPolicy, LinkTiming };
 
 export const MembershipNode = z.strictObject({
   name: Name,
@@ -42,66 +27,63 @@ export const TIMING_PROFILES = {
   default: { tickMs: 50, heartbeatTicks: 1, deadTicks: 6, warnTicks: 4 },
   /** ≈150 ms to declare a node lost; 40 heartbeats per second per link. */
   fast: { tickMs: 25, heartbeatTicks: 1, deadTicks: 6, warnTicks: 4 },
-} as const;
-export type TimingProfile = keyof typeof TIMING_PROFILES;
+} as const satisfies Record<TimingProfile, unknown>;
+export type { TimingProfile };
 
-export const MembershipConfig = z
-  .strictObject({
-    /** This node's name; must be one of `nodes`. */
-    self: Name,
-    nodes: z.array(MembershipNode).min(1, 'at least one node is needed'),
-    /** A timing profile: its values are the defaults for tickMs, heartbeatTicks, deadTicks and warnTicks. */
-    profile: z.enum(['default', 'fast']).optional(),
-    /** Length of one tick in milliseconds (used by the caller's timer and for display only). */
-    tickMs: z.number().int().positive().default(TIMING_PROFILES.default.tickMs),
-    /** Send a heartbeat on every link every this many ticks. */
-    heartbeatTicks: z.number().int().positive().default(TIMING_PROFILES.default.heartbeatTicks),
-    /** A link to a peer is down after this many ticks of silence on it; a peer is lost when all its links are down. */
-    deadTicks: z.number().int().positive().default(TIMING_PROFILES.default.deadTicks),
-    /** After this many ticks of silence on a link, a `link-late` warning is emitted. */
-    warnTicks: z.number().int().positive().default(TIMING_PROFILES.default.warnTicks),
-    /** Per-link overrides of the timing. */
-    links: z.record(Name, LinkTiming).default({}),
-    /** Two-node mode (corosync's two_node): a lone survivor keeps quorum. Needs exactly two nodes. */
-    twoNode: z.boolean().default(false),
-    /** No quorum until every configured node has been seen at once (default: on in two-node mode). */
-    waitForAll: z.boolean().optional(),
-    partitionPolicy: PartitionPolicy.default('fence'),
-    /** The node that wins a fence race (fences without delay); default: the lowest node name. */
-    preferredNode: Name.optional(),
-    /**
-     * Without an arbiter: extra wait before a node that does not win the fence race fences its peer,
-     * multiplied by its rank. The race is won by the node running the most (the `weights` input: the
-     * sum of its active resources' priorities), ties by `preferredNode`.
-     */
-    fenceDelayTicks: z.number().int().nonnegative().default(20),
-    /**
-     * A tie-breaking arbiter (`paceline witness`) decides fence races: a node fences a lost peer only
-     * once it holds the arbiter's vote, and then without delay; a node refused the vote (another node
-     * holds it) may not run resources. The caller asks the arbiter on `vote-requested` and feeds the
-     * answer as a `vote` input.
-     */
-    arbiter: z.boolean().default(false),
-    /** While a peer is lost, the vote is asked for again (renewing its lease) every this many ticks. */
-    voteRenewTicks: z.number().int().positive().default(10),
-    /**
-     * Skip the fence-race delay when every link to the lost peer reports its port closed (ICMP port
-     * unreachable): the peer's host is up but its daemon is dead, so it cannot fence this node and
-     * there is no race to lose. Only availability depends on this: fencing still happens before any
-     * takeover. Turn it off if a firewall may answer heartbeats with "reject" (see docs/membership.md).
-     */
-    fenceNowIfPeerRefuses: z.boolean().default(true),
-    /** After a failed fencing attempt, request it again after this many ticks. */
-    fenceRetryTicks: z.number().int().positive().default(20),
-    /**
-     * A peer not heard at all since this node started counts as lost only after this many ticks
-     * (so that nodes booting a moment apart do not fence each other).
-     */
-    startupGraceTicks: z.number().int().nonnegative().default(40),
-    /** A witness report older than this counts as "unreachable". */
-    witnessStaleTicks: z.number().int().positive().default(40),
-    /** With the witness policy: ticks after losing a peer before its resources may be taken over. */
-    witnessGraceTicks: z.number().int().nonnegative().default(40),
+/** The defaults of the settings that no profile sets (the `membership` section's documented defaults). */
+export const MEMBERSHIP_DEFAULTS = {
+  links: {} as Readonly<Record<string, LinkTiming>>,
+  twoNode: false,
+  partitionPolicy: 'fence' as PartitionPolicy,
+  fenceDelayTicks: 20,
+  arbiter: false,
+  voteRenewTicks: 10,
+  fenceNowIfPeerRefuses: true,
+  fenceRetryTicks: 20,
+  startupGraceTicks: 40,
+  witnessStaleTicks: 40,
+  witnessGraceTicks: 40,
+} as const;
+
+/**
+ * The state machine's configuration: the cluster configuration's `membership` section (the
+ * model's `MembershipSettings`, one schema for the file, the daemon's overrides and this) plus this
+ * node, every node with its links, and `arbiter`. Parsing applies the timing profile, then the
+ * defaults, so explicit values win over the profile.
+ */
+export const MembershipConfig = MembershipSettings.extend({
+  /** This node's name; must be one of `nodes`. */
+  self: Name,
+  nodes: z.array(MembershipNode).min(1, 'at least one node is needed'),
+  /**
+   * A tie-breaking arbiter (`paceline witness`) decides fence races: a node fences a lost peer only
+   * once it holds the arbiter's vote, and then without delay; a node refused the vote (another node
+   * holds it) may not run resources. The caller asks the arbiter on `vote-requested` and feeds the
+   * answer as a `vote` input.
+   */
+  arbiter: z.boolean().optional(),
+  preferredNode: Name.optional(),
+})
+  .transform((c) => {
+    const timing = TIMING_PROFILES[c.profile ?? 'default'];
+    return {
+      ...c,
+      tickMs: c.tickMs ?? timing.tickMs,
+      heartbeatTicks: c.heartbeatTicks ?? timing.heartbeatTicks,
+      deadTicks: c.deadTicks ?? timing.deadTicks,
+      warnTicks: c.warnTicks ?? timing.warnTicks,
+      links: c.links ?? MEMBERSHIP_DEFAULTS.links,
+      twoNode: c.twoNode ?? MEMBERSHIP_DEFAULTS.twoNode,
+      partitionPolicy: c.partitionPolicy ?? MEMBERSHIP_DEFAULTS.partitionPolicy,
+      fenceDelayTicks: c.fenceDelayTicks ?? MEMBERSHIP_DEFAULTS.fenceDelayTicks,
+      arbiter: c.arbiter ?? MEMBERSHIP_DEFAULTS.arbiter,
+      voteRenewTicks: c.voteRenewTicks ?? MEMBERSHIP_DEFAULTS.voteRenewTicks,
+      fenceNowIfPeerRefuses: c.fenceNowIfPeerRefuses ?? MEMBERSHIP_DEFAULTS.fenceNowIfPeerRefuses,
+      fenceRetryTicks: c.fenceRetryTicks ?? MEMBERSHIP_DEFAULTS.fenceRetryTicks,
+      startupGraceTicks: c.startupGraceTicks ?? MEMBERSHIP_DEFAULTS.startupGraceTicks,
+      witnessStaleTicks: c.witnessStaleTicks ?? MEMBERSHIP_DEFAULTS.witnessStaleTicks,
+      witnessGraceTicks: c.witnessGraceTicks ?? MEMBERSHIP_DEFAULTS.witnessGraceTicks,
+    };
   })
   .superRefine((c, ctx) => {
     const names = c.nodes.map((n) => n.name);
@@ -161,4 +143,27 @@ export function warnTicksOf(c: MembershipConfig, link: string): number {
 /** Builds membership nodes from the cluster configuration's nodes (links = keys of `addresses`). */
 export function membershipNodes(nodes: readonly { name: string; addresses: Readonly<Record<string, string>> }[]): MembershipNode[] {
   return nodes.map((n) => ({ name: n.name, links: Object.keys(n.addresses).sort() }));
+}
+
+/** One setting's value in effect, as nodes compare them (see `clusterWideSettings`). */
+export type SettingValue = string | number | boolean;
+
+/**
+ * The settings in effect that every node of a cluster must share, flattened (`links.lan.deadTicks`)
+ * and sorted: the `membership` section after the profile, the defaults and this node's overrides,
+ * and whether an arbiter decides fence races. A node's `self` and its links are not in it. Daemons
+ * exchange it in their reports and refuse to schedule while members' differ.
+ */
+export function clusterWideSettings(c: ResolvedConfig): Readonly<Record<string, SettingValue>> {
+  const out: Record<string, SettingValue> = {
+    tickMs: c.tickMs, heartbeatTicks: c.heartbeatTicks, deadTicks: c.deadTicks, warnTicks: c.warnTicks,
+    twoNode: c.twoNode, waitForAll: c.waitForAll, partitionPolicy: c.partitionPolicy, preferredNode: c.preferred,
+    fenceDelayTicks: c.fenceDelayTicks, arbiter: c.arbiter, voteRenewTicks: c.voteRenewTicks, fenceNowIfPeerRefuses: c.fenceNowIfPeerRefuses,
+    fenceRetryTicks: c.fenceRetryTicks, startupGraceTicks: c.startupGraceTicks, witnessStaleTicks: c.witnessStaleTicks, witnessGraceTicks: c.witnessGraceTicks,
+  };
+  for (const [link, t] of Object.entries(c.links)) {
+    if (t.deadTicks !== undefined) out[`links.${link}.deadTicks`] = t.deadTicks;
+    if (t.warnTicks !== undefined) out[`links.${link}.warnTicks`] = t.warnTicks;
+  }
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
 }

@@ -4,7 +4,7 @@
  * The caller feeds a `tick` every `tickMs`, feeds decoded packets, sends the outbox, and acts on
  * the events.
  */
-import { MembershipConfig, TIMING_PROFILES, deadTicksOf, warnTicksOf, type MembershipConfigInput, type ResolvedConfig } from './config.js';
+import { MembershipConfig, deadTicksOf, warnTicksOf, type MembershipConfigInput, type ResolvedConfig } from './config.js';
 import { DROP_REASONS, type DropReason } from './codec.js';
 import { MembershipError } from './errors.js';
 import type { Heartbeat, WireMessage } from './messages.js';
@@ -20,8 +20,7 @@ type P = Draft<PeerState>;
 
 /** Parses and resolves a configuration; throws MembershipError listing every problem. */
 export function resolveConfig(input: MembershipConfigInput): ResolvedConfig {
-  const profile = typeof input === 'object' && input !== null && typeof input.profile === 'string' ? TIMING_PROFILES[input.profile] : undefined;
-  const parsed = MembershipConfig.safeParse(profile ? { ...profile, ...input } : input);
+  const parsed = MembershipConfig.safeParse(input);
   if (!parsed.success)
     throw MembershipError.fromIssues(parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
   const c = parsed.data;
@@ -38,6 +37,19 @@ export function resolveConfig(input: MembershipConfigInput): ResolvedConfig {
     peerLinks,
     preferred: c.preferredNode ?? nodeNames[0] ?? c.self,
   };
+}
+
+/**
+ * The same state under new settings (the cluster configuration's `membership` section changed):
+ * peers, links, quorum and fencing carry on; counts in ticks are read with the new timing from the
+ * next step. The node set and its links cannot change this way (that takes a restart). Throws
+ * MembershipError when they differ.
+ */
+export function reconfigure(state: MembershipState, config: ResolvedConfig): MembershipState {
+  const links = (c: ResolvedConfig): string => JSON.stringify([c.self, c.selfLinks, c.peerLinks]);
+  if (links(config) !== links(state.config))
+    throw new MembershipError('MEMBERSHIP_CONFIG_INVALID', 'reconfigure: the nodes and their links cannot change while running (restart the daemon)');
+  return { ...state, config };
 }
 
 /**

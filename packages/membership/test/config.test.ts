@@ -1,4 +1,4 @@
-import { MembershipError, TIMING_PROFILES, initialState, membershipNodes, resolveConfig } from '@paceline/membership';
+import { MembershipError, TIMING_PROFILES, clusterWideSettings, initialState, membershipNodes, reconfigure, resolveConfig } from '@paceline/membership';
 
 const nodes = [{ name: 'serv1', links: ['crossover', 'lan'] }, { name: 'serv2', links: ['crossover', 'lan'] }];
 
@@ -27,6 +27,23 @@ describe('membership configuration', () => {
     expect(resolveConfig({ self: 'serv1', nodes, profile: 'fast' })).toMatchObject(TIMING_PROFILES.fast);
     expect(resolveConfig({ self: 'serv1', nodes, profile: 'fast', deadTicks: 8 })).toMatchObject({ tickMs: 25, deadTicks: 8 });
     expect(() => resolveConfig({ self: 'serv1', nodes, profile: 'ludicrous' } as never)).toThrow(/profile/);
+  });
+
+  it('says the settings every node must share, flattened, without the node itself', () => {
+    const a = clusterWideSettings(resolveConfig({ self: 'serv1', nodes, twoNode: true, links: { lan: { deadTicks: 10 } } }));
+    const b = clusterWideSettings(resolveConfig({ self: 'serv2', nodes, twoNode: true, links: { lan: { deadTicks: 10 } } }));
+    expect(a).toEqual(b);
+    expect(a).toMatchObject({ tickMs: 50, deadTicks: 6, twoNode: true, waitForAll: true, partitionPolicy: 'fence', preferredNode: 'serv1', arbiter: false, 'links.lan.deadTicks': 10 });
+    expect(Object.keys(a)).toEqual([...Object.keys(a)].sort());
+    expect(clusterWideSettings(resolveConfig({ self: 'serv2', nodes, profile: 'fast' }))).toMatchObject({ tickMs: 25 });
+  });
+
+  it('reconfigures a running state with new settings but not new nodes', () => {
+    const s = initialState({ self: 'serv1', nodes, twoNode: true }, { boot: 1 });
+    const next = reconfigure(s, resolveConfig({ self: 'serv1', nodes, twoNode: true, partitionPolicy: 'stop-all' }));
+    expect(next.config.partitionPolicy).toBe('stop-all');
+    expect(next.peers).toBe(s.peers);
+    expect(() => reconfigure(s, resolveConfig({ self: 'serv1', nodes: [...nodes, { name: 'serv3', links: ['lan'] }] }))).toThrow(/restart/);
   });
 
   it('builds nodes from the cluster configuration', () => {

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { INFINITY, parseScore, type Score } from './score.js';
 import { Duration } from './duration.js';
 import { Monitoring } from './monitoring.js';
+import { MembershipSettings } from './membership.js';
 import { compileResourcePattern } from './pattern.js';
 
 /** A score: a number, or "INFINITY" / "+INFINITY" / "-INFINITY". */
@@ -412,6 +413,8 @@ export const ClusterConfig = z.strictObject({
   agents: z.array(AgentModuleSpec).optional(),
   /** Metrics, the web view and alerts (docs/operations.md); absent: none of them. */
   monitoring: Monitoring.optional(),
+  /** Heartbeat timing and partition policy, the same on every node (docs/membership.md); absent: the defaults. */
+  membership: MembershipSettings.optional(),
 });
 /** A parsed, valid configuration (defaults applied). */
 export type ClusterConfig = z.infer<typeof ClusterConfig>;

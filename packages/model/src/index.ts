@@ -5,6 +5,7 @@ export * from './duration.js';
 export * from './errors.js';
 export * from './config.js';
 export * from './monitoring.js';
+export * from './membership.js';
 export * from './status.js';
 export * from './transition.js';
 export * from './ocf.js';

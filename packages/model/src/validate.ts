@@ -4,7 +4,7 @@
  * nothing is returned, so a bad file is never half-applied.
  */
 import type { z } from 'zod';
-import { ClusterConfig, type Constraint } from './config.js';
+import { ClusterConfig, type ClusterConfigInput, type Constraint } from './config.js';
 import { ClusterStatus } from './status.js';
 import { ConfigError, formatPath, type ConfigIssue } from './errors.js';
 import { parseDocumentText } from './load.js';
@@ -66,9 +66,28 @@ export function validateConfig(input: unknown): ValidationResult {
     checkConstraint(c, `constraints[${i}]`, resourceIds, nodeNames, issues, warnings);
   });
   issues.push(...findMandatoryCycles(config.constraints));
+  issues.push(...membershipIssues(config));
   const noFencing = noFencingWarning(config);
   if (noFencing) warnings.push(noFencing);
   return issues.length ? { issues, warnings } : { config, issues, warnings };
+}
+
+/** The membership section's references to nodes and links (the state machine checks the rest). */
+function membershipIssues(config: ClusterConfig): ConfigIssue[] {
+  const m = config.membership;
+  if (m === undefined) return [];
+  const issues: ConfigIssue[] = [];
+  const names = config.nodes.map((n) => n.name);
+  if (m.twoNode === true && names.length !== 2)
+    issues.push({ path: 'membership.twoNode', message: `two-node mode needs exactly 2 nodes, not ${names.length}` });
+  if (m.preferredNode !== undefined && !names.includes(m.preferredNode))
+    issues.push({ path: 'membership.preferredNode', message: `"${m.preferredNode}" is not one of the nodes (${names.join(', ')})` });
+  const links = new Set(config.nodes.flatMap((n) => Object.keys(n.addresses)));
+  for (const link of Object.keys(m.links ?? {}))
+    if (!links.has(link)) issues.push({ path: `membership.links.${link}`, message: `no node has an address on a link named "${link}" (links: ${[...links].sort().join(', ') || 'none'})` });
+  if (m.warnTicks !== undefined && m.deadTicks !== undefined && m.warnTicks > m.deadTicks)
+    issues.push({ path: 'membership.warnTicks', message: `warnTicks (${m.warnTicks}) exceeds deadTicks (${m.deadTicks})` });
+  return issues;
 }
 
 /**
@@ -228,9 +247,28 @@ export function parseConfig(input: unknown, source?: string): ClusterConfig {
   return r.config;
 }
 
+/**
+ * A configuration as written beside its parsed form: the daemon starts from `written` (it is what
+ * the cluster replicates, without the defaults filled in) and plans with `config`.
+ */
+export interface ConfigDocument {
+  readonly written: ClusterConfigInput;
+  readonly config: ClusterConfig;
+  readonly warnings: readonly ConfigIssue[];
+}
+
+/** Parses YAML or JSON text into a configuration as written and as parsed; throws ConfigError naming `source`. */
+export function parseConfigDocumentText(text: string, source?: string): ConfigDocument {
+  const written = parseDocumentText(text, source);
+  const r = validateConfig(written);
+  if (!r.config) throw new ConfigError(r.issues, source);
+  // It validated, so it is a mapping of the configuration's input shape.
+  return { written: written as ClusterConfigInput, config: r.config, warnings: r.warnings };
+}
+
 /** Parses YAML or JSON text (JSON is YAML) into a valid configuration; throws ConfigError. */
 export function parseConfigText(text: string, source?: string): ClusterConfig {
-  return parseConfig(parseDocumentText(text, source), source);
+  return parseConfigDocumentText(text, source).config;
 }
 
 export function parseStatus(input: unknown, source?: string): ClusterStatus {

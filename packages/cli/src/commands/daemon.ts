@@ -2,12 +2,13 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Daemon, systemTimers, type FenceOutcome } from '@paceline/daemon';
+import { MEMBERSHIP_SETTING_NAMES, MembershipSettings } from '@paceline/model';
 import { Observer, parseListenOverride } from '@paceline/observe';
 import { ArbiterClient, DEFAULT_WITNESS_PORT, ExecaCommandRunner, createLogger, readKey, systemClock, type LogFormat, type LogLevel } from '@paceline/runtime';
 import { ExitError, type CliIo } from '../io.js';
-import { loadConfigDocument } from '../load.js';
+import { loadConfigFile } from '../load.js';
 import { configAgentResolver } from '../agents.js';
-import { assertAgentParams } from '../agent-params-check.js';
+import { assertAgentParams, suggest } from '../agent-params-check.js';
 import { checkLogOptions, parseAddressOption } from '../options.js';
 import { VERSION } from '../version.js';
 import { announceToSystemd } from '../systemd.js';
@@ -28,16 +29,50 @@ export function parseAddressOverrides(items: readonly string[]): Record<string, 
   return out;
 }
 
-/** "key=value" membership settings; numbers and booleans are converted. */
+/** "key=value" membership settings; numbers and booleans are converted; `links.LINK.deadTicks=N` nests. */
 export function parseMembershipSettings(items: readonly string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const item of items) {
     const eq = item.indexOf('=');
     if (eq <= 0) throw new ExitError(2, `--membership "${item}": write KEY=VALUE`);
     const v = item.slice(eq + 1);
-    out[item.slice(0, eq)] = /^-?\d+$/.test(v) ? Number(v) : v === 'true' ? true : v === 'false' ? false : v;
+    const value = /^-?\d+$/.test(v) ? Number(v) : v === 'true' ? true : v === 'false' ? false : v;
+    const path = item.slice(0, eq).split('.');
+    let at = out;
+    for (const p of path.slice(0, -1)) {
+      const next = at[p];
+      at = at[p] = typeof next === 'object' && next !== null ? (next as Record<string, unknown>) : {};
+    }
+    at[path[path.length - 1]!] = value;
   }
   return out;
+}
+
+/**
+ * This node's overrides of the configuration's `membership` section (`--membership`, `--profile`,
+ * `--partition-policy`), checked with the model's schema: an unknown setting is an error with a
+ * "did you mean", a bad value names the option and the setting.
+ */
+export function membershipOverrides(items: readonly string[], profile?: string, partitionPolicy?: string): MembershipSettings {
+  const raw = {
+    ...parseMembershipSettings(items),
+    ...(profile !== undefined ? { profile } : {}),
+    ...(partitionPolicy !== undefined ? { partitionPolicy } : {}),
+  };
+  const r = MembershipSettings.safeParse(raw);
+  if (r.success) return r.data;
+  const option = (key: PropertyKey | undefined): string => (key === 'profile' && profile !== undefined ? '--profile' : key === 'partitionPolicy' && partitionPolicy !== undefined ? '--partition-policy' : '--membership');
+  const problems = r.error.issues.flatMap((i) => {
+    if (i.code === 'unrecognized_keys') {
+      const known = i.path.length === 0 ? MEMBERSHIP_SETTING_NAMES : ['deadTicks', 'warnTicks'];
+      return i.keys.map((k) => {
+        const near = suggest(k, known);
+        return `--membership ${[...i.path.map(String), k].join('.')}: no such membership setting${near ? ` (did you mean "${near}"?)` : ` (settings: ${known.join(', ')})`}`;
+      });
+    }
+    return [`${option(i.path[0])} ${i.path.map(String).join('.')}: ${i.message}`];
+  });
+  throw new ExitError(2, problems.join('\n'));
 }
 
 interface DaemonOpts {
@@ -55,12 +90,12 @@ export function registerDaemonCommand(program: Command, io: CliIo): void {
     .option('--state-dir <dir>', 'state directory (persisted state, resource state, control socket)', DEFAULT_STATE_DIR)
     .option('--key <file>', 'cluster key file (create with `paceline keygen`)', DEFAULT_KEY)
     .option('--address <node:link=host:port>', 'override an address (repeatable), e.g. serv1:lan=127.0.0.1:7001', collect, [])
-    .option('--profile <name>', 'membership timing profile: default (~0.3 s to detect a lost node) or fast (~0.15 s)')
-    .option('--partition-policy <policy>', 'fence | witness | stop-all (default fence)')
+    .option('--profile <name>', 'this node\'s override of membership.profile: default (~0.3 s to detect a lost node) or fast (~0.15 s)')
+    .option('--partition-policy <policy>', 'this node\'s override of membership.partitionPolicy: fence | witness | stop-all')
     .option('--fence-command <cmd>', 'fencing command, run as CMD NODE (argument array, no shell); exit 0 = the node is off')
     .option('--witness <host>', 'ping target for the witness policy')
     .option('--arbiter <host:port>', `the \`paceline witness\` arbiter on the service LAN (default port ${DEFAULT_WITNESS_PORT}): only the node holding its vote fences`)
-    .option('--membership <key=value>', 'a membership setting (repeatable), e.g. fenceDelayTicks=0, deadTicks=8, twoNode=true', collect, [])
+    .option('--membership <key=value>', 'this node\'s override of a membership setting (repeatable), e.g. deadTicks=30, links.lan.deadTicks=10; every node must use the same', collect, [])
     .option('--port-offset <n>', 'daemon channel port = heartbeat port + n', '1')
     .option('--no-stop-on-shutdown', 'leave resources running when the daemon stops')
     .option('--metrics-listen <host:port|off>', 'this node\'s Prometheus metrics address (overrides monitoring.metrics; off: none)')
@@ -71,18 +106,18 @@ export function registerDaemonCommand(program: Command, io: CliIo): void {
     .action(async (opts: DaemonOpts) => {
       const arbiterAt = opts.arbiter !== undefined ? parseAddressOption('--arbiter', opts.arbiter, DEFAULT_WITNESS_PORT) : undefined;
       checkLogOptions(opts.logFormat, opts.logLevel);
-      const { document: config, result: loaded } = loadConfigDocument(io, opts.config);
+      const membership = membershipOverrides(opts.membership, opts.profile, opts.partitionPolicy);
+      // The one loader (as simulate's): a file that does not validate stops the start, naming it.
+      const { written: config, config: loaded } = loadConfigFile(io, opts.config);
       const logger = createLogger({ format: opts.logFormat as LogFormat, level: opts.logLevel as LogLevel, fields: { node: opts.node } });
       // Built-in agents plus the agent modules of the configuration in force (relative to --config).
-      const agents = configAgentResolver(opts.config, loaded.config ?? {});
-      if (loaded.config) {
-        // A module this node cannot load does not stop the daemon: its agents' resources are
-        // reported not installed here (their probes), so they are placed on other nodes.
-        const modules = await agents.load(loaded.config.agents ?? []);
-        for (const f of modules.failures) logger.error(`${f.error.message}: this node cannot run its agents`, { module: f.spec });
-        // A misspelt parameter stops the start here, not at the resource's first action.
-        assertAgentParams(loaded.config, modules.registry, opts.config, { unloadedModules: modules.failures.length > 0 });
-      }
+      const agents = configAgentResolver(opts.config, loaded);
+      // A module this node cannot load does not stop the daemon: its agents' resources are
+      // reported not installed here (their probes), so they are placed on other nodes.
+      const modules = await agents.load(loaded.agents ?? []);
+      for (const f of modules.failures) logger.error(`${f.error.message}: this node cannot run its agents`, { module: f.spec });
+      // A misspelt parameter stops the start here, not at the resource's first action.
+      assertAgentParams(loaded, modules.registry, opts.config, { unloadedModules: modules.failures.length > 0 });
       const key = await readKey(opts.key);
       const runner = new ExecaCommandRunner();
       const fenceArgv = opts.fenceCommand?.split(/\s+/).filter(Boolean);
@@ -98,10 +133,10 @@ export function registerDaemonCommand(program: Command, io: CliIo): void {
       // The arbiter knows this node by the daemon's incarnation, which is known once it started;
       // membership asks for the vote only after that.
       let boot: number | undefined;
-      const clusterName = (config['properties'] as Record<string, unknown> | undefined)?.['clusterName'];
+      const clusterName = loaded.properties.clusterName;
       const arbiter = arbiterAt !== undefined
         ? await ArbiterClient.open({
-          self: opts.node, address: arbiterAt, key, ...(typeof clusterName === 'string' ? { cluster: clusterName } : {}),
+          self: opts.node, address: arbiterAt, key, ...(clusterName !== undefined ? { cluster: clusterName } : {}),
           boot: () => {
             if (boot === undefined) throw new Error('the daemon has not started yet');
             return boot;
@@ -113,11 +148,7 @@ export function registerDaemonCommand(program: Command, io: CliIo): void {
       try {
         daemon = new Daemon({
           node: opts.node, config, stateDir: opts.stateDir, key, keyFile: resolve(opts.key), agents, runner, clock: systemClock, timers: systemTimers, logger,
-          membership: {
-            ...parseMembershipSettings(opts.membership),
-            ...(opts.profile !== undefined ? { profile: opts.profile as 'default' | 'fast' } : {}),
-            ...(opts.partitionPolicy !== undefined ? { partitionPolicy: opts.partitionPolicy as 'fence' | 'witness' | 'stop-all' } : {}),
-          },
+          membership,
           addresses: parseAddressOverrides(opts.address), portOffset: Number(opts.portOffset), stopOnShutdown: opts.stopOnShutdown,
           ...(fence ? { fence } : {}), ...(witness ? { witness } : {}), ...(arbiter ? { arbiter } : {}), signal: abort.signal,
         });

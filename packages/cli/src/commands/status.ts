@@ -31,6 +31,7 @@ export function renderStatus(s: DaemonStatus): string[] {
   out.push(`Coordinator: ${s.coordinator} (term ${s.term})  quorum: ${s.quorate ? 'yes' : 'NO'}  viewed from ${s.node}`);
   if (!s.mayRun) out.push(`  ${s.node} may not run resources: ${s.mayRunReason}`);
   if (s.schedulerBlocked) out.push(`  scheduling waits: ${s.schedulerBlocked}`);
+  else if (s.membershipConflict) out.push(`  membership settings differ: ${s.membershipConflict}`);
   if (s.arbiter) out.push(`  arbiter's vote: ${s.arbiter.vote}${s.arbiter.holder ? ` (held by ${s.arbiter.holder})` : ''}${s.arbiter.detail ? ` — ${s.arbiter.detail}` : ''}`);
   for (const c of s.conflicts ?? []) out.push(`  IDENTITY CONFLICT: two daemons run as ${c}; stop one (fencing powers off the name's machine)`);
   if (s.held?.length) out.push(`  not started while a lost peer may be starting them: ${s.held.join(', ')}`);

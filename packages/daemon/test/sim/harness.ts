@@ -23,6 +23,7 @@ import { cpSync, existsSync, mkdtempSync, promises as fsp, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AgentRegistry, type Logger } from '@paceline/agent-api';
+import type { ClusterConfigInput } from '@paceline/model';
 import { InMemoryNetwork, InMemoryObjectTransport, InMemoryTransport, Prng, SimulatedClock, type TimerHandle } from '@paceline/testkit';
 import type { WireMessage } from '@paceline/membership';
 import { Daemon, type ClusterDoc, type UpdateRequest } from '@paceline/daemon';
@@ -197,7 +198,7 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
   const tmpRoot = options.tmpRoot ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir());
   const root = mkdtempSync(join(tmpRoot, `paceline-sim-${process.pid}-${schedule.seed}-`));
   const key = Buffer.alloc(32, 7);
-  const config = {
+  const config: ClusterConfigInput = {
     properties: { stonithEnabled: false },
     defaults: { resource: { stickiness: 0 } },
     nodes: nodes.map((name) => ({ name, addresses: { crossover: `${name}-x`, lan: `${name}-l` } })),

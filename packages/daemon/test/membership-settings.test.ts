@@ -1,0 +1,61 @@
+/**
+ * The cluster-wide membership settings: the configuration's `membership` section is what every
+ * daemon runs with; a per-node override that makes one node differ stops the coordinator from
+ * scheduling, with the setting and the nodes named in the status of both; a changed section is
+ * applied at once, and once the settings agree again the coordinator schedules.
+ */
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { AgentRegistry } from '@paceline/agent-api';
+import { dummyAgents } from '@paceline/agent-dummy';
+import { ExecaCommandRunner, createLogger, systemClock } from '@paceline/runtime';
+import { Daemon, DaemonError, systemTimers, type DaemonStatus } from '@paceline/daemon';
+import type { MembershipSettings } from '@paceline/model';
+import { freePorts, twoNodeConfig, waitFor, testbed } from './helpers.js';
+
+const { root, key, daemons } = testbed('membership-settings');
+const logger = createLogger({ stream: new Writable({ write(_c, _e, cb) { cb(); } }) });
+const active = (s: DaemonStatus, rsc: string): string[] => s.resources.filter((r) => r.resource === rsc && r.role !== 'Stopped' && r.node).map((r) => r.node!);
+
+test('an override that differs blocks scheduling, named on both nodes; the section changed to match lets it go on', async () => {
+  const config = twoNodeConfig(await freePorts(8), { membership: { partitionPolicy: 'stop-all' } });
+  const make = (node: string, membership?: MembershipSettings): Daemon => {
+    const d = new Daemon({
+      node, config, stateDir: join(root, node), key, agents: new AgentRegistry([...dummyAgents]), runner: new ExecaCommandRunner(),
+      clock: systemClock, timers: systemTimers, logger, ...(membership ? { membership } : {}),
+    });
+    daemons.push(d);
+    return d;
+  };
+  const s1 = make('serv1');
+  const s2 = make('serv2', { deadTicks: 30 });
+  await Promise.all([s1.start(), s2.start()]);
+  expect(s1.status().membershipSettings).toMatchObject({ partitionPolicy: 'stop-all', deadTicks: 6, twoNode: true });
+  expect(s2.status().membershipSettings).toMatchObject({ partitionPolicy: 'stop-all', deadTicks: 30 });
+  const conflict = 'deadTicks is 6 on serv1 but 30 on serv2';
+  await waitFor('both nodes name the conflict', () => s1.status().membershipConflict?.includes(conflict) && s2.status().membershipConflict?.includes(conflict));
+  expect(s1.status().members).toEqual(['serv1', 'serv2']);
+  expect(s1.status().schedulerBlocked).toContain(conflict);
+  await new Promise((r) => setTimeout(r, 1000));
+  expect(active(s1.status(), 'web')).toEqual([]);
+  expect(s1.status().lastTransition).toBeUndefined();
+
+  // The section now says what serv2's override says: both run with deadTicks 30, web starts at home.
+  const r = await s2.update({ op: 'replace', config: { ...config, membership: { partitionPolicy: 'stop-all', deadTicks: 30 } } }, 30_000);
+  expect(r).toMatchObject({ ok: true });
+  await waitFor('web on serv1', () => active(s1.status(), 'web').join() === 'serv1', 30_000);
+  expect(s1.status().membershipSettings).toMatchObject({ deadTicks: 30 });
+  expect(s1.status().membershipConflict).toBeUndefined();
+  expect(s2.status().membershipConflict).toBeUndefined();
+}, 90_000);
+
+test('an invalid override is refused at start, naming the setting', async () => {
+  const config = twoNodeConfig(await freePorts(8));
+  const d = new Daemon({
+    node: 'serv1', config, stateDir: join(root, 'bad'), key, agents: new AgentRegistry([...dummyAgents]), runner: new ExecaCommandRunner(),
+    clock: systemClock, timers: systemTimers, logger, membership: { deadTicks: -1 },
+  });
+  daemons.push(d);
+  await expect(d.start()).rejects.toThrow(DaemonError);
+  await expect(d.start()).rejects.toThrow(/already started/);
+});
