@@ -3,43 +3,14 @@
  * what the agent reported. Together they map one-to-one onto OCF exit codes, so OCF scripts and
  * TypeScript agents are indistinguishable to the executor. Expected outcomes are values: only bugs throw.
  */
-import { OcfRc, type MonitorReport } from '@paceline/model';
+import { OcfRc, type ActionResult, type Outcome } from '@paceline/model';
 
-/** The report's schema and types, for agents (which import only the agent API). */
+/**
+ * The schemas are the model's (results cross the wire between nodes); the types are re-exported
+ * here for agents, with the monitor report's schema and types (agents import only the agent API).
+ */
+export type { ActionResult, Execution, Outcome } from '@paceline/model';
 export { MonitorReport, ReplicaLag } from '@paceline/model';
-
-/** Did the action run? */
-export type Execution = 'done' | 'timeout' | 'cancelled' | 'error' | 'not-installed' | 'not-supported';
-
-/** What the agent reported (meaningful when execution is 'done'). */
-export type Outcome =
-  | 'ok'
-  | 'not-running'
-  | 'running-promoted'
-  | 'failed-promoted'
-  | 'degraded'
-  | 'degraded-promoted'
-  | 'generic-error'
-  | 'invalid-args'
-  | 'unimplemented'
-  | 'insufficient-privileges'
-  | 'not-installed'
-  | 'misconfigured';
-
-export interface ActionResult {
-  readonly execution: Execution;
-  readonly outcome: Outcome;
-  /** A short human-readable reason, e.g. "address 10.0.0.10 already in use by 52:54:00:12:34:56". */
-  readonly reason?: string;
-  /** Wall time the action took, in ms (filled in by the executor). */
-  readonly durationMs?: number;
-  /**
-   * Typed facts a monitor reports besides its outcome (a replica's lag: see MonitorReport). The
-   * executor checks it against the schema (an invalid one is dropped with a warning) and the daemon
-   * carries the last one into the status, the metrics and the scheduler's input.
-   */
-  readonly report?: MonitorReport;
-}
 
 const OUTCOME_TO_RC: Record<Outcome, number> = {
   ok: OcfRc.SUCCESS,

@@ -11,6 +11,7 @@ import { QUARANTINE_ATTRIBUTE, type ClusterConfig, type ClusterStatus, type Fail
 import type { ClusterDoc } from './messages.js';
 import { applyUpdate, docKey, parseDocConfig, type UpdateRequest } from './updates.js';
 import { statusKey, type PlacementView } from './view.js';
+import { DaemonError } from './errors.js';
 
 export { QUARANTINE_ATTRIBUTE };
 /** The node attribute set on a lost peer that is not proven down (its resources are frozen in place). */
@@ -195,7 +196,7 @@ export interface CoreResult {
 /** The state of a node that has just started with document `doc` (already validated). */
 export function initialCoreState(self: string, doc: ClusterDoc, view: MembershipView): CoreState {
   const p = parseDocConfig(doc);
-  if (p.config === undefined) throw new Error(p.error);
+  if (!p.ok) throw new DaemonError('CONFIG_INVALID', p.message);
   return {
     self, doc, config: p.config, view, reports: {}, dirty: true, urgent: false, running: undefined, aborting: false, nextTransition: 1, last: undefined, quarantined: {},
     docKey: docKey(doc), committed: false, peerDocs: {}, queue: [], pending: [], seq: 0, reportSeq: {}, lostSeq: {}, joinSeq: {}, held: [], docShown: {}, answered: [], settingsConflict: undefined,
@@ -327,8 +328,8 @@ function relevantChange(a: MembershipView, b: MembershipView): boolean {
 
 function adopt(s: Mutable<CoreState>, out: CoreCommand[], doc: ClusterDoc, from: string): boolean {
   const p = parseDocConfig(doc);
-  if (p.config === undefined) {
-    out.push({ type: 'log', level: 'error', message: `rejected configuration epoch ${doc.epoch} from ${from}: ${p.error}` });
+  if (!p.ok) {
+    out.push({ type: 'log', level: 'error', message: `rejected configuration epoch ${doc.epoch} from ${from}: ${p.message}` });
     return false;
   }
   s.doc = doc;

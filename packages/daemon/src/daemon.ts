@@ -8,14 +8,14 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import {
-  FailCount, MembershipSettings, OcfRc, ResourceHistory, formatIssues, listResourceIds, zodIssues,
+  ActionResult, FailCount, MembershipSettings, OcfRc, ResourceHistory, formatIssues, listResourceIds, zodIssues,
   type ClusterConfig, type ClusterConfigInput, type GraphAction,
 } from '@paceline/model';
 import {
   clusterWideSettings, explainMayRun, explainPeerSafelyDown, initialState, settledBoot, membershipNodes, reconfigure, resolveConfig, step,
   type MembershipEvent, type MembershipInput, type MembershipState, type ResolvedConfig, type Transport, type TransportInput,
 } from '@paceline/membership';
-import type { ActionResult, AgentResolver, Clock, CommandRunner, Logger } from '@paceline/agent-api';
+import type { AgentResolver, Clock, CommandRunner, Logger } from '@paceline/agent-api';
 import { ExecutorEvents, executeTransition } from '@paceline/executor';
 import { UdpTransport } from '@paceline/runtime';
 import { UdpPeerChannel, type PeerChannel, type PeerReceiver } from './channel.js';
@@ -280,21 +280,21 @@ export class Daemon extends DaemonEvents {
     if (persisted && persisted.doc.epoch >= fileDoc.epoch) doc = persisted.doc;
     else if (persisted) doc = { ...fileDoc, quarantine: persisted.doc.quarantine };
     let parsed = parseDocConfig(doc);
-    if (parsed.config === undefined) {
-      if (doc !== persisted?.doc) throw new DaemonError('CONFIG_INVALID', parsed.error ?? 'invalid configuration');
-      throw new DaemonError('STATE_CORRUPT', `${statePath}: the saved configuration is invalid: ${parsed.error ?? 'invalid'}; move ${statePath} away to start from the configuration file`);
+    if (!parsed.ok) {
+      if (doc !== persisted?.doc) throw new DaemonError('CONFIG_INVALID', parsed.message);
+      throw new DaemonError('STATE_CORRUPT', `${statePath}: the saved configuration is invalid: ${parsed.message}; move ${statePath} away to start from the configuration file`);
     }
     if (doc === persisted?.doc && !parsed.config.nodes.some((n) => n.name === o.node)) {
       // A configuration applied with --force dropped this node: start from the file (which names it)
       // rather than refuse to start; the cluster's newer document follows once it is reachable.
       const fromFile = parseDocConfig(fileDoc);
-      if (fromFile.config?.nodes.some((n) => n.name === o.node)) {
+      if (fromFile.ok && fromFile.config.nodes.some((n) => n.name === o.node)) {
         this.log.warn(`the saved configuration (epoch ${doc.epoch}, in ${statePath}) does not include ${o.node}: starting from the configuration file (epoch ${fileDoc.epoch})`);
         doc = { ...fileDoc, quarantine: persisted.doc.quarantine };
         parsed = fromFile;
       }
     }
-    const config = parsed.config!;
+    const config = parsed.config;
     if (!config.nodes.some((n) => n.name === o.node))
       throw new DaemonError('DAEMON_CONFIG', `node "${o.node}" is not in the configuration (nodes: ${config.nodes.map((n) => n.name).join(', ')})`);
     this.unclean = persisted?.running
@@ -754,7 +754,7 @@ export class Daemon extends DaemonEvents {
     const timeout = (action.timeout ?? 20_000) + 5_000;
     return new Promise((resolve) => {
       // Bound to the incarnation of `node` that membership holds now: another one drops it.
-      const message = this.envelope(node, { type: 'action', to: node, key, epoch: this.core.doc.epoch, action: action as unknown as Record<string, unknown> });
+      const message = this.envelope(node, { type: 'action', to: node, key, epoch: this.core.doc.epoch, action });
       if (message === undefined) return resolve({ execution: 'cancelled', outcome: 'generic-error', reason: `${node}'s incarnation is not known yet` });
       if (!this.transmit(message)) return resolve({ execution: 'error', outcome: 'generic-error', reason: `cannot send the action to ${node} (see the log)` });
       this.pendingActions.set(key, { node, message, deadline: this.o.clock.now() + timeout, resolve });
@@ -878,8 +878,8 @@ export class Daemon extends DaemonEvents {
           this.log.debug(`ignoring an action from ${m.from}, which is not the coordinator`, { key: m.key });
           break;
         }
-        const a = m.action as unknown as GraphAction;
-        if (typeof a.id !== 'string' || typeof a.kind !== 'string' || a.node !== this.o.node) break;
+        const a = m.action;
+        if (a.node !== this.o.node) break;
         if (m.epoch > this.core.doc.epoch) {
           // Planned with a configuration this node has not adopted yet: running it now would use the
           // old definition (and record old parameters). Our older document makes the coordinator
@@ -888,7 +888,7 @@ export class Daemon extends DaemonEvents {
           this.send(m.from, { type: 'doc', doc: this.core.doc });
           break;
         }
-        void this.local.run(m.key, a).then((result) => this.send(m.from, { type: 'result', key: m.key, result: { ...result }, report: this.wireReport() }));
+        void this.local.run(m.key, a).then((result) => this.send(m.from, { type: 'result', key: m.key, result: wireResult(result), report: this.wireReport() }));
         break;
       }
       case 'result': {
@@ -898,7 +898,7 @@ export class Daemon extends DaemonEvents {
         // Only from the node the action was sent to, in the incarnation it was sent to.
         if (p && p.node === m.from && p.message.toBoot === m.boot) {
           this.pendingActions.delete(m.key);
-          p.resolve(m.result as ActionResult);
+          p.resolve(m.result);
         }
         break;
       }
@@ -1209,6 +1209,13 @@ function messageDrops(...counters: readonly Readonly<Record<string, number | und
   for (const c of counters) for (const [k, n] of Object.entries(c)) if (n !== undefined) out[`message ${k}`] = (out[`message ${k}`] ?? 0) + n;
   return out;
 }
+
+/** A result as the wire carries it: the model's fields only (an agent's extras dropped), or why it is not one. */
+function wireResult(r: ActionResult): ActionResult {
+  const p = WireResult.safeParse(r);
+  return p.success ? p.data : { execution: 'error', outcome: 'generic-error', reason: `the agent returned an invalid result (${formatIssues(zodIssues(p.error))})` };
+}
+const WireResult = ActionResult.strip();
 
 /**
  * A peer's report with its history and fail counts parsed by the model's schemas. `same`: that

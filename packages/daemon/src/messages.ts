@@ -6,6 +6,7 @@
  */
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { z } from 'zod';
+import { ActionResult, GraphAction } from '@paceline/model';
 import { FLAG_DEFLATE, Reassembler, chunkCapacity, fragment, type DropReason, type Frame, type FrameLimits } from './fragments.js';
 
 const Name = z.string().min(1).max(255).regex(/^[A-Za-z0-9_.:@+-]+$/);
@@ -80,18 +81,15 @@ export const ActionMessage = z.strictObject({
   /** `${coordinator}/${its boot}/${transition}/${action id}`: the node runs each key once and answers repeats from a cache. */
   key: z.string().max(600),
   epoch: Counter,
-  action: z.record(z.string(), z.unknown()),
+  /** Parsed with the model's schema: a receiver gets a GraphAction or drops the message as malformed. */
+  action: GraphAction,
 });
 export const ResultMessage = z.strictObject({
   ...Base,
   type: z.literal('result'),
   key: z.string().max(600),
-  result: z.strictObject({
-    execution: z.enum(['done', 'timeout', 'cancelled', 'error', 'not-installed', 'not-supported']),
-    outcome: z.string().max(64),
-    reason: z.string().max(4000).optional(),
-    durationMs: z.number().optional(),
-  }).loose(),
+  /** The model's two-axis result; fields it does not know (an agent's extras) are dropped, not refused. */
+  result: ActionResult.strip(),
   report: NodeReport,
 });
 

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { validateConfig, formatIssues, listResourceIds, type ClusterConfig } from '@paceline/model';
+import { validateConfig, formatIssues, listResourceIds, type ClusterConfig, type ClusterConfigInput, type ConfigIssue } from '@paceline/model';
 import type { ClusterDoc } from './messages.js';
 
 const Name = z.string().min(1).max(255);
@@ -27,26 +27,36 @@ export const UpdateRequest = z.discriminatedUnion('op', [
 ]);
 export type UpdateRequest = z.infer<typeof UpdateRequest>;
 
+/** A change made (the new document), or refused: why, and for a configuration that does not validate, each issue with its path. */
 export type UpdateOutcome =
-  | { readonly doc: ClusterDoc; readonly message: string; readonly error?: undefined }
-  | { readonly doc?: undefined; readonly error: string };
+  | { readonly doc: ClusterDoc; readonly message: string; readonly error?: undefined; readonly issues?: undefined }
+  | { readonly doc?: undefined; readonly error: string; readonly issues?: readonly ConfigIssue[] };
 
 export const preferId = (resource: string): string => `cli-prefer-${resource}`;
 export const banId = (resource: string, node: string): string => `cli-ban-${resource}-on-${node}`;
 
-type RawConfig = Record<string, unknown> & { nodes?: Record<string, unknown>[]; constraints?: Record<string, unknown>[]; resources?: unknown[] };
+/**
+ * A document's configuration parsed with the model's schema: the configuration, and the same as
+ * written (typed: edits of the document go through it) — or every issue with its path and a
+ * message naming the epoch.
+ */
+export type DocConfig =
+  | { readonly ok: true; readonly config: ClusterConfig; readonly written: ClusterConfigInput }
+  | { readonly ok: false; readonly config?: undefined; readonly issues: readonly ConfigIssue[]; readonly message: string };
 
-/** Parses a document's configuration (with its epoch); an error names every problem. */
-export function parseDocConfig(doc: ClusterDoc): { config?: ClusterConfig; error?: string } {
-  const r = validateConfig({ ...doc.config, epoch: doc.epoch });
-  if (!r.config) return { error: formatIssues(r.issues, `configuration epoch ${doc.epoch}`) };
-  return { config: r.config };
+/** Parses a document's configuration (with its epoch). */
+export function parseDocConfig(doc: ClusterDoc): DocConfig {
+  const written = { ...doc.config, epoch: doc.epoch };
+  const r = validateConfig(written);
+  if (!r.config) return { ok: false, issues: r.issues, message: formatIssues(r.issues, `configuration epoch ${doc.epoch}`) };
+  // It validated: it has the configuration's input shape.
+  return { ok: true, config: r.config, written: written as ClusterConfigInput };
 }
 
-function withConfig(doc: ClusterDoc, raw: RawConfig, message: string, epoch = doc.epoch + 1): UpdateOutcome {
-  const next: ClusterDoc = { ...doc, epoch, config: { ...raw, epoch } };
+function withConfig(doc: ClusterDoc, written: Readonly<Record<string, unknown>>, message: string, epoch = doc.epoch + 1): UpdateOutcome {
+  const next: ClusterDoc = { ...doc, epoch, config: { ...written, epoch } };
   const p = parseDocConfig(next);
-  if (p.error !== undefined) return { error: p.error };
+  if (!p.ok) return { error: p.message, issues: p.issues };
   return { doc: next, message: `${message} (epoch ${epoch})` };
 }
 
@@ -82,12 +92,14 @@ export function replaceRisks(current: ClusterConfig, next: ClusterConfig, member
  */
 export function applyUpdate(doc: ClusterDoc, config: ClusterConfig, req: UpdateRequest, next = doc.epoch + 1, members: readonly string[] = []): UpdateOutcome {
   if (!(Number.isInteger(next) && next > doc.epoch)) throw new RangeError(`applyUpdate: the next epoch must be above ${doc.epoch}, got ${next}`);
-  const raw = structuredClone(doc.config) as RawConfig;
+  const current = parseDocConfig(doc);
+  if (!current.ok) return { error: current.message, issues: current.issues };
+  const raw = structuredClone(current.written);
   switch (req.op) {
     case 'standby': {
       const bad = checkNode(config, req.node);
       if (bad) return { error: bad };
-      raw.nodes = (raw.nodes ?? []).map((n) => (n['name'] === req.node ? { ...n, standby: req.on } : n));
+      raw.nodes = (raw.nodes ?? []).map((n) => (n.name === req.node ? { ...n, standby: req.on } : n));
       return withConfig(doc, raw, `${req.node} is ${req.on ? 'in standby' : 'online'}`, next);
     }
     case 'quarantine': {
@@ -109,17 +121,17 @@ export function applyUpdate(doc: ClusterDoc, config: ClusterConfig, req: UpdateR
       const bad = checkResource(config, req.resource) ?? checkNode(config, req.node);
       if (bad) return { error: bad };
       const id = req.op === 'move' ? preferId(req.resource) : banId(req.resource, req.node);
-      const constraint = { type: 'location', id, resource: req.resource, node: req.node, score: req.op === 'move' ? 'INFINITY' : '-INFINITY' };
-      raw.constraints = [...(raw.constraints ?? []).filter((c) => c['id'] !== id), constraint];
+      const constraint = { type: 'location', id, resource: req.resource, node: req.node, score: req.op === 'move' ? 'INFINITY' : '-INFINITY' } as const;
+      raw.constraints = [...(raw.constraints ?? []).filter((c) => c.id !== id), constraint];
       return withConfig(doc, raw, req.op === 'move' ? `${req.resource} moves to ${req.node} (constraint ${id})` : `${req.resource} banned from ${req.node} (constraint ${id})`, next);
     }
     case 'clear': {
       const bad = checkResource(config, req.resource);
       if (bad) return { error: bad };
-      const ids = new Set((raw.constraints ?? []).map((c) => String(c['id'])).filter((id) =>
+      const ids = new Set((raw.constraints ?? []).map((c) => c.id).filter((id) =>
         req.node === undefined ? id === preferId(req.resource) || id.startsWith(`cli-ban-${req.resource}-on-`) : id === banId(req.resource, req.node) || id === preferId(req.resource)));
       if (ids.size === 0) return { error: `no move or ban constraints for ${req.resource}` };
-      raw.constraints = (raw.constraints ?? []).filter((c) => !ids.has(String(c['id'])));
+      raw.constraints = (raw.constraints ?? []).filter((c) => !ids.has(c.id));
       return withConfig(doc, raw, `removed ${[...ids].sort().join(', ')}`, next);
     }
     case 'target-role': {
@@ -135,9 +147,11 @@ export function applyUpdate(doc: ClusterDoc, config: ClusterConfig, req: UpdateR
         if (same) return { error: `nothing to do: the cluster already has this configuration (epoch ${doc.epoch})` };
         return { error: `conflicting edit: the file says epoch ${req.epoch} but the cluster is at epoch ${doc.epoch} and its configuration differs (someone changed it since the file was written). Run \`paceline config show\`, merge your change, and apply with epoch ${doc.epoch + 1} or without an epoch` };
       }
-      const r = withConfig(doc, stripEpoch(req.config) as RawConfig, 'configuration replaced', Math.max(req.epoch ?? 0, next));
+      const r = withConfig(doc, stripEpoch(req.config), 'configuration replaced', Math.max(req.epoch ?? 0, next));
       if (r.doc === undefined || req.force === true) return r;
-      const risks = replaceRisks(config, parseDocConfig(r.doc).config!, members);
+      const replaced = parseDocConfig(r.doc);
+      if (!replaced.ok) return { error: replaced.message, issues: replaced.issues }; // withConfig checked it
+      const risks = replaceRisks(config, replaced.config, members);
       if (risks.length > 0) return { error: `refusing to replace the configuration: ${risks.join('; ')}. If that is what you mean, apply it with --force` };
       return r;
     }
@@ -149,19 +163,27 @@ function stripEpoch(c: Record<string, unknown>): Record<string, unknown> {
   return rest;
 }
 
-function setTargetRole(resources: unknown[], id: string, role: string | undefined): boolean {
-  for (const r of resources as Record<string, unknown>[]) {
-    if (r['id'] === id) {
-      const meta = { ...((r['meta'] as Record<string, unknown> | undefined) ?? {}) };
-      if (role === undefined) delete meta['targetRole'];
-      else meta['targetRole'] = role;
-      r['meta'] = meta;
+type ResourceInput = NonNullable<ClusterConfigInput['resources']>[number];
+
+/** Sets (or, without a role, removes) the target role of resource `id` wherever it is: top level, in a group, as a clone's child. */
+function setTargetRole(resources: ResourceInput[], id: string, role: 'Started' | 'Stopped' | undefined): boolean {
+  for (const r of resources) {
+    if (r.id === id) {
+      // Per variant: each has its own meta type, all with targetRole.
+      if (r.type === 'primitive') r.meta = withRole({ ...r.meta }, role);
+      else if (r.type === 'group') r.meta = withRole({ ...r.meta }, role);
+      else r.meta = withRole({ ...r.meta }, role);
       return true;
     }
-    if (Array.isArray(r['members']) && setTargetRole(r['members'] as unknown[], id, role)) return true;
-    if (r['child'] !== undefined && setTargetRole([r['child']], id, role)) return true;
+    if (r.type === 'group' && setTargetRole(r.members, id, role)) return true;
+    if (r.type === 'clone' && setTargetRole([r.child], id, role)) return true;
   }
   return false;
+}
+
+function withRole<M extends { targetRole?: string | undefined }>(meta: M, role: 'Started' | 'Stopped' | undefined): M {
+  delete meta.targetRole;
+  return role === undefined ? meta : { ...meta, targetRole: role };
 }
 
 /** Same epoch, same content? (key order independent enough for documents built by this code and YAML) */

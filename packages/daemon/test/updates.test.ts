@@ -48,3 +48,31 @@ describe('applyUpdate', () => {
     expect(applyUpdate(doc, config, { op: 'clear-node', node: 'a' }).error).toBe('a is not quarantined');
   });
 });
+
+describe('parseDocConfig', () => {
+  test('a valid document gives the configuration and the same as written', () => {
+    const p = parseDocConfig(doc);
+    expect(p.ok).toBe(true);
+    if (p.ok) expect(p.written).toEqual({ ...doc.config, epoch: 4 });
+  });
+
+  test('an invalid one gives every issue with its path, and a message naming the epoch', () => {
+    const p = parseDocConfig({ ...doc, config: { nodes: [{ name: 'a', colour: 'red' }], resources: [{ type: 'primitive', id: 'x' }] } });
+    expect(p.ok).toBe(false);
+    if (p.ok) return;
+    expect(p.issues.map((i) => i.path)).toEqual(expect.arrayContaining(['nodes[0]', 'resources[0].agent']));
+    expect(p.message).toMatch(/^configuration epoch 4: 2 problems found/);
+  });
+
+  test('a replacement that does not validate is refused with its issues', () => {
+    const r = applyUpdate(doc, config, { op: 'replace', config: { nodes: [{ name: 'a' }], membership: { partitionPolicy: 'pray' } } });
+    expect(r.doc).toBeUndefined();
+    expect(r.issues?.map((i) => i.path)).toEqual(['membership.partitionPolicy']);
+  });
+
+  test('target role is set and removed in a group member, typed', () => {
+    const t = applyUpdate(doc, config, { op: 'target-role', resource: 'web', role: 'Stopped' });
+    const back = applyUpdate(t.doc!, parseDocConfig(t.doc!).config!, { op: 'target-role', resource: 'web' });
+    expect(JSON.stringify(back.doc!.config)).not.toContain('targetRole');
+  });
+});

@@ -8,6 +8,7 @@ export * from './monitoring.js';
 export * from './membership.js';
 export * from './status.js';
 export * from './transition.js';
+export * from './action.js';
 export * from './ocf.js';
 export * from './walk.js';
 export * from './load.js';

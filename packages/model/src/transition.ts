@@ -5,44 +5,8 @@
 import type { Role } from './config.js';
 import type { Score } from './score.js';
 
-export type GraphActionKind =
-  | 'start' | 'stop' | 'monitor' | 'probe' | 'promote' | 'demote' | 'migrate_to' | 'migrate_from'
-  | 'reload' | 'notify' | 'fence' | 'pseudo';
-
-/** The agent and parameters an orphan last ran with on a node. */
-export interface OrphanDefinition {
-  readonly agent: string;
-  readonly params: Readonly<Record<string, unknown>>;
-}
-
-/** One action in the transition graph. */
-export interface GraphAction {
-  /** Unique, stable id: e.g. "web_start_0 serv1", "fence serv2". */
-  readonly id: string;
-  readonly kind: GraphActionKind;
-  /** Instance id the agent is called for ("web", or "httpd:1" for a clone instance); absent for fencing. */
-  readonly resource?: string;
-  /** The configured primitive behind the instance. */
-  readonly primitive?: string;
-  /**
-   * For a resource no longer in the configuration (an orphan, being stopped): its last known
-   * definition on the action's node, from that node's history.
-   */
-  readonly definition?: OrphanDefinition;
-  /** Node the action runs on (for fencing: the node to fence). */
-  readonly node?: string;
-  /** Recurring monitor interval in ms; 0 for one-shot actions. */
-  readonly interval: number;
-  readonly timeout?: number;
-  /** For fencing: reboot / off / on. */
-  readonly fenceType?: 'reboot' | 'off' | 'on';
-  /** Pseudo actions mark points in the graph (e.g. "group started"); nothing runs. */
-  readonly pseudo?: string;
-  /** Why this action exists. */
-  readonly reason: string;
-  /** False when the action is wanted but cannot run in this transition (blocked). */
-  readonly runnable: boolean;
-}
+// One action of the graph (GraphAction) is defined in action.ts: it crosses the wire, so it has a schema.
+import type { GraphAction } from './action.js';
 
 /** `before` must complete before `after` starts. */
 export interface OrderEdge {
