@@ -12,6 +12,7 @@ import { isIPv6 } from 'node:net';
 import { parseEndpoint, DEFAULT_MEMBERSHIP_PORT, type Endpoint } from '@paceline/runtime';
 import { PEER_LIMITS, PeerDecoder, encodePeer, type PeerMessage } from './messages.js';
 import type { DropReason, FrameLimits } from './fragments.js';
+import type { Timers } from './timers.js';
 
 /** The port through which daemons talk (UDP in production, in-memory in tests). */
 export interface PeerChannel {
@@ -41,11 +42,8 @@ export interface PeerChannelStats {
   readonly largest?: { readonly type: string; readonly bytes: number; readonly wireBytes: number; readonly fragments: number };
 }
 
-/** Timer functions for the channel's reassembly sweep (structurally the daemon's `Timers`). */
-export interface ChannelTimers {
-  setInterval(fn: () => void, ms: number): unknown;
-  clearInterval(handle: unknown): void;
-}
+/** The timers the channel's reassembly sweep needs (the daemon's `Timers`). */
+export type ChannelTimers = Pick<Timers, 'setInterval' | 'clearInterval'>;
 
 export interface UdpChannelOptions {
   readonly self: string;

@@ -9,7 +9,20 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { DaemonError } from './errors.js';
 import { UpdateRequest } from './updates.js';
-import type { Daemon } from './daemon.js';
+import type { ClusterDoc } from './messages.js';
+import type { Clock } from '@paceline/agent-api';
+
+/** What the control socket needs from a daemon (the `Daemon` implements it; tests may pass another). */
+export interface ControlTarget {
+  /** A crm_mon-style snapshot (`DaemonStatus`; only its resources are read here). */
+  status(): { readonly resources: readonly { readonly instance: string; readonly resource: string; readonly node: string | null; readonly role: string }[] };
+  document(): ClusterDoc;
+  update(request: UpdateRequest, timeoutMs?: number): Promise<{ ok: boolean; message: string }>;
+  cleanupProblem(resource?: string, node?: string): string | undefined;
+  cleanup(resource?: string, node?: string): string;
+  /** The daemon's clock: a restart waits on it (a simulated one in tests). */
+  readonly clock: Clock;
+}
 
 export const CONTROL_SOCKET = 'control.sock';
 export const controlSocketPath = (stateDir: string): string => join(stateDir, CONTROL_SOCKET);
@@ -38,10 +51,8 @@ const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
  */
 export const CONTROL_UPDATE_TIMEOUT_MS = 15_000;
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 /** Answers one request against a daemon. */
-export async function handleControl(daemon: Daemon, req: ControlRequest): Promise<ControlResponse> {
+export async function handleControl(daemon: ControlTarget, req: ControlRequest): Promise<ControlResponse> {
   switch (req.cmd) {
     case 'status': return { ok: true, data: daemon.status() };
     case 'config': return { ok: true, data: daemon.document() };
@@ -59,10 +70,10 @@ export async function handleControl(daemon: Daemon, req: ControlRequest): Promis
     case 'restart': {
       const stop = await daemon.update({ op: 'target-role', resource: req.resource, role: 'Stopped' }, CONTROL_UPDATE_TIMEOUT_MS);
       if (!stop.ok) return stop;
-      const deadline = Date.now() + (req.timeoutMs ?? 60_000);
+      const deadline = daemon.clock.now() + (req.timeoutMs ?? 60_000);
       while (activeNodes(daemon, req.resource).length > 0) {
-        if (Date.now() > deadline) break;
-        await sleep(100);
+        if (daemon.clock.now() > deadline) break;
+        await daemon.clock.sleep(100);
       }
       const stopped = activeNodes(daemon, req.resource).length === 0;
       const start = await daemon.update({ op: 'target-role', resource: req.resource, role: undefined }, CONTROL_UPDATE_TIMEOUT_MS);
@@ -71,7 +82,7 @@ export async function handleControl(daemon: Daemon, req: ControlRequest): Promis
   }
 }
 
-function activeNodes(daemon: Daemon, resource: string): string[] {
+function activeNodes(daemon: ControlTarget, resource: string): string[] {
   const nodes = daemon.status().resources
     .filter((r) => (r.resource === resource || r.instance === resource || r.instance.startsWith(`${resource}:`)) && r.node !== null && r.role !== 'Stopped')
     .map((r) => r.node!);
@@ -82,7 +93,7 @@ function activeNodes(daemon: Daemon, resource: string): string[] {
 export class ControlServer {
   private constructor(private readonly server: Server, readonly path: string) {}
 
-  static async open(daemon: Daemon, stateDir: string): Promise<ControlServer> {
+  static async open(daemon: ControlTarget, stateDir: string): Promise<ControlServer> {
     const path = controlSocketPath(stateDir);
     await rm(path, { force: true });
     const sockets = new Set<Socket>();
@@ -125,7 +136,7 @@ export class ControlServer {
   }
 }
 
-async function answer(daemon: Daemon, line: string): Promise<ControlResponse> {
+async function answer(daemon: ControlTarget, line: string): Promise<ControlResponse> {
   let json: unknown;
   try {
     json = JSON.parse(line);

@@ -8,11 +8,10 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import {
-  ActionResult, FailCount, MembershipSettings, OcfRc, ResourceHistory, formatIssues, listResourceIds, zodIssues,
-  type ClusterConfig, type ClusterConfigInput, type GraphAction,
+  MembershipSettings, OcfRc, formatIssues, zodIssues, type ActionResult, type ClusterConfig, type ClusterConfigInput, type FenceType, type ResourceHistory,
 } from '@paceline/model';
 import {
-  clusterWideSettings, explainMayRun, explainPeerSafelyDown, initialState, settledBoot, membershipNodes, reconfigure, resolveConfig, step,
+  clusterWideSettings, explainPeerSafelyDown, initialState, membershipNodes, resolveConfig,
   type MembershipEvent, type MembershipInput, type MembershipState, type ResolvedConfig, type Transport, type TransportInput,
 } from '@paceline/membership';
 import type { AgentResolver, Clock, CommandRunner, Logger } from '@paceline/agent-api';
@@ -20,35 +19,24 @@ import { ExecutorEvents, executeTransition } from '@paceline/executor';
 import { UdpTransport } from '@paceline/runtime';
 import { UdpPeerChannel, type PeerChannel, type PeerReceiver } from './channel.js';
 import {
-  DOC_ACK, buildStatus, coordinatorStep, docRetransmitTargets, initialCoreState, isDocSignal, scheduleBlocker, QUARANTINE_ATTRIBUTE, UNCLEAN_ATTRIBUTE,
-  type CoreCommand, type CoreEvent, type CoreState, type MembershipView, type NodeReportData, type TransitionInfo,
+  DOC_ACK, buildStatus, coordinatorStep, docRetransmitTargets, initialCoreState, scheduleBlocker, QUARANTINE_ATTRIBUTE, UNCLEAN_ATTRIBUTE,
+  type CoreCommand, type CoreEvent, type CoreState, type NodeReportData, type TransitionInfo,
 } from './core.js';
+import { ActionRpc } from './action-rpc.js';
+import { PeerRouter } from './peer-router.js';
+import { MembershipDriver, mayRunReason, type DaemonArbiter, type FenceHook } from './membership-driver.js';
+import { Admin, type UpdateAnswer } from './admin.js';
 import { DaemonError } from './errors.js';
-import { ControlServer } from './control.js';
+import type { Timers } from './timers.js';
+import { ControlServer, type ControlTarget } from './control.js';
 import { DaemonEvents } from './events.js';
 import { FreshnessGuard } from './freshness.js';
 import { LocalNode, activeRoles } from './local.js';
-import type { ClusterDoc, DistOmit, NodeReport, PeerMessage, PeerMessageBody } from './messages.js';
+import type { ClusterDoc, NodeReport } from './messages.js';
 import { STATE_FILE, StateWriter, checkStateDir, loadState, lockStateDir, type PersistedState, type StateLock } from './store.js';
 import { docKey, parseDocConfig, UpdateRequest } from './updates.js';
 import { replicaReports, type ReplicaStatus } from './replicas.js';
 import { PlacementViews } from './view.js';
-
-/** Timer functions (the global ones in production, a SimulatedClock's in tests). */
-export interface Timers {
-  setInterval(fn: () => void, ms: number): unknown;
-  clearInterval(handle: unknown): void;
-}
-
-export const systemTimers: Timers = {
-  setInterval: (fn, ms) => setInterval(fn, ms),
-  clearInterval: (h) => clearInterval(h as NodeJS.Timeout),
-};
-
-export interface FenceOutcome {
-  readonly ok: boolean;
-  readonly detail?: string;
-}
 
 export interface DaemonOptions {
   readonly node: string;
@@ -80,8 +68,8 @@ export interface DaemonOptions {
   readonly transport?: (onInput: (input: TransportInput) => void) => Promise<Transport>;
   /** Daemon channel factory (default: UDP). */
   readonly channel?: (onMessage: PeerReceiver) => Promise<PeerChannel>;
-  /** Fences a node (power it off or reboot it); resolves ok only when it is certain the node runs nothing. */
-  readonly fence?: (node: string, signal: AbortSignal) => Promise<FenceOutcome>;
+  /** Fences a node; see FenceHook. */
+  readonly fence?: FenceHook;
   /** Checks the witness (partition policy `witness`). */
   readonly witness?: () => Promise<boolean>;
   /**
@@ -96,23 +84,6 @@ export interface DaemonOptions {
   /** Serve the control socket STATE_DIR/control.sock (default true). */
   readonly controlSocket?: boolean;
   readonly signal?: AbortSignal;
-}
-
-/** The arbiter port the daemon uses (`Arbiter` in @paceline/membership; `ArbiterClient` in @paceline/runtime implements it). */
-export interface DaemonArbiter {
-  claim(lost: readonly string[], signal?: AbortSignal): Promise<
-    | { readonly vote: 'granted' | 'refused'; readonly holder: string; readonly leaseMs: number }
-    | { readonly vote: 'unreachable'; readonly detail: string }
-  >;
-  release(): Promise<void>;
-  dispose(): Promise<void>;
-}
-
-interface PendingAction {
-  readonly node: string;
-  readonly message: PeerMessage;
-  readonly deadline: number;
-  readonly resolve: (r: ActionResult) => void;
 }
 
 export interface DaemonStatus {
@@ -185,8 +156,8 @@ function cannotRunHere(history: readonly ResourceHistory[]): { resource: string;
   return out;
 }
 
-export class Daemon extends DaemonEvents {
-  private membership!: MembershipState;
+export class Daemon extends DaemonEvents implements ControlTarget {
+  private driver!: MembershipDriver;
   private core!: CoreState;
   private local!: LocalNode;
   private transport: Transport | undefined;
@@ -198,15 +169,10 @@ export class Daemon extends DaemonEvents {
   private boot = 0;
   private msgId = 0;
   private unclean: string | undefined;
-  private lastView = '';
   private txn: { id: number; abort: AbortController } | undefined;
-  private readonly pendingActions = new Map<string, PendingAction>();
-  private readonly pendingUpdates = new Map<string, (r: { ok: boolean; message: string }) => void>();
-  private readonly fencing = new Set<string>();
-  private claiming = false;
-  /** Wall-clock end of the arbiter's lease on the vote this node holds (0: none). */
-  private voteUntil = 0;
-  private lastWeights = '';
+  private readonly rpc: ActionRpc;
+  private readonly router: PeerRouter;
+  private readonly admin: Admin;
   private readonly log: Logger;
   private readonly execEvents = new ExecutorEvents();
   private started = false;
@@ -216,8 +182,6 @@ export class Daemon extends DaemonEvents {
   /** The tick of the last report broadcast, and whether a newer report waits for the next tick. */
   private reportTick = -1;
   private reportDirty = false;
-  /** Each peer's last report as received (JSON of its history and fail counts) and as parsed. */
-  private readonly peerReports = new Map<string, { readonly json: string; readonly data: NodeReportData }>();
   /** The resource view `status` shows (never computed by running the scheduler). */
   private readonly views = new PlacementViews();
   private shuttingDown = false;
@@ -230,20 +194,48 @@ export class Daemon extends DaemonEvents {
   private durable: { epoch: number; key: string } | undefined;
   /** Why the last state write failed (cleared by the next that succeeds). */
   private saveError: string | undefined;
-  /** Senders of packets signed with another key already warned about (see warnForged). */
-  private readonly forgedWarned = new Set<string>();
+  /** Aborted when the daemon ends (dispose or abandon): fencing and the coordinator's executor stop waiting. */
+  private readonly lifetime = new AbortController();
   /** The state directory's lock, held from start() until the daemon ends. */
   private lock: StateLock | undefined;
 
   constructor(private readonly o: DaemonOptions) {
     super();
     this.log = o.logger.child({ node: o.node });
+    this.router = new PeerRouter({
+      node: o.node, log: this.log, clock: o.clock, boot: () => this.boot, nextMessageId: () => ++this.msgId,
+      membership: () => this.membership, core: () => this.core, durableKey: () => this.durable?.key, channel: () => this.channel,
+      freshness: () => this.freshness, stopped: () => this.disposed, persist: () => void this.persist(true), feedCore: (e) => this.feedCore(e),
+      answer: (reqId, r) => this.admin.answer(reqId, r), onResult: (from, boot, key, result) => this.rpc.onResult(from, boot, key, result),
+      runAction: (key, action) => this.local.run(key, action), report: () => this.wireReport(), cleanupLocal: (resource) => this.local.cleanup(resource),
+    });
+    this.rpc = new ActionRpc({
+      node: o.node, log: this.log, clock: o.clock, boot: () => this.boot, epoch: () => this.core.doc.epoch,
+      runLocal: (key, action) => this.local.run(key, action, true), // the transition's executor publishes its events
+      isMember: (node) => this.membership.peers[node]?.member === true, peerBoot: (node) => this.router.peerBoot(node),
+      envelope: (to, body) => this.router.envelope(to, body), transmit: (m) => this.router.transmit(m), nextMessageId: () => ++this.msgId,
+    });
+    this.admin = new Admin({
+      node: o.node, clock: o.clock, timers: o.timers,
+      core: () => this.core, peers: () => Object.keys(this.membership.peers), nextRequestId: () => `${o.node}/${this.boot}/${++this.reqSeq}`,
+      feedCore: (e) => this.feedCore(e), cleanupLocal: (resource) => this.local.cleanup(resource), send: (to, body) => this.router.send(to, body),
+    });
     this.execEvents.on('action-started', (e) => this.emit('action-started', e));
     this.execEvents.on('action-finished', (e) => this.emit('action-finished', e));
   }
 
+  /** The membership state machine's state (the driver holds it). */
+  private get membership(): MembershipState {
+    return this.driver.state;
+  }
+
   get name(): string {
     return this.o.node;
+  }
+
+  /** The clock the daemon runs on (the control socket's waits use it too). */
+  get clock(): Clock {
+    return this.o.clock;
   }
 
   /** This daemon's incarnation (0 until `start()`). */
@@ -320,8 +312,16 @@ export class Daemon extends DaemonEvents {
     // The newest incarnation of each peer seen in earlier runs: older ones are refused from the start.
     const peerBoots = Object.fromEntries(Object.entries(persisted?.peerBoots ?? {}).filter(([n]) => n !== o.node && config.nodes.some((x) => x.name === n)));
     this.freshness = new FreshnessGuard(o.node, this.boot, config.nodes.map((n) => n.name), peerBoots);
-    this.membership = initialState(mcfg, { boot: this.boot, peerBoots });
-    this.core = initialCoreState(o.node, doc, this.view());
+    this.driver = new MembershipDriver({
+      node: o.node, log: this.log, clock: o.clock, fence: o.fence, witness: o.witness, arbiter: o.arbiter, lifetime: this.lifetime.signal,
+      transport: () => this.transport, stopped: () => this.disposed, config: () => this.core?.config ?? config, nodes: () => this.nodesWithAddresses(this.core?.config ?? config),
+      reports: () => this.core?.reports ?? {}, onEvent: (e) => this.onMembershipEvent(e),
+      onView: (view) => {
+        this.feedCore({ type: 'membership', view, now: this.o.clock.now() });
+        this.rpc.failLost();
+      },
+    }, initialState(mcfg, { boot: this.boot, peerBoots }));
+    this.core = initialCoreState(o.node, doc, this.driver.view());
     this.local = new LocalNode({
       node: o.node, agents: o.agents, runner: o.runner, clock: o.clock, logger: this.log, stateRoot: join(o.stateDir, 'resources'),
       events: this.execEvents, ...(o.keyFile !== undefined ? { keyFile: o.keyFile } : {}),
@@ -341,12 +341,12 @@ export class Daemon extends DaemonEvents {
       : await UdpTransport.open({ self: o.node, nodes, key: o.key, onInput: (i) => this.input(i), now: () => o.clock.now() });
     try {
       this.channel = o.channel
-        ? await o.channel((m) => this.receive(m))
+        ? await o.channel((m) => this.router.receive(m))
         : await UdpPeerChannel.open({
-          self: o.node, nodes, key: o.key, portOffset: o.portOffset ?? 1, onMessage: (m) => this.receive(m), now: () => o.clock.now(), timers: o.timers,
+          self: o.node, nodes, key: o.key, portOffset: o.portOffset ?? 1, onMessage: (m) => this.router.receive(m), now: () => o.clock.now(), timers: o.timers,
           onDrop: (link, reason, detail) => {
             this.log.debug('daemon message dropped', { link, reason, detail });
-            if (reason === 'forged') this.warnForged(`channel/${link}`, `daemon messages on link ${link} fail authentication (${detail})`);
+            if (reason === 'forged') this.driver.warnForged(`channel/${link}`, `daemon messages on link ${link} fail authentication (${detail})`);
           },
         });
     } catch (e) {
@@ -372,7 +372,7 @@ export class Daemon extends DaemonEvents {
    * and links are the ones this daemon started with (changing them takes a restart).
    */
   private membershipConfig(config: ClusterConfig): ResolvedConfig {
-    const nodes = this.membership?.config.nodes ?? membershipNodes(this.nodesWithAddresses(config));
+    const nodes = this.driver?.state.config.nodes ?? membershipNodes(this.nodesWithAddresses(config));
     return resolveConfig({
       twoNode: nodes.length === 2, ...config.membership, ...this.o.membership,
       arbiter: this.o.arbiter !== undefined, self: this.o.node, nodes,
@@ -394,12 +394,12 @@ export class Daemon extends DaemonEvents {
     if (this.tickCount % Math.max(1, Math.round(ticksPerSecond / 2)) === 0) this.retransmit();
     if (this.tickCount % ticksPerSecond === 0) {
       // Anti-entropy: every second, peers get this node's report and document again.
-      this.broadcast({ type: 'report', report: this.wireReport() });
+      this.router.broadcast({ type: 'report', report: this.wireReport() });
       if (this.o.witness && this.membership.config.partitionPolicy === 'witness')
         void this.o.witness().then((reachable) => this.stepMembership({ type: 'witness', reachable }), () => this.stepMembership({ type: 'witness', reachable: false }));
     }
     if (this.tickCount % (ticksPerSecond * 5) === 0) {
-      this.broadcast({ type: 'doc', doc: this.core.doc });
+      this.router.broadcast({ type: 'doc', doc: this.core.doc });
       if (this.saveError !== undefined) void this.persist(true); // the space may be back
     }
     const recheck = this.core.config.properties.clusterRecheckInterval;
@@ -412,204 +412,37 @@ export class Daemon extends DaemonEvents {
   }
 
   private stepMembership(input: MembershipInput): void {
-    const r = step(this.membership, input);
-    this.membership = r.state;
-    for (const out of r.outbox) this.transport?.send(out);
-    for (const e of r.events) this.onMembershipEvent(e);
-    const view = this.view();
-    const key = JSON.stringify(view);
-    if (key !== this.lastView) {
-      this.lastView = key;
-      this.feedCore({ type: 'membership', view, now: this.o.clock.now() });
-      this.failLostActions();
-    }
+    this.driver.step(input);
   }
 
+  /** A membership event's consequences outside membership (the driver has logged it): events, reports, the core. */
   private onMembershipEvent(e: MembershipEvent): void {
     switch (e.type) {
       case 'node-joined':
       case 'node-restarted':
-        this.log.info(`${e.node} ${e.type === 'node-joined' ? 'joined' : 'restarted'}`, { boot: e.boot });
         if (this.freshness.observe(e.node, e.boot)) void this.persist(true);
-        this.send(e.node, { type: 'report', report: this.wireReport() });
+        this.router.send(e.node, { type: 'report', report: this.wireReport() });
         this.emit('node-joined', { node: e.node, boot: e.boot });
         break;
-      case 'node-lost': this.log.warn(`${e.node} lost on every link`); this.emit('node-lost', { node: e.node, clean: false }); break;
-      case 'node-left': this.log.info(`${e.node} left cleanly`); this.emit('node-lost', { node: e.node, clean: true }); break;
-      case 'link-down': this.log.warn(`link ${e.link} to ${e.node} is down`, { silentTicks: e.silentTicks }); this.emit('link-down', { node: e.node, link: e.link }); break;
-      case 'link-up': this.log.info(`link ${e.link} to ${e.node} is up`); this.emit('link-up', { node: e.node, link: e.link }); break;
-      case 'quorum-changed': this.log.info(e.quorate ? 'quorum gained' : 'quorum lost', { reason: e.reason }); this.emit('quorum-changed', { quorate: e.quorate, reason: e.reason }); break;
-      case 'coordinator-changed': this.log.info(`coordinator is ${e.coordinator}`, { term: e.term }); this.emit('coordinator-changed', { coordinator: e.coordinator, term: e.term }); break;
-      case 'fence-pending': this.log.info(`fencing ${e.node} in ${e.delayTicks} ticks unless it returns (fence-race delay)`); break;
-      case 'peer-daemon-down': this.log.warn(`${e.node}'s daemon is down: its port is closed on every link while its host answers (it cannot fence this node)`); break;
-      case 'fence-cancelled': this.log.info(`fencing ${e.node} cancelled`, { reason: e.reason }); break;
-      case 'fence-requested': this.runFence(e.node); break;
+      case 'node-lost': this.emit('node-lost', { node: e.node, clean: false }); break;
+      case 'node-left': this.emit('node-lost', { node: e.node, clean: true }); break;
+      case 'link-down': this.emit('link-down', { node: e.node, link: e.link }); break;
+      case 'link-up': this.emit('link-up', { node: e.node, link: e.link }); break;
+      case 'quorum-changed': this.emit('quorum-changed', { quorate: e.quorate, reason: e.reason }); break;
+      case 'coordinator-changed': this.emit('coordinator-changed', { coordinator: e.coordinator, term: e.term }); break;
       case 'fence-confirmed':
-        this.log.warn(`${e.node} fenced`);
         this.emit('fenced', { node: e.node, ok: true });
         this.feedCore({ type: 'fenced', node: e.node, reason: `fenced at ${iso(this.o.clock.now())} by ${this.o.node} after it was lost on every link; check it, then run: paceline node clear ${e.node}`, now: this.o.clock.now() });
         this.publishReport();
         break;
-      case 'fence-failed': this.log.error(`fencing ${e.node} failed`, { detail: e.detail, retryInTicks: e.retryInTicks }); this.emit('fenced', { node: e.node, ok: false, ...(e.detail ? { detail: e.detail } : {}) }); break;
-      case 'may-run-changed': this.log.info(e.mayRun ? 'may run resources' : 'may not run resources', { reason: e.reason }); if (!e.mayRun) void this.stopLocalIfForbidden(); break;
-      case 'identity-conflict':
-        this.log.error(`identity conflict: two daemons run as ${e.node}`, { boots: e.boots, detail: e.detail });
-        this.emit('identity-conflict', { node: e.node, boots: e.boots, detail: e.detail });
-        break;
-      case 'vote-requested': this.claimVote(e.lost); break;
-      case 'vote-released': void this.o.arbiter?.release().catch(() => undefined); break;
-      case 'vote-changed': {
-        const f = { ...(e.holder !== undefined ? { holder: e.holder } : {}), ...(e.detail !== undefined ? { detail: e.detail } : {}) };
-        if (e.result === 'granted') this.log.info('this node holds the arbiter\'s vote: it may fence', f);
-        else if (e.result === 'refused') this.log.warn(`the arbiter gave its vote to ${e.holder ?? 'another node'}: this node may not fence nor run resources`, f);
-        else this.log.warn('the arbiter cannot be reached: this node does not fence', f);
-        this.emit('vote-changed', { result: e.result, ...f });
-        break;
-      }
-      case 'link-late': this.log.debug(`link ${e.link} to ${e.node} is late`, { silentTicks: e.silentTicks }); break;
-      case 'packet-dropped':
-        this.log.debug('packet dropped', { link: e.link, reason: e.reason, from: e.from, detail: e.detail });
-        if (e.reason === 'forged') {
-          const who = this.nodeAt(e.from);
-          this.warnForged(`heartbeat/${e.from ?? e.link}`, `heartbeats from ${e.from ?? 'an unknown address'}${who ? ` (${who}'s host)` : ''} on link ${e.link} fail authentication (${e.detail ?? 'bad HMAC'})`);
-        }
+      case 'fence-failed': this.emit('fenced', { node: e.node, ok: false, ...(e.detail ? { detail: e.detail } : {}) }); break;
+      case 'may-run-changed': if (!e.mayRun) void this.stopLocalIfForbidden(); break;
+      case 'identity-conflict': this.emit('identity-conflict', { node: e.node, boots: e.boots, detail: e.detail }); break;
+      case 'vote-changed':
+        this.emit('vote-changed', { result: e.result, ...(e.holder !== undefined ? { holder: e.holder } : {}), ...(e.detail !== undefined ? { detail: e.detail } : {}) });
         break;
       default: break;
     }
-  }
-
-  /**
-   * A packet signed with another key is dropped and counted (status `dropped`); the first one from
-   * each sender is also said at WARN, since it usually means a node was given the wrong key file.
-   */
-  private warnForged(sender: string, what: string): void {
-    if (this.forgedWarned.has(sender)) return;
-    if (this.forgedWarned.size >= 256) return; // a flood from many addresses: the counters tell the rest
-    this.forgedWarned.add(sender);
-    this.log.warn(`${what}: does every node use the same cluster key? (said once per sender; later ones are only counted as dropped in \`paceline status\`)`);
-  }
-
-  /**
-   * The peer whose configured addresses are on the host of `address` (HOST:PORT; peers send from
-   * their own host but not from their configured port), when exactly one is.
-   */
-  private nodeAt(address: string | undefined): string | undefined {
-    const host = address?.replace(/:\d+$/, '');
-    if (host === undefined) return undefined;
-    const hostOf = (a: string): string => a.replace(/:\d+$/, '');
-    const found = this.nodesWithAddresses(this.core.config).filter((n) => n.name !== this.o.node && Object.values(n.addresses).some((a) => hostOf(a) === host));
-    return found.length === 1 ? found[0]!.name : undefined;
-  }
-
-  /** Asks the arbiter for the vote (one claim at a time; membership asks again while a peer stays lost). */
-  private claimVote(lost: readonly string[]): void {
-    const a = this.o.arbiter;
-    if (a === undefined) {
-      this.stepMembership({ type: 'vote', result: 'unreachable', detail: 'no arbiter is configured' });
-      return;
-    }
-    if (this.claiming) return;
-    this.claiming = true;
-    const askedAt = this.o.clock.now();
-    a.claim(lost).then(
-      (r) => {
-        this.claiming = false;
-        if (this.disposed) return;
-        // The lease counts from when it was asked for (the arbiter counts from when it answered).
-        this.voteUntil = r.vote === 'granted' ? askedAt + r.leaseMs : 0;
-        this.stepMembership(r.vote === 'unreachable'
-          ? { type: 'vote', result: 'unreachable', detail: r.detail }
-          : { type: 'vote', result: r.vote, holder: r.holder });
-      },
-      (e: Error) => {
-        this.claiming = false;
-        if (!this.disposed) this.stepMembership({ type: 'vote', result: 'unreachable', detail: e.message });
-      },
-    );
-  }
-
-  private runFence(node: string): void {
-    if (this.fencing.has(node)) return;
-    this.fencing.add(node);
-    const done = (ok: boolean, detail?: string): void => {
-      this.fencing.delete(node);
-      if (!this.disposed) this.stepMembership({ type: 'fence-result', node, ok, ...(detail !== undefined ? { detail } : {}) });
-    };
-    if (!this.o.fence) {
-      this.log.error(`cannot fence ${node}: no fencing is configured (its resources stay where they were)`);
-      done(false, 'no fencing configured');
-      return;
-    }
-    const fence = this.o.fence;
-    void this.mayShoot().then(async (why) => {
-      if (why !== undefined) {
-        this.log.warn(`not fencing ${node}: ${why}`);
-        return done(false, why);
-      }
-      this.log.warn(`fencing ${node}`);
-      const r = await fence(node, new AbortController().signal).catch((e: Error) => ({ ok: false, detail: e.message }));
-      done(r.ok, r.detail);
-    });
-  }
-
-  /**
-   * A node that lost the service network must not shoot the node that still serves it. Without an
-   * arbiter, a configured ping target (`witness`, e.g. the LAN's gateway) is checked right before
-   * fencing: unreachable, this node is the cut-off one, and it does not fence (membership retries
-   * later; the peer, which still reaches the target, fences this node meanwhile). With an arbiter
-   * its vote already says so. Undefined: go ahead.
-   */
-  private async mayShoot(): Promise<string | undefined> {
-    // Membership counts in ticks, which stop when the daemon stalls: a vote granted before a stall
-    // longer than its lease may have passed to the peer meanwhile. Check the wall clock.
-    const v = this.membership.vote;
-    if (this.membership.config.arbiter && (v.phase === 'granted' || (v.phase === 'asking' && v.last === 'granted')) && this.o.clock.now() > this.voteUntil)
-      return 'the arbiter\'s lease on the vote ran out before fencing (this daemon stalled?); asking again';
-    if (this.o.witness === undefined || this.membership.config.arbiter || this.membership.config.partitionPolicy !== 'fence') return undefined;
-    const reachable = await this.o.witness().catch(() => false);
-    return reachable ? undefined : 'this node cannot reach its ping target (it may have lost the service network)';
-  }
-
-  private view(): MembershipView {
-    const m = this.membership;
-    const peers: Record<string, MembershipView['peers'][string]> = {};
-    for (const [name, p] of Object.entries(m.peers)) {
-      const safe = explainPeerSafelyDown(m, name);
-      // A member whose own view includes this lost peer proves it is alive (e.g. fenced earlier, it
-      // rebooted and joined the other side of a partition that is not transitive): not down.
-      const seenBy = p.member ? undefined : Object.values(m.peers).find((q) => q.member && q.claim?.members.includes(name))?.name;
-      peers[name] = {
-        member: p.member,
-        safelyDown: !p.member && safe.yes && seenBy === undefined,
-        reason: seenBy !== undefined ? `${name} is not reachable from ${this.o.node} but ${seenBy} sees it` : safe.reason,
-        ...(seenBy !== undefined ? { seenBy } : {}),
-        ...(p.conflict !== undefined ? { conflict: true } : {}),
-        ...(settledBoot(p) !== undefined ? { boot: settledBoot(p) } : {}),
-        links: Object.fromEntries(Object.entries(p.links).map(([l, x]) => [l, x.up])),
-      };
-    }
-    const may = m.mayRun;
-    return { members: m.members, coordinator: m.coordinator, term: m.term, quorate: m.quorate, mayRun: may, mayRunReason: may ? 'ok' : mayRunReason(m), peers };
-  }
-
-  /**
-   * What each node runs, for the fence race without an arbiter: the sum over its active resources
-   * of their priority (at least 1 each), from the latest reports (a lost peer's last one as a member).
-   */
-  private feedWeights(): void {
-    if (this.membership === undefined || this.membership.config.arbiter) return;
-    const weights: Record<string, number> = {};
-    const priority = new Map<string, number>();
-    for (const r of this.core.config.resources) {
-      const kids = r.type === 'group' ? r.members : r.type === 'clone' ? (r.child.type === 'group' ? r.child.members : [r.child]) : [r];
-      for (const k of kids) priority.set(k.id, Math.max(1, k.meta.priority ?? r.meta.priority ?? 1));
-    }
-    for (const [node, rep] of Object.entries(this.core.reports))
-      weights[node] = activeRoles(rep.history).reduce((n, t) => n + (priority.get(t.instance.replace(/:\d+$/, '')) ?? 1), 0);
-    const key = JSON.stringify(weights);
-    if (key === this.lastWeights) return;
-    this.lastWeights = key;
-    this.stepMembership({ type: 'weights', weights });
   }
 
   // ---- the coordinator core ------------------------------------------------------------------
@@ -619,7 +452,7 @@ export class Daemon extends DaemonEvents {
     const before = this.core.reports;
     const r = coordinatorStep(this.core, e);
     this.core = r.state;
-    if (this.core.reports !== before) this.feedWeights();
+    if (this.core.reports !== before) this.driver.feedWeights();
     // A new configuration first: a transition planned on it may run local actions at once, and they
     // must run (and record their parameters) with the definition they were planned with.
     for (const c of r.commands) if (c.type === 'config-changed') this.command(c);
@@ -631,17 +464,17 @@ export class Daemon extends DaemonEvents {
       case 'run': void this.runTransition(c); break;
       case 'abort': if (this.txn?.id === c.id) this.txn.abort.abort(); break;
       case 'publish':
-        if (c.to !== undefined) this.send(c.to, { type: 'doc', doc: c.doc });
-        else this.broadcast({ type: 'doc', doc: c.doc });
+        if (c.to !== undefined) this.router.send(c.to, { type: 'doc', doc: c.doc });
+        else this.router.broadcast({ type: 'doc', doc: c.doc });
         break;
       case 'persist': void this.persist(true); break;
       case 'forward':
-        this.send(c.to, { type: 'update', request: c.request as Record<string, unknown>, reqId: c.reqId });
+        this.router.send(c.to, { type: 'update', request: c.request, reqId: c.reqId });
         break;
       case 'reply': {
         const deliver = (ok: boolean, message: string): void => {
-          if (c.to === this.o.node) this.pendingUpdates.get(c.reqId)?.({ ok, message });
-          else this.send(c.to, { type: 'update-reply', reqId: c.reqId, ok, message });
+          if (c.to === this.o.node) this.admin.answer(c.reqId, { ok, message });
+          else this.router.send(c.to, { type: 'update-reply', reqId: c.reqId, ok, message });
         };
         // "I hold this document" and "your change is done" are said only once it is on disk here
         // (file and directory synced): acknowledged changes survive a power loss of every node.
@@ -686,7 +519,7 @@ export class Daemon extends DaemonEvents {
     const changed = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((k) => before[k] !== after[k]);
     if (changed.length === 0) return;
     const tickMs = this.membership.config.tickMs;
-    this.membership = reconfigure(this.membership, next);
+    this.driver.reconfigure(next);
     this.log.info(`membership settings changed: ${changed.map((k) => `${k} ${String(before[k] ?? 'unset')} -> ${String(after[k] ?? 'unset')}`).join(', ')}`);
     if (next.tickMs !== tickMs) {
       this.o.timers.clearInterval(this.timer);
@@ -703,8 +536,8 @@ export class Daemon extends DaemonEvents {
     const report = await executeTransition(c.transition, {
       agents: this.o.agents, config: c.config, node: '\u0000coordinator', runner: this.o.runner, clock: this.o.clock, logger: actionLinesAtDebug(tlog),
       stateRoot: join(this.o.stateDir, 'resources'), events: this.execEvents, transition: c.id,
-      remote: (a) => this.dispatch(c.id, a),
-      fence: (node) => this.fenceAction(node),
+      remote: (a) => this.rpc.dispatch(c.id, a),
+      fence: (node, type) => this.fenceAction(node, type), killSignal: this.lifetime.signal,
     }, abort.signal).catch((e: Error) => {
       tlog.error('the executor failed', { error: e.message });
       return undefined;
@@ -722,7 +555,7 @@ export class Daemon extends DaemonEvents {
   }
 
   /** A graph fence action: a lost peer counts as fenced once membership confirmed it; a member is fenced now. */
-  private async fenceAction(node: string): Promise<ActionResult> {
+  private async fenceAction(node: string, type: FenceType): Promise<ActionResult> {
     const p = this.membership.peers[node];
     if (p !== undefined && !p.member) {
       const safe = explainPeerSafelyDown(this.membership, node);
@@ -732,187 +565,14 @@ export class Daemon extends DaemonEvents {
     }
     if (!this.o.fence) return { execution: 'error', outcome: 'generic-error', reason: `cannot fence ${node}: no fencing is configured` };
     this.feedCore({ type: 'fenced', node, reason: `fenced at ${iso(this.o.clock.now())} because an action on it failed (e.g. a stop); check it, then run: paceline node clear ${node}`, now: this.o.clock.now() });
-    const r = await this.o.fence(node, new AbortController().signal).catch((e: Error) => ({ ok: false, detail: e.message }));
+    const r = await this.o.fence(node, this.lifetime.signal, type).catch((e: Error) => ({ ok: false, detail: e.message }));
     return r.ok ? { execution: 'done', outcome: 'ok' } : { execution: 'error', outcome: 'generic-error', reason: r.detail ?? 'fencing failed' };
   }
 
-  /** Runs an action on its node: here directly, elsewhere through the channel (retransmitted until answered). */
-  private dispatch(txn: number, action: GraphAction): Promise<ActionResult> {
-    const node = action.node ?? '';
-    // The coordinator's name is part of the key: two nodes may have the same boot (both started in
-    // the same millisecond), and a node caches results by key (seed 161 of the simulated schedules).
-    const key = `${this.o.node}/${this.boot}/${txn}/${action.id}`;
-    // One line here when the action starts; its result is logged by the node that runs it (LocalNode),
-    // or below when the coordinator gives up on it (not a member, no answer, lost).
-    const alog = this.log.child({ transition: txn, ...(action.resource !== undefined ? { resource: action.resource } : {}), action: action.kind });
-    alog.info(`${action.kind} ${action.resource ?? ''} on ${node}`, { key });
-    if (node === this.o.node) return this.local.run(key, action, true); // the transition's executor publishes its events
-    if (!this.membership.peers[node]?.member) {
-      alog.warn(`${action.kind} not sent: ${node} is not a member`);
-      return Promise.resolve({ execution: 'cancelled', outcome: 'generic-error', reason: `${node} is not a member` });
-    }
-    const timeout = (action.timeout ?? 20_000) + 5_000;
-    return new Promise((resolve) => {
-      // Bound to the incarnation of `node` that membership holds now: another one drops it.
-      const message = this.envelope(node, { type: 'action', to: node, key, epoch: this.core.doc.epoch, action });
-      if (message === undefined) return resolve({ execution: 'cancelled', outcome: 'generic-error', reason: `${node}'s incarnation is not known yet` });
-      if (!this.transmit(message)) return resolve({ execution: 'error', outcome: 'generic-error', reason: `cannot send the action to ${node} (see the log)` });
-      this.pendingActions.set(key, { node, message, deadline: this.o.clock.now() + timeout, resolve });
-    });
-  }
-
+  /** Every half second: the unconfirmed document to the members that have not acknowledged it, and actions not yet answered. */
   private retransmit(): void {
-    const now = this.o.clock.now();
-    // An unconfirmed document goes again to the members that have not acknowledged it.
-    for (const peer of docRetransmitTargets(this.core)) this.send(peer, { type: 'doc', doc: this.core.doc });
-    for (const [key, p] of this.pendingActions) {
-      if (now > p.deadline) {
-        this.pendingActions.delete(key);
-        this.log.warn(`no answer from ${p.node} for action ${key}`);
-        p.resolve({ execution: 'timeout', outcome: 'generic-error', reason: `no answer from ${p.node}` });
-      } else {
-        // A fresh envelope id (the receiver accepts each id once; the key makes the action run once),
-        // the same toBoot: the action stays bound to the incarnation it was sent to.
-        this.transmit({ ...p.message, id: ++this.msgId } as PeerMessage);
-      }
-    }
-  }
-
-  private failLostActions(): void {
-    for (const [key, p] of this.pendingActions) {
-      const lost = !this.membership.peers[p.node]?.member;
-      // A restarted node drops the action (it was addressed to its previous incarnation) and knows nothing of it.
-      if (!lost && this.peerBoot(p.node) === p.message.toBoot) continue;
-      this.pendingActions.delete(key);
-      const what = lost ? 'was lost' : 'restarted';
-      this.log.warn(`${p.node} ${what} while action ${key} ran`);
-      p.resolve({ execution: 'cancelled', outcome: 'generic-error', reason: `${p.node} ${what} while the action ran` });
-    }
-  }
-
-  // ---- peers -----------------------------------------------------------------------------------
-
-  /** The incarnation of `peer` heard in this run (membership), or undefined. */
-  private peerBoot(peer: string): number | undefined {
-    const p = this.membership.peers[peer];
-    return p === undefined ? undefined : settledBoot(p);
-  }
-
-  /** A message to `to`'s current incarnation; undefined while none was heard (nothing is sent to it then). */
-  private envelope(to: string, body: PeerMessageBody): PeerMessage | undefined {
-    const toBoot = this.peerBoot(to);
-    if (toBoot === undefined) return undefined;
-    return { ...body, v: 2, from: this.o.node, to, boot: this.boot, id: ++this.msgId, toBoot } as PeerMessage;
-  }
-
-  private send(to: string, body: DistOmit<PeerMessageBody, 'to'>): void {
-    if (to === this.o.node) return;
-    // Showing a document tells the coordinator this node holds it: a member shows only what it has
-    // saved (the coordinator publishes at once; its own answers wait for its disk, see 'reply').
-    if (body.type === 'doc' && this.membership.coordinator !== this.o.node) {
-      const key = body.doc === this.core.doc ? this.core.docKey : docKey(body.doc);
-      if (this.durable?.key !== key) return;
-    }
-    const m = this.envelope(to, { ...body, to } as PeerMessageBody);
-    if (m !== undefined) this.transmit(m);
-  }
-
-  /** Hands a message to the channel; false (logged) when it refused or failed to send it (e.g. over the size limit). */
-  private transmit(m: PeerMessage): boolean {
-    let error: string | undefined;
-    try {
-      error = this.channel?.send(m)?.refused;
-    } catch (e) {
-      error = (e as Error).message;
-    }
-    if (error !== undefined) this.log.error(`cannot send a ${m.type} message to ${m.to}`, { error });
-    return error === undefined;
-  }
-
-  private broadcast(body: DistOmit<PeerMessageBody, 'to'>): void {
-    for (const peer of Object.keys(this.membership.peers)) this.send(peer, body);
-  }
-
-  /** Every message from the channel: delivered when fresh (freshness.ts), else dropped and counted. */
-  private receive(m: PeerMessage): void {
-    if (this.disposed) return;
-    const v = this.freshness.accept(m);
-    if (v.verdict === 'drop') this.log.debug('daemon message dropped', { reason: v.reason, detail: v.detail });
-    if (v.verdict !== 'accept') return;
-    if (v.newIncarnation) void this.persist(true);
-    this.onPeer(m);
-  }
-
-  private onPeer(m: PeerMessage): void {
-    if (this.disposed) return;
-    // The one rule: only members count, in the incarnation membership knows. A peer that is lost (and
-    // not back yet), restarted but not yet re-joined, or a second daemon under a member's name may be
-    // acting on its own: nothing it sends is used (its reports and results could stand in for fencing,
-    // its actions and updates could act twice). Members resend what matters.
-    const peer = this.membership.peers[m.from];
-    if (peer === undefined || !peer.member || settledBoot(peer) !== m.boot) {
-      this.log.debug(`ignoring a ${m.type} message from ${m.from}`, { boot: m.boot, reason: peer === undefined ? 'not a peer' : !peer.member ? 'not a member' : `incarnation ${m.boot} is not the member's (${settledBoot(peer) ?? 'unknown'})` });
-      return;
-    }
-    const now = this.o.clock.now();
-    switch (m.type) {
-      case 'doc': this.feedCore({ type: 'doc', from: m.from, doc: m.doc, now }); break;
-      case 'report': {
-        const r = this.parsePeerReport(m.from, m.report);
-        if (r) this.feedCore({ type: 'report', node: m.from, report: r, now });
-        else this.log.warn(`invalid report from ${m.from}`);
-        break;
-      }
-      case 'update': {
-        const req = UpdateRequest.safeParse(m.request);
-        if (!req.success) this.send(m.from, { type: 'update-reply', reqId: m.reqId, ok: false, message: `invalid request: ${req.error.issues[0]?.message ?? ''}` });
-        else this.feedCore({ type: 'update', request: req.data, reqId: m.reqId, replyTo: m.from, now });
-        break;
-      }
-      case 'update-reply':
-        if (isDocSignal(m.reqId)) this.feedCore({ type: 'doc-signal', from: m.from, reqId: m.reqId, ok: m.ok, message: m.message, now });
-        else this.pendingUpdates.get(m.reqId)?.({ ok: m.ok, message: m.message });
-        break;
-      case 'action': {
-        if (m.from !== this.membership.coordinator) {
-          this.log.debug(`ignoring an action from ${m.from}, which is not the coordinator`, { key: m.key });
-          break;
-        }
-        const a = m.action;
-        if (a.node !== this.o.node) break;
-        if (m.epoch > this.core.doc.epoch) {
-          // Planned with a configuration this node has not adopted yet: running it now would use the
-          // old definition (and record old parameters). Our older document makes the coordinator
-          // answer with its own; the action is retransmitted meanwhile.
-          this.log.debug(`action ${m.key} waits for configuration epoch ${m.epoch} (this node has ${this.core.doc.epoch})`);
-          this.send(m.from, { type: 'doc', doc: this.core.doc });
-          break;
-        }
-        void this.local.run(m.key, a).then((result) => this.send(m.from, { type: 'result', key: m.key, result: wireResult(result), report: this.wireReport() }));
-        break;
-      }
-      case 'result': {
-        const r = this.parsePeerReport(m.from, m.report);
-        if (r) this.feedCore({ type: 'report', node: m.from, report: r, now });
-        const p = this.pendingActions.get(m.key);
-        // Only from the node the action was sent to, in the incarnation it was sent to.
-        if (p && p.node === m.from && p.message.toBoot === m.boot) {
-          this.pendingActions.delete(m.key);
-          p.resolve(m.result);
-        }
-        break;
-      }
-      case 'cleanup': this.local.cleanup(m.resource); break;
-    }
-  }
-
-  /** A peer's report; parsed only when its history or fail counts differ from its last one's (JSON compared). */
-  private parsePeerReport(from: string, r: NodeReport): NodeReportData | undefined {
-    const json = JSON.stringify([r.history, r.failures]);
-    const held = this.peerReports.get(from);
-    const parsed = parseReport(r, held?.json === json ? held.data : undefined);
-    if (parsed !== undefined) this.peerReports.set(from, { json, data: parsed });
-    return parsed;
+    for (const peer of docRetransmitTargets(this.core)) this.router.send(peer, { type: 'doc', doc: this.core.doc });
+    this.rpc.retransmit();
   }
 
   // ---- this node -----------------------------------------------------------------------------
@@ -951,7 +611,7 @@ export class Daemon extends DaemonEvents {
   private flushReport(): void {
     this.reportDirty = false;
     this.reportTick = this.tickCount;
-    this.broadcast({ type: 'report', report: this.wireReport() });
+    this.router.broadcast({ type: 'report', report: this.wireReport() });
   }
 
   private sendToCoordinatorKick(reason: string): void {
@@ -996,48 +656,24 @@ export class Daemon extends DaemonEvents {
 
   // ---- control ---------------------------------------------------------------------------------
 
-  /** Applies an administrative change (forwarded to the coordinator when this node is not it). */
-  update(request: UpdateRequest, timeoutMs = 5000): Promise<{ ok: boolean; message: string }> {
-    const reqId = `${this.o.node}/${this.boot}/${++this.reqSeq}`;
-    return new Promise((resolve) => {
-      let timer: unknown;
-      const finish = (r: { ok: boolean; message: string }): void => {
-        this.pendingUpdates.delete(reqId);
-        this.o.timers.clearInterval(timer);
-        resolve(r);
-      };
-      this.pendingUpdates.set(reqId, finish);
-      timer = this.o.timers.setInterval(() => finish({ ok: false, message: `no answer from the coordinator ${this.core.view.coordinator} within ${timeoutMs} ms` }), timeoutMs);
-      this.feedCore({ type: 'update', request, reqId, replyTo: this.o.node, now: this.o.clock.now() });
-    });
+  /** Applies an administrative change (forwarded to the coordinator when this node is not it). See Admin. */
+  update(request: UpdateRequest, timeoutMs = 5000): Promise<UpdateAnswer> {
+    return this.admin.update(request, timeoutMs);
   }
 
-  /**
-   * Why `cleanup(resource, node)` has nothing to act on (undefined: it has): a node that is not
-   * configured, or a resource that is neither configured nor in any node's history (an orphan still
-   * in a history may be cleaned up).
-   */
+  /** Why `cleanup(resource, node)` has nothing to act on (undefined: it has). See Admin. */
   cleanupProblem(resource?: string, node?: string): string | undefined {
-    if (node !== undefined && !this.core.config.nodes.some((n) => n.name === node))
-      return `no node "${node}" in the configuration (nodes: ${this.core.config.nodes.map((n) => n.name).join(', ')})`;
-    if (resource === undefined || listResourceIds(this.core.config).has(resource)) return undefined;
-    const known = (id: string): boolean => id === resource || id.replace(/:\d+$/, '') === resource;
-    const inHistory = Object.values(this.core.reports).some((r) => r.history.some((h) => known(h.resource)) || r.failures.some((f) => known(f.resource)));
-    return inHistory ? undefined : `no resource "${resource}" in the configuration nor in any node's history: nothing to clean up`;
+    return this.admin.cleanupProblem(resource, node);
   }
 
   /** Forgets the history and fail counts of a resource on one node or all, so that it is probed again. */
   cleanup(resource?: string, node?: string): string {
-    if (node === undefined || node === this.o.node) this.local.cleanup(resource);
-    for (const peer of Object.keys(this.membership.peers))
-      if (node === undefined || node === peer) this.send(peer, { type: 'cleanup', ...(resource !== undefined ? { resource } : {}) });
-    this.feedCore({ type: 'kick', reason: 'cleanup', now: this.o.clock.now() });
-    return `cleaned up ${resource ?? 'all resources'} on ${node ?? 'all nodes'}`;
+    return this.admin.cleanup(resource, node);
   }
 
   /** The replicated document (configuration, epoch, quarantine). */
   document(): ClusterDoc {
-    return this.core.doc;
+    return this.admin.document();
   }
 
   /** A crm_mon-style snapshot. */
@@ -1121,9 +757,9 @@ export class Daemon extends DaemonEvents {
     this.disposed = true;
     this.disposing = Promise.resolve();
     this.o.timers.clearInterval(this.timer);
+    this.lifetime.abort();
     this.txn?.abort.abort();
-    for (const [, p] of this.pendingActions) p.resolve({ execution: 'cancelled', outcome: 'generic-error', reason: 'abandoned' });
-    this.pendingActions.clear();
+    this.rpc.cancelAll('abandoned');
     await this.control?.dispose();
     await this.local.dispose();
     await this.transport?.dispose();
@@ -1169,8 +805,8 @@ export class Daemon extends DaemonEvents {
     this.stepMembership({ type: 'leave' });
     this.disposed = true;
     this.o.timers.clearInterval(this.timer);
-    for (const [, p] of this.pendingActions) p.resolve({ execution: 'cancelled', outcome: 'generic-error', reason: 'the daemon is stopping' });
-    this.pendingActions.clear();
+    this.lifetime.abort();
+    this.rpc.cancelAll('the daemon is stopping');
     await this.control?.dispose();
     await this.local.dispose();
     await this.transport?.dispose();
@@ -1198,11 +834,6 @@ function actionLinesAtDebug(l: Logger, inAction = false): Logger {
   };
 }
 
-/** Why this node may not run resources: membership's own answer (quorum, policy, the arbiter's vote, an identity conflict). */
-function mayRunReason(m: MembershipState): string {
-  return explainMayRun(m).reason;
-}
-
 /** The channel's and the freshness guard's drop counters, as `message REASON` (summed where both count one). */
 function messageDrops(...counters: readonly Readonly<Record<string, number | undefined>>[]): Record<string, number> {
   const out: Record<string, number> = {};
@@ -1210,33 +841,3 @@ function messageDrops(...counters: readonly Readonly<Record<string, number | und
   return out;
 }
 
-/** A result as the wire carries it: the model's fields only (an agent's extras dropped), or why it is not one. */
-function wireResult(r: ActionResult): ActionResult {
-  const p = WireResult.safeParse(r);
-  return p.success ? p.data : { execution: 'error', outcome: 'generic-error', reason: `the agent returned an invalid result (${formatIssues(zodIssues(p.error))})` };
-}
-const WireResult = ActionResult.strip();
-
-/**
- * A peer's report with its history and fail counts parsed by the model's schemas. `same`: that
- * peer's previous report, when its history and fail counts are the same JSON: they are taken
- * from it instead of being parsed again (reports are re-sent every second and with every result).
- */
-function parseReport(r: NodeReport, same?: NodeReportData): NodeReportData | undefined {
-  let history: NodeReportData['history'];
-  let failures: NodeReportData['failures'];
-  if (same !== undefined) ({ history, failures } = same);
-  else {
-    const h = ResourceHistory.array().safeParse(r.history);
-    const f = FailCount.array().safeParse(r.failures);
-    if (!h.success || !f.success) return undefined;
-    history = h.data;
-    failures = f.data;
-  }
-  return {
-    boot: r.boot, rev: r.rev, history, failures,
-    ...(r.unclean !== undefined ? { unclean: r.unclean } : {}), ...(r.shutdown ? { shutdown: true } : {}),
-    ...(r.fenced?.length ? { fenced: [...r.fenced] } : {}), ...(r.members ? { members: [...r.members] } : {}),
-    ...(r.membership ? { membership: { ...r.membership } } : {}),
-  };
-}

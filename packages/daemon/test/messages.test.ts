@@ -1,5 +1,5 @@
 /** The wire messages parse actions and results with the model's schemas: what does not fit is refused, with its path. */
-import { PeerMessage } from '@paceline/daemon';
+import { PeerMessage } from '../src/messages.js';
 
 const envelope = { v: 2, from: 'serv1', to: 'serv2', boot: 1, id: 1, toBoot: 2 } as const;
 const action = { id: 'web_start_0 serv2', kind: 'start', resource: 'web', node: 'serv2', interval: 0, reason: 'start', runnable: true };

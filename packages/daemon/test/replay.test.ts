@@ -49,6 +49,8 @@ class Lab {
   readonly key = Buffer.alloc(32, 9);
   private readonly registry: AgentRegistry;
   private readonly timers = {
+    setTimeout: (fn: () => void, ms: number): unknown => this.clock.setTimeout(fn, ms),
+    clearTimeout: (h: unknown): void => this.clock.clearTimeout(h as TimerHandle),
     setInterval: (fn: () => void, ms: number): unknown => this.clock.setInterval(fn, ms),
     clearInterval: (h: unknown): void => this.clock.clearInterval(h as TimerHandle),
   };

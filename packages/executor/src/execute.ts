@@ -6,7 +6,7 @@
  * reported cancelled and nothing is recorded for them. Results come back as data
  * (`ExecutionReport.records`) for `recordAll` to write into the status.
  */
-import type { ClusterConfig, GraphAction, PrimitiveEntry, Transition } from '@paceline/model';
+import type { ClusterConfig, FenceType, GraphAction, PrimitiveEntry, Transition } from '@paceline/model';
 import {
   invokeAgent, resolveForAction, supportsAction, validateParams, type ActionResult, type AgentAction, type AgentResolver, type Clock,
   type CommandRunner, type Logger, type Notification,
@@ -34,7 +34,7 @@ export interface ExecutorDeps {
   /** Runs an action on another node (the daemon dispatches it); without it those actions are not run. */
   readonly remote?: (action: GraphAction, signal: AbortSignal) => Promise<ActionResult>;
   /** Fences a node; without it fencing actions are not run. */
-  readonly fence?: (node: string, type: 'reboot' | 'off' | 'on', signal: AbortSignal) => Promise<ActionResult>;
+  readonly fence?: (node: string, type: FenceType, signal: AbortSignal) => Promise<ActionResult>;
   /** Aborting this cancels in-flight agent calls too (daemon shutdown); their outcome is recorded as unknown. */
   readonly killSignal?: AbortSignal;
   /** Label for logs and events. */

@@ -2,13 +2,14 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Daemon, systemTimers, type FenceOutcome } from '@paceline/daemon';
-import { MEMBERSHIP_SETTING_NAMES, MembershipSettings } from '@paceline/model';
+import { MEMBERSHIP_SETTING_NAMES, MembershipSettings, type FenceType } from '@paceline/model';
 import { Observer, parseListenOverride } from '@paceline/observe';
 import { ArbiterClient, DEFAULT_WITNESS_PORT, ExecaCommandRunner, createLogger, readKey, systemClock, type LogFormat, type LogLevel } from '@paceline/runtime';
 import { ExitError, type CliIo } from '../io.js';
 import { loadConfigFile } from '../load.js';
 import { configAgentResolver } from '../agents.js';
-import { assertAgentParams, suggest } from '../agent-params-check.js';
+import { assertAgentParams } from '../agent-params-check.js';
+import { suggestName as suggest } from '@paceline/agent-api';
 import { checkLogOptions, parseAddressOption } from '../options.js';
 import { VERSION } from '../version.js';
 import { announceToSystemd } from '../systemd.js';
@@ -121,9 +122,10 @@ export function registerDaemonCommand(program: Command, io: CliIo): void {
       const key = await readKey(opts.key);
       const runner = new ExecaCommandRunner();
       const fenceArgv = opts.fenceCommand?.split(/\s+/).filter(Boolean);
+      // Run as CMD NODE (argument array, no shell), with PACELINE_FENCE_ACTION=reboot|off|on.
       const fence = fenceArgv && fenceArgv.length > 0
-        ? async (node: string): Promise<FenceOutcome> => {
-          const r = await runner.run(fenceArgv[0]!, [...fenceArgv.slice(1), node], { timeoutMs: 60_000 });
+        ? async (node: string, signal: AbortSignal, type: FenceType): Promise<FenceOutcome> => {
+          const r = await runner.run(fenceArgv[0]!, [...fenceArgv.slice(1), node], { timeoutMs: 60_000, signal, env: { PACELINE_FENCE_ACTION: type } });
           return r.exitCode === 0 ? { ok: true } : { ok: false, detail: `${fenceArgv.join(' ')} ${node}: exit ${r.exitCode ?? r.signal ?? 'timeout'} ${r.stderr.trim()}`.trim() };
         }
         : undefined;

@@ -217,6 +217,8 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
   let faults = 0;
   let tick = 0;
   const timers = {
+    setTimeout: (fn: () => void, ms: number): unknown => clock.setTimeout(fn, ms),
+    clearTimeout: (h: unknown): void => clock.clearTimeout(h as TimerHandle),
     setInterval: (fn: () => void, ms: number): unknown => clock.setInterval(fn, ms),
     clearInterval: (h: unknown): void => clock.clearInterval(h as TimerHandle),
   };

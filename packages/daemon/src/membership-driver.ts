@@ -1,0 +1,279 @@
+/**
+ * The membership driver, the shell around membership's pure `step()` (raft's node loop): it feeds
+ * the state machine ticks, heartbeat packets and the answers of the outside world (fencing, the
+ * witness, the arbiter's vote, the nodes' weights for the fence race), sends its outbox on the
+ * transport, logs its events and hands them to the daemon, and turns the state into the view the
+ * coordinator core reads (who is a member, who is proven down and why).
+ */
+import type { Clock, Logger } from '@paceline/agent-api';
+import type { ClusterConfig, FenceType } from '@paceline/model';
+import {
+  explainMayRun, explainPeerSafelyDown, reconfigure, settledBoot, step,
+  type MembershipEvent, type MembershipInput, type MembershipState, type ResolvedConfig, type Transport,
+} from '@paceline/membership';
+import type { MembershipView, NodeReportData } from './core.js';
+import { activeRoles } from './local.js';
+
+export interface FenceOutcome {
+  readonly ok: boolean;
+  readonly detail?: string;
+}
+
+/**
+ * Fences a node (reboot it, power it off or on: `type`, from the graph action or, when membership
+ * fences a lost peer, `properties.stonithAction`); resolves ok only when it is certain the node
+ * runs nothing. `signal` is aborted when the daemon stops.
+ */
+export type FenceHook = (node: string, signal: AbortSignal, type: FenceType) => Promise<FenceOutcome>;
+
+/** The arbiter port the daemon uses (`Arbiter` in @paceline/membership; `ArbiterClient` in @paceline/runtime implements it). */
+export interface DaemonArbiter {
+  claim(lost: readonly string[], signal?: AbortSignal): Promise<
+    | { readonly vote: 'granted' | 'refused'; readonly holder: string; readonly leaseMs: number }
+    | { readonly vote: 'unreachable'; readonly detail: string }
+  >;
+  release(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+/** What the driver needs from the daemon. */
+export interface MembershipDriverPorts {
+  readonly node: string;
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly fence?: FenceHook | undefined;
+  readonly witness?: (() => Promise<boolean>) | undefined;
+  readonly arbiter?: DaemonArbiter | undefined;
+  /** Aborted when the daemon stops (fencing stops waiting). */
+  readonly lifetime: AbortSignal;
+  transport(): Transport | undefined;
+  stopped(): boolean;
+  /** The current configuration (fence type, resource priorities) and every node's addresses in it. */
+  config(): ClusterConfig;
+  nodes(): readonly { readonly name: string; readonly addresses: Readonly<Record<string, string>> }[];
+  /** The latest report of every node (for the fence race's weights). */
+  reports(): Readonly<Record<string, NodeReportData>>;
+  /** Every event, after the driver logged it and did its own part. */
+  onEvent(e: MembershipEvent): void;
+  /** The view changed. */
+  onView(view: MembershipView): void;
+}
+
+export class MembershipDriver {
+  private claiming = false;
+  /** Wall-clock end of the arbiter's lease on the vote this node holds (0: none). */
+  private voteUntil = 0;
+  private readonly fencing = new Set<string>();
+  private lastView = '';
+  private lastWeights = '';
+  /** Senders of packets signed with another key already warned about (see warnForged). */
+  private readonly forgedWarned = new Set<string>();
+
+  constructor(private readonly p: MembershipDriverPorts, public state: MembershipState) {}
+
+  /** Steps the state machine: sends its outbox, acts on its events, and tells the daemon when the view changed. */
+  step(input: MembershipInput): void {
+    const r = step(this.state, input);
+    this.state = r.state;
+    for (const out of r.outbox) this.p.transport()?.send(out);
+    for (const e of r.events) this.onEvent(e);
+    const view = this.view();
+    const key = JSON.stringify(view);
+    if (key !== this.lastView) {
+      this.lastView = key;
+      this.p.onView(view);
+    }
+  }
+
+  /** New settings (a changed `membership` section); the nodes and links stay. */
+  reconfigure(config: ResolvedConfig): void {
+    this.state = reconfigure(this.state, config);
+  }
+
+  /** Logs a membership event, acts on those that concern membership's own work (fencing, the arbiter's vote, forged packets), and hands it on. */
+  private onEvent(e: MembershipEvent): void {
+    const log = this.p.log;
+    switch (e.type) {
+      case 'node-joined':
+      case 'node-restarted': log.info(`${e.node} ${e.type === 'node-joined' ? 'joined' : 'restarted'}`, { boot: e.boot }); break;
+      case 'node-lost': log.warn(`${e.node} lost on every link`); break;
+      case 'node-left': log.info(`${e.node} left cleanly`); break;
+      case 'link-down': log.warn(`link ${e.link} to ${e.node} is down`, { silentTicks: e.silentTicks }); break;
+      case 'link-up': log.info(`link ${e.link} to ${e.node} is up`); break;
+      case 'quorum-changed': log.info(e.quorate ? 'quorum gained' : 'quorum lost', { reason: e.reason }); break;
+      case 'coordinator-changed': log.info(`coordinator is ${e.coordinator}`, { term: e.term }); break;
+      case 'fence-pending': log.info(`fencing ${e.node} in ${e.delayTicks} ticks unless it returns (fence-race delay)`); break;
+      case 'peer-daemon-down': log.warn(`${e.node}'s daemon is down: its port is closed on every link while its host answers (it cannot fence this node)`); break;
+      case 'fence-cancelled': log.info(`fencing ${e.node} cancelled`, { reason: e.reason }); break;
+      case 'fence-requested': this.runFence(e.node); break;
+      case 'fence-confirmed': log.warn(`${e.node} fenced`); break;
+      case 'fence-failed': log.error(`fencing ${e.node} failed`, { detail: e.detail, retryInTicks: e.retryInTicks }); break;
+      case 'may-run-changed': log.info(e.mayRun ? 'may run resources' : 'may not run resources', { reason: e.reason }); break;
+      case 'identity-conflict': log.error(`identity conflict: two daemons run as ${e.node}`, { boots: e.boots, detail: e.detail }); break;
+      case 'vote-requested': this.claimVote(e.lost); break;
+      case 'vote-released': void this.p.arbiter?.release().catch(() => undefined); break;
+      case 'vote-changed': {
+        const f = { ...(e.holder !== undefined ? { holder: e.holder } : {}), ...(e.detail !== undefined ? { detail: e.detail } : {}) };
+        if (e.result === 'granted') log.info('this node holds the arbiter\'s vote: it may fence', f);
+        else if (e.result === 'refused') log.warn(`the arbiter gave its vote to ${e.holder ?? 'another node'}: this node may not fence nor run resources`, f);
+        else log.warn('the arbiter cannot be reached: this node does not fence', f);
+        break;
+      }
+      case 'link-late': log.debug(`link ${e.link} to ${e.node} is late`, { silentTicks: e.silentTicks }); break;
+      case 'packet-dropped':
+        log.debug('packet dropped', { link: e.link, reason: e.reason, from: e.from, detail: e.detail });
+        if (e.reason === 'forged') {
+          const who = this.nodeAt(e.from);
+          this.warnForged(`heartbeat/${e.from ?? e.link}`, `heartbeats from ${e.from ?? 'an unknown address'}${who ? ` (${who}'s host)` : ''} on link ${e.link} fail authentication (${e.detail ?? 'bad HMAC'})`);
+        }
+        break;
+      default: break;
+    }
+    this.p.onEvent(e);
+  }
+
+  /**
+   * A packet signed with another key is dropped and counted (status `dropped`); the first one from
+   * each sender is also said at WARN, since it usually means a node was given the wrong key file.
+   */
+  warnForged(sender: string, what: string): void {
+    if (this.forgedWarned.has(sender)) return;
+    if (this.forgedWarned.size >= 256) return; // a flood from many addresses: the counters tell the rest
+    this.forgedWarned.add(sender);
+    this.p.log.warn(`${what}: does every node use the same cluster key? (said once per sender; later ones are only counted as dropped in \`paceline status\`)`);
+  }
+
+  /**
+   * The peer whose configured addresses are on the host of `address` (HOST:PORT; peers send from
+   * their own host but not from their configured port), when exactly one is.
+   */
+  private nodeAt(address: string | undefined): string | undefined {
+    const host = address?.replace(/:\d+$/, '');
+    if (host === undefined) return undefined;
+    const hostOf = (a: string): string => a.replace(/:\d+$/, '');
+    const found = this.p.nodes().filter((n) => n.name !== this.p.node && Object.values(n.addresses).some((a) => hostOf(a) === host));
+    return found.length === 1 ? found[0]!.name : undefined;
+  }
+
+  /** Asks the arbiter for the vote (one claim at a time; membership asks again while a peer stays lost). */
+  private claimVote(lost: readonly string[]): void {
+    const a = this.p.arbiter;
+    if (a === undefined) {
+      this.step({ type: 'vote', result: 'unreachable', detail: 'no arbiter is configured' });
+      return;
+    }
+    if (this.claiming) return;
+    this.claiming = true;
+    const askedAt = this.p.clock.now();
+    a.claim(lost).then(
+      (r) => {
+        this.claiming = false;
+        if (this.p.stopped()) return;
+        // The lease counts from when it was asked for (the arbiter counts from when it answered).
+        this.voteUntil = r.vote === 'granted' ? askedAt + r.leaseMs : 0;
+        this.step(r.vote === 'unreachable'
+          ? { type: 'vote', result: 'unreachable', detail: r.detail }
+          : { type: 'vote', result: r.vote, holder: r.holder });
+      },
+      (e: Error) => {
+        this.claiming = false;
+        if (!this.p.stopped()) this.step({ type: 'vote', result: 'unreachable', detail: e.message });
+      },
+    );
+  }
+
+  private runFence(node: string): void {
+    if (this.fencing.has(node)) return;
+    this.fencing.add(node);
+    const done = (ok: boolean, detail?: string): void => {
+      this.fencing.delete(node);
+      if (!this.p.stopped()) this.step({ type: 'fence-result', node, ok, ...(detail !== undefined ? { detail } : {}) });
+    };
+    if (!this.p.fence) {
+      this.p.log.error(`cannot fence ${node}: no fencing is configured (its resources stay where they were)`);
+      done(false, 'no fencing configured');
+      return;
+    }
+    const fence = this.p.fence;
+    void this.mayShoot().then(async (why) => {
+      if (why !== undefined) {
+        this.p.log.warn(`not fencing ${node}: ${why}`);
+        return done(false, why);
+      }
+      this.p.log.warn(`fencing ${node}`);
+      const r = await fence(node, this.p.lifetime, stonithType(this.p.config())).catch((e: Error) => ({ ok: false, detail: e.message }));
+      done(r.ok, r.detail);
+    });
+  }
+
+  /**
+   * A node that lost the service network must not shoot the node that still serves it. Without an
+   * arbiter, a configured ping target (`witness`, e.g. the LAN's gateway) is checked right before
+   * fencing: unreachable, this node is the cut-off one, and it does not fence (membership retries
+   * later; the peer, which still reaches the target, fences this node meanwhile). With an arbiter
+   * its vote already says so. Undefined: go ahead.
+   */
+  private async mayShoot(): Promise<string | undefined> {
+    // Membership counts in ticks, which stop when the daemon stalls: a vote granted before a stall
+    // longer than its lease may have passed to the peer meanwhile. Check the wall clock.
+    const v = this.state.vote;
+    if (this.state.config.arbiter && (v.phase === 'granted' || (v.phase === 'asking' && v.last === 'granted')) && this.p.clock.now() > this.voteUntil)
+      return 'the arbiter\'s lease on the vote ran out before fencing (this daemon stalled?); asking again';
+    if (this.p.witness === undefined || this.state.config.arbiter || this.state.config.partitionPolicy !== 'fence') return undefined;
+    const reachable = await this.p.witness().catch(() => false);
+    return reachable ? undefined : 'this node cannot reach its ping target (it may have lost the service network)';
+  }
+
+  view(): MembershipView {
+    const m = this.state;
+    const peers: Record<string, MembershipView['peers'][string]> = {};
+    for (const [name, p] of Object.entries(m.peers)) {
+      const safe = explainPeerSafelyDown(m, name);
+      // A member whose own view includes this lost peer proves it is alive (e.g. fenced earlier, it
+      // rebooted and joined the other side of a partition that is not transitive): not down.
+      const seenBy = p.member ? undefined : Object.values(m.peers).find((q) => q.member && q.claim?.members.includes(name))?.name;
+      peers[name] = {
+        member: p.member,
+        safelyDown: !p.member && safe.yes && seenBy === undefined,
+        reason: seenBy !== undefined ? `${name} is not reachable from ${this.p.node} but ${seenBy} sees it` : safe.reason,
+        ...(seenBy !== undefined ? { seenBy } : {}),
+        ...(p.conflict !== undefined ? { conflict: true } : {}),
+        ...(settledBoot(p) !== undefined ? { boot: settledBoot(p) } : {}),
+        links: Object.fromEntries(Object.entries(p.links).map(([l, x]) => [l, x.up])),
+      };
+    }
+    const may = m.mayRun;
+    return { members: m.members, coordinator: m.coordinator, term: m.term, quorate: m.quorate, mayRun: may, mayRunReason: may ? 'ok' : mayRunReason(m), peers };
+  }
+
+  /**
+   * What each node runs, for the fence race without an arbiter: the sum over its active resources
+   * of their priority (at least 1 each), from the latest reports (a lost peer's last one as a member).
+   */
+  feedWeights(): void {
+    if (this.state.config.arbiter) return;
+    const weights: Record<string, number> = {};
+    const priority = new Map<string, number>();
+    for (const r of this.p.config().resources) {
+      const kids = r.type === 'group' ? r.members : r.type === 'clone' ? (r.child.type === 'group' ? r.child.members : [r.child]) : [r];
+      for (const k of kids) priority.set(k.id, Math.max(1, k.meta.priority ?? r.meta.priority ?? 1));
+    }
+    for (const [node, rep] of Object.entries(this.p.reports()))
+      weights[node] = activeRoles(rep.history).reduce((n, t) => n + (priority.get(t.instance.replace(/:\d+$/, '')) ?? 1), 0);
+    const key = JSON.stringify(weights);
+    if (key === this.lastWeights) return;
+    this.lastWeights = key;
+    this.step({ type: 'weights', weights });
+  }
+}
+
+/** Why this node may not run resources: membership's own answer (quorum, policy, the arbiter's vote, an identity conflict). */
+export function mayRunReason(m: MembershipState): string {
+  return explainMayRun(m).reason;
+}
+
+/** How membership fences a lost peer: the configuration's stonithAction (`poweroff` is `off`). */
+export function stonithType(config: ClusterConfig): FenceType {
+  const a = config.properties.stonithAction;
+  return a === 'poweroff' ? 'off' : a;
+}

@@ -1,0 +1,211 @@
+/**
+ * The peer router: the daemon channel's two directions. Outgoing, it puts each message in an
+ * envelope addressed to one incarnation of its receiver (`envelope`, `send`, `broadcast`) and hands
+ * it to the channel. Incoming, it passes what the channel decoded and validated (messages.ts)
+ * through the freshness guard (freshness.ts), keeps only what comes from a member in the
+ * incarnation membership knows, parses what the core needs with the model's schemas, and turns each
+ * message into a core event, an answer to a request made here, an action to run, or a result for
+ * the action RPC.
+ */
+import { ActionResult, FailCount, ResourceHistory, formatIssues, zodIssues, type GraphAction } from '@paceline/model';
+import type { Clock, Logger } from '@paceline/agent-api';
+import { settledBoot, type MembershipState } from '@paceline/membership';
+import type { PeerChannel } from './channel.js';
+import { isDocSignal, type CoreEvent, type CoreState, type NodeReportData } from './core.js';
+import type { FreshnessGuard } from './freshness.js';
+import type { DistOmit, NodeReport, PeerMessage, PeerMessageBody } from './messages.js';
+import { UpdateRequest, docKey } from './updates.js';
+import type { UpdateAnswer } from './admin.js';
+
+/** What the router needs from the daemon. */
+export interface PeerRouterPorts {
+  readonly node: string;
+  readonly log: Logger;
+  readonly clock: Clock;
+  boot(): number;
+  nextMessageId(): number;
+  membership(): MembershipState;
+  core(): CoreState;
+  /** The key (`docKey`) of the document last saved here, if any. */
+  durableKey(): string | undefined;
+  channel(): PeerChannel | undefined;
+  freshness(): FreshnessGuard;
+  /** The daemon has stopped: nothing is delivered. */
+  stopped(): boolean;
+  /** A new peer incarnation was seen: save it. */
+  persist(): void;
+  feedCore(e: CoreEvent): void;
+  /** An answer to an update request made here (Admin). */
+  answer(reqId: string, r: UpdateAnswer): void;
+  /** A result for the action RPC. */
+  onResult(from: string, boot: number, key: string, result: ActionResult): void;
+  /** Runs an action the coordinator sent (each key once). */
+  runAction(key: string, action: GraphAction): Promise<ActionResult>;
+  /** This node's report as the wire carries it. */
+  report(): NodeReport;
+  cleanupLocal(resource?: string): void;
+}
+
+export class PeerRouter {
+  /** Each peer's last report as received (JSON of its history and fail counts) and as parsed. */
+  private readonly reports = new Map<string, { readonly json: string; readonly data: NodeReportData }>();
+
+  constructor(private readonly p: PeerRouterPorts) {}
+
+  /** A peer's report; parsed only when its history or fail counts differ from its last one's (JSON compared). */
+  private parsePeerReport(from: string, r: NodeReport): ReturnType<typeof parseReport> {
+    const json = JSON.stringify([r.history, r.failures]);
+    const held = this.reports.get(from);
+    const parsed = parseReport(r, held?.json === json ? held.data : undefined);
+    if (parsed.ok) this.reports.set(from, { json, data: parsed.report });
+    return parsed;
+  }
+
+  /** The incarnation of `peer` heard in this run (membership), or undefined. */
+  peerBoot(peer: string): number | undefined {
+    const s = this.p.membership().peers[peer];
+    return s === undefined ? undefined : settledBoot(s);
+  }
+
+  /** A message to `to`'s current incarnation; undefined while none was heard (nothing is sent to it then). */
+  envelope(to: string, body: PeerMessageBody): PeerMessage | undefined {
+    const toBoot = this.peerBoot(to);
+    if (toBoot === undefined) return undefined;
+    return { ...body, v: 2, from: this.p.node, to, boot: this.p.boot(), id: this.p.nextMessageId(), toBoot } as PeerMessage;
+  }
+
+  send(to: string, body: DistOmit<PeerMessageBody, 'to'>): void {
+    if (to === this.p.node) return;
+    // Showing a document tells the coordinator this node holds it: a member shows only what it has
+    // saved (the coordinator publishes at once; its own answers wait for its disk, see 'reply').
+    if (body.type === 'doc' && this.p.membership().coordinator !== this.p.node) {
+      const core = this.p.core();
+      const key = body.doc === core.doc ? core.docKey : docKey(body.doc);
+      if (this.p.durableKey() !== key) return;
+    }
+    const m = this.envelope(to, { ...body, to } as PeerMessageBody);
+    if (m !== undefined) this.transmit(m);
+  }
+
+  /** Hands a message to the channel; false (logged) when it refused or failed to send it (e.g. over the size limit). */
+  transmit(m: PeerMessage): boolean {
+    let error: string | undefined;
+    try {
+      error = this.p.channel()?.send(m)?.refused;
+    } catch (e) {
+      error = (e as Error).message;
+    }
+    if (error !== undefined) this.p.log.error(`cannot send a ${m.type} message to ${m.to}`, { error });
+    return error === undefined;
+  }
+
+  broadcast(body: DistOmit<PeerMessageBody, 'to'>): void {
+    for (const peer of Object.keys(this.p.membership().peers)) this.send(peer, body);
+  }
+
+  /** Every message from the channel: delivered when fresh (freshness.ts), else dropped and counted. */
+  receive(m: PeerMessage): void {
+    if (this.p.stopped()) return;
+    const v = this.p.freshness().accept(m);
+    if (v.verdict === 'drop') this.p.log.debug('daemon message dropped', { reason: v.reason, detail: v.detail });
+    if (v.verdict !== 'accept') return;
+    if (v.newIncarnation) this.p.persist();
+    this.deliver(m);
+  }
+
+  private deliver(m: PeerMessage): void {
+    const p = this.p;
+    // The one rule: only members count, in the incarnation membership knows. A peer that is lost (and
+    // not back yet), restarted but not yet re-joined, or a second daemon under a member's name may be
+    // acting on its own: nothing it sends is used (its reports and results could stand in for fencing,
+    // its actions and updates could act twice). Members resend what matters.
+    const membership = p.membership();
+    const peer = membership.peers[m.from];
+    if (peer === undefined || !peer.member || settledBoot(peer) !== m.boot) {
+      p.log.debug(`ignoring a ${m.type} message from ${m.from}`, { boot: m.boot, reason: peer === undefined ? 'not a peer' : !peer.member ? 'not a member' : `incarnation ${m.boot} is not the member's (${settledBoot(peer) ?? 'unknown'})` });
+      return;
+    }
+    const now = p.clock.now();
+    switch (m.type) {
+      case 'doc': p.feedCore({ type: 'doc', from: m.from, doc: m.doc, now }); break;
+      case 'report': {
+        const r = this.parsePeerReport(m.from, m.report);
+        if (r.ok) p.feedCore({ type: 'report', node: m.from, report: r.report, now });
+        else p.log.warn(`invalid report from ${m.from}: ${r.error}`);
+        break;
+      }
+      case 'update': {
+        const req = UpdateRequest.safeParse(m.request);
+        if (!req.success) this.send(m.from, { type: 'update-reply', reqId: m.reqId, ok: false, message: `invalid request: ${formatIssues(zodIssues(req.error))}` });
+        else p.feedCore({ type: 'update', request: req.data, reqId: m.reqId, replyTo: m.from, now });
+        break;
+      }
+      case 'update-reply':
+        if (isDocSignal(m.reqId)) p.feedCore({ type: 'doc-signal', from: m.from, reqId: m.reqId, ok: m.ok, message: m.message, now });
+        else p.answer(m.reqId, { ok: m.ok, message: m.message });
+        break;
+      case 'action': {
+        if (m.from !== membership.coordinator) {
+          p.log.debug(`ignoring an action from ${m.from}, which is not the coordinator`, { key: m.key });
+          break;
+        }
+        if (m.action.node !== p.node) break;
+        const doc = p.core().doc;
+        if (m.epoch > doc.epoch) {
+          // Planned with a configuration this node has not adopted yet: running it now would use the
+          // old definition (and record old parameters). Our older document makes the coordinator
+          // answer with its own; the action is retransmitted meanwhile.
+          p.log.debug(`action ${m.key} waits for configuration epoch ${m.epoch} (this node has ${doc.epoch})`);
+          this.send(m.from, { type: 'doc', doc });
+          break;
+        }
+        void p.runAction(m.key, m.action).then((result) => this.send(m.from, { type: 'result', key: m.key, result: wireResult(result), report: p.report() }));
+        break;
+      }
+      case 'result': {
+        const r = this.parsePeerReport(m.from, m.report);
+        if (r.ok) p.feedCore({ type: 'report', node: m.from, report: r.report, now });
+        p.onResult(m.from, m.boot, m.key, m.result);
+        break;
+      }
+      case 'cleanup': p.cleanupLocal(m.resource); break;
+    }
+  }
+}
+
+const WireResult = ActionResult.strip();
+
+/** A result as the wire carries it: the model's fields only (an agent's extras dropped), or why it is not one. */
+export function wireResult(r: ActionResult): ActionResult {
+  const p = WireResult.safeParse(r);
+  return p.success ? p.data : { execution: 'error', outcome: 'generic-error', reason: `the agent returned an invalid result (${formatIssues(zodIssues(p.error))})` };
+}
+
+/**
+ * A peer's report with its history and fail counts parsed by the model's schemas, or what is wrong,
+ * with paths. `same`: that peer's previous report, when its history and fail counts are the same
+ * JSON: they are taken from it instead of being parsed again (reports are re-sent every second and
+ * with every result).
+ */
+export function parseReport(r: NodeReport, same?: NodeReportData): { readonly ok: true; readonly report: NodeReportData } | { readonly ok: false; readonly error: string } {
+  let history: NodeReportData['history'];
+  let failures: NodeReportData['failures'];
+  if (same !== undefined) ({ history, failures } = same);
+  else {
+    const h = ResourceHistory.array().safeParse(r.history);
+    if (!h.success) return { ok: false, error: formatIssues(zodIssues(h.error, 'history')) };
+    const f = FailCount.array().safeParse(r.failures);
+    if (!f.success) return { ok: false, error: formatIssues(zodIssues(f.error, 'failures')) };
+    history = h.data;
+    failures = f.data;
+  }
+  return {
+    ok: true,
+    report: {
+      boot: r.boot, rev: r.rev, history, failures,
+      ...(r.unclean !== undefined ? { unclean: r.unclean } : {}), ...(r.shutdown ? { shutdown: true } : {}),
+      ...(r.fenced?.length ? { fenced: [...r.fenced] } : {}), ...(r.members ? { members: [...r.members] } : {}),
+      ...(r.membership ? { membership: { ...r.membership } } : {}),
+    },
+  };
+}
