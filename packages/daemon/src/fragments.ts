@@ -24,6 +24,7 @@
  * ```
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { DaemonError } from './errors.js';
 
 export const FRAME_MAGIC = Buffer.from('PCLD', 'ascii');
 export const FRAME_VERSION = 2;
@@ -87,11 +88,11 @@ const sign = (key: Uint8Array, head: Buffer, chunk: Buffer): Buffer => createHma
  */
 export function fragment(id: FrameId, flags: number, payload: Buffer, key: Uint8Array, limits: Pick<FrameLimits, 'maxPacketBytes' | 'maxFragments' | 'maxPayloadBytes'>): Buffer[] {
   const name = Buffer.from(id.from, 'ascii');
-  if (name.length < 1 || name.length > 255 || name.toString('ascii') !== id.from) throw new Error(`bad sender name "${id.from}"`);
+  if (name.length < 1 || name.length > 255 || name.toString('ascii') !== id.from) throw new DaemonError('WIRE_LIMIT', `bad sender name "${id.from}"`);
   const capacity = chunkCapacity(id.from, limits);
   const count = Math.max(1, Math.ceil(payload.length / capacity));
   if (payload.length > limits.maxPayloadBytes || count > limits.maxFragments)
-    throw new Error(`a payload of ${payload.length} bytes exceeds the limits (${limits.maxPayloadBytes} bytes, ${limits.maxFragments} fragments)`);
+    throw new DaemonError('WIRE_LIMIT', `a payload of ${payload.length} bytes exceeds the limits (${limits.maxPayloadBytes} bytes, ${limits.maxFragments} fragments)`);
   const packets: Buffer[] = [];
   for (let index = 0; index < count; index++) {
     const chunk = payload.subarray(index * capacity, Math.min(payload.length, (index + 1) * capacity));

@@ -10,6 +10,7 @@
  * distinct failure with the first input that caused it, so a long run reports all it found.
  */
 import { appendFileSync } from 'node:fs';
+import { TestkitError } from './errors.js';
 
 /** The seed `npm test` uses, so its runs are the same every time. */
 export const DEFAULT_FUZZ_SEED = 16;
@@ -29,7 +30,7 @@ function whole(env: Env, name: string): number | undefined {
   const v = env[name];
   if (v === undefined || v === '') return undefined;
   const n = Number(v);
-  if (!Number.isSafeInteger(n)) throw new Error(`${name}="${v}": write a whole number`);
+  if (!Number.isSafeInteger(n)) throw new TestkitError('TESTKIT_USAGE', `${name}="${v}": write a whole number`);
   return n;
 }
 
@@ -137,7 +138,7 @@ export class FuzzTally {
     if (this.settings.report) appendFileSync(this.settings.report, `${JSON.stringify(s)}\n`);
     if (s.failures.length > 0) {
       const lines = s.failures.map((f) => `  - ${f.message} (${f.count}×), first input: ${f.sample}`);
-      throw new Error(`fuzz target "${s.target}" (seed ${s.seed}, ${s.runs} runs): ${s.failures.length} distinct failure(s)\n${lines.join('\n')}`);
+      throw new TestkitError('FUZZ_FAILED', `fuzz target "${s.target}" (seed ${s.seed}, ${s.runs} runs): ${s.failures.length} distinct failure(s)\n${lines.join('\n')}`);
     }
     return s;
   }

@@ -12,6 +12,7 @@ import {
 import { SimulatedClock } from './clock.js';
 import { InMemoryNetwork } from './network.js';
 import { Prng } from './prng.js';
+import { TestkitError } from './errors.js';
 
 export interface TraceEntry {
   readonly tick: number;
@@ -96,7 +97,7 @@ export class MembershipHarness {
 
   state(node: string): MembershipState {
     const r = this.nodes.get(node);
-    if (r === undefined) throw new Error(`node ${node} is not running`);
+    if (r === undefined) throw new TestkitError('TESTKIT_USAGE', `node ${node} is not running`);
     return r.state;
   }
 
@@ -106,7 +107,7 @@ export class MembershipHarness {
 
   /** Starts (or restarts) a node with a new incarnation. */
   start(node: string): void {
-    if (this.nodes.has(node)) throw new Error(`node ${node} is already running`);
+    if (this.nodes.has(node)) throw new TestkitError('TESTKIT_USAGE', `node ${node} is already running`);
     this.checkNode(node);
     this.lastBoot = Math.max(this.lastBoot + 1, this.clock.now());
     const state = initialState({ ...this.options.config, self: node, nodes: [...this.options.nodes] }, { boot: this.lastBoot });
@@ -146,7 +147,7 @@ export class MembershipHarness {
    */
   startClone(node: string): void {
     this.checkNode(node);
-    if (this.clones.has(node)) throw new Error(`a clone of ${node} is already running`);
+    if (this.clones.has(node)) throw new TestkitError('TESTKIT_USAGE', `a clone of ${node} is already running`);
     this.lastBoot = Math.max(this.lastBoot + 1, this.clock.now());
     this.clones.set(node, initialState({ ...this.options.config, self: node, nodes: [...this.options.nodes] }, { boot: this.lastBoot }));
   }
@@ -180,7 +181,7 @@ export class MembershipHarness {
 
   setWitness(node: string, reachable: boolean | undefined): void {
     const r = this.nodes.get(node);
-    if (r === undefined) throw new Error(`node ${node} is not running`);
+    if (r === undefined) throw new TestkitError('TESTKIT_USAGE', `node ${node} is not running`);
     r.witness = reachable;
   }
 
@@ -254,13 +255,13 @@ export class MembershipHarness {
       case 'wrong-link': {
         const other = this.network.links.find((l) => l !== link) ?? link;
         const c = this.captured.get(`${other}|${from}|${to}`);
-        if (c === undefined) throw new Error(`no packet from ${from} to ${to} on ${other} captured yet`);
+        if (c === undefined) throw new TestkitError('TESTKIT_USAGE', `no packet from ${from} to ${to} on ${other} captured yet`);
         packet = c;
         break;
       }
       case 'replay': {
         const c = this.captured.get(`${link}|${from}|${to}`);
-        if (c === undefined) throw new Error(`no packet from ${from} to ${to} on ${link} captured yet`);
+        if (c === undefined) throw new TestkitError('TESTKIT_USAGE', `no packet from ${from} to ${to} on ${link} captured yet`);
         packet = c;
         break;
       }
@@ -287,7 +288,7 @@ export class MembershipHarness {
   }
 
   private checkNode(node: string): void {
-    if (!this.options.nodes.some((n) => n.name === node)) throw new Error(`unknown node "${node}" (nodes: ${this.nodeNames.join(', ')})`);
+    if (!this.options.nodes.some((n) => n.name === node)) throw new TestkitError('TESTKIT_USAGE', `unknown node "${node}" (nodes: ${this.nodeNames.join(', ')})`);
   }
 
   private record(node: string, event: MembershipEvent): void {

@@ -5,3 +5,4 @@ export * from './harness.js';
 export * from './script.js';
 export * from './transport.js';
 export * from './fuzz.js';
+export * from './errors.js';

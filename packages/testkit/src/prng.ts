@@ -3,6 +3,8 @@
  * a Weyl constant and mixed with multiply/xor-shift). Same seed, same sequence, on every platform.
  * Not for cryptography.
  */
+import { TestkitError } from './errors.js';
+
 export class Prng {
   private state: number;
 
@@ -35,7 +37,7 @@ export class Prng {
   }
 
   pick<T>(items: readonly T[]): T {
-    if (items.length === 0) throw new Error('Prng.pick: no items');
+    if (items.length === 0) throw new TestkitError('TESTKIT_USAGE', 'Prng.pick: no items');
     return items[this.int(items.length)] as T;
   }
 

@@ -9,6 +9,7 @@
  * separated by blank lines. `parseScript` reads a file's text; `renderScript` writes it back with
  * new outputs (for the rewrite flag). Pure: the caller does the file I/O.
  */
+import { TestkitError } from './errors.js';
 export interface ScriptBlock {
   /** Comment lines (with their `#`) before the command. */
   readonly comments: readonly string[];
@@ -32,7 +33,7 @@ export function parseScript(text: string, source = 'script'): ScriptBlock[] {
     const command = (lines[i] ?? '').trim();
     const line = i + 1;
     i++;
-    if ((lines[i] ?? '').trim() !== '----') throw new Error(`${source}:${line}: expected "----" after the command "${command}"`);
+    if ((lines[i] ?? '').trim() !== '----') throw new TestkitError('SCRIPT_INVALID', `${source}:${line}: expected "----" after the command "${command}"`);
     i++;
     const expected: string[] = [];
     while (i < lines.length && (lines[i] ?? '').trim() !== '') expected.push(lines[i++] ?? '');

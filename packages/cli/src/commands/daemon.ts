@@ -1,7 +1,7 @@
 /** `paceline daemon --config FILE --node NAME`: runs the node daemon until SIGINT/SIGTERM. */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { Daemon, systemTimers, type FenceOutcome } from '@paceline/daemon';
+import { Daemon, DaemonError, systemTimers, type FenceOutcome } from '@paceline/daemon';
 import { MEMBERSHIP_SETTING_NAMES, MembershipSettings, type FenceType } from '@paceline/model';
 import { Observer, parseListenOverride } from '@paceline/observe';
 import { ArbiterClient, DEFAULT_WITNESS_PORT, ExecaCommandRunner, createLogger, readKey, systemClock, type LogFormat, type LogLevel } from '@paceline/runtime';
@@ -140,7 +140,7 @@ export function registerDaemonCommand(program: Command, io: CliIo): void {
         ? await ArbiterClient.open({
           self: opts.node, address: arbiterAt, key, ...(clusterName !== undefined ? { cluster: clusterName } : {}),
           boot: () => {
-            if (boot === undefined) throw new Error('the daemon has not started yet');
+            if (boot === undefined) throw new DaemonError('NOT_STARTED', 'the daemon has not started yet');
             return boot;
           },
         })

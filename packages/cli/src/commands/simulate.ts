@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { listPrimitives, type ClusterConfig, type ClusterStatus } from '@paceline/model';
 import { parseOpFail, schedule, simulate, type WhatIf } from '@paceline/scheduler';
 import { importCib, renderSimulation, toConformanceResult } from '@paceline/pacemaker';
-import type { CliIo } from '../io.js';
+import { ExitError, type CliIo } from '../io.js';
 import { loadConfig, loadStatus, parseNow, readOrThrow } from '../load.js';
 import { renderDot, renderNodes, renderPlacement, renderScores, renderSummary } from '../render.js';
 
@@ -76,7 +76,7 @@ export function registerSimulateCommands(program: Command, io: CliIo): void {
         for (const u of imported.unsupported) io.err(`warning: ${o.cib}: ${u.path}: unsupported: ${u.what}`);
         for (const u of imported.ignored) io.err(`note: ${o.cib}: ${u.path}: ignored: ${u.what}`);
       } else {
-        if (!o.config) throw new Error('give --config FILE (or --cib FILE.xml)');
+        if (!o.config) throw new ExitError(1, 'error: give --config FILE (or --cib FILE.xml)');
         config = loadConfig(io, o.config);
         await checkParams(config, o.config);
         status = loadStatus(io, config, o.status);
@@ -96,7 +96,7 @@ export function registerSimulateCommands(program: Command, io: CliIo): void {
         return;
       }
       const revised = simulation.revisedStatus;
-      if (o.format !== 'text') throw new Error(`--format must be text or json, not "${o.format}"`);
+      if (o.format !== 'text') throw new ExitError(1, `error: --format must be text or json, not "${o.format}"`);
       if (o.cib && !o.showScores) {
         // A Pacemaker CIB gets crm_simulate's own layout, which its users know.
         io.out(renderSimulation({ config, status, transition, after: revised }).replace(/\n$/, ''));
@@ -132,7 +132,7 @@ export function registerSimulateCommands(program: Command, io: CliIo): void {
       const transition = schedule({ config, status, now: parseNow(o.now, io.now()) });
       // The resource may be a primitive, a group or a clone: explain it and everything inside it.
       const entries = listPrimitives(config).filter((e) => e.primitive.id === resource || e.group?.id === resource || e.clone?.id === resource);
-      if (entries.length === 0) throw new Error(`resource "${resource}" is not configured in ${o.config}`);
+      if (entries.length === 0) throw new ExitError(1, `error: resource "${resource}" is not configured in ${o.config}`);
       const ids = new Set([resource, ...entries.flatMap((e) => [e.primitive.id, ...(e.group ? [e.group.id] : [])])]);
       const matches = (id: string): boolean => ids.has(id) || ids.has(id.replace(/:\d+$/, ''));
       for (const p of transition.placement.filter((p) => matches(p.resource) || matches(p.instance)))
