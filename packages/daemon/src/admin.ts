@@ -44,14 +44,13 @@ export class Admin {
   update(request: UpdateRequest, timeoutMs = 5000): Promise<UpdateAnswer> {
     const reqId = this.p.nextRequestId();
     return new Promise((resolve) => {
-      let timer: unknown;
       const finish = (r: UpdateAnswer): void => {
         this.waiting.delete(reqId);
         this.p.timers.clearTimeout(timer);
         resolve(r);
       };
       this.waiting.set(reqId, finish);
-      timer = this.p.timers.setTimeout(() => finish({ ok: false, message: `no answer from the coordinator ${this.p.core().view.coordinator} within ${timeoutMs} ms` }), timeoutMs);
+      const timer = this.p.timers.setTimeout(() => finish({ ok: false, message: `no answer from the coordinator ${this.p.core().view.coordinator} within ${timeoutMs} ms` }), timeoutMs);
       this.p.feedCore({ type: 'update', request, reqId, replyTo: this.p.node, now: this.p.clock.now() });
     });
   }

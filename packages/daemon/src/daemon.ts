@@ -34,7 +34,7 @@ import { FreshnessGuard } from './freshness.js';
 import { LocalNode, activeRoles } from './local.js';
 import type { ClusterDoc, NodeReport } from './messages.js';
 import { STATE_FILE, StateWriter, checkStateDir, loadState, lockStateDir, type PersistedState, type StateLock } from './store.js';
-import { docKey, parseDocConfig, UpdateRequest } from './updates.js';
+import { docKey, parseDocConfig, type UpdateRequest } from './updates.js';
 import { replicaReports, type ReplicaStatus } from './replicas.js';
 import { PlacementViews } from './view.js';
 
