@@ -31,7 +31,7 @@ import type { Timers } from './timers.js';
 import { ControlServer, type ControlTarget } from './control.js';
 import { DaemonEvents } from './events.js';
 import { FreshnessGuard } from './freshness.js';
-import { LocalNode, activeRoles } from './local.js';
+import { LocalNode, activeRoles, toStop } from './local.js';
 import type { ClusterDoc, NodeReport } from './messages.js';
 import { STATE_FILE, StateWriter, checkStateDir, loadState, lockStateDir, type PersistedState, type StateLock } from './store.js';
 import { docKey, parseDocConfig, type UpdateRequest } from './updates.js';
@@ -647,7 +647,7 @@ export class Daemon extends DaemonEvents implements ControlTarget {
   }
 
   private async stopLocal(reason: string): Promise<void> {
-    for (const t of activeRoles(this.local.history)) {
+    for (const t of toStop(this.local.history)) {
       const base = { resource: t.instance, node: this.o.node, interval: 0, reason, runnable: true } as const;
       if (t.role === 'Promoted') await this.local.run(`local/${this.boot}/${t.instance}/demote/${++this.reqSeq}`, { ...base, id: `${t.instance}_demote_0 ${this.o.node}`, kind: 'demote' });
       await this.local.run(`local/${this.boot}/${t.instance}/stop/${++this.reqSeq}`, { ...base, id: `${t.instance}_stop_0 ${this.o.node}`, kind: 'stop' });

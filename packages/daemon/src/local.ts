@@ -59,6 +59,22 @@ export function activeRoles(history: readonly ResourceHistory[]): MonitorTarget[
   return out;
 }
 
+/**
+ * What a node must stop to run nothing: every instance active by its history, and every one with
+ * an action still under way (its newest record pending: a start or promote may leave it running;
+ * the stop is queued behind it). Promoted, or being promoted: demote first.
+ */
+export function toStop(history: readonly ResourceHistory[]): MonitorTarget[] {
+  const active = new Map(activeRoles(history).map((t) => [t.instance, t.role] as const));
+  for (const h of history) {
+    const newest = h.ops.reduce<ResourceHistory['ops'][number] | undefined>((a, o) => (a === undefined || o.callId > a.callId ? o : a), undefined);
+    if (newest?.status !== 'pending') continue;
+    const role = active.get(h.resource);
+    active.set(h.resource, newest.action === 'promote' || role === 'Promoted' ? 'Promoted' : role ?? 'Started');
+  }
+  return [...active].map(([instance, role]) => ({ instance, role }));
+}
+
 export class LocalNode {
   history: ResourceHistory[] = [];
   failures: FailCount[];
@@ -67,6 +83,8 @@ export class LocalNode {
   private readonly monitors: RecurringMonitors;
   private readonly kill = new AbortController();
   private readonly inflight = new Map<string, Promise<ActionResult>>();
+  /** Per local instance, the end of its last queued action: the next one waits for it. */
+  private readonly queue = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: LocalNodeDeps, config: ClusterConfig, failures: readonly FailCount[]) {
     this.config = config;
@@ -104,6 +122,21 @@ export class LocalNode {
     // One operation of an instance at a time: its recurring monitors wait for this action.
     const instance = action.resource !== undefined && action.kind !== 'fence' && action.kind !== 'pseudo'
       ? localInstanceId(findPrimitive(this.config, action.resource, action.primitive), action.resource) : undefined;
+    // ... and after the instance's previous action (an agent never runs two actions of an instance at once).
+    const previous = instance !== undefined ? this.queue.get(instance) : undefined;
+    let finished!: () => void;
+    const mine = new Promise<void>((resolve) => { finished = resolve; });
+    if (instance !== undefined) this.queue.set(instance, mine);
+    try {
+      if (previous) await previous;
+      return await this.executeInOrder(action, silent, instance);
+    } finally {
+      finished();
+      if (instance !== undefined && this.queue.get(instance) === mine) this.queue.delete(instance);
+    }
+  }
+
+  private async executeInOrder(action: GraphAction, silent: boolean, instance: string | undefined): Promise<ActionResult> {
     const release = instance !== undefined ? await this.monitors.hold(instance) : undefined;
     // Recorded as pending while it runs (Pacemaker's record-pending): a coordinator that plans
     // meanwhile — a new one after the membership changed, whose own view never sent this action —

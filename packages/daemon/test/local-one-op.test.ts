@@ -7,7 +7,7 @@
  */
 import { silentLogger } from '@paceline/agent-api';
 import { ExecutorEvents } from '@paceline/executor';
-import { LocalNode } from '../src/local.js';
+import { LocalNode, toStop } from '../src/local.js';
 import { act, config, drive, recordingAgent, registryWith, SimClock } from '../../executor/test/helpers.js';
 
 const runner = { run: async () => ({ exitCode: 0, stdout: '', stderr: '', timedOut: false, notFound: false }) };
@@ -46,6 +46,24 @@ describe('LocalNode runs one operation of an instance at a time', () => {
     // No monitor ran during the stop, and none after it (the resource is stopped).
     const stop = fake.calls.find((c) => c.action === 'stop')!;
     expect(fake.calls.filter((c) => c.action === 'monitor' && c.at >= stop.at)).toEqual([]);
+    await node.dispose();
+  });
+
+  test('a stop sent while a slow start runs waits for it (never two actions of an instance at once); the start was pending meanwhile', async () => {
+    const t = localNode((action) => (action === 'start' ? { delay: 3000 } : undefined));
+    const { clock, fake, node } = t;
+    const start = node.run('k1', act('a_start_0 n1', 'start', 'a', 'n1'), true);
+    await drive(clock, clock.sleep(1000));
+    // The start is under way: recorded as pending, and a node that must stop everything stops it too.
+    expect(toStop(node.history)).toEqual([{ instance: 'a', role: 'Started' }]);
+    const stop = node.run('k2', act('a_stop_0 n1', 'stop', 'a', 'n1'), true);
+    const [started, stopped] = await drive(clock, Promise.all([start, stop]));
+    expect([started.outcome, stopped.outcome]).toEqual(['ok', 'ok']);
+    const s = fake.calls.find((c) => c.action === 'start')!;
+    const p = fake.calls.find((c) => c.action === 'stop')!;
+    expect(p.at).toBeGreaterThanOrEqual(s.end!);
+    expect(fake.maxInFlight()).toBe(1);
+    expect(toStop(node.history)).toEqual([]);
     await node.dispose();
   });
 
