@@ -44,8 +44,12 @@ function normaliseConfig(c: ClusterConfig): ClusterConfig {
   });
   const res = (r: Resource): Resource =>
     r.type === 'primitive' ? prim(r) : r.type === 'group' ? { ...r, members: r.members.map(prim) } : { ...r, child: res(r.child) as typeof r.child };
+  // Heartbeat timing and the partition policy (the membership section) are corosync's business
+  // (totem, quorum), not the CIB's: the export leaves them out.
+  const { membership: _corosync, ...rest } = c;
+  void _corosync;
   return {
-    ...c,
+    ...rest,
     properties: { ...c.properties, stonithAction: c.properties.stonithAction === 'poweroff' ? 'off' : c.properties.stonithAction },
     // Heartbeat addresses live in corosync's configuration, not in the CIB.
     nodes: c.nodes.map((n) => ({ ...n, addresses: {} })),

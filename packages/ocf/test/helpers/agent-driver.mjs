@@ -9,8 +9,9 @@ import { pathToFileURL } from 'node:url';
 
 const req = JSON.parse(process.argv[2]);
 const api = await import(pathToFileURL(join(req.repo, 'packages/agent-api/dist/index.js')).href);
-// The OCF shim's runner and clock: what an exported agent runs with, and lighter to load than the runtime package.
-const { createProcessRunner, systemClock } = await import(pathToFileURL(join(req.repo, 'packages/ocf/dist/runner.js')).href);
+// The OCF shim's runner and the agent API's clock: what an exported agent runs with, and lighter to load than the runtime package.
+const { createProcessRunner } = await import(pathToFileURL(join(req.repo, 'packages/ocf/dist/runner.js')).href);
+const { systemClock } = api;
 const mod = await import(pathToFileURL(req.module).href);
 const agent = mod[req.agent];
 if (!agent) throw new Error(`${req.module} has no export ${req.agent}`);
