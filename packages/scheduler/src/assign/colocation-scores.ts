@@ -9,6 +9,7 @@ import type { Resource } from '../resources.js';
 import type { Coloc } from '../colocations.js';
 import type { ScoreTable } from '../scores.js';
 import { anyAvailable, available, nodeAttribute, runningOn, sameAttribute, tableOf, type AssignState } from './state.js';
+import { runOnStack } from './stack.js';
 
 /** Follow "this with" colocations (towards primaries) instead of "with this" ones (towards dependents). */
 export const FLAG_THIS_WITH = 1;
@@ -78,19 +79,7 @@ type Frame = Generator<MergeCall, ScoreTable | undefined, ScoreTable | undefined
  * a new table; undefined when nothing changes. `factor` scales r's scores.
  */
 export function addColocatedNodeScores(s: AssignState, r: Resource, nodes: ScoreTable | undefined, attribute: string, factor: number, flags: number): ScoreTable | undefined {
-  const stack: Frame[] = [mergeFrame(s, { r, nodes, attribute, factor, flags })];
-  let reply: ScoreTable | undefined;
-  for (;;) {
-    const step = stack[stack.length - 1]!.next(reply);
-    if (step.done) {
-      stack.pop();
-      if (stack.length === 0) return step.value;
-      reply = step.value;
-    } else {
-      stack.push(mergeFrame(s, step.value));
-      reply = undefined;
-    }
-  }
+  return runOnStack(mergeFrame(s, { r, nodes, attribute, factor, flags }), (call) => mergeFrame(s, call));
 }
 
 /** One level of the merge; `yield call` stands for a recursive call and receives its result. */

@@ -15,6 +15,7 @@ import type { Coloc } from '../colocations.js';
 import type { ScoreBook, ScoreTable } from '../scores.js';
 import type { CapacityLedger } from '../capacity.js';
 import type { NodeChoice } from './node-choice.js';
+import { runOnStack } from './stack.js';
 
 export interface AssignOptions {
   readonly quorum: boolean;
@@ -165,17 +166,5 @@ export function sameAttribute(a: string | undefined, b: string | undefined): boo
  * explicit stack: each request a method yields starts that resource's method on top of it.
  */
 export function assign(s: AssignState, r: Resource, prefer?: string): string | null {
-  const stack: AssignStep[] = [s.methods[r.kind](s, r, prefer)];
-  let reply: string | null = null;
-  for (;;) {
-    const step = stack[stack.length - 1]!.next(reply);
-    if (step.done) {
-      stack.pop();
-      if (stack.length === 0) return step.value;
-      reply = step.value;
-    } else {
-      stack.push(s.methods[step.value.r.kind](s, step.value.r, step.value.prefer));
-      reply = null;
-    }
-  }
+  return runOnStack(s.methods[r.kind](s, r, prefer), (call) => s.methods[call.r.kind](s, call.r, call.prefer));
 }
