@@ -13,7 +13,7 @@ import { indexFailCounts, type FailCountIndex } from './failcounts.js';
 import { effectiveQuorumPolicy, unpackStatus, type UnpackResult } from './unpack.js';
 import { applyNodeCriteria } from './locations.js';
 import { buildColocations } from './colocations.js';
-import { assignResources } from './assign/index.js';
+import { assignResources, type AssignOptions } from './assign/index.js';
 import { addNotifications, edgesThroughPseudo } from './clone/index.js';
 import { inhibitUnpairedInstances } from './inhibit.js';
 import { createActions, type Action } from './actions.js';
@@ -82,15 +82,7 @@ export function runPipeline(input: ScheduleInput, seal: StageSeal): Transition {
   const criteria = seal('node criteria', applyNodeCriteria(config, tree, nodes, unpacked, fails, now));
   const { index: colocs, warnings: colocWarnings } = seal('colocations', buildColocations(config, tree));
   const canFence = config.properties.stonithEnabled && tree.hasFencingResource;
-  const assigned = seal('assign', assignResources(tree, nodes, unpacked, criteria.book, colocs, {
-    quorum: status.quorum,
-    noQuorumPolicy: effectiveQuorumPolicy(config, status),
-    stopAll: config.properties.stopAllResources,
-    unmanageAll: config.properties.stonithEnabled && !tree.hasFencingResource,
-    defaults: config.defaults.resource,
-    promotedLocations: criteria.promotedLocations,
-    placementStrategy: config.properties.placementStrategy,
-  }));
+  const assigned = seal('assign', assignResources(tree, nodes, unpacked, criteria.book, colocs, assignOptions(config, status, tree, criteria)));
   const assignment = seal('inhibit', inhibitUnpairedInstances(config, tree, assigned, (id, n) => unpacked.resources.get(id)?.runningOn.includes(n) ?? false));
   const created = seal('create actions', createActions({ config, tree, nodes, unpacked, assignment, criteria, quorum: status.quorum, canFence, quorumPolicy: effectiveQuorumPolicy(config, status) }));
   const ordered = seal('orderings', buildOrderings(config, tree, created, new Map([...unpacked.resources].map(([id, st]) => [id, st.role]))));
@@ -183,4 +175,17 @@ function findOrphans(config: ClusterConfig, status: ClusterStatus): { id: string
     }
   }
   return [...out.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** What the assign stage takes from the configuration, the status and the node criteria. */
+export function assignOptions(config: ClusterConfig, status: ClusterStatus, tree: ResourceTree, criteria: { readonly promotedLocations: AssignOptions['promotedLocations'] }): AssignOptions {
+  return {
+    quorum: status.quorum,
+    noQuorumPolicy: effectiveQuorumPolicy(config, status),
+    stopAll: config.properties.stopAllResources,
+    unmanageAll: config.properties.stonithEnabled && !tree.hasFencingResource,
+    defaults: config.defaults.resource,
+    promotedLocations: criteria.promotedLocations,
+    placementStrategy: config.properties.placementStrategy,
+  };
 }

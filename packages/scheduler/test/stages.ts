@@ -7,7 +7,8 @@ import { ClusterConfig, ClusterStatus, type ClusterConfigInput, type ClusterStat
 import { buildNodeViews } from '../src/nodes.js';
 import { buildResourceTree } from '../src/resources.js';
 import { indexFailCounts } from '../src/failcounts.js';
-import { effectiveQuorumPolicy, unpackStatus } from '../src/unpack.js';
+import { unpackStatus } from '../src/unpack.js';
+import { assignOptions } from '../src/schedule.js';
 import { applyNodeCriteria } from '../src/locations.js';
 import { buildColocations } from '../src/colocations.js';
 import type { AssignOptions } from '../src/assign/index.js';
@@ -25,15 +26,7 @@ export function upToAssign(configInput: ClusterConfigInput, statusInput: Cluster
   const nodes = unpacked.nodes;
   const criteria = applyNodeCriteria(config, tree, nodes, unpacked, fails, now);
   const colocations = buildColocations(config, tree).index;
-  const opts: AssignOptions = {
-    quorum: status.quorum,
-    noQuorumPolicy: effectiveQuorumPolicy(config, status),
-    stopAll: config.properties.stopAllResources,
-    unmanageAll: config.properties.stonithEnabled && !tree.hasFencingResource,
-    defaults: config.defaults.resource,
-    promotedLocations: criteria.promotedLocations,
-    placementStrategy: config.properties.placementStrategy,
-  };
+  const opts: AssignOptions = assignOptions(config, status, tree, criteria);
   return { config, status, tree, nodes, unpacked, criteria, colocations, opts };
 }
 
