@@ -7,7 +7,7 @@ import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSyn
 import { join } from 'node:path';
 import { contentOf, smbArgs, smbFailed, type ClientConfig, type Op } from './client.js';
 import { NET, NIC, type Server } from './hardware.js';
-import { CLUSTER_YAML, DIST, Lab, promotedOn, where } from './lab.js';
+import { CLUSTER_YAML, DIST, type Lab, promotedOn, where } from './lab.js';
 import { runAsync, sleep, tryRun, waitFor } from './sys.js';
 import { auditMail, auditSmb, chapterRows, formatMs, table, type Chapter, type MailAudit, type SmbAudit } from './verdict.js';
 

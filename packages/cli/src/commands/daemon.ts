@@ -134,6 +134,7 @@ export function registerDaemonCommand(program: Command, io: CliIo): void {
         : undefined;
       // The arbiter knows this node by the daemon's incarnation, which is known once it started;
       // membership asks for the vote only after that.
+      // eslint-disable-next-line prefer-const -- read by the arbiter's callback below, set once the daemon exists
       let boot: number | undefined;
       const clusterName = loaded.properties.clusterName;
       const arbiter = arbiterAt !== undefined

@@ -259,6 +259,7 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
     const node = nodeOf.get(host)!;
     await dying.get(host);
     dying.delete(host);
+    // eslint-disable-next-line prefer-const -- read by the agent's liveness callback, set once the daemon exists
     let self: Daemon | undefined;
     const d = new Daemon({
       node, config, stateDir: join(root, host), key, agents: new AgentRegistry([memAgent(world, host, node, TICK_MS, () => self !== undefined && up.get(host) === self)]),
