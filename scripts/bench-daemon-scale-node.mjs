@@ -22,10 +22,25 @@ dgram.Socket.prototype.send = function (msg, ...rest) {
 };
 
 const warnings = [];
-const logger = createLogger({ level: 'warn', stream: new Writable({ write(c, _e, cb) { if (warnings.length < 50) warnings.push(String(c).trim()); cb(); } }) });
+const logger = createLogger({
+  level: 'warn',
+  stream: new Writable({
+    write(c, _e, cb) {
+      if (warnings.length < 50) warnings.push(String(c).trim());
+      cb();
+    },
+  }),
+});
 const daemon = new Daemon({
-  node, config: JSON.parse(readFileSync(configFile, 'utf8')), stateDir, key: Buffer.from(keyHex, 'hex'),
-  agents: new AgentRegistry([...dummyAgents]), runner: new ExecaCommandRunner(), clock: systemClock, timers: systemTimers, logger,
+  node,
+  config: JSON.parse(readFileSync(configFile, 'utf8')),
+  stateDir,
+  key: Buffer.from(keyHex, 'hex'),
+  agents: new AgentRegistry([...dummyAgents]),
+  runner: new ExecaCommandRunner(),
+  clock: systemClock,
+  timers: systemTimers,
+  logger,
   fence: async () => ({ ok: true }), // the bench kills its peer itself: fencing it succeeds at once
   ...(process.env.BENCH_MEMBERSHIP ? { membership: JSON.parse(process.env.BENCH_MEMBERSHIP) } : {}),
 });
@@ -40,9 +55,17 @@ process.on('message', (m) => {
   for (const r of s.resources) if (r.node !== null && r.role !== 'Stopped') running[r.node] = (running[r.node] ?? 0) + 1;
   const cpu = process.cpuUsage();
   process.send({
-    id: m.id, node, cpuMs: (cpu.user + cpu.system) / 1000, sent: { ...sent }, running, statusMs,
-    members: s.members.length, coordinator: s.coordinator, lastTransition: s.lastTransition ? { id: s.lastTransition.id, state: s.lastTransition.state, actions: s.lastTransition.actions } : null,
-    rssMiB: process.memoryUsage().rss / 2 ** 20, warnings: warnings.splice(0),
+    id: m.id,
+    node,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    sent: { ...sent },
+    running,
+    statusMs,
+    members: s.members.length,
+    coordinator: s.coordinator,
+    lastTransition: s.lastTransition ? { id: s.lastTransition.id, state: s.lastTransition.state, actions: s.lastTransition.actions } : null,
+    rssMiB: process.memoryUsage().rss / 2 ** 20,
+    warnings: warnings.splice(0),
   });
 });
 process.on('SIGTERM', () => void daemon.dispose().then(() => process.exit(0)));

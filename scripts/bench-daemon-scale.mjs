@@ -35,7 +35,10 @@ const root = mkdtempSync(join(tmpdir(), 'paceline-bench-scale-'));
 function bindable(port) {
   return new Promise((resolve) => {
     const s = createSocket('udp4');
-    s.once('error', () => { s.close(); resolve(false); });
+    s.once('error', () => {
+      s.close();
+      resolve(false);
+    });
     s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
 }
@@ -71,12 +74,18 @@ let seq = 0;
 const pending = new Map();
 function start(node) {
   const stateDir = join(root, node);
-  const child = fork(join(here, 'bench-daemon-scale-node.mjs'), [node, configFile, stateDir, key], { execArgv: (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(join(here, 'bench-daemon-scale-node.mjs'), [node, configFile, stateDir, key], {
+    execArgv: (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const ready = new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`${node} exited (${code}) before it was ready`)));
     child.on('message', (m) => {
       if (m.ready) resolve();
-      else if (pending.has(m.id)) { pending.get(m.id)(m); pending.delete(m.id); }
+      else if (pending.has(m.id)) {
+        pending.get(m.id)(m);
+        pending.delete(m.id);
+      }
     });
   });
   children.set(node, { child, stateDir });
@@ -84,7 +93,10 @@ function start(node) {
 }
 function stats(node) {
   const id = ++seq;
-  return new Promise((resolve) => { pending.set(id, resolve); children.get(node).child.send({ cmd: 'stats', id }); });
+  return new Promise((resolve) => {
+    pending.set(id, resolve);
+    children.get(node).child.send({ cmd: 'stats', id });
+  });
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function until(what, check, timeoutMs) {
@@ -105,11 +117,25 @@ try {
   await Promise.all([start('serv1'), start('serv2')]);
   const up = Date.now();
   const cpu0 = { serv1: (await stats('serv1')).cpuMs, serv2: (await stats('serv2')).cpuMs };
-  const placed = await until('every resource at home', async () => {
-    const s = await stats('serv1');
-    if (process.env.BENCH_VERBOSE) console.error(JSON.stringify({ t: Date.now() - up, running: s.running, members: s.members, coordinator: s.coordinator, last: s.lastTransition, warnings: s.warnings }));
-    return s.running.serv1 === N / 2 && s.running.serv2 === N / 2 && settled(s) ? s : undefined;
-  }, 600_000);
+  const placed = await until(
+    'every resource at home',
+    async () => {
+      const s = await stats('serv1');
+      if (process.env.BENCH_VERBOSE)
+        console.error(
+          JSON.stringify({
+            t: Date.now() - up,
+            running: s.running,
+            members: s.members,
+            coordinator: s.coordinator,
+            last: s.lastTransition,
+            warnings: s.warnings,
+          }),
+        );
+      return s.running.serv1 === N / 2 && s.running.serv2 === N / 2 && settled(s) ? s : undefined;
+    },
+    600_000,
+  );
   const placedAt = Date.now();
   const p2 = await stats('serv2');
   result.startMs = up - t0;
@@ -146,10 +172,14 @@ try {
   const before = await stats('serv1');
   const k = Date.now();
   children.get('serv2').child.kill('SIGKILL');
-  const after = await until(`all ${N} on serv1`, async () => {
-    const s = await stats('serv1');
-    return s.running.serv1 === N && settled(s) ? s : undefined;
-  }, 600_000);
+  const after = await until(
+    `all ${N} on serv1`,
+    async () => {
+      const s = await stats('serv1');
+      return s.running.serv1 === N && settled(s) ? s : undefined;
+    },
+    600_000,
+  );
   result.failoverMs = Date.now() - k;
   result.failoverCpuMs = after.cpuMs - before.cpuMs;
   result.failoverTransitions = after.lastTransition.id - before.lastTransition.id;
@@ -162,15 +192,25 @@ try {
 result.loadavgEnd = loadavg()[0];
 
 const f = (x, d = 0) => (typeof x === 'number' ? x.toFixed(d) : String(x));
-console.log(`bench:daemon:scale — ${N} dummy resources (monitor every ${monitorS} s), two daemons on loopback, membership ${membership ?? 'default profile'}; load average ${f(result.loadavgStart, 1)} → ${f(result.loadavgEnd, 1)} on ${'2'} cores`);
+console.log(
+  `bench:daemon:scale — ${N} dummy resources (monitor every ${monitorS} s), two daemons on loopback, membership ${membership ?? 'default profile'}; load average ${f(result.loadavgStart, 1)} → ${f(result.loadavgEnd, 1)} on ${'2'} cores`,
+);
 console.log('| measure | serv1 (coordinator) | serv2 |');
 console.log('|---|---|---|');
 console.log(`| cold placement: both up → all ${N} at home | ${f(result.placedMs)} ms (${result.transitionsToPlace} transitions) | |`);
-console.log(`| CPU during placement | ${f(result.placeCpuMs.serv1)} ms (${f(result.coordinatorCpuPerTransitionMs)} ms per transition) | ${f(result.placeCpuMs.serv2)} ms |`);
-console.log(`| at rest: bytes sent per second | ${f(result.rest.bytesPerSecond.serv1)} B/s (${f(result.rest.packetsPerSecond.serv1, 1)} packets/s) | ${f(result.rest.bytesPerSecond.serv2)} B/s (${f(result.rest.packetsPerSecond.serv2, 1)} packets/s) |`);
+console.log(
+  `| CPU during placement | ${f(result.placeCpuMs.serv1)} ms (${f(result.coordinatorCpuPerTransitionMs)} ms per transition) | ${f(result.placeCpuMs.serv2)} ms |`,
+);
+console.log(
+  `| at rest: bytes sent per second | ${f(result.rest.bytesPerSecond.serv1)} B/s (${f(result.rest.packetsPerSecond.serv1, 1)} packets/s) | ${f(result.rest.bytesPerSecond.serv2)} B/s (${f(result.rest.packetsPerSecond.serv2, 1)} packets/s) |`,
+);
 console.log(`| at rest: CPU | ${f(result.rest.cpuPercent.serv1, 2)} % of a core | ${f(result.rest.cpuPercent.serv2, 2)} % of a core |`);
 console.log(`| at rest: resident memory | ${f(result.rest.rssMiB.serv1)} MiB | ${f(result.rest.rssMiB.serv2)} MiB |`);
-console.log(`| status over the control socket (median / max of 20) | | ${f(result.status.medianMs, 1)} / ${f(result.status.maxMs, 1)} ms (${result.status.bytes} bytes; in-process ${f(result.status.inProcessMs, 2)} ms) |`);
-console.log(`| serv2 killed → all ${N} running on serv1 | ${f(result.failoverMs)} ms (${result.failoverTransitions} transitions, ${f(result.failoverCpuMs)} ms CPU) | |`);
+console.log(
+  `| status over the control socket (median / max of 20) | | ${f(result.status.medianMs, 1)} / ${f(result.status.maxMs, 1)} ms (${result.status.bytes} bytes; in-process ${f(result.status.inProcessMs, 2)} ms) |`,
+);
+console.log(
+  `| serv2 killed → all ${N} running on serv1 | ${f(result.failoverMs)} ms (${result.failoverTransitions} transitions, ${f(result.failoverCpuMs)} ms CPU) | |`,
+);
 if (result.warnings.length) console.log(`warnings logged: ${result.warnings.join(' | ')}`);
 if (args.includes('--json')) console.log(JSON.stringify(result, null, 1));

@@ -38,7 +38,10 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 function bindable(port) {
   return new Promise((resolve) => {
     const s = createSocket('udp4');
-    s.once('error', () => { s.close(); resolve(false); });
+    s.once('error', () => {
+      s.close();
+      resolve(false);
+    });
     s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
 }
@@ -53,7 +56,11 @@ async function freePorts(n) {
 async function waitFor(what, check, timeoutMs = 20000, everyMs = 20) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    try { if (await check()) return; } catch { /* not up yet */ }
+    try {
+      if (await check()) return;
+    } catch {
+      /* not up yet */
+    }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(everyMs);
   }
@@ -75,8 +82,27 @@ constraints:
   const procs = {};
   for (const node of ['serv1', 'serv2']) {
     const log = openSync(join(dir, `${node}.log`), 'w');
-    procs[node] = spawn(process.execPath, [cli, 'daemon', '--config', join(dir, 'cluster.yaml'), '--node', node, '--state-dir', join(dir, node),
-      '--key', join(dir, 'key'), '--fence-command', '/bin/true', '--log-level', 'warn', ...flags], { stdio: ['ignore', log, log] });
+    procs[node] = spawn(
+      process.execPath,
+      [
+        cli,
+        'daemon',
+        '--config',
+        join(dir, 'cluster.yaml'),
+        '--node',
+        node,
+        '--state-dir',
+        join(dir, node),
+        '--key',
+        join(dir, 'key'),
+        '--fence-command',
+        '/bin/true',
+        '--log-level',
+        'warn',
+        ...flags,
+      ],
+      { stdio: ['ignore', log, log] },
+    );
     closeSync(log);
   }
   const onSurvivor = join(dir, 'serv2', 'resources', 'serv2', 'web', 'dummy.state');
@@ -84,7 +110,12 @@ constraints:
     await waitFor('web on serv1', async () => {
       const r = await controlRequest(join(dir, 'serv2'), { cmd: 'status' }, 2000);
       const r1 = await controlRequest(join(dir, 'serv1'), { cmd: 'status' }, 2000);
-      return r.data.mayRun && r1.data.mayRun && r.data.resources.some((x) => x.resource === 'web' && x.node === 'serv1' && x.role !== 'Stopped') && r.data.lastTransition?.state !== 'running';
+      return (
+        r.data.mayRun &&
+        r1.data.mayRun &&
+        r.data.resources.some((x) => x.resource === 'web' && x.node === 'serv1' && x.role !== 'Stopped') &&
+        r.data.lastTransition?.state !== 'running'
+      );
     });
     await sleep(300);
     const t0 = process.hrtime.bigint();
@@ -100,7 +131,10 @@ constraints:
 const summary = [];
 for (const v of variants) {
   const spec = VARIANTS[v];
-  if (!spec) { console.error(`unknown variant ${v} (${Object.keys(VARIANTS).join(', ')})`); process.exit(2); }
+  if (!spec) {
+    console.error(`unknown variant ${v} (${Object.keys(VARIANTS).join(', ')})`);
+    process.exit(2);
+  }
   const times = [];
   for (let i = 0; i < trials; i++) {
     const dir = mkdtempSync(join(tmpdir(), 'paceline-bench-failover-'));
@@ -115,8 +149,15 @@ for (const v of variants) {
   }
   times.sort((a, b) => a - b);
   const median = times.length % 2 ? times[(times.length - 1) / 2] : (times[times.length / 2 - 1] + times[times.length / 2]) / 2;
-  summary.push({ variant: v, label: spec.label, trials: times.length, medianMs: Math.round(median), maxMs: Math.round(times[times.length - 1]), minMs: Math.round(times[0]) });
+  summary.push({
+    variant: v,
+    label: spec.label,
+    trials: times.length,
+    medianMs: Math.round(median),
+    maxMs: Math.round(times[times.length - 1]),
+    minMs: Math.round(times[0]),
+  });
 }
-console.log('Failover after the active node\'s daemon dies or hangs (time until the resource runs on the survivor), 127.0.0.1:');
+console.log("Failover after the active node's daemon dies or hangs (time until the resource runs on the survivor), 127.0.0.1:");
 for (const s of summary) console.log(`  ${s.label}: median ${s.medianMs} ms, max ${s.maxMs} ms, min ${s.minMs} ms (${s.trials} trials)`);
 console.log(JSON.stringify(summary));

@@ -52,7 +52,15 @@ if (profileArg !== undefined && !['default', 'fast'].includes(profileArg)) {
 }
 const profiles = profileArg && profileArg !== 'default' ? ['default', profileArg] : ['default'];
 
-const { controlRequest } = await requireLab('bench-failover-lossy', 'network namespaces and nftables', [['ip', ['-V']], ['nft', ['--version']]], root);
+const { controlRequest } = await requireLab(
+  'bench-failover-lossy',
+  'network namespaces and nftables',
+  [
+    ['ip', ['-V']],
+    ['nft', ['--version']],
+  ],
+  root,
+);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const pid = process.pid;
@@ -140,9 +148,34 @@ function startDaemons(dir, profile) {
   const procs = {};
   for (const node of NODES) {
     const log = openSync(join(dir, `${node}.log`), 'w');
-    procs[node] = spawn('ip', ['netns', 'exec', NS[node], process.execPath, cli, 'daemon', '--config', join(dir, 'cluster.yaml'), '--node', node,
-      '--state-dir', join(dir, node), '--key', join(dir, 'key'), '--fence-command', '/bin/true', '--profile', profile,
-      '--log-format', 'json', '--log-level', 'info'], { stdio: ['ignore', log, log] });
+    procs[node] = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        NS[node],
+        process.execPath,
+        cli,
+        'daemon',
+        '--config',
+        join(dir, 'cluster.yaml'),
+        '--node',
+        node,
+        '--state-dir',
+        join(dir, node),
+        '--key',
+        join(dir, 'key'),
+        '--fence-command',
+        '/bin/true',
+        '--profile',
+        profile,
+        '--log-format',
+        'json',
+        '--log-level',
+        'info',
+      ],
+      { stdio: ['ignore', log, log] },
+    );
     closeSync(log);
     live.procs.push(procs[node]);
   }
@@ -157,25 +190,47 @@ async function waitFor(what, check, timeoutMs, everyMs = 100) {
   const deadline = Date.now() + timeoutMs;
   let lastError = '';
   for (;;) {
-    try { if (await check()) return; } catch (e) { lastError = e.message; }
+    try {
+      if (await check()) return;
+    } catch (e) {
+      lastError = e.message;
+    }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError ? ` (last error: ${lastError})` : ''}`);
     await sleep(everyMs);
   }
 }
 const status = async (dir, node) => (await controlRequest(join(dir, node), { cmd: 'status' }, 2000)).data;
-const runningOn = (st) => st.resources.filter((x) => x.resource === 'web' && x.role !== 'Stopped').map((x) => x.node).sort().join(',');
+const runningOn = (st) =>
+  st.resources
+    .filter((x) => x.resource === 'web' && x.role !== 'Stopped')
+    .map((x) => x.node)
+    .sort()
+    .join(',');
 
 /** New JSON log lines of a daemon since the last call. */
 function logReader(file) {
   let offset = 0;
   return () => {
     let text;
-    try { text = readFileSync(file, 'utf8'); } catch { return []; }
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      return [];
+    }
     const end = text.lastIndexOf('\n') + 1;
     if (end <= offset) return [];
     const chunk = text.slice(offset, end);
     offset = end;
-    return chunk.split('\n').filter(Boolean).map((l) => { try { return JSON.parse(l); } catch { return { message: l }; } });
+    return chunk
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        try {
+          return JSON.parse(l);
+        } catch {
+          return { message: l };
+        }
+      });
   };
 }
 
@@ -187,12 +242,23 @@ async function measure(profile) {
   const stateFile = (node) => join(dir, node, 'resources', node, 'web', 'dummy.state');
   try {
     process.stderr.write(`[${profile}] starting two daemons in ${NS.serv1} and ${NS.serv2}\n`);
-    await waitFor('both daemons quorate with web running on serv1', async () => {
-      for (const p of Object.values(procs)) if (p.exitCode !== null || p.signalCode !== null) throw new Error(`a daemon exited early; see ${dir}`);
-      const [a, b] = await Promise.all(NODES.map((n) => status(dir, n)));
-      return a.mayRun && b.mayRun && runningOn(a) === 'serv1' && runningOn(b) === 'serv1' && a.lastTransition?.state !== 'running'
-        && b.lastTransition?.state !== 'running' && existsSync(stateFile('serv1'));
-    }, 30000);
+    await waitFor(
+      'both daemons quorate with web running on serv1',
+      async () => {
+        for (const p of Object.values(procs)) if (p.exitCode !== null || p.signalCode !== null) throw new Error(`a daemon exited early; see ${dir}`);
+        const [a, b] = await Promise.all(NODES.map((n) => status(dir, n)));
+        return (
+          a.mayRun &&
+          b.mayRun &&
+          runningOn(a) === 'serv1' &&
+          runningOn(b) === 'serv1' &&
+          a.lastTransition?.state !== 'running' &&
+          b.lastTransition?.state !== 'running' &&
+          existsSync(stateFile('serv1'))
+        );
+      },
+      30000,
+    );
     await sleep(1000);
     const readers = Object.fromEntries(NODES.map((n) => [n, logReader(join(dir, `${n}.log`))]));
     for (const n of NODES) readers[n](); // skip the start-up lines
@@ -205,8 +271,17 @@ async function measure(profile) {
     addLoss();
     process.stderr.write(`[${profile}] ${lossPercent}% loss on ${LOSSY}; running ${minutes} min\n`);
     const counts = {
-      nodeLost: 0, linkDown: { [LOSSY]: 0, [CLEAN]: 0 }, linkUp: { [LOSSY]: 0, [CLEAN]: 0 }, membershipChanges: 0, coordinatorChanges: 0,
-      notOnServ1Samples: 0, onBothSamples: 0, moves: 0, incidents: 0, statusErrors: 0, samples: 0,
+      nodeLost: 0,
+      linkDown: { [LOSSY]: 0, [CLEAN]: 0 },
+      linkUp: { [LOSSY]: 0, [CLEAN]: 0 },
+      membershipChanges: 0,
+      coordinatorChanges: 0,
+      notOnServ1Samples: 0,
+      onBothSamples: 0,
+      moves: 0,
+      incidents: 0,
+      statusErrors: 0,
+      samples: 0,
     };
     const notes = [];
     let inIncident = false;
@@ -237,9 +312,14 @@ async function measure(profile) {
           for (const line of readers[n]()) {
             const msg = String(line.message ?? '');
             let m;
-            if (/lost on every link/.test(msg)) { counts.nodeLost++; trouble = true; notes.push(`${elapsed} s: ${n}: ${msg}`); }
-            else if (/left cleanly|fenced$/.test(msg)) { trouble = true; notes.push(`${elapsed} s: ${n}: ${msg}`); }
-            else if ((m = /^link (\S+) to (\S+) is (down|up)$/.exec(msg))) {
+            if (/lost on every link/.test(msg)) {
+              counts.nodeLost++;
+              trouble = true;
+              notes.push(`${elapsed} s: ${n}: ${msg}`);
+            } else if (/left cleanly|fenced$/.test(msg)) {
+              trouble = true;
+              notes.push(`${elapsed} s: ${n}: ${msg}`);
+            } else if ((m = /^link (\S+) to (\S+) is (down|up)$/.exec(msg))) {
               const bucket = m[3] === 'down' ? counts.linkDown : counts.linkUp;
               bucket[m[1]] = (bucket[m[1]] ?? 0) + 1;
             }
@@ -247,14 +327,29 @@ async function measure(profile) {
         }
         for (const n of NODES) {
           let st;
-          try { st = await status(dir, n); } catch (e) { counts.statusErrors++; notes.push(`${elapsed} s: status of ${n} failed: ${e.message}`); continue; }
+          try {
+            st = await status(dir, n);
+          } catch (e) {
+            counts.statusErrors++;
+            notes.push(`${elapsed} s: status of ${n} failed: ${e.message}`);
+            continue;
+          }
           const members = st.members.join(',');
-          if (members !== prev[n].members) { counts.membershipChanges++; trouble = true; notes.push(`${elapsed} s: ${n} sees members [${members}] (was [${prev[n].members}])`); }
+          if (members !== prev[n].members) {
+            counts.membershipChanges++;
+            trouble = true;
+            notes.push(`${elapsed} s: ${n} sees members [${members}] (was [${prev[n].members}])`);
+          }
           if (st.coordinator !== prev[n].coordinator || st.term !== prev[n].term) {
-            counts.coordinatorChanges++; trouble = true; notes.push(`${elapsed} s: ${n} sees coordinator ${st.coordinator} term ${st.term}`);
+            counts.coordinatorChanges++;
+            trouble = true;
+            notes.push(`${elapsed} s: ${n} sees coordinator ${st.coordinator} term ${st.term}`);
           }
           const w = runningOn(st);
-          if (w !== 'serv1') { trouble = true; notes.push(`${elapsed} s: ${n}'s status says web runs on [${w}]`); }
+          if (w !== 'serv1') {
+            trouble = true;
+            notes.push(`${elapsed} s: ${n}'s status says web runs on [${w}]`);
+          }
           prev[n] = { members, coordinator: st.coordinator, term: st.term };
         }
         if (trouble && !inIncident) counts.incidents++;
@@ -270,7 +365,17 @@ async function measure(profile) {
   } catch (e) {
     process.stderr.write(`[${profile}] failed; last log lines:\n`);
     for (const n of NODES) {
-      try { process.stderr.write(readFileSync(join(dir, `${n}.log`), 'utf8').split('\n').slice(-15).map((l) => `  ${n}: ${l}`).join('\n') + '\n'); } catch { /* none */ }
+      try {
+        process.stderr.write(
+          readFileSync(join(dir, `${n}.log`), 'utf8')
+            .split('\n')
+            .slice(-15)
+            .map((l) => `  ${n}: ${l}`)
+            .join('\n') + '\n',
+        );
+      } catch {
+        /* none */
+      }
     }
     throw e;
   } finally {
@@ -290,26 +395,48 @@ try {
   }
   const results = [];
   for (const p of profiles) results.push(await measure(p));
-  console.log(`False failovers with ${lossPercent}% loss on the ${LOSSY} link (nftables, both directions), ${CLEAN} link clean; two daemons in network namespaces:`);
+  console.log(
+    `False failovers with ${lossPercent}% loss on the ${LOSSY} link (nftables, both directions), ${CLEAN} link clean; two daemons in network namespaces:`,
+  );
   for (const r of results) {
-    const per10 = (x) => (x * 10 / r.minutes).toFixed(1);
+    const per10 = (x) => ((x * 10) / r.minutes).toFixed(1);
     const c = r.counts;
     console.log(`  profile ${r.profile}: ${r.minutes.toFixed(2)} min`);
-    console.log(`    false failovers: ${c.incidents} (node-lost events ${c.nodeLost}, membership changes ${c.membershipChanges}, coordinator changes ${c.coordinatorChanges},`
-      + ` samples with web not on serv1 ${c.notOnServ1Samples}/${c.samples}, on both ${c.onBothSamples})`);
+    console.log(
+      `    false failovers: ${c.incidents} (node-lost events ${c.nodeLost}, membership changes ${c.membershipChanges}, coordinator changes ${c.coordinatorChanges},` +
+        ` samples with web not on serv1 ${c.notOnServ1Samples}/${c.samples}, on both ${c.onBothSamples})`,
+    );
     console.log(`    resource moves: ${c.moves}`);
-    console.log(`    link-down warnings on ${LOSSY}: ${c.linkDown[LOSSY]} (${per10(c.linkDown[LOSSY])} per 10 min, both daemons together); on ${CLEAN}: ${c.linkDown[CLEAN]}`);
-    console.log(`    packets on the ${LOSSY} veths: ${r.packets.seen}, dropped by nftables: ${r.packets.dropped} (${r.packets.seen ? (100 * r.packets.dropped / r.packets.seen).toFixed(1) : '0'}%)`);
+    console.log(
+      `    link-down warnings on ${LOSSY}: ${c.linkDown[LOSSY]} (${per10(c.linkDown[LOSSY])} per 10 min, both daemons together); on ${CLEAN}: ${c.linkDown[CLEAN]}`,
+    );
+    console.log(
+      `    packets on the ${LOSSY} veths: ${r.packets.seen}, dropped by nftables: ${r.packets.dropped} (${r.packets.seen ? ((100 * r.packets.dropped) / r.packets.seen).toFixed(1) : '0'}%)`,
+    );
     if (c.statusErrors) console.log(`    status requests that failed: ${c.statusErrors}`);
     for (const n of r.notes.slice(0, 20)) console.log(`      ${n}`);
     if (r.notes.length > 20) console.log(`      … ${r.notes.length - 20} more`);
   }
-  console.log(JSON.stringify(results.map((r) => ({
-    profile: r.profile, minutes: Number(r.minutes.toFixed(2)), lossPercent, lossyLink: LOSSY, falseFailovers: r.counts.incidents, nodeLost: r.counts.nodeLost,
-    membershipChanges: r.counts.membershipChanges, coordinatorChanges: r.counts.coordinatorChanges, resourceMoves: r.counts.moves,
-    linkDownLossy: r.counts.linkDown[LOSSY], linkDownLossyPer10Min: Number((r.counts.linkDown[LOSSY] * 10 / r.minutes).toFixed(1)),
-    linkDownClean: r.counts.linkDown[CLEAN], packetsSeen: r.packets.seen, packetsDropped: r.packets.dropped,
-  }))));
+  console.log(
+    JSON.stringify(
+      results.map((r) => ({
+        profile: r.profile,
+        minutes: Number(r.minutes.toFixed(2)),
+        lossPercent,
+        lossyLink: LOSSY,
+        falseFailovers: r.counts.incidents,
+        nodeLost: r.counts.nodeLost,
+        membershipChanges: r.counts.membershipChanges,
+        coordinatorChanges: r.counts.coordinatorChanges,
+        resourceMoves: r.counts.moves,
+        linkDownLossy: r.counts.linkDown[LOSSY],
+        linkDownLossyPer10Min: Number(((r.counts.linkDown[LOSSY] * 10) / r.minutes).toFixed(1)),
+        linkDownClean: r.counts.linkDown[CLEAN],
+        packetsSeen: r.packets.seen,
+        packetsDropped: r.packets.dropped,
+      })),
+    ),
+  );
 } finally {
   cleanup();
 }

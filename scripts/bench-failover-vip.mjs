@@ -61,11 +61,11 @@ const cli = join(root, 'packages/cli/dist/main.js');
 const SCENARIOS = {
   lost: { what: 'node lost: serv1 powered off (processes frozen, switch port and crossover down)', moves: true },
   isolated: { what: 'serv1 isolated: switch port and crossover down, serv1 running', moves: true },
-  lan: { what: 'LAN-only loss: serv1\'s switch port down, crossover up (nobody may be fenced)', moves: true, nobodyFenced: true },
+  lan: { what: "LAN-only loss: serv1's switch port down, crossover up (nobody may be fenced)", moves: true, nobodyFenced: true },
   crossover: { what: 'crossover-only loss: nothing may move, nobody may be fenced', moves: false, nobodyFenced: true },
-  kill: { what: 'kill -9 of every process in serv1\'s namespace (host up: ICMP port unreachable)', moves: true },
-  hang: { what: 'hang: SIGSTOP of every process in serv1\'s namespace, links up (no ICMP)', moves: true },
-  flap: { what: 'flap: serv1\'s switch port and crossover down for --flap-ms, then up again (it may move or not; never answered by both)', moves: 'either' },
+  kill: { what: "kill -9 of every process in serv1's namespace (host up: ICMP port unreachable)", moves: true },
+  hang: { what: "hang: SIGSTOP of every process in serv1's namespace, links up (no ICMP)", moves: true },
+  flap: { what: "flap: serv1's switch port and crossover down for --flap-ms, then up again (it may move or not; never answered by both)", moves: 'either' },
 };
 const VALUED = new Set(['--trials', '--profile', '--scenario', '--keepalived-scenario', '--observe', '--flap-ms', '--dad-timeout', '--fence-delay']);
 const FLAGS = new Set(['--witness', '--no-witness', '--keep-logs']);
@@ -74,19 +74,28 @@ const opts = new Map();
   const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (FLAGS.has(a)) { opts.set(a, [...(opts.get(a) ?? []), true]); continue; }
+    if (FLAGS.has(a)) {
+      opts.set(a, [...(opts.get(a) ?? []), true]);
+      continue;
+    }
     if (!VALUED.has(a)) {
       console.error(`unknown option ${a} (${[...VALUED, ...FLAGS].join(', ')})`);
       process.exit(2);
     }
     const v = argv[i + 1];
-    if (v === undefined || v.startsWith('--')) { console.error(`${a} needs a value`); process.exit(2); }
+    if (v === undefined || v.startsWith('--')) {
+      console.error(`${a} needs a value`);
+      process.exit(2);
+    }
     opts.set(a, [...(opts.get(a) ?? []), v]);
     i++;
   }
 }
 const values = (name) => opts.get(name) ?? [];
-function fail(message) { console.error(message); process.exit(2); }
+function fail(message) {
+  console.error(message);
+  process.exit(2);
+}
 function intOption(name, fallback, min, max, unit) {
   const raw = values(name).at(-1);
   if (raw === undefined) return fallback;
@@ -96,7 +105,7 @@ function intOption(name, fallback, min, max, unit) {
 }
 const trials = intOption('--trials', 10, 1, 200);
 const observeMs = intOption('--observe', 2000, 0, 60000, 'ms after the VIP moved, watching for answers from serv1 again');
-const flapMs = intOption('--flap-ms', 400, 10, 10000, 'how long the flap scenario\'s cables stay pulled');
+const flapMs = intOption('--flap-ms', 400, 10, 10000, "how long the flap scenario's cables stay pulled");
 const dadTimeout = intOption('--dad-timeout', undefined, 0, 30000, 'ms');
 const fenceDelayArg = values('--fence-delay').at(-1);
 if (fenceDelayArg !== undefined && !/^\d+$/.test(fenceDelayArg)) fail(`--fence-delay must be a whole number of ticks, got ${fenceDelayArg}`);
@@ -105,11 +114,21 @@ for (const p of profiles) if (!['default', 'fast'].includes(p)) fail(`--profile 
 const scenarios = values('--scenario').length ? [...new Set(values('--scenario'))] : Object.keys(SCENARIOS);
 for (const s of scenarios) if (!(s in SCENARIOS)) fail(`--scenario must be one of ${Object.keys(SCENARIOS).join(', ')}, got ${s}`);
 const kaArgs = values('--keepalived-scenario');
-for (const s of kaArgs) if (!(s in SCENARIOS) && s !== 'none') fail(`--keepalived-scenario must be one of ${Object.keys(SCENARIOS).join(', ')} or none, got ${s}`);
+for (const s of kaArgs)
+  if (!(s in SCENARIOS) && s !== 'none') fail(`--keepalived-scenario must be one of ${Object.keys(SCENARIOS).join(', ')} or none, got ${s}`);
 const kaScenarios = kaArgs.includes('none') ? [] : (kaArgs.length ? [...new Set(kaArgs)] : ['lost']).filter((s) => scenarios.includes(s));
 if (opts.has('--witness') && opts.has('--no-witness')) fail('--witness and --no-witness exclude each other (give neither for both)');
 
-const { controlRequest } = await requireLab('bench-failover-vip', 'network namespaces, nftables, addresses', [['ip', ['-V']], ['nft', ['--version']], ['arping', ['-V']]], root);
+const { controlRequest } = await requireLab(
+  'bench-failover-vip',
+  'network namespaces, nftables, addresses',
+  [
+    ['ip', ['-V']],
+    ['nft', ['--version']],
+    ['arping', ['-V']],
+  ],
+  root,
+);
 
 // (An unknown command's --help prints the program's help and exits 0.)
 const haveWitness = /Usage: paceline witness/.test(spawnSync(process.execPath, [cli, 'witness', '--help'], { encoding: 'utf8' }).stdout ?? '');
@@ -153,7 +172,9 @@ const MONITOR_MS = 2000;
 
 const inNs = (ns, cmd, args) => run('ip', ['netns', 'exec', ns, cmd, ...args]);
 /** Several `ip link set` commands in one namespace, in one process (a fault lands at once). */
-const linksIn = (ns, lines) => { if (lines.length) run('ip', ['-n', ns, '-batch', '-'], 20000, `${lines.join('\n')}\n`); };
+const linksIn = (ns, lines) => {
+  if (lines.length) run('ip', ['-n', ns, '-batch', '-'], 20000, `${lines.join('\n')}\n`);
+};
 
 function setupNetwork() {
   for (const ns of Object.values(NS)) {
@@ -167,7 +188,10 @@ function setupNetwork() {
   }
   inNs(NS.client, 'ip', ['addr', 'add', `${CLIENT}/24`, 'dev', 'br0']);
   for (const s of SERVERS) {
-    for (const [link, br] of [['lan', 'br0'], ['crossover', 'xbr']]) {
+    for (const [link, br] of [
+      ['lan', 'br0'],
+      ['crossover', 'xbr'],
+    ]) {
       run('ip', ['link', 'add', IF[link], 'netns', NS[s], 'type', 'veth', 'peer', 'name', PORT[link][s], 'netns', NS.client]);
       inNs(NS.client, 'ip', ['link', 'set', PORT[link][s], 'master', br]);
       inNs(NS.client, 'ip', ['link', 'set', PORT[link][s], 'up']);
@@ -187,24 +211,41 @@ function resetServers() {
     spawnSync('ip', ['-n', NS[s], 'addr', 'del', `${VIP}/24`, 'dev', IF.lan], { stdio: 'ignore' });
     linksIn(NS[s], [`link set ${IF.lan} up`, `link set ${IF.crossover} up`]);
   }
-  linksIn(NS.client, SERVERS.flatMap((s) => [`link set ${PORT.lan[s]} up`, `link set ${PORT.crossover[s]} up`]));
+  linksIn(
+    NS.client,
+    SERVERS.flatMap((s) => [`link set ${PORT.lan[s]} up`, `link set ${PORT.crossover[s]} up`]),
+  );
 }
 
 /** The fault of `scenario` on serv1, from outside its namespace; returns the pids signalled there. */
 function inject(scenario) {
-  const cut = (links) => linksIn(NS.client, links.map((p) => `link set ${p} down`));
+  const cut = (links) =>
+    linksIn(
+      NS.client,
+      links.map((p) => `link set ${p} down`),
+    );
   switch (scenario) {
     case 'lost': {
       const frozen = killAllIn(NS.serv1, 'SIGSTOP');
       cut([PORT.lan.serv1, PORT.crossover.serv1, PORT.crossover.serv2]);
       return frozen;
     }
-    case 'isolated': case 'flap': cut([PORT.lan.serv1, PORT.crossover.serv1, PORT.crossover.serv2]); return [];
-    case 'lan': cut([PORT.lan.serv1]); return [];
-    case 'crossover': cut([PORT.crossover.serv1, PORT.crossover.serv2]); return [];
-    case 'kill': return killAllIn(NS.serv1, 'SIGKILL');
-    case 'hang': return killAllIn(NS.serv1, 'SIGSTOP');
-    default: throw new Error(`no fault for scenario ${scenario}`);
+    case 'isolated':
+    case 'flap':
+      cut([PORT.lan.serv1, PORT.crossover.serv1, PORT.crossover.serv2]);
+      return [];
+    case 'lan':
+      cut([PORT.lan.serv1]);
+      return [];
+    case 'crossover':
+      cut([PORT.crossover.serv1, PORT.crossover.serv2]);
+      return [];
+    case 'kill':
+      return killAllIn(NS.serv1, 'SIGKILL');
+    case 'hang':
+      return killAllIn(NS.serv1, 'SIGSTOP');
+    default:
+      throw new Error(`no fault for scenario ${scenario}`);
   }
 }
 
@@ -231,7 +272,9 @@ s.bind(0, () => setInterval(() => s.send('?', Number(port), vip, () => undefined
 function writeFence(dir) {
   const file = join(dir, 'fence.sh');
   const log = join(dir, 'fence-calls.log');
-  writeFileSync(file, `#!/bin/sh
+  writeFileSync(
+    file,
+    `#!/bin/sh
 now=$(cut -d' ' -f1 /proc/uptime)
 case "$(ip netns identify)" in
   ${NS.serv1}) caller=serv1 ;;
@@ -252,16 +295,20 @@ for p in $(ip netns pids "$ns"); do kill -9 "$p" 2>/dev/null; done
 ip -n "$ns" link set ${IF.lan} down || exit 1
 ip -n "$ns" link set ${IF.crossover} down || exit 1
 echo "$(cut -d' ' -f1 /proc/uptime) $caller $1 off" >> ${log}
-`);
+`,
+  );
   chmodSync(file, 0o755);
 }
 function fenceCalls(dir) {
   const file = join(dir, 'fence-calls.log');
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => {
-    const [at, caller, target, outcome] = l.split(' ');
-    return { at: Number(at), caller, target, outcome };
-  });
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [at, caller, target, outcome] = l.split(' ');
+      return { at: Number(at), caller, target, outcome };
+    });
 }
 
 function writeConfig(dir) {
@@ -270,12 +317,16 @@ function writeConfig(dir) {
     properties: { clusterName: 'vip-bench', stonithEnabled: false },
     defaults: { resource: { stickiness: 0 } },
     nodes: SERVERS.map((s) => ({ name: s, addresses: { lan: `${ADDR.lan[s]}:5405`, crossover: `${ADDR.crossover[s]}:5407` } })),
-    resources: [{
-      type: 'group', id: 'svc', members: [
-        { type: 'primitive', id: 'vip', agent: 'paceline:ip', params: vipParams, ops: [{ name: 'monitor', interval: `${MONITOR_MS}ms` }] },
-        { type: 'primitive', id: 'data', agent: 'paceline:dummy', ops: [{ name: 'monitor', interval: `${MONITOR_MS}ms` }] },
-      ],
-    }],
+    resources: [
+      {
+        type: 'group',
+        id: 'svc',
+        members: [
+          { type: 'primitive', id: 'vip', agent: 'paceline:ip', params: vipParams, ops: [{ name: 'monitor', interval: `${MONITOR_MS}ms` }] },
+          { type: 'primitive', id: 'data', agent: 'paceline:dummy', ops: [{ name: 'monitor', interval: `${MONITOR_MS}ms` }] },
+        ],
+      },
+    ],
     constraints: [{ type: 'location', id: 'svc-home', resource: 'svc', node: 'serv1', score: 100 }],
   };
   writeFileSync(join(dir, 'cluster.json'), JSON.stringify(config, null, 2)); // JSON is YAML
@@ -288,7 +339,9 @@ function newKey(dir) {
 }
 function writeKeepalived(dir) {
   for (const s of SERVERS) {
-    writeFileSync(join(dir, `keepalived-${s}.conf`), `global_defs {
+    writeFileSync(
+      join(dir, `keepalived-${s}.conf`),
+      `global_defs {
   router_id ${s}
   vrrp_version 3
 }
@@ -302,7 +355,8 @@ vrrp_instance vip {
     ${VIP}/24 dev ${IF.lan}
   }
 }
-`);
+`,
+    );
   }
 }
 
@@ -310,7 +364,9 @@ vrrp_instance vip {
 const replies = []; // { at: bigint ns, from }
 function startProber(dir) {
   writeFileSync(join(dir, 'prober.mjs'), PROBER);
-  const p = spawn('ip', ['netns', 'exec', NS.client, process.execPath, join(dir, 'prober.mjs'), VIP, String(ECHO_PORT), String(PROBE_MS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const p = spawn('ip', ['netns', 'exec', NS.client, process.execPath, join(dir, 'prober.mjs'), VIP, String(ECHO_PORT), String(PROBE_MS)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   live.procs.push(p);
   createInterface({ input: p.stdout }).on('line', (line) => {
     const [at, from] = line.split(' ');
@@ -324,7 +380,13 @@ async function waitFor(what, check, timeoutMs, everyMs = 50) {
   const deadline = Date.now() + timeoutMs;
   let lastError = '';
   for (;;) {
-    try { if (await check()) return; lastError = ''; } catch (e) { if (e instanceof SetupError) throw e; lastError = e.message; }
+    try {
+      if (await check()) return;
+      lastError = '';
+    } catch (e) {
+      if (e instanceof SetupError) throw e;
+      lastError = e.message;
+    }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${lastError})` : ''}`);
     await sleep(everyMs);
   }
@@ -333,7 +395,8 @@ const uptime = () => Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
 const ago = (r) => Number(process.hrtime.bigint() - r.at) / 1e6;
 function clientOnServ1() {
   const last = replies.at(-1);
-  if (!(last && last.from === 'serv1' && ago(last) < 50)) throw new Error(`the client's last reply: ${last ? `${last.from}, ${ago(last).toFixed(0)} ms ago` : 'none'}`);
+  if (!(last && last.from === 'serv1' && ago(last) < 50))
+    throw new Error(`the client's last reply: ${last ? `${last.from}, ${ago(last).toFixed(0)} ms ago` : 'none'}`);
 }
 
 /** The cluster did not settle before the measurement (e.g. a false fencing at start-up under load): the trial is retried. */
@@ -356,38 +419,82 @@ async function startPaceline(dir, setup) {
   const procs = {};
   let witnessReady;
   if (setup.witness) {
-    procs.witness = spawnLogged(dir, 'witness', NS.client, process.execPath, [cli, 'witness', '--listen', `${CLIENT}:${WITNESS_PORT}`,
-      '--key', join(dir, 'key'), '--config', join(dir, 'cluster.json')]);
-    await waitFor('the witness listening', () => {
-      if (exited(procs.witness)) throw new SetupError(`the witness exited: ${readFileSync(join(dir, 'witness.log'), 'utf8').trim()}`);
-      // Its log line `<ISO time> INFO [witness] witness started … startupHoldMs=N` (the wall clock, like Date.now()).
-      const m = /^(\S+) \S+\s+\[witness\] witness started .*startupHoldMs=(\d+)/m.exec(readFileSync(join(dir, 'witness.log'), 'utf8'));
-      if (m) witnessReady = Date.parse(m[1]) + Number(m[2]) + 200;
-      return m !== null && Number.isFinite(witnessReady);
-    }, 10000, 20).catch((e) => { throw e instanceof SetupError ? e : new SetupError(e.message); });
+    procs.witness = spawnLogged(dir, 'witness', NS.client, process.execPath, [
+      cli,
+      'witness',
+      '--listen',
+      `${CLIENT}:${WITNESS_PORT}`,
+      '--key',
+      join(dir, 'key'),
+      '--config',
+      join(dir, 'cluster.json'),
+    ]);
+    await waitFor(
+      'the witness listening',
+      () => {
+        if (exited(procs.witness)) throw new SetupError(`the witness exited: ${readFileSync(join(dir, 'witness.log'), 'utf8').trim()}`);
+        // Its log line `<ISO time> INFO [witness] witness started … startupHoldMs=N` (the wall clock, like Date.now()).
+        const m = /^(\S+) \S+\s+\[witness\] witness started .*startupHoldMs=(\d+)/m.exec(readFileSync(join(dir, 'witness.log'), 'utf8'));
+        if (m) witnessReady = Date.parse(m[1]) + Number(m[2]) + 200;
+        return m !== null && Number.isFinite(witnessReady);
+      },
+      10000,
+      20,
+    ).catch((e) => {
+      throw e instanceof SetupError ? e : new SetupError(e.message);
+    });
   }
   for (const s of SERVERS) {
-    procs[s] = spawnLogged(dir, s, NS[s], process.execPath, [cli, 'daemon', '--config', join(dir, 'cluster.json'), '--node', s,
-      '--state-dir', join(dir, s), '--key', join(dir, 'key'), '--fence-command', join(dir, 'fence.sh'), '--profile', setup.profile,
+    procs[s] = spawnLogged(dir, s, NS[s], process.execPath, [
+      cli,
+      'daemon',
+      '--config',
+      join(dir, 'cluster.json'),
+      '--node',
+      s,
+      '--state-dir',
+      join(dir, s),
+      '--key',
+      join(dir, 'key'),
+      '--fence-command',
+      join(dir, 'fence.sh'),
+      '--profile',
+      setup.profile,
       ...(setup.witness ? ['--arbiter', `${CLIENT}:${WITNESS_PORT}`] : []),
-      ...(fenceDelayArg !== undefined ? ['--membership', `fenceDelayTicks=${fenceDelayArg}`] : []), '--log-level', 'info']);
+      ...(fenceDelayArg !== undefined ? ['--membership', `fenceDelayTicks=${fenceDelayArg}`] : []),
+      '--log-level',
+      'info',
+    ]);
   }
   const status = async (s) => (await controlRequest(join(dir, s), { cmd: 'status' }, 2000)).data;
-  const on = (st, rsc) => st.resources.filter((x) => x.resource === rsc && x.role !== 'Stopped').map((x) => x.node).join(',');
-  await waitFor('both quorate, the group settled on serv1, the client answered by serv1', async () => {
-    const calls = fenceCalls(dir);
-    if (calls.length) throw new SetupError(`the fence hook was called while the cluster started: ${calls.map((c) => `${c.caller}→${c.target} ${c.outcome}`).join(', ')}`);
-    for (const [name, p] of Object.entries(procs)) if (exited(p)) throw new Error(`${name} exited; see ${dir}/${name}.log`);
-    for (const s of SERVERS) {
-      const st = await status(s);
-      if (!st.mayRun || st.lastTransition?.state === 'running' || on(st, 'vip') !== 'serv1' || on(st, 'data') !== 'serv1') {
-        throw new Error(`${s}: mayRun ${st.mayRun} (${st.mayRunReason}), transition ${st.lastTransition?.state ?? 'none'}, vip on [${on(st, 'vip')}], data on [${on(st, 'data')}]`
-          + `, quarantine ${JSON.stringify(st.nodes.filter((n) => n.quarantine).map((n) => n.name))}`);
+  const on = (st, rsc) =>
+    st.resources
+      .filter((x) => x.resource === rsc && x.role !== 'Stopped')
+      .map((x) => x.node)
+      .join(',');
+  await waitFor(
+    'both quorate, the group settled on serv1, the client answered by serv1',
+    async () => {
+      const calls = fenceCalls(dir);
+      if (calls.length)
+        throw new SetupError(`the fence hook was called while the cluster started: ${calls.map((c) => `${c.caller}→${c.target} ${c.outcome}`).join(', ')}`);
+      for (const [name, p] of Object.entries(procs)) if (exited(p)) throw new Error(`${name} exited; see ${dir}/${name}.log`);
+      for (const s of SERVERS) {
+        const st = await status(s);
+        if (!st.mayRun || st.lastTransition?.state === 'running' || on(st, 'vip') !== 'serv1' || on(st, 'data') !== 'serv1') {
+          throw new Error(
+            `${s}: mayRun ${st.mayRun} (${st.mayRunReason}), transition ${st.lastTransition?.state ?? 'none'}, vip on [${on(st, 'vip')}], data on [${on(st, 'data')}]` +
+              `, quarantine ${JSON.stringify(st.nodes.filter((n) => n.quarantine).map((n) => n.name))}`,
+          );
+        }
       }
-    }
-    clientOnServ1();
-    return true;
-  }, 30000).catch((e) => { throw e instanceof SetupError ? e : new SetupError(e.message); });
+      clientOnServ1();
+      return true;
+    },
+    30000,
+  ).catch((e) => {
+    throw e instanceof SetupError ? e : new SetupError(e.message);
+  });
   if (witnessReady !== undefined) await sleep(witnessReady - Date.now());
   return procs;
 }
@@ -395,17 +502,34 @@ async function startPaceline(dir, setup) {
 async function startKeepalived(dir) {
   const procs = {};
   for (const s of SERVERS) {
-    procs[s] = spawnLogged(dir, s, NS[s], 'keepalived', ['-n', '-l', '-P', '-f', join(dir, `keepalived-${s}.conf`),
-      '-p', join(dir, `keepalived-${s}.pid`), '-r', join(dir, `keepalived-${s}-vrrp.pid`), '-c', join(dir, `keepalived-${s}-checkers.pid`)]);
+    procs[s] = spawnLogged(dir, s, NS[s], 'keepalived', [
+      '-n',
+      '-l',
+      '-P',
+      '-f',
+      join(dir, `keepalived-${s}.conf`),
+      '-p',
+      join(dir, `keepalived-${s}.pid`),
+      '-r',
+      join(dir, `keepalived-${s}-vrrp.pid`),
+      '-c',
+      join(dir, `keepalived-${s}-checkers.pid`),
+    ]);
   }
   const stateOf = (s) => [...readFileSync(join(dir, `${s}.log`), 'utf8').matchAll(/Entering (\w+) STATE/g)].at(-1)?.[1] ?? 'none';
-  await waitFor('serv1 MASTER, serv2 BACKUP, the client answered by serv1', () => {
-    for (const s of SERVERS) if (exited(procs[s])) throw new Error(`${s}'s keepalived exited; see ${dir}/${s}.log`);
-    const states = SERVERS.map(stateOf);
-    if (states[0] !== 'MASTER' || states[1] !== 'BACKUP') throw new Error(`VRRP states: serv1 ${states[0]}, serv2 ${states[1]}`);
-    clientOnServ1();
-    return true;
-  }, 15000).catch((e) => { throw new SetupError(e.message); });
+  await waitFor(
+    'serv1 MASTER, serv2 BACKUP, the client answered by serv1',
+    () => {
+      for (const s of SERVERS) if (exited(procs[s])) throw new Error(`${s}'s keepalived exited; see ${dir}/${s}.log`);
+      const states = SERVERS.map(stateOf);
+      if (states[0] !== 'MASTER' || states[1] !== 'BACKUP') throw new Error(`VRRP states: serv1 ${states[0]}, serv2 ${states[1]}`);
+      clientOnServ1();
+      return true;
+    },
+    15000,
+  ).catch((e) => {
+    throw new SetupError(e.message);
+  });
   return procs;
 }
 
@@ -415,7 +539,8 @@ async function trial(dir, setup, scenario) {
   for (const s of SERVERS) rmSync(join(dir, s), { recursive: true, force: true });
   rmSync(join(dir, 'fence-calls.log'), { force: true });
   newKey(dir);
-  for (const s of SERVERS) live.procs.push(spawn('ip', ['netns', 'exec', NS[s], process.execPath, join(dir, 'responder.mjs'), VIP, String(ECHO_PORT), s], { stdio: 'ignore' }));
+  for (const s of SERVERS)
+    live.procs.push(spawn('ip', ['netns', 'exec', NS[s], process.execPath, join(dir, 'responder.mjs'), VIP, String(ECHO_PORT), s], { stdio: 'ignore' }));
   let procs = {};
   try {
     procs = setup.kind === 'keepalived' ? await startKeepalived(dir) : await startPaceline(dir, setup);
@@ -431,7 +556,10 @@ async function trial(dir, setup, scenario) {
     const signalled = inject(scenario);
     if (scenario === 'flap') {
       await sleep(flapMs - Number(process.hrtime.bigint() - t0) / 1e6);
-      linksIn(NS.client, [PORT.lan.serv1, PORT.crossover.serv1, PORT.crossover.serv2].map((p) => `link set ${p} up`));
+      linksIn(
+        NS.client,
+        [PORT.lan.serv1, PORT.crossover.serv1, PORT.crossover.serv2].map((p) => `link set ${p} up`),
+      );
     }
     if (['lost', 'kill', 'hang'].includes(scenario) && !signalled.includes(procs.serv1.pid)) {
       throw new Error(`serv1's ${setup.kind} process (pid ${procs.serv1.pid}) was not among the processes of ${NS.serv1}`);
@@ -497,10 +625,11 @@ const fmt = (x) => (Number.isFinite(x) ? String(Math.round(x)) : '–');
 /** "serv2→serv1 off ×10, serv1→serv2 unreachable ×3", or "none". */
 function callSummary(results) {
   const counts = new Map();
-  for (const r of results) for (const c of r.calls) {
-    const k = `${c.caller}→${c.target} ${c.outcome}`;
-    counts.set(k, (counts.get(k) ?? 0) + 1);
-  }
+  for (const r of results)
+    for (const c of r.calls) {
+      const k = `${c.caller}→${c.target} ${c.outcome}`;
+      counts.set(k, (counts.get(k) ?? 0) + 1);
+    }
   return counts.size ? [...counts].map(([k, n]) => `${k} ×${n}`).join(', ') : 'none';
 }
 function summarize(cell) {
@@ -510,11 +639,23 @@ function summarize(cell) {
   const anyCall = rs.reduce((n, r) => n + r.calls.length, 0);
   const firstOff = rs.map((r) => r.calls.find((c) => c.target === 'serv1' && c.outcome === 'off')?.ms).filter((x) => x !== undefined);
   return {
-    scenario: cell.scenario, setup: cell.setup.label, kind: cell.setup.kind, witness: cell.setup.witness ?? false, trials: rs.length, moved: moved.length,
-    medianMs: median(moved.map((r) => r.ms)), maxMs: moved.length ? Math.max(...moved.map((r) => r.ms)) : NaN,
-    medianGapMs: median(rs.map((r) => r.gapMs)), maxGapMs: Math.max(...rs.map((r) => r.gapMs)),
-    medianFencedMs: median(firstOff), fenced: callSummary(rs), fencedHealthy, anyCall,
-    answeredByBoth: rs.filter((r) => r.both).length, setupRetries: cell.setupRetries, errors: cell.errors,
+    scenario: cell.scenario,
+    setup: cell.setup.label,
+    kind: cell.setup.kind,
+    witness: cell.setup.witness ?? false,
+    trials: rs.length,
+    moved: moved.length,
+    medianMs: median(moved.map((r) => r.ms)),
+    maxMs: moved.length ? Math.max(...moved.map((r) => r.ms)) : NaN,
+    medianGapMs: median(rs.map((r) => r.gapMs)),
+    maxGapMs: Math.max(...rs.map((r) => r.gapMs)),
+    medianFencedMs: median(firstOff),
+    fenced: callSummary(rs),
+    fencedHealthy,
+    anyCall,
+    answeredByBoth: rs.filter((r) => r.both).length,
+    setupRetries: cell.setupRetries,
+    errors: cell.errors,
     eachMs: rs.map((r) => (r.moved ? Math.round(r.ms) : null)),
   };
 }
@@ -537,9 +678,10 @@ try {
   startProber(dir);
 
   const setups = [];
-  for (const witness of witnessModes) for (const profile of profiles) {
-    setups.push({ kind: 'paceline', profile, witness, label: `Paceline ${profile}${witness ? ', witness' : ', no witness'}` });
-  }
+  for (const witness of witnessModes)
+    for (const profile of profiles) {
+      setups.push({ kind: 'paceline', profile, witness, label: `Paceline ${profile}${witness ? ', witness' : ', no witness'}` });
+    }
   const keepalived = { kind: 'keepalived', label: 'keepalived (VRRPv3, advert 0.1 s)' };
   const cells = [];
   for (const scenario of scenarios) {
@@ -560,11 +702,24 @@ try {
           cpSync(dir, keep, { recursive: true, filter: (f) => !f.endsWith('.sock') });
           process.stderr.write(`${tag} trial ${i + 1} attempt ${attempt} failed: ${e.message}\n  logs and state kept in ${keep}\n`);
           for (const s of SERVERS) {
-            try { process.stderr.write(readFileSync(join(dir, `${s}.log`), 'utf8').split('\n').slice(-12).map((l) => `  ${s}: ${l}`).join('\n') + '\n'); } catch { /* none */ }
+            try {
+              process.stderr.write(
+                readFileSync(join(dir, `${s}.log`), 'utf8')
+                  .split('\n')
+                  .slice(-12)
+                  .map((l) => `  ${s}: ${l}`)
+                  .join('\n') + '\n',
+              );
+            } catch {
+              /* none */
+            }
           }
           // A start-up that did not settle is retried (at most 3 times); a failed measurement is counted
           // and the run goes on (the table shows what was measured).
-          if (!(e instanceof SetupError) || attempt >= 3) { cell.errors++; break; }
+          if (!(e instanceof SetupError) || attempt >= 3) {
+            cell.errors++;
+            break;
+          }
           cell.setupRetries++;
         }
       }
@@ -579,16 +734,20 @@ try {
       }
       const calls = r.calls.length ? r.calls.map((c) => `${c.caller}→${c.target} ${c.outcome} at ${c.ms} ms`).join(', ') : 'no fence call';
       const outcome = r.moved ? `first reply from serv2 after ${r.ms.toFixed(0)} ms` : `no move (longest client gap ${r.gapMs.toFixed(0)} ms)`;
-      process.stderr.write(`${tag} trial ${i + 1}/${trials}: ${outcome}; ${calls}`
-        + `${r.serv1AnsweredUntilMs !== undefined ? `; serv1 answered until ${r.serv1AnsweredUntilMs.toFixed(0)} ms` : ''}${r.both ? '; ANSWERED BY BOTH' : ''}\n`);
+      process.stderr.write(
+        `${tag} trial ${i + 1}/${trials}: ${outcome}; ${calls}` +
+          `${r.serv1AnsweredUntilMs !== undefined ? `; serv1 answered until ${r.serv1AnsweredUntilMs.toFixed(0)} ms` : ''}${r.both ? '; ANSWERED BY BOTH' : ''}\n`,
+      );
     }
   }
   const load1 = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
   const rows = cells.map(summarize);
-  const dad = dadTimeout === undefined ? 'the ip agent\'s defaults' : `dadTimeout ${dadTimeout} ms`;
-  console.log(`Client-observed VIP failover (first UDP reply from serv2, probing every ${PROBE_MS} ms; serv1 active), ${trials} trials per cell,`
-    + ` ${dad}${fenceDelayArg !== undefined ? `, fenceDelayTicks ${fenceDelayArg}` : ''}; load average ${load0} before, ${load1} after.`);
+  const dad = dadTimeout === undefined ? "the ip agent's defaults" : `dadTimeout ${dadTimeout} ms`;
+  console.log(
+    `Client-observed VIP failover (first UDP reply from serv2, probing every ${PROBE_MS} ms; serv1 active), ${trials} trials per cell,` +
+      ` ${dad}${fenceDelayArg !== undefined ? `, fenceDelayTicks ${fenceDelayArg}` : ''}; load average ${load0} before, ${load1} after.`,
+  );
   for (const s of scenarios) console.log(`  ${s}: ${SCENARIOS[s].what}`);
   console.log('');
   console.log('| scenario | setup | median ms | max ms | moved | fence calls (caller→target outcome) | answered by both |');
@@ -600,20 +759,28 @@ try {
   }
   console.log('');
   for (const r of rows) {
-    console.log(`  ${r.scenario} / ${r.setup}: each ${r.eachMs.map((x) => x ?? '–').join(' ')}; longest client gap median ${fmt(r.medianGapMs)} ms, max ${fmt(r.maxGapMs)} ms`
-      + `${Number.isFinite(r.medianFencedMs) ? `; serv1 powered off at ${fmt(r.medianFencedMs)} ms (median)` : ''}${r.setupRetries ? `; start-ups retried: ${r.setupRetries}` : ''}`
-      + `${r.errors ? `; trials that failed (not measured): ${r.errors}` : ''}`);
+    console.log(
+      `  ${r.scenario} / ${r.setup}: each ${r.eachMs.map((x) => x ?? '–').join(' ')}; longest client gap median ${fmt(r.medianGapMs)} ms, max ${fmt(r.maxGapMs)} ms` +
+        `${Number.isFinite(r.medianFencedMs) ? `; serv1 powered off at ${fmt(r.medianFencedMs)} ms (median)` : ''}${r.setupRetries ? `; start-ups retried: ${r.setupRetries}` : ''}` +
+        `${r.errors ? `; trials that failed (not measured): ${r.errors}` : ''}`,
+    );
   }
   // The issue's goals.
   console.log('');
-  const cellOf = (scenario, profile, witness) => rows.find((r) => r.scenario === scenario && r.setup === setups.find((s) => s.profile === profile && s.witness === witness)?.label);
-  for (const [profile, goal] of [['default', 500], ['fast', 250]]) {
+  const cellOf = (scenario, profile, witness) =>
+    rows.find((r) => r.scenario === scenario && r.setup === setups.find((s) => s.profile === profile && s.witness === witness)?.label);
+  for (const [profile, goal] of [
+    ['default', 500],
+    ['fast', 250],
+  ]) {
     for (const witness of witnessModes) {
       const r = cellOf('lost', profile, witness);
       if (!r) continue;
       const ok = r.moved === r.trials && r.medianMs <= goal;
-      console.log(`goal: node lost, ${profile}${witness ? ' with the witness' : ' without a witness'}: median ≤ ${goal} ms — ${ok ? 'met' : 'MISSED'} (${fmt(r.medianMs)} ms, ${r.moved}/${r.trials} moved)`
-        + `${witness ? '' : ' (the goal is for the witness setup)'}`);
+      console.log(
+        `goal: node lost, ${profile}${witness ? ' with the witness' : ' without a witness'}: median ≤ ${goal} ms — ${ok ? 'met' : 'MISSED'} (${fmt(r.medianMs)} ms, ${r.moved}/${r.trials} moved)` +
+          `${witness ? '' : ' (the goal is for the witness setup)'}`,
+      );
     }
   }
   const paceline = rows.filter((r) => r.kind === 'paceline');
@@ -624,17 +791,29 @@ try {
     const both = mine.filter((r) => r.answeredByBoth);
     console.log(`goal: no trial answered by both nodes, Paceline ${how} — ${both.length ? `MISSED (${list(both, (r) => r.answeredByBoth)})` : 'met'}`);
     const wrong = mine.filter((r) => r.fencedHealthy || (SCENARIOS[r.scenario].nobodyFenced && r.anyCall));
-    console.log(`goal: the faulty node never fences the healthy one (and nobody is fenced in ${scenarios.filter((s) => SCENARIOS[s].nobodyFenced).join(', ') || '–'}), Paceline ${how} — `
-      + `${wrong.length ? `MISSED (${list(wrong, (r) => r.fenced)})` : 'met'}`);
+    console.log(
+      `goal: the faulty node never fences the healthy one (and nobody is fenced in ${scenarios.filter((s) => SCENARIOS[s].nobodyFenced).join(', ') || '–'}), Paceline ${how} — ` +
+        `${wrong.length ? `MISSED (${list(wrong, (r) => r.fenced)})` : 'met'}`,
+    );
   }
   const kaBoth = rows.filter((r) => r.kind === 'keepalived' && r.answeredByBoth);
   if (kaBoth.length) console.log(`keepalived answered by both (it fails back by preemption; it does not fence): ${list(kaBoth, (r) => r.answeredByBoth)}`);
   const stuck = paceline.filter((r) => SCENARIOS[r.scenario].moves === true && r.moved < r.trials);
-  if (stuck.length) console.log(`did not move within ${MOVE_LIMIT_MS / 1000} s: ${stuck.map((r) => `${r.scenario} / ${r.setup}: ${r.trials - r.moved}`).join('; ')}`);
+  if (stuck.length)
+    console.log(`did not move within ${MOVE_LIMIT_MS / 1000} s: ${stuck.map((r) => `${r.scenario} / ${r.setup}: ${r.trials - r.moved}`).join('; ')}`);
   const moved = paceline.filter((r) => SCENARIOS[r.scenario].moves === false && r.moved);
   if (moved.length) console.log(`moved although nothing should: ${moved.map((r) => `${r.scenario} / ${r.setup}: ${r.moved}`).join('; ')}`);
-  console.log(JSON.stringify({ trials, profilesRun: profiles, witnessModes, load: { before: load0, after: load1 }, dadTimeoutMs: dadTimeout ?? 'agent default',
-    fenceDelayTicks: fenceDelayArg !== undefined ? Number(fenceDelayArg) : 'profile default', cells: rows }));
+  console.log(
+    JSON.stringify({
+      trials,
+      profilesRun: profiles,
+      witnessModes,
+      load: { before: load0, after: load1 },
+      dadTimeoutMs: dadTimeout ?? 'agent default',
+      fenceDelayTicks: fenceDelayArg !== undefined ? Number(fenceDelayArg) : 'profile default',
+      cells: rows,
+    }),
+  );
 } finally {
   cleanup();
 }

@@ -53,8 +53,11 @@ export const SERVICE_ROWS = [
     ocf: 'ocf:heartbeat:nginx',
     async setup({ dir, port, root }) {
       const conf = join(dir, 'nginx.conf');
-      writeFileSync(conf, `worker_processes 1;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;\nevents { worker_connections 64; }\n` +
-        `http { access_log off; server { listen 127.0.0.1:${port}; location = / { return 200 "ok\\n"; } } }\n`);
+      writeFileSync(
+        conf,
+        `worker_processes 1;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;\nevents { worker_connections 64; }\n` +
+          `http { access_log off; server { listen 127.0.0.1:${port}; location = / { return 200 "ok\\n"; } } }\n`,
+      );
       return {
         agent: (await import(join(root, 'agents/httpd/dist/index.js'))).httpdAgent,
         params: { server: 'nginx', config: conf, address: '127.0.0.1', port },
@@ -75,10 +78,13 @@ export const SERVICE_ROWS = [
       const conf = join(dir, 'apache2.conf');
       // Literal paths (no ${APACHE_*}): the OCF agent reads PidFile from the file; the Paceline
       // agent's runDir gives the same pid file.
-      writeFileSync(conf, `ServerRoot "/etc/apache2"\nInclude mods-enabled/*.load\nInclude mods-enabled/*.conf\nServerName bench.invalid\n` +
-        `PidFile ${run}/apache2.pid\nMutex file:${run}/lock default\nDefaultRuntimeDir ${run}\nUser www-data\nGroup www-data\n` +
-        `ErrorLog ${dir}/error.log\nStartServers 1\nListen 127.0.0.1:${port}\nDocumentRoot ${dir}\n<Directory ${dir}>\n  Require all granted\n</Directory>\n` +
-        `<Location /server-status>\n  SetHandler server-status\n  Require local\n</Location>\n`);
+      writeFileSync(
+        conf,
+        `ServerRoot "/etc/apache2"\nInclude mods-enabled/*.load\nInclude mods-enabled/*.conf\nServerName bench.invalid\n` +
+          `PidFile ${run}/apache2.pid\nMutex file:${run}/lock default\nDefaultRuntimeDir ${run}\nUser www-data\nGroup www-data\n` +
+          `ErrorLog ${dir}/error.log\nStartServers 1\nListen 127.0.0.1:${port}\nDocumentRoot ${dir}\n<Directory ${dir}>\n  Require all granted\n</Directory>\n` +
+          `<Location /server-status>\n  SetHandler server-status\n  Require local\n</Location>\n`,
+      );
       writeFileSync(join(dir, 'index.html'), 'ok\n');
       return {
         agent: (await import(join(root, 'agents/httpd/dist/index.js'))).httpdAgent,
@@ -96,15 +102,29 @@ export const SERVICE_ROWS = [
       const uid = idOf('bind', '-u');
       const gid = idOf('bind', '-g');
       spawnSync('chown', [`${uid}:${gid}`, dir]);
-      writeFileSync(join(dir, 'db.example.test'), '$TTL 60\n@ IN SOA ns.example.test. admin.example.test. 1 60 60 600 60\n@ IN NS ns.example.test.\nns IN A 127.0.0.1\nwww IN A 10.1.2.3\n');
+      writeFileSync(
+        join(dir, 'db.example.test'),
+        '$TTL 60\n@ IN SOA ns.example.test. admin.example.test. 1 60 60 600 60\n@ IN NS ns.example.test.\nns IN A 127.0.0.1\nwww IN A 10.1.2.3\n',
+      );
       const conf = join(dir, 'named.conf');
-      writeFileSync(conf, `options { directory "${dir}"; pid-file "${dir}/named.pid"; session-keyfile "${dir}/session.key";\n` +
-        `  listen-on port ${port} { 127.0.0.1; }; listen-on-v6 { none; }; recursion no; dnssec-validation no; };\ncontrols { };\n` +
-        `zone "example.test" { type primary; file "${dir}/db.example.test"; };\n`);
+      writeFileSync(
+        conf,
+        `options { directory "${dir}"; pid-file "${dir}/named.pid"; session-keyfile "${dir}/session.key";\n` +
+          `  listen-on port ${port} { 127.0.0.1; }; listen-on-v6 { none; }; recursion no; dnssec-validation no; };\ncontrols { };\n` +
+          `zone "example.test" { type primary; file "${dir}/db.example.test"; };\n`,
+      );
       return {
         agent: (await import(join(root, 'agents/bind/dist/index.js'))).bindAgent,
         params: { config: conf, address: '127.0.0.1', port, queryName: 'www.example.test', expectAnswer: '10.1.2.3' },
-        ocfParams: { named_config: conf, named_user: 'bind', named_pidfile: `${dir}/named.pid`, monitor_request: 'www.example.test', monitor_response: '10.1.2.3', monitor_ip: '127.0.0.1', host_options: `-p ${port}` },
+        ocfParams: {
+          named_config: conf,
+          named_user: 'bind',
+          named_pidfile: `${dir}/named.pid`,
+          monitor_request: 'www.example.test',
+          monitor_response: '10.1.2.3',
+          monitor_ip: '127.0.0.1',
+          host_options: `-p ${port}`,
+        },
         note: 'ocf:heartbeat:named: pid check + `host www.example.test 127.0.0.1` (a DNS query), as paceline:bind does',
       };
     },
@@ -130,14 +150,25 @@ export const SERVICE_ROWS = [
       const share = join(dir, 'share');
       mkdirSync(share, { recursive: true });
       const conf = join(dir, 'smb.conf');
-      writeFileSync(conf, `[global]\n  server role = standalone server\n  disable netbios = yes\n  map to guest = never\n  log file = ${dir}/log.%m\n` +
-        `[data]\n  path = ${share}\n  read only = yes\n`);
+      writeFileSync(
+        conf,
+        `[global]\n  server role = standalone server\n  disable netbios = yes\n  map to guest = never\n  log file = ${dir}/log.%m\n` +
+          `[data]\n  path = ${share}\n  read only = yes\n`,
+      );
       return {
         agent: (await import(join(root, 'agents/samba/dist/index.js'))).sambaAgent,
-        params: { config: conf, address: '127.0.0.1', port, share: 'data', stateDirectory: join(dir, 'lib'), cacheDirectory: join(dir, 'cache'), privateDir: join(dir, 'private') },
+        params: {
+          config: conf,
+          address: '127.0.0.1',
+          port,
+          share: 'data',
+          stateDirectory: join(dir, 'lib'),
+          cacheDirectory: join(dir, 'cache'),
+          privateDir: join(dir, 'private'),
+        },
         // smb-share greps testparm's view of /etc/samba/smb.conf for its share: Debian's has [printers].
         ocfParams: { share: 'printers', path: '/var/spool/samba', outfile: join(dir, 'share.conf'), includesfile: join(dir, 'includes.conf'), confd: dir },
-        note: 'paceline:samba forks smbclient for a share listing over SMB (negotiate, session, srvsvc); ocf:heartbeat:smb-share (the nearest Pacemaker agent; none runs smbd itself) pings smbd over Samba\'s internal messaging and greps testparm -s, without touching the network',
+        note: "paceline:samba forks smbclient for a share listing over SMB (negotiate, session, srvsvc); ocf:heartbeat:smb-share (the nearest Pacemaker agent; none runs smbd itself) pings smbd over Samba's internal messaging and greps testparm -s, without touching the network",
       };
     },
   },
@@ -153,7 +184,10 @@ export const SERVICE_ROWS = [
       const site = join(raddb, 'sites-available', 'default');
       let text = readFileSync(site, 'utf8');
       text = text.slice(0, text.indexOf('# IPv6 versions of the above')) + text.slice(text.indexOf('#  Authorization. First preprocess'));
-      text = text.replace(/^\tipaddr = \*$/gm, '\tipaddr = 127.0.0.1').replace(/^(\tport = )0$/m, `$1${port}`).replace(/^(\tport = )0$/m, `$1${port + 1}`);
+      text = text
+        .replace(/^\tipaddr = \*$/gm, '\tipaddr = 127.0.0.1')
+        .replace(/^(\tport = )0$/m, `$1${port}`)
+        .replace(/^(\tport = )0$/m, `$1${port + 1}`);
       writeFileSync(site, text);
       const inner = join(raddb, 'sites-available', 'inner-tunnel');
       writeFileSync(inner, readFileSync(inner, 'utf8').replace(/port = 18120/, `port = ${port + 2}`));
@@ -168,8 +202,13 @@ export const SERVICE_ROWS = [
         start: async () => ({ execution: 'done', outcome: 'ok' }),
         stop: async () => ({ execution: 'done', outcome: 'ok' }),
         async monitor(p, ctx) {
-          const r = await ctx.run.run('radclient', ['-r', '1', '-t', '5', `127.0.0.1:${port}`, 'status', secret], { input: 'Message-Authenticator = 0x00\n', timeoutMs: 10_000 });
-          return r.exitCode === 0 ? { execution: 'done', outcome: 'ok' } : { execution: 'done', outcome: 'generic-error', reason: (r.stderr || r.stdout).trim() };
+          const r = await ctx.run.run('radclient', ['-r', '1', '-t', '5', `127.0.0.1:${port}`, 'status', secret], {
+            input: 'Message-Authenticator = 0x00\n',
+            timeoutMs: 10_000,
+          });
+          return r.exitCode === 0
+            ? { execution: 'done', outcome: 'ok' }
+            : { execution: 'done', outcome: 'generic-error', reason: (r.stderr || r.stdout).trim() };
         },
       };
       return {
@@ -177,7 +216,7 @@ export const SERVICE_ROWS = [
         params: { configDir: raddb, address: '127.0.0.1', port, secret },
         ocfParams: {},
         compare: { name: 'radclient Status-Server (forked)', agent: radclient, params: {} },
-        note: 'paceline:radius sends Status-Server over UDP from its own process; Debian\'s resource-agents ships no FreeRADIUS agent, so the forked row is radclient sending the same Status-Server',
+        note: "paceline:radius sends Status-Server over UDP from its own process; Debian's resource-agents ships no FreeRADIUS agent, so the forked row is radclient sending the same Status-Server",
       };
     },
   },
@@ -198,15 +237,25 @@ export const SERVICE_ROWS = [
         stop: async () => ({ execution: 'done', outcome: 'ok' }),
         async monitor(p, ctx) {
           const r = await ctx.run.run('curl', ['-sS', '--max-time', '5', `imap://127.0.0.1:${port}/`, '-X', 'CAPABILITY'], { timeoutMs: 10_000 });
-          return r.exitCode === 0 && r.stdout.includes('IMAP4rev1') ? { execution: 'done', outcome: 'ok' } : { execution: 'done', outcome: 'generic-error', reason: (r.stderr || r.stdout).trim() };
+          return r.exitCode === 0 && r.stdout.includes('IMAP4rev1')
+            ? { execution: 'done', outcome: 'ok' }
+            : { execution: 'done', outcome: 'generic-error', reason: (r.stderr || r.stdout).trim() };
         },
       };
       return {
         agent: (await import(join(root, 'agents/cyrus/dist/index.js'))).cyrusAgent,
-        params: { address: '127.0.0.1', imapPort: port, lmtpPort: 0, configDirectory: join(dir, 'lib'), partition: join(dir, 'spool'), sasldb: join(dir, 'sasldb2'), reconstruct: 'never' },
+        params: {
+          address: '127.0.0.1',
+          imapPort: port,
+          lmtpPort: 0,
+          configDirectory: join(dir, 'lib'),
+          partition: join(dir, 'spool'),
+          sasldb: join(dir, 'sasldb2'),
+          reconstruct: 'never',
+        },
         ocfParams: {},
         compare: { name: 'curl imap:// CAPABILITY (forked)', agent: curl, params: {} },
-        note: 'paceline:cyrus: greeting + CAPABILITY over its own socket (each connection makes Cyrus fork an imapd); Debian\'s resource-agents has no Cyrus agent, so the forked row is curl sending the same CAPABILITY',
+        note: "paceline:cyrus: greeting + CAPABILITY over its own socket (each connection makes Cyrus fork an imapd); Debian's resource-agents has no Cyrus agent, so the forked row is curl sending the same CAPABILITY",
       };
     },
   },
@@ -220,7 +269,8 @@ export const SERVICE_ROWS = [
       // qualifies it: ip netns exec NS node scripts/bench-monitor.mjs --only sendmail,curl).
       const host = spawnSync('hostname', [], { encoding: 'utf8' }).stdout.trim();
       const names = spawnSync('getent', ['hosts', host], { encoding: 'utf8' }).stdout.trim().split(/\s+/).slice(1);
-      if (!host.includes('.') && !names.some((n) => n.includes('.'))) return { skip: `the host name "${host}" is not qualified in /etc/hosts (sendmail would sleep 60 s at start)` };
+      if (!host.includes('.') && !names.some((n) => n.includes('.')))
+        return { skip: `the host name "${host}" is not qualified in /etc/hosts (sendmail would sleep 60 s at start)` };
       // Debian's resource-agents has no Sendmail agent (ocf:heartbeat:MailTo sends mail about
       // resource moves and monitors nothing; ocf:heartbeat:postfix checks Postfix's status): the
       // forked row is curl doing the same SMTP greeting + EHLO (and a NOOP).
@@ -231,7 +281,9 @@ export const SERVICE_ROWS = [
         stop: async () => ({ execution: 'done', outcome: 'ok' }),
         async monitor(p, ctx) {
           const r = await ctx.run.run('curl', ['-sS', '--max-time', '5', `smtp://127.0.0.1:${port}/paceline.monitor`, '-X', 'NOOP'], { timeoutMs: 10_000 });
-          return r.exitCode === 0 ? { execution: 'done', outcome: 'ok' } : { execution: 'done', outcome: 'generic-error', reason: (r.stderr || r.stdout).trim() };
+          return r.exitCode === 0
+            ? { execution: 'done', outcome: 'ok' }
+            : { execution: 'done', outcome: 'generic-error', reason: (r.stderr || r.stdout).trim() };
         },
       };
       return {
@@ -239,7 +291,7 @@ export const SERVICE_ROWS = [
         params: { address: '127.0.0.1', port, domains: ['bench.invalid'], lmtp: '127.0.0.1:9', queueDir: join(dir, 'queue') },
         ocfParams: {},
         compare: { name: 'curl smtp:// EHLO + NOOP (forked)', agent: curl, params: {} },
-        note: 'paceline:sendmail: greeting + EHLO over its own socket, and the queue directory counted (each connection makes sendmail fork); Debian\'s resource-agents has no Sendmail agent (MailTo monitors nothing), so the forked row is curl doing the same EHLO (+ NOOP)',
+        note: "paceline:sendmail: greeting + EHLO over its own socket, and the queue directory counted (each connection makes sendmail fork); Debian's resource-agents has no Sendmail agent (MailTo monitors nothing), so the forked row is curl doing the same EHLO (+ NOOP)",
       };
     },
   },

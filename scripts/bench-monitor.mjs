@@ -28,7 +28,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const need = ['packages/ocf/dist/index.js', 'packages/agent-api/dist/index.js', 'packages/executor/dist/index.js', 'packages/model/dist/index.js', 'agents/dummy/dist/index.js', 'agents/ip/dist/index.js'];
+const need = [
+  'packages/ocf/dist/index.js',
+  'packages/agent-api/dist/index.js',
+  'packages/executor/dist/index.js',
+  'packages/model/dist/index.js',
+  'agents/dummy/dist/index.js',
+  'agents/ip/dist/index.js',
+];
 for (const f of need) {
   if (!existsSync(join(root, f))) {
     console.error(`bench-monitor: ${f} is missing; run npm run build first`);
@@ -111,13 +118,24 @@ async function runMode({ name, agent, params, run, scale, before }) {
   const config = ClusterConfig.parse({
     nodes: [{ name: 'bench' }],
     resources: params.map((p, i) => ({
-      type: 'primitive', id: `r${i}`, agent: agentRef(agent), params: p,
+      type: 'primitive',
+      id: `r${i}`,
+      agent: agentRef(agent),
+      params: p,
       ops: [{ name: 'monitor', interval: `${intervalMs}ms`, timeout: '20s' }],
     })),
   });
   const registry = new AgentRegistry(agentRef(agent).startsWith('ocf:') ? [] : [agent]);
   if (agentRef(agent).startsWith('ocf:')) registry.addResolver('ocf', () => agent);
-  const monitors = new RecurringMonitors({ agents: registry, config, node: 'bench', runner: run, clock: systemClock, logger: silentLogger, stateRoot: join(work, 'state') });
+  const monitors = new RecurringMonitors({
+    agents: registry,
+    config,
+    node: 'bench',
+    runner: run,
+    clock: systemClock,
+    logger: silentLogger,
+    stateRoot: join(work, 'state'),
+  });
   const counts = { ok: 0, other: 0, firstProblem: undefined };
   monitors.on('action-finished', (e) => {
     if (e.succeeded) counts.ok++;
@@ -149,10 +167,21 @@ async function runMode({ name, agent, params, run, scale, before }) {
   const perMonitor = net / Math.max(1, done);
   const grossPerMonitor = (self + children) / Math.max(1, done);
   return {
-    name, resources: n, scale, intervalMs, windowMs: Math.round(elapsed), monitors: done, failures, firstProblem: counts.firstProblem,
-    cpuSelfMs: Math.round(self), cpuChildrenMs: Math.round(children), idleMs: Math.round(idleRate * elapsed),
-    cpuPerMonitorMs: perMonitor, grossCpuPerMonitorMs: grossPerMonitor,
-    windowCorePct: ((self + children) * 100) / elapsed, projectedPct: (perMonitor * n * 100) / REAL_INTERVAL_MS,
+    name,
+    resources: n,
+    scale,
+    intervalMs,
+    windowMs: Math.round(elapsed),
+    monitors: done,
+    failures,
+    firstProblem: counts.firstProblem,
+    cpuSelfMs: Math.round(self),
+    cpuChildrenMs: Math.round(children),
+    idleMs: Math.round(idleRate * elapsed),
+    cpuPerMonitorMs: perMonitor,
+    grossCpuPerMonitorMs: grossPerMonitor,
+    windowCorePct: ((self + children) * 100) / elapsed,
+    projectedPct: (perMonitor * n * 100) / REAL_INTERVAL_MS,
   };
 }
 
@@ -175,7 +204,17 @@ let netnsExecMs;
   for (const d of dirs) mkdirSync(d, { recursive: true });
   const params = dirs.map(() => ({}));
   for (let i = 0; i < N; i++) {
-    await invokeAgent(dummy, { action: 'start', params: validateParams(dummy, {}).params, node: 'bench', instance: `r${i}`, stateDir: dirs[i], run, log: silentLogger, clock: systemClock, timeoutMs: 20_000 });
+    await invokeAgent(dummy, {
+      action: 'start',
+      params: validateParams(dummy, {}).params,
+      node: 'bench',
+      instance: `r${i}`,
+      stateDir: dirs[i],
+      run,
+      log: silentLogger,
+      clock: systemClock,
+      timeoutMs: 20_000,
+    });
   }
   modes.push({ name: 'paceline:dummy (in-process)', kind: 'in-process', agent: dummy, params, run, scale: 1 });
 }
@@ -187,7 +226,17 @@ if (existsSync('/usr/lib/ocf/resource.d/heartbeat/Dummy')) {
   const ocfDummy = await loadOcfAgent('ocf:heartbeat:Dummy', { run, rscTmp: rsc });
   const params = Array.from({ length: N }, () => ({}));
   for (let i = 0; i < N; i++) {
-    const r = await invokeAgent(ocfDummy, { action: 'start', params: {}, node: 'bench', instance: `r${i}`, stateDir: rsc, run, log: silentLogger, clock: systemClock, timeoutMs: 20_000 });
+    const r = await invokeAgent(ocfDummy, {
+      action: 'start',
+      params: {},
+      node: 'bench',
+      instance: `r${i}`,
+      stateDir: rsc,
+      run,
+      log: silentLogger,
+      clock: systemClock,
+      timeoutMs: 20_000,
+    });
     if (r.outcome !== 'ok') throw new Error(`ocf:heartbeat:Dummy start failed: ${r.reason}`);
   }
   modes.push({ name: 'ocf:heartbeat:Dummy (forked)', kind: 'forked', agent: ocfDummy, params, run, scale: 1 });
@@ -239,29 +288,66 @@ for (const row of isRoot ? SERVICE_ROWS : []) {
   const oName = `${row.ocf} (forked)`;
   if (!wanted(pName) && !wanted(oName)) continue;
   const missing = row.programs.filter((p) => !['/usr/sbin', '/usr/bin', '/sbin', '/bin'].some((d) => existsSync(join(d, p))));
-  if (missing.length) { serviceNotes.push(`${row.name}: skipped, ${missing.join(', ')} not installed`); continue; }
+  if (missing.length) {
+    serviceNotes.push(`${row.name}: skipped, ${missing.join(', ')} not installed`);
+    continue;
+  }
   const dir = join(work, `svc-${modes.length}`);
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   const s = await row.setup({ dir, port: await freePort(), root });
-  if (s.skip) { serviceNotes.push(`${row.name}: skipped, ${s.skip}`); continue; }
+  if (s.skip) {
+    serviceNotes.push(`${row.name}: skipped, ${s.skip}`);
+    continue;
+  }
   const masterState = join(dir, 'state');
-  const invoke = (action) => invokeAgent(s.agent, { action, params: validateParams(s.agent, s.params).params, node: 'bench', instance: 'svc', stateDir: masterState, run, log: silentLogger, clock: systemClock, timeoutMs: 60_000 });
+  const invoke = (action) =>
+    invokeAgent(s.agent, {
+      action,
+      params: validateParams(s.agent, s.params).params,
+      node: 'bench',
+      instance: 'svc',
+      stateDir: masterState,
+      run,
+      log: silentLogger,
+      clock: systemClock,
+      timeoutMs: 60_000,
+    });
   const started = await invoke('start');
-  if (started.outcome !== 'ok') { serviceNotes.push(`${row.name}: skipped, the daemon did not start: ${started.reason}`); continue; }
+  if (started.outcome !== 'ok') {
+    serviceNotes.push(`${row.name}: skipped, the daemon did not start: ${started.reason}`);
+    continue;
+  }
   serviceStates.push(masterState);
   stopAtExit.push(() => invoke('stop'));
   // Every monitored instance finds "our" daemon, as after its own start.
-  const adopt = () => { for (let i = 0; i < SERVICE_N; i++) { const d = join(work, 'state', 'bench', `r${i}`); mkdirSync(d, { recursive: true }); copyFileSync(join(masterState, 'daemon.json'), join(d, 'daemon.json')); } };
+  const adopt = () => {
+    for (let i = 0; i < SERVICE_N; i++) {
+      const d = join(work, 'state', 'bench', `r${i}`);
+      mkdirSync(d, { recursive: true });
+      copyFileSync(join(masterState, 'daemon.json'), join(d, 'daemon.json'));
+    }
+  };
   const params = Array.from({ length: SERVICE_N }, () => s.params);
   const rsc = join(dir, 'rsc');
   mkdirSync(rsc, { recursive: true });
   const ocfAgent = existsSync(`/usr/lib/ocf/resource.d/heartbeat/${row.ocf.split(':')[2]}`)
-    ? await loadOcfAgent(row.ocf, { run, rscTmp: rsc, ...(s.ocfEnv ? { env: s.ocfEnv } : {}) }) : undefined;
+    ? await loadOcfAgent(row.ocf, { run, rscTmp: rsc, ...(s.ocfEnv ? { env: s.ocfEnv } : {}) })
+    : undefined;
   modes.push({ name: pName, kind: 'in-process', agent: s.agent, params, run, scale: 1, before: adopt, service: true });
-  if (ocfAgent) modes.push({ name: oName, kind: 'forked', agent: ocfAgent, params: Array.from({ length: SERVICE_N }, () => s.ocfParams), run, scale: 1, service: true });
+  if (ocfAgent)
+    modes.push({ name: oName, kind: 'forked', agent: ocfAgent, params: Array.from({ length: SERVICE_N }, () => s.ocfParams), run, scale: 1, service: true });
   else if (!s.compare) serviceNotes.push(`${row.name}: ${row.ocf} is not installed (resource-agents): no forked row`);
-  if (s.compare) modes.push({ name: s.compare.name, kind: 'forked', agent: s.compare.agent, params: Array.from({ length: SERVICE_N }, () => s.compare.params), run, scale: 1, service: true });
-  servicePairs.push([pName, ocfAgent ? oName : s.compare?.name ?? oName]);
+  if (s.compare)
+    modes.push({
+      name: s.compare.name,
+      kind: 'forked',
+      agent: s.compare.agent,
+      params: Array.from({ length: SERVICE_N }, () => s.compare.params),
+      run,
+      scale: 1,
+      service: true,
+    });
+  servicePairs.push([pName, ocfAgent ? oName : (s.compare?.name ?? oName)]);
   if (s.note) serviceNotes.push(s.note);
 }
 
@@ -290,7 +376,11 @@ for (const [a, b] of servicePairs) {
   const y = results.find((r) => r.name === b);
   if (x && y) ratios.push({ inProcess: x.name, forked: y.name, ratio: y.cpuPerMonitorMs / x.cpuPerMonitorMs });
 }
-for (const [inproc, forked] of [['paceline:dummy', 'ocf:heartbeat:Dummy'], ['paceline:ip', 'ocf:heartbeat:IPaddr2'], ['paceline:dummy', 'ocf:heartbeat:IPaddr2']]) {
+for (const [inproc, forked] of [
+  ['paceline:dummy', 'ocf:heartbeat:Dummy'],
+  ['paceline:ip', 'ocf:heartbeat:IPaddr2'],
+  ['paceline:dummy', 'ocf:heartbeat:IPaddr2'],
+]) {
   const a = byName(inproc);
   const b = byName(forked);
   if (a && b) ratios.push({ inProcess: a.name, forked: b.name, ratio: b.projectedPct / a.projectedPct });
@@ -300,16 +390,34 @@ const summary = {
   netnsExecCpuMs: netnsExecMs,
   idleCorePct: idleRate * 100,
   loadAverage: loadAvg,
-  resources: N, intervalSeconds: REAL_INTERVAL_MS / 1000, windowSeconds: WINDOW_MS / 1000, clockTicks: CLK_TCK,
-  modes: results, ratios,
-  goal: goal ? { text: `in-process monitoring of ${N} resources every ${REAL_INTERVAL_MS / 1000} s under 1% of one core`, pct: goal.projectedPct, met: goal.projectedPct < 1 } : undefined,
+  resources: N,
+  intervalSeconds: REAL_INTERVAL_MS / 1000,
+  windowSeconds: WINDOW_MS / 1000,
+  clockTicks: CLK_TCK,
+  modes: results,
+  ratios,
+  goal: goal
+    ? {
+        text: `in-process monitoring of ${N} resources every ${REAL_INTERVAL_MS / 1000} s under 1% of one core`,
+        pct: goal.projectedPct,
+        met: goal.projectedPct < 1,
+      }
+    : undefined,
 };
 if (JSON_OUT) {
   console.log(JSON.stringify(summary, null, 2));
 } else {
   console.log(`\nCPU cost of monitoring ${N} resources every ${REAL_INTERVAL_MS / 1000} s (measured over ${WINDOW_MS / 1000} s per mode)\n`);
   const head = ['mode', 'resources', 'interval', 'monitors', 'failed', 'CPU/monitor', '% of one core'];
-  const rows = results.map((r) => [r.name, String(r.resources), `${r.intervalMs} ms`, String(r.monitors), String(r.failures), `${fmt(r.cpuPerMonitorMs, 3)} ms`, `${fmt(r.projectedPct, 3)} %`]);
+  const rows = results.map((r) => [
+    r.name,
+    String(r.resources),
+    `${r.intervalMs} ms`,
+    String(r.monitors),
+    String(r.failures),
+    `${fmt(r.cpuPerMonitorMs, 3)} ms`,
+    `${fmt(r.projectedPct, 3)} %`,
+  ]);
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
   console.log(line(head));
@@ -317,7 +425,8 @@ if (JSON_OUT) {
   console.log('');
   console.log(`(CPU per monitor is this process plus its children, less its idle cost of ${fmt(idleRate * 100, 3)} % of a core; load average ${loadAvg})`);
   for (const r of ratios) console.log(`forked ${r.forked} costs ${fmt(r.ratio, 1)}x ${r.inProcess}`);
-  if (netnsExecMs !== undefined && byName('ocf:heartbeat:IPaddr2')) console.log(`(the forked IPaddr2 figure includes entering the test namespace: ${fmt(netnsExecMs, 3)} ms CPU per ip netns exec)`);
+  if (netnsExecMs !== undefined && byName('ocf:heartbeat:IPaddr2'))
+    console.log(`(the forked IPaddr2 figure includes entering the test namespace: ${fmt(netnsExecMs, 3)} ms CPU per ip netns exec)`);
   for (const n of serviceNotes) console.log(`(${n})`);
   for (const r of results) if (r.failures) console.log(`note: ${r.name}: ${r.failures} monitors did not return ok (first: ${r.firstProblem})`);
   if (summary.goal) console.log(`\ngoal: ${summary.goal.text}: ${fmt(summary.goal.pct, 3)} % -> ${summary.goal.met ? 'met' : 'NOT met'}`);

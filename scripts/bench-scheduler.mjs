@@ -22,7 +22,9 @@ const opt = (name, dflt) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : dflt;
 };
-const sizes = opt('sizes', '2x10,2x100,8x500,16x1000,32x2000,32x5000').split(',').map((s) => s.split('x').map(Number));
+const sizes = opt('sizes', '2x10,2x100,8x500,16x1000,32x2000,32x5000')
+  .split(',')
+  .map((s) => s.split('x').map(Number));
 const variants = opt('variants', 'cold,fail').split(',');
 const runs = Number(opt('runs', '3'));
 const referenceLimit = Number(opt('reference-limit', '20'));
@@ -54,7 +56,8 @@ console.log('size        variant  paceline process  paceline schedule  peak RSS 
 for (const [m, n] of sizes) {
   for (const variant of variants) {
     const file = join(cache, `cib-${m}x${n}-${variant}.xml`);
-    if (!existsSync(file)) execFileSync(process.execPath, [gen, '--nodes', String(m), '--resources', String(n), '--seed', '1', '--variant', variant, '--format', 'xml', '-o', file]);
+    if (!existsSync(file))
+      execFileSync(process.execPath, [gen, '--nodes', String(m), '--resources', String(n), '--seed', '1', '--variant', variant, '--format', 'xml', '-o', file]);
     const proc = [];
     for (let i = 0; i < runs; i++) proc.push(timeIt(process.execPath, [cli, 'simulate', '--cib', file, '--format', 'json']));
     const inner = JSON.parse(execFileSync(process.execPath, [one, file, String(runs)], { encoding: 'utf8', maxBuffer: 1 << 30 }));
@@ -65,14 +68,23 @@ for (const [m, n] of sizes) {
     if (hasCrm && (refSeconds === undefined || refSeconds <= referenceLimit)) {
       const shadow = mkdtempSync(join(tmpdir(), 'pl-bench-'));
       const t = [];
-      for (let i = 0; i < (refSeconds && refSeconds > 5 ? 1 : runs); i++) t.push(timeIt('crm_simulate', ['-x', file, '-R', '-Q'], { CIB_shadow_dir: shadow, LC_ALL: 'C' }));
+      for (let i = 0; i < (refSeconds && refSeconds > 5 ? 1 : runs); i++)
+        t.push(timeIt('crm_simulate', ['-x', file, '-R', '-Q'], { CIB_shadow_dir: shadow, LC_ALL: 'C' }));
       rmSync(shadow, { recursive: true, force: true });
       crm = median(t);
     } else if (refSeconds !== undefined) {
       crmNote = ` (README: ${refSeconds} s)`;
     }
     const p = median(proc);
-    const row = { size: key, variant, pacelineProcessS: p, pacelineScheduleS: inner.scheduleS, peakRssMiB: inner.maxRssMiB, crmSimulateS: crm, ratio: crm ? crm / p : refSeconds ? refSeconds / p : null };
+    const row = {
+      size: key,
+      variant,
+      pacelineProcessS: p,
+      pacelineScheduleS: inner.scheduleS,
+      peakRssMiB: inner.maxRssMiB,
+      crmSimulateS: crm,
+      ratio: crm ? crm / p : refSeconds ? refSeconds / p : null,
+    };
     rows.push(row);
     const ratio = row.ratio ? `${row.ratio.toFixed(1)}x${crm ? '' : ' vs README'}` : '-';
     console.log(

@@ -27,7 +27,11 @@ const ALLOWED = {
 const root = new URL('..', import.meta.url).pathname;
 const problems = [];
 const pkgDirs = ['packages', 'agents'].flatMap((d) =>
-  existsSync(join(root, d)) ? readdirSync(join(root, d)).map((n) => join(root, d, n)).filter((p) => existsSync(join(p, 'package.json'))) : [],
+  existsSync(join(root, d))
+    ? readdirSync(join(root, d))
+        .map((n) => join(root, d, n))
+        .filter((p) => existsSync(join(p, 'package.json')))
+    : [],
 );
 
 function rule(name) {
@@ -51,7 +55,10 @@ for (const dir of pkgDirs) {
   const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
   const list = rule(pkg.name);
   const rel = relative(root, dir);
-  if (!list) { problems.push(`${rel}: package ${pkg.name} has no place in scripts/check-deps.mjs (add it to ALLOWED)`); continue; }
+  if (!list) {
+    problems.push(`${rel}: package ${pkg.name} has no place in scripts/check-deps.mjs (add it to ALLOWED)`);
+    continue;
+  }
   const declared = new Set(Object.keys(pkg.dependencies ?? {}));
   const tsconfig = JSON.parse(readFileSync(join(dir, 'tsconfig.json'), 'utf8'));
   const refs = new Set((tsconfig.references ?? []).map((r) => r.path.replace(/^(\.\.\/)+/, '')));
@@ -65,7 +72,8 @@ for (const dir of pkgDirs) {
       if (dep === pkg.name) continue;
       if (!allows(list, dep)) problems.push(`${where}: ${pkg.name} must not import ${dep} (allowed: ${list.join(', ') || 'nothing'})`);
       if (!declared.has(dep)) problems.push(`${where}: imports ${dep} but ${rel}/package.json does not declare it`);
-      const depDir = dep === '@paceline/agent-api' ? 'packages/agent-api' : dep.startsWith('@paceline/agent-') ? `agents/${dep.slice(16)}` : `packages/${dep.slice(10)}`;
+      const depDir =
+        dep === '@paceline/agent-api' ? 'packages/agent-api' : dep.startsWith('@paceline/agent-') ? `agents/${dep.slice(16)}` : `packages/${dep.slice(10)}`;
       if (!refs.has(depDir)) problems.push(`${where}: imports ${dep} but ${rel}/tsconfig.json has no reference to ${depDir}`);
     }
   }

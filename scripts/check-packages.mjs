@@ -27,8 +27,7 @@ const ZOD_PEER_RANGE = /ZOD_PEER_RANGE = '([^']+)'/.exec(readFileSync(new URL('.
  * embedding with. The built-in agents publish as the packages a cluster names.)
  */
 const PRIVATE = {
-  '@paceline/lab':
-    "the project's live test rig (npm run lab): root, network namespaces and the reference cluster's real services; nothing to build on",
+  '@paceline/lab': "the project's live test rig (npm run lab): root, network namespaces and the reference cluster's real services; nothing to build on",
 };
 
 const root = new URL('..', import.meta.url).pathname;
@@ -41,12 +40,16 @@ const writesMaps = base.sourceMap === true || base.declarationMap === true;
 const problems = [];
 const privates = [];
 const dirs = ['packages', 'agents'].flatMap((d) =>
-  readdirSync(join(root, d)).map((n) => join(root, d, n)).filter((p) => existsSync(join(p, 'package.json'))),
+  readdirSync(join(root, d))
+    .map((n) => join(root, d, n))
+    .filter((p) => existsSync(join(p, 'package.json'))),
 );
-const pkgs = new Map(dirs.map((dir) => {
-  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-  return [pkg.name, { dir, rel: relative(root, dir), pkg }];
-}));
+const pkgs = new Map(
+  dirs.map((dir) => {
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    return [pkg.name, { dir, rel: relative(root, dir), pkg }];
+  }),
+);
 
 function* walk(dir, test) {
   if (!existsSync(dir)) return;
@@ -96,11 +99,15 @@ for (const [name, { dir, rel, pkg }] of pkgs) {
   // Exports: every entry typed, nothing outside dist/.
   const exp = pkg.exports;
   if (!exp || typeof exp !== 'object') say('no "exports" map');
-  else for (const [key, target] of Object.entries(exp)) {
-    if (key === './package.json') continue;
-    if (typeof target !== 'object' || !target.types || !target.default) { say(`exports["${key}"] must have "types" and "default"`); continue; }
-    for (const t of [target.types, target.default]) if (!t.startsWith('./dist/')) say(`exports["${key}"] points outside dist/: ${t}`);
-  }
+  else
+    for (const [key, target] of Object.entries(exp)) {
+      if (key === './package.json') continue;
+      if (typeof target !== 'object' || !target.types || !target.default) {
+        say(`exports["${key}"] must have "types" and "default"`);
+        continue;
+      }
+      for (const t of [target.types, target.default]) if (!t.startsWith('./dist/')) say(`exports["${key}"] points outside dist/: ${t}`);
+    }
 
   // Dependencies: ranges, peers, used and declared.
   const deps = pkg.dependencies ?? {};
@@ -109,7 +116,10 @@ for (const [name, { dir, rel, pkg }] of pkgs) {
   for (const [dep, range] of Object.entries({ ...deps, ...peers })) {
     if (!dep.startsWith('@paceline/')) continue;
     const target = pkgs.get(dep);
-    if (!target) { say(`depends on ${dep}, which is not a workspace package`); continue; }
+    if (!target) {
+      say(`depends on ${dep}, which is not a workspace package`);
+      continue;
+    }
     if (target.pkg.private) say(`depends on ${dep}, which is private and does not publish`);
     if (range !== `^${target.pkg.version}`) say(`"${dep}": "${range}" must be "^${target.pkg.version}"`);
   }

@@ -44,7 +44,10 @@ if (!existsSync(dir)) {
   console.error(`conformance: no corpus at ${dir} (use --dir)`);
   process.exit(0);
 }
-let names = readdirSync(dir).filter((f) => f.endsWith('.expected.json')).map((f) => f.slice(0, -'.expected.json'.length)).sort();
+let names = readdirSync(dir)
+  .filter((f) => f.endsWith('.expected.json'))
+  .map((f) => f.slice(0, -'.expected.json'.length))
+  .sort();
 if (values.case?.length) {
   const unknown = values.case.filter((c) => !names.includes(c));
   if (unknown.length) console.error(`conformance: unknown case(s): ${unknown.join(', ')}`);
@@ -85,7 +88,10 @@ if (values.json) {
         scheduler: schedule ? 'available' : schedulerProblem,
         tiers: perTier,
         cases: outcomes.map((o) => ({
-          name: o.name, tier: o.tier, pass: o.pass, ms: Math.round(o.ms * 10) / 10,
+          name: o.name,
+          tier: o.tier,
+          pass: o.pass,
+          ms: Math.round(o.ms * 10) / 10,
           ...(o.difference ? { difference: o.difference } : {}),
           ...(o.error ? { error: true } : {}),
           ...(values.verbose && !o.pass ? { expected: { resources: o.expected.resources, actions: o.expected.actions }, actual: o.actual ?? null } : {}),
@@ -127,7 +133,9 @@ if (values.features) {
     }
   console.log('\nfailures by feature (fail/total):');
   for (const [f, e] of [...byFeature].filter(([, e]) => e.fail > 0).sort((a, b) => b[1].fail - a[1].fail || (a[0] < b[0] ? -1 : 1)))
-    console.log(`  ${f.padEnd(28)} ${String(e.fail).padStart(3)}/${String(e.total).padEnd(4)} ${e.cases.slice(0, 6).join(' ')}${e.cases.length > 6 ? ' ...' : ''}`);
+    console.log(
+      `  ${f.padEnd(28)} ${String(e.fail).padStart(3)}/${String(e.total).padEnd(4)} ${e.cases.slice(0, 6).join(' ')}${e.cases.length > 6 ? ' ...' : ''}`,
+    );
 }
 console.log('');
 for (const t of tiers) {

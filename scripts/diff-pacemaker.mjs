@@ -84,14 +84,27 @@ const arbCluster = fc.record({
   promotionScores: fc.array(fc.constantFrom(undefined, 5, 10, 100), { minLength: 4, maxLength: 4 }),
   failures: fc.array(fc.record({ unit: fc.integer({ min: 0, max: 7 }), kind: fc.constantFrom('monitor', 'start') }), { maxLength: 2 }),
   locations: fc.array(
-    fc.record({ r: fc.integer({ min: 0, max: 7 }), n: fc.integer({ min: 0, max: 3 }), score: fc.constantFrom(-INFINITY, -100, 10, 50, 100, INFINITY), promoted: fc.boolean() }),
+    fc.record({
+      r: fc.integer({ min: 0, max: 7 }),
+      n: fc.integer({ min: 0, max: 3 }),
+      score: fc.constantFrom(-INFINITY, -100, 10, 50, 100, INFINITY),
+      promoted: fc.boolean(),
+    }),
     { maxLength: 4 },
   ),
   colocs: fc.array(
-    fc.record({ a: fc.integer({ min: 0, max: 7 }), b: fc.integer({ min: 0, max: 7 }), score: fc.constantFrom(-INFINITY, 100, INFINITY), promoted: fc.boolean() }),
+    fc.record({
+      a: fc.integer({ min: 0, max: 7 }),
+      b: fc.integer({ min: 0, max: 7 }),
+      score: fc.constantFrom(-INFINITY, 100, INFINITY),
+      promoted: fc.boolean(),
+    }),
     { maxLength: 3 },
   ),
-  orders: fc.array(fc.record({ a: fc.integer({ min: 0, max: 7 }), b: fc.integer({ min: 0, max: 7 }), kind: fc.constantFrom('Mandatory', 'Mandatory', 'Optional') }), { maxLength: 3 }),
+  orders: fc.array(
+    fc.record({ a: fc.integer({ min: 0, max: 7 }), b: fc.integer({ min: 0, max: 7 }), kind: fc.constantFrom('Mandatory', 'Mandatory', 'Optional') }),
+    { maxLength: 3 },
+  ),
   // Less common features, each present in a minority of cases (off with --basic).
   extras: fc.record({
     asymmetric: fc.nat(7),
@@ -113,8 +126,22 @@ const arbCluster = fc.record({
   }),
 });
 const NO_EXTRAS = {
-  asymmetric: 1, rule: 1, orderSet: 1, colocSet: 1, cloneMax: undefined, interleave: 1, notify: 1, promotedMax2: 1, onFail: undefined,
-  targetStopped: -1, unmanaged: -1, failureTimeout: 3, failCountHigh: 1, rack: ['1', '1', '1', '1'], pending: 1, shutdown: 1,
+  asymmetric: 1,
+  rule: 1,
+  orderSet: 1,
+  colocSet: 1,
+  cloneMax: undefined,
+  interleave: 1,
+  notify: 1,
+  promotedMax2: 1,
+  onFail: undefined,
+  targetStopped: -1,
+  unmanaged: -1,
+  failureTimeout: 3,
+  failCountHigh: 1,
+  rack: ['1', '1', '1', '1'],
+  pending: 1,
+  shutdown: 1,
 };
 
 function build(g) {
@@ -336,7 +363,12 @@ function compareOnce(config, status, file, now = NOW, original = undefined) {
     rmSync(shadow, { recursive: true, force: true });
     pacemaker = crmSimulateResult(out);
   } catch (e) {
-    problem = `crm_simulate failed: ${String(e.stderr ?? e.message).trim().split('\n').slice(-1)[0]}`;
+    problem = `crm_simulate failed: ${
+      String(e.stderr ?? e.message)
+        .trim()
+        .split('\n')
+        .slice(-1)[0]
+    }`;
   }
   let paceline;
   if (!problem) {
@@ -367,21 +399,34 @@ const refersTo = (c, ids) =>
 const primIds = (r) => (r.type === 'primitive' ? [r.id] : r.type === 'group' ? r.members.map((m) => m.id) : primIds(r.child));
 
 function* candidates(config, status) {
-  for (let i = config.constraints.length - 1; i >= 0; i--)
-    yield { ...config, constraints: config.constraints.filter((_, k) => k !== i) };
+  for (let i = config.constraints.length - 1; i >= 0; i--) yield { ...config, constraints: config.constraints.filter((_, k) => k !== i) };
   for (let i = config.resources.length - 1; i >= 0; i--) {
     const r = config.resources[i];
     const ids = new Set([r.id, ...primIds(r)]);
     yield [
       { ...config, resources: config.resources.filter((_, k) => k !== i), constraints: config.constraints.filter((c) => !refersTo(c, ids)) },
-      { ...status, nodes: status.nodes.map((n) => ({ ...n, history: n.history.filter((h) => !ids.has(h.resource)), failures: n.failures.filter((f) => !ids.has(f.resource)) })) },
+      {
+        ...status,
+        nodes: status.nodes.map((n) => ({
+          ...n,
+          history: n.history.filter((h) => !ids.has(h.resource)),
+          failures: n.failures.filter((f) => !ids.has(f.resource)),
+        })),
+      },
     ];
     if (r.type === 'group' && r.members.length > 1)
       for (let m = r.members.length - 1; m >= 0; m--) {
         const gone = new Set([r.members[m].id]);
         yield [
           { ...config, resources: config.resources.map((x, k) => (k === i ? { ...r, members: r.members.filter((_, j) => j !== m) } : x)) },
-          { ...status, nodes: status.nodes.map((n) => ({ ...n, history: n.history.filter((h) => !gone.has(h.resource)), failures: n.failures.filter((f) => !gone.has(f.resource)) })) },
+          {
+            ...status,
+            nodes: status.nodes.map((n) => ({
+              ...n,
+              history: n.history.filter((h) => !gone.has(h.resource)),
+              failures: n.failures.filter((f) => !gone.has(f.resource)),
+            })),
+          },
         ];
       }
   }
@@ -424,7 +469,7 @@ function minimise(seed) {
   const cls = classify(first.difference);
   let best = first;
   let steps = 0;
-  for (let changed = true; changed && steps < 500; ) {
+  for (let changed = true; changed && steps < 500;) {
     changed = false;
     for (const cand of candidates(config, status)) {
       const [c, s] = Array.isArray(cand) ? cand : [cand, status];
@@ -442,20 +487,44 @@ function minimise(seed) {
   const saved = join(cacheDir, `min-${seed}.xml`);
   writeFileSync(saved, best.xml);
   console.log(`seed ${seed}: ${best.difference}`);
-  console.log(`  shrunk in ${steps} tries to ${config.nodes.length} node(s), ${config.resources.length} resource(s), ${config.constraints.length} constraint(s): ${relative(root, saved)}`);
-  console.log(`  pacemaker: ${(best.pacemaker?.actions ?? []).map((a) => describeAction(a)).sort().join('; ') || '(none)'}`);
-  console.log(`  paceline:  ${(best.paceline?.actions ?? []).map((a) => describeAction(a)).sort().join('; ') || '(none)'}`);
+  console.log(
+    `  shrunk in ${steps} tries to ${config.nodes.length} node(s), ${config.resources.length} resource(s), ${config.constraints.length} constraint(s): ${relative(root, saved)}`,
+  );
+  console.log(
+    `  pacemaker: ${
+      (best.pacemaker?.actions ?? [])
+        .map((a) => describeAction(a))
+        .sort()
+        .join('; ') || '(none)'
+    }`,
+  );
+  console.log(
+    `  paceline:  ${
+      (best.paceline?.actions ?? [])
+        .map((a) => describeAction(a))
+        .sort()
+        .join('; ') || '(none)'
+    }`,
+  );
 }
 
 // ---- the tools themselves, on a corpus of Pacemaker cases with expected results ----
 function checkCorpus(dir) {
-  const names = readdirSync(dir).filter((f) => f.endsWith('.expected.json')).map((f) => f.slice(0, -'.expected.json'.length)).sort();
+  const names = readdirSync(dir)
+    .filter((f) => f.endsWith('.expected.json'))
+    .map((f) => f.slice(0, -'.expected.json'.length))
+    .sort();
   const simulate = (file, args = []) => {
     const shadow = mkdtempSync(join(work, 'shadow-'));
     try {
-      return crmSimulateResult(execFileSync('crm_simulate', ['-x', file, '-S', '--output-as=xml', ...args], {
-        env: { ...process.env, LC_ALL: 'C', CIB_shadow_dir: shadow }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26,
-      }));
+      return crmSimulateResult(
+        execFileSync('crm_simulate', ['-x', file, '-S', '--output-as=xml', ...args], {
+          env: { ...process.env, LC_ALL: 'C', CIB_shadow_dir: shadow },
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe'],
+          maxBuffer: 1 << 26,
+        }),
+      );
     } finally {
       rmSync(shadow, { recursive: true, force: true });
     }
@@ -508,22 +577,37 @@ try {
       const imported = importCib(text, { source: f });
       const r = compareOnce(imported.config, imported.status, join(work, 'cib.xml'), imported.now ?? NOW, text);
       console.log(`${f}: ${r.difference ?? 'Paceline and Pacemaker agree'}`);
-      console.log(`  pacemaker: ${(r.pacemaker?.actions ?? []).map((a) => describeAction(a)).sort().join('; ') || '(none)'}`);
-      console.log(`  paceline:  ${(r.paceline?.actions ?? []).map((a) => describeAction(a)).sort().join('; ') || '(none)'}`);
+      console.log(
+        `  pacemaker: ${
+          (r.pacemaker?.actions ?? [])
+            .map((a) => describeAction(a))
+            .sort()
+            .join('; ') || '(none)'
+        }`,
+      );
+      console.log(
+        `  paceline:  ${
+          (r.paceline?.actions ?? [])
+            .map((a) => describeAction(a))
+            .sort()
+            .join('; ') || '(none)'
+        }`,
+      );
     }
   else if (values.minimise !== undefined) minimise(Number(values.minimise));
-  else for (let seed = firstSeed; seed < firstSeed + count; seed++) {
-    const [g] = fc.sample(arbCluster, { seed, numRuns: 1 });
-    const { config, status, features } = build(g);
-    const { xml, difference, pacemaker, paceline } = compareOnce(config, status, join(work, `seed-${seed}.xml`));
-    const r = { seed, features, difference, pacemaker, paceline };
-    if (difference !== null) {
-      const saved = join(cacheDir, `seed-${seed}.xml`);
-      writeFileSync(saved, xml);
-      r.saved = relative(root, saved);
+  else
+    for (let seed = firstSeed; seed < firstSeed + count; seed++) {
+      const [g] = fc.sample(arbCluster, { seed, numRuns: 1 });
+      const { config, status, features } = build(g);
+      const { xml, difference, pacemaker, paceline } = compareOnce(config, status, join(work, `seed-${seed}.xml`));
+      const r = { seed, features, difference, pacemaker, paceline };
+      if (difference !== null) {
+        const saved = join(cacheDir, `seed-${seed}.xml`);
+        writeFileSync(saved, xml);
+        r.saved = relative(root, saved);
+      }
+      results.push(r);
     }
-    results.push(r);
-  }
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
@@ -531,7 +615,11 @@ if (values.minimise !== undefined || values.cib !== undefined || values.corpus !
 
 // ---- report ----
 const bad = results.filter((r) => r.difference !== null);
-const fmt = (list) => (list ?? []).map((a) => describeAction(a)).sort().join('; ') || '(none)';
+const fmt = (list) =>
+  (list ?? [])
+    .map((a) => describeAction(a))
+    .sort()
+    .join('; ') || '(none)';
 for (const r of bad) {
   console.log(`seed ${r.seed} [${r.features.join(',')}]: ${r.difference}`);
   console.log(`    reproduce: LC_ALL=C CIB_shadow_dir=$(mktemp -d) crm_simulate -x ${r.saved} -S`);
@@ -551,12 +639,13 @@ if (classes.size > 0) {
   for (const [c, seeds] of [...classes].sort((a, b) => b[1].length - a[1].length))
     console.log(`  ${String(seeds.length).padStart(4)}  ${c}  (seeds ${seeds.slice(0, 8).join(', ')}${seeds.length > 8 ? ', ...' : ''})`);
   const byFeature = new Map();
-  for (const r of results) for (const f of r.features) {
-    const e = byFeature.get(f) ?? { total: 0, bad: 0 };
-    e.total++;
-    if (r.difference !== null) e.bad++;
-    byFeature.set(f, e);
-  }
+  for (const r of results)
+    for (const f of r.features) {
+      const e = byFeature.get(f) ?? { total: 0, bad: 0 };
+      e.total++;
+      if (r.difference !== null) e.bad++;
+      byFeature.set(f, e);
+    }
   console.log('disagreement rate by feature present:');
   for (const [f, e] of [...byFeature].sort()) console.log(`  ${f.padEnd(12)} ${e.bad}/${e.total}`);
 }

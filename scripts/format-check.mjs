@@ -1,17 +1,16 @@
 #!/usr/bin/env node
-// npm run format:check [-- FILE... | --all]: Prettier (.prettierrc.json) on the TypeScript and
-// JavaScript files this branch adds (relative to its merge base with main), or on the files named,
-// or on every file with --all. Files the branch only modifies are not checked: most existing files
-// predate the configuration (a whole-repository reformat is one commit of its own, at a quiet
-// moment), and reformatting a whole file for a one-line change would bury the change and collide
-// with everyone else's work. `--write` formats the same files instead of checking them.
+// npm run format:check [-- FILE... | --added]: Prettier (.prettierrc.json) on every tracked
+// TypeScript and JavaScript file, or on the files named, or with --added only on the files this
+// branch adds (relative to its merge base with main). `--write` formats the same files instead of
+// checking them. Part of `npm test`'s pretest: the whole repository was reformatted in one commit
+// (listed in .git-blame-ignore-revs, so `git blame` looks through it).
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import * as prettier from 'prettier';
 
 const args = process.argv.slice(2);
 const write = args.includes('--write');
-const all = args.includes('--all');
+const added = args.includes('--added');
 const named = args.filter((a) => !a.startsWith('--'));
 const git = (...a) => execFileSync('git', a, { encoding: 'utf8' }).split('\n').filter(Boolean);
 const SOURCE = /\.(ts|mts|mjs|js)$/;
@@ -30,7 +29,7 @@ function addedOnBranch() {
   return [];
 }
 
-const files = (all ? git('ls-files') : named.length > 0 ? named : addedOnBranch()).filter((f) => SOURCE.test(f) && existsSync(f));
+const files = (named.length > 0 ? named : added ? addedOnBranch() : git('ls-files')).filter((f) => SOURCE.test(f) && existsSync(f));
 const bad = [];
 for (const file of files) {
   const info = await prettier.getFileInfo(file, { ignorePath: '.prettierignore' });
@@ -49,5 +48,5 @@ if (write) {
   );
   process.exit(1);
 } else {
-  console.log(`format:check: ${files.length} file(s) checked${all || named.length ? '' : ' (added on this branch)'}, all formatted`);
+  console.log(`format:check: ${files.length} file(s) checked${added ? ' (added on this branch)' : ''}, all formatted`);
 }

@@ -52,15 +52,33 @@ const dir = mkdtempSync(join(tmpdir(), 'paceline-fuzz-'));
 const report = join(dir, 'report.jsonl');
 const t0 = Date.now();
 process.stdout.write(`fuzz: seed ${seed}, ${runs} runs per target${target ? `, targets matching "${target}"` : ''}, ${workers} jest worker(s)\n`);
-const r = spawnSync(process.execPath, [
-  '--experimental-vm-modules', '--no-warnings', join(root, 'node_modules/jest/bin/jest.js'),
-  `test/fuzz-${target}`, '-t', 'fuzz:', `--maxWorkers=${workers}`, '--silent',
-], {
-  cwd: root, encoding: 'utf8', maxBuffer: 1 << 30,
-  env: { ...process.env, PACELINE_FUZZ_RUNS: String(runs), PACELINE_FUZZ_SEED: String(seed), PACELINE_FUZZ_REPORT: report },
-});
+const r = spawnSync(
+  process.execPath,
+  [
+    '--experimental-vm-modules',
+    '--no-warnings',
+    join(root, 'node_modules/jest/bin/jest.js'),
+    `test/fuzz-${target}`,
+    '-t',
+    'fuzz:',
+    `--maxWorkers=${workers}`,
+    '--silent',
+  ],
+  {
+    cwd: root,
+    encoding: 'utf8',
+    maxBuffer: 1 << 30,
+    env: { ...process.env, PACELINE_FUZZ_RUNS: String(runs), PACELINE_FUZZ_SEED: String(seed), PACELINE_FUZZ_REPORT: report },
+  },
+);
 const wall = ((Date.now() - t0) / 1000).toFixed(1);
-const results = existsSync(report) ? readFileSync(report, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+const results = existsSync(report)
+  ? readFileSync(report, 'utf8')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+  : [];
 rmSync(dir, { recursive: true, force: true });
 
 if (results.length === 0) {
@@ -82,5 +100,7 @@ for (const x of results.sort((a, b) => a.target.localeCompare(b.target))) {
 }
 // A target that threw before its tally finished (a crash of the test itself) shows only in jest's output.
 if (r.status !== 0 && failed === 0) process.stdout.write(`\njest exited ${r.status} with no failure in the tallies:\n${(r.stderr ?? '').slice(-4000)}\n`);
-process.stdout.write(`\nfuzz: ${results.length} target(s), ${results.reduce((n, x) => n + x.runs, 0)} inputs in ${wall} s, seed ${seed}: ${failed ? `${failed} target(s) FAILED` : 'no failures'}\n`);
+process.stdout.write(
+  `\nfuzz: ${results.length} target(s), ${results.reduce((n, x) => n + x.runs, 0)} inputs in ${wall} s, seed ${seed}: ${failed ? `${failed} target(s) FAILED` : 'no failures'}\n`,
+);
 process.exit(failed > 0 || r.status !== 0 ? 1 : 0);

@@ -47,44 +47,73 @@ for (let i = 0; i < args.length; i++) {
 }
 if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(seeds)) usage(`bad --seeds "${seeds}" (expected e.g. 1-5000 or 1-10,42)`);
 if (!(Number.isInteger(workers) && workers >= 1)) usage('--workers must be a positive integer');
-for (const c of faults.split(',').filter(Boolean)) if (c !== 'all' && c !== 'none' && !CLASSES.includes(c)) usage(`unknown fault class "${c}" (classes: ${CLASSES.join(', ')}, all, or none)`);
+for (const c of faults.split(',').filter(Boolean))
+  if (c !== 'all' && c !== 'none' && !CLASSES.includes(c)) usage(`unknown fault class "${c}" (classes: ${CLASSES.join(', ')}, all, or none)`);
 
 const dir = mkdtempSync(join(tmpdir(), 'paceline-sim-faults-'));
 const stats = join(dir, 'stats.jsonl');
 const t0 = Date.now();
 process.stdout.write(`running seeds ${seeds}${faults ? ` with fault classes ${faults}` : ''} with ${workers} jest worker(s)...\n`);
-const r = spawnSync(process.execPath, [
-  '--experimental-vm-modules', '--no-warnings', join(root, 'node_modules/jest/bin/jest.js'),
-  'packages/daemon/test/simulated', '-t', 'simulated fault schedule', `--maxWorkers=${workers}`, '--silent',
-], { cwd: root, env: { ...process.env, SIM_SEEDS: seeds, SIM_STATS: stats, SIM_SEED: '', SIM_FAULTS: faults }, encoding: 'utf8', maxBuffer: 1 << 30 });
+const r = spawnSync(
+  process.execPath,
+  [
+    '--experimental-vm-modules',
+    '--no-warnings',
+    join(root, 'node_modules/jest/bin/jest.js'),
+    'packages/daemon/test/simulated',
+    '-t',
+    'simulated fault schedule',
+    `--maxWorkers=${workers}`,
+    '--silent',
+  ],
+  { cwd: root, env: { ...process.env, SIM_SEEDS: seeds, SIM_STATS: stats, SIM_SEED: '', SIM_FAULTS: faults }, encoding: 'utf8', maxBuffer: 1 << 30 },
+);
 const wall = (Date.now() - t0) / 1000;
 
 if (!existsSync(stats)) {
   process.stderr.write(`jest produced no results (exit ${r.status}):\n${(r.stderr ?? '').slice(-4000)}\n`);
   process.exit(1);
 }
-const results = readFileSync(stats, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+const results = readFileSync(stats, 'utf8')
+  .trim()
+  .split('\n')
+  .filter(Boolean)
+  .map((l) => JSON.parse(l));
 if (keep) copyFileSync(stats, keep);
 rmSync(dir, { recursive: true, force: true });
 
 const sum = (f) => results.reduce((n, x) => n + f(x), 0);
-const count = (f) => { const m = {}; for (const x of results) { const k = f(x); m[k] = (m[k] ?? 0) + 1; } return m; };
+const count = (f) => {
+  const m = {};
+  for (const x of results) {
+    const k = f(x);
+    m[k] = (m[k] ?? 0) + 1;
+  }
+  return m;
+};
 const refusals = {};
 for (const x of results) for (const [k, v] of Object.entries(x.refusals)) refusals[k] = (refusals[k] ?? 0) + v;
 const ms = results.map((x) => x.ms).sort((a, b) => a - b);
 const failed = results.filter((x) => x.violations.length > 0).sort((a, b) => a.seed - b.seed);
 // Seeds asked for that left no result: the run threw or timed out (jest's output says which).
 const asked = [];
-for (const part of seeds.split(',')) { const [a, b = a] = part.split('-').map(Number); for (let x = a; x <= b; x++) asked.push(x); }
+for (const part of seeds.split(',')) {
+  const [a, b = a] = part.split('-').map(Number);
+  for (let x = a; x <= b; x++) asked.push(x);
+}
 const got = new Set(results.map((x) => x.seed));
 const missing = asked.filter((x) => !got.has(x));
-const fmt = (o) => Object.entries(o).sort().map(([k, v]) => `${k} ${v}`).join(', ');
+const fmt = (o) =>
+  Object.entries(o)
+    .sort()
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
 
 const lines = [
   `schedules run:          ${results.length} (${fmt(count((x) => `${x.nodes} nodes`))}; policy ${fmt(count((x) => x.policy))})`,
   `fault classes:          ${[...new Set(results.map((x) => (x.classes ?? []).join(',') || 'base only'))].join('; ')}`,
   `faults injected:        ${sum((x) => x.faults)} (partitions, loss, delay, heal, power off, clean stop, restart)`,
-  `simulated time:         ${(sum((x) => x.ticks) * 50 / 1000 / 3600).toFixed(1)} h (${sum((x) => x.ticks)} ticks of 50 ms)`,
+  `simulated time:         ${((sum((x) => x.ticks) * 50) / 1000 / 3600).toFixed(1)} h (${sum((x) => x.ticks)} ticks of 50 ms)`,
   `updates acknowledged:   ${sum((x) => x.updates.acked)}`,
   `updates refused:        ${sum((x) => x.updates.refused)} (${fmt(refusals)})`,
   `updates indeterminate:  ${sum((x) => x.updates.indeterminate)} (answer lost: may or may not be in effect)`,
@@ -94,12 +123,15 @@ const lines = [
   ...(missing.length ? [`no result:              ${missing.length} schedules threw or timed out: seeds ${missing.join(', ')}`] : []),
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
-if (failed.length) process.stdout.write(`replay one with: SIM_SEED=${failed[0].seed}${faults ? ` SIM_FAULTS=${faults}` : ''} node --experimental-vm-modules node_modules/jest/bin/jest.js packages/daemon/test/simulated\n`);
+if (failed.length)
+  process.stdout.write(
+    `replay one with: SIM_SEED=${failed[0].seed}${faults ? ` SIM_FAULTS=${faults}` : ''} node --experimental-vm-modules node_modules/jest/bin/jest.js packages/daemon/test/simulated\n`,
+  );
 for (const x of failed.slice(0, 5)) process.stdout.write(`\n${x.report ?? x.violations.join('\n')}\n`);
 if (failed.length > 5) process.stdout.write(`\n(${failed.length - 5} more failing seeds; replay each with SIM_SEED=N)\n`);
 for (const seed of missing.slice(0, 3)) {
   const at = (r.stderr ?? '').indexOf(`simulated fault schedule ${seed}\n`);
-  process.stdout.write(`\nseed ${seed} left no result${at >= 0 ? `:\n${r.stderr.slice(at, at + 3000)}` : ' (see jest\'s output)'}\n`);
+  process.stdout.write(`\nseed ${seed} left no result${at >= 0 ? `:\n${r.stderr.slice(at, at + 3000)}` : " (see jest's output)"}\n`);
 }
 if (results.length === 0 || (r.status !== 0 && failed.length === 0 && missing.length === 0)) {
   process.stderr.write(`jest exited with ${r.status}:\n${(r.stderr ?? '').slice(-4000)}\n`);

@@ -22,8 +22,6 @@ import { LIVE } from './lib/test-groups.mjs';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const jest = [process.execPath, '--experimental-vm-modules', '--no-warnings', join(root, 'node_modules/jest/bin/jest.js')];
 
-
-
 function run(args) {
   const r = spawnSync(jest[0], [...jest.slice(1), ...args], { cwd: root, stdio: 'inherit' });
   if (r.error) throw r.error;

@@ -12,7 +12,13 @@ export const live = { procs: [], namespaces: [], dirs: [] };
 export function killAllIn(ns, signal = 'SIGKILL') {
   const r = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' });
   const pids = (r.stdout ?? '').split(/\s+/).filter(Boolean).map(Number);
-  for (const p of pids) { try { process.kill(p, signal); } catch { /* gone */ } }
+  for (const p of pids) {
+    try {
+      process.kill(p, signal);
+    } catch {
+      /* gone */
+    }
+  }
   return pids;
 }
 
@@ -21,7 +27,14 @@ let cleaned = false;
 export function cleanup() {
   if (cleaned) return;
   cleaned = true;
-  for (const p of live.procs) if (p.exitCode === null && p.signalCode === null) { try { p.kill('SIGKILL'); } catch { /* gone */ } }
+  for (const p of live.procs)
+    if (p.exitCode === null && p.signalCode === null) {
+      try {
+        p.kill('SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
   for (const ns of live.namespaces) killAllIn(ns);
   for (const ns of [...live.namespaces].reverse()) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
   for (const d of live.dirs) rmSync(d, { recursive: true, force: true });
@@ -35,8 +48,16 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     process.exit(130);
   });
 }
-process.on('uncaughtException', (e) => { console.error(e); cleanup(); process.exit(1); });
-process.on('unhandledRejection', (e) => { console.error(e); cleanup(); process.exit(1); });
+process.on('uncaughtException', (e) => {
+  console.error(e);
+  cleanup();
+  process.exit(1);
+});
+process.on('unhandledRejection', (e) => {
+  console.error(e);
+  cleanup();
+  process.exit(1);
+});
 
 /** Runs a command (argument array, no shell; `input` on its stdin); throws with its output unless it exits 0. */
 export function run(cmd, args, timeoutMs = 20000, input = undefined) {

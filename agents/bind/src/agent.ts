@@ -12,8 +12,18 @@ import { chown, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { defineAgent, failed, ok, type ActionResult, type AgentContext } from '@paceline/agent-api';
 import {
-  checkTimeout, daemonStatus, findExecutable, monitorUnsupervised, oneLine, requireFiles, sbinEnv, startDaemon, stopService, verdictResult,
-  type DaemonHandle, type Service,
+  checkTimeout,
+  daemonStatus,
+  findExecutable,
+  monitorUnsupervised,
+  oneLine,
+  requireFiles,
+  sbinEnv,
+  startDaemon,
+  stopService,
+  verdictResult,
+  type DaemonHandle,
+  type Service,
 } from '@paceline/agent-api/daemon';
 import { dnsQuery } from './dns.js';
 import { BindParams } from './params.js';
@@ -26,7 +36,10 @@ const SBIN = sbinEnv();
 const service = (p: BindParams): Service => ({
   name: 'named',
   address: p.address,
-  sockets: [{ transport: 'udp', port: p.port }, { transport: 'tcp', port: p.port }],
+  sockets: [
+    { transport: 'udp', port: p.port },
+    { transport: 'tcp', port: p.port },
+  ],
 });
 
 /** A config option's value from `named-checkconf -p` output ("pid-file", "session-keyfile"), if set. */
@@ -76,7 +89,8 @@ export const bindAgent = defineAgent({
   meta: {
     name: 'bind',
     version: '1.0.0',
-    description: 'BIND named in the foreground: named-checkconf/named-checkzone at start, a DNS query with an expected answer as monitor (not running / failed / hung), verified stop',
+    description:
+      'BIND named in the foreground: named-checkconf/named-checkzone at start, a DNS query with an expected answer as monitor (not running / failed / hung), verified stop',
     uniqueParams: ['runDir'],
     defaultTimeouts: { start: 60_000, stop: 30_000, monitor: 10_000 },
     defaultMonitorInterval: 10_000,
@@ -84,8 +98,7 @@ export const bindAgent = defineAgent({
   params: BindParams,
 
   async validate(p): Promise<ActionResult> {
-    for (const prog of ['named', 'named-checkconf'])
-      if (!(await findExecutable(prog, SBIN))) return failed('not-installed', `${prog} is not installed`);
+    for (const prog of ['named', 'named-checkconf']) if (!(await findExecutable(prog, SBIN))) return failed('not-installed', `${prog} is not installed`);
     return (await requireFiles([p.config], 'config')) ?? ok();
   },
 

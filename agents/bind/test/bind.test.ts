@@ -32,7 +32,14 @@ describe('bind parameters', () => {
   });
   it('fills Debian defaults', () => {
     const r = validateParams(bindAgent, {}, 'dns');
-    expect(r.ok && r.params).toMatchObject({ config: '/etc/bind/named.conf', address: '127.0.0.1', port: 53, user: 'bind', queryName: 'localhost', queryType: 'A' });
+    expect(r.ok && r.params).toMatchObject({
+      config: '/etc/bind/named.conf',
+      address: '127.0.0.1',
+      port: 53,
+      user: 'bind',
+      queryName: 'localhost',
+      queryType: 'A',
+    });
   });
 });
 
@@ -46,16 +53,21 @@ function namedConfig(dir: string, addr: string, port = 53, zoneExtra = ''): stri
   const uid = Number(spawnSync('id', ['-u', 'bind'], { encoding: 'utf8' }).stdout.trim());
   const gid = Number(spawnSync('id', ['-g', 'bind'], { encoding: 'utf8' }).stdout.trim());
   chownSync(dir, uid, gid);
-  writeFileSync(join(dir, 'db.example.test'), `$TTL 60
+  writeFileSync(
+    join(dir, 'db.example.test'),
+    `$TTL 60
 @    IN SOA ns.example.test. admin.example.test. 1 60 60 600 60
 @    IN NS  ns.example.test.
 ns   IN A   ${addr}
 www  IN A   10.1.2.3
 @    IN MX  10 mail.example.test.
 ${zoneExtra}
-`);
+`,
+  );
   const conf = join(dir, 'named.conf');
-  writeFileSync(conf, `options {
+  writeFileSync(
+    conf,
+    `options {
   directory "${dir}";
   pid-file "${dir}/named.pid";
   session-keyfile "${dir}/session.key";
@@ -66,7 +78,8 @@ ${zoneExtra}
 };
 controls { };
 zone "example.test" { type primary; file "${dir}/db.example.test"; };
-`);
+`,
+  );
   return conf;
 }
 
@@ -89,11 +102,20 @@ d('paceline:bind with named', () => {
   it('start answers DNS; monitor ok, wrong answers fail; SIGSTOP is a hang; kill -9 is not running; stop cleans up', async () => {
     const dir = join(work, 'main');
     const state = join(dir, 'state');
-    const params = { config: namedConfig(dir, A), address: A, queryName: 'www.example.test', expectAnswer: '10.1.2.3', checkTimeoutMs: 1000, stopTimeoutMs: 3000 };
+    const params = {
+      config: namedConfig(dir, A),
+      address: A,
+      queryName: 'www.example.test',
+      expectAnswer: '10.1.2.3',
+      checkTimeoutMs: 1000,
+      stopTimeoutMs: 3000,
+    };
     expect(await act('start', params, state)).toMatchObject({ execution: 'done', outcome: 'ok' });
     expect(dig(A, 'www.example.test')).toBe('10.1.2.3');
     expect(await act('monitor', params, state)).toMatchObject({ outcome: 'ok' });
-    expect(await act('monitor', { ...params, queryName: 'example.test', queryType: 'MX', expectAnswer: '10 mail.example.test' }, state)).toMatchObject({ outcome: 'ok' });
+    expect(await act('monitor', { ...params, queryName: 'example.test', queryType: 'MX', expectAnswer: '10 mail.example.test' }, state)).toMatchObject({
+      outcome: 'ok',
+    });
     const wrong = await act('monitor', { ...params, expectAnswer: '10.9.9.9' }, state);
     expect(wrong).toMatchObject({ outcome: 'generic-error' });
     expect(wrong.reason).toContain('10.1.2.3, expected 10.9.9.9');
@@ -125,7 +147,7 @@ d('paceline:bind with named', () => {
     expect(lab.processes(ns)).toEqual([]);
   });
 
-  it('a broken config or zone fails start as misconfigured with the tool\'s message, and starts nothing', async () => {
+  it("a broken config or zone fails start as misconfigured with the tool's message, and starts nothing", async () => {
     const dir = join(work, 'broken');
     const conf = namedConfig(dir, A);
     writeFileSync(conf, `options { directory "${dir}"; bogus-option yes; };\n`);

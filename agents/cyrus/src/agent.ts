@@ -14,8 +14,17 @@ import { chown, mkdir, readlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { defineAgent, failed, isActionResult, ok, type ActionResult, type AgentContext } from '@paceline/agent-api';
 import {
-  adoptListener, daemonStatus, findExecutable, monitorUnsupervised, oneLine, requireFiles, startDaemon, stopService, verdictResult,
-  type DaemonHandle, type Service,
+  adoptListener,
+  daemonStatus,
+  findExecutable,
+  monitorUnsupervised,
+  oneLine,
+  requireFiles,
+  startDaemon,
+  stopService,
+  verdictResult,
+  type DaemonHandle,
+  type Service,
 } from '@paceline/agent-api/daemon';
 import { cyrusConfText, imapdConfText, layoutOf, parseConfAll, pathsOf, type CyrusLayout } from './config.js';
 import { imapCheck, lmtpCheck } from './imap.js';
@@ -91,7 +100,8 @@ export const cyrusAgent = defineAgent({
   meta: {
     name: 'cyrus',
     version: '1.0.0',
-    description: 'Cyrus IMAP master in the foreground: cyr_info conf-lint at start, the spool reconciled with reconstruct and quota -f after a resync, IMAP CAPABILITY/LOGIN as monitor (not running / failed / hung), verified stop',
+    description:
+      'Cyrus IMAP master in the foreground: cyr_info conf-lint at start, the spool reconciled with reconstruct and quota -f after a resync, IMAP CAPABILITY/LOGIN as monitor (not running / failed / hung), verified stop',
     uniqueParams: ['runDir', 'configDirectory', 'partition'],
     defaultTimeouts: { start: 120_000, stop: 30_000, monitor: 15_000 },
     defaultMonitorInterval: 10_000,
@@ -118,8 +128,15 @@ export const cyrusAgent = defineAgent({
         if (p.reconstruct === 'always') {
           const who = p.mirrorPath ? await ids(ctx, p.user) : undefined;
           if (who && isActionResult(who)) return who;
-          const conflicts = p.mirrorPath && who ? { conflictsDir: p.conflictsDir ?? `${p.mirrorPath}.mirror/conflicts`, mirrorPath: p.mirrorPath, ...who } : undefined;
-          const s = await reconcileSpool(ctx, { toolsDir: p.toolsDir, user: p.user, imapdConf: l.imapdConf, partitions: paths.partitions, ...(conflicts ? { conflicts } : {}) });
+          const conflicts =
+            p.mirrorPath && who ? { conflictsDir: p.conflictsDir ?? `${p.mirrorPath}.mirror/conflicts`, mirrorPath: p.mirrorPath, ...who } : undefined;
+          const s = await reconcileSpool(ctx, {
+            toolsDir: p.toolsDir,
+            user: p.user,
+            imapdConf: l.imapdConf,
+            partitions: paths.partitions,
+            ...(conflicts ? { conflicts } : {}),
+          });
           if (isActionResult(s)) return s;
           note = describeSummary(s);
           ctx.log.info(note, { mailboxes: s.mailboxes, added: s.added, missing: s.missing, registered: s.registered, refiled: s.refiled });

@@ -64,17 +64,32 @@ export function summarize(out: string): Pick<ReconcileSummary, 'registered' | 'a
 }
 
 export function describeSummary(s: ReconcileSummary): string {
-  return `spool reconciled in ${s.ms} ms: ${s.mailboxes} mailbox(es)` +
+  return (
+    `spool reconciled in ${s.ms} ms: ${s.mailboxes} mailbox(es)` +
     (s.registered ? `, ${s.registered} registered from their cyrus.header` : '') +
     (s.refiled ? `, ${s.refiled} message file(s) the mirror kept as conflicts brought back` : '') +
     (s.added ? `, ${s.added} message file(s) added to the index` : '') +
-    (s.missing ? `, ${s.missing} missing file(s) dropped from the index` : '');
+    (s.missing ? `, ${s.missing} missing file(s) dropped from the index` : '')
+  );
 }
 
-const oneLine = (text: string): string => text.split('\n').map((l) => l.trim()).filter(Boolean).slice(-5).join(' | ');
+const oneLine = (text: string): string =>
+  text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .slice(-5)
+    .join(' | ');
 
 /** Runs one Cyrus tool as `user`; the failure as an ActionResult, or its output (stdout, then stderr). */
-async function tool(ctx: AgentContext, toolsDir: string, user: string, name: string, args: readonly string[], stdoutOnly = false): Promise<string | ActionResult> {
+async function tool(
+  ctx: AgentContext,
+  toolsDir: string,
+  user: string,
+  name: string,
+  args: readonly string[],
+  stdoutOnly = false,
+): Promise<string | ActionResult> {
   const argv = await argvAsUser(ctx, join(toolsDir, name), args, user);
   if ('execution' in argv) return argv;
   const left = Math.max(1000, ctx.deadline - ctx.clock.now() - 2000);
@@ -114,7 +129,13 @@ export async function recoverDatabases(ctx: AgentContext, toolsDir: string, user
 
 export async function reconcileSpool(
   ctx: AgentContext,
-  o: { toolsDir: string; user: string; imapdConf: string; partitions: readonly string[]; conflicts?: { conflictsDir: string; mirrorPath: string; uid: number; gid: number } },
+  o: {
+    toolsDir: string;
+    user: string;
+    imapdConf: string;
+    partitions: readonly string[];
+    conflicts?: { conflictsDir: string; mirrorPath: string; uid: number; gid: number };
+  },
 ): Promise<ReconcileSummary | ActionResult> {
   const t0 = ctx.clock.now();
   const refiled = o.conflicts ? await refileConflicts(o.conflicts) : [];
@@ -152,7 +173,10 @@ const CONFLICT = /^(\d+)\.\.([^/]+)\.(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ)$/;
 
 async function sameContentIn(dir: string, file: string): Promise<boolean> {
   const size = (await stat(file)).size;
-  const hash = async (f: string): Promise<string> => createHash('sha256').update(await readFile(f)).digest('hex');
+  const hash = async (f: string): Promise<string> =>
+    createHash('sha256')
+      .update(await readFile(f))
+      .digest('hex');
   let want: string | undefined;
   for (const name of await readdir(dir)) {
     if (!/^\d+\.$/.test(name)) continue;
@@ -172,9 +196,7 @@ async function sameContentIn(dir: string, file: string): Promise<boolean> {
  * Other conflict files (cyrus.index, cyrus.header ...) are left to the administrator: reconstruct
  * rebuilds the index from the messages anyway. Returns the files brought back.
  */
-export async function refileConflicts(
-  o: { conflictsDir: string; mirrorPath: string; uid: number; gid: number },
-): Promise<string[]> {
+export async function refileConflicts(o: { conflictsDir: string; mirrorPath: string; uid: number; gid: number }): Promise<string[]> {
   const back: string[] = [];
   const walk = async (rel: string): Promise<void> => {
     let entries;
@@ -200,7 +222,10 @@ export async function refileConflicts(
         continue;
       }
       if (await sameContentIn(box, saved)) continue;
-      const taken = (await readdir(box)).map((n) => /^(\d+)\.$/.exec(n)?.[1]).filter((x): x is string => x !== undefined).map(Number);
+      const taken = (await readdir(box))
+        .map((n) => /^(\d+)\.$/.exec(n)?.[1])
+        .filter((x): x is string => x !== undefined)
+        .map(Number);
       const target = join(box, `${Math.max(0, ...taken) + 1}.`);
       await copyFile(saved, target, constants.COPYFILE_EXCL);
       if (process.getuid?.() === 0) await chown(target, o.uid, o.gid);

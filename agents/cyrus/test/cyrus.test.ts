@@ -55,8 +55,11 @@ describe('cyrus parameters and generated files', () => {
   });
 
   it('counts what reconstruct reported', () => {
-    expect(summarize('created mbentry for user.a (x)\nuser.a uid 2 not found\nuser.a uid 5 found - adding\nuser.a uid 2 rediscovered - appending\n'))
-      .toEqual({ registered: 1, added: 2, missing: 1 });
+    expect(summarize('created mbentry for user.a (x)\nuser.a uid 2 not found\nuser.a uid 5 found - adding\nuser.a uid 2 rediscovered - appending\n')).toEqual({
+      registered: 1,
+      added: 2,
+      missing: 1,
+    });
   });
 });
 
@@ -85,7 +88,10 @@ d('paceline:cyrus with Cyrus IMAP', () => {
     const dir = join(work, name);
     mkdirSync(dir, { recursive: true });
     const sasldb = join(dir, 'sasldb2');
-    for (const [user, pw] of [['cyrus', 'admin-pw'], ['alice', 'alice-pw']] as const) {
+    for (const [user, pw] of [
+      ['cyrus', 'admin-pw'],
+      ['alice', 'alice-pw'],
+    ] as const) {
       const r = spawnSync('saslpasswd2', ['-p', '-c', '-f', sasldb, '-u', REALM, user], { input: pw, encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`saslpasswd2: ${r.stderr}`);
     }
@@ -94,16 +100,35 @@ d('paceline:cyrus with Cyrus IMAP', () => {
       dir,
       state: join(dir, 'state'),
       params: {
-        address, configDirectory: join(dir, 'lib'), partition: join(dir, 'spool'), sasldb, servername: REALM,
-        checkTimeoutMs: 1500, stopTimeoutMs: 3000, ...extra,
+        address,
+        configDirectory: join(dir, 'lib'),
+        partition: join(dir, 'spool'),
+        sasldb,
+        servername: REALM,
+        checkTimeoutMs: 1500,
+        stopTimeoutMs: 3000,
+        ...extra,
       },
     };
   }
   const admin = (address: string, commands: string[], port = 143) => client({ op: 'imap', host: address, port, user: 'cyrus', password: 'admin-pw', commands });
-  const inbox = (address: string, port = 143) => client({ op: 'imap', host: address, port, user: 'alice', password: 'alice-pw', mailbox: 'INBOX' }) as
-    { exists: number; subjects: string[]; uids: number[]; quota: string; error?: string };
+  const inbox = (address: string, port = 143) =>
+    client({ op: 'imap', host: address, port, user: 'alice', password: 'alice-pw', mailbox: 'INBOX' }) as {
+      exists: number;
+      subjects: string[];
+      uids: number[];
+      quota: string;
+      error?: string;
+    };
   const deliver = (address: string, subjects: string[], port = 2003) =>
-    client({ op: 'lmtp', host: address, port, from: 'bob@example.org', to: ['alice'], messages: subjects.map((subject) => ({ subject, body: `${subject} body` })) });
+    client({
+      op: 'lmtp',
+      host: address,
+      port,
+      from: 'bob@example.org',
+      to: ['alice'],
+      messages: subjects.map((subject) => ({ subject, body: `${subject} body` })),
+    });
 
   beforeAll(() => {
     ns = lab.ns('n', [`${A}/32`, `${B}/32`]);
@@ -117,7 +142,12 @@ d('paceline:cyrus with Cyrus IMAP', () => {
     expect(started).toMatchObject({ execution: 'done', outcome: 'ok' });
     expect(started.reason).toMatch(/spool reconciled in \d+ ms: 0 mailbox/);
     expect(admin(A, ['CREATE user/alice'])).toMatchObject({ results: [expect.stringMatching(/^t2 OK/)] });
-    expect(deliver(A, ['hello'])).toMatchObject({ replies: [['alice', expect.stringMatching(/^250/)], ['DATA', expect.stringMatching(/^250/)]] });
+    expect(deliver(A, ['hello'])).toMatchObject({
+      replies: [
+        ['alice', expect.stringMatching(/^250/)],
+        ['DATA', expect.stringMatching(/^250/)],
+      ],
+    });
 
     const login = { ...params, testUser: 'alice', testPassword: 'alice-pw' };
     const m = await act('monitor', login, state);
@@ -166,7 +196,10 @@ d('paceline:cyrus with Cyrus IMAP', () => {
     const [box] = await mailboxDirs(join(dir, 'spool'));
     const msg = (subject: string): string => `From: <peer@example.org>\r\nSubject: ${subject}\r\nMessage-ID: <${subject}@peer>\r\n\r\n${subject} body\r\n`;
     const [uid, gid] = cyrusIds();
-    const put = (file: string, text: string): void => { writeFileSync(file, text); chownSync(file, uid, gid); };
+    const put = (file: string, text: string): void => {
+      writeFileSync(file, text);
+      chownSync(file, uid, gid);
+    };
     rmSync(join(box!, '2.'));
     put(join(box!, '7.'), msg('from-peer'));
     rmSync(join(box!, '4.'));
@@ -181,7 +214,9 @@ d('paceline:cyrus with Cyrus IMAP', () => {
     expect(sorted).toEqual(['from-peer', 'late-from-peer', 'm1', 'm3', 'm4-changed-on-peer'].sort());
     expect(after.exists).toBe(5);
     // Quota usage is what the files hold now: messages, and bytes (STORAGE in whole KiB).
-    const bytes = readdirSync(box!).filter((f) => /^\d+\.$/.test(f)).reduce((n, f) => n + statSync(join(box!, f)).size, 0);
+    const bytes = readdirSync(box!)
+      .filter((f) => /^\d+\.$/.test(f))
+      .reduce((n, f) => n + statSync(join(box!, f)).size, 0);
     expect(after.quota).toBe(`* QUOTA INBOX (STORAGE ${Math.floor(bytes / 1024)} 100000 MESSAGE 5 1000)`);
     expect(await act('stop', params, state)).toMatchObject({ outcome: 'ok' });
 
@@ -223,7 +258,7 @@ d('paceline:cyrus with Cyrus IMAP', () => {
     expect(await act('stop', p, state)).toMatchObject({ outcome: 'ok' });
   });
 
-  it('an unknown option or a config Cyrus cannot parse fails start as misconfigured with cyr_info\'s message, and starts nothing', async () => {
+  it("an unknown option or a config Cyrus cannot parse fails start as misconfigured with cyr_info's message, and starts nothing", async () => {
     const { state, params, dir } = instance('broken', A);
     const r = await act('start', { ...params, options: { bogus_option: '1' } }, state);
     expect(r).toMatchObject({ execution: 'done', outcome: 'misconfigured' });
@@ -245,7 +280,8 @@ d('paceline:cyrus with Cyrus IMAP', () => {
     expect(await act('stop', params, state)).toMatchObject({ outcome: 'ok' });
     const l = layoutOf(CyrusParams.parse(params), { stateDir: state });
     const hand = spawn('ip', ['netns', 'exec', ns, '/usr/sbin/cyrmaster', '-D', '-C', l.imapdConf, '-M', l.cyrusConf, '-p', join(dir, 'hand.pid')], {
-      detached: true, stdio: 'ignore',
+      detached: true,
+      stdio: 'ignore',
     });
     hand.unref();
     const probeState = join(dir, 'probe-state');

@@ -7,20 +7,20 @@ import { readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
 import { z } from 'zod';
-import {
-  defineAgent, failed, notRunning, ok, runningPromoted, type ActionResult, type AgentContext, type ResourceAgent,
-} from '@paceline/agent-api';
+import { defineAgent, failed, notRunning, ok, runningPromoted, type ActionResult, type AgentContext, type ResourceAgent } from '@paceline/agent-api';
 
 const FailableAction = z.enum(['start', 'stop', 'monitor', 'promote', 'demote', 'reload']);
 
-export const DummyParams = z.object({
-  state: z.string().optional().describe('State file; default: dummy.state in the instance state directory'),
-  fake: z.string().default('dummy').describe('A parameter that can be changed with a reload'),
-  delayMs: z.number().int().nonnegative().default(0).describe('Sleep this many ms in every action'),
-  startDelayMs: z.number().int().nonnegative().default(0).describe('Extra sleep in start, in ms'),
-  stopDelayMs: z.number().int().nonnegative().default(0).describe('Extra sleep in stop, in ms'),
-  failActions: z.array(FailableAction).default([]).describe('Actions that report a generic error (for tests)'),
-}).strict();
+export const DummyParams = z
+  .object({
+    state: z.string().optional().describe('State file; default: dummy.state in the instance state directory'),
+    fake: z.string().default('dummy').describe('A parameter that can be changed with a reload'),
+    delayMs: z.number().int().nonnegative().default(0).describe('Sleep this many ms in every action'),
+    startDelayMs: z.number().int().nonnegative().default(0).describe('Extra sleep in start, in ms'),
+    stopDelayMs: z.number().int().nonnegative().default(0).describe('Extra sleep in stop, in ms'),
+    failActions: z.array(FailableAction).default([]).describe('Actions that report a generic error (for tests)'),
+  })
+  .strict();
 export type DummyParams = z.infer<typeof DummyParams>;
 
 type Role = 'started' | 'promoted';

@@ -5,8 +5,12 @@ import { formatReport, invokeAgent, silentLogger, testAgent, validateParams } fr
 import { dummy, stateful } from '@paceline/agent-dummy';
 
 let dir: string;
-beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'dummy-test-')); });
-afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'dummy-test-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
 describe('paceline:dummy', () => {
   test('passes the agent test kit', async () => {
@@ -29,8 +33,19 @@ describe('paceline:dummy', () => {
   test('failActions makes chosen actions fail with a reason', async () => {
     const clock = { now: () => Date.now(), sleep: () => new Promise<void>(() => undefined) };
     const r = await invokeAgent(dummy, {
-      action: 'start', params: dummy.params.parse({ failActions: ['start'] }),
-      node: 'n', instance: 'x', stateDir: join(dir, 'd4'), run: { run: async () => { throw new Error('no'); } }, log: silentLogger, clock, timeoutMs: 1000,
+      action: 'start',
+      params: dummy.params.parse({ failActions: ['start'] }),
+      node: 'n',
+      instance: 'x',
+      stateDir: join(dir, 'd4'),
+      run: {
+        run: async () => {
+          throw new Error('no');
+        },
+      },
+      log: silentLogger,
+      clock,
+      timeoutMs: 1000,
     });
     expect(r).toMatchObject({ execution: 'done', outcome: 'generic-error', reason: 'start fails because failActions includes it' });
   });

@@ -11,8 +11,18 @@ import { chown, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defineAgent, failed, isActionResult, ok, type ActionResult, type AgentContext } from '@paceline/agent-api';
 import {
-  checkTimeout, daemonStatus, findExecutable, monitorUnsupervised, oneLine, requireFiles, sbinEnv, startDaemon, stopService, verdictResult,
-  type DaemonHandle, type Service,
+  checkTimeout,
+  daemonStatus,
+  findExecutable,
+  monitorUnsupervised,
+  oneLine,
+  requireFiles,
+  sbinEnv,
+  startDaemon,
+  stopService,
+  verdictResult,
+  type DaemonHandle,
+  type Service,
 } from '@paceline/agent-api/daemon';
 import { httpGet, urlOf } from './http.js';
 import { HttpdParams } from './params.js';
@@ -39,7 +49,10 @@ async function plan(p: HttpdParams, ctx: AgentContext): Promise<ServerPlan | Act
     if (dump.exitCode !== 0) return failed('misconfigured', `nginx -t: ${oneLine(dump.stderr || dump.stdout)}`);
     const configured = nginxDirective(dump.stdout, 'user')?.split(/\s+/)[0];
     if (p.user && configured && configured !== p.user)
-      return failed('misconfigured', `user is "${p.user}" but ${configOf(p)} sets "user ${configured}" (nginx takes one user directive): make them agree or leave user out`);
+      return failed(
+        'misconfigured',
+        `user is "${p.user}" but ${configOf(p)} sets "user ${configured}" (nginx takes one user directive): make them agree or leave user out`,
+      );
     result = nginxPlan(p, ctx, dump.stdout);
   } else {
     const user = p.user ?? 'www-data';
@@ -62,7 +75,8 @@ export const httpdAgent = defineAgent({
   meta: {
     name: 'httpd',
     version: '1.0.0',
-    description: 'nginx or Apache in the foreground: config checked with nginx -t / apache2 -t at start, HTTP GET with an expected status as monitor (not running / failed / hung), verified stop',
+    description:
+      'nginx or Apache in the foreground: config checked with nginx -t / apache2 -t at start, HTTP GET with an expected status as monitor (not running / failed / hung), verified stop',
     uniqueParams: ['runDir'],
     defaultTimeouts: { start: 30_000, stop: 30_000, monitor: 10_000 },
     defaultMonitorInterval: 10_000,

@@ -38,7 +38,9 @@ describe('httpd parameters', () => {
 
 function nginxConfig(dir: string, listen: string, extra = ''): string {
   const file = join(dir, 'nginx.conf');
-  writeFileSync(file, `worker_processes 2;
+  writeFileSync(
+    file,
+    `worker_processes 2;
 error_log ${dir}/error.log;
 events { worker_connections 64; }
 http {
@@ -50,7 +52,8 @@ http {
     location /missing { return 404; }
   }
 }
-`);
+`,
+  );
   return file;
 }
 
@@ -59,7 +62,9 @@ function apacheConfig(dir: string, listen: string, extra = ''): string {
   mkdirSync(docs, { recursive: true });
   writeFileSync(join(docs, 'index.html'), 'hello from apache\n');
   const file = join(dir, 'apache2.conf');
-  writeFileSync(file, `ServerRoot "/etc/apache2"
+  writeFileSync(
+    file,
+    `ServerRoot "/etc/apache2"
 Include mods-enabled/*.load
 Include mods-enabled/*.conf
 ServerName test.invalid
@@ -76,13 +81,28 @@ DocumentRoot ${docs}
   Require all granted
 </Directory>
 ${extra}
-`);
+`,
+  );
   return file;
 }
 
 const SERVERS = [
-  { server: 'nginx' as const, programs: ['nginx'], config: nginxConfig, broken: 'bogus_directive on;', message: /nginx -t: .*unknown directive "bogus_directive"/, comm: 'nginx' },
-  { server: 'apache' as const, programs: ['apache2'], config: apacheConfig, broken: 'BogusDirective on', message: /apache2 -t: .*Invalid command 'BogusDirective'/, comm: 'apache2' },
+  {
+    server: 'nginx' as const,
+    programs: ['nginx'],
+    config: nginxConfig,
+    broken: 'bogus_directive on;',
+    message: /nginx -t: .*unknown directive "bogus_directive"/,
+    comm: 'nginx',
+  },
+  {
+    server: 'apache' as const,
+    programs: ['apache2'],
+    config: apacheConfig,
+    broken: 'BogusDirective on',
+    message: /apache2 -t: .*Invalid command 'BogusDirective'/,
+    comm: 'apache2',
+  },
 ];
 
 describe.each(SERVERS)('paceline:httpd with $server', ({ server, programs, config, broken, message, comm }) => {
@@ -143,7 +163,7 @@ describe.each(SERVERS)('paceline:httpd with $server', ({ server, programs, confi
     expect(await act('monitor', params, state)).toMatchObject({ outcome: 'not-running' });
   });
 
-  it('a broken config fails start as misconfigured with the server\'s message, and starts nothing', async () => {
+  it("a broken config fails start as misconfigured with the server's message, and starts nothing", async () => {
     const dir = join(work, 'broken');
     mkdirSync(dir);
     const r = await act('start', { server, config: config(dir, `${A}:80`, broken), address: A }, join(dir, 'state'));
@@ -163,10 +183,18 @@ describe.each(SERVERS)('paceline:httpd with $server', ({ server, programs, confi
     const dir = join(work, 'byhand');
     mkdirSync(dir);
     const conf = config(dir, `${A}:80`);
-    const env = ['APACHE_RUN_USER=www-data', 'APACHE_RUN_GROUP=www-data', `APACHE_PID_FILE=${dir}/hand.pid`, `APACHE_RUN_DIR=${dir}`, `APACHE_LOCK_DIR=${dir}`, `APACHE_LOG_DIR=${dir}`];
-    const started = server === 'nginx'
-      ? lab.run(ns, 'nginx', ['-c', conf, '-g', `pid ${dir}/hand.pid;`])
-      : lab.run(ns, 'env', [...env, 'apache2', '-f', conf, '-k', 'start']);
+    const env = [
+      'APACHE_RUN_USER=www-data',
+      'APACHE_RUN_GROUP=www-data',
+      `APACHE_PID_FILE=${dir}/hand.pid`,
+      `APACHE_RUN_DIR=${dir}`,
+      `APACHE_LOCK_DIR=${dir}`,
+      `APACHE_LOG_DIR=${dir}`,
+    ];
+    const started =
+      server === 'nginx'
+        ? lab.run(ns, 'nginx', ['-c', conf, '-g', `pid ${dir}/hand.pid;`])
+        : lab.run(ns, 'env', [...env, 'apache2', '-f', conf, '-k', 'start']);
     expect(started.status).toBe(0);
     const params = { server, config: conf, address: A };
     const state = join(dir, 'state');

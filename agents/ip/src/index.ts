@@ -35,14 +35,11 @@ export const ipParams = z
       .string()
       .refine((a) => ipFamily(a) !== 0, { message: 'must be an IPv4 or IPv6 address' })
       .describe('The virtual IPv4 or IPv6 address, e.g. 192.0.2.10 or 2001:db8::10.'),
-    cidrNetmask: z
-      .number()
-      .int()
-      .min(1)
-      .max(128)
-      .optional()
-      .describe('Prefix length of the address (default 32 for IPv4, 128 for IPv6).'),
-    interface: z.string().regex(IFNAME, 'must be a network interface name (1-15 characters)').describe('The network interface that carries the address, e.g. eth0.'),
+    cidrNetmask: z.number().int().min(1).max(128).optional().describe('Prefix length of the address (default 32 for IPv4, 128 for IPv6).'),
+    interface: z
+      .string()
+      .regex(IFNAME, 'must be a network interface name (1-15 characters)')
+      .describe('The network interface that carries the address, e.g. eth0.'),
     label: z
       .string()
       .regex(/^[A-Za-z0-9_-]+$/, 'may contain only letters, digits, _ and -')
@@ -144,12 +141,19 @@ async function announceV4(p: IpParams, ctx: AgentContext): Promise<void> {
   const modes = p.arpMode === 'both' ? ['-U', '-A'] : p.arpMode === 'reply' ? ['-A'] : ['-U'];
   let missing = false;
   const round = (signal: AbortSignal): Promise<unknown> =>
-    Promise.all(modes.map((m) => ctx.run.run('arping', [m, '-q', '-c', '1', '-w', '1', '-I', p.interface, p.address], { signal }).then((r) => {
-      if (r.notFound && !missing) {
-        missing = true;
-        ctx.log.warn('arping is not installed: no gratuitous ARP sent');
-      }
-    }, () => undefined)));
+    Promise.all(
+      modes.map((m) =>
+        ctx.run.run('arping', [m, '-q', '-c', '1', '-w', '1', '-I', p.interface, p.address], { signal }).then(
+          (r) => {
+            if (r.notFound && !missing) {
+              missing = true;
+              ctx.log.warn('arping is not installed: no gratuitous ARP sent');
+            }
+          },
+          () => undefined,
+        ),
+      ),
+    );
   runInBackground(ctx, 'gratuitous ARP', async (signal) => {
     await round(signal);
     for (let i = 1; i < p.arpCount && !signal.aborted; i++) {

@@ -56,9 +56,7 @@ export async function queryLink(run: CommandRunner, ifname: string, signal?: Abo
  * LOWER_UP follows the carrier at once; operstate follows it through the kernel's link watcher,
  * which may lag by up to a second on a physical NIC.
  */
-export type LinkState =
-  | { readonly up: true }
-  | { readonly up: false; readonly why: 'admin-down' | 'no-carrier' | 'oper-down'; readonly operstate: string };
+export type LinkState = { readonly up: true } | { readonly up: false; readonly why: 'admin-down' | 'no-carrier' | 'oper-down'; readonly operstate: string };
 
 const OPERATIONAL = new Set(['UP', 'UNKNOWN']);
 

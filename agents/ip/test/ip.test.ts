@@ -49,18 +49,30 @@ d('ip agent in network namespaces', () => {
   const lab = new NetLab('pi');
   let a: string, b: string, client: string;
   let state: string;
-  const params = (extra: Record<string, unknown> = {}) =>
-    ({ address: VIP, cidrNetmask: 32, interface: 'eth0', label: 'vip', arpCount: 2, arpInterval: 100, dadTimeout: 1000, ...extra });
+  const params = (extra: Record<string, unknown> = {}) => ({
+    address: VIP,
+    cidrNetmask: 32,
+    interface: 'eth0',
+    label: 'vip',
+    arpCount: 2,
+    arpInterval: 100,
+    dadTimeout: 1000,
+    ...extra,
+  });
 
   beforeAll(() => {
     state = mkdtempSync(join(tmpdir(), 'paceline-ip-'));
     a = lab.ns('a');
     b = lab.ns('b');
     client = lab.ns('c');
-    lab.bridge(client, [
-      { ns: a, ifname: 'eth0', port: 'pa', address: `${net}.1/24` },
-      { ns: b, ifname: 'eth0', port: 'pb', address: `${net}.2/24` },
-    ], `${net}.254/24`);
+    lab.bridge(
+      client,
+      [
+        { ns: a, ifname: 'eth0', port: 'pa', address: `${net}.1/24` },
+        { ns: b, ifname: 'eth0', port: 'pb', address: `${net}.2/24` },
+      ],
+      `${net}.254/24`,
+    );
     // IPv6: a real DAD, but quick.
     for (const ns of [a, b, client]) lab.tryExec(ns, 'sysctl', ['-q', '-w', 'net.ipv6.conf.all.accept_dad=1']);
     lab.exec(client, 'ip', ['-6', 'addr', 'add', `${net6}254/64`, 'dev', 'br0', 'nodad']);
@@ -70,7 +82,7 @@ d('ip agent in network namespaces', () => {
     rmSync(state, { recursive: true, force: true });
   });
 
-  it('starts on node a: the client reaches the address at a\'s MAC', async () => {
+  it("starts on node a: the client reaches the address at a's MAC", async () => {
     const run = lab.runner(a);
     expect((await act(ipAgent, 'monitor', params(), run)).outcome).toBe('not-running');
     expect(await act(ipAgent, 'start', params(), run)).toMatchObject({ execution: 'done', outcome: 'ok' });
@@ -88,7 +100,7 @@ d('ip agent in network namespaces', () => {
     expect((await act(ipAgent, 'monitor', params(), lab.runner(b))).outcome).toBe('not-running');
   });
 
-  it('moves to node b: the gratuitous ARP moves the client\'s ARP entry', async () => {
+  it("moves to node b: the gratuitous ARP moves the client's ARP entry", async () => {
     expect((await act(ipAgent, 'stop', params(), lab.runner(a))).outcome).toBe('ok');
     expect((await act(ipAgent, 'stop', params(), lab.runner(a))).outcome).toBe('ok');
     expect((await act(ipAgent, 'monitor', params(), lab.runner(a))).outcome).toBe('not-running');
@@ -183,7 +195,15 @@ d('ip agent in network namespaces', () => {
       moved = lab.neighbour(client, VIP6, 'br0') === lab.mac(b, 'eth0');
       if (!moved) await new Promise((r) => setTimeout(r, 100));
     }
-    if (!moved) console.log('client neighbours:', lab.exec(client, 'ip', ['-6', 'neigh', 'show']), 'b:', lab.exec(b, 'ip', ['-6', 'addr', 'show', 'dev', 'eth0']), lab.exec(b, 'sysctl', ['net.ipv6.conf.eth0.ndisc_notify']), lab.mac(b, 'eth0'));
+    if (!moved)
+      console.log(
+        'client neighbours:',
+        lab.exec(client, 'ip', ['-6', 'neigh', 'show']),
+        'b:',
+        lab.exec(b, 'ip', ['-6', 'addr', 'show', 'dev', 'eth0']),
+        lab.exec(b, 'sysctl', ['net.ipv6.conf.eth0.ndisc_notify']),
+        lab.mac(b, 'eth0'),
+      );
     expect(moved).toBe(true);
     expect((await act(ipAgent, 'stop', p, lab.runner(b))).outcome).toBe('ok');
   });
@@ -201,10 +221,15 @@ d('ip agent in network namespaces', () => {
     chmodSync(out, 0o755);
     try {
       const { shimPath } = await exportOcf({ module: 'ip', outDir: out, resolveFrom: repo });
-      const r = spawnSync('ip', ['netns', 'exec', a, 'ocf-tester', '-n', 'vip',
-        '-o', `address=${VIP}`, '-o', 'interface=eth0', '-o', 'arpCount=1', '-o', 'label=ocf', shimPath], {
-        encoding: 'utf8', env: { ...process.env, HA_RSCTMP: out }, timeout: 120_000,
-      });
+      const r = spawnSync(
+        'ip',
+        ['netns', 'exec', a, 'ocf-tester', '-n', 'vip', '-o', `address=${VIP}`, '-o', 'interface=eth0', '-o', 'arpCount=1', '-o', 'label=ocf', shimPath],
+        {
+          encoding: 'utf8',
+          env: { ...process.env, HA_RSCTMP: out },
+          timeout: 120_000,
+        },
+      );
       if (r.status !== 0) console.log(r.stdout, r.stderr);
       expect(r.stdout).toContain('passed all tests');
       expect(lab.exec(a, 'ip', ['-4', '-o', 'addr', 'show', 'dev', 'eth0'])).not.toContain(VIP);

@@ -95,7 +95,11 @@ class FakeLink implements CommandRunner {
   }
 }
 
-function setup(raw: Record<string, unknown> = {}): { clock: SteppingClock; link: FakeLink; call: (action: 'start' | 'stop' | 'monitor') => Promise<ActionResult> } {
+function setup(raw: Record<string, unknown> = {}): {
+  clock: SteppingClock;
+  link: FakeLink;
+  call: (action: 'start' | 'stop' | 'monitor') => Promise<ActionResult>;
+} {
   const checked = validateParams(ipAgent, { address: VIP, cidrNetmask: 24, interface: IF, arpCount: 1, ...raw });
   if (!checked.ok) throw new Error(checked.message);
   const p: IpParams = checked.params;
@@ -103,8 +107,15 @@ function setup(raw: Record<string, unknown> = {}): { clock: SteppingClock; link:
   const link = new FakeLink(clock);
   const call = (action: 'start' | 'stop' | 'monitor'): Promise<ActionResult> => {
     const ctx: AgentContext = {
-      node: 'n1', instance: 'vip', stateDir: '/nonexistent', run: link, log: silentLogger, clock,
-      signal: new AbortController().signal, deadline: clock.now() + 20_000, op: { name: action, interval: 0, timeout: 20_000 },
+      node: 'n1',
+      instance: 'vip',
+      stateDir: '/nonexistent',
+      run: link,
+      log: silentLogger,
+      clock,
+      signal: new AbortController().signal,
+      deadline: clock.now() + 20_000,
+      op: { name: action, interval: 0, timeout: 20_000 },
     };
     return ipAgent[action](p, ctx);
   };
@@ -144,7 +155,10 @@ describe('ip agent and a link that is down', () => {
     const { link, call } = setup();
     expect(await call('start')).toMatchObject({ outcome: 'ok' });
     link.cable = false;
-    expect(await call('monitor')).toMatchObject({ outcome: 'generic-error', reason: expect.stringContaining(`interface ${IF} is up but has no carrier (operstate LOWERLAYERDOWN`) });
+    expect(await call('monitor')).toMatchObject({
+      outcome: 'generic-error',
+      reason: expect.stringContaining(`interface ${IF} is up but has no carrier (operstate LOWERLAYERDOWN`),
+    });
     link.cable = true;
     link.operstate = 'DORMANT';
     expect(await call('monitor')).toMatchObject({ outcome: 'generic-error', reason: expect.stringContaining('not operational (operstate DORMANT)') });
@@ -208,7 +222,9 @@ describe('ip agent and a link that is down', () => {
     const t0 = clock.now();
     const r = await call('start');
     expect(r.outcome).toBe('generic-error');
-    expect(r.reason).toBe(`not starting ${VIP}: set ${IF} up (bringLinkUp), but interface ${IF} is up but has no carrier (operstate LOWERLAYERDOWN: cable, switch port or peer down)`);
+    expect(r.reason).toBe(
+      `not starting ${VIP}: set ${IF} up (bringLinkUp), but interface ${IF} is up but has no carrier (operstate LOWERLAYERDOWN: cable, switch port or peer down)`,
+    );
     expect(clock.now() - t0).toBeGreaterThanOrEqual(5000);
     expect(clock.now() - t0).toBeLessThan(6000);
     expect(link.addrs).toEqual([]);
@@ -245,7 +261,16 @@ describe('the gratuitous-ARP series', () => {
     if (!checked.ok) throw new Error(checked.message);
     const invoke = async (action: 'start' | 'stop'): Promise<ActionResult> => {
       const pending = invokeAgent(ipAgent, {
-        action, params: checked.params, node: 'n1', instance: 'vip', stateDir: '/nonexistent', run: link, log: silentLogger, clock, timeoutMs: 20_000, background,
+        action,
+        params: checked.params,
+        node: 'n1',
+        instance: 'vip',
+        stateDir: '/nonexistent',
+        run: link,
+        log: silentLogger,
+        clock,
+        timeoutMs: 20_000,
+        background,
       });
       let done: ActionResult | undefined;
       void pending.then((r) => (done = r));
@@ -273,7 +298,16 @@ describe('the gratuitous-ARP series', () => {
     const checked = validateParams(ipAgent, { address: VIP, cidrNetmask: 24, interface: IF, arpCount: 5, arpInterval: 200, dadTimeout: 0 });
     if (!checked.ok) throw new Error(checked.message);
     const pending = invokeAgent(ipAgent, {
-      action: 'start', params: checked.params, node: 'n1', instance: 'vip', stateDir: '/nonexistent', run: link, log: silentLogger, clock, timeoutMs: 20_000, background,
+      action: 'start',
+      params: checked.params,
+      node: 'n1',
+      instance: 'vip',
+      stateDir: '/nonexistent',
+      run: link,
+      log: silentLogger,
+      clock,
+      timeoutMs: 20_000,
+      background,
     });
     await clock.advanceAsync(2000);
     expect(await pending).toMatchObject({ outcome: 'ok' });

@@ -50,10 +50,14 @@ d('mac agent in network namespaces', () => {
     stateDir = mkdtempSync(join(tmpdir(), 'paceline-mac-'));
     node = lab.ns('n');
     client = lab.ns('c');
-    lab.bridge(client, [
-      { ns: node, ifname: 'eth0', port: 'p0', address: `${net}.1/24` },
-      { ns: node, ifname: 'eth1', port: 'p1', address: `${net}.11/24` },
-    ], `${net}.254/24`);
+    lab.bridge(
+      client,
+      [
+        { ns: node, ifname: 'eth0', port: 'p0', address: `${net}.1/24` },
+        { ns: node, ifname: 'eth1', port: 'p1', address: `${net}.11/24` },
+      ],
+      `${net}.254/24`,
+    );
     // Each NIC answers ARP only for its own addresses, so the client sees which MAC owns which.
     // and ARP requests carry the address of the NIC they leave from (no "ARP flux").
     lab.exec(node, 'sysctl', ['-q', '-w', 'net.ipv4.conf.all.arp_ignore=1']);
@@ -131,9 +135,15 @@ d('mac agent in network namespaces', () => {
     chmodSync(out, 0o755);
     try {
       const { shimPath } = await exportOcf({ module: 'mac', outDir: out, resolveFrom: repo });
-      const r = spawnSync('ip', ['netns', 'exec', node, 'ocf-tester', '-n', 'mac1', '-o', 'mode=spare-nic', '-o', `mac=${FAILED_NODE_MAC}`, '-o', 'interface=eth1', shimPath], {
-        encoding: 'utf8', env: { ...process.env, HA_RSCTMP: out }, timeout: 120_000,
-      });
+      const r = spawnSync(
+        'ip',
+        ['netns', 'exec', node, 'ocf-tester', '-n', 'mac1', '-o', 'mode=spare-nic', '-o', `mac=${FAILED_NODE_MAC}`, '-o', 'interface=eth1', shimPath],
+        {
+          encoding: 'utf8',
+          env: { ...process.env, HA_RSCTMP: out },
+          timeout: 120_000,
+        },
+      );
       if (r.status !== 0) console.log(r.stdout, r.stderr);
       expect(r.stdout).toContain('passed all tests');
       expect(lab.mac(node, 'eth1')).toBe(spareOwnMac);
@@ -142,7 +152,10 @@ d('mac agent in network namespaces', () => {
     }
   });
 
-  it.each([['spare-nic', spare], ['macvlan', mv]])('passes the agent test kit in %s mode', async (_mode, params) => {
+  it.each([
+    ['spare-nic', spare],
+    ['macvlan', mv],
+  ])('passes the agent test kit in %s mode', async (_mode, params) => {
     const report = await testAgent(macAgent, params, { runner: lab.runner(node), instance: 'mac1' });
     if (!report.passed) console.log(formatReport(report));
     expect(report.passed).toBe(true);

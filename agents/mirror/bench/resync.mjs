@@ -26,16 +26,27 @@ const REPEAT = Number(process.env.REPEAT ?? 5); // the default: the primary ring
 const runner = new ExecaCommandRunner();
 const clock = new SystemClock();
 const HZ = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-const port = () => new Promise((res) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); }); });
+const port = () =>
+  new Promise((res) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => res(p));
+    });
+  });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const secs = (ms) => `${(ms / 1000).toFixed(2)} s`;
 
 /** CPU (ms) a process and its reaped children have used: /proc/PID/stat utime+stime+cutime+cstime. */
 function cpuMs(pid) {
   try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').slice(readFileSync(`/proc/${pid}/stat`, 'utf8').lastIndexOf(')') + 2).split(' ');
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .slice(readFileSync(`/proc/${pid}/stat`, 'utf8').lastIndexOf(')') + 2)
+      .split(' ');
     return ((Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 1000) / HZ;
-  } catch { return 0; }
+  } catch {
+    return 0;
+  }
 }
 /** CPU of a process group's members still alive plus what they reaped (tracker + python watcher, worker + rsync clients…). */
 function groupCpuMs(pgid) {
@@ -58,13 +69,28 @@ async function benchSize(N, out) {
   // The shared secret both nodes derive the rsync password from (as the cluster key does in a cluster).
   const secretFile = join(root, 'secret');
   await writeFile(secretFile, randomBytes(32), { mode: 0o600 });
-  const node = (name) => ({ name, data: join(root, name, 'data'), state: join(root, name, 'state'), params: { path: join(root, name, 'data'), peers, intervalMs: INTERVAL, secretFile } });
+  const node = (name) => ({
+    name,
+    data: join(root, name, 'data'),
+    state: join(root, name, 'state'),
+    params: { path: join(root, name, 'data'), peers, intervalMs: INTERVAL, secretFile },
+  });
   const s1 = node('serv1');
   const s2 = node('serv2');
   const ref = join(root, 'rsync-reference');
   const call = async (n, action) => {
     const v = validateParams(mirrorAgent, n.params, 'data');
-    const r = await invokeAgent(mirrorAgent, { action, params: v.params, node: n.name, instance: 'data', stateDir: n.state, run: runner, log: silentLogger, clock, timeoutMs: 3_600_000 });
+    const r = await invokeAgent(mirrorAgent, {
+      action,
+      params: v.params,
+      node: n.name,
+      instance: 'data',
+      stateDir: n.state,
+      run: runner,
+      log: silentLogger,
+      clock,
+      timeoutMs: 3_600_000,
+    });
     if (r.outcome !== 'ok' && r.outcome !== 'running-promoted') throw new Error(`${n.name} ${action}: ${r.outcome} ${r.reason}`);
     return r;
   };
@@ -99,7 +125,7 @@ async function benchSize(N, out) {
     passwordArgs = [`--password-file=${join(s2.state, 'client.secret')}`]; // the password start derived from the secret
     const first = await syncedAfter(s2, t);
     const r0 = rsyncTimed(['-a', '--delete', url(s1), `${ref}/`]);
-    row(`initial sync (${(N * SIZE / 1048576).toFixed(0)} MiB): start → in sync`, secs(Date.now() - t), `${secs(r0.wallMs)} (plain rsync)`, first.reason);
+    row(`initial sync (${((N * SIZE) / 1048576).toFixed(0)} MiB): start → in sync`, secs(Date.now() - t), `${secs(r0.wallMs)} (plain rsync)`, first.reason);
     // Followed incrementally from here (the primary's tracker may still be setting up its watches).
     for (;;) if ((await syncedAfter(s2, Date.now())).scope === 'incremental') break;
 
@@ -112,7 +138,12 @@ async function benchSize(N, out) {
     await sleep(5000);
     const idleCpu = ((sides() - c0) / (Date.now() - w0)) * 1000;
     const rIdle = rsyncTimed(['-a', '--delete', url(s1), `${ref}/`]);
-    row(`idle: CPU per second, both nodes (a pull every ${INTERVAL} ms)`, `${idleCpu.toFixed(0)} ms/s`, `${rIdle.cpuMs.toFixed(0)} ms client CPU, ${secs(rIdle.wallMs)} per full-scan pull`, 'worker+rsync clients, daemon+forks, both trackers+watchers');
+    row(
+      `idle: CPU per second, both nodes (a pull every ${INTERVAL} ms)`,
+      `${idleCpu.toFixed(0)} ms/s`,
+      `${rIdle.cpuMs.toFixed(0)} ms client CPU, ${secs(rIdle.wallMs)} per full-scan pull`,
+      'worker+rsync clients, daemon+forks, both trackers+watchers',
+    );
 
     // 100 files changed on the primary → all 100 in place on the replica; REPEAT times (a loaded
     // machine scatters single figures): the median, the spread, and where the last round's time went.
@@ -137,8 +168,12 @@ async function benchSize(N, out) {
     const breakdown = rung.length
       ? `; the last rounds (median of ${rung.length}): ${med(rung.map((r) => r.waitMs ?? 0))} ms from ring to round, ${med(rung.map((r) => r.rsyncRuns))} rsync run(s) taking ${med(rung.map((r) => r.rsyncMs))} ms, round ${med(rung.map((r) => r.totalMs))} ms`
       : '';
-    row(`100 files changed on the primary → replica in sync (median of ${REPEAT}; min–max)`, `${secs(lags[Math.floor(lags.length / 2)])}`, `${secs(r100.wallMs)} (full-scan pull)`,
-      `${secs(lags[0])}–${secs(lags[lags.length - 1])}${breakdown}; ${ws100.reason}`);
+    row(
+      `100 files changed on the primary → replica in sync (median of ${REPEAT}; min–max)`,
+      `${secs(lags[Math.floor(lags.length / 2)])}`,
+      `${secs(r100.wallMs)} (full-scan pull)`,
+      `${secs(lags[0])}–${secs(lags[lags.length - 1])}${breakdown}; ${ws100.reason}`,
+    );
 
     // Failover after a crash: 50 messages written on serv1 that never reached serv2.
     process.kill(-r1.daemon.pid, 'SIGKILL');
@@ -163,10 +198,20 @@ async function benchSize(N, out) {
     const fb = await call(s1, 'promote');
     const fbMs = Date.now() - t;
     const rfb = rsyncTimed(['-a', '--delete', '--dry-run', url(s2), `${join(root, 'serv1', 'data')}/`]);
-    row('failback: promote home (resync: 100 changed there, 50 unmirrored here, 10 conflicts)', secs(fbMs), `${secs(rfb.wallMs)} (full-scan compare, no transfer)`, fb.reason.replace(/, saved serv1's as [^;]*/g, '').slice(0, 140));
+    row(
+      'failback: promote home (resync: 100 changed there, 50 unmirrored here, 10 conflicts)',
+      secs(fbMs),
+      `${secs(rfb.wallMs)} (full-scan compare, no transfer)`,
+      fb.reason.replace(/, saved serv1's as [^;]*/g, '').slice(0, 140),
+    );
     t = Date.now();
     const conv = await syncedAfter(s2, t);
-    row('the new replica converges (its first sync after demote: a plain pull, the new primary vouching that it merged this copy whole)', secs(Date.now() - t), '', (conv.lastFull?.reason ?? conv.reason).slice(0, 100));
+    row(
+      'the new replica converges (its first sync after demote: a plain pull, the new primary vouching that it merged this copy whole)',
+      secs(Date.now() - t),
+      '',
+      (conv.lastFull?.reason ?? conv.reason).slice(0, 100),
+    );
   } finally {
     await call(s1, 'stop').catch(() => undefined);
     await call(s2, 'stop').catch(() => undefined);
@@ -182,10 +227,13 @@ for (const N of SIZES) {
   await benchSize(N, results);
 }
 load.push(loadavg()[0].toFixed(1));
-process.stdout.write(`paceline:mirror, ${SIZES.join(', ')} files of ${SIZE} B, replica interval ${INTERVAL} ms; load average during the run ${load.join(' → ')} on ${(await import('node:os')).cpus().length} CPUs\n\n`);
+process.stdout.write(
+  `paceline:mirror, ${SIZES.join(', ')} files of ${SIZE} B, replica interval ${INTERVAL} ms; load average during the run ${load.join(' → ')} on ${(await import('node:os')).cpus().length} CPUs\n\n`,
+);
 for (const [N, rows] of results) {
   process.stdout.write(`## ${N} files\n`);
-  for (const [what, agent, ref, note] of rows) process.stdout.write(`  ${agent.padStart(10)}  ${what}${ref ? `   [rsync: ${ref}]` : ''}\n              ${note}\n`);
+  for (const [what, agent, ref, note] of rows)
+    process.stdout.write(`  ${agent.padStart(10)}  ${what}${ref ? `   [rsync: ${ref}]` : ''}\n              ${note}\n`);
 }
 if (results.size > 1) {
   const first = SIZES[0];
@@ -193,5 +241,8 @@ if (results.size > 1) {
   process.stdout.write(`\n## growth ${first} → ${last} files\n`);
   const a = results.get(first);
   const b = results.get(last);
-  for (let k = 0; k < a.length; k++) process.stdout.write(`  ${a[k][1].padStart(10)} → ${b[k][1].padEnd(10)}  ${a[k][0]}${a[k][2] ? `   [rsync: ${a[k][2].split(' ')[0]} → ${b[k][2].split(' ')[0]} s]` : ''}\n`);
+  for (let k = 0; k < a.length; k++)
+    process.stdout.write(
+      `  ${a[k][1].padStart(10)} → ${b[k][1].padEnd(10)}  ${a[k][0]}${a[k][2] ? `   [rsync: ${a[k][2].split(' ')[0]} → ${b[k][2].split(' ')[0]} s]` : ''}\n`,
+    );
 }

@@ -17,7 +17,17 @@ import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineAgent, failed, notRunning, ok, runningPromoted, type ActionResult, type AgentContext, type ReplicaLag } from '@paceline/agent-api';
-import { countConflicts, instanceFile, readInstance, readWorkerStatus, trimLog, workerConfigFile, writeInstance, type InstanceRecord, type WorkerStatus } from './instance.js';
+import {
+  countConflicts,
+  instanceFile,
+  readInstance,
+  readWorkerStatus,
+  trimLog,
+  workerConfigFile,
+  writeInstance,
+  type InstanceRecord,
+  type WorkerStatus,
+} from './instance.js';
 import { readJson, writeJsonAtomic } from './manifest.js';
 import type { JournalState } from './journal.js';
 import { journalStateFile } from './tracker.js';
@@ -58,7 +68,9 @@ async function tail(file: string): Promise<string> {
 /** Merges rename files from metaDir/staging into path: both must be on one filesystem. */
 async function sameFilesystem(l: Layout): Promise<ActionResult | undefined> {
   const [d, m] = await Promise.all([stat(l.data), stat(l.metaDir)]);
-  return d.dev === m.dev ? undefined : failed('misconfigured', `metaDir ${l.metaDir} must be on the same filesystem as path ${l.data} (merges move files from its staging area into place)`);
+  return d.dev === m.dev
+    ? undefined
+    : failed('misconfigured', `metaDir ${l.metaDir} must be on the same filesystem as path ${l.data} (merges move files from its staging area into place)`);
 }
 
 /**
@@ -71,7 +83,8 @@ async function servesItself(p: MirrorParams, l: Layout, ctx: AgentContext): Prom
 }
 
 /** Said in start's and monitor's results while the daemons run without a shared secret (auth: none). */
-const UNAUTHENTICATED = '; WARNING unauthenticated (auth: none): any user on the peer node can read this copy through its rsync daemon (remove auth: none to require the cluster key)';
+const UNAUTHENTICATED =
+  '; WARNING unauthenticated (auth: none): any user on the peer node can read this copy through its rsync daemon (remove auth: none to require the cluster key)';
 
 async function spawnOwned(ctx: AgentContext, file: string, args: string[], logFile: string): Promise<Owned | ActionResult> {
   if (!ctx.run.spawn) return failed('not-installed', 'this command runner cannot start daemons (no spawn)');
@@ -138,9 +151,10 @@ export function replicaLag(ws: WorkerStatus | undefined, synced: { readonly sync
   const reachable = ws === undefined ? false : ws.kind !== 'unreachable';
   const base = { source: peer, reachable };
   const seconds = (asOf: number): number => Math.round(Math.max(0, now - asOf)) / 1000;
-  const missing = ws?.behind && ws.kind !== 'synced'
-    ? { bytes: ws.behind.bytes, changes: ws.behind.changes, ...(ws.behind.oldestAt !== undefined ? { oldestMissingAt: Math.round(ws.behind.oldestAt) } : {}) }
-    : undefined;
+  const missing =
+    ws?.behind && ws.kind !== 'synced'
+      ? { bytes: ws.behind.bytes, changes: ws.behind.changes, ...(ws.behind.oldestAt !== undefined ? { oldestMissingAt: Math.round(ws.behind.oldestAt) } : {}) }
+      : undefined;
   if (ws?.lastSyncStartedAt !== undefined) {
     const asOf = Math.round(ws.lastSyncStartedAt);
     if (ws.kind === 'synced' || ws.kind === 'peer-not-promoted') return { ...base, state: 'in-sync', asOf, seconds: seconds(asOf), bytes: 0, changes: 0 };
@@ -161,7 +175,8 @@ export const mirrorAgent = defineAgent({
   meta: {
     name: 'mirror',
     version: '1.0.0',
-    description: 'A directory mirrored to the peer node over rsync: Promoted = authoritative copy, Unpromoted = replica; loss-free resync with conflict detection',
+    description:
+      'A directory mirrored to the peer node over rsync: Promoted = authoritative copy, Unpromoted = replica; loss-free resync with conflict detection',
     uniqueParams: ['path'],
     defaultTimeouts: { start: 30_000, stop: 40_000, monitor: 20_000, promote: 600_000, demote: 30_000 },
     defaultMonitorInterval: 10_000,
@@ -222,7 +237,10 @@ export const mirrorAgent = defineAgent({
       if (await servesItself(p, l, ctx)) break;
       if (!(await alive(daemon)) || ctx.clock.now() > ctx.deadline - 1500) {
         await stopOwned(daemon, ctx.clock);
-        return failed('generic-error', `the rsync daemon did not listen on ${l.self.authority}: ${(await tail(logFile)) || (await tail(`${l.stateDir}/rsyncd.log`)) || 'no output'}`);
+        return failed(
+          'generic-error',
+          `the rsync daemon did not listen on ${l.self.authority}: ${(await tail(logFile)) || (await tail(`${l.stateDir}/rsyncd.log`)) || 'no output'}`,
+        );
       }
       await ctx.clock.sleep(50, ctx.signal).catch(() => undefined);
     }
@@ -234,9 +252,19 @@ export const mirrorAgent = defineAgent({
       if (!('outcome' in tracker)) await stopOwned(tracker, ctx.clock);
       return worker;
     }
-    await writeInstance(l, { role: 'unpromoted', since: ctx.clock.now(), bootId: await bootId(), daemon, worker, authenticated, ...('outcome' in tracker ? {} : { tracker }) });
+    await writeInstance(l, {
+      role: 'unpromoted',
+      since: ctx.clock.now(),
+      bootId: await bootId(),
+      daemon,
+      worker,
+      authenticated,
+      ...('outcome' in tracker ? {} : { tracker }),
+    });
     ctx.log.info('mirror started (Unpromoted)', { serving: l.self.authority, peer: l.peer });
-    return ok(`Unpromoted: serving ${l.data} on ${l.self.authority}, following ${l.peer} every ${p.intervalMs} ms${tracking}${authenticated ? '' : UNAUTHENTICATED}`);
+    return ok(
+      `Unpromoted: serving ${l.data} on ${l.self.authority}, following ${l.peer} every ${p.intervalMs} ms${tracking}${authenticated ? '' : UNAUTHENTICATED}`,
+    );
   },
 
   async stop(p, ctx) {
@@ -260,13 +288,17 @@ export const mirrorAgent = defineAgent({
     if (!rec) return notRunning();
     if (!(await alive(rec.daemon))) {
       if (rec.bootId !== (await bootId())) return notRunning('the node restarted since this instance was started');
-      return failed(rec.role === 'promoted' ? 'failed-promoted' : 'generic-error', `the rsync daemon (pid ${rec.daemon.pid}) is gone: ${await tail(`${l.stateDir}/rsyncd.out`)}`);
+      return failed(
+        rec.role === 'promoted' ? 'failed-promoted' : 'generic-error',
+        `the rsync daemon (pid ${rec.daemon.pid}) is gone: ${await tail(`${l.stateDir}/rsyncd.out`)}`,
+      );
     }
     await trimLog(`${l.stateDir}/rsyncd.log`);
     await trimLog(`${l.stateDir}/worker.log`);
     const conflicts = `${await conflictNote(l)}${await ensureTracker(p, l, ctx, rec)}${rec.authenticated === false ? UNAUTHENTICATED : ''}`;
     if (rec.role === 'promoted') return runningPromoted(`Promoted: ${l.data} is authoritative, served to ${l.peer} on ${l.self.authority}${conflicts}`);
-    if (!(await alive(rec.worker))) return failed('generic-error', `the replica worker (pid ${rec.worker?.pid}) is gone: ${await tail(`${l.stateDir}/worker.log`)}`);
+    if (!(await alive(rec.worker)))
+      return failed('generic-error', `the replica worker (pid ${rec.worker?.pid}) is gone: ${await tail(`${l.stateDir}/worker.log`)}`);
     const ws = await readWorkerStatus(l);
     const now = ctx.clock.now();
     const synced = ws?.lastSyncAt;
@@ -276,16 +308,25 @@ export const mirrorAgent = defineAgent({
       const local = ws.keptLocal ? `; ${ws.keptLocal} local change(s) never mirrored, kept until this node is promoted` : '';
       // Lag: every change made on the peer before the last sync began is here; what came after is at most that old.
       const behind = ws.lastSyncStartedAt !== undefined ? now - ws.lastSyncStartedAt : now - synced;
-      const applied = ws.applied ? `; last pull: ${ws.applied.changes} change(s), ${ws.applied.bytes} B${ws.applied.delayMs !== undefined ? `, in place ${ago(ws.applied.delayMs)} after the oldest was written` : ''}` : '';
-      const tracking = ws.scope === 'full' ? '; full scans (the peer\'s journal is not usable yet)' : '';
-      return { ...ok(`Unpromoted: in sync with ${l.peer} (${ws.files ?? 0} files, synced ${ago(now - synced)} ago; lag ≤ ${ago(behind)}, 0 B behind at the last check${applied}${tracking})${local}${conflicts}`), report };
+      const applied = ws.applied
+        ? `; last pull: ${ws.applied.changes} change(s), ${ws.applied.bytes} B${ws.applied.delayMs !== undefined ? `, in place ${ago(ws.applied.delayMs)} after the oldest was written` : ''}`
+        : '';
+      const tracking = ws.scope === 'full' ? "; full scans (the peer's journal is not usable yet)" : '';
+      return {
+        ...ok(
+          `Unpromoted: in sync with ${l.peer} (${ws.files ?? 0} files, synced ${ago(now - synced)} ago; lag ≤ ${ago(behind)}, 0 B behind at the last check${applied}${tracking})${local}${conflicts}`,
+        ),
+        report,
+      };
     }
     if (ws?.kind === 'peer-not-promoted') return { ...ok(`Unpromoted: ${ws.reason}${conflicts}`), report };
     const since = synced ?? ws?.startedAt ?? rec.since;
     const copyAge = manifest ? `copy as of ${new Date(manifest.syncedAt).toISOString()}` : 'never synced';
     const pending = ws?.behind
       ? `; ${ws.behind.changes} change(s), ${ws.behind.bytes} B behind${ws.behind.oldestAt !== undefined ? `, the oldest written ${ago(Math.max(0, now - ws.behind.oldestAt))} ago` : ''}`
-      : ws?.kind === 'unreachable' ? `; bytes behind unknown (${l.peer} unreachable)` : '';
+      : ws?.kind === 'unreachable'
+        ? `; bytes behind unknown (${l.peer} unreachable)`
+        : '';
     const behind = `Unpromoted: not synced for ${ago(now - since)} (${copyAge})${pending}${ws ? `: ${ws.reason}` : ''}${conflicts}`;
     return now - since > p.maxLagMs ? { execution: 'done', outcome: 'degraded', reason: behind, report } : { ...ok(behind), report };
   },
@@ -309,7 +350,12 @@ export const mirrorAgent = defineAgent({
     const fenced = ctx.fencedNodes?.includes(l.peer) === true;
     const o = fenced
       ? { kind: 'fenced' as const }
-      : await syncFromPeer(p, l, { run: ctx.run, now: () => ctx.clock.now(), signal: ctx.signal, timeoutMs: Math.max(1000, ctx.deadline - ctx.clock.now() - margin) }, 'promote');
+      : await syncFromPeer(
+          p,
+          l,
+          { run: ctx.run, now: () => ctx.clock.now(), signal: ctx.signal, timeoutMs: Math.max(1000, ctx.deadline - ctx.clock.now() - margin) },
+          'promote',
+        );
     let reason: string;
     if (o.kind === 'fenced') {
       const m = await readSynced(l);
@@ -317,7 +363,8 @@ export const mirrorAgent = defineAgent({
       ctx.log.warn(reason);
     } else if (o.kind === 'synced') {
       reason = `Promoted after resynchronising from ${l.peer}: ${summarize(o, l)}`;
-      if (o.merge.conflicts.length > 0) ctx.log.warn(`mirror conflicts: ${o.merge.conflicts.map((c) => c.message).join('; ')}`, { conflicts: o.merge.conflicts.length });
+      if (o.merge.conflicts.length > 0)
+        ctx.log.warn(`mirror conflicts: ${o.merge.conflicts.map((c) => c.message).join('; ')}`, { conflicts: o.merge.conflicts.length });
     } else if (o.kind === 'unreachable') {
       const m = await readSynced(l);
       reason = `Promoted with the local copy (${m ? `last synced with ${m.syncedWith} at ${new Date(m.syncedAt).toISOString()}` : 'never synced'}): ${l.peer} is unreachable (${o.reason})`;

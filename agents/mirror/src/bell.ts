@@ -73,7 +73,8 @@ export function decodeRing(datagram: Buffer, key: string | undefined, from: stri
   const r = v as Partial<Ring>;
   const s = r.state as Partial<JournalState> | undefined;
   if (r.v !== 1 || r.node !== from || typeof r.offset !== 'number' || !Number.isSafeInteger(r.offset) || r.offset < 0) return undefined;
-  if (typeof s?.id !== 'string' || typeof s.gen !== 'number' || typeof s.at !== 'number' || typeof s.startedAt !== 'number' || typeof s.ready !== 'boolean') return undefined;
+  if (typeof s?.id !== 'string' || typeof s.gen !== 'number' || typeof s.at !== 'number' || typeof s.startedAt !== 'number' || typeof s.ready !== 'boolean')
+    return undefined;
   if (r.lines !== undefined && typeof r.lines !== 'string') return undefined;
   const ring = r as Ring;
   if (key === undefined && ring.lines !== undefined) {

@@ -39,8 +39,7 @@ export const headerLine = (id: string, startedAt: number): string => `#paceline-
 export const entryLine = (id: string, e: JournalEntry): string => `${id.slice(0, 8)} ${e.gen} ${e.at} ${e.size} ${JSON.stringify(e.path)}\n`;
 
 export type ParsedJournal =
-  | { readonly ok: true; readonly id: string; readonly entries: readonly JournalEntry[]; readonly end: number }
-  | { readonly ok: false; readonly reason: string };
+  { readonly ok: true; readonly id: string; readonly entries: readonly JournalEntry[]; readonly end: number } | { readonly ok: false; readonly reason: string };
 
 /** The journal's ID from its first line, if the buffer holds one. */
 export function journalId(buf: Buffer): string | undefined {

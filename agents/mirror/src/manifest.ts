@@ -138,7 +138,11 @@ export const manifestLogFile = (manifestFile: string): string => manifestFile.re
 /** One changed path: its entry now, or null when gone (`tree`: everything below a removed directory too). */
 export type ManifestChange = readonly [path: string, entry: Entry | null, scope?: 'tree'];
 
-interface LogLine { readonly s: number; readonly t: number; readonly c: readonly ManifestChange[] }
+interface LogLine {
+  readonly s: number;
+  readonly t: number;
+  readonly c: readonly ManifestChange[];
+}
 
 /** Applies a log's lines that belong to `m` (a later log line wins). */
 export function replayManifest(m: Manifest, log: string): Manifest {
@@ -168,7 +172,10 @@ export function replayManifest(m: Manifest, log: string): Manifest {
 export async function readManifest(file: string): Promise<Manifest | undefined> {
   const m = await readJson<Manifest>(file, (v) => v.version === 1 && typeof v.syncedAt === 'number' && typeof v.entries === 'object');
   if (m === undefined) return undefined;
-  const log = await readFile(manifestLogFile(file), 'utf8').catch((e: NodeJS.ErrnoException) => { if (e.code === 'ENOENT') return ''; throw e; });
+  const log = await readFile(manifestLogFile(file), 'utf8').catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return '';
+    throw e;
+  });
   return log === '' ? m : replayManifest(m, log);
 }
 
@@ -190,8 +197,11 @@ export async function entryOf(root: string, rel: string): Promise<Entry | undefi
   const st = lstatSync(abs, { throwIfNoEntry: false });
   if (st === undefined || (!st.isFile() && !st.isSymbolicLink())) return undefined;
   try {
-    const sha256 = st.isSymbolicLink() ? createHash('sha256').update(readlinkSync(abs)).digest('hex')
-      : st.size <= SMALL_FILE ? createHash('sha256').update(readFileSync(abs)).digest('hex') : await hashFile(abs);
+    const sha256 = st.isSymbolicLink()
+      ? createHash('sha256').update(readlinkSync(abs)).digest('hex')
+      : st.size <= SMALL_FILE
+        ? createHash('sha256').update(readFileSync(abs)).digest('hex')
+        : await hashFile(abs);
     return { type: st.isFile() ? 'file' : 'symlink', size: st.size, mtimeMs: st.mtimeMs, sha256, ino: st.ino };
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;

@@ -53,9 +53,16 @@ export function planMerge(local: Tree, remote: Tree, base: ReadonlyMap<string, E
     if (sameContent(l, r)) continue;
     if (sameContent(l, b)) (r === undefined ? remove : take).push(p);
     else if (sameContent(r, b)) keepLocal.push(p);
-    else if (l !== undefined && r !== undefined) { conflicts.push({ path: p, kind: 'both-changed' }); take.push(p); }
-    else if (r === undefined) { conflicts.push({ path: p, kind: 'changed-here-deleted-there' }); keepLocal.push(p); }
-    else { conflicts.push({ path: p, kind: 'deleted-here-changed-there' }); take.push(p); }
+    else if (l !== undefined && r !== undefined) {
+      conflicts.push({ path: p, kind: 'both-changed' });
+      take.push(p);
+    } else if (r === undefined) {
+      conflicts.push({ path: p, kind: 'changed-here-deleted-there' });
+      keepLocal.push(p);
+    } else {
+      conflicts.push({ path: p, kind: 'deleted-here-changed-there' });
+      take.push(p);
+    }
   }
   const mkdirs = [...remote.dirs].filter((d) => !local.dirs.has(d)).sort();
   return { take, remove, keepLocal, conflicts, mkdirs };
@@ -76,7 +83,10 @@ export interface MergeResult {
 
 /** "2026-11-22T07:30:00.000Z" → "2026-11-22T07-30-00Z": safe in file names. */
 export function stamp(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+  return new Date(ms)
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replace(/:/g, '-');
 }
 
 async function moveFile(from: string, to: string): Promise<void> {
@@ -97,10 +107,17 @@ async function moveFile(from: string, to: string): Promise<void> {
  * files. Where a local file stands in the way of the peer's directory, or a local directory in the
  * way of the peer's file, the local one is saved like a conflict ('type-clash') — never deleted.
  */
-export async function applyMerge(plan: MergePlan, where: {
-  readonly data: string; readonly staging: string; readonly conflictsDir: string;
-  readonly node: string; readonly peer: string; readonly now: number;
-}): Promise<MergeResult> {
+export async function applyMerge(
+  plan: MergePlan,
+  where: {
+    readonly data: string;
+    readonly staging: string;
+    readonly conflictsDir: string;
+    readonly node: string;
+    readonly peer: string;
+    readonly now: number;
+  },
+): Promise<MergeResult> {
   const when = stamp(where.now);
   const saved: SavedConflict[] = [];
   const saveAs = (p: string): string => join(where.conflictsDir, `${p}.${where.node}.${when}`);
@@ -108,7 +125,11 @@ export async function applyMerge(plan: MergePlan, where: {
     if (c.kind === 'both-changed') {
       const savedAs = saveAs(c.path);
       await moveFile(join(where.data, c.path), savedAs);
-      saved.push({ ...c, savedAs, message: `${c.path}: changed on ${where.node} and on ${where.peer}; kept ${where.peer}'s version in place, saved ${where.node}'s as ${savedAs}` });
+      saved.push({
+        ...c,
+        savedAs,
+        message: `${c.path}: changed on ${where.node} and on ${where.peer}; kept ${where.peer}'s version in place, saved ${where.node}'s as ${savedAs}`,
+      });
     } else if (c.kind === 'changed-here-deleted-there') {
       saved.push({ ...c, message: `${c.path}: changed on ${where.node} but deleted on ${where.peer}; kept ${where.node}'s version` });
     } else {
@@ -123,7 +144,9 @@ export async function applyMerge(plan: MergePlan, where: {
     const savedAs = saveAs(p);
     await moveFile(join(where.data, p), savedAs);
     saved.push({
-      path: p, kind: 'type-clash', savedAs,
+      path: p,
+      kind: 'type-clash',
+      savedAs,
       message: `${p}: a ${want === 'dir' ? 'file' : 'directory'} on ${where.node} but a ${want === 'dir' ? 'directory' : 'file'} on ${where.peer}; took ${where.peer}'s, saved ${where.node}'s as ${savedAs}`,
     });
   };
@@ -138,7 +161,10 @@ export async function applyMerge(plan: MergePlan, where: {
     await clear(p, 'file');
     const dest = join(where.data, p);
     const dir = dirname(dest);
-    if (!made.has(dir)) { mkdirSync(dir, { recursive: true }); made.add(dir); }
+    if (!made.has(dir)) {
+      mkdirSync(dir, { recursive: true });
+      made.add(dir);
+    }
     renameSync(join(where.staging, p), dest);
     if (++n % 512 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
   }

@@ -11,47 +11,71 @@ import { parseHostPort } from '@paceline/agent-api';
 const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
 
 const AbsolutePath = (what: string) =>
-  z.string().min(1, `${what} is empty`)
+  z
+    .string()
+    .min(1, `${what} is empty`)
     .regex(NO_CONTROL, `${what} must not contain control characters (newlines, tabs)`)
     .refine((v) => isAbsolute(v), { message: `${what} must be an absolute path` });
 
 /** "ADDRESS" or "ADDRESS:PORT"; IPv6 as "[ADDR]" or "[ADDR]:PORT" (a bare IPv6 address without port also works). */
 const Endpoint = z.string().min(1).regex(NO_CONTROL, 'must not contain control characters').regex(/^\S+$/, 'must not contain spaces');
 
-export const MirrorParams = z.object({
-  path: AbsolutePath('path')
-    .refine((v) => normalize(v) !== '/', { message: 'path must not be "/": mirror a data directory, not the whole system' })
-    .describe('The mirrored data directory (absolute; the service writes here on the Promoted node)')
-    .meta({ unique: true }),
-  peers: z.record(z.string().min(1), Endpoint)
-    .refine((m) => Object.keys(m).length === 2, { message: 'peers must name exactly two nodes (node: "IP[:PORT]")' })
-    .describe('The two nodes and each one\'s address on the mirror link, e.g. { serv1: "10.99.0.1", serv2: "10.99.0.2:8731" }'),
-  port: z.number().int().min(1).max(65535).default(8730)
-    .describe('TCP port of the rsync daemon each started instance runs (when a peers entry names none)'),
-  metaDir: AbsolutePath('metaDir').optional()
-    .describe('Where the agent keeps its manifest, conflicts and staging area (outside path); default: PATH.mirror'),
-  intervalMs: z.number().int().min(100).default(2000)
-    .describe('The Unpromoted replica pulls the Promoted copy this often, in ms'),
-  maxLagMs: z.number().int().min(1000).default(60_000)
-    .describe('Monitor reports degraded when the replica, following a Promoted peer, has not completed a pull for this long (peer unreachable or pulls failing)'),
-  secretFile: AbsolutePath('secretFile').optional()
-    .describe('File holding a shared secret that the peers\' rsync daemons require; both nodes use the same file content (default: the cluster key the daemon runs with)'),
-  auth: z.enum(['key', 'none']).default('key')
-    .describe('key: the rsync daemons require a password both nodes derive from secretFile or the cluster key (start is misconfigured without either); none: no password, only the peer\'s address is admitted (any user on the peer can read this copy)'),
-  rsync: z.string().min(1).default('rsync').describe('The rsync program'),
-}).strict().superRefine((p, ctx) => {
-  const meta = p.metaDir ?? `${normalize(p.path)}.mirror`;
-  const inside = (a: string, b: string) => { const r = relative(b, a); return r === '' || (!r.startsWith('..') && !isAbsolute(r)); };
-  if (p.metaDir !== undefined && (inside(meta, p.path) || inside(p.path, meta))) {
-    ctx.addIssue({ code: 'custom', path: ['metaDir'], message: `metaDir must be outside path "${p.path}" (and not contain it)` });
-  }
-  if (p.auth === 'none' && p.secretFile !== undefined) {
-    ctx.addIssue({ code: 'custom', path: ['auth'], message: 'auth: none contradicts secretFile: remove one of them' });
-  }
-  for (const [node, ep] of Object.entries(p.peers)) {
-    if (parseEndpoint(ep, p.port) === undefined) ctx.addIssue({ code: 'custom', path: ['peers', node], message: `"${ep}" is not IP, IP:PORT or [IPV6]:PORT (an IP address on the mirror link, not a host name)` });
-  }
-});
+export const MirrorParams = z
+  .object({
+    path: AbsolutePath('path')
+      .refine((v) => normalize(v) !== '/', { message: 'path must not be "/": mirror a data directory, not the whole system' })
+      .describe('The mirrored data directory (absolute; the service writes here on the Promoted node)')
+      .meta({ unique: true }),
+    peers: z
+      .record(z.string().min(1), Endpoint)
+      .refine((m) => Object.keys(m).length === 2, { message: 'peers must name exactly two nodes (node: "IP[:PORT]")' })
+      .describe('The two nodes and each one\'s address on the mirror link, e.g. { serv1: "10.99.0.1", serv2: "10.99.0.2:8731" }'),
+    port: z.number().int().min(1).max(65535).default(8730).describe('TCP port of the rsync daemon each started instance runs (when a peers entry names none)'),
+    metaDir: AbsolutePath('metaDir').optional().describe('Where the agent keeps its manifest, conflicts and staging area (outside path); default: PATH.mirror'),
+    intervalMs: z.number().int().min(100).default(2000).describe('The Unpromoted replica pulls the Promoted copy this often, in ms'),
+    maxLagMs: z
+      .number()
+      .int()
+      .min(1000)
+      .default(60_000)
+      .describe(
+        'Monitor reports degraded when the replica, following a Promoted peer, has not completed a pull for this long (peer unreachable or pulls failing)',
+      ),
+    secretFile: AbsolutePath('secretFile')
+      .optional()
+      .describe(
+        "File holding a shared secret that the peers' rsync daemons require; both nodes use the same file content (default: the cluster key the daemon runs with)",
+      ),
+    auth: z
+      .enum(['key', 'none'])
+      .default('key')
+      .describe(
+        "key: the rsync daemons require a password both nodes derive from secretFile or the cluster key (start is misconfigured without either); none: no password, only the peer's address is admitted (any user on the peer can read this copy)",
+      ),
+    rsync: z.string().min(1).default('rsync').describe('The rsync program'),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    const meta = p.metaDir ?? `${normalize(p.path)}.mirror`;
+    const inside = (a: string, b: string) => {
+      const r = relative(b, a);
+      return r === '' || (!r.startsWith('..') && !isAbsolute(r));
+    };
+    if (p.metaDir !== undefined && (inside(meta, p.path) || inside(p.path, meta))) {
+      ctx.addIssue({ code: 'custom', path: ['metaDir'], message: `metaDir must be outside path "${p.path}" (and not contain it)` });
+    }
+    if (p.auth === 'none' && p.secretFile !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['auth'], message: 'auth: none contradicts secretFile: remove one of them' });
+    }
+    for (const [node, ep] of Object.entries(p.peers)) {
+      if (parseEndpoint(ep, p.port) === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['peers', node],
+          message: `"${ep}" is not IP, IP:PORT or [IPV6]:PORT (an IP address on the mirror link, not a host name)`,
+        });
+    }
+  });
 export type MirrorParams = z.infer<typeof MirrorParams>;
 
 export interface Endpoint {
@@ -102,7 +126,14 @@ export function layoutFor(p: MirrorParams, node: string, stateDir: string): Layo
   const metaDir = normalize(p.metaDir ?? `${data}.mirror`).replace(/\/+$/, '');
   const pubDir = `${metaDir}/pub`;
   return {
-    node, peer, data, self, remote, metaDir, pubDir, stateDir,
+    node,
+    peer,
+    data,
+    self,
+    remote,
+    metaDir,
+    pubDir,
+    stateDir,
     manifestFile: `${pubDir}/manifest.json`,
     statusFile: `${pubDir}/status.json`,
     conflictsDir: `${metaDir}/conflicts`,

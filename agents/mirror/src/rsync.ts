@@ -57,8 +57,7 @@ export async function writeDaemonConfig(p: MirrorParams, l: Layout, keyFile?: st
     // The pulls (the worker's, promote's) use the same password: derived once, here, at start.
     await writePrivate(clientSecretFile(l), `${secret.password}\n`);
     lines.push(`auth users = ${AUTH_USER}:ro`, `secrets file = ${secrets}`, 'strict modes = yes');
-  }
-  else await rm(clientSecretFile(l), { force: true });
+  } else await rm(clientSecretFile(l), { force: true });
   const asNobody = root && (await othersCanRead(l.pubDir));
   lines.push('', '[data]', `path = ${l.data}`, '', '[meta]', `path = ${l.pubDir}`, ...(asNobody ? [`uid = ${NOBODY}`, `gid = ${NOBODY}`] : []), '');
   await writePrivate(daemonConfigFile(l), lines.join('\n'));
@@ -118,10 +117,20 @@ export function classify(r: CommandResult): RsyncStatus {
 
 export function describe(r: CommandResult): string {
   if (r.notFound) return 'rsync is not installed (Debian package rsync)';
-  const err = r.stderr.trim().split('\n').filter((x) => x.trim() !== '').slice(-2).join(' | ');
+  const err = r.stderr
+    .trim()
+    .split('\n')
+    .filter((x) => x.trim() !== '')
+    .slice(-2)
+    .join(' | ');
   return `rsync exit ${r.exitCode ?? r.signal ?? '?'}${r.timedOut ? ' (timed out)' : ''}${err ? `: ${err}` : ''}`;
 }
 
-export async function runRsync(run: CommandRunner, p: MirrorParams, args: readonly string[], opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<CommandResult> {
+export async function runRsync(
+  run: CommandRunner,
+  p: MirrorParams,
+  args: readonly string[],
+  opts: { signal?: AbortSignal; timeoutMs?: number } = {},
+): Promise<CommandResult> {
   return run.run(p.rsync, args, { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) });
 }

@@ -41,9 +41,11 @@ export async function deriveSecret(file: string, what: string): Promise<Secret> 
   try {
     const st = await h.stat();
     if (!st.isFile()) throw new SecretError(`${what} ${file} is not a regular file`);
-    if ((st.mode & 0o077) !== 0) throw new SecretError(`${what} ${file} has mode ${octal(st.mode)}: group and others must have no access (run: chmod 600 ${file})`);
+    if ((st.mode & 0o077) !== 0)
+      throw new SecretError(`${what} ${file} has mode ${octal(st.mode)}: group and others must have no access (run: chmod 600 ${file})`);
     const uid = process.getuid?.();
-    if (uid !== undefined && st.uid !== uid && st.uid !== 0) throw new SecretError(`${what} ${file} is owned by uid ${st.uid}: it must belong to this user (uid ${uid}) or root`);
+    if (uid !== undefined && st.uid !== uid && st.uid !== 0)
+      throw new SecretError(`${what} ${file} is owned by uid ${st.uid}: it must belong to this user (uid ${uid}) or root`);
     if (st.size > MAX_BYTES) throw new SecretError(`${what} ${file} has ${st.size} bytes; at most ${MAX_BYTES}`);
     const bytes = await h.readFile();
     if (bytes.toString('utf8').trim() === '') throw new SecretError(`${what} ${file} is empty`);
@@ -66,7 +68,9 @@ export async function resolveSecret(p: MirrorParams, keyFile: string = DEFAULT_K
     await fs.lstat(keyFile);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new SecretError(`no shared secret for the rsync daemons: no secretFile, and no cluster key at ${keyFile} (install the cluster key there, as on every node — \`paceline keygen\` — or set secretFile; auth: none runs without authentication)`);
+      throw new SecretError(
+        `no shared secret for the rsync daemons: no secretFile, and no cluster key at ${keyFile} (install the cluster key there, as on every node — \`paceline keygen\` — or set secretFile; auth: none runs without authentication)`,
+      );
     }
     throw e;
   }

@@ -22,8 +22,21 @@ import { parseJournal, journalId, safeRelative, type JournalEntry, type JournalS
 import { STALE_MS, journalStateFile } from './tracker.js';
 import { applyMerge, planMerge, type MergeResult } from './merge.js';
 import {
-  appendManifest, entriesOf, entryOf, readJson, readManifest, replayManifest, sameContent, scanTree, toManifest, writeJsonAtomic, writeManifest,
-  type Entry, type Manifest, type ManifestChange, type Tree,
+  appendManifest,
+  entriesOf,
+  entryOf,
+  readJson,
+  readManifest,
+  replayManifest,
+  sameContent,
+  scanTree,
+  toManifest,
+  writeJsonAtomic,
+  writeManifest,
+  type Entry,
+  type Manifest,
+  type ManifestChange,
+  type Tree,
 } from './manifest.js';
 import type { Layout, MirrorParams } from './params.js';
 import { classify, clientArgs, COPY_ARGS, describe, remoteUrl, runRsync } from './rsync.js';
@@ -68,25 +81,33 @@ export interface Lag {
 
 export type SyncOutcome =
   | {
-    readonly kind: 'synced'; readonly fast: boolean; readonly files: number; readonly merge: MergeResult; readonly durationMs: number;
-    /** 'full': the whole tree; 'incremental': the journal's changes (`lag` says how many). */
-    readonly scope: 'full' | 'incremental'; readonly lag?: Lag;
-    /** The peer's journal and the last generation this sync took in (when the peer's journal vouched for it). */
-    readonly through?: { readonly journal: string; readonly gen: number };
-    /**
-     * When the peer's journal was read from the doorbell's rings rather than fetched: the peer's
-     * time of the newest ring's state. The changes it journaled by then are here (a fetched
-     * journal holds those journaled by the fetch, after the round began).
-     */
-    readonly ringAt?: number;
-  }
+      readonly kind: 'synced';
+      readonly fast: boolean;
+      readonly files: number;
+      readonly merge: MergeResult;
+      readonly durationMs: number;
+      /** 'full': the whole tree; 'incremental': the journal's changes (`lag` says how many). */
+      readonly scope: 'full' | 'incremental';
+      readonly lag?: Lag;
+      /** The peer's journal and the last generation this sync took in (when the peer's journal vouched for it). */
+      readonly through?: { readonly journal: string; readonly gen: number };
+      /**
+       * When the peer's journal was read from the doorbell's rings rather than fetched: the peer's
+       * time of the newest ring's state. The changes it journaled by then are here (a fetched
+       * journal holds those journaled by the fetch, after the round began).
+       */
+      readonly ringAt?: number;
+    }
   | { readonly kind: 'unreachable'; readonly reason: string; readonly behind?: Lag }
   | { readonly kind: 'peer-promoted'; readonly reason: string }
   | { readonly kind: 'peer-not-promoted'; readonly reason: string }
   | { readonly kind: 'error'; readonly reason: string; readonly behind?: Lag };
 
 /** When this node's manifest was last recorded (pub/synced.json: read without the manifest). */
-export interface SyncedMark { readonly syncedAt: number; readonly syncedWith: string }
+export interface SyncedMark {
+  readonly syncedAt: number;
+  readonly syncedWith: string;
+}
 export const syncedFile = (l: Layout): string => `${l.pubDir}/synced.json`;
 export async function readSynced(l: Layout): Promise<SyncedMark | undefined> {
   const s = await readJson<SyncedMark>(syncedFile(l), (v) => typeof v.syncedAt === 'number');
@@ -108,8 +129,13 @@ export async function readOwnStatus(l: Layout): Promise<PeerStatus | undefined> 
 const rsyncOpts = (d: SyncDeps) => ({ ...(d.signal ? { signal: d.signal } : {}), timeoutMs: d.timeoutMs ?? 120_000 });
 
 /** Fetches files of the peer's `meta` module into the state directory (one connection). */
-async function fetchMetaFiles(p: MirrorParams, l: Layout, d: SyncDeps, names: readonly string[], opts: { append?: readonly string[] } = {}):
-  Promise<{ ok: true } | { ok: false; unreachable: boolean; missing: boolean; reason: string }> {
+async function fetchMetaFiles(
+  p: MirrorParams,
+  l: Layout,
+  d: SyncDeps,
+  names: readonly string[],
+  opts: { append?: readonly string[] } = {},
+): Promise<{ ok: true } | { ok: false; unreachable: boolean; missing: boolean; reason: string }> {
   const dir = peerDir(l);
   await mkdir(dir, { recursive: true });
   for (const n of names) if (!opts.append?.includes(n)) await rm(`${dir}/${n}`, { force: true });
@@ -117,13 +143,23 @@ async function fetchMetaFiles(p: MirrorParams, l: Layout, d: SyncDeps, names: re
   const r = await runRsync(d.run, p, [...(await clientArgs(p, l)), '-t', ...(opts.append ? ['--append'] : []), ...urls, `${dir}/`], rsyncOpts(d));
   const c = classify(r);
   if (c === 'ok' || c === 'missing') return { ok: true };
-  return { ok: false, unreachable: c === 'unreachable', missing: false, reason: `cannot read ${l.peer}'s ${names.join(', ')} at ${l.remote.authority}: ${describe(r)}` };
+  return {
+    ok: false,
+    unreachable: c === 'unreachable',
+    missing: false,
+    reason: `cannot read ${l.peer}'s ${names.join(', ')} at ${l.remote.authority}: ${describe(r)}`,
+  };
 }
 const peerDir = (l: Layout): string => `${l.stateDir}/peer`;
 
 /** Fetches one file of the peer's `meta` module into the state directory. */
-async function fetchMeta<T>(p: MirrorParams, l: Layout, d: SyncDeps, name: string, valid: (v: T) => boolean):
-  Promise<{ ok: true; value: T | undefined } | { ok: false; unreachable: boolean; reason: string }> {
+async function fetchMeta<T>(
+  p: MirrorParams,
+  l: Layout,
+  d: SyncDeps,
+  name: string,
+  valid: (v: T) => boolean,
+): Promise<{ ok: true; value: T | undefined } | { ok: false; unreachable: boolean; reason: string }> {
   const r = await fetchMetaFiles(p, l, d, [name]);
   if (!r.ok) return r;
   return { ok: true, value: await readJson<T>(`${peerDir(l)}/${name}`, valid) };
@@ -157,7 +193,11 @@ interface PeerMeta {
  * (`--append`: the local copy grows by what was added). A local copy of another journal is
  * replaced (one more connection, only when the peer's journal changed).
  */
-async function fetchPeerMeta(p: MirrorParams, l: Layout, d: SyncDeps): Promise<{ ok: true; meta: PeerMeta } | { ok: false; unreachable: boolean; reason: string }> {
+async function fetchPeerMeta(
+  p: MirrorParams,
+  l: Layout,
+  d: SyncDeps,
+): Promise<{ ok: true; meta: PeerMeta } | { ok: false; unreachable: boolean; reason: string }> {
   const rung = await fromRings(l, d);
   if (rung) return { ok: true, meta: rung };
   const names = ['status.json', 'journal.json', 'journal.log'];
@@ -250,7 +290,8 @@ export async function syncFromPeer(p: MirrorParams, l: Layout, d: SyncDeps, mode
   if (!fetched.ok) return fetched.unreachable ? { kind: 'unreachable', reason: fetched.reason } : { kind: 'error', reason: fetched.reason };
   const { status, journal } = fetched.meta;
   const peerRole = status?.role ?? 'stopped';
-  if (mode === 'replica' && peerRole !== 'promoted') return { kind: 'peer-not-promoted', reason: `${l.peer} is ${peerRole === 'unpromoted' ? 'Unpromoted' : 'not running'}: nothing to follow` };
+  if (mode === 'replica' && peerRole !== 'promoted')
+    return { kind: 'peer-not-promoted', reason: `${l.peer} is ${peerRole === 'unpromoted' ? 'Unpromoted' : 'not running'}: nothing to follow` };
   if (mode === 'promote' && peerRole === 'promoted') {
     return { kind: 'peer-promoted', reason: `${l.peer} is still Promoted (its copy is the one being written); demote it before promoting ${l.node}` };
   }
@@ -261,7 +302,9 @@ export async function syncFromPeer(p: MirrorParams, l: Layout, d: SyncDeps, mode
     if (parsed.ok && parsed.id === pos.id) {
       const o = await incrementalSync(p, l, d, mode, pos, parsed.entries, parsed.end, started);
       const gen = parsed.entries[parsed.entries.length - 1]?.gen ?? pos.gen;
-      return o.kind === 'synced' ? { ...o, through: { journal: pos.id, gen }, ...(fetched.meta.ringAt !== undefined ? { ringAt: fetched.meta.ringAt } : {}) } : o;
+      return o.kind === 'synced'
+        ? { ...o, through: { journal: pos.id, gen }, ...(fetched.meta.ringAt !== undefined ? { ringAt: fetched.meta.ringAt } : {}) }
+        : o;
     }
   }
   // No position in the peer's current journal: the whole tree. The journal as fetched before the
@@ -271,7 +314,12 @@ export async function syncFromPeer(p: MirrorParams, l: Layout, d: SyncDeps, mode
   if (o.outcome.kind === 'synced' && from?.ok) {
     const last = from.entries[from.entries.length - 1];
     await writeJsonAtomic(positionFile(l), {
-      id: from.id, gen: last?.gen ?? 0, offset: from.end, snapshotAt: o.snapshotAt, files: o.outcome.files, local: o.local,
+      id: from.id,
+      gen: last?.gen ?? 0,
+      offset: from.end,
+      snapshotAt: o.snapshotAt,
+      files: o.outcome.files,
+      local: o.local,
     } satisfies Position);
   } else {
     await forgetPosition(l);
@@ -340,13 +388,24 @@ function pruneEmptyDirs(root: string, rel: string): void {
 const lagOf = (entries: readonly JournalEntry[]): Lag => {
   let bytes = 0;
   let oldestAt: number | undefined;
-  for (const e of entries) { bytes += e.size; oldestAt = oldestAt === undefined ? e.at : Math.min(oldestAt, e.at); }
+  for (const e of entries) {
+    bytes += e.size;
+    oldestAt = oldestAt === undefined ? e.at : Math.min(oldestAt, e.at);
+  }
   return { changes: entries.length, bytes, ...(oldestAt !== undefined ? { oldestAt } : {}) };
 };
 
 /** The journal's changes since our position: only those paths cross the link. */
-async function incrementalSync(p: MirrorParams, l: Layout, d: SyncDeps, mode: 'replica' | 'promote', pos: Position,
-  entries: readonly JournalEntry[], end: number, started: number): Promise<SyncOutcome> {
+async function incrementalSync(
+  p: MirrorParams,
+  l: Layout,
+  d: SyncDeps,
+  mode: 'replica' | 'promote',
+  pos: Position,
+  entries: readonly JournalEntry[],
+  end: number,
+  started: number,
+): Promise<SyncOutcome> {
   const none: MergeResult = { taken: 0, removed: 0, keptLocal: Object.keys(pos.local).length, conflicts: [] };
   const lag = lagOf(entries);
   const last = entries[entries.length - 1];
@@ -367,7 +426,12 @@ async function incrementalSync(p: MirrorParams, l: Layout, d: SyncDeps, mode: 'r
   if (!touchesLocal) {
     // Nothing here to protect: straight into place (rsync writes each file to a temporary name and
     // renames it, so no reader sees a half-copied file); a path gone there is removed here.
-    const r = await runRsync(d.run, p, [...client, ...COPY_ARGS, '--dirs', ...list, '--delete-missing-args', '--force', remoteUrl(p, l, 'data'), `${l.data}/`], rsyncOpts(d));
+    const r = await runRsync(
+      d.run,
+      p,
+      [...client, ...COPY_ARGS, '--dirs', ...list, '--delete-missing-args', '--force', remoteUrl(p, l, 'data'), `${l.data}/`],
+      rsyncOpts(d),
+    );
     const c = classify(r);
     if (c !== 'ok') return pullFailed(mode, c, `pull of ${paths.length} changed path(s) from ${l.peer} failed: ${describe(r)}`, lag);
     await recordChanges(l, pos, paths, d.now());
@@ -384,7 +448,12 @@ async function incrementalSync(p: MirrorParams, l: Layout, d: SyncDeps, mode: 'r
   await rm(l.stagingDir, { recursive: true, force: true });
   await mkdir(l.stagingDir, { recursive: true });
   try {
-    const r = await runRsync(d.run, p, [...client, ...COPY_ARGS, '--dirs', ...list, '--ignore-missing-args', remoteUrl(p, l, 'data'), `${l.stagingDir}/`], rsyncOpts(d));
+    const r = await runRsync(
+      d.run,
+      p,
+      [...client, ...COPY_ARGS, '--dirs', ...list, '--ignore-missing-args', remoteUrl(p, l, 'data'), `${l.stagingDir}/`],
+      rsyncOpts(d),
+    );
     const c = classify(r);
     if (c !== 'ok') return pullFailed(mode, c, `pull of ${paths.length} changed path(s) from ${l.peer} failed: ${describe(r)}`, lag);
     const localFiles = new Map<string, Entry>();
@@ -406,7 +475,7 @@ async function incrementalSync(p: MirrorParams, l: Layout, d: SyncDeps, mode: 'r
       if (le) localFiles.set(f, le);
       if (re) remoteFiles.set(f, re);
       // A path this node never changed is, by definition, what it last received: its base is itself.
-      const b = f in pos.local ? pos.local[f] ?? undefined : le;
+      const b = f in pos.local ? (pos.local[f] ?? undefined) : le;
       if (b) base.set(f, b);
     }
     const plan = planMerge({ files: localFiles, dirs: localDirs }, { files: remoteFiles, dirs: remoteDirs }, base);
@@ -453,7 +522,15 @@ interface FullResult {
 }
 
 /** The whole tree (see the module comment). */
-async function fullSync(p: MirrorParams, l: Layout, d: SyncDeps, mode: 'replica' | 'promote', status: PeerStatus | undefined, started: number, vouched: boolean): Promise<FullResult> {
+async function fullSync(
+  p: MirrorParams,
+  l: Layout,
+  d: SyncDeps,
+  mode: 'replica' | 'promote',
+  status: PeerStatus | undefined,
+  started: number,
+  vouched: boolean,
+): Promise<FullResult> {
   const fail = (outcome: SyncOutcome): FullResult => ({ outcome, snapshotAt: 0, local: {} });
   const own = await readManifest(l.manifestFile);
   const ownEntries = entriesOf(own);
@@ -479,8 +556,16 @@ async function fullSync(p: MirrorParams, l: Layout, d: SyncDeps, mode: 'replica'
       const after = await scanTree(l.data, { cache: ownEntries });
       const snapshotAt = await record(after);
       return {
-        outcome: { kind: 'synced', fast: true, scope: 'full', files: after.files.size, merge: { taken: 0, removed: 0, keptLocal: 0, conflicts: [] }, durationMs: d.now() - started },
-        snapshotAt, local: {},
+        outcome: {
+          kind: 'synced',
+          fast: true,
+          scope: 'full',
+          files: after.files.size,
+          merge: { taken: 0, removed: 0, keptLocal: 0, conflicts: [] },
+          durationMs: d.now() - started,
+        },
+        snapshotAt,
+        local: {},
       };
     }
   }
@@ -495,7 +580,12 @@ async function fullSync(p: MirrorParams, l: Layout, d: SyncDeps, mode: 'replica'
   await rm(l.stagingDir, { recursive: true, force: true });
   await mkdir(l.stagingDir, { recursive: true });
   try {
-    const r = await runRsync(d.run, p, [...client, '-r', ...COPY_ARGS, '--delete', `--link-dest=${l.data}`, remoteUrl(p, l, 'data'), `${l.stagingDir}/`], rsyncOpts(d));
+    const r = await runRsync(
+      d.run,
+      p,
+      [...client, '-r', ...COPY_ARGS, '--delete', `--link-dest=${l.data}`, remoteUrl(p, l, 'data'), `${l.stagingDir}/`],
+      rsyncOpts(d),
+    );
     const c = classify(r);
     if (c !== 'ok') return fail(pullFailed(mode, c, `pull from ${l.peer} failed: ${describe(r)}`));
     const byInode = new Map<number, Entry>();
@@ -523,9 +613,11 @@ export function summarize(o: SyncOutcome, l: Layout): string {
   let parts: string[];
   if (o.scope === 'incremental') {
     const lag = o.lag;
-    parts = [lag && lag.changes > 0
-      ? `${o.fast ? 'pulled' : 'merged'} ${lag.changes} change(s) (${kib(lag.bytes)}) from ${l.peer} in ${o.durationMs} ms`
-      : `nothing changed on ${l.peer}`];
+    parts = [
+      lag && lag.changes > 0
+        ? `${o.fast ? 'pulled' : 'merged'} ${lag.changes} change(s) (${kib(lag.bytes)}) from ${l.peer} in ${o.durationMs} ms`
+        : `nothing changed on ${l.peer}`,
+    ];
   } else {
     parts = [`${o.fast ? 'pulled' : 'merged'} ${o.files} files from ${l.peer} in ${o.durationMs} ms`];
   }

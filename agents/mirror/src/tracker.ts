@@ -29,8 +29,14 @@ import { entryLine, headerLine, type JournalState } from './journal.js';
 import { layoutFor, MirrorParams, type Layout } from './params.js';
 import type { WorkerConfig } from './worker.js';
 
-const IN_MODIFY = 0x2, IN_ATTRIB = 0x4, IN_CLOSE_WRITE = 0x8, IN_MOVED_FROM = 0x40, IN_MOVED_TO = 0x80;
-const IN_CREATE = 0x100, IN_DELETE = 0x200, IN_ISDIR = 0x40000000;
+const IN_MODIFY = 0x2,
+  IN_ATTRIB = 0x4,
+  IN_CLOSE_WRITE = 0x8,
+  IN_MOVED_FROM = 0x40,
+  IN_MOVED_TO = 0x80;
+const IN_CREATE = 0x100,
+  IN_DELETE = 0x200,
+  IN_ISDIR = 0x40000000;
 
 /** A journal past this size is replaced by a new one (readers then rescan once). */
 const MAX_JOURNAL_BYTES = 64 * 1024 * 1024;
@@ -73,11 +79,17 @@ class Doorbell {
   private again = false;
   private socket: Socket | undefined;
   private readonly key: string | undefined;
-  constructor(private readonly p: MirrorParams, private readonly l: Layout) {
+  constructor(
+    private readonly p: MirrorParams,
+    private readonly l: Layout,
+  ) {
     this.key = ringKey(l);
     try {
       this.socket = createSocket(isIPv6(l.remote.address) ? 'udp6' : 'udp4');
-      this.socket.on('error', () => { this.socket?.close(); this.socket = undefined; });
+      this.socket.on('error', () => {
+        this.socket?.close();
+        this.socket = undefined;
+      });
       this.socket.unref();
     } catch (e) {
       void e;
@@ -98,19 +110,27 @@ class Doorbell {
     if (!this.promoted()) return;
     if (this.socket && process.env['PACELINE_MIRROR_DOORBELL'] !== 'connect') {
       const ring: Ring = { v: 1, node: this.l.node, state, offset, lines };
-      this.socket.send(encodeRing(ring, this.key), this.l.remote.port, this.l.remote.address, (e) => { if (e) this.connect(); });
+      this.socket.send(encodeRing(ring, this.key), this.l.remote.port, this.l.remote.address, (e) => {
+        if (e) this.connect();
+      });
       return;
     }
     this.connect();
   }
 
   private connect(): void {
-    if (this.ringing) { this.again = true; return; }
+    if (this.ringing) {
+      this.again = true;
+      return;
+    }
     this.ringing = true;
     const c = spawn(this.p.rsync, ['--contimeout=2', '--timeout=5', '--list-only', `rsync://${this.l.remote.authority}/`], { stdio: 'ignore' });
     const done = (): void => {
       this.ringing = false;
-      if (this.again) { this.again = false; this.connect(); }
+      if (this.again) {
+        this.again = false;
+        this.connect();
+      }
     };
     c.once('error', done);
     c.once('exit', done);
@@ -129,7 +149,10 @@ class Journal {
   readonly id = randomUUID();
   readonly startedAt = Date.now();
 
-  constructor(private readonly l: Layout, private readonly lost?: string) {}
+  constructor(
+    private readonly l: Layout,
+    private readonly lost?: string,
+  ) {}
 
   async open(): Promise<void> {
     await writeAtomic(journalFile(this.l), headerLine(this.id, this.startedAt));
@@ -139,7 +162,14 @@ class Journal {
   }
 
   private async publish(): Promise<JournalState> {
-    const s: JournalState = { id: this.id, startedAt: this.startedAt, gen: this.gen, ready: this.ready, ...(this.lost ? { lost: this.lost } : {}), at: Date.now() };
+    const s: JournalState = {
+      id: this.id,
+      startedAt: this.startedAt,
+      gen: this.gen,
+      ready: this.ready,
+      ...(this.lost ? { lost: this.lost } : {}),
+      at: Date.now(),
+    };
     await writeAtomic(journalStateFile(this.l), `${JSON.stringify(s)}\n`);
     return s;
   }
@@ -147,13 +177,21 @@ class Journal {
   async markReady(): Promise<void> {
     this.ready = true;
     // After any batch being written (one publish at a time: a late one would overwrite a newer state).
-    this.flushing = this.flushing.then(async () => { await this.publish(); });
+    this.flushing = this.flushing.then(async () => {
+      await this.publish();
+    });
     await this.flushing;
-    this.heartbeat = setInterval(() => { this.flushing = this.flushing.then(async () => { await this.publish(); }); }, HEARTBEAT_MS);
+    this.heartbeat = setInterval(() => {
+      this.flushing = this.flushing.then(async () => {
+        await this.publish();
+      });
+    }, HEARTBEAT_MS);
   }
   private heartbeat: NodeJS.Timeout | undefined;
 
-  get full(): boolean { return this.bytes > MAX_JOURNAL_BYTES; }
+  get full(): boolean {
+    return this.bytes > MAX_JOURNAL_BYTES;
+  }
 
   /** One watcher record. */
   event(mask: number, rel: string): void {
@@ -165,7 +203,13 @@ class Journal {
     } else if ((mask & IN_MODIFY) !== 0 && !isDir) {
       const t = this.unclosed.get(rel);
       if (t) clearTimeout(t);
-      this.unclosed.set(rel, setTimeout(() => { this.unclosed.delete(rel); this.add(rel); }, UNCLOSED_MS));
+      this.unclosed.set(
+        rel,
+        setTimeout(() => {
+          this.unclosed.delete(rel);
+          this.add(rel);
+        }, UNCLOSED_MS),
+      );
     } else if ((mask & IN_CREATE) !== 0) {
       // A regular file is journaled when closed; a symbolic link or a new hard link exists complete at once.
       const st = lstatSync(join(this.l.data, rel), { throwIfNoEntry: false });
@@ -183,7 +227,10 @@ class Journal {
     } else {
       if ((mask & (IN_CLOSE_WRITE | IN_MOVED_FROM | IN_DELETE)) !== 0) {
         const t = this.unclosed.get(rel);
-        if (t) { clearTimeout(t); this.unclosed.delete(rel); }
+        if (t) {
+          clearTimeout(t);
+          this.unclosed.delete(rel);
+        }
       }
       if ((mask & (IN_CLOSE_WRITE | IN_ATTRIB | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE)) !== 0) this.add(rel);
     }
@@ -210,7 +257,10 @@ class Journal {
 
   private add(rel: string): void {
     this.pending.add(rel);
-    this.timer ??= setTimeout(() => { this.timer = undefined; this.flushing = this.flushing.then(() => this.flush()); }, FLUSH_MS);
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      this.flushing = this.flushing.then(() => this.flush());
+    }, FLUSH_MS);
   }
 
   async flush(): Promise<void> {
@@ -236,7 +286,10 @@ class Journal {
   async close(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     if (this.heartbeat) clearInterval(this.heartbeat);
-    for (const [p, t] of this.unclosed) { clearTimeout(t); this.pending.add(p); }
+    for (const [p, t] of this.unclosed) {
+      clearTimeout(t);
+      this.pending.add(p);
+    }
     this.unclosed.clear();
     await this.flushing;
     await this.flush();
@@ -275,7 +328,13 @@ async function main(): Promise<void> {
     lost = await new Promise<string>((resolve) => {
       let rest = Buffer.alloc(0);
       let done = false;
-      const finish = (why: string): void => { if (!done) { done = true; w.kill('SIGTERM'); resolve(why); } };
+      const finish = (why: string): void => {
+        if (!done) {
+          done = true;
+          w.kill('SIGTERM');
+          resolve(why);
+        }
+      };
       w.stdout!.on('data', (chunk: Buffer) => {
         let buf = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
         for (;;) {

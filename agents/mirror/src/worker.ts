@@ -57,13 +57,20 @@ const runner: CommandRunner = {
 
 async function execute(file: string, args: readonly string[], o: RunOptions): Promise<CommandResult> {
   const r = await execa(file, [...args], {
-    reject: false, stdin: 'ignore', shell: false, ...(o.timeoutMs !== undefined ? { timeout: o.timeoutMs } : {}),
+    reject: false,
+    stdin: 'ignore',
+    shell: false,
+    ...(o.timeoutMs !== undefined ? { timeout: o.timeoutMs } : {}),
     ...(o.signal ? { cancelSignal: o.signal } : {}),
   });
   const code = (r.cause as NodeJS.ErrnoException | undefined)?.code;
   return {
-    exitCode: r.exitCode ?? null, signal: r.signal ?? undefined, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''),
-    timedOut: r.timedOut, notFound: r.exitCode === undefined && code === 'ENOENT',
+    exitCode: r.exitCode ?? null,
+    signal: r.signal ?? undefined,
+    stdout: String(r.stdout ?? ''),
+    stderr: String(r.stderr ?? ''),
+    timedOut: r.timedOut,
+    notFound: r.exitCode === undefined && code === 'ENOENT',
   };
 }
 
@@ -136,17 +143,29 @@ async function main(): Promise<void> {
     listen();
     const o = await syncFromPeer(p, l, { run: runner, now: Date.now, signal: stop.signal, timeoutMs: FULL_SYNC_DEADLINE_MS, rings: takeRings }, 'replica');
     if (stop.signal.aborted) break;
-    if (o.kind === 'synced') { lastSyncAt = Date.now(); lastSyncStartedAt = Math.min(attemptAt, o.ringAt ?? attemptAt); }
+    if (o.kind === 'synced') {
+      lastSyncAt = Date.now();
+      lastSyncStartedAt = Math.min(attemptAt, o.ringAt ?? attemptAt);
+    }
     if (o.kind === 'synced' && o.scope === 'full') lastFull = { at: Date.now(), reason: summarize(o, l) };
     const s: WorkerStatus = {
-      at: Date.now(), kind: o.kind, reason: summarize(o, l), startedAt,
+      at: Date.now(),
+      kind: o.kind,
+      reason: summarize(o, l),
+      startedAt,
       round: { ...round, rsyncRuns: spent.runs, rsyncMs: spent.ms, totalMs: Date.now() - attemptAt },
       ...(lastSyncAt !== undefined ? { lastSyncAt, lastSyncStartedAt } : {}),
       ...(lastFull ? { lastFull } : {}),
       ...(o.kind === 'synced' ? { files: o.files, keptLocal: o.merge.keptLocal, conflicts: o.merge.conflicts.length, scope: o.scope } : {}),
       ...((o.kind === 'unreachable' || o.kind === 'error') && o.behind ? { behind: o.behind } : {}),
       ...(o.kind === 'synced' && o.lag && o.lag.changes > 0
-        ? { applied: { changes: o.lag.changes, bytes: o.lag.bytes, ...(o.lag.oldestAt !== undefined ? { delayMs: Math.max(0, Date.now() - o.lag.oldestAt) } : {}) } }
+        ? {
+            applied: {
+              changes: o.lag.changes,
+              bytes: o.lag.bytes,
+              ...(o.lag.oldestAt !== undefined ? { delayMs: Math.max(0, Date.now() - o.lag.oldestAt) } : {}),
+            },
+          }
         : {}),
     };
     await writeJsonAtomic(workerStatusFile(l), s);
@@ -155,14 +174,20 @@ async function main(): Promise<void> {
     // which logs it), but never sooner than MIN_GAP_MS after this round began.
     const gap = Math.max(0, MIN_GAP_MS - (Date.now() - attemptAt));
     if (gap > 0) await new Promise((r) => setTimeout(r, gap));
-    if (!rung) await new Promise<void>((resolve) => {
-      const t = setTimeout(done, p.intervalMs);
-      // Each wait removes its abort listener: one left per round piled up (a MaxListenersExceeded
-      // warning after ten rounds, and a leak for as long as the replica runs).
-      function done(): void { clearTimeout(t); wake = undefined; stop.signal.removeEventListener('abort', done); resolve(); }
-      wake = done;
-      stop.signal.addEventListener('abort', done, { once: true });
-    });
+    if (!rung)
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, p.intervalMs);
+        // Each wait removes its abort listener: one left per round piled up (a MaxListenersExceeded
+        // warning after ten rounds, and a leak for as long as the replica runs).
+        function done(): void {
+          clearTimeout(t);
+          wake = undefined;
+          stop.signal.removeEventListener('abort', done);
+          resolve();
+        }
+        wake = done;
+        stop.signal.addEventListener('abort', done, { once: true });
+      });
     // Rung by a burst: let it settle (see SETTLE_MS) so this round takes it whole.
     while (rungAt !== undefined && !stop.signal.aborted && Date.now() - lastRingAt < SETTLE_MS && Date.now() - rungAt < SETTLE_MAX_MS)
       await new Promise((r) => setTimeout(r, 5));
@@ -170,7 +195,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(() => process.exit(0), (e: unknown) => {
-  process.stderr.write(`paceline:mirror worker: ${(e as Error).stack ?? String(e)}\n`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    process.stderr.write(`paceline:mirror worker: ${(e as Error).stack ?? String(e)}\n`);
+    process.exit(1);
+  },
+);

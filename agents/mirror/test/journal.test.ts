@@ -5,15 +5,24 @@ const id = '0123456789abcdef-journal';
 const other = 'fedcba9876543210-journal';
 
 describe('the change journal', () => {
-  const text = headerLine(id, 1000) + entryLine(id, { gen: 1, at: 1001, size: 4, path: 'cur/1' }) + entryLine(id, { gen: 2, at: 1002, size: 0, path: 'odd\nname "quoted" ü' });
+  const text =
+    headerLine(id, 1000) +
+    entryLine(id, { gen: 1, at: 1001, size: 4, path: 'cur/1' }) +
+    entryLine(id, { gen: 2, at: 1002, size: 0, path: 'odd\nname "quoted" ü' });
 
   test('reads the lines after a position, with their generations, times, sizes and paths (any characters)', () => {
     const buf = Buffer.from(text);
     expect(journalId(buf)).toBe(id);
     const all = parseJournal(buf, 0);
-    expect(all).toEqual({ ok: true, id, end: buf.length, entries: [
-      { gen: 1, at: 1001, size: 4, path: 'cur/1' }, { gen: 2, at: 1002, size: 0, path: 'odd\nname "quoted" ü' },
-    ] });
+    expect(all).toEqual({
+      ok: true,
+      id,
+      end: buf.length,
+      entries: [
+        { gen: 1, at: 1001, size: 4, path: 'cur/1' },
+        { gen: 2, at: 1002, size: 0, path: 'odd\nname "quoted" ü' },
+      ],
+    });
     const after1 = Buffer.byteLength(headerLine(id, 1000) + entryLine(id, { gen: 1, at: 1001, size: 4, path: 'cur/1' }));
     const rest = parseJournal(buf, after1);
     expect(rest.ok && rest.entries.map((e) => e.gen)).toEqual([2]);
@@ -32,6 +41,14 @@ describe('the change journal', () => {
     expect(parseJournal(Buffer.from('garbage\n'), 0)).toEqual({ ok: false, reason: 'no journal header' });
   });
 
-  test.each([['a/b', true], ['', false], ['/etc/passwd', false], ['../x', false], ['a/../../x', false], ['a//b', false], ['./a', false], ['a\0b', false]])(
-    'path %j is usable: %s', (p, ok) => expect(safeRelative(p)).toBe(ok));
+  test.each([
+    ['a/b', true],
+    ['', false],
+    ['/etc/passwd', false],
+    ['../x', false],
+    ['a/../../x', false],
+    ['a//b', false],
+    ['./a', false],
+    ['a\0b', false],
+  ])('path %j is usable: %s', (p, ok) => expect(safeRelative(p)).toBe(ok));
 });

@@ -6,7 +6,8 @@ import { applyMerge, planMerge, scanTree, trimLog, type Entry, type Tree } from 
 
 const e = (sha256: string): Entry => ({ type: 'file', size: sha256.length, mtimeMs: 0, sha256 });
 const tree = (files: Record<string, string>, dirs: string[] = []): Tree => ({
-  files: new Map(Object.entries(files).map(([k, v]) => [k, e(v)])), dirs: new Set(dirs),
+  files: new Map(Object.entries(files).map(([k, v]) => [k, e(v)])),
+  dirs: new Set(dirs),
 });
 const base = (files: Record<string, string>) => new Map(Object.entries(files).map(([k, v]) => [k, e(v)]));
 
@@ -48,8 +49,12 @@ describe('planMerge', () => {
 
 describe('applyMerge on real directories', () => {
   let dir: string;
-  beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), `mirror-merge-${process.pid}-`)); });
-  afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), `mirror-merge-${process.pid}-`));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
 
   const write = async (root: string, files: Record<string, string>): Promise<void> => {
     for (const [p, text] of Object.entries(files)) {
@@ -58,7 +63,7 @@ describe('applyMerge on real directories', () => {
     }
   };
 
-  test('a file here where the peer has a directory, and the reverse: the peer\'s kind wins, the local one is saved', async () => {
+  test("a file here where the peer has a directory, and the reverse: the peer's kind wins, the local one is saved", async () => {
     const data = join(dir, 'data');
     const staging = join(dir, 'staging');
     const conflictsDir = join(dir, 'conflicts');

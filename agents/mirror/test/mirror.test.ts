@@ -11,7 +11,14 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  formatReport, invokeAgent, silentLogger, testAgent, validateParams, type ActionResult, type AgentAction, type CommandRunner,
+  formatReport,
+  invokeAgent,
+  silentLogger,
+  testAgent,
+  validateParams,
+  type ActionResult,
+  type AgentAction,
+  type CommandRunner,
 } from '@paceline/agent-api';
 import { ExecaCommandRunner, SystemClock } from '@paceline/runtime';
 import { mirrorAgent, readWorkerStatus, workerScript, layoutFor, MirrorParams, type WorkerStatus } from '@paceline/agent-mirror';
@@ -31,7 +38,12 @@ async function freePort(): Promise<number> {
   });
 }
 
-interface Node { name: 'serv1' | 'serv2'; data: string; state: string; params: Record<string, unknown> }
+interface Node {
+  name: 'serv1' | 'serv2';
+  data: string;
+  state: string;
+  params: Record<string, unknown>;
+}
 let serv1: Node;
 let serv2: Node;
 const started: Node[] = [];
@@ -39,7 +51,18 @@ const started: Node[] = [];
 async function call(n: Node, action: AgentAction, run: CommandRunner = runner): Promise<ActionResult> {
   const v = validateParams(mirrorAgent, n.params, 'data');
   if (!v.ok) throw new Error(v.message);
-  return invokeAgent(mirrorAgent, { action, params: v.params, node: n.name, instance: 'data', stateDir: n.state, run, log: silentLogger, clock, timeoutMs: 20_000, keyFile: join(root, 'cluster.key') });
+  return invokeAgent(mirrorAgent, {
+    action,
+    params: v.params,
+    node: n.name,
+    instance: 'data',
+    stateDir: n.state,
+    run,
+    log: silentLogger,
+    clock,
+    timeoutMs: 20_000,
+    keyFile: join(root, 'cluster.key'),
+  });
 }
 const outcome = async (n: Node, a: AgentAction): Promise<string> => {
   const r = await call(n, a);
@@ -79,7 +102,9 @@ async function put(n: Node, rel: string, text: string): Promise<void> {
 async function pair(tag: string, extra: Record<string, unknown> = {}): Promise<[Node, Node]> {
   const peers = { serv1: `127.0.0.1:${await freePort()}`, serv2: `127.0.0.1:${await freePort()}` };
   const mk = (name: 'serv1' | 'serv2'): Node => ({
-    name, data: join(root, tag, name, 'maildir'), state: join(root, tag, name, 'state'),
+    name,
+    data: join(root, tag, name, 'maildir'),
+    state: join(root, tag, name, 'state'),
     params: { path: join(root, tag, name, 'maildir'), peers, intervalMs: 150, ...extra },
   });
   const nodes: [Node, Node] = [mk('serv1'), mk('serv2')];
@@ -90,7 +115,13 @@ async function pair(tag: string, extra: Record<string, unknown> = {}): Promise<[
 /** Power loss: the node's daemon and worker die at once (SIGKILL), nothing is cleaned up. */
 async function crash(n: Node): Promise<void> {
   const rec = JSON.parse(await readFile(join(n.state, 'instance.json'), 'utf8')) as { daemon: { pid: number }; worker?: { pid: number } };
-  for (const pid of [rec.daemon.pid, rec.worker?.pid]) if (pid) try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
+  for (const pid of [rec.daemon.pid, rec.worker?.pid])
+    if (pid)
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
   await new Promise((r) => setTimeout(r, 100));
 }
 
@@ -111,16 +142,35 @@ describe('paceline:mirror between two rsync daemons on loopback', () => {
   test('passes the agent test kit (alone: the peer is down)', async () => {
     const port = await freePort();
     // The kit passes no cluster key: auth: none (the authenticated pairs are below).
-    const report = await testAgent(mirrorAgent, { path: join(root, 'kit', 'data'), peers: { n1: `127.0.0.1:${port}`, n2: `127.0.0.1:${await freePort()}` }, auth: 'none' }, {
-      runner, clock, node: 'n1', stateDir: join(root, 'kit', 'state'),
-      badParams: [{ path: '/', peers: { a: 'x', b: 'y' } }, { path: 'rel', peers: { a: 'x', b: 'y' } }, { path: '/x', peers: { a: 'x' } }],
-    });
+    const report = await testAgent(
+      mirrorAgent,
+      { path: join(root, 'kit', 'data'), peers: { n1: `127.0.0.1:${port}`, n2: `127.0.0.1:${await freePort()}` }, auth: 'none' },
+      {
+        runner,
+        clock,
+        node: 'n1',
+        stateDir: join(root, 'kit', 'state'),
+        badParams: [
+          { path: '/', peers: { a: 'x', b: 'y' } },
+          { path: 'rel', peers: { a: 'x', b: 'y' } },
+          { path: '/x', peers: { a: 'x' } },
+        ],
+      },
+    );
     expect(formatReport(report)).toContain('all checks passed');
   });
 
   test('a node that is not in peers is misconfigured', async () => {
     const r = await invokeAgent(mirrorAgent, {
-      action: 'start', params: MirrorParams.parse(serv1.params), node: 'serv9', instance: 'data', stateDir: join(root, 'x'), run: runner, log: silentLogger, clock, timeoutMs: 5000,
+      action: 'start',
+      params: MirrorParams.parse(serv1.params),
+      node: 'serv9',
+      instance: 'data',
+      stateDir: join(root, 'x'),
+      run: runner,
+      log: silentLogger,
+      clock,
+      timeoutMs: 5000,
     });
     expect(r).toMatchObject({ outcome: 'misconfigured' });
     expect(r.reason).toContain('"serv9" is not in peers');
@@ -130,7 +180,7 @@ describe('paceline:mirror between two rsync daemons on loopback', () => {
     await put(serv1, 'cur/1', 'message one');
     await put(serv1, 'cur/2', 'message two');
     await put(serv1, 'new/3', 'message three');
-    await put(serv1, 'odd/with space, ünïcode & \'quotes\'', 'odd name');
+    await put(serv1, "odd/with space, ünïcode & 'quotes'", 'odd name');
     await symlink('../cur/1', join(serv1.data, 'odd/link-to-1'));
     expect(await outcome(serv1, 'start')).toBe('ok');
     expect(await outcome(serv1, 'promote')).toBe('ok');
@@ -266,8 +316,14 @@ describe('paceline:mirror between two rsync daemons on loopback', () => {
     expect(await outcome(a, 'start')).toBe('ok');
     const r = await call(a, 'promote');
     expect(r.outcome).toBe('ok');
-    expect(r.reason).toMatch(/merged 2 files from serv2 .*2 taken, 1 removed, 1 local changes kept; WARNING 1 conflict\(s\).*cur\/x: changed on serv1 and on serv2/);
-    expect(await listTree(a.data)).toEqual({ 'cur/x': 'b: written during the outage', 'new/b': 'b: delivered to the survivor', 'new/crash': 'a: delivered before the crash' });
+    expect(r.reason).toMatch(
+      /merged 2 files from serv2 .*2 taken, 1 removed, 1 local changes kept; WARNING 1 conflict\(s\).*cur\/x: changed on serv1 and on serv2/,
+    );
+    expect(await listTree(a.data)).toEqual({
+      'cur/x': 'b: written during the outage',
+      'new/b': 'b: delivered to the survivor',
+      'new/crash': 'a: delivered before the crash',
+    });
     const saved = await listTree(`${a.data}.mirror/conflicts`);
     expect(Object.entries(saved).find(([k]) => k.startsWith('cur/x.serv1.'))?.[1]).toBe('a: never mirrored');
     t = Date.now();
@@ -309,7 +365,18 @@ describe('paceline:mirror between two rsync daemons on loopback', () => {
     const noKey = async (action: AgentAction): Promise<ActionResult> => {
       const v = validateParams(mirrorAgent, a.params, 'data');
       if (!v.ok) throw new Error(v.message);
-      return invokeAgent(mirrorAgent, { action, params: v.params, node: a.name, instance: 'data', stateDir: a.state, run: runner, log: silentLogger, clock, timeoutMs: 20_000, keyFile: missing });
+      return invokeAgent(mirrorAgent, {
+        action,
+        params: v.params,
+        node: a.name,
+        instance: 'data',
+        stateDir: a.state,
+        run: runner,
+        log: silentLogger,
+        clock,
+        timeoutMs: 20_000,
+        keyFile: missing,
+      });
     };
     for (const action of ['validate', 'start'] as const) {
       const r = await noKey(action);
@@ -366,8 +433,16 @@ describe('paceline:mirror between two rsync daemons on loopback', () => {
     await mkdir(drop, { recursive: true });
     await chmod(drop, 0o777);
     await chmod(root, 0o755);
-    for (const url of [`rsync://127.0.0.1:${port}/data/private/mail`, `rsync://paceline@127.0.0.1:${port}/data/private/mail`, `rsync://127.0.0.1:${port}/meta/status.json`]) {
-      const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'rsync', '--contimeout=5', url, `${drop}/`], { encoding: 'utf8', input: '', timeout: 20_000 });
+    for (const url of [
+      `rsync://127.0.0.1:${port}/data/private/mail`,
+      `rsync://paceline@127.0.0.1:${port}/data/private/mail`,
+      `rsync://127.0.0.1:${port}/meta/status.json`,
+    ]) {
+      const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'rsync', '--contimeout=5', url, `${drop}/`], {
+        encoding: 'utf8',
+        input: '',
+        timeout: 20_000,
+      });
       expect(r.status).not.toBe(0);
       expect(r.stderr).toMatch(/auth failed|password/i);
     }
@@ -400,9 +475,10 @@ describe('paceline:mirror between two rsync daemons on loopback', () => {
     await put(a, 'f', 'v2: written just before the switchover');
     // The link breaks between the status check and the data transfer.
     const breaking: CommandRunner = {
-      run: (file, args, o) => (args.some((x) => x.includes('/data/'))
-        ? Promise.resolve({ exitCode: 10, stdout: '', stderr: 'rsync error: error in socket IO (code 10)', timedOut: false, notFound: false })
-        : runner.run(file, args, o)),
+      run: (file, args, o) =>
+        args.some((x) => x.includes('/data/'))
+          ? Promise.resolve({ exitCode: 10, stdout: '', stderr: 'rsync error: error in socket IO (code 10)', timedOut: false, notFound: false })
+          : runner.run(file, args, o),
       spawn: (file, args, o) => runner.spawn(file, args, o),
     };
     const r = await call(b, 'promote', breaking);

@@ -44,7 +44,19 @@ function inNs(name: string): CommandRunner {
 function call(node: 'serv1' | 'serv2', action: AgentAction, extra: { fencedNodes?: string[] } = {}): Promise<ActionResult> {
   const v = validateParams(mirrorAgent, params(node), 'data');
   if (!v.ok) throw new Error(v.message);
-  return invokeAgent(mirrorAgent, { action, params: v.params, node, instance: 'data', stateDir: join(root, node, 'state'), run: inNs(ns[node]), log: silentLogger, clock, timeoutMs: 20_000, keyFile: join(root, 'cluster.key'), ...extra });
+  return invokeAgent(mirrorAgent, {
+    action,
+    params: v.params,
+    node,
+    instance: 'data',
+    stateDir: join(root, node, 'state'),
+    run: inNs(ns[node]),
+    log: silentLogger,
+    clock,
+    timeoutMs: 20_000,
+    keyFile: join(root, 'cluster.key'),
+    ...extra,
+  });
 }
 const params = (node: 'serv1' | 'serv2') => ({ path: join(root, node, 'data'), peers: { serv1: addr.serv1, serv2: addr.serv2 }, port: 8730, intervalMs: 200 });
 
@@ -71,7 +83,10 @@ maybe('paceline:mirror over a veth crossover between two network namespaces', ()
     ip('link', 'add', tmp, 'type', 'veth', 'peer', 'name', `${tmp}p`);
     ip('link', 'set', tmp, 'netns', ns.serv1);
     ip('link', 'set', `${tmp}p`, 'netns', ns.serv2);
-    for (const [node, dev] of [['serv1', tmp], ['serv2', `${tmp}p`]] as const) {
+    for (const [node, dev] of [
+      ['serv1', tmp],
+      ['serv2', `${tmp}p`],
+    ] as const) {
       ip('-n', ns[node], 'link', 'set', 'lo', 'up');
       ip('-n', ns[node], 'link', 'set', dev, 'name', 'xover0');
       ip('-n', ns[node], 'addr', 'add', `${addr[node]}/24`, 'dev', 'xover0');
@@ -118,7 +133,11 @@ maybe('paceline:mirror over a veth crossover between two network namespaces', ()
     const r = await call('serv1', 'promote');
     expect(r.outcome).toBe('ok');
     expect(r.reason).toContain('resynchronising from serv2');
-    for (const [f, text] of [['a', 'from serv1'], ['b', 'written while the link was down'], ['c', 'written on the survivor']]) {
+    for (const [f, text] of [
+      ['a', 'from serv1'],
+      ['b', 'written while the link was down'],
+      ['c', 'written on the survivor'],
+    ]) {
       expect(await readFile(join(root, 'serv1', 'data', f!), 'utf8')).toBe(text);
       await waitFor(async () => existsSync(join(root, 'serv2', 'data', f!)), `${f} on serv2`);
     }
@@ -133,8 +152,23 @@ maybe('paceline:mirror over a veth crossover between two network namespaces', ()
     await mkdir(drop, { recursive: true });
     await chmod(drop, 0o777);
     await chmod(root, 0o755);
-    const r = spawnSync('ip', ['netns', 'exec', ns.serv1, 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups',
-      'rsync', '--contimeout=5', `rsync://${addr.serv1}:8730/data/private`, `${drop}/`], { encoding: 'utf8', input: '', timeout: 20_000 });
+    const r = spawnSync(
+      'ip',
+      [
+        'netns',
+        'exec',
+        ns.serv1,
+        'setpriv',
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        'rsync',
+        '--contimeout=5',
+        `rsync://${addr.serv1}:8730/data/private`,
+        `${drop}/`,
+      ],
+      { encoding: 'utf8', input: '', timeout: 20_000 },
+    );
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/Unknown module|access denied/);
     expect(existsSync(join(drop, 'private'))).toBe(false);
@@ -174,7 +208,13 @@ maybe('paceline:mirror over a veth crossover between two network namespaces', ()
     // Power loss on serv1: its daemon, tracker and worker die at once; the service with them.
     const rec = JSON.parse(await readFile(join(root, 'serv1', 'state', 'instance.json'), 'utf8')) as Record<string, { pid: number } | undefined>;
     crashed = true;
-    for (const o of [rec.daemon, rec.tracker, rec.worker]) if (o) try { process.kill(-o.pid, 'SIGKILL'); } catch (e) { void e; }
+    for (const o of [rec.daemon, rec.tracker, rec.worker])
+      if (o)
+        try {
+          process.kill(-o.pid, 'SIGKILL');
+        } catch (e) {
+          void e;
+        }
     await writer;
     expect(acked.length).toBeGreaterThan(10);
     // Failover: serv2 promoted with what it has; the service writes there.
@@ -220,7 +260,13 @@ maybe('paceline:mirror over a veth crossover between two network namespaces', ()
     }
     // Power loss: serv1's processes die and its crossover port answers nothing, ARP included.
     const rec = JSON.parse(await readFile(join(root, 'serv1', 'state', 'instance.json'), 'utf8')) as Record<string, { pid: number } | undefined>;
-    for (const o of [rec.daemon, rec.tracker, rec.worker]) if (o) try { process.kill(-o.pid, 'SIGKILL'); } catch (e) { void e; }
+    for (const o of [rec.daemon, rec.tracker, rec.worker])
+      if (o)
+        try {
+          process.kill(-o.pid, 'SIGKILL');
+        } catch (e) {
+          void e;
+        }
     const nft = (...args: string[]): void => {
       const r = spawnSync('ip', ['netns', 'exec', ns.serv1, 'nft', ...args], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`nft ${args.join(' ')}: ${r.stderr}`);

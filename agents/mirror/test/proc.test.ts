@@ -18,7 +18,12 @@ describe('stopOwned', () => {
     dir = mkdtempSync(join(tmpdir(), 'paceline-mirror-proc-'));
   });
   afterEach(() => {
-    if (group !== undefined) try { process.kill(-group, 'SIGKILL'); } catch (e) { void e; }
+    if (group !== undefined)
+      try {
+        process.kill(-group, 'SIGKILL');
+      } catch (e) {
+        void e;
+      }
     group = undefined;
     rmSync(dir, { recursive: true, force: true });
   });

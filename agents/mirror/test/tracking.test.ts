@@ -21,19 +21,32 @@ const maybe = skip ? describe.skip : describe;
 const runner = new ExecaCommandRunner();
 const clock = new SystemClock();
 let root: string;
-interface Node { name: 'serv1' | 'serv2'; data: string; state: string; params: Record<string, unknown> }
+interface Node {
+  name: 'serv1' | 'serv2';
+  data: string;
+  state: string;
+  params: Record<string, unknown>;
+}
 const started: Node[] = [];
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const port = (s.address() as { port: number }).port; s.close(() => resolve(port)); });
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
   });
 }
 async function pair(tag: string, intervalMs = 100, extra: Record<string, unknown> = {}): Promise<[Node, Node]> {
   const peers = { serv1: `127.0.0.1:${await freePort()}`, serv2: `127.0.0.1:${await freePort()}` };
-  const mk = (name: 'serv1' | 'serv2'): Node => ({ name, data: join(root, tag, name, 'data'), state: join(root, tag, name, 'state'), params: { path: join(root, tag, name, 'data'), peers, intervalMs, ...extra } });
+  const mk = (name: 'serv1' | 'serv2'): Node => ({
+    name,
+    data: join(root, tag, name, 'data'),
+    state: join(root, tag, name, 'state'),
+    params: { path: join(root, tag, name, 'data'), peers, intervalMs, ...extra },
+  });
   const nodes: [Node, Node] = [mk('serv1'), mk('serv2')];
   started.push(...nodes);
   return nodes;
@@ -41,9 +54,24 @@ async function pair(tag: string, intervalMs = 100, extra: Record<string, unknown
 async function call(n: Node, action: AgentAction): Promise<ActionResult> {
   const v = validateParams(mirrorAgent, n.params, 'data');
   if (!v.ok) throw new Error(v.message);
-  return invokeAgent(mirrorAgent, { action, params: v.params, node: n.name, instance: 'data', stateDir: n.state, run: runner, log: silentLogger, clock, timeoutMs: 30_000, keyFile: join(root, 'cluster.key') });
+  return invokeAgent(mirrorAgent, {
+    action,
+    params: v.params,
+    node: n.name,
+    instance: 'data',
+    stateDir: n.state,
+    run: runner,
+    log: silentLogger,
+    clock,
+    timeoutMs: 30_000,
+    keyFile: join(root, 'cluster.key'),
+  });
 }
-const layout = (n: Node) => { const l = layoutFor(MirrorParams.parse(n.params), n.name, n.state); if (typeof l === 'string') throw new Error(l); return l; };
+const layout = (n: Node) => {
+  const l = layoutFor(MirrorParams.parse(n.params), n.name, n.state);
+  if (typeof l === 'string') throw new Error(l);
+  return l;
+};
 async function synced(n: Node, since: number, timeoutMs = 20_000): Promise<WorkerStatus> {
   const until = Date.now() + timeoutMs;
   for (;;) {
@@ -70,8 +98,10 @@ async function snapshot(dir: string): Promise<Record<string, string>> {
       const r = rel ? `${rel}/${name}` : name;
       const st = await lstat(join(dir, r));
       const mode = (st.mode & 0o7777).toString(8);
-      if (st.isDirectory()) { out[`${r}/`] = mode; await walk(r); }
-      else if (st.isSymbolicLink()) out[r] = `-> ${await readlink(join(dir, r))}`;
+      if (st.isDirectory()) {
+        out[`${r}/`] = mode;
+        await walk(r);
+      } else if (st.isSymbolicLink()) out[r] = `-> ${await readlink(join(dir, r))}`;
       else {
         const first = inodes.get(st.ino);
         if (st.nlink > 1 && first === undefined) inodes.set(st.ino, r);
@@ -118,12 +148,13 @@ maybe('change tracking: the replica pulls what changed, nothing else', () => {
     await chmod(join(a.data, 'd4/f4'), 0o600);
     await symlink('../d5/f5', join(a.data, 'd4/link-to-f5'));
     await link(join(a.data, 'd6/f6'), join(a.data, 'd6/f6-hardlink'));
-    await put(a, 'd7/with space, ünïcode & \'quotes\'\nand a newline', 'odd name');
+    await put(a, "d7/with space, ünïcode & 'quotes'\nand a newline", 'odd name');
     // The replica converges round by round (a round rung by a batch holds what was journaled then).
     const want = await snapshot(a.data);
     const until = Date.now() + 20_000;
     // (a snapshot taken while the worker removes a tree may fail: that is just not yet)
-    while (JSON.stringify(await snapshot(b.data).catch(() => undefined)) !== JSON.stringify(want) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    while (JSON.stringify(await snapshot(b.data).catch(() => undefined)) !== JSON.stringify(want) && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 50));
     expect(await snapshot(b.data)).toEqual(want);
     const ws = await synced(b, Date.now() - 1);
     // Only the changes crossed: the last pulls applied a few dozen journal lines, not 300 files.
@@ -174,7 +205,13 @@ maybe('change tracking: the replica pulls what changed, nothing else', () => {
     await incremental(b);
     // a crashes; what it wrote just before never reached b.
     const rec = JSON.parse(await readFile(join(a.state, 'instance.json'), 'utf8')) as Record<string, { pid: number } | undefined>;
-    for (const o of [rec.daemon, rec.tracker]) if (o) try { process.kill(-o.pid, 'SIGKILL'); } catch (e) { void e; }
+    for (const o of [rec.daemon, rec.tracker])
+      if (o)
+        try {
+          process.kill(-o.pid, 'SIGKILL');
+        } catch (e) {
+          void e;
+        }
     await put(a, 'shared', 'a: never mirrored');
     await put(a, 'mine', 'a: delivered before the crash');
     await put(a, 'gone/mine2', 'a: delivered before the crash, in a directory the survivor then removes');
@@ -189,8 +226,11 @@ maybe('change tracking: the replica pulls what changed, nothing else', () => {
     await put(b, 'new-on-b', 'b');
     const t = Date.now();
     const until = t + 20_000;
-    while ((await readFile(join(a.data, 'new-on-b'), 'utf8').catch(() => '')) !== 'b' || existsSync(join(a.data, 'gone/old'))
-      || (await readFile(join(a.data, 'shared'), 'utf8')) !== 'b: written during the outage') {
+    while (
+      (await readFile(join(a.data, 'new-on-b'), 'utf8').catch(() => '')) !== 'b' ||
+      existsSync(join(a.data, 'gone/old')) ||
+      (await readFile(join(a.data, 'shared'), 'utf8')) !== 'b: written during the outage'
+    ) {
       if (Date.now() > until) throw new Error(`a did not follow: ${JSON.stringify(await readWorkerStatus(layout(a)))}`);
       await new Promise((r) => setTimeout(r, 25));
     }
@@ -217,7 +257,11 @@ maybe('change tracking: the replica pulls what changed, nothing else', () => {
     // rsync as the replica runs it: the real one, except that pulls from the data module fail while BREAK exists.
     const breakFlag = join(root, 'break-data-pulls');
     const wrapper = join(root, 'rsync-breakable');
-    await writeFile(wrapper, `#!/bin/sh\nfor a in "$@"; do case "$a" in */data/*) [ -e '${breakFlag}' ] && { echo 'rsync error: error in socket IO (code 10)' >&2; exit 10; } ;; esac; done\nexec rsync "$@"\n`, { mode: 0o755 });
+    await writeFile(
+      wrapper,
+      `#!/bin/sh\nfor a in "$@"; do case "$a" in */data/*) [ -e '${breakFlag}' ] && { echo 'rsync error: error in socket IO (code 10)' >&2; exit 10; } ;; esac; done\nexec rsync "$@"\n`,
+      { mode: 0o755 },
+    );
     const [a, b] = await pair('behind', 100, { rsync: wrapper });
     await put(a, 'f', 'v1');
     expect((await call(a, 'start')).outcome).toBe('ok');
@@ -234,13 +278,15 @@ maybe('change tracking: the replica pulls what changed, nothing else', () => {
       await new Promise((r) => setTimeout(r, 50));
       m = await call(b, 'monitor');
     }
-    expect(m.reason).toMatch(/^Unpromoted: not synced for \d+(\.\d)? s \(copy as of .*\); 2 change\(s\), 301000 B behind, the oldest written \d+(\.\d)? s ago: pull of 2 changed path\(s\) from serv1 failed: rsync exit 10/);
+    expect(m.reason).toMatch(
+      /^Unpromoted: not synced for \d+(\.\d)? s \(copy as of .*\); 2 change\(s\), 301000 B behind, the oldest written \d+(\.\d)? s ago: pull of 2 changed path\(s\) from serv1 failed: rsync exit 10/,
+    );
     await rm(breakFlag);
     await synced(b, Date.now());
     expect(await readFile(join(b.data, 'small'), 'utf8')).toBe('y'.repeat(1000));
   }, 60_000);
 
-  test('the primary rings the replica: a change arrives long before the replica\'s next interval', async () => {
+  test("the primary rings the replica: a change arrives long before the replica's next interval", async () => {
     const [a, b] = await pair('doorbell', 30_000);
     await put(a, 'f', 'v1');
     expect((await call(a, 'start')).outcome).toBe('ok');
@@ -292,7 +338,10 @@ maybe('change tracking: the replica pulls what changed, nothing else', () => {
     const until = Date.now() + 20_000;
     for (;;) {
       const now = JSON.parse(await readFile(join(layout(a).pubDir, 'journal.json'), 'utf8')) as { id: string; ready: boolean; lost?: string };
-      if (now.id !== before.id && now.ready) { expect(now.lost).toMatch(/overflow/); break; }
+      if (now.id !== before.id && now.ready) {
+        expect(now.lost).toMatch(/overflow/);
+        break;
+      }
       if (Date.now() > until) throw new Error('no new journal after the overflow');
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -26,7 +26,8 @@ export const processAgent = defineAgent({
   meta: {
     name: 'process',
     version: '1.0.0',
-    description: 'Keeps a long-running program up: start in its own process group, readiness probe (tcp/http/command), identity-checked monitor, signal then SIGKILL on stop',
+    description:
+      'Keeps a long-running program up: start in its own process group, readiness probe (tcp/http/command), identity-checked monitor, signal then SIGKILL on stop',
     uniqueParams: ['pidFile'],
     defaultTimeouts: { start: 30_000, stop: 30_000, monitor: 10_000 },
     defaultMonitorInterval: 10_000,

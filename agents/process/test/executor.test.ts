@@ -13,15 +13,35 @@ import { ExecaCommandRunner, SystemClock } from '@paceline/runtime';
 import { processAgent, procInfo } from '@paceline/agent-process';
 
 let root: string;
-beforeAll(async () => { root = await mkdtemp(join(tmpdir(), `process-exec-${process.pid}-`)); });
-afterAll(async () => { await rm(root, { recursive: true, force: true }); });
-
-const act = (id: string, kind: GraphAction['kind'], resource: string): GraphAction => ({ id, kind, resource, node: 'n1', interval: 0, reason: 'test', runnable: true });
-const graph = (actions: GraphAction[], edges: [string, string][]): Transition => ({
-  current: [], placement: [], actions, edges: edges.map(([before, after]) => ({ before, after, reason: 'test' })),
-  summary: [], explanation: { scores: [], decisions: [] }, warnings: [],
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), `process-exec-${process.pid}-`));
 });
-const gone = async (pid: number): Promise<boolean> => { const i = await procInfo(pid); return !i || i.state === 'Z'; };
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const act = (id: string, kind: GraphAction['kind'], resource: string): GraphAction => ({
+  id,
+  kind,
+  resource,
+  node: 'n1',
+  interval: 0,
+  reason: 'test',
+  runnable: true,
+});
+const graph = (actions: GraphAction[], edges: [string, string][]): Transition => ({
+  current: [],
+  placement: [],
+  actions,
+  edges: edges.map(([before, after]) => ({ before, after, reason: 'test' })),
+  summary: [],
+  explanation: { scores: [], decisions: [] },
+  warnings: [],
+});
+const gone = async (pid: number): Promise<boolean> => {
+  const i = await procInfo(pid);
+  return !i || i.state === 'Z';
+};
 const pidOf = async (instance: string): Promise<number> =>
   (JSON.parse(await readFile(join(stateDirFor(root, 'n1', instance), 'process.json'), 'utf8')) as { pid: number }).pid;
 
@@ -32,12 +52,30 @@ test('starts daemons in order, then stops them; a hanging start times out and le
     resources: [
       { type: 'primitive', id: 'first', agent: 'paceline:process', params: { command: 'sleep', args: ['60'] } },
       { type: 'primitive', id: 'second', agent: 'paceline:process', params: { command: 'sleep', args: ['61'] } },
-      { type: 'primitive', id: 'stuck', agent: 'paceline:process', ops: [{ name: 'start', timeout: '1500ms' }],
-        params: { command: 'sleep', args: ['62'], probe: 'command', probeCommand: ['sh', '-c', `echo $$ > ${marker}; exec sleep 30`], probeTimeoutMs: 60_000 } },
+      {
+        type: 'primitive',
+        id: 'stuck',
+        agent: 'paceline:process',
+        ops: [{ name: 'start', timeout: '1500ms' }],
+        params: { command: 'sleep', args: ['62'], probe: 'command', probeCommand: ['sh', '-c', `echo $$ > ${marker}; exec sleep 30`], probeTimeoutMs: 60_000 },
+      },
     ],
   });
-  const deps = { agents: new AgentRegistry([processAgent]), config, runner: new ExecaCommandRunner(), clock: new SystemClock(), logger: silentLogger, stateRoot: root };
-  const up = await executeTransition(graph([act('second_start', 'start', 'second'), act('first_start', 'start', 'first'), act('stuck_start', 'start', 'stuck')], [['first_start', 'second_start']]), deps);
+  const deps = {
+    agents: new AgentRegistry([processAgent]),
+    config,
+    runner: new ExecaCommandRunner(),
+    clock: new SystemClock(),
+    logger: silentLogger,
+    stateRoot: root,
+  };
+  const up = await executeTransition(
+    graph(
+      [act('second_start', 'start', 'second'), act('first_start', 'start', 'first'), act('stuck_start', 'start', 'stuck')],
+      [['first_start', 'second_start']],
+    ),
+    deps,
+  );
   const [second, first, stuck] = up.results;
   expect(first!.state).toBe('succeeded');
   expect(second!.state).toBe('succeeded');
@@ -50,13 +88,19 @@ test('starts daemons in order, then stops them; a hanging start times out and le
   expect(await gone(probePid)).toBe(true);
   let stuckState = true;
   for (let i = 0; i < 60 && stuckState; i++) {
-    stuckState = await readFile(join(stateDirFor(root, 'n1', 'stuck'), 'process.json')).then(() => true, () => false);
+    stuckState = await readFile(join(stateDirFor(root, 'n1', 'stuck'), 'process.json')).then(
+      () => true,
+      () => false,
+    );
     if (stuckState) await new Promise((r) => setTimeout(r, 50));
   }
   expect(stuckState).toBe(false);
 
   const pids = [await pidOf('first'), await pidOf('second')];
-  const down = await executeTransition(graph([act('first_stop', 'stop', 'first'), act('second_stop', 'stop', 'second'), act('stuck_stop', 'stop', 'stuck')], [['second_stop', 'first_stop']]), deps);
+  const down = await executeTransition(
+    graph([act('first_stop', 'stop', 'first'), act('second_stop', 'stop', 'second'), act('stuck_stop', 'stop', 'stuck')], [['second_stop', 'first_stop']]),
+    deps,
+  );
   expect(down.succeeded).toBe(true);
   for (const pid of pids) expect(await gone(pid)).toBe(true);
 });

@@ -11,9 +11,16 @@ const clock = new SystemClock();
 let dir: string;
 const cleanup: number[] = [];
 
-beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), `process-agent-${process.pid}-`)); });
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), `process-agent-${process.pid}-`));
+});
 afterAll(async () => {
-  for (const pid of cleanup) try { process.kill(-pid, 'SIGKILL'); } catch { /* already gone */ }
+  for (const pid of cleanup)
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -29,7 +36,8 @@ async function freePort(): Promise<number> {
   });
 }
 
-const SERVER = "const http=require('http');const port=Number(process.argv[1]);http.createServer((q,s)=>{s.statusCode=q.url==='/health'?200:404;s.end('ok')}).listen(port,'127.0.0.1',()=>console.log('listening',port))";
+const SERVER =
+  "const http=require('http');const port=Number(process.argv[1]);http.createServer((q,s)=>{s.statusCode=q.url==='/health'?200:404;s.end('ok')}).listen(port,'127.0.0.1',()=>console.log('listening',port))";
 
 function call(action: AgentAction, raw: unknown, stateDir: string, timeoutMs = 10_000): Promise<ActionResult> {
   const v = validateParams(processAgent, raw, 'p');
@@ -43,16 +51,33 @@ async function recordedPid(stateDir: string): Promise<number> {
 
 describe('paceline:process', () => {
   test('passes the agent test kit with `sleep`', async () => {
-    const report = await testAgent(processAgent, { command: 'sleep', args: ['60'] }, {
-      runner, clock, stateDir: join(dir, 'sleep'),
-      badParams: [{ command: '' }, { command: 'x', probe: 'tcp' }, { command: 'x', probe: 'http', probeUrl: 'not a url' }, { command: 'x', stopSignal: 'SIGFOO' }],
-    });
+    const report = await testAgent(
+      processAgent,
+      { command: 'sleep', args: ['60'] },
+      {
+        runner,
+        clock,
+        stateDir: join(dir, 'sleep'),
+        badParams: [
+          { command: '' },
+          { command: 'x', probe: 'tcp' },
+          { command: 'x', probe: 'http', probeUrl: 'not a url' },
+          { command: 'x', stopSignal: 'SIGFOO' },
+        ],
+      },
+    );
     expect(formatReport(report)).toContain('all checks passed');
   });
 
   test('passes the agent test kit with a node HTTP server and an http readiness probe', async () => {
     const port = await freePort();
-    const params = { command: process.execPath, args: ['-e', SERVER, String(port)], probe: 'http', probeUrl: `http://127.0.0.1:${port}/health`, probeStatus: 200 };
+    const params = {
+      command: process.execPath,
+      args: ['-e', SERVER, String(port)],
+      probe: 'http',
+      probeUrl: `http://127.0.0.1:${port}/health`,
+      probeStatus: 200,
+    };
     const report = await testAgent(processAgent, params, { runner, clock, stateDir: join(dir, 'http') });
     expect(formatReport(report)).toContain('all checks passed');
   });
@@ -66,7 +91,7 @@ describe('paceline:process', () => {
     const pid = await recordedPid(stateDir);
     cleanup.push(pid);
     expect(Number(await readFile(pidFile, 'utf8'))).toBe(pid);
-    expect((await readFile(join(stateDir, 'output.log'), 'utf8'))).toContain(`listening ${port}`);
+    expect(await readFile(join(stateDir, 'output.log'), 'utf8')).toContain(`listening ${port}`);
     expect(await call('monitor', params, stateDir)).toMatchObject({ outcome: 'ok' });
     process.kill(pid, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 100));
@@ -154,5 +179,8 @@ describe('paceline:process', () => {
     expect(await call('stop', params, stateDir)).toMatchObject({ outcome: 'ok' });
     expect(await call('start', { ...params, user: 'no-such-user-xyz' }, join(dir, 'nouser'))).toMatchObject({ outcome: 'misconfigured' });
   });
-  if (!root) test('running as another user needs root', () => { console.log('skipped: setpriv user test needs root'); });
+  if (!root)
+    test('running as another user needs root', () => {
+      console.log('skipped: setpriv user test needs root');
+    });
 });

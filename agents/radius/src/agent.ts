@@ -13,8 +13,19 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defineAgent, failed, ok, type ActionResult, type AgentContext } from '@paceline/agent-api';
 import {
-  checkTimeout, daemonStatus, findExecutable, monitorUnsupervised, requireFiles, runCheck, sbinEnv, startDaemon, stopService, verdictResult,
-  type CheckVerdict, type DaemonHandle, type Service,
+  checkTimeout,
+  daemonStatus,
+  findExecutable,
+  monitorUnsupervised,
+  requireFiles,
+  runCheck,
+  sbinEnv,
+  startDaemon,
+  stopService,
+  verdictResult,
+  type CheckVerdict,
+  type DaemonHandle,
+  type Service,
 } from '@paceline/agent-api/daemon';
 import { exchange, type Probe } from './client.js';
 import { RadiusParams } from './params.js';
@@ -26,7 +37,10 @@ const handle = (p: RadiusParams): DaemonHandle => ({ name: PROGRAM, stopTimeoutM
 
 /** The error lines of `freeradius -C` output, without their time stamps, on one line. */
 export function configErrors(output: string): string {
-  const lines = output.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = output
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const errors = lines.filter((l) => /:\s*Error:\s/.test(l)).map((l) => l.replace(/^.*?:\s*Error:\s*/, ''));
   return (errors.length > 0 ? errors : lines.slice(-3)).join(' | ') || 'freeradius -C failed without a message';
 }
@@ -48,10 +62,14 @@ async function check(p: RadiusParams, ctx: AgentContext, signal: AbortSignal): P
   try {
     c = await credentials(p);
   } catch (e) {
-    return { verdict: 'failed', saw: `${what}: cannot read ${(e as NodeJS.ErrnoException).path ?? 'a credentials file'}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
+    return {
+      verdict: 'failed',
+      saw: `${what}: cannot read ${(e as NodeJS.ErrnoException).path ?? 'a credentials file'}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    };
   }
   const v = await runCheck(what, checkTimeout(ctx, p.checkTimeoutMs), signal, (s) =>
-    exchange({ address: p.address, port: p.port, secret: c.secret, probe: c.probe, retryMs: p.retryMs }, s));
+    exchange({ address: p.address, port: p.port, secret: c.secret, probe: c.probe, retryMs: p.retryMs }, s),
+  );
   // FreeRADIUS answers nothing to a request it cannot authenticate: say so with the hang.
   return v.verdict === 'hung' ? { ...v, saw: `${v.saw} (FreeRADIUS also stays silent to an unknown client or a wrong secret)` } : v;
 }
@@ -69,7 +87,8 @@ export const radiusAgent = defineAgent({
   meta: {
     name: 'radius',
     version: '1.0.0',
-    description: 'FreeRADIUS in the foreground: config checked with freeradius -C at start, Status-Server or Access-Request over UDP as monitor (not running / failed / hung), verified stop',
+    description:
+      'FreeRADIUS in the foreground: config checked with freeradius -C at start, Status-Server or Access-Request over UDP as monitor (not running / failed / hung), verified stop',
     defaultTimeouts: { start: 30_000, stop: 30_000, monitor: 10_000 },
     defaultMonitorInterval: 10_000,
   },

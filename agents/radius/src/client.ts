@@ -9,9 +9,7 @@ import { createSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { Attr, Code, codeName, decodeResponse, encodeRequest, hidePassword, type Attribute } from './packet.js';
 
-export type Probe =
-  | { readonly kind: 'status-server' }
-  | { readonly kind: 'access-request'; readonly user: string; readonly password: string };
+export type Probe = { readonly kind: 'status-server' } | { readonly kind: 'access-request'; readonly user: string; readonly password: string };
 
 export interface Exchange {
   readonly address: string;
@@ -31,7 +29,10 @@ function requestOf(x: Exchange, identifier: number, authenticator: Buffer): Buff
   const nas: Attribute = { type: Attr.NasIdentifier, value: Buffer.from('paceline-monitor') };
   if (x.probe.kind === 'status-server') return encodeRequest({ code: Code.StatusServer, identifier, authenticator, secret: x.secret, attributes: [nas] });
   return encodeRequest({
-    code: Code.AccessRequest, identifier, authenticator, secret: x.secret,
+    code: Code.AccessRequest,
+    identifier,
+    authenticator,
+    secret: x.secret,
     attributes: [
       { type: Attr.UserName, value: Buffer.from(x.probe.user, 'utf8') },
       { type: Attr.UserPassword, value: hidePassword(x.probe.password, x.secret, authenticator) },
@@ -78,7 +79,10 @@ export function exchange(x: Exchange, signal: AbortSignal): Promise<Answer> {
     socket.connect(x.port, x.address, () => {
       if (done) return; // aborted while connecting: the socket is closed
       const send = (): void => {
-        if (!done) socket.send(packet, (e) => { if (e) finish(() => reject(e)); });
+        if (!done)
+          socket.send(packet, (e) => {
+            if (e) finish(() => reject(e));
+          });
       };
       send();
       timer = setInterval(send, Math.max(50, x.retryMs));

@@ -18,8 +18,13 @@ export const Code = {
 } as const;
 
 const CODE_NAMES: Record<number, string> = {
-  1: 'Access-Request', 2: 'Access-Accept', 3: 'Access-Reject', 4: 'Accounting-Request', 5: 'Accounting-Response',
-  11: 'Access-Challenge', 12: 'Status-Server',
+  1: 'Access-Request',
+  2: 'Access-Accept',
+  3: 'Access-Reject',
+  4: 'Accounting-Request',
+  5: 'Accounting-Response',
+  11: 'Access-Challenge',
+  12: 'Status-Server',
 };
 export const codeName = (code: number): string => CODE_NAMES[code] ?? `code ${code}`;
 
@@ -60,10 +65,12 @@ export function hidePassword(password: string, secret: string, authenticator: Bu
 }
 
 function encodeAttributes(attrs: readonly Attribute[]): Buffer {
-  return Buffer.concat(attrs.map((a) => {
-    if (a.value.length > 253) throw new RangeError(`attribute ${a.type} is longer than 253 bytes`);
-    return Buffer.concat([Buffer.from([a.type, a.value.length + 2]), a.value]);
-  }));
+  return Buffer.concat(
+    attrs.map((a) => {
+      if (a.value.length > 253) throw new RangeError(`attribute ${a.type} is longer than 253 bytes`);
+      return Buffer.concat([Buffer.from([a.type, a.value.length + 2]), a.value]);
+    }),
+  );
 }
 
 export interface RequestSpec {
@@ -85,7 +92,11 @@ export function encodeRequest(r: RequestSpec): Buffer {
   const length = 20 + attrs.length;
   if (length > 4096) throw new RangeError('a RADIUS packet is at most 4096 bytes');
   const packet = Buffer.concat([Buffer.from([r.code, r.identifier & 255, length >> 8, length & 255]), r.authenticator, attrs]);
-  if (withMa) createHmac('md5', r.secret).update(packet).digest().copy(packet, length - 16);
+  if (withMa)
+    createHmac('md5', r.secret)
+      .update(packet)
+      .digest()
+      .copy(packet, length - 16);
   return packet;
 }
 
@@ -130,10 +141,14 @@ export function decodeResponse(buf: Buffer, requestAuthenticator: Buffer, secret
       requestAuthenticator.copy(copy, 4);
       copy.fill(0, offset + 2, offset + 18);
       const mac = createHmac('md5', secret).update(copy).digest();
-      if (!timingSafeEqual(mac, a.value)) return { ok: false, problem: `${codeName(code)} whose Message-Authenticator does not verify (is the shared secret right?)` };
+      if (!timingSafeEqual(mac, a.value))
+        return { ok: false, problem: `${codeName(code)} whose Message-Authenticator does not verify (is the shared secret right?)` };
     }
     offset += a.value.length + 2;
   }
-  const reply = attributes.filter((a) => a.type === Attr.ReplyMessage).map((a) => a.value.toString('utf8')).join(' ');
+  const reply = attributes
+    .filter((a) => a.type === Attr.ReplyMessage)
+    .map((a) => a.value.toString('utf8'))
+    .join(' ');
   return { ok: true, code, identifier, attributes, ...(reply ? { replyMessage: reply } : {}) };
 }

@@ -48,7 +48,9 @@ function radiusConfig(dir: string, address: string, o: { port?: number; innerPor
 describe('paceline:radius with the real FreeRADIUS', () => {
   const skip = serviceSkipReason('radius', ['freeradius']);
   if (skip) {
-    it(`is skipped: ${skip}`, () => { console.log(`skipping radius tests: ${skip}`); });
+    it(`is skipped: ${skip}`, () => {
+      console.log(`skipping radius tests: ${skip}`);
+    });
     return;
   }
   const lab = new ServiceLab('rad');
@@ -57,7 +59,11 @@ describe('paceline:radius with the real FreeRADIUS', () => {
   const act = (action: Parameters<ServiceLab['act']>[3], params: Record<string, unknown>, stateDir: string, timeoutMs = 30_000) =>
     lab.act(ns, 'radius', 'radiusAgent', action, params, { stateDir, timeoutMs });
   const bound = (addr: string, port: number): boolean => lab.run(ns, 'ss', ['-Huln', `src ${addr}:${port}`]).stdout.trim() !== '';
-  const names = (): string[] => lab.processes(ns).map((p) => p.comm).sort();
+  const names = (): string[] =>
+    lab
+      .processes(ns)
+      .map((p) => p.comm)
+      .sort();
 
   beforeAll(() => {
     ns = lab.ns('n', [`${A}/32`, `${B}/32`]);
@@ -110,7 +116,7 @@ describe('paceline:radius with the real FreeRADIUS', () => {
     expect(names()).toEqual([]);
   });
 
-  it('a broken config fails start as misconfigured with freeradius -C\'s message, and starts nothing', async () => {
+  it("a broken config fails start as misconfigured with freeradius -C's message, and starts nothing", async () => {
     const dir = join(work, 'broken');
     const configDir = radiusConfig(dir, A, { broken: true });
     const r = await act('start', { configDir, address: A, secret: SECRET }, join(dir, 'state'));

@@ -15,8 +15,19 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defineAgent, failed, ok, type ActionResult, type AgentContext } from '@paceline/agent-api';
 import {
-  adoptListener, checkTimeout, daemonStatus, findExecutable, monitorUnsupervised, requireFiles, sbinEnv, startDaemon, stopDaemon, verdictResult,
-  verifyPortsClosed, type DaemonHandle, type Service,
+  adoptListener,
+  checkTimeout,
+  daemonStatus,
+  findExecutable,
+  monitorUnsupervised,
+  requireFiles,
+  sbinEnv,
+  startDaemon,
+  stopDaemon,
+  verdictResult,
+  verifyPortsClosed,
+  type DaemonHandle,
+  type Service,
 } from '@paceline/agent-api/daemon';
 import { configOfProcess, stopHelpers } from './helpers.js';
 import { listShares, type ListingTarget } from './listing.js';
@@ -27,12 +38,20 @@ const SBIN = sbinEnv();
 
 const handle = (p: SambaParams): DaemonHandle => ({ name: 'smbd', stopTimeoutMs: p.stopTimeoutMs });
 
-const target = (p: SambaParams, ctx: Pick<AgentContext, 'stateDir'>): ListingTarget =>
-  ({ address: p.address, port: p.port, share: p.share, authFile: p.authFile, config: overlayPath(ctx) });
+const target = (p: SambaParams, ctx: Pick<AgentContext, 'stateDir'>): ListingTarget => ({
+  address: p.address,
+  port: p.port,
+  share: p.share,
+  authFile: p.authFile,
+  config: overlayPath(ctx),
+});
 
 /** The tool's message on one line, without testparm's chatter. */
 function testparmMessage(text: string): string {
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !/^(Load smb config files from|Loaded services file OK|Weak crypto is allowed|Server role: )/.test(l))
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/^(Load smb config files from|Loaded services file OK|Weak crypto is allowed|Server role: )/.test(l))
     .map((l) => l.replace(/^Unknown section (.*)$/, 'no share [$1] in the config'));
   return lines.join(' | ') || 'testparm failed without a message';
 }
@@ -57,7 +76,8 @@ export const sambaAgent = defineAgent({
   meta: {
     name: 'samba',
     version: '1.0.0',
-    description: 'smbd as a standalone file server in the foreground: config checked with testparm at start, bound to one address, share listing (smbclient) as monitor (not running / failed / hung), verified stop',
+    description:
+      'smbd as a standalone file server in the foreground: config checked with testparm at start, bound to one address, share listing (smbclient) as monitor (not running / failed / hung), verified stop',
     uniqueParams: ['address'],
     defaultTimeouts: { start: 60_000, stop: 30_000, monitor: 20_000 },
     defaultMonitorInterval: 15_000,
@@ -65,8 +85,7 @@ export const sambaAgent = defineAgent({
   params: SambaParams,
 
   async validate(p): Promise<ActionResult> {
-    for (const prog of ['smbd', 'testparm', 'smbclient'])
-      if (!(await findExecutable(prog, SBIN))) return failed('not-installed', `${prog} is not installed`);
+    for (const prog of ['smbd', 'testparm', 'smbclient']) if (!(await findExecutable(prog, SBIN))) return failed('not-installed', `${prog} is not installed`);
     return (await requireFiles([p.config], 'config')) ?? ok();
   },
 

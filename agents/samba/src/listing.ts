@@ -20,26 +20,46 @@ export interface ListingTarget {
 /** The smbclient argv for a grepable share listing. */
 export function listingArgs(t: ListingTarget): string[] {
   return [
-    '-g', '-L', `//${t.address.includes(':') ? `[${t.address}]` : t.address}`, '-I', t.address, '-p', String(t.port),
-    '-s', t.config, ...(t.authFile ? ['-A', t.authFile] : ['-N']),
+    '-g',
+    '-L',
+    `//${t.address.includes(':') ? `[${t.address}]` : t.address}`,
+    '-I',
+    t.address,
+    '-p',
+    String(t.port),
+    '-s',
+    t.config,
+    ...(t.authFile ? ['-A', t.authFile] : ['-N']),
   ];
 }
 
 /** NT status codes meaning "nobody serves there". */
-const NOBODY = /NT_STATUS_(CONNECTION_REFUSED|CONNECTION_RESET|CONNECTION_DISCONNECTED|HOST_UNREACHABLE|NETWORK_UNREACHABLE|PORT_UNREACHABLE|ADDRESS_NOT_ASSOCIATED)/;
+const NOBODY =
+  /NT_STATUS_(CONNECTION_REFUSED|CONNECTION_RESET|CONNECTION_DISCONNECTED|HOST_UNREACHABLE|NETWORK_UNREACHABLE|PORT_UNREACHABLE|ADDRESS_NOT_ASSOCIATED)/;
 const TIMEOUT = /NT_STATUS_IO_TIMEOUT/;
 
 /** The disk shares of a grepable listing (`Disk|name|comment` lines). */
 export function diskShares(stdout: string): string[] {
-  return stdout.split('\n').map((l) => l.split('|')).filter((f) => f[0] === 'Disk' && f[1]).map((f) => f[1]!);
+  return stdout
+    .split('\n')
+    .map((l) => l.split('|'))
+    .filter((f) => f[0] === 'Disk' && f[1])
+    .map((f) => f[1]!);
 }
 
 /** Reads smbclient's result: ok when the share is listed. Exported for tests. */
-export function listingVerdict(t: ListingTarget, r: { exitCode: number | null; stdout: string; stderr: string; timedOut: boolean; notFound: boolean }, timeoutMs: number): CheckVerdict {
+export function listingVerdict(
+  t: ListingTarget,
+  r: { exitCode: number | null; stdout: string; stderr: string; timedOut: boolean; notFound: boolean },
+  timeoutMs: number,
+): CheckVerdict {
   const what = `share listing on ${t.address}:${t.port}`;
   if (r.notFound) return { verdict: 'failed', saw: `${what}: smbclient is not installed` };
   if (r.timedOut) return { verdict: 'hung', saw: `${what}: no answer within ${timeoutMs} ms` };
-  const said = `${r.stderr}\n${r.stdout}`.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('SMB1 disabled'));
+  const said = `${r.stderr}\n${r.stdout}`
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('SMB1 disabled'));
   const error = said.find((l) => /NT_STATUS_|failed|error/i.test(l));
   if (r.exitCode !== 0) {
     const text = error ?? said.slice(-1)[0] ?? `smbclient exit code ${r.exitCode ?? 'by signal'}`;

@@ -50,13 +50,23 @@ describe('samba parameters', () => {
 
 describe('samba share listing verdicts', () => {
   const t: ListingTarget = { address: '10.0.0.1', port: 445, share: 'data', config: '/x/smb.conf' };
-  const r = (o: Partial<{ exitCode: number | null; stdout: string; stderr: string; timedOut: boolean; notFound: boolean }>) =>
-    ({ exitCode: 0, stdout: '', stderr: '', timedOut: false, notFound: false, ...o });
+  const r = (o: Partial<{ exitCode: number | null; stdout: string; stderr: string; timedOut: boolean; notFound: boolean }>) => ({
+    exitCode: 0,
+    stdout: '',
+    stderr: '',
+    timedOut: false,
+    notFound: false,
+    ...o,
+  });
   it.each([
     [r({ stdout: 'Disk|data|\nIPC|IPC$|IPC Service\n' }), 'ok', 'share "data" listed'],
     [r({ stdout: 'Disk|DATA|\n' }), 'ok', 'listed'],
     [r({ stdout: 'Disk|other|\n' }), 'failed', 'share "data" not listed (disk shares: other)'],
-    [r({ exitCode: 1, stdout: 'do_connect: Connection to 10.0.0.1 failed (Error NT_STATUS_CONNECTION_REFUSED)\n' }), 'not-running', 'NT_STATUS_CONNECTION_REFUSED'],
+    [
+      r({ exitCode: 1, stdout: 'do_connect: Connection to 10.0.0.1 failed (Error NT_STATUS_CONNECTION_REFUSED)\n' }),
+      'not-running',
+      'NT_STATUS_CONNECTION_REFUSED',
+    ],
     [r({ exitCode: 1, stderr: 'session setup failed: NT_STATUS_LOGON_FAILURE\n' }), 'failed', 'session setup failed: NT_STATUS_LOGON_FAILURE'],
     [r({ exitCode: null, timedOut: true }), 'hung', 'no answer within 3000 ms'],
     [r({ exitCode: 1, stderr: 'protocol negotiation failed: NT_STATUS_IO_TIMEOUT\n' }), 'hung', 'NT_STATUS_IO_TIMEOUT'],
@@ -74,32 +84,45 @@ function sambaConfig(dir: string, opts: { dirs?: boolean; extra?: string } = {})
   const share = join(dir, 'share');
   mkdirSync(share, { recursive: true });
   writeFileSync(join(share, 'hello.txt'), 'hello\n');
-  const dirs = opts.dirs === false ? [] : [
-    `pid directory = ${dir}/pid`, `lock directory = ${dir}/lock`, `state directory = ${dir}/lib`, `cache directory = ${dir}/cache`,
-    `private dir = ${dir}/private`, `ncalrpc dir = ${dir}/ncalrpc`, `passdb backend = tdbsam:${dir}/private/passdb.tdb`,
-  ];
+  const dirs =
+    opts.dirs === false
+      ? []
+      : [
+          `pid directory = ${dir}/pid`,
+          `lock directory = ${dir}/lock`,
+          `state directory = ${dir}/lib`,
+          `cache directory = ${dir}/cache`,
+          `private dir = ${dir}/private`,
+          `ncalrpc dir = ${dir}/ncalrpc`,
+          `passdb backend = tdbsam:${dir}/private/passdb.tdb`,
+        ];
   for (const d of ['lib', 'cache', 'private']) mkdirSync(join(dir, d), { recursive: true });
   const file = join(dir, 'smb.conf');
-  writeFileSync(file, [
-    '[global]',
-    '  server role = standalone server',
-    '  disable netbios = yes',
-    '  map to guest = never',
-    `  log file = ${dir}/log.%m`,
-    ...dirs.map((l) => `  ${l}`),
-    opts.extra ?? '',
-    '[data]',
-    `  path = ${share}`,
-    '  read only = no',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    file,
+    [
+      '[global]',
+      '  server role = standalone server',
+      '  disable netbios = yes',
+      '  map to guest = never',
+      `  log file = ${dir}/log.%m`,
+      ...dirs.map((l) => `  ${l}`),
+      opts.extra ?? '',
+      '[data]',
+      `  path = ${share}`,
+      '  read only = no',
+      '',
+    ].join('\n'),
+  );
   return file;
 }
 
 describe('paceline:samba with the real smbd', () => {
   const skip = serviceSkipReason('samba', ['smbd', 'testparm', 'smbclient', 'pdbedit']);
   if (skip) {
-    it(`is skipped: ${skip}`, () => { console.log(`skipping samba tests: ${skip}`); });
+    it(`is skipped: ${skip}`, () => {
+      console.log(`skipping samba tests: ${skip}`);
+    });
     return;
   }
   const lab = new ServiceLab('smb');
@@ -108,7 +131,11 @@ describe('paceline:samba with the real smbd', () => {
   const act = (action: Parameters<ServiceLab['act']>[3], params: Record<string, unknown>, stateDir: string, timeoutMs = 60_000) =>
     lab.act(ns, 'samba', 'sambaAgent', action, params, { stateDir, timeoutMs });
   const listening = (addr: string, port: number): boolean => lab.run(ns, 'ss', ['-Htln', `src ${addr}:${port}`]).stdout.trim() !== '';
-  const names = (): string[] => lab.processes(ns).map((p) => p.comm).sort();
+  const names = (): string[] =>
+    lab
+      .processes(ns)
+      .map((p) => p.comm)
+      .sort();
 
   beforeAll(() => {
     ns = lab.ns('n', [`${A}/32`, `${B}/32`]);
@@ -178,12 +205,20 @@ describe('paceline:samba with the real smbd', () => {
     for (let round = 1; round <= 6; round++) {
       expect(await act('monitor', params, state)).toMatchObject({ outcome: 'ok' }); // a listing: samba-dcerpcd is up
       // A client session open while smbd is killed (the lab's clients are connected).
-      const client = spawn('ip', ['netns', 'exec', ns, 'smbclient', `//${A}/data`, '-p', '4451', '-s', join(state, 'smb.conf'), '-N', '-c', 'ls; ls; ls'], { stdio: 'ignore' });
+      const client = spawn('ip', ['netns', 'exec', ns, 'smbclient', `//${A}/data`, '-p', '4451', '-s', join(state, 'smb.conf'), '-N', '-c', 'ls; ls; ls'], {
+        stdio: 'ignore',
+      });
       await new Promise((r) => setTimeout(r, 100 * round));
-      const helpers = lab.processes(ns).filter((p) => p.comm === 'samba-dcerpcd').map((p) => p.pid);
+      const helpers = lab
+        .processes(ns)
+        .filter((p) => p.comm === 'samba-dcerpcd')
+        .map((p) => p.pid);
       expect(helpers.length).toBeGreaterThan(0);
       // Every smbd: the parent and its children (cleanupd, notifyd and client sessions rename their comm).
-      const smbds = lab.processes(ns).filter((p) => readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').startsWith('smbd\0')).map((p) => p.pid);
+      const smbds = lab
+        .processes(ns)
+        .filter((p) => readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').startsWith('smbd\0'))
+        .map((p) => p.pid);
       expect(smbds.length).toBeGreaterThan(0);
       for (const pid of smbds) process.kill(pid, 'SIGKILL');
       await new Promise((r) => setTimeout(r, 300));
@@ -196,13 +231,18 @@ describe('paceline:samba with the real smbd', () => {
       expect(again).toMatchObject({ outcome: 'ok' });
       client.kill('SIGKILL');
       // The dead smbd's samba-dcerpcd (outside its group) did not outlive the recovery start.
-      expect(lab.processes(ns).map((p) => p.pid).filter((pid) => helpers.includes(pid))).toEqual([]);
+      expect(
+        lab
+          .processes(ns)
+          .map((p) => p.pid)
+          .filter((pid) => helpers.includes(pid)),
+      ).toEqual([]);
     }
     expect(await act('stop', params, state)).toMatchObject({ outcome: 'ok' });
     expect(names()).toEqual([]);
   });
 
-  it('a broken config, or one without the share, fails start as misconfigured with testparm\'s message, and starts nothing', async () => {
+  it("a broken config, or one without the share, fails start as misconfigured with testparm's message, and starts nothing", async () => {
     const dir = join(work, 'broken');
     const config = sambaConfig(dir, { extra: '  server role = no such role' });
     const r = await act('start', { config, address: A, share: 'data' }, join(dir, 'state'));
@@ -250,9 +290,15 @@ describe('paceline:samba with the real smbd', () => {
     const dir = join(work, 'pair');
     const config = sambaConfig(dir, { dirs: false });
     const instance = (name: string, address: string) => ({
-      config, address, share: 'data',
-      pidDirectory: join(dir, name, 'pid'), lockDirectory: join(dir, name, 'lock'), stateDirectory: join(dir, name, 'lib'),
-      cacheDirectory: join(dir, name, 'cache'), privateDir: join(dir, name, 'private'), ncalrpcDir: join(dir, name, 'ncalrpc'),
+      config,
+      address,
+      share: 'data',
+      pidDirectory: join(dir, name, 'pid'),
+      lockDirectory: join(dir, name, 'lock'),
+      stateDirectory: join(dir, name, 'lib'),
+      cacheDirectory: join(dir, name, 'cache'),
+      privateDir: join(dir, name, 'private'),
+      ncalrpcDir: join(dir, name, 'ncalrpc'),
     });
     const p1 = instance('one', A);
     const p2 = instance('two', B);
@@ -271,9 +317,15 @@ describe('paceline:samba with the real smbd', () => {
     const dir = join(work, 'nodes');
     const config = sambaConfig(dir, { dirs: false });
     const node = (name: string) => ({
-      config, address: A, share: 'data',
-      pidDirectory: join(dir, name, 'pid'), lockDirectory: join(dir, name, 'lock'), stateDirectory: join(dir, name, 'lib'),
-      cacheDirectory: join(dir, name, 'cache'), privateDir: join(dir, name, 'private'), ncalrpcDir: join(dir, name, 'ncalrpc'),
+      config,
+      address: A,
+      share: 'data',
+      pidDirectory: join(dir, name, 'pid'),
+      lockDirectory: join(dir, name, 'lock'),
+      stateDirectory: join(dir, name, 'lib'),
+      cacheDirectory: join(dir, name, 'cache'),
+      privateDir: join(dir, name, 'private'),
+      ncalrpcDir: join(dir, name, 'ncalrpc'),
     });
     const inOther = (action: Parameters<ServiceLab['act']>[3], params: Record<string, unknown>, stateDir: string) =>
       lab.act(other, 'samba', 'sambaAgent', action, params, { stateDir, timeoutMs: 60_000 });

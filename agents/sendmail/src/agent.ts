@@ -16,8 +16,17 @@ import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { defineAgent, failed, ok, type ActionResult, type AgentContext } from '@paceline/agent-api';
 import {
-  adoptListener, daemonStatus, findExecutable, monitorUnsupervised, oneLine, sbinEnv, startDaemon, stopService, verdictResult,
-  type DaemonHandle, type Service,
+  adoptListener,
+  daemonStatus,
+  findExecutable,
+  monitorUnsupervised,
+  oneLine,
+  sbinEnv,
+  startDaemon,
+  stopService,
+  verdictResult,
+  type DaemonHandle,
+  type Service,
 } from '@paceline/agent-api/daemon';
 import { instanceOptions, layoutOf, mcText, type SendmailLayout } from './config.js';
 import { SendmailParams } from './params.js';
@@ -51,8 +60,11 @@ async function hostnameQualified(ctx: AgentContext, p: SendmailParams): Promise<
   const names = r.stdout.split('\n').flatMap((l) => l.trim().split(/\s+/).slice(1));
   if (names.some((n) => n.includes('.'))) return undefined;
   const found = r.exitCode === 0 ? `/etc/hosts gives no qualified name for it (getent hosts ${h}: ${oneLine(r.stdout)})` : `getent hosts ${h} finds nothing`;
-  return failed('misconfigured', `sendmail would wait 60 s at every start: the host name "${h}" is not qualified and ${found}; ` +
-    `add a line such as "127.0.1.1 ${p.hostname ?? `${h}.${p.domains[0] ?? 'example.org'}`} ${h}" to /etc/hosts`);
+  return failed(
+    'misconfigured',
+    `sendmail would wait 60 s at every start: the host name "${h}" is not qualified and ${found}; ` +
+      `add a line such as "127.0.1.1 ${p.hostname ?? `${h}.${p.domains[0] ?? 'example.org'}`} ${h}" to /etc/hosts`,
+  );
 }
 
 /** Builds sendmail.cf (unless given), makes the queue and pid directories, and checks with sendmail -bv. */
@@ -90,7 +102,8 @@ export const sendmailAgent = defineAgent({
   meta: {
     name: 'sendmail',
     version: '1.0.0',
-    description: 'Sendmail in the foreground relaying the served domains to Cyrus over LMTP (queued while Cyrus is away): sendmail -bv at start, SMTP EHLO as monitor (not running / failed / hung), verified stop',
+    description:
+      'Sendmail in the foreground relaying the served domains to Cyrus over LMTP (queued while Cyrus is away): sendmail -bv at start, SMTP EHLO as monitor (not running / failed / hung), verified stop',
     uniqueParams: ['runDir', 'queueDir'],
     defaultTimeouts: { start: 60_000, stop: 30_000, monitor: 10_000 },
     defaultMonitorInterval: 10_000,

@@ -49,7 +49,9 @@ describe('sendmail parameters and sendmail.mc', () => {
     // A busy node's load is no reason to refuse connections (the monitor would see a dead daemon).
     expect(mc).toContain("define(`confREFUSE_LA', `10000')dnl");
     expect(mc).toContain("define(`confQUEUE_LA', `10000')dnl");
-    expect(mcText(SendmailParams.parse({ domains: ['example.org'], refuseLoadAverage: 40, queueLoadAverage: 30 }), l)).toContain("define(`confREFUSE_LA', `40')dnl");
+    expect(mcText(SendmailParams.parse({ domains: ['example.org'], refuseLoadAverage: 40, queueLoadAverage: 30 }), l)).toContain(
+      "define(`confREFUSE_LA', `40')dnl",
+    );
     expect(lmtpMailerArgs('unix:/run/cyrus/socket/lmtp')).toBe('FILE /run/cyrus/socket/lmtp');
     expect(queueRunArgs(p, l)).toEqual(['-C', '/st/sendmail.cf', '-O', 'QueueDirectory=/q1', '-O', 'PidFile=/st/run/sendmail.pid', '-q']);
   });
@@ -73,10 +75,11 @@ d('paceline:sendmail relaying to Cyrus', () => {
     return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
   };
   const send = (address: string, subjects: string[]) =>
-    client({ op: 'smtp', host: address, port: 25, from: 'bob@example.org', to: [`alice@${DOMAIN}`], messages: subjects.map((subject) => ({ subject })) }) as
-      { replies: [string, string][] };
+    client({ op: 'smtp', host: address, port: 25, from: 'bob@example.org', to: [`alice@${DOMAIN}`], messages: subjects.map((subject) => ({ subject })) }) as {
+      replies: [string, string][];
+    };
   const subjects = (address: string): string[] =>
-    ((client({ op: 'imap', host: address, port: 143, user: 'alice', password: 'alice-pw', mailbox: 'INBOX' }) as { subjects?: string[] }).subjects ?? []);
+    (client({ op: 'imap', host: address, port: 143, user: 'alice', password: 'alice-pw', mailbox: 'INBOX' }) as { subjects?: string[] }).subjects ?? [];
   const until = async (what: () => boolean, ms: number): Promise<boolean> => {
     for (const t0 = Date.now(); Date.now() - t0 < ms; await new Promise((r) => setTimeout(r, 250))) if (what()) return true;
     return what();
@@ -88,7 +91,16 @@ d('paceline:sendmail relaying to Cyrus', () => {
   const cyrusState = (): string => join(work, 'cyrus', 'state');
   const mta = (name: string, address: string, extra: Record<string, unknown> = {}) => ({
     state: ((dir: string) => (mkdirSync(dir, { recursive: true }), dir))(join(work, name, 'state')),
-    params: { address, domains: [DOMAIN], lmtp: `${A}:2003`, queueDir: join(work, name, 'queue'), hostname: `mx.${DOMAIN}`, checkTimeoutMs: 1500, stopTimeoutMs: 3000, ...extra },
+    params: {
+      address,
+      domains: [DOMAIN],
+      lmtp: `${A}:2003`,
+      queueDir: join(work, name, 'queue'),
+      hostname: `mx.${DOMAIN}`,
+      checkTimeoutMs: 1500,
+      stopTimeoutMs: 3000,
+      ...extra,
+    },
   });
 
   beforeAll(async () => {
@@ -104,7 +116,10 @@ d('paceline:sendmail relaying to Cyrus', () => {
     const dir = join(work, 'cyrus');
     mkdirSync(dir, { recursive: true });
     const sasldb = join(dir, 'sasldb2');
-    for (const [user, pw] of [['cyrus', 'admin-pw'], ['alice', 'alice-pw']] as const)
+    for (const [user, pw] of [
+      ['cyrus', 'admin-pw'],
+      ['alice', 'alice-pw'],
+    ] as const)
       spawnSync('saslpasswd2', ['-p', '-c', '-f', sasldb, '-u', REALM, user], { input: pw });
     chownSync(sasldb, Number(spawnSync('id', ['-u', 'cyrus']).stdout.toString()), Number(spawnSync('id', ['-g', 'cyrus']).stdout.toString()));
     cyrusParams = { address: A, configDirectory: join(dir, 'lib'), partition: join(dir, 'spool'), sasldb, servername: REALM, reconstruct: 'never' };
@@ -121,7 +136,10 @@ d('paceline:sendmail relaying to Cyrus', () => {
   it('start answers SMTP and mail reaches Cyrus; SIGSTOP is a hang; kill -9 is not running; stop cleans up', async () => {
     const { state, params } = mta('main', A);
     expect(await act('start', params, state)).toMatchObject({ execution: 'done', outcome: 'ok' });
-    expect(send(A, ['first']).replies).toEqual([[`alice@${DOMAIN}`, expect.stringMatching(/^250/)], ['DATA', expect.stringMatching(/^250/)]]);
+    expect(send(A, ['first']).replies).toEqual([
+      [`alice@${DOMAIN}`, expect.stringMatching(/^250/)],
+      ['DATA', expect.stringMatching(/^250/)],
+    ]);
     expect(await until(() => subjects(A).includes('first'), 30_000)).toBe(true);
     const m = await act('monitor', params, state);
     expect(m).toMatchObject({ outcome: 'ok' });
@@ -175,7 +193,9 @@ d('paceline:sendmail relaying to Cyrus', () => {
     expect(m).toMatchObject({ outcome: 'ok' });
     expect(m.reason).toMatch(/; 2 message\(s\) queued$/);
     const l = layoutOf(SendmailParams.parse(params), { stateDir: state });
-    expect(lab.run(ns, '/usr/sbin/sendmail', [...queueRunArgs(SendmailParams.parse(params), l).slice(0, -1), '-bp']).stdout).toMatch(/Deferred: Connection refused by \[10\.231\.80\.1\]/);
+    expect(lab.run(ns, '/usr/sbin/sendmail', [...queueRunArgs(SendmailParams.parse(params), l).slice(0, -1), '-bp']).stdout).toMatch(
+      /Deferred: Connection refused by \[10\.231\.80\.1\]/,
+    );
 
     // Cyrus returns: the daemon's own queue run (every 3 s here) delivers, nobody intervenes.
     expect(await cyrus('start', cyrusParams, cyrusState())).toMatchObject({ outcome: 'ok' });
@@ -190,11 +210,15 @@ d('paceline:sendmail relaying to Cyrus', () => {
     expect(await cyrus('start', cyrusParams, cyrusState())).toMatchObject({ outcome: 'ok' });
     const run = lab.run(ns, '/usr/sbin/sendmail', queueRunArgs(SendmailParams.parse(params), l));
     expect(run.status).toBe(0);
-    expect(subjects(A).filter((s) => s.startsWith('while-away')).sort()).toEqual(['while-away-1', 'while-away-2', 'while-away-3']);
+    expect(
+      subjects(A)
+        .filter((s) => s.startsWith('while-away'))
+        .sort(),
+    ).toEqual(['while-away-1', 'while-away-2', 'while-away-3']);
     expect(readFileSync(l.cf, 'utf8')).toContain('Mcyrusv2');
   });
 
-  it('a broken sendmail.cf fails start as misconfigured with sendmail\'s message; so does an unqualified host name', async () => {
+  it("a broken sendmail.cf fails start as misconfigured with sendmail's message; so does an unqualified host name", async () => {
     const { state, params } = mta('broken', A);
     const cf = join(work, 'broken', 'bad.cf');
     mkdirSync(join(work, 'broken'), { recursive: true });
@@ -220,7 +244,10 @@ d('paceline:sendmail relaying to Cyrus', () => {
     expect(await act('stop', params, state)).toMatchObject({ outcome: 'ok' });
     const p = SendmailParams.parse(params);
     const l = layoutOf(p, { stateDir: state });
-    const hand = spawn('ip', ['netns', 'exec', ns, '/usr/sbin/sendmail', '-C', l.cf, '-bD', '-q1m', ...queueRunArgs(p, l).slice(2, -1)], { detached: true, stdio: 'ignore' });
+    const hand = spawn('ip', ['netns', 'exec', ns, '/usr/sbin/sendmail', '-C', l.cf, '-bD', '-q1m', ...queueRunArgs(p, l).slice(2, -1)], {
+      detached: true,
+      stdio: 'ignore',
+    });
     hand.unref();
     const probeState = join(work, 'byhand', 'probe');
     let probe = await act('monitor', params, probeState);

@@ -5,14 +5,22 @@ import { AgentRegistry, describeAgentParams, formatReport, testAgent } from '@pa
 import { banner } from '../src/index.js';
 
 let dir: string;
-beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'banner-')); });
-afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'banner-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
 test('passes the agent test kit', async () => {
-  const report = await testAgent(banner, { path: join(dir, 'motd') }, {
-    stateDir: join(dir, 'state'),
-    badParams: [{ path: 'relative/motd' }, { path: join(dir, 'x'), mode: 'rw' }],
-  });
+  const report = await testAgent(
+    banner,
+    { path: join(dir, 'motd') },
+    {
+      stateDir: join(dir, 'state'),
+      badParams: [{ path: 'relative/motd' }, { path: join(dir, 'x'), mode: 'rw' }],
+    },
+  );
   expect(formatReport(report)).toContain('all checks passed');
 });
 
@@ -28,5 +36,9 @@ test('leaves a file it did not write alone', async () => {
 test('is registered and described like any other agent', () => {
   const registry = new AgentRegistry([banner]);
   expect(registry.get('paceline:banner')).toBe(banner);
-  expect(describeAgentParams(banner).map((p) => [p.name, p.required, p.unique])).toEqual([['path', true, true], ['text', false, false], ['mode', false, false]]);
+  expect(describeAgentParams(banner).map((p) => [p.name, p.required, p.unique])).toEqual([
+    ['path', true, true],
+    ['text', false, false],
+    ['mode', false, false],
+  ]);
 });

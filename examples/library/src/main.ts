@@ -21,7 +21,10 @@ async function freePorts(count: number): Promise<number> {
   const bindable = (port: number): Promise<boolean> =>
     new Promise((resolve) => {
       const s = createSocket('udp4');
-      s.once('error', () => { s.close(); resolve(false); });
+      s.once('error', () => {
+        s.close();
+        resolve(false);
+      });
       s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)));
     });
   for (let attempt = 0; attempt < 50; attempt++) {
@@ -45,15 +48,17 @@ const activeOn = (s: DaemonStatus, resource: string): string | null | undefined 
   s.resources.find((r) => r.resource === resource && r.role !== 'Stopped')?.node;
 
 function buildConfig(base: number, dir: string): ClusterConfig {
-  return clusterBuilder()
-    // This example has no fencing device: with fencing on (the default) nothing would start.
-    .properties({ clusterName: 'library-example', stonithEnabled: false, noQuorumPolicy: 'ignore' })
-    // Each node's heartbeat address; its daemon channel listens on the port + 1.
-    .node('serv1', { addresses: { lan: `127.0.0.1:${base}` } })
-    .node('serv2', { addresses: { lan: `127.0.0.1:${base + 2}` } })
-    .primitive('flag', 'paceline:marker', { params: { dir }, ops: [{ name: 'monitor', interval: '1s' }] })
-    .location('flag-home', 'flag', 'serv1', 100)
-    .build();
+  return (
+    clusterBuilder()
+      // This example has no fencing device: with fencing on (the default) nothing would start.
+      .properties({ clusterName: 'library-example', stonithEnabled: false, noQuorumPolicy: 'ignore' })
+      // Each node's heartbeat address; its daemon channel listens on the port + 1.
+      .node('serv1', { addresses: { lan: `127.0.0.1:${base}` } })
+      .node('serv2', { addresses: { lan: `127.0.0.1:${base + 2}` } })
+      .primitive('flag', 'paceline:marker', { params: { dir }, ops: [{ name: 'monitor', interval: '1s' }] })
+      .location('flag-home', 'flag', 'serv1', 100)
+      .build()
+  );
 }
 
 async function main(): Promise<void> {
@@ -74,10 +79,14 @@ async function main(): Promise<void> {
     const afterFailure = failover.transition.placement.find((p) => p.resource === 'flag')?.node ?? null;
 
     // 3. The agent test kit on the custom agent, with parameter sets its strict schema must refuse.
-    const report = await testAgent(markerAgent, { dir: work }, {
-      stateDir: join(work, 'testkit-state'),
-      badParams: [{ dir: 'relative/path' }, { dir: work, txet: 'a typo' }],
-    });
+    const report = await testAgent(
+      markerAgent,
+      { dir: work },
+      {
+        stateDir: join(work, 'testkit-state'),
+        badParams: [{ dir: 'relative/path' }, { dir: work, txet: 'a typo' }],
+      },
+    );
     const params = describeAgentParams(markerAgent).map((p) => `${p.name}${p.required ? '' : '?'}: ${p.type}`);
 
     // 4. Two embedded daemons on loopback run the same configuration.
@@ -87,8 +96,16 @@ async function main(): Promise<void> {
     const events: string[] = [];
     for (const node of ['serv1', 'serv2']) {
       const d = new Daemon({
-        node, config, stateDir: join(work, node), key, agents, runner: new ExecaCommandRunner(),
-        clock: systemClock, timers: systemTimers, logger, controlSocket: false,
+        node,
+        config,
+        stateDir: join(work, node),
+        key,
+        agents,
+        runner: new ExecaCommandRunner(),
+        clock: systemClock,
+        timers: systemTimers,
+        logger,
+        controlSocket: false,
       });
       d.on('node-joined', (e) => events.push(`${node}: ${e.node} joined`));
       daemons.push(d);
@@ -103,10 +120,16 @@ async function main(): Promise<void> {
     const movedMs = Date.now() - t0;
     const markerAfter = await readFile(join(work, 'flag'), 'utf8');
 
-    console.log(JSON.stringify({
-      placed, why, afterFailure, testkit: formatReport(report).split('\n').pop(), params,
-      cluster: { before: markerBefore.trim(), after: markerAfter.trim(), movedMs, joined: events.length > 0 },
-    }));
+    console.log(
+      JSON.stringify({
+        placed,
+        why,
+        afterFailure,
+        testkit: formatReport(report).split('\n').pop(),
+        params,
+        cluster: { before: markerBefore.trim(), after: markerAfter.trim(), movedMs, joined: events.length > 0 },
+      }),
+    );
   } finally {
     for (const d of daemons) await d.dispose().catch(() => undefined);
     await rm(work, { recursive: true, force: true });

@@ -42,7 +42,11 @@ interface LockEntry {
   peerDependenciesMeta?: Record<string, { optional?: boolean }>;
   [key: string]: unknown;
 }
-interface Packed { name: string; filename: string; files: { path: string }[] }
+interface Packed {
+  name: string;
+  filename: string;
+  files: { path: string }[];
+}
 
 const readJson = <T>(path: string): T => JSON.parse(readFileSync(path, 'utf8')) as T;
 
@@ -61,10 +65,15 @@ function publishable(): Map<string, string> {
 
 function run(cmd: string, args: string[], cwd: string, timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { cwd, timeout: timeoutMs, maxBuffer: 64 << 20, env: { ...process.env, npm_config_update_notifier: 'false' } }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) + (err && code === 1 && err.killed ? `\n(killed after ${timeoutMs} ms)` : '') });
-    });
+    execFile(
+      cmd,
+      args,
+      { cwd, timeout: timeoutMs, maxBuffer: 64 << 20, env: { ...process.env, npm_config_update_notifier: 'false' } },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout: String(stdout), stderr: String(stderr) + (err && code === 1 && err.killed ? `\n(killed after ${timeoutMs} ms)` : '') });
+      },
+    );
   });
 }
 
@@ -73,13 +82,18 @@ function run(cmd: string, args: string[], cwd: string, timeoutMs: number): Promi
  * they need (and zod, @types/node) at the version, path and integrity the repository's lockfile
  * has. Resolution follows node's: the nearest node_modules up from the dependent.
  */
-function scratchLock(project: Manifest & { dependencies: Record<string, string> }, tarballDir: string, tarballs: Map<string, string>, dirs: Map<string, string>): unknown {
+function scratchLock(
+  project: Manifest & { dependencies: Record<string, string> },
+  tarballDir: string,
+  tarballs: Map<string, string>,
+  dirs: Map<string, string>,
+): unknown {
   const rootLock = readJson<{ packages: Record<string, LockEntry> }>(join(ROOT, 'package-lock.json'));
   const all = rootLock.packages;
   const dirToName = new Map([...dirs].map(([name, dir]) => [dir, name]));
   const out: Record<string, unknown> = { '': { name: project.name, version: project.version, dependencies: project.dependencies } };
   const locate = (from: string, dep: string): string | undefined => {
-    for (let at = from; ; ) {
+    for (let at = from; ;) {
       const candidate = `${at ? `${at}/` : ''}node_modules/${dep}`;
       if (all[candidate]) return candidate;
       if (!at) return undefined;
@@ -105,9 +119,16 @@ function scratchLock(project: Manifest & { dependencies: Record<string, string> 
       seen.add(path);
       const { dev: _dev, devOptional: _devOptional, peer: _peer, ...entry } = all[path]!;
       out[target(path)] = entry;
-      const optionalPeers = new Set(Object.entries(entry.peerDependenciesMeta ?? {}).filter(([, m]) => m.optional).map(([n]) => n));
-      visit(path, { ...entry.dependencies, ...entry.optionalDependencies, ...entry.peerDependencies },
-        new Set([...Object.keys(entry.optionalDependencies ?? {}), ...optionalPeers]));
+      const optionalPeers = new Set(
+        Object.entries(entry.peerDependenciesMeta ?? {})
+          .filter(([, m]) => m.optional)
+          .map(([n]) => n),
+      );
+      visit(
+        path,
+        { ...entry.dependencies, ...entry.optionalDependencies, ...entry.peerDependencies },
+        new Set([...Object.keys(entry.optionalDependencies ?? {}), ...optionalPeers]),
+      );
     }
   };
   for (const [name, dir] of dirs) {
@@ -116,7 +137,9 @@ function scratchLock(project: Manifest & { dependencies: Record<string, string> 
     out[`node_modules/${name}`] = {
       version: pkg.version,
       resolved: `file:../tarballs/${file}`,
-      integrity: `sha512-${createHash('sha512').update(readFileSync(join(tarballDir, file))).digest('base64')}`,
+      integrity: `sha512-${createHash('sha512')
+        .update(readFileSync(join(tarballDir, file)))
+        .digest('base64')}`,
       license: pkg.license,
       ...(pkg.bin ? { bin: pkg.bin } : {}),
       ...(pkg.dependencies ? { dependencies: pkg.dependencies } : {}),
@@ -145,14 +168,22 @@ beforeAll(async () => {
   for (const [name, dir] of dirs)
     if (!existsSync(join(ROOT, dir, 'dist', 'index.js'))) throw new Error(`${name} is not built (${dir}/dist/index.js): run npm run build first`);
 
-  const pack = await run('npm', ['pack', ...[...dirs.keys()].flatMap((n) => ['-w', n]), '--pack-destination', tarballDir, '--json', '--ignore-scripts'], ROOT, 120_000);
+  const pack = await run(
+    'npm',
+    ['pack', ...[...dirs.keys()].flatMap((n) => ['-w', n]), '--pack-destination', tarballDir, '--json', '--ignore-scripts'],
+    ROOT,
+    120_000,
+  );
   if (pack.code !== 0) throw new Error(`npm pack failed:\n${pack.stderr}`);
   packed = JSON.parse(pack.stdout) as Packed[];
   const tarballs = new Map(packed.map((p) => [p.name, p.filename.replace(/^@/, '').replace('/', '-')]));
   for (const [name, file] of tarballs) if (!existsSync(join(tarballDir, file))) throw new Error(`npm pack wrote no ${file} for ${name}`);
 
   const project = {
-    name: 'paceline-pack-install', version: '1.0.0', private: true, type: 'module',
+    name: 'paceline-pack-install',
+    version: '1.0.0',
+    private: true,
+    type: 'module',
     dependencies: {
       ...Object.fromEntries([...tarballs].map(([name, file]) => [name, `file:../tarballs/${file}`])),
       zod: readJson<Manifest>(join(ROOT, 'node_modules', 'zod', 'package.json')).version,
@@ -190,8 +221,7 @@ test('every tarball has its licence, readme, typed entry points and the sources 
     const manifest = readJson<Manifest & { exports: Record<string, { types?: string; default?: string } | string> }>(join(ROOT, dir, 'package.json'));
     const missing: string[] = ['LICENSE', 'README.md', 'package.json'].filter((f) => !files.has(f));
     for (const target of Object.values(manifest.exports))
-      for (const f of typeof target === 'string' ? [target] : [target.types, target.default])
-        if (f && !files.has(normalize(f))) missing.push(f);
+      for (const f of typeof target === 'string' ? [target] : [target.types, target.default]) if (f && !files.has(normalize(f))) missing.push(f);
     for (const f of files) {
       const compiled = /^dist\/(.*)\.(js|d\.ts)$/.exec(f);
       if (compiled && !files.has(`src/${compiled[1]}.ts`)) missing.push(`src/${compiled[1]}.ts (${f} is stale build output: npm run build prunes it)`);
@@ -219,7 +249,11 @@ test('a strict TypeScript program compiles against the installed packages and ru
   const main = await run(process.execPath, [join(app, 'dist', 'main.js')], app, 120_000);
   if (main.code !== 0) throw new Error(`the example program failed:\n${main.stderr}`);
   const out = JSON.parse(main.stdout.trim().split('\n').pop()!) as {
-    placed: string; why: string[]; afterFailure: string; testkit: string; params: string[];
+    placed: string;
+    why: string[];
+    afterFailure: string;
+    testkit: string;
+    params: string[];
     cluster: { before: string; after: string; movedMs: number };
   };
   expect(out.placed).toBe('serv1');
@@ -228,7 +262,9 @@ test('a strict TypeScript program compiles against the installed packages and ru
   expect(out.testkit).toBe('agent marker: all checks passed');
   expect(out.params).toEqual(['dir: string', 'text?: string']);
   expect(out.cluster).toMatchObject({ before: 'serv1 active', after: 'serv2 active' });
-  process.stderr.write(`pack-and-install: npm ci ${installSeconds.toFixed(1)} s, tsc ${compileSeconds.toFixed(1)} s, flag moved in ${out.cluster.movedMs} ms\n`);
+  process.stderr.write(
+    `pack-and-install: npm ci ${installSeconds.toFixed(1)} s, tsc ${compileSeconds.toFixed(1)} s, flag moved in ${out.cluster.movedMs} ms\n`,
+  );
 }, 300_000);
 
 test('the installed CLI runs: paceline --version', async () => {

@@ -15,7 +15,10 @@ const story = parseStory(parseYaml(readFileSync(join(dir, 'story.yaml'), 'utf8')
 const chapters = replayStory(config, story);
 
 const where = (placement: readonly InstancePlacement[], resource: string): string[] =>
-  placement.filter((p) => p.resource === resource && p.node !== null).map((p) => `${p.node}:${p.role}`).sort();
+  placement
+    .filter((p) => p.resource === resource && p.node !== null)
+    .map((p) => `${p.node}:${p.role}`)
+    .sort();
 /** A chapter's result: the placement after its last transition, every summary line, and the transitions. */
 const chapter = (i: number) => {
   const c = chapters[i]!;

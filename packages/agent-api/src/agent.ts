@@ -94,10 +94,7 @@ const CAPABILITY_METHODS: Record<Capability, readonly string[]> = {
 };
 
 /** Does the agent implement a capability? Narrows the agent's type. */
-export function hasCapability<A extends ResourceAgent, C extends Capability>(
-  agent: A,
-  capability: C,
-): agent is A & CapabilityMap<A['params']>[C] {
+export function hasCapability<A extends ResourceAgent, C extends Capability>(agent: A, capability: C): agent is A & CapabilityMap<A['params']>[C] {
   return CAPABILITY_METHODS[capability].every((m) => typeof (agent as unknown as Record<string, unknown>)[m] === 'function');
 }
 

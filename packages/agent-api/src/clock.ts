@@ -22,12 +22,15 @@ export function setLongTimeout(fn: () => void, ms: number, now: () => number = D
   const delay = Number.isFinite(ms) && ms > 0 ? ms : 0;
   const deadline = now() + delay;
   const arm = (left: number): void => {
-    timer = setTimeout(() => {
-      if (cancelled) return;
-      const rest = deadline - now();
-      if (rest > 0) arm(rest);
-      else fn();
-    }, Math.min(left, step));
+    timer = setTimeout(
+      () => {
+        if (cancelled) return;
+        const rest = deadline - now();
+        if (rest > 0) arm(rest);
+        else fn();
+      },
+      Math.min(left, step),
+    );
   };
   arm(delay);
   return () => {

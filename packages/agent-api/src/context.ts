@@ -23,9 +23,7 @@ export interface SpawnOptions {
 }
 
 /** A started daemon (`pid` is also its process-group id), or why it could not be started. */
-export type SpawnResult =
-  | { readonly ok: true; readonly pid: number }
-  | { readonly ok: false; readonly notFound: boolean; readonly message: string };
+export type SpawnResult = { readonly ok: true; readonly pid: number } | { readonly ok: false; readonly notFound: boolean; readonly message: string };
 
 export interface RunOptions {
   readonly env?: Readonly<Record<string, string>>;

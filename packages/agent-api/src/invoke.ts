@@ -11,11 +11,19 @@ import { isActionResult, type ActionResult, type Execution, type Outcome } from 
 import { processBackgroundTasks, type BackgroundTaskSet } from './background.js';
 
 /** The actions an agent can be asked to run (OCF names). */
-export type AgentAction =
-  | 'start' | 'stop' | 'monitor' | 'promote' | 'demote' | 'reload' | 'migrate_to' | 'migrate_from' | 'validate' | 'notify';
+export type AgentAction = 'start' | 'stop' | 'monitor' | 'promote' | 'demote' | 'reload' | 'migrate_to' | 'migrate_from' | 'validate' | 'notify';
 
 export const AGENT_ACTIONS: readonly AgentAction[] = [
-  'start', 'stop', 'monitor', 'promote', 'demote', 'reload', 'migrate_to', 'migrate_from', 'validate', 'notify',
+  'start',
+  'stop',
+  'monitor',
+  'promote',
+  'demote',
+  'reload',
+  'migrate_to',
+  'migrate_from',
+  'validate',
+  'notify',
 ];
 
 /** The default timeout of an action when neither the operation nor the agent says otherwise. */
@@ -51,33 +59,61 @@ export interface InvokeRequest {
 }
 
 const result = (execution: Execution, outcome: Outcome, reason: string, durationMs: number): ActionResult => ({
-  execution, outcome, reason, durationMs,
+  execution,
+  outcome,
+  reason,
+  durationMs,
 });
 
 /** Whether the agent implements `action`. */
 export function supportsAction(agent: ResourceAgent, action: AgentAction): boolean {
   switch (action) {
-    case 'start': case 'stop': case 'monitor': return true;
-    case 'promote': case 'demote': return hasCapability(agent, 'promotable');
-    case 'reload': return hasCapability(agent, 'reloadable');
-    case 'migrate_to': case 'migrate_from': return hasCapability(agent, 'migratable');
-    case 'validate': return hasCapability(agent, 'validatable');
-    case 'notify': return hasCapability(agent, 'notifiable');
+    case 'start':
+    case 'stop':
+    case 'monitor':
+      return true;
+    case 'promote':
+    case 'demote':
+      return hasCapability(agent, 'promotable');
+    case 'reload':
+      return hasCapability(agent, 'reloadable');
+    case 'migrate_to':
+    case 'migrate_from':
+      return hasCapability(agent, 'migratable');
+    case 'validate':
+      return hasCapability(agent, 'validatable');
+    case 'notify':
+      return hasCapability(agent, 'notifiable');
   }
 }
 
 function call(agent: ResourceAgent, req: InvokeRequest, ctx: AgentContext): Promise<ActionResult> {
   const p = req.params as never;
   switch (req.action) {
-    case 'start': return agent.start(p, ctx);
-    case 'stop': return agent.stop(p, ctx);
-    case 'monitor': return agent.monitor(p, ctx);
-    case 'promote': if (hasCapability(agent, 'promotable')) return agent.promote(p, ctx); break;
-    case 'demote': if (hasCapability(agent, 'promotable')) return agent.demote(p, ctx); break;
-    case 'reload': if (hasCapability(agent, 'reloadable')) return agent.reload(p, ctx); break;
-    case 'validate': if (hasCapability(agent, 'validatable')) return agent.validate(p, ctx); break;
-    case 'migrate_to': if (hasCapability(agent, 'migratable')) return agent.migrateTo(p, { ...ctx, target: req.peer ?? '' }); break;
-    case 'migrate_from': if (hasCapability(agent, 'migratable')) return agent.migrateFrom(p, { ...ctx, source: req.peer ?? '' }); break;
+    case 'start':
+      return agent.start(p, ctx);
+    case 'stop':
+      return agent.stop(p, ctx);
+    case 'monitor':
+      return agent.monitor(p, ctx);
+    case 'promote':
+      if (hasCapability(agent, 'promotable')) return agent.promote(p, ctx);
+      break;
+    case 'demote':
+      if (hasCapability(agent, 'promotable')) return agent.demote(p, ctx);
+      break;
+    case 'reload':
+      if (hasCapability(agent, 'reloadable')) return agent.reload(p, ctx);
+      break;
+    case 'validate':
+      if (hasCapability(agent, 'validatable')) return agent.validate(p, ctx);
+      break;
+    case 'migrate_to':
+      if (hasCapability(agent, 'migratable')) return agent.migrateTo(p, { ...ctx, target: req.peer ?? '' });
+      break;
+    case 'migrate_from':
+      if (hasCapability(agent, 'migratable')) return agent.migrateFrom(p, { ...ctx, source: req.peer ?? '' });
+      break;
     case 'notify':
       if (hasCapability(agent, 'notifiable') && req.notification) return agent.notify(p, { ...ctx, notification: req.notification });
       break;
@@ -94,7 +130,9 @@ function checkedReport(r: ActionResult, req: InvokeRequest): ActionResult {
   const parsed = MonitorReport.safeParse(r.report);
   if (parsed.success) return { ...r, report: parsed.data };
   const issue = parsed.error.issues[0];
-  req.log.warn(`${req.action} of ${req.instance} returned an invalid report (dropped): ${issue ? `${issue.path.join('.') || 'report'}: ${issue.message}` : 'invalid'}`);
+  req.log.warn(
+    `${req.action} of ${req.instance} returned an invalid report (dropped): ${issue ? `${issue.path.join('.') || 'report'}: ${issue.message}` : 'invalid'}`,
+  );
   const { report: _dropped, ...rest } = r;
   void _dropped;
   return rest;
@@ -115,7 +153,10 @@ export async function invokeAgent(agent: ResourceAgent, req: InvokeRequest): Pro
   const key = `${req.node}/${req.instance}`;
   if (req.action === 'stop' && background.running(key).length > 0) {
     const bound = new AbortController();
-    await Promise.race([background.cancel(key, 'the instance is being stopped'), req.clock.sleep(Math.min(1000, req.timeoutMs / 10), bound.signal).catch(() => undefined)]);
+    await Promise.race([
+      background.cancel(key, 'the instance is being stopped'),
+      req.clock.sleep(Math.min(1000, req.timeoutMs / 10), bound.signal).catch(() => undefined),
+    ]);
     bound.abort();
   }
   const controller = new AbortController();

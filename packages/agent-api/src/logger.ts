@@ -17,9 +17,11 @@ export interface LogEntry {
 
 /** A logger that keeps entries in memory (`entries` is shared with its children), for tests. */
 export function memoryLogger(fields: Record<string, unknown> = {}, entries: LogEntry[] = []): Logger & { readonly entries: LogEntry[] } {
-  const at = (level: LogEntry['level']) => (message: string, extra?: Record<string, unknown>): void => {
-    entries.push({ level, message, fields: { ...fields, ...extra } });
-  };
+  const at =
+    (level: LogEntry['level']) =>
+    (message: string, extra?: Record<string, unknown>): void => {
+      entries.push({ level, message, fields: { ...fields, ...extra } });
+    };
   return {
     entries,
     debug: at('debug'),

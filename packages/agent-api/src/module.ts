@@ -16,15 +16,23 @@ export function isResourceAgent(v: unknown): v is ResourceAgent {
   const a = v as Record<string, unknown>;
   const meta = a['meta'] as Record<string, unknown> | undefined;
   return (
-    typeof meta === 'object' && meta !== null && typeof meta['name'] === 'string' &&
+    typeof meta === 'object' &&
+    meta !== null &&
+    typeof meta['name'] === 'string' &&
     typeof (a['params'] as { safeParse?: unknown } | undefined)?.safeParse === 'function' &&
-    typeof a['start'] === 'function' && typeof a['stop'] === 'function' && typeof a['monitor'] === 'function'
+    typeof a['start'] === 'function' &&
+    typeof a['stop'] === 'function' &&
+    typeof a['monitor'] === 'function'
   );
 }
 
 /** Raised when a module cannot give its agents: `module` names it, `problems` say what is wrong. */
 export class AgentModuleError extends PacelineError<'AGENT_MODULE'> {
-  constructor(readonly module: string, readonly problems: readonly string[], options?: { cause?: unknown }) {
+  constructor(
+    readonly module: string,
+    readonly problems: readonly string[],
+    options?: { cause?: unknown },
+  ) {
     super('AGENT_MODULE', `agent module ${module}: ${problems.join('; ')}`, options);
   }
 }
@@ -35,7 +43,10 @@ function looksLikeAgent(v: unknown): v is Record<string, unknown> {
 }
 
 const NAME = /^[A-Za-z0-9_.-]+$/;
-const PAIRS: readonly (readonly [string, string])[] = [['promote', 'demote'], ['migrateTo', 'migrateFrom']];
+const PAIRS: readonly (readonly [string, string])[] = [
+  ['promote', 'demote'],
+  ['migrateTo', 'migrateFrom'],
+];
 
 /** What is wrong with one would-be agent, against the contract (empty: nothing). */
 export function agentContractProblems(v: Record<string, unknown>): string[] {

@@ -45,7 +45,12 @@ function typeOf(s: JsonSchema | undefined): ParamType {
   if (!s) return 'any';
   const t = Array.isArray(s.type) ? (s.type.length === 1 ? s.type[0] : undefined) : s.type;
   switch (t) {
-    case 'string': case 'integer': case 'number': case 'boolean': case 'array': case 'object':
+    case 'string':
+    case 'integer':
+    case 'number':
+    case 'boolean':
+    case 'array':
+    case 'object':
       return t;
     default:
       break; // null, no type, or several: decided from the alternatives and the enum below
@@ -107,7 +112,10 @@ export function describeAgentParams(agent: ResourceAgent): ParamDescription[] {
 
 /** Raised by `parseParamsOrThrow`; `issues` name each parameter that is wrong. */
 export class AgentParamsError extends PacelineError<'PARAMS_INVALID'> {
-  constructor(readonly issues: readonly ConfigIssue[], readonly where: string) {
+  constructor(
+    readonly issues: readonly ConfigIssue[],
+    readonly where: string,
+  ) {
     super('PARAMS_INVALID', `${where}: ${issues.map((i) => `${i.path ? `parameter "${i.path}"` : 'parameters'}: ${i.message}`).join('; ')}`);
   }
 }
@@ -161,21 +169,23 @@ export function unknownParameterMessage(key: string, known: readonly string[]): 
 export function paramIssues(schema: z.ZodType, error: z.ZodError, raw: unknown): ConfigIssue[] {
   const given = raw && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
   let known: string[] | undefined;
-  const knownNames = (): string[] => (known ??= (() => {
-    try {
-      return describeParams(schema).map((d) => d.name);
-    } catch (e) {
-      void e; // not an object schema: no names to suggest
-      return [];
-    }
-  })());
+  const knownNames = (): string[] =>
+    (known ??= (() => {
+      try {
+        return describeParams(schema).map((d) => d.name);
+      } catch (e) {
+        void e; // not an object schema: no names to suggest
+        return [];
+      }
+    })());
   return error.issues.flatMap((i): ConfigIssue[] => {
     const path = i.path.map(String).join('.');
     if (i.code === 'unrecognized_keys') {
       const prefix = path ? `${path}.` : '';
       return i.keys.map((k) => ({ path: `${prefix}${k}`, message: path ? 'unknown key' : unknownParameterMessage(k, knownNames()) }));
     }
-    const missing = i.path.length === 1 && !Object.prototype.hasOwnProperty.call(given, String(i.path[0])) && (i.code === 'invalid_type' || i.code === 'invalid_union');
+    const missing =
+      i.path.length === 1 && !Object.prototype.hasOwnProperty.call(given, String(i.path[0])) && (i.code === 'invalid_type' || i.code === 'invalid_union');
     return [{ path, message: missing ? 'is required but missing' : i.message }];
   });
 }
@@ -211,7 +221,10 @@ export function coerceParams(schema: z.ZodType, raw: Readonly<Record<string, str
   for (const [name, value] of Object.entries(raw)) {
     const d = byName.get(name);
     const values = typeof value === 'string' ? [value] : [...value];
-    if (!d) { out[name] = values.length === 1 ? values[0] : values; continue; }
+    if (!d) {
+      out[name] = values.length === 1 ? values[0] : values;
+      continue;
+    }
     if (d.type === 'array') {
       out[name] = values.flatMap((v) => coerceArray(v, d.itemType ?? 'string'));
       continue;

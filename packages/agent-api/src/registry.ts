@@ -29,7 +29,10 @@ export interface AgentResolver {
  * (with the resolver's reason when it gave one, e.g. a module that failed to load there).
  */
 export async function resolveForAction(
-  resolver: AgentResolver, ref: string, scope: AgentScope, node: string,
+  resolver: AgentResolver,
+  ref: string,
+  scope: AgentScope,
+  node: string,
 ): Promise<{ readonly agent: ResourceAgent } | { readonly agent?: undefined; readonly result: ActionResult }> {
   let why = '';
   const agent = await resolver.resolve(ref, scope).catch((e: unknown) => {
@@ -55,8 +58,7 @@ export class AgentRegistry implements AgentResolver {
   /** Adds an agent under `paceline:<meta.name>`. Throws when the name is taken by another agent. */
   register(agent: ResourceAgent): this {
     const name = agent.meta.name;
-    if (!/^[A-Za-z0-9_.-]+$/.test(name))
-      throw new PacelineError('AGENT_NAME', `agent name "${name}" may contain only letters, digits and _ . -`);
+    if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new PacelineError('AGENT_NAME', `agent name "${name}" may contain only letters, digits and _ . -`);
     const existing = this.agents.get(name);
     if (existing && existing !== agent) throw new PacelineError('AGENT_DUPLICATE', `an agent named "${name}" is already registered`);
     this.agents.set(name, agent);
@@ -87,7 +89,15 @@ export class AgentRegistry implements AgentResolver {
   /** Like get(), but throws an error naming the known agents. */
   require(ref: string): ResourceAgent {
     const a = this.get(ref);
-    if (!a) throw new PacelineError('AGENT_UNKNOWN', `no agent "${ref}" (known: ${this.list().map((x) => `paceline:${x.meta.name}`).join(', ') || 'none'})`);
+    if (!a)
+      throw new PacelineError(
+        'AGENT_UNKNOWN',
+        `no agent "${ref}" (known: ${
+          this.list()
+            .map((x) => `paceline:${x.meta.name}`)
+            .join(', ') || 'none'
+        })`,
+      );
     return a;
   }
 
@@ -107,7 +117,12 @@ export class AgentRegistry implements AgentResolver {
     if (!p) {
       p = Promise.resolve(resolver(ref));
       this.cache.set(ref, p);
-      p.then((a) => { if (!a) this.cache.delete(ref); }, () => this.cache.delete(ref));
+      p.then(
+        (a) => {
+          if (!a) this.cache.delete(ref);
+        },
+        () => this.cache.delete(ref),
+      );
     }
     return p;
   }

@@ -59,9 +59,7 @@ export interface AgentTestReport {
 }
 
 const ERROR_OUTCOMES: readonly Outcome[] = ['generic-error', 'invalid-args', 'unimplemented', 'insufficient-privileges', 'not-installed', 'misconfigured'];
-const ALL_OUTCOMES: readonly Outcome[] = [
-  'ok', 'not-running', 'running-promoted', 'failed-promoted', 'degraded', 'degraded-promoted', ...ERROR_OUTCOMES,
-];
+const ALL_OUTCOMES: readonly Outcome[] = ['ok', 'not-running', 'running-promoted', 'failed-promoted', 'degraded', 'degraded-promoted', ...ERROR_OUTCOMES];
 const EXECUTIONS: readonly Execution[] = ['done', 'timeout', 'cancelled', 'error', 'not-installed', 'not-supported'];
 
 /** The outcomes each action may report (the exit-code lint). Monitors may report anything. */
@@ -79,7 +77,8 @@ export const ALLOWED_OUTCOMES: Readonly<Record<AgentAction, readonly Outcome[]>>
 };
 
 const noRunner: CommandRunner = {
-  run: (file) => Promise.resolve({ exitCode: null, stdout: '', stderr: `no command runner given to the test kit (wanted ${file})`, timedOut: false, notFound: true }),
+  run: (file) =>
+    Promise.resolve({ exitCode: null, stdout: '', stderr: `no command runner given to the test kit (wanted ${file})`, timedOut: false, notFound: true }),
 };
 
 type TimeoutKey = keyof NonNullable<ResourceAgent['meta']['defaultTimeouts']>;
@@ -90,23 +89,30 @@ export async function testAgent(agent: ResourceAgent, params: unknown, options: 
   const calls: { action: AgentAction; result: ActionResult; timeoutMs: number }[] = [];
   const clock = options.clock ?? systemClock;
   const stateDir = options.stateDir ?? (await mkdtemp(join(tmpdir(), `paceline-agent-test-${agent.meta.name}-`)));
-  const add = (c: CheckResult): boolean => { checks.push(c); return c.status !== 'fail'; };
+  const add = (c: CheckResult): boolean => {
+    checks.push(c);
+    return c.status !== 'fail';
+  };
 
   // 1. parameters
   const good = validateParams(agent, params, options.instance ?? 'test');
-  add(good.ok
-    ? { name: 'params: the given parameters are valid', status: 'pass' }
-    : { name: 'params: the given parameters are valid', status: 'fail', reason: good.message });
+  add(
+    good.ok
+      ? { name: 'params: the given parameters are valid', status: 'pass' }
+      : { name: 'params: the given parameters are valid', status: 'fail', reason: good.message },
+  );
   const required = requiredNames(agent);
   const bad = [...(required.length > 0 ? [{}] : []), ...(options.badParams ?? [])];
   if (bad.length === 0) add({ name: 'params: bad parameters are rejected', status: 'skip', reason: 'every parameter is optional and no badParams were given' });
   for (const b of bad) {
     const r = validateParams(agent, b, options.instance ?? 'test');
-    add(r.ok
-      ? { name: `params: rejects ${JSON.stringify(b)}`, status: 'fail', reason: 'the schema accepted it' }
-      : r.message.includes('parameter')
-        ? { name: `params: rejects ${JSON.stringify(b)}`, status: 'pass', reason: r.message }
-        : { name: `params: rejects ${JSON.stringify(b)}`, status: 'fail', reason: `the error does not name a parameter: ${r.message}` });
+    add(
+      r.ok
+        ? { name: `params: rejects ${JSON.stringify(b)}`, status: 'fail', reason: 'the schema accepted it' }
+        : r.message.includes('parameter')
+          ? { name: `params: rejects ${JSON.stringify(b)}`, status: 'pass', reason: r.message }
+          : { name: `params: rejects ${JSON.stringify(b)}`, status: 'fail', reason: `the error does not name a parameter: ${r.message}` },
+    );
   }
   if (!good.ok) return finish();
   const p = good.params;
@@ -116,8 +122,15 @@ export async function testAgent(agent: ResourceAgent, params: unknown, options: 
   const invoke = async (action: AgentAction): Promise<ActionResult> => {
     const timeoutMs = timeoutOf(action);
     const result = await invokeAgent(agent, {
-      action, params: p, node: options.node ?? 'test-node', instance: options.instance ?? 'test', stateDir,
-      run: options.runner ?? noRunner, log: options.logger ?? silentLogger, clock, timeoutMs,
+      action,
+      params: p,
+      node: options.node ?? 'test-node',
+      instance: options.instance ?? 'test',
+      stateDir,
+      run: options.runner ?? noRunner,
+      log: options.logger ?? silentLogger,
+      clock,
+      timeoutMs,
     });
     calls.push({ action, result, timeoutMs });
     return result;
@@ -126,7 +139,10 @@ export async function testAgent(agent: ResourceAgent, params: unknown, options: 
     const r = await invoke(action);
     const okay = r.execution === 'done' && want.includes(r.outcome);
     return add({
-      name, action, result: r, status: okay ? 'pass' : 'fail',
+      name,
+      action,
+      result: r,
+      status: okay ? 'pass' : 'fail',
       ...(okay ? {} : { reason: `expected ${want.join(' or ')}, got ${describeResult(r)}` }),
     });
   };
@@ -171,13 +187,21 @@ export async function testAgent(agent: ResourceAgent, params: unknown, options: 
 
   function finish(): AgentTestReport {
     const late = calls.filter((c) => c.result.execution === 'timeout' || (c.result.durationMs ?? 0) > c.timeoutMs);
-    add(late.length === 0
-      ? { name: 'timeouts: every action finished within its timeout', status: calls.length ? 'pass' : 'skip' }
-      : { name: 'timeouts: every action finished within its timeout', status: 'fail', reason: late.map((c) => `${c.action} took ${c.result.durationMs} ms (timeout ${c.timeoutMs} ms)`).join('; ') });
+    add(
+      late.length === 0
+        ? { name: 'timeouts: every action finished within its timeout', status: calls.length ? 'pass' : 'skip' }
+        : {
+            name: 'timeouts: every action finished within its timeout',
+            status: 'fail',
+            reason: late.map((c) => `${c.action} took ${c.result.durationMs} ms (timeout ${c.timeoutMs} ms)`).join('; '),
+          },
+    );
     const problems = calls.flatMap((c) => lint(c.action, c.result));
-    add(problems.length === 0
-      ? { name: 'lint: outcomes allowed for each action, errors give a reason', status: calls.length ? 'pass' : 'skip' }
-      : { name: 'lint: outcomes allowed for each action, errors give a reason', status: 'fail', reason: [...new Set(problems)].join('; ') });
+    add(
+      problems.length === 0
+        ? { name: 'lint: outcomes allowed for each action, errors give a reason', status: calls.length ? 'pass' : 'skip' }
+        : { name: 'lint: outcomes allowed for each action, errors give a reason', status: 'fail', reason: [...new Set(problems)].join('; ') },
+    );
     return { agent: agent.meta.name, passed: checks.every((c) => c.status !== 'fail'), checks, stateDir };
   }
 }
@@ -214,4 +238,3 @@ export function formatReport(report: AgentTestReport): string {
   lines.push(report.passed ? `agent ${report.agent}: all checks passed` : `agent ${report.agent}: ${failedCount} check(s) failed`);
   return lines.join('\n');
 }
-

@@ -10,19 +10,38 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger, type AgentContext } from '@paceline/agent-api';
 import {
-  daemonStatus, groupMembers, notRunningResult, runCheck, startDaemon, stopDaemon, verdictResult, waitPortClosed, whoListens,
+  daemonStatus,
+  groupMembers,
+  notRunningResult,
+  runCheck,
+  startDaemon,
+  stopDaemon,
+  verdictResult,
+  waitPortClosed,
+  whoListens,
 } from '@paceline/agent-api/daemon';
 import { ExecaCommandRunner, SystemClock } from '@paceline/runtime';
 
 const clock = new SystemClock();
 let dir: string;
-beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), `daemon-base-${process.pid}-`)); });
-afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), `daemon-base-${process.pid}-`));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
 function ctxFor(stateDir: string, timeoutMs = 10_000): AgentContext {
   return {
-    node: 'n1', instance: 'd', stateDir, run: new ExecaCommandRunner(), log: silentLogger, clock,
-    signal: AbortSignal.timeout(timeoutMs), deadline: Date.now() + timeoutMs, op: { name: 'start', interval: 0, timeout: timeoutMs },
+    node: 'n1',
+    instance: 'd',
+    stateDir,
+    run: new ExecaCommandRunner(),
+    log: silentLogger,
+    clock,
+    signal: AbortSignal.timeout(timeoutMs),
+    deadline: Date.now() + timeoutMs,
+    op: { name: 'start', interval: 0, timeout: timeoutMs },
   };
 }
 
@@ -47,11 +66,15 @@ test('whoListens finds this process on its TCP and UDP ports; waitPortClosed see
 
 test('runCheck: ok, failed, not-running (refused), hung (accepts but never answers)', async () => {
   const signal = new AbortController().signal;
-  const say = (port: number) => (s: AbortSignal) => new Promise<{ ok: boolean; saw: string }>((resolve, reject) => {
-    const c = connect({ host: '127.0.0.1', port, signal: s });
-    c.once('data', (d) => { c.destroy(); resolve({ ok: d.toString().startsWith('hello'), saw: d.toString().trim() }); });
-    c.once('error', reject);
-  });
+  const say = (port: number) => (s: AbortSignal) =>
+    new Promise<{ ok: boolean; saw: string }>((resolve, reject) => {
+      const c = connect({ host: '127.0.0.1', port, signal: s });
+      c.once('data', (d) => {
+        c.destroy();
+        resolve({ ok: d.toString().startsWith('hello'), saw: d.toString().trim() });
+      });
+      c.once('error', reject);
+    });
   const greeter = createServer((c) => c.end('hello\n'));
   const port = await listen(greeter);
   expect(await runCheck('greet', 1000, signal, say(port))).toEqual({ verdict: 'ok', saw: 'greet: hello' });

@@ -1,5 +1,15 @@
 import { z } from 'zod';
-import { coerceParams, defineAgent, describeAgentParams, describeParams, notRunning, ok, parseParamsOrThrow, validateParams, AgentParamsError } from '@paceline/agent-api';
+import {
+  coerceParams,
+  defineAgent,
+  describeAgentParams,
+  describeParams,
+  notRunning,
+  ok,
+  parseParamsOrThrow,
+  validateParams,
+  AgentParamsError,
+} from '@paceline/agent-api';
 import { isZod4Schema, ZOD_PEER_RANGE } from '@paceline/model';
 
 const schema = z.object({
@@ -46,7 +56,9 @@ describe('validateParams', () => {
   test('an unknown key of a strict schema is its own issue, with did-you-mean', () => {
     const strict = defineAgent({ ...agent, params: schema.strict() });
     const r = validateParams(strict, { command: 'sleep', verbos: true, zzzzzzzz: 1 }, 'web');
-    expect(r.ok ? '' : r.message).toBe('resource "web" (paceline:demo): parameter "verbos": unknown parameter (did you mean "verbose"?); parameter "zzzzzzzz": unknown parameter (known: command, args, port, mode, verbose)');
+    expect(r.ok ? '' : r.message).toBe(
+      'resource "web" (paceline:demo): parameter "verbos": unknown parameter (did you mean "verbose"?); parameter "zzzzzzzz": unknown parameter (known: command, args, port, mode, verbose)',
+    );
     expect(r.ok ? [] : r.issues.map((i) => i.path)).toEqual(['verbos', 'zzzzzzzz']);
   });
   test('applies defaults', () => {
@@ -70,8 +82,17 @@ describe('coerceParams', () => {
 
 describe('a parameter schema not made by zod 4', () => {
   // What zod 3's z.object({ path: z.string() }) is to a zod 4 reader: a _def and safeParse, no _zod.
-  const zod3Like = { _def: { typeName: 'ZodObject', shape: () => ({ path: { _def: { typeName: 'ZodString' } } }) }, safeParse: () => ({ success: true, data: {} }) };
-  const definition = { meta: { name: 'old', version: '1', description: 'built with zod 3' }, params: zod3Like as unknown as z.ZodType, start: async () => ok(), stop: async () => ok(), monitor: async () => notRunning() };
+  const zod3Like = {
+    _def: { typeName: 'ZodObject', shape: () => ({ path: { _def: { typeName: 'ZodString' } } }) },
+    safeParse: () => ({ success: true, data: {} }),
+  };
+  const definition = {
+    meta: { name: 'old', version: '1', description: 'built with zod 3' },
+    params: zod3Like as unknown as z.ZodType,
+    start: async () => ok(),
+    stop: async () => ok(),
+    monitor: async () => notRunning(),
+  };
 
   test('is refused by defineAgent and describeParams with the reason and the fix, not a TypeError', () => {
     const message = 'agent paceline:old: params is not a zod 4 schema (it was made by zod 3): Paceline needs zod ^4.1.0';

@@ -2,7 +2,13 @@ import { z } from 'zod';
 import { AgentRegistry, defineAgent, notRunning, ok, type ResourceAgent } from '@paceline/agent-api';
 
 const make = (name: string): ResourceAgent =>
-  defineAgent({ meta: { name, version: '1', description: name }, params: z.object({}), start: async () => ok(), stop: async () => ok(), monitor: async () => notRunning() });
+  defineAgent({
+    meta: { name, version: '1', description: name },
+    params: z.object({}),
+    start: async () => ok(),
+    stop: async () => ok(),
+    monitor: async () => notRunning(),
+  });
 
 describe('AgentRegistry', () => {
   test('registers and finds agents by paceline:NAME or NAME', async () => {
@@ -25,7 +31,10 @@ describe('AgentRegistry', () => {
     const reg = new AgentRegistry();
     let calls = 0;
     const dummy = make('Dummy');
-    reg.addResolver('ocf', async (ref) => { calls++; return ref === 'ocf:heartbeat:Dummy' ? dummy : undefined; });
+    reg.addResolver('ocf', async (ref) => {
+      calls++;
+      return ref === 'ocf:heartbeat:Dummy' ? dummy : undefined;
+    });
     expect(await reg.resolve('ocf:heartbeat:Dummy')).toBe(dummy);
     expect(await reg.resolve('ocf:heartbeat:Dummy')).toBe(dummy);
     expect(calls).toBe(1);

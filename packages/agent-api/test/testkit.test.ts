@@ -1,7 +1,18 @@
 import { z } from 'zod';
 import {
-  defineAgent, failed, formatReport, invokeAgent, lint, memoryLogger, notRunning, ok, runningPromoted, silentLogger, testAgent,
-  type ActionResult, type Clock,
+  defineAgent,
+  failed,
+  formatReport,
+  invokeAgent,
+  lint,
+  memoryLogger,
+  notRunning,
+  ok,
+  runningPromoted,
+  silentLogger,
+  testAgent,
+  type ActionResult,
+  type Clock,
 } from '@paceline/agent-api';
 
 /** A well-behaved in-memory promotable agent. */
@@ -10,8 +21,14 @@ function memoryAgent() {
   return defineAgent({
     meta: { name: 'memory', version: '1', description: 'in memory', defaultTimeouts: { start: 1000 } },
     params: z.object({ name: z.string().describe('a name') }),
-    start: async (_p, ctx) => { if (!state.has(ctx.instance)) state.set(ctx.instance, 'started'); return ok(); },
-    stop: async (_p, ctx) => { state.delete(ctx.instance); return ok(); },
+    start: async (_p, ctx) => {
+      if (!state.has(ctx.instance)) state.set(ctx.instance, 'started');
+      return ok();
+    },
+    stop: async (_p, ctx) => {
+      state.delete(ctx.instance);
+      return ok();
+    },
     monitor: async (_p, ctx) => {
       const s = state.get(ctx.instance);
       return s === 'promoted' ? runningPromoted() : s ? ok() : notRunning();
@@ -28,11 +45,19 @@ describe('testAgent', () => {
     expect(formatReport(report)).toContain('all checks passed');
     expect(report.passed).toBe(true);
     const names = report.checks.map((c) => c.name);
-    expect(names).toEqual(expect.arrayContaining([
-      'probe: monitor on a clean node is not-running', 'start again is ok (idempotent)', 'promote (cycle 2)',
-      'monitor after promote is running-promoted (cycle 1)', 'reload', 'stop again is ok (idempotent)', 'monitor after stop is not-running',
-      'params: rejects {}', 'params: rejects {"name":3}',
-    ]));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'probe: monitor on a clean node is not-running',
+        'start again is ok (idempotent)',
+        'promote (cycle 2)',
+        'monitor after promote is running-promoted (cycle 1)',
+        'reload',
+        'stop again is ok (idempotent)',
+        'monitor after stop is not-running',
+        'params: rejects {}',
+        'params: rejects {"name":3}',
+      ]),
+    );
   });
 
   test('catches a stop that is not idempotent, a throwing monitor and a lint violation', async () => {
@@ -40,18 +65,26 @@ describe('testAgent', () => {
     const bad = defineAgent({
       meta: { name: 'bad', version: '1', description: 'bad' },
       params: z.object({}),
-      start: async () => { running = true; return ok(); },
+      start: async () => {
+        running = true;
+        return ok();
+      },
       stop: async () => {
         if (!running) return { execution: 'done', outcome: 'not-running' } as ActionResult;
         running = false;
         return ok();
       },
-      monitor: async () => { if (running) throw new Error('boom'); return notRunning(); },
+      monitor: async () => {
+        if (running) throw new Error('boom');
+        return notRunning();
+      },
     });
     const report = await testAgent(bad, {});
     expect(report.passed).toBe(false);
     const failedNames = report.checks.filter((c) => c.status === 'fail').map((c) => c.name);
-    expect(failedNames).toEqual(expect.arrayContaining(['monitor after start is ok', 'stop again is ok (idempotent)', 'lint: outcomes allowed for each action, errors give a reason']));
+    expect(failedNames).toEqual(
+      expect.arrayContaining(['monitor after start is ok', 'stop again is ok (idempotent)', 'lint: outcomes allowed for each action, errors give a reason']),
+    );
     expect(report.checks.find((c) => c.name === 'monitor after start is ok')?.reason).toContain('threw: boom');
     expect(report.checks.find((c) => c.name.startsWith('params: bad'))?.status).toBe('skip');
     expect(report.checks.find((c) => c.name.startsWith('lint'))?.reason).toContain('stop may not report not-running');
@@ -63,7 +96,10 @@ describe('testAgent', () => {
       meta: { name: 'slow', version: '1', description: 'slow', defaultTimeouts: { start: 50 } },
       params: z.object({}),
       start: (_p, ctx) => new Promise<ActionResult>((resolve) => ctx.signal.addEventListener('abort', () => resolve(ok()))),
-      stop: async () => { stopped++; return ok(); },
+      stop: async () => {
+        stopped++;
+        return ok();
+      },
       monitor: async () => notRunning(),
     });
     const report = await testAgent(slow, {});
@@ -75,8 +111,27 @@ describe('testAgent', () => {
 });
 
 describe('invokeAgent', () => {
-  const clock: Clock = { now: () => Date.now(), sleep: (ms, signal) => new Promise((res, rej) => { const t = setTimeout(res, ms); signal?.addEventListener('abort', () => { clearTimeout(t); rej(new Error('aborted')); }); }) };
-  const base = { params: {}, node: 'n1', instance: 'r', stateDir: '/nonexistent', run: { run: async () => ({ exitCode: 0, stdout: '', stderr: '', timedOut: false, notFound: false }) }, log: silentLogger, clock, timeoutMs: 1000 };
+  const clock: Clock = {
+    now: () => Date.now(),
+    sleep: (ms, signal) =>
+      new Promise((res, rej) => {
+        const t = setTimeout(res, ms);
+        signal?.addEventListener('abort', () => {
+          clearTimeout(t);
+          rej(new Error('aborted'));
+        });
+      }),
+  };
+  const base = {
+    params: {},
+    node: 'n1',
+    instance: 'r',
+    stateDir: '/nonexistent',
+    run: { run: async () => ({ exitCode: 0, stdout: '', stderr: '', timedOut: false, notFound: false }) },
+    log: silentLogger,
+    clock,
+    timeoutMs: 1000,
+  };
   const agent = memoryAgent();
   test('reports unsupported actions and cancelled-before-start', async () => {
     expect(await invokeAgent(agent, { ...base, action: 'migrate_to' })).toMatchObject({ execution: 'not-supported', outcome: 'unimplemented' });
@@ -87,7 +142,14 @@ describe('invokeAgent', () => {
   test('passes the context and fills in durationMs', async () => {
     const log = memoryLogger();
     const seen: unknown[] = [];
-    const a = defineAgent({ ...agent, monitor: async (_p, ctx) => { seen.push(ctx.op, ctx.instance, ctx.meta); ctx.log.info('hi'); return ok(); } });
+    const a = defineAgent({
+      ...agent,
+      monitor: async (_p, ctx) => {
+        seen.push(ctx.op, ctx.instance, ctx.meta);
+        ctx.log.info('hi');
+        return ok();
+      },
+    });
     const r = await invokeAgent(a, { ...base, log, action: 'monitor', interval: 10_000, meta: { clone_max: '2' } });
     expect(r.execution).toBe('done');
     expect(typeof r.durationMs).toBe('number');

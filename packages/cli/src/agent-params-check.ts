@@ -27,16 +27,24 @@ export function checkAgentParams(config: ClusterConfig, registry: AgentRegistry,
     if (!agent) {
       const known = registry.list().map((a) => `paceline:${a.meta.name}`);
       const near = suggestName(primitive.agent, known);
-      problems.push({ path: `${path}.agent`, message: `no agent "${primitive.agent}"${near ? ` (did you mean "${near}"?)` : ''} (known: ${known.join(', ')})` });
+      problems.push({
+        path: `${path}.agent`,
+        message: `no agent "${primitive.agent}"${near ? ` (did you mean "${near}"?)` : ''} (known: ${known.join(', ')})`,
+      });
       continue;
     }
-    const sets: [string, unknown][] = [[`${path}.params`, primitive.params], ...Object.entries(primitive.paramsByNode ?? {}).map(([node, p]): [string, unknown] => [`${path}.paramsByNode.${node}`, p])];
+    const sets: [string, unknown][] = [
+      [`${path}.params`, primitive.params],
+      ...Object.entries(primitive.paramsByNode ?? {}).map(([node, p]): [string, unknown] => [`${path}.paramsByNode.${node}`, p]),
+    ];
     for (const [where, raw] of sets) {
       const v = validateParams(agent, raw, primitive.id);
       if (v.ok) continue;
       for (const issue of v.issues) {
         // "unknown parameter (did you mean ...)" names the agent here: the file does not say it next to the key.
-        const message = issue.message.startsWith('unknown parameter') ? issue.message.replace('unknown parameter', `unknown parameter of ${primitive.agent}`) : issue.message;
+        const message = issue.message.startsWith('unknown parameter')
+          ? issue.message.replace('unknown parameter', `unknown parameter of ${primitive.agent}`)
+          : issue.message;
         problems.push({ path: issue.path ? `${where}.${issue.path}` : where, message });
       }
     }

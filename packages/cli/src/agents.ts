@@ -28,7 +28,10 @@ export function envOcfRoot(env: NodeJS.ProcessEnv = process.env): string | undef
 /** `ocfRoot` defaults to the OCF_ROOT environment variable, then to the OCF default (/usr/lib/ocf). */
 export function cliAgentRegistry(options: { ocfRoot?: string } = {}): AgentRegistry {
   const ocfRoot = options.ocfRoot ?? envOcfRoot();
-  return builtinAgentRegistry([ipAgent, macAgent, mirrorAgent, httpdAgent, bindAgent, sambaAgent, radiusAgent, cyrusAgent, sendmailAgent]).addResolver('ocf', ocfRefResolver({ run: new ExecaCommandRunner(), ...(ocfRoot !== undefined ? { ocfRoot } : {}) }));
+  return builtinAgentRegistry([ipAgent, macAgent, mirrorAgent, httpdAgent, bindAgent, sambaAgent, radiusAgent, cyrusAgent, sendmailAgent]).addResolver(
+    'ocf',
+    ocfRefResolver({ run: new ExecaCommandRunner(), ...(ocfRoot !== undefined ? { ocfRoot } : {}) }),
+  );
 }
 
 /** The resolver for a configuration file: built-in agents plus its `agents:` modules (relative to the file). */

@@ -18,7 +18,10 @@ export const processIo: CliIo = {
 
 /** Thrown by commands to end with an exit code after printing their own message. */
 export class ExitError extends Error {
-  constructor(readonly exitCode: number, message = '') {
+  constructor(
+    readonly exitCode: number,
+    message = '',
+  ) {
     super(message);
   }
 }

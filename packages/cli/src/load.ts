@@ -4,8 +4,17 @@
  * control characters and alias bombs are a ConfigError naming `FILE: line L, column C` (exit 2).
  */
 import {
-  ConfigError, emptyNodeStatus, parseConfigDocumentText, parseConfigText, parseDocumentText, parseStatusText, validateConfig,
-  type ClusterConfig, type ClusterStatus, type ConfigDocument, type ValidationResult,
+  ConfigError,
+  emptyNodeStatus,
+  parseConfigDocumentText,
+  parseConfigText,
+  parseDocumentText,
+  parseStatusText,
+  validateConfig,
+  type ClusterConfig,
+  type ClusterStatus,
+  type ConfigDocument,
+  type ValidationResult,
 } from '@paceline/model';
 import type { CliIo } from './io.js';
 

@@ -71,7 +71,7 @@ const PLANNING_COMMANDS: Record<string, () => Promise<(program: Command, io: Cli
 export async function createProgram(io: CliIo, only?: string): Promise<Command> {
   const program = new Command('paceline')
     .description('Paceline: a typed high-availability cluster resource manager with Pacemaker semantics')
-    .version(VERSION, '-V, --version', 'print the version of Paceline (the CLI package\'s) and exit')
+    .version(VERSION, '-V, --version', "print the version of Paceline (the CLI package's) and exit")
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s.replace(/\n$/, '')) });
   const planning = only === undefined ? undefined : PLANNING_COMMANDS[only];

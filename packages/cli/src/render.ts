@@ -16,7 +16,8 @@ export function renderNodes(config: ClusterConfig, status: ClusterStatus): strin
     if (!ns || ns.state === 'offline') label = 'OFFLINE';
     else if (ns.state === 'unclean') label = 'UNCLEAN (offline)';
     else if (ns.state === 'pending') label = 'pending';
-    else if (ns.standby || cfg?.standby) label = ns.attributes['paceline-quarantine'] ? `standby (quarantined: ${ns.attributes['paceline-quarantine']})` : 'standby';
+    else if (ns.standby || cfg?.standby)
+      label = ns.attributes['paceline-quarantine'] ? `standby (quarantined: ${ns.attributes['paceline-quarantine']})` : 'standby';
     else if (ns.maintenance || cfg?.maintenance) label = 'maintenance';
     else label = 'online';
     groups.set(label, [...(groups.get(label) ?? []), name]);
@@ -29,9 +30,7 @@ export function renderNodes(config: ClusterConfig, status: ClusterStatus): strin
 function describeInstances(list: readonly InstancePlacement[]): string {
   const active = list.filter((p) => p.node !== null);
   if (active.length === 0) return 'Stopped';
-  return active
-    .map((p) => `${p.role === 'Started' ? 'Started' : p.role} ${p.node}${p.failed ? ' (FAILED)' : ''}${p.managed ? '' : ' (unmanaged)'}`)
-    .join(', ');
+  return active.map((p) => `${p.role === 'Started' ? 'Started' : p.role} ${p.node}${p.failed ? ' (FAILED)' : ''}${p.managed ? '' : ' (unmanaged)'}`).join(', ');
 }
 
 /** One line per primitive (grouped under its group or clone), like crm_mon's resource list. */

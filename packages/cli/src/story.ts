@@ -129,7 +129,10 @@ export function replayStory(config: ClusterConfig, story: Story): ChapterResult[
         for (const w of events) if (w.type !== 'node-fail' || lost.has(w.node)) status = applyWhatIf(config, status, w, time);
         continue;
       } else if ('linkDown' in e) {
-        harness.network.partition(e.linkDown.link, harness.aliveNodes().map((n) => [n]));
+        harness.network.partition(
+          e.linkDown.link,
+          harness.aliveNodes().map((n) => [n]),
+        );
         for (const node of new Set(settle())) status = applyWhatIf(config, status, { type: 'node-fail', node }, time);
       }
       for (const w of events) status = applyWhatIf(config, status, w, time);

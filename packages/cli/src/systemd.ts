@@ -21,7 +21,10 @@ export async function announceToSystemd(daemon: Pick<Daemon, 'name' | 'status'>,
   const sd = systemdNotifier();
   if (sd === undefined) return { stopping: async () => undefined };
   const ok = await sd.notify({ READY: 1, MAINPID: process.pid, STATUS: statusLine(daemon) });
-  if (!ok) logger.warn(`systemd: cannot send READY=1 to NOTIFY_SOCKET (via ${sd.via})${sd.via === 'systemd-notify' ? ': the unit needs NotifyAccess=all for this fallback' : ''}`);
+  if (!ok)
+    logger.warn(
+      `systemd: cannot send READY=1 to NOTIFY_SOCKET (via ${sd.via})${sd.via === 'systemd-notify' ? ': the unit needs NotifyAccess=all for this fallback' : ''}`,
+    );
   else logger.info(`systemd: ready${sd.watchdogIntervalMs !== undefined ? `, watchdog ping every ${sd.watchdogIntervalMs} ms` : ''} (via ${sd.via})`);
   let timer: NodeJS.Timeout | undefined;
   if (sd.watchdogIntervalMs !== undefined) {

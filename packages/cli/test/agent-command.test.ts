@@ -15,15 +15,22 @@ async function run(argv: string[]): Promise<{ code: number; out: string[]; err: 
     await program.parseAsync(argv, { from: 'user' });
     return { code: 0, out, err };
   } catch (e) {
-    if (e instanceof ExitError) { if (e.message) err.push(e.message); return { code: e.exitCode, out, err }; }
+    if (e instanceof ExitError) {
+      if (e.message) err.push(e.message);
+      return { code: e.exitCode, out, err };
+    }
     if (e instanceof CommanderError) return { code: e.exitCode, out, err };
     throw e;
   }
 }
 
 let dir: string;
-beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'cli-agent-')); });
-afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'cli-agent-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
 describe('paceline agent', () => {
   test('list', async () => {

@@ -27,7 +27,9 @@ mkdirSync(join(dir, 'agents'), { recursive: true });
 mkdirSync(join(dir, 'node_modules'));
 symlinkSync(join(repo, 'node_modules/zod'), join(dir, 'node_modules/zod'));
 writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
-writeFileSync(join(dir, 'agents/locks.js'), `import { z } from 'zod';
+writeFileSync(
+  join(dir, 'agents/locks.js'),
+  `import { z } from 'zod';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 const done = (outcome) => ({ execution: 'done', outcome });
 const fileAgent = (name, description) => ({
@@ -38,19 +40,23 @@ const fileAgent = (name, description) => ({
   async monitor(p) { return done(existsSync(p.path) ? 'ok' : 'not-running'); },
 });
 export const agents = [fileAgent('lock', 'Holds a lock file'), fileAgent('latch', 'Holds a latch file')];
-`);
+`,
+);
 const config = (params: Record<string, unknown>, agents = ['./agents/locks.js']): string => {
   const file = join(dir, `c${Math.random().toString(36).slice(2)}.yaml`);
-  writeFileSync(file, stringify({
-    agents,
-    properties: { stonithEnabled: false },
-    nodes: [{ name: 'a' }, { name: 'b' }],
-    resources: [{ type: 'primitive', id: 'l', agent: 'paceline:lock', params }],
-  }));
+  writeFileSync(
+    file,
+    stringify({
+      agents,
+      properties: { stonithEnabled: false },
+      nodes: [{ name: 'a' }, { name: 'b' }],
+      resources: [{ type: 'primitive', id: 'l', agent: 'paceline:lock', params }],
+    }),
+  );
   return file;
 };
 
-test('config validate loads the modules and checks parameters with the module\'s own schema', async () => {
+test("config validate loads the modules and checks parameters with the module's own schema", async () => {
   const ok = io();
   expect(await runCli(['config', 'validate', config({ path: '/run/l' })], ok)).toBe(0);
   expect(ok.stdout.join('\n')).toContain('valid (2 nodes, 1 resources');
@@ -64,7 +70,12 @@ test('config validate loads the modules and checks parameters with the module\'s
 test('a module that fails to load stops every command that needs it, naming the module and the file', async () => {
   const file = config({ path: '/run/l' }, ['./agents/lock.js']);
   const want = `- agents[0]: agent module "./agents/lock.js": ${join(dir, 'agents/lock.js')} does not exist (build the module first?)`;
-  for (const argv of [['config', 'validate', file], ['simulate', '-c', file], ['explain', 'l', '-c', file], ['agent', 'list', '--config', file]]) {
+  for (const argv of [
+    ['config', 'validate', file],
+    ['simulate', '-c', file],
+    ['explain', 'l', '-c', file],
+    ['agent', 'list', '--config', file],
+  ]) {
     const o = io();
     expect(await runCli(argv, o)).toBe(2);
     expect(o.stderr.join('\n')).toContain(`${file}: 1 problem found`);
@@ -111,7 +122,7 @@ test('agent list / info / test with --config, and agent info / test with MODULE#
   expect(t2.stdout.at(-1)).toBe('agent lock: all checks passed');
 });
 
-test('agent export-ocf --config exports an agent of the configuration\'s modules as an OCF script', async () => {
+test("agent export-ocf --config exports an agent of the configuration's modules as an OCF script", async () => {
   const file = config({ path: '/run/l' });
   const out = join(root, 'ra');
   const o = io();

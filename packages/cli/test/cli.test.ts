@@ -42,7 +42,8 @@ describe('paceline config validate', () => {
 
   it('lists every problem with its path and exits 2', async () => {
     const io = fakeIo({
-      'bad.yaml': 'nodes: [{ name: n1 }]\nresources: [{ type: primitive, id: a, agent: "paceline:dummy", meta: { stickiness: lots } }]\nconstraints: [{ type: order, id: o, first: a, then: ghost }]\n',
+      'bad.yaml':
+        'nodes: [{ name: n1 }]\nresources: [{ type: primitive, id: a, agent: "paceline:dummy", meta: { stickiness: lots } }]\nconstraints: [{ type: order, id: o, first: a, then: ghost }]\n',
     });
     expect(await runCli(['config', 'validate', 'bad.yaml'], io)).toBe(2);
     const err = io.stderr.join('\n');
@@ -52,7 +53,8 @@ describe('paceline config validate', () => {
 
   it('checks the parameters of paceline: agents: an unknown one is an error with a suggestion', async () => {
     const io = fakeIo({
-      'params.yaml': 'nodes: [{ name: n1 }]\nresources:\n' +
+      'params.yaml':
+        'nodes: [{ name: n1 }]\nresources:\n' +
         '  - { type: primitive, id: web, agent: "paceline:httpd", params: { server: nginx, expectStatu: 200 } }\n' +
         '  - { type: clone, id: dns-clone, child: { type: primitive, id: dns, agent: "paceline:bind", params: { port: 0 } } }\n' +
         '  - { type: primitive, id: mail, agent: "paceline:sendmial" }\n' +
@@ -69,7 +71,8 @@ describe('paceline config validate', () => {
 
   // Typos of the native agents' parameters used to be dropped silently (a /32 VIP, a process
   // without arguments); every command that acts on a configuration now refuses them.
-  const typos = 'properties: { stonithEnabled: false }\nnodes: [{ name: n1 }]\nresources:\n' +
+  const typos =
+    'properties: { stonithEnabled: false }\nnodes: [{ name: n1 }]\nresources:\n' +
     '  - { type: primitive, id: vip, agent: "paceline:ip", params: { address: 192.0.2.10, interface: eth0, cidrNetmaks: 24 } }\n' +
     '  - { type: primitive, id: app, agent: "paceline:process", params: { command: /bin/sleep, agrs: ["600"] } }\n';
   const typoProblems = [
@@ -93,7 +96,9 @@ describe('paceline config validate', () => {
   it('warns that fencing without a fencing device leaves everything unmanaged, naming both fixes', async () => {
     const io = fakeIo({ 'nofence.yaml': 'nodes: [{ name: n1 }]\nresources: [{ type: primitive, id: a, agent: "paceline:dummy" }]\n' });
     expect(await runCli(['config', 'validate', 'nofence.yaml'], io)).toBe(0);
-    expect(io.stderr.join('\n')).toMatch(/^warning: nofence\.yaml: properties\.stonithEnabled: fencing is enabled .* no fencing device .* every resource is left unmanaged\. Add a fencing device .*stonith:.*, or set properties\.stonithEnabled: false/);
+    expect(io.stderr.join('\n')).toMatch(
+      /^warning: nofence\.yaml: properties\.stonithEnabled: fencing is enabled .* no fencing device .* every resource is left unmanaged\. Add a fencing device .*stonith:.*, or set properties\.stonithEnabled: false/,
+    );
     const sim = fakeIo({ 'nofence.yaml': 'nodes: [{ name: n1 }]\nresources: [{ type: primitive, id: a, agent: "paceline:dummy" }]\n' });
     expect(await runCli(['explain', 'a', '--config', 'nofence.yaml'], sim)).toBe(0);
     expect(sim.stdout.some((l) => l.startsWith('  a: not placed (unmanaged: fencing is enabled'))).toBe(true);
@@ -166,7 +171,7 @@ describe('paceline explain', () => {
 });
 
 describe('paceline simulate --cib (text)', () => {
-  it('prints crm_simulate\'s layout with the same Transition Summary', async () => {
+  it("prints crm_simulate's layout with the same Transition Summary", async () => {
     const cib = join(root, '..', 'shared', 'conformance', 'pacemaker', 'group6.xml');
     const io = fakeIo();
     expect(await runCli(['simulate', '--cib', cib], io)).toBe(0);
@@ -178,7 +183,18 @@ describe('paceline simulate --cib (text)', () => {
 });
 
 describe('paceline daemon: membership settings', () => {
-  const daemonArgv = (...extra: string[]): string[] => ['daemon', '--config', 'tiny.yaml', '--node', 'n1', '--state-dir', '/nonexistent/state', '--key', '/nonexistent/key', ...extra];
+  const daemonArgv = (...extra: string[]): string[] => [
+    'daemon',
+    '--config',
+    'tiny.yaml',
+    '--node',
+    'n1',
+    '--state-dir',
+    '/nonexistent/state',
+    '--key',
+    '/nonexistent/key',
+    ...extra,
+  ];
 
   it.each([
     [['--membership', 'deadTick=8'], /--membership deadTick: no such membership setting \(did you mean "deadTicks"\?\)/],

@@ -16,7 +16,12 @@ if (!existsSync(cli)) throw new Error(`${cli} is not built: run npm run build (n
 const root = mkdtempSync(join(tmpdir(), `paceline-epipe-${process.pid}-`));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-interface Run { code: number | null; signal: NodeJS.Signals | null; stderr: string; firstLine: string }
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+  firstLine: string;
+}
 
 /** Runs the CLI with stdout read like `head -1`: the first line, then the read end is closed. */
 function runHead(args: readonly string[], { closeAtOnce = false } = {}): Promise<Run> {
@@ -44,11 +49,19 @@ function runHead(args: readonly string[], { closeAtOnce = false } = {}): Promise
 
 /** A UDP port on 127.0.0.1 such that it and the next `count - 1` are free (heartbeat, then the daemon channel). */
 async function freeUdpPorts(count: number): Promise<number> {
-  const bindable = (port: number): Promise<number> => new Promise((resolve) => {
-    const s = createSocket('udp4');
-    s.once('error', () => { s.close(); resolve(-1); });
-    s.bind(port, '127.0.0.1', () => { const p = s.address().port; s.close(); resolve(p); });
-  });
+  const bindable = (port: number): Promise<number> =>
+    new Promise((resolve) => {
+      const s = createSocket('udp4');
+      s.once('error', () => {
+        s.close();
+        resolve(-1);
+      });
+      s.bind(port, '127.0.0.1', () => {
+        const p = s.address().port;
+        s.close();
+        resolve(p);
+      });
+    });
   for (let attempt = 0; attempt < 50; attempt++) {
     const base = await bindable(0);
     let ok = base > 0 && base + count < 65536;
@@ -82,7 +95,9 @@ describe('output closed by the reader', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     // `2>&1 | head`: both streams on the closed pipe
-    const both = spawnSync('sh', ['-c', `"${process.execPath}" "${cli}" simulate --config "${file}" --show-scores 2>&1 | head -c 10 >/dev/null`], { encoding: 'utf8' });
+    const both = spawnSync('sh', ['-c', `"${process.execPath}" "${cli}" simulate --config "${file}" --show-scores 2>&1 | head -c 10 >/dev/null`], {
+      encoding: 'utf8',
+    });
     expect(both.stdout + both.stderr).not.toMatch(/EPIPE|node:events|throw er/);
   }, 120_000);
 
@@ -99,7 +114,11 @@ describe('output closed by the reader', () => {
     writeFileSync(join(root, 'cluster.yaml'), stringify(config));
     expect(spawnSync(process.execPath, [cli, 'keygen', join(root, 'key')]).status).toBe(0);
     const log = openSync(join(root, 'daemon.log'), 'a');
-    const daemon = spawn(process.execPath, [cli, 'daemon', '--config', join(root, 'cluster.yaml'), '--node', 'serv1', '--state-dir', join(root, 'serv1'), '--key', join(root, 'key')], { stdio: ['ignore', log, log] });
+    const daemon = spawn(
+      process.execPath,
+      [cli, 'daemon', '--config', join(root, 'cluster.yaml'), '--node', 'serv1', '--state-dir', join(root, 'serv1'), '--key', join(root, 'key')],
+      { stdio: ['ignore', log, log] },
+    );
     closeSync(log);
     try {
       const stateDir = join(root, 'serv1');

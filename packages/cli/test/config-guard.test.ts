@@ -8,8 +8,14 @@ function fakeIo(files: Record<string, string>): CliIo & { stdout: string[]; stde
   const stdout: string[] = [];
   const stderr: string[] = [];
   return {
-    stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l),
-    readFile: (p) => { if (p in files) return files[p]!; throw Object.assign(new Error(`ENOENT: ${p}`), { code: 'ENOENT' }); },
+    stdout,
+    stderr,
+    out: (l) => stdout.push(l),
+    err: (l) => stderr.push(l),
+    readFile: (p) => {
+      if (p in files) return files[p]!;
+      throw Object.assign(new Error(`ENOENT: ${p}`), { code: 'ENOENT' });
+    },
     now: () => Date.UTC(2026, 10, 22, 10, 0, 0),
   };
 }

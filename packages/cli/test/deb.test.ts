@@ -46,66 +46,88 @@ afterAll(() => {
 
 const mode = (p: string): string => (statSync(p).mode & 0o7777).toString(8);
 
-maybe('build, install, check, start, reinstall, purge', async () => {
-  const built = sh('bash', [join(repo, 'scripts/build-deb.sh'), join(root, 'out')], 600_000);
-  expect(built.code).toBe(0);
-  const deb = built.out.trim().split('\n').pop()!;
-  expect(deb).toMatch(/paceline_\d+\.\d+\.\d+_[a-z0-9]+\.deb$/);
-  const list = sh('dpkg-deb', ['-c', deb]).out;
-  for (const p of ['./usr/bin/paceline -> ../lib/paceline/packages/cli/dist/main.js', './lib/systemd/system/paceline.service', './etc/default/paceline', './usr/share/doc/paceline/operations.md', 'unix_dgram.node', 'packages/observe/static/app.js'])
-    expect(list).toContain(p);
-  expect(list).toMatch(/^drwx------ root\/root .* \.\/etc\/paceline\/$/m);
-  expect(list).not.toContain('./etc/paceline/authkey'); // made on the machine, never shipped
+maybe(
+  'build, install, check, start, reinstall, purge',
+  async () => {
+    const built = sh('bash', [join(repo, 'scripts/build-deb.sh'), join(root, 'out')], 600_000);
+    expect(built.code).toBe(0);
+    const deb = built.out.trim().split('\n').pop()!;
+    expect(deb).toMatch(/paceline_\d+\.\d+\.\d+_[a-z0-9]+\.deb$/);
+    const list = sh('dpkg-deb', ['-c', deb]).out;
+    for (const p of [
+      './usr/bin/paceline -> ../lib/paceline/packages/cli/dist/main.js',
+      './lib/systemd/system/paceline.service',
+      './etc/default/paceline',
+      './usr/share/doc/paceline/operations.md',
+      'unix_dgram.node',
+      'packages/observe/static/app.js',
+    ])
+      expect(list).toContain(p);
+    expect(list).toMatch(/^drwx------ root\/root .* \.\/etc\/paceline\/$/m);
+    expect(list).not.toContain('./etc/paceline/authkey'); // made on the machine, never shipped
 
-  const inst = sh('dpkg', ['-i', deb]);
-  installed = true;
-  expect(inst.code).toBe(0);
-  expect(inst.out).toContain('created the cluster key /etc/paceline/authkey');
-  // Files, directories, modes.
-  expect(mode('/etc/paceline')).toBe('700');
-  expect(mode('/var/lib/paceline')).toBe('700');
-  expect(mode('/etc/paceline/authkey')).toBe('600');
-  expect(readFileSync('/etc/paceline/authkey').length).toBeGreaterThanOrEqual(32);
-  expect(existsSync('/etc/paceline/cluster.yaml.example')).toBe(true);
-  expect(sh('/usr/bin/paceline', ['config', 'validate', '/etc/paceline/cluster.yaml.example']).out).toContain('valid');
-  expect(sh('/usr/bin/paceline', ['--help']).out).toContain('report');
-  if (sh('systemd-analyze', ['--version']).code === 0) {
-    const v = sh('systemd-analyze', ['verify', '/lib/systemd/system/paceline.service']);
-    expect(v.out.split('\n').filter((l) => l.includes('paceline.service'))).toEqual([]);
-    expect(v.code).toBe(0);
-  }
+    const inst = sh('dpkg', ['-i', deb]);
+    installed = true;
+    expect(inst.code).toBe(0);
+    expect(inst.out).toContain('created the cluster key /etc/paceline/authkey');
+    // Files, directories, modes.
+    expect(mode('/etc/paceline')).toBe('700');
+    expect(mode('/var/lib/paceline')).toBe('700');
+    expect(mode('/etc/paceline/authkey')).toBe('600');
+    expect(readFileSync('/etc/paceline/authkey').length).toBeGreaterThanOrEqual(32);
+    expect(existsSync('/etc/paceline/cluster.yaml.example')).toBe(true);
+    expect(sh('/usr/bin/paceline', ['config', 'validate', '/etc/paceline/cluster.yaml.example']).out).toContain('valid');
+    expect(sh('/usr/bin/paceline', ['--help']).out).toContain('report');
+    if (sh('systemd-analyze', ['--version']).code === 0) {
+      const v = sh('systemd-analyze', ['verify', '/lib/systemd/system/paceline.service']);
+      expect(v.out.split('\n').filter((l) => l.includes('paceline.service'))).toEqual([]);
+      expect(v.code).toBe(0);
+    }
 
-  // The key is made only when missing: a reinstall (the upgrade path) and a reconfigure keep it.
-  const key = readFileSync('/etc/paceline/authkey');
-  expect(sh('dpkg', ['-i', deb]).code).toBe(0);
-  expect(sh('/var/lib/dpkg/info/paceline.postinst', ['configure', '0.1.0']).code).toBe(0);
-  expect(readFileSync('/etc/paceline/authkey').equals(key)).toBe(true);
+    // The key is made only when missing: a reinstall (the upgrade path) and a reconfigure keep it.
+    const key = readFileSync('/etc/paceline/authkey');
+    expect(sh('dpkg', ['-i', deb]).code).toBe(0);
+    expect(sh('/var/lib/dpkg/info/paceline.postinst', ['configure', '0.1.0']).code).toBe(0);
+    expect(readFileSync('/etc/paceline/authkey').equals(key)).toBe(true);
 
-  // The installed daemon starts (a one-node cluster on loopback) and tells systemd it is ready.
-  interface Sock { bind(p: string): void; close(): void }
-  const dgram = createRequire(import.meta.url)('unix-dgram') as { createSocket(t: 'unix_dgram', cb: (b: Buffer) => void): Sock };
-  const got: string[] = [];
-  const notify = join(root, 'notify.sock');
-  const sock = dgram.createSocket('unix_dgram', (b) => got.push(b.toString()));
-  sock.bind(notify);
-  try {
-    const base = await freePorts(2);
-    writeFileSync(join(root, 'cluster.yaml'), stringify(twoNodeConfig(base, { nodes: [{ name: 'solo', addresses: { lan: `127.0.0.1:${base}` } }], constraints: [] })));
-    child = spawn('/usr/bin/paceline', ['daemon', '--config', join(root, 'cluster.yaml'), '--node', 'solo', '--state-dir', join(root, 'state'), '--key', '/etc/paceline/authkey'], {
-      stdio: 'ignore', env: { ...process.env, NOTIFY_SOCKET: notify },
-    });
-    await waitFor('READY=1 from the installed daemon', () => got.some((m) => m.includes('READY=1')), 60_000);
-    const st = sh('/usr/bin/paceline', ['status', '--state-dir', join(root, 'state')]);
-    expect(st.out).toContain('solo');
-    child.kill('SIGTERM');
-    await new Promise((r) => (child!.exitCode !== null ? r(undefined) : child!.once('exit', r)));
-  } finally {
-    sock.close();
-  }
+    // The installed daemon starts (a one-node cluster on loopback) and tells systemd it is ready.
+    interface Sock {
+      bind(p: string): void;
+      close(): void;
+    }
+    const dgram = createRequire(import.meta.url)('unix-dgram') as { createSocket(t: 'unix_dgram', cb: (b: Buffer) => void): Sock };
+    const got: string[] = [];
+    const notify = join(root, 'notify.sock');
+    const sock = dgram.createSocket('unix_dgram', (b) => got.push(b.toString()));
+    sock.bind(notify);
+    try {
+      const base = await freePorts(2);
+      writeFileSync(
+        join(root, 'cluster.yaml'),
+        stringify(twoNodeConfig(base, { nodes: [{ name: 'solo', addresses: { lan: `127.0.0.1:${base}` } }], constraints: [] })),
+      );
+      child = spawn(
+        '/usr/bin/paceline',
+        ['daemon', '--config', join(root, 'cluster.yaml'), '--node', 'solo', '--state-dir', join(root, 'state'), '--key', '/etc/paceline/authkey'],
+        {
+          stdio: 'ignore',
+          env: { ...process.env, NOTIFY_SOCKET: notify },
+        },
+      );
+      await waitFor('READY=1 from the installed daemon', () => got.some((m) => m.includes('READY=1')), 60_000);
+      const st = sh('/usr/bin/paceline', ['status', '--state-dir', join(root, 'state')]);
+      expect(st.out).toContain('solo');
+      child.kill('SIGTERM');
+      await new Promise((r) => (child!.exitCode !== null ? r(undefined) : child!.once('exit', r)));
+    } finally {
+      sock.close();
+    }
 
-  // Purge: the key, the state and the program are gone.
-  expect(sh('dpkg', ['--purge', 'paceline']).code).toBe(0);
-  installed = false;
-  for (const p of ['/etc/paceline/authkey', '/var/lib/paceline', '/usr/bin/paceline', '/lib/systemd/system/paceline.service', '/usr/lib/paceline'])
-    expect(existsSync(p)).toBe(false);
-}, 900_000);
+    // Purge: the key, the state and the program are gone.
+    expect(sh('dpkg', ['--purge', 'paceline']).code).toBe(0);
+    installed = false;
+    for (const p of ['/etc/paceline/authkey', '/var/lib/paceline', '/usr/bin/paceline', '/lib/systemd/system/paceline.service', '/usr/lib/paceline'])
+      expect(existsSync(p)).toBe(false);
+  },
+  900_000,
+);

@@ -23,7 +23,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const scenarios = join(root, 'packages/scheduler/test/scenarios');
 const seeds: string[] = [
   readFileSync(join(root, 'examples/two-node-mutual-failover/cluster.yaml'), 'utf8'),
-  ...readdirSync(scenarios).filter((f) => f.endsWith('.yaml')).sort()
+  ...readdirSync(scenarios)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
     .map((f) => stringify((parseYaml(readFileSync(join(scenarios, f), 'utf8')) as { config: unknown }).config)),
 ];
 const seedDocs = seeds.map((s) => parseYaml(s) as unknown);
@@ -31,28 +33,90 @@ const NOW = Date.UTC(2026, 10, 22, 10, 0, 0);
 
 /** Values that have hurt, or could hurt, a loader or what runs after it. */
 const HOSTILE_TEXT = [
-  '1e308', '-1', '25d', '24d', '2147483648ms', '99999999999999999999', '.inf', '-.inf', '.nan', 'INFINITY', '-INFINITY',
-  '"^(a+)+$"', '"(a|a)*b"', '"(?<=a)b"', '"\\\\1"', '"[z-a]"', '"\\0"', '*x', '&x', '!!binary aGk=', '!!set {a}', '!custom 1',
-  '~', '""', '[]', '{}', '<<', '__proto__', 'constructor', '"$(reboot)"', '"; rm -rf /"', '0x1F', '1_000', 'yes', '- -', ': :',
-  '"\\uD800"', 'é', '\t', '\r\n', '"' + 'a'.repeat(3000) + '"',
+  '1e308',
+  '-1',
+  '25d',
+  '24d',
+  '2147483648ms',
+  '99999999999999999999',
+  '.inf',
+  '-.inf',
+  '.nan',
+  'INFINITY',
+  '-INFINITY',
+  '"^(a+)+$"',
+  '"(a|a)*b"',
+  '"(?<=a)b"',
+  '"\\\\1"',
+  '"[z-a]"',
+  '"\\0"',
+  '*x',
+  '&x',
+  '!!binary aGk=',
+  '!!set {a}',
+  '!custom 1',
+  '~',
+  '""',
+  '[]',
+  '{}',
+  '<<',
+  '__proto__',
+  'constructor',
+  '"$(reboot)"',
+  '"; rm -rf /"',
+  '0x1F',
+  '1_000',
+  'yes',
+  '- -',
+  ': :',
+  '"\\uD800"',
+  'é',
+  '\t',
+  '\r\n',
+  '"' + 'a'.repeat(3000) + '"',
 ];
 const HOSTILE_VALUES: unknown[] = [
-  1e308, -1, 2 ** 31, 2 ** 53, -0, 0.5, Number.MAX_SAFE_INTEGER, '25d', '1e308', '^(a+)+$', '(x+x+)+y', '', ' ', 'x'.repeat(3000),
-  null, [], {}, true, 'INFINITY', '-INFINITY', 'Mandatory', 'Optional', 'start', 'promote', '\u0000', 'a\u0000b',
+  1e308,
+  -1,
+  2 ** 31,
+  2 ** 53,
+  -0,
+  0.5,
+  Number.MAX_SAFE_INTEGER,
+  '25d',
+  '1e308',
+  '^(a+)+$',
+  '(x+x+)+y',
+  '',
+  ' ',
+  'x'.repeat(3000),
+  null,
+  [],
+  {},
+  true,
+  'INFINITY',
+  '-INFINITY',
+  'Mandatory',
+  'Optional',
+  'start',
+  'promote',
+  '\u0000',
+  'a\u0000b',
 ];
 const YAML_CHARS = [...':-[]{}&*!|>\'"#%@`,?\n\t \\0123456789aZ.'];
 
-type Edit =
-  | { op: 'delete' | 'duplicate'; at: number; len: number }
-  | { op: 'insert'; at: number; text: string }
-  | { op: 'swap-lines'; a: number; b: number };
+type Edit = { op: 'delete' | 'duplicate'; at: number; len: number } | { op: 'insert'; at: number; text: string } | { op: 'swap-lines'; a: number; b: number };
 
 const edit: fc.Arbitrary<Edit> = fc.oneof(
   fc.record({ op: fc.constantFrom('delete' as const, 'duplicate' as const), at: fc.double({ min: 0, max: 1, noNaN: true }), len: fc.nat({ max: 60 }) }),
   fc.record({
     op: fc.constant('insert' as const),
     at: fc.double({ min: 0, max: 1, noNaN: true }),
-    text: fc.oneof(fc.constantFrom(...HOSTILE_TEXT), fc.string({ unit: fc.constantFrom(...YAML_CHARS), maxLength: 12 }), fc.string({ unit: 'binary', maxLength: 4 })),
+    text: fc.oneof(
+      fc.constantFrom(...HOSTILE_TEXT),
+      fc.string({ unit: fc.constantFrom(...YAML_CHARS), maxLength: 12 }),
+      fc.string({ unit: 'binary', maxLength: 4 }),
+    ),
   }),
   fc.record({ op: fc.constant('swap-lines' as const), a: fc.nat(), b: fc.nat() }),
 );
@@ -91,14 +155,40 @@ function paths(doc: unknown): Path[] {
 }
 const getAt = (doc: unknown, p: Path): unknown => p.reduce<unknown>((v, k) => (v as Record<string | number, unknown>)?.[k], doc);
 
-type Change = { op: 'set'; pick: number; value: unknown } | { op: 'copy'; pick: number; from: number } | { op: 'drop'; pick: number } | { op: 'add-constraint'; c: Record<string, unknown> };
+type Change =
+  | { op: 'set'; pick: number; value: unknown }
+  | { op: 'copy'; pick: number; from: number }
+  | { op: 'drop'; pick: number }
+  | { op: 'add-constraint'; c: Record<string, unknown> };
 
 const ids = fc.constantFrom('web', 'db', 'samba', 'samba-svc', 'cyrus', 'mirror-samba', 'httpd-clone', 'a', 'b', 'c', 'serv1', 'nope');
 const constraint: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
-  fc.record({ type: fc.constant('order'), id: fc.string({ minLength: 1, maxLength: 5, unit: fc.constantFrom('o', 'x', '1') }), first: ids, then: ids,
-    firstAction: fc.constantFrom('start', 'promote', 'stop'), kind: fc.constantFrom('Mandatory', 'Optional', 'Serialize') }, { requiredKeys: ['type', 'id'] }),
-  fc.record({ type: fc.constant('order'), id: fc.constant('oset'), sets: fc.array(fc.record({ resources: fc.array(ids, { minLength: 1, maxLength: 3 }), sequential: fc.boolean() }, { requiredKeys: ['resources'] }), { minLength: 1, maxLength: 3 }) }),
-  fc.record({ type: fc.constant('location'), id: fc.constant('lpat'), resourcePattern: fc.constantFrom('^(a+)+$', 'web.*', '(', '^samba', '(?:x|x)*y'), node: fc.constantFrom('serv1', 'n1'), score: fc.constantFrom(100, 'INFINITY', '-INFINITY') }),
+  fc.record(
+    {
+      type: fc.constant('order'),
+      id: fc.string({ minLength: 1, maxLength: 5, unit: fc.constantFrom('o', 'x', '1') }),
+      first: ids,
+      then: ids,
+      firstAction: fc.constantFrom('start', 'promote', 'stop'),
+      kind: fc.constantFrom('Mandatory', 'Optional', 'Serialize'),
+    },
+    { requiredKeys: ['type', 'id'] },
+  ),
+  fc.record({
+    type: fc.constant('order'),
+    id: fc.constant('oset'),
+    sets: fc.array(fc.record({ resources: fc.array(ids, { minLength: 1, maxLength: 3 }), sequential: fc.boolean() }, { requiredKeys: ['resources'] }), {
+      minLength: 1,
+      maxLength: 3,
+    }),
+  }),
+  fc.record({
+    type: fc.constant('location'),
+    id: fc.constant('lpat'),
+    resourcePattern: fc.constantFrom('^(a+)+$', 'web.*', '(', '^samba', '(?:x|x)*y'),
+    node: fc.constantFrom('serv1', 'n1'),
+    score: fc.constantFrom(100, 'INFINITY', '-INFINITY'),
+  }),
   fc.record({ type: fc.constant('colocation'), id: fc.constant('col'), resource: ids, withResource: ids, score: fc.constantFrom('INFINITY', -50, 1e308) }),
 );
 const change: fc.Arbitrary<Change> = fc.oneof(
@@ -136,13 +226,22 @@ const input: fc.Arbitrary<string> = fc.oneof(
 );
 
 function fakeIo(text: string): CliIo {
-  return { out: () => {}, err: () => {}, readFile: (p) => { if (p !== 'f.yaml') throw new Error(`unexpected read ${p}`); return text; }, now: () => NOW };
+  return {
+    out: () => {},
+    err: () => {},
+    readFile: (p) => {
+      if (p !== 'f.yaml') throw new Error(`unexpected read ${p}`);
+      return text;
+    },
+    now: () => NOW,
+  };
 }
 
 function checkIssues(e: ConfigError): void {
   if (e.issues.length === 0) throw new Error('a ConfigError with no issues');
   for (const i of e.issues) {
-    if (typeof i.path !== 'string' || typeof i.message !== 'string' || i.message.trim() === '') throw new Error(`an issue without a sentence: ${JSON.stringify(i)}`);
+    if (typeof i.path !== 'string' || typeof i.message !== 'string' || i.message.trim() === '')
+      throw new Error(`an issue without a sentence: ${JSON.stringify(i)}`);
     if (/\[object Object\]|received undefined/.test(i.message)) throw new Error(`an unreadable issue: ${i.message}`);
   }
   if (!e.message.startsWith('f.yaml: ')) throw new Error(`the error does not name the file: ${e.message.split('\n')[0]}`);
@@ -152,36 +251,45 @@ function checkIssues(e: ConfigError): void {
 
 const fuzz = fuzzSettings({ runs: 250 });
 
-test('fuzz: config loader — every input is a config or a ConfigError with places; accepted ones schedule', () => {
-  const tally = new FuzzTally('config-loader', fuzz);
-  fc.assert(fc.property(input, (text) => tally.check(text, () => {
-    const io = fakeIo(text);
-    let loaded: ReturnType<typeof loadConfigDocument>;
-    try {
-      loaded = loadConfigDocument(io, 'f.yaml');
-    } catch (e) {
-      if (!(e instanceof ConfigError)) throw e;
-      checkIssues(e);
-      return `rejected: ${e.code}`;
-    }
-    const { result } = loaded;
-    // The commands that throw instead (simulate, explain, witness) must agree with config validate.
-    let thrown: unknown;
-    try {
-      parseConfigText(text, 'f.yaml');
-    } catch (e) {
-      thrown = e;
-    }
-    if (!result.config) {
-      if (!(thrown instanceof ConfigError)) throw new Error('config validate refused what parseConfigText accepted');
-      checkIssues(thrown);
-      return 'rejected: CONFIG_INVALID';
-    }
-    if (thrown !== undefined) throw new Error(`config validate accepted what parseConfigText refused: ${(thrown as Error).message}`);
-    const status = loadStatus(io, result.config);
-    const transition = schedule({ config: result.config, status, now: NOW });
-    applyTransition(result.config, status, transition, NOW);
-    return 'accepted and scheduled';
-  })), { numRuns: fuzz.numRuns, seed: fuzz.seed });
-  tally.finish();
-}, fuzz.timeoutMs);
+test(
+  'fuzz: config loader — every input is a config or a ConfigError with places; accepted ones schedule',
+  () => {
+    const tally = new FuzzTally('config-loader', fuzz);
+    fc.assert(
+      fc.property(input, (text) =>
+        tally.check(text, () => {
+          const io = fakeIo(text);
+          let loaded: ReturnType<typeof loadConfigDocument>;
+          try {
+            loaded = loadConfigDocument(io, 'f.yaml');
+          } catch (e) {
+            if (!(e instanceof ConfigError)) throw e;
+            checkIssues(e);
+            return `rejected: ${e.code}`;
+          }
+          const { result } = loaded;
+          // The commands that throw instead (simulate, explain, witness) must agree with config validate.
+          let thrown: unknown;
+          try {
+            parseConfigText(text, 'f.yaml');
+          } catch (e) {
+            thrown = e;
+          }
+          if (!result.config) {
+            if (!(thrown instanceof ConfigError)) throw new Error('config validate refused what parseConfigText accepted');
+            checkIssues(thrown);
+            return 'rejected: CONFIG_INVALID';
+          }
+          if (thrown !== undefined) throw new Error(`config validate accepted what parseConfigText refused: ${(thrown as Error).message}`);
+          const status = loadStatus(io, result.config);
+          const transition = schedule({ config: result.config, status, now: NOW });
+          applyTransition(result.config, status, transition, NOW);
+          return 'accepted and scheduled';
+        }),
+      ),
+      { numRuns: fuzz.numRuns, seed: fuzz.seed },
+    );
+    tally.finish();
+  },
+  fuzz.timeoutMs,
+);

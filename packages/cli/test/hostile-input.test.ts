@@ -19,7 +19,10 @@ function fakeIo(files: Record<string, string>): CliIo & { stdout: string[]; stde
   };
 }
 
-const bomb = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 9 }, (_, i) => `a${i + 1}: &a${i + 1} [${Array(10).fill(`*a${i}`).join(', ')}]`)].join('\n');
+const bomb = [
+  'a0: &a0 [x, x, x, x, x, x, x, x, x, x]',
+  ...Array.from({ length: 9 }, (_, i) => `a${i + 1}: &a${i + 1} [${Array(10).fill(`*a${i}`).join(', ')}]`),
+].join('\n');
 const inputs: Record<string, { text: string; where: string; says: RegExp }> = {
   'malformed.yaml': { text: 'nodes: [\n  {name: a\n', where: 'line 3, column 1', says: /must be sufficiently indented/ },
   'nul.yaml': { text: 'nodes:\n  - name: n1\u0000\n', where: 'line 2, column 13', says: /a NUL byte is not allowed/ },
@@ -61,17 +64,21 @@ describe('simulate --cib says what it did not import (issue 16, item 16)', () =>
   it('prints every unsupported and every ignored element with its place', async () => {
     const io = fakeIo({ 'c.xml': cib });
     expect(await runCli(['simulate', '--cib', 'c.xml'], io)).toBe(0);
-    expect(io.stderr).toEqual(expect.arrayContaining([
-      'warning: c.xml: configuration/fencing-topology: unsupported: fencing topology (fencing levels) is not modelled',
-      expect.stringMatching(/^note: c\.xml: configuration\/constraints\/rsc_colocation\[c\]: ignored: constraint names "ghost"/),
-      expect.stringMatching(/^note: c\.xml: status\/node_state\[n9\]: ignored: state of a node that is not in the configuration/),
-      'note: c.xml: configuration/resources/clone[cl]/meta_attributes[m]/clone-max: ignored: clone-max="-5" is below 0: read as 0, as Pacemaker does',
-    ]));
+    expect(io.stderr).toEqual(
+      expect.arrayContaining([
+        'warning: c.xml: configuration/fencing-topology: unsupported: fencing topology (fencing levels) is not modelled',
+        expect.stringMatching(/^note: c\.xml: configuration\/constraints\/rsc_colocation\[c\]: ignored: constraint names "ghost"/),
+        expect.stringMatching(/^note: c\.xml: status\/node_state\[n9\]: ignored: state of a node that is not in the configuration/),
+        'note: c.xml: configuration/resources/clone[cl]/meta_attributes[m]/clone-max: ignored: clone-max="-5" is below 0: read as 0, as Pacemaker does',
+      ]),
+    );
   });
 
   it('refuses two CIBs pasted together (exit 2)', async () => {
     const io = fakeIo({ 'two.xml': cib + cib });
     expect(await runCli(['simulate', '--cib', 'two.xml'], io)).toBe(2);
-    expect(io.stderr.join('\n')).toMatch(/^two\.xml: 1 problem found\n {2}- \(top level\): not well-formed XML: a document has one root element, this one has 2/);
+    expect(io.stderr.join('\n')).toMatch(
+      /^two\.xml: 1 problem found\n {2}- \(top level\): not well-formed XML: a document has one root element, this one has 2/,
+    );
   });
 });

@@ -18,12 +18,15 @@ test('config validate and simulate with ^(a+)+$ and ids made to trigger backtrac
   try {
     const file = join(dir, 'cluster.yaml');
     const ids = [`${'a'.repeat(29)}-`, `${'a'.repeat(40)}-`, 'a'.repeat(40)];
-    writeFileSync(file, stringify({
-      properties: { stonithEnabled: false },
-      nodes: [{ name: 'n1' }, { name: 'n2' }],
-      resources: ids.map((id) => ({ type: 'primitive', id, agent: 'paceline:dummy' })),
-      constraints: [{ type: 'location', id: 'only-as', resourcePattern: '^(a+)+$', node: 'n2', score: 'INFINITY' }],
-    }));
+    writeFileSync(
+      file,
+      stringify({
+        properties: { stonithEnabled: false },
+        nodes: [{ name: 'n1' }, { name: 'n2' }],
+        resources: ids.map((id) => ({ type: 'primitive', id, agent: 'paceline:dummy' })),
+        constraints: [{ type: 'location', id: 'only-as', resourcePattern: '^(a+)+$', node: 'n2', score: 'INFINITY' }],
+      }),
+    );
     const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL' });
     const v = run('config', 'validate', file);
     expect({ status: v.status, signal: v.signal }).toEqual({ status: 0, signal: null });

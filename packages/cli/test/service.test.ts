@@ -46,92 +46,165 @@ afterAll(() => {
   expect(verify('typo.service', text.replace('Restart=on-failure', 'Restrat=on-failure')).ours.join('\n')).toContain("Unknown key 'Restrat'");
 });
 
-maybe('a daemon under NOTIFY_SOCKET: READY=1, watchdog pings, STOPPING=1 on SIGTERM', async () => {
-  interface Sock { bind(p: string): void; close(): void }
-  const dgram = createRequire(import.meta.url)('unix-dgram') as { createSocket(t: 'unix_dgram', cb: (b: Buffer) => void): Sock };
-  const notifyPath = join(root, 'notify.sock');
-  const got: string[] = [];
-  const sock = dgram.createSocket('unix_dgram', (b) => got.push(b.toString()));
-  sock.bind(notifyPath);
-  try {
-    const base = await freePorts(4);
-    const config = twoNodeConfig(base, { nodes: [{ name: 'serv1', addresses: { lan: `127.0.0.1:${base}` } }] });
-    writeFileSync(join(root, 'cluster.yaml'), stringify(config));
-    expect(spawnSync(process.execPath, [cli, 'keygen', join(root, 'key')]).status).toBe(0);
-    const metricsPort = base + 2;
-    const child = spawn(process.execPath, [cli, 'daemon', '--config', join(root, 'cluster.yaml'), '--node', 'serv1', '--state-dir', join(root, 'st'), '--key', join(root, 'key'), '--metrics-listen', `127.0.0.1:${metricsPort}`], {
-      stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NOTIFY_SOCKET: notifyPath, WATCHDOG_USEC: '400000' },
-    });
-    children.push(child);
-    let out = '';
-    child.stdout!.on('data', (c) => { out += String(c); });
-    child.stderr!.on('data', (c) => { out += String(c); });
-    await waitFor('READY=1', () => got.some((m) => m.includes('READY=1')), 30_000).catch((e: Error) => { throw new Error(`${e.message}\n${out}`); });
-    const ready = got.find((m) => m.includes('READY=1'))!;
-    expect(ready).toContain(`MAINPID=${child.pid}`);
-    expect(ready).toMatch(/STATUS=coordinator, 1\/1 nodes, quorate/);
-    // Ready means ready: the metrics listener answers already.
-    expect((await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).status).toBe(200);
-    await waitFor('three watchdog pings (every 200 ms)', () => got.filter((m) => m.startsWith('WATCHDOG=1')).length >= 3, 30_000);
-    expect(got.find((m) => m.startsWith('WATCHDOG=1'))).toMatch(/STATUS=coordinator, 1\/1 nodes, quorate, \d resources? here/);
-    expect(out).toContain('systemd: ready, watchdog ping every 200 ms (via socket)');
-    child.kill('SIGTERM');
-    const code = await new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', (c) => r(c))));
-    expect(code).toBe(0);
-    expect(got.some((m) => m.startsWith('STOPPING=1'))).toBe(true);
-  } finally {
-    sock.close();
-  }
-}, 90_000);
+maybe(
+  'a daemon under NOTIFY_SOCKET: READY=1, watchdog pings, STOPPING=1 on SIGTERM',
+  async () => {
+    interface Sock {
+      bind(p: string): void;
+      close(): void;
+    }
+    const dgram = createRequire(import.meta.url)('unix-dgram') as { createSocket(t: 'unix_dgram', cb: (b: Buffer) => void): Sock };
+    const notifyPath = join(root, 'notify.sock');
+    const got: string[] = [];
+    const sock = dgram.createSocket('unix_dgram', (b) => got.push(b.toString()));
+    sock.bind(notifyPath);
+    try {
+      const base = await freePorts(4);
+      const config = twoNodeConfig(base, { nodes: [{ name: 'serv1', addresses: { lan: `127.0.0.1:${base}` } }] });
+      writeFileSync(join(root, 'cluster.yaml'), stringify(config));
+      expect(spawnSync(process.execPath, [cli, 'keygen', join(root, 'key')]).status).toBe(0);
+      const metricsPort = base + 2;
+      const child = spawn(
+        process.execPath,
+        [
+          cli,
+          'daemon',
+          '--config',
+          join(root, 'cluster.yaml'),
+          '--node',
+          'serv1',
+          '--state-dir',
+          join(root, 'st'),
+          '--key',
+          join(root, 'key'),
+          '--metrics-listen',
+          `127.0.0.1:${metricsPort}`,
+        ],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: { ...process.env, NOTIFY_SOCKET: notifyPath, WATCHDOG_USEC: '400000' },
+        },
+      );
+      children.push(child);
+      let out = '';
+      child.stdout!.on('data', (c) => {
+        out += String(c);
+      });
+      child.stderr!.on('data', (c) => {
+        out += String(c);
+      });
+      await waitFor('READY=1', () => got.some((m) => m.includes('READY=1')), 30_000).catch((e: Error) => {
+        throw new Error(`${e.message}\n${out}`);
+      });
+      const ready = got.find((m) => m.includes('READY=1'))!;
+      expect(ready).toContain(`MAINPID=${child.pid}`);
+      expect(ready).toMatch(/STATUS=coordinator, 1\/1 nodes, quorate/);
+      // Ready means ready: the metrics listener answers already.
+      expect((await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).status).toBe(200);
+      await waitFor('three watchdog pings (every 200 ms)', () => got.filter((m) => m.startsWith('WATCHDOG=1')).length >= 3, 30_000);
+      expect(got.find((m) => m.startsWith('WATCHDOG=1'))).toMatch(/STATUS=coordinator, 1\/1 nodes, quorate, \d resources? here/);
+      expect(out).toContain('systemd: ready, watchdog ping every 200 ms (via socket)');
+      child.kill('SIGTERM');
+      const code = await new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', (c) => r(c))));
+      expect(code).toBe(0);
+      expect(got.some((m) => m.startsWith('STOPPING=1'))).toBe(true);
+    } finally {
+      sock.close();
+    }
+  },
+  90_000,
+);
 
 test('report redacts secrets in the configuration', () => {
-  const doc = { nodes: [], monitoring: { alerts: [
-    { id: 'hook', url: 'https://user:pw@hooks.example/x?token=abc', headers: { authorization: 'Bearer s3cret' } },
-    { id: 'mail', path: '/bin/true', env: { SMTP_PASSWORD: 'pw' }, recipients: ['ops@example.com'] },
-  ] } };
+  const doc = {
+    nodes: [],
+    monitoring: {
+      alerts: [
+        { id: 'hook', url: 'https://user:pw@hooks.example/x?token=abc', headers: { authorization: 'Bearer s3cret' } },
+        { id: 'mail', path: '/bin/true', env: { SMTP_PASSWORD: 'pw' }, recipients: ['ops@example.com'] },
+      ],
+    },
+  };
   const r = JSON.stringify(redactConfig(doc));
   expect(r).not.toMatch(/s3cret|user:pw|token=abc|"pw"/);
   expect(r).toContain('ops@example.com');
   expect(JSON.stringify(doc)).toContain('s3cret'); // the original is left alone
 });
 
-maybe('paceline report: versions, configuration, status, state, logs — and not the key', async () => {
-  const base = await freePorts(4);
-  const dir = join(root, 'report');
-  mkdirSync(dir);
-  const config = twoNodeConfig(base, {
-    nodes: [{ name: 'serv1', addresses: { lan: `127.0.0.1:${base}` } }],
-    monitoring: { alerts: [{ id: 'hook', url: 'http://127.0.0.1:9/x', headers: { authorization: 'Bearer s3cret-header' } }] },
-  });
-  writeFileSync(join(dir, 'cluster.yaml'), stringify(config));
-  writeFileSync(join(dir, 'daemon.log'), 'a log line\n');
-  spawnSync(process.execPath, [cli, 'keygen', join(dir, 'key')]);
-  const key = readFileSync(join(dir, 'key'));
-  const child = spawn(process.execPath, [cli, 'daemon', '--config', join(dir, 'cluster.yaml'), '--node', 'serv1', '--state-dir', join(dir, 'st'), '--key', join(dir, 'key')], { stdio: 'ignore' });
-  children.push(child);
-  await waitFor('control socket', () => existsSync(join(dir, 'st', 'control.sock')), 30_000);
-  const r = spawnSync(process.execPath, [cli, 'report', '--config', join(dir, 'cluster.yaml'), '--state-dir', join(dir, 'st'), '--dest', join(dir, 'bundle.tar.gz'), '--log', join(dir, 'daemon.log'), '--no-journal'], { encoding: 'utf8', timeout: 60_000 });
-  expect(r.status).toBe(0);
-  expect(r.stdout).toContain(`wrote ${join(dir, 'bundle.tar.gz')}`);
-  child.kill('SIGTERM');
-  const x = join(dir, 'x');
-  mkdirSync(x);
-  expect(spawnSync('tar', ['-xzf', join(dir, 'bundle.tar.gz'), '-C', x]).status).toBe(0);
-  const [top] = readdirSync(x);
-  expect(top).toMatch(/^paceline-report-.+-\d{8}T\d{6}$/);
-  const b = join(x, top!);
-  const files = readdirSync(b).sort();
-  expect(files).toEqual(expect.arrayContaining(['README.txt', 'config.yaml', 'document.json', 'log-daemon.log', 'network.txt', 'routes.txt', 'state-dir.txt', 'state.json', 'status.json', 'versions.txt']));
-  expect(readFileSync(join(b, 'versions.txt'), 'utf8')).toMatch(/^paceline \d+\.\d+\.\d+/);
-  expect(JSON.parse(readFileSync(join(b, 'status.json'), 'utf8'))).toMatchObject({ node: 'serv1', coordinator: 'serv1' });
-  expect(readFileSync(join(b, 'config.yaml'), 'utf8')).toContain('redacted by paceline report');
-  expect(readFileSync(join(b, 'state-dir.txt'), 'utf8')).toContain('control.sock');
-  // Nothing in the bundle holds the key or the webhook's secret.
-  for (const f of files) {
-    const content = readFileSync(join(b, f));
-    expect(content.includes(key)).toBe(false);
-    expect(content.includes(key.toString('base64'))).toBe(false);
-    expect(content.includes(key.toString('hex'))).toBe(false);
-    expect(content.toString().includes('s3cret-header')).toBe(false);
-  }
-}, 90_000);
+maybe(
+  'paceline report: versions, configuration, status, state, logs — and not the key',
+  async () => {
+    const base = await freePorts(4);
+    const dir = join(root, 'report');
+    mkdirSync(dir);
+    const config = twoNodeConfig(base, {
+      nodes: [{ name: 'serv1', addresses: { lan: `127.0.0.1:${base}` } }],
+      monitoring: { alerts: [{ id: 'hook', url: 'http://127.0.0.1:9/x', headers: { authorization: 'Bearer s3cret-header' } }] },
+    });
+    writeFileSync(join(dir, 'cluster.yaml'), stringify(config));
+    writeFileSync(join(dir, 'daemon.log'), 'a log line\n');
+    spawnSync(process.execPath, [cli, 'keygen', join(dir, 'key')]);
+    const key = readFileSync(join(dir, 'key'));
+    const child = spawn(
+      process.execPath,
+      [cli, 'daemon', '--config', join(dir, 'cluster.yaml'), '--node', 'serv1', '--state-dir', join(dir, 'st'), '--key', join(dir, 'key')],
+      { stdio: 'ignore' },
+    );
+    children.push(child);
+    await waitFor('control socket', () => existsSync(join(dir, 'st', 'control.sock')), 30_000);
+    const r = spawnSync(
+      process.execPath,
+      [
+        cli,
+        'report',
+        '--config',
+        join(dir, 'cluster.yaml'),
+        '--state-dir',
+        join(dir, 'st'),
+        '--dest',
+        join(dir, 'bundle.tar.gz'),
+        '--log',
+        join(dir, 'daemon.log'),
+        '--no-journal',
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`wrote ${join(dir, 'bundle.tar.gz')}`);
+    child.kill('SIGTERM');
+    const x = join(dir, 'x');
+    mkdirSync(x);
+    expect(spawnSync('tar', ['-xzf', join(dir, 'bundle.tar.gz'), '-C', x]).status).toBe(0);
+    const [top] = readdirSync(x);
+    expect(top).toMatch(/^paceline-report-.+-\d{8}T\d{6}$/);
+    const b = join(x, top!);
+    const files = readdirSync(b).sort();
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'README.txt',
+        'config.yaml',
+        'document.json',
+        'log-daemon.log',
+        'network.txt',
+        'routes.txt',
+        'state-dir.txt',
+        'state.json',
+        'status.json',
+        'versions.txt',
+      ]),
+    );
+    expect(readFileSync(join(b, 'versions.txt'), 'utf8')).toMatch(/^paceline \d+\.\d+\.\d+/);
+    expect(JSON.parse(readFileSync(join(b, 'status.json'), 'utf8'))).toMatchObject({ node: 'serv1', coordinator: 'serv1' });
+    expect(readFileSync(join(b, 'config.yaml'), 'utf8')).toContain('redacted by paceline report');
+    expect(readFileSync(join(b, 'state-dir.txt'), 'utf8')).toContain('control.sock');
+    // Nothing in the bundle holds the key or the webhook's secret.
+    for (const f of files) {
+      const content = readFileSync(join(b, f));
+      expect(content.includes(key)).toBe(false);
+      expect(content.includes(key.toString('base64'))).toBe(false);
+      expect(content.includes(key.toString('hex'))).toBe(false);
+      expect(content.toString().includes('s3cret-header')).toBe(false);
+    }
+  },
+  90_000,
+);

@@ -9,10 +9,31 @@ import type { DaemonStatus } from '@paceline/daemon';
 import { renderStatus } from '../src/commands/status.js';
 
 const base: DaemonStatus = {
-  node: 'serv1', boot: 1, coordinator: 'serv1', term: 1, quorate: true, mayRun: true, mayRunReason: 'ok', epoch: 3, members: ['serv1', 'serv2'],
+  node: 'serv1',
+  boot: 1,
+  coordinator: 'serv1',
+  term: 1,
+  quorate: true,
+  mayRun: true,
+  mayRunReason: 'ok',
+  epoch: 3,
+  members: ['serv1', 'serv2'],
   nodes: [
     { name: 'serv1', state: 'online', standby: false, links: {}, failures: [] },
-    { name: 'serv2', state: 'online', standby: false, links: {}, failures: [], cannotRun: [{ resource: 'lock', reason: 'agent paceline:lock is not available on serv2: agent module ./agents/lock.js (agents[0] of /etc/paceline/cluster.yaml): /etc/paceline/agents/lock.js does not exist' }] },
+    {
+      name: 'serv2',
+      state: 'online',
+      standby: false,
+      links: {},
+      failures: [],
+      cannotRun: [
+        {
+          resource: 'lock',
+          reason:
+            'agent paceline:lock is not available on serv2: agent module ./agents/lock.js (agents[0] of /etc/paceline/cluster.yaml): /etc/paceline/agents/lock.js does not exist',
+        },
+      ],
+    },
   ],
   resources: [{ instance: 'web', resource: 'web', node: null, role: 'Stopped', failed: false, managed: false }],
   dropped: {},
@@ -29,5 +50,7 @@ test('the no-fencing reason is printed after the resources it leaves unmanaged',
 test('a node lists the resources it cannot run, with the reason', () => {
   const lines = renderStatus(base);
   const i = lines.indexOf('  * serv2: Online');
-  expect(lines[i + 1]).toBe('      cannot run lock: agent paceline:lock is not available on serv2: agent module ./agents/lock.js (agents[0] of /etc/paceline/cluster.yaml): /etc/paceline/agents/lock.js does not exist');
+  expect(lines[i + 1]).toBe(
+    '      cannot run lock: agent paceline:lock is not available on serv2: agent module ./agents/lock.js (agents[0] of /etc/paceline/cluster.yaml): /etc/paceline/agents/lock.js does not exist',
+  );
 });

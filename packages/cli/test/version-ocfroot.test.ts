@@ -30,12 +30,15 @@ describe('paceline --version', () => {
 
 // scripts/setup.sh links the bin after the build (npm ci runs before dist/ exists, so it cannot).
 const bin = join(root, 'node_modules', '.bin', 'paceline');
-(existsSync(bin) ? describe : describe.skip)(`npx paceline${existsSync(bin) ? '' : ' (skipped: node_modules/.bin/paceline is not linked: run ./scripts/setup.sh, as CI does)'}`, () => {
-  it('runs the built CLI', async () => {
-    const r = await promisify(execFile)('npx', ['--no-install', 'paceline', '--version'], { cwd: root, timeout: 120_000 });
-    expect(r.stdout.trim()).toBe(version);
-  }, 150_000);
-});
+(existsSync(bin) ? describe : describe.skip)(
+  `npx paceline${existsSync(bin) ? '' : ' (skipped: node_modules/.bin/paceline is not linked: run ./scripts/setup.sh, as CI does)'}`,
+  () => {
+    it('runs the built CLI', async () => {
+      const r = await promisify(execFile)('npx', ['--no-install', 'paceline', '--version'], { cwd: root, timeout: 120_000 });
+      expect(r.stdout.trim()).toBe(version);
+    }, 150_000);
+  },
+);
 
 describe('OCF_ROOT', () => {
   const META = `<?xml version="1.0"?>

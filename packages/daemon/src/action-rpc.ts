@@ -112,4 +112,3 @@ export class ActionRpc {
     this.pending.clear();
   }
 }
-

@@ -50,7 +50,10 @@ export class Admin {
         resolve(r);
       };
       this.waiting.set(reqId, finish);
-      const timer = this.p.timers.setTimeout(() => finish({ ok: false, message: `no answer from the coordinator ${this.p.core().view.coordinator} within ${timeoutMs} ms` }), timeoutMs);
+      const timer = this.p.timers.setTimeout(
+        () => finish({ ok: false, message: `no answer from the coordinator ${this.p.core().view.coordinator} within ${timeoutMs} ms` }),
+        timeoutMs,
+      );
       this.p.feedCore({ type: 'update', request, reqId, replyTo: this.p.node, now: this.p.clock.now() });
     });
   }

@@ -97,7 +97,9 @@ export class UdpPeerChannel implements PeerChannel {
     }
     if (o.timers) {
       const ms = Math.max(50, Math.round(c.limits.reassemblyTimeoutMs / 2));
-      c.sweeper = o.timers.setInterval(() => { if (!c.disposed) c.sweep(); }, ms);
+      c.sweeper = o.timers.setInterval(() => {
+        if (!c.disposed) c.sweep();
+      }, ms);
     }
     return c;
   }
@@ -158,7 +160,8 @@ export class UdpPeerChannel implements PeerChannel {
       return { refused: e.error };
     }
     this.sent.messages += 1;
-    if (!this.largest || e.bytes > this.largest.bytes) this.largest = { type: message.type, bytes: e.bytes, wireBytes: e.wireBytes, fragments: e.packets.length };
+    if (!this.largest || e.bytes > this.largest.bytes)
+      this.largest = { type: message.type, bytes: e.bytes, wireBytes: e.wireBytes, fragments: e.packets.length };
     for (const [link, socket] of this.sockets) {
       const to = this.endpoints.get(`${message.to}|${link}`);
       if (!to) continue;
@@ -172,7 +175,10 @@ export class UdpPeerChannel implements PeerChannel {
   stats(): PeerChannelStats {
     const r = this.decoder.reassembler.stats();
     return {
-      dropped: { ...r.dropped }, duplicates: r.duplicates, reassembled: r.reassembled, sent: { ...this.sent },
+      dropped: { ...r.dropped },
+      duplicates: r.duplicates,
+      reassembled: r.reassembled,
+      sent: { ...this.sent },
       ...(this.largest ? { largest: this.largest } : {}),
     };
   }

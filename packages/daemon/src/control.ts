@@ -54,9 +54,12 @@ export const CONTROL_UPDATE_TIMEOUT_MS = 15_000;
 /** Answers one request against a daemon. */
 export async function handleControl(daemon: ControlTarget, req: ControlRequest): Promise<ControlResponse> {
   switch (req.cmd) {
-    case 'status': return { ok: true, data: daemon.status() };
-    case 'config': return { ok: true, data: daemon.document() };
-    case 'update': return daemon.update(req.request, CONTROL_UPDATE_TIMEOUT_MS);
+    case 'status':
+      return { ok: true, data: daemon.status() };
+    case 'config':
+      return { ok: true, data: daemon.document() };
+    case 'update':
+      return daemon.update(req.request, CONTROL_UPDATE_TIMEOUT_MS);
     case 'cleanup': {
       const problem = daemon.cleanupProblem(req.resource, req.node);
       return problem !== undefined ? { ok: false, message: problem } : { ok: true, message: daemon.cleanup(req.resource, req.node) };
@@ -64,7 +67,14 @@ export async function handleControl(daemon: ControlTarget, req: ControlRequest):
     case 'move': {
       if (req.node !== undefined) return daemon.update({ op: 'move', resource: req.resource, node: req.node }, CONTROL_UPDATE_TIMEOUT_MS);
       const where = activeNodes(daemon, req.resource);
-      if (where.length !== 1) return { ok: false, message: where.length === 0 ? `${req.resource} is not running anywhere; name a node with --node` : `${req.resource} runs on ${where.join(', ')}; name a node with --node` };
+      if (where.length !== 1)
+        return {
+          ok: false,
+          message:
+            where.length === 0
+              ? `${req.resource} is not running anywhere; name a node with --node`
+              : `${req.resource} runs on ${where.join(', ')}; name a node with --node`,
+        };
       return daemon.update({ op: 'ban', resource: req.resource, node: where[0]! }, CONTROL_UPDATE_TIMEOUT_MS);
     }
     case 'restart': {
@@ -77,21 +87,32 @@ export async function handleControl(daemon: ControlTarget, req: ControlRequest):
       }
       const stopped = activeNodes(daemon, req.resource).length === 0;
       const start = await daemon.update({ op: 'target-role', resource: req.resource, role: undefined }, CONTROL_UPDATE_TIMEOUT_MS);
-      return { ok: stopped && start.ok, message: stopped ? `${req.resource} stopped and started again (${start.message})` : `${req.resource} did not stop in time; its target role was restored (${start.message})` };
+      return {
+        ok: stopped && start.ok,
+        message: stopped
+          ? `${req.resource} stopped and started again (${start.message})`
+          : `${req.resource} did not stop in time; its target role was restored (${start.message})`,
+      };
     }
   }
 }
 
 function activeNodes(daemon: ControlTarget, resource: string): string[] {
-  const nodes = daemon.status().resources
-    .filter((r) => (r.resource === resource || r.instance === resource || r.instance.startsWith(`${resource}:`)) && r.node !== null && r.role !== 'Stopped')
+  const nodes = daemon
+    .status()
+    .resources.filter(
+      (r) => (r.resource === resource || r.instance === resource || r.instance.startsWith(`${resource}:`)) && r.node !== null && r.role !== 'Stopped',
+    )
     .map((r) => r.node!);
   return [...new Set(nodes)].sort();
 }
 
 /** Serves the control protocol on STATE_DIR/control.sock (mode 0600). */
 export class ControlServer {
-  private constructor(private readonly server: Server, readonly path: string) {}
+  private constructor(
+    private readonly server: Server,
+    readonly path: string,
+  ) {}
 
   static async open(daemon: ControlTarget, stateDir: string): Promise<ControlServer> {
     const path = controlSocketPath(stateDir);
@@ -126,7 +147,9 @@ export class ControlServer {
       process.umask(old);
     }
     await chmod(path, 0o600);
-    server.on('close', () => { for (const s of sockets) s.destroy(); });
+    server.on('close', () => {
+      for (const s of sockets) s.destroy();
+    });
     return new ControlServer(server, path);
   }
 
@@ -164,7 +187,9 @@ export function controlRequest(stateDir: string, req: ControlRequest, timeoutMs 
     }, timeoutMs);
     socket.setEncoding('utf8');
     socket.on('connect', () => socket.write(`${JSON.stringify(req)}\n`));
-    socket.on('data', (c: string) => { buf += c; });
+    socket.on('data', (c: string) => {
+      buf += c;
+    });
     socket.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       const hint = e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? ' (is `paceline daemon` running with this --state-dir?)' : '';
@@ -175,7 +200,12 @@ export function controlRequest(stateDir: string, req: ControlRequest, timeoutMs 
       // The daemon ends every answer with a newline: without one it went away mid-request (crashed,
       // killed, stopped), and whether the request took effect is unknown.
       if (!buf.endsWith('\n')) {
-        reject(new DaemonError('CONTROL_UNAVAILABLE', `the daemon at ${path} closed the connection before answering${buf.length ? ` (after ${buf.length} bytes of an answer)` : ''}: it may have stopped or crashed, and the outcome of the request is unknown; check with \`paceline status\` (and \`paceline config show\`) before retrying`));
+        reject(
+          new DaemonError(
+            'CONTROL_UNAVAILABLE',
+            `the daemon at ${path} closed the connection before answering${buf.length ? ` (after ${buf.length} bytes of an answer)` : ''}: it may have stopped or crashed, and the outcome of the request is unknown; check with \`paceline status\` (and \`paceline config show\`) before retrying`,
+          ),
+        );
         return;
       }
       try {

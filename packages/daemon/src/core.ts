@@ -7,7 +7,15 @@
  * transition, publish or persist the document, answer a request, log). No clock, no I/O.
  */
 import { schedule } from '@paceline/scheduler';
-import { QUARANTINE_ATTRIBUTE, type ClusterConfig, type ClusterStatus, type FailCount, type NodeStatus, type ResourceHistory, type Transition } from '@paceline/model';
+import {
+  QUARANTINE_ATTRIBUTE,
+  type ClusterConfig,
+  type ClusterStatus,
+  type FailCount,
+  type NodeStatus,
+  type ResourceHistory,
+  type Transition,
+} from '@paceline/model';
 import type { ClusterDoc } from './messages.js';
 import { applyUpdate, docKey, parseDocConfig, type UpdateRequest } from './updates.js';
 import { statusKey, type PlacementView } from './view.js';
@@ -169,7 +177,15 @@ export type CoreEvent =
   | { readonly type: 'doc-signal'; readonly from: string; readonly reqId: string; readonly ok?: boolean; readonly message?: string; readonly now: number }
   /** Operation failure, admin command, timer recheck: run the scheduler again. */
   | { readonly type: 'kick'; readonly reason: string; readonly now: number }
-  | { readonly type: 'transition-done'; readonly id: number; readonly ran: number; readonly succeeded: boolean; readonly aborted: boolean; readonly failed: readonly string[]; readonly now: number };
+  | {
+      readonly type: 'transition-done';
+      readonly id: number;
+      readonly ran: number;
+      readonly succeeded: boolean;
+      readonly aborted: boolean;
+      readonly failed: readonly string[];
+      readonly now: number;
+    };
 
 export type CoreCommand =
   | { readonly type: 'run'; readonly id: number; readonly transition: Transition; readonly config: ClusterConfig; readonly status: ClusterStatus }
@@ -198,8 +214,31 @@ export function initialCoreState(self: string, doc: ClusterDoc, view: Membership
   const p = parseDocConfig(doc);
   if (!p.ok) throw new DaemonError('CONFIG_INVALID', p.message);
   return {
-    self, doc, config: p.config, view, reports: {}, dirty: true, urgent: false, running: undefined, aborting: false, nextTransition: 1, last: undefined, quarantined: {},
-    docKey: docKey(doc), committed: false, peerDocs: {}, queue: [], pending: [], seq: 0, reportSeq: {}, lostSeq: {}, joinSeq: {}, held: [], docShown: {}, answered: [], settingsConflict: undefined,
+    self,
+    doc,
+    config: p.config,
+    view,
+    reports: {},
+    dirty: true,
+    urgent: false,
+    running: undefined,
+    aborting: false,
+    nextTransition: 1,
+    last: undefined,
+    quarantined: {},
+    docKey: docKey(doc),
+    committed: false,
+    peerDocs: {},
+    queue: [],
+    pending: [],
+    seq: 0,
+    reportSeq: {},
+    lostSeq: {},
+    joinSeq: {},
+    held: [],
+    docShown: {},
+    answered: [],
+    settingsConflict: undefined,
   };
 }
 
@@ -244,13 +283,35 @@ export function coordinatorStep(state: CoreState, event: CoreEvent): CoreResult 
       if (prev !== undefined && prev.boot > event.report.boot) break;
       s.reports = { ...s.reports, [event.node]: event.report };
       s.reportSeq = { ...s.reportSeq, [event.node]: s.seq };
-      if (prev === undefined || prev.boot !== event.report.boot || prev.rev !== event.report.rev || prev.unclean !== event.report.unclean || prev.shutdown !== event.report.shutdown || String(prev.fenced) !== String(event.report.fenced) || String(prev.members) !== String(event.report.members)
-        || JSON.stringify(prev.membership) !== JSON.stringify(event.report.membership)) s.dirty = true;
+      if (
+        prev === undefined ||
+        prev.boot !== event.report.boot ||
+        prev.rev !== event.report.rev ||
+        prev.unclean !== event.report.unclean ||
+        prev.shutdown !== event.report.shutdown ||
+        String(prev.fenced) !== String(event.report.fenced) ||
+        String(prev.members) !== String(event.report.members) ||
+        JSON.stringify(prev.membership) !== JSON.stringify(event.report.membership)
+      )
+        s.dirty = true;
       // Expected results of the running transition do not abort it; a new failure or a restart does.
-      if (prev === undefined || prev.boot !== event.report.boot || failureTotal(event.report) > failureTotal(prev) || prev.shutdown !== event.report.shutdown || String(prev.fenced) !== String(event.report.fenced)) s.urgent = true;
+      if (
+        prev === undefined ||
+        prev.boot !== event.report.boot ||
+        failureTotal(event.report) > failureTotal(prev) ||
+        prev.shutdown !== event.report.shutdown ||
+        String(prev.fenced) !== String(event.report.fenced)
+      )
+        s.urgent = true;
       const unclean = event.report.unclean;
       // (While the configuration cannot change, the next report — every second — tries again.)
-      if (unclean !== undefined && isCoordinator() && updateBlocker(s) === undefined && s.quarantined[event.node] !== event.report.boot && s.doc.quarantine[event.node] === undefined) {
+      if (
+        unclean !== undefined &&
+        isCoordinator() &&
+        updateBlocker(s) === undefined &&
+        s.quarantined[event.node] !== event.report.boot &&
+        s.doc.quarantine[event.node] === undefined
+      ) {
         s.quarantined = { ...s.quarantined, [event.node]: event.report.boot };
         update(s, out, { op: 'quarantine', node: event.node, reason: unclean }, undefined);
       }
@@ -263,7 +324,8 @@ export function coordinatorStep(state: CoreState, event: CoreEvent): CoreResult 
         const { seenBy: _stale, ...rest } = p; // a member's claim that it is alive predates the fencing
         s.view = { ...s.view, peers: { ...s.view.peers, [event.node]: { ...rest, safelyDown: true, reason: `${event.node} was fenced` } } };
       }
-      if (isCoordinator() && s.doc.quarantine[event.node] === undefined) update(s, out, { op: 'quarantine', node: event.node, reason: event.reason }, undefined);
+      if (isCoordinator() && s.doc.quarantine[event.node] === undefined)
+        update(s, out, { op: 'quarantine', node: event.node, reason: event.reason }, undefined);
       break;
     }
     case 'doc':
@@ -290,7 +352,11 @@ export function coordinatorStep(state: CoreState, event: CoreEvent): CoreResult 
       s.running = undefined;
       s.aborting = false;
       if (s.last && s.last.id === event.id)
-        s.last = { ...s.last, state: event.aborted ? 'aborted' : event.succeeded ? 'succeeded' : 'failed', ...(event.failed.length ? { failed: event.failed } : {}) };
+        s.last = {
+          ...s.last,
+          state: event.aborted ? 'aborted' : event.succeeded ? 'succeeded' : 'failed',
+          ...(event.failed.length ? { failed: event.failed } : {}),
+        };
       // Anything that ran changed the world: check again (the scheduler returns nothing once converged).
       if (event.ran > 0 || event.aborted) s.dirty = true;
       break;
@@ -301,9 +367,11 @@ export function coordinatorStep(state: CoreState, event: CoreEvent): CoreResult 
   if (downSignature(s) !== downSignature(state)) s.dirty = s.urgent = true;
   const conflict = membershipConflict(s);
   if (conflict !== s.settingsConflict) {
-    out.push(conflict !== undefined
-      ? { type: 'log', level: 'error', message: `${conflict}; the coordinator schedules nothing until they agree` }
-      : { type: 'log', level: 'info', message: 'the members\' membership settings agree again' });
+    out.push(
+      conflict !== undefined
+        ? { type: 'log', level: 'error', message: `${conflict}; the coordinator schedules nothing until they agree` }
+        : { type: 'log', level: 'info', message: "the members' membership settings agree again" },
+    );
     s.settingsConflict = conflict;
   }
   settleDoc(s, out);
@@ -313,7 +381,10 @@ export function coordinatorStep(state: CoreState, event: CoreEvent): CoreResult 
 }
 
 function downSignature(s: CoreState): string {
-  return Object.keys(s.view.peers).sort().map((n) => (provenDown(s, n) ? '1' : '0')).join('');
+  return Object.keys(s.view.peers)
+    .sort()
+    .map((n) => (provenDown(s, n) ? '1' : '0'))
+    .join('');
 }
 
 function relevantChange(a: MembershipView, b: MembershipView): boolean {
@@ -340,7 +411,13 @@ function adopt(s: Mutable<CoreState>, out: CoreCommand[], doc: ClusterDoc, from:
   if (from !== s.self && s.pending.length > 0) {
     // Our unconfirmed changes may or may not be part of the document we take over.
     for (const x of s.pending)
-      out.push(reply(x, false, `not confirmed: ${from} published configuration epoch ${doc.epoch} before this change (epoch ${x.epoch}) reached every node; it may or may not be in effect — check \`paceline config show\` and retry if needed`));
+      out.push(
+        reply(
+          x,
+          false,
+          `not confirmed: ${from} published configuration epoch ${doc.epoch} before this change (epoch ${x.epoch}) reached every node; it may or may not be in effect — check \`paceline config show\` and retry if needed`,
+        ),
+      );
     s.pending = [];
   }
   out.push({ type: 'persist', doc }, { type: 'config-changed', doc, from });
@@ -374,11 +451,21 @@ function onDoc(s: Mutable<CoreState>, out: CoreCommand[], from: string, doc: Clu
   // given up: its holder republishes it with a higher epoch. A copy without one yields; when
   // neither holds one, the coordinator's copy wins once the other side has yielded.
   if (s.committed) {
-    out.push({ type: 'log', level: 'warn', message: `conflicting configuration at epoch ${doc.epoch} from ${from}: keeping this node's confirmed copy and republishing it`, fields: { epoch: doc.epoch } });
+    out.push({
+      type: 'log',
+      level: 'warn',
+      message: `conflicting configuration at epoch ${doc.epoch} from ${from}: keeping this node's confirmed copy and republishing it`,
+      fields: { epoch: doc.epoch },
+    });
     bump(s, out);
     return;
   }
-  out.push({ type: 'log', level: 'warn', message: `conflicting configuration at epoch ${doc.epoch} from ${from}: this node's copy is not confirmed; yielding to ${from}'s${s.view.coordinator === s.self ? ' unless it yields too' : ''}`, fields: { epoch: doc.epoch } });
+  out.push({
+    type: 'log',
+    level: 'warn',
+    message: `conflicting configuration at epoch ${doc.epoch} from ${from}: this node's copy is not confirmed; yielding to ${from}'s${s.view.coordinator === s.self ? ' unless it yields too' : ''}`,
+    fields: { epoch: doc.epoch },
+  });
   out.push({ type: 'reply', to: from, reqId: `${DOC_YIELD}${key}`, ok: true, message: `${s.self} yields its copy of epoch ${doc.epoch}` });
 }
 
@@ -393,7 +480,13 @@ function onDocSignal(s: Mutable<CoreState>, out: CoreCommand[], from: string, re
     if (reqId.slice(DOC_ACK.length) !== s.docKey) return;
     out.push({ type: 'log', level: 'error', message: `${from} could not save configuration epoch ${s.doc.epoch}: ${message}`, fields: { epoch: s.doc.epoch } });
     for (const x of s.pending)
-      out.push(reply(x, false, `${x.message} is in effect, but ${from} could not save it (${message}): a power loss there would lose it; free the space there, then check \`paceline config show\``));
+      out.push(
+        reply(
+          x,
+          false,
+          `${x.message} is in effect, but ${from} could not save it (${message}): a power loss there would lose it; free the space there, then check \`paceline config show\``,
+        ),
+      );
     s.pending = [];
     return;
   }
@@ -430,8 +523,12 @@ function provenDown(s: CoreState, name: string): boolean {
  */
 function fencedByMember(s: CoreState, name: string): boolean {
   const since = s.lostSeq[name] ?? 0;
-  return Object.entries(s.reports).some(([m, rep]) =>
-    (m === s.self || s.view.peers[m]?.member === true || s.view.peers[m]?.safelyDown === true) && rep.fenced?.includes(name) === true && (s.reportSeq[m] ?? 0) > since);
+  return Object.entries(s.reports).some(
+    ([m, rep]) =>
+      (m === s.self || s.view.peers[m]?.member === true || s.view.peers[m]?.safelyDown === true) &&
+      rep.fenced?.includes(name) === true &&
+      (s.reportSeq[m] ?? 0) > since,
+  );
 }
 
 /** The first peer (by name) that is neither a member nor proven down, with membership's reason. */
@@ -462,7 +559,9 @@ function confirmedNow(s: CoreState): boolean {
 export function docRetransmitTargets(s: CoreState): string[] {
   // Also once confirmed: a member that joined since may not have it yet (simulated replay seed 730:
   // both documents sent on a join over a lossy LAN were lost, and the next periodic one was 5 s away).
-  return Object.keys(s.view.peers).sort().filter((name) => s.view.peers[name]!.member && s.peerDocs[name] !== s.docKey);
+  return Object.keys(s.view.peers)
+    .sort()
+    .filter((name) => s.view.peers[name]!.member && s.peerDocs[name] !== s.docKey);
 }
 
 /** Why this node refuses to change the configuration now (undefined: it may). */
@@ -501,14 +600,25 @@ function repeatedRequest(s: Mutable<CoreState>, out: CoreCommand[], reqId: strin
   }
   const a = s.answered.find((x) => x.reqId === reqId);
   if (a === undefined) return false;
-  out.push({ type: 'log', level: 'debug', message: `update request ${reqId} was already answered; answering again, not applying it twice`, fields: { from: replyTo } });
+  out.push({
+    type: 'log',
+    level: 'debug',
+    message: `update request ${reqId} was already answered; answering again, not applying it twice`,
+    fields: { from: replyTo },
+  });
   out.push({ ...reply({ to: replyTo, reqId }, a.ok, a.message), ...(a.epoch !== undefined ? { epoch: a.epoch } : {}) });
   return true;
 }
 
 function rememberAnswers(s: Mutable<CoreState>, out: readonly CoreCommand[]): void {
-  const answers = out.filter((c): c is Extract<CoreCommand, { type: 'reply' }> => c.type === 'reply' && !isDocSignal(c.reqId) && !s.answered.some((a) => a.reqId === c.reqId));
-  if (answers.length > 0) s.answered = [...s.answered, ...answers.map((c) => ({ reqId: c.reqId, ok: c.ok, message: c.message, ...(c.epoch !== undefined ? { epoch: c.epoch } : {}) }))].slice(-MAX_ANSWERED);
+  const answers = out.filter(
+    (c): c is Extract<CoreCommand, { type: 'reply' }> => c.type === 'reply' && !isDocSignal(c.reqId) && !s.answered.some((a) => a.reqId === c.reqId),
+  );
+  if (answers.length > 0)
+    s.answered = [
+      ...s.answered,
+      ...answers.map((c) => ({ reqId: c.reqId, ok: c.ok, message: c.message, ...(c.epoch !== undefined ? { epoch: c.epoch } : {}) })),
+    ].slice(-MAX_ANSWERED);
 }
 
 function update(s: Mutable<CoreState>, out: CoreCommand[], request: UpdateRequest, to: { to: string; reqId: string } | undefined): void {
@@ -683,7 +793,11 @@ function maybeSchedule(s: Mutable<CoreState>, out: CoreCommand[], now: number): 
   if (held.length === 0) s.placement = { key: statusKey(s, status), resources: transition.current, warnings: transition.warnings };
   transition = pruneActiveMonitors(transition, status);
   if (held.length > 0 && held.join() !== s.held.join())
-    out.push({ type: 'log', level: 'warn', message: `not starting ${held.join(', ')} while ${unaccountedPeer(s)?.node ?? 'a peer'} is lost and not proven down: it may be starting them itself` });
+    out.push({
+      type: 'log',
+      level: 'warn',
+      message: `not starting ${held.join(', ')} while ${unaccountedPeer(s)?.node ?? 'a peer'} is lost and not proven down: it may be starting them itself`,
+    });
   s.held = held;
   const real = transition.actions.filter((a) => a.kind !== 'pseudo' && a.runnable);
   const id = s.nextTransition;
@@ -694,8 +808,13 @@ function maybeSchedule(s: Mutable<CoreState>, out: CoreCommand[], now: number): 
   s.nextTransition = id + 1;
   s.running = id;
   s.last = {
-    id, at: now, epoch: s.doc.epoch, summary: transition.summary.map(summaryText), decisions: transition.explanation.decisions.map((d) => d.text),
-    actions: real.length, state: 'running',
+    id,
+    at: now,
+    epoch: s.doc.epoch,
+    summary: transition.summary.map(summaryText),
+    decisions: transition.explanation.decisions.map((d) => d.text),
+    actions: real.length,
+    state: 'running',
   };
   out.push({ type: 'run', id, transition, config: s.config, status });
 }
@@ -751,7 +870,19 @@ function roleOf(h: ResourceHistory): 'Stopped' | 'Started' | 'Promoted' {
     else if (op.action === 'promote') role = op.rc === 0 ? 'Promoted' : role === 'Stopped' ? 'Started' : role;
     else if (op.action === 'demote') role = 'Started';
     else if (op.action === 'stop') role = op.rc === 0 ? 'Stopped' : role === 'Stopped' ? 'Started' : role;
-    else if (op.action === 'monitor') role = op.rc === 8 ? 'Promoted' : op.rc === 0 ? (op.interval === 0 ? 'Started' : role === 'Stopped' ? 'Started' : role) : op.rc === 7 && op.interval === 0 ? 'Stopped' : role;
+    else if (op.action === 'monitor')
+      role =
+        op.rc === 8
+          ? 'Promoted'
+          : op.rc === 0
+            ? op.interval === 0
+              ? 'Started'
+              : role === 'Stopped'
+                ? 'Started'
+                : role
+            : op.rc === 7 && op.interval === 0
+              ? 'Stopped'
+              : role;
   }
   return role;
 }
@@ -765,7 +896,9 @@ function failureTotal(r: NodeReportData): number {
  * (recorded on that node and not restarted by this transition) are dropped from the graph.
  */
 export function pruneActiveMonitors(t: Transition, status: ClusterStatus): Transition {
-  const changing = new Set(t.actions.filter((a) => a.kind !== 'monitor' && a.kind !== 'probe' && a.resource !== undefined).map((a) => `${a.node}\u0000${a.resource}`));
+  const changing = new Set(
+    t.actions.filter((a) => a.kind !== 'monitor' && a.kind !== 'probe' && a.resource !== undefined).map((a) => `${a.node}\u0000${a.resource}`),
+  );
   const drop = new Set<string>();
   for (const a of t.actions) {
     if (a.kind !== 'monitor' || a.interval <= 0 || a.resource === undefined || a.node === undefined) continue;
@@ -781,6 +914,6 @@ export function pruneActiveMonitors(t: Transition, status: ClusterStatus): Trans
 export function summaryText(l: Transition['summary'][number]): string {
   if (l.action === 'fence') return `fence ${l.node ?? ''} (${l.fenceType ?? 'reboot'})`;
   const what = l.instance ?? l.resource ?? '';
-  const where = l.from && l.to && l.from !== l.to ? `${l.from} -> ${l.to}` : l.to ?? l.from ?? '';
+  const where = l.from && l.to && l.from !== l.to ? `${l.from} -> ${l.to}` : (l.to ?? l.from ?? '');
   return `${l.action} ${what} ${where}${l.blocked ? ' (blocked)' : ''}`.trim();
 }

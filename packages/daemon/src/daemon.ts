@@ -8,19 +8,47 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import {
-  MembershipSettings, OcfRc, formatIssues, zodIssues, type ActionResult, type ClusterConfig, type ClusterConfigInput, type FenceType, type ResourceHistory,
+  MembershipSettings,
+  OcfRc,
+  formatIssues,
+  zodIssues,
+  type ActionResult,
+  type ClusterConfig,
+  type ClusterConfigInput,
+  type FenceType,
+  type ResourceHistory,
 } from '@paceline/model';
 import {
-  clusterWideSettings, explainPeerSafelyDown, initialState, membershipNodes, resolveConfig,
-  type MembershipEvent, type MembershipInput, type MembershipState, type ResolvedConfig, type Transport, type TransportInput,
+  clusterWideSettings,
+  explainPeerSafelyDown,
+  initialState,
+  membershipNodes,
+  resolveConfig,
+  type MembershipEvent,
+  type MembershipInput,
+  type MembershipState,
+  type ResolvedConfig,
+  type Transport,
+  type TransportInput,
 } from '@paceline/membership';
 import type { AgentResolver, Clock, CommandRunner, Logger } from '@paceline/agent-api';
 import { ExecutorEvents, executeTransition } from '@paceline/executor';
 import { UdpTransport } from '@paceline/runtime';
 import { UdpPeerChannel, type PeerChannel, type PeerReceiver } from './channel.js';
 import {
-  DOC_ACK, buildStatus, coordinatorStep, docRetransmitTargets, initialCoreState, scheduleBlocker, QUARANTINE_ATTRIBUTE, UNCLEAN_ATTRIBUTE,
-  type CoreCommand, type CoreEvent, type CoreState, type NodeReportData, type TransitionInfo,
+  DOC_ACK,
+  buildStatus,
+  coordinatorStep,
+  docRetransmitTargets,
+  initialCoreState,
+  scheduleBlocker,
+  QUARANTINE_ATTRIBUTE,
+  UNCLEAN_ATTRIBUTE,
+  type CoreCommand,
+  type CoreEvent,
+  type CoreState,
+  type NodeReportData,
+  type TransitionInfo,
 } from './core.js';
 import { ActionRpc } from './action-rpc.js';
 import { PeerRouter } from './peer-router.js';
@@ -116,7 +144,14 @@ export interface DaemonStatus {
      */
     readonly cannotRun?: readonly { readonly resource: string; readonly reason: string }[];
   }[];
-  readonly resources: readonly { readonly instance: string; readonly resource: string; readonly node: string | null; readonly role: string; readonly failed: boolean; readonly managed: boolean }[];
+  readonly resources: readonly {
+    readonly instance: string;
+    readonly resource: string;
+    readonly node: string | null;
+    readonly role: string;
+    readonly failed: boolean;
+    readonly managed: boolean;
+  }[];
   readonly lastTransition?: TransitionInfo;
   /** The scheduler's warnings about the configuration in force, e.g. why every resource is unmanaged (fencing without a device). */
   readonly warnings?: readonly string[];
@@ -203,22 +238,48 @@ export class Daemon extends DaemonEvents implements ControlTarget {
     super();
     this.log = o.logger.child({ node: o.node });
     this.router = new PeerRouter({
-      node: o.node, log: this.log, clock: o.clock, boot: () => this.boot, nextMessageId: () => ++this.msgId,
-      membership: () => this.membership, core: () => this.core, durableKey: () => this.durable?.key, channel: () => this.channel,
-      freshness: () => this.freshness, stopped: () => this.disposed, persist: () => void this.persist(true), feedCore: (e) => this.feedCore(e),
-      answer: (reqId, r) => this.admin.answer(reqId, r), onResult: (from, boot, key, result) => this.rpc.onResult(from, boot, key, result),
-      runAction: (key, action) => this.local.run(key, action), report: () => this.wireReport(), cleanupLocal: (resource) => this.local.cleanup(resource),
+      node: o.node,
+      log: this.log,
+      clock: o.clock,
+      boot: () => this.boot,
+      nextMessageId: () => ++this.msgId,
+      membership: () => this.membership,
+      core: () => this.core,
+      durableKey: () => this.durable?.key,
+      channel: () => this.channel,
+      freshness: () => this.freshness,
+      stopped: () => this.disposed,
+      persist: () => void this.persist(true),
+      feedCore: (e) => this.feedCore(e),
+      answer: (reqId, r) => this.admin.answer(reqId, r),
+      onResult: (from, boot, key, result) => this.rpc.onResult(from, boot, key, result),
+      runAction: (key, action) => this.local.run(key, action),
+      report: () => this.wireReport(),
+      cleanupLocal: (resource) => this.local.cleanup(resource),
     });
     this.rpc = new ActionRpc({
-      node: o.node, log: this.log, clock: o.clock, boot: () => this.boot, epoch: () => this.core.doc.epoch,
+      node: o.node,
+      log: this.log,
+      clock: o.clock,
+      boot: () => this.boot,
+      epoch: () => this.core.doc.epoch,
       runLocal: (key, action) => this.local.run(key, action, true), // the transition's executor publishes its events
-      isMember: (node) => this.membership.peers[node]?.member === true, peerBoot: (node) => this.router.peerBoot(node),
-      envelope: (to, body) => this.router.envelope(to, body), transmit: (m) => this.router.transmit(m), nextMessageId: () => ++this.msgId,
+      isMember: (node) => this.membership.peers[node]?.member === true,
+      peerBoot: (node) => this.router.peerBoot(node),
+      envelope: (to, body) => this.router.envelope(to, body),
+      transmit: (m) => this.router.transmit(m),
+      nextMessageId: () => ++this.msgId,
     });
     this.admin = new Admin({
-      node: o.node, clock: o.clock, timers: o.timers,
-      core: () => this.core, peers: () => Object.keys(this.membership.peers), nextRequestId: () => `${o.node}/${this.boot}/${++this.reqSeq}`,
-      feedCore: (e) => this.feedCore(e), cleanupLocal: (resource) => this.local.cleanup(resource), send: (to, body) => this.router.send(to, body),
+      node: o.node,
+      clock: o.clock,
+      timers: o.timers,
+      core: () => this.core,
+      peers: () => Object.keys(this.membership.peers),
+      nextRequestId: () => `${o.node}/${this.boot}/${++this.reqSeq}`,
+      feedCore: (e) => this.feedCore(e),
+      cleanupLocal: (resource) => this.local.cleanup(resource),
+      send: (to, body) => this.router.send(to, body),
     });
     this.execEvents.on('action-started', (e) => this.emit('action-started', e));
     this.execEvents.on('action-finished', (e) => this.emit('action-finished', e));
@@ -264,7 +325,7 @@ export class Daemon extends DaemonEvents implements ControlTarget {
   private async startLocked(): Promise<void> {
     const o = this.o;
     const overrides = MembershipSettings.safeParse(o.membership ?? {});
-    if (!overrides.success) throw new DaemonError('DAEMON_CONFIG', formatIssues(zodIssues(overrides.error), 'this node\'s membership overrides'));
+    if (!overrides.success) throw new DaemonError('DAEMON_CONFIG', formatIssues(zodIssues(overrides.error), "this node's membership overrides"));
     const persisted = await loadState(o.stateDir);
     const statePath = join(o.stateDir, STATE_FILE);
     const fileDoc = this.fileDoc();
@@ -274,14 +335,19 @@ export class Daemon extends DaemonEvents implements ControlTarget {
     let parsed = parseDocConfig(doc);
     if (!parsed.ok) {
       if (doc !== persisted?.doc) throw new DaemonError('CONFIG_INVALID', parsed.message);
-      throw new DaemonError('STATE_CORRUPT', `${statePath}: the saved configuration is invalid: ${parsed.message}; move ${statePath} away to start from the configuration file`);
+      throw new DaemonError(
+        'STATE_CORRUPT',
+        `${statePath}: the saved configuration is invalid: ${parsed.message}; move ${statePath} away to start from the configuration file`,
+      );
     }
     if (doc === persisted?.doc && !parsed.config.nodes.some((n) => n.name === o.node)) {
       // A configuration applied with --force dropped this node: start from the file (which names it)
       // rather than refuse to start; the cluster's newer document follows once it is reachable.
       const fromFile = parseDocConfig(fileDoc);
       if (fromFile.ok && fromFile.config.nodes.some((n) => n.name === o.node)) {
-        this.log.warn(`the saved configuration (epoch ${doc.epoch}, in ${statePath}) does not include ${o.node}: starting from the configuration file (epoch ${fileDoc.epoch})`);
+        this.log.warn(
+          `the saved configuration (epoch ${doc.epoch}, in ${statePath}) does not include ${o.node}: starting from the configuration file (epoch ${fileDoc.epoch})`,
+        );
         doc = { ...fileDoc, quarantine: persisted.doc.quarantine };
         parsed = fromFile;
       }
@@ -293,47 +359,86 @@ export class Daemon extends DaemonEvents implements ControlTarget {
       ? `${o.node} stopped without a clean shutdown (daemon started ${iso(persisted.lastBoot)} was killed, crashed or the node lost power)`
       : persisted?.unclean;
     this.boot = Math.max(Math.floor(o.clock.now()), (persisted?.lastBoot ?? 0) + 1);
-    this.writer = new StateWriter(o.stateDir, (e) => {
-      // Said once per distinct error (a full disk fails every retry the same way), debug after.
-      if (this.saveError !== e.message) this.log.error('cannot persist the state', { error: e.message });
-      else this.log.debug('cannot persist the state (again)', { error: e.message });
-      this.saveError = e.message;
-    }, (st) => {
-      if (this.saveError !== undefined) this.log.info('the state is saved again');
-      this.saveError = undefined;
-      this.durable = { epoch: st.doc.epoch, key: docKey(st.doc as ClusterDoc) };
-    });
+    this.writer = new StateWriter(
+      o.stateDir,
+      (e) => {
+        // Said once per distinct error (a full disk fails every retry the same way), debug after.
+        if (this.saveError !== e.message) this.log.error('cannot persist the state', { error: e.message });
+        else this.log.debug('cannot persist the state (again)', { error: e.message });
+        this.saveError = e.message;
+      },
+      (st) => {
+        if (this.saveError !== undefined) this.log.info('the state is saved again');
+        this.saveError = undefined;
+        this.durable = { epoch: st.doc.epoch, key: docKey(st.doc as ClusterDoc) };
+      },
+    );
 
     const nodes = this.nodesWithAddresses(config);
     const mcfg = this.membershipConfig(config);
-    const overridden = Object.entries(o.membership ?? {}).filter(([k, v]) => JSON.stringify((config.membership as Record<string, unknown> | undefined)?.[k]) !== JSON.stringify(v));
+    const overridden = Object.entries(o.membership ?? {}).filter(
+      ([k, v]) => JSON.stringify((config.membership as Record<string, unknown> | undefined)?.[k]) !== JSON.stringify(v),
+    );
     if (overridden.length > 0)
-      this.log.info(`membership settings overridden on this node: ${overridden.map(([k, v]) => `${k}=${JSON.stringify(v)} (configuration: ${JSON.stringify((config.membership as Record<string, unknown> | undefined)?.[k]) ?? 'unset'})`).join(', ')}; every node must run with the same settings`);
+      this.log.info(
+        `membership settings overridden on this node: ${overridden.map(([k, v]) => `${k}=${JSON.stringify(v)} (configuration: ${JSON.stringify((config.membership as Record<string, unknown> | undefined)?.[k]) ?? 'unset'})`).join(', ')}; every node must run with the same settings`,
+      );
     // The newest incarnation of each peer seen in earlier runs: older ones are refused from the start.
     const peerBoots = Object.fromEntries(Object.entries(persisted?.peerBoots ?? {}).filter(([n]) => n !== o.node && config.nodes.some((x) => x.name === n)));
-    this.freshness = new FreshnessGuard(o.node, this.boot, config.nodes.map((n) => n.name), peerBoots);
-    this.driver = new MembershipDriver({
-      node: o.node, log: this.log, clock: o.clock, fence: o.fence, witness: o.witness, arbiter: o.arbiter, lifetime: this.lifetime.signal,
-      transport: () => this.transport, stopped: () => this.disposed, config: () => this.core?.config ?? config, nodes: () => this.nodesWithAddresses(this.core?.config ?? config),
-      reports: () => this.core?.reports ?? {}, onEvent: (e) => this.onMembershipEvent(e),
-      onView: (view) => {
-        this.feedCore({ type: 'membership', view, now: this.o.clock.now() });
-        this.rpc.failLost();
+    this.freshness = new FreshnessGuard(
+      o.node,
+      this.boot,
+      config.nodes.map((n) => n.name),
+      peerBoots,
+    );
+    this.driver = new MembershipDriver(
+      {
+        node: o.node,
+        log: this.log,
+        clock: o.clock,
+        fence: o.fence,
+        witness: o.witness,
+        arbiter: o.arbiter,
+        lifetime: this.lifetime.signal,
+        transport: () => this.transport,
+        stopped: () => this.disposed,
+        config: () => this.core?.config ?? config,
+        nodes: () => this.nodesWithAddresses(this.core?.config ?? config),
+        reports: () => this.core?.reports ?? {},
+        onEvent: (e) => this.onMembershipEvent(e),
+        onView: (view) => {
+          this.feedCore({ type: 'membership', view, now: this.o.clock.now() });
+          this.rpc.failLost();
+        },
       },
-    }, initialState(mcfg, { boot: this.boot, peerBoots }));
+      initialState(mcfg, { boot: this.boot, peerBoots }),
+    );
     this.core = initialCoreState(o.node, doc, this.driver.view());
-    this.local = new LocalNode({
-      node: o.node, agents: o.agents, runner: o.runner, clock: o.clock, logger: this.log, stateRoot: join(o.stateDir, 'resources'),
-      events: this.execEvents, ...(o.keyFile !== undefined ? { keyFile: o.keyFile } : {}),
-      // Powered off for certain: fencing confirmed, not back since, and not one of two daemons claiming the name.
-      fencedNodes: () => Object.values(this.membership.peers).filter((p) => p.fence.phase === 'confirmed' && !p.member && p.conflict === undefined).map((p) => p.name),
-      onChange: () => this.onLocalChange(),
-      onReport: () => this.publishReport(),
-      onMonitorFailure: (instance, reason) => {
-        this.log.warn('monitor failed', { resource: instance, reason });
-        this.sendToCoordinatorKick(`monitor of ${instance} failed`);
+    this.local = new LocalNode(
+      {
+        node: o.node,
+        agents: o.agents,
+        runner: o.runner,
+        clock: o.clock,
+        logger: this.log,
+        stateRoot: join(o.stateDir, 'resources'),
+        events: this.execEvents,
+        ...(o.keyFile !== undefined ? { keyFile: o.keyFile } : {}),
+        // Powered off for certain: fencing confirmed, not back since, and not one of two daemons claiming the name.
+        fencedNodes: () =>
+          Object.values(this.membership.peers)
+            .filter((p) => p.fence.phase === 'confirmed' && !p.member && p.conflict === undefined)
+            .map((p) => p.name),
+        onChange: () => this.onLocalChange(),
+        onReport: () => this.publishReport(),
+        onMonitorFailure: (instance, reason) => {
+          this.log.warn('monitor failed', { resource: instance, reason });
+          this.sendToCoordinatorKick(`monitor of ${instance} failed`);
+        },
       },
-    }, config, persisted?.failures ?? []);
+      config,
+      persisted?.failures ?? [],
+    );
     await this.persist(true, persisted);
 
     this.transport = o.transport
@@ -343,17 +448,30 @@ export class Daemon extends DaemonEvents implements ControlTarget {
       this.channel = o.channel
         ? await o.channel((m) => this.router.receive(m))
         : await UdpPeerChannel.open({
-          self: o.node, nodes, key: o.key, portOffset: o.portOffset ?? 1, onMessage: (m) => this.router.receive(m), now: () => o.clock.now(), timers: o.timers,
-          onDrop: (link, reason, detail) => {
-            this.log.debug('daemon message dropped', { link, reason, detail });
-            if (reason === 'forged') this.driver.warnForged(`channel/${link}`, `daemon messages on link ${link} fail authentication (${detail})`);
-          },
-        });
+            self: o.node,
+            nodes,
+            key: o.key,
+            portOffset: o.portOffset ?? 1,
+            onMessage: (m) => this.router.receive(m),
+            now: () => o.clock.now(),
+            timers: o.timers,
+            onDrop: (link, reason, detail) => {
+              this.log.debug('daemon message dropped', { link, reason, detail });
+              if (reason === 'forged') this.driver.warnForged(`channel/${link}`, `daemon messages on link ${link} fail authentication (${detail})`);
+            },
+          });
     } catch (e) {
       await this.transport.dispose();
       throw e;
     }
-    this.log.info('daemon started', { boot: this.boot, epoch: doc.epoch, links: mcfg.selfLinks, tickMs: mcfg.tickMs, policy: mcfg.partitionPolicy, ...(this.unclean ? { unclean: this.unclean } : {}) });
+    this.log.info('daemon started', {
+      boot: this.boot,
+      epoch: doc.epoch,
+      links: mcfg.selfLinks,
+      tickMs: mcfg.tickMs,
+      policy: mcfg.partitionPolicy,
+      ...(this.unclean ? { unclean: this.unclean } : {}),
+    });
     this.feedCore({ type: 'report', node: o.node, report: this.report(), now: o.clock.now() });
     this.timer = o.timers.setInterval(() => this.tick(), mcfg.tickMs);
     if (o.controlSocket ?? true) this.control = await ControlServer.open(this, o.stateDir);
@@ -374,8 +492,12 @@ export class Daemon extends DaemonEvents implements ControlTarget {
   private membershipConfig(config: ClusterConfig): ResolvedConfig {
     const nodes = this.driver?.state.config.nodes ?? membershipNodes(this.nodesWithAddresses(config));
     return resolveConfig({
-      twoNode: nodes.length === 2, ...config.membership, ...this.o.membership,
-      arbiter: this.o.arbiter !== undefined, self: this.o.node, nodes,
+      twoNode: nodes.length === 2,
+      ...config.membership,
+      ...this.o.membership,
+      arbiter: this.o.arbiter !== undefined,
+      self: this.o.node,
+      nodes,
     });
   }
 
@@ -396,7 +518,10 @@ export class Daemon extends DaemonEvents implements ControlTarget {
       // Anti-entropy: every second, peers get this node's report and document again.
       this.router.broadcast({ type: 'report', report: this.wireReport() });
       if (this.o.witness && this.membership.config.partitionPolicy === 'witness')
-        void this.o.witness().then((reachable) => this.stepMembership({ type: 'witness', reachable }), () => this.stepMembership({ type: 'witness', reachable: false }));
+        void this.o.witness().then(
+          (reachable) => this.stepMembership({ type: 'witness', reachable }),
+          () => this.stepMembership({ type: 'witness', reachable: false }),
+        );
     }
     if (this.tickCount % (ticksPerSecond * 5) === 0) {
       this.router.broadcast({ type: 'doc', doc: this.core.doc });
@@ -424,24 +549,52 @@ export class Daemon extends DaemonEvents implements ControlTarget {
         this.router.send(e.node, { type: 'report', report: this.wireReport() });
         this.emit('node-joined', { node: e.node, boot: e.boot });
         break;
-      case 'node-lost': this.emit('node-lost', { node: e.node, clean: false }); break;
-      case 'node-left': this.emit('node-lost', { node: e.node, clean: true }); break;
-      case 'link-down': this.emit('link-down', { node: e.node, link: e.link }); break;
-      case 'link-up': this.emit('link-up', { node: e.node, link: e.link }); break;
-      case 'quorum-changed': this.emit('quorum-changed', { quorate: e.quorate, reason: e.reason }); break;
-      case 'coordinator-changed': this.emit('coordinator-changed', { coordinator: e.coordinator, term: e.term }); break;
+      case 'node-lost':
+        this.emit('node-lost', { node: e.node, clean: false });
+        break;
+      case 'node-left':
+        this.emit('node-lost', { node: e.node, clean: true });
+        break;
+      case 'link-down':
+        this.emit('link-down', { node: e.node, link: e.link });
+        break;
+      case 'link-up':
+        this.emit('link-up', { node: e.node, link: e.link });
+        break;
+      case 'quorum-changed':
+        this.emit('quorum-changed', { quorate: e.quorate, reason: e.reason });
+        break;
+      case 'coordinator-changed':
+        this.emit('coordinator-changed', { coordinator: e.coordinator, term: e.term });
+        break;
       case 'fence-confirmed':
         this.emit('fenced', { node: e.node, ok: true });
-        this.feedCore({ type: 'fenced', node: e.node, reason: `fenced at ${iso(this.o.clock.now())} by ${this.o.node} after it was lost on every link; check it, then run: paceline node clear ${e.node}`, now: this.o.clock.now() });
+        this.feedCore({
+          type: 'fenced',
+          node: e.node,
+          reason: `fenced at ${iso(this.o.clock.now())} by ${this.o.node} after it was lost on every link; check it, then run: paceline node clear ${e.node}`,
+          now: this.o.clock.now(),
+        });
         this.publishReport();
         break;
-      case 'fence-failed': this.emit('fenced', { node: e.node, ok: false, ...(e.detail ? { detail: e.detail } : {}) }); break;
-      case 'may-run-changed': if (!e.mayRun) void this.stopLocalIfForbidden(); break;
-      case 'identity-conflict': this.emit('identity-conflict', { node: e.node, boots: e.boots, detail: e.detail }); break;
-      case 'vote-changed':
-        this.emit('vote-changed', { result: e.result, ...(e.holder !== undefined ? { holder: e.holder } : {}), ...(e.detail !== undefined ? { detail: e.detail } : {}) });
+      case 'fence-failed':
+        this.emit('fenced', { node: e.node, ok: false, ...(e.detail ? { detail: e.detail } : {}) });
         break;
-      default: break;
+      case 'may-run-changed':
+        if (!e.mayRun) void this.stopLocalIfForbidden();
+        break;
+      case 'identity-conflict':
+        this.emit('identity-conflict', { node: e.node, boots: e.boots, detail: e.detail });
+        break;
+      case 'vote-changed':
+        this.emit('vote-changed', {
+          result: e.result,
+          ...(e.holder !== undefined ? { holder: e.holder } : {}),
+          ...(e.detail !== undefined ? { detail: e.detail } : {}),
+        });
+        break;
+      default:
+        break;
     }
   }
 
@@ -461,13 +614,19 @@ export class Daemon extends DaemonEvents implements ControlTarget {
 
   private command(c: CoreCommand): void {
     switch (c.type) {
-      case 'run': void this.runTransition(c); break;
-      case 'abort': if (this.txn?.id === c.id) this.txn.abort.abort(); break;
+      case 'run':
+        void this.runTransition(c);
+        break;
+      case 'abort':
+        if (this.txn?.id === c.id) this.txn.abort.abort();
+        break;
       case 'publish':
         if (c.to !== undefined) this.router.send(c.to, { type: 'doc', doc: c.doc });
         else this.router.broadcast({ type: 'doc', doc: c.doc });
         break;
-      case 'persist': void this.persist(true); break;
+      case 'persist':
+        void this.persist(true);
+        break;
       case 'forward':
         this.router.send(c.to, { type: 'update', request: c.request, reqId: c.reqId });
         break;
@@ -485,8 +644,14 @@ export class Daemon extends DaemonEvents implements ControlTarget {
           void this.whenDurable((d) => d.key === key || d.epoch > epoch).then((error) => deliver(error === undefined, error ?? c.message));
         } else if (c.ok && c.epoch !== undefined) {
           const epoch = c.epoch;
-          void this.whenDurable((d) => d.epoch >= epoch).then((error) => deliver(error === undefined, error === undefined ? c.message
-            : `${c.message} is in effect, but ${this.o.node} could not save it (${error}): a power loss there would lose it; free the space there, then check \`paceline config show\``));
+          void this.whenDurable((d) => d.epoch >= epoch).then((error) =>
+            deliver(
+              error === undefined,
+              error === undefined
+                ? c.message
+                : `${c.message} is in effect, but ${this.o.node} could not save it (${error}): a power loss there would lose it; free the space there, then check \`paceline config show\``,
+            ),
+          );
         } else deliver(c.ok, c.message);
         break;
       }
@@ -501,7 +666,9 @@ export class Daemon extends DaemonEvents implements ControlTarget {
         this.emit('config-changed', { epoch: c.doc.epoch, from: c.from, doc: c.doc });
         break;
       }
-      case 'log': this.log[c.level](c.message, c.fields); break;
+      case 'log':
+        this.log[c.level](c.message, c.fields);
+        break;
     }
   }
 
@@ -533,24 +700,53 @@ export class Daemon extends DaemonEvents implements ControlTarget {
     this.txn = { id: c.id, abort };
     const tlog = this.log.child({ transition: c.id });
     tlog.info(`transition ${c.id}: ${c.transition.summary.length ? this.core.last?.summary.join('; ') : 'probes and monitors'}`);
-    const report = await executeTransition(c.transition, {
-      agents: this.o.agents, config: c.config, node: '\u0000coordinator', runner: this.o.runner, clock: this.o.clock, logger: actionLinesAtDebug(tlog),
-      stateRoot: join(this.o.stateDir, 'resources'), events: this.execEvents, transition: c.id,
-      remote: (a) => this.rpc.dispatch(c.id, a),
-      fence: (node, type) => this.fenceAction(node, type), killSignal: this.lifetime.signal,
-    }, abort.signal).catch((e: Error) => {
+    const report = await executeTransition(
+      c.transition,
+      {
+        agents: this.o.agents,
+        config: c.config,
+        node: '\u0000coordinator',
+        runner: this.o.runner,
+        clock: this.o.clock,
+        logger: actionLinesAtDebug(tlog),
+        stateRoot: join(this.o.stateDir, 'resources'),
+        events: this.execEvents,
+        transition: c.id,
+        remote: (a) => this.rpc.dispatch(c.id, a),
+        fence: (node, type) => this.fenceAction(node, type),
+        killSignal: this.lifetime.signal,
+      },
+      abort.signal,
+    ).catch((e: Error) => {
       tlog.error('the executor failed', { error: e.message });
       return undefined;
     });
     if (this.txn?.id === c.id) this.txn = undefined;
     const failed = report?.results.filter((r) => r.state === 'failed').map((r) => `${r.id}: ${r.reason ?? 'failed'}`) ?? ['executor error'];
     const ran = report?.results.filter((r) => r.result !== undefined && r.result.execution !== 'cancelled').length ?? 0;
-    tlog.info(`transition ${c.id} ${report?.aborted ? 'aborted' : report?.succeeded ? 'done' : 'done with failures'}`, { ran, ...(failed.length ? { failed } : {}) });
+    tlog.info(`transition ${c.id} ${report?.aborted ? 'aborted' : report?.succeeded ? 'done' : 'done with failures'}`, {
+      ran,
+      ...(failed.length ? { failed } : {}),
+    });
     const mine = this.core.last?.id === c.id ? this.core.last : undefined;
-    this.feedCore({ type: 'transition-done', id: c.id, ran, succeeded: report?.succeeded ?? false, aborted: report?.aborted ?? false, failed, now: this.o.clock.now() });
+    this.feedCore({
+      type: 'transition-done',
+      id: c.id,
+      ran,
+      succeeded: report?.succeeded ?? false,
+      aborted: report?.aborted ?? false,
+      failed,
+      now: this.o.clock.now(),
+    });
     // The event is about this transition, also when the core has planned the next one at once.
-    const done = this.core.last?.id === c.id ? this.core.last
-      : mine && { ...mine, state: report?.aborted ? 'aborted' as const : report?.succeeded ? 'succeeded' as const : 'failed' as const, ...(failed.length ? { failed } : {}) };
+    const done =
+      this.core.last?.id === c.id
+        ? this.core.last
+        : mine && {
+            ...mine,
+            state: report?.aborted ? ('aborted' as const) : report?.succeeded ? ('succeeded' as const) : ('failed' as const),
+            ...(failed.length ? { failed } : {}),
+          };
     if (done) this.emit('transition-done', done);
   }
 
@@ -564,7 +760,12 @@ export class Daemon extends DaemonEvents implements ControlTarget {
         : { execution: 'error', outcome: 'generic-error', reason: `waiting for membership: ${safe.reason}` };
     }
     if (!this.o.fence) return { execution: 'error', outcome: 'generic-error', reason: `cannot fence ${node}: no fencing is configured` };
-    this.feedCore({ type: 'fenced', node, reason: `fenced at ${iso(this.o.clock.now())} because an action on it failed (e.g. a stop); check it, then run: paceline node clear ${node}`, now: this.o.clock.now() });
+    this.feedCore({
+      type: 'fenced',
+      node,
+      reason: `fenced at ${iso(this.o.clock.now())} because an action on it failed (e.g. a stop); check it, then run: paceline node clear ${node}`,
+      now: this.o.clock.now(),
+    });
     const r = await this.o.fence(node, this.lifetime.signal, type).catch((e: Error) => ({ ok: false, detail: e.message }));
     return r.ok ? { execution: 'done', outcome: 'ok' } : { execution: 'error', outcome: 'generic-error', reason: r.detail ?? 'fencing failed' };
   }
@@ -578,11 +779,19 @@ export class Daemon extends DaemonEvents implements ControlTarget {
   // ---- this node -----------------------------------------------------------------------------
 
   private report(): NodeReportData {
-    const fenced = Object.values(this.membership.peers).filter((p) => p.fence.phase === 'confirmed').map((p) => p.name);
+    const fenced = Object.values(this.membership.peers)
+      .filter((p) => p.fence.phase === 'confirmed')
+      .map((p) => p.name);
     return {
-      boot: this.boot, rev: this.local.rev, history: this.local.history, failures: this.local.failures,
-      ...(this.unclean ? { unclean: this.unclean } : {}), ...(this.shuttingDown ? { shutdown: true } : {}),
-      ...(fenced.length ? { fenced } : {}), members: [...this.membership.members], membership: clusterWideSettings(this.membership.config),
+      boot: this.boot,
+      rev: this.local.rev,
+      history: this.local.history,
+      failures: this.local.failures,
+      ...(this.unclean ? { unclean: this.unclean } : {}),
+      ...(this.shuttingDown ? { shutdown: true } : {}),
+      ...(fenced.length ? { fenced } : {}),
+      members: [...this.membership.members],
+      membership: clusterWideSettings(this.membership.config),
     };
   }
 
@@ -590,7 +799,11 @@ export class Daemon extends DaemonEvents implements ControlTarget {
     const r = this.report();
     const { fenced, members, membership, ...rest } = r;
     return {
-      ...rest, history: [...r.history], failures: [...r.failures], ...(fenced ? { fenced: [...fenced] } : {}), ...(members ? { members: [...members] } : {}),
+      ...rest,
+      history: [...r.history],
+      failures: [...r.failures],
+      ...(fenced ? { fenced: [...fenced] } : {}),
+      ...(members ? { members: [...members] } : {}),
       ...(membership ? { membership: { ...membership } } : {}),
     };
   }
@@ -634,7 +847,11 @@ export class Daemon extends DaemonEvents implements ControlTarget {
   private persist(running: boolean, _previous?: PersistedState): Promise<void> {
     if (this.final && running) return this.writer.flush();
     return this.writer.save({
-      version: 1, doc: this.core?.doc ?? this.fileDoc(), failures: this.local ? [...this.local.failures] : [], lastBoot: this.boot, running,
+      version: 1,
+      doc: this.core?.doc ?? this.fileDoc(),
+      failures: this.local ? [...this.local.failures] : [],
+      lastBoot: this.boot,
+      running,
       peerBoots: this.freshness?.incarnations() ?? {},
       ...(this.unclean !== undefined ? { unclean: this.unclean } : {}),
     });
@@ -649,7 +866,12 @@ export class Daemon extends DaemonEvents implements ControlTarget {
   private async stopLocal(reason: string): Promise<void> {
     for (const t of toStop(this.local.history)) {
       const base = { resource: t.instance, node: this.o.node, interval: 0, reason, runnable: true } as const;
-      if (t.role === 'Promoted') await this.local.run(`local/${this.boot}/${t.instance}/demote/${++this.reqSeq}`, { ...base, id: `${t.instance}_demote_0 ${this.o.node}`, kind: 'demote' });
+      if (t.role === 'Promoted')
+        await this.local.run(`local/${this.boot}/${t.instance}/demote/${++this.reqSeq}`, {
+          ...base,
+          id: `${t.instance}_demote_0 ${this.o.node}`,
+          kind: 'demote',
+        });
       await this.local.run(`local/${this.boot}/${t.instance}/stop/${++this.reqSeq}`, { ...base, id: `${t.instance}_stop_0 ${this.o.node}`, kind: 'stop' });
     }
   }
@@ -687,7 +909,12 @@ export class Daemon extends DaemonEvents implements ControlTarget {
       // Never the scheduler: the view of its last run, or of the last read of this status (view.ts).
       const t = this.views.view(s, cs, this.o.clock.now());
       resources = t.resources.map((p) => ({
-        instance: p.instance, resource: p.resource, node: p.node, role: p.role, failed: p.failed, managed: p.managed,
+        instance: p.instance,
+        resource: p.resource,
+        node: p.node,
+        role: p.role,
+        failed: p.failed,
+        managed: p.managed,
       }));
       warnings = t.warnings;
     } catch (e) {
@@ -696,31 +923,62 @@ export class Daemon extends DaemonEvents implements ControlTarget {
     const blocked = scheduleBlocker(s);
     const replicas = replicaReports(cs);
     const v = m.vote;
-    const arbiter: DaemonStatus['arbiter'] = v.phase === 'none' ? undefined : {
-      vote: v.phase === 'asking' ? v.last ?? 'asking' : v.phase,
-      ...(v.holder !== undefined ? { holder: v.holder } : {}), ...(v.phase !== 'asking' && v.detail !== undefined ? { detail: v.detail } : {}),
-    };
+    const arbiter: DaemonStatus['arbiter'] =
+      v.phase === 'none'
+        ? undefined
+        : {
+            vote: v.phase === 'asking' ? (v.last ?? 'asking') : v.phase,
+            ...(v.holder !== undefined ? { holder: v.holder } : {}),
+            ...(v.phase !== 'asking' && v.detail !== undefined ? { detail: v.detail } : {}),
+          };
     const conflicts = [
       ...(m.selfConflict ? [`${this.o.node} (${m.selfConflict.by} knows a newer incarnation ${m.selfConflict.boot} of it)`] : []),
-      ...Object.values(m.peers).filter((p) => p.conflict).map((p) => `${p.name} (incarnations ${p.conflict!.boots.join(' and ')})`),
+      ...Object.values(m.peers)
+        .filter((p) => p.conflict)
+        .map((p) => `${p.name} (incarnations ${p.conflict!.boots.join(' and ')})`),
     ];
     return {
-      node: this.o.node, boot: this.boot, coordinator: m.coordinator, term: m.term, quorate: m.quorate, mayRun: m.mayRun,
-      mayRunReason: m.mayRun ? 'ok' : mayRunReason(m), ...(blocked && m.coordinator === this.o.node ? { schedulerBlocked: blocked } : {}),
-      ...(s.settingsConflict !== undefined ? { membershipConflict: s.settingsConflict } : {}), membershipSettings: clusterWideSettings(m.config),
-      epoch: s.doc.epoch, ...(s.config.properties.clusterName ? { clusterName: s.config.properties.clusterName } : {}), members: m.members,
+      node: this.o.node,
+      boot: this.boot,
+      coordinator: m.coordinator,
+      term: m.term,
+      quorate: m.quorate,
+      mayRun: m.mayRun,
+      mayRunReason: m.mayRun ? 'ok' : mayRunReason(m),
+      ...(blocked && m.coordinator === this.o.node ? { schedulerBlocked: blocked } : {}),
+      ...(s.settingsConflict !== undefined ? { membershipConflict: s.settingsConflict } : {}),
+      membershipSettings: clusterWideSettings(m.config),
+      epoch: s.doc.epoch,
+      ...(s.config.properties.clusterName ? { clusterName: s.config.properties.clusterName } : {}),
+      members: m.members,
       nodes: cs.nodes.map((n) => {
         const p = m.peers[n.name];
         const cfg = s.config.nodes.find((x) => x.name === n.name);
         const q = n.attributes[QUARANTINE_ATTRIBUTE];
         const unclean = n.attributes[UNCLEAN_ATTRIBUTE];
         return {
-          name: n.name, state: unclean !== undefined ? 'unclean' : n.state, standby: (n.standby && unclean === undefined) || (cfg?.standby ?? false) || q !== undefined,
+          name: n.name,
+          state: unclean !== undefined ? 'unclean' : n.state,
+          standby: (n.standby && unclean === undefined) || (cfg?.standby ?? false) || q !== undefined,
           ...(q !== undefined ? { quarantine: q } : {}),
-          ...(unclean !== undefined ? { reason: `lost; its resources stay frozen until it is proven down: ${unclean}` } : p && !p.member ? { reason: explainPeerSafelyDown(m, n.name).reason } : {}),
-          links: p ? Object.fromEntries(Object.entries(p.links).map(([l, x]) => [l, x.up ? 'up' as const : 'down' as const])) : Object.fromEntries(m.config.selfLinks.map((l) => [l, 'self' as const])),
-          failures: n.failures.map((f) => ({ resource: f.resource, ...(f.action ? { action: f.action } : {}), ...(f.interval !== undefined ? { interval: f.interval } : {}), count: f.count })),
-          ...(() => { const u = cannotRunHere(n.history); return u.length ? { cannotRun: u } : {}; })(),
+          ...(unclean !== undefined
+            ? { reason: `lost; its resources stay frozen until it is proven down: ${unclean}` }
+            : p && !p.member
+              ? { reason: explainPeerSafelyDown(m, n.name).reason }
+              : {}),
+          links: p
+            ? Object.fromEntries(Object.entries(p.links).map(([l, x]) => [l, x.up ? ('up' as const) : ('down' as const)]))
+            : Object.fromEntries(m.config.selfLinks.map((l) => [l, 'self' as const])),
+          failures: n.failures.map((f) => ({
+            resource: f.resource,
+            ...(f.action ? { action: f.action } : {}),
+            ...(f.interval !== undefined ? { interval: f.interval } : {}),
+            count: f.count,
+          })),
+          ...(() => {
+            const u = cannotRunHere(n.history);
+            return u.length ? { cannotRun: u } : {};
+          })(),
         };
       }),
       resources,
@@ -789,8 +1047,7 @@ export class Daemon extends DaemonEvents implements ControlTarget {
       this.onLocalChange();
       const deadline = this.o.clock.now() + (this.o.shutdownTimeoutMs ?? 30_000);
       const canMove = (): boolean => this.membership.mayRun && (this.core.view.coordinator !== this.o.node || scheduleBlocker(this.core) === undefined);
-      while (activeRoles(this.local.history).length > 0 && this.o.clock.now() < deadline && canMove())
-        await this.o.clock.sleep(50);
+      while (activeRoles(this.local.history).length > 0 && this.o.clock.now() < deadline && canMove()) await this.o.clock.sleep(50);
       if (this.txn) {
         this.txn.abort.abort();
         while (this.txn && this.o.clock.now() < deadline) await this.o.clock.sleep(20);
@@ -819,7 +1076,6 @@ export class Daemon extends DaemonEvents implements ControlTarget {
   }
 }
 
-
 /**
  * The coordinator's executor only dispatches; the node that runs an action logs its result. Its
  * per-action lines (loggers carrying an `action` field) would repeat those, so they go to debug.
@@ -840,4 +1096,3 @@ function messageDrops(...counters: readonly Readonly<Record<string, number | und
   for (const c of counters) for (const [k, n] of Object.entries(c)) if (n !== undefined) out[`message ${k}`] = (out[`message ${k}`] ?? 0) + n;
   return out;
 }
-

@@ -15,7 +15,7 @@ export interface DaemonEventMap {
   'action-finished': (e: ActionFinishedEvent) => void;
   'transition-done': (e: TransitionInfo) => void;
   'config-changed': (e: { epoch: number; from: string; doc: ClusterDoc }) => void;
-  'fenced': (e: { node: string; ok: boolean; detail?: string }) => void;
+  fenced: (e: { node: string; ok: boolean; detail?: string }) => void;
   /** Two daemons run under one node name (`node` may be this node itself). */
   'identity-conflict': (e: { node: string; boots: readonly number[]; detail: string }) => void;
   /** The arbiter's answer changed: this node holds its vote, was refused it, or cannot reach it. */

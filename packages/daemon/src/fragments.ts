@@ -72,8 +72,7 @@ export interface Frame extends FrameId {
 
 /** Why a packet or a partial message was dropped (the counters' names). */
 export type DropReason =
-  | 'oversized' | 'truncated' | 'malformed' | 'forged' | 'stale' | 'out-of-bounds' | 'inconsistent'
-  | 'evicted' | 'timeout' | 'misdirected';
+  'oversized' | 'truncated' | 'malformed' | 'forged' | 'stale' | 'out-of-bounds' | 'inconsistent' | 'evicted' | 'timeout' | 'misdirected';
 
 /** Bytes a fragment's chunk may hold when sent by `from`. */
 export function chunkCapacity(from: string, limits: Pick<FrameLimits, 'maxPacketBytes'>): number {
@@ -86,13 +85,22 @@ const sign = (key: Uint8Array, head: Buffer, chunk: Buffer): Buffer => createHma
  * Splits a payload into signed packets. The caller checks the payload against `maxPayloadBytes`;
  * this throws only on a programming error (a bad sender name or a payload over the limits).
  */
-export function fragment(id: FrameId, flags: number, payload: Buffer, key: Uint8Array, limits: Pick<FrameLimits, 'maxPacketBytes' | 'maxFragments' | 'maxPayloadBytes'>): Buffer[] {
+export function fragment(
+  id: FrameId,
+  flags: number,
+  payload: Buffer,
+  key: Uint8Array,
+  limits: Pick<FrameLimits, 'maxPacketBytes' | 'maxFragments' | 'maxPayloadBytes'>,
+): Buffer[] {
   const name = Buffer.from(id.from, 'ascii');
   if (name.length < 1 || name.length > 255 || name.toString('ascii') !== id.from) throw new DaemonError('WIRE_LIMIT', `bad sender name "${id.from}"`);
   const capacity = chunkCapacity(id.from, limits);
   const count = Math.max(1, Math.ceil(payload.length / capacity));
   if (payload.length > limits.maxPayloadBytes || count > limits.maxFragments)
-    throw new DaemonError('WIRE_LIMIT', `a payload of ${payload.length} bytes exceeds the limits (${limits.maxPayloadBytes} bytes, ${limits.maxFragments} fragments)`);
+    throw new DaemonError(
+      'WIRE_LIMIT',
+      `a payload of ${payload.length} bytes exceeds the limits (${limits.maxPayloadBytes} bytes, ${limits.maxFragments} fragments)`,
+    );
   const packets: Buffer[] = [];
   for (let index = 0; index < count; index++) {
     const chunk = payload.subarray(index * capacity, Math.min(payload.length, (index + 1) * capacity));
@@ -118,7 +126,11 @@ export type FragmentRead = { readonly ok: Fragment } | { readonly ok?: undefined
 const NAME = /^[A-Za-z0-9_.:@+-]+$/;
 
 /** Checks one packet's size, framing, signature and bounds; never throws on bad input. */
-export function readFragment(packet: Uint8Array, key: Uint8Array, limits: Pick<FrameLimits, 'maxPacketBytes' | 'maxFragments' | 'maxPayloadBytes'>): FragmentRead {
+export function readFragment(
+  packet: Uint8Array,
+  key: Uint8Array,
+  limits: Pick<FrameLimits, 'maxPacketBytes' | 'maxFragments' | 'maxPayloadBytes'>,
+): FragmentRead {
   const buf = Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength);
   const bad = (reason: DropReason, detail: string): FragmentRead => ({ reason, detail });
   if (buf.length > limits.maxPacketBytes) return bad('oversized', `a ${buf.length}-byte packet (limit ${limits.maxPacketBytes})`);
@@ -129,10 +141,12 @@ export function readFragment(packet: Uint8Array, key: Uint8Array, limits: Pick<F
   const chunkLength = buf.readUInt32BE(32);
   if (nameLength === 0) return bad('malformed', 'empty sender name');
   if (buf.length < FIXED + nameLength + MAC) return bad('truncated', `${buf.length} bytes, shorter than the header and signature`);
-  if (FIXED + nameLength + MAC + chunkLength !== buf.length) return bad('truncated', `the header announces a ${chunkLength}-byte chunk, the packet holds ${buf.length - FIXED - nameLength - MAC}`);
+  if (FIXED + nameLength + MAC + chunkLength !== buf.length)
+    return bad('truncated', `the header announces a ${chunkLength}-byte chunk, the packet holds ${buf.length - FIXED - nameLength - MAC}`);
   const head = buf.subarray(0, FIXED + nameLength);
   const chunk = buf.subarray(FIXED + nameLength + MAC);
-  if (!timingSafeEqual(sign(key, head, chunk), buf.subarray(FIXED + nameLength, FIXED + nameLength + MAC))) return bad('forged', 'HMAC does not match the cluster key');
+  if (!timingSafeEqual(sign(key, head, chunk), buf.subarray(FIXED + nameLength, FIXED + nameLength + MAC)))
+    return bad('forged', 'HMAC does not match the cluster key');
   // Signed by a key holder from here on; still checked, as a bug elsewhere must not crash us.
   const from = head.subarray(FIXED).toString('latin1');
   if (!NAME.test(from)) return bad('malformed', 'bad sender name');
@@ -146,7 +160,8 @@ export function readFragment(packet: Uint8Array, key: Uint8Array, limits: Pick<F
   if (count < 1 || count > limits.maxFragments) return bad('out-of-bounds', `${count} fragments (limit ${limits.maxFragments})`);
   if (index >= count) return bad('out-of-bounds', `fragment ${index} of ${count}`);
   if (total > limits.maxPayloadBytes) return bad('out-of-bounds', `a ${total}-byte message (limit ${limits.maxPayloadBytes})`);
-  if (chunkLength > total || (count > 1 && chunkLength === 0)) return bad('out-of-bounds', `a ${chunkLength}-byte chunk of a ${total}-byte message in ${count} fragments`);
+  if (chunkLength > total || (count > 1 && chunkLength === 0))
+    return bad('out-of-bounds', `a ${chunkLength}-byte chunk of a ${total}-byte message in ${count} fragments`);
   return { ok: { from, boot: Number(boot), id: Number(id), flags: buf.readUInt8(5), index, count, total, chunk } };
 }
 
@@ -207,7 +222,13 @@ export class Reassembler {
   }
 
   stats(): ReassemblerStats {
-    return { dropped: { ...this.drops }, duplicates: this.duplicates, partials: this.partials.size, bufferedBytes: this.buffered, reassembled: this.reassembled };
+    return {
+      dropped: { ...this.drops },
+      duplicates: this.duplicates,
+      partials: this.partials.size,
+      bufferedBytes: this.buffered,
+      reassembled: this.reassembled,
+    };
   }
 
   accept(packet: Uint8Array, now: number): Frame | undefined {
@@ -251,8 +272,21 @@ export class Reassembler {
     }
     if (!p) {
       const mine = [...this.partials.values()].filter((x) => x.from === f.from);
-      if (mine.length >= this.limits.maxPartialsPerSender) this.evict(mine[0]!, 'evicted', `${f.from} has more than ${this.limits.maxPartialsPerSender} partial messages`);
-      p = { key, from: f.from, boot: f.boot, id: f.id, flags: f.flags, count: f.count, total: f.total, chunks: new Array<Buffer | undefined>(f.count).fill(undefined), startedAt: now, received: 0, bytes: 0 };
+      if (mine.length >= this.limits.maxPartialsPerSender)
+        this.evict(mine[0]!, 'evicted', `${f.from} has more than ${this.limits.maxPartialsPerSender} partial messages`);
+      p = {
+        key,
+        from: f.from,
+        boot: f.boot,
+        id: f.id,
+        flags: f.flags,
+        count: f.count,
+        total: f.total,
+        chunks: new Array<Buffer | undefined>(f.count).fill(undefined),
+        startedAt: now,
+        received: 0,
+        bytes: 0,
+      };
       this.partials.set(key, p);
     }
     if (p.bytes + f.chunk.length > p.total) {

@@ -62,9 +62,18 @@ export class IdWindow {
     const i = id % this.size;
     return [i >>> 5, 1 << (i & 31)];
   }
-  private has(id: number): boolean { const [w, b] = this.slot(id); return (this.bits[w]! & b) !== 0; }
-  private set(id: number): void { const [w, b] = this.slot(id); this.bits[w]! |= b; }
-  private clear(id: number): void { const [w, b] = this.slot(id); this.bits[w]! &= ~b; }
+  private has(id: number): boolean {
+    const [w, b] = this.slot(id);
+    return (this.bits[w]! & b) !== 0;
+  }
+  private set(id: number): void {
+    const [w, b] = this.slot(id);
+    this.bits[w]! |= b;
+  }
+  private clear(id: number): void {
+    const [w, b] = this.slot(id);
+    this.bits[w]! &= ~b;
+  }
 }
 
 interface Sender {
@@ -83,7 +92,12 @@ export class FreshnessGuard {
    * `self`/`boot`: this node and its incarnation; `peers`: the senders it accepts; `incarnations`:
    * the newest incarnation known of each (e.g. restored from the state file).
    */
-  constructor(readonly self: string, readonly boot: number, peers: readonly string[], incarnations: Readonly<Record<string, number>> = {}) {
+  constructor(
+    readonly self: string,
+    readonly boot: number,
+    peers: readonly string[],
+    incarnations: Readonly<Record<string, number>> = {},
+  ) {
     for (const p of peers) if (p !== self) this.senders.set(p, { boot: incarnations[p] ?? -1, window: undefined });
   }
 
@@ -92,9 +106,12 @@ export class FreshnessGuard {
     const s = this.senders.get(m.from);
     if (s === undefined) return this.drop('unknown-sender', `a ${m.type} message from "${m.from}", which is not a peer of ${this.self}`);
     if (m.toBoot !== this.boot)
-      return this.drop('other-incarnation', m.toBoot < this.boot
-        ? `a ${m.type} message from ${m.from} for ${this.self}'s incarnation ${m.toBoot}; this is ${this.boot} (sent before it restarted, or replayed)`
-        : `a ${m.type} message from ${m.from} for ${this.self}'s incarnation ${m.toBoot}, newer than this one (${this.boot}): does another daemon run under this name?`);
+      return this.drop(
+        'other-incarnation',
+        m.toBoot < this.boot
+          ? `a ${m.type} message from ${m.from} for ${this.self}'s incarnation ${m.toBoot}; this is ${this.boot} (sent before it restarted, or replayed)`
+          : `a ${m.type} message from ${m.from} for ${this.self}'s incarnation ${m.toBoot}, newer than this one (${this.boot}): does another daemon run under this name?`,
+      );
     if (m.boot < s.boot) return this.drop('stale', `a ${m.type} message from ${m.from}'s incarnation ${m.boot}; it has since restarted (${s.boot})`);
     const newIncarnation = m.boot > s.boot;
     if (newIncarnation || s.window === undefined) {
@@ -103,9 +120,13 @@ export class FreshnessGuard {
     }
     const w = s.window;
     switch (w.accept(m.id)) {
-      case 'new': return { verdict: 'accept', newIncarnation };
-      case 'seen': this.duplicates += 1; return { verdict: 'duplicate' };
-      case 'old': return this.drop('replayed', `a ${m.type} message from ${m.from} with id ${m.id}, below the window (highest ${w.highest}, window ${MESSAGE_WINDOW})`);
+      case 'new':
+        return { verdict: 'accept', newIncarnation };
+      case 'seen':
+        this.duplicates += 1;
+        return { verdict: 'duplicate' };
+      case 'old':
+        return this.drop('replayed', `a ${m.type} message from ${m.from} with id ${m.id}, below the window (highest ${w.highest}, window ${MESSAGE_WINDOW})`);
     }
   }
 

@@ -8,7 +8,17 @@ import { promises as fs } from 'node:fs';
 import type { ClusterConfig, ClusterStatus, FailCount, GraphAction, ResourceHistory, Role, Transition } from '@paceline/model';
 import { OcfRc } from '@paceline/model';
 import type { ActionResult, AgentResolver, Clock, CommandRunner, Logger } from '@paceline/agent-api';
-import { RecurringMonitors, type ExecutorEvents, executeTransition, findPrimitive, localInstanceId, recordReport, recordResult, type MonitorTarget, type PendingRecord } from '@paceline/executor';
+import {
+  RecurringMonitors,
+  type ExecutorEvents,
+  executeTransition,
+  findPrimitive,
+  localInstanceId,
+  recordReport,
+  recordResult,
+  type MonitorTarget,
+  type PendingRecord,
+} from '@paceline/executor';
 
 export interface LocalNodeDeps {
   readonly node: string;
@@ -37,7 +47,13 @@ export interface LocalNodeDeps {
 const PENDING_RECORDED = new Set<GraphAction['kind']>(['start', 'stop', 'promote', 'demote']);
 
 const emptyGraph = (a: GraphAction): Transition => ({
-  current: [], placement: [], actions: [a], edges: [], summary: [], explanation: { scores: [], decisions: [] }, warnings: [],
+  current: [],
+  placement: [],
+  actions: [a],
+  edges: [],
+  summary: [],
+  explanation: { scores: [], decisions: [] },
+  warnings: [],
 });
 
 /** The role an instance is in on a node, from its history (newest record last by call id). */
@@ -52,7 +68,8 @@ export function activeRoles(history: readonly ResourceHistory[]): MonitorTarget[
       else if (op.action === 'stop' && ok) role = 'Stopped';
       else if (op.action === 'promote' && ok) role = 'Promoted';
       else if (op.action === 'demote' && ok) role = 'Unpromoted';
-      else if (op.action === 'monitor' && op.interval === 0) role = op.rc === OcfRc.RUNNING_PROMOTED ? 'Promoted' : ok ? 'Started' : op.rc === OcfRc.NOT_RUNNING ? 'Stopped' : role;
+      else if (op.action === 'monitor' && op.interval === 0)
+        role = op.rc === OcfRc.RUNNING_PROMOTED ? 'Promoted' : ok ? 'Started' : op.rc === OcfRc.NOT_RUNNING ? 'Stopped' : role;
     }
     if (role !== 'Stopped') out.push({ instance: h.resource, role });
   }
@@ -70,7 +87,7 @@ export function toStop(history: readonly ResourceHistory[]): MonitorTarget[] {
     const newest = h.ops.reduce<ResourceHistory['ops'][number] | undefined>((a, o) => (a === undefined || o.callId > a.callId ? o : a), undefined);
     if (newest?.status !== 'pending') continue;
     const role = active.get(h.resource);
-    active.set(h.resource, newest.action === 'promote' || role === 'Promoted' ? 'Promoted' : role ?? 'Started');
+    active.set(h.resource, newest.action === 'promote' || role === 'Promoted' ? 'Promoted' : (role ?? 'Started'));
   }
   return [...active].map(([instance, role]) => ({ instance, role }));
 }
@@ -86,11 +103,21 @@ export class LocalNode {
   /** Per local instance, the end of its last queued action: the next one waits for it. */
   private readonly queue = new Map<string, Promise<void>>();
 
-  constructor(private readonly deps: LocalNodeDeps, config: ClusterConfig, failures: readonly FailCount[]) {
+  constructor(
+    private readonly deps: LocalNodeDeps,
+    config: ClusterConfig,
+    failures: readonly FailCount[],
+  ) {
     this.config = config;
     this.failures = [...failures];
     this.monitors = new RecurringMonitors({
-      agents: deps.agents, config, node: deps.node, runner: deps.runner, clock: deps.clock, logger: deps.logger, stateRoot: deps.stateRoot,
+      agents: deps.agents,
+      config,
+      node: deps.node,
+      runner: deps.runner,
+      clock: deps.clock,
+      logger: deps.logger,
+      stateRoot: deps.stateRoot,
       ...(deps.keyFile !== undefined ? { keyFile: deps.keyFile } : {}),
     });
     this.monitors.on('action-finished', (e) => {
@@ -120,12 +147,16 @@ export class LocalNode {
 
   private async execute(action: GraphAction, silent: boolean): Promise<ActionResult> {
     // One operation of an instance at a time: its recurring monitors wait for this action.
-    const instance = action.resource !== undefined && action.kind !== 'fence' && action.kind !== 'pseudo'
-      ? localInstanceId(findPrimitive(this.config, action.resource, action.primitive), action.resource) : undefined;
+    const instance =
+      action.resource !== undefined && action.kind !== 'fence' && action.kind !== 'pseudo'
+        ? localInstanceId(findPrimitive(this.config, action.resource, action.primitive), action.resource)
+        : undefined;
     // ... and after the instance's previous action (an agent never runs two actions of an instance at once).
     const previous = instance !== undefined ? this.queue.get(instance) : undefined;
     let finished!: () => void;
-    const mine = new Promise<void>((resolve) => { finished = resolve; });
+    const mine = new Promise<void>((resolve) => {
+      finished = resolve;
+    });
     if (instance !== undefined) this.queue.set(instance, mine);
     try {
       if (previous) await previous;
@@ -145,7 +176,9 @@ export class LocalNode {
       const entry = findPrimitive(this.config, action.resource!, action.primitive);
       const agent = entry?.primitive.agent ?? action.definition?.agent;
       this.record({
-        node: this.deps.node, instance, at: this.deps.clock.now(),
+        node: this.deps.node,
+        instance,
+        at: this.deps.clock.now(),
         op: { action: action.kind, interval: 0, ...(agent !== undefined ? { agent } : {}) },
         result: { execution: 'cancelled', outcome: 'generic-error', reason: `${action.kind} in progress` },
       });
@@ -162,9 +195,18 @@ export class LocalNode {
 
   private async executeHeld(action: GraphAction, silent: boolean): Promise<ActionResult> {
     const report = await executeTransition(emptyGraph({ ...action, runnable: true }), {
-      agents: this.deps.agents, config: this.config, node: this.deps.node, runner: this.deps.runner, clock: this.deps.clock,
-      logger: this.deps.logger, stateRoot: this.deps.stateRoot, ...(silent ? {} : { events: this.deps.events }), killSignal: this.kill.signal,
-      ensureStateDir: async (dir) => { await fs.mkdir(dir, { recursive: true }); },
+      agents: this.deps.agents,
+      config: this.config,
+      node: this.deps.node,
+      runner: this.deps.runner,
+      clock: this.deps.clock,
+      logger: this.deps.logger,
+      stateRoot: this.deps.stateRoot,
+      ...(silent ? {} : { events: this.deps.events }),
+      killSignal: this.kill.signal,
+      ensureStateDir: async (dir) => {
+        await fs.mkdir(dir, { recursive: true });
+      },
       ...(this.deps.keyFile !== undefined ? { keyFile: this.deps.keyFile } : {}),
       ...(this.deps.fencedNodes ? { fencedNodes: this.deps.fencedNodes } : {}),
     });
@@ -176,7 +218,18 @@ export class LocalNode {
   private record(r: PendingRecord): void {
     const status: ClusterStatus = {
       quorum: true,
-      nodes: [{ name: this.deps.node, state: 'online', standby: false, maintenance: false, shutdown: false, attributes: {}, history: this.history, failures: this.failures }],
+      nodes: [
+        {
+          name: this.deps.node,
+          state: 'online',
+          standby: false,
+          maintenance: false,
+          shutdown: false,
+          attributes: {},
+          history: this.history,
+          failures: this.failures,
+        },
+      ],
     };
     const options = { startFailureIsFatal: this.config.properties.startFailureIsFatal };
     const next = recordResult(status, r.node, r.instance, r.op, r.result, r.at, options).nodes[0]!;
@@ -195,7 +248,18 @@ export class LocalNode {
   private report(r: PendingRecord): void {
     const status: ClusterStatus = {
       quorum: true,
-      nodes: [{ name: this.deps.node, state: 'online', standby: false, maintenance: false, shutdown: false, attributes: {}, history: this.history, failures: this.failures }],
+      nodes: [
+        {
+          name: this.deps.node,
+          state: 'online',
+          standby: false,
+          maintenance: false,
+          shutdown: false,
+          attributes: {},
+          history: this.history,
+          failures: this.failures,
+        },
+      ],
     };
     this.history = [...recordReport(status, r.node, r.instance, r.op.interval, r.result, r.at).nodes[0]!.history];
     this.deps.onReport?.();

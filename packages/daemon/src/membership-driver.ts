@@ -8,8 +8,16 @@
 import type { Clock, Logger } from '@paceline/agent-api';
 import type { ClusterConfig, FenceType } from '@paceline/model';
 import {
-  explainMayRun, explainPeerSafelyDown, reconfigure, settledBoot, step,
-  type MembershipEvent, type MembershipInput, type MembershipState, type ResolvedConfig, type Transport,
+  explainMayRun,
+  explainPeerSafelyDown,
+  reconfigure,
+  settledBoot,
+  step,
+  type MembershipEvent,
+  type MembershipInput,
+  type MembershipState,
+  type ResolvedConfig,
+  type Transport,
 } from '@paceline/membership';
 import type { MembershipView, NodeReportData } from './core.js';
 import { activeRoles } from './local.js';
@@ -28,9 +36,11 @@ export type FenceHook = (node: string, signal: AbortSignal, type: FenceType) => 
 
 /** The arbiter port the daemon uses (`Arbiter` in @paceline/membership; `ArbiterClient` in @paceline/runtime implements it). */
 export interface DaemonArbiter {
-  claim(lost: readonly string[], signal?: AbortSignal): Promise<
-    | { readonly vote: 'granted' | 'refused'; readonly holder: string; readonly leaseMs: number }
-    | { readonly vote: 'unreachable'; readonly detail: string }
+  claim(
+    lost: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<
+    { readonly vote: 'granted' | 'refused'; readonly holder: string; readonly leaseMs: number } | { readonly vote: 'unreachable'; readonly detail: string }
   >;
   release(): Promise<void>;
   dispose(): Promise<void>;
@@ -69,7 +79,10 @@ export class MembershipDriver {
   /** Senders of packets signed with another key already warned about (see warnForged). */
   private readonly forgedWarned = new Set<string>();
 
-  constructor(private readonly p: MembershipDriverPorts, public state: MembershipState) {}
+  constructor(
+    private readonly p: MembershipDriverPorts,
+    public state: MembershipState,
+  ) {}
 
   /** Steps the state machine: sends its outbox, acts on its events, and tells the daemon when the view changed. */
   step(input: MembershipInput): void {
@@ -95,39 +108,79 @@ export class MembershipDriver {
     const log = this.p.log;
     switch (e.type) {
       case 'node-joined':
-      case 'node-restarted': log.info(`${e.node} ${e.type === 'node-joined' ? 'joined' : 'restarted'}`, { boot: e.boot }); break;
-      case 'node-lost': log.warn(`${e.node} lost on every link`); break;
-      case 'node-left': log.info(`${e.node} left cleanly`); break;
-      case 'link-down': log.warn(`link ${e.link} to ${e.node} is down`, { silentTicks: e.silentTicks }); break;
-      case 'link-up': log.info(`link ${e.link} to ${e.node} is up`); break;
-      case 'quorum-changed': log.info(e.quorate ? 'quorum gained' : 'quorum lost', { reason: e.reason }); break;
-      case 'coordinator-changed': log.info(`coordinator is ${e.coordinator}`, { term: e.term }); break;
-      case 'fence-pending': log.info(`fencing ${e.node} in ${e.delayTicks} ticks unless it returns (fence-race delay)`); break;
-      case 'peer-daemon-down': log.warn(`${e.node}'s daemon is down: its port is closed on every link while its host answers (it cannot fence this node)`); break;
-      case 'fence-cancelled': log.info(`fencing ${e.node} cancelled`, { reason: e.reason }); break;
-      case 'fence-requested': this.runFence(e.node); break;
-      case 'fence-confirmed': log.warn(`${e.node} fenced`); break;
-      case 'fence-failed': log.error(`fencing ${e.node} failed`, { detail: e.detail, retryInTicks: e.retryInTicks }); break;
-      case 'may-run-changed': log.info(e.mayRun ? 'may run resources' : 'may not run resources', { reason: e.reason }); break;
-      case 'identity-conflict': log.error(`identity conflict: two daemons run as ${e.node}`, { boots: e.boots, detail: e.detail }); break;
-      case 'vote-requested': this.claimVote(e.lost); break;
-      case 'vote-released': void this.p.arbiter?.release().catch(() => undefined); break;
+      case 'node-restarted':
+        log.info(`${e.node} ${e.type === 'node-joined' ? 'joined' : 'restarted'}`, { boot: e.boot });
+        break;
+      case 'node-lost':
+        log.warn(`${e.node} lost on every link`);
+        break;
+      case 'node-left':
+        log.info(`${e.node} left cleanly`);
+        break;
+      case 'link-down':
+        log.warn(`link ${e.link} to ${e.node} is down`, { silentTicks: e.silentTicks });
+        break;
+      case 'link-up':
+        log.info(`link ${e.link} to ${e.node} is up`);
+        break;
+      case 'quorum-changed':
+        log.info(e.quorate ? 'quorum gained' : 'quorum lost', { reason: e.reason });
+        break;
+      case 'coordinator-changed':
+        log.info(`coordinator is ${e.coordinator}`, { term: e.term });
+        break;
+      case 'fence-pending':
+        log.info(`fencing ${e.node} in ${e.delayTicks} ticks unless it returns (fence-race delay)`);
+        break;
+      case 'peer-daemon-down':
+        log.warn(`${e.node}'s daemon is down: its port is closed on every link while its host answers (it cannot fence this node)`);
+        break;
+      case 'fence-cancelled':
+        log.info(`fencing ${e.node} cancelled`, { reason: e.reason });
+        break;
+      case 'fence-requested':
+        this.runFence(e.node);
+        break;
+      case 'fence-confirmed':
+        log.warn(`${e.node} fenced`);
+        break;
+      case 'fence-failed':
+        log.error(`fencing ${e.node} failed`, { detail: e.detail, retryInTicks: e.retryInTicks });
+        break;
+      case 'may-run-changed':
+        log.info(e.mayRun ? 'may run resources' : 'may not run resources', { reason: e.reason });
+        break;
+      case 'identity-conflict':
+        log.error(`identity conflict: two daemons run as ${e.node}`, { boots: e.boots, detail: e.detail });
+        break;
+      case 'vote-requested':
+        this.claimVote(e.lost);
+        break;
+      case 'vote-released':
+        void this.p.arbiter?.release().catch(() => undefined);
+        break;
       case 'vote-changed': {
         const f = { ...(e.holder !== undefined ? { holder: e.holder } : {}), ...(e.detail !== undefined ? { detail: e.detail } : {}) };
-        if (e.result === 'granted') log.info('this node holds the arbiter\'s vote: it may fence', f);
+        if (e.result === 'granted') log.info("this node holds the arbiter's vote: it may fence", f);
         else if (e.result === 'refused') log.warn(`the arbiter gave its vote to ${e.holder ?? 'another node'}: this node may not fence nor run resources`, f);
         else log.warn('the arbiter cannot be reached: this node does not fence', f);
         break;
       }
-      case 'link-late': log.debug(`link ${e.link} to ${e.node} is late`, { silentTicks: e.silentTicks }); break;
+      case 'link-late':
+        log.debug(`link ${e.link} to ${e.node} is late`, { silentTicks: e.silentTicks });
+        break;
       case 'packet-dropped':
         log.debug('packet dropped', { link: e.link, reason: e.reason, from: e.from, detail: e.detail });
         if (e.reason === 'forged') {
           const who = this.nodeAt(e.from);
-          this.warnForged(`heartbeat/${e.from ?? e.link}`, `heartbeats from ${e.from ?? 'an unknown address'}${who ? ` (${who}'s host)` : ''} on link ${e.link} fail authentication (${e.detail ?? 'bad HMAC'})`);
+          this.warnForged(
+            `heartbeat/${e.from ?? e.link}`,
+            `heartbeats from ${e.from ?? 'an unknown address'}${who ? ` (${who}'s host)` : ''} on link ${e.link} fail authentication (${e.detail ?? 'bad HMAC'})`,
+          );
         }
         break;
-      default: break;
+      default:
+        break;
     }
     this.p.onEvent(e);
   }
@@ -171,9 +224,7 @@ export class MembershipDriver {
         if (this.p.stopped()) return;
         // The lease counts from when it was asked for (the arbiter counts from when it answered).
         this.voteUntil = r.vote === 'granted' ? askedAt + r.leaseMs : 0;
-        this.step(r.vote === 'unreachable'
-          ? { type: 'vote', result: 'unreachable', detail: r.detail }
-          : { type: 'vote', result: r.vote, holder: r.holder });
+        this.step(r.vote === 'unreachable' ? { type: 'vote', result: 'unreachable', detail: r.detail } : { type: 'vote', result: r.vote, holder: r.holder });
       },
       (e: Error) => {
         this.claiming = false;
@@ -218,7 +269,7 @@ export class MembershipDriver {
     // longer than its lease may have passed to the peer meanwhile. Check the wall clock.
     const v = this.state.vote;
     if (this.state.config.arbiter && (v.phase === 'granted' || (v.phase === 'asking' && v.last === 'granted')) && this.p.clock.now() > this.voteUntil)
-      return 'the arbiter\'s lease on the vote ran out before fencing (this daemon stalled?); asking again';
+      return "the arbiter's lease on the vote ran out before fencing (this daemon stalled?); asking again";
     if (this.p.witness === undefined || this.state.config.arbiter || this.state.config.partitionPolicy !== 'fence') return undefined;
     const reachable = await this.p.witness().catch(() => false);
     return reachable ? undefined : 'this node cannot reach its ping target (it may have lost the service network)';

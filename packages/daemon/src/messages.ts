@@ -9,7 +9,11 @@ import { z } from 'zod';
 import { ActionResult, GraphAction } from '@paceline/model';
 import { FLAG_DEFLATE, Reassembler, chunkCapacity, fragment, type DropReason, type Frame, type FrameLimits } from './fragments.js';
 
-const Name = z.string().min(1).max(255).regex(/^[A-Za-z0-9_.:@+-]+$/);
+const Name = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[A-Za-z0-9_.:@+-]+$/);
 const Counter = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
 /** The replicated cluster document: the configuration, its epoch, and quarantined nodes with their reasons. */
@@ -64,15 +68,23 @@ export const NodeReport = z.strictObject({
    * The membership settings in effect on the sender (`clusterWideSettings`): the coordinator does
    * not schedule while members' differ. Absent from older versions (then not compared).
    */
-  membership: z.record(z.string().max(100), z.union([z.string().max(255), z.number(), z.boolean()]))
-    .refine((r) => Object.keys(r).length <= 256, 'at most 256 settings').optional(),
+  membership: z
+    .record(z.string().max(100), z.union([z.string().max(255), z.number(), z.boolean()]))
+    .refine((r) => Object.keys(r).length <= 256, 'at most 256 settings')
+    .optional(),
 });
 export type NodeReport = z.infer<typeof NodeReport>;
 export const ReportMessage = z.strictObject({ ...Base, type: z.literal('report'), report: NodeReport });
 
 /** An update request sent to the coordinator (admin commands issued on another node). */
 export const UpdateMessage = z.strictObject({ ...Base, type: z.literal('update'), request: z.record(z.string(), z.unknown()), reqId: z.string().max(100) });
-export const UpdateReplyMessage = z.strictObject({ ...Base, type: z.literal('update-reply'), reqId: z.string().max(100), ok: z.boolean(), message: z.string().max(4000) });
+export const UpdateReplyMessage = z.strictObject({
+  ...Base,
+  type: z.literal('update-reply'),
+  reqId: z.string().max(100),
+  ok: z.boolean(),
+  message: z.string().max(4000),
+});
 
 /** The coordinator asks a node to run one graph action. */
 export const ActionMessage = z.strictObject({
@@ -96,7 +108,15 @@ export const ResultMessage = z.strictObject({
 /** Forget the history and fail counts of a resource (all when absent) so that it is probed again. */
 export const CleanupMessage = z.strictObject({ ...Base, type: z.literal('cleanup'), resource: Name.optional() });
 
-export const PeerMessage = z.discriminatedUnion('type', [DocMessage, ReportMessage, UpdateMessage, UpdateReplyMessage, ActionMessage, ResultMessage, CleanupMessage]);
+export const PeerMessage = z.discriminatedUnion('type', [
+  DocMessage,
+  ReportMessage,
+  UpdateMessage,
+  UpdateReplyMessage,
+  ActionMessage,
+  ResultMessage,
+  CleanupMessage,
+]);
 export type PeerMessage = z.infer<typeof PeerMessage>;
 export type DistOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 /** A message before the sender fills in the envelope. */
@@ -141,7 +161,9 @@ export function encodePeer(m: PeerMessage, key: Uint8Array, options: PeerEncodeO
   const limits = options.limits ?? PEER_LIMITS;
   const json = Buffer.from(JSON.stringify(m), 'utf8');
   if (json.length > limits.maxPayloadBytes)
-    return { error: `a ${m.type} message to ${m.to} is ${json.length} bytes, over the ${limits.maxPayloadBytes}-byte limit of one daemon message; it was not sent` };
+    return {
+      error: `a ${m.type} message to ${m.to} is ${json.length} bytes, over the ${limits.maxPayloadBytes}-byte limit of one daemon message; it was not sent`,
+    };
   let payload = json;
   let flags = 0;
   if ((options.compress ?? true) && json.length > COMPRESS_ABOVE_BYTES) {
@@ -183,7 +205,8 @@ export function decodePeerFrame(frame: Frame, limits: FrameLimits = PEER_LIMITS)
   const parsed = PeerMessage.safeParse(value);
   if (!parsed.success) return { error: `malformed: ${parsed.error.issues[0]?.path.join('.') ?? ''} ${parsed.error.issues[0]?.message ?? ''}` };
   const m = parsed.data;
-  if (m.from !== frame.from || m.boot !== frame.boot || m.id !== frame.id) return { error: 'malformed: the message does not match its signed envelope (sender, boot, id)' };
+  if (m.from !== frame.from || m.boot !== frame.boot || m.id !== frame.id)
+    return { error: 'malformed: the message does not match its signed envelope (sender, boot, id)' };
   return { ok: m };
 }
 
@@ -193,7 +216,11 @@ export function decodePeerFrame(frame: Frame, limits: FrameLimits = PEER_LIMITS)
  */
 export class PeerDecoder {
   readonly reassembler: Reassembler;
-  constructor(key: Uint8Array, private readonly limits: FrameLimits = PEER_LIMITS, onDrop?: (reason: DropReason, detail: string) => void) {
+  constructor(
+    key: Uint8Array,
+    private readonly limits: FrameLimits = PEER_LIMITS,
+    onDrop?: (reason: DropReason, detail: string) => void,
+  ) {
     this.reassembler = new Reassembler(key, limits, onDrop);
   }
 

@@ -122,12 +122,18 @@ export class PeerRouter {
     const membership = p.membership();
     const peer = membership.peers[m.from];
     if (peer === undefined || !peer.member || settledBoot(peer) !== m.boot) {
-      p.log.debug(`ignoring a ${m.type} message from ${m.from}`, { boot: m.boot, reason: peer === undefined ? 'not a peer' : !peer.member ? 'not a member' : `incarnation ${m.boot} is not the member's (${settledBoot(peer) ?? 'unknown'})` });
+      p.log.debug(`ignoring a ${m.type} message from ${m.from}`, {
+        boot: m.boot,
+        reason:
+          peer === undefined ? 'not a peer' : !peer.member ? 'not a member' : `incarnation ${m.boot} is not the member's (${settledBoot(peer) ?? 'unknown'})`,
+      });
       return;
     }
     const now = p.clock.now();
     switch (m.type) {
-      case 'doc': p.feedCore({ type: 'doc', from: m.from, doc: m.doc, now }); break;
+      case 'doc':
+        p.feedCore({ type: 'doc', from: m.from, doc: m.doc, now });
+        break;
       case 'report': {
         const r = this.parsePeerReport(m.from, m.report);
         if (r.ok) p.feedCore({ type: 'report', node: m.from, report: r.report, now });
@@ -136,7 +142,8 @@ export class PeerRouter {
       }
       case 'update': {
         const req = UpdateRequest.safeParse(m.request);
-        if (!req.success) this.send(m.from, { type: 'update-reply', reqId: m.reqId, ok: false, message: `invalid request: ${formatIssues(zodIssues(req.error))}` });
+        if (!req.success)
+          this.send(m.from, { type: 'update-reply', reqId: m.reqId, ok: false, message: `invalid request: ${formatIssues(zodIssues(req.error))}` });
         else p.feedCore({ type: 'update', request: req.data, reqId: m.reqId, replyTo: m.from, now });
         break;
       }
@@ -168,7 +175,9 @@ export class PeerRouter {
         p.onResult(m.from, m.boot, m.key, m.result);
         break;
       }
-      case 'cleanup': p.cleanupLocal(m.resource); break;
+      case 'cleanup':
+        p.cleanupLocal(m.resource);
+        break;
     }
   }
 }
@@ -178,7 +187,9 @@ const WireResult = ActionResult.strip();
 /** A result as the wire carries it: the model's fields only (an agent's extras dropped), or why it is not one. */
 export function wireResult(r: ActionResult): ActionResult {
   const p = WireResult.safeParse(r);
-  return p.success ? p.data : { execution: 'error', outcome: 'generic-error', reason: `the agent returned an invalid result (${formatIssues(zodIssues(p.error))})` };
+  return p.success
+    ? p.data
+    : { execution: 'error', outcome: 'generic-error', reason: `the agent returned an invalid result (${formatIssues(zodIssues(p.error))})` };
 }
 
 /**
@@ -187,7 +198,10 @@ export function wireResult(r: ActionResult): ActionResult {
  * JSON: they are taken from it instead of being parsed again (reports are re-sent every second and
  * with every result).
  */
-export function parseReport(r: NodeReport, same?: NodeReportData): { readonly ok: true; readonly report: NodeReportData } | { readonly ok: false; readonly error: string } {
+export function parseReport(
+  r: NodeReport,
+  same?: NodeReportData,
+): { readonly ok: true; readonly report: NodeReportData } | { readonly ok: false; readonly error: string } {
   let history: NodeReportData['history'];
   let failures: NodeReportData['failures'];
   if (same !== undefined) ({ history, failures } = same);
@@ -202,9 +216,14 @@ export function parseReport(r: NodeReport, same?: NodeReportData): { readonly ok
   return {
     ok: true,
     report: {
-      boot: r.boot, rev: r.rev, history, failures,
-      ...(r.unclean !== undefined ? { unclean: r.unclean } : {}), ...(r.shutdown ? { shutdown: true } : {}),
-      ...(r.fenced?.length ? { fenced: [...r.fenced] } : {}), ...(r.members ? { members: [...r.members] } : {}),
+      boot: r.boot,
+      rev: r.rev,
+      history,
+      failures,
+      ...(r.unclean !== undefined ? { unclean: r.unclean } : {}),
+      ...(r.shutdown ? { shutdown: true } : {}),
+      ...(r.fenced?.length ? { fenced: [...r.fenced] } : {}),
+      ...(r.members ? { members: [...r.members] } : {}),
       ...(r.membership ? { membership: { ...r.membership } } : {}),
     },
   };

@@ -50,12 +50,17 @@ export async function loadState(dir: string): Promise<PersistedState | undefined
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new DaemonError('STATE_CORRUPT', `${path} is not valid JSON (${(e as Error).message}); move it away to start from the configuration file`, { cause: e });
+    throw new DaemonError('STATE_CORRUPT', `${path} is not valid JSON (${(e as Error).message}); move it away to start from the configuration file`, {
+      cause: e,
+    });
   }
   const r = PersistedState.safeParse(json);
   if (!r.success) {
     const i = r.error.issues[0];
-    throw new DaemonError('STATE_CORRUPT', `${path}: ${i ? `${i.path.join('.')}: ${i.message}` : 'invalid'}; move it away to start from the configuration file`);
+    throw new DaemonError(
+      'STATE_CORRUPT',
+      `${path}: ${i ? `${i.path.join('.')}: ${i.message}` : 'invalid'}; move it away to start from the configuration file`,
+    );
   }
   return r.data;
 }
@@ -77,9 +82,15 @@ export async function checkStateDir(dir: string): Promise<void> {
   if (!st.isDirectory()) throw new DaemonError('STATE_INSECURE', `the state directory ${dir} is not a directory`);
   const uid = process.getuid?.();
   if (uid !== undefined && st.uid !== uid && st.uid !== 0)
-    throw new DaemonError('STATE_INSECURE', `the state directory ${dir} is owned by uid ${st.uid}, not by the daemon's user (uid ${uid}) or root: that user could change the daemon's state (run: chown ${uid} ${dir})`);
+    throw new DaemonError(
+      'STATE_INSECURE',
+      `the state directory ${dir} is owned by uid ${st.uid}, not by the daemon's user (uid ${uid}) or root: that user could change the daemon's state (run: chown ${uid} ${dir})`,
+    );
   if ((st.mode & 0o022) !== 0)
-    throw new DaemonError('STATE_INSECURE', `the state directory ${dir} has mode ${octal(st.mode)}: group and others must not write to it (run: chmod 700 ${dir})`);
+    throw new DaemonError(
+      'STATE_INSECURE',
+      `the state directory ${dir} has mode ${octal(st.mode)}: group and others must not write to it (run: chmod 700 ${dir})`,
+    );
 }
 
 /** The lock file in the state directory: it holds the pid of the daemon using the directory. */
@@ -124,7 +135,10 @@ export async function lockStateDir(dir: string): Promise<StateLock> {
       const pid = Number.parseInt(text.trim(), 10);
       const held = Number.isInteger(pid) && pid > 0 && (pid === process.pid ? heldLocks.has(path) : alive(pid));
       if (held)
-        throw new DaemonError('STATE_LOCKED', `another daemon (pid ${pid}) uses the state directory ${dir}: stop it first, or give this one its own --state-dir (if no such daemon runs, remove ${path})`);
+        throw new DaemonError(
+          'STATE_LOCKED',
+          `another daemon (pid ${pid}) uses the state directory ${dir}: stop it first, or give this one its own --state-dir (if no such daemon runs, remove ${path})`,
+        );
       // Stale (or being written this instant by another starter: its pid appears on the next try).
       if (text.trim() === '' && attempt === 0) {
         await new Promise((r) => setTimeout(r, 50));
@@ -207,7 +221,10 @@ export class StateWriter {
       const s = this.latest;
       if (s === undefined) return;
       this.latest = undefined;
-      await saveState(this.dir, s).then(() => this.onSaved(s), (e: Error) => this.onError(e));
+      await saveState(this.dir, s).then(
+        () => this.onSaved(s),
+        (e: Error) => this.onError(e),
+      );
     });
     return this.chain;
   }

@@ -23,7 +23,12 @@ export const UpdateRequest = z.discriminatedUnion('op', [
    * A configuration that drops a current member, or has no nodes or no resources where the cluster
    * has some, is refused unless `force` (see `replaceRisks`).
    */
-  z.strictObject({ op: z.literal('replace'), config: z.record(z.string(), z.unknown()), epoch: z.number().int().nonnegative().optional(), force: z.boolean().optional() }),
+  z.strictObject({
+    op: z.literal('replace'),
+    config: z.record(z.string(), z.unknown()),
+    epoch: z.number().int().nonnegative().optional(),
+    force: z.boolean().optional(),
+  }),
 ]);
 export type UpdateRequest = z.infer<typeof UpdateRequest>;
 
@@ -61,7 +66,9 @@ function withConfig(doc: ClusterDoc, written: Readonly<Record<string, unknown>>,
 }
 
 function checkNode(config: ClusterConfig, node: string): string | undefined {
-  return config.nodes.some((n) => n.name === node) ? undefined : `no node "${node}" in the configuration (nodes: ${config.nodes.map((n) => n.name).join(', ')})`;
+  return config.nodes.some((n) => n.name === node)
+    ? undefined
+    : `no node "${node}" in the configuration (nodes: ${config.nodes.map((n) => n.name).join(', ')})`;
 }
 
 function checkResource(config: ClusterConfig, resource: string): string | undefined {
@@ -78,9 +85,13 @@ export function replaceRisks(current: ClusterConfig, next: ClusterConfig, member
   if (next.nodes.length === 0) out.push('it has no nodes (every node would leave the cluster, its resources left running unmanaged)');
   else {
     const dropped = members.filter((m) => current.nodes.some((n) => n.name === m) && !next.nodes.some((n) => n.name === m)).sort();
-    if (dropped.length > 0) out.push(`it drops ${dropped.join(', ')}, ${dropped.length === 1 ? 'a current member' : 'current members'} (${dropped.length === 1 ? 'its' : 'their'} resources would be left running unmanaged)`);
+    if (dropped.length > 0)
+      out.push(
+        `it drops ${dropped.join(', ')}, ${dropped.length === 1 ? 'a current member' : 'current members'} (${dropped.length === 1 ? 'its' : 'their'} resources would be left running unmanaged)`,
+      );
   }
-  if (next.resources.length === 0 && current.resources.length > 0) out.push(`it has no resources (the cluster's ${current.resources.length} would be left running unmanaged or stopped as orphans)`);
+  if (next.resources.length === 0 && current.resources.length > 0)
+    out.push(`it has no resources (the cluster's ${current.resources.length} would be left running unmanaged or stopped as orphans)`);
   return out;
 }
 
@@ -106,7 +117,10 @@ export function applyUpdate(doc: ClusterDoc, config: ClusterConfig, req: UpdateR
       const bad = checkNode(config, req.node);
       if (bad) return { error: bad };
       if (doc.quarantine[req.node] !== undefined) return { error: `${req.node} is already quarantined: ${doc.quarantine[req.node]}` };
-      return { doc: { ...doc, epoch: next, config: { ...raw, epoch: next }, quarantine: { ...doc.quarantine, [req.node]: req.reason } }, message: `${req.node} quarantined: ${req.reason} (epoch ${next})` };
+      return {
+        doc: { ...doc, epoch: next, config: { ...raw, epoch: next }, quarantine: { ...doc.quarantine, [req.node]: req.reason } },
+        message: `${req.node} quarantined: ${req.reason} (epoch ${next})`,
+      };
     }
     case 'clear-node': {
       const bad = checkNode(config, req.node);
@@ -114,7 +128,10 @@ export function applyUpdate(doc: ClusterDoc, config: ClusterConfig, req: UpdateR
       if (doc.quarantine[req.node] === undefined) return { error: `${req.node} is not quarantined` };
       const quarantine = { ...doc.quarantine };
       delete quarantine[req.node];
-      return { doc: { ...doc, epoch: next, config: { ...raw, epoch: next }, quarantine }, message: `${req.node} cleared: it may run resources again (epoch ${next})` };
+      return {
+        doc: { ...doc, epoch: next, config: { ...raw, epoch: next }, quarantine },
+        message: `${req.node} cleared: it may run resources again (epoch ${next})`,
+      };
     }
     case 'move':
     case 'ban': {
@@ -123,13 +140,25 @@ export function applyUpdate(doc: ClusterDoc, config: ClusterConfig, req: UpdateR
       const id = req.op === 'move' ? preferId(req.resource) : banId(req.resource, req.node);
       const constraint = { type: 'location', id, resource: req.resource, node: req.node, score: req.op === 'move' ? 'INFINITY' : '-INFINITY' } as const;
       raw.constraints = [...(raw.constraints ?? []).filter((c) => c.id !== id), constraint];
-      return withConfig(doc, raw, req.op === 'move' ? `${req.resource} moves to ${req.node} (constraint ${id})` : `${req.resource} banned from ${req.node} (constraint ${id})`, next);
+      return withConfig(
+        doc,
+        raw,
+        req.op === 'move' ? `${req.resource} moves to ${req.node} (constraint ${id})` : `${req.resource} banned from ${req.node} (constraint ${id})`,
+        next,
+      );
     }
     case 'clear': {
       const bad = checkResource(config, req.resource);
       if (bad) return { error: bad };
-      const ids = new Set((raw.constraints ?? []).map((c) => c.id).filter((id) =>
-        req.node === undefined ? id === preferId(req.resource) || id.startsWith(`cli-ban-${req.resource}-on-`) : id === banId(req.resource, req.node) || id === preferId(req.resource)));
+      const ids = new Set(
+        (raw.constraints ?? [])
+          .map((c) => c.id)
+          .filter((id) =>
+            req.node === undefined
+              ? id === preferId(req.resource) || id.startsWith(`cli-ban-${req.resource}-on-`)
+              : id === banId(req.resource, req.node) || id === preferId(req.resource),
+          ),
+      );
       if (ids.size === 0) return { error: `no move or ban constraints for ${req.resource}` };
       raw.constraints = (raw.constraints ?? []).filter((c) => !ids.has(c.id));
       return withConfig(doc, raw, `removed ${[...ids].sort().join(', ')}`, next);
@@ -145,7 +174,9 @@ export function applyUpdate(doc: ClusterDoc, config: ClusterConfig, req: UpdateR
       if (req.epoch !== undefined && req.epoch <= doc.epoch) {
         const same = JSON.stringify(stripEpoch(req.config)) === JSON.stringify(stripEpoch(doc.config));
         if (same) return { error: `nothing to do: the cluster already has this configuration (epoch ${doc.epoch})` };
-        return { error: `conflicting edit: the file says epoch ${req.epoch} but the cluster is at epoch ${doc.epoch} and its configuration differs (someone changed it since the file was written). Run \`paceline config show\`, merge your change, and apply with epoch ${doc.epoch + 1} or without an epoch` };
+        return {
+          error: `conflicting edit: the file says epoch ${req.epoch} but the cluster is at epoch ${doc.epoch} and its configuration differs (someone changed it since the file was written). Run \`paceline config show\`, merge your change, and apply with epoch ${doc.epoch + 1} or without an epoch`,
+        };
       }
       const r = withConfig(doc, stripEpoch(req.config), 'configuration replaced', Math.max(req.epoch ?? 0, next));
       if (r.doc === undefined || req.force === true) return r;
@@ -197,5 +228,7 @@ export function docKey(doc: ClusterDoc): string {
 }
 
 function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([p], [q]) => (p < q ? -1 : 1))) : x));
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([p], [q]) => (p < q ? -1 : 1))) : x,
+  );
 }

@@ -29,7 +29,9 @@ export function statusKey(s: CoreState, status: ClusterStatus): string {
   for (const n of status.nodes) {
     const r = s.reports[n.name];
     const attrs = Object.keys(n.attributes).length === 0 ? '' : JSON.stringify(n.attributes);
-    parts.push(`${n.name}:${n.state}:${n.standby ? 1 : 0}${n.maintenance ? 1 : 0}${n.shutdown ? 1 : 0}:${r ? `${r.boot}/${r.rev}` : '-'}:${n.history.length}/${n.failures.length}:${attrs}`);
+    parts.push(
+      `${n.name}:${n.state}:${n.standby ? 1 : 0}${n.maintenance ? 1 : 0}${n.shutdown ? 1 : 0}:${r ? `${r.boot}/${r.rev}` : '-'}:${n.history.length}/${n.failures.length}:${attrs}`,
+    );
   }
   return parts.join('\u0000');
 }

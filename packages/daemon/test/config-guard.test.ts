@@ -14,12 +14,28 @@ import { freePorts, twoNodeConfig, waitFor, testbed } from './helpers.js';
 
 const { root, key, daemons } = testbed('config-guard');
 const lines: string[] = [];
-const logger = createLogger({ stream: new Writable({ write(chunk, _e, cb) { lines.push(String(chunk)); cb(); } }), level: 'info' });
+const logger = createLogger({
+  stream: new Writable({
+    write(chunk, _e, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  }),
+  level: 'info',
+});
 
 function make(node: string, config: Record<string, unknown>): Daemon {
   const d = new Daemon({
-    node, config, stateDir: join(root, node), key, agents: new AgentRegistry([...dummyAgents]), runner: new ExecaCommandRunner(),
-    clock: systemClock, timers: systemTimers, logger, shutdownTimeoutMs: 5000,
+    node,
+    config,
+    stateDir: join(root, node),
+    key,
+    agents: new AgentRegistry([...dummyAgents]),
+    runner: new ExecaCommandRunner(),
+    clock: systemClock,
+    timers: systemTimers,
+    logger,
+    shutdownTimeoutMs: 5000,
   });
   daemons.push(d);
   return d;
@@ -30,12 +46,18 @@ test('a replacement that drops a member or empties nodes or resources is refused
   const s1 = make('serv1', config);
   const s2 = make('serv2', config);
   await Promise.all([s1.start(), s2.start()]);
-  await waitFor('both members, web placed', () => s1.status().members.length === 2 && s2.status().members.length === 2 && s1.status().resources.some((r) => r.node === 'serv1'));
+  await waitFor(
+    'both members, web placed',
+    () => s1.status().members.length === 2 && s2.status().members.length === 2 && s1.status().resources.some((r) => r.node === 'serv1'),
+  );
   const dir = join(root, 'serv2'); // asked on the non-coordinator: forwarded
   const epoch = s1.document().epoch;
 
   const empty = await controlRequest(dir, { cmd: 'update', request: { op: 'replace', config: {} } });
-  expect(empty).toMatchObject({ ok: false, message: expect.stringMatching(/refusing to replace the configuration: it has no nodes.*it has no resources.*--force/) });
+  expect(empty).toMatchObject({
+    ok: false,
+    message: expect.stringMatching(/refusing to replace the configuration: it has no nodes.*it has no resources.*--force/),
+  });
   const nodes = config['nodes'] as unknown[];
   const withoutServ2 = await controlRequest(dir, { cmd: 'update', request: { op: 'replace', config: { ...config, nodes: nodes.slice(0, 1) } } });
   expect(withoutServ2).toMatchObject({ ok: false, message: expect.stringContaining('it drops serv2, a current member') });

@@ -10,12 +10,20 @@ import type { ClusterDoc } from '@paceline/daemon';
 
 const config = {
   properties: { stonithEnabled: false },
-  nodes: [{ name: 'serv1', addresses: { lan: '127.0.0.1:7001' } }, { name: 'serv2', addresses: { lan: '127.0.0.1:7003' } }],
+  nodes: [
+    { name: 'serv1', addresses: { lan: '127.0.0.1:7001' } },
+    { name: 'serv2', addresses: { lan: '127.0.0.1:7003' } },
+  ],
   resources: [{ type: 'primitive', id: 'web', agent: 'paceline:dummy' }],
 };
 const doc: ClusterDoc = { epoch: 1, config: { ...config, epoch: 1 }, quarantine: {} };
 const view: MembershipView = {
-  members: ['serv1', 'serv2'], coordinator: 'serv1', term: 1, quorate: true, mayRun: true, mayRunReason: 'ok',
+  members: ['serv1', 'serv2'],
+  coordinator: 'serv1',
+  term: 1,
+  quorate: true,
+  mayRun: true,
+  mayRunReason: 'ok',
   peers: { serv2: { member: true, safelyDown: false, reason: 'member', boot: 20, links: { lan: true } } },
 };
 const now = 1_700_000_000_000;
@@ -38,11 +46,18 @@ test('an ok answer carries its epoch; a negative acknowledgement answers the cha
   const ok = run(c.state, [{ type: 'doc-signal', from: 'serv2', reqId: `doc-ack/${key}`, now }]);
   expect(ok.commands).toContainEqual({ type: 'reply', to: 'serv2', reqId: 'r1', ok: true, message: 'serv2 is in standby (epoch 2)', epoch: 2 });
 
-  const nack = run(c.state, [{ type: 'doc-signal', from: 'serv2', reqId: `doc-ack/${key}`, ok: false, message: 'cannot write /var/lib/paceline/state.json: ENOSPC', now }]);
-  expect(nack.commands).toContainEqual(expect.objectContaining({
-    type: 'reply', to: 'serv2', reqId: 'r1', ok: false,
-    message: expect.stringMatching(/^serv2 is in standby \(epoch 2\) is in effect, but serv2 could not save it \(cannot write .*ENOSPC\)/),
-  }));
+  const nack = run(c.state, [
+    { type: 'doc-signal', from: 'serv2', reqId: `doc-ack/${key}`, ok: false, message: 'cannot write /var/lib/paceline/state.json: ENOSPC', now },
+  ]);
+  expect(nack.commands).toContainEqual(
+    expect.objectContaining({
+      type: 'reply',
+      to: 'serv2',
+      reqId: 'r1',
+      ok: false,
+      message: expect.stringMatching(/^serv2 is in standby \(epoch 2\) is in effect, but serv2 could not save it \(cannot write .*ENOSPC\)/),
+    }),
+  );
   expect(nack.commands).toContainEqual(expect.objectContaining({ type: 'log', level: 'error' }));
   expect(docRetransmitTargets(nack.state)).toEqual(['serv2']);
   // Once it can save it, its acknowledgement confirms the document; nothing is answered twice.

@@ -1,11 +1,25 @@
 import { QUARANTINE_ATTRIBUTE } from '@paceline/daemon';
-import { coordinatorStep, docRetransmitTargets, initialCoreState, scheduleBlocker, buildStatus, type CoreCommand, type CoreEvent, type CoreState, type MembershipView, type NodeReportData } from '../src/core.js';
+import {
+  coordinatorStep,
+  docRetransmitTargets,
+  initialCoreState,
+  scheduleBlocker,
+  buildStatus,
+  type CoreCommand,
+  type CoreEvent,
+  type CoreState,
+  type MembershipView,
+  type NodeReportData,
+} from '../src/core.js';
 import { docKey } from '../src/updates.js';
 import type { ClusterDoc } from '@paceline/daemon';
 
 const config = {
   properties: { stonithEnabled: false },
-  nodes: [{ name: 'serv1', addresses: { lan: '127.0.0.1:7001' } }, { name: 'serv2', addresses: { lan: '127.0.0.1:7003' } }],
+  nodes: [
+    { name: 'serv1', addresses: { lan: '127.0.0.1:7001' } },
+    { name: 'serv2', addresses: { lan: '127.0.0.1:7003' } },
+  ],
   resources: [{ type: 'primitive', id: 'web', agent: 'paceline:dummy' }],
   constraints: [{ type: 'location', id: 'web-home', resource: 'web', node: 'serv1', score: 100 }],
 };
@@ -16,14 +30,28 @@ function view(self: string, o: { members?: string[]; coordinator?: string; safe?
   const peer = self === 'serv1' ? 'serv2' : 'serv1';
   const member = members.includes(peer);
   return {
-    members, coordinator: o.coordinator ?? members[0]!, term: 1, quorate: true, mayRun: true, mayRunReason: 'ok',
-    peers: { [peer]: { member, safelyDown: !member && (o.safe ?? false), reason: member ? 'member' : o.safe ? 'fenced' : 'lost; fencing requested', boot: o.boot ?? 10, links: { lan: member } } },
+    members,
+    coordinator: o.coordinator ?? members[0]!,
+    term: 1,
+    quorate: true,
+    mayRun: true,
+    mayRunReason: 'ok',
+    peers: {
+      [peer]: {
+        member,
+        safelyDown: !member && (o.safe ?? false),
+        reason: member ? 'member' : o.safe ? 'fenced' : 'lost; fencing requested',
+        boot: o.boot ?? 10,
+        links: { lan: member },
+      },
+    },
   };
 }
 const report = (boot: number, rev = 0, extra: Partial<NodeReportData> = {}): NodeReportData => ({ boot, rev, history: [], failures: [], ...extra });
-const started = (node: string): NodeReportData => report(node === 'serv1' ? 10 : 20, 1, {
-  history: [{ resource: 'web', ops: [{ action: 'start', interval: 0, callId: 1, status: 'done', rc: 0 }] }],
-});
+const started = (node: string): NodeReportData =>
+  report(node === 'serv1' ? 10 : 20, 1, {
+    history: [{ resource: 'web', ops: [{ action: 'start', interval: 0, callId: 1, status: 'done', rc: 0 }] }],
+  });
 
 function run(state: CoreState, events: CoreEvent[]): { state: CoreState; commands: CoreCommand[] } {
   const commands: CoreCommand[] = [];
@@ -45,7 +73,7 @@ function settle(state: CoreState): CoreState {
 }
 
 describe('coordinatorStep', () => {
-  test('the coordinator waits for every member\'s report, then probes and starts at home', () => {
+  test("the coordinator waits for every member's report, then probes and starts at home", () => {
     const s0 = initialCoreState('serv1', doc, view('serv1', { boot: 20 }));
     const a = run(s0, [{ type: 'report', node: 'serv1', report: report(10), now }]);
     expect(runs(a.commands)).toHaveLength(0); // serv2 has not reported yet
@@ -72,7 +100,7 @@ describe('coordinatorStep', () => {
     // serv2 restarted without its overrides: they agree, the coordinator schedules.
     const b = run(a.state, [{ type: 'report', node: 'serv2', report: report(20, 1, { membership: settings }), now }]);
     expect(b.state.settingsConflict).toBeUndefined();
-    expect(b.commands).toContainEqual({ type: 'log', level: 'info', message: 'the members\' membership settings agree again' });
+    expect(b.commands).toContainEqual({ type: 'log', level: 'info', message: "the members' membership settings agree again" });
     expect(runs(b.commands)).toHaveLength(1);
   });
 
@@ -88,13 +116,19 @@ describe('coordinatorStep', () => {
 
   test('a non-coordinator never schedules', () => {
     const s0 = initialCoreState('serv2', doc, view('serv2', { boot: 10 }));
-    const r = run(s0, [{ type: 'report', node: 'serv1', report: report(10), now }, { type: 'report', node: 'serv2', report: report(20), now }]);
+    const r = run(s0, [
+      { type: 'report', node: 'serv1', report: report(10), now },
+      { type: 'report', node: 'serv2', report: report(20), now },
+    ]);
     expect(runs(r.commands)).toHaveLength(0);
   });
 
   test('a lost peer is unclean until proven down: its resource moves only then', () => {
     let s = initialCoreState('serv2', doc, view('serv2', { boot: 10 }));
-    s = run(s, [{ type: 'report', node: 'serv1', report: started('serv1'), now }, { type: 'report', node: 'serv2', report: report(20), now }]).state;
+    s = run(s, [
+      { type: 'report', node: 'serv1', report: started('serv1'), now },
+      { type: 'report', node: 'serv2', report: report(20), now },
+    ]).state;
     // serv1 is lost, not fenced yet: serv2 becomes coordinator
     const lost = run(s, [{ type: 'membership', view: view('serv2', { members: ['serv2'], coordinator: 'serv2' }), now }]);
     const frozen = buildStatus(lost.state).nodes.find((n) => n.name === 'serv1')!;
@@ -114,12 +148,22 @@ describe('coordinatorStep', () => {
     // serv1 runs web and is lost; isolated, it coordinates its own side and stops web (its monitor
     // failed). That report reaches serv2 a few ms before the heartbeat that re-joins serv1.
     let s = initialCoreState('serv2', doc, view('serv2', { boot: 10 }));
-    s = run(s, [{ type: 'report', node: 'serv1', report: started('serv1'), now }, { type: 'report', node: 'serv2', report: report(20), now }]).state;
+    s = run(s, [
+      { type: 'report', node: 'serv1', report: started('serv1'), now },
+      { type: 'report', node: 'serv2', report: report(20), now },
+    ]).state;
     s = settle(run(s, [{ type: 'membership', view: view('serv2', { members: ['serv2'], coordinator: 'serv2' }), now }]).state);
-    const stoppedOnServ1 = report(10, 2, { history: [{ resource: 'web', ops: [
-      { action: 'start', interval: 0, callId: 1, status: 'done', rc: 0 },
-      { action: 'stop', interval: 0, callId: 2, status: 'done', rc: 0 },
-    ] }] });
+    const stoppedOnServ1 = report(10, 2, {
+      history: [
+        {
+          resource: 'web',
+          ops: [
+            { action: 'start', interval: 0, callId: 1, status: 'done', rc: 0 },
+            { action: 'stop', interval: 0, callId: 2, status: 'done', rc: 0 },
+          ],
+        },
+      ],
+    });
     const r = run(s, [{ type: 'report', node: 'serv1', report: stoppedOnServ1, now }]);
     expect(runs(r.commands)).toHaveLength(0);
     expect(r.state.reports['serv1']!.rev).toBe(1);
@@ -131,32 +175,76 @@ describe('coordinatorStep', () => {
   test('while a peer is lost and not proven down, nothing that runs nowhere is started (the peer may be starting it)', () => {
     // web ran nowhere when serv1 was lost (e.g. it had been stopped after failures): serv2 must not
     // start it while serv1 might do the same on its side of a split.
-    const cfg: ClusterDoc = { ...doc, config: { ...doc.config, resources: [
-      { type: 'primitive', id: 'web', agent: 'paceline:dummy' }, { type: 'primitive', id: 'db', agent: 'paceline:dummy' },
-    ] } };
-    const probed = (boot: number, rows: [string, number][]): NodeReportData => report(boot, 1, { history: rows.map(([resource, rc]) => ({ resource, ops: [{ action: 'monitor', interval: 0, callId: 1, status: 'done', rc }] })) });
+    const cfg: ClusterDoc = {
+      ...doc,
+      config: {
+        ...doc.config,
+        resources: [
+          { type: 'primitive', id: 'web', agent: 'paceline:dummy' },
+          { type: 'primitive', id: 'db', agent: 'paceline:dummy' },
+        ],
+      },
+    };
+    const probed = (boot: number, rows: [string, number][]): NodeReportData =>
+      report(boot, 1, { history: rows.map(([resource, rc]) => ({ resource, ops: [{ action: 'monitor', interval: 0, callId: 1, status: 'done', rc }] })) });
     let s = initialCoreState('serv2', cfg, view('serv2', { boot: 10 }));
-    s = run(s, [{ type: 'report', node: 'serv1', report: probed(10, [['web', 7], ['db', 7]]), now }, { type: 'report', node: 'serv2', report: probed(20, [['web', 7], ['db', 0]]), now }]).state;
+    s = run(s, [
+      {
+        type: 'report',
+        node: 'serv1',
+        report: probed(10, [
+          ['web', 7],
+          ['db', 7],
+        ]),
+        now,
+      },
+      {
+        type: 'report',
+        node: 'serv2',
+        report: probed(20, [
+          ['web', 7],
+          ['db', 0],
+        ]),
+        now,
+      },
+    ]).state;
     s = settle(s);
     const lost = run(s, [{ type: 'membership', view: view('serv2', { members: ['serv2'], coordinator: 'serv2' }), now }]);
     const starts = runs(lost.commands).flatMap((c) => c.transition.actions.filter((a) => a.kind === 'start').map((a) => a.resource));
     expect(starts).not.toContain('web');
     expect(lost.state.held).toEqual(['web']);
-    expect(lost.commands).toContainEqual(expect.objectContaining({ type: 'log', level: 'warn', message: expect.stringContaining('not starting web while serv1 is lost') }));
+    expect(lost.commands).toContainEqual(
+      expect.objectContaining({ type: 'log', level: 'warn', message: expect.stringContaining('not starting web while serv1 is lost') }),
+    );
     // Proven down: web starts.
     const fenced = run(settle(lost.state), [{ type: 'membership', view: view('serv2', { members: ['serv2'], coordinator: 'serv2', safe: true }), now }]);
-    expect(runs(fenced.commands)[0]!.transition.actions.filter((a) => a.kind === 'start').map((a) => a.resource)).toContain('web');
+    expect(
+      runs(fenced.commands)[0]!
+        .transition.actions.filter((a) => a.kind === 'start')
+        .map((a) => a.resource),
+    ).toContain('web');
   });
 
   test('while a peer is lost and not proven down, a promotable clone promoted nowhere is not promoted (two primaries)', () => {
-    const cfg: ClusterDoc = { ...doc, config: { ...doc.config, resources: [
-      { type: 'clone', id: 'mirror', promotable: true, meta: { promotedMax: 1 }, child: { type: 'primitive', id: 'data', agent: 'paceline:dummy' } },
-    ], constraints: [] } };
-    const unpromoted = (boot: number): NodeReportData => report(boot, 1, { history: [{ resource: 'data:0', ops: [
-      { action: 'start', interval: 0, callId: 1, status: 'done', rc: 0 },
-    ] }] });
+    const cfg: ClusterDoc = {
+      ...doc,
+      config: {
+        ...doc.config,
+        resources: [
+          { type: 'clone', id: 'mirror', promotable: true, meta: { promotedMax: 1 }, child: { type: 'primitive', id: 'data', agent: 'paceline:dummy' } },
+        ],
+        constraints: [],
+      },
+    };
+    const unpromoted = (boot: number): NodeReportData =>
+      report(boot, 1, { history: [{ resource: 'data:0', ops: [{ action: 'start', interval: 0, callId: 1, status: 'done', rc: 0 }] }] });
     let s = initialCoreState('serv2', cfg, view('serv2', { boot: 10 }));
-    s = settle(run(s, [{ type: 'report', node: 'serv1', report: report(10, 1), now }, { type: 'report', node: 'serv2', report: unpromoted(20), now }]).state);
+    s = settle(
+      run(s, [
+        { type: 'report', node: 'serv1', report: report(10, 1), now },
+        { type: 'report', node: 'serv2', report: unpromoted(20), now },
+      ]).state,
+    );
     const lost = run(s, [{ type: 'membership', view: view('serv2', { members: ['serv2'], coordinator: 'serv2' }), now }]);
     expect(runs(lost.commands).flatMap((c) => c.transition.actions.filter((a) => a.kind === 'promote'))).toEqual([]);
     expect(lost.state.held).toEqual(['mirror']);
@@ -171,7 +259,7 @@ describe('coordinatorStep', () => {
     s = run(s, [{ type: 'membership', view: view('serv2', { boot: 10, coordinator: 'serv2' }), now }]).state;
     const old = run(s, [{ type: 'report', node: 'serv1', report: report(10, 7, { members: ['serv1'] }), now }]);
     expect(runs(old.commands)).toHaveLength(0);
-    expect(scheduleBlocker(old.state)).toBe('waiting for serv1\'s report since it rejoined');
+    expect(scheduleBlocker(old.state)).toBe("waiting for serv1's report since it rejoined");
     const fresh = run(old.state, [{ type: 'report', node: 'serv1', report: report(10, 8, { members: ['serv1', 'serv2'] }), now }]);
     expect(scheduleBlocker(fresh.state)).toBeUndefined();
   });
@@ -183,12 +271,19 @@ describe('coordinatorStep', () => {
     expect(runs(lost.commands)).toHaveLength(0);
     expect(scheduleBlocker(lost.state)).toContain('serv1 is lost and not proven down, and what it runs is unknown');
     const fenced = run(lost.state, [{ type: 'membership', view: view('serv2', { members: ['serv2'], coordinator: 'serv2', safe: true }), now }]);
-    expect(runs(fenced.commands)[0]!.transition.actions.filter((a) => a.kind === 'start').map((a) => a.node)).toEqual(['serv2']);
+    expect(
+      runs(fenced.commands)[0]!
+        .transition.actions.filter((a) => a.kind === 'start')
+        .map((a) => a.node),
+    ).toEqual(['serv2']);
   });
 
   test('a dirty state while a transition runs aborts it, and the next one follows its end', () => {
     let s = initialCoreState('serv1', doc, view('serv1', { boot: 20 }));
-    s = run(s, [{ type: 'report', node: 'serv1', report: report(10), now }, { type: 'report', node: 'serv2', report: report(20), now }]).state;
+    s = run(s, [
+      { type: 'report', node: 'serv1', report: report(10), now },
+      { type: 'report', node: 'serv2', report: report(20), now },
+    ]).state;
     expect(s.running).toBe(1);
     const k = run(s, [{ type: 'kick', reason: 'admin', now }]);
     expect(k.commands).toContainEqual({ type: 'abort', id: 1 });
@@ -238,7 +333,10 @@ describe('coordinatorStep', () => {
     const bad: ClusterDoc = { ...doc, epoch: 5, config: { resources: [{ type: 'primitive', id: 'x' }] } };
     const r = run(s, [{ type: 'doc', from: 'serv1', doc: bad, now }]);
     expect(r.state.doc.epoch).toBe(1);
-    expect(r.commands.find((c) => c.type === 'log')).toMatchObject({ level: 'error', message: expect.stringContaining('rejected configuration epoch 5 from serv1') });
+    expect(r.commands.find((c) => c.type === 'log')).toMatchObject({
+      level: 'error',
+      message: expect.stringContaining('rejected configuration epoch 5 from serv1'),
+    });
   });
 
   test('updates: forwarded by a non-coordinator, applied and published by the coordinator, answered once every node holds it', () => {
@@ -256,7 +354,9 @@ describe('coordinatorStep', () => {
     const second = run(c.state, [{ type: 'update', request: { op: 'standby', node: 'serv2', on: true }, reqId: 'r3', replyTo: 'serv1', now }]);
     expect(second.state.doc.epoch).toBe(2);
     const acked = run(second.state, [{ type: 'doc-signal', from: 'serv2', reqId: `doc-ack/${docKey(c.state.doc)}`, now }]);
-    expect(acked.commands).toContainEqual(expect.objectContaining({ type: 'reply', to: 'serv2', reqId: 'r1', ok: true, message: expect.stringContaining('(epoch 2)') }));
+    expect(acked.commands).toContainEqual(
+      expect.objectContaining({ type: 'reply', to: 'serv2', reqId: 'r1', ok: true, message: expect.stringContaining('(epoch 2)') }),
+    );
     expect(acked.state.doc.epoch).toBe(3);
     const bad = run(coord, [{ type: 'update', request: { op: 'move', resource: 'nope', node: 'serv1' }, reqId: 'r2', replyTo: 'serv1', now }]);
     expect(bad.commands).toContainEqual(expect.objectContaining({ type: 'reply', ok: false, message: 'no resource "nope" in the configuration' }));
@@ -285,7 +385,10 @@ describe('coordinatorStep', () => {
     // A refusal is repeated as a refusal.
     const bad = { type: 'update', request: { op: 'move', resource: 'nope', node: 'serv1' }, reqId: 'serv2/20/3', replyTo: 'serv2', now } as const;
     const refused = run(again.state, [bad, bad]);
-    expect(refused.commands.filter((c) => c.type === 'reply').map((c) => c.type === 'reply' && c.message)).toEqual(['no resource "nope" in the configuration', 'no resource "nope" in the configuration']);
+    expect(refused.commands.filter((c) => c.type === 'reply').map((c) => c.type === 'reply' && c.message)).toEqual([
+      'no resource "nope" in the configuration',
+      'no resource "nope" in the configuration',
+    ]);
     expect(refused.state.doc.epoch).toBe(off.state.doc.epoch);
   });
 
@@ -295,9 +398,19 @@ describe('coordinatorStep', () => {
     const s = initialCoreState('serv1', doc, view('serv1', { members: ['serv1'], coordinator: 'serv1', safe: true }));
     const r = run(s, [{ type: 'update', request: { op: 'standby', node: 'serv1', on: true }, reqId: 'r1', replyTo: 'serv1', now }]);
     expect(r.state.doc.epoch).toBe(1);
-    expect(r.commands).toContainEqual(expect.objectContaining({ type: 'reply', reqId: 'r1', ok: false, message: expect.stringContaining('serv2 has not shown serv1 its configuration since serv1 started') }));
+    expect(r.commands).toContainEqual(
+      expect.objectContaining({
+        type: 'reply',
+        reqId: 'r1',
+        ok: false,
+        message: expect.stringContaining('serv2 has not shown serv1 its configuration since serv1 started'),
+      }),
+    );
     // Once serv2 showed its document (here: the same one), changes are made again.
-    const shown = run(s, [{ type: 'doc', from: 'serv2', doc, now }, { type: 'update', request: { op: 'standby', node: 'serv1', on: true }, reqId: 'r2', replyTo: 'serv1', now }]);
+    const shown = run(s, [
+      { type: 'doc', from: 'serv2', doc, now },
+      { type: 'update', request: { op: 'standby', node: 'serv1', on: true }, reqId: 'r2', replyTo: 'serv1', now },
+    ]);
     expect(shown.commands).toContainEqual(expect.objectContaining({ type: 'reply', reqId: 'r2', ok: true }));
   });
 
@@ -308,7 +421,14 @@ describe('coordinatorStep', () => {
       { type: 'update', request: { op: 'standby', node: 'serv1', on: true }, reqId: 'r1', replyTo: 'serv1', now },
     ]);
     expect(lost.state.doc.epoch).toBe(1);
-    expect(lost.commands).toContainEqual(expect.objectContaining({ type: 'reply', reqId: 'r1', ok: false, message: expect.stringContaining('serv2 is lost and not proven down (lost; fencing requested)') }));
+    expect(lost.commands).toContainEqual(
+      expect.objectContaining({
+        type: 'reply',
+        reqId: 'r1',
+        ok: false,
+        message: expect.stringContaining('serv2 is lost and not proven down (lost; fencing requested)'),
+      }),
+    );
     const fenced = run(lost.state, [
       { type: 'membership', view: view('serv1', { members: ['serv1'], coordinator: 'serv1', safe: true }), now },
       { type: 'update', request: { op: 'standby', node: 'serv1', on: true }, reqId: 'r2', replyTo: 'serv1', now },
@@ -327,7 +447,9 @@ describe('coordinatorStep', () => {
     const c = run(coord, [{ type: 'update', request: { op: 'standby', node: 'serv1', on: true }, reqId: 'r1', replyTo: 'serv1', now }]);
     const other: ClusterDoc = { ...doc, epoch: 5, config: { ...doc.config, epoch: 5 } };
     const r = run(c.state, [{ type: 'doc', from: 'serv2', doc: other, now }]);
-    expect(r.commands).toContainEqual(expect.objectContaining({ type: 'reply', reqId: 'r1', ok: false, message: expect.stringContaining('it may or may not be in effect') }));
+    expect(r.commands).toContainEqual(
+      expect.objectContaining({ type: 'reply', reqId: 'r1', ok: false, message: expect.stringContaining('it may or may not be in effect') }),
+    );
   });
 
   test('a node back from an unclean end is quarantined in standby until cleared', () => {
@@ -354,13 +476,19 @@ describe('coordinatorStep', () => {
 
   test('stale reports are ignored', () => {
     const s = initialCoreState('serv1', doc, view('serv1', { boot: 20 }));
-    const a = run(s, [{ type: 'report', node: 'serv2', report: report(20, 5), now }, { type: 'report', node: 'serv2', report: report(20, 3), now }]);
+    const a = run(s, [
+      { type: 'report', node: 'serv2', report: report(20, 5), now },
+      { type: 'report', node: 'serv2', report: report(20, 3), now },
+    ]);
     expect(a.state.reports['serv2']!.rev).toBe(5);
   });
 
   test('expected results do not abort the running transition; a new failure does', () => {
     let s = initialCoreState('serv1', doc, view('serv1', { boot: 20 }));
-    s = run(s, [{ type: 'report', node: 'serv1', report: report(10), now }, { type: 'report', node: 'serv2', report: report(20), now }]).state;
+    s = run(s, [
+      { type: 'report', node: 'serv1', report: report(10), now },
+      { type: 'report', node: 'serv2', report: report(20), now },
+    ]).state;
     expect(s.running).toBe(1);
     const ok = run(s, [{ type: 'report', node: 'serv1', report: started('serv1'), now }]);
     expect(ok.commands.some((c) => c.type === 'abort')).toBe(false);
@@ -370,17 +498,35 @@ describe('coordinatorStep', () => {
 
   test('a node shutting down cleanly has its resources moved off; running monitors are not rerun', () => {
     let s = initialCoreState('serv1', doc, view('serv1', { boot: 20 }));
-    const withMonitor = report(10, 1, { history: [{ resource: 'web', ops: [
-      { action: 'start', interval: 0, callId: 1, status: 'done', rc: 0 },
-      { action: 'monitor', interval: 5000, callId: 2, status: 'done', rc: 0 },
-    ] }] });
-    const cfg: ClusterDoc = { ...doc, config: { ...doc.config, resources: [{ type: 'primitive', id: 'web', agent: 'paceline:dummy', ops: [{ name: 'monitor', interval: '5s' }] }] } };
+    const withMonitor = report(10, 1, {
+      history: [
+        {
+          resource: 'web',
+          ops: [
+            { action: 'start', interval: 0, callId: 1, status: 'done', rc: 0 },
+            { action: 'monitor', interval: 5000, callId: 2, status: 'done', rc: 0 },
+          ],
+        },
+      ],
+    });
+    const cfg: ClusterDoc = {
+      ...doc,
+      config: { ...doc.config, resources: [{ type: 'primitive', id: 'web', agent: 'paceline:dummy', ops: [{ name: 'monitor', interval: '5s' }] }] },
+    };
     s = initialCoreState('serv1', cfg, view('serv1', { boot: 20 }));
     const h2 = report(20, 1, { history: [{ resource: 'web', ops: [{ action: 'monitor', interval: 0, callId: 1, status: 'done', rc: 7 }] }] });
-    const steady = run(s, [{ type: 'report', node: 'serv1', report: withMonitor, now }, { type: 'report', node: 'serv2', report: h2, now }]);
+    const steady = run(s, [
+      { type: 'report', node: 'serv1', report: withMonitor, now },
+      { type: 'report', node: 'serv2', report: h2, now },
+    ]);
     expect(runs(steady.commands)).toHaveLength(0);
     const leaving = run(steady.state, [{ type: 'report', node: 'serv1', report: { ...withMonitor, rev: 2, shutdown: true }, now }]);
     const t = runs(leaving.commands)[0]!.transition;
-    expect(t.actions.filter((a) => a.kind === 'stop' || a.kind === 'start').map((a) => `${a.kind} ${a.node}`).sort()).toEqual(['start serv2', 'stop serv1']);
+    expect(
+      t.actions
+        .filter((a) => a.kind === 'stop' || a.kind === 'start')
+        .map((a) => `${a.kind} ${a.node}`)
+        .sort(),
+    ).toEqual(['start serv2', 'stop serv1']);
   });
 });

@@ -11,10 +11,14 @@ import { Daemon, controlRequest, loadState, systemTimers, type DaemonStatus } fr
 import { Writable } from 'node:stream';
 import { freePorts, twoNodeConfig, waitFor, testbed } from './helpers.js';
 
-
 const { root, key, daemons } = testbed('daemon');
 const logLines: string[] = [];
-const sink = new Writable({ write(chunk, _e, cb) { logLines.push(String(chunk)); cb(); } });
+const sink = new Writable({
+  write(chunk, _e, cb) {
+    logLines.push(String(chunk));
+    cb();
+  },
+});
 const logger = createLogger({ stream: sink, level: 'debug' });
 let config: Record<string, unknown>;
 const fenced: string[] = [];
@@ -24,15 +28,34 @@ const registry = new AgentRegistry([...dummyAgents]);
 const agents: AgentResolver = {
   async resolve(ref) {
     const a = await registry.resolve(ref);
-    return a && { ...a, start: (p: never, ctx: AgentContext) => { starts.push([ctx.node, ctx.keyFile, ctx.fencedNodes]); return a.start(p, ctx); } };
+    return (
+      a && {
+        ...a,
+        start: (p: never, ctx: AgentContext) => {
+          starts.push([ctx.node, ctx.keyFile, ctx.fencedNodes]);
+          return a.start(p, ctx);
+        },
+      }
+    );
   },
 };
 
 function make(node: string): Daemon {
   const d = new Daemon({
-    node, config, stateDir: join(root, node), key, keyFile: join(root, 'authkey'), agents, runner: new ExecaCommandRunner(),
-    clock: systemClock, timers: systemTimers, logger,
-    fence: async (n) => { fenced.push(n); return { ok: true }; },
+    node,
+    config,
+    stateDir: join(root, node),
+    key,
+    keyFile: join(root, 'authkey'),
+    agents,
+    runner: new ExecaCommandRunner(),
+    clock: systemClock,
+    timers: systemTimers,
+    logger,
+    fence: async (n) => {
+      fenced.push(n);
+      return { ok: true };
+    },
   });
   daemons.push(d);
   return d;
@@ -91,7 +114,10 @@ test('failover, quarantine, clear and failback', async () => {
   await waitFor('persisted', async () => (await loadState(join(root, 'serv1')))?.doc.epoch === before + 1);
 
   // A stale `config apply` is refused as a conflicting edit.
-  const stale = await controlRequest(join(root, 'serv1'), { cmd: 'update', request: { op: 'replace', config: { ...config, properties: { clusterName: 'other' } }, epoch: before } });
+  const stale = await controlRequest(join(root, 'serv1'), {
+    cmd: 'update',
+    request: { op: 'replace', config: { ...config, properties: { clusterName: 'other' } }, epoch: before },
+  });
   expect(stale).toMatchObject({ ok: false, message: expect.stringContaining('conflicting edit') });
 
   // A clean shutdown stops its resources and leaves: no quarantine on the next start.

@@ -22,21 +22,51 @@ const boot = 1_795_000_000_000;
 function report(n: number, opts: { from?: string; id?: number; running?: boolean } = {}): PeerMessage {
   const all = (opts.running ?? true) ? histories.running : histories.probed;
   return {
-    v: 2, type: 'report', from: opts.from ?? 'serv1', to: 'serv2', boot, id: opts.id ?? 1, toBoot: boot + 7,
+    v: 2,
+    type: 'report',
+    from: opts.from ?? 'serv1',
+    to: 'serv2',
+    boot,
+    id: opts.id ?? 1,
+    toBoot: boot + 7,
     report: { boot, rev: n, history: all.slice(0, n), failures: [] },
   };
 }
 
 function history(n: number, opts: { running?: boolean } = {}): ClusterStatus['nodes'][number]['history'] {
-  let status: ClusterStatus = { quorum: true, nodes: [{ name: 'serv1', state: 'online', standby: false, maintenance: false, shutdown: false, attributes: {}, history: [], failures: [] }] };
+  let status: ClusterStatus = {
+    quorum: true,
+    nodes: [{ name: 'serv1', state: 'online', standby: false, maintenance: false, shutdown: false, attributes: {}, history: [], failures: [] }],
+  };
   const t = 1_795_000_000_000;
   for (let i = 0; i < n; i++) {
     const rsc = `rsc${String(i).padStart(3, '0')}`;
     const agent = 'paceline:dummy';
-    status = recordResult(status, 'serv1', rsc, { action: 'monitor', interval: 0, expectedRc: 7, agent }, { execution: 'done', outcome: 'not-running', durationMs: 1 }, t + i);
+    status = recordResult(
+      status,
+      'serv1',
+      rsc,
+      { action: 'monitor', interval: 0, expectedRc: 7, agent },
+      { execution: 'done', outcome: 'not-running', durationMs: 1 },
+      t + i,
+    );
     if (opts.running ?? true) {
-      status = recordResult(status, 'serv1', rsc, { action: 'start', interval: 0, expectedRc: 0, agent, digest: 'd41d8cd98f00b204e9800998ecf8427e' }, { execution: 'done', outcome: 'ok', durationMs: 2 }, t + i + 1);
-      status = recordResult(status, 'serv1', rsc, { action: 'monitor', interval: 10_000, expectedRc: 0, agent }, { execution: 'done', outcome: 'ok', durationMs: 1 }, t + i + 2);
+      status = recordResult(
+        status,
+        'serv1',
+        rsc,
+        { action: 'start', interval: 0, expectedRc: 0, agent, digest: 'd41d8cd98f00b204e9800998ecf8427e' },
+        { execution: 'done', outcome: 'ok', durationMs: 2 },
+        t + i + 1,
+      );
+      status = recordResult(
+        status,
+        'serv1',
+        rsc,
+        { action: 'monitor', interval: 10_000, expectedRc: 0, agent },
+        { execution: 'done', outcome: 'ok', durationMs: 1 },
+        t + i + 2,
+      );
     }
   }
   return [...status.nodes[0]!.history];
@@ -53,7 +83,14 @@ function encoded(m: PeerMessage, options: Parameters<typeof encodePeer>[2] = {})
 const packets = (m: PeerMessage, options: Parameters<typeof encodePeer>[2] = {}): Buffer[] => [...encoded(m, options).packets];
 
 /** Small limits so that a test message spans several fragments. */
-const tiny: FrameLimits = { maxPacketBytes: 600, maxPayloadBytes: 20_000, maxFragments: 64, maxPartialsPerSender: 3, maxBufferedBytes: 50_000, reassemblyTimeoutMs: 1000 };
+const tiny: FrameLimits = {
+  maxPacketBytes: 600,
+  maxPayloadBytes: 20_000,
+  maxFragments: 64,
+  maxPartialsPerSender: 3,
+  maxBufferedBytes: 50_000,
+  reassemblyTimeoutMs: 1000,
+};
 
 function decoder(limits: FrameLimits = PEER_LIMITS): { d: PeerDecoder; drops: string[] } {
   const drops: string[] = [];
@@ -81,7 +118,9 @@ describe('encode and decode', () => {
       const out = e.packets.map((p) => d.accept(p, 0)).filter((x) => x !== undefined);
       expect(out).toEqual([m]);
       expect(drops).toEqual([]);
-      process.stderr.write(`300-resource report: ${json} bytes of JSON; compress=${compress}: ${e.wireBytes} bytes on the wire in ${e.packets.length} packet(s)\n`);
+      process.stderr.write(
+        `300-resource report: ${json} bytes of JSON; compress=${compress}: ${e.wireBytes} bytes on the wire in ${e.packets.length} packet(s)\n`,
+      );
     }
   });
 
@@ -92,7 +131,7 @@ describe('encode and decode', () => {
     const { d, drops } = decoder(tiny);
     const arrivals = [...a.reverse(), ...b, ...a, ...b.reverse()];
     // Interleave: a and b alternately.
-    arrivals.sort((x, y) => (x.readUInt16BE(24) - y.readUInt16BE(24)));
+    arrivals.sort((x, y) => x.readUInt16BE(24) - y.readUInt16BE(24));
     const got = arrivals.map((p) => d.accept(p, 0)).filter((x) => x !== undefined);
     expect(got.map((m) => m.id).sort()).toEqual([1, 2]);
     expect(drops).toEqual([]);
@@ -132,7 +171,16 @@ describe('hostile or broken input is dropped and counted, never thrown', () => {
     const v1 = Buffer.from(p!);
     v1.writeUInt8(1, 4);
     const other = encodePeer(small(), randomBytes(32)).packets![0]!;
-    for (const x of [p!.subarray(0, 20), p!.subarray(0, p!.length - 1), Buffer.concat([p!, Buffer.from([0])]), flipped, v1, other, Buffer.alloc(0), Buffer.alloc(MAX_PEER_PACKET_BYTES + 1)])
+    for (const x of [
+      p!.subarray(0, 20),
+      p!.subarray(0, p!.length - 1),
+      Buffer.concat([p!, Buffer.from([0])]),
+      flipped,
+      v1,
+      other,
+      Buffer.alloc(0),
+      Buffer.alloc(MAX_PEER_PACKET_BYTES + 1),
+    ])
       expect(d.accept(x, 0)).toBeUndefined();
     expect(drops.map((x) => x.split(':')[0])).toEqual(['truncated', 'truncated', 'truncated', 'forged', 'malformed', 'forged', 'truncated', 'oversized']);
     expect(d.reassembler.stats().dropped).toEqual({ truncated: 4, forged: 2, malformed: 1, oversized: 1 });
@@ -145,7 +193,10 @@ describe('hostile or broken input is dropped and counted, never thrown', () => {
     forged[forged.length - 1]! ^= 1;
     expect(d.accept(ps[0]!, 0)).toBeUndefined();
     expect(d.accept(forged, 0)).toBeUndefined();
-    const out = ps.slice(1).map((p) => d.accept(p, 0)).filter((x) => x !== undefined);
+    const out = ps
+      .slice(1)
+      .map((p) => d.accept(p, 0))
+      .filter((x) => x !== undefined);
     expect(out).toEqual([report(10)]);
     expect(drops).toEqual([expect.stringMatching(/^forged/)]);
   });
@@ -157,7 +208,10 @@ describe('hostile or broken input is dropped and counted, never thrown', () => {
     expect(d.accept(many[0]!, 0)).toBeUndefined();
     const huge = fragment({ from: 'serv1', boot, id: 2 }, 0, Buffer.alloc(30_000), key, big); // > 20 000 bytes
     expect(d.accept(huge[0]!, 0)).toBeUndefined();
-    expect(drops).toEqual([expect.stringMatching(/^out-of-bounds: \d+ fragments \(limit 64\)/), expect.stringMatching(/^out-of-bounds: a 30000-byte message \(limit 20000\)/)]);
+    expect(drops).toEqual([
+      expect.stringMatching(/^out-of-bounds: \d+ fragments \(limit 64\)/),
+      expect.stringMatching(/^out-of-bounds: a 30000-byte message \(limit 20000\)/),
+    ]);
   });
 
   test('fragments that disagree (count, length) drop the partial message', () => {
@@ -177,7 +231,9 @@ describe('hostile or broken input is dropped and counted, never thrown', () => {
     expect(d.reassembler.stats().partials).toBe(1);
     expect(d.reassembler.sweep(1900)).toBe(0);
     expect(d.reassembler.sweep(2001)).toBe(1);
-    expect(drops).toEqual([expect.stringMatching(new RegExp(`^timeout: message serv1\\|${boot}\\|1: ${ps.length - 1} of ${ps.length} fragments within 1000 ms`))]);
+    expect(drops).toEqual([
+      expect.stringMatching(new RegExp(`^timeout: message serv1\\|${boot}\\|1: ${ps.length - 1} of ${ps.length} fragments within 1000 ms`)),
+    ]);
     expect(d.reassembler.stats()).toMatchObject({ partials: 0, bufferedBytes: 0, dropped: { timeout: 1 } });
     // The late fragment alone starts a new partial message, which times out in turn.
     expect(d.accept(ps[0]!, 2002)).toBeUndefined();
@@ -192,7 +248,10 @@ describe('hostile or broken input is dropped and counted, never thrown', () => {
     for (const ps of msgs) d.accept(ps[0]!, 0);
     expect(drops).toEqual([expect.stringMatching(/^evicted: serv1 has more than 3 partial messages/)]);
     // The newest three still complete.
-    const done = msgs.slice(1).flatMap((ps) => ps.slice(1).map((p) => d.accept(p, 0))).filter((x) => x !== undefined);
+    const done = msgs
+      .slice(1)
+      .flatMap((ps) => ps.slice(1).map((p) => d.accept(p, 0)))
+      .filter((x) => x !== undefined);
     expect(done.map((m) => m.id)).toEqual([2, 3, 4]);
 
     const b = decoder({ ...tiny, maxPartialsPerSender: 100, maxBufferedBytes: 1500 });
@@ -238,20 +297,23 @@ describe('hostile or broken input is dropped and counted, never thrown', () => {
 
   test('property: random bytes and random mutations of valid packets never throw and never yield a wrong message', () => {
     const ps = packets(report(10), { limits: tiny, compress: false });
-    fc.assert(fc.property(
-      fc.uint8Array({ maxLength: 700 }),
-      fc.array(fc.tuple(fc.nat({ max: ps.length - 1 }), fc.nat(), fc.integer({ min: 1, max: 255 })), { maxLength: 20 }),
-      (noise, mutations) => {
-        const { d } = decoder(tiny);
-        expect(d.accept(noise, 0)).toBeUndefined();
-        const sent = ps.map((p) => Buffer.from(p));
-        for (const [i, at, x] of mutations) sent[i]![at % sent[i]!.length]! ^= x;
-        const out = sent.map((p) => d.accept(p, 0)).filter((m) => m !== undefined);
-        // Every change is caught (the signature covers every byte); an untouched set still decodes.
-        const untouched = sent.every((p, i) => p.equals(ps[i]!));
-        expect(out).toEqual(untouched ? [report(10)] : []);
-      },
-    ), { numRuns: 300 });
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 700 }),
+        fc.array(fc.tuple(fc.nat({ max: ps.length - 1 }), fc.nat(), fc.integer({ min: 1, max: 255 })), { maxLength: 20 }),
+        (noise, mutations) => {
+          const { d } = decoder(tiny);
+          expect(d.accept(noise, 0)).toBeUndefined();
+          const sent = ps.map((p) => Buffer.from(p));
+          for (const [i, at, x] of mutations) sent[i]![at % sent[i]!.length]! ^= x;
+          const out = sent.map((p) => d.accept(p, 0)).filter((m) => m !== undefined);
+          // Every change is caught (the signature covers every byte); an untouched set still decodes.
+          const untouched = sent.every((p, i) => p.equals(ps[i]!));
+          expect(out).toEqual(untouched ? [report(10)] : []);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 
@@ -262,10 +324,28 @@ describe('the UDP channel', () => {
     let sweep: (() => void) | undefined;
     const got: PeerMessage[] = [];
     const drops: string[] = [];
-    const nodes = [{ name: 'serv1', addresses: { lan: `127.0.0.1:${base}` } }, { name: 'serv2', addresses: { lan: `127.0.0.1:${base + 2}` } }];
+    const nodes = [
+      { name: 'serv1', addresses: { lan: `127.0.0.1:${base}` } },
+      { name: 'serv2', addresses: { lan: `127.0.0.1:${base + 2}` } },
+    ];
     const ch = await UdpPeerChannel.open({
-      self: 'serv2', nodes, key, portOffset: 1, onMessage: (m) => got.push(m), now: () => now, limits: tiny, compress: false,
-      timers: { setInterval: (fn) => { sweep = fn; return 1; }, clearInterval: () => { sweep = undefined; } },
+      self: 'serv2',
+      nodes,
+      key,
+      portOffset: 1,
+      onMessage: (m) => got.push(m),
+      now: () => now,
+      limits: tiny,
+      compress: false,
+      timers: {
+        setInterval: (fn) => {
+          sweep = fn;
+          return 1;
+        },
+        clearInterval: () => {
+          sweep = undefined;
+        },
+      },
       onDrop: (link, reason) => drops.push(`${link} ${reason}`),
     });
     const raw = createSocket('udp4');
@@ -299,7 +379,8 @@ describe('the UDP channel', () => {
 
 describe('sizes of node reports (measured, printed)', () => {
   test('bytes per resource and where the old single-datagram format broke', () => {
-    const per = (running: boolean): number => (Buffer.byteLength(JSON.stringify(report(200, { running }))) - Buffer.byteLength(JSON.stringify(report(100, { running })))) / 100;
+    const per = (running: boolean): number =>
+      (Buffer.byteLength(JSON.stringify(report(200, { running }))) - Buffer.byteLength(JSON.stringify(report(100, { running })))) / 100;
     const active = per(true);
     const probed = per(false);
     // A report fitted the old format while HEADER + MAC + JSON ≤ 60 KiB (10 + 32 bytes of framing).
@@ -310,8 +391,8 @@ describe('sizes of node reports (measured, printed)', () => {
     const wire = (n: number): number => encoded(report(n)).wireBytes;
     process.stderr.write(
       `report bytes per resource: ${active.toFixed(0)} (probe+start+monitor), ${probed.toFixed(0)} (probe only); ` +
-      `old 60 KiB datagram limit: ${limitAll} resources all running here, ${limitProbed} all probed-only; ` +
-      `deflated: ${(wire(1000) / 1000).toFixed(0)} bytes/resource (1000 running resources: ${wire(1000)} bytes)\n`,
+        `old 60 KiB datagram limit: ${limitAll} resources all running here, ${limitProbed} all probed-only; ` +
+        `deflated: ${(wire(1000) / 1000).toFixed(0)} bytes/resource (1000 running resources: ${wire(1000)} bytes)\n`,
     );
     expect(limitAll).toBeLessThan(150);
     expect(wire(1000)).toBeLessThan(MAX_PEER_MESSAGE_BYTES);

@@ -13,19 +13,30 @@ import { PeerDecoder, encodePeer, type PeerMessage } from '../src/messages.js';
 const SELF_BOOT = 1_795_000_000_500;
 const boot = 1_795_000_000_000;
 const msg = (id: number, o: { from?: string; boot?: number; toBoot?: number } = {}): PeerMessage => ({
-  v: 2, type: 'cleanup', from: o.from ?? 'serv1', to: 'serv2', boot: o.boot ?? boot, id, toBoot: o.toBoot ?? SELF_BOOT,
+  v: 2,
+  type: 'cleanup',
+  from: o.from ?? 'serv1',
+  to: 'serv2',
+  boot: o.boot ?? boot,
+  id,
+  toBoot: o.toBoot ?? SELF_BOOT,
 });
 const guard = (incarnations: Record<string, number> = {}): FreshnessGuard => new FreshnessGuard('serv2', SELF_BOOT, ['serv1', 'serv2', 'serv3'], incarnations);
-const verdicts = (g: FreshnessGuard, ms: readonly PeerMessage[]): string[] => ms.map((m) => {
-  const v = g.accept(m);
-  return v.verdict === 'drop' ? v.reason : v.verdict;
-});
+const verdicts = (g: FreshnessGuard, ms: readonly PeerMessage[]): string[] =>
+  ms.map((m) => {
+    const v = g.accept(m);
+    return v.verdict === 'drop' ? v.reason : v.verdict;
+  });
 
 describe('toBoot: only the incarnation a message was addressed to accepts it', () => {
   test('a message for an earlier incarnation of this node (sent before it restarted, or replayed) is dropped', () => {
     const g = guard();
     const v = g.accept(msg(1, { toBoot: SELF_BOOT - 1 }));
-    expect(v).toEqual({ verdict: 'drop', reason: 'other-incarnation', detail: expect.stringContaining("for serv2's incarnation 1795000000499; this is 1795000000500 (sent before it restarted, or replayed)") });
+    expect(v).toEqual({
+      verdict: 'drop',
+      reason: 'other-incarnation',
+      detail: expect.stringContaining("for serv2's incarnation 1795000000499; this is 1795000000500 (sent before it restarted, or replayed)"),
+    });
     expect(g.accept(msg(1))).toEqual({ verdict: 'accept', newIncarnation: true });
     expect(g.stats()).toEqual({ dropped: { 'other-incarnation': 1 }, duplicates: 0 });
   });
@@ -44,7 +55,16 @@ describe('toBoot: only the incarnation a message was addressed to accepts it', (
 describe('the window over message ids', () => {
   test('each id once: copies (every link carries one) are duplicates, not drops; reordering within the window is fine', () => {
     const g = guard();
-    expect(verdicts(g, [msg(5), msg(5), msg(3), msg(7), msg(3), msg(4), msg(6), msg(7)])).toEqual(['accept', 'duplicate', 'accept', 'accept', 'duplicate', 'accept', 'accept', 'duplicate']);
+    expect(verdicts(g, [msg(5), msg(5), msg(3), msg(7), msg(3), msg(4), msg(6), msg(7)])).toEqual([
+      'accept',
+      'duplicate',
+      'accept',
+      'accept',
+      'duplicate',
+      'accept',
+      'accept',
+      'duplicate',
+    ]);
     expect(g.stats()).toEqual({ dropped: {}, duplicates: 3 });
   });
 
@@ -53,30 +73,48 @@ describe('the window over message ids', () => {
     expect(verdicts(g, [msg(1)])).toEqual(['accept']);
     for (let id = 2; id <= 5001; id++) expect(g.accept(msg(id)).verdict).toBe('accept');
     const v = g.accept(msg(1));
-    expect(v).toEqual({ verdict: 'drop', reason: 'replayed', detail: `a cleanup message from serv1 with id 1, below the window (highest 5001, window ${MESSAGE_WINDOW})` });
+    expect(v).toEqual({
+      verdict: 'drop',
+      reason: 'replayed',
+      detail: `a cleanup message from serv1 with id 1, below the window (highest 5001, window ${MESSAGE_WINDOW})`,
+    });
     // The edges: 5001 - 4096 = 905 is out, 906 is in (and was accepted: a duplicate); an unseen id in the window is accepted once.
     expect(verdicts(g, [msg(905), msg(906)])).toEqual(['replayed', 'duplicate']);
     const h = guard();
-    expect(verdicts(h, [msg(10_000), msg(10_000 - MESSAGE_WINDOW + 1), msg(10_000 - MESSAGE_WINDOW + 1), msg(10_000 - MESSAGE_WINDOW)])).toEqual(['accept', 'accept', 'duplicate', 'replayed']);
+    expect(verdicts(h, [msg(10_000), msg(10_000 - MESSAGE_WINDOW + 1), msg(10_000 - MESSAGE_WINDOW + 1), msg(10_000 - MESSAGE_WINDOW)])).toEqual([
+      'accept',
+      'accept',
+      'duplicate',
+      'replayed',
+    ]);
   });
 
   test('a jump beyond the window forgets everything below it', () => {
     const g = guard();
-    expect(verdicts(g, [msg(1), msg(2), msg(1 + 3 * MESSAGE_WINDOW), msg(2), msg(3 * MESSAGE_WINDOW)])).toEqual(['accept', 'accept', 'accept', 'replayed', 'accept']);
+    expect(verdicts(g, [msg(1), msg(2), msg(1 + 3 * MESSAGE_WINDOW), msg(2), msg(3 * MESSAGE_WINDOW)])).toEqual([
+      'accept',
+      'accept',
+      'accept',
+      'replayed',
+      'accept',
+    ]);
   });
 
   test('property: the window answers as a set of every id seen would, within its reach, and refuses below it', () => {
-    fc.assert(fc.property(fc.array(fc.nat({ max: 3 * 64 }), { maxLength: 400 }), (ids) => {
-      const w = new IdWindow(64);
-      const seen = new Set<number>();
-      let highest = -1;
-      for (const id of ids) {
-        const expected = highest >= 0 && id <= highest - 64 ? 'old' : seen.has(id) ? 'seen' : 'new';
-        expect(w.accept(id)).toBe(expected);
-        if (expected === 'new') seen.add(id);
-        highest = Math.max(highest, id);
-      }
-    }), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.array(fc.nat({ max: 3 * 64 }), { maxLength: 400 }), (ids) => {
+        const w = new IdWindow(64);
+        const seen = new Set<number>();
+        let highest = -1;
+        for (const id of ids) {
+          const expected = highest >= 0 && id <= highest - 64 ? 'old' : seen.has(id) ? 'seen' : 'new';
+          expect(w.accept(id)).toBe(expected);
+          if (expected === 'new') seen.add(id);
+          highest = Math.max(highest, id);
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 
   test('window sizes must be multiples of 32', () => {
@@ -90,7 +128,11 @@ describe('incarnations', () => {
     expect(g.accept(msg(9))).toEqual({ verdict: 'accept', newIncarnation: true });
     expect(g.accept(msg(1, { boot: boot + 1 }))).toEqual({ verdict: 'accept', newIncarnation: true });
     expect(g.accept(msg(2, { boot: boot + 1 }))).toEqual({ verdict: 'accept', newIncarnation: false });
-    expect(g.accept(msg(10))).toEqual({ verdict: 'drop', reason: 'stale', detail: `a cleanup message from serv1's incarnation ${boot}; it has since restarted (${boot + 1})` });
+    expect(g.accept(msg(10))).toEqual({
+      verdict: 'drop',
+      reason: 'stale',
+      detail: `a cleanup message from serv1's incarnation ${boot}; it has since restarted (${boot + 1})`,
+    });
     expect(g.incarnations()).toEqual({ serv1: boot + 1 });
   });
 
@@ -117,9 +159,22 @@ describe('incarnations', () => {
 describe('with the real framing', () => {
   const key = randomBytes(32);
   /** Small packets, so that one message spans several fragments. */
-  const tiny: FrameLimits = { maxPacketBytes: 400, maxPayloadBytes: 20_000, maxFragments: 64, maxPartialsPerSender: 4, maxBufferedBytes: 50_000, reassemblyTimeoutMs: 1000 };
+  const tiny: FrameLimits = {
+    maxPacketBytes: 400,
+    maxPayloadBytes: 20_000,
+    maxFragments: 64,
+    maxPartialsPerSender: 4,
+    maxBufferedBytes: 50_000,
+    reassemblyTimeoutMs: 1000,
+  };
   const doc = (id: number): PeerMessage => ({
-    v: 2, type: 'doc', from: 'serv1', to: 'serv2', boot, id, toBoot: SELF_BOOT,
+    v: 2,
+    type: 'doc',
+    from: 'serv1',
+    to: 'serv2',
+    boot,
+    id,
+    toBoot: SELF_BOOT,
     doc: { epoch: id, config: { padding: 'x'.repeat(1500) }, quarantine: {} },
   });
   const packets = (m: PeerMessage): Buffer[] => {
@@ -135,7 +190,10 @@ describe('with the real framing', () => {
     const g = guard();
     // Link "lan" carries the fragments in reverse, "crossover" in order; they interleave.
     const arrivals = ps.flatMap((_, i) => [ps[ps.length - 1 - i]!, ps[i]!]);
-    const out = arrivals.map((p) => d.accept(p, 0)).filter((m) => m !== undefined).map((m) => g.accept(m).verdict);
+    const out = arrivals
+      .map((p) => d.accept(p, 0))
+      .filter((m) => m !== undefined)
+      .map((m) => g.accept(m).verdict);
     expect(out).toEqual(['accept']);
     expect(d.reassembler.stats()).toMatchObject({ partials: 0, dropped: {} });
 

@@ -21,26 +21,63 @@ const KEY = Buffer.alloc(32, 7);
 const OTHER_KEY = Buffer.alloc(32, 8);
 /** Small limits, so that fragmentation, eviction and the size bounds are all reached quickly. */
 const LIMITS: FrameLimits = {
-  maxPacketBytes: 700, maxPayloadBytes: 48 * 1024, maxFragments: 100, maxPartialsPerSender: 3, maxBufferedBytes: 96 * 1024, reassemblyTimeoutMs: 3000,
+  maxPacketBytes: 700,
+  maxPayloadBytes: 48 * 1024,
+  maxFragments: 100,
+  maxPartialsPerSender: 3,
+  maxBufferedBytes: 96 * 1024,
+  reassemblyTimeoutMs: 3000,
 };
 
 const env = { v: 2 as const, from: 'serv2', to: 'serv1', boot: 1_796_000_000_000, toBoot: 1_796_000_000_001 };
-const report = { boot: env.boot, rev: 3, history: [{ resource: 'web', agent: 'paceline:dummy', ops: [{ action: 'start', callId: 1, rc: 0 }] }], failures: [{ resource: 'web', count: 1 }], members: ['serv1', 'serv2'] };
+const report = {
+  boot: env.boot,
+  rev: 3,
+  history: [{ resource: 'web', agent: 'paceline:dummy', ops: [{ action: 'start', callId: 1, rc: 0 }] }],
+  failures: [{ resource: 'web', count: 1 }],
+  members: ['serv1', 'serv2'],
+};
 /** One real message of each type (valid as they are). */
 const SEEDS: Record<string, unknown>[] = [
   { ...env, id: 1, type: 'doc', doc: { epoch: 4, config: { nodes: [{ name: 'serv1' }, { name: 'serv2' }], resources: [] }, quarantine: { serv2: 'fenced' } } },
   { ...env, id: 1, type: 'report', report },
   { ...env, id: 1, type: 'update', request: { op: 'standby', node: 'serv2', on: true }, reqId: 'serv2/1/1' },
   { ...env, id: 1, type: 'update-reply', reqId: 'doc-ack/4/abc', ok: false, message: 'cannot write state.json: ENOSPC' },
-  { ...env, id: 1, type: 'action', key: 'serv2/1/3/web_start_0 serv1', epoch: 4, action: { id: 'web_start_0 serv1', kind: 'start', resource: 'web', node: 'serv1', interval: 0, reason: 'r', runnable: true } },
+  {
+    ...env,
+    id: 1,
+    type: 'action',
+    key: 'serv2/1/3/web_start_0 serv1',
+    epoch: 4,
+    action: { id: 'web_start_0 serv1', kind: 'start', resource: 'web', node: 'serv1', interval: 0, reason: 'r', runnable: true },
+  },
   { ...env, id: 1, type: 'result', key: 'k', result: { execution: 'done', outcome: 'ok', durationMs: 3 }, report },
   { ...env, id: 1, type: 'cleanup', resource: 'web' },
 ];
 
 /** Values that have hurt, or could hurt, a parser or what consumes its output. */
 const HOSTILE: unknown[] = [
-  null, -1, 1e308, -0, 2 ** 53, Number.MAX_SAFE_INTEGER + 2, 0.5, '', 'x'.repeat(5000), '\u0000', '../../etc/passwd', '__proto__',
-  { __proto__: { polluted: true } }, [], {}, [[[[[[[[[[]]]]]]]]]], true, 'doc', 'serv1', 'INFINITY', { constructor: { prototype: {} } },
+  null,
+  -1,
+  1e308,
+  -0,
+  2 ** 53,
+  Number.MAX_SAFE_INTEGER + 2,
+  0.5,
+  '',
+  'x'.repeat(5000),
+  '\u0000',
+  '../../etc/passwd',
+  '__proto__',
+  { __proto__: { polluted: true } },
+  [],
+  {},
+  [[[[[[[[[[]]]]]]]]]],
+  true,
+  'doc',
+  'serv1',
+  'INFINITY',
+  { constructor: { prototype: {} } },
 ];
 
 type Mutation =
@@ -94,9 +131,24 @@ interface Input {
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   { weight: 2, arbitrary: fc.constant({ kind: 'none' as const }) },
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('replace' as const), path: fc.nat(), value: fc.oneof(fc.constantFrom(...HOSTILE), fc.jsonValue({ maxDepth: 3 })) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('replace' as const),
+      path: fc.nat(),
+      value: fc.oneof(fc.constantFrom(...HOSTILE), fc.jsonValue({ maxDepth: 3 })),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('drop-field' as const), path: fc.nat() }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('text' as const), at: fc.double({ min: 0, max: 1, noNaN: true }), text: fc.string({ maxLength: 8 }), cut: fc.nat({ max: 12 }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('text' as const),
+      at: fc.double({ min: 0, max: 1, noNaN: true }),
+      text: fc.string({ maxLength: 8 }),
+      cut: fc.nat({ max: 12 }),
+    }),
+  },
 );
 
 const input: fc.Arbitrary<Input> = fc.record({
@@ -127,62 +179,75 @@ function parseOrUndefined(text: string): unknown {
   }
 }
 
-test('fuzz: message-decoder never throws, returns only valid messages matching their envelope, accepts intact ones once', () => {
-  const tally = new FuzzTally('message-decoder', fuzz);
-  let sequence = 0;
-  fc.assert(fc.property(input, (x) => tally.check(x, () => {
-    sequence += 1;
-    const seed = bulk(SEEDS[x.seed]!, x.seed === 1 ? x.copies.length * 20 : 0);
-    const id = 10 + sequence;
-    const json = payloadOf({ ...seed, id }, x.mutation);
-    const frameId = {
-      from: x.envelope === 'other-sender' ? 'serv3' : env.from,
-      boot: x.envelope === 'other-boot' ? env.boot + 1 : env.boot,
-      id: x.envelope === 'other-id' ? id + 1 : id,
-    };
-    const payload = x.deflate ? deflateRawSync(json) : json;
-    if (payload.length > LIMITS.maxPayloadBytes) return 'too big to send';
-    const signed = fragment(frameId, x.deflate ? FLAG_DEFLATE : 0, payload, x.key === 'cluster' ? KEY : OTHER_KEY, LIMITS);
-    // Arrival: copies per fragment, in a shuffled order, some bytes flipped.
-    const arriving: Buffer[] = [];
-    signed.forEach((p, i) => { for (let c = 0; c < (x.copies[i] ?? 1); c++) arriving.push(Buffer.from(p)); });
-    for (let i = arriving.length - 1; i > 0; i--) {
-      const j = (x.shuffle[i % Math.max(1, x.shuffle.length)] ?? 0) % (i + 1);
-      [arriving[i], arriving[j]] = [arriving[j]!, arriving[i]!];
-    }
-    for (const [p, b, xor] of x.flips) {
-      const pkt = arriving[p % Math.max(1, arriving.length)];
-      if (pkt && pkt.length) pkt[b % pkt.length]! ^= xor;
-    }
-    if (x.extra === 'random-bytes') arriving.push(Buffer.from(x.noise));
-    const extraId = { from: env.from, boot: env.boot, id: id + 1000 };
-    if (x.extra === 'deflate-bomb') arriving.push(...fragment(extraId, FLAG_DEFLATE, deflateRawSync(Buffer.alloc(4 * 1024 * 1024, 32)), KEY, LIMITS));
-    if (x.extra === 'not-json') arriving.push(...fragment(extraId, 0, Buffer.from(x.noise), KEY, LIMITS));
-    if (x.extra === 'bad-flags') arriving.push(...fragment(extraId, 2 + ((x.noise[0] ?? 0) % 254), Buffer.from('{}'), KEY, LIMITS));
+test(
+  'fuzz: message-decoder never throws, returns only valid messages matching their envelope, accepts intact ones once',
+  () => {
+    const tally = new FuzzTally('message-decoder', fuzz);
+    let sequence = 0;
+    fc.assert(
+      fc.property(input, (x) =>
+        tally.check(x, () => {
+          sequence += 1;
+          const seed = bulk(SEEDS[x.seed]!, x.seed === 1 ? x.copies.length * 20 : 0);
+          const id = 10 + sequence;
+          const json = payloadOf({ ...seed, id }, x.mutation);
+          const frameId = {
+            from: x.envelope === 'other-sender' ? 'serv3' : env.from,
+            boot: x.envelope === 'other-boot' ? env.boot + 1 : env.boot,
+            id: x.envelope === 'other-id' ? id + 1 : id,
+          };
+          const payload = x.deflate ? deflateRawSync(json) : json;
+          if (payload.length > LIMITS.maxPayloadBytes) return 'too big to send';
+          const signed = fragment(frameId, x.deflate ? FLAG_DEFLATE : 0, payload, x.key === 'cluster' ? KEY : OTHER_KEY, LIMITS);
+          // Arrival: copies per fragment, in a shuffled order, some bytes flipped.
+          const arriving: Buffer[] = [];
+          signed.forEach((p, i) => {
+            for (let c = 0; c < (x.copies[i] ?? 1); c++) arriving.push(Buffer.from(p));
+          });
+          for (let i = arriving.length - 1; i > 0; i--) {
+            const j = (x.shuffle[i % Math.max(1, x.shuffle.length)] ?? 0) % (i + 1);
+            [arriving[i], arriving[j]] = [arriving[j]!, arriving[i]!];
+          }
+          for (const [p, b, xor] of x.flips) {
+            const pkt = arriving[p % Math.max(1, arriving.length)];
+            if (pkt && pkt.length) pkt[b % pkt.length]! ^= xor;
+          }
+          if (x.extra === 'random-bytes') arriving.push(Buffer.from(x.noise));
+          const extraId = { from: env.from, boot: env.boot, id: id + 1000 };
+          if (x.extra === 'deflate-bomb') arriving.push(...fragment(extraId, FLAG_DEFLATE, deflateRawSync(Buffer.alloc(4 * 1024 * 1024, 32)), KEY, LIMITS));
+          if (x.extra === 'not-json') arriving.push(...fragment(extraId, 0, Buffer.from(x.noise), KEY, LIMITS));
+          if (x.extra === 'bad-flags') arriving.push(...fragment(extraId, 2 + ((x.noise[0] ?? 0) % 254), Buffer.from('{}'), KEY, LIMITS));
 
-    const drops: string[] = [];
-    const decoder = new PeerDecoder(KEY, LIMITS, (reason) => drops.push(reason));
-    const out: PeerMessage[] = [];
-    arriving.forEach((p, i) => {
-      const m = decoder.accept(p, 1_000 + i);
-      if (m !== undefined) out.push(m);
-    });
+          const drops: string[] = [];
+          const decoder = new PeerDecoder(KEY, LIMITS, (reason) => drops.push(reason));
+          const out: PeerMessage[] = [];
+          arriving.forEach((p, i) => {
+            const m = decoder.accept(p, 1_000 + i);
+            if (m !== undefined) out.push(m);
+          });
 
-    for (const m of out) {
-      const again = PeerMessage.safeParse(m);
-      if (!again.success) throw new Error(`returned an invalid message: ${again.error.issues[0]?.message ?? ''}`);
-      if (m.from !== env.from || m.boot !== env.boot || (m.id !== id && m.id !== id + 1000)) throw new Error('returned a message that does not match its signed envelope');
-    }
-    if (out.length > 1) throw new Error(`one message came out ${out.length} times`);
-    // An intact message (valid, signed with the key, matching its envelope, every fragment there) must come out.
-    const intact = x.key === 'cluster' && x.envelope === 'match' && x.flips.length === 0 && signed.every((_, i) => (x.copies[i] ?? 1) > 0);
-    const valid = PeerMessage.safeParse(parseOrUndefined(json.toString('utf8'))).success;
-    if (intact && x.mutation.kind === 'none' && out.length !== 1) throw new Error(`an intact valid message was not accepted (drops: ${drops.join(', ')})`);
-    if (intact && out.length === 1 && !valid) throw new Error('an invalid message was accepted');
-    const stats = decoder.reassembler.stats();
-    const counted = Object.values(stats.dropped).reduce((n, c) => n + (c ?? 0), 0) + stats.duplicates;
-    if (out.length === 0 && arriving.length > 0 && counted === 0 && stats.partials === 0) throw new Error('packets vanished without being counted');
-    return out.length === 1 ? 'accepted' : drops.length ? `dropped: ${[...new Set(drops)].sort().join('+')}` : 'incomplete';
-  })), { numRuns: fuzz.numRuns, seed: fuzz.seed });
-  tally.finish();
-}, fuzz.timeoutMs);
+          for (const m of out) {
+            const again = PeerMessage.safeParse(m);
+            if (!again.success) throw new Error(`returned an invalid message: ${again.error.issues[0]?.message ?? ''}`);
+            if (m.from !== env.from || m.boot !== env.boot || (m.id !== id && m.id !== id + 1000))
+              throw new Error('returned a message that does not match its signed envelope');
+          }
+          if (out.length > 1) throw new Error(`one message came out ${out.length} times`);
+          // An intact message (valid, signed with the key, matching its envelope, every fragment there) must come out.
+          const intact = x.key === 'cluster' && x.envelope === 'match' && x.flips.length === 0 && signed.every((_, i) => (x.copies[i] ?? 1) > 0);
+          const valid = PeerMessage.safeParse(parseOrUndefined(json.toString('utf8'))).success;
+          if (intact && x.mutation.kind === 'none' && out.length !== 1)
+            throw new Error(`an intact valid message was not accepted (drops: ${drops.join(', ')})`);
+          if (intact && out.length === 1 && !valid) throw new Error('an invalid message was accepted');
+          const stats = decoder.reassembler.stats();
+          const counted = Object.values(stats.dropped).reduce((n, c) => n + (c ?? 0), 0) + stats.duplicates;
+          if (out.length === 0 && arriving.length > 0 && counted === 0 && stats.partials === 0) throw new Error('packets vanished without being counted');
+          return out.length === 1 ? 'accepted' : drops.length ? `dropped: ${[...new Set(drops)].sort().join('+')}` : 'incomplete';
+        }),
+      ),
+      { numRuns: fuzz.numRuns, seed: fuzz.seed },
+    );
+    tally.finish();
+  },
+  fuzz.timeoutMs,
+);

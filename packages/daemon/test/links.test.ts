@@ -12,21 +12,40 @@ import { Daemon, systemTimers, type DaemonStatus } from '@paceline/daemon';
 import { freePorts, twoNodeConfig, waitFor, testbed } from './helpers.js';
 
 const { root, key, daemons } = testbed('links');
-const logger = createLogger({ stream: new Writable({ write(_c, _e, cb) { cb(); } }) });
+const logger = createLogger({
+  stream: new Writable({
+    write(_c, _e, cb) {
+      cb();
+    },
+  }),
+});
 const cut = new Set<string>();
 
 const active = (s: DaemonStatus, rsc: string): string[] => s.resources.filter((r) => r.resource === rsc && r.role !== 'Stopped' && r.node).map((r) => r.node!);
 
 test('one link down warns, all links down stops both sides, healing restores', async () => {
   const config = twoNodeConfig(await freePorts(8));
-  const nodes = (config['nodes'] as { name: string; addresses: Record<string, string> }[]);
+  const nodes = config['nodes'] as { name: string; addresses: Record<string, string> }[];
   const make = (node: string): Daemon => {
     const d = new Daemon({
-      node, config, stateDir: join(root, node), key, agents: new AgentRegistry([...dummyAgents]), runner: new ExecaCommandRunner(),
-      clock: systemClock, timers: systemTimers, logger, membership: { partitionPolicy: 'stop-all' },
+      node,
+      config,
+      stateDir: join(root, node),
+      key,
+      agents: new AgentRegistry([...dummyAgents]),
+      runner: new ExecaCommandRunner(),
+      clock: systemClock,
+      timers: systemTimers,
+      logger,
+      membership: { partitionPolicy: 'stop-all' },
       transport: async (onInput) => {
         const t = await UdpTransport.open({ self: node, nodes, key, onInput, now: () => Date.now() });
-        return { send: (o) => { if (!cut.has(o.link)) t.send(o); }, dispose: () => t.dispose() };
+        return {
+          send: (o) => {
+            if (!cut.has(o.link)) t.send(o);
+          },
+          dispose: () => t.dispose(),
+        };
       },
     });
     daemons.push(d);

@@ -16,11 +16,30 @@ function localNode(behaviour: Parameters<typeof recordingAgent>[1]) {
   const clock = new SimClock();
   const fake = recordingAgent('fake', behaviour);
   const failures: string[] = [];
-  const cfg = config([{ id: 'a', ops: [{ name: 'monitor', interval: '1s' }, { name: 'monitor', interval: '2s', role: 'Promoted' }] }]);
-  const node = new LocalNode({
-    node: 'n1', agents: registryWith(fake.agent), runner, clock, logger: silentLogger, stateRoot: '/nonexistent', events: new ExecutorEvents(),
-    onChange: () => undefined, onMonitorFailure: (instance, reason) => failures.push(`${instance}: ${reason}`),
-  }, cfg, []);
+  const cfg = config([
+    {
+      id: 'a',
+      ops: [
+        { name: 'monitor', interval: '1s' },
+        { name: 'monitor', interval: '2s', role: 'Promoted' },
+      ],
+    },
+  ]);
+  const node = new LocalNode(
+    {
+      node: 'n1',
+      agents: registryWith(fake.agent),
+      runner,
+      clock,
+      logger: silentLogger,
+      stateRoot: '/nonexistent',
+      events: new ExecutorEvents(),
+      onChange: () => undefined,
+      onMonitorFailure: (instance, reason) => failures.push(`${instance}: ${reason}`),
+    },
+    cfg,
+    [],
+  );
   return { clock, fake, failures, node };
 }
 
@@ -29,7 +48,11 @@ describe('LocalNode runs one operation of an instance at a time', () => {
     // The stop empties the resource at once and then takes 5 s to finish: a monitor meanwhile says "not running".
     let stopping = false;
     const t = localNode((action, ctx) => {
-      if (action === 'stop') { stopping = true; t.fake.state.delete(`${ctx.node}/${ctx.instance}`); return { delay: 5000 }; }
+      if (action === 'stop') {
+        stopping = true;
+        t.fake.state.delete(`${ctx.node}/${ctx.instance}`);
+        return { delay: 5000 };
+      }
       return undefined;
     });
     const { clock, fake, failures, node } = t;
@@ -70,10 +93,14 @@ describe('LocalNode runs one operation of an instance at a time', () => {
   test('a monitor in flight when a promote begins is cancelled and its result discarded; the Promoted monitor follows', async () => {
     let promoting = false;
     const t = localNode((action) => {
-      if (action === 'promote') { promoting = true; return { delay: 4000 }; }
+      if (action === 'promote') {
+        promoting = true;
+        return { delay: 4000 };
+      }
       // A slow monitor: in flight when the promote arrives; it would fail once the promote has begun.
       if (action === 'monitor' && !promoting) return { delay: 600 };
-      if (action === 'monitor' && promoting && t.fake.state.get('n1/a') !== 'promoted') return { execution: 'done', outcome: 'generic-error', reason: 'the replica worker is gone' };
+      if (action === 'monitor' && promoting && t.fake.state.get('n1/a') !== 'promoted')
+        return { execution: 'done', outcome: 'generic-error', reason: 'the replica worker is gone' };
       return undefined;
     });
     const { clock, fake, failures, node } = t;

@@ -14,15 +14,29 @@ import type { MembershipSettings } from '@paceline/model';
 import { freePorts, twoNodeConfig, waitFor, testbed } from './helpers.js';
 
 const { root, key, daemons } = testbed('membership-settings');
-const logger = createLogger({ stream: new Writable({ write(_c, _e, cb) { cb(); } }) });
+const logger = createLogger({
+  stream: new Writable({
+    write(_c, _e, cb) {
+      cb();
+    },
+  }),
+});
 const active = (s: DaemonStatus, rsc: string): string[] => s.resources.filter((r) => r.resource === rsc && r.role !== 'Stopped' && r.node).map((r) => r.node!);
 
 test('an override that differs blocks scheduling, named on both nodes; the section changed to match lets it go on', async () => {
   const config = twoNodeConfig(await freePorts(8), { membership: { partitionPolicy: 'stop-all' } });
   const make = (node: string, membership?: MembershipSettings): Daemon => {
     const d = new Daemon({
-      node, config, stateDir: join(root, node), key, agents: new AgentRegistry([...dummyAgents]), runner: new ExecaCommandRunner(),
-      clock: systemClock, timers: systemTimers, logger, ...(membership ? { membership } : {}),
+      node,
+      config,
+      stateDir: join(root, node),
+      key,
+      agents: new AgentRegistry([...dummyAgents]),
+      runner: new ExecaCommandRunner(),
+      clock: systemClock,
+      timers: systemTimers,
+      logger,
+      ...(membership ? { membership } : {}),
     });
     daemons.push(d);
     return d;
@@ -52,8 +66,16 @@ test('an override that differs blocks scheduling, named on both nodes; the secti
 test('an invalid override is refused at start, naming the setting', async () => {
   const config = twoNodeConfig(await freePorts(8));
   const d = new Daemon({
-    node: 'serv1', config, stateDir: join(root, 'bad'), key, agents: new AgentRegistry([...dummyAgents]), runner: new ExecaCommandRunner(),
-    clock: systemClock, timers: systemTimers, logger, membership: { deadTicks: -1 },
+    node: 'serv1',
+    config,
+    stateDir: join(root, 'bad'),
+    key,
+    agents: new AgentRegistry([...dummyAgents]),
+    runner: new ExecaCommandRunner(),
+    clock: systemClock,
+    timers: systemTimers,
+    logger,
+    membership: { deadTicks: -1 },
   });
   daemons.push(d);
   await expect(d.start()).rejects.toThrow(DaemonError);

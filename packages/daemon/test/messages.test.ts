@@ -8,7 +8,9 @@ const report = { boot: 2, rev: 1, history: [], failures: [] };
 describe('action and result messages', () => {
   test('a graph action and a two-axis result pass as the model defines them', () => {
     expect(PeerMessage.safeParse({ ...envelope, type: 'action', key: 'k', epoch: 3, action }).success).toBe(true);
-    expect(PeerMessage.safeParse({ ...envelope, type: 'result', key: 'k', result: { execution: 'done', outcome: 'ok', durationMs: 5 }, report }).success).toBe(true);
+    expect(PeerMessage.safeParse({ ...envelope, type: 'result', key: 'k', result: { execution: 'done', outcome: 'ok', durationMs: 5 }, report }).success).toBe(
+      true,
+    );
   });
 
   test.each([
@@ -22,7 +24,7 @@ describe('action and result messages', () => {
     expect(r.error?.issues.map((i) => i.path)).toContainEqual(path);
   });
 
-  test('a result\'s fields the model does not know are dropped, not refused', () => {
+  test("a result's fields the model does not know are dropped, not refused", () => {
     const r = PeerMessage.safeParse({ ...envelope, type: 'result', key: 'k', result: { execution: 'done', outcome: 'ok', extra: 1 }, report });
     expect(r.success && r.data.type === 'result' && r.data.result).toEqual({ execution: 'done', outcome: 'ok' });
   });

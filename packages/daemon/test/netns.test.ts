@@ -56,7 +56,11 @@ function have(cmd: string, args: string[]): boolean {
 }
 function skipReason(): string | undefined {
   if (process.getuid?.() !== 0) return 'not root: the namespace failover test needs root (CI runs as root)';
-  for (const [cmd, args] of [['ip', ['-V']], ['nft', ['--version']], ['arping', ['-V']]] as const) {
+  for (const [cmd, args] of [
+    ['ip', ['-V']],
+    ['nft', ['--version']],
+    ['arping', ['-V']],
+  ] as const) {
     if (!have(cmd, [...args])) return `\`${cmd}\` is not installed (iproute2, nftables, iputils-arping)`;
   }
   if (!existsSync(cli)) return `${cli} is not built (run npm run build)`;
@@ -73,7 +77,8 @@ const created: string[] = [];
 let prober: ChildProcess | undefined;
 
 const inNs = (ns: string, cmd: string, args: readonly string[]): string => run('ip', ['netns', 'exec', ns, cmd, ...args]);
-const inNsAsync = (ns: string, cmd: string, args: readonly string[]): Promise<{ code: number; out: string }> => runAsync('ip', ['netns', 'exec', ns, cmd, ...args]);
+const inNsAsync = (ns: string, cmd: string, args: readonly string[]): Promise<{ code: number; out: string }> =>
+  runAsync('ip', ['netns', 'exec', ns, cmd, ...args]);
 function runAsync(cmd: string, args: readonly string[]): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
     execFile(cmd, [...args], { encoding: 'utf8', timeout: 10_000 }, (err, stdout, stderr) => {
@@ -125,7 +130,25 @@ function cut(what: 'crossover' | 'all'): void {
   for (const s of SERVERS) {
     const peer: Server = s === 'serv1' ? 'serv2' : 'serv1';
     inNs(NS[s], 'nft', ['add', 'table', 'inet', 'pcl_cut']);
-    inNs(NS[s], 'nft', ['add', 'chain', 'inet', 'pcl_cut', 'input', '{', 'type', 'filter', 'hook', 'input', 'priority', '0', ';', 'policy', 'accept', ';', '}']);
+    inNs(NS[s], 'nft', [
+      'add',
+      'chain',
+      'inet',
+      'pcl_cut',
+      'input',
+      '{',
+      'type',
+      'filter',
+      'hook',
+      'input',
+      'priority',
+      '0',
+      ';',
+      'policy',
+      'accept',
+      ';',
+      '}',
+    ]);
     inNs(NS[s], 'nft', ['add', 'rule', 'inet', 'pcl_cut', 'input', 'iifname', IF.crossover, 'drop']);
     if (what === 'all') inNs(NS[s], 'nft', ['add', 'rule', 'inet', 'pcl_cut', 'input', 'ip', 'saddr', ADDR.lan[peer], 'drop']);
   }
@@ -142,7 +165,9 @@ function heal(): void {
  */
 function writeFenceScript(): string {
   const file = join(root, 'fence.sh');
-  writeFileSync(file, `#!/bin/sh
+  writeFileSync(
+    file,
+    `#!/bin/sh
 # Stub fencing for the namespace test: power off NODE = kill everything in its namespace, links down.
 if [ ! -e ${join(root, 'fence.armed')} ]; then echo "$1" >> ${join(root, 'fence-refused.log')}; echo "fence.sh: not armed yet" >&2; exit 1; fi
 case "$1" in
@@ -154,7 +179,8 @@ for p in $(ip netns pids "$ns"); do kill -9 "$p" 2>/dev/null; done
 ip -n "$ns" link set ${IF.lan} down || exit 1
 ip -n "$ns" link set ${IF.crossover} down || exit 1
 echo "$1" >> ${join(root, 'fenced.log')}
-`);
+`,
+  );
   chmodSync(file, 0o755);
   return file;
 }
@@ -183,11 +209,16 @@ let seq = 0;
 s.on('message', (m) => process.stdout.write(Date.now() + ' ' + m + '\\n'));
 s.bind(0, () => setInterval(() => s.send(String(++seq), Number(port), vip, () => undefined), Number(every)));
 `;
-interface Reply { readonly at: number; readonly from: string }
+interface Reply {
+  readonly at: number;
+  readonly from: string;
+}
 const replies: Reply[] = [];
 function startProber(): void {
   writeFileSync(join(root, 'prober.mjs'), PROBER);
-  prober = spawn('ip', ['netns', 'exec', NS.client, process.execPath, join(root, 'prober.mjs'), VIP, String(ECHO_PORT), '20'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  prober = spawn('ip', ['netns', 'exec', NS.client, process.execPath, join(root, 'prober.mjs'), VIP, String(ECHO_PORT), '20'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   createInterface({ input: prober.stdout! }).on('line', (line) => {
     const [at, from] = line.split(' ');
     replies.push({ at: Number(at), from: from ?? '' });
@@ -197,11 +228,15 @@ function startProber(): void {
 /** Waits until the client gets replies from `s` only (3 in a row, after `since`) and its neighbour entry for the VIP is s's MAC. */
 async function clientSees(s: Server, since: number, timeoutMs = WAIT_MS): Promise<number> {
   const want = mac(s);
-  return waitFor(`the client answered by ${s} (MAC ${want})`, () => {
-    const recent = replies.filter((r) => r.at >= since).slice(-3);
-    if (recent.length === 3 && recent.every((r) => r.from === s) && clientNeighbour() === want) return recent[0]!.at;
-    throw new Error(`last replies from [${recent.map((r) => r.from)}], the client's neighbour entry for the VIP: ${clientNeighbour() ?? 'none'}`);
-  }, timeoutMs);
+  return waitFor(
+    `the client answered by ${s} (MAC ${want})`,
+    () => {
+      const recent = replies.filter((r) => r.at >= since).slice(-3);
+      if (recent.length === 3 && recent.every((r) => r.from === s) && clientNeighbour() === want) return recent[0]!.at;
+      throw new Error(`last replies from [${recent.map((r) => r.from)}], the client's neighbour entry for the VIP: ${clientNeighbour() ?? 'none'}`);
+    },
+    timeoutMs,
+  );
 }
 /** The distinct MACs answering ARP for the VIP, seen from the client (arping, two requests). */
 async function arpMacs(): Promise<string[]> {
@@ -228,9 +263,32 @@ function vipHolders(): Promise<Server[]> {
 // ---- daemons ------------------------------------------------------------------------------------
 function startDaemon(s: Server, fence: string): ChildProcess {
   const log = openSync(join(root, `${s}.log`), 'a');
-  const child = spawn('ip', ['netns', 'exec', NS[s], process.execPath, cli, 'daemon', '--config', join(root, 'cluster.yaml'), '--node', s,
-    '--state-dir', join(root, s), '--key', join(root, 'key'), '--fence-command', fence, '--membership', `deadTicks=${DEAD_TICKS}`, '--log-level', 'debug'],
-  { stdio: ['ignore', log, log] });
+  const child = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      NS[s],
+      process.execPath,
+      cli,
+      'daemon',
+      '--config',
+      join(root, 'cluster.yaml'),
+      '--node',
+      s,
+      '--state-dir',
+      join(root, s),
+      '--key',
+      join(root, 'key'),
+      '--fence-command',
+      fence,
+      '--membership',
+      `deadTicks=${DEAD_TICKS}`,
+      '--log-level',
+      'debug',
+    ],
+    { stdio: ['ignore', log, log] },
+  );
   closeSync(log);
   daemons.set(s, child);
   return child;
@@ -247,179 +305,234 @@ function cliRun(...args: string[]): { code: number | null; out: string } {
 }
 /** Both members online and quorate, the transition done, the service where `s` is, on both nodes' views. */
 async function settledOn(s: Server, nodes: readonly Server[] = SERVERS, timeoutMs = WAIT_MS): Promise<void> {
-  await waitFor(`vip and echo on ${s}, settled`, async () => {
-    for (const n of nodes) {
-      const st = await status(n);
-      if (!st.mayRun || st.lastTransition?.state === 'running' || where(st, 'vip').join() !== s || where(st, 'echo').join() !== s) {
-        // Thrown, not returned: the timeout message then shows the latest state.
-        throw new Error(`${n}: mayRun ${st.mayRun} (${st.mayRunReason}), transition ${st.lastTransition?.state ?? 'none'}, vip on [${where(st, 'vip')}], echo on [${where(st, 'echo')}]`);
+  await waitFor(
+    `vip and echo on ${s}, settled`,
+    async () => {
+      for (const n of nodes) {
+        const st = await status(n);
+        if (!st.mayRun || st.lastTransition?.state === 'running' || where(st, 'vip').join() !== s || where(st, 'echo').join() !== s) {
+          // Thrown, not returned: the timeout message then shows the latest state.
+          throw new Error(
+            `${n}: mayRun ${st.mayRun} (${st.mayRunReason}), transition ${st.lastTransition?.state ?? 'none'}, vip on [${where(st, 'vip')}], echo on [${where(st, 'echo')}]`,
+          );
+        }
       }
-    }
-    return true;
-  }, timeoutMs);
+      return true;
+    },
+    timeoutMs,
+  );
 }
 
-maybe('two servers and a client in namespaces: VIP takeover, links, partition, quarantine, failback', async () => {
-  const t0 = Date.now();
-  root = mkdtempSync(join(tmpdir(), `paceline-netns-${pid}-`));
-  const mark = (what: string): void => { process.stderr.write(`netns failover test: ${what} at ${((Date.now() - t0) / 1000).toFixed(1)} s\n`); };
-  setupNetwork();
-  const fence = writeFenceScript();
-  writeFileSync(join(root, 'responder.mjs'), RESPONDER);
-  const addresses = (s: Server): Record<string, string> => ({ lan: `${ADDR.lan[s]}:5405`, crossover: `${ADDR.crossover[s]}:5407` });
-  writeFileSync(join(root, 'cluster.yaml'), stringify({
-    properties: { clusterName: 'netns', stonithEnabled: false },
-    defaults: { resource: { stickiness: 0 } },
-    nodes: SERVERS.map((s) => ({ name: s, addresses: addresses(s) })),
-    resources: [{
-      type: 'group', id: 'svc', members: [
-        { type: 'primitive', id: 'vip', agent: 'paceline:ip', params: { address: VIP, cidrNetmask: 24, interface: IF.lan }, ops: [{ name: 'monitor', interval: '2s' }] },
-        { type: 'primitive', id: 'echo', agent: 'paceline:process', params: { command: process.execPath, args: [join(root, 'responder.mjs'), VIP, String(ECHO_PORT)] },
-          ops: [{ name: 'monitor', interval: '2s' }] },
-      ],
-    }],
-    constraints: [{ type: 'location', id: 'svc-home', resource: 'svc', node: 'serv1', score: 100 }],
-  }));
-  expect(cliRun('keygen', join(root, 'key')).code).toBe(0);
+maybe(
+  'two servers and a client in namespaces: VIP takeover, links, partition, quarantine, failback',
+  async () => {
+    const t0 = Date.now();
+    root = mkdtempSync(join(tmpdir(), `paceline-netns-${pid}-`));
+    const mark = (what: string): void => {
+      process.stderr.write(`netns failover test: ${what} at ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    };
+    setupNetwork();
+    const fence = writeFenceScript();
+    writeFileSync(join(root, 'responder.mjs'), RESPONDER);
+    const addresses = (s: Server): Record<string, string> => ({ lan: `${ADDR.lan[s]}:5405`, crossover: `${ADDR.crossover[s]}:5407` });
+    writeFileSync(
+      join(root, 'cluster.yaml'),
+      stringify({
+        properties: { clusterName: 'netns', stonithEnabled: false },
+        defaults: { resource: { stickiness: 0 } },
+        nodes: SERVERS.map((s) => ({ name: s, addresses: addresses(s) })),
+        resources: [
+          {
+            type: 'group',
+            id: 'svc',
+            members: [
+              {
+                type: 'primitive',
+                id: 'vip',
+                agent: 'paceline:ip',
+                params: { address: VIP, cidrNetmask: 24, interface: IF.lan },
+                ops: [{ name: 'monitor', interval: '2s' }],
+              },
+              {
+                type: 'primitive',
+                id: 'echo',
+                agent: 'paceline:process',
+                params: { command: process.execPath, args: [join(root, 'responder.mjs'), VIP, String(ECHO_PORT)] },
+                ops: [{ name: 'monitor', interval: '2s' }],
+              },
+            ],
+          },
+        ],
+        constraints: [{ type: 'location', id: 'svc-home', resource: 'svc', node: 'serv1', score: 100 }],
+      }),
+    );
+    expect(cliRun('keygen', join(root, 'key')).code).toBe(0);
 
-  // Ground truth all along: the VIP is never configured on both servers' lan links while up.
-  let both = 0;
-  let samples = 0;
-  let sampling = true;
-  const sampler = (async () => {
-    while (sampling) {
-      if ((await vipHolders()).length > 1) both++;
-      samples++;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  })();
-  try {
-    startProber();
-    for (const s of SERVERS) startDaemon(s, fence);
-    await settledOn('serv1');
-    writeFileSync(join(root, 'fence.armed'), '');
-    await clientSees('serv1', Date.now());
-    expect(await arpMacs()).toEqual([mac('serv1')]);
-    const refused = join(root, 'fence-refused.log');
-    mark(`the VIP answers from serv1${existsSync(refused) ? ` (fencing at start-up refused: ${readFileSync(refused, 'utf8').trim()})` : ''}`);
-
-    // The crossover cut: a warning, shown on both sides; nothing moves.
-    cut('crossover');
-    await waitFor('crossover shown down on both', async () => {
-      const [a, b] = await Promise.all(SERVERS.map(status));
-      return a!.nodes.find((n) => n.name === 'serv2')?.links['crossover'] === 'down' && b!.nodes.find((n) => n.name === 'serv1')?.links['crossover'] === 'down';
-    }, WAIT_MS);
-    await new Promise((r) => setTimeout(r, 1000));
-    const view = await status('serv2');
-    expect(view.nodes.find((n) => n.name === 'serv1')).toMatchObject({ state: 'online', links: { crossover: 'down', lan: 'up' } });
-    expect(view.members).toEqual(['serv1', 'serv2']);
-    expect(where(view, 'vip')).toEqual(['serv1']);
-    expect(cliRun('status', '--state-dir', join(root, 'serv1')).out).toMatch(/crossover/);
-    await clientSees('serv1', Date.now());
-    heal();
-    await waitFor('crossover up again', async () => (await status('serv2')).nodes.find((n) => n.name === 'serv1')?.links['crossover'] === 'up', WAIT_MS);
-    expect(fenced()).toEqual([]);
-    mark('crossover cut: nothing moved');
-
-    // The VIP moves to serv2; then every link between the servers is cut. serv2 runs the services,
-    // so it wins the fence race (docs/membership.md: the side that runs less waits the delay, whatever
-    // its name): it fences serv1 at once and keeps the VIP; never both.
-    expect(cliRun('resource', 'move', 'svc', '--node', 'serv2', '--state-dir', join(root, 'serv1')).code).toBe(0);
-    await settledOn('serv2');
-    await clientSees('serv2', Date.now());
-    mark('moved to serv2');
-    let arpDuplicates = 0;
-    let arpRuns = 0;
-    let arping = true;
-    const arpLoop = (async () => {
-      while (arping) {
-        if ((await arpMacs()).length > 1) arpDuplicates++;
-        arpRuns++;
+    // Ground truth all along: the VIP is never configured on both servers' lan links while up.
+    let both = 0;
+    let samples = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        if ((await vipHolders()).length > 1) both++;
+        samples++;
+        await new Promise((r) => setTimeout(r, 100));
       }
     })();
     try {
-      cut('all');
-      const cutAt = Date.now();
-      await waitFor('serv1 fenced by serv2', () => fenced().includes('serv1'), WAIT_MS);
+      startProber();
+      for (const s of SERVERS) startDaemon(s, fence);
+      await settledOn('serv1');
+      writeFileSync(join(root, 'fence.armed'), '');
+      await clientSees('serv1', Date.now());
+      expect(await arpMacs()).toEqual([mac('serv1')]);
+      const refused = join(root, 'fence-refused.log');
+      mark(`the VIP answers from serv1${existsSync(refused) ? ` (fencing at start-up refused: ${readFileSync(refused, 'utf8').trim()})` : ''}`);
+
+      // The crossover cut: a warning, shown on both sides; nothing moves.
+      cut('crossover');
+      await waitFor(
+        'crossover shown down on both',
+        async () => {
+          const [a, b] = await Promise.all(SERVERS.map(status));
+          return (
+            a!.nodes.find((n) => n.name === 'serv2')?.links['crossover'] === 'down' && b!.nodes.find((n) => n.name === 'serv1')?.links['crossover'] === 'down'
+          );
+        },
+        WAIT_MS,
+      );
+      await new Promise((r) => setTimeout(r, 1000));
+      const view = await status('serv2');
+      expect(view.nodes.find((n) => n.name === 'serv1')).toMatchObject({ state: 'online', links: { crossover: 'down', lan: 'up' } });
+      expect(view.members).toEqual(['serv1', 'serv2']);
+      expect(where(view, 'vip')).toEqual(['serv1']);
+      expect(cliRun('status', '--state-dir', join(root, 'serv1')).out).toMatch(/crossover/);
+      await clientSees('serv1', Date.now());
+      heal();
+      await waitFor('crossover up again', async () => (await status('serv2')).nodes.find((n) => n.name === 'serv1')?.links['crossover'] === 'up', WAIT_MS);
+      expect(fenced()).toEqual([]);
+      mark('crossover cut: nothing moved');
+
+      // The VIP moves to serv2; then every link between the servers is cut. serv2 runs the services,
+      // so it wins the fence race (docs/membership.md: the side that runs less waits the delay, whatever
+      // its name): it fences serv1 at once and keeps the VIP; never both.
+      expect(cliRun('resource', 'move', 'svc', '--node', 'serv2', '--state-dir', join(root, 'serv1')).code).toBe(0);
+      await settledOn('serv2');
+      await clientSees('serv2', Date.now());
+      mark('moved to serv2');
+      let arpDuplicates = 0;
+      let arpRuns = 0;
+      let arping = true;
+      const arpLoop = (async () => {
+        while (arping) {
+          if ((await arpMacs()).length > 1) arpDuplicates++;
+          arpRuns++;
+        }
+      })();
+      try {
+        cut('all');
+        const cutAt = Date.now();
+        await waitFor('serv1 fenced by serv2', () => fenced().includes('serv1'), WAIT_MS);
+        await exited(daemons.get('serv1')!);
+        await settledOn('serv2', ['serv2']);
+        await clientSees('serv2', cutAt);
+        mark('partition: serv1 fenced, the VIP still answers from serv2');
+      } finally {
+        arping = false;
+        await arpLoop;
+      }
+      expect(arpRuns).toBeGreaterThan(0);
+      expect(arpDuplicates).toBe(0);
+      // Only serv1 was powered off. (Possibly twice: a heartbeat read just after the loss cancels the
+      // fencing in membership while the command already runs; the peer is then lost and fenced again.)
+      expect([...new Set(fenced())]).toEqual(['serv1']);
+      const fencedBeforeKill = fenced().length;
+      const afterSplit = await status('serv2');
+      expect(afterSplit.nodes.find((n) => n.name === 'serv1')).toMatchObject({ state: 'offline', quarantine: expect.stringContaining('fenced') });
+
+      // Healed, the move cleared and serv1 powered on: it rejoins quarantined in standby; the VIP stays
+      // on serv2 until serv1 is cleared, then fails back home.
+      heal();
+      expect(cliRun('resource', 'clear', 'svc', '--state-dir', join(root, 'serv2')).code).toBe(0);
+      powerOn('serv1');
+      startDaemon('serv1', fence);
+      await waitFor(
+        'serv1 online, quarantined in standby',
+        async () => {
+          const n = (await status('serv2')).nodes.find((x) => x.name === 'serv1');
+          return n?.state === 'online' && n.standby && n.quarantine !== undefined;
+        },
+        WAIT_MS,
+      );
+      await settledOn('serv2');
+      expect(cliRun('node', 'clear', 'serv1', '--state-dir', join(root, 'serv1'))).toMatchObject({ code: 0, out: expect.stringContaining('serv1 cleared') });
+      await waitFor(
+        'serv1 cleared',
+        async () => {
+          const n = (await status('serv2')).nodes.find((x) => x.name === 'serv1');
+          return n?.state === 'online' && !n.standby && n.quarantine === undefined;
+        },
+        WAIT_MS,
+      );
+      await settledOn('serv1');
+      mark('serv1 back and cleared, the VIP failed back');
+
+      // kill -9 of serv1's daemon and of every process it started (the responder): serv2 fences
+      // serv1 (powered off: its links go down) and takes the VIP; the client follows by gratuitous ARP.
+      const pids = run('ip', ['netns', 'pids', NS.serv1]).split(/\s+/).filter(Boolean);
+      expect(pids).toContain(String(daemons.get('serv1')!.pid));
+      expect(pids.length).toBeGreaterThan(1); // the daemon and the responder at least
+      const killedAt = Date.now();
+      for (const p of pids) process.kill(Number(p), 'SIGKILL');
       await exited(daemons.get('serv1')!);
+      const answeredAt = await clientSees('serv2', killedAt);
+      mark(`serv1 killed; the client is answered by serv2 after ${answeredAt - killedAt} ms`);
+      expect([...new Set(fenced().slice(fencedBeforeKill))]).toEqual(['serv1']);
+      expect(clientNeighbour()).toBe(mac('serv2'));
       await settledOn('serv2', ['serv2']);
-      await clientSees('serv2', cutAt);
-      mark('partition: serv1 fenced, the VIP still answers from serv2');
+      expect((await status('serv2')).nodes.find((n) => n.name === 'serv1')).toMatchObject({ state: 'offline', quarantine: expect.stringContaining('fenced') });
+
+      // serv1 powered on: quarantined in standby (the VIP stays on serv2) until `paceline node clear`,
+      // then the VIP fails back home.
+      powerOn('serv1');
+      startDaemon('serv1', fence);
+      await waitFor(
+        'serv1 online, quarantined in standby',
+        async () => {
+          const n = (await status('serv2')).nodes.find((x) => x.name === 'serv1');
+          return n?.state === 'online' && n.standby && n.quarantine !== undefined;
+        },
+        WAIT_MS,
+      );
+      await settledOn('serv2');
+      expect(cliRun('status', '--state-dir', join(root, 'serv1')).out).toMatch(/quarantined: fenced/);
+      await clientSees('serv2', Date.now());
+      const clearedAt = Date.now();
+      expect(cliRun('node', 'clear', 'serv1', '--state-dir', join(root, 'serv1'))).toMatchObject({ code: 0, out: expect.stringContaining('serv1 cleared') });
+      await settledOn('serv1');
+      await clientSees('serv1', clearedAt);
+      expect(await arpMacs()).toEqual([mac('serv1')]);
+      mark('serv1 cleared, the VIP failed back');
+    } catch (e) {
+      for (const s of SERVERS) {
+        const path = join(root, `${s}.log`);
+        if (existsSync(path))
+          process.stderr.write(
+            `---- ${s}.log (tail)\n${readFileSync(path, 'utf8')
+              .split('\n')
+              .filter((l) => !l.includes('packet dropped'))
+              .slice(-60)
+              .join('\n')}\n`,
+          );
+      }
+      process.stderr.write(`---- fenced: ${fenced().join(', ')}; last replies: ${JSON.stringify(replies.slice(-5))}\n`);
+      throw e;
     } finally {
-      arping = false;
-      await arpLoop;
+      sampling = false;
+      await sampler;
     }
-    expect(arpRuns).toBeGreaterThan(0);
-    expect(arpDuplicates).toBe(0);
-    // Only serv1 was powered off. (Possibly twice: a heartbeat read just after the loss cancels the
-    // fencing in membership while the command already runs; the peer is then lost and fenced again.)
-    expect([...new Set(fenced())]).toEqual(['serv1']);
-    const fencedBeforeKill = fenced().length;
-    const afterSplit = await status('serv2');
-    expect(afterSplit.nodes.find((n) => n.name === 'serv1')).toMatchObject({ state: 'offline', quarantine: expect.stringContaining('fenced') });
-
-    // Healed, the move cleared and serv1 powered on: it rejoins quarantined in standby; the VIP stays
-    // on serv2 until serv1 is cleared, then fails back home.
-    heal();
-    expect(cliRun('resource', 'clear', 'svc', '--state-dir', join(root, 'serv2')).code).toBe(0);
-    powerOn('serv1');
-    startDaemon('serv1', fence);
-    await waitFor('serv1 online, quarantined in standby', async () => {
-      const n = (await status('serv2')).nodes.find((x) => x.name === 'serv1');
-      return n?.state === 'online' && n.standby && n.quarantine !== undefined;
-    }, WAIT_MS);
-    await settledOn('serv2');
-    expect(cliRun('node', 'clear', 'serv1', '--state-dir', join(root, 'serv1'))).toMatchObject({ code: 0, out: expect.stringContaining('serv1 cleared') });
-    await waitFor('serv1 cleared', async () => {
-      const n = (await status('serv2')).nodes.find((x) => x.name === 'serv1');
-      return n?.state === 'online' && !n.standby && n.quarantine === undefined;
-    }, WAIT_MS);
-    await settledOn('serv1');
-    mark('serv1 back and cleared, the VIP failed back');
-
-    // kill -9 of serv1's daemon and of every process it started (the responder): serv2 fences
-    // serv1 (powered off: its links go down) and takes the VIP; the client follows by gratuitous ARP.
-    const pids = run('ip', ['netns', 'pids', NS.serv1]).split(/\s+/).filter(Boolean);
-    expect(pids).toContain(String(daemons.get('serv1')!.pid));
-    expect(pids.length).toBeGreaterThan(1); // the daemon and the responder at least
-    const killedAt = Date.now();
-    for (const p of pids) process.kill(Number(p), 'SIGKILL');
-    await exited(daemons.get('serv1')!);
-    const answeredAt = await clientSees('serv2', killedAt);
-    mark(`serv1 killed; the client is answered by serv2 after ${answeredAt - killedAt} ms`);
-    expect([...new Set(fenced().slice(fencedBeforeKill))]).toEqual(['serv1']);
-    expect(clientNeighbour()).toBe(mac('serv2'));
-    await settledOn('serv2', ['serv2']);
-    expect((await status('serv2')).nodes.find((n) => n.name === 'serv1')).toMatchObject({ state: 'offline', quarantine: expect.stringContaining('fenced') });
-
-    // serv1 powered on: quarantined in standby (the VIP stays on serv2) until `paceline node clear`,
-    // then the VIP fails back home.
-    powerOn('serv1');
-    startDaemon('serv1', fence);
-    await waitFor('serv1 online, quarantined in standby', async () => {
-      const n = (await status('serv2')).nodes.find((x) => x.name === 'serv1');
-      return n?.state === 'online' && n.standby && n.quarantine !== undefined;
-    }, WAIT_MS);
-    await settledOn('serv2');
-    expect(cliRun('status', '--state-dir', join(root, 'serv1')).out).toMatch(/quarantined: fenced/);
-    await clientSees('serv2', Date.now());
-    const clearedAt = Date.now();
-    expect(cliRun('node', 'clear', 'serv1', '--state-dir', join(root, 'serv1'))).toMatchObject({ code: 0, out: expect.stringContaining('serv1 cleared') });
-    await settledOn('serv1');
-    await clientSees('serv1', clearedAt);
-    expect(await arpMacs()).toEqual([mac('serv1')]);
-    mark('serv1 cleared, the VIP failed back');
-  } catch (e) {
-    for (const s of SERVERS) {
-      const path = join(root, `${s}.log`);
-      if (existsSync(path)) process.stderr.write(`---- ${s}.log (tail)\n${readFileSync(path, 'utf8').split('\n').filter((l) => !l.includes('packet dropped')).slice(-60).join('\n')}\n`);
-    }
-    process.stderr.write(`---- fenced: ${fenced().join(', ')}; last replies: ${JSON.stringify(replies.slice(-5))}\n`);
-    throw e;
-  } finally {
-    sampling = false;
-    await sampler;
-  }
-  expect(samples).toBeGreaterThan(10);
-  expect(both).toBe(0);
-}, 180_000);
+    expect(samples).toBeGreaterThan(10);
+    expect(both).toBe(0);
+  },
+  180_000,
+);

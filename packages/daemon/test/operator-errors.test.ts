@@ -18,10 +18,26 @@ import { freePorts, twoNodeConfig, waitFor, testbed } from './helpers.js';
 const { root, key, daemons } = testbed('operator-errors');
 
 function make(node: string, config: Record<string, unknown>, k: Buffer, lines: string[], dir = node): Daemon {
-  const logger = createLogger({ stream: new Writable({ write(chunk, _e, cb) { lines.push(String(chunk)); cb(); } }), level: 'info' });
+  const logger = createLogger({
+    stream: new Writable({
+      write(chunk, _e, cb) {
+        lines.push(String(chunk));
+        cb();
+      },
+    }),
+    level: 'info',
+  });
   const d = new Daemon({
-    node, config, stateDir: join(root, dir), key: k, agents: new AgentRegistry([...dummyAgents]), runner: new ExecaCommandRunner(),
-    clock: systemClock, timers: systemTimers, logger, shutdownTimeoutMs: 5000,
+    node,
+    config,
+    stateDir: join(root, dir),
+    key: k,
+    agents: new AgentRegistry([...dummyAgents]),
+    runner: new ExecaCommandRunner(),
+    clock: systemClock,
+    timers: systemTimers,
+    logger,
+    shutdownTimeoutMs: 5000,
   });
   daemons.push(d);
   return d;
@@ -33,8 +49,14 @@ test('cleanup of a resource that is neither configured nor in any history is an 
   const d = make('serv1', { ...c, nodes: (c['nodes'] as unknown[]).slice(0, 1) }, key, []);
   await d.start();
   const dir = join(root, 'serv1');
-  expect(await controlRequest(dir, { cmd: 'cleanup', resource: 'nosuch' })).toMatchObject({ ok: false, message: expect.stringContaining('no resource "nosuch"') });
-  expect(await controlRequest(dir, { cmd: 'cleanup', resource: 'web', node: 'serv9' })).toMatchObject({ ok: false, message: expect.stringContaining('no node "serv9"') });
+  expect(await controlRequest(dir, { cmd: 'cleanup', resource: 'nosuch' })).toMatchObject({
+    ok: false,
+    message: expect.stringContaining('no resource "nosuch"'),
+  });
+  expect(await controlRequest(dir, { cmd: 'cleanup', resource: 'web', node: 'serv9' })).toMatchObject({
+    ok: false,
+    message: expect.stringContaining('no node "serv9"'),
+  });
   expect(await controlRequest(dir, { cmd: 'cleanup', resource: 'web' })).toMatchObject({ ok: true, message: 'cleaned up web on all nodes' });
   await d.dispose();
 }, 60_000);
@@ -66,7 +88,11 @@ test('a peer with another cluster key is said at WARN once per sender, then only
   const first = warned();
   expect(first.length).toBeGreaterThanOrEqual(1);
   // (The one peer's host is 127.0.0.1 here: the sender is named by it.)
-  expect(first.every((l) => /heartbeats from 127\.0\.0\.1:\d+ \(serv2's host\) on link (lan|crossover)|daemon messages on link/.test(l) && l.includes('same cluster key'))).toBe(true);
+  expect(
+    first.every(
+      (l) => /heartbeats from 127\.0\.0\.1:\d+ \(serv2's host\) on link (lan|crossover)|daemon messages on link/.test(l) && l.includes('same cluster key'),
+    ),
+  ).toBe(true);
   await new Promise((r) => setTimeout(r, 1500));
   expect(warned()).toEqual(first);
   // heartbeats from serv2's two link addresses, daemon messages on two links: at most four lines.

@@ -17,7 +17,15 @@ import { freePorts, twoNodeConfig, waitFor, testbed } from './helpers.js';
 
 const { root, key, daemons } = testbed('orphans');
 const lines: string[] = [];
-const logger = createLogger({ stream: new Writable({ write(chunk, _e, cb) { lines.push(String(chunk)); cb(); } }), level: 'info' });
+const logger = createLogger({
+  stream: new Writable({
+    write(chunk, _e, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  }),
+  level: 'info',
+});
 
 test('a running resource removed from the configuration is stopped with its last definition, then vanishes', async () => {
   const base = await freePorts(8);
@@ -33,9 +41,20 @@ test('a running resource removed from the configuration is stopped with its last
   };
   const fenced: string[] = [];
   const d = new Daemon({
-    node: 'serv1', config, stateDir: join(root, 'serv1'), key, agents: new AgentRegistry([...dummyAgents]), runner: new ExecaCommandRunner(),
-    clock: systemClock, timers: systemTimers, logger, shutdownTimeoutMs: 5000,
-    fence: async (n) => { fenced.push(n); return { ok: true }; },
+    node: 'serv1',
+    config,
+    stateDir: join(root, 'serv1'),
+    key,
+    agents: new AgentRegistry([...dummyAgents]),
+    runner: new ExecaCommandRunner(),
+    clock: systemClock,
+    timers: systemTimers,
+    logger,
+    shutdownTimeoutMs: 5000,
+    fence: async (n) => {
+      fenced.push(n);
+      return { ok: true };
+    },
   });
   daemons.push(d);
   await d.start();

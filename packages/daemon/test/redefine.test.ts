@@ -14,15 +14,29 @@ import { Daemon, systemTimers } from '@paceline/daemon';
 import { freePorts, twoNodeConfig, waitFor, testbed } from './helpers.js';
 
 const { root, key, daemons } = testbed('redefine');
-const logger = createLogger({ stream: new Writable({ write(_c, _e, cb) { cb(); } }) });
+const logger = createLogger({
+  stream: new Writable({
+    write(_c, _e, cb) {
+      cb();
+    },
+  }),
+});
 
 test('changed parameters restart the resource in place; an unrelated change does not', async () => {
   const web = (fake: string) => ({ type: 'primitive', id: 'web', agent: 'paceline:dummy', params: { fake }, ops: [{ name: 'monitor', interval: '1s' }] });
   const config = twoNodeConfig(await freePorts(8), { resources: [web('one')] });
   const make = (node: string): Daemon => {
     const d = new Daemon({
-      node, config, stateDir: join(root, node), key, agents: new AgentRegistry([...dummyAgents]), runner: new ExecaCommandRunner(),
-      clock: systemClock, timers: systemTimers, logger, controlSocket: false,
+      node,
+      config,
+      stateDir: join(root, node),
+      key,
+      agents: new AgentRegistry([...dummyAgents]),
+      runner: new ExecaCommandRunner(),
+      clock: systemClock,
+      timers: systemTimers,
+      logger,
+      controlSocket: false,
     });
     daemons.push(d);
     return d;
@@ -30,9 +44,18 @@ test('changed parameters restart the resource in place; an unrelated change does
   const s1 = make('serv1');
   const s2 = make('serv2');
   const actions: string[] = [];
-  for (const d of [s1, s2]) d.on('action-started', (e) => { if (e.interval === 0 && e.action !== 'monitor') { actions.push(`${e.action} ${e.instance}@${e.node}`); } });
+  for (const d of [s1, s2])
+    d.on('action-started', (e) => {
+      if (e.interval === 0 && e.action !== 'monitor') {
+        actions.push(`${e.action} ${e.instance}@${e.node}`);
+      }
+    });
   await Promise.all([s1.start(), s2.start()]);
-  const runsOn = (): string[] => s2.status().resources.filter((r) => r.resource === 'web' && r.role !== 'Stopped' && r.node).map((r) => r.node!);
+  const runsOn = (): string[] =>
+    s2
+      .status()
+      .resources.filter((r) => r.resource === 'web' && r.role !== 'Stopped' && r.node)
+      .map((r) => r.node!);
   await waitFor('web on serv1', () => runsOn().join() === 'serv1' && s1.status().lastTransition?.state !== 'running');
   await new Promise((r) => setTimeout(r, 1000)); // probes and the monitor's first run settle
   actions.length = 0;
@@ -45,7 +68,10 @@ test('changed parameters restart the resource in place; an unrelated change does
   expect(runsOn()).toEqual(['serv1']);
 
   actions.length = 0;
-  const unrelated = await s2.update({ op: 'replace', config: { ...config, resources: [web('two')], properties: { ...(config['properties'] as object), clusterName: 'renamed' } } });
+  const unrelated = await s2.update({
+    op: 'replace',
+    config: { ...config, resources: [web('two')], properties: { ...(config['properties'] as object), clusterName: 'renamed' } },
+  });
   expect(unrelated).toMatchObject({ ok: true });
   await new Promise((r) => setTimeout(r, 1500));
   expect(actions).toEqual([]);

@@ -62,13 +62,24 @@ class Lab {
       return s;
     };
     const starts = this.starts;
-    this.registry = new AgentRegistry([defineAgent({
-      meta: { name: 'mem', version: '1.0.0', description: 'in-memory test agent' },
-      params: z.object({}),
-      async start(_p: object, ctx: AgentContext): Promise<ActionResult> { starts.push(`${ctx.node} ${ctx.instance}`); set(ctx).add(ctx.node); return ok(); },
-      async stop(_p: object, ctx: AgentContext): Promise<ActionResult> { set(ctx).delete(ctx.node); return ok(); },
-      async monitor(_p: object, ctx: AgentContext): Promise<ActionResult> { return set(ctx).has(ctx.node) ? ok() : notRunning(); },
-    })]);
+    this.registry = new AgentRegistry([
+      defineAgent({
+        meta: { name: 'mem', version: '1.0.0', description: 'in-memory test agent' },
+        params: z.object({}),
+        async start(_p: object, ctx: AgentContext): Promise<ActionResult> {
+          starts.push(`${ctx.node} ${ctx.instance}`);
+          set(ctx).add(ctx.node);
+          return ok();
+        },
+        async stop(_p: object, ctx: AgentContext): Promise<ActionResult> {
+          set(ctx).delete(ctx.node);
+          return ok();
+        },
+        async monitor(_p: object, ctx: AgentContext): Promise<ActionResult> {
+          return set(ctx).has(ctx.node) ? ok() : notRunning();
+        },
+      }),
+    ]);
   }
 
   where(resource: string): string[] {
@@ -92,16 +103,29 @@ class Lab {
             this.ch.send(link, node, m.to, packet);
           }
       },
-      dispose: async () => { this.ch.detach(node); },
-      stats: () => { const r = decoder.reassembler.stats(); return { dropped: { ...r.dropped }, duplicates: r.duplicates, reassembled: r.reassembled, sent: { messages: 0, packets: 0, refused: 0 } }; },
+      dispose: async () => {
+        this.ch.detach(node);
+      },
+      stats: () => {
+        const r = decoder.reassembler.stats();
+        return { dropped: { ...r.dropped }, duplicates: r.duplicates, reassembled: r.reassembled, sent: { messages: 0, packets: 0, refused: 0 } };
+      },
     };
   }
 
   async start(node: string): Promise<Daemon> {
     const d = new Daemon({
-      node, config: this.config, stateDir: join(this.root, node), key: this.key, agents: this.registry,
+      node,
+      config: this.config,
+      stateDir: join(this.root, node),
+      key: this.key,
+      agents: this.registry,
       runner: { run: async () => ({ exitCode: 0, stdout: '', stderr: '', timedOut: false, notFound: false }) } as never,
-      clock: this.clock, timers: this.timers, logger: silent, controlSocket: false, shutdownTimeoutMs: 5000,
+      clock: this.clock,
+      timers: this.timers,
+      logger: silent,
+      controlSocket: false,
+      shutdownTimeoutMs: 5000,
       transport: async (onInput) => new InMemoryObjectTransport({ network: this.hb, self: node, onInput }),
       channel: async (onMessage) => this.channel(node, onMessage),
     });
@@ -128,7 +152,9 @@ class Lab {
   async stop(node: string): Promise<void> {
     const d = this.get(node);
     let done = false;
-    const p = d.dispose().then(() => { done = true; });
+    const p = d.dispose().then(() => {
+      done = true;
+    });
     await this.until(`${node} stopped`, () => done, 400);
     await p;
     this.daemons.delete(node);
@@ -162,7 +188,11 @@ class Lab {
   /** An admin change issued on `node` (forwarded to the coordinator when `node` is not it). */
   async update(node: string, request: UpdateRequest): Promise<{ ok: boolean; message: string }> {
     let result: { ok: boolean; message: string } | undefined;
-    void this.get(node).update(request).then((r) => { result = r; });
+    void this.get(node)
+      .update(request)
+      .then((r) => {
+        result = r;
+      });
     await this.until(`the answer to ${JSON.stringify(request)}`, () => result !== undefined);
     return result!;
   }
@@ -197,7 +227,9 @@ function labConfig(home: string): Record<string, unknown> {
 }
 
 const labs: Lab[] = [];
-afterAll(async () => { for (const l of labs) await l.dispose(); });
+afterAll(async () => {
+  for (const l of labs) await l.dispose();
+});
 async function lab(home: string): Promise<Lab> {
   const l = new Lab(labConfig(home));
   labs.push(l);
@@ -207,7 +239,11 @@ async function lab(home: string): Promise<Lab> {
   return l;
 }
 
-const standby = (l: Lab, node: string): boolean | undefined => l.get('serv1').status().nodes.find((n) => n.name === node)?.standby;
+const standby = (l: Lab, node: string): boolean | undefined =>
+  l
+    .get('serv1')
+    .status()
+    .nodes.find((n) => n.name === node)?.standby;
 
 test('a captured action replayed after its receiver restarted does not run', async () => {
   const l = await lab('serv2');
@@ -221,8 +257,10 @@ test('a captured action replayed after its receiver restarted does not run', asy
   // coordinator quarantines it (standby) and web moves to serv1.
   await l.kill('serv2');
   const serv2 = await l.start('serv2');
-  await l.until('serv2 back, quarantined; web on serv1', () =>
-    serv2.status().coordinator === 'serv1' && serv2.status().members.length === 2 && standby(l, 'serv2') === true && l.where('web').join() === 'serv1');
+  await l.until(
+    'serv2 back, quarantined; web on serv1',
+    () => serv2.status().coordinator === 'serv1' && serv2.status().members.length === 2 && standby(l, 'serv2') === true && l.where('web').join() === 'serv1',
+  );
   const startsBefore = l.starts.filter((s) => s === 'serv2 web').length;
 
   l.replay(action);
@@ -270,8 +308,14 @@ test('a captured admin update replayed after the coordinator restarted does not 
   // A clean stop and start of the coordinator.
   await l.stop('serv1');
   const serv1 = await l.start('serv1');
-  await l.until('serv1 back, both agree', () =>
-    serv1.status().members.length === 2 && l.get('serv2').status().members.length === 2 && serv1.document().epoch === l.get('serv2').document().epoch && serv1.status().mayRun);
+  await l.until(
+    'serv1 back, both agree',
+    () =>
+      serv1.status().members.length === 2 &&
+      l.get('serv2').status().members.length === 2 &&
+      serv1.document().epoch === l.get('serv2').document().epoch &&
+      serv1.status().mayRun,
+  );
   await l.step(20);
   const epoch = serv1.document().epoch;
   l.replay(update);

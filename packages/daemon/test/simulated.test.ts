@@ -40,8 +40,7 @@ describe('the harness itself', () => {
     const all = makeSchedule(42, FAULT_CLASSES);
     expect(all.steps.length).toBeGreaterThan(base.steps.length);
     for (const t of base.steps) expect(all.steps).toContainEqual(t);
-    for (const type of ['isolate', 'net-delay', 'jitter', 'replay', 'clone', 'clone-stop'])
-      expect(all.steps.some((t) => t.step.type === type)).toBe(true);
+    for (const type of ['isolate', 'net-delay', 'jitter', 'replay', 'clone', 'clone-stop']) expect(all.steps.some((t) => t.step.type === type)).toBe(true);
     const shapes = Array.from({ length: 40 }, (_x, i) => makeSchedule(i + 1, ['arbiter']));
     expect(shapes.filter((x) => x.arbiter).every((x) => x.policy === 'fence')).toBe(true);
     expect(shapes.filter((x) => x.policy === 'fence' && x.arbiter).length).toBeGreaterThan(5);
@@ -101,7 +100,12 @@ describe('the harness itself', () => {
 
   test('an isolated node keeps acting: its fencing fails (unreachable) while the other side fences it', async () => {
     const schedule: Schedule = {
-      seed: 2, nodes: ['serv1', 'serv2'], policy: 'fence', ticks: 200, classes: ['isolate'], pingTarget: false,
+      seed: 2,
+      nodes: ['serv1', 'serv2'],
+      policy: 'fence',
+      ticks: 200,
+      classes: ['isolate'],
+      pingTarget: false,
       steps: [
         { tick: 60, step: { type: 'isolate', node: 'serv1', links: ['crossover', 'lan'], monitorsFail: false, startFails: false } },
         { tick: 150, step: { type: 'reconnect', node: 'serv1' } },
@@ -122,7 +126,13 @@ describe('the harness itself', () => {
 
   test('with the witness arbiter, the node that still reaches it wins the vote and fences the cut-off one', async () => {
     const schedule: Schedule = {
-      seed: 3, nodes: ['serv1', 'serv2'], policy: 'fence', ticks: 200, classes: ['isolate', 'arbiter'], arbiter: true, pingTarget: false,
+      seed: 3,
+      nodes: ['serv1', 'serv2'],
+      policy: 'fence',
+      ticks: 200,
+      classes: ['isolate', 'arbiter'],
+      arbiter: true,
+      pingTarget: false,
       steps: [{ tick: 60, step: { type: 'isolate', node: 'serv1', links: ['crossover', 'lan'], monitorsFail: true, startFails: true } }],
     };
     const r = await runSchedule(schedule);
@@ -135,7 +145,10 @@ describe('the harness itself', () => {
 
   test('a fencing hook that lies (ok without powering off) shows up as double activity', async () => {
     const schedule: Schedule = {
-      seed: 1, nodes: ['serv1', 'serv2'], policy: 'fence', ticks: 200,
+      seed: 1,
+      nodes: ['serv1', 'serv2'],
+      policy: 'fence',
+      ticks: 200,
       steps: [{ tick: 60, step: { type: 'partition', links: ['crossover', 'lan'], groups: [['serv1'], ['serv2']] } }],
     };
     const honest = await runSchedule(schedule, { codec: true }); // heartbeats through the real codec here
@@ -206,7 +219,10 @@ describe('the harness itself', () => {
   // reached serv2 on the channel just before the heartbeat that rejoined serv1, and serv2 started
   // web and dns while serv1 was still lost and not fenced.
   test.each([
-    [518, 'isolate'], [533, 'isolate'], [9, 'flap'], [69, 'isolate,flap,skew'],
+    [518, 'isolate'],
+    [533, 'isolate'],
+    [9, 'flap'],
+    [69, 'isolate,flap,skew'],
   ])('regression: seed %i (%s) starts nothing a lost, unproven peer may run', async (seed, classes) => {
     const r = await runSchedule(makeSchedule(seed, parseFaultClasses(classes)));
     expect(r.log.some((l) => / isolate serv\d/.test(l))).toBe(true);
@@ -230,7 +246,10 @@ describe('the harness itself', () => {
   // no replay needed): a node back with a stale document fenced its peer before the two had shown
   // each other their documents, and changed the configuration over the peer's acknowledged changes.
   test.each([
-    [312, 'replay'], [335, 'replay'], [13, 'replay'], [730, 'isolate,flap,skew,replay,arbiter'],
+    [312, 'replay'],
+    [335, 'replay'],
+    [13, 'replay'],
+    [730, 'isolate,flap,skew,replay,arbiter'],
   ])('regression: seed %i (%s) keeps acknowledged updates and ends in one document', async (seed, classes) => {
     const r = await runSchedule(makeSchedule(seed, parseFaultClasses(classes)));
     expect(r.violations).toEqual([]);
@@ -251,15 +270,29 @@ describe('the harness itself', () => {
   test('an acknowledged update missing from the final document is reported; an indeterminate one excuses it', () => {
     const nodes = ['serv1', 'serv2'];
     const doc = (standby: boolean, epoch: number): ClusterDoc => ({
-      epoch, quarantine: {}, config: { nodes: [{ name: 'serv1', standby }, { name: 'serv2' }], resources: [], constraints: [] },
+      epoch,
+      quarantine: {},
+      config: { nodes: [{ name: 'serv1', standby }, { name: 'serv2' }], resources: [], constraints: [] },
     });
-    const acked: UpdateRecord = { node: 'serv2', request: { op: 'standby', node: 'serv1', on: true }, tick: 5, result: { ok: true, message: 'serv1 is in standby (epoch 3)', tick: 6 } };
+    const acked: UpdateRecord = {
+      node: 'serv2',
+      request: { op: 'standby', node: 'serv1', on: true },
+      tick: 5,
+      result: { ok: true, message: 'serv1 is in standby (epoch 3)', tick: 6 },
+    };
     expect(checkUpdates(doc(false, 1), doc(true, 4), nodes, [acked])).toEqual([]);
     expect(checkUpdates(doc(false, 1), doc(false, 4), nodes, [acked])).toEqual([
       'lost update: standby:serv1 is false at epoch 4, expected true from serv2\'s {"op":"standby","node":"serv1","on":true} acknowledged at epoch 3 (t=6)',
     ]);
-    const unknown: UpdateRecord = { node: 'serv1', request: { op: 'standby', node: 'serv1', on: false }, tick: 7, result: { ok: false, message: 'no answer from the coordinator serv2 within 5000 ms', tick: 107 } };
+    const unknown: UpdateRecord = {
+      node: 'serv1',
+      request: { op: 'standby', node: 'serv1', on: false },
+      tick: 7,
+      result: { ok: false, message: 'no answer from the coordinator serv2 within 5000 ms', tick: 107 },
+    };
     expect(checkUpdates(doc(false, 1), doc(false, 4), nodes, [acked, unknown])).toEqual([]);
-    expect(checkUpdates(doc(false, 1), doc(true, 2), nodes, [acked])).toEqual(['acknowledged at epoch 3 but the final epoch is 2: {"op":"standby","node":"serv1","on":true}']);
+    expect(checkUpdates(doc(false, 1), doc(true, 2), nodes, [acked])).toEqual([
+      'acknowledged at epoch 3 but the final epoch is 2: {"op":"standby","node":"serv1","on":true}',
+    ]);
   });
 });

@@ -15,12 +15,27 @@ import { Writable } from 'node:stream';
 import { freePorts, twoNodeConfig, waitFor, testbed } from './helpers.js';
 
 const { root, key, daemons } = testbed('start-failure');
-const logger = createLogger({ stream: new Writable({ write(_c, _e, cb) { cb(); } }), level: 'error' });
+const logger = createLogger({
+  stream: new Writable({
+    write(_c, _e, cb) {
+      cb();
+    },
+  }),
+  level: 'error',
+});
 
 function make(node: string, config: Record<string, unknown>, dir: string): Daemon {
   const d = new Daemon({
-    node, config, stateDir: join(root, dir, node), key, agents: new AgentRegistry([...dummyAgents]), runner: new ExecaCommandRunner(),
-    clock: systemClock, timers: systemTimers, logger, fence: async () => ({ ok: true }),
+    node,
+    config,
+    stateDir: join(root, dir, node),
+    key,
+    agents: new AgentRegistry([...dummyAgents]),
+    runner: new ExecaCommandRunner(),
+    clock: systemClock,
+    timers: systemTimers,
+    logger,
+    fence: async () => ({ ok: true }),
   });
   daemons.push(d);
   return d;
@@ -36,10 +51,16 @@ async function cluster(dir: string, properties: Record<string, unknown>, meta: R
   const config = {
     ...base,
     properties: { ...(base['properties'] as object), ...properties },
-    resources: [{
-      type: 'primitive', id: 'web', agent: 'paceline:dummy', meta, ops: [{ name: 'monitor', interval: '1s' }],
-      paramsByNode: { serv1: { failActions: ['start'] } },
-    }],
+    resources: [
+      {
+        type: 'primitive',
+        id: 'web',
+        agent: 'paceline:dummy',
+        meta,
+        ops: [{ name: 'monitor', interval: '1s' }],
+        paramsByNode: { serv1: { failActions: ['start'] } },
+      },
+    ],
   };
   const s1 = make('serv1', config, dir);
   const s2 = make('serv2', config, dir);

@@ -17,7 +17,15 @@ import { freePorts, twoNodeConfig, waitFor, testbed } from './helpers.js';
 
 const { root, key, daemons } = testbed('state-hardening');
 const logLines: string[] = [];
-const logger = createLogger({ stream: new Writable({ write(chunk, _e, cb) { logLines.push(String(chunk)); cb(); } }), level: 'debug' });
+const logger = createLogger({
+  stream: new Writable({
+    write(chunk, _e, cb) {
+      logLines.push(String(chunk));
+      cb();
+    },
+  }),
+  level: 'debug',
+});
 
 /** One node alone: quorate by itself, coordinator of its own changes. */
 function oneNode(base: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -27,8 +35,16 @@ function oneNode(base: number, extra: Record<string, unknown> = {}): Record<stri
 
 function make(node: string, config: Record<string, unknown>, stateDir: string): Daemon {
   const d = new Daemon({
-    node, config, stateDir, key, agents: new AgentRegistry([...dummyAgents]), runner: new ExecaCommandRunner(),
-    clock: systemClock, timers: systemTimers, logger, shutdownTimeoutMs: 5000,
+    node,
+    config,
+    stateDir,
+    key,
+    agents: new AgentRegistry([...dummyAgents]),
+    runner: new ExecaCommandRunner(),
+    clock: systemClock,
+    timers: systemTimers,
+    logger,
+    shutdownTimeoutMs: 5000,
   });
   daemons.push(d);
   return d;
@@ -107,9 +123,13 @@ test('an invalid saved document names state.json and what to do (item 18)', asyn
   mkdirSync(dir, { mode: 0o700 });
   const config = oneNode(await freePorts(8));
   await saveState(dir, {
-    version: 1, lastBoot: 1, running: false,
+    version: 1,
+    lastBoot: 1,
+    running: false,
     doc: { epoch: 5, quarantine: {}, config: { ...config, resources: [{ type: 'primitive', id: 'web', agent: 'paceline:dummy', bogus: 1 }] } },
   });
   const d = make('serv1', config, dir);
-  await expect(d.start()).rejects.toMatchObject({ message: expect.stringMatching(new RegExp(`${STATE_FILE}: the saved configuration is invalid: .*bogus.*move .*${STATE_FILE} away`, 's')) });
+  await expect(d.start()).rejects.toMatchObject({
+    message: expect.stringMatching(new RegExp(`${STATE_FILE}: the saved configuration is invalid: .*bogus.*move .*${STATE_FILE} away`, 's')),
+  });
 });

@@ -7,7 +7,13 @@ import { saveState, StateWriter } from '../src/store.js';
 const dir = mkdtempSync(join(tmpdir(), `paceline-store-${process.pid}-`));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const state = { version: 1 as const, doc: { epoch: 3, config: {}, quarantine: { b: 'fenced' } }, failures: [{ resource: 'web', count: 2 }], lastBoot: 5, running: true };
+const state = {
+  version: 1 as const,
+  doc: { epoch: 3, config: {}, quarantine: { b: 'fenced' } },
+  failures: [{ resource: 'web', count: 2 }],
+  lastBoot: 5,
+  running: true,
+};
 
 test('state round-trips atomically, owner-only, leaving no temporary files', async () => {
   expect(await loadState(dir)).toBeUndefined();
@@ -19,7 +25,9 @@ test('state round-trips atomically, owner-only, leaving no temporary files', asy
 });
 
 test('the writer keeps the newest state', async () => {
-  const w = new StateWriter(dir, (e) => { throw e; });
+  const w = new StateWriter(dir, (e) => {
+    throw e;
+  });
   for (let i = 0; i < 10; i++) void w.save({ ...state, lastBoot: i });
   await w.flush();
   expect((await loadState(dir))!.lastBoot).toBe(9);

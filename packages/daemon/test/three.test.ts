@@ -13,11 +13,17 @@ import { Daemon, systemTimers, type DaemonStatus } from '@paceline/daemon';
 import { freePorts, waitFor, testbed } from './helpers.js';
 
 const { root, key, daemons } = testbed('three');
-const logger = createLogger({ stream: new Writable({ write(_c, _e, cb) { cb(); } }) });
+const logger = createLogger({
+  stream: new Writable({
+    write(_c, _e, cb) {
+      cb();
+    },
+  }),
+});
 
 const active = (s: DaemonStatus, rsc: string): string[] => s.resources.filter((r) => r.resource === rsc && r.role !== 'Stopped' && r.node).map((r) => r.node!);
 
-test('three nodes: the majority recovers a lost node\'s resource', async () => {
+test("three nodes: the majority recovers a lost node's resource", async () => {
   const base = await freePorts(6);
   const names = ['n1', 'n2', 'n3'];
   const config: ClusterConfigInput = {
@@ -34,15 +40,29 @@ test('three nodes: the majority recovers a lost node\'s resource', async () => {
   const fenced: string[] = [];
   const make = (node: string): Daemon => {
     const d = new Daemon({
-      node, config, stateDir: join(root, node), key, agents: new AgentRegistry([...dummyAgents]), runner: new ExecaCommandRunner(),
-      clock: systemClock, timers: systemTimers, logger, fence: async (n) => { fenced.push(n); return { ok: true }; },
+      node,
+      config,
+      stateDir: join(root, node),
+      key,
+      agents: new AgentRegistry([...dummyAgents]),
+      runner: new ExecaCommandRunner(),
+      clock: systemClock,
+      timers: systemTimers,
+      logger,
+      fence: async (n) => {
+        fenced.push(n);
+        return { ok: true };
+      },
     });
     daemons.push(d);
     return d;
   };
   const [d1, d2, d3] = names.map(make) as [Daemon, Daemon, Daemon];
   await Promise.all([d1.start(), d2.start(), d3.start()]);
-  await waitFor('each at home', () => ['a', 'b', 'c'].map((r) => active(d3.status(), r).join()).join() === 'n1,n2,n3' && [d1, d2, d3].every((d) => d.status().members.length === 3));
+  await waitFor(
+    'each at home',
+    () => ['a', 'b', 'c'].map((r) => active(d3.status(), r).join()).join() === 'n1,n2,n3' && [d1, d2, d3].every((d) => d.status().members.length === 3),
+  );
   expect(d2.status()).toMatchObject({ coordinator: 'n1', quorate: true });
 
   await d1.abandon();

@@ -3,7 +3,10 @@ import { applyUpdate } from '../src/updates.js';
 
 const doc: ClusterDoc = {
   epoch: 4,
-  config: { nodes: [{ name: 'a' }, { name: 'b' }], resources: [{ type: 'group', id: 'g', members: [{ type: 'primitive', id: 'web', agent: 'paceline:dummy' }] }] },
+  config: {
+    nodes: [{ name: 'a' }, { name: 'b' }],
+    resources: [{ type: 'group', id: 'g', members: [{ type: 'primitive', id: 'web', agent: 'paceline:dummy' }] }],
+  },
   quarantine: {},
 };
 const config = parseDocConfig(doc).config!;

@@ -8,8 +8,17 @@
  */
 import type { ClusterConfig, FenceType, GraphAction, PrimitiveEntry, Transition } from '@paceline/model';
 import {
-  invokeAgent, resolveForAction, supportsAction, validateParams, type ActionResult, type AgentAction, type AgentResolver, type Clock,
-  type CommandRunner, type Logger, type Notification,
+  invokeAgent,
+  resolveForAction,
+  supportsAction,
+  validateParams,
+  type ActionResult,
+  type AgentAction,
+  type AgentResolver,
+  type Clock,
+  type CommandRunner,
+  type Logger,
+  type Notification,
 } from '@paceline/agent-api';
 import { OcfRc, Primitive, operationParams, paramsDigest } from '@paceline/model';
 import type { ExecutorEvents } from './events.js';
@@ -71,8 +80,16 @@ export interface ExecutionReport {
 }
 
 const AGENT_ACTION: Partial<Record<GraphAction['kind'], AgentAction>> = {
-  start: 'start', stop: 'stop', monitor: 'monitor', probe: 'monitor', promote: 'promote', demote: 'demote',
-  migrate_to: 'migrate_to', migrate_from: 'migrate_from', reload: 'reload', notify: 'notify',
+  start: 'start',
+  stop: 'stop',
+  monitor: 'monitor',
+  probe: 'monitor',
+  promote: 'promote',
+  demote: 'demote',
+  migrate_to: 'migrate_to',
+  migrate_from: 'migrate_from',
+  reload: 'reload',
+  notify: 'notify',
 };
 
 type Done = Omit<ActionReport, 'id' | 'action'>;
@@ -132,7 +149,14 @@ export async function executeTransition(graph: Transition, deps: ExecutorDeps, s
         continue;
       }
       if (inFlight.size >= limit) continue;
-      inFlight.set(a.id, runOne(a, graph, deps, log).then((d) => { finish(a.id, d); inFlight.delete(a.id); return a.id; }));
+      inFlight.set(
+        a.id,
+        runOne(a, graph, deps, log).then((d) => {
+          finish(a.id, d);
+          inFlight.delete(a.id);
+          return a.id;
+        }),
+      );
       progressed = true;
     }
     if (progressed) continue;
@@ -191,7 +215,13 @@ async function runOne(a: GraphAction, graph: Transition, deps: ExecutorDeps, log
   if (a.kind === 'fence') {
     const result = await deps.fence!(a.node!, a.fenceType ?? 'reboot', signal).catch(threw);
     const ok = result.execution === 'done' && result.outcome === 'ok';
-    return { state: ok ? 'succeeded' : 'failed', result, startedAt, finishedAt: deps.clock.now(), ...(ok ? {} : { reason: result.reason ?? 'fencing failed' }) };
+    return {
+      state: ok ? 'succeeded' : 'failed',
+      result,
+      startedAt,
+      finishedAt: deps.clock.now(),
+      ...(ok ? {} : { reason: result.reason ?? 'fencing failed' }),
+    };
   }
   const node = a.node!;
   const action = AGENT_ACTION[a.kind]!;
@@ -211,7 +241,15 @@ async function runOne(a: GraphAction, graph: Transition, deps: ExecutorDeps, log
     ...(entry && !(opName === 'monitor' && a.interval > 0) ? { params: operationParams(entry.primitive, node, undefined) } : {}),
     ...(a.kind === 'migrate_to' || a.kind === 'migrate_from' ? migration(graph, a.resource!) : {}),
   };
-  const event = { id: a.id, node, instance, action: opName, interval: a.interval, at: startedAt, ...(deps.transition !== undefined ? { transition: deps.transition } : {}) };
+  const event = {
+    id: a.id,
+    node,
+    instance,
+    action: opName,
+    interval: a.interval,
+    at: startedAt,
+    ...(deps.transition !== undefined ? { transition: deps.transition } : {}),
+  };
   const alog = log.child({ node, resource: instance, action: a.kind });
   deps.events?.emit('action-started', event);
 
@@ -227,15 +265,25 @@ async function runOne(a: GraphAction, graph: Transition, deps: ExecutorDeps, log
       const agent = found.agent;
       const params = validateParams(agent, rawParams!, instance);
       if (!params.ok) result = params.result;
-      else if (action === 'notify' && !supportsAction(agent, 'notify')) result = { execution: 'done', outcome: 'ok', reason: 'agent does not take notifications' };
+      else if (action === 'notify' && !supportsAction(agent, 'notify'))
+        result = { execution: 'done', outcome: 'ok', reason: 'agent does not take notifications' };
       else {
         const stateDir = stateDirFor(deps.stateRoot, node, instance);
         try {
           await deps.ensureStateDir?.(stateDir);
           result = await invokeAgent(agent, {
-            action, params: params.params, node, instance, stateDir, run: deps.runner, log: alog, clock: deps.clock,
+            action,
+            params: params.params,
+            node,
+            instance,
+            stateDir,
+            run: deps.runner,
+            log: alog,
+            clock: deps.clock,
             timeoutMs: timeoutFor(deps.config, agent, action, a.timeout, configuredOp),
-            interval: a.interval, signal, meta: metaFor(deps.config, entry),
+            interval: a.interval,
+            signal,
+            meta: metaFor(deps.config, entry),
             ...(a.kind === 'migrate_to' ? { peer: op.migrateTarget ?? '' } : a.kind === 'migrate_from' ? { peer: op.migrateSource ?? '' } : {}),
             ...(action === 'notify' ? { notification: notificationOf(a) } : {}),
             ...(deps.keyFile !== undefined ? { keyFile: deps.keyFile } : {}),
@@ -257,7 +305,10 @@ async function runOne(a: GraphAction, graph: Transition, deps: ExecutorDeps, log
   deps.events?.emit('action-finished', { ...event, result, succeeded, record });
   return {
     state: succeeded ? 'succeeded' : 'failed',
-    result, startedAt, finishedAt, record,
+    result,
+    startedAt,
+    finishedAt,
+    record,
     ...(succeeded ? {} : { reason: describeUnexpected(a, result) }),
   };
 }

@@ -7,7 +7,18 @@ export { executeTransition, type ExecutorDeps, type ExecutionReport, type Action
 export { RecurringMonitors, type MonitorDeps, type MonitorTarget, type MonitorInfo } from './monitors.js';
 export { ExecutorEvents, type ExecutorEventMap, type ActionEvent, type ActionFinishedEvent, type MonitorFailedEvent } from './events.js';
 export {
-  recordResult, recordReport, recordAll, refreshInstance, refreshUnknown, unknownInstances, isFailure, execStatusOf, rcOf, RC_UNKNOWN,
-  type RecordedOp, type PendingRecord, type RecordOptions,
+  recordResult,
+  recordReport,
+  recordAll,
+  refreshInstance,
+  refreshUnknown,
+  unknownInstances,
+  isFailure,
+  execStatusOf,
+  rcOf,
+  RC_UNKNOWN,
+  type RecordedOp,
+  type PendingRecord,
+  type RecordOptions,
 } from './record.js';
 export { findPrimitive, stateDirFor, localInstanceId } from './lookup.js';

@@ -41,8 +41,7 @@ export function timeoutFor(
   graphTimeout: number | undefined,
   op: Operation | undefined,
 ): number {
-  return graphTimeout ?? op?.timeout ?? config.defaults.operation.timeout
-    ?? agent?.meta.defaultTimeouts?.[action as TimeoutKey] ?? DEFAULT_ACTION_TIMEOUT_MS;
+  return graphTimeout ?? op?.timeout ?? config.defaults.operation.timeout ?? agent?.meta.defaultTimeouts?.[action as TimeoutKey] ?? DEFAULT_ACTION_TIMEOUT_MS;
 }
 
 /** Pacemaker-style meta attributes for clone instances (clone_max, notify, ...), as strings. */

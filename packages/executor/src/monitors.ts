@@ -7,7 +7,18 @@
  */
 import type { ClusterConfig, InstancePlacement, Role } from '@paceline/model';
 import { OcfRc, operationParams } from '@paceline/model';
-import { invokeAgent, resolveForAction, validateParams, type ActionResult, type AgentResolver, type ParamsCheck, type ResourceAgent, type Clock, type CommandRunner, type Logger } from '@paceline/agent-api';
+import {
+  invokeAgent,
+  resolveForAction,
+  validateParams,
+  type ActionResult,
+  type AgentResolver,
+  type ParamsCheck,
+  type ResourceAgent,
+  type Clock,
+  type CommandRunner,
+  type Logger,
+} from '@paceline/agent-api';
 import { ExecutorEvents } from './events.js';
 import { findPrimitive, localInstanceId, metaFor, stateDirFor, timeoutFor } from './lookup.js';
 import { metExpectation, type PendingRecord, type RecordedOp } from './record.js';
@@ -223,9 +234,18 @@ export class RecurringMonitors extends ExecutorEvents {
       else {
         const log = this.deps.logger.child({ node, resource: instance, action: 'monitor' });
         result = await invokeAgent(agent, {
-          action: 'monitor', params: params.params, node, instance, stateDir: stateDirFor(this.deps.stateRoot, node, instance),
-          run: this.deps.runner, log, clock, timeoutMs: timeoutFor(this.config, agent, 'monitor', undefined, configuredOp),
-          interval: loop.interval, signal, meta: metaFor(this.config, entry),
+          action: 'monitor',
+          params: params.params,
+          node,
+          instance,
+          stateDir: stateDirFor(this.deps.stateRoot, node, instance),
+          run: this.deps.runner,
+          log,
+          clock,
+          timeoutMs: timeoutFor(this.config, agent, 'monitor', undefined, configuredOp),
+          interval: loop.interval,
+          signal,
+          meta: metaFor(this.config, entry),
           ...(this.deps.keyFile !== undefined ? { keyFile: this.deps.keyFile } : {}),
         });
       }
@@ -240,7 +260,15 @@ export class RecurringMonitors extends ExecutorEvents {
     const wasHealthy = loop.healthy;
     loop.healthy = succeeded;
     if (!succeeded && wasHealthy) {
-      this.deps.logger.warn('monitor failed', { node, resource: instance, action: 'monitor', interval: loop.interval, outcome: result.outcome, execution: result.execution, ...(result.reason ? { reason: result.reason } : {}) });
+      this.deps.logger.warn('monitor failed', {
+        node,
+        resource: instance,
+        action: 'monitor',
+        interval: loop.interval,
+        outcome: result.outcome,
+        execution: result.execution,
+        ...(result.reason ? { reason: result.reason } : {}),
+      });
       this.emit('monitor-failed', { ...finished, primitive: entry.primitive.id });
     }
   }

@@ -6,7 +6,18 @@
  * the scheduler's applyTransition does); failures raise fail counts (a failed start to INFINITY when
  * the cluster's `startFailureIsFatal`, as Pacemaker's controller does for start-failure-is-fatal).
  */
-import { INFINITY, OcfRc, emptyNodeStatus, type ClusterStatus, type ExecStatus, type FailCount, type NodeStatus, type OpRecord, type RecordedReport, type ResourceHistory } from '@paceline/model';
+import {
+  INFINITY,
+  OcfRc,
+  emptyNodeStatus,
+  type ClusterStatus,
+  type ExecStatus,
+  type FailCount,
+  type NodeStatus,
+  type OpRecord,
+  type RecordedReport,
+  type ResourceHistory,
+} from '@paceline/model';
 import { outcomeToRc, type ActionResult, type Outcome } from '@paceline/agent-api';
 
 /** The rc recorded when the outcome of an action is unknown (Pacemaker's PCMK_OCF_UNKNOWN). */
@@ -40,12 +51,18 @@ export interface PendingRecord {
 /** The execution status recorded for a result; a cancelled action's outcome is unknown ('pending'). */
 export function execStatusOf(result: ActionResult): ExecStatus {
   switch (result.execution) {
-    case 'done': return 'done';
-    case 'timeout': return 'timeout';
-    case 'cancelled': return 'pending';
-    case 'error': return 'error';
-    case 'not-installed': return 'not-installed';
-    case 'not-supported': return 'not-supported';
+    case 'done':
+      return 'done';
+    case 'timeout':
+      return 'timeout';
+    case 'cancelled':
+      return 'pending';
+    case 'error':
+      return 'error';
+    case 'not-installed':
+      return 'not-installed';
+    case 'not-supported':
+      return 'not-supported';
   }
 }
 
@@ -150,13 +167,21 @@ export function recordResult(
   const keep = (o: OpRecord): boolean => !(o.action === op.action && o.interval === op.interval) && !(cancelsMonitors && o.interval > 0);
   const ops = [...(history?.ops ?? []).filter(keep), record];
   // The newest definition it ran with (agent and parameters), when this operation carried one.
-  const agent = op.params !== undefined ? op.agent ?? history?.agent : history?.agent ?? op.agent;
+  const agent = op.params !== undefined ? (op.agent ?? history?.agent) : (history?.agent ?? op.agent);
   const params = op.params ?? history?.params;
   // A recurring monitor's report replaces the last one (and a monitor without one keeps it); any other action changes the instance's state and drops it.
-  const report: RecordedReport | undefined = op.action !== 'monitor' || op.interval <= 0 ? undefined
-    : result.report !== undefined ? { ...result.report, at: Math.round(now), interval: op.interval } : history?.report;
+  const report: RecordedReport | undefined =
+    op.action !== 'monitor' || op.interval <= 0
+      ? undefined
+      : result.report !== undefined
+        ? { ...result.report, at: Math.round(now), interval: op.interval }
+        : history?.report;
   const newHistory: ResourceHistory = {
-    resource: instance, ...(agent ? { agent } : {}), ...(params !== undefined ? { params: { ...params } } : {}), ops, ...(report ? { report } : {}),
+    resource: instance,
+    ...(agent ? { agent } : {}),
+    ...(params !== undefined ? { params: { ...params } } : {}),
+    ops,
+    ...(report ? { report } : {}),
   };
   const histories = history ? n.history.map((h) => (h === history ? newHistory : h)) : [...n.history, newHistory];
   const fatal = options.startFailureIsFatal === true && op.action === 'start';

@@ -10,7 +10,7 @@ function deps(clock: SimClock, cfg: ClusterConfig, agents: ReturnType<typeof reg
 }
 
 describe('executeTransition', () => {
-  test('passes the daemon\'s key file and the nodes fencing powered off (asked when each action starts) to the agents', async () => {
+  test("passes the daemon's key file and the nodes fencing powered off (asked when each action starts) to the agents", async () => {
     const clock = new SimClock();
     const seen: Array<[string, string | undefined, readonly string[] | undefined]> = [];
     let fenced: string[] = [];
@@ -21,9 +21,15 @@ describe('executeTransition', () => {
     });
     const cfg = config([{ id: 'a' }, { id: 'b' }]);
     const g = graph([act('a_start', 'start', 'a', 'n1'), act('b_start', 'start', 'b', 'n1')], [['a_start', 'b_start']]);
-    const report = await drive(clock, executeTransition(g, deps(clock, cfg, registryWith(fake.agent), { keyFile: '/etc/paceline/authkey', fencedNodes: () => fenced })));
+    const report = await drive(
+      clock,
+      executeTransition(g, deps(clock, cfg, registryWith(fake.agent), { keyFile: '/etc/paceline/authkey', fencedNodes: () => fenced })),
+    );
     expect(report.succeeded).toBe(true);
-    expect(seen).toEqual([['a', '/etc/paceline/authkey', []], ['b', '/etc/paceline/authkey', ['n2']]]);
+    expect(seen).toEqual([
+      ['a', '/etc/paceline/authkey', []],
+      ['b', '/etc/paceline/authkey', ['n2']],
+    ]);
   });
 
   test('runs actions after their predecessors, independent ones in parallel', async () => {
@@ -31,8 +37,20 @@ describe('executeTransition', () => {
     const fake = recordingAgent('fake', (action) => (action === 'start' ? { delay: 100 } : undefined));
     const cfg = config([{ id: 'a' }, { id: 'b' }, { id: 'c' }, { id: 'd' }]);
     const g = graph(
-      [act('a_start', 'start', 'a', 'n1'), act('b_start', 'start', 'b', 'n1'), act('c_start', 'start', 'c', 'n2'), act('d_start', 'start', 'd', 'n1'), act('all', 'pseudo', undefined, 'n1')],
-      [['a_start', 'b_start'], ['a_start', 'c_start'], ['b_start', 'd_start'], ['c_start', 'd_start'], ['d_start', 'all']],
+      [
+        act('a_start', 'start', 'a', 'n1'),
+        act('b_start', 'start', 'b', 'n1'),
+        act('c_start', 'start', 'c', 'n2'),
+        act('d_start', 'start', 'd', 'n1'),
+        act('all', 'pseudo', undefined, 'n1'),
+      ],
+      [
+        ['a_start', 'b_start'],
+        ['a_start', 'c_start'],
+        ['b_start', 'd_start'],
+        ['c_start', 'd_start'],
+        ['d_start', 'all'],
+      ],
     );
     const report = await drive(clock, executeTransition(g, deps(clock, cfg, registryWith(fake.agent))));
     expect(report.succeeded).toBe(true);
@@ -58,11 +76,21 @@ describe('executeTransition', () => {
 
   test('a failed action stops its dependents; others go on; the failure is recorded with a fail count', async () => {
     const clock = new SimClock();
-    const fake = recordingAgent('fake', (action, ctx) => (action === 'start' && ctx.instance === 'b' ? { execution: 'done', outcome: 'generic-error', reason: 'b is broken' } : undefined));
+    const fake = recordingAgent('fake', (action, ctx) =>
+      action === 'start' && ctx.instance === 'b' ? { execution: 'done', outcome: 'generic-error', reason: 'b is broken' } : undefined,
+    );
     const cfg = config([{ id: 'a' }, { id: 'b' }, { id: 'c' }, { id: 'd' }]);
     const g = graph(
-      [act('b_start', 'start', 'b', 'n1'), act('c_start', 'start', 'c', 'n1'), act('d_start', 'start', 'd', 'n1'), act('d_mon', 'monitor', 'd', 'n1', { interval: 10_000 })],
-      [['b_start', 'd_start'], ['d_start', 'd_mon']],
+      [
+        act('b_start', 'start', 'b', 'n1'),
+        act('c_start', 'start', 'c', 'n1'),
+        act('d_start', 'start', 'd', 'n1'),
+        act('d_mon', 'monitor', 'd', 'n1', { interval: 10_000 }),
+      ],
+      [
+        ['b_start', 'd_start'],
+        ['d_start', 'd_mon'],
+      ],
     );
     const report = await drive(clock, executeTransition(g, deps(clock, cfg, registryWith(fake.agent))));
     expect(report.succeeded).toBe(false);
@@ -113,7 +141,10 @@ describe('executeTransition', () => {
     const ac = new AbortController();
     const events = new ExecutorEvents();
     const started: string[] = [];
-    events.on('action-started', (e) => { started.push(e.id); ac.abort(); });
+    events.on('action-started', (e) => {
+      started.push(e.id);
+      ac.abort();
+    });
     const g = graph([act('a_start', 'start', 'a', 'n1'), act('b_start', 'start', 'b', 'n1')], [['a_start', 'b_start']]);
     const report = await drive(clock, executeTransition(g, deps(clock, cfg, registryWith(fake.agent), { events }), ac.signal), 100);
     expect(report.aborted).toBe(true);
@@ -140,17 +171,30 @@ describe('executeTransition', () => {
     expect(refreshUnknown(status).nodes[0]!.history).toEqual([]);
   });
 
-  test('only this node\'s actions run here; others go to the remote dispatcher or are not run', async () => {
+  test("only this node's actions run here; others go to the remote dispatcher or are not run", async () => {
     const clock = new SimClock();
     const fake = recordingAgent();
     const cfg = config([{ id: 'a' }, { id: 'b' }]);
-    const g = graph([act('a_start', 'start', 'a', 'n1'), act('b_start', 'start', 'b', 'n2'), act('a_mon', 'monitor', 'a', 'n1', { interval: 5000 })], [['b_start', 'a_mon']]);
+    const g = graph(
+      [act('a_start', 'start', 'a', 'n1'), act('b_start', 'start', 'b', 'n2'), act('a_mon', 'monitor', 'a', 'n1', { interval: 5000 })],
+      [['b_start', 'a_mon']],
+    );
     const r1 = await drive(clock, executeTransition(g, deps(clock, cfg, registryWith(fake.agent), { node: 'n1' })));
     expect(r1.results.map((r) => r.state)).toEqual(['succeeded', 'not-run', 'not-run']);
     const remote: string[] = [];
-    const r2 = await drive(clock, executeTransition(g, deps(clock, cfg, registryWith(fake.agent), {
-      node: 'n1', remote: async (a) => { remote.push(a.id); return { execution: 'done', outcome: 'ok' }; },
-    })));
+    const r2 = await drive(
+      clock,
+      executeTransition(
+        g,
+        deps(clock, cfg, registryWith(fake.agent), {
+          node: 'n1',
+          remote: async (a) => {
+            remote.push(a.id);
+            return { execution: 'done', outcome: 'ok' };
+          },
+        }),
+      ),
+    );
     expect(remote).toEqual(['b_start']);
     expect(r2.succeeded).toBe(true);
   });
@@ -160,8 +204,10 @@ describe('executeTransition', () => {
     const fake = recordingAgent();
     const cfg = config([{ id: 'a', params: { value: 42 } }, { id: 'b', agent: 'paceline:missing' }, { id: 'c' }]);
     const g = graph([
-      act('a_start', 'start', 'a', 'n1'), act('b_start', 'start', 'b', 'n1'),
-      act('c_start', 'start', 'c', 'n1', { runnable: false, reason: 'no quorum' }), act('fence n2', 'fence', undefined, 'n2'),
+      act('a_start', 'start', 'a', 'n1'),
+      act('b_start', 'start', 'b', 'n1'),
+      act('c_start', 'start', 'c', 'n1', { runnable: false, reason: 'no quorum' }),
+      act('fence n2', 'fence', undefined, 'n2'),
     ]);
     const log = memoryLogger();
     const report = await drive(clock, executeTransition(g, deps(clock, cfg, registryWith(fake.agent), { logger: log, transition: 7 })));
@@ -182,7 +228,11 @@ describe('executeTransition', () => {
     const cfg = config([{ id: 'a' }, { id: 'x' }, { id: 'y' }]);
     const g = graph(
       [act('a_probe', 'probe', 'a', 'n2'), act('a_start', 'start', 'a', 'n1'), act('x_start', 'start', 'x', 'n1'), act('y_start', 'start', 'y', 'n1')],
-      [['a_probe', 'a_start'], ['x_start', 'y_start'], ['y_start', 'x_start']],
+      [
+        ['a_probe', 'a_start'],
+        ['x_start', 'y_start'],
+        ['y_start', 'x_start'],
+      ],
     );
     const report = await drive(clock, executeTransition(g, deps(clock, cfg, registryWith(fake.agent))));
     expect(report.results.map((r) => r.state)).toEqual(['failed', 'not-run', 'not-run', 'not-run']);
@@ -198,7 +248,9 @@ describe('executeTransition', () => {
     const fake = recordingAgent('fake', (action) => (action === 'start' ? { delay: 10 } : undefined));
     const cfg = ClusterConfig.parse({
       nodes: [{ name: 'n1' }, { name: 'n2' }],
-      resources: [{ type: 'clone', id: 'web-clone', child: { type: 'primitive', id: 'web', agent: 'paceline:fake', ops: [{ name: 'monitor', interval: '10s' }] } }],
+      resources: [
+        { type: 'clone', id: 'web-clone', child: { type: 'primitive', id: 'web', agent: 'paceline:fake', ops: [{ name: 'monitor', interval: '10s' }] } },
+      ],
     });
     const g = graph([
       act('web:0_monitor_10000 n1', 'monitor', 'web:0', 'n1', { interval: 10_000, primitive: 'web' }),

@@ -9,18 +9,34 @@ export class SimClock implements Clock {
   private t: number;
   private seq = 0;
   private timers: { due: number; seq: number; fire: () => void }[] = [];
-  constructor(start = 1_000_000) { this.t = start; }
-  now(): number { return this.t; }
+  constructor(start = 1_000_000) {
+    this.t = start;
+  }
+  now(): number {
+    return this.t;
+  }
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(new Error('aborted'));
-      const timer = { due: this.t + Math.max(0, ms), seq: this.seq++, fire: () => { signal?.removeEventListener('abort', onAbort); resolve(); } };
-      const onAbort = (): void => { this.timers = this.timers.filter((x) => x !== timer); reject(new Error('aborted')); };
+      const timer = {
+        due: this.t + Math.max(0, ms),
+        seq: this.seq++,
+        fire: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
+      const onAbort = (): void => {
+        this.timers = this.timers.filter((x) => x !== timer);
+        reject(new Error('aborted'));
+      };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.timers.push(timer);
     });
   }
-  pending(): number { return this.timers.length; }
+  pending(): number {
+    return this.timers.length;
+  }
   async advance(ms: number): Promise<void> {
     const target = this.t + ms;
     await settle();
@@ -47,14 +63,30 @@ export async function drive<T>(clock: SimClock, p: Promise<T>, step = 10, maxMs 
   let done = false;
   let value: T | undefined;
   let failure: { readonly error: unknown } | undefined;
-  p.then((v) => { done = true; value = v; }, (error: unknown) => { done = true; failure = { error }; });
+  p.then(
+    (v) => {
+      done = true;
+      value = v;
+    },
+    (error: unknown) => {
+      done = true;
+      failure = { error };
+    },
+  );
   for (let t = 0; !done && t <= maxMs; t += step) await clock.advance(step);
   if (!done) throw new Error('did not finish');
   if (failure) throw failure.error;
   return value as T;
 }
 
-export interface Call { readonly action: string; readonly node: string; readonly instance: string; readonly at: number; readonly params: unknown; end?: number }
+export interface Call {
+  readonly action: string;
+  readonly node: string;
+  readonly instance: string;
+  readonly at: number;
+  readonly params: unknown;
+  end?: number;
+}
 type Behaviour = (action: string, ctx: AgentContext) => ActionResult | 'hang' | 'throw' | { delay: number; result?: ActionResult } | undefined;
 
 /** A promotable agent that keeps state in memory per node+instance and records every call. */
@@ -63,33 +95,51 @@ export function recordingAgent(name = 'fake', behaviour: Behaviour = () => undef
   const calls: Call[] = [];
   let inFlight = 0;
   let maxInFlight = 0;
-  const act = (action: string, apply: (key: string) => ActionResult) => async (params: unknown, ctx: AgentContext): Promise<ActionResult> => {
-    const call: Call = { action, node: ctx.node, instance: ctx.instance, at: ctx.clock.now(), params };
-    calls.push(call);
-    inFlight++;
-    maxInFlight = Math.max(maxInFlight, inFlight);
-    try {
-      const b = behaviour(action, ctx);
-      if (b === 'hang') return await new Promise<ActionResult>(() => undefined);
-      if (b === 'throw') throw new Error(`${action} exploded`);
-      if (b && 'delay' in b) {
-        try { await ctx.clock.sleep(b.delay, ctx.signal); } catch { return { execution: 'cancelled', outcome: 'generic-error', reason: 'cancelled' }; }
-        if (b.result) return b.result;
-      } else if (b) return b;
-      return apply(`${ctx.node}/${ctx.instance}`);
-    } finally {
-      inFlight--;
-      call.end = ctx.clock.now();
-    }
-  };
+  const act =
+    (action: string, apply: (key: string) => ActionResult) =>
+    async (params: unknown, ctx: AgentContext): Promise<ActionResult> => {
+      const call: Call = { action, node: ctx.node, instance: ctx.instance, at: ctx.clock.now(), params };
+      calls.push(call);
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      try {
+        const b = behaviour(action, ctx);
+        if (b === 'hang') return await new Promise<ActionResult>(() => undefined);
+        if (b === 'throw') throw new Error(`${action} exploded`);
+        if (b && 'delay' in b) {
+          try {
+            await ctx.clock.sleep(b.delay, ctx.signal);
+          } catch {
+            return { execution: 'cancelled', outcome: 'generic-error', reason: 'cancelled' };
+          }
+          if (b.result) return b.result;
+        } else if (b) return b;
+        return apply(`${ctx.node}/${ctx.instance}`);
+      } finally {
+        inFlight--;
+        call.end = ctx.clock.now();
+      }
+    };
   const agent: ResourceAgent & Record<string, unknown> = {
     meta: { name, version: '1', description: 'recording fake', defaultTimeouts: { start: 5000, stop: 5000, monitor: 5000 } },
     params: z.object({ value: z.string().default('v') }),
-    start: act('start', (k) => { if (!state.has(k)) state.set(k, 'started'); return ok(); }),
-    stop: act('stop', (k) => { state.delete(k); return ok(); }),
+    start: act('start', (k) => {
+      if (!state.has(k)) state.set(k, 'started');
+      return ok();
+    }),
+    stop: act('stop', (k) => {
+      state.delete(k);
+      return ok();
+    }),
     monitor: act('monitor', (k) => (state.get(k) === 'promoted' ? runningPromoted() : state.has(k) ? ok() : notRunning())),
-    promote: act('promote', (k) => { state.set(k, 'promoted'); return ok(); }),
-    demote: act('demote', (k) => { state.set(k, 'started'); return ok(); }),
+    promote: act('promote', (k) => {
+      state.set(k, 'promoted');
+      return ok();
+    }),
+    demote: act('demote', (k) => {
+      state.set(k, 'started');
+      return ok();
+    }),
   };
   return { agent, calls, state, maxInFlight: () => maxInFlight };
 }
@@ -98,7 +148,10 @@ export function registryWith(...agents: ResourceAgent[]): AgentRegistry {
   return new AgentRegistry(agents);
 }
 
-export function config(resources: { id: string; agent?: string; params?: Record<string, unknown>; ops?: unknown[] }[], extra: Record<string, unknown> = {}): ClusterConfig {
+export function config(
+  resources: { id: string; agent?: string; params?: Record<string, unknown>; ops?: unknown[] }[],
+  extra: Record<string, unknown> = {},
+): ClusterConfig {
   return ClusterConfig.parse({
     nodes: [{ name: 'n1' }, { name: 'n2' }],
     resources: resources.map((r) => ({ type: 'primitive', id: r.id, agent: r.agent ?? 'paceline:fake', params: r.params ?? {}, ops: r.ops ?? [] })),
@@ -112,8 +165,12 @@ export function act(id: string, kind: GraphAction['kind'], resource: string | un
 
 export function graph(actions: GraphAction[], edges: [string, string][] = []): Transition {
   return {
-    current: [], placement: [], actions,
+    current: [],
+    placement: [],
+    actions,
     edges: edges.map(([before, after]): OrderEdge => ({ before, after, reason: 'test' })),
-    summary: [], explanation: { scores: [], decisions: [] }, warnings: [],
+    summary: [],
+    explanation: { scores: [], decisions: [] },
+    warnings: [],
   };
 }

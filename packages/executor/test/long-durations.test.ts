@@ -25,7 +25,15 @@ describe('durations past the timer limit, on the system clock', () => {
   test('a 25-day recurring monitor does not run at once (it ran ~600 times a second)', async () => {
     const fake = recordingAgent();
     fake.state.set('n1/a', 'started');
-    const m = new RecurringMonitors({ agents: registryWith(fake.agent), config: withOp({ interval: DAYS_25 }), node: 'n1', runner, clock: new SystemClock(), logger: silentLogger, stateRoot: '/s' });
+    const m = new RecurringMonitors({
+      agents: registryWith(fake.agent),
+      config: withOp({ interval: DAYS_25 }),
+      node: 'n1',
+      runner,
+      clock: new SystemClock(),
+      logger: silentLogger,
+      stateRoot: '/s',
+    });
     try {
       m.update([{ instance: 'a', role: 'Started' }]);
       await new Promise((r) => setTimeout(r, 300));
@@ -39,7 +47,14 @@ describe('durations past the timer limit, on the system clock', () => {
   test('an action with a 25-day timeout runs to its end instead of timing out at once', async () => {
     const fake = recordingAgent('fake', (action) => (action === 'start' ? { delay: 150 } : undefined));
     const cfg = withOp({ name: 'start', interval: 0, timeout: DAYS_25 });
-    const report = await executeTransition(graph([act('a_start', 'start', 'a', 'n1')]), { agents: registryWith(fake.agent), config: cfg, runner, clock: new SystemClock(), logger: silentLogger, stateRoot: '/s' });
+    const report = await executeTransition(graph([act('a_start', 'start', 'a', 'n1')]), {
+      agents: registryWith(fake.agent),
+      config: cfg,
+      runner,
+      clock: new SystemClock(),
+      logger: silentLogger,
+      stateRoot: '/s',
+    });
     expect(report.results.map((r) => [r.state, r.result?.execution, r.result?.outcome])).toEqual([['succeeded', 'done', 'ok']]);
     expect(report.results[0]!.result!.durationMs).toBeGreaterThanOrEqual(140);
   });

@@ -23,9 +23,16 @@ describe('RecurringMonitors', () => {
     const m = new RecurringMonitors({ agents: registryWith(fake.agent), config: cfg, node: 'n1', runner, clock, logger: silentLogger, stateRoot: '/s' });
     m.update([{ instance: 'a', role: 'Started' }]);
     await clock.advance(300);
-    m.update([{ instance: 'a', role: 'Started' }, { instance: 'b', role: 'Started' }]);
+    m.update([
+      { instance: 'a', role: 'Started' },
+      { instance: 'b', role: 'Started' },
+    ]);
     await clock.advance(400);
-    m.update([{ instance: 'a', role: 'Started' }, { instance: 'b', role: 'Started' }, { instance: 'c', role: 'Started' }]);
+    m.update([
+      { instance: 'a', role: 'Started' },
+      { instance: 'b', role: 'Started' },
+      { instance: 'c', role: 'Started' },
+    ]);
     await clock.advance(12_000);
     // Started at +0, +300 and +700 ms: a is first checked at +10 s, b and c together at +11 s (the first whole second at least 10 s after each start).
     const times = new Set(fake.calls.map((c) => c.at - 1_000_000));
@@ -35,22 +42,47 @@ describe('RecurringMonitors', () => {
     await m.dispose();
   });
 
-  test('runs each active instance\'s monitors at their intervals and reports a failure once', async () => {
+  test("runs each active instance's monitors at their intervals and reports a failure once", async () => {
     const clock = new SimClock();
     const fake = recordingAgent();
     fake.state.set('n1/a', 'started');
     fake.state.set('n1/b', 'promoted');
     const cfg = config([
-      { id: 'a', ops: [{ name: 'monitor', interval: '10s' }, { name: 'monitor', interval: '60s', enabled: false }] },
-      { id: 'b', ops: [{ name: 'monitor', interval: '7s', role: 'Promoted' }, { name: 'monitor', interval: '11s' }] },
+      {
+        id: 'a',
+        ops: [
+          { name: 'monitor', interval: '10s' },
+          { name: 'monitor', interval: '60s', enabled: false },
+        ],
+      },
+      {
+        id: 'b',
+        ops: [
+          { name: 'monitor', interval: '7s', role: 'Promoted' },
+          { name: 'monitor', interval: '11s' },
+        ],
+      },
     ]);
     // Exact intervals here; coalescing is tested below.
-    const m = new RecurringMonitors({ agents: registryWith(fake.agent), config: cfg, node: 'n1', runner, clock, logger: silentLogger, stateRoot: '/s', coalesceMs: 0 });
+    const m = new RecurringMonitors({
+      agents: registryWith(fake.agent),
+      config: cfg,
+      node: 'n1',
+      runner,
+      clock,
+      logger: silentLogger,
+      stateRoot: '/s',
+      coalesceMs: 0,
+    });
     const failures: MonitorFailedEvent[] = [];
     let finished = 0;
     m.on('monitor-failed', (e) => failures.push(e));
     m.on('action-finished', () => finished++);
-    m.update([{ instance: 'a', role: 'Started' }, { instance: 'b', role: 'Promoted' }, { instance: 'gone', role: 'Started' }]);
+    m.update([
+      { instance: 'a', role: 'Started' },
+      { instance: 'b', role: 'Promoted' },
+      { instance: 'gone', role: 'Started' },
+    ]);
     expect(m.list().map((x) => `${x.instance}@${x.interval}`)).toEqual(['a@10000', 'b@7000']);
     await clock.advance(21_000);
     expect(fake.calls.map((c) => `${c.instance}@${c.at - 1_000_000}`)).toEqual(['b@7000', 'a@10000', 'b@14000', 'a@20000', 'b@21000']);
@@ -82,10 +114,31 @@ describe('RecurringMonitors', () => {
     const clock = new SimClock();
     // The replica's monitor takes 3 s and would fail once the promote has begun (its worker stops).
     let promoting = false;
-    const fake = recordingAgent('fake', (action) => (action === 'monitor' ? { delay: 3000, ...(promoting ? { result: { execution: 'done', outcome: 'generic-error', reason: 'the replica worker is gone' } } : {}) } : undefined));
+    const fake = recordingAgent('fake', (action) =>
+      action === 'monitor'
+        ? { delay: 3000, ...(promoting ? { result: { execution: 'done', outcome: 'generic-error', reason: 'the replica worker is gone' } } : {}) }
+        : undefined,
+    );
     fake.state.set('n1/a', 'started');
-    const cfg = config([{ id: 'a', ops: [{ name: 'monitor', interval: '10s' }, { name: 'monitor', interval: '5s', role: 'Promoted' }] }]);
-    const m = new RecurringMonitors({ agents: registryWith(fake.agent), config: cfg, node: 'n1', runner, clock, logger: silentLogger, stateRoot: '/s', coalesceMs: 0 });
+    const cfg = config([
+      {
+        id: 'a',
+        ops: [
+          { name: 'monitor', interval: '10s' },
+          { name: 'monitor', interval: '5s', role: 'Promoted' },
+        ],
+      },
+    ]);
+    const m = new RecurringMonitors({
+      agents: registryWith(fake.agent),
+      config: cfg,
+      node: 'n1',
+      runner,
+      clock,
+      logger: silentLogger,
+      stateRoot: '/s',
+      coalesceMs: 0,
+    });
     const failures: MonitorFailedEvent[] = [];
     const finished: unknown[] = [];
     m.on('monitor-failed', (e) => failures.push(e));
@@ -122,12 +175,23 @@ describe('RecurringMonitors', () => {
     const fake = recordingAgent('fake', (action) => (action === 'monitor' ? 'hang' : undefined));
     fake.state.set('n1/a', 'started');
     const cfg = config([{ id: 'a', ops: [{ name: 'monitor', interval: '10s', timeout: '60s' }] }]);
-    const m = new RecurringMonitors({ agents: registryWith(fake.agent), config: cfg, node: 'n1', runner, clock, logger: silentLogger, stateRoot: '/s', coalesceMs: 0 });
+    const m = new RecurringMonitors({
+      agents: registryWith(fake.agent),
+      config: cfg,
+      node: 'n1',
+      runner,
+      clock,
+      logger: silentLogger,
+      stateRoot: '/s',
+      coalesceMs: 0,
+    });
     m.update([{ instance: 'a', role: 'Started' }]);
     await clock.advance(10_500);
     let got = false;
     const t0 = clock.now();
-    void m.hold('a').then(() => { got = true; });
+    void m.hold('a').then(() => {
+      got = true;
+    });
     await clock.advance(HOLD_WAIT_MS - 100);
     expect(got).toBe(false);
     await clock.advance(200);
@@ -143,7 +207,10 @@ describe('RecurringMonitors', () => {
     const m = new RecurringMonitors({ agents: registryWith(fake.agent), config: cfg, node: 'n1', runner, clock, logger: silentLogger, stateRoot: '/s' });
     const failures: MonitorFailedEvent[] = [];
     m.on('monitor-failed', (e) => failures.push(e));
-    m.updateFromPlacement([{ resource: 'a', instance: 'a', node: 'n1', role: 'Started', managed: true, failed: false }, { resource: 'a', instance: 'a', node: 'n2', role: 'Started', managed: true, failed: false }]);
+    m.updateFromPlacement([
+      { resource: 'a', instance: 'a', node: 'n1', role: 'Started', managed: true, failed: false },
+      { resource: 'a', instance: 'a', node: 'n2', role: 'Started', managed: true, failed: false },
+    ]);
     await clock.advance(12_000);
     expect(failures[0]?.result.execution).toBe('timeout');
     await m.dispose();
@@ -154,7 +221,15 @@ describe('RecurringMonitors', () => {
     const fake = recordingAgent();
     fake.state.set('n1/a', 'started');
     const cfg = config([{ id: 'a', ops: [{ name: 'monitor', interval: '40ms' }] }]);
-    const m = new RecurringMonitors({ agents: registryWith(fake.agent), config: cfg, node: 'n1', runner, clock: new SystemClock(), logger: silentLogger, stateRoot: '/s' });
+    const m = new RecurringMonitors({
+      agents: registryWith(fake.agent),
+      config: cfg,
+      node: 'n1',
+      runner,
+      clock: new SystemClock(),
+      logger: silentLogger,
+      stateRoot: '/s',
+    });
     m.update([{ instance: 'a', role: 'Started' }]);
     await new Promise((r) => setTimeout(r, 230));
     await m.dispose();

@@ -15,7 +15,10 @@ test('an orphan stop runs its agent with the definition the action carries', asy
   const fake = recordingAgent('fake');
   const cfg = config([{ id: 'other' }]);
   const stop = act('orph_stop_0 n1', 'stop', 'orph', 'n1', { primitive: 'orph', definition: { agent: 'paceline:fake', params: { value: 'last' } } });
-  const report = await drive(clock, executeTransition(graph([stop]), { agents: registryWith(fake.agent), config: cfg, runner, clock, logger: silentLogger, stateRoot: '/state' }));
+  const report = await drive(
+    clock,
+    executeTransition(graph([stop]), { agents: registryWith(fake.agent), config: cfg, runner, clock, logger: silentLogger, stateRoot: '/state' }),
+  );
   expect(report.results[0]).toMatchObject({ state: 'succeeded' });
   expect(fake.calls).toEqual([expect.objectContaining({ action: 'stop', instance: 'orph', params: { value: 'last' } })]);
 });
@@ -23,9 +26,17 @@ test('an orphan stop runs its agent with the definition the action carries', asy
 test('without a definition an orphan stop is still misconfigured (as before), naming the primitive', async () => {
   const clock = new SimClock();
   const fake = recordingAgent('fake');
-  const report = await drive(clock, executeTransition(graph([act('orph_stop_0 n1', 'stop', 'orph', 'n1')]), {
-    agents: registryWith(fake.agent), config: config([{ id: 'other' }]), runner, clock, logger: silentLogger, stateRoot: '/state',
-  }));
+  const report = await drive(
+    clock,
+    executeTransition(graph([act('orph_stop_0 n1', 'stop', 'orph', 'n1')]), {
+      agents: registryWith(fake.agent),
+      config: config([{ id: 'other' }]),
+      runner,
+      clock,
+      logger: silentLogger,
+      stateRoot: '/state',
+    }),
+  );
   expect(report.results[0]).toMatchObject({ state: 'failed', reason: expect.stringContaining('no primitive "orph"') });
   expect(fake.calls).toEqual([]);
 });
@@ -34,9 +45,23 @@ test('a start records the agent and parameters it ran with in the history; a rec
   const clock = new SimClock();
   const fake = recordingAgent('fake');
   const cfg = config([{ id: 'web', params: { value: 'v7' } }]);
-  const report = await drive(clock, executeTransition(graph([act('web_start_0 n1', 'start', 'web', 'n1'), act('web_monitor_10000 n1', 'monitor', 'web', 'n1', { interval: 10_000 })], [['web_start_0 n1', 'web_monitor_10000 n1']]), {
-    agents: registryWith(fake.agent), config: cfg, runner, clock, logger: silentLogger, stateRoot: '/state',
-  }));
+  const report = await drive(
+    clock,
+    executeTransition(
+      graph(
+        [act('web_start_0 n1', 'start', 'web', 'n1'), act('web_monitor_10000 n1', 'monitor', 'web', 'n1', { interval: 10_000 })],
+        [['web_start_0 n1', 'web_monitor_10000 n1']],
+      ),
+      {
+        agents: registryWith(fake.agent),
+        config: cfg,
+        runner,
+        clock,
+        logger: silentLogger,
+        stateRoot: '/state',
+      },
+    ),
+  );
   expect(report.succeeded).toBe(true);
   const status = recordAll({ quorum: true, nodes: [] } as ClusterStatus, report.records);
   expect(status.nodes[0]?.history[0]).toMatchObject({ resource: 'web', agent: 'paceline:fake', params: { value: 'v7' } });

@@ -28,8 +28,15 @@ describe('executeTransition properties', () => {
           return { delay: delays[i] ?? 0, ...(fail.has(ctx.instance) ? { result: { execution: 'done', outcome: 'generic-error', reason: 'injected' } } : {}) };
         });
         const cfg = config(ids.map((id) => ({ id })));
-        const g = graph(ids.map((id, i) => act(`${id}_start`, 'start', id, i % 2 ? 'n2' : 'n1')), dag);
-        const report = await drive(clock, executeTransition(g, { agents: registryWith(fake.agent), config: cfg, runner, clock, logger: silentLogger, stateRoot: '/s', concurrency }), 5);
+        const g = graph(
+          ids.map((id, i) => act(`${id}_start`, 'start', id, i % 2 ? 'n2' : 'n1')),
+          dag,
+        );
+        const report = await drive(
+          clock,
+          executeTransition(g, { agents: registryWith(fake.agent), config: cfg, runner, clock, logger: silentLogger, stateRoot: '/s', concurrency }),
+          5,
+        );
 
         expect(report.results.map((r) => r.id)).toEqual(g.actions.map((a) => a.id));
         expect(fake.maxInFlight()).toBeLessThanOrEqual(concurrency);

@@ -78,12 +78,12 @@ describe('recordResult', () => {
   });
 });
 
-describe('monitor reports (a replica\'s lag)', () => {
+describe("monitor reports (a replica's lag)", () => {
   const lag = { replica: { source: 'n2', state: 'in-sync' as const, reachable: true, asOf: 900, seconds: 0.1, bytes: 0, changes: 0 } };
   const started = recordResult(ClusterStatus.parse({ nodes: [{ name: 'n1', state: 'online' }] }), 'n1', 'db', start, done('ok'), 100);
   const history = (s: ClusterStatus) => s.nodes[0]!.history.find((h) => h.resource === 'db')!;
 
-  test('a successful monitor\'s report replaces the last one, without a new record', () => {
+  test("a successful monitor's report replaces the last one, without a new record", () => {
     const a = recordReport(started, 'n1', 'db', 10_000, { ...done('ok'), report: lag }, 1000.4);
     expect(history(a).report).toEqual({ ...lag, at: 1000, interval: 10_000 });
     expect(history(a).ops).toEqual(history(started).ops);

@@ -23,16 +23,32 @@ export interface ClientConfig {
   readonly stopFile: string;
   readonly deadline: number;
   readonly tmp: string;
-  readonly smb?: { readonly host: string; readonly share: string; readonly writeEveryMs: number; readonly readEveryMs: number; readonly maxFiles: number; readonly sizeBytes: number };
+  readonly smb?: {
+    readonly host: string;
+    readonly share: string;
+    readonly writeEveryMs: number;
+    readonly readEveryMs: number;
+    readonly maxFiles: number;
+    readonly sizeBytes: number;
+  };
   readonly connect?: readonly { readonly name: string; readonly host: string; readonly port: number; readonly everyMs: number }[];
   readonly http?: readonly { readonly name: string; readonly url: string; readonly everyMs: number }[];
   readonly dns?: readonly { readonly name: string; readonly server: string; readonly query: string; readonly everyMs: number }[];
-  readonly radius?: readonly { readonly name: string; readonly server: string; readonly secret: string; readonly user: string; readonly password: string; readonly everyMs: number }[];
+  readonly radius?: readonly {
+    readonly name: string;
+    readonly server: string;
+    readonly secret: string;
+    readonly user: string;
+    readonly password: string;
+    readonly everyMs: number;
+  }[];
   /** Mail: SMTP submissions to the Sendmail relay, IMAP reads from Cyrus. */
   readonly mail?: {
     readonly smtp: { readonly host: string; readonly port: number; readonly everyMs: number };
     readonly imap: { readonly host: string; readonly port: number; readonly everyMs: number };
-    readonly user: string; readonly password: string; readonly to: string;
+    readonly user: string;
+    readonly password: string;
+    readonly to: string;
   };
 }
 
@@ -88,7 +104,9 @@ export function versionOf(text: string): number | undefined {
 class Recorder {
   private buf: string[] = [];
   constructor(private readonly out: string) {}
-  add(op: Op): void { this.buf.push(JSON.stringify(op)); }
+  add(op: Op): void {
+    this.buf.push(JSON.stringify(op));
+  }
   flush(): void {
     if (this.buf.length === 0) return;
     appendFileSync(this.out, `${this.buf.join('\n')}\n`);
@@ -101,7 +119,9 @@ async function lane(until: () => boolean, everyMs: number, maxInFlight: number, 
   while (!until()) {
     const started = Date.now();
     if (pending.size < maxInFlight) {
-      const p: Promise<void> = op().catch(() => undefined).finally(() => pending.delete(p));
+      const p: Promise<void> = op()
+        .catch(() => undefined)
+        .finally(() => pending.delete(p));
       pending.add(p);
     }
     await sleep(Math.max(0, everyMs - (Date.now() - started)));
@@ -118,7 +138,11 @@ export async function workload(c: ClientConfig): Promise<void> {
   const timed = async (svc: string, f: () => Promise<Partial<Op> & { ok: boolean }>): Promise<void> => {
     const t = Date.now();
     let r: Partial<Op> & { ok: boolean };
-    try { r = await f(); } catch (e) { r = { ok: false, err: (e as Error).message }; }
+    try {
+      r = await f();
+    } catch (e) {
+      r = { ok: false, err: (e as Error).message };
+    }
     rec.add({ t, svc, ms: Date.now() - t, ...r });
   };
 
@@ -128,75 +152,138 @@ export async function workload(c: ClientConfig): Promise<void> {
     const acked = new Map<string, number>();
     let next = 0;
     let version = 0;
-    lanes.push(lane(done, smb.writeEveryMs, 1, () => timed('smb-write', async () => {
-      const existing = [...acked.keys()];
-      const file = existing.length < smb.maxFiles && (existing.length === 0 || Math.random() < 0.5) ? `f${String(next++).padStart(4, '0')}.txt` : existing[Math.floor(Math.random() * existing.length)]!;
-      const v = ++version;
-      const local = join(c.tmp, `w-${file}`);
-      writeFileSync(local, contentOf(file, v, smb.sizeBytes));
-      const r = await runAsync('smbclient', smbArgs(smb, `put ${local} ${file}`), SMBCLIENT_TIMEOUT_MS);
-      const err = smbFailed(r);
-      if (!err) acked.set(file, v);
-      return { ok: !err, file, version: v, ...(err ? { err } : {}) };
-    })));
-    lanes.push(lane(done, smb.readEveryMs, 1, () => timed('smb-read', async () => {
-      const files = [...acked.entries()];
-      if (files.length === 0) return { ok: true, read: 'nothing yet' };
-      const [file, v] = files[Math.floor(Math.random() * files.length)]!;
-      const local = join(c.tmp, `r-${file}`);
-      rmSync(local, { force: true });
-      const r = await runAsync('smbclient', smbArgs(smb, `get ${file} ${local}`), SMBCLIENT_TIMEOUT_MS);
-      const err = smbFailed(r);
-      if (err === 'NT_STATUS_OBJECT_NAME_NOT_FOUND') return { ok: true, file, version: v, read: 'missing', err };
-      if (err) return { ok: false, file, version: v, read: 'error', err };
-      const got = existsSync(local) ? versionOf(readFileSync(local, 'utf8')) : undefined;
-      // A newer version than acknowledged here is a write whose acknowledgement is still on its way.
-      return { ok: true, file, version: got ?? -1, read: got === undefined ? 'garbled' : got >= v ? 'ok' : 'stale' };
-    })));
+    lanes.push(
+      lane(done, smb.writeEveryMs, 1, () =>
+        timed('smb-write', async () => {
+          const existing = [...acked.keys()];
+          const file =
+            existing.length < smb.maxFiles && (existing.length === 0 || Math.random() < 0.5)
+              ? `f${String(next++).padStart(4, '0')}.txt`
+              : existing[Math.floor(Math.random() * existing.length)]!;
+          const v = ++version;
+          const local = join(c.tmp, `w-${file}`);
+          writeFileSync(local, contentOf(file, v, smb.sizeBytes));
+          const r = await runAsync('smbclient', smbArgs(smb, `put ${local} ${file}`), SMBCLIENT_TIMEOUT_MS);
+          const err = smbFailed(r);
+          if (!err) acked.set(file, v);
+          return { ok: !err, file, version: v, ...(err ? { err } : {}) };
+        }),
+      ),
+    );
+    lanes.push(
+      lane(done, smb.readEveryMs, 1, () =>
+        timed('smb-read', async () => {
+          const files = [...acked.entries()];
+          if (files.length === 0) return { ok: true, read: 'nothing yet' };
+          const [file, v] = files[Math.floor(Math.random() * files.length)]!;
+          const local = join(c.tmp, `r-${file}`);
+          rmSync(local, { force: true });
+          const r = await runAsync('smbclient', smbArgs(smb, `get ${file} ${local}`), SMBCLIENT_TIMEOUT_MS);
+          const err = smbFailed(r);
+          if (err === 'NT_STATUS_OBJECT_NAME_NOT_FOUND') return { ok: true, file, version: v, read: 'missing', err };
+          if (err) return { ok: false, file, version: v, read: 'error', err };
+          const got = existsSync(local) ? versionOf(readFileSync(local, 'utf8')) : undefined;
+          // A newer version than acknowledged here is a write whose acknowledgement is still on its way.
+          return { ok: true, file, version: got ?? -1, read: got === undefined ? 'garbled' : got >= v ? 'ok' : 'stale' };
+        }),
+      ),
+    );
   }
   for (const t of c.connect ?? []) {
-    lanes.push(lane(done, t.everyMs, 5, () => timed(t.name, () => new Promise((resolve) => {
-      const s = createConnection({ host: t.host, port: t.port, timeout: 1000 });
-      s.once('connect', () => { s.destroy(); resolve({ ok: true }); });
-      s.once('timeout', () => { s.destroy(); resolve({ ok: false, err: 'timeout' }); });
-      s.once('error', (e) => resolve({ ok: false, err: (e as NodeJS.ErrnoException).code ?? e.message }));
-    }))));
+    lanes.push(
+      lane(done, t.everyMs, 5, () =>
+        timed(
+          t.name,
+          () =>
+            new Promise((resolve) => {
+              const s = createConnection({ host: t.host, port: t.port, timeout: 1000 });
+              s.once('connect', () => {
+                s.destroy();
+                resolve({ ok: true });
+              });
+              s.once('timeout', () => {
+                s.destroy();
+                resolve({ ok: false, err: 'timeout' });
+              });
+              s.once('error', (e) => resolve({ ok: false, err: (e as NodeJS.ErrnoException).code ?? e.message }));
+            }),
+        ),
+      ),
+    );
   }
   for (const t of c.http ?? []) {
-    lanes.push(lane(done, t.everyMs, 5, () => timed(t.name, async () => {
-      const res = await fetch(t.url, { signal: AbortSignal.timeout(1000) });
-      const body = (await res.text()).trim();
-      return res.status === 200 ? { ok: true, who: body } : { ok: false, err: `HTTP ${res.status}` };
-    })));
+    lanes.push(
+      lane(done, t.everyMs, 5, () =>
+        timed(t.name, async () => {
+          const res = await fetch(t.url, { signal: AbortSignal.timeout(1000) });
+          const body = (await res.text()).trim();
+          return res.status === 200 ? { ok: true, who: body } : { ok: false, err: `HTTP ${res.status}` };
+        }),
+      ),
+    );
   }
   for (const t of c.dns ?? []) {
     const resolver = new Resolver({ timeout: 1000, tries: 1 });
     resolver.setServers([t.server]);
-    lanes.push(lane(done, t.everyMs, 5, () => timed(t.name, async () => {
-      const txt = await resolver.resolveTxt(t.query);
-      return { ok: true, who: txt.flat().join('') };
-    })));
+    lanes.push(
+      lane(done, t.everyMs, 5, () =>
+        timed(t.name, async () => {
+          const txt = await resolver.resolveTxt(t.query);
+          return { ok: true, who: txt.flat().join('') };
+        }),
+      ),
+    );
   }
   for (const t of c.radius ?? []) {
-    lanes.push(lane(done, t.everyMs, 3, () => timed(t.name, async () => {
-      // radclient reads the request's attributes from stdin; -t 1 -r 1: one try of one second.
-      const r = await runAsync('radclient', ['-t', '1', '-r', '1', `${t.server}:1812`, 'auth', t.secret], 3000, `User-Name = "${t.user}"\nUser-Password = "${t.password}"\n`);
-      const who = /Reply-Message = "hello \S+ from (\S+)"/.exec(r.out)?.[1];
-      return r.code === 0 && /Access-Accept/.test(r.out) ? { ok: true, ...(who ? { who } : {}) } : { ok: false, err: (r.out + r.err).trim().split('\n').pop() ?? `exit ${r.code}` };
-    })));
+    lanes.push(
+      lane(done, t.everyMs, 3, () =>
+        timed(t.name, async () => {
+          // radclient reads the request's attributes from stdin; -t 1 -r 1: one try of one second.
+          const r = await runAsync(
+            'radclient',
+            ['-t', '1', '-r', '1', `${t.server}:1812`, 'auth', t.secret],
+            3000,
+            `User-Name = "${t.user}"\nUser-Password = "${t.password}"\n`,
+          );
+          const who = /Reply-Message = "hello \S+ from (\S+)"/.exec(r.out)?.[1];
+          return r.code === 0 && /Access-Accept/.test(r.out)
+            ? { ok: true, ...(who ? { who } : {}) }
+            : { ok: false, err: (r.out + r.err).trim().split('\n').pop() ?? `exit ${r.code}` };
+        }),
+      ),
+    );
   }
   if (c.mail) {
     const m = c.mail;
     let n = 0;
-    lanes.push(lane(done, m.smtp.everyMs, 3, () => timed('smtp', async () => {
-      const k = ++n;
-      const r = await smtpSend(m.smtp.host, m.smtp.port, { from: 'client@lab.example', to: m.to, subject: `lab-mail ${k}`, id: `lab-mail-${k}-${Date.now()}@client.lab.example`, body: `message ${k} from the lab's client\n` }, 10_000);
-      return { ok: r.code === 250, mail: k, code: r.code, ...(r.code === 250 ? {} : { err: r.reply }) };
-    })));
-    lanes.push(lane(done, m.imap.everyMs, 3, () => timed('imap', async () => {
-      const r = await imapInbox(m.imap.host, m.imap.port, m.user, m.password, 3000);
-      return { ok: true, exists: r.exists };
-    })));
+    lanes.push(
+      lane(done, m.smtp.everyMs, 3, () =>
+        timed('smtp', async () => {
+          const k = ++n;
+          const r = await smtpSend(
+            m.smtp.host,
+            m.smtp.port,
+            {
+              from: 'client@lab.example',
+              to: m.to,
+              subject: `lab-mail ${k}`,
+              id: `lab-mail-${k}-${Date.now()}@client.lab.example`,
+              body: `message ${k} from the lab's client\n`,
+            },
+            10_000,
+          );
+          return { ok: r.code === 250, mail: k, code: r.code, ...(r.code === 250 ? {} : { err: r.reply }) };
+        }),
+      ),
+    );
+    lanes.push(
+      lane(done, m.imap.everyMs, 3, () =>
+        timed('imap', async () => {
+          const r = await imapInbox(m.imap.host, m.imap.port, m.user, m.password, 3000);
+          return { ok: true, exists: r.exists };
+        }),
+      ),
+    );
   }
   await Promise.all(lanes);
   clearInterval(flusher);

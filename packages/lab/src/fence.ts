@@ -16,7 +16,9 @@ const key = readFileSync(process.env['PACELINE_FENCE_KEY'] ?? '/etc/paceline/aut
 const now = Date.now();
 try {
   const res = await fetch(`http://${at}/off`, {
-    method: 'POST', body: JSON.stringify({ node, at: now, mac: fenceMac(key, node, now) }), signal: AbortSignal.timeout(5000),
+    method: 'POST',
+    body: JSON.stringify({ node, at: now, mac: fenceMac(key, node, now) }),
+    signal: AbortSignal.timeout(5000),
   });
   const text = (await res.text()).trim();
   if (res.status !== 200) {

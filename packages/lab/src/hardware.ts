@@ -65,12 +65,36 @@ export const PRIVATE_DIRS: readonly { readonly path: string; readonly seed: 'emp
 /** Overlaid in each server's mount namespace (the host's folder below, the server's disk above). */
 export const OVERLAYS: readonly string[] = ['/etc', '/var/lib'];
 /** Single configuration files each server has its own copy of. */
-export const PRIVATE_FILES: readonly string[] = ['/etc/hosts', '/etc/hostname', '/etc/mailname', '/etc/cyrus.conf', '/etc/imapd.conf', '/etc/sasldb2', '/etc/aliases'];
+export const PRIVATE_FILES: readonly string[] = [
+  '/etc/hosts',
+  '/etc/hostname',
+  '/etc/mailname',
+  '/etc/cyrus.conf',
+  '/etc/imapd.conf',
+  '/etc/sasldb2',
+  '/etc/aliases',
+];
 /** Folders a boot creates in /run (owner and mode as on this machine when it has them). */
-export const RUN_DIRS: readonly string[] = ['lock', 'samba', 'named', 'freeradius', 'cyrus', 'cyrus/socket', 'sendmail', 'sendmail/mta', 'sendmail/msp', 'sendmail/stampdir', 'nginx', 'paceline'];
+export const RUN_DIRS: readonly string[] = [
+  'lock',
+  'samba',
+  'named',
+  'freeradius',
+  'cyrus',
+  'cyrus/socket',
+  'sendmail',
+  'sendmail/mta',
+  'sendmail/msp',
+  'sendmail/stampdir',
+  'nginx',
+  'paceline',
+];
 /** Owner and mode of a /run folder this machine does not have (yet): as the Debian packages' tmpfiles would make it. */
 const RUN_DIR_OWNER: Readonly<Record<string, readonly [string, string, number]>> = {
-  named: ['root', 'bind', 0o775], freeradius: ['freerad', 'freerad', 0o775], cyrus: ['cyrus', 'mail', 0o755], 'cyrus/socket': ['cyrus', 'mail', 0o750],
+  named: ['root', 'bind', 0o775],
+  freeradius: ['freerad', 'freerad', 0o775],
+  cyrus: ['cyrus', 'mail', 0o755],
+  'cyrus/socket': ['cyrus', 'mail', 0o750],
 };
 
 export interface LabNames {
@@ -97,10 +121,18 @@ const nsPath = (ns: string): string => `/run/netns/${ns}`;
 export class Hardware {
   constructor(readonly names: LabNames) {}
 
-  get ns(): LabNames['ns'] { return this.names.ns; }
-  disk(s: Server): string { return join(this.names.workDir, s, 'disk'); }
-  mntFile(s: Server): string { return join(this.names.runDir, `${s}.mnt`); }
-  utsFile(s: Server): string { return join(this.names.runDir, `${s}.uts`); }
+  get ns(): LabNames['ns'] {
+    return this.names.ns;
+  }
+  disk(s: Server): string {
+    return join(this.names.workDir, s, 'disk');
+  }
+  mntFile(s: Server): string {
+    return join(this.names.runDir, `${s}.mnt`);
+  }
+  utsFile(s: Server): string {
+    return join(this.names.runDir, `${s}.uts`);
+  }
 
   /** argv running CMD inside server `s` (its network and mount namespaces). */
   inServer(s: Server, cmd: string, args: readonly string[] = []): string[] {
@@ -154,8 +186,14 @@ export class Hardware {
       port(ns[s], NIC.spare, `${n}-spare`);
       // An address answers ARP only on the interface that holds it (the service IP on its macvlan,
       // with the virtual MAC), and replies may leave by another interface of the same subnet.
-      for (const [k, v] of [['net.ipv4.conf.all.arp_ignore', '1'], ['net.ipv4.conf.all.arp_announce', '2'],
-        ['net.ipv4.conf.all.rp_filter', '0'], ['net.ipv4.conf.default.rp_filter', '0'], ['net.ipv4.conf.default.arp_ignore', '1'], ['net.ipv4.conf.default.arp_announce', '2']] as const) {
+      for (const [k, v] of [
+        ['net.ipv4.conf.all.arp_ignore', '1'],
+        ['net.ipv4.conf.all.arp_announce', '2'],
+        ['net.ipv4.conf.all.rp_filter', '0'],
+        ['net.ipv4.conf.default.rp_filter', '0'],
+        ['net.ipv4.conf.default.arp_ignore', '1'],
+        ['net.ipv4.conf.default.arp_announce', '2'],
+      ] as const) {
         run('ip', ['netns', 'exec', ns[s], 'sysctl', '-q', '-w', `${k}=${v}`]);
       }
       this.makeDisk(s, repoEtc, template);
@@ -169,7 +207,8 @@ export class Hardware {
       const to = join(disk, d.path);
       if (existsSync(to)) continue;
       mkdirSync(dirname(to), { recursive: true });
-      if (d.seed === 'copy' && existsSync(d.path)) run('cp', ['-a', '--', d.path, to]); // owners and modes too (FreeRADIUS reads its files as freerad)
+      if (d.seed === 'copy' && existsSync(d.path))
+        run('cp', ['-a', '--', d.path, to]); // owners and modes too (FreeRADIUS reads its files as freerad)
       else if (d.seed === 'tree' && existsSync(d.path)) copyTree(d.path, to);
       else mkdirSync(to, { recursive: true });
     }
@@ -187,7 +226,8 @@ export class Hardware {
     for (const rel of listFiles(repoEtc)) {
       const abs = `/${rel}`;
       const to = this.diskPathOf(s, abs);
-      if (!to) throw new Error(`${join(repoEtc, rel)}: ${abs} is not on a server's private disk (PRIVATE_DIRS / PRIVATE_FILES in packages/lab/src/hardware.ts)`);
+      if (!to)
+        throw new Error(`${join(repoEtc, rel)}: ${abs} is not on a server's private disk (PRIVATE_DIRS / PRIVATE_FILES in packages/lab/src/hardware.ts)`);
       mkdirSync(dirname(to), { recursive: true });
       writeFileSync(to, template(s, readFileSync(join(repoEtc, rel), 'utf8')));
     }
@@ -240,9 +280,16 @@ export class Hardware {
     inS('mount', ['-t', 'sysfs', 'sysfs', '/sys']);
     for (const d of RUN_DIRS) {
       const host = join('/run', d);
-      let owner = 'root'; let group = 'root'; let mode = 0o755;
+      let owner = 'root';
+      let group = 'root';
+      let mode = 0o755;
       const known = RUN_DIR_OWNER[d];
-      if (existsSync(host)) { const st = statSync(host); owner = String(st.uid); group = String(st.gid); mode = st.mode & 0o7777; } else if (known) [owner, group, mode] = known;
+      if (existsSync(host)) {
+        const st = statSync(host);
+        owner = String(st.uid);
+        group = String(st.gid);
+        mode = st.mode & 0o7777;
+      } else if (known) [owner, group, mode] = known;
       inS('install', ['-d', '-o', owner, '-g', group, '-m', mode.toString(8), host]);
     }
     // Links: only the NICs (a reboot forgets macvlans and service addresses).

@@ -52,8 +52,12 @@ export class Lab {
     this.say = o.log ?? ((l) => process.stdout.write(`${l}\n`));
   }
 
-  get dir(): string { return this.o.workDir; }
-  file(name: string): string { return join(this.o.workDir, name); }
+  get dir(): string {
+    return this.o.workDir;
+  }
+  file(name: string): string {
+    return join(this.o.workDir, name);
+  }
 
   private save(): void {
     writeFileSync(this.file('lab.json'), JSON.stringify(this.record, null, 2));
@@ -79,7 +83,11 @@ export class Lab {
     for (const s of SERVERS) {
       const db = this.hw.diskPathOf(s, '/etc/sasldb2')!;
       if (!existsSync(db)) continue;
-      for (const [user, pw] of [['alice', 'wonderland'], ['cyrus', MAIL_ADMIN_PASSWORD]] as const) run('saslpasswd2', ['-p', '-c', '-f', db, '-u', realm ?? s, user], 10_000, pw);
+      for (const [user, pw] of [
+        ['alice', 'wonderland'],
+        ['cyrus', MAIL_ADMIN_PASSWORD],
+      ] as const)
+        run('saslpasswd2', ['-p', '-c', '-f', db, '-u', realm ?? s, user], 10_000, pw);
     }
     // Samba's share lives in the mirrored folder; serv1 (its home) has it, the mirror brings it to serv2.
     // Data that does not change during the story (so the failback's resync can be compared with the total).
@@ -91,7 +99,10 @@ export class Lab {
     run('chown', ['nobody:nogroup', share]);
     chmodSync(share, 0o2775);
     const sw: SwitchConfig = {
-      outlets: { serv1: this.hw.ns.serv1, serv2: this.hw.ns.serv2 }, keyFile: key, armedFile: this.file('switch.armed'), logFile: this.file('switch.log'),
+      outlets: { serv1: this.hw.ns.serv1, serv2: this.hw.ns.serv2 },
+      keyFile: key,
+      armedFile: this.file('switch.armed'),
+      logFile: this.file('switch.log'),
     };
     writeFileSync(this.file('switch.json'), JSON.stringify(sw, null, 2));
     this.startArbiterHost();
@@ -109,8 +120,23 @@ export class Lab {
 
   private startArbiterHost(): void {
     const { ns } = this.hw;
-    this.detached('witness', this.hw.inNet(ns.arbiter, process.execPath, [CLI, 'witness', '--listen', `${NET.arbiter}:${WITNESS_PORT}`, '--key', this.file('authkey'), '--config', CLUSTER_YAML]));
-    this.detached('switch', this.hw.inNet(ns.arbiter, process.execPath, [join(DIST, 'switch.js'), `${NET.powerSwitch}:${SWITCH_PORT}`, this.file('switch.json')]));
+    this.detached(
+      'witness',
+      this.hw.inNet(ns.arbiter, process.execPath, [
+        CLI,
+        'witness',
+        '--listen',
+        `${NET.arbiter}:${WITNESS_PORT}`,
+        '--key',
+        this.file('authkey'),
+        '--config',
+        CLUSTER_YAML,
+      ]),
+    );
+    this.detached(
+      'switch',
+      this.hw.inNet(ns.arbiter, process.execPath, [join(DIST, 'switch.js'), `${NET.powerSwitch}:${SWITCH_PORT}`, this.file('switch.json')]),
+    );
   }
 
   arm(on = true): void {
@@ -121,15 +147,34 @@ export class Lab {
   /** Switch calls so far. */
   switchCalls(): { at: number; from: string; target: string; result: string }[] {
     const f = this.file('switch.log');
-    return existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { at: number; from: string; target: string; result: string }) : [];
+    return existsSync(f)
+      ? readFileSync(f, 'utf8')
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as { at: number; from: string; target: string; result: string })
+      : [];
   }
 
   /** Boots a server: power on (fresh mount namespace, links), then its `paceline daemon` as the cluster.yaml comment shows. */
   boot(s: Server): void {
     this.hw.powerOn(s);
     const fence = `${process.execPath} ${join(DIST, 'fence.js')} ${NET.powerSwitch}:${SWITCH_PORT}`;
-    this.detached(s, this.hw.inServer(s, process.execPath, [CLI, 'daemon', '--config', CLUSTER_YAML, '--node', s,
-      '--arbiter', `${NET.arbiter}:${WITNESS_PORT}`, '--fence-command', fence, ...(this.o.daemonArgs ?? [])]));
+    this.detached(
+      s,
+      this.hw.inServer(s, process.execPath, [
+        CLI,
+        'daemon',
+        '--config',
+        CLUSTER_YAML,
+        '--node',
+        s,
+        '--arbiter',
+        `${NET.arbiter}:${WITNESS_PORT}`,
+        '--fence-command',
+        fence,
+        ...(this.o.daemonArgs ?? []),
+      ]),
+    );
   }
 
   powerOff(s: Server): void {
@@ -137,7 +182,9 @@ export class Lab {
   }
 
   /** The daemon's control socket as the host sees it (its /var/lib/paceline is on the server's disk). */
-  stateDir(s: Server): string { return join(this.hw.disk(s), 'var/lib/paceline'); }
+  stateDir(s: Server): string {
+    return join(this.hw.disk(s), 'var/lib/paceline');
+  }
 
   async status(s: Server): Promise<DaemonStatus> {
     return (await controlRequest(this.stateDir(s), { cmd: 'status' }, 5000)).data as DaemonStatus;
@@ -151,17 +198,24 @@ export class Lab {
 
   /** Waits until both nodes' views agree that each resource runs where `placement` says (and nothing is in transition). */
   async settled(placement: Readonly<Record<string, readonly Server[]>>, nodes: readonly Server[] = SERVERS, timeoutMs = 120_000): Promise<void> {
-    await waitFor(`the cluster settled (${JSON.stringify(placement)})`, async () => {
-      for (const n of nodes) {
-        const st = await this.status(n);
-        const bad = Object.entries(placement).filter(([r, s]) => where(st, r).sort().join() !== [...s].sort().join());
-        if (!st.mayRun || st.lastTransition?.state === 'running' || bad.length || st.members.length !== nodes.length) {
-          throw new Error(`${n}: mayRun ${st.mayRun} (${st.mayRunReason}), members [${st.members}], transition ${st.lastTransition?.state ?? 'none'}, `
-            + bad.map(([r]) => `${r} on [${where(st, r)}]`).join(', '));
+    await waitFor(
+      `the cluster settled (${JSON.stringify(placement)})`,
+      async () => {
+        for (const n of nodes) {
+          const st = await this.status(n);
+          const bad = Object.entries(placement).filter(([r, s]) => where(st, r).sort().join() !== [...s].sort().join());
+          if (!st.mayRun || st.lastTransition?.state === 'running' || bad.length || st.members.length !== nodes.length) {
+            throw new Error(
+              `${n}: mayRun ${st.mayRun} (${st.mayRunReason}), members [${st.members}], transition ${st.lastTransition?.state ?? 'none'}, ` +
+                bad.map(([r]) => `${r} on [${where(st, r)}]`).join(', '),
+            );
+          }
         }
-      }
-      return true;
-    }, timeoutMs, 250);
+        return true;
+      },
+      timeoutMs,
+      250,
+    );
   }
 
   log(name: string): string {
@@ -180,7 +234,16 @@ export class Lab {
     const rec = JSON.parse(readFileSync(f, 'utf8')) as LabRecord;
     const done: string[] = [];
     for (const [name, pid] of Object.entries(rec.pids)) {
-      try { process.kill(-pid, 'SIGKILL'); done.push(`${name} (${pid})`); } catch { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+      try {
+        process.kill(-pid, 'SIGKILL');
+        done.push(`${name} (${pid})`);
+      } catch {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
     }
     new Hardware(rec.names).destroy(purge);
     done.push(...Object.values(rec.names.ns));
@@ -194,11 +257,17 @@ export class Lab {
   /** Processes in a server whose command line contains `marker`. */
   processes(s: Server, marker: string): number[] {
     return netnsPids(this.hw.ns[s]).filter((p) => {
-      try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ').includes(marker); } catch { return false; }
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ').includes(marker);
+      } catch {
+        return false;
+      }
     });
   }
 
-  async pause(ms: number): Promise<void> { await sleep(ms); }
+  async pause(ms: number): Promise<void> {
+    await sleep(ms);
+  }
 }
 
 export const where = (st: DaemonStatus, rsc: string): Server[] =>

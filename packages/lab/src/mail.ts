@@ -21,11 +21,16 @@ class Session {
       }
       this.waiter?.();
     });
-    const end = (e?: Error): void => { this.closed ??= e ?? new Error('connection closed'); this.waiter?.(); };
+    const end = (e?: Error): void => {
+      this.closed ??= e ?? new Error('connection closed');
+      this.waiter?.();
+    };
     s.on('error', end);
     s.on('close', () => end());
   }
-  send(line: string): void { this.s.write(`${line}\r\n`); }
+  send(line: string): void {
+    this.s.write(`${line}\r\n`);
+  }
   async expect(done: (line: string) => boolean): Promise<string[]> {
     const got: string[] = [];
     for (;;) {
@@ -35,7 +40,9 @@ class Session {
         if (done(l)) return got;
       }
       if (this.closed) throw this.closed;
-      await new Promise<void>((r) => { this.waiter = r; });
+      await new Promise<void>((r) => {
+        this.waiter = r;
+      });
       this.waiter = undefined;
     }
   }
@@ -45,7 +52,10 @@ async function withSession<T>(host: string, port: number, timeoutMs: number, f: 
   const sock = createConnection({ host, port });
   const timer = setTimeout(() => sock.destroy(new Error(`no answer from ${host}:${port} within ${timeoutMs} ms`)), timeoutMs);
   try {
-    await new Promise<void>((resolve, reject) => { sock.once('connect', resolve); sock.once('error', reject); });
+    await new Promise<void>((resolve, reject) => {
+      sock.once('connect', resolve);
+      sock.once('error', reject);
+    });
     return await f(new Session(sock));
   } finally {
     clearTimeout(timer);
@@ -55,10 +65,17 @@ async function withSession<T>(host: string, port: number, timeoutMs: number, f: 
 
 /** The last line of an SMTP reply (multi-line replies use "250-"). */
 const smtpEnd = (l: string): boolean => /^\d{3} /.test(l);
-function smtpCode(lines: readonly string[]): number { return Number(lines.at(-1)?.slice(0, 3)); }
+function smtpCode(lines: readonly string[]): number {
+  return Number(lines.at(-1)?.slice(0, 3));
+}
 
 /** Submits one message; resolves with the final reply's code (250 = accepted) and the reply. */
-export async function smtpSend(host: string, port: number, o: { from: string; to: string; subject: string; id: string; body: string }, timeoutMs: number): Promise<{ code: number; reply: string }> {
+export async function smtpSend(
+  host: string,
+  port: number,
+  o: { from: string; to: string; subject: string; id: string; body: string },
+  timeoutMs: number,
+): Promise<{ code: number; reply: string }> {
   return withSession(host, port, timeoutMs, async (s) => {
     const step = async (cmd: string | undefined, want: number): Promise<void> => {
       if (cmd !== undefined) s.send(cmd);
@@ -71,7 +88,11 @@ export async function smtpSend(host: string, port: number, o: { from: string; to
     await step(`RCPT TO:<${o.to}>`, 250);
     await step('DATA', 354);
     // CRLF line ends only (Sendmail refuses a bare LF), dot-stuffed.
-    const body = o.body.replace(/\r?\n$/, '').split(/\r?\n/).map((l) => (l.startsWith('.') ? `.${l}` : l)).join('\r\n');
+    const body = o.body
+      .replace(/\r?\n$/, '')
+      .split(/\r?\n/)
+      .map((l) => (l.startsWith('.') ? `.${l}` : l))
+      .join('\r\n');
     s.send(`From: <${o.from}>\r\nTo: <${o.to}>\r\nSubject: ${o.subject}\r\nMessage-ID: <${o.id}>\r\n\r\n${body}\r\n.`);
     const r = await s.expect(smtpEnd);
     s.send('QUIT');
@@ -80,7 +101,14 @@ export async function smtpSend(host: string, port: number, o: { from: string; to
 }
 
 /** IMAP: LOGIN and SELECT INBOX; with `fetchSubjects`, also every message's Subject. */
-export async function imapInbox(host: string, port: number, user: string, password: string, timeoutMs: number, fetchSubjects = false): Promise<{ exists: number; subjects: string[] }> {
+export async function imapInbox(
+  host: string,
+  port: number,
+  user: string,
+  password: string,
+  timeoutMs: number,
+  fetchSubjects = false,
+): Promise<{ exists: number; subjects: string[] }> {
   return withSession(host, port, timeoutMs, async (s) => {
     const quote = (x: string): string => `"${x.replace(/["\\]/g, '\\$&')}"`;
     await s.expect((l) => l.startsWith('* OK'));
@@ -98,7 +126,10 @@ export async function imapInbox(host: string, port: number, user: string, passwo
     const subjects: string[] = [];
     if (fetchSubjects && exists > 0) {
       const r = await cmd('FETCH 1:* (BODY.PEEK[HEADER.FIELDS (SUBJECT)])');
-      for (const l of r) { const m = /^Subject: (.*)$/i.exec(l); if (m) subjects.push(m[1]!.trim()); }
+      for (const l of r) {
+        const m = /^Subject: (.*)$/i.exec(l);
+        if (m) subjects.push(m[1]!.trim());
+      }
     }
     s.send(`a${++n} LOGOUT`);
     return { exists, subjects };

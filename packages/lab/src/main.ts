@@ -21,7 +21,9 @@ const PREFIX = 'plab';
 
 const args = process.argv.slice(2);
 const has = (f: string): boolean => args.includes(f);
-const say = (l: string): void => { process.stdout.write(`${l}\n`); };
+const say = (l: string): void => {
+  process.stdout.write(`${l}\n`);
+};
 
 async function main(): Promise<number> {
   if (args[0] === 'down') {
@@ -45,8 +47,13 @@ async function main(): Promise<number> {
   const membership = args.flatMap((a, i) => (a === '--membership' && args[i + 1] ? ['--membership', args[i + 1]!] : []));
   const lab = new Lab({ prefix: PREFIX, workDir: WORK, log: say, daemonArgs: membership });
   const keep = has('--keep') || args[0] === 'up';
-  const cleanup = (): void => { if (!keep) Lab.down(WORK, false); };
-  process.once('SIGINT', () => { cleanup(); process.exit(130); });
+  const cleanup = (): void => {
+    if (!keep) Lab.down(WORK, false);
+  };
+  process.once('SIGINT', () => {
+    cleanup();
+    process.exit(130);
+  });
   try {
     say(`Building the lab in ${WORK} (namespaces ${PREFIX}-*) ...`);
     lab.build();

@@ -12,7 +12,16 @@ import { runAsync, sleep, tryRun, waitFor } from './sys.js';
 import { auditMail, auditSmb, chapterRows, formatMs, table, type Chapter, type MailAudit, type SmbAudit } from './verdict.js';
 
 export type ChapterName = 'both-up' | 'power-loss' | 'return' | 'clear' | 'samba-fails' | 'crossover-cut' | 'serv2-lan-lost' | 'divergence';
-export const ALL_CHAPTERS: readonly ChapterName[] = ['both-up', 'power-loss', 'return', 'clear', 'samba-fails', 'crossover-cut', 'serv2-lan-lost', 'divergence'];
+export const ALL_CHAPTERS: readonly ChapterName[] = [
+  'both-up',
+  'power-loss',
+  'return',
+  'clear',
+  'samba-fails',
+  'crossover-cut',
+  'serv2-lan-lost',
+  'divergence',
+];
 export const SHORT_STORY: readonly ChapterName[] = ['both-up', 'power-loss', 'return', 'clear'];
 
 export interface StoryOptions {
@@ -49,10 +58,16 @@ export const MAIL_USER = { user: 'alice', password: 'wonderland', to: 'alice@lab
 export function clientConfig(lab: Lab, deadline: number, mail = mailEnabled()): ClientConfig {
   return {
     ...(mail ? { mail: { smtp: { host: NET.samba, port: 25, everyMs: 1000 }, imap: { host: NET.cyrus, port: 143, everyMs: 500 }, ...MAIL_USER } } : {}),
-    out: lab.file('client.jsonl'), stopFile: lab.file('client.stop'), deadline, tmp: join(lab.dir, 'client'),
+    out: lab.file('client.jsonl'),
+    stopFile: lab.file('client.stop'),
+    deadline,
+    tmp: join(lab.dir, 'client'),
     smb: { host: NET.samba, share: 'share', writeEveryMs: 500, readEveryMs: 700, maxFiles: 60, sizeBytes: 4096 },
     connect: [{ name: 'smb-connect', host: NET.samba, port: 445, everyMs: 100 }],
-    http: [{ name: 'http@samba-ip', url: `http://${NET.samba}/`, everyMs: 100 }, { name: 'http@cyrus-ip', url: `http://${NET.cyrus}/`, everyMs: 200 }],
+    http: [
+      { name: 'http@samba-ip', url: `http://${NET.samba}/`, everyMs: 100 },
+      { name: 'http@cyrus-ip', url: `http://${NET.cyrus}/`, everyMs: 200 },
+    ],
     dns: [{ name: 'dns@samba-ip', server: NET.samba, query: 'whoami.lab.example', everyMs: 100 }],
     radius: [{ name: 'radius@samba-ip', server: NET.samba, secret: 'labsecret', user: 'alice', password: 'wonderland', everyMs: 500 }],
   };
@@ -61,7 +76,11 @@ export const LANES = ['smb-connect', 'smb-write', 'smb-read', 'http@samba-ip', '
 export const MAIL_LANES = ['smtp', 'imap'];
 
 /** A daemon log line: time, the bracket, the message. */
-interface LogLine { readonly at: number; readonly tag: string; readonly msg: string }
+interface LogLine {
+  readonly at: number;
+  readonly tag: string;
+  readonly msg: string;
+}
 function logLines(text: string): LogLine[] {
   const out: LogLine[] = [];
   for (const l of text.split('\n')) {
@@ -88,38 +107,57 @@ function crossoverBytes(lab: Lab, s: Server): number {
   try {
     const [l] = JSON.parse(r.out) as { stats64?: { rx: { bytes: number }; tx: { bytes: number } } }[];
     return (l?.stats64?.rx.bytes ?? 0) + (l?.stats64?.tx.bytes ?? 0);
-  } catch { return 0; }
+  } catch {
+    return 0;
+  }
 }
 
 /** Where every resource runs, as serv1 sees it (a string to compare). */
 async function placement(lab: Lab): Promise<string> {
   const st = await lab.status('serv1');
-  return st.resources.filter((r) => r.role !== 'Stopped').map((r) => `${r.instance}@${r.node}:${r.role}`).sort().join(' ');
+  return st.resources
+    .filter((r) => r.role !== 'Stopped')
+    .map((r) => `${r.instance}@${r.node}:${r.role}`)
+    .sort()
+    .join(' ');
 }
 
 function readOps(lab: Lab): Op[] {
   const f = lab.file('client.jsonl');
   if (!existsSync(f)) return [];
-  return readFileSync(f, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Op);
+  return readFileSync(f, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Op);
 }
 
 /** Waits until the lane's last `n` operations (started after `since`) succeeded; returns the first one's start. */
 async function clientOk(lab: Lab, svc: string, since: number, timeoutMs: number, n = 3): Promise<number> {
-  return waitFor(`the client's ${svc} to work`, () => {
-    const ops = readOps(lab).filter((o) => o.svc === svc && o.t >= since);
-    const last = ops.slice(-n);
-    if (last.length === n && last.every((o) => o.ok)) return last[0]!.t;
-    throw new Error(`last ${svc}: ${last.map((o) => (o.ok ? 'ok' : o.err)).join(', ')}`);
-  }, timeoutMs, 200);
+  return waitFor(
+    `the client's ${svc} to work`,
+    () => {
+      const ops = readOps(lab).filter((o) => o.svc === svc && o.t >= since);
+      const last = ops.slice(-n);
+      if (last.length === n && last.every((o) => o.ok)) return last[0]!.t;
+      throw new Error(`last ${svc}: ${last.map((o) => (o.ok ? 'ok' : o.err)).join(', ')}`);
+    },
+    timeoutMs,
+    200,
+  );
 }
 
 export class Story {
   readonly chapters: Chapter[] = [];
   private client: ChildProcess | undefined;
 
-  constructor(readonly lab: Lab, readonly o: StoryOptions) {}
+  constructor(
+    readonly lab: Lab,
+    readonly o: StoryOptions,
+  ) {}
 
-  private say(line: string): void { this.o.log(line); }
+  private say(line: string): void {
+    this.o.log(line);
+  }
 
   private begin(name: string): Chapter {
     const prev = this.chapters.at(-1);
@@ -169,10 +207,18 @@ export class Story {
     lab.boot('serv1');
     lab.boot('serv2');
     const mail = mailEnabled();
-    await lab.settled({
-      'samba-ip': ['serv1'], samba: ['serv1'], httpd: ['serv1', 'serv2'], bind: ['serv1', 'serv2'], radius: ['serv1', 'serv2'],
-      ...(mail ? { cyrus: ['serv2'], sendmail: ['serv1', 'serv2'] } : {}),
-    }, undefined, 180_000);
+    await lab.settled(
+      {
+        'samba-ip': ['serv1'],
+        samba: ['serv1'],
+        httpd: ['serv1', 'serv2'],
+        bind: ['serv1', 'serv2'],
+        radius: ['serv1', 'serv2'],
+        ...(mail ? { cyrus: ['serv2'], sendmail: ['serv1', 'serv2'] } : {}),
+      },
+      undefined,
+      180_000,
+    );
     lab.arm();
     if (mail) {
       await this.clientTool('--mailbox');
@@ -192,7 +238,15 @@ export class Story {
     const t0 = Date.now();
     lab.powerOff('serv1');
     this.note(ch, 'serv1 powered off (all links down, every process killed)');
-    await waitFor('samba on serv2', async () => { const st = await lab.status('serv2'); return where(st, 'samba').join() === 'serv2' && st.lastTransition?.state !== 'running'; }, 120_000, 200);
+    await waitFor(
+      'samba on serv2',
+      async () => {
+        const st = await lab.status('serv2');
+        return where(st, 'samba').join() === 'serv2' && st.lastTransition?.state !== 'running';
+      },
+      120_000,
+      200,
+    );
     const back = await clientOk(lab, 'smb-connect', t0, 60_000);
     await clientOk(lab, 'smb-write', t0, 60_000, 1);
     const lost = firstLog(lab, 'serv2', /^serv1 lost on every link/, t0);
@@ -202,9 +256,18 @@ export class Story {
     if (fenced) figures['fenced ms'] = fenced - t0;
     let ready = 0;
     let addressReady = 0;
-    for (const [rsc, action] of [['samba-data', 'promote'], ['samba-mac', 'start'], ['samba-ip', 'start'], ['samba', 'start']] as const) {
+    for (const [rsc, action] of [
+      ['samba-data', 'promote'],
+      ['samba-mac', 'start'],
+      ['samba-ip', 'start'],
+      ['samba', 'start'],
+    ] as const) {
       const a = actionMs(lab, 'serv2', rsc, action, t0);
-      if (a) { figures[`${action} ${rsc} ms`] = a.ms; ready += a.ms; if (rsc !== 'samba') addressReady += a.ms; }
+      if (a) {
+        figures[`${action} ${rsc} ms`] = a.ms;
+        ready += a.ms;
+        if (rsc !== 'samba') addressReady += a.ms;
+      }
     }
     if (fenced) {
       figures['lower bound (fenced + start-to-ready) ms'] = fenced - t0 + ready;
@@ -218,7 +281,10 @@ export class Story {
     figures['reference: Pacemaker 2.1.5 + corosync 3 defaults, a VIP alone (docs/daemon.md) ms'] = 7410;
     figures['smb-connect back after ms'] = back - t0;
     ch.figures = figures;
-    this.note(ch, `serv2 saw serv1 lost after ${lost ? lost - t0 : '?'} ms, fenced it after ${fenced ? fenced - t0 : '?'} ms; Samba answers on serv2 ${back - t0} ms after the power loss`);
+    this.note(
+      ch,
+      `serv2 saw serv1 lost after ${lost ? lost - t0 : '?'} ms, fenced it after ${fenced ? fenced - t0 : '?'} ms; Samba answers on serv2 ${back - t0} ms after the power loss`,
+    );
     await sleep(this.o.holdMs);
   }
 
@@ -227,11 +293,16 @@ export class Story {
     const ch = this.begin('return');
     const { lab } = this;
     lab.boot('serv1');
-    const q = await waitFor('serv1 back, quarantined', async () => {
-      const st = await lab.status('serv2');
-      const n = st.nodes.find((x) => x.name === 'serv1');
-      return st.members.includes('serv1') && n?.quarantine ? n.quarantine : undefined;
-    }, 120_000, 250);
+    const q = await waitFor(
+      'serv1 back, quarantined',
+      async () => {
+        const st = await lab.status('serv2');
+        const n = st.nodes.find((x) => x.name === 'serv1');
+        return st.members.includes('serv1') && n?.quarantine ? n.quarantine : undefined;
+      },
+      120_000,
+      250,
+    );
     this.note(ch, `serv1 rejoined in quarantine: ${q}`);
     await sleep(this.o.holdMs);
     const st = await lab.status('serv2');
@@ -246,16 +317,29 @@ export class Story {
     const t0 = Date.now();
     const r = lab.paceline('serv2', 'node', 'clear', 'serv1');
     this.note(ch, `paceline node clear serv1 (on serv2): exit ${r.code} ${r.out.trim()}`);
-    await waitFor('samba home on serv1', async () => {
-      const st = await lab.status('serv1');
-      return where(st, 'samba').join() === 'serv1' && promotedOn(st, 'samba-data').join() === 'serv1' && st.lastTransition?.state !== 'running';
-    }, 300_000, 250);
+    await waitFor(
+      'samba home on serv1',
+      async () => {
+        const st = await lab.status('serv1');
+        return where(st, 'samba').join() === 'serv1' && promotedOn(st, 'samba-data').join() === 'serv1' && st.lastTransition?.state !== 'running';
+      },
+      300_000,
+      250,
+    );
     const back = await clientOk(lab, 'smb-connect', t0, 60_000);
     const promote = actionMs(lab, 'serv1', 'samba-data', 'promote', t0);
     const figures: Record<string, number | string> = { 'crossover bytes during failback': crossoverBytes(lab, 'serv1') - bytes0 };
     // The failback's own work: stop on serv2, demote there, resync and promote on serv1, start there.
-    const steps: [Server, string, string][] = [['serv2', 'samba', 'stop'], ['serv2', 'samba-ip', 'stop'], ['serv2', 'samba-mac', 'stop'], ['serv2', 'samba-data', 'demote'],
-      ['serv1', 'samba-data', 'promote'], ['serv1', 'samba-mac', 'start'], ['serv1', 'samba-ip', 'start'], ['serv1', 'samba', 'start']];
+    const steps: [Server, string, string][] = [
+      ['serv2', 'samba', 'stop'],
+      ['serv2', 'samba-ip', 'stop'],
+      ['serv2', 'samba-mac', 'stop'],
+      ['serv2', 'samba-data', 'demote'],
+      ['serv1', 'samba-data', 'promote'],
+      ['serv1', 'samba-mac', 'start'],
+      ['serv1', 'samba-ip', 'start'],
+      ['serv1', 'samba', 'start'],
+    ];
     const ms = new Map(steps.map(([n, rsc, action]) => [`${action} ${rsc}`, actionMs(lab, n, rsc, action, t0)?.ms ?? 0]));
     const sum = (keys: string[]): number => keys.reduce((a, k) => a + (ms.get(k) ?? 0), 0);
     const addressOut = sum(['stop samba-ip', 'stop samba-mac', 'demote samba-data', 'promote samba-data', 'start samba-mac', 'start samba-ip']);
@@ -264,7 +348,10 @@ export class Story {
       ...['http@samba-ip', 'dns@samba-ip', 'radius@samba-ip', 'smtp'].map((l) => [l, addressOut] as const),
     ]);
     for (const [k, v] of ms) figures[`${k} ms`] = v;
-    if (promote) { figures['resync (promote samba-data on serv1) ms'] = promote.ms; figures['resync'] = (promote.reason ?? '').replace(/; WARNING.*$/, '').replace(/^Promoted after resynchronising from serv2: /, ''); }
+    if (promote) {
+      figures['resync (promote samba-data on serv1) ms'] = promote.ms;
+      figures['resync'] = (promote.reason ?? '').replace(/; WARNING.*$/, '').replace(/^Promoted after resynchronising from serv2: /, '');
+    }
     figures['data size (/srv/samba on serv1) bytes'] = dirBytes(lab.hw.diskPathOf('serv1', '/srv/samba')!);
     ch.figures = figures;
     this.note(ch, `Samba home on serv1; client back ${back - t0} ms after the clear; resync: ${promote?.reason ?? '?'}`);
@@ -275,27 +362,51 @@ export class Story {
   async sambaFails(): Promise<void> {
     const ch = this.begin('samba-fails');
     const { lab } = this;
-    const fails = async (): Promise<number> => ((await lab.status('serv1')).nodes.find((n) => n.name === 'serv1')?.failures ?? [])
-      .filter((f) => f.resource === 'samba').reduce((a, f) => a + f.count, 0);
+    const fails = async (): Promise<number> =>
+      ((await lab.status('serv1')).nodes.find((n) => n.name === 'serv1')?.failures ?? [])
+        .filter((f) => f.resource === 'samba')
+        .reduce((a, f) => a + f.count, 0);
     for (let i = 1; i <= 3; i++) {
       const before = await fails();
       const t0 = Date.now();
       const pids = lab.processes('serv1', 'smbd');
-      for (const p of pids) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
-      const n = await waitFor(`samba failure ${i} counted`, async () => { const f = await fails(); return f > before ? f : undefined; }, 60_000, 250);
+      for (const p of pids) {
+        try {
+          process.kill(p, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+      const n = await waitFor(
+        `samba failure ${i} counted`,
+        async () => {
+          const f = await fails();
+          return f > before ? f : undefined;
+        },
+        60_000,
+        250,
+      );
       // Settled: the same single node in two views 3 s apart with no transition running (a recovery
       // whose start fails shows serv1 for a moment before Samba moves).
       let last: string | undefined;
-      const on = await waitFor('samba running again', async () => {
-        const st = await lab.status('serv1');
-        const w = where(st, 'samba');
-        const now = w.length === 1 && st.lastTransition?.state !== 'running' ? w[0] : undefined;
-        const stable = now !== undefined && now === last;
-        last = now;
-        return stable ? now : undefined;
-      }, 120_000, 3000);
+      const on = await waitFor(
+        'samba running again',
+        async () => {
+          const st = await lab.status('serv1');
+          const w = where(st, 'samba');
+          const now = w.length === 1 && st.lastTransition?.state !== 'running' ? w[0] : undefined;
+          const stable = now !== undefined && now === last;
+          last = now;
+          return stable ? now : undefined;
+        },
+        120_000,
+        3000,
+      );
       const back = await clientOk(lab, 'smb-connect', t0, 60_000);
-      this.note(ch, `kill -9 of smbd on serv1 (${pids.length} processes): fail count ${n >= 1_000_000 ? 'INFINITY (a start failed)' : n}; Samba answers again on ${on} after ${back - t0} ms`);
+      this.note(
+        ch,
+        `kill -9 of smbd on serv1 (${pids.length} processes): fail count ${n >= 1_000_000 ? 'INFINITY (a start failed)' : n}; Samba answers again on ${on} after ${back - t0} ms`,
+      );
       if (n >= 1_000_000 && on === 'serv1') {
         ch.notes.push(`UNEXPECTED: a recovery's start of Samba failed after kill ${i} (fail count INFINITY), yet Samba runs on serv1 again`);
         this.note(ch, 'a start failed (fail count INFINITY): no more kills');
@@ -303,7 +414,11 @@ export class Story {
       }
       if (on === 'serv2') {
         if (i < 3) {
-          const why = (await lab.status('serv1')).nodes.find((x) => x.name === 'serv1')?.failures.filter((f) => f.resource === 'samba').map((f) => `${f.action ?? '?'} ${f.count}`).join(', ');
+          const why = (await lab.status('serv1')).nodes
+            .find((x) => x.name === 'serv1')
+            ?.failures.filter((f) => f.resource === 'samba')
+            .map((f) => `${f.action ?? '?'} ${f.count}`)
+            .join(', ');
           this.note(ch, `moved to serv2 after ${i} kill(s), before migration-threshold: a recovery's start failed (start failures are fatal: ${why})`);
           ch.notes.push('UNEXPECTED: Samba left serv1 before its third failure');
         } else this.note(ch, 'migration-threshold (3) reached: Samba moved to serv2 with its address and its data');
@@ -315,7 +430,15 @@ export class Story {
     const t1 = Date.now();
     const r = lab.paceline('serv1', 'resource', 'cleanup', 'samba');
     this.note(ch, `paceline resource cleanup samba: exit ${r.code} ${r.out.trim()}`);
-    await waitFor('samba home on serv1', async () => { const st = await lab.status('serv1'); return where(st, 'samba').join() === 'serv1' && st.lastTransition?.state !== 'running'; }, 120_000, 250);
+    await waitFor(
+      'samba home on serv1',
+      async () => {
+        const st = await lab.status('serv1');
+        return where(st, 'samba').join() === 'serv1' && st.lastTransition?.state !== 'running';
+      },
+      120_000,
+      250,
+    );
     const back = await clientOk(lab, 'smb-connect', t1, 60_000);
     this.note(ch, `Samba home on serv1 again ${back - t1} ms after the cleanup`);
     await sleep(this.o.holdMs);
@@ -328,20 +451,33 @@ export class Story {
     const calls = lab.switchCalls().length;
     const before = await placement(lab);
     lab.hw.link('serv1', NIC.cx, false);
-    this.note(ch, 'crossover cut (serv1\'s cx0 down: no carrier on either end)');
-    await waitFor('the crossover seen down', async () => {
-      const st = await lab.status('serv1');
-      return st.nodes.find((n) => n.name === 'serv2')?.links['crossover'] === 'down';
-    }, 30_000, 200);
+    this.note(ch, "crossover cut (serv1's cx0 down: no carrier on either end)");
+    await waitFor(
+      'the crossover seen down',
+      async () => {
+        const st = await lab.status('serv1');
+        return st.nodes.find((n) => n.name === 'serv2')?.links['crossover'] === 'down';
+      },
+      30_000,
+      200,
+    );
     await sleep(Math.max(this.o.holdMs, 8000));
     const st = await lab.status('serv2');
     const after = await placement(lab);
-    this.note(ch, `after ${Math.max(this.o.holdMs, 8000) / 1000} s: members [${st.members}], links of serv1 ${JSON.stringify(st.nodes.find((n) => n.name === 'serv1')?.links)}; `
-      + `placement ${before === after ? 'unchanged' : `CHANGED: ${before} -> ${after}`}; power switch calls: ${lab.switchCalls().length - calls}`);
+    this.note(
+      ch,
+      `after ${Math.max(this.o.holdMs, 8000) / 1000} s: members [${st.members}], links of serv1 ${JSON.stringify(st.nodes.find((n) => n.name === 'serv1')?.links)}; ` +
+        `placement ${before === after ? 'unchanged' : `CHANGED: ${before} -> ${after}`}; power switch calls: ${lab.switchCalls().length - calls}`,
+    );
     if (st.members.length !== 2) throw new Error(`a node was lost over a crossover cut: members [${st.members}]`);
     if (lab.switchCalls().length !== calls) throw new Error('somebody was fenced over a crossover cut');
     lab.hw.link('serv1', NIC.cx, true);
-    await waitFor('the crossover back', async () => (await lab.status('serv1')).nodes.find((n) => n.name === 'serv2')?.links['crossover'] === 'up', 30_000, 200);
+    await waitFor(
+      'the crossover back',
+      async () => (await lab.status('serv1')).nodes.find((n) => n.name === 'serv2')?.links['crossover'] === 'up',
+      30_000,
+      200,
+    );
     this.note(ch, 'crossover back');
   }
 
@@ -353,17 +489,28 @@ export class Story {
     const t0 = Date.now();
     lab.hw.switchPort('serv2', 'lan', false);
     lab.hw.switchPort('serv2', 'spare', false);
-    this.note(ch, 'serv2\'s LAN and spare NIC unplugged at the switch');
-    await waitFor('cyrus-ip on serv1', async () => { const st = await lab.status('serv1'); return where(st, 'cyrus-ip').join() === 'serv1' && st.lastTransition?.state !== 'running'; }, 120_000, 250);
+    this.note(ch, "serv2's LAN and spare NIC unplugged at the switch");
+    await waitFor(
+      'cyrus-ip on serv1',
+      async () => {
+        const st = await lab.status('serv1');
+        return where(st, 'cyrus-ip').join() === 'serv1' && st.lastTransition?.state !== 'running';
+      },
+      120_000,
+      250,
+    );
     const st = await lab.status('serv1');
-    this.note(ch, `Cyrus's group on serv1 after ${Date.now() - t0} ms (cyrus-mac on ${where(st, 'cyrus-mac')}, cyrus-ip on ${where(st, 'cyrus-ip')}, cyrus on ${where(st, 'cyrus').join() || 'nowhere'}); `
-      + `members [${st.members}]; power switch calls: ${lab.switchCalls().length - calls}`);
+    this.note(
+      ch,
+      `Cyrus's group on serv1 after ${Date.now() - t0} ms (cyrus-mac on ${where(st, 'cyrus-mac')}, cyrus-ip on ${where(st, 'cyrus-ip')}, cyrus on ${where(st, 'cyrus').join() || 'nowhere'}); ` +
+        `members [${st.members}]; power switch calls: ${lab.switchCalls().length - calls}`,
+    );
     if (st.members.length !== 2) throw new Error(`serv2 was lost although the crossover carried its heartbeats: members [${st.members}]`);
     if (lab.switchCalls().length !== calls) throw new Error('somebody was fenced when serv2 lost only its LAN');
     await sleep(this.o.holdMs);
     lab.hw.switchPort('serv2', 'lan', true);
     lab.hw.switchPort('serv2', 'spare', true);
-    this.note(ch, 'serv2\'s LAN plugged back');
+    this.note(ch, "serv2's LAN plugged back");
     await sleep(this.o.holdMs);
   }
 
@@ -384,22 +531,40 @@ export class Story {
     this.note(ch, `${file} v1 written and mirrored; crossover cut; v2 written on serv1 (not mirrored)`);
     const t0 = Date.now();
     lab.powerOff('serv1');
-    await waitFor('samba on serv2', async () => { const st = await lab.status('serv2'); return where(st, 'samba').join() === 'serv2' && st.lastTransition?.state !== 'running'; }, 120_000, 200);
+    await waitFor(
+      'samba on serv2',
+      async () => {
+        const st = await lab.status('serv2');
+        return where(st, 'samba').join() === 'serv2' && st.lastTransition?.state !== 'running';
+      },
+      120_000,
+      200,
+    );
     await clientOk(lab, 'smb-connect', t0, 60_000);
     await this.put(file, 3);
     this.note(ch, `serv1 powered off; Samba on serv2; v3 written on serv2`);
     lab.boot('serv1');
-    await waitFor('serv1 back, quarantined', async () => {
-      const st = await lab.status('serv2');
-      return st.members.includes('serv1') && st.nodes.find((x) => x.name === 'serv1')?.quarantine ? true : undefined;
-    }, 120_000, 250);
+    await waitFor(
+      'serv1 back, quarantined',
+      async () => {
+        const st = await lab.status('serv2');
+        return st.members.includes('serv1') && st.nodes.find((x) => x.name === 'serv1')?.quarantine ? true : undefined;
+      },
+      120_000,
+      250,
+    );
     const r = lab.paceline('serv2', 'node', 'clear', 'serv1');
     this.note(ch, `serv1 back (quarantined), cleared: exit ${r.code}`);
     const t1 = Date.now();
-    await waitFor('samba home on serv1', async () => {
-      const st = await lab.status('serv1');
-      return where(st, 'samba').join() === 'serv1' && promotedOn(st, 'samba-data').join() === 'serv1' && st.lastTransition?.state !== 'running';
-    }, 300_000, 250);
+    await waitFor(
+      'samba home on serv1',
+      async () => {
+        const st = await lab.status('serv1');
+        return where(st, 'samba').join() === 'serv1' && promotedOn(st, 'samba-data').join() === 'serv1' && st.lastTransition?.state !== 'running';
+      },
+      300_000,
+      250,
+    );
     const promote = actionMs(lab, 'serv1', 'samba-data', 'promote', t1);
     this.note(ch, `resync: ${promote?.reason ?? '?'}`);
     const conflicts = join(lab.hw.diskPathOf('serv1', '/srv/samba.mirror')!, 'conflicts', 'CONFLICTS.log');
@@ -462,9 +627,16 @@ export class Story {
       try {
         const st = await this.lab.status(s);
         out[s] = st;
-        this.say(`   ${s}: members [${st.members}], transition ${st.lastTransition?.id ?? '-'} ${st.lastTransition?.state ?? ''}; `
-          + st.resources.filter((r) => r.node !== null || r.failed).map((r) => `${r.instance} ${r.role}${r.node ? ` on ${r.node}` : ''}${r.failed ? ' FAILED' : ''}`).join(', '));
-        const fails = st.nodes.flatMap((n) => n.failures.map((f) => `${n.name}: ${f.resource} ${f.action ?? ''}${f.interval ? `@${f.interval}` : ''} x${f.count}`));
+        this.say(
+          `   ${s}: members [${st.members}], transition ${st.lastTransition?.id ?? '-'} ${st.lastTransition?.state ?? ''}; ` +
+            st.resources
+              .filter((r) => r.node !== null || r.failed)
+              .map((r) => `${r.instance} ${r.role}${r.node ? ` on ${r.node}` : ''}${r.failed ? ' FAILED' : ''}`)
+              .join(', '),
+        );
+        const fails = st.nodes.flatMap((n) =>
+          n.failures.map((f) => `${n.name}: ${f.resource} ${f.action ?? ''}${f.interval ? `@${f.interval}` : ''} x${f.count}`),
+        );
         if (fails.length) this.say(`   ${s} failures: ${fails.join('; ')}`);
       } catch (e) {
         this.say(`   ${s}: no status (${(e as Error).message})`);
@@ -478,17 +650,21 @@ export class Story {
   async verdict(problems: string[]): Promise<Verdict> {
     const { lab } = this;
     const ops = readOps(lab);
-    const audit = await runAsync(...(() => {
-      const [c, ...a] = lab.hw.inNet(lab.hw.ns.client, process.execPath, [join(DIST, 'client.js'), '--audit', lab.file('client.json')]);
-      return [c!, a, 180_000] as const;
-    })());
+    const audit = await runAsync(
+      ...(() => {
+        const [c, ...a] = lab.hw.inNet(lab.hw.ns.client, process.execPath, [join(DIST, 'client.js'), '--audit', lab.file('client.json')]);
+        return [c!, a, 180_000] as const;
+      })(),
+    );
     let found: Record<string, number | null> = {};
     let auditError: string | undefined;
     try {
       const a = JSON.parse(audit.out) as { ok: boolean; files: Record<string, number | null>; err?: string };
       found = a.files;
       if (!a.ok) auditError = a.err ?? 'the share could not be read';
-    } catch { auditError = `the audit failed: ${audit.err.trim() || audit.out.trim()}`; }
+    } catch {
+      auditError = `the audit failed: ${audit.err.trim() || audit.out.trim()}`;
+    }
     const smb = { ...auditSmb(ops, found), ...(auditError ? { auditError } : {}) };
     let mail: (MailAudit & { auditError?: string }) | undefined;
     if (ops.some((o) => o.svc === 'smtp')) {
@@ -496,7 +672,11 @@ export class Story {
       const deadline = Date.now() + 180_000;
       for (;;) {
         let a: { ok: boolean; subjects: string[]; err?: string };
-        try { a = JSON.parse(await this.clientTool('--audit-mail', 90_000)) as typeof a; } catch (e) { a = { ok: false, subjects: [], err: (e as Error).message }; }
+        try {
+          a = JSON.parse(await this.clientTool('--audit-mail', 90_000)) as typeof a;
+        } catch (e) {
+          a = { ok: false, subjects: [], err: (e as Error).message };
+        }
         mail = { ...auditMail(ops, a.subjects), ...(a.ok ? {} : { auditError: a.err ?? 'the mailbox could not be read' }) };
         if ((mail.missing.length === 0 && !mail.auditError) || Date.now() > deadline) break;
         await sleep(5000);
@@ -506,7 +686,13 @@ export class Story {
     for (const s of ['serv1', 'serv2'] as const) {
       for (const meta of ['/srv/samba.mirror', '/var/spool/cyrus.mirror']) {
         const f = join(lab.hw.diskPathOf(s, meta)!, 'conflicts', 'CONFLICTS.log');
-        if (existsSync(f)) conflicts.push(...readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => `${s}:${meta}: ${l}`));
+        if (existsSync(f))
+          conflicts.push(
+            ...readFileSync(f, 'utf8')
+              .split('\n')
+              .filter(Boolean)
+              .map((l) => `${s}:${meta}: ${l}`),
+          );
       }
     }
     for (const ch of this.chapters) for (const n of ch.notes) if (n.startsWith('UNEXPECTED')) problems.push(`${ch.name}: ${n}`);
@@ -527,28 +713,55 @@ export function dirBytes(dir: string): number {
 export function formatVerdict(v: Verdict): string {
   const out: string[] = [];
   out.push('Client-observed outage per chapter (first failed to first successful operation; longest in the chapter):');
-  out.push(table(['chapter', 'service', 'ops', 'failed', 'outage', 'answered by'],
-    v.rows.map((r) => [r.chapter, r.svc, String(r.ops), String(r.failedOps), formatMs(r.outageMs), r.served])));
+  out.push(
+    table(
+      ['chapter', 'service', 'ops', 'failed', 'outage', 'answered by'],
+      v.rows.map((r) => [r.chapter, r.svc, String(r.ops), String(r.failedOps), formatMs(r.outageMs), r.served]),
+    ),
+  );
   const bounded = v.rows.filter((r) => v.chapters.find((c) => c.name === r.chapter)?.bounds?.[r.svc] !== undefined && r.outageMs !== null);
   if (bounded.length) {
-    out.push('\nAgainst the lower bound measured in the same run (power loss: serv2 fenced serv1 + the start-to-ready of what the service needs;'
-      + ' failback: the stops, the resync and the starts); Pacemaker 2.1.5 + corosync 3 at their defaults: 7.41 s for a VIP alone (docs/daemon.md):');
-    out.push(table(['chapter', 'service', 'outage', 'lower bound', 'above it'], bounded.map((r) => {
-      const b = v.chapters.find((c) => c.name === r.chapter)!.bounds![r.svc]!;
-      return [r.chapter, r.svc, formatMs(r.outageMs), formatMs(b), r.outageMs! < 0 ? '' : `${((r.outageMs! - b) / 1000).toFixed(2)} s`];
-    })));
+    out.push(
+      '\nAgainst the lower bound measured in the same run (power loss: serv2 fenced serv1 + the start-to-ready of what the service needs;' +
+        ' failback: the stops, the resync and the starts); Pacemaker 2.1.5 + corosync 3 at their defaults: 7.41 s for a VIP alone (docs/daemon.md):',
+    );
+    out.push(
+      table(
+        ['chapter', 'service', 'outage', 'lower bound', 'above it'],
+        bounded.map((r) => {
+          const b = v.chapters.find((c) => c.name === r.chapter)!.bounds![r.svc]!;
+          return [r.chapter, r.svc, formatMs(r.outageMs), formatMs(b), r.outageMs! < 0 ? '' : `${((r.outageMs! - b) / 1000).toFixed(2)} s`];
+        }),
+      ),
+    );
   }
   for (const ch of v.chapters) {
     if (ch.skipped) out.push(`\n${ch.name}: NOT RUN (${ch.skipped})`);
-    else if (ch.figures) out.push(`\n${ch.name}: ${Object.entries(ch.figures).map(([k, x]) => `${k}: ${x}`).join('; ')}`);
+    else if (ch.figures)
+      out.push(
+        `\n${ch.name}: ${Object.entries(ch.figures)
+          .map(([k, x]) => `${k}: ${x}`)
+          .join('; ')}`,
+      );
   }
   out.push('');
-  out.push(`SMB audit: ${v.smb.files} files, ${v.smb.acknowledgedWrites} acknowledged writes; lost: ${v.smb.lost.length}${v.smb.lost.length ? ` (${v.smb.lost.slice(0, 5).map((l) => `${l.file}: ${l.why}, acked v${l.acked}, found ${l.found ?? 'nothing'}`).join('; ')})` : ''}`
-    + `; reads during the run that saw an older version: ${v.smb.staleReads}, no file yet: ${v.smb.missingReads}${v.smb.auditError ? `; AUDIT ERROR: ${v.smb.auditError}` : ''}`);
-  out.push(v.mail
-    ? `Mail audit: ${v.mail.accepted} messages accepted with 250; missing from the mailbox: ${v.mail.missing.length}${v.mail.missing.length ? ` (${v.mail.missing.slice(0, 10).join(', ')})` : ''}; `
-      + `more than once: ${v.mail.duplicated.length}${v.mail.duplicated.length ? ` (${v.mail.duplicated.slice(0, 10).join(', ')})` : ''}; delivered without a 250 seen: ${v.mail.unacknowledgedDelivered}${v.mail.auditError ? `; AUDIT ERROR: ${v.mail.auditError}` : ''}`
-    : 'Mail audit: NOT RUN (the cluster configuration does not use paceline:sendmail and paceline:cyrus yet)');
+  out.push(
+    `SMB audit: ${v.smb.files} files, ${v.smb.acknowledgedWrites} acknowledged writes; lost: ${v.smb.lost.length}${
+      v.smb.lost.length
+        ? ` (${v.smb.lost
+            .slice(0, 5)
+            .map((l) => `${l.file}: ${l.why}, acked v${l.acked}, found ${l.found ?? 'nothing'}`)
+            .join('; ')})`
+        : ''
+    }` +
+      `; reads during the run that saw an older version: ${v.smb.staleReads}, no file yet: ${v.smb.missingReads}${v.smb.auditError ? `; AUDIT ERROR: ${v.smb.auditError}` : ''}`,
+  );
+  out.push(
+    v.mail
+      ? `Mail audit: ${v.mail.accepted} messages accepted with 250; missing from the mailbox: ${v.mail.missing.length}${v.mail.missing.length ? ` (${v.mail.missing.slice(0, 10).join(', ')})` : ''}; ` +
+          `more than once: ${v.mail.duplicated.length}${v.mail.duplicated.length ? ` (${v.mail.duplicated.slice(0, 10).join(', ')})` : ''}; delivered without a 250 seen: ${v.mail.unacknowledgedDelivered}${v.mail.auditError ? `; AUDIT ERROR: ${v.mail.auditError}` : ''}`
+      : 'Mail audit: NOT RUN (the cluster configuration does not use paceline:sendmail and paceline:cyrus yet)',
+  );
   out.push(`Conflicts kept by the mirror: ${v.conflicts.length}${v.conflicts.length ? `\n  ${v.conflicts.join('\n  ')}` : ''}`);
   out.push(`Power switch calls: ${v.switchCalls.map((c) => `${c.target} from ${c.from}: ${c.result}`).join('; ') || 'none'}`);
   if (v.problems.length) out.push(`Problems: ${v.problems.join('; ')}`);

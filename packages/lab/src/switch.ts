@@ -34,7 +34,9 @@ export function serveSwitch(listen: string, cfg: SwitchConfig): void {
   createServer((req, res) => {
     let body = '';
     req.setEncoding('utf8');
-    req.on('data', (c: string) => { if (body.length < 4096) body += c; });
+    req.on('data', (c: string) => {
+      if (body.length < 4096) body += c;
+    });
     req.on('end', () => {
       const from = req.socket.remoteAddress ?? '?';
       const answer = (code: number, text: string, target = '?'): void => {
@@ -43,12 +45,17 @@ export function serveSwitch(listen: string, cfg: SwitchConfig): void {
       };
       if (req.method !== 'POST' || req.url !== '/off') return answer(404, 'unknown request');
       let m: { node?: unknown; at?: unknown; mac?: unknown };
-      try { m = JSON.parse(body) as typeof m; } catch { return answer(400, 'bad request'); }
+      try {
+        m = JSON.parse(body) as typeof m;
+      } catch {
+        return answer(400, 'bad request');
+      }
       const node = typeof m.node === 'string' ? m.node : '';
       const at = typeof m.at === 'number' ? m.at : 0;
       const mac = typeof m.mac === 'string' ? Buffer.from(m.mac, 'hex') : Buffer.alloc(0);
       const want = Buffer.from(fenceMac(key, node, at), 'hex');
-      if (mac.length !== want.length || !timingSafeEqual(mac, want) || Math.abs(Date.now() - at) > 30_000) return answer(403, 'refused: bad signature or stale request', node);
+      if (mac.length !== want.length || !timingSafeEqual(mac, want) || Math.abs(Date.now() - at) > 30_000)
+        return answer(403, 'refused: bad signature or stale request', node);
       const ns = cfg.outlets[node];
       if (!ns) return answer(404, `no outlet for ${node}`, node);
       if (!existsSync(cfg.armedFile)) return answer(503, 'not armed (the cluster is starting)', node);
@@ -60,6 +67,9 @@ export function serveSwitch(listen: string, cfg: SwitchConfig): void {
 
 if (process.argv[1]?.endsWith('switch.js')) {
   const [listen, labJson] = process.argv.slice(2);
-  if (!listen || !labJson) { console.error('usage: switch.js HOST:PORT SWITCH_JSON'); process.exit(2); }
+  if (!listen || !labJson) {
+    console.error('usage: switch.js HOST:PORT SWITCH_JSON');
+    process.exit(2);
+  }
   serveSwitch(listen, JSON.parse(readFileSync(labJson, 'utf8')) as SwitchConfig);
 }

@@ -20,7 +20,11 @@ export function tryRun(cmd: string, args: readonly string[], timeoutMs = 30_000)
 export function runAsync(cmd: string, args: readonly string[], timeoutMs = 10_000, input?: string): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve) => {
     const child = execFile(cmd, [...args], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: stdout, err: `${stderr}${err && typeof err.code !== 'number' ? err.message : ''}` });
+      resolve({
+        code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
+        out: stdout,
+        err: `${stderr}${err && typeof err.code !== 'number' ? err.message : ''}`,
+      });
     });
     if (input !== undefined) child.stdin?.end(input);
   });
@@ -32,7 +36,12 @@ export function have(cmd: string, args: readonly string[] = ['--version']): bool
 }
 
 /** Polls `check` until it returns a value (not undefined/false); its last error is in the timeout's message. */
-export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {

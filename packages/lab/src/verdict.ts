@@ -38,7 +38,11 @@ export function outages(ops: readonly Op[], svc: string): Outage[] {
   let failed = 0;
   for (const o of lane) {
     if (!o.ok) {
-      if (from === undefined) { from = o.t; seen = o.t + o.ms; failed = 0; }
+      if (from === undefined) {
+        from = o.t;
+        seen = o.t + o.ms;
+        failed = 0;
+      }
       failed++;
     } else if (from !== undefined) {
       out.push({ svc, from, seen, to: o.t, failed });
@@ -134,7 +138,11 @@ export function formatMs(ms: number | null): string {
 /** A plain-text table. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: readonly string[]): string => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd();
+  const line = (r: readonly string[]): string =>
+    r
+      .map((c, i) => c.padEnd(w[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(w.map((n) => '-'.repeat(n))), ...rows.map(line)].join('\n');
 }
 
@@ -160,7 +168,10 @@ export function auditMail(ops: readonly Op[], subjects: readonly string[]): Mail
   return {
     accepted: accepted.size,
     missing: [...accepted].filter((k) => !count.has(k)).sort((a, b) => a - b),
-    duplicated: [...count].filter(([, n]) => n > 1).map(([k]) => k).sort((a, b) => a - b),
+    duplicated: [...count]
+      .filter(([, n]) => n > 1)
+      .map(([k]) => k)
+      .sort((a, b) => a - b),
     unacknowledgedDelivered: [...count.keys()].filter((k) => !accepted.has(k)).length,
   };
 }

@@ -84,7 +84,8 @@ maybe('the live lab, shortened story', () => {
 
   it('has no outage while both run or while serv1 returns quarantined', () => {
     for (const chapter of ['both-up', 'return']) {
-      for (const svc of ['smb-connect', 'http@samba-ip', 'dns@samba-ip']) expect({ chapter, svc, outage: row(chapter, svc)?.outageMs }).toEqual({ chapter, svc, outage: null });
+      for (const svc of ['smb-connect', 'http@samba-ip', 'dns@samba-ip'])
+        expect({ chapter, svc, outage: row(chapter, svc)?.outageMs }).toEqual({ chapter, svc, outage: null });
     }
   });
 });

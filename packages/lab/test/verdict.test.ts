@@ -15,8 +15,18 @@ describe('outages', () => {
 
   it('belongs to the chapter in which the failure was seen', () => {
     const ops = [op(90, 'a', false, { ms: 5000 }), op(6000, 'a', true)];
-    const rows = chapterRows(ops, [{ name: 'one', start: 0, end: 100, notes: [] }, { name: 'two', start: 100, end: 10_000, notes: [] }], ['a']);
-    expect(rows.map((r) => [r.chapter, r.outageMs])).toEqual([['one', null], ['two', 5910]]);
+    const rows = chapterRows(
+      ops,
+      [
+        { name: 'one', start: 0, end: 100, notes: [] },
+        { name: 'two', start: 100, end: 10_000, notes: [] },
+      ],
+      ['a'],
+    );
+    expect(rows.map((r) => [r.chapter, r.outageMs])).toEqual([
+      ['one', null],
+      ['two', 5910],
+    ]);
   });
 });
 
@@ -31,7 +41,11 @@ describe('the SMB audit', () => {
 
   it('reports a missing file, an older version and a version never written', () => {
     const ops = [w(1, 'a', 1, true), w(2, 'a', 2, true), w(3, 'b', 3, true), w(4, 'c', 5, true)];
-    expect(auditSmb(ops, { a: 1, c: 9 }).lost.map((l) => `${l.file} ${l.why}`)).toEqual(['a older than acknowledged', 'b missing', 'c a version never written']);
+    expect(auditSmb(ops, { a: 1, c: 9 }).lost.map((l) => `${l.file} ${l.why}`)).toEqual([
+      'a older than acknowledged',
+      'b missing',
+      'c a version never written',
+    ]);
   });
 });
 
@@ -54,7 +68,17 @@ describe('the mail audit', () => {
   const sent = (k: number, ok: boolean): Op => op(k, 'smtp', ok, { mail: k });
   it('every message accepted with 250 in the mailbox exactly once', () => {
     const ops = [sent(1, true), sent(2, true), sent(3, false), sent(4, true)];
-    expect(auditMail(ops, ['lab-mail 1', 'lab-mail 2', 'lab-mail 4', 'other'])).toEqual({ accepted: 3, missing: [], duplicated: [], unacknowledgedDelivered: 0 });
-    expect(auditMail(ops, ['lab-mail 1', 'lab-mail 1', 'lab-mail 3', 'lab-mail 4'])).toEqual({ accepted: 3, missing: [2], duplicated: [1], unacknowledgedDelivered: 1 });
+    expect(auditMail(ops, ['lab-mail 1', 'lab-mail 2', 'lab-mail 4', 'other'])).toEqual({
+      accepted: 3,
+      missing: [],
+      duplicated: [],
+      unacknowledgedDelivered: 0,
+    });
+    expect(auditMail(ops, ['lab-mail 1', 'lab-mail 1', 'lab-mail 3', 'lab-mail 4'])).toEqual({
+      accepted: 3,
+      missing: [2],
+      duplicated: [1],
+      unacknowledgedDelivered: 1,
+    });
   });
 });

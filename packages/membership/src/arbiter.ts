@@ -56,7 +56,11 @@ export const ARBITER_DEFAULTS = {
 // ── Wire messages ───────────────────────────────────────────────────────────────────────────
 
 /** Node names follow the membership messages' rules. */
-const Name = z.string().min(1).max(255).regex(/^[A-Za-z0-9_.:@+-]+$/);
+const Name = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[A-Za-z0-9_.:@+-]+$/);
 const Counter = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 /** 16 random bytes, hex: binds a reply to one claim of one client. */
 export const Nonce = z.string().regex(/^[0-9a-f]{32}$/, 'a nonce is 32 lowercase hex digits');
@@ -118,8 +122,7 @@ export const ARBITER_MAGIC = Buffer.from('PCLW', 'ascii');
 export const ARBITER_MAX_PACKET_BYTES = 4096;
 
 export type ArbiterDecodeResult<T> =
-  | { readonly ok: T; readonly error?: undefined }
-  | { readonly ok?: undefined; readonly error: FrameError; readonly detail: string };
+  { readonly ok: T; readonly error?: undefined } | { readonly ok?: undefined; readonly error: FrameError; readonly detail: string };
 
 /** Signs and frames a request or reply. Throws only on a programming error (bad key). */
 export function encodeArbiter(message: ArbiterRequest | ArbiterReply, key: Uint8Array): Buffer {
@@ -227,8 +230,24 @@ export type ArbiterDropReason = (typeof ARBITER_DROP_REASONS)[number];
 /** What the arbiter did with one request (for its log and counters). */
 export type ArbiterEvent =
   /** `renewal`: the claimant already held it; `previous`: a holder whose lease had run out. */
-  | { readonly type: 'granted'; readonly node: string; readonly boot: number; readonly lost: readonly string[]; readonly leaseMs: number; readonly renewal: boolean; readonly previous?: { readonly node: string; readonly boot: number } }
-  | { readonly type: 'refused'; readonly node: string; readonly boot: number; readonly lost: readonly string[]; readonly holder: string; readonly holderBoot: number; readonly remainingMs: number }
+  | {
+      readonly type: 'granted';
+      readonly node: string;
+      readonly boot: number;
+      readonly lost: readonly string[];
+      readonly leaseMs: number;
+      readonly renewal: boolean;
+      readonly previous?: { readonly node: string; readonly boot: number };
+    }
+  | {
+      readonly type: 'refused';
+      readonly node: string;
+      readonly boot: number;
+      readonly lost: readonly string[];
+      readonly holder: string;
+      readonly holderBoot: number;
+      readonly remainingMs: number;
+    }
   /** `freed`: the claimant held the vote and now nobody does. */
   | { readonly type: 'released'; readonly node: string; readonly boot: number; readonly freed: boolean }
   | { readonly type: 'unavailable'; readonly node: string; readonly boot: number; readonly retryInMs: number }
@@ -259,8 +278,7 @@ export function arbiterStep(state: ArbiterState, input: ArbiterInput): ArbiterSt
   const { request: r, now } = input;
   const at = input.at ?? now;
   const c = state.config;
-  const drop = (reason: ArbiterStepDrop, detail: string): ArbiterStepResult =>
-    ({ state, event: { type: 'dropped', reason, node: r.node, detail } });
+  const drop = (reason: ArbiterStepDrop, detail: string): ArbiterStepResult => ({ state, event: { type: 'dropped', reason, node: r.node, detail } });
   if (!c.nodes.includes(r.node)) return drop('unknown-node', `"${r.node}" is not a node of this cluster (${c.nodes.join(', ')})`);
   if (r.type === 'claim') {
     const stranger = r.lost.find((n) => !c.nodes.includes(n));
@@ -275,7 +293,15 @@ export function arbiterStep(state: ArbiterState, input: ArbiterInput): ArbiterSt
   // same packet replayed later (when its sentAt might pass, e.g. from a node whose clock runs ahead)
   // gets nothing either.
   if (Math.abs(now - r.sentAt) > c.maxSkewMs)
-    return { state: accepted, event: { type: 'dropped', reason: 'stale', node: r.node, detail: `sent at ${r.sentAt}, ${now - r.sentAt} ms from the arbiter's clock (limit ${c.maxSkewMs} ms)` } };
+    return {
+      state: accepted,
+      event: {
+        type: 'dropped',
+        reason: 'stale',
+        node: r.node,
+        detail: `sent at ${r.sentAt}, ${now - r.sentAt} ms from the arbiter's clock (limit ${c.maxSkewMs} ms)`,
+      },
+    };
   const base = { v: 1, type: 'reply', node: r.node, boot: r.boot, nonce: r.nonce } as const;
   const h = state.holder;
   const live = h !== undefined && h.until > at;
@@ -283,8 +309,10 @@ export function arbiterStep(state: ArbiterState, input: ArbiterInput): ArbiterSt
   if (r.type === 'release') {
     const freed = live && h.node === r.node && (r.boot > h.boot || r.seq > h.seq);
     const last = state.releases[r.node];
-    const releases = last === undefined || r.boot > last.boot || (r.boot === last.boot && r.seq > last.seq)
-      ? { ...state.releases, [r.node]: { boot: r.boot, seq: r.seq } } : state.releases;
+    const releases =
+      last === undefined || r.boot > last.boot || (r.boot === last.boot && r.seq > last.seq)
+        ? { ...state.releases, [r.node]: { boot: r.boot, seq: r.seq } }
+        : state.releases;
     return {
       state: { ...accepted, releases, ...(freed ? { holder: undefined } : {}) },
       reply: { ...base, vote: 'released' },
@@ -294,7 +322,10 @@ export function arbiterStep(state: ArbiterState, input: ArbiterInput): ArbiterSt
 
   const released = state.releases[r.node];
   if (released !== undefined && released.boot === r.boot && released.seq > r.seq)
-    return { state: accepted, event: { type: 'dropped', reason: 'superseded', node: r.node, detail: `claim ${r.seq} was sent before release ${released.seq}` } };
+    return {
+      state: accepted,
+      event: { type: 'dropped', reason: 'superseded', node: r.node, detail: `claim ${r.seq} was sent before release ${released.seq}` },
+    };
   const holdEnds = state.startedAt + c.startupHoldMs;
   if (at < holdEnds) {
     const retryInMs = Math.ceil(holdEnds - at);

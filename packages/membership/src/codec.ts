@@ -11,14 +11,11 @@ export const MAGIC = Buffer.from('PCLM', 'ascii');
 export const DEFAULT_MAX_SKEW_MS = 5 * 60_000;
 
 /** Why a packet was dropped. */
-export const DROP_REASONS = [
-  'oversized', 'truncated', 'malformed', 'forged', 'stale', 'replayed', 'unknown-sender', 'wrong-link', 'misdirected',
-] as const;
+export const DROP_REASONS = ['oversized', 'truncated', 'malformed', 'forged', 'stale', 'replayed', 'unknown-sender', 'wrong-link', 'misdirected'] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
 export type DecodeResult =
-  | { readonly ok: WireMessage; readonly error?: undefined }
-  | { readonly ok?: undefined; readonly error: DropReason; readonly detail: string };
+  { readonly ok: WireMessage; readonly error?: undefined } | { readonly ok?: undefined; readonly error: DropReason; readonly detail: string };
 
 export interface DecodeOptions {
   /** Receiver's wall clock (ms). When given, messages whose `sentAt` is further than `maxSkewMs` away are stale. */

@@ -89,8 +89,7 @@ export const MembershipConfig = MembershipSettings.extend({
     const names = c.nodes.map((n) => n.name);
     const dup = names.find((n, i) => names.indexOf(n) !== i);
     if (dup !== undefined) ctx.addIssue({ code: 'custom', path: ['nodes'], message: `node "${dup}" is listed twice` });
-    if (!names.includes(c.self))
-      ctx.addIssue({ code: 'custom', path: ['self'], message: `"${c.self}" is not one of the nodes (${names.join(', ')})` });
+    if (!names.includes(c.self)) ctx.addIssue({ code: 'custom', path: ['self'], message: `"${c.self}" is not one of the nodes (${names.join(', ')})` });
     if (c.twoNode && c.nodes.length !== 2)
       ctx.addIssue({ code: 'custom', path: ['twoNode'], message: `two-node mode needs exactly 2 nodes, not ${c.nodes.length}` });
     if (c.preferredNode !== undefined && !names.includes(c.preferredNode))
@@ -156,10 +155,22 @@ export type SettingValue = string | number | boolean;
  */
 export function clusterWideSettings(c: ResolvedConfig): Readonly<Record<string, SettingValue>> {
   const out: Record<string, SettingValue> = {
-    tickMs: c.tickMs, heartbeatTicks: c.heartbeatTicks, deadTicks: c.deadTicks, warnTicks: c.warnTicks,
-    twoNode: c.twoNode, waitForAll: c.waitForAll, partitionPolicy: c.partitionPolicy, preferredNode: c.preferred,
-    fenceDelayTicks: c.fenceDelayTicks, arbiter: c.arbiter, voteRenewTicks: c.voteRenewTicks, fenceNowIfPeerRefuses: c.fenceNowIfPeerRefuses,
-    fenceRetryTicks: c.fenceRetryTicks, startupGraceTicks: c.startupGraceTicks, witnessStaleTicks: c.witnessStaleTicks, witnessGraceTicks: c.witnessGraceTicks,
+    tickMs: c.tickMs,
+    heartbeatTicks: c.heartbeatTicks,
+    deadTicks: c.deadTicks,
+    warnTicks: c.warnTicks,
+    twoNode: c.twoNode,
+    waitForAll: c.waitForAll,
+    partitionPolicy: c.partitionPolicy,
+    preferredNode: c.preferred,
+    fenceDelayTicks: c.fenceDelayTicks,
+    arbiter: c.arbiter,
+    voteRenewTicks: c.voteRenewTicks,
+    fenceNowIfPeerRefuses: c.fenceNowIfPeerRefuses,
+    fenceRetryTicks: c.fenceRetryTicks,
+    startupGraceTicks: c.startupGraceTicks,
+    witnessStaleTicks: c.witnessStaleTicks,
+    witnessGraceTicks: c.witnessGraceTicks,
   };
   for (const [link, t] of Object.entries(c.links)) {
     if (t.deadTicks !== undefined) out[`links.${link}.deadTicks`] = t.deadTicks;

@@ -29,14 +29,11 @@ export const MIN_KEY_BYTES = 16;
 /** Why a frame could not be opened. */
 export type FrameError = 'oversized' | 'truncated' | 'malformed' | 'forged';
 
-export type FrameResult<T> =
-  | { readonly ok: T; readonly error?: undefined }
-  | { readonly ok?: undefined; readonly error: FrameError; readonly detail: string };
+export type FrameResult<T> = { readonly ok: T; readonly error?: undefined } | { readonly ok?: undefined; readonly error: FrameError; readonly detail: string };
 
 /** Throws on a key too short to be a cluster key (a programming or configuration error, not packet content). */
 export function checkKey(key: Uint8Array): void {
-  if (key.length < MIN_KEY_BYTES)
-    throw new MembershipError('KEY_INVALID', `the cluster key has ${key.length} bytes; at least ${MIN_KEY_BYTES} are needed`);
+  if (key.length < MIN_KEY_BYTES) throw new MembershipError('KEY_INVALID', `the cluster key has ${key.length} bytes; at least ${MIN_KEY_BYTES} are needed`);
 }
 
 function mac(key: Uint8Array, header: Uint8Array, body: Uint8Array): Buffer {
@@ -63,7 +60,12 @@ export function sealFrame(magic: Buffer, value: unknown, key: Uint8Array, what: 
  * in the "bad magic" detail.
  */
 export function openFrame<S extends z.ZodType>(
-  magic: Buffer, packet: Uint8Array, key: Uint8Array, schema: S, protocol: string, maxBytes = MAX_PACKET_BYTES,
+  magic: Buffer,
+  packet: Uint8Array,
+  key: Uint8Array,
+  schema: S,
+  protocol: string,
+  maxBytes = MAX_PACKET_BYTES,
 ): FrameResult<z.infer<S>> {
   checkKey(key);
   const fail = (error: FrameError, detail: string): FrameResult<never> => ({ error, detail });

@@ -6,7 +6,11 @@
  */
 import { z } from 'zod';
 
-const Name = z.string().min(1).max(255).regex(/^[A-Za-z0-9_.:@+-]+$/);
+const Name = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[A-Za-z0-9_.:@+-]+$/);
 const Counter = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
 const Envelope = {

@@ -44,7 +44,8 @@ export function checkReplay(w: ReplayWindow | undefined, boot: number, seq: numb
     const prev = w.previous;
     if (prev !== undefined && boot === prev.boot && seq > prev.highest)
       return {
-        ok: false, freshFromPrevious: true,
+        ok: false,
+        freshFromPrevious: true,
         window: { ...w, previous: { boot: prev.boot, highest: seq, fresh: prev.fresh + 1 } },
         detail: `incarnation ${boot} is older than ${w.boot}, yet sent sequence ${seq} after ${w.boot} appeared`,
       };

@@ -29,8 +29,7 @@ export function voteResult(s: MembershipState): 'granted' | 'refused' | 'unreach
   return v.phase === 'none' ? undefined : v.phase === 'asking' ? v.last : v.phase;
 }
 
-const missing = (s: MembershipState): PeerState[] =>
-  Object.values(s.peers).filter((p) => !p.member && !p.left && !(p.fence.phase === 'confirmed'));
+const missing = (s: MembershipState): PeerState[] => Object.values(s.peers).filter((p) => !p.member && !p.left && !(p.fence.phase === 'confirmed'));
 
 /**
  * May this node run resources at all (keep its own, start new ones)? False without quorum, while
@@ -48,15 +47,17 @@ export function explainMayRun(s: MembershipState): Answer {
     };
   if (s.waitingForAll) return { yes: false, reason: 'waiting until every node has been seen (waitForAll)' };
   if (!s.quorate) return { yes: false, reason: `no quorum (${s.members.length} of ${s.config.nodeNames.length} nodes)` };
-  if (s.isolated)
-    return { yes: false, reason: 'a peer was lost while the witness was unreachable; waiting until every peer sees this node again' };
+  if (s.isolated) return { yes: false, reason: 'a peer was lost while the witness was unreachable; waiting until every peer sees this node again' };
   const gone = missing(s).map((p) => p.name);
   if (gone.length === 0) return { yes: true, reason: 'quorate and every peer is accounted for' };
   switch (s.config.partitionPolicy) {
     case 'fence': {
       if (s.config.arbiter && voteResult(s) === 'refused') {
         const holder = s.vote.phase !== 'none' ? s.vote.holder : undefined;
-        return { yes: false, reason: `${gone.join(', ')} lost and the arbiter gave its vote to ${holder ?? 'another node'}: this node stops its resources and waits to be fenced or to rejoin` };
+        return {
+          yes: false,
+          reason: `${gone.join(', ')} lost and the arbiter gave its vote to ${holder ?? 'another node'}: this node stops its resources and waits to be fenced or to rejoin`,
+        };
       }
       return { yes: true, reason: `quorate; ${gone.join(', ')} not fenced yet (its resources stay where they were)` };
     }

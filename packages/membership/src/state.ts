@@ -42,10 +42,13 @@ export interface PeerState {
   /** The peer's last announced view, used for coordinator agreement. */
   readonly claim:
     | {
-      readonly coordinator: string; readonly term: number; readonly membershipId: number; readonly members: readonly string[];
-      /** This node's incarnation as the peer knows it (its heartbeat's `peerBoot`). */
-      readonly peerBoot?: number | undefined;
-    }
+        readonly coordinator: string;
+        readonly term: number;
+        readonly membershipId: number;
+        readonly members: readonly string[];
+        /** This node's incarnation as the peer knows it (its heartbeat's `peerBoot`). */
+        readonly peerBoot?: number | undefined;
+      }
     | undefined;
   readonly fence: FenceState;
   /**
@@ -66,7 +69,12 @@ export interface PeerState {
 export type VoteState =
   | { readonly phase: 'none' }
   /** Asked (or renewing); waiting for the caller's `vote` input. */
-  | { readonly phase: 'asking'; readonly since: number; readonly last?: 'granted' | 'refused' | 'unreachable' | undefined; readonly holder?: string | undefined }
+  | {
+      readonly phase: 'asking';
+      readonly since: number;
+      readonly last?: 'granted' | 'refused' | 'unreachable' | undefined;
+      readonly holder?: string | undefined;
+    }
   | { readonly phase: 'granted' | 'refused' | 'unreachable'; readonly at: number; readonly holder?: string | undefined; readonly detail?: string | undefined };
 
 export type DropCounters = Readonly<Record<DropReason, number>>;

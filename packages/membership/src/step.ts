@@ -10,9 +10,7 @@ import { MembershipError } from './errors.js';
 import type { Heartbeat, WireMessage } from './messages.js';
 import { checkReplay, knownIncarnation } from './replay.js';
 import { explainMayRun, settledBoot, voteResult, witnessFresh } from './safety.js';
-import type {
-  FenceState, MembershipEvent, MembershipInput, MembershipState, Outgoing, PeerLink, PeerState, StepResult, VoteState,
-} from './state.js';
+import type { FenceState, MembershipEvent, MembershipInput, MembershipState, Outgoing, PeerLink, PeerState, StepResult, VoteState } from './state.js';
 
 type Draft<T> = T extends readonly (infer U)[] ? U[] : T extends object ? { -readonly [K in keyof T]: Draft<T[K]> } : T;
 type S = Draft<MembershipState>;
@@ -21,8 +19,7 @@ type P = Draft<PeerState>;
 /** Parses and resolves a configuration; throws MembershipError listing every problem. */
 export function resolveConfig(input: MembershipConfigInput): ResolvedConfig {
   const parsed = MembershipConfig.safeParse(input);
-  if (!parsed.success)
-    throw MembershipError.fromIssues(parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+  if (!parsed.success) throw MembershipError.fromIssues(parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
   const c = parsed.data;
   const nodeNames = c.nodes.map((n) => n.name).sort();
   const selfLinks = [...(c.nodes.find((n) => n.name === c.self)?.links ?? [])].sort();
@@ -70,17 +67,40 @@ export function initialState(
     for (const link of links) l[link] = { up: false, lastHeard: undefined, missed: 0, warned: false };
     const known = options.peerBoots?.[name];
     peers[name] = {
-      name, member: false, left: false, lostAt: undefined, links: l, replay: known !== undefined ? knownIncarnation(known) : undefined,
-      claim: undefined, fence: { phase: 'none' },
+      name,
+      member: false,
+      left: false,
+      lostAt: undefined,
+      links: l,
+      replay: known !== undefined ? knownIncarnation(known) : undefined,
+      claim: undefined,
+      fence: { phase: 'none' },
     };
   }
   const drops = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
   const waitingForAll = c.waitForAll && c.nodeNames.length > 1;
   const base: MembershipState = {
-    config: c, self: c.self, boot: options.boot, tick: 0, seq: 0, lastSentTick: undefined, peers,
-    members: [c.self], membershipId: 1, coordinator: c.self, term: 0,
-    quorate: false, waitingForAll, witness: undefined, witnessUpSince: undefined, isolated: false, mayRun: false, leaving: false, drops,
-    vote: { phase: 'none' }, weights: {},
+    config: c,
+    self: c.self,
+    boot: options.boot,
+    tick: 0,
+    seq: 0,
+    lastSentTick: undefined,
+    peers,
+    members: [c.self],
+    membershipId: 1,
+    coordinator: c.self,
+    term: 0,
+    quorate: false,
+    waitingForAll,
+    witness: undefined,
+    witnessUpSince: undefined,
+    isolated: false,
+    mayRun: false,
+    leaving: false,
+    drops,
+    vote: { phase: 'none' },
+    weights: {},
   };
   const quorate = quorum(base).quorate;
   const withQuorum = { ...base, quorate };
@@ -93,14 +113,24 @@ function draft(s: MembershipState): S {
     const links: Record<string, Draft<PeerLink>> = {};
     for (const [l, v] of Object.entries(p.links)) links[l] = { ...v };
     peers[k] = {
-      ...p, links, replay: p.replay && { ...p.replay }, claim: p.claim && { ...p.claim, members: [...p.claim.members] }, fence: { ...p.fence } as Draft<FenceState>,
+      ...p,
+      links,
+      replay: p.replay && { ...p.replay },
+      claim: p.claim && { ...p.claim, members: [...p.claim.members] },
+      fence: { ...p.fence } as Draft<FenceState>,
       conflict: p.conflict && { ...p.conflict, boots: [...p.conflict.boots] as [number, number] },
       restart: p.restart && { ...p.restart },
     };
   }
   return {
-    ...s, config: s.config as Draft<ResolvedConfig>, peers, members: [...s.members],
-    witness: s.witness && { ...s.witness }, drops: { ...s.drops }, vote: { ...s.vote } as Draft<VoteState>, weights: { ...s.weights },
+    ...s,
+    config: s.config as Draft<ResolvedConfig>,
+    peers,
+    members: [...s.members],
+    witness: s.witness && { ...s.witness },
+    drops: { ...s.drops },
+    vote: { ...s.vote } as Draft<VoteState>,
+    weights: { ...s.weights },
     selfConflict: s.selfConflict && { ...s.selfConflict },
   };
 }
@@ -136,13 +166,17 @@ export function step(state: MembershipState, input: MembershipInput): StepResult
       if (s.vote.phase === 'none') break; // a late answer after the vote was given back
       const before = voteResult(state);
       s.vote = {
-        phase: input.result, at: s.tick,
-        ...(input.holder !== undefined ? { holder: input.holder } : {}), ...(input.detail !== undefined ? { detail: input.detail } : {}),
+        phase: input.result,
+        at: s.tick,
+        ...(input.holder !== undefined ? { holder: input.holder } : {}),
+        ...(input.detail !== undefined ? { detail: input.detail } : {}),
       };
       if (before !== input.result)
         ev.push({
-          type: 'vote-changed', result: input.result,
-          ...(input.holder !== undefined ? { holder: input.holder } : {}), ...(input.detail !== undefined ? { detail: input.detail } : {}),
+          type: 'vote-changed',
+          result: input.result,
+          ...(input.holder !== undefined ? { holder: input.holder } : {}),
+          ...(input.detail !== undefined ? { detail: input.detail } : {}),
         });
       break;
     }
@@ -206,9 +240,19 @@ function onTick(s: S, out: Outgoing[], ev: MembershipEvent[]): void {
         const conflict = q?.conflict?.boots;
         const known = q !== undefined && conflict === undefined ? settledBoot(q as PeerState) : undefined;
         const message: Heartbeat = {
-          v: 1, type: 'heartbeat', from: s.self, to: peer, link, boot: s.boot, seq: ++s.seq,
-          membershipId: s.membershipId, members: [...s.members], coordinator: s.coordinator, term: s.term,
-          ...(known !== undefined ? { peerBoot: known } : {}), ...(conflict !== undefined ? { conflict: [...conflict] } : {}),
+          v: 1,
+          type: 'heartbeat',
+          from: s.self,
+          to: peer,
+          link,
+          boot: s.boot,
+          seq: ++s.seq,
+          membershipId: s.membershipId,
+          members: [...s.members],
+          coordinator: s.coordinator,
+          term: s.term,
+          ...(known !== undefined ? { peerBoot: known } : {}),
+          ...(conflict !== undefined ? { conflict: [...conflict] } : {}),
         };
         out.push({ link, to: peer, message });
       }
@@ -226,8 +270,7 @@ function onMessage(s: S, link: string, from: string, m: WireMessage, ev: Members
   if (m.to !== s.self) return drop(s, ev, link, 'misdirected', from, `a packet for ${m.to} from ${m.from}`);
   const r = checkReplay(p.replay, m.boot, m.seq);
   // Traffic from an incarnation in conflict keeps the conflict alive (see below: how it ends).
-  if (p.conflict !== undefined && p.conflict.boots.includes(m.boot) && (r.ok || r.freshFromPrevious))
-    p.conflict = { ...p.conflict, lastTraffic: s.tick };
+  if (p.conflict !== undefined && p.conflict.boots.includes(m.boot) && (r.ok || r.freshFromPrevious)) p.conflict = { ...p.conflict, lastTraffic: s.tick };
   if (!r.ok) {
     // Evidence of a second live daemon must be fresh in this node's current life: a heartbeat that
     // names this incarnation. Heartbeats recorded before this node restarted and replayed (simulated
@@ -241,7 +284,13 @@ function onMessage(s: S, link: string, from: string, m: WireMessage, ev: Members
     const prev = r.window?.previous;
     if (r.freshFromPrevious && p.restart !== undefined) p.restart = { ...p.restart, lastPrevious: s.tick };
     if (r.freshFromPrevious && prev !== undefined && prev.fresh > Object.keys(p.links).length)
-      declareConflict(s, p, [prev.boot, p.replay!.boot], ev, `fresh packets from incarnation ${prev.boot} of ${p.name} after incarnation ${p.replay!.boot} appeared`);
+      declareConflict(
+        s,
+        p,
+        [prev.boot, p.replay!.boot],
+        ev,
+        `fresh packets from incarnation ${prev.boot} of ${p.name} after incarnation ${p.replay!.boot} appeared`,
+      );
     return;
   }
   const lastPrevious = Math.max(-1, ...Object.values(p.links).map((x) => x.lastHeard ?? -1));
@@ -258,12 +307,14 @@ function onMessage(s: S, link: string, from: string, m: WireMessage, ev: Members
     if (p.fence.phase === 'confirmed') p.fence = { phase: 'none' };
   }
   if (m.type === 'heartbeat' && s.selfConflict === undefined) {
-    const other = m.peerBoot !== undefined && m.peerBoot > s.boot ? m.peerBoot
-      : m.conflict?.includes(s.boot) === true ? m.conflict.find((b) => b !== s.boot) : undefined;
+    const other =
+      m.peerBoot !== undefined && m.peerBoot > s.boot ? m.peerBoot : m.conflict?.includes(s.boot) === true ? m.conflict.find((b) => b !== s.boot) : undefined;
     if (other !== undefined) {
       s.selfConflict = { boot: other, by: p.name, tick: s.tick };
       ev.push({
-        type: 'identity-conflict', node: s.self, boots: [s.boot, other],
+        type: 'identity-conflict',
+        node: s.self,
+        boots: [s.boot, other],
         detail: `${p.name} ${m.peerBoot === other ? 'knows' : 'reports a conflict with'} ${s.self} as incarnation ${other}, besides this daemon's ${s.boot}: another daemon runs as ${s.self}`,
       });
     }
@@ -271,7 +322,13 @@ function onMessage(s: S, link: string, from: string, m: WireMessage, ev: Members
   if (m.type === 'leave' && (p.replay.previous?.fresh ?? 0) > 0) {
     // The incarnation this one replaced is still sending: this is not the node shutting down but
     // one of two daemons under its name leaving. The other still runs: unclean, never "left".
-    declareConflict(s, p, [p.replay.previous!.boot, p.replay.boot], ev, `incarnation ${p.replay.boot} of ${p.name} left while incarnation ${p.replay.previous!.boot} still sends`);
+    declareConflict(
+      s,
+      p,
+      [p.replay.previous!.boot, p.replay.boot],
+      ev,
+      `incarnation ${p.replay.boot} of ${p.name} left while incarnation ${p.replay.previous!.boot} still sends`,
+    );
     return;
   }
   if (m.type === 'leave' && p.restart !== undefined && m.boot === p.restart.boot) {
@@ -308,7 +365,10 @@ function onMessage(s: S, link: string, from: string, m: WireMessage, ev: Members
     if (previous !== undefined) p.restart = { boot: m.boot, previous, lastPrevious: p.restart?.lastPrevious ?? lastPrevious };
   }
   p.claim = {
-    coordinator: m.coordinator, term: m.term, membershipId: m.membershipId, members: [...m.members].sort(),
+    coordinator: m.coordinator,
+    term: m.term,
+    membershipId: m.membershipId,
+    members: [...m.members].sort(),
     ...(m.peerBoot !== undefined ? { peerBoot: m.peerBoot } : {}),
   };
 }
@@ -373,7 +433,12 @@ function quorum(s: MembershipState | S): { quorate: boolean; reason: string } {
 /** Derives membership, coordinator, quorum, fencing and permission from the peers' state. */
 function reconcile(s: S, ev: MembershipEvent[]): void {
   const c = s.config;
-  const members = [s.self, ...Object.values(s.peers).filter((p) => p.member).map((p) => p.name)].sort();
+  const members = [
+    s.self,
+    ...Object.values(s.peers)
+      .filter((p) => p.member)
+      .map((p) => p.name),
+  ].sort();
   const memberPeers = Object.values(s.peers).filter((p) => p.member);
   if (members.join(',') !== s.members.join(',')) {
     const seen = Math.max(s.membershipId, ...memberPeers.map((p) => p.claim?.membershipId ?? 0));
@@ -391,8 +456,7 @@ function reconcile(s: S, ev: MembershipEvent[]): void {
   // by an attacker) name its previous incarnation, or none, and must not end the wait (simulated
   // replay seed 72: a stale view let a restarted node with an old document fence its peer).
   const seesSelf = (p: P): boolean => p.claim?.members.includes(s.self) === true && p.claim.peerBoot === s.boot;
-  if (s.waitingForAll && members.length === c.nodeNames.length && memberPeers.every(seesSelf))
-    s.waitingForAll = false;
+  if (s.waitingForAll && members.length === c.nodeNames.length && memberPeers.every(seesSelf)) s.waitingForAll = false;
 
   // Coordinator: keep the current one while it is a member; otherwise elect the lowest member
   // name with a term above every term seen. Where views merge, the claim with the highest term
@@ -411,8 +475,7 @@ function reconcile(s: S, ev: MembershipEvent[]): void {
       s.term = claim.term;
     }
   }
-  if (s.coordinator !== previous)
-    ev.push({ type: 'coordinator-changed', coordinator: s.coordinator, term: s.term });
+  if (s.coordinator !== previous) ev.push({ type: 'coordinator-changed', coordinator: s.coordinator, term: s.term });
 
   const q = quorum(s);
   if (q.quorate !== s.quorate) {
@@ -426,12 +489,9 @@ function reconcile(s: S, ev: MembershipEvent[]): void {
   if (c.partitionPolicy === 'witness') {
     const peers = Object.values(s.peers);
     // A peer never seen since startup counts only after the startup grace, as for fencing.
-    const missing = peers.some(
-      (p) => !p.member && !p.left && p.fence.phase !== 'confirmed' && (p.lostAt !== undefined || s.tick >= c.startupGraceTicks),
-    );
+    const missing = peers.some((p) => !p.member && !p.left && p.fence.phase !== 'confirmed' && (p.lostAt !== undefined || s.tick >= c.startupGraceTicks));
     if (!s.isolated && missing && !witnessFresh(s as MembershipState)) s.isolated = true;
-    else if (s.isolated && peers.every((p) => p.left || p.fence.phase === 'confirmed' || (p.member && seesSelf(p))))
-      s.isolated = false;
+    else if (s.isolated && peers.every((p) => p.left || p.fence.phase === 'confirmed' || (p.member && seesSelf(p)))) s.isolated = false;
   }
 
   const may = explainMayRun(s as MembershipState);
@@ -468,8 +528,15 @@ function unaccounted(s: S): P[] {
 function reconcileVote(s: S, ev: MembershipEvent[]): void {
   const c = s.config;
   const lost = unaccounted(s).map((p) => p.name);
-  const need = c.arbiter && c.partitionPolicy === 'fence' && s.quorate && !s.waitingForAll && !s.leaving && s.coordinator === s.self
-    && s.selfConflict === undefined && lost.length > 0;
+  const need =
+    c.arbiter &&
+    c.partitionPolicy === 'fence' &&
+    s.quorate &&
+    !s.waitingForAll &&
+    !s.leaving &&
+    s.coordinator === s.self &&
+    s.selfConflict === undefined &&
+    lost.length > 0;
   const v = s.vote;
   if (!need) {
     if (v.phase !== 'none') {
@@ -478,9 +545,8 @@ function reconcileVote(s: S, ev: MembershipEvent[]): void {
     }
     return;
   }
-  const due = v.phase === 'none'
-    || (v.phase !== 'asking' && s.tick - v.at >= c.voteRenewTicks)
-    || (v.phase === 'asking' && s.tick - v.since >= 4 * c.voteRenewTicks); // the answer never came: ask again
+  const due =
+    v.phase === 'none' || (v.phase !== 'asking' && s.tick - v.at >= c.voteRenewTicks) || (v.phase === 'asking' && s.tick - v.since >= 4 * c.voteRenewTicks); // the answer never came: ask again
   if (!due) return;
   const last = voteResult(s as MembershipState);
   const holder = v.phase !== 'none' ? v.holder : undefined;

@@ -1,16 +1,37 @@
 import fc from 'fast-check';
 import {
-  ARBITER_MAGIC, MAGIC, MembershipError, arbiterStep, decode, decodeArbiterReply, decodeArbiterRequest, encode, encodeArbiter,
-  initialArbiterState, resolveArbiterConfig, type ArbiterClaim, type ArbiterRelease, type ArbiterReply, type ArbiterRequest,
+  ARBITER_MAGIC,
+  MAGIC,
+  MembershipError,
+  arbiterStep,
+  decode,
+  decodeArbiterReply,
+  decodeArbiterRequest,
+  encode,
+  encodeArbiter,
+  initialArbiterState,
+  resolveArbiterConfig,
+  type ArbiterClaim,
+  type ArbiterRelease,
+  type ArbiterReply,
+  type ArbiterRequest,
   type ArbiterState,
 } from '@paceline/membership';
 
 const key = Buffer.alloc(32, 3);
 const NONCE = '0123456789abcdef0123456789abcdef';
-const claim = (node: string, boot: number, seq: number, sentAt: number, extra: Partial<ArbiterClaim> = {}): ArbiterClaim =>
-  ({ v: 1, type: 'claim', node, boot, seq, sentAt, nonce: NONCE, lost: node === 'serv1' ? ['serv2'] : ['serv1'], ...extra });
-const release = (node: string, boot: number, seq: number, sentAt: number): ArbiterRelease =>
-  ({ v: 1, type: 'release', node, boot, seq, sentAt, nonce: NONCE });
+const claim = (node: string, boot: number, seq: number, sentAt: number, extra: Partial<ArbiterClaim> = {}): ArbiterClaim => ({
+  v: 1,
+  type: 'claim',
+  node,
+  boot,
+  seq,
+  sentAt,
+  nonce: NONCE,
+  lost: node === 'serv1' ? ['serv2'] : ['serv1'],
+  ...extra,
+});
+const release = (node: string, boot: number, seq: number, sentAt: number): ArbiterRelease => ({ v: 1, type: 'release', node, boot, seq, sentAt, nonce: NONCE });
 
 /** An arbiter that started at 0 with lease 3 s and skew 2 s: grants from 7 s on. */
 const T0 = 7000;
@@ -45,7 +66,15 @@ describe('arbiter codec', () => {
   const good = encodeArbiter(claim('serv1', 5, 1, 1000), key);
   const cases: [string, Buffer, string][] = [
     ['another key', encodeArbiter(claim('serv1', 5, 1, 1000), Buffer.alloc(32, 4)), 'forged'],
-    ['a flipped body byte', (() => { const b = Buffer.from(good); b[b.length - 2]! ^= 1; return b; })(), 'forged'],
+    [
+      'a flipped body byte',
+      (() => {
+        const b = Buffer.from(good);
+        b[b.length - 2]! ^= 1;
+        return b;
+      })(),
+      'forged',
+    ],
     ['a cut packet', good.subarray(0, good.length - 1), 'truncated'],
     ['more than 4 KiB', Buffer.alloc(4097), 'oversized'],
     ['unknown fields', encodeArbiter({ ...claim('serv1', 5, 1, 1000), admin: true } as unknown as ArbiterClaim, key), 'malformed'],
@@ -57,13 +86,15 @@ describe('arbiter codec', () => {
   });
 
   it('never throws on random bytes', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
-      const withMagic = Buffer.concat([ARBITER_MAGIC, Buffer.from(bytes)]);
-      for (const p of [Buffer.from(bytes), withMagic]) {
-        expect(decodeArbiterRequest(p, key).ok).toBeUndefined();
-        expect(decodeArbiterReply(p, key).ok).toBeUndefined();
-      }
-    }));
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+        const withMagic = Buffer.concat([ARBITER_MAGIC, Buffer.from(bytes)]);
+        for (const p of [Buffer.from(bytes), withMagic]) {
+          expect(decodeArbiterRequest(p, key).ok).toBeUndefined();
+          expect(decodeArbiterReply(p, key).ok).toBeUndefined();
+        }
+      }),
+    );
   });
 });
 
@@ -105,7 +136,7 @@ describe('arbiterStep', () => {
     expect(run(reborn.state, claim('serv2', 9, 1, T0 + 200), T0 + 200).reply).toMatchObject({ vote: 'refused', holderBoot: 6 });
   });
 
-  it('frees the vote on the holder\'s release, and only on the holder\'s', () => {
+  it("frees the vote on the holder's release, and only on the holder's", () => {
     const g = run(fresh(), claim('serv1', 5, 1, T0), T0).state;
     const other = run(g, release('serv2', 9, 1, T0 + 10), T0 + 10);
     expect(other.event).toEqual({ type: 'released', node: 'serv2', boot: 9, freed: false });
@@ -193,14 +224,29 @@ type Action =
   | { kind: 'arbiter-restart' };
 
 const action: fc.Arbitrary<Action> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ kind: fc.constantFrom('claim' as const, 'release' as const), node: fc.nat(2), delay: fc.integer({ min: 0, max: 400 }) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({ kind: fc.constantFrom('claim' as const, 'release' as const), node: fc.nat(2), delay: fc.integer({ min: 0, max: 400 }) }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('restart' as const), node: fc.nat(2) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('replay' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('arbiter-restart' as const) }) },
 );
 
-interface Sent { readonly request: ArbiterRequest; readonly sentTrue: number; readonly deliverAt: number; readonly replay: boolean; readonly index: number }
-interface Belief { readonly node: string; readonly boot: number; readonly sent: number; readonly from: number; to: number }
+interface Sent {
+  readonly request: ArbiterRequest;
+  readonly sentTrue: number;
+  readonly deliverAt: number;
+  readonly replay: boolean;
+  readonly index: number;
+}
+interface Belief {
+  readonly node: string;
+  readonly boot: number;
+  readonly sent: number;
+  readonly from: number;
+  to: number;
+}
 
 /**
  * Runs a schedule: nodes (with clock offsets within the skew) send claims and releases that reach
@@ -257,8 +303,7 @@ function simulate(actions: readonly { dt: number; a: Action }[], offsets: readon
   }
   for (const b of beliefs) {
     // A release or restart after sending the claim ends the belief (before the grant: no belief).
-    for (const e of [...releases, ...restarts])
-      if (e.node === b.node && e.boot === b.boot && e.at >= b.sent && e.at < b.to) b.to = Math.max(b.from, e.at);
+    for (const e of [...releases, ...restarts]) if (e.node === b.node && e.boot === b.boot && e.at >= b.sent && e.at < b.to) b.to = Math.max(b.from, e.at);
   }
   return { beliefs, grantedReplays };
 }
@@ -268,27 +313,35 @@ const offsets = fc.array(fc.integer({ min: -SKEW, max: SKEW }), { minLength: 3, 
 
 describe('arbiter properties', () => {
   it('at most one node believes it holds the vote at any time', () => {
-    fc.assert(fc.property(schedule, offsets, (actions, off) => {
-      const { beliefs } = simulate(actions, off);
-      for (const x of beliefs)
-        for (const y of beliefs)
-          if (x.node !== y.node && x.from < y.to && y.from < x.to)
-            throw new Error(`${x.node} [${x.from}, ${x.to}) overlaps ${y.node} [${y.from}, ${y.to})`);
-    }), { numRuns: 1500 });
+    fc.assert(
+      fc.property(schedule, offsets, (actions, off) => {
+        const { beliefs } = simulate(actions, off);
+        for (const x of beliefs)
+          for (const y of beliefs)
+            if (x.node !== y.node && x.from < y.to && y.from < x.to) throw new Error(`${x.node} [${x.from}, ${x.to}) overlaps ${y.node} [${y.from}, ${y.to})`);
+      }),
+      { numRuns: 1500 },
+    );
   });
 
   it('a replayed request never grants, across arbiter restarts too', () => {
-    fc.assert(fc.property(schedule, offsets, (actions, off) => {
-      expect(simulate(actions, off).grantedReplays).toEqual([]);
-    }), { numRuns: 1500 });
+    fc.assert(
+      fc.property(schedule, offsets, (actions, off) => {
+        expect(simulate(actions, off).grantedReplays).toEqual([]);
+      }),
+      { numRuns: 1500 },
+    );
   });
 
   it('grants at all (the schedules exercise grants, refusals and replays)', () => {
-    const s = simulate([
-      { dt: 2000, a: { kind: 'claim', node: 0, delay: 0 } },
-      { dt: 10, a: { kind: 'claim', node: 1, delay: 0 } },
-      { dt: 10, a: { kind: 'replay', pick: 0 } },
-    ], [0, 0, 0]);
+    const s = simulate(
+      [
+        { dt: 2000, a: { kind: 'claim', node: 0, delay: 0 } },
+        { dt: 10, a: { kind: 'claim', node: 1, delay: 0 } },
+        { dt: 10, a: { kind: 'replay', pick: 0 } },
+      ],
+      [0, 0, 0],
+    );
     expect(s.beliefs).toEqual([{ node: 'a', boot: 1, sent: 2000, from: 2000, to: 3000 }]);
   });
 });

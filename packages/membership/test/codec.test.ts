@@ -2,8 +2,18 @@ import { DROP_REASONS, MAX_PACKET_BYTES, PREFIX_BYTES, decode, encode, type Wire
 
 const key = Buffer.alloc(32, 1);
 const hb: WireMessage = {
-  v: 1, type: 'heartbeat', from: 'serv1', to: 'serv2', link: 'lan', boot: 5, seq: 9, sentAt: 1000,
-  membershipId: 3, members: ['serv1', 'serv2'], coordinator: 'serv1', term: 0,
+  v: 1,
+  type: 'heartbeat',
+  from: 'serv1',
+  to: 'serv2',
+  link: 'lan',
+  boot: 5,
+  seq: 9,
+  sentAt: 1000,
+  membershipId: 3,
+  members: ['serv1', 'serv2'],
+  coordinator: 'serv1',
+  term: 0,
 };
 
 describe('codec', () => {
@@ -21,15 +31,50 @@ describe('codec', () => {
   const mutate = (f: (b: Buffer) => Buffer): Buffer => f(Buffer.from(good));
   const cases: [string, Buffer, string][] = [
     ['another key', encode(hb, Buffer.alloc(32, 2)), 'forged'],
-    ['a flipped body byte', mutate((b) => { b.writeUInt8(b.readUInt8(b.length - 3) ^ 1, b.length - 3); return b; }), 'forged'],
-    ['a flipped MAC byte', mutate((b) => { b.writeUInt8(b.readUInt8(20) ^ 1, 20); return b; }), 'forged'],
-    ['a flipped length', mutate((b) => { b.writeUInt32BE(b.readUInt32BE(6) - 1, 6); return b; }), 'malformed'],
+    [
+      'a flipped body byte',
+      mutate((b) => {
+        b.writeUInt8(b.readUInt8(b.length - 3) ^ 1, b.length - 3);
+        return b;
+      }),
+      'forged',
+    ],
+    [
+      'a flipped MAC byte',
+      mutate((b) => {
+        b.writeUInt8(b.readUInt8(20) ^ 1, 20);
+        return b;
+      }),
+      'forged',
+    ],
+    [
+      'a flipped length',
+      mutate((b) => {
+        b.writeUInt32BE(b.readUInt32BE(6) - 1, 6);
+        return b;
+      }),
+      'malformed',
+    ],
     ['a cut body', good.subarray(0, good.length - 1), 'truncated'],
     ['a cut header', good.subarray(0, PREFIX_BYTES - 1), 'truncated'],
     ['an empty packet', Buffer.alloc(0), 'truncated'],
     ['too many bytes', Buffer.alloc(MAX_PACKET_BYTES + 1), 'oversized'],
-    ['bad magic', mutate((b) => { b[0] = 0; return b; }), 'malformed'],
-    ['format version 2', mutate((b) => { b[4] = 2; return b; }), 'malformed'],
+    [
+      'bad magic',
+      mutate((b) => {
+        b[0] = 0;
+        return b;
+      }),
+      'malformed',
+    ],
+    [
+      'format version 2',
+      mutate((b) => {
+        b[4] = 2;
+        return b;
+      }),
+      'malformed',
+    ],
     ['trailing bytes', Buffer.concat([good, Buffer.from('x')]), 'malformed'],
   ];
   it.each(cases)('rejects %s as %s', (_name, packet, reason) => {
@@ -60,7 +105,7 @@ describe('codec', () => {
     for (let i = 0; i < 2000; i++) {
       const len = rnd() * (i % 3 === 0 ? 1 : 3);
       const b = Buffer.from(Array.from({ length: len }, rnd));
-      if (i % 2 === 0 && b.length >= 10) Buffer.from('PCLM').copy(b), (b[4] = 1);
+      if (i % 2 === 0 && b.length >= 10) (Buffer.from('PCLM').copy(b), (b[4] = 1));
       const r = decode(b, key);
       expect(DROP_REASONS).toContain(r.error);
     }

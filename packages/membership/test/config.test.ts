@@ -1,6 +1,9 @@
 import { MembershipError, TIMING_PROFILES, clusterWideSettings, initialState, membershipNodes, reconfigure, resolveConfig } from '@paceline/membership';
 
-const nodes = [{ name: 'serv1', links: ['crossover', 'lan'] }, { name: 'serv2', links: ['crossover', 'lan'] }];
+const nodes = [
+  { name: 'serv1', links: ['crossover', 'lan'] },
+  { name: 'serv2', links: ['crossover', 'lan'] },
+];
 
 describe('membership configuration', () => {
   it('applies the default profile and derives peers and links', () => {
@@ -33,7 +36,16 @@ describe('membership configuration', () => {
     const a = clusterWideSettings(resolveConfig({ self: 'serv1', nodes, twoNode: true, links: { lan: { deadTicks: 10 } } }));
     const b = clusterWideSettings(resolveConfig({ self: 'serv2', nodes, twoNode: true, links: { lan: { deadTicks: 10 } } }));
     expect(a).toEqual(b);
-    expect(a).toMatchObject({ tickMs: 50, deadTicks: 6, twoNode: true, waitForAll: true, partitionPolicy: 'fence', preferredNode: 'serv1', arbiter: false, 'links.lan.deadTicks': 10 });
+    expect(a).toMatchObject({
+      tickMs: 50,
+      deadTicks: 6,
+      twoNode: true,
+      waitForAll: true,
+      partitionPolicy: 'fence',
+      preferredNode: 'serv1',
+      arbiter: false,
+      'links.lan.deadTicks': 10,
+    });
     expect(Object.keys(a)).toEqual([...Object.keys(a)].sort());
     expect(clusterWideSettings(resolveConfig({ self: 'serv2', nodes, profile: 'fast' }))).toMatchObject({ tickMs: 25 });
   });
@@ -47,9 +59,7 @@ describe('membership configuration', () => {
   });
 
   it('builds nodes from the cluster configuration', () => {
-    expect(membershipNodes([{ name: 'a', addresses: { lan: '10.0.0.1', crossover: '10.1.0.1' } }])).toEqual([
-      { name: 'a', links: ['crossover', 'lan'] },
-    ]);
+    expect(membershipNodes([{ name: 'a', addresses: { lan: '10.0.0.1', crossover: '10.1.0.1' } }])).toEqual([{ name: 'a', links: ['crossover', 'lan'] }]);
   });
 
   it('a single-node cluster is quorate at once; two-node with waitForAll is not', () => {

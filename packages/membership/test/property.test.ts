@@ -91,8 +91,7 @@ function checkComponents(h: MembershipHarness, world: World, problems: string[])
     if (seen.has(start)) continue;
     const group = [start];
     seen.add(start);
-    for (let i = 0; i < group.length; i++)
-      for (const n of live) if (!seen.has(n) && connected(group[i] as string, n)) (seen.add(n), group.push(n));
+    for (let i = 0; i < group.length; i++) for (const n of live) if (!seen.has(n) && connected(group[i] as string, n)) (seen.add(n), group.push(n));
     if (!group.every((a) => group.every((b) => a === b || connected(a, b)))) continue; // not a clique: no promise
     group.sort();
     const views = group.map((n) => `${h.state(n).members.join(',')} coordinator=${h.state(n).coordinator}`);
@@ -106,7 +105,9 @@ function simulate(size: 2 | 3, policy: PartitionPolicy, seed: number, faults: { 
   const h = new MembershipHarness({
     nodes: names.map((name) => ({ name, links: [...LINKS] })),
     config: { twoNode: size === 2, partitionPolicy: policy, fenceDelayTicks: 10 },
-    seed, fencing: 'auto', fenceTicks: 2,
+    seed,
+    fencing: 'auto',
+    fenceTicks: 2,
   });
   const problems: string[] = [];
   h.onEvent((e) => {
@@ -161,8 +162,7 @@ function simulate(size: 2 | 3, policy: PartitionPolicy, seed: number, faults: { 
     const s = h.state(n);
     return `${s.members.join(',')} id=${s.membershipId} coordinator=${s.coordinator}`;
   });
-  if (new Set(views).size !== 1 || !views[0]?.startsWith(`${names.join(',')} `))
-    problems.push(`views did not converge: ${views.join(' | ')}`);
+  if (new Set(views).size !== 1 || !views[0]?.startsWith(`${names.join(',')} `)) problems.push(`views did not converge: ${views.join(' | ')}`);
   expect(problems).toEqual([]);
 }
 

@@ -11,12 +11,63 @@ function feed(seqs: [number, number][]): boolean[] {
 
 describe('anti-replay window', () => {
   it.each<[string, [number, number][], boolean[]]>([
-    ['accepts increasing sequences', [[1, 1], [1, 2], [1, 5]], [true, true, true]],
-    ['rejects an exact repeat', [[1, 1], [1, 2], [1, 2]], [true, true, false]],
-    ['accepts reordering inside the window once', [[1, 5], [1, 3], [1, 4], [1, 3]], [true, true, true, false]],
-    ['rejects packets older than the window', [[1, 100], [1, 68], [1, 69]], [true, false, true]],
-    ['accepts a new incarnation and rejects the old one', [[1, 50], [2, 1], [1, 51], [2, 2]], [true, true, false, true]],
-    ['handles large jumps', [[1, 1], [1, 1_000_000], [1, 1], [1, 999_999]], [true, true, false, true]],
+    [
+      'accepts increasing sequences',
+      [
+        [1, 1],
+        [1, 2],
+        [1, 5],
+      ],
+      [true, true, true],
+    ],
+    [
+      'rejects an exact repeat',
+      [
+        [1, 1],
+        [1, 2],
+        [1, 2],
+      ],
+      [true, true, false],
+    ],
+    [
+      'accepts reordering inside the window once',
+      [
+        [1, 5],
+        [1, 3],
+        [1, 4],
+        [1, 3],
+      ],
+      [true, true, true, false],
+    ],
+    [
+      'rejects packets older than the window',
+      [
+        [1, 100],
+        [1, 68],
+        [1, 69],
+      ],
+      [true, false, true],
+    ],
+    [
+      'accepts a new incarnation and rejects the old one',
+      [
+        [1, 50],
+        [2, 1],
+        [1, 51],
+        [2, 2],
+      ],
+      [true, true, false, true],
+    ],
+    [
+      'handles large jumps',
+      [
+        [1, 1],
+        [1, 1_000_000],
+        [1, 1],
+        [1, 999_999],
+      ],
+      [true, true, false, true],
+    ],
   ])('%s', (_name, seqs, expected) => expect(feed(seqs)).toEqual(expected));
 
   it('reports a new incarnation', () => {

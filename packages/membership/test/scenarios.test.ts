@@ -30,11 +30,13 @@ const dir = join(dirname(fileURLToPath(import.meta.url)), 'scenarios');
 const update = process.env['UPDATE_SCENARIOS'] === '1';
 
 function kv(args: string[]): Record<string, string> {
-  return Object.fromEntries(args.map((a) => {
-    const i = a.indexOf('=');
-    if (i < 0) throw new Error(`expected key=value, got "${a}"`);
-    return [a.slice(0, i), a.slice(i + 1)];
-  }));
+  return Object.fromEntries(
+    args.map((a) => {
+      const i = a.indexOf('=');
+      if (i < 0) throw new Error(`expected key=value, got "${a}"`);
+      return [a.slice(0, i), a.slice(i + 1)];
+    }),
+  );
 }
 
 function value(v: string): unknown {
@@ -65,7 +67,10 @@ class Runner {
           config[k === 'policy' ? 'partitionPolicy' : k] = value(v);
         }
         this.h = new MembershipHarness({
-          nodes, config, seed: Number(o['seed'] ?? 1), fencing: (o['fencing'] ?? 'auto') as FencingMode,
+          nodes,
+          config,
+          seed: Number(o['seed'] ?? 1),
+          fencing: (o['fencing'] ?? 'auto') as FencingMode,
           fenceTicks: Number(o['fenceTicks'] ?? 1),
         });
         return [];
@@ -88,12 +93,17 @@ class Runner {
       case 'tick': {
         const n = Number(args[0]);
         const hide = new Set((kv(args.slice(1))['hide'] ?? '').split(',').filter(Boolean));
-        const entries = this.harness().run(n).filter((e) => !hide.has(e.event.type));
+        const entries = this.harness()
+          .run(n)
+          .filter((e) => !hide.has(e.event.type));
         return MembershipHarness.format(entries);
       }
       case 'partition': {
         const [link = '', spec = ''] = args;
-        this.harness().network.partition(link, spec.split('|').map((g) => g.split(',')));
+        this.harness().network.partition(
+          link,
+          spec.split('|').map((g) => g.split(',')),
+        );
         return [];
       }
       case 'heal':
@@ -109,7 +119,12 @@ class Runner {
         this.harness().setWitness(args[0] ?? '', args[1] === 'none' ? undefined : args[1] === 'reachable');
         return [];
       case 'weights': {
-        const w = Object.fromEntries((args[1] ?? '').split(',').map((x) => x.split('=')).map(([k = '', v = '0']) => [k, Number(v)]));
+        const w = Object.fromEntries(
+          (args[1] ?? '')
+            .split(',')
+            .map((x) => x.split('='))
+            .map(([k = '', v = '0']) => [k, Number(v)]),
+        );
         this.harness().feed(args[0] ?? '', { type: 'weights', weights: w });
         return [];
       }
@@ -163,7 +178,9 @@ class Runner {
   }
 }
 
-const files = readdirSync(dir).filter((f) => f.endsWith('.txt')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.txt'))
+  .sort();
 
 describe('membership scenarios', () => {
   it.each(files)('%s', (file) => {

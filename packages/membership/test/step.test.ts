@@ -1,13 +1,25 @@
-import {
-  initialState, mayRunResources, peerSafelyDown, step, type MembershipInput, type MembershipState, type WireMessage,
-} from '@paceline/membership';
+import { initialState, mayRunResources, peerSafelyDown, step, type MembershipInput, type MembershipState, type WireMessage } from '@paceline/membership';
 
-const nodes = [{ name: 'serv1', links: ['crossover', 'lan'] }, { name: 'serv2', links: ['crossover', 'lan'] }];
+const nodes = [
+  { name: 'serv1', links: ['crossover', 'lan'] },
+  { name: 'serv2', links: ['crossover', 'lan'] },
+];
 
 function hb(over: Partial<WireMessage> = {}): WireMessage {
   return {
-    v: 1, type: 'heartbeat', from: 'serv2', to: 'serv1', link: 'lan', boot: 10, seq: 1,
-    membershipId: 1, members: ['serv1', 'serv2'], coordinator: 'serv2', term: 0, peerBoot: 1, ...over,
+    v: 1,
+    type: 'heartbeat',
+    from: 'serv2',
+    to: 'serv1',
+    link: 'lan',
+    boot: 10,
+    seq: 1,
+    membershipId: 1,
+    members: ['serv1', 'serv2'],
+    coordinator: 'serv2',
+    term: 0,
+    peerBoot: 1,
+    ...over,
   } as WireMessage;
 }
 
@@ -53,7 +65,10 @@ describe('step', () => {
     let s = joined.state;
     for (let i = 2; i < 100; i++) s = run(s, [{ type: 'tick' }, { type: 'message', link: 'lan', from: 'x', message: hb({ seq: i }) }]).state;
     expect(s.members).toEqual(['serv1', 'serv2']);
-    const silent = run(s, Array.from({ length: 7 }, () => ({ type: 'tick' }) as const));
+    const silent = run(
+      s,
+      Array.from({ length: 7 }, () => ({ type: 'tick' }) as const),
+    );
     expect(silent.events).toEqual(['link-late', 'link-down', 'node-lost', 'membership-changed', 'fence-requested']);
   });
 
@@ -105,7 +120,10 @@ describe('step', () => {
 
   it('answers the safety questions per policy', () => {
     const up = run(s0, [{ type: 'message', link: 'lan', from: 'x', message: hb() }]).state;
-    const lost = run(up, Array.from({ length: 7 }, () => ({ type: 'tick' }) as const)).state;
+    const lost = run(
+      up,
+      Array.from({ length: 7 }, () => ({ type: 'tick' }) as const),
+    ).state;
     expect(mayRunResources(lost)).toBe(true);
     expect(peerSafelyDown(lost, 'serv2')).toBe(false);
     const fenced = run(lost, [{ type: 'fence-result', node: 'serv2', ok: true }]).state;
@@ -117,8 +135,14 @@ describe('step', () => {
   });
 
   it('witness policy: a node starting alone is not isolated before the startup grace', () => {
-    let s = initialState({ self: 'serv1', nodes, twoNode: true, waitForAll: false, partitionPolicy: 'witness', startupGraceTicks: 10, witnessGraceTicks: 5 }, { boot: 1 });
-    s = run(s, Array.from({ length: 5 }, () => ({ type: 'tick' }) as const)).state;
+    let s = initialState(
+      { self: 'serv1', nodes, twoNode: true, waitForAll: false, partitionPolicy: 'witness', startupGraceTicks: 10, witnessGraceTicks: 5 },
+      { boot: 1 },
+    );
+    s = run(
+      s,
+      Array.from({ length: 5 }, () => ({ type: 'tick' }) as const),
+    ).state;
     expect(s.isolated).toBe(false);
     expect(mayRunResources(s)).toBe(false); // no witness report yet
     s = run(s, [{ type: 'witness', reachable: true }]).state;

@@ -8,7 +8,18 @@ import { z } from 'zod';
 import { MonitorReport } from './status.js';
 
 export const GraphActionKind = z.enum([
-  'start', 'stop', 'monitor', 'probe', 'promote', 'demote', 'migrate_to', 'migrate_from', 'reload', 'notify', 'fence', 'pseudo',
+  'start',
+  'stop',
+  'monitor',
+  'probe',
+  'promote',
+  'demote',
+  'migrate_to',
+  'migrate_from',
+  'reload',
+  'notify',
+  'fence',
+  'pseudo',
 ]);
 export type GraphActionKind = z.infer<typeof GraphActionKind>;
 
@@ -59,8 +70,18 @@ export type Execution = z.infer<typeof Execution>;
 
 /** What the agent reported (meaningful when execution is 'done'); one-to-one with OCF exit codes. */
 export const Outcome = z.enum([
-  'ok', 'not-running', 'running-promoted', 'failed-promoted', 'degraded', 'degraded-promoted', 'generic-error', 'invalid-args',
-  'unimplemented', 'insufficient-privileges', 'not-installed', 'misconfigured',
+  'ok',
+  'not-running',
+  'running-promoted',
+  'failed-promoted',
+  'degraded',
+  'degraded-promoted',
+  'generic-error',
+  'invalid-args',
+  'unimplemented',
+  'insufficient-privileges',
+  'not-installed',
+  'misconfigured',
 ]);
 export type Outcome = z.infer<typeof Outcome>;
 

@@ -18,8 +18,16 @@
  */
 import type { z } from 'zod';
 import type {
-  ClusterConfigInput, ClusterProperties, ColocationConstraint, Defaults, LocationConstraint, NodeConfig, OrderConstraint,
-  Clone, Group, Primitive,
+  ClusterConfigInput,
+  ClusterProperties,
+  ColocationConstraint,
+  Defaults,
+  LocationConstraint,
+  NodeConfig,
+  OrderConstraint,
+  Clone,
+  Group,
+  Primitive,
 } from './config.js';
 import { parseConfig, validateConfig, type ValidationResult } from './validate.js';
 import type { ClusterConfig } from './config.js';
@@ -68,13 +76,25 @@ export class ClusterBuilder {
     return this;
   }
 
-  location(id: string, resource: string, node: string, score: ScoreInput, options: Omit<In<typeof LocationConstraint>, 'type' | 'id' | 'resource' | 'node' | 'score'> = {}): this {
+  location(
+    id: string,
+    resource: string,
+    node: string,
+    score: ScoreInput,
+    options: Omit<In<typeof LocationConstraint>, 'type' | 'id' | 'resource' | 'node' | 'score'> = {},
+  ): this {
     this.doc.constraints.push({ type: 'location', id, resource, node, score, ...options });
     return this;
   }
 
   /** Place `resource` where `withResource` is (INFINITY: must; -INFINITY: never; finite: prefer). */
-  colocate(id: string, resource: string, withResource: string, score: ScoreInput, options: Omit<In<typeof ColocationConstraint>, 'type' | 'id' | 'resource' | 'withResource' | 'score'> = {}): this {
+  colocate(
+    id: string,
+    resource: string,
+    withResource: string,
+    score: ScoreInput,
+    options: Omit<In<typeof ColocationConstraint>, 'type' | 'id' | 'resource' | 'withResource' | 'score'> = {},
+  ): this {
     this.doc.constraints.push({ type: 'colocation', id, resource, withResource, score, ...options });
     return this;
   }

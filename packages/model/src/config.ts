@@ -33,9 +33,7 @@ export const ConstraintRole = z.enum(['Started', 'Unpromoted', 'Promoted']);
 export const OnFail = z.enum(['ignore', 'block', 'stop', 'restart', 'standby', 'fence', 'demote']);
 export type OnFail = z.infer<typeof OnFail>;
 
-export const ActionName = z.enum([
-  'start', 'stop', 'monitor', 'promote', 'demote', 'migrate_to', 'migrate_from', 'reload', 'notify',
-]);
+export const ActionName = z.enum(['start', 'stop', 'monitor', 'promote', 'demote', 'migrate_to', 'migrate_from', 'reload', 'notify']);
 export type ActionName = z.infer<typeof ActionName>;
 
 export const Operation = z.strictObject({
@@ -210,10 +208,7 @@ export interface Rule {
   readonly booleanOp: 'and' | 'or';
   readonly expressions: readonly RuleExpression[];
 }
-export type RuleExpression =
-  | z.infer<typeof AttributeExpression>
-  | z.infer<typeof DateExpression>
-  | Rule;
+export type RuleExpression = z.infer<typeof AttributeExpression> | z.infer<typeof DateExpression> | Rule;
 
 export const RuleSchema: z.ZodType<Rule, any> = z.lazy(() =>
   z.strictObject({
@@ -253,8 +248,7 @@ export const LocationConstraint = z
     }
     if (c.rules === undefined && (c.node === undefined || c.score === undefined))
       ctx.addIssue({ code: 'custom', message: 'give "node" and "score", or "rules"' });
-    if (c.rules !== undefined && c.node !== undefined)
-      ctx.addIssue({ code: 'custom', message: '"node" and "rules" cannot both be given' });
+    if (c.rules !== undefined && c.node !== undefined) ctx.addIssue({ code: 'custom', message: '"node" and "rules" cannot both be given' });
   });
 export type LocationConstraint = z.infer<typeof LocationConstraint>;
 
@@ -291,8 +285,7 @@ export const ColocationConstraint = z
   })
   .superRefine((c, ctx) => {
     const pair = c.resource !== undefined || c.withResource !== undefined;
-    if (pair === (c.sets !== undefined))
-      ctx.addIssue({ code: 'custom', message: 'give "resource" and "withResource", or "sets"' });
+    if (pair === (c.sets !== undefined)) ctx.addIssue({ code: 'custom', message: 'give "resource" and "withResource", or "sets"' });
     else if (pair && (c.resource === undefined || c.withResource === undefined))
       ctx.addIssue({ code: 'custom', message: 'a colocation needs both "resource" and "withResource"' });
   });
@@ -317,10 +310,8 @@ export const OrderConstraint = z
   })
   .superRefine((c, ctx) => {
     const pair = c.first !== undefined || c.then !== undefined;
-    if (pair === (c.sets !== undefined))
-      ctx.addIssue({ code: 'custom', message: 'give "first" and "then", or "sets"' });
-    else if (pair && (c.first === undefined || c.then === undefined))
-      ctx.addIssue({ code: 'custom', message: 'an order needs both "first" and "then"' });
+    if (pair === (c.sets !== undefined)) ctx.addIssue({ code: 'custom', message: 'give "first" and "then", or "sets"' });
+    else if (pair && (c.first === undefined || c.then === undefined)) ctx.addIssue({ code: 'custom', message: 'an order needs both "first" and "then"' });
   });
 export type OrderConstraint = z.infer<typeof OrderConstraint>;
 
@@ -403,7 +394,12 @@ export const AgentModuleSpec = z
 
 export const ClusterConfig = z.strictObject({
   /** Configuration epoch: increases with every accepted change (at most MAX_EPOCH). */
-  epoch: z.number().int().nonnegative().max(MAX_EPOCH, { error: `at most ${MAX_EPOCH}, so that later changes can still raise it` }).default(0),
+  epoch: z
+    .number()
+    .int()
+    .nonnegative()
+    .max(MAX_EPOCH, { error: `at most ${MAX_EPOCH}, so that later changes can still raise it` })
+    .default(0),
   properties: ClusterProperties.default(ClusterProperties.parse({})),
   defaults: Defaults.default(Defaults.parse({})),
   nodes: z.array(NodeConfig).default([]),

@@ -20,7 +20,11 @@ export function operationParams(prim: Primitive, node: string | undefined, op: O
 function canonical(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(canonical);
   if (v !== null && typeof v === 'object')
-    return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+    );
   return v;
 }
 
@@ -39,5 +43,8 @@ export function isNativeDigest(digest: string): boolean {
 
 /** A stable digest of a parameter set (key order does not matter): "sha256:" and 32 hex digits. */
 export function paramsDigest(params: Readonly<Record<string, unknown>>): string {
-  return `${PREFIX}${createHash('sha256').update(JSON.stringify(canonical(params))).digest('hex').slice(0, 32)}`;
+  return `${PREFIX}${createHash('sha256')
+    .update(JSON.stringify(canonical(params)))
+    .digest('hex')
+    .slice(0, 32)}`;
 }

@@ -1,8 +1,17 @@
 import { z } from 'zod';
 
 const UNIT_MS: Record<string, number> = {
-  ms: 1, msec: 1, s: 1000, sec: 1000, m: 60_000, min: 60_000, h: 3_600_000, hr: 3_600_000, d: 86_400_000,
-  us: 0.001, usec: 0.001,
+  ms: 1,
+  msec: 1,
+  s: 1000,
+  sec: 1000,
+  m: 60_000,
+  min: 60_000,
+  h: 3_600_000,
+  hr: 3_600_000,
+  d: 86_400_000,
+  us: 0.001,
+  usec: 0.001,
 };
 
 /**
@@ -42,7 +51,11 @@ export const MAX_DURATION_MS = 2_147_483_647;
 export function formatDurationMs(ms: number): string {
   const parts: string[] = [];
   let rest = ms;
-  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['min', 60_000]] as const) {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['min', 60_000],
+  ] as const) {
     const n = Math.floor(rest / size);
     if (n > 0) parts.push(`${n}${unit}`);
     rest -= n * size;
@@ -52,20 +65,18 @@ export function formatDurationMs(ms: number): string {
 }
 
 /** A duration field: a number of seconds or a string with a unit; parsed to milliseconds, at most MAX_DURATION_MS. */
-export const Duration = z
-  .union([z.number().nonnegative(), z.string()])
-  .transform((v, ctx) => {
-    const ms = parseDurationMs(v);
-    if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration (write e.g. 30, "500ms", "10s", "2min")` });
-      return z.NEVER;
-    }
-    if (!(ms <= MAX_DURATION_MS)) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `${typeof v === 'number' ? `${v} s` : `"${v}"`} is too long: a duration may be at most ${formatDurationMs(MAX_DURATION_MS)} (${MAX_DURATION_MS} ms)`,
-      });
-      return z.NEVER;
-    }
-    return ms;
-  });
+export const Duration = z.union([z.number().nonnegative(), z.string()]).transform((v, ctx) => {
+  const ms = parseDurationMs(v);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration (write e.g. 30, "500ms", "10s", "2min")` });
+    return z.NEVER;
+  }
+  if (!(ms <= MAX_DURATION_MS)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `${typeof v === 'number' ? `${v} s` : `"${v}"`} is too long: a duration may be at most ${formatDurationMs(MAX_DURATION_MS)} (${MAX_DURATION_MS} ms)`,
+    });
+    return z.NEVER;
+  }
+  return ms;
+});

@@ -1,8 +1,5 @@
 /** Codes for everything the model layer can reject. */
-export type ModelErrorCode =
-  | 'CONFIG_INVALID'
-  | 'STATUS_INVALID'
-  | 'PARSE_FAILED';
+export type ModelErrorCode = 'CONFIG_INVALID' | 'STATUS_INVALID' | 'PARSE_FAILED';
 
 /** One problem found in user input, with the path where it is. */
 export interface ConfigIssue {

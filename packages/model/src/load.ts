@@ -59,7 +59,10 @@ function syntaxIssues(doc: Document.Parsed): ConfigIssue[] {
     issues.push(issue);
   }
   if (issues.length > MAX_SYNTAX_ISSUES)
-    return [...issues.slice(0, MAX_SYNTAX_ISSUES), { path: issues[MAX_SYNTAX_ISSUES]!.path, message: `… and ${issues.length - MAX_SYNTAX_ISSUES} more syntax errors` }];
+    return [
+      ...issues.slice(0, MAX_SYNTAX_ISSUES),
+      { path: issues[MAX_SYNTAX_ISSUES]!.path, message: `… and ${issues.length - MAX_SYNTAX_ISSUES} more syntax errors` },
+    ];
   return issues;
 }
 
@@ -128,7 +131,12 @@ export function parseDocumentText(text: string, source?: string): unknown {
   } catch (e) {
     const message = (e as Error).message;
     if (/Excessive alias count/.test(message))
-      fail([{ path: aliasPosition(doc, lines, ''), message: `aliases expand to too much (more than ${MAX_ALIAS_COUNT} expansions): refused as a possible alias bomb` }]);
+      fail([
+        {
+          path: aliasPosition(doc, lines, ''),
+          message: `aliases expand to too much (more than ${MAX_ALIAS_COUNT} expansions): refused as a possible alias bomb`,
+        },
+      ]);
     if (/Unresolved alias/.test(message)) fail([{ path: aliasPosition(doc, lines, message), message: syntaxMessage(message) }]);
     fail([{ path: '', message: syntaxMessage(message) }]);
   }

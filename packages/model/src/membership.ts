@@ -11,7 +11,11 @@
  */
 import { z } from 'zod';
 
-const LinkName = z.string().min(1).max(255).regex(/^[A-Za-z0-9_.:@+-]+$/, 'a link name may contain only letters, digits and _ . : @ + -');
+const LinkName = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[A-Za-z0-9_.:@+-]+$/, 'a link name may contain only letters, digits and _ . : @ + -');
 const Ticks = z.number().int().positive();
 
 /**

@@ -17,7 +17,7 @@ export const ListenAddress = z
   .string()
   .min(1)
   .refine((s) => /^link:[A-Za-z0-9_.-]+$/.test(s) || /^[0-9.]+$/.test(s) || /^[0-9a-fA-F:]+$/.test(s) || s === 'localhost', {
-    message: 'write an IP address (e.g. 127.0.0.1, 0.0.0.0, ::1), localhost, or link:NAME for this node\'s address on a heartbeat link',
+    message: "write an IP address (e.g. 127.0.0.1, 0.0.0.0, ::1), localhost, or link:NAME for this node's address on a heartbeat link",
   });
 
 export const Listener = z.strictObject({
@@ -41,7 +41,10 @@ export const AlertKind = z.enum(['node', 'fencing', 'resource', 'link']);
 export type AlertKind = z.infer<typeof AlertKind>;
 
 const AlertBase = {
-  id: z.string().min(1).regex(/^[A-Za-z0-9_.:@+-]+$/, 'an id may contain only letters, digits and _ . : @ + -'),
+  id: z
+    .string()
+    .min(1)
+    .regex(/^[A-Za-z0-9_.:@+-]+$/, 'an id may contain only letters, digits and _ . : @ + -'),
   /** Which kinds of event it runs on (default: all). */
   select: z.array(AlertKind).min(1).optional(),
   /** How long one run may take before it is killed / abandoned (Pacemaker's default: 30 s). */
@@ -57,7 +60,10 @@ const AlertBase = {
 export const CommandAlert = z.strictObject({
   ...AlertBase,
   /** The program (an absolute path, as Pacemaker's `path`). */
-  path: z.string().min(1).refine((p) => p.startsWith('/'), { message: 'give the alert agent\'s absolute path' }),
+  path: z
+    .string()
+    .min(1)
+    .refine((p) => p.startsWith('/'), { message: "give the alert agent's absolute path" }),
   /** Extra arguments after the program. */
   args: z.array(z.string()).default([]),
   /** Each recipient runs the agent once, with CRM_alert_recipient set to it (none: one run, without it). */
@@ -79,22 +85,24 @@ export type WebhookAlert = z.infer<typeof WebhookAlert>;
 export const Alert = z.union([CommandAlert, WebhookAlert]);
 export type Alert = z.infer<typeof Alert>;
 
-export const Monitoring = z.strictObject({
-  /** Prometheus metrics on http://ADDRESS:PORT/metrics (off when absent). */
-  metrics: Listener.optional(),
-  /** The live web view (off when absent). */
-  web: WebListener.optional(),
-  alerts: z.array(Alert).default([]),
-  /** Alert runs at once, at most (the rest wait in the queue). */
-  alertConcurrency: z.number().int().min(1).max(64).default(4),
-  /** Alert runs waiting, at most: beyond it new ones are dropped (and counted). */
-  alertQueue: z.number().int().min(1).max(10_000).default(100),
-}).superRefine((m, ctx) => {
-  const seen = new Set<string>();
-  m.alerts.forEach((a, i) => {
-    if (seen.has(a.id)) ctx.addIssue({ code: 'custom', path: ['alerts', i, 'id'], message: `alert id "${a.id}" is used twice` });
-    seen.add(a.id);
+export const Monitoring = z
+  .strictObject({
+    /** Prometheus metrics on http://ADDRESS:PORT/metrics (off when absent). */
+    metrics: Listener.optional(),
+    /** The live web view (off when absent). */
+    web: WebListener.optional(),
+    alerts: z.array(Alert).default([]),
+    /** Alert runs at once, at most (the rest wait in the queue). */
+    alertConcurrency: z.number().int().min(1).max(64).default(4),
+    /** Alert runs waiting, at most: beyond it new ones are dropped (and counted). */
+    alertQueue: z.number().int().min(1).max(10_000).default(100),
+  })
+  .superRefine((m, ctx) => {
+    const seen = new Set<string>();
+    m.alerts.forEach((a, i) => {
+      if (seen.has(a.id)) ctx.addIssue({ code: 'custom', path: ['alerts', i, 'id'], message: `alert id "${a.id}" is used twice` });
+      seen.add(a.id);
+    });
   });
-});
 export type Monitoring = z.infer<typeof Monitoring>;
 export type MonitoringInput = z.input<typeof Monitoring>;

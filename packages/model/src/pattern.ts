@@ -16,16 +16,15 @@ const re2 = (): typeof import('re2js') => (re2Lib ??= createRequire(import.meta.
 /** Longest pattern accepted: a resource pattern is a short expression over ids. */
 export const MAX_PATTERN_LENGTH = 500;
 
-export type CompiledPattern =
-  | { readonly ok: true; readonly test: (id: string) => boolean }
-  | { readonly ok: false; readonly message: string };
+export type CompiledPattern = { readonly ok: true; readonly test: (id: string) => boolean } | { readonly ok: false; readonly message: string };
 
 /**
  * Compiles a resource pattern: matched anywhere in the id unless anchored (`^…$`); a leading `!`
  * inverts it (Pacemaker's rule). Never throws: a pattern that is not valid RE2 syntax gives the reason.
  */
 export function compileResourcePattern(pattern: string): CompiledPattern {
-  if (pattern.length > MAX_PATTERN_LENGTH) return { ok: false, message: `a pattern may be at most ${MAX_PATTERN_LENGTH} characters long (this one has ${pattern.length})` };
+  if (pattern.length > MAX_PATTERN_LENGTH)
+    return { ok: false, message: `a pattern may be at most ${MAX_PATTERN_LENGTH} characters long (this one has ${pattern.length})` };
   const invert = pattern.startsWith('!');
   let re: RE2JS;
   try {

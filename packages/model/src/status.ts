@@ -6,8 +6,17 @@ import { ScoreSchema } from './config.js';
 
 /** How an operation's execution ended (OCF/LRM execution status), independent of what the agent reported. */
 export const ExecStatus = z.enum([
-  'done', 'pending', 'cancelled', 'timeout', 'not-supported', 'error', 'error-hard', 'error-fatal', 'not-installed',
-  'not-connected', 'invalid',
+  'done',
+  'pending',
+  'cancelled',
+  'timeout',
+  'not-supported',
+  'error',
+  'error-hard',
+  'error-fatal',
+  'not-installed',
+  'not-connected',
+  'invalid',
 ]);
 export type ExecStatus = z.infer<typeof ExecStatus>;
 

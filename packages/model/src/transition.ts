@@ -16,9 +16,7 @@ export interface OrderEdge {
   readonly reason: string;
 }
 
-export type SummaryKind =
-  | 'start' | 'stop' | 'move' | 'migrate' | 'recover' | 'restart' | 'reload' | 'promote' | 'demote'
-  | 're-promote' | 'fence';
+export type SummaryKind = 'start' | 'stop' | 'move' | 'migrate' | 'recover' | 'restart' | 'reload' | 'promote' | 'demote' | 're-promote' | 'fence';
 
 /** One line of the transition summary, as crm_simulate words it. */
 export interface SummaryLine {

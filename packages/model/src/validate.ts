@@ -29,7 +29,8 @@ function humanMessage(i: z.core.$ZodIssue): string {
   if (i.code === 'invalid_union' && 'note' in i && i.note === 'No matching discriminator')
     return `missing or unknown "type"${'discriminator' in i ? ` (field "${String(i.discriminator)}")` : ''}`;
   // zod says "Invalid input: expected string, received undefined" for a field that is not there.
-  if (i.code === 'invalid_type' && /received undefined$/.test(i.message)) return `missing (expected ${i.expected === 'object' ? 'a mapping' : i.expected === 'array' ? 'a list' : `a ${i.expected}`})`;
+  if (i.code === 'invalid_type' && /received undefined$/.test(i.message))
+    return `missing (expected ${i.expected === 'object' ? 'a mapping' : i.expected === 'array' ? 'a list' : `a ${i.expected}`})`;
   return i.message;
 }
 
@@ -84,7 +85,11 @@ function membershipIssues(config: ClusterConfig): ConfigIssue[] {
     issues.push({ path: 'membership.preferredNode', message: `"${m.preferredNode}" is not one of the nodes (${names.join(', ')})` });
   const links = new Set(config.nodes.flatMap((n) => Object.keys(n.addresses)));
   for (const link of Object.keys(m.links ?? {}))
-    if (!links.has(link)) issues.push({ path: `membership.links.${link}`, message: `no node has an address on a link named "${link}" (links: ${[...links].sort().join(', ') || 'none'})` });
+    if (!links.has(link))
+      issues.push({
+        path: `membership.links.${link}`,
+        message: `no node has an address on a link named "${link}" (links: ${[...links].sort().join(', ') || 'none'})`,
+      });
   if (m.warnTicks !== undefined && m.deadTicks !== undefined && m.warnTicks > m.deadTicks)
     issues.push({ path: 'membership.warnTicks', message: `warnTicks (${m.warnTicks}) exceeds deadTicks (${m.deadTicks})` });
   return issues;
@@ -95,7 +100,8 @@ function membershipIssues(config: ClusterConfig): ConfigIssue[] {
  * scheduler starts nothing and stops nothing (as Pacemaker does; crm_verify reports it). Said here
  * so that `config validate` names the cause and both fixes instead of calling the file "valid".
  */
-export const NO_FENCING_DEVICE = 'fencing is enabled (properties.stonithEnabled, default true) but no fencing device is configured, so resource start-up is disabled: every resource is left unmanaged. Add a fencing device (a primitive whose agent is stonith:...), or set properties.stonithEnabled: false if the resources share no data that two nodes must never write at once';
+export const NO_FENCING_DEVICE =
+  'fencing is enabled (properties.stonithEnabled, default true) but no fencing device is configured, so resource start-up is disabled: every resource is left unmanaged. Add a fencing device (a primitive whose agent is stonith:...), or set properties.stonithEnabled: false if the resources share no data that two nodes must never write at once';
 
 function noFencingWarning(config: ClusterConfig): ConfigIssue | undefined {
   if (!config.properties.stonithEnabled || config.resources.length === 0) return undefined;
@@ -226,7 +232,10 @@ function findMandatoryCycles(constraints: readonly Constraint[]): ConfigIssue[] 
         }
         const cycle = path.slice(onPath.get(e.to)!);
         const steps = [...cycle.map((x) => x.node), e.to];
-        const shown = steps.length <= MAX_CYCLE_STEPS ? steps : [...steps.slice(0, MAX_CYCLE_STEPS / 2), `… ${steps.length - MAX_CYCLE_STEPS} more …`, ...steps.slice(-MAX_CYCLE_STEPS / 2)];
+        const shown =
+          steps.length <= MAX_CYCLE_STEPS
+            ? steps
+            : [...steps.slice(0, MAX_CYCLE_STEPS / 2), `… ${steps.length - MAX_CYCLE_STEPS} more …`, ...steps.slice(-MAX_CYCLE_STEPS / 2)];
         const ids = [...new Set([...cycle.slice(1).map((x) => x.via), e.index].map((i) => constraints[i]!.id))];
         const named = ids.length <= MAX_CYCLE_STEPS ? ids.join(', ') : `${ids.slice(0, MAX_CYCLE_STEPS).join(', ')} and ${ids.length - MAX_CYCLE_STEPS} more`;
         issues.push({

@@ -7,7 +7,10 @@ describe('clusterBuilder', () => {
       .defaults({ resource: { stickiness: 50 } })
       .node('serv1')
       .node('serv2')
-      .group('web', [primitive('web-ip', 'paceline:ip', { params: { address: '10.0.0.10' } }), primitive('nginx', 'paceline:process', { ops: [{ name: 'monitor', interval: '10s' }] })])
+      .group('web', [
+        primitive('web-ip', 'paceline:ip', { params: { address: '10.0.0.10' } }),
+        primitive('nginx', 'paceline:process', { ops: [{ name: 'monitor', interval: '10s' }] }),
+      ])
       .clone('dns', primitive('bind', 'paceline:process'), { meta: { cloneMax: 2 } })
       .location('web-home', 'web', 'serv1', 100)
       .colocate('web-with-dns', 'web', 'dns', 'INFINITY')

@@ -2,8 +2,15 @@ import { ConfigError, INFINITY, addScores, parseConfig, parseConfigText, parseDu
 
 describe('scores', () => {
   it.each([
-    ['INFINITY', INFINITY], ['+INFINITY', INFINITY], ['-INFINITY', -INFINITY], ['-inf', -INFINITY],
-    ['100', 100], ['-5', -5], ['2000000', INFINITY], ['abc', undefined], ['', undefined],
+    ['INFINITY', INFINITY],
+    ['+INFINITY', INFINITY],
+    ['-INFINITY', -INFINITY],
+    ['-inf', -INFINITY],
+    ['100', 100],
+    ['-5', -5],
+    ['2000000', INFINITY],
+    ['abc', undefined],
+    ['', undefined],
   ])('parseScore(%p) = %p', (text, expected) => expect(parseScore(text)).toBe(expected));
 
   it('saturates, and -INFINITY beats +INFINITY', () => {
@@ -16,7 +23,18 @@ describe('scores', () => {
 
 describe('durations', () => {
   it.each([
-    [30, 30_000], ['30', 30_000], ['500ms', 500], ['10s', 10_000], ['2min', 120_000], ['1h', 3_600_000], ['PT10S', 10_000], ['2h20min', 8_400_000], ['1m 30s', 90_000], ['ten', undefined], ['10 parsecs', undefined], ['5x', undefined],
+    [30, 30_000],
+    ['30', 30_000],
+    ['500ms', 500],
+    ['10s', 10_000],
+    ['2min', 120_000],
+    ['1h', 3_600_000],
+    ['PT10S', 10_000],
+    ['2h20min', 8_400_000],
+    ['1m 30s', 90_000],
+    ['ten', undefined],
+    ['10 parsecs', undefined],
+    ['5x', undefined],
   ])('parseDurationMs(%p) = %p', (text, expected) => expect(parseDurationMs(text)).toBe(expected));
 });
 
@@ -51,12 +69,14 @@ describe('configuration', () => {
     const r = validateConfig(bad);
     expect(r.config).toBeUndefined();
     const text = r.issues.map((i) => `${i.path}: ${i.message}`);
-    expect(text).toEqual(expect.arrayContaining([
-      expect.stringMatching(/^resources\[2\]: resource id "a" is already used at resources\[1\]\.members\[0\]/),
-      expect.stringMatching(/^constraints\[0\]\.resource: .*"nope"/),
-      expect.stringMatching(/^constraints\[1\]\.withResource: .*"ghost"/),
-      expect.stringMatching(/cycle .*o1, o2|cycle .*o2, o1/),
-    ]));
+    expect(text).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^resources\[2\]: resource id "a" is already used at resources\[1\]\.members\[0\]/),
+        expect.stringMatching(/^constraints\[0\]\.resource: .*"nope"/),
+        expect.stringMatching(/^constraints\[1\]\.withResource: .*"ghost"/),
+        expect.stringMatching(/cycle .*o1, o2|cycle .*o2, o1/),
+      ]),
+    );
   });
 
   it('rejects a score that is not a number, naming the path', () => {

@@ -12,13 +12,18 @@ function problem(text: string, parse: (t: string, s: string) => unknown = parseC
 }
 
 /** Ten anchors, each a list of ten aliases of the previous: 10^10 leaves once expanded. */
-const aliasBomb = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 9 }, (_, i) => `a${i + 1}: &a${i + 1} [${Array(10).fill(`*a${i}`).join(', ')}]`)].join('\n');
+const aliasBomb = [
+  'a0: &a0 [x, x, x, x, x, x, x, x, x, x]',
+  ...Array.from({ length: 9 }, (_, i) => `a${i + 1}: &a${i + 1} [${Array(10).fill(`*a${i}`).join(', ')}]`),
+].join('\n');
 
 describe('parseDocumentText', () => {
   it('refuses an alias bomb, saying where the aliases start', () => {
     const e = problem(aliasBomb);
     expect(e.code).toBe('PARSE_FAILED');
-    expect(e.message).toBe(`c.yaml: 1 problem found\n  - line 2, column 10: aliases expand to too much (more than ${MAX_ALIAS_COUNT} expansions): refused as a possible alias bomb`);
+    expect(e.message).toBe(
+      `c.yaml: 1 problem found\n  - line 2, column 10: aliases expand to too much (more than ${MAX_ALIAS_COUNT} expansions): refused as a possible alias bomb`,
+    );
     // a few aliases are fine
     expect(parseDocumentText('a: &x [1, 2]\nb: *x\nc: *x\n')).toEqual({ a: [1, 2], b: [1, 2], c: [1, 2] });
   });
@@ -28,14 +33,15 @@ describe('parseDocumentText', () => {
   });
 
   it('refuses NUL bytes and other control characters with their line and column', () => {
-    expect(problem('nodes:\n  - name: n1\n# a comment \u0000 here\n').message)
-      .toBe('c.yaml: 1 problem found\n  - line 3, column 13: a NUL byte is not allowed in a configuration file (is it a binary file?)');
+    expect(problem('nodes:\n  - name: n1\n# a comment \u0000 here\n').message).toBe(
+      'c.yaml: 1 problem found\n  - line 3, column 13: a NUL byte is not allowed in a configuration file (is it a binary file?)',
+    );
     expect(problem('a: b\u0007\n').message).toMatch(/line 1, column 5: the control character U\+0007 is not allowed/);
     // tabs, CR LF and non-ASCII text are fine
     expect(parseDocumentText('a:\t"é ✓"\r\nb: 2\r\n')).toEqual({ a: 'é ✓', b: 2 });
   });
 
-  it('refuses a NUL written as an escape, naming the field (it would reach an agent\'s parameters)', () => {
+  it("refuses a NUL written as an escape, naming the field (it would reach an agent's parameters)", () => {
     const text = 'nodes: [{ name: n1 }]\nresources:\n  - { type: primitive, id: p, agent: "paceline:dummy", params: { path: "/tmp/a\\0b" } }\n';
     expect(problem(text).message).toBe('c.yaml: 1 problem found\n  - resources[0].params.path: contains a NUL character (\\0), which no field accepts');
     expect(problem('"a\\0b": 1\n').message).toMatch(/a\\0b: a key contains a NUL character/);
@@ -73,7 +79,9 @@ describe('durations are bounded (issue 16, item 5)', () => {
     expect(problem(cfg('{ name: monitor, interval: 1e308 }')).issues).toEqual([
       { path: 'resources[0].ops[0].interval', message: '1e+308 s is too long: a duration may be at most 24d 20h 31min 23.647s (2147483647 ms)' },
     ]);
-    expect(problem(cfg('{ name: monitor, interval: 10s }', 'defaults: { resource: { failureTimeout: PT600H } }\n')).issues.map((i) => i.path)).toEqual(['defaults.resource.failureTimeout']);
+    expect(problem(cfg('{ name: monitor, interval: 10s }', 'defaults: { resource: { failureTimeout: PT600H } }\n')).issues.map((i) => i.path)).toEqual([
+      'defaults.resource.failureTimeout',
+    ]);
     expect(problem(cfg('{ name: monitor, interval: .inf }')).issues.map((i) => i.path)).toEqual(['resources[0].ops[0].interval']);
   });
 

@@ -31,7 +31,7 @@ describe('the membership section', () => {
     expect(r.issues).toContainEqual({ path: 'membership.twoNode', message: 'two-node mode needs exactly 2 nodes, not 3' });
   });
 
-  it('is the schema of the daemon\'s per-node overrides', () => {
+  it("is the schema of the daemon's per-node overrides", () => {
     expect(MembershipSettings.safeParse({ deadTicks: 30 }).success).toBe(true);
     expect(MembershipSettings.safeParse({ self: 'serv1' }).success).toBe(false);
   });

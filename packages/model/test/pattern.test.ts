@@ -42,7 +42,9 @@ describe('compileResourcePattern', () => {
     expect(reason('(?<=a)b')).toMatch(/not a valid pattern/);
     expect(reason('(?!a)b')).toMatch(/not a valid pattern/);
     expect(reason('a{1001}')).toMatch(/invalid repeat count/);
-    expect(reason('a'.repeat(MAX_PATTERN_LENGTH + 1))).toBe(`a pattern may be at most ${MAX_PATTERN_LENGTH} characters long (this one has ${MAX_PATTERN_LENGTH + 1})`);
+    expect(reason('a'.repeat(MAX_PATTERN_LENGTH + 1))).toBe(
+      `a pattern may be at most ${MAX_PATTERN_LENGTH} characters long (this one has ${MAX_PATTERN_LENGTH + 1})`,
+    );
   });
 });
 

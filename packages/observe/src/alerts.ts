@@ -50,12 +50,25 @@ export class AlertManager {
   private readonly results: Counter | undefined;
   private readonly dropped: Counter | undefined;
 
-  constructor(private readonly daemon: ObservedDaemon, private readonly o: AlertManagerOptions) {
+  constructor(
+    private readonly daemon: ObservedDaemon,
+    private readonly o: AlertManagerOptions,
+  ) {
     this.now = o.now ?? Date.now;
     this.log = o.logger.child({ component: 'alerts' });
     if (o.registry) {
-      this.results = new Counter({ name: 'paceline_alerts_total', help: 'Alert agent runs and webhook calls, by alert and result', labelNames: ['alert', 'result'], registers: [o.registry] });
-      this.dropped = new Counter({ name: 'paceline_alerts_dropped_total', help: 'Alert runs dropped because the alert queue was full', labelNames: ['alert'], registers: [o.registry] });
+      this.results = new Counter({
+        name: 'paceline_alerts_total',
+        help: 'Alert agent runs and webhook calls, by alert and result',
+        labelNames: ['alert', 'result'],
+        registers: [o.registry],
+      });
+      this.dropped = new Counter({
+        name: 'paceline_alerts_dropped_total',
+        help: 'Alert runs dropped because the alert queue was full',
+        labelNames: ['alert'],
+        registers: [o.registry],
+      });
     }
     this.configure(docConfig(daemon.document()));
     const self = daemon.name;
@@ -66,7 +79,11 @@ export class AlertManager {
       fenced: (e) => {
         const task = this.config?.properties.stonithAction ?? 'reboot';
         this.emit({
-          kind: 'fencing', at: this.now(), node: e.node, task, rc: e.ok ? 0 : 1,
+          kind: 'fencing',
+          at: this.now(),
+          node: e.node,
+          task,
+          rc: e.ok ? 0 : 1,
           desc: `Operation ${task} of ${e.node} by ${self}: ${e.ok ? 'OK' : `Error${e.detail ? ` (${e.detail})` : ''}`}`,
         });
       },
@@ -103,7 +120,10 @@ export class AlertManager {
         if (this.waiting.length >= this.queueLimit) {
           this.dropped?.inc({ alert: alert.id });
           this.results?.inc({ alert: alert.id, result: 'dropped' });
-          this.log.warn(`alert ${alert.id} dropped: ${this.waiting.length} alert runs wait already (monitoring.alertQueue)`, { kind: event.kind, node: event.node });
+          this.log.warn(`alert ${alert.id} dropped: ${this.waiting.length} alert runs wait already (monitoring.alertQueue)`, {
+            kind: event.kind,
+            node: event.node,
+          });
           continue;
         }
         this.waiting.push({ alert, event, sequence, ...(recipient !== undefined ? { recipient } : {}) });
@@ -115,12 +135,14 @@ export class AlertManager {
   private pump(): void {
     while (!this.disposed && this.running.size < this.concurrency && this.waiting.length > 0) {
       const job = this.waiting.shift()!;
-      const p: Promise<void> = this.run(job).then((result) => {
-        this.results?.inc({ alert: job.alert.id, result });
-      }).finally(() => {
-        this.running.delete(p);
-        this.pump();
-      });
+      const p: Promise<void> = this.run(job)
+        .then((result) => {
+          this.results?.inc({ alert: job.alert.id, result });
+        })
+        .finally(() => {
+          this.running.delete(p);
+          this.pump();
+        });
       this.running.add(p);
     }
   }
@@ -128,14 +150,18 @@ export class AlertManager {
   private async run(job: Job): Promise<AlertRunResult> {
     const { alert, event } = job;
     const ctx = {
-      sequence: job.sequence, timestampFormat: alert.timestampFormat, version: this.o.version,
+      sequence: job.sequence,
+      timestampFormat: alert.timestampFormat,
+      version: this.o.version,
       ...(job.recipient !== undefined ? { recipient: job.recipient } : {}),
     };
     const fields = { alert: alert.id, kind: event.kind, node: event.node, ...(job.recipient !== undefined ? { recipient: job.recipient } : {}) };
     try {
       if ('path' in alert) {
         const r = await this.o.runner.run(alert.path, alert.args, {
-          env: alertEnv(event, { ...ctx, env: alert.env }), timeoutMs: alert.timeout, signal: this.abort.signal,
+          env: alertEnv(event, { ...ctx, env: alert.env }),
+          timeoutMs: alert.timeout,
+          signal: this.abort.signal,
         });
         if (r.timedOut) {
           this.log.warn(`alert agent ${alert.path} timed out after ${alert.timeout} ms (killed)`, fields);
@@ -146,7 +172,10 @@ export class AlertManager {
           return 'failed';
         }
         if (r.exitCode !== 0) {
-          this.log.warn(`alert agent ${alert.path} failed: ${r.exitCode !== null ? `exit ${r.exitCode}` : `signal ${r.signal ?? '?'}`} ${r.stderr.trim().slice(0, 500)}`.trim(), fields);
+          this.log.warn(
+            `alert agent ${alert.path} failed: ${r.exitCode !== null ? `exit ${r.exitCode}` : `signal ${r.signal ?? '?'}`} ${r.stderr.trim().slice(0, 500)}`.trim(),
+            fields,
+          );
           return 'failed';
         }
         this.log.debug(`alert agent ${alert.path} ran`, fields);
@@ -154,11 +183,16 @@ export class AlertManager {
       }
       const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(alert.timeout)]);
       const body = alertJson(event, {
-        ...ctx, alert: alert.id, from: this.daemon.name,
+        ...ctx,
+        alert: alert.id,
+        from: this.daemon.name,
         ...(this.config?.properties.clusterName !== undefined ? { cluster: this.config.properties.clusterName } : {}),
       });
       const res = await (this.o.fetch ?? fetch)(alert.url, {
-        method: 'POST', headers: { 'content-type': 'application/json', ...alert.headers }, body: JSON.stringify(body), signal,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...alert.headers },
+        body: JSON.stringify(body),
+        signal,
       });
       await res.arrayBuffer().catch(() => undefined);
       if (!res.ok) {

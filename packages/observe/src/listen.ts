@@ -29,7 +29,10 @@ export function resolveListener(l: Listener, config: ClusterConfig, node: string
   const n = config.nodes.find((x) => x.name === node);
   const addr = n?.addresses[link];
   if (addr === undefined)
-    throw new ObserveError('LISTEN_INVALID', `monitoring.${what}.address "${l.address}": node ${node} has no address on link "${link}" (its links: ${Object.keys(n?.addresses ?? {}).join(', ') || 'none'})`);
+    throw new ObserveError(
+      'LISTEN_INVALID',
+      `monitoring.${what}.address "${l.address}": node ${node} has no address on link "${link}" (its links: ${Object.keys(n?.addresses ?? {}).join(', ') || 'none'})`,
+    );
   return { host: hostOf(addr), port: l.port };
 }
 

@@ -75,7 +75,10 @@ export class ClusterMetrics {
   private readonly nodeEvents: Counter;
   private readonly linkEvents: Counter;
 
-  constructor(private readonly daemon: ObservedDaemon, options: ClusterMetricsOptions = {}) {
+  constructor(
+    private readonly daemon: ObservedDaemon,
+    options: ClusterMetricsOptions = {},
+  ) {
     this.now = options.now ?? Date.now;
     const r = [this.registry];
     const g = (name: string, help: string, labelNames: string[] = []): Gauge => new Gauge({ name, help, labelNames, registers: r });
@@ -84,7 +87,13 @@ export class ClusterMetrics {
 
     this.nodes = g('ha_cluster_pacemaker_nodes', 'The nodes in the cluster; one line per name, per status (1, or absent)', ['name', 'status', 'type']);
     this.nodesTotal = g('ha_cluster_pacemaker_nodes_total', 'Total number of configured nodes in the cluster');
-    this.resources = g('ha_cluster_pacemaker_resources', 'The resources in the cluster; one line per id, per node (1, or absent)', ['id', 'node', 'managed', 'role', 'status']);
+    this.resources = g('ha_cluster_pacemaker_resources', 'The resources in the cluster; one line per id, per node (1, or absent)', [
+      'id',
+      'node',
+      'managed',
+      'role',
+      'status',
+    ]);
     this.resourcesTotal = g('ha_cluster_pacemaker_resources_total', 'Total number of resource instances in the cluster');
     this.stonith = g('ha_cluster_pacemaker_stonith_enabled', 'Whether or not stonith is enabled');
     this.failCount = g('ha_cluster_pacemaker_fail_count', 'The fail count per node and resource id', ['node', 'resource']);
@@ -96,31 +105,55 @@ export class ClusterMetrics {
     this.coordinator = g('paceline_coordinator', 'The coordinator (Pacemaker: the DC) as this node sees it: 1 on its name', ['node']);
     this.term = g('paceline_membership_term', 'The membership term (raised with every coordinator election)');
     this.mayRun = g('paceline_may_run', 'Whether this node may run resources (quorum, partition policy, arbiter vote)');
-    this.members = g('paceline_members', 'Nodes in this node\'s membership');
+    this.members = g('paceline_members', "Nodes in this node's membership");
     this.epoch = g('paceline_config_epoch', 'Epoch of the replicated configuration this node holds');
-    this.configChange = g('ha_cluster_pacemaker_config_last_change', 'The time (Unix s) this node last adopted a configuration: at start, or a new epoch since');
+    this.configChange = g(
+      'ha_cluster_pacemaker_config_last_change',
+      'The time (Unix s) this node last adopted a configuration: at start, or a new epoch since',
+    );
     this.configChange.set(Math.floor(this.now() / 1000));
     const replica = ['resource', 'node', 'source'];
-    this.replicaLag = g('paceline_replica_lag_seconds', 'A replica\'s lag at its last monitor: at most this many seconds of its source\'s changes are missing', replica);
-    this.replicaBehindBytes = g('paceline_replica_behind_bytes', 'Bytes of its source\'s changes a replica was known to miss at its last monitor (absent while the source cannot be asked)', replica);
-    this.replicaInSync = g('paceline_replica_in_sync', 'Whether a replica was in sync with its source at its last monitor (1), or behind or never synced (0)', replica);
-    this.replicaReachable = g('paceline_replica_source_reachable', 'Whether a replica\'s source answered its last monitor', replica);
-    this.replicaReportTime = g('paceline_replica_report_timestamp_seconds', 'When a replica\'s last monitor report was made (Unix s): its age tells how old the other replica figures are', replica);
+    this.replicaLag = g(
+      'paceline_replica_lag_seconds',
+      "A replica's lag at its last monitor: at most this many seconds of its source's changes are missing",
+      replica,
+    );
+    this.replicaBehindBytes = g(
+      'paceline_replica_behind_bytes',
+      "Bytes of its source's changes a replica was known to miss at its last monitor (absent while the source cannot be asked)",
+      replica,
+    );
+    this.replicaInSync = g(
+      'paceline_replica_in_sync',
+      'Whether a replica was in sync with its source at its last monitor (1), or behind or never synced (0)',
+      replica,
+    );
+    this.replicaReachable = g('paceline_replica_source_reachable', "Whether a replica's source answered its last monitor", replica);
+    this.replicaReportTime = g(
+      'paceline_replica_report_timestamp_seconds',
+      "When a replica's last monitor report was made (Unix s): its age tells how old the other replica figures are",
+      replica,
+    );
     this.dropped = c('paceline_messages_dropped_total', 'Heartbeats and daemon messages dropped on receipt, by reason', ['reason']);
     this.heartbeatsSent = c('paceline_heartbeats_sent_total', 'Heartbeat packets sent (all links)');
     this.heartbeatsReceived = c('paceline_heartbeats_received_total', 'Heartbeat packets received (all links)');
     this.messagesSent = c('paceline_messages_sent_total', 'Daemon-channel messages (documents, reports, actions, results) sent');
 
     this.actionDuration = new Histogram({
-      name: 'paceline_action_duration_seconds', help: 'Time resource actions took on this node, per agent and action',
-      labelNames: ['agent', 'action'], buckets: DURATION_BUCKETS, registers: r,
+      name: 'paceline_action_duration_seconds',
+      help: 'Time resource actions took on this node, per agent and action',
+      labelNames: ['agent', 'action'],
+      buckets: DURATION_BUCKETS,
+      registers: r,
     });
     this.actions = c('paceline_actions_total', 'Resource actions finished on this node, by agent, action and result', ['agent', 'action', 'result']);
     this.monitors = c('paceline_monitor_results_total', 'Recurring monitor results on this node, per resource', ['resource', 'result']);
     this.transitions = c('paceline_transitions_total', 'Transitions this node ran as coordinator, by how they ended', ['result']);
     this.transitionDuration = new Histogram({
-      name: 'paceline_transition_duration_seconds', help: 'Time transitions this node ran as coordinator took',
-      buckets: DURATION_BUCKETS, registers: r,
+      name: 'paceline_transition_duration_seconds',
+      help: 'Time transitions this node ran as coordinator took',
+      buckets: DURATION_BUCKETS,
+      registers: r,
     });
     this.fencing = c('paceline_fencing_total', 'Fencing operations this node carried out, per target and result', ['node', 'result']);
     this.nodeEvents = c('paceline_node_events_total', 'Membership changes seen by this node (joined, lost, left)', ['node', 'event']);
@@ -195,16 +228,26 @@ export class ClusterMetrics {
     this.ringErrors.set(down);
     for (const r of s.resources) {
       const role = r.role.toLowerCase();
-      this.resources.set({
-        id: r.instance, node: r.node ?? '', managed: String(r.managed), role,
-        status: r.failed ? 'failed' : r.role === 'Stopped' ? 'stopped' : 'active',
-      }, 1);
+      this.resources.set(
+        {
+          id: r.instance,
+          node: r.node ?? '',
+          managed: String(r.managed),
+          role,
+          status: r.failed ? 'failed' : r.role === 'Stopped' ? 'stopped' : 'active',
+        },
+        1,
+      );
     }
     this.resourcesTotal.set(s.resources.length);
     if (config) {
       this.stonith.set(config.properties.stonithEnabled ? 1 : 0);
       for (const e of listPrimitives(config)) {
-        const t = e.primitive.meta.migrationThreshold ?? e.group?.meta.migrationThreshold ?? e.clone?.meta.migrationThreshold ?? config.defaults.resource.migrationThreshold;
+        const t =
+          e.primitive.meta.migrationThreshold ??
+          e.group?.meta.migrationThreshold ??
+          e.clone?.meta.migrationThreshold ??
+          config.defaults.resource.migrationThreshold;
         if (t === undefined) continue;
         for (const n of s.nodes) this.migrationThreshold.set({ node: n.name, resource: e.primitive.id }, t);
       }
@@ -215,7 +258,10 @@ export class ClusterMetrics {
     this.mayRun.set(s.mayRun ? 1 : 0);
     this.members.set(s.members.length);
     this.epoch.set(s.epoch);
-    this.setCounter(this.dropped, Object.entries(s.dropped).map(([reason, n]) => [{ reason }, n]));
+    this.setCounter(
+      this.dropped,
+      Object.entries(s.dropped).map(([reason, n]) => [{ reason }, n]),
+    );
     const ms = this.daemon.messageStats();
     if (ms?.heartbeats) {
       this.setCounter(this.heartbeatsSent, [[{}, ms.heartbeats.sent]]);

@@ -44,11 +44,12 @@ export class Observer {
 
   static async open(daemon: ObservedDaemon, o: ObserverOptions): Promise<Observer> {
     const config = docConfig(daemon.document());
-    if (config === undefined) throw new ObserveError('LISTEN_INVALID', 'the daemon\'s configuration does not parse');
+    if (config === undefined) throw new ObserveError('LISTEN_INVALID', "the daemon's configuration does not parse");
     const m = config.monitoring;
     const log = o.logger;
-    const metricsBind = o.metrics !== undefined ? o.metrics ?? undefined : m?.metrics ? resolveListener(m.metrics, config, daemon.name, 'metrics') : undefined;
-    const webBind = o.web !== undefined ? o.web ?? undefined : m?.web ? resolveListener(m.web, config, daemon.name, 'web') : undefined;
+    const metricsBind =
+      o.metrics !== undefined ? (o.metrics ?? undefined) : m?.metrics ? resolveListener(m.metrics, config, daemon.name, 'metrics') : undefined;
+    const webBind = o.web !== undefined ? (o.web ?? undefined) : m?.web ? resolveListener(m.web, config, daemon.name, 'web') : undefined;
     const tokenFile = o.webTokenFile ?? m?.web?.tokenFile;
     const token = webBind !== undefined && tokenFile !== undefined ? readTokenFile(tokenFile) : undefined;
     const now = o.now ?? Date.now;
@@ -112,5 +113,3 @@ function closeServer(server: Server | undefined): Promise<void> {
     server.closeAllConnections();
   });
 }
-
-

@@ -17,28 +17,50 @@ export function formatTimestamp(format: string, ms: number): string {
         const digits = Math.min(9, Math.max(1, width ? Number(width) : 9));
         return pad(frac, 9).slice(0, digits);
       }
-      case 'Y': return String(d.getFullYear());
-      case 'y': return pad(d.getFullYear() % 100);
-      case 'm': return pad(d.getMonth() + 1);
-      case 'd': return pad(d.getDate());
-      case 'e': return pad(d.getDate(), 2, ' ');
-      case 'H': return pad(d.getHours());
-      case 'M': return pad(d.getMinutes());
-      case 'S': return pad(d.getSeconds());
-      case 'j': return pad(Math.floor((d.getTime() - new Date(d.getFullYear(), 0, 1).getTime()) / 86_400_000) + 1, 3);
-      case 'b': return MONTHS[d.getMonth()]!;
-      case 'a': return DAYS[d.getDay()]!;
-      case 's': return String(Math.floor(ms / 1000));
+      case 'Y':
+        return String(d.getFullYear());
+      case 'y':
+        return pad(d.getFullYear() % 100);
+      case 'm':
+        return pad(d.getMonth() + 1);
+      case 'd':
+        return pad(d.getDate());
+      case 'e':
+        return pad(d.getDate(), 2, ' ');
+      case 'H':
+        return pad(d.getHours());
+      case 'M':
+        return pad(d.getMinutes());
+      case 'S':
+        return pad(d.getSeconds());
+      case 'j':
+        return pad(Math.floor((d.getTime() - new Date(d.getFullYear(), 0, 1).getTime()) / 86_400_000) + 1, 3);
+      case 'b':
+        return MONTHS[d.getMonth()]!;
+      case 'a':
+        return DAYS[d.getDay()]!;
+      case 's':
+        return String(Math.floor(ms / 1000));
       case 'z': {
         const off = -d.getTimezoneOffset();
         return `${off >= 0 ? '+' : '-'}${pad(Math.floor(Math.abs(off) / 60))}${pad(Math.abs(off) % 60)}`;
       }
-      case 'Z': return Intl.DateTimeFormat('en', { timeZoneName: 'short' }).formatToParts(d).find((p) => p.type === 'timeZoneName')?.value ?? '';
-      case 'F': return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
-      case 'T': return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-      case 'D': return `${pad(d.getMonth() + 1)}/${pad(d.getDate())}/${pad(d.getFullYear() % 100)}`;
-      case '%': return '%';
-      default: return all;
+      case 'Z':
+        return (
+          Intl.DateTimeFormat('en', { timeZoneName: 'short' })
+            .formatToParts(d)
+            .find((p) => p.type === 'timeZoneName')?.value ?? ''
+        );
+      case 'F':
+        return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+      case 'T':
+        return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+      case 'D':
+        return `${pad(d.getMonth() + 1)}/${pad(d.getDate())}/${pad(d.getFullYear() % 100)}`;
+      case '%':
+        return '%';
+      default:
+        return all;
     }
   });
 }

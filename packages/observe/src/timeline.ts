@@ -53,7 +53,8 @@ export class Timeline {
       'link-up': (e) => this.add('info', 'link', `link ${e.link} to ${e.node} is up`),
       'quorum-changed': (e) => this.add(e.quorate ? 'info' : 'warn', 'quorum', e.quorate ? 'quorum gained' : `quorum lost: ${e.reason}`),
       'coordinator-changed': (e) => this.add('info', 'coordinator', `coordinator is ${e.coordinator} (term ${e.term})`),
-      fenced: (e) => (e.ok ? this.add('warn', 'fencing', `${e.node} fenced`) : this.add('error', 'fencing', `fencing ${e.node} failed${e.detail ? `: ${e.detail}` : ''}`)),
+      fenced: (e) =>
+        e.ok ? this.add('warn', 'fencing', `${e.node} fenced`) : this.add('error', 'fencing', `fencing ${e.node} failed${e.detail ? `: ${e.detail}` : ''}`),
       'action-finished': (e) => {
         if (e.action === 'monitor' && e.interval > 0 && e.succeeded) return; // every few seconds: noise
         const what = e.action === 'monitor' && e.interval === 0 ? 'probe' : e.action;
@@ -74,11 +75,20 @@ export class Timeline {
         if (i >= 0) this.recent.splice(i, 1);
         this.recent.unshift(t);
         this.recent.length = Math.min(this.recent.length, this.keep);
-        this.add(t.state === 'succeeded' ? 'info' : 'warn', 'transition', `transition ${t.id} ${t.state}${t.summary.length ? `: ${t.summary.join('; ')}` : ''}`);
+        this.add(
+          t.state === 'succeeded' ? 'info' : 'warn',
+          'transition',
+          `transition ${t.id} ${t.state}${t.summary.length ? `: ${t.summary.join('; ')}` : ''}`,
+        );
       },
       'config-changed': (e) => this.add('info', 'config', `configuration epoch ${e.epoch} (from ${e.from})`),
       'identity-conflict': (e) => this.add('error', 'conflict', `two daemons run as ${e.node}: ${e.detail}`),
-      'vote-changed': (e) => this.add(e.result === 'granted' ? 'info' : 'warn', 'arbiter', `arbiter vote ${e.result}${e.holder ? ` (holder ${e.holder})` : ''}${e.detail ? `: ${e.detail}` : ''}`),
+      'vote-changed': (e) =>
+        this.add(
+          e.result === 'granted' ? 'info' : 'warn',
+          'arbiter',
+          `arbiter vote ${e.result}${e.holder ? ` (holder ${e.holder})` : ''}${e.detail ? `: ${e.detail}` : ''}`,
+        ),
     });
   }
 

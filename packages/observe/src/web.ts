@@ -28,7 +28,8 @@ const FILES: Record<string, { file: string; type: string }> = {
 };
 
 const HEADERS = {
-  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'cache-control': 'no-store',
@@ -63,7 +64,11 @@ export function readTokenFile(path: string): string {
     throw new ObserveError('TOKEN_FILE', `cannot read the web view's token file ${path}: ${(e as Error).message}`, { cause: e });
   }
   const token = text.trim();
-  if (token.length < 16) throw new ObserveError('TOKEN_FILE', `the web view's token file ${path} holds ${token.length === 0 ? 'nothing' : 'a token shorter than 16 characters'} (create one with: head -c 24 /dev/urandom | base64 > ${path})`);
+  if (token.length < 16)
+    throw new ObserveError(
+      'TOKEN_FILE',
+      `the web view's token file ${path} holds ${token.length === 0 ? 'nothing' : 'a token shorter than 16 characters'} (create one with: head -c 24 /dev/urandom | base64 > ${path})`,
+    );
   return token;
 }
 
@@ -82,7 +87,11 @@ export class WebServer {
   private readonly log: Logger;
   private readonly tokenDigest: Buffer | undefined;
 
-  private constructor(private readonly daemon: ObservedDaemon, private readonly server: Server, private readonly o: WebServerOptions) {
+  private constructor(
+    private readonly daemon: ObservedDaemon,
+    private readonly server: Server,
+    private readonly o: WebServerOptions,
+  ) {
     this.now = o.now ?? Date.now;
     this.log = o.logger.child({ component: 'web' });
     this.tokenDigest = o.token !== undefined ? digest(o.token) : undefined;
@@ -149,8 +158,13 @@ export class WebServer {
   snapshot(): Record<string, unknown> {
     const doc = this.daemon.document();
     return {
-      node: this.daemon.name, now: this.now(), actions: this.tokenDigest !== undefined,
-      status: this.daemon.status(), quarantine: doc.quarantine, transitions: this.timeline.transitions(), timeline: this.timeline.list(),
+      node: this.daemon.name,
+      now: this.now(),
+      actions: this.tokenDigest !== undefined,
+      status: this.daemon.status(),
+      quarantine: doc.quarantine,
+      transitions: this.timeline.transitions(),
+      timeline: this.timeline.list(),
     };
   }
 
@@ -203,7 +217,8 @@ export class WebServer {
       res.setHeader('www-authenticate', 'Bearer realm="paceline"');
       return this.json(res, 401, { ok: false, message: 'actions need the token (monitoring.web.tokenFile)' });
     }
-    if (!/^application\/json\b/.test(req.headers['content-type'] ?? '')) return this.json(res, 415, { ok: false, message: 'send the action as application/json' });
+    if (!/^application\/json\b/.test(req.headers['content-type'] ?? ''))
+      return this.json(res, 415, { ok: false, message: 'send the action as application/json' });
     let raw = '';
     for await (const chunk of req) {
       raw += String(chunk);
@@ -216,7 +231,11 @@ export class WebServer {
       return this.json(res, 400, { ok: false, message: `the request is not JSON: ${(e as Error).message}` });
     }
     const a = WebAction.safeParse(body);
-    if (!a.success) return this.json(res, 400, { ok: false, message: `invalid action: ${a.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ')}` });
+    if (!a.success)
+      return this.json(res, 400, {
+        ok: false,
+        message: `invalid action: ${a.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ')}`,
+      });
     const r = await this.run(a.data);
     this.log.info(`web action ${a.data.op}: ${r.message}`, { ...a.data, ok: r.ok, remote: req.socket.remoteAddress });
     this.schedulePush();
@@ -225,9 +244,12 @@ export class WebServer {
 
   private async run(a: WebAction): Promise<{ ok: boolean; message: string }> {
     switch (a.op) {
-      case 'clear-node': return this.daemon.update({ op: 'clear-node', node: a.node });
-      case 'standby': return this.daemon.update({ op: 'standby', node: a.node, on: a.on });
-      case 'cleanup': return { ok: true, message: this.daemon.cleanup(a.resource, a.node) };
+      case 'clear-node':
+        return this.daemon.update({ op: 'clear-node', node: a.node });
+      case 'standby':
+        return this.daemon.update({ op: 'standby', node: a.node, on: a.on });
+      case 'cleanup':
+        return { ok: true, message: this.daemon.cleanup(a.resource, a.node) };
     }
   }
 
@@ -253,7 +275,14 @@ export class WebServer {
 export function listen(server: Server, bind: Bind, what: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (e: NodeJS.ErrnoException): void => {
-      const hint = e.code === 'EADDRINUSE' ? ' (the port is in use)' : e.code === 'EADDRNOTAVAIL' ? ' (not an address of this machine)' : e.code === 'EACCES' ? ' (a port below 1024 needs privileges)' : '';
+      const hint =
+        e.code === 'EADDRINUSE'
+          ? ' (the port is in use)'
+          : e.code === 'EADDRNOTAVAIL'
+            ? ' (not an address of this machine)'
+            : e.code === 'EACCES'
+              ? ' (a port below 1024 needs privileges)'
+              : '';
       reject(new ObserveError('LISTEN_FAILED', `cannot listen for the ${what} on ${urlOf(bind)}: ${e.message}${hint}`, { cause: e }));
     };
     server.once('error', onError);

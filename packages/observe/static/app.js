@@ -24,33 +24,55 @@ const time = (ms) => h('time', { datetime: new Date(ms).toISOString() }, new Dat
 const chip = (text, cls) => h('span', { class: `chip ${cls || ''}` }, text);
 
 function actionButton(label, action, describe) {
-  return h('button', {
-    type: 'button', 'aria-disabled': state && !state.actions ? 'true' : undefined,
-    title: state && !state.actions ? 'read-only: no token file is configured' : undefined,
-    onclick: () => act(action, describe),
-  }, label);
+  return h(
+    'button',
+    {
+      type: 'button',
+      'aria-disabled': state && !state.actions ? 'true' : undefined,
+      title: state && !state.actions ? 'read-only: no token file is configured' : undefined,
+      onclick: () => act(action, describe),
+    },
+    label,
+  );
 }
 
 function renderNodes(s) {
   const tbody = $('nodes').tBodies[0];
-  tbody.replaceChildren(...s.status.nodes.map((n) => {
-    const states = [chip(n.state, n.state === 'online' ? 'ok' : n.state === 'unclean' ? 'bad' : 'warn')];
-    if (n.standby) states.push(chip('standby', 'warn'));
-    if (n.name === s.status.coordinator) states.push(chip('coordinator'));
-    if (n.name === s.node) states.push(chip('this node', 'muted'));
-    const links = Object.entries(n.links).map(([l, st]) => chip(`${l} ${st}`, st === 'up' ? 'ok' : st === 'down' ? 'bad' : 'muted'));
-    const q = n.quarantine !== undefined
-      ? [h('div', { class: 'reason bad' }, n.quarantine), actionButton(`Clear ${n.name}`, { op: 'clear-node', node: n.name }, `clear the quarantine of ${n.name}`)]
-      : [h('span', { class: 'muted' }, '—')];
-    const reason = n.reason ? h('div', { class: 'reason muted' }, n.reason) : null;
-    const cfgStandby = n.standby && n.quarantine === undefined;
-    return h('tr', { 'data-node': n.name },
-      h('th', { scope: 'row' }, n.name),
-      h('td', {}, states, reason),
-      h('td', {}, links),
-      h('td', { class: 'quarantine' }, q),
-      h('td', {}, actionButton(cfgStandby ? 'Online' : 'Standby', { op: 'standby', node: n.name, on: !cfgStandby }, `${cfgStandby ? 'bring' : 'put'} ${n.name} ${cfgStandby ? 'online' : 'in standby'}`)));
-  }));
+  tbody.replaceChildren(
+    ...s.status.nodes.map((n) => {
+      const states = [chip(n.state, n.state === 'online' ? 'ok' : n.state === 'unclean' ? 'bad' : 'warn')];
+      if (n.standby) states.push(chip('standby', 'warn'));
+      if (n.name === s.status.coordinator) states.push(chip('coordinator'));
+      if (n.name === s.node) states.push(chip('this node', 'muted'));
+      const links = Object.entries(n.links).map(([l, st]) => chip(`${l} ${st}`, st === 'up' ? 'ok' : st === 'down' ? 'bad' : 'muted'));
+      const q =
+        n.quarantine !== undefined
+          ? [
+              h('div', { class: 'reason bad' }, n.quarantine),
+              actionButton(`Clear ${n.name}`, { op: 'clear-node', node: n.name }, `clear the quarantine of ${n.name}`),
+            ]
+          : [h('span', { class: 'muted' }, '—')];
+      const reason = n.reason ? h('div', { class: 'reason muted' }, n.reason) : null;
+      const cfgStandby = n.standby && n.quarantine === undefined;
+      return h(
+        'tr',
+        { 'data-node': n.name },
+        h('th', { scope: 'row' }, n.name),
+        h('td', {}, states, reason),
+        h('td', {}, links),
+        h('td', { class: 'quarantine' }, q),
+        h(
+          'td',
+          {},
+          actionButton(
+            cfgStandby ? 'Online' : 'Standby',
+            { op: 'standby', node: n.name, on: !cfgStandby },
+            `${cfgStandby ? 'bring' : 'put'} ${n.name} ${cfgStandby ? 'online' : 'in standby'}`,
+          ),
+        ),
+      );
+    }),
+  );
 }
 
 function renderResources(s) {
@@ -60,11 +82,22 @@ function renderResources(s) {
     if (r.node === null || r.role === 'Stopped') stopped.push(r);
     else (byNode.get(r.node) || byNode.set(r.node, []).get(r.node)).push(r);
   }
-  const item = (r) => h('li', { 'data-resource': r.instance },
-    h('span', {}, r.instance),
-    h('span', {}, chip(r.role.toLowerCase(), r.failed ? 'bad' : r.role === 'Stopped' ? 'muted' : 'ok'), r.failed ? chip('failed', 'bad') : null, r.managed ? null : chip('unmanaged', 'warn')));
-  const cards = [...byNode].map(([node, rs]) => h('div', { class: 'card', 'data-node': node },
-    h('h3', {}, node), rs.length ? h('ul', {}, rs.map(item)) : h('p', { class: 'muted' }, 'nothing runs here')));
+  const item = (r) =>
+    h(
+      'li',
+      { 'data-resource': r.instance },
+      h('span', {}, r.instance),
+      h(
+        'span',
+        {},
+        chip(r.role.toLowerCase(), r.failed ? 'bad' : r.role === 'Stopped' ? 'muted' : 'ok'),
+        r.failed ? chip('failed', 'bad') : null,
+        r.managed ? null : chip('unmanaged', 'warn'),
+      ),
+    );
+  const cards = [...byNode].map(([node, rs]) =>
+    h('div', { class: 'card', 'data-node': node }, h('h3', {}, node), rs.length ? h('ul', {}, rs.map(item)) : h('p', { class: 'muted' }, 'nothing runs here')),
+  );
   if (stopped.length) cards.push(h('div', { class: 'card', 'data-node': '' }, h('h3', {}, 'Not running'), h('ul', {}, stopped.map(item))));
   $('resources').replaceChildren(...cards);
 }
@@ -72,29 +105,112 @@ function renderResources(s) {
 function renderFailures(s) {
   const rows = s.status.nodes.flatMap((n) => n.failures.map((f) => ({ node: n.name, ...f })));
   if (!rows.length) return $('failures').replaceChildren(h('p', { class: 'muted' }, 'No failures recorded.'));
-  $('failures').replaceChildren(h('div', { class: 'scroll' }, h('table', {},
-    h('thead', {}, h('tr', {}, ['Node', 'Resource', 'Action', 'Fail count', ''].map((c) => h('th', { scope: 'col' }, c)))),
-    h('tbody', {}, rows.map((f) => h('tr', {},
-      h('td', {}, f.node), h('td', {}, f.resource), h('td', {}, f.action ? `${f.action}${f.interval ? ` ${f.interval / 1000}s` : ''}` : '—'),
-      h('td', {}, f.count === null || f.count > 1e9 ? 'INFINITY' : String(f.count)),
-      h('td', {}, actionButton(`Clean up ${f.resource}`, { op: 'cleanup', resource: f.resource, node: f.node }, `clean up ${f.resource} on ${f.node}`))))))));
+  $('failures').replaceChildren(
+    h(
+      'div',
+      { class: 'scroll' },
+      h(
+        'table',
+        {},
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            ['Node', 'Resource', 'Action', 'Fail count', ''].map((c) => h('th', { scope: 'col' }, c)),
+          ),
+        ),
+        h(
+          'tbody',
+          {},
+          rows.map((f) =>
+            h(
+              'tr',
+              {},
+              h('td', {}, f.node),
+              h('td', {}, f.resource),
+              h('td', {}, f.action ? `${f.action}${f.interval ? ` ${f.interval / 1000}s` : ''}` : '—'),
+              h('td', {}, f.count === null || f.count > 1e9 ? 'INFINITY' : String(f.count)),
+              h('td', {}, actionButton(`Clean up ${f.resource}`, { op: 'cleanup', resource: f.resource, node: f.node }, `clean up ${f.resource} on ${f.node}`)),
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
 }
 
 function renderTransitions(s) {
   const list = s.transitions.length ? s.transitions : s.status.lastTransition ? [s.status.lastTransition] : [];
-  if (!list.length) return $('transitions').replaceChildren(h('li', { class: 'muted' }, s.status.coordinator === s.node ? 'None yet.' : `Transitions are run by the coordinator, ${s.status.coordinator}: open its view to see them.`));
-  $('transitions').replaceChildren(...list.map((t) => h('li', { 'data-transition': t.id },
-    time(t.at), h('strong', {}, `#${t.id}`), ' ', chip(t.state, t.state === 'succeeded' ? 'ok' : t.state === 'running' ? 'warn' : 'bad'),
-    ` ${t.actions} action${t.actions === 1 ? '' : 's'}, epoch ${t.epoch}`,
-    t.summary.length ? h('ul', { class: 'summary' }, t.summary.map((l) => h('li', {}, l))) : null,
-    t.ran && t.ran.length ? h('details', {}, h('summary', {}, 'Actions run'), h('ul', {}, t.ran.map((l) => h('li', {}, l)))) : null,
-    t.failed && t.failed.length ? h('ul', { class: 'bad' }, t.failed.map((l) => h('li', {}, l))) : null,
-    t.decisions && t.decisions.length ? h('details', { open: true }, h('summary', {}, 'Why'), h('ul', { class: 'why' }, t.decisions.map((l) => h('li', {}, l)))) : null)));
+  if (!list.length)
+    return $('transitions').replaceChildren(
+      h(
+        'li',
+        { class: 'muted' },
+        s.status.coordinator === s.node ? 'None yet.' : `Transitions are run by the coordinator, ${s.status.coordinator}: open its view to see them.`,
+      ),
+    );
+  $('transitions').replaceChildren(
+    ...list.map((t) =>
+      h(
+        'li',
+        { 'data-transition': t.id },
+        time(t.at),
+        h('strong', {}, `#${t.id}`),
+        ' ',
+        chip(t.state, t.state === 'succeeded' ? 'ok' : t.state === 'running' ? 'warn' : 'bad'),
+        ` ${t.actions} action${t.actions === 1 ? '' : 's'}, epoch ${t.epoch}`,
+        t.summary.length
+          ? h(
+              'ul',
+              { class: 'summary' },
+              t.summary.map((l) => h('li', {}, l)),
+            )
+          : null,
+        t.ran && t.ran.length
+          ? h(
+              'details',
+              {},
+              h('summary', {}, 'Actions run'),
+              h(
+                'ul',
+                {},
+                t.ran.map((l) => h('li', {}, l)),
+              ),
+            )
+          : null,
+        t.failed && t.failed.length
+          ? h(
+              'ul',
+              { class: 'bad' },
+              t.failed.map((l) => h('li', {}, l)),
+            )
+          : null,
+        t.decisions && t.decisions.length
+          ? h(
+              'details',
+              { open: true },
+              h('summary', {}, 'Why'),
+              h(
+                'ul',
+                { class: 'why' },
+                t.decisions.map((l) => h('li', {}, l)),
+              ),
+            )
+          : null,
+      ),
+    ),
+  );
 }
 
 function renderTimeline() {
   const items = timeline.slice(-100).reverse();
-  $('timeline').replaceChildren(...(items.length ? items.map((e) => h('li', { class: e.level === 'info' ? '' : e.level === 'warn' ? 'warn' : 'bad', 'data-kind': e.kind }, time(e.at), e.text)) : [h('li', { class: 'muted' }, 'No events since the daemon started.')]));
+  $('timeline').replaceChildren(
+    ...(items.length
+      ? items.map((e) => h('li', { class: e.level === 'info' ? '' : e.level === 'warn' ? 'warn' : 'bad', 'data-kind': e.kind }, time(e.at), e.text))
+      : [h('li', { class: 'muted' }, 'No events since the daemon started.')]),
+  );
 }
 
 function render() {
@@ -104,16 +220,20 @@ function render() {
   document.title = `Paceline${st.clusterName ? ` · ${st.clusterName}` : ''} (${s.node})`;
   $('summary').replaceChildren(
     `Seen from ${s.node}: coordinator ${st.coordinator || '—'}, `,
-    h('span', { class: st.quorate ? 'ok' : 'bad' }, st.quorate ? 'quorate' : 'no quorum'), ', ',
+    h('span', { class: st.quorate ? 'ok' : 'bad' }, st.quorate ? 'quorate' : 'no quorum'),
+    ', ',
     h('span', { class: st.mayRun ? 'ok' : 'bad' }, st.mayRun ? 'may run resources' : `may not run resources: ${st.mayRunReason}`),
-    `, configuration epoch ${st.epoch}.`);
+    `, configuration epoch ${st.epoch}.`,
+  );
   renderNodes(s);
   renderResources(s);
   renderFailures(s);
   renderTransitions(s);
   renderTimeline();
   $('mode').textContent = s.actions
-    ? (sessionStorage.getItem(TOKEN_KEY) ? 'Actions are on: this tab holds a token.' : 'Actions need the token (from the daemon\'s token file). Enter it below.')
+    ? sessionStorage.getItem(TOKEN_KEY)
+      ? 'Actions are on: this tab holds a token.'
+      : "Actions need the token (from the daemon's token file). Enter it below."
     : 'This view is read-only: the daemon has no token file (monitoring.web.tokenFile).';
 }
 
@@ -133,7 +253,11 @@ async function act(action, describe) {
   }
   say(`Asking to ${describe}…`);
   try {
-    const res = await fetch('/api/action', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(action) });
+    const res = await fetch('/api/action', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify(action),
+    });
     const body = await res.json().catch(() => ({ message: res.statusText }));
     if (res.status === 401) {
       sessionStorage.removeItem(TOKEN_KEY);
@@ -147,8 +271,14 @@ async function act(action, describe) {
 
 function connect() {
   const es = new EventSource('/api/events');
-  es.addEventListener('open', () => { $('live').textContent = 'live'; $('live').className = 'live on'; });
-  es.addEventListener('error', () => { $('live').textContent = 'reconnecting…'; $('live').className = 'live off'; });
+  es.addEventListener('open', () => {
+    $('live').textContent = 'live';
+    $('live').className = 'live on';
+  });
+  es.addEventListener('error', () => {
+    $('live').textContent = 'reconnecting…';
+    $('live').className = 'live off';
+  });
   es.addEventListener('state', (m) => {
     state = JSON.parse(m.data);
     // The server's timeline is the truth (after a reconnect too); live entries newer than it stay.

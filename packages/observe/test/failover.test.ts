@@ -21,7 +21,15 @@ afterAll(async () => {
   for (const o of observers) await o.dispose();
 });
 const logLines: string[] = [];
-const logger = createLogger({ stream: new Writable({ write(c, _e, cb) { logLines.push(String(c)); cb(); } }), level: 'debug' });
+const logger = createLogger({
+  stream: new Writable({
+    write(c, _e, cb) {
+      logLines.push(String(c));
+      cb();
+    },
+  }),
+  level: 'debug',
+});
 const runner = new ExecaCommandRunner();
 
 /** One sample of a metric: its value for the labels given (all must match), or undefined. */
@@ -44,7 +52,7 @@ async function scrape(o: Observer): Promise<string> {
 
 const where = (s: DaemonStatus, rsc: string): string | null | undefined => s.resources.find((r) => r.resource === rsc && r.role !== 'Stopped')?.node;
 
-test('metrics follow a failover; Pacemaker\'s sample alert agent records it', async () => {
+test("metrics follow a failover; Pacemaker's sample alert agent records it", async () => {
   // Pacemaker's sample alert agent when installed (pacemaker-cli-utils, scripts/setup.sh), as is.
   expect(existsSync(PACEMAKER_SAMPLE)).toBe(true);
   const agent = join(root, 'alert_file.sh');
@@ -58,8 +66,19 @@ test('metrics follow a failover; Pacemaker\'s sample alert agent records it', as
   const fenced: string[] = [];
   const make = (node: string): Daemon => {
     const d = new Daemon({
-      node, config, stateDir: join(root, node), key, agents: new AgentRegistry([...dummyAgents]), runner,
-      clock: systemClock, timers: systemTimers, logger, fence: async (n) => { fenced.push(n); return { ok: true }; },
+      node,
+      config,
+      stateDir: join(root, node),
+      key,
+      agents: new AgentRegistry([...dummyAgents]),
+      runner,
+      clock: systemClock,
+      timers: systemTimers,
+      logger,
+      fence: async (n) => {
+        fenced.push(n);
+        return { ok: true };
+      },
     });
     daemons.push(d);
     return d;
@@ -110,9 +129,11 @@ test('metrics follow a failover; Pacemaker\'s sample alert agent records it', as
   await waitFor('web on serv2', () => where(s2.status(), 'web') === 'serv2');
   text = await waitFor('metrics show web started on serv2 and serv1 quarantined', async () => {
     const t = await scrape(o2);
-    return sample(t, 'ha_cluster_pacemaker_resources', { id: 'web', node: 'serv2', role: 'started' }) === 1
-      && sample(t, 'paceline_node_quarantined', { node: 'serv1' }) === 1
-      && (sample(t, 'paceline_transitions_total', { result: 'succeeded' }) ?? 0) >= 1 ? t : undefined;
+    return sample(t, 'ha_cluster_pacemaker_resources', { id: 'web', node: 'serv2', role: 'started' }) === 1 &&
+      sample(t, 'paceline_node_quarantined', { node: 'serv1' }) === 1 &&
+      (sample(t, 'paceline_transitions_total', { result: 'succeeded' }) ?? 0) >= 1
+      ? t
+      : undefined;
   });
   expect(fenced).toEqual(['serv1']);
   expect(sample(text, 'ha_cluster_pacemaker_resources', { id: 'web', node: 'serv1' })).toBeUndefined();
@@ -134,7 +155,9 @@ test('metrics follow a failover; Pacemaker\'s sample alert agent records it', as
   await waitFor('alerts written', async () => {
     await o2.alerts.idle();
     const log = existsSync(recipient) ? readFileSync(recipient, 'utf8') : '';
-    return log.includes("Resource operation 'start' for 'web' on 'serv2': ok") && log.includes('Fencing Operation reboot of serv1 by serv2: OK') ? log : undefined;
+    return log.includes("Resource operation 'start' for 'web' on 'serv2': ok") && log.includes('Fencing Operation reboot of serv1 by serv2: OK')
+      ? log
+      : undefined;
   });
   const log = readFileSync(recipient, 'utf8');
   expect(log).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}: Node 'serv1' is now 'member'$/m);

@@ -18,7 +18,15 @@ import { freePorts, twoNodeConfig, waitFor, testbed } from '../../daemon/test/he
 
 const { root, key, daemons } = testbed('replica-lag');
 const lines: string[] = [];
-const logger = createLogger({ stream: new Writable({ write(c, _e, cb) { lines.push(String(c)); cb(); } }), level: 'info' });
+const logger = createLogger({
+  stream: new Writable({
+    write(c, _e, cb) {
+      lines.push(String(c));
+      cb();
+    },
+  }),
+  level: 'info',
+});
 const reportFile = join(root, 'report.json');
 
 /** `paceline:replica`: stateful, whose Unpromoted monitor reports what reportFile holds. */
@@ -43,33 +51,69 @@ function sample(text: string, name: string, labels: Record<string, string>): num
   return undefined;
 }
 
-test('a replica\'s lag reaches every node\'s status and the metrics, monitor by monitor', async () => {
+test("a replica's lag reaches every node's status and the metrics, monitor by monitor", async () => {
   const asOf = Date.now() - 300;
   writeFileSync(reportFile, JSON.stringify({ replica: { source: 'serv1', state: 'in-sync', reachable: true, asOf, seconds: 0.3, bytes: 0, changes: 0 } }));
   const config = twoNodeConfig(await freePorts(8), {
-    resources: [{
-      type: 'clone', id: 'data', promotable: true, meta: { promotedMax: 1 },
-      child: { type: 'primitive', id: 'copy', agent: 'paceline:replica', ops: [{ name: 'monitor', interval: '1s', role: 'Unpromoted' }, { name: 'monitor', interval: '1100ms', role: 'Promoted' }] },
-    }],
+    resources: [
+      {
+        type: 'clone',
+        id: 'data',
+        promotable: true,
+        meta: { promotedMax: 1 },
+        child: {
+          type: 'primitive',
+          id: 'copy',
+          agent: 'paceline:replica',
+          ops: [
+            { name: 'monitor', interval: '1s', role: 'Unpromoted' },
+            { name: 'monitor', interval: '1100ms', role: 'Promoted' },
+          ],
+        },
+      },
+    ],
     constraints: [{ type: 'location', id: 'home', resource: 'data', node: 'serv1', score: 100, role: 'Promoted' }],
   });
-  const make = (node: string): Daemon => new Daemon({
-    node, config, stateDir: join(root, node), key, agents: new AgentRegistry([replica]), runner: new ExecaCommandRunner(),
-    clock: systemClock, timers: systemTimers, logger: logger.child({ node }), shutdownTimeoutMs: 5000,
-  });
+  const make = (node: string): Daemon =>
+    new Daemon({
+      node,
+      config,
+      stateDir: join(root, node),
+      key,
+      agents: new AgentRegistry([replica]),
+      runner: new ExecaCommandRunner(),
+      clock: systemClock,
+      timers: systemTimers,
+      logger: logger.child({ node }),
+      shutdownTimeoutMs: 5000,
+    });
   const [d1, d2] = [make('serv1'), make('serv2')];
   daemons.push(d1, d2);
   await Promise.all([d1.start(), d2.start()]);
   const onServ2 = (d: Daemon) => d.status().replicas?.find((r) => r.node === 'serv2');
   // The replica runs on serv2; serv1 coordinates: the report crosses the daemon channel.
-  const first = await waitFor('serv2\'s replica report on serv1', () => onServ2(d1), 30_000);
-  expect(first).toMatchObject({ instance: expect.stringMatching(/^copy/), node: 'serv2', source: 'serv1', state: 'in-sync', reachable: true, asOf, seconds: 0.3, bytes: 0 });
+  const first = await waitFor("serv2's replica report on serv1", () => onServ2(d1), 30_000);
+  expect(first).toMatchObject({
+    instance: expect.stringMatching(/^copy/),
+    node: 'serv2',
+    source: 'serv1',
+    state: 'in-sync',
+    reachable: true,
+    asOf,
+    seconds: 0.3,
+    bytes: 0,
+  });
   expect(onServ2(d2)).toMatchObject({ state: 'in-sync' });
   expect(d1.status().replicas?.some((r) => r.node === 'serv1')).toBe(false); // the Promoted one reports none
   const transitions = d1.status().lastTransition?.id;
 
   // The replica falls behind: the next monitor's report replaces the last, and no transition runs for it.
-  writeFileSync(reportFile, JSON.stringify({ replica: { source: 'serv1', state: 'behind', reachable: false, asOf, seconds: 12.5, bytes: 301000, changes: 2, oldestMissingAt: asOf + 100 } }));
+  writeFileSync(
+    reportFile,
+    JSON.stringify({
+      replica: { source: 'serv1', state: 'behind', reachable: false, asOf, seconds: 12.5, bytes: 301000, changes: 2, oldestMissingAt: asOf + 100 },
+    }),
+  );
   const behind = await waitFor('the new report on serv1', () => onServ2(d1)?.state === 'behind' && onServ2(d1), 15_000);
   expect(behind).toMatchObject({ reachable: false, seconds: 12.5, bytes: 301000, changes: 2, oldestMissingAt: asOf + 100 });
   expect(behind.at).toBeGreaterThan(first.at);

@@ -57,7 +57,10 @@ function lastExitReason(stderr: string): string | undefined {
 }
 
 function tail(text: string): string {
-  const lines = text.trim().split('\n').filter((l) => l.trim() !== '');
+  const lines = text
+    .trim()
+    .split('\n')
+    .filter((l) => l.trim() !== '');
   return (lines[lines.length - 1] ?? '').slice(0, 200);
 }
 
@@ -177,8 +180,7 @@ export function ocfAgentFromMetadata(refText: string, metadata: OcfMetadata, opt
     agent['validate'] = (p: OcfParams, ctx: AgentContext) => runAction('validate-all', p, ctx);
   }
   if (advertises(metadata, 'notify')) {
-    agent['notify'] = (p: OcfParams, ctx: AgentContext & { notification: Notification }) =>
-      runAction('notify', p, ctx, notificationMeta(ctx.notification));
+    agent['notify'] = (p: OcfParams, ctx: AgentContext & { notification: Notification }) => runAction('notify', p, ctx, notificationMeta(ctx.notification));
   }
   return agent as unknown as OcfAgent;
 }

@@ -16,7 +16,13 @@ import { generateOcfMetadata } from './metadata-gen.js';
 import { pathToFileURL } from 'node:url';
 
 /** Agent packages searched for a bare agent name that is not itself a package. */
-export const BUILTIN_AGENT_PACKAGES = ['@paceline/agent-dummy', '@paceline/agent-process', '@paceline/agent-ip', '@paceline/agent-mac', '@paceline/agent-mirror'];
+export const BUILTIN_AGENT_PACKAGES = [
+  '@paceline/agent-dummy',
+  '@paceline/agent-process',
+  '@paceline/agent-ip',
+  '@paceline/agent-mac',
+  '@paceline/agent-mirror',
+];
 
 interface AgentSpec {
   readonly module: string;

@@ -62,9 +62,11 @@ function findPackageEntry(pkg: string, fromDir: string): string | undefined {
       const json = JSON.parse(readFileSync(pj, 'utf8')) as { exports?: unknown; main?: string };
       const dot = typeof json.exports === 'object' && json.exports !== null ? ((json.exports as Record<string, unknown>)['.'] ?? json.exports) : json.exports;
       const target =
-        typeof dot === 'string' ? dot
-        : typeof dot === 'object' && dot !== null ? ['import', 'node', 'default'].map((k) => (dot as Record<string, unknown>)[k]).find((v): v is string => typeof v === 'string')
-        : undefined;
+        typeof dot === 'string'
+          ? dot
+          : typeof dot === 'object' && dot !== null
+            ? ['import', 'node', 'default'].map((k) => (dot as Record<string, unknown>)[k]).find((v): v is string => typeof v === 'string')
+            : undefined;
       return join(root, target ?? json.main ?? 'index.js');
     }
     if (dirname(dir) === dir) return undefined;

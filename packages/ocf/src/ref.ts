@@ -20,7 +20,10 @@ export function parseOcfRef(ref: string): OcfRef {
     throw new OcfError('OCF_BAD_REF', `"${ref}" is not an OCF agent reference (write ocf:PROVIDER:TYPE, e.g. ocf:heartbeat:IPaddr2)`);
   }
   const [, provider, type] = parts as [string, string, string];
-  for (const [what, v] of [['provider', provider], ['type', type]] as const) {
+  for (const [what, v] of [
+    ['provider', provider],
+    ['type', type],
+  ] as const) {
     if (!PART.test(v)) throw new OcfError('OCF_BAD_REF', `"${ref}": the ${what} "${v}" is not a valid OCF name`);
   }
   return { provider, type };

@@ -80,10 +80,13 @@ export function createProcessRunner(): CommandRunner {
         options.signal?.addEventListener('abort', onAbort, { once: true });
         const timer =
           options.timeoutMs !== undefined
-            ? setTimeout(() => {
-                timedOut = true;
-                terminate();
-              }, Math.max(0, options.timeoutMs))
+            ? setTimeout(
+                () => {
+                  timedOut = true;
+                  terminate();
+                },
+                Math.max(0, options.timeoutMs),
+              )
             : undefined;
         child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
         child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));

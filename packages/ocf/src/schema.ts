@@ -70,11 +70,13 @@ export interface OcfSchemaOptions {
 export function ocfParamsSchema(meta: OcfMetadata, options: OcfSchemaOptions = {}): z.ZodType<OcfParams, Record<string, OcfParamValue>> {
   const shape: Record<string, z.ZodType<string | undefined>> = {};
   for (const p of meta.parameters) {
-    const base = valueSchema(p).describe(describe(p)).meta({
-      ocfType: p.type,
-      ...(p.default !== undefined ? { default: p.default } : {}),
-      ...(p.unique ? { unique: true } : {}),
-    });
+    const base = valueSchema(p)
+      .describe(describe(p))
+      .meta({
+        ocfType: p.type,
+        ...(p.default !== undefined ? { default: p.default } : {}),
+        ...(p.unique ? { unique: true } : {}),
+      });
     shape[p.name] = p.required ? base : base.optional();
   }
   const obj = options.allowUnknown ? z.object(shape).catchall(z.union([z.string(), z.number(), z.boolean()]).transform(String)) : z.strictObject(shape);

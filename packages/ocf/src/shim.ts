@@ -29,7 +29,22 @@ export interface ShimIo {
   readonly hostname: string;
 }
 
-const ACTIONS = ['start', 'stop', 'monitor', 'status', 'promote', 'demote', 'reload', 'migrate_to', 'migrate_from', 'notify', 'validate-all', 'meta-data', 'usage', 'methods'];
+const ACTIONS = [
+  'start',
+  'stop',
+  'monitor',
+  'status',
+  'promote',
+  'demote',
+  'reload',
+  'migrate_to',
+  'migrate_from',
+  'notify',
+  'validate-all',
+  'meta-data',
+  'usage',
+  'methods',
+];
 
 /** Reads OCF_RESKEY_<name> for the schema's parameters into typed values (CRM_meta_* excluded). */
 export function paramsFromEnv(agent: ResourceAgent, env: Readonly<Record<string, string | undefined>>): Record<string, unknown> {
@@ -165,7 +180,8 @@ export async function runOcfAction(agent: ResourceAgent, name: string, io: ShimI
 export function findAgent(mod: Record<string, unknown>, selector: string | undefined, source: string): { agent: ResourceAgent; exportName: string } {
   // Exports that are agents, and the items of exported arrays of agents (found again by their name).
   const found: [string, ResourceAgent][] = Object.entries(mod).flatMap(([k, v]): [string, ResourceAgent][] =>
-    isResourceAgent(v) ? [[k, v]] : Array.isArray(v) ? v.filter(isResourceAgent).map((a): [string, ResourceAgent] => [a.meta.name, a]) : []);
+    isResourceAgent(v) ? [[k, v]] : Array.isArray(v) ? v.filter(isResourceAgent).map((a): [string, ResourceAgent] => [a.meta.name, a]) : [],
+  );
   const names = [...new Set(found.map(([, a]) => a.meta.name))].sort();
   if (selector !== undefined) {
     const hit = found.find(([k]) => k === selector) ?? found.find(([, a]) => a.meta.name === selector);

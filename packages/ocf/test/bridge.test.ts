@@ -89,7 +89,9 @@ describe('the OCF bridge', () => {
     expect(r.reason).toBe('resource "web" (ocf:test:Fake): parameter "dir": is required but missing; parameter "rc": must be an integer, got "x"');
     expect(existsSync(join(work, 'env'))).toBe(false);
     expect(() => fake.parseParams({ dri: '/tmp' }, 'web')).toThrow(OcfError);
-    expect(() => fake.parseParams({ dri: '/tmp' }, 'web')).toThrow('resource "web" (ocf:test:Fake): parameter "dir": is required but missing; parameter "dri": unknown parameter (did you mean "dir"?)');
+    expect(() => fake.parseParams({ dri: '/tmp' }, 'web')).toThrow(
+      'resource "web" (ocf:test:Fake): parameter "dir": is required but missing; parameter "dri": unknown parameter (did you mean "dir"?)',
+    );
     // The executor's check (validateParams) says the same for an OCF agent as for a native one.
     const v = validateParams(fake, { dir: '/tmp', rx: '7' }, 'web');
     expect(v.ok ? '' : v.message).toBe('resource "web" (ocf:test:Fake): parameter "rx": unknown parameter (did you mean "rc"?)');
@@ -97,12 +99,28 @@ describe('the OCF bridge', () => {
 
   it("gives the script Pacemaker's environment", async () => {
     const fake = await loadOcfAgent('ocf:test:Fake', { run, ocfRoot: root, rscTmp: work });
-    const r = await fake.start({ dir: work }, {
-      node: 'alpha', instance: 'web:1', stateDir: work, run, log: silentLogger, clock: systemClock, signal: new AbortController().signal,
-      deadline: Date.now() + 15_000, op: { name: 'start', interval: 0, timeout: 15_000 }, meta: { 'clone-max': '2', notify: 'true' },
-    });
+    const r = await fake.start(
+      { dir: work },
+      {
+        node: 'alpha',
+        instance: 'web:1',
+        stateDir: work,
+        run,
+        log: silentLogger,
+        clock: systemClock,
+        signal: new AbortController().signal,
+        deadline: Date.now() + 15_000,
+        op: { name: 'start', interval: 0, timeout: 15_000 },
+        meta: { 'clone-max': '2', notify: 'true' },
+      },
+    );
     expect(r.outcome).toBe('ok');
-    const env = Object.fromEntries(readFileSync(join(work, 'env'), 'utf8').split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const env = Object.fromEntries(
+      readFileSync(join(work, 'env'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
     expect(env).toMatchObject({
       OCF_ROOT: root,
       OCF_RA_VERSION_MAJOR: '1',
@@ -123,7 +141,13 @@ describe('the OCF bridge', () => {
   });
 
   it.each([
-    [0, 'ok'], [7, 'not-running'], [8, 'running-promoted'], [9, 'failed-promoted'], [6, 'misconfigured'], [190, 'degraded'], [42, 'generic-error'],
+    [0, 'ok'],
+    [7, 'not-running'],
+    [8, 'running-promoted'],
+    [9, 'failed-promoted'],
+    [6, 'misconfigured'],
+    [190, 'degraded'],
+    [42, 'generic-error'],
   ])('maps exit code %i to %s', async (rc, outcome) => {
     const fake = await loadOcfAgent('ocf:test:Fake', { run, ocfRoot: root });
     expect(await act(fake, 'monitor', { dir: work, rc }, run)).toMatchObject({ execution: 'done', outcome });
@@ -141,13 +165,33 @@ describe('the OCF bridge', () => {
 
   it('passes notification data as CRM_meta_notify_*', async () => {
     const fake = await loadOcfAgent('ocf:test:Fake', { run, ocfRoot: root });
-    const ctxExtra = { notification: { type: 'pre' as const, operation: 'start' as const, active: ['a'], starting: ['b', 'c'], stopping: [], promoting: [], demoting: [] } };
+    const ctxExtra = {
+      notification: { type: 'pre' as const, operation: 'start' as const, active: ['a'], starting: ['b', 'c'], stopping: [], promoting: [], demoting: [] },
+    };
     if (!hasCapability(fake, 'notifiable')) throw new Error('the fake agent advertises notify');
-    const r = await fake.notify({ dir: work }, {
-      node: 'a', instance: 'x', stateDir: work, run, log: { debug() {}, info() {}, warn() {}, error() {}, child() { return this; } },
-      clock: { now: () => Date.now(), sleep: async () => undefined }, signal: new AbortController().signal, deadline: Date.now() + 10_000,
-      op: { name: 'notify', interval: 0, timeout: 10_000 }, ...ctxExtra,
-    });
+    const r = await fake.notify(
+      { dir: work },
+      {
+        node: 'a',
+        instance: 'x',
+        stateDir: work,
+        run,
+        log: {
+          debug() {},
+          info() {},
+          warn() {},
+          error() {},
+          child() {
+            return this;
+          },
+        },
+        clock: { now: () => Date.now(), sleep: async () => undefined },
+        signal: new AbortController().signal,
+        deadline: Date.now() + 10_000,
+        op: { name: 'notify', interval: 0, timeout: 10_000 },
+        ...ctxExtra,
+      },
+    );
     expect(r.outcome).toBe('ok');
     const env = readFileSync(join(work, 'notify-env'), 'utf8');
     expect(env).toContain('OCF_RESKEY_CRM_meta_notify_type=pre');

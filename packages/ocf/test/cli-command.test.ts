@@ -35,7 +35,7 @@ async function cli(args: string[]): Promise<string[]> {
     expect(lines[0]).toContain(`wrote ${join(out, 'stateful')}`);
     expect(statSync(join(out, 'stateful')).mode & 0o111).toBe(0o111);
   });
-  it('prints generated meta-data, and an OCF script\'s own', async () => {
+  it("prints generated meta-data, and an OCF script's own", async () => {
     expect((await cli(['agent', 'meta-data', 'paceline:dummy'])).join('\n')).toContain('<resource-agent name="dummy"');
     if (existsSync('/usr/lib/ocf/resource.d/heartbeat/Dummy')) {
       expect((await cli(['agent', 'meta-data', 'ocf:heartbeat:Dummy'])).join('\n')).toContain('<resource-agent name="Dummy"');

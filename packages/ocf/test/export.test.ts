@@ -83,15 +83,28 @@ describe('runOcfAction', () => {
     const out: string[] = [];
     const err: string[] = [];
     const shim: ShimIo = {
-      argv, env: { OCF_RESOURCE_INSTANCE: 'toy1', HA_RSCTMP: work, ...env },
-      stdout: (t) => out.push(t), stderr: (t) => err.push(t), run: createProcessRunner(), clock: systemClock,
-      signal: new AbortController().signal, mkdirp: (d) => mkdirSync(d, { recursive: true }), hostname: 'h1',
+      argv,
+      env: { OCF_RESOURCE_INSTANCE: 'toy1', HA_RSCTMP: work, ...env },
+      stdout: (t) => out.push(t),
+      stderr: (t) => err.push(t),
+      run: createProcessRunner(),
+      clock: systemClock,
+      signal: new AbortController().signal,
+      mkdirp: (d) => mkdirSync(d, { recursive: true }),
+      hostname: 'h1',
     };
     return { shim, out, err };
   };
   it('reads typed parameters from OCF_RESKEY_*', () => {
-    expect(paramsFromEnv(toy as ResourceAgent, { OCF_RESKEY_name: 'a', OCF_RESKEY_size: '7', OCF_RESKEY_loud: 'yes', OCF_RESKEY_tags: 'x y', OCF_RESKEY_CRM_meta_timeout: '1' }))
-      .toEqual({ name: 'a', size: 7, loud: true, tags: ['x', 'y'] });
+    expect(
+      paramsFromEnv(toy as ResourceAgent, {
+        OCF_RESKEY_name: 'a',
+        OCF_RESKEY_size: '7',
+        OCF_RESKEY_loud: 'yes',
+        OCF_RESKEY_tags: 'x y',
+        OCF_RESKEY_CRM_meta_timeout: '1',
+      }),
+    ).toEqual({ name: 'a', size: 7, loud: true, tags: ['x', 'y'] });
   });
   it('runs start, monitor and stop with OCF exit codes', async () => {
     const env = { OCF_RESKEY_name: 'ball' };
@@ -136,7 +149,11 @@ describe('ocf-tester on exported agents', () => {
   ];
   for (const c of cases) {
     const dir = c.module === 'process' ? 'agents/process' : 'agents/dummy';
-    const why = !haveTester ? 'ocf-tester (resource-agents) is not installed' : !built('packages/ocf') || !built(dir) ? `${dir} or packages/ocf is not built (run npm run build)` : undefined;
+    const why = !haveTester
+      ? 'ocf-tester (resource-agents) is not installed'
+      : !built('packages/ocf') || !built(dir)
+        ? `${dir} or packages/ocf is not built (run npm run build)`
+        : undefined;
     const name = `${c.agent ?? c.module}`;
     if (why) {
       it.skip(`${name}: ${why}`, () => undefined);

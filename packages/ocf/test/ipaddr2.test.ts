@@ -29,10 +29,14 @@ d('ocf:heartbeat:IPaddr2 through the bridge', () => {
     a = lab.ns('a');
     b = lab.ns('b');
     client = lab.ns('c');
-    lab.bridge(client, [
-      { ns: a, ifname: 'eth0', port: 'pa', address: `${net}.1/24` },
-      { ns: b, ifname: 'eth0', port: 'pb', address: `${net}.2/24` },
-    ], `${net}.254/24`);
+    lab.bridge(
+      client,
+      [
+        { ns: a, ifname: 'eth0', port: 'pa', address: `${net}.1/24` },
+        { ns: b, ifname: 'eth0', port: 'pb', address: `${net}.2/24` },
+      ],
+      `${net}.254/24`,
+    );
     ipaddr2 = await loadOcfAgent('ocf:heartbeat:IPaddr2', { run: createProcessRunner(), rscTmp: rsc });
   });
   afterAll(() => {

@@ -55,12 +55,7 @@ export interface DefaultsSources {
 const intervalMs = (v: string): number | undefined => parseDurationMs(v);
 
 /** The defaults that apply to one subject, where they differ from the unconditional defaults. */
-function conditionalDefaults(
-  el: XmlElement | undefined,
-  base: Map<string, NvValue>,
-  subject: RuleSubject,
-  ctx: ConfigContext,
-): Map<string, NvValue> {
+function conditionalDefaults(el: XmlElement | undefined, base: Map<string, NvValue>, subject: RuleSubject, ctx: ConfigContext): Map<string, NvValue> {
   const eff = readNvSets(el, ['meta_attributes'], '', ctx.ids, new IssueLog(), { subject, now: ctx.now });
   const out = new Map<string, NvValue>();
   for (const [k, nv] of eff) if (base.get(k)?.value !== nv.value) out.set(k, nv);
@@ -69,17 +64,44 @@ function conditionalDefaults(
 
 /** Daemon and bookkeeping options with no effect on scheduling decisions. */
 const DAEMON_OPTIONS = new Set([
-  'dc-version', 'cluster-infrastructure', 'last-lrm-refresh', 'pe-error-series-max', 'pe-warn-series-max',
-  'pe-input-series-max', 'cluster-delay', 'dc-deadtime', 'election-timeout', 'shutdown-escalation',
-  'join-integration-timeout', 'crmd-integration-timeout', 'join-finalization-timeout', 'crmd-finalization-timeout',
-  'transition-delay', 'crmd-transition-delay', 'have-watchdog', 'stonith-timeout', 'network-delay',
-  'transition-idle-timeout', 'load-threshold', 'node-action-limit', 'stonith-max-attempts', 'stonith-watchdog-timeout',
-  'fence-reaction', 'cluster-ipc-limit', 'priority-fencing-delay',
-  'remove-after-stop', 'enable-acl',
+  'dc-version',
+  'cluster-infrastructure',
+  'last-lrm-refresh',
+  'pe-error-series-max',
+  'pe-warn-series-max',
+  'pe-input-series-max',
+  'cluster-delay',
+  'dc-deadtime',
+  'election-timeout',
+  'shutdown-escalation',
+  'join-integration-timeout',
+  'crmd-integration-timeout',
+  'join-finalization-timeout',
+  'crmd-finalization-timeout',
+  'transition-delay',
+  'crmd-transition-delay',
+  'have-watchdog',
+  'stonith-timeout',
+  'network-delay',
+  'transition-idle-timeout',
+  'load-threshold',
+  'node-action-limit',
+  'stonith-max-attempts',
+  'stonith-watchdog-timeout',
+  'fence-reaction',
+  'cluster-ipc-limit',
+  'priority-fencing-delay',
+  'remove-after-stop',
+  'enable-acl',
 ]);
 
 const ROLE_NAMES: Record<string, string> = {
-  started: 'Started', stopped: 'Stopped', promoted: 'Promoted', unpromoted: 'Unpromoted', master: 'Promoted', slave: 'Unpromoted',
+  started: 'Started',
+  stopped: 'Stopped',
+  promoted: 'Promoted',
+  unpromoted: 'Unpromoted',
+  master: 'Promoted',
+  slave: 'Unpromoted',
 };
 
 export function mapRole(v: string | undefined): string | undefined {
@@ -101,10 +123,7 @@ function notADuration(v: string): string {
 }
 
 /** crm_config → ClusterProperties input (plus options that only influence the status import). */
-export function importProperties(
-  crmConfig: XmlElement | undefined,
-  ctx: ConfigContext,
-): { properties: Obj; startupFencing: boolean } {
+export function importProperties(crmConfig: XmlElement | undefined, ctx: ConfigContext): { properties: Obj; startupFencing: boolean } {
   const values = readNvSets(crmConfig, ['cluster_property_set'], 'configuration/crm_config', ctx.ids, ctx.log, {
     specialFirst: 'cib-bootstrap-options',
     now: ctx.now,
@@ -123,32 +142,65 @@ export function importProperties(
   };
   for (const [name, nv] of values) {
     switch (name) {
-      case 'cluster-name': p['clusterName'] = nv.value; break;
-      case 'symmetric-cluster': bool(name, 'symmetricCluster', nv); break;
-      case 'no-quorum-policy': oneOf('noQuorumPolicy', ['stop', 'freeze', 'ignore', 'demote', 'suicide'], nv, name); break;
-      case 'stonith-enabled': bool(name, 'stonithEnabled', nv); break;
+      case 'cluster-name':
+        p['clusterName'] = nv.value;
+        break;
+      case 'symmetric-cluster':
+        bool(name, 'symmetricCluster', nv);
+        break;
+      case 'no-quorum-policy':
+        oneOf('noQuorumPolicy', ['stop', 'freeze', 'ignore', 'demote', 'suicide'], nv, name);
+        break;
+      case 'stonith-enabled':
+        bool(name, 'stonithEnabled', nv);
+        break;
       case 'stonith-action': {
         const v = nv.value.trim().toLowerCase();
         if (v === 'reboot' || v === 'off' || v === 'poweroff') p['stonithAction'] = v === 'poweroff' ? 'off' : v;
         else ctx.log.unsupportedAt(nv.path, `"${nv.value}" is not a fencing action; reboot is used`);
         break;
       }
-      case 'maintenance-mode': bool(name, 'maintenanceMode', nv); break;
-      case 'start-failure-is-fatal': bool(name, 'startFailureIsFatal', nv); break;
-      case 'stop-orphan-resources': bool(name, 'stopOrphanResources', nv); break;
-      case 'stop-orphan-actions': bool(name, 'stopOrphanActions', nv); break;
-      case 'stop-all-resources': bool(name, 'stopAllResources', nv); break;
-      case 'concurrent-fencing': bool(name, 'concurrentFencing', nv); break;
-      case 'shutdown-lock': bool(name, 'shutdownLock', nv); break;
-      case 'enable-startup-probes': bool(name, 'enableStartupProbes', nv); break;
-      case 'placement-strategy': oneOf('placementStrategy', ['default', 'utilization', 'minimal', 'balanced'], nv, name); break;
-      case 'node-health-strategy': oneOf('nodeHealthStrategy', ['none', 'migrate-on-red', 'only-green', 'progressive', 'custom'], nv, name); break;
+      case 'maintenance-mode':
+        bool(name, 'maintenanceMode', nv);
+        break;
+      case 'start-failure-is-fatal':
+        bool(name, 'startFailureIsFatal', nv);
+        break;
+      case 'stop-orphan-resources':
+        bool(name, 'stopOrphanResources', nv);
+        break;
+      case 'stop-orphan-actions':
+        bool(name, 'stopOrphanActions', nv);
+        break;
+      case 'stop-all-resources':
+        bool(name, 'stopAllResources', nv);
+        break;
+      case 'concurrent-fencing':
+        bool(name, 'concurrentFencing', nv);
+        break;
+      case 'shutdown-lock':
+        bool(name, 'shutdownLock', nv);
+        break;
+      case 'enable-startup-probes':
+        bool(name, 'enableStartupProbes', nv);
+        break;
+      case 'placement-strategy':
+        oneOf('placementStrategy', ['default', 'utilization', 'minimal', 'balanced'], nv, name);
+        break;
+      case 'node-health-strategy':
+        oneOf('nodeHealthStrategy', ['none', 'migrate-on-red', 'only-green', 'progressive', 'custom'], nv, name);
+        break;
       case 'node-health-green':
       case 'node-health-yellow':
       case 'node-health-red':
       case 'node-health-base': {
         const s = parseScore(nv.value);
-        const field = { 'node-health-green': 'nodeHealthGreen', 'node-health-yellow': 'nodeHealthYellow', 'node-health-red': 'nodeHealthRed', 'node-health-base': 'nodeHealthBase' }[name];
+        const field = {
+          'node-health-green': 'nodeHealthGreen',
+          'node-health-yellow': 'nodeHealthYellow',
+          'node-health-red': 'nodeHealthRed',
+          'node-health-base': 'nodeHealthBase',
+        }[name];
         if (s === undefined) ctx.log.unsupportedAt(nv.path, `"${nv.value}" is not a score for ${name}`);
         else p[field] = s;
         break;
@@ -195,16 +247,20 @@ type MetaKind = 'primitive' | 'group' | 'clone' | 'defaults';
 
 /** Meta attributes Pacemaker 2.1.5 knows but the model has no field for. */
 const KNOWN_UNMODELLED_META = new Set([
-  'container-attribute-target', 'remote-node', 'remote-port', 'remote-addr', 'remote-connect-timeout',
-  'remote-allow-migrate', 'add-host',
+  'container-attribute-target',
+  'remote-node',
+  'remote-port',
+  'remote-addr',
+  'remote-connect-timeout',
+  'remote-allow-migrate',
+  'add-host',
 ]);
 
 /** Meta attributes of any resource → ResourceMeta / CloneMeta input. */
 export function importMeta(values: Map<string, NvValue>, kind: MetaKind, ctx: ConfigContext): { meta: Obj; promotable?: boolean } {
   const meta: Obj = {};
   let promotable: boolean | undefined;
-  const bad = (nv: NvValue, name: string, expect: string): void =>
-    ctx.log.unsupportedAt(nv.path, `"${nv.value}" is not ${expect} for ${name}; ignored`);
+  const bad = (nv: NvValue, name: string, expect: string): void => ctx.log.unsupportedAt(nv.path, `"${nv.value}" is not ${expect} for ${name}; ignored`);
   const bool = (field: string, nv: NvValue, name: string): void => {
     const b = parseBool(nv.value);
     if (b === undefined) bad(nv, name, 'a boolean');
@@ -237,18 +293,30 @@ export function importMeta(values: Map<string, NvValue>, kind: MetaKind, ctx: Co
         else meta['stickiness'] = v;
         break;
       }
-      case 'migration-threshold': int('migrationThreshold', nv, name, 0); break;
+      case 'migration-threshold':
+        int('migrationThreshold', nv, name, 0);
+        break;
       case 'failure-timeout': {
         const d = durationText(v);
         if (d === undefined) ctx.log.unsupportedAt(nv.path, `${notADuration(nv.value)} for ${name}; ignored`);
         else meta['failureTimeout'] = d;
         break;
       }
-      case 'priority': int('priority', nv, name, -1_000_000); break;
-      case 'is-managed': bool('isManaged', nv, name); break;
-      case 'maintenance': bool('maintenance', nv, name); break;
-      case 'allow-migrate': bool('allowMigrate', nv, name); break;
-      case 'critical': bool('critical', nv, name); break;
+      case 'priority':
+        int('priority', nv, name, -1_000_000);
+        break;
+      case 'is-managed':
+        bool('isManaged', nv, name);
+        break;
+      case 'maintenance':
+        bool('maintenance', nv, name);
+        break;
+      case 'allow-migrate':
+        bool('allowMigrate', nv, name);
+        break;
+      case 'critical':
+        bool('critical', nv, name);
+        break;
       case 'multiple-active': {
         const m = v.toLowerCase();
         if (['stop_start', 'stop_only', 'block', 'stop_unexpected'].includes(m)) meta['multipleActive'] = m;
@@ -261,9 +329,15 @@ export function importMeta(values: Map<string, NvValue>, kind: MetaKind, ctx: Co
         else bad(nv, name, 'a requires value');
         break;
       }
-      case 'clone-max': if (cloneOnly(nv, name)) int('cloneMax', nv, name, 0); break;
-      case 'clone-node-max': if (cloneOnly(nv, name)) int('cloneNodeMax', nv, name, 1); break;
-      case 'clone-min': if (cloneOnly(nv, name)) int('cloneMin', nv, name, 0); break;
+      case 'clone-max':
+        if (cloneOnly(nv, name)) int('cloneMax', nv, name, 0);
+        break;
+      case 'clone-node-max':
+        if (cloneOnly(nv, name)) int('cloneNodeMax', nv, name, 1);
+        break;
+      case 'clone-min':
+        if (cloneOnly(nv, name)) int('cloneMin', nv, name, 0);
+        break;
       case 'promoted-max':
       case 'master-max':
         if (cloneOnly(nv, name) && !(name === 'master-max' && values.has('promoted-max'))) int('promotedMax', nv, name, 0);
@@ -280,9 +354,15 @@ export function importMeta(values: Map<string, NvValue>, kind: MetaKind, ctx: Co
         else bad(nv, name, '"any" or "in-sync"');
         break;
       }
-      case 'interleave': if (cloneOnly(nv, name)) bool('interleave', nv, name); break;
-      case 'globally-unique': if (cloneOnly(nv, name)) bool('globallyUnique', nv, name); break;
-      case 'notify': if (cloneOnly(nv, name)) bool('notify', nv, name); break;
+      case 'interleave':
+        if (cloneOnly(nv, name)) bool('interleave', nv, name);
+        break;
+      case 'globally-unique':
+        if (cloneOnly(nv, name)) bool('globallyUnique', nv, name);
+        break;
+      case 'notify':
+        if (cloneOnly(nv, name)) bool('notify', nv, name);
+        break;
       case 'ordered':
         if (kind === 'group' || cloneOnly(nv, name)) bool('ordered', nv, name);
         break;
@@ -296,13 +376,18 @@ export function importMeta(values: Map<string, NvValue>, kind: MetaKind, ctx: Co
         else bad(nv, name, 'ignore or restart');
         break;
       }
-      case 'allow-unhealthy-nodes': bool('allowUnhealthyNodes', nv, name); break;
+      case 'allow-unhealthy-nodes':
+        bool('allowUnhealthyNodes', nv, name);
+        break;
       case 'provides':
         if (v.toLowerCase() === 'unfencing') meta['provides'] = 'unfencing';
         else bad(nv, name, '"unfencing"');
         break;
       case 'promotable': {
-        if (kind !== 'clone') { ctx.log.ignoredAt(nv.path, 'promotable applies only to clones'); break; }
+        if (kind !== 'clone') {
+          ctx.log.ignoredAt(nv.path, 'promotable applies only to clones');
+          break;
+        }
         const b = parseBool(v);
         if (b === undefined) bad(nv, name, 'a boolean');
         else promotable = b;
@@ -482,8 +567,7 @@ function importPrimitive(
   const d = ctx.defaults;
   if (d?.conditionalRsc) {
     // Pacemaker's order: the resource's own meta, then its parents', then rsc_defaults.
-    for (const [k, nv] of conditionalDefaults(d.rscDefaults, d.baseRsc, subject, ctx))
-      if (!metaValues.has(k) && !ancestorMeta.has(k)) metaValues.set(k, nv);
+    for (const [k, nv] of conditionalDefaults(d.rscDefaults, d.baseRsc, subject, ctx)) if (!metaValues.has(k) && !ancestorMeta.has(k)) metaValues.set(k, nv);
   }
   out['meta'] = importMeta(metaValues, 'primitive', ctx).meta;
   const ops: Obj[] = [];
@@ -610,12 +694,20 @@ export function importResources(resources: XmlElement | undefined, ctx: ConfigCo
     const path = `configuration/resources/${r.tag}[${r.attrs['id'] ?? ''}]`;
     let res: Obj | undefined;
     switch (r.tag) {
-      case 'primitive': res = importPrimitive(r, path, {}, ctx, index); break;
-      case 'group': res = importGroup(r, path, {}, ctx, index); break;
+      case 'primitive':
+        res = importPrimitive(r, path, {}, ctx, index);
+        break;
+      case 'group':
+        res = importGroup(r, path, {}, ctx, index);
+        break;
       case 'clone':
-      case 'master': res = importClone(r, path, ctx, index); break;
-      case 'template': continue;
-      default: ctx.log.unsupportedAt(path, `<${r.tag}> resources are not modelled; skipped`);
+      case 'master':
+        res = importClone(r, path, ctx, index);
+        break;
+      case 'template':
+        continue;
+      default:
+        ctx.log.unsupportedAt(path, `<${r.tag}> resources are not modelled; skipped`);
     }
     if (res) out.push(res);
   }

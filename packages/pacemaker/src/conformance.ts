@@ -109,8 +109,7 @@ export function toConformanceResult(config: ClusterConfig, status: ClusterStatus
     const list = instances.get(p.resource) ?? [];
     list.push(toInstance(p, unique.get(p.resource) ?? false));
     instances.set(p.resource, list);
-    if (!(p.resource in resources))
-      resources[p.resource] = { group: p.group ?? null, clone: p.clone ?? null, orphan: true, instances: [] };
+    if (!(p.resource in resources)) resources[p.resource] = { group: p.group ?? null, clone: p.clone ?? null, orphan: true, instances: [] };
   }
   for (const [id, list] of instances) resources[id] = { ...resources[id]!, instances: [...list].sort(byNodeRole) };
 
@@ -118,9 +117,7 @@ export function toConformanceResult(config: ClusterConfig, status: ClusterStatus
 
   // Fenced: a Fence line, or a runnable fencing action in the graph. A fencing action the graph
   // wants but cannot run (no quorum, fencing disabled) leaves the node unclean.
-  const fenced = new Set(
-    transition.summary.filter((s) => s.action === 'fence' && s.fenceType !== 'on' && !s.blocked).map((s) => s.node ?? ''),
-  );
+  const fenced = new Set(transition.summary.filter((s) => s.action === 'fence' && s.fenceType !== 'on' && !s.blocked).map((s) => s.node ?? ''));
   const wantsFence = new Set<string>();
   for (const a of transition.actions) {
     if (a.kind !== 'fence' || a.fenceType === 'on' || a.node === undefined) continue;
@@ -167,7 +164,10 @@ export function describeAction(a: ConformanceAction): string {
 
 function describeInstances(list: readonly ConformanceInstance[] | undefined): string {
   if (!list || list.length === 0) return 'stopped';
-  return [...list].sort(byNodeRole).map((i) => `${i.role} on ${i.node}`).join(', ');
+  return [...list]
+    .sort(byNodeRole)
+    .map((i) => `${i.role} on ${i.node}`)
+    .join(', ');
 }
 
 function multisetDiff(a: readonly string[], b: readonly string[]): { onlyA: string[]; onlyB: string[] } {
@@ -201,8 +201,7 @@ export function compareConformance(expected: ConformanceResult, actual: Conforma
     const e = expected.resources[id]?.instances;
     const a = actual.resources[id]?.instances;
     const d = multisetDiff(key(e), key(a));
-    if (d.onlyA.length > 0 || d.onlyB.length > 0)
-      return `placement of ${id}: expected ${describeInstances(e)}, got ${describeInstances(a)}`;
+    if (d.onlyA.length > 0 || d.onlyB.length > 0) return `placement of ${id}: expected ${describeInstances(e)}, got ${describeInstances(a)}`;
   }
   const ek = expected.actions.map(actionKey);
   const ak = actual.actions.map(actionKey);
@@ -279,7 +278,14 @@ export function runConformanceCase(name: string, xml: string, expected: Conforma
     transition = schedule({ config: imported.config, status: imported.status, now: caseNow(expected, imported) });
   } catch (e) {
     const err = e as Error;
-    return { name, tier, pass: false, error: true, difference: `scheduler threw: ${err.stack?.split('\n').slice(0, 4).join(' | ') ?? String(e)}`, unsupported: imported.unsupported.length };
+    return {
+      name,
+      tier,
+      pass: false,
+      error: true,
+      difference: `scheduler threw: ${err.stack?.split('\n').slice(0, 4).join(' | ') ?? String(e)}`,
+      unsupported: imported.unsupported.length,
+    };
   }
   let actual: ConformanceResult;
   try {

@@ -153,7 +153,10 @@ function importSets(c: XmlElement, path: string, ctx: RefContext, forOrder: bool
       const id = r.attrs['id'] ?? '';
       const ex = expandRef(id, ctx);
       if (!ex) {
-        ctx.log.ignoredAt(`${spath}/resource_ref[${id}]`, `constraint names "${id}", which is not a resource, tag or template (Pacemaker ignores the constraint)`);
+        ctx.log.ignoredAt(
+          `${spath}/resource_ref[${id}]`,
+          `constraint names "${id}", which is not a resource, tag or template (Pacemaker ignores the constraint)`,
+        );
         return undefined;
       }
       resources.push(...ex.ids);
@@ -197,8 +200,34 @@ function importSets(c: XmlElement, path: string, ctx: RefContext, forOrder: bool
 
 const KNOWN_ATTRS: Record<string, ReadonlySet<string>> = {
   rsc_location: new Set(['id', 'rsc', 'rsc-pattern', 'node', 'score', 'role', 'resource-discovery', 'description']),
-  rsc_colocation: new Set(['id', 'rsc', 'with-rsc', 'score', 'rsc-role', 'with-rsc-role', 'node-attribute', 'influence', 'score-attribute', 'rsc-instance', 'with-rsc-instance', 'description']),
-  rsc_order: new Set(['id', 'first', 'then', 'first-action', 'then-action', 'kind', 'score', 'symmetrical', 'require-all', 'first-instance', 'then-instance', 'description']),
+  rsc_colocation: new Set([
+    'id',
+    'rsc',
+    'with-rsc',
+    'score',
+    'rsc-role',
+    'with-rsc-role',
+    'node-attribute',
+    'influence',
+    'score-attribute',
+    'rsc-instance',
+    'with-rsc-instance',
+    'description',
+  ]),
+  rsc_order: new Set([
+    'id',
+    'first',
+    'then',
+    'first-action',
+    'then-action',
+    'kind',
+    'score',
+    'symmetrical',
+    'require-all',
+    'first-instance',
+    'then-instance',
+    'description',
+  ]),
 };
 
 function importLocation(c: XmlElement, path: string, ctx: RefContext): Obj[] {
@@ -253,8 +282,17 @@ function importLocation(c: XmlElement, path: string, ctx: RefContext): Obj[] {
   return targets.map((t) => ({ ...base, id: `${id}-${t}`, resource: t }));
 }
 
-function pairToSets(c: XmlElement, aAttr: string, bAttr: string, aRole: string | undefined, bRole: string | undefined, aAction: string | undefined, bAction: string | undefined, ctx: RefContext, path: string):
-  { pair?: [string, string]; sets?: Obj[] } | undefined {
+function pairToSets(
+  c: XmlElement,
+  aAttr: string,
+  bAttr: string,
+  aRole: string | undefined,
+  bRole: string | undefined,
+  aAction: string | undefined,
+  bAction: string | undefined,
+  ctx: RefContext,
+  path: string,
+): { pair?: [string, string]; sets?: Obj[] } | undefined {
   const a = c.attrs[aAttr];
   const b = c.attrs[bAttr];
   if (a === undefined || b === undefined) {
@@ -263,7 +301,10 @@ function pairToSets(c: XmlElement, aAttr: string, bAttr: string, aRole: string |
   }
   const ea = expandRef(a, ctx);
   const eb = expandRef(b, ctx);
-  for (const [n, e] of [[a, ea], [b, eb]] as const) {
+  for (const [n, e] of [
+    [a, ea],
+    [b, eb],
+  ] as const) {
     if (!e) {
       ctx.log.ignoredAt(path, `constraint names "${n}", which is not a resource, tag or template (Pacemaker ignores it)`);
       return undefined;
@@ -340,7 +381,10 @@ function importOrder(c: XmlElement, path: string, ctx: RefContext): Obj | undefi
   if (ra !== undefined) out['requireAll'] = ra;
   const fa = c.attrs['first-action'];
   const ta = c.attrs['then-action'];
-  for (const [n, a] of [['first-action', fa], ['then-action', ta]] as const) {
+  for (const [n, a] of [
+    ['first-action', fa],
+    ['then-action', ta],
+  ] as const) {
     if (a !== undefined && !ACTIONS.includes(a)) {
       ctx.log.unsupportedAt(`${path}/@${n}`, `action "${a}" is not known; constraint skipped`);
       return undefined;
@@ -374,7 +418,10 @@ function importOrder(c: XmlElement, path: string, ctx: RefContext): Obj | undefi
 export function importTags(configuration: XmlElement | undefined): Map<string, string[]> {
   const tags = new Map<string, string[]>();
   for (const t of childrenOf(childrenOf(configuration, 'tags')[0], 'tag'))
-    tags.set(t.attrs['id'] ?? '', childrenOf(t, 'obj_ref').map((o) => o.attrs['id'] ?? ''));
+    tags.set(
+      t.attrs['id'] ?? '',
+      childrenOf(t, 'obj_ref').map((o) => o.attrs['id'] ?? ''),
+    );
   return tags;
 }
 
@@ -386,10 +433,21 @@ export function importConstraints(constraints: XmlElement | undefined, ctx: Conf
     const known = KNOWN_ATTRS[c.tag];
     if (known) ctx.log.unknownAttributes(c.attrs, known, path, `<${c.tag}>`);
     switch (c.tag) {
-      case 'rsc_location': out.push(...importLocation(c, path, rctx)); break;
-      case 'rsc_colocation': { const x = importColocation(c, path, rctx); if (x) out.push(x); break; }
-      case 'rsc_order': { const x = importOrder(c, path, rctx); if (x) out.push(x); break; }
-      default: ctx.log.unsupportedAt(path, `<${c.tag}> constraints are not modelled; skipped`);
+      case 'rsc_location':
+        out.push(...importLocation(c, path, rctx));
+        break;
+      case 'rsc_colocation': {
+        const x = importColocation(c, path, rctx);
+        if (x) out.push(x);
+        break;
+      }
+      case 'rsc_order': {
+        const x = importOrder(c, path, rctx);
+        if (x) out.push(x);
+        break;
+      }
+      default:
+        ctx.log.unsupportedAt(path, `<${c.tag}> constraints are not modelled; skipped`);
     }
   }
   return out;

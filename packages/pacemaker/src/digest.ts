@@ -14,13 +14,29 @@ const DEFAULT_TIMEOUT_MS = 20_000;
 
 function escapeAttr(v: string): string {
   return v.replace(/[<>&"'\n\r\t]/g, (c) =>
-    c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : c === '"' ? '&quot;' : c === "'" ? '&apos;' : c === '\n' ? '&#10;' : c === '\r' ? '&#13;' : '&#9;',
+    c === '<'
+      ? '&lt;'
+      : c === '>'
+        ? '&gt;'
+        : c === '&'
+          ? '&amp;'
+          : c === '"'
+            ? '&quot;'
+            : c === "'"
+              ? '&apos;'
+              : c === '\n'
+                ? '&#10;'
+                : c === '\r'
+                  ? '&#13;'
+                  : '&#9;',
   );
 }
 
 /** The text Pacemaker hashes: ` <parameters a="1" b="2"/>\n`, attributes sorted by name (meta already filtered). */
 export function digestText(params: Readonly<Record<string, string>>): string {
-  const names = Object.keys(params).filter((k) => !FILTERED.has(k)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const names = Object.keys(params)
+    .filter((k) => !FILTERED.has(k))
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   let out = ' <parameters';
   for (const k of names) out += ` ${k}="${escapeAttr(params[k]!)}"`;
   return `${out}/>\n`;

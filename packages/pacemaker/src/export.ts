@@ -61,7 +61,14 @@ function el(tag: string, attrs: Attrs, children: readonly string[] = []): string
 }
 
 function escapeAttr(v: string): string {
-  return v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/\t/g, '&#9;').replace(/\n/g, '&#10;').replace(/\r/g, '&#13;');
+  return v
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/\t/g, '&#9;')
+    .replace(/\n/g, '&#10;')
+    .replace(/\r/g, '&#13;');
 }
 
 /**
@@ -77,15 +84,32 @@ function digestEscape(v: string): string {
     if (c >= 0x80) return out + v.slice(i);
     const ch = v[i]!;
     switch (ch) {
-      case '<': out += '&lt;'; break;
-      case '>': out += '&gt;'; break;
-      case '"': out += '&quot;'; break;
-      case "'": out += '&apos;'; break;
-      case '&': out += '&amp;'; break;
-      case '\t': out += '    '; break;
-      case '\n': out += '\\n'; break;
-      case '\r': out += '\\r'; break;
-      default: out += c < 0x20 || c === 0x7f ? `\\${c.toString(8).padStart(3, '0')}` : ch;
+      case '<':
+        out += '&lt;';
+        break;
+      case '>':
+        out += '&gt;';
+        break;
+      case '"':
+        out += '&quot;';
+        break;
+      case "'":
+        out += '&apos;';
+        break;
+      case '&':
+        out += '&amp;';
+        break;
+      case '\t':
+        out += '    ';
+        break;
+      case '\n':
+        out += '\\n';
+        break;
+      case '\r':
+        out += '\\r';
+        break;
+      default:
+        out += c < 0x20 || c === 0x7f ? `\\${c.toString(8).padStart(3, '0')}` : ch;
     }
   }
   return out;
@@ -113,7 +137,8 @@ function digestParams(p: Primitive, node: string, action: string, interval: numb
   for (const [k, v] of Object.entries(p.paramsByNode?.[node] ?? p.params)) params[k] = paramText(v);
   const op = p.ops.find((o) => o.name === task && o.interval === interval);
   for (const [k, v] of Object.entries(op?.params ?? {})) params[k] = paramText(v);
-  for (const k of Object.keys(params)) if (k.startsWith('CRM_meta_') || ['id', 'crm_feature_set', 'op-digest', 'on_node', 'on_node_uuid', 'pcmk_external_ip'].includes(k)) delete params[k];
+  for (const k of Object.keys(params))
+    if (k.startsWith('CRM_meta_') || ['id', 'crm_feature_set', 'op-digest', 'on_node', 'on_node_uuid', 'pcmk_external_ip'].includes(k)) delete params[k];
   if (interval > 0) {
     const timeout = (op?.timeout ?? config.defaults.operation.timeout ?? DEFAULT_OP_TIMEOUT_MS) + (op?.startDelay ?? 0);
     params['CRM_meta_timeout'] = String(timeout);
@@ -159,7 +184,11 @@ function paramText(v: unknown): string {
 function nvset(tag: string, id: string, pairs: readonly (readonly [string, string])[], ids: Ids): string[] {
   if (pairs.length === 0) return [];
   const setId = ids.make(id);
-  return el(tag, { id: setId }, pairs.flatMap(([name, value]) => el('nvpair', { id: ids.make(`${setId}-${name}`), name, value })));
+  return el(
+    tag,
+    { id: setId },
+    pairs.flatMap(([name, value]) => el('nvpair', { id: ids.make(`${setId}-${name}`), name, value })),
+  );
 }
 
 /** Meta attributes of any resource (or rsc_defaults) as Pacemaker names and values. */
@@ -273,7 +302,11 @@ function nodeParamsXml(rid: string, node: string, params: Record<string, unknown
   const id = ids.make(`${rid}-instance_attributes-${node}`);
   const rule = ids.make(`${id}-rule`);
   return el('instance_attributes', { id, score: 1 }, [
-    ...el('rule', { id: rule, score: 0, 'boolean-op': 'and' }, el('expression', { id: ids.make(`${rule}-expr`), attribute: '#uname', operation: 'eq', value: node })),
+    ...el(
+      'rule',
+      { id: rule, score: 0, 'boolean-op': 'and' },
+      el('expression', { id: ids.make(`${rule}-expr`), attribute: '#uname', operation: 'eq', value: node }),
+    ),
     ...Object.entries(params).flatMap(([k, v]) => el('nvpair', { id: ids.make(`${id}-${k}`), name: k, value: paramText(v) })),
   ]);
 }
@@ -301,9 +334,19 @@ function primitiveXml(p: Primitive, promotable: boolean, ids: Ids): string[] {
   });
   return el('primitive', { id: p.id, class: a.class, provider: a.provider, type: a.type, description }, [
     ...Object.entries(p.paramsByNode ?? {}).flatMap(([node, params]) => nodeParamsXml(p.id, node, params, ids)),
-    ...nvset('instance_attributes', `${p.id}-instance_attributes`, Object.entries(p.params).map(([k, v]) => [k, paramText(v)] as const), ids),
+    ...nvset(
+      'instance_attributes',
+      `${p.id}-instance_attributes`,
+      Object.entries(p.params).map(([k, v]) => [k, paramText(v)] as const),
+      ids,
+    ),
     ...nvset('meta_attributes', `${p.id}-meta_attributes`, metaPairs(p.meta as Record<string, unknown>), ids),
-    ...nvset('utilization', `${p.id}-utilization`, Object.entries(p.utilization).map(([k, v]) => [k, String(v)] as const), ids),
+    ...nvset(
+      'utilization',
+      `${p.id}-utilization`,
+      Object.entries(p.utilization).map(([k, v]) => [k, String(v)] as const),
+      ids,
+    ),
     ...(ops.length > 0 ? el('operations', {}, ops) : []),
   ]);
 }
@@ -386,7 +429,11 @@ function locationXml(c: LocationConstraint, ids: Ids): string[] {
     'resource-discovery': c.resourceDiscovery === 'always' ? undefined : c.resourceDiscovery,
   };
   if (c.rules === undefined) return el('rsc_location', { ...attrs, node: c.node, score: formatScore(c.score ?? 0) });
-  return el('rsc_location', attrs, c.rules.flatMap((r) => ruleXml(r, c.id, ids, false)));
+  return el(
+    'rsc_location',
+    attrs,
+    c.rules.flatMap((r) => ruleXml(r, c.id, ids, false)),
+  );
 }
 
 function colocationXml(c: ColocationConstraint, ids: Ids): string[] {
@@ -396,7 +443,12 @@ function colocationXml(c: ColocationConstraint, ids: Ids): string[] {
     'node-attribute': c.nodeAttribute === '#uname' ? undefined : c.nodeAttribute,
     influence: c.influence,
   };
-  if (c.sets) return el('rsc_colocation', attrs, c.sets.flatMap((s) => setXml(s, c.id, ids)));
+  if (c.sets)
+    return el(
+      'rsc_colocation',
+      attrs,
+      c.sets.flatMap((s) => setXml(s, c.id, ids)),
+    );
   return el('rsc_colocation', {
     ...attrs,
     rsc: c.resource,
@@ -413,21 +465,38 @@ function orderXml(c: OrderConstraint, ids: Ids): string[] {
     symmetrical: c.symmetrical,
     'require-all': c.requireAll ? undefined : 'false',
   };
-  if (c.sets) return el('rsc_order', attrs, c.sets.flatMap((s) => setXml(s, c.id, ids)));
+  if (c.sets)
+    return el(
+      'rsc_order',
+      attrs,
+      c.sets.flatMap((s) => setXml(s, c.id, ids)),
+    );
   return el('rsc_order', { ...attrs, first: c.first, then: c.then, 'first-action': c.firstAction, 'then-action': c.thenAction });
 }
 
 function constraintXml(c: Constraint, ids: Ids): string[] {
   switch (c.type) {
-    case 'location': return locationXml(c, ids);
-    case 'colocation': return colocationXml(c, ids);
-    case 'order': return orderXml(c, ids);
+    case 'location':
+      return locationXml(c, ids);
+    case 'colocation':
+      return colocationXml(c, ids);
+    case 'order':
+      return orderXml(c, ids);
   }
 }
 
 const EXEC_CODE: Record<ExecStatus, number> = {
-  pending: -1, done: 0, cancelled: 1, timeout: 2, 'not-supported': 3, error: 4, 'error-hard': 5, 'error-fatal': 6,
-  'not-installed': 7, 'not-connected': 8, invalid: 9,
+  pending: -1,
+  done: 0,
+  cancelled: 1,
+  timeout: 2,
+  'not-supported': 3,
+  error: 4,
+  'error-hard': 5,
+  'error-fatal': 6,
+  'not-installed': 7,
+  'not-connected': 8,
+  invalid: 9,
 };
 
 /** node_state attributes Pacemaker 2.1.5 reads as each model state. */
@@ -512,10 +581,9 @@ function statusSection(config: ClusterConfig, status: ClusterStatus, now: number
   // node_state elements in the status's order (Pacemaker's result can depend on it, e.g. for a
   // migration that failed half-way), then configured nodes the status does not mention.
   const configured = new Map(config.nodes.map((n) => [n.name, n]));
-  const ordered = [
-    ...status.nodes.flatMap((n) => configured.get(n.name) ?? []),
-    ...config.nodes.filter((n) => !byName.has(n.name)),
-  ].filter((n, i, list) => list.indexOf(n) === i);
+  const ordered = [...status.nodes.flatMap((n) => configured.get(n.name) ?? []), ...config.nodes.filter((n) => !byName.has(n.name))].filter(
+    (n, i, list) => list.indexOf(n) === i,
+  );
   const states = ordered.flatMap((cn) => {
     const n = byName.get(cn.name);
     const id = cn.id ?? cn.name;
@@ -553,7 +621,8 @@ function statusSection(config: ClusterConfig, status: ClusterStatus, now: number
           // operation ran with other parameters, one that cannot match (Pacemaker then restarts it too).
           if (entry !== undefined && digest !== undefined && op.digest !== undefined && isNativeDigest(op.digest)) {
             const def = entry.primitive.ops.find((o) => o.name === op.action && o.interval === op.interval);
-            if (paramsDigest(operationParams(entry.primitive, cn.name, def)) !== op.digest) digest = operationDigest({ ...params, 'paceline-changed': op.digest });
+            if (paramsDigest(operationParams(entry.primitive, cn.name, def)) !== op.digest)
+              digest = operationDigest({ ...params, 'paceline-changed': op.digest });
           }
           // An imported secure digest made by an older Pacemaker (feature set < 3.16.0 hashed only
           // the resource parameters) must be checked the old way: say so with the op's feature set.
@@ -597,8 +666,16 @@ export function exportCib(config: ClusterConfig, status: ClusterStatus, options:
   const configuration = el('configuration', {}, [
     ...propertiesSection(config, ids),
     ...nodesSection(config, ids),
-    ...el('resources', {}, config.resources.flatMap((r) => resourceXml(r, false, config, ids))),
-    ...el('constraints', {}, config.constraints.flatMap((c) => constraintXml(c, ids))),
+    ...el(
+      'resources',
+      {},
+      config.resources.flatMap((r) => resourceXml(r, false, config, ids)),
+    ),
+    ...el(
+      'constraints',
+      {},
+      config.constraints.flatMap((c) => constraintXml(c, ids)),
+    ),
     ...defaultsSections(config, ids),
   ]);
   const dcId = status.dc === undefined ? undefined : nodeId(config, status.dc);
@@ -665,7 +742,11 @@ function stripInstance(id: string): string {
 }
 
 const ROLES: Record<string, ConformanceRole> = {
-  Started: 'Started', Promoted: 'Promoted', Unpromoted: 'Unpromoted', Master: 'Promoted', Slave: 'Unpromoted',
+  Started: 'Started',
+  Promoted: 'Promoted',
+  Unpromoted: 'Unpromoted',
+  Master: 'Promoted',
+  Slave: 'Unpromoted',
 };
 
 /** One `<rsc_action>` / `<node_action>` of crm_simulate's XML Transition Summary, in the contract's shape. */
@@ -718,7 +799,10 @@ export function crmSimulateResult(xml: string): ConformanceResult {
     .map(summaryAction)
     .filter((a): a is ConformanceAction => a !== undefined);
   const revised = child(root, 'revised_cluster_status') ?? child(root, 'cluster_status');
-  const resources: Record<string, { group: string | null; clone: string | null; promotable?: boolean; unique?: boolean; orphan?: boolean; instances: ConformanceInstance[] }> = {};
+  const resources: Record<
+    string,
+    { group: string | null; clone: string | null; promotable?: boolean; unique?: boolean; orphan?: boolean; instances: ConformanceInstance[] }
+  > = {};
   const walk = (e: XmlElement, group: string | null, clone: XmlElement | null): void => {
     for (const c of e.children) {
       if (c.tag === 'group') walk(c, stripInstance(c.attrs['id'] ?? ''), clone);
@@ -747,7 +831,8 @@ export function crmSimulateResult(xml: string): ConformanceResult {
   };
   const rs = child(revised ?? root, 'resources');
   if (rs) walk(rs, null, null);
-  for (const r of Object.values(resources)) r.instances.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : a.role < b.role ? -1 : a.role > b.role ? 1 : 0));
+  for (const r of Object.values(resources))
+    r.instances.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : a.role < b.role ? -1 : a.role > b.role ? 1 : 0));
   const nodes: Record<string, { online: boolean; standby: boolean; maintenance: boolean; unclean: boolean; type?: string }> = {};
   for (const n of childrenOf(child(revised ?? root, 'nodes'), 'node')) {
     const type = n.attrs['type'];

@@ -88,9 +88,26 @@ export function importCib(xml: string, options: ImportOptions = {}): CibImport {
   }
   // XML has one root element; a second one (two CIBs pasted together, or anything else) is refused, not skipped.
   if (roots.length > 1)
-    throw new ConfigError([{ path: '', message: `not well-formed XML: a document has one root element, this one has ${roots.length} (${roots.slice(0, 5).map((r) => `<${r.tag}>`).join(', ')}${roots.length > 5 ? ', …' : ''})` }], options.source, 'PARSE_FAILED');
+    throw new ConfigError(
+      [
+        {
+          path: '',
+          message: `not well-formed XML: a document has one root element, this one has ${roots.length} (${roots
+            .slice(0, 5)
+            .map((r) => `<${r.tag}>`)
+            .join(', ')}${roots.length > 5 ? ', …' : ''})`,
+        },
+      ],
+      options.source,
+      'PARSE_FAILED',
+    );
   const cib = roots[0]?.tag === 'cib' ? roots[0] : undefined;
-  if (!cib) throw new ConfigError([{ path: '', message: `no <cib> element${roots[0] ? ` (the root is <${roots[0].tag}>)` : ''}: this is not a Pacemaker CIB` }], options.source, 'PARSE_FAILED');
+  if (!cib)
+    throw new ConfigError(
+      [{ path: '', message: `no <cib> element${roots[0] ? ` (the root is <${roots[0].tag}>)` : ''}: this is not a Pacemaker CIB` }],
+      options.source,
+      'PARSE_FAILED',
+    );
   const configuration = child(cib, 'configuration');
   if (!configuration) throw new ConfigError([{ path: 'cib', message: 'the CIB has no <configuration> section' }], options.source, 'PARSE_FAILED');
 

@@ -30,4 +30,15 @@ export {
   type NodeView,
   type SimulationText,
 } from './render.js';
-export { exportCib, restorePacelineAgents, crmSimulateResult, pacemakerAgent, operationDigest, legacyFailCounts, CIB_FEATURE_SET, LEGACY_FEATURE_SET, CIB_SCHEMA, type ExportOptions } from './export.js';
+export {
+  exportCib,
+  restorePacelineAgents,
+  crmSimulateResult,
+  pacemakerAgent,
+  operationDigest,
+  legacyFailCounts,
+  CIB_FEATURE_SET,
+  LEGACY_FEATURE_SET,
+  CIB_SCHEMA,
+  type ExportOptions,
+} from './export.js';

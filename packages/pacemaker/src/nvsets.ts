@@ -89,7 +89,10 @@ export function readNvSets(
       const verdict = options.ruleEval?.(rules);
       if (verdict === false) continue;
       if (verdict === undefined) {
-        log.unsupportedAt(`${s.path}/rule`, 'attribute set guarded by a rule the import cannot decide (no time known, or an unsupported expression); its values were not imported');
+        log.unsupportedAt(
+          `${s.path}/rule`,
+          'attribute set guarded by a rule the import cannot decide (no time known, or an unsupported expression); its values were not imported',
+        );
         continue;
       }
     }

@@ -2,16 +2,7 @@
  * crm_simulate-like text: "Current cluster status", "Transition Summary" and "Revised Cluster
  * Status", in the layout Pacemaker 2.1.5 prints (so users can diff the two tools' outputs).
  */
-import type {
-  ClusterConfig,
-  ClusterStatus,
-  InstancePlacement,
-  NodeStatus,
-  Resource,
-  Role,
-  SummaryLine,
-  Transition,
-} from '@paceline/model';
+import type { ClusterConfig, ClusterStatus, InstancePlacement, NodeStatus, Resource, Role, SummaryLine, Transition } from '@paceline/model';
 
 /** Node names in Pacemaker's order: natural sort, so node9 comes before node10. */
 export function naturalCompare(a: string, b: string): number {
@@ -30,8 +21,16 @@ export function naturalCompare(a: string, b: string): number {
 }
 
 const CHANGE_WORD: Record<string, string> = {
-  start: 'Start', stop: 'Stop', move: 'Move', migrate: 'Migrate', recover: 'Recover', restart: 'Restart',
-  reload: 'Reload', promote: 'Promote', demote: 'Demote', 're-promote': 'Re-promote',
+  start: 'Start',
+  stop: 'Stop',
+  move: 'Move',
+  migrate: 'Migrate',
+  recover: 'Recover',
+  restart: 'Restart',
+  reload: 'Reload',
+  promote: 'Promote',
+  demote: 'Demote',
+  're-promote': 'Re-promote',
 };
 
 const ROLE_RANK: Record<Role, number> = { Stopped: 1, Started: 2, Unpromoted: 3, Promoted: 4 };
@@ -70,8 +69,7 @@ export function renderTransitionSummary(summary: readonly SummaryLine[]): string
     else if (sameHost) details = `${role} -> ${next} ${origin}`;
     else details = `${role} ${origin} -> ${next} ${dest}`;
     if (details.length > detailWidth) detailWidth = details.length;
-    const reason =
-      s.reason !== undefined ? `due to ${s.reason}${s.blocked ? ' (blocked)' : ''}` : s.blocked ? 'blocked' : undefined;
+    const reason = s.reason !== undefined ? `due to ${s.reason}${s.blocked ? ' (blocked)' : ''}` : s.blocked ? 'blocked' : undefined;
     const change = CHANGE_WORD[s.action] ?? s.action;
     out.push(`  * ${change.padEnd(8)}   ${id.padEnd(rscWidth)}   ( ${details.padStart(detailWidth)} )${reason ? `  ${reason}` : ''}`);
   }
@@ -206,12 +204,24 @@ function renderResource(r: Resource, ctx: RenderContext, indent: string, parentU
         const instances = new Set((ctx.byResource.get(prim.id) ?? []).map((p) => p.instance));
         for (let i = 0; i < cloneMax; i++) instances.add(`${prim.id}:${i}`);
         for (const inst of [...instances].sort(naturalCompare))
-          out.push(primitiveLine(`${indent}  `, inst, prim.agent, active.filter((p) => p.instance === inst), disabled, unmanaged));
+          out.push(
+            primitiveLine(
+              `${indent}  `,
+              inst,
+              prim.agent,
+              active.filter((p) => p.instance === inst),
+              disabled,
+              unmanaged,
+            ),
+          );
         return out;
       }
       const roles: Role[] = ['Promoted', 'Unpromoted', 'Started'];
       for (const role of roles) {
-        const nodes = active.filter((p) => p.role === role && !p.failed).map((p) => p.node!).sort(naturalCompare);
+        const nodes = active
+          .filter((p) => p.role === role && !p.failed)
+          .map((p) => p.node!)
+          .sort(naturalCompare);
         if (nodes.length) out.push(`${indent}  * ${role}: [ ${nodes.join(' ')} ]`);
       }
       for (const p of active.filter((x) => x.failed)) out.push(`${indent}  * ${p.instance}\t(${firstPrim.agent}):\t FAILED ${p.node}`);

@@ -13,16 +13,45 @@ export const recordFeatureSet = new WeakMap<object, string>();
 
 /** lrm op-status codes (PCMK_EXEC_*) in order. */
 const EXEC_STATUS: Record<string, ExecStatus> = {
-  '-1': 'pending', '0': 'done', '1': 'cancelled', '2': 'timeout', '3': 'not-supported', '4': 'error',
-  '5': 'error-hard', '6': 'error-fatal', '7': 'not-installed', '8': 'not-connected', '9': 'invalid',
+  '-1': 'pending',
+  '0': 'done',
+  '1': 'cancelled',
+  '2': 'timeout',
+  '3': 'not-supported',
+  '4': 'error',
+  '5': 'error-hard',
+  '6': 'error-fatal',
+  '7': 'not-installed',
+  '8': 'not-connected',
+  '9': 'invalid',
 };
 
 /** lrm_rsc_op attributes that record bookkeeping only (no effect on decisions). */
 const OP_BOOKKEEPING = new Set([
-  'id', 'crm_feature_set', 'transition-magic', 'crm-debug-origin', 'exec-time', 'queue-time', 'on_node',
-  'operation_key', 'op-status', 'rc-code', 'call-id', 'operation', 'interval', 'transition-key', 'op-digest',
-  'last-run', 'last-rc-change', 'exit-reason', 'migrate_source', 'migrate_target', 'op-restart-digest',
-  'op-force-restart', 'op-secure-digest', 'op-secure-params',
+  'id',
+  'crm_feature_set',
+  'transition-magic',
+  'crm-debug-origin',
+  'exec-time',
+  'queue-time',
+  'on_node',
+  'operation_key',
+  'op-status',
+  'rc-code',
+  'call-id',
+  'operation',
+  'interval',
+  'transition-key',
+  'op-digest',
+  'last-run',
+  'last-rc-change',
+  'exit-reason',
+  'migrate_source',
+  'migrate_target',
+  'op-restart-digest',
+  'op-force-restart',
+  'op-secure-digest',
+  'op-secure-params',
 ]);
 
 export interface StatusInputs {
@@ -212,7 +241,11 @@ export function importStatus(inp: StatusInputs): NodeStatus[] {
     out.push(complete(node));
   }
   for (const s of states)
-    if (!used.has(s)) inp.log.ignoredAt(`status/node_state[${s.attrs['uname'] ?? s.attrs['id'] ?? ''}]`, 'state of a node that is not in the configuration (Pacemaker ignores it)');
+    if (!used.has(s))
+      inp.log.ignoredAt(
+        `status/node_state[${s.attrs['uname'] ?? s.attrs['id'] ?? ''}]`,
+        'state of a node that is not in the configuration (Pacemaker ignores it)',
+      );
   // Keep the status section's node order (nodes without a node_state last): Pacemaker reads
   // histories in that order, and it decides how anonymous clone instances are numbered.
   const position = new Map<string, number>();

@@ -1,15 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GraphAction, InstancePlacement, Role, SummaryLine, Transition } from '@paceline/model';
-import {
-  compareConformance,
-  importCib,
-  toConformanceResult,
-  type ConformanceExpected,
-  type ConformanceResult,
-} from '@paceline/pacemaker';
+import { compareConformance, importCib, toConformanceResult, type ConformanceExpected, type ConformanceResult } from '@paceline/pacemaker';
 import { corpusNames, requireCorpus } from './corpus.js';
-
 
 const empty = { actions: [], edges: [], current: [], explanation: { scores: [], decisions: [] }, warnings: [] };
 
@@ -45,7 +38,16 @@ describe('compareConformance', () => {
   const base: ConformanceResult = {
     resources: {
       a: { group: null, clone: null, instances: [{ node: 'n1', role: 'Started' }] },
-      s: { group: null, clone: 'ms', promotable: true, unique: false, instances: [{ node: 'n1', role: 'Promoted' }, { node: 'n2', role: 'Unpromoted' }] },
+      s: {
+        group: null,
+        clone: 'ms',
+        promotable: true,
+        unique: false,
+        instances: [
+          { node: 'n1', role: 'Promoted' },
+          { node: 'n2', role: 'Unpromoted' },
+        ],
+      },
     },
     actions: [
       { action: 'move', resource: 'a', from: 'n2', to: 'n1', blocked: false },
@@ -55,7 +57,14 @@ describe('compareConformance', () => {
   it('accepts equal results regardless of order and informational fields', () => {
     const other: ConformanceResult = {
       resources: {
-        s: { group: null, clone: 'ms', instances: [{ node: 'n2', role: 'Unpromoted', instance: 's:1' }, { node: 'n1', role: 'Promoted' }] },
+        s: {
+          group: null,
+          clone: 'ms',
+          instances: [
+            { node: 'n2', role: 'Unpromoted', instance: 's:1' },
+            { node: 'n1', role: 'Promoted' },
+          ],
+        },
         a: { group: null, clone: null, instances: [{ node: 'n1', role: 'Started' }] },
         gone: { group: null, clone: null, instances: [] },
       },
@@ -75,7 +84,9 @@ describe('compareConformance', () => {
     expect(compareConformance(base, { ...base, actions: [...base.actions, { action: 'stop', resource: 'b', from: 'n1', to: null, blocked: true }] })).toBe(
       'unexpected action: stop b (n1) (blocked)',
     );
-    expect(compareConformance(base, { ...base, actions: [base.actions[0]!, { action: 'fence', node: 'n3', fence_type: 'off' }] })).toMatch(/^missing action: fence \(reboot\) n3/);
+    expect(compareConformance(base, { ...base, actions: [base.actions[0]!, { action: 'fence', node: 'n3', fence_type: 'off' }] })).toMatch(
+      /^missing action: fence \(reboot\) n3/,
+    );
   });
   it('compares node flags only when asked', () => {
     const e = { ...base, nodes: { n1: { online: true, standby: false, maintenance: false, unclean: false } } };

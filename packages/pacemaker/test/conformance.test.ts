@@ -34,6 +34,10 @@ describe('Pacemaker conformance corpus', () => {
       .filter(([t, min]) => (counts[t]?.pass ?? 0) < min)
       .map(([t, min]) => `tier ${t}: ${counts[t]?.pass ?? 0} < floor ${min}`);
     if (below.length) throw new Error(`conformance below floor: ${below.join('; ')}\nfailing cases:\n${failing.join('\n')}`);
-    console.log(`conformance: ${Object.entries(counts).map(([t, c]) => `tier ${t} ${c.pass}/${c.total}`).join(', ')}${schedule ? '' : ' (scheduler not available)'}`);
+    console.log(
+      `conformance: ${Object.entries(counts)
+        .map(([t, c]) => `tier ${t} ${c.pass}/${c.total}`)
+        .join(', ')}${schedule ? '' : ' (scheduler not available)'}`,
+    );
   });
 });

@@ -46,9 +46,11 @@ describe('the repository names no machine folder outside itself', () => {
     const hits: string[] = [];
     for (const top of ['packages', 'agents', 'scripts', 'docs', 'examples']) {
       for (const f of files(join(REPO_ROOT, top))) {
-        readFileSync(f, 'utf8').split('\n').forEach((line, i) => {
-          if (machinePath.test(line)) hits.push(`${relative(REPO_ROOT, f)}:${i + 1}: ${line.trim().slice(0, 120)}`);
-        });
+        readFileSync(f, 'utf8')
+          .split('\n')
+          .forEach((line, i) => {
+            if (machinePath.test(line)) hits.push(`${relative(REPO_ROOT, f)}:${i + 1}: ${line.trim().slice(0, 120)}`);
+          });
       }
     }
     expect(hits).toEqual([]);

@@ -3,7 +3,6 @@ import { importCib } from '@paceline/pacemaker';
 import { DigestCache, digestParams, digestText } from '../src/digest.js';
 import { corpusFile } from './corpus.js';
 
-
 const cib = (ops: string, history: string): string => `<cib have-quorum="1" crm_feature_set="3.16.1"><configuration><crm_config/>
   <nodes><node id="1" uname="n1"/></nodes>
   <resources><primitive id="d" class="ocf" provider="pacemaker" type="Dummy">
@@ -42,10 +41,20 @@ describe('Pacemaker operation digests', () => {
   });
 
   it('includes operation parameters and the recurring timeout', () => {
-    const r = importCib(cib('<op id="m" name="monitor" interval="10s"><instance_attributes id="oi"><nvpair id="l" name="OCF_CHECK_LEVEL" value="10"/></instance_attributes></op>', ''));
+    const r = importCib(
+      cib(
+        '<op id="m" name="monitor" interval="10s"><instance_attributes id="oi"><nvpair id="l" name="OCF_CHECK_LEVEL" value="10"/></instance_attributes></op>',
+        '',
+      ),
+    );
     const p = r.config.resources[0]!;
     if (p.type !== 'primitive') throw new Error('not a primitive');
-    expect(digestParams(p, 'n1', 'monitor', 10_000, undefined)).toEqual({ state: '/run/d', passwd: 'secret', OCF_CHECK_LEVEL: '10', CRM_meta_timeout: '20000' });
+    expect(digestParams(p, 'n1', 'monitor', 10_000, undefined)).toEqual({
+      state: '/run/d',
+      passwd: 'secret',
+      OCF_CHECK_LEVEL: '10',
+      CRM_meta_timeout: '20000',
+    });
     expect(digestParams(p, 'n1', 'start', 0, 90_000)).toEqual({ state: '/run/d', passwd: 'secret' });
   });
 
@@ -59,7 +68,10 @@ describe('Pacemaker operation digests', () => {
     // params-5: the resource was found running by a probe whose restart digest (no op-force-restart list: all
     // parameters) no longer matches → Restart
     const r5 = importCib(readFileSync(corpusFile('params-5.xml'), 'utf8'));
-    const probe = r5.status.nodes.find((n) => n.name === 'c001n02')!.history.find((h) => h.resource === 'DcIPaddr')!.ops.find((o) => o.interval === 0);
+    const probe = r5.status.nodes
+      .find((n) => n.name === 'c001n02')!
+      .history.find((h) => h.resource === 'DcIPaddr')!
+      .ops.find((o) => o.interval === 0);
     expect(probe?.paramsChange).toBe('restart');
   });
 });

@@ -163,23 +163,105 @@ describe('exportCib round trip', () => {
 
   it('carries every constraint form: patterns, roles, nested and date rules, sets with kinds and actions', () => {
     const config = ClusterConfig.parse({
-      nodes: [{ name: 'a', attributes: { rack: '1' } }, { name: 'b', utilization: { cpu: 4 } }],
+      nodes: [
+        { name: 'a', attributes: { rack: '1' } },
+        { name: 'b', utilization: { cpu: 4 } },
+      ],
       properties: { stonithEnabled: false, nodeHealthStrategy: 'custom', nodeHealthRed: -INFINITY, enableStartupProbes: false, batchLimit: 4 },
       defaults: { resource: { stickiness: 'INFINITY', multipleActive: 'stop_only', failureTimeout: '90s' }, operation: { timeout: '45s' } },
       resources: [
         { type: 'primitive', id: 'web-1', agent: 'paceline:process', params: { port: 80 }, utilization: { cpu: 1 } },
-        { type: 'primitive', id: 'web-2', agent: 'ocf:heartbeat:Dummy', meta: { priority: 3, critical: false, restartType: 'restart', allowUnhealthyNodes: true } },
-        { type: 'group', id: 'g', meta: { ordered: false, collocated: true }, members: [{ type: 'primitive', id: 'g1', agent: 'ocf:heartbeat:Dummy', ops: [{ name: 'monitor', interval: '10s', startDelay: '5s', timeout: '1min' }] }] },
-        { type: 'clone', id: 'ms', promotable: true, meta: { promotedMax: 1, promotedNodeMax: 1, cloneNodeMax: 1, globallyUnique: true, ordered: true, cloneMin: 1, promoteReplica: 'in-sync' }, child: { type: 'primitive', id: 'st', agent: 'paceline:mirror' } },
+        {
+          type: 'primitive',
+          id: 'web-2',
+          agent: 'ocf:heartbeat:Dummy',
+          meta: { priority: 3, critical: false, restartType: 'restart', allowUnhealthyNodes: true },
+        },
+        {
+          type: 'group',
+          id: 'g',
+          meta: { ordered: false, collocated: true },
+          members: [
+            { type: 'primitive', id: 'g1', agent: 'ocf:heartbeat:Dummy', ops: [{ name: 'monitor', interval: '10s', startDelay: '5s', timeout: '1min' }] },
+          ],
+        },
+        {
+          type: 'clone',
+          id: 'ms',
+          promotable: true,
+          meta: { promotedMax: 1, promotedNodeMax: 1, cloneNodeMax: 1, globallyUnique: true, ordered: true, cloneMin: 1, promoteReplica: 'in-sync' },
+          child: { type: 'primitive', id: 'st', agent: 'paceline:mirror' },
+        },
       ],
       constraints: [
         { type: 'location', id: 'pat', resourcePattern: '^web-', node: 'a', score: 20, resourceDiscovery: 'never' },
-        { type: 'location', id: 'prom', resource: 'ms', role: 'Promoted', rules: [{ kind: 'rule', id: 'prom-rule', scoreAttribute: 'rack', booleanOp: 'or', role: 'Promoted', expressions: [{ kind: 'attribute', attribute: 'rack', op: 'defined' }, { kind: 'rule', booleanOp: 'and', expressions: [{ kind: 'attribute', attribute: '#uname', op: 'ne', value: 'b' }, { kind: 'attribute', attribute: 'rack', op: 'lt', value: 'g1', valueSource: 'param' }] }] }] },
-        { type: 'location', id: 'hours', resource: 'g', rules: [{ kind: 'rule', score: 50, expressions: [{ kind: 'date', op: 'date_spec', spec: { hours: '9-16', weekdays: '1-5' } }, { kind: 'date', op: 'in_range', start: '2026-01-01T00:00:00.000Z', duration: { months: 2 } }] }] },
-        { type: 'colocation', id: 'c1', resource: 'g', withResource: 'ms', withResourceRole: 'Promoted', resourceRole: 'Started', score: 'INFINITY', nodeAttribute: 'rack', influence: false },
-        { type: 'colocation', id: 'c2', score: -50, sets: [{ id: 'c2-a', resources: ['web-1', 'web-2'], sequential: false, role: 'Started' }, { resources: ['g'] }] },
+        {
+          type: 'location',
+          id: 'prom',
+          resource: 'ms',
+          role: 'Promoted',
+          rules: [
+            {
+              kind: 'rule',
+              id: 'prom-rule',
+              scoreAttribute: 'rack',
+              booleanOp: 'or',
+              role: 'Promoted',
+              expressions: [
+                { kind: 'attribute', attribute: 'rack', op: 'defined' },
+                {
+                  kind: 'rule',
+                  booleanOp: 'and',
+                  expressions: [
+                    { kind: 'attribute', attribute: '#uname', op: 'ne', value: 'b' },
+                    { kind: 'attribute', attribute: 'rack', op: 'lt', value: 'g1', valueSource: 'param' },
+                  ],
+                },
+              ],
+            },
+          ],
+        },
+        {
+          type: 'location',
+          id: 'hours',
+          resource: 'g',
+          rules: [
+            {
+              kind: 'rule',
+              score: 50,
+              expressions: [
+                { kind: 'date', op: 'date_spec', spec: { hours: '9-16', weekdays: '1-5' } },
+                { kind: 'date', op: 'in_range', start: '2026-01-01T00:00:00.000Z', duration: { months: 2 } },
+              ],
+            },
+          ],
+        },
+        {
+          type: 'colocation',
+          id: 'c1',
+          resource: 'g',
+          withResource: 'ms',
+          withResourceRole: 'Promoted',
+          resourceRole: 'Started',
+          score: 'INFINITY',
+          nodeAttribute: 'rack',
+          influence: false,
+        },
+        {
+          type: 'colocation',
+          id: 'c2',
+          score: -50,
+          sets: [{ id: 'c2-a', resources: ['web-1', 'web-2'], sequential: false, role: 'Started' }, { resources: ['g'] }],
+        },
         { type: 'order', id: 'o1', first: 'ms', firstAction: 'promote', then: 'g', thenAction: 'start', kind: 'Serialize', symmetrical: false },
-        { type: 'order', id: 'o2', sets: [{ resources: ['web-1'], action: 'start', kind: 'Optional' }, { resources: ['web-2', 'g'], sequential: false, requireAll: false }] },
+        {
+          type: 'order',
+          id: 'o2',
+          sets: [
+            { resources: ['web-1'], action: 'start', kind: 'Optional' },
+            { resources: ['web-2', 'g'], sequential: false, requireAll: false },
+          ],
+        },
       ],
     });
     const status = ClusterStatus.parse({
@@ -190,11 +272,38 @@ describe('exportCib round trip', () => {
           name: 'a',
           state: 'online',
           attributes: { 'master-st': '10', '#health-disk': 'red' },
-          failures: [{ resource: 'web-2', count: 2, lastFailure: NOW - 5_000 }, { resource: 'g1', action: 'migrate_to', count: 1 }],
+          failures: [
+            { resource: 'web-2', count: 2, lastFailure: NOW - 5_000 },
+            { resource: 'g1', action: 'migrate_to', count: 1 },
+          ],
           history: [
-            { resource: 'st:0', ops: [{ action: 'start', callId: 3, rc: 0, expectedRc: 0, lastRcChange: NOW }, { action: 'promote', callId: 4, rc: 0, expectedRc: 0 }] },
-            { resource: 'web-2', shutdownLock: NOW - 10_000, ops: [{ action: 'migrate_to', callId: 5, migrateSource: 'a', migrateTarget: 'b', exitReason: 'it "broke" <badly>', rc: 1, expectedRc: 0, status: 'error' }] },
-            { resource: 'g1', ops: [{ action: 'start', callId: 6, digest: 'abc', restartDigest: 'def', restartParams: ['x', 'y'], secureDigest: 'ghi', secureParams: ['pw'] }] },
+            {
+              resource: 'st:0',
+              ops: [
+                { action: 'start', callId: 3, rc: 0, expectedRc: 0, lastRcChange: NOW },
+                { action: 'promote', callId: 4, rc: 0, expectedRc: 0 },
+              ],
+            },
+            {
+              resource: 'web-2',
+              shutdownLock: NOW - 10_000,
+              ops: [
+                {
+                  action: 'migrate_to',
+                  callId: 5,
+                  migrateSource: 'a',
+                  migrateTarget: 'b',
+                  exitReason: 'it "broke" <badly>',
+                  rc: 1,
+                  expectedRc: 0,
+                  status: 'error',
+                },
+              ],
+            },
+            {
+              resource: 'g1',
+              ops: [{ action: 'start', callId: 6, digest: 'abc', restartDigest: 'def', restartParams: ['x', 'y'], secureDigest: 'ghi', secureParams: ['pw'] }],
+            },
           ],
         },
         { name: 'b', state: 'offline' },
@@ -253,7 +362,9 @@ const meta = fc.record(
   },
   { requiredKeys: [] },
 );
-const params = fc.dictionary(fc.constantFrom('ip', 'port', 'path', 'count', 'flag'), fc.oneof(fc.string({ maxLength: 6 }), fc.integer(), fc.boolean()), { maxKeys: 3 });
+const params = fc.dictionary(fc.constantFrom('ip', 'port', 'path', 'count', 'flag'), fc.oneof(fc.string({ maxLength: 6 }), fc.integer(), fc.boolean()), {
+  maxKeys: 3,
+});
 // Operations Pacemaker accepts: only monitors recur; on-fail only where it is allowed.
 const ops = fc.uniqueArray(
   fc.oneof(
@@ -268,7 +379,10 @@ const ops = fc.uniqueArray(
       },
       { requiredKeys: ['name', 'interval'] },
     ),
-    fc.record({ name: fc.constantFrom('start', 'stop'), interval: fc.constant(0), timeout: fc.constantFrom(20_000, 90_000) }, { requiredKeys: ['name', 'interval'] }),
+    fc.record(
+      { name: fc.constantFrom('start', 'stop'), interval: fc.constant(0), timeout: fc.constantFrom(20_000, 90_000) },
+      { requiredKeys: ['name', 'interval'] },
+    ),
   ),
   { maxLength: 3, selector: (o) => `${o.name}/${o.interval}` },
 );
@@ -303,19 +417,43 @@ const arbCluster = fc
     defaults: meta,
     // (on-fail in op_defaults also applies to stop, where Pacemaker allows few values: not generated)
     opDefaults: fc.record({ timeout: fc.constantFrom(20_000, 30_000) }, { requiredKeys: [] }),
-    nodeAttrs: fc.array(fc.dictionary(fc.constantFrom('rack', 'site', 'ssd'), fc.constantFrom('1', '2', 'yes'), { maxKeys: 2 }), { minLength: 4, maxLength: 4 }),
+    nodeAttrs: fc.array(fc.dictionary(fc.constantFrom('rack', 'site', 'ssd'), fc.constantFrom('1', '2', 'yes'), { maxKeys: 2 }), {
+      minLength: 4,
+      maxLength: 4,
+    }),
     nodeStandby: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
     prims: fc.uniqueArray(id('p'), { maxLength: 3 }).chain((ids) => fc.tuple(...ids.map((pid) => primitive(pid)))),
     group: fc.option(fc.tuple(primitive('g-a'), primitive('g-b')), { nil: undefined }),
-    clone: fc.option(fc.record({ promotable: fc.boolean(), child: primitive('c-a', ['ocf:pacemaker:Stateful', 'paceline:mirror']), cloneMax: fc.integer({ min: 0, max: 4 }), interleave: fc.boolean(), promotedMax: fc.integer({ min: 0, max: 2 }) }), { nil: undefined }),
-    constraintSeeds: fc.array(fc.tuple(fc.constantFrom('loc', 'rule', 'col', 'colset', 'ord', 'ordset'), fc.nat(), fc.nat(), score, fc.boolean()), { maxLength: 5 }),
+    clone: fc.option(
+      fc.record({
+        promotable: fc.boolean(),
+        child: primitive('c-a', ['ocf:pacemaker:Stateful', 'paceline:mirror']),
+        cloneMax: fc.integer({ min: 0, max: 4 }),
+        interleave: fc.boolean(),
+        promotedMax: fc.integer({ min: 0, max: 2 }),
+      }),
+      { nil: undefined },
+    ),
+    constraintSeeds: fc.array(fc.tuple(fc.constantFrom('loc', 'rule', 'col', 'colset', 'ord', 'ordset'), fc.nat(), fc.nat(), score, fc.boolean()), {
+      maxLength: 5,
+    }),
     statusSeeds: fc.array(
       fc.record({
         state: fc.constantFrom('online', 'online', 'offline', 'unclean', 'pending'),
         standby: fc.boolean(),
         attrs: fc.dictionary(fc.constantFrom('master-c-a', 'pingd'), fc.constantFrom('5', '100'), { maxKeys: 2 }),
         fail: fc.option(fc.tuple(fc.nat(), fc.constantFrom(1, 3, INFINITY), fc.boolean()), { nil: undefined }),
-        ops: fc.array(fc.tuple(fc.nat(), fc.constantFrom('start', 'stop', 'monitor', 'promote'), fc.constantFrom(0, 10_000), fc.constantFrom(0, 1, 7, 8), fc.constantFrom('done', 'error', 'timeout', 'pending'), fc.option(fc.constantFrom(0, 7, 8), { nil: undefined })), { maxLength: 4 }),
+        ops: fc.array(
+          fc.tuple(
+            fc.nat(),
+            fc.constantFrom('start', 'stop', 'monitor', 'promote'),
+            fc.constantFrom(0, 10_000),
+            fc.constantFrom(0, 1, 7, 8),
+            fc.constantFrom('done', 'error', 'timeout', 'pending'),
+            fc.option(fc.constantFrom(0, 7, 8), { nil: undefined }),
+          ),
+          { maxLength: 4 },
+        ),
       }),
       { minLength: 4, maxLength: 4 },
     ),
@@ -362,17 +500,38 @@ const arbCluster = fc
               },
             ],
           });
-        else if (kind === 'col' && ra !== rb) constraints.push({ type: 'colocation', id: cid, resource: ra, withResource: rb, score: s, ...(flag ? { influence: false } : {}) });
-        else if (kind === 'colset' && ra !== rb) constraints.push({ type: 'colocation', id: cid, score: s, sets: [{ resources: [ra] }, { resources: [rb], sequential: !flag, ...(flag ? { id: `${cid}-named` } : {}) }] });
+        else if (kind === 'col' && ra !== rb)
+          constraints.push({ type: 'colocation', id: cid, resource: ra, withResource: rb, score: s, ...(flag ? { influence: false } : {}) });
+        else if (kind === 'colset' && ra !== rb)
+          constraints.push({
+            type: 'colocation',
+            id: cid,
+            score: s,
+            sets: [{ resources: [ra] }, { resources: [rb], sequential: !flag, ...(flag ? { id: `${cid}-named` } : {}) }],
+          });
         else if (kind === 'ord' && ra !== rb)
-          constraints.push({ type: 'order', id: cid, first: ra, then: rb, kind: flag ? 'Optional' : 'Mandatory', ...(flag ? { symmetrical: false, thenAction: 'stop' } : {}) });
-        else if (kind === 'ordset' && ra !== rb) constraints.push({ type: 'order', id: cid, sets: [{ resources: [ra] }, { resources: [rb], requireAll: !flag, action: 'start' }] });
+          constraints.push({
+            type: 'order',
+            id: cid,
+            first: ra,
+            then: rb,
+            kind: flag ? 'Optional' : 'Mandatory',
+            ...(flag ? { symmetrical: false, thenAction: 'stop' } : {}),
+          });
+        else if (kind === 'ordset' && ra !== rb)
+          constraints.push({ type: 'order', id: cid, sets: [{ resources: [ra] }, { resources: [rb], requireAll: !flag, action: 'start' }] });
       });
     const configInput: ClusterConfigInput = {
       epoch: 7,
       properties: { ...(g.props as object), stonithEnabled: g.stonithEnabled } as ClusterConfigInput['properties'],
       defaults: { resource: g.defaults as never, operation: g.opDefaults as never },
-      nodes: nodes.map((name, i) => ({ name, ...(i === 1 ? { id: `uuid-${name}` } : {}), attributes: g.nodeAttrs[i]!, standby: g.nodeStandby[i]!, utilization: (i === 0 ? { cpu: 8 } : {}) as Record<string, number> })),
+      nodes: nodes.map((name, i) => ({
+        name,
+        ...(i === 1 ? { id: `uuid-${name}` } : {}),
+        attributes: g.nodeAttrs[i]!,
+        standby: g.nodeStandby[i]!,
+        utilization: (i === 0 ? { cpu: 8 } : {}) as Record<string, number>,
+      })),
       resources: resources as never,
       constraints: constraints as never,
     };
@@ -391,14 +550,37 @@ const arbCluster = fc
           for (const [r, action, interval, rc, st, expectedRc] of sd.ops) {
             const rsc = prims[r % prims.length]!;
             const list = history.get(rsc) ?? [];
-            list.push({ action, interval, rc, status: st, callId: st === 'pending' ? -1 : ++call, lastRcChange: NOW - 60_000 * (r % 7), lastRun: NOW - 1_000, ...(expectedRc !== undefined ? { expectedRc } : {}) });
+            list.push({
+              action,
+              interval,
+              rc,
+              status: st,
+              callId: st === 'pending' ? -1 : ++call,
+              lastRcChange: NOW - 60_000 * (r % 7),
+              lastRun: NOW - 1_000,
+              ...(expectedRc !== undefined ? { expectedRc } : {}),
+            });
             history.set(rsc, list);
           }
         const failures =
           sd.fail && prims.length > 0
-            ? [{ resource: prims[sd.fail[0] % prims.length]!, ...(sd.fail[2] ? { action: 'monitor', interval: 10_000 } : {}), count: sd.fail[1], lastFailure: NOW - 120_000 }]
+            ? [
+                {
+                  resource: prims[sd.fail[0] % prims.length]!,
+                  ...(sd.fail[2] ? { action: 'monitor', interval: 10_000 } : {}),
+                  count: sd.fail[1],
+                  lastFailure: NOW - 120_000,
+                },
+              ]
             : [];
-        return { name, state, standby: sd.standby, attributes: sd.attrs, failures, history: [...history].map(([resource, ops]) => ({ resource, ops })) } as NonNullable<ClusterStatusInput['nodes']>[number];
+        return {
+          name,
+          state,
+          standby: sd.standby,
+          attributes: sd.attrs,
+          failures,
+          history: [...history].map(([resource, ops]) => ({ resource, ops })),
+        } as NonNullable<ClusterStatusInput['nodes']>[number];
       }),
     };
     return { config, status: ClusterStatus.parse(statusInput) };

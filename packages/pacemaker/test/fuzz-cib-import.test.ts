@@ -20,18 +20,74 @@ import { requireCorpus } from './corpus.js';
 const NOW = Date.UTC(2026, 10, 22, 10, 0, 0);
 const corpus = requireCorpus();
 /** The 60 smallest corpus CIBs (quick to import), in a fixed order. */
-const seeds = readdirSync(corpus).filter((f) => f.endsWith('.xml'))
+const seeds = readdirSync(corpus)
+  .filter((f) => f.endsWith('.xml'))
   .map((f) => ({ f, size: statSync(join(corpus, f)).size }))
   .sort((a, b) => a.size - b.size || (a.f < b.f ? -1 : 1))
   .slice(0, 60)
   .map(({ f }) => readFileSync(join(corpus, f), 'utf8'));
 
 const HOSTILE_VALUES = [
-  '-5', '-1', '0', 'INFINITY', '-INFINITY', '+INFINITY', '1e308', '99999999999999999999', '25d', 'P30D', '2147483648ms', 'NaN', '',
-  '^(a+)+$', '(?<=a)b', '&#0;', '&#x110000;', '&#xD800;', '&#99999999999;', '&lt;&gt;&amp;', '&bogus;', '\u0000', 'true', 'no', 'Master',
-  '\n', '"', "'", 'x'.repeat(2000), 'n1', 'ghost', 'start', 'promote', 'Mandatory',
+  '-5',
+  '-1',
+  '0',
+  'INFINITY',
+  '-INFINITY',
+  '+INFINITY',
+  '1e308',
+  '99999999999999999999',
+  '25d',
+  'P30D',
+  '2147483648ms',
+  'NaN',
+  '',
+  '^(a+)+$',
+  '(?<=a)b',
+  '&#0;',
+  '&#x110000;',
+  '&#xD800;',
+  '&#99999999999;',
+  '&lt;&gt;&amp;',
+  '&bogus;',
+  '\u0000',
+  'true',
+  'no',
+  'Master',
+  '\n',
+  '"',
+  "'",
+  'x'.repeat(2000),
+  'n1',
+  'ghost',
+  'start',
+  'promote',
+  'Mandatory',
 ];
-const XML_BITS = ['<', '>', '/>', '</', '="', '"', "'", '&', ';', '<!--', '-->', '<![CDATA[', ']]>', '<?x ?>', '<!DOCTYPE x [<!ENTITY e "e">]>', ' ', '\n', '=', 'id', '<cib>', '</cib>', '<primitive id="p"/>', '<rule id="r" boolean-op="or">'];
+const XML_BITS = [
+  '<',
+  '>',
+  '/>',
+  '</',
+  '="',
+  '"',
+  "'",
+  '&',
+  ';',
+  '<!--',
+  '-->',
+  '<![CDATA[',
+  ']]>',
+  '<?x ?>',
+  '<!DOCTYPE x [<!ENTITY e "e">]>',
+  ' ',
+  '\n',
+  '=',
+  'id',
+  '<cib>',
+  '</cib>',
+  '<primitive id="p"/>',
+  '<rule id="r" boolean-op="or">',
+];
 
 type Edit =
   | { op: 'delete' | 'duplicate'; at: number; len: number }
@@ -42,8 +98,18 @@ type Edit =
 const at = fc.double({ min: 0, max: 1, noNaN: true });
 const edit: fc.Arbitrary<Edit> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ op: fc.constantFrom('delete' as const, 'duplicate' as const), at, len: fc.nat({ max: 200 }) }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('insert' as const), at, text: fc.oneof(fc.constantFrom(...XML_BITS), fc.constantFrom(...HOSTILE_VALUES)) }) },
-  { weight: 4, arbitrary: fc.record({ op: fc.constant('attr' as const), pick: fc.nat(), value: fc.oneof(fc.constantFrom(...HOSTILE_VALUES), fc.string({ maxLength: 8 })) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ op: fc.constant('insert' as const), at, text: fc.oneof(fc.constantFrom(...XML_BITS), fc.constantFrom(...HOSTILE_VALUES)) }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      op: fc.constant('attr' as const),
+      pick: fc.nat(),
+      value: fc.oneof(fc.constantFrom(...HOSTILE_VALUES), fc.string({ maxLength: 8 })),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('swap-lines' as const), a: fc.nat(), b: fc.nat() }) },
 );
 
@@ -77,7 +143,8 @@ function applyEdits(text: string, edits: readonly Edit[]): string {
 
 const attrEdit = edit.filter((e) => e.op === 'attr');
 // Half the inputs change attribute values only, so that most of them still parse and reach the importer's logic.
-const input = fc.tuple(fc.nat({ max: seeds.length - 1 }), fc.oneof(fc.array(edit, { minLength: 1, maxLength: 5 }), fc.array(attrEdit, { minLength: 1, maxLength: 6 })))
+const input = fc
+  .tuple(fc.nat({ max: seeds.length - 1 }), fc.oneof(fc.array(edit, { minLength: 1, maxLength: 5 }), fc.array(attrEdit, { minLength: 1, maxLength: 6 })))
   .map(([i, edits]) => applyEdits(seeds[i]!, edits));
 
 function checkNotes(notes: readonly { path: string; what: string }[], kind: string): void {
@@ -88,24 +155,34 @@ function checkNotes(notes: readonly { path: string; what: string }[], kind: stri
 
 const fuzz = fuzzSettings({ runs: 200 });
 
-test('fuzz: cib-import — every CIB is imported with notes or refused with places; what is imported schedules', () => {
-  const tally = new FuzzTally('cib-import', fuzz);
-  fc.assert(fc.property(input, (xml) => tally.check(xml, () => {
-    let r: ReturnType<typeof importCib>;
-    try {
-      r = importCib(xml, { source: 'f.xml', defaultNow: NOW });
-    } catch (e) {
-      if (!(e instanceof ConfigError)) throw e;
-      if (e.issues.length === 0 || e.issues.some((i) => typeof i.message !== 'string' || i.message.trim() === '')) throw new Error(`a ConfigError without sentences: ${e.message}`);
-      if (!e.message.startsWith('f.xml: ')) throw new Error(`the error does not name the file: ${e.message.split('\n')[0]}`);
-      return `refused: ${e.code}`;
-    }
-    checkNotes(r.unsupported, 'unsupported');
-    checkNotes(r.ignored, 'ignored');
-    const now = r.now ?? NOW;
-    const transition = schedule({ config: r.config, status: r.status, now });
-    applyTransition(r.config, r.status, transition, now);
-    return r.unsupported.length > 0 ? 'imported with unsupported parts, scheduled' : 'imported, scheduled';
-  })), { numRuns: fuzz.numRuns, seed: fuzz.seed });
-  tally.finish();
-}, fuzz.timeoutMs);
+test(
+  'fuzz: cib-import — every CIB is imported with notes or refused with places; what is imported schedules',
+  () => {
+    const tally = new FuzzTally('cib-import', fuzz);
+    fc.assert(
+      fc.property(input, (xml) =>
+        tally.check(xml, () => {
+          let r: ReturnType<typeof importCib>;
+          try {
+            r = importCib(xml, { source: 'f.xml', defaultNow: NOW });
+          } catch (e) {
+            if (!(e instanceof ConfigError)) throw e;
+            if (e.issues.length === 0 || e.issues.some((i) => typeof i.message !== 'string' || i.message.trim() === ''))
+              throw new Error(`a ConfigError without sentences: ${e.message}`);
+            if (!e.message.startsWith('f.xml: ')) throw new Error(`the error does not name the file: ${e.message.split('\n')[0]}`);
+            return `refused: ${e.code}`;
+          }
+          checkNotes(r.unsupported, 'unsupported');
+          checkNotes(r.ignored, 'ignored');
+          const now = r.now ?? NOW;
+          const transition = schedule({ config: r.config, status: r.status, now });
+          applyTransition(r.config, r.status, transition, now);
+          return r.unsupported.length > 0 ? 'imported with unsupported parts, scheduled' : 'imported, scheduled';
+        }),
+      ),
+      { numRuns: fuzz.numRuns, seed: fuzz.seed },
+    );
+    tally.finish();
+  },
+  fuzz.timeoutMs,
+);

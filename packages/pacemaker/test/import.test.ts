@@ -4,7 +4,6 @@ import { ClusterStatus, INFINITY } from '@paceline/model';
 import { importCib } from '@paceline/pacemaker';
 import { requireCorpus } from './corpus.js';
 
-
 const cib = (configuration: string, status = '', attrs = 'have-quorum="1" dc-uuid="1"'): string =>
   `<cib epoch="3" num_updates="0" admin_epoch="0" ${attrs}><configuration>${configuration}</configuration><status>${status}</status></cib>`;
 
@@ -14,23 +13,30 @@ const UP = (id: string, name: string, extra = ''): string =>
 
 describe('importCib: configuration', () => {
   it('reports a duration longer than the model accepts (2^31 - 1 ms) by name and imports the rest (issue 16, item 5)', () => {
-    const r = importCib(cib(
-      `${NODES}<resources><primitive id="d" class="ocf" provider="heartbeat" type="Dummy">
+    const r = importCib(
+      cib(
+        `${NODES}<resources><primitive id="d" class="ocf" provider="heartbeat" type="Dummy">
          <meta_attributes id="m"><nvpair id="m1" name="failure-timeout" value="30d"/></meta_attributes>
          <operations><op id="o1" name="monitor" interval="25d"/><op id="o2" name="start" interval="0" timeout="9999999999"/><op id="o3" name="stop" interval="0" timeout="24d"/></operations>
        </primitive></resources><constraints/>`,
-      UP('1', 'n1') + UP('2', 'n2'),
-    ));
+        UP('1', 'n1') + UP('2', 'n2'),
+      ),
+    );
     const p = r.config.resources[0]!;
     if (p.type !== 'primitive') throw new Error('not a primitive');
-    expect(p.ops.map((o) => [o.name, o.interval, o.timeout])).toEqual([['start', 0, undefined], ['stop', 0, 24 * 86_400_000]]);
+    expect(p.ops.map((o) => [o.name, o.interval, o.timeout])).toEqual([
+      ['start', 0, undefined],
+      ['stop', 0, 24 * 86_400_000],
+    ]);
     expect(p.meta.failureTimeout).toBeUndefined();
     const too = r.unsupported.filter((u) => /too long/.test(u.what)).map((u) => u.what);
-    expect(too).toEqual(expect.arrayContaining([
-      expect.stringMatching(/^"30d" is too long: Paceline's durations are at most 24d 20h 31min 23.647s \(2147483647 ms\) for failure-timeout; ignored$/),
-      expect.stringMatching(/^"25d" is too long/),
-      expect.stringMatching(/^"9999999999" is too long/),
-    ]));
+    expect(too).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^"30d" is too long: Paceline's durations are at most 24d 20h 31min 23.647s \(2147483647 ms\) for failure-timeout; ignored$/),
+        expect.stringMatching(/^"25d" is too long/),
+        expect.stringMatching(/^"9999999999" is too long/),
+      ]),
+    );
   });
 
   it('maps properties, defaults, nodes and a primitive with ops and meta', () => {
@@ -95,8 +101,19 @@ describe('importCib: configuration', () => {
     );
     const [a, g, c, ms] = r.config.resources;
     expect(a).toMatchObject({ id: 'a', agent: 'ocf:pacemaker:Dummy', meta: { priority: 5 }, ops: [{ name: 'monitor', interval: 5000 }] });
-    expect(g).toMatchObject({ type: 'group', members: [{ id: 'g1', ops: [{ interval: 10_000 }] }, { id: 'g2', ops: [{ interval: 10_000 }] }] });
-    expect(c).toMatchObject({ type: 'clone', promotable: false, meta: { cloneMax: 2, interleave: true }, child: { id: 'cp', agent: 'lsb:/usr/lib/cts/LSBDummy' } });
+    expect(g).toMatchObject({
+      type: 'group',
+      members: [
+        { id: 'g1', ops: [{ interval: 10_000 }] },
+        { id: 'g2', ops: [{ interval: 10_000 }] },
+      ],
+    });
+    expect(c).toMatchObject({
+      type: 'clone',
+      promotable: false,
+      meta: { cloneMax: 2, interleave: true },
+      child: { id: 'cp', agent: 'lsb:/usr/lib/cts/LSBDummy' },
+    });
     expect(ms).toMatchObject({ type: 'clone', promotable: true, meta: { promotedMax: 1 } });
   });
 
@@ -128,10 +145,16 @@ describe('importCib: configuration', () => {
     expect(byId.get('l1')).toMatchObject({ resource: 'a', node: 'n1', score: INFINITY, role: 'Promoted', resourceDiscovery: 'never' });
     expect(byId.get('l2')).toMatchObject({
       resource: 'b',
-      rules: [{ score: -INFINITY, booleanOp: 'or', expressions: [
-        { kind: 'attribute', attribute: '#uname', op: 'ne', value: 'n1' },
-        { kind: 'rule', expressions: [{ kind: 'date', op: 'in_range', start: '2020-01-01T00:00:00.000Z', duration: { years: 1 } }] },
-      ] }],
+      rules: [
+        {
+          score: -INFINITY,
+          booleanOp: 'or',
+          expressions: [
+            { kind: 'attribute', attribute: '#uname', op: 'ne', value: 'n1' },
+            { kind: 'rule', expressions: [{ kind: 'date', op: 'in_range', start: '2020-01-01T00:00:00.000Z', duration: { years: 1 } }] },
+          ],
+        },
+      ],
     });
     expect(byId.get('l3-a')).toMatchObject({ resource: 'a', node: 'n2', score: 5 });
     expect(byId.get('l3-b')).toMatchObject({ resource: 'b' });
@@ -189,7 +212,10 @@ describe('importCib: status', () => {
     `<crm_config><cluster_property_set id="o"><nvpair id="s" name="stonith-enabled" value="${stonith}"/></cluster_property_set></crm_config>
      <nodes><node id="1" uname="n1"/><node id="2" uname="n2"/><node id="3" uname="n3"/><node id="4" uname="n4"/></nodes>
      <resources><primitive id="r" class="ocf" provider="heartbeat" type="Dummy"/></resources><constraints/>`;
-  const states = `${UP('1', 'n1', `<transient_attributes id="t"><instance_attributes id="ti">
+  const states = `${UP(
+    '1',
+    'n1',
+    `<transient_attributes id="t"><instance_attributes id="ti">
         <nvpair id="a" name="fail-count-r#monitor_10000" value="3"/><nvpair id="b" name="last-failure-r#monitor_10000" value="1600000000"/>
         <nvpair id="c" name="master-r" value="10"/><nvpair id="d" name="standby" value="true"/><nvpair id="e" name="shutdown" value="0"/>
       </instance_attributes></transient_attributes>
@@ -198,7 +224,8 @@ describe('importCib: status', () => {
           call-id="7" rc-code="0" op-status="0" interval="0" last-rc-change="1600000000" last-run="1600000001" op-digest="dd" exec-time="1" queue-time="0"/>
         <lrm_rsc_op id="r_monitor_10000" operation_key="r_monitor_10000" operation="monitor" transition-key="4:1:0:abc" transition-magic="0:7;4:1:0:abc"
           call-id="8" rc-code="7" op-status="0" interval="10000" exit-reason="gone"/>
-      </lrm_resource></lrm_resources></lrm>`)}
+      </lrm_resource></lrm_resources></lrm>`,
+  )}
     <node_state id="2" uname="n2" in_ccm="false" crmd="offline" join="down" expected="member"/>
     <node_state id="3" uname="n3" in_ccm="false" crmd="offline" join="down" expected="down"/>`;
 
@@ -212,8 +239,17 @@ describe('importCib: status', () => {
     expect(n1!.failures).toEqual([{ resource: 'r', action: 'monitor', interval: 10_000, count: 3, lastFailure: 1_600_000_000_000 }]);
     expect(n1!.history[0]).toMatchObject({ resource: 'r', agent: 'ocf:heartbeat:Dummy' });
     expect(n1!.history[0]!.ops[0]).toEqual({
-      action: 'start', interval: 0, callId: 7, status: 'done', rc: 0, lastRcChange: 1_600_000_000_000, lastRun: 1_600_000_001_000,
-      expectedRc: 0, digest: 'dd', key: 'r_start_0', paramsChange: 'changed',
+      action: 'start',
+      interval: 0,
+      callId: 7,
+      status: 'done',
+      rc: 0,
+      lastRcChange: 1_600_000_000_000,
+      lastRun: 1_600_000_001_000,
+      expectedRc: 0,
+      digest: 'dd',
+      key: 'r_start_0',
+      paramsChange: 'changed',
     });
     expect(n1!.history[0]!.ops[1]).toMatchObject({ action: 'monitor', interval: 10_000, rc: 7, exitReason: 'gone' });
     expect(n2).toMatchObject({ state: 'unclean', uncleanReason: 'peer is no longer part of the cluster' });
@@ -331,7 +367,11 @@ describe('importCib: per-node parameters and node-attribute rules in attribute s
             <nvpair id="f3" name="other" value="not-n1"/></instance_attributes>
         </primitive></resources><constraints/>`,
         UP('1', 'n1') +
-          UP('2', 'n2', '<transient_attributes id="t"><instance_attributes id="ti"><nvpair id="w" name="weight" value="10"/></instance_attributes></transient_attributes>') +
+          UP(
+            '2',
+            'n2',
+            '<transient_attributes id="t"><instance_attributes id="ti"><nvpair id="w" name="weight" value="10"/></instance_attributes></transient_attributes>',
+          ) +
           UP('3', 'n3'),
       ),
     );

@@ -4,7 +4,6 @@ import type { SummaryLine, Transition } from '@paceline/model';
 import { importCib, naturalCompare, renderSimulation, renderTransitionSummary, type ConformanceExpected } from '@paceline/pacemaker';
 import { corpusNames, requireCorpus } from './corpus.js';
 
-
 const line = (l: Partial<SummaryLine> & Pick<SummaryLine, 'action'>): SummaryLine => ({ from: null, to: null, blocked: false, ...l });
 
 describe('renderTransitionSummary', () => {
@@ -13,7 +12,16 @@ describe('renderTransitionSummary', () => {
       renderTransitionSummary([
         line({ action: 'start', resource: 'drbd0', instance: 'drbd0:0', to: 'vbox4' }),
         line({ action: 'move', resource: 'child_rsc1', from: 'node1', to: 'node2' }),
-        line({ action: 'stop', resource: 'pgsql', instance: 'pgsql:0', from: 'srv02', role: 'Unpromoted', nextRole: 'Stopped', reason: 'node availability', blocked: true }),
+        line({
+          action: 'stop',
+          resource: 'pgsql',
+          instance: 'pgsql:0',
+          from: 'srv02',
+          role: 'Unpromoted',
+          nextRole: 'Stopped',
+          reason: 'node availability',
+          blocked: true,
+        }),
         line({ action: 'promote', resource: 's', to: 'n1', role: 'Stopped', nextRole: 'Promoted' }),
         line({ action: 'fence', node: 'pcmk-10', fenceType: 'reboot', reason: 'peer process is no longer available' }),
       ]),
@@ -26,7 +34,7 @@ describe('renderTransitionSummary', () => {
     ]);
   });
 
-  it('matches every corpus Transition Summary, ignoring whitespace like Pacemaker\'s driver', () => {
+  it("matches every corpus Transition Summary, ignoring whitespace like Pacemaker's driver", () => {
     const norm = (l: readonly string[]): string[] => l.map((x) => x.replace(/\s+/g, ' ').trim());
     const bad: string[] = [];
     const CORPUS = requireCorpus();

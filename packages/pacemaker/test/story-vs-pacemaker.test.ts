@@ -75,7 +75,9 @@ maybe('reference story: Paceline agrees with Pacemaker 2.1.5 chapter by chapter'
   it('"The administrator clears serv1": Pacemaker, like Paceline, brings the Samba mirror back to Promoted on serv1', () => {
     const c = chapters.find((x) => x.title.startsWith('The administrator clears serv1'));
     expect(c).toBeDefined();
-    const placements = c!.rounds.map((r, k) => simulate(`clear-round-${k + 1}`, exportCib(config, r.before, { now: c!.time })).resources['samba-data']?.instances);
+    const placements = c!.rounds.map(
+      (r, k) => simulate(`clear-round-${k + 1}`, exportCib(config, r.before, { now: c!.time })).resources['samba-data']?.instances,
+    );
     expect(placements[placements.length - 1]).toEqual([
       { node: 'serv1', role: 'Promoted' },
       { node: 'serv2', role: 'Unpromoted' },

@@ -18,9 +18,7 @@ import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { resolve as resolveModuleUrl } from 'import-meta-resolve';
-import {
-  AgentModuleError, agentsOfModule, type AgentRegistry, type AgentResolver, type AgentScope, type ResourceAgent,
-} from '@paceline/agent-api';
+import { AgentModuleError, agentsOfModule, type AgentRegistry, type AgentResolver, type AgentScope, type ResourceAgent } from '@paceline/agent-api';
 
 export interface AgentModuleOptions {
   /** Relative paths and package lookups start here: the configuration file's folder. */
@@ -108,7 +106,9 @@ export function agentModuleTrustProblems(path: string, uid: number | undefined =
   for (const p of paths) {
     const st = statSync(p);
     if (st.uid !== uid && st.uid !== 0)
-      problems.push(`${p} is owned by uid ${st.uid}, not by this user (uid ${uid}) or root: that user could change the code Paceline runs (run: chown ${uid} ${p})`);
+      problems.push(
+        `${p} is owned by uid ${st.uid}, not by this user (uid ${uid}) or root: that user could change the code Paceline runs (run: chown ${uid} ${p})`,
+      );
     const sticky = st.isDirectory() && (st.mode & 0o1000) !== 0;
     if ((st.mode & 0o002) !== 0 && !sticky)
       problems.push(`${p} is writable by every user (mode ${octal(st.mode)}): anyone could change the code Paceline runs (run: chmod o-w ${p})`);
@@ -136,7 +136,8 @@ export async function loadAgentModule(spec: string, options: AgentModuleOptions,
     exports = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   } catch (e) {
     const esm = /Cannot use import statement outside a module|Unexpected token 'export'/.test((e as Error).message)
-      ? ' (an agent module is an ES module: "type": "module" in its package.json, or a .mjs file)' : '';
+      ? ' (an agent module is an ES module: "type": "module" in its package.json, or a .mjs file)'
+      : '';
     throw new AgentModuleError(where, [`importing ${path} failed: ${(e as Error).message}${esm}`], { cause: e });
   }
   return { spec, path, agents: agentsOfModule(exports, where) };
@@ -190,9 +191,14 @@ export class ModuleAgentResolver implements AgentResolver {
         this.loaded.set(spec, p);
         p.catch(() => this.loaded.delete(spec));
       }
-      const r = await p.then((m): ModuleLoad => ({ ok: true, module: m }), (e: unknown): ModuleLoad => ({
-        ok: false, spec, error: e instanceof AgentModuleError ? e : new AgentModuleError(label, [(e as Error).message], { cause: e }),
-      }));
+      const r = await p.then(
+        (m): ModuleLoad => ({ ok: true, module: m }),
+        (e: unknown): ModuleLoad => ({
+          ok: false,
+          spec,
+          error: e instanceof AgentModuleError ? e : new AgentModuleError(label, [(e as Error).message], { cause: e }),
+        }),
+      );
       if (!r.ok) {
         failures.push({ index: i, spec, error: r.error });
         continue;
@@ -226,7 +232,11 @@ export class ModuleAgentResolver implements AgentResolver {
     const { registry, failures } = await this.load(scope?.modules ?? this.options.modules ?? []);
     const hit = registry.get(ref);
     if (hit) return hit;
-    if (failures.length > 0) throw new AgentModuleError(failures.map((f) => f.error.module).join(', '), failures.map((f) => f.error.problems.join('; ')));
+    if (failures.length > 0)
+      throw new AgentModuleError(
+        failures.map((f) => f.error.module).join(', '),
+        failures.map((f) => f.error.problems.join('; ')),
+      );
     return undefined;
   }
 }

@@ -15,8 +15,15 @@ import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import {
-  ARBITER_DEFAULTS, checkKey, decodeArbiterReply, encodeArbiter,
-  type Arbiter, type ArbiterReply, type ArbiterRequest, type FrameError, type VoteAnswer,
+  ARBITER_DEFAULTS,
+  checkKey,
+  decodeArbiterReply,
+  encodeArbiter,
+  type Arbiter,
+  type ArbiterReply,
+  type ArbiterRequest,
+  type FrameError,
+  type VoteAnswer,
 } from '@paceline/membership';
 import { TransportError, parseEndpoint, type Endpoint } from './udp-transport.js';
 import { DEFAULT_WITNESS_PORT } from './witness-server.js';
@@ -92,7 +99,14 @@ export class ArbiterClient implements Arbiter {
   private seq = 0;
   private disposed = false;
   private readonly counters: ArbiterClientStats = {
-    claims: 0, granted: 0, refused: 0, unreachable: 0, releases: 0, released: 0, sent: 0, sendErrors: 0,
+    claims: 0,
+    granted: 0,
+    refused: 0,
+    unreachable: 0,
+    releases: 0,
+    released: 0,
+    sent: 0,
+    sendErrors: 0,
     dropped: { oversized: 0, truncated: 0, malformed: 0, forged: 0, unmatched: 0 },
   };
 
@@ -102,7 +116,8 @@ export class ArbiterClient implements Arbiter {
       throw new TransportError('TRANSPORT_CONFIG', `witness address ${this.describe()}: the port must be 1 to 65535`);
     const timeoutMs = options.timeoutMs ?? ARBITER_DEFAULTS.timeoutMs;
     const tries = options.tries ?? ARBITER_DEFAULTS.tries;
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new TransportError('TRANSPORT_CONFIG', `witness client: timeoutMs must be a positive integer, not ${timeoutMs}`);
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 1)
+      throw new TransportError('TRANSPORT_CONFIG', `witness client: timeoutMs must be a positive integer, not ${timeoutMs}`);
     if (!Number.isInteger(tries) || tries < 1) throw new TransportError('TRANSPORT_CONFIG', `witness client: tries must be a positive integer, not ${tries}`);
     this.timers = options.timers ?? systemTimers;
     this.monotonic = options.monotonic ?? (() => performance.now());
@@ -176,9 +191,10 @@ export class ArbiterClient implements Arbiter {
 
   private noteError(err: NodeJS.ErrnoException): void {
     if (this.disposed) return;
-    this.lastError = err.code === 'ECONNREFUSED'
-      ? `the witness's port is closed (ICMP port unreachable: its host is up, no witness listens)`
-      : `${err.code ?? 'error'}: ${err.message}`;
+    this.lastError =
+      err.code === 'ECONNREFUSED'
+        ? `the witness's port is closed (ICMP port unreachable: its host is up, no witness listens)`
+        : `${err.code ?? 'error'}: ${err.message}`;
   }
 
   private nextSeq(boot: number): number {
@@ -215,11 +231,18 @@ export class ArbiterClient implements Arbiter {
         this.pending.delete(nonce);
         for (const t of timers) this.timers.clearTimeout(t);
         signal?.removeEventListener('abort', onAbort);
-        resolve(reply !== undefined ? this.answer(reply, start) : {
-          vote: 'unreachable',
-          detail: why ?? (this.disposed ? 'the witness client is closed'
-            : `no answer from the witness at ${this.describe()} within ${timeoutMs} ms (${sent} ${sent === 1 ? 'try' : 'tries'})${this.lastError ? `; ${this.lastError}` : ''}`),
-        });
+        resolve(
+          reply !== undefined
+            ? this.answer(reply, start)
+            : {
+                vote: 'unreachable',
+                detail:
+                  why ??
+                  (this.disposed
+                    ? 'the witness client is closed'
+                    : `no answer from the witness at ${this.describe()} within ${timeoutMs} ms (${sent} ${sent === 1 ? 'try' : 'tries'})${this.lastError ? `; ${this.lastError}` : ''}`),
+              },
+        );
       };
       this.pending.set(nonce, { kind, boot, start, finish });
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -228,7 +251,15 @@ export class ArbiterClient implements Arbiter {
         void this.connect().then((err) => {
           if (done || err) return;
           const sentAt = Math.floor((this.options.now ?? Date.now)());
-          const base = { v: 1 as const, node: this.options.self, boot, seq: this.nextSeq(boot), sentAt, nonce, ...(this.options.cluster !== undefined ? { cluster: this.options.cluster } : {}) };
+          const base = {
+            v: 1 as const,
+            node: this.options.self,
+            boot,
+            seq: this.nextSeq(boot),
+            sentAt,
+            nonce,
+            ...(this.options.cluster !== undefined ? { cluster: this.options.cluster } : {}),
+          };
           const request: ArbiterRequest = kind === 'claim' ? { ...base, type: 'claim', lost: [...lost] } : { ...base, type: 'release' };
           sent += 1;
           this.counters.sent += 1;
@@ -255,7 +286,10 @@ export class ArbiterClient implements Arbiter {
       case 'refused':
         return { vote: 'refused', holder: reply.holder, leaseMs: reply.leaseMs };
       case 'unavailable':
-        return { vote: 'unreachable', detail: `the witness at ${this.describe()} started recently and grants nothing for another ${reply.retryInMs} ms (a vote it granted before may still be in use)` };
+        return {
+          vote: 'unreachable',
+          detail: `the witness at ${this.describe()} started recently and grants nothing for another ${reply.retryInMs} ms (a vote it granted before may still be in use)`,
+        };
       case 'released':
         return { vote: 'unreachable', detail: 'released' };
     }
@@ -270,8 +304,7 @@ export class ArbiterClient implements Arbiter {
     if (p === undefined) return this.drop('unmatched', `a ${reply.vote} reply answers no request under way`);
     if (reply.node !== this.options.self || reply.boot !== p.boot)
       return this.drop('unmatched', `a reply for ${reply.node} (incarnation ${reply.boot}), not this node's incarnation ${p.boot}`);
-    if ((p.kind === 'release') !== (reply.vote === 'released'))
-      return this.drop('unmatched', `a ${reply.vote} reply to a ${p.kind}`);
+    if ((p.kind === 'release') !== (reply.vote === 'released')) return this.drop('unmatched', `a ${reply.vote} reply to a ${p.kind}`);
     if (p.kind === 'release') this.counters.released += 1;
     p.finish(reply);
   }

@@ -51,9 +51,13 @@ export class ExecaCommandRunner implements CommandRunner {
       if (sub.pid !== undefined) killProcessGroup(sub.pid, 'SIGKILL');
     };
     // Any length: a plain setTimeout fires after 1 ms when given more than 24.8 days.
-    const cancelTimer = options.timeoutMs !== undefined
-      ? setLongTimeout(() => { timedOut = true; killGroup(); }, options.timeoutMs)
-      : undefined;
+    const cancelTimer =
+      options.timeoutMs !== undefined
+        ? setLongTimeout(() => {
+            timedOut = true;
+            killGroup();
+          }, options.timeoutMs)
+        : undefined;
     options.signal?.addEventListener('abort', killGroup, { once: true });
     try {
       const r = await sub;

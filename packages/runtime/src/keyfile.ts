@@ -11,7 +11,12 @@ import { MIN_KEY_BYTES } from '@paceline/membership';
 export type KeyFileErrorCode = 'KEY_EXISTS' | 'KEY_INSECURE' | 'KEY_INVALID' | 'KEY_UNREADABLE' | 'KEY_WRITE_FAILED';
 
 export class KeyFileError extends PacelineError<KeyFileErrorCode> {
-  constructor(code: KeyFileErrorCode, readonly path: string, message: string, options?: { cause?: unknown }) {
+  constructor(
+    code: KeyFileErrorCode,
+    readonly path: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(code, message, options);
   }
 }
@@ -35,7 +40,12 @@ export async function generateKey(path: string): Promise<Buffer> {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EEXIST')
-      throw new KeyFileError('KEY_EXISTS', path, `refusing to overwrite the existing key file ${path} (every node must use the same key; remove the file first if you really mean to replace it)`, { cause: e });
+      throw new KeyFileError(
+        'KEY_EXISTS',
+        path,
+        `refusing to overwrite the existing key file ${path} (every node must use the same key; remove the file first if you really mean to replace it)`,
+        { cause: e },
+      );
     throw new KeyFileError('KEY_WRITE_FAILED', path, `cannot create the key file ${path}: ${(e as Error).message}`, { cause: e });
   }
   try {
@@ -62,7 +72,8 @@ export async function readKey(path: string): Promise<Buffer> {
     handle = await fs.open(path, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const hint = code === 'ENOENT' ? ' (create one with `paceline keygen` and copy it to every node)' : code === 'ELOOP' ? ' (a symbolic link is not accepted)' : '';
+    const hint =
+      code === 'ENOENT' ? ' (create one with `paceline keygen` and copy it to every node)' : code === 'ELOOP' ? ' (a symbolic link is not accepted)' : '';
     throw new KeyFileError('KEY_UNREADABLE', path, `cannot read the key file ${path}: ${(e as Error).message}${hint}`, { cause: e });
   }
   try {
@@ -70,14 +81,26 @@ export async function readKey(path: string): Promise<Buffer> {
     if (!st.isFile()) throw new KeyFileError('KEY_INVALID', path, `the key file ${path} is not a regular file`);
     const uid = process.getuid?.();
     if (uid !== undefined && st.uid !== uid && st.uid !== 0)
-      throw new KeyFileError('KEY_INSECURE', path, `the key file ${path} is owned by uid ${st.uid}, not by this user (uid ${uid}) or root: that user could replace the key (run: chown ${uid} ${path})`);
+      throw new KeyFileError(
+        'KEY_INSECURE',
+        path,
+        `the key file ${path} is owned by uid ${st.uid}, not by this user (uid ${uid}) or root: that user could replace the key (run: chown ${uid} ${path})`,
+      );
     if ((st.mode & 0o077) !== 0)
-      throw new KeyFileError('KEY_INSECURE', path, `the key file ${path} has mode ${octal(st.mode)}: group and others must have no access (run: chmod 600 ${path})`);
+      throw new KeyFileError(
+        'KEY_INSECURE',
+        path,
+        `the key file ${path} has mode ${octal(st.mode)}: group and others must have no access (run: chmod 600 ${path})`,
+      );
     if (st.size > MAX_KEY_FILE_BYTES)
       throw new KeyFileError('KEY_INVALID', path, `the key file ${path} has ${st.size} bytes; a key has at most ${MAX_KEY_FILE_BYTES}`);
     const key = await handle.readFile();
     if (key.length < MIN_KEY_BYTES)
-      throw new KeyFileError('KEY_INVALID', path, `the key file ${path} has ${key.length} bytes; a key needs at least ${MIN_KEY_BYTES} (create one with \`paceline keygen\`)`);
+      throw new KeyFileError(
+        'KEY_INVALID',
+        path,
+        `the key file ${path} has ${key.length} bytes; a key needs at least ${MIN_KEY_BYTES} (create one with \`paceline keygen\`)`,
+      );
     return key;
   } finally {
     await handle.close();

@@ -44,11 +44,21 @@ function format(v: unknown): string {
 
 class WinstonLogger implements Logger {
   constructor(private readonly w: winston.Logger) {}
-  debug(message: string, fields?: Record<string, unknown>): void { this.w.debug(message, fields ?? {}); }
-  info(message: string, fields?: Record<string, unknown>): void { this.w.info(message, fields ?? {}); }
-  warn(message: string, fields?: Record<string, unknown>): void { this.w.warn(message, fields ?? {}); }
-  error(message: string, fields?: Record<string, unknown>): void { this.w.error(message, fields ?? {}); }
-  child(fields: Record<string, unknown>): Logger { return new WinstonLogger(this.w.child(fields)); }
+  debug(message: string, fields?: Record<string, unknown>): void {
+    this.w.debug(message, fields ?? {});
+  }
+  info(message: string, fields?: Record<string, unknown>): void {
+    this.w.info(message, fields ?? {});
+  }
+  warn(message: string, fields?: Record<string, unknown>): void {
+    this.w.warn(message, fields ?? {});
+  }
+  error(message: string, fields?: Record<string, unknown>): void {
+    this.w.error(message, fields ?? {});
+  }
+  child(fields: Record<string, unknown>): Logger {
+    return new WinstonLogger(this.w.child(fields));
+  }
 }
 
 /** Console transports writing to this process's stderr, silenced together when it breaks. */
@@ -74,9 +84,8 @@ function silenceStderrOnBrokenPipe(transport: { silent?: boolean }): void {
 export function createLogger(options: LoggerOptions = {}): Logger {
   const clock = options.clock;
   const timestamp = winston.format.timestamp(clock ? { format: () => new Date(clock.now()).toISOString() } : {});
-  const fmt = options.format === 'json'
-    ? winston.format.combine(timestamp, winston.format.json())
-    : winston.format.combine(timestamp, winston.format.printf(human));
+  const fmt =
+    options.format === 'json' ? winston.format.combine(timestamp, winston.format.json()) : winston.format.combine(timestamp, winston.format.printf(human));
   const transport = options.stream
     ? new winston.transports.Stream({ stream: options.stream })
     : new winston.transports.Console({ stderrLevels: ['debug', 'info', 'warn', 'error'] });

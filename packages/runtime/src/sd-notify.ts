@@ -53,7 +53,10 @@ export function systemdNotifier(o: NotifierOptions = {}): SystemdNotifier | unde
   const usec = Number(env['WATCHDOG_USEC']);
   const forPid = env['WATCHDOG_PID'] === undefined || Number(env['WATCHDOG_PID']) === pid;
   const watchdogIntervalMs = Number.isFinite(usec) && usec > 0 && forPid ? Math.max(1, Math.floor(usec / 2000)) : undefined;
-  const text = (lines: Readonly<Record<string, string | number>>): string => Object.entries(lines).map(([k, v]) => `${k}=${String(v).replace(/\n/g, ' ')}`).join('\n');
+  const text = (lines: Readonly<Record<string, string | number>>): string =>
+    Object.entries(lines)
+      .map(([k, v]) => `${k}=${String(v).replace(/\n/g, ' ')}`)
+      .join('\n');
 
   // An abstract socket ("@name") is not reachable through unix-dgram's path API: use the program.
   const dgram = o.forceProgram || path.startsWith('@') ? undefined : loadUnixDgram();
@@ -61,27 +64,33 @@ export function systemdNotifier(o: NotifierOptions = {}): SystemdNotifier | unde
     const socket = dgram.createSocket('unix_dgram');
     socket.on('error', () => undefined); // reported through notify()'s result
     return {
-      via: 'socket', watchdogIntervalMs,
-      notify: (lines) => new Promise((resolve) => {
-        const buf = Buffer.from(text(lines));
-        try {
-          socket.send(buf, 0, buf.length, path, (err) => resolve(err === undefined || err === null));
-        } catch {
-          resolve(false);
-        }
-      }),
+      via: 'socket',
+      watchdogIntervalMs,
+      notify: (lines) =>
+        new Promise((resolve) => {
+          const buf = Buffer.from(text(lines));
+          try {
+            socket.send(buf, 0, buf.length, path, (err) => resolve(err === undefined || err === null));
+          } catch {
+            resolve(false);
+          }
+        }),
       dispose: () => socket.close(),
     };
   }
   return {
-    via: 'systemd-notify', watchdogIntervalMs,
-    notify: (lines) => new Promise((resolve) => {
-      const args = [`--pid=${pid}`, ...Object.entries(lines).map(([k, v]) => `${k}=${String(v).replace(/\n/g, ' ')}`)];
-      // systemd-notify waits (a "barrier") until systemd has read the message, so that it is
-      // still alive to be attributed to this service; a receiver that is not systemd cannot
-      // answer that wait, but has the message.
-      execFile('systemd-notify', args, { env: { ...env, NOTIFY_SOCKET: path }, timeout: 5000 }, (err, _out, stderr) => resolve(err === null || /barrier/i.test(String(stderr))));
-    }),
+    via: 'systemd-notify',
+    watchdogIntervalMs,
+    notify: (lines) =>
+      new Promise((resolve) => {
+        const args = [`--pid=${pid}`, ...Object.entries(lines).map(([k, v]) => `${k}=${String(v).replace(/\n/g, ' ')}`)];
+        // systemd-notify waits (a "barrier") until systemd has read the message, so that it is
+        // still alive to be attributed to this service; a receiver that is not systemd cannot
+        // answer that wait, but has the message.
+        execFile('systemd-notify', args, { env: { ...env, NOTIFY_SOCKET: path }, timeout: 5000 }, (err, _out, stderr) =>
+          resolve(err === null || /barrier/i.test(String(stderr))),
+        );
+      }),
     dispose: () => undefined,
   };
 }

@@ -13,9 +13,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { PacelineError } from '@paceline/model';
 import { parseHostPort } from '@paceline/agent-api';
-import {
-  DROP_REASONS, decode, encode, type DropReason, type Outgoing, type Transport, type TransportInput, type WireMessage,
-} from '@paceline/membership';
+import { DROP_REASONS, decode, encode, type DropReason, type Outgoing, type Transport, type TransportInput, type WireMessage } from '@paceline/membership';
 
 /** Default UDP port for membership traffic, where an address does not name one. */
 export const DEFAULT_MEMBERSHIP_PORT = 5420;
@@ -72,7 +70,11 @@ export class UdpTransport implements Transport {
   private readonly endpoints = new Map<string, Endpoint>();
   private disposed = false;
   private readonly counters: TransportStats = {
-    sent: 0, sendErrors: 0, refused: 0, received: 0, dropped: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>,
+    sent: 0,
+    sendErrors: 0,
+    refused: 0,
+    received: 0,
+    dropped: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>,
   };
 
   private constructor(private readonly options: UdpTransportOptions) {}
@@ -83,8 +85,7 @@ export class UdpTransport implements Transport {
     const port = options.port ?? DEFAULT_MEMBERSHIP_PORT;
     const self = options.nodes.find((n) => n.name === options.self);
     if (self === undefined) throw new TransportError('TRANSPORT_CONFIG', `node "${options.self}" is not in the node list`);
-    for (const n of options.nodes)
-      for (const [link, addr] of Object.entries(n.addresses)) t.endpoints.set(`${n.name}|${link}`, parseEndpoint(addr, port));
+    for (const n of options.nodes) for (const [link, addr] of Object.entries(n.addresses)) t.endpoints.set(`${n.name}|${link}`, parseEndpoint(addr, port));
     const links = options.links ?? Object.keys(self.addresses).sort();
     try {
       for (const link of links) {
@@ -108,7 +109,11 @@ export class UdpTransport implements Transport {
     return new Promise((resolve, reject) => {
       const onBindError = (err: Error): void => {
         socket.close();
-        reject(new TransportError('TRANSPORT_BIND_FAILED', `cannot bind the ${link} heartbeat socket to ${local.host}:${local.port}: ${err.message}`, { cause: err }));
+        reject(
+          new TransportError('TRANSPORT_BIND_FAILED', `cannot bind the ${link} heartbeat socket to ${local.host}:${local.port}: ${err.message}`, {
+            cause: err,
+          }),
+        );
       };
       socket.once('error', onBindError);
       socket.bind(local.port, local.host, () => {
@@ -129,7 +134,13 @@ export class UdpTransport implements Transport {
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => {
         socket.close();
-        reject(new TransportError('TRANSPORT_BIND_FAILED', `cannot open the ${link} heartbeat socket to ${peer} (${to.host}:${to.port}) from ${local.host}: ${err.message}`, { cause: err }));
+        reject(
+          new TransportError(
+            'TRANSPORT_BIND_FAILED',
+            `cannot open the ${link} heartbeat socket to ${peer} (${to.host}:${to.port}) from ${local.host}: ${err.message}`,
+            { cause: err },
+          ),
+        );
       };
       socket.once('error', onError);
       socket.bind(0, local.host, () => {

@@ -7,8 +7,17 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import {
-  ARBITER_DROP_REASONS, arbiterStep, checkKey, decodeArbiterRequest, encodeArbiter, initialArbiterState,
-  type ArbiterDropReason, type ArbiterEvent, type ArbiterState, type FrameError, type ResolvedArbiterConfig,
+  ARBITER_DROP_REASONS,
+  arbiterStep,
+  checkKey,
+  decodeArbiterRequest,
+  encodeArbiter,
+  initialArbiterState,
+  type ArbiterDropReason,
+  type ArbiterEvent,
+  type ArbiterState,
+  type FrameError,
+  type ResolvedArbiterConfig,
 } from '@paceline/membership';
 import { TransportError, parseEndpoint, type Endpoint } from './udp-transport.js';
 
@@ -58,17 +67,30 @@ export class WitnessServer {
   private state: ArbiterState;
   private disposed = false;
   private readonly counters: WitnessStats = {
-    received: 0, granted: 0, renewals: 0, refused: 0, released: 0, unavailable: 0, sendErrors: 0,
+    received: 0,
+    granted: 0,
+    renewals: 0,
+    refused: 0,
+    released: 0,
+    unavailable: 0,
+    sendErrors: 0,
     dropped: Object.fromEntries(ARBITER_DROP_REASONS.map((r) => [r, 0])) as Record<ArbiterDropReason, number>,
   };
 
-  private constructor(private readonly options: WitnessServerOptions, private readonly socket: Socket, private readonly monotonic: () => number) {
-    this.state = initialArbiterState({
-      nodes: [...options.nodes],
-      ...(options.cluster !== undefined ? { cluster: options.cluster } : {}),
-      ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
-      ...(options.maxSkewMs !== undefined ? { maxSkewMs: options.maxSkewMs } : {}),
-    }, monotonic());
+  private constructor(
+    private readonly options: WitnessServerOptions,
+    private readonly socket: Socket,
+    private readonly monotonic: () => number,
+  ) {
+    this.state = initialArbiterState(
+      {
+        nodes: [...options.nodes],
+        ...(options.cluster !== undefined ? { cluster: options.cluster } : {}),
+        ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
+        ...(options.maxSkewMs !== undefined ? { maxSkewMs: options.maxSkewMs } : {}),
+      },
+      monotonic(),
+    );
   }
 
   /**
@@ -140,11 +162,22 @@ export class WitnessServer {
     this.state = r.state;
     const e = r.event;
     switch (e.type) {
-      case 'granted': this.counters.granted += 1; if (e.renewal) this.counters.renewals += 1; break;
-      case 'refused': this.counters.refused += 1; break;
-      case 'released': this.counters.released += 1; break;
-      case 'unavailable': this.counters.unavailable += 1; break;
-      case 'dropped': this.counters.dropped[e.reason] += 1; break;
+      case 'granted':
+        this.counters.granted += 1;
+        if (e.renewal) this.counters.renewals += 1;
+        break;
+      case 'refused':
+        this.counters.refused += 1;
+        break;
+      case 'released':
+        this.counters.released += 1;
+        break;
+      case 'unavailable':
+        this.counters.unavailable += 1;
+        break;
+      case 'dropped':
+        this.counters.dropped[e.reason] += 1;
+        break;
     }
     if (r.reply !== undefined) {
       this.socket.send(encodeArbiter(r.reply, this.options.key), rinfo.port, rinfo.address, (err) => {

@@ -31,13 +31,15 @@ function agentSource(names: readonly string[], extra = ''): string {
   return [
     "import { z } from 'zod';",
     "import { existsSync, writeFileSync, rmSync } from 'node:fs';",
-    ...names.map((name) => `export const ${name.replace(/\W/g, '_')} = {
+    ...names.map(
+      (name) => `export const ${name.replace(/\W/g, '_')} = {
   meta: { name: '${name}', version: '1.0.0', description: 'keeps a file' },
   params: z.strictObject({ path: z.string().describe('the file') }),
   async start(p) { writeFileSync(p.path, 'x'); return { execution: 'done', outcome: 'ok' }; },
   async stop(p) { rmSync(p.path, { force: true }); return { execution: 'done', outcome: 'ok' }; },
   async monitor(p) { return { execution: 'done', outcome: existsSync(p.path) ? 'ok' : 'not-running' }; },
-};`),
+};`,
+    ),
     extra,
   ].join('\n');
 }
@@ -45,10 +47,12 @@ function agentSource(names: readonly string[], extra = ''): string {
 const builtin = defineAgent({
   meta: { name: 'dummy', version: '1', description: 'built in' },
   params: z.object({}),
-  start: async () => ok(), stop: async () => ok(), monitor: async () => notRunning(),
+  start: async () => ok(),
+  stop: async () => ok(),
+  monitor: async () => notRunning(),
 });
 
-test('a relative path is found from the configuration file\'s folder and its agents are checked and returned', async () => {
+test("a relative path is found from the configuration file's folder and its agents are checked and returned", async () => {
   const dir = folder();
   mkdirSync(join(dir, 'agents'));
   writeFileSync(join(dir, 'agents/lock.js'), agentSource(['lock', 'latch']));
@@ -58,11 +62,14 @@ test('a relative path is found from the configuration file\'s folder and its age
   expect(m.agents[1]!.params.safeParse({ path: '/x', pth: 1 }).success).toBe(false); // the module's own strict schema
 });
 
-test('a package name is found in node_modules from the configuration file\'s folder, through its exports', async () => {
+test("a package name is found in node_modules from the configuration file's folder, through its exports", async () => {
   const dir = folder();
   const pkg = join(dir, 'node_modules/@acme/paceline-agents');
   mkdirSync(join(pkg, 'dist'), { recursive: true });
-  writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: '@acme/paceline-agents', type: 'module', exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' } } }));
+  writeFileSync(
+    join(pkg, 'package.json'),
+    JSON.stringify({ name: '@acme/paceline-agents', type: 'module', exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' } } }),
+  );
   writeFileSync(join(pkg, 'dist/index.js'), agentSource(['acme-lock']));
   expect(resolveAgentModulePath('@acme/paceline-agents', dir)).toBe(join(pkg, 'dist/index.js'));
   const m = await loadAgentModule('@acme/paceline-agents', { baseDir: dir });
@@ -75,7 +82,9 @@ test('a module that is not there, or not installed, is an error naming the modul
   const dir = folder();
   const missing = await loadAgentModule('./agents/nope.js', { baseDir: dir, source: 'cluster.yaml' }).catch((e: unknown) => e);
   expect(missing).toBeInstanceOf(AgentModuleError);
-  expect((missing as Error).message).toBe(`agent module ./agents/nope.js (in cluster.yaml): ${join(dir, 'agents/nope.js')} does not exist (build the module first?)`);
+  expect((missing as Error).message).toBe(
+    `agent module ./agents/nope.js (in cluster.yaml): ${join(dir, 'agents/nope.js')} does not exist (build the module first?)`,
+  );
   const pkg = await loadAgentModule('@acme/not-installed', { baseDir: dir }).catch((e: Error) => e.message);
   expect(pkg).toMatch(/^agent module @acme\/not-installed: cannot find package @acme\/not-installed \(is it installed\? looked from /);
   writeFileSync(join(dir, 'src.ts'), 'export {}');
@@ -84,14 +93,17 @@ test('a module that is not there, or not installed, is an error naming the modul
 
 test('exports that break the contract are named, one problem each', async () => {
   const dir = folder();
-  writeFileSync(join(dir, 'broken.js'), [
-    "import { z } from 'zod';",
-    "export const half = { meta: { name: 'half', version: '1', description: 'd' }, params: z.object({}), start() {}, stop() {} };",
-    "export const promo = { meta: { name: 'promo', version: '1', description: 'd' }, params: z.object({}), start() {}, stop() {}, monitor() {}, promote() {} };",
-    "export const old = { meta: { name: 'old', version: '1', description: 'd' }, params: { safeParse() {} }, start() {}, stop() {}, monitor() {} };",
-    "export const notObject = { meta: { name: 'str', version: '1', description: 'd' }, params: z.string(), start() {}, stop() {}, monitor() {} };",
-    "export const helper = 42;",
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'broken.js'),
+    [
+      "import { z } from 'zod';",
+      "export const half = { meta: { name: 'half', version: '1', description: 'd' }, params: z.object({}), start() {}, stop() {} };",
+      "export const promo = { meta: { name: 'promo', version: '1', description: 'd' }, params: z.object({}), start() {}, stop() {}, monitor() {}, promote() {} };",
+      "export const old = { meta: { name: 'old', version: '1', description: 'd' }, params: { safeParse() {} }, start() {}, stop() {}, monitor() {} };",
+      "export const notObject = { meta: { name: 'str', version: '1', description: 'd' }, params: z.string(), start() {}, stop() {}, monitor() {} };",
+      'export const helper = 42;',
+    ].join('\n'),
+  );
   const e = await loadAgentModule('./broken.js', { baseDir: dir }).catch((x: AgentModuleError) => x);
   expect(e).toBeInstanceOf(AgentModuleError);
   expect((e as AgentModuleError).problems).toEqual([
@@ -101,13 +113,15 @@ test('exports that break the contract are named, one problem each', async () => 
     'export promo: promote() without demote()',
   ]);
   writeFileSync(join(dir, 'none.js'), 'export const x = 1;');
-  expect((await loadAgentModule('./none.js', { baseDir: dir }).catch((x: Error) => x.message))).toContain('exports no resource agent');
+  expect(await loadAgentModule('./none.js', { baseDir: dir }).catch((x: Error) => x.message)).toContain('exports no resource agent');
   writeFileSync(join(dir, 'throws.js'), "throw new Error('boom at load');");
   mkdirSync(join(dir, 'cjs'));
   writeFileSync(join(dir, 'cjs/package.json'), '{}');
   writeFileSync(join(dir, 'cjs/a.js'), "import { z } from 'zod';");
-  expect((await loadAgentModule('./cjs/a.js', { baseDir: dir }).catch((x: Error) => x.message))).toContain('(an agent module is an ES module: "type": "module" in its package.json, or a .mjs file)');
-  expect((await loadAgentModule('./throws.js', { baseDir: dir }).catch((x: Error) => x.message))).toMatch(/importing .*throws\.js failed: boom at load/);
+  expect(await loadAgentModule('./cjs/a.js', { baseDir: dir }).catch((x: Error) => x.message)).toContain(
+    '(an agent module is an ES module: "type": "module" in its package.json, or a .mjs file)',
+  );
+  expect(await loadAgentModule('./throws.js', { baseDir: dir }).catch((x: Error) => x.message)).toMatch(/importing .*throws\.js failed: boom at load/);
 });
 
 test('a module file or folder everyone may write, or another user owns, is refused before it is imported', async () => {
@@ -123,18 +137,22 @@ test('a module file or folder everyone may write, or another user owns, is refus
   mkdirSync(sub);
   writeFileSync(join(sub, 'a.js'), agentSource(['a']));
   chmodSync(sub, 0o777);
-  expect(agentModuleTrustProblems(join(sub, 'a.js'))).toEqual([`${sub} is writable by every user (mode 0777): anyone could change the code Paceline runs (run: chmod o-w ${sub})`]);
+  expect(agentModuleTrustProblems(join(sub, 'a.js'))).toEqual([
+    `${sub} is writable by every user (mode 0777): anyone could change the code Paceline runs (run: chmod o-w ${sub})`,
+  ]);
   chmodSync(sub, 0o1777); // sticky, as /tmp: others cannot replace what is ours
   expect(agentModuleTrustProblems(join(sub, 'a.js'))).toEqual([]);
   // Owned by someone else (not root): that user could change it. Only root can give a file away.
   const uid = process.getuid!();
   if (uid === 0) {
     chownSync(file, 65534, 65534);
-    expect(await loadAgentModule('./open.js', { baseDir: dir }).catch((x: Error) => x.message)).toContain(`${file} is owned by uid 65534, not by this user (uid 0) or root`);
+    expect(await loadAgentModule('./open.js', { baseDir: dir }).catch((x: Error) => x.message)).toContain(
+      `${file} is owned by uid 65534, not by this user (uid 0) or root`,
+    );
   }
 });
 
-test('the resolver: built-in agents first, then the agents of the scope\'s modules; a clash or a failed module is said', async () => {
+test("the resolver: built-in agents first, then the agents of the scope's modules; a clash or a failed module is said", async () => {
   const dir = folder();
   writeFileSync(join(dir, 'one.js'), agentSource(['lock']));
   writeFileSync(join(dir, 'two.js'), agentSource(['lock', 'latch']));
@@ -152,7 +170,9 @@ test('the resolver: built-in agents first, then the agents of the scope\'s modul
     [2, './clash.js', 'agent module ./clash.js (agents[2] of c.yaml): agent "dummy" has the name of a built-in agent (paceline:dummy): rename it'],
   ]);
   // An agent that is nowhere while a module failed: the failure is the reason.
-  await expect(resolver.resolve('paceline:gone', { modules: ['./missing.js'] })).rejects.toThrow(`agent module ./missing.js (agents[0] of c.yaml): ${join(dir, 'missing.js')} does not exist`);
+  await expect(resolver.resolve('paceline:gone', { modules: ['./missing.js'] })).rejects.toThrow(
+    `agent module ./missing.js (agents[0] of c.yaml): ${join(dir, 'missing.js')} does not exist`,
+  );
   // Installed later: tried again.
   writeFileSync(join(dir, 'missing.js'), agentSource(['gone']));
   expect((await resolver.resolve('paceline:gone', { modules: ['./missing.js'] }))?.meta.name).toBe('gone');

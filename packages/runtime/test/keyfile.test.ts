@@ -63,9 +63,25 @@ describe('key file', () => {
 
   it.each<[string, () => string, string]>([
     ['a missing file', () => path('missing.key'), 'KEY_UNREADABLE'],
-    ['a short key', () => { const p = path('short.key'); writeFileSync(p, 'abc', { mode: 0o600 }); return p; }, 'KEY_INVALID'],
+    [
+      'a short key',
+      () => {
+        const p = path('short.key');
+        writeFileSync(p, 'abc', { mode: 0o600 });
+        return p;
+      },
+      'KEY_INVALID',
+    ],
     ['a directory', () => path(''), 'KEY_INVALID'],
-    ['a symbolic link', () => { const p = path('link.key'); symlinkSync(path('a.key'), p); return p; }, 'KEY_UNREADABLE'],
+    [
+      'a symbolic link',
+      () => {
+        const p = path('link.key');
+        symlinkSync(path('a.key'), p);
+        return p;
+      },
+      'KEY_UNREADABLE',
+    ],
   ])('refuses %s', async (_n, make, code) => {
     const p = make();
     await expect(readKey(p)).rejects.toMatchObject({ code, message: expect.stringContaining(p) });

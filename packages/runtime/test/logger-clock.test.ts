@@ -3,7 +3,12 @@ import { createLogger, SystemClock } from '@paceline/runtime';
 
 function sink(): { stream: Writable; lines: string[] } {
   const lines: string[] = [];
-  const stream = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk).trimEnd()); cb(); } });
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk).trimEnd());
+      cb();
+    },
+  });
   return { stream, lines };
 }
 const clock = { now: () => Date.UTC(2026, 0, 2, 3, 4, 5), sleep: async () => undefined };

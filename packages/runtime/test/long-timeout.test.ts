@@ -9,7 +9,10 @@ describe('setLongTimeout and the system clock past the timer limit', () => {
     for (const ms of [MAX_TIMER_MS + 1, 25 * 86_400_000, Infinity]) {
       const abort = new AbortController();
       let settled = '';
-      clock.sleep(ms, abort.signal).then(() => (settled = 'resolved'), (e: Error) => (settled = `rejected: ${e.message}`));
+      clock.sleep(ms, abort.signal).then(
+        () => (settled = 'resolved'),
+        (e: Error) => (settled = `rejected: ${e.message}`),
+      );
       await wait(120);
       const early = settled;
       abort.abort(new Error('stop'));

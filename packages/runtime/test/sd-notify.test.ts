@@ -8,7 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemdNotifier } from '@paceline/runtime';
 
-interface Sock { bind(p: string): void; close(): void }
+interface Sock {
+  bind(p: string): void;
+  close(): void;
+}
 const dgram = createRequire(import.meta.url)('unix-dgram') as { createSocket(t: 'unix_dgram', cb: (b: Buffer) => void): Sock };
 const dir = mkdtempSync(join(tmpdir(), `paceline-sdnotify-${process.pid}-`));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -24,7 +24,9 @@ class Node {
 
   async open(): Promise<void> {
     this.transport = await UdpTransport.open({
-      self: this.name, nodes, key,
+      self: this.name,
+      nodes,
+      key,
       onInput: (input) => {
         this.inputs.push(input);
         this.state = step(this.state, input).state;
@@ -93,7 +95,19 @@ describe('UDP transport on loopback', () => {
     const send = (buf: Buffer): Promise<void> =>
       new Promise((resolve, reject) => raw.send(buf, target.port, target.host, (err) => (err ? reject(err) : resolve())));
     const forged = encode(
-      { v: 1, type: 'heartbeat', from: 'serv1', to: 'serv2', link: 'lan', boot: 99, seq: 1, membershipId: 50, members: ['serv1'], coordinator: 'serv1', term: 9 },
+      {
+        v: 1,
+        type: 'heartbeat',
+        from: 'serv1',
+        to: 'serv2',
+        link: 'lan',
+        boot: 99,
+        seq: 1,
+        membershipId: 50,
+        members: ['serv1'],
+        coordinator: 'serv1',
+        term: 9,
+      },
       Buffer.alloc(32, 1),
     );
     await send(forged);
@@ -114,7 +128,20 @@ describe('UDP transport on loopback', () => {
     // Re-send what serv1 sent: sign it as serv1 would, with a sequence number already seen.
     const seen = b.state.peers['serv1']?.replay;
     const replay = encode(
-      { v: 1, type: 'heartbeat', from: 'serv1', to: 'serv2', link: 'crossover', boot: seen?.boot ?? 1, seq: seen?.highest ?? 1, sentAt: Date.now(), membershipId: 2, members: ['serv1', 'serv2'], coordinator: 'serv1', term: 0 },
+      {
+        v: 1,
+        type: 'heartbeat',
+        from: 'serv1',
+        to: 'serv2',
+        link: 'crossover',
+        boot: seen?.boot ?? 1,
+        seq: seen?.highest ?? 1,
+        sentAt: Date.now(),
+        membershipId: 2,
+        members: ['serv1', 'serv2'],
+        coordinator: 'serv1',
+        term: 0,
+      },
       key,
     );
     await new Promise<void>((resolve) => raw.send(replay, target.port, target.host, () => resolve()));
@@ -125,14 +152,26 @@ describe('UDP transport on loopback', () => {
   it('stops delivering after dispose, and dispose is idempotent', async () => {
     const udp = (): number => process.getActiveResourcesInfo().filter((r) => r === 'UDPWRAP').length;
     const before = udp();
-    const c = await UdpTransport.open({ self: 'serv1', nodes, key, onInput: () => { throw new Error('no input expected'); } });
+    const c = await UdpTransport.open({
+      self: 'serv1',
+      nodes,
+      key,
+      onInput: () => {
+        throw new Error('no input expected');
+      },
+    });
     const ep = c.localEndpoint('lan');
     await c.dispose();
     await c.dispose();
     c.send({ link: 'lan', to: 'serv2', message: { v: 1, type: 'leave', from: 'serv1', to: 'serv2', link: 'lan', boot: 1, seq: 1 } });
     expect(c.stats().sent).toBe(0);
     // The port is free again.
-    const again = await UdpTransport.open({ self: 'serv1', nodes: [{ name: 'serv1', addresses: { lan: `127.0.0.1:${ep.port}` } }], key, onInput: () => undefined });
+    const again = await UdpTransport.open({
+      self: 'serv1',
+      nodes: [{ name: 'serv1', addresses: { lan: `127.0.0.1:${ep.port}` } }],
+      key,
+      onInput: () => undefined,
+    });
     await again.dispose();
     expect(udp()).toBe(before);
   });
@@ -145,8 +184,21 @@ describe('UDP transport on loopback', () => {
       for (const link of LINKS) c.setEndpoint('serv2', link, d.localEndpoint(link));
       await d.dispose(); // serv2's daemon is gone; its host (loopback) still answers
       const heartbeat = (link: string, seq: number) => ({
-        link, to: 'serv2',
-        message: { v: 1 as const, type: 'heartbeat' as const, from: 'serv1', to: 'serv2', link, boot: 1, seq, membershipId: 1, members: ['serv1'], coordinator: 'serv1', term: 0 },
+        link,
+        to: 'serv2',
+        message: {
+          v: 1 as const,
+          type: 'heartbeat' as const,
+          from: 'serv1',
+          to: 'serv2',
+          link,
+          boot: 1,
+          seq,
+          membershipId: 1,
+          members: ['serv1'],
+          coordinator: 'serv1',
+          term: 0,
+        },
       });
       for (let seq = 1; seq <= 50 && new Set(got.map((i) => i.type === 'unreachable' && i.link)).size < 2; seq++) {
         for (const link of LINKS) c.send(heartbeat(link, seq));

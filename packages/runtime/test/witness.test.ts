@@ -1,7 +1,5 @@
 import { createSocket, type Socket } from 'node:dgram';
-import {
-  MembershipError, decodeArbiterRequest, encodeArbiter, type ArbiterClaim, type ArbiterReply, type ArbiterRequest,
-} from '@paceline/membership';
+import { MembershipError, decodeArbiterRequest, encodeArbiter, type ArbiterClaim, type ArbiterReply, type ArbiterRequest } from '@paceline/membership';
 import { ArbiterClient, TransportError, WitnessServer, type WitnessEvent } from '@paceline/runtime';
 
 const key = Buffer.alloc(32, 7);
@@ -13,7 +11,11 @@ async function server(extra: { cluster?: string; hold?: boolean } = {}) {
   const clock = { mono: 0 };
   const events: WitnessEvent[] = [];
   const s = await WitnessServer.open({
-    listen: '127.0.0.1:0', key, nodes: NODES, monotonic: () => clock.mono, onEvent: (e) => events.push(e),
+    listen: '127.0.0.1:0',
+    key,
+    nodes: NODES,
+    monotonic: () => clock.mono,
+    onEvent: (e) => events.push(e),
     ...(extra.cluster !== undefined ? { cluster: extra.cluster } : {}),
   });
   if (!extra.hold) clock.mono = s.config.startupHoldMs;
@@ -37,13 +39,19 @@ async function raw(): Promise<{ socket: Socket; port: number; received: Buffer[]
   });
   await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
   return {
-    socket, port: socket.address().port, received,
-    next: () => new Promise<Buffer>((resolve, reject) => {
-      const b = received.shift();
-      if (b) return resolve(b);
-      const t = setTimeout(() => reject(new Error('no datagram within 2 s')), 2000);
-      waiters.push((m) => { clearTimeout(t); resolve(m); });
-    }),
+    socket,
+    port: socket.address().port,
+    received,
+    next: () =>
+      new Promise<Buffer>((resolve, reject) => {
+        const b = received.shift();
+        if (b) return resolve(b);
+        const t = setTimeout(() => reject(new Error('no datagram within 2 s')), 2000);
+        waiters.push((m) => {
+          clearTimeout(t);
+          resolve(m);
+        });
+      }),
   };
 }
 const closeRaw = (s: Socket): Promise<void> => new Promise((r) => s.close(() => r()));
@@ -103,7 +111,7 @@ describe('witness server and client on loopback', () => {
     }
   });
 
-  it('drops a replayed, a forged, a stale and an unknown node\'s request without answering', async () => {
+  it("drops a replayed, a forged, a stale and an unknown node's request without answering", async () => {
     const { s, events, address } = await server();
     const r = await raw();
     const port = s.address().port;
@@ -123,8 +131,17 @@ describe('witness server and client on loopback', () => {
       while (s.stats().received < 6 && Date.now() < until) await wait(5);
       await wait(20);
       expect(r.received).toEqual([]);
-      expect(s.stats()).toMatchObject({ received: 6, granted: 1, dropped: expect.objectContaining({ replayed: 1, forged: 1, stale: 1, 'unknown-node': 1, truncated: 1 }) });
-      expect(events.filter((e) => e.type === 'dropped').map((e) => e.reason).sort()).toEqual(['forged', 'replayed', 'stale', 'truncated', 'unknown-node']);
+      expect(s.stats()).toMatchObject({
+        received: 6,
+        granted: 1,
+        dropped: expect.objectContaining({ replayed: 1, forged: 1, stale: 1, 'unknown-node': 1, truncated: 1 }),
+      });
+      expect(
+        events
+          .filter((e) => e.type === 'dropped')
+          .map((e) => e.reason)
+          .sort(),
+      ).toEqual(['forged', 'replayed', 'stale', 'truncated', 'unknown-node']);
       expect(address).toContain(':');
     } finally {
       await Promise.all([closeRaw(r.socket), s.dispose()]);
@@ -160,7 +177,7 @@ describe('ArbiterClient against a scripted witness', () => {
     return { w, requests, address: `127.0.0.1:${w.port}` };
   }
   const granted = (req: ArbiterRequest, over: Partial<ArbiterReply> = {}): ArbiterReply =>
-    ({ v: 1, type: 'reply', node: req.node, boot: req.boot, nonce: req.nonce, vote: 'granted', leaseMs: 3000, ...over } as ArbiterReply);
+    ({ v: 1, type: 'reply', node: req.node, boot: req.boot, nonce: req.nonce, vote: 'granted', leaseMs: 3000, ...over }) as ArbiterReply;
 
   it('retries within its timeout with new sequence numbers and one nonce, and takes the first valid answer', async () => {
     const { w, requests, address } = await fake((req, n) => (n < 3 ? [] : [granted(req)]));
@@ -219,7 +236,10 @@ describe('ArbiterClient against a scripted witness', () => {
       const t0 = performance.now();
       const a = await c.claim(['serv2']);
       const took = performance.now() - t0;
-      expect(a).toMatchObject({ vote: 'unreachable', detail: expect.stringMatching(/no answer from the witness at 127\.0\.0\.1:\d+ within 150 ms \(3 tries\); the witness's port is closed/) });
+      expect(a).toMatchObject({
+        vote: 'unreachable',
+        detail: expect.stringMatching(/no answer from the witness at 127\.0\.0\.1:\d+ within 150 ms \(3 tries\); the witness's port is closed/),
+      });
       expect(took).toBeGreaterThanOrEqual(145);
       expect(took).toBeLessThan(1000);
       await c.release(); // best effort: resolves, never throws
@@ -256,7 +276,10 @@ describe('ArbiterClient against a scripted witness', () => {
     await expect(WitnessServer.open({ listen: '192.0.2.77:0', key, nodes: NODES })).rejects.toThrow(/cannot listen for witness requests on 192\.0\.2\.77:0/);
     const c = await client('serv1', 'witness.invalid:5430', { timeoutMs: 100 });
     try {
-      expect(await c.claim(['serv2'])).toMatchObject({ vote: 'unreachable', detail: expect.stringContaining('no answer from the witness at witness.invalid:5430 within 100 ms') });
+      expect(await c.claim(['serv2'])).toMatchObject({
+        vote: 'unreachable',
+        detail: expect.stringContaining('no answer from the witness at witness.invalid:5430 within 100 ms'),
+      });
     } finally {
       await c.dispose();
     }

@@ -128,19 +128,28 @@ export function createActions(ctx: ActionContext): ActionSet {
     if (!managed(r) && a.interval === 0 && !a.pseudo) a.optional = true;
     if (a.pseudo) return;
     const n = a.node ? nodeByName.get(a.node) : undefined;
-    if (!n) { a.runnable = false; return; }
+    if (!n) {
+      a.runnable = false;
+      return;
+    }
     if (!n.online) {
       a.runnable = false;
       return;
     }
-    if (n.pending) { a.runnable = false; return; }
+    if (n.pending) {
+      a.runnable = false;
+      return;
+    }
     const needs = a.task === 'start' || a.task === 'promote' ? r.meta.requires : 'nothing';
     if (needs === 'nothing' || ctx.quorum || policy === 'ignore') return;
     const st = ctx.unpacked.resources.get(r.id);
     const active = (st?.runningOn.length ?? 0) > 0;
     if (policy === 'freeze') {
       const next = ctx.assignment.nextRole.get(r.id) ?? 'Stopped';
-      if (!active || roleRank(next) > roleRank(st?.role ?? 'Stopped')) { a.runnable = false; a.reason = 'quorum freeze'; }
+      if (!active || roleRank(next) > roleRank(st?.role ?? 'Stopped')) {
+        a.runnable = false;
+        a.reason = 'quorum freeze';
+      }
       return;
     }
     if (policy === 'demote' && (st?.role === 'Promoted' || st?.role === 'Unpromoted')) return;
@@ -156,7 +165,18 @@ export function createActions(ctx: ActionContext): ActionSet {
     if (!(ctx.canFence && anyManaged)) continue;
     if (!ctx.quorum && policy !== 'ignore' && !n.online) continue;
     const reason = ctx.unpacked.fenceReasons.get(n.name) ?? n.uncleanReason ?? 'node is unclean';
-    const a: Action = { id: `fence ${n.name}`, task: 'fence', rsc: undefined, node: n.name, interval: 0, optional: false, runnable: true, pseudo: false, reason, fenceType };
+    const a: Action = {
+      id: `fence ${n.name}`,
+      task: 'fence',
+      rsc: undefined,
+      node: n.name,
+      interval: 0,
+      optional: false,
+      runnable: true,
+      pseudo: false,
+      reason,
+      fenceType,
+    };
     list.push(a);
     byKey.set(a.id, a);
     fencing.set(n.name, a);
@@ -165,7 +185,8 @@ export function createActions(ctx: ActionContext): ActionSet {
   for (const r of ctx.tree.primitives) createPrimitiveActions(r);
   for (const r of ctx.tree.byId.values()) {
     if (r.kind === 'primitive') continue;
-    for (const task of collectivePseudoTasks(r.kind === 'clone' ? 'clone' : 'group', r.clone?.promotable ?? false)) make(r, task, undefined, true, { pseudo: true });
+    for (const task of collectivePseudoTasks(r.kind === 'clone' ? 'clone' : 'group', r.clone?.promotable ?? false))
+      make(r, task, undefined, true, { pseudo: true });
   }
 
   /**
@@ -179,13 +200,13 @@ export function createActions(ctx: ActionContext): ActionSet {
     const clone = instance.parent;
     if (!clone || clone.clone?.meta.globallyUnique) return true;
     const leavesOf = (x: Resource): Resource[] => (x.kind === 'primitive' ? [x] : x.children.flatMap(leavesOf));
-    const known = (x: Resource): boolean => leavesOf(x).some((l) => {
-      const s = ctx.unpacked.resources.get(l.id);
-      return (s?.knownOn.has(node) ?? false) || (s?.runningOn.includes(node) ?? false);
-    });
-    const chosen = clone.children.find(known)
-      ?? clone.children.find((c) => leavesOf(c).some((l) => ctx.assignment.node.get(l.id) === node))
-      ?? clone.children[0];
+    const known = (x: Resource): boolean =>
+      leavesOf(x).some((l) => {
+        const s = ctx.unpacked.resources.get(l.id);
+        return (s?.knownOn.has(node) ?? false) || (s?.runningOn.includes(node) ?? false);
+      });
+    const chosen =
+      clone.children.find(known) ?? clone.children.find((c) => leavesOf(c).some((l) => ctx.assignment.node.get(l.id) === node)) ?? clone.children[0];
     return chosen === instance;
   }
 
@@ -204,8 +225,16 @@ export function createActions(ctx: ActionContext): ActionSet {
     // A half-done live migration continues when it still goes to the same target; otherwise
     // the resource is recovered (stopped everywhere, started where assigned).
     const partial = st.partialMigration;
-    const canMigrate = r.meta.allowMigrate && managed(r) && !st.failed && !st.noMigrate && !st.startPending
-      && current !== undefined && allocated !== null && !nodeByName.get(current)?.unclean && !nodeByName.get(allocated)?.unclean;
+    const canMigrate =
+      r.meta.allowMigrate &&
+      managed(r) &&
+      !st.failed &&
+      !st.noMigrate &&
+      !st.startPending &&
+      current !== undefined &&
+      allocated !== null &&
+      !nodeByName.get(current)?.unclean &&
+      !nodeByName.get(allocated)?.unclean;
     const continuing = partial !== undefined && canMigrate && moving && running.length === 2 && current === partial.source && allocated === partial.target;
     if (partial) needStop = true;
     const multiply = partial ? false : needsFencing(r) ? running.length > 1 : cleanActive > 1;
@@ -216,10 +245,19 @@ export function createActions(ctx: ActionContext): ActionSet {
     }
     // A changed definition where it stays: restart (or reload) it there; rescheduled monitors.
     const pc = st.paramChanges?.find((c) => c.node === allocated);
-    const redefined = pc !== undefined && !moving && !needStop && !st.blocked && managed(r) && running.includes(allocated!)
-      && roleRank(nextRole) >= roleRank('Started') ? pc : undefined;
+    const redefined =
+      pc !== undefined && !moving && !needStop && !st.blocked && managed(r) && running.includes(allocated!) && roleRank(nextRole) >= roleRank('Started')
+        ? pc
+        : undefined;
     if (redefined?.action === 'restart') needStop = true;
-    const stopReason = allocated === null ? 'node availability' : multiply ? 'being multiply active' : redefined?.action === 'restart' ? 'resource definition change' : undefined;
+    const stopReason =
+      allocated === null
+        ? 'node availability'
+        : multiply
+          ? 'being multiply active'
+          : redefined?.action === 'restart'
+            ? 'resource definition change'
+            : undefined;
     // Down to stopped on the current node(s)
     if (role !== 'Stopped') {
       if (role === 'Promoted') for (const n of running) make(r, 'demote', n, !needStop);
@@ -229,7 +267,10 @@ export function createActions(ctx: ActionContext): ActionSet {
         if (stopReason && !s.reason) s.reason = stopReason;
         if (!managed(r)) s.runnable = false;
         const f = fencing.get(n);
-        if (f) { s.pseudo = true; s.runnable = true; }
+        if (f) {
+          s.pseudo = true;
+          s.runnable = true;
+        }
       }
     }
     // Back up to the current role on the assigned node
@@ -248,12 +289,16 @@ export function createActions(ctx: ActionContext): ActionSet {
       }
     } else if (roleRank(nextRole) < roleRank(role)) {
       if (role === 'Promoted' && nextRole !== 'Promoted') for (const n of running) make(r, 'demote', n, false);
-      if (nextRole === 'Stopped') for (const n of running) {
-        const s = make(r, 'stop', n, false);
-        if (stopReason && !s.reason) s.reason = stopReason;
-        if (!managed(r)) s.runnable = false;
-        if (fencing.get(n)) { s.pseudo = true; s.runnable = true; }
-      }
+      if (nextRole === 'Stopped')
+        for (const n of running) {
+          const s = make(r, 'stop', n, false);
+          if (stopReason && !s.reason) s.reason = stopReason;
+          if (!managed(r)) s.runnable = false;
+          if (fencing.get(n)) {
+            s.pseudo = true;
+            s.runnable = true;
+          }
+        }
     }
     if (st.startPending && allocated) make(r, 'start', allocated, true);
     if (redefined?.action === 'restart') {
@@ -263,8 +308,17 @@ export function createActions(ctx: ActionContext): ActionSet {
     if (redefined?.action === 'reload') make(r, 'reload', allocated!, false).why = redefined.detail;
     for (const interval of redefined?.monitors ?? []) make(r, 'monitor', allocated!, false, { interval });
     // Why each action exists (kept when an earlier stage already said).
-    const why = moving ? `moving from ${current} to ${allocated}` : st.failed && st.stopOnFailure ? `recovering ${r.id} after a failure`
-      : multiply ? 'being multiply active' : st.blocked ? 'blocked by failure handling' : redefined?.action === 'restart' ? redefined.detail : undefined;
+    const why = moving
+      ? `moving from ${current} to ${allocated}`
+      : st.failed && st.stopOnFailure
+        ? `recovering ${r.id} after a failure`
+        : multiply
+          ? 'being multiply active'
+          : st.blocked
+            ? 'blocked by failure handling'
+            : redefined?.action === 'restart'
+              ? redefined.detail
+              : undefined;
     for (const a of byRsc.get(r.id) ?? []) {
       if (a.task === 'stop') a.why = why ?? (nextRole === 'Stopped' ? (ctx.assignment.nextRoleReason.get(r.id) ?? 'to be stopped') : 'restart');
       else if (a.task === 'start') a.why = why ?? (role === 'Stopped' ? `placed on ${allocated}` : 'restart');
@@ -289,7 +343,17 @@ export function createActions(ctx: ActionContext): ActionSet {
       if (!managed(r) && !running.length) continue;
       if (r.orphan) continue;
       // Probes are unique per resource and node: no need to look for an existing one.
-      const probe: Action = { id: actionKey(r.id, 'probe', n.name), task: 'probe', rsc: r, node: n.name, interval: 0, optional: false, runnable: !n.pending, pseudo: false, reason: undefined };
+      const probe: Action = {
+        id: actionKey(r.id, 'probe', n.name),
+        task: 'probe',
+        rsc: r,
+        node: n.name,
+        interval: 0,
+        optional: false,
+        runnable: !n.pending,
+        pseudo: false,
+        reason: undefined,
+      };
       list.push(probe);
       byRsc.get(r.id)?.push(probe) ?? byRsc.set(r.id, [probe]);
     }

@@ -19,20 +19,20 @@
  *   transient attributes and fail counts cleared; unfencing (`on`) changes nothing.
  * - Pseudo actions, notifications and actions that are not runnable change nothing.
  */
-import type {
-  ClusterConfig,
-  ClusterStatus,
-  GraphAction,
-  NodeStatus,
-  OpRecord,
-  Primitive,
-  ResourceHistory,
-  Transition,
-} from '@paceline/model';
+import type { ClusterConfig, ClusterStatus, GraphAction, NodeStatus, OpRecord, Primitive, ResourceHistory, Transition } from '@paceline/model';
 import { DEFINING_ACTIONS, emptyNodeStatus, operationParams, paramsDigest } from '@paceline/model';
 
 const KIND_RANK: Partial<Record<GraphAction['kind'], number>> = {
-  fence: 0, probe: 1, stop: 2, demote: 3, migrate_to: 4, migrate_from: 5, start: 6, promote: 7, reload: 8, monitor: 9,
+  fence: 0,
+  probe: 1,
+  stop: 2,
+  demote: 3,
+  migrate_to: 4,
+  migrate_from: 5,
+  start: 6,
+  promote: 7,
+  reload: 8,
+  monitor: 9,
 };
 
 function rank(a: GraphAction): number {
@@ -129,7 +129,9 @@ export function executionOrder(actions: readonly GraphAction[], edges: Transitio
   }
   // Priority of every action as one integer: its position when sorted by (kind, id).
   const ranks = actions.map(rank);
-  const byPriority = actions.map((_, i) => i).sort((x, y) => ranks[x]! - ranks[y]! || (actions[x]!.id < actions[y]!.id ? -1 : actions[x]!.id > actions[y]!.id ? 1 : 0));
+  const byPriority = actions
+    .map((_, i) => i)
+    .sort((x, y) => ranks[x]! - ranks[y]! || (actions[x]!.id < actions[y]!.id ? -1 : actions[x]!.id > actions[y]!.id ? 1 : 0));
   const priority = new Array<number>(actions.length);
   byPriority.forEach((i, p) => {
     priority[i] = p;
@@ -288,7 +290,13 @@ export function applyTransition(config: ClusterConfig, status: ClusterStatus, tr
     };
     // The parameters it ran with, as the executor records them (a later definition change shows).
     if (prim && a.node && DEFINING_ACTIONS.has(action))
-      record.digest = paramsDigest(operationParams(prim, a.node, prim.ops.find((o) => o.name === action && o.interval === 0)));
+      record.digest = paramsDigest(
+        operationParams(
+          prim,
+          a.node,
+          prim.ops.find((o) => o.name === action && o.interval === 0),
+        ),
+      );
     if (a.kind === 'migrate_to' || a.kind === 'migrate_from') {
       const src = migrateSource.get(instance);
       const tgt = migrateTarget.get(instance);

@@ -77,8 +77,14 @@ export function buildColocations(config: ClusterConfig, tree: ResourceTree): { i
         continue;
       }
       add({
-        id: c.id, dependent, primary, score: c.score, dependentRole: roleOf(c.resourceRole), primaryRole: roleOf(c.withResourceRole),
-        nodeAttribute: c.nodeAttribute, influence: influenceOf(c, dependent),
+        id: c.id,
+        dependent,
+        primary,
+        score: c.score,
+        dependentRole: roleOf(c.resourceRole),
+        primaryRole: roleOf(c.withResourceRole),
+        nodeAttribute: c.nodeAttribute,
+        influence: influenceOf(c, dependent),
       });
       continue;
     }
@@ -89,7 +95,16 @@ export function buildColocations(config: ClusterConfig, tree: ResourceTree): { i
     // not sequential).
     const sets = c.sets.map((s) => ({ s, members: s.resources.map((id) => tree.byId.get(id)).filter((r): r is Resource => r !== undefined) }));
     const pair = (dependent: Resource, primary: Resource, score: number, dRole: string | undefined, pRole: string | undefined): void =>
-      add({ id: c.id, dependent, primary, score, dependentRole: roleOf(dRole), primaryRole: roleOf(pRole), nodeAttribute: c.nodeAttribute, influence: c.influence ?? dependent.meta.critical });
+      add({
+        id: c.id,
+        dependent,
+        primary,
+        score,
+        dependentRole: roleOf(dRole),
+        primaryRole: roleOf(pRole),
+        nodeAttribute: c.nodeAttribute,
+        influence: c.influence ?? dependent.meta.critical,
+      });
     for (let k = 0; k < sets.length; k++) {
       const { s, members } = sets[k]!;
       const score = s.score ?? c.score;
@@ -111,7 +126,16 @@ export function buildColocations(config: ClusterConfig, tree: ResourceTree): { i
     if (r.kind !== 'group' || r.collocated === false) continue;
     r.children.forEach((m, i) => {
       if (i === 0) return;
-      add({ id: 'group:internal_colocation', dependent: m, primary: r.children[i - 1]!, score: INFINITY, dependentRole: undefined, primaryRole: undefined, nodeAttribute: '#uname', influence: m.meta.critical });
+      add({
+        id: 'group:internal_colocation',
+        dependent: m,
+        primary: r.children[i - 1]!,
+        score: INFINITY,
+        dependentRole: undefined,
+        primaryRole: undefined,
+        nodeAttribute: '#uname',
+        influence: m.meta.critical,
+      });
     });
   }
   return { index: { all, thisWith, withThis }, warnings };

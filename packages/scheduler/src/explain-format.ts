@@ -18,6 +18,7 @@ export function explainResource(t: Transition, resource: string, node?: string):
     lines.push(`score on ${s.node}: ${formatScore(s.total)}`);
     for (const c of s.contributions) lines.push(`  ${c.source}: ${formatScore(c.score)}`);
   }
-  for (const a of t.actions) if (a.resource === resource || a.primitive === resource) lines.push(`action ${a.id}: ${a.reason}${a.runnable ? '' : ' (blocked)'}`);
+  for (const a of t.actions)
+    if (a.resource === resource || a.primitive === resource) lines.push(`action ${a.id}: ${a.reason}${a.runnable ? '' : ' (blocked)'}`);
   return lines;
 }

@@ -31,15 +31,17 @@ export function buildExplanation(
   const banned = (ban: Ban): ScoreContribution => ({ source: formatCause({ kind: 'ban', ban }), score: BANNED });
   const NO_ENTRY: ScoreContribution = { source: formatCause({ kind: 'not-allowed' }), score: BANNED };
   // Per-node bans are shared by every resource (one list per node).
-  const nodeBans = new Map(nodes.map((n) => {
-    const bans: ScoreContribution[] = [];
-    if (!n.online) bans.push(banned({ kind: 'node-state', state: 'offline' }));
-    if (n.unclean) bans.push(banned({ kind: 'node-state', state: 'unclean' }));
-    if (n.standby) bans.push(banned({ kind: 'node-state', state: 'in standby' }));
-    if (n.maintenance) bans.push(banned({ kind: 'node-state', state: 'in maintenance' }));
-    if (n.shutdown) bans.push(banned({ kind: 'node-state', state: 'shutting down' }));
-    return [n.name, bans] as const;
-  }));
+  const nodeBans = new Map(
+    nodes.map((n) => {
+      const bans: ScoreContribution[] = [];
+      if (!n.online) bans.push(banned({ kind: 'node-state', state: 'offline' }));
+      if (n.unclean) bans.push(banned({ kind: 'node-state', state: 'unclean' }));
+      if (n.standby) bans.push(banned({ kind: 'node-state', state: 'in standby' }));
+      if (n.maintenance) bans.push(banned({ kind: 'node-state', state: 'in maintenance' }));
+      if (n.shutdown) bans.push(banned({ kind: 'node-state', state: 'shutting down' }));
+      return [n.name, bans] as const;
+    }),
+  );
   const EMPTY: readonly ScoreContribution[] = Object.freeze([]);
   for (const p of tree.primitives) {
     const table = assignment.scores.get(p.id);
@@ -98,9 +100,15 @@ export function buildExplanation(
       const roleWhy = role === 'Promoted' || role === 'Unpromoted' ? assignment.nextRoleReason.get(p.id) : undefined;
       const choice = assignment.choices.get(p.id);
       const over = choice !== undefined && choice.node === node ? `; ${formatNodeChoice(choice, placementStrategy)}` : '';
-      decisions.push({ resource: p.id, text: `${p.id}: placed on ${node} (score ${formatScore(table?.get(node) ?? 0)})${over}${roleWhy ? `; ${role}: ${roleWhy}` : ''}` });
-    }
-    else decisions.push({ resource: p.id, text: `${p.id}: not placed (${assignment.nextRoleReason.get(p.id) ?? 'no node with a non-negative score is available'})` });
+      decisions.push({
+        resource: p.id,
+        text: `${p.id}: placed on ${node} (score ${formatScore(table?.get(node) ?? 0)})${over}${roleWhy ? `; ${role}: ${roleWhy}` : ''}`,
+      });
+    } else
+      decisions.push({
+        resource: p.id,
+        text: `${p.id}: not placed (${assignment.nextRoleReason.get(p.id) ?? 'no node with a non-negative score is available'})`,
+      });
   }
   return { scores, decisions };
 }
@@ -114,13 +122,19 @@ export function formatNodeChoice(c: NodeChoice, placementStrategy: 'default' | '
   const head = `${c.node} over ${c.runnerUp}`;
   const [mine, theirs] = c.scores ?? [0, 0];
   switch (c.decidedBy) {
-    case 'score': return `${head}: higher score (${formatScore(mine)} > ${formatScore(theirs)})`;
-    case 'strategy': return placementStrategy === 'minimal'
-      ? `${head}: equal score, first by name (placement-strategy=minimal)`
-      : `${head}: equal score, more free capacity (placement-strategy=${placementStrategy})`;
-    case 'fewest-assigned': return `${head}: equal score, fewer resources${c.compared ? ` (${c.compared[0]} < ${c.compared[1]})` : ''}`;
-    case 'current-node': return `${head}: ${mine === theirs ? 'equal score, ' : ''}it is active there`;
-    case 'name': return `${head}: equal score and load, first by name`;
-    case 'preferred': return `${head}: offered first (${formatScore(mine)} ≥ ${formatScore(theirs)})`;
+    case 'score':
+      return `${head}: higher score (${formatScore(mine)} > ${formatScore(theirs)})`;
+    case 'strategy':
+      return placementStrategy === 'minimal'
+        ? `${head}: equal score, first by name (placement-strategy=minimal)`
+        : `${head}: equal score, more free capacity (placement-strategy=${placementStrategy})`;
+    case 'fewest-assigned':
+      return `${head}: equal score, fewer resources${c.compared ? ` (${c.compared[0]} < ${c.compared[1]})` : ''}`;
+    case 'current-node':
+      return `${head}: ${mine === theirs ? 'equal score, ' : ''}it is active there`;
+    case 'name':
+      return `${head}: equal score and load, first by name`;
+    case 'preferred':
+      return `${head}: offered first (${formatScore(mine)} ≥ ${formatScore(theirs)})`;
   }
 }

@@ -37,7 +37,9 @@ export function indexFailCounts(status: ClusterStatus, now: number): FailCountIn
     const anonymous = rsc.instance !== undefined && !(cloneOf(rsc)?.clone?.meta.globallyUnique ?? false);
     const names = anonymous
       ? [...perNode.keys()].filter((k) => k === rsc.baseId || k.replace(/:\d+$/, '') === rsc.baseId)
-      : rsc.instance !== undefined ? [rsc.id, rsc.baseId] : [rsc.id];
+      : rsc.instance !== undefined
+        ? [rsc.id, rsc.baseId]
+        : [rsc.id];
     let count = 0;
     let lastFailure = 0;
     for (const name of names) {

@@ -6,6 +6,13 @@ export { scheduleInput, ScheduleInputError } from './input.js';
 export { formatExplanation, explainResource } from './explain-format.js';
 export { applyTransition } from './apply.js';
 export {
-  simulate, applyWhatIf, parseOpFail, coldStartStatus, monitorInterval, QUARANTINE_ATTRIBUTE,
-  type WhatIf, type SimulateInput, type Simulation,
+  simulate,
+  applyWhatIf,
+  parseOpFail,
+  coldStartStatus,
+  monitorInterval,
+  QUARANTINE_ATTRIBUTE,
+  type WhatIf,
+  type SimulateInput,
+  type Simulation,
 } from './whatif.js';

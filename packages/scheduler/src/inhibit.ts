@@ -24,7 +24,7 @@ export function inhibitUnpairedInstances(
   let changed = false;
   const placedOn = (inst: Resource): string | null => {
     const l = leaves(inst)[0];
-    return l === undefined ? null : node.get(l.id) ?? null;
+    return l === undefined ? null : (node.get(l.id) ?? null);
   };
   // Taking an instance back can leave instances of clones ordered after it without a partner:
   // repeat until nothing changes (Pacemaker revisits orderings as their actions change).
@@ -39,10 +39,17 @@ export function inhibitUnpairedInstances(
       if (first.clone?.meta.cloneMin) continue;
       const thenAction = c.thenAction ?? c.firstAction;
       if (c.firstAction === 'stop' || c.firstAction === 'demote') continue;
-      if (!interleaveApplies({
-        firstIsClone: true, thenIsClone: true, sameResource: first === then, thenTask: thenAction,
-        firstInterleave: first.clone?.meta.interleave ?? false, thenInterleave: then.clone?.meta.interleave ?? false,
-      })) continue;
+      if (
+        !interleaveApplies({
+          firstIsClone: true,
+          thenIsClone: true,
+          sameResource: first === then,
+          thenTask: thenAction,
+          firstInterleave: first.clone?.meta.interleave ?? false,
+          thenInterleave: then.clone?.meta.interleave ?? false,
+        })
+      )
+        continue;
       const firstNodes = new Set(first.children.map(placedOn).filter((n): n is string => n !== null));
       for (const inst of then.children) {
         const n = placedOn(inst);

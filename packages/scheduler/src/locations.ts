@@ -54,7 +54,8 @@ export function applyNodeCriteria(
     if (!target) continue;
     for (const p of leaves(target)) {
       const targets = a.node === undefined ? nodes.map((n) => n.name) : [a.node];
-      for (const n of targets) addNodeScore(book, p.id, n, a.score, a.score < 0 ? { kind: 'ban', ban: { kind: 'history', what: a.reason } } : { kind: 'history', what: a.reason });
+      for (const n of targets)
+        addNodeScore(book, p.id, n, a.score, a.score < 0 ? { kind: 'ban', ban: { kind: 'history', what: a.reason } } : { kind: 'history', what: a.reason });
     }
   }
 
@@ -81,16 +82,16 @@ export function applyNodeCriteria(
   if (strategy !== 'none') {
     const custom = strategy === 'progressive' || strategy === 'custom';
     const props = config.properties as { nodeHealthRed?: number; nodeHealthYellow?: number; nodeHealthGreen?: number; nodeHealthBase?: number };
-    const red = custom ? props.nodeHealthRed ?? 0 : -INFINITY;
-    const yellow = custom ? props.nodeHealthYellow ?? 0 : strategy === 'only-green' ? -INFINITY : 0;
-    const green = custom ? props.nodeHealthGreen ?? 0 : 0;
-    const base = strategy === 'progressive' ? props.nodeHealthBase ?? 0 : 0;
+    const red = custom ? (props.nodeHealthRed ?? 0) : -INFINITY;
+    const yellow = custom ? (props.nodeHealthYellow ?? 0) : strategy === 'only-green' ? -INFINITY : 0;
+    const green = custom ? (props.nodeHealthGreen ?? 0) : 0;
+    const base = strategy === 'progressive' ? (props.nodeHealthBase ?? 0) : 0;
     for (const n of nodes) {
       let health = base;
       for (const [k, v] of n.attributes) {
         if (!k.startsWith('#health')) continue;
         const lv = v.toLowerCase();
-        const score = lv === 'red' ? red : lv === 'yellow' ? yellow : lv === 'green' ? green : parseScore(v) ?? 0;
+        const score = lv === 'red' ? red : lv === 'yellow' ? yellow : lv === 'green' ? green : (parseScore(v) ?? 0);
         health = addScores(health, score);
       }
       if (health === 0) continue;
@@ -132,15 +133,15 @@ export function applyNodeCriteria(
       if (count <= 0 || threshold - count > 0) continue;
       const clone = cloneOf(p);
       const banned = clone && !clone.clone?.meta.globallyUnique ? leaves(clone) : [p];
-      for (const b of banned)
-        addNodeScore(book, b.id, n.name, -INFINITY, { kind: 'ban', ban: { kind: 'fail-count', count, threshold } });
+      for (const b of banned) addNodeScore(book, b.id, n.name, -INFINITY, { kind: 'ban', ban: { kind: 'fail-count', count, threshold } });
     }
   }
 
   for (const id of exclusive) {
     const t = tableOf(book, id);
     const d = discovery.get(id);
-    for (const node of t.keys()) if (d?.get(node) !== 'exclusive') addNodeScore(book, id, node, -INFINITY, { kind: 'ban', ban: { kind: 'discovery-exclusive' } });
+    for (const node of t.keys())
+      if (d?.get(node) !== 'exclusive') addNodeScore(book, id, node, -INFINITY, { kind: 'ban', ban: { kind: 'discovery-exclusive' } });
   }
   void nodeByName;
   return { book, discovery, promotedLocations, warnings };

@@ -57,7 +57,7 @@ export function buildOrderings(
   };
   const rscActions = (r: Resource, task: string, asFirst: boolean): Action[] => {
     if (r.kind === 'primitive') return find(r, task);
-    const t = asFirst ? COLLECTIVE_FIRST[task] ?? task : task;
+    const t = asFirst ? (COLLECTIVE_FIRST[task] ?? task) : task;
     return find(r, t);
   };
 
@@ -71,7 +71,17 @@ export function buildOrderings(
     const active = (unpackedRole.get(r.id) ?? 'Stopped') !== 'Stopped';
     if (task === 'stop' && !active) return [];
     if (task === 'demote' && unpackedRole.get(r.id) !== 'Promoted') return [];
-    const a: Action = { id: actionKey(r.id, task, undefined), task, rsc: r, node: undefined, interval: 0, optional: true, runnable: false, pseudo: false, reason: undefined };
+    const a: Action = {
+      id: actionKey(r.id, task, undefined),
+      task,
+      rsc: r,
+      node: undefined,
+      interval: 0,
+      optional: true,
+      runnable: false,
+      pseudo: false,
+      reason: undefined,
+    };
     actions.list.push(a);
     actions.byKey.set(a.id, a);
     const l = actions.byRsc.get(r.id) ?? [];
@@ -95,7 +105,8 @@ export function buildOrderings(
     }
     const unf = actions.unfencings.get(find(p, 'start')[0]?.node ?? '');
     if (unf && (p.isFencing || p.meta.requires === 'unfencing')) order([unf], find(p, 'start'), F_OPTIONAL, `unfence before ${p.id} starts`);
-    if (needsFencing(p)) for (const f of actions.fencing.values()) order([f], [...find(p, 'start'), ...find(p, 'promote')], F_OPTIONAL, `${p.id} starts after fencing`);
+    if (needsFencing(p))
+      for (const f of actions.fencing.values()) order([f], [...find(p, 'start'), ...find(p, 'promote')], F_OPTIONAL, `${p.id} starts after fencing`);
   }
   // Groups and clones.
   for (const g of tree.byId.values()) {
@@ -120,15 +131,29 @@ export function buildOrderings(
     });
   }
   // Promotable clones: promote/demote pseudo actions around the instances' (clone module rules).
-  const KIND_FLAGS: Record<OrderKind, number> = { optional: F_OPTIONAL, 'runnable-left': F_RUNNABLE_LEFT, 'implies-then': F_IMPLIES_THEN, 'implies-first': F_IMPLIES_FIRST };
+  const KIND_FLAGS: Record<OrderKind, number> = {
+    optional: F_OPTIONAL,
+    'runnable-left': F_RUNNABLE_LEFT,
+    'implies-then': F_IMPLIES_THEN,
+    'implies-first': F_IMPLIES_FIRST,
+  };
   for (const cl of tree.byId.values()) {
     if (cl.kind !== 'clone' || !cl.clone?.promotable) continue;
-    for (const spec of promotableInternalOrderings(cl.id, cl.children.map((c) => c.id), cl.clone.meta.ordered ?? false)) {
+    for (const spec of promotableInternalOrderings(
+      cl.id,
+      cl.children.map((c) => c.id),
+      cl.clone.meta.ordered ?? false,
+    )) {
       const fr = tree.byId.get(spec.first.rsc);
       const tr = tree.byId.get(spec.then.rsc);
       if (!fr || !tr) continue;
       const flags = spec.kinds.reduce((acc, k) => acc | KIND_FLAGS[k], 0);
-      order(fr === cl ? find(fr, spec.first.task) : rscActions(fr, spec.first.task, true), tr === cl ? find(tr, spec.then.task) : rscActions(tr, spec.then.task, false), flags, spec.reason);
+      order(
+        fr === cl ? find(fr, spec.first.task) : rscActions(fr, spec.first.task, true),
+        tr === cl ? find(tr, spec.then.task) : rscActions(tr, spec.then.task, false),
+        flags,
+        spec.reason,
+      );
     }
   }
   // Order constraints.
@@ -158,7 +183,17 @@ export function buildOrderings(
     }
     let point = actions.byKey.get(spec.anyOf);
     if (!point) {
-      point = { id: spec.anyOf, task: 'one-or-more', rsc: undefined, node: undefined, interval: 0, optional: true, runnable: true, pseudo: true, reason: undefined };
+      point = {
+        id: spec.anyOf,
+        task: 'one-or-more',
+        rsc: undefined,
+        node: undefined,
+        interval: 0,
+        optional: true,
+        runnable: true,
+        pseudo: true,
+        reason: undefined,
+      };
       actions.list.push(point);
       actions.byKey.set(point.id, point);
     }
@@ -186,7 +221,18 @@ export function buildOrderings(
       const key = `clone-one-or-more:${c.id}`;
       let point = actions.byKey.get(key);
       if (!point) {
-        point = { id: key, task: 'one-or-more', rsc: undefined, node: undefined, interval: 0, optional: true, runnable: true, pseudo: true, reason: undefined, requiredFirsts: cloneMin };
+        point = {
+          id: key,
+          task: 'one-or-more',
+          rsc: undefined,
+          node: undefined,
+          interval: 0,
+          optional: true,
+          runnable: true,
+          pseudo: true,
+          reason: undefined,
+          requiredFirsts: cloneMin,
+        };
         actions.list.push(point);
         actions.byKey.set(point.id, point);
       }
@@ -199,16 +245,22 @@ export function buildOrderings(
       if (firsts < cloneMin) point.runnable = false;
       order([point], rscActions(then, thenAction, false), flags | F_RUNNABLE_LEFT, `order ${c.id}`);
       if (symmetrical && c.kind !== 'Serialize') {
-        const inv = (a: string): string | undefined => ({ start: 'stop', stop: 'start', promote: 'demote', demote: 'promote' } as Record<string, string>)[a];
+        const inv = (a: string): string | undefined => (({ start: 'stop', stop: 'start', promote: 'demote', demote: 'promote' }) as Record<string, string>)[a];
         const fi = inv(thenAction);
         const ti = inv(firstAction);
-        if (fi && ti) order(firstActionsFor(then, fi), rscActions(first, ti, false), F_OPTIONAL | (c.kind === 'Mandatory' ? F_IMPLIES_FIRST : 0), `order ${c.id} (inverse)`);
+        if (fi && ti)
+          order(
+            firstActionsFor(then, fi),
+            rscActions(first, ti, false),
+            F_OPTIONAL | (c.kind === 'Mandatory' ? F_IMPLIES_FIRST : 0),
+            `order ${c.id} (inverse)`,
+          );
       }
       return;
     }
-    if (c.requireAll !== false && !(first.clone?.meta.cloneMin) && orderInterleaved(first, then, firstAction, thenAction, flags, `order ${c.id}`)) {
+    if (c.requireAll !== false && !first.clone?.meta.cloneMin && orderInterleaved(first, then, firstAction, thenAction, flags, `order ${c.id}`)) {
       if (symmetrical && c.kind !== 'Serialize') {
-        const inv = (a: string): string | undefined => ({ start: 'stop', stop: 'start', promote: 'demote', demote: 'promote' } as Record<string, string>)[a];
+        const inv = (a: string): string | undefined => (({ start: 'stop', stop: 'start', promote: 'demote', demote: 'promote' }) as Record<string, string>)[a];
         const fi = inv(thenAction);
         const ti = inv(firstAction);
         if (fi && ti) orderInterleaved(then, first, fi, ti, F_OPTIONAL | (c.kind === 'Mandatory' ? F_IMPLIES_FIRST : 0), `order ${c.id} (inverse)`);
@@ -217,7 +269,7 @@ export function buildOrderings(
     }
     order(firstActionsFor(first, firstAction), rscActions(then, thenAction, false), flags, `order ${c.id}`);
     if (symmetrical && c.kind !== 'Serialize') {
-      const inv = (a: string): string | undefined => ({ start: 'stop', stop: 'start', promote: 'demote', demote: 'promote' } as Record<string, string>)[a];
+      const inv = (a: string): string | undefined => (({ start: 'stop', stop: 'start', promote: 'demote', demote: 'promote' }) as Record<string, string>)[a];
       const fi = inv(thenAction);
       const ti = inv(firstAction);
       if (fi && ti) {
@@ -231,28 +283,44 @@ export function buildOrderings(
    * same node; a then-instance without a partner cannot run when the ordering is mandatory.
    */
   function orderInterleaved(first: Resource, then: Resource, firstAction: string, thenAction: string, flags: number, reason: string): boolean {
-    if (!interleaveApplies({
-      firstIsClone: first.kind === 'clone', thenIsClone: then.kind === 'clone', sameResource: first === then, thenTask: thenAction,
-      firstInterleave: first.clone?.meta.interleave ?? false, thenInterleave: then.clone?.meta.interleave ?? false,
-    })) return false;
+    if (
+      !interleaveApplies({
+        firstIsClone: first.kind === 'clone',
+        thenIsClone: then.kind === 'clone',
+        sameResource: first === then,
+        thenTask: thenAction,
+        firstInterleave: first.clone?.meta.interleave ?? false,
+        thenInterleave: then.clone?.meta.interleave ?? false,
+      })
+    )
+      return false;
     const current = firstAction === 'stop' || firstAction === 'demote';
     const nodeOf = (inst: Resource, cur: boolean): string | null => {
       const l = leaves(inst)[0];
       if (!l) return null;
       if (cur) return (actions.running.get(l.id) ?? [])[0] ?? null;
-      const starts = (actions.byRsc.get(l.id) ?? []).filter((a) => (a.task === 'start' || a.task === 'promote' || a.task === 'monitor') && a.node !== undefined);
-      const stays = (actions.running.get(l.id) ?? []).find((n) => !(actions.byRsc.get(l.id) ?? []).some((a) => a.task === 'stop' && a.node === n && !a.optional));
+      const starts = (actions.byRsc.get(l.id) ?? []).filter(
+        (a) => (a.task === 'start' || a.task === 'promote' || a.task === 'monitor') && a.node !== undefined,
+      );
+      const stays = (actions.running.get(l.id) ?? []).find(
+        (n) => !(actions.byRsc.get(l.id) ?? []).some((a) => a.task === 'stop' && a.node === n && !a.optional),
+      );
       return starts.find((a) => a.task === 'start')?.node ?? stays ?? starts[0]?.node ?? null;
     };
     const { pairs, unpaired } = interleavePairs({ firstInstances: first.children, thenInstances: then.children, current, nodeOf });
     for (const [f, t] of pairs) order(rscActions(f, firstAction, true), rscActions(t, thenAction, false), flags, `${reason} (interleaved)`);
     if (!current && flags & (F_RUNNABLE_LEFT | F_IMPLIES_THEN)) {
-      for (const t of unpaired) for (const a of rscActions(t, thenAction, false)) {
-        // Pacemaker unassigns such an instance: a new one does not start (and is not reported as
-        // blocked); one already running there must stop, its start required but unrunnable.
-        const runsHere = a.rsc !== undefined && a.node !== undefined && (actions.running.get(a.rsc.id) ?? []).includes(a.node);
-        if (a.runnable) { a.runnable = false; a.optional = !runsHere; a.reason ??= `no instance of ${first.id} to pair with (interleave)`; }
-      }
+      for (const t of unpaired)
+        for (const a of rscActions(t, thenAction, false)) {
+          // Pacemaker unassigns such an instance: a new one does not start (and is not reported as
+          // blocked); one already running there must stop, its start required but unrunnable.
+          const runsHere = a.rsc !== undefined && a.node !== undefined && (actions.running.get(a.rsc.id) ?? []).includes(a.node);
+          if (a.runnable) {
+            a.runnable = false;
+            a.optional = !runsHere;
+            a.reason ??= `no instance of ${first.id} to pair with (interleave)`;
+          }
+        }
     }
     return true;
   }
@@ -310,12 +378,13 @@ function effectiveFlags(a: Action, actions: ActionSet, node?: string): { optiona
     } else if (memberTask !== 'stop' && memberTask !== 'demote') runnable = false;
   }
   if (r.kind === 'clone') {
-    runnable = anyRunnable || (memberTask === 'stop');
+    runnable = anyRunnable || memberTask === 'stop';
     // Toward an action on one node, a clone is required only if its instance action there is
     // (Pacemaker: node-specific optional flag, node-independent runnable flag).
     if (node !== undefined) {
       optional = true;
-      for (const l of leaves(r)) for (const x of actions.byRsc.get(l.id) ?? []) if (x.task === memberTask && x.interval === 0 && x.node === node && !x.optional) optional = false;
+      for (const l of leaves(r))
+        for (const x of actions.byRsc.get(l.id) ?? []) if (x.task === memberTask && x.interval === 0 && x.node === node && !x.optional) optional = false;
     }
   }
   return { optional, runnable };
@@ -357,7 +426,12 @@ export function propagate(
   let head = 0;
   const queued = new Set<Ordering>(queue);
   const touch = (a: Action): void => {
-    for (const x of [a, ...related(a)]) for (const o of byAction.get(x) ?? []) if (!queued.has(o)) { queued.add(o); queue.push(o); }
+    for (const x of [a, ...related(a)])
+      for (const o of byAction.get(x) ?? [])
+        if (!queued.has(o)) {
+          queued.add(o);
+          queue.push(o);
+        }
   };
   let guard = 0;
   const limit = orderings.length * 50 + 1000;
@@ -377,9 +451,11 @@ export function propagate(
     }
     for (const changed of applyOrdering(o, actions)) {
       touch(changed);
-      if (!changed.runnable && (changed.task === 'start' || changed.task === 'promote') && changed.rsc) for (const b of blockDependents(changed, colocs, actions, tree)) touch(b);
+      if (!changed.runnable && (changed.task === 'start' || changed.task === 'promote') && changed.rsc)
+        for (const b of blockDependents(changed, colocs, actions, tree)) touch(b);
     }
-  }  return { actions, orderings: all };
+  }
+  return { actions, orderings: all };
 }
 
 function applyOrdering(o: Ordering, actions: ActionSet): Action[] {
@@ -414,7 +490,10 @@ function applyOrdering(o: Ordering, actions: ActionSet): Action[] {
       const running = runningNodes(t.rsc, actions);
       if (t.task === 'stop' && running.length === 0) continue;
       if (t.task === 'start' && t.optional && running.length === 1 && running[0] === t.node) continue;
-      if (!ff.runnable) { clearOptional(t); clearRunnable(t, `unrunnable ${first.id.split(' ')[0]}`); }
+      if (!ff.runnable) {
+        clearOptional(t);
+        clearRunnable(t, `unrunnable ${first.id.split(' ')[0]}`);
+      }
     }
   }
   if (flags & F_IMPLIES_THEN && !ff.optional && !first.migratable) for (const t of thens) if (t.rsc?.kind === 'primitive' || t === then) clearOptional(t);

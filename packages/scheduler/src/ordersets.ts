@@ -26,7 +26,11 @@ const INVERT: Record<string, string> = { start: 'stop', stop: 'start', promote: 
 
 export function expandOrderSets(c: OrderConstraint, tree: ResourceTree): SetOrdering[] {
   const out: SetOrdering[] = [];
-  const sets = (c.sets ?? []).map((s, i) => ({ s, id: s.id ?? `${c.id}-set${i}`, members: s.resources.map((id) => tree.byId.get(id)).filter((r): r is Resource => r !== undefined) }));
+  const sets = (c.sets ?? []).map((s, i) => ({
+    s,
+    id: s.id ?? `${c.id}-set${i}`,
+    members: s.resources.map((id) => tree.byId.get(id)).filter((r): r is Resource => r !== undefined),
+  }));
   const symmetricFor = (kind: string): boolean => c.symmetrical ?? kind !== 'Serialize';
   for (let k = 0; k < sets.length; k++) {
     const { s, members } = sets[k]!;
@@ -37,14 +41,38 @@ export function expandOrderSets(c: OrderConstraint, tree: ResourceTree): SetOrde
       if (kind === 'Serialize') {
         for (let i = 0; i < members.length; i++)
           for (let j = i + 1; j < members.length; j++)
-            out.push({ first: members[i]!, firstAction: action, then: members[j]!, thenAction: action, kind, symmetry: 'asymmetric', reason: `order set ${c.id}` });
+            out.push({
+              first: members[i]!,
+              firstAction: action,
+              then: members[j]!,
+              thenAction: action,
+              kind,
+              symmetry: 'asymmetric',
+              reason: `order set ${c.id}`,
+            });
       } else if (s.sequential) {
         for (let i = 1; i < members.length; i++)
-          out.push({ first: members[i - 1]!, firstAction: action, then: members[i]!, thenAction: action, kind, symmetry: symmetric ? 'forward' : 'asymmetric', reason: `order set ${c.id}` });
+          out.push({
+            first: members[i - 1]!,
+            firstAction: action,
+            then: members[i]!,
+            thenAction: action,
+            kind,
+            symmetry: symmetric ? 'forward' : 'asymmetric',
+            reason: `order set ${c.id}`,
+          });
         const inv = INVERT[action];
         if (symmetric && inv)
           for (let i = 1; i < members.length; i++)
-            out.push({ first: members[i]!, firstAction: inv, then: members[i - 1]!, thenAction: inv, kind, symmetry: 'inverse', reason: `order set ${c.id} (inverse)` });
+            out.push({
+              first: members[i]!,
+              firstAction: inv,
+              then: members[i - 1]!,
+              thenAction: inv,
+              kind,
+              symmetry: 'inverse',
+              reason: `order set ${c.id} (inverse)`,
+            });
       }
     }
     if (k === 0) continue;
@@ -74,7 +102,8 @@ function between(
   const out: SetOrdering[] = [];
   if (!requireAll) {
     for (const f of set1.members)
-      for (const t of set2.members) out.push({ first: f, firstAction: a1, then: t, thenAction: a2, kind: c.kind, symmetry, anyOf: `one-or-more:${set1.id}`, reason });
+      for (const t of set2.members)
+        out.push({ first: f, firstAction: a1, then: t, thenAction: a2, kind: c.kind, symmetry, anyOf: `one-or-more:${set1.id}`, reason });
     return out;
   }
   const firsts = set1.s.sequential ? (symmetry === 'inverse' ? set1.members.slice(0, 1) : set1.members.slice(-1)) : set1.members;

@@ -48,8 +48,9 @@ export function finalPlacement(tree: ResourceTree, unpacked: UnpackResult, assig
     for (const a of runs('promote')) if (a.node) active.set(a.node, 'Promoted');
     if (nextRole === 'Unpromoted') for (const [n, role] of active) if (role === 'Started') active.set(n, 'Unpromoted');
     const managed = !assignment.unmanaged.has(r.id) && st.managed;
-    for (const [node, role] of active) out.push({ ...base(r), node, role, managed, failed: st.failed && st.runningOn.includes(node) && !runs('stop').some((a) => a.node === node) });
-    if (active.size === 0 && !(r.orphan)) out.push({ ...base(r), node: null, role: 'Stopped', managed, failed: false });
+    for (const [node, role] of active)
+      out.push({ ...base(r), node, role, managed, failed: st.failed && st.runningOn.includes(node) && !runs('stop').some((a) => a.node === node) });
+    if (active.size === 0 && !r.orphan) out.push({ ...base(r), node: null, role: 'Stopped', managed, failed: false });
   }
   return out;
 }

@@ -20,9 +20,7 @@ export type Ban =
 
 /** Per-node limits on a clone instance (clone/stage.ts). */
 export type InstanceLimit =
-  | { readonly kind: 'cannot-run' }
-  | { readonly kind: 'clone-banned'; readonly clone: string }
-  | { readonly kind: 'node-max'; readonly max: number };
+  { readonly kind: 'cannot-run' } | { readonly kind: 'clone-banned'; readonly clone: string } | { readonly kind: 'node-max'; readonly max: number };
 
 export type Cause =
   | { readonly kind: 'location'; readonly constraint: string }
@@ -48,38 +46,58 @@ export const isBan = (c: Cause): boolean => c.kind === 'ban';
 
 export function formatInstanceLimit(l: InstanceLimit): string {
   switch (l.kind) {
-    case 'cannot-run': return 'clone instance cannot run here';
-    case 'clone-banned': return `clone ${l.clone} is banned here`;
-    case 'node-max': return `clone-node-max (${l.max}) reached`;
+    case 'cannot-run':
+      return 'clone instance cannot run here';
+    case 'clone-banned':
+      return `clone ${l.clone} is banned here`;
+    case 'node-max':
+      return `clone-node-max (${l.max}) reached`;
   }
 }
 
 export function formatBan(b: Ban): string {
   switch (b.kind) {
-    case 'node-state': return `node ${b.state}`;
-    case 'fail-count': return `fail count ${b.count} ≥ migration-threshold ${b.threshold}`;
-    case 'discovery-exclusive': return 'resource-discovery=exclusive elsewhere';
-    case 'capacity': return 'not enough capacity (utilization)';
-    case 'role-stopped': return `${b.why} (role Stopped)`;
-    case 'history': return b.what;
-    case 'clone-instance': return formatInstanceLimit(b.limit);
-    case 'no-partner': return `colocation ${b.colocation}: no instance of ${b.primary} to pair with`;
+    case 'node-state':
+      return `node ${b.state}`;
+    case 'fail-count':
+      return `fail count ${b.count} ≥ migration-threshold ${b.threshold}`;
+    case 'discovery-exclusive':
+      return 'resource-discovery=exclusive elsewhere';
+    case 'capacity':
+      return 'not enough capacity (utilization)';
+    case 'role-stopped':
+      return `${b.why} (role Stopped)`;
+    case 'history':
+      return b.what;
+    case 'clone-instance':
+      return formatInstanceLimit(b.limit);
+    case 'no-partner':
+      return `colocation ${b.colocation}: no instance of ${b.primary} to pair with`;
   }
 }
 
 /** The one formatter: the text the explanation prints for a cause. */
 export function formatCause(c: Cause): string {
   switch (c.kind) {
-    case 'location': return `location ${c.constraint}`;
-    case 'node-health': return `location node health (${c.strategy})`;
-    case 'stickiness': return 'stickiness';
-    case 'history': return c.what;
-    case 'colocation': return `colocation ${c.colocation} with ${c.primary}`;
-    case 'preferences': return `preferences of ${c.dependent} (colocated with ${c.via ?? 'it'} by ${c.colocation})`;
-    case 'promotion-score': return 'promotion score';
-    case 'not-allowed': return 'not allowed (opt-in cluster without a location constraint for this node)';
+    case 'location':
+      return `location ${c.constraint}`;
+    case 'node-health':
+      return `location node health (${c.strategy})`;
+    case 'stickiness':
+      return 'stickiness';
+    case 'history':
+      return c.what;
+    case 'colocation':
+      return `colocation ${c.colocation} with ${c.primary}`;
+    case 'preferences':
+      return `preferences of ${c.dependent} (colocated with ${c.via ?? 'it'} by ${c.colocation})`;
+    case 'promotion-score':
+      return 'promotion score';
+    case 'not-allowed':
+      return 'not allowed (opt-in cluster without a location constraint for this node)';
     // "no partner" was always printed without the "banned:" prefix.
-    case 'ban': return c.ban.kind === 'no-partner' ? formatBan(c.ban) : `banned: ${formatBan(c.ban)}`;
+    case 'ban':
+      return c.ban.kind === 'no-partner' ? formatBan(c.ban) : `banned: ${formatBan(c.ban)}`;
   }
 }
 

@@ -99,13 +99,17 @@ export function buildResourceTree(
   const effective = (own: ResourceMeta, parent: EffectiveMeta | undefined, isFencing: boolean, isClone: boolean): EffectiveMeta => {
     const pick = <K extends keyof ResourceMeta>(k: K): ResourceMeta[K] => own[k] ?? undefined;
     const stick = pick('stickiness') ?? (parent ? undefined : defaults.stickiness);
-    const requires: Requires = own.requires ?? defaults.requires ?? (isFencing ? 'quorum' : props.stonithEnabled ? (unfencing ? 'unfencing' : 'fencing') : props.noQuorumPolicy === 'ignore' ? 'nothing' : 'quorum');
+    const requires: Requires =
+      own.requires ??
+      defaults.requires ??
+      (isFencing ? 'quorum' : props.stonithEnabled ? (unfencing ? 'unfencing' : 'fencing') : props.noQuorumPolicy === 'ignore' ? 'nothing' : 'quorum');
     return {
       priority: pick('priority') ?? parent?.priority ?? defaults.priority ?? 0,
       stickiness: stick ?? parent?.stickiness ?? defaults.stickiness ?? (isClone ? 1 : 0),
       migrationThreshold: pick('migrationThreshold') ?? parent?.migrationThreshold ?? defaults.migrationThreshold ?? INFINITY,
       failureTimeout: pick('failureTimeout') ?? parent?.failureTimeout ?? defaults.failureTimeout ?? 0,
-      managed: (pick('isManaged') ?? parent?.managed ?? defaults.isManaged ?? true) && !(own.maintenance ?? defaults.maintenance ?? false) && !props.maintenanceMode,
+      managed:
+        (pick('isManaged') ?? parent?.managed ?? defaults.isManaged ?? true) && !(own.maintenance ?? defaults.maintenance ?? false) && !props.maintenanceMode,
       targetRole: pick('targetRole') ?? parent?.targetRole ?? defaults.targetRole,
       requires: isFencing && requires === 'unfencing' ? 'quorum' : requires,
       multipleActive: pick('multipleActive') ?? parent?.multipleActive ?? defaults.multipleActive ?? 'stop_start',
@@ -160,9 +164,21 @@ export function buildResourceTree(
     const isFencing = agent.startsWith('stonith:');
     const prim = { type: 'primitive', id: o.id, agent, params: {}, meta: {}, ops: [], utilization: {} } as unknown as Primitive;
     const rsc: Resource = {
-      id: o.id, kind: 'primitive', parent: undefined, children: [], index: counter++,
-      meta: { ...effective({}, undefined, isFencing, false), managed: (props.stopOrphanResources ? true : false) && !props.maintenanceMode, targetRole: 'Stopped' },
-      primitive: prim, ops: [], isFencing, orphan: true, baseId: o.id,
+      id: o.id,
+      kind: 'primitive',
+      parent: undefined,
+      children: [],
+      index: counter++,
+      meta: {
+        ...effective({}, undefined, isFencing, false),
+        managed: (props.stopOrphanResources ? true : false) && !props.maintenanceMode,
+        targetRole: 'Stopped',
+      },
+      primitive: prim,
+      ops: [],
+      isFencing,
+      orphan: true,
+      baseId: o.id,
       ...(o.definitions !== undefined && o.definitions.size > 0 ? { definitions: o.definitions } : {}),
     };
     byId.set(o.id, rsc);
@@ -198,8 +214,7 @@ export function leaves(r: Resource): Resource[] {
 function props_unfencing(config: ClusterConfig): boolean {
   const metaWants = (m: ResourceMeta): boolean => m.provides === 'unfencing' || m.requires === 'unfencing';
   if (metaWants(config.defaults.resource)) return true;
-  const walk = (r: ConfiguredResource): boolean =>
-    metaWants(r.meta) || (r.type === 'group' && r.members.some(walk)) || (r.type === 'clone' && walk(r.child));
+  const walk = (r: ConfiguredResource): boolean => metaWants(r.meta) || (r.type === 'group' && r.members.some(walk)) || (r.type === 'clone' && walk(r.child));
   return config.resources.some(walk);
 }
 

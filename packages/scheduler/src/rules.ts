@@ -36,13 +36,20 @@ function evaluateExpression(e: RuleExpression, ctx: RuleContext): boolean {
   const type = e.valueType ?? (looksNumeric(actual) && looksNumeric(expected) && e.op !== 'eq' && e.op !== 'ne' ? 'number' : 'string');
   const cmp = compare(actual, expected, type);
   switch (e.op) {
-    case 'eq': return cmp === 0;
-    case 'ne': return cmp !== 0;
-    case 'lt': return cmp < 0;
-    case 'lte': return cmp <= 0;
-    case 'gt': return cmp > 0;
-    case 'gte': return cmp >= 0;
-    default: return false;
+    case 'eq':
+      return cmp === 0;
+    case 'ne':
+      return cmp !== 0;
+    case 'lt':
+      return cmp < 0;
+    case 'lte':
+      return cmp <= 0;
+    case 'gt':
+      return cmp > 0;
+    case 'gte':
+      return cmp >= 0;
+    default:
+      return false;
   }
 }
 
@@ -80,23 +87,40 @@ function evaluateDate(e: Extract<RuleExpression, { kind: 'date' }>, now: number)
   let end = e.end !== undefined ? parseDate(e.end) : undefined;
   if (end === undefined && start !== undefined && e.duration) end = start + durationMs(e.duration);
   switch (e.op) {
-    case 'gt': return start !== undefined && now > start;
-    case 'lt': return end !== undefined && now < end;
-    case 'in_range': return (start === undefined || now >= start) && (end === undefined || now <= end);
-    case 'date_spec': return e.spec ? matchesDateSpec(e.spec, now) : false;
+    case 'gt':
+      return start !== undefined && now > start;
+    case 'lt':
+      return end !== undefined && now < end;
+    case 'in_range':
+      return (start === undefined || now >= start) && (end === undefined || now <= end);
+    case 'date_spec':
+      return e.spec ? matchesDateSpec(e.spec, now) : false;
   }
 }
 
 function durationMs(d: Record<string, number>): number {
-  const unit: Record<string, number> = { years: 365 * 86_400_000, months: 30 * 86_400_000, weeks: 7 * 86_400_000, days: 86_400_000, hours: 3_600_000, minutes: 60_000, seconds: 1000 };
+  const unit: Record<string, number> = {
+    years: 365 * 86_400_000,
+    months: 30 * 86_400_000,
+    weeks: 7 * 86_400_000,
+    days: 86_400_000,
+    hours: 3_600_000,
+    minutes: 60_000,
+    seconds: 1000,
+  };
   return Object.entries(d).reduce((sum, [k, v]) => sum + (unit[k] ?? 0) * v, 0);
 }
 
 function matchesDateSpec(spec: Record<string, string>, now: number): boolean {
   const d = new Date(now);
   const values: Record<string, number> = {
-    hours: d.getUTCHours(), minutes: d.getUTCMinutes(), seconds: d.getUTCSeconds(), monthdays: d.getUTCDate(),
-    weekdays: d.getUTCDay() === 0 ? 7 : d.getUTCDay(), months: d.getUTCMonth() + 1, years: d.getUTCFullYear(),
+    hours: d.getUTCHours(),
+    minutes: d.getUTCMinutes(),
+    seconds: d.getUTCSeconds(),
+    monthdays: d.getUTCDate(),
+    weekdays: d.getUTCDay() === 0 ? 7 : d.getUTCDay(),
+    months: d.getUTCMonth() + 1,
+    years: d.getUTCFullYear(),
     yeardays: Math.floor((Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()) - Date.UTC(d.getUTCFullYear(), 0, 1)) / 86_400_000) + 1,
   };
   for (const [field, range] of Object.entries(spec)) {

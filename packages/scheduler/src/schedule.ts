@@ -5,7 +5,16 @@
  *   nodes → resources → unpack status → node criteria (scores) → colocations → assign → inhibit
  *         → create actions → orderings → propagation → summary, placement, explanation
  */
-import { NO_FENCING_DEVICE, type ClusterConfig, type ClusterStatus, type GraphAction, type Explanation, type OrderEdge, type OrphanDefinition, type Transition } from '@paceline/model';
+import {
+  NO_FENCING_DEVICE,
+  type ClusterConfig,
+  type ClusterStatus,
+  type GraphAction,
+  type Explanation,
+  type OrderEdge,
+  type OrphanDefinition,
+  type Transition,
+} from '@paceline/model';
 import { scheduleInput, type ScheduleInput } from './input.js';
 import { buildNodeViews } from './nodes.js';
 import { buildResourceTree, type ResourceTree } from './resources.js';
@@ -70,8 +79,19 @@ export function readPlacement(raw: ScheduleInput): Pick<Transition, 'current' | 
   return { current: currentPlacement(tree, unpacked), warnings: scheduleWarnings(config, tree, unpacked, criteria.warnings, colocWarnings) };
 }
 
-function scheduleWarnings(config: ClusterConfig, tree: ResourceTree, unpacked: UnpackResult, criteria: readonly string[], colocations: readonly string[]): string[] {
-  return [...(config.properties.stonithEnabled && !tree.hasFencingResource && config.resources.length > 0 ? [NO_FENCING_DEVICE] : []), ...unpacked.warnings, ...criteria, ...colocations];
+function scheduleWarnings(
+  config: ClusterConfig,
+  tree: ResourceTree,
+  unpacked: UnpackResult,
+  criteria: readonly string[],
+  colocations: readonly string[],
+): string[] {
+  return [
+    ...(config.properties.stonithEnabled && !tree.hasFencingResource && config.resources.length > 0 ? [NO_FENCING_DEVICE] : []),
+    ...unpacked.warnings,
+    ...criteria,
+    ...colocations,
+  ];
 }
 
 /** The pipeline, stage by stage (exported for the stage-purity test; `schedule` is the API). */
@@ -83,8 +103,24 @@ export function runPipeline(input: ScheduleInput, seal: StageSeal): Transition {
   const { index: colocs, warnings: colocWarnings } = seal('colocations', buildColocations(config, tree));
   const canFence = config.properties.stonithEnabled && tree.hasFencingResource;
   const assigned = seal('assign', assignResources(tree, nodes, unpacked, criteria.book, colocs, assignOptions(config, status, tree, criteria)));
-  const assignment = seal('inhibit', inhibitUnpairedInstances(config, tree, assigned, (id, n) => unpacked.resources.get(id)?.runningOn.includes(n) ?? false));
-  const created = seal('create actions', createActions({ config, tree, nodes, unpacked, assignment, criteria, quorum: status.quorum, canFence, quorumPolicy: effectiveQuorumPolicy(config, status) }));
+  const assignment = seal(
+    'inhibit',
+    inhibitUnpairedInstances(config, tree, assigned, (id, n) => unpacked.resources.get(id)?.runningOn.includes(n) ?? false),
+  );
+  const created = seal(
+    'create actions',
+    createActions({
+      config,
+      tree,
+      nodes,
+      unpacked,
+      assignment,
+      criteria,
+      quorum: status.quorum,
+      canFence,
+      quorumPolicy: effectiveQuorumPolicy(config, status),
+    }),
+  );
   const ordered = seal('orderings', buildOrderings(config, tree, created, new Map([...unpacked.resources].map(([id, st]) => [id, st.role]))));
   const { actions, orderings } = seal('propagation', propagate(ordered, colocs, tree));
   const lines = summarize(tree, unpacked, assignment, actions);
@@ -95,10 +131,15 @@ export function runPipeline(input: ScheduleInput, seal: StageSeal): Transition {
     .filter((a) => a.rsc?.kind === 'primitive' || a.task === 'fence')
     .map(toGraphAction);
   const graphIndex = new Map<Action, number>();
-  for (const a of actions.list) if ((!a.optional || a.task === 'monitor') && (a.rsc?.kind === 'primitive' || a.task === 'fence')) graphIndex.set(a, graphIndex.size);
+  for (const a of actions.list)
+    if ((!a.optional || a.task === 'monitor') && (a.rsc?.kind === 'primitive' || a.task === 'fence')) graphIndex.set(a, graphIndex.size);
   // Orderings that run through group/clone pseudo actions become direct edges (clone/graph.ts).
-  const edges: OrderEdge[] = edgesThroughPseudo([...orderings, ...probeEdges(actions)], (a) => graphIndex.get(a), graphIndex.size, (a) => a.rsc !== undefined && a.rsc.kind !== 'primitive')
-    .map((o) => ({ before: o.first.id, after: o.then.id, reason: o.reason }));
+  const edges: OrderEdge[] = edgesThroughPseudo(
+    [...orderings, ...probeEdges(actions)],
+    (a) => graphIndex.get(a),
+    graphIndex.size,
+    (a) => a.rsc !== undefined && a.rsc.kind !== 'primitive',
+  ).map((o) => ({ before: o.first.id, after: o.then.id, reason: o.reason }));
   // Clones with notify=true get pre/post notifications around their instance actions (clone/notify.ts).
   const { explanation: _none, ...transition } = addNotifications(config, {
     current: currentPlacement(tree, unpacked),
@@ -129,7 +170,13 @@ function toGraphAction(a: Action): GraphAction {
     return { id: a.id, kind: 'fence', node: a.node!, interval: 0, fenceType: a.fenceType ?? 'reboot', reason: a.reason ?? '', runnable: a.runnable };
   }
   const reason = a.reason ?? a.why ?? defaultReason(a);
-  const out: { -readonly [K in keyof GraphAction]: GraphAction[K] } = { id: a.id, kind: a.pseudo ? 'pseudo' : (a.task as GraphAction['kind']), interval: a.interval, reason, runnable: a.runnable };
+  const out: { -readonly [K in keyof GraphAction]: GraphAction[K] } = {
+    id: a.id,
+    kind: a.pseudo ? 'pseudo' : (a.task as GraphAction['kind']),
+    interval: a.interval,
+    reason,
+    runnable: a.runnable,
+  };
   if (a.rsc) {
     out.resource = a.rsc.id;
     out.primitive = a.rsc.baseId;
@@ -143,11 +190,16 @@ function toGraphAction(a: Action): GraphAction {
 
 function defaultReason(a: Action): string {
   switch (a.task) {
-    case 'start': return `start ${a.rsc?.id} on ${a.node}`;
-    case 'stop': return `stop ${a.rsc?.id} on ${a.node}`;
-    case 'probe': return `state of ${a.rsc?.id} on ${a.node} is unknown`;
-    case 'monitor': return `recurring monitor every ${a.interval} ms`;
-    default: return `${a.task} ${a.rsc?.id ?? ''}`.trim();
+    case 'start':
+      return `start ${a.rsc?.id} on ${a.node}`;
+    case 'stop':
+      return `stop ${a.rsc?.id} on ${a.node}`;
+    case 'probe':
+      return `state of ${a.rsc?.id} on ${a.node} is unknown`;
+    case 'monitor':
+      return `recurring monitor every ${a.interval} ms`;
+    default:
+      return `${a.task} ${a.rsc?.id ?? ''}`.trim();
   }
 }
 
@@ -178,7 +230,12 @@ function findOrphans(config: ClusterConfig, status: ClusterStatus): { id: string
 }
 
 /** What the assign stage takes from the configuration, the status and the node criteria. */
-export function assignOptions(config: ClusterConfig, status: ClusterStatus, tree: ResourceTree, criteria: { readonly promotedLocations: AssignOptions['promotedLocations'] }): AssignOptions {
+export function assignOptions(
+  config: ClusterConfig,
+  status: ClusterStatus,
+  tree: ResourceTree,
+  criteria: { readonly promotedLocations: AssignOptions['promotedLocations'] },
+): AssignOptions {
   return {
     quorum: status.quorum,
     noQuorumPolicy: effectiveQuorumPolicy(config, status),

@@ -45,7 +45,12 @@ function primitiveLine(r: Resource, unpacked: UnpackResult, assignment: Assignme
   const item = (action: SummaryLine['action'], from: string | null, to: string | null, act: Action | undefined, source?: Action): SummaryLine => {
     const reasonAct = source ?? act;
     return {
-      ...base, action, from, to, role, nextRole,
+      ...base,
+      action,
+      from,
+      to,
+      role,
+      nextRole,
       blocked: act ? !act.runnable : false,
       ...(reasonAct?.reason ? { reason: reasonAct.reason } : {}),
     };
@@ -81,7 +86,13 @@ function primitiveLine(r: Resource, unpacked: UnpackResult, assignment: Assignme
 }
 
 /** Extra stop lines for a primitive stopped on several nodes. */
-export function extraStopLines(tree: ResourceTree, unpacked: UnpackResult, assignment: Assignment, actions: ActionSet, lines: readonly SummaryLine[]): SummaryLine[] {
+export function extraStopLines(
+  tree: ResourceTree,
+  unpacked: UnpackResult,
+  assignment: Assignment,
+  actions: ActionSet,
+  lines: readonly SummaryLine[],
+): SummaryLine[] {
   const out: SummaryLine[] = [];
   for (const l of lines) {
     if (l.action !== 'stop' || !l.resource) continue;

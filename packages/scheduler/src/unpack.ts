@@ -140,8 +140,17 @@ export function unpackStatus(
     let w = works.get(r.id);
     if (!w) {
       w = {
-        role: 'Unknown', nextRole: 'Unknown', runningOn: [], failed: false, stopOnFailure: false, blocked: false,
-        managed: r.meta.managed, failureIgnored: false, startPending: false, knownOn: new Set(), paramChanges: [],
+        role: 'Unknown',
+        nextRole: 'Unknown',
+        runningOn: [],
+        failed: false,
+        stopOnFailure: false,
+        blocked: false,
+        managed: r.meta.managed,
+        failureIgnored: false,
+        startPending: false,
+        knownOn: new Set(),
+        paramChanges: [],
       };
       works.set(r.id, w);
     }
@@ -164,7 +173,10 @@ export function unpackStatus(
   const cloneResolver = new CloneInstanceResolver(allCloneSettings(config), {
     nodeCount: config.nodes.length,
     runningOn: (id) => works.get(id)?.runningOn ?? [],
-    needsFencing: (prim) => { const r = tree.byId.get(`${prim}:0`); return r ? needsFencing(r) : true; },
+    needsFencing: (prim) => {
+      const r = tree.byId.get(`${prim}:0`);
+      return r ? needsFencing(r) : true;
+    },
     nodeLost: (n) => !(nodes.get(n)?.online ?? false) || (nodes.get(n)?.unclean ?? true),
   });
   const resolve = (historyId: string, node: string): Resource | undefined => {
@@ -177,8 +189,9 @@ export function unpackStatus(
     const base = historyId.replace(/:\d+$/, '');
     const candidates = tree.primitives.filter((p) => p.baseId === base && p.instance !== undefined);
     if (candidates.length === 0) return undefined;
-    const free = candidates.find((c) => !(claimed.get(c.id)?.has(node)) && (works.get(c.id)?.runningOn.length ?? 0) === 0)
-      ?? candidates.find((c) => !(claimed.get(c.id)?.has(node)));
+    const free =
+      candidates.find((c) => !claimed.get(c.id)?.has(node) && (works.get(c.id)?.runningOn.length ?? 0) === 0) ??
+      candidates.find((c) => !claimed.get(c.id)?.has(node));
     return free;
   };
 
@@ -217,7 +230,7 @@ export function unpackStatus(
     let lastFailureKey: string | undefined;
     const sorted = [...ops].sort((a, b) => callOrder(a) - callOrder(b));
     const banParent = (score: number, reason: string, everywhere = false): void => {
-      const target = cloneOf(r) && !(cloneOf(r)!.clone?.meta.globallyUnique) ? cloneOf(r)! : r;
+      const target = cloneOf(r) && !cloneOf(r)!.clone?.meta.globallyUnique ? cloneOf(r)! : r;
       adjustments.push({ rsc: target.id, node: everywhere ? undefined : nodeName, score, reason });
     };
 
@@ -335,11 +348,21 @@ export function unpackStatus(
     if (response.node === 'fence') fenceNode(nodeName, `${r.id} failed there`);
     else if (response.node === 'standby') node.standby = true;
     switch (response.resource) {
-      case undefined: break;
-      case 'mark-failed': w.failed = true; break;
-      case 'block': w.managed = false; w.blocked = true; break;
-      case 'ban-here': adjustments.push({ rsc: r.id, node: nodeName, score: -INFINITY, reason: 'failed there (on-fail=migrate)' }); break;
-      case 'stop': setNextRole(w, 'Stopped', 'on-fail=stop'); break;
+      case undefined:
+        break;
+      case 'mark-failed':
+        w.failed = true;
+        break;
+      case 'block':
+        w.managed = false;
+        w.blocked = true;
+        break;
+      case 'ban-here':
+        adjustments.push({ rsc: r.id, node: nodeName, score: -INFINITY, reason: 'failed there (on-fail=migrate)' });
+        break;
+      case 'stop':
+        setNextRole(w, 'Stopped', 'on-fail=stop');
+        break;
       case 'recover-if-active':
         if (w.role !== 'Stopped' && w.role !== 'Unknown') {
           w.failed = true;
@@ -352,8 +375,12 @@ export function unpackStatus(
       if (node.maintenance) w.managed = false;
       if (!w.managed) adjustments.push({ rsc: r.id, node: nodeName, score: INFINITY, reason: 'unmanaged and active here' });
       else if (w.runningOn.length > 1) {
-        if (r.meta.multipleActive === 'stop_only') adjustments.push({ rsc: r.id, node: undefined, score: -INFINITY, reason: 'multiply active (multiple-active=stop_only)' });
-        else if (r.meta.multipleActive === 'block') { w.managed = false; w.blocked = true; }
+        if (r.meta.multipleActive === 'stop_only')
+          adjustments.push({ rsc: r.id, node: undefined, score: -INFINITY, reason: 'multiply active (multiple-active=stop_only)' });
+        else if (r.meta.multipleActive === 'block') {
+          w.managed = false;
+          w.blocked = true;
+        }
       }
       if (response.whenActive !== 'nothing') w.failed = true;
       if (response.whenActive === 'recover') w.stopOnFailure = true;
@@ -377,7 +404,7 @@ export function unpackStatus(
     function migrateToSucceeded(key: string): void {
       const op = sorted.find((o) => `${o.action}_${o.interval}` === key && o.action === 'migrate_to');
       const target = op?.migrateTarget;
-      const targetOps = target ? status.nodes.find((n) => n.name === target)?.history.find((h) => h.resource === historyId)?.ops ?? [] : [];
+      const targetOps = target ? (status.nodes.find((n) => n.name === target)?.history.find((h) => h.resource === historyId)?.ops ?? []) : [];
       const from = targetOps.find((o) => o.action === 'migrate_from' && (o.migrateSource === undefined || o.migrateSource === nodeName));
       const newerOnSource = op !== undefined && sorted.some((o) => o.action !== 'monitor' && o.callId > op.callId);
       if (from && newerOnSource) return;
@@ -446,12 +473,22 @@ export function unpackStatus(
       else if (action === 'monitor') {
         if (lastFailureKey === key) clear = true;
         if (roleRank(w.role) < roleRank('Started')) w.role = 'Started';
-      } else if (action === 'start') { w.role = 'Started'; clear = true; }
-      else if (action === 'stop') { w.role = 'Stopped'; clear = true; }
-      else if (action === 'promote') { w.role = 'Promoted'; clear = true; }
-      else if (action === 'demote') { if (onFail === 'demote') clear = true; w.role = 'Unpromoted'; }
-      else if (action === 'migrate_from') { w.role = 'Started'; clear = true; }
-      else if (action === 'migrate_to') migrateToSucceeded(key);
+      } else if (action === 'start') {
+        w.role = 'Started';
+        clear = true;
+      } else if (action === 'stop') {
+        w.role = 'Stopped';
+        clear = true;
+      } else if (action === 'promote') {
+        w.role = 'Promoted';
+        clear = true;
+      } else if (action === 'demote') {
+        if (onFail === 'demote') clear = true;
+        w.role = 'Unpromoted';
+      } else if (action === 'migrate_from') {
+        w.role = 'Started';
+        clear = true;
+      } else if (action === 'migrate_to') migrateToSucceeded(key);
       else if (roleRank(w.role) < roleRank('Started')) w.role = 'Started';
       if (clear) {
         if (onFail === 'block' || onFail === 'ignore' || onFail === 'demote' || onFail === 'recover') {
@@ -474,8 +511,10 @@ export function unpackStatus(
       else if (op.action === 'migrate_to' || op.action === 'migrate_from') migrationFailed(op);
       else if (op.action === 'promote') w.role = 'Promoted';
       else if (op.action === 'demote') {
-        if (f.onFail === 'block') { w.role = 'Promoted'; setNextRole(w, 'Stopped', 'demote with on-fail=block'); }
-        else if (rc === OcfRc.NOT_RUNNING) w.role = 'Stopped';
+        if (f.onFail === 'block') {
+          w.role = 'Promoted';
+          setNextRole(w, 'Stopped', 'demote with on-fail=block');
+        } else if (rc === OcfRc.NOT_RUNNING) w.role = 'Stopped';
         else w.role = 'Unpromoted';
       }
       const isProbe = op.action === 'monitor' && op.interval === 0;
@@ -518,7 +557,10 @@ export function unpackStatus(
     let current = runningOn[0];
     if (w?.partial && runningOn.includes(w.partial.source)) current = w.partial.source;
     else if (!needsFencing(r)) {
-      const happy = runningOn.find((n) => { const v = nodes.get(n); return v !== undefined && v.online && !v.unclean; });
+      const happy = runningOn.find((n) => {
+        const v = nodes.get(n);
+        return v !== undefined && v.online && !v.unclean;
+      });
       if (happy !== undefined) current = happy;
     }
     resources.set(r.id, {
@@ -546,7 +588,16 @@ export function unpackStatus(
     if (!l.includes(o.number)) l.push(o.number);
     orphanInstances.set(o.clone, l);
   }
-  return { resources, adjustments, fenceReasons, nodes: nodeList, warnings, cloneNames: cloneResolver.historyNames(), orphanInstances, ...(reports.size ? { reports } : {}) };
+  return {
+    resources,
+    adjustments,
+    fenceReasons,
+    nodes: nodeList,
+    warnings,
+    cloneNames: cloneResolver.historyNames(),
+    orphanInstances,
+    ...(reports.size ? { reports } : {}),
+  };
 }
 
 /**

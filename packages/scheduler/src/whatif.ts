@@ -8,8 +8,15 @@
  *     whatIf: [{ type: 'node-fail', node: 'serv1' }] });
  */
 import {
-  ConfigError, QUARANTINE_ATTRIBUTE, emptyNodeStatus, listPrimitives,
-  type ClusterConfig, type ClusterStatus, type NodeStatus, type OpRecord, type Transition,
+  ConfigError,
+  QUARANTINE_ATTRIBUTE,
+  emptyNodeStatus,
+  listPrimitives,
+  type ClusterConfig,
+  type ClusterStatus,
+  type NodeStatus,
+  type OpRecord,
+  type Transition,
 } from '@paceline/model';
 import { schedule } from './schedule.js';
 import { applyTransition } from './apply.js';
@@ -118,7 +125,10 @@ export function parseOpFail(text: string): WhatIf {
     return Number(v);
   };
   return {
-    type: 'op-fail', resource, action, node,
+    type: 'op-fail',
+    resource,
+    action,
+    node,
     ...(interval === undefined ? {} : { interval: integer('INTERVAL_MS', interval) }),
     ...(rc === undefined ? {} : { rc: integer('RC', rc) }),
   };

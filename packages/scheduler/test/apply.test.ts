@@ -38,7 +38,13 @@ const status = ClusterStatus.parse({
             { action: 'monitor', interval: 10_000, callId: 5, rc: 0 },
           ],
         },
-        { resource: 'db:0', ops: [{ action: 'start', callId: 6 }, { action: 'monitor', interval: 11_000, callId: 7 }] },
+        {
+          resource: 'db:0',
+          ops: [
+            { action: 'start', callId: 6 },
+            { action: 'monitor', interval: 11_000, callId: 7 },
+          ],
+        },
       ],
     },
     { name: 'n2', state: 'online' },
@@ -112,7 +118,18 @@ describe('applyTransition', () => {
     expect(n2web.agent).toBe('ocf:heartbeat:apache');
     expect(n2web.ops).toEqual([
       { action: 'monitor', interval: 0, callId: 1, status: 'done', rc: 7, expectedRc: 7, lastRcChange: NOW, lastRun: NOW, key: 'web_monitor_0' },
-      { action: 'start', interval: 0, callId: 2, status: 'done', rc: 0, expectedRc: 0, lastRcChange: NOW, lastRun: NOW, key: 'web_start_0', digest: expect.stringMatching(/^sha256:[0-9a-f]{32}$/) },
+      {
+        action: 'start',
+        interval: 0,
+        callId: 2,
+        status: 'done',
+        rc: 0,
+        expectedRc: 0,
+        lastRcChange: NOW,
+        lastRun: NOW,
+        key: 'web_start_0',
+        digest: expect.stringMatching(/^sha256:[0-9a-f]{32}$/),
+      },
       { action: 'monitor', interval: 10_000, callId: 3, status: 'done', rc: 0, expectedRc: 0, lastRcChange: NOW, lastRun: NOW, key: 'web_monitor_10000' },
     ]);
     // the input is not modified
@@ -138,7 +155,14 @@ describe('applyTransition', () => {
     const fence: GraphAction = { id: 'fence n3', kind: 'fence', node: 'n3', fenceType: 'reboot', interval: 0, reason: 'unclean', runnable: true };
     const after = applyTransition(config, status, transition([fence]), NOW);
     expect(after.nodes[2]).toEqual({
-      name: 'n3', state: 'offline', standby: false, maintenance: false, shutdown: false, attributes: {}, history: [], failures: [],
+      name: 'n3',
+      state: 'offline',
+      standby: false,
+      maintenance: false,
+      shutdown: false,
+      attributes: {},
+      history: [],
+      failures: [],
     });
     expect(after.dc).toBe('n1');
     expect(after.quorum).toBe(true);
@@ -155,7 +179,11 @@ describe('applyTransition', () => {
 
   it('records live migration with its source and target', () => {
     const t = transition(
-      [act('web_migrate_to_0 n1', 'migrate_to', 'n1', 'web'), act('web_migrate_from_0 n2', 'migrate_from', 'n2', 'web'), act('web_stop_0 n1', 'stop', 'n1', 'web')],
+      [
+        act('web_migrate_to_0 n1', 'migrate_to', 'n1', 'web'),
+        act('web_migrate_from_0 n2', 'migrate_from', 'n2', 'web'),
+        act('web_stop_0 n1', 'stop', 'n1', 'web'),
+      ],
       [
         { before: 'web_migrate_to_0 n1', after: 'web_migrate_from_0 n2', reason: 'migration' },
         { before: 'web_migrate_from_0 n2', after: 'web_stop_0 n1', reason: 'migration' },
@@ -163,7 +191,11 @@ describe('applyTransition', () => {
     );
     const after = applyTransition(config, status, t, NOW);
     const src = after.nodes[0]!.history.find((h) => h.resource === 'web')!.ops;
-    expect(src.map((o) => [o.action, o.callId])).toEqual([['start', 4], ['migrate_to', 8], ['stop', 9]]);
+    expect(src.map((o) => [o.action, o.callId])).toEqual([
+      ['start', 4],
+      ['migrate_to', 8],
+      ['stop', 9],
+    ]);
     expect(src[1]).toMatchObject({ migrateSource: 'n1', migrateTarget: 'n2' });
     expect(after.nodes[1]!.history[0]!.ops[0]).toMatchObject({ action: 'migrate_from', migrateSource: 'n1', migrateTarget: 'n2', callId: 1 });
   });
@@ -177,7 +209,12 @@ describe('applyTransition: clones and scale', () => {
       { type: 'clone', id: 'u', meta: { globallyUnique: true }, child: { type: 'primitive', id: 'ip', agent: 'ocf:heartbeat:IPaddr2' } },
     ],
   });
-  const empty = ClusterStatus.parse({ nodes: [{ name: 'n1', state: 'online' }, { name: 'n2', state: 'online' }] });
+  const empty = ClusterStatus.parse({
+    nodes: [
+      { name: 'n1', state: 'online' },
+      { name: 'n2', state: 'online' },
+    ],
+  });
 
   it('records anonymous clone instances under the primitive id, unique ones under the instance id, in execution order', () => {
     const t = transition([
@@ -237,6 +274,14 @@ describe('executionOrder', () => {
     const s = act('m-start', 'start', 'n1', 'x');
     const st = act('q-stop', 'stop', 'n2', 'y');
     expect(executionOrder([m, s, p, st], []).map((x) => x.id)).toEqual(['z-probe', 'q-stop', 'm-start', 'a-mon']);
-    expect(executionOrder([a, b], [{ before: 'a', after: 'b', reason: '' }, { before: 'b', after: 'a', reason: '' }]).map((x) => x.id)).toEqual(['a', 'b']);
+    expect(
+      executionOrder(
+        [a, b],
+        [
+          { before: 'a', after: 'b', reason: '' },
+          { before: 'b', after: 'a', reason: '' },
+        ],
+      ).map((x) => x.id),
+    ).toEqual(['a', 'b']);
   });
 });

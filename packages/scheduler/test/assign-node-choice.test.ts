@@ -71,7 +71,9 @@ describe('node choice', () => {
   test('every ranker has a sentence', () => {
     const base = { node: 'serv2', runnerUp: 'serv1', scores: [5, 5] as const };
     expect(formatNodeChoice({ ...base, decidedBy: 'score', scores: [10, 0] })).toBe('serv2 over serv1: higher score (10 > 0)');
-    expect(formatNodeChoice({ ...base, decidedBy: 'strategy' }, 'balanced')).toBe('serv2 over serv1: equal score, more free capacity (placement-strategy=balanced)');
+    expect(formatNodeChoice({ ...base, decidedBy: 'strategy' }, 'balanced')).toBe(
+      'serv2 over serv1: equal score, more free capacity (placement-strategy=balanced)',
+    );
     expect(formatNodeChoice({ ...base, decidedBy: 'strategy' }, 'minimal')).toBe('serv2 over serv1: equal score, first by name (placement-strategy=minimal)');
     expect(formatNodeChoice({ ...base, decidedBy: 'fewest-assigned', compared: [0, 2] })).toBe('serv2 over serv1: equal score, fewer resources (0 < 2)');
     expect(formatNodeChoice({ ...base, decidedBy: 'current-node' })).toBe('serv2 over serv1: equal score, it is active there');

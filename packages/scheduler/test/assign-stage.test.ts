@@ -17,18 +17,29 @@ function chain(n: number, influence: boolean): ClusterConfigInput & { constraint
     properties: { stonithEnabled: false },
     nodes: [{ name: 'n1' }, { name: 'n2' }],
     resources: Array.from({ length: n }, (_, i) => prim(`r${i}`)),
-    constraints: Array.from({ length: n - 1 }, (_, i) => ({ type: 'colocation' as const, id: `c${i}`, resource: `r${i}`, withResource: `r${i + 1}`, score: 'INFINITY', influence })),
+    constraints: Array.from({ length: n - 1 }, (_, i) => ({
+      type: 'colocation' as const,
+      id: `c${i}`,
+      resource: `r${i}`,
+      withResource: `r${i + 1}`,
+      score: 'INFINITY',
+      influence,
+    })),
   };
 }
 
 describe('assign stage', () => {
-  test('never writes into the earlier stages\' outputs (inputs deep-frozen)', () => {
+  test("never writes into the earlier stages' outputs (inputs deep-frozen)", () => {
     const s = upToAssign(
       {
         properties: { stonithEnabled: false, placementStrategy: 'balanced' },
-        nodes: [{ name: 'n1', utilization: { cpu: 4 } }, { name: 'n2', utilization: { cpu: 4 } }],
+        nodes: [
+          { name: 'n1', utilization: { cpu: 4 } },
+          { name: 'n2', utilization: { cpu: 4 } },
+        ],
         resources: [
-          { ...prim('a'), utilization: { cpu: 2 } }, prim('b'),
+          { ...prim('a'), utilization: { cpu: 2 } },
+          prim('b'),
           { type: 'group', id: 'g', members: [prim('g1'), prim('g2')] },
           { type: 'clone', id: 'cl', child: prim('c'), promotable: true },
         ],
@@ -52,7 +63,11 @@ describe('assign stage', () => {
     expect(a.node.get('b')).toBe(a.node.get('a'));
     expect(JSON.stringify([...s.criteria.book.contributions].map(([k, m]) => [k, [...m]]))).toBe(before);
     // What the stage added comes back beside the tables.
-    expect([...(a.contributions.get('b')?.values() ?? [])].flat().map((c) => c.cause)).toContainEqual({ kind: 'colocation', colocation: 'b-with-a', primary: 'a' });
+    expect([...(a.contributions.get('b')?.values() ?? [])].flat().map((c) => c.cause)).toContainEqual({
+      kind: 'colocation',
+      colocation: 'b-with-a',
+      primary: 'a',
+    });
   });
 
   test('a colocation chain of 3000 resources is assigned (no call-stack overflow)', () => {
@@ -71,13 +86,28 @@ describe('assign stage', () => {
     const s = upToAssign(config, { nodes: [online('n1'), online('n2')] });
     const state = newAssignState(s.tree, s.nodes, s.unpacked, s.criteria.book, s.colocations, s.opts);
     // r0's preference reaches the chain's far end through every resource in between, unattenuated.
-    const merged = addColocatedNodeScores(state, s.tree.byId.get(`r${n - 2}`)!, new Map([['n1', 0], ['n2', 0]]), '#uname', 1, FLAG_ACTIVE);
-    expect(merged).toEqual(new Map([['n1', 100], ['n2', 0]]));
+    const merged = addColocatedNodeScores(
+      state,
+      s.tree.byId.get(`r${n - 2}`)!,
+      new Map([
+        ['n1', 0],
+        ['n2', 0],
+      ]),
+      '#uname',
+      1,
+      FLAG_ACTIVE,
+    );
+    expect(merged).toEqual(
+      new Map([
+        ['n1', 100],
+        ['n2', 0],
+      ]),
+    );
     expect(state.merging.size).toBe(0);
     expect(ASSIGNMENT_METHODS.primitive).toBeDefined();
   });
 
-  test('a whole chain follows its root\'s dependents\' preferences', () => {
+  test("a whole chain follows its root's dependents' preferences", () => {
     const n = 300;
     const config = chain(n, true);
     config.constraints.push({ type: 'location', id: 'pull', resource: 'r0', node: 'n2', score: 100 } as never);

@@ -1,6 +1,13 @@
 import { INFINITY } from '@paceline/model';
 import { colocateWithClone, rolePriorityDelta } from '../src/clone/colocation.js';
-import { COLLECTIVE_FIRST_TASK, collectivePseudoTasks, interleaveApplies, interleavePairs, memberTaskOf, promotableInternalOrderings } from '../src/clone/orderings.js';
+import {
+  COLLECTIVE_FIRST_TASK,
+  collectivePseudoTasks,
+  interleaveApplies,
+  interleavePairs,
+  memberTaskOf,
+  promotableInternalOrderings,
+} from '../src/clone/orderings.js';
 
 const attr = (n: string, a: string) => (a === '#uname' ? n : undefined);
 const table = (entries: Record<string, number>) => new Map(Object.entries(entries));
@@ -22,14 +29,27 @@ describe('colocation with a clone', () => {
   });
   it('with the Promoted role: only the promoted instance counts, its weight is added', () => {
     const e = colocateWithClone({
-      ...base, score: INFINITY, primaryRole: 'Promoted', primaryPromotable: true,
-      instances: [{ node: 'a', role: 'Unpromoted', blocked: false, weight: 5 }, { node: 'b', role: 'Promoted', blocked: false, weight: 300 }],
+      ...base,
+      score: INFINITY,
+      primaryRole: 'Promoted',
+      primaryPromotable: true,
+      instances: [
+        { node: 'a', role: 'Unpromoted', blocked: false, weight: 5 },
+        { node: 'b', role: 'Promoted', blocked: false, weight: 300 },
+      ],
       dependentTable: table({ a: 0, b: 0 }),
     });
     expect(e).toEqual({ kind: 'table', table: table({ a: -INFINITY, b: 300 }) });
   });
   it('interleave pairs with the instance on the best node, or stops without one', () => {
-    const e = colocateWithClone({ ...base, interleave: true, score: INFINITY, primaryRole: undefined, instances: insts, dependentTable: table({ a: 1, b: 5, c: 10 }) });
+    const e = colocateWithClone({
+      ...base,
+      interleave: true,
+      score: INFINITY,
+      primaryRole: undefined,
+      instances: insts,
+      dependentTable: table({ a: 1, b: 5, c: 10 }),
+    });
     expect(e).toEqual({ kind: 'instance', index: 1 });
     const none = colocateWithClone({ ...base, interleave: true, score: INFINITY, primaryRole: undefined, instances: [], dependentTable: table({ a: 1 }) });
     expect(none).toEqual({ kind: 'stop' });
@@ -51,7 +71,8 @@ describe('clone ordering rules', () => {
   });
   it('orders instance promotions inside the clone', () => {
     const specs = promotableInternalOrderings('ms', ['d:0', 'd:1'], true);
-    const has = (f: string, ft: string, t: string, tt: string) => specs.some((s) => s.first.rsc === f && s.first.task === ft && s.then.rsc === t && s.then.task === tt);
+    const has = (f: string, ft: string, t: string, tt: string) =>
+      specs.some((s) => s.first.rsc === f && s.first.task === ft && s.then.rsc === t && s.then.task === tt);
     expect(has('ms', 'running', 'ms', 'promote')).toBe(true);
     expect(has('d:1', 'promote', 'ms', 'promoted')).toBe(true);
     expect(has('d:0', 'demote', 'd:0', 'promote')).toBe(true);
@@ -75,8 +96,21 @@ describe('graph edges through pseudo actions', () => {
     const o = (first: string, then: string) => ({ first, then, reason: `${first}>${then}` });
     const real = new Set(['stop-svc', 'demote-0', 'promote-1', 'start-svc']);
     const edges = edgesThroughPseudo(
-      [o('stop-svc', 'svc-stopped'), o('svc-stopped', 'ms-demote'), o('ms-demote', 'demote-0'), o('demote-0', 'ms-demoted'), o('ms-demoted', 'ms-promote'), o('ms-promote', 'promote-1'), o('promote-1', 'start-svc')],
-      (a) => { const i = [...real].indexOf(a); return i < 0 ? undefined : i; }, real.size, (a) => !real.has(a),
+      [
+        o('stop-svc', 'svc-stopped'),
+        o('svc-stopped', 'ms-demote'),
+        o('ms-demote', 'demote-0'),
+        o('demote-0', 'ms-demoted'),
+        o('ms-demoted', 'ms-promote'),
+        o('ms-promote', 'promote-1'),
+        o('promote-1', 'start-svc'),
+      ],
+      (a) => {
+        const i = [...real].indexOf(a);
+        return i < 0 ? undefined : i;
+      },
+      real.size,
+      (a) => !real.has(a),
     );
     const pairs = edges.map((e) => `${e.first}->${e.then}`).sort();
     expect(pairs).toEqual(['demote-0->promote-1', 'promote-1->start-svc', 'stop-svc->demote-0'].sort());

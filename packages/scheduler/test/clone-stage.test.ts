@@ -3,12 +3,27 @@ import { cloneSettings } from '../src/clone/settings.js';
 import { placeCloneInstances, type CloneAssignPort } from '../src/clone/stage.js';
 import { chooseNode } from '../src/clone/assign.js';
 
-interface Inst { id: string; n: number; running: string[]; role: Role; table: Map<string, number>; next?: Role; node?: string | null; known: Set<string> }
+interface Inst {
+  id: string;
+  n: number;
+  running: string[];
+  role: Role;
+  table: Map<string, number>;
+  next?: Role;
+  node?: string | null;
+  known: Set<string>;
+}
 
 /** A stand-in for the core: one table per instance, node choice by chooseNode. */
 function fakePort(opts: {
-  clone: unknown; nodes: string[]; running?: Record<string, string[]>; roles?: Record<string, Role>;
-  attrs?: Record<string, Record<string, string>>; promotedLoc?: Record<string, number>; cloneBan?: string[]; stickiness?: number;
+  clone: unknown;
+  nodes: string[];
+  running?: Record<string, string[]>;
+  roles?: Record<string, Role>;
+  attrs?: Record<string, Record<string, string>>;
+  promotedLoc?: Record<string, number>;
+  cloneBan?: string[];
+  stickiness?: number;
 }): { port: CloneAssignPort<Inst>; insts: Inst[] } {
   const c = Clone.parse(opts.clone);
   const s = cloneSettings(c, opts.nodes.length);
@@ -47,8 +62,12 @@ function fakePort(opts: {
       if (chosen) load.set(chosen, (load.get(chosen) ?? 0) + 1);
       return chosen;
     },
-    stop: (r) => { r.node = null; },
-    setNextRole: (r, role) => { r.next = role; },
+    stop: (r) => {
+      r.node = null;
+    },
+    setNextRole: (r, role) => {
+      r.next = role;
+    },
     nodeAttribute: (node, name) => opts.attrs?.[node]?.[name],
     knownOn: (r) => r.known,
     promotedLocationScore: (node) => opts.promotedLoc?.[node] ?? 0,
@@ -59,7 +78,13 @@ function fakePort(opts: {
 describe('placeCloneInstances', () => {
   it('promoted-11 style: promotion scores place and promote the best instance', () => {
     const { port, insts } = fakePort({
-      clone: { type: 'clone', id: 'rsc1', promotable: true, child: { type: 'primitive', id: 'child_rsc1', agent: 'ocf:heartbeat:apache' }, meta: { cloneMax: 2, globallyUnique: true } },
+      clone: {
+        type: 'clone',
+        id: 'rsc1',
+        promotable: true,
+        child: { type: 'primitive', id: 'child_rsc1', agent: 'ocf:heartbeat:apache' },
+        meta: { cloneMax: 2, globallyUnique: true },
+      },
       nodes: ['node1', 'node2'],
       attrs: { node1: { 'master-child_rsc1:0': '10', 'master-child_rsc1:1': '100' }, node2: { 'master-child_rsc1:0': '30', 'master-child_rsc1:1': '300' } },
       promotedLoc: { node2: 100 },
@@ -73,7 +98,13 @@ describe('placeCloneInstances', () => {
 
   it('promoted-0 style: unique clone with node-max 2 fills both nodes, nothing promoted without scores', () => {
     const { port, insts } = fakePort({
-      clone: { type: 'clone', id: 'rsc1', promotable: true, child: { type: 'primitive', id: 'c', agent: 'ocf:heartbeat:apache' }, meta: { cloneMax: 4, cloneNodeMax: 2, globallyUnique: true } },
+      clone: {
+        type: 'clone',
+        id: 'rsc1',
+        promotable: true,
+        child: { type: 'primitive', id: 'c', agent: 'ocf:heartbeat:apache' },
+        meta: { cloneMax: 4, cloneNodeMax: 2, globallyUnique: true },
+      },
       nodes: ['node1', 'node2'],
     });
     placeCloneInstances(port);

@@ -34,48 +34,87 @@ describe('clone settings', () => {
 describe('history numbering', () => {
   const anon = cloneSettings(clone({ type: 'clone', id: 'c', child: prim('p'), meta: { cloneMax: 2 } }), 3);
   it('numbers anonymous instances in status order and keeps stopped ones free', () => {
-    const m = numberCloneHistory(anon, [
-      { node: 'n1', historyId: 'p', active: true, nodeLost: false },
-      { node: 'n2', historyId: 'p:5', active: false, nodeLost: false },
-      { node: 'n3', historyId: 'p', active: true, nodeLost: false },
-    ], { nodeCount: 3 });
+    const m = numberCloneHistory(
+      anon,
+      [
+        { node: 'n1', historyId: 'p', active: true, nodeLost: false },
+        { node: 'n2', historyId: 'p:5', active: false, nodeLost: false },
+        { node: 'n3', historyId: 'p', active: true, nodeLost: false },
+      ],
+      { nodeCount: 3 },
+    );
     expect(m.map((x) => [x.node, x.instance, x.orphan])).toEqual([
-      ['n1', 'p:0', false], ['n2', 'p:1', false], ['n3', 'p:1', false],
+      ['n1', 'p:0', false],
+      ['n2', 'p:1', false],
+      ['n3', 'p:1', false],
     ]);
   });
   it('makes extra active copies orphans', () => {
-    const m = numberCloneHistory(anon, ['n1', 'n2', 'n3'].map((node) => ({ node, historyId: 'p', active: true, nodeLost: false })), { nodeCount: 3 });
-    expect(m.map((x) => [x.instance, x.orphan])).toEqual([['p:0', false], ['p:1', false], ['p:2', true]]);
+    const m = numberCloneHistory(
+      anon,
+      ['n1', 'n2', 'n3'].map((node) => ({ node, historyId: 'p', active: true, nodeLost: false })),
+      { nodeCount: 3 },
+    );
+    expect(m.map((x) => [x.instance, x.orphan])).toEqual([
+      ['p:0', false],
+      ['p:1', false],
+      ['p:2', true],
+    ]);
   });
   it('keeps members of a cloned group on one node in one instance', () => {
     const g = cloneSettings(clone({ type: 'clone', id: 'c', child: { type: 'group', id: 'g', members: [prim('a'), prim('b')] } }), 2);
-    const m = numberCloneHistory(g, [
-      { node: 'n1', historyId: 'a', active: true, nodeLost: false },
-      { node: 'n1', historyId: 'b', active: true, nodeLost: false },
-      { node: 'n2', historyId: 'a', active: true, nodeLost: false },
-      { node: 'n2', historyId: 'b', active: true, nodeLost: false },
-    ], { nodeCount: 2 });
+    const m = numberCloneHistory(
+      g,
+      [
+        { node: 'n1', historyId: 'a', active: true, nodeLost: false },
+        { node: 'n1', historyId: 'b', active: true, nodeLost: false },
+        { node: 'n2', historyId: 'a', active: true, nodeLost: false },
+        { node: 'n2', historyId: 'b', active: true, nodeLost: false },
+      ],
+      { nodeCount: 2 },
+    );
     expect(m.map((x) => x.instance)).toEqual(['a:0', 'b:0', 'a:1', 'b:1']);
   });
   it('uses the suffix for globally-unique clones', () => {
     const u = cloneSettings(clone({ type: 'clone', id: 'c', child: prim('p'), meta: { globallyUnique: true, cloneMax: 2 } }), 2);
-    const m = numberCloneHistory(u, [
-      { node: 'n1', historyId: 'p:1', active: true, nodeLost: false },
-      { node: 'n1', historyId: 'p:3', active: true, nodeLost: false },
-    ], { nodeCount: 2 });
-    expect(m.map((x) => [x.instance, x.orphan])).toEqual([['p:1', false], ['p:3', true]]);
+    const m = numberCloneHistory(
+      u,
+      [
+        { node: 'n1', historyId: 'p:1', active: true, nodeLost: false },
+        { node: 'n1', historyId: 'p:3', active: true, nodeLost: false },
+      ],
+      { nodeCount: 2 },
+    );
+    expect(m.map((x) => [x.instance, x.orphan])).toEqual([
+      ['p:1', false],
+      ['p:3', true],
+    ]);
   });
 });
 
 describe('instance distribution', () => {
-  const nodes = (names: string[], unavailable: string[] = []): NodeForAssign[] => names.map((name) => ({ name, available: !unavailable.includes(name), load: 0 }));
-  const inst = (n: number, current: string[] = []): InstanceForAssign => ({ id: `p:${n}`, number: n, current, failed: false, priority: 0, orphan: false, managed: true, size: 1 });
+  const nodes = (names: string[], unavailable: string[] = []): NodeForAssign[] =>
+    names.map((name) => ({ name, available: !unavailable.includes(name), load: 0 }));
+  const inst = (n: number, current: string[] = []): InstanceForAssign => ({
+    id: `p:${n}`,
+    number: n,
+    current,
+    failed: false,
+    priority: 0,
+    orphan: false,
+    managed: true,
+    size: 1,
+  });
   const flat = (names: string[], extra: Record<string, number> = {}) => new Map(names.map((n) => [n, extra[n] ?? 0]));
 
   it('spreads one instance per node and keeps running instances in place', () => {
     const ns = ['n1', 'n2', 'n3'];
     const r = distributeInstances({
-      cloneMax: 3, nodeMax: 1, unique: false, nodes: nodes(ns), cloneScores: flat(ns),
+      cloneMax: 3,
+      nodeMax: 1,
+      unique: false,
+      nodes: nodes(ns),
+      cloneScores: flat(ns),
       instances: [inst(0), inst(1, ['n3']), inst(2)],
       scoreInstance: (i) => flat(ns, i.current[0] ? { [i.current[0]]: 1 } : {}),
     });
@@ -86,8 +125,13 @@ describe('instance distribution', () => {
   it('stops instances beyond the available nodes and honours clone-node-max', () => {
     const ns = ['n1', 'n2'];
     const r = distributeInstances({
-      cloneMax: 4, nodeMax: 1, unique: true, nodes: nodes(ns, ['n2']), cloneScores: flat(ns),
-      instances: [inst(0), inst(1)], scoreInstance: () => flat(ns),
+      cloneMax: 4,
+      nodeMax: 1,
+      unique: true,
+      nodes: nodes(ns, ['n2']),
+      cloneScores: flat(ns),
+      instances: [inst(0), inst(1)],
+      scoreInstance: () => flat(ns),
     });
     expect(r.assignments.map((a) => a.node)).toEqual(['n1', null]);
   });
@@ -95,8 +139,13 @@ describe('instance distribution', () => {
   it('redistributes unique instances when node-max > 1 (bug-lf-2445)', () => {
     const ns = ['node1', 'node2'];
     const r = distributeInstances({
-      cloneMax: 2, nodeMax: 2, unique: true, nodes: nodes(ns), cloneScores: flat(ns),
-      instances: [inst(0, ['node1']), inst(1, ['node1'])], scoreInstance: (i) => flat(ns, { node1: 0 + (i.current[0] ? 0 : 0) }),
+      cloneMax: 2,
+      nodeMax: 2,
+      unique: true,
+      nodes: nodes(ns),
+      cloneScores: flat(ns),
+      instances: [inst(0, ['node1']), inst(1, ['node1'])],
+      scoreInstance: (i) => flat(ns, { node1: 0 + (i.current[0] ? 0 : 0) }),
     });
     expect(r.assignments.map((a) => a.node).sort()).toEqual(['node1', 'node2']);
   });
@@ -104,15 +153,24 @@ describe('instance distribution', () => {
   it('never places on a node where the clone is banned', () => {
     const ns = ['n1', 'n2'];
     const r = distributeInstances({
-      cloneMax: 2, nodeMax: 1, unique: false, nodes: nodes(ns), cloneScores: flat(ns, { n2: -INFINITY }),
-      instances: [inst(0), inst(1)], scoreInstance: () => flat(ns),
+      cloneMax: 2,
+      nodeMax: 1,
+      unique: false,
+      nodes: nodes(ns),
+      cloneScores: flat(ns, { n2: -INFINITY }),
+      instances: [inst(0), inst(1)],
+      scoreInstance: () => flat(ns),
     });
     expect(r.assignments.map((a) => a.node)).toEqual(['n1', null]);
   });
 
   it('chooseNode breaks ties by load, then current node, then name', () => {
     const nm = new Map(nodes(['a', 'b', 'c']).map((n) => [n.name, n]));
-    const sc = new Map([['a', 5], ['b', 5], ['c', 1]]);
+    const sc = new Map([
+      ['a', 5],
+      ['b', 5],
+      ['c', 1],
+    ]);
     expect(chooseNode(sc, nm, { unique: false, load: () => 0 })).toBe('a');
     expect(chooseNode(sc, nm, { unique: false, load: (n) => (n === 'a' ? 1 : 0) })).toBe('b');
     expect(chooseNode(sc, nm, { unique: false, current: 'b', load: () => 0 })).toBe('b');
@@ -121,10 +179,22 @@ describe('instance distribution', () => {
 });
 
 describe('promotion', () => {
-  const pi = (n: number, node: string | null, currentRole: PromotableInstance['currentRole'] = 'Stopped'): PromotableInstance => ({ id: `p:${n}`, number: n, node, currentRole, managed: true });
+  const pi = (n: number, node: string | null, currentRole: PromotableInstance['currentRole'] = 'Stopped'): PromotableInstance => ({
+    id: `p:${n}`,
+    number: n,
+    node,
+    currentRole,
+    managed: true,
+  });
   const base = {
-    promotedMax: 1, promotedNodeMax: 1, cloneScores: new Map([['n1', 0], ['n2', 0]]),
-    nodeAvailable: () => true, promotedLocationScore: () => 0,
+    promotedMax: 1,
+    promotedNodeMax: 1,
+    cloneScores: new Map([
+      ['n1', 0],
+      ['n2', 0],
+    ]),
+    nodeAvailable: () => true,
+    promotedLocationScore: () => 0,
   };
   it('promotes the instance with the highest promotion score', () => {
     const scores: Record<string, number> = { n1: 5, n2: 10 };
@@ -136,7 +206,12 @@ describe('promotion', () => {
     expect(d.every((x) => x.role === 'Unpromoted')).toBe(true);
   });
   it('role=Promoted location constraints make an instance promotable', () => {
-    const d = chooseRoles({ ...base, instances: [pi(0, 'n1'), pi(1, 'n2')], promotionScore: () => ({ score: 0, isDefault: true }), promotedLocationScore: (n) => (n === 'n2' ? 100 : 0) });
+    const d = chooseRoles({
+      ...base,
+      instances: [pi(0, 'n1'), pi(1, 'n2')],
+      promotionScore: () => ({ score: 0, isDefault: true }),
+      promotedLocationScore: (n) => (n === 'n2' ? 100 : 0),
+    });
     expect(d.find((x) => x.role === 'Promoted')?.node).toBe('n2');
   });
   it('keeps the promoted instance on ties and honours target-role', () => {
@@ -145,7 +220,7 @@ describe('promotion', () => {
     const t = chooseRoles({ ...base, instances: [{ ...pi(0, 'n1'), targetRole: 'Unpromoted' }], promotionScore: () => ({ score: 5, isDefault: false }) });
     expect(t[0]?.role).toBe('Unpromoted');
   });
-  it('reads master-/promotion- attributes and applies Pacemaker\'s applicability rule', () => {
+  it("reads master-/promotion- attributes and applies Pacemaker's applicability rule", () => {
     expect(readPromotionAttribute({ 'master-p': '10' }, 'p')).toBe(10);
     expect(readPromotionAttribute({ 'promotion-p': 'INFINITY' }, 'p')).toBe(INFINITY);
     expect(readPromotionAttribute({}, 'p')).toBeUndefined();

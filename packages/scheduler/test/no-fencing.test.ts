@@ -46,7 +46,8 @@ describe('the builder example (packages/model/src/builder.ts) run as written', (
   it('starts web-ip on serv1', () => {
     const config = clusterBuilder()
       .properties({ stonithEnabled: false })
-      .node('serv1').node('serv2')
+      .node('serv1')
+      .node('serv2')
       .primitive('web-ip', 'paceline:ip', { params: { address: '10.0.0.10', cidrNetmask: 24 } })
       .location('web-ip-home', 'web-ip', 'serv1', 100)
       .build();

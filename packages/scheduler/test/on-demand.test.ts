@@ -9,7 +9,8 @@ import { applyTransition, coldStartStatus, schedule, simulate } from '@paceline/
 const NOW = Date.UTC(2026, 0, 1);
 const config = clusterBuilder()
   .properties({ stonithEnabled: false })
-  .node('serv1').node('serv2')
+  .node('serv1')
+  .node('serv2')
   .primitive('web', 'paceline:dummy', { ops: [{ name: 'monitor', interval: '10s' }] })
   .location('web-home', 'web', 'serv1', 100)
   .build();

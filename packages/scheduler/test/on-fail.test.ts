@@ -24,17 +24,27 @@ describe('on-fail', () => {
 
   test('the worst response wins, whatever the order', () => {
     const all = Object.keys(FAIL_RESPONSES) as FailResponse[];
-    for (const a of all) for (const b of all) {
-      const w = worseResponse(a, b);
-      expect(w).toBe(worseResponse(b, a));
-      expect(FAIL_RESPONSES[w].rank).toBe(Math.max(FAIL_RESPONSES[a].rank, FAIL_RESPONSES[b].rank));
-    }
+    for (const a of all)
+      for (const b of all) {
+        const w = worseResponse(a, b);
+        expect(w).toBe(worseResponse(b, a));
+        expect(FAIL_RESPONSES[w].rank).toBe(Math.max(FAIL_RESPONSES[a].rank, FAIL_RESPONSES[b].rank));
+      }
     expect(worseResponse('recover', 'fence')).toBe('fence');
     expect(worseResponse('ignore', 'demote')).toBe('demote');
   });
 
   test('only ignore leaves an active resource alone; demote and block mark it failed without stopping it', () => {
     const whenActive = Object.fromEntries(Object.entries(FAIL_RESPONSES).map(([k, r]) => [k, r.whenActive]));
-    expect(whenActive).toEqual({ ignore: 'nothing', demote: 'mark-failed', block: 'mark-failed', recover: 'recover', migrate: 'recover', stop: 'recover', standby: 'recover', fence: 'recover' });
+    expect(whenActive).toEqual({
+      ignore: 'nothing',
+      demote: 'mark-failed',
+      block: 'mark-failed',
+      recover: 'recover',
+      migrate: 'recover',
+      stop: 'recover',
+      standby: 'recover',
+      fence: 'recover',
+    });
   });
 });

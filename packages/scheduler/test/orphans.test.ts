@@ -6,8 +6,17 @@ import { ClusterConfig, ClusterStatus } from '@paceline/model';
 import { schedule } from '@paceline/scheduler';
 
 const NOW = Date.UTC(2026, 0, 1);
-const config = ClusterConfig.parse({ properties: { stonithEnabled: false }, nodes: [{ name: 'n1' }, { name: 'n2' }], resources: [{ type: 'primitive', id: 'keep', agent: 'paceline:dummy' }] });
-const started = (params?: Record<string, unknown>) => ({ resource: 'orph', agent: 'paceline:process', ...(params ? { params } : {}), ops: [{ action: 'start', callId: 1, rc: 0, expectedRc: 0 }] });
+const config = ClusterConfig.parse({
+  properties: { stonithEnabled: false },
+  nodes: [{ name: 'n1' }, { name: 'n2' }],
+  resources: [{ type: 'primitive', id: 'keep', agent: 'paceline:dummy' }],
+});
+const started = (params?: Record<string, unknown>) => ({
+  resource: 'orph',
+  agent: 'paceline:process',
+  ...(params ? { params } : {}),
+  ops: [{ action: 'start', callId: 1, rc: 0, expectedRc: 0 }],
+});
 
 test('each node stops an orphan with the definition it recorded', () => {
   const status = ClusterStatus.parse({
@@ -25,7 +34,12 @@ test('each node stops an orphan with the definition it recorded', () => {
 });
 
 test('a history without parameters (an imported CIB) gives no definition: the graph is as before', () => {
-  const status = ClusterStatus.parse({ nodes: [{ name: 'n1', state: 'online', history: [started()] }, { name: 'n2', state: 'online' }] });
+  const status = ClusterStatus.parse({
+    nodes: [
+      { name: 'n1', state: 'online', history: [started()] },
+      { name: 'n2', state: 'online' },
+    ],
+  });
   const stop = schedule({ config, status, now: NOW }).actions.find((a) => a.kind === 'stop' && a.resource === 'orph');
   expect(stop).toBeDefined();
   expect(stop?.definition).toBeUndefined();

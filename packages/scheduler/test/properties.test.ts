@@ -17,8 +17,13 @@ const arbCluster = fc
     groupSplit: fc.integer({ min: 0, max: 3 }),
     nodeStates: fc.array(fc.constantFrom('online', 'online', 'online', 'standby', 'offline'), { minLength: 4, maxLength: 4 }),
     running: fc.array(fc.integer({ min: -1, max: 3 }), { minLength: 6, maxLength: 6 }),
-    locations: fc.array(fc.record({ r: fc.integer({ min: 0, max: 5 }), n: fc.integer({ min: 0, max: 3 }), score: fc.constantFrom(-INFINITY, -100, 50, 100, INFINITY) }), { maxLength: 4 }),
-    colocs: fc.array(fc.record({ a: fc.integer({ min: 0, max: 5 }), b: fc.integer({ min: 0, max: 5 }), score: fc.constantFrom(-INFINITY, 100, INFINITY) }), { maxLength: 3 }),
+    locations: fc.array(
+      fc.record({ r: fc.integer({ min: 0, max: 5 }), n: fc.integer({ min: 0, max: 3 }), score: fc.constantFrom(-INFINITY, -100, 50, 100, INFINITY) }),
+      { maxLength: 4 },
+    ),
+    colocs: fc.array(fc.record({ a: fc.integer({ min: 0, max: 5 }), b: fc.integer({ min: 0, max: 5 }), score: fc.constantFrom(-INFINITY, 100, INFINITY) }), {
+      maxLength: 3,
+    }),
     orders: fc.array(fc.record({ a: fc.integer({ min: 0, max: 5 }), b: fc.integer({ min: 0, max: 5 }) }), { maxLength: 3 }),
     stickiness: fc.constantFrom(0, 50, 200),
     failed: fc.array(fc.boolean(), { minLength: 6, maxLength: 6 }),
@@ -54,8 +59,17 @@ const arbCluster = fc
         standby: g.nodeStates[i] === 'standby',
         history: ids.flatMap((id, k) =>
           g.running[k] === i
-            ? [{ resource: id, ops: [{ action: 'start', callId: 1, rc: 0, expectedRc: 0 }, ...(g.failed[k] ? [{ action: 'monitor', interval: 10000, callId: 2, rc: 7, expectedRc: 0 }] : [])] }]
-            : [{ resource: id, ops: [{ action: 'monitor', interval: 0, callId: 1, rc: 7, expectedRc: 7 }] }]),
+            ? [
+                {
+                  resource: id,
+                  ops: [
+                    { action: 'start', callId: 1, rc: 0, expectedRc: 0 },
+                    ...(g.failed[k] ? [{ action: 'monitor', interval: 10000, callId: 2, rc: 7, expectedRc: 0 }] : []),
+                  ],
+                },
+              ]
+            : [{ resource: id, ops: [{ action: 'monitor', interval: 0, callId: 1, rc: 7, expectedRc: 7 }] }],
+        ),
       })),
     });
     return { config, status, nodes, states: g.nodeStates };

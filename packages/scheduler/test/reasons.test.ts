@@ -37,7 +37,12 @@ describe('reasons', () => {
         resources: [{ type: 'primitive', id: 'a', agent: 'ocf:heartbeat:Dummy', meta: { targetRole: 'Stopped' } }],
         constraints: [{ type: 'location', id: 'zero', resource: 'a', node: 'n1', score: 0 }],
       }),
-      status: ClusterStatus.parse({ nodes: [{ name: 'n1', state: 'online' }, { name: 'n2', state: 'online' }] }),
+      status: ClusterStatus.parse({
+        nodes: [
+          { name: 'n1', state: 'online' },
+          { name: 'n2', state: 'online' },
+        ],
+      }),
       now: 0,
     });
     const n1 = t.explanation.scores.find((s) => s.resource === 'a' && s.node === 'n1')!;
@@ -51,7 +56,12 @@ describe('reasons', () => {
         nodes: [{ name: 'n1' }, { name: 'n2' }],
         resources: [{ type: 'primitive', id: 'fence', agent: 'stonith:fence_dummy' }],
       }),
-      status: ClusterStatus.parse({ nodes: [{ name: 'n1', state: 'unclean' }, { name: 'n2', state: 'online' }] }),
+      status: ClusterStatus.parse({
+        nodes: [
+          { name: 'n1', state: 'unclean' },
+          { name: 'n2', state: 'online' },
+        ],
+      }),
       now: 0,
     });
     const fence = t.actions.find((a) => a.kind === 'fence')!;

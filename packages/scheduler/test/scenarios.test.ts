@@ -10,12 +10,17 @@ import { formatScore, parseConfig, parseStatus, type Transition } from '@pacelin
 import { schedule } from '@paceline/scheduler';
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), 'scenarios');
-const names = readdirSync(dir).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5)).sort();
+const names = readdirSync(dir)
+  .filter((f) => f.endsWith('.yaml'))
+  .map((f) => f.slice(0, -5))
+  .sort();
 
 function render(description: string, t: Transition): string {
   const lines = [`# ${description}`, '', 'Summary:'];
   for (const s of t.summary)
-    lines.push(`  ${s.action} ${s.action === 'fence' ? s.node : s.instance ?? s.resource} ${s.from ?? '-'} -> ${s.to ?? '-'}${s.blocked ? ' (blocked)' : ''}${s.reason ? ` due to ${s.reason}` : ''}`);
+    lines.push(
+      `  ${s.action} ${s.action === 'fence' ? s.node : (s.instance ?? s.resource)} ${s.from ?? '-'} -> ${s.to ?? '-'}${s.blocked ? ' (blocked)' : ''}${s.reason ? ` due to ${s.reason}` : ''}`,
+    );
   if (t.summary.length === 0) lines.push('  (nothing to do)');
   lines.push('', 'Placement after the transition:');
   for (const p of [...t.placement].sort((a, b) => a.instance.localeCompare(b.instance) || String(a.node).localeCompare(String(b.node))))
@@ -23,7 +28,8 @@ function render(description: string, t: Transition): string {
   lines.push('', 'Actions (runnable unless marked):');
   for (const a of [...t.actions].sort((x, y) => x.id.localeCompare(y.id))) lines.push(`  ${a.id}${a.runnable ? '' : ' [blocked]'}: ${a.reason}`);
   lines.push('', 'Ordering edges:');
-  for (const e of [...t.edges].sort((x, y) => x.before.localeCompare(y.before) || x.after.localeCompare(y.after))) lines.push(`  ${e.before} -> ${e.after} (${e.reason})`);
+  for (const e of [...t.edges].sort((x, y) => x.before.localeCompare(y.before) || x.after.localeCompare(y.after)))
+    lines.push(`  ${e.before} -> ${e.after} (${e.reason})`);
   lines.push('', 'Scores:');
   for (const s of t.explanation.scores) {
     lines.push(`  ${s.resource} on ${s.node}: ${formatScore(s.total)}`);

@@ -11,37 +11,222 @@ function run(config: ClusterConfigInput, status: ClusterStatusInput) {
 }
 const twoNodes = { properties: { stonithEnabled: false }, nodes: [{ name: 'n1' }, { name: 'n2' }] };
 const online = (name: string, extra: Record<string, unknown> = {}) => ({ name, state: 'online' as const, ...extra });
-const summary = (t: ReturnType<typeof run>) => t.summary.map((l) => `${l.action} ${l.resource ?? l.node} ${l.from ?? '-'}->${l.to ?? '-'}${l.blocked ? ' blocked' : ''}`).sort();
+const summary = (t: ReturnType<typeof run>) =>
+  t.summary.map((l) => `${l.action} ${l.resource ?? l.node} ${l.from ?? '-'}->${l.to ?? '-'}${l.blocked ? ' blocked' : ''}`).sort();
 
 describe('schedule (table-driven)', () => {
   const cases: { name: string; config: ClusterConfigInput; status: ClusterStatusInput; expect: string[] }[] = [
-    { name: 'starts a stopped resource on the first node', config: { ...twoNodes, resources: [prim('a')] }, status: { nodes: [online('n1'), online('n2')] }, expect: ['start a -->n1'] },
-    { name: 'nothing to do when running', config: { ...twoNodes, resources: [prim('a')] }, status: { nodes: [online('n1', { history: [started('a')] }), online('n2', { history: [probedStopped('a')] })] }, expect: [] },
-    { name: 'moves off a standby node', config: { ...twoNodes, resources: [prim('a')] }, status: { nodes: [online('n1', { standby: true, history: [started('a')] }), online('n2', { history: [probedStopped('a')] })] }, expect: ['move a n1->n2'] },
-    { name: 'location preference wins over no stickiness', config: { ...twoNodes, resources: [prim('a')], constraints: [{ type: 'location', id: 'l', resource: 'a', node: 'n2', score: 100 }] }, status: { nodes: [online('n1', { history: [started('a')] }), online('n2', { history: [probedStopped('a')] })] }, expect: ['move a n1->n2'] },
-    { name: 'stickiness keeps it in place', config: { ...twoNodes, resources: [prim('a', { stickiness: 200 })], constraints: [{ type: 'location', id: 'l', resource: 'a', node: 'n2', score: 100 }] }, status: { nodes: [online('n1', { history: [started('a')] }), online('n2', { history: [probedStopped('a')] })] }, expect: [] },
-    { name: 'mandatory colocation follows the primary', config: { ...twoNodes, resources: [prim('a'), prim('b')], constraints: [{ type: 'location', id: 'l', resource: 'a', node: 'n2', score: 10 }, { type: 'colocation', id: 'c', resource: 'b', withResource: 'a', score: 'INFINITY' }] }, status: { nodes: [online('n1'), online('n2')] }, expect: ['start a -->n2', 'start b -->n2'] },
-    { name: 'anti-colocation spreads', config: { ...twoNodes, resources: [prim('a'), prim('b')], constraints: [{ type: 'colocation', id: 'c', resource: 'b', withResource: 'a', score: '-INFINITY' }] }, status: { nodes: [online('n1'), online('n2')] }, expect: ['start a -->n1', 'start b -->n2'] },
-    { name: 'group members run together in order', config: { ...twoNodes, resources: [{ type: 'group', id: 'g', members: [prim('g1'), prim('g2')] }] }, status: { nodes: [online('n1'), online('n2')] }, expect: ['start g1 -->n1', 'start g2 -->n1'] },
-    { name: 'failed monitor is recovered in place', config: { ...twoNodes, resources: [prim('a')] }, status: { nodes: [online('n1', { history: [{ resource: 'a', ops: [{ action: 'start', callId: 1, rc: 0, expectedRc: 0 }, { action: 'monitor', interval: 10000, callId: 2, rc: 7, expectedRc: 0 }] }] }), online('n2', { history: [probedStopped('a')] })] }, expect: ['recover a n1->n1'] },
-    { name: 'migration-threshold moves it away', config: { ...twoNodes, resources: [prim('a', { migrationThreshold: 1 })] }, status: { nodes: [online('n1', { history: [{ resource: 'a', ops: [{ action: 'start', callId: 1, rc: 0, expectedRc: 0 }, { action: 'monitor', interval: 10000, callId: 2, rc: 7, expectedRc: 0 }] }], failures: [{ resource: 'a', count: 1, lastFailure: NOW - 1000 }] }), online('n2', { history: [probedStopped('a')] })] }, expect: ['recover a n1->n2'] },
-    { name: 'target-role Stopped stops it', config: { ...twoNodes, resources: [prim('a', { targetRole: 'Stopped' })] }, status: { nodes: [online('n1', { history: [started('a')] }), online('n2')] }, expect: ['stop a n1->-'] },
-    { name: 'unclean node is fenced before recovery', config: { properties: { stonithEnabled: true }, nodes: [{ name: 'n1' }, { name: 'n2' }], resources: [{ type: 'primitive', id: 'fence', agent: 'stonith:fence_dummy' }, prim('a')] }, status: { nodes: [{ name: 'n1', state: 'unclean', history: [started('a')] }, online('n2', { history: [started('fence'), probedStopped('a')] })] }, expect: ['fence n1 -->-', 'move a n1->n2'] },
-    { name: 'mandatory order blocks the dependent', config: { ...twoNodes, resources: [prim('a', { targetRole: 'Stopped' }), prim('b')], constraints: [{ type: 'order', id: 'o', first: 'a', then: 'b' }] }, status: { nodes: [online('n1'), online('n2')] }, expect: ['start b -->n1 blocked'] },
-    { name: 'colocation set with a negative score keeps members apart', config: { ...twoNodes, resources: [prim('a'), prim('b')], constraints: [{ type: 'colocation', id: 'apart', score: '-INFINITY', sets: [{ resources: ['a', 'b'] }] }] }, status: { nodes: [online('n1'), online('n2')] }, expect: ['start a -->n1', 'start b -->n2'] },
-    { name: 'order set with require-all=false starts after any member', config: { ...twoNodes, resources: [prim('a', { targetRole: 'Stopped' }), prim('b'), prim('c')], constraints: [{ type: 'order', id: 'any', sets: [{ resources: ['a', 'b'], sequential: false, requireAll: false }, { resources: ['c'] }] }] }, status: { nodes: [online('n1'), online('n2')] }, expect: ['start b -->n1', 'start c -->n2'] },
-    { name: 'utilization keeps a node from being overfilled', config: { ...twoNodes, properties: { stonithEnabled: false, placementStrategy: 'utilization' }, nodes: [{ name: 'n1', utilization: { cpu: 2 } }, { name: 'n2', utilization: { cpu: 2 } }], resources: [{ ...prim('a'), utilization: { cpu: 2 } }, { ...prim('b'), utilization: { cpu: 2 } }], constraints: [{ type: 'location', id: 'l', resource: 'b', node: 'n1', score: 100 }] }, status: { nodes: [online('n1'), online('n2')] }, expect: ['start a -->n2', 'start b -->n1'] },
-    { name: 'live migration when allowed', config: { ...twoNodes, resources: [prim('a', { allowMigrate: true })] }, status: { nodes: [online('n1', { standby: true, history: [started('a')] }), online('n2', { history: [probedStopped('a')] })] }, expect: ['migrate a n1->n2'] },
-    { name: 'node health: red node is avoided with migrate-on-red', config: { properties: { stonithEnabled: false, nodeHealthStrategy: 'migrate-on-red' }, nodes: [{ name: 'n1' }, { name: 'n2' }], resources: [prim('a')] }, status: { nodes: [online('n1', { attributes: { '#health-disk': 'red' } }), online('n2')] }, expect: ['start a -->n2'] },
-    { name: 'a failed stop without fencing blocks the resource', config: { ...twoNodes, resources: [prim('a')] }, status: { nodes: [online('n1', { history: [{ resource: 'a', ops: [{ action: 'start', callId: 1, rc: 0, expectedRc: 0 }, { action: 'stop', callId: 2, rc: 1, expectedRc: 0 }] }] }), online('n2', { history: [probedStopped('a')] })] }, expect: [] },
-    { name: 'no quorum with policy stop stops resources', config: { ...twoNodes, resources: [prim('a')] }, status: { quorum: false, nodes: [online('n1', { history: [started('a')] }), online('n2', { history: [probedStopped('a')] })] }, expect: ['stop a n1->-'] },
+    {
+      name: 'starts a stopped resource on the first node',
+      config: { ...twoNodes, resources: [prim('a')] },
+      status: { nodes: [online('n1'), online('n2')] },
+      expect: ['start a -->n1'],
+    },
+    {
+      name: 'nothing to do when running',
+      config: { ...twoNodes, resources: [prim('a')] },
+      status: { nodes: [online('n1', { history: [started('a')] }), online('n2', { history: [probedStopped('a')] })] },
+      expect: [],
+    },
+    {
+      name: 'moves off a standby node',
+      config: { ...twoNodes, resources: [prim('a')] },
+      status: { nodes: [online('n1', { standby: true, history: [started('a')] }), online('n2', { history: [probedStopped('a')] })] },
+      expect: ['move a n1->n2'],
+    },
+    {
+      name: 'location preference wins over no stickiness',
+      config: { ...twoNodes, resources: [prim('a')], constraints: [{ type: 'location', id: 'l', resource: 'a', node: 'n2', score: 100 }] },
+      status: { nodes: [online('n1', { history: [started('a')] }), online('n2', { history: [probedStopped('a')] })] },
+      expect: ['move a n1->n2'],
+    },
+    {
+      name: 'stickiness keeps it in place',
+      config: { ...twoNodes, resources: [prim('a', { stickiness: 200 })], constraints: [{ type: 'location', id: 'l', resource: 'a', node: 'n2', score: 100 }] },
+      status: { nodes: [online('n1', { history: [started('a')] }), online('n2', { history: [probedStopped('a')] })] },
+      expect: [],
+    },
+    {
+      name: 'mandatory colocation follows the primary',
+      config: {
+        ...twoNodes,
+        resources: [prim('a'), prim('b')],
+        constraints: [
+          { type: 'location', id: 'l', resource: 'a', node: 'n2', score: 10 },
+          { type: 'colocation', id: 'c', resource: 'b', withResource: 'a', score: 'INFINITY' },
+        ],
+      },
+      status: { nodes: [online('n1'), online('n2')] },
+      expect: ['start a -->n2', 'start b -->n2'],
+    },
+    {
+      name: 'anti-colocation spreads',
+      config: {
+        ...twoNodes,
+        resources: [prim('a'), prim('b')],
+        constraints: [{ type: 'colocation', id: 'c', resource: 'b', withResource: 'a', score: '-INFINITY' }],
+      },
+      status: { nodes: [online('n1'), online('n2')] },
+      expect: ['start a -->n1', 'start b -->n2'],
+    },
+    {
+      name: 'group members run together in order',
+      config: { ...twoNodes, resources: [{ type: 'group', id: 'g', members: [prim('g1'), prim('g2')] }] },
+      status: { nodes: [online('n1'), online('n2')] },
+      expect: ['start g1 -->n1', 'start g2 -->n1'],
+    },
+    {
+      name: 'failed monitor is recovered in place',
+      config: { ...twoNodes, resources: [prim('a')] },
+      status: {
+        nodes: [
+          online('n1', {
+            history: [
+              {
+                resource: 'a',
+                ops: [
+                  { action: 'start', callId: 1, rc: 0, expectedRc: 0 },
+                  { action: 'monitor', interval: 10000, callId: 2, rc: 7, expectedRc: 0 },
+                ],
+              },
+            ],
+          }),
+          online('n2', { history: [probedStopped('a')] }),
+        ],
+      },
+      expect: ['recover a n1->n1'],
+    },
+    {
+      name: 'migration-threshold moves it away',
+      config: { ...twoNodes, resources: [prim('a', { migrationThreshold: 1 })] },
+      status: {
+        nodes: [
+          online('n1', {
+            history: [
+              {
+                resource: 'a',
+                ops: [
+                  { action: 'start', callId: 1, rc: 0, expectedRc: 0 },
+                  { action: 'monitor', interval: 10000, callId: 2, rc: 7, expectedRc: 0 },
+                ],
+              },
+            ],
+            failures: [{ resource: 'a', count: 1, lastFailure: NOW - 1000 }],
+          }),
+          online('n2', { history: [probedStopped('a')] }),
+        ],
+      },
+      expect: ['recover a n1->n2'],
+    },
+    {
+      name: 'target-role Stopped stops it',
+      config: { ...twoNodes, resources: [prim('a', { targetRole: 'Stopped' })] },
+      status: { nodes: [online('n1', { history: [started('a')] }), online('n2')] },
+      expect: ['stop a n1->-'],
+    },
+    {
+      name: 'unclean node is fenced before recovery',
+      config: {
+        properties: { stonithEnabled: true },
+        nodes: [{ name: 'n1' }, { name: 'n2' }],
+        resources: [{ type: 'primitive', id: 'fence', agent: 'stonith:fence_dummy' }, prim('a')],
+      },
+      status: { nodes: [{ name: 'n1', state: 'unclean', history: [started('a')] }, online('n2', { history: [started('fence'), probedStopped('a')] })] },
+      expect: ['fence n1 -->-', 'move a n1->n2'],
+    },
+    {
+      name: 'mandatory order blocks the dependent',
+      config: { ...twoNodes, resources: [prim('a', { targetRole: 'Stopped' }), prim('b')], constraints: [{ type: 'order', id: 'o', first: 'a', then: 'b' }] },
+      status: { nodes: [online('n1'), online('n2')] },
+      expect: ['start b -->n1 blocked'],
+    },
+    {
+      name: 'colocation set with a negative score keeps members apart',
+      config: {
+        ...twoNodes,
+        resources: [prim('a'), prim('b')],
+        constraints: [{ type: 'colocation', id: 'apart', score: '-INFINITY', sets: [{ resources: ['a', 'b'] }] }],
+      },
+      status: { nodes: [online('n1'), online('n2')] },
+      expect: ['start a -->n1', 'start b -->n2'],
+    },
+    {
+      name: 'order set with require-all=false starts after any member',
+      config: {
+        ...twoNodes,
+        resources: [prim('a', { targetRole: 'Stopped' }), prim('b'), prim('c')],
+        constraints: [{ type: 'order', id: 'any', sets: [{ resources: ['a', 'b'], sequential: false, requireAll: false }, { resources: ['c'] }] }],
+      },
+      status: { nodes: [online('n1'), online('n2')] },
+      expect: ['start b -->n1', 'start c -->n2'],
+    },
+    {
+      name: 'utilization keeps a node from being overfilled',
+      config: {
+        ...twoNodes,
+        properties: { stonithEnabled: false, placementStrategy: 'utilization' },
+        nodes: [
+          { name: 'n1', utilization: { cpu: 2 } },
+          { name: 'n2', utilization: { cpu: 2 } },
+        ],
+        resources: [
+          { ...prim('a'), utilization: { cpu: 2 } },
+          { ...prim('b'), utilization: { cpu: 2 } },
+        ],
+        constraints: [{ type: 'location', id: 'l', resource: 'b', node: 'n1', score: 100 }],
+      },
+      status: { nodes: [online('n1'), online('n2')] },
+      expect: ['start a -->n2', 'start b -->n1'],
+    },
+    {
+      name: 'live migration when allowed',
+      config: { ...twoNodes, resources: [prim('a', { allowMigrate: true })] },
+      status: { nodes: [online('n1', { standby: true, history: [started('a')] }), online('n2', { history: [probedStopped('a')] })] },
+      expect: ['migrate a n1->n2'],
+    },
+    {
+      name: 'node health: red node is avoided with migrate-on-red',
+      config: { properties: { stonithEnabled: false, nodeHealthStrategy: 'migrate-on-red' }, nodes: [{ name: 'n1' }, { name: 'n2' }], resources: [prim('a')] },
+      status: { nodes: [online('n1', { attributes: { '#health-disk': 'red' } }), online('n2')] },
+      expect: ['start a -->n2'],
+    },
+    {
+      name: 'a failed stop without fencing blocks the resource',
+      config: { ...twoNodes, resources: [prim('a')] },
+      status: {
+        nodes: [
+          online('n1', {
+            history: [
+              {
+                resource: 'a',
+                ops: [
+                  { action: 'start', callId: 1, rc: 0, expectedRc: 0 },
+                  { action: 'stop', callId: 2, rc: 1, expectedRc: 0 },
+                ],
+              },
+            ],
+          }),
+          online('n2', { history: [probedStopped('a')] }),
+        ],
+      },
+      expect: [],
+    },
+    {
+      name: 'no quorum with policy stop stops resources',
+      config: { ...twoNodes, resources: [prim('a')] },
+      status: { quorum: false, nodes: [online('n1', { history: [started('a')] }), online('n2', { history: [probedStopped('a')] })] },
+      expect: ['stop a n1->-'],
+    },
   ];
   test.each(cases)('$name', ({ config, status, expect: expected }) => {
     expect(summary(run(config, status))).toEqual([...expected].sort());
   });
 
   test('explanation names the contributions', () => {
-    const t = run({ ...twoNodes, resources: [prim('a')], constraints: [{ type: 'location', id: 'prefer-n2', resource: 'a', node: 'n2', score: 50 }] }, { nodes: [online('n1', { standby: true }), online('n2')] });
+    const t = run(
+      { ...twoNodes, resources: [prim('a')], constraints: [{ type: 'location', id: 'prefer-n2', resource: 'a', node: 'n2', score: 50 }] },
+      { nodes: [online('n1', { standby: true }), online('n2')] },
+    );
     const n2 = t.explanation.scores.find((s) => s.resource === 'a' && s.node === 'n2')!;
     expect(n2.total).toBe(50);
     expect(n2.contributions.map((c) => c.source)).toContain('location prefer-n2');
@@ -61,9 +246,12 @@ describe('schedule (table-driven)', () => {
 describe('definition changes (parameter digests)', () => {
   const withParams = (params: Record<string, unknown>) => ({ ...prim('a'), params });
   const startedWith = (params: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
-    resource: 'a', ops: [{ action: 'start', callId: 1, rc: 0, expectedRc: 0, digest: paramsDigest(params), ...extra }],
+    resource: 'a',
+    ops: [{ action: 'start', callId: 1, rc: 0, expectedRc: 0, digest: paramsDigest(params), ...extra }],
   });
-  const status = (history: ReturnType<typeof startedWith>) => ({ nodes: [online('n1', { history: [history] }), online('n2', { history: [probedStopped('a')] })] });
+  const status = (history: ReturnType<typeof startedWith>) => ({
+    nodes: [online('n1', { history: [history] }), online('n2', { history: [probedStopped('a')] })],
+  });
 
   test('a resource started with the current parameters is left alone (key order does not matter)', () => {
     const t = run({ ...twoNodes, resources: [withParams({ ip: '10.0.0.1', cidr: 24 })] }, status(startedWith({ cidr: 24, ip: '10.0.0.1' })));
@@ -76,7 +264,12 @@ describe('definition changes (parameter digests)', () => {
     expect(t.summary[0]?.reason).toBe('resource definition change');
     const stop = t.actions.find((a) => a.kind === 'stop');
     expect(stop?.reason).toMatch(/definition change/);
-    const after = applyTransition(ClusterConfig.parse({ ...twoNodes, resources: [withParams({ ip: '10.0.0.2' })] }), ClusterStatus.parse(status(startedWith({ ip: '10.0.0.1' }))), t, NOW);
+    const after = applyTransition(
+      ClusterConfig.parse({ ...twoNodes, resources: [withParams({ ip: '10.0.0.2' })] }),
+      ClusterStatus.parse(status(startedWith({ ip: '10.0.0.1' }))),
+      t,
+      NOW,
+    );
     // The new start records the new parameters: nothing more to do.
     const again = schedule({ config: ClusterConfig.parse({ ...twoNodes, resources: [withParams({ ip: '10.0.0.2' })] }), status: after, now: NOW });
     expect(summary(again)).toEqual([]);
@@ -91,11 +284,21 @@ describe('definition changes (parameter digests)', () => {
   });
 
   test('an imported record that says only reloadable parameters changed is reloaded, not restarted', () => {
-    const t = run({ ...twoNodes, resources: [withParams({ ip: '10.0.0.1' })] }, status({ resource: 'a', ops: [{ action: 'start', callId: 1, rc: 0, expectedRc: 0, paramsChange: 'changed', restartDigest: 'x' } as never] }));
+    const t = run(
+      { ...twoNodes, resources: [withParams({ ip: '10.0.0.1' })] },
+      status({ resource: 'a', ops: [{ action: 'start', callId: 1, rc: 0, expectedRc: 0, paramsChange: 'changed', restartDigest: 'x' } as never] }),
+    );
     expect(summary(t)).toEqual(['reload a n1->n1']);
     expect(t.actions.filter((a) => a.kind === 'reload').map((a) => a.node)).toEqual(['n1']);
     const config = ClusterConfig.parse({ ...twoNodes, resources: [withParams({ ip: '10.0.0.1' })] });
-    const after = applyTransition(config, ClusterStatus.parse(status({ resource: 'a', ops: [{ action: 'start', callId: 1, rc: 0, expectedRc: 0, paramsChange: 'changed', restartDigest: 'x' } as never] })), t, NOW);
+    const after = applyTransition(
+      config,
+      ClusterStatus.parse(
+        status({ resource: 'a', ops: [{ action: 'start', callId: 1, rc: 0, expectedRc: 0, paramsChange: 'changed', restartDigest: 'x' } as never] }),
+      ),
+      t,
+      NOW,
+    );
     expect(summary(schedule({ config, status: after, now: NOW }))).toEqual([]);
   });
 
@@ -107,10 +310,12 @@ describe('definition changes (parameter digests)', () => {
 
 describe('location constraints with a resourcePattern (linear-time matching, issue 16 item 4)', () => {
   const starts = (resourcePattern: string, ids: string[]) =>
-    summary(run(
-      { ...twoNodes, resources: ids.map((id) => prim(id)), constraints: [{ type: 'location', id: 'pat', resourcePattern, node: 'n2', score: 100 }] },
-      { nodes: [online('n1'), online('n2')] },
-    ));
+    summary(
+      run(
+        { ...twoNodes, resources: ids.map((id) => prim(id)), constraints: [{ type: 'location', id: 'pat', resourcePattern, node: 'n2', score: 100 }] },
+        { nodes: [online('n1'), online('n2')] },
+      ),
+    );
 
   it('places every matching top-level resource, with RE2 syntax JavaScript lacks ((?i) flags)', () => {
     expect(starts('(?i)^WEB', ['web1', 'db', 'Web2'])).toEqual(['start Web2 -->n2', 'start db -->n1', 'start web1 -->n2']);

@@ -20,7 +20,10 @@ const online = (name: string, extra: Record<string, unknown> = {}) => ({ name, s
 const started = (resource: string, callId = 1) => ({ resource, ops: [{ action: 'start', callId, rc: 0, expectedRc: 0 }] });
 const failedMonitor = (resource: string) => ({
   resource,
-  ops: [{ action: 'start', callId: 1, rc: 0, expectedRc: 0 }, { action: 'monitor', interval: 10000, callId: 2, rc: 1, expectedRc: 0 }],
+  ops: [
+    { action: 'start', callId: 1, rc: 0, expectedRc: 0 },
+    { action: 'monitor', interval: 10000, callId: 2, rc: 1, expectedRc: 0 },
+  ],
 });
 const monitoredWith = (id: string, onFail: string) => ({ ...prim(id), ops: [{ name: 'monitor' as const, interval: '10s', onFail }] });
 const three = { properties: { stonithEnabled: false }, nodes: [{ name: 'n1' }, { name: 'n2' }, { name: 'n3' }] };
@@ -50,7 +53,10 @@ const clusters: { name: string; config: ClusterConfigInput; status: ClusterStatu
       properties: { stonithEnabled: true },
       nodes: [{ name: 'n1' }, { name: 'n2' }, { name: 'n3' }],
       resources: [{ type: 'primitive', id: 'fence', agent: 'stonith:fence_dummy' }, monitoredWith('a', 'fence'), monitoredWith('b', 'standby'), prim('c')],
-      constraints: [{ type: 'order', id: 'a-then-c', first: 'a', then: 'c' }, { type: 'colocation', id: 'c-with-a', resource: 'c', withResource: 'a', score: 'INFINITY' }],
+      constraints: [
+        { type: 'order', id: 'a-then-c', first: 'a', then: 'c' },
+        { type: 'colocation', id: 'c-with-a', resource: 'c', withResource: 'a', score: 'INFINITY' },
+      ],
     },
     status: {
       nodes: [
@@ -68,8 +74,12 @@ function same(input: ScheduleInput): void {
   expect(JSON.stringify(frozen)).toBe(expected);
 }
 
-describe('every stage leaves the earlier stages\' outputs as they were', () => {
-  test.each(readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort())('scenario %s', (file) => {
+describe("every stage leaves the earlier stages' outputs as they were", () => {
+  test.each(
+    readdirSync(dir)
+      .filter((f) => f.endsWith('.yaml'))
+      .sort(),
+  )('scenario %s', (file) => {
     const doc = parseYaml(readFileSync(join(dir, file), 'utf8')) as { now: string; config: unknown; status: unknown };
     same({ config: parseConfig(doc.config, file), status: parseStatus(doc.status, file), now: Date.parse(doc.now) });
   });
@@ -83,6 +93,8 @@ describe('every stage leaves the earlier stages\' outputs as they were', () => {
     expect(() => sealed.m.set('b', 2)).toThrow(TypeError);
     expect(() => sealed.s.add(2)).toThrow(TypeError);
     expect(() => (sealed.l as { x: number }[]).push({ x: 2 })).toThrow(TypeError);
-    expect(() => { (sealed.l[0] as { x: number }).x = 2; }).toThrow(TypeError);
+    expect(() => {
+      (sealed.l[0] as { x: number }).x = 2;
+    }).toThrow(TypeError);
   });
 });

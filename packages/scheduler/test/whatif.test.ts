@@ -8,15 +8,15 @@ import { applyWhatIf, coldStartStatus, explainResource, monitorInterval, parseOp
 const NOW = Date.UTC(2026, 0, 1);
 const config = clusterBuilder()
   .properties({ stonithEnabled: false })
-  .node('serv1').node('serv2')
+  .node('serv1')
+  .node('serv2')
   .primitive('web', 'paceline:dummy', { ops: [{ name: 'monitor', interval: '10s' }] })
   .location('web-home', 'web', 'serv1', 100)
   .build();
 
 /** Where web runs once the cold start's transition has succeeded. */
 const running = simulate({ config, status: coldStartStatus(config), now: NOW }).revisedStatus;
-const where = (s: ReturnType<typeof simulate>): string | undefined =>
-  s.transition.placement.find((p) => p.resource === 'web')?.node ?? undefined;
+const where = (s: ReturnType<typeof simulate>): string | undefined => s.transition.placement.find((p) => p.resource === 'web')?.node ?? undefined;
 
 test('a cold start places web at home', () => {
   const s = simulate({ config, status: coldStartStatus(config), now: NOW });

@@ -68,7 +68,8 @@ const SAMPLE_CHARS = 400;
 export function describeInput(input: unknown): string {
   let text: string;
   try {
-    text = typeof input === 'string' ? JSON.stringify(input) : JSON.stringify(input, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)) ?? String(input);
+    text =
+      typeof input === 'string' ? JSON.stringify(input) : (JSON.stringify(input, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)) ?? String(input));
   } catch (e) {
     text = `${String(input)} (not JSON: ${(e as Error).message})`;
   }
@@ -138,7 +139,10 @@ export class FuzzTally {
     if (this.settings.report) appendFileSync(this.settings.report, `${JSON.stringify(s)}\n`);
     if (s.failures.length > 0) {
       const lines = s.failures.map((f) => `  - ${f.message} (${f.count}×), first input: ${f.sample}`);
-      throw new TestkitError('FUZZ_FAILED', `fuzz target "${s.target}" (seed ${s.seed}, ${s.runs} runs): ${s.failures.length} distinct failure(s)\n${lines.join('\n')}`);
+      throw new TestkitError(
+        'FUZZ_FAILED',
+        `fuzz target "${s.target}" (seed ${s.seed}, ${s.runs} runs): ${s.failures.length} distinct failure(s)\n${lines.join('\n')}`,
+      );
     }
     return s;
   }

@@ -5,9 +5,21 @@
  * `fenceTicks` and reports success to the requester.
  */
 import {
-  DEFAULT_MAX_SKEW_MS, decode, encode, formatEvent, initialState, mayRunResources, resolveConfig, step,
-  type MembershipConfigInput, type MembershipEvent, type MembershipInput, type MembershipNode, type MembershipState,
-  type Outgoing, type WireMessage,
+  DEFAULT_MAX_SKEW_MS,
+  decode,
+  encode,
+  formatEvent,
+  initialState,
+  mayRunResources,
+  resolveConfig,
+  step,
+  type MembershipConfigInput,
+  type MembershipEvent,
+  type MembershipInput,
+  type MembershipNode,
+  type MembershipState,
+  type Outgoing,
+  type WireMessage,
 } from '@paceline/membership';
 import { SimulatedClock } from './clock.js';
 import { InMemoryNetwork } from './network.js';
@@ -226,8 +238,19 @@ export class MembershipHarness {
     const now = this.clock.now();
     const fake = (m: Partial<WireMessage>): WireMessage =>
       ({
-        v: 1, type: 'heartbeat', from, to, link, boot: Number.MAX_SAFE_INTEGER, seq: 1, membershipId: 999, members: [from],
-        coordinator: from, term: 999, sentAt: now, ...m,
+        v: 1,
+        type: 'heartbeat',
+        from,
+        to,
+        link,
+        boot: Number.MAX_SAFE_INTEGER,
+        seq: 1,
+        membershipId: 999,
+        members: [from],
+        coordinator: from,
+        term: 999,
+        sentAt: now,
+        ...m,
       }) as WireMessage;
     let packet: Buffer;
     switch (attack) {
@@ -282,13 +305,18 @@ export class MembershipHarness {
       const links = Object.values(s.peers)
         .flatMap((p) => Object.entries(p.links).map(([l, v]) => `${p.name}/${l}=${v.up ? 'up' : 'down'}`))
         .join(' ');
-      const drops = Object.entries(s.drops).filter(([, v]) => v > 0).map(([k, v]) => `${k}=${v}`).join(',') || 'none';
+      const drops =
+        Object.entries(s.drops)
+          .filter(([, v]) => v > 0)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(',') || 'none';
       return `${n}: members=${s.members.join(',')} id=${s.membershipId} coordinator=${s.coordinator} term=${s.term} quorate=${s.quorate} mayRun=${mayRunResources(s)} ${links} drops=${drops}`;
     });
   }
 
   private checkNode(node: string): void {
-    if (!this.options.nodes.some((n) => n.name === node)) throw new TestkitError('TESTKIT_USAGE', `unknown node "${node}" (nodes: ${this.nodeNames.join(', ')})`);
+    if (!this.options.nodes.some((n) => n.name === node))
+      throw new TestkitError('TESTKIT_USAGE', `unknown node "${node}" (nodes: ${this.nodeNames.join(', ')})`);
   }
 
   private record(node: string, event: MembershipEvent): void {

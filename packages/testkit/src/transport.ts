@@ -71,7 +71,7 @@ export class InMemoryObjectTransport implements Transport {
   send(out: Outgoing): void {
     if (this.disposed) return;
     const now = this.options.now;
-    this.options.network.send(out.link, this.options.self, out.to, now ? { ...out.message, sentAt: Math.floor(now()) } as WireMessage : out.message);
+    this.options.network.send(out.link, this.options.self, out.to, now ? ({ ...out.message, sentAt: Math.floor(now()) } as WireMessage) : out.message);
   }
 
   async dispose(): Promise<void> {

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { DEFAULT_FUZZ_SEED, FuzzTally, describeInput, fuzzSettings } from '@paceline/testkit';
 
 describe('fuzz settings and tally', () => {
-  test('npm test: a fixed seed and the given runs; the fuzz script\'s environment overrides both', () => {
+  test("npm test: a fixed seed and the given runs; the fuzz script's environment overrides both", () => {
     expect(fuzzSettings({ runs: 100 }, {})).toEqual({ numRuns: 100, seed: DEFAULT_FUZZ_SEED, timeoutMs: 60_000 });
     const s = fuzzSettings({ runs: 100 }, { PACELINE_FUZZ_RUNS: '50000', PACELINE_FUZZ_SEED: '987', PACELINE_FUZZ_REPORT: '/r.jsonl' });
     expect(s).toEqual({ numRuns: 50_000, seed: 987, timeoutMs: 2_500_000, report: '/r.jsonl' });
@@ -17,11 +17,16 @@ describe('fuzz settings and tally', () => {
     try {
       const report = join(dir, 'r.jsonl');
       const tally = new FuzzTally('numbers', { seed: 3, report });
-      fc.assert(fc.property(fc.integer({ min: 0, max: 99 }), (n) => tally.check(n, () => {
-        if (n % 10 === 7) throw new RangeError(`bad number ${n}`);
-        if (n % 10 === 3) throw new Error('three\nsecond line');
-        return n % 2 === 0 ? 'even' : 'odd';
-      })), { numRuns: 500, seed: 3 });
+      fc.assert(
+        fc.property(fc.integer({ min: 0, max: 99 }), (n) =>
+          tally.check(n, () => {
+            if (n % 10 === 7) throw new RangeError(`bad number ${n}`);
+            if (n % 10 === 3) throw new Error('three\nsecond line');
+            return n % 2 === 0 ? 'even' : 'odd';
+          }),
+        ),
+        { numRuns: 500, seed: 3 },
+      );
       const s = tally.summary();
       expect(s.runs).toBe(500);
       expect(Object.keys(s.outcomes)).toEqual(['even', 'odd']);

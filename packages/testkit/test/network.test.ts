@@ -66,7 +66,10 @@ describe('InMemoryNetwork', () => {
       const { n, got } = net(seed);
       n.setJitter('lan', 3);
       for (let i = 0; i < 20; i++) n.send('lan', 'a', 'b', String(i));
-      for (let t = 0; t <= 3; t++) { n.setTick(t); n.deliver(); }
+      for (let t = 0; t <= 3; t++) {
+        n.setTick(t);
+        n.deliver();
+      }
       return got;
     };
     const got = arrivals(9);

@@ -2,7 +2,17 @@ import type { TransportInput, WireMessage } from '@paceline/membership';
 import { InMemoryNetwork, InMemoryObjectTransport, Prng } from '@paceline/testkit';
 
 const hb = (from: string, to: string, seq: number): WireMessage => ({
-  v: 1, type: 'heartbeat', from, to, link: 'lan', boot: 1, seq, membershipId: 1, members: [from], coordinator: from, term: 0,
+  v: 1,
+  type: 'heartbeat',
+  from,
+  to,
+  link: 'lan',
+  boot: 1,
+  seq,
+  membershipId: 1,
+  members: [from],
+  coordinator: from,
+  term: 0,
 });
 
 test('InMemoryObjectTransport delivers messages as objects, through partitions and loss, until disposed', async () => {

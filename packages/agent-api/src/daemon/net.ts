@@ -75,10 +75,7 @@ async function table(file: string, transport: Transport, v6: boolean): Promise<L
 
 /** Sockets listening (TCP) or bound (UDP) in this network namespace. */
 export async function listeners(transport: Transport): Promise<Listener[]> {
-  return [
-    ...(await table(`/proc/net/${transport}`, transport, false)),
-    ...(await table(`/proc/net/${transport}6`, transport, true)),
-  ];
+  return [...(await table(`/proc/net/${transport}`, transport, false)), ...(await table(`/proc/net/${transport}6`, transport, true))];
 }
 
 const WILDCARD = new Set(['0.0.0.0', '::']);

@@ -55,7 +55,10 @@ export function signalProcess(pid: number, sig: NodeJS.Signals, group: boolean):
 
 /** The pids in /proc, ascending. */
 export async function allPids(): Promise<number[]> {
-  return (await readdir('/proc')).filter((n) => /^\d+$/.test(n)).map(Number).sort((a, b) => a - b);
+  return (await readdir('/proc'))
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number)
+    .sort((a, b) => a - b);
 }
 
 /**

@@ -59,9 +59,7 @@ export interface DaemonLaunch {
 }
 
 /** The state of the recorded daemon. */
-export type DaemonStatus =
-  | { readonly state: 'none' }
-  | { readonly state: Identity; readonly record: DaemonRecord };
+export type DaemonStatus = { readonly state: 'none' } | { readonly state: Identity; readonly record: DaemonRecord };
 
 export const recordFileOf = (ctx: Pick<AgentContext, 'stateDir'>, d: DaemonHandle): string => d.recordFile ?? join(ctx.stateDir, 'daemon.json');
 
@@ -125,7 +123,10 @@ export async function tailFile(file: string, lines = 3): Promise<string> {
 export async function findExecutable(command: string, env: Readonly<Record<string, string>> = {}): Promise<string | undefined> {
   const candidates = command.includes('/')
     ? [command]
-    : (env.PATH ?? process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, command));
+    : (env.PATH ?? process.env.PATH ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((dir) => join(dir, command));
   for (const c of candidates) {
     try {
       await access(c, constants.X_OK);
@@ -301,8 +302,7 @@ export async function stopDaemon(ctx: AgentContext, d: DaemonHandle): Promise<Ac
   if (now.state === 'none') return ok();
   if (now.state === 'same') {
     const grace = Math.max(0, Math.min(d.stopTimeoutMs ?? 10_000, ctx.deadline - ctx.clock.now() - 1500));
-    if (!(await stopRecorded(ctx, d, now.record, grace)))
-      return failed('generic-error', `process ${now.record.pid} (${now.record.command}) survived SIGKILL`);
+    if (!(await stopRecorded(ctx, d, now.record, grace))) return failed('generic-error', `process ${now.record.pid} (${now.record.command}) survived SIGKILL`);
   } else if (now.state === 'gone') {
     const left = await reapGroup(now.record);
     if (left.length > 0) ctx.log.warn(`${d.name} was gone; killed ${left.length} leftover process(es) of its group`, { pids: left });

@@ -4,8 +4,15 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
-  capabilitiesOf, coerceParams, describeAgentParams, formatReport, testAgent, type Clock, type CommandRunner,
-  type ParamDescription, type ResourceAgent,
+  capabilitiesOf,
+  coerceParams,
+  describeAgentParams,
+  formatReport,
+  testAgent,
+  type Clock,
+  type CommandRunner,
+  type ParamDescription,
+  type ResourceAgent,
 } from '@paceline/agent-api';
 import { AgentRegistry } from '@paceline/agent-api';
 import { createLogger, ExecaCommandRunner, SystemClock } from '@paceline/runtime';
@@ -72,7 +79,11 @@ export function renderParams(params: readonly ParamDescription[]): string[] {
   ]);
   const head = ['NAME', 'TYPE', 'REQUIRED', 'DEFAULT', 'UNIQUE', 'DESCRIPTION'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: readonly string[]): string => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (r: readonly string[]): string =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(head), ...rows.map(line)];
 }
 
@@ -80,8 +91,14 @@ async function find(registry: AgentRegistry, ref: string, deps: AgentCommandDeps
   if (deps.moduleAgent && deps.isModuleRef?.(ref)) return deps.moduleAgent(ref);
   const agent = await registry.resolve(ref);
   if (!agent) {
-    const known = registry.list().map((a) => `paceline:${a.meta.name}`).join(', ');
-    throw new ExitError(2, `no agent "${ref}" (known: ${known || 'none'}; an agent of a module: MODULE#AGENT, or --config FILE for the modules a configuration names)`);
+    const known = registry
+      .list()
+      .map((a) => `paceline:${a.meta.name}`)
+      .join(', ');
+    throw new ExitError(
+      2,
+      `no agent "${ref}" (known: ${known || 'none'}; an agent of a module: MODULE#AGENT, or --config FILE for the modules a configuration names)`,
+    );
   }
   return agent;
 }
@@ -131,7 +148,12 @@ export function registerAgentCommands(program: Command, registry: AgentRegistry,
       io.out(`${a.meta.name} ${a.meta.version}: ${a.meta.description}`);
       io.out(`capabilities: ${capabilitiesOf(a).join(', ') || 'none (start, stop, monitor only)'}`);
       const t = a.meta.defaultTimeouts;
-      if (t && Object.keys(t).length) io.out(`default timeouts: ${Object.entries(t).map(([k, v]) => `${k} ${v} ms`).join(', ')}`);
+      if (t && Object.keys(t).length)
+        io.out(
+          `default timeouts: ${Object.entries(t)
+            .map(([k, v]) => `${k} ${v} ms`)
+            .join(', ')}`,
+        );
       if (a.meta.defaultMonitorInterval) io.out(`default monitor interval: ${a.meta.defaultMonitorInterval} ms`);
       io.out('');
       for (const l of params.length ? renderParams(params) : ['(no parameters)']) io.out(l);
@@ -168,18 +190,23 @@ export function registerAgentCommands(program: Command, registry: AgentRegistry,
   agent
     .command('init')
     .description('Start a new agent package: a working agent with a strict parameter schema, a test that runs the agent test kit, a README')
-    .argument('<name>', 'the agent\'s name (paceline:NAME): lower-case letters, digits and _ . -, starting with a letter')
+    .argument('<name>', "the agent's name (paceline:NAME): lower-case letters, digits and _ . -, starting with a letter")
     .option('--dir <dir>', 'where to write it (default: ./paceline-agent-NAME); must not exist or be empty')
     .option('--package <name>', 'the npm package name (default: paceline-agent-NAME)')
     .action((name: string, o: { dir?: string; package?: string }) => {
       if (!AGENT_NAME.test(name)) throw new ExitError(2, `agent name "${name}": use lower-case letters, digits and _ . -, starting with a letter`);
       const packageName = o.package ?? `paceline-agent-${name}`;
-      if (!/^(@[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*$/.test(packageName)) throw new ExitError(2, `--package "${packageName}" is not an npm package name`);
+      if (!/^(@[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*$/.test(packageName))
+        throw new ExitError(2, `--package "${packageName}" is not an npm package name`);
       const dir = resolve(o.dir ?? `paceline-agent-${name}`);
       if (existsSync(dir) && readdirSync(dir).length > 0) throw new ExitError(2, `${dir} exists and is not empty: choose another --dir`);
       const api = agentApiPackage();
       const files = agentPackageFiles({
-        name, packageName, agentApiRange: `^${api.version}`, zodRange: api.peerDependencies?.['zod'] ?? '^4.0.0', zodDevRange: api.devDependencies?.['zod'] ?? '^4.0.0',
+        name,
+        packageName,
+        agentApiRange: `^${api.version}`,
+        zodRange: api.peerDependencies?.['zod'] ?? '^4.0.0',
+        zodDevRange: api.devDependencies?.['zod'] ?? '^4.0.0',
       });
       for (const [rel, text] of Object.entries(files)) {
         mkdirSync(dirname(join(dir, rel)), { recursive: true });

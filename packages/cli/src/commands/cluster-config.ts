@@ -12,16 +12,20 @@ import { control } from './status.js';
 
 export function registerClusterConfigCommands(program: Command, io: CliIo): void {
   const config = program.commands.find((c) => c.name() === 'config') ?? program.command('config').description('Work with configuration files');
-  config.command('show').description('Print the running cluster\'s configuration (YAML, with its epoch)')
-    .option('--state-dir <dir>', 'the local daemon\'s state directory', DEFAULT_STATE_DIR)
+  config
+    .command('show')
+    .description("Print the running cluster's configuration (YAML, with its epoch)")
+    .option('--state-dir <dir>', "the local daemon's state directory", DEFAULT_STATE_DIR)
     .option('--json', 'print the replicated document (epoch, configuration, quarantine) as JSON')
     .action(async (o: { stateDir: string; json?: boolean }) => {
       const doc = (await control(io, o.stateDir, { cmd: 'config' })) as ClusterDoc;
       if (o.json) io.out(JSON.stringify(doc, null, 2));
       else io.out(stringify({ ...doc.config, epoch: doc.epoch }).replace(/\n$/, ''));
     });
-  config.command('apply <file>').description('Replace the cluster configuration (an epoch in the file must be newer than the cluster\'s)')
-    .option('--state-dir <dir>', 'the local daemon\'s state directory', DEFAULT_STATE_DIR)
+  config
+    .command('apply <file>')
+    .description("Replace the cluster configuration (an epoch in the file must be newer than the cluster's)")
+    .option('--state-dir <dir>', "the local daemon's state directory", DEFAULT_STATE_DIR)
     .option('--force', 'apply even a configuration that drops a current member, or has no nodes or no resources')
     .action(async (file: string, o: { stateDir: string; force?: boolean }) => {
       const { document: raw, result: r } = loadConfigDocument(io, file);
@@ -31,6 +35,9 @@ export function registerClusterConfigCommands(program: Command, io: CliIo): void
       }
       assertAgentParams(r.config, await loadConfigAgents(file, r.config), file);
       const epoch = typeof raw['epoch'] === 'number' ? raw['epoch'] : undefined;
-      await control(io, o.stateDir, { cmd: 'update', request: { op: 'replace', config: raw, ...(epoch !== undefined ? { epoch } : {}), ...(o.force ? { force: true } : {}) } });
+      await control(io, o.stateDir, {
+        cmd: 'update',
+        request: { op: 'replace', config: raw, ...(epoch !== undefined ? { epoch } : {}), ...(o.force ? { force: true } : {}) },
+      });
     });
 }

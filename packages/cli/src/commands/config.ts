@@ -31,8 +31,12 @@ export function registerConfigCommands(program: Command, io: CliIo): void {
         throw new ExitError(2);
       }
       // Valid, but applied to a running cluster it would take every node or resource out of it.
-      if (r.config.nodes.length === 0) io.err(`warning: ${file}: nodes: none: applied to a running cluster, every node would leave it (\`config apply\` refuses this without --force)`);
-      if (r.config.resources.length === 0) io.err(`warning: ${file}: resources: none: applied to a running cluster, every resource would be left unmanaged or stopped (\`config apply\` refuses this without --force)`);
+      if (r.config.nodes.length === 0)
+        io.err(`warning: ${file}: nodes: none: applied to a running cluster, every node would leave it (\`config apply\` refuses this without --force)`);
+      if (r.config.resources.length === 0)
+        io.err(
+          `warning: ${file}: resources: none: applied to a running cluster, every resource would be left unmanaged or stopped (\`config apply\` refuses this without --force)`,
+        );
       io.out(`${file}: valid (${r.config.nodes.length} nodes, ${r.config.resources.length} resources, ${r.config.constraints.length} constraints)`);
     });
 }

@@ -62,7 +62,12 @@ export function membershipOverrides(items: readonly string[], profile?: string, 
   };
   const r = MembershipSettings.safeParse(raw);
   if (r.success) return r.data;
-  const option = (key: PropertyKey | undefined): string => (key === 'profile' && profile !== undefined ? '--profile' : key === 'partitionPolicy' && partitionPolicy !== undefined ? '--partition-policy' : '--membership');
+  const option = (key: PropertyKey | undefined): string =>
+    key === 'profile' && profile !== undefined
+      ? '--profile'
+      : key === 'partitionPolicy' && partitionPolicy !== undefined
+        ? '--partition-policy'
+        : '--membership';
   const problems = r.error.issues.flatMap((i) => {
     if (i.code === 'unrecognized_keys') {
       const known = i.path.length === 0 ? MEMBERSHIP_SETTING_NAMES : ['deadTicks', 'warnTicks'];
@@ -77,9 +82,24 @@ export function membershipOverrides(items: readonly string[], profile?: string, 
 }
 
 interface DaemonOpts {
-  config: string; node: string; stateDir: string; key: string; address: string[]; profile?: string; partitionPolicy?: string;
-  fenceCommand?: string; witness?: string; arbiter?: string; membership: string[]; logFormat: string; logLevel: string; portOffset: string; stopOnShutdown: boolean;
-  metricsListen?: string; webListen?: string; webTokenFile?: string;
+  config: string;
+  node: string;
+  stateDir: string;
+  key: string;
+  address: string[];
+  profile?: string;
+  partitionPolicy?: string;
+  fenceCommand?: string;
+  witness?: string;
+  arbiter?: string;
+  membership: string[];
+  logFormat: string;
+  logLevel: string;
+  portOffset: string;
+  stopOnShutdown: boolean;
+  metricsListen?: string;
+  webListen?: string;
+  webTokenFile?: string;
 }
 
 export function registerDaemonCommand(program: Command, io: CliIo): void {
@@ -87,20 +107,28 @@ export function registerDaemonCommand(program: Command, io: CliIo): void {
     .command('daemon')
     .description('Run the node daemon: membership, coordinator, execution, control socket')
     .requiredOption('--config <file>', 'cluster configuration (YAML); the state directory keeps newer epochs')
-    .requiredOption('--node <name>', 'this node\'s name in the configuration')
+    .requiredOption('--node <name>', "this node's name in the configuration")
     .option('--state-dir <dir>', 'state directory (persisted state, resource state, control socket)', DEFAULT_STATE_DIR)
     .option('--key <file>', 'cluster key file (create with `paceline keygen`)', DEFAULT_KEY)
     .option('--address <node:link=host:port>', 'override an address (repeatable), e.g. serv1:lan=127.0.0.1:7001', collect, [])
-    .option('--profile <name>', 'this node\'s override of membership.profile: default (~0.3 s to detect a lost node) or fast (~0.15 s)')
-    .option('--partition-policy <policy>', 'this node\'s override of membership.partitionPolicy: fence | witness | stop-all')
+    .option('--profile <name>', "this node's override of membership.profile: default (~0.3 s to detect a lost node) or fast (~0.15 s)")
+    .option('--partition-policy <policy>', "this node's override of membership.partitionPolicy: fence | witness | stop-all")
     .option('--fence-command <cmd>', 'fencing command, run as CMD NODE (argument array, no shell); exit 0 = the node is off')
     .option('--witness <host>', 'ping target for the witness policy')
-    .option('--arbiter <host:port>', `the \`paceline witness\` arbiter on the service LAN (default port ${DEFAULT_WITNESS_PORT}): only the node holding its vote fences`)
-    .option('--membership <key=value>', 'this node\'s override of a membership setting (repeatable), e.g. deadTicks=30, links.lan.deadTicks=10; every node must use the same', collect, [])
+    .option(
+      '--arbiter <host:port>',
+      `the \`paceline witness\` arbiter on the service LAN (default port ${DEFAULT_WITNESS_PORT}): only the node holding its vote fences`,
+    )
+    .option(
+      '--membership <key=value>',
+      "this node's override of a membership setting (repeatable), e.g. deadTicks=30, links.lan.deadTicks=10; every node must use the same",
+      collect,
+      [],
+    )
     .option('--port-offset <n>', 'daemon channel port = heartbeat port + n', '1')
     .option('--no-stop-on-shutdown', 'leave resources running when the daemon stops')
-    .option('--metrics-listen <host:port|off>', 'this node\'s Prometheus metrics address (overrides monitoring.metrics; off: none)')
-    .option('--web-listen <host:port|off>', 'this node\'s web view address (overrides monitoring.web; off: none)')
+    .option('--metrics-listen <host:port|off>', "this node's Prometheus metrics address (overrides monitoring.metrics; off: none)")
+    .option('--web-listen <host:port|off>', "this node's web view address (overrides monitoring.web; off: none)")
     .option('--web-token-file <file>', 'the token that allows actions in the web view (overrides monitoring.web.tokenFile)')
     .option('--log-format <fmt>', 'human | json', 'human')
     .option('--log-level <level>', 'debug | info | warn | error', 'info')
@@ -123,37 +151,59 @@ export function registerDaemonCommand(program: Command, io: CliIo): void {
       const runner = new ExecaCommandRunner();
       const fenceArgv = opts.fenceCommand?.split(/\s+/).filter(Boolean);
       // Run as CMD NODE (argument array, no shell), with PACELINE_FENCE_ACTION=reboot|off|on.
-      const fence = fenceArgv && fenceArgv.length > 0
-        ? async (node: string, signal: AbortSignal, type: FenceType): Promise<FenceOutcome> => {
-          const r = await runner.run(fenceArgv[0]!, [...fenceArgv.slice(1), node], { timeoutMs: 60_000, signal, env: { PACELINE_FENCE_ACTION: type } });
-          return r.exitCode === 0 ? { ok: true } : { ok: false, detail: `${fenceArgv.join(' ')} ${node}: exit ${r.exitCode ?? r.signal ?? 'timeout'} ${r.stderr.trim()}`.trim() };
-        }
-        : undefined;
-      const witness = opts.witness !== undefined
-        ? async (): Promise<boolean> => (await runner.run('ping', ['-c', '1', '-W', '1', opts.witness!], { timeoutMs: 2000 })).exitCode === 0
-        : undefined;
+      const fence =
+        fenceArgv && fenceArgv.length > 0
+          ? async (node: string, signal: AbortSignal, type: FenceType): Promise<FenceOutcome> => {
+              const r = await runner.run(fenceArgv[0]!, [...fenceArgv.slice(1), node], { timeoutMs: 60_000, signal, env: { PACELINE_FENCE_ACTION: type } });
+              return r.exitCode === 0
+                ? { ok: true }
+                : { ok: false, detail: `${fenceArgv.join(' ')} ${node}: exit ${r.exitCode ?? r.signal ?? 'timeout'} ${r.stderr.trim()}`.trim() };
+            }
+          : undefined;
+      const witness =
+        opts.witness !== undefined
+          ? async (): Promise<boolean> => (await runner.run('ping', ['-c', '1', '-W', '1', opts.witness!], { timeoutMs: 2000 })).exitCode === 0
+          : undefined;
       // The arbiter knows this node by the daemon's incarnation, which is known once it started;
       // membership asks for the vote only after that.
       // eslint-disable-next-line prefer-const -- read by the arbiter's callback below, set once the daemon exists
       let boot: number | undefined;
       const clusterName = loaded.properties.clusterName;
-      const arbiter = arbiterAt !== undefined
-        ? await ArbiterClient.open({
-          self: opts.node, address: arbiterAt, key, ...(clusterName !== undefined ? { cluster: clusterName } : {}),
-          boot: () => {
-            if (boot === undefined) throw new DaemonError('NOT_STARTED', 'the daemon has not started yet');
-            return boot;
-          },
-        })
-        : undefined;
+      const arbiter =
+        arbiterAt !== undefined
+          ? await ArbiterClient.open({
+              self: opts.node,
+              address: arbiterAt,
+              key,
+              ...(clusterName !== undefined ? { cluster: clusterName } : {}),
+              boot: () => {
+                if (boot === undefined) throw new DaemonError('NOT_STARTED', 'the daemon has not started yet');
+                return boot;
+              },
+            })
+          : undefined;
       const abort = new AbortController();
       let daemon: Daemon;
       try {
         daemon = new Daemon({
-          node: opts.node, config, stateDir: opts.stateDir, key, keyFile: resolve(opts.key), agents, runner, clock: systemClock, timers: systemTimers, logger,
+          node: opts.node,
+          config,
+          stateDir: opts.stateDir,
+          key,
+          keyFile: resolve(opts.key),
+          agents,
+          runner,
+          clock: systemClock,
+          timers: systemTimers,
+          logger,
           membership,
-          addresses: parseAddressOverrides(opts.address), portOffset: Number(opts.portOffset), stopOnShutdown: opts.stopOnShutdown,
-          ...(fence ? { fence } : {}), ...(witness ? { witness } : {}), ...(arbiter ? { arbiter } : {}), signal: abort.signal,
+          addresses: parseAddressOverrides(opts.address),
+          portOffset: Number(opts.portOffset),
+          stopOnShutdown: opts.stopOnShutdown,
+          ...(fence ? { fence } : {}),
+          ...(witness ? { witness } : {}),
+          ...(arbiter ? { arbiter } : {}),
+          signal: abort.signal,
         });
         await daemon.start();
       } catch (e) {
@@ -165,7 +215,9 @@ export function registerDaemonCommand(program: Command, io: CliIo): void {
       let observer: Observer;
       try {
         observer = await Observer.open(daemon, {
-          runner, logger, version: VERSION,
+          runner,
+          logger,
+          version: VERSION,
           ...(opts.metricsListen !== undefined ? { metrics: parseListenOverride('--metrics-listen', opts.metricsListen) } : {}),
           ...(opts.webListen !== undefined ? { web: parseListenOverride('--web-listen', opts.webListen) } : {}),
           ...(opts.webTokenFile !== undefined ? { webTokenFile: opts.webTokenFile } : {}),
@@ -184,7 +236,11 @@ export function registerDaemonCommand(program: Command, io: CliIo): void {
         const stop = (): void => {
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
-          void systemd.stopping().then(() => daemon.dispose()).then(() => observer.dispose()).then(resolve);
+          void systemd
+            .stopping()
+            .then(() => daemon.dispose())
+            .then(() => observer.dispose())
+            .then(resolve);
         };
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);

@@ -67,9 +67,15 @@ export function renderTimeline(config: ClusterConfig, chapters: readonly Chapter
  */
 function orderOfWork(config: ClusterConfig, t: Transition): string[] {
   // Copies of plain (non-promotable) clones run everywhere and never move: leave them out.
-  const plainCloned = new Set(listPrimitives(config).filter((e) => e.clone && !e.clone.promotable).map((e) => e.primitive.id));
+  const plainCloned = new Set(
+    listPrimitives(config)
+      .filter((e) => e.clone && !e.clone.promotable)
+      .map((e) => e.primitive.id),
+  );
   const interesting = t.actions.filter(
-    (a) => a.runnable && (a.kind === 'fence' || a.kind === 'promote' || a.kind === 'demote' || ((a.kind === 'start' || a.kind === 'stop') && !plainCloned.has(a.primitive ?? ''))),
+    (a) =>
+      a.runnable &&
+      (a.kind === 'fence' || a.kind === 'promote' || a.kind === 'demote' || ((a.kind === 'start' || a.kind === 'stop') && !plainCloned.has(a.primitive ?? ''))),
   );
   if (interesting.length < 2) return [];
   const ids = new Set(interesting.map((a) => a.id));
@@ -81,7 +87,10 @@ function orderOfWork(config: ClusterConfig, t: Transition): string[] {
     indeg.set(e.after, (indeg.get(e.after) ?? 0) + 1);
     next.set(e.before, [...(next.get(e.before) ?? []), e.after]);
   }
-  const ready = [...indeg].filter(([, d]) => d === 0).map(([id]) => id).sort();
+  const ready = [...indeg]
+    .filter(([, d]) => d === 0)
+    .map(([id]) => id)
+    .sort();
   const out: string[] = [];
   while (ready.length) {
     const id = ready.shift()!;

@@ -25,7 +25,12 @@ function agentCommand(program: Command): Command {
  * `configModuleRef(file, agent)` turns `paceline:NAME` into `MODULEFILE#NAME` when NAME is an agent
  * of a module the configuration file names (`--config FILE`), else returns undefined.
  */
-export function registerOcfCommands(program: Command, ocf: OcfCommandsApi, io: CliIo = processIo, configModuleRef?: (configFile: string, agent: string) => Promise<string | undefined>): Command {
+export function registerOcfCommands(
+  program: Command,
+  ocf: OcfCommandsApi,
+  io: CliIo = processIo,
+  configModuleRef?: (configFile: string, agent: string) => Promise<string | undefined>,
+): Command {
   const specFor = async (spec: string, configFile: string | undefined): Promise<string> =>
     (configFile !== undefined && configModuleRef ? await configModuleRef(configFile, spec) : undefined) ?? spec;
   const agent = agentCommand(program);
@@ -45,7 +50,11 @@ export function registerOcfCommands(program: Command, ocf: OcfCommandsApi, io: C
     .command('meta-data')
     .description("Print AGENT's OCF meta-data XML (generated from its parameter schema)")
     .argument('<agent>', 'NAME, paceline:NAME, MODULE#AGENT, or ocf:PROVIDER:TYPE')
-    .option('--ocf-root <dir>', 'OCF_ROOT for ocf: agents (default: the OCF_ROOT environment variable, else /usr/lib/ocf)', process.env['OCF_ROOT'] || '/usr/lib/ocf')
+    .option(
+      '--ocf-root <dir>',
+      'OCF_ROOT for ocf: agents (default: the OCF_ROOT environment variable, else /usr/lib/ocf)',
+      process.env['OCF_ROOT'] || '/usr/lib/ocf',
+    )
     .action(async (spec: string, opts: { ocfRoot: string }) => {
       io.out((await ocf.agentMetadataXml(spec, opts.ocfRoot)).replace(/\n$/, ''));
     });

@@ -34,10 +34,15 @@ export function redactConfig(doc: unknown): unknown {
     if (typeof a['url'] === 'string') {
       try {
         const u = new URL(a['url']);
-        if (u.username || u.password) { u.username = 'redacted'; u.password = ''; }
+        if (u.username || u.password) {
+          u.username = 'redacted';
+          u.password = '';
+        }
         if (u.search) u.search = '?redacted';
         a['url'] = u.toString();
-      } catch { /* not a URL: leave it, the configuration says so itself */ }
+      } catch {
+        /* not a URL: leave it, the configuration says so itself */
+      }
     }
   }
   return copy;
@@ -55,7 +60,15 @@ const sinceMs = (text: string): number => {
   return Number(m[1]) * (m[2] === 'd' ? 86_400_000 : m[2] === 'h' ? 3_600_000 : 60_000);
 };
 
-interface ReportOpts { dest?: string; config: string; stateDir: string; since: string; log: string[]; unit: string; journal: boolean }
+interface ReportOpts {
+  dest?: string;
+  config: string;
+  stateDir: string;
+  since: string;
+  log: string[];
+  unit: string;
+  journal: boolean;
+}
 
 export function registerReportCommand(program: Command, io: CliIo): void {
   program
@@ -63,7 +76,7 @@ export function registerReportCommand(program: Command, io: CliIo): void {
     .description('Gather a support bundle (.tar.gz): versions, configuration (secrets redacted, never the key), status, state, recent logs, network')
     .option('--dest <file>', 'where to write the bundle (default: ./paceline-report-HOST-TIME.tar.gz)')
     .option('--config <file>', 'the configuration file', '/etc/paceline/cluster.yaml')
-    .option('--state-dir <dir>', 'the daemon\'s state directory', DEFAULT_STATE_DIR)
+    .option('--state-dir <dir>', "the daemon's state directory", DEFAULT_STATE_DIR)
     .option('--since <age>', 'logs of this long ago and since (e.g. 30min, 24h, 7d)', '24h')
     .option('--log <file>', 'a log file to include (its last 5 MB; repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--unit <name>', 'the systemd unit whose journal to include', 'paceline')
@@ -82,15 +95,29 @@ export function registerReportCommand(program: Command, io: CliIo): void {
       const run = async (file: string, cmd: string, args: readonly string[]): Promise<void> => {
         const r = await runner.run(cmd, args, { timeoutMs: 20_000 });
         if (r.notFound) missing.push(`${file}: ${cmd} is not installed`);
-        else await put(file, `$ ${[cmd, ...args].join(' ')}\n${r.stdout}${r.stderr ? `\n(stderr)\n${r.stderr}` : ''}${r.exitCode !== 0 ? `\n(exit ${r.exitCode ?? r.signal ?? 'timeout'})` : ''}`);
+        else
+          await put(
+            file,
+            `$ ${[cmd, ...args].join(' ')}\n${r.stdout}${r.stderr ? `\n(stderr)\n${r.stderr}` : ''}${r.exitCode !== 0 ? `\n(exit ${r.exitCode ?? r.signal ?? 'timeout'})` : ''}`,
+          );
       };
       try {
         // Versions and the machine.
         const osRelease = await readFile('/etc/os-release', 'utf8').catch(() => '(no /etc/os-release)');
-        await put('versions.txt', [
-          `paceline ${VERSION}`, `node ${process.version} (${Object.entries(process.versions).filter(([k]) => ['v8', 'uv', 'openssl'].includes(k)).map(([k, v]) => `${k} ${v}`).join(', ')})`,
-          `host ${hostname()}: ${osType()} ${release()} ${arch()}`, `report made ${new Date(io.now()).toISOString()}`, '', osRelease,
-        ].join('\n'));
+        await put(
+          'versions.txt',
+          [
+            `paceline ${VERSION}`,
+            `node ${process.version} (${Object.entries(process.versions)
+              .filter(([k]) => ['v8', 'uv', 'openssl'].includes(k))
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', ')})`,
+            `host ${hostname()}: ${osType()} ${release()} ${arch()}`,
+            `report made ${new Date(io.now()).toISOString()}`,
+            '',
+            osRelease,
+          ].join('\n'),
+        );
 
         // The configuration file, secrets redacted. The cluster key is never read.
         try {
@@ -111,7 +138,10 @@ export function registerReportCommand(program: Command, io: CliIo): void {
         }
 
         // The running daemon's view, through its control socket.
-        for (const [file, cmd] of [['status.json', 'status'], ['document.json', 'config']] as const) {
+        for (const [file, cmd] of [
+          ['status.json', 'status'],
+          ['document.json', 'config'],
+        ] as const) {
           try {
             const r = await controlRequest(o.stateDir, { cmd }, 10_000);
             await put(file, JSON.stringify(r.ok ? (cmd === 'config' ? redactDoc(r.data) : r.data) : r, null, 2));
@@ -128,14 +158,26 @@ export function registerReportCommand(program: Command, io: CliIo): void {
           } catch {
             state = undefined;
           }
-          await put('state.json', state === undefined ? text : JSON.stringify({ ...(state as object), doc: redactDoc((state as { doc?: unknown }).doc) }, null, 2));
+          await put(
+            'state.json',
+            state === undefined ? text : JSON.stringify({ ...(state as object), doc: redactDoc((state as { doc?: unknown }).doc) }, null, 2),
+          );
         } catch (e) {
           missing.push(`state.json: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} in ${o.stateDir}`);
         }
         await put('state-dir.txt', (await listTree(o.stateDir).catch((e: Error) => [`cannot list ${o.stateDir}: ${e.message}`])).join('\n'));
 
         // Logs.
-        if (o.journal) await run('journal.txt', 'journalctl', ['--unit', o.unit, '--since', `@${Math.floor((io.now() - age) / 1000)}`, '--no-pager', '--output', 'short-iso']);
+        if (o.journal)
+          await run('journal.txt', 'journalctl', [
+            '--unit',
+            o.unit,
+            '--since',
+            `@${Math.floor((io.now() - age) / 1000)}`,
+            '--no-pager',
+            '--output',
+            'short-iso',
+          ]);
         for (const f of o.log) {
           try {
             const st = await stat(f);
@@ -149,12 +191,16 @@ export function registerReportCommand(program: Command, io: CliIo): void {
         await run('network.txt', 'ip', ['-d', 'address', 'show']);
         await run('routes.txt', 'ip', ['route', 'show', 'table', 'all']);
 
-        await put('README.txt', [
-          `Paceline support bundle from ${hostname()}, ${new Date(io.now()).toISOString()}.`,
-          'The cluster key is not included. Secrets in the configuration (alert webhook headers, URL credentials, alert env values) are redacted',
-          'in config.yaml, document.json and state.json; resource parameters are included as written: check them before you share the bundle.',
-          '', missing.length ? `Not included:\n${missing.map((m) => `- ${m}`).join('\n')}` : 'Everything was gathered.',
-        ].join('\n'));
+        await put(
+          'README.txt',
+          [
+            `Paceline support bundle from ${hostname()}, ${new Date(io.now()).toISOString()}.`,
+            'The cluster key is not included. Secrets in the configuration (alert webhook headers, URL credentials, alert env values) are redacted',
+            'in config.yaml, document.json and state.json; resource parameters are included as written: check them before you share the bundle.',
+            '',
+            missing.length ? `Not included:\n${missing.map((m) => `- ${m}`).join('\n')}` : 'Everything was gathered.',
+          ].join('\n'),
+        );
         const tar = await runner.run('tar', ['-czf', dest, '-C', work, name], { timeoutMs: 120_000 });
         if (tar.exitCode !== 0) throw new ExitError(1, `cannot write ${dest}: ${tar.stderr.trim() || `tar exit ${tar.exitCode ?? tar.signal}`}`);
         io.out(`wrote ${dest}`);

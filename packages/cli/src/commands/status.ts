@@ -21,7 +21,12 @@ export function replicaText(r: ReplicaStatus): string {
   const asOf = r.asOf !== undefined ? ` as of ${when(r.asOf)}` : '';
   const missing = r.bytes !== undefined ? `${r.changes !== undefined ? `${r.changes} change(s), ` : ''}${r.bytes} B behind` : 'bytes behind unknown';
   const oldest = r.oldestMissingAt !== undefined ? `, the oldest missing change written at ${when(r.oldestMissingAt)}` : '';
-  const state = r.state === 'in-sync' ? `in sync with ${r.source}${asOf}` : r.state === 'behind' ? `BEHIND ${r.source} (in sync${asOf || ' never'})` : `NEVER SYNCED with ${r.source}`;
+  const state =
+    r.state === 'in-sync'
+      ? `in sync with ${r.source}${asOf}`
+      : r.state === 'behind'
+        ? `BEHIND ${r.source} (in sync${asOf || ' never'})`
+        : `NEVER SYNCED with ${r.source}`;
   return `${state}; lag ≤ ${seconds(r.seconds)}, ${missing}${oldest}${r.reachable ? '' : `; ${r.source} unreachable`} (monitor at ${when(r.at)})`;
 }
 
@@ -32,14 +37,19 @@ export function renderStatus(s: DaemonStatus): string[] {
   if (!s.mayRun) out.push(`  ${s.node} may not run resources: ${s.mayRunReason}`);
   if (s.schedulerBlocked) out.push(`  scheduling waits: ${s.schedulerBlocked}`);
   else if (s.membershipConflict) out.push(`  membership settings differ: ${s.membershipConflict}`);
-  if (s.arbiter) out.push(`  arbiter's vote: ${s.arbiter.vote}${s.arbiter.holder ? ` (held by ${s.arbiter.holder})` : ''}${s.arbiter.detail ? ` — ${s.arbiter.detail}` : ''}`);
+  if (s.arbiter)
+    out.push(
+      `  arbiter's vote: ${s.arbiter.vote}${s.arbiter.holder ? ` (held by ${s.arbiter.holder})` : ''}${s.arbiter.detail ? ` — ${s.arbiter.detail}` : ''}`,
+    );
   for (const c of s.conflicts ?? []) out.push(`  IDENTITY CONFLICT: two daemons run as ${c}; stop one (fencing powers off the name's machine)`);
   if (s.held?.length) out.push(`  not started while a lost peer may be starting them: ${s.held.join(', ')}`);
   out.push('', 'Nodes:');
   for (const n of s.nodes) {
     const flags = [n.state === 'online' ? 'Online' : n.state === 'offline' ? 'OFFLINE' : n.state === 'unclean' ? 'UNCLEAN' : n.state];
     if (n.standby) flags.push('standby');
-    const links = Object.entries(n.links).map(([l, u]) => `${l} ${u}`).join(', ');
+    const links = Object.entries(n.links)
+      .map(([l, u]) => `${l} ${u}`)
+      .join(', ');
     out.push(`  * ${n.name}: ${flags.join(', ')}${links ? `  [links: ${links}]` : ''}`);
     if (n.quarantine) out.push(`      quarantined: ${n.quarantine}`);
     if (n.reason && n.state !== 'online') out.push(`      ${n.reason}`);
@@ -77,7 +87,7 @@ export function registerStatusCommand(program: Command, io: CliIo): void {
   program
     .command('status')
     .description('Show nodes, links, resources, failures and the last transition (from the local daemon)')
-    .option('--state-dir <dir>', 'the local daemon\'s state directory', DEFAULT_STATE_DIR)
+    .option('--state-dir <dir>', "the local daemon's state directory", DEFAULT_STATE_DIR)
     .option('--json', 'print the status as JSON')
     .option('--watch', 'refresh until interrupted')
     .option('--interval <ms>', 'refresh interval with --watch', '1000')

@@ -3,9 +3,7 @@
  * arbiter (the cluster's tie-breaking vote) until SIGINT/SIGTERM, logging every decision.
  */
 import type { Command } from 'commander';
-import {
-  DEFAULT_WITNESS_PORT, WitnessServer, createLogger, readKey, type LogFormat, type LogLevel, type WitnessEvent,
-} from '@paceline/runtime';
+import { DEFAULT_WITNESS_PORT, WitnessServer, createLogger, readKey, type LogFormat, type LogLevel, type WitnessEvent } from '@paceline/runtime';
 import type { Logger } from '@paceline/agent-api';
 import type { CliIo } from '../io.js';
 import { loadConfig } from '../load.js';
@@ -13,7 +11,13 @@ import { checkLogOptions, parseAddressOption, parseMsOption } from '../options.j
 import { DEFAULT_KEY } from './daemon.js';
 
 interface WitnessOpts {
-  listen: string; key: string; config: string; leaseMs?: string; maxSkewMs?: string; logFormat: string; logLevel: string;
+  listen: string;
+  key: string;
+  config: string;
+  leaseMs?: string;
+  maxSkewMs?: string;
+  logFormat: string;
+  logLevel: string;
 }
 
 /** One log line per decision: new grants, refusals and frees at info, renewals at debug, drops as warnings. */
@@ -23,10 +27,21 @@ function logEvent(log: Logger, e: WitnessEvent): void {
   switch (e.type) {
     case 'granted':
       if (e.renewal) log.debug(`renewed ${who(e)}'s vote`, { ...from, leaseMs: e.leaseMs });
-      else log.info(`granted the vote to ${who(e)}`, { ...from, lost: e.lost.join(','), leaseMs: e.leaseMs, ...(e.previous ? { previous: `${who(e.previous)}, lease ran out` } : {}) });
+      else
+        log.info(`granted the vote to ${who(e)}`, {
+          ...from,
+          lost: e.lost.join(','),
+          leaseMs: e.leaseMs,
+          ...(e.previous ? { previous: `${who(e.previous)}, lease ran out` } : {}),
+        });
       break;
     case 'refused':
-      log.info(`refused the vote to ${who(e)}: ${e.holder} holds it`, { ...from, lost: e.lost.join(','), holderBoot: e.holderBoot, remainingMs: e.remainingMs });
+      log.info(`refused the vote to ${who(e)}: ${e.holder} holds it`, {
+        ...from,
+        lost: e.lost.join(','),
+        holderBoot: e.holderBoot,
+        remainingMs: e.remainingMs,
+      });
       break;
     case 'released':
       if (e.freed) log.info(`${who(e)} gave the vote back`, from);
@@ -44,10 +59,10 @@ function logEvent(log: Logger, e: WitnessEvent): void {
 export function registerWitnessCommand(program: Command, io: CliIo): void {
   program
     .command('witness')
-    .description('Run the witness arbiter: on a third host of the service LAN, it grants the cluster\'s tie-breaking vote to one node at a time')
+    .description("Run the witness arbiter: on a third host of the service LAN, it grants the cluster's tie-breaking vote to one node at a time")
     .requiredOption('--listen <host:port>', `address to listen on (UDP; default port ${DEFAULT_WITNESS_PORT})`)
     .requiredOption('--config <file>', 'cluster configuration (YAML): the node names and clusterName')
-    .option('--key <file>', 'cluster key file (the nodes\' key)', DEFAULT_KEY)
+    .option('--key <file>', "cluster key file (the nodes' key)", DEFAULT_KEY)
     .option('--lease-ms <n>', 'how long a granted vote lasts unless renewed (default 3000)')
     .option('--max-skew-ms <n>', 'largest clock difference accepted between a node and the witness (default 2000)')
     .option('--log-format <fmt>', 'human | json', 'human')
@@ -62,15 +77,27 @@ export function registerWitnessCommand(program: Command, io: CliIo): void {
       const log = createLogger({ format: opts.logFormat as LogFormat, level: opts.logLevel as LogLevel, fields: { node: 'witness' } });
       const cluster = config.properties.clusterName;
       const server = await WitnessServer.open({
-        listen, key, nodes: config.nodes.map((n) => n.name), ...(cluster !== undefined ? { cluster } : {}),
-        ...(leaseMs !== undefined ? { leaseMs } : {}), ...(maxSkewMs !== undefined ? { maxSkewMs } : {}),
+        listen,
+        key,
+        nodes: config.nodes.map((n) => n.name),
+        ...(cluster !== undefined ? { cluster } : {}),
+        ...(leaseMs !== undefined ? { leaseMs } : {}),
+        ...(maxSkewMs !== undefined ? { maxSkewMs } : {}),
         onEvent: (e) => logEvent(log, e),
         onError: (e) => log.warn('socket error', { error: e.message }),
       });
       const a = server.address();
       const c = server.config;
-      io.out(`paceline witness listening on ${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port} for ${cluster !== undefined ? `cluster "${cluster}"` : 'a cluster without clusterName'} (nodes ${c.nodes.join(', ')}; lease ${c.leaseMs} ms; grants from ${c.startupHoldMs} ms after start)`);
-      log.info('witness started', { listen: `${a.host}:${a.port}`, nodes: c.nodes.join(','), leaseMs: c.leaseMs, maxSkewMs: c.maxSkewMs, startupHoldMs: c.startupHoldMs });
+      io.out(
+        `paceline witness listening on ${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port} for ${cluster !== undefined ? `cluster "${cluster}"` : 'a cluster without clusterName'} (nodes ${c.nodes.join(', ')}; lease ${c.leaseMs} ms; grants from ${c.startupHoldMs} ms after start)`,
+      );
+      log.info('witness started', {
+        listen: `${a.host}:${a.port}`,
+        nodes: c.nodes.join(','),
+        leaseMs: c.leaseMs,
+        maxSkewMs: c.maxSkewMs,
+        startupHoldMs: c.startupHoldMs,
+      });
       // Operators (and tests) can tell from the log when votes can be won.
       const holdOver = setTimeout(() => log.info('startup hold over: granting votes from now on'), c.startupHoldMs);
       await new Promise<void>((resolve) => {
@@ -79,8 +106,19 @@ export function registerWitnessCommand(program: Command, io: CliIo): void {
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
           const s = server.stats();
-          const drops = Object.entries(s.dropped).filter(([, n]) => n > 0).map(([r, n]) => `${r} ${n}`).join(', ');
-          log.info('witness stopping', { received: s.received, granted: s.granted, renewals: s.renewals, refused: s.refused, released: s.released, unavailable: s.unavailable, dropped: drops || 'none' });
+          const drops = Object.entries(s.dropped)
+            .filter(([, n]) => n > 0)
+            .map(([r, n]) => `${r} ${n}`)
+            .join(', ');
+          log.info('witness stopping', {
+            received: s.received,
+            granted: s.granted,
+            renewals: s.renewals,
+            refused: s.refused,
+            released: s.released,
+            unavailable: s.unavailable,
+            dropped: drops || 'none',
+          });
           void server.dispose().then(resolve);
         };
         process.on('SIGINT', stop);

@@ -49,7 +49,10 @@ export function readPcap(file: string): Datagram[] {
     const udp = ip.subarray(ihl);
     const udpLen = udp.readUInt16BE(4);
     out.push({
-      at, src: [...ip.subarray(12, 16)].join('.'), dst: [...ip.subarray(16, 20)].join('.'), dport: udp.readUInt16BE(2),
+      at,
+      src: [...ip.subarray(12, 16)].join('.'),
+      dst: [...ip.subarray(16, 20)].join('.'),
+      dport: udp.readUInt16BE(2),
       payload: Buffer.from(udp.subarray(8, Math.min(udp.length, udpLen))),
     });
   }
@@ -60,11 +63,17 @@ export function readPcap(file: string): Datagram[] {
 export async function startCapture(ns: string, ifname: string, filter: string, file: string): Promise<ChildProcess> {
   let err = '';
   const p = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-i', ifname, '-n', '-U', '-s', '0', '-w', file, filter], { stdio: ['ignore', 'ignore', 'pipe'] });
-  p.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
-  await waitFor(`tcpdump listening on ${ifname}`, () => {
-    if (p.exitCode !== null) throw new Error(`tcpdump exited: ${err.trim()}`);
-    return /listening on/.test(err);
-  }, 10_000);
+  p.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  await waitFor(
+    `tcpdump listening on ${ifname}`,
+    () => {
+      if (p.exitCode !== null) throw new Error(`tcpdump exited: ${err.trim()}`);
+      return /listening on/.test(err);
+    },
+    10_000,
+  );
   return p;
 }
 

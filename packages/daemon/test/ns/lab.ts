@@ -64,7 +64,11 @@ function have(cmd: string, args: readonly string[]): boolean {
 export function labSkipReason(extra: readonly (readonly [string, readonly string[], string])[] = []): string | undefined {
   if (process.getuid?.() !== 0) return 'not root: the namespace fault tests need root (CI runs as root)';
   const tools: (readonly [string, readonly string[], string])[] = [
-    ['ip', ['-V'], 'iproute2'], ['nft', ['--version'], 'nftables'], ['arping', ['-V'], 'iputils-arping'], ['ping', ['-V'], 'iputils-ping'], ...extra,
+    ['ip', ['-V'], 'iproute2'],
+    ['nft', ['--version'], 'nftables'],
+    ['arping', ['-V'], 'iputils-arping'],
+    ['ping', ['-V'], 'iputils-ping'],
+    ...extra,
   ];
   for (const [cmd, args, pkg] of tools) if (!have(cmd, args)) return `\`${cmd}\` is not installed (Debian package ${pkg}; scripts/setup.sh installs it)`;
   if (!existsSync(cli)) return `${cli} is not built (run npm run build)`;
@@ -81,10 +85,11 @@ export function runAsync(cmd: string, args: readonly string[], timeoutMs = 10_00
 }
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-
 // Labs still alive when the process exits (a test that threw past its cleanup) are removed here.
 const alive = new Set<Lab>();
-process.once('exit', () => { for (const l of [...alive]) l.destroy(); });
+process.once('exit', () => {
+  for (const l of [...alive]) l.destroy();
+});
 
 export interface LabSpec {
   /** Short, unique per test: it names the namespaces (with the process id). */
@@ -112,9 +117,20 @@ export interface DaemonSpec {
   readonly log?: string;
 }
 
-export interface Reply { readonly at: number; readonly from: string }
-export interface FenceCall { readonly at: number; readonly caller: string; readonly target: string; readonly result: string }
-export interface Sample<T> { readonly at: number; readonly value: T }
+export interface Reply {
+  readonly at: number;
+  readonly from: string;
+}
+export interface FenceCall {
+  readonly at: number;
+  readonly caller: string;
+  readonly target: string;
+  readonly result: string;
+}
+export interface Sample<T> {
+  readonly at: number;
+  readonly value: T;
+}
 
 /** Runs `probe` every `everyMs` until stopped; keeps what it returned with the time. */
 export class Sampler<T> {
@@ -125,7 +141,11 @@ export class Sampler<T> {
     this.loop = (async () => {
       while (this.running) {
         const at = Date.now();
-        try { this.samples.push({ at, value: await probe() }); } catch { /* a namespace going away mid-sample */ }
+        try {
+          this.samples.push({ at, value: await probe() });
+        } catch {
+          /* a namespace going away mid-sample */
+        }
         await sleep(everyMs);
       }
     })();
@@ -249,13 +269,24 @@ export class Lab {
    * The cluster configuration: both servers on both links, stonithEnabled false, stickiness 0,
    * and the given resources and constraints (by default the VIP alone, at home on serv1).
    */
-  writeConfig(resources: readonly unknown[] = [vipResource()], constraints: readonly unknown[] = [{ type: 'location', id: 'vip-home', resource: 'vip', node: 'serv1', score: 100 }]): void {
-    writeFileSync(this.configFile, JSON.stringify({
-      properties: { clusterName: `nsfaults-${this.spec.tag}`, stonithEnabled: false },
-      defaults: { resource: { stickiness: 0 } },
-      nodes: SERVERS.map((s) => ({ name: s, addresses: { lan: `${ADDR.lan[s]}:${PORT.lan}`, crossover: `${ADDR.hb[s]}:${PORT.hb}` } })),
-      resources, constraints,
-    }, null, 2)); // JSON is YAML
+  writeConfig(
+    resources: readonly unknown[] = [vipResource()],
+    constraints: readonly unknown[] = [{ type: 'location', id: 'vip-home', resource: 'vip', node: 'serv1', score: 100 }],
+  ): void {
+    writeFileSync(
+      this.configFile,
+      JSON.stringify(
+        {
+          properties: { clusterName: `nsfaults-${this.spec.tag}`, stonithEnabled: false },
+          defaults: { resource: { stickiness: 0 } },
+          nodes: SERVERS.map((s) => ({ name: s, addresses: { lan: `${ADDR.lan[s]}:${PORT.lan}`, crossover: `${ADDR.hb[s]}:${PORT.hb}` } })),
+          resources,
+          constraints,
+        },
+        null,
+        2,
+      ),
+    ); // JSON is YAML
   }
 
   // ---- the power switch ------------------------------------------------------------------------
@@ -264,7 +295,9 @@ export class Lab {
     const { ns, dir } = this;
     const via = this.spec.switchVia ?? 'lan';
     const links = [IF.lan, IF.hb, ...(this.spec.mgmt ? [IF.mgmt] : [])].join(' ');
-    writeFileSync(join(dir, 'fence.sh'), `#!/bin/sh
+    writeFileSync(
+      join(dir, 'fence.sh'),
+      `#!/bin/sh
 # The lab's power switch for node $1, reached over the caller's ${via === 'lan' ? 'LAN' : 'management network'} at ${SWITCH[via]}:
 # unreachable from the caller -> exit 1; else every process in the target's namespace is killed and
 # its links go down (exit 0). Every call is logged: time (ms), caller, target, result.
@@ -288,7 +321,8 @@ esac
 for p in $(ip netns pids "$ns"); do kill -9 "$p" 2>/dev/null; done
 for l in ${links}; do ip -n "$ns" link set "$l" down; done
 say off
-`);
+`,
+    );
     chmodSync(join(dir, 'fence.sh'), 0o755);
   }
 
@@ -304,10 +338,13 @@ say off
   fenceCalls(): FenceCall[] {
     const f = join(this.dir, 'fence.log');
     if (!existsSync(f)) return [];
-    return readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => {
-      const [at, caller, target, result] = l.split(' ');
-      return { at: Number(at), caller: caller ?? '', target: target ?? '', result: result ?? '' };
-    });
+    return readFileSync(f, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const [at, caller, target, result] = l.split(' ');
+        return { at: Number(at), caller: caller ?? '', target: target ?? '', result: result ?? '' };
+      });
   }
 
   // ---- the witness -----------------------------------------------------------------------------
@@ -315,8 +352,24 @@ say off
   /** `paceline witness` on the client (a third host on the LAN); see `witnessReady`. */
   startWitness(): ChildProcess {
     const log = openSync(join(this.dir, 'witness.log'), 'a');
-    const p = spawn('ip', ['netns', 'exec', this.ns.client, process.execPath, cli, 'witness', '--listen', `${CLIENT}:${WITNESS_PORT}`,
-      '--key', join(this.dir, 'key'), '--config', this.configFile], { stdio: ['ignore', log, log] });
+    const p = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        this.ns.client,
+        process.execPath,
+        cli,
+        'witness',
+        '--listen',
+        `${CLIENT}:${WITNESS_PORT}`,
+        '--key',
+        join(this.dir, 'key'),
+        '--config',
+        this.configFile,
+      ],
+      { stdio: ['ignore', log, log] },
+    );
     closeSync(log);
     this.procs.push(p);
     this.witnessProc = p;
@@ -329,11 +382,15 @@ say off
    * then would find no vote.
    */
   async witnessReady(timeoutMs = 30_000): Promise<void> {
-    const until = await waitFor('the witness started', () => {
-      if (this.witnessProc?.exitCode !== null) throw new Error(`the witness exited: ${this.log('witness').trim()}`);
-      const m = /^(\S+) INFO +\[witness\] witness started .*startupHoldMs=(\d+)/m.exec(this.log('witness'));
-      return m ? Date.parse(m[1]!) + Number(m[2]) : undefined;
-    }, timeoutMs);
+    const until = await waitFor(
+      'the witness started',
+      () => {
+        if (this.witnessProc?.exitCode !== null) throw new Error(`the witness exited: ${this.log('witness').trim()}`);
+        const m = /^(\S+) INFO +\[witness\] witness started .*startupHoldMs=(\d+)/m.exec(this.log('witness'));
+        return m ? Date.parse(m[1]!) + Number(m[2]) : undefined;
+      },
+      timeoutMs,
+    );
     await sleep(Math.max(0, until + 200 - Date.now()));
   }
 
@@ -347,9 +404,24 @@ say off
     const logName = o.log ?? `${s}.log`;
     const log = openSync(join(this.dir, logName), 'a');
     const args = [
-      'netns', 'exec', o.ns ?? this.ns[s], process.execPath, cli, 'daemon', '--config', this.configFile, '--node', s,
-      '--state-dir', o.stateDir ?? this.stateDir(s), '--key', join(this.dir, 'key'), '--fence-command', join(this.dir, 'fence.sh'),
-      '--log-level', o.logLevel ?? 'info',
+      'netns',
+      'exec',
+      o.ns ?? this.ns[s],
+      process.execPath,
+      cli,
+      'daemon',
+      '--config',
+      this.configFile,
+      '--node',
+      s,
+      '--state-dir',
+      o.stateDir ?? this.stateDir(s),
+      '--key',
+      join(this.dir, 'key'),
+      '--fence-command',
+      join(this.dir, 'fence.sh'),
+      '--log-level',
+      o.logLevel ?? 'info',
       ...(o.profile ? ['--profile', o.profile] : []),
       ...(o.membership ?? []).flatMap((m) => ['--membership', m]),
       ...(o.witness ? ['--arbiter', `${CLIENT}:${WITNESS_PORT}`] : []),
@@ -393,29 +465,42 @@ say off
 
   /** Both members online and quorate, no transition running, each resource where `placement` says, on both nodes' views. */
   async settled(placement: Readonly<Record<string, Server>>, nodes: readonly Server[] = SERVERS, timeoutMs = 30_000): Promise<void> {
-    await waitFor(`the cluster settled (${JSON.stringify(placement)})`, async () => {
-      for (const n of nodes) {
-        const st = await this.status(n);
-        const bad = Object.entries(placement).filter(([r, s]) => where(st, r).join() !== s);
-        if (!st.mayRun || st.lastTransition?.state === 'running' || bad.length || st.members.length !== nodes.length) {
-          throw new Error(`${n}: mayRun ${st.mayRun} (${st.mayRunReason}), members [${st.members}], transition ${st.lastTransition?.state ?? 'none'}, `
-            + Object.keys(placement).map((r) => `${r} on [${where(st, r)}]`).join(', '));
+    await waitFor(
+      `the cluster settled (${JSON.stringify(placement)})`,
+      async () => {
+        for (const n of nodes) {
+          const st = await this.status(n);
+          const bad = Object.entries(placement).filter(([r, s]) => where(st, r).join() !== s);
+          if (!st.mayRun || st.lastTransition?.state === 'running' || bad.length || st.members.length !== nodes.length) {
+            throw new Error(
+              `${n}: mayRun ${st.mayRun} (${st.mayRunReason}), members [${st.members}], transition ${st.lastTransition?.state ?? 'none'}, ` +
+                Object.keys(placement)
+                  .map((r) => `${r} on [${where(st, r)}]`)
+                  .join(', '),
+            );
+          }
         }
-      }
-      return true;
-    }, timeoutMs, 100);
+        return true;
+      },
+      timeoutMs,
+      100,
+    );
   }
 
   // ---- the client's view -----------------------------------------------------------------------
 
   startResponders(): void {
     for (const s of SERVERS) {
-      this.procs.push(spawn('ip', ['netns', 'exec', this.ns[s], process.execPath, join(this.dir, 'responder.mjs'), VIP, String(ECHO_PORT), s], { stdio: 'ignore' }));
+      this.procs.push(
+        spawn('ip', ['netns', 'exec', this.ns[s], process.execPath, join(this.dir, 'responder.mjs'), VIP, String(ECHO_PORT), s], { stdio: 'ignore' }),
+      );
     }
   }
 
   startProber(everyMs = 10): void {
-    const p = spawn('ip', ['netns', 'exec', this.ns.client, process.execPath, join(this.dir, 'prober.mjs'), VIP, String(ECHO_PORT), String(everyMs)], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const p = spawn('ip', ['netns', 'exec', this.ns.client, process.execPath, join(this.dir, 'prober.mjs'), VIP, String(ECHO_PORT), String(everyMs)], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     this.procs.push(p);
     createInterface({ input: p.stdout! }).on('line', (line) => {
       const [at, from] = line.split(' ');
@@ -426,11 +511,16 @@ say off
 
   /** Waits until the client's last 3 replies (after `since`) came from `s`; returns when the first of them came. */
   async clientSees(s: Server, since: number, timeoutMs = 30_000): Promise<number> {
-    return waitFor(`the client answered by ${s}`, () => {
-      const recent = this.replies.filter((r) => r.at >= since).slice(-3);
-      if (recent.length === 3 && recent.every((r) => r.from === s) && Date.now() - recent[2]!.at < 200) return recent[0]!.at;
-      throw new Error(`last replies [${recent.map((r) => r.from)}]`);
-    }, timeoutMs, 20);
+    return waitFor(
+      `the client answered by ${s}`,
+      () => {
+        const recent = this.replies.filter((r) => r.at >= since).slice(-3);
+        if (recent.length === 3 && recent.every((r) => r.from === s) && Date.now() - recent[2]!.at < 200) return recent[0]!.at;
+        throw new Error(`last replies [${recent.map((r) => r.from)}]`);
+      },
+      timeoutMs,
+      20,
+    );
   }
 
   /**
@@ -460,7 +550,9 @@ say off
     for (const p of r.out.split(/\s+/).filter(Boolean)) {
       try {
         if (readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ').includes(marker)) return true;
-      } catch { /* gone */ }
+      } catch {
+        /* gone */
+      }
     }
     return false;
   }
@@ -485,7 +577,14 @@ say off
     const parts: string[] = [];
     for (const name of ['serv1.log', 'serv2.log', 'serv2-clone.log', 'witness.log']) {
       const text = this.log(name);
-      if (text) parts.push(`---- ${name} (last ${lines} lines)\n${text.split('\n').filter((l) => !l.includes('packet dropped')).slice(-lines).join('\n')}`);
+      if (text)
+        parts.push(
+          `---- ${name} (last ${lines} lines)\n${text
+            .split('\n')
+            .filter((l) => !l.includes('packet dropped'))
+            .slice(-lines)
+            .join('\n')}`,
+        );
     }
     parts.push(`---- fence calls: ${JSON.stringify(this.fenceCalls())}`);
     const keep = process.env['PACELINE_NS_KEEP'];
@@ -501,7 +600,14 @@ say off
     if (this.destroyed) return;
     this.destroyed = true;
     alive.delete(this);
-    for (const p of this.procs) if (p.exitCode === null && p.signalCode === null) { try { p.kill('SIGKILL'); } catch { /* gone */ } }
+    for (const p of this.procs)
+      if (p.exitCode === null && p.signalCode === null) {
+        try {
+          p.kill('SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
     for (const ns of this.created) killNetns(ns);
     for (const ns of [...this.created].reverse()) deleteNetns(ns);
     rmSync(this.dir, { recursive: true, force: true });
@@ -523,16 +629,29 @@ export async function confirmed<N extends string>(names: readonly N[], holds: (n
   return [...out, last];
 }
 
-export const where = (st: DaemonStatus, rsc: string): string[] => st.resources.filter((r) => r.resource === rsc && r.role !== 'Stopped' && r.node).map((r) => r.node!);
+export const where = (st: DaemonStatus, rsc: string): string[] =>
+  st.resources.filter((r) => r.resource === rsc && r.role !== 'Stopped' && r.node).map((r) => r.node!);
 
 /** The VIP: `paceline:ip` on lan0, monitored every 2 s. */
 export function vipResource(monitor = '2s'): Record<string, unknown> {
-  return { type: 'primitive', id: 'vip', agent: 'paceline:ip', params: { address: VIP, cidrNetmask: 24, interface: IF.lan }, ops: [{ name: 'monitor', interval: monitor }] };
+  return {
+    type: 'primitive',
+    id: 'vip',
+    agent: 'paceline:ip',
+    params: { address: VIP, cidrNetmask: 24, interface: IF.lan },
+    ops: [{ name: 'monitor', interval: monitor }],
+  };
 }
 
 /** A service: `paceline:process` running `sleep SECONDS` (the number marks it in ground-truth checks). */
 export function sleepResource(id: string, seconds: number): Record<string, unknown> {
-  return { type: 'primitive', id, agent: 'paceline:process', params: { command: 'sleep', args: [String(seconds)] }, ops: [{ name: 'monitor', interval: '1s' }] };
+  return {
+    type: 'primitive',
+    id,
+    agent: 'paceline:process',
+    params: { command: 'sleep', args: [String(seconds)] },
+    ops: [{ name: 'monitor', interval: '1s' }],
+  };
 }
 
 /**
@@ -543,7 +662,10 @@ export function replySpans(replies: readonly Reply[], maxGapMs = Infinity): { fr
   const out: { from: string; first: number; last: number; count: number }[] = [];
   for (const r of replies) {
     const cur = out.at(-1);
-    if (cur && cur.from === r.from && r.at - cur.last <= maxGapMs) { cur.last = r.at; cur.count++; } else out.push({ from: r.from, first: r.at, last: r.at, count: 1 });
+    if (cur && cur.from === r.from && r.at - cur.last <= maxGapMs) {
+      cur.last = r.at;
+      cur.count++;
+    } else out.push({ from: r.from, first: r.at, last: r.at, count: 1 });
   }
   return out;
 }

@@ -15,7 +15,12 @@ export class SimArbiter {
   private readonly config;
   private state;
 
-  constructor(nodes: readonly string[], private readonly now: () => number, private readonly prng: Prng, private readonly onEvent: (e: ArbiterEvent) => void) {
+  constructor(
+    nodes: readonly string[],
+    private readonly now: () => number,
+    private readonly prng: Prng,
+    private readonly onEvent: (e: ArbiterEvent) => void,
+  ) {
     this.config = resolveArbiterConfig({ nodes: [...nodes] });
     // Up long before the cluster started: no start-up hold at first.
     this.state = initialArbiterState(this.config, now() - this.config.startupHoldMs - 1);
@@ -38,16 +43,26 @@ export class SimArbiter {
       this.state = r.state;
       this.onEvent(r.event);
       const reply = r.reply;
-      if (reply === undefined) return Promise.resolve({ vote: 'unreachable', detail: `no answer (the witness dropped the request: ${r.event.type === 'dropped' ? r.event.reason : r.event.type})` });
-      const answer: VoteAnswer = reply.vote === 'granted' ? { vote: 'granted', holder: node, leaseMs: reply.leaseMs }
-        : reply.vote === 'refused' ? { vote: 'refused', holder: reply.holder, leaseMs: reply.leaseMs }
-          : reply.vote === 'unavailable' ? { vote: 'unreachable', detail: `the witness restarted recently (${reply.retryInMs} ms)` }
-            : { vote: 'unreachable', detail: 'released' };
+      if (reply === undefined)
+        return Promise.resolve({
+          vote: 'unreachable',
+          detail: `no answer (the witness dropped the request: ${r.event.type === 'dropped' ? r.event.reason : r.event.type})`,
+        });
+      const answer: VoteAnswer =
+        reply.vote === 'granted'
+          ? { vote: 'granted', holder: node, leaseMs: reply.leaseMs }
+          : reply.vote === 'refused'
+            ? { vote: 'refused', holder: reply.holder, leaseMs: reply.leaseMs }
+            : reply.vote === 'unavailable'
+              ? { vote: 'unreachable', detail: `the witness restarted recently (${reply.retryInMs} ms)` }
+              : { vote: 'unreachable', detail: 'released' };
       return Promise.resolve(answer);
     };
     return {
       claim: (lost) => ask('claim', lost),
-      release: async () => { await ask('release', []); },
+      release: async () => {
+        await ask('release', []);
+      },
       dispose: async () => undefined,
     };
   }

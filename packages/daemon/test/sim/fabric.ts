@@ -25,7 +25,10 @@ export class Fabric<T> {
   recording = false;
   tick = 0;
 
-  constructor(readonly net: InMemoryNetwork<T>, private readonly prng: Prng) {}
+  constructor(
+    readonly net: InMemoryNetwork<T>,
+    private readonly prng: Prng,
+  ) {}
 
   /**
    * A port through which one of `host`'s transports attaches and sends (one port per transport: a

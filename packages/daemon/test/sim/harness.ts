@@ -44,7 +44,9 @@ const cloneHost = (node: string): string => `${node}(clone)`;
 
 /** Documents compare by content, key order aside. */
 export function docKey(doc: ClusterDoc): string {
-  return JSON.stringify(doc, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([p], [q]) => (p < q ? -1 : 1))) : x));
+  return JSON.stringify(doc, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([p], [q]) => (p < q ? -1 : 1))) : x,
+  );
 }
 
 /** File requests (and handle closes) in flight in this process. */
@@ -52,7 +54,10 @@ const fsBusy = (): boolean => process.getActiveResourcesInfo().some((r) => r.sta
 
 /** Log lines name the host (a clone logs as "serv2(clone)", whatever node fields the daemon adds). */
 function debugLogger(out: (line: string) => void, host: string): Logger {
-  const line = (level: string) => (message: string, f?: Record<string, unknown>): void => out(`${level} ${host} ${message}${f ? ` ${JSON.stringify(f)}` : ''}`);
+  const line =
+    (level: string) =>
+    (message: string, f?: Record<string, unknown>): void =>
+      out(`${level} ${host} ${message}${f ? ` ${JSON.stringify(f)}` : ''}`);
   return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error'), child: () => debugLogger(out, host) };
 }
 
@@ -74,7 +79,8 @@ export function classify(r: { ok: boolean; message: string }): UpdateClass {
 }
 
 /** Refusals name their reason; anything else is a violation. */
-const CLEAR_REFUSAL = /cannot change the configuration now: (.+ is lost and not proven down \(.+\).*retry when|this node has no quorum|.+ (has|have) not shown .+ (its|their) configuration since .+ started \(.+\); retry once)|no resource "|no node "|no move or ban constraints|is not quarantined|already quarantined|the coordinator changed \(now .+\) before this change could be applied|too many configuration changes/;
+const CLEAR_REFUSAL =
+  /cannot change the configuration now: (.+ is lost and not proven down \(.+\).*retry when|this node has no quorum|.+ (has|have) not shown .+ (its|their) configuration since .+ started \(.+\); retry once)|no resource "|no node "|no move or ban constraints|is not quarantined|already quarantined|the coordinator changed \(now .+\) before this change could be applied|too many configuration changes/;
 
 export interface SimResult {
   readonly seed: number;
@@ -105,7 +111,11 @@ type ElemMap = Map<string, string>;
 /** The administrative state an update can touch, as element → value. */
 export function adminState(doc: ClusterDoc, nodes: readonly string[]): ElemMap {
   const m: ElemMap = new Map();
-  const cfg = doc.config as { nodes?: { name: string; standby?: boolean }[]; constraints?: { id: string; node?: string }[]; resources?: { id: string; meta?: { targetRole?: string } }[] };
+  const cfg = doc.config as {
+    nodes?: { name: string; standby?: boolean }[];
+    constraints?: { id: string; node?: string }[];
+    resources?: { id: string; meta?: { targetRole?: string } }[];
+  };
   for (const n of nodes) m.set(`standby:${n}`, String(cfg.nodes?.find((x) => x.name === n)?.standby === true));
   const ids = new Map((cfg.constraints ?? []).map((c) => [c.id, c]));
   for (const r of RESOURCES) {
@@ -120,15 +130,24 @@ export function adminState(doc: ClusterDoc, nodes: readonly string[]): ElemMap {
 export function effects(req: UpdateRequest, nodes: readonly string[]): ElemMap {
   const m: ElemMap = new Map();
   switch (req.op) {
-    case 'standby': m.set(`standby:${req.node}`, String(req.on)); break;
-    case 'move': m.set(`prefer:${req.resource}`, req.node); break;
-    case 'ban': m.set(`ban:${req.resource}:${req.node}`, 'true'); break;
+    case 'standby':
+      m.set(`standby:${req.node}`, String(req.on));
+      break;
+    case 'move':
+      m.set(`prefer:${req.resource}`, req.node);
+      break;
+    case 'ban':
+      m.set(`ban:${req.resource}:${req.node}`, 'true');
+      break;
     case 'clear':
       m.set(`prefer:${req.resource}`, 'none');
       for (const n of req.node === undefined ? nodes : [req.node]) m.set(`ban:${req.resource}:${n}`, 'false');
       break;
-    case 'target-role': m.set(`role:${req.resource}`, req.role ?? 'default'); break;
-    default: break;
+    case 'target-role':
+      m.set(`role:${req.resource}`, req.role ?? 'default');
+      break;
+    default:
+      break;
   }
   return m;
 }
@@ -148,21 +167,30 @@ export function checkUpdates(initial: ClusterDoc, final: ClusterDoc, nodes: read
   for (const u of updates) {
     if (u.result === undefined || classify(u.result) !== 'acked') continue;
     const m = /\(epoch (\d+)\)/.exec(u.result.message);
-    if (!m) { out.push(`acknowledged update without an epoch: ${JSON.stringify(u.request)}: ${u.result.message}`); continue; }
+    if (!m) {
+      out.push(`acknowledged update without an epoch: ${JSON.stringify(u.request)}: ${u.result.message}`);
+      continue;
+    }
     const epoch = Number(m[1]);
     if (epoch > final.epoch) out.push(`acknowledged at epoch ${epoch} but the final epoch is ${final.epoch}: ${JSON.stringify(u.request)}`);
     acked.push({ epoch, u });
   }
   acked.sort((a, b) => a.epoch - b.epoch);
   for (let i = 1; i < acked.length; i++)
-    if (acked[i]!.epoch === acked[i - 1]!.epoch) out.push(`two updates acknowledged at the same epoch ${acked[i]!.epoch}: ${JSON.stringify(acked[i - 1]!.u.request)} and ${JSON.stringify(acked[i]!.u.request)}`);
+    if (acked[i]!.epoch === acked[i - 1]!.epoch)
+      out.push(
+        `two updates acknowledged at the same epoch ${acked[i]!.epoch}: ${JSON.stringify(acked[i - 1]!.u.request)} and ${JSON.stringify(acked[i]!.u.request)}`,
+      );
   const indeterminate = updates.filter((u) => u.result === undefined || classify(u.result) === 'indeterminate');
   for (const [elem, value] of end) {
     let expected = start.get(elem)!;
     let by = 'the initial configuration';
     for (const a of acked) {
       const v = effects(a.u.request, nodes).get(elem);
-      if (v !== undefined) { expected = v; by = `${a.u.node}'s ${JSON.stringify(a.u.request)} acknowledged at epoch ${a.epoch} (t=${a.u.result!.tick})`; }
+      if (v !== undefined) {
+        expected = v;
+        by = `${a.u.node}'s ${JSON.stringify(a.u.request)} acknowledged at epoch ${a.epoch} (t=${a.u.result!.tick})`;
+      }
     }
     if (value === expected) continue;
     if (indeterminate.some((u) => effects(u.request, nodes).get(elem) === value)) continue;
@@ -202,7 +230,12 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
     properties: { stonithEnabled: false },
     defaults: { resource: { stickiness: 0 } },
     nodes: nodes.map((name) => ({ name, addresses: { crossover: `${name}-x`, lan: `${name}-l` } })),
-    resources: RESOURCES.map((id) => ({ type: 'primitive', id, agent: 'paceline:mem', ops: [{ name: 'monitor', interval: schedule.monitorInterval ?? '2s' }] })),
+    resources: RESOURCES.map((id) => ({
+      type: 'primitive',
+      id,
+      agent: 'paceline:mem',
+      ops: [{ name: 'monitor', interval: schedule.monitorInterval ?? '2s' }],
+    })),
     constraints: RESOURCES.map((id, i) => ({ type: 'location', id: `${id}-home`, resource: id, node: nodes[i % nodes.length]!, score: 100 })),
   };
   const initialDoc: ClusterDoc = { epoch: 0, config: { ...config, epoch: 0 }, quarantine: {} };
@@ -239,7 +272,10 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
     for (const l of LINKS) {
       const base = partitions.get(l);
       const alone = nodes.filter((n) => world.impaired.get(n)?.links.includes(l));
-      if (base === undefined && alone.length === 0) { for (const n of nets) n.heal(l); continue; }
+      if (base === undefined && alone.length === 0) {
+        for (const n of nets) n.heal(l);
+        continue;
+      }
       let groups = (base ?? [nodes]).map((g, i) => (l === 'lan' && i === 0 ? [...g, WITNESS] : [...g]));
       if (alone.length > 0) {
         groups = groups.map((g) => g.filter((n) => !alone.includes(n)));
@@ -251,10 +287,19 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
   };
 
   // The witness arbiter (schedules with `arbiter`): on the LAN, where the witness is.
-  const arbiter = schedule.arbiter ? new SimArbiter(nodes, () => clock.now(), arbiterPrng, (e) => {
-    if (e.type === 'granted' && !e.renewal) log.push(`t=${tick}   the witness grants its vote to ${e.node}${e.previous ? ` (${e.previous.node}'s lease ran out)` : ''}`);
-  }) : undefined;
-  const reachesWitness = (host: string, node: string): boolean => up.get(host) !== undefined && !hbo.blocked('lan', node, WITNESS) && !hb.blocked('lan', node, WITNESS);
+  const arbiter = schedule.arbiter
+    ? new SimArbiter(
+        nodes,
+        () => clock.now(),
+        arbiterPrng,
+        (e) => {
+          if (e.type === 'granted' && !e.renewal)
+            log.push(`t=${tick}   the witness grants its vote to ${e.node}${e.previous ? ` (${e.previous.node}'s lease ran out)` : ''}`);
+        },
+      )
+    : undefined;
+  const reachesWitness = (host: string, node: string): boolean =>
+    up.get(host) !== undefined && !hbo.blocked('lan', node, WITNESS) && !hb.blocked('lan', node, WITNESS);
   const start = async (host: string): Promise<void> => {
     const node = nodeOf.get(host)!;
     await dying.get(host);
@@ -262,17 +307,31 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
     // eslint-disable-next-line prefer-const -- read by the agent's liveness callback, set once the daemon exists
     let self: Daemon | undefined;
     const d = new Daemon({
-      node, config, stateDir: join(root, host), key, agents: new AgentRegistry([memAgent(world, host, node, TICK_MS, () => self !== undefined && up.get(host) === self)]),
+      node,
+      config,
+      stateDir: join(root, host),
+      key,
+      agents: new AgentRegistry([memAgent(world, host, node, TICK_MS, () => self !== undefined && up.get(host) === self)]),
       runner: { run: async () => ({ exitCode: 0, stdout: '', stderr: '', timedOut: false, notFound: false }) } as never,
-      clock, timers, logger: options.debug ? debugLogger((m) => options.debug!(`t=${tick} ${m}`), host) : silent, controlSocket: false, shutdownTimeoutMs: 5000,
+      clock,
+      timers,
+      logger: options.debug ? debugLogger((m) => options.debug!(`t=${tick} ${m}`), host) : silent,
+      controlSocket: false,
+      shutdownTimeoutMs: 5000,
       membership: { partitionPolicy: schedule.policy },
       // The witness sits on the LAN with the first group of a LAN partition (everyone reaches it
       // while the LAN is whole); a node that is down reaches nothing. Under `fence` it is the ping
       // target checked before fencing, unless the schedule has none.
-      ...(schedule.policy !== 'fence' || schedule.pingTarget !== false
-        ? { witness: async () => reachesWitness(host, node) }
+      ...(schedule.policy !== 'fence' || schedule.pingTarget !== false ? { witness: async () => reachesWitness(host, node) } : {}),
+      ...(arbiter
+        ? {
+            arbiter: arbiter.client(
+              node,
+              () => self?.incarnation ?? 0,
+              () => self !== undefined && up.get(host) === self && reachesWitness(host, node),
+            ),
+          }
         : {}),
-      ...(arbiter ? { arbiter: arbiter.client(node, () => self?.incarnation ?? 0, () => self !== undefined && up.get(host) === self && reachesWitness(host, node)) } : {}),
       fence: async (target) => {
         // The power switch is on the LAN: a node that lost it cannot reach the switch.
         if (world.impaired.get(node)?.links.includes('lan')) {
@@ -284,16 +343,23 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
         if (!options.lyingFence) kill(target);
         return { ok: true };
       },
-      transport: async (onInput) => options.codec
-        ? new InMemoryTransport({ network: hbf.port(host), self: node, key, onInput, now: () => clock.now() })
-        : new InMemoryObjectTransport({ network: hbof.port(host), self: node, onInput, now: () => clock.now() }),
+      transport: async (onInput) =>
+        options.codec
+          ? new InMemoryTransport({ network: hbf.port(host), self: node, key, onInput, now: () => clock.now() })
+          : new InMemoryObjectTransport({ network: hbof.port(host), self: node, onInput, now: () => clock.now() }),
       channel: async (onMessage) => {
         // Copies from the other link reach the daemon, which accepts each message once (freshness.ts).
         const port = chf.port(host);
-        port.attach(node, (_link, _from, m) => { if (m.to === node) onMessage(structuredClone(m)); });
+        port.attach(node, (_link, _from, m) => {
+          if (m.to === node) onMessage(structuredClone(m));
+        });
         const channel: PeerChannel = {
-          send: (m) => { for (const l of LINKS) port.send(l, node, m.to, m); },
-          dispose: async () => { port.detach(node); },
+          send: (m) => {
+            for (const l of LINKS) port.send(l, node, m.to, m);
+          },
+          dispose: async () => {
+            port.detach(node);
+          },
         };
         return channel;
       },
@@ -318,39 +384,66 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
     for (let i = 0; i < 10_000 && fsBusy(); i++) await yieldIo();
     world.check(tick);
   };
-  const run = async (ticks: number): Promise<void> => { for (let i = 0; i < ticks; i++) await step(); };
+  const run = async (ticks: number): Promise<void> => {
+    for (let i = 0; i < ticks; i++) await step();
+  };
   const issue = (node: string, request: UpdateRequest): UpdateRecord | undefined => {
     const d = up.get(node);
     if (d === undefined) return undefined;
     const rec: UpdateRecord = { node, request, tick };
     updates.push(rec);
-    void d.update(request).then((r) => { rec.result = { ...r, tick }; });
+    void d.update(request).then((r) => {
+      rec.result = { ...r, tick };
+    });
     return rec;
   };
   const cloneRuns = (node: string): boolean => up.has(cloneHost(node)) || stopping.has(cloneHost(node));
   const cleanStop = (host: string): boolean => {
     const d = up.get(host);
     if (d === undefined || stopping.has(host)) return false;
-    stopping.set(host, d.dispose().then(() => { if (up.get(host) === d) { up.delete(host); world.powerOff(host); } stopping.delete(host); }));
+    stopping.set(
+      host,
+      d.dispose().then(() => {
+        if (up.get(host) === d) {
+          up.delete(host);
+          world.powerOff(host);
+        }
+        stopping.delete(host);
+      }),
+    );
     return true;
   };
   const kindOf = (net: Net, payload: unknown): string => {
     if (net === 'channel') return (payload as PeerMessage).type;
-    if (Buffer.isBuffer(payload)) { try { return String((JSON.parse(payload.subarray(42).toString('utf8')) as { type?: unknown }).type); } catch { return '?'; } }
+    if (Buffer.isBuffer(payload)) {
+      try {
+        return String((JSON.parse(payload.subarray(42).toString('utf8')) as { type?: unknown }).type);
+      } catch {
+        return '?';
+      }
+    }
     return (payload as WireMessage).type;
   };
   const replayMatches = (what: ReplayKind, net: Net, kind: string): boolean => {
     switch (what) {
-      case 'any': return true;
-      case 'channel': return net === 'channel';
-      case 'heartbeat': return net === 'heartbeat' && kind === 'heartbeat';
-      case 'leave': return net === 'heartbeat' && kind === 'leave';
-      default: return net === 'channel' && kind === what;
+      case 'any':
+        return true;
+      case 'channel':
+        return net === 'channel';
+      case 'heartbeat':
+        return net === 'heartbeat' && kind === 'heartbeat';
+      case 'leave':
+        return net === 'heartbeat' && kind === 'leave';
+      default:
+        return net === 'channel' && kind === what;
     }
   };
   const replay = (s: Extract<Step, { type: 'replay' }>): boolean => {
     const pool: { net: Net; r: Recorded<unknown> }[] = [];
-    for (const [net, f] of [['heartbeat', hbFabric], ['channel', chf]] as const)
+    for (const [net, f] of [
+      ['heartbeat', hbFabric],
+      ['channel', chf],
+    ] as const)
       for (const r of f.recorded as Recorded<unknown>[])
         if (tick - r.tick >= s.minAge && (s.to === undefined || r.to === s.to) && replayMatches(s.what, net, kindOf(net, r.payload))) pool.push({ net, r });
     if (pool.length === 0) return false;
@@ -365,22 +458,59 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
   };
   const apply = async (s: Step): Promise<boolean> => {
     switch (s.type) {
-      case 'partition': for (const l of s.links) partitions.set(l, s.groups); applyPartitions(); return true;
-      case 'heal': partitions.clear(); world.impaired.clear(); applyPartitions(); return true;
-      case 'loss': for (const n of nets) n.setLoss(s.link, s.p); return true;
-      case 'delay': for (const n of nets) n.setDelay(s.link, s.ticks); return true;
-      case 'calm': for (const l of LINKS) for (const n of nets) { n.setLoss(l, 0); n.setDelay(l, 0); n.setJitter(l, 0); } return true;
+      case 'partition':
+        for (const l of s.links) partitions.set(l, s.groups);
+        applyPartitions();
+        return true;
+      case 'heal':
+        partitions.clear();
+        world.impaired.clear();
+        applyPartitions();
+        return true;
+      case 'loss':
+        for (const n of nets) n.setLoss(s.link, s.p);
+        return true;
+      case 'delay':
+        for (const n of nets) n.setDelay(s.link, s.ticks);
+        return true;
+      case 'calm':
+        for (const l of LINKS)
+          for (const n of nets) {
+            n.setLoss(l, 0);
+            n.setDelay(l, 0);
+            n.setJitter(l, 0);
+          }
+        return true;
       // While a clone of the node runs, the schedule leaves the node itself alone (only fencing
       // touches it): a copy that runs alone is the node as far as anyone can tell.
-      case 'power-off': if (!up.has(s.node) || cloneRuns(s.node)) return false; kill(s.node); return true;
-      case 'stop': return !cloneRuns(s.node) && cleanStop(s.node);
-      case 'start': if (up.has(s.node) || cloneRuns(s.node)) return false; await start(s.node); return true;
-      case 'update': return !stopping.has(s.node) && issue(s.node, s.request) !== undefined;
-      case 'isolate': world.impaired.set(s.node, { links: s.links, monitorsFail: s.monitorsFail, startFails: s.startFails }); applyPartitions(); return true;
-      case 'reconnect': if (!world.impaired.delete(s.node)) return false; applyPartitions(); return true;
-      case 'net-delay': (s.net === 'channel' ? ch : hbNet).setDelay(s.link, s.ticks); return true;
-      case 'jitter': (s.net === 'channel' ? ch : hbNet).setJitter(s.link, s.ticks); return true;
-      case 'replay': return replay(s);
+      case 'power-off':
+        if (!up.has(s.node) || cloneRuns(s.node)) return false;
+        kill(s.node);
+        return true;
+      case 'stop':
+        return !cloneRuns(s.node) && cleanStop(s.node);
+      case 'start':
+        if (up.has(s.node) || cloneRuns(s.node)) return false;
+        await start(s.node);
+        return true;
+      case 'update':
+        return !stopping.has(s.node) && issue(s.node, s.request) !== undefined;
+      case 'isolate':
+        world.impaired.set(s.node, { links: s.links, monitorsFail: s.monitorsFail, startFails: s.startFails });
+        applyPartitions();
+        return true;
+      case 'reconnect':
+        if (!world.impaired.delete(s.node)) return false;
+        applyPartitions();
+        return true;
+      case 'net-delay':
+        (s.net === 'channel' ? ch : hbNet).setDelay(s.link, s.ticks);
+        return true;
+      case 'jitter':
+        (s.net === 'channel' ? ch : hbNet).setJitter(s.link, s.ticks);
+        return true;
+      case 'replay':
+        return replay(s);
       case 'clone': {
         const host = cloneHost(s.node);
         // A clone of a running node (two daemons at once under one name).
@@ -403,7 +533,10 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
         await start(host);
         return true;
       }
-      case 'arbiter-restart': if (arbiter === undefined) return false; arbiter.restart(); return true;
+      case 'arbiter-restart':
+        if (arbiter === undefined) return false;
+        arbiter.restart();
+        return true;
       case 'clone-stop': {
         const host = cloneHost(s.node);
         if (!up.has(host)) return false;
@@ -413,20 +546,33 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
       }
     }
   };
-  const allDocs = (): ClusterDoc[] => nodes.flatMap((n) => { const d = up.get(n); return d ? [d.document()] : []; });
+  const allDocs = (): ClusterDoc[] =>
+    nodes.flatMap((n) => {
+      const d = up.get(n);
+      return d ? [d.document()] : [];
+    });
   const converged = (): boolean => {
     const docs = allDocs();
     if (docs.length !== nodes.length) return false;
     const k = docKey(docs[0]!);
     return docs.every((d) => docKey(d) === k);
   };
-  const quarantined = (): string[] => { const d = allDocs()[0]; return d ? nodes.filter((n) => d.quarantine[n] !== undefined) : []; };
+  const quarantined = (): string[] => {
+    const d = allDocs()[0];
+    return d ? nodes.filter((n) => d.quarantine[n] !== undefined) : [];
+  };
   const expectedPlacement = (doc: ClusterDoc): Map<string, string[]> => {
     const s = adminState(doc, nodes);
     const m = new Map<string, string[]>();
     for (const r of RESOURCES) {
-      if (s.get(`role:${r}`) === 'Stopped') { m.set(r, []); continue; }
-      m.set(r, nodes.filter((n) => s.get(`standby:${n}`) !== 'true' && doc.quarantine[n] === undefined && s.get(`ban:${r}:${n}`) !== 'true'));
+      if (s.get(`role:${r}`) === 'Stopped') {
+        m.set(r, []);
+        continue;
+      }
+      m.set(
+        r,
+        nodes.filter((n) => s.get(`standby:${n}`) !== 'true' && doc.quarantine[n] === undefined && s.get(`ban:${r}:${n}`) !== 'true'),
+      );
     }
     return m;
   };
@@ -437,7 +583,8 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
     for (const [r, eligible] of expectedPlacement(doc)) {
       const on = [...(world.running.get(r) ?? [])].sort();
       if (eligible.length === 0 && on.length > 0) out.push(`${r} runs on ${on.join(', ')} but no node may host it`);
-      if (eligible.length > 0 && (on.length !== 1 || !eligible.includes(on[0]!))) out.push(`${r} runs on [${on.join(', ')}], expected on one of ${eligible.join(', ')}`);
+      if (eligible.length > 0 && (on.length !== 1 || !eligible.includes(on[0]!)))
+        out.push(`${r} runs on [${on.join(', ')}], expected on one of ${eligible.join(', ')}`);
     }
     return out;
   };
@@ -465,15 +612,25 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
     // A clone still running is killed; then the administrator, alarmed by the identity conflict,
     // reboots the real node (until it restarts, its peers may ignore it as an older incarnation).
     for (const n of cloned) {
-      if (up.has(cloneHost(n))) { log.push(`t=${tick} kill the clone of ${n}`); kill(cloneHost(n)); }
+      if (up.has(cloneHost(n))) {
+        log.push(`t=${tick} kill the clone of ${n}`);
+        kill(cloneHost(n));
+      }
       for (let i = 0; i < 400 && stopping.has(cloneHost(n)); i++) await step();
-      if (up.has(n)) { log.push(`t=${tick} reboot ${n} (it was cloned)`); kill(n); }
+      if (up.has(n)) {
+        log.push(`t=${tick} reboot ${n} (it was cloned)`);
+        kill(n);
+      }
     }
     // A daemon that learned another runs under its own name says "stop the other daemon, then
     // restart this one": the administrator does (a reboot, too).
     for (const n of nodes) {
       const d = up.get(n);
-      if (d !== undefined && !cloned.has(n) && (d.status().conflicts ?? []).some((c) => c.startsWith(`${n} (`))) { log.push(`t=${tick} reboot ${n} (it reports another daemon under its name)`); kill(n); cloned.add(n); }
+      if (d !== undefined && !cloned.has(n) && (d.status().conflicts ?? []).some((c) => c.startsWith(`${n} (`))) {
+        log.push(`t=${tick} reboot ${n} (it reports another daemon under its name)`);
+        kill(n);
+        cloned.add(n);
+      }
     }
     // A reboot takes a while (the node is started again below).
     if (cloned.size > 0) await run(20);
@@ -484,7 +641,13 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
     for (let i = 0; i < 400 && stopping.size > 0; i++) await step();
     // A node that is down is started again (a fenced node reboots; it may be fenced again while
     // the others have not yet seen it back).
-    const revive = async (): Promise<void> => { for (const n of nodes) if (!up.has(n) && !stopping.has(n)) { log.push(`t=${tick} start ${n}`); await start(n); } };
+    const revive = async (): Promise<void> => {
+      for (const n of nodes)
+        if (!up.has(n) && !stopping.has(n)) {
+          log.push(`t=${tick} start ${n}`);
+          await start(n);
+        }
+    };
     const settle = async (min: number, max: number, done: () => boolean): Promise<void> => {
       for (let i = 0; i < min || (i < max && !done()); i++) {
         if (i % 20 === 0) await revive();
@@ -494,15 +657,20 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
     await settle(20, 600, () => converged() && updates.every((u) => u.result !== undefined));
     if (!converged()) violations.push(`the nodes did not converge on one document: ${[...up].map(([n, d]) => `${n} epoch ${d.document().epoch}`).join(', ')}`);
     const pendingUpdates = updates.filter((u) => u.result === undefined);
-    if (pendingUpdates.length) violations.push(`${pendingUpdates.length} updates never answered: ${pendingUpdates.map((u) => JSON.stringify(u.request)).join('; ')}`);
+    if (pendingUpdates.length)
+      violations.push(`${pendingUpdates.length} updates never answered: ${pendingUpdates.map((u) => JSON.stringify(u.request)).join('; ')}`);
     const final = allDocs()[0]!;
     violations.push(...checkUpdates(initialDoc, final, nodes, updates));
     for (const u of updates)
-      if (u.result && classify(u.result) === 'refused' && !CLEAR_REFUSAL.test(u.result.message)) violations.push(`unclear refusal of ${JSON.stringify(u.request)}: "${u.result.message}"`);
+      if (u.result && classify(u.result) === 'refused' && !CLEAR_REFUSAL.test(u.result.message))
+        violations.push(`unclear refusal of ${JSON.stringify(u.request)}: "${u.result.message}"`);
     // Clear quarantines (as the administrator would), then everything that may run must run once.
     for (let attempt = 0; attempt < 5 && quarantined().length > 0; attempt++) {
       for (const n of quarantined()) {
-        const rec = issue(nodes.find((x) => up.has(x))!, { op: 'clear-node', node: n });
+        const rec = issue(
+          nodes.find((x) => up.has(x))!,
+          { op: 'clear-node', node: n },
+        );
         await settle(1, 200, () => rec?.result !== undefined);
         log.push(`t=${tick} clear-node ${n}: ${rec?.result?.message ?? 'no answer'}`);
       }
@@ -512,7 +680,8 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
     // off nodes: the administrator cleans them up too.
     const failing = nodes.flatMap((n) => (up.get(n)?.status().nodes ?? []).filter((x) => x.failures.length > 0).map((x) => x.name));
     const admin = nodes.find((x) => up.has(x));
-    if (failing.length > 0 && admin !== undefined) log.push(`t=${tick} ${up.get(admin)!.cleanup()} (fail counts on ${[...new Set(failing)].sort().join(', ')})`);
+    if (failing.length > 0 && admin !== undefined)
+      log.push(`t=${tick} ${up.get(admin)!.cleanup()} (fail counts on ${[...new Set(failing)].sort().join(', ')})`);
     await settle(20, 800, () => placementProblems().length === 0);
     await run(10);
     violations.push(...placementProblems().map((p) => `not placed as expected after settling: ${p}`));
@@ -525,9 +694,17 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
       const c = classify(u.result);
       counts[c] += 1;
       if (c === 'refused') {
-        const kind = /is lost and not proven down/.test(u.result.message) ? 'peer unaccounted' : /no quorum/.test(u.result.message) ? 'no quorum'
-          : /(has|have) not shown .+ configuration/.test(u.result.message) ? 'peer document unknown'
-          : /coordinator changed/.test(u.result.message) ? 'coordinator changed' : /no move or ban|not quarantined|already quarantined/.test(u.result.message) ? 'nothing to do' : 'other';
+        const kind = /is lost and not proven down/.test(u.result.message)
+          ? 'peer unaccounted'
+          : /no quorum/.test(u.result.message)
+            ? 'no quorum'
+            : /(has|have) not shown .+ configuration/.test(u.result.message)
+              ? 'peer document unknown'
+              : /coordinator changed/.test(u.result.message)
+                ? 'coordinator changed'
+                : /no move or ban|not quarantined|already quarantined/.test(u.result.message)
+                  ? 'nothing to do'
+                  : 'other';
         refusals[kind] = (refusals[kind] ?? 0) + 1;
       }
     }

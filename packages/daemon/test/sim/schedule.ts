@@ -40,7 +40,10 @@ export type FaultClass = (typeof FAULT_CLASSES)[number];
 
 /** Parses "isolate,skew", "all" or "" (none) into fault classes. */
 export function parseFaultClasses(spec: string | undefined): FaultClass[] {
-  const parts = (spec ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  const parts = (spec ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
   if (parts.includes('all')) return [...FAULT_CLASSES];
   for (const p of parts)
     if (!(FAULT_CLASSES as readonly string[]).includes(p)) throw new Error(`unknown fault class "${p}" (classes: ${FAULT_CLASSES.join(', ')}, or all)`);
@@ -101,29 +104,51 @@ export interface Schedule {
 
 export function describeStep(s: Step): string {
   switch (s.type) {
-    case 'partition': return `partition ${s.links.join('+')} ${s.groups.map((g) => `[${g.join(' ')}]`).join(' | ')}`;
-    case 'heal': return 'heal partitions';
-    case 'loss': return `loss ${Math.round(s.p * 100)}% on ${s.link}`;
-    case 'delay': return `delay ${s.ticks} ticks on ${s.link}`;
-    case 'calm': return 'no loss, no delay';
-    case 'power-off': return `power off ${s.node}`;
-    case 'stop': return `clean stop ${s.node}`;
-    case 'start': return `start ${s.node}`;
-    case 'update': return `${s.node}: update ${JSON.stringify(s.request)}`;
-    case 'isolate': return `isolate ${s.node} (${s.links.join('+')} down on its side${s.monitorsFail ? ', its monitors fail' : ''}${s.startFails ? ', its starts fail' : ''}, its fencing fails)`;
-    case 'reconnect': return `reconnect ${s.node}`;
-    case 'net-delay': return `delay ${s.ticks} ticks on ${s.link}, ${s.net} only`;
-    case 'jitter': return `jitter up to ${s.ticks} ticks on ${s.link}, ${s.net} only`;
-    case 'replay': return `replay ${s.count} recorded ${s.what} packet(s)${s.to !== undefined ? ` to ${s.to}` : ''}${s.minAge > 0 ? ` at least ${s.minAge} ticks old` : ''}`;
-    case 'clone': return `start a clone of ${s.node} (same name and key, copy of its disk; packets to ${s.node} reach ${s.delivery === 'both' ? 'both' : 'one of the two at random'})`;
-    case 'clone-stop': return `${s.clean ? 'clean stop' : 'kill'} the clone of ${s.node}`;
-    case 'arbiter-restart': return 'restart the witness arbiter';
+    case 'partition':
+      return `partition ${s.links.join('+')} ${s.groups.map((g) => `[${g.join(' ')}]`).join(' | ')}`;
+    case 'heal':
+      return 'heal partitions';
+    case 'loss':
+      return `loss ${Math.round(s.p * 100)}% on ${s.link}`;
+    case 'delay':
+      return `delay ${s.ticks} ticks on ${s.link}`;
+    case 'calm':
+      return 'no loss, no delay';
+    case 'power-off':
+      return `power off ${s.node}`;
+    case 'stop':
+      return `clean stop ${s.node}`;
+    case 'start':
+      return `start ${s.node}`;
+    case 'update':
+      return `${s.node}: update ${JSON.stringify(s.request)}`;
+    case 'isolate':
+      return `isolate ${s.node} (${s.links.join('+')} down on its side${s.monitorsFail ? ', its monitors fail' : ''}${s.startFails ? ', its starts fail' : ''}, its fencing fails)`;
+    case 'reconnect':
+      return `reconnect ${s.node}`;
+    case 'net-delay':
+      return `delay ${s.ticks} ticks on ${s.link}, ${s.net} only`;
+    case 'jitter':
+      return `jitter up to ${s.ticks} ticks on ${s.link}, ${s.net} only`;
+    case 'replay':
+      return `replay ${s.count} recorded ${s.what} packet(s)${s.to !== undefined ? ` to ${s.to}` : ''}${s.minAge > 0 ? ` at least ${s.minAge} ticks old` : ''}`;
+    case 'clone':
+      return `start a clone of ${s.node} (same name and key, copy of its disk; packets to ${s.node} reach ${s.delivery === 'both' ? 'both' : 'one of the two at random'})`;
+    case 'clone-stop':
+      return `${s.clean ? 'clean stop' : 'kill'} the clone of ${s.node}`;
+    case 'arbiter-restart':
+      return 'restart the witness arbiter';
   }
 }
 
 export function formatSchedule(s: Schedule): string {
-  const extra = s.classes?.length ? `, faults ${s.classes.join(',')}, monitors every ${s.monitorInterval ?? '2s'}${s.pingTarget === false ? ', no ping target' : ''}${s.arbiter ? ', witness arbiter' : ''}${s.slowActions ? `, starts and stops take ${s.slowActions} ticks` : ''}` : '';
-  return [`seed ${s.seed}: ${s.nodes.length} nodes, policy ${s.policy}, ${s.ticks} ticks${extra}`, ...s.steps.map((t) => `  t=${t.tick} ${describeStep(t.step)}`)].join('\n');
+  const extra = s.classes?.length
+    ? `, faults ${s.classes.join(',')}, monitors every ${s.monitorInterval ?? '2s'}${s.pingTarget === false ? ', no ping target' : ''}${s.arbiter ? ', witness arbiter' : ''}${s.slowActions ? `, starts and stops take ${s.slowActions} ticks` : ''}`
+    : '';
+  return [
+    `seed ${s.seed}: ${s.nodes.length} nodes, policy ${s.policy}, ${s.ticks} ticks${extra}`,
+    ...s.steps.map((t) => `  t=${t.tick} ${describeStep(t.step)}`),
+  ].join('\n');
 }
 
 function randomRequest(prng: Prng, nodes: readonly string[]): UpdateRequest {
@@ -148,13 +173,13 @@ function split(prng: Prng, nodes: readonly string[]): string[][] {
 export function makeSchedule(seed: number, classes: readonly FaultClass[] = []): Schedule {
   const prng = new Prng(seed * 2654435761);
   const nodes = prng.chance(0.25) ? ['serv1', 'serv2', 'serv3'] : ['serv1', 'serv2'];
-  const drawn = prng.chance(0.2) ? 'stop-all' as const : 'fence' as const;
+  const drawn = prng.chance(0.2) ? ('stop-all' as const) : ('fence' as const);
   // Seeds ending in 3 use the witness policy (chosen apart from the random stream, so that the other
   // seeds keep their schedules). The witness is a ping target on the LAN: it tells the two sides of
   // a partition apart, which packet loss does not (both sides may lose each other and still reach
   // it — the policy's documented assumption), so these schedules partition but add no loss or delay.
   const witness = seed % 10 === 3;
-  const policy = witness ? 'witness' as const : drawn;
+  const policy = witness ? ('witness' as const) : drawn;
   const ticks = 220 + prng.int(120);
   const steps: TimedStep[] = [];
   // Faults: one every 15..60 ticks after the cluster formed.
@@ -175,7 +200,8 @@ export function makeSchedule(seed: number, classes: readonly FaultClass[] = []):
   }
   // Administrative updates: 4..12 of them at random times, on random nodes (dead ones skip).
   const n = 4 + prng.int(9);
-  for (let i = 0; i < n; i++) steps.push({ tick: 30 + prng.int(ticks - 30), step: { type: 'update', node: prng.pick(nodes), request: randomRequest(prng, nodes) } });
+  for (let i = 0; i < n; i++)
+    steps.push({ tick: 30 + prng.int(ticks - 30), step: { type: 'update', node: prng.pick(nodes), request: randomRequest(prng, nodes) } });
   let monitorInterval: string | undefined;
   let pingTarget: boolean | undefined;
   let arbiter: boolean | undefined;
@@ -195,7 +221,18 @@ export function makeSchedule(seed: number, classes: readonly FaultClass[] = []):
     }
   }
   steps.sort((a, b) => a.tick - b.tick);
-  return { seed, nodes, policy, ticks, steps, ...(classes.length ? { classes: [...classes] } : {}), ...(monitorInterval ? { monitorInterval } : {}), ...(pingTarget === false && policy === 'fence' ? { pingTarget } : {}), ...(arbiter === true && policy === 'fence' ? { arbiter } : {}), ...(slowActions ? { slowActions } : {}) };
+  return {
+    seed,
+    nodes,
+    policy,
+    ticks,
+    steps,
+    ...(classes.length ? { classes: [...classes] } : {}),
+    ...(monitorInterval ? { monitorInterval } : {}),
+    ...(pingTarget === false && policy === 'fence' ? { pingTarget } : {}),
+    ...(arbiter === true && policy === 'fence' ? { arbiter } : {}),
+    ...(slowActions ? { slowActions } : {}),
+  };
 }
 
 interface Shape {
@@ -204,7 +241,10 @@ interface Shape {
   readonly ticks: number;
 }
 
-const FAULT_ELEMENTS: Record<FaultClass, (p: Prng, shape: Shape) => { steps: TimedStep[]; monitorInterval?: string; pingTarget?: boolean; arbiter?: boolean; slowActions?: number }> = {
+const FAULT_ELEMENTS: Record<
+  FaultClass,
+  (p: Prng, shape: Shape) => { steps: TimedStep[]; monitorInterval?: string; pingTarget?: boolean; arbiter?: boolean; slowActions?: number }
+> = {
   slow(p) {
     return p.chance(0.5) ? { steps: [], slowActions: 1 + p.int(3), monitorInterval: p.pick(['500ms', '1s']) } : { steps: [] };
   },
@@ -296,7 +336,10 @@ const FAULT_ELEMENTS: Record<FaultClass, (p: Prng, shape: Shape) => { steps: Tim
 /** Parses "1-5000", "7", "1-10,42" into seeds. */
 export function parseSeeds(spec: string): number[] {
   const out: number[] = [];
-  for (const part of spec.split(',').map((x) => x.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)) {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part);
     if (!m) throw new Error(`bad seed range "${part}" (expected N or A-B, comma-separated)`);
     const a = Number(m[1]);

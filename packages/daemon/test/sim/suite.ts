@@ -45,18 +45,35 @@ export function simSuite(part: number): void {
   }
   const stats = process.env['SIM_STATS'];
   const classes = faultsFor();
-  test.each(seeds)('simulated fault schedule %i', async (seed) => {
-    const t0 = performance.now();
-    const debug = process.env['SIM_DEBUG'];
-    const r = await runSchedule(makeSchedule(seed, classes), debug ? { debug: (l) => appendFileSync(debug, `${l}\n`) } : {});
-    const ms = performance.now() - t0;
-    if (stats) {
-      appendFileSync(stats, JSON.stringify({
-        seed, ms: Math.round(ms), faults: r.faults, updates: r.updates, refusals: r.refusals, ticks: r.ticks, epoch: r.finalEpoch,
-        nodes: r.schedule.nodes.length, policy: r.schedule.policy, classes, violations: r.violations,
-        ...(r.violations.length > 0 ? { report: explainFailure(r) } : {}), ...(process.env['SIM_TRACE'] ? { log: r.log } : {}),
-      }) + '\n');
-    }
-    if (r.violations.length > 0) throw new Error(explainFailure(r));
-  }, 120_000);
+  test.each(seeds)(
+    'simulated fault schedule %i',
+    async (seed) => {
+      const t0 = performance.now();
+      const debug = process.env['SIM_DEBUG'];
+      const r = await runSchedule(makeSchedule(seed, classes), debug ? { debug: (l) => appendFileSync(debug, `${l}\n`) } : {});
+      const ms = performance.now() - t0;
+      if (stats) {
+        appendFileSync(
+          stats,
+          JSON.stringify({
+            seed,
+            ms: Math.round(ms),
+            faults: r.faults,
+            updates: r.updates,
+            refusals: r.refusals,
+            ticks: r.ticks,
+            epoch: r.finalEpoch,
+            nodes: r.schedule.nodes.length,
+            policy: r.schedule.policy,
+            classes,
+            violations: r.violations,
+            ...(r.violations.length > 0 ? { report: explainFailure(r) } : {}),
+            ...(process.env['SIM_TRACE'] ? { log: r.log } : {}),
+          }) + '\n',
+        );
+      }
+      if (r.violations.length > 0) throw new Error(explainFailure(r));
+    },
+    120_000,
+  );
 }

@@ -43,15 +43,21 @@ export class World {
 
   /** Counts an agent action; true when this tick already had too many (the action should wait). */
   spinning(host: string): boolean {
-    if (this.actionsTick !== this.tick) { this.actionsTick = this.tick; this.actions = 0; }
+    if (this.actionsTick !== this.tick) {
+      this.actionsTick = this.tick;
+      this.actions = 0;
+    }
     this.actions += 1;
     if (this.actions <= MAX_ACTIONS_PER_TICK) return false;
-    if (!this.spun) this.violations.push(`t=${this.tick} more than ${MAX_ACTIONS_PER_TICK} agent actions in one tick (${host} and others): a loop that lets no time pass`);
+    if (!this.spun)
+      this.violations.push(`t=${this.tick} more than ${MAX_ACTIONS_PER_TICK} agent actions in one tick (${host} and others): a loop that lets no time pass`);
     this.spun = true;
     return true;
   }
 
-  at(host: string): string[] { return [...this.running].filter(([, s]) => s.has(host)).map(([r]) => r); }
+  at(host: string): string[] {
+    return [...this.running].filter(([, s]) => s.has(host)).map(([r]) => r);
+  }
 
   hosts(resource: string): Set<string> {
     let s = this.running.get(resource);
@@ -65,7 +71,9 @@ export class World {
     if (s.size > 1) this.violations.push(`t=${this.tick} ${resource} active on ${[...s].sort().join(' and ')} (started on ${host})`);
   }
 
-  powerOff(host: string): void { for (const s of this.running.values()) s.delete(host); }
+  powerOff(host: string): void {
+    for (const s of this.running.values()) s.delete(host);
+  }
 
   check(t: number): void {
     for (const [r, s] of this.running) if (s.size > 1) this.violations.push(`t=${t} ${r} active on ${[...s].sort().join(' and ')}`);
@@ -85,7 +93,11 @@ export function memAgent(world: World, host: string, node: string, tickMs: numbe
   const busy = async (ctx: AgentContext, action: string): Promise<void> => {
     const key = `${host}/${ctx.instance}`;
     world.busy.set(key, action);
-    try { await ctx.clock.sleep(world.slowTicks * tickMs, ctx.signal).catch(() => undefined); } finally { world.busy.delete(key); }
+    try {
+      await ctx.clock.sleep(world.slowTicks * tickMs, ctx.signal).catch(() => undefined);
+    } finally {
+      world.busy.delete(key);
+    }
   };
   return defineAgent({
     meta: { name: 'mem', version: '1.0.0', description: 'in-memory test agent' },
@@ -114,7 +126,8 @@ export function memAgent(world: World, host: string, node: string, tickMs: numbe
     },
     async monitor(_p: object, ctx: AgentContext): Promise<ActionResult> {
       const doing = world.busy.get(`${host}/${ctx.instance}`);
-      if (doing) world.violations.push(`t=${world.tick} a monitor of ${ctx.instance} on ${host} ran during its ${doing}: one operation of an instance at a time`);
+      if (doing)
+        world.violations.push(`t=${world.tick} a monitor of ${ctx.instance} on ${host} ran during its ${doing}: one operation of an instance at a time`);
       const w = pause(ctx, world.impaired.has(node) && world.hosts(ctx.instance).has(host));
       if (w) await w;
       if (!alive()) return dead();

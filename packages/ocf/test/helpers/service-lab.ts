@@ -75,15 +75,26 @@ export class ServiceLab {
   /** Runs one action of the built agent `agentExport` from agents/`agent` inside `ns`; its ActionResult. */
   act(ns: string, agent: string, agentExport: string, action: AgentAction, params: unknown, o: ActOptions): Promise<ActionResult> {
     const req = {
-      repo: repoRoot, module: builtAgent(agent), agent: agentExport, action, params,
-      stateDir: o.stateDir, instance: o.instance ?? 'svc', timeoutMs: o.timeoutMs ?? 30_000, interval: o.interval ?? 0,
+      repo: repoRoot,
+      module: builtAgent(agent),
+      agent: agentExport,
+      action,
+      params,
+      stateDir: o.stateDir,
+      instance: o.instance ?? 'svc',
+      timeoutMs: o.timeoutMs ?? 30_000,
+      interval: o.interval ?? 0,
     };
     return new Promise((resolve, reject) => {
       const child = spawn('ip', ['netns', 'exec', ns, process.execPath, DRIVER, JSON.stringify(req)], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
-      child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
-      child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
+      child.stdout.on('data', (b: Buffer) => {
+        out += b.toString();
+      });
+      child.stderr.on('data', (b: Buffer) => {
+        err += b.toString();
+      });
       child.once('error', reject);
       child.once('close', (code) => {
         const line = out.trim().split('\n').pop() ?? '';
@@ -110,7 +121,9 @@ export class ServiceLab {
     const { shimPath } = await exportOcf({ module: agent, outDir: out, resolveFrom: repoRoot });
     const opts = Object.entries(params).flatMap(([k, v]) => ['-o', `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`]);
     const r = spawnSync('ip', ['netns', 'exec', ns, 'ocf-tester', '-n', `${agent}-ocf`, ...opts, shimPath], {
-      encoding: 'utf8', env: { ...process.env, HA_RSCTMP: rscTmp }, timeout: 180_000,
+      encoding: 'utf8',
+      env: { ...process.env, HA_RSCTMP: rscTmp },
+      timeout: 180_000,
     });
     const output = `${r.stdout ?? ''}${r.stderr ?? ''}`;
     return { passed: r.status === 0 && output.includes('passed all tests'), output };

@@ -11,7 +11,16 @@ import { roleRank } from '../roles.js';
 import type { Cause } from '../reasons.js';
 import { colocateWithClone } from '../clone/index.js';
 import {
-  anyAvailable, available, nextRoleOf, noteScore, nodeAttribute, sameAttribute, statusOf, tableOf, type AssignRequest, type AssignState,
+  anyAvailable,
+  available,
+  nextRoleOf,
+  noteScore,
+  nodeAttribute,
+  sameAttribute,
+  statusOf,
+  tableOf,
+  type AssignRequest,
+  type AssignState,
 } from './state.js';
 import { FLAG_ACTIVE, addColocatedNodeScores, hasInfluence } from './colocation-scores.js';
 
@@ -32,7 +41,13 @@ function preferenceCause(s: AssignState, c: Coloc): Cause {
 /** What a colocation changes for the dependent now: its node scores, its role priority, or nothing. */
 export function colocationEffect(s: AssignState, dependent: Resource, primary: Resource, c: Coloc, preview: boolean): 'nothing' | 'location' | 'role' {
   if (!preview && s.provisional.has(primary)) return 'nothing';
-  if (c.dependentRole !== undefined && roleRank(c.dependentRole) >= roleRank('Unpromoted') && dependent.parent?.clone?.promotable && !s.provisional.has(dependent)) return 'role';
+  if (
+    c.dependentRole !== undefined &&
+    roleRank(c.dependentRole) >= roleRank('Unpromoted') &&
+    dependent.parent?.clone?.promotable &&
+    !s.provisional.has(dependent)
+  )
+    return 'role';
   if (!preview && !s.provisional.has(dependent)) return 'nothing';
   const dNext = nextRoleOf(s, dependent) ?? 'Unknown';
   const pNext = nextRoleOf(s, primary) ?? 'Unknown';
@@ -47,10 +62,11 @@ export function colocationEffect(s: AssignState, dependent: Resource, primary: R
 export function primaryNodes(s: AssignState, p: Resource): string[] {
   if (p.kind === 'clone') {
     const out: string[] = [];
-    for (const child of p.children) for (const l of leaves(child).slice(0, 1)) {
-      const n = s.assigned.get(l);
-      if (n) out.push(n);
-    }
+    for (const child of p.children)
+      for (const l of leaves(child).slice(0, 1)) {
+        const n = s.assigned.get(l);
+        if (n) out.push(n);
+      }
     return out;
   }
   const n = s.assigned.get(p);
@@ -118,15 +134,25 @@ function applyWithClone(s: AssignState, dependent: Resource, primary: Resource, 
   const dependentClone = c.dependent.kind === 'clone' ? c.dependent : undefined;
   const table = tableOf(s, dependent);
   const effect = colocateWithClone({
-    score: c.score, nodeAttribute: c.nodeAttribute, primaryRole: c.primaryRole, dependentRole: c.dependentRole,
+    score: c.score,
+    nodeAttribute: c.nodeAttribute,
+    primaryRole: c.primaryRole,
+    dependentRole: c.dependentRole,
     primaryPromotable: primary.clone?.promotable ?? false,
     interleave: dependentClone !== undefined && (dependentClone.clone?.meta.interleave ?? false),
     instances: primary.children.map((instance) => {
       const l = leaves(instance)[0]!;
       const n = s.assigned.get(l) ?? null;
-      return { node: n, role: s.nextRole.get(l.id) ?? 'Started', blocked: statusOf(s, l)?.blocked ?? false, weight: n === null ? 0 : tableOf(s, l).get(n) ?? 0 };
+      return {
+        node: n,
+        role: s.nextRole.get(l.id) ?? 'Started',
+        blocked: statusOf(s, l)?.blocked ?? false,
+        weight: n === null ? 0 : (tableOf(s, l).get(n) ?? 0),
+      };
     }),
-    dependentTable: table, attr: (n, a) => nodeAttribute(s, n, a), available: (n) => available(s, n),
+    dependentTable: table,
+    attr: (n, a) => nodeAttribute(s, n, a),
+    available: (n) => available(s, n),
   });
   if (effect.kind === 'table') {
     replaceTable(s, dependent, effect.table, colocationCause(s, c, primary));

@@ -12,7 +12,18 @@ import type { ScoreTable } from '../scores.js';
 import { nodeAvailable } from '../nodes.js';
 import { cloneSettings, placeCloneInstances, rolePriorityDelta, type CloneAssignPort } from '../clone/index.js';
 import {
-  anyAvailable, assign, available, currentRole, isManaged, nodeAttribute, noteScore, runningOn, statusOf, tableOf, type AssignState, type AssignStep,
+  anyAvailable,
+  assign,
+  available,
+  currentRole,
+  isManaged,
+  nodeAttribute,
+  noteScore,
+  runningOn,
+  statusOf,
+  tableOf,
+  type AssignState,
+  type AssignStep,
 } from './state.js';
 import { FLAG_ACTIVE, FLAG_NONNEG, addColocatedNodeScores, hasInfluence } from './colocation-scores.js';
 import { applyColocationScore, primaryNodes, revertibleColocation } from './apply-colocation.js';
@@ -53,7 +64,7 @@ export function* assignClone(s: AssignState, cl: Resource): AssignStep {
     applyColocationScore(s, r, c.primary, c, true);
     if (archive && !anyAvailable(s, tableOf(s, l))) s.tables.set(l.id, archive);
   };
-  const cloneBase = cl.children[0] ? cloneOwnWeights(s, cl) ?? new Map<string, number>() : new Map<string, number>();
+  const cloneBase = cl.children[0] ? (cloneOwnWeights(s, cl) ?? new Map<string, number>()) : new Map<string, number>();
   // Dependents' preferences fold into the clone's own scores, never making a node negative.
   for (const c of [...(s.withThis.get(cl) ?? [])]) {
     if (!hasInfluence(s, c)) continue;
@@ -66,13 +77,14 @@ export function* assignClone(s: AssignState, cl: Resource): AssignStep {
       // Instances take the dependents' preferences only when the clone cannot cover every
       // available node, or for anti-colocations (Pacemaker's parent colocations).
       if (delta === 0 || !before.has(n) || !(allColocations || c.score < 0)) continue;
-      for (const child of cl.children) for (const l of leaves(child)) {
-        const t = tableOf(s, l);
-        const old = t.get(n);
-        if (old === undefined) continue;
-        t.set(n, addScores(old, delta));
-        noteScore(s, l.id, n, { kind: 'preferences', colocation: c.id, dependent: c.dependent.id, via: cl.id }, delta);
-      }
+      for (const child of cl.children)
+        for (const l of leaves(child)) {
+          const t = tableOf(s, l);
+          const old = t.get(n);
+          if (old === undefined) continue;
+          t.set(n, addScores(old, delta));
+          noteScore(s, l.id, n, { kind: 'preferences', colocation: c.id, dependent: c.dependent.id, via: cl.id }, delta);
+        }
     }
   }
   const port: CloneAssignPort<Resource> = {
@@ -144,7 +156,16 @@ export function* assignClone(s: AssignState, cl: Resource): AssignStep {
     replicaReport: (r, node) => {
       const on = (l: Resource) => s.unpacked.reports?.get(l.id)?.get(node);
       // An anonymous clone's instances are interchangeable: the one placed on a node may not be the one whose history is there.
-      const report = leaves(r).map(on).find((x) => x?.replica) ?? (settings.unique ? undefined : cl.children.flatMap(leaves).map(on).find((x) => x?.replica));
+      const report =
+        leaves(r)
+          .map(on)
+          .find((x) => x?.replica) ??
+        (settings.unique
+          ? undefined
+          : cl.children
+              .flatMap(leaves)
+              .map(on)
+              .find((x) => x?.replica));
       if (!report?.replica) return undefined;
       const source = s.nodes.find((n) => n.name === report.replica!.source);
       return { report, replica: report.replica, sourceUp: source !== undefined && source.online && !source.unclean };
@@ -183,10 +204,21 @@ export function* assignClone(s: AssignState, cl: Resource): AssignStep {
       let delta = 0;
       for (const c of [...(s.thisWith.get(cl) ?? []), ...leaves(r).flatMap((l) => s.thisWith.get(l) ?? [])]) {
         if (c.dependentRole !== 'Promoted' && c.dependentRole !== 'Unpromoted') continue;
-        const nodesOfPrimary = c.primary.kind === 'clone' && c.primaryRole !== undefined
-          ? c.primary.children.map(firstLeaf).filter((l) => s.assigned.get(l) && (s.nextRole.get(l.id) ?? 'Started') === c.primaryRole).map((l) => s.assigned.get(l)!)
-          : primaryNodes(s, c.primary);
-        const d = rolePriorityDelta({ score: c.score, dependentRole: c.dependentRole, node, primaryNodes: nodesOfPrimary, nodeAttribute: c.nodeAttribute, attr: (n, a) => nodeAttribute(s, n, a) });
+        const nodesOfPrimary =
+          c.primary.kind === 'clone' && c.primaryRole !== undefined
+            ? c.primary.children
+                .map(firstLeaf)
+                .filter((l) => s.assigned.get(l) && (s.nextRole.get(l.id) ?? 'Started') === c.primaryRole)
+                .map((l) => s.assigned.get(l)!)
+            : primaryNodes(s, c.primary);
+        const d = rolePriorityDelta({
+          score: c.score,
+          dependentRole: c.dependentRole,
+          node,
+          primaryNodes: nodesOfPrimary,
+          nodeAttribute: c.nodeAttribute,
+          attr: (n, a) => nodeAttribute(s, n, a),
+        });
         if (d <= -INFINITY) return -INFINITY;
         delta = addScores(delta, d);
       }

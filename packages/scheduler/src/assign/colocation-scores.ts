@@ -78,7 +78,14 @@ type Frame = Generator<MergeCall, ScoreTable | undefined, ScoreTable | undefined
  * Returns `nodes` (or, when undefined, r's own table) with r's colocated preferences merged in, as
  * a new table; undefined when nothing changes. `factor` scales r's scores.
  */
-export function addColocatedNodeScores(s: AssignState, r: Resource, nodes: ScoreTable | undefined, attribute: string, factor: number, flags: number): ScoreTable | undefined {
+export function addColocatedNodeScores(
+  s: AssignState,
+  r: Resource,
+  nodes: ScoreTable | undefined,
+  attribute: string,
+  factor: number,
+  flags: number,
+): ScoreTable | undefined {
   return runOnStack(mergeFrame(s, { r, nodes, attribute, factor, flags }), (call) => mergeFrame(s, call));
 }
 

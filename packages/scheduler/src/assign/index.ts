@@ -79,10 +79,21 @@ export function assignResources(
 }
 
 /** The stage's starting state (exported for tests that run one step of the stage). */
-export function newAssignState(tree: ResourceTree, nodes: readonly NodeView[], unpacked: UnpackResult, criteria: ScoreBook, colocations: ColocationIndex, opts: AssignOptions): AssignState {
+export function newAssignState(
+  tree: ResourceTree,
+  nodes: readonly NodeView[],
+  unpacked: UnpackResult,
+  criteria: ScoreBook,
+  colocations: ColocationIndex,
+  opts: AssignOptions,
+): AssignState {
   const copyLists = (m: ReadonlyMap<Resource, readonly Coloc[]>): Map<Resource, Coloc[]> => new Map([...m].map(([r, l]) => [r, [...l]]));
   const s: AssignState = {
-    tree, nodes, unpacked, criteria, opts,
+    tree,
+    nodes,
+    unpacked,
+    criteria,
+    opts,
     methods: ASSIGNMENT_METHODS,
     nodeByName: new Map(nodes.map((n) => [n.name, n])),
     availableNodes: new Set(nodes.filter(nodeAvailable).map((n) => n.name)),
@@ -124,7 +135,7 @@ function sortForUtilization(s: AssignState, list: Resource[]): Resource[] {
   const nodeOrder = sortedNodes(s, new Map(s.nodes.map((n) => [n.name, 0])), undefined).map(([n]) => n);
   const weights = new Map<Resource, ScoreTable>();
   for (const r of list) weights.set(r, addColocatedNodeScores(s, r, undefined, '#uname', 1, FLAG_THIS_WITH) ?? new Map());
-  const weight = (r: Resource, n: string | undefined): number => (n === undefined ? -INFINITY : weights.get(r)!.get(n) ?? -INFINITY);
+  const weight = (r: Resource, n: string | undefined): number => (n === undefined ? -INFINITY : (weights.get(r)!.get(n) ?? -INFINITY));
   return [...list].sort((a, b) => {
     if (a.meta.priority !== b.meta.priority) return a.meta.priority > b.meta.priority ? -1 : 1;
     const wa = weight(a, currentNode(s, a));

@@ -60,7 +60,7 @@ interface NodeRanker {
 
 const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 /** A node that cannot run resources ranks as if banned. */
-const effectiveScore = (ctx: RankContext, n: string): number => (available(ctx.s, n) ? ctx.table.get(n) ?? -INFINITY : -INFINITY);
+const effectiveScore = (ctx: RankContext, n: string): number => (available(ctx.s, n) ? (ctx.table.get(n) ?? -INFINITY) : -INFINITY);
 
 const SCORE: NodeRanker = {
   name: 'score',
@@ -181,9 +181,12 @@ export function assignBestNode(s: AssignState, r: Resource, preferred?: string):
       if (placed) {
         const other = ranked.find(([n]) => n !== prefer)?.[0];
         const why: RankerName = prefer === running ? 'current-node' : 'preferred';
-        s.choices.set(r.id, other !== undefined && available(s, other, table.get(other))
-          ? { node: prefer, decidedBy: why, runnerUp: other, scores: [pw, table.get(other) ?? -INFINITY] }
-          : { node: prefer, decidedBy: 'only-candidate' });
+        s.choices.set(
+          r.id,
+          other !== undefined && available(s, other, table.get(other))
+            ? { node: prefer, decidedBy: why, runnerUp: other, scores: [pw, table.get(other) ?? -INFINITY] }
+            : { node: prefer, decidedBy: 'only-candidate' },
+        );
       }
       return placed;
     }
@@ -225,7 +228,8 @@ function colocatedSet(s: AssignState, r: Resource): Resource[] {
     if (x.kind !== 'primitive') next.push(...leaves(x));
     else out.push(x);
     for (const c of s.thisWith.get(x) ?? []) if (c.score >= INFINITY && c.primary !== r) next.push(c.primary);
-    for (const c of s.withThis.get(x) ?? []) if (c.score >= INFINITY && c.dependent !== r && !(x.kind === 'clone' && c.dependent.kind !== 'clone')) next.push(c.dependent);
+    for (const c of s.withThis.get(x) ?? [])
+      if (c.score >= INFINITY && c.dependent !== r && !(x.kind === 'clone' && c.dependent.kind !== 'clone')) next.push(c.dependent);
     if (x.parent?.kind === 'group') next.push(x.parent);
     for (let i = next.length - 1; i >= 0; i--) stack.push(next[i]!);
   }

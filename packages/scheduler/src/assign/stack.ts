@@ -3,7 +3,10 @@
  * colocation chain thousands of resources long would overflow it): each request a frame yields
  * starts a new frame on top, whose result is sent back to the frame that yielded it.
  */
-export function runOnStack<Request, Result>(first: Generator<Request, Result, Result>, frame: (request: Request) => Generator<Request, Result, Result>): Result {
+export function runOnStack<Request, Result>(
+  first: Generator<Request, Result, Result>,
+  frame: (request: Request) => Generator<Request, Result, Result>,
+): Result {
   const stack = [first];
   // The first next() of a frame ignores its argument, so a new frame starts with none.
   let reply: Result | undefined;

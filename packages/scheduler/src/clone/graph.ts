@@ -56,9 +56,16 @@ export function edgesThroughPseudo<A>(
     const have = new Set<A>();
     for (const t of next.get(p) ?? []) {
       if (indexOf(t) !== undefined) {
-        if (!have.has(t)) { have.add(t); found.push(t); }
+        if (!have.has(t)) {
+          have.add(t);
+          found.push(t);
+        }
       } else if (passable(t)) {
-        for (const a of reach(t)) if (!have.has(a)) { have.add(a); found.push(a); }
+        for (const a of reach(t))
+          if (!have.has(a)) {
+            have.add(a);
+            found.push(a);
+          }
       }
     }
     visiting.delete(p);

@@ -12,7 +12,12 @@ const OPS = ['demote', 'stop', 'start', 'promote'] as const;
 type Op = (typeof OPS)[number];
 /** A later round's pre-notifications wait for an earlier round's post-notifications. */
 const AFTER: readonly (readonly [Op, Op])[] = [
-  ['demote', 'stop'], ['demote', 'start'], ['demote', 'promote'], ['stop', 'start'], ['stop', 'promote'], ['start', 'promote'],
+  ['demote', 'stop'],
+  ['demote', 'start'],
+  ['demote', 'promote'],
+  ['stop', 'start'],
+  ['stop', 'promote'],
+  ['start', 'promote'],
 ];
 
 export function notifyActionId(instance: string, phase: 'pre' | 'post', op: Op, node: string): string {
@@ -39,8 +44,14 @@ export function addNotifications(config: Pick<ClusterConfig, 'resources'>, t: Tr
       const make = (p: InstancePlacement, phase: 'pre' | 'post'): string => {
         const id = notifyActionId(p.instance, phase, op, p.node!);
         actions.push({
-          id, kind: 'notify', resource: p.instance, primitive: p.resource, node: p.node!, interval: 0,
-          reason: `${phase}-${op} notification for ${clone}`, runnable: true,
+          id,
+          kind: 'notify',
+          resource: p.instance,
+          primitive: p.resource,
+          node: p.node!,
+          interval: 0,
+          reason: `${phase}-${op} notification for ${clone}`,
+          runnable: true,
         });
         return id;
       };
@@ -54,7 +65,8 @@ export function addNotifications(config: Pick<ClusterConfig, 'resources'>, t: Tr
       const e = rounds.get(earlier);
       const l = rounds.get(later);
       if (!e || !l) continue;
-      for (const b of e.post) for (const a of l.pre) edges.push({ before: b, after: a, reason: `${clone}: ${earlier} notifications before ${later} notifications` });
+      for (const b of e.post)
+        for (const a of l.pre) edges.push({ before: b, after: a, reason: `${clone}: ${earlier} notifications before ${later} notifications` });
     }
   }
   return { ...t, actions, edges };

@@ -138,8 +138,14 @@ export class CloneInstanceResolver {
       this.totals.set(s.id, total);
     }
     const m: CloneHistoryMapping = {
-      node, historyId, clone: s.id, primitive, number: n,
-      instance: instanceName(primitive, n), childInstance: instanceName(s.childId, n), orphan,
+      node,
+      historyId,
+      clone: s.id,
+      primitive,
+      number: n,
+      instance: instanceName(primitive, n),
+      childInstance: instanceName(s.childId, n),
+      orphan,
     };
     if (orphan && !this.created.some((c) => c.clone === s.id && c.number === n)) this.created.push(m);
     this.resolved.push(m);
@@ -218,7 +224,11 @@ export function historyShowsActive(h: ResourceHistory): boolean {
 export function mapCloneHistory(
   clones: ReadonlyMap<string, CloneSettings>,
   orderedNodes: readonly NodeStatus[],
-  opts: { readonly nodeCount: number; readonly isActive?: (node: NodeStatus, h: ResourceHistory) => boolean; readonly needsFencing?: (primitive: string) => boolean },
+  opts: {
+    readonly nodeCount: number;
+    readonly isActive?: (node: NodeStatus, h: ResourceHistory) => boolean;
+    readonly needsFencing?: (primitive: string) => boolean;
+  },
 ): CloneHistoryIndex {
   const byPrimitive = new Map<string, CloneSettings>();
   for (const s of clones.values()) for (const m of s.members) byPrimitive.set(m, s);

@@ -23,18 +23,29 @@ export function collectivePseudoTasks(kind: 'group' | 'clone', promotable: boole
 
 /** The pseudo action a collective offers as the "first" of an ordering. */
 export const COLLECTIVE_FIRST_TASK: Readonly<Record<string, string>> = {
-  start: 'running', stop: 'stopped', promote: 'promoted', demote: 'demoted',
-  running: 'running', stopped: 'stopped', promoted: 'promoted', demoted: 'demoted',
+  start: 'running',
+  stop: 'stopped',
+  promote: 'promoted',
+  demote: 'demoted',
+  running: 'running',
+  stopped: 'stopped',
+  promoted: 'promoted',
+  demoted: 'demoted',
 };
 
 /** The member action behind a collective pseudo action ("running" -> "start"). */
 export function memberTaskOf(task: string): string {
   switch (task) {
-    case 'running': return 'start';
-    case 'stopped': return 'stop';
-    case 'promoted': return 'promote';
-    case 'demoted': return 'demote';
-    default: return task;
+    case 'running':
+      return 'start';
+    case 'stopped':
+      return 'stop';
+    case 'promoted':
+      return 'promote';
+    case 'demoted':
+      return 'demote';
+    default:
+      return task;
   }
 }
 

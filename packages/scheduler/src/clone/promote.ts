@@ -89,9 +89,12 @@ export function replicaNote(info: ReplicaInfo): string {
   const measured = `last monitor at ${iso(info.report.at)}: lag ≤ ${secs(r.seconds)}, ${r.bytes !== undefined ? `${r.changes !== undefined ? `${r.changes} change(s), ` : ''}${r.bytes} B known missing` : 'bytes missing unknown'}${r.reachable ? '' : `, ${r.source} no longer answering`}`;
   const since = r.asOf !== undefined ? ` as of ${iso(r.asOf)}` : '';
   switch (r.state) {
-    case 'in-sync': return `its copy was in sync with ${r.source}${since} (${measured}); what ${r.source} wrote after that is not in it while ${r.source} is down`;
-    case 'behind': return `its copy is BEHIND ${r.source}: in sync${since || ' never'}${r.oldestMissingAt !== undefined ? `, missing changes since ${iso(r.oldestMissingAt)}` : ''} (${measured}); ${r.source} is down`;
-    case 'never-synced': return `its copy NEVER completed a sync with ${r.source} (${measured}); ${r.source} is down`;
+    case 'in-sync':
+      return `its copy was in sync with ${r.source}${since} (${measured}); what ${r.source} wrote after that is not in it while ${r.source} is down`;
+    case 'behind':
+      return `its copy is BEHIND ${r.source}: in sync${since || ' never'}${r.oldestMissingAt !== undefined ? `, missing changes since ${iso(r.oldestMissingAt)}` : ''} (${measured}); ${r.source} is down`;
+    case 'never-synced':
+      return `its copy NEVER completed a sync with ${r.source} (${measured}); ${r.source} is down`;
   }
 }
 
@@ -189,7 +192,8 @@ export function chooseRoles(input: RoleInput): RoleDecision[] {
     else if (inst.managed && w.priority < 0) reason = `promotion priority ${w.priority} is negative (${w.why.join(', ')})`;
     else if (inst.managed && !input.nodeAvailable(inst.node)) reason = `${inst.node} cannot run resources`;
     else if (!input.cloneScores.has(inst.node)) reason = `clone not allowed on ${inst.node}`;
-    else if (inst.managed && (promotedOn.get(inst.node) ?? 0) >= input.promotedNodeMax) reason = `promoted-node-max (${input.promotedNodeMax}) reached on ${inst.node}`;
+    else if (inst.managed && (promotedOn.get(inst.node) ?? 0) >= input.promotedNodeMax)
+      reason = `promoted-node-max (${input.promotedNodeMax}) reached on ${inst.node}`;
     else if (inst.currentRole !== 'Promoted' && input.freezeNoQuorum === true) reason = 'no quorum and no-quorum-policy=freeze';
     if (reason !== undefined) {
       out.push({ ...base, role: 'Unpromoted', reason });

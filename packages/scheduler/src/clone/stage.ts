@@ -108,8 +108,14 @@ export function placeCloneInstances<R>(port: CloneAssignPort<R>): CloneAssignRes
   const view = new Map<R, InstanceForAssign>();
   for (const r of port.instances) {
     view.set(r, {
-      id: port.instanceId(r), number: port.instanceNumber(r), current: port.runningOn(r), failed: port.failed(r),
-      priority: priorities.get(r) ?? 0, orphan: port.orphan(r), managed: port.managed(r), size: port.size(r),
+      id: port.instanceId(r),
+      number: port.instanceNumber(r),
+      current: port.runningOn(r),
+      failed: port.failed(r),
+      priority: priorities.get(r) ?? 0,
+      orphan: port.orphan(r),
+      managed: port.managed(r),
+      size: port.size(r),
     });
   }
   const byView = new Map<InstanceForAssign, R>([...view].map(([r, v]) => [v, r]));
@@ -118,7 +124,9 @@ export function placeCloneInstances<R>(port: CloneAssignPort<R>): CloneAssignRes
       allowedOn: (inst, node) => (port.instanceScores(byView.get(inst)!).get(node) ?? -INFINITY) >= 0,
       nodeAvailable: available,
       cloneAllows: (node) => cloneScores.has(node),
-      ...(port.colocationScoreOnCurrent ? { colocationScoreOnCurrent: (inst: InstanceForAssign) => port.colocationScoreOnCurrent!(byView.get(inst)!, inst.current[0]!) } : {}),
+      ...(port.colocationScoreOnCurrent
+        ? { colocationScoreOnCurrent: (inst: InstanceForAssign) => port.colocationScoreOnCurrent!(byView.get(inst)!, inst.current[0]!) }
+        : {}),
     }),
   ).map((v) => byView.get(v)!);
 
@@ -188,8 +196,11 @@ export function placeCloneInstances<R>(port: CloneAssignPort<R>): CloneAssignRes
     pis.set(id, r);
     const limit = port.roleLimit(r);
     return {
-      id, number: port.instanceNumber(r), node: placed.get(id) ?? null,
-      currentRole: port.currentRole(r), managed: port.managed(r),
+      id,
+      number: port.instanceNumber(r),
+      node: placed.get(id) ?? null,
+      currentRole: port.currentRole(r),
+      managed: port.managed(r),
       ...(limit === 'Stopped' || limit === 'Unpromoted' ? { targetRole: limit } : {}),
     };
   });
@@ -201,7 +212,9 @@ export function placeCloneInstances<R>(port: CloneAssignPort<R>): CloneAssignRes
     nodeAvailable: available,
     promotionScore: (inst, node) => promotionScoreOf(port, pis.get(inst.id)!, node),
     promotedLocationScore: (node) => port.promotedLocationScore(node),
-    ...(port.dependentColocationPriority ? { dependentColocationPriority: (inst: PromotableInstance, node: string) => port.dependentColocationPriority!(pis.get(inst.id)!, node) } : {}),
+    ...(port.dependentColocationPriority
+      ? { dependentColocationPriority: (inst: PromotableInstance, node: string) => port.dependentColocationPriority!(pis.get(inst.id)!, node) }
+      : {}),
     ...(port.colocationNodeScores ? { colocationNodeScores: port.colocationNodeScores() } : {}),
     ...(port.adjustPromotionWeights ? { adjustWeights: (w: ReadonlyMap<string, Score>) => port.adjustPromotionWeights!(w) } : {}),
     ...(port.freezeNoQuorum !== undefined ? { freezeNoQuorum: port.freezeNoQuorum } : {}),
