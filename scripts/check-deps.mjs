@@ -20,8 +20,8 @@ const ALLOWED = {
   '@paceline/cli': ['model', 'scheduler', 'pacemaker', 'membership', 'agent-api', 'executor', 'runtime', 'ocf', 'daemon', 'observe', 'testkit', 'agent-*'],
   'agent-*': ['model', 'agent-api'],
   // The live lab (npm run lab): drives built daemons from outside, reads their status; its
-  // namespaces are the tests' (@paceline/testkit/netns).
-  '@paceline/lab': ['daemon', 'testkit'],
+  // namespaces are the tests' (@paceline/testkit/netns); its errors are PacelineErrors (model).
+  '@paceline/lab': ['model', 'daemon', 'testkit'],
 };
 
 const root = new URL('..', import.meta.url).pathname;

@@ -32,6 +32,10 @@ describe('openLineSession', () => {
     s.send('EHLO me');
     expect(await s.readReply((l) => /^\d{3} /.test(l))).toEqual(['250-one', '250 two']);
     expect(() => s.send('A\r\nB')).toThrow('CR or LF');
+    expect(() => s.send('A\nB')).toThrow(expect.objectContaining({ code: 'LINE_SESSION' }));
+    const first = s.readReply(() => true);
+    await expect(s.readReply(() => true)).rejects.toMatchObject({ code: 'LINE_SESSION', message: expect.stringContaining('one reply at a time') });
+    first.catch(() => undefined);
     s.close();
   });
 

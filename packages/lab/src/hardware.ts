@@ -22,6 +22,7 @@ import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { killNetns, netnsPids } from '@paceline/testkit/netns';
 import { run, tryRun } from './sys.js';
+import { LabError } from './errors.js';
 
 export { killNetns, netnsPids };
 
@@ -227,7 +228,10 @@ export class Hardware {
       const abs = `/${rel}`;
       const to = this.diskPathOf(s, abs);
       if (!to)
-        throw new Error(`${join(repoEtc, rel)}: ${abs} is not on a server's private disk (PRIVATE_DIRS / PRIVATE_FILES in packages/lab/src/hardware.ts)`);
+        throw new LabError(
+          'LAB_SETUP',
+          `${join(repoEtc, rel)}: ${abs} is not on a server's private disk (PRIVATE_DIRS / PRIVATE_FILES in packages/lab/src/hardware.ts)`,
+        );
       mkdirSync(dirname(to), { recursive: true });
       writeFileSync(to, template(s, readFileSync(join(repoEtc, rel), 'utf8')));
     }

@@ -14,6 +14,7 @@ import { Hardware, labNames, NET, SERVERS, SWITCH_PORT, WITNESS_PORT, type LabNa
 import type { SwitchConfig } from './switch.js';
 import { MAIL_ADMIN_PASSWORD } from './client.js';
 import { run, sleep, tryRun, waitFor } from './sys.js';
+import { LabError } from './errors.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The repository (packages/lab/dist/.. /..). */
@@ -205,7 +206,8 @@ export class Lab {
           const st = await this.status(n);
           const bad = Object.entries(placement).filter(([r, s]) => where(st, r).sort().join() !== [...s].sort().join());
           if (!st.mayRun || st.lastTransition?.state === 'running' || bad.length || st.members.length !== nodes.length) {
-            throw new Error(
+            throw new LabError(
+              'NOT_YET',
               `${n}: mayRun ${st.mayRun} (${st.mayRunReason}), members [${st.members}], transition ${st.lastTransition?.state ?? 'none'}, ` +
                 bad.map(([r]) => `${r} on [${where(st, r)}]`).join(', '),
             );

@@ -3,6 +3,7 @@
  * commands each; a library would add nothing the lab needs). Every call has a deadline.
  */
 import { createConnection, type Socket } from 'node:net';
+import { LabError } from './errors.js';
 
 /** A CRLF line session: `expect(pred)` waits for a line matching it (collecting every line until then). */
 class Session {
@@ -80,7 +81,7 @@ export async function smtpSend(
     const step = async (cmd: string | undefined, want: number): Promise<void> => {
       if (cmd !== undefined) s.send(cmd);
       const r = await s.expect(smtpEnd);
-      if (smtpCode(r) !== want) throw new Error(`${cmd ?? 'greeting'}: ${r.at(-1)}`);
+      if (smtpCode(r) !== want) throw new LabError('MAIL_REFUSED', `${cmd ?? 'greeting'}: ${r.at(-1)}`);
     };
     await step(undefined, 220);
     await step('EHLO client.lab.example', 250);
@@ -117,7 +118,7 @@ export async function imapInbox(
       const tag = `a${++n}`;
       s.send(`${tag} ${c}`);
       const r = await s.expect((l) => l.startsWith(`${tag} `));
-      if (!r.at(-1)!.startsWith(`${tag} OK`)) throw new Error(`${c.split(' ')[0]}: ${r.at(-1)}`);
+      if (!r.at(-1)!.startsWith(`${tag} OK`)) throw new LabError('MAIL_REFUSED', `${c.split(' ')[0]}: ${r.at(-1)}`);
       return r;
     };
     await cmd(`LOGIN ${quote(user)} ${quote(password)}`);
@@ -142,10 +143,10 @@ export async function imapCreate(host: string, port: number, admin: string, pass
     await s.expect((l) => l.startsWith('* OK'));
     s.send(`a1 LOGIN "${admin}" "${password}"`);
     const login = await s.expect((l) => l.startsWith('a1 '));
-    if (!login.at(-1)!.startsWith('a1 OK')) throw new Error(`LOGIN ${admin}: ${login.at(-1)}`);
+    if (!login.at(-1)!.startsWith('a1 OK')) throw new LabError('MAIL_REFUSED', `LOGIN ${admin}: ${login.at(-1)}`);
     s.send(`a2 CREATE "${mailbox}"`);
     const r = await s.expect((l) => l.startsWith('a2 '));
-    if (!r.at(-1)!.startsWith('a2 OK') && !/exists/i.test(r.at(-1)!)) throw new Error(`CREATE ${mailbox}: ${r.at(-1)}`);
+    if (!r.at(-1)!.startsWith('a2 OK') && !/exists/i.test(r.at(-1)!)) throw new LabError('MAIL_REFUSED', `CREATE ${mailbox}: ${r.at(-1)}`);
     s.send('a3 LOGOUT');
   });
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { contentOf, smbArgs, smbFailed, type ClientConfig, type Op } from './client.js';
 import { NET, NIC, type Server } from './hardware.js';
 import { CLUSTER_YAML, DIST, type Lab, promotedOn, where } from './lab.js';
+import { LabError } from './errors.js';
 import { runAsync, sleep, tryRun, waitFor } from './sys.js';
 import { auditMail, auditSmb, chapterRows, formatMs, table, type Chapter, type MailAudit, type SmbAudit } from './verdict.js';
 
@@ -139,7 +140,7 @@ async function clientOk(lab: Lab, svc: string, since: number, timeoutMs: number,
       const ops = readOps(lab).filter((o) => o.svc === svc && o.t >= since);
       const last = ops.slice(-n);
       if (last.length === n && last.every((o) => o.ok)) return last[0]!.t;
-      throw new Error(`last ${svc}: ${last.map((o) => (o.ok ? 'ok' : o.err)).join(', ')}`);
+      throw new LabError('NOT_YET', `last ${svc}: ${last.map((o) => (o.ok ? 'ok' : o.err)).join(', ')}`);
     },
     timeoutMs,
     200,
@@ -179,7 +180,7 @@ export class Story {
     if (!existsSync(cfg)) writeFileSync(cfg, JSON.stringify(clientConfig(this.lab, 0), null, 2));
     const [c, ...a] = this.lab.hw.inNet(this.lab.hw.ns.client, process.execPath, [join(DIST, 'client.js'), mode, cfg]);
     const r = await runAsync(c!, a, timeoutMs);
-    if (r.code !== 0) throw new Error(`client.js ${mode}: ${(r.err || r.out).trim()}`);
+    if (r.code !== 0) throw new LabError('STORY_FAILED', `client.js ${mode}: ${(r.err || r.out).trim()}`);
     return r.out;
   }
 
@@ -424,7 +425,7 @@ export class Story {
         } else this.note(ch, 'migration-threshold (3) reached: Samba moved to serv2 with its address and its data');
         break;
       }
-      if (i === 3) throw new Error('Samba failed three times on serv1 and is still there (migration-threshold 3)');
+      if (i === 3) throw new LabError('STORY_FAILED', 'Samba failed three times on serv1 and is still there (migration-threshold 3)');
     }
     await sleep(this.o.holdMs);
     const t1 = Date.now();
@@ -469,8 +470,8 @@ export class Story {
       `after ${Math.max(this.o.holdMs, 8000) / 1000} s: members [${st.members}], links of serv1 ${JSON.stringify(st.nodes.find((n) => n.name === 'serv1')?.links)}; ` +
         `placement ${before === after ? 'unchanged' : `CHANGED: ${before} -> ${after}`}; power switch calls: ${lab.switchCalls().length - calls}`,
     );
-    if (st.members.length !== 2) throw new Error(`a node was lost over a crossover cut: members [${st.members}]`);
-    if (lab.switchCalls().length !== calls) throw new Error('somebody was fenced over a crossover cut');
+    if (st.members.length !== 2) throw new LabError('STORY_FAILED', `a node was lost over a crossover cut: members [${st.members}]`);
+    if (lab.switchCalls().length !== calls) throw new LabError('STORY_FAILED', 'somebody was fenced over a crossover cut');
     lab.hw.link('serv1', NIC.cx, true);
     await waitFor(
       'the crossover back',
@@ -505,8 +506,8 @@ export class Story {
       `Cyrus's group on serv1 after ${Date.now() - t0} ms (cyrus-mac on ${where(st, 'cyrus-mac')}, cyrus-ip on ${where(st, 'cyrus-ip')}, cyrus on ${where(st, 'cyrus').join() || 'nowhere'}); ` +
         `members [${st.members}]; power switch calls: ${lab.switchCalls().length - calls}`,
     );
-    if (st.members.length !== 2) throw new Error(`serv2 was lost although the crossover carried its heartbeats: members [${st.members}]`);
-    if (lab.switchCalls().length !== calls) throw new Error('somebody was fenced when serv2 lost only its LAN');
+    if (st.members.length !== 2) throw new LabError('STORY_FAILED', `serv2 was lost although the crossover carried its heartbeats: members [${st.members}]`);
+    if (lab.switchCalls().length !== calls) throw new LabError('STORY_FAILED', 'somebody was fenced when serv2 lost only its LAN');
     await sleep(this.o.holdMs);
     lab.hw.switchPort('serv2', 'lan', true);
     lab.hw.switchPort('serv2', 'spare', true);
@@ -570,7 +571,7 @@ export class Story {
     const conflicts = join(lab.hw.diskPathOf('serv1', '/srv/samba.mirror')!, 'conflicts', 'CONFLICTS.log');
     const kept = existsSync(conflicts) && readFileSync(conflicts, 'utf8').includes(`share/${file}`);
     this.note(ch, kept ? `the conflict on ${file} is reported in CONFLICTS.log, serv1's version kept under conflicts/` : `NO CONFLICT REPORTED for ${file}`);
-    if (!kept) throw new Error(`the divergent ${file} was not reported as a conflict`);
+    if (!kept) throw new LabError('STORY_FAILED', `the divergent ${file} was not reported as a conflict`);
     await sleep(this.o.holdMs);
   }
 
@@ -585,7 +586,7 @@ export class Story {
     const err = smbFailed(r);
     const op: Op = { t, svc: 'smb-write-story', ok: !err, ms: Date.now() - t, file, version, ...(err ? { err } : {}) };
     appendFileSync(this.lab.file('client.jsonl'), `${JSON.stringify(op)}\n`);
-    if (err) throw new Error(`writing ${file} v${version} failed: ${err}`);
+    if (err) throw new LabError('STORY_FAILED', `writing ${file} v${version} failed: ${err}`);
   }
 
   async run(): Promise<Verdict> {

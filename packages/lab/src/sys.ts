@@ -1,13 +1,15 @@
 /** Running programs: argument arrays only, never a shell string. */
 import { execFile, spawnSync } from 'node:child_process';
+import { CommandFailedError } from '@paceline/testkit/netns';
+import { LabError } from './errors.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Runs a program and returns its output; throws with its stderr when it fails. */
+/** Runs a program and returns its output; throws CommandFailedError with its stderr when it fails. */
 export function run(cmd: string, args: readonly string[], timeoutMs = 30_000, input?: string): string {
   const r = spawnSync(cmd, [...args], { encoding: 'utf8', timeout: timeoutMs, ...(input !== undefined ? { input } : {}) });
-  if (r.error) throw new Error(`${cmd} ${args.join(' ')}: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status}): ${(r.stderr || r.stdout).trim()}`);
+  if (r.error) throw new CommandFailedError([cmd, ...args], r.status, '', r.error);
+  if (r.status !== 0) throw new CommandFailedError([cmd, ...args], r.status, (r.stderr || r.stdout).trim());
   return r.stdout;
 }
 
@@ -51,7 +53,8 @@ export async function waitFor<T>(
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last: ${(last as Error).message})` : ''}`);
+    if (Date.now() > deadline)
+      throw new LabError('TIMEOUT', `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last: ${(last as Error).message})` : ''}`);
     await sleep(everyMs);
   }
 }

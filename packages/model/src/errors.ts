@@ -1,5 +1,5 @@
-/** Codes for everything the model layer can reject. */
-export type ModelErrorCode = 'CONFIG_INVALID' | 'STATUS_INVALID' | 'PARSE_FAILED';
+/** Codes for everything the model layer can reject (ZOD_VERSION: the program loads a zod that is not zod 4). */
+export type ModelErrorCode = 'CONFIG_INVALID' | 'STATUS_INVALID' | 'PARSE_FAILED' | 'ZOD_VERSION';
 
 /** One problem found in user input, with the path where it is. */
 export interface ConfigIssue {

@@ -6,6 +6,7 @@
  */
 import { createRequire } from 'node:module';
 import * as z from 'zod';
+import { PacelineError, type ModelErrorCode } from './errors.js';
 
 /** The zod versions Paceline works with (4.0.x lacks types the declarations use). */
 export const ZOD_PEER_RANGE = '^4.1.0';
@@ -26,7 +27,8 @@ function loadedZod(): string {
 }
 
 if (typeof z.string !== 'function' || !isZod4Schema(z.string()))
-  throw new Error(
+  throw new PacelineError<ModelErrorCode>(
+    'ZOD_VERSION',
     `Paceline needs zod 4 ("zod": "${ZOD_PEER_RANGE}", a peer dependency), but this program loads ${loadedZod()}. ` +
       `Install zod@${ZOD_PEER_RANGE} (npm says so too, unless --legacy-peer-deps or --force skipped its peer dependency check).`,
   );

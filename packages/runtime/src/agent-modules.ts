@@ -18,6 +18,7 @@ import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { resolve as resolveModuleUrl } from 'import-meta-resolve';
+import { PacelineError } from '@paceline/model';
 import { AgentModuleError, agentsOfModule, type AgentRegistry, type AgentResolver, type AgentScope, type ResourceAgent } from '@paceline/agent-api';
 
 export interface AgentModuleOptions {
@@ -36,12 +37,28 @@ export interface LoadedAgentModule {
   readonly agents: readonly ResourceAgent[];
 }
 
+/** Why a module specification names no file to import: nothing there, or a source that must be built first. */
+export type AgentModulePathCode = 'AGENT_MODULE_NOT_FOUND' | 'AGENT_MODULE_NOT_BUILT';
+
+/** Raised by resolveAgentModulePath: `spec` as the configuration names it, `path` where it was looked for. */
+export class AgentModulePathError extends PacelineError<AgentModulePathCode> {
+  constructor(
+    code: AgentModulePathCode,
+    readonly spec: string,
+    readonly path: string,
+    message: string,
+  ) {
+    super(code, message);
+  }
+}
+
 const isPathSpec = (spec: string): boolean => spec.startsWith('./') || spec.startsWith('../') || spec === '.' || spec === '..' || isAbsolute(spec);
 
 /** The entry file of the package in `dir` (exports "." for import/node/default, else main, else index.js). */
-function packageEntry(dir: string): string {
+function packageEntry(spec: string, dir: string): string {
   const pj = join(dir, 'package.json');
-  if (!existsSync(pj)) throw new Error(`${dir} is a folder without a package.json: name the built .js file`);
+  if (!existsSync(pj))
+    throw new AgentModulePathError('AGENT_MODULE_NOT_FOUND', spec, dir, `${dir} is a folder without a package.json: name the built .js file`);
   const json = JSON.parse(readFileSync(pj, 'utf8')) as { exports?: unknown; main?: unknown };
   const pick = (v: unknown): string | undefined => {
     if (typeof v === 'string') return v;
@@ -59,29 +76,32 @@ function packageEntry(dir: string): string {
 }
 
 /**
- * The file a module specification names, found as described above. Throws an Error saying what
- * was looked for (the caller wraps it in an AgentModuleError naming the module).
+ * The file a module specification names, found as described above. Throws AgentModulePathError
+ * saying what was looked for (the caller wraps it in an AgentModuleError naming the module).
  */
 export function resolveAgentModulePath(spec: string, baseDir: string): string {
   if (isPathSpec(spec)) {
     const p = resolvePath(baseDir, spec);
-    if (!existsSync(p)) throw new Error(`${p} does not exist${p.endsWith('.ts') ? '' : ' (build the module first?)'}`);
-    const file = statSync(p).isDirectory() ? packageEntry(p) : p;
-    if (!existsSync(file)) throw new Error(`${file} does not exist (build the module first?)`);
-    if (file.endsWith('.ts')) throw new Error(`${file} is TypeScript: name the built .js file`);
+    const notFound = (path: string, message: string) => new AgentModulePathError('AGENT_MODULE_NOT_FOUND', spec, path, message);
+    if (!existsSync(p)) throw notFound(p, `${p} does not exist${p.endsWith('.ts') ? '' : ' (build the module first?)'}`);
+    const file = statSync(p).isDirectory() ? packageEntry(spec, p) : p;
+    if (!existsSync(file)) throw notFound(file, `${file} does not exist (build the module first?)`);
+    if (file.endsWith('.ts')) throw new AgentModulePathError('AGENT_MODULE_NOT_BUILT', spec, file, `${file} is TypeScript: name the built .js file`);
     return file;
   }
   const tried: string[] = [];
   for (const from of [join(resolvePath(baseDir), 'paceline-config.js'), fileURLToPath(import.meta.url)]) {
+    let url: string;
     try {
-      const url = resolveModuleUrl(spec, pathToFileURL(from).href);
-      if (!url.startsWith('file:')) throw new Error(`${url} is not a file`);
-      return fileURLToPath(url);
+      url = resolveModuleUrl(spec, pathToFileURL(from).href);
     } catch (e) {
       tried.push(`from ${dirname(from)}: ${(e as Error).message.split('\n')[0]}`);
+      continue;
     }
+    if (url.startsWith('file:')) return fileURLToPath(url);
+    tried.push(`from ${dirname(from)}: ${url} is not a file`);
   }
-  throw new Error(`cannot find package ${spec} (is it installed? looked ${tried.join('; ')})`);
+  throw new AgentModulePathError('AGENT_MODULE_NOT_FOUND', spec, baseDir, `cannot find package ${spec} (is it installed? looked ${tried.join('; ')})`);
 }
 
 function ancestors(path: string): string[] {

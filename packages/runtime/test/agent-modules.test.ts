@@ -89,6 +89,17 @@ test('a module that is not there, or not installed, is an error naming the modul
   expect(pkg).toMatch(/^agent module @acme\/not-installed: cannot find package @acme\/not-installed \(is it installed\? looked from /);
   writeFileSync(join(dir, 'src.ts'), 'export {}');
   expect(await loadAgentModule('./src.ts', { baseDir: dir }).catch((e: Error) => e.message)).toContain('is TypeScript: name the built .js file');
+  // Beneath the AgentModuleError: a typed error with the module as named and the path looked at.
+  const lookup = (spec: string): unknown => {
+    try {
+      return resolveAgentModulePath(spec, dir);
+    } catch (e) {
+      return e;
+    }
+  };
+  expect(lookup('./src.ts')).toMatchObject({ name: 'AgentModulePathError', code: 'AGENT_MODULE_NOT_BUILT', spec: './src.ts', path: join(dir, 'src.ts') });
+  expect(lookup('./agents')).toMatchObject({ code: 'AGENT_MODULE_NOT_FOUND', path: join(dir, 'agents') });
+  expect(lookup('@acme/not-installed')).toMatchObject({ code: 'AGENT_MODULE_NOT_FOUND', spec: '@acme/not-installed', path: dir });
 });
 
 test('exports that break the contract are named, one problem each', async () => {

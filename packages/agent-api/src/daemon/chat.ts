@@ -5,6 +5,7 @@
  * ETIMEDOUT ...) so `runCheck` can tell "nobody there" from "no answer". No TLS, no literals.
  */
 import { connect, type Socket } from 'node:net';
+import { PacelineError } from '@paceline/model';
 
 /** The server closed the connection before the reply ended (`code` 'ECLOSED'). */
 export class ConnectionClosedError extends Error {
@@ -23,6 +24,68 @@ export interface LineSession {
   close(): void;
 }
 
+type Waiter = { done: (l: string) => boolean; got: string[]; resolve: (l: string[]) => void; reject: (e: unknown) => void };
+
+/** The lines a session has received and the one read waiting for them: the socket's events feed it, readReply drains it. */
+class ReplyReader {
+  private buffer = '';
+  private readonly lines: string[] = [];
+  private failure: unknown;
+  private closed = false;
+  private waiter: Waiter | undefined;
+
+  /** Text from the socket (latin1): each complete line is queued without its CRLF. */
+  data(chunk: string): void {
+    this.buffer += chunk;
+    for (let i = this.buffer.indexOf('\n'); i >= 0; i = this.buffer.indexOf('\n')) {
+      this.lines.push(this.buffer.slice(0, i).replace(/\r$/, ''));
+      this.buffer = this.buffer.slice(i + 1);
+    }
+    this.pump();
+  }
+
+  /** The socket failed or the session was aborted: a pending read rejects with the first cause. */
+  fail(cause: unknown): void {
+    this.failure ??= cause;
+    this.pump();
+  }
+
+  /** The socket closed: a read the queued lines do not end rejects with ConnectionClosedError. */
+  end(): void {
+    this.closed = true;
+    this.pump();
+  }
+
+  read(done: (line: string) => boolean): Promise<string[]> {
+    return new Promise<string[]>((resolve, reject) => {
+      if (this.waiter) {
+        reject(new PacelineError('LINE_SESSION', 'readReply: one reply at a time (await the pending readReply first)'));
+        return;
+      }
+      this.waiter = { done, got: [], resolve, reject };
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    const w = this.waiter;
+    if (!w) return;
+    while (this.lines.length > 0) {
+      const line = this.lines.shift()!;
+      w.got.push(line);
+      if (w.done(line)) {
+        this.waiter = undefined;
+        w.resolve(w.got);
+        return;
+      }
+    }
+    if (this.failure !== undefined || this.closed) {
+      this.waiter = undefined;
+      w.reject(this.failure ?? new ConnectionClosedError(w.got.slice(-3)));
+    }
+  }
+}
+
 /**
  * Opens a TCP connection (`port` > 0) or a Unix socket (`path`) and returns a session once
  * connected. `signal` aborts everything: the socket is destroyed and pending reads reject with
@@ -36,72 +99,32 @@ export function openLineSession(target: { host: string; port: number } | { path:
     }
     const sock: Socket = 'path' in target ? connect({ path: target.path }) : connect({ host: target.host, port: target.port });
     sock.setNoDelay(true);
-    let buffer = '';
-    const lines: string[] = [];
-    let failure: unknown;
-    let closed = false;
+    const reader = new ReplyReader();
     let connected = false;
-    let waiter: { done: (l: string) => boolean; got: string[]; resolve: (l: string[]) => void; reject: (e: unknown) => void } | undefined;
-
-    const pump = (): void => {
-      if (!waiter) return;
-      while (lines.length > 0) {
-        const line = lines.shift()!;
-        waiter.got.push(line);
-        if (waiter.done(line)) {
-          const w = waiter;
-          waiter = undefined;
-          w.resolve(w.got);
-          return;
-        }
-      }
-      if (failure !== undefined || closed) {
-        const w = waiter;
-        waiter = undefined;
-        w.reject(failure ?? new ConnectionClosedError(w.got.slice(-3)));
-      }
-    };
     const onAbort = (): void => {
-      failure ??= signal.reason;
       if (!connected) reject(signal.reason);
       sock.destroy();
-      pump();
+      reader.fail(signal.reason);
     };
     signal.addEventListener('abort', onAbort, { once: true });
 
     sock.setEncoding('latin1');
-    sock.on('data', (chunk: string) => {
-      buffer += chunk;
-      for (let i = buffer.indexOf('\n'); i >= 0; i = buffer.indexOf('\n')) {
-        lines.push(buffer.slice(0, i).replace(/\r$/, ''));
-        buffer = buffer.slice(i + 1);
-      }
-      pump();
-    });
+    sock.on('data', (chunk: string) => reader.data(chunk));
     sock.on('close', () => {
-      closed = true;
       signal.removeEventListener('abort', onAbort);
-      pump();
+      reader.end();
     });
     sock.on('error', (e) => {
-      failure ??= e;
       if (!connected) reject(e);
-      pump();
+      reader.fail(e);
     });
     sock.once('connect', () => {
       connected = true;
       resolve({
-        readReply: (done) =>
-          new Promise<string[]>((res, rej) => {
-            if (waiter) {
-              rej(new Error('one reply at a time'));
-              return;
-            }
-            waiter = { done, got: [], resolve: res, reject: rej };
-            pump();
-          }),
+        readReply: (done) => reader.read(done),
         send: (line) => {
-          if (/[\r\n]/.test(line)) throw new Error('a command line must not contain CR or LF');
+          if (/[\r\n]/.test(line))
+            throw new PacelineError('LINE_SESSION', 'send: a command line must not contain CR or LF (it would send more than one command)');
           if (!sock.destroyed) sock.write(`${line}\r\n`, 'latin1');
         },
         close: () => {

@@ -7,6 +7,7 @@
 import { isIP } from 'node:net';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { PacelineError } from '@paceline/model';
 import type { AgentContext } from '../context.js';
 import { procInfo } from './proc.js';
 
@@ -89,7 +90,8 @@ function covers(bound: string, address: string): boolean {
 
 /** The sockets that accept `transport` traffic for `address:port` (wildcard binds included). */
 export async function listenersOn(transport: Transport, address: string, port: number): Promise<Listener[]> {
-  if (address !== 'localhost' && isIP(address) === 0) throw new Error(`listenersOn: "${address}" is not an IP address`);
+  if (address !== 'localhost' && isIP(address) === 0)
+    throw new PacelineError('ADDRESS_INVALID', `listenersOn: "${address}" is not an IP address (nor localhost)`);
   return (await listeners(transport)).filter((l) => l.port === port && covers(l.address, address));
 }
 

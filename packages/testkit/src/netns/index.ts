@@ -6,6 +6,9 @@
  * `netnsSkipReason`.
  */
 import { spawnSync } from 'node:child_process';
+import { CommandFailedError, TestkitError } from '../errors.js';
+
+export { CommandFailedError } from '../errors.js';
 
 /** The output of a program run to completion, whatever its exit status. */
 export interface Ran {
@@ -23,8 +26,8 @@ export function tryRun(cmd: string, args: readonly string[], timeoutMs = 30_000)
 /** Runs a program and returns its stdout; throws naming the command and quoting its stderr when it fails. */
 export function run(cmd: string, args: readonly string[], timeoutMs = 30_000): string {
   const r = spawnSync(cmd, [...args], { encoding: 'utf8', timeout: timeoutMs });
-  if (r.error) throw new Error(`${cmd} ${args.join(' ')}: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status}): ${(r.stderr || r.stdout).trim()}`);
+  if (r.error) throw new CommandFailedError([cmd, ...args], r.status, '', r.error);
+  if (r.status !== 0) throw new CommandFailedError([cmd, ...args], r.status, (r.stderr || r.stdout).trim());
   return r.stdout;
 }
 
@@ -61,7 +64,7 @@ export function tryRunIn(ns: string, cmd: string, args: readonly string[], timeo
  * namespaces), both up unless `up` is false. Interface names have at most 15 characters.
  */
 export function addVeth(nsA: string, ifA: string, nsB: string, ifB: string, up = true): void {
-  for (const n of [ifA, ifB]) if (n.length > 15) throw new Error(`interface name ${n} is longer than 15 characters`);
+  for (const n of [ifA, ifB]) if (n.length > 15) throw new TestkitError('TESTKIT_USAGE', `addVeth: interface name ${n} is longer than 15 characters`);
   run('ip', ['link', 'add', ifA, 'netns', nsA, 'type', 'veth', 'peer', 'name', ifB, 'netns', nsB]);
   if (!up) return;
   run('ip', ['-n', nsA, 'link', 'set', ifA, 'up']);
