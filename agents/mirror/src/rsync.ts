@@ -97,8 +97,15 @@ export async function clientArgs(_p: MirrorParams, l: Layout): Promise<string[]>
   return args;
 }
 
-/** Copy options: links, perms, times, owner/group by number, hard links — no devices or specials (recursion: per use). */
-export const COPY_ARGS = ['-lptgoH', '--numeric-ids'];
+/**
+ * Copy options: links, perms, times, owner/group by number, hard links — no devices or specials
+ * (recursion: per use). `--modify-window=-1`: the quick check compares modification times to the
+ * nanosecond. rsync's default compares whole seconds, so two versions of a file with the same size
+ * written within one second were taken for one: a replica kept the older, and a merge's staging
+ * pull (`--link-dest`) linked the local version in place of the peer's, hiding a conflict and
+ * losing the peer's write (test/quickcheck.test.ts).
+ */
+export const COPY_ARGS = ['-lptgoH', '--numeric-ids', '--modify-window=-1'];
 
 export type RsyncStatus = 'ok' | 'unreachable' | 'missing' | 'failed';
 

@@ -425,11 +425,13 @@ async function incrementalSync(
   const touchesLocal = [...keptHere].some((k) => under(k, pathSet));
   if (!touchesLocal) {
     // Nothing here to protect: straight into place (rsync writes each file to a temporary name and
-    // renames it, so no reader sees a half-copied file); a path gone there is removed here.
+    // renames it, so no reader sees a half-copied file); a path gone there is removed here. The
+    // journal says these paths changed: no quick check (--ignore-times), so a rewrite of the same
+    // size within the same clock tick is taken too.
     const r = await runRsync(
       d.run,
       p,
-      [...client, ...COPY_ARGS, '--dirs', ...list, '--delete-missing-args', '--force', remoteUrl(p, l, 'data'), `${l.data}/`],
+      [...client, ...COPY_ARGS, '--ignore-times', '--dirs', ...list, '--delete-missing-args', '--force', remoteUrl(p, l, 'data'), `${l.data}/`],
       rsyncOpts(d),
     );
     const c = classify(r);
