@@ -864,7 +864,12 @@ export class Daemon extends DaemonEvents implements ControlTarget {
   }
 
   private async stopLocal(reason: string): Promise<void> {
-    for (const t of toStop(this.local.history)) {
+    // What to stop includes the starts and promotes under way (pending), whose stops queue behind
+    // them; giving those up makes the stops run now rather than once the starts have finished.
+    const targets = toStop(this.local.history);
+    const givenUp = this.local.abortStarts(reason);
+    if (givenUp.length > 0) this.log.warn('giving up actions under way to stop everything', { reason, instances: givenUp });
+    for (const t of targets) {
       const base = { resource: t.instance, node: this.o.node, interval: 0, reason, runnable: true } as const;
       if (t.role === 'Promoted')
         await this.local.run(`local/${this.boot}/${t.instance}/demote/${++this.reqSeq}`, {

@@ -45,6 +45,8 @@ export interface LocalNodeDeps {
 
 /** Actions that change an instance's state: recorded as pending while they run. */
 const PENDING_RECORDED = new Set<GraphAction['kind']>(['start', 'stop', 'promote', 'demote']);
+/** Actions given up when the node must stop everything (`abortStarts`): each may leave the instance running. */
+const ABORTABLE = new Set<GraphAction['kind']>(['start', 'promote']);
 
 const emptyGraph = (a: GraphAction): Transition => ({
   current: [],
@@ -102,6 +104,8 @@ export class LocalNode {
   private readonly inflight = new Map<string, Promise<ActionResult>>();
   /** Per local instance, the end of its last queued action: the next one waits for it. */
   private readonly queue = new Map<string, Promise<void>>();
+  /** Per local instance, the start or promote running now, to give up with `abortStarts`. */
+  private readonly abortable = new Map<string, AbortController>();
 
   constructor(
     private readonly deps: LocalNodeDeps,
@@ -183,9 +187,12 @@ export class LocalNode {
         result: { execution: 'cancelled', outcome: 'generic-error', reason: `${action.kind} in progress` },
       });
     }
+    const giveUp = instance !== undefined && ABORTABLE.has(action.kind) ? new AbortController() : undefined;
+    if (giveUp) this.abortable.set(instance!, giveUp);
     try {
-      return await this.executeHeld(action, silent);
+      return await this.executeHeld(action, silent, giveUp);
     } finally {
+      if (giveUp && this.abortable.get(instance!) === giveUp) this.abortable.delete(instance!);
       if (release) {
         release();
         this.monitors.update(activeRoles(this.history), this.config);
@@ -193,7 +200,20 @@ export class LocalNode {
     }
   }
 
-  private async executeHeld(action: GraphAction, silent: boolean): Promise<ActionResult> {
+  /**
+   * Gives up every start and promote under way: their agents' signals abort (an agent then ends
+   * what it began, as on a timeout) and the result is recorded as an unknown outcome (pending: not
+   * a failure, and possibly active until a stop has run). For a node that must stop everything (no permission to run): a start
+   * that takes longer than the peer's grace would otherwise finish, and its stop run, after the
+   * peer took the resource over. Returns the instances given up.
+   */
+  abortStarts(reason: string): string[] {
+    for (const c of this.abortable.values()) c.abort(new Error(reason));
+    return [...this.abortable.keys()];
+  }
+
+  private async executeHeld(action: GraphAction, silent: boolean, giveUp: AbortController | undefined): Promise<ActionResult> {
+    const killSignal = giveUp ? AbortSignal.any([this.kill.signal, giveUp.signal]) : this.kill.signal;
     const report = await executeTransition(emptyGraph({ ...action, runnable: true }), {
       agents: this.deps.agents,
       config: this.config,
@@ -203,15 +223,24 @@ export class LocalNode {
       logger: this.deps.logger,
       stateRoot: this.deps.stateRoot,
       ...(silent ? {} : { events: this.deps.events }),
-      killSignal: this.kill.signal,
+      killSignal,
       ensureStateDir: async (dir) => {
         await fs.mkdir(dir, { recursive: true });
       },
       ...(this.deps.keyFile !== undefined ? { keyFile: this.deps.keyFile } : {}),
       ...(this.deps.fencedNodes ? { fencedNodes: this.deps.fencedNodes } : {}),
     });
-    for (const r of report.records) this.record(r);
+    // A given-up action's outcome is unknown, whatever its agent answered when it wound down: not a
+    // failure (no fail count, no ban here), but possibly active until the stop behind it has run.
+    const given = giveUp?.signal.aborted ? (giveUp.signal.reason as Error).message : undefined;
+    const cancelled = (r: ActionResult): ActionResult => ({
+      execution: 'cancelled',
+      outcome: 'generic-error',
+      reason: `given up: ${given}; ${r.reason ?? r.outcome}`,
+    });
+    for (const r of report.records) this.record(given !== undefined ? { ...r, result: cancelled(r.result) } : r);
     const first = report.results[0];
+    if (given !== undefined && first?.result) return cancelled(first.result);
     return first?.result ?? { execution: 'error', outcome: 'generic-error', reason: first?.reason ?? 'the action did not run' };
   }
 

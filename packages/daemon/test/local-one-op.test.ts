@@ -90,6 +90,30 @@ describe('LocalNode runs one operation of an instance at a time', () => {
     await node.dispose();
   });
 
+  test('a node that must stop everything gives up a slow start: the start ends at once, is not a failure, and the stop behind it runs', async () => {
+    const t = localNode((action) => (action === 'start' ? { delay: 60_000, result: { execution: 'done', outcome: 'ok' } } : undefined));
+    const { clock, fake, node } = t;
+    const t0 = clock.now();
+    const start = node.run('k1', act('a_start_0 n1', 'start', 'a', 'n1'), true);
+    await drive(clock, clock.sleep(1000));
+    const targets = toStop(node.history);
+    expect(targets).toEqual([{ instance: 'a', role: 'Started' }]);
+    expect(node.abortStarts('this node may not run resources')).toEqual(['a']);
+    const stop = node.run('k2', act('a_stop_0 n1', 'stop', 'a', 'n1'), true);
+    const [started, stopped] = await drive(clock, Promise.all([start, stop]));
+    // Given up: an unknown outcome (pending until the stop), no fail count; the stop ran right after.
+    expect(started).toMatchObject({ execution: 'cancelled', reason: expect.stringContaining('given up: this node may not run resources') });
+    expect(stopped.outcome).toBe('ok');
+    expect(node.failures).toEqual([]);
+    const p = fake.calls.find((c) => c.action === 'stop')!;
+    expect(p.at - t0).toBeLessThan(2000); // the start would have taken 60 s (its timeout: 5 s)
+    expect(fake.maxInFlight()).toBe(1);
+    expect(toStop(node.history)).toEqual([]);
+    // Nothing left to give up.
+    expect(node.abortStarts('again')).toEqual([]);
+    await node.dispose();
+  });
+
   test('a monitor in flight when a promote begins is cancelled and its result discarded; the Promoted monitor follows', async () => {
     let promoting = false;
     const t = localNode((action) => {

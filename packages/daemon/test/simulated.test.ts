@@ -143,6 +143,31 @@ describe('the harness itself', () => {
     expect(r.violations).toEqual([]);
   });
 
+  // Found in namespaces (test/netns-inflight.test.ts): a node that lost the right to run stopped its
+  // resources only once the starts under way had finished, after the peer had taken them over.
+  test('a node cut off while a start is under way (witness policy) gives it up and stops before the peer takes over', async () => {
+    const schedule: Schedule = {
+      seed: 5,
+      nodes: ['serv1', 'serv2'],
+      policy: 'witness',
+      ticks: 400,
+      classes: ['isolate', 'slow'],
+      slowActions: 1,
+      startTicks: 100, // the grace is 40 ticks
+      steps: [
+        // web (at home on serv1) stopped once the first placement's starts are done, then started
+        // again: serv1 is starting it, and nothing else, when it is cut off.
+        { tick: 120, step: { type: 'update', node: 'serv1', request: { op: 'target-role', resource: 'web', role: 'Stopped' } } },
+        { tick: 140, step: { type: 'update', node: 'serv1', request: { op: 'target-role', resource: 'web' } } },
+        { tick: 160, step: { type: 'isolate', node: 'serv1', links: ['crossover', 'lan'], monitorsFail: true, startFails: true } },
+      ],
+    };
+    const lines: string[] = [];
+    const r = await runSchedule(schedule, { debug: (m: string) => lines.push(m) });
+    expect(r.violations).toEqual([]);
+    expect(lines.some((l) => /serv1 giving up actions under way to stop everything .*"instances":\["web"\]/.test(l))).toBe(true);
+  });
+
   test('a fencing hook that lies (ok without powering off) shows up as double activity', async () => {
     const schedule: Schedule = {
       seed: 1,

@@ -115,6 +115,8 @@ export interface DaemonSpec {
   readonly stateDir?: string;
   /** The log file's name (default NODE.log). */
   readonly log?: string;
+  /** More `paceline daemon` arguments (e.g. `--witness HOST`). */
+  readonly args?: readonly string[];
 }
 
 export interface Reply {
@@ -425,6 +427,7 @@ say off
       ...(o.profile ? ['--profile', o.profile] : []),
       ...(o.membership ?? []).flatMap((m) => ['--membership', m]),
       ...(o.witness ? ['--arbiter', `${CLIENT}:${WITNESS_PORT}`] : []),
+      ...(o.args ?? []),
     ];
     const child = spawn('ip', args, { stdio: ['ignore', log, log] });
     closeSync(log);

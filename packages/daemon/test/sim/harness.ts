@@ -223,6 +223,7 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
   const arbiterPrng = fprng.fork();
   const world = new World();
   world.slowTicks = schedule.slowActions ?? 0;
+  world.startTicks = schedule.startTicks ?? 0;
   const tmpRoot = options.tmpRoot ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir());
   const root = mkdtempSync(join(tmpRoot, `paceline-sim-${process.pid}-${schedule.seed}-`));
   const key = Buffer.alloc(32, 7);

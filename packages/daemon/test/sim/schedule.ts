@@ -23,9 +23,13 @@
  * - `arbiter`: half the `fence` clusters get the witness arbiter (the recommended setup: a node fences
  *   only while it holds the arbiter's vote), reached over the LAN; the arbiter may restart.
  * - `slow`: half the clusters get agents whose starts and stops take 1-3 ticks, as real daemons do
- *   (a stop kills the service first, then waits for it; a start answers once the service does), and
- *   a monitor of a resource that runs while its host starts or stops it is a violation (found in the
- *   live lab: a replica's monitor ran during its promote and got it banned from its last node).
+ *   (a stop kills the service first, then waits for it; a start launches the service, which runs
+ *   from then on, and answers once it is ready), and a monitor of a resource that runs while its
+ *   host starts or stops it is a violation (found in the live lab: a replica's monitor ran during
+ *   its promote and got it banned from its last node). A third of those get starts of 45-84 ticks,
+ *   longer than the `witness` grace (found in namespaces: a node that lost the right to run let its
+ *   start finish before stopping, while the peer had already taken the resource over); a start
+ *   whose signal aborts stops what it launched, as a real agent does.
  */
 import { Prng } from '@paceline/testkit';
 import type { UpdateRequest } from '@paceline/daemon';
@@ -100,6 +104,8 @@ export interface Schedule {
   readonly arbiter?: boolean;
   /** Ticks a start or a stop takes (class `slow`; default 0: instant). */
   readonly slowActions?: number;
+  /** Ticks a start takes, when longer than `slowActions` (class `slow`). */
+  readonly startTicks?: number;
 }
 
 export function describeStep(s: Step): string {
@@ -143,7 +149,7 @@ export function describeStep(s: Step): string {
 
 export function formatSchedule(s: Schedule): string {
   const extra = s.classes?.length
-    ? `, faults ${s.classes.join(',')}, monitors every ${s.monitorInterval ?? '2s'}${s.pingTarget === false ? ', no ping target' : ''}${s.arbiter ? ', witness arbiter' : ''}${s.slowActions ? `, starts and stops take ${s.slowActions} ticks` : ''}`
+    ? `, faults ${s.classes.join(',')}, monitors every ${s.monitorInterval ?? '2s'}${s.pingTarget === false ? ', no ping target' : ''}${s.arbiter ? ', witness arbiter' : ''}${s.slowActions ? `, starts and stops take ${s.slowActions} ticks` : ''}${s.startTicks ? `, starts ${s.startTicks} ticks` : ''}`
     : '';
   return [
     `seed ${s.seed}: ${s.nodes.length} nodes, policy ${s.policy}, ${s.ticks} ticks${extra}`,
@@ -206,6 +212,7 @@ export function makeSchedule(seed: number, classes: readonly FaultClass[] = []):
   let pingTarget: boolean | undefined;
   let arbiter: boolean | undefined;
   let slowActions: number | undefined;
+  let startTicks: number | undefined;
   if (classes.length > 0) {
     // Every class draws from its own stream, forked in a fixed order whether it is on or not.
     const faults = new Prng(((seed * 2654435761) ^ 0x5bd1e995) >>> 0);
@@ -218,6 +225,7 @@ export function makeSchedule(seed: number, classes: readonly FaultClass[] = []):
       pingTarget ??= extra.pingTarget;
       arbiter ??= extra.arbiter;
       slowActions ??= extra.slowActions;
+      startTicks ??= extra.startTicks;
     }
   }
   steps.sort((a, b) => a.tick - b.tick);
@@ -232,6 +240,7 @@ export function makeSchedule(seed: number, classes: readonly FaultClass[] = []):
     ...(pingTarget === false && policy === 'fence' ? { pingTarget } : {}),
     ...(arbiter === true && policy === 'fence' ? { arbiter } : {}),
     ...(slowActions ? { slowActions } : {}),
+    ...(startTicks ? { startTicks } : {}),
   };
 }
 
@@ -243,10 +252,16 @@ interface Shape {
 
 const FAULT_ELEMENTS: Record<
   FaultClass,
-  (p: Prng, shape: Shape) => { steps: TimedStep[]; monitorInterval?: string; pingTarget?: boolean; arbiter?: boolean; slowActions?: number }
+  (
+    p: Prng,
+    shape: Shape,
+  ) => { steps: TimedStep[]; monitorInterval?: string; pingTarget?: boolean; arbiter?: boolean; slowActions?: number; startTicks?: number }
 > = {
   slow(p) {
-    return p.chance(0.5) ? { steps: [], slowActions: 1 + p.int(3), monitorInterval: p.pick(['500ms', '1s']) } : { steps: [] };
+    if (!p.chance(0.5)) return { steps: [] };
+    const slowActions = 1 + p.int(3);
+    const monitorInterval = p.pick(['500ms', '1s']);
+    return { steps: [], slowActions, monitorInterval, ...(p.chance(1 / 3) ? { startTicks: 45 + p.int(40) } : {}) };
   },
   isolate(p, { nodes, ticks }) {
     const steps: TimedStep[] = [];

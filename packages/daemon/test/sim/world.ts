@@ -33,6 +33,8 @@ export class World {
   readonly violations: string[] = [];
   /** Ticks a start or a stop takes (schedule class `slow`); 0: instant. */
   slowTicks = 0;
+  /** Ticks a start takes when longer than `slowTicks` (schedule class `slow`); 0: `slowTicks`. */
+  startTicks = 0;
   /** `host/resource` → the start or stop under way there (a monitor meanwhile is a violation). */
   readonly busy = new Map<string, string>();
   /** The current tick (for the violation messages of starts). */
@@ -90,11 +92,11 @@ export function memAgent(world: World, host: string, node: string, tickMs: numbe
   // Undefined when the action need not wait (then it answers without an extra await, as before).
   const pause = (ctx: AgentContext, impaired: boolean): Promise<void> | undefined =>
     world.spinning(host) || impaired ? ctx.clock.sleep(tickMs, ctx.signal).catch(() => undefined) : undefined;
-  const busy = async (ctx: AgentContext, action: string): Promise<void> => {
+  const busy = async (ctx: AgentContext, action: string, ticks: number): Promise<void> => {
     const key = `${host}/${ctx.instance}`;
     world.busy.set(key, action);
     try {
-      await ctx.clock.sleep(world.slowTicks * tickMs, ctx.signal).catch(() => undefined);
+      await ctx.clock.sleep(ticks * tickMs, ctx.signal).catch(() => undefined);
     } finally {
       world.busy.delete(key);
     }
@@ -108,9 +110,18 @@ export function memAgent(world: World, host: string, node: string, tickMs: numbe
       if (!alive()) return dead();
       const imp = world.impaired.get(node);
       if (imp?.startFails) return failed('generic-error', `${imp.links.join(' and ')} of ${node} down: cannot start ${ctx.instance}`);
-      // A slow start: the service answers (is running) only at its end.
-      if (world.slowTicks > 0) await busy(ctx, 'start');
-      if (!alive()) return dead();
+      if (world.slowTicks > 0) {
+        // A slow start: the service runs from its launch and answers once ready, at the start's
+        // end; a start given up (its signal aborted) stops what it launched, as a real agent does.
+        world.start(ctx.instance, host);
+        await busy(ctx, 'start', world.startTicks || world.slowTicks);
+        if (!alive()) return dead();
+        if (ctx.signal.aborted) {
+          world.hosts(ctx.instance).delete(host);
+          return failed('generic-error', `the start of ${ctx.instance} on ${host} was given up`);
+        }
+        return ok();
+      }
       world.start(ctx.instance, host);
       return ok();
     },
@@ -120,7 +131,7 @@ export function memAgent(world: World, host: string, node: string, tickMs: numbe
       if (!alive()) return dead();
       // A slow stop: the service is gone at once, the stop returns once it has waited for it.
       world.hosts(ctx.instance).delete(host);
-      if (world.slowTicks > 0) await busy(ctx, 'stop');
+      if (world.slowTicks > 0) await busy(ctx, 'stop', world.slowTicks);
       if (!alive()) return dead();
       return ok();
     },
