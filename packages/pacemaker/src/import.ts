@@ -7,8 +7,8 @@ import { ClusterConfig, ConfigError, zodIssues, type ClusterStatus } from '@pace
 import { configToInput, importDefaults, importNodes, importProperties, importResources } from './config.js';
 import { importConstraints, importTags } from './constraints.js';
 import { IssueLog, readNvSets, type ImportIssue } from './nvsets.js';
-import { annotateDigests } from './digest.js';
-import { importStatus, recordFeatureSet } from './status.js';
+import { importStatus } from './status.js';
+import { DigestCheck, OP_READER } from './status-ops.js';
 import { XmlSyntaxError, child, childrenOf, indexIds, isTrue, parseXml, type XmlElement } from './xml.js';
 
 export type { ImportIssue } from './nvsets.js';
@@ -79,7 +79,7 @@ function nodeAttributeTable(
 export function importCib(xml: string, options: ImportOptions = {}): CibImport {
   let roots: XmlElement[];
   try {
-    roots = parseXml(xml);
+    roots = parseXml(xml, { lrm_rsc_op: OP_READER });
   } catch (e) {
     // `FILE: … line L, column C: …`, as for YAML (model's parseDocumentText).
     if (!(e instanceof XmlSyntaxError)) throw e;
@@ -155,6 +155,7 @@ export function importCib(xml: string, options: ImportOptions = {}): CibImport {
     startupFencing,
     ids,
     log,
+    digests: new DigestCheck(config, cib.attrs['crm_feature_set']),
   });
   for (const c of statusEl?.children ?? [])
     if (c.tag !== 'node_state') log.unsupportedAt(`status/${c.tag}`, `<${c.tag}> in the status section is not modelled`);
@@ -170,9 +171,6 @@ export function importCib(xml: string, options: ImportOptions = {}): CibImport {
     const dc = nodes.byId.get(dcId) ?? childrenOf(statusEl, 'node_state').find((s) => s.attrs['id'] === dcId)?.attrs['uname'];
     if (dc !== undefined) status.dc = dc;
   }
-
-  const cibFeatureSet = cib.attrs['crm_feature_set'];
-  annotateDigests(config, status, (rec) => recordFeatureSet.get(rec) ?? cibFeatureSet);
 
   const result: CibImport = {
     config,

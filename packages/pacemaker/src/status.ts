@@ -2,57 +2,13 @@
  * The CIB `status` section → the model's ClusterStatus input: node states (Pacemaker 2.1.5's
  * determine_online_status rules), transient attributes, fail counts and operation history.
  */
-import { parseScore, type ExecStatus, type NodeStatus } from '@paceline/model';
+import { parseScore, type NodeStatus } from '@paceline/model';
 import { readNvSets, type IssueLog } from './nvsets.js';
+import type { DigestCheck, OpEntry } from './status-ops.js';
+import { opRecord } from './status-ops.js';
 import { childrenOf, isTrue, type XmlElement } from './xml.js';
 
 type Obj = Record<string, unknown>;
-
-/** The crm_feature_set each imported record was written with (it selects Pacemaker's digest rules). */
-export const recordFeatureSet = new WeakMap<object, string>();
-
-/** lrm op-status codes (PCMK_EXEC_*) in order. */
-const EXEC_STATUS: Record<string, ExecStatus> = {
-  '-1': 'pending',
-  '0': 'done',
-  '1': 'cancelled',
-  '2': 'timeout',
-  '3': 'not-supported',
-  '4': 'error',
-  '5': 'error-hard',
-  '6': 'error-fatal',
-  '7': 'not-installed',
-  '8': 'not-connected',
-  '9': 'invalid',
-};
-
-/** lrm_rsc_op attributes that record bookkeeping only (no effect on decisions). */
-const OP_BOOKKEEPING = new Set([
-  'id',
-  'crm_feature_set',
-  'transition-magic',
-  'crm-debug-origin',
-  'exec-time',
-  'queue-time',
-  'on_node',
-  'operation_key',
-  'op-status',
-  'rc-code',
-  'call-id',
-  'operation',
-  'interval',
-  'transition-key',
-  'op-digest',
-  'last-run',
-  'last-rc-change',
-  'exit-reason',
-  'migrate_source',
-  'migrate_target',
-  'op-restart-digest',
-  'op-force-restart',
-  'op-secure-digest',
-  'op-secure-params',
-]);
 
 export interface StatusInputs {
   readonly status: XmlElement | undefined;
@@ -63,6 +19,8 @@ export interface StatusInputs {
   readonly startupFencing: boolean;
   readonly ids: Map<string, XmlElement>;
   readonly log: IssueLog;
+  /** Compares each record's digests with the configuration's. */
+  readonly digests: DigestCheck;
 }
 
 function intOf(v: string | undefined): number | undefined {
@@ -71,50 +29,8 @@ function intOf(v: string | undefined): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
-function importOp(op: XmlElement, path: string, log: IssueLog): Obj | undefined {
-  const a = op.attrs;
-  const action = a['operation'];
-  if (action === undefined) {
-    log.unsupportedAt(path, 'operation record without an operation name; skipped');
-    return undefined;
-  }
-  // A record without call-id is pending in Pacemaker's eyes and sorts last: -1, as Pacemaker reads it.
-  const rec: Obj = { action, interval: intOf(a['interval']) ?? 0, callId: intOf(a['call-id']) ?? -1, status: 'done' };
-  const st = a['op-status'];
-  if (st !== undefined) {
-    const s = EXEC_STATUS[st.trim()];
-    if (s === undefined) log.unsupportedAt(`${path}/@op-status`, `unknown op-status ${st}; read as error`);
-    rec['status'] = s ?? 'error';
-  }
-  rec['rc'] = intOf(a['rc-code']) ?? 0;
-  const lrc = intOf(a['last-rc-change']);
-  if (lrc !== undefined) rec['lastRcChange'] = lrc * 1000;
-  const lr = intOf(a['last-run']);
-  if (lr !== undefined) rec['lastRun'] = lr * 1000;
-  const key = a['transition-key'];
-  if (key !== undefined) {
-    // action-id:transition-id:target-rc:uuid
-    const target = intOf(key.split(':')[2]);
-    if (target !== undefined) rec['expectedRc'] = target;
-  }
-  if (a['op-digest'] !== undefined) rec['digest'] = a['op-digest'];
-  if (a['op-restart-digest'] !== undefined) rec['restartDigest'] = a['op-restart-digest'];
-  if (a['op-secure-digest'] !== undefined) rec['secureDigest'] = a['op-secure-digest'];
-  const words = (v: string | undefined): string[] | undefined => (v === undefined ? undefined : v.split(/\s+/).filter((x) => x !== ''));
-  const fr = words(a['op-force-restart']);
-  if (fr !== undefined) rec['restartParams'] = fr;
-  const sp = words(a['op-secure-params']);
-  if (sp !== undefined) rec['secureParams'] = sp;
-  if (a['migrate_source'] !== undefined) rec['migrateSource'] = a['migrate_source'];
-  if (a['migrate_target'] !== undefined) rec['migrateTarget'] = a['migrate_target'];
-  if (a['exit-reason'] !== undefined && a['exit-reason'] !== '') rec['exitReason'] = a['exit-reason'];
-  rec['key'] = a['operation_key'] ?? a['id'] ?? `${action}_${a['interval'] ?? 0}`;
-  if (a['crm_feature_set'] !== undefined) recordFeatureSet.set(rec, a['crm_feature_set']);
-  for (const k in a) if (!OP_BOOKKEEPING.has(k)) log.unsupportedAt(`${path}/@${k}`, `operation record attribute ${k} is not modelled`);
-  return rec;
-}
-
-function importHistory(state: XmlElement, path: string, log: IssueLog): Obj[] {
+function importHistory(state: XmlElement, node: string, path: string, inp: StatusInputs): Obj[] {
+  const log = inp.log;
   const out: Obj[] = [];
   for (const lrm of childrenOf(state, 'lrm'))
     for (const list of childrenOf(lrm, 'lrm_resources'))
@@ -133,11 +49,19 @@ function importHistory(state: XmlElement, path: string, log: IssueLog): Obj[] {
           if (t === undefined) log.unsupportedAt(`${rpath}/@shutdown-lock`, `"${lock}" is not a time`);
           else h['shutdownLock'] = t * 1000;
         }
+        const prim = inp.digests.primitive(id);
         const ops: Obj[] = [];
-        childrenOf(r, 'lrm_rsc_op').forEach((o, i) => {
-          const rec = importOp(o, `${rpath}/lrm_rsc_op[${o.attrs['id'] ?? i}]`, log);
-          if (rec) ops.push(rec);
-        });
+        let i = 0;
+        for (const o of r.children) {
+          if (o.tag !== 'lrm_rsc_op') continue;
+          // Read by OP_READER (importCib parses with it).
+          const e = o.value as OpEntry;
+          const rec = opRecord(e, `${rpath}/lrm_rsc_op[${e.id ?? i}]`, log);
+          i++;
+          if (!rec) continue;
+          if (prim) inp.digests.annotate(rec, e, prim, node);
+          ops.push(rec);
+        }
         h['ops'] = ops;
         out.push(h);
       }
@@ -237,7 +161,7 @@ export function importStatus(inp: StatusInputs): NodeStatus[] {
     node['state'] = inp.ping.has(name) ? 'offline' : s.state;
     if (s.reason !== undefined && s.state === 'unclean') node['uncleanReason'] = s.reason;
     if (s.standby) node['standby'] = true;
-    node['history'] = importHistory(state, path, inp.log);
+    node['history'] = importHistory(state, name, path, inp);
     out.push(complete(node));
   }
   for (const s of states)

@@ -1,0 +1,289 @@
+/**
+ * Operation records (`lrm_rsc_op`) read straight from the CIB text: most of a large CIB is its
+ * status section, and most of that is operation records with nineteen attributes each, half of
+ * them bookkeeping nobody reads. `OP_READER` (a LeafReader for the XML scanner) keeps what the
+ * model needs, numbers read in place; `opRecord` turns that into the model's record, reporting
+ * what it cannot carry.
+ */
+import type { ClusterConfig, ExecStatus, OpRecord, Primitive } from '@paceline/model';
+import { compareDigests, DigestCache, type ParamsChange } from './digest.js';
+import type { IssueLog } from './nvsets.js';
+import type { AttrText, LeafReader } from './xml.js';
+
+type Obj = Record<string, unknown>;
+
+/** lrm op-status codes (PCMK_EXEC_*) in order. */
+const EXEC_STATUS: Record<string, ExecStatus> = {
+  '-1': 'pending',
+  '0': 'done',
+  '1': 'cancelled',
+  '2': 'timeout',
+  '3': 'not-supported',
+  '4': 'error',
+  '5': 'error-hard',
+  '6': 'error-fatal',
+  '7': 'not-installed',
+  '8': 'not-connected',
+  '9': 'invalid',
+};
+
+/** What one `lrm_rsc_op` says, as read; numbers NaN when not a number, strings undefined when absent. */
+export class OpEntry {
+  id: string | undefined = undefined;
+  action: string | undefined = undefined;
+  intervalText: string | undefined = undefined;
+  interval = Number.NaN;
+  callId = Number.NaN;
+  opStatus: string | undefined = undefined;
+  rc = Number.NaN;
+  lastRcChange = Number.NaN;
+  lastRun = Number.NaN;
+  /** The target rc field of transition-key (action-id:transition-id:target-rc:uuid). */
+  expectedRc = Number.NaN;
+  digest: string | undefined = undefined;
+  restartDigest: string | undefined = undefined;
+  secureDigest: string | undefined = undefined;
+  forceRestart: string | undefined = undefined;
+  secureParams: string | undefined = undefined;
+  migrateSource: string | undefined = undefined;
+  migrateTarget: string | undefined = undefined;
+  exitReason: string | undefined = undefined;
+  key: string | undefined = undefined;
+  /** The crm_feature_set it was written with (it selects Pacemaker's digest rules). */
+  featureSet: string | undefined = undefined;
+  /** Attributes the model does not know, in document order (repeats included). */
+  unknown: string[] | undefined = undefined;
+}
+
+/** lrm_rsc_op attributes that record bookkeeping only (no effect on decisions): not even read. */
+const BOOKKEEPING = ['transition-magic', 'crm-debug-origin', 'exec-time', 'queue-time', 'on_node'];
+const FIELDS = [
+  'id',
+  'operation',
+  'interval',
+  'call-id',
+  'op-status',
+  'rc-code',
+  'last-rc-change',
+  'last-run',
+  'transition-key',
+  'op-digest',
+  'op-restart-digest',
+  'op-secure-digest',
+  'op-force-restart',
+  'op-secure-params',
+  'migrate_source',
+  'migrate_target',
+  'exit-reason',
+  'operation_key',
+  'crm_feature_set',
+] as const;
+const SKIP = -1;
+const UNKNOWN = -2;
+
+/** `Number.parseInt(text.split(':')[2], 10)`: the target rc in a transition key, NaN when there is none. */
+function targetRc(key: string): number {
+  const first = key.indexOf(':');
+  const second = first < 0 ? -1 : key.indexOf(':', first + 1);
+  return second < 0 ? Number.NaN : Number.parseInt(key.slice(second + 1), 10);
+}
+
+/** Reads `lrm_rsc_op` elements into OpEntry values. */
+export const OP_READER: LeafReader<OpEntry> = {
+  field(name: string): number {
+    const i = (FIELDS as readonly string[]).indexOf(name);
+    return i >= 0 ? i : BOOKKEEPING.includes(name) ? SKIP : UNKNOWN;
+  },
+  create: () => new OpEntry(),
+  set(e: OpEntry, field: number, a: AttrText): void {
+    switch (field) {
+      case SKIP:
+        return;
+      case 0:
+        e.id = a.string();
+        return;
+      case 1:
+        e.action = a.string();
+        return;
+      case 2:
+        e.intervalText = a.string();
+        e.interval = a.int();
+        return;
+      case 3:
+        e.callId = a.int();
+        return;
+      case 4:
+        e.opStatus = a.string();
+        return;
+      case 5:
+        e.rc = a.int();
+        return;
+      case 6:
+        e.lastRcChange = a.int();
+        return;
+      case 7:
+        e.lastRun = a.int();
+        return;
+      case 8:
+        e.expectedRc = targetRc(a.string());
+        return;
+      case 9:
+        e.digest = a.string();
+        return;
+      case 10:
+        e.restartDigest = a.string();
+        return;
+      case 11:
+        e.secureDigest = a.string();
+        return;
+      case 12:
+        e.forceRestart = a.string();
+        return;
+      case 13:
+        e.secureParams = a.string();
+        return;
+      case 14:
+        e.migrateSource = a.string();
+        return;
+      case 15:
+        e.migrateTarget = a.string();
+        return;
+      case 16:
+        e.exitReason = a.empty() ? '' : a.string();
+        return;
+      case 17:
+        e.key = a.string();
+        return;
+      case 18:
+        e.featureSet = a.string();
+        return;
+      default:
+        (e.unknown ??= []).push(a.name());
+    }
+  },
+};
+
+const words = (v: string | undefined): string[] | undefined => (v === undefined ? undefined : v.split(/\s+/).filter((x) => x !== ''));
+const finite = (n: number): number | undefined => (Number.isFinite(n) ? n : undefined);
+
+/**
+ * The model's operation record for one entry (the shape the model's schema produces), or
+ * undefined when it has no operation name; what the model cannot carry is reported at `path`.
+ */
+export function opRecord(e: OpEntry, path: string, log: IssueLog): Obj | undefined {
+  const action = e.action;
+  if (action === undefined) {
+    log.unsupportedAt(path, 'operation record without an operation name; skipped');
+    return undefined;
+  }
+  // A record without call-id is pending in Pacemaker's eyes and sorts last: -1, as Pacemaker reads it.
+  const rec: Obj = { action, interval: finite(e.interval) ?? 0, callId: finite(e.callId) ?? -1, status: 'done' };
+  const st = e.opStatus;
+  if (st !== undefined) {
+    const s = EXEC_STATUS[st.trim()];
+    if (s === undefined) log.unsupportedAt(`${path}/@op-status`, `unknown op-status ${st}; read as error`);
+    rec['status'] = s ?? 'error';
+  }
+  rec['rc'] = finite(e.rc) ?? 0;
+  if (Number.isFinite(e.lastRcChange)) rec['lastRcChange'] = e.lastRcChange * 1000;
+  if (Number.isFinite(e.lastRun)) rec['lastRun'] = e.lastRun * 1000;
+  if (Number.isFinite(e.expectedRc)) rec['expectedRc'] = e.expectedRc;
+  if (e.digest !== undefined) rec['digest'] = e.digest;
+  if (e.restartDigest !== undefined) rec['restartDigest'] = e.restartDigest;
+  if (e.secureDigest !== undefined) rec['secureDigest'] = e.secureDigest;
+  const fr = words(e.forceRestart);
+  if (fr !== undefined) rec['restartParams'] = fr;
+  const sp = words(e.secureParams);
+  if (sp !== undefined) rec['secureParams'] = sp;
+  if (e.migrateSource !== undefined) rec['migrateSource'] = e.migrateSource;
+  if (e.migrateTarget !== undefined) rec['migrateTarget'] = e.migrateTarget;
+  if (e.exitReason !== undefined && e.exitReason !== '') rec['exitReason'] = e.exitReason;
+  rec['key'] = e.key ?? e.id ?? `${action}_${e.intervalText ?? 0}`;
+  if (e.unknown !== undefined) {
+    // Each name once, in the order an object's keys would list them (as when they were read into one).
+    const seen: Record<string, true> = {};
+    for (const k of e.unknown) seen[k] = true;
+    for (const k of Object.keys(seen)) log.unsupportedAt(`${path}/@${k}`, `operation record attribute ${k} is not modelled`);
+  }
+  return rec;
+}
+
+/** Primitive id behind a history entry ("db:1" → "db"). */
+function baseId(id: string): string {
+  const i = id.lastIndexOf(':');
+  return i > 0 && /^\d+$/.test(id.slice(i + 1)) ? id.slice(0, i) : id;
+}
+
+/** One question compareDigests answered, and its answer (null: none). */
+interface Answer {
+  readonly action: unknown;
+  readonly interval: unknown;
+  readonly featureSet: string | undefined;
+  readonly node: string | undefined;
+  readonly e: OpEntry;
+  readonly change: ParamsChange | null;
+}
+
+/** Beyond this many different questions about one primitive, answers are not kept. */
+const MAX_ANSWERS = 16;
+
+/**
+ * Pacemaker's digest comparison for imported records (digest.ts's compareDigests), asked once per
+ * distinct question: a clone's records on sixteen nodes usually carry the same digests of the same
+ * definition, and hashing them again for each node was most of the import's digest time.
+ */
+export class DigestCheck {
+  private readonly prims = new Map<string, Primitive>();
+  private readonly answers = new Map<Primitive, Answer[]>();
+  private readonly cache = new DigestCache();
+  private readonly defaultTimeout: number | undefined;
+
+  constructor(
+    config: ClusterConfig,
+    private readonly cibFeatureSet: string | undefined,
+  ) {
+    const visit = (r: ClusterConfig['resources'][number]): void => {
+      if (r.type === 'primitive') this.prims.set(r.id, r);
+      else if (r.type === 'group') r.members.forEach(visit);
+      else visit(r.child);
+    };
+    config.resources.forEach(visit);
+    this.defaultTimeout = config.defaults.operation.timeout;
+  }
+
+  /** The configured primitive a history entry belongs to. */
+  primitive(resource: string): Primitive | undefined {
+    return this.prims.get(resource) ?? this.prims.get(baseId(resource));
+  }
+
+  /** Sets `paramsChange` on the record when it has a digest to compare. */
+  annotate(rec: Obj, e: OpEntry, prim: Primitive, node: string): void {
+    if (e.digest === undefined && e.restartDigest === undefined) return;
+    const featureSet = e.featureSet ?? this.cibFeatureSet;
+    // What compareDigests reads: the record's action, interval and digests, the feature set, and the node where parameters differ per node.
+    const where = prim.paramsByNode === undefined ? undefined : node;
+    let answers = this.answers.get(prim);
+    if (answers === undefined) this.answers.set(prim, (answers = []));
+    let change: ParamsChange | null | undefined;
+    for (const a of answers)
+      if (
+        a.action === rec['action'] &&
+        a.interval === rec['interval'] &&
+        a.featureSet === featureSet &&
+        a.node === where &&
+        a.e.digest === e.digest &&
+        a.e.restartDigest === e.restartDigest &&
+        a.e.secureDigest === e.secureDigest &&
+        a.e.forceRestart === e.forceRestart &&
+        a.e.secureParams === e.secureParams
+      ) {
+        change = a.change;
+        break;
+      }
+    if (change === undefined) {
+      change = compareDigests(rec as unknown as OpRecord, prim, node, this.defaultTimeout, this.cache, featureSet) ?? null;
+      if (answers.length < MAX_ANSWERS) answers.push({ action: rec['action'], interval: rec['interval'], featureSet, node: where, e, change });
+    }
+    if (change !== null) rec['paramsChange'] = change;
+  }
+}
