@@ -21,6 +21,21 @@ const UNIT_MS: Record<string, number> = {
  */
 export function parseDurationMs(text: string | number): number | undefined {
   if (typeof text === 'number') return Number.isFinite(text) && text >= 0 ? text * 1000 : undefined;
+  const known = parsed.get(text);
+  if (known !== undefined || parsed.has(text)) return known;
+  const ms = parseDurationText(text);
+  if (parsed.size < MAX_REMEMBERED && text.length <= 64) parsed.set(text, ms);
+  return ms;
+}
+
+/**
+ * Durations already parsed, by their text: a configuration repeats a few ("10s", "20s") on
+ * thousands of operations, and the regular expressions below were a large part of importing it.
+ */
+const parsed = new Map<string, number | undefined>();
+const MAX_REMEMBERED = 1024;
+
+function parseDurationText(text: string): number | undefined {
   const t = text.trim().toLowerCase();
   const iso = /^p(?:(\d+)d)?t?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$/.exec(t);
   if (iso && t !== 'p' && t !== 'pt') {

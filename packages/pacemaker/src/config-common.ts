@@ -3,7 +3,7 @@
  * share: their context, attribute sets with the rules the import can decide, durations and roles.
  */
 import { MAX_DURATION_MS, formatDurationMs, parseDurationMs } from '@paceline/model';
-import { evalImportRules, IssueLog, readNvSets as readSets, type NvValue, type RuleSubject } from './nvsets.js';
+import { evalImportRules, hasChild, IssueLog, readNvSets as readSets, type NvValue, type RuleSubject } from './nvsets.js';
 import type { XmlElement } from './xml.js';
 
 export type Obj = Record<string, unknown>;
@@ -31,6 +31,7 @@ export function readNvSets(
   log: IssueLog,
   options: { specialFirst?: string; now?: number | undefined; subject?: RuleSubject } = {},
 ): Map<string, NvValue> {
+  if (!hasChild(parent, tags)) return new Map();
   return readSets(parent, tags, path, ids, log, {
     ...(options.specialFirst !== undefined ? { specialFirst: options.specialFirst } : {}),
     ruleEval: (rules) => evalImportRules(rules, options.subject ?? {}, ids, intervalMs, options.now),

@@ -37,6 +37,13 @@ export interface NvValue {
   readonly path: string;
 }
 
+/** Has `parent` a child with one of `tags`? (Most elements have no attribute set of a kind: the common case, kept cheap.) */
+export function hasChild(parent: XmlElement | undefined, tags: readonly string[]): boolean {
+  if (parent === undefined) return false;
+  for (const c of parent.children) if (tags.includes(c.tag)) return true;
+  return false;
+}
+
 function setScore(e: XmlElement): number {
   const s = e.attrs['score'];
   if (s === undefined) return 0;
@@ -63,6 +70,7 @@ export function readNvSets(
     ruleEval?: (rules: readonly XmlElement[]) => boolean | undefined;
   } = {},
 ): Map<string, NvValue> {
+  if (!hasChild(parent, tags)) return new Map();
   const sets: { el: XmlElement; score: number; index: number; path: string }[] = [];
   childrenOf(parent, ...tags).forEach((raw, index) => {
     const setPath = `${path}/${raw.tag}[${raw.attrs['id'] ?? raw.attrs['id-ref'] ?? index}]`;
