@@ -99,4 +99,3 @@ export function importUtilization(e: XmlElement, path: string, ctx: ConfigContex
   }
   return out;
 }
-

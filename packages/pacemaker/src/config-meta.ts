@@ -166,4 +166,3 @@ export function importMeta(values: Map<string, NvValue>, kind: MetaKind, ctx: Co
   }
   return promotable === undefined ? { meta } : { meta, promotable };
 }
-

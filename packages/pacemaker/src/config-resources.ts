@@ -301,4 +301,3 @@ export function importResources(resources: XmlElement | undefined, ctx: ConfigCo
   }
   return { resources: out, index };
 }
-

@@ -4,16 +4,7 @@
  * carry is reported, never silently dropped.
  */
 import { parseScore, type ClusterConfigInput } from '@paceline/model';
-import {
-  durationText,
-  importUtilization,
-  intervalMs,
-  notADuration,
-  readNvSets,
-  type ConfigContext,
-  type DefaultsSources,
-  type Obj,
-} from './config-common.js';
+import { durationText, importUtilization, intervalMs, notADuration, readNvSets, type ConfigContext, type DefaultsSources, type Obj } from './config-common.js';
 import { importMeta } from './config-meta.js';
 import { evalImportRules, readNvSets as readSets, targetsResources, type NvValue } from './nvsets.js';
 import { child, childrenOf, parseBool, type XmlElement } from './xml.js';
