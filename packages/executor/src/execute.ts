@@ -6,7 +6,7 @@
  * reported cancelled and nothing is recorded for them. Results come back as data
  * (`ExecutionReport.records`) for `recordAll` to write into the status.
  */
-import type { ClusterConfig, FenceType, GraphAction, PrimitiveEntry, Transition } from '@paceline/model';
+import type { ClusterConfig, FenceType, GraphAction, Operation, PrimitiveEntry, Transition } from '@paceline/model';
 import {
   invokeAgent,
   resolveForAction,
@@ -212,17 +212,7 @@ function immediateOutcome(a: GraphAction, deps: ExecutorDeps): Done | undefined 
 async function runOne(a: GraphAction, graph: Transition, deps: ExecutorDeps, log: Logger): Promise<Done> {
   const startedAt = deps.clock.now();
   const signal = deps.killSignal ?? new AbortController().signal;
-  if (a.kind === 'fence') {
-    const result = await deps.fence!(a.node!, a.fenceType ?? 'reboot', signal).catch(threw);
-    const ok = result.execution === 'done' && result.outcome === 'ok';
-    return {
-      state: ok ? 'succeeded' : 'failed',
-      result,
-      startedAt,
-      finishedAt: deps.clock.now(),
-      ...(ok ? {} : { reason: result.reason ?? 'fencing failed' }),
-    };
-  }
+  if (a.kind === 'fence') return runFence(a, deps, signal, startedAt);
   const node = a.node!;
   const action = AGENT_ACTION[a.kind]!;
   // A resource removed from the configuration (an orphan) runs with its last known definition.
@@ -253,48 +243,7 @@ async function runOne(a: GraphAction, graph: Transition, deps: ExecutorDeps, log
   const alog = log.child({ node, resource: instance, action: a.kind });
   deps.events?.emit('action-started', event);
 
-  let result: ActionResult;
-  if (deps.node !== undefined && node !== deps.node) {
-    result = await deps.remote!(a, signal).catch(threw);
-  } else if (!entry) {
-    result = { execution: 'done', outcome: 'misconfigured', reason: `no primitive "${a.primitive ?? a.resource}" in the configuration` };
-  } else {
-    const found = await resolveForAction(deps.agents, entry.primitive.agent, { modules: deps.config.agents ?? [] }, node);
-    if ('result' in found) result = found.result;
-    else {
-      const agent = found.agent;
-      const params = validateParams(agent, rawParams!, instance);
-      if (!params.ok) result = params.result;
-      else if (action === 'notify' && !supportsAction(agent, 'notify'))
-        result = { execution: 'done', outcome: 'ok', reason: 'agent does not take notifications' };
-      else {
-        const stateDir = stateDirFor(deps.stateRoot, node, instance);
-        try {
-          await deps.ensureStateDir?.(stateDir);
-          result = await invokeAgent(agent, {
-            action,
-            params: params.params,
-            node,
-            instance,
-            stateDir,
-            run: deps.runner,
-            log: alog,
-            clock: deps.clock,
-            timeoutMs: timeoutFor(deps.config, agent, action, a.timeout, configuredOp),
-            interval: a.interval,
-            signal,
-            meta: metaFor(deps.config, entry),
-            ...(a.kind === 'migrate_to' ? { peer: op.migrateTarget ?? '' } : a.kind === 'migrate_from' ? { peer: op.migrateSource ?? '' } : {}),
-            ...(action === 'notify' ? { notification: notificationOf(a) } : {}),
-            ...(deps.keyFile !== undefined ? { keyFile: deps.keyFile } : {}),
-            ...(deps.fencedNodes ? { fencedNodes: deps.fencedNodes() } : {}),
-          });
-        } catch (e) {
-          result = threw(e);
-        }
-      }
-    }
-  }
+  const result = await actionResult({ a, deps, node, action, entry, instance, configuredOp, rawParams, op, signal, log: alog });
   const finishedAt = deps.clock.now();
   const record: PendingRecord = { node, instance, op, result, at: finishedAt };
   const succeeded = a.kind === 'notify' ? result.execution === 'done' : metExpectation(op, result);
@@ -311,6 +260,77 @@ async function runOne(a: GraphAction, graph: Transition, deps: ExecutorDeps, log
     record,
     ...(succeeded ? {} : { reason: describeUnexpected(a, result) }),
   };
+}
+
+/** A fencing action: the executor's fence port, whose result is the action's. */
+async function runFence(a: GraphAction, deps: ExecutorDeps, signal: AbortSignal, startedAt: number): Promise<Done> {
+  const result = await deps.fence!(a.node!, a.fenceType ?? 'reboot', signal).catch(threw);
+  const ok = result.execution === 'done' && result.outcome === 'ok';
+  return {
+    state: ok ? 'succeeded' : 'failed',
+    result,
+    startedAt,
+    finishedAt: deps.clock.now(),
+    ...(ok ? {} : { reason: result.reason ?? 'fencing failed' }),
+  };
+}
+
+/** One resource action, as runOne prepared it. */
+interface ActionCall {
+  readonly a: GraphAction;
+  readonly deps: ExecutorDeps;
+  readonly node: string;
+  readonly action: AgentAction;
+  /** The primitive in the configuration (or an orphan's last definition); undefined: neither. */
+  readonly entry: PrimitiveEntry | undefined;
+  readonly instance: string;
+  readonly configuredOp: Operation | undefined;
+  /** The agent parameters before validation (present when `entry` is). */
+  readonly rawParams: Record<string, unknown> | undefined;
+  readonly op: RecordedOp;
+  readonly signal: AbortSignal;
+  readonly log: Logger;
+}
+
+/**
+ * What a resource action came to: run by the node's own executor (`remote`) when it is another
+ * node's, otherwise by its agent here — unless the primitive, the agent or valid parameters are
+ * missing, or the agent takes no notifications. An agent that throws is an error result.
+ */
+async function actionResult(c: ActionCall): Promise<ActionResult> {
+  const { a, deps, node, action, entry, instance, op, signal } = c;
+  if (deps.node !== undefined && node !== deps.node) return deps.remote!(a, signal).catch(threw);
+  if (!entry) return { execution: 'done', outcome: 'misconfigured', reason: `no primitive "${a.primitive ?? a.resource}" in the configuration` };
+  const found = await resolveForAction(deps.agents, entry.primitive.agent, { modules: deps.config.agents ?? [] }, node);
+  if ('result' in found) return found.result;
+  const agent = found.agent;
+  const params = validateParams(agent, c.rawParams!, instance);
+  if (!params.ok) return params.result;
+  if (action === 'notify' && !supportsAction(agent, 'notify')) return { execution: 'done', outcome: 'ok', reason: 'agent does not take notifications' };
+  const stateDir = stateDirFor(deps.stateRoot, node, instance);
+  try {
+    await deps.ensureStateDir?.(stateDir);
+    return await invokeAgent(agent, {
+      action,
+      params: params.params,
+      node,
+      instance,
+      stateDir,
+      run: deps.runner,
+      log: c.log,
+      clock: deps.clock,
+      timeoutMs: timeoutFor(deps.config, agent, action, a.timeout, c.configuredOp),
+      interval: a.interval,
+      signal,
+      meta: metaFor(deps.config, entry),
+      ...(a.kind === 'migrate_to' ? { peer: op.migrateTarget ?? '' } : a.kind === 'migrate_from' ? { peer: op.migrateSource ?? '' } : {}),
+      ...(action === 'notify' ? { notification: notificationOf(a) } : {}),
+      ...(deps.keyFile !== undefined ? { keyFile: deps.keyFile } : {}),
+      ...(deps.fencedNodes ? { fencedNodes: deps.fencedNodes() } : {}),
+    });
+  } catch (e) {
+    return threw(e);
+  }
 }
 
 /** A primitive entry for an orphan's action from the definition the graph carries (its node's history). */
