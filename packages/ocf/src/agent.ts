@@ -77,22 +77,84 @@ function notificationMeta(n: Notification): MetaAttrs {
   };
 }
 
-/** Builds the agent from already-parsed meta-data (no I/O). */
-export function ocfAgentFromMetadata(refText: string, metadata: OcfMetadata, options: OcfAgentOptions): OcfAgent {
-  const ref = parseOcfRef(refText);
-  const ocfRoot = options.ocfRoot ?? DEFAULT_OCF_ROOT;
-  const path = join(ocfRoot, 'resource.d', ref.provider, ref.type);
-  const agentName = formatOcfRef(ref);
-  const schema = ocfParamsSchema(metadata, { allowUnknown: options.allowUnknownParams ?? false });
+/** The script an OcfAgent runs and what it needs to run it. */
+interface OcfScript {
+  readonly ref: OcfRef;
+  readonly path: string;
+  readonly ocfRoot: string;
+  readonly agentName: string;
+  readonly schema: OcfSchema;
+  readonly options: OcfAgentOptions;
+}
+
+/** The environment of one action, as Pacemaker's executor sets it: OCF_*, the parameters as OCF_RESKEY_*, the meta attributes as OCF_RESKEY_CRM_meta_*. */
+function ocfEnv(script: OcfScript, params: OcfParams, ctx: AgentContext, extraMeta: MetaAttrs): Record<string, string> {
+  const { options, ref } = script;
+  const env: Record<string, string> = {
+    ...(options.env ?? {}),
+    OCF_ROOT: script.ocfRoot,
+    OCF_RA_VERSION_MAJOR: '1',
+    OCF_RA_VERSION_MINOR: '1',
+    OCF_EXIT_REASON_PREFIX,
+    OCF_RESOURCE_INSTANCE: ctx.instance,
+    OCF_RESOURCE_TYPE: ref.type,
+    OCF_RESOURCE_PROVIDER: ref.provider,
+    ...(options.rscTmp ? { HA_RSCTMP: options.rscTmp } : {}),
+  };
+  for (const [k, v] of Object.entries(params)) env[`OCF_RESKEY_${k}`] = v;
+  const metaAttrs: MetaAttrs = {
+    ...(ctx.meta ?? {}),
+    name: ctx.op.name,
+    timeout: String(ctx.op.timeout),
+    interval: String(ctx.op.interval),
+    on_node: ctx.node,
+    ...extraMeta,
+  };
+  // As Pacemaker names them: CRM_meta_<name> with dashes turned into underscores (clone-max → clone_max).
+  for (const [k, v] of Object.entries(metaAttrs)) env[`OCF_RESKEY_CRM_meta_${k.replace(/-/g, '_')}`] = v;
+  return env;
+}
+
+/** Runs one action of the script: parameters checked, the environment set, the exit code (or the timeout, the signal) made a result. */
+async function runOcfAction(script: OcfScript, action: string, params: unknown, ctx: AgentContext, extraMeta: MetaAttrs = {}): Promise<ActionResult> {
+  const { schema, agentName, path } = script;
+  const parsed = schema.safeParse(params);
+  if (!parsed.success) {
+    return { execution: 'done', outcome: 'misconfigured', reason: formatParamIssues(schema, parsed.error, ctx.instance, agentName, params) };
+  }
+  const env = ocfEnv(script, parsed.data, ctx, extraMeta);
+  if (ctx.signal.aborted) return { execution: 'cancelled', outcome: 'generic-error', reason: `${action} cancelled before it started` };
+  const timeoutMs = Math.max(1, ctx.deadline - ctx.clock.now());
+  const started = ctx.clock.now();
+  const res = await ctx.run.run(path, [action], { env, signal: ctx.signal, timeoutMs });
+  const durationMs = ctx.clock.now() - started;
+  if (res.notFound) {
+    return { execution: 'not-installed', outcome: 'not-installed', reason: `${path} is not installed or not executable`, durationMs };
+  }
+  if (res.timedOut) {
+    return { execution: 'timeout', outcome: 'generic-error', reason: `${action} did not finish within ${timeoutMs} ms (process group killed)`, durationMs };
+  }
+  if (ctx.signal.aborted && res.exitCode === null) {
+    return { execution: 'cancelled', outcome: 'generic-error', reason: `${action} cancelled`, durationMs };
+  }
+  if (res.exitCode === null) {
+    return { execution: 'error', outcome: 'generic-error', reason: `${action} killed by ${res.signal ?? 'a signal'}`, durationMs };
+  }
+  const outcome = rcToOutcome(res.exitCode);
+  const reason = lastExitReason(res.stderr) ?? (outcome === 'ok' || outcome === 'not-running' ? undefined : tail(res.stderr) || `exit code ${res.exitCode}`);
+  return { execution: 'done', outcome, ...(reason ? { reason } : {}), durationMs };
+}
+
+/** The agent's metadata from the script's: name, version, unique parameters, default timeouts and monitor interval. */
+function agentMetadata(agentName: string, metadata: OcfMetadata): AgentMetadata {
   const timeoutOf = (name: string): number | undefined => metadata.actions.find((a) => a.name === name)?.timeoutMs;
   const monitorAction = metadata.actions.find((a) => a.name === 'monitor' && a.intervalMs !== undefined && a.intervalMs > 0);
-
   const defaultTimeouts: Record<string, number> = {};
   for (const a of ['start', 'stop', 'monitor', 'promote', 'demote', 'migrate_to', 'migrate_from', 'reload'] as const) {
     const t = timeoutOf(a);
     if (t !== undefined) defaultTimeouts[a] = t;
   }
-  const meta: AgentMetadata = {
+  return {
     name: agentName,
     version: metadata.version,
     description: metadata.shortdesc || metadata.longdesc || agentName,
@@ -100,59 +162,21 @@ export function ocfAgentFromMetadata(refText: string, metadata: OcfMetadata, opt
     defaultTimeouts,
     ...(monitorAction?.intervalMs !== undefined ? { defaultMonitorInterval: monitorAction.intervalMs } : {}),
   };
+}
 
-  async function runAction(action: string, params: unknown, ctx: AgentContext, extraMeta: MetaAttrs = {}): Promise<ActionResult> {
-    const parsed = schema.safeParse(params);
-    if (!parsed.success) {
-      return { execution: 'done', outcome: 'misconfigured', reason: formatParamIssues(schema, parsed.error, ctx.instance, agentName, params) };
-    }
-    const env: Record<string, string> = {
-      ...(options.env ?? {}),
-      OCF_ROOT: ocfRoot,
-      OCF_RA_VERSION_MAJOR: '1',
-      OCF_RA_VERSION_MINOR: '1',
-      OCF_EXIT_REASON_PREFIX,
-      OCF_RESOURCE_INSTANCE: ctx.instance,
-      OCF_RESOURCE_TYPE: ref.type,
-      OCF_RESOURCE_PROVIDER: ref.provider,
-      ...(options.rscTmp ? { HA_RSCTMP: options.rscTmp } : {}),
-    };
-    for (const [k, v] of Object.entries(parsed.data)) env[`OCF_RESKEY_${k}`] = v;
-    const metaAttrs: MetaAttrs = {
-      ...(ctx.meta ?? {}),
-      name: ctx.op.name,
-      timeout: String(ctx.op.timeout),
-      interval: String(ctx.op.interval),
-      on_node: ctx.node,
-      ...extraMeta,
-    };
-    // As Pacemaker names them: CRM_meta_<name> with dashes turned into underscores (clone-max → clone_max).
-    for (const [k, v] of Object.entries(metaAttrs)) env[`OCF_RESKEY_CRM_meta_${k.replace(/-/g, '_')}`] = v;
-
-    if (ctx.signal.aborted) return { execution: 'cancelled', outcome: 'generic-error', reason: `${action} cancelled before it started` };
-    const timeoutMs = Math.max(1, ctx.deadline - ctx.clock.now());
-    const started = ctx.clock.now();
-    const res = await ctx.run.run(path, [action], { env, signal: ctx.signal, timeoutMs });
-    const durationMs = ctx.clock.now() - started;
-    if (res.notFound) {
-      return { execution: 'not-installed', outcome: 'not-installed', reason: `${path} is not installed or not executable`, durationMs };
-    }
-    if (res.timedOut) {
-      return { execution: 'timeout', outcome: 'generic-error', reason: `${action} did not finish within ${timeoutMs} ms (process group killed)`, durationMs };
-    }
-    if (ctx.signal.aborted && res.exitCode === null) {
-      return { execution: 'cancelled', outcome: 'generic-error', reason: `${action} cancelled`, durationMs };
-    }
-    if (res.exitCode === null) {
-      return { execution: 'error', outcome: 'generic-error', reason: `${action} killed by ${res.signal ?? 'a signal'}`, durationMs };
-    }
-    const outcome = rcToOutcome(res.exitCode);
-    const reason = lastExitReason(res.stderr) ?? (outcome === 'ok' || outcome === 'not-running' ? undefined : tail(res.stderr) || `exit code ${res.exitCode}`);
-    return { execution: 'done', outcome, ...(reason ? { reason } : {}), durationMs };
-  }
+/** Builds the agent from already-parsed meta-data (no I/O). */
+export function ocfAgentFromMetadata(refText: string, metadata: OcfMetadata, options: OcfAgentOptions): OcfAgent {
+  const ref = parseOcfRef(refText);
+  const ocfRoot = options.ocfRoot ?? DEFAULT_OCF_ROOT;
+  const path = join(ocfRoot, 'resource.d', ref.provider, ref.type);
+  const agentName = formatOcfRef(ref);
+  const schema = ocfParamsSchema(metadata, { allowUnknown: options.allowUnknownParams ?? false });
+  const script: OcfScript = { ref, path, ocfRoot, agentName, schema, options };
+  const runAction = (action: string, params: unknown, ctx: AgentContext, extraMeta: MetaAttrs = {}): Promise<ActionResult> =>
+    runOcfAction(script, action, params, ctx, extraMeta);
 
   const agent: Record<string, unknown> = {
-    meta,
+    meta: agentMetadata(agentName, metadata),
     params: schema,
     ref,
     path,
