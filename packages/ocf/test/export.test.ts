@@ -161,15 +161,22 @@ describe('ocf-tester on exported agents', () => {
       continue;
     }
     // The three run at once: each ocf-tester run is mostly waiting for node to start the shim.
-    it.concurrent(`passes for the exported ${name} agent`, async () => {
-      const exported = await exportOcf({ module: c.module, ...(c.agent ? { agent: c.agent } : {}), outDir: join(work, 'ra'), resolveFrom: repo });
-      if (haveLint) expect(xmllintValid(exported.metadata).out).toBe('');
-      const rsc = mkdtempSync(join(work, 'rsc-'));
-      const r = await runAsync('ocf-tester', ['-n', c.instance, ...c.params.flatMap((p) => ['-o', p]), exported.shimPath], { ...process.env, HA_RSCTMP: rsc });
-      if (r.status !== 0) console.log(r.stdout, r.stderr);
-      expect(r.stdout).toContain('passed all tests');
-      expect(r.status).toBe(0);
-      // ocf-tester starts the shim (a node process) a dozen times: over a minute on a machine under load 30.
-    }, 180_000);
+    it.concurrent(
+      `passes for the exported ${name} agent`,
+      async () => {
+        const exported = await exportOcf({ module: c.module, ...(c.agent ? { agent: c.agent } : {}), outDir: join(work, 'ra'), resolveFrom: repo });
+        if (haveLint) expect(xmllintValid(exported.metadata).out).toBe('');
+        const rsc = mkdtempSync(join(work, 'rsc-'));
+        const r = await runAsync('ocf-tester', ['-n', c.instance, ...c.params.flatMap((p) => ['-o', p]), exported.shimPath], {
+          ...process.env,
+          HA_RSCTMP: rsc,
+        });
+        if (r.status !== 0) console.log(r.stdout, r.stderr);
+        expect(r.stdout).toContain('passed all tests');
+        expect(r.status).toBe(0);
+        // ocf-tester starts the shim (a node process) a dozen times: over a minute on a machine under load 30.
+      },
+      180_000,
+    );
   }
 });
