@@ -160,7 +160,8 @@ describe('ocf-tester on exported agents', () => {
       console.log(`skipping ocf-tester on ${name}: ${why}`);
       continue;
     }
-    // The three run at once: each ocf-tester run is mostly waiting for node to start the shim.
+    // The three run at once: each ocf-tester run is mostly waiting for node to start the shim (a
+    // dozen times: over a minute on a machine under load 30, hence 180 s).
     it.concurrent(
       `passes for the exported ${name} agent`,
       async () => {
@@ -174,7 +175,6 @@ describe('ocf-tester on exported agents', () => {
         if (r.status !== 0) console.log(r.stdout, r.stderr);
         expect(r.stdout).toContain('passed all tests');
         expect(r.status).toBe(0);
-        // ocf-tester starts the shim (a node process) a dozen times: over a minute on a machine under load 30.
       },
       180_000,
     );
