@@ -85,109 +85,141 @@ type TimeoutKey = keyof NonNullable<ResourceAgent['meta']['defaultTimeouts']>;
 
 /** Runs the checks against one agent with one good parameter set. Always tries to leave the resource stopped. */
 export async function testAgent(agent: ResourceAgent, params: unknown, options: TestAgentOptions = {}): Promise<AgentTestReport> {
-  const checks: CheckResult[] = [];
-  const calls: { action: AgentAction; result: ActionResult; timeoutMs: number }[] = [];
-  const clock = options.clock ?? systemClock;
   const stateDir = options.stateDir ?? (await mkdtemp(join(tmpdir(), `paceline-agent-test-${agent.meta.name}-`)));
-  const add = (c: CheckResult): boolean => {
-    checks.push(c);
-    return c.status !== 'fail';
-  };
-
+  const run = new AgentTestRun(agent, options, stateDir);
   // 1. parameters
-  const good = validateParams(agent, params, options.instance ?? 'test');
-  add(
-    good.ok
-      ? { name: 'params: the given parameters are valid', status: 'pass' }
-      : { name: 'params: the given parameters are valid', status: 'fail', reason: good.message },
-  );
-  const required = requiredNames(agent);
-  const bad = [...(required.length > 0 ? [{}] : []), ...(options.badParams ?? [])];
-  if (bad.length === 0) add({ name: 'params: bad parameters are rejected', status: 'skip', reason: 'every parameter is optional and no badParams were given' });
-  for (const b of bad) {
-    const r = validateParams(agent, b, options.instance ?? 'test');
-    add(
-      r.ok
-        ? { name: `params: rejects ${JSON.stringify(b)}`, status: 'fail', reason: 'the schema accepted it' }
-        : r.message.includes('parameter')
-          ? { name: `params: rejects ${JSON.stringify(b)}`, status: 'pass', reason: r.message }
-          : { name: `params: rejects ${JSON.stringify(b)}`, status: 'fail', reason: `the error does not name a parameter: ${r.message}` },
-    );
-  }
-  if (!good.ok) return finish();
-  const p = good.params;
+  const good = run.checkParams(params);
+  if (!good.ok) return run.finish();
+  if (hasCapability(agent, 'validatable')) await run.expect(good.params, 'validate: accepts the given parameters', 'validate', ['ok']);
+  // 2. lifecycle
+  await run.lifecycle(good.params);
+  return run.finish();
+}
 
-  const timeoutOf = (action: AgentAction): number =>
-    options.timeouts?.[action] ?? agent.meta.defaultTimeouts?.[action as TimeoutKey] ?? DEFAULT_ACTION_TIMEOUT_MS;
-  const invoke = async (action: AgentAction): Promise<ActionResult> => {
-    const timeoutMs = timeoutOf(action);
-    const result = await invokeAgent(agent, {
+/** One testAgent run: the checks so far and every action called (for the timeout and lint checks at the end). */
+class AgentTestRun {
+  private readonly checks: CheckResult[] = [];
+  private readonly calls: { action: AgentAction; result: ActionResult; timeoutMs: number }[] = [];
+
+  constructor(
+    private readonly agent: ResourceAgent,
+    private readonly options: TestAgentOptions,
+    private readonly stateDir: string,
+  ) {}
+
+  /** Records a check; false when it failed. */
+  private add(c: CheckResult): boolean {
+    this.checks.push(c);
+    return c.status !== 'fail';
+  }
+
+  /** The given parameters pass the schema; `{}` (when a parameter is required) and `badParams` are rejected with an error naming a parameter. */
+  checkParams(params: unknown): ReturnType<typeof validateParams> {
+    const { agent, options } = this;
+    const good = validateParams(agent, params, options.instance ?? 'test');
+    this.add(
+      good.ok
+        ? { name: 'params: the given parameters are valid', status: 'pass' }
+        : { name: 'params: the given parameters are valid', status: 'fail', reason: good.message },
+    );
+    const required = requiredNames(agent);
+    const bad = [...(required.length > 0 ? [{}] : []), ...(options.badParams ?? [])];
+    if (bad.length === 0)
+      this.add({ name: 'params: bad parameters are rejected', status: 'skip', reason: 'every parameter is optional and no badParams were given' });
+    for (const b of bad) {
+      const r = validateParams(agent, b, options.instance ?? 'test');
+      this.add(
+        r.ok
+          ? { name: `params: rejects ${JSON.stringify(b)}`, status: 'fail', reason: 'the schema accepted it' }
+          : r.message.includes('parameter')
+            ? { name: `params: rejects ${JSON.stringify(b)}`, status: 'pass', reason: r.message }
+            : { name: `params: rejects ${JSON.stringify(b)}`, status: 'fail', reason: `the error does not name a parameter: ${r.message}` },
+      );
+    }
+    return good;
+  }
+
+  private timeoutOf(action: AgentAction): number {
+    return this.options.timeouts?.[action] ?? this.agent.meta.defaultTimeouts?.[action as TimeoutKey] ?? DEFAULT_ACTION_TIMEOUT_MS;
+  }
+
+  private async invoke(p: unknown, action: AgentAction): Promise<ActionResult> {
+    const { options } = this;
+    const timeoutMs = this.timeoutOf(action);
+    const result = await invokeAgent(this.agent, {
       action,
       params: p,
       node: options.node ?? 'test-node',
       instance: options.instance ?? 'test',
-      stateDir,
+      stateDir: this.stateDir,
       run: options.runner ?? noRunner,
       log: options.logger ?? silentLogger,
-      clock,
+      clock: options.clock ?? systemClock,
       timeoutMs,
     });
-    calls.push({ action, result, timeoutMs });
+    this.calls.push({ action, result, timeoutMs });
     return result;
-  };
-  const expect = async (name: string, action: AgentAction, want: readonly Outcome[]): Promise<boolean> => {
-    const r = await invoke(action);
+  }
+
+  /** Calls `action` and checks that it ran and reported one of `want`; false when not. */
+  async expect(p: unknown, name: string, action: AgentAction, want: readonly Outcome[]): Promise<boolean> {
+    const r = await this.invoke(p, action);
     const okay = r.execution === 'done' && want.includes(r.outcome);
-    return add({
+    return this.add({
       name,
       action,
       result: r,
       status: okay ? 'pass' : 'fail',
       ...(okay ? {} : { reason: `expected ${want.join(' or ')}, got ${describeResult(r)}` }),
     });
-  };
-
-  if (hasCapability(agent, 'validatable')) await expect('validate: accepts the given parameters', 'validate', ['ok']);
-
-  // 2. lifecycle
-  let started = false;
-  try {
-    if (!(await expect('probe: monitor on a clean node is not-running', 'monitor', ['not-running']))) return finish();
-    started = true;
-    if (!(await expect('start', 'start', ['ok']))) return finish();
-    await expect('monitor after start is ok', 'monitor', ['ok']);
-    await expect('start again is ok (idempotent)', 'start', ['ok']);
-    await expect('monitor after second start is ok', 'monitor', ['ok']);
-    if (hasCapability(agent, 'promotable')) {
-      const cycles = options.promoteCycles ?? 2;
-      for (let i = 1; i <= cycles; i++) {
-        if (!(await expect(`promote (cycle ${i})`, 'promote', ['ok']))) break;
-        await expect(`monitor after promote is running-promoted (cycle ${i})`, 'monitor', ['running-promoted']);
-        if (i === 1) await expect('promote again is ok (idempotent)', 'promote', ['ok']);
-        if (!(await expect(`demote (cycle ${i})`, 'demote', ['ok']))) break;
-        await expect(`monitor after demote is ok (cycle ${i})`, 'monitor', ['ok']);
-      }
-    } else add({ name: 'promote/demote', status: 'skip', reason: 'not promotable' });
-    if (hasCapability(agent, 'reloadable')) {
-      await expect('reload', 'reload', ['ok']);
-      await expect('monitor after reload is ok', 'monitor', ['ok']);
-    } else add({ name: 'reload', status: 'skip', reason: 'not reloadable' });
-    if (await expect('stop', 'stop', ['ok'])) started = false;
-    await expect('stop again is ok (idempotent)', 'stop', ['ok']);
-    await expect('monitor after stop is not-running', 'monitor', ['not-running']);
-  } finally {
-    if (started) {
-      const r = await invoke('stop');
-      if (r.execution === 'done' && r.outcome === 'ok') started = false;
-    }
-    // A state directory the kit made itself goes away once the resource is stopped.
-    if (options.stateDir === undefined && !started) await rm(stateDir, { recursive: true, force: true });
   }
-  return finish();
 
-  function finish(): AgentTestReport {
+  /** Probe, start (twice), promote cycles, reload, stop (twice); stops the resource whatever happened, then removes a state directory the kit made. */
+  async lifecycle(p: unknown): Promise<void> {
+    const { agent, options } = this;
+    const expect = (name: string, action: AgentAction, want: readonly Outcome[]): Promise<boolean> => this.expect(p, name, action, want);
+    let started = false;
+    try {
+      if (!(await expect('probe: monitor on a clean node is not-running', 'monitor', ['not-running']))) return;
+      started = true;
+      if (!(await expect('start', 'start', ['ok']))) return;
+      await expect('monitor after start is ok', 'monitor', ['ok']);
+      await expect('start again is ok (idempotent)', 'start', ['ok']);
+      await expect('monitor after second start is ok', 'monitor', ['ok']);
+      if (hasCapability(agent, 'promotable')) await this.promoteCycles(expect, options.promoteCycles ?? 2);
+      else this.add({ name: 'promote/demote', status: 'skip', reason: 'not promotable' });
+      if (hasCapability(agent, 'reloadable')) {
+        await expect('reload', 'reload', ['ok']);
+        await expect('monitor after reload is ok', 'monitor', ['ok']);
+      } else this.add({ name: 'reload', status: 'skip', reason: 'not reloadable' });
+      if (await expect('stop', 'stop', ['ok'])) started = false;
+      await expect('stop again is ok (idempotent)', 'stop', ['ok']);
+      await expect('monitor after stop is not-running', 'monitor', ['not-running']);
+    } finally {
+      if (started) {
+        const r = await this.invoke(p, 'stop');
+        if (r.execution === 'done' && r.outcome === 'ok') started = false;
+      }
+      // A state directory the kit made itself goes away once the resource is stopped.
+      if (options.stateDir === undefined && !started) await rm(this.stateDir, { recursive: true, force: true });
+    }
+  }
+
+  private async promoteCycles(expect: (name: string, action: AgentAction, want: readonly Outcome[]) => Promise<boolean>, cycles: number): Promise<void> {
+    for (let i = 1; i <= cycles; i++) {
+      if (!(await expect(`promote (cycle ${i})`, 'promote', ['ok']))) break;
+      await expect(`monitor after promote is running-promoted (cycle ${i})`, 'monitor', ['running-promoted']);
+      if (i === 1) await expect('promote again is ok (idempotent)', 'promote', ['ok']);
+      if (!(await expect(`demote (cycle ${i})`, 'demote', ['ok']))) break;
+      await expect(`monitor after demote is ok (cycle ${i})`, 'monitor', ['ok']);
+    }
+  }
+
+  /** The checks over every call (timeouts, lint) and the report. */
+  finish(): AgentTestReport {
+    const { calls } = this;
     const late = calls.filter((c) => c.result.execution === 'timeout' || (c.result.durationMs ?? 0) > c.timeoutMs);
-    add(
+    this.add(
       late.length === 0
         ? { name: 'timeouts: every action finished within its timeout', status: calls.length ? 'pass' : 'skip' }
         : {
@@ -197,12 +229,12 @@ export async function testAgent(agent: ResourceAgent, params: unknown, options: 
           },
     );
     const problems = calls.flatMap((c) => lint(c.action, c.result));
-    add(
+    this.add(
       problems.length === 0
         ? { name: 'lint: outcomes allowed for each action, errors give a reason', status: calls.length ? 'pass' : 'skip' }
         : { name: 'lint: outcomes allowed for each action, errors give a reason', status: 'fail', reason: [...new Set(problems)].join('; ') },
     );
-    return { agent: agent.meta.name, passed: checks.every((c) => c.status !== 'fail'), checks, stateDir };
+    return { agent: this.agent.meta.name, passed: this.checks.every((c) => c.status !== 'fail'), checks: this.checks, stateDir: this.stateDir };
   }
 }
 
