@@ -75,6 +75,7 @@ export class ClusterMetrics {
   private readonly nodeEvents: Counter;
   private readonly linkEvents: Counter;
 
+  // size: a table, one metric a line (its name, help and labels beside the field it fills), then the event subscriptions; readonly fields are set here or nowhere
   constructor(
     private readonly daemon: ObservedDaemon,
     options: ClusterMetricsOptions = {},
