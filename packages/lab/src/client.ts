@@ -129,13 +129,17 @@ async function lane(until: () => boolean, everyMs: number, maxInFlight: number, 
   await Promise.all(pending);
 }
 
+/**
+ * The client's workload until the deadline or the stop file: one lane per service (each a loop of
+ * timed operations, a few at most in flight), every operation appended to `c.out` as a JSON line.
+ */
 export async function workload(c: ClientConfig): Promise<void> {
   mkdirSync(c.tmp, { recursive: true });
   const rec = new Recorder(c.out);
   const flusher = setInterval(() => rec.flush(), 200);
   const done = (): boolean => Date.now() >= c.deadline || existsSync(c.stopFile);
   const lanes: Promise<void>[] = [];
-  const timed = async (svc: string, f: () => Promise<Partial<Op> & { ok: boolean }>): Promise<void> => {
+  const timed: Timed = async (svc, f) => {
     const t = Date.now();
     let r: Partial<Op> & { ok: boolean };
     try {
@@ -146,148 +150,153 @@ export async function workload(c: ClientConfig): Promise<void> {
     rec.add({ t, svc, ms: Date.now() - t, ...r });
   };
 
-  if (c.smb) {
-    const smb = c.smb;
-    /** file -> versions acknowledged, and the versions attempted (a write may apply without its acknowledgement). */
-    const acked = new Map<string, number>();
-    let next = 0;
-    let version = 0;
-    lanes.push(
-      lane(done, smb.writeEveryMs, 1, () =>
-        timed('smb-write', async () => {
-          const existing = [...acked.keys()];
-          const file =
-            existing.length < smb.maxFiles && (existing.length === 0 || Math.random() < 0.5)
-              ? `f${String(next++).padStart(4, '0')}.txt`
-              : existing[Math.floor(Math.random() * existing.length)]!;
-          const v = ++version;
-          const local = join(c.tmp, `w-${file}`);
-          writeFileSync(local, contentOf(file, v, smb.sizeBytes));
-          const r = await runAsync('smbclient', smbArgs(smb, `put ${local} ${file}`), SMBCLIENT_TIMEOUT_MS);
-          const err = smbFailed(r);
-          if (!err) acked.set(file, v);
-          return { ok: !err, file, version: v, ...(err ? { err } : {}) };
-        }),
-      ),
-    );
-    lanes.push(
-      lane(done, smb.readEveryMs, 1, () =>
-        timed('smb-read', async () => {
-          const files = [...acked.entries()];
-          if (files.length === 0) return { ok: true, read: 'nothing yet' };
-          const [file, v] = files[Math.floor(Math.random() * files.length)]!;
-          const local = join(c.tmp, `r-${file}`);
-          rmSync(local, { force: true });
-          const r = await runAsync('smbclient', smbArgs(smb, `get ${file} ${local}`), SMBCLIENT_TIMEOUT_MS);
-          const err = smbFailed(r);
-          if (err === 'NT_STATUS_OBJECT_NAME_NOT_FOUND') return { ok: true, file, version: v, read: 'missing', err };
-          if (err) return { ok: false, file, version: v, read: 'error', err };
-          const got = existsSync(local) ? versionOf(readFileSync(local, 'utf8')) : undefined;
-          // A newer version than acknowledged here is a write whose acknowledgement is still on its way.
-          return { ok: true, file, version: got ?? -1, read: got === undefined ? 'garbled' : got >= v ? 'ok' : 'stale' };
-        }),
-      ),
-    );
-  }
-  for (const t of c.connect ?? []) {
-    lanes.push(
-      lane(done, t.everyMs, 5, () =>
-        timed(
-          t.name,
-          () =>
-            new Promise((resolve) => {
-              const s = createConnection({ host: t.host, port: t.port, timeout: 1000 });
-              s.once('connect', () => {
-                s.destroy();
-                resolve({ ok: true });
-              });
-              s.once('timeout', () => {
-                s.destroy();
-                resolve({ ok: false, err: 'timeout' });
-              });
-              s.once('error', (e) => resolve({ ok: false, err: (e as NodeJS.ErrnoException).code ?? e.message }));
-            }),
-        ),
-      ),
-    );
-  }
-  for (const t of c.http ?? []) {
-    lanes.push(
-      lane(done, t.everyMs, 5, () =>
-        timed(t.name, async () => {
-          const res = await fetch(t.url, { signal: AbortSignal.timeout(1000) });
-          const body = (await res.text()).trim();
-          return res.status === 200 ? { ok: true, who: body } : { ok: false, err: `HTTP ${res.status}` };
-        }),
-      ),
-    );
-  }
-  for (const t of c.dns ?? []) {
-    const resolver = new Resolver({ timeout: 1000, tries: 1 });
-    resolver.setServers([t.server]);
-    lanes.push(
-      lane(done, t.everyMs, 5, () =>
-        timed(t.name, async () => {
-          const txt = await resolver.resolveTxt(t.query);
-          return { ok: true, who: txt.flat().join('') };
-        }),
-      ),
-    );
-  }
-  for (const t of c.radius ?? []) {
-    lanes.push(
-      lane(done, t.everyMs, 3, () =>
-        timed(t.name, async () => {
-          // radclient reads the request's attributes from stdin; -t 1 -r 1: one try of one second.
-          const r = await runAsync(
-            'radclient',
-            ['-t', '1', '-r', '1', `${t.server}:1812`, 'auth', t.secret],
-            3000,
-            `User-Name = "${t.user}"\nUser-Password = "${t.password}"\n`,
-          );
-          const who = /Reply-Message = "hello \S+ from (\S+)"/.exec(r.out)?.[1];
-          return r.code === 0 && /Access-Accept/.test(r.out)
-            ? { ok: true, ...(who ? { who } : {}) }
-            : { ok: false, err: (r.out + r.err).trim().split('\n').pop() ?? `exit ${r.code}` };
-        }),
-      ),
-    );
-  }
-  if (c.mail) {
-    const m = c.mail;
-    let n = 0;
-    lanes.push(
-      lane(done, m.smtp.everyMs, 3, () =>
-        timed('smtp', async () => {
-          const k = ++n;
-          const r = await smtpSend(
-            m.smtp.host,
-            m.smtp.port,
-            {
-              from: 'client@lab.example',
-              to: m.to,
-              subject: `lab-mail ${k}`,
-              id: `lab-mail-${k}-${Date.now()}@client.lab.example`,
-              body: `message ${k} from the lab's client\n`,
-            },
-            10_000,
-          );
-          return { ok: r.code === 250, mail: k, code: r.code, ...(r.code === 250 ? {} : { err: r.reply }) };
-        }),
-      ),
-    );
-    lanes.push(
-      lane(done, m.imap.everyMs, 3, () =>
-        timed('imap', async () => {
-          const r = await imapInbox(m.imap.host, m.imap.port, m.user, m.password, 3000);
-          return { ok: true, exists: r.exists };
-        }),
-      ),
-    );
-  }
+  if (c.smb) lanes.push(...smbLanes(c.tmp, c.smb, done, timed));
+  for (const t of c.connect ?? []) lanes.push(connectLane(t, done, timed));
+  for (const t of c.http ?? []) lanes.push(httpLane(t, done, timed));
+  for (const t of c.dns ?? []) lanes.push(dnsLane(t, done, timed));
+  for (const t of c.radius ?? []) lanes.push(radiusLane(t, done, timed));
+  if (c.mail) lanes.push(...mailLanes(c.mail, done, timed));
   await Promise.all(lanes);
   clearInterval(flusher);
   rec.flush();
+}
+
+/** Runs one operation of a lane, timed and recorded (a throw is a failed operation with its message). */
+type Timed = (svc: string, f: () => Promise<Partial<Op> & { ok: boolean }>) => Promise<void>;
+
+/** SMB: writes of new or rewritten files, and reads of the acknowledged ones (ok, stale, missing, garbled). */
+function smbLanes(tmp: string, smb: NonNullable<ClientConfig['smb']>, done: () => boolean, timed: Timed): Promise<void>[] {
+  /** file -> versions acknowledged, and the versions attempted (a write may apply without its acknowledgement). */
+  const acked = new Map<string, number>();
+  let next = 0;
+  let version = 0;
+  const writes = lane(done, smb.writeEveryMs, 1, () =>
+    timed('smb-write', async () => {
+      const existing = [...acked.keys()];
+      const file =
+        existing.length < smb.maxFiles && (existing.length === 0 || Math.random() < 0.5)
+          ? `f${String(next++).padStart(4, '0')}.txt`
+          : existing[Math.floor(Math.random() * existing.length)]!;
+      const v = ++version;
+      const local = join(tmp, `w-${file}`);
+      writeFileSync(local, contentOf(file, v, smb.sizeBytes));
+      const r = await runAsync('smbclient', smbArgs(smb, `put ${local} ${file}`), SMBCLIENT_TIMEOUT_MS);
+      const err = smbFailed(r);
+      if (!err) acked.set(file, v);
+      return { ok: !err, file, version: v, ...(err ? { err } : {}) };
+    }),
+  );
+  const reads = lane(done, smb.readEveryMs, 1, () =>
+    timed('smb-read', async () => {
+      const files = [...acked.entries()];
+      if (files.length === 0) return { ok: true, read: 'nothing yet' };
+      const [file, v] = files[Math.floor(Math.random() * files.length)]!;
+      const local = join(tmp, `r-${file}`);
+      rmSync(local, { force: true });
+      const r = await runAsync('smbclient', smbArgs(smb, `get ${file} ${local}`), SMBCLIENT_TIMEOUT_MS);
+      const err = smbFailed(r);
+      if (err === 'NT_STATUS_OBJECT_NAME_NOT_FOUND') return { ok: true, file, version: v, read: 'missing', err };
+      if (err) return { ok: false, file, version: v, read: 'error', err };
+      const got = existsSync(local) ? versionOf(readFileSync(local, 'utf8')) : undefined;
+      // A newer version than acknowledged here is a write whose acknowledgement is still on its way.
+      return { ok: true, file, version: got ?? -1, read: got === undefined ? 'garbled' : got >= v ? 'ok' : 'stale' };
+    }),
+  );
+  return [writes, reads];
+}
+
+/** A TCP connection to the service's port, closed once made. */
+function connectLane(t: NonNullable<ClientConfig['connect']>[number], done: () => boolean, timed: Timed): Promise<void> {
+  return lane(done, t.everyMs, 5, () =>
+    timed(
+      t.name,
+      () =>
+        new Promise((resolve) => {
+          const s = createConnection({ host: t.host, port: t.port, timeout: 1000 });
+          s.once('connect', () => {
+            s.destroy();
+            resolve({ ok: true });
+          });
+          s.once('timeout', () => {
+            s.destroy();
+            resolve({ ok: false, err: 'timeout' });
+          });
+          s.once('error', (e) => resolve({ ok: false, err: (e as NodeJS.ErrnoException).code ?? e.message }));
+        }),
+    ),
+  );
+}
+
+/** An HTTP GET; the body names the server that answered. */
+function httpLane(t: NonNullable<ClientConfig['http']>[number], done: () => boolean, timed: Timed): Promise<void> {
+  return lane(done, t.everyMs, 5, () =>
+    timed(t.name, async () => {
+      const res = await fetch(t.url, { signal: AbortSignal.timeout(1000) });
+      const body = (await res.text()).trim();
+      return res.status === 200 ? { ok: true, who: body } : { ok: false, err: `HTTP ${res.status}` };
+    }),
+  );
+}
+
+/** A TXT query; the answer names the server that answered. */
+function dnsLane(t: NonNullable<ClientConfig['dns']>[number], done: () => boolean, timed: Timed): Promise<void> {
+  const resolver = new Resolver({ timeout: 1000, tries: 1 });
+  resolver.setServers([t.server]);
+  return lane(done, t.everyMs, 5, () =>
+    timed(t.name, async () => {
+      const txt = await resolver.resolveTxt(t.query);
+      return { ok: true, who: txt.flat().join('') };
+    }),
+  );
+}
+
+/** A RADIUS Access-Request by radclient; the reply names the server that answered. */
+function radiusLane(t: NonNullable<ClientConfig['radius']>[number], done: () => boolean, timed: Timed): Promise<void> {
+  return lane(done, t.everyMs, 3, () =>
+    timed(t.name, async () => {
+      // radclient reads the request's attributes from stdin; -t 1 -r 1: one try of one second.
+      const r = await runAsync(
+        'radclient',
+        ['-t', '1', '-r', '1', `${t.server}:1812`, 'auth', t.secret],
+        3000,
+        `User-Name = "${t.user}"\nUser-Password = "${t.password}"\n`,
+      );
+      const who = /Reply-Message = "hello \S+ from (\S+)"/.exec(r.out)?.[1];
+      return r.code === 0 && /Access-Accept/.test(r.out)
+        ? { ok: true, ...(who ? { who } : {}) }
+        : { ok: false, err: (r.out + r.err).trim().split('\n').pop() ?? `exit ${r.code}` };
+    }),
+  );
+}
+
+/** Mail: numbered messages submitted by SMTP, and the inbox opened by IMAP. */
+function mailLanes(m: NonNullable<ClientConfig['mail']>, done: () => boolean, timed: Timed): Promise<void>[] {
+  let n = 0;
+  const smtp = lane(done, m.smtp.everyMs, 3, () =>
+    timed('smtp', async () => {
+      const k = ++n;
+      const r = await smtpSend(
+        m.smtp.host,
+        m.smtp.port,
+        {
+          from: 'client@lab.example',
+          to: m.to,
+          subject: `lab-mail ${k}`,
+          id: `lab-mail-${k}-${Date.now()}@client.lab.example`,
+          body: `message ${k} from the lab's client\n`,
+        },
+        10_000,
+      );
+      return { ok: r.code === 250, mail: k, code: r.code, ...(r.code === 250 ? {} : { err: r.reply }) };
+    }),
+  );
+  const imap = lane(done, m.imap.everyMs, 3, () =>
+    timed('imap', async () => {
+      const r = await imapInbox(m.imap.host, m.imap.port, m.user, m.password, 3000);
+      return { ok: true, exists: r.exists };
+    }),
+  );
+  return [smtp, imap];
 }
 
 /** Every file of the share read back in one session: file -> version found. */
