@@ -31,6 +31,7 @@ export function agentIdentifier(name: string): string {
 const json = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
 
 /** The package's files: relative path → content. */
+// size: a table of templates, one entry per file of the new package, each as the package will read it
 export function agentPackageFiles(o: ScaffoldOptions): Record<string, string> {
   const id = agentIdentifier(o.name);
   const ref = `paceline:${o.name}`;
