@@ -26,6 +26,12 @@ const freePort = () =>
     });
   });
 
+/** A reason without the conflicts' messages and paths (they name every file). */
+const short = (reason) =>
+  reason
+    .replace(/(WARNING \d+ conflict\(s\)), see .*?(?=; resumed|; a full sync|$)/, '$1')
+    .replace(/ saved under \S+ \(see CONFLICTS.log; remove them once reviewed\)/, '');
+
 /** CPU (ms) a process and its reaped children have used: /proc/PID/stat utime+stime+cutime+cstime. */
 function cpuMs(pid) {
   try {
@@ -261,7 +267,7 @@ async function failoverAndBack(c, files, row) {
   t = Date.now();
   await c.call(s1, 'start');
   const back = await c.syncedAfter(s1, t);
-  row('return: start → following the survivor', secs(Date.now() - t), '', back.reason.replace(/, saved serv1's as [^;]*/g, '').slice(0, 160));
+  row('return: start → following the survivor', secs(Date.now() - t), '', short(back.reason));
   const problems = [];
   // Counts exact: the return's merge takes the survivor's 110, keeps serv1's 40 and finds the 10 conflicts.
   if (!/110 taken, 0 removed, 40 local changes kept; WARNING 10 conflict\(s\)/.test(back.reason)) problems.push(`return: ${back.reason.slice(0, 200)}`);
@@ -278,11 +284,11 @@ async function failoverAndBack(c, files, row) {
     'failback: promote home (resync: up to 100 changed there, 40 unmirrored kept here)',
     secs(fbMs),
     `${secs(rfb.wallMs)} (full-scan compare, no transfer)`,
-    fb.reason.replace(/, saved serv1's as [^;]*/g, '').slice(0, 160),
+    short(fb.reason),
   );
   t = Date.now();
   const conv = await c.syncedAfter(s2, t);
-  row('the new replica converges (its first sync after demote)', secs(Date.now() - t), '', (conv.lastFull?.reason ?? conv.reason).slice(0, 100));
+  row('the new replica converges (its first sync after demote)', secs(Date.now() - t), '', short(conv.lastFull?.reason ?? conv.reason));
   return { saved, problems };
 }
 

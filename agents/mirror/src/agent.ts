@@ -28,13 +28,13 @@ import {
   type InstanceRecord,
   type WorkerStatus,
 } from './instance.js';
-import { readJson, writeJsonAtomic } from './manifest.js';
-import type { JournalState } from './journal.js';
-import { journalStateFile } from './tracker.js';
+import { writeJsonAtomic } from './manifest.js';
 import { layoutFor, MirrorParams, type Layout } from './params.js';
 import { alive, bootId, startTimeOf, stopOwned, type Owned } from './proc.js';
 import { daemonArgs, writeDaemonConfig } from './rsync.js';
 import { resolveSecret, SecretError } from './secret.js';
+import { journalBarrier, promotionNotes } from './handover.js';
+import { keepPrevJournal } from './resume.js';
 import { forgetPosition, publishStatus, readSynced, summarize, syncFromPeer } from './sync.js';
 
 /** The compiled worker: next to this module in dist/, or dist/ beside src/ when running from sources (tests). */
@@ -113,20 +113,6 @@ async function ensureTracker(p: MirrorParams, l: Layout, ctx: AgentContext, rec:
   if ('outcome' in t) return `; WARNING change tracking is off (${t.reason}): the peer pulls the whole tree`;
   await writeInstance(l, { ...rec, tracker: t });
   return rec.tracker ? `; the change tracker (pid ${rec.tracker.pid}) was gone and was restarted: ${await tail(`${l.stateDir}/tracker.log`)}` : '';
-}
-
-/**
- * Waits until this node's tracker has journaled what was written before now (its journal state is
- * rewritten after every batch and every HEARTBEAT_MS), so a peer promoted next reads every change.
- */
-async function journalBarrier(l: Layout, ctx: AgentContext): Promise<void> {
-  const from = ctx.clock.now();
-  const until = Math.min(ctx.deadline - 1000, from + 3000);
-  while (ctx.clock.now() < until) {
-    const s = await readJson<JournalState>(journalStateFile(l), (v) => typeof v.at === 'number');
-    if (!s?.ready || s.at > from + 50) return;
-    await ctx.clock.sleep(25, ctx.signal).catch(() => undefined);
-  }
 }
 
 /** Lets a running merge finish (up to the action's deadline), then kills the worker. */
@@ -215,11 +201,12 @@ export const mirrorAgent = defineAgent({
       await stopOwned(rec.worker, ctx.clock);
       await stopOwned(rec.tracker, ctx.clock);
     }
-    // A start cannot vouch for what happened to the copy while the instance was down: the first sync is a full one.
-    await forgetPosition(l);
     await mkdir(l.data, { recursive: true });
     await mkdir(l.pubDir, { recursive: true });
     await mkdir(l.stateDir, { recursive: true });
+    // What changed here while the instance was down: the last journal, kept before the new tracker
+    // replaces it, tells the worker's first round (resume.ts); without one, that round is a full sync.
+    if (!(await keepPrevJournal(l))) await forgetPosition(l);
     const split = await sameFilesystem(l);
     if (split) return split;
     // Published before the daemon serves it: a started instance is never taken for a primary.
@@ -373,13 +360,15 @@ export const mirrorAgent = defineAgent({
       await resume();
       return failed('generic-error', `cannot promote: ${o.reason}`);
     }
-    await forgetPosition(l); // a Promoted node follows nobody; at its next demotion it starts over with a full sync
+    // After a resynchronisation: the peer's journal as merged and this node's own since it followed,
+    // so that the peer's first round once demoted reads journals (sync.ts followFrom); after a
+    // failover: where this copy stood, so that the peer's return does (resume.ts).
+    const notes = await promotionNotes(l, ctx, o.kind === 'synced' ? o.through : undefined);
+    await forgetPosition(l); // a Promoted node follows nobody
     const { worker: _stopped, ...rest } = rec;
     void _stopped;
     await writeInstance(l, { ...rest, role: 'promoted', since: ctx.clock.now() });
-    // After a resynchronisation: the peer's journal as merged, so that its first sync once demoted needs no merge (sync.ts vouchedByPeer).
-    const through = o.kind === 'synced' ? o.through : undefined;
-    await publishStatus(l, 'promoted', ctx.clock.now(), through ? { node: l.peer, journal: through.journal, gen: through.gen } : undefined);
+    await publishStatus(l, 'promoted', ctx.clock.now(), notes);
     reason += await conflictNote(l);
     ctx.log.info(reason);
     return ok(reason);

@@ -12,10 +12,13 @@
  * intervalMs), never data. Without a shared secret (auth: none) a ring carries no lines and only
  * wakes the worker.
  */
+import { spawn } from 'node:child_process';
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
+import { isIPv6 } from 'node:net';
 import type { JournalState } from './journal.js';
-import type { Layout } from './params.js';
+import type { Layout, MirrorParams } from './params.js';
 
 /** What a ring carries: the sender, the journal's state and the bytes appended at `offset` (absent: too many for one datagram). */
 export interface Ring {
@@ -107,4 +110,76 @@ export function applyRings(buf: Buffer, journalIdOfBuf: string | undefined, ring
     if (state === undefined || r.state.gen >= state.gen) state = r.state;
   }
   return state === undefined ? undefined : { buf: out, state };
+}
+
+/**
+ * The ringing side (the tracker): after each batch journaled on the Promoted node, one signed UDP datagram
+ * to the replica's worker with the journal's state and the batch's lines, so it pulls the changed
+ * paths at once without fetching the journal first. Only a hint: the replica still polls every
+ * intervalMs, so a lost ring costs latency, never data. Where no UDP socket can be opened (or
+ * PACELINE_MIRROR_DOORBELL=connect, to compare), the former ring: one connection to the peer's
+ * rsync daemon (a module listing), whose log the worker watches — one at a time, changes during it
+ * ring again when it ends.
+ */
+export class Doorbell {
+  private ringing = false;
+  private again = false;
+  private socket: Socket | undefined;
+  private readonly key: string | undefined;
+  constructor(
+    private readonly p: MirrorParams,
+    private readonly l: Layout,
+  ) {
+    this.key = ringKey(l);
+    try {
+      this.socket = createSocket(isIPv6(l.remote.address) ? 'udp6' : 'udp4');
+      this.socket.on('error', () => {
+        this.socket?.close();
+        this.socket = undefined;
+      });
+      this.socket.unref();
+    } catch (e) {
+      void e;
+      this.socket = undefined;
+    }
+  }
+
+  private promoted(): boolean {
+    try {
+      return (JSON.parse(readFileSync(this.l.statusFile, 'utf8')) as { role?: string }).role === 'promoted';
+    } catch (e) {
+      void e;
+      return false;
+    }
+  }
+
+  ring(state: JournalState, offset: number, lines: string): void {
+    if (!this.promoted()) return;
+    if (this.socket && process.env['PACELINE_MIRROR_DOORBELL'] !== 'connect') {
+      const ring: Ring = { v: 1, node: this.l.node, state, offset, lines };
+      this.socket.send(encodeRing(ring, this.key), this.l.remote.port, this.l.remote.address, (e) => {
+        if (e) this.connect();
+      });
+      return;
+    }
+    this.connect();
+  }
+
+  private connect(): void {
+    if (this.ringing) {
+      this.again = true;
+      return;
+    }
+    this.ringing = true;
+    const c = spawn(this.p.rsync, ['--contimeout=2', '--timeout=5', '--list-only', `rsync://${this.l.remote.authority}/`], { stdio: 'ignore' });
+    const done = (): void => {
+      this.ringing = false;
+      if (this.again) {
+        this.again = false;
+        this.connect();
+      }
+    };
+    c.once('error', done);
+    c.once('exit', done);
+  }
 }

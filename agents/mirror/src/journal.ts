@@ -26,6 +26,16 @@ export interface JournalState {
   /** Why the previous journal was abandoned, if it was (overflow, watch limit). */
   readonly lost?: string;
   readonly at: number;
+  /**
+   * Every change of the copy completed before this time (ms, this node's clock) is in the journal,
+   * on disk: the watcher had found the kernel's queue empty then (its `!tick`), the lines before
+   * were fdatasync'ed, and no file was still open for writing since before it.
+   */
+  readonly caughtUp?: number;
+  /** The boot the tracker ran in (/proc/sys/kernel/random/boot_id). */
+  readonly bootId?: string;
+  /** Written by a tracker that stopped cleanly: caughtUp is after the stop began. */
+  readonly stopped?: boolean;
 }
 
 export interface JournalEntry {
@@ -85,4 +95,18 @@ export function parseJournal(buf: Buffer, from: number): ParsedJournal {
  */
 export function safeRelative(p: string): boolean {
   return p !== '' && !p.startsWith('/') && !p.includes('\0') && p.split('/').every((c) => c !== '' && c !== '.' && c !== '..');
+}
+
+/** The byte offset just after the line of generation `gen` (after the header for 0); undefined when the buffer has no such line. */
+export function offsetAfterGen(buf: Buffer, gen: number): number | undefined {
+  let pos = buf.indexOf(10) + 1;
+  if (pos === 0) return undefined;
+  if (gen === 0) return pos;
+  for (;;) {
+    const nl = buf.indexOf(10, pos);
+    if (nl < 0) return undefined;
+    const sp = buf.indexOf(32, pos);
+    if (sp > 0 && sp < nl && Number(buf.subarray(sp + 1, buf.indexOf(32, sp + 1)).toString('latin1')) === gen) return nl + 1;
+    pos = nl + 1;
+  }
 }

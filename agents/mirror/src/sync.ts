@@ -13,18 +13,13 @@
  *   then takes the position the journal had before the pull began, so nothing written meanwhile is
  *   skipped.
  */
-import { lstatSync, readdirSync, rmdirSync } from 'node:fs';
-import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { CommandRunner } from '@paceline/agent-api';
-import { applyRings, type Ring } from './bell.js';
-import { parseJournal, journalId, safeRelative, type JournalEntry, type JournalState } from './journal.js';
+import { appendFile, mkdir, readFile, rm } from 'node:fs/promises';
+import { applyRings } from './bell.js';
+import { parseJournal, journalId, type JournalState } from './journal.js';
 import { STALE_MS, journalStateFile } from './tracker.js';
-import { applyMerge, planMerge, type MergeResult } from './merge.js';
+import { applyMerge, planMerge } from './merge.js';
 import {
-  appendManifest,
   entriesOf,
-  entryOf,
   readJson,
   readManifest,
   replayManifest,
@@ -35,11 +30,17 @@ import {
   writeManifest,
   type Entry,
   type Manifest,
-  type ManifestChange,
   type Tree,
 } from './manifest.js';
+import { incrementalSync } from './incremental.js';
+import { resume, type Followed } from './resume.js';
+import { pullFailed, readSynced, rsyncOpts, syncedFile, type SyncDeps, type SyncedMark, type SyncOutcome } from './outcome.js';
 import type { Layout, MirrorParams } from './params.js';
+import { forgetPosition, positionFile, readPosition, type Position } from './position.js';
 import { classify, clientArgs, COPY_ARGS, describe, remoteUrl, runRsync } from './rsync.js';
+
+export { readSynced, summarize, type Lag, type SyncDeps, type SyncOutcome } from './outcome.js';
+export { forgetPosition, readPosition, type Position } from './position.js';
 
 export type Role = 'promoted' | 'unpromoted' | 'stopped';
 
@@ -58,75 +59,26 @@ export interface PeerStatus {
    * place): its first sync after being demoted may take this copy straight, without the merge.
    */
   readonly mergedFrom?: { readonly node: string; readonly journal: string; readonly gen: number };
+  /**
+   * Published with mergedFrom: this node's own journal since it began following the peer it merged
+   * (id, the byte offset of its first line) and the local changes it kept, which the peer never
+   * had. The peer, demoted, pulls the paths of those lines and these (its first round reads them
+   * instead of walking the tree); everything else of this copy it already holds.
+   */
+  readonly followFrom?: { readonly journal: string; readonly offset: number; readonly paths: readonly string[]; readonly files: number };
+  /** Published by a node promoted while its peer was unreachable (failover): where it stood against the peer's journal (resume.ts). */
+  readonly followed?: Followed;
 }
 
-export interface SyncDeps {
-  readonly run: CommandRunner;
-  readonly now: () => number;
-  readonly signal?: AbortSignal;
-  /** Per-rsync deadline in ms. */
-  readonly timeoutMs?: number;
-  /** The doorbell's rings received since the last round (bell.ts): the worker takes them, promote has none. */
-  readonly rings?: () => readonly Ring[];
-}
-
-/** What an incremental sync found behind: the journal lines it applied. */
-export interface Lag {
-  readonly changes: number;
-  /** Sizes of the changed files when the peer journaled them. */
-  readonly bytes: number;
-  /** When the oldest of those changes was journaled (the peer's clock). */
-  readonly oldestAt?: number;
-}
-
-export type SyncOutcome =
-  | {
-      readonly kind: 'synced';
-      readonly fast: boolean;
-      readonly files: number;
-      readonly merge: MergeResult;
-      readonly durationMs: number;
-      /** 'full': the whole tree; 'incremental': the journal's changes (`lag` says how many). */
-      readonly scope: 'full' | 'incremental';
-      readonly lag?: Lag;
-      /** The peer's journal and the last generation this sync took in (when the peer's journal vouched for it). */
-      readonly through?: { readonly journal: string; readonly gen: number };
-      /**
-       * When the peer's journal was read from the doorbell's rings rather than fetched: the peer's
-       * time of the newest ring's state. The changes it journaled by then are here (a fetched
-       * journal holds those journaled by the fetch, after the round began).
-       */
-      readonly ringAt?: number;
-    }
-  | { readonly kind: 'unreachable'; readonly reason: string; readonly behind?: Lag }
-  | { readonly kind: 'peer-promoted'; readonly reason: string }
-  | { readonly kind: 'peer-not-promoted'; readonly reason: string }
-  | { readonly kind: 'error'; readonly reason: string; readonly behind?: Lag };
-
-/** When this node's manifest was last recorded (pub/synced.json: read without the manifest). */
-export interface SyncedMark {
-  readonly syncedAt: number;
-  readonly syncedWith: string;
-}
-export const syncedFile = (l: Layout): string => `${l.pubDir}/synced.json`;
-export async function readSynced(l: Layout): Promise<SyncedMark | undefined> {
-  const s = await readJson<SyncedMark>(syncedFile(l), (v) => typeof v.syncedAt === 'number');
-  if (s !== undefined) return s;
-  const m = await readManifest(l.manifestFile); // written by an older version
-  return m ? { syncedAt: m.syncedAt, syncedWith: m.syncedWith } : undefined;
-}
-
-export async function publishStatus(l: Layout, role: Role, now: number, mergedFrom?: PeerStatus['mergedFrom']): Promise<void> {
+export async function publishStatus(l: Layout, role: Role, now: number, extra: Pick<PeerStatus, 'mergedFrom' | 'followFrom' | 'followed'> = {}): Promise<void> {
   const m = await readSynced(l);
-  const s: PeerStatus = { node: l.node, role, since: now, ...(m ? { manifestAt: m.syncedAt } : {}), ...(mergedFrom ? { mergedFrom } : {}) };
+  const s: PeerStatus = { node: l.node, role, since: now, ...(m ? { manifestAt: m.syncedAt } : {}), ...extra };
   await writeJsonAtomic(l.statusFile, s);
 }
 
 export async function readOwnStatus(l: Layout): Promise<PeerStatus | undefined> {
   return readJson<PeerStatus>(l.statusFile, (v) => typeof v.role === 'string');
 }
-
-const rsyncOpts = (d: SyncDeps) => ({ ...(d.signal ? { signal: d.signal } : {}), timeoutMs: d.timeoutMs ?? 120_000 });
 
 /** Fetches files of the peer's `meta` module into the state directory (one connection). */
 async function fetchMetaFiles(
@@ -238,40 +190,6 @@ async function fromRings(l: Layout, d: SyncDeps): Promise<PeerMeta | undefined> 
   return { status, journal: { state: applied.state, buf: applied.buf }, ringAt: applied.state.at };
 }
 
-/**
- * Where this node is in the peer's journal, and the local changes it keeps that the peer never
- * received (with their base entries: the merge needs them when the peer changes the same path).
- * Written after every sync; removed when the instance starts, is demoted or promoted (the next
- * sync is then a full one).
- */
-export interface Position {
-  readonly id: string;
-  readonly gen: number;
-  readonly offset: number;
-  /** The manifest snapshot incremental syncs append to. */
-  readonly snapshotAt: number;
-  readonly files: number;
-  readonly local: Readonly<Record<string, Entry | null>>;
-}
-export const positionFile = (l: Layout): string => `${l.stateDir}/position.json`;
-export async function readPosition(l: Layout): Promise<Position | undefined> {
-  return readJson<Position>(positionFile(l), (v) => typeof v.id === 'string' && typeof v.offset === 'number' && typeof v.local === 'object');
-}
-export async function forgetPosition(l: Layout): Promise<void> {
-  await rm(positionFile(l), { force: true });
-}
-
-/**
- * A pull that fails once the peer has answered. For a replica it is just a missed round. For a
- * promotion it is not "the peer is gone": the peer is there with changes we have not got, so the
- * promotion must fail rather than go ahead with the local copy.
- */
-function pullFailed(mode: 'replica' | 'promote', c: string, reason: string, behind?: Lag): SyncOutcome {
-  const b = behind ? { behind } : {};
-  if (mode === 'replica' && c === 'unreachable') return { kind: 'unreachable', reason, ...b };
-  return { kind: 'error', reason: mode === 'promote' ? `${reason} (the peer answered, so its changes must not be skipped)` : reason, ...b };
-}
-
 function unchanged(tree: Tree, base: ReadonlyMap<string, Entry>): boolean {
   if (tree.files.size !== base.size) return false;
   for (const [k, v] of tree.files) if (!sameContent(v, base.get(k))) return false;
@@ -296,15 +214,19 @@ export async function syncFromPeer(p: MirrorParams, l: Layout, d: SyncDeps, mode
     return { kind: 'peer-promoted', reason: `${l.peer} is still Promoted (its copy is the one being written); demote it before promoting ${l.node}` };
   }
   await mkdir(l.data, { recursive: true });
-  const pos = await readPosition(l);
+  const own = await ownJournal(l);
+  const resumed = await resume(l, status?.followed, journal?.state);
+  const note = resumed !== undefined ? { note: resumed } : {};
+  const pos = (await readPosition(l)) ?? (journal !== undefined ? await followFrom(l, status, journal.state, own) : undefined);
   if (pos !== undefined && journal !== undefined && journal.state.id === pos.id) {
     const parsed = parseJournal(journal.buf, pos.offset);
     if (parsed.ok && parsed.id === pos.id) {
-      const o = await incrementalSync(p, l, d, mode, pos, parsed.entries, parsed.end, started);
+      const o = await incrementalSync(p, l, d, mode, pos, parsed, started, own);
       const gen = parsed.entries[parsed.entries.length - 1]?.gen ?? pos.gen;
-      return o.kind === 'synced'
-        ? { ...o, through: { journal: pos.id, gen }, ...(fetched.meta.ringAt !== undefined ? { ringAt: fetched.meta.ringAt } : {}) }
-        : o;
+      if (o !== undefined)
+        return o.kind === 'synced'
+          ? { ...o, ...note, through: { journal: pos.id, gen }, ...(fetched.meta.ringAt !== undefined ? { ringAt: fetched.meta.ringAt } : {}) }
+          : o;
     }
   }
   // No position in the peer's current journal: the whole tree. The journal as fetched before the
@@ -320,12 +242,42 @@ export async function syncFromPeer(p: MirrorParams, l: Layout, d: SyncDeps, mode
       snapshotAt: o.snapshotAt,
       files: o.outcome.files,
       local: o.local,
+      ...(own ? { own, ownFrom: own.journal } : {}),
     } satisfies Position);
   } else {
     await forgetPosition(l);
   }
-  if (o.outcome.kind === 'synced' && from?.ok) return { ...o.outcome, through: { journal: from.id, gen: from.entries[from.entries.length - 1]?.gen ?? 0 } };
-  return o.outcome;
+  if (o.outcome.kind === 'synced' && from?.ok)
+    return { ...o.outcome, ...note, through: { journal: from.id, gen: from.entries[from.entries.length - 1]?.gen ?? 0 } };
+  return o.outcome.kind === 'synced' ? { ...o.outcome, ...note } : o.outcome;
+}
+
+/** This node's own journal now (id and last generation), when its tracker watches the whole copy. */
+export async function ownJournal(l: Layout): Promise<Position['own']> {
+  const s = await readJson<JournalState>(journalStateFile(l), (v) => typeof v.id === 'string' && typeof v.gen === 'number');
+  return s?.ready ? { journal: s.id, gen: s.gen } : undefined;
+}
+
+/**
+ * A demoted node's first round, when the newly promoted peer vouches for this copy (mergedFrom)
+ * and publishes its own journal since it began following (followFrom): the position at that
+ * journal's first line, the peer's kept local changes pending — the lines and those paths are what
+ * this copy lacks. Undefined otherwise (a full sync).
+ */
+async function followFrom(l: Layout, status: PeerStatus | undefined, peer: JournalState, own: Position['own']): Promise<Position | undefined> {
+  const f = status?.followFrom;
+  if (f === undefined || f.journal !== peer.id || !(await vouchedByPeer(l, status))) return undefined;
+  const snapshotAt = (await readSynced(l))?.snapshotAt ?? 0;
+  return {
+    id: f.journal,
+    gen: 0,
+    offset: f.offset,
+    snapshotAt,
+    files: f.files,
+    local: {},
+    ...(own ? { own, ownFrom: own.journal } : {}),
+    pending: { local: [], dirs: [], peer: f.paths },
+  };
 }
 
 /**
@@ -341,186 +293,17 @@ async function vouchedByPeer(l: Layout, status: PeerStatus | undefined): Promise
   return own !== undefined && own.ready && own.id === m.journal && own.gen <= m.gen;
 }
 
-/** Is `p` one of `paths` or below one of them (a removed directory)? */
-function under(p: string, dirs: ReadonlySet<string>): boolean {
-  for (let i = p.indexOf('/'); i >= 0; i = p.indexOf('/', i + 1)) if (dirs.has(p.slice(0, i))) return true;
-  return dirs.has(p);
-}
-
-/** Local files at or below `rel` (a path the peer no longer has): what the merge must decide about. */
-function localFilesUnder(root: string, rel: string): string[] {
-  const out: string[] = [];
-  const st = lstatSync(join(root, rel), { throwIfNoEntry: false });
-  if (st === undefined) return out;
-  if (!st.isDirectory()) return [rel];
-  const stack = [rel];
-  while (stack.length > 0) {
-    const r = stack.pop()!;
-    for (const e of readdirSync(join(root, r), { withFileTypes: true })) {
-      const c = `${r}/${e.name}`;
-      if (e.isDirectory()) stack.push(c);
-      else if (e.isFile() || e.isSymbolicLink()) out.push(c);
-    }
-  }
-  return out;
-}
-
-/** Is one of the directories leading to `rel` (not `rel` itself) a symbolic link here? */
-function throughLink(root: string, rel: string): boolean {
-  for (let i = rel.indexOf('/'); i >= 0; i = rel.indexOf('/', i + 1)) {
-    if (lstatSync(join(root, rel.slice(0, i)), { throwIfNoEntry: false })?.isSymbolicLink()) return true;
-  }
-  return false;
-}
-
-/** Removes now-empty directories at and below `rel`, deepest first (one holding a kept file stays). */
-function pruneEmptyDirs(root: string, rel: string): void {
-  const st = lstatSync(join(root, rel), { throwIfNoEntry: false });
-  if (!st?.isDirectory()) return;
-  for (const e of readdirSync(join(root, rel), { withFileTypes: true })) if (e.isDirectory()) pruneEmptyDirs(root, `${rel}/${e.name}`);
-  try {
-    rmdirSync(join(root, rel));
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOTEMPTY' && (e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-  }
-}
-
-const lagOf = (entries: readonly JournalEntry[]): Lag => {
-  let bytes = 0;
-  let oldestAt: number | undefined;
-  for (const e of entries) {
-    bytes += e.size;
-    oldestAt = oldestAt === undefined ? e.at : Math.min(oldestAt, e.at);
-  }
-  return { changes: entries.length, bytes, ...(oldestAt !== undefined ? { oldestAt } : {}) };
-};
-
-/** The journal's changes since our position: only those paths cross the link. */
-async function incrementalSync(
-  p: MirrorParams,
-  l: Layout,
-  d: SyncDeps,
-  mode: 'replica' | 'promote',
-  pos: Position,
-  entries: readonly JournalEntry[],
-  end: number,
-  started: number,
-): Promise<SyncOutcome> {
-  const none: MergeResult = { taken: 0, removed: 0, keptLocal: Object.keys(pos.local).length, conflicts: [] };
-  const lag = lagOf(entries);
-  const last = entries[entries.length - 1];
-  const advance = async (local: Readonly<Record<string, Entry | null>>): Promise<void> => {
-    await writeJsonAtomic(positionFile(l), { ...pos, gen: last?.gen ?? pos.gen, offset: end, local } satisfies Position);
-  };
-  if (entries.length === 0) {
-    return { kind: 'synced', fast: true, scope: 'incremental', files: pos.files, merge: none, durationMs: d.now() - started, lag };
-  }
-  const paths = [...new Set(entries.map((e) => e.path))].filter(safeRelative).sort();
-  const listFile = `${l.stateDir}/changed.list`;
-  await writeFile(listFile, paths.map((x) => `${x}\0`).join(''), { mode: 0o600 });
-  const client = await clientArgs(p, l);
-  const list = ['--from0', `--files-from=${listFile}`];
-  const keptHere = new Set(Object.keys(pos.local));
-  const pathSet = new Set(paths);
-  const touchesLocal = [...keptHere].some((k) => under(k, pathSet));
-  if (!touchesLocal) {
-    // Nothing here to protect: straight into place (rsync writes each file to a temporary name and
-    // renames it, so no reader sees a half-copied file); a path gone there is removed here. The
-    // journal says these paths changed: no quick check (--ignore-times), so a rewrite of the same
-    // size within the same clock tick is taken too.
-    const r = await runRsync(
-      d.run,
-      p,
-      [...client, ...COPY_ARGS, '--ignore-times', '--dirs', ...list, '--delete-missing-args', '--force', remoteUrl(p, l, 'data'), `${l.data}/`],
-      rsyncOpts(d),
-    );
-    const c = classify(r);
-    if (c !== 'ok') return pullFailed(mode, c, `pull of ${paths.length} changed path(s) from ${l.peer} failed: ${describe(r)}`, lag);
-    await recordChanges(l, pos, paths, d.now());
-    await advance(pos.local);
-    return { kind: 'synced', fast: true, scope: 'incremental', files: pos.files, merge: { ...none, taken: paths.length }, durationMs: d.now() - started, lag };
-  }
-  // Some of these paths hold local changes never mirrored: the three-way merge, on these paths only.
-  // (A path below a local symbolic link — the peer turned a link into a directory — would lead the
-  // merge's file operations out of the data directory: that one case takes the full merge.)
-  if (paths.some((x) => throughLink(l.data, x))) {
-    await forgetPosition(l);
-    return syncFromPeer(p, l, d, mode);
-  }
-  await rm(l.stagingDir, { recursive: true, force: true });
-  await mkdir(l.stagingDir, { recursive: true });
-  try {
-    const r = await runRsync(
-      d.run,
-      p,
-      [...client, ...COPY_ARGS, '--dirs', ...list, '--ignore-missing-args', remoteUrl(p, l, 'data'), `${l.stagingDir}/`],
-      rsyncOpts(d),
-    );
-    const c = classify(r);
-    if (c !== 'ok') return pullFailed(mode, c, `pull of ${paths.length} changed path(s) from ${l.peer} failed: ${describe(r)}`, lag);
-    const localFiles = new Map<string, Entry>();
-    const remoteFiles = new Map<string, Entry>();
-    const remoteDirs = new Set<string>();
-    const localDirs = new Set<string>();
-    const base = new Map<string, Entry>();
-    const candidates = new Set<string>();
-    for (const x of paths) for (const f of localFilesUnder(l.data, x)) candidates.add(f);
-    for (const x of paths) {
-      const st = lstatSync(join(l.stagingDir, x), { throwIfNoEntry: false });
-      if (st?.isDirectory()) remoteDirs.add(x);
-      else if (st) candidates.add(x);
-      if (lstatSync(join(l.data, x), { throwIfNoEntry: false })?.isDirectory()) localDirs.add(x);
-    }
-    for (const f of candidates) {
-      const le = await entryOf(l.data, f);
-      const re = await entryOf(l.stagingDir, f);
-      if (le) localFiles.set(f, le);
-      if (re) remoteFiles.set(f, re);
-      // A path this node never changed is, by definition, what it last received: its base is itself.
-      const b = f in pos.local ? (pos.local[f] ?? undefined) : le;
-      if (b) base.set(f, b);
-    }
-    const plan = planMerge({ files: localFiles, dirs: localDirs }, { files: remoteFiles, dirs: remoteDirs }, base);
-    const merge = await applyMerge(plan, { data: l.data, staging: l.stagingDir, conflictsDir: l.conflictsDir, node: l.node, peer: l.peer, now: d.now() });
-    for (const x of paths) if (!remoteDirs.has(x) && !remoteFiles.has(x)) pruneEmptyDirs(l.data, x);
-    // The kept local changes stay local changes against the peer's version, as after a full merge.
-    const kept = new Set(plan.keepLocal);
-    const local: Record<string, Entry | null> = { ...pos.local };
-    for (const f of candidates) {
-      if (kept.has(f)) local[f] = remoteFiles.get(f) ?? null;
-      else delete local[f];
-    }
-    const changes: ManifestChange[] = [...candidates].map((f) => [f, remoteFiles.get(f) ?? null]);
-    for (const x of paths) if (!remoteDirs.has(x) && !remoteFiles.has(x)) changes.push([x, null, 'tree']);
-    await recordManifest(l, pos, changes, d.now());
-    await advance(local);
-    return { kind: 'synced', fast: false, scope: 'incremental', files: pos.files, merge, durationMs: d.now() - started, lag };
-  } finally {
-    await rm(l.stagingDir, { recursive: true, force: true });
-  }
-}
-
-/** Appends the new entries of these paths (what both copies now agree on: they were just pulled) to the manifest's log. */
-async function recordChanges(l: Layout, pos: Position, paths: readonly string[], now: number): Promise<void> {
-  const changes: ManifestChange[] = [];
-  for (const x of paths) {
-    const st = lstatSync(join(l.data, x), { throwIfNoEntry: false });
-    if (st?.isDirectory()) continue;
-    const e = await entryOf(l.data, x);
-    changes.push(e ? [x, e] : [x, null, 'tree']);
-  }
-  await recordManifest(l, pos, changes, now);
-}
-
-async function recordManifest(l: Layout, pos: Position, changes: readonly ManifestChange[], now: number): Promise<void> {
-  await appendManifest(l.manifestFile, pos.snapshotAt, now, changes);
-  await writeJsonAtomic(syncedFile(l), { syncedAt: now, syncedWith: l.peer } satisfies SyncedMark);
-}
-
 interface FullResult {
   readonly outcome: SyncOutcome;
   readonly snapshotAt: number;
   readonly local: Readonly<Record<string, Entry | null>>;
+}
+
+/** Records a full sync: the manifest snapshot of the tree both copies now share. */
+async function recordSnapshot(l: Layout, tree: Tree, at: number): Promise<number> {
+  await writeManifest(l.manifestFile, toManifest(tree, l.node, l.peer, at));
+  await writeJsonAtomic(syncedFile(l), { syncedAt: at, syncedWith: l.peer, snapshotAt: at } satisfies SyncedMark);
+  return at;
 }
 
 /** The whole tree (see the module comment). */
@@ -539,12 +322,7 @@ async function fullSync(
   // A copy the peer vouches for needs no look before the pull (only the snapshot after it).
   const local = vouched && mode === 'replica' ? undefined : await scanTree(l.data, { cache: ownEntries });
   const client = await clientArgs(p, l);
-  const record = async (tree: Tree): Promise<number> => {
-    const at = d.now();
-    await writeManifest(l.manifestFile, toManifest(tree, l.node, l.peer, at));
-    await writeJsonAtomic(syncedFile(l), { syncedAt: at, syncedWith: l.peer } satisfies SyncedMark);
-    return at;
-  };
+  const record = (tree: Tree): Promise<number> => recordSnapshot(l, tree, d.now());
 
   // Fast path: a replica holding exactly what it last received from this primary.
   // An empty copy (a new replica) has nothing to protect either, nor one the primary vouches it merged whole (a demoted node).
@@ -604,26 +382,4 @@ async function fullSync(
   } finally {
     await rm(l.stagingDir, { recursive: true, force: true });
   }
-}
-
-const kib = (n: number): string => (n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(1)} MiB`);
-
-/** One line for logs and action reasons. */
-export function summarize(o: SyncOutcome, l: Layout): string {
-  if (o.kind !== 'synced') return o.reason;
-  const m = o.merge;
-  let parts: string[];
-  if (o.scope === 'incremental') {
-    const lag = o.lag;
-    parts = [
-      lag && lag.changes > 0
-        ? `${o.fast ? 'pulled' : 'merged'} ${lag.changes} change(s) (${kib(lag.bytes)}) from ${l.peer} in ${o.durationMs} ms`
-        : `nothing changed on ${l.peer}`,
-    ];
-  } else {
-    parts = [`${o.fast ? 'pulled' : 'merged'} ${o.files} files from ${l.peer} in ${o.durationMs} ms`];
-  }
-  if (!o.fast || m.keptLocal > 0) parts.push(`${m.taken} taken, ${m.removed} removed, ${m.keptLocal} local changes kept`);
-  if (m.conflicts.length > 0) parts.push(`WARNING ${m.conflicts.length} conflict(s), see ${l.conflictsDir}: ${m.conflicts.map((c) => c.message).join('; ')}`);
-  return parts.join('; ');
 }

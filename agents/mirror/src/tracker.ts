@@ -17,16 +17,15 @@
  *   node tracker.js STATE_DIR/worker.json
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createSocket, type Socket } from 'node:dgram';
-import { isIPv6 } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import { open, readFile, rename, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { encodeRing, ringKey, type Ring } from './bell.js';
+import { Doorbell } from './bell.js';
 import { entryLine, headerLine, type JournalState } from './journal.js';
 import { layoutFor, MirrorParams, type Layout } from './params.js';
+import { bootId } from './proc.js';
 import type { WorkerConfig } from './worker.js';
 
 const IN_MODIFY = 0x2,
@@ -65,92 +64,27 @@ async function writeAtomic(file: string, text: string): Promise<void> {
   await rename(tmp, file);
 }
 
-/**
- * The doorbell (bell.ts): after each batch journaled on the Promoted node, one signed UDP datagram
- * to the replica's worker with the journal's state and the batch's lines, so it pulls the changed
- * paths at once without fetching the journal first. Only a hint: the replica still polls every
- * intervalMs, so a lost ring costs latency, never data. Where no UDP socket can be opened (or
- * PACELINE_MIRROR_DOORBELL=connect, to compare), the former ring: one connection to the peer's
- * rsync daemon (a module listing), whose log the worker watches — one at a time, changes during it
- * ring again when it ends.
- */
-class Doorbell {
-  private ringing = false;
-  private again = false;
-  private socket: Socket | undefined;
-  private readonly key: string | undefined;
-  constructor(
-    private readonly p: MirrorParams,
-    private readonly l: Layout,
-  ) {
-    this.key = ringKey(l);
-    try {
-      this.socket = createSocket(isIPv6(l.remote.address) ? 'udp6' : 'udp4');
-      this.socket.on('error', () => {
-        this.socket?.close();
-        this.socket = undefined;
-      });
-      this.socket.unref();
-    } catch (e) {
-      void e;
-      this.socket = undefined;
-    }
-  }
-
-  private promoted(): boolean {
-    try {
-      return (JSON.parse(readFileSync(this.l.statusFile, 'utf8')) as { role?: string }).role === 'promoted';
-    } catch (e) {
-      void e;
-      return false;
-    }
-  }
-
-  ring(state: JournalState, offset: number, lines: string): void {
-    if (!this.promoted()) return;
-    if (this.socket && process.env['PACELINE_MIRROR_DOORBELL'] !== 'connect') {
-      const ring: Ring = { v: 1, node: this.l.node, state, offset, lines };
-      this.socket.send(encodeRing(ring, this.key), this.l.remote.port, this.l.remote.address, (e) => {
-        if (e) this.connect();
-      });
-      return;
-    }
-    this.connect();
-  }
-
-  private connect(): void {
-    if (this.ringing) {
-      this.again = true;
-      return;
-    }
-    this.ringing = true;
-    const c = spawn(this.p.rsync, ['--contimeout=2', '--timeout=5', '--list-only', `rsync://${this.l.remote.authority}/`], { stdio: 'ignore' });
-    const done = (): void => {
-      this.ringing = false;
-      if (this.again) {
-        this.again = false;
-        this.connect();
-      }
-    };
-    c.once('error', done);
-    c.once('exit', done);
-  }
-}
-
 class Journal {
   private fh: FileHandle | undefined;
   private gen = 0;
   private bytes = 0;
   private readonly pending = new Set<string>();
-  private readonly unclosed = new Map<string, NodeJS.Timeout>();
+  /** Files written and not closed yet: their timer, and when they were first written (caughtUp stays before that). */
+  private readonly unclosed = new Map<string, { timer: NodeJS.Timeout; since: number }>();
   private timer: NodeJS.Timeout | undefined;
   private ready = false;
   private flushing: Promise<void> = Promise.resolve();
+  /** The watcher's last `!tick`: every change completed before it has been received (pending or written). */
+  private tickAt = 0;
+  /** Every change completed before this is in journal.log, on disk (published as JournalState.caughtUp). */
+  private caughtUp = 0;
+  private stopped = false;
   readonly id = randomUUID();
   readonly startedAt = Date.now();
 
   constructor(
     private readonly l: Layout,
+    private readonly bootId: string | undefined,
     private readonly lost?: string,
   ) {}
 
@@ -169,6 +103,9 @@ class Journal {
       ready: this.ready,
       ...(this.lost ? { lost: this.lost } : {}),
       at: Date.now(),
+      ...(this.caughtUp > 0 ? { caughtUp: this.caughtUp } : {}),
+      ...(this.bootId ? { bootId: this.bootId } : {}),
+      ...(this.stopped ? { stopped: true } : {}),
     };
     await writeAtomic(journalStateFile(this.l), `${JSON.stringify(s)}\n`);
     return s;
@@ -177,20 +114,26 @@ class Journal {
   async markReady(): Promise<void> {
     this.ready = true;
     // After any batch being written (one publish at a time: a late one would overwrite a newer state).
-    this.flushing = this.flushing.then(async () => {
-      await this.publish();
-    });
+    this.flushing = this.flushing.then(() => this.flush());
     await this.flushing;
     this.heartbeat = setInterval(() => {
-      this.flushing = this.flushing.then(async () => {
-        await this.publish();
-      });
+      this.flushing = this.flushing.then(() => this.flush());
     }, HEARTBEAT_MS);
   }
   private heartbeat: NodeJS.Timeout | undefined;
 
   get full(): boolean {
     return this.bytes > MAX_JOURNAL_BYTES;
+  }
+
+  /** The watcher's `!tick MS`: everything before MS has been received; published at the next flush (a barrier waits for it). */
+  tick(at: number): void {
+    if (at <= this.tickAt) return;
+    this.tickAt = at;
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      this.flushing = this.flushing.then(() => this.flush());
+    }, FLUSH_MS);
   }
 
   /** One watcher record. */
@@ -201,38 +144,40 @@ class Journal {
       this.add(rel);
       this.walk(rel);
     } else if ((mask & IN_MODIFY) !== 0 && !isDir) {
-      const t = this.unclosed.get(rel);
-      if (t) clearTimeout(t);
-      this.unclosed.set(
-        rel,
-        setTimeout(() => {
-          this.unclosed.delete(rel);
-          this.add(rel);
-        }, UNCLOSED_MS),
-      );
-    } else if ((mask & IN_CREATE) !== 0) {
-      // A regular file is journaled when closed; a symbolic link or a new hard link exists complete at once.
-      const st = lstatSync(join(this.l.data, rel), { throwIfNoEntry: false });
-      if (st?.isSymbolicLink()) this.add(rel);
-      else if (st?.isFile() && st.nlink > 1) {
-        // A new hard link: journal its siblings in the same directory too, so the peer links them
-        // (rsync -H links only files it transfers together). A link across directories arrives as a copy.
+      const u = this.unclosed.get(rel);
+      if (u) clearTimeout(u.timer);
+      const timer = setTimeout(() => {
+        this.unclosed.delete(rel);
         this.add(rel);
-        const dir = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
-        for (const e of readdirSync(join(this.l.data, dir), { withFileTypes: true })) {
-          const sib = dir ? `${dir}/${e.name}` : e.name;
-          if (e.isFile() && sib !== rel && lstatSync(join(this.l.data, sib), { throwIfNoEntry: false })?.ino === st.ino) this.add(sib);
-        }
-      }
+      }, UNCLOSED_MS);
+      this.unclosed.set(rel, { timer, since: u?.since ?? Date.now() });
+    } else if ((mask & IN_CREATE) !== 0) {
+      this.created(rel);
     } else {
       if ((mask & (IN_CLOSE_WRITE | IN_MOVED_FROM | IN_DELETE)) !== 0) {
-        const t = this.unclosed.get(rel);
-        if (t) {
-          clearTimeout(t);
+        const u = this.unclosed.get(rel);
+        if (u) {
+          clearTimeout(u.timer);
           this.unclosed.delete(rel);
         }
       }
       if ((mask & (IN_CLOSE_WRITE | IN_ATTRIB | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE)) !== 0) this.add(rel);
+    }
+  }
+
+  /** A regular file is journaled when closed; a symbolic link or a new hard link exists complete at once. */
+  private created(rel: string): void {
+    const st = lstatSync(join(this.l.data, rel), { throwIfNoEntry: false });
+    if (st?.isSymbolicLink()) this.add(rel);
+    else if (st?.isFile() && st.nlink > 1) {
+      // A new hard link: journal its siblings in the same directory too, so the peer links them
+      // (rsync -H links only files it transfers together). A link across directories arrives as a copy.
+      this.add(rel);
+      const dir = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
+      for (const e of readdirSync(join(this.l.data, dir), { withFileTypes: true })) {
+        const sib = dir ? `${dir}/${e.name}` : e.name;
+        if (e.isFile() && sib !== rel && lstatSync(join(this.l.data, sib), { throwIfNoEntry: false })?.ino === st.ino) this.add(sib);
+      }
     }
   }
 
@@ -263,35 +208,52 @@ class Journal {
     }, FLUSH_MS);
   }
 
+  /**
+   * Writes what is pending (on disk: fdatasync), moves caughtUp to the last tick received before
+   * (but not past a file still being written), publishes the state and rings. Also the heartbeat.
+   */
   async flush(): Promise<void> {
-    if (this.pending.size === 0 || !this.fh) return;
+    if (!this.fh) return;
+    const tick = this.tickAt; // every change before it is pending now, or written already
     const paths = [...this.pending];
     this.pending.clear();
-    const now = Date.now();
     let text = '';
-    for (const p of paths) {
-      const st = lstatSync(join(this.l.data, p), { throwIfNoEntry: false });
-      text += entryLine(this.id, { gen: ++this.gen, at: now, size: st?.isFile() ? st.size : 0, path: p });
+    let offset = this.bytes;
+    if (paths.length > 0) {
+      const now = Date.now();
+      for (const p of paths) {
+        const st = lstatSync(join(this.l.data, p), { throwIfNoEntry: false });
+        text += entryLine(this.id, { gen: ++this.gen, at: now, size: st?.isFile() ? st.size : 0, path: p });
+      }
+      offset = this.bytes;
+      await this.fh.write(text);
+      await this.fh.datasync();
+      this.bytes += Buffer.byteLength(text);
     }
-    const offset = this.bytes;
-    await this.fh.write(text);
-    this.bytes += Buffer.byteLength(text);
+    let upTo = tick;
+    for (const u of this.unclosed.values()) upTo = Math.min(upTo, u.since - 1);
+    if (upTo > this.caughtUp) this.caughtUp = upTo;
     const state = await this.publish();
-    this.onChange?.(state, offset, text);
+    if (text !== '') this.onChange?.(state, offset, text);
   }
   /** Called after every batch written (the doorbell): the journal's state, where the batch begins in the file, its lines. */
   onChange: ((state: JournalState, offset: number, lines: string) => void) | undefined;
 
-  /** Writes what is pending (including files still open for writing) and closes the file. */
-  async close(): Promise<void> {
+  /**
+   * Writes what is pending (including files still open for writing) and closes the file. `clean`:
+   * the watcher's "!stopped" was read, so every change before the stop is in the journal —
+   * published as `stopped` (the next start may then vouch for the copy from here: resume.ts).
+   */
+  async close(clean = false): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     if (this.heartbeat) clearInterval(this.heartbeat);
-    for (const [p, t] of this.unclosed) {
-      clearTimeout(t);
+    for (const [p, u] of this.unclosed) {
+      clearTimeout(u.timer);
       this.pending.add(p);
     }
     this.unclosed.clear();
     await this.flushing;
+    this.stopped = clean && this.ready;
     await this.flush();
     await this.fh?.close();
     this.fh = undefined;
@@ -309,22 +271,30 @@ async function main(): Promise<void> {
   let stopping = false;
   let child: ChildProcess | undefined;
   let journal: Journal | undefined;
+  // A clean stop: the watcher, on SIGTERM (ours, or the agent's to the whole process group), prints
+  // what is queued and "!stopped" before it exits; once that is read, every change made before the
+  // stop is journaled and the journal says so (JournalState.stopped).
+  let exited: Promise<void> = Promise.resolve();
+  let sawStopped = false;
   const stop = async (): Promise<void> => {
     stopping = true;
     child?.kill('SIGTERM');
-    await journal?.close();
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
+    await journal?.close(sawStopped);
     process.exit(0);
   };
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => void stop());
   let lost: string | undefined;
   const bell = new Doorbell(p, l);
+  const boot = await bootId();
   while (!stopping) {
-    journal = new Journal(l, lost);
+    journal = new Journal(l, boot, lost);
     journal.onChange = (state, offset, lines) => bell.ring(state, offset, lines);
     await journal.open();
     const j = journal;
     const w = spawn('python3', [watcherScript(), l.data], { stdio: ['ignore', 'pipe', 'inherit'] });
     child = w;
+    exited = new Promise((r) => w.once('close', () => r()));
     lost = await new Promise<string>((resolve) => {
       let rest = Buffer.alloc(0);
       let done = false;
@@ -343,7 +313,11 @@ async function main(): Promise<void> {
           const rec = buf.subarray(0, z).toString('utf8');
           buf = buf.subarray(z + 1);
           if (rec === '!ready') void j.markReady();
-          else if (rec.startsWith('!lost ')) finish(rec.slice(6));
+          else if (rec.startsWith('!tick ')) j.tick(Number(rec.slice(6)));
+          else if (rec.startsWith('!stopped ')) {
+            j.tick(Number(rec.slice(9)));
+            sawStopped = true;
+          } else if (rec.startsWith('!lost ')) finish(rec.slice(6));
           else {
             const sp = rec.indexOf(' ');
             j.event(parseInt(rec.slice(0, sp), 16), rec.slice(sp + 1));
@@ -355,8 +329,8 @@ async function main(): Promise<void> {
       w.once('error', (e) => finish(`cannot run the watcher (python3): ${e.message}`));
       w.once('exit', (code, sig) => finish(`the watcher exited (${code ?? sig})`));
     });
+    if (stopping) break; // stop() closes the journal
     await journal.close();
-    if (stopping) break;
     process.stderr.write(`${new Date().toISOString()} journal ${journal.id} abandoned: ${lost}; starting a new one (the peer rescans once)\n`);
     await new Promise((r) => setTimeout(r, 1000));
   }

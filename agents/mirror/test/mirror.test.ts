@@ -238,7 +238,10 @@ describe('paceline:mirror between two rsync daemons on loopback', () => {
     // serv1 returns: started Unpromoted, it follows serv2 but keeps its unmirrored changes.
     t = Date.now();
     expect(await outcome(serv1, 'start')).toBe('ok'); // after the reboot (same boot here: start replaces the dead daemon)
-    await synced(serv1, t);
+    const first = await synced(serv1, t);
+    // Its tracker survived the crash and stopped cleanly at start: the return reads both journals, no full scan (resume.ts).
+    expect(first.scope).toBe('incremental');
+    expect(first.reason).toContain('resumed from its journal, no full scan: 2 path(s) journaled here since the point in common with serv2');
     const back = await call(serv1, 'monitor');
     expect(back.outcome).toBe('ok');
     expect(back.reason).toContain('local change(s) never mirrored');
@@ -269,13 +272,19 @@ describe('paceline:mirror between two rsync daemons on loopback', () => {
     const mon = await call(serv1, 'monitor');
     expect(mon.outcome).toBe('running-promoted');
     expect(mon.reason).toContain('WARNING 1 conflicting version(s)');
-    // And serv2, now the replica, converges on the merged copy — without a merge of its own: serv1
-    // publishes that its promotion merged serv2's journal through its last generation, and nothing
-    // was written on serv2 since, so serv2's copy holds nothing serv1 lacks (a plain pull).
-    expect(JSON.parse(await readFile(`${serv1.data}.mirror/pub/status.json`, 'utf8'))).toMatchObject({ role: 'promoted', mergedFrom: { node: 'serv2' } });
+    // And serv2, now the replica, converges on the merged copy — without a merge of its own nor a
+    // walk of the tree: serv1 publishes that its promotion merged serv2's journal through its last
+    // generation (nothing was written on serv2 since, so serv2's copy holds nothing serv1 lacks) and
+    // its own journal since it followed serv2 with the local changes it kept: serv2 pulls those paths.
+    expect(JSON.parse(await readFile(`${serv1.data}.mirror/pub/status.json`, 'utf8'))).toMatchObject({
+      role: 'promoted',
+      mergedFrom: { node: 'serv2' },
+      followFrom: { paths: ['new/5-crash'] },
+    });
     t = Date.now();
     const ws = await synced(serv2, t);
-    expect(ws.lastFull?.reason).toMatch(/^pulled \d+ files from serv1 in \d+ ms$/);
+    expect(ws.lastFull).toBeUndefined();
+    expect(ws.scope).toBe('incremental');
     expect(await listTree(serv2.data)).toEqual(files);
   });
 

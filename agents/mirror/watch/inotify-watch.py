@@ -6,6 +6,10 @@ process that streams what it sees on stdout, one NUL-terminated record each:
     MASK RELPATH                an event (MASK in hex, RELPATH relative to the root, '' = the root)
     !lost REASON                events may have been lost (queue overflow, watch limit, root gone):
                                 the reader must not trust anything it has not re-read
+    !stopped MS                 (on SIGTERM, the last record) as !tick, then the watcher exits
+    !tick MS                    the kernel's queue was empty at MS (ms since the epoch): every
+                                change completed before then has been printed above. Sent when
+                                idle (four times a second) and after a burst (at most every 100 ms)
 
 Why not inotifywait: it drops IN_Q_OVERFLOW silently (events are then lost without a word), and its
 paths go stale when a watched directory is renamed. This is the standard library only (ctypes):
@@ -13,8 +17,11 @@ directories created or moved in are watched before their event is printed, so th
 them and miss nothing; a directory moved out loses its watches."""
 import ctypes
 import os
+import select
+import signal
 import struct
 import sys
+import time
 
 IN_MODIFY, IN_ATTRIB, IN_CLOSE_WRITE = 0x2, 0x4, 0x8
 IN_MOVED_FROM, IN_MOVED_TO, IN_CREATE, IN_DELETE = 0x40, 0x80, 0x100, 0x200
@@ -72,17 +79,22 @@ def forget(rel):
             del paths[wd]
 
 
-if not add(b''):
-    sys.exit(3)
-out.write(b'!ready\0')
-out.flush()
-while True:
-    try:
-        buf = os.read(fd, 1 << 20)
-    except InterruptedError:
-        continue
-    if not buf:
-        break
+last_tick = 0.0
+
+
+def tick():
+    """Prints !tick when nothing is queued: the time is taken before looking, so every event of a
+    change completed before it has been read and printed."""
+    global last_tick
+    now = time.time()
+    if select.select([fd], [], [], 0)[0]:
+        return
+    out.write(b'!tick %d\0' % int(now * 1000))
+    last_tick = now
+
+
+def process(buf):
+    """Prints the events of one read."""
     i = 0
     while i < len(buf):
         wd, mask, _cookie, n = HEADER.unpack_from(buf, i)
@@ -109,4 +121,49 @@ while True:
         if mask & (IN_DELETE_SELF | IN_MOVE_SELF):
             continue  # reported by the parent's DELETE / MOVED_FROM
         out.write(b'%x ' % mask + rel + b'\0')
+
+
+# SIGTERM (the tracker stopping, or the agent stopping the tracker's process group): print what is
+# queued, then "!stopped MS" — every change completed before MS has been printed — and exit. The
+# handler only sets a flag; the wakeup pipe interrupts the wait.
+stopping = False
+wake_r, wake_w = os.pipe()
+os.set_blocking(wake_w, False)
+signal.set_wakeup_fd(wake_w)
+
+
+def on_term(_signum, _frame):
+    global stopping
+    stopping = True
+
+
+signal.signal(signal.SIGTERM, on_term)
+if not add(b''):
+    sys.exit(3)
+out.write(b'!ready\0')
+tick()
+out.flush()
+while not stopping:
+    ready = select.select([fd, wake_r], [], [], 0.25)[0]
+    if wake_r in ready:
+        os.read(wake_r, 512)
+    if fd not in ready:
+        tick()
+        out.flush()
+        continue
+    try:
+        buf = os.read(fd, 1 << 20)
+    except InterruptedError:
+        continue
+    if not buf:
+        break
+    process(buf)
+    if time.time() - last_tick >= 0.1:
+        tick()
+    out.flush()
+if stopping:
+    now = time.time()
+    while select.select([fd], [], [], 0)[0]:
+        process(os.read(fd, 1 << 20))
+    out.write(b'!stopped %d\0' % int(now * 1000))
     out.flush()
