@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 DEBS=(iproute2 iputils-arping iputils-ping rsync nftables tcpdump procps psmisc pacemaker-cli-utils resource-agents libxml2-utils keepalived)
 # The reference cluster's services, run by the typed service agents and the live lab (agents/*, npm run lab).
 DEBS+=(samba smbclient cyrus-imapd cyrus-admin cyrus-clients sasl2-bin sendmail-bin sendmail-cf m4 nginx-light apache2 bind9 bind9-dnsutils freeradius freeradius-utils)
+# npm run bench:daemon:scale:pacemaker runs a real Pacemaker + corosync cluster in two namespaces (issue 13).
+DEBS+=(pacemaker corosync pacemaker-resource-agents)
 # The web view's browser test (Playwright drives Debian's Chromium: a browser download fails here).
 DEBS+=(chromium)
 # npm ci builds the unix-dgram addon (systemd readiness, packages/runtime/src/sd-notify.ts) with node-gyp.
