@@ -14,6 +14,8 @@
 //   failover    the non-DC node's daemons SIGKILLed and its veth downed → all N started on the DC
 // Options: --resources N  --monitor SECONDS (10)  --rest SECONDS (10)  --token MS (corosync's; default
 //          corosync's own)  --load-threshold PCT (Pacemaker's; default 100000%, see below)
+//          --timeout SECONDS (each wait for placement or failover; default 2400)
+//          --membership JSON (passed to Paceline's bench, e.g. '{"deadTicks":40}')
 //          --no-paceline (skip the reference run)  --json
 // Pacemaker throttles its controller to one action at a time per node when the machine's load average
 // is above load-threshold (80% of the cores by default); on a shared machine that is the other jobs'
@@ -38,6 +40,7 @@ const monitorS = Number(opt('monitor', '10'));
 const restS = Number(opt('rest', '10'));
 const tokenMs = opt('token', undefined);
 const loadThreshold = opt('load-threshold', '100000%');
+const timeoutMs = Number(opt('timeout', '2400')) * 1000;
 const here = dirname(fileURLToPath(import.meta.url));
 const NAMES = ['serv1', 'serv2'];
 const ids = Array.from({ length: N }, (_, i) => `r${String(i).padStart(4, '0')}`);
@@ -49,7 +52,11 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 function runPaceline() {
   const r = spawnSync(
     process.execPath,
-    [join(here, 'bench-daemon-scale.mjs'), '--resources', String(N), '--monitor', String(monitorS), '--rest', String(restS), '--json'],
+    [
+      join(here, 'bench-daemon-scale.mjs'),
+      ...['--resources', String(N), '--monitor', String(monitorS), '--rest', String(restS), '--json'],
+      ...(opt('membership') !== undefined ? ['--membership', opt('membership')] : []),
+    ],
     { encoding: 'utf8', timeout: 900_000, maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const out = r.stdout ?? '';
@@ -95,8 +102,18 @@ const transitions = (node) => (node.log().match(/Calculated transition \d+/g) ??
 async function allStarted(nodes, dc, where, what) {
   const dcNode = nodes.find((n) => n.name === dc);
   let seenAt;
-  await waitFor(what, 900_000, () => {
-    if (controllerState(nodes, dc) !== 'S_IDLE') return false;
+  const t0 = Date.now();
+  // Every 250 ms for the first 10 s, then every second: each look forks nsenter, crmadmin and crm_mon.
+  const every = () => (Date.now() - t0 < 10_000 ? 250 : 1000);
+  let told = t0;
+  await waitFor(what, timeoutMs, every, () => {
+    const state = controllerState(nodes, dc);
+    if (Date.now() - told > 60_000) {
+      told = Date.now();
+      const starts = nodes.reduce((n, node) => n + (node.log().match(/Result of start operation/g) ?? []).length, 0);
+      console.error(`… ${what}: ${Math.round((told - t0) / 1000)} s, DC ${state ?? 'not answering'}, ${starts} starts logged so far`);
+    }
+    if (state !== 'S_IDLE') return false;
     seenAt = Date.now();
     const st = clusterStatus(dcNode);
     return st && ids.every((id, i) => st.resources.get(id)?.role === 'Started' && st.resources.get(id).nodes.join() === where(i));
@@ -107,7 +124,7 @@ async function allStarted(nodes, dc, where, what) {
 async function place(nodes, dc, result) {
   const dcNode = nodes.find((n) => n.name === dc);
   nodes[0].must('cibadmin', ['--modify', '--allow-create', '--xml-pipe'], { input: propertiesXml() });
-  await waitFor('the DC idle after setting the cluster properties', 60_000, () => controllerState(nodes, dc) === 'S_IDLE');
+  await waitFor('the DC idle after setting the cluster properties', 60_000, 250, () => controllerState(nodes, dc) === 'S_IDLE');
   await sleep(1000);
   const xml = configurationXml();
   const u0 = nodes.map((n) => n.usage());

@@ -208,7 +208,7 @@ export async function createCluster({ tag, root, names = ['serv1', 'serv2'], tok
     mountNodeDirs(n);
   }
   for (const n of nodes) n.daemon('corosync', ['-f']);
-  await waitFor('corosync: both nodes in one quorate membership', 60000, () =>
+  await waitFor('corosync: both nodes in one quorate membership', 60000, 250, () =>
     nodes.every((n) => {
       const r = n.exec('corosync-quorumtool', ['-s'], { timeoutMs: 5000 });
       return r.status === 0 && /Quorate:\s+Yes/.test(r.stdout) && /Total votes:\s+2/.test(r.stdout);
@@ -221,7 +221,7 @@ export async function createCluster({ tag, root, names = ['serv1', 'serv2'], tok
 export async function startPacemaker(nodes) {
   for (const n of nodes) n.daemon('pacemakerd', [], { PCMK_logfile: '/var/log/pacemaker/pacemaker.log' });
   let dc;
-  await waitFor('pacemaker: a DC elected, both nodes online, the DC idle', 180000, () => {
+  await waitFor('pacemaker: a DC elected, both nodes online, the DC idle', 180000, 500, () => {
     const st = clusterStatus(nodes[0]);
     dc = st?.dc;
     return st && dc && st.online.length === nodes.length && controllerState(nodes, dc) === 'S_IDLE';
@@ -255,14 +255,17 @@ export function clusterStatus(node) {
   return { dc, online, resources, bytes: xml.length };
 }
 
-/** Polls `check` (synchronous or not) every `everyMs` until it is truthy; throws naming `what` after `timeoutMs`. */
-export async function waitFor(what, timeoutMs, check, everyMs = 250) {
+/**
+ * Polls `check` (synchronous or not) every `everyMs` (a number, or a function giving the next pause)
+ * until it is truthy; throws naming `what` after `timeoutMs`.
+ */
+export async function waitFor(what, timeoutMs, everyMs, check) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
     if (v) return v;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
+    await sleep(typeof everyMs === 'function' ? everyMs() : everyMs);
   }
 }
 
