@@ -28,7 +28,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cleanup, live } from './lib/ns-lab.mjs';
-import { clusterStatus, controllerState, createCluster, killNode, logTime, startPacemaker, waitFor, whyNot } from './lib/pcmk-cluster.mjs';
+import { clusterStatus, controllerState, createCluster, currentDc, killNode, logTime, startPacemaker, waitFor, whyNot } from './lib/pcmk-cluster.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -96,18 +96,29 @@ function delta(a, b) {
   for (const [k, v] of Object.entries(b)) out[k] = v.cpuMs - (a[k]?.cpuMs ?? 0);
   return out;
 }
-const transitions = (node) => (node.log().match(/Calculated transition \d+/g) ?? []).length;
+/** Transitions calculated so far, counted on every node (only the DC calculates; the DC may move). */
+const transitions = (nodes) => nodes.reduce((s, n) => s + (n.log().match(/Calculated transition \d+/g) ?? []).length, 0);
 
-/** Waits until every resource runs where `where(i)` says and the DC is idle; returns when that was seen. */
-async function allStarted(nodes, dc, where, what) {
-  const dcNode = nodes.find((n) => n.name === dc);
+/**
+ * Waits until every resource runs where `where(i)` says and the DC is idle; returns when that was seen
+ * and the DC then (a DC whose controller was restarted meanwhile may have lost the election to the other node).
+ */
+async function allStarted(nodes, dc, where, what, result) {
   let seenAt;
   const t0 = Date.now();
   // Every 250 ms for the first 10 s, then every second: each look forks nsenter, crmadmin and crm_mon.
   const every = () => (Date.now() - t0 < 10_000 ? 250 : 1000);
   let told = t0;
   await waitFor(what, timeoutMs, every, () => {
-    const state = controllerState(nodes, dc);
+    let state = controllerState(nodes, dc);
+    if (state !== undefined && !/^S_(IDLE|POLICY_ENGINE|TRANSITION_ENGINE|INTEGRATION|FINALIZE_JOIN)$/.test(state)) {
+      const now = currentDc(nodes);
+      if (now && now !== dc) {
+        (result.dcMoves ??= []).push(`${dc} → ${now} after ${Math.round((Date.now() - t0) / 1000)} s of "${what}"`);
+        dc = now;
+        state = controllerState(nodes, dc);
+      }
+    }
     if (Date.now() - told > 60_000) {
       told = Date.now();
       const starts = nodes.reduce((n, node) => n + (node.log().match(/Result of start operation/g) ?? []).length, 0);
@@ -115,31 +126,34 @@ async function allStarted(nodes, dc, where, what) {
     }
     if (state !== 'S_IDLE') return false;
     seenAt = Date.now();
-    const st = clusterStatus(dcNode);
+    const st = clusterStatus(nodes.find((n) => n.name === dc));
     return st && ids.every((id, i) => st.resources.get(id)?.role === 'Started' && st.resources.get(id).nodes.join() === where(i));
   });
-  return seenAt;
+  return { seenAt, dc };
 }
 
+/** Loads the configuration and waits for it to be placed; returns the DC at the end. */
 async function place(nodes, dc, result) {
-  const dcNode = nodes.find((n) => n.name === dc);
   nodes[0].must('cibadmin', ['--modify', '--allow-create', '--xml-pipe'], { input: propertiesXml() });
   await waitFor('the DC idle after setting the cluster properties', 60_000, 250, () => controllerState(nodes, dc) === 'S_IDLE');
   await sleep(1000);
   const xml = configurationXml();
   const u0 = nodes.map((n) => n.usage());
-  const tr0 = transitions(dcNode);
+  const tr0 = transitions(nodes);
   const t0 = Date.now();
   nodes[0].must('cibadmin', ['--modify', '--allow-create', '--xml-pipe'], { input: xml, timeoutMs: 300_000 });
   result.loadCallMs = Date.now() - t0;
   result.cibBytes = xml.length;
-  const seen = await allStarted(nodes, dc, home, `all ${N} started at home`);
-  result.placedMs = seen - t0;
+  const seen = await allStarted(nodes, dc, home, `all ${N} started at home`, result);
+  result.placedMs = seen.seenAt - t0;
   const u1 = nodes.map((n) => n.usage());
-  result.transitionsToPlace = transitions(dcNode) - tr0;
+  result.transitionsToPlace = transitions(nodes) - tr0;
+  dc = seen.dc;
+  const dcNode = nodes.find((n) => n.name === dc);
   result.placeCpuMs = Object.fromEntries(nodes.map((n, i) => [n.name, total(u1[i]) - total(u0[i])]));
   result.placeDcDaemonsMs = delta(u0[nodes.indexOf(dcNode)], u1[nodes.indexOf(dcNode)]);
   result.dcCpuPerTransitionMs = result.placeCpuMs[dc] / Math.max(1, result.transitionsToPlace);
+  return dc;
 }
 
 async function rest(nodes, result) {
@@ -176,15 +190,15 @@ async function failover(nodes, dc, result) {
   const dcNode = nodes.find((n) => n.name === dc);
   const other = nodes.find((n) => n.name !== dc);
   const u0 = dcNode.usage();
-  const tr0 = transitions(dcNode);
+  const tr0 = transitions(nodes);
   const k = Date.now();
   killNode(other);
-  const seen = await allStarted(nodes, dc, () => dc, `all ${N} started on ${dc} after ${other.name} was killed`);
-  result.failoverMs = seen - k;
+  const seen = await allStarted(nodes, dc, () => dc, `all ${N} started on ${dc} after ${other.name} was killed`, result);
+  result.failoverMs = seen.seenAt - k;
   const u1 = dcNode.usage();
   result.failoverCpuMs = total(u1) - total(u0);
   result.failoverDcDaemonsMs = delta(u0, u1);
-  result.failoverTransitions = transitions(dcNode) - tr0;
+  result.failoverTransitions = transitions(nodes) - tr0;
   const left = dcNode
     .log('corosync.log')
     .split('\n')
@@ -193,6 +207,19 @@ async function failover(nodes, dc, result) {
   const token = dcNode.exec('corosync-cmapctl', ['-g', 'runtime.config.totem.token']).stdout;
   const consensus = dcNode.exec('corosync-cmapctl', ['-g', 'runtime.config.totem.consensus']).stdout;
   result.corosync = { tokenMs: Number(/= (\d+)/.exec(token)?.[1]), consensusMs: Number(/= (\d+)/.exec(consensus)?.[1]) };
+}
+
+/** Pacemaker's own daemons failing during the run (pacemakerd kills a subdaemon that stops answering its IPC, a daemon exits). */
+function incidents(nodes) {
+  const re = /error: (.*(unresponsive to ipc|exited with status|terminated with signal|Could not recover).*)$/;
+  return nodes.flatMap((n) =>
+    n
+      .log()
+      .split('\n')
+      .map((l) => re.exec(l))
+      .filter(Boolean)
+      .map((m) => `${n.name}: ${m[1].replace(/ \| .*/, '')}`),
+  );
 }
 
 function tails(nodes) {
@@ -212,10 +239,9 @@ async function runPacemaker() {
     const t = Date.now();
     nodes = await createCluster({ tag: `${process.pid.toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`, root, names: NAMES, tokenMs });
     result.corosyncUpMs = Date.now() - t;
-    const dc = await startPacemaker(nodes);
+    const elected = await startPacemaker(nodes);
     result.pacemakerUpMs = Date.now() - t - result.corosyncUpMs;
-    result.dc = dc;
-    await place(nodes, dc, result);
+    const dc = (result.dc = await place(nodes, elected, result));
     await rest(nodes, result);
     crmMonLatency(
       nodes.find((n) => n.name !== dc),
@@ -227,6 +253,7 @@ async function runPacemaker() {
     tails(nodes);
     result.error = e.message;
   }
+  result.incidents = incidents(nodes);
   result.loadavgEnd = loadavg()[0];
   return result;
 }
@@ -298,6 +325,8 @@ const paceline = args.includes('--no-paceline') ? undefined : runPaceline();
 const pacemaker = await runPacemaker();
 printPacemaker(pacemaker);
 if (paceline && !pacemaker.error) printComparison(paceline, pacemaker);
+if (pacemaker.dcMoves?.length) console.log(`\nThe DC moved: ${pacemaker.dcMoves.join('; ')}`);
+if (pacemaker.incidents?.length) console.log(`\nPacemaker's daemons failed during the run:\n${pacemaker.incidents.map((l) => `- ${l}`).join('\n')}`);
 if (pacemaker.error) console.log(`\nPacemaker could not complete the scenario: ${pacemaker.error}`);
 if (args.includes('--json')) console.log(JSON.stringify({ paceline, pacemaker }, null, 1));
 cleanup(); // the daemons' handles would keep this process alive

@@ -236,6 +236,16 @@ export function controllerState(nodes, dc) {
   return r && r.status === 0 ? (r.stdout + r.stderr).trim() : undefined;
 }
 
+/** The DC's name as the first node that answers `crmadmin -D` sees it, or undefined. */
+export function currentDc(nodes) {
+  for (const n of nodes) {
+    const r = n.exec('crmadmin', ['-D'], { timeoutMs: 10000 });
+    const m = r.status === 0 ? /Designated Controller is: (\S+)/.exec(r.stdout + r.stderr) : null;
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
 /** crm_mon's XML, parsed to what the bench needs, or undefined when crm_mon fails. */
 export function clusterStatus(node) {
   const r = node.exec('crm_mon', ['-1', '--output-as=xml'], { timeoutMs: 60000 });
