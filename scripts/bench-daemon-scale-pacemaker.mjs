@@ -12,6 +12,8 @@
 //   at rest     over --rest seconds: bytes sent per second on each veth end, CPU per node
 //   crm_mon -1  on the node that is not the DC (as Paceline's status is asked on serv2), median of 10
 //   failover    the non-DC node's daemons SIGKILLed and its veth downed → all N started on the DC
+// Under the table: the DC's moves (pacemakerd restarts a controller that stops answering, the other
+// node may win the election) and Pacemaker's own daemon failures read from its logs.
 // Options: --resources N  --monitor SECONDS (10)  --rest SECONDS (10)  --token MS (corosync's; default
 //          corosync's own)  --load-threshold PCT (Pacemaker's; default 100000%, see below)
 //          --timeout SECONDS (each wait for placement or failover; default 2400)
@@ -192,6 +194,7 @@ async function failover(nodes, dc, result) {
   const u0 = dcNode.usage();
   const tr0 = transitions(nodes);
   const k = Date.now();
+  result.killed = { node: other.name, at: k };
   killNode(other);
   const seen = await allStarted(nodes, dc, () => dc, `all ${N} started on ${dc} after ${other.name} was killed`, result);
   result.failoverMs = seen.seenAt - k;
@@ -209,13 +212,17 @@ async function failover(nodes, dc, result) {
   result.corosync = { tokenMs: Number(/= (\d+)/.exec(token)?.[1]), consensusMs: Number(/= (\d+)/.exec(consensus)?.[1]) };
 }
 
-/** Pacemaker's own daemons failing during the run (pacemakerd kills a subdaemon that stops answering its IPC, a daemon exits). */
-function incidents(nodes) {
+/**
+ * Pacemaker's own daemons failing during the run (pacemakerd kills a subdaemon that stops answering
+ * its IPC, a daemon exits); on the node the bench killed, only what came before the kill.
+ */
+function incidents(nodes, killed) {
   const re = /error: (.*(unresponsive to ipc|exited with status|terminated with signal|Could not recover).*)$/;
   return nodes.flatMap((n) =>
     n
       .log()
       .split('\n')
+      .filter((l) => !(killed?.node === n.name && logTime(l) >= killed.at - 1000))
       .map((l) => re.exec(l))
       .filter(Boolean)
       .map((m) => `${n.name}: ${m[1].replace(/ \| .*/, '')}`),
@@ -253,7 +260,7 @@ async function runPacemaker() {
     tails(nodes);
     result.error = e.message;
   }
-  result.incidents = incidents(nodes);
+  result.incidents = incidents(nodes, result.killed);
   result.loadavgEnd = loadavg()[0];
   return result;
 }
