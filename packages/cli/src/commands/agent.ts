@@ -138,26 +138,9 @@ export function registerAgentCommands(program: Command, registry: AgentRegistry,
     .argument('<agent>', 'paceline:NAME, NAME, MODULE#AGENT (an agent of a package or built .js file), or ocf:PROVIDER:TYPE')
     .option('--format <text|json>', 'output format', 'text')
     .option(configOption, configHelp)
-    .action(async (ref: string, o: { format: string; config?: string }) => {
-      const a = await find((await agentsOf(o.config)).registry, ref, deps);
-      const params = describeAgentParams(a);
-      if (o.format === 'json') {
-        io.out(JSON.stringify({ ...a.meta, capabilities: capabilitiesOf(a), params }, null, 2));
-        return;
-      }
-      io.out(`${a.meta.name} ${a.meta.version}: ${a.meta.description}`);
-      io.out(`capabilities: ${capabilitiesOf(a).join(', ') || 'none (start, stop, monitor only)'}`);
-      const t = a.meta.defaultTimeouts;
-      if (t && Object.keys(t).length)
-        io.out(
-          `default timeouts: ${Object.entries(t)
-            .map(([k, v]) => `${k} ${v} ms`)
-            .join(', ')}`,
-        );
-      if (a.meta.defaultMonitorInterval) io.out(`default monitor interval: ${a.meta.defaultMonitorInterval} ms`);
-      io.out('');
-      for (const l of params.length ? renderParams(params) : ['(no parameters)']) io.out(l);
-    });
+    .action(async (ref: string, o: { format: string; config?: string }) =>
+      printAgentInfo(await find((await agentsOf(o.config)).registry, ref, deps), o.format, io),
+    );
 
   agent
     .command('test')
@@ -167,25 +150,7 @@ export function registerAgentCommands(program: Command, registry: AgentRegistry,
     .option('-p, --param <name=value>', 'a parameter (repeatable; repeat a name for array items, or give a JSON array)', collect, [])
     .option('--state-dir <dir>', 'the instance state directory (default: a new temporary directory)')
     .option('--timeout <action=ms>', 'override an action timeout (repeatable)', collect, [])
-    .action(async (ref: string, o: { param: string[]; stateDir?: string; timeout: string[]; config?: string }) => {
-      const a = await find((await agentsOf(o.config)).registry, ref, deps);
-      const params = coerceParams(a.params, parseParamPairs(o.param));
-      const timeouts: Record<string, number> = {};
-      for (const [k, v] of Object.entries(parseParamPairs(o.timeout))) {
-        const ms = Number(Array.isArray(v) ? v[v.length - 1] : v);
-        if (!Number.isFinite(ms) || ms <= 0) throw new ExitError(2, `--timeout ${k}: "${String(v)}" is not a number of ms`);
-        timeouts[k] = ms;
-      }
-      const report = await testAgent(a, params, {
-        runner: deps.runner ?? new ExecaCommandRunner(),
-        clock: deps.clock ?? new SystemClock(),
-        logger: createLogger({ level: 'warn' }),
-        ...(o.stateDir ? { stateDir: o.stateDir } : {}),
-        timeouts,
-      });
-      for (const line of formatReport(report).split('\n')) io.out(line);
-      if (!report.passed) throw new ExitError(1);
-    });
+    .action(async (ref: string, o: AgentTestOpts) => runAgentTest(await find((await agentsOf(o.config)).registry, ref, deps), o, deps, io));
 
   agent
     .command('init')
@@ -193,31 +158,81 @@ export function registerAgentCommands(program: Command, registry: AgentRegistry,
     .argument('<name>', "the agent's name (paceline:NAME): lower-case letters, digits and _ . -, starting with a letter")
     .option('--dir <dir>', 'where to write it (default: ./paceline-agent-NAME); must not exist or be empty')
     .option('--package <name>', 'the npm package name (default: paceline-agent-NAME)')
-    .action((name: string, o: { dir?: string; package?: string }) => {
-      if (!AGENT_NAME.test(name)) throw new ExitError(2, `agent name "${name}": use lower-case letters, digits and _ . -, starting with a letter`);
-      const packageName = o.package ?? `paceline-agent-${name}`;
-      if (!/^(@[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*$/.test(packageName))
-        throw new ExitError(2, `--package "${packageName}" is not an npm package name`);
-      const dir = resolve(o.dir ?? `paceline-agent-${name}`);
-      if (existsSync(dir) && readdirSync(dir).length > 0) throw new ExitError(2, `${dir} exists and is not empty: choose another --dir`);
-      const api = agentApiPackage();
-      const files = agentPackageFiles({
-        name,
-        packageName,
-        agentApiRange: `^${api.version}`,
-        zodRange: api.peerDependencies?.['zod'] ?? '^4.0.0',
-        zodDevRange: api.devDependencies?.['zod'] ?? '^4.0.0',
-      });
-      for (const [rel, text] of Object.entries(files)) {
-        mkdirSync(dirname(join(dir, rel)), { recursive: true });
-        writeFileSync(join(dir, rel), text);
-      }
-      io.out(`wrote ${Object.keys(files).sort().join(', ')} in ${dir}`);
-      io.out(`next: cd ${dir} && npm install && npm test`);
-      io.out(`then: paceline agent test ./#${name} --param path=/tmp/${name}-held   and name "${packageName}" in a cluster's agents:`);
-    });
+    .action((name: string, o: { dir?: string; package?: string }) => initAgentPackage(name, o, io));
 
   for (const c of agent.commands) c.exitOverride();
   agent.exitOverride();
   return agent;
+}
+
+/** `paceline agent info`: metadata, capabilities, default timeouts and parameters, as text or JSON. */
+function printAgentInfo(a: ResourceAgent, format: string, io: CliIo): void {
+  const params = describeAgentParams(a);
+  if (format === 'json') {
+    io.out(JSON.stringify({ ...a.meta, capabilities: capabilitiesOf(a), params }, null, 2));
+    return;
+  }
+  io.out(`${a.meta.name} ${a.meta.version}: ${a.meta.description}`);
+  io.out(`capabilities: ${capabilitiesOf(a).join(', ') || 'none (start, stop, monitor only)'}`);
+  const t = a.meta.defaultTimeouts;
+  if (t && Object.keys(t).length)
+    io.out(
+      `default timeouts: ${Object.entries(t)
+        .map(([k, v]) => `${k} ${v} ms`)
+        .join(', ')}`,
+    );
+  if (a.meta.defaultMonitorInterval) io.out(`default monitor interval: ${a.meta.defaultMonitorInterval} ms`);
+  io.out('');
+  for (const l of params.length ? renderParams(params) : ['(no parameters)']) io.out(l);
+}
+
+interface AgentTestOpts {
+  param: string[];
+  stateDir?: string;
+  timeout: string[];
+  config?: string;
+}
+
+/** `paceline agent test`: the agent test kit against the real agent with the parameters given; exit 1 when a check failed. */
+async function runAgentTest(a: ResourceAgent, o: AgentTestOpts, deps: AgentCommandDeps, io: CliIo): Promise<void> {
+  const params = coerceParams(a.params, parseParamPairs(o.param));
+  const timeouts: Record<string, number> = {};
+  for (const [k, v] of Object.entries(parseParamPairs(o.timeout))) {
+    const ms = Number(Array.isArray(v) ? v[v.length - 1] : v);
+    if (!Number.isFinite(ms) || ms <= 0) throw new ExitError(2, `--timeout ${k}: "${String(v)}" is not a number of ms`);
+    timeouts[k] = ms;
+  }
+  const report = await testAgent(a, params, {
+    runner: deps.runner ?? new ExecaCommandRunner(),
+    clock: deps.clock ?? new SystemClock(),
+    logger: createLogger({ level: 'warn' }),
+    ...(o.stateDir ? { stateDir: o.stateDir } : {}),
+    timeouts,
+  });
+  for (const line of formatReport(report).split('\n')) io.out(line);
+  if (!report.passed) throw new ExitError(1);
+}
+
+/** `paceline agent init`: a new agent package's files written into an empty folder. */
+function initAgentPackage(name: string, o: { dir?: string; package?: string }, io: CliIo): void {
+  if (!AGENT_NAME.test(name)) throw new ExitError(2, `agent name "${name}": use lower-case letters, digits and _ . -, starting with a letter`);
+  const packageName = o.package ?? `paceline-agent-${name}`;
+  if (!/^(@[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*$/.test(packageName)) throw new ExitError(2, `--package "${packageName}" is not an npm package name`);
+  const dir = resolve(o.dir ?? `paceline-agent-${name}`);
+  if (existsSync(dir) && readdirSync(dir).length > 0) throw new ExitError(2, `${dir} exists and is not empty: choose another --dir`);
+  const api = agentApiPackage();
+  const files = agentPackageFiles({
+    name,
+    packageName,
+    agentApiRange: `^${api.version}`,
+    zodRange: api.peerDependencies?.['zod'] ?? '^4.0.0',
+    zodDevRange: api.devDependencies?.['zod'] ?? '^4.0.0',
+  });
+  for (const [rel, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, rel)), { recursive: true });
+    writeFileSync(join(dir, rel), text);
+  }
+  io.out(`wrote ${Object.keys(files).sort().join(', ')} in ${dir}`);
+  io.out(`next: cd ${dir} && npm install && npm test`);
+  io.out(`then: paceline agent test ./#${name} --param path=/tmp/${name}-held   and name "${packageName}" in a cluster's agents:`);
 }
