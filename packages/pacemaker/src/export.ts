@@ -33,8 +33,8 @@ import {
   operationParams,
   paramsDigest,
 } from '@paceline/model';
-import { createHash } from 'node:crypto';
 import type { ConformanceAction, ConformanceInstance, ConformanceResource, ConformanceResult, ConformanceRole } from './conformance.js';
+import { digestParams, operationDigest, paramText } from './digest.js';
 import { child, childrenOf, parseXml, type XmlElement } from './xml.js';
 
 /** The feature set Debian's Pacemaker 2.1.5 writes (a newer one makes its CIB refuse updates), and the newest schema it validates against. */
@@ -71,81 +71,6 @@ function escapeAttr(v: string): string {
     .replace(/\r/g, '&#13;');
 }
 
-/**
- * Pacemaker's escaping of attribute values in digest text (crm_xml_escape, 2.1.5): XML specials
- * as entities, a tab as four spaces, CR/LF as `\r`/`\n`, other control characters as a
- * backslash and three octal digits; escaping stops at the first multi-byte UTF-8 character (the
- * rest is copied as it is).
- */
-function digestEscape(v: string): string {
-  let out = '';
-  for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i);
-    if (c >= 0x80) return out + v.slice(i);
-    const ch = v[i]!;
-    switch (ch) {
-      case '<':
-        out += '&lt;';
-        break;
-      case '>':
-        out += '&gt;';
-        break;
-      case '"':
-        out += '&quot;';
-        break;
-      case "'":
-        out += '&apos;';
-        break;
-      case '&':
-        out += '&amp;';
-        break;
-      case '\t':
-        out += '    ';
-        break;
-      case '\n':
-        out += '\\n';
-        break;
-      case '\r':
-        out += '\\r';
-        break;
-      default:
-        out += c < 0x20 || c === 0x7f ? `\\${c.toString(8).padStart(3, '0')}` : ch;
-    }
-  }
-  return out;
-}
-
-/**
- * The operation digest Pacemaker 2.1.5 computes for a set of parameters: MD5 of
- * ` <parameters NAME="VALUE" .../>\n` with the names sorted bytewise. The scheduler restarts a
- * resource whose start-type history entry carries no digest or a different one, so every exported
- * history entry of a configured resource carries the digest of its current definition.
- */
-export function operationDigest(params: Readonly<Record<string, string>>): string {
-  const names = Object.keys(params).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-  const attrs = names.map((n) => ` ${n}="${digestEscape(params[n]!)}"`).join('');
-  return createHash('md5').update(` <parameters${attrs}/>\n`).digest('hex');
-}
-
-/** Pacemaker's default operation timeout (CRM_DEFAULT_OP_TIMEOUT_S). */
-const DEFAULT_OP_TIMEOUT_MS = 20_000;
-
-/** The parameters Pacemaker hashes for a history entry of `p` (see pe_digest.c, task_for_digest). */
-function digestParams(p: Primitive, node: string, action: string, interval: number, config: ClusterConfig): Record<string, string> {
-  const task = interval === 0 && (action === 'monitor' || action === 'migrate_from' || action === 'promote') ? 'start' : action;
-  const params: Record<string, string> = {};
-  for (const [k, v] of Object.entries(p.paramsByNode?.[node] ?? p.params)) params[k] = paramText(v);
-  const op = p.ops.find((o) => o.name === task && o.interval === interval);
-  for (const [k, v] of Object.entries(op?.params ?? {})) params[k] = paramText(v);
-  for (const k of Object.keys(params))
-    if (k.startsWith('CRM_meta_') || ['id', 'crm_feature_set', 'op-digest', 'on_node', 'on_node_uuid', 'pcmk_external_ip'].includes(k)) delete params[k];
-  if (interval > 0) {
-    const timeout = (op?.timeout ?? config.defaults.operation.timeout ?? DEFAULT_OP_TIMEOUT_MS) + (op?.startDelay ?? 0);
-    params['CRM_meta_timeout'] = String(timeout);
-  }
-  return params;
-}
-
 /** Hands out unique XML ids derived from a readable base. */
 class Ids {
   private readonly used = new Set<string>();
@@ -173,12 +98,6 @@ class Ids {
 function duration(ms: number): string {
   if (ms === 0) return '0';
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
-}
-
-function paramText(v: unknown): string {
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
-  return JSON.stringify(v) ?? '';
 }
 
 function nvset(tag: string, id: string, pairs: readonly (readonly [string, string])[], ids: Ids): string[] {
@@ -615,7 +534,7 @@ function statusSection(config: ClusterConfig, status: ClusterStatus, now: number
           'shutdown-lock': h.shutdownLock === undefined ? undefined : secs(h.shutdownLock),
         },
         h.ops.flatMap((op) => {
-          const params = entry === undefined ? undefined : digestParams(entry.primitive, cn.name, op.action, op.interval, config);
+          const params = entry === undefined ? undefined : digestParams(entry.primitive, cn.name, op.action, op.interval, config.defaults.operation.timeout);
           let digest = params === undefined ? undefined : operationDigest(params);
           // A native digest is not Pacemaker's: export the current definition's digest, or, when the
           // operation ran with other parameters, one that cannot match (Pacemaker then restarts it too).

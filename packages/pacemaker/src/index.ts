@@ -1,5 +1,6 @@
 export { importCib, type CibImport, type ImportIssue, type ImportOptions } from './import.js';
 export { MAX_XML_DEPTH } from './xml.js';
+export { operationDigest } from './digest.js';
 export { parsePacemakerDate, evalDateExpression, matchesDateSpec } from './dates.js';
 export {
   toConformanceResult,
@@ -35,7 +36,6 @@ export {
   restorePacelineAgents,
   crmSimulateResult,
   pacemakerAgent,
-  operationDigest,
   legacyFailCounts,
   CIB_FEATURE_SET,
   LEGACY_FEATURE_SET,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { importCib } from '@paceline/pacemaker';
-import { DigestCache, digestParams, digestText } from '../src/digest.js';
+import { DigestCache, digestParams, digestText, operationDigest } from '../src/digest.js';
 import { corpusFile } from './corpus.js';
 
 const cib = (ops: string, history: string): string => `<cib have-quorum="1" crm_feature_set="3.16.1"><configuration><crm_config/>
@@ -18,6 +18,41 @@ describe('Pacemaker operation digests', () => {
     expect(md5(digestText({}))).toBe('f2317cad3d54cec5d7d7aa7d0bf35cf8');
     expect(md5(digestText({ CRM_meta_timeout: '20000' }))).toBe('4811cef7f7f94e3a35a70be7916cb2fd');
     expect(digestText({ b: '2', a: 'x"<', id: 'gone' })).toBe(' <parameters a="x&quot;&lt;" b="2"/>\n');
+  });
+
+  // Each digest is the one crm_simulate 2.1.5 computed for a `start` of a Dummy whose only
+  // parameter `v` has the value (read from its "hash was ... vs. now ..." log line).
+  it.each([
+    ['a tab', 'x\ty', '144fff6fdd00ebdd6483bf0ed97abbb5'],
+    ['a line feed', 'x\ny', '35fadb78ef2ebeed8f2194f8c382a823'],
+    ['a carriage return', 'x\ry', '87bbf0fabd532dcca7a8a4532cb14442'],
+    ['DEL', 'x\x7fy', '96eae26ae68bf8f063d16dcb4b4fc7ab'],
+    ['a double quote', 'x"y', 'fd20bfa946b6485105c133f367511e03'],
+    ['an apostrophe', "x'y", '6a98e25fa5499dce69001ea902dbf58a'],
+    ['a less-than sign', 'x<y', '66e06facdceca12556bcb38610d6d40c'],
+    ['a greater-than sign', 'x>y', '7075904796228bf95c1e65ca48e0f382'],
+    ['an ampersand', 'x&y', '95a80f695a25b8d88c346b8da31bca21'],
+    ['non-ASCII text', 'é ü', '88e43da5b8a90b8032a105027b9e1714'],
+    ['non-ASCII at the end', 'xé', '3ccd1530aafbafd39b513172520e8a1b'],
+    ['a tab before non-ASCII', '\té', '923fd60682fce02e218e73bbc1a118c7'],
+    ['a line feed before non-ASCII', 'x\né', '54c0ff0a7846ea7a8c1c118be4546962'],
+    ['a tab after non-ASCII (a space)', 'é\ty', 'e288a2184014318753c24f806e8c67cf'],
+    ['CR LF after non-ASCII (one space)', 'é\r\ny', 'e288a2184014318753c24f806e8c67cf'],
+    ['CR after non-ASCII (a space)', 'é\ry', 'e288a2184014318753c24f806e8c67cf'],
+    ['LF CR after non-ASCII (two spaces)', 'é\n\ry', 'bb5f09c9cee4d1111d20d613e19b25f7'],
+    ['two tabs after non-ASCII', 'é\t\ty', 'bb5f09c9cee4d1111d20d613e19b25f7'],
+    ['a greater-than sign after non-ASCII (unescaped)', 'é>y', '090b8c8c7c3e6a2a9f7cda364714bda7'],
+    ['an apostrophe after non-ASCII (unescaped)', "é'y", 'c763b1f3b18c23bca7cd4c819f9f86b1'],
+  ])('escapes a value with %s as Pacemaker 2.1.5 does', (_what, v, digest) => {
+    expect(operationDigest({ v })).toBe(digest);
+  });
+
+  it('sorts names by their UTF-8 bytes, and escapes several values (crm_simulate 2.1.5 digests)', () => {
+    // JavaScript's order puts U+10000 (a surrogate pair) before U+F900; strcmp on UTF-8 does not.
+    expect(operationDigest({ 'a\uF900': '1', 'a\u{10000}': '2', B: '3', a_: '4' })).toBe('72bb6e1637ab4e58a98fcc2f96dad8cb');
+    const params = { v: 'a "q" <t> & \'x\'\ttab\nlf\rcr', ctl: 'xy\x7fz' };
+    expect(operationDigest(params)).toBe('80a03e3fb6dff3cf00f92ebad2469853');
+    expect(operationDigest({ ...params, CRM_meta_timeout: '20000' })).toBe('d99907089e2ec4d50ab943b93fc1bde8');
   });
 
   it('classifies records as same, changed or restart, honouring secure and restart digests', () => {
