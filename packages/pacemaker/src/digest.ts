@@ -63,14 +63,16 @@ export function digestEscape(v: string): string {
 
 const ESCAPES: Record<number, string> = { 0x3c: '&lt;', 0x3e: '&gt;', 0x22: '&quot;', 0x27: '&apos;', 0x26: '&amp;', 0x09: '    ', 0x0a: '\\n', 0x0d: '\\r' };
 
+const codeUnitOrder = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const byteOrder = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
 /**
- * strcmp order of the UTF-8 bytes. UTF-16 order (JavaScript's) is the same except between a
- * surrogate pair (U+10000 and up) and a character from U+E000 to U+FFFF, so only names with such
- * characters are compared as bytes.
+ * Names in strcmp order of their UTF-8 bytes. JavaScript's order (UTF-16 code units) is the same
+ * except between a surrogate pair (U+10000 and up) and a character from U+E000 to U+FFFF, so only
+ * a list with such characters is sorted as bytes.
  */
-function byteOrder(a: string, b: string): number {
-  if (/[\ud800-\uffff]/.test(a) || /[\ud800-\uffff]/.test(b)) return Buffer.compare(Buffer.from(a), Buffer.from(b));
-  return a < b ? -1 : a > b ? 1 : 0;
+function sortNames(names: string[]): string[] {
+  return names.sort(names.some((n) => /[\ud800-\uffff]/.test(n)) ? byteOrder : codeUnitOrder);
 }
 
 /**
@@ -78,9 +80,7 @@ function byteOrder(a: string, b: string): number {
  * without the names it never hashes (`CRM_meta_*` is the caller's: a recurring operation keeps its timeout).
  */
 export function digestText(params: Readonly<Record<string, string>>): string {
-  const names = Object.keys(params)
-    .filter((k) => !FILTERED.has(k))
-    .sort(byteOrder);
+  const names = sortNames(Object.keys(params).filter((k) => !FILTERED.has(k)));
   let out = ' <parameters';
   for (const k of names) out += ` ${k}="${digestEscape(params[k]!)}"`;
   return `${out}/>\n`;
