@@ -22,6 +22,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ClusterConfig, ClusterStatus, OpRecord, Operation, Primitive } from '@paceline/model';
+import { instanceBase } from './cib-text.js';
 
 /** Parameters Pacemaker never hashes (besides `CRM_meta_*`). */
 const FILTERED: ReadonlySet<string> = new Set(['id', 'crm_feature_set', 'op-digest', 'on_node', 'on_node_uuid', 'pcmk_external_ip']);
@@ -215,12 +216,6 @@ export function compareDigests(
   return change;
 }
 
-/** Primitive id behind a history entry ("db:1" → "db"). */
-function baseId(id: string): string {
-  const i = id.lastIndexOf(':');
-  return i > 0 && /^\d+$/.test(id.slice(i + 1)) ? id.slice(0, i) : id;
-}
-
 /** Adds `paramsChange` to every operation record that has a digest and a configured primitive. */
 export function annotateDigests(config: ClusterConfig, status: ClusterStatus, featureSetOf: (rec: OpRecord) => string | undefined = () => undefined): void {
   const prims = new Map<string, Primitive>();
@@ -234,7 +229,7 @@ export function annotateDigests(config: ClusterConfig, status: ClusterStatus, fe
   const defaultTimeout = config.defaults.operation.timeout;
   for (const n of status.nodes)
     for (const h of n.history) {
-      const prim = prims.get(h.resource) ?? prims.get(baseId(h.resource));
+      const prim = prims.get(h.resource) ?? prims.get(instanceBase(h.resource));
       if (!prim) continue;
       for (const rec of h.ops) {
         const change = compareDigests(rec, prim, n.name, defaultTimeout, cache, featureSetOf(rec));

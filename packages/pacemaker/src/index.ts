@@ -31,14 +31,8 @@ export {
   type NodeView,
   type SimulationText,
 } from './render.js';
-export {
-  exportCib,
-  restorePacelineAgents,
-  crmSimulateResult,
-  pacemakerAgent,
-  legacyFailCounts,
-  CIB_FEATURE_SET,
-  LEGACY_FEATURE_SET,
-  CIB_SCHEMA,
-  type ExportOptions,
-} from './export.js';
+export { exportCib, CIB_SCHEMA, type ExportOptions } from './export.js';
+export { restorePacelineAgents, pacemakerAgent } from './export-agents.js';
+export { legacyFailCounts, CIB_FEATURE_SET, LEGACY_FEATURE_SET } from './export-status.js';
+export { crmSimulateResult } from './simulate-result.js';
+export { PacemakerError, type PacemakerErrorCode } from './errors.js';

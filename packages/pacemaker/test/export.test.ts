@@ -665,9 +665,10 @@ describe('Pacemaker accepts the exported CIB', () => {
 
 (noSimulate === null ? describe : describe.skip)('digests of awkward parameter values', () => {
   it('crm_simulate sees no definition change for values with XML specials, tabs, newlines and non-ASCII text', () => {
-    // (Pacemaker 2.1.5 stops escaping at the first non-ASCII character, so a special character after
-    // one breaks its own CIB: not tested.)
-    const values = ['a "quoted" <tag> & \'apostrophe\'', 'tab\there', 'two\nlines\r\nend', 'café ünïcode', '{"json":[1,2]}', ''];
+    // (Pacemaker 2.1.5 stops escaping at the first non-ASCII character, so `&`, `<` or `"` after one
+    // breaks its own CIB: not tested.)
+    // Past a non-ASCII character Pacemaker reads tabs and line ends as spaces (see digest.ts).
+    const values = ['a "quoted" <tag> & \'apostrophe\'', 'tab\there', 'two\nlines\r\nend', 'café ünïcode', 'café\tthen\r\nlines\n', '{"json":[1,2]}', ''];
     const config = ClusterConfig.parse({
       properties: { stonithEnabled: false },
       nodes: [{ name: 'n1' }],
@@ -720,57 +721,6 @@ describe('operationDigest', () => {
   it('sorts parameter names and escapes values', () => {
     expect(operationDigest({ b: '1', a: '2' })).toBe(operationDigest({ a: '2', b: '1' }));
     expect(operationDigest({ a: 'x"y' })).not.toBe(operationDigest({ a: 'x y' }));
-  });
-});
-
-describe('crmSimulateResult', () => {
-  it('reads the Transition Summary, placement and node flags', () => {
-    const xml = `<pacemaker-result api-version="2.25" request="crm_simulate">
-  <actions>
-    <rsc_action action="start" resource="web" node="n1"/>
-    <rsc_action action="stop" resource="db:1" node="n2" reason="node availability" blocked="true"/>
-    <rsc_action action="move" resource="ip" source="n1" dest="n2"/>
-    <rsc_action action="promote" resource="ms:0" role="Stopped" next-role="Promoted" dest="n1"/>
-    <rsc_action action="demote" resource="ms:1" role="Promoted" next-role="Unpromoted" source="n2"/>
-    <node_action task="Fence (reboot)" node="n3" reason="peer is no longer part of the cluster"/>
-  </actions>
-  <revised_cluster_status>
-    <nodes>
-      <node name="n1" online="true" standby="false" standby_onfail="false" maintenance="false" pending="false" unclean="false" type="member"/>
-      <node name="n3" online="false" standby="false" standby_onfail="false" maintenance="false" pending="false" unclean="false" type="member"/>
-    </nodes>
-    <resources>
-      <resource id="web" role="Started" active="true" orphaned="false" managed="true" failed="false"><node name="n1"/></resource>
-      <group id="g"><resource id="ip" role="Started" active="true" managed="true" failed="false"><node name="n2"/></resource></group>
-      <clone id="ms" multi_state="true" unique="false">
-        <resource id="ms:0" role="Promoted" active="true" managed="true" failed="false"><node name="n1"/></resource>
-        <resource id="ms:1" role="Unpromoted" active="true" managed="true" failed="false"><node name="n2"/></resource>
-        <resource id="ms:2" role="Stopped" active="false"/>
-      </clone>
-    </resources>
-  </revised_cluster_status>
-  <status code="0" message="OK"/>
-</pacemaker-result>`;
-    const r = crmSimulateResult(xml);
-    expect(r.actions).toEqual([
-      { action: 'start', resource: 'web', from: null, to: 'n1', blocked: false },
-      { action: 'stop', resource: 'db', instance: 'db:1', from: 'n2', to: null, blocked: true, reason: 'node availability' },
-      { action: 'move', resource: 'ip', from: 'n1', to: 'n2', blocked: false },
-      { action: 'promote', resource: 'ms', instance: 'ms:0', from: null, to: 'n1', blocked: false, role: 'Stopped', next_role: 'Promoted' },
-      { action: 'demote', resource: 'ms', instance: 'ms:1', from: 'n2', to: 'n2', blocked: false, role: 'Promoted', next_role: 'Unpromoted' },
-      { action: 'fence', node: 'n3', fence_type: 'reboot', reason: 'peer is no longer part of the cluster' },
-    ]);
-    expect(r.resources['ip']).toEqual({ group: 'g', clone: null, instances: [{ node: 'n2', role: 'Started' }] });
-    expect(r.resources['ms']?.instances).toEqual([
-      { node: 'n1', role: 'Promoted' },
-      { node: 'n2', role: 'Unpromoted' },
-    ]);
-    expect(r.nodes?.['n3']).toEqual({ online: false, standby: false, maintenance: false, unclean: false });
-    expect(compareConformance(r, r, { nodes: true })).toBeNull();
-  });
-
-  it('rejects output that is not crm_simulate XML', () => {
-    expect(() => crmSimulateResult('<cib/>')).toThrow(/pacemaker-result/);
   });
 });
 
