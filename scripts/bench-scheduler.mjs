@@ -6,10 +6,14 @@
 //   paceline (process): `paceline simulate --cib FILE --format json` as a whole process, CIB in, JSON out;
 //   paceline (schedule): the schedule() call alone, in a child process, with its peak RSS;
 //   crm_simulate -x FILE -R -Q (scheduler only), where installed, in the same script.
-// Options: --sizes 2x10,16x1000   --variants cold,fail   --runs N (median of N, default 3)
+// Each process is run under GNU time (/usr/bin/time, Debian's `time`) where installed: its CPU time
+// (user + system, the least of the runs) and peak RSS are what the ratio compares, because wall
+// time on a shared machine measures the neighbours as much as the program. Without GNU time the
+// ratio falls back to wall time (the median of the runs).
+// Options: --sizes 2x10,16x1000   --variants cold,fail   --runs N (default 3)
 //          --reference-limit SECONDS: skip crm_simulate where the README's figure exceeds this (default 20)
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,19 +44,41 @@ mkdirSync(cache, { recursive: true });
 const cli = join(root, 'packages', 'cli', 'dist', 'main.js');
 const one = join(root, 'scripts', 'bench-schedule-once.mjs');
 const hasCrm = spawnSync('crm_simulate', ['--version'], { stdio: 'ignore' }).status === 0;
+const GNU_TIME = '/usr/bin/time';
+const hasTime = existsSync(GNU_TIME) && spawnSync(GNU_TIME, ['-f', '%U', 'true'], { stdio: 'ignore' }).status === 0;
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** One run: wall seconds, and with GNU time the CPU seconds (user + system) and peak RSS (MiB). */
 function timeIt(cmd, argv, env) {
+  const dir = mkdtempSync(join(tmpdir(), 'pl-time-'));
+  const report = join(dir, 'time');
+  const [file, args] = hasTime ? [GNU_TIME, ['-o', report, '-f', '%U %S %M', cmd, ...argv]] : [cmd, argv];
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 30 });
-  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  const r = spawnSync(file, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 30 });
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const [user, sys, rssKiB] = hasTime ? readFileSync(report, 'utf8').trim().split('\n').pop().split(' ').map(Number) : [];
+  rmSync(dir, { recursive: true, force: true });
   if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed (${r.status}): ${String(r.stderr).slice(0, 500)}`);
-  return s;
+  return { wall, cpu: hasTime ? user + sys : null, rssMiB: hasTime ? rssKiB / 1024 : null };
 }
+/** N runs: median wall time, least CPU time, greatest peak RSS. */
+function summarise(runs) {
+  return {
+    wall: median(runs.map((r) => r.wall)),
+    cpu: runs[0].cpu === null ? null : Math.min(...runs.map((r) => r.cpu)),
+    rssMiB: runs[0].rssMiB === null ? null : Math.max(...runs.map((r) => r.rssMiB)),
+  };
+}
+const secs = (x) => (x === null ? '-' : `${x.toFixed(2)} s`);
+const mib = (x) => (x === null ? '-' : `${x.toFixed(0)} MiB`);
+const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
 const rows = [];
-console.log(`bench:scheduler — median of ${runs} run(s); crm_simulate ${hasCrm ? 'installed' : 'NOT installed (reference figures only)'}`);
-console.log('size        variant  paceline process  paceline schedule  peak RSS   crm_simulate -R   ratio');
+console.log(
+  `bench:scheduler — ${runs} run(s) each; crm_simulate ${hasCrm ? 'installed' : 'NOT installed (reference figures only)'}; ` +
+    `${hasTime ? 'CPU time = least of the runs, wall = median, RSS = peak' : 'GNU time not installed: wall time only (median)'}; load average ${load()}`,
+);
+console.log('size        variant  paceline CPU / wall / RSS       schedule() alone  crm_simulate CPU / wall / RSS    ratio');
 for (const [m, n] of sizes) {
   for (const variant of variants) {
     const file = join(cache, `cib-${m}x${n}-${variant}.xml`);
@@ -60,6 +86,7 @@ for (const [m, n] of sizes) {
       execFileSync(process.execPath, [gen, '--nodes', String(m), '--resources', String(n), '--seed', '1', '--variant', variant, '--format', 'xml', '-o', file]);
     const proc = [];
     for (let i = 0; i < runs; i++) proc.push(timeIt(process.execPath, [cli, 'simulate', '--cib', file, '--format', 'json']));
+    const p = summarise(proc);
     const inner = JSON.parse(execFileSync(process.execPath, [one, file, String(runs)], { encoding: 'utf8', maxBuffer: 1 << 30 }));
     const key = `${m}x${n}`;
     const refSeconds = REFERENCE[key]?.[variant === 'cold' ? 0 : 1];
@@ -71,25 +98,32 @@ for (const [m, n] of sizes) {
       for (let i = 0; i < (refSeconds && refSeconds > 5 ? 1 : runs); i++)
         t.push(timeIt('crm_simulate', ['-x', file, '-R', '-Q'], { CIB_shadow_dir: shadow, LC_ALL: 'C' }));
       rmSync(shadow, { recursive: true, force: true });
-      crm = median(t);
+      crm = summarise(t);
     } else if (refSeconds !== undefined) {
       crmNote = ` (README: ${refSeconds} s)`;
     }
-    const p = median(proc);
+    const byCpu = crm && crm.cpu !== null && p.cpu !== null;
     const row = {
       size: key,
       variant,
-      pacelineProcessS: p,
+      pacelineCpuS: p.cpu,
+      pacelineWallS: p.wall,
+      pacelineRssMiB: p.rssMiB,
       pacelineScheduleS: inner.scheduleS,
-      peakRssMiB: inner.maxRssMiB,
-      crmSimulateS: crm,
-      ratio: crm ? crm / p : refSeconds ? refSeconds / p : null,
+      crmSimulateCpuS: crm?.cpu ?? null,
+      crmSimulateWallS: crm?.wall ?? null,
+      crmSimulateRssMiB: crm?.rssMiB ?? null,
+      ratio: byCpu ? crm.cpu / p.cpu : crm ? crm.wall / p.wall : refSeconds ? refSeconds / p.wall : null,
+      ratioOf: byCpu ? 'cpu' : crm ? 'wall' : refSeconds ? 'README' : null,
+      loadAverage: load(),
     };
     rows.push(row);
-    const ratio = row.ratio ? `${row.ratio.toFixed(1)}x${crm ? '' : ' vs README'}` : '-';
+    const ratio = row.ratio ? `${row.ratio.toFixed(1)}x${row.ratioOf === 'cpu' ? '' : ` (${row.ratioOf})`}` : '-';
+    const crmText = crm === null ? `not run${crmNote}` : `${secs(crm.cpu)} / ${secs(crm.wall)} / ${mib(crm.rssMiB)}`;
     console.log(
-      `${key.padEnd(11)} ${variant.padEnd(8)} ${`${p.toFixed(3)} s`.padStart(16)}  ${`${inner.scheduleS.toFixed(3)} s`.padStart(17)}  ${`${inner.maxRssMiB.toFixed(0)} MiB`.padStart(8)}   ${(crm === null ? `not run${crmNote}` : `${crm.toFixed(3)} s`).padStart(16)}   ${ratio}`,
+      `${key.padEnd(11)} ${variant.padEnd(8)} ${`${secs(p.cpu)} / ${secs(p.wall)} / ${mib(p.rssMiB)}`.padEnd(30)}  ${secs(inner.scheduleS).padStart(16)}  ${crmText.padEnd(32)} ${ratio}`,
     );
   }
 }
+console.log(`load average at the end: ${load()}`);
 if (args.includes('--json')) console.log(JSON.stringify(rows, null, 1));

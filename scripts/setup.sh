@@ -16,6 +16,8 @@ DEBS+=(chromium)
 DEBS+=(g++ make python3)
 # paceline:mirror's change tracker runs its inotify watcher (agents/mirror/watch, standard library only) with python3.
 DEBS+=(python3)
+# npm run bench:scheduler measures each process's CPU time and peak memory with GNU time.
+DEBS+=(time)
 missing=()
 for p in "${DEBS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
