@@ -2,7 +2,7 @@
  * What a failed operation leads to, as tables (Pacemaker's on-fail handling in unpack_rsc_op and
  * process_rsc_state): the configured `on-fail` of the operation maps to a response, responses are
  * ranked (the worst one over a history wins), and each response has fixed effects on the node, on
- * the resource, and on the resource when it is still active. unpack.ts applies the effects.
+ * the resource, and on the resource when it is still active. The history replay (history/) applies them.
  */
 import type { OnFail, Role } from '@paceline/model';
 
@@ -17,17 +17,19 @@ export interface FailResponseRule {
   readonly resource?: 'mark-failed' | 'block' | 'ban-here' | 'stop' | 'recover-if-active';
   /** A resource still active after the failure: left alone, marked failed, or stopped for recovery. */
   readonly whenActive: 'nothing' | 'mark-failed' | 'recover';
+  /** A later success (a start, a stop, the same monitor passing) forgets the failure. */
+  readonly clearedBySuccess: boolean;
 }
 
 export const FAIL_RESPONSES: Readonly<Record<FailResponse, FailResponseRule>> = {
-  ignore: { rank: 0, whenActive: 'nothing' },
-  demote: { rank: 1, resource: 'mark-failed', whenActive: 'mark-failed' },
-  recover: { rank: 2, resource: 'recover-if-active', whenActive: 'recover' },
-  migrate: { rank: 3, resource: 'ban-here', whenActive: 'recover' },
-  block: { rank: 4, resource: 'block', whenActive: 'mark-failed' },
-  stop: { rank: 5, resource: 'stop', whenActive: 'recover' },
-  standby: { rank: 6, node: 'standby', whenActive: 'recover' },
-  fence: { rank: 7, node: 'fence', whenActive: 'recover' },
+  ignore: { rank: 0, whenActive: 'nothing', clearedBySuccess: true },
+  demote: { rank: 1, resource: 'mark-failed', whenActive: 'mark-failed', clearedBySuccess: true },
+  recover: { rank: 2, resource: 'recover-if-active', whenActive: 'recover', clearedBySuccess: true },
+  migrate: { rank: 3, resource: 'ban-here', whenActive: 'recover', clearedBySuccess: false },
+  block: { rank: 4, resource: 'block', whenActive: 'mark-failed', clearedBySuccess: true },
+  stop: { rank: 5, resource: 'stop', whenActive: 'recover', clearedBySuccess: false },
+  standby: { rank: 6, node: 'standby', whenActive: 'recover', clearedBySuccess: false },
+  fence: { rank: 7, node: 'fence', whenActive: 'recover', clearedBySuccess: false },
 };
 
 /** The worse of two responses. */

@@ -2,19 +2,23 @@
  * Stage "unpack": reads each node's operation history and works out, per primitive, where it
  * is active, in which role, whether it failed and what its failure handling demands (recover,
  * block, stop, ban from a node, fence the node, put the node in standby). Mirrors Pacemaker's
- * unpack_lrm_resource / unpack_rsc_op: operations are replayed in call order; expired failures
- * (failure-timeout) are ignored; probes that say "not installed" only ban the node.
+ * unpack_status / unpack_lrm_resource: this file finds which resource each history belongs to
+ * (clone instances are numbered as Pacemaker numbers them) and folds the histories, node by
+ * node, through the replay in history/ (a pure reducer over the operations, in call order); it
+ * then applies what each node's history calls for (fence the node, standby, score changes).
  */
-import type { ClusterConfig, ClusterStatus, OnFail, OpRecord, Primitive, RecordedReport, Role } from '@paceline/model';
-import { DEFINING_ACTIONS, INFINITY, OcfRc, isNativeDigest, operationParams, paramsDigest } from '@paceline/model';
+import type { ClusterConfig, ClusterStatus, OnFail, OpRecord, RecordedReport, Role } from '@paceline/model';
 import type { NodeView } from './nodes.js';
 import type { ResourceTree, Resource } from './resources.js';
 import { cloneOf, needsFencing } from './resources.js';
 import type { FailCountIndex } from './failcounts.js';
-import { roleRank, type RoleOrUnknown } from './roles.js';
 import { CloneInstanceResolver, allCloneSettings } from './clone/index.js';
+import { failResponseFor } from './on-fail.js';
+import { callOrder, replayNode } from './history/replay.js';
+import { effectiveTargetRole } from './history/settle.js';
+import { initialHistory, type ClusterView, type ParamChange, type ReplayContext, type ResourceHistory, type ScoreAdjustment } from './history/state.js';
 
-import { FAIL_RESPONSES, failResponseFor, worseResponse, type FailResponse } from './on-fail.js';
+export type { ParamChange, ScoreAdjustment } from './history/state.js';
 
 /** What the history says about one primitive. */
 export interface RscStatus {
@@ -46,26 +50,6 @@ export interface RscStatus {
   readonly paramChanges?: readonly ParamChange[];
 }
 
-/**
- * An active resource whose definition changed since it started on `node` (Pacemaker compares
- * operation digests): `restart` it, or `reload` it when only parameters the agent can reload
- * changed; `monitors` lists recurring monitors whose own definition changed (rescheduled).
- */
-export interface ParamChange {
-  readonly node: string;
-  readonly action: 'restart' | 'reload' | undefined;
-  readonly monitors: readonly number[];
-  readonly detail: string;
-}
-
-export interface ScoreAdjustment {
-  readonly rsc: string;
-  /** undefined = every node */
-  readonly node: string | undefined;
-  readonly score: number;
-  readonly reason: string;
-}
-
 export interface UnpackResult {
   readonly resources: ReadonlyMap<string, RscStatus>;
   readonly adjustments: readonly ScoreAdjustment[];
@@ -82,31 +66,36 @@ export interface UnpackResult {
   readonly reports?: ReadonlyMap<string, ReadonlyMap<string, RecordedReport>>;
 }
 
-interface Work {
-  role: RoleOrUnknown;
-  nextRole: RoleOrUnknown;
-  nextRoleReason?: string;
-  runningOn: string[];
-  failed: boolean;
-  stopOnFailure: boolean;
-  blocked: boolean;
-  managed: boolean;
-  failureIgnored: boolean;
-  startPending: boolean;
-  knownOn: Set<string>;
-  partial?: { source: string; target: string };
-  noMigrate?: boolean;
-  paramChanges: ParamChange[];
-}
-
-const EXEC_OK_STATES = new Set(['done', 'error']);
-
 /**
  * The stage's own working copy of a node view: unpack may only add reasons to distrust a node
  * (unclean after a failure that needs fencing, standby after on-fail=standby); its output is new
  * views, the nodes stage's are left as they were.
  */
 type NodeWork = NodeView & { unclean: boolean; standby: boolean };
+
+/** Fences nodes and puts them in standby as the histories call for; the first reason to fence is kept. */
+class NodeWorks {
+  readonly byName: Map<string, NodeWork>;
+  readonly fenceReasons = new Map<string, string>();
+
+  constructor(baseNodes: readonly NodeView[]) {
+    this.byName = new Map(baseNodes.map((n) => [n.name, { ...n }]));
+    for (const n of baseNodes) if (n.unclean) this.fenceReasons.set(n.name, n.uncleanReason ?? 'peer is no longer part of the cluster');
+  }
+
+  fence(node: string, reason: string): void {
+    const n = this.byName.get(node);
+    if (!n || n.unclean) return;
+    n.unclean = true;
+    this.fenceReasons.set(node, reason);
+  }
+
+  /** Online and clean. */
+  healthy(node: string): boolean {
+    const v = this.byName.get(node);
+    return v !== undefined && v.online && !v.unclean;
+  }
+}
 
 export function unpackStatus(
   config: ClusterConfig,
@@ -117,68 +106,29 @@ export function unpackStatus(
   now: number,
 ): UnpackResult {
   const stonith = config.properties.stonithEnabled;
-  const nodes = new Map<string, NodeWork>(baseNodes.map((n) => [n.name, { ...n }]));
-  const fenceReasons = new Map<string, string>();
+  const nodes = new NodeWorks(baseNodes);
   const adjustments: ScoreAdjustment[] = [];
   const warnings: string[] = [];
-  const works = new Map<string, Work>();
-  const canFence = (): boolean => stonith && tree.hasFencingResource;
-
-  const fenceNode = (node: string, reason: string): void => {
-    const n = nodes.get(node);
-    if (!n) return;
-    if (!n.unclean) {
-      n.unclean = true;
-      fenceReasons.set(node, reason);
-    }
-  };
-  for (const n of baseNodes) if (n.unclean) fenceReasons.set(n.name, n.uncleanReason ?? 'peer is no longer part of the cluster');
+  const histories = new Map<string, ResourceHistory>();
+  const knownOn = new Map<string, Set<string>>();
   if (!status.quorum && effectiveQuorumPolicy(config, status) === 'suicide')
-    for (const n of baseNodes) if (n.online) fenceNode(n.name, 'cluster does not have quorum');
-
-  const work = (r: Resource): Work => {
-    let w = works.get(r.id);
-    if (!w) {
-      w = {
-        role: 'Unknown',
-        nextRole: 'Unknown',
-        runningOn: [],
-        failed: false,
-        stopOnFailure: false,
-        blocked: false,
-        managed: r.meta.managed,
-        failureIgnored: false,
-        startPending: false,
-        knownOn: new Set(),
-        paramChanges: [],
-      };
-      works.set(r.id, w);
-    }
-    return w;
-  };
-  const setNextRole = (w: Work, role: RoleOrUnknown, why: string): void => {
-    w.nextRole = role;
-    w.nextRoleReason = why;
-  };
-
-  const onFailFor = (r: Resource, action: string, interval: number): { onFail: FailResponse; failRole: Role } => {
-    const op = r.ops.find((o) => o.name === action && o.interval === interval && o.enabled !== false);
-    const configured: OnFail | undefined = op?.onFail ?? config.defaults.operation.onFail;
-    return failResponseFor(configured, action, stonith);
-  };
+    for (const n of baseNodes) if (n.online) nodes.fence(n.name, 'cluster does not have quorum');
 
   // Which resource does a history entry belong to?
   const claimed = new Map<string, Set<string>>(); // instance id -> nodes with history
   const reports = new Map<string, Map<string, RecordedReport>>();
   const cloneResolver = new CloneInstanceResolver(allCloneSettings(config), {
     nodeCount: config.nodes.length,
-    runningOn: (id) => works.get(id)?.runningOn ?? [],
+    runningOn: (id) => histories.get(id)?.runningOn ?? [],
     needsFencing: (prim) => {
       const r = tree.byId.get(`${prim}:0`);
       return r ? needsFencing(r) : true;
     },
-    nodeLost: (n) => !(nodes.get(n)?.online ?? false) || (nodes.get(n)?.unclean ?? true),
+    nodeLost: (n) => !(nodes.byName.get(n)?.online ?? false) || (nodes.byName.get(n)?.unclean ?? true),
   });
+  // Clone instances by the id of the primitive they are instances of, in the tree's order.
+  const instancesOf = new Map<string, Resource[]>();
+  for (const p of tree.primitives) if (p.instance !== undefined) instancesOf.set(p.baseId, [...(instancesOf.get(p.baseId) ?? []), p]);
   const resolve = (historyId: string, node: string): Resource | undefined => {
     // Clone instances are numbered the way Pacemaker numbers them (clone/numbering.ts).
     const mapped = cloneResolver.resolve(node, historyId);
@@ -186,24 +136,63 @@ export function unpackStatus(
     const direct = tree.byId.get(historyId);
     if (direct && direct.kind === 'primitive') return direct;
     // Anonymous clone child recorded by its bare id (or a group member in a cloned group).
-    const base = historyId.replace(/:\d+$/, '');
-    const candidates = tree.primitives.filter((p) => p.baseId === base && p.instance !== undefined);
-    if (candidates.length === 0) return undefined;
+    const candidates = instancesOf.get(historyId.replace(/:\d+$/, ''));
+    if (candidates === undefined) return undefined;
     const free =
-      candidates.find((c) => !claimed.get(c.id)?.has(node) && (works.get(c.id)?.runningOn.length ?? 0) === 0) ??
+      candidates.find((c) => !claimed.get(c.id)?.has(node) && (histories.get(c.id)?.runningOn.length ?? 0) === 0) ??
       candidates.find((c) => !claimed.get(c.id)?.has(node));
     return free;
   };
 
+  const cluster: ClusterView = {
+    stonith,
+    canFence: stonith && tree.hasFencingResource,
+    expired: (r, node, op) => operationExpired(r, node, op),
+    onFailFor: (r, action, interval) => {
+      const op = r.ops.find((o) => o.name === action && o.interval === interval && o.enabled !== false);
+      const configured: OnFail | undefined = op?.onFail ?? config.defaults.operation.onFail;
+      return failResponseFor(configured, action, stonith);
+    },
+    historyOn: (node, historyId) => status.nodes.find((n) => n.name === node)?.history.find((h) => h.resource === historyId)?.ops,
+    isOnline: (node) => nodes.byName.get(node)?.online ?? false,
+  };
+  /** What the replay of `ops` (the history `historyId` of `r` on `nodeName`) needs to know. */
+  const contextFor = (r: Resource, nodeName: string, ops: readonly OpRecord[], historyId: string): ReplayContext => {
+    const node = nodes.byName.get(nodeName)!;
+    return {
+      resource: r,
+      node: nodeName,
+      online: node.online,
+      unclean: node.unclean,
+      maintenance: node.maintenance,
+      sorted: [...ops].sort((a, b) => callOrder(a) - callOrder(b)),
+      historyId,
+      cluster,
+    };
+  };
+
+  /** Has this failure expired: failure-timeout passed, and the fail count expired with it? */
+  function operationExpired(r: Resource, node: string, op: OpRecord): boolean {
+    const timeout = r.meta.failureTimeout;
+    if (!(timeout > 0) || op.lastRcChange === undefined) return false;
+    let expired = now >= op.lastRcChange + timeout;
+    if (expired) {
+      const raw = fails.raw(r, node).count;
+      if (raw > 0 && fails.effective(r, node) > 0) expired = false;
+    }
+    if (expired && op.interval === 0 && op.action === 'monitor' && [0, 7, 8, 190, 191].includes(op.rc)) expired = false;
+    return expired;
+  }
+
   const orderedNodes = [...status.nodes].sort((a, b) => {
-    const an = nodes.get(a.name);
-    const bn = nodes.get(b.name);
+    const an = nodes.byName.get(a.name);
+    const bn = nodes.byName.get(b.name);
     // Online nodes first (Pacemaker numbers active clone instances on online nodes first).
     return Number(!(an?.online ?? false)) - Number(!(bn?.online ?? false));
   });
 
   for (const ns of orderedNodes) {
-    const node = nodes.get(ns.name);
+    const node = nodes.byName.get(ns.name);
     if (!node) continue;
     if (!stonith && !node.online && !config.properties.shutdownLock) continue;
     for (const h of ns.history) {
@@ -217,371 +206,17 @@ export function unpackStatus(
       c.add(ns.name);
       claimed.set(r.id, c);
       if (h.report) reports.set(r.id, (reports.get(r.id) ?? new Map<string, RecordedReport>()).set(ns.name, h.report));
-      unpackResourceOnNode(r, ns.name, h.ops, h.resource);
+      const settled = replayNode(histories.get(r.id) ?? initialHistory(r), contextFor(r, ns.name, h.ops, h.resource));
+      histories.set(r.id, settled.resource);
+      adjustments.push(...settled.adjustments);
+      for (const reason of settled.fence) nodes.fence(ns.name, reason);
+      if (settled.standby) node.standby = true;
+      if (settled.known) knownOn.set(r.id, (knownOn.get(r.id) ?? new Set<string>()).add(ns.name));
     }
-  }
-
-  function unpackResourceOnNode(r: Resource, nodeName: string, ops: readonly OpRecord[], historyId: string): void {
-    const node = nodes.get(nodeName)!;
-    const w = work(r);
-    const savedRole = w.role;
-    w.role = 'Unknown';
-    let onFail = 'ignore' as FailResponse;
-    let lastFailureKey: string | undefined;
-    const sorted = [...ops].sort((a, b) => callOrder(a) - callOrder(b));
-    const banParent = (score: number, reason: string, everywhere = false): void => {
-      const target = cloneOf(r) && !cloneOf(r)!.clone?.meta.globallyUnique ? cloneOf(r)! : r;
-      adjustments.push({ rsc: target.id, node: everywhere ? undefined : nodeName, score, reason });
-    };
-
-    for (const op of sorted) {
-      if (op.action === 'notify' || op.action === 'meta-data') continue;
-      const isProbe = op.action === 'monitor' && op.interval === 0;
-      const key = `${op.action}_${op.interval}`;
-      let rc = op.rc;
-      let st = op.status;
-      const target = op.expectedRc ?? defaultExpectedRc(op);
-      const expired = st !== 'not-installed' && operationExpired(r, nodeName, op, rc);
-      // remap
-      if (op.action === 'monitor') {
-        if (rc === OcfRc.DEGRADED) rc = OcfRc.SUCCESS;
-        if (rc === OcfRc.DEGRADED_PROMOTED) rc = OcfRc.RUNNING_PROMOTED;
-      }
-      const maskable = isProbe && (rc === OcfRc.ERR_INSTALLED || rc === OcfRc.ERR_CONFIGURED || st === 'not-installed');
-      const oldRc = op.rc;
-      if (maskable) {
-        st = 'done';
-        rc = OcfRc.NOT_RUNNING;
-      }
-      if (EXEC_OK_STATES.has(st)) {
-        st = 'done';
-        if (target !== rc) st = 'error';
-        switch (rc) {
-          case OcfRc.SUCCESS:
-            if (isProbe && target === OcfRc.NOT_RUNNING) st = 'done';
-            break;
-          case OcfRc.NOT_RUNNING:
-            if (isProbe || target === rc || !w.managed) {
-              st = 'done';
-              w.role = 'Stopped';
-              onFail = 'ignore';
-              setNextRole(w, 'Unknown', 'not running');
-            }
-            break;
-          case OcfRc.RUNNING_PROMOTED:
-            if (isProbe && rc !== target) st = 'done';
-            w.role = 'Promoted';
-            break;
-          case OcfRc.FAILED_PROMOTED:
-            w.role = 'Promoted';
-            st = 'error';
-            break;
-          case OcfRc.ERR_CONFIGURED:
-            st = 'error-fatal';
-            break;
-          case OcfRc.ERR_UNIMPLEMENTED:
-            if (op.interval === 0) {
-              checkRecoverable(op.action);
-              st = 'error-hard';
-            } else st = 'not-supported';
-            break;
-          case OcfRc.ERR_INSTALLED:
-          case OcfRc.ERR_ARGS:
-          case OcfRc.ERR_PERM:
-            checkRecoverable(op.action);
-            st = 'error-hard';
-            break;
-          default:
-            if (st === 'done') st = 'error';
-        }
-      }
-      if (expired && maskable && oldRc !== target) {
-        if (roleRank(w.role) <= roleRank('Stopped')) w.role = 'Unknown';
-        continue;
-      }
-      if (expired && rc !== target) {
-        if (op.interval === 0) continue;
-        if (node.online && !node.unclean) continue;
-      }
-      if (maskable) {
-        updateState(op.action, target, key, true);
-        banParent(-INFINITY, 'masked-probe-failure');
-        continue;
-      }
-      if (st === 'cancelled') continue;
-      if (st === 'pending') {
-        if (op.action === 'start') {
-          w.startPending = true;
-          if (roleRank(w.role) < roleRank('Started')) w.role = 'Started';
-        } else if (op.action === 'promote') w.role = 'Promoted';
-        continue;
-      }
-      if (st === 'done') {
-        updateState(op.action, rc, key);
-        continue;
-      }
-      if (st === 'not-installed') {
-        const f = onFailFor(r, op.action, op.interval);
-        if (f.onFail === 'ignore') onFail = 'migrate';
-        banParent(-INFINITY, 'hard-error');
-        failure(op, rc, key);
-        continue;
-      }
-      const f = onFailFor(r, op.action, op.interval);
-      if (f.onFail === 'ignore') {
-        updateState(op.action, target, key);
-        w.failureIgnored = true;
-      } else {
-        failure(op, rc, key);
-        if (st === 'error-hard') banParent(-INFINITY, 'hard-error');
-        else if (st === 'error-fatal') banParent(-INFINITY, 'fatal-error', true);
-      }
-    }
-
-    // process_rsc_state
-    if (w.role !== 'Unknown') w.knownOn.add(nodeName);
-    if (roleRank(w.role) > roleRank('Stopped') && !node.online && !node.maintenance && w.managed) {
-      if (stonith) fenceNode(nodeName, `${r.id} is thought to be active there`);
-    }
-    // The effects of the worst failure response (on-fail.ts); a node being fenced ignores them.
-    const response = FAIL_RESPONSES[node.unclean ? 'ignore' : onFail];
-    if (response.node === 'fence') fenceNode(nodeName, `${r.id} failed there`);
-    else if (response.node === 'standby') node.standby = true;
-    switch (response.resource) {
-      case undefined:
-        break;
-      case 'mark-failed':
-        w.failed = true;
-        break;
-      case 'block':
-        w.managed = false;
-        w.blocked = true;
-        break;
-      case 'ban-here':
-        adjustments.push({ rsc: r.id, node: nodeName, score: -INFINITY, reason: 'failed there (on-fail=migrate)' });
-        break;
-      case 'stop':
-        setNextRole(w, 'Stopped', 'on-fail=stop');
-        break;
-      case 'recover-if-active':
-        if (w.role !== 'Stopped' && w.role !== 'Unknown') {
-          w.failed = true;
-          w.stopOnFailure = true;
-        }
-        break;
-    }
-    if (w.role !== 'Stopped' && w.role !== 'Unknown') {
-      if (!w.runningOn.includes(nodeName)) w.runningOn.push(nodeName);
-      if (node.maintenance) w.managed = false;
-      if (!w.managed) adjustments.push({ rsc: r.id, node: nodeName, score: INFINITY, reason: 'unmanaged and active here' });
-      else if (w.runningOn.length > 1) {
-        if (r.meta.multipleActive === 'stop_only')
-          adjustments.push({ rsc: r.id, node: undefined, score: -INFINITY, reason: 'multiply active (multiple-active=stop_only)' });
-        else if (r.meta.multipleActive === 'block') {
-          w.managed = false;
-          w.blocked = true;
-        }
-      }
-      if (response.whenActive !== 'nothing') w.failed = true;
-      if (response.whenActive === 'recover') w.stopOnFailure = true;
-      if (node.online && !node.unclean && w.managed && r.primitive) {
-        const change = definitionChange(r.primitive, nodeName, sorted);
-        if (change) w.paramChanges.push(change);
-      }
-    }
-    // target-role
-    const tr = effectiveTargetRole(r);
-    if (tr !== undefined) {
-      if (w.nextRole === 'Unknown' || roleRank(tr) < roleRank(w.nextRole)) setNextRole(w, tr, 'target-role');
-    }
-    if (roleRank(savedRole) > roleRank(w.role)) w.role = savedRole;
-
-    /**
-     * A successful migrate_to (Pacemaker's unpack_migrate_to_success, simplified): if the target
-     * recorded a successful migrate_from, the migration completed and the source is stopped;
-     * otherwise the resource is still active on the source.
-     */
-    function migrateToSucceeded(key: string): void {
-      const op = sorted.find((o) => `${o.action}_${o.interval}` === key && o.action === 'migrate_to');
-      const target = op?.migrateTarget;
-      const targetOps = target ? (status.nodes.find((n) => n.name === target)?.history.find((h) => h.resource === historyId)?.ops ?? []) : [];
-      const from = targetOps.find((o) => o.action === 'migrate_from' && (o.migrateSource === undefined || o.migrateSource === nodeName));
-      const newerOnSource = op !== undefined && sorted.some((o) => o.action !== 'monitor' && o.callId > op.callId);
-      if (from && newerOnSource) return;
-      // Newer state on the target: a start/stop there after the migration (by time of last change).
-      // (against migrate_from by call id on the same node, else against migrate_to by time).
-      const since = op?.lastRcChange;
-      const laterThere = (o: OpRecord): boolean => o.action !== 'monitor' || (o.interval === 0 && o.rc === OcfRc.NOT_RUNNING);
-      const targetNewer = from
-        ? targetOps.some((o) => o !== from && o.callId > from.callId && laterThere(o))
-        : since !== undefined && targetOps.some((o) => laterThere(o) && o.lastRcChange !== undefined && o.lastRcChange > since);
-      if (newerOnSource && targetNewer) return;
-      w.role = 'Started';
-      const targetNode = target ? nodes.get(target) : undefined;
-      if (from && from.rc === OcfRc.SUCCESS && from.status === 'done') {
-        // Both halves succeeded: the migration completed and the source is stopped.
-        w.role = 'Stopped';
-        return;
-      }
-      if (from && from.status !== 'pending') {
-        // migrate_from failed: the resource may be active on the target too.
-        if (!targetNewer && targetNode?.online) {
-          if (!w.runningOn.includes(target!)) w.runningOn.push(target!);
-        } else {
-          w.failed = true;
-          w.stopOnFailure = true;
-          w.noMigrate = true;
-        }
-        return;
-      }
-      // migrate_to done, migrate_from pending or never recorded: a partial migration.
-      if (!targetNewer && targetNode?.online) {
-        if (!w.runningOn.includes(target!)) w.runningOn.push(target!);
-        if (nodes.get(nodeName)?.online) w.partial = { source: nodeName, target: target! };
-      } else if (!newerOnSource) {
-        w.failed = true;
-        w.stopOnFailure = true;
-        w.noMigrate = true;
-      }
-    }
-    /**
-     * A failed migrate_to (on the source) or migrate_from (on the target): the resource must be
-     * assumed active here, and also on the other node unless that node has newer state for it
-     * (Pacemaker's unpack_migrate_to_failure / unpack_migrate_from_failure).
-     */
-    function migrationFailed(op: OpRecord): void {
-      w.role = 'Started';
-      w.noMigrate = true;
-      const toSource = op.action === 'migrate_from';
-      const other = toSource ? op.migrateSource : op.migrateTarget;
-      if (!other || other === nodeName) return;
-      const otherHistory = status.nodes.find((n) => n.name === other)?.history.find((h) => h.resource === historyId);
-      if (!otherHistory || otherHistory.ops.length === 0) return;
-      const partner = otherHistory.ops.find((o) => o.action === (toSource ? 'migrate_to' : 'migrate_from') && o.rc === OcfRc.SUCCESS);
-      const laterThere = (o: OpRecord): boolean => o.action !== 'monitor' || (o.interval === 0 && o.rc === OcfRc.NOT_RUNNING);
-      const since = (partner ?? op).lastRcChange;
-      const newer = partner
-        ? otherHistory.ops.some((o) => o !== partner && o.callId > partner.callId && laterThere(o))
-        : since !== undefined && otherHistory.ops.some((o) => laterThere(o) && o.lastRcChange !== undefined && o.lastRcChange > since);
-      if (newer || !nodes.get(other)?.online) return;
-      if (!w.runningOn.includes(other)) w.runningOn.push(other);
-    }
-    function updateState(action: string, code: number, key: string, masked = false): void {
-      let clear = false;
-      if (code === OcfRc.ERR_INSTALLED || masked) w.role = 'Stopped';
-      else if (code === OcfRc.NOT_RUNNING) clear = true;
-      else if (action === 'monitor') {
-        if (lastFailureKey === key) clear = true;
-        if (roleRank(w.role) < roleRank('Started')) w.role = 'Started';
-      } else if (action === 'start') {
-        w.role = 'Started';
-        clear = true;
-      } else if (action === 'stop') {
-        w.role = 'Stopped';
-        clear = true;
-      } else if (action === 'promote') {
-        w.role = 'Promoted';
-        clear = true;
-      } else if (action === 'demote') {
-        if (onFail === 'demote') clear = true;
-        w.role = 'Unpromoted';
-      } else if (action === 'migrate_from') {
-        w.role = 'Started';
-        clear = true;
-      } else if (action === 'migrate_to') migrateToSucceeded(key);
-      else if (roleRank(w.role) < roleRank('Started')) w.role = 'Started';
-      if (clear) {
-        if (onFail === 'block' || onFail === 'ignore' || onFail === 'demote' || onFail === 'recover') {
-          onFail = 'ignore';
-          setNextRole(w, 'Unknown', 'clear past failures');
-        }
-      }
-    }
-    function checkRecoverable(action: string): void {
-      if (action !== 'stop') return;
-      if (canFence()) return;
-      w.managed = false;
-      w.blocked = true;
-    }
-    function failure(op: OpRecord, rc: number, key: string): void {
-      lastFailureKey = key;
-      const f = onFailFor(r, op.action, op.interval);
-      onFail = worseResponse(onFail, f.onFail);
-      if (op.action === 'stop') adjustments.push({ rsc: r.id, node: nodeName, score: -INFINITY, reason: 'stop failed here' });
-      else if (op.action === 'migrate_to' || op.action === 'migrate_from') migrationFailed(op);
-      else if (op.action === 'promote') w.role = 'Promoted';
-      else if (op.action === 'demote') {
-        if (f.onFail === 'block') {
-          w.role = 'Promoted';
-          setNextRole(w, 'Stopped', 'demote with on-fail=block');
-        } else if (rc === OcfRc.NOT_RUNNING) w.role = 'Stopped';
-        else w.role = 'Unpromoted';
-      }
-      const isProbe = op.action === 'monitor' && op.interval === 0;
-      if (isProbe && rc === OcfRc.ERR_INSTALLED) w.role = 'Stopped';
-      else if (roleRank(w.role) < roleRank('Started')) w.role = 'Started';
-      if (f.failRole !== 'Started' && roleRank(w.nextRole) < roleRank(f.failRole)) setNextRole(w, f.failRole, 'failure');
-      if (f.failRole === 'Stopped') {
-        const c = cloneOf(r);
-        const target = c && !c.clone?.meta.globallyUnique ? c : r;
-        adjustments.push({ rsc: target.id, node: undefined, score: -INFINITY, reason: `${op.action} failed with on-fail=stop` });
-      }
-    }
-  }
-
-  function operationExpired(r: Resource, node: string, op: OpRecord, rc: number): boolean {
-    const timeout = r.meta.failureTimeout;
-    if (!(timeout > 0) || op.lastRcChange === undefined) return false;
-    let expired = now >= op.lastRcChange + timeout;
-    if (expired) {
-      const raw = fails.raw(r, node).count;
-      if (raw > 0 && fails.effective(r, node) > 0) expired = false;
-    }
-    if (expired && op.interval === 0 && op.action === 'monitor' && [0, 7, 8, 190, 191].includes(rc)) expired = false;
-    return expired;
   }
 
   const resources = new Map<string, RscStatus>();
-  for (const r of tree.primitives) {
-    const w = works.get(r.id);
-    const tr = effectiveTargetRole(r);
-    let role: Role = !w || w.role === 'Unknown' ? 'Stopped' : w.role;
-    if (role === 'Started' && cloneOf(r)?.clone?.promotable) role = 'Unpromoted';
-    let nextRole: Role | undefined = w && w.nextRole !== 'Unknown' ? w.nextRole : undefined;
-    let nextRoleReason = w?.nextRoleReason;
-    if (!w && tr !== undefined) {
-      nextRole = tr;
-      nextRoleReason = 'target-role';
-    }
-    const runningOn = w?.runningOn ?? [];
-    let current = runningOn[0];
-    if (w?.partial && runningOn.includes(w.partial.source)) current = w.partial.source;
-    else if (!needsFencing(r)) {
-      const happy = runningOn.find((n) => {
-        const v = nodes.get(n);
-        return v !== undefined && v.online && !v.unclean;
-      });
-      if (happy !== undefined) current = happy;
-    }
-    resources.set(r.id, {
-      role,
-      runningOn,
-      current,
-      failed: w?.failed ?? false,
-      stopOnFailure: w?.stopOnFailure ?? false,
-      blocked: w?.blocked ?? false,
-      managed: w?.managed ?? r.meta.managed,
-      failureIgnored: w?.failureIgnored ?? false,
-      startPending: w?.startPending ?? false,
-      ...(w?.partial ? { partialMigration: w.partial } : {}),
-      ...(w?.noMigrate ? { noMigrate: true } : {}),
-      nextRole,
-      ...(nextRoleReason !== undefined ? { nextRoleReason } : {}),
-      knownOn: w?.knownOn ?? new Set(),
-      ...(w?.paramChanges.length ? { paramChanges: w.paramChanges } : {}),
-    });
-  }
-  const nodeList = baseNodes.map((n) => nodes.get(n.name)!);
+  for (const r of tree.primitives) resources.set(r.id, resourceStatus(r, histories.get(r.id), knownOn.get(r.id), nodes));
   const orphanInstances = new Map<string, number[]>();
   for (const o of cloneResolver.orphans()) {
     const l = orphanInstances.get(o.clone) ?? [];
@@ -591,8 +226,8 @@ export function unpackStatus(
   return {
     resources,
     adjustments,
-    fenceReasons,
-    nodes: nodeList,
+    fenceReasons: nodes.fenceReasons,
+    nodes: baseNodes.map((n) => nodes.byName.get(n.name)!),
     warnings,
     cloneNames: cloneResolver.historyNames(),
     orphanInstances,
@@ -600,59 +235,41 @@ export function unpackStatus(
   };
 }
 
-/**
- * Has the definition of an active resource changed since it started on `node`? Looks at the
- * operations since its last successful start (or migrate_from; or the probe that found it
- * running): where the record says how its parameters compare (a CIB import compares Pacemaker's
- * digests), that answer; otherwise the
- * native digest of the parameters it ran with against the current ones (one-shot actions only:
- * recurring monitors' records are rewritten by every run).
- */
-function definitionChange(prim: Primitive, node: string, sorted: readonly OpRecord[]): ParamChange | undefined {
-  let from = 0;
-  sorted.forEach((o, i) => {
-    if ((o.action === 'start' || o.action === 'migrate_from') && o.status === 'done' && o.rc === OcfRc.SUCCESS) from = i;
-  });
-  let action: ParamChange['action'];
-  const monitors: number[] = [];
-  const changed: string[] = [];
-  for (const op of sorted.slice(from)) {
-    if (op.status !== 'done') continue;
-    let change = op.paramsChange;
-    // Native digests only: a Pacemaker digest (imported) cannot be recomputed here.
-    if (change === undefined && op.digest !== undefined && isNativeDigest(op.digest) && op.interval === 0) {
-      const def = prim.ops.find((o) => o.name === op.action && o.interval === 0);
-      change = paramsDigest(operationParams(prim, node, def)) === op.digest ? 'same' : 'restart';
-    }
-    if (op.action === 'reload' && op.interval === 0) {
-      // A reload applied the definition of its time: what earlier one-shot records say is superseded.
-      action = undefined;
-      changed.splice(0, changed.length, ...changed.filter((c) => c.startsWith('monitor')));
-    }
-    if (change === undefined || change === 'same') continue;
-    if (op.interval === 0) {
-      const foundRunning = op.action === 'monitor' && (op.rc === OcfRc.SUCCESS || op.rc === OcfRc.RUNNING_PROMOTED);
-      if (!DEFINING_ACTIONS.has(op.action) && !foundRunning) continue;
-      // Only a reload-capable agent records a restart digest (the parameters a reload cannot change).
-      const wanted = change === 'restart' || op.restartDigest === undefined ? 'restart' : 'reload';
-      if (action !== 'restart') action = wanted;
-      changed.push(op.action === 'monitor' ? 'probe' : op.action);
-    } else if (op.action === 'monitor' && prim.ops.some((o) => o.name === 'monitor' && o.interval === op.interval && o.enabled !== false)) {
-      monitors.push(op.interval);
-      changed.push(`monitor every ${op.interval / 1000}s`);
-    }
+/** What the histories said about `r` (`h`: undefined when it has none; `knownOn`: where its state is known), as the stage's output. */
+function resourceStatus(r: Resource, h: ResourceHistory | undefined, knownOn: ReadonlySet<string> | undefined, nodes: NodeWorks): RscStatus {
+  let role: Role = !h || h.role === 'Unknown' ? 'Stopped' : h.role;
+  if (role === 'Started' && cloneOf(r)?.clone?.promotable) role = 'Unpromoted';
+  let nextRole: Role | undefined = h && h.nextRole !== 'Unknown' ? h.nextRole : undefined;
+  let nextRoleReason = h?.nextRoleReason;
+  const targetRole = effectiveTargetRole(r);
+  if (!h && targetRole !== undefined) {
+    nextRole = targetRole;
+    nextRoleReason = 'target-role';
   }
-  if (action === undefined && monitors.length === 0) return undefined;
-  return { node, action, monitors, detail: `definition changed since its ${changed.join(', ')} on ${node}` };
-}
-
-function callOrder(op: OpRecord): number {
-  return op.callId < 0 ? Number.MAX_SAFE_INTEGER : op.callId;
-}
-
-function defaultExpectedRc(op: OpRecord): number {
-  if (op.action === 'monitor' && op.interval === 0) return OcfRc.NOT_RUNNING;
-  return OcfRc.SUCCESS;
+  const runningOn = h?.runningOn ?? [];
+  let current = runningOn[0];
+  if (h?.partial && runningOn.includes(h.partial.source)) current = h.partial.source;
+  else if (!needsFencing(r)) {
+    const healthy = runningOn.find((n) => nodes.healthy(n));
+    if (healthy !== undefined) current = healthy;
+  }
+  return {
+    role,
+    runningOn,
+    current,
+    failed: h?.failed ?? false,
+    stopOnFailure: h?.stopOnFailure ?? false,
+    blocked: h?.blocked ?? false,
+    managed: h?.managed ?? r.meta.managed,
+    failureIgnored: h?.failureIgnored ?? false,
+    startPending: h?.startPending ?? false,
+    ...(h?.partial ? { partialMigration: h.partial } : {}),
+    ...(h?.noMigrate ? { noMigrate: true } : {}),
+    nextRole,
+    ...(nextRoleReason !== undefined ? { nextRoleReason } : {}),
+    knownOn: knownOn ?? new Set(),
+    ...(h?.paramChanges.length ? { paramChanges: h.paramChanges } : {}),
+  };
 }
 
 /** no-quorum-policy as Pacemaker applies it: suicide needs fencing and a partition that had quorum. */
@@ -661,15 +278,4 @@ export function effectiveQuorumPolicy(config: ClusterConfig, status: ClusterStat
   if (p !== 'suicide') return p;
   if (!config.properties.stonithEnabled) return 'stop';
   return status.quorum || status.quorumPanic !== false ? 'suicide' : 'stop';
-}
-
-/**
- * target-role as Pacemaker honours it: Started (the default) and Promoted impose nothing; Unpromoted
- * only makes sense for promotable clone instances and is ignored elsewhere.
- */
-function effectiveTargetRole(r: Resource): Role | undefined {
-  const tr = r.meta.targetRole;
-  if (tr === undefined || tr === 'Started' || tr === 'Promoted') return undefined;
-  if (tr === 'Unpromoted' && !cloneOf(r)?.clone?.promotable) return undefined;
-  return tr;
 }
