@@ -26,7 +26,7 @@ import { assignResources, type AssignOptions } from './assign/index.js';
 import { addNotifications, edgesThroughPseudo } from './clone/index.js';
 import { inhibitUnpairedInstances } from './inhibit.js';
 import { createActions, type Action } from './actions.js';
-import { buildOrderings, probeEdges, propagate } from './orderings.js';
+import { buildOrderings, probeEdges, propagate } from './orderings/index.js';
 import { extraStopLines, summarize } from './summary.js';
 import { currentPlacement, finalPlacement } from './placement.js';
 import { buildExplanation } from './explain.js';
