@@ -15,6 +15,7 @@ import type { Assignment } from './assign/index.js';
 import type { NodeCriteria } from './locations.js';
 import { roleRank } from './roles.js';
 import { collectivePseudoTasks } from './clone/index.js';
+import { SchedulerInvariantError } from './errors.js';
 
 export interface Action {
   readonly id: string;
@@ -61,7 +62,7 @@ export function copyActionSet(input: ActionSet): { actions: ActionSet; copyOf: (
   const copies = new Map<Action, Action>(input.list.map((a) => [a, { ...a }]));
   const copyOf = (a: Action): Action => {
     const c = copies.get(a);
-    if (c === undefined) throw new Error(`action ${a.id} is not in the action set it was copied from`);
+    if (c === undefined) throw new SchedulerInvariantError('copyActionSet (actions.ts)', `action ${a.id} is not in the action set it was copied from`);
     return c;
   };
   const mapValues = <K>(m: ReadonlyMap<K, Action>): Map<K, Action> => new Map([...m].map(([k, a]) => [k, copyOf(a)]));

@@ -3,6 +3,7 @@
  */
 export { schedule, readPlacement, type ScheduleInput } from './schedule.js';
 export { scheduleInput, ScheduleInputError } from './input.js';
+export { SchedulerInvariantError } from './errors.js';
 export { formatExplanation, explainResource } from './explain-format.js';
 export { applyTransition } from './apply.js';
 export {
