@@ -7,12 +7,12 @@
  * node, through the replay in history/ (a pure reducer over the operations, in call order); it
  * then applies what each node's history calls for (fence the node, standby, score changes).
  */
-import type { ClusterConfig, ClusterStatus, OnFail, OpRecord, RecordedReport, Role } from '@paceline/model';
+import type { ClusterConfig, ClusterStatus, OnFail, RecordedReport, Role } from '@paceline/model';
 import type { NodeView } from './nodes.js';
 import type { ResourceTree, Resource } from './resources.js';
 import { cloneOf, needsFencing } from './resources.js';
 import type { FailCountIndex } from './failcounts.js';
-import { CloneInstanceResolver, allCloneSettings } from './clone/index.js';
+import { HistoryOwners } from './history/owners.js';
 import { failResponseFor } from './on-fail.js';
 import { callOrder, replayNode } from './history/replay.js';
 import { effectiveTargetRole } from './history/settle.js';
@@ -111,85 +111,19 @@ export function unpackStatus(
   const warnings: string[] = [];
   const histories = new Map<string, ResourceHistory>();
   const knownOn = new Map<string, Set<string>>();
+  const reports = new Map<string, Map<string, RecordedReport>>();
   if (!status.quorum && effectiveQuorumPolicy(config, status) === 'suicide')
     for (const n of baseNodes) if (n.online) nodes.fence(n.name, 'cluster does not have quorum');
-
-  // Which resource does a history entry belong to?
-  const claimed = new Map<string, Set<string>>(); // instance id -> nodes with history
-  const reports = new Map<string, Map<string, RecordedReport>>();
-  const cloneResolver = new CloneInstanceResolver(allCloneSettings(config), {
-    nodeCount: config.nodes.length,
-    runningOn: (id) => histories.get(id)?.runningOn ?? [],
-    needsFencing: (prim) => {
-      const r = tree.byId.get(`${prim}:0`);
-      return r ? needsFencing(r) : true;
-    },
-    nodeLost: (n) => !(nodes.byName.get(n)?.online ?? false) || (nodes.byName.get(n)?.unclean ?? true),
-  });
-  // Clone instances by the id of the primitive they are instances of, in the tree's order.
-  const instancesOf = new Map<string, Resource[]>();
-  for (const p of tree.primitives) if (p.instance !== undefined) instancesOf.set(p.baseId, [...(instancesOf.get(p.baseId) ?? []), p]);
-  const resolve = (historyId: string, node: string): Resource | undefined => {
-    // Clone instances are numbered the way Pacemaker numbers them (clone/numbering.ts).
-    const mapped = cloneResolver.resolve(node, historyId);
-    if (mapped) return tree.byId.get(mapped.instance);
-    const direct = tree.byId.get(historyId);
-    if (direct && direct.kind === 'primitive') return direct;
-    // Anonymous clone child recorded by its bare id (or a group member in a cloned group).
-    const candidates = instancesOf.get(historyId.replace(/:\d+$/, ''));
-    if (candidates === undefined) return undefined;
-    const free =
-      candidates.find((c) => !claimed.get(c.id)?.has(node) && (histories.get(c.id)?.runningOn.length ?? 0) === 0) ??
-      candidates.find((c) => !claimed.get(c.id)?.has(node));
-    return free;
-  };
-
-  const cluster: ClusterView = {
-    stonith,
-    canFence: stonith && tree.hasFencingResource,
-    expired: (r, node, op) => operationExpired(r, node, op),
-    onFailFor: (r, action, interval) => {
-      const op = r.ops.find((o) => o.name === action && o.interval === interval && o.enabled !== false);
-      const configured: OnFail | undefined = op?.onFail ?? config.defaults.operation.onFail;
-      return failResponseFor(configured, action, stonith);
-    },
-    historyOn: (node, historyId) => status.nodes.find((n) => n.name === node)?.history.find((h) => h.resource === historyId)?.ops,
-    isOnline: (node) => nodes.byName.get(node)?.online ?? false,
-  };
-  /** What the replay of `ops` (the history `historyId` of `r` on `nodeName`) needs to know. */
-  const contextFor = (r: Resource, nodeName: string, ops: readonly OpRecord[], historyId: string): ReplayContext => {
-    const node = nodes.byName.get(nodeName)!;
-    return {
-      resource: r,
-      node: nodeName,
-      online: node.online,
-      unclean: node.unclean,
-      maintenance: node.maintenance,
-      sorted: [...ops].sort((a, b) => callOrder(a) - callOrder(b)),
-      historyId,
-      cluster,
-    };
-  };
-
-  /** Has this failure expired: failure-timeout passed, and the fail count expired with it? */
-  function operationExpired(r: Resource, node: string, op: OpRecord): boolean {
-    const timeout = r.meta.failureTimeout;
-    if (!(timeout > 0) || op.lastRcChange === undefined) return false;
-    let expired = now >= op.lastRcChange + timeout;
-    if (expired) {
-      const raw = fails.raw(r, node).count;
-      if (raw > 0 && fails.effective(r, node) > 0) expired = false;
-    }
-    if (expired && op.interval === 0 && op.action === 'monitor' && [0, 7, 8, 190, 191].includes(op.rc)) expired = false;
-    return expired;
-  }
-
-  const orderedNodes = [...status.nodes].sort((a, b) => {
-    const an = nodes.byName.get(a.name);
-    const bn = nodes.byName.get(b.name);
-    // Online nodes first (Pacemaker numbers active clone instances on online nodes first).
-    return Number(!(an?.online ?? false)) - Number(!(bn?.online ?? false));
-  });
+  const owners = new HistoryOwners(
+    config,
+    tree,
+    (id) => histories.get(id)?.runningOn ?? [],
+    (n) => !(nodes.byName.get(n)?.online ?? false) || (nodes.byName.get(n)?.unclean ?? true),
+  );
+  const cluster = clusterView(config, status, tree, nodes, fails, now);
+  // Online nodes first (Pacemaker numbers active clone instances on online nodes first).
+  const online = (name: string): boolean => nodes.byName.get(name)?.online ?? false;
+  const orderedNodes = [...status.nodes].sort((a, b) => Number(!online(a.name)) - Number(!online(b.name)));
 
   for (const ns of orderedNodes) {
     const node = nodes.byName.get(ns.name);
@@ -197,16 +131,23 @@ export function unpackStatus(
     if (!stonith && !node.online && !config.properties.shutdownLock) continue;
     for (const h of ns.history) {
       if (h.ops.length === 0) continue;
-      const r = resolve(h.resource, ns.name);
+      const r = owners.claim(h.resource, ns.name);
       if (!r) {
         warnings.push(`history for unknown resource "${h.resource}" on ${ns.name} ignored`);
         continue;
       }
-      const c = claimed.get(r.id) ?? new Set<string>();
-      c.add(ns.name);
-      claimed.set(r.id, c);
       if (h.report) reports.set(r.id, (reports.get(r.id) ?? new Map<string, RecordedReport>()).set(ns.name, h.report));
-      const settled = replayNode(histories.get(r.id) ?? initialHistory(r), contextFor(r, ns.name, h.ops, h.resource));
+      const ctx: ReplayContext = {
+        resource: r,
+        node: ns.name,
+        online: node.online,
+        unclean: node.unclean,
+        maintenance: node.maintenance,
+        sorted: [...h.ops].sort((a, b) => callOrder(a) - callOrder(b)),
+        historyId: h.resource,
+        cluster,
+      };
+      const settled = replayNode(histories.get(r.id) ?? initialHistory(r), ctx);
       histories.set(r.id, settled.resource);
       adjustments.push(...settled.adjustments);
       for (const reason of settled.fence) nodes.fence(ns.name, reason);
@@ -217,21 +158,44 @@ export function unpackStatus(
 
   const resources = new Map<string, RscStatus>();
   for (const r of tree.primitives) resources.set(r.id, resourceStatus(r, histories.get(r.id), knownOn.get(r.id), nodes));
-  const orphanInstances = new Map<string, number[]>();
-  for (const o of cloneResolver.orphans()) {
-    const l = orphanInstances.get(o.clone) ?? [];
-    if (!l.includes(o.number)) l.push(o.number);
-    orphanInstances.set(o.clone, l);
-  }
   return {
     resources,
     adjustments,
     fenceReasons: nodes.fenceReasons,
     nodes: baseNodes.map((n) => nodes.byName.get(n.name)!),
     warnings,
-    cloneNames: cloneResolver.historyNames(),
-    orphanInstances,
+    cloneNames: owners.historyNames(),
+    orphanInstances: owners.orphanInstances(),
     ...(reports.size ? { reports } : {}),
+  };
+}
+
+/** What the replay needs to know about the cluster (the same for every history). */
+function clusterView(config: ClusterConfig, status: ClusterStatus, tree: ResourceTree, nodes: NodeWorks, fails: FailCountIndex, now: number): ClusterView {
+  const stonith = config.properties.stonithEnabled;
+  return {
+    stonith,
+    canFence: stonith && tree.hasFencingResource,
+    // Expired: failure-timeout passed, and the fail count expired with it (a probe that found it
+    // running, stopped or promoted never expires).
+    expired: (r, node, op) => {
+      const timeout = r.meta.failureTimeout;
+      if (!(timeout > 0) || op.lastRcChange === undefined) return false;
+      let expired = now >= op.lastRcChange + timeout;
+      if (expired) {
+        const raw = fails.raw(r, node).count;
+        if (raw > 0 && fails.effective(r, node) > 0) expired = false;
+      }
+      if (expired && op.interval === 0 && op.action === 'monitor' && [0, 7, 8, 190, 191].includes(op.rc)) expired = false;
+      return expired;
+    },
+    onFailFor: (r, action, interval) => {
+      const op = r.ops.find((o) => o.name === action && o.interval === interval && o.enabled !== false);
+      const configured: OnFail | undefined = op?.onFail ?? config.defaults.operation.onFail;
+      return failResponseFor(configured, action, stonith);
+    },
+    historyOn: (node, historyId) => status.nodes.find((n) => n.name === node)?.history.find((h) => h.resource === historyId)?.ops,
+    isOnline: (node) => nodes.byName.get(node)?.online ?? false,
   };
 }
 
