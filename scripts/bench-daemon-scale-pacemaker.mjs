@@ -280,6 +280,7 @@ function printPacemaker(p) {
   console.log(
     `\nbench:daemon:scale:pacemaker — ${N} ocf:pacemaker:Dummy (monitor every ${monitorS} s), Pacemaker + corosync in two namespaces over a veth, load-threshold ${loadThreshold}; load average ${f(p.loadavgStart, 1)} → ${f(p.loadavgEnd, 1)} on 2 cores`,
   );
+  if (p.placedMs === undefined) return; // nothing measured: the reason is printed below
   console.log(`| measure | ${dc} (DC) | ${other} |`);
   console.log('|---|---|---|');
   console.log(
