@@ -29,11 +29,12 @@ export function readNvSets(
   path: string,
   ids: Map<string, XmlElement>,
   log: IssueLog,
-  options: { specialFirst?: string; now?: number | undefined; subject?: RuleSubject } = {},
+  options: { specialFirst?: string; overwrite?: boolean; now?: number | undefined; subject?: RuleSubject } = {},
 ): Map<string, NvValue> {
   if (!hasChild(parent, tags)) return new Map();
   return readSets(parent, tags, path, ids, log, {
     ...(options.specialFirst !== undefined ? { specialFirst: options.specialFirst } : {}),
+    ...(options.overwrite !== undefined ? { overwrite: options.overwrite } : {}),
     ruleEval: (rules) => evalImportRules(rules, options.subject ?? {}, ids, intervalMs, options.now),
   });
 }

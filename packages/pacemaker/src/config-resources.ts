@@ -16,7 +16,8 @@ function importOp(raw: XmlElement, path: string, ctx: ConfigContext, agent: Rule
     return undefined;
   }
   const attrs: Record<string, string> = { ...op.attrs };
-  const metaSets = readNvSets(op, ['meta_attributes'], path, ctx.ids, ctx.log, { now: ctx.now });
+  // Pacemaker reads an op's own meta attributes with overwrite (unpack_operation in lib/pengine/pe_actions.c).
+  const metaSets = readNvSets(op, ['meta_attributes'], path, ctx.ids, ctx.log, { now: ctx.now, overwrite: true });
   for (const [k, nv] of metaSets) if (attrs[k] === undefined) attrs[k] = nv.value;
   let name = attrs['name'] ?? '';
   const d = ctx.defaults;

@@ -66,7 +66,7 @@ function nodeAttributeTable(
     if (n['standby'] !== undefined) attrs['standby'] = n['standby'] ? 'on' : 'off';
     const state = states.find((s) => s.attrs['id'] === id) ?? states.find((s) => s.attrs['uname'] === name);
     for (const ta of childrenOf(state, 'transient_attributes'))
-      for (const [k, nv] of readNvSets(ta, ['instance_attributes'], '', ids, new IssueLog())) attrs[k] = nv.value;
+      for (const [k, nv] of readNvSets(ta, ['instance_attributes'], '', ids, new IssueLog(), { overwrite: true })) attrs[k] = nv.value;
     if (attrs['#site-name'] === undefined) {
       const site = attrs['site-name'] ?? clusterName;
       if (site !== undefined) attrs['#site-name'] = site;

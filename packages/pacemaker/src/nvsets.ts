@@ -1,9 +1,13 @@
 /**
  * Reading Pacemaker attribute sets (`meta_attributes`, `instance_attributes`, `utilization`,
- * `cluster_property_set`) the way Pacemaker 2.1.5 does: sets are taken in descending `score`
- * order (ties keep document order, one special set id may go first), the first value seen for a
- * name wins, and the value `#default` removes an earlier value. Sets guarded by a rule cannot be
- * represented in the model and are reported instead of guessed.
+ * `cluster_property_set`) the way Pacemaker 2.1.5 does (lib/pengine/rules.c, make_pairs and
+ * populate_hash): sets are taken in descending `score` order, sets of equal score LAST in the
+ * document first (Pacemaker prepends each set to a list and then sorts it stably), and one special
+ * set id may go first. Usually the first value seen for a name wins, so the highest-scored set
+ * wins and, among equal scores, the last one in the document; where Pacemaker overwrites (an
+ * operation's own meta attributes, a node's transient attributes) the last value seen wins
+ * instead. The value `#default` removes an earlier value. Sets guarded by a rule the import cannot
+ * decide are reported instead of guessed.
  */
 import { evalDateExpression } from './dates.js';
 import { childrenOf, resolveRef, type XmlElement } from './xml.js';
@@ -51,7 +55,7 @@ function setScore(e: XmlElement): number {
   if (t === 'infinity' || t === '+infinity') return 1_000_000;
   if (t === '-infinity') return -1_000_000;
   const n = Number.parseInt(t, 10);
-  return Number.isFinite(n) ? n : 0;
+  return Number.isFinite(n) ? Math.max(-1_000_000, Math.min(1_000_000, n)) : 0;
 }
 
 /**
@@ -66,6 +70,8 @@ export function readNvSets(
   log: IssueLog,
   options: {
     specialFirst?: string;
+    /** Later sets replace earlier values (Pacemaker's `overwrite`): the lowest-scored set wins, among equal scores the first in the document. */
+    overwrite?: boolean;
     /** Decides sets guarded by rules: true/false, or undefined when the rule cannot be evaluated (reported). */
     ruleEval?: (rules: readonly XmlElement[]) => boolean | undefined;
   } = {},
@@ -88,9 +94,10 @@ export function readNvSets(
       const sb = b.el.attrs['id'] === special;
       if (sa !== sb) return sa ? -1 : 1;
     }
-    return b.score - a.score || a.index - b.index;
+    return b.score - a.score || b.index - a.index;
   });
   const out = new Map<string, NvValue>();
+  const overwrite = options.overwrite === true;
   for (const s of sets) {
     const rules = childrenOf(s.el, 'rule').map((r) => resolveRef(r, ids) ?? r);
     if (rules.length > 0) {
@@ -113,7 +120,7 @@ export function readNvSets(
         out.delete(name);
         continue;
       }
-      if (!out.has(name)) out.set(name, { value, path: `${s.path}/${name}` });
+      if (overwrite || !out.has(name)) out.set(name, { value, path: `${s.path}/${name}` });
     }
   }
   return out;

@@ -129,7 +129,7 @@ export function importStatus(inp: StatusInputs): NodeStatus[] {
     let shutdownAttr: string | undefined;
     let terminate: string | undefined;
     for (const ta of childrenOf(state, 'transient_attributes')) {
-      const values = readNvSets(ta, ['instance_attributes'], `${path}/transient_attributes`, inp.ids, inp.log);
+      const values = readNvSets(ta, ['instance_attributes'], `${path}/transient_attributes`, inp.ids, inp.log, { overwrite: true });
       for (const [k, nv] of values) {
         if (k === 'standby' || k === 'maintenance') node[k] = isTrue(nv.value);
         else if (k === 'shutdown') shutdownAttr = nv.value;

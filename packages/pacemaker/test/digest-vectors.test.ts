@@ -50,18 +50,6 @@ function ours(v: Vector): string | undefined {
   return operationDigest(keep === undefined ? params : Object.fromEntries(Object.entries(params).filter(([k]) => keep.includes(k))));
 }
 
-/**
- * Vectors whose inputs the import gets wrong, not the digest: with several op_defaults sets whose
- * rules match one operation, Pacemaker 2.1.5 takes the timeout of the last such set (these
- * cases test just that), the import the first; the digest hashes a recurring operation's timeout.
- */
-const KNOWN_MISSES = [
-  'op-defaults cluster01 ip-rsc2 monitor 10000',
-  'op-defaults cluster02 ip-rsc monitor 20000',
-  'op-defaults cluster02 dummy-rsc monitor 60000',
-  'op-defaults-3 cluster02 dummy-rsc monitor 10000',
-];
-
 describe(`operation digests against Pacemaker ${file.pacemaker}`, () => {
   it('matches every digest crm_simulate computed on the corpus', () => {
     const misses: string[] = [];
@@ -74,7 +62,7 @@ describe(`operation digests against Pacemaker ${file.pacemaker}`, () => {
     }
     // 3,106 vectors from 2.1.5; the two whose resource the import does not know are not checked.
     expect(checked).toBeGreaterThanOrEqual(3_104);
-    expect(misses).toEqual(KNOWN_MISSES);
+    expect(misses).toEqual([]);
   });
 
   it('agrees with most op-digests recorded in the corpus CIBs', () => {

@@ -85,6 +85,42 @@ describe('importCib: configuration', () => {
     expect(r.config.properties.noQuorumPolicy).toBe('freeze');
   });
 
+  // Checked with crm_simulate 2.1.5 on this CIB (timeouts and parameters in its transition graph, the
+  // start) and on one-kind CIBs for rsc_defaults and cluster options (what they make it start): sets of
+  // equal score go last-in-document first (lib/pengine/rules.c), and only an op's own sets overwrite.
+  it("reads attribute sets of equal score last-wins, and an operation's own meta attributes first-wins (Pacemaker 2.1.5)", () => {
+    const set = (tag: string, id: string, name: string, value: string, score = ''): string =>
+      `<${tag} id="${id}"${score === '' ? '' : ` score="${score}"`}><nvpair id="${id}-1" name="${name}" value="${value}"/></${tag}>`;
+    const r = importCib(
+      cib(`<crm_config>
+        ${set('cluster_property_set', 'p1', 'no-quorum-policy', 'stop')}${set('cluster_property_set', 'p2', 'no-quorum-policy', 'freeze')}
+      </crm_config>${NODES}<resources><primitive id="d" class="ocf" provider="pacemaker" type="Dummy">
+        ${set('instance_attributes', 'i1', 'fake', 'a')}${set('instance_attributes', 'i2', 'fake', 'b')}
+        ${set('meta_attributes', 'm1', 'target-role', 'Stopped')}${set('meta_attributes', 'm2', 'target-role', 'Started')}
+        <operations><op id="d-mon" name="monitor" interval="10s">
+          ${set('meta_attributes', 'om1', 'timeout', '21s', '10')}${set('meta_attributes', 'om2', 'timeout', '22s', '5')}
+          ${set('instance_attributes', 'oi1', 'x', 'a')}${set('instance_attributes', 'oi2', 'x', 'b')}
+        </op><op id="d-start" name="start" interval="0">
+          ${set('meta_attributes', 'os1', 'timeout', '31s')}${set('meta_attributes', 'os2', 'timeout', '32s')}
+        </op></operations>
+      </primitive></resources><constraints/>
+      <rsc_defaults>${set('meta_attributes', 'r1', 'resource-stickiness', '1')}${set('meta_attributes', 'r2', 'resource-stickiness', '2')}</rsc_defaults>
+      <op_defaults>${set('meta_attributes', 'o1', 'timeout', '11s', '10')}${set('meta_attributes', 'o2', 'timeout', '12s')}${set('meta_attributes', 'o3', 'timeout', '13s', '10')}</op_defaults>`),
+    );
+    expect(r.unsupported).toEqual([]);
+    expect(r.config.properties.noQuorumPolicy).toBe('freeze');
+    expect(r.config.defaults).toEqual({ resource: { stickiness: 2 }, operation: { timeout: 13_000 } });
+    const d = r.config.resources[0];
+    if (d?.type !== 'primitive') throw new Error('not a primitive');
+    expect(d.params).toEqual({ fake: 'b' });
+    expect(d.meta.targetRole).toBe('Started');
+    // An op's own sets overwrite in score order: the lowest score wins, among equal scores the first.
+    expect(d.ops.map((o) => [o.name, o.timeout, o.params])).toEqual([
+      ['monitor', 22_000, { x: 'b' }],
+      ['start', 31_000, undefined],
+    ]);
+  });
+
   it('maps groups, clones, masters, templates and id-refs', () => {
     const r = importCib(
       cib(`${NODES}<resources>
