@@ -76,9 +76,9 @@ export function primaryNodes(s: AssignState, p: Resource): string[] {
 /** Replaces the dependent's table, noting each node's change. */
 function replaceTable(s: AssignState, dependent: Resource, next: Map<string, number>, cause: Cause): void {
   const old = tableOf(s, dependent);
-  for (const [node, w] of next) {
+  for (const [node, score] of next) {
     const was = old.get(node);
-    if (was !== undefined && w !== was) noteScore(s, dependent.id, node, cause, w <= -INFINITY ? -INFINITY : w - was);
+    if (was !== undefined && score !== was) noteScore(s, dependent.id, node, cause, score <= -INFINITY ? -INFINITY : score - was);
   }
   s.tables.set(dependent.id, next);
 }
@@ -89,12 +89,12 @@ function applyToWeights(s: AssignState, dependent: Resource, primary: Resource, 
   if (pNodes.length === 0 && c.score < 0) return;
   const values = pNodes.map((n) => nodeAttribute(s, n, attribute));
   const work = new Map(tableOf(s, dependent));
-  for (const [node, w] of work) {
-    let next = w;
-    if (pNodes.length === 0) next = addScores(-c.score, w);
+  for (const [node, score] of work) {
+    let next = score;
+    if (pNodes.length === 0) next = addScores(-c.score, score);
     else if (values.some((v) => sameAttribute(nodeAttribute(s, node, attribute), v))) {
-      if (c.score < INFINITY) next = addScores(c.score, w);
-    } else if (c.score >= INFINITY) next = addScores(-c.score, w);
+      if (c.score < INFINITY) next = addScores(c.score, score);
+    } else if (c.score >= INFINITY) next = addScores(-c.score, score);
     work.set(node, next);
   }
   if (c.score <= -INFINITY || c.score >= INFINITY || anyAvailable(s, work)) replaceTable(s, dependent, work, colocationCause(s, c, primary));
@@ -188,9 +188,9 @@ export function applyWithThis(s: AssignState, r: Resource, c: Coloc): void {
   const before = new Map(tableOf(s, r));
   const next = addColocatedNodeScores(s, c.dependent, tableOf(s, r), c.nodeAttribute, factor, FLAG_ACTIVE);
   if (next) {
-    for (const [node, w] of next) {
+    for (const [node, score] of next) {
       const old = before.get(node);
-      if (old !== undefined && w !== old) noteScore(s, r.id, node, preferenceCause(s, c), w - old);
+      if (old !== undefined && score !== old) noteScore(s, r.id, node, preferenceCause(s, c), score - old);
     }
     s.tables.set(r.id, next);
   }

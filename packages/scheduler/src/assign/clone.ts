@@ -40,7 +40,7 @@ export function cloneOwnWeights(s: AssignState, cl: Resource): ScoreTable | unde
   if (!first || !base) return undefined;
   const sticky = s.criteria.contributions.get(first.id);
   const out: ScoreTable = new Map();
-  for (const [n, w] of base) out.set(n, w - (sticky?.get(n) ?? []).filter((c) => c.cause.kind === 'stickiness').reduce((a, c) => a + c.score, 0));
+  for (const [n, score] of base) out.set(n, score - (sticky?.get(n) ?? []).filter((c) => c.cause.kind === 'stickiness').reduce((a, c) => a + c.score, 0));
   return out;
 }
 
@@ -71,18 +71,18 @@ export function* assignClone(s: AssignState, cl: Resource): AssignStep {
     const before = new Map(cloneBase);
     const next = addColocatedNodeScores(s, c.dependent, cloneBase, c.nodeAttribute, Math.fround(c.score / INFINITY), FLAG_ACTIVE | FLAG_NONNEG);
     if (!next) continue;
-    for (const [n, w] of next) {
-      cloneBase.set(n, w);
-      const delta = w - (before.get(n) ?? 0);
+    for (const [n, score] of next) {
+      cloneBase.set(n, score);
+      const delta = score - (before.get(n) ?? 0);
       // Instances take the dependents' preferences only when the clone cannot cover every
       // available node, or for anti-colocations (Pacemaker's parent colocations).
       if (delta === 0 || !before.has(n) || !(allColocations || c.score < 0)) continue;
       for (const child of cl.children)
         for (const l of leaves(child)) {
-          const t = tableOf(s, l);
-          const old = t.get(n);
+          const table = tableOf(s, l);
+          const old = table.get(n);
           if (old === undefined) continue;
-          t.set(n, addScores(old, delta));
+          table.set(n, addScores(old, delta));
           noteScore(s, l.id, n, { kind: 'preferences', colocation: c.id, dependent: c.dependent.id, via: cl.id }, delta);
         }
     }
@@ -108,27 +108,27 @@ export function* assignClone(s: AssignState, cl: Resource): AssignStep {
     instanceScores: (r) => tableOf(s, firstLeaf(r)),
     addPromotionScore: (r, node, score) => {
       for (const l of leaves(r)) {
-        const t = tableOf(s, l);
-        t.set(node, addScores(t.get(node) ?? 0, score));
+        const table = tableOf(s, l);
+        table.set(node, addScores(table.get(node) ?? 0, score));
         noteScore(s, l.id, node, { kind: 'promotion-score' }, score);
       }
     },
     limitInstanceScore: (r, node, score, limit) => {
       for (const l of leaves(r)) {
-        const t = tableOf(s, l);
-        const old = t.get(node);
+        const table = tableOf(s, l);
+        const old = table.get(node);
         if (old !== undefined && old > score) {
-          t.set(node, score);
+          table.set(node, score);
           noteScore(s, l.id, node, { kind: 'ban', ban: { kind: 'clone-instance', limit } }, score);
         }
       }
     },
     assign: (r, prefer) => {
       if (prefer !== undefined) {
-        const t = tableOf(s, firstLeaf(r));
+        const table = tableOf(s, firstLeaf(r));
         let best = -INFINITY;
-        for (const [n, w] of t) if (available(s, n) && w > best) best = w;
-        const pw = t.get(prefer);
+        for (const [n, score] of table) if (available(s, n) && score > best) best = score;
+        const pw = table.get(prefer);
         if (pw === undefined || pw < best || !available(s, prefer, pw)) return null;
       }
       if (deferred.length && !deferredDone.has(r)) {
@@ -172,33 +172,33 @@ export function* assignClone(s: AssignState, cl: Resource): AssignStep {
     },
     colocationScoreOnCurrent: (_r, node) => {
       // Pacemaker's cmp_instance_by_colocation: the clone's colocations evaluated on that node.
-      let t: ScoreTable = new Map([[node, 0]]);
+      let scores: ScoreTable = new Map([[node, 0]]);
       for (const c of s.thisWith.get(cl) ?? []) {
-        const next = addColocatedNodeScores(s, c.primary, t, c.nodeAttribute, Math.fround(c.score / INFINITY), 0);
-        if (next) t = next;
+        const next = addColocatedNodeScores(s, c.primary, scores, c.nodeAttribute, Math.fround(c.score / INFINITY), 0);
+        if (next) scores = next;
       }
       for (const c of s.withThis.get(cl) ?? []) {
         if (!hasInfluence(s, c)) continue;
-        const next = addColocatedNodeScores(s, c.dependent, t, c.nodeAttribute, Math.fround(c.score / INFINITY), FLAG_NONNEG);
-        if (next) t = next;
+        const next = addColocatedNodeScores(s, c.dependent, scores, c.nodeAttribute, Math.fround(c.score / INFINITY), FLAG_NONNEG);
+        if (next) scores = next;
       }
-      return t.get(node) ?? 0;
+      return scores.get(node) ?? 0;
     },
     adjustPromotionWeights: (weights) => {
       // Pacemaker's promotion sort: resources colocated with the Promoted role pull (only-positive
       // merge); Promoted-role colocations of the clone with others pull toward their primaries.
-      let w: ScoreTable = new Map(weights);
+      let adjusted: ScoreTable = new Map(weights);
       for (const c of s.thisWith.get(cl) ?? []) {
         if (c.dependentRole !== 'Promoted' || c.primary.kind === 'clone') continue;
-        const next = addColocatedNodeScores(s, c.primary, w, c.nodeAttribute, Math.fround(c.score / INFINITY), c.score >= INFINITY ? 0 : FLAG_ACTIVE);
-        if (next) w = next;
+        const next = addColocatedNodeScores(s, c.primary, adjusted, c.nodeAttribute, Math.fround(c.score / INFINITY), c.score >= INFINITY ? 0 : FLAG_ACTIVE);
+        if (next) adjusted = next;
       }
       for (const c of s.withThis.get(cl) ?? []) {
         if (c.primaryRole !== 'Promoted' || c.dependent.kind === 'clone' || !hasInfluence(s, c)) continue;
-        const next = addColocatedNodeScores(s, c.dependent, w, c.nodeAttribute, Math.fround(c.score / INFINITY), FLAG_ACTIVE | FLAG_NONNEG);
-        if (next) w = next;
+        const next = addColocatedNodeScores(s, c.dependent, adjusted, c.nodeAttribute, Math.fround(c.score / INFINITY), FLAG_ACTIVE | FLAG_NONNEG);
+        if (next) adjusted = next;
       }
-      return w;
+      return adjusted;
     },
     dependentColocationPriority: (r, node) => {
       let delta = 0;

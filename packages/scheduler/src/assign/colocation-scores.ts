@@ -35,12 +35,12 @@ function bestScoreMatching(s: AssignState, r: Resource, attribute: string, value
   const table = tableOf(s, r);
   if (attribute === '#uname' && value !== undefined) {
     // Node names are unique: the only matching node is the one with that name.
-    const w = table.get(value);
-    return w !== undefined && available(s, value) ? w : -INFINITY;
+    const score = table.get(value);
+    return score !== undefined && available(s, value) ? score : -INFINITY;
   }
   let best = -INFINITY;
-  for (const [n, w] of table) {
-    if (w > best && available(s, n) && sameAttribute(value, nodeAttribute(s, n, attribute))) best = w;
+  for (const [n, score] of table) {
+    if (score > best && available(s, n) && sameAttribute(value, nodeAttribute(s, n, attribute))) best = score;
   }
   return best;
 }
@@ -52,9 +52,9 @@ function addScoresMatchingAttribute(s: AssignState, nodes: ScoreTable, r: Resour
     if (factor < 0 && score < 0) continue;
     if (weight === MARK_NEGATIVE) continue;
     const scaled = Math.fround(Math.fround(factor) * Math.fround(score));
-    let w = Math.trunc(scaled < 0 ? scaled - 0.5 : scaled + 0.5);
-    if (w === 0 && score !== 0) w = factor > 0 ? 1 : factor < 0 ? -1 : 0;
-    const next = addScores(w, weight);
+    let added = Math.trunc(scaled < 0 ? scaled - 0.5 : scaled + 0.5);
+    if (added === 0 && score !== 0) added = factor > 0 ? 1 : factor < 0 ? -1 : 0;
+    const next = addScores(added, weight);
     if (onlyPositive && next < 0 && weight > 0) {
       nodes.set(node, MARK_NEGATIVE);
       continue;
@@ -128,7 +128,7 @@ function* mergeFrame(s: AssignState, call: MergeCall): Frame {
     s.merging.delete(r);
     return undefined;
   }
-  if (flags & FLAG_NONNEG) for (const [n, w] of work) if (w === MARK_NEGATIVE) work.set(n, 1);
+  if (flags & FLAG_NONNEG) for (const [n, score] of work) if (score === MARK_NEGATIVE) work.set(n, 1);
   s.merging.delete(r);
   return work;
 }

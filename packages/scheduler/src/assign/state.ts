@@ -89,12 +89,12 @@ export interface AssignState {
 
 /** The resource's working score table (created empty on first use). */
 export function tableOf(s: AssignState, r: Resource): ScoreTable {
-  let t = s.tables.get(r.id);
-  if (!t) {
-    t = new Map();
-    s.tables.set(r.id, t);
+  let table = s.tables.get(r.id);
+  if (!table) {
+    table = new Map();
+    s.tables.set(r.id, table);
   }
-  return t;
+  return table;
 }
 
 /** Records a contribution to a resource's score on a node (zero ones only when they are bans). */
@@ -147,8 +147,8 @@ export function available(s: AssignState, node: string, score?: number): boolean
   return s.availableNodes.has(node) && (score === undefined || score >= 0);
 }
 
-export function anyAvailable(s: AssignState, t: ScoreTable): boolean {
-  for (const [n, w] of t) if (available(s, n, w)) return true;
+export function anyAvailable(s: AssignState, table: ScoreTable): boolean {
+  for (const [n, score] of table) if (available(s, n, score)) return true;
   return false;
 }
 

@@ -16,12 +16,13 @@ import type { ParamChange } from './state.js';
  */
 export function definitionChange(prim: Primitive, node: string, sorted: readonly OpRecord[]): ParamChange | undefined {
   let from = 0;
-  sorted.forEach((o, i) => {
-    if ((o.action === 'start' || o.action === 'migrate_from') && o.status === 'done' && o.rc === OcfRc.SUCCESS) from = i;
+  sorted.forEach((op, i) => {
+    if ((op.action === 'start' || op.action === 'migrate_from') && op.status === 'done' && op.rc === OcfRc.SUCCESS) from = i;
   });
   let action: ParamChange['action'];
   const monitors: number[] = [];
-  const changed: string[] = [];
+  // What changed, in history order: one-shot actions (a probe, a start …) and recurring monitors.
+  const changed: { readonly recurring: boolean; readonly text: string }[] = [];
   for (const op of sorted.slice(from)) {
     if (op.status !== 'done') continue;
     let change = op.paramsChange;
@@ -33,7 +34,7 @@ export function definitionChange(prim: Primitive, node: string, sorted: readonly
     if (op.action === 'reload' && op.interval === 0) {
       // A reload applied the definition of its time: what earlier one-shot records say is superseded.
       action = undefined;
-      changed.splice(0, changed.length, ...changed.filter((c) => c.startsWith('monitor')));
+      changed.splice(0, changed.length, ...changed.filter((c) => c.recurring));
     }
     if (change === undefined || change === 'same') continue;
     if (op.interval === 0) {
@@ -42,12 +43,12 @@ export function definitionChange(prim: Primitive, node: string, sorted: readonly
       // Only a reload-capable agent records a restart digest (the parameters a reload cannot change).
       const wanted = change === 'restart' || op.restartDigest === undefined ? 'restart' : 'reload';
       if (action !== 'restart') action = wanted;
-      changed.push(op.action === 'monitor' ? 'probe' : op.action);
+      changed.push({ recurring: false, text: op.action === 'monitor' ? 'probe' : op.action });
     } else if (op.action === 'monitor' && prim.ops.some((o) => o.name === 'monitor' && o.interval === op.interval && o.enabled !== false)) {
       monitors.push(op.interval);
-      changed.push(`monitor every ${op.interval / 1000}s`);
+      changed.push({ recurring: true, text: `monitor every ${op.interval / 1000}s` });
     }
   }
   if (action === undefined && monitors.length === 0) return undefined;
-  return { node, action, monitors, detail: `definition changed since its ${changed.join(', ')} on ${node}` };
+  return { node, action, monitors, detail: `definition changed since its ${changed.map((c) => c.text).join(', ')} on ${node}` };
 }

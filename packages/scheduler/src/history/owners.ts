@@ -61,10 +61,10 @@ export class HistoryOwners {
   /** Clone instances numbered beyond clone-max while reading the history (orphans), per clone. */
   orphanInstances(): Map<string, number[]> {
     const orphans = new Map<string, number[]>();
-    for (const o of this.clones.orphans()) {
-      const l = orphans.get(o.clone) ?? [];
-      if (!l.includes(o.number)) l.push(o.number);
-      orphans.set(o.clone, l);
+    for (const orphan of this.clones.orphans()) {
+      const numbers = orphans.get(orphan.clone) ?? [];
+      if (!numbers.includes(orphan.number)) numbers.push(orphan.number);
+      orphans.set(orphan.clone, numbers);
     }
     return orphans;
   }

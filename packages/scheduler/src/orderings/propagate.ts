@@ -58,14 +58,14 @@ export function propagate(
   tree: ResourceTree,
 ): { actions: ActionSet; orderings: Ordering[] } {
   const { actions, copyOf } = copyActionSet(ordered.actions);
-  const all = ordered.orderings.map((o) => ({ ...o, first: copyOf(o.first), then: copyOf(o.then) }));
+  const all = ordered.orderings.map((ordering) => ({ ...ordering, first: copyOf(ordering.first), then: copyOf(ordering.then) }));
   // Orderings without any of these flags only order the graph; they never change an action.
-  const orderings = all.filter((o) => (o.flags & EFFECTIVE) !== 0);
+  const orderings = all.filter((ordering) => (ordering.flags & EFFECTIVE) !== 0);
   const byAction = new Map<Action, Ordering[]>();
-  for (const o of orderings) {
-    for (const a of [o.first, o.then]) {
+  for (const ordering of orderings) {
+    for (const a of [ordering.first, ordering.then]) {
       const l = byAction.get(a) ?? [];
-      l.push(o);
+      l.push(ordering);
       byAction.set(a, l);
     }
   }
@@ -81,29 +81,29 @@ export function propagate(
   const queued = new Set<Ordering>(queue);
   const touch = (a: Action): void => {
     for (const x of [a, ...related(a)])
-      for (const o of byAction.get(x) ?? [])
-        if (!queued.has(o)) {
-          queued.add(o);
-          queue.push(o);
+      for (const ordering of byAction.get(x) ?? [])
+        if (!queued.has(ordering)) {
+          queued.add(ordering);
+          queue.push(ordering);
         }
   };
   let guard = 0;
   const limit = orderings.length * 50 + 1000;
   const incoming = new Map<Action, Ordering[]>();
-  for (const o of orderings) if (o.flags & F_ONE_OR_MORE) incoming.set(o.then, [...(incoming.get(o.then) ?? []), o]);
+  for (const ordering of orderings) if (ordering.flags & F_ONE_OR_MORE) incoming.set(ordering.then, [...(incoming.get(ordering.then) ?? []), ordering]);
   while (head < queue.length && guard++ < limit) {
-    const o = queue[head++]!;
-    queued.delete(o);
-    if (o.flags & F_ONE_OR_MORE) {
-      const need = o.then.requiredFirsts ?? 1;
-      const any = (incoming.get(o.then) ?? []).filter((x) => effectiveFlags(x.first, actions).runnable).length >= need;
-      if (!any && o.then.runnable) {
-        o.then.runnable = false;
-        touch(o.then);
+    const ordering = queue[head++]!;
+    queued.delete(ordering);
+    if (ordering.flags & F_ONE_OR_MORE) {
+      const need = ordering.then.requiredFirsts ?? 1;
+      const any = (incoming.get(ordering.then) ?? []).filter((x) => effectiveFlags(x.first, actions).runnable).length >= need;
+      if (!any && ordering.then.runnable) {
+        ordering.then.runnable = false;
+        touch(ordering.then);
       }
       continue;
     }
-    for (const changed of applyOrdering(o, actions)) {
+    for (const changed of applyOrdering(ordering, actions)) {
       touch(changed);
       if (!changed.runnable && (changed.task === 'start' || changed.task === 'promote') && changed.rsc)
         for (const b of blockDependents(changed, colocs, actions, tree)) touch(b);
@@ -112,16 +112,16 @@ export function propagate(
   return { actions, orderings: all };
 }
 
-function applyOrdering(o: Ordering, actions: ActionSet): Action[] {
+function applyOrdering(ordering: Ordering, actions: ActionSet): Action[] {
   const changed = new Set<Action>();
-  const { first, then, flags } = o;
+  const { first, then, flags } = ordering;
   const ff = effectiveFlags(first, actions, then.rsc?.kind === 'primitive' ? then.node : undefined);
   const thens = [then, ...memberActions(then, actions)];
   const clearOptional = (a: Action): void => {
     if (!a.optional) return;
     a.optional = false;
     // The action became necessary through this ordering: say so.
-    if (a.why === undefined || a.why === 'restart') a.why = `required by ${o.reason}`;
+    if (a.why === undefined || a.why === 'restart') a.why = `required by ${ordering.reason}`;
     changed.add(a);
   };
   const clearMigratable = (a: Action): void => {
@@ -139,28 +139,29 @@ function applyOrdering(o: Ordering, actions: ActionSet): Action[] {
   };
 
   if (flags & F_ASYMMETRICAL) {
-    for (const t of thens) {
-      if (t.rsc?.kind !== 'primitive') continue;
-      const running = runningNodes(t.rsc, actions);
-      if (t.task === 'stop' && running.length === 0) continue;
-      if (t.task === 'start' && t.optional && running.length === 1 && running[0] === t.node) continue;
+    for (const target of thens) {
+      if (target.rsc?.kind !== 'primitive') continue;
+      const running = runningNodes(target.rsc, actions);
+      if (target.task === 'stop' && running.length === 0) continue;
+      if (target.task === 'start' && target.optional && running.length === 1 && running[0] === target.node) continue;
       if (!ff.runnable) {
-        clearOptional(t);
-        clearRunnable(t, `unrunnable ${first.id.split(' ')[0]}`);
+        clearOptional(target);
+        clearRunnable(target, `unrunnable ${first.id.split(' ')[0]}`);
       }
     }
   }
-  if (flags & F_IMPLIES_THEN && !ff.optional && !first.migratable) for (const t of thens) if (t.rsc?.kind === 'primitive' || t === then) clearOptional(t);
+  if (flags & F_IMPLIES_THEN && !ff.optional && !first.migratable)
+    for (const target of thens) if (target.rsc?.kind === 'primitive' || target === then) clearOptional(target);
   if (flags & F_RESTART) {
-    for (const t of thens) {
-      if (t.rsc?.kind !== 'primitive' || first.rsc?.kind !== 'primitive') continue;
-      const tf = { optional: t.optional, runnable: t.runnable };
-      const reason = !tf.optional ? 'restart' : !tf.runnable && first.rsc === t.rsc ? 'stop' : undefined;
+    for (const target of thens) {
+      if (target.rsc?.kind !== 'primitive' || first.rsc?.kind !== 'primitive') continue;
+      const tf = { optional: target.optional, runnable: target.runnable };
+      const reason = !tf.optional ? 'restart' : !tf.runnable && first.rsc === target.rsc ? 'stop' : undefined;
       if (!reason) continue;
       if (first.runnable) clearOptional(first);
-      if (!t.migratable) clearMigratable(first);
+      if (!target.migratable) clearMigratable(first);
       if (!tf.optional) clearOptional(first);
-      if (!first.optional && !first.runnable) clearRunnable(t, `unrunnable ${first.id.split(' ')[0]}`);
+      if (!first.optional && !first.runnable) clearRunnable(target, `unrunnable ${first.id.split(' ')[0]}`);
     }
   }
   if (flags & F_IMPLIES_FIRST) {
@@ -175,10 +176,10 @@ function applyOrdering(o: Ordering, actions: ActionSet): Action[] {
   }
 
   if (flags & (F_IMPLIES_THEN | F_IMPLIES_FIRST | F_RESTART) && first.task === 'stop' && !first.runnable && first.rsc && actions.blocked.has(first.rsc.id)) {
-    for (const t of thens) if (t.rsc?.kind === 'primitive' || t === then) clearRunnable(t, `${first.rsc.id} is blocked`);
+    for (const target of thens) if (target.rsc?.kind === 'primitive' || target === then) clearRunnable(target, `${first.rsc.id} is blocked`);
   }
   if (flags & F_RUNNABLE_LEFT && !ff.runnable) {
-    for (const t of thens) if (t.rsc?.kind === 'primitive' || t === then) clearRunnable(t, `unrunnable ${first.id.split(' ')[0]}`);
+    for (const target of thens) if (target.rsc?.kind === 'primitive' || target === then) clearRunnable(target, `unrunnable ${first.id.split(' ')[0]}`);
   }
   return [...changed];
 }
