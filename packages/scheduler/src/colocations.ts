@@ -48,6 +48,44 @@ export function insertSorted(list: Coloc[], c: Coloc, cmp: (a: Coloc, b: Coloc) 
 export const byPrimary = (a: Coloc, b: Coloc): number => cmpSide(a.primary, b.primary);
 export const byDependent = (a: Coloc, b: Coloc): number => cmpSide(a.dependent, b.dependent);
 
+const roleOf = (r: string | undefined): Role | undefined => (r === undefined || r === 'Started' ? undefined : (r as Role));
+
+/**
+ * Resource sets (Pacemaker's unpack_colocation_set / colocate_rsc_sets): within a sequential set
+ * with a positive score each member is placed with the previous one; with a negative score each
+ * member avoids every earlier one. Between two sets, the first member of the earlier set is placed
+ * with the last member of the later one (all members when a set is not sequential).
+ */
+function addSetColocations(c: ColocationConstraint, tree: ResourceTree, add: (c: Coloc) => void): void {
+  if (c.sets === undefined) return;
+  const sets = c.sets.map((s) => ({ s, members: s.resources.map((id) => tree.byId.get(id)).filter((r): r is Resource => r !== undefined) }));
+  const pair = (dependent: Resource, primary: Resource, score: number, dRole: string | undefined, pRole: string | undefined): void =>
+    add({
+      id: c.id,
+      dependent,
+      primary,
+      score,
+      dependentRole: roleOf(dRole),
+      primaryRole: roleOf(pRole),
+      nodeAttribute: c.nodeAttribute,
+      influence: c.influence ?? dependent.meta.critical,
+    });
+  for (let k = 0; k < sets.length; k++) {
+    const { s, members } = sets[k]!;
+    const score = s.score ?? c.score;
+    if (s.sequential && score > 0) {
+      for (let i = 1; i < members.length; i++) pair(members[i]!, members[i - 1]!, score, s.role, s.role);
+    } else if (s.sequential && score < 0) {
+      for (let i = 1; i < members.length; i++) for (let j = 0; j < i; j++) pair(members[i]!, members[j]!, score, s.role, s.role);
+    }
+    if (k === 0) continue;
+    const prev = sets[k - 1]!;
+    const dependents = prev.s.sequential ? prev.members.slice(0, 1) : prev.members;
+    const primaries = s.sequential ? members.slice(-1) : members;
+    for (const d of dependents) for (const p of primaries) pair(d, p, c.score, prev.s.role, s.role);
+  }
+}
+
 export function buildColocations(config: ClusterConfig, tree: ResourceTree): { index: ColocationIndex; warnings: string[] } {
   const all: Coloc[] = [];
   const thisWith = new Map<Resource, Coloc[]>();
@@ -64,7 +102,6 @@ export function buildColocations(config: ClusterConfig, tree: ResourceTree): { i
     insertSorted(wt, c, byDependent);
     withThis.set(c.primary, wt);
   };
-  const roleOf = (r: string | undefined): Role | undefined => (r === undefined || r === 'Started' ? undefined : (r as Role));
   const influenceOf = (c: ColocationConstraint, dependent: Resource): boolean => c.influence ?? dependent.meta.critical;
 
   for (const c of config.constraints) {
@@ -88,37 +125,7 @@ export function buildColocations(config: ClusterConfig, tree: ResourceTree): { i
       });
       continue;
     }
-    // Resource sets (Pacemaker's unpack_colocation_set / colocate_rsc_sets): within a sequential
-    // set with a positive score each member is placed with the previous one; with a negative
-    // score each member avoids every earlier one. Between two sets, the first member of the
-    // earlier set is placed with the last member of the later one (all members when a set is
-    // not sequential).
-    const sets = c.sets.map((s) => ({ s, members: s.resources.map((id) => tree.byId.get(id)).filter((r): r is Resource => r !== undefined) }));
-    const pair = (dependent: Resource, primary: Resource, score: number, dRole: string | undefined, pRole: string | undefined): void =>
-      add({
-        id: c.id,
-        dependent,
-        primary,
-        score,
-        dependentRole: roleOf(dRole),
-        primaryRole: roleOf(pRole),
-        nodeAttribute: c.nodeAttribute,
-        influence: c.influence ?? dependent.meta.critical,
-      });
-    for (let k = 0; k < sets.length; k++) {
-      const { s, members } = sets[k]!;
-      const score = s.score ?? c.score;
-      if (s.sequential && score > 0) {
-        for (let i = 1; i < members.length; i++) pair(members[i]!, members[i - 1]!, score, s.role, s.role);
-      } else if (s.sequential && score < 0) {
-        for (let i = 1; i < members.length; i++) for (let j = 0; j < i; j++) pair(members[i]!, members[j]!, score, s.role, s.role);
-      }
-      if (k === 0) continue;
-      const prev = sets[k - 1]!;
-      const dependents = prev.s.sequential ? prev.members.slice(0, 1) : prev.members;
-      const primaries = s.sequential ? members.slice(-1) : members;
-      for (const d of dependents) for (const p of primaries) pair(d, p, c.score, prev.s.role, s.role);
-    }
+    addSetColocations(c, tree, add);
   }
 
   // Group internals: each member with the previous one (added after user constraints, as Pacemaker does).
