@@ -298,7 +298,11 @@ export async function benchSize(N, opts) {
   const c = await makeCluster(root, opts.interval);
   const files = new Files(N, opts.size);
   const rows = [];
-  const row = (what, agent, reference = '', note = '') => rows.push([what, agent, reference, note]);
+  const row = (what, agent, reference = '', note = '') => {
+    rows.push([what, agent, reference, note]);
+    // As measured (a large size runs long): the same line the summary prints.
+    process.stderr.write(`${N}: ${agent.padStart(10)}  ${what}${reference ? `   [rsync: ${reference}]` : ''}\n              ${note}\n`);
+  };
   try {
     await initialSync(c, files, row);
     await idle(c, opts, row);

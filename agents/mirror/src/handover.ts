@@ -9,17 +9,22 @@ import type { AgentContext } from '@paceline/agent-api';
 import { offsetAfterGen, type JournalState } from './journal.js';
 import { readJson } from './manifest.js';
 import type { Layout } from './params.js';
+import { readSynced } from './outcome.js';
 import { readPosition } from './position.js';
 import type { PeerStatus } from './sync.js';
 import { journalFile, journalStateFile } from './tracker.js';
 
 /**
- * Waits until this node's tracker has journaled every change completed before now (its state's
- * caughtUp passes now: the watcher found the kernel's queue empty after it and the lines before are
- * on disk), at most 3 s. Returns the journal's state then (undefined when it is not watching).
+ * Waits until this node's tracker has journaled every change completed before `from` (default:
+ * now; its state's caughtUp passes it: the watcher found the kernel's queue empty after it and the
+ * lines before are on disk), at most 3 s. Returns the journal's state then (undefined when it is
+ * not watching).
  */
-export async function journalBarrier(l: Layout, ctx: Pick<AgentContext, 'clock' | 'deadline' | 'signal'>): Promise<JournalState | undefined> {
-  const from = ctx.clock.now();
+export async function journalBarrier(
+  l: Layout,
+  ctx: Pick<AgentContext, 'clock' | 'deadline' | 'signal'>,
+  from = ctx.clock.now(),
+): Promise<JournalState | undefined> {
   const until = Math.min(ctx.deadline - 1000, from + 3000);
   for (;;) {
     const s = await readJson<JournalState>(journalStateFile(l), (v) => typeof v.at === 'number' && typeof v.id === 'string');
@@ -39,8 +44,8 @@ export async function promotionNotes(
   through: { readonly journal: string; readonly gen: number } | undefined,
 ): Promise<Pick<PeerStatus, 'mergedFrom' | 'followFrom' | 'followed'>> {
   const pos = await readPosition(l);
-  const own = await journalBarrier(l, ctx);
   if (through !== undefined) {
+    const own = await readJson<JournalState>(journalStateFile(l), (v) => typeof v.id === 'string' && v.ready === true);
     const mergedFrom = { node: l.peer, journal: through.journal, gen: through.gen };
     // Its own journal since it began following, unless a new one started meanwhile (then the peer walks the tree).
     if (pos === undefined || own === undefined || pos.ownFrom !== own.id || pos.pending !== undefined) return { mergedFrom };
@@ -48,7 +53,10 @@ export async function promotionNotes(
     if (offset === undefined) return { mergedFrom };
     return { mergedFrom, followFrom: { journal: own.id, offset, paths: Object.keys(pos.local), files: pos.files } };
   }
-  // Failover: the lines of its own journal after ownGen are what the service writes here from now on.
+  // Failover: the lines of its own journal after ownGen are what the service writes here from now on;
+  // those of the last pull (its worker has stopped) must come before: journaled by the time it ended.
+  const last = await readSynced(l);
+  const own = await journalBarrier(l, ctx, last?.syncedAt ?? ctx.clock.now());
   if (pos === undefined || own === undefined || pos.pending !== undefined) return {};
   const ownOffset = offsetAfterGen(await readFile(journalFile(l)), own.gen);
   if (ownOffset === undefined) return {};

@@ -130,7 +130,9 @@ describe('paceline:mirror: a start resumes from its journal', () => {
     expect(ws.scope).toBe('incremental');
     expect(ws.lastFull).toBeUndefined();
     expect(ws.reason).toMatch(
-      /resumed from its journal, no full scan: \d+ path\(s\) journaled here since the point in common with serv1; .* 1 directorie\(s\) changed \(directory ctimes checked\)/,
+      // A clean stop checks directory ctimes; on a machine so loaded that the tracker's stop outlasts
+      // the agent's grace (then SIGKILL: no clean marker), every file's — either way one directory changed.
+      /resumed from its journal, no full scan: \d+ path\(s\) journaled here since the point in common with serv1; .*1 directorie\(s\) changed/,
     );
     expect(ws.reason).toContain('1 local changes kept');
     expect(await readFile(join(b.data, 'new/4'), 'utf8')).toBe('written on a while b was stopped');

@@ -16,11 +16,13 @@ paths go stale when a watched directory is renamed. This is the standard library
 directories created or moved in are watched before their event is printed, so the reader can walk
 them and miss nothing; a directory moved out loses its watches."""
 import ctypes
+import fcntl
 import os
 import select
 import signal
 import struct
 import sys
+import termios
 import time
 
 IN_MODIFY, IN_ATTRIB, IN_CLOSE_WRITE = 0x2, 0x4, 0x8
@@ -162,8 +164,17 @@ while not stopping:
         tick()
     out.flush()
 if stopping:
+    # What is queued now holds every change completed before `now`: read that much (FIONREAD), not
+    # until the queue is empty — a busy copy (a sync writing) would never let it be.
     now = time.time()
-    while select.select([fd], [], [], 0)[0]:
-        process(os.read(fd, 1 << 20))
+    queued = bytearray(4)
+    fcntl.ioctl(fd, termios.FIONREAD, queued)
+    left = struct.unpack('i', queued)[0]
+    while left > 0:
+        buf = os.read(fd, max(left, 1 << 16))
+        if not buf:
+            break
+        process(buf)
+        left -= len(buf)
     out.write(b'!stopped %d\0' % int(now * 1000))
     out.flush()
