@@ -132,118 +132,153 @@ export function registerDaemonCommand(program: Command, io: CliIo): void {
     .option('--web-token-file <file>', 'the token that allows actions in the web view (overrides monitoring.web.tokenFile)')
     .option('--log-format <fmt>', 'human | json', 'human')
     .option('--log-level <level>', 'debug | info | warn | error', 'info')
-    .action(async (opts: DaemonOpts) => {
-      const arbiterAt = opts.arbiter !== undefined ? parseAddressOption('--arbiter', opts.arbiter, DEFAULT_WITNESS_PORT) : undefined;
-      checkLogOptions(opts.logFormat, opts.logLevel);
-      const membership = membershipOverrides(opts.membership, opts.profile, opts.partitionPolicy);
-      // The one loader (as simulate's): a file that does not validate stops the start, naming it.
-      const { written: config, config: loaded } = loadConfigFile(io, opts.config);
-      const logger = createLogger({ format: opts.logFormat as LogFormat, level: opts.logLevel as LogLevel, fields: { node: opts.node } });
-      // Built-in agents plus the agent modules of the configuration in force (relative to --config).
-      const agents = configAgentResolver(opts.config, loaded);
-      // A module this node cannot load does not stop the daemon: its agents' resources are
-      // reported not installed here (their probes), so they are placed on other nodes.
-      const modules = await agents.load(loaded.agents ?? []);
-      for (const f of modules.failures) logger.error(`${f.error.message}: this node cannot run its agents`, { module: f.spec });
-      // A misspelt parameter stops the start here, not at the resource's first action.
-      assertAgentParams(loaded, modules.registry, opts.config, { unloadedModules: modules.failures.length > 0 });
-      const key = await readKey(opts.key);
-      const runner = new ExecaCommandRunner();
-      const fenceArgv = opts.fenceCommand?.split(/\s+/).filter(Boolean);
-      // Run as CMD NODE (argument array, no shell), with PACELINE_FENCE_ACTION=reboot|off|on.
-      const fence =
-        fenceArgv && fenceArgv.length > 0
-          ? async (node: string, signal: AbortSignal, type: FenceType): Promise<FenceOutcome> => {
-              const r = await runner.run(fenceArgv[0]!, [...fenceArgv.slice(1), node], { timeoutMs: 60_000, signal, env: { PACELINE_FENCE_ACTION: type } });
-              return r.exitCode === 0
-                ? { ok: true }
-                : { ok: false, detail: `${fenceArgv.join(' ')} ${node}: exit ${r.exitCode ?? r.signal ?? 'timeout'} ${r.stderr.trim()}`.trim() };
-            }
-          : undefined;
-      const witness =
-        opts.witness !== undefined
-          ? async (): Promise<boolean> => (await runner.run('ping', ['-c', '1', '-W', '1', opts.witness!], { timeoutMs: 2000 })).exitCode === 0
-          : undefined;
-      // The arbiter knows this node by the daemon's incarnation, which is known once it started;
-      // membership asks for the vote only after that.
-      // eslint-disable-next-line prefer-const -- read by the arbiter's callback below, set once the daemon exists
-      let boot: number | undefined;
-      const clusterName = loaded.properties.clusterName;
-      const arbiter =
-        arbiterAt !== undefined
-          ? await ArbiterClient.open({
-              self: opts.node,
-              address: arbiterAt,
-              key,
-              ...(clusterName !== undefined ? { cluster: clusterName } : {}),
-              boot: () => {
-                if (boot === undefined) throw new DaemonError('NOT_STARTED', 'the daemon has not started yet');
-                return boot;
-              },
-            })
-          : undefined;
-      const abort = new AbortController();
-      let daemon: Daemon;
-      try {
-        daemon = new Daemon({
-          node: opts.node,
-          config,
-          stateDir: opts.stateDir,
+    .action((opts: DaemonOpts) => runDaemon(opts, io));
+}
+
+/** The daemon command's action: check the options, build the daemon's parts, run until SIGINT/SIGTERM. */
+async function runDaemon(opts: DaemonOpts, io: CliIo): Promise<void> {
+  const arbiterAt = opts.arbiter !== undefined ? parseAddressOption('--arbiter', opts.arbiter, DEFAULT_WITNESS_PORT) : undefined;
+  checkLogOptions(opts.logFormat, opts.logLevel);
+  const membership = membershipOverrides(opts.membership, opts.profile, opts.partitionPolicy);
+  const parts = await daemonParts(opts, io);
+  const daemon = await startDaemon(opts, parts, membership, arbiterAt);
+  const observer = await openObserver(daemon, opts, parts);
+  await runUntilSignal(daemon, observer, parts.logger, opts, io);
+}
+
+/** What the daemon is built from: the configuration, logger, agents, key and command runner. */
+async function daemonParts(opts: DaemonOpts, io: CliIo) {
+  // The one loader (as simulate's): a file that does not validate stops the start, naming it.
+  const { written: config, config: loaded } = loadConfigFile(io, opts.config);
+  const logger = createLogger({ format: opts.logFormat as LogFormat, level: opts.logLevel as LogLevel, fields: { node: opts.node } });
+  // Built-in agents plus the agent modules of the configuration in force (relative to --config).
+  const agents = configAgentResolver(opts.config, loaded);
+  // A module this node cannot load does not stop the daemon: its agents' resources are
+  // reported not installed here (their probes), so they are placed on other nodes.
+  const modules = await agents.load(loaded.agents ?? []);
+  for (const f of modules.failures) logger.error(`${f.error.message}: this node cannot run its agents`, { module: f.spec });
+  // A misspelt parameter stops the start here, not at the resource's first action.
+  assertAgentParams(loaded, modules.registry, opts.config, { unloadedModules: modules.failures.length > 0 });
+  const key = await readKey(opts.key);
+  return { config, loaded, logger, agents, key, runner: new ExecaCommandRunner() };
+}
+
+type DaemonParts = Awaited<ReturnType<typeof daemonParts>>;
+
+/** --fence-command, run as CMD NODE (argument array, no shell), with PACELINE_FENCE_ACTION=reboot|off|on. */
+function fenceHook(runner: ExecaCommandRunner, command: string | undefined) {
+  const argv = command?.split(/\s+/).filter(Boolean);
+  if (!argv || argv.length === 0) return undefined;
+  return async (node: string, signal: AbortSignal, type: FenceType): Promise<FenceOutcome> => {
+    const r = await runner.run(argv[0]!, [...argv.slice(1), node], { timeoutMs: 60_000, signal, env: { PACELINE_FENCE_ACTION: type } });
+    return r.exitCode === 0
+      ? { ok: true }
+      : { ok: false, detail: `${argv.join(' ')} ${node}: exit ${r.exitCode ?? r.signal ?? 'timeout'} ${r.stderr.trim()}`.trim() };
+  };
+}
+
+/** --witness: one ping to the witness host. */
+function witnessHook(runner: ExecaCommandRunner, host: string | undefined) {
+  if (host === undefined) return undefined;
+  return async (): Promise<boolean> => (await runner.run('ping', ['-c', '1', '-W', '1', host], { timeoutMs: 2000 })).exitCode === 0;
+}
+
+/** Opens the arbiter client (if any), builds and starts the daemon; a failed start closes the arbiter. */
+async function startDaemon(
+  opts: DaemonOpts,
+  parts: DaemonParts,
+  membership: MembershipSettings,
+  arbiterAt: ReturnType<typeof parseAddressOption> | undefined,
+): Promise<Daemon> {
+  const { config, loaded, logger, agents, key, runner } = parts;
+  const fence = fenceHook(runner, opts.fenceCommand);
+  const witness = witnessHook(runner, opts.witness);
+  // The arbiter knows this node by the daemon's incarnation, which is known once it started;
+  // membership asks for the vote only after that.
+  // eslint-disable-next-line prefer-const -- read by the arbiter's callback below, set once the daemon exists
+  let boot: number | undefined;
+  const clusterName = loaded.properties.clusterName;
+  const arbiter =
+    arbiterAt !== undefined
+      ? await ArbiterClient.open({
+          self: opts.node,
+          address: arbiterAt,
           key,
-          keyFile: resolve(opts.key),
-          agents,
-          runner,
-          clock: systemClock,
-          timers: systemTimers,
-          logger,
-          membership,
-          addresses: parseAddressOverrides(opts.address),
-          portOffset: Number(opts.portOffset),
-          stopOnShutdown: opts.stopOnShutdown,
-          ...(fence ? { fence } : {}),
-          ...(witness ? { witness } : {}),
-          ...(arbiter ? { arbiter } : {}),
-          signal: abort.signal,
-        });
-        await daemon.start();
-      } catch (e) {
-        await arbiter?.dispose(); // its socket would keep the process alive
-        throw e;
-      }
-      boot = daemon.incarnation;
-      // Metrics, alerts and the web view (the configuration's monitoring section, this node's overrides).
-      let observer: Observer;
-      try {
-        observer = await Observer.open(daemon, {
-          runner,
-          logger,
-          version: VERSION,
-          ...(opts.metricsListen !== undefined ? { metrics: parseListenOverride('--metrics-listen', opts.metricsListen) } : {}),
-          ...(opts.webListen !== undefined ? { web: parseListenOverride('--web-listen', opts.webListen) } : {}),
-          ...(opts.webTokenFile !== undefined ? { webTokenFile: opts.webTokenFile } : {}),
-        });
-      } catch (e) {
-        await daemon.dispose();
-        throw e;
-      }
-      // Whoever reads our output may go away (`paceline daemon … | head`): the daemon keeps running.
-      process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-        if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
-      });
-      io.out(`paceline daemon ${opts.node} running (state ${opts.stateDir})`);
-      const systemd = await announceToSystemd(daemon, logger);
-      await new Promise<void>((resolve) => {
-        const stop = (): void => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          void systemd
-            .stopping()
-            .then(() => daemon.dispose())
-            .then(() => observer.dispose())
-            .then(resolve);
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
+          ...(clusterName !== undefined ? { cluster: clusterName } : {}),
+          boot: () => {
+            if (boot === undefined) throw new DaemonError('NOT_STARTED', 'the daemon has not started yet');
+            return boot;
+          },
+        })
+      : undefined;
+  const abort = new AbortController();
+  let daemon: Daemon;
+  try {
+    daemon = new Daemon({
+      node: opts.node,
+      config,
+      stateDir: opts.stateDir,
+      key,
+      keyFile: resolve(opts.key),
+      agents,
+      runner,
+      clock: systemClock,
+      timers: systemTimers,
+      logger,
+      membership,
+      addresses: parseAddressOverrides(opts.address),
+      portOffset: Number(opts.portOffset),
+      stopOnShutdown: opts.stopOnShutdown,
+      ...(fence ? { fence } : {}),
+      ...(witness ? { witness } : {}),
+      ...(arbiter ? { arbiter } : {}),
+      signal: abort.signal,
     });
+    await daemon.start();
+  } catch (e) {
+    await arbiter?.dispose(); // its socket would keep the process alive
+    throw e;
+  }
+  boot = daemon.incarnation;
+  return daemon;
+}
+
+/** Metrics, alerts and the web view (the configuration's monitoring section, this node's overrides); a failure stops the daemon. */
+async function openObserver(daemon: Daemon, opts: DaemonOpts, parts: DaemonParts): Promise<Observer> {
+  try {
+    return await Observer.open(daemon, {
+      runner: parts.runner,
+      logger: parts.logger,
+      version: VERSION,
+      ...(opts.metricsListen !== undefined ? { metrics: parseListenOverride('--metrics-listen', opts.metricsListen) } : {}),
+      ...(opts.webListen !== undefined ? { web: parseListenOverride('--web-listen', opts.webListen) } : {}),
+      ...(opts.webTokenFile !== undefined ? { webTokenFile: opts.webTokenFile } : {}),
+    });
+  } catch (e) {
+    await daemon.dispose();
+    throw e;
+  }
+}
+
+/** Announces the running daemon (stdout, systemd) and waits for SIGINT/SIGTERM, then stops it. */
+async function runUntilSignal(daemon: Daemon, observer: Observer, logger: DaemonParts['logger'], opts: DaemonOpts, io: CliIo): Promise<void> {
+  // Whoever reads our output may go away (`paceline daemon … | head`): the daemon keeps running.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+  });
+  io.out(`paceline daemon ${opts.node} running (state ${opts.stateDir})`);
+  const systemd = await announceToSystemd(daemon, logger);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      void systemd
+        .stopping()
+        .then(() => daemon.dispose())
+        .then(() => observer.dispose())
+        .then(resolve);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
 }
