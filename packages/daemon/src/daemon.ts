@@ -60,7 +60,8 @@ import { ControlServer, type ControlTarget } from './control.js';
 import { DaemonEvents } from './events.js';
 import { FreshnessGuard } from './freshness.js';
 import { LocalNode, activeRoles, toStop } from './local.js';
-import type { ClusterDoc, NodeReport } from './messages.js';
+import type { ClusterDoc } from './messages.js';
+import { ReportOutbox } from './report-outbox.js';
 import { STATE_FILE, StateWriter, checkStateDir, loadState, lockStateDir, type PersistedState, type StateLock } from './store.js';
 import { docKey, parseDocConfig, type UpdateRequest } from './updates.js';
 import { replicaReports, type ReplicaStatus } from './replicas.js';
@@ -203,6 +204,8 @@ export class Daemon extends DaemonEvents implements ControlTarget {
   private freshness!: FreshnessGuard;
   private boot = 0;
   private msgId = 0;
+  /** This node's report as its peers hold it: what each is sent (report-outbox.ts). */
+  private outbox!: ReportOutbox;
   private unclean: string | undefined;
   private txn: { id: number; abort: AbortController } | undefined;
   private readonly rpc: ActionRpc;
@@ -254,7 +257,8 @@ export class Daemon extends DaemonEvents implements ControlTarget {
       answer: (reqId, r) => this.admin.answer(reqId, r),
       onResult: (from, boot, key, result) => this.rpc.onResult(from, boot, key, result),
       runAction: (key, action) => this.local.run(key, action),
-      report: () => this.wireReport(),
+      reportFor: (peer) => this.reportFor(peer),
+      reportWanted: (peer, boot, ver) => this.outbox.want(peer, boot, ver),
       cleanupLocal: (resource) => this.local.cleanup(resource),
     });
     this.rpc = new ActionRpc({
@@ -359,6 +363,7 @@ export class Daemon extends DaemonEvents implements ControlTarget {
       ? `${o.node} stopped without a clean shutdown (daemon started ${iso(persisted.lastBoot)} was killed, crashed or the node lost power)`
       : persisted?.unclean;
     this.boot = Math.max(Math.floor(o.clock.now()), (persisted?.lastBoot ?? 0) + 1);
+    this.outbox = new ReportOutbox(this.boot);
     this.writer = new StateWriter(
       o.stateDir,
       (e) => {
@@ -510,13 +515,15 @@ export class Daemon extends DaemonEvents implements ControlTarget {
   private tick(): void {
     if (this.disposed) return;
     this.tickCount += 1;
-    if (this.reportDirty) this.flushReport();
+    // Heartbeats first: nothing else this tick does may delay them.
     this.stepMembership({ type: 'tick' });
+    if (this.reportDirty) this.flushReport();
     const ticksPerSecond = Math.max(1, Math.round(1000 / this.membership.config.tickMs));
     if (this.tickCount % Math.max(1, Math.round(ticksPerSecond / 2)) === 0) this.retransmit();
     if (this.tickCount % ticksPerSecond === 0) {
-      // Anti-entropy: every second, peers get this node's report and document again.
-      this.router.broadcast({ type: 'report', report: this.wireReport() });
+      // Anti-entropy: every second, peers get this node's report version (and what changed, if
+      // anything did since the last message to them; report-outbox.ts) and its document again.
+      this.flushReport();
       if (this.o.witness && this.membership.config.partitionPolicy === 'witness')
         void this.o.witness().then(
           (reachable) => this.stepMembership({ type: 'witness', reachable }),
@@ -546,7 +553,8 @@ export class Daemon extends DaemonEvents implements ControlTarget {
       case 'node-joined':
       case 'node-restarted':
         if (this.freshness.observe(e.node, e.boot)) void this.persist(true);
-        this.router.send(e.node, { type: 'report', report: this.wireReport() });
+        this.outbox.reset(e.node); // it may hold nothing of this node's report: send it whole
+        this.sendReport(e.node);
         this.emit('node-joined', { node: e.node, boot: e.boot });
         break;
       case 'node-lost':
@@ -795,17 +803,15 @@ export class Daemon extends DaemonEvents implements ControlTarget {
     };
   }
 
-  private wireReport(): NodeReport {
-    const r = this.report();
-    const { fenced, members, membership, ...rest } = r;
-    return {
-      ...rest,
-      history: [...r.history],
-      failures: [...r.failures],
-      ...(fenced ? { fenced: [...fenced] } : {}),
-      ...(members ? { members: [...members] } : {}),
-      ...(membership ? { membership: { ...membership } } : {}),
-    };
+  /** The message with this node's report for `peer`: what changed since the version it holds. */
+  private reportFor(peer: string): ReturnType<ReportOutbox['for']> {
+    this.outbox.observe(this.local.history);
+    return this.outbox.for(peer, this.report());
+  }
+
+  private sendReport(peer: string): void {
+    // Only to a peer whose incarnation is known (else nothing is sent, and the outbox must not count it as sent).
+    if (this.router.peerBoot(peer) !== undefined) this.router.send(peer, { type: 'report', report: this.reportFor(peer) });
   }
 
   private onLocalChange(): void {
@@ -815,8 +821,8 @@ export class Daemon extends DaemonEvents implements ControlTarget {
 
   private publishReport(): void {
     this.feedCore({ type: 'report', node: this.o.node, report: this.report(), now: this.o.clock.now() });
-    // At most one broadcast per tick: a burst of changes (hundreds of actions) sends the whole
-    // report once per tick, the latest one, instead of once per change.
+    // At most one message per peer and tick: a burst of changes (hundreds of actions) is sent once
+    // per tick, all changes since the last message together (results carry theirs meanwhile).
     if (this.reportTick === this.tickCount) this.reportDirty = true;
     else this.flushReport();
   }
@@ -824,7 +830,7 @@ export class Daemon extends DaemonEvents implements ControlTarget {
   private flushReport(): void {
     this.reportDirty = false;
     this.reportTick = this.tickCount;
-    this.router.broadcast({ type: 'report', report: this.wireReport() });
+    for (const peer of Object.keys(this.membership.peers)) this.sendReport(peer);
   }
 
   private sendToCoordinatorKick(reason: string): void {

@@ -45,12 +45,27 @@ const Base = {
 /** "Here is my document" (sent on change, on join, and periodically): the newer epoch wins. */
 export const DocMessage = z.strictObject({ ...Base, type: z.literal('doc'), doc: ClusterDoc });
 
-/** What a node knows about itself: its resource history and fail counts (it is the authority for them). */
-export const NodeReport = z.strictObject({
+/**
+ * What a node knows about itself — its resource history and fail counts (it is the authority for
+ * them) and a few facts — as the wire carries it: the history entries that changed since version
+ * `base` of the sender's history (report-sync.ts), or all of them (`full`). Each entry carries the
+ * version it changed at: a receiver keeps the newest of each, so lost, repeated and reordered
+ * messages cannot roll an entry back. Entries are parsed with the model's schema by the receiver.
+ */
+export const ReportDelta = z.strictObject({
   boot: Counter,
-  /** Increases whenever the history or the failures change. */
+  /** Increases whenever the history or the failures change in a way the scheduler plans from. */
   rev: Counter,
-  history: z.array(z.unknown()).max(10_000),
+  /** The sender's history version this message brings a receiver to (it grows with every change of an entry). */
+  ver: Counter,
+  /** The entries changed after this version are here (a receiver that holds less asks again: `report-want`). */
+  base: Counter,
+  /** The entries are the whole history: a receiver replaces its copy. */
+  full: z.boolean().optional(),
+  /** Digest of the whole history at `ver` (order aside): a receiver whose copy differs asks for it all. */
+  digest: z.string().max(64),
+  changed: z.array(z.strictObject({ v: Counter, h: z.unknown() })).max(10_000),
+  removed: z.array(z.strictObject({ v: Counter, r: z.string().min(1).max(600) })).max(10_000),
   failures: z.array(z.unknown()).max(10_000),
   /** The node came back after an unclean end (killed, crashed, fenced). */
   unclean: z.string().optional(),
@@ -73,8 +88,14 @@ export const NodeReport = z.strictObject({
     .refine((r) => Object.keys(r).length <= 256, 'at most 256 settings')
     .optional(),
 });
-export type NodeReport = z.infer<typeof NodeReport>;
-export const ReportMessage = z.strictObject({ ...Base, type: z.literal('report'), report: NodeReport });
+export type ReportDelta = z.infer<typeof ReportDelta>;
+/** A node's report (or what changed in it) — on change (at most once a tick), and every second as anti-entropy. */
+export const ReportMessage = z.strictObject({ ...Base, type: z.literal('report'), report: ReportDelta });
+/**
+ * "Send me your report from version `ver` of incarnation `boot`" (absent: all of it): the receiver
+ * of a report that misses changes (a lost message) or that holds nothing of the sender yet.
+ */
+export const ReportWantMessage = z.strictObject({ ...Base, type: z.literal('report-want'), of: Counter, ver: Counter.optional() });
 
 /** An update request sent to the coordinator (admin commands issued on another node). */
 export const UpdateMessage = z.strictObject({ ...Base, type: z.literal('update'), request: z.record(z.string(), z.unknown()), reqId: z.string().max(100) });
@@ -102,7 +123,8 @@ export const ResultMessage = z.strictObject({
   key: z.string().max(600),
   /** The model's two-axis result; fields it does not know (an agent's extras) are dropped, not refused. */
   result: ActionResult.strip(),
-  report: NodeReport,
+  /** What changed in the sender's report since its last message to the coordinator (the result's own record among it). */
+  report: ReportDelta,
 });
 
 /** Forget the history and fail counts of a resource (all when absent) so that it is probed again. */
@@ -111,6 +133,7 @@ export const CleanupMessage = z.strictObject({ ...Base, type: z.literal('cleanup
 export const PeerMessage = z.discriminatedUnion('type', [
   DocMessage,
   ReportMessage,
+  ReportWantMessage,
   UpdateMessage,
   UpdateReplyMessage,
   ActionMessage,

@@ -7,13 +7,14 @@
  * message into a core event, an answer to a request made here, an action to run, or a result for
  * the action RPC.
  */
-import { ActionResult, FailCount, ResourceHistory, formatIssues, zodIssues, type GraphAction } from '@paceline/model';
+import { ActionResult, formatIssues, zodIssues, type GraphAction } from '@paceline/model';
 import type { Clock, Logger } from '@paceline/agent-api';
 import { settledBoot, type MembershipState } from '@paceline/membership';
 import type { PeerChannel } from './channel.js';
-import { isDocSignal, type CoreEvent, type CoreState, type NodeReportData } from './core.js';
+import { isDocSignal, type CoreEvent, type CoreState } from './core.js';
 import type { FreshnessGuard } from './freshness.js';
-import type { DistOmit, NodeReport, PeerMessage, PeerMessageBody } from './messages.js';
+import type { DistOmit, PeerMessage, PeerMessageBody, ReportDelta } from './messages.js';
+import { ReportInbox } from './report-inbox.js';
 import { UpdateRequest, docKey } from './updates.js';
 import type { UpdateAnswer } from './admin.js';
 
@@ -41,24 +42,30 @@ export interface PeerRouterPorts {
   onResult(from: string, boot: number, key: string, result: ActionResult): void;
   /** Runs an action the coordinator sent (each key once). */
   runAction(key: string, action: GraphAction): Promise<ActionResult>;
-  /** This node's report as the wire carries it. */
-  report(): NodeReport;
+  /** This node's report for `peer`: what changed since the version it holds (report-outbox.ts). */
+  reportFor(peer: string): ReportDelta;
+  /** `peer` holds version `ver` of this node's incarnation `boot` of the report (absent: nothing usable). */
+  reportWanted(peer: string, boot: number, ver: number | undefined): void;
   cleanupLocal(resource?: string): void;
 }
 
 export class PeerRouter {
-  /** Each peer's last report as received (JSON of its history and fail counts) and as parsed. */
-  private readonly reports = new Map<string, { readonly json: string; readonly data: NodeReportData }>();
+  /** The peers' reports as received (report-inbox.ts). */
+  readonly inbox = new ReportInbox();
 
   constructor(private readonly p: PeerRouterPorts) {}
 
-  /** A peer's report; parsed only when its history or fail counts differ from its last one's (JSON compared). */
-  private parsePeerReport(from: string, r: NodeReport): ReturnType<typeof parseReport> {
-    const json = JSON.stringify([r.history, r.failures]);
-    const held = this.reports.get(from);
-    const parsed = parseReport(r, held?.json === json ? held.data : undefined);
-    if (parsed.ok) this.reports.set(from, { json, data: parsed.report });
-    return parsed;
+  /**
+   * A peer's report (or what changed in it): the core gets the report when the copy is whole; a
+   * copy that misses something asks the peer for it. True when the copy holds at least the message's
+   * version (so a result it carries may be taken: the core has seen its record).
+   */
+  private takeReport(from: string, d: ReportDelta, now: number): boolean {
+    const r = this.inbox.accept(from, d, now);
+    if (r.error !== undefined) this.p.log.warn(`invalid report from ${from}: ${r.error}`);
+    if (r.report !== undefined) this.p.feedCore({ type: 'report', node: from, report: r.report, now });
+    if (r.want !== undefined) this.send(from, { type: 'report-want', of: d.boot, ...(r.want.ver !== undefined ? { ver: r.want.ver } : {}) });
+    return r.upToDate;
   }
 
   /** The incarnation of `peer` heard in this run (membership), or undefined. */
@@ -134,12 +141,13 @@ export class PeerRouter {
       case 'doc':
         p.feedCore({ type: 'doc', from: m.from, doc: m.doc, now });
         break;
-      case 'report': {
-        const r = this.parsePeerReport(m.from, m.report);
-        if (r.ok) p.feedCore({ type: 'report', node: m.from, report: r.report, now });
-        else p.log.warn(`invalid report from ${m.from}: ${r.error}`);
+      case 'report':
+        this.takeReport(m.from, m.report, now);
         break;
-      }
+      case 'report-want':
+        p.reportWanted(m.from, m.of, m.ver);
+        this.send(m.from, { type: 'report', report: p.reportFor(m.from) });
+        break;
       case 'update': {
         const req = UpdateRequest.safeParse(m.request);
         if (!req.success)
@@ -166,15 +174,14 @@ export class PeerRouter {
           this.send(m.from, { type: 'doc', doc });
           break;
         }
-        void p.runAction(m.key, m.action).then((result) => this.send(m.from, { type: 'result', key: m.key, result: wireResult(result), report: p.report() }));
+        void p.runAction(m.key, m.action).then((result) => this.send(m.from, { type: 'result', key: m.key, result: wireResult(result), report: p.reportFor(m.from) }));
         break;
       }
-      case 'result': {
-        const r = this.parsePeerReport(m.from, m.report);
-        if (r.ok) p.feedCore({ type: 'report', node: m.from, report: r.report, now });
-        p.onResult(m.from, m.boot, m.key, m.result);
+      case 'result':
+        // Taken only once the core has the report with its record (else the action is sent again,
+        // and answered again, once the missing part of the report has come).
+        if (this.takeReport(m.from, m.report, now)) p.onResult(m.from, m.boot, m.key, m.result);
         break;
-      }
       case 'cleanup':
         p.cleanupLocal(m.resource);
         break;
@@ -190,41 +197,4 @@ export function wireResult(r: ActionResult): ActionResult {
   return p.success
     ? p.data
     : { execution: 'error', outcome: 'generic-error', reason: `the agent returned an invalid result (${formatIssues(zodIssues(p.error))})` };
-}
-
-/**
- * A peer's report with its history and fail counts parsed by the model's schemas, or what is wrong,
- * with paths. `same`: that peer's previous report, when its history and fail counts are the same
- * JSON: they are taken from it instead of being parsed again (reports are re-sent every second and
- * with every result).
- */
-export function parseReport(
-  r: NodeReport,
-  same?: NodeReportData,
-): { readonly ok: true; readonly report: NodeReportData } | { readonly ok: false; readonly error: string } {
-  let history: NodeReportData['history'];
-  let failures: NodeReportData['failures'];
-  if (same !== undefined) ({ history, failures } = same);
-  else {
-    const h = ResourceHistory.array().safeParse(r.history);
-    if (!h.success) return { ok: false, error: formatIssues(zodIssues(h.error, 'history')) };
-    const f = FailCount.array().safeParse(r.failures);
-    if (!f.success) return { ok: false, error: formatIssues(zodIssues(f.error, 'failures')) };
-    history = h.data;
-    failures = f.data;
-  }
-  return {
-    ok: true,
-    report: {
-      boot: r.boot,
-      rev: r.rev,
-      history,
-      failures,
-      ...(r.unclean !== undefined ? { unclean: r.unclean } : {}),
-      ...(r.shutdown ? { shutdown: true } : {}),
-      ...(r.fenced?.length ? { fenced: [...r.fenced] } : {}),
-      ...(r.members ? { members: [...r.members] } : {}),
-      ...(r.membership ? { membership: { ...r.membership } } : {}),
-    },
-  };
 }

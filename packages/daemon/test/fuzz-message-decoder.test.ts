@@ -33,7 +33,11 @@ const env = { v: 2 as const, from: 'serv2', to: 'serv1', boot: 1_796_000_000_000
 const report = {
   boot: env.boot,
   rev: 3,
-  history: [{ resource: 'web', agent: 'paceline:dummy', ops: [{ action: 'start', callId: 1, rc: 0 }] }],
+  ver: 2,
+  base: 1,
+  digest: '0123456789abcdef0123456789abcdef',
+  changed: [{ v: 2, h: { resource: 'web', agent: 'paceline:dummy', ops: [{ action: 'start', callId: 1, rc: 0 }] } }],
+  removed: [{ v: 1, r: 'db' }],
   failures: [{ resource: 'web', count: 1 }],
   members: ['serv1', 'serv2'],
 };
@@ -41,6 +45,7 @@ const report = {
 const SEEDS: Record<string, unknown>[] = [
   { ...env, id: 1, type: 'doc', doc: { epoch: 4, config: { nodes: [{ name: 'serv1' }, { name: 'serv2' }], resources: [] }, quarantine: { serv2: 'fenced' } } },
   { ...env, id: 1, type: 'report', report },
+  { ...env, id: 1, type: 'report-want', of: env.toBoot, ver: 7 },
   { ...env, id: 1, type: 'update', request: { op: 'standby', node: 'serv2', on: true }, reqId: 'serv2/1/1' },
   { ...env, id: 1, type: 'update-reply', reqId: 'doc-ack/4/abc', ok: false, message: 'cannot write state.json: ENOSPC' },
   {
@@ -167,8 +172,8 @@ const input: fc.Arbitrary<Input> = fc.record({
 /** A big message's fragments: a report with many history entries (so some inputs span many fragments). */
 function bulk(seed: Record<string, unknown>, n: number): Record<string, unknown> {
   if (seed['type'] !== 'report') return seed;
-  const history = Array.from({ length: n }, (_, i) => ({ resource: `r${i}`, ops: [{ action: 'monitor', interval: 0, callId: i, rc: 7 }] }));
-  return { ...seed, report: { ...report, history } };
+  const changed = Array.from({ length: n }, (_, i) => ({ v: i, h: { resource: `r${i}`, ops: [{ action: 'monitor', interval: 0, callId: i, rc: 7 }] } }));
+  return { ...seed, report: { ...report, full: true, base: 0, changed } };
 }
 
 function parseOrUndefined(text: string): unknown {
