@@ -3,7 +3,7 @@ import { PeerMessage } from '../src/messages.js';
 
 const envelope = { v: 2, from: 'serv1', to: 'serv2', boot: 1, id: 1, toBoot: 2 } as const;
 const action = { id: 'web_start_0 serv2', kind: 'start', resource: 'web', node: 'serv2', interval: 0, reason: 'start', runnable: true };
-const report = { boot: 2, rev: 1, history: [], failures: [] };
+const report = { boot: 2, rev: 1, ver: 1, base: 0, full: true, digest: '00000000000000000000000000000000', changed: [], removed: [], failures: [] };
 
 describe('action and result messages', () => {
   test('a graph action and a two-axis result pass as the model defines them', () => {
