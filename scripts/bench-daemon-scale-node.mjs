@@ -7,6 +7,7 @@
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { AgentRegistry } from '@paceline/agent-api';
 import { dummyAgents } from '@paceline/agent-dummy';
 import { Daemon, systemTimers } from '@paceline/daemon';
@@ -45,8 +46,14 @@ const daemon = new Daemon({
   ...(process.env.BENCH_MEMBERSHIP ? { membership: JSON.parse(process.env.BENCH_MEMBERSHIP) } : {}),
 });
 await daemon.start();
+// How late the event loop runs (heartbeats are sent from it): the largest delay since the last `stats`.
+const lag = monitorEventLoopDelay({ resolution: 10 });
+lag.enable();
+const lost = [];
+daemon.on('node-lost', (e) => lost.push({ node: e.node, at: Date.now() }));
 
 process.on('message', (m) => {
+  if (m?.cmd === 'exit') process.exit(0); // ends as is (a --cpu-prof profile is written on exit)
   if (m?.cmd !== 'stats') return;
   const t0 = process.hrtime.bigint();
   const s = daemon.status();
@@ -66,7 +73,10 @@ process.on('message', (m) => {
     lastTransition: s.lastTransition ? { id: s.lastTransition.id, state: s.lastTransition.state, actions: s.lastTransition.actions } : null,
     rssMiB: process.memoryUsage().rss / 2 ** 20,
     warnings: warnings.splice(0),
+    loopDelayMaxMs: lag.max / 1e6,
+    lost: lost.splice(0),
   });
+  lag.reset();
 });
 process.on('SIGTERM', () => void daemon.dispose().then(() => process.exit(0)));
 process.send({ ready: true, node });

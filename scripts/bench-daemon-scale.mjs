@@ -9,7 +9,7 @@
 //   at rest     over --rest seconds once placed: UDP bytes sent per second and CPU per node
 //   status      `status` through the control socket (as `paceline status --json` asks), median of 20
 //   failover    serv2 killed (SIGKILL) → every resource running on serv1 (detection is tickMs × deadTicks)
-// Options: --resources N  --monitor SECONDS (default 10)  --rest SECONDS (default 10)  --json
+// Options: --resources N  --monitor SECONDS (default 10)  --rest SECONDS (default 10)  --timeout SECONDS (each wait; default 600)  --json
 //          --membership JSON: membership settings for both daemons, e.g. '{"deadTicks":20}' (default: the default profile)
 // Only loopback traffic; the daemons' state directories are removed at the end.
 import { fork } from 'node:child_process';
@@ -67,6 +67,7 @@ const configFile = join(root, 'cluster.json');
 writeFileSync(configFile, JSON.stringify(config));
 const key = randomBytes(32).toString('hex');
 const membership = opt('membership', undefined);
+const placeTimeoutS = Number(opt('timeout', '600'));
 if (membership !== undefined) process.env.BENCH_MEMBERSHIP = JSON.stringify(JSON.parse(membership));
 
 const children = new Map();
@@ -105,7 +106,7 @@ async function until(what, check, timeoutMs) {
     const v = await check();
     if (v) return v;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
+    await sleep(100); // (each look asks the coordinator for its status: not too often)
   }
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -126,15 +127,18 @@ try {
           JSON.stringify({
             t: Date.now() - up,
             running: s.running,
+            running2: (await stats('serv2')).running,
             members: s.members,
             coordinator: s.coordinator,
             last: s.lastTransition,
             warnings: s.warnings,
+            loopDelayMaxMs: Math.round(s.loopDelayMaxMs),
+            lost: s.lost,
           }),
         );
       return s.running.serv1 === N / 2 && s.running.serv2 === N / 2 && settled(s) ? s : undefined;
     },
-    600_000,
+    placeTimeoutS * 1000,
   );
   const placedAt = Date.now();
   const p2 = await stats('serv2');
@@ -178,13 +182,15 @@ try {
       const s = await stats('serv1');
       return s.running.serv1 === N && settled(s) ? s : undefined;
     },
-    600_000,
+    placeTimeoutS * 1000,
   );
   result.failoverMs = Date.now() - k;
   result.failoverCpuMs = after.cpuMs - before.cpuMs;
   result.failoverTransitions = after.lastTransition.id - before.lastTransition.id;
   result.warnings = [...placed.warnings, ...after.warnings].slice(0, 5);
 } finally {
+  for (const { child } of children.values()) if (child.connected) child.send({ cmd: 'exit' });
+  await sleep(process.env.BENCH_NODE_ARGS ? 3000 : 100);
   for (const { child } of children.values()) child.kill('SIGKILL');
   await sleep(200);
   rmSync(root, { recursive: true, force: true });

@@ -64,6 +64,14 @@ export interface UdpChannelOptions {
 
 /** Receive/send buffer asked of the kernel per socket (it caps it at net.core.rmem_max/wmem_max). */
 const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+/**
+ * Received packets are handled in slices of at most this many ms, the event loop free in between:
+ * a burst of hundreds of results must not hold back the timers that send the membership heartbeats
+ * (a peer that hears none for a dead time declares this node lost).
+ */
+export const RECEIVE_SLICE_MS = 8;
+/** Packets waiting for their slice at most; beyond, the oldest is dropped (counted as `evicted`). */
+const MAX_QUEUED_PACKETS = 8192;
 
 export class UdpPeerChannel implements PeerChannel {
   private readonly sockets = new Map<string, Socket>();
@@ -75,6 +83,9 @@ export class UdpPeerChannel implements PeerChannel {
   private dropLink = '';
   private sweeper: unknown;
   private disposed = false;
+  /** Packets received and not yet handled (see RECEIVE_SLICE_MS), and whether a slice is scheduled. */
+  private readonly inbound: { readonly link: string; readonly buf: Buffer }[] = [];
+  private draining = false;
 
   private constructor(private readonly o: UdpChannelOptions) {
     this.limits = o.limits ?? PEER_LIMITS;
@@ -121,7 +132,7 @@ export class UdpPeerChannel implements PeerChannel {
         } catch (e) {
           void e;
         }
-        socket.on('message', (buf) => this.receive(link, buf));
+        socket.on('message', (buf) => this.enqueue(link, buf));
         this.sockets.set(link, socket);
         resolve();
       });
@@ -132,6 +143,32 @@ export class UdpPeerChannel implements PeerChannel {
   private sweep(): void {
     this.dropLink = '*';
     this.decoder.reassembler.sweep(this.o.now());
+  }
+
+  private enqueue(link: string, buf: Buffer): void {
+    if (this.disposed) return;
+    if (this.inbound.length >= MAX_QUEUED_PACKETS) {
+      const old = this.inbound.shift()!;
+      this.dropLink = old.link;
+      this.decoder.reassembler.drop('evicted', `more than ${MAX_QUEUED_PACKETS} packets waiting to be handled`);
+    }
+    this.inbound.push({ link, buf });
+    if (!this.draining) {
+      this.draining = true;
+      setImmediate(() => this.drain());
+    }
+  }
+
+  /** Handles waiting packets for up to RECEIVE_SLICE_MS, then lets the event loop run (timers first) before the next slice. */
+  private drain(): void {
+    const until = performance.now() + RECEIVE_SLICE_MS;
+    while (this.inbound.length > 0 && !this.disposed) {
+      const p = this.inbound.shift()!;
+      this.receive(p.link, p.buf);
+      if (performance.now() >= until) break;
+    }
+    if (this.inbound.length > 0 && !this.disposed) setImmediate(() => this.drain());
+    else this.draining = false;
   }
 
   private receive(link: string, buf: Buffer): void {

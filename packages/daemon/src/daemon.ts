@@ -721,6 +721,7 @@ export class Daemon extends DaemonEvents implements ControlTarget {
         events: this.execEvents,
         transition: c.id,
         remote: (a) => this.rpc.dispatch(c.id, a),
+        concurrency: transitionConcurrency(c.config),
         fence: (node, type) => this.fenceAction(node, type),
         killSignal: this.lifetime.signal,
       },
@@ -1086,6 +1087,15 @@ export class Daemon extends DaemonEvents implements ControlTarget {
     this.removeAllListeners();
   }
 }
+
+/**
+ * Actions of a transition in flight at once: the configuration's batchLimit, else DEFAULT_IN_FLIGHT
+ * per node (the coordinator only dispatches them; each node bounds what it runs, NODE_ACTION_LIMIT).
+ */
+function transitionConcurrency(config: ClusterConfig): number {
+  return config.properties.batchLimit > 0 ? config.properties.batchLimit : DEFAULT_IN_FLIGHT * config.nodes.length;
+}
+const DEFAULT_IN_FLIGHT = 64;
 
 /**
  * The coordinator's executor only dispatches; the node that runs an action logs its result. Its

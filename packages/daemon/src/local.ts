@@ -5,6 +5,7 @@
  * running for what is active here.
  */
 import { promises as fs } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import type { ClusterConfig, ClusterStatus, FailCount, GraphAction, ResourceHistory, Role, Transition } from '@paceline/model';
 import { OcfRc } from '@paceline/model';
 import type { ActionResult, AgentResolver, Clock, CommandRunner, Logger } from '@paceline/agent-api';
@@ -43,6 +44,12 @@ export interface LocalNodeDeps {
   readonly fencedNodes?: () => readonly string[];
 }
 
+/**
+ * Agent actions this node runs at once (the coordinator may send hundreds together): as Pacemaker's
+ * node-action-limit, from the number of cores, with room for agents that mostly wait.
+ */
+export const NODE_ACTION_LIMIT = Math.max(16, 4 * availableParallelism());
+
 /** Actions that change an instance's state: recorded as pending while they run. */
 const PENDING_RECORDED = new Set<GraphAction['kind']>(['start', 'stop', 'promote', 'demote']);
 /** Actions given up when the node must stop everything (`abortStarts`): each may leave the instance running. */
@@ -58,24 +65,33 @@ const emptyGraph = (a: GraphAction): Transition => ({
   warnings: [],
 });
 
+/** Each history entry's role, computed once (entries are replaced on change, never mutated). */
+const roles = new WeakMap<ResourceHistory, Role>();
+
 /** The role an instance is in on a node, from its history (newest record last by call id). */
 export function activeRoles(history: readonly ResourceHistory[]): MonitorTarget[] {
   const out: MonitorTarget[] = [];
   for (const h of history) {
-    let role: Role = 'Stopped';
-    for (const op of [...h.ops].sort((a, b) => a.callId - b.callId)) {
-      if (op.status !== 'done') continue;
-      const ok = op.rc === OcfRc.SUCCESS;
-      if (op.action === 'start' && ok) role = 'Started';
-      else if (op.action === 'stop' && ok) role = 'Stopped';
-      else if (op.action === 'promote' && ok) role = 'Promoted';
-      else if (op.action === 'demote' && ok) role = 'Unpromoted';
-      else if (op.action === 'monitor' && op.interval === 0)
-        role = op.rc === OcfRc.RUNNING_PROMOTED ? 'Promoted' : ok ? 'Started' : op.rc === OcfRc.NOT_RUNNING ? 'Stopped' : role;
-    }
+    const role = roles.get(h) ?? roleOf(h);
+    roles.set(h, role);
     if (role !== 'Stopped') out.push({ instance: h.resource, role });
   }
   return out;
+}
+
+function roleOf(h: ResourceHistory): Role {
+  let role: Role = 'Stopped';
+  for (const op of [...h.ops].sort((a, b) => a.callId - b.callId)) {
+    if (op.status !== 'done') continue;
+    const ok = op.rc === OcfRc.SUCCESS;
+    if (op.action === 'start' && ok) role = 'Started';
+    else if (op.action === 'stop' && ok) role = 'Stopped';
+    else if (op.action === 'promote' && ok) role = 'Promoted';
+    else if (op.action === 'demote' && ok) role = 'Unpromoted';
+    else if (op.action === 'monitor' && op.interval === 0)
+      role = op.rc === OcfRc.RUNNING_PROMOTED ? 'Promoted' : ok ? 'Started' : op.rc === OcfRc.NOT_RUNNING ? 'Stopped' : role;
+  }
+  return role;
 }
 
 /**
@@ -106,6 +122,11 @@ export class LocalNode {
   private readonly queue = new Map<string, Promise<void>>();
   /** Per local instance, the start or promote running now, to give up with `abortStarts`. */
   private readonly abortable = new Map<string, AbortController>();
+  /** Agent actions running now, and the ones waiting for a free slot (NODE_ACTION_LIMIT). */
+  private running = 0;
+  /** State directories already made. */
+  private readonly dirs = new Set<string>();
+  private readonly waiting: (() => void)[] = [];
 
   constructor(
     private readonly deps: LocalNodeDeps,
@@ -213,6 +234,17 @@ export class LocalNode {
   }
 
   private async executeHeld(action: GraphAction, silent: boolean, giveUp: AbortController | undefined): Promise<ActionResult> {
+    if (this.running >= NODE_ACTION_LIMIT) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.running += 1;
+    try {
+      return await this.executeAgent(action, silent, giveUp);
+    } finally {
+      this.running -= 1;
+      this.waiting.shift()?.();
+    }
+  }
+
+  private async executeAgent(action: GraphAction, silent: boolean, giveUp: AbortController | undefined): Promise<ActionResult> {
     const killSignal = giveUp ? AbortSignal.any([this.kill.signal, giveUp.signal]) : this.kill.signal;
     const report = await executeTransition(emptyGraph({ ...action, runnable: true }), {
       agents: this.deps.agents,
@@ -225,7 +257,9 @@ export class LocalNode {
       ...(silent ? {} : { events: this.deps.events }),
       killSignal,
       ensureStateDir: async (dir) => {
+        if (this.dirs.has(dir)) return; // made once (an action per resource, hundreds in a burst)
         await fs.mkdir(dir, { recursive: true });
+        this.dirs.add(dir);
       },
       ...(this.deps.keyFile !== undefined ? { keyFile: this.deps.keyFile } : {}),
       ...(this.deps.fencedNodes ? { fencedNodes: this.deps.fencedNodes } : {}),

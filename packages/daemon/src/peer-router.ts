@@ -174,7 +174,9 @@ export class PeerRouter {
           this.send(m.from, { type: 'doc', doc });
           break;
         }
-        void p.runAction(m.key, m.action).then((result) => this.send(m.from, { type: 'result', key: m.key, result: wireResult(result), report: p.reportFor(m.from) }));
+        void p
+          .runAction(m.key, m.action)
+          .then((result) => this.send(m.from, { type: 'result', key: m.key, result: wireResult(result), report: p.reportFor(m.from) }));
         break;
       }
       case 'result':

@@ -16,8 +16,7 @@ const entry = (resource: string, callId: number): ResourceHistory => ({
   agent: 'paceline:dummy',
   ops: [{ action: 'start', interval: 0, callId, status: 'done', rc: 0 }],
 });
-const key = (h: readonly ResourceHistory[]): string =>
-  JSON.stringify([...h].map((x) => JSON.stringify(x)).sort((p, q) => (p < q ? -1 : 1)));
+const key = (h: readonly ResourceHistory[]): string => JSON.stringify([...h].map((x) => JSON.stringify(x)).sort((p, q) => (p < q ? -1 : 1)));
 
 /** A node's history under changes: set or remove one resource's entry (a new object each time, as LocalNode does). */
 function change(history: readonly ResourceHistory[], op: { readonly r: number; readonly remove: boolean }, callId: number): ResourceHistory[] {
