@@ -510,6 +510,9 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
       case 'jitter':
         (s.net === 'channel' ? ch : hbNet).setJitter(s.link, s.ticks);
         return true;
+      case 'net-loss':
+        (s.net === 'channel' ? ch : hbNet).setLoss(s.link, s.p);
+        return true;
       case 'replay':
         return replay(s);
       case 'clone': {

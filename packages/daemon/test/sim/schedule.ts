@@ -30,6 +30,9 @@
  *   longer than the `witness` grace (found in namespaces: a node that lost the right to run let its
  *   start finish before stopping, while the peer had already taken the resource over); a start
  *   whose signal aborts stops what it launched, as a real agent does.
+ * - `drop`: the daemon channel alone loses messages for a while (reports and what changed in them,
+ *   results, requests for a report) while the heartbeats get through: the nodes stay members, and
+ *   what a lost report delta carried must come back (report-inbox.ts) before anything is planned on it.
  */
 import { Prng } from '@paceline/testkit';
 import type { UpdateRequest } from '@paceline/daemon';
@@ -39,7 +42,7 @@ export const RESOURCES = ['web', 'mail', 'dns'] as const;
 /** The membership default the `flap` class stays under. */
 export const FENCE_DELAY_TICKS = 20;
 
-export const FAULT_CLASSES = ['isolate', 'flap', 'skew', 'replay', 'clone', 'arbiter', 'slow'] as const;
+export const FAULT_CLASSES = ['isolate', 'flap', 'skew', 'replay', 'clone', 'arbiter', 'slow', 'drop'] as const;
 export type FaultClass = (typeof FAULT_CLASSES)[number];
 
 /** Parses "isolate,skew", "all" or "" (none) into fault classes. */
@@ -73,6 +76,7 @@ export type Step =
   | { readonly type: 'reconnect'; readonly node: string }
   | { readonly type: 'net-delay'; readonly net: Net; readonly link: string; readonly ticks: number }
   | { readonly type: 'jitter'; readonly net: Net; readonly link: string; readonly ticks: number }
+  | { readonly type: 'net-loss'; readonly net: Net; readonly link: string; readonly p: number }
   | { readonly type: 'replay'; readonly what: ReplayKind; readonly count: number; readonly minAge: number; readonly to?: string }
   | { readonly type: 'clone'; readonly node: string; readonly delivery: 'both' | 'split' }
   | { readonly type: 'clone-stop'; readonly node: string; readonly clean: boolean }
@@ -136,6 +140,8 @@ export function describeStep(s: Step): string {
       return `delay ${s.ticks} ticks on ${s.link}, ${s.net} only`;
     case 'jitter':
       return `jitter up to ${s.ticks} ticks on ${s.link}, ${s.net} only`;
+    case 'net-loss':
+      return `loss ${Math.round(s.p * 100)}% on ${s.link}, ${s.net} only`;
     case 'replay':
       return `replay ${s.count} recorded ${s.what} packet(s)${s.to !== undefined ? ` to ${s.to}` : ''}${s.minAge > 0 ? ` at least ${s.minAge} ticks old` : ''}`;
     case 'clone':
@@ -257,6 +263,18 @@ const FAULT_ELEMENTS: Record<
     shape: Shape,
   ) => { steps: TimedStep[]; monitorInterval?: string; pingTarget?: boolean; arbiter?: boolean; slowActions?: number; startTicks?: number }
 > = {
+  drop(p, { ticks }) {
+    const steps: TimedStep[] = [];
+    for (let i = 0, n = 1 + p.int(3); i < n; i++) {
+      const tick = 1 + p.int(Math.max(1, ticks - 40));
+      const lasts = 5 + p.int(60);
+      for (const link of LINKS) {
+        steps.push({ tick, step: { type: 'net-loss', net: 'channel', link, p: p.pick([0.2, 0.5, 0.8, 1]) } });
+        steps.push({ tick: Math.min(ticks - 1, tick + lasts), step: { type: 'net-loss', net: 'channel', link, p: 0 } });
+      }
+    }
+    return { steps };
+  },
   slow(p) {
     if (!p.chance(0.5)) return { steps: [] };
     const slowActions = 1 + p.int(3);

@@ -18,7 +18,7 @@ export const DEFAULT_SEEDS = 1000;
  * The optional fault classes `npm test` runs with, each enabled once the daemon passed it (the
  * others: SIM_FAULTS or `sim:faults --faults`). SIM_FAULTS=none runs the base schedules alone.
  */
-export const ENABLED_FAULTS: readonly FaultClass[] = ['isolate', 'flap', 'skew', 'replay', 'arbiter', 'slow'];
+export const ENABLED_FAULTS: readonly FaultClass[] = ['isolate', 'flap', 'skew', 'replay', 'arbiter', 'slow', 'drop'];
 
 export function faultsFor(env: NodeJS.ProcessEnv = process.env): FaultClass[] {
   if (env['SIM_FAULTS']?.trim() === 'none') return [];
