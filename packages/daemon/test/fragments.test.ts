@@ -18,7 +18,7 @@ import { freePorts, waitFor } from './helpers.js';
 const key = randomBytes(32);
 const boot = 1_795_000_000_000;
 
-/** A report message with `n` resources' histories (probe, start, recurring monitor each; or the probe only). */
+/** A whole report message with `n` resources' histories (probe, start, recurring monitor each; or the probe only), as a node sends it to a peer that holds nothing of it yet. */
 function report(n: number, opts: { from?: string; id?: number; running?: boolean } = {}): PeerMessage {
   const all = (opts.running ?? true) ? histories.running : histories.probed;
   return {
@@ -29,7 +29,17 @@ function report(n: number, opts: { from?: string; id?: number; running?: boolean
     boot,
     id: opts.id ?? 1,
     toBoot: boot + 7,
-    report: { boot, rev: n, history: all.slice(0, n), failures: [] },
+    report: {
+      boot,
+      rev: n,
+      ver: n,
+      base: 0,
+      full: true,
+      digest: '0'.repeat(32),
+      changed: all.slice(0, n).map((h, i) => ({ v: i + 1, h })),
+      removed: [],
+      failures: [],
+    },
   };
 }
 
