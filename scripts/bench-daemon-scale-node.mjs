@@ -2,7 +2,8 @@
 // Child process of bench-daemon-scale.mjs: one Paceline daemon (the library's Daemon, as
 // `paceline daemon` runs it) with the dummy agents on loopback. It counts the UDP bytes it sends
 // (every datagram goes through dgram's Socket#send) and answers the parent's questions over IPC:
-// { cmd: 'stats' } → CPU used so far, bytes sent, where resources run as this node sees it.
+// { cmd: 'stats' } → CPU used so far, bytes sent, where resources run as this node sees it, the
+// event loop's largest delay and the peers lost since the last question ({ light: true }: no status).
 // Usage (by the parent): node bench-daemon-scale-node.mjs NODE CONFIG.json STATE_DIR KEY_HEX
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
@@ -55,6 +56,14 @@ daemon.on('node-lost', (e) => lost.push({ node: e.node, at: Date.now() }));
 process.on('message', (m) => {
   if (m?.cmd === 'exit') process.exit(0); // ends as is (a --cpu-prof profile is written on exit)
   if (m?.cmd !== 'stats') return;
+  if (m.light) {
+    // Without the status (it costs the daemon a read while resources move): CPU, loop delay, losses.
+    const cpu = process.cpuUsage();
+    const rssMiB = process.memoryUsage().rss / 2 ** 20;
+    process.send({ id: m.id, node, cpuMs: (cpu.user + cpu.system) / 1000, sent: { ...sent }, rssMiB, loopDelayMaxMs: lag.max / 1e6, lost: lost.splice(0) });
+    lag.reset();
+    return;
+  }
   const t0 = process.hrtime.bigint();
   const s = daemon.status();
   const statusMs = Number(process.hrtime.bigint() - t0) / 1e6;

@@ -9,6 +9,17 @@
 //   at rest     over --rest seconds once placed: UDP bytes sent per second and CPU per node
 //   status      `status` through the control socket (as `paceline status --json` asks), median of 20
 //   failover    serv2 killed (SIGKILL) → every resource running on serv1 (detection is tickMs × deadTicks)
+// and, per phase and node, the event loop's largest delay and the peers lost (heartbeats are sent
+// from the event loop: a delay beyond the detection time loses the peer).
+//
+// Output (the Pacemaker comparison, scripts/bench-daemon-scale-pacemaker.mjs, prints beside it): a
+// title line (resources, monitor interval, membership settings and detection time, load average at
+// start → end, cores), then a Markdown table `| measure | serv1 (coordinator) | serv2 |` with these
+// rows, in this order: cold placement (ms, transitions) · CPU during placement (ms; per transition) ·
+// placement: event loop's largest delay, peers lost · at rest: bytes sent per second (packets/s) ·
+// at rest: CPU (% of a core) · at rest: event loop's largest delay, peers lost · at rest: resident
+// memory · status over the control socket (median / max of 20 ms, bytes, in-process ms) · serv2
+// killed → all running on serv1 (ms, transitions, CPU). --json adds every figure as JSON.
 // Options: --resources N  --monitor SECONDS (default 10)  --rest SECONDS (default 10)  --timeout SECONDS (each wait; default 600)  --json
 //          --membership JSON: membership settings for both daemons, e.g. '{"deadTicks":20}' (default: the default profile)
 // Only loopback traffic; the daemons' state directories are removed at the end.
@@ -16,7 +27,7 @@ import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir, loadavg } from 'node:os';
+import { cpus, tmpdir, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { controlRequest } from '@paceline/daemon';
@@ -92,12 +103,25 @@ function start(node) {
   children.set(node, { child, stateDir });
   return ready;
 }
-function stats(node) {
+/** Per node and phase: the event loop's largest delay and the peers lost (every answer resets them). */
+const phase = { loopDelayMaxMs: {}, lost: {} };
+function stats(node, light = false) {
   const id = ++seq;
   return new Promise((resolve) => {
-    pending.set(id, resolve);
-    children.get(node).child.send({ cmd: 'stats', id });
+    pending.set(id, (m) => {
+      phase.loopDelayMaxMs[node] = Math.max(phase.loopDelayMaxMs[node] ?? 0, m.loopDelayMaxMs ?? 0);
+      phase.lost[node] = (phase.lost[node] ?? 0) + (m.lost?.length ?? 0);
+      resolve(m);
+    });
+    children.get(node).child.send({ cmd: 'stats', id, light });
   });
+}
+/** The phase's figures so far, and a new phase. */
+function endPhase() {
+  const r = { loopDelayMaxMs: { ...phase.loopDelayMaxMs }, lost: { ...phase.lost } };
+  phase.loopDelayMaxMs = {};
+  phase.lost = {};
+  return r;
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function until(what, check, timeoutMs) {
@@ -122,12 +146,12 @@ try {
     'every resource at home',
     async () => {
       const s = await stats('serv1');
+      await stats('serv2', true);
       if (process.env.BENCH_VERBOSE)
         console.error(
           JSON.stringify({
             t: Date.now() - up,
             running: s.running,
-            running2: (await stats('serv2')).running,
             members: s.members,
             coordinator: s.coordinator,
             last: s.lastTransition,
@@ -142,6 +166,7 @@ try {
   );
   const placedAt = Date.now();
   const p2 = await stats('serv2');
+  result.placement = endPhase();
   result.startMs = up - t0;
   result.placedMs = placedAt - up;
   result.transitionsToPlace = placed.lastTransition.id;
@@ -152,9 +177,12 @@ try {
   await sleep(2000); // let the last reports and monitors settle
   const a1 = await stats('serv1');
   const a2 = await stats('serv2');
+  endPhase();
   await sleep(restS * 1000);
-  const b1 = await stats('serv1');
-  const b2 = await stats('serv2');
+  const b1 = await stats('serv1', true);
+  const b2 = await stats('serv2', true);
+  result.restPhase = endPhase();
+  const b2status = await stats('serv2');
   result.rest = {
     seconds: restS,
     bytesPerSecond: { serv1: (b1.sent.bytes - a1.sent.bytes) / restS, serv2: (b2.sent.bytes - a2.sent.bytes) / restS },
@@ -171,9 +199,10 @@ try {
     latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
     statusBytes = JSON.stringify(r.data).length;
   }
-  result.status = { medianMs: median(latencies), maxMs: Math.max(...latencies), bytes: statusBytes, inProcessMs: b2.statusMs };
+  result.status = { medianMs: median(latencies), maxMs: Math.max(...latencies), bytes: statusBytes, inProcessMs: b2status.statusMs };
 
   const before = await stats('serv1');
+  endPhase();
   const k = Date.now();
   children.get('serv2').child.kill('SIGKILL');
   const after = await until(
@@ -185,6 +214,7 @@ try {
     placeTimeoutS * 1000,
   );
   result.failoverMs = Date.now() - k;
+  result.failover = endPhase();
   result.failoverCpuMs = after.cpuMs - before.cpuMs;
   result.failoverTransitions = after.lastTransition.id - before.lastTransition.id;
   result.warnings = [...placed.warnings, ...after.warnings].slice(0, 5);
@@ -198,8 +228,11 @@ try {
 result.loadavgEnd = loadavg()[0];
 
 const f = (x, d = 0) => (typeof x === 'number' ? x.toFixed(d) : String(x));
+const m = membership !== undefined ? JSON.parse(membership) : {};
+const detectionMs = (m.tickMs ?? 50) * (m.deadTicks ?? 6);
+const phaseCell = (p, node) => `${f(p?.loopDelayMaxMs[node] ?? 0)} ms, ${p?.lost[node] ?? 0} lost`;
 console.log(
-  `bench:daemon:scale — ${N} dummy resources (monitor every ${monitorS} s), two daemons on loopback, membership ${membership ?? 'default profile'}; load average ${f(result.loadavgStart, 1)} → ${f(result.loadavgEnd, 1)} on ${'2'} cores`,
+  `bench:daemon:scale — ${N} dummy resources (monitor every ${monitorS} s), two daemons on loopback, membership ${membership ?? 'default profile'} (detection ${detectionMs} ms); load average ${f(result.loadavgStart, 1)} → ${f(result.loadavgEnd, 1)} on ${cpus().length} cores`,
 );
 console.log('| measure | serv1 (coordinator) | serv2 |');
 console.log('|---|---|---|');
@@ -207,16 +240,18 @@ console.log(`| cold placement: both up → all ${N} at home | ${f(result.placedM
 console.log(
   `| CPU during placement | ${f(result.placeCpuMs.serv1)} ms (${f(result.coordinatorCpuPerTransitionMs)} ms per transition) | ${f(result.placeCpuMs.serv2)} ms |`,
 );
+console.log(`| placement: event loop's largest delay, peers lost | ${phaseCell(result.placement, 'serv1')} | ${phaseCell(result.placement, 'serv2')} |`);
 console.log(
   `| at rest: bytes sent per second | ${f(result.rest.bytesPerSecond.serv1)} B/s (${f(result.rest.packetsPerSecond.serv1, 1)} packets/s) | ${f(result.rest.bytesPerSecond.serv2)} B/s (${f(result.rest.packetsPerSecond.serv2, 1)} packets/s) |`,
 );
 console.log(`| at rest: CPU | ${f(result.rest.cpuPercent.serv1, 2)} % of a core | ${f(result.rest.cpuPercent.serv2, 2)} % of a core |`);
+console.log(`| at rest: event loop's largest delay, peers lost | ${phaseCell(result.restPhase, 'serv1')} | ${phaseCell(result.restPhase, 'serv2')} |`);
 console.log(`| at rest: resident memory | ${f(result.rest.rssMiB.serv1)} MiB | ${f(result.rest.rssMiB.serv2)} MiB |`);
 console.log(
   `| status over the control socket (median / max of 20) | | ${f(result.status.medianMs, 1)} / ${f(result.status.maxMs, 1)} ms (${result.status.bytes} bytes; in-process ${f(result.status.inProcessMs, 2)} ms) |`,
 );
 console.log(
-  `| serv2 killed → all ${N} running on serv1 | ${f(result.failoverMs)} ms (${result.failoverTransitions} transitions, ${f(result.failoverCpuMs)} ms CPU) | |`,
+  `| serv2 killed → all ${N} running on serv1 (detection ${detectionMs} ms) | ${f(result.failoverMs)} ms (${result.failoverTransitions} transitions, ${f(result.failoverCpuMs)} ms CPU) | |`,
 );
 if (result.warnings.length) console.log(`warnings logged: ${result.warnings.join(' | ')}`);
 if (args.includes('--json')) console.log(JSON.stringify(result, null, 1));

@@ -59,7 +59,7 @@ import type { Timers } from './timers.js';
 import { ControlServer, type ControlTarget } from './control.js';
 import { DaemonEvents } from './events.js';
 import { FreshnessGuard } from './freshness.js';
-import { LocalNode, activeRoles, toStop } from './local.js';
+import { LocalNode, activeRoles, toStop, unboundedSignal } from './local.js';
 import type { ClusterDoc } from './messages.js';
 import { ReportOutbox } from './report-outbox.js';
 import { STATE_FILE, StateWriter, checkStateDir, loadState, lockStateDir, type PersistedState, type StateLock } from './store.js';
@@ -233,7 +233,7 @@ export class Daemon extends DaemonEvents implements ControlTarget {
   /** Why the last state write failed (cleared by the next that succeeds). */
   private saveError: string | undefined;
   /** Aborted when the daemon ends (dispose or abandon): fencing and the coordinator's executor stop waiting. */
-  private readonly lifetime = new AbortController();
+  private readonly lifetime = unboundedSignal();
   /** The state directory's lock, held from start() until the daemon ends. */
   private lock: StateLock | undefined;
 

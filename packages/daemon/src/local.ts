@@ -4,6 +4,7 @@
  * fail counts (it is their authority; fail counts are persisted), and keeps recurring monitors
  * running for what is active here.
  */
+import { setMaxListeners } from 'node:events';
 import { promises as fs } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { ClusterConfig, ClusterStatus, FailCount, GraphAction, ResourceHistory, Role, Transition } from '@paceline/model';
@@ -116,7 +117,7 @@ export class LocalNode {
   rev = 0;
   private config: ClusterConfig;
   private readonly monitors: RecurringMonitors;
-  private readonly kill = new AbortController();
+  private readonly kill = unboundedSignal();
   private readonly inflight = new Map<string, Promise<ActionResult>>();
   /** Per local instance, the end of its last queued action: the next one waits for it. */
   private readonly queue = new Map<string, Promise<void>>();
@@ -345,4 +346,14 @@ export class LocalNode {
     this.kill.abort(new Error('the daemon is stopping'));
     await this.monitors.dispose();
   }
+}
+
+/**
+ * An AbortController whose signal may have any number of listeners: every action in flight listens
+ * to it (hundreds in a burst), which is not the leak Node's default warning at 11 is about.
+ */
+export function unboundedSignal(): AbortController {
+  const c = new AbortController();
+  setMaxListeners(0, c.signal);
+  return c;
 }
