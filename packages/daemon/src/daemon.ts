@@ -7,17 +7,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import {
-  MembershipSettings,
-  OcfRc,
-  formatIssues,
-  zodIssues,
-  type ActionResult,
-  type ClusterConfig,
-  type ClusterConfigInput,
-  type FenceType,
-  type ResourceHistory,
-} from '@paceline/model';
+import { MembershipSettings, formatIssues, zodIssues, type ActionResult, type ClusterConfig, type ClusterConfigInput, type FenceType } from '@paceline/model';
 import {
   clusterWideSettings,
   explainPeerSafelyDown,
@@ -37,22 +27,18 @@ import { UdpTransport } from '@paceline/runtime';
 import { UdpPeerChannel, type PeerChannel, type PeerReceiver } from './channel.js';
 import {
   DOC_ACK,
-  buildStatus,
   coordinatorStep,
   docRetransmitTargets,
   initialCoreState,
   scheduleBlocker,
-  QUARANTINE_ATTRIBUTE,
-  UNCLEAN_ATTRIBUTE,
   type CoreCommand,
   type CoreEvent,
   type CoreState,
   type NodeReportData,
-  type TransitionInfo,
 } from './core.js';
 import { ActionRpc } from './action-rpc.js';
 import { PeerRouter } from './peer-router.js';
-import { MembershipDriver, mayRunReason, type DaemonArbiter, type FenceHook } from './membership-driver.js';
+import { MembershipDriver, type DaemonArbiter, type FenceHook } from './membership-driver.js';
 import { Admin, type UpdateAnswer } from './admin.js';
 import { DaemonError } from './errors.js';
 import type { Timers } from './timers.js';
@@ -64,8 +50,10 @@ import type { ClusterDoc } from './messages.js';
 import { ReportOutbox } from './report-outbox.js';
 import { STATE_FILE, StateWriter, checkStateDir, loadState, lockStateDir, type PersistedState, type StateLock } from './store.js';
 import { docKey, parseDocConfig, type UpdateRequest } from './updates.js';
-import { replicaReports, type ReplicaStatus } from './replicas.js';
 import { PlacementViews } from './view.js';
+import { daemonStatus, type DaemonStatus } from './status.js';
+
+export type { DaemonStatus } from './status.js';
 
 export interface DaemonOptions {
   readonly node: string;
@@ -115,58 +103,6 @@ export interface DaemonOptions {
   readonly signal?: AbortSignal;
 }
 
-export interface DaemonStatus {
-  readonly node: string;
-  readonly boot: number;
-  readonly coordinator: string;
-  readonly term: number;
-  readonly quorate: boolean;
-  readonly mayRun: boolean;
-  readonly mayRunReason: string;
-  readonly schedulerBlocked?: string;
-  /** The members run with different membership settings (named): nothing is scheduled until they agree. */
-  readonly membershipConflict?: string;
-  /** The membership settings in effect on this node (the configuration's section, its overrides, the defaults). */
-  readonly membershipSettings?: Readonly<Record<string, string | number | boolean>>;
-  readonly epoch: number;
-  readonly clusterName?: string;
-  readonly members: readonly string[];
-  readonly nodes: readonly {
-    readonly name: string;
-    readonly state: string;
-    readonly standby: boolean;
-    readonly quarantine?: string;
-    readonly reason?: string;
-    readonly links: Readonly<Record<string, 'up' | 'down' | 'self'>>;
-    readonly failures: readonly { readonly resource: string; readonly action?: string; readonly interval?: number; readonly count: number }[];
-    /**
-     * Resources this node cannot run: its probe found their agent not installed or their
-     * configuration unusable here (e.g. an agent module it cannot load), so they are placed elsewhere.
-     */
-    readonly cannotRun?: readonly { readonly resource: string; readonly reason: string }[];
-  }[];
-  readonly resources: readonly {
-    readonly instance: string;
-    readonly resource: string;
-    readonly node: string | null;
-    readonly role: string;
-    readonly failed: boolean;
-    readonly managed: boolean;
-  }[];
-  readonly lastTransition?: TransitionInfo;
-  /** The scheduler's warnings about the configuration in force, e.g. why every resource is unmanaged (fencing without a device). */
-  readonly warnings?: readonly string[];
-  readonly dropped: Readonly<Record<string, number>>;
-  /** With an arbiter: this node's last answer from it (granted / refused / unreachable), while a peer is lost. */
-  readonly arbiter?: { readonly vote: 'asking' | 'granted' | 'refused' | 'unreachable'; readonly holder?: string; readonly detail?: string };
-  /** Identity conflicts seen: two daemons run under these names. */
-  readonly conflicts?: readonly string[];
-  /** Resources not started while a peer is lost and not proven down (it may be starting them itself). */
-  readonly held?: readonly string[];
-  /** Replicas' last reported lag (mirrored data: how far each Unpromoted copy is behind its source). */
-  readonly replicas?: readonly ReplicaStatus[];
-}
-
 /** Counters of what this daemon sent and received (see `Daemon.messageStats`). */
 export interface DaemonMessageStats {
   readonly heartbeats?: { readonly sent: number; readonly received: number; readonly sendErrors: number };
@@ -174,23 +110,6 @@ export interface DaemonMessageStats {
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
-
-/**
- * The resources whose last probe on a node said they cannot run there: the agent is not installed
- * (OCF 5, or no agent: an agent module that node cannot load) or not usable there (OCF 6). The
- * scheduler bans them from that node, as Pacemaker does; this says why.
- */
-function cannotRunHere(history: readonly ResourceHistory[]): { resource: string; reason: string }[] {
-  const out: { resource: string; reason: string }[] = [];
-  for (const h of history) {
-    const probe = h.ops.filter((o) => o.action === 'monitor' && o.interval === 0).sort((a, b) => b.callId - a.callId)[0];
-    if (!probe) continue;
-    const missing = probe.status === 'not-installed' || probe.rc === OcfRc.ERR_INSTALLED;
-    if (!missing && probe.rc !== OcfRc.ERR_CONFIGURED) continue;
-    out.push({ resource: h.resource, reason: probe.exitReason ?? (missing ? 'its agent is not installed here' : 'its configuration is not usable here') });
-  }
-  return out;
-}
 
 export class Daemon extends DaemonEvents implements ControlTarget {
   private driver!: MembershipDriver;
@@ -910,98 +829,19 @@ export class Daemon extends DaemonEvents implements ControlTarget {
     return this.admin.document();
   }
 
-  /** A crm_mon-style snapshot. */
+  /** A crm_mon-style snapshot (status.ts). */
   status(): DaemonStatus {
-    const m = this.membership;
-    const s = this.core;
-    const cs = buildStatus(s);
-    let resources: DaemonStatus['resources'] = [];
-    let warnings: readonly string[] = [];
-    try {
-      // Never the scheduler: the view of its last run, or of the last read of this status (view.ts).
-      const t = this.views.view(s, cs, this.o.clock.now());
-      resources = t.resources.map((p) => ({
-        instance: p.instance,
-        resource: p.resource,
-        node: p.node,
-        role: p.role,
-        failed: p.failed,
-        managed: p.managed,
-      }));
-      warnings = t.warnings;
-    } catch (e) {
-      this.log.warn('cannot compute resource placement for status', { error: (e as Error).message });
-    }
-    const blocked = scheduleBlocker(s);
-    const replicas = replicaReports(cs);
-    const v = m.vote;
-    const arbiter: DaemonStatus['arbiter'] =
-      v.phase === 'none'
-        ? undefined
-        : {
-            vote: v.phase === 'asking' ? (v.last ?? 'asking') : v.phase,
-            ...(v.holder !== undefined ? { holder: v.holder } : {}),
-            ...(v.phase !== 'asking' && v.detail !== undefined ? { detail: v.detail } : {}),
-          };
-    const conflicts = [
-      ...(m.selfConflict ? [`${this.o.node} (${m.selfConflict.by} knows a newer incarnation ${m.selfConflict.boot} of it)`] : []),
-      ...Object.values(m.peers)
-        .filter((p) => p.conflict)
-        .map((p) => `${p.name} (incarnations ${p.conflict!.boots.join(' and ')})`),
-    ];
-    return {
+    return daemonStatus({
       node: this.o.node,
       boot: this.boot,
-      coordinator: m.coordinator,
-      term: m.term,
-      quorate: m.quorate,
-      mayRun: m.mayRun,
-      mayRunReason: m.mayRun ? 'ok' : mayRunReason(m),
-      ...(blocked && m.coordinator === this.o.node ? { schedulerBlocked: blocked } : {}),
-      ...(s.settingsConflict !== undefined ? { membershipConflict: s.settingsConflict } : {}),
-      membershipSettings: clusterWideSettings(m.config),
-      epoch: s.doc.epoch,
-      ...(s.config.properties.clusterName ? { clusterName: s.config.properties.clusterName } : {}),
-      members: m.members,
-      nodes: cs.nodes.map((n) => {
-        const p = m.peers[n.name];
-        const cfg = s.config.nodes.find((x) => x.name === n.name);
-        const q = n.attributes[QUARANTINE_ATTRIBUTE];
-        const unclean = n.attributes[UNCLEAN_ATTRIBUTE];
-        return {
-          name: n.name,
-          state: unclean !== undefined ? 'unclean' : n.state,
-          standby: (n.standby && unclean === undefined) || (cfg?.standby ?? false) || q !== undefined,
-          ...(q !== undefined ? { quarantine: q } : {}),
-          ...(unclean !== undefined
-            ? { reason: `lost; its resources stay frozen until it is proven down: ${unclean}` }
-            : p && !p.member
-              ? { reason: explainPeerSafelyDown(m, n.name).reason }
-              : {}),
-          links: p
-            ? Object.fromEntries(Object.entries(p.links).map(([l, x]) => [l, x.up ? ('up' as const) : ('down' as const)]))
-            : Object.fromEntries(m.config.selfLinks.map((l) => [l, 'self' as const])),
-          failures: n.failures.map((f) => ({
-            resource: f.resource,
-            ...(f.action ? { action: f.action } : {}),
-            ...(f.interval !== undefined ? { interval: f.interval } : {}),
-            count: f.count,
-          })),
-          ...(() => {
-            const u = cannotRunHere(n.history);
-            return u.length ? { cannotRun: u } : {};
-          })(),
-        };
-      }),
-      resources,
-      ...(warnings.length ? { warnings } : {}),
-      ...(s.last ? { lastTransition: s.last } : {}),
-      ...(arbiter ? { arbiter } : {}),
-      ...(conflicts.length ? { conflicts } : {}),
-      ...(s.held.length && m.coordinator === this.o.node ? { held: s.held } : {}),
-      ...(replicas.length ? { replicas } : {}),
-      dropped: { ...m.drops, ...messageDrops(this.channel?.stats?.().dropped ?? {}, this.freshness.stats().dropped) },
-    };
+      membership: this.membership,
+      core: this.core,
+      views: this.views,
+      now: this.o.clock.now(),
+      log: this.log,
+      channelDrops: this.channel?.stats?.().dropped ?? {},
+      freshnessDrops: this.freshness.stats().dropped,
+    });
   }
 
   /**
@@ -1109,11 +949,4 @@ function actionLinesAtDebug(l: Logger, inAction = false): Logger {
     error: (m, f) => l.error(m, f),
     child: (fields) => actionLinesAtDebug(l.child(fields), inAction || fields['action'] !== undefined),
   };
-}
-
-/** The channel's and the freshness guard's drop counters, as `message REASON` (summed where both count one). */
-function messageDrops(...counters: readonly Readonly<Record<string, number | undefined>>[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const c of counters) for (const [k, n] of Object.entries(c)) if (n !== undefined) out[`message ${k}`] = (out[`message ${k}`] ?? 0) + n;
-  return out;
 }
