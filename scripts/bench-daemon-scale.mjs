@@ -130,7 +130,7 @@ async function until(what, check, timeoutMs) {
     const v = await check();
     if (v) return v;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100); // (each look asks the coordinator for its status: not too often)
+    await sleep(500); // (each look reads the coordinator's status, which costs it a read while resources move: not too often)
   }
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

@@ -123,6 +123,8 @@ export class Daemon extends DaemonEvents implements ControlTarget {
   private freshness!: FreshnessGuard;
   private boot = 0;
   private msgId = 0;
+  /** The fail counts last given to the state writer (JSON). */
+  private savedFailures: string | undefined;
   /** This node's report as its peers hold it: what each is sent (report-outbox.ts). */
   private outbox!: ReportOutbox;
   private unclean: string | undefined;
@@ -294,7 +296,8 @@ export class Daemon extends DaemonEvents implements ControlTarget {
       (st) => {
         if (this.saveError !== undefined) this.log.info('the state is saved again');
         this.saveError = undefined;
-        this.durable = { epoch: st.doc.epoch, key: docKey(st.doc as ClusterDoc) };
+        // (The core's key when it is the core's document: canonical JSON of a large configuration is not free.)
+        this.durable = { epoch: st.doc.epoch, key: st.doc === this.core?.doc ? this.core.docKey : docKey(st.doc as ClusterDoc) };
       },
     );
 
@@ -736,6 +739,11 @@ export class Daemon extends DaemonEvents implements ControlTarget {
 
   private onLocalChange(): void {
     this.publishReport();
+    // Of what a local change touches, only the fail counts are saved (not the whole state at every
+    // result of a burst: the state holds the whole document).
+    const failures = JSON.stringify(this.local.failures);
+    if (failures === this.savedFailures && !this.shuttingDown) return;
+    this.savedFailures = failures;
     void this.persist(true);
   }
 

@@ -76,6 +76,9 @@ export class MembershipDriver {
   private readonly fencing = new Set<string>();
   private lastView = '';
   private lastWeights = '';
+  /** The configuration's resource priorities, and each history's weight under them. */
+  private weightsOf:
+    { readonly config: ClusterConfig; readonly priority: ReadonlyMap<string, number>; readonly byHistory: WeakMap<object, number> } | undefined;
   /** Senders of packets signed with another key already warned about (see warnForged). */
   private readonly forgedWarned = new Set<string>();
 
@@ -304,13 +307,18 @@ export class MembershipDriver {
   feedWeights(): void {
     if (this.state.config.arbiter) return;
     const weights: Record<string, number> = {};
-    const priority = new Map<string, number>();
-    for (const r of this.p.config().resources) {
-      const kids = r.type === 'group' ? r.members : r.type === 'clone' ? (r.child.type === 'group' ? r.child.members : [r.child]) : [r];
-      for (const k of kids) priority.set(k.id, Math.max(1, k.meta.priority ?? r.meta.priority ?? 1));
+    const config = this.p.config();
+    if (this.weightsOf?.config !== config) this.weightsOf = { config, priority: priorities(config), byHistory: new WeakMap() };
+    const { priority, byHistory } = this.weightsOf;
+    // A node's weight is computed again only when its history changed (a report arrives with every result).
+    for (const [node, rep] of Object.entries(this.p.reports())) {
+      let w = byHistory.get(rep.history);
+      if (w === undefined) {
+        w = activeRoles(rep.history).reduce((n, t) => n + (priority.get(t.instance.replace(/:\d+$/, '')) ?? 1), 0);
+        byHistory.set(rep.history, w);
+      }
+      weights[node] = w;
     }
-    for (const [node, rep] of Object.entries(this.p.reports()))
-      weights[node] = activeRoles(rep.history).reduce((n, t) => n + (priority.get(t.instance.replace(/:\d+$/, '')) ?? 1), 0);
     const key = JSON.stringify(weights);
     if (key === this.lastWeights) return;
     this.lastWeights = key;
@@ -321,6 +329,16 @@ export class MembershipDriver {
 /** Why this node may not run resources: membership's own answer (quorum, policy, the arbiter's vote, an identity conflict). */
 export function mayRunReason(m: MembershipState): string {
   return explainMayRun(m).reason;
+}
+
+/** Each resource's priority (a group's or clone's members take it from their own meta, else the parent's; at least 1). */
+function priorities(config: ClusterConfig): Map<string, number> {
+  const priority = new Map<string, number>();
+  for (const r of config.resources) {
+    const kids = r.type === 'group' ? r.members : r.type === 'clone' ? (r.child.type === 'group' ? r.child.members : [r.child]) : [r];
+    for (const k of kids) priority.set(k.id, Math.max(1, k.meta.priority ?? r.meta.priority ?? 1));
+  }
+  return priority;
 }
 
 /** How membership fences a lost peer: the configuration's stonithAction (`poweroff` is `off`). */

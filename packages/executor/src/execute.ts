@@ -116,36 +116,47 @@ export async function executeTransition(graph: Transition, deps: ExecutorDeps, s
   const records: PendingRecord[] = [];
   const inFlight = new Map<string, Promise<string>>();
   let aborted = false;
+  // Readiness in O(1): `unmet[i]` counts the predecessors not yet succeeded, `open[i]` is 1 while the
+  // action is neither done nor in flight (checking every predecessor of every action at every
+  // completion was the coordinator's hottest spot in a 4,000-action transition).
+  const open = new Uint8Array(actions.length).fill(1);
+  const unmet = Int32Array.from(actions, (a) => preds.get(a.id)!.size);
+  const close = (id: string): void => {
+    open[index.get(id)!] = 0;
+  };
 
   const finish = (id: string, d: Done): void => {
     done.set(id, d);
+    close(id);
     if (d.record) records.push(d.record);
-    if (d.state !== 'succeeded') {
+    if (d.state === 'succeeded') for (const s of new Set(succs.get(id))) unmet[index.get(s)!]! -= 1;
+    else {
       // Dependents of a failed, unrun or cancelled action cannot run.
       const stack = [...(succs.get(id) ?? [])];
       while (stack.length) {
         const s = stack.pop()!;
         if (done.has(s) || inFlight.has(s)) continue;
         done.set(s, { state: d.state === 'cancelled' ? 'cancelled' : 'not-run', reason: `${id} ${d.state}` });
+        close(s);
         stack.push(...(succs.get(s) ?? []));
       }
     }
-  };
-  const isReady = (a: GraphAction): boolean => {
-    if (done.has(a.id) || inFlight.has(a.id)) return false;
-    for (const p of preds.get(a.id)!) if (done.get(p)?.state !== 'succeeded') return false;
-    return true;
   };
 
   for (;;) {
     if (signal?.aborted && !aborted) {
       aborted = true;
-      for (const a of actions) if (!done.has(a.id) && !inFlight.has(a.id)) done.set(a.id, { state: 'cancelled', reason: 'the transition was aborted' });
+      for (const a of actions)
+        if (!done.has(a.id) && !inFlight.has(a.id)) {
+          done.set(a.id, { state: 'cancelled', reason: 'the transition was aborted' });
+          close(a.id);
+        }
     }
     let progressed = false;
-    for (const a of actions) {
+    for (let i = 0; i < actions.length; i++) {
       if (aborted) break;
-      if (!isReady(a)) continue;
+      if (open[i] === 0 || unmet[i]! > 0) continue;
+      const a = actions[i]!;
       const immediate = immediateOutcome(a, deps);
       if (immediate) {
         finish(a.id, immediate);
@@ -153,6 +164,7 @@ export async function executeTransition(graph: Transition, deps: ExecutorDeps, s
         continue;
       }
       if (inFlight.size >= limit) continue;
+      open[i] = 0;
       inFlight.set(
         a.id,
         runOne(a, graph, deps, log).then((d) => {
