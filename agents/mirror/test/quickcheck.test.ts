@@ -8,86 +8,13 @@
  * are set explicitly here, so the tests do not depend on how fast the machine is.
  * Real rsync daemons on 127.0.0.1; needs the compiled worker (`npx tsc -b agents/mirror`).
  */
-import { existsSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { invokeAgent, silentLogger, validateParams, type ActionResult, type AgentAction } from '@paceline/agent-api';
-import { ExecaCommandRunner, SystemClock } from '@paceline/runtime';
-import { layoutFor, mirrorAgent, MirrorParams, readWorkerStatus, workerScript } from '@paceline/agent-mirror';
+import { mirrorPairs, type MirrorNode } from './pair.js';
 
-const runner = new ExecaCommandRunner();
-const clock = new SystemClock();
-let root: string;
-const started: Node[] = [];
-
-interface Node {
-  name: 'serv1' | 'serv2';
-  data: string;
-  state: string;
-  params: Record<string, unknown>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function pair(tag: string): Promise<[Node, Node]> {
-  const peers = { serv1: `127.0.0.1:${await freePort()}`, serv2: `127.0.0.1:${await freePort()}` };
-  const mk = (name: 'serv1' | 'serv2'): Node => ({
-    name,
-    data: join(root, tag, name, 'data'),
-    state: join(root, tag, name, 'state'),
-    params: { path: join(root, tag, name, 'data'), peers, intervalMs: 150 },
-  });
-  const nodes: [Node, Node] = [mk('serv1'), mk('serv2')];
-  started.push(...nodes);
-  return nodes;
-}
-
-async function call(n: Node, action: AgentAction): Promise<ActionResult> {
-  const v = validateParams(mirrorAgent, n.params, 'data');
-  if (!v.ok) throw new Error(v.message);
-  return invokeAgent(mirrorAgent, {
-    action,
-    params: v.params,
-    node: n.name,
-    instance: 'data',
-    stateDir: n.state,
-    run: runner,
-    log: silentLogger,
-    clock,
-    timeoutMs: 20_000,
-    keyFile: join(root, 'cluster.key'),
-  });
-}
-async function must(n: Node, action: AgentAction): Promise<ActionResult> {
-  const r = await call(n, action);
-  if (r.outcome !== 'ok' && r.outcome !== 'running-promoted') throw new Error(`${n.name} ${action}: ${r.outcome} ${r.reason}`);
-  return r;
-}
-
-/** Waits until the replica has completed a sync that began after `since`. */
-async function synced(n: Node, since: number): Promise<void> {
-  const l = layoutFor(MirrorParams.parse(n.params), n.name, n.state);
-  if (typeof l === 'string') throw new Error(l);
-  const until = Date.now() + 15_000;
-  for (;;) {
-    const ws = await readWorkerStatus(l);
-    if (ws?.kind === 'synced' && (ws.lastSyncStartedAt ?? 0) > since) return;
-    if (Date.now() > until) throw new Error(`${n.name} did not sync: ${JSON.stringify(ws)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const lab = mirrorPairs('mirror-quick');
+const { pair, must, synced } = lab;
+type Node = MirrorNode;
 
 /** Writes `text` to `rel` with this modification time (seconds since the epoch, fractions kept). */
 async function putAt(n: Node, rel: string, text: string, mtime: number): Promise<void> {
@@ -99,16 +26,8 @@ async function putAt(n: Node, rel: string, text: string, mtime: number): Promise
 /** A whole second in the past: both versions of a file get mtimes inside it. */
 const second = (): number => Math.floor(Date.now() / 1000) - 60;
 
-beforeAll(async () => {
-  if (!existsSync(workerScript())) throw new Error(`the compiled worker ${workerScript()} is missing: run npx tsc -b agents/mirror first`);
-  root = await mkdtemp(join(tmpdir(), `mirror-quick-${process.pid}-`));
-  await writeFile(join(root, 'cluster.key'), randomBytes(32), { mode: 0o600 });
-});
-
-afterAll(async () => {
-  for (const n of started) await call(n, 'stop').catch(() => undefined);
-  await rm(root, { recursive: true, force: true });
-});
+beforeAll(() => lab.setUp());
+afterAll(() => lab.tearDown());
 
 describe('paceline:mirror: versions of the same size within one second', () => {
   test('a replica takes a rewrite of the same size made within the second of the version it holds', async () => {

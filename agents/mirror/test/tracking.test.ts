@@ -3,84 +3,21 @@
  * primary's tracker journaling its changes, the replica pulling only those. Needs python3 (the
  * inotify watcher) and the compiled worker and tracker (`npx tsc -b agents/mirror`).
  */
-import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, link, lstat, mkdir, mkdtemp, open, readdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { chmod, link, lstat, mkdir, open, readdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { invokeAgent, silentLogger, validateParams, type ActionResult, type AgentAction } from '@paceline/agent-api';
-import { ExecaCommandRunner, SystemClock } from '@paceline/runtime';
-import { layoutFor, mirrorAgent, MirrorParams, readWorkerStatus, trackerScript, type WorkerStatus } from '@paceline/agent-mirror';
+import { readWorkerStatus, trackerScript, type WorkerStatus } from '@paceline/agent-mirror';
+import { mirrorPairs, put, type MirrorNode } from './pair.js';
 
 const skip = spawnSync('python3', ['--version']).status !== 0 ? 'python3 is not installed (the change tracker needs it)' : undefined;
 if (skip) process.stdout.write(`SKIP agents/mirror tracking test: ${skip}\n`);
 const maybe = skip ? describe.skip : describe;
 
-const runner = new ExecaCommandRunner();
-const clock = new SystemClock();
-let root: string;
-interface Node {
-  name: 'serv1' | 'serv2';
-  data: string;
-  state: string;
-  params: Record<string, unknown>;
-}
-const started: Node[] = [];
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-async function pair(tag: string, intervalMs = 100, extra: Record<string, unknown> = {}): Promise<[Node, Node]> {
-  const peers = { serv1: `127.0.0.1:${await freePort()}`, serv2: `127.0.0.1:${await freePort()}` };
-  const mk = (name: 'serv1' | 'serv2'): Node => ({
-    name,
-    data: join(root, tag, name, 'data'),
-    state: join(root, tag, name, 'state'),
-    params: { path: join(root, tag, name, 'data'), peers, intervalMs, ...extra },
-  });
-  const nodes: [Node, Node] = [mk('serv1'), mk('serv2')];
-  started.push(...nodes);
-  return nodes;
-}
-async function call(n: Node, action: AgentAction): Promise<ActionResult> {
-  const v = validateParams(mirrorAgent, n.params, 'data');
-  if (!v.ok) throw new Error(v.message);
-  return invokeAgent(mirrorAgent, {
-    action,
-    params: v.params,
-    node: n.name,
-    instance: 'data',
-    stateDir: n.state,
-    run: runner,
-    log: silentLogger,
-    clock,
-    timeoutMs: 30_000,
-    keyFile: join(root, 'cluster.key'),
-  });
-}
-const layout = (n: Node) => {
-  const l = layoutFor(MirrorParams.parse(n.params), n.name, n.state);
-  if (typeof l === 'string') throw new Error(l);
-  return l;
-};
-async function synced(n: Node, since: number, timeoutMs = 20_000): Promise<WorkerStatus> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const ws = await readWorkerStatus(layout(n));
-    if (ws?.kind === 'synced' && ws.lastSyncStartedAt !== undefined && ws.lastSyncStartedAt > since) return ws;
-    if (Date.now() > until) throw new Error(`${n.name} did not sync: ${JSON.stringify(ws)}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const lab = mirrorPairs('mirror-tracking', { timeoutMs: 30_000, intervalMs: 100, scripts: () => [trackerScript()] });
+const { pair, call, layout } = lab;
+type Node = MirrorNode;
+const synced = (n: Node, since: number, timeoutMs = 20_000): Promise<WorkerStatus> => lab.synced(n, since, timeoutMs, 25);
 /** Waits until the replica follows the primary's journal (the primary's tracker may still be setting up its watches). */
 async function incremental(n: Node): Promise<void> {
   const until = Date.now() + 30_000;
@@ -112,22 +49,10 @@ async function snapshot(dir: string): Promise<Record<string, string>> {
   await walk('');
   return out;
 }
-async function put(n: Node, rel: string, text: string): Promise<void> {
-  await mkdir(join(n.data, rel, '..'), { recursive: true });
-  await writeFile(join(n.data, rel), text);
-}
 
 maybe('change tracking: the replica pulls what changed, nothing else', () => {
-  beforeAll(async () => {
-    if (!existsSync(trackerScript())) throw new Error(`the compiled tracker ${trackerScript()} is missing: run npx tsc -b agents/mirror first`);
-    root = await mkdtemp(join(tmpdir(), `mirror-tracking-${process.pid}-`));
-    // The cluster key the node's daemon runs with (`paceline daemon --key`), as the daemon passes it: every pair authenticates.
-    await writeFile(join(root, 'cluster.key'), randomBytes(32), { mode: 0o600 });
-  });
-  afterAll(async () => {
-    for (const n of started) await call(n, 'stop').catch(() => undefined);
-    await rm(root, { recursive: true, force: true });
-  });
+  beforeAll(() => lab.setUp());
+  afterAll(() => lab.tearDown());
 
   test('renames, deletions, directories, permissions, symbolic and hard links arrive as changes, and only they are pulled', async () => {
     const [a, b] = await pair('kinds');
@@ -255,8 +180,8 @@ maybe('change tracking: the replica pulls what changed, nothing else', () => {
 
   test('a replica that cannot pull the changes its primary journaled says how many bytes it is behind', async () => {
     // rsync as the replica runs it: the real one, except that pulls from the data module fail while BREAK exists.
-    const breakFlag = join(root, 'break-data-pulls');
-    const wrapper = join(root, 'rsync-breakable');
+    const breakFlag = join(lab.root, 'break-data-pulls');
+    const wrapper = join(lab.root, 'rsync-breakable');
     await writeFile(
       wrapper,
       `#!/bin/sh\nfor a in "$@"; do case "$a" in */data/*) [ -e '${breakFlag}' ] && { echo 'rsync error: error in socket IO (code 10)' >&2; exit 10; } ;; esac; done\nexec rsync "$@"\n`,

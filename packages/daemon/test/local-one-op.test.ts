@@ -94,7 +94,9 @@ describe('LocalNode runs one operation of an instance at a time', () => {
     const t = localNode((action) => (action === 'start' ? { delay: 60_000, result: { execution: 'done', outcome: 'ok' } } : undefined));
     const { clock, fake, node } = t;
     const start = node.run('k1', act('a_start_0 n1', 'start', 'a', 'n1'), true);
-    await drive(clock, clock.sleep(1000));
+    // Until the agent's start is running (the action reaches it after real I/O: its state directory).
+    for (let i = 0; i < 100 && !fake.calls.some((c) => c.action === 'start'); i++) await drive(clock, clock.sleep(100));
+    expect(fake.calls.filter((c) => c.action === 'start')).toHaveLength(1);
     const targets = toStop(node.history);
     expect(targets).toEqual([{ instance: 'a', role: 'Started' }]);
     expect(node.abortStarts('this node may not run resources')).toEqual(['a']);
