@@ -179,9 +179,12 @@ maybe(
       writeFileSync(join(etc2, 'agents/lock.js'), LOCK_AGENT);
       const cleanup = spawnSync(process.execPath, [cli, 'resource', 'cleanup', 'lock', '--state-dir', join(root, 'serv2', 'state')], { encoding: 'utf8' });
       expect(cleanup.status).toBe(0);
+      // Status shows a start under way on its node (a pending record): wait for the agent's own
+      // mark too (the quiet-machine CI-like run read the file before the start had written it).
       await waitFor('lock on serv2 after cleanup', async () => {
         const st = await status('serv1');
-        return st.resources.find((r) => r.resource === 'lock' && r.role === 'Started')?.node === 'serv2' && !st.nodes.some((n) => n.cannotRun?.length);
+        const shown = st.resources.find((r) => r.resource === 'lock' && r.role === 'Started')?.node === 'serv2' && !st.nodes.some((n) => n.cannotRun?.length);
+        return shown && existsSync(lockFile) && readFileSync(lockFile, 'utf8') === 'serv2';
       });
       expect(readFileSync(lockFile, 'utf8')).toBe('serv2');
     } catch (e) {
