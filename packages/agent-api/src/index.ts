@@ -10,3 +10,4 @@ export * from './logger.js';
 export * from './testkit.js';
 export * from './clock.js';
 export * from './endpoint.js';
+export * from './signals.js';

@@ -21,7 +21,7 @@ import {
   type Transport,
   type TransportInput,
 } from '@paceline/membership';
-import type { AgentResolver, Clock, CommandRunner, Logger } from '@paceline/agent-api';
+import { unboundedSignal, type AgentResolver, type Clock, type CommandRunner, type Logger } from '@paceline/agent-api';
 import { ExecutorEvents, executeTransition } from '@paceline/executor';
 import { UdpTransport } from '@paceline/runtime';
 import { UdpPeerChannel, type PeerChannel, type PeerReceiver } from './channel.js';
@@ -45,7 +45,7 @@ import type { Timers } from './timers.js';
 import { ControlServer, type ControlTarget } from './control.js';
 import { DaemonEvents } from './events.js';
 import { FreshnessGuard } from './freshness.js';
-import { LocalNode, activeRoles, toStop, unboundedSignal } from './local.js';
+import { LocalNode, activeRoles, toStop } from './local.js';
 import type { ClusterDoc } from './messages.js';
 import { ReportOutbox } from './report-outbox.js';
 import { STATE_FILE, StateWriter, checkStateDir, loadState, lockStateDir, type PersistedState, type StateLock } from './store.js';

@@ -4,12 +4,11 @@
  * fail counts (it is their authority; fail counts are persisted), and keeps recurring monitors
  * running for what is active here.
  */
-import { setMaxListeners } from 'node:events';
 import { promises as fs } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { ClusterConfig, ClusterStatus, FailCount, GraphAction, ResourceHistory, Role, Transition } from '@paceline/model';
 import { OcfRc } from '@paceline/model';
-import type { ActionResult, AgentResolver, Clock, CommandRunner, Logger } from '@paceline/agent-api';
+import { eitherSignal, unboundedSignal, type ActionResult, type AgentResolver, type Clock, type CommandRunner, type Logger } from '@paceline/agent-api';
 import {
   RecurringMonitors,
   type ExecutorEvents,
@@ -347,37 +346,4 @@ export class LocalNode {
     this.kill.abort(new Error('the daemon is stopping'));
     await this.monitors.dispose();
   }
-}
-
-/**
- * An AbortController whose signal may have any number of listeners: every action in flight listens
- * to it (hundreds in a burst), which is not the leak Node's default warning at 11 is about.
- */
-export function unboundedSignal(): AbortController {
-  const c = new AbortController();
-  setMaxListeners(0, c.signal);
-  return c;
-}
-
-/**
- * A signal aborted when either `a` or `b` is, and `release` to detach it: what AbortSignal.any does,
- * without its cost — Node 20 keeps every composite signal on a long-lived source (the node's kill
- * signal), and with hundreds of starts each placement became several times slower (300 resources:
- * 29 s → 82-121 s under load, twice the messages: actions answered late were sent again).
- */
-export function eitherSignal(a: AbortSignal, b: AbortSignal): { readonly signal: AbortSignal; readonly release: () => void } {
-  const c = new AbortController();
-  const onA = (): void => c.abort(a.reason);
-  const onB = (): void => c.abort(b.reason);
-  if (a.aborted) onA();
-  else if (b.aborted) onB();
-  a.addEventListener('abort', onA, { once: true });
-  b.addEventListener('abort', onB, { once: true });
-  return {
-    signal: c.signal,
-    release: () => {
-      a.removeEventListener('abort', onA);
-      b.removeEventListener('abort', onB);
-    },
-  };
 }

@@ -8,7 +8,7 @@
  */
 import { Counter, type Registry } from 'prom-client';
 import type { Alert, ClusterConfig, Monitoring } from '@paceline/model';
-import type { CommandRunner, Logger } from '@paceline/agent-api';
+import { eitherSignal, type CommandRunner, type Logger } from '@paceline/agent-api';
 import { alertEnv, alertJson, resourceAlert, type AlertEvent } from './alert-event.js';
 import { docConfig, subscribe, type ObservedDaemon } from './source.js';
 
@@ -156,6 +156,7 @@ export class AlertManager {
       ...(job.recipient !== undefined ? { recipient: job.recipient } : {}),
     };
     const fields = { alert: alert.id, kind: event.kind, node: event.node, ...(job.recipient !== undefined ? { recipient: job.recipient } : {}) };
+    let release: (() => void) | undefined;
     try {
       if ('path' in alert) {
         const r = await this.o.runner.run(alert.path, alert.args, {
@@ -181,7 +182,9 @@ export class AlertManager {
         this.log.debug(`alert agent ${alert.path} ran`, fields);
         return 'ok';
       }
-      const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(alert.timeout)]);
+      // Not AbortSignal.any: Node 20 would keep every delivery's composite on the queue's signal.
+      const deadline = eitherSignal(this.abort.signal, AbortSignal.timeout(alert.timeout));
+      release = deadline.release;
       const body = alertJson(event, {
         ...ctx,
         alert: alert.id,
@@ -192,7 +195,7 @@ export class AlertManager {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...alert.headers },
         body: JSON.stringify(body),
-        signal,
+        signal: deadline.signal,
       });
       await res.arrayBuffer().catch(() => undefined);
       if (!res.ok) {
@@ -205,6 +208,8 @@ export class AlertManager {
       const timedOut = err.name === 'TimeoutError';
       this.log.warn(`alert ${alert.id} ${timedOut ? `timed out after ${alert.timeout} ms` : `failed: ${err.message}`}`, fields);
       return timedOut ? 'timeout' : 'failed';
+    } finally {
+      release?.();
     }
   }
 

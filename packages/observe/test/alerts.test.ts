@@ -247,3 +247,23 @@ test('one run per recipient; select filters kinds; a failing agent is logged; a 
   server.close();
   expect(existsSync(out)).toBe(true);
 });
+
+test('a webhook that does not answer is given up at its timeout', async () => {
+  // Answers nothing until the test ends.
+  const held: import('node:http').ServerResponse[] = [];
+  const server = createServer((_req, res) => {
+    held.push(res);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  const d = standIn({ alerts: [{ id: 'mute', url, timeout: '300ms' }] });
+  const registry = new Registry();
+  const m = new AlertManager(d, { runner: new ExecaCommandRunner(), logger, version: 't', registry });
+  for (let i = 0; i < 3; i++) m.emit({ kind: 'node', at: Date.now(), node: `n${i}`, desc: 'lost' });
+  await m.idle();
+  expect(await registry.metrics()).toContain('paceline_alerts_total{alert="mute",result="timeout"} 3');
+  expect(logLines.join('')).toContain('alert mute timed out after 300 ms');
+  await m.dispose();
+  for (const r of held) r.destroy();
+  server.close();
+});
