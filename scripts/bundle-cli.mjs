@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+// Writes the CLI's bundle (packages/cli/bundle/, see packages/cli/src/bundle.ts): the planning
+// commands (packages/cli/dist/planning.js) and everything they import, zod included, as ES modules
+// with code splitting (what only some runs need, e.g. the agents `simulate --config` checks, stays
+// in chunks loaded on demand). stamp.json lists the inputs whose change makes the bundle stale: each
+// bundled workspace package's tsc build info (the bundle holds its own copy of zod and commander, so
+// a change in node_modules does not make it inconsistent). Run by `npm run build`, after tsc.
+import { build } from 'esbuild';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const cli = join(root, 'packages', 'cli');
+const outdir = join(cli, 'bundle');
+const entry = join(cli, 'dist', 'planning.js');
+if (!existsSync(entry)) {
+  console.error('bundle-cli: packages/cli/dist/planning.js is missing: run tsc -b first (npm run build does)');
+  process.exit(1);
+}
+rmSync(outdir, { recursive: true, force: true });
+const result = await build({
+  entryPoints: { planning: entry },
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  outdir,
+  metafile: true,
+  sourcemap: true,
+  logLevel: 'warning',
+  // CommonJS dependencies (commander) call require(); an ES module has none of its own.
+  banner: { js: "import { createRequire as __pacelineCreateRequire } from 'node:module'; const require = __pacelineCreateRequire(import.meta.url);" },
+});
+// Workspace packages the bundle holds: packages/NAME or agents/NAME, from their dist/ files.
+const packages = new Set();
+for (const input of Object.keys(result.metafile.inputs)) {
+  const parts = relative(root, join(root, input)).split(sep);
+  if ((parts[0] === 'packages' || parts[0] === 'agents') && parts[2] === 'dist') packages.add(join(root, parts[0], parts[1]));
+}
+const inputs = [...packages].sort().map((p) => join(p, 'tsconfig.tsbuildinfo'));
+writeFileSync(join(outdir, 'stamp.json'), `${JSON.stringify({ inputs: inputs.map((p) => relative(outdir, p)) }, null, 1)}\n`);
+const files = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js'));
+console.log(`bundle-cli: ${files.length} files, ${packages.size} workspace packages, in packages/cli/bundle/`);
