@@ -1,79 +1,5 @@
-import { Clone, INFINITY, type Role } from '@paceline/model';
-import { cloneSettings } from '../src/clone/settings.js';
-import { placeCloneInstances, type CloneAssignPort } from '../src/clone/stage.js';
-import { chooseNode } from '../src/clone/assign.js';
-
-interface Inst {
-  id: string;
-  n: number;
-  running: string[];
-  role: Role;
-  table: Map<string, number>;
-  next?: Role;
-  node?: string | null;
-  known: Set<string>;
-}
-
-/** A stand-in for the core: one table per instance, node choice by chooseNode. */
-function fakePort(opts: {
-  clone: unknown;
-  nodes: string[];
-  running?: Record<string, string[]>;
-  roles?: Record<string, Role>;
-  attrs?: Record<string, Record<string, string>>;
-  promotedLoc?: Record<string, number>;
-  cloneBan?: string[];
-  stickiness?: number;
-}): { port: CloneAssignPort<Inst>; insts: Inst[] } {
-  const c = Clone.parse(opts.clone);
-  const s = cloneSettings(c, opts.nodes.length);
-  const insts: Inst[] = [];
-  const load = new Map<string, number>();
-  for (let n = 0; n < s.cloneMax; n++) {
-    const id = `${s.childId}:${n}`;
-    const running = opts.running?.[id] ?? [];
-    const table = new Map(opts.nodes.map((x) => [x, opts.cloneBan?.includes(x) ? -INFINITY : 0]));
-    for (const r of running) table.set(r, (table.get(r) ?? 0) + (opts.stickiness ?? s.stickiness));
-    insts.push({ id, n, running, role: opts.roles?.[id] ?? (running.length ? 'Started' : 'Stopped'), table, known: new Set(running) });
-  }
-  const nodeMap = new Map(opts.nodes.map((name) => [name, { name, available: true, load: 0 }]));
-  const port: CloneAssignPort<Inst> = {
-    settings: s,
-    instances: insts,
-    nodes: opts.nodes.map((name) => ({ name, available: true })),
-    instanceId: (r) => r.id,
-    instanceNumber: (r) => r.n,
-    orphan: (r) => r.n >= s.cloneMax,
-    runningOn: (r) => r.running,
-    failed: () => false,
-    managed: () => true,
-    priority: () => 0,
-    size: () => 1,
-    currentRole: (r) => r.role,
-    roleLimit: () => undefined,
-    cloneScores: () => new Map(opts.nodes.map((x) => [x, opts.cloneBan?.includes(x) ? -INFINITY : 0])),
-    instanceScores: (r) => r.table,
-    addPromotionScore: (r, node, score) => r.table.set(node, (r.table.get(node) ?? 0) + score),
-    limitInstanceScore: (r, node, score) => r.table.set(node, Math.min(r.table.get(node) ?? 0, score)),
-    assign: (r, prefer) => {
-      const chosen = chooseNode(r.table, nodeMap, { current: r.running[0], prefer, unique: s.unique, load: (x) => load.get(x) ?? 0 });
-      if (prefer !== undefined && chosen !== prefer) return null;
-      r.node = chosen;
-      if (chosen) load.set(chosen, (load.get(chosen) ?? 0) + 1);
-      return chosen;
-    },
-    stop: (r) => {
-      r.node = null;
-    },
-    setNextRole: (r, role) => {
-      r.next = role;
-    },
-    nodeAttribute: (node, name) => opts.attrs?.[node]?.[name],
-    knownOn: (r) => r.known,
-    promotedLocationScore: (node) => opts.promotedLoc?.[node] ?? 0,
-  };
-  return { port, insts };
-}
+import { placeCloneInstances } from '../src/clone/stage.js';
+import { chooseNode, fakePort } from './clone-fake-port.js';
 
 describe('placeCloneInstances', () => {
   it('promoted-11 style: promotion scores place and promote the best instance', () => {
@@ -133,5 +59,56 @@ describe('placeCloneInstances', () => {
     });
     placeCloneInstances(port);
     expect(insts.find((i) => i.next === 'Promoted')?.node).toBe('b');
+  });
+
+  describe('distribution', () => {
+    const prim = { type: 'primitive', id: 'p', agent: 'ocf:heartbeat:Dummy' };
+    const placed = (insts: { id: string; node?: string | null }[]) => Object.fromEntries(insts.map((i) => [i.id, i.node ?? null]));
+
+    it('spreads one instance per node and keeps running instances in place', () => {
+      const { port, insts } = fakePort({ clone: { type: 'clone', id: 'c', child: prim }, nodes: ['n1', 'n2', 'n3'], running: { 'p:1': ['n3'] } });
+      placeCloneInstances(port);
+      expect(placed(insts)).toEqual({ 'p:0': 'n1', 'p:1': 'n3', 'p:2': 'n2' });
+    });
+
+    it('stops instances beyond the available nodes and honours clone-node-max', () => {
+      const { port, insts } = fakePort({
+        clone: { type: 'clone', id: 'c', child: prim, meta: { cloneMax: 4, globallyUnique: true } },
+        nodes: ['n1', 'n2'],
+        down: ['n2'],
+      });
+      placeCloneInstances(port);
+      expect(insts.map((i) => i.node)).toEqual(['n1', null, null, null]);
+    });
+
+    it('redistributes unique instances when node-max > 1 (bug-lf-2445)', () => {
+      const { port, insts } = fakePort({
+        clone: { type: 'clone', id: 'c', child: prim, meta: { cloneMax: 2, cloneNodeMax: 2, globallyUnique: true } },
+        nodes: ['node1', 'node2'],
+        running: { 'p:0': ['node1'], 'p:1': ['node1'] },
+        stickiness: 0,
+      });
+      placeCloneInstances(port);
+      expect(insts.map((i) => i.node)).toEqual(['node1', 'node2']);
+    });
+
+    it('never places on a node where the clone is banned', () => {
+      const { port, insts } = fakePort({ clone: { type: 'clone', id: 'c', child: prim, meta: { cloneMax: 2 } }, nodes: ['n1', 'n2'], cloneBan: ['n2'] });
+      placeCloneInstances(port);
+      expect(insts.map((i) => i.node)).toEqual(['n1', null]);
+    });
+
+    it("the stand-in's chooseNode breaks ties by load, then current node, then name", () => {
+      const nm = new Map(['a', 'b', 'c'].map((name) => [name, { available: true }]));
+      const sc = new Map([
+        ['a', 5],
+        ['b', 5],
+        ['c', 1],
+      ]);
+      expect(chooseNode(sc, nm, { unique: false, load: () => 0 })).toBe('a');
+      expect(chooseNode(sc, nm, { unique: false, load: (n) => (n === 'a' ? 1 : 0) })).toBe('b');
+      expect(chooseNode(sc, nm, { unique: false, current: 'b', load: () => 0 })).toBe('b');
+      expect(chooseNode(new Map([['a', -1]]), nm, { unique: false, load: () => 0 })).toBeNull();
+    });
   });
 });

@@ -1,7 +1,6 @@
 import { Clone, INFINITY } from '@paceline/model';
 import { cloneSettings, configuredInstances, splitInstance } from '../src/clone/settings.js';
 import { numberCloneHistory } from '../src/clone/numbering.js';
-import { chooseNode, distributeInstances, type InstanceForAssign, type NodeForAssign } from '../src/clone/assign.js';
 import { chooseRoles, promotionScoreApplies, readPromotionAttribute, type PromotableInstance } from '../src/clone/promote.js';
 
 const prim = (id: string) => ({ type: 'primitive' as const, id, agent: 'ocf:heartbeat:Dummy' });
@@ -89,92 +88,6 @@ describe('history numbering', () => {
       ['p:1', false],
       ['p:3', true],
     ]);
-  });
-});
-
-describe('instance distribution', () => {
-  const nodes = (names: string[], unavailable: string[] = []): NodeForAssign[] =>
-    names.map((name) => ({ name, available: !unavailable.includes(name), load: 0 }));
-  const inst = (n: number, current: string[] = []): InstanceForAssign => ({
-    id: `p:${n}`,
-    number: n,
-    current,
-    failed: false,
-    priority: 0,
-    orphan: false,
-    managed: true,
-    size: 1,
-  });
-  const flat = (names: string[], extra: Record<string, number> = {}) => new Map(names.map((n) => [n, extra[n] ?? 0]));
-
-  it('spreads one instance per node and keeps running instances in place', () => {
-    const ns = ['n1', 'n2', 'n3'];
-    const r = distributeInstances({
-      cloneMax: 3,
-      nodeMax: 1,
-      unique: false,
-      nodes: nodes(ns),
-      cloneScores: flat(ns),
-      instances: [inst(0), inst(1, ['n3']), inst(2)],
-      scoreInstance: (i) => flat(ns, i.current[0] ? { [i.current[0]]: 1 } : {}),
-    });
-    const where = Object.fromEntries(r.assignments.map((a) => [a.instance, a.node]));
-    expect(where).toEqual({ 'p:1': 'n3', 'p:0': 'n1', 'p:2': 'n2' });
-  });
-
-  it('stops instances beyond the available nodes and honours clone-node-max', () => {
-    const ns = ['n1', 'n2'];
-    const r = distributeInstances({
-      cloneMax: 4,
-      nodeMax: 1,
-      unique: true,
-      nodes: nodes(ns, ['n2']),
-      cloneScores: flat(ns),
-      instances: [inst(0), inst(1)],
-      scoreInstance: () => flat(ns),
-    });
-    expect(r.assignments.map((a) => a.node)).toEqual(['n1', null]);
-  });
-
-  it('redistributes unique instances when node-max > 1 (bug-lf-2445)', () => {
-    const ns = ['node1', 'node2'];
-    const r = distributeInstances({
-      cloneMax: 2,
-      nodeMax: 2,
-      unique: true,
-      nodes: nodes(ns),
-      cloneScores: flat(ns),
-      instances: [inst(0, ['node1']), inst(1, ['node1'])],
-      scoreInstance: (i) => flat(ns, { node1: 0 + (i.current[0] ? 0 : 0) }),
-    });
-    expect(r.assignments.map((a) => a.node).sort()).toEqual(['node1', 'node2']);
-  });
-
-  it('never places on a node where the clone is banned', () => {
-    const ns = ['n1', 'n2'];
-    const r = distributeInstances({
-      cloneMax: 2,
-      nodeMax: 1,
-      unique: false,
-      nodes: nodes(ns),
-      cloneScores: flat(ns, { n2: -INFINITY }),
-      instances: [inst(0), inst(1)],
-      scoreInstance: () => flat(ns),
-    });
-    expect(r.assignments.map((a) => a.node)).toEqual(['n1', null]);
-  });
-
-  it('chooseNode breaks ties by load, then current node, then name', () => {
-    const nm = new Map(nodes(['a', 'b', 'c']).map((n) => [n.name, n]));
-    const sc = new Map([
-      ['a', 5],
-      ['b', 5],
-      ['c', 1],
-    ]);
-    expect(chooseNode(sc, nm, { unique: false, load: () => 0 })).toBe('a');
-    expect(chooseNode(sc, nm, { unique: false, load: (n) => (n === 'a' ? 1 : 0) })).toBe('b');
-    expect(chooseNode(sc, nm, { unique: false, current: 'b', load: () => 0 })).toBe('b');
-    expect(chooseNode(new Map([['a', -1]]), nm, { unique: false, load: () => 0 })).toBeNull();
   });
 });
 

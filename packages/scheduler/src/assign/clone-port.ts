@@ -49,7 +49,6 @@ type InstanceFacts = Pick<
   | 'failed'
   | 'managed'
   | 'priority'
-  | 'size'
   | 'currentRole'
   | 'roleLimit'
   | 'nodeAttribute'
@@ -67,7 +66,6 @@ function instanceFacts(s: AssignState, cl: Resource, settings: CloneSettings): I
     failed: (r) => leaves(r).some((l) => statusOf(s, l)?.failed ?? false),
     managed: (r) => isManaged(s, firstLeaf(r)),
     priority: (r) => r.meta.priority,
-    size: (r) => leaves(r).length,
     currentRole: (r) => currentRole(s, r),
     roleLimit: (r) => {
       const next = s.nextRole.get(firstLeaf(r).id);

@@ -4,13 +4,16 @@
  * port for one clone and calls `placeCloneInstances(port)` where Pacemaker would call the clone's assign:
  *
  *   1. promotable clones: positive promotion scores raise each instance's weight on that node and
- *      its priority (so the best-scored instances are placed first);
- *   2. instances are distributed (`distributeInstances` semantics: pre-assignment to the current
- *      node with spreading, clone-node-max, clone-max, clone bans);
- *   3. promotable clones: roles are chosen (`chooseRoles`) and written back as next roles.
+ *      its priority, so the best-scored instances are placed first (`applyPromotionScores`);
+ *   2. the instances are sorted, the ones worth keeping first (`orderInstances`);
+ *   3. they are distributed (`distributeInstances`: unmanaged ones stay, then pre-assignment to
+ *      the current node with spreading, then the best node, under clone-node-max, clone-max and
+ *      clone bans);
+ *   4. promotable clones: roles are chosen (`chooseRoles`) and written back as next roles
+ *      (`chooseInstanceRoles`).
  */
 import { INFINITY, addScores, parseScore, type Role, type Score } from '@paceline/model';
-import { compareInstances, sortInstances, type InstanceForAssign } from './assign.js';
+import { compareInstances, sortInstances, type InstanceForAssign } from './instance-order.js';
 import { chooseRoles, promotionScoreApplies, type PromotableInstance, type ReplicaInfo, type RoleDecision } from './promote.js';
 import type { CloneSettings } from './settings.js';
 import type { InstanceLimit } from '../reasons.js';
@@ -29,8 +32,6 @@ export interface CloneAssignPort<R> {
   failed(r: R): boolean;
   managed(r: R): boolean;
   priority(r: R): number;
-  /** Primitives in the instance (1 for a cloned primitive). */
-  size(r: R): number;
   /** Role now (of the first member for a cloned group). */
   currentRole(r: R): Role;
   /** Role limit from target-role or failure handling (Stopped / Unpromoted), if any. */
@@ -88,23 +89,43 @@ export interface CloneAssignResult {
 }
 
 export function placeCloneInstances<R>(port: CloneAssignPort<R>): CloneAssignResult {
-  const s = port.settings;
   const nodeMap = new Map(port.nodes.map((n) => [n.name, n]));
   const available = (node: string): boolean => nodeMap.get(node)?.available === true;
-  const priorities = new Map<R, number>(port.instances.map((r) => [r, port.priority(r)]));
+  const priorities = port.settings.promotable ? applyPromotionScores(port, available) : basePriorities(port);
+  const cloneScores = port.cloneScores();
+  const sorted = orderInstances(port, priorities, cloneScores, available);
+  const placed = distributeInstances(port, sorted, cloneScores, available);
+  if (!port.settings.promotable) return { placed };
+  return { placed, roles: chooseInstanceRoles(port, sorted, placed, cloneScores, available) };
+}
 
-  if (s.promotable) {
-    for (const r of port.instances) {
-      for (const [node] of port.instanceScores(r)) {
-        if (!available(node)) continue;
-        const score = promotionScoreOf(port, r, node).score;
-        if (score > 0) port.addPromotionScore(r, node, score);
-        if (score > (priorities.get(r) ?? 0)) priorities.set(r, score);
-      }
+const basePriorities = <R>(port: CloneAssignPort<R>): Map<R, number> => new Map<R, number>(port.instances.map((r) => [r, port.priority(r)]));
+
+/**
+ * Step 1 (promotable clones): a positive promotion score raises the instance's weight on that
+ * node, and the best score on an available node becomes its priority when higher than the
+ * configured one, so the best-scored instances are placed first.
+ */
+function applyPromotionScores<R>(port: CloneAssignPort<R>, available: (node: string) => boolean): Map<R, number> {
+  const priorities = basePriorities(port);
+  for (const r of port.instances) {
+    for (const [node] of port.instanceScores(r)) {
+      if (!available(node)) continue;
+      const score = promotionScoreOf(port, r, node).score;
+      if (score > 0) port.addPromotionScore(r, node, score);
+      if (score > (priorities.get(r) ?? 0)) priorities.set(r, score);
     }
   }
+  return priorities;
+}
 
-  const cloneScores = port.cloneScores();
+/** Step 2: the instances in Pacemaker's assignment order (`compareInstances`): the ones worth keeping first. */
+function orderInstances<R>(
+  port: CloneAssignPort<R>,
+  priorities: ReadonlyMap<R, number>,
+  cloneScores: ReadonlyMap<string, Score>,
+  available: (node: string) => boolean,
+): R[] {
   const view = new Map<R, InstanceForAssign>();
   for (const r of port.instances) {
     view.set(r, {
@@ -113,13 +134,10 @@ export function placeCloneInstances<R>(port: CloneAssignPort<R>): CloneAssignRes
       current: port.runningOn(r),
       failed: port.failed(r),
       priority: priorities.get(r) ?? 0,
-      orphan: port.orphan(r),
-      managed: port.managed(r),
-      size: port.size(r),
     });
   }
   const byView = new Map<InstanceForAssign, R>([...view].map(([r, v]) => [v, r]));
-  const sorted = sortInstances([...view.values()], (a, b) =>
+  return sortInstances([...view.values()], (a, b) =>
     compareInstances(a, b, {
       allowedOn: (inst, node) => (port.instanceScores(byView.get(inst)!).get(node) ?? -INFINITY) >= 0,
       nodeAvailable: available,
@@ -129,71 +147,106 @@ export function placeCloneInstances<R>(port: CloneAssignPort<R>): CloneAssignRes
         : {}),
     }),
   ).map((v) => byView.get(v)!);
+}
 
+/**
+ * Step 3: the instances distributed over the nodes, in order, in three passes: unmanaged instances
+ * where they are; active healthy instances on their current node while it holds fewer than
+ * max(1, floor(clone-max / available nodes)) ("spreading") and that node is also their best; the
+ * rest on their best node. Before an instance is offered nodes, the per-node limits cap its
+ * weights (`limitToCloneNodes`); once clone-max instances are placed the rest stop. Returns the
+ * node of each instance id (null: stopped).
+ */
+function distributeInstances<R>(
+  port: CloneAssignPort<R>,
+  sorted: readonly R[],
+  cloneScores: ReadonlyMap<string, Score>,
+  available: (node: string) => boolean,
+): Map<string, string | null> {
+  const max = port.settings.cloneMax;
   let availableNodes = 0;
   for (const [node] of cloneScores) if (available(node)) availableNodes++;
-  const max = s.cloneMax;
-  const loopMax = Math.max(1, availableNodes > 0 ? Math.floor(max / availableNodes) : 1);
-  const count = new Map<string, number>();
-  const placed = new Map<string, string | null>();
-  let allocated = 0;
+  const spread = Math.max(1, availableNodes > 0 ? Math.floor(max / availableNodes) : 1);
+  const tally: Tally = { placed: new Map(), perNode: new Map(), allocated: 0 };
+  const record = (r: R, node: string | null): void => tallyPlacement(tally, port.instanceId(r), node);
 
-  const canRun = (r: R): void => {
-    for (const [node] of port.instanceScores(r)) {
-      const parent = cloneScores.get(node);
-      if (!available(node) || port.orphan(r) || parent === undefined) port.limitInstanceScore(r, node, -INFINITY, { kind: 'cannot-run' });
-      else if (parent < 0) port.limitInstanceScore(r, node, parent, { kind: 'clone-banned', clone: s.id });
-      else if ((count.get(node) ?? 0) >= s.nodeMax) port.limitInstanceScore(r, node, -INFINITY, { kind: 'node-max', max: s.nodeMax });
-    }
-  };
-  const record = (r: R, node: string | null): void => {
-    placed.set(port.instanceId(r), node);
-    if (node !== null) count.set(node, (count.get(node) ?? 0) + 1);
-  };
+  for (const r of sorted) if (!port.managed(r)) record(r, port.assign(r, undefined));
 
   for (const r of sorted) {
-    if (port.managed(r)) continue;
-    const node = port.assign(r, undefined);
-    record(r, node);
-    if (node !== null) allocated++;
-  }
-
-  for (const r of sorted) {
-    if (allocated >= max) break;
-    if (placed.has(port.instanceId(r))) continue;
+    if (tally.allocated >= max) break;
+    if (tally.placed.has(port.instanceId(r))) continue;
     const cur = port.runningOn(r)[0];
     if (cur === undefined || port.failed(r) || !available(cur)) continue;
-    if (cloneScores.has(cur) && (count.get(cur) ?? 0) >= loopMax) continue;
+    if (cloneScores.has(cur) && (tally.perNode.get(cur) ?? 0) >= spread) continue;
     const w = port.instanceScores(r).get(cur);
     if (w === undefined || w < 0) continue;
-    canRun(r);
+    limitToCloneNodes(port, r, tally, cloneScores, available);
     const node = port.assign(r, cur);
-    if (node !== null) {
-      record(r, node);
-      allocated++;
-    }
+    if (node !== null) record(r, node);
   }
 
   for (const r of sorted) {
-    if (placed.has(port.instanceId(r))) continue;
-    if (allocated >= max) {
+    if (tally.placed.has(port.instanceId(r))) continue;
+    if (tally.allocated >= max) {
       port.stop(r, `clone-max (${max}) instances already placed`);
       record(r, null);
       continue;
     }
-    canRun(r);
-    const node = port.assign(r, undefined);
-    record(r, node);
-    if (node !== null) allocated++;
+    limitToCloneNodes(port, r, tally, cloneScores, available);
+    record(r, port.assign(r, undefined));
   }
+  return tally.placed;
+}
 
-  if (!s.promotable) return { placed };
+/** Where the instances went so far: per instance id, instances per node, how many are placed. */
+interface Tally {
+  readonly placed: Map<string, string | null>;
+  readonly perNode: Map<string, number>;
+  allocated: number;
+}
 
+function tallyPlacement(tally: Tally, id: string, node: string | null): void {
+  tally.placed.set(id, node);
+  if (node === null) return;
+  tally.perNode.set(node, (tally.perNode.get(node) ?? 0) + 1);
+  tally.allocated++;
+}
+
+/**
+ * The per-node limits on an instance's weights (Pacemaker's can_run_instance): nowhere when the
+ * node is unavailable, the instance an orphan or the clone not allowed there; no higher than the
+ * clone's own negative weight; nowhere on a node that holds clone-node-max instances already.
+ */
+function limitToCloneNodes<R>(
+  port: CloneAssignPort<R>,
+  r: R,
+  tally: Tally,
+  cloneScores: ReadonlyMap<string, Score>,
+  available: (node: string) => boolean,
+): void {
+  const s = port.settings;
+  for (const [node] of port.instanceScores(r)) {
+    const parent = cloneScores.get(node);
+    if (!available(node) || port.orphan(r) || parent === undefined) port.limitInstanceScore(r, node, -INFINITY, { kind: 'cannot-run' });
+    else if (parent < 0) port.limitInstanceScore(r, node, parent, { kind: 'clone-banned', clone: s.id });
+    else if ((tally.perNode.get(node) ?? 0) >= s.nodeMax) port.limitInstanceScore(r, node, -INFINITY, { kind: 'node-max', max: s.nodeMax });
+  }
+}
+
+/** Step 4 (promotable clones): roles chosen over the placed instances (`chooseRoles`) and written back as next roles. */
+function chooseInstanceRoles<R>(
+  port: CloneAssignPort<R>,
+  sorted: readonly R[],
+  placed: ReadonlyMap<string, string | null>,
+  cloneScores: ReadonlyMap<string, Score>,
+  available: (node: string) => boolean,
+): readonly RoleDecision[] {
+  const s = port.settings;
   const order = new Map(sorted.map((r, i) => [port.instanceId(r), i]));
-  const pis = new Map<string, R>();
+  const byId = new Map<string, R>();
   const instances: PromotableInstance[] = port.instances.map((r) => {
     const id = port.instanceId(r);
-    pis.set(id, r);
+    byId.set(id, r);
     const limit = port.roleLimit(r);
     return {
       id,
@@ -204,31 +257,28 @@ export function placeCloneInstances<R>(port: CloneAssignPort<R>): CloneAssignRes
       ...(limit === 'Stopped' || limit === 'Unpromoted' ? { targetRole: limit } : {}),
     };
   });
+  const of = (inst: PromotableInstance): R => byId.get(inst.id)!;
   const roles = chooseRoles({
     promotedMax: s.promotedMax,
     promotedNodeMax: s.promotedNodeMax,
     instances,
     cloneScores,
     nodeAvailable: available,
-    promotionScore: (inst, node) => promotionScoreOf(port, pis.get(inst.id)!, node),
+    promotionScore: (inst, node) => promotionScoreOf(port, of(inst), node),
     promotedLocationScore: (node) => port.promotedLocationScore(node),
     ...(port.dependentColocationPriority
-      ? { dependentColocationPriority: (inst: PromotableInstance, node: string) => port.dependentColocationPriority!(pis.get(inst.id)!, node) }
+      ? { dependentColocationPriority: (inst: PromotableInstance, node: string) => port.dependentColocationPriority!(of(inst), node) }
       : {}),
     ...(port.colocationNodeScores ? { colocationNodeScores: port.colocationNodeScores() } : {}),
     ...(port.adjustPromotionWeights ? { adjustWeights: (w: ReadonlyMap<string, Score>) => port.adjustPromotionWeights!(w) } : {}),
     ...(port.freezeNoQuorum !== undefined ? { freezeNoQuorum: port.freezeNoQuorum } : {}),
     ...(port.cloneManaged !== undefined ? { cloneManaged: port.cloneManaged } : {}),
     compareInstances: (a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0),
-    ...(port.replicaReport ? { replica: (inst: PromotableInstance, node: string) => port.replicaReport!(pis.get(inst.id)!, node) } : {}),
+    ...(port.replicaReport ? { replica: (inst: PromotableInstance, node: string) => port.replicaReport!(of(inst), node) } : {}),
     promoteReplica: s.promoteReplica,
   });
-  for (const d of roles) {
-    const r = pis.get(d.instance)!;
-    if (d.node === null) continue;
-    port.setNextRole(r, d.role, d.reason);
-  }
-  return { placed, roles };
+  for (const d of roles) if (d.node !== null) port.setNextRole(byId.get(d.instance)!, d.role, d.reason);
+  return roles;
 }
 
 /** An instance's published promotion score on a node, if it applies there (see promotionScoreApplies). */
