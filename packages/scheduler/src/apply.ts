@@ -3,10 +3,9 @@
  * — what crm_simulate's simulated execution does. Pure: the caller passes `now` (ms), used as
  * the time of every new operation record. Linear in the size of the status plus the transition.
  *
- * - Actions run in graph order: a topological order of the edges plus the implicit per-instance
- *   order (probe first; start/promote/demote/migrate_from before that instance's recurring
- *   monitors), ties broken by kind (probes, stops, demotes, starts, promotes, monitors) then id,
- *   so new call ids follow the order a real executor would use.
+ * - Actions run in graph order (execution-order.ts): a topological order of the edges plus the
+ *   implicit per-instance order, ties broken by kind then id, so new call ids follow the order a
+ *   real executor would use.
  * - start / stop / promote / demote / reload / migrate_* record success (rc 0); recurring
  *   monitors record rc 0, or 8 for the Promoted role, or 7 for a Stopped-role monitor; probes
  *   record "not running" (rc 7, as expected).
@@ -21,140 +20,7 @@
  */
 import type { ClusterConfig, ClusterStatus, GraphAction, NodeStatus, OpRecord, Primitive, ResourceHistory, Transition } from '@paceline/model';
 import { DEFINING_ACTIONS, emptyNodeStatus, operationParams, paramsDigest } from '@paceline/model';
-
-const KIND_RANK: Partial<Record<GraphAction['kind'], number>> = {
-  fence: 0,
-  probe: 1,
-  stop: 2,
-  demote: 3,
-  migrate_to: 4,
-  migrate_from: 5,
-  start: 6,
-  promote: 7,
-  reload: 8,
-  monitor: 9,
-};
-
-function rank(a: GraphAction): number {
-  if (a.kind === 'monitor' && a.interval === 0) return 1; // a one-shot monitor is a probe
-  return KIND_RANK[a.kind] ?? 10;
-}
-
-/** A binary heap of action indexes ordered by (kind rank, id). */
-class ReadyQueue {
-  private readonly heap: number[] = [];
-  constructor(private readonly less: (a: number, b: number) => boolean) {}
-  get size(): number {
-    return this.heap.length;
-  }
-  push(x: number): void {
-    const h = this.heap;
-    h.push(x);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.less(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
-      i = p;
-    }
-  }
-  pop(): number {
-    const h = this.heap;
-    const top = h[0]!;
-    const last = h.pop()!;
-    if (h.length > 0) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && this.less(h[l]!, h[m]!)) m = l;
-        if (r < h.length && this.less(h[r]!, h[m]!)) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!];
-        i = m;
-      }
-    }
-    return top;
-  }
-}
-
-/**
- * Orders actions so that every edge's `before` comes first, together with the implicit order on
- * one instance (probe first; start/promote/demote/migrate_from before its recurring monitors).
- * Ready actions go by kind, then id. Actions caught in a cycle follow, in the same order.
- */
-export function executionOrder(actions: readonly GraphAction[], edges: Transition['edges']): GraphAction[] {
-  const index = new Map<string, number>();
-  actions.forEach((a, i) => index.set(a.id, i));
-  const next: number[][] = actions.map(() => []);
-  const indegree = new Array<number>(actions.length).fill(0);
-  const addEdge = (b: number, a: number): void => {
-    if (b === a) return;
-    next[b]!.push(a);
-    indegree[a]!++;
-  };
-  for (const e of edges) {
-    const b = index.get(e.before);
-    const a = index.get(e.after);
-    if (b !== undefined && a !== undefined) addEdge(b, a);
-  }
-  // Implicit per-instance order.
-  const byInstance = new Map<string, number[]>();
-  actions.forEach((a, i) => {
-    if (a.resource === undefined || a.node === undefined) return;
-    const key = `${a.resource}\u0000${a.node}`;
-    const list = byInstance.get(key);
-    if (list) list.push(i);
-    else byInstance.set(key, [i]);
-  });
-  for (const list of byInstance.values()) {
-    if (list.length < 2) continue;
-    const probes: number[] = [];
-    const firsts: number[] = [];
-    const monitors: number[] = [];
-    const others: number[] = [];
-    for (const i of list) {
-      const a = actions[i]!;
-      if (a.kind === 'probe' || (a.kind === 'monitor' && a.interval === 0)) probes.push(i);
-      else {
-        others.push(i);
-        if (a.kind === 'monitor') monitors.push(i);
-        else if (a.kind === 'start' || a.kind === 'promote' || a.kind === 'demote' || a.kind === 'migrate_from') firsts.push(i);
-      }
-    }
-    for (const p of probes) for (const o of others) addEdge(p, o);
-    for (const f of firsts) for (const m of monitors) addEdge(f, m);
-  }
-  // Priority of every action as one integer: its position when sorted by (kind, id).
-  const ranks = actions.map(rank);
-  const byPriority = actions
-    .map((_, i) => i)
-    .sort((x, y) => ranks[x]! - ranks[y]! || (actions[x]!.id < actions[y]!.id ? -1 : actions[x]!.id > actions[y]!.id ? 1 : 0));
-  const priority = new Array<number>(actions.length);
-  byPriority.forEach((i, p) => {
-    priority[i] = p;
-  });
-  const less = (x: number, y: number): boolean => priority[x]! < priority[y]!;
-  const ready = new ReadyQueue(less);
-  indegree.forEach((d, i) => {
-    if (d === 0) ready.push(i);
-  });
-  const out: GraphAction[] = [];
-  const done = new Array<boolean>(actions.length).fill(false);
-  while (ready.size > 0) {
-    const i = ready.pop();
-    done[i] = true;
-    out.push(actions[i]!);
-    for (const n of next[i]!) if (--indegree[n]! === 0) ready.push(n);
-  }
-  if (out.length < actions.length) {
-    const rest = byPriority.filter((i) => !done[i]);
-    for (const i of rest) out.push(actions[i]!);
-  }
-  return out;
-}
+import { executionOrder } from './execution-order.js';
 
 interface PrimitiveInfo {
   readonly primitive: Primitive;
@@ -179,6 +45,56 @@ function baseId(instance: string): string {
   return i > 0 && /^\d+$/.test(instance.slice(i + 1)) ? instance.slice(0, i) : instance;
 }
 
+/**
+ * The status after every runnable action of `transition` succeeded, at time `now`: each action in
+ * execution order either fences its node or appends its operation to the history of the resource
+ * on its node (a working copy per node, opened on the first write; the input is never modified).
+ */
+export function applyTransition(config: ClusterConfig, status: ClusterStatus, transition: Transition, now: number): ClusterStatus {
+  const histories = new NodeHistories(status);
+  const run: RunContext = { prims: primitivesById(config), placementRole: placementRoles(transition), ...migrationEnds(transition), now };
+  for (const a of executionOrder(transition.actions, transition.edges)) {
+    if (!a.runnable || a.pseudo !== undefined || a.kind === 'pseudo' || a.kind === 'notify' || a.node === undefined) continue;
+    if (!histories.has(a.node)) continue;
+    if (a.kind === 'fence') {
+      if (a.fenceType !== 'on') histories.fence(a.node);
+      continue;
+    }
+    if (a.resource !== undefined) recordOperation(histories.open(a.node), a, a.resource, run);
+  }
+  return histories.revisedStatus(status);
+}
+
+/** What recording an operation reads besides the action itself. */
+interface RunContext {
+  readonly prims: ReadonlyMap<string, PrimitiveInfo>;
+  /** The role each instance has on a node after the transition, keyed "instance\0node". */
+  readonly placementRole: ReadonlyMap<string, string>;
+  /** Where each migrating instance comes from (migrate_to's node) and goes to (migrate_from's). */
+  readonly migrateSource: ReadonlyMap<string, string>;
+  readonly migrateTarget: ReadonlyMap<string, string>;
+  readonly now: number;
+}
+
+function placementRoles(transition: Transition): Map<string, string> {
+  const roles = new Map<string, string>();
+  for (const p of transition.placement) if (p.node !== null) roles.set(`${p.instance}\u0000${p.node}`, p.role);
+  return roles;
+}
+
+/** migrate_to on the source names its target through the matching migrate_from, and the reverse. */
+function migrationEnds(transition: Transition): Pick<RunContext, 'migrateSource' | 'migrateTarget'> {
+  const migrateTarget = new Map<string, string>();
+  const migrateSource = new Map<string, string>();
+  for (const a of transition.actions) {
+    if (a.resource === undefined || a.node === undefined || !a.runnable) continue;
+    if (a.kind === 'migrate_from') migrateTarget.set(a.resource, a.node);
+    if (a.kind === 'migrate_to') migrateSource.set(a.resource, a.node);
+  }
+  return { migrateSource, migrateTarget };
+}
+
+/** One node's history while the transition runs on it. */
 interface NodeWork {
   node: NodeStatus;
   /** History entries by resource id; replaced entries are written back at the end. */
@@ -192,14 +108,24 @@ interface NodeWork {
   changed: boolean;
 }
 
-export function applyTransition(config: ClusterConfig, status: ClusterStatus, transition: Transition, now: number): ClusterStatus {
-  const prims = primitivesById(config);
-  const work = new Map<string, NodeWork>();
-  const workFor = (name: string): NodeWork | undefined => {
-    let w = work.get(name);
+/** The nodes' working histories, each opened on its first write. */
+class NodeHistories {
+  private readonly work = new Map<string, NodeWork>();
+  private readonly nodeByName: ReadonlyMap<string, NodeStatus>;
+
+  constructor(status: ClusterStatus) {
+    this.nodeByName = new Map(status.nodes.map((n) => [n.name, n]));
+  }
+
+  has(name: string): boolean {
+    return this.nodeByName.has(name);
+  }
+
+  /** The node's working history; new call ids continue after the highest it has. */
+  open(name: string): NodeWork {
+    let w = this.work.get(name);
     if (w) return w;
-    const node = status.nodes.find((n) => n.name === name);
-    if (!node) return undefined;
+    const node = this.nodeByName.get(name)!;
     let max = 0;
     const histories = new Map<string, ResourceHistory>();
     for (const h of node.history) {
@@ -207,124 +133,133 @@ export function applyTransition(config: ClusterConfig, status: ClusterStatus, tr
       for (const o of h.ops) if (o.callId > max) max = o.callId;
     }
     w = { node, histories, order: node.history.map((h) => h.resource), owned: new Set(), aliases: undefined, nextCall: max + 1, changed: false };
-    work.set(name, w);
+    this.work.set(name, w);
     return w;
-  };
-  // Touch nodes lazily but resolve names in one pass.
-  const nodeByName = new Map(status.nodes.map((n) => [n.name, n]));
-
-  const placementRole = new Map<string, string>();
-  for (const p of transition.placement) if (p.node !== null) placementRole.set(`${p.instance}\u0000${p.node}`, p.role);
-  // migrate_to on the source names its target through the matching migrate_from.
-  const migrateTarget = new Map<string, string>();
-  const migrateSource = new Map<string, string>();
-  for (const a of transition.actions) {
-    if (a.resource === undefined || a.node === undefined || !a.runnable) continue;
-    if (a.kind === 'migrate_from') migrateTarget.set(a.resource, a.node);
-    if (a.kind === 'migrate_to') migrateSource.set(a.resource, a.node);
   }
 
-  for (const a of executionOrder(transition.actions, transition.edges)) {
-    if (!a.runnable || a.pseudo !== undefined || a.kind === 'pseudo' || a.kind === 'notify' || a.node === undefined) continue;
-    if (!nodeByName.has(a.node)) continue;
-    if (a.kind === 'fence') {
-      if (a.fenceType === 'on') continue;
-      const w = workFor(a.node)!;
-      w.node = emptyNodeStatus(w.node.name, 'offline');
-      w.histories = new Map();
-      w.order = [];
-      w.owned = new Set();
-      w.aliases = undefined;
-      w.changed = true;
-      continue;
-    }
-    if (a.resource === undefined) continue;
-    const w = workFor(a.node)!;
-    const instance = a.resource;
-    const primitiveId = a.primitive ?? baseId(instance);
-    const info = prims.get(primitiveId);
-    const prim = info?.primitive;
-    // Which history entry: the instance's own, or for anonymous clones the primitive's (or any "rsc:N" one).
-    let key = instance;
-    if (info?.anonymous) {
-      if (!w.aliases) {
-        w.aliases = new Map();
-        for (const r of w.order) if (!w.aliases.has(baseId(r)) || r === baseId(r)) w.aliases.set(baseId(r), r);
-      }
-      key = w.aliases.get(primitiveId) ?? primitiveId;
-      w.aliases.set(primitiveId, key);
-    }
-    let hist = w.histories.get(key);
-    if (!hist) {
-      hist = { resource: key, ...(prim ? { agent: prim.agent } : {}), ops: [] };
-      w.histories.set(key, hist);
-      w.order.push(key);
-      w.owned.add(key);
-    }
-    if (!w.owned.has(key)) {
-      // copy on first write: the input status is never modified
-      hist = { ...hist, ops: [...hist.ops] };
-      w.histories.set(key, hist);
-      w.owned.add(key);
-    }
-    const callId = w.nextCall++;
-    const action = a.kind === 'probe' ? 'monitor' : a.kind;
-    const interval = a.kind === 'probe' ? 0 : a.interval;
-    let rc = 0;
-    if (a.kind === 'probe' || (a.kind === 'monitor' && interval === 0)) rc = 7;
-    else if (a.kind === 'monitor') {
-      const op = prim?.ops.find((o) => o.name === 'monitor' && o.interval === interval);
-      const role = op?.role ?? placementRole.get(`${instance}\u0000${a.node}`);
-      rc = role === 'Promoted' ? 8 : role === 'Stopped' ? 7 : 0;
-    }
-    const record: { -readonly [K in keyof OpRecord]: OpRecord[K] } = {
-      action,
-      interval,
-      callId,
-      status: 'done',
-      rc,
-      expectedRc: rc,
-      lastRcChange: now,
-      lastRun: now,
-      key: `${key}_${action}_${interval}`,
-    };
-    // The parameters it ran with, as the executor records them (a later definition change shows).
-    if (prim && a.node && DEFINING_ACTIONS.has(action))
-      record.digest = paramsDigest(
-        operationParams(
-          prim,
-          a.node,
-          prim.ops.find((o) => o.name === action && o.interval === 0),
-        ),
-      );
-    if (a.kind === 'migrate_to' || a.kind === 'migrate_from') {
-      const src = migrateSource.get(instance);
-      const tgt = migrateTarget.get(instance);
-      if (src !== undefined) record.migrateSource = src;
-      if (tgt !== undefined) record.migrateTarget = tgt;
-    }
-    const cancelsMonitors = a.kind === 'stop' || a.kind === 'promote' || a.kind === 'demote' || a.kind === 'migrate_to';
-    const replacesMonitor = action === 'monitor' && interval > 0;
-    const ops = hist.ops as OpRecord[];
-    if ((cancelsMonitors || replacesMonitor) && ops.length > 0) {
-      let j = 0;
-      for (const o of ops) {
-        const recurring = o.action === 'monitor' && o.interval > 0;
-        if (recurring && (cancelsMonitors || o.interval === interval)) continue;
-        ops[j++] = o;
-      }
-      ops.length = j;
-    }
-    ops.push(record);
+  /** Fencing (reboot/off): the node is offline and clean, its history cleared. */
+  fence(name: string): void {
+    const w = this.open(name);
+    w.node = emptyNodeStatus(w.node.name, 'offline');
+    w.histories = new Map();
+    w.order = [];
+    w.owned = new Set();
+    w.aliases = undefined;
     w.changed = true;
   }
 
-  return {
-    ...status,
-    nodes: status.nodes.map((n) => {
-      const w = work.get(n.name);
-      if (!w || !w.changed) return n;
-      return { ...w.node, history: w.order.map((r) => w.histories.get(r)!) };
-    }),
+  /** The status with every changed node's history written back. */
+  revisedStatus(status: ClusterStatus): ClusterStatus {
+    return {
+      ...status,
+      nodes: status.nodes.map((n) => {
+        const w = this.work.get(n.name);
+        if (!w || !w.changed) return n;
+        return { ...w.node, history: w.order.map((r) => w.histories.get(r)!) };
+      }),
+    };
+  }
+}
+
+/** Appends the operation of a succeeded action on `instance` to its history entry on the action's node. */
+function recordOperation(w: NodeWork, a: GraphAction, instance: string, run: RunContext): void {
+  const primitiveId = a.primitive ?? baseId(instance);
+  const info = run.prims.get(primitiveId);
+  const { key, hist } = writableEntry(w, instance, primitiveId, info);
+  const record = operationRecord(a, instance, key, w.nextCall++, info?.primitive, run);
+  const ops = hist.ops as OpRecord[];
+  dropCancelledMonitors(ops, a, record.interval);
+  ops.push(record);
+  w.changed = true;
+}
+
+/**
+ * The history entry an operation is recorded under — the instance's own, or for an anonymous
+ * clone the primitive's (or an existing "rsc:N" one) — as this apply's own copy (copied on first
+ * write; created when the node has none).
+ */
+function writableEntry(w: NodeWork, instance: string, primitiveId: string, info: PrimitiveInfo | undefined): { key: string; hist: ResourceHistory } {
+  let key = instance;
+  if (info?.anonymous) {
+    if (!w.aliases) {
+      w.aliases = new Map();
+      for (const r of w.order) if (!w.aliases.has(baseId(r)) || r === baseId(r)) w.aliases.set(baseId(r), r);
+    }
+    key = w.aliases.get(primitiveId) ?? primitiveId;
+    w.aliases.set(primitiveId, key);
+  }
+  let hist = w.histories.get(key);
+  if (!hist) {
+    hist = { resource: key, ...(info ? { agent: info.primitive.agent } : {}), ops: [] };
+    w.histories.set(key, hist);
+    w.order.push(key);
+    w.owned.add(key);
+  }
+  if (!w.owned.has(key)) {
+    hist = { ...hist, ops: [...hist.ops] };
+    w.histories.set(key, hist);
+    w.owned.add(key);
+  }
+  return { key, hist };
+}
+
+/**
+ * The record of a succeeded action: probes (and one-shot monitors) report "not running" (7); a
+ * recurring monitor reports its role (8 Promoted, 7 Stopped, else 0); everything else 0. The
+ * parameters digest is recorded as the executor records it, and migrations name both ends.
+ */
+function operationRecord(a: GraphAction, instance: string, key: string, callId: number, prim: Primitive | undefined, run: RunContext): OpRecord {
+  const action = a.kind === 'probe' ? 'monitor' : a.kind;
+  const interval = a.kind === 'probe' ? 0 : a.interval;
+  let rc = 0;
+  if (a.kind === 'probe' || (a.kind === 'monitor' && interval === 0)) rc = 7;
+  else if (a.kind === 'monitor') {
+    const op = prim?.ops.find((o) => o.name === 'monitor' && o.interval === interval);
+    const role = op?.role ?? run.placementRole.get(`${instance}\u0000${a.node}`);
+    rc = role === 'Promoted' ? 8 : role === 'Stopped' ? 7 : 0;
+  }
+  const record: { -readonly [K in keyof OpRecord]: OpRecord[K] } = {
+    action,
+    interval,
+    callId,
+    status: 'done',
+    rc,
+    expectedRc: rc,
+    lastRcChange: run.now,
+    lastRun: run.now,
+    key: `${key}_${action}_${interval}`,
   };
+  if (prim && a.node && DEFINING_ACTIONS.has(action))
+    record.digest = paramsDigest(
+      operationParams(
+        prim,
+        a.node,
+        prim.ops.find((o) => o.name === action && o.interval === 0),
+      ),
+    );
+  if (a.kind === 'migrate_to' || a.kind === 'migrate_from') {
+    const src = run.migrateSource.get(instance);
+    const tgt = run.migrateTarget.get(instance);
+    if (src !== undefined) record.migrateSource = src;
+    if (tgt !== undefined) record.migrateTarget = tgt;
+  }
+  return record;
+}
+
+/**
+ * A stop, promote, demote or migrate_to cancels the instance's recurring monitors on the node
+ * (the controller erases cancelled operations); a new recurring monitor replaces the record of
+ * the same interval. Edits `ops` in place (this apply's own copy).
+ */
+function dropCancelledMonitors(ops: OpRecord[], a: GraphAction, interval: number): void {
+  const cancelsMonitors = a.kind === 'stop' || a.kind === 'promote' || a.kind === 'demote' || a.kind === 'migrate_to';
+  const replacesMonitor = a.kind === 'monitor' && interval > 0;
+  if (!(cancelsMonitors || replacesMonitor) || ops.length === 0) return;
+  let j = 0;
+  for (const o of ops) {
+    const recurring = o.action === 'monitor' && o.interval > 0;
+    if (recurring && (cancelsMonitors || o.interval === interval)) continue;
+    ops[j++] = o;
+  }
+  ops.length = j;
 }

@@ -1,5 +1,6 @@
 import { ClusterConfig, ClusterStatus, type GraphAction, type InstancePlacement, type Transition } from '@paceline/model';
-import { applyTransition, executionOrder } from '../src/apply.js';
+import { applyTransition } from '../src/apply.js';
+import { executionOrder } from '../src/execution-order.js';
 
 const config = ClusterConfig.parse({
   nodes: [{ name: 'n1' }, { name: 'n2' }, { name: 'n3' }],
