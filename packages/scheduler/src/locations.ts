@@ -29,6 +29,17 @@ export interface NodeCriteria {
 
 const DISCOVERY_RANK: Record<Discovery, number> = { always: 0, never: 1, exclusive: 2 };
 
+/** The score book under construction, with the discovery modes the location constraints set. */
+interface CriteriaWork {
+  readonly book: ScoreBook;
+  readonly discovery: Map<string, Map<string, Discovery>>;
+  /** Primitives with a resource-discovery=exclusive location somewhere. */
+  readonly exclusive: Set<string>;
+}
+
+type NodeScores = readonly [string, number][];
+
+/** The stage: each step below adds its contributions to the book, in Pacemaker's order. */
 export function applyNodeCriteria(
   config: ClusterConfig,
   tree: ResourceTree,
@@ -37,92 +48,141 @@ export function applyNodeCriteria(
   fails: FailCountIndex,
   now: number,
 ): NodeCriteria {
-  const book = newScoreBook();
-  const discovery = new Map<string, Map<string, Discovery>>();
-  const exclusive = new Set<string>();
-  const promotedLocations: { rsc: Resource; node: string; score: number; id: string }[] = [];
-  const warnings: string[] = [];
-  const nodeByName = new Map(nodes.map((n) => [n.name, n]));
+  const work: CriteriaWork = { book: newScoreBook(), discovery: new Map(), exclusive: new Set() };
+  symmetricDefaults(work, config, tree, nodes);
+  historyAdjustments(work, tree, nodes, unpacked);
+  nodeHealth(work, config, tree, nodes);
+  const { promotedLocations, warnings } = locationConstraints(work, config, tree, nodes, now);
+  stickiness(work, config, tree, unpacked);
+  failCountBans(work, tree, nodes, unpacked, fails);
+  exclusiveDiscoveryBans(work);
+  return { book: work.book, discovery: work.discovery, promotedLocations, warnings };
+}
 
+/** A symmetric cluster allows every primitive on every node (score 0); an opt-in one starts empty. */
+function symmetricDefaults(work: CriteriaWork, config: ClusterConfig, tree: ResourceTree, nodes: readonly NodeView[]): void {
   for (const p of tree.primitives) {
-    const t = tableOf(book, p.id);
-    if (config.properties.symmetricCluster) for (const n of nodes) t.set(n.name, 0);
+    const table = tableOf(work.book, p.id);
+    if (config.properties.symmetricCluster) for (const n of nodes) table.set(n.name, 0);
   }
+}
 
+/** Bans and pins the unpack stage found in the status (on one node, or on all without one). */
+function historyAdjustments(work: CriteriaWork, tree: ResourceTree, nodes: readonly NodeView[], unpacked: UnpackResult): void {
   for (const a of unpacked.adjustments) {
     const target = tree.byId.get(a.rsc);
     if (!target) continue;
     for (const p of leaves(target)) {
       const targets = a.node === undefined ? nodes.map((n) => n.name) : [a.node];
       for (const n of targets)
-        addNodeScore(book, p.id, n, a.score, a.score < 0 ? { kind: 'ban', ban: { kind: 'history', what: a.reason } } : { kind: 'history', what: a.reason });
+        addNodeScore(
+          work.book,
+          p.id,
+          n,
+          a.score,
+          a.score < 0 ? { kind: 'ban', ban: { kind: 'history', what: a.reason } } : { kind: 'history', what: a.reason },
+        );
     }
   }
+}
 
-  const applyToPrimitive = (p: Resource, list: readonly [string, number][], cause: Cause, mode: Discovery): void => {
-    for (const [node, score] of list) {
-      addNodeScore(book, p.id, node, score, cause);
-      const d = discovery.get(p.id) ?? new Map<string, Discovery>();
-      if (DISCOVERY_RANK[d.get(node) ?? 'always'] < DISCOVERY_RANK[mode]) {
-        d.set(node, mode);
-        if (mode === 'exclusive') exclusive.add(p.id);
-      }
-      discovery.set(p.id, d);
+/**
+ * Scores for a resource: a group passes them to its first member (its other members get 0 on the
+ * same nodes), a clone to every instance; each primitive also takes the discovery mode.
+ */
+function applyTo(work: CriteriaWork, r: Resource, list: NodeScores, cause: Cause, mode: Discovery): void {
+  if (r.kind === 'primitive') applyToPrimitive(work, r, list, cause, mode);
+  else if (r.kind === 'group') {
+    r.children.forEach((m, i) => applyTo(work, m, i === 0 ? list : list.map(([n]) => [n, 0] as [string, number]), cause, mode));
+  } else for (const c of r.children) applyTo(work, c, list, cause, mode);
+}
+
+function applyToPrimitive(work: CriteriaWork, p: Resource, list: NodeScores, cause: Cause, mode: Discovery): void {
+  for (const [node, score] of list) {
+    addNodeScore(work.book, p.id, node, score, cause);
+    const d = work.discovery.get(p.id) ?? new Map<string, Discovery>();
+    if (DISCOVERY_RANK[d.get(node) ?? 'always'] < DISCOVERY_RANK[mode]) {
+      d.set(node, mode);
+      if (mode === 'exclusive') work.exclusive.add(p.id);
     }
-  };
-  const applyTo = (r: Resource, list: readonly [string, number][], cause: Cause, mode: Discovery): void => {
-    if (r.kind === 'primitive') applyToPrimitive(r, list, cause, mode);
-    else if (r.kind === 'group') {
-      r.children.forEach((m, i) => applyTo(m, i === 0 ? list : list.map(([n]) => [n, 0] as [string, number]), cause, mode));
-    } else for (const c of r.children) applyTo(c, list, cause, mode);
-  };
+    work.discovery.set(p.id, d);
+  }
+}
 
-  // Node health (#health-* attributes) as a location score for every resource.
+/** Node health (#health-* attributes) as a location score for every resource (node-health-strategy). */
+function nodeHealth(work: CriteriaWork, config: ClusterConfig, tree: ResourceTree, nodes: readonly NodeView[]): void {
   const strategy = config.properties.nodeHealthStrategy;
-  if (strategy !== 'none') {
-    const custom = strategy === 'progressive' || strategy === 'custom';
-    const props = config.properties as { nodeHealthRed?: number; nodeHealthYellow?: number; nodeHealthGreen?: number; nodeHealthBase?: number };
-    const red = custom ? (props.nodeHealthRed ?? 0) : -INFINITY;
-    const yellow = custom ? (props.nodeHealthYellow ?? 0) : strategy === 'only-green' ? -INFINITY : 0;
-    const green = custom ? (props.nodeHealthGreen ?? 0) : 0;
-    const base = strategy === 'progressive' ? (props.nodeHealthBase ?? 0) : 0;
-    for (const n of nodes) {
-      let health = base;
-      for (const [k, v] of n.attributes) {
-        if (!k.startsWith('#health')) continue;
-        const lv = v.toLowerCase();
-        const score = lv === 'red' ? red : lv === 'yellow' ? yellow : lv === 'green' ? green : (parseScore(v) ?? 0);
-        health = addScores(health, score);
-      }
-      if (health === 0) continue;
-      for (const r of tree.top) if (health > 0 || !r.meta.allowUnhealthyNodes) applyTo(r, [[n.name, health]], { kind: 'node-health', strategy }, 'always');
+  if (strategy === 'none') return;
+  const colours = healthColours(config);
+  for (const n of nodes) {
+    let health = colours.base;
+    for (const [k, v] of n.attributes) {
+      if (!k.startsWith('#health')) continue;
+      const lv = v.toLowerCase();
+      const score = lv === 'red' ? colours.red : lv === 'yellow' ? colours.yellow : lv === 'green' ? colours.green : (parseScore(v) ?? 0);
+      health = addScores(health, score);
     }
+    if (health === 0) continue;
+    for (const r of tree.top) if (health > 0 || !r.meta.allowUnhealthyNodes) applyTo(work, r, [[n.name, health]], { kind: 'node-health', strategy }, 'always');
   }
+}
 
+/** What red, yellow and green count for under the strategy, and the progressive strategy's base. */
+function healthColours(config: ClusterConfig): { red: number; yellow: number; green: number; base: number } {
+  const strategy = config.properties.nodeHealthStrategy;
+  const custom = strategy === 'progressive' || strategy === 'custom';
+  const props = config.properties as { nodeHealthRed?: number; nodeHealthYellow?: number; nodeHealthGreen?: number; nodeHealthBase?: number };
+  return {
+    red: custom ? (props.nodeHealthRed ?? 0) : -INFINITY,
+    yellow: custom ? (props.nodeHealthYellow ?? 0) : strategy === 'only-green' ? -INFINITY : 0,
+    green: custom ? (props.nodeHealthGreen ?? 0) : 0,
+    base: strategy === 'progressive' ? (props.nodeHealthBase ?? 0) : 0,
+  };
+}
+
+/**
+ * Location constraints (a fixed node, or rules) on the resources they name or match; ones limited
+ * to the Promoted role are kept aside for promotion. A constraint that matches nothing is a warning.
+ */
+function locationConstraints(
+  work: CriteriaWork,
+  config: ClusterConfig,
+  tree: ResourceTree,
+  nodes: readonly NodeView[],
+  now: number,
+): Pick<NodeCriteria, 'promotedLocations' | 'warnings'> {
+  const promotedLocations: { rsc: Resource; node: string; score: number; id: string }[] = [];
+  const warnings: string[] = [];
   for (const c of config.constraints) {
     if (c.type !== 'location') continue;
     const targets = locationTargets(c, tree);
     if (targets.length === 0) warnings.push(`location ${c.id}: no resource matches`);
     for (const r of targets) {
-      const lists = locationNodeLists(c, r, nodes, now);
-      for (const { list, role } of lists) {
+      for (const { list, role } of locationNodeLists(c, r, nodes, now)) {
         if (role === 'Promoted') {
           for (const [node, score] of list) promotedLocations.push({ rsc: r, node, score, id: c.id });
           continue;
         }
-        applyTo(r, list, { kind: 'location', constraint: c.id }, c.resourceDiscovery);
+        applyTo(work, r, list, { kind: 'location', constraint: c.id }, c.resourceDiscovery);
       }
     }
   }
+  return { promotedLocations, warnings };
+}
 
+/** Stickiness on the one node where a managed primitive is active (in an opt-in cluster, only where it is allowed). */
+function stickiness(work: CriteriaWork, config: ClusterConfig, tree: ResourceTree, unpacked: UnpackResult): void {
   for (const p of tree.primitives) {
     const st = unpacked.resources.get(p.id);
     if (!st || !st.managed || p.meta.stickiness < 1 || st.runningOn.length !== 1) continue;
     const node = st.runningOn[0]!;
-    if (!config.properties.symmetricCluster && !tableOf(book, p.id).has(node)) continue;
-    addNodeScore(book, p.id, node, p.meta.stickiness, { kind: 'stickiness' });
+    if (!config.properties.symmetricCluster && !tableOf(work.book, p.id).has(node)) continue;
+    addNodeScore(work.book, p.id, node, p.meta.stickiness, { kind: 'stickiness' });
   }
+}
 
+/** migration-threshold reached on a node: the primitive is banned there (an anonymous clone's every instance). */
+function failCountBans(work: CriteriaWork, tree: ResourceTree, nodes: readonly NodeView[], unpacked: UnpackResult, fails: FailCountIndex): void {
   for (const n of nodes) {
     if (!fails.nodesWithFailures.has(n.name)) continue;
     for (const p of tree.primitives) {
@@ -133,18 +193,19 @@ export function applyNodeCriteria(
       if (count <= 0 || threshold - count > 0) continue;
       const clone = cloneOf(p);
       const banned = clone && !clone.clone?.meta.globallyUnique ? leaves(clone) : [p];
-      for (const b of banned) addNodeScore(book, b.id, n.name, -INFINITY, { kind: 'ban', ban: { kind: 'fail-count', count, threshold } });
+      for (const b of banned) addNodeScore(work.book, b.id, n.name, -INFINITY, { kind: 'ban', ban: { kind: 'fail-count', count, threshold } });
     }
   }
+}
 
-  for (const id of exclusive) {
-    const t = tableOf(book, id);
-    const d = discovery.get(id);
-    for (const node of t.keys())
-      if (d?.get(node) !== 'exclusive') addNodeScore(book, id, node, -INFINITY, { kind: 'ban', ban: { kind: 'discovery-exclusive' } });
+/** A primitive with resource-discovery=exclusive somewhere is banned from every node not so marked. */
+function exclusiveDiscoveryBans(work: CriteriaWork): void {
+  for (const id of work.exclusive) {
+    const table = tableOf(work.book, id);
+    const d = work.discovery.get(id);
+    for (const node of table.keys())
+      if (d?.get(node) !== 'exclusive') addNodeScore(work.book, id, node, -INFINITY, { kind: 'ban', ban: { kind: 'discovery-exclusive' } });
   }
-  void nodeByName;
-  return { book, discovery, promotedLocations, warnings };
 }
 
 function locationTargets(c: LocationConstraint, tree: ResourceTree): Resource[] {
