@@ -82,6 +82,39 @@ interface Mutable {
   instance?: number;
 }
 
+/** What effective meta attributes fall back to beyond the parent: the resource defaults and cluster properties. */
+interface MetaDefaults {
+  readonly defaults: ResourceMeta;
+  readonly props: ClusterConfig['properties'];
+  readonly unfencing: boolean;
+}
+
+/** A resource's effective meta: its own value, else the parent's, else the resource defaults, else Pacemaker's default. */
+function effectiveMeta(own: ResourceMeta, parent: EffectiveMeta | undefined, isFencing: boolean, isClone: boolean, d: MetaDefaults): EffectiveMeta {
+  const { defaults, props } = d;
+  const pick = <K extends keyof ResourceMeta>(k: K): ResourceMeta[K] => own[k] ?? undefined;
+  const stick = pick('stickiness') ?? (parent ? undefined : defaults.stickiness);
+  const requires: Requires =
+    own.requires ??
+    defaults.requires ??
+    (isFencing ? 'quorum' : props.stonithEnabled ? (d.unfencing ? 'unfencing' : 'fencing') : props.noQuorumPolicy === 'ignore' ? 'nothing' : 'quorum');
+  return {
+    priority: pick('priority') ?? parent?.priority ?? defaults.priority ?? 0,
+    stickiness: stick ?? parent?.stickiness ?? defaults.stickiness ?? (isClone ? 1 : 0),
+    migrationThreshold: pick('migrationThreshold') ?? parent?.migrationThreshold ?? defaults.migrationThreshold ?? INFINITY,
+    failureTimeout: pick('failureTimeout') ?? parent?.failureTimeout ?? defaults.failureTimeout ?? 0,
+    managed:
+      (pick('isManaged') ?? parent?.managed ?? defaults.isManaged ?? true) && !(own.maintenance ?? defaults.maintenance ?? false) && !props.maintenanceMode,
+    targetRole: pick('targetRole') ?? parent?.targetRole ?? defaults.targetRole,
+    requires: isFencing && requires === 'unfencing' ? 'quorum' : requires,
+    multipleActive: pick('multipleActive') ?? parent?.multipleActive ?? defaults.multipleActive ?? 'stop_start',
+    critical: pick('critical') ?? parent?.critical ?? defaults.critical ?? true,
+    allowMigrate: pick('allowMigrate') ?? parent?.allowMigrate ?? defaults.allowMigrate ?? false,
+    restartOnOrder: (pick('restartType') ?? (parent?.restartOnOrder ? 'restart' : undefined) ?? defaults.restartType) === 'restart',
+    allowUnhealthyNodes: pick('allowUnhealthyNodes') ?? parent?.allowUnhealthyNodes ?? defaults.allowUnhealthyNodes ?? false,
+  };
+}
+
 export function buildResourceTree(
   config: ClusterConfig,
   nodeCount: number,
@@ -89,47 +122,39 @@ export function buildResourceTree(
   /** Clone instance numbers found in the history beyond clone-max (orphan instances), per clone id. */
   orphanInstances: ReadonlyMap<string, readonly number[]> = new Map(),
 ): ResourceTree {
-  const byId = new Map<string, Resource>();
-  const primitives: Resource[] = [];
-  let counter = 0;
-  const defaults = config.defaults.resource;
-  const unfencing = props_unfencing(config);
-  const props = config.properties;
+  const builder = new TreeBuilder(
+    { defaults: config.defaults.resource, props: config.properties, unfencing: unfencingEnabled(config) },
+    nodeCount,
+    orphanInstances,
+  );
+  const top = config.resources.map((r) => builder.add(r, undefined, ''));
+  for (const o of orphans) if (!builder.byId.has(o.id)) top.push(builder.addOrphan(o));
+  const primitives = builder.primitives;
+  return { top, byId: builder.byId, primitives, hasFencingResource: primitives.some((p) => p.isFencing && !p.orphan) };
+}
 
-  const effective = (own: ResourceMeta, parent: EffectiveMeta | undefined, isFencing: boolean, isClone: boolean): EffectiveMeta => {
-    const pick = <K extends keyof ResourceMeta>(k: K): ResourceMeta[K] => own[k] ?? undefined;
-    const stick = pick('stickiness') ?? (parent ? undefined : defaults.stickiness);
-    const requires: Requires =
-      own.requires ??
-      defaults.requires ??
-      (isFencing ? 'quorum' : props.stonithEnabled ? (unfencing ? 'unfencing' : 'fencing') : props.noQuorumPolicy === 'ignore' ? 'nothing' : 'quorum');
-    return {
-      priority: pick('priority') ?? parent?.priority ?? defaults.priority ?? 0,
-      stickiness: stick ?? parent?.stickiness ?? defaults.stickiness ?? (isClone ? 1 : 0),
-      migrationThreshold: pick('migrationThreshold') ?? parent?.migrationThreshold ?? defaults.migrationThreshold ?? INFINITY,
-      failureTimeout: pick('failureTimeout') ?? parent?.failureTimeout ?? defaults.failureTimeout ?? 0,
-      managed:
-        (pick('isManaged') ?? parent?.managed ?? defaults.isManaged ?? true) && !(own.maintenance ?? defaults.maintenance ?? false) && !props.maintenanceMode,
-      targetRole: pick('targetRole') ?? parent?.targetRole ?? defaults.targetRole,
-      requires: isFencing && requires === 'unfencing' ? 'quorum' : requires,
-      multipleActive: pick('multipleActive') ?? parent?.multipleActive ?? defaults.multipleActive ?? 'stop_start',
-      critical: pick('critical') ?? parent?.critical ?? defaults.critical ?? true,
-      allowMigrate: pick('allowMigrate') ?? parent?.allowMigrate ?? defaults.allowMigrate ?? false,
-      restartOnOrder: (pick('restartType') ?? (parent?.restartOnOrder ? 'restart' : undefined) ?? defaults.restartType) === 'restart',
-      allowUnhealthyNodes: pick('allowUnhealthyNodes') ?? parent?.allowUnhealthyNodes ?? defaults.allowUnhealthyNodes ?? false,
-    };
-  };
+/** The tree under construction: resources are numbered in the order they are added (pre-order). */
+class TreeBuilder {
+  readonly byId = new Map<string, Resource>();
+  readonly primitives: Resource[] = [];
+  private counter = 0;
 
-  const visit = (r: ConfiguredResource, parent: Resource | undefined, suffix: string, orphan = false): Resource => {
+  constructor(
+    private readonly meta: MetaDefaults,
+    private readonly nodeCount: number,
+    private readonly orphanInstances: ReadonlyMap<string, readonly number[]>,
+  ) {}
+
+  /** A configured resource and everything under it; `suffix` is ":N" inside clone instance N. */
+  add(r: ConfiguredResource, parent: Resource | undefined, suffix: string, orphan = false): Resource {
     const isFencing = r.type === 'primitive' && r.agent.startsWith('stonith:');
-    const meta = effective(r.meta, parent?.meta, isFencing, r.type === 'clone');
     const m: Mutable = {
       id: r.id + suffix,
       kind: r.type,
       parent,
       children: [],
-      index: counter++,
-      meta,
+      index: this.counter++,
+      meta: effectiveMeta(r.meta, parent?.meta, isFencing, r.type === 'clone', this.meta),
       ops: r.type === 'primitive' ? r.ops : [],
       isFencing,
       orphan,
@@ -144,22 +169,29 @@ export function buildResourceTree(
       m.collocated = gm.collocated ?? true;
     }
     const rsc = m as Resource;
-    byId.set(rsc.id, rsc);
-    if (r.type === 'primitive') primitives.push(rsc);
-    if (r.type === 'group') for (const member of (r as Group).members) m.children.push(visit(member, rsc, suffix, orphan));
-    if (r.type === 'clone') {
-      const clone = r as Clone;
-      const max = clone.meta.cloneMax ?? nodeCount;
-      // clone-max=0 still has instance 0 (an orphan) so that history naming it can be stopped.
-      for (let i = 0; i < Math.max(1, max); i++) m.children.push(visit(clone.child, rsc, `:${i}`, i >= max));
-      for (const n of orphanInstances.get(r.id) ?? []) if (n >= Math.max(1, max)) m.children.push(visit(clone.child, rsc, `:${n}`, true));
-    }
+    this.byId.set(rsc.id, rsc);
+    if (r.type === 'primitive') this.primitives.push(rsc);
+    if (r.type === 'group') for (const member of (r as Group).members) m.children.push(this.add(member, rsc, suffix, orphan));
+    if (r.type === 'clone') m.children.push(...this.cloneInstances(r as Clone, rsc));
     return rsc;
-  };
+  }
 
-  const top = config.resources.map((r) => visit(r, undefined, ''));
-  for (const o of orphans) {
-    if (byId.has(o.id)) continue;
+  /**
+   * A clone's instances child:0 … child:N-1 (N = clone-max, default the node count), then the
+   * instances the history names beyond clone-max, as orphans. clone-max=0 still has instance 0
+   * (an orphan) so that history naming it can be stopped.
+   */
+  private cloneInstances(clone: Clone, rsc: Resource): Resource[] {
+    const max = clone.meta.cloneMax ?? this.nodeCount;
+    const out: Resource[] = [];
+    for (let i = 0; i < Math.max(1, max); i++) out.push(this.add(clone.child, rsc, `:${i}`, i >= max));
+    for (const n of this.orphanInstances.get(clone.id) ?? []) if (n >= Math.max(1, max)) out.push(this.add(clone.child, rsc, `:${n}`, true));
+    return out;
+  }
+
+  /** A primitive found only in the status (deleted from the configuration): stopped, managed only with stop-orphan-resources. */
+  addOrphan(o: { id: string; agent?: string; definitions?: ReadonlyMap<string, OrphanDefinition> }): Resource {
+    const { props } = this.meta;
     const agent = o.agent ?? 'ocf:heartbeat:Dummy';
     const isFencing = agent.startsWith('stonith:');
     const prim = { type: 'primitive', id: o.id, agent, params: {}, meta: {}, ops: [], utilization: {} } as unknown as Primitive;
@@ -168,9 +200,9 @@ export function buildResourceTree(
       kind: 'primitive',
       parent: undefined,
       children: [],
-      index: counter++,
+      index: this.counter++,
       meta: {
-        ...effective({}, undefined, isFencing, false),
+        ...effectiveMeta({}, undefined, isFencing, false, this.meta),
         managed: (props.stopOrphanResources ? true : false) && !props.maintenanceMode,
         targetRole: 'Stopped',
       },
@@ -181,11 +213,10 @@ export function buildResourceTree(
       baseId: o.id,
       ...(o.definitions !== undefined && o.definitions.size > 0 ? { definitions: o.definitions } : {}),
     };
-    byId.set(o.id, rsc);
-    primitives.push(rsc);
-    (top as Resource[]).push(rsc);
+    this.byId.set(o.id, rsc);
+    this.primitives.push(rsc);
+    return rsc;
   }
-  return { top, byId, primitives, hasFencingResource: primitives.some((p) => p.isFencing && !p.orphan) };
 }
 
 /** The outermost container of a resource. */
@@ -211,15 +242,11 @@ export function leaves(r: Resource): Resource[] {
 }
 
 /** Unfencing is in use when any resource (or the defaults) provides or requires it. */
-function props_unfencing(config: ClusterConfig): boolean {
+export function unfencingEnabled(config: ClusterConfig): boolean {
   const metaWants = (m: ResourceMeta): boolean => m.provides === 'unfencing' || m.requires === 'unfencing';
   if (metaWants(config.defaults.resource)) return true;
   const walk = (r: ConfiguredResource): boolean => metaWants(r.meta) || (r.type === 'group' && r.members.some(walk)) || (r.type === 'clone' && walk(r.child));
   return config.resources.some(walk);
-}
-
-export function unfencingEnabled(config: ClusterConfig): boolean {
-  return props_unfencing(config);
 }
 
 /** Whether starting the resource must wait for unclean nodes to be fenced (requires=fencing or unfencing). */
