@@ -11,38 +11,33 @@ import type { ResourceTree } from './resources.js';
 import type { NodeView } from './nodes.js';
 import { BANNED, formatCause, type Ban, type Cause, type Contribution } from './reasons.js';
 
+type Decision = Explanation['decisions'][number];
+
+type PlacementStrategy = 'default' | 'utilization' | 'minimal' | 'balanced';
+
 export function buildExplanation(
   tree: ResourceTree,
   nodes: readonly NodeView[],
   book: ScoreBook,
   assignment: Assignment,
   summary: readonly SummaryLine[],
-  placementStrategy: 'default' | 'utilization' | 'minimal' | 'balanced' = 'default',
+  placementStrategy: PlacementStrategy = 'default',
 ): Explanation {
-  const scores: NodeScore[] = [];
-  // The one formatter (reasons.ts) turns causes into the printed text; colocation causes are
-  // shared objects, so each is formatted once.
-  const texts = new Map<Cause, string>();
-  const shown = (c: Contribution): ScoreContribution => {
-    let source = texts.get(c.cause);
-    if (source === undefined) texts.set(c.cause, (source = formatCause(c.cause)));
-    return { source, score: c.score };
-  };
-  const banned = (ban: Ban): ScoreContribution => ({ source: formatCause({ kind: 'ban', ban }), score: BANNED });
-  const NO_ENTRY: ScoreContribution = { source: formatCause({ kind: 'not-allowed' }), score: BANNED };
-  // Per-node bans are shared by every resource (one list per node).
-  const nodeBans = new Map(
-    nodes.map((n) => {
-      const bans: ScoreContribution[] = [];
-      if (!n.online) bans.push(banned({ kind: 'node-state', state: 'offline' }));
-      if (n.unclean) bans.push(banned({ kind: 'node-state', state: 'unclean' }));
-      if (n.standby) bans.push(banned({ kind: 'node-state', state: 'in standby' }));
-      if (n.maintenance) bans.push(banned({ kind: 'node-state', state: 'in maintenance' }));
-      if (n.shutdown) bans.push(banned({ kind: 'node-state', state: 'shutting down' }));
-      return [n.name, bans] as const;
-    }),
-  );
+  const scores = scoreExplanations(tree, nodes, book, assignment);
+  const decisions = [...changeDecisions(summary, scores), ...placementDecisions(tree, assignment, placementStrategy)];
+  return { scores, decisions };
+}
+
+/**
+ * Every primitive's score on every node with its contributions: the node criteria's, then the
+ * assign stage's, then the node's own state; a node missing from the table is "not allowed".
+ */
+function scoreExplanations(tree: ResourceTree, nodes: readonly NodeView[], book: ScoreBook, assignment: Assignment): NodeScore[] {
+  const shown = causeTexts();
+  const notAllowed: ScoreContribution = { source: formatCause({ kind: 'not-allowed' }), score: BANNED };
+  const nodeBans = nodeStateBans(nodes);
   const EMPTY: readonly ScoreContribution[] = Object.freeze([]);
+  const scores: NodeScore[] = [];
   for (const p of tree.primitives) {
     const table = assignment.scores.get(p.id);
     const fromCriteria = book.contributions.get(p.id);
@@ -58,12 +53,49 @@ export function buildExplanation(
         if (early !== undefined) for (const c of early) out.push(shown(c));
         if (late !== undefined) for (const c of late) out.push(shown(c));
         out.push(...bans);
-        if (total === undefined) out.push(NO_ENTRY);
+        if (total === undefined) out.push(notAllowed);
         list = out;
       }
       scores.push({ resource: p.id, node: n.name, total: bans.length || total === undefined ? BANNED : total, contributions: list });
     }
   }
+  return scores;
+}
+
+/**
+ * A contribution as printed, through the one formatter (reasons.ts); colocation causes are shared
+ * objects, so each is formatted once.
+ */
+function causeTexts(): (c: Contribution) => ScoreContribution {
+  const texts = new Map<Cause, string>();
+  return (c) => {
+    let source = texts.get(c.cause);
+    if (source === undefined) texts.set(c.cause, (source = formatCause(c.cause)));
+    return { source, score: c.score };
+  };
+}
+
+/** The bans a node's state puts on every resource (one shared list per node). */
+function nodeStateBans(nodes: readonly NodeView[]): Map<string, readonly ScoreContribution[]> {
+  const banned = (ban: Ban): ScoreContribution => ({ source: formatCause({ kind: 'ban', ban }), score: BANNED });
+  return new Map(
+    nodes.map((n) => {
+      const bans: ScoreContribution[] = [];
+      if (!n.online) bans.push(banned({ kind: 'node-state', state: 'offline' }));
+      if (n.unclean) bans.push(banned({ kind: 'node-state', state: 'unclean' }));
+      if (n.standby) bans.push(banned({ kind: 'node-state', state: 'in standby' }));
+      if (n.maintenance) bans.push(banned({ kind: 'node-state', state: 'in maintenance' }));
+      if (n.shutdown) bans.push(banned({ kind: 'node-state', state: 'shutting down' }));
+      return [n.name, bans] as const;
+    }),
+  );
+}
+
+/**
+ * One sentence per change of the summary: what happens and why, and for a move the score of the
+ * node it leaves and of the node it goes to, with what pulled them down.
+ */
+function changeDecisions(summary: readonly SummaryLine[], scores: readonly NodeScore[]): Decision[] {
   const byRsc = new Map<string, NodeScore[]>();
   for (const x of scores) {
     const l = byRsc.get(x.resource);
@@ -77,7 +109,7 @@ export function buildExplanation(
     const negative = sc.contributions.filter((c) => c.score < 0).map((c) => c.source);
     return `${node} scores ${formatScore(sc.total)}${negative.length ? ` (${negative.join(', ')})` : ''}`;
   };
-  const decisions = summary
+  return summary
     .filter((l) => l.resource !== undefined)
     .map((l) => {
       const id = l.instance ?? l.resource!;
@@ -91,11 +123,18 @@ export function buildExplanation(
       if (l.blocked) parts.push('(blocked)');
       return { resource: l.resource!, text: parts.join(' ') };
     });
+}
+
+/**
+ * One sentence per primitive: where it was placed and with which score, why that node won (the
+ * deciding ranker), and for promotable instances why they got their role; or why it is not placed.
+ */
+function placementDecisions(tree: ResourceTree, assignment: Assignment, placementStrategy: PlacementStrategy): Decision[] {
+  const decisions: Decision[] = [];
   for (const p of tree.primitives) {
     const node = assignment.node.get(p.id);
     const table = assignment.scores.get(p.id);
     if (node) {
-      // Promotable instances also say why they got their role (promotion score, role locations, colocations).
       const role = assignment.nextRole.get(p.id);
       const roleWhy = role === 'Promoted' || role === 'Unpromoted' ? assignment.nextRoleReason.get(p.id) : undefined;
       const choice = assignment.choices.get(p.id);
@@ -110,14 +149,14 @@ export function buildExplanation(
         text: `${p.id}: not placed (${assignment.nextRoleReason.get(p.id) ?? 'no node with a non-negative score is available'})`,
       });
   }
-  return { scores, decisions };
+  return decisions;
 }
 
 /**
  * Why the node beat the runner-up, from the ranker that decided (assign/node-choice.ts):
  * "serv2 over serv1: equal score, fewer resources (0 < 1)".
  */
-export function formatNodeChoice(c: NodeChoice, placementStrategy: 'default' | 'utilization' | 'minimal' | 'balanced' = 'default'): string {
+export function formatNodeChoice(c: NodeChoice, placementStrategy: PlacementStrategy = 'default'): string {
   if (c.decidedBy === 'only-candidate' || c.runnerUp === undefined) return `${c.node}: the only node that can run it`;
   const head = `${c.node} over ${c.runnerUp}`;
   const [mine, theirs] = c.scores ?? [0, 0];
