@@ -110,91 +110,37 @@ export interface RoleDecision {
 
 const ROLE_ORDER: Record<Role, number> = { Stopped: 1, Started: 2, Unpromoted: 3, Promoted: 4 };
 
-/** Decides the next role of every instance of one promotable clone. */
+/** One instance while roles are chosen: its promotion priority with the reasons for it, and its rank. */
+interface Candidate {
+  readonly inst: PromotableInstance;
+  readonly priority: Score;
+  rank: Score;
+  readonly why: readonly string[];
+  /** What promoting it means for its data (replicas), added to the reason when it is promoted. */
+  readonly note?: string;
+}
+
+/**
+ * Decides the next role of every instance of one promotable clone: each instance's promotion
+ * priority (`promotionPriority`), the instances ranked by the weight of their node
+ * (`rankCandidates`), then promoted in rank order while the limits allow (`whyNotPromoted`).
+ */
 export function chooseRoles(input: RoleInput): RoleDecision[] {
-  const cmpBase = input.compareInstances ?? ((a: PromotableInstance, b: PromotableInstance) => a.number - b.number);
-  type Work = { inst: PromotableInstance; priority: Score; rank: Score; why: string[]; note?: string };
-  const work: Work[] = input.instances.map((inst) => {
-    const why: string[] = [];
-    let priority: Score = 0;
-    if (inst.node === null) return { inst, priority: 0, rank: 0, why: ['not placed'] };
-    if (inst.targetRole === 'Unpromoted' || inst.targetRole === 'Stopped') {
-      priority = -INFINITY;
-      why.push(`target-role ${inst.targetRole}`);
-    } else if (!inst.managed) {
-      priority = inst.currentRole === 'Promoted' ? INFINITY : -INFINITY;
-      why.push(inst.currentRole === 'Promoted' ? 'unmanaged and promoted' : 'unmanaged and not promoted');
-    } else {
-      const ps = input.promotionScore(inst, inst.node);
-      priority = ps.isDefault ? -1 : ps.score;
-      why.push(ps.isDefault ? 'no promotion score (-1)' : `promotion score ${ps.score}`);
-    }
-    const loc = input.promotedLocationScore(inst.node);
-    if (loc !== 0) {
-      priority = addScores(priority, loc);
-      why.push(`role=Promoted location ${loc}`);
-    }
-    if (input.dependentColocationPriority !== undefined) {
-      const c = input.dependentColocationPriority(inst, inst.node);
-      if (c !== 0) {
-        priority = c <= -INFINITY ? -INFINITY : addScores(priority, c);
-        why.push(`colocation ${c}`);
-      }
-    }
-    // A replica whose source is down: the admin may require it in sync (promoteReplica: in-sync, DRBD's UpToDate).
-    const info = inst.currentRole === 'Promoted' ? undefined : input.replica?.(inst, inst.node);
-    const note = info && info.replica.source !== inst.node ? replicaNote(info) : undefined;
-    if (note !== undefined && !info!.sourceUp && input.promoteReplica === 'in-sync' && info!.replica.state !== 'in-sync') {
-      priority = -INFINITY;
-      why.push(`promoteReplica is in-sync and ${note} (to promote it all the same: set promoteReplica to any)`);
-      return { inst, priority, rank: priority, why };
-    }
-    return { inst, priority, rank: priority, why, ...(note !== undefined ? { note } : {}) };
-  });
-
-  // Rank: the clone's weight on each node, raised by the non-negative priorities placed there.
-  const nodeWeight = new Map<string, Score>(input.cloneScores);
-  for (const w of work) {
-    if (w.inst.node === null || w.priority < 0) continue;
-    nodeWeight.set(w.inst.node, addScores(nodeWeight.get(w.inst.node) ?? 0, w.priority));
-  }
-  for (const [node, s] of input.colocationNodeScores ?? []) nodeWeight.set(node, addScores(nodeWeight.get(node) ?? 0, s));
-  if (input.adjustWeights !== undefined) {
-    const adjusted = input.adjustWeights(nodeWeight);
-    nodeWeight.clear();
-    for (const [n, w] of adjusted) nodeWeight.set(n, w);
-  }
-  for (const w of work) {
-    if (!w.inst.managed && w.inst.currentRole === 'Promoted') w.rank = INFINITY;
-    else if (w.inst.node !== null && w.priority >= 0) w.rank = nodeWeight.get(w.inst.node) ?? 0;
-  }
-  work.sort((a, b) => {
-    if (a.rank !== b.rank) return b.rank - a.rank;
-    const ra = ROLE_ORDER[a.inst.currentRole === 'Started' ? 'Unpromoted' : a.inst.currentRole];
-    const rb = ROLE_ORDER[b.inst.currentRole === 'Started' ? 'Unpromoted' : b.inst.currentRole];
-    if (ra !== rb) return rb - ra;
-    return cmpBase(a.inst, b.inst);
-  });
-
+  const ranked = rankCandidates(
+    input,
+    input.instances.map((inst) => promotionPriority(input, inst)),
+  );
   const promotedOn = new Map<string, number>();
   let promoted = 0;
   const out: RoleDecision[] = [];
-  for (const w of work) {
+  for (const w of ranked) {
     const inst = w.inst;
     const base = { instance: inst.id, node: inst.node, priority: w.priority, rank: w.rank };
     if (inst.node === null) {
       out.push({ ...base, role: 'Stopped', reason: 'not placed' });
       continue;
     }
-    let reason: string | undefined;
-    if (w.rank < 0) reason = `promotion rank ${w.rank} is negative (${w.why.join(', ')})`;
-    else if (promoted >= input.promotedMax && input.cloneManaged !== false) reason = `promoted-max (${input.promotedMax}) reached`;
-    else if (inst.managed && w.priority < 0) reason = `promotion priority ${w.priority} is negative (${w.why.join(', ')})`;
-    else if (inst.managed && !input.nodeAvailable(inst.node)) reason = `${inst.node} cannot run resources`;
-    else if (!input.cloneScores.has(inst.node)) reason = `clone not allowed on ${inst.node}`;
-    else if (inst.managed && (promotedOn.get(inst.node) ?? 0) >= input.promotedNodeMax)
-      reason = `promoted-node-max (${input.promotedNodeMax}) reached on ${inst.node}`;
-    else if (inst.currentRole !== 'Promoted' && input.freezeNoQuorum === true) reason = 'no quorum and no-quorum-policy=freeze';
+    const reason = whyNotPromoted(input, w, inst.node, promoted, promotedOn.get(inst.node) ?? 0);
     if (reason !== undefined) {
       out.push({ ...base, role: 'Unpromoted', reason });
       continue;
@@ -204,6 +150,90 @@ export function chooseRoles(input: RoleInput): RoleDecision[] {
     out.push({ ...base, role: 'Promoted', reason: `promoted (rank ${w.rank}: ${w.why.join(', ')})${w.note !== undefined ? `; ${w.note}` : ''}` });
   }
   return out;
+}
+
+/**
+ * An instance's promotion priority on its node, with the reasons: -INFINITY under a limiting
+ * target-role; an unmanaged instance keeps its role; else the published promotion score (-1 when
+ * none); plus role=Promoted locations and the clone's role colocations. A replica whose source is
+ * down may be refused (promoteReplica: in-sync, DRBD's UpToDate).
+ */
+function promotionPriority(input: RoleInput, inst: PromotableInstance): Candidate {
+  const why: string[] = [];
+  let priority: Score = 0;
+  if (inst.node === null) return { inst, priority: 0, rank: 0, why: ['not placed'] };
+  if (inst.targetRole === 'Unpromoted' || inst.targetRole === 'Stopped') {
+    priority = -INFINITY;
+    why.push(`target-role ${inst.targetRole}`);
+  } else if (!inst.managed) {
+    priority = inst.currentRole === 'Promoted' ? INFINITY : -INFINITY;
+    why.push(inst.currentRole === 'Promoted' ? 'unmanaged and promoted' : 'unmanaged and not promoted');
+  } else {
+    const ps = input.promotionScore(inst, inst.node);
+    priority = ps.isDefault ? -1 : ps.score;
+    why.push(ps.isDefault ? 'no promotion score (-1)' : `promotion score ${ps.score}`);
+  }
+  const loc = input.promotedLocationScore(inst.node);
+  if (loc !== 0) {
+    priority = addScores(priority, loc);
+    why.push(`role=Promoted location ${loc}`);
+  }
+  if (input.dependentColocationPriority !== undefined) {
+    const c = input.dependentColocationPriority(inst, inst.node);
+    if (c !== 0) {
+      priority = c <= -INFINITY ? -INFINITY : addScores(priority, c);
+      why.push(`colocation ${c}`);
+    }
+  }
+  const info = inst.currentRole === 'Promoted' ? undefined : input.replica?.(inst, inst.node);
+  const note = info && info.replica.source !== inst.node ? replicaNote(info) : undefined;
+  if (note !== undefined && !info!.sourceUp && input.promoteReplica === 'in-sync' && info!.replica.state !== 'in-sync') {
+    priority = -INFINITY;
+    why.push(`promoteReplica is in-sync and ${note} (to promote it all the same: set promoteReplica to any)`);
+    return { inst, priority, rank: priority, why };
+  }
+  return { inst, priority, rank: priority, why, ...(note !== undefined ? { note } : {}) };
+}
+
+/**
+ * The candidates in promotion order: ranked by the clone's weight on their node, raised by the
+ * non-negative priorities placed there and by colocations with the Promoted role (an unmanaged
+ * promoted instance first of all); ties go to the one already promoted, then to the normal
+ * instance order.
+ */
+function rankCandidates(input: RoleInput, candidates: Candidate[]): Candidate[] {
+  const nodeWeight = new Map<string, Score>(input.cloneScores);
+  for (const w of candidates) {
+    if (w.inst.node === null || w.priority < 0) continue;
+    nodeWeight.set(w.inst.node, addScores(nodeWeight.get(w.inst.node) ?? 0, w.priority));
+  }
+  for (const [node, s] of input.colocationNodeScores ?? []) nodeWeight.set(node, addScores(nodeWeight.get(node) ?? 0, s));
+  const weights = input.adjustWeights !== undefined ? new Map(input.adjustWeights(nodeWeight)) : nodeWeight;
+  for (const w of candidates) {
+    if (!w.inst.managed && w.inst.currentRole === 'Promoted') w.rank = INFINITY;
+    else if (w.inst.node !== null && w.priority >= 0) w.rank = weights.get(w.inst.node) ?? 0;
+  }
+  const cmpBase = input.compareInstances ?? ((a: PromotableInstance, b: PromotableInstance) => a.number - b.number);
+  return candidates.sort((a, b) => {
+    if (a.rank !== b.rank) return b.rank - a.rank;
+    const ra = ROLE_ORDER[a.inst.currentRole === 'Started' ? 'Unpromoted' : a.inst.currentRole];
+    const rb = ROLE_ORDER[b.inst.currentRole === 'Started' ? 'Unpromoted' : b.inst.currentRole];
+    if (ra !== rb) return rb - ra;
+    return cmpBase(a.inst, b.inst);
+  });
+}
+
+/** Why a placed candidate stays unpromoted, given how many are promoted already (in all, and on its node); undefined: promote it. */
+function whyNotPromoted(input: RoleInput, w: Candidate, node: string, promoted: number, promotedHere: number): string | undefined {
+  const inst = w.inst;
+  if (w.rank < 0) return `promotion rank ${w.rank} is negative (${w.why.join(', ')})`;
+  if (promoted >= input.promotedMax && input.cloneManaged !== false) return `promoted-max (${input.promotedMax}) reached`;
+  if (inst.managed && w.priority < 0) return `promotion priority ${w.priority} is negative (${w.why.join(', ')})`;
+  if (inst.managed && !input.nodeAvailable(node)) return `${node} cannot run resources`;
+  if (!input.cloneScores.has(node)) return `clone not allowed on ${node}`;
+  if (inst.managed && promotedHere >= input.promotedNodeMax) return `promoted-node-max (${input.promotedNodeMax}) reached on ${node}`;
+  if (inst.currentRole !== 'Promoted' && input.freezeNoQuorum === true) return 'no quorum and no-quorum-policy=freeze';
+  return undefined;
 }
 
 /** Names of the node attributes an agent publishes its promotion score under, most specific first. */
