@@ -8,7 +8,7 @@ import { INFINITY, addScores } from '@paceline/model';
 import type { Resource } from '../resources.js';
 import type { Coloc } from '../colocations.js';
 import type { ScoreTable } from '../scores.js';
-import { anyAvailable, available, nodeAttribute, runningOn, sameAttribute, tableOf, type AssignState } from './state.js';
+import { anyAvailable, available, nodeAttribute, runningOn, tableOf, type AssignState } from './state.js';
 import { runOnStack } from './stack.js';
 
 /** Follow "this with" colocations (towards primaries) instead of "with this" ones (towards dependents). */
@@ -30,25 +30,33 @@ export function hasInfluence(s: AssignState, c: Coloc): boolean {
   return c.influence || runningOn(s, c.primary).length === 0;
 }
 
-/** The resource's best score on an available node whose attribute has the given value. */
-function bestScoreMatching(s: AssignState, r: Resource, attribute: string, value: string | undefined): number {
-  const table = tableOf(s, r);
-  if (attribute === '#uname' && value !== undefined) {
-    // Node names are unique: the only matching node is the one with that name.
-    const score = table.get(value);
-    return score !== undefined && available(s, value) ? score : -INFINITY;
-  }
-  let best = -INFINITY;
-  for (const [n, score] of table) {
-    if (score > best && available(s, n) && sameAttribute(value, nodeAttribute(s, n, attribute))) best = score;
+/**
+ * r's best score on an available node, per value of the attribute (lower-cased: node attributes
+ * match case-insensitively for colocations, see sameAttribute). One pass over the table, not one
+ * per node of the merge (nodes × nodes for every colocation merged was most of a 32-node
+ * cluster's assign stage).
+ */
+function bestScoresByValue(s: AssignState, r: Resource, attribute: string): Map<string, number> {
+  const best = new Map<string, number>();
+  for (const [n, score] of tableOf(s, r)) {
+    const value = nodeAttribute(s, n, attribute);
+    if (value === undefined || !available(s, n)) continue;
+    const key = value.toLowerCase();
+    if (score > (best.get(key) ?? -INFINITY)) best.set(key, score);
   }
   return best;
 }
 
 /** Adds factor × r's best matching score to every node of `nodes` (in place). */
 function addScoresMatchingAttribute(s: AssignState, nodes: ScoreTable, r: Resource, attribute: string, factor: number, onlyPositive: boolean): void {
+  const table = tableOf(s, r);
+  // Node names are unique: under #uname the only matching node is the node itself.
+  const byValue = attribute === '#uname' ? undefined : bestScoresByValue(s, r, attribute);
   for (const [node, weight] of nodes) {
-    const score = bestScoreMatching(s, r, attribute, nodeAttribute(s, node, attribute));
+    const value = nodeAttribute(s, node, attribute);
+    let score = -INFINITY;
+    if (byValue !== undefined) score = value === undefined ? -INFINITY : (byValue.get(value.toLowerCase()) ?? -INFINITY);
+    else if (value !== undefined && available(s, value)) score = table.get(value) ?? -INFINITY;
     if (factor < 0 && score < 0) continue;
     if (weight === MARK_NEGATIVE) continue;
     const scaled = Math.fround(Math.fround(factor) * Math.fround(score));
