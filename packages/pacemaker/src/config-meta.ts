@@ -17,152 +17,134 @@ const KNOWN_UNMODELLED_META = new Set([
   'add-host',
 ]);
 
+/** One resource's meta attributes being read: the fields so far, and how each kind of value is read. */
+class MetaReader {
+  readonly meta: Obj = {};
+  promotable: boolean | undefined;
+
+  constructor(
+    readonly values: Map<string, NvValue>,
+    readonly kind: MetaKind,
+    readonly ctx: ConfigContext,
+  ) {}
+
+  bad(nv: NvValue, name: string, expect: string): void {
+    this.ctx.log.unsupportedAt(nv.path, `"${nv.value}" is not ${expect} for ${name}; ignored`);
+  }
+
+  bool(field: string, nv: NvValue, name: string): void {
+    const b = parseBool(nv.value);
+    if (b === undefined) this.bad(nv, name, 'a boolean');
+    else this.meta[field] = b;
+  }
+
+  int(field: string, nv: NvValue, name: string, min: number): void {
+    const s = parseScore(nv.value);
+    if (s === undefined) return this.bad(nv, name, 'a number');
+    if (s < min) this.ctx.log.ignoredAt(nv.path, `${name}="${nv.value}" is below ${min}: read as ${min}, as Pacemaker does`);
+    this.meta[field] = Math.max(min, s);
+  }
+
+  /** One of `allowed` (case-insensitive, stored lower-cased). */
+  oneOf(field: string, nv: NvValue, name: string, allowed: readonly string[], expect: string): void {
+    const m = nv.value.trim().toLowerCase();
+    if (allowed.includes(m)) this.meta[field] = m;
+    else this.bad(nv, name, expect);
+  }
+
+  cloneOnly(nv: NvValue, name: string): boolean {
+    if (this.kind === 'clone' || this.kind === 'defaults') return true;
+    this.ctx.log.ignoredAt(nv.path, `${name} applies only to clones; Pacemaker ignores it on a ${this.kind}`);
+    return false;
+  }
+}
+
+/** How one meta attribute is read: `v` is its value trimmed. */
+type MetaField = (m: MetaReader, nv: NvValue, name: string, v: string) => void;
+
+/** Every meta attribute the model has a field for (a Map: the names come from the CIB). */
+const META_FIELDS = new Map<string, MetaField>([
+  [
+    'target-role',
+    (m, nv, name, v) => {
+      const r = mapRole(v);
+      if (r === undefined) m.bad(nv, name, 'a role (Started, Stopped, Promoted, Unpromoted)');
+      else m.meta['targetRole'] = r;
+    },
+  ],
+  [
+    'resource-stickiness',
+    (m, nv, name, v) => {
+      if (parseScore(v) === undefined) m.bad(nv, name, 'a score');
+      else m.meta['stickiness'] = v;
+    },
+  ],
+  ['migration-threshold', (m, nv, name) => m.int('migrationThreshold', nv, name, 0)],
+  [
+    'failure-timeout',
+    (m, nv, name, v) => {
+      const d = durationText(v);
+      if (d === undefined) m.ctx.log.unsupportedAt(nv.path, `${notADuration(nv.value)} for ${name}; ignored`);
+      else m.meta['failureTimeout'] = d;
+    },
+  ],
+  ['priority', (m, nv, name) => m.int('priority', nv, name, -1_000_000)],
+  ['is-managed', (m, nv, name) => m.bool('isManaged', nv, name)],
+  ['maintenance', (m, nv, name) => m.bool('maintenance', nv, name)],
+  ['allow-migrate', (m, nv, name) => m.bool('allowMigrate', nv, name)],
+  ['critical', (m, nv, name) => m.bool('critical', nv, name)],
+  [
+    'multiple-active',
+    (m, nv, name) => m.oneOf('multipleActive', nv, name, ['stop_start', 'stop_only', 'block', 'stop_unexpected'], 'a multiple-active policy'),
+  ],
+  ['requires', (m, nv, name) => m.oneOf('requires', nv, name, ['nothing', 'quorum', 'fencing', 'unfencing'], 'a requires value')],
+  ['clone-max', (m, nv, name) => m.cloneOnly(nv, name) && m.int('cloneMax', nv, name, 0)],
+  ['clone-node-max', (m, nv, name) => m.cloneOnly(nv, name) && m.int('cloneNodeMax', nv, name, 1)],
+  ['clone-min', (m, nv, name) => m.cloneOnly(nv, name) && m.int('cloneMin', nv, name, 0)],
+  ['promoted-max', (m, nv, name) => m.cloneOnly(nv, name) && m.int('promotedMax', nv, name, 0)],
+  ['master-max', (m, nv, name) => m.cloneOnly(nv, name) && !m.values.has('promoted-max') && m.int('promotedMax', nv, name, 0)],
+  ['promoted-node-max', (m, nv, name) => m.cloneOnly(nv, name) && m.int('promotedNodeMax', nv, name, 1)],
+  ['master-node-max', (m, nv, name) => m.cloneOnly(nv, name) && !m.values.has('promoted-node-max') && m.int('promotedNodeMax', nv, name, 1)],
+  // Paceline's own (CloneMeta.promoteReplica); Pacemaker keeps it as an unknown meta attribute.
+  ['promote-replica', (m, nv, name) => m.cloneOnly(nv, name) && m.oneOf('promoteReplica', nv, name, ['any', 'in-sync'], '"any" or "in-sync"')],
+  ['interleave', (m, nv, name) => m.cloneOnly(nv, name) && m.bool('interleave', nv, name)],
+  ['globally-unique', (m, nv, name) => m.cloneOnly(nv, name) && m.bool('globallyUnique', nv, name)],
+  ['notify', (m, nv, name) => m.cloneOnly(nv, name) && m.bool('notify', nv, name)],
+  ['ordered', (m, nv, name) => (m.kind === 'group' || m.cloneOnly(nv, name)) && m.bool('ordered', nv, name)],
+  [
+    'collocated',
+    (m, nv, name) => {
+      if (m.kind === 'group') m.bool('collocated', nv, name);
+      else m.ctx.log.ignoredAt(nv.path, 'collocated applies only to groups');
+    },
+  ],
+  ['restart-type', (m, nv, name) => m.oneOf('restartType', nv, name, ['ignore', 'restart'], 'ignore or restart')],
+  ['allow-unhealthy-nodes', (m, nv, name) => m.bool('allowUnhealthyNodes', nv, name)],
+  ['provides', (m, nv, name) => m.oneOf('provides', nv, name, ['unfencing'], '"unfencing"')],
+  [
+    'promotable',
+    (m, nv, name, v) => {
+      if (m.kind !== 'clone') return m.ctx.log.ignoredAt(nv.path, 'promotable applies only to clones');
+      const b = parseBool(v);
+      if (b === undefined) m.bad(nv, name, 'a boolean');
+      else m.promotable = b;
+    },
+  ],
+]);
+
 /** Meta attributes of any resource → ResourceMeta / CloneMeta input. */
 export function importMeta(values: Map<string, NvValue>, kind: MetaKind, ctx: ConfigContext): { meta: Obj; promotable?: boolean } {
-  const meta: Obj = {};
-  let promotable: boolean | undefined;
-  const bad = (nv: NvValue, name: string, expect: string): void => ctx.log.unsupportedAt(nv.path, `"${nv.value}" is not ${expect} for ${name}; ignored`);
-  const bool = (field: string, nv: NvValue, name: string): void => {
-    const b = parseBool(nv.value);
-    if (b === undefined) bad(nv, name, 'a boolean');
-    else meta[field] = b;
-  };
-  const int = (field: string, nv: NvValue, name: string, min: number): void => {
-    const s = parseScore(nv.value);
-    if (s === undefined) bad(nv, name, 'a number');
-    else {
-      if (s < min) ctx.log.ignoredAt(nv.path, `${name}="${nv.value}" is below ${min}: read as ${min}, as Pacemaker does`);
-      meta[field] = Math.max(min, s);
-    }
-  };
-  const cloneOnly = (nv: NvValue, name: string): boolean => {
-    if (kind === 'clone' || kind === 'defaults') return true;
-    ctx.log.ignoredAt(nv.path, `${name} applies only to clones; Pacemaker ignores it on a ${kind}`);
-    return false;
-  };
+  const m = new MetaReader(values, kind, ctx);
   for (const [name, nv] of values) {
-    const v = nv.value.trim();
-    switch (name) {
-      case 'target-role': {
-        const r = mapRole(v);
-        if (r === undefined) bad(nv, name, 'a role (Started, Stopped, Promoted, Unpromoted)');
-        else meta['targetRole'] = r;
-        break;
-      }
-      case 'resource-stickiness': {
-        if (parseScore(v) === undefined) bad(nv, name, 'a score');
-        else meta['stickiness'] = v;
-        break;
-      }
-      case 'migration-threshold':
-        int('migrationThreshold', nv, name, 0);
-        break;
-      case 'failure-timeout': {
-        const d = durationText(v);
-        if (d === undefined) ctx.log.unsupportedAt(nv.path, `${notADuration(nv.value)} for ${name}; ignored`);
-        else meta['failureTimeout'] = d;
-        break;
-      }
-      case 'priority':
-        int('priority', nv, name, -1_000_000);
-        break;
-      case 'is-managed':
-        bool('isManaged', nv, name);
-        break;
-      case 'maintenance':
-        bool('maintenance', nv, name);
-        break;
-      case 'allow-migrate':
-        bool('allowMigrate', nv, name);
-        break;
-      case 'critical':
-        bool('critical', nv, name);
-        break;
-      case 'multiple-active': {
-        const m = v.toLowerCase();
-        if (['stop_start', 'stop_only', 'block', 'stop_unexpected'].includes(m)) meta['multipleActive'] = m;
-        else bad(nv, name, 'a multiple-active policy');
-        break;
-      }
-      case 'requires': {
-        const m = v.toLowerCase();
-        if (['nothing', 'quorum', 'fencing', 'unfencing'].includes(m)) meta['requires'] = m;
-        else bad(nv, name, 'a requires value');
-        break;
-      }
-      case 'clone-max':
-        if (cloneOnly(nv, name)) int('cloneMax', nv, name, 0);
-        break;
-      case 'clone-node-max':
-        if (cloneOnly(nv, name)) int('cloneNodeMax', nv, name, 1);
-        break;
-      case 'clone-min':
-        if (cloneOnly(nv, name)) int('cloneMin', nv, name, 0);
-        break;
-      case 'promoted-max':
-      case 'master-max':
-        if (cloneOnly(nv, name) && !(name === 'master-max' && values.has('promoted-max'))) int('promotedMax', nv, name, 0);
-        break;
-      case 'promoted-node-max':
-      case 'master-node-max':
-        if (cloneOnly(nv, name) && !(name === 'master-node-max' && values.has('promoted-node-max'))) int('promotedNodeMax', nv, name, 1);
-        break;
-      case 'promote-replica': {
-        // Paceline's own (CloneMeta.promoteReplica); Pacemaker keeps it as an unknown meta attribute.
-        const m = v.toLowerCase();
-        if (!cloneOnly(nv, name)) break;
-        if (m === 'any' || m === 'in-sync') meta['promoteReplica'] = m;
-        else bad(nv, name, '"any" or "in-sync"');
-        break;
-      }
-      case 'interleave':
-        if (cloneOnly(nv, name)) bool('interleave', nv, name);
-        break;
-      case 'globally-unique':
-        if (cloneOnly(nv, name)) bool('globallyUnique', nv, name);
-        break;
-      case 'notify':
-        if (cloneOnly(nv, name)) bool('notify', nv, name);
-        break;
-      case 'ordered':
-        if (kind === 'group' || cloneOnly(nv, name)) bool('ordered', nv, name);
-        break;
-      case 'collocated':
-        if (kind === 'group') bool('collocated', nv, name);
-        else ctx.log.ignoredAt(nv.path, 'collocated applies only to groups');
-        break;
-      case 'restart-type': {
-        const m = v.toLowerCase();
-        if (m === 'ignore' || m === 'restart') meta['restartType'] = m;
-        else bad(nv, name, 'ignore or restart');
-        break;
-      }
-      case 'allow-unhealthy-nodes':
-        bool('allowUnhealthyNodes', nv, name);
-        break;
-      case 'provides':
-        if (v.toLowerCase() === 'unfencing') meta['provides'] = 'unfencing';
-        else bad(nv, name, '"unfencing"');
-        break;
-      case 'promotable': {
-        if (kind !== 'clone') {
-          ctx.log.ignoredAt(nv.path, 'promotable applies only to clones');
-          break;
-        }
-        const b = parseBool(v);
-        if (b === undefined) bad(nv, name, 'a boolean');
-        else promotable = b;
-        break;
-      }
-      default:
-        if (KNOWN_UNMODELLED_META.has(name)) ctx.log.unsupportedAt(nv.path, `meta attribute ${name} is not modelled`);
-        else {
-          // Kept for value-source="meta" rules; otherwise Pacemaker gives it no meaning (often a typo).
-          const other = (meta['other'] ??= {}) as Record<string, string>;
-          other[name] = nv.value;
-          ctx.log.ignoredAt(nv.path, `meta attribute "${name}" has no built-in meaning in Pacemaker 2.1.5 (kept in meta.other)`);
-        }
+    const field = META_FIELDS.get(name);
+    if (field !== undefined) field(m, nv, name, nv.value.trim());
+    else if (KNOWN_UNMODELLED_META.has(name)) ctx.log.unsupportedAt(nv.path, `meta attribute ${name} is not modelled`);
+    else {
+      // Kept for value-source="meta" rules; otherwise Pacemaker gives it no meaning (often a typo).
+      const other = (m.meta['other'] ??= {}) as Record<string, string>;
+      other[name] = nv.value;
+      ctx.log.ignoredAt(nv.path, `meta attribute "${name}" has no built-in meaning in Pacemaker 2.1.5 (kept in meta.other)`);
     }
   }
-  return promotable === undefined ? { meta } : { meta, promotable };
+  return m.promotable === undefined ? { meta: m.meta } : { meta: m.meta, promotable: m.promotable };
 }

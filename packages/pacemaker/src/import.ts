@@ -4,7 +4,7 @@
  * ignores it, or it has no effect on scheduling), each with its place in the CIB.
  */
 import { ClusterConfig, ConfigError, zodIssues, type ClusterStatus } from '@paceline/model';
-import { configToInput, importDefaults, importNodes, importProperties, importResources } from './config.js';
+import { configToInput, importDefaults, importNodes, importProperties, importResources, type ConfigContext } from './config.js';
 import { importConstraints, importTags } from './constraints.js';
 import { IssueLog, readNvSets, type ImportIssue } from './nvsets.js';
 import { importStatus } from './status.js';
@@ -76,7 +76,8 @@ function nodeAttributeTable(
   return table;
 }
 
-export function importCib(xml: string, options: ImportOptions = {}): CibImport {
+/** The document's `<cib>` element; a ConfigError for text that is not one well-formed CIB. */
+function parseCib(xml: string, source: string | undefined): XmlElement {
   let roots: XmlElement[];
   try {
     roots = parseXml(xml, { lrm_rsc_op: OP_READER });
@@ -84,54 +85,42 @@ export function importCib(xml: string, options: ImportOptions = {}): CibImport {
     // `FILE: … line L, column C: …`, as for YAML (model's parseDocumentText).
     if (!(e instanceof XmlSyntaxError)) throw e;
     const what = e.limit ? 'refused' : 'not well-formed XML';
-    throw new ConfigError([{ path: `line ${e.line}, column ${e.column}`, message: `${what}: ${e.reason}` }], options.source, 'PARSE_FAILED');
+    throw new ConfigError([{ path: `line ${e.line}, column ${e.column}`, message: `${what}: ${e.reason}` }], source, 'PARSE_FAILED');
   }
   // XML has one root element; a second one (two CIBs pasted together, or anything else) is refused, not skipped.
-  if (roots.length > 1)
-    throw new ConfigError(
-      [
-        {
-          path: '',
-          message: `not well-formed XML: a document has one root element, this one has ${roots.length} (${roots
-            .slice(0, 5)
-            .map((r) => `<${r.tag}>`)
-            .join(', ')}${roots.length > 5 ? ', …' : ''})`,
-        },
-      ],
-      options.source,
-      'PARSE_FAILED',
-    );
+  if (roots.length > 1) {
+    const named = `${roots
+      .slice(0, 5)
+      .map((r) => `<${r.tag}>`)
+      .join(', ')}${roots.length > 5 ? ', …' : ''}`;
+    const message = `not well-formed XML: a document has one root element, this one has ${roots.length} (${named})`;
+    throw new ConfigError([{ path: '', message }], source, 'PARSE_FAILED');
+  }
   const cib = roots[0]?.tag === 'cib' ? roots[0] : undefined;
   if (!cib)
     throw new ConfigError(
       [{ path: '', message: `no <cib> element${roots[0] ? ` (the root is <${roots[0].tag}>)` : ''}: this is not a Pacemaker CIB` }],
-      options.source,
+      source,
       'PARSE_FAILED',
     );
-  const configuration = child(cib, 'configuration');
-  if (!configuration) throw new ConfigError([{ path: 'cib', message: 'the CIB has no <configuration> section' }], options.source, 'PARSE_FAILED');
+  return cib;
+}
 
-  const log = new IssueLog();
-  const ids = indexIds(configuration);
-  const exec = cib.attrs['execution-date'];
-  const execSec = exec === undefined ? undefined : Number.parseInt(exec, 10);
-  const execMs = execSec !== undefined && Number.isFinite(execSec) ? execSec * 1000 : undefined;
-  const ctx = { ids, log, now: options.now ?? execMs ?? options.defaultNow };
-
+/** The configuration section, validated by the model's schema, with what the status import needs of it. */
+function importConfiguration(cib: XmlElement, configuration: XmlElement, ctx: ConfigContext, source: string | undefined) {
   const { properties, startupFencing } = importProperties(child(configuration, 'crm_config'), ctx);
   const { defaults, sources } = importDefaults(configuration, ctx);
   const nodes = importNodes(child(configuration, 'nodes'), ctx);
-  const nodeAttrs = nodeAttributeTable(cib, nodes.nodes, properties['clusterName'] as string | undefined, child(cib, 'status'), ids);
+  const nodeAttrs = nodeAttributeTable(cib, nodes.nodes, properties['clusterName'] as string | undefined, child(cib, 'status'), ctx.ids);
   const { resources, index } = importResources(child(configuration, 'resources'), { ...ctx, defaults: sources, nodeAttrs });
   const tags = importTags(configuration);
   const constraints = importConstraints(child(configuration, 'constraints'), ctx, index, tags);
   for (const c of configuration.children) {
     const what = UNMODELLED_SECTIONS[c.tag];
-    if (what !== undefined) log.unsupportedAt(`configuration/${c.tag}`, what);
+    if (what !== undefined) ctx.log.unsupportedAt(`configuration/${c.tag}`, what);
     else if (!['crm_config', 'rsc_defaults', 'op_defaults', 'nodes', 'resources', 'constraints', 'tags'].includes(c.tag))
-      log.unsupportedAt(`configuration/${c.tag}`, `<${c.tag}> is not modelled`);
+      ctx.log.unsupportedAt(`configuration/${c.tag}`, `<${c.tag}> is not modelled`);
   }
-
   const epoch = Number.parseInt(cib.attrs['epoch'] ?? '0', 10);
   const configInput = configToInput({
     epoch: Number.isFinite(epoch) && epoch >= 0 ? epoch : 0,
@@ -142,8 +131,22 @@ export function importCib(xml: string, options: ImportOptions = {}): CibImport {
     constraints,
   });
   const parsedConfig = ClusterConfig.safeParse(configInput);
-  if (!parsedConfig.success) throw new ConfigError(zodIssues(parsedConfig.error), options.source);
-  const config = parsedConfig.data;
+  if (!parsedConfig.success) throw new ConfigError(zodIssues(parsedConfig.error), source);
+  return { config: parsedConfig.data, nodes, startupFencing };
+}
+
+export function importCib(xml: string, options: ImportOptions = {}): CibImport {
+  const cib = parseCib(xml, options.source);
+  const configuration = child(cib, 'configuration');
+  if (!configuration) throw new ConfigError([{ path: 'cib', message: 'the CIB has no <configuration> section' }], options.source, 'PARSE_FAILED');
+
+  const log = new IssueLog();
+  const ids = indexIds(configuration);
+  const exec = cib.attrs['execution-date'];
+  const execSec = exec === undefined ? undefined : Number.parseInt(exec, 10);
+  const execMs = execSec !== undefined && Number.isFinite(execSec) ? execSec * 1000 : undefined;
+  const ctx = { ids, log, now: options.now ?? execMs ?? options.defaultNow };
+  const { config, nodes, startupFencing } = importConfiguration(cib, configuration, ctx, options.source);
 
   const statusEl = child(cib, 'status');
   const statusNodes = importStatus({
@@ -171,13 +174,11 @@ export function importCib(xml: string, options: ImportOptions = {}): CibImport {
     const dc = nodes.byId.get(dcId) ?? childrenOf(statusEl, 'node_state').find((s) => s.attrs['id'] === dcId)?.attrs['uname'];
     if (dc !== undefined) status.dc = dc;
   }
-
-  const result: CibImport = {
+  return {
     config,
     status,
     unsupported: log.unsupported,
     ignored: log.ignored,
     ...(execMs !== undefined ? { now: execMs } : {}),
   };
-  return result;
 }

@@ -79,6 +79,48 @@ function failKey(rest: string): { resource: string; action?: string; interval?: 
   return interval === undefined ? { resource, action: opPart } : { resource, action: opPart.slice(0, us), interval };
 }
 
+/** What a node's transient attributes say: flags, the shutdown and terminate requests, fail counts, and the rest. */
+interface Transient {
+  standby?: boolean;
+  maintenance?: boolean;
+  shutdown?: string;
+  terminate?: string;
+  attributes: Record<string, string>;
+  failures: Obj[];
+}
+
+/** A node_state's transient attributes (fail counts joined with their last-failure times). */
+function readTransient(state: XmlElement, path: string, inp: StatusInputs): Transient {
+  const t: Transient = { attributes: {}, failures: [] };
+  const failures = new Map<string, Obj>();
+  const lastFailures = new Map<string, number>();
+  for (const ta of childrenOf(state, 'transient_attributes')) {
+    const values = readNvSets(ta, ['instance_attributes'], `${path}/transient_attributes`, inp.ids, inp.log, { overwrite: true });
+    for (const [k, nv] of values) {
+      if (k === 'standby' || k === 'maintenance') t[k] = isTrue(nv.value);
+      else if (k === 'shutdown') t.shutdown = nv.value;
+      else if (k === 'terminate') t.terminate = nv.value;
+      else if (k.startsWith('fail-count-')) {
+        const key = k.slice('fail-count-'.length);
+        const count = parseScore(nv.value);
+        if (count === undefined) inp.log.unsupportedAt(nv.path, `fail count "${nv.value}" is not a number`);
+        else failures.set(key, { ...failKey(key), count });
+      } else if (k.startsWith('last-failure-')) {
+        const n = intOf(nv.value);
+        if (n !== undefined) lastFailures.set(k.slice('last-failure-'.length), n * 1000);
+      } else if (k === 'probe_complete') inp.log.ignoredAt(nv.path, 'probe_complete is obsolete and has no effect');
+      else t.attributes[k] = nv.value;
+    }
+  }
+  for (const [key, ms] of lastFailures) {
+    const f = failures.get(key);
+    if (f) f['lastFailure'] = ms;
+    else inp.log.ignoredAt(`${path}/transient_attributes/last-failure-${key}`, 'last-failure without a fail count (no failure is counted)');
+  }
+  t.failures = [...failures.values()];
+  return t;
+}
+
 /** The node with every default filled in, exactly as the model's schema would produce it. */
 function complete(n: Obj): NodeStatus {
   return {
@@ -123,41 +165,14 @@ export function importStatus(inp: StatusInputs): NodeStatus[] {
       continue;
     }
     used.add(state);
-    const attributes: Record<string, string> = {};
-    const failures = new Map<string, Obj>();
-    const lastFailures = new Map<string, number>();
-    let shutdownAttr: string | undefined;
-    let terminate: string | undefined;
-    for (const ta of childrenOf(state, 'transient_attributes')) {
-      const values = readNvSets(ta, ['instance_attributes'], `${path}/transient_attributes`, inp.ids, inp.log, { overwrite: true });
-      for (const [k, nv] of values) {
-        if (k === 'standby' || k === 'maintenance') node[k] = isTrue(nv.value);
-        else if (k === 'shutdown') shutdownAttr = nv.value;
-        else if (k === 'terminate') terminate = nv.value;
-        else if (k.startsWith('fail-count-')) {
-          const key = k.slice('fail-count-'.length);
-          const fk = failKey(key);
-          const count = parseScore(nv.value);
-          if (count === undefined) inp.log.unsupportedAt(nv.path, `fail count "${nv.value}" is not a number`);
-          else failures.set(key, { ...fk, count });
-        } else if (k.startsWith('last-failure-')) {
-          const n = intOf(nv.value);
-          if (n !== undefined) lastFailures.set(k.slice('last-failure-'.length), n * 1000);
-        } else if (k === 'probe_complete') inp.log.ignoredAt(nv.path, 'probe_complete is obsolete and has no effect');
-        else attributes[k] = nv.value;
-      }
-    }
-    for (const [key, ms] of lastFailures) {
-      const f = failures.get(key);
-      if (f) f['lastFailure'] = ms;
-      else inp.log.ignoredAt(`${path}/transient_attributes/last-failure-${key}`, 'last-failure without a fail count (no failure is counted)');
-    }
-    const shutdown = shutdownAttr !== undefined && shutdownAttr !== '0';
+    const t = readTransient(state, path, inp);
+    for (const k of ['standby', 'maintenance'] as const) if (t[k] !== undefined) node[k] = t[k];
+    const shutdown = t.shutdown !== undefined && t.shutdown !== '0';
     if (shutdown) node['shutdown'] = true;
-    node['attributes'] = attributes;
-    node['failures'] = [...failures.values()];
+    node['attributes'] = t.attributes;
+    node['failures'] = t.failures;
 
-    const s = determineState(state, shutdown, terminate, inp.stonithEnabled);
+    const s = determineState(state, shutdown, t.terminate, inp.stonithEnabled);
     node['state'] = inp.ping.has(name) ? 'offline' : s.state;
     if (s.reason !== undefined && s.state === 'unclean') node['uncleanReason'] = s.reason;
     if (s.standby) node['standby'] = true;
