@@ -22,7 +22,7 @@ const opts = {
   size: Number(process.argv[3] ?? 4096),
   repeat: Number(process.env.REPEAT ?? 7),
   dir: process.env.BENCH_DIR ?? tmpdir(),
-  idleMs: Number(process.env.IDLE_MS ?? 5000),
+  idleMs: Number(process.env.IDLE_MS ?? 10000),
   interval: 2000,
 };
 const ROUNDS = Number(process.env.ROUNDS ?? 1);
@@ -52,6 +52,8 @@ for (const [N, rows] of results) {
   for (const [what, agent, ref, note] of rows)
     process.stdout.write(`  ${agent.padStart(10)}  ${what}${ref ? `   [rsync: ${ref}]` : ''}\n              ${note}\n`);
 }
+/** A reference's figure with its unit ("0.57 s (plain rsync)" → "0.57 s", "40 ms client CPU, …" → "40 ms client CPU"). */
+const first3 = (ref) => ref.split(/ \(|, /)[0];
 if (results.size > 1) {
   const first = SIZES[0];
   const last = SIZES[SIZES.length - 1];
@@ -60,7 +62,7 @@ if (results.size > 1) {
   const b = results.get(last);
   for (let k = 0; k < a.length; k++)
     process.stdout.write(
-      `  ${a[k][1].padStart(10)} → ${b[k][1].padEnd(10)}  ${a[k][0]}${a[k][2] ? `   [rsync: ${a[k][2].split(' ')[0]} → ${b[k][2].split(' ')[0]} s]` : ''}\n`,
+      `  ${a[k][1].padStart(10)} → ${b[k][1].padEnd(10)}  ${a[k][0]}${a[k][2] ? `   [rsync: ${first3(a[k][2])} → ${first3(b[k][2])}]` : ''}\n`,
     );
 }
 process.exit(failures > 0 ? 1 : 0);

@@ -33,7 +33,7 @@ import { layoutFor, MirrorParams, type Layout } from './params.js';
 import { alive, bootId, startTimeOf, stopOwned, type Owned } from './proc.js';
 import { daemonArgs, writeDaemonConfig } from './rsync.js';
 import { resolveSecret, SecretError } from './secret.js';
-import { journalBarrier, promotionNotes } from './handover.js';
+import { announcePromotion, journalBarrier, promotionNotes } from './handover.js';
 import { keepPrevJournal } from './resume.js';
 import { forgetPosition, publishStatus, readSynced, summarize, syncFromPeer } from './sync.js';
 
@@ -296,7 +296,7 @@ export const mirrorAgent = defineAgent({
       // Lag: every change made on the peer before the last sync began is here; what came after is at most that old.
       const behind = ws.lastSyncStartedAt !== undefined ? now - ws.lastSyncStartedAt : now - synced;
       const applied = ws.applied
-        ? `; last pull: ${ws.applied.changes} change(s), ${ws.applied.bytes} B${ws.applied.delayMs !== undefined ? `, in place ${ago(ws.applied.delayMs)} after the oldest was written` : ''}`
+        ? `; last pull: ${ws.applied.changes} change(s), ${ws.applied.bytes} B${ws.applied.delayMs !== undefined ? `, in place ${ago(ws.applied.delayMs)} after the oldest was written` : ''}${ws.applied.at !== undefined ? `, ${ago(Math.max(0, now - ws.applied.at))} ago` : ''}`
         : '';
       const tracking = ws.scope === 'full' ? "; full scans (the peer's journal is not usable yet)" : '';
       return {
@@ -369,6 +369,7 @@ export const mirrorAgent = defineAgent({
     void _stopped;
     await writeInstance(l, { ...rest, role: 'promoted', since: ctx.clock.now() });
     await publishStatus(l, 'promoted', ctx.clock.now(), notes);
+    await announcePromotion(p, l);
     reason += await conflictNote(l);
     ctx.log.info(reason);
     return ok(reason);

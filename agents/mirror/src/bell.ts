@@ -115,8 +115,10 @@ export function applyRings(buf: Buffer, journalIdOfBuf: string | undefined, ring
 /**
  * The ringing side (the tracker): after each batch journaled on the Promoted node, one signed UDP datagram
  * to the replica's worker with the journal's state and the batch's lines, so it pulls the changed
- * paths at once without fetching the journal first. Only a hint: the replica still polls every
- * intervalMs, so a lost ring costs latency, never data. Where no UDP socket can be opened (or
+ * paths at once without fetching the journal first; when nothing was journaled for a second, a
+ * heartbeat (the state, no lines), so that an idle replica knows without asking that nothing changed.
+ * Only a hint: the replica polls whenever no ring came for intervalMs, so a lost ring costs latency,
+ * never data. Where no UDP socket can be opened (or
  * PACELINE_MIRROR_DOORBELL=connect, to compare), the former ring: one connection to the peer's
  * rsync daemon (a module listing), whose log the worker watches — one at a time, changes during it
  * ring again when it ends.
@@ -153,16 +155,30 @@ export class Doorbell {
     }
   }
 
-  ring(state: JournalState, offset: number, lines: string): void {
-    if (!this.promoted()) return;
-    if (this.socket && process.env['PACELINE_MIRROR_DOORBELL'] !== 'connect') {
+  /** Rings (while this node publishes `promoted`); resolves once the datagram is sent. */
+  ring(state: JournalState, offset: number, lines: string): Promise<void> {
+    if (!this.promoted()) return Promise.resolve();
+    const datagrams = this.socket !== undefined && process.env['PACELINE_MIRROR_DOORBELL'] !== 'connect';
+    // A heartbeat (no lines) says "nothing new" only when signed, and only over UDP: without a key it
+    // would merely wake the replica, and a connection a second would cost more than the poll it saves.
+    if (lines === '' && (!datagrams || this.key === undefined)) return Promise.resolve();
+    const socket = this.socket;
+    if (socket && datagrams) {
       const ring: Ring = { v: 1, node: this.l.node, state, offset, lines };
-      this.socket.send(encodeRing(ring, this.key), this.l.remote.port, this.l.remote.address, (e) => {
-        if (e) this.connect();
-      });
-      return;
+      return new Promise((resolve) =>
+        socket.send(encodeRing(ring, this.key), this.l.remote.port, this.l.remote.address, (e) => {
+          if (e && lines !== '') this.connect();
+          resolve();
+        }),
+      );
     }
     this.connect();
+    return Promise.resolve();
+  }
+
+  close(): void {
+    this.socket?.close();
+    this.socket = undefined;
   }
 
   private connect(): void {
@@ -181,5 +197,18 @@ export class Doorbell {
     };
     c.once('error', done);
     c.once('exit', done);
+  }
+}
+
+/**
+ * At promotion: one heartbeat ring at once (this node's journal state, no lines), so that the peer's
+ * worker — demoted, polling every intervalMs for a Promoted node — follows now rather than at its next poll.
+ */
+export async function ringOnce(p: MirrorParams, l: Layout, state: JournalState, offset: number): Promise<void> {
+  const bell = new Doorbell(p, l);
+  try {
+    await bell.ring(state, offset, '');
+  } finally {
+    bell.close();
   }
 }

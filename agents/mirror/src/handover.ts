@@ -4,15 +4,16 @@
  * (PeerStatus.followed, for the peer's return: resume.ts); at a promotion that resynchronised,
  * what the peer's first round once demoted must take (mergedFrom and followFrom, sync.ts).
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import type { AgentContext } from '@paceline/agent-api';
+import { ringOnce } from './bell.js';
 import { offsetAfterGen, type JournalState } from './journal.js';
 import { readJson } from './manifest.js';
-import type { Layout } from './params.js';
+import type { Layout, MirrorParams } from './params.js';
 import { readSynced } from './outcome.js';
 import { readPosition } from './position.js';
 import type { PeerStatus } from './sync.js';
-import { journalFile, journalStateFile } from './tracker.js';
+import { barrierFile, journalFile, journalStateFile } from './tracker.js';
 
 /**
  * Waits until this node's tracker has journaled every change completed before `from` (default:
@@ -26,11 +27,17 @@ export async function journalBarrier(
   from = ctx.clock.now(),
 ): Promise<JournalState | undefined> {
   const until = Math.min(ctx.deadline - 1000, from + 3000);
-  for (;;) {
-    const s = await readJson<JournalState>(journalStateFile(l), (v) => typeof v.at === 'number' && typeof v.id === 'string');
-    if (!s?.ready) return undefined;
-    if ((s.caughtUp ?? 0) >= from || ctx.clock.now() >= until) return s;
-    await ctx.clock.sleep(25, ctx.signal).catch(() => undefined);
+  // Asks the tracker to publish at every tick (it otherwise publishes once a second when idle).
+  await writeFile(barrierFile(l), `${from}\n`);
+  try {
+    for (;;) {
+      const s = await readJson<JournalState>(journalStateFile(l), (v) => typeof v.at === 'number' && typeof v.id === 'string');
+      if (!s?.ready) return undefined;
+      if ((s.caughtUp ?? 0) >= from || ctx.clock.now() >= until) return s;
+      await ctx.clock.sleep(25, ctx.signal).catch(() => undefined);
+    }
+  } finally {
+    await rm(barrierFile(l), { force: true });
   }
 }
 
@@ -63,4 +70,15 @@ export async function promotionNotes(
   return {
     followed: { node: l.peer, journal: pos.id, gen: pos.gen, own: own.id, ownGen: own.gen, ownOffset, local: Object.keys(pos.local), files: pos.files },
   };
+}
+
+/**
+ * After publishing `promoted`: rings the peer at once with this node's journal state (bell.ts
+ * ringOnce), so that its worker, demoted and polling every intervalMs for a Promoted node, follows
+ * now. Only a hint: a ring not sent changes nothing but the wait.
+ */
+export async function announcePromotion(p: MirrorParams, l: Layout): Promise<void> {
+  const own = await readJson<JournalState>(journalStateFile(l), (v) => typeof v.id === 'string' && v.ready === true);
+  const size = (await stat(journalFile(l)).catch(() => undefined))?.size;
+  if (own !== undefined && size !== undefined) await ringOnce(p, l, own, size).catch(() => undefined);
 }

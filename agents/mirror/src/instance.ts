@@ -45,6 +45,12 @@ export interface WorkerStatus {
   readonly lastSyncStartedAt?: number;
   /** The last full sync (the whole tree) since the worker started: when it ended and what it did. */
   readonly lastFull?: { readonly at: number; readonly reason: string };
+  /**
+   * The worker's first successful round: when it ended and what it did (whether it resumed from the
+   * journal or why it walked the tree). Later rounds — one a second while the primary's heartbeat
+   * rings — would otherwise overwrite it at once.
+   */
+  readonly first?: { readonly at: number; readonly reason: string; readonly scope: 'full' | 'incremental' };
   readonly startedAt: number;
   readonly files?: number;
   /** Local changes kept in place at the last merge (changes this node made and the primary never received). */
@@ -52,8 +58,18 @@ export interface WorkerStatus {
   readonly conflicts?: number;
   /** 'incremental' (the journal's changes) or 'full' (the whole tree), of the last successful sync. */
   readonly scope?: 'full' | 'incremental';
-  /** The changes the last successful incremental sync applied: how many, their bytes, and how long after the oldest was journaled it was in place. */
-  readonly applied?: { readonly changes: number; readonly bytes: number; readonly delayMs?: number };
+  /**
+   * The last pull that applied changes (kept through the rounds that found nothing new): when it
+   * ended, how many changes, their bytes, how long after the oldest was journaled it was in place,
+   * and where its round's time went.
+   */
+  readonly applied?: {
+    readonly changes: number;
+    readonly bytes: number;
+    readonly delayMs?: number;
+    readonly at?: number;
+    readonly round?: WorkerStatus['round'];
+  };
   /**
    * Where the last round's time went: whether a ring began it (and how long after the ring it
    * began), the rsync runs it made and their total time, and the whole round.

@@ -1,4 +1,5 @@
 /** The processes an instance owns (its rsync daemon and its replica worker): identity from /proc, stopping a group. */
+import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import type { Clock } from '@paceline/agent-api';
 
@@ -58,11 +59,13 @@ export async function groupAlive(o: Owned): Promise<boolean> {
     void e;
     return false;
   }
+  // Read synchronously: a /proc stat file is in memory, and one asynchronous read per process (a
+  // thread-pool round trip each) made this 50 ms on a loaded machine — every promote pays it.
   for (const n of names) {
     if (!/^\d+$/.test(n)) continue;
     let text: string;
     try {
-      text = await readFile(`/proc/${n}/stat`, 'utf8');
+      text = readFileSync(`/proc/${n}/stat`, 'utf8');
     } catch (e) {
       void e;
       continue;

@@ -33,6 +33,7 @@ import { readSynced } from './outcome.js';
 import type { Layout } from './params.js';
 import { forgetPosition, positionFile, readPosition, type Position } from './position.js';
 import { bootId } from './proc.js';
+import { linkCountsKept } from './leaf.js';
 import { journalFile, journalStateFile } from './tracker.js';
 
 /** The kernel stamps ctimes with a coarse clock (behind the wall clock by up to a tick): changes this close before C count as after. */
@@ -170,15 +171,18 @@ async function trackerWatching(l: Layout, prev: string): Promise<string | undefi
 /**
  * Directories (and, with `files`, files) of the copy whose ctime is after `since`: a stat per
  * directory, the files listed by readdir without one (with `files`: a stat per file). A directory
- * below one already found is not listed again (its subtree is merged whole).
+ * found changed is not entered (its subtree is merged whole). Without `files`, a directory without
+ * subdirectories (its link count, where the filesystem keeps it: leaf.ts) is not listed either.
  */
 export function gapCheck(root: string, since: number, files: boolean): { dirs: string[]; files: string[] } | string {
-  if (lstatSync(root).ctimeMs > since) return 'its top directory changed while nothing watched';
+  const top = lstatSync(root);
+  if (top.ctimeMs > since) return 'its top directory changed while nothing watched';
+  const leaves = !files && linkCountsKept(root);
   const dirs: string[] = [];
   const changed: string[] = [];
-  const stack: { rel: string; inChanged: boolean }[] = [{ rel: '', inChanged: false }];
+  const stack: string[] = [''];
   while (stack.length > 0) {
-    const { rel, inChanged } = stack.pop()!;
+    const rel = stack.pop()!;
     let ents;
     try {
       ents = readdirSync(rel === '' ? root : join(root, rel), { withFileTypes: true });
@@ -189,11 +193,12 @@ export function gapCheck(root: string, since: number, files: boolean): { dirs: s
     for (const e of ents) {
       const r = rel === '' ? e.name : `${rel}/${e.name}`;
       if (e.isDirectory()) {
-        const newer = (lstatSync(join(root, r), { throwIfNoEntry: false })?.ctimeMs ?? Infinity) > since;
-        if (newer && !inChanged) dirs.push(r);
-        if (dirs.length > MAX_DIRS) return `more than ${MAX_DIRS} directories changed while nothing watched (a full sync is the cheaper way)`;
-        stack.push({ rel: r, inChanged: inChanged || newer });
-      } else if (files && !inChanged && (e.isFile() || e.isSymbolicLink())) {
+        const st = lstatSync(join(root, r), { throwIfNoEntry: false });
+        if (st === undefined || st.ctimeMs > since) {
+          dirs.push(r);
+          if (dirs.length > MAX_DIRS) return `more than ${MAX_DIRS} directories changed while nothing watched (a full sync is the cheaper way)`;
+        } else if (!(leaves && st.nlink === 2 && st.dev === top.dev)) stack.push(r);
+      } else if (files && (e.isFile() || e.isSymbolicLink())) {
         if ((lstatSync(join(root, r), { throwIfNoEntry: false })?.ctimeMs ?? Infinity) > since) changed.push(r);
       }
     }

@@ -18,12 +18,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, lstatSync, readdirSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { open, readFile, rename, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Doorbell } from './bell.js';
 import { entryLine, headerLine, type JournalState } from './journal.js';
+import { linkCountsKept } from './leaf.js';
 import { layoutFor, MirrorParams, type Layout } from './params.js';
 import { bootId } from './proc.js';
 import type { WorkerConfig } from './worker.js';
@@ -55,9 +56,16 @@ export function watcherScript(): string {
 
 export const journalFile = (l: Layout): string => `${l.pubDir}/journal.log`;
 export const journalStateFile = (l: Layout): string => `${l.pubDir}/journal.json`;
+/** Present while an action waits for the journal to catch up (handover.ts journalBarrier): the tracker then publishes every tick. */
+export const barrierFile = (l: Layout): string => `${l.stateDir}/journal-barrier`;
 
 let tmpSeq = 0;
 /** Writes a temporary file and renames it into place; each write its own temporary name (two in flight never share one). */
+function writeAtomicSync(file: string, text: string): void {
+  const tmp = `${file}.tmp-${process.pid}-${++tmpSeq}`;
+  writeFileSync(tmp, text, { mode: 0o644 });
+  renameSync(tmp, file);
+}
 async function writeAtomic(file: string, text: string): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}-${++tmpSeq}`;
   await writeFile(tmp, text, { mode: 0o644 });
@@ -107,7 +115,8 @@ class Journal {
       ...(this.bootId ? { bootId: this.bootId } : {}),
       ...(this.stopped ? { stopped: true } : {}),
     };
-    await writeAtomic(journalStateFile(this.l), `${JSON.stringify(s)}\n`);
+    // Synchronously: a few hundred bytes, once a second when idle; two thread-pool round trips cost more CPU than the write.
+    writeAtomicSync(journalStateFile(this.l), `${JSON.stringify(s)}\n`);
     return s;
   }
 
@@ -117,7 +126,7 @@ class Journal {
     this.flushing = this.flushing.then(() => this.flush());
     await this.flushing;
     this.heartbeat = setInterval(() => {
-      this.flushing = this.flushing.then(() => this.flush());
+      this.flushing = this.flushing.then(() => this.flush(true));
     }, HEARTBEAT_MS);
   }
   private heartbeat: NodeJS.Timeout | undefined;
@@ -126,10 +135,15 @@ class Journal {
     return this.bytes > MAX_JOURNAL_BYTES;
   }
 
-  /** The watcher's `!tick MS`: everything before MS has been received; published at the next flush (a barrier waits for it). */
+  /**
+   * The watcher's `!tick MS`: everything before MS has been received; published at the next flush —
+   * at once while a barrier waits for it (barrierFile: demote, failover), otherwise with the next
+   * batch or heartbeat (a publish a tick, four a second, was most of an idle tracker's CPU).
+   */
   tick(at: number): void {
     if (at <= this.tickAt) return;
     this.tickAt = at;
+    if (!existsSync(barrierFile(this.l))) return;
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
       this.flushing = this.flushing.then(() => this.flush());
@@ -210,9 +224,11 @@ class Journal {
 
   /**
    * Writes what is pending (on disk: fdatasync), moves caughtUp to the last tick received before
-   * (but not past a file still being written), publishes the state and rings. Also the heartbeat.
+   * (but not past a file still being written), publishes the state and rings. Also the heartbeat,
+   * which rings without lines when nothing was written since the last ring: the replica then knows
+   * the journal has not grown without asking (its fallback poll is for a primary that stopped ringing).
    */
-  async flush(): Promise<void> {
+  async flush(heartbeat = false): Promise<void> {
     if (!this.fh) return;
     const tick = this.tickAt; // every change before it is pending now, or written already
     const paths = [...this.pending];
@@ -234,9 +250,13 @@ class Journal {
     for (const u of this.unclosed.values()) upTo = Math.min(upTo, u.since - 1);
     if (upTo > this.caughtUp) this.caughtUp = upTo;
     const state = await this.publish();
-    if (text !== '') this.onChange?.(state, offset, text);
+    if (text !== '' || (heartbeat && Date.now() - this.rangAt >= HEARTBEAT_MS - FLUSH_MS)) {
+      this.rangAt = Date.now();
+      this.onChange?.(state, text !== '' ? offset : this.bytes, text);
+    }
   }
-  /** Called after every batch written (the doorbell): the journal's state, where the batch begins in the file, its lines. */
+  private rangAt = 0;
+  /** Called after every batch written (the doorbell) and at heartbeats without one: the journal's state, where the lines begin in the file, the lines ('' at a heartbeat). */
   onChange: ((state: JournalState, offset: number, lines: string) => void) | undefined;
 
   /**
@@ -289,10 +309,10 @@ async function main(): Promise<void> {
   const boot = await bootId();
   while (!stopping) {
     journal = new Journal(l, boot, lost);
-    journal.onChange = (state, offset, lines) => bell.ring(state, offset, lines);
+    journal.onChange = (state, offset, lines) => void bell.ring(state, offset, lines);
     await journal.open();
     const j = journal;
-    const w = spawn('python3', [watcherScript(), l.data], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const w = spawn('python3', [watcherScript(), l.data, ...(linkCountsKept(l.data) ? ['--leaves'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
     child = w;
     exited = new Promise((r) => w.once('close', () => r()));
     lost = await new Promise<string>((resolve) => {

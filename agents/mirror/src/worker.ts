@@ -13,9 +13,9 @@ import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import type { CommandResult, CommandRunner, RunOptions } from '@paceline/agent-api';
 import { writeJsonAtomic } from './manifest.js';
-import { layoutFor, MirrorParams } from './params.js';
+import { layoutFor, MirrorParams, type Layout } from './params.js';
 import { decodeRing, ringKey, type Ring } from './bell.js';
-import { summarize, syncFromPeer } from './sync.js';
+import { summarize, syncFromPeer, type Lag, type SyncOutcome } from './sync.js';
 import { workerStatusFile, type WorkerStatus } from './instance.js';
 
 /**
@@ -74,6 +74,146 @@ async function execute(file: string, args: readonly string[], o: RunOptions): Pr
   };
 }
 
+/**
+ * The doorbell's inbox: signed rings from the peer's address (bell.ts), and the former ring (a
+ * connection to our rsync daemon, which logs it). Each wakes the loop's wait; rings are kept for
+ * the next round, which reads the peer's journal from them instead of fetching it.
+ */
+class Inbox {
+  private rings: Ring[] = [];
+  /** When the first ring since the last round came (the round's wait, WorkerStatus.round). */
+  rungAt: number | undefined;
+  /** The last ring (the settling before a rung round). */
+  private lastRingAt = 0;
+  private wake: (() => void) | undefined;
+  private socket: Socket | undefined;
+  private readonly key: string | undefined;
+
+  constructor(
+    private readonly l: Layout,
+    private readonly signal: AbortSignal,
+  ) {
+    this.key = ringKey(l);
+    const watcher = watch(l.stateDir, (_event, name) => {
+      if (name === 'rsyncd.log') this.rung(false);
+    });
+    signal.addEventListener('abort', () => watcher.close(), { once: true });
+    signal.addEventListener('abort', () => this.socket?.close(), { once: true });
+    this.listen();
+  }
+
+  private rung(datagram: boolean): void {
+    this.rungAt ??= Date.now();
+    if (datagram) this.lastRingAt = Date.now();
+    this.wake?.();
+  }
+
+  /** Opens the UDP socket (again, after an error closed it). */
+  listen(): void {
+    if (this.socket || this.signal.aborted) return;
+    const s = createSocket(isIPv6(this.l.self.address) ? 'udp6' : 'udp4');
+    s.on('message', (msg, from) => {
+      if (from.address !== this.l.remote.address) return;
+      const ring = decodeRing(msg, this.key, this.l.peer);
+      if (!ring) return;
+      this.rings.push(ring);
+      if (this.rings.length > 1000) this.rings = this.rings.slice(-1000); // a gap: the round fetches the journal
+      this.rung(true);
+    });
+    s.on('error', (e) => {
+      process.stderr.write(`${new Date().toISOString()} doorbell: ${e.message} (rings wait for the next round)\n`);
+      s.close();
+      if (this.socket === s) this.socket = undefined;
+    });
+    s.bind(this.l.self.port, this.l.self.address);
+    this.socket = s;
+  }
+
+  /** The rings received since the last call. */
+  readonly take = (): readonly Ring[] => {
+    const r = this.rings;
+    this.rings = [];
+    return r;
+  };
+
+  /**
+   * Until the next round: `ms`, or sooner when the primary rings — and, rung by a burst, until its
+   * rings pause (SETTLE_MS) so that the round takes it whole.
+   */
+  async wait(ms: number): Promise<void> {
+    if (this.rungAt === undefined)
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, ms);
+        // Each wait removes its abort listener: one left per round piled up (a MaxListenersExceeded
+        // warning after ten rounds, and a leak for as long as the replica runs).
+        const signal = this.signal;
+        function done(): void {
+          clearTimeout(t);
+          signal.removeEventListener('abort', done);
+          resolve();
+        }
+        this.wake = done;
+        signal.addEventListener('abort', done, { once: true });
+      });
+    this.wake = undefined;
+    while (this.rungAt !== undefined && !this.signal.aborted && Date.now() - this.lastRingAt < SETTLE_MS && Date.now() - this.rungAt < SETTLE_MAX_MS)
+      await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** What the worker carries from round to round into worker-status.json. */
+interface History {
+  readonly startedAt: number;
+  lastSyncAt?: number;
+  lastSyncStartedAt?: number;
+  lastFull?: WorkerStatus['lastFull'];
+  first?: WorkerStatus['first'];
+  applied?: WorkerStatus['applied'];
+}
+
+/** One round: a sync from the peer, then worker-status.json says what happened. */
+async function runRound(p: MirrorParams, l: Layout, inbox: Inbox, h: History, signal: AbortSignal): Promise<SyncOutcome | undefined> {
+  const attemptAt = Date.now();
+  const round = { rung: inbox.rungAt !== undefined, ...(inbox.rungAt !== undefined ? { waitMs: attemptAt - inbox.rungAt } : {}) };
+  inbox.rungAt = undefined;
+  spent.runs = 0;
+  spent.ms = 0;
+  inbox.listen();
+  const o = await syncFromPeer(p, l, { run: runner, now: Date.now, signal, timeoutMs: FULL_SYNC_DEADLINE_MS, rings: inbox.take }, 'replica');
+  if (signal.aborted) return undefined;
+  const spentRound = { ...round, rsyncRuns: spent.runs, rsyncMs: spent.ms, totalMs: Date.now() - attemptAt };
+  if (o.kind === 'synced') {
+    const at = Date.now();
+    h.lastSyncAt = at;
+    h.lastSyncStartedAt = Math.min(attemptAt, o.ringAt ?? attemptAt);
+    if (o.scope === 'full') h.lastFull = { at, reason: summarize(o, l) };
+    h.first ??= { at, reason: summarize(o, l), scope: o.scope };
+    if (o.lag && o.lag.changes > 0) h.applied = { ...applied(o.lag), at, round: spentRound };
+  }
+  const s: WorkerStatus = {
+    at: Date.now(),
+    kind: o.kind,
+    reason: summarize(o, l),
+    startedAt: h.startedAt,
+    round: spentRound,
+    ...(h.lastSyncAt !== undefined ? { lastSyncAt: h.lastSyncAt, lastSyncStartedAt: h.lastSyncStartedAt } : {}),
+    ...(h.lastFull ? { lastFull: h.lastFull } : {}),
+    ...(h.first ? { first: h.first } : {}),
+    ...(o.kind === 'synced' ? { files: o.files, keptLocal: o.merge.keptLocal, conflicts: o.merge.conflicts.length, scope: o.scope } : {}),
+    ...((o.kind === 'unreachable' || o.kind === 'error') && o.behind ? { behind: o.behind } : {}),
+    ...(h.applied ? { applied: h.applied } : {}),
+  };
+  await writeJsonAtomic(workerStatusFile(l), s);
+  if (o.kind === 'synced' && o.merge.conflicts.length > 0) process.stderr.write(`${new Date().toISOString()} ${s.reason}\n`);
+  return o;
+}
+
+const applied = (lag: Lag): NonNullable<WorkerStatus['applied']> => ({
+  changes: lag.changes,
+  bytes: lag.bytes,
+  ...(lag.oldestAt !== undefined ? { delayMs: Math.max(0, Date.now() - lag.oldestAt) } : {}),
+});
+
 async function main(): Promise<void> {
   const file = process.argv[2];
   if (!file) throw new Error('usage: worker.js WORKER_CONFIG.json');
@@ -83,115 +223,17 @@ async function main(): Promise<void> {
   if (typeof l === 'string') throw new Error(l);
   const stop = new AbortController();
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => stop.abort());
-  const startedAt = Date.now();
-  // The doorbell (tracker.ts): our rsync daemon logs every connection, the primary's ring among them.
-  let rung = false;
-  /** When the first ring since the last round came (the round's wait, WorkerStatus.round). */
-  let rungAt: number | undefined;
-  /** The last ring (the settling before a rung round). */
-  let lastRingAt = 0;
-  let wake: (() => void) | undefined;
-  const watcher = watch(l.stateDir, (_event, name) => {
-    if (name !== 'rsyncd.log') return;
-    rung = true;
-    rungAt ??= Date.now();
-    wake?.();
-  });
-  stop.signal.addEventListener('abort', () => watcher.close(), { once: true });
-  // The doorbell's rings (bell.ts): signed datagrams from the peer's address with its journal's new lines.
-  let rings: Ring[] = [];
-  const key = ringKey(l);
-  let socket: Socket | undefined;
-  const listen = (): void => {
-    if (socket || stop.signal.aborted) return;
-    const s = createSocket(isIPv6(l.self.address) ? 'udp6' : 'udp4');
-    s.on('message', (msg, from) => {
-      if (from.address !== l.remote.address) return;
-      const ring = decodeRing(msg, key, l.peer);
-      if (!ring) return;
-      rings.push(ring);
-      if (rings.length > 1000) rings = rings.slice(-1000); // a gap: the round fetches the journal
-      rung = true;
-      rungAt ??= Date.now();
-      lastRingAt = Date.now();
-      wake?.();
-    });
-    s.on('error', (e) => {
-      process.stderr.write(`${new Date().toISOString()} doorbell: ${e.message} (rings wait for the next round)\n`);
-      s.close();
-      if (socket === s) socket = undefined;
-    });
-    s.bind(l.self.port, l.self.address);
-    socket = s;
-  };
-  listen();
-  stop.signal.addEventListener('abort', () => socket?.close(), { once: true });
-  const takeRings = (): readonly Ring[] => {
-    const r = rings;
-    rings = [];
-    return r;
-  };
-  let lastSyncAt: number | undefined;
-  let lastSyncStartedAt: number | undefined;
-  let lastFull: WorkerStatus['lastFull'];
+  const inbox = new Inbox(l, stop.signal);
+  const history: History = { startedAt: Date.now() };
   while (!stop.signal.aborted) {
-    const attemptAt = Date.now();
-    const round = { rung: rungAt !== undefined, ...(rungAt !== undefined ? { waitMs: attemptAt - rungAt } : {}) };
-    rungAt = undefined;
-    spent.runs = 0;
-    spent.ms = 0;
-    listen();
-    const o = await syncFromPeer(p, l, { run: runner, now: Date.now, signal: stop.signal, timeoutMs: FULL_SYNC_DEADLINE_MS, rings: takeRings }, 'replica');
-    if (stop.signal.aborted) break;
-    if (o.kind === 'synced') {
-      lastSyncAt = Date.now();
-      lastSyncStartedAt = Math.min(attemptAt, o.ringAt ?? attemptAt);
-    }
-    if (o.kind === 'synced' && o.scope === 'full') lastFull = { at: Date.now(), reason: summarize(o, l) };
-    const s: WorkerStatus = {
-      at: Date.now(),
-      kind: o.kind,
-      reason: summarize(o, l),
-      startedAt,
-      round: { ...round, rsyncRuns: spent.runs, rsyncMs: spent.ms, totalMs: Date.now() - attemptAt },
-      ...(lastSyncAt !== undefined ? { lastSyncAt, lastSyncStartedAt } : {}),
-      ...(lastFull ? { lastFull } : {}),
-      ...(o.kind === 'synced' ? { files: o.files, keptLocal: o.merge.keptLocal, conflicts: o.merge.conflicts.length, scope: o.scope } : {}),
-      ...((o.kind === 'unreachable' || o.kind === 'error') && o.behind ? { behind: o.behind } : {}),
-      ...(o.kind === 'synced' && o.lag && o.lag.changes > 0
-        ? {
-            applied: {
-              changes: o.lag.changes,
-              bytes: o.lag.bytes,
-              ...(o.lag.oldestAt !== undefined ? { delayMs: Math.max(0, Date.now() - o.lag.oldestAt) } : {}),
-            },
-          }
-        : {}),
-    };
-    await writeJsonAtomic(workerStatusFile(l), s);
-    if (o.kind === 'synced' && o.merge.conflicts.length > 0) process.stderr.write(`${new Date().toISOString()} ${s.reason}\n`);
-    // Until the next round: intervalMs, or sooner when the primary rings (a connection to our daemon,
-    // which logs it), but never sooner than MIN_GAP_MS after this round began.
-    const gap = Math.max(0, MIN_GAP_MS - (Date.now() - attemptAt));
+    const began = Date.now();
+    if ((await runRound(p, l, inbox, history, stop.signal)) === undefined) break;
+    // Never sooner than MIN_GAP_MS after this round began; then intervalMs, or sooner when the
+    // primary rings (its heartbeat every second while nothing changes: the poll is for a primary
+    // that stopped ringing).
+    const gap = Math.max(0, MIN_GAP_MS - (Date.now() - began));
     if (gap > 0) await new Promise((r) => setTimeout(r, gap));
-    if (!rung)
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(done, p.intervalMs);
-        // Each wait removes its abort listener: one left per round piled up (a MaxListenersExceeded
-        // warning after ten rounds, and a leak for as long as the replica runs).
-        function done(): void {
-          clearTimeout(t);
-          wake = undefined;
-          stop.signal.removeEventListener('abort', done);
-          resolve();
-        }
-        wake = done;
-        stop.signal.addEventListener('abort', done, { once: true });
-      });
-    // Rung by a burst: let it settle (see SETTLE_MS) so this round takes it whole.
-    while (rungAt !== undefined && !stop.signal.aborted && Date.now() - lastRingAt < SETTLE_MS && Date.now() - rungAt < SETTLE_MAX_MS)
-      await new Promise((r) => setTimeout(r, 5));
-    rung = false;
+    await inbox.wait(p.intervalMs);
   }
 }
 

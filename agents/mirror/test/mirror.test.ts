@@ -238,10 +238,10 @@ describe('paceline:mirror between two rsync daemons on loopback', () => {
     // serv1 returns: started Unpromoted, it follows serv2 but keeps its unmirrored changes.
     t = Date.now();
     expect(await outcome(serv1, 'start')).toBe('ok'); // after the reboot (same boot here: start replaces the dead daemon)
-    const first = await synced(serv1, t);
+    const first = (await synced(serv1, t)).first;
     // Its tracker survived the crash and stopped cleanly at start: the return reads both journals, no full scan (resume.ts).
-    expect(first.scope).toBe('incremental');
-    expect(first.reason).toContain('resumed from its journal, no full scan: 2 path(s) journaled here since the point in common with serv2');
+    expect(first?.scope).toBe('incremental');
+    expect(first?.reason).toContain('resumed from its journal, no full scan: 2 path(s) journaled here since the point in common with serv2');
     const back = await call(serv1, 'monitor');
     expect(back.outcome).toBe('ok');
     expect(back.reason).toContain('local change(s) never mirrored');

@@ -37,6 +37,11 @@ HEADER = struct.Struct('iIII')
 libc = ctypes.CDLL(None, use_errno=True)
 out = sys.stdout.buffer
 root = os.fsencode(sys.argv[1]).rstrip(b'/') or b'/'
+# --leaves: the filesystem keeps directory link counts (the tracker checked its type): a directory
+# whose count is 2 has no subdirectory, so its files are not listed (a stat per directory, not a
+# listing of every file, to watch a spool of millions).
+leaves = '--leaves' in sys.argv[2:]
+root_dev = os.lstat(root).st_dev
 fd = libc.inotify_init1(os.O_CLOEXEC)
 if fd < 0:
     sys.stderr.write('inotify_init1: %s\n' % os.strerror(ctypes.get_errno()))
@@ -64,6 +69,11 @@ def add(rel):
             return False
         paths[wd] = r
         try:
+            if leaves:
+                # After the watch exists: a subdirectory created from now on is an event.
+                st = os.lstat(full)
+                if st.st_nlink == 2 and st.st_dev == root_dev:
+                    continue
             with os.scandir(full) as it:
                 for e in it:
                     if e.is_dir(follow_symlinks=False):
