@@ -239,15 +239,7 @@ export class Reassembler {
       return undefined;
     }
     const f = r.ok;
-    const latest = this.latestBoot.get(f.from);
-    if (latest !== undefined && f.boot < latest) {
-      this.drop('stale', `from ${f.from}'s incarnation ${f.boot}, it has since restarted (${latest})`);
-      return undefined;
-    }
-    if (latest === undefined || f.boot > latest) {
-      this.latestBoot.set(f.from, f.boot);
-      for (const p of [...this.partials.values()]) if (p.from === f.from && p.boot < f.boot) this.evict(p, 'stale', 'the sender restarted');
-    }
+    if (!this.current(f)) return undefined;
     const key = `${f.from}|${f.boot}|${f.id}`;
     if (this.completed.has(key)) {
       this.duplicates += 1;
@@ -261,7 +253,33 @@ export class Reassembler {
       this.complete(key);
       return { from: f.from, boot: f.boot, id: f.id, flags: f.flags, payload: f.chunk };
     }
-    let p = this.partials.get(key);
+    const p = this.partialFor(f, key, now);
+    return p && this.add(p, f);
+  }
+
+  /**
+   * Whether `f` comes from its sender's newest incarnation (else it is dropped as stale). A newer
+   * incarnation than any seen makes the sender's older partial messages stale.
+   */
+  private current(f: Fragment): boolean {
+    const latest = this.latestBoot.get(f.from);
+    if (latest !== undefined && f.boot < latest) {
+      this.drop('stale', `from ${f.from}'s incarnation ${f.boot}, it has since restarted (${latest})`);
+      return false;
+    }
+    if (latest === undefined || f.boot > latest) {
+      this.latestBoot.set(f.from, f.boot);
+      for (const p of [...this.partials.values()]) if (p.from === f.from && p.boot < f.boot) this.evict(p, 'stale', 'the sender restarted');
+    }
+    return true;
+  }
+
+  /**
+   * The partial message `f` belongs to, begun now if it is the first fragment (evicting the sender's
+   * oldest beyond its limit); undefined when `f` disagrees with the fragments held or repeats one.
+   */
+  private partialFor(f: Fragment, key: string, now: number): Partial | undefined {
+    const p = this.partials.get(key);
     if (p && (p.count !== f.count || p.total !== f.total || p.flags !== f.flags)) {
       this.evict(p, 'inconsistent', `fragments of message ${key} disagree on count, length or flags`);
       return undefined;
@@ -270,27 +288,31 @@ export class Reassembler {
       this.duplicates += 1;
       return undefined;
     }
-    if (!p) {
-      const mine = [...this.partials.values()].filter((x) => x.from === f.from);
-      if (mine.length >= this.limits.maxPartialsPerSender)
-        this.evict(mine[0]!, 'evicted', `${f.from} has more than ${this.limits.maxPartialsPerSender} partial messages`);
-      p = {
-        key,
-        from: f.from,
-        boot: f.boot,
-        id: f.id,
-        flags: f.flags,
-        count: f.count,
-        total: f.total,
-        chunks: new Array<Buffer | undefined>(f.count).fill(undefined),
-        startedAt: now,
-        received: 0,
-        bytes: 0,
-      };
-      this.partials.set(key, p);
-    }
+    if (p) return p;
+    const mine = [...this.partials.values()].filter((x) => x.from === f.from);
+    if (mine.length >= this.limits.maxPartialsPerSender)
+      this.evict(mine[0]!, 'evicted', `${f.from} has more than ${this.limits.maxPartialsPerSender} partial messages`);
+    const fresh: Partial = {
+      key,
+      from: f.from,
+      boot: f.boot,
+      id: f.id,
+      flags: f.flags,
+      count: f.count,
+      total: f.total,
+      chunks: new Array<Buffer | undefined>(f.count).fill(undefined),
+      startedAt: now,
+      received: 0,
+      bytes: 0,
+    };
+    this.partials.set(key, fresh);
+    return fresh;
+  }
+
+  /** Adds `f` to `p` within the byte bounds; the message once it is complete. */
+  private add(p: Partial, f: Fragment): Frame | undefined {
     if (p.bytes + f.chunk.length > p.total) {
-      this.evict(p, 'inconsistent', `fragments of message ${key} hold more than the announced ${p.total} bytes`);
+      this.evict(p, 'inconsistent', `fragments of message ${p.key} hold more than the announced ${p.total} bytes`);
       return undefined;
     }
     while (this.buffered + f.chunk.length > this.limits.maxBufferedBytes) {
@@ -305,10 +327,10 @@ export class Reassembler {
     if (p.received < p.count) return undefined;
     this.forget(p);
     if (p.bytes !== p.total) {
-      this.drop('inconsistent', `message ${key} reassembled to ${p.bytes} bytes, announced ${p.total}`);
+      this.drop('inconsistent', `message ${p.key} reassembled to ${p.bytes} bytes, announced ${p.total}`);
       return undefined;
     }
-    this.complete(key);
+    this.complete(p.key);
     this.reassembled += 1;
     return { from: p.from, boot: p.boot, id: p.id, flags: p.flags, payload: Buffer.concat(p.chunks as Buffer[], p.total) };
   }

@@ -3,7 +3,7 @@
  * systemd watchdog's status line, metrics), built from the membership state and the coordinator
  * core without running the scheduler (the placement comes from view.ts). Pure apart from the log.
  */
-import { OcfRc, type ResourceHistory } from '@paceline/model';
+import { OcfRc, type ClusterStatus, type NodeStatus, type ResourceHistory } from '@paceline/model';
 import { clusterWideSettings, explainPeerSafelyDown, type MembershipState } from '@paceline/membership';
 import type { Logger } from '@paceline/agent-api';
 import { buildStatus, scheduleBlocker, QUARANTINE_ATTRIBUTE, UNCLEAN_ATTRIBUTE, type CoreState, type TransitionInfo } from './core.js';
@@ -82,40 +82,11 @@ export function daemonStatus(i: StatusInput): DaemonStatus {
   const m = i.membership;
   const s = i.core;
   const cs = buildStatus(s);
-  let resources: DaemonStatus['resources'] = [];
-  let warnings: readonly string[] = [];
-  try {
-    // Never the scheduler: the view of its last run, or of the last read of this status (view.ts).
-    const t = i.views.view(s, cs, i.now);
-    resources = t.resources.map((p) => ({
-      instance: p.instance,
-      resource: p.resource,
-      node: p.node,
-      role: p.role,
-      failed: p.failed,
-      managed: p.managed,
-    }));
-    warnings = t.warnings;
-  } catch (e) {
-    i.log.warn('cannot compute resource placement for status', { error: (e as Error).message });
-  }
+  const { resources, warnings } = placement(i, cs);
   const blocked = scheduleBlocker(s);
   const replicas = replicaReports(cs);
-  const v = m.vote;
-  const arbiter: DaemonStatus['arbiter'] =
-    v.phase === 'none'
-      ? undefined
-      : {
-          vote: v.phase === 'asking' ? (v.last ?? 'asking') : v.phase,
-          ...(v.holder !== undefined ? { holder: v.holder } : {}),
-          ...(v.phase !== 'asking' && v.detail !== undefined ? { detail: v.detail } : {}),
-        };
-  const conflicts = [
-    ...(m.selfConflict ? [`${i.node} (${m.selfConflict.by} knows a newer incarnation ${m.selfConflict.boot} of it)`] : []),
-    ...Object.values(m.peers)
-      .filter((p) => p.conflict)
-      .map((p) => `${p.name} (incarnations ${p.conflict!.boots.join(' and ')})`),
-  ];
+  const arbiter = arbiterVote(m);
+  const conflicts = identityConflicts(i.node, m);
   return {
     node: i.node,
     boot: i.boot,
@@ -130,36 +101,7 @@ export function daemonStatus(i: StatusInput): DaemonStatus {
     epoch: s.doc.epoch,
     ...(s.config.properties.clusterName ? { clusterName: s.config.properties.clusterName } : {}),
     members: m.members,
-    nodes: cs.nodes.map((n) => {
-      const p = m.peers[n.name];
-      const cfg = s.config.nodes.find((x) => x.name === n.name);
-      const q = n.attributes[QUARANTINE_ATTRIBUTE];
-      const unclean = n.attributes[UNCLEAN_ATTRIBUTE];
-      return {
-        name: n.name,
-        state: unclean !== undefined ? 'unclean' : n.state,
-        standby: (n.standby && unclean === undefined) || (cfg?.standby ?? false) || q !== undefined,
-        ...(q !== undefined ? { quarantine: q } : {}),
-        ...(unclean !== undefined
-          ? { reason: `lost; its resources stay frozen until it is proven down: ${unclean}` }
-          : p && !p.member
-            ? { reason: explainPeerSafelyDown(m, n.name).reason }
-            : {}),
-        links: p
-          ? Object.fromEntries(Object.entries(p.links).map(([l, x]) => [l, x.up ? ('up' as const) : ('down' as const)]))
-          : Object.fromEntries(m.config.selfLinks.map((l) => [l, 'self' as const])),
-        failures: n.failures.map((f) => ({
-          resource: f.resource,
-          ...(f.action ? { action: f.action } : {}),
-          ...(f.interval !== undefined ? { interval: f.interval } : {}),
-          count: f.count,
-        })),
-        ...(() => {
-          const u = cannotRunHere(n.history);
-          return u.length ? { cannotRun: u } : {};
-        })(),
-      };
-    }),
+    nodes: cs.nodes.map((n) => nodeRow(n, m, s)),
     resources,
     ...(warnings.length ? { warnings } : {}),
     ...(s.last ? { lastTransition: s.last } : {}),
@@ -168,6 +110,77 @@ export function daemonStatus(i: StatusInput): DaemonStatus {
     ...(s.held.length && m.coordinator === i.node ? { held: s.held } : {}),
     ...(replicas.length ? { replicas } : {}),
     dropped: { ...m.drops, ...messageDrops(i.channelDrops, i.freshnessDrops) },
+  };
+}
+
+/** Where every instance is, and the scheduler's warnings: never by running the scheduler (view.ts). */
+function placement(i: StatusInput, cs: ClusterStatus): Pick<DaemonStatus, 'resources'> & { readonly warnings: readonly string[] } {
+  try {
+    // The view of the scheduler's last run, or of the last read of this status.
+    const t = i.views.view(i.core, cs, i.now);
+    const resources = t.resources.map((p) => ({
+      instance: p.instance,
+      resource: p.resource,
+      node: p.node,
+      role: p.role,
+      failed: p.failed,
+      managed: p.managed,
+    }));
+    return { resources, warnings: t.warnings };
+  } catch (e) {
+    i.log.warn('cannot compute resource placement for status', { error: (e as Error).message });
+    return { resources: [], warnings: [] };
+  }
+}
+
+/** This node's last answer from the arbiter (undefined: no arbiter, or no peer lost). */
+function arbiterVote(m: MembershipState): DaemonStatus['arbiter'] {
+  const v = m.vote;
+  if (v.phase === 'none') return undefined;
+  return {
+    vote: v.phase === 'asking' ? (v.last ?? 'asking') : v.phase,
+    ...(v.holder !== undefined ? { holder: v.holder } : {}),
+    ...(v.phase !== 'asking' && v.detail !== undefined ? { detail: v.detail } : {}),
+  };
+}
+
+/** The names two daemons run under: this node's own, and peers'. */
+function identityConflicts(self: string, m: MembershipState): string[] {
+  return [
+    ...(m.selfConflict ? [`${self} (${m.selfConflict.by} knows a newer incarnation ${m.selfConflict.boot} of it)`] : []),
+    ...Object.values(m.peers)
+      .filter((p) => p.conflict)
+      .map((p) => `${p.name} (incarnations ${p.conflict!.boots.join(' and ')})`),
+  ];
+}
+
+/** One node's row: its state (unclean, quarantined, standby), why it is down, its links, fail counts and what it cannot run. */
+function nodeRow(n: NodeStatus, m: MembershipState, s: CoreState): DaemonStatus['nodes'][number] {
+  const p = m.peers[n.name];
+  const cfg = s.config.nodes.find((x) => x.name === n.name);
+  const q = n.attributes[QUARANTINE_ATTRIBUTE];
+  const unclean = n.attributes[UNCLEAN_ATTRIBUTE];
+  const cannotRun = cannotRunHere(n.history);
+  return {
+    name: n.name,
+    state: unclean !== undefined ? 'unclean' : n.state,
+    standby: (n.standby && unclean === undefined) || (cfg?.standby ?? false) || q !== undefined,
+    ...(q !== undefined ? { quarantine: q } : {}),
+    ...(unclean !== undefined
+      ? { reason: `lost; its resources stay frozen until it is proven down: ${unclean}` }
+      : p && !p.member
+        ? { reason: explainPeerSafelyDown(m, n.name).reason }
+        : {}),
+    links: p
+      ? Object.fromEntries(Object.entries(p.links).map(([l, x]) => [l, x.up ? ('up' as const) : ('down' as const)]))
+      : Object.fromEntries(m.config.selfLinks.map((l) => [l, 'self' as const])),
+    failures: n.failures.map((f) => ({
+      resource: f.resource,
+      ...(f.action ? { action: f.action } : {}),
+      ...(f.interval !== undefined ? { interval: f.interval } : {}),
+      count: f.count,
+    })),
+    ...(cannotRun.length ? { cannotRun } : {}),
   };
 }
 

@@ -147,22 +147,8 @@ export function applyUpdate(doc: ClusterDoc, config: ClusterConfig, req: UpdateR
         next,
       );
     }
-    case 'clear': {
-      const bad = checkResource(config, req.resource);
-      if (bad) return { error: bad };
-      const ids = new Set(
-        (raw.constraints ?? [])
-          .map((c) => c.id)
-          .filter((id) =>
-            req.node === undefined
-              ? id === preferId(req.resource) || id.startsWith(`cli-ban-${req.resource}-on-`)
-              : id === banId(req.resource, req.node) || id === preferId(req.resource),
-          ),
-      );
-      if (ids.size === 0) return { error: `no move or ban constraints for ${req.resource}` };
-      raw.constraints = (raw.constraints ?? []).filter((c) => !ids.has(c.id));
-      return withConfig(doc, raw, `removed ${[...ids].sort().join(', ')}`, next);
-    }
+    case 'clear':
+      return clearConstraints(doc, config, raw, req, next);
     case 'target-role': {
       const bad = checkResource(config, req.resource);
       if (bad) return { error: bad };
@@ -170,23 +156,57 @@ export function applyUpdate(doc: ClusterDoc, config: ClusterConfig, req: UpdateR
       if (!found) return { error: `resource "${req.resource}" is not a top-level or member resource that takes meta attributes` };
       return withConfig(doc, raw, `${req.resource} target role ${req.role ?? 'default'}`, next);
     }
-    case 'replace': {
-      if (req.epoch !== undefined && req.epoch <= doc.epoch) {
-        const same = JSON.stringify(stripEpoch(req.config)) === JSON.stringify(stripEpoch(doc.config));
-        if (same) return { error: `nothing to do: the cluster already has this configuration (epoch ${doc.epoch})` };
-        return {
-          error: `conflicting edit: the file says epoch ${req.epoch} but the cluster is at epoch ${doc.epoch} and its configuration differs (someone changed it since the file was written). Run \`paceline config show\`, merge your change, and apply with epoch ${doc.epoch + 1} or without an epoch`,
-        };
-      }
-      const r = withConfig(doc, stripEpoch(req.config), 'configuration replaced', Math.max(req.epoch ?? 0, next));
-      if (r.doc === undefined || req.force === true) return r;
-      const replaced = parseDocConfig(r.doc);
-      if (!replaced.ok) return { error: replaced.message, issues: replaced.issues }; // withConfig checked it
-      const risks = replaceRisks(config, replaced.config, members);
-      if (risks.length > 0) return { error: `refusing to replace the configuration: ${risks.join('; ')}. If that is what you mean, apply it with --force` };
-      return r;
-    }
+    case 'replace':
+      return replaceConfig(doc, config, req, next, members);
   }
+}
+
+/** `resource clear`: removes the move and ban constraints of a resource (those on one node only, when `req.node` is given). */
+function clearConstraints(
+  doc: ClusterDoc,
+  config: ClusterConfig,
+  raw: ClusterConfigInput,
+  req: Extract<UpdateRequest, { op: 'clear' }>,
+  next: number,
+): UpdateOutcome {
+  const bad = checkResource(config, req.resource);
+  if (bad) return { error: bad };
+  const ids = new Set(
+    (raw.constraints ?? [])
+      .map((c) => c.id)
+      .filter((id) =>
+        req.node === undefined
+          ? id === preferId(req.resource) || id.startsWith(`cli-ban-${req.resource}-on-`)
+          : id === banId(req.resource, req.node) || id === preferId(req.resource),
+      ),
+  );
+  if (ids.size === 0) return { error: `no move or ban constraints for ${req.resource}` };
+  raw.constraints = (raw.constraints ?? []).filter((c) => !ids.has(c.id));
+  return withConfig(doc, raw, `removed ${[...ids].sort().join(', ')}`, next);
+}
+
+/** `config apply`: the whole configuration replaced; an epoch not above the cluster's is a conflicting edit, and the risks of `replaceRisks` need `force`. */
+function replaceConfig(
+  doc: ClusterDoc,
+  config: ClusterConfig,
+  req: Extract<UpdateRequest, { op: 'replace' }>,
+  next: number,
+  members: readonly string[],
+): UpdateOutcome {
+  if (req.epoch !== undefined && req.epoch <= doc.epoch) {
+    const same = JSON.stringify(stripEpoch(req.config)) === JSON.stringify(stripEpoch(doc.config));
+    if (same) return { error: `nothing to do: the cluster already has this configuration (epoch ${doc.epoch})` };
+    return {
+      error: `conflicting edit: the file says epoch ${req.epoch} but the cluster is at epoch ${doc.epoch} and its configuration differs (someone changed it since the file was written). Run \`paceline config show\`, merge your change, and apply with epoch ${doc.epoch + 1} or without an epoch`,
+    };
+  }
+  const r = withConfig(doc, stripEpoch(req.config), 'configuration replaced', Math.max(req.epoch ?? 0, next));
+  if (r.doc === undefined || req.force === true) return r;
+  const replaced = parseDocConfig(r.doc);
+  if (!replaced.ok) return { error: replaced.message, issues: replaced.issues }; // withConfig checked it
+  const risks = replaceRisks(config, replaced.config, members);
+  if (risks.length > 0) return { error: `refusing to replace the configuration: ${risks.join('; ')}. If that is what you mean, apply it with --force` };
+  return r;
 }
 
 function stripEpoch(c: Record<string, unknown>): Record<string, unknown> {
