@@ -1,19 +1,20 @@
 /**
- * The node daemon: the thin imperative shell around the pure cores. It feeds ticks (from the
- * injected timers) and packets (from the transports) to the membership state machine, turns the
- * membership state into a view for the coordinator core, carries out the core's commands (run a
- * transition through the executor, with each action dispatched to the node that runs it; publish
- * and persist the replicated document), runs this node's actions, and publishes typed events.
+ * The node daemon: the thin imperative shell around the pure cores, and the place where its layers
+ * are wired together (docs/architecture.md, "packages/daemon"). It starts them (lock and load the
+ * state, open the transports), drives every periodic duty from one tick on the injected timers,
+ * carries out the coordinator core's commands (run a transition through the executor, with each
+ * action dispatched to the node that runs it; publish and persist the replicated document), and
+ * shuts them down. The layers do the work: the membership driver, the peer router, the action RPC,
+ * this node's resources (local.ts) and report (reporter.ts), the saved state (durable.ts),
+ * administration (admin.ts) and the status view (status.ts, view.ts).
  */
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { MembershipSettings, formatIssues, zodIssues, type ActionResult, type ClusterConfig, type ClusterConfigInput, type FenceType } from '@paceline/model';
+import type { ActionResult, ClusterConfig, FenceType } from '@paceline/model';
 import {
-  clusterWideSettings,
   explainPeerSafelyDown,
   initialState,
   membershipNodes,
-  resolveConfig,
   type MembershipEvent,
   type MembershipInput,
   type MembershipState,
@@ -21,93 +22,34 @@ import {
   type Transport,
   type TransportInput,
 } from '@paceline/membership';
-import { unboundedSignal, type AgentResolver, type Clock, type CommandRunner, type Logger } from '@paceline/agent-api';
+import { unboundedSignal, type Clock, type Logger } from '@paceline/agent-api';
 import { ExecutorEvents, executeTransition } from '@paceline/executor';
-import { UdpTransport } from '@paceline/runtime';
-import { UdpPeerChannel, type PeerChannel, type PeerReceiver } from './channel.js';
-import {
-  DOC_ACK,
-  coordinatorStep,
-  docRetransmitTargets,
-  initialCoreState,
-  scheduleBlocker,
-  type CoreCommand,
-  type CoreEvent,
-  type CoreState,
-  type NodeReportData,
-} from './core.js';
+import type { PeerChannel } from './channel.js';
+import { coordinatorStep, docRetransmitTargets, initialCoreState, scheduleBlocker, type CoreCommand, type CoreEvent, type CoreState } from './core.js';
 import { ActionRpc } from './action-rpc.js';
 import { PeerRouter } from './peer-router.js';
-import { MembershipDriver, type DaemonArbiter, type FenceHook } from './membership-driver.js';
+import { MembershipDriver } from './membership-driver.js';
+import { checkOverrides, describeOverrides, nodesWithAddresses, resolveMembership, settingChanges } from './membership-settings.js';
 import { Admin, type UpdateAnswer } from './admin.js';
 import { DaemonError } from './errors.js';
-import type { Timers } from './timers.js';
+import type { DaemonOptions } from './options.js';
+import { messageStats, openTransports, type DaemonMessageStats } from './transports.js';
 import { ControlServer, type ControlTarget } from './control.js';
-import { DaemonEvents } from './events.js';
+import { DaemonEvents, publishMembershipEvent } from './events.js';
 import { FreshnessGuard } from './freshness.js';
-import { LocalNode, activeRoles, toStop } from './local.js';
+import { LocalNode, activeRoles } from './local.js';
 import type { ClusterDoc } from './messages.js';
-import { ReportOutbox } from './report-outbox.js';
-import { STATE_FILE, StateWriter, checkStateDir, loadState, lockStateDir, type PersistedState, type StateLock } from './store.js';
-import { docKey, parseDocConfig, type UpdateRequest } from './updates.js';
+import { Reporter } from './reporter.js';
+import { DurableState } from './durable.js';
+import { fileDoc, loadStartState, type StartState } from './startup.js';
+import { checkStateDir, lockStateDir, type PersistedStateInput, type StateLock } from './store.js';
+import { docKey, type UpdateRequest } from './updates.js';
 import { PlacementViews } from './view.js';
 import { daemonStatus, type DaemonStatus } from './status.js';
 
 export type { DaemonStatus } from './status.js';
-
-export interface DaemonOptions {
-  readonly node: string;
-  /**
-   * The configuration as written (used unless the state directory holds a document with a newer or
-   * equal epoch); read files with the model's loader (`parseConfigDocumentText`), which validates it.
-   */
-  readonly config: ClusterConfigInput;
-  readonly stateDir: string;
-  readonly key: Uint8Array;
-  /** The file `key` was read from: agents that derive a shared secret from the cluster key read it there (AgentContext.keyFile). */
-  readonly keyFile?: string;
-  readonly agents: AgentResolver;
-  readonly runner: CommandRunner;
-  readonly clock: Clock;
-  readonly timers: Timers;
-  readonly logger: Logger;
-  /**
-   * This node's overrides of the configuration's `membership` section (`--membership`, `--profile`,
-   * `--partition-policy`); validated with the model's schema at start. The coordinator does not
-   * schedule while the members' settings in effect differ (see `membershipConflict` in the status).
-   */
-  readonly membership?: MembershipSettings;
-  /** node → link → address overrides (e.g. 127.0.0.1:PORT in tests). */
-  readonly addresses?: Readonly<Record<string, Readonly<Record<string, string>>>>;
-  /** The daemon channel listens on each link address's port + this (default 1). */
-  readonly portOffset?: number;
-  /** Membership transport factory (default: UDP). */
-  readonly transport?: (onInput: (input: TransportInput) => void) => Promise<Transport>;
-  /** Daemon channel factory (default: UDP). */
-  readonly channel?: (onMessage: PeerReceiver) => Promise<PeerChannel>;
-  /** Fences a node; see FenceHook. */
-  readonly fence?: FenceHook;
-  /** Checks the witness (partition policy `witness`). */
-  readonly witness?: () => Promise<boolean>;
-  /**
-   * A tie-breaking arbiter (`paceline witness`, see docs/membership.md): with it, a node fences a
-   * lost peer only while it holds the arbiter's vote, and then at once. The daemon disposes it.
-   */
-  readonly arbiter?: DaemonArbiter;
-  /** Stop this node's resources before leaving on dispose() (default true). */
-  readonly stopOnShutdown?: boolean;
-  /** How long dispose() waits for the cluster to move resources off this node (default 30 s). */
-  readonly shutdownTimeoutMs?: number;
-  /** Serve the control socket STATE_DIR/control.sock (default true). */
-  readonly controlSocket?: boolean;
-  readonly signal?: AbortSignal;
-}
-
-/** Counters of what this daemon sent and received (see `Daemon.messageStats`). */
-export interface DaemonMessageStats {
-  readonly heartbeats?: { readonly sent: number; readonly received: number; readonly sendErrors: number };
-  readonly messages?: { readonly sent: number; readonly packets: number; readonly refused: number };
-}
+export type { DaemonOptions } from './options.js';
+export type { DaemonMessageStats } from './transports.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -115,18 +57,15 @@ export class Daemon extends DaemonEvents implements ControlTarget {
   private driver!: MembershipDriver;
   private core!: CoreState;
   private local!: LocalNode;
+  private reporter!: Reporter;
+  private durable!: DurableState;
   private transport: Transport | undefined;
   private channel: PeerChannel | undefined;
   private timer: unknown;
-  private writer!: StateWriter;
   /** Which daemon messages are fresh (this incarnation, the sender's newest, not seen before). */
   private freshness!: FreshnessGuard;
   private boot = 0;
   private msgId = 0;
-  /** The fail counts last given to the state writer (JSON). */
-  private savedFailures: string | undefined;
-  /** This node's report as its peers hold it: what each is sent (report-outbox.ts). */
-  private outbox!: ReportOutbox;
   private unclean: string | undefined;
   private txn: { id: number; abort: AbortController } | undefined;
   private readonly rpc: ActionRpc;
@@ -138,21 +77,13 @@ export class Daemon extends DaemonEvents implements ControlTarget {
   private disposed = false;
   private disposing: Promise<void> | undefined;
   private tickCount = 0;
-  /** The tick of the last report broadcast, and whether a newer report waits for the next tick. */
-  private reportTick = -1;
-  private reportDirty = false;
   /** The resource view `status` shows (never computed by running the scheduler). */
   private readonly views = new PlacementViews();
   private shuttingDown = false;
   /** abandon() was called (perhaps while a clean shutdown waited): the shutdown must not carry on. */
   private abandoned = false;
-  private final = false;
   private control: ControlServer | undefined;
   private reqSeq = 0;
-  /** The document in the last state file written and synced (epoch and docKey). */
-  private durable: { epoch: number; key: string } | undefined;
-  /** Why the last state write failed (cleared by the next that succeeds). */
-  private saveError: string | undefined;
   /** Aborted when the daemon ends (dispose or abandon): fencing and the coordinator's executor stop waiting. */
   private readonly lifetime = unboundedSignal();
   /** The state directory's lock, held from start() until the daemon ends. */
@@ -169,17 +100,17 @@ export class Daemon extends DaemonEvents implements ControlTarget {
       nextMessageId: () => ++this.msgId,
       membership: () => this.membership,
       core: () => this.core,
-      durableKey: () => this.durable?.key,
+      durableKey: () => this.durable?.savedKey,
       channel: () => this.channel,
       freshness: () => this.freshness,
       stopped: () => this.disposed,
-      persist: () => void this.persist(true),
+      persist: () => void this.durable.persist(),
       feedCore: (e) => this.feedCore(e),
       answer: (reqId, r) => this.admin.answer(reqId, r),
       onResult: (from, boot, key, result) => this.rpc.onResult(from, boot, key, result),
       runAction: (key, action) => this.local.run(key, action),
-      reportFor: (peer) => this.reportFor(peer),
-      reportWanted: (peer, boot, ver) => this.outbox.want(peer, boot, ver),
+      reportFor: (peer) => this.reporter.reportFor(peer),
+      reportWanted: (peer, boot, ver) => this.reporter.outbox.want(peer, boot, ver),
       cleanupLocal: (resource) => this.local.cleanup(resource),
     });
     this.rpc = new ActionRpc({
@@ -249,76 +180,80 @@ export class Daemon extends DaemonEvents implements ControlTarget {
 
   private async startLocked(): Promise<void> {
     const o = this.o;
-    const overrides = MembershipSettings.safeParse(o.membership ?? {});
-    if (!overrides.success) throw new DaemonError('DAEMON_CONFIG', formatIssues(zodIssues(overrides.error), "this node's membership overrides"));
-    const persisted = await loadState(o.stateDir);
-    const statePath = join(o.stateDir, STATE_FILE);
-    const fileDoc = this.fileDoc();
-    let doc = fileDoc;
-    if (persisted && persisted.doc.epoch >= fileDoc.epoch) doc = persisted.doc;
-    else if (persisted) doc = { ...fileDoc, quarantine: persisted.doc.quarantine };
-    let parsed = parseDocConfig(doc);
-    if (!parsed.ok) {
-      if (doc !== persisted?.doc) throw new DaemonError('CONFIG_INVALID', parsed.message);
-      throw new DaemonError(
-        'STATE_CORRUPT',
-        `${statePath}: the saved configuration is invalid: ${parsed.message}; move ${statePath} away to start from the configuration file`,
-      );
-    }
-    if (doc === persisted?.doc && !parsed.config.nodes.some((n) => n.name === o.node)) {
-      // A configuration applied with --force dropped this node: start from the file (which names it)
-      // rather than refuse to start; the cluster's newer document follows once it is reachable.
-      const fromFile = parseDocConfig(fileDoc);
-      if (fromFile.ok && fromFile.config.nodes.some((n) => n.name === o.node)) {
-        this.log.warn(
-          `the saved configuration (epoch ${doc.epoch}, in ${statePath}) does not include ${o.node}: starting from the configuration file (epoch ${fileDoc.epoch})`,
-        );
-        doc = { ...fileDoc, quarantine: persisted.doc.quarantine };
-        parsed = fromFile;
-      }
-    }
-    const config = parsed.config;
-    if (!config.nodes.some((n) => n.name === o.node))
-      throw new DaemonError('DAEMON_CONFIG', `node "${o.node}" is not in the configuration (nodes: ${config.nodes.map((n) => n.name).join(', ')})`);
-    this.unclean = persisted?.running
-      ? `${o.node} stopped without a clean shutdown (daemon started ${iso(persisted.lastBoot)} was killed, crashed or the node lost power)`
-      : persisted?.unclean;
-    this.boot = Math.max(Math.floor(o.clock.now()), (persisted?.lastBoot ?? 0) + 1);
-    this.outbox = new ReportOutbox(this.boot);
-    this.writer = new StateWriter(
-      o.stateDir,
-      (e) => {
-        // Said once per distinct error (a full disk fails every retry the same way), debug after.
-        if (this.saveError !== e.message) this.log.error('cannot persist the state', { error: e.message });
-        else this.log.debug('cannot persist the state (again)', { error: e.message });
-        this.saveError = e.message;
-      },
-      (st) => {
-        if (this.saveError !== undefined) this.log.info('the state is saved again');
-        this.saveError = undefined;
-        // (The core's key when it is the core's document: canonical JSON of a large configuration is not free.)
-        this.durable = { epoch: st.doc.epoch, key: st.doc === this.core?.doc ? this.core.docKey : docKey(st.doc as ClusterDoc) };
-      },
-    );
-
-    const nodes = this.nodesWithAddresses(config);
-    const mcfg = this.membershipConfig(config);
-    const overridden = Object.entries(o.membership ?? {}).filter(
-      ([k, v]) => JSON.stringify((config.membership as Record<string, unknown> | undefined)?.[k]) !== JSON.stringify(v),
-    );
-    if (overridden.length > 0)
-      this.log.info(
-        `membership settings overridden on this node: ${overridden.map(([k, v]) => `${k}=${JSON.stringify(v)} (configuration: ${JSON.stringify((config.membership as Record<string, unknown> | undefined)?.[k]) ?? 'unset'})`).join(', ')}; every node must run with the same settings`,
-      );
-    // The newest incarnation of each peer seen in earlier runs: older ones are refused from the start.
-    const peerBoots = Object.fromEntries(Object.entries(persisted?.peerBoots ?? {}).filter(([n]) => n !== o.node && config.nodes.some((x) => x.name === n)));
+    checkOverrides(o.membership);
+    const start = await loadStartState({ node: o.node, stateDir: o.stateDir, config: o.config, now: o.clock.now() }, this.log);
+    const config = start.config;
+    this.unclean = start.unclean;
+    this.boot = start.boot;
+    this.durable = new DurableState({
+      node: o.node,
+      stateDir: o.stateDir,
+      log: this.log,
+      snapshot: (running) => this.savedState(running),
+      // (The core's key when it is the core's document: canonical JSON of a large configuration is not free.)
+      docKey: (doc) => (doc === this.core?.doc ? this.core.docKey : docKey(doc)),
+    });
+    const overridden = describeOverrides(config, o.membership);
+    if (overridden !== undefined) this.log.info(overridden);
+    const peerBoots = { ...start.peerBoots };
     this.freshness = new FreshnessGuard(
       o.node,
       this.boot,
       config.nodes.map((n) => n.name),
       peerBoots,
     );
-    this.driver = new MembershipDriver(
+    const settings = this.resolveMembership(config);
+    this.driver = this.membershipDriver(config, initialState(settings, { boot: this.boot, peerBoots }));
+    this.core = initialCoreState(o.node, start.doc, this.driver.view());
+    this.local = this.localNode(config, start);
+    this.reporter = this.nodeReporter();
+    await this.durable.persist();
+    ({ transport: this.transport, channel: this.channel } = await openTransports(o, nodesWithAddresses(config, o.addresses), {
+      log: this.log,
+      input: (i) => this.input(i),
+      receive: (m) => this.router.receive(m),
+      forged: (link, detail) => this.driver.warnForged(`channel/${link}`, `daemon messages on link ${link} fail authentication (${detail})`),
+    }));
+    this.log.info('daemon started', {
+      boot: this.boot,
+      epoch: start.doc.epoch,
+      links: settings.selfLinks,
+      tickMs: settings.tickMs,
+      policy: settings.partitionPolicy,
+      ...(this.unclean ? { unclean: this.unclean } : {}),
+    });
+    this.feedCore({ type: 'report', node: o.node, report: this.reporter.report(), now: o.clock.now() });
+    this.tickEvery(settings.tickMs);
+    if (o.controlSocket ?? true) this.control = await ControlServer.open(this, o.stateDir);
+    o.signal?.addEventListener('abort', () => void this.dispose(), { once: true });
+  }
+
+  /** What the state file holds now (`running` is false only in the last write of a clean shutdown). */
+  private savedState(running: boolean): PersistedStateInput {
+    return {
+      version: 1,
+      doc: this.core?.doc ?? fileDoc(this.o.config),
+      failures: this.local ? [...this.local.failures] : [],
+      lastBoot: this.boot,
+      running,
+      peerBoots: this.freshness?.incarnations() ?? {},
+      ...(this.unclean !== undefined ? { unclean: this.unclean } : {}),
+    };
+  }
+
+  /** The membership settings in effect for `config` (the nodes and links stay the ones this daemon started with). */
+  private resolveMembership(config: ClusterConfig): ResolvedConfig {
+    return resolveMembership(config, {
+      self: this.o.node,
+      nodes: this.driver?.state.config.nodes ?? membershipNodes(nodesWithAddresses(config, this.o.addresses)),
+      overrides: this.o.membership,
+      arbiter: this.o.arbiter !== undefined,
+    });
+  }
+
+  private membershipDriver(config: ClusterConfig, state: MembershipState): MembershipDriver {
+    const o = this.o;
+    return new MembershipDriver(
       {
         node: o.node,
         log: this.log,
@@ -330,7 +265,7 @@ export class Daemon extends DaemonEvents implements ControlTarget {
         transport: () => this.transport,
         stopped: () => this.disposed,
         config: () => this.core?.config ?? config,
-        nodes: () => this.nodesWithAddresses(this.core?.config ?? config),
+        nodes: () => nodesWithAddresses(this.core?.config ?? config, o.addresses),
         reports: () => this.core?.reports ?? {},
         onEvent: (e) => this.onMembershipEvent(e),
         onView: (view) => {
@@ -338,10 +273,13 @@ export class Daemon extends DaemonEvents implements ControlTarget {
           this.rpc.failLost();
         },
       },
-      initialState(mcfg, { boot: this.boot, peerBoots }),
+      state,
     );
-    this.core = initialCoreState(o.node, doc, this.driver.view());
-    this.local = new LocalNode(
+  }
+
+  private localNode(config: ClusterConfig, start: StartState): LocalNode {
+    const o = this.o;
+    return new LocalNode(
       {
         node: o.node,
         agents: o.agents,
@@ -356,96 +294,55 @@ export class Daemon extends DaemonEvents implements ControlTarget {
           Object.values(this.membership.peers)
             .filter((p) => p.fence.phase === 'confirmed' && !p.member && p.conflict === undefined)
             .map((p) => p.name),
-        onChange: () => this.onLocalChange(),
-        onReport: () => this.publishReport(),
+        onChange: () => this.reporter.localChanged(),
+        onReport: () => this.reporter.publish(),
         onMonitorFailure: (instance, reason) => {
           this.log.warn('monitor failed', { resource: instance, reason });
-          this.sendToCoordinatorKick(`monitor of ${instance} failed`);
+          // The report carrying the failure reaches every node; the coordinator reschedules on it.
+          this.feedCore({ type: 'kick', reason: `monitor of ${instance} failed`, now: this.o.clock.now() });
         },
       },
       config,
-      persisted?.failures ?? [],
+      start.persisted?.failures ?? [],
     );
-    await this.persist(true, persisted);
+  }
 
-    this.transport = o.transport
-      ? await o.transport((i) => this.input(i))
-      : await UdpTransport.open({ self: o.node, nodes, key: o.key, onInput: (i) => this.input(i), now: () => o.clock.now() });
-    try {
-      this.channel = o.channel
-        ? await o.channel((m) => this.router.receive(m))
-        : await UdpPeerChannel.open({
-            self: o.node,
-            nodes,
-            key: o.key,
-            portOffset: o.portOffset ?? 1,
-            onMessage: (m) => this.router.receive(m),
-            now: () => o.clock.now(),
-            timers: o.timers,
-            onDrop: (link, reason, detail) => {
-              this.log.debug('daemon message dropped', { link, reason, detail });
-              if (reason === 'forged') this.driver.warnForged(`channel/${link}`, `daemon messages on link ${link} fail authentication (${detail})`);
-            },
-          });
-    } catch (e) {
-      await this.transport.dispose();
-      throw e;
-    }
-    this.log.info('daemon started', {
+  private nodeReporter(): Reporter {
+    return new Reporter({
+      node: this.o.node,
       boot: this.boot,
-      epoch: doc.epoch,
-      links: mcfg.selfLinks,
-      tickMs: mcfg.tickMs,
-      policy: mcfg.partitionPolicy,
-      ...(this.unclean ? { unclean: this.unclean } : {}),
-    });
-    this.feedCore({ type: 'report', node: o.node, report: this.report(), now: o.clock.now() });
-    this.timer = o.timers.setInterval(() => this.tick(), mcfg.tickMs);
-    if (o.controlSocket ?? true) this.control = await ControlServer.open(this, o.stateDir);
-    o.signal?.addEventListener('abort', () => void this.dispose(), { once: true });
-  }
-
-  private fileDoc(): ClusterDoc {
-    const written = structuredClone(this.o.config);
-    const epoch = written.epoch ?? 0;
-    return { epoch, config: { ...written, epoch }, quarantine: {} };
-  }
-
-  /**
-   * The membership settings in effect: the configuration's `membership` section under this node's
-   * overrides; two-node mode unless said otherwise when the configuration has two nodes. The nodes
-   * and links are the ones this daemon started with (changing them takes a restart).
-   */
-  private membershipConfig(config: ClusterConfig): ResolvedConfig {
-    const nodes = this.driver?.state.config.nodes ?? membershipNodes(this.nodesWithAddresses(config));
-    return resolveConfig({
-      twoNode: nodes.length === 2,
-      ...config.membership,
-      ...this.o.membership,
-      arbiter: this.o.arbiter !== undefined,
-      self: this.o.node,
-      nodes,
+      clock: this.o.clock,
+      membership: () => this.membership,
+      local: () => this.local,
+      unclean: () => this.unclean,
+      shuttingDown: () => this.shuttingDown,
+      tick: () => this.tickCount,
+      feedCore: (e) => this.feedCore(e),
+      peerBoot: (peer) => this.router.peerBoot(peer),
+      send: (to, body) => this.router.send(to, body),
+      persist: () => void this.durable.persist(),
     });
   }
 
-  private nodesWithAddresses(config: ClusterConfig): { name: string; addresses: Record<string, string> }[] {
-    return config.nodes.map((n) => ({ name: n.name, addresses: { ...n.addresses, ...this.o.addresses?.[n.name] } }));
-  }
+  // ---- the tick and membership ---------------------------------------------------------------
 
-  // ---- membership ----------------------------------------------------------------------------
+  private tickEvery(ms: number): void {
+    if (this.timer !== undefined) this.o.timers.clearInterval(this.timer);
+    this.timer = this.o.timers.setInterval(() => this.tick(), ms);
+  }
 
   private tick(): void {
     if (this.disposed) return;
     this.tickCount += 1;
     // Heartbeats first: nothing else this tick does may delay them.
     this.stepMembership({ type: 'tick' });
-    if (this.reportDirty) this.flushReport();
+    this.reporter.onTick();
     const ticksPerSecond = Math.max(1, Math.round(1000 / this.membership.config.tickMs));
     if (this.tickCount % Math.max(1, Math.round(ticksPerSecond / 2)) === 0) this.retransmit();
     if (this.tickCount % ticksPerSecond === 0) {
       // Anti-entropy: every second, peers get this node's report version (and what changed, if
       // anything did since the last message to them; report-outbox.ts) and its document again.
-      this.flushReport();
+      this.reporter.flush();
       if (this.o.witness && this.membership.config.partitionPolicy === 'witness')
         void this.o.witness().then(
           (reachable) => this.stepMembership({ type: 'witness', reachable }),
@@ -454,7 +351,7 @@ export class Daemon extends DaemonEvents implements ControlTarget {
     }
     if (this.tickCount % (ticksPerSecond * 5) === 0) {
       this.router.broadcast({ type: 'doc', doc: this.core.doc });
-      if (this.saveError !== undefined) void this.persist(true); // the space may be back
+      this.durable.retryIfFailed(); // the space may be back
     }
     const recheck = this.core.config.properties.clusterRecheckInterval;
     if (recheck > 0 && this.tickCount % Math.max(1, Math.round(recheck / this.membership.config.tickMs)) === 0)
@@ -471,61 +368,21 @@ export class Daemon extends DaemonEvents implements ControlTarget {
 
   /** A membership event's consequences outside membership (the driver has logged it): events, reports, the core. */
   private onMembershipEvent(e: MembershipEvent): void {
-    switch (e.type) {
-      case 'node-joined':
-      case 'node-restarted':
-        if (this.freshness.observe(e.node, e.boot)) void this.persist(true);
-        this.outbox.reset(e.node); // it may hold nothing of this node's report: send it whole
-        this.sendReport(e.node);
-        this.emit('node-joined', { node: e.node, boot: e.boot });
-        break;
-      case 'node-lost':
-        this.emit('node-lost', { node: e.node, clean: false });
-        break;
-      case 'node-left':
-        this.emit('node-lost', { node: e.node, clean: true });
-        break;
-      case 'link-down':
-        this.emit('link-down', { node: e.node, link: e.link });
-        break;
-      case 'link-up':
-        this.emit('link-up', { node: e.node, link: e.link });
-        break;
-      case 'quorum-changed':
-        this.emit('quorum-changed', { quorate: e.quorate, reason: e.reason });
-        break;
-      case 'coordinator-changed':
-        this.emit('coordinator-changed', { coordinator: e.coordinator, term: e.term });
-        break;
-      case 'fence-confirmed':
-        this.emit('fenced', { node: e.node, ok: true });
-        this.feedCore({
-          type: 'fenced',
-          node: e.node,
-          reason: `fenced at ${iso(this.o.clock.now())} by ${this.o.node} after it was lost on every link; check it, then run: paceline node clear ${e.node}`,
-          now: this.o.clock.now(),
-        });
-        this.publishReport();
-        break;
-      case 'fence-failed':
-        this.emit('fenced', { node: e.node, ok: false, ...(e.detail ? { detail: e.detail } : {}) });
-        break;
-      case 'may-run-changed':
-        if (!e.mayRun) void this.stopLocalIfForbidden();
-        break;
-      case 'identity-conflict':
-        this.emit('identity-conflict', { node: e.node, boots: e.boots, detail: e.detail });
-        break;
-      case 'vote-changed':
-        this.emit('vote-changed', {
-          result: e.result,
-          ...(e.holder !== undefined ? { holder: e.holder } : {}),
-          ...(e.detail !== undefined ? { detail: e.detail } : {}),
-        });
-        break;
-      default:
-        break;
+    if (e.type === 'node-joined' || e.type === 'node-restarted') {
+      if (this.freshness.observe(e.node, e.boot)) void this.durable.persist();
+      this.reporter.resend(e.node);
     }
+    publishMembershipEvent(this, e);
+    if (e.type === 'fence-confirmed') {
+      this.feedCore({
+        type: 'fenced',
+        node: e.node,
+        reason: `fenced at ${iso(this.o.clock.now())} by ${this.o.node} after it was lost on every link; check it, then run: paceline node clear ${e.node}`,
+        now: this.o.clock.now(),
+      });
+      this.reporter.publish();
+    }
+    if (e.type === 'may-run-changed' && !e.mayRun) void this.stopLocalIfForbidden();
   }
 
   // ---- the coordinator core ------------------------------------------------------------------
@@ -555,7 +412,7 @@ export class Daemon extends DaemonEvents implements ControlTarget {
         else this.router.broadcast({ type: 'doc', doc: c.doc });
         break;
       case 'persist':
-        void this.persist(true);
+        void this.durable.persist();
         break;
       case 'forward':
         this.router.send(c.to, { type: 'update', request: c.request, reqId: c.reqId });
@@ -565,24 +422,8 @@ export class Daemon extends DaemonEvents implements ControlTarget {
           if (c.to === this.o.node) this.admin.answer(c.reqId, { ok, message });
           else this.router.send(c.to, { type: 'update-reply', reqId: c.reqId, ok, message });
         };
-        // "I hold this document" and "your change is done" are said only once it is on disk here
-        // (file and directory synced): acknowledged changes survive a power loss of every node.
-        if (c.reqId.startsWith(DOC_ACK)) {
-          // That document, or a newer one made from it here meanwhile (the writes coalesce).
-          const key = c.reqId.slice(DOC_ACK.length);
-          const epoch = Number.parseInt(key, 10);
-          void this.whenDurable((d) => d.key === key || d.epoch > epoch).then((error) => deliver(error === undefined, error ?? c.message));
-        } else if (c.ok && c.epoch !== undefined) {
-          const epoch = c.epoch;
-          void this.whenDurable((d) => d.epoch >= epoch).then((error) =>
-            deliver(
-              error === undefined,
-              error === undefined
-                ? c.message
-                : `${c.message} is in effect, but ${this.o.node} could not save it (${error}): a power loss there would lose it; free the space there, then check \`paceline config show\``,
-            ),
-          );
-        } else deliver(c.ok, c.message);
+        // "I hold this document" and "your change is done" are said only once it is on disk here.
+        this.durable.replyWhenDurable(c, deliver);
         break;
       }
       case 'config-changed': {
@@ -590,7 +431,7 @@ export class Daemon extends DaemonEvents implements ControlTarget {
         this.applyMembershipSettings();
         if (this.unclean !== undefined && this.core.doc.quarantine[this.o.node] !== undefined) {
           this.unclean = undefined; // the cluster has recorded it: do not quarantine again after `node clear`
-          void this.persist(true);
+          void this.durable.persist();
         }
         this.log.info(`configuration epoch ${c.doc.epoch}`, { from: c.from });
         this.emit('config-changed', { epoch: c.doc.epoch, from: c.from, doc: c.doc });
@@ -606,23 +447,18 @@ export class Daemon extends DaemonEvents implements ControlTarget {
   private applyMembershipSettings(): void {
     let next: ResolvedConfig;
     try {
-      next = this.membershipConfig(this.core.config);
+      next = this.resolveMembership(this.core.config);
     } catch (e) {
       this.log.error(`the configuration's membership settings cannot be used here: ${(e as Error).message}; this node keeps its current ones`);
       return;
     }
-    const before = clusterWideSettings(this.membership.config);
-    const after = clusterWideSettings(next);
-    const changed = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((k) => before[k] !== after[k]);
+    const changed = settingChanges(this.membership.config, next);
     if (changed.length === 0) return;
     const tickMs = this.membership.config.tickMs;
     this.driver.reconfigure(next);
-    this.log.info(`membership settings changed: ${changed.map((k) => `${k} ${String(before[k] ?? 'unset')} -> ${String(after[k] ?? 'unset')}`).join(', ')}`);
-    if (next.tickMs !== tickMs) {
-      this.o.timers.clearInterval(this.timer);
-      this.timer = this.o.timers.setInterval(() => this.tick(), next.tickMs);
-    }
-    this.publishReport();
+    this.log.info(`membership settings changed: ${changed.join(', ')}`);
+    if (next.tickMs !== tickMs) this.tickEvery(next.tickMs);
+    this.reporter.publish();
   }
 
   private async runTransition(c: Extract<CoreCommand, { type: 'run' }>): Promise<void> {
@@ -709,110 +545,14 @@ export class Daemon extends DaemonEvents implements ControlTarget {
 
   // ---- this node -----------------------------------------------------------------------------
 
-  private report(): NodeReportData {
-    const fenced = Object.values(this.membership.peers)
-      .filter((p) => p.fence.phase === 'confirmed')
-      .map((p) => p.name);
-    return {
-      boot: this.boot,
-      rev: this.local.rev,
-      history: this.local.history,
-      failures: this.local.failures,
-      ...(this.unclean ? { unclean: this.unclean } : {}),
-      ...(this.shuttingDown ? { shutdown: true } : {}),
-      ...(fenced.length ? { fenced } : {}),
-      members: [...this.membership.members],
-      membership: clusterWideSettings(this.membership.config),
-    };
-  }
-
-  /** The message with this node's report for `peer`: what changed since the version it holds. */
-  private reportFor(peer: string): ReturnType<ReportOutbox['for']> {
-    this.outbox.observe(this.local.history);
-    return this.outbox.for(peer, this.report());
-  }
-
-  private sendReport(peer: string): void {
-    // Only to a peer whose incarnation is known (else nothing is sent, and the outbox must not count it as sent).
-    if (this.router.peerBoot(peer) !== undefined) this.router.send(peer, { type: 'report', report: this.reportFor(peer) });
-  }
-
-  private onLocalChange(): void {
-    this.publishReport();
-    // Of what a local change touches, only the fail counts are saved (not the whole state at every
-    // result of a burst: the state holds the whole document).
-    const failures = JSON.stringify(this.local.failures);
-    if (failures === this.savedFailures && !this.shuttingDown) return;
-    this.savedFailures = failures;
-    void this.persist(true);
-  }
-
-  private publishReport(): void {
-    this.feedCore({ type: 'report', node: this.o.node, report: this.report(), now: this.o.clock.now() });
-    // At most one message per peer and tick: a burst of changes (hundreds of actions) is sent once
-    // per tick, all changes since the last message together (results carry theirs meanwhile).
-    if (this.reportTick === this.tickCount) this.reportDirty = true;
-    else this.flushReport();
-  }
-
-  private flushReport(): void {
-    this.reportDirty = false;
-    this.reportTick = this.tickCount;
-    for (const peer of Object.keys(this.membership.peers)) this.sendReport(peer);
-  }
-
-  private sendToCoordinatorKick(reason: string): void {
-    // The report carrying the failure reaches every node; the coordinator reschedules on it.
-    this.feedCore({ type: 'kick', reason, now: this.o.clock.now() });
-  }
-
-  /**
-   * Waits for the state writes under way; undefined when the saved document then satisfies `ok`,
-   * else why not (the last write error). Writes again first when the last one failed (the space may
-   * be back), so that a retransmitted document is acknowledged once it can be saved.
-   */
-  private async whenDurable(ok: (saved: { epoch: number; key: string }) => boolean): Promise<string | undefined> {
-    if (this.saveError !== undefined) void this.persist(true);
-    await this.writer.flush();
-    if (this.durable !== undefined && ok(this.durable)) return undefined;
-    return this.saveError ?? 'it was not saved';
-  }
-
-  private persist(running: boolean, _previous?: PersistedState): Promise<void> {
-    if (this.final && running) return this.writer.flush();
-    return this.writer.save({
-      version: 1,
-      doc: this.core?.doc ?? this.fileDoc(),
-      failures: this.local ? [...this.local.failures] : [],
-      lastBoot: this.boot,
-      running,
-      peerBoots: this.freshness?.incarnations() ?? {},
-      ...(this.unclean !== undefined ? { unclean: this.unclean } : {}),
-    });
-  }
-
   /** Without permission to run (no quorum, stop-all policy, ...), this node stops what it runs. */
   private async stopLocalIfForbidden(): Promise<void> {
     if (this.membership.mayRun || this.membership.leaving) return;
     await this.stopLocal('this node may not run resources');
   }
 
-  private async stopLocal(reason: string): Promise<void> {
-    // What to stop includes the starts and promotes under way (pending), whose stops queue behind
-    // them; giving those up makes the stops run now rather than once the starts have finished.
-    const targets = toStop(this.local.history);
-    const givenUp = this.local.abortStarts(reason);
-    if (givenUp.length > 0) this.log.warn('giving up actions under way to stop everything', { reason, instances: givenUp });
-    for (const t of targets) {
-      const base = { resource: t.instance, node: this.o.node, interval: 0, reason, runnable: true } as const;
-      if (t.role === 'Promoted')
-        await this.local.run(`local/${this.boot}/${t.instance}/demote/${++this.reqSeq}`, {
-          ...base,
-          id: `${t.instance}_demote_0 ${this.o.node}`,
-          kind: 'demote',
-        });
-      await this.local.run(`local/${this.boot}/${t.instance}/stop/${++this.reqSeq}`, { ...base, id: `${t.instance}_stop_0 ${this.o.node}`, kind: 'stop' });
-    }
+  private stopLocal(reason: string): Promise<void> {
+    return this.local.stopAll(reason, (instance, kind) => `local/${this.boot}/${instance}/${kind}/${++this.reqSeq}`);
   }
 
   // ---- control ---------------------------------------------------------------------------------
@@ -857,13 +597,10 @@ export class Daemon extends DaemonEvents implements ControlTarget {
    * counts them, as the UDP one does) and daemon-channel messages. Drops are in `status().dropped`.
    */
   messageStats(): DaemonMessageStats {
-    const t = (this.transport as { stats?: () => { sent: number; received: number; sendErrors: number } } | undefined)?.stats?.();
-    const c = this.channel?.stats?.();
-    return {
-      ...(t ? { heartbeats: { sent: t.sent, received: t.received, sendErrors: t.sendErrors } } : {}),
-      ...(c ? { messages: { sent: c.sent.messages, packets: c.sent.packets, refused: c.sent.refused } } : {}),
-    };
+    return messageStats(this.transport, this.channel);
   }
+
+  // ---- lifecycle -------------------------------------------------------------------------------
 
   /**
    * For tests: stops dead as `kill -9` would — no leave message, resources left as they are, the
@@ -874,16 +611,9 @@ export class Daemon extends DaemonEvents implements ControlTarget {
     if (this.disposed) return;
     this.disposed = true;
     this.disposing = Promise.resolve();
-    this.o.timers.clearInterval(this.timer);
-    this.lifetime.abort();
     this.txn?.abort.abort();
-    this.rpc.cancelAll('abandoned');
-    await this.control?.dispose();
-    await this.local.dispose();
-    await this.transport?.dispose();
-    await this.channel?.dispose();
-    await this.o.arbiter?.dispose().catch(() => undefined);
-    await this.writer.flush();
+    await this.close('abandoned');
+    await this.durable.flush();
     this.lock?.abandon();
     this.removeAllListeners();
   }
@@ -900,39 +630,47 @@ export class Daemon extends DaemonEvents implements ControlTarget {
       return;
     }
     this.log.info('shutting down');
-    if (this.o.stopOnShutdown ?? true) {
-      // Ask the cluster to move everything off this node (the coordinator schedules stops here
-      // and starts elsewhere); if that cannot happen soon, stop what is left here directly.
-      this.shuttingDown = true;
-      this.onLocalChange();
-      const deadline = this.o.clock.now() + (this.o.shutdownTimeoutMs ?? 30_000);
-      const canMove = (): boolean => this.membership.mayRun && (this.core.view.coordinator !== this.o.node || scheduleBlocker(this.core) === undefined);
-      while (activeRoles(this.local.history).length > 0 && this.o.clock.now() < deadline && canMove()) await this.o.clock.sleep(50);
-      if (this.txn) {
-        this.txn.abort.abort();
-        while (this.txn && this.o.clock.now() < deadline) await this.o.clock.sleep(20);
-      }
-      // Killed while waiting (tests' abandon()): a dead process does nothing more — above all it
-      // must not write "stopped cleanly" into a state directory a next incarnation may already use.
-      if (this.abandoned) return;
-      await this.stopLocal('the node is shutting down').catch((e: Error) => this.log.error('stopping resources failed', { error: e.message }));
-    }
+    if (this.o.stopOnShutdown ?? true) await this.moveAway();
     if (this.abandoned) return;
-    this.final = true;
+    this.durable.finishing();
     this.stepMembership({ type: 'leave' });
     this.disposed = true;
+    await this.close('the daemon is stopping');
+    await this.durable.saveStopped();
+    await this.lock?.release();
+    this.removeAllListeners();
+  }
+
+  /**
+   * Asks the cluster to move everything off this node (the coordinator schedules stops here and
+   * starts elsewhere); if that cannot happen soon, stops what is left here directly.
+   */
+  private async moveAway(): Promise<void> {
+    this.shuttingDown = true;
+    this.reporter.localChanged();
+    const deadline = this.o.clock.now() + (this.o.shutdownTimeoutMs ?? 30_000);
+    const canMove = (): boolean => this.membership.mayRun && (this.core.view.coordinator !== this.o.node || scheduleBlocker(this.core) === undefined);
+    while (activeRoles(this.local.history).length > 0 && this.o.clock.now() < deadline && canMove()) await this.o.clock.sleep(50);
+    if (this.txn) {
+      this.txn.abort.abort();
+      while (this.txn && this.o.clock.now() < deadline) await this.o.clock.sleep(20);
+    }
+    // Killed while waiting (tests' abandon()): a dead process does nothing more — above all it
+    // must not write "stopped cleanly" into a state directory a next incarnation may already use.
+    if (this.abandoned) return;
+    await this.stopLocal('the node is shutting down').catch((e: Error) => this.log.error('stopping resources failed', { error: e.message }));
+  }
+
+  /** Stops the tick, cancels what waits, closes the control socket, this node's resources' runner and the transports. */
+  private async close(reason: string): Promise<void> {
     this.o.timers.clearInterval(this.timer);
     this.lifetime.abort();
-    this.rpc.cancelAll('the daemon is stopping');
+    this.rpc.cancelAll(reason);
     await this.control?.dispose();
     await this.local.dispose();
     await this.transport?.dispose();
     await this.channel?.dispose();
     await this.o.arbiter?.dispose().catch(() => undefined);
-    await this.persist(false);
-    await this.writer.flush();
-    await this.lock?.release();
-    this.removeAllListeners();
   }
 }
 

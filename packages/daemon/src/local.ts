@@ -233,6 +233,23 @@ export class LocalNode {
     return [...this.abortable.keys()];
   }
 
+  /**
+   * Stops everything active here, demoting what is promoted first. What to stop includes the starts
+   * and promotes under way (pending), whose stops queue behind them; giving those up makes the stops
+   * run now rather than once the starts have finished. `key` names each action (unique per incarnation).
+   */
+  async stopAll(reason: string, key: (instance: string, kind: 'demote' | 'stop') => string): Promise<void> {
+    const node = this.deps.node;
+    const targets = toStop(this.history);
+    const givenUp = this.abortStarts(reason);
+    if (givenUp.length > 0) this.deps.logger.warn('giving up actions under way to stop everything', { reason, instances: givenUp });
+    for (const t of targets) {
+      const base = { resource: t.instance, node, interval: 0, reason, runnable: true } as const;
+      if (t.role === 'Promoted') await this.run(key(t.instance, 'demote'), { ...base, id: `${t.instance}_demote_0 ${node}`, kind: 'demote' });
+      await this.run(key(t.instance, 'stop'), { ...base, id: `${t.instance}_stop_0 ${node}`, kind: 'stop' });
+    }
+  }
+
   private async executeHeld(action: GraphAction, silent: boolean, giveUp: AbortController | undefined): Promise<ActionResult> {
     if (this.running >= NODE_ACTION_LIMIT) await new Promise<void>((resolve) => this.waiting.push(resolve));
     this.running += 1;
