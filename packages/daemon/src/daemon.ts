@@ -18,7 +18,6 @@ import {
   type MembershipEvent,
   type MembershipInput,
   type MembershipState,
-  type ResolvedConfig,
   type Transport,
   type TransportInput,
 } from '@paceline/membership';
@@ -29,7 +28,7 @@ import { coordinatorStep, docRetransmitTargets, initialCoreState, scheduleBlocke
 import { ActionRpc } from './action-rpc.js';
 import { PeerRouter } from './peer-router.js';
 import { MembershipDriver } from './membership-driver.js';
-import { checkOverrides, describeOverrides, nodesWithAddresses, resolveMembership, settingChanges } from './membership-settings.js';
+import { checkOverrides, describeOverrides, nodesWithAddresses, resolveMembership } from './membership-settings.js';
 import { Admin, type UpdateAnswer } from './admin.js';
 import { DaemonError } from './errors.js';
 import type { DaemonOptions } from './options.js';
@@ -202,7 +201,12 @@ export class Daemon extends DaemonEvents implements ControlTarget {
       config.nodes.map((n) => n.name),
       peerBoots,
     );
-    const settings = this.resolveMembership(config);
+    const settings = resolveMembership(config, {
+      self: o.node,
+      nodes: membershipNodes(nodesWithAddresses(config, o.addresses)),
+      overrides: o.membership,
+      arbiter: o.arbiter !== undefined,
+    });
     this.driver = this.membershipDriver(config, initialState(settings, { boot: this.boot, peerBoots }));
     this.core = initialCoreState(o.node, start.doc, this.driver.view());
     this.local = this.localNode(config, start);
@@ -241,16 +245,6 @@ export class Daemon extends DaemonEvents implements ControlTarget {
     };
   }
 
-  /** The membership settings in effect for `config` (the nodes and links stay the ones this daemon started with). */
-  private resolveMembership(config: ClusterConfig): ResolvedConfig {
-    return resolveMembership(config, {
-      self: this.o.node,
-      nodes: this.driver?.state.config.nodes ?? membershipNodes(nodesWithAddresses(config, this.o.addresses)),
-      overrides: this.o.membership,
-      arbiter: this.o.arbiter !== undefined,
-    });
-  }
-
   private membershipDriver(config: ClusterConfig, state: MembershipState): MembershipDriver {
     const o = this.o;
     return new MembershipDriver(
@@ -261,6 +255,7 @@ export class Daemon extends DaemonEvents implements ControlTarget {
         fence: o.fence,
         witness: o.witness,
         arbiter: o.arbiter,
+        overrides: o.membership,
         lifetime: this.lifetime.signal,
         transport: () => this.transport,
         stopped: () => this.disposed,
@@ -445,19 +440,9 @@ export class Daemon extends DaemonEvents implements ControlTarget {
 
   /** A changed `membership` section takes effect at once (its nodes and links only at a restart). */
   private applyMembershipSettings(): void {
-    let next: ResolvedConfig;
-    try {
-      next = this.resolveMembership(this.core.config);
-    } catch (e) {
-      this.log.error(`the configuration's membership settings cannot be used here: ${(e as Error).message}; this node keeps its current ones`);
-      return;
-    }
-    const changed = settingChanges(this.membership.config, next);
-    if (changed.length === 0) return;
     const tickMs = this.membership.config.tickMs;
-    this.driver.reconfigure(next);
-    this.log.info(`membership settings changed: ${changed.join(', ')}`);
-    if (next.tickMs !== tickMs) this.tickEvery(next.tickMs);
+    if (this.driver.applySettings(this.core.config).length === 0) return;
+    if (this.membership.config.tickMs !== tickMs) this.tickEvery(this.membership.config.tickMs);
     this.reporter.publish();
   }
 

@@ -6,7 +6,7 @@
  * coordinator core reads (who is a member, who is proven down and why).
  */
 import type { Clock, Logger } from '@paceline/agent-api';
-import type { ClusterConfig, FenceType } from '@paceline/model';
+import type { ClusterConfig, FenceType, MembershipSettings } from '@paceline/model';
 import {
   explainMayRun,
   explainPeerSafelyDown,
@@ -21,6 +21,7 @@ import {
 } from '@paceline/membership';
 import type { MembershipView, NodeReportData } from './core.js';
 import { activeRoles } from './local.js';
+import { resolveMembership, settingChanges } from './membership-settings.js';
 
 export interface FenceOutcome {
   readonly ok: boolean;
@@ -54,6 +55,8 @@ export interface MembershipDriverPorts {
   readonly fence?: FenceHook | undefined;
   readonly witness?: (() => Promise<boolean>) | undefined;
   readonly arbiter?: DaemonArbiter | undefined;
+  /** This node's overrides of the configuration's `membership` section. */
+  readonly overrides?: MembershipSettings | undefined;
   /** Aborted when the daemon stops (fencing stops waiting). */
   readonly lifetime: AbortSignal;
   transport(): Transport | undefined;
@@ -101,9 +104,29 @@ export class MembershipDriver {
     }
   }
 
-  /** New settings (a changed `membership` section); the nodes and links stay. */
-  reconfigure(config: ResolvedConfig): void {
-    this.state = reconfigure(this.state, config);
+  /**
+   * A changed configuration's `membership` section takes effect at once, under this node's
+   * overrides (its nodes and links only at a restart). Returns what changed, as "name old -> new";
+   * settings that do not resolve here are logged and the current ones kept.
+   */
+  applySettings(config: ClusterConfig): string[] {
+    let next: ResolvedConfig;
+    try {
+      next = resolveMembership(config, {
+        self: this.p.node,
+        nodes: this.state.config.nodes,
+        overrides: this.p.overrides,
+        arbiter: this.p.arbiter !== undefined,
+      });
+    } catch (e) {
+      this.p.log.error(`the configuration's membership settings cannot be used here: ${(e as Error).message}; this node keeps its current ones`);
+      return [];
+    }
+    const changed = settingChanges(this.state.config, next);
+    if (changed.length === 0) return changed;
+    this.state = reconfigure(this.state, next);
+    this.p.log.info(`membership settings changed: ${changed.join(', ')}`);
+    return changed;
   }
 
   /** Logs a membership event, acts on those that concern membership's own work (fencing, the arbiter's vote, forged packets), and hands it on. */
