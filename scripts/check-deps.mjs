@@ -2,8 +2,11 @@
 // Enforces the architecture's dependency direction. Each workspace package may import only the
 // @paceline packages listed for it below, must declare them in package.json, and must reference
 // them in tsconfig.json. A new package must be added here: its place in the layering is a decision.
+// Inside a package, modules must not import each other in a cycle (issue #12: a cycle makes the
+// order modules are evaluated in depend on which one is loaded first); `import type` and
+// `export type` lines are erased at build time and do not count.
 import { readFileSync, readdirSync, existsSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, normalize, relative } from 'node:path';
 
 const ALLOWED = {
   '@paceline/model': [],
@@ -78,6 +81,60 @@ for (const dir of pkgDirs) {
     }
   }
 }
+/** Runtime import cycles among a package's own modules (Tarjan's strongly connected components). */
+function importCycles(srcDir) {
+  const graph = new Map();
+  for (const f of files(srcDir)) {
+    const deps = [];
+    for (const m of readFileSync(f, 'utf8').matchAll(/^(?:import|export)\s+(type\s+)?[^;]*?\bfrom\s+'(\.{1,2}\/[^']+)'/gms)) {
+      if (m[1]) continue;
+      deps.push(normalize(join(dirname(f), m[2].replace(/\.js$/, '.ts'))));
+    }
+    graph.set(normalize(f), deps);
+  }
+  const index = new Map();
+  const low = new Map();
+  const stack = [];
+  const onStack = new Set();
+  const cycles = [];
+  let next = 0;
+  const visit = (v) => {
+    index.set(v, next);
+    low.set(v, next++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!graph.has(w)) continue;
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v), low.get(w)));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v), index.get(w)));
+    }
+    if (low.get(v) !== index.get(v)) return;
+    const component = [];
+    let w;
+    do {
+      w = stack.pop();
+      onStack.delete(w);
+      component.push(w);
+    } while (w !== v);
+    if (component.length > 1) cycles.push(component);
+  };
+  for (const v of graph.keys()) if (!index.has(v)) visit(v);
+  return cycles;
+}
+for (const dir of pkgDirs) {
+  const srcDir = join(dir, 'src');
+  if (!existsSync(srcDir)) continue;
+  for (const cycle of importCycles(srcDir))
+    problems.push(
+      `${relative(root, dir)}: modules import each other in a cycle: ${cycle
+        .map((f) => relative(srcDir, f))
+        .sort()
+        .join(', ')}`,
+    );
+}
+
 const unique = [...new Set(problems)];
 if (unique.length) {
   console.error(`check-deps: ${unique.length} layering problem(s):\n${unique.map((p) => `  - ${p}`).join('\n')}`);

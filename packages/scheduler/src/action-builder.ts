@@ -6,7 +6,7 @@
 import type { NodeView } from './nodes.js';
 import type { Resource } from './resources.js';
 import { roleRank } from './roles.js';
-import { actionKey, type Action, type ActionContext, type ActionSet } from './actions.js';
+import { actionKey, type Action, type ActionContext, type ActionSet } from './action-set.js';
 
 export class ActionBuilder {
   readonly list: Action[] = [];

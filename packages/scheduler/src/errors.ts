@@ -7,7 +7,7 @@ import { PacelineError } from '@paceline/model';
 
 export class SchedulerInvariantError extends PacelineError<'SCHEDULER_INVARIANT'> {
   constructor(
-    /** The stage or function that found it, e.g. `copyActionSet (actions.ts)`. */
+    /** The stage or function that found it, e.g. `copyActionSet (action-set.ts)`. */
     readonly where: string,
     /** What it found. */
     readonly detail: string,

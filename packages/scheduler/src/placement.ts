@@ -4,7 +4,7 @@
  * instance from a node, required runnable starts add it; blocked actions leave things as they are.
  */
 import type { InstancePlacement, Role } from '@paceline/model';
-import type { ActionSet } from './actions.js';
+import type { ActionSet } from './action-set.js';
 import type { ResourceTree, Resource } from './resources.js';
 import { cloneOf, groupOf } from './resources.js';
 import type { UnpackResult } from './unpack.js';

@@ -5,7 +5,7 @@
  * Pacemaker words its Transition Summary; `blocked` when the wanted action cannot run.
  */
 import type { Role, SummaryLine } from '@paceline/model';
-import type { Action, ActionSet } from './actions.js';
+import type { Action, ActionSet } from './action-set.js';
 import type { ResourceTree, Resource } from './resources.js';
 import type { UnpackResult } from './unpack.js';
 import type { Assignment } from './assign/index.js';

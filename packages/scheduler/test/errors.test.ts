@@ -1,5 +1,5 @@
 /** The scheduler's own errors name where and what (errors.ts). */
-import { copyActionSet, type Action, type ActionSet } from '../src/actions.js';
+import { copyActionSet, type Action, type ActionSet } from '../src/action-set.js';
 import { SchedulerInvariantError } from '../src/errors.js';
 
 test('an action copied from a set it is not in is a SchedulerInvariantError naming the function and the action', () => {
@@ -7,12 +7,12 @@ test('an action copied from a set it is not in is a SchedulerInvariantError nami
   const stray = { id: 'web_start_0', task: 'start' } as Action;
   const { copyOf } = copyActionSet(empty);
   expect(() => copyOf(stray)).toThrow(SchedulerInvariantError);
-  expect(() => copyOf(stray)).toThrow('scheduler bug in copyActionSet (actions.ts): action web_start_0 is not in the action set it was copied from');
+  expect(() => copyOf(stray)).toThrow('scheduler bug in copyActionSet (action-set.ts): action web_start_0 is not in the action set it was copied from');
   let caught: unknown;
   try {
     copyOf(stray);
   } catch (e) {
     caught = e;
   }
-  expect(caught).toMatchObject({ code: 'SCHEDULER_INVARIANT', where: 'copyActionSet (actions.ts)' });
+  expect(caught).toMatchObject({ code: 'SCHEDULER_INVARIANT', where: 'copyActionSet (action-set.ts)' });
 });

@@ -9,8 +9,8 @@
  * a resource's own orderings; constraints.ts: order constraints; propagate.ts: the propagation.
  */
 import type { ClusterConfig } from '@paceline/model';
-import type { Action, ActionSet } from '../actions.js';
-import { copyActionSet } from '../actions.js';
+import type { Action, ActionSet } from '../action-set.js';
+import { copyActionSet } from '../action-set.js';
 import type { ResourceTree } from '../resources.js';
 import { expandOrderSets } from '../ordersets.js';
 import { EdgeBuilder, type Ordering } from './edges.js';

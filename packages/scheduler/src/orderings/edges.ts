@@ -5,8 +5,8 @@
  * stage's own copy of the action set: it may add actions (a node-less first action that cannot run,
  * a one-or-more point).
  */
-import type { Action, ActionSet } from '../actions.js';
-import { actionKey } from '../actions.js';
+import type { Action, ActionSet } from '../action-set.js';
+import { actionKey } from '../action-set.js';
 import type { Resource } from '../resources.js';
 import { COLLECTIVE_FIRST_TASK } from '../clone/index.js';
 

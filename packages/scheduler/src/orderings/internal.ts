@@ -4,7 +4,7 @@
  * around its members' and a group's chain of members; a promotable clone's promote and demote
  * around its instances' (the clone module's rules).
  */
-import type { ActionSet } from '../actions.js';
+import type { ActionSet } from '../action-set.js';
 import type { Resource, ResourceTree } from '../resources.js';
 import { needsFencing } from '../resources.js';
 import { promotableInternalOrderings, type OrderKind } from '../clone/index.js';

@@ -6,8 +6,8 @@
  * unrunnable start blocks what must be colocated with it.
  */
 import { INFINITY } from '@paceline/model';
-import type { Action, ActionSet } from '../actions.js';
-import { copyActionSet } from '../actions.js';
+import type { Action, ActionSet } from '../action-set.js';
+import { copyActionSet } from '../action-set.js';
 import type { Resource, ResourceTree } from '../resources.js';
 import { leaves } from '../resources.js';
 import type { ColocationIndex } from '../colocations.js';
