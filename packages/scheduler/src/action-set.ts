@@ -24,7 +24,7 @@ export interface Action {
   /** Part of a live migration that is still possible (Pacemaker: migrate_runnable). */
   migratable?: boolean;
   /** Why the action exists, for the graph and explanations (reason stays Pacemaker's "due to"). */
-  why?: string;
+  why?: ActionWhy;
   /**
    * A one-or-more point (clone-min): how many of its firsts must be runnable for it to be
    * (Pacemaker's required_runnable_before). Absent: one.
@@ -32,6 +32,25 @@ export interface Action {
   readonly requiredFirsts?: number;
   /** Fencing actions: what the fence device is asked to do (the reason says why). */
   readonly fenceType?: 'reboot' | 'off' | 'on';
+}
+
+/**
+ * Why an action exists: a plain restart (which an ordering that makes the action required
+ * replaces with itself), an ordering that made it required, or a sentence of the stage that made
+ * it. `formatWhy` is the one formatter.
+ */
+export type ActionWhy =
+  { readonly kind: 'restart' } | { readonly kind: 'required-by'; readonly ordering: string } | { readonly kind: 'text'; readonly text: string };
+
+export function formatWhy(why: ActionWhy): string {
+  switch (why.kind) {
+    case 'restart':
+      return 'restart';
+    case 'required-by':
+      return `required by ${why.ordering}`;
+    case 'text':
+      return why.text;
+  }
 }
 
 export interface ActionSet {

@@ -10,7 +10,7 @@ import { needsFencing } from './resources.js';
 import { roleRank } from './roles.js';
 import type { ParamChange, RscStatus } from './unpack.js';
 import type { ActionBuilder } from './action-builder.js';
-import { actionKey, type Action } from './action-set.js';
+import { actionKey, type Action, type ActionWhy } from './action-set.js';
 
 /** What a primitive's actions must achieve, decided before any is made. */
 interface PrimitivePlan {
@@ -115,16 +115,19 @@ function roleChanges(b: ActionBuilder, r: Resource, plan: PrimitivePlan): void {
       const start = b.byKey.get(actionKey(r.id, 'start', allocated));
       if (start && !start.reason) start.reason = 'resource definition change';
     }
-    if (redefined.action === 'reload') b.make(r, 'reload', allocated, false).why = redefined.detail;
+    if (redefined.action === 'reload') b.make(r, 'reload', allocated, false).why = { kind: 'text', text: redefined.detail };
     for (const interval of redefined.monitors) b.make(r, 'monitor', allocated, false, { interval });
   }
 }
+
+const RESTART: ActionWhy = { kind: 'restart' };
+const text = (sentence: string): ActionWhy => ({ kind: 'text', text: sentence });
 
 /** Why each action exists (kept when an earlier stage already said), and which may be a migration. */
 function explainAndMigrate(b: ActionBuilder, r: Resource, plan: PrimitivePlan): void {
   const { st, allocated, nextRole, moving, multiply, redefined } = plan;
   const current = st.current;
-  const why = moving
+  const reason = moving
     ? `moving from ${current} to ${allocated}`
     : st.failed && st.stopOnFailure
       ? `recovering ${r.id} after a failure`
@@ -135,11 +138,12 @@ function explainAndMigrate(b: ActionBuilder, r: Resource, plan: PrimitivePlan): 
           : redefined?.action === 'restart'
             ? redefined.detail
             : undefined;
+  const why = reason === undefined ? undefined : text(reason);
   for (const a of b.byRsc.get(r.id) ?? []) {
-    if (a.task === 'stop') a.why = why ?? (nextRole === 'Stopped' ? (b.ctx.assignment.nextRoleReason.get(r.id) ?? 'to be stopped') : 'restart');
-    else if (a.task === 'start') a.why = why ?? (st.role === 'Stopped' ? `placed on ${allocated}` : 'restart');
-    else if (a.task === 'promote') a.why = `chosen to be promoted on ${a.node}`;
-    else if (a.task === 'demote') a.why = nextRole === 'Stopped' ? 'stopping' : 'no longer chosen to be promoted';
+    if (a.task === 'stop') a.why = why ?? (nextRole === 'Stopped' ? text(b.ctx.assignment.nextRoleReason.get(r.id) ?? 'to be stopped') : RESTART);
+    else if (a.task === 'start') a.why = why ?? (st.role === 'Stopped' ? text(`placed on ${allocated}`) : RESTART);
+    else if (a.task === 'promote') a.why = text(`chosen to be promoted on ${a.node}`);
+    else if (a.task === 'demote') a.why = text(nextRole === 'Stopped' ? 'stopping' : 'no longer chosen to be promoted');
   }
   // Live migration: the stop and start of a moving resource may become migrate_to/migrate_from.
   if (moving && plan.canMigrate && (st.runningOn.length === 1 || plan.continuing) && allocated !== null) {

@@ -26,7 +26,7 @@ import { assignResources, type AssignOptions } from './assign/index.js';
 import { addNotifications, edgesThroughPseudo } from './clone/index.js';
 import { inhibitUnpairedInstances } from './inhibit.js';
 import { createActions } from './actions.js';
-import type { Action } from './action-set.js';
+import { formatWhy, type Action } from './action-set.js';
 import { buildOrderings, probeEdges, propagate } from './orderings/index.js';
 import { extraStopLines, summarize } from './summary.js';
 import { currentPlacement, finalPlacement } from './placement.js';
@@ -170,7 +170,7 @@ function toGraphAction(a: Action): GraphAction {
   if (a.task === 'fence') {
     return { id: a.id, kind: 'fence', node: a.node!, interval: 0, fenceType: a.fenceType ?? 'reboot', reason: a.reason ?? '', runnable: a.runnable };
   }
-  const reason = a.reason ?? a.why ?? defaultReason(a);
+  const reason = a.reason ?? (a.why !== undefined ? formatWhy(a.why) : defaultReason(a));
   const out: { -readonly [K in keyof GraphAction]: GraphAction[K] } = {
     id: a.id,
     kind: a.pseudo ? 'pseudo' : (a.task as GraphAction['kind']),

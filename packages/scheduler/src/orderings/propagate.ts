@@ -121,7 +121,7 @@ function applyOrdering(ordering: Ordering, actions: ActionSet): Action[] {
     if (!a.optional) return;
     a.optional = false;
     // The action became necessary through this ordering: say so.
-    if (a.why === undefined || a.why === 'restart') a.why = `required by ${ordering.reason}`;
+    if (a.why === undefined || a.why.kind === 'restart') a.why = { kind: 'required-by', ordering: ordering.reason };
     changed.add(a);
   };
   const clearMigratable = (a: Action): void => {
