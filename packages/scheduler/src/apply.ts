@@ -110,7 +110,7 @@ interface NodeWork {
 
 /** The nodes' working histories, each opened on its first write. */
 class NodeHistories {
-  private readonly work = new Map<string, NodeWork>();
+  private readonly opened = new Map<string, NodeWork>();
   private readonly nodeByName: ReadonlyMap<string, NodeStatus>;
 
   constructor(status: ClusterStatus) {
@@ -123,8 +123,8 @@ class NodeHistories {
 
   /** The node's working history; new call ids continue after the highest it has. */
   open(name: string): NodeWork {
-    let w = this.work.get(name);
-    if (w) return w;
+    let work = this.opened.get(name);
+    if (work) return work;
     const node = this.nodeByName.get(name)!;
     let max = 0;
     const histories = new Map<string, ResourceHistory>();
@@ -132,20 +132,20 @@ class NodeHistories {
       histories.set(h.resource, h);
       for (const o of h.ops) if (o.callId > max) max = o.callId;
     }
-    w = { node, histories, order: node.history.map((h) => h.resource), owned: new Set(), aliases: undefined, nextCall: max + 1, changed: false };
-    this.work.set(name, w);
-    return w;
+    work = { node, histories, order: node.history.map((h) => h.resource), owned: new Set(), aliases: undefined, nextCall: max + 1, changed: false };
+    this.opened.set(name, work);
+    return work;
   }
 
   /** Fencing (reboot/off): the node is offline and clean, its history cleared. */
   fence(name: string): void {
-    const w = this.open(name);
-    w.node = emptyNodeStatus(w.node.name, 'offline');
-    w.histories = new Map();
-    w.order = [];
-    w.owned = new Set();
-    w.aliases = undefined;
-    w.changed = true;
+    const work = this.open(name);
+    work.node = emptyNodeStatus(work.node.name, 'offline');
+    work.histories = new Map();
+    work.order = [];
+    work.owned = new Set();
+    work.aliases = undefined;
+    work.changed = true;
   }
 
   /** The status with every changed node's history written back. */
@@ -153,24 +153,24 @@ class NodeHistories {
     return {
       ...status,
       nodes: status.nodes.map((n) => {
-        const w = this.work.get(n.name);
-        if (!w || !w.changed) return n;
-        return { ...w.node, history: w.order.map((r) => w.histories.get(r)!) };
+        const work = this.opened.get(n.name);
+        if (!work || !work.changed) return n;
+        return { ...work.node, history: work.order.map((r) => work.histories.get(r)!) };
       }),
     };
   }
 }
 
 /** Appends the operation of a succeeded action on `instance` to its history entry on the action's node. */
-function recordOperation(w: NodeWork, a: GraphAction, instance: string, run: RunContext): void {
+function recordOperation(work: NodeWork, a: GraphAction, instance: string, run: RunContext): void {
   const primitiveId = a.primitive ?? baseId(instance);
   const info = run.prims.get(primitiveId);
-  const { key, hist } = writableEntry(w, instance, primitiveId, info);
-  const record = operationRecord(a, instance, key, w.nextCall++, info?.primitive, run);
+  const { key, hist } = writableEntry(work, instance, primitiveId, info);
+  const record = operationRecord(a, instance, key, work.nextCall++, info?.primitive, run);
   const ops = hist.ops as OpRecord[];
   dropCancelledMonitors(ops, a, record.interval);
   ops.push(record);
-  w.changed = true;
+  work.changed = true;
 }
 
 /**
@@ -178,27 +178,27 @@ function recordOperation(w: NodeWork, a: GraphAction, instance: string, run: Run
  * clone the primitive's (or an existing "rsc:N" one) — as this apply's own copy (copied on first
  * write; created when the node has none).
  */
-function writableEntry(w: NodeWork, instance: string, primitiveId: string, info: PrimitiveInfo | undefined): { key: string; hist: ResourceHistory } {
+function writableEntry(work: NodeWork, instance: string, primitiveId: string, info: PrimitiveInfo | undefined): { key: string; hist: ResourceHistory } {
   let key = instance;
   if (info?.anonymous) {
-    if (!w.aliases) {
-      w.aliases = new Map();
-      for (const r of w.order) if (!w.aliases.has(baseId(r)) || r === baseId(r)) w.aliases.set(baseId(r), r);
+    if (!work.aliases) {
+      work.aliases = new Map();
+      for (const r of work.order) if (!work.aliases.has(baseId(r)) || r === baseId(r)) work.aliases.set(baseId(r), r);
     }
-    key = w.aliases.get(primitiveId) ?? primitiveId;
-    w.aliases.set(primitiveId, key);
+    key = work.aliases.get(primitiveId) ?? primitiveId;
+    work.aliases.set(primitiveId, key);
   }
-  let hist = w.histories.get(key);
+  let hist = work.histories.get(key);
   if (!hist) {
     hist = { resource: key, ...(info ? { agent: info.primitive.agent } : {}), ops: [] };
-    w.histories.set(key, hist);
-    w.order.push(key);
-    w.owned.add(key);
+    work.histories.set(key, hist);
+    work.order.push(key);
+    work.owned.add(key);
   }
-  if (!w.owned.has(key)) {
+  if (!work.owned.has(key)) {
     hist = { ...hist, ops: [...hist.ops] };
-    w.histories.set(key, hist);
-    w.owned.add(key);
+    work.histories.set(key, hist);
+    work.owned.add(key);
   }
   return { key, hist };
 }

@@ -18,12 +18,12 @@ export function newScoreBook(): ScoreBook {
 }
 
 export function tableOf(book: ScoreBook, rsc: string): ScoreTable {
-  let t = book.tables.get(rsc);
-  if (!t) {
-    t = new Map();
-    book.tables.set(rsc, t);
+  let table = book.tables.get(rsc);
+  if (!table) {
+    table = new Map();
+    book.tables.set(rsc, table);
   }
-  return t;
+  return table;
 }
 
 /** Records a contribution (a zero one only when it is a ban: "banned" is news even at 0). */
@@ -41,8 +41,8 @@ export function note(book: ScoreBook, rsc: string, node: string, cause: Cause, s
 
 /** Pacemaker's resource_node_score: add to an existing entry, or create it. */
 export function addNodeScore(book: ScoreBook, rsc: string, node: string, score: number, cause: Cause): void {
-  const t = tableOf(book, rsc);
-  const old = t.get(node);
-  t.set(node, old === undefined ? score : addScores(old, score));
+  const table = tableOf(book, rsc);
+  const old = table.get(node);
+  table.set(node, old === undefined ? score : addScores(old, score));
   note(book, rsc, node, cause, score);
 }

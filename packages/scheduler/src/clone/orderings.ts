@@ -65,27 +65,27 @@ export interface OrderSpec {
  */
 export function promotableInternalOrderings(cloneId: string, instances: readonly string[], ordered: boolean): OrderSpec[] {
   const out: OrderSpec[] = [];
-  const o = (fr: string, ft: string, tr: string, tt: string, kinds: OrderKind[], reason: string): void => {
-    out.push({ first: { rsc: fr, task: ft }, then: { rsc: tr, task: tt }, kinds, reason });
+  const order = (firstRsc: string, firstTask: string, thenRsc: string, thenTask: string, kinds: OrderKind[], reason: string): void => {
+    out.push({ first: { rsc: firstRsc, task: firstTask }, then: { rsc: thenRsc, task: thenTask }, kinds, reason });
   };
-  o(cloneId, 'running', cloneId, 'promote', ['runnable-left'], `${cloneId}: instances run before any is promoted`);
-  o(cloneId, 'demoted', cloneId, 'stop', ['optional'], `${cloneId}: demote before stop`);
-  o(cloneId, 'stopped', cloneId, 'start', ['optional'], `${cloneId}: stopped before started again`);
+  order(cloneId, 'running', cloneId, 'promote', ['runnable-left'], `${cloneId}: instances run before any is promoted`);
+  order(cloneId, 'demoted', cloneId, 'stop', ['optional'], `${cloneId}: demote before stop`);
+  order(cloneId, 'stopped', cloneId, 'start', ['optional'], `${cloneId}: stopped before started again`);
   // Pacemaker's promotable restart ordering: start and promote wait for every stop and demote.
-  o(cloneId, 'stopped', cloneId, 'promote', ['optional'], `${cloneId}: stops before promotions`);
-  o(cloneId, 'demoted', cloneId, 'start', ['optional'], `${cloneId}: demotions before starts`);
-  o(cloneId, 'demoted', cloneId, 'promote', ['optional'], `${cloneId}: demotions before promotions`);
-  o(cloneId, 'demote', cloneId, 'demoted', ['optional'], `${cloneId}: demote before demoted`);
+  order(cloneId, 'stopped', cloneId, 'promote', ['optional'], `${cloneId}: stops before promotions`);
+  order(cloneId, 'demoted', cloneId, 'start', ['optional'], `${cloneId}: demotions before starts`);
+  order(cloneId, 'demoted', cloneId, 'promote', ['optional'], `${cloneId}: demotions before promotions`);
+  order(cloneId, 'demote', cloneId, 'demoted', ['optional'], `${cloneId}: demote before demoted`);
   let prev: string | undefined;
   for (const id of instances) {
-    o(id, 'demote', id, 'promote', ['optional'], `${id}: demote before promote`);
-    o(cloneId, 'promote', id, 'promote', ['optional'], `${cloneId} promote`);
-    o(id, 'promote', cloneId, 'promoted', ['optional'], `${cloneId} promoted`);
-    o(cloneId, 'demote', id, 'demote', ['optional'], `${cloneId} demote`);
-    o(id, 'demote', cloneId, 'demoted', ['optional'], `${cloneId} demoted`);
+    order(id, 'demote', id, 'promote', ['optional'], `${id}: demote before promote`);
+    order(cloneId, 'promote', id, 'promote', ['optional'], `${cloneId} promote`);
+    order(id, 'promote', cloneId, 'promoted', ['optional'], `${cloneId} promoted`);
+    order(cloneId, 'demote', id, 'demote', ['optional'], `${cloneId} demote`);
+    order(id, 'demote', cloneId, 'demoted', ['optional'], `${cloneId} demoted`);
     if (ordered && prev !== undefined) {
-      o(prev, 'promote', id, 'promote', ['optional'], `${cloneId} is ordered`);
-      o(id, 'demote', prev, 'demote', ['optional'], `${cloneId} is ordered`);
+      order(prev, 'promote', id, 'promote', ['optional'], `${cloneId} is ordered`);
+      order(id, 'demote', prev, 'demote', ['optional'], `${cloneId} is ordered`);
     }
     prev = id;
   }

@@ -133,21 +133,25 @@ export function chooseRoles(input: RoleInput): RoleDecision[] {
   const promotedOn = new Map<string, number>();
   let promoted = 0;
   const out: RoleDecision[] = [];
-  for (const w of ranked) {
-    const inst = w.inst;
-    const base = { instance: inst.id, node: inst.node, priority: w.priority, rank: w.rank };
+  for (const candidate of ranked) {
+    const inst = candidate.inst;
+    const base = { instance: inst.id, node: inst.node, priority: candidate.priority, rank: candidate.rank };
     if (inst.node === null) {
       out.push({ ...base, role: 'Stopped', reason: 'not placed' });
       continue;
     }
-    const reason = whyNotPromoted(input, w, inst.node, promoted, promotedOn.get(inst.node) ?? 0);
+    const reason = whyNotPromoted(input, candidate, inst.node, promoted, promotedOn.get(inst.node) ?? 0);
     if (reason !== undefined) {
       out.push({ ...base, role: 'Unpromoted', reason });
       continue;
     }
     promotedOn.set(inst.node, (promotedOn.get(inst.node) ?? 0) + 1);
     promoted++;
-    out.push({ ...base, role: 'Promoted', reason: `promoted (rank ${w.rank}: ${w.why.join(', ')})${w.note !== undefined ? `; ${w.note}` : ''}` });
+    out.push({
+      ...base,
+      role: 'Promoted',
+      reason: `promoted (rank ${candidate.rank}: ${candidate.why.join(', ')})${candidate.note !== undefined ? `; ${candidate.note}` : ''}`,
+    });
   }
   return out;
 }
@@ -203,15 +207,15 @@ function promotionPriority(input: RoleInput, inst: PromotableInstance): Candidat
  */
 function rankCandidates(input: RoleInput, candidates: Candidate[]): Candidate[] {
   const nodeWeight = new Map<string, Score>(input.cloneScores);
-  for (const w of candidates) {
-    if (w.inst.node === null || w.priority < 0) continue;
-    nodeWeight.set(w.inst.node, addScores(nodeWeight.get(w.inst.node) ?? 0, w.priority));
+  for (const candidate of candidates) {
+    if (candidate.inst.node === null || candidate.priority < 0) continue;
+    nodeWeight.set(candidate.inst.node, addScores(nodeWeight.get(candidate.inst.node) ?? 0, candidate.priority));
   }
   for (const [node, s] of input.colocationNodeScores ?? []) nodeWeight.set(node, addScores(nodeWeight.get(node) ?? 0, s));
   const weights = input.adjustWeights !== undefined ? new Map(input.adjustWeights(nodeWeight)) : nodeWeight;
-  for (const w of candidates) {
-    if (!w.inst.managed && w.inst.currentRole === 'Promoted') w.rank = INFINITY;
-    else if (w.inst.node !== null && w.priority >= 0) w.rank = weights.get(w.inst.node) ?? 0;
+  for (const candidate of candidates) {
+    if (!candidate.inst.managed && candidate.inst.currentRole === 'Promoted') candidate.rank = INFINITY;
+    else if (candidate.inst.node !== null && candidate.priority >= 0) candidate.rank = weights.get(candidate.inst.node) ?? 0;
   }
   const cmpBase = input.compareInstances ?? ((a: PromotableInstance, b: PromotableInstance) => a.number - b.number);
   return candidates.sort((a, b) => {
@@ -224,11 +228,11 @@ function rankCandidates(input: RoleInput, candidates: Candidate[]): Candidate[] 
 }
 
 /** Why a placed candidate stays unpromoted, given how many are promoted already (in all, and on its node); undefined: promote it. */
-function whyNotPromoted(input: RoleInput, w: Candidate, node: string, promoted: number, promotedHere: number): string | undefined {
-  const inst = w.inst;
-  if (w.rank < 0) return `promotion rank ${w.rank} is negative (${w.why.join(', ')})`;
+function whyNotPromoted(input: RoleInput, candidate: Candidate, node: string, promoted: number, promotedHere: number): string | undefined {
+  const inst = candidate.inst;
+  if (candidate.rank < 0) return `promotion rank ${candidate.rank} is negative (${candidate.why.join(', ')})`;
   if (promoted >= input.promotedMax && input.cloneManaged !== false) return `promoted-max (${input.promotedMax}) reached`;
-  if (inst.managed && w.priority < 0) return `promotion priority ${w.priority} is negative (${w.why.join(', ')})`;
+  if (inst.managed && candidate.priority < 0) return `promotion priority ${candidate.priority} is negative (${candidate.why.join(', ')})`;
   if (inst.managed && !input.nodeAvailable(node)) return `${node} cannot run resources`;
   if (!input.cloneScores.has(node)) return `clone not allowed on ${node}`;
   if (inst.managed && promotedHere >= input.promotedNodeMax) return `promoted-node-max (${input.promotedNodeMax}) reached on ${node}`;

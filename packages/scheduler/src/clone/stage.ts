@@ -178,8 +178,8 @@ function distributeInstances<R>(
     const cur = port.runningOn(r)[0];
     if (cur === undefined || port.failed(r) || !available(cur)) continue;
     if (cloneScores.has(cur) && (tally.perNode.get(cur) ?? 0) >= spread) continue;
-    const w = port.instanceScores(r).get(cur);
-    if (w === undefined || w < 0) continue;
+    const weight = port.instanceScores(r).get(cur);
+    if (weight === undefined || weight < 0) continue;
     limitToCloneNodes(port, r, tally, cloneScores, available);
     const node = port.assign(r, cur);
     if (node !== null) record(r, node);
