@@ -10,7 +10,8 @@ import { AgentRegistry } from '@paceline/agent-api';
 import { dummyAgents } from '@paceline/agent-dummy';
 import { ExecaCommandRunner, createLogger, systemClock } from '@paceline/runtime';
 import { Daemon, DaemonError, systemTimers, type DaemonStatus } from '@paceline/daemon';
-import type { MembershipSettings } from '@paceline/model';
+import { validateConfig, type MembershipSettings } from '@paceline/model';
+import { checkOverrides, describeOverrides, resolveMembership, settingChanges } from '../src/membership-settings.js';
 import { freePorts, twoNodeConfig, waitFor, testbed } from './helpers.js';
 
 const { root, key, daemons } = testbed('membership-settings');
@@ -80,4 +81,44 @@ test('an invalid override is refused at start, naming the setting', async () => 
   daemons.push(d);
   await expect(d.start()).rejects.toThrow(DaemonError);
   await expect(d.start()).rejects.toThrow(/already started/);
+});
+
+describe('the settings in effect (membership-settings.ts)', () => {
+  const nodes = [
+    { name: 'a', links: ['lan'] },
+    { name: 'b', links: ['lan'] },
+  ];
+  const config = (membership?: MembershipSettings) => validateConfig({ nodes: [{ name: 'a' }, { name: 'b' }], ...(membership ? { membership } : {}) }).config!;
+
+  it('the section under the overrides; two nodes mean two-node mode unless said otherwise', () => {
+    const plain = resolveMembership(config({ partitionPolicy: 'stop-all' }), { self: 'a', nodes, arbiter: false });
+    expect(plain).toMatchObject({ twoNode: true, partitionPolicy: 'stop-all' });
+    const over = resolveMembership(config({ partitionPolicy: 'stop-all' }), {
+      self: 'a',
+      nodes,
+      overrides: { partitionPolicy: 'fence', twoNode: false },
+      arbiter: true,
+    });
+    expect(over).toMatchObject({ twoNode: false, partitionPolicy: 'fence', arbiter: true });
+    expect(settingChanges(plain, over)).toEqual([
+      'arbiter false -> true',
+      'partitionPolicy stop-all -> fence',
+      'twoNode true -> false',
+      'waitForAll true -> false',
+    ]);
+    expect(settingChanges(plain, plain)).toEqual([]);
+  });
+
+  it('overrides that differ from the section are described for the log; equal ones are not', () => {
+    expect(describeOverrides(config({ partitionPolicy: 'stop-all' }), { partitionPolicy: 'stop-all' })).toBeUndefined();
+    expect(describeOverrides(config({ partitionPolicy: 'stop-all' }), { partitionPolicy: 'fence', profile: 'fast' })).toBe(
+      'membership settings overridden on this node: partitionPolicy="fence" (configuration: "stop-all"), profile="fast" (configuration: unset); every node must run with the same settings',
+    );
+  });
+
+  it('an unknown override is refused, naming it', () => {
+    expect(() => checkOverrides({ partitionPolcy: 'fence' } as unknown as MembershipSettings)).toThrow(
+      /membership overrides[\s\S]*unknown field "partitionPolcy"/,
+    );
+  });
 });
