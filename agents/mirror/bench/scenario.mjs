@@ -208,6 +208,9 @@ async function idle(c, opts, row) {
     'serv2 tracker+watcher': r2.tracker.pid,
   };
   const sample = () => Object.fromEntries(Object.entries(parts).map(([k, pid]) => [k, groupCpuMs(pid)]));
+  // Steady state: a Node process's heap reducer runs a few full collections in its first seconds
+  // (8–20 ms each), which at 10,000 files (the trackers started seconds ago) would be most of the window.
+  await sleep(opts.idleSettleMs ?? 10_000);
   const c0 = sample();
   const w0 = Date.now();
   await sleep(opts.idleMs);

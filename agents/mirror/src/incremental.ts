@@ -105,7 +105,8 @@ export async function incrementalSync(
   };
   const pending = pos.pending;
   if (entries.length === 0 && pending === undefined) {
-    if (own) await writeJsonAtomic(positionFile(l), next(pos.local));
+    // Nothing new there (a heartbeat's round): the position changes only if this node's own journal moved.
+    if (own && (own.journal !== pos.own?.journal || own.gen !== pos.own.gen)) await writeJsonAtomic(positionFile(l), next(pos.local));
     return { kind: 'synced', fast: true, scope: 'incremental', files: pos.files, merge: none, durationMs: d.now() - started, lag };
   }
   const peerChanged = new Set([...entries.map((e) => e.path), ...(pending?.peer ?? [])].filter(safeRelative));

@@ -17,3 +17,4 @@ export {
 export { countConflicts, readWorkerStatus, trimLog, type WorkerStatus } from './instance.js';
 export { parseJournal, journalId, entryLine, headerLine, safeRelative, type JournalEntry, type JournalState } from './journal.js';
 export { journalFile, journalStateFile } from './tracker.js';
+export { gapCheck, gapCheckFiles } from './resume.js';

@@ -30,6 +30,7 @@ import { join } from 'node:path';
 import { journalId, parseJournal, safeRelative, type JournalState } from './journal.js';
 import { readJson, writeJsonAtomic } from './manifest.js';
 import { readSynced } from './outcome.js';
+import type { CommandRunner } from '@paceline/agent-api';
 import type { Layout } from './params.js';
 import { forgetPosition, positionFile, readPosition, type Position } from './position.js';
 import { bootId } from './proc.js';
@@ -86,13 +87,13 @@ export async function keepPrevJournal(l: Layout): Promise<boolean> {
  * from, with what may have changed here pending, or forgets the position (a full sync follows).
  * Returns what was decided, for the round's reason; undefined when there was nothing to resume.
  */
-export async function resume(l: Layout, followed: Followed | undefined, peer: JournalState | undefined): Promise<string | undefined> {
+export async function resume(l: Layout, run: CommandRunner, followed: Followed | undefined, peer: JournalState | undefined): Promise<string | undefined> {
   const prev = prevFiles(l);
   if (!existsSync(prev.state) && !existsSync(prev.log)) return undefined;
   try {
     const state = await readJson<JournalState>(prev.state, (v) => typeof v.id === 'string' && typeof v.gen === 'number');
     const log = await readFile(prev.log).catch(() => Buffer.alloc(0));
-    const r = await vouch(l, followed, peer, state, log);
+    const r = await vouch(l, run, followed, peer, state, log);
     if (typeof r === 'string') {
       await forgetPosition(l);
       return `a full sync: ${r}`;
@@ -107,6 +108,7 @@ export async function resume(l: Layout, followed: Followed | undefined, peer: Jo
 
 async function vouch(
   l: Layout,
+  run: CommandRunner,
   followed: Followed | undefined,
   peer: JournalState | undefined,
   state: JournalState | undefined,
@@ -124,12 +126,13 @@ async function vouch(
   const watching = await trackerWatching(l, state.id);
   if (watching === undefined) return 'the new change tracker is not watching yet';
   const fileLevel = state.stopped !== true && state.bootId === (await bootId());
-  const gap = gapCheck(l.data, state.caughtUp - MARGIN_MS, fileLevel);
+  const since = state.caughtUp - MARGIN_MS;
+  const gap = fileLevel ? ((await gapCheckFiles(run, l.data, since)) ?? gapCheck(l.data, since, true)) : gapCheck(l.data, since, false);
   if (typeof gap === 'string') return gap;
   const position: Position = {
     ...common.base,
     ownFrom: watching,
-    pending: { local: [...local, ...gap.files], dirs: gap.dirs, peer: common.peerKept, since: state.caughtUp - MARGIN_MS },
+    pending: { local: [...local, ...gap.files], dirs: gap.dirs, peer: common.peerKept, since },
   };
   const how = fileLevel
     ? `its tracker had stopped without a clean marker, so every file's ctime was checked: ${gap.files.length} file(s) and ${gap.dirs.length} directorie(s) changed`
@@ -164,7 +167,7 @@ async function trackerWatching(l: Layout, prev: string): Promise<string | undefi
     const s = await readJson<JournalState>(journalStateFile(l), (v) => typeof v.id === 'string');
     if (s !== undefined && s.id !== prev && s.ready) return s.id;
     if (Date.now() > until) return undefined;
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 25));
   }
 }
 
@@ -204,4 +207,54 @@ export function gapCheck(root: string, since: number, files: boolean): { dirs: s
     }
   }
   return { dirs, files: changed };
+}
+
+type Gap = ReturnType<typeof gapCheck>;
+
+/**
+ * gapCheck with `files`, by find(1): it stats each entry once in C, half the CPU of a Node walk (a
+ * million files: about 1.7 s against 3.5 s). An entry that vanishes during the walk (find says "No
+ * such file or directory") was removed after the new tracker began watching: its journal has it.
+ * Undefined when find cannot run (then the Node walk).
+ */
+export async function gapCheckFiles(run: CommandRunner, root: string, since: number): Promise<Gap | undefined> {
+  if (lstatSync(root).ctimeMs > since) return 'its top directory changed while nothing watched';
+  const ref = `@${(Math.floor(since) / 1000).toFixed(3)}`;
+  // -newerct: status changed strictly after the reference (the Node walk's `ctimeMs > since`); a changed directory is pruned (its subtree is merged whole).
+  const expr = [
+    '-mindepth',
+    '1',
+    '-newerct',
+    ref,
+    '(',
+    '-type',
+    'd',
+    '-prune',
+    '-printf',
+    '%y %P\\0',
+    '-o',
+    '(',
+    '-type',
+    'f',
+    '-o',
+    '-type',
+    'l',
+    ')',
+    '-printf',
+    '%y %P\\0',
+    ')',
+  ];
+  const r = await run.run('find', [root, ...expr]);
+  if (r.notFound) return undefined;
+  const vanished = r.stderr.split('\n').every((line) => line === '' || line.endsWith('No such file or directory'));
+  if (r.exitCode !== 0 && !(r.exitCode === 1 && vanished))
+    return `the unwatched gap could not be checked (find: ${r.stderr.trim().split('\n')[0] ?? `exit ${r.exitCode}`})`;
+  const dirs: string[] = [];
+  const files: string[] = [];
+  for (const rec of r.stdout.split('\0')) {
+    if (rec.length < 3) continue;
+    (rec[0] === 'd' ? dirs : files).push(rec.slice(2));
+    if (dirs.length > MAX_DIRS) return `more than ${MAX_DIRS} directories changed while nothing watched (a full sync is the cheaper way)`;
+  }
+  return { dirs, files };
 }

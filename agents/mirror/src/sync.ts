@@ -185,8 +185,10 @@ async function fromRings(l: Layout, d: SyncDeps): Promise<PeerMeta | undefined> 
   const local = await readFile(`${dir}/journal.log`).catch(() => Buffer.alloc(0));
   const applied = applyRings(local, journalId(local), rings);
   if (!applied || !applied.state.ready || Math.abs(d.now() - applied.state.at) > STALE_MS) return undefined;
-  if (applied.buf.length > local.length) await appendFile(`${dir}/journal.log`, applied.buf.subarray(local.length));
-  await writeJsonAtomic(`${dir}/journal.json`, applied.state);
+  if (applied.buf.length > local.length) {
+    await appendFile(`${dir}/journal.log`, applied.buf.subarray(local.length));
+    await writeJsonAtomic(`${dir}/journal.json`, applied.state);
+  }
   return { status, journal: { state: applied.state, buf: applied.buf }, ringAt: applied.state.at };
 }
 
@@ -215,7 +217,7 @@ export async function syncFromPeer(p: MirrorParams, l: Layout, d: SyncDeps, mode
   }
   await mkdir(l.data, { recursive: true });
   const own = await ownJournal(l);
-  const resumed = await resume(l, status?.followed, journal?.state);
+  const resumed = await resume(l, d.run, status?.followed, journal?.state);
   const note = resumed !== undefined ? { note: resumed } : {};
   const pos = (await readPosition(l)) ?? (journal !== undefined ? await followFrom(l, status, journal.state, own) : undefined);
   if (pos !== undefined && journal !== undefined && journal.state.id === pos.id) {

@@ -39,7 +39,7 @@ export interface WorkerConfig {
   readonly stateDir: string;
 }
 
-/** The rsync runs of the current round: how many, and their total time (WorkerStatus.round). */
+/** The rsync runs of the current round (not the find of a start's gap check): how many, and their total time (WorkerStatus.round). */
 const spent = { runs: 0, ms: 0 };
 
 /** Argument arrays only, each command in its own process group (killed with us). */
@@ -49,8 +49,10 @@ const runner: CommandRunner = {
     try {
       return await execute(file, args, o);
     } finally {
-      spent.runs++;
-      spent.ms += Date.now() - began;
+      if (file.endsWith('rsync')) {
+        spent.runs++;
+        spent.ms += Date.now() - began;
+      }
     }
   },
 };

@@ -5,8 +5,10 @@
  * journal, the first round is a full sync and says why. (The return of a crashed primary is in
  * mirror.test.ts; the bench runs it at size.) Real rsync daemons on 127.0.0.1.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gapCheck, gapCheckFiles } from '@paceline/agent-mirror';
+import { ExecaCommandRunner } from '@paceline/runtime';
 import { mirrorPairs, put, type MirrorNode } from './pair.js';
 
 const lab = mirrorPairs('mirror-resume');
@@ -78,4 +80,24 @@ describe('paceline:mirror: a start resumes from its journal', () => {
     expect(first?.reason).toMatch(/pulled 4 files from serv1 .*a full sync: its last journal is missing or does not match its state/);
     expect(await readFile(join(b.data, 'new/5'), 'utf8')).toBe('written on a while b was stopped');
   }, 90_000);
+});
+
+describe('the unwatched gap after an unclean stop: a ctime per file', () => {
+  test('find(1) and the Node walk find the same changed files and directories, and neither enters a changed directory', async () => {
+    const root = join(lab.root, 'gap', 'data');
+    for (const f of ['a/old', 'b/old', 'c/d/old', 'e/old']) await put({ name: 'serv1', data: root, state: '', params: {} }, f, 'before');
+    await new Promise((r) => setTimeout(r, 50));
+    const since = Date.now();
+    await new Promise((r) => setTimeout(r, 50));
+    await writeFile(join(root, 'a/old'), 'rewritten in place'); // only its own inode says so
+    await mkdir(join(root, 'c/d/new')); // c/d changed: merged whole, not entered
+    await writeFile(join(root, 'c/d/new/f'), 'x');
+    await symlink('old', join(root, 'e/link')); // e changed
+    const byNode = gapCheck(root, since, true);
+    const byFind = await gapCheckFiles(new ExecaCommandRunner(), root, since);
+    expect(byNode).toEqual({ dirs: expect.arrayContaining(['c/d', 'e']), files: ['a/old'] });
+    if (typeof byNode === 'string' || typeof byFind === 'string' || byFind === undefined) throw new Error('no check');
+    expect({ dirs: [...byFind.dirs].sort(), files: [...byFind.files].sort() }).toEqual({ dirs: [...byNode.dirs].sort(), files: [...byNode.files].sort() });
+    expect(byNode.dirs).toHaveLength(2);
+  });
 });
