@@ -7,11 +7,13 @@ import { ClusterConfig, ClusterStatus, type ClusterConfigInput, type ClusterStat
 import { buildNodeViews } from '../src/nodes.js';
 import { buildResourceTree } from '../src/resources.js';
 import { indexFailCounts } from '../src/failcounts.js';
-import { unpackStatus } from '../src/unpack.js';
+import { effectiveQuorumPolicy, unpackStatus } from '../src/unpack.js';
 import { assignOptions } from '../src/schedule.js';
 import { applyNodeCriteria } from '../src/locations.js';
 import { buildColocations } from '../src/colocations.js';
-import type { AssignOptions } from '../src/assign/index.js';
+import { assignResources, type AssignOptions } from '../src/assign/index.js';
+import { inhibitUnpairedInstances } from '../src/inhibit.js';
+import { createActions } from '../src/actions.js';
 
 export const NOW = Date.UTC(2026, 0, 1);
 
@@ -28,6 +30,27 @@ export function upToAssign(configInput: ClusterConfigInput, statusInput: Cluster
   const colocations = buildColocations(config, tree).index;
   const opts: AssignOptions = assignOptions(config, status, tree, criteria);
   return { config, status, tree, nodes, unpacked, criteria, colocations, opts };
+}
+
+/** The stages up to the create-actions stage's output (as runPipeline chains them), with their inputs. */
+export function upToActions(configInput: ClusterConfigInput, statusInput: ClusterStatusInput, now = NOW) {
+  const s = upToAssign(configInput, statusInput, now);
+  const assigned = assignResources(s.tree, s.nodes, s.unpacked, s.criteria.book, s.colocations, s.opts);
+  const runsThere = (id: string, n: string) => s.unpacked.resources.get(id)?.runningOn.includes(n) ?? false;
+  const assignment = inhibitUnpairedInstances(s.config, s.tree, assigned, runsThere);
+  const created = createActions({
+    config: s.config,
+    tree: s.tree,
+    nodes: s.nodes,
+    unpacked: s.unpacked,
+    assignment,
+    criteria: s.criteria,
+    quorum: s.status.quorum,
+    canFence: s.config.properties.stonithEnabled && s.tree.hasFencingResource,
+    quorumPolicy: effectiveQuorumPolicy(s.config, s.status),
+  });
+  const roles = new Map([...s.unpacked.resources].map(([id, st]) => [id, st.role as string]));
+  return { ...s, assigned, assignment, created, roles };
 }
 
 const refuse = (what: string) => () => {
