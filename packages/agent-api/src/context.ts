@@ -1,6 +1,14 @@
 /**
- * What an agent gets from its environment. Everything that touches the outside world is
- * injected here, so agents can be tested with recorded commands and a fake clock.
+ * What an agent gets from its environment: the commands it runs, time, logging, cancellation, work
+ * left running after an action (`background`) and what the daemon knows (`keyFile`,
+ * `fencedNodes`) are injected here, so agents can be tested with recorded commands and a fake
+ * clock. Files are not: an agent reads and writes the node's files directly (node:fs) — its state
+ * directory, the configuration it renders, the data it manages — and its tests point those paths
+ * at a scratch directory, the real filesystem rather than a fake one (the built-in agents and the
+ * mirror's tests do). A filesystem port would have no second implementation: every runner in the
+ * project runs an agent's commands where its process runs (the lab runs the whole daemon inside
+ * each server's mount namespace), and the mirror's replica worker and change tracker, which do
+ * most of its file work, are processes of their own without a context.
  */
 
 /** Runs a program with an argument array. Never a shell string built from parameters. */
