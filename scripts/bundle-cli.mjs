@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Writes the CLI's bundle (packages/cli/bundle/, see packages/cli/src/bundle.ts): the planning
-// commands (packages/cli/dist/planning.js) and everything they import, zod included, as ES modules
+// Writes the CLI's bundle (packages/cli/bundle/, see packages/cli/src/bundle.ts): the commands
+// packages/cli/dist/bundled.js names and everything they import, zod included, as ES modules
 // with code splitting (what only some runs need, e.g. the agents `simulate --config` checks, stays
 // in chunks loaded on demand). stamp.json lists the inputs whose change makes the bundle stale: each
 // bundled workspace package's tsc build info (the bundle holds its own copy of zod and commander, so
@@ -12,9 +12,9 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'packages', 'cli');
 const outdir = join(cli, 'bundle');
-const entry = join(cli, 'dist', 'planning.js');
+const entry = join(cli, 'dist', 'bundled.js');
 if (!existsSync(entry)) {
-  console.error('bundle-cli: packages/cli/dist/planning.js is missing: run tsc -b first (npm run build does)');
+  console.error('bundle-cli: packages/cli/dist/bundled.js is missing: run tsc -b first (npm run build does)');
   process.exit(1);
 }
 rmSync(outdir, { recursive: true, force: true });
@@ -28,7 +28,7 @@ try {
   process.exit(0);
 }
 const result = await esbuild.build({
-  entryPoints: { planning: entry },
+  entryPoints: { bundled: entry },
   bundle: true,
   splitting: true,
   format: 'esm',

@@ -12,7 +12,7 @@ export const LIVE = [
   '/examples/[^/]+/test/',
   '/packages/(lab|ocf|observe|runtime)/test/',
   '/packages/agent-api/test/daemon\\.test\\.ts$',
-  '/packages/cli/test/(agent-module-cluster|agent-init|bundle|closed-output|daemon-process|deb|service|witness-command)\\.test\\.ts$',
+  '/packages/cli/test/(agent-module-cluster|agent-init|bundle|closed-output|daemon-process|deb|service|startup|witness-command)\\.test\\.ts$',
   '/packages/daemon/test/(arbiter-multiprocess|config-guard|daemon|fragments|full-disk|large|links|multiprocess|netns-faults|netns|netns-inflight' +
     '|operator-errors|orphans|redefine|start-failure|state-hardening|three)\\.test\\.ts$',
   '/packages/executor/test/(converge|long-durations)\\.test\\.ts$',

@@ -1,7 +1,7 @@
 /**
  * The `paceline` program built from a table of commands, and running it: parsing and rendering
  * only; the work is done by the packages the commands call. program.ts holds the whole table,
- * planning.ts the planning commands (the CLI bundle's entry).
+ * bundled.ts the commands the CLI's bundle runs.
  */
 import { Command, CommanderError } from 'commander';
 import { ExitError, type CliIo } from './io.js';

@@ -1,6 +1,7 @@
 /** The `paceline` command: every command, each loading its modules only when it runs (see command-table.ts). */
 import type { Command } from 'commander';
 import { createProgramFrom, runCommands, type CommandTable, type Register } from './command-table.js';
+import { CONTROL_COMMANDS } from './control-commands.js';
 import type { CliIo } from './io.js';
 import { PLANNING_COMMANDS } from './planning.js';
 
@@ -39,7 +40,7 @@ const registerAgent: Register = async (program, io) => {
   });
 };
 
-/** Every top-level command, in the order `paceline --help` lists them: the planning ones first. */
+/** Every top-level command, in the order `paceline --help` lists them. */
 const COMMANDS: CommandTable = [
   ...PLANNING_COMMANDS,
   [
@@ -51,9 +52,7 @@ const COMMANDS: CommandTable = [
   ],
   [['agent'], registerAgent],
   [['daemon'], async (p, io) => (await import('./commands/daemon.js')).registerDaemonCommand(p, io)],
-  [['status'], async (p, io) => (await import('./commands/status.js')).registerStatusCommand(p, io)],
-  [['node'], async (p, io) => (await import('./commands/node.js')).registerNodeCommands(p, io)],
-  [['resource'], async (p, io) => (await import('./commands/resource.js')).registerResourceCommands(p, io)],
+  ...CONTROL_COMMANDS,
   [['keygen'], async (p, io) => (await import('./commands/keygen.js')).registerKeygenCommand(p, io)],
   [['witness'], async (p, io) => (await import('./commands/witness.js')).registerWitnessCommand(p, io)],
   [['report'], async (p, io) => (await import('./commands/report.js')).registerReportCommand(p, io)],

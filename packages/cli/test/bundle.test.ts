@@ -1,7 +1,8 @@
 /**
- * The CLI's bundle (packages/cli/src/bundle.ts, scripts/bundle-cli.mjs): the planning commands and
+ * The CLI's bundle (packages/cli/src/bundle.ts, scripts/bundle-cli.mjs): the commands and
  * `--version` run from it give byte for byte what the modules in dist/ give — the version found
- * beside it, CIBs, configurations with agent modules and `paceline:` agents, explain and demo —
+ * beside it, CIBs, configurations with agent modules and `paceline:` agents, explain, demo, and the
+ * control commands without a daemon to answer —
  * and it is used only while it is current. Real processes: the built CLI with and without the
  * bundle (PACELINE_NO_BUNDLE=1). Needs the built CLI and bundle (npm test builds first).
  */
@@ -13,7 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { stringify } from 'yaml';
 import { BUNDLED_FIRST_ARGS, bundleIsCurrent } from '../src/bundle.js';
 import { VERSION_FLAGS } from '../src/command-table.js';
-import { PLANNING_COMMANDS } from '../src/planning.js';
+import { BUNDLED_COMMANDS } from '../src/bundled.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const cli = join(repo, 'packages/cli/dist/main.js');
@@ -40,8 +41,8 @@ function same(args: readonly string[]): Run {
   return bundled;
 }
 
-test('the bundle runs exactly the planning commands and the version flags', () => {
-  expect([...BUNDLED_FIRST_ARGS].sort()).toEqual([...PLANNING_COMMANDS.flatMap(([names]) => names), ...VERSION_FLAGS].sort());
+test('the bundle runs exactly the bundled commands and the version flags', () => {
+  expect([...BUNDLED_FIRST_ARGS].sort()).toEqual([...BUNDLED_COMMANDS.flatMap(([names]) => names), ...VERSION_FLAGS].sort());
 });
 
 test.each([['--version'], ['-V']])('%s from the bundle prints the CLI package version', (flag) => {
@@ -104,15 +105,24 @@ test('demo replays the reference story the same way', () => {
   expect(same(['demo', join(repo, 'examples/two-node-mutual-failover')]).status).toBe(0);
 });
 
+test('status, node and resource without a daemon: the same error', () => {
+  const stateDir = join(root, 'no-daemon');
+  for (const args of [['status'], ['node', 'standby', 'a'], ['resource', 'move', 'r', '--node', 'a']]) {
+    const r = same([...args, '--state-dir', stateDir]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('cannot reach the daemon');
+  }
+});
+
 test('the bundle is current only while no input is newer than it (a tsc -b without the bundle step)', () => {
   const dir = join(root, 'bundle');
   mkdirSync(dir);
-  writeFileSync(join(dir, 'planning.js'), '');
+  writeFileSync(join(dir, 'bundled.js'), '');
   writeFileSync(join(dir, 'stamp.json'), JSON.stringify({ inputs: ['input.tsbuildinfo', 'not-shipped.tsbuildinfo'] }));
   writeFileSync(join(dir, 'input.tsbuildinfo'), '');
   const url = pathToFileURL(`${dir}/`);
   utimesSync(join(dir, 'input.tsbuildinfo'), 1000, 1000);
-  utimesSync(join(dir, 'planning.js'), 2000, 2000);
+  utimesSync(join(dir, 'bundled.js'), 2000, 2000);
   expect(bundleIsCurrent(url)).toBe(true);
   utimesSync(join(dir, 'input.tsbuildinfo'), 3000, 3000);
   expect(bundleIsCurrent(url)).toBe(false);

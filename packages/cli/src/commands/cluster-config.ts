@@ -7,7 +7,7 @@ import { ExitError, type CliIo } from '../io.js';
 import { loadConfigDocument } from '../load.js';
 import { loadConfigAgents } from '../agents.js';
 import { assertAgentParams } from '../agent-params-check.js';
-import { DEFAULT_STATE_DIR } from './daemon.js';
+import { DEFAULT_STATE_DIR } from '../defaults.js';
 import { control } from './status.js';
 
 export function registerClusterConfigCommands(program: Command, io: CliIo): void {

@@ -13,9 +13,9 @@ import { suggestName as suggest } from '@paceline/agent-api';
 import { checkLogOptions, parseAddressOption } from '../options.js';
 import { VERSION } from '../version.js';
 import { announceToSystemd } from '../systemd.js';
+import { DEFAULT_KEY, DEFAULT_STATE_DIR } from '../defaults.js';
 
-export const DEFAULT_STATE_DIR = process.env['PACELINE_STATE_DIR'] ?? '/var/lib/paceline';
-export const DEFAULT_KEY = '/etc/paceline/authkey';
+export { DEFAULT_KEY, DEFAULT_STATE_DIR } from '../defaults.js';
 
 const collect = (v: string, acc: string[]): string[] => [...acc, v];
 

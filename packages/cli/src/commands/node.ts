@@ -1,7 +1,7 @@
 /** `paceline node standby|online|clear NODE`. */
 import type { Command } from 'commander';
 import type { CliIo } from '../io.js';
-import { DEFAULT_STATE_DIR } from './daemon.js';
+import { DEFAULT_STATE_DIR } from '../defaults.js';
 import { control } from './status.js';
 
 export function registerNodeCommands(program: Command, io: CliIo): void {

@@ -10,12 +10,12 @@ import { hostname, release, arch, tmpdir, type as osType } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { parseDocumentText } from '@paceline/model';
-import { controlRequest } from '@paceline/daemon';
+import { controlRequest } from '@paceline/daemon/control';
 import { ExecaCommandRunner } from '@paceline/runtime';
 import { stringify as toYaml } from 'yaml';
 import { ExitError, type CliIo } from '../io.js';
 import { VERSION } from '../version.js';
-import { DEFAULT_STATE_DIR } from './daemon.js';
+import { DEFAULT_STATE_DIR } from '../defaults.js';
 
 const REDACTED = '(redacted by paceline report)';
 

@@ -1,7 +1,7 @@
 /** `paceline resource move|ban|clear|cleanup|restart RSC [--node N]`. */
 import type { Command } from 'commander';
 import { ExitError, type CliIo } from '../io.js';
-import { DEFAULT_STATE_DIR } from './daemon.js';
+import { DEFAULT_STATE_DIR } from '../defaults.js';
 import { control } from './status.js';
 
 interface Opts {

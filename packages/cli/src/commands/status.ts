@@ -1,8 +1,10 @@
 /** `paceline status [--json] [--watch]`: a crm_mon-style view from the local daemon. */
 import type { Command } from 'commander';
-import { controlRequest, type DaemonStatus, type ReplicaStatus } from '@paceline/daemon';
+import type { DaemonStatus, ReplicaStatus } from '@paceline/daemon';
+// The control client alone (not the whole daemon): `paceline status` starts in a fraction of the time.
+import { controlRequest } from '@paceline/daemon/control';
 import { ExitError, type CliIo } from '../io.js';
-import { DEFAULT_STATE_DIR } from './daemon.js';
+import { DEFAULT_STATE_DIR } from '../defaults.js';
 
 /** Sends a control request; prints the daemon's message; exit 1 when it refused. */
 export async function control(io: CliIo, stateDir: string, req: Parameters<typeof controlRequest>[1]): Promise<unknown> {

@@ -8,7 +8,7 @@ import type { Logger } from '@paceline/agent-api';
 import type { CliIo } from '../io.js';
 import { loadConfig } from '../load.js';
 import { checkLogOptions, parseAddressOption, parseMsOption } from '../options.js';
-import { DEFAULT_KEY } from './daemon.js';
+import { DEFAULT_KEY } from '../defaults.js';
 
 interface WitnessOpts {
   listen: string;
