@@ -36,7 +36,9 @@ const result = await esbuild.build({
   target: 'node20',
   outdir,
   metafile: true,
-  sourcemap: true,
+  // No source maps: they would name files outside the package (node_modules, other workspaces),
+  // which its tarball does not ship. For stack traces into the sources, PACELINE_NO_BUNDLE=1.
+  sourcemap: false,
   logLevel: 'warning',
   // CommonJS dependencies (commander) call require(); an ES module has none of its own.
   banner: { js: "import { createRequire as __pacelineCreateRequire } from 'node:module'; const require = __pacelineCreateRequire(import.meta.url);" },
