@@ -365,7 +365,11 @@ export function coordinatorStep(state: CoreState, event: CoreEvent): CoreResult 
   // Whether a lost peer counts as proven down depends on the view, the reports and their order: any
   // change of it is a relevant change.
   if (downSignature(s) !== downSignature(state)) s.dirty = s.urgent = true;
-  const conflict = membershipConflict(s);
+  // (Only a membership change or a report with other settings can change it.)
+  const conflict =
+    event.type === 'membership' || (event.type === 'report' && s.reports[event.node] !== state.reports[event.node] && settingsChanged(state, event.node, s))
+      ? membershipConflict(s)
+      : s.settingsConflict;
   if (conflict !== s.settingsConflict) {
     out.push(
       conflict !== undefined
@@ -378,6 +382,12 @@ export function coordinatorStep(state: CoreState, event: CoreEvent): CoreResult 
   maybeSchedule(s, out, event.now);
   rememberAnswers(s, out);
   return { state: s, commands: out };
+}
+
+function settingsChanged(before: CoreState, node: string, after: CoreState): boolean {
+  const a = before.reports[node]?.membership;
+  const b = after.reports[node]?.membership;
+  return a === undefined || b === undefined || JSON.stringify(a) !== JSON.stringify(b);
 }
 
 function downSignature(s: CoreState): string {

@@ -72,11 +72,16 @@ const roles = new WeakMap<ResourceHistory, Role>();
 export function activeRoles(history: readonly ResourceHistory[]): MonitorTarget[] {
   const out: MonitorTarget[] = [];
   for (const h of history) {
-    const role = roles.get(h) ?? roleOf(h);
-    roles.set(h, role);
+    const role = cachedRole(h);
     if (role !== 'Stopped') out.push({ instance: h.resource, role });
   }
   return out;
+}
+
+function cachedRole(h: ResourceHistory): Role {
+  const role = roles.get(h) ?? roleOf(h);
+  roles.set(h, role);
+  return role;
 }
 
 function roleOf(h: ResourceHistory): Role {
@@ -216,7 +221,7 @@ export class LocalNode {
       if (giveUp && this.abortable.get(instance!) === giveUp) this.abortable.delete(instance!);
       if (release) {
         release();
-        this.monitors.update(activeRoles(this.history), this.config);
+        this.updateMonitors(instance!);
       }
     }
   }
@@ -314,7 +319,7 @@ export class LocalNode {
     };
     const options = { startFailureIsFatal: this.config.properties.startFailureIsFatal };
     const next = recordResult(status, r.node, r.instance, r.op, r.result, r.at, options).nodes[0]!;
-    this.history = [...next.history];
+    this.history = next.history; // a new array (recordResult never shares or mutates one)
     this.failures = [...next.failures];
     // An orphan (no longer configured) that stopped is gone: nothing of it is left to report.
     if (r.op.action === 'stop' && r.result.execution === 'done' && r.result.outcome === 'ok' && findPrimitive(this.config, r.instance) === undefined) {
@@ -322,8 +327,14 @@ export class LocalNode {
       this.failures = this.failures.filter((f) => f.resource !== r.instance);
     }
     this.rev += 1;
-    this.monitors.update(activeRoles(this.history), this.config);
+    this.updateMonitors(r.instance);
     this.deps.onChange();
+  }
+
+  /** The recurring monitors of one instance, after its history changed (or an action on it ended). */
+  private updateMonitors(instance: string): void {
+    const h = this.history.find((x) => x.resource === instance);
+    this.monitors.updateOne({ instance, role: h === undefined ? 'Stopped' : cachedRole(h) });
   }
 
   private report(r: PendingRecord): void {
@@ -342,7 +353,7 @@ export class LocalNode {
         },
       ],
     };
-    this.history = [...recordReport(status, r.node, r.instance, r.op.interval, r.result, r.at).nodes[0]!.history];
+    this.history = recordReport(status, r.node, r.instance, r.op.interval, r.result, r.at).nodes[0]!.history;
     this.deps.onReport?.();
   }
 

@@ -79,6 +79,8 @@ export class MembershipDriver {
   private readonly fencing = new Set<string>();
   private lastView = '';
   private lastWeights = '';
+  /** The reports changed since the weights were last computed (see feedWeights). */
+  private weightsDirty = false;
   /** The configuration's resource priorities, and each history's weight under them. */
   private weightsOf:
     { readonly config: ClusterConfig; readonly priority: ReadonlyMap<string, number>; readonly byHistory: WeakMap<object, number> } | undefined;
@@ -92,6 +94,7 @@ export class MembershipDriver {
 
   /** Steps the state machine: sends its outbox, acts on its events, and tells the daemon when the view changed. */
   step(input: MembershipInput): void {
+    if (input.type === 'tick' && this.weightsDirty) this.stepWeights();
     const r = step(this.state, input);
     this.state = r.state;
     for (const out of r.outbox) this.p.transport()?.send(out);
@@ -326,8 +329,15 @@ export class MembershipDriver {
   /**
    * What each node runs, for the fence race without an arbiter: the sum over its active resources
    * of their priority (at least 1 each), from the latest reports (a lost peer's last one as a member).
+   * The reports changed: the weights are computed again at the next tick, before it steps membership
+   * (each is a walk over a node's whole history, and a report comes with every action result).
    */
   feedWeights(): void {
+    this.weightsDirty = true;
+  }
+
+  private stepWeights(): void {
+    this.weightsDirty = false;
     if (this.state.config.arbiter) return;
     const weights: Record<string, number> = {};
     const config = this.p.config();

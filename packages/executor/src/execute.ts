@@ -23,6 +23,7 @@ import {
 import { OcfRc, Primitive, operationParams, paramsDigest } from '@paceline/model';
 import type { ExecutorEvents } from './events.js';
 import { findOperation, findPrimitive, localInstanceId, metaFor, stateDirFor, timeoutFor } from './lookup.js';
+import { ReadyQueue, walkGraph, type WalkGraph } from './graph.js';
 import { isFailure, metExpectation, type PendingRecord, type RecordedOp } from './record.js';
 
 export interface ExecutorDeps {
@@ -96,129 +97,119 @@ type Done = Omit<ActionReport, 'id' | 'action'>;
 
 /** Runs `graph`. Never throws for agent problems: they are results. */
 export async function executeTransition(graph: Transition, deps: ExecutorDeps, signal?: AbortSignal): Promise<ExecutionReport> {
-  const actions = graph.actions;
-  const index = new Map(actions.map((a, i) => [a.id, i]));
-  const preds = new Map<string, Set<string>>(actions.map((a) => [a.id, new Set()]));
-  const succs = new Map<string, string[]>(actions.map((a) => [a.id, []]));
   const log = deps.logger.child(deps.transition !== undefined ? { transition: deps.transition } : {});
-  for (const e of graph.edges) {
-    if (!index.has(e.before) || !index.has(e.after)) {
-      log.warn('ordering edge names an unknown action; ignored', { before: e.before, after: e.after });
-      continue;
-    }
-    if (e.before === e.after) continue;
-    preds.get(e.after)!.add(e.before);
-    succs.get(e.before)!.push(e.after);
-  }
-  addImplicitEdges(actions, deps.config, preds, succs);
-  const limit = Math.max(1, deps.concurrency ?? (deps.config.properties.batchLimit > 0 ? deps.config.properties.batchLimit : 8));
-  const done = new Map<string, Done>();
-  const records: PendingRecord[] = [];
-  const inFlight = new Map<string, Promise<string>>();
-  let aborted = false;
-  // Readiness in O(1): `unmet[i]` counts the predecessors not yet succeeded, `open[i]` is 1 while the
-  // action is neither done nor in flight (checking every predecessor of every action at every
-  // completion was the coordinator's hottest spot in a 4,000-action transition).
-  const open = new Uint8Array(actions.length).fill(1);
-  const unmet = Int32Array.from(actions, (a) => preds.get(a.id)!.size);
-  const close = (id: string): void => {
-    open[index.get(id)!] = 0;
-  };
-
-  const finish = (id: string, d: Done): void => {
-    done.set(id, d);
-    close(id);
-    if (d.record) records.push(d.record);
-    if (d.state === 'succeeded') for (const s of new Set(succs.get(id))) unmet[index.get(s)!]! -= 1;
-    else {
-      // Dependents of a failed, unrun or cancelled action cannot run.
-      const stack = [...(succs.get(id) ?? [])];
-      while (stack.length) {
-        const s = stack.pop()!;
-        if (done.has(s) || inFlight.has(s)) continue;
-        done.set(s, { state: d.state === 'cancelled' ? 'cancelled' : 'not-run', reason: `${id} ${d.state}` });
-        close(s);
-        stack.push(...(succs.get(s) ?? []));
-      }
-    }
-  };
-
-  for (;;) {
-    if (signal?.aborted && !aborted) {
-      aborted = true;
-      for (const a of actions)
-        if (!done.has(a.id) && !inFlight.has(a.id)) {
-          done.set(a.id, { state: 'cancelled', reason: 'the transition was aborted' });
-          close(a.id);
-        }
-    }
-    let progressed = false;
-    for (let i = 0; i < actions.length; i++) {
-      if (aborted) break;
-      if (open[i] === 0 || unmet[i]! > 0) continue;
-      const a = actions[i]!;
-      const immediate = immediateOutcome(a, deps);
-      if (immediate) {
-        finish(a.id, immediate);
-        progressed = true;
-        continue;
-      }
-      if (inFlight.size >= limit) continue;
-      open[i] = 0;
-      inFlight.set(
-        a.id,
-        runOne(a, graph, deps, log).then((d) => {
-          finish(a.id, d);
-          inFlight.delete(a.id);
-          return a.id;
-        }),
-      );
-      progressed = true;
-    }
-    if (progressed) continue;
-    if (inFlight.size === 0) break;
-    await Promise.race(inFlight.values());
-  }
-  for (const a of actions) if (!done.has(a.id)) done.set(a.id, { state: 'not-run', reason: 'its predecessors never completed (ordering cycle?)' });
-
-  const results = actions.map((a): ActionReport => ({ id: a.id, action: a, ...done.get(a.id)! }));
-  return { results, records, succeeded: results.every((r) => r.state === 'succeeded'), aborted };
+  return new GraphRun(graph, deps, log).run(signal);
 }
 
 /**
- * Safety nets for orderings a graph must have but might omit, on the same node and the same
- * local instance (anonymous clone instances share one): a recurring monitor waits for what changes
- * the instance's state (start, promote, demote, migrate_from, reload), and every other action
- * waits for the probes. An edge that would reverse an existing one is not added.
+ * One run of a graph. Readiness is kept in O(1) per completion: `unmet[i]` counts the
+ * predecessors not yet succeeded, `open[i]` is 1 while the action is neither done nor in flight,
+ * and an action whose last predecessor succeeds joins the ready queue (rescanning the whole graph
+ * at every completion was the coordinator's hottest spot in a 4,000-action transition).
  */
-function addImplicitEdges(actions: readonly GraphAction[], config: ClusterConfig, preds: Map<string, Set<string>>, succs: Map<string, string[]>): void {
-  const changers = new Set<GraphAction['kind']>(['start', 'promote', 'demote', 'migrate_from', 'reload']);
-  const local = new Map<string, string>();
-  for (const a of actions) {
-    if (!a.resource || !a.node || a.kind === 'pseudo' || a.kind === 'fence') continue;
-    local.set(a.id, `${a.node}\u0000${localInstanceId(findPrimitive(config, a.resource, a.primitive), a.resource)}`);
+class GraphRun {
+  private readonly actions: readonly GraphAction[];
+  private readonly g: WalkGraph;
+  private readonly limit: number;
+  private readonly done = new Map<string, Done>();
+  private readonly records: PendingRecord[] = [];
+  private readonly open: Uint8Array;
+  private readonly unmet: Int32Array;
+  /** Ready actions that run an agent (or fence), and ready ones that complete at once. */
+  private readonly ready = new ReadyQueue();
+  private readonly immediate: number[] = [];
+  private readonly inFlight = new Set<number>();
+  private aborted = false;
+  /** Wakes the run when an action in flight completes. */
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly graph: Transition,
+    private readonly deps: ExecutorDeps,
+    private readonly log: Logger,
+  ) {
+    this.actions = graph.actions;
+    this.g = walkGraph(graph, deps.config, log);
+    this.limit = Math.max(1, deps.concurrency ?? (deps.config.properties.batchLimit > 0 ? deps.config.properties.batchLimit : 8));
+    this.open = new Uint8Array(this.actions.length).fill(1);
+    this.unmet = Int32Array.from(this.g.preds);
   }
-  const add = (before: GraphAction, after: GraphAction): void => {
-    if (before.id === after.id || preds.get(after.id)!.has(before.id) || preds.get(before.id)!.has(after.id)) return;
-    preds.get(after.id)!.add(before.id);
-    succs.get(before.id)!.push(after.id);
-  };
-  // Pairs within each local instance only (a few actions each; all pairs of a 4,000-action graph took seconds).
-  const byKey = new Map<string, GraphAction[]>();
-  for (const a of actions) {
-    const key = local.get(a.id);
-    if (key === undefined) continue;
-    const group = byKey.get(key);
-    if (group) group.push(a);
-    else byKey.set(key, [a]);
+
+  async run(signal: AbortSignal | undefined): Promise<ExecutionReport> {
+    this.unmet.forEach((n, i) => n === 0 && this.becomeReady(i));
+    for (;;) {
+      if (signal?.aborted && !this.aborted) this.abortRest();
+      if (!this.aborted) this.startReady();
+      if (this.inFlight.size === 0) break;
+      await new Promise<void>((resolve) => (this.wake = resolve));
+      this.wake = undefined;
+    }
+    const results = this.actions.map((a): ActionReport => {
+      const d = this.done.get(a.id) ?? { state: 'not-run', reason: 'its predecessors never completed (ordering cycle?)' };
+      return { id: a.id, action: a, ...d };
+    });
+    return { results, records: this.records, succeeded: results.every((r) => r.state === 'succeeded'), aborted: this.aborted };
   }
-  for (const group of byKey.values())
-    for (const x of group)
-      for (const y of group) {
-        if (y === x) continue;
-        if (x.kind === 'probe' && y.kind !== 'probe') add(x, y);
-        else if (changers.has(x.kind) && y.kind === 'monitor' && y.interval > 0) add(x, y);
+
+  private becomeReady(i: number): void {
+    if (immediateOutcome(this.actions[i]!, this.deps) !== undefined) this.immediate.push(i);
+    else this.ready.push(i);
+  }
+
+  /** Completes what completes at once, then starts ready actions up to the limit. */
+  private startReady(): void {
+    for (;;) {
+      const i = this.immediate.shift();
+      if (i !== undefined) {
+        if (this.open[i] === 1) this.finish(i, immediateOutcome(this.actions[i]!, this.deps)!);
+        continue;
       }
+      if (this.inFlight.size >= this.limit || this.ready.size === 0) return;
+      const r = this.ready.pop()!;
+      if (this.open[r] === 1) this.start(r);
+    }
+  }
+
+  private start(i: number): void {
+    this.open[i] = 0;
+    this.inFlight.add(i);
+    void runOne(this.actions[i]!, this.graph, this.deps, this.log).then((d) => {
+      this.inFlight.delete(i);
+      this.finish(i, d);
+      this.wake?.();
+    });
+  }
+
+  private finish(i: number, d: Done): void {
+    const id = this.actions[i]!.id;
+    this.done.set(id, d);
+    this.open[i] = 0;
+    if (d.record) this.records.push(d.record);
+    if (d.state === 'succeeded') {
+      for (const s of this.g.succs[i]!) if ((this.unmet[s]! -= 1) === 0 && this.open[s] === 1) this.becomeReady(s);
+      return;
+    }
+    // Dependents of a failed, unrun or cancelled action cannot run.
+    const stack = [...this.g.succs[i]!];
+    while (stack.length) {
+      const s = stack.pop()!;
+      const sid = this.actions[s]!.id;
+      if (this.done.has(sid) || this.inFlight.has(s)) continue;
+      this.done.set(sid, { state: d.state === 'cancelled' ? 'cancelled' : 'not-run', reason: `${id} ${d.state}` });
+      this.open[s] = 0;
+      stack.push(...this.g.succs[s]!);
+    }
+  }
+
+  /** The run was aborted: nothing new starts; what is neither done nor in flight is cancelled. */
+  private abortRest(): void {
+    this.aborted = true;
+    this.actions.forEach((a, i) => {
+      if (this.done.has(a.id) || this.inFlight.has(i)) return;
+      this.done.set(a.id, { state: 'cancelled', reason: 'the transition was aborted' });
+      this.open[i] = 0;
+    });
+  }
 }
 
 /** Actions that complete without running anything: pseudo actions, blocked ones, ones nobody here can run. */

@@ -68,6 +68,8 @@ interface Loop {
   readonly done: Promise<void>;
   healthy: boolean;
   runs: number;
+  /** The local instance id (anonymous clone instances share one), as indexed in `byLocal`. */
+  localId: string;
   params?: { readonly config: ClusterConfig; readonly agent: ResourceAgent; readonly check: ParamsCheck<unknown> };
 }
 
@@ -84,6 +86,9 @@ export class RecurringMonitors extends ExecutorEvents {
   private readonly loops = new Map<string, Loop>();
   /** Local instance ids an action is running on (count of holds): no monitor of theirs runs meanwhile. */
   private readonly held = new Map<string, number>();
+  /** Loop keys by instance, and by local instance id (what `hold` and `pause` name). */
+  private readonly byInstance = new Map<string, Set<string>>();
+  private readonly byLocal = new Map<string, Set<string>>();
   private disposed = false;
 
   constructor(private readonly deps: MonitorDeps) {
@@ -94,21 +99,50 @@ export class RecurringMonitors extends ExecutorEvents {
   /** Monitors exactly these instances from now on (loops for others stop, new ones start). */
   update(targets: readonly MonitorTarget[], config: ClusterConfig = this.config): void {
     if (this.disposed) return;
-    this.config = config;
-    const wanted = new Map<string, { target: MonitorTarget; interval: number }>();
-    for (const t of targets) {
-      if (t.role === 'Stopped') continue;
-      const entry = findPrimitive(config, t.instance, t.primitive);
-      if (!entry || this.held.has(localInstanceId(entry, t.instance))) continue;
-      for (const op of entry.primitive.ops) {
-        if (op.name !== 'monitor' || !(op.interval > 0) || op.enabled === false) continue;
-        const promotedOp = op.role === 'Promoted';
-        if (promotedOp !== (t.role === 'Promoted')) continue;
-        wanted.set(`${t.instance}@${op.interval}@${t.role}`, { target: t, interval: op.interval });
+    if (config !== this.config) {
+      this.config = config;
+      // Local instance ids come from the configuration (a clone made anonymous shares one): index again.
+      this.byLocal.clear();
+      for (const [key, loop] of this.loops) {
+        loop.localId = this.localId(loop.target);
+        addTo(this.byLocal, loop.localId, key);
       }
     }
+    const wanted = new Map<string, { target: MonitorTarget; interval: number }>();
+    for (const t of targets) for (const w of this.wantedFor(t)) wanted.set(w.key, w);
     for (const [key, loop] of this.loops) if (!wanted.has(key)) this.stopLoop(key, loop);
     for (const [key, w] of wanted) if (!this.loops.has(key)) this.startLoop(key, w.target, w.interval);
+  }
+
+  /**
+   * Monitors instance `target.instance` as `target` says from now on (Stopped: not at all); the
+   * other instances' monitors are left as they are. What `update` does for one instance, in time
+   * proportional to its monitors (a node records hundreds of results in a burst, each changing one
+   * instance: updating every instance at each was most of a node's CPU while it placed a thousand).
+   */
+  updateOne(target: MonitorTarget): void {
+    if (this.disposed) return;
+    const wanted = new Map(this.wantedFor(target).map((w) => [w.key, w] as const));
+    for (const key of [...(this.byInstance.get(target.instance) ?? [])]) {
+      const loop = this.loops.get(key);
+      if (loop !== undefined && !wanted.has(key)) this.stopLoop(key, loop);
+    }
+    for (const [key, w] of wanted) if (!this.loops.has(key)) this.startLoop(key, w.target, w.interval);
+  }
+
+  /** The loops a target needs (none while an action holds its instance). */
+  private wantedFor(t: MonitorTarget): { key: string; target: MonitorTarget; interval: number }[] {
+    if (t.role === 'Stopped') return [];
+    const entry = findPrimitive(this.config, t.instance, t.primitive);
+    if (!entry || this.held.has(localInstanceId(entry, t.instance))) return [];
+    const out: { key: string; target: MonitorTarget; interval: number }[] = [];
+    for (const op of entry.primitive.ops) {
+      if (op.name !== 'monitor' || !(op.interval > 0) || op.enabled === false) continue;
+      const promotedOp = op.role === 'Promoted';
+      if (promotedOp !== (t.role === 'Promoted')) continue;
+      out.push({ key: `${t.instance}@${op.interval}@${t.role}`, target: t, interval: op.interval });
+    }
+    return out;
   }
 
   /** Monitors what a placement puts on this node. */
@@ -121,7 +155,7 @@ export class RecurringMonitors extends ExecutorEvents {
 
   /** Stops the monitors of one instance (e.g. before an action on it runs). */
   pause(instance: string): void {
-    for (const [key, loop] of this.loops) if (this.localId(loop.target) === instance) this.stopLoop(key, loop);
+    for (const key of [...(this.byLocal.get(instance) ?? [])]) this.stopLoop(key, this.loops.get(key)!);
   }
 
   /**
@@ -137,8 +171,8 @@ export class RecurringMonitors extends ExecutorEvents {
   async hold(instance: string): Promise<() => void> {
     this.held.set(instance, (this.held.get(instance) ?? 0) + 1);
     const stopping: Promise<void>[] = [];
-    for (const [key, loop] of this.loops) {
-      if (this.localId(loop.target) !== instance) continue;
+    for (const key of [...(this.byLocal.get(instance) ?? [])]) {
+      const loop = this.loops.get(key)!;
       stopping.push(loop.done);
       this.stopLoop(key, loop);
     }
@@ -161,6 +195,18 @@ export class RecurringMonitors extends ExecutorEvents {
     return localInstanceId(findPrimitive(this.config, t.instance, t.primitive), t.instance);
   }
 
+  /** Files a loop under its instance and its local instance id (the one computed now is kept for unindex). */
+  private index(key: string, loop: Loop): void {
+    loop.localId = this.localId(loop.target);
+    addTo(this.byInstance, loop.target.instance, key);
+    addTo(this.byLocal, loop.localId, key);
+  }
+
+  private unindex(key: string, loop: Loop): void {
+    removeFrom(this.byInstance, loop.target.instance, key);
+    removeFrom(this.byLocal, loop.localId, key);
+  }
+
   list(): MonitorInfo[] {
     return [...this.loops.values()]
       .map((l) => ({ instance: l.target.instance, interval: l.interval, role: l.target.role, runs: l.runs, healthy: l.healthy }))
@@ -179,13 +225,15 @@ export class RecurringMonitors extends ExecutorEvents {
   private stopLoop(key: string, loop: Loop): void {
     loop.controller.abort(new Error('monitor cancelled'));
     this.loops.delete(key);
+    this.unindex(key, loop);
   }
 
   private startLoop(key: string, target: MonitorTarget, interval: number): void {
     const controller = new AbortController();
-    const loop: Loop = { key, target, interval, controller, done: Promise.resolve(), healthy: true, runs: 0 };
+    const loop: Loop = { key, target, interval, controller, done: Promise.resolve(), healthy: true, runs: 0, localId: target.instance };
     (loop as { done: Promise<void> }).done = this.run(loop);
     this.loops.set(key, loop);
+    this.index(key, loop);
   }
 
   private async run(loop: Loop): Promise<void> {
@@ -272,4 +320,15 @@ export class RecurringMonitors extends ExecutorEvents {
       this.emit('monitor-failed', { ...finished, primitive: entry.primitive.id });
     }
   }
+}
+
+function addTo(index: Map<string, Set<string>>, id: string, key: string): void {
+  const keys = index.get(id);
+  if (keys) keys.add(key);
+  else index.set(id, new Set([key]));
+}
+
+function removeFrom(index: Map<string, Set<string>>, id: string, key: string): void {
+  const keys = index.get(id);
+  if (keys?.delete(key) && keys.size === 0) index.delete(id);
 }

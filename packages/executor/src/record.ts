@@ -115,9 +115,20 @@ function emptyNode(name: string): NodeStatus {
   return emptyNodeStatus(name, 'online');
 }
 
+/**
+ * The highest call id in a history, by history array (a history is replaced, never mutated): a node
+ * records results one after another, each from the history the previous one made, so finding the
+ * next call id is O(1) along that chain rather than a walk over every operation of every instance.
+ */
+const maxCallIds = new WeakMap<readonly ResourceHistory[], number>();
+
 function nextCallId(node: NodeStatus): number {
-  let max = 0;
-  for (const h of node.history) for (const op of h.ops) max = Math.max(max, op.callId);
+  let max = maxCallIds.get(node.history);
+  if (max === undefined) {
+    max = 0;
+    for (const h of node.history) for (const op of h.ops) max = Math.max(max, op.callId);
+    maxCallIds.set(node.history, max);
+  }
   return max + 1;
 }
 
@@ -184,6 +195,7 @@ export function recordResult(
     ...(report ? { report } : {}),
   };
   const histories = history ? n.history.map((h) => (h === history ? newHistory : h)) : [...n.history, newHistory];
+  maxCallIds.set(histories, record.callId);
   const fatal = options.startFailureIsFatal === true && op.action === 'start';
   const failures = isFailure(op, result) ? bumpFailure(n.failures, instance, op, now, fatal) : n.failures;
   const updated: NodeStatus = { ...n, history: histories, failures };

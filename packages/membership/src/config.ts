@@ -154,6 +154,15 @@ export type SettingValue = string | number | boolean;
  * exchange it in their reports and refuse to schedule while members' differ.
  */
 export function clusterWideSettings(c: ResolvedConfig): Readonly<Record<string, SettingValue>> {
+  // Once per settings object: every report a node makes carries them (hundreds a second in a burst).
+  let settings = settingsOf.get(c);
+  if (settings === undefined) settingsOf.set(c, (settings = Object.freeze(computeSettings(c))));
+  return settings;
+}
+
+const settingsOf = new WeakMap<ResolvedConfig, Readonly<Record<string, SettingValue>>>();
+
+function computeSettings(c: ResolvedConfig): Record<string, SettingValue> {
   const out: Record<string, SettingValue> = {
     tickMs: c.tickMs,
     heartbeatTicks: c.heartbeatTicks,
