@@ -51,6 +51,19 @@ await daemon.start();
 const lag = monitorEventLoopDelay({ resolution: 10 });
 lag.enable();
 const lost = [];
+/** How long this process's main thread has waited for a core so far (the run queue, /proc/self/schedstat), in ms; null where unknown. */
+function runDelayMs() {
+  try {
+    return Number(readFileSync('/proc/self/schedstat', 'utf8').split(' ')[1]) / 1e6;
+  } catch {
+    return null;
+  }
+}
+/** What the process has done so far: CPU, waiting for a core, daemon messages sent. */
+function counters() {
+  const cpu = process.cpuUsage();
+  return { cpuMs: (cpu.user + cpu.system) / 1000, runDelayMs: runDelayMs(), messages: daemon.messageStats().messages?.sent ?? 0 };
+}
 daemon.on('node-lost', (e) => lost.push({ node: e.node, at: Date.now() }));
 
 process.on('message', (m) => {
@@ -58,9 +71,8 @@ process.on('message', (m) => {
   if (m?.cmd !== 'stats') return;
   if (m.light) {
     // Without the status (it costs the daemon a read while resources move): CPU, loop delay, losses.
-    const cpu = process.cpuUsage();
     const rssMiB = process.memoryUsage().rss / 2 ** 20;
-    process.send({ id: m.id, node, cpuMs: (cpu.user + cpu.system) / 1000, sent: { ...sent }, rssMiB, loopDelayMaxMs: lag.max / 1e6, lost: lost.splice(0) });
+    process.send({ id: m.id, node, ...counters(), sent: { ...sent }, rssMiB, loopDelayMaxMs: lag.max / 1e6, lost: lost.splice(0) });
     lag.reset();
     return;
   }
@@ -69,11 +81,10 @@ process.on('message', (m) => {
   const statusMs = Number(process.hrtime.bigint() - t0) / 1e6;
   const running = {};
   for (const r of s.resources) if (r.node !== null && r.role !== 'Stopped') running[r.node] = (running[r.node] ?? 0) + 1;
-  const cpu = process.cpuUsage();
   process.send({
     id: m.id,
     node,
-    cpuMs: (cpu.user + cpu.system) / 1000,
+    ...counters(),
     sent: { ...sent },
     running,
     statusMs,

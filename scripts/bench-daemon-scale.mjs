@@ -5,7 +5,9 @@
 // N resources (default 1,000) with a recurring monitor, half at home on each node (location 100).
 // Measured from outside, in this order:
 //   placed      from both daemons up to every resource running at home (the coordinator's view)
-//   CPU         each daemon's CPU during placement, and the coordinator's per transition
+//   CPU         each daemon's CPU during placement, and the coordinator's per transition; how long its
+//               main thread waited for a core meanwhile (/proc/self/schedstat: on a loaded machine
+//               most of the wall time), and the daemon messages it sent
 //   at rest     over --rest seconds once placed: UDP bytes sent per second and CPU per node
 //   status      `status` through the control socket (as `paceline status --json` asks), median of 20
 //   failover    serv2 killed (SIGKILL) → every resource running on serv1 (detection is tickMs × deadTicks)
@@ -16,6 +18,7 @@
 // title line (resources, monitor interval, membership settings and detection time, load average at
 // start → end, cores), then a Markdown table `| measure | serv1 (coordinator) | serv2 |` with these
 // rows, in this order: cold placement (ms, transitions) · CPU during placement (ms; per transition) ·
+// placement: waiting for a core, daemon messages sent ·
 // placement: event loop's largest delay, peers lost · at rest: bytes sent per second (packets/s) ·
 // at rest: CPU (% of a core) · at rest: event loop's largest delay, peers lost · at rest: resident
 // memory · status over the control socket (median / max of 20 ms, bytes, in-process ms) · serv2
@@ -141,7 +144,8 @@ try {
   const t0 = Date.now();
   await Promise.all([start('serv1'), start('serv2')]);
   const up = Date.now();
-  const cpu0 = { serv1: (await stats('serv1')).cpuMs, serv2: (await stats('serv2')).cpuMs };
+  const at0 = { serv1: await stats('serv1'), serv2: await stats('serv2') };
+  const cpu0 = { serv1: at0.serv1.cpuMs, serv2: at0.serv2.cpuMs };
   const placed = await until(
     'every resource at home',
     async () => {
@@ -172,6 +176,9 @@ try {
   result.transitionsToPlace = placed.lastTransition.id;
   result.placeCpuMs = { serv1: placed.cpuMs - cpu0.serv1, serv2: p2.cpuMs - cpu0.serv2 };
   result.coordinatorCpuPerTransitionMs = result.placeCpuMs.serv1 / Math.max(1, placed.lastTransition.id);
+  const delta = (field, a, b) => (a[field] === null || b[field] === null ? null : a[field] - b[field]);
+  result.placeWaitMs = { serv1: delta('runDelayMs', placed, at0.serv1), serv2: delta('runDelayMs', p2, at0.serv2) };
+  result.placeMessages = { serv1: placed.messages - at0.serv1.messages, serv2: p2.messages - at0.serv2.messages };
   result.coordinator = placed.coordinator;
 
   await sleep(2000); // let the last reports and monitors settle
@@ -239,6 +246,9 @@ console.log('|---|---|---|');
 console.log(`| cold placement: both up → all ${N} at home | ${f(result.placedMs)} ms (${result.transitionsToPlace} transitions) | |`);
 console.log(
   `| CPU during placement | ${f(result.placeCpuMs.serv1)} ms (${f(result.coordinatorCpuPerTransitionMs)} ms per transition) | ${f(result.placeCpuMs.serv2)} ms |`,
+);
+console.log(
+  `| placement: waiting for a core (run queue), daemon messages sent | ${f(result.placeWaitMs.serv1)} ms, ${result.placeMessages.serv1} messages | ${f(result.placeWaitMs.serv2)} ms, ${result.placeMessages.serv2} messages |`,
 );
 console.log(`| placement: event loop's largest delay, peers lost | ${phaseCell(result.placement, 'serv1')} | ${phaseCell(result.placement, 'serv2')} |`);
 console.log(

@@ -36,7 +36,20 @@ interface PendingAction {
   readonly message: PeerMessage;
   readonly deadline: number;
   readonly resolve: (r: ActionResult) => void;
+  /** When it is sent again, and how long it waits after that. */
+  next: number;
+  gap: number;
 }
+
+/**
+ * An action not answered is sent again after RETRANSMIT_FIRST_MS, then at gaps doubling up to
+ * RETRANSMIT_MAX_MS. Most actions unanswered that long are not lost but waiting for a free slot on
+ * their node (it runs at most NODE_ACTION_LIMIT at once, of up to 64 in flight) or for a core on a
+ * loaded machine: a copy every half second of each — decoded, checked and dropped there — was more
+ * work for both nodes the slower they went.
+ */
+export const RETRANSMIT_FIRST_MS = 500;
+export const RETRANSMIT_MAX_MS = 2000;
 
 export class ActionRpc {
   private readonly pending = new Map<string, PendingAction>();
@@ -65,11 +78,12 @@ export class ActionRpc {
       const message = p.envelope(node, { type: 'action', to: node, key, epoch: p.epoch(), action });
       if (message === undefined) return resolve({ execution: 'cancelled', outcome: 'generic-error', reason: `${node}'s incarnation is not known yet` });
       if (!p.transmit(message)) return resolve({ execution: 'error', outcome: 'generic-error', reason: `cannot send the action to ${node} (see the log)` });
-      this.pending.set(key, { node, message, deadline: p.clock.now() + timeout, resolve });
+      const now = p.clock.now();
+      this.pending.set(key, { node, message, deadline: now + timeout, resolve, next: now + RETRANSMIT_FIRST_MS, gap: RETRANSMIT_FIRST_MS });
     });
   }
 
-  /** Every half second: gives up on actions past their deadline, sends the others again. */
+  /** Every half second: gives up on actions past their deadline, sends the others that are due again. */
   retransmit(): void {
     const now = this.p.clock.now();
     for (const [key, a] of this.pending) {
@@ -77,10 +91,12 @@ export class ActionRpc {
         this.pending.delete(key);
         this.p.log.warn(`no answer from ${a.node} for action ${key}`);
         a.resolve({ execution: 'timeout', outcome: 'generic-error', reason: `no answer from ${a.node}` });
-      } else {
+      } else if (now >= a.next) {
         // A fresh envelope id (the receiver accepts each id once; the key makes the action run once),
         // the same toBoot: the action stays bound to the incarnation it was sent to.
         this.p.transmit({ ...a.message, id: this.p.nextMessageId() });
+        a.gap = Math.min(RETRANSMIT_MAX_MS, a.gap * 2);
+        a.next = now + a.gap;
       }
     }
   }

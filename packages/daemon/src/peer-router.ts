@@ -52,6 +52,8 @@ export interface PeerRouterPorts {
 export class PeerRouter {
   /** The peers' reports as received (report-inbox.ts). */
   readonly inbox = new ReportInbox();
+  /** Keys of the actions running here whose result will be sent when they end. */
+  private readonly answering = new Set<string>();
 
   constructor(private readonly p: PeerRouterPorts) {}
 
@@ -174,9 +176,15 @@ export class PeerRouter {
           this.send(m.from, { type: 'doc', doc });
           break;
         }
-        void p
-          .runAction(m.key, m.action)
-          .then((result) => this.send(m.from, { type: 'result', key: m.key, result: wireResult(result), report: p.reportFor(m.from) }));
+        // A copy of an action still running here (the coordinator retransmits until it has the
+        // result) adds nothing: its result goes out once, when it ends. A copy of one that has
+        // ended is answered again (the first answer may have been lost).
+        if (this.answering.has(m.key)) break;
+        this.answering.add(m.key);
+        void p.runAction(m.key, m.action).then((result) => {
+          this.answering.delete(m.key);
+          this.send(m.from, { type: 'result', key: m.key, result: wireResult(result), report: p.reportFor(m.from) });
+        });
         break;
       }
       case 'result':
