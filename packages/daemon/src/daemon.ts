@@ -25,6 +25,7 @@ import { unboundedSignal, type Clock, type Logger } from '@paceline/agent-api';
 import { ExecutorEvents, executeTransition } from '@paceline/executor';
 import type { PeerChannel } from './channel.js';
 import { coordinatorStep, docRetransmitTargets, initialCoreState, scheduleBlocker, type CoreCommand, type CoreEvent, type CoreState } from './core.js';
+import { SchedulerThread } from './scheduler-thread.js';
 import { ActionRpc } from './action-rpc.js';
 import { PeerRouter } from './peer-router.js';
 import { MembershipDriver } from './membership-driver.js';
@@ -72,6 +73,8 @@ export class Daemon extends DaemonEvents implements ControlTarget {
   private readonly admin: Admin;
   private readonly log: Logger;
   private readonly execEvents = new ExecutorEvents();
+  /** Runs the scheduler off the event loop when the core asks (`schedule` commands). */
+  private readonly schedulerThread = new SchedulerThread();
   private started = false;
   private disposed = false;
   private disposing: Promise<void> | undefined;
@@ -208,7 +211,7 @@ export class Daemon extends DaemonEvents implements ControlTarget {
       arbiter: o.arbiter !== undefined,
     });
     this.driver = this.membershipDriver(config, initialState(settings, { boot: this.boot, peerBoots }));
-    this.core = initialCoreState(o.node, start.doc, this.driver.view());
+    this.core = initialCoreState(o.node, start.doc, this.driver.view(), { scheduler: o.scheduler ?? 'auto' });
     this.local = this.localNode(config, start);
     this.reporter = this.nodeReporter();
     await this.durable.persist();
@@ -396,6 +399,11 @@ export class Daemon extends DaemonEvents implements ControlTarget {
 
   private command(c: CoreCommand): void {
     switch (c.type) {
+      case 'schedule':
+        void this.schedulerThread.run(c.input).then((r) =>
+          this.feedCore({ type: 'scheduled', id: c.id, ...(r.transition ? { transition: r.transition } : { error: r.error }), now: this.o.clock.now() }),
+        );
+        break;
       case 'run':
         void this.runTransition(c);
         break;
@@ -651,6 +659,7 @@ export class Daemon extends DaemonEvents implements ControlTarget {
     this.o.timers.clearInterval(this.timer);
     this.lifetime.abort();
     this.rpc.cancelAll(reason);
+    await this.schedulerThread.dispose();
     await this.control?.dispose();
     await this.local.dispose();
     await this.transport?.dispose();

@@ -5,6 +5,7 @@ import type { Transport, TransportInput } from '@paceline/membership';
 import type { PeerChannel, PeerReceiver } from './channel.js';
 import type { DaemonArbiter, FenceHook } from './membership-driver.js';
 import type { Timers } from './timers.js';
+import type { SchedulerMode } from './core-types.js';
 
 export interface DaemonOptions {
   readonly node: string;
@@ -49,6 +50,12 @@ export interface DaemonOptions {
   readonly stopOnShutdown?: boolean;
   /** How long dispose() waits for the cluster to move resources off this node (default 30 s). */
   readonly shutdownTimeoutMs?: number;
+  /**
+   * Where the coordinator runs the scheduler (default `auto`: in a worker thread for configurations
+   * of 64 primitives or more, else inline; see SchedulerMode in core-types.ts). Tests on a simulated
+   * clock pass `inline`: each run then happens within the step that asks for it, replayably.
+   */
+  readonly scheduler?: SchedulerMode;
   /** Serve the control socket STATE_DIR/control.sock (default true). */
   readonly controlSocket?: boolean;
   readonly signal?: AbortSignal;

@@ -125,6 +125,7 @@ class Lab {
       timers: this.timers,
       logger: silent,
       controlSocket: false,
+      scheduler: 'inline', // runs within the step that asks: replayable on the simulated clock
       shutdownTimeoutMs: 5000,
       transport: async (onInput) => new InMemoryObjectTransport({ network: this.hb, self: node, onInput }),
       channel: async (onMessage) => this.channel(node, onMessage),

@@ -318,6 +318,7 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
       timers,
       logger: options.debug ? debugLogger((m) => options.debug!(`t=${tick} ${m}`), host) : silent,
       controlSocket: false,
+      scheduler: 'inline', // runs within the step that asks: replayable on the simulated clock
       shutdownTimeoutMs: 5000,
       membership: { partitionPolicy: schedule.policy },
       // The witness sits on the LAN with the first group of a LAN partition (everyone reaches it

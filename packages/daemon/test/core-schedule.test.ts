@@ -1,0 +1,131 @@
+import { schedule } from '@paceline/scheduler';
+import { coordinatorStep, initialCoreState, type CoreCommand, type CoreEvent, type CoreState, type MembershipView, type NodeReportData } from '../src/core.js';
+import { SchedulerThread } from '../src/scheduler-thread.js';
+import type { ClusterDoc } from '@paceline/daemon';
+
+// The scheduler run off the event loop (SchedulerMode `worker`): the core asks with a `schedule`
+// command and plans when the `scheduled` answer comes; an answer made stale by an unexpected
+// change is dropped and the scheduler asked again.
+
+const resources = (n: number) => Array.from({ length: n }, (_, i) => ({ type: 'primitive', id: `r${i}`, agent: 'paceline:dummy' }));
+const docWith = (n: number): ClusterDoc => {
+  const config = {
+    properties: { stonithEnabled: false },
+    nodes: [
+      { name: 'serv1', addresses: { lan: '127.0.0.1:7001' } },
+      { name: 'serv2', addresses: { lan: '127.0.0.1:7003' } },
+    ],
+    resources: resources(n),
+    constraints: [{ type: 'location', id: 'r0-home', resource: 'r0', node: 'serv1', score: 100 }],
+  };
+  return { epoch: 1, config: { ...config, epoch: 1 }, quarantine: {} };
+};
+const view = (members = ['serv1', 'serv2']): MembershipView => ({
+  members,
+  coordinator: 'serv1',
+  term: 1,
+  quorate: true,
+  mayRun: true,
+  mayRunReason: 'ok',
+  peers: { serv2: { member: members.includes('serv2'), safelyDown: false, reason: 'member', boot: 20, links: { lan: members.includes('serv2') } } },
+});
+const report = (boot: number): NodeReportData => ({ boot, rev: 0, history: [], failures: [] });
+const now = 1_700_000_000_000;
+
+function run(state: CoreState, events: CoreEvent[]): { state: CoreState; commands: CoreCommand[] } {
+  const commands: CoreCommand[] = [];
+  for (const e of events) {
+    const r = coordinatorStep(state, e);
+    state = r.state;
+    commands.push(...r.commands);
+  }
+  return { state, commands };
+}
+const of = <T extends CoreCommand['type']>(cs: readonly CoreCommand[], type: T) => cs.filter((c): c is Extract<CoreCommand, { type: T }> => c.type === type);
+const reported = (s: CoreState) =>
+  run(s, [
+    { type: 'report', node: 'serv1', report: report(10), now },
+    { type: 'report', node: 'serv2', report: report(20), now },
+  ]);
+
+describe('the scheduler off the event loop', () => {
+  test('worker: the step asks (schedule), the answer becomes the running transition (run), as inline would plan it', () => {
+    const a = reported(initialCoreState('serv1', docWith(3), view(), { scheduler: 'worker' }));
+    const asked = of(a.commands, 'schedule');
+    expect(of(a.commands, 'run')).toHaveLength(0);
+    expect(asked).toHaveLength(1);
+    expect(a.state.scheduling?.id).toBe(asked[0]!.id);
+    // Nothing more is asked while the answer is awaited.
+    const again = run(a.state, [{ type: 'kick', reason: 'recheck', now }]);
+    expect(of(again.commands, 'schedule')).toHaveLength(0);
+
+    const inline = reported(initialCoreState('serv1', docWith(3), view(), { scheduler: 'inline' }));
+    const transition = schedule(asked[0]!.input);
+    const b = run(a.state, [{ type: 'scheduled', id: asked[0]!.id, transition, now }]);
+    const planned = of(b.commands, 'run');
+    expect(planned).toHaveLength(1);
+    expect(planned[0]!.transition.actions.map((x) => x.id)).toEqual(of(inline.commands, 'run')[0]!.transition.actions.map((x) => x.id));
+    expect(b.state.running).toBe(planned[0]!.id);
+    expect(b.state.scheduling).toBeUndefined();
+    expect(b.state.last?.state).toBe('running');
+  });
+
+  test('an answer made stale by an unexpected change (a peer lost) is dropped, and the scheduler is asked again', () => {
+    const a = reported(initialCoreState('serv1', docWith(3), view(), { scheduler: 'worker' }));
+    const first = of(a.commands, 'schedule')[0]!;
+    const lost = run(a.state, [{ type: 'membership', view: view(['serv1']), now }]);
+    expect(of(lost.commands, 'schedule')).toHaveLength(0); // the first run is still out
+    const b = run(lost.state, [{ type: 'scheduled', id: first.id, transition: schedule(first.input), now }]);
+    expect(of(b.commands, 'run')).toHaveLength(0);
+    const second = of(b.commands, 'schedule');
+    expect(second).toHaveLength(1);
+    expect(second[0]!.id).toBeGreaterThan(first.id);
+    // The new run sees the peer lost (not proven down): its node is frozen, not a target.
+    const serv2 = second[0]!.input.status.nodes.find((n) => n.name === 'serv2')!;
+    expect(serv2.attributes['paceline-unclean']).toBeDefined();
+    // An answer to a run no longer awaited is ignored.
+    const c = run(b.state, [{ type: 'scheduled', id: first.id, transition: schedule(first.input), now }]);
+    expect(c.commands).toEqual([]);
+  });
+
+  test('an expected change while the scheduler runs (a report without a new failure) does not drop its answer', () => {
+    const a = reported(initialCoreState('serv1', docWith(3), view(), { scheduler: 'worker' }));
+    const first = of(a.commands, 'schedule')[0]!;
+    const b = run(a.state, [
+      { type: 'report', node: 'serv2', report: { ...report(20), rev: 1 }, now },
+      { type: 'scheduled', id: first.id, transition: schedule(first.input), now },
+    ]);
+    expect(of(b.commands, 'run')).toHaveLength(1);
+    expect(b.state.dirty).toBe(true); // planned again once this transition ends
+  });
+
+  test('a scheduler that fails is logged, as inline', () => {
+    const a = reported(initialCoreState('serv1', docWith(3), view(), { scheduler: 'worker' }));
+    const first = of(a.commands, 'schedule')[0]!;
+    const b = run(a.state, [{ type: 'scheduled', id: first.id, error: 'boom', now }]);
+    expect(of(b.commands, 'log').map((l) => l.message)).toContain('the scheduler failed: boom');
+    expect(b.state.scheduling).toBeUndefined();
+  });
+
+  test('auto: small configurations are scheduled inline, large ones in the worker', () => {
+    expect(of(reported(initialCoreState('serv1', docWith(3), view(), { scheduler: 'auto' })).commands, 'run')).toHaveLength(1);
+    expect(of(reported(initialCoreState('serv1', docWith(64), view(), { scheduler: 'auto' })).commands, 'schedule')).toHaveLength(1);
+  });
+
+  test('SchedulerThread runs the same pure schedule() in a worker thread (configuration sent once)', async () => {
+    const a = reported(initialCoreState('serv1', docWith(80), view(), { scheduler: 'worker' }));
+    const input = of(a.commands, 'schedule')[0]!.input;
+    const thread = new SchedulerThread();
+    try {
+      const r1 = await thread.run(input);
+      const r2 = await thread.run({ ...input, now: input.now + 1 }); // the thread keeps the configuration
+      const here = schedule(input);
+      expect(r1.error).toBeUndefined();
+      expect(r1.transition).toEqual({ ...here, explanation: { ...here.explanation, scores: [] } });
+      expect(r2.transition?.actions).toEqual(here.actions);
+    } finally {
+      await thread.dispose();
+    }
+    expect((await thread.run(input)).error).toBe('the daemon is stopping');
+  });
+});
