@@ -1,14 +1,15 @@
 /**
  * Action RPC, the coordinator's side of running a transition across nodes: each graph action goes
- * to the node that runs it (here directly; elsewhere as an `action` message bound to the
- * incarnation membership holds for that node), is retransmitted every half second until its
- * `result` arrives, and is given up as `timeout` past its deadline, or `cancelled` when its node is
- * lost or restarts meanwhile. The node that runs an action logs its result; this logs only where
- * it starts and when it is given up.
+ * to the node that runs it (here directly; elsewhere in an `action` message bound to the
+ * incarnation membership holds for that node — or, when the executor starts several for one node
+ * in one turn, all of them in one `actions` message), is sent again until its `result` arrives, and
+ * is given up as `timeout` past its deadline, or `cancelled` when its node is lost or restarts
+ * meanwhile. The node that runs an action logs its result; this logs only where it starts and when
+ * it is given up.
  */
 import type { ActionResult, Clock, Logger } from '@paceline/agent-api';
 import type { GraphAction } from '@paceline/model';
-import type { PeerMessage, PeerMessageBody } from './messages.js';
+import { MAX_BATCH_ITEMS, type PeerMessage, type PeerMessageBody } from './messages.js';
 
 /** What the action RPC needs from the daemon. */
 export interface ActionRpcPorts {
@@ -27,13 +28,15 @@ export interface ActionRpcPorts {
   /** A message to `to`'s current incarnation (undefined while none is known), and sending it (false: refused, logged). */
   envelope(to: string, body: PeerMessageBody): PeerMessage | undefined;
   transmit(m: PeerMessage): boolean;
-  /** A fresh envelope id (a retransmission is a new message to the receiver's freshness guard). */
-  nextMessageId(): number;
 }
 
 interface PendingAction {
   readonly node: string;
-  readonly message: PeerMessage;
+  readonly key: string;
+  readonly action: GraphAction;
+  readonly epoch: number;
+  /** The incarnation of `node` it is bound to (another one drops it). */
+  readonly toBoot: number;
   readonly deadline: number;
   readonly resolve: (r: ActionResult) => void;
   /** When it is sent again, and how long it waits after that. */
@@ -53,10 +56,12 @@ export const RETRANSMIT_MAX_MS = 2000;
 
 export class ActionRpc {
   private readonly pending = new Map<string, PendingAction>();
+  /** Actions dispatched in this turn, per node, sent together at its end (see flush). */
+  private readonly outgoing = new Map<string, PendingAction[]>();
 
   constructor(private readonly p: ActionRpcPorts) {}
 
-  /** Runs an action on its node: here directly, elsewhere through the channel (retransmitted until answered). */
+  /** Runs an action on its node: here directly, elsewhere through the channel (sent again until answered). */
   dispatch(txn: number, action: GraphAction): Promise<ActionResult> {
     const p = this.p;
     const node = action.node ?? '';
@@ -72,59 +77,117 @@ export class ActionRpc {
       alog.warn(`${action.kind} not sent: ${node} is not a member`);
       return Promise.resolve({ execution: 'cancelled', outcome: 'generic-error', reason: `${node} is not a member` });
     }
+    // Bound to the incarnation of `node` that membership holds now: another one drops it.
+    const toBoot = p.peerBoot(node);
+    if (toBoot === undefined) return Promise.resolve({ execution: 'cancelled', outcome: 'generic-error', reason: `${node}'s incarnation is not known yet` });
+    const now = p.clock.now();
     const timeout = (action.timeout ?? 20_000) + 5_000;
     return new Promise((resolve) => {
-      // Bound to the incarnation of `node` that membership holds now: another one drops it.
-      const message = p.envelope(node, { type: 'action', to: node, key, epoch: p.epoch(), action });
-      if (message === undefined) return resolve({ execution: 'cancelled', outcome: 'generic-error', reason: `${node}'s incarnation is not known yet` });
-      if (!p.transmit(message)) return resolve({ execution: 'error', outcome: 'generic-error', reason: `cannot send the action to ${node} (see the log)` });
-      const now = p.clock.now();
-      this.pending.set(key, { node, message, deadline: now + timeout, resolve, next: now + RETRANSMIT_FIRST_MS, gap: RETRANSMIT_FIRST_MS });
+      const a: PendingAction = {
+        node,
+        key,
+        action,
+        epoch: p.epoch(),
+        toBoot,
+        deadline: now + timeout,
+        resolve,
+        next: now + RETRANSMIT_FIRST_MS,
+        gap: RETRANSMIT_FIRST_MS,
+      };
+      this.pending.set(key, a);
+      const queued = this.outgoing.get(node);
+      if (queued !== undefined) queued.push(a);
+      else {
+        this.outgoing.set(node, [a]);
+        // The executor starts every ready action in one synchronous pass: they leave together.
+        if (this.outgoing.size === 1) queueMicrotask(() => this.flush());
+      }
     });
+  }
+
+  /** Sends the actions dispatched in this turn: one message per node (several when over MAX_BATCH_ITEMS). */
+  private flush(): void {
+    for (const [node, actions] of this.outgoing) this.send(node, actions);
+    this.outgoing.clear();
+  }
+
+  /**
+   * Sends `actions` of `node` (a fresh envelope id each time: the receiver accepts each id once; the
+   * key makes each action run once). One that is no longer pending is left out; one bound to another
+   * incarnation than the one now known is cancelled (that incarnation drops it).
+   */
+  private send(node: string, actions: readonly PendingAction[]): void {
+    const current = this.p.peerBoot(node);
+    const live: PendingAction[] = [];
+    for (const a of actions) {
+      if (this.pending.get(a.key) !== a) continue;
+      if (a.toBoot === current) live.push(a);
+      else this.settle(a, { execution: 'cancelled', outcome: 'generic-error', reason: `${node} restarted before the action was sent` });
+    }
+    for (let i = 0; i < live.length; i += MAX_BATCH_ITEMS) {
+      const batch = live.slice(i, i + MAX_BATCH_ITEMS);
+      const first = batch[0]!;
+      const body: PeerMessageBody =
+        batch.length === 1
+          ? { type: 'action', to: node, key: first.key, epoch: first.epoch, action: first.action }
+          : { type: 'actions', to: node, epoch: Math.max(...batch.map((a) => a.epoch)), items: batch.map((a) => ({ key: a.key, action: a.action })) };
+      const m = this.p.envelope(node, body);
+      const failed: ActionResult | undefined =
+        m === undefined
+          ? { execution: 'cancelled', outcome: 'generic-error', reason: `${node}'s incarnation is not known yet` }
+          : !this.p.transmit(m)
+            ? { execution: 'error', outcome: 'generic-error', reason: `cannot send the action to ${node} (see the log)` }
+            : undefined;
+      if (failed !== undefined) for (const a of batch) this.settle(a, failed);
+    }
+  }
+
+  private settle(a: PendingAction, r: ActionResult): void {
+    if (this.pending.get(a.key) !== a) return;
+    this.pending.delete(a.key);
+    a.resolve(r);
   }
 
   /** Every half second: gives up on actions past their deadline, sends the others that are due again. */
   retransmit(): void {
     const now = this.p.clock.now();
-    for (const [key, a] of this.pending) {
+    const due = new Map<string, PendingAction[]>();
+    for (const a of this.pending.values()) {
       if (now > a.deadline) {
-        this.pending.delete(key);
-        this.p.log.warn(`no answer from ${a.node} for action ${key}`);
-        a.resolve({ execution: 'timeout', outcome: 'generic-error', reason: `no answer from ${a.node}` });
+        this.p.log.warn(`no answer from ${a.node} for action ${a.key}`);
+        this.settle(a, { execution: 'timeout', outcome: 'generic-error', reason: `no answer from ${a.node}` });
       } else if (now >= a.next) {
-        // A fresh envelope id (the receiver accepts each id once; the key makes the action run once),
-        // the same toBoot: the action stays bound to the incarnation it was sent to.
-        this.p.transmit({ ...a.message, id: this.p.nextMessageId() });
         a.gap = Math.min(RETRANSMIT_MAX_MS, a.gap * 2);
         a.next = now + a.gap;
+        due.set(a.node, [...(due.get(a.node) ?? []), a]);
       }
     }
+    for (const [node, actions] of due) this.send(node, actions);
   }
 
   /** After a membership change: actions on a node that was lost or restarted will never be answered. */
   failLost(): void {
-    for (const [key, a] of this.pending) {
+    for (const a of this.pending.values()) {
       const lost = !this.p.isMember(a.node);
       // A restarted node drops the action (it was addressed to its previous incarnation) and knows nothing of it.
-      if (!lost && this.p.peerBoot(a.node) === a.message.toBoot) continue;
-      this.pending.delete(key);
+      if (!lost && this.p.peerBoot(a.node) === a.toBoot) continue;
       const what = lost ? 'was lost' : 'restarted';
-      this.p.log.warn(`${a.node} ${what} while action ${key} ran`);
-      a.resolve({ execution: 'cancelled', outcome: 'generic-error', reason: `${a.node} ${what} while the action ran` });
+      this.p.log.warn(`${a.node} ${what} while action ${a.key} ran`);
+      this.settle(a, { execution: 'cancelled', outcome: 'generic-error', reason: `${a.node} ${what} while the action ran` });
     }
   }
 
   /** A `result` from a member: taken only from the node the action was sent to, in the incarnation it was sent to. */
   onResult(from: string, boot: number, key: string, result: ActionResult): void {
     const a = this.pending.get(key);
-    if (a === undefined || a.node !== from || a.message.toBoot !== boot) return;
-    this.pending.delete(key);
-    a.resolve(result);
+    if (a === undefined || a.node !== from || a.toBoot !== boot) return;
+    this.settle(a, result);
   }
 
   /** The daemon stops: every action still out is cancelled with `reason`. */
   cancelAll(reason: string): void {
-    for (const [, a] of this.pending) a.resolve({ execution: 'cancelled', outcome: 'generic-error', reason });
+    for (const a of this.pending.values()) a.resolve({ execution: 'cancelled', outcome: 'generic-error', reason });
     this.pending.clear();
+    this.outgoing.clear();
   }
 }

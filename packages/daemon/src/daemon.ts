@@ -126,7 +126,6 @@ export class Daemon extends DaemonEvents implements ControlTarget {
       peerBoot: (node) => this.router.peerBoot(node),
       envelope: (to, body) => this.router.envelope(to, body),
       transmit: (m) => this.router.transmit(m),
-      nextMessageId: () => ++this.msgId,
     });
     this.admin = new Admin({
       node: o.node,

@@ -127,6 +127,33 @@ export const ResultMessage = z.strictObject({
   report: ReportDelta,
 });
 
+/**
+ * Actions and results travel in batches when there are several: the actions the coordinator's
+ * executor starts for one node in one turn, the results of the actions that ended on a node in one
+ * turn (with one report delta holding all their records). At most MAX_BATCH_ITEMS a message.
+ */
+export const MAX_BATCH_ITEMS = 128;
+/** Several `action` messages in one (the epoch is the newest of theirs: the node waits for that document). */
+export const ActionsMessage = z.strictObject({
+  ...Base,
+  type: z.literal('actions'),
+  epoch: Counter,
+  items: z
+    .array(z.strictObject({ key: z.string().max(600), action: GraphAction }))
+    .min(1)
+    .max(MAX_BATCH_ITEMS),
+});
+/** Several `result` messages in one, with one report delta for them all. */
+export const ResultsMessage = z.strictObject({
+  ...Base,
+  type: z.literal('results'),
+  items: z
+    .array(z.strictObject({ key: z.string().max(600), result: ActionResult.strip() }))
+    .min(1)
+    .max(MAX_BATCH_ITEMS),
+  report: ReportDelta,
+});
+
 /** Forget the history and fail counts of a resource (all when absent) so that it is probed again. */
 export const CleanupMessage = z.strictObject({ ...Base, type: z.literal('cleanup'), resource: Name.optional() });
 
@@ -138,6 +165,8 @@ export const PeerMessage = z.discriminatedUnion('type', [
   UpdateReplyMessage,
   ActionMessage,
   ResultMessage,
+  ActionsMessage,
+  ResultsMessage,
   CleanupMessage,
 ]);
 export type PeerMessage = z.infer<typeof PeerMessage>;

@@ -13,7 +13,7 @@ import { settledBoot, type MembershipState } from '@paceline/membership';
 import type { PeerChannel } from './channel.js';
 import { isDocSignal, type CoreEvent, type CoreState } from './core.js';
 import type { FreshnessGuard } from './freshness.js';
-import type { DistOmit, PeerMessage, PeerMessageBody, ReportDelta } from './messages.js';
+import { MAX_BATCH_ITEMS, type DistOmit, type PeerMessage, type PeerMessageBody, type ReportDelta } from './messages.js';
 import { ReportInbox } from './report-inbox.js';
 import { UpdateRequest, docKey } from './updates.js';
 import type { UpdateAnswer } from './admin.js';
@@ -54,6 +54,8 @@ export class PeerRouter {
   readonly inbox = new ReportInbox();
   /** Keys of the actions running here whose result will be sent when they end. */
   private readonly answering = new Set<string>();
+  /** Results waiting for the end of this turn, per peer (see queueResult). */
+  private readonly results = new Map<string, { key: string; result: ActionResult }[]>();
 
   constructor(private readonly p: PeerRouterPorts) {}
 
@@ -161,41 +163,79 @@ export class PeerRouter {
         if (isDocSignal(m.reqId)) p.feedCore({ type: 'doc-signal', from: m.from, reqId: m.reqId, ok: m.ok, message: m.message, now });
         else p.answer(m.reqId, { ok: m.ok, message: m.message });
         break;
-      case 'action': {
-        if (m.from !== membership.coordinator) {
-          p.log.debug(`ignoring an action from ${m.from}, which is not the coordinator`, { key: m.key });
-          break;
-        }
-        if (m.action.node !== p.node) break;
-        const doc = p.core().doc;
-        if (m.epoch > doc.epoch) {
-          // Planned with a configuration this node has not adopted yet: running it now would use the
-          // old definition (and record old parameters). Our older document makes the coordinator
-          // answer with its own; the action is retransmitted meanwhile.
-          p.log.debug(`action ${m.key} waits for configuration epoch ${m.epoch} (this node has ${doc.epoch})`);
-          this.send(m.from, { type: 'doc', doc });
-          break;
-        }
-        // A copy of an action still running here (the coordinator retransmits until it has the
-        // result) adds nothing: its result goes out once, when it ends. A copy of one that has
-        // ended is answered again (the first answer may have been lost).
-        if (this.answering.has(m.key)) break;
-        this.answering.add(m.key);
-        void p.runAction(m.key, m.action).then((result) => {
-          this.answering.delete(m.key);
-          this.send(m.from, { type: 'result', key: m.key, result: wireResult(result), report: p.reportFor(m.from) });
-        });
+      case 'action':
+        this.runActions(m.from, m.epoch, [{ key: m.key, action: m.action }]);
         break;
-      }
+      case 'actions':
+        this.runActions(m.from, m.epoch, m.items);
+        break;
       case 'result':
         // Taken only once the core has the report with its record (else the action is sent again,
         // and answered again, once the missing part of the report has come).
         if (this.takeReport(m.from, m.report, now)) p.onResult(m.from, m.boot, m.key, m.result);
         break;
+      case 'results':
+        if (this.takeReport(m.from, m.report, now)) for (const r of m.items) p.onResult(m.from, m.boot, r.key, r.result);
+        break;
       case 'cleanup':
         p.cleanupLocal(m.resource);
         break;
     }
+  }
+
+  /** Actions from `from` (the coordinator, else ignored): each run once, its result sent when it ends. */
+  private runActions(from: string, epoch: number, items: readonly { readonly key: string; readonly action: GraphAction }[]): void {
+    const p = this.p;
+    if (from !== p.membership().coordinator) {
+      p.log.debug(`ignoring actions from ${from}, which is not the coordinator`, { keys: items.map((i) => i.key) });
+      return;
+    }
+    const doc = p.core().doc;
+    if (epoch > doc.epoch) {
+      // Planned with a configuration this node has not adopted yet: running it now would use the
+      // old definition (and record old parameters). Our older document makes the coordinator
+      // answer with its own; the actions are sent again meanwhile.
+      p.log.debug(`actions wait for configuration epoch ${epoch} (this node has ${doc.epoch})`, { keys: items.map((i) => i.key) });
+      this.send(from, { type: 'doc', doc });
+      return;
+    }
+    for (const { key, action } of items) {
+      if (action.node !== p.node) continue;
+      // A copy of an action still running here (the coordinator sends again what is unanswered)
+      // adds nothing: its result goes out once, when it ends. A copy of one that has ended is
+      // answered again (the first answer may have been lost).
+      if (this.answering.has(key)) continue;
+      this.answering.add(key);
+      void p.runAction(key, action).then((result) => {
+        this.answering.delete(key);
+        this.queueResult(from, key, wireResult(result));
+      });
+    }
+  }
+
+  /**
+   * Results to `to` are sent together at the end of this turn of the event loop (setImmediate,
+   * after the I/O callbacks that ended the actions): one message with one report delta for every
+   * action that ended meanwhile — in a burst on a busy node, dozens — rather than one each.
+   */
+  private queueResult(to: string, key: string, result: ActionResult): void {
+    const queued = this.results.get(to);
+    if (queued !== undefined) return void queued.push({ key, result });
+    this.results.set(to, [{ key, result }]);
+    if (this.results.size === 1) setImmediate(() => this.flushResults());
+  }
+
+  private flushResults(): void {
+    const all = [...this.results];
+    this.results.clear();
+    if (this.p.stopped()) return;
+    for (const [to, items] of all)
+      for (let i = 0; i < items.length; i += MAX_BATCH_ITEMS) {
+        const batch = items.slice(i, i + MAX_BATCH_ITEMS);
+        const report = this.p.reportFor(to);
+        if (batch.length === 1) this.send(to, { type: 'result', key: batch[0]!.key, result: batch[0]!.result, report });
+        else this.send(to, { type: 'results', items: batch, report });
+      }
   }
 }
 
