@@ -3,10 +3,13 @@
 // `paceline daemon` runs it) with the dummy agents on loopback. It counts the UDP bytes it sends
 // (every datagram goes through dgram's Socket#send) and answers the parent's questions over IPC:
 // { cmd: 'stats' } → CPU used so far, bytes sent, where resources run as this node sees it, the
-// event loop's largest delay and the peers lost since the last question ({ light: true }: no status).
+// event loop's largest delay and the peers lost since the last question ({ light: true }: no status,
+// but the number of transitions ended so far).
 // Usage (by the parent): node bench-daemon-scale-node.mjs NODE CONFIG.json STATE_DIR KEY_HEX
+// (BENCH_LOG=DIR in the environment: each node's log at debug level in DIR/NODE.log.)
 import dgram from 'node:dgram';
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { AgentRegistry } from '@paceline/agent-api';
@@ -24,11 +27,15 @@ dgram.Socket.prototype.send = function (msg, ...rest) {
 };
 
 const warnings = [];
+// BENCH_LOG=DIR: this node's whole log at debug level in DIR/NODE.log as well (to trace an action
+// from the transition to the report that confirms it); warnings are collected either way.
+const logFile = process.env.BENCH_LOG ? createWriteStream(join(process.env.BENCH_LOG, `${node}.log`)) : undefined;
 const logger = createLogger({
-  level: 'warn',
+  level: logFile ? 'debug' : 'warn',
   stream: new Writable({
     write(c, _e, cb) {
-      if (warnings.length < 50) warnings.push(String(c).trim());
+      logFile?.write(c);
+      if (warnings.length < 50 && /^\S+ (WARN|ERROR)/.test(String(c))) warnings.push(String(c).trim());
       cb();
     },
   }),
@@ -65,6 +72,9 @@ function counters() {
   return { cpuMs: (cpu.user + cpu.system) / 1000, runDelayMs: runDelayMs(), messages: daemon.messageStats().messages?.sent ?? 0 };
 }
 daemon.on('node-lost', (e) => lost.push({ node: e.node, at: Date.now() }));
+// Transitions ended so far: the parent asks for the (costly) status only when one ended since it last did.
+let transitionsDone = 0;
+daemon.on('transition-done', () => (transitionsDone += 1));
 
 process.on('message', (m) => {
   if (m?.cmd === 'exit') process.exit(0); // ends as is (a --cpu-prof profile is written on exit)
@@ -72,7 +82,7 @@ process.on('message', (m) => {
   if (m.light) {
     // Without the status (it costs the daemon a read while resources move): CPU, loop delay, losses.
     const rssMiB = process.memoryUsage().rss / 2 ** 20;
-    process.send({ id: m.id, node, ...counters(), sent: { ...sent }, rssMiB, loopDelayMaxMs: lag.max / 1e6, lost: lost.splice(0) });
+    process.send({ id: m.id, node, ...counters(), transitionsDone, sent: { ...sent }, rssMiB, loopDelayMaxMs: lag.max / 1e6, lost: lost.splice(0) });
     lag.reset();
     return;
   }
@@ -85,6 +95,7 @@ process.on('message', (m) => {
     id: m.id,
     node,
     ...counters(),
+    transitionsDone,
     sent: { ...sent },
     running,
     statusMs,

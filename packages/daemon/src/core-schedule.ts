@@ -291,11 +291,15 @@ export function pruneActiveMonitors(t: Transition, status: ClusterStatus): Trans
     t.actions.filter((a) => a.kind !== 'monitor' && a.kind !== 'probe' && a.resource !== undefined).map((a) => `${a.node}\u0000${a.resource}`),
   );
   const drop = new Set<string>();
+  // node → resource → [position, entry] of its first history entry (a lookup per monitor, not a search).
+  const histories = new Map(status.nodes.map((n) => [n.name, new Map([...n.history.entries()].reverse().map(([i, h]) => [h.resource, [i, h] as const]))]));
   for (const a of t.actions) {
     if (a.kind !== 'monitor' || a.interval <= 0 || a.resource === undefined || a.node === undefined) continue;
     if (changing.has(`${a.node}\u0000${a.resource}`)) continue;
-    const ids = new Set([a.resource, a.primitive ?? a.resource, a.resource.replace(/:\d+$/, '')]);
-    const h = status.nodes.find((n) => n.name === a.node)?.history.find((x) => ids.has(x.resource));
+    const byResource = histories.get(a.node);
+    // The entry of the instance, its primitive or its clone: the first of them in history order.
+    const found = [a.resource, a.primitive ?? a.resource, a.resource.replace(/:\d+$/, '')].map((id) => byResource?.get(id)).filter((x) => x !== undefined);
+    const h = found.sort((x, y) => x[0] - y[0])[0]?.[1];
     if (h?.ops.some((o) => o.action === 'monitor' && o.interval === a.interval && o.status === 'done')) drop.add(a.id);
   }
   if (drop.size === 0) return t;

@@ -13,6 +13,7 @@ import {
   RecurringMonitors,
   type ExecutorEvents,
   executeTransition,
+  findHistory,
   findPrimitive,
   localInstanceId,
   recordReport,
@@ -333,7 +334,7 @@ export class LocalNode {
 
   /** The recurring monitors of one instance, after its history changed (or an action on it ended). */
   private updateMonitors(instance: string): void {
-    const h = this.history.find((x) => x.resource === instance);
+    const h = findHistory(this.history, instance);
     this.monitors.updateOne({ instance, role: h === undefined ? 'Stopped' : cachedRole(h) });
   }
 

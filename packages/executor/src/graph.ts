@@ -97,7 +97,7 @@ export class ReadyQueue {
     const last = h.pop();
     if (h.length === 0 || last === undefined) return top;
     h[0] = last;
-    for (let p = 0; ; ) {
+    for (let p = 0; ;) {
       const l = 2 * p + 1;
       const r = l + 1;
       let m = p;

@@ -8,6 +8,7 @@ export { RecurringMonitors, type MonitorDeps, type MonitorTarget, type MonitorIn
 export { ExecutorEvents, type ExecutorEventMap, type ActionEvent, type ActionFinishedEvent, type MonitorFailedEvent } from './events.js';
 export {
   recordResult,
+  findHistory,
   recordReport,
   recordAll,
   refreshInstance,

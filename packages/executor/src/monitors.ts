@@ -43,6 +43,11 @@ export interface MonitorDeps {
   readonly keyFile?: string;
 }
 
+/** Why a loop stops (one shared error: hundreds stop in a burst, each would capture a stack). */
+const CANCELLED = new Error('monitor cancelled');
+/** Why hold() clears its wait: the monitors it stopped returned first. */
+const STOPPED = new Error('the monitors returned');
+
 /** How long an action waits for its instance's cancelled in-flight monitor to return (see hold()). */
 export const HOLD_WAIT_MS = 2000;
 
@@ -179,7 +184,7 @@ export class RecurringMonitors extends ExecutorEvents {
     if (stopping.length) {
       const timer = new AbortController();
       await Promise.race([Promise.allSettled(stopping), this.deps.clock.sleep(HOLD_WAIT_MS, timer.signal).catch(() => undefined)]);
-      timer.abort();
+      timer.abort(STOPPED); // (a shared reason: without one, each would build a DOMException with its stack)
     }
     let released = false;
     return () => {
@@ -223,7 +228,7 @@ export class RecurringMonitors extends ExecutorEvents {
   }
 
   private stopLoop(key: string, loop: Loop): void {
-    loop.controller.abort(new Error('monitor cancelled'));
+    loop.controller.abort(CANCELLED);
     this.loops.delete(key);
     this.unindex(key, loop);
   }

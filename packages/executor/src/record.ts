@@ -142,6 +142,43 @@ export interface RecordOptions {
   readonly startFailureIsFatal?: boolean;
 }
 
+/**
+ * Where each instance's entry is in a history array, kept per array (a history is replaced, never
+ * mutated). Recording into a history hands its index on to the new array (one entry replaced in
+ * place, or one appended), so a node recording result after result finds entries in O(1) rather than
+ * by a search of every entry each time; an array whose index was handed on builds a new one if it
+ * is read again.
+ */
+const positions = new WeakMap<readonly ResourceHistory[], Map<string, number>>();
+
+function positionsOf(history: readonly ResourceHistory[]): Map<string, number> {
+  let index = positions.get(history);
+  if (index === undefined) {
+    index = new Map();
+    for (const [i, h] of history.entries()) if (!index.has(h.resource)) index.set(h.resource, i);
+    positions.set(history, index);
+  }
+  return index;
+}
+
+/** The entry of `instance` in a history (the first, as a search would find it). */
+export function findHistory(history: readonly ResourceHistory[], instance: string): ResourceHistory | undefined {
+  const i = positionsOf(history).get(instance);
+  return i === undefined ? undefined : history[i];
+}
+
+/** `history` with `entry` in the place of `instance`'s entry (or appended): a new array, which takes over the index. */
+function withEntry(history: readonly ResourceHistory[], instance: string, entry: ResourceHistory): ResourceHistory[] {
+  const index = positionsOf(history);
+  const i = index.get(instance);
+  const next = [...history];
+  if (i === undefined) index.set(instance, next.push(entry) - 1);
+  else next[i] = entry;
+  positions.delete(history);
+  positions.set(next, index);
+  return next;
+}
+
 /** Writes one action result into `status` at time `now` (epoch ms). */
 export function recordResult(
   status: ClusterStatus,
@@ -155,7 +192,7 @@ export function recordResult(
   const existing = status.nodes.find((n) => n.name === node);
   const n = existing ?? emptyNode(node);
   const rc = rcOf(result);
-  const history = n.history.find((h) => h.resource === instance);
+  const history = findHistory(n.history, instance);
   const previous = history?.ops.find((o) => o.action === op.action && o.interval === op.interval);
   const expectedRc = defaultExpectedRc(op);
   const record: OpRecord = {
@@ -194,7 +231,7 @@ export function recordResult(
     ops,
     ...(report ? { report } : {}),
   };
-  const histories = history ? n.history.map((h) => (h === history ? newHistory : h)) : [...n.history, newHistory];
+  const histories = withEntry(n.history, instance, newHistory);
   maxCallIds.set(histories, record.callId);
   const fatal = options.startFailureIsFatal === true && op.action === 'start';
   const failures = isFailure(op, result) ? bumpFailure(n.failures, instance, op, now, fatal) : n.failures;
@@ -222,10 +259,10 @@ function bumpFailure(failures: readonly FailCount[], instance: string, op: Recor
 export function recordReport(status: ClusterStatus, node: string, instance: string, interval: number, result: ActionResult, now: number): ClusterStatus {
   if (result.report === undefined) return status;
   const n = status.nodes.find((x) => x.name === node);
-  const history = n?.history.find((h) => h.resource === instance);
+  const history = n && findHistory(n.history, instance);
   if (!n || !history) return status;
   const updated: ResourceHistory = { ...history, report: { ...result.report, at: Math.round(now), interval } };
-  const nodes = status.nodes.map((x) => (x === n ? { ...n, history: n.history.map((h) => (h === history ? updated : h)) } : x));
+  const nodes = status.nodes.map((x) => (x === n ? { ...n, history: withEntry(n.history, instance, updated) } : x));
   return { ...status, nodes };
 }
 
