@@ -399,9 +399,11 @@ export class Daemon extends DaemonEvents implements ControlTarget {
   private command(c: CoreCommand): void {
     switch (c.type) {
       case 'schedule':
-        void this.schedulerThread.run(c.input).then((r) =>
-          this.feedCore({ type: 'scheduled', id: c.id, ...(r.transition ? { transition: r.transition } : { error: r.error }), now: this.o.clock.now() }),
-        );
+        void this.schedulerThread
+          .run(c.input)
+          .then((r) =>
+            this.feedCore({ type: 'scheduled', id: c.id, ...(r.transition ? { transition: r.transition } : { error: r.error }), now: this.o.clock.now() }),
+          );
         break;
       case 'run':
         void this.runTransition(c);
