@@ -45,24 +45,47 @@ function format(v: unknown): string {
 /**
  * Each call first asks winston whether the level is on: winston formats an entry (timestamp,
  * fields) before its transports filter it, which cost a daemon placing a thousand resources about
- * a third of a second of CPU for debug lines nobody saw.
+ * a third of a second of CPU for debug lines nobody saw. A child's winston logger is made when it
+ * first writes (a daemon makes one or more children per action, most of which write nothing).
  */
 class WinstonLogger implements Logger {
-  constructor(private readonly w: winston.Logger) {}
+  private made: winston.Logger | undefined;
+
+  constructor(
+    private readonly parent: winston.Logger | WinstonLogger,
+    private readonly fields?: Record<string, unknown>,
+  ) {}
+
+  private get w(): winston.Logger {
+    if (this.made === undefined) {
+      const p = this.parent instanceof WinstonLogger ? this.parent.w : this.parent;
+      this.made = this.fields === undefined ? p : p.child(this.fields);
+    }
+    return this.made;
+  }
+
+  private on(level: LogLevel): boolean {
+    return this.root().isLevelEnabled(level);
+  }
+
+  private root(): winston.Logger {
+    return this.parent instanceof WinstonLogger ? this.parent.root() : this.parent;
+  }
+
   debug(message: string, fields?: Record<string, unknown>): void {
-    if (this.w.isLevelEnabled('debug')) this.w.debug(message, fields ?? {});
+    if (this.on('debug')) this.w.debug(message, fields ?? {});
   }
   info(message: string, fields?: Record<string, unknown>): void {
-    if (this.w.isLevelEnabled('info')) this.w.info(message, fields ?? {});
+    if (this.on('info')) this.w.info(message, fields ?? {});
   }
   warn(message: string, fields?: Record<string, unknown>): void {
-    if (this.w.isLevelEnabled('warn')) this.w.warn(message, fields ?? {});
+    if (this.on('warn')) this.w.warn(message, fields ?? {});
   }
   error(message: string, fields?: Record<string, unknown>): void {
-    if (this.w.isLevelEnabled('error')) this.w.error(message, fields ?? {});
+    if (this.on('error')) this.w.error(message, fields ?? {});
   }
   child(fields: Record<string, unknown>): Logger {
-    return new WinstonLogger(this.w.child(fields));
+    return new WinstonLogger(this, fields);
   }
 }
 
