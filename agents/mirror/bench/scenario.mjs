@@ -215,7 +215,8 @@ async function idle(c, opts, row) {
   const w0 = Date.now();
   await sleep(opts.idleMs);
   const c1 = sample();
-  const per = (k) => ((c1[k] - c0[k]) / (Date.now() - w0)) * 1000;
+  const window = Date.now() - w0;
+  const per = (k) => ((c1[k] - c0[k]) / window) * 1000;
   const idleCpu = Object.keys(parts).reduce((t, k) => t + per(k), 0);
   const rIdle = c.rsync(['-a', '--delete', c.url(c.s1), `${c.ref}/`]);
   row(
