@@ -15,6 +15,8 @@ export class ActionBuilder {
   readonly fencing = new Map<string, Action>();
   readonly unfencings = new Map<string, Action>();
   readonly nodeByName: ReadonlyMap<string, NodeView>;
+  /** Anonymous clone → node → the instance probed there (primitive-actions.ts, probesAnonymousInstance). */
+  readonly probedInstances = new Map<Resource, Map<string, Resource | undefined>>();
 
   constructor(readonly ctx: ActionContext) {
     this.nodeByName = new Map(ctx.nodes.map((n) => [n.name, n]));

@@ -166,15 +166,23 @@ function probesAnonymousInstance(b: ActionBuilder, r: Resource, node: string): b
   while (instance.parent && instance.parent.kind !== 'clone') instance = instance.parent;
   const clone = instance.parent;
   if (!clone || clone.clone?.meta.globallyUnique) return true;
+  // The choice depends on the clone and the node only: made once per pair, not once per leaf.
+  let byNode = b.probedInstances.get(clone);
+  if (byNode === undefined) b.probedInstances.set(clone, (byNode = new Map()));
+  let chosen = byNode.get(node);
+  if (chosen === undefined) byNode.set(node, (chosen = probedInstance(b, clone, node)));
+  return chosen === instance;
+}
+
+/** The instance of anonymous clone `clone` that is probed on `node` (see probesAnonymousInstance). */
+function probedInstance(b: ActionBuilder, clone: Resource, node: string): Resource | undefined {
   const leavesOf = (x: Resource): Resource[] => (x.kind === 'primitive' ? [x] : x.children.flatMap(leavesOf));
   const known = (x: Resource): boolean =>
     leavesOf(x).some((l) => {
       const s = b.ctx.unpacked.resources.get(l.id);
       return (s?.knownOn.has(node) ?? false) || (s?.runningOn.includes(node) ?? false);
     });
-  const chosen =
-    clone.children.find(known) ?? clone.children.find((c) => leavesOf(c).some((l) => b.ctx.assignment.node.get(l.id) === node)) ?? clone.children[0];
-  return chosen === instance;
+  return clone.children.find(known) ?? clone.children.find((c) => leavesOf(c).some((l) => b.ctx.assignment.node.get(l.id) === node)) ?? clone.children[0];
 }
 
 /** Probes where the state on an online node is unknown. */

@@ -127,13 +127,14 @@ export function runPipeline(input: ScheduleInput, seal: StageSeal): Transition {
   const lines = summarize(tree, unpacked, assignment, actions);
   const summary = [...lines, ...extraStopLines(tree, unpacked, assignment, actions, lines)];
 
-  const graphActions: GraphAction[] = actions.list
-    .filter((a) => !a.optional || a.task === 'monitor')
-    .filter((a) => a.rsc?.kind === 'primitive' || a.task === 'fence')
-    .map(toGraphAction);
+  // The graph: required actions and monitors of primitives, and fencing; each with its position.
+  const graphActions: GraphAction[] = [];
   const graphIndex = new Map<Action, number>();
   for (const a of actions.list)
-    if ((!a.optional || a.task === 'monitor') && (a.rsc?.kind === 'primitive' || a.task === 'fence')) graphIndex.set(a, graphIndex.size);
+    if ((!a.optional || a.task === 'monitor') && (a.rsc?.kind === 'primitive' || a.task === 'fence')) {
+      graphIndex.set(a, graphActions.length);
+      graphActions.push(toGraphAction(a));
+    }
   // Orderings that run through group/clone pseudo actions become direct edges (clone/graph.ts).
   const edges: OrderEdge[] = edgesThroughPseudo(
     [...orderings, ...probeEdges(actions)],

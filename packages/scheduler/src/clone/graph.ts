@@ -24,13 +24,20 @@ export function edgesThroughPseudo<A>(
   passable: (a: A) => boolean,
 ): EdgeLike<A>[] {
   const out: EdgeLike<A>[] = [];
-  const seen = new Set<number>();
-  const width = size + 1;
+  // The edges kept so far, per first action: most have one (a number), a few many (a set). A
+  // single set keyed fi * size + ti would hold numbers past the small-integer range, each boxed.
+  const seen: (number | Set<number> | undefined)[] = new Array<number | Set<number> | undefined>(size);
   const add = (fi: number, first: A, ti: number, then: A, reason: string): void => {
     if (fi === ti) return;
-    const key = fi * width + ti;
-    if (seen.has(key)) return;
-    seen.add(key);
+    const thens = seen[fi];
+    if (thens === undefined) seen[fi] = ti;
+    else if (typeof thens === 'number') {
+      if (thens === ti) return;
+      seen[fi] = new Set([thens, ti]);
+    } else {
+      if (thens.has(ti)) return;
+      thens.add(ti);
+    }
     out.push({ first, then, reason });
   };
   const next = new Map<A, A[]>();
