@@ -239,6 +239,50 @@ maybe('change tracking: the replica pulls what changed, nothing else', () => {
     expect(ws.applied?.at).toBeGreaterThan(t);
   }, 90_000);
 
+  test("an idle replica reads its primary's heartbeat instead of polling: no rsync run while nothing changes", async () => {
+    // A fallback poll only every 10 s: any rsync run seen while idle would mean the heartbeat (every second) was missing for 10 s.
+    const [a, b] = await pair('heartbeat', 10_000);
+    await put(a, 'f', 'v1');
+    expect((await call(a, 'start')).outcome).toBe('ok');
+    expect((await call(a, 'promote')).outcome).toBe('ok');
+    expect((await call(b, 'start')).outcome).toBe('ok');
+    const until = Date.now() + 60_000;
+    let last = '';
+    for (let i = 0; (await readWorkerStatus(layout(b)))?.scope !== 'incremental'; i++) {
+      if (Date.now() > until) throw new Error('the replica never followed the journal');
+      last = `${i}`;
+      await put(a, 'ping', last); // rings at once (the 10 s poll would be slow)
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    // The last ping pulled (its round ran an rsync): from then on nothing changes.
+    while ((await readFile(join(b.data, 'ping'), 'utf8').catch(() => '')) !== last) {
+      if (Date.now() > until) throw new Error('the last ping never arrived');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // The first round after it that ran no rsync (the ping's own round may still be writing its status).
+    const arrived = Date.now();
+    let from = 0;
+    while (from === 0) {
+      const ws = await readWorkerStatus(layout(b));
+      if (ws && ws.at > arrived && ws.round?.rsyncRuns === 0) from = ws.at;
+      if (Date.now() > until) throw new Error(`no round without rsync after the last ping: ${JSON.stringify(ws)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // Every round from here on, over 4 s: rung, nothing pulled, no rsync run; the lag stays fresh.
+    const rounds = new Map<number, WorkerStatus>();
+    while (Date.now() < from + 4000) {
+      const ws = await readWorkerStatus(layout(b));
+      if (ws) rounds.set(ws.at, ws);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const idle = [...rounds.values()].filter((ws) => ws.at > from);
+    expect(idle.length).toBeGreaterThanOrEqual(2);
+    for (const ws of idle) {
+      expect(ws).toMatchObject({ kind: 'synced', scope: 'incremental', round: { rung: true, rsyncRuns: 0 } });
+      expect(ws.at - (ws.lastSyncStartedAt ?? 0)).toBeLessThan(3000);
+    }
+  }, 90_000);
+
   test('events lost to an inotify overflow make a new journal: the replica rescans once and converges', async () => {
     const [a, b] = await pair('overflow');
     await put(a, 'seed', 'seed');
