@@ -6,7 +6,7 @@
 import type { NodeView } from './nodes.js';
 import type { Resource } from './resources.js';
 import { roleRank } from './roles.js';
-import { actionKey, type Action, type ActionContext, type ActionSet } from './action-set.js';
+import { actionKey, appendAction, type Action, type ActionContext, type ActionSet } from './action-set.js';
 
 export class ActionBuilder {
   readonly list: Action[] = [];
@@ -37,7 +37,7 @@ export class ActionBuilder {
     if (!a) {
       a = { id: key, task, rsc, node, interval: extra.interval ?? 0, optional: true, runnable: true, pseudo: extra.pseudo ?? false, reason: undefined };
       this.byKey.set(key, a);
-      this.list.push(a);
+      appendAction(this.list, a);
       if (rsc) {
         const l = this.byRsc.get(rsc.id) ?? [];
         l.push(a);
@@ -51,13 +51,13 @@ export class ActionBuilder {
 
   /** A fencing or unfencing action (no resource), found by its key. */
   addNodeAction(a: Action): void {
-    this.list.push(a);
+    appendAction(this.list, a);
     this.byKey.set(a.id, a);
   }
 
   /** A probe: unique per resource and node, so never looked up by key. */
   addProbe(probe: Action, r: Resource): void {
-    this.list.push(probe);
+    appendAction(this.list, probe);
     this.byRsc.get(r.id)?.push(probe) ?? this.byRsc.set(r.id, [probe]);
   }
 

@@ -32,6 +32,14 @@ export interface Action {
   readonly requiredFirsts?: number;
   /** Fencing actions: what the fence device is asked to do (the reason says why). */
   readonly fenceType?: 'reboot' | 'off' | 'on';
+  /** Its position in its set's list, set by `appendAction` (how copyActionSet finds its copy). */
+  seq?: number;
+}
+
+/** Adds an action at the end of a set's list, noting its position there. */
+export function appendAction(list: Action[], a: Action): void {
+  a.seq = list.length;
+  list.push(a);
 }
 
 /**
@@ -72,19 +80,31 @@ export interface ActionSet {
  * that a stage that changes flags works on its own value and leaves the earlier stage's as it was.
  */
 export function copyActionSet(input: ActionSet): { actions: ActionSet; copyOf: (a: Action) => Action } {
-  const copies = new Map<Action, Action>(input.list.map((a) => [a, { ...a }]));
+  // Copies keep their originals' positions: an action's copy is found by its position (a map from
+  // every action to its copy cost more than the copies themselves at 180,000 actions).
+  const list: Action[] = new Array<Action>(input.list.length);
+  for (let i = 0; i < list.length; i++) list[i] = { ...input.list[i]!, seq: i };
+  // A set whose actions were not added by appendAction (built by hand) is searched through a map.
+  let positions: Map<Action, number> | undefined;
   const copyOf = (a: Action): Action => {
-    const c = copies.get(a);
-    if (c === undefined) throw new SchedulerInvariantError('copyActionSet (action-set.ts)', `action ${a.id} is not in the action set it was copied from`);
-    return c;
+    let i = a.seq;
+    if (i === undefined || input.list[i] !== a) i = (positions ??= new Map(input.list.map((x, n) => [x, n]))).get(a);
+    if (i === undefined) throw new SchedulerInvariantError('copyActionSet (action-set.ts)', `action ${a.id} is not in the action set it was copied from`);
+    return list[i]!;
   };
-  const mapValues = <K>(m: ReadonlyMap<K, Action>): Map<K, Action> => new Map([...m].map(([k, a]) => [k, copyOf(a)]));
+  const mapValues = <K>(m: ReadonlyMap<K, Action>): Map<K, Action> => {
+    const out = new Map<K, Action>();
+    for (const [k, a] of m) out.set(k, copyOf(a));
+    return out;
+  };
+  const byRsc = new Map<string, Action[]>();
+  for (const [id, l] of input.byRsc) byRsc.set(id, l.map(copyOf));
   return {
     copyOf,
     actions: {
-      list: input.list.map(copyOf),
+      list,
       byKey: mapValues(input.byKey),
-      byRsc: new Map([...input.byRsc].map(([id, l]) => [id, l.map(copyOf)])),
+      byRsc,
       fencing: mapValues(input.fencing),
       unfencings: mapValues(input.unfencings),
       running: input.running,

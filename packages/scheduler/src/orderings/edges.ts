@@ -6,7 +6,7 @@
  * a one-or-more point).
  */
 import type { Action, ActionSet } from '../action-set.js';
-import { actionKey } from '../action-set.js';
+import { actionKey, appendAction } from '../action-set.js';
 import type { Resource } from '../resources.js';
 import { COLLECTIVE_FIRST_TASK } from '../clone/index.js';
 
@@ -86,7 +86,7 @@ export class EdgeBuilder {
       pseudo: false,
       reason: undefined,
     };
-    this.actions.list.push(a);
+    appendAction(this.actions.list, a);
     this.actions.byKey.set(a.id, a);
     const l = this.actions.byRsc.get(r.id) ?? [];
     l.push(a);
@@ -113,7 +113,7 @@ export class EdgeBuilder {
       reason: undefined,
       ...(requiredFirsts !== undefined ? { requiredFirsts } : {}),
     };
-    this.actions.list.push(point);
+    appendAction(this.actions.list, point);
     this.actions.byKey.set(point.id, point);
     return point;
   }
