@@ -83,7 +83,7 @@ export function copyActionSet(input: ActionSet): { actions: ActionSet; copyOf: (
   // Copies keep their originals' positions: an action's copy is found by its position (a map from
   // every action to its copy cost more than the copies themselves at 180,000 actions).
   const list: Action[] = new Array<Action>(input.list.length);
-  for (let i = 0; i < list.length; i++) list[i] = { ...input.list[i]!, seq: i };
+  for (let i = 0; i < list.length; i++) list[i] = copyAction(input.list[i]!, i);
   // A set whose actions were not added by appendAction (built by hand) is searched through a map.
   let positions: Map<Action, number> | undefined;
   const copyOf = (a: Action): Action => {
@@ -111,6 +111,30 @@ export function copyActionSet(input: ActionSet): { actions: ActionSet; copyOf: (
       blocked: input.blocked,
     },
   };
+}
+
+/**
+ * A new action with the same fields, at position `seq`. Field by field: actions made by different
+ * stages have different shapes, and an object spread over many shapes takes V8's slow path.
+ */
+function copyAction(a: Action, seq: number): Action {
+  const c: { -readonly [K in keyof Action]: Action[K] } = {
+    id: a.id,
+    task: a.task,
+    rsc: a.rsc,
+    node: a.node,
+    interval: a.interval,
+    optional: a.optional,
+    runnable: a.runnable,
+    pseudo: a.pseudo,
+    reason: a.reason,
+    seq,
+  };
+  if ('migratable' in a) c.migratable = a.migratable;
+  if ('why' in a) c.why = a.why;
+  if ('requiredFirsts' in a) c.requiredFirsts = a.requiredFirsts;
+  if ('fenceType' in a) c.fenceType = a.fenceType;
+  return c;
 }
 
 export interface ActionContext {

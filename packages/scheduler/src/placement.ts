@@ -4,7 +4,7 @@
  * instance from a node, required runnable starts add it; blocked actions leave things as they are.
  */
 import type { InstancePlacement, Role } from '@paceline/model';
-import type { ActionSet } from './action-set.js';
+import type { Action, ActionSet } from './action-set.js';
 import type { ResourceTree, Resource } from './resources.js';
 import { cloneOf, groupOf } from './resources.js';
 import type { UnpackResult } from './unpack.js';
@@ -38,19 +38,31 @@ export function finalPlacement(tree: ResourceTree, unpacked: UnpackResult, assig
     const mine = actions.byRsc.get(r.id) ?? [];
     const active = new Map<string, Role>();
     for (const n of st.runningOn) active.set(n, st.role === 'Stopped' ? 'Started' : st.role);
-    const runs = (task: string) => mine.filter((a) => a.task === task && a.interval === 0 && !a.optional && a.runnable);
-    for (const a of runs('demote')) if (a.node && active.has(a.node)) active.set(a.node, 'Unpromoted');
-    for (const a of runs('stop')) if (a.node) active.delete(a.node);
+    const runs = runningActions(mine);
+    for (const a of runs.demote) if (a.node && active.has(a.node)) active.set(a.node, 'Unpromoted');
+    for (const a of runs.stop) if (a.node) active.delete(a.node);
     // Fencing takes down everything on the node.
     for (const n of [...active.keys()]) if (actions.fencing.get(n)?.runnable) active.delete(n);
-    for (const a of runs('start')) if (a.node) active.set(a.node, 'Started');
+    for (const a of runs.start) if (a.node) active.set(a.node, 'Started');
     const nextRole = assignment.nextRole.get(r.id);
-    for (const a of runs('promote')) if (a.node) active.set(a.node, 'Promoted');
+    for (const a of runs.promote) if (a.node) active.set(a.node, 'Promoted');
     if (nextRole === 'Unpromoted') for (const [n, role] of active) if (role === 'Started') active.set(n, 'Unpromoted');
     const managed = !assignment.unmanaged.has(r.id) && st.managed;
     for (const [node, role] of active)
-      out.push({ ...base(r), node, role, managed, failed: st.failed && st.runningOn.includes(node) && !runs('stop').some((a) => a.node === node) });
+      out.push({ ...base(r), node, role, managed, failed: st.failed && st.runningOn.includes(node) && !runs.stop.some((a) => a.node === node) });
     if (active.size === 0 && !r.orphan) out.push({ ...base(r), node: null, role: 'Stopped', managed, failed: false });
   }
   return out;
+}
+
+const NONE: readonly Action[] = [];
+
+/** A primitive's required, runnable demotes, stops, starts and promotes, each in the set's order (one pass over its actions). */
+function runningActions(mine: readonly Action[]): Record<'demote' | 'stop' | 'start' | 'promote', readonly Action[]> {
+  const out: Record<string, Action[]> = {};
+  for (const a of mine) {
+    if (a.interval !== 0 || a.optional || !a.runnable) continue;
+    if (a.task === 'demote' || a.task === 'stop' || a.task === 'start' || a.task === 'promote') (out[a.task] ??= []).push(a);
+  }
+  return { demote: out.demote ?? NONE, stop: out.stop ?? NONE, start: out.start ?? NONE, promote: out.promote ?? NONE };
 }
