@@ -3,7 +3,8 @@
  * carry is listed in `unsupported` (it may change decisions) or `ignored` (Pacemaker itself
  * ignores it, or it has no effect on scheduling), each with its place in the CIB.
  */
-import { ClusterConfig, ConfigError, zodIssues, type ClusterStatus } from '@paceline/model';
+import { ConfigError, type ClusterConfig, type ClusterStatus } from '@paceline/model';
+import { parseImportedConfig } from './config-fast.js';
 import { configToInput, importDefaults, importNodes, importProperties, importResources, type ConfigContext } from './config.js';
 import { importConstraints, importTags } from './constraints.js';
 import { IssueLog, readNvSets, type ImportIssue } from './nvsets.js';
@@ -130,9 +131,7 @@ function importConfiguration(cib: XmlElement, configuration: XmlElement, ctx: Co
     resources,
     constraints,
   });
-  const parsedConfig = ClusterConfig.safeParse(configInput);
-  if (!parsedConfig.success) throw new ConfigError(zodIssues(parsedConfig.error), source);
-  return { config: parsedConfig.data, nodes, startupFencing };
+  return { config: parseImportedConfig(configInput as Record<string, unknown>, source), nodes, startupFencing };
 }
 
 export function importCib(xml: string, options: ImportOptions = {}): CibImport {
