@@ -10,9 +10,8 @@
  */
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import type { ActionResult, ClusterConfig, FenceType } from '@paceline/model';
+import type { ClusterConfig } from '@paceline/model';
 import {
-  explainPeerSafelyDown,
   initialState,
   membershipNodes,
   type MembershipEvent,
@@ -22,10 +21,10 @@ import {
   type TransportInput,
 } from '@paceline/membership';
 import { unboundedSignal, type Clock, type Logger } from '@paceline/agent-api';
-import { ExecutorEvents, executeTransition } from '@paceline/executor';
+import { ExecutorEvents } from '@paceline/executor';
 import type { PeerChannel } from './channel.js';
-import { coordinatorStep, docRetransmitTargets, initialCoreState, scheduleBlocker, type CoreCommand, type CoreEvent, type CoreState } from './core.js';
-import { SchedulerThread } from './scheduler-thread.js';
+import { initialCoreState, scheduleBlocker, type CoreEvent, type CoreState } from './core.js';
+import { CoreDriver } from './core-driver.js';
 import { ActionRpc } from './action-rpc.js';
 import { PeerRouter } from './peer-router.js';
 import { MembershipDriver } from './membership-driver.js';
@@ -55,7 +54,7 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 
 export class Daemon extends DaemonEvents implements ControlTarget {
   private driver!: MembershipDriver;
-  private core!: CoreState;
+  private coord!: CoreDriver;
   private local!: LocalNode;
   private reporter!: Reporter;
   private durable!: DurableState;
@@ -67,14 +66,11 @@ export class Daemon extends DaemonEvents implements ControlTarget {
   private boot = 0;
   private msgId = 0;
   private unclean: string | undefined;
-  private txn: { id: number; abort: AbortController } | undefined;
   private readonly rpc: ActionRpc;
   private readonly router: PeerRouter;
   private readonly admin: Admin;
   private readonly log: Logger;
   private readonly execEvents = new ExecutorEvents();
-  /** Runs the scheduler off the event loop when the core asks (`schedule` commands). */
-  private readonly schedulerThread = new SchedulerThread();
   private started = false;
   private disposed = false;
   private disposing: Promise<void> | undefined;
@@ -142,6 +138,11 @@ export class Daemon extends DaemonEvents implements ControlTarget {
     this.execEvents.on('action-finished', (e) => this.emit('action-finished', e));
   }
 
+  /** The coordinator core's state (the core driver holds it). */
+  private get core(): CoreState {
+    return this.coord.state;
+  }
+
   /** The membership state machine's state (the driver holds it). */
   private get membership(): MembershipState {
     return this.driver.state;
@@ -192,7 +193,7 @@ export class Daemon extends DaemonEvents implements ControlTarget {
       log: this.log,
       snapshot: (running) => this.savedState(running),
       // (The core's key when it is the core's document: canonical JSON of a large configuration is not free.)
-      docKey: (doc) => (doc === this.core?.doc ? this.core.docKey : docKey(doc)),
+      docKey: (doc) => (doc === this.coord?.state.doc ? this.coord.state.docKey : docKey(doc)),
     });
     const overridden = describeOverrides(config, o.membership);
     if (overridden !== undefined) this.log.info(overridden);
@@ -210,7 +211,7 @@ export class Daemon extends DaemonEvents implements ControlTarget {
       arbiter: o.arbiter !== undefined,
     });
     this.driver = this.membershipDriver(config, initialState(settings, { boot: this.boot, peerBoots }));
-    this.core = initialCoreState(o.node, start.doc, this.driver.view(), { scheduler: o.scheduler ?? 'auto' });
+    this.coord = this.coreDriver(initialCoreState(o.node, start.doc, this.driver.view(), { scheduler: o.scheduler ?? 'auto' }));
     this.local = this.localNode(config, start);
     this.reporter = this.nodeReporter();
     await this.durable.persist();
@@ -238,7 +239,7 @@ export class Daemon extends DaemonEvents implements ControlTarget {
   private savedState(running: boolean): PersistedStateInput {
     return {
       version: 1,
-      doc: this.core?.doc ?? fileDoc(this.o.config),
+      doc: this.coord?.state.doc ?? fileDoc(this.o.config),
       failures: this.local ? [...this.local.failures] : [],
       lastBoot: this.boot,
       running,
@@ -261,14 +262,43 @@ export class Daemon extends DaemonEvents implements ControlTarget {
         lifetime: this.lifetime.signal,
         transport: () => this.transport,
         stopped: () => this.disposed,
-        config: () => this.core?.config ?? config,
-        nodes: () => nodesWithAddresses(this.core?.config ?? config, o.addresses),
-        reports: () => this.core?.reports ?? {},
+        config: () => this.coord?.state.config ?? config,
+        nodes: () => nodesWithAddresses(this.coord?.state.config ?? config, o.addresses),
+        reports: () => this.coord?.state.reports ?? {},
         onEvent: (e) => this.onMembershipEvent(e),
         onView: (view) => {
           this.feedCore({ type: 'membership', view, now: this.o.clock.now() });
           this.rpc.failLost();
         },
+      },
+      state,
+    );
+  }
+
+  private coreDriver(state: CoreState): CoreDriver {
+    const o = this.o;
+    return new CoreDriver(
+      {
+        node: o.node,
+        log: this.log,
+        clock: o.clock,
+        agents: o.agents,
+        runner: o.runner,
+        stateRoot: join(o.stateDir, 'resources'),
+        events: this.execEvents,
+        fence: o.fence,
+        lifetime: this.lifetime.signal,
+        stopped: () => this.disposed,
+        membership: () => this.membership,
+        reportsChanged: () => this.driver.feedWeights(),
+        dispatch: (txn, action) => this.rpc.dispatch(txn, action),
+        send: (to, body) => this.router.send(to, body),
+        broadcast: (body) => this.router.broadcast(body),
+        answer: (reqId, r) => this.admin.answer(reqId, r),
+        persist: () => void this.durable.persist(),
+        replyWhenDurable: (c, deliver) => this.durable.replyWhenDurable(c, deliver),
+        configChanged: (doc, from) => this.onConfigChanged(doc, from),
+        transitionDone: (t) => this.emit('transition-done', t),
       },
       state,
     );
@@ -385,66 +415,19 @@ export class Daemon extends DaemonEvents implements ControlTarget {
   // ---- the coordinator core ------------------------------------------------------------------
 
   private feedCore(e: CoreEvent): void {
-    if (this.disposed || this.core === undefined) return;
-    const before = this.core.reports;
-    const r = coordinatorStep(this.core, e);
-    this.core = r.state;
-    if (this.core.reports !== before) this.driver.feedWeights();
-    // A new configuration first: a transition planned on it may run local actions at once, and they
-    // must run (and record their parameters) with the definition they were planned with.
-    for (const c of r.commands) if (c.type === 'config-changed') this.command(c);
-    for (const c of r.commands) if (c.type !== 'config-changed') this.command(c);
+    if (this.coord !== undefined) this.coord.step(e);
   }
 
-  private command(c: CoreCommand): void {
-    switch (c.type) {
-      case 'schedule':
-        void this.schedulerThread
-          .run(c.input)
-          .then((r) =>
-            this.feedCore({ type: 'scheduled', id: c.id, ...(r.transition ? { transition: r.transition } : { error: r.error }), now: this.o.clock.now() }),
-          );
-        break;
-      case 'run':
-        void this.runTransition(c);
-        break;
-      case 'abort':
-        if (this.txn?.id === c.id) this.txn.abort.abort();
-        break;
-      case 'publish':
-        if (c.to !== undefined) this.router.send(c.to, { type: 'doc', doc: c.doc });
-        else this.router.broadcast({ type: 'doc', doc: c.doc });
-        break;
-      case 'persist':
-        void this.durable.persist();
-        break;
-      case 'forward':
-        this.router.send(c.to, { type: 'update', request: c.request, reqId: c.reqId });
-        break;
-      case 'reply': {
-        const deliver = (ok: boolean, message: string): void => {
-          if (c.to === this.o.node) this.admin.answer(c.reqId, { ok, message });
-          else this.router.send(c.to, { type: 'update-reply', reqId: c.reqId, ok, message });
-        };
-        // "I hold this document" and "your change is done" are said only once it is on disk here.
-        this.durable.replyWhenDurable(c, deliver);
-        break;
-      }
-      case 'config-changed': {
-        this.local.setConfig(this.core.config);
-        this.applyMembershipSettings();
-        if (this.unclean !== undefined && this.core.doc.quarantine[this.o.node] !== undefined) {
-          this.unclean = undefined; // the cluster has recorded it: do not quarantine again after `node clear`
-          void this.durable.persist();
-        }
-        this.log.info(`configuration epoch ${c.doc.epoch}`, { from: c.from });
-        this.emit('config-changed', { epoch: c.doc.epoch, from: c.from, doc: c.doc });
-        break;
-      }
-      case 'log':
-        this.log[c.level](c.message, c.fields);
-        break;
+  /** A new configuration is in force: this node's resources, the membership settings, a recorded unclean end. */
+  private onConfigChanged(doc: ClusterDoc, from: string): void {
+    this.local.setConfig(this.core.config);
+    this.applyMembershipSettings();
+    if (this.unclean !== undefined && this.core.doc.quarantine[this.o.node] !== undefined) {
+      this.unclean = undefined; // the cluster has recorded it: do not quarantine again after `node clear`
+      void this.durable.persist();
     }
+    this.log.info(`configuration epoch ${doc.epoch}`, { from });
+    this.emit('config-changed', { epoch: doc.epoch, from, doc });
   }
 
   /** A changed `membership` section takes effect at once (its nodes and links only at a restart). */
@@ -455,85 +438,9 @@ export class Daemon extends DaemonEvents implements ControlTarget {
     this.reporter.publish();
   }
 
-  private async runTransition(c: Extract<CoreCommand, { type: 'run' }>): Promise<void> {
-    const abort = new AbortController();
-    this.txn = { id: c.id, abort };
-    const tlog = this.log.child({ transition: c.id });
-    tlog.info(`transition ${c.id}: ${c.transition.summary.length ? this.core.last?.summary.join('; ') : 'probes and monitors'}`);
-    const report = await executeTransition(
-      c.transition,
-      {
-        agents: this.o.agents,
-        config: c.config,
-        node: '\u0000coordinator',
-        runner: this.o.runner,
-        clock: this.o.clock,
-        logger: actionLinesAtDebug(tlog),
-        stateRoot: join(this.o.stateDir, 'resources'),
-        events: this.execEvents,
-        transition: c.id,
-        remote: (a) => this.rpc.dispatch(c.id, a),
-        concurrency: transitionConcurrency(c.config),
-        fence: (node, type) => this.fenceAction(node, type),
-        killSignal: this.lifetime.signal,
-      },
-      abort.signal,
-    ).catch((e: Error) => {
-      tlog.error('the executor failed', { error: e.message });
-      return undefined;
-    });
-    if (this.txn?.id === c.id) this.txn = undefined;
-    const failed = report?.results.filter((r) => r.state === 'failed').map((r) => `${r.id}: ${r.reason ?? 'failed'}`) ?? ['executor error'];
-    const ran = report?.results.filter((r) => r.result !== undefined && r.result.execution !== 'cancelled').length ?? 0;
-    tlog.info(`transition ${c.id} ${report?.aborted ? 'aborted' : report?.succeeded ? 'done' : 'done with failures'}`, {
-      ran,
-      ...(failed.length ? { failed } : {}),
-    });
-    const mine = this.core.last?.id === c.id ? this.core.last : undefined;
-    this.feedCore({
-      type: 'transition-done',
-      id: c.id,
-      ran,
-      succeeded: report?.succeeded ?? false,
-      aborted: report?.aborted ?? false,
-      failed,
-      now: this.o.clock.now(),
-    });
-    // The event is about this transition, also when the core has planned the next one at once.
-    const done =
-      this.core.last?.id === c.id
-        ? this.core.last
-        : mine && {
-            ...mine,
-            state: report?.aborted ? ('aborted' as const) : report?.succeeded ? ('succeeded' as const) : ('failed' as const),
-            ...(failed.length ? { failed } : {}),
-          };
-    if (done) this.emit('transition-done', done);
-  }
-
-  /** A graph fence action: a lost peer counts as fenced once membership confirmed it; a member is fenced now. */
-  private async fenceAction(node: string, type: FenceType): Promise<ActionResult> {
-    const p = this.membership.peers[node];
-    if (p !== undefined && !p.member) {
-      const safe = explainPeerSafelyDown(this.membership, node);
-      return safe.yes
-        ? { execution: 'done', outcome: 'ok', reason: safe.reason }
-        : { execution: 'error', outcome: 'generic-error', reason: `waiting for membership: ${safe.reason}` };
-    }
-    if (!this.o.fence) return { execution: 'error', outcome: 'generic-error', reason: `cannot fence ${node}: no fencing is configured` };
-    this.feedCore({
-      type: 'fenced',
-      node,
-      reason: `fenced at ${iso(this.o.clock.now())} because an action on it failed (e.g. a stop); check it, then run: paceline node clear ${node}`,
-      now: this.o.clock.now(),
-    });
-    const r = await this.o.fence(node, this.lifetime.signal, type).catch((e: Error) => ({ ok: false, detail: e.message }));
-    return r.ok ? { execution: 'done', outcome: 'ok' } : { execution: 'error', outcome: 'generic-error', reason: r.detail ?? 'fencing failed' };
-  }
-
   /** Every half second: the unconfirmed document to the members that have not acknowledged it, and actions not yet answered. */
   private retransmit(): void {
-    for (const peer of docRetransmitTargets(this.core)) this.router.send(peer, { type: 'doc', doc: this.core.doc });
+    this.coord.retransmitDoc();
     this.rpc.retransmit();
   }
 
@@ -605,7 +512,7 @@ export class Daemon extends DaemonEvents implements ControlTarget {
     if (this.disposed) return;
     this.disposed = true;
     this.disposing = Promise.resolve();
-    this.txn?.abort.abort();
+    this.coord.abortTransition();
     await this.close('abandoned');
     await this.durable.flush();
     this.lock?.abandon();
@@ -645,9 +552,9 @@ export class Daemon extends DaemonEvents implements ControlTarget {
     const deadline = this.o.clock.now() + (this.o.shutdownTimeoutMs ?? 30_000);
     const canMove = (): boolean => this.membership.mayRun && (this.core.view.coordinator !== this.o.node || scheduleBlocker(this.core) === undefined);
     while (activeRoles(this.local.history).length > 0 && this.o.clock.now() < deadline && canMove()) await this.o.clock.sleep(50);
-    if (this.txn) {
-      this.txn.abort.abort();
-      while (this.txn && this.o.clock.now() < deadline) await this.o.clock.sleep(20);
+    if (this.coord.running) {
+      this.coord.abortTransition();
+      while (this.coord.running && this.o.clock.now() < deadline) await this.o.clock.sleep(20);
     }
     // Killed while waiting (tests' abandon()): a dead process does nothing more — above all it
     // must not write "stopped cleanly" into a state directory a next incarnation may already use.
@@ -660,34 +567,11 @@ export class Daemon extends DaemonEvents implements ControlTarget {
     this.o.timers.clearInterval(this.timer);
     this.lifetime.abort();
     this.rpc.cancelAll(reason);
-    await this.schedulerThread.dispose();
+    await this.coord.dispose();
     await this.control?.dispose();
     await this.local.dispose();
     await this.transport?.dispose();
     await this.channel?.dispose();
     await this.o.arbiter?.dispose().catch(() => undefined);
   }
-}
-
-/**
- * Actions of a transition in flight at once: the configuration's batchLimit, else DEFAULT_IN_FLIGHT
- * per node (the coordinator only dispatches them; each node bounds what it runs, NODE_ACTION_LIMIT).
- */
-function transitionConcurrency(config: ClusterConfig): number {
-  return config.properties.batchLimit > 0 ? config.properties.batchLimit : DEFAULT_IN_FLIGHT * config.nodes.length;
-}
-const DEFAULT_IN_FLIGHT = 64;
-
-/**
- * The coordinator's executor only dispatches; the node that runs an action logs its result. Its
- * per-action lines (loggers carrying an `action` field) would repeat those, so they go to debug.
- */
-function actionLinesAtDebug(l: Logger, inAction = false): Logger {
-  return {
-    debug: (m, f) => l.debug(m, f),
-    info: (m, f) => (inAction ? l.debug(m, f) : l.info(m, f)),
-    warn: (m, f) => (inAction ? l.debug(m, f) : l.warn(m, f)),
-    error: (m, f) => l.error(m, f),
-    child: (fields) => actionLinesAtDebug(l.child(fields), inAction || fields['action'] !== undefined),
-  };
 }
