@@ -15,7 +15,8 @@ import type { CommandResult, CommandRunner, RunOptions } from '@paceline/agent-a
 import { writeJsonAtomic } from './manifest.js';
 import { layoutFor, MirrorParams, type Layout } from './params.js';
 import { decodeRing, ringKey, type Ring } from './bell.js';
-import { summarize, syncFromPeer, type Lag, type SyncOutcome } from './sync.js';
+import { STALE_MS } from './tracker.js';
+import { ownJournal, summarize, syncFromPeer, type Lag, type SyncOutcome } from './sync.js';
 import { workerStatusFile, type WorkerStatus } from './instance.js';
 
 /**
@@ -171,6 +172,32 @@ interface History {
   lastFull?: WorkerStatus['lastFull'];
   first?: WorkerStatus['first'];
   applied?: WorkerStatus['applied'];
+  /** The last round's outcome, when it synced (a heartbeat that shows nothing new repeats it without reading anything). */
+  synced?: Synced;
+  /** This node's own journal after that round (a round that reads nothing must not leave the position's record of it behind). */
+  own?: Awaited<ReturnType<typeof ownJournal>>;
+}
+
+type Synced = Extract<SyncOutcome, { kind: 'synced' }>;
+
+/**
+ * A round that needs no reading at all: every ring is a heartbeat (no lines) of the journal the last
+ * round synced from, at the generation it took in — the primary journaled nothing since — and fresh.
+ * The outcome is the last round's, with nothing applied. Undefined otherwise (a sync reads the rings).
+ */
+function quietRound(rings: readonly Ring[], h: History, started: number): Synced | undefined {
+  const last = h.synced;
+  if (last?.through === undefined || rings.length === 0) return undefined;
+  const through = last.through;
+  const quiet = rings.every(
+    (r) => r.lines === '' && r.state.ready && r.state.id === through.journal && r.state.gen === through.gen && Math.abs(started - r.state.at) <= STALE_MS,
+  );
+  if (!quiet) return undefined;
+  const { lag: _lag, note: _note, ...rest } = last;
+  void _lag;
+  void _note;
+  const ringAt = Math.max(...rings.map((r) => r.state.at));
+  return { ...rest, fast: true, scope: 'incremental', merge: { ...last.merge, taken: 0, removed: 0, conflicts: [] }, durationMs: Date.now() - started, ringAt };
 }
 
 /** One round: a sync from the peer, then worker-status.json says what happened. */
@@ -181,8 +208,14 @@ async function runRound(p: MirrorParams, l: Layout, inbox: Inbox, h: History, si
   spent.runs = 0;
   spent.ms = 0;
   inbox.listen();
-  const o = await syncFromPeer(p, l, { run: runner, now: Date.now, signal, timeoutMs: FULL_SYNC_DEADLINE_MS, rings: inbox.take }, 'replica');
+  const rings = inbox.take();
+  const own = await ownJournal(l);
+  const quiet = own?.journal === h.own?.journal && own?.gen === h.own?.gen ? quietRound(rings, h, attemptAt) : undefined;
+  const o = quiet ?? (await syncFromPeer(p, l, { run: runner, now: Date.now, signal, timeoutMs: FULL_SYNC_DEADLINE_MS, rings: () => rings }, 'replica'));
   if (signal.aborted) return undefined;
+  h.synced = o.kind === 'synced' && o.scope === 'incremental' ? o : undefined;
+  // The own journal the position now records (syncFromPeer wrote it when it moved).
+  if (quiet === undefined) h.own = own;
   const spentRound = { ...round, rsyncRuns: spent.runs, rsyncMs: spent.ms, totalMs: Date.now() - attemptAt };
   if (o.kind === 'synced') {
     const at = Date.now();
