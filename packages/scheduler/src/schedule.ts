@@ -26,8 +26,8 @@ import { assignResources, type AssignOptions } from './assign/index.js';
 import { addNotifications, edgesThroughPseudo } from './clone/index.js';
 import { inhibitUnpairedInstances } from './inhibit.js';
 import { createActions } from './actions.js';
-import { formatWhy, type Action } from './action-set.js';
-import { buildOrderings, probeEdges, propagate } from './orderings/index.js';
+import { formatWhy, type Action, type ActionSet } from './action-set.js';
+import { buildOrderings, probeEdges, propagate, type Ordering } from './orderings/index.js';
 import { extraStopLines, summarize } from './summary.js';
 import { currentPlacement, finalPlacement } from './placement.js';
 import { buildExplanation } from './explain.js';
@@ -127,21 +127,7 @@ export function runPipeline(input: ScheduleInput, seal: StageSeal): Transition {
   const lines = summarize(tree, unpacked, assignment, actions);
   const summary = [...lines, ...extraStopLines(tree, unpacked, assignment, actions, lines)];
 
-  // The graph: required actions and monitors of primitives, and fencing; each with its position.
-  const graphActions: GraphAction[] = [];
-  const graphIndex = new Map<Action, number>();
-  for (const a of actions.list)
-    if ((!a.optional || a.task === 'monitor') && (a.rsc?.kind === 'primitive' || a.task === 'fence')) {
-      graphIndex.set(a, graphActions.length);
-      graphActions.push(toGraphAction(a));
-    }
-  // Orderings that run through group/clone pseudo actions become direct edges (clone/graph.ts).
-  const edges: OrderEdge[] = edgesThroughPseudo(
-    [...orderings, ...probeEdges(actions)],
-    (a) => graphIndex.get(a),
-    graphIndex.size,
-    (a) => a.rsc !== undefined && a.rsc.kind !== 'primitive',
-  ).map((o) => ({ before: o.first.id, after: o.then.id, reason: o.reason }));
+  const { graphActions, edges } = buildGraph(actions, orderings);
   // Clones with notify=true get pre/post notifications around their instance actions (clone/notify.ts).
   const { explanation: _none, ...transition } = addNotifications(config, {
     current: currentPlacement(tree, unpacked),
@@ -162,6 +148,35 @@ export function runPipeline(input: ScheduleInput, seal: StageSeal): Transition {
       return (explanation ??= buildExplanation(tree, nodes, criteria.book, assignment, summary, config.properties.placementStrategy));
     },
   };
+}
+
+/**
+ * The graph: the required actions and monitors of primitives, and fencing, and the orderings
+ * between them, those that run through group/clone pseudo actions made direct (clone/graph.ts).
+ */
+function buildGraph(actions: ActionSet, orderings: readonly Ordering[]): { graphActions: GraphAction[]; edges: OrderEdge[] } {
+  const graphActions: GraphAction[] = [];
+  // Each action's position in the graph, by its position in the set (-1: not in the graph).
+  const position = new Array<number>(actions.list.length).fill(-1);
+  actions.list.forEach((a, i) => {
+    if ((!a.optional || a.task === 'monitor') && (a.rsc?.kind === 'primitive' || a.task === 'fence')) {
+      position[i] = graphActions.length;
+      graphActions.push(toGraphAction(a));
+    }
+  });
+  const indexOf = (a: Action): number | undefined => {
+    const i = a.seq;
+    if (i === undefined || actions.list[i] !== a) return undefined;
+    const p = position[i]!;
+    return p < 0 ? undefined : p;
+  };
+  const edges: OrderEdge[] = edgesThroughPseudo(
+    [...orderings, ...probeEdges(actions)],
+    indexOf,
+    graphActions.length,
+    (a) => a.rsc !== undefined && a.rsc.kind !== 'primitive',
+  ).map((o) => ({ before: o.first.id, after: o.then.id, reason: o.reason }));
+  return { graphActions, edges };
 }
 
 /** Stands in for the explanation until schedule() attaches the one built on first read. */

@@ -46,9 +46,10 @@ export function probeEdges(actions: ActionSet): { first: Action; then: Action; r
   for (const [id, list] of actions.byRsc) {
     const starts = list.filter((a) => a.task === 'start');
     if (!starts.length) continue;
+    const reason = `${id}: probe before start`;
     for (const probe of list) {
       if (probe.task !== 'probe' || !probe.runnable) continue;
-      for (const start of starts) out.push({ first: probe, then: start, reason: `${id}: probe before start` });
+      for (const start of starts) out.push({ first: probe, then: start, reason });
     }
   }
   return out;
