@@ -232,7 +232,7 @@ function findOrphans(config: ClusterConfig, status: ClusterStatus): { id: string
   const out = new Map<string, { id: string; agent?: string; definitions?: Map<string, OrphanDefinition> }>();
   for (const n of status.nodes) {
     for (const h of n.history) {
-      const base = h.resource.replace(/:\d+$/, '');
+      const base = h.resource.includes(':') ? h.resource.replace(/:\d+$/, '') : h.resource;
       if (known.has(h.resource) || known.has(base) || h.ops.length === 0) continue;
       let o = out.get(h.resource);
       if (o === undefined) {

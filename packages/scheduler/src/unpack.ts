@@ -7,7 +7,7 @@
  * node, through the replay in history/ (a pure reducer over the operations, in call order); it
  * then applies what each node's history calls for (fence the node, standby, score changes).
  */
-import type { ClusterConfig, ClusterStatus, OnFail, RecordedReport, Role } from '@paceline/model';
+import type { ClusterConfig, ClusterStatus, OnFail, OpRecord, RecordedReport, Role } from '@paceline/model';
 import type { NodeView } from './nodes.js';
 import type { ResourceTree, Resource } from './resources.js';
 import { cloneOf, needsFencing } from './resources.js';
@@ -143,7 +143,7 @@ export function unpackStatus(
         online: node.online,
         unclean: node.unclean,
         maintenance: node.maintenance,
-        sorted: [...h.ops].sort((a, b) => callOrder(a) - callOrder(b)),
+        sorted: inCallOrder(h.ops),
         historyId: h.resource,
         cluster,
       };
@@ -168,6 +168,12 @@ export function unpackStatus(
     orphanInstances: owners.orphanInstances(),
     ...(reports.size ? { reports } : {}),
   };
+}
+
+/** A history's operations in call order (most histories are recorded in it already: no copy then). */
+function inCallOrder(ops: readonly OpRecord[]): readonly OpRecord[] {
+  for (let i = 1; i < ops.length; i++) if (callOrder(ops[i - 1]!) > callOrder(ops[i]!)) return [...ops].sort((a, b) => callOrder(a) - callOrder(b));
+  return ops;
 }
 
 /** What the replay needs to know about the cluster (the same for every history). */

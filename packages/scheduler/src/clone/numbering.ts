@@ -76,7 +76,9 @@ export class CloneInstanceResolver {
 
   /** The clone a history id belongs to, if any ("rsc", "rsc:3"). */
   cloneOf(historyId: string): CloneSettings | undefined {
-    return this.byPrimitive.get(historyId) ?? this.byPrimitive.get(splitInstance(historyId)[0]);
+    const direct = this.byPrimitive.get(historyId);
+    if (direct !== undefined || !historyId.includes(':')) return direct;
+    return this.byPrimitive.get(splitInstance(historyId)[0]);
   }
 
   /** Instances numbered beyond clone-max so far (orphans), in creation order. */
