@@ -86,7 +86,8 @@ export interface AgentContext {
   readonly instance: string;
   /**
    * A directory owned by this instance on this node, for pid files and state. The executor creates it
-   * when the daemon gives it a way to; agents that write there create it if missing (mkdir -p).
+   * before every action but a probe, when the daemon gives it a way to (a probe may find it missing:
+   * nothing ran here yet); agents that write there create it if missing (mkdir -p).
    */
   readonly stateDir: string;
   readonly run: CommandRunner;

@@ -148,7 +148,7 @@ function onReport(s: Mutable<CoreState>, out: CoreCommand[], node: string, repor
     prev.shutdown !== report.shutdown ||
     String(prev.fenced) !== String(report.fenced) ||
     String(prev.members) !== String(report.members) ||
-    JSON.stringify(prev.membership) !== JSON.stringify(report.membership)
+    !sameSettings(prev.membership, report.membership)
   )
     s.dirty = true;
   // Expected results of the running transition do not abort it; a new failure or a restart does.
@@ -215,7 +215,12 @@ function checkSettings(s: Mutable<CoreState>, out: CoreCommand[], before: CoreSt
 function settingsChanged(before: CoreState, node: string, after: CoreState): boolean {
   const a = before.reports[node]?.membership;
   const b = after.reports[node]?.membership;
-  return a === undefined || b === undefined || JSON.stringify(a) !== JSON.stringify(b);
+  return a === undefined || b === undefined || !sameSettings(a, b);
+}
+
+/** (This node's reports carry one settings object until the settings change: most comparisons are that.) */
+function sameSettings(a: NodeReportData['membership'], b: NodeReportData['membership']): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
 }
 
 function downSignature(s: CoreState): string {

@@ -323,7 +323,9 @@ async function actionResult(c: ActionCall): Promise<ActionResult> {
   if (action === 'notify' && !supportsAction(agent, 'notify')) return { execution: 'done', outcome: 'ok', reason: 'agent does not take notifications' };
   const stateDir = stateDirFor(deps.stateRoot, node, instance);
   try {
-    await deps.ensureStateDir?.(stateDir);
+    // A probe only looks: the directory is made by the first action that may write there (a cold
+    // start probes every resource on every node: a thousand directories each, most never used).
+    if (a.kind !== 'probe') await deps.ensureStateDir?.(stateDir);
     return await invokeAgent(agent, {
       action,
       params: params.params,
