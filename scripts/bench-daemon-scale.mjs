@@ -10,7 +10,8 @@
 //               most of the wall time), and the daemon messages it sent
 //   at rest     over --rest seconds once placed: UDP bytes sent per second and CPU per node
 //   status      `status` through the control socket (as `paceline status --json` asks), median of 20
-//   failover    serv2 killed (SIGKILL) → every resource running on serv1 (detection is tickMs × deadTicks)
+//   failover    serv2 killed (SIGKILL) → every resource running on serv1 (detection is tickMs × deadTicks),
+//               with serv1's CPU and its wait for a core meanwhile
 // and, per phase and node, the event loop's largest delay and the peers lost (heartbeats are sent
 // from the event loop: a delay beyond the detection time loses the peer).
 //
@@ -237,6 +238,7 @@ try {
   result.failoverMs = Date.now() - k;
   result.failover = endPhase();
   result.failoverCpuMs = after.cpuMs - before.cpuMs;
+  result.failoverWaitMs = delta('runDelayMs', after, before);
   result.failoverTransitions = after.lastTransition.id - before.lastTransition.id;
   result.warnings = [...placed.warnings, ...after.warnings].slice(0, 5);
 } finally {
@@ -275,7 +277,7 @@ console.log(
   `| status over the control socket (median / max of 20) | | ${f(result.status.medianMs, 1)} / ${f(result.status.maxMs, 1)} ms (${result.status.bytes} bytes; in-process ${f(result.status.inProcessMs, 2)} ms) |`,
 );
 console.log(
-  `| serv2 killed → all ${N} running on serv1 (detection ${detectionMs} ms) | ${f(result.failoverMs)} ms (${result.failoverTransitions} transitions, ${f(result.failoverCpuMs)} ms CPU) | |`,
+  `| serv2 killed → all ${N} running on serv1 (detection ${detectionMs} ms) | ${f(result.failoverMs)} ms (${result.failoverTransitions} transitions, ${f(result.failoverCpuMs)} ms CPU, ${f(result.failoverWaitMs)} ms waiting for a core) | |`,
 );
 if (result.warnings.length) console.log(`warnings logged: ${result.warnings.join(' | ')}`);
 if (args.includes('--json')) console.log(JSON.stringify(result, null, 1));
