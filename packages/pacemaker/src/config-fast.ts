@@ -19,10 +19,16 @@ interface Schema {
 }
 type Def = { readonly type: string } & Readonly<Record<string, unknown>>;
 type SafeParse = (v: unknown) => { success: boolean; data?: unknown };
+/** A refinement as zod 4 keeps it. */
+interface Check {
+  readonly _zod: { readonly def: Def; readonly check: (payload: { value: unknown; issues: unknown[] }) => unknown };
+}
 
 /** Returned when the fast walk cannot decide; zod then parses the field. */
 const GIVE_UP: unique symbol = Symbol('give up');
-type Out = unknown | typeof GIVE_UP;
+/** Returned when zod refused part of the input: the whole input then goes through zod for its issues. */
+const INVALID: unique symbol = Symbol('invalid');
+type Out = unknown;
 
 const isPlain = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
@@ -45,7 +51,7 @@ function leaf(schema: Schema, v: unknown): Out {
 }
 
 function object(def: Def, v: unknown): Out {
-  if (!isPlain(v) || (def['checks'] as unknown[] | undefined)?.length) return GIVE_UP;
+  if (!isPlain(v)) return GIVE_UP;
   const shape = def['shape'] as Record<string, Schema>;
   // A strict object: a field the schema does not name is an error (zod's message).
   for (const k in v) if (!Object.hasOwn(shape, k) || v[k] === undefined) return GIVE_UP;
@@ -55,7 +61,22 @@ function object(def: Def, v: unknown): Out {
     if (r === GIVE_UP) return GIVE_UP;
     if (r !== undefined) out[k] = r;
   }
-  return out;
+  return passesChecks(def, out) ? out : GIVE_UP;
+}
+
+/**
+ * A schema's own checks (an id's pattern, a constraint's superRefine), run on the parsed value as
+ * zod runs them (no issue before them, so every check whose condition holds); false when one
+ * reports an issue or is asynchronous.
+ */
+function passesChecks(def: Def, value: unknown): boolean {
+  for (const c of (def['checks'] as Check[] | undefined) ?? []) {
+    const payload = { value, issues: [] as unknown[] };
+    const when = c._zod.def['when'] as ((p: typeof payload) => boolean) | undefined;
+    if (when !== undefined && !when(payload)) continue;
+    if (c._zod.check(payload) instanceof Promise || payload.issues.length > 0) return false;
+  }
+  return true;
 }
 
 /** A field that is not there: nothing (optional), its default (fresh, as zod hands it out), else zod decides. */
@@ -129,7 +150,12 @@ function walk(schema: Schema, v: unknown): Out {
     case 'union':
       if (def['discriminator'] !== undefined) return union(def, v);
       return leaf(schema, v);
+    case 'lazy':
+      return walk((def['getter'] as () => Schema)(), v);
     case 'string':
+      // An id or a name: mostly distinct values, checked by the schema's own checks without a parse.
+      if (typeof v === 'string' && def['coerce'] !== true) return passesChecks(def, v) ? v : GIVE_UP;
+      return leaf(schema, v);
     case 'number':
     case 'boolean':
     case 'enum':
@@ -142,21 +168,51 @@ function walk(schema: Schema, v: unknown): Out {
 }
 
 /**
+ * A top-level list whose walk gave up as a whole (one constraint with a rule): element by element,
+ * zod parsing only the elements the walk cannot decide; INVALID when zod refuses one.
+ */
+function elementwise(schema: Schema, v: unknown): Out {
+  let def = schema._zod.def;
+  if (def.type === 'default') def = (def['innerType'] as Schema)._zod.def;
+  if (def.type !== 'array' || (def['checks'] as unknown[] | undefined)?.length || !Array.isArray(v)) return GIVE_UP;
+  const element = def['element'] as Schema & { safeParse: SafeParse };
+  const out: unknown[] = [];
+  for (const x of v) {
+    let r = walk(element, x);
+    if (r === GIVE_UP) {
+      const z = element.safeParse(x);
+      if (!z.success) return INVALID;
+      r = z.data;
+    }
+    out.push(r);
+  }
+  return out;
+}
+
+/**
  * The configuration the importer built, parsed: each top-level field the fast walk can decide is
- * taken from it, the rest (and any field it cannot decide) from zod; a ConfigError naming `source`
- * when zod finds the input invalid.
+ * taken from it, the rest from zod. When zod finds anything invalid, the whole input goes through
+ * `ClusterConfig.safeParse` for its issues, in its order: a ConfigError naming `source`.
  */
 export function parseImportedConfig(input: Record<string, unknown>, source: string | undefined): ClusterConfig {
   const shape = ClusterConfig.shape as unknown as Record<string, Schema>;
   const fast: Record<string, unknown> = {};
   const rest: Record<string, unknown> = {};
+  let invalid = false;
   for (const k of Object.keys(input)) {
-    const r = Object.hasOwn(shape, k) && input[k] !== undefined ? walk(shape[k]!, input[k]) : GIVE_UP;
-    if (r === GIVE_UP) rest[k] = input[k];
+    const schema = Object.hasOwn(shape, k) && input[k] !== undefined ? shape[k]! : undefined;
+    let r = schema === undefined ? GIVE_UP : walk(schema, input[k]);
+    if (r === GIVE_UP && schema !== undefined) r = elementwise(schema, input[k]);
+    if (r === INVALID) invalid = true;
+    else if (r === GIVE_UP) rest[k] = input[k];
     else fast[k] = r;
   }
-  const parsed = ClusterConfig.safeParse(rest);
-  if (!parsed.success) throw new ConfigError(zodIssues(parsed.error), source);
+  const parsed = invalid ? undefined : ClusterConfig.safeParse(rest);
+  if (!parsed?.success) {
+    const whole = ClusterConfig.safeParse(input);
+    if (!whole.success) throw new ConfigError(zodIssues(whole.error), source);
+    return whole.data;
+  }
   // zod's key order: the schema's.
   const out: Record<string, unknown> = {};
   const data = parsed.data as Record<string, unknown>;

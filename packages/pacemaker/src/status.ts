@@ -4,8 +4,8 @@
  */
 import { parseScore, type NodeStatus } from '@paceline/model';
 import { readNvSets, type IssueLog } from './nvsets.js';
-import type { DigestCheck, OpEntry } from './status-ops.js';
-import { opRecord } from './status-ops.js';
+import type { DigestCheck, OpEntry, OpPlace } from './status-ops.js';
+import { opRecord, resourcePath } from './status-ops.js';
 import { childrenOf, isTrue, type XmlElement } from './xml.js';
 
 type Obj = Record<string, unknown>;
@@ -32,12 +32,13 @@ function intOf(v: string | undefined): number | undefined {
 function importHistory(state: XmlElement, node: string, path: string, inp: StatusInputs): Obj[] {
   const log = inp.log;
   const out: Obj[] = [];
+  const at: OpPlace = { statePath: path, resource: '', index: 0 };
   for (const lrm of childrenOf(state, 'lrm'))
     for (const list of childrenOf(lrm, 'lrm_resources'))
       for (const r of childrenOf(list, 'lrm_resource')) {
         const id = r.attrs['id'];
-        const rpath = `${path}/lrm_resource[${id ?? ''}]`;
         if (id === undefined) continue;
+        at.resource = id;
         const h: Obj = { resource: id };
         const cls = r.attrs['class'];
         const type = r.attrs['type'];
@@ -46,18 +47,18 @@ function importHistory(state: XmlElement, node: string, path: string, inp: Statu
         const lock = r.attrs['shutdown-lock'];
         if (lock !== undefined) {
           const t = intOf(lock);
-          if (t === undefined) log.unsupportedAt(`${rpath}/@shutdown-lock`, `"${lock}" is not a time`);
+          if (t === undefined) log.unsupportedAt(`${resourcePath(at)}/@shutdown-lock`, `"${lock}" is not a time`);
           else h['shutdownLock'] = t * 1000;
         }
         const prim = inp.digests.primitive(id);
         const ops: Obj[] = [];
-        let i = 0;
+        at.index = 0;
         for (const o of r.children) {
           if (o.tag !== 'lrm_rsc_op') continue;
           // Read by OP_READER (importCib parses with it).
           const e = o.value as OpEntry;
-          const rec = opRecord(e, `${rpath}/lrm_rsc_op[${e.id ?? i}]`, log);
-          i++;
+          const rec = opRecord(e, at, log);
+          at.index++;
           if (!rec) continue;
           if (prim) inp.digests.annotate(rec, e, prim, node);
           ops.push(rec);
