@@ -88,7 +88,19 @@ function input(spec) {
   const file = join(cache, `cib-${size}-${variant}.xml`);
   mkdirSync(cache, { recursive: true });
   if (!existsSync(file))
-    execFileSync(process.execPath, [join(shared, 'bench', 'gen-cib.mjs'), '--nodes', nodes, '--resources', resources, '--seed', '1', '--variant', variant, '-o', file]);
+    execFileSync(process.execPath, [
+      join(shared, 'bench', 'gen-cib.mjs'),
+      '--nodes',
+      nodes,
+      '--resources',
+      resources,
+      '--seed',
+      '1',
+      '--variant',
+      variant,
+      '-o',
+      file,
+    ]);
   return file;
 }
 

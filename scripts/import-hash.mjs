@@ -79,7 +79,19 @@ if (!values['no-bench']) {
     const file = join(cache, `cib-${size}-${variant}.xml`);
     const [nodes, resources] = size.split('x');
     if (!existsSync(file))
-      execFileSync(process.execPath, [join(shared, 'bench', 'gen-cib.mjs'), '--nodes', nodes, '--resources', resources, '--seed', '1', '--variant', variant, '-o', file]);
+      execFileSync(process.execPath, [
+        join(shared, 'bench', 'gen-cib.mjs'),
+        '--nodes',
+        nodes,
+        '--resources',
+        resources,
+        '--seed',
+        '1',
+        '--variant',
+        variant,
+        '-o',
+        file,
+      ]);
     perCase[`bench ${size} ${variant}`] = hash(fingerprint(readFileSync(file, 'latin1'), { source: file, defaultNow: DEFAULT_CONFORMANCE_NOW }));
   }
 }
@@ -93,6 +105,8 @@ if (values.compare) {
   const missing = Object.keys(saved.cases).filter((n) => !(n in perCase));
   for (const n of differ) console.log(`  differs: ${n}`);
   for (const n of missing) console.log(`  missing: ${n}`);
-  console.log(differ.length + missing.length === 0 ? 'import-hash: identical to the saved run' : `import-hash: ${differ.length + missing.length} input(s) differ`);
+  console.log(
+    differ.length + missing.length === 0 ? 'import-hash: identical to the saved run' : `import-hash: ${differ.length + missing.length} input(s) differ`,
+  );
   if (differ.length + missing.length > 0) process.exit(1);
 }
