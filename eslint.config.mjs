@@ -6,7 +6,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', 'packages/cli/bundle/**', '**/node_modules/**', '**/*.d.ts', 'packaging/**/build/**'] },
+  { ignores: ['**/dist/**', 'packages/cli/bundle/**', '**/node_modules/**', '**/*.d.ts', 'packaging/**/build/**', '.bench-cache/**'] },
   {
     files: ['**/*.ts'],
     languageOptions: {
