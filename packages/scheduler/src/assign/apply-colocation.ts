@@ -10,18 +10,7 @@ import type { Coloc } from '../colocations.js';
 import { roleRank } from '../roles.js';
 import type { Cause } from '../reasons.js';
 import { colocateWithClone } from '../clone/index.js';
-import {
-  anyAvailable,
-  available,
-  nextRoleOf,
-  noteScore,
-  nodeAttribute,
-  sameAttribute,
-  statusOf,
-  tableOf,
-  type AssignRequest,
-  type AssignState,
-} from './state.js';
+import { anyAvailable, available, nextRoleOf, noteScore, nodeAttribute, statusOf, tableOf, type AssignRequest, type AssignState } from './state.js';
 import { FLAG_ACTIVE, addColocatedNodeScores, hasInfluence } from './colocation-scores.js';
 
 function colocationCause(s: AssignState, c: Coloc, primary: Resource): Cause {
@@ -87,12 +76,14 @@ function applyToWeights(s: AssignState, dependent: Resource, primary: Resource, 
   const attribute = c.nodeAttribute;
   const pNodes = primaryNodes(s, primary);
   if (pNodes.length === 0 && c.score < 0) return;
-  const values = pNodes.map((n) => nodeAttribute(s, n, attribute));
+  // The primaries' attribute values, compared as sameAttribute does (case-insensitively), each lowered once.
+  const values = pNodes.map((n) => nodeAttribute(s, n, attribute)?.toLowerCase());
   const work = new Map(tableOf(s, dependent));
   for (const [node, score] of work) {
     let next = score;
+    const mine = pNodes.length === 0 ? undefined : nodeAttribute(s, node, attribute)?.toLowerCase();
     if (pNodes.length === 0) next = addScores(-c.score, score);
-    else if (values.some((v) => sameAttribute(nodeAttribute(s, node, attribute), v))) {
+    else if (mine !== undefined && values.includes(mine)) {
       if (c.score < INFINITY) next = addScores(c.score, score);
     } else if (c.score >= INFINITY) next = addScores(-c.score, score);
     work.set(node, next);
