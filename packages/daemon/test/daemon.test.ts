@@ -71,7 +71,11 @@ test('failover, quarantine, clear and failback', async () => {
   const s1 = make('serv1');
   const s2 = make('serv2');
   await Promise.all([s1.start(), s2.start()]);
-  await waitFor('web on serv1, both quorate', () => where(s2.status(), 'web') === 'serv1' && s1.status().mayRun && s2.status().mayRun);
+  // (The status places web on serv1 once its start is under way, recorded as pending: wait for the start itself too.)
+  await waitFor(
+    'web on serv1, both quorate',
+    () => where(s2.status(), 'web') === 'serv1' && starts.some(([n]) => n === 'serv1') && s1.status().mayRun && s2.status().mayRun,
+  );
   expect(s1.status().coordinator).toBe('serv1');
 
   // serv1 dies without a word (kill -9): serv2 fences it and takes web over.
