@@ -55,6 +55,8 @@ export class CloneInstanceResolver {
   private readonly created: CloneHistoryMapping[] = [];
   /** Every mapping made, in unpack order (for the history names). */
   private readonly resolved: CloneHistoryMapping[] = [];
+  /** Primitive id → its instance ids by number, made as they are first asked for. */
+  private readonly names = new Map<string, string[]>();
 
   constructor(
     private readonly clones: ReadonlyMap<string, CloneSettings>,
@@ -122,7 +124,7 @@ export class CloneInstanceResolver {
         const where = this.locationOf(s, i);
         if (where !== undefined) {
           if (where === node) {
-            if (this.opts.runningOn(instanceName(primitive, i)).length > 0) skipInactive = true;
+            if (this.opts.runningOn(this.instanceId(primitive, i)).length > 0) skipInactive = true;
             else n = i;
           }
         } else if (!skipInactive && inactive === undefined) {
@@ -157,10 +159,17 @@ export class CloneInstanceResolver {
   /** Where instance `n` of a clone is active: the first node of its first active member. */
   private locationOf(s: CloneSettings, n: number): string | undefined {
     for (const m of s.members) {
-      const on = this.opts.runningOn(instanceName(m, n));
+      const on = this.opts.runningOn(this.instanceId(m, n));
       if (on.length > 0) return on[0];
     }
     return undefined;
+  }
+
+  /** instanceName(primitive, n), each made once (the numbering asks for them once per history entry and instance). */
+  private instanceId(primitive: string, n: number): string {
+    let byNumber = this.names.get(primitive);
+    if (byNumber === undefined) this.names.set(primitive, (byNumber = []));
+    return (byNumber[n] ??= instanceName(primitive, n));
   }
 }
 
