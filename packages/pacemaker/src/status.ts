@@ -29,6 +29,22 @@ function intOf(v: string | undefined): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
+/** The last agent name built, for the next resource with the same class, provider and type (one string for all). */
+let lastAgent: { cls: string; provider: string | undefined; type: string; agent: string } | undefined;
+
+/** `class:provider:type` (or `class:type`) of an lrm_resource; undefined without class or type. */
+function agentOf(attrs: Readonly<Record<string, string>>): string | undefined {
+  const cls = attrs['class'];
+  const type = attrs['type'];
+  if (cls === undefined || type === undefined) return undefined;
+  const provider = attrs['provider'];
+  const last = lastAgent;
+  if (last !== undefined && last.cls === cls && last.provider === provider && last.type === type) return last.agent;
+  const agent = provider !== undefined ? `${cls}:${provider}:${type}` : `${cls}:${type}`;
+  lastAgent = { cls, provider, type, agent };
+  return agent;
+}
+
 function importHistory(state: XmlElement, node: string, path: string, inp: StatusInputs): Obj[] {
   const log = inp.log;
   const out: Obj[] = [];
@@ -40,10 +56,8 @@ function importHistory(state: XmlElement, node: string, path: string, inp: Statu
         if (id === undefined) continue;
         at.resource = id;
         const h: Obj = { resource: id };
-        const cls = r.attrs['class'];
-        const type = r.attrs['type'];
-        if (cls !== undefined && type !== undefined)
-          h['agent'] = r.attrs['provider'] !== undefined ? `${cls}:${r.attrs['provider']}:${type}` : `${cls}:${type}`;
+        const agent = agentOf(r.attrs);
+        if (agent !== undefined) h['agent'] = agent;
         const lock = r.attrs['shutdown-lock'];
         if (lock !== undefined) {
           const t = intOf(lock);

@@ -105,6 +105,8 @@ interface TagState {
   readonly tag: string;
   readonly names: string[];
   readonly values: (string | undefined)[];
+  /** The value before the last one, per position (records alternate: a start's digest, a monitor's, …). */
+  readonly previous: (string | undefined)[];
   readonly fields: number[];
   readonly reader: LeafReader<unknown> | undefined;
 }
@@ -251,7 +253,7 @@ class XmlScanner {
     let state = this.tags.get(tag);
     if (state === undefined) {
       const reader = Object.hasOwn(this.readers, tag) ? this.readers[tag] : undefined;
-      this.tags.set(tag, (state = { tag, names: [], values: [], fields: [], reader }));
+      this.tags.set(tag, (state = { tag, names: [], values: [], previous: [], fields: [], reader }));
     }
     const el: Building = { tag, attrs: state.reader ? NO_ATTRS : {}, children: NO_CHILDREN, value: state.reader?.create() };
     j = this.readAttributes(el, state, j, lt);
@@ -294,6 +296,7 @@ class XmlScanner {
         if (!isName(name)) this.fail(j, `malformed attribute in <${el.tag}>`);
         names[k] = name;
         state.values[k] = undefined;
+        state.previous[k] = undefined;
         if (reader) fields[k] = reader.field(name);
       }
       let q = eq + 1;
@@ -317,8 +320,9 @@ class XmlScanner {
   }
 
   /**
-   * The attribute value between `start` and `end`, decoded. A plain value equal to the one this
-   * attribute had last time is that string again, not a new one.
+   * The attribute value between `start` and `end`, decoded. A plain value equal to one of the last
+   * two this attribute had is that string again, not a new one (operation records alternate: a
+   * start's digest, then a monitor's; one string each instead of one per record).
    */
   valueAt(start: number, end: number, state: TagState, position: number, name: string): string {
     const text = this.text;
@@ -330,6 +334,10 @@ class XmlScanner {
     if (this.nextAmp >= end && this.nextLf >= end && this.nextCr >= end && this.nextTab >= end) {
       const last = values[position];
       if (last !== undefined && last.length === end - start && text.startsWith(last, start)) return last;
+      const previous = state.previous;
+      const before = previous[position];
+      previous[position] = last;
+      if (before !== undefined && before.length === end - start && text.startsWith(before, start)) return (values[position] = before);
       return (values[position] = text.slice(start, end));
     }
     values[position] = undefined;
