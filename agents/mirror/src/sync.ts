@@ -38,6 +38,7 @@ import { pullFailed, readSynced, rsyncOpts, syncedFile, type SyncDeps, type Sync
 import type { Layout, MirrorParams } from './params.js';
 import { forgetPosition, positionFile, readPosition, type Position } from './position.js';
 import { classify, clientArgs, COPY_ARGS, describe, remoteUrl, runRsync } from './rsync.js';
+import { MirrorError } from './errors.js';
 
 export { readSynced, summarize, type Lag, type SyncDeps, type SyncOutcome } from './outcome.js';
 export { forgetPosition, readPosition, type Position } from './position.js';
@@ -353,7 +354,7 @@ async function fullSync(
   }
 
   // Merge path: the base is the most recent sync either node recorded between the two copies.
-  if (local === undefined) throw new Error('unreachable: a vouched copy takes the fast path');
+  if (local === undefined) throw new MirrorError('INVARIANT', 'unreachable: a vouched copy takes the fast path');
   const pm = await fetchPeerManifest(p, l, d);
   if (!pm.ok) return fail(pullFailed(mode, pm.unreachable ? 'unreachable' : 'failed', pm.reason));
   const candidates = [own, pm.value].filter((m): m is Manifest => m !== undefined);

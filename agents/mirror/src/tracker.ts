@@ -28,6 +28,7 @@ import { linkCountsKept } from './leaf.js';
 import { layoutFor, MirrorParams, type Layout } from './params.js';
 import { bootId } from './proc.js';
 import type { WorkerConfig } from './worker.js';
+import { MirrorError } from './errors.js';
 
 const IN_MODIFY = 0x2,
   IN_ATTRIB = 0x4,
@@ -282,12 +283,12 @@ class Journal {
 
 async function main(): Promise<void> {
   const file = process.argv[2];
-  if (!file) throw new Error('usage: tracker.js WORKER_CONFIG.json');
+  if (!file) throw new MirrorError('USAGE', 'usage: tracker.js WORKER_CONFIG.json');
   const cfg = JSON.parse(await readFile(file, 'utf8')) as WorkerConfig;
   const p = MirrorParams.parse(cfg.params);
   const l = layoutFor(p, cfg.node, cfg.stateDir);
-  if (typeof l === 'string') throw new Error(l);
-  if (!(await stat(l.data)).isDirectory()) throw new Error(`${l.data} is not a directory`);
+  if (typeof l === 'string') throw new MirrorError('LAYOUT', l);
+  if (!(await stat(l.data)).isDirectory()) throw new MirrorError('NOT_A_DIRECTORY', `${l.data} is not a directory`);
   let stopping = false;
   let child: ChildProcess | undefined;
   let journal: Journal | undefined;

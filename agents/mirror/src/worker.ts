@@ -18,6 +18,7 @@ import { decodeRing, ringKey, type Ring } from './bell.js';
 import { STALE_MS } from './tracker.js';
 import { ownJournal, summarize, syncFromPeer, type Lag, type SyncOutcome } from './sync.js';
 import { workerStatusFile, type WorkerStatus } from './instance.js';
+import { MirrorError } from './errors.js';
 
 /**
  * The deadline of one rsync run. A full sync of a large tree takes minutes on a busy machine (100,000
@@ -251,11 +252,11 @@ const applied = (lag: Lag): NonNullable<WorkerStatus['applied']> => ({
 
 async function main(): Promise<void> {
   const file = process.argv[2];
-  if (!file) throw new Error('usage: worker.js WORKER_CONFIG.json');
+  if (!file) throw new MirrorError('USAGE', 'usage: worker.js WORKER_CONFIG.json');
   const cfg = JSON.parse(await readFile(file, 'utf8')) as WorkerConfig;
   const p = MirrorParams.parse(cfg.params);
   const l = layoutFor(p, cfg.node, cfg.stateDir);
-  if (typeof l === 'string') throw new Error(l);
+  if (typeof l === 'string') throw new MirrorError('LAYOUT', l);
   const stop = new AbortController();
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => stop.abort());
   const inbox = new Inbox(l, stop.signal);

@@ -15,6 +15,8 @@ export type DaemonErrorCode =
   /** A message cannot be framed within the channel's limits (sender name, size, fragments). */
   | 'WIRE_LIMIT'
   /** Asked for something that exists only once the daemon has started (its incarnation). */
-  | 'NOT_STARTED';
+  | 'NOT_STARTED'
+  /** The scheduler's thread was asked to run before it was given a configuration. */
+  | 'SCHEDULER_THREAD';
 
 export class DaemonError extends PacelineError<DaemonErrorCode> {}

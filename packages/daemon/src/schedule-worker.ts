@@ -8,6 +8,7 @@ import { parentPort } from 'node:worker_threads';
 import { schedule } from '@paceline/scheduler';
 import type { ClusterConfig, ClusterStatus } from '@paceline/model';
 import type { ScheduleReply, ScheduleRequest } from './scheduler-thread.js';
+import { DaemonError } from './errors.js';
 
 let config: ClusterConfig | undefined;
 
@@ -15,7 +16,7 @@ parentPort?.on('message', (m: ScheduleRequest) => {
   if (m.config !== undefined) config = m.config;
   let reply: ScheduleReply;
   try {
-    if (config === undefined) throw new Error('no configuration was sent to the scheduler thread');
+    if (config === undefined) throw new DaemonError('SCHEDULER_THREAD', 'no configuration was sent to the scheduler thread');
     const t = schedule({ config, status: m.status as ClusterStatus, now: m.now });
     reply = { id: m.id, transition: { ...t, explanation: { ...t.explanation, scores: [] } } };
   } catch (e) {
