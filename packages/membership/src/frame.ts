@@ -59,14 +59,19 @@ export function sealFrame(magic: Buffer, value: unknown, key: Uint8Array, what: 
  * content; a bad key is a programming error and throws. `protocol` names the expected packet kind
  * in the "bad magic" detail.
  */
-export function openFrame<S extends z.ZodType>(
+/** A zod schema, or anything that parses as one does (codec.ts puts a fast path in front of its schema). */
+export interface FrameSchema<T> {
+  safeParse(value: unknown): z.ZodSafeParseResult<T>;
+}
+
+export function openFrame<T>(
   magic: Buffer,
   packet: Uint8Array,
   key: Uint8Array,
-  schema: S,
+  schema: FrameSchema<T>,
   protocol: string,
   maxBytes = MAX_PACKET_BYTES,
-): FrameResult<z.infer<S>> {
+): FrameResult<T> {
   checkKey(key);
   const fail = (error: FrameError, detail: string): FrameResult<never> => ({ error, detail });
   const buf = Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength);
