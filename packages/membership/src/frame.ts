@@ -13,9 +13,10 @@
  *  10 32  HMAC-SHA256(key, bytes 0..10 ++ body)
  *  42  …  body: UTF-8 JSON
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { z } from 'zod';
 import { MembershipError } from './errors.js';
+import { hmacSha256 } from './mac.js';
 
 export const FORMAT_VERSION = 1;
 export const HEADER_BYTES = 10;
@@ -37,7 +38,7 @@ export function checkKey(key: Uint8Array): void {
 }
 
 function mac(key: Uint8Array, header: Uint8Array, body: Uint8Array): Buffer {
-  return createHmac('sha256', key).update(header).update(body).digest();
+  return hmacSha256(key, header, body);
 }
 
 /** Signs and frames a JSON value under `magic`. Throws only on a programming error (bad key, value too large). */
