@@ -55,7 +55,7 @@ const daemon = new Daemon({
 });
 await daemon.start();
 // How late the event loop runs (heartbeats are sent from it): the largest delay since the last `stats`.
-const lag = monitorEventLoopDelay({ resolution: Number(process.env.BENCH_LAG_MS ?? 10) });
+const lag = monitorEventLoopDelay({ resolution: 10 });
 lag.enable();
 const lost = [];
 /** How long this process's main thread has waited for a core so far (the run queue, /proc/self/schedstat), in ms; null where unknown. */

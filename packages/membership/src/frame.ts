@@ -13,10 +13,9 @@
  *  10 32  HMAC-SHA256(key, bytes 0..10 ++ body)
  *  42  …  body: UTF-8 JSON
  */
-import { timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { z } from 'zod';
 import { MembershipError } from './errors.js';
-import { hmacSha256 } from './mac.js';
 
 export const FORMAT_VERSION = 1;
 export const HEADER_BYTES = 10;
@@ -38,7 +37,7 @@ export function checkKey(key: Uint8Array): void {
 }
 
 function mac(key: Uint8Array, header: Uint8Array, body: Uint8Array): Buffer {
-  return hmacSha256(key, header, body);
+  return createHmac('sha256', key).update(header).update(body).digest();
 }
 
 /** Signs and frames a JSON value under `magic`. Throws only on a programming error (bad key, value too large). */
@@ -60,19 +59,14 @@ export function sealFrame(magic: Buffer, value: unknown, key: Uint8Array, what: 
  * content; a bad key is a programming error and throws. `protocol` names the expected packet kind
  * in the "bad magic" detail.
  */
-/** A zod schema, or anything that parses as one does (codec.ts puts a fast path in front of its schema). */
-export interface FrameSchema<T> {
-  safeParse(value: unknown): z.ZodSafeParseResult<T>;
-}
-
-export function openFrame<T>(
+export function openFrame<S extends z.ZodType>(
   magic: Buffer,
   packet: Uint8Array,
   key: Uint8Array,
-  schema: FrameSchema<T>,
+  schema: S,
   protocol: string,
   maxBytes = MAX_PACKET_BYTES,
-): FrameResult<T> {
+): FrameResult<z.infer<S>> {
   checkKey(key);
   const fail = (error: FrameError, detail: string): FrameResult<never> => ({ error, detail });
   const buf = Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength);
