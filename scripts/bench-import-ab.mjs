@@ -13,13 +13,13 @@
 //
 // Inputs come from ../shared/bench/gen-cib.mjs and are kept in .bench-cache/; the reference lives in
 // .bench-cache/ref-import/.
+import { benchCib } from './lib/bench-cib.mjs';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 const root = new URL('..', import.meta.url).pathname;
-const shared = process.env.PACELINE_SHARED ?? resolve(root, '..', 'shared');
 const cache = join(root, '.bench-cache');
 const refDir = join(cache, 'ref-import');
 const { values } = parseArgs({
@@ -85,23 +85,7 @@ function measure(script, module, file) {
 function input(spec) {
   const [size, variant] = spec.split(':');
   const [nodes, resources] = size.split('x');
-  const file = join(cache, `cib-${size}-${variant}.xml`);
-  mkdirSync(cache, { recursive: true });
-  if (!existsSync(file))
-    execFileSync(process.execPath, [
-      join(shared, 'bench', 'gen-cib.mjs'),
-      '--nodes',
-      nodes,
-      '--resources',
-      resources,
-      '--seed',
-      '1',
-      '--variant',
-      variant,
-      '-o',
-      file,
-    ]);
-  return file;
+  return benchCib(nodes, resources, variant);
 }
 
 const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');

@@ -12,8 +12,8 @@
 // Jobs: schedule() (with JSON.stringify, which builds the explanation) on ../shared/bench's
 // 16 nodes x 1,000 resources, cold and with a node failed; applyTransition on the failed one; and
 // every case of the conformance corpus once. The reference lives in .bench-cache/ref-scheduler.
+import { benchCib } from './lib/bench-cib.mjs';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
@@ -45,23 +45,7 @@ const reference = await import(pathToFileURL(join(refDir, 'dist', 'index.js')).h
 const DEFAULT_NOW = Date.UTC(2026, 0, 1);
 
 function benchInput(variant) {
-  const file = join(cache, `cib-16x1000-${variant}.xml`);
-  if (!existsSync(file))
-    execFileSync(process.execPath, [
-      join(shared, 'bench', 'gen-cib.mjs'),
-      '--nodes',
-      '16',
-      '--resources',
-      '1000',
-      '--seed',
-      '1',
-      '--variant',
-      variant,
-      '--format',
-      'xml',
-      '-o',
-      file,
-    ]);
+  const file = benchCib(16, 1000, variant);
   const i = importCib(readFileSync(file, 'utf8'), { source: file, defaultNow: DEFAULT_NOW });
   return { config: i.config, status: i.status, now: i.now ?? DEFAULT_NOW };
 }

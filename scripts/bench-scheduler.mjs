@@ -13,6 +13,7 @@
 // ratio falls back to wall time (the median of the runs).
 // Options: --sizes 2x10,16x1000   --variants cold,fail   --runs N (default 3)
 //          --reference-limit SECONDS: skip crm_simulate where the README's figure exceeds this (default 20)
+import { benchCib } from './lib/bench-cib.mjs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -82,9 +83,7 @@ console.log(
 console.log('size        variant  paceline CPU / wall / RSS       schedule() CPU    crm_simulate CPU / wall / RSS    ratio');
 for (const [m, n] of sizes) {
   for (const variant of variants) {
-    const file = join(cache, `cib-${m}x${n}-${variant}.xml`);
-    if (!existsSync(file))
-      execFileSync(process.execPath, [gen, '--nodes', String(m), '--resources', String(n), '--seed', '1', '--variant', variant, '--format', 'xml', '-o', file]);
+    const file = benchCib(m, n, variant);
     const proc = [];
     for (let i = 0; i < runs; i++) proc.push(timeIt(process.execPath, [cli, 'simulate', '--cib', file, '--format', 'json']));
     const p = summarise(proc);

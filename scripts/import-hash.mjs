@@ -8,8 +8,8 @@
 // hash differs from a saved run (exit 1 when any does). Run after `npm run build`; it reads dist.
 //
 //   node scripts/import-hash.mjs [--dir DIR] [--save FILE] [--compare FILE] [--no-bench]
+import { benchCib } from './lib/bench-cib.mjs';
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -76,22 +76,8 @@ if (!values['no-bench']) {
     ['32x2000', 'fail'],
     ['32x5000', 'cold'],
   ]) {
-    const file = join(cache, `cib-${size}-${variant}.xml`);
     const [nodes, resources] = size.split('x');
-    if (!existsSync(file))
-      execFileSync(process.execPath, [
-        join(shared, 'bench', 'gen-cib.mjs'),
-        '--nodes',
-        nodes,
-        '--resources',
-        resources,
-        '--seed',
-        '1',
-        '--variant',
-        variant,
-        '-o',
-        file,
-      ]);
+    const file = benchCib(nodes, resources, variant);
     perCase[`bench ${size} ${variant}`] = hash(fingerprint(readFileSync(file, 'latin1'), { source: file, defaultNow: DEFAULT_CONFORMANCE_NOW }));
   }
 }
