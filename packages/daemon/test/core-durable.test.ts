@@ -4,7 +4,8 @@
  * it") answers the waiting change with an error naming the member and the reason, and the document
  * is not counted as held there (it keeps being resent).
  */
-import { coordinatorStep, docRetransmitTargets, initialCoreState, type CoreCommand, type CoreEvent, type CoreState, type MembershipView } from '../src/core.js';
+import { docRetransmitTargets, initialCoreState, type MembershipView } from '../src/core.js';
+import { run } from './core-steps.js';
 import { docKey } from '../src/updates.js';
 import type { ClusterDoc } from '@paceline/daemon';
 
@@ -27,16 +28,6 @@ const view: MembershipView = {
   peers: { serv2: { member: true, safelyDown: false, reason: 'member', boot: 20, links: { lan: true } } },
 };
 const now = 1_700_000_000_000;
-
-function run(state: CoreState, events: CoreEvent[]): { state: CoreState; commands: CoreCommand[] } {
-  const commands: CoreCommand[] = [];
-  for (const e of events) {
-    const r = coordinatorStep(state, e);
-    state = r.state;
-    commands.push(...r.commands);
-  }
-  return { state, commands };
-}
 
 test('an ok answer carries its epoch; a negative acknowledgement answers the change with the member and the reason', () => {
   const coord = run(initialCoreState('serv1', doc, view), [{ type: 'doc', from: 'serv2', doc, now }]).state;

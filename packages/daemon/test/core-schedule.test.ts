@@ -1,5 +1,6 @@
 import { schedule } from '@paceline/scheduler';
-import { coordinatorStep, initialCoreState, type CoreCommand, type CoreEvent, type CoreState, type MembershipView, type NodeReportData } from '../src/core.js';
+import { initialCoreState, type CoreCommand, type CoreState, type MembershipView, type NodeReportData } from '../src/core.js';
+import { run } from './core-steps.js';
 import { SchedulerThread } from '../src/scheduler-thread.js';
 import type { ClusterDoc } from '@paceline/daemon';
 
@@ -32,15 +33,6 @@ const view = (members = ['serv1', 'serv2']): MembershipView => ({
 const report = (boot: number): NodeReportData => ({ boot, rev: 0, history: [], failures: [] });
 const now = 1_700_000_000_000;
 
-function run(state: CoreState, events: CoreEvent[]): { state: CoreState; commands: CoreCommand[] } {
-  const commands: CoreCommand[] = [];
-  for (const e of events) {
-    const r = coordinatorStep(state, e);
-    state = r.state;
-    commands.push(...r.commands);
-  }
-  return { state, commands };
-}
 const of = <T extends CoreCommand['type']>(cs: readonly CoreCommand[], type: T) => cs.filter((c): c is Extract<CoreCommand, { type: T }> => c.type === type);
 const reported = (s: CoreState) =>
   run(s, [

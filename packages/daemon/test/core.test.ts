@@ -6,11 +6,11 @@ import {
   scheduleBlocker,
   buildStatus,
   type CoreCommand,
-  type CoreEvent,
   type CoreState,
   type MembershipView,
   type NodeReportData,
 } from '../src/core.js';
+import { run } from './core-steps.js';
 import { docKey } from '../src/updates.js';
 import type { ClusterDoc } from '@paceline/daemon';
 
@@ -53,15 +53,6 @@ const started = (node: string): NodeReportData =>
     history: [{ resource: 'web', ops: [{ action: 'start', interval: 0, callId: 1, status: 'done', rc: 0 }] }],
   });
 
-function run(state: CoreState, events: CoreEvent[]): { state: CoreState; commands: CoreCommand[] } {
-  const commands: CoreCommand[] = [];
-  for (const e of events) {
-    const r = coordinatorStep(state, e);
-    state = r.state;
-    commands.push(...r.commands);
-  }
-  return { state, commands };
-}
 const runs = (cs: readonly CoreCommand[]) => cs.filter((c): c is Extract<CoreCommand, { type: 'run' }> => c.type === 'run');
 const now = 1_700_000_000_000;
 
