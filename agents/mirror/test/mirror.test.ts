@@ -7,7 +7,6 @@ import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -22,21 +21,11 @@ import {
 } from '@paceline/agent-api';
 import { ExecaCommandRunner, SystemClock } from '@paceline/runtime';
 import { mirrorAgent, readWorkerStatus, workerScript, layoutFor, MirrorParams, type WorkerStatus } from '@paceline/agent-mirror';
+import { freePort, put } from './pair.js';
 
 const runner = new ExecaCommandRunner();
 const clock = new SystemClock();
 let root: string;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Node {
   name: 'serv1' | 'serv2';
@@ -91,11 +80,6 @@ async function listTree(dir: string, rel = ''): Promise<Record<string, string>> 
     else out[r] = st.isSymbolicLink() ? `-> ${await readlink(join(dir, r))}` : await readFile(join(dir, r), 'utf8');
   }
   return out;
-}
-
-async function put(n: Node, rel: string, text: string): Promise<void> {
-  await mkdir(join(n.data, rel, '..'), { recursive: true });
-  await writeFile(join(n.data, rel), text);
 }
 
 /** Two fresh nodes with their own ports and directories. */
