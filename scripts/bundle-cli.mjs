@@ -27,6 +27,24 @@ try {
   console.warn(`bundle-cli: WARNING: no bundle written, esbuild cannot be loaded (run npm ci): ${e.message.split('\n')[0]}`);
   process.exit(0);
 }
+// zod's namespace exports every locale (`z.locales`, some 360 KB of the bundle's 820 KB of model
+// and zod), which Node must parse on every start; Paceline uses English only (zod's default, which
+// zod's own schemas module imports directly): `z.locales` holds just `en` in the bundle.
+const englishOnly = {
+  name: 'zod-english-only',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]v4[\\/](classic|core)$/.test(args.resolveDir)
+        ? // The path is only a name (it appears in the bundle): the directory travels in pluginData.
+          { path: 'zod/v4/locales/index.js', namespace: 'zod-locales', pluginData: join(args.resolveDir, '..', 'locales') }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: "export { default as en } from './en.js';\n",
+      resolveDir: args.pluginData,
+    }));
+  },
+};
 const result = await esbuild.build({
   entryPoints: { bundled: entry },
   bundle: true,
@@ -41,6 +59,7 @@ const result = await esbuild.build({
   sourcemap: false,
   logLevel: 'warning',
   // CommonJS dependencies (commander) call require(); an ES module has none of its own.
+  plugins: [englishOnly],
   banner: { js: "import { createRequire as __pacelineCreateRequire } from 'node:module'; const require = __pacelineCreateRequire(import.meta.url);" },
 });
 // Workspace packages the bundle holds: packages/NAME or agents/NAME, from their dist/ files.

@@ -7,7 +7,7 @@
  * bundle (PACELINE_NO_BUNDLE=1). Needs the built CLI and bundle (npm test builds first).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -103,6 +103,16 @@ export const agents = [{
 
 test('demo replays the reference story the same way', () => {
   expect(same(['demo', join(repo, 'examples/two-node-mutual-failover')]).status).toBe(0);
+});
+
+test("the bundle holds zod's English messages and no other locale (scripts/bundle-cli.mjs)", () => {
+  const dir = join(repo, 'packages/cli/bundle');
+  const text = readdirSync(dir)
+    .filter((f) => f.endsWith('.js'))
+    .map((f) => readFileSync(join(dir, f), 'utf8'))
+    .join('\n');
+  const locales = [...text.matchAll(/^\/\/ node_modules\/zod\/v4\/locales\/([^/\n]+)$/gm)].map((m) => m[1]);
+  expect(locales).toEqual(['en.js']);
 });
 
 test('status, node and resource without a daemon: the same error', () => {
