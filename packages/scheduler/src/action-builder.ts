@@ -6,7 +6,7 @@
 import type { NodeView } from './nodes.js';
 import type { Resource } from './resources.js';
 import { roleRank } from './roles.js';
-import { actionKey, appendAction, type Action, type ActionContext, type ActionSet } from './action-set.js';
+import { actionKey, appendAction, type Action, type ActionContext, type ActionSet, type ProbeBlock } from './action-set.js';
 
 export class ActionBuilder {
   readonly list: Action[] = [];
@@ -14,6 +14,7 @@ export class ActionBuilder {
   readonly byRsc = new Map<string, Action[]>();
   readonly fencing = new Map<string, Action>();
   readonly unfencings = new Map<string, Action>();
+  readonly probes = new Map<string, ProbeBlock>();
   readonly nodeByName: ReadonlyMap<string, NodeView>;
   /** Anonymous clone → node → the instance probed there (primitive-actions.ts, probesAnonymousInstance). */
   readonly probedInstances = new Map<Resource, Map<string, Resource | undefined>>();
@@ -55,10 +56,19 @@ export class ActionBuilder {
     this.byKey.set(a.id, a);
   }
 
-  /** A probe: unique per resource and node, so never looked up by key. */
-  addProbe(probe: Action, r: Resource): void {
-    appendAction(this.list, probe);
-    this.byRsc.get(r.id)?.push(probe) ?? this.byRsc.set(r.id, [probe]);
+  /** A primitive's probes on `nodes` (see ProbeBlock): those that cannot run are actions too. */
+  addProbes(r: Resource, nodes: string[], runnable: boolean[]): void {
+    if (nodes.length === 0) return;
+    const at = this.list.length;
+    let mine = this.byRsc.get(r.id);
+    if (mine === undefined) this.byRsc.set(r.id, (mine = []));
+    for (let i = 0; i < nodes.length; i++) {
+      if (runnable[i]) continue;
+      const probe: Action = { id: actionKey(r.id, 'probe', nodes[i]), task: 'probe', rsc: r, node: nodes[i], interval: 0, optional: false, runnable: false, pseudo: false, reason: undefined };
+      appendAction(this.list, probe);
+      mine.push(probe);
+    }
+    this.probes.set(r.id, { rsc: r, nodes, runnable, at });
   }
 
   /** Where a primitive's action cannot run: an unknown, offline or pending node, or the quorum policy. */
@@ -94,6 +104,15 @@ export class ActionBuilder {
     const resources = this.ctx.unpacked.resources;
     const running = new Map([...resources].map(([id, st]) => [id, st.runningOn]));
     const blocked = new Set([...resources].filter(([id, st]) => st.blocked && !this.managed(this.ctx.tree.byId.get(id)!)).map(([id]) => id));
-    return { list: this.list, byKey: this.byKey, byRsc: this.byRsc, fencing: this.fencing, unfencings: this.unfencings, running, blocked };
+    return {
+      list: this.list,
+      byKey: this.byKey,
+      byRsc: this.byRsc,
+      fencing: this.fencing,
+      unfencings: this.unfencings,
+      running,
+      blocked,
+      probes: this.probes,
+    };
   }
 }

@@ -61,6 +61,22 @@ export function formatWhy(why: ActionWhy): string {
   }
 }
 
+/**
+ * The probes of one primitive, in node order: one record per primitive rather than one action per
+ * node (at 32 nodes × 5,000 resources they are 160,000 of 176,000 actions, and no stage changes
+ * them). A probe that cannot run (a pending node) is also an action in the list, at `at`, `at + 1`,
+ * …, for the ordering that makes its resource's start wait (orderings/internal.ts); the graph
+ * lists every probe where the block stands (schedule.ts, buildGraph).
+ */
+export interface ProbeBlock {
+  readonly rsc: Resource;
+  readonly nodes: readonly string[];
+  /** Per node: false on a pending node. */
+  readonly runnable: readonly boolean[];
+  /** The list's length when the probes were made: where they stand among the actions. */
+  readonly at: number;
+}
+
 export interface ActionSet {
   readonly list: Action[];
   readonly byKey: Map<string, Action>;
@@ -73,6 +89,8 @@ export interface ActionSet {
   readonly running: ReadonlyMap<string, readonly string[]>;
   /** Primitives that are unmanaged because failure handling blocked them. */
   readonly blocked: ReadonlySet<string>;
+  /** Each primitive's probes, in the order they were made (shared by copies: nothing changes them). */
+  readonly probes: ReadonlyMap<string, ProbeBlock>;
 }
 
 /**
@@ -109,6 +127,7 @@ export function copyActionSet(input: ActionSet): { actions: ActionSet; copyOf: (
       unfencings: mapValues(input.unfencings),
       running: input.running,
       blocked: input.blocked,
+      probes: input.probes,
     },
   };
 }

@@ -77,7 +77,7 @@ function unfencingActions(b: ActionBuilder): void {
   };
   for (const n of ctx.nodes)
     for (const r of ctx.tree.primitives)
-      if (wants(r) && b.byRsc.get(r.id)?.some((a) => a.task === 'probe' && a.node === n.name)) unfence(n.name, `required by ${r.id} monitor`);
+      if (wants(r) && b.probes.get(r.id)?.nodes.includes(n.name)) unfence(n.name, `required by ${r.id} monitor`);
   for (const r of ctx.tree.primitives)
     if (wants(r)) for (const a of b.byRsc.get(r.id) ?? []) if (a.task === 'start' && a.node && !a.optional) unfence(a.node, `required by ${r.id} start`);
 }

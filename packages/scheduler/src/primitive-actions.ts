@@ -185,29 +185,22 @@ function probedInstance(b: ActionBuilder, clone: Resource, node: string): Resour
   return clone.children.find(known) ?? clone.children.find((c) => leavesOf(c).some((l) => b.ctx.assignment.node.get(l.id) === node)) ?? clone.children[0];
 }
 
-/** Probes where the state on an online node is unknown. */
+/** Probes where the state on an online node is unknown (one record for the primitive: ProbeBlock). */
 function probes(b: ActionBuilder, r: Resource, st: RscStatus): void {
   const running = st.runningOn;
+  if (r.orphan || (!b.managed(r) && !running.length)) return;
+  const discovery = b.ctx.criteria.discovery.get(r.id);
+  const nodes: string[] = [];
+  const runnable: boolean[] = [];
   for (const n of b.ctx.nodes) {
     if (!n.online || n.unclean || n.maintenance) continue;
     if (st.knownOn.has(n.name) || running.includes(n.name)) continue;
     if (!probesAnonymousInstance(b, r, n.name)) continue;
-    if (b.ctx.criteria.discovery.get(r.id)?.get(n.name) === 'never') continue;
-    if (!b.managed(r) && !running.length) continue;
-    if (r.orphan) continue;
-    const probe: Action = {
-      id: actionKey(r.id, 'probe', n.name),
-      task: 'probe',
-      rsc: r,
-      node: n.name,
-      interval: 0,
-      optional: false,
-      runnable: !n.pending,
-      pseudo: false,
-      reason: undefined,
-    };
-    b.addProbe(probe, r);
+    if (discovery?.get(n.name) === 'never') continue;
+    nodes.push(n.name);
+    runnable.push(!n.pending);
   }
+  b.addProbes(r, nodes, runnable);
 }
 
 /** Recurring monitors where it will run (required when its start is). */

@@ -17,17 +17,17 @@ import {
 } from '@paceline/model';
 import { scheduleInput, type ScheduleInput } from './input.js';
 import { buildNodeViews } from './nodes.js';
-import { buildResourceTree, type ResourceTree } from './resources.js';
+import { buildResourceTree, type Resource, type ResourceTree } from './resources.js';
 import { indexFailCounts, type FailCountIndex } from './failcounts.js';
 import { effectiveQuorumPolicy, unpackStatus, type UnpackResult } from './unpack.js';
 import { applyNodeCriteria } from './locations.js';
 import { buildColocations } from './colocations.js';
 import { assignResources, type AssignOptions } from './assign/index.js';
-import { addNotifications, edgesThroughPseudo } from './clone/index.js';
+import { addNotifications, edgesThroughPseudo, type EdgeLike } from './clone/index.js';
 import { inhibitUnpairedInstances } from './inhibit.js';
 import { createActions } from './actions.js';
-import { formatWhy, type Action, type ActionSet } from './action-set.js';
-import { buildOrderings, probeEdges, propagate, type Ordering } from './orderings/index.js';
+import { actionKey, formatWhy, type Action, type ActionSet } from './action-set.js';
+import { buildOrderings, propagate, type Ordering } from './orderings/index.js';
 import { extraStopLines, summarize } from './summary.js';
 import { currentPlacement, finalPlacement } from './placement.js';
 import { buildExplanation } from './explain.js';
@@ -153,30 +153,93 @@ export function runPipeline(input: ScheduleInput, seal: StageSeal): Transition {
 /**
  * The graph: the required actions and monitors of primitives, and fencing, and the orderings
  * between them, those that run through group/clone pseudo actions made direct (clone/graph.ts).
+ * A primitive's probes stand where its ProbeBlock does; each runnable one precedes its starts.
  */
 function buildGraph(actions: ActionSet, orderings: readonly Ordering[]): { graphActions: GraphAction[]; edges: OrderEdge[] } {
   const graphActions: GraphAction[] = [];
+  const list = actions.list;
   // Each action's position in the graph, by its position in the set (-1: not in the graph).
-  const position = new Array<number>(actions.list.length).fill(-1);
-  actions.list.forEach((a, i) => {
+  const position = new Array<number>(list.length).fill(-1);
+  // The graph actions of each primitive's runnable probes (the firsts of its "probe before start" edges).
+  const probeEnds = new Map<string, GraphAction[]>();
+  const blocks = [...actions.probes.values()];
+  let next = 0;
+  const addProbesAt = (i: number): void => {
+    for (; next < blocks.length && blocks[next]!.at === i; next++) {
+      const { rsc, nodes, runnable, at } = blocks[next]!;
+      const ends: GraphAction[] = [];
+      let held = at; // the probes that cannot run are actions at at, at + 1, …
+      for (let j = 0; j < nodes.length; j++) {
+        if (runnable[j]) {
+          const g = probeGraphAction(rsc, nodes[j]!);
+          ends.push(g);
+          graphActions.push(g);
+        } else {
+          position[held] = graphActions.length;
+          graphActions.push(toGraphAction(list[held++]!));
+        }
+      }
+      probeEnds.set(rsc.id, ends);
+    }
+  };
+  for (let i = 0; i < list.length; i++) {
+    addProbesAt(i);
+    const a = list[i]!;
+    if (position[i]! >= 0) continue; // a probe, listed with its block
     if ((!a.optional || a.task === 'monitor') && (a.rsc?.kind === 'primitive' || a.task === 'fence')) {
       position[i] = graphActions.length;
       graphActions.push(toGraphAction(a));
     }
-  });
+  }
+  addProbesAt(list.length);
   const indexOf = (a: Action): number | undefined => {
     const i = a.seq;
-    if (i === undefined || actions.list[i] !== a) return undefined;
+    if (i === undefined || list[i] !== a) return undefined;
     const p = position[i]!;
     return p < 0 ? undefined : p;
   };
   const edges: OrderEdge[] = edgesThroughPseudo(
-    [...orderings, ...probeEdges(actions)],
+    orderings,
     indexOf,
     graphActions.length,
     (a) => a.rsc !== undefined && a.rsc.kind !== 'primitive',
+    probeEdges(actions, probeEnds, (a) => indexOf(a) !== undefined),
   ).map((o) => ({ before: o.first.id, after: o.then.id, reason: o.reason }));
   return { graphActions, edges };
+}
+
+/** "Probe before start": each runnable probe of a primitive before each of its starts in the graph. */
+function probeEdges(
+  actions: ActionSet,
+  probeEnds: ReadonlyMap<string, readonly GraphAction[]>,
+  inGraph: (a: Action) => boolean,
+): EdgeLike<GraphAction | Action>[] {
+  const out: EdgeLike<GraphAction | Action>[] = [];
+  for (const [id, list] of actions.byRsc) {
+    const ends = probeEnds.get(id);
+    if (ends === undefined || ends.length === 0) continue;
+    const starts = list.filter((a) => a.task === 'start' && inGraph(a));
+    const reason = `${id}: probe before start`;
+    for (const probe of ends) for (const start of starts) out.push({ first: probe, then: start, reason });
+  }
+  return out;
+}
+
+/** A runnable probe's graph action: what toGraphAction makes of a probe action, without one. */
+function probeGraphAction(rsc: Resource, node: string): GraphAction {
+  const out: { -readonly [K in keyof GraphAction]: GraphAction[K] } = {
+    id: actionKey(rsc.id, 'probe', node),
+    kind: 'probe',
+    interval: 0,
+    reason: `state of ${rsc.id} on ${node} is unknown`,
+    runnable: true,
+    resource: rsc.id,
+    primitive: rsc.baseId,
+    node,
+  };
+  const definition = rsc.definitions?.get(node);
+  if (definition !== undefined) out.definition = definition;
+  return out;
 }
 
 /** Stands in for the explanation until schedule() attaches the one built on first read. */

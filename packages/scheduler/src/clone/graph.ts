@@ -14,16 +14,18 @@ export interface EdgeLike<A> {
 /**
  * `indexOf(a)`: the action's position in the graph (undefined = not in the graph); `size`: how
  * many actions the graph has. `passable(a)`: an action not in the graph that orderings may run
- * through (collective pseudo actions). Returns the graph's edges, each once: direct ones, and
+ * through (collective pseudo actions). Returns the graph's edges, each once: direct ones, then
+ * `between` (edges between real actions known to differ from every other, as they are), then
  * ones found through passable actions (with the reason of the ordering that leaves the real action).
  */
-export function edgesThroughPseudo<A>(
+export function edgesThroughPseudo<A, B = never>(
   orderings: readonly EdgeLike<A>[],
   indexOf: (a: A) => number | undefined,
   size: number,
   passable: (a: A) => boolean,
-): EdgeLike<A>[] {
-  const out: EdgeLike<A>[] = [];
+  between: readonly EdgeLike<B>[] = [],
+): EdgeLike<A | B>[] {
+  const out: EdgeLike<A | B>[] = [];
   // The edges kept so far, per first action: most have one (a number), a few many (a set). A
   // single set keyed fi * size + ti would hold numbers past the small-integer range, each boxed.
   const seen: (number | Set<number> | undefined)[] = new Array<number | Set<number> | undefined>(size);
@@ -51,6 +53,8 @@ export function edgesThroughPseudo<A>(
       else next.set(o.first, [o.then]);
     }
   }
+  // Edges known to differ from every other one (a runnable probe is the first of no ordering).
+  for (const e of between) out.push(e);
   // Real actions reachable from a passable action through passable actions only (memoised).
   const memo = new Map<A, readonly A[]>();
   const visiting = new Set<A>();

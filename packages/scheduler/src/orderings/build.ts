@@ -9,7 +9,7 @@
  * a resource's own orderings; constraints.ts: order constraints; propagate.ts: the propagation.
  */
 import type { ClusterConfig } from '@paceline/model';
-import type { Action, ActionSet } from '../action-set.js';
+import type { ActionSet } from '../action-set.js';
 import { copyActionSet } from '../action-set.js';
 import type { ResourceTree } from '../resources.js';
 import { expandOrderSets } from '../ordersets.js';
@@ -38,19 +38,4 @@ export function buildOrderings(
     else for (const [first, then] of orderPairs(c, tree)) addConstraint(b, c, first, then);
   }
   return { actions: b.actions, orderings: b.orderings };
-}
-
-/** Graph edges "probe before start" for runnable probes (they never change any flag). */
-export function probeEdges(actions: ActionSet): { first: Action; then: Action; reason: string }[] {
-  const out: { first: Action; then: Action; reason: string }[] = [];
-  for (const [id, list] of actions.byRsc) {
-    const starts = list.filter((a) => a.task === 'start');
-    if (!starts.length) continue;
-    const reason = `${id}: probe before start`;
-    for (const probe of list) {
-      if (probe.task !== 'probe' || !probe.runnable) continue;
-      for (const start of starts) out.push({ first: probe, then: start, reason });
-    }
-  }
-  return out;
 }
