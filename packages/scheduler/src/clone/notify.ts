@@ -25,7 +25,7 @@ export function notifyActionId(instance: string, phase: 'pre' | 'post', op: Op, 
 }
 
 /** Adds notification actions and edges for every clone with notify=true. */
-export function addNotifications(config: Pick<ClusterConfig, 'resources'>, t: Transition): Transition {
+export function addNotifications<T extends Pick<Transition, 'current' | 'placement' | 'actions' | 'edges'>>(config: Pick<ClusterConfig, 'resources'>, t: T): T {
   const notifying = new Set(config.resources.filter((r) => r.type === 'clone' && r.meta.notify === true).map((r) => r.id));
   if (notifying.size === 0) return t;
   const fenced = new Set(t.actions.filter((a) => a.kind === 'fence' && a.node !== undefined).map((a) => a.node!));
