@@ -3,7 +3,15 @@
  * ../shared/conformance/pacemaker/README.md): turning a scheduled transition into the expected
  * JSON shape, comparing two results by the README's rules, and running one case.
  */
-import { listPrimitives, type ClusterConfig, type ClusterStatus, type InstancePlacement, type SummaryLine, type Transition } from '@paceline/model';
+import {
+  listPrimitives,
+  type ClusterConfig,
+  type ClusterStatus,
+  type GraphAction,
+  type InstancePlacement,
+  type SummaryLine,
+  type Transition,
+} from '@paceline/model';
 import { importCib, type CibImport } from './import.js';
 
 export type ConformanceRole = 'Started' | 'Promoted' | 'Unpromoted';
@@ -85,9 +93,16 @@ function summaryToAction(s: SummaryLine): ConformanceAction {
  * The result in the contract's shape: where every primitive is after the transition, the
  * Transition Summary as actions, and node flags after the transition (fenced nodes end offline
  * and clean). `status` is the status the transition was computed from, or the simulated status
- * after it (applyTransition): both give the same node flags.
+ * after it (applyTransition): both give the same node flags. `fencing`: the graph's fencing
+ * actions, when the caller has them without reading the whole graph (the scheduler's
+ * `graphFencing`); the transition's actions otherwise.
  */
-export function toConformanceResult(config: ClusterConfig, status: ClusterStatus, transition: Transition): ConformanceResult {
+export function toConformanceResult(
+  config: ClusterConfig,
+  status: ClusterStatus,
+  transition: Transition,
+  fencing: readonly GraphAction[] = transition.actions,
+): ConformanceResult {
   const resources: Record<string, ConformanceResource> = {};
   const unique = new Map<string, boolean>();
   for (const e of listPrimitives(config)) {
@@ -119,7 +134,7 @@ export function toConformanceResult(config: ClusterConfig, status: ClusterStatus
   // wants but cannot run (no quorum, fencing disabled) leaves the node unclean.
   const fenced = new Set(transition.summary.filter((s) => s.action === 'fence' && s.fenceType !== 'on' && !s.blocked).map((s) => s.node ?? ''));
   const wantsFence = new Set<string>();
-  for (const a of transition.actions) {
+  for (const a of fencing) {
     if (a.kind !== 'fence' || a.fenceType === 'on' || a.node === undefined) continue;
     if (a.runnable) fenced.add(a.node);
     else wantsFence.add(a.node);

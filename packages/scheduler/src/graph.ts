@@ -4,7 +4,7 @@
  * (clone/graph.ts), and clone notifications (clone/notify.ts). Built from the propagated action
  * set the first time it is read, actions first, edges when asked for: at 32 nodes × 5,000
  * resources they are 176,000 actions and 167,000 edges, and `paceline simulate --cib F --format
- * json` (a Pacemaker-style result) reads neither the edges nor, but for fencing, the actions.
+ * json` (a Pacemaker-style result) reads neither, only the fencing actions (`graphFencing`).
  */
 import type { ClusterConfig, GraphAction, InstancePlacement, OrderEdge } from '@paceline/model';
 import { addNotifications, edgesThroughPseudo, type EdgeLike } from './clone/index.js';
@@ -50,6 +50,13 @@ export class LazyGraph {
 
   get edges(): readonly OrderEdge[] {
     return (this.built ?? this.build()).edges;
+  }
+
+  /** The fencing (and unfencing) actions of the graph, in its order, without building the rest. */
+  get fencing(): readonly GraphAction[] {
+    const built = this.built?.actions ?? this.nodes?.list;
+    if (built !== undefined) return built.filter((a) => a.kind === 'fence');
+    return this.source!.actions.list.filter((a) => a.task === 'fence' && !a.optional).map(toGraphAction);
   }
 
   private build(): { actions: readonly GraphAction[]; edges: readonly OrderEdge[] } {

@@ -1,7 +1,7 @@
 /**
  * @paceline/scheduler — the pure, deterministic scheduler: (config, status, now) → transition.
  */
-export { schedule, readPlacement, type ScheduleInput } from './schedule.js';
+export { schedule, readPlacement, graphFencing, type ScheduleInput } from './schedule.js';
 export { scheduleInput, ScheduleInputError } from './input.js';
 export { SchedulerInvariantError } from './errors.js';
 export { formatExplanation, explainResource } from './explain-format.js';

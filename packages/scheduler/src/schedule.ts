@@ -135,7 +135,7 @@ export function runPipeline(input: ScheduleInput, seal: StageSeal): Transition {
   // read them: each is built the first time it is read, from this run's stage outputs, and kept.
   const graph = new LazyGraph({ config, actions, orderings, current, placement });
   let explanation: Explanation | undefined;
-  return {
+  const transition: Transition = {
     current,
     placement,
     get actions(): readonly GraphAction[] {
@@ -150,6 +150,20 @@ export function runPipeline(input: ScheduleInput, seal: StageSeal): Transition {
       return (explanation ??= buildExplanation(tree, nodes, criteria.book, assignment, summary, config.properties.placementStrategy));
     },
   };
+  graphs.set(transition, graph);
+  return transition;
+}
+
+/** The graph behind each transition schedule() returned, for graphFencing. */
+const graphs = new WeakMap<Transition, LazyGraph>();
+
+/**
+ * A transition's fencing (and unfencing) actions, as `transition.actions` lists them: for one that
+ * schedule() returned, without building the rest of its graph if nothing read it yet (the whole
+ * graph of a large cold cluster is mostly probes, and a Pacemaker-style result reads only these).
+ */
+export function graphFencing(transition: Transition): readonly GraphAction[] {
+  return graphs.get(transition)?.fencing ?? transition.actions.filter((a) => a.kind === 'fence');
 }
 
 /** Resources with history but no configuration (deleted): they must be stopped. */

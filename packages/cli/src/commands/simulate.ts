@@ -1,7 +1,7 @@
 /** `paceline simulate` and `paceline explain`: what-if scheduling, with every decision explained. */
 import type { Command } from 'commander';
 import { listPrimitives, type ClusterConfig, type ClusterStatus } from '@paceline/model';
-import { parseOpFail, schedule, simulate, type WhatIf } from '@paceline/scheduler';
+import { graphFencing, parseOpFail, schedule, simulate, type WhatIf } from '@paceline/scheduler';
 import { importCib, renderSimulation, toConformanceResult } from '@paceline/pacemaker';
 import { ExitError, type CliIo } from '../io.js';
 import { loadConfig, loadStatus, parseNow, readOrThrow } from '../load.js';
@@ -74,8 +74,9 @@ async function runSimulate(o: SimulateOptions, io: CliIo): Promise<void> {
     return;
   }
   if (o.format === 'json') {
-    // A CIB's result needs the transition only (node flags read the same before and after it).
-    const out = o.cib ? toConformanceResult(config, status, transition) : { transition, revisedStatus: simulation.revisedStatus };
+    // A CIB's result needs the transition only (node flags read the same before and after it), and of
+    // its graph only the fencing actions (the rest is not built).
+    const out = o.cib ? toConformanceResult(config, status, transition, graphFencing(transition)) : { transition, revisedStatus: simulation.revisedStatus };
     io.out(JSON.stringify(out, null, 1));
     return;
   }
