@@ -64,7 +64,17 @@ export class ActionBuilder {
     if (mine === undefined) this.byRsc.set(r.id, (mine = []));
     for (let i = 0; i < nodes.length; i++) {
       if (runnable[i]) continue;
-      const probe: Action = { id: actionKey(r.id, 'probe', nodes[i]), task: 'probe', rsc: r, node: nodes[i], interval: 0, optional: false, runnable: false, pseudo: false, reason: undefined };
+      const probe: Action = {
+        id: actionKey(r.id, 'probe', nodes[i]),
+        task: 'probe',
+        rsc: r,
+        node: nodes[i],
+        interval: 0,
+        optional: false,
+        runnable: false,
+        pseudo: false,
+        reason: undefined,
+      };
       appendAction(this.list, probe);
       mine.push(probe);
     }

@@ -76,8 +76,7 @@ function unfencingActions(b: ActionBuilder): void {
     b.unfencings.set(node, a);
   };
   for (const n of ctx.nodes)
-    for (const r of ctx.tree.primitives)
-      if (wants(r) && b.probes.get(r.id)?.nodes.includes(n.name)) unfence(n.name, `required by ${r.id} monitor`);
+    for (const r of ctx.tree.primitives) if (wants(r) && b.probes.get(r.id)?.nodes.includes(n.name)) unfence(n.name, `required by ${r.id} monitor`);
   for (const r of ctx.tree.primitives)
     if (wants(r)) for (const a of b.byRsc.get(r.id) ?? []) if (a.task === 'start' && a.node && !a.optional) unfence(a.node, `required by ${r.id} start`);
 }

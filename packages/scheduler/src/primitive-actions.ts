@@ -10,7 +10,7 @@ import { needsFencing } from './resources.js';
 import { roleRank } from './roles.js';
 import type { ParamChange, RscStatus } from './unpack.js';
 import type { ActionBuilder } from './action-builder.js';
-import { actionKey, type Action, type ActionWhy } from './action-set.js';
+import { actionKey, type ActionWhy } from './action-set.js';
 
 /** What a primitive's actions must achieve, decided before any is made. */
 interface PrimitivePlan {

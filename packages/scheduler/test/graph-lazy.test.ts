@@ -6,15 +6,24 @@ import { ClusterConfig, ClusterStatus, type ClusterConfigInput, type ClusterStat
 import { graphFencing, schedule } from '@paceline/scheduler';
 
 const NOW = Date.UTC(2026, 0, 1);
-const prim = (id: string) => ({ type: 'primitive' as const, id, agent: 'ocf:heartbeat:Dummy', ops: [{ name: 'monitor', interval: '10s' }] });
+const prim = (id: string) => ({ type: 'primitive' as const, id, agent: 'ocf:heartbeat:Dummy', ops: [{ name: 'monitor' as const, interval: '10s' }] });
 const started = (resource: string) => ({ resource, ops: [{ action: 'start', callId: 1, rc: 0, expectedRc: 0 }] });
 const probedStopped = (resource: string) => ({ resource, ops: [{ action: 'monitor', interval: 0, callId: 1, rc: 7, expectedRc: 7 }] });
 const run = (config: ClusterConfigInput, status: ClusterStatusInput) =>
   schedule({ config: ClusterConfig.parse(config), status: ClusterStatus.parse(status), now: NOW });
 
 const fencing: [ClusterConfigInput, ClusterStatusInput] = [
-  { properties: { stonithEnabled: true }, nodes: [{ name: 'n1' }, { name: 'n2' }], resources: [{ type: 'primitive', id: 'fence', agent: 'stonith:fence_dummy' }, prim('a')] },
-  { nodes: [{ name: 'n1', state: 'unclean', history: [started('a')] }, { name: 'n2', state: 'online', history: [started('fence'), probedStopped('a')] }] },
+  {
+    properties: { stonithEnabled: true },
+    nodes: [{ name: 'n1' }, { name: 'n2' }],
+    resources: [{ type: 'primitive', id: 'fence', agent: 'stonith:fence_dummy' }, prim('a')],
+  },
+  {
+    nodes: [
+      { name: 'n1', state: 'unclean', history: [started('a')] },
+      { name: 'n2', state: 'online', history: [started('fence'), probedStopped('a')] },
+    ],
+  },
 ];
 
 describe('the graph, built when read', () => {
@@ -35,7 +44,13 @@ describe('the graph, built when read', () => {
   test('probes stand between a primitive’s own actions and its monitors; one that cannot run holds its start', () => {
     const t = run(
       { properties: { stonithEnabled: false }, nodes: [{ name: 'n1' }, { name: 'n2' }, { name: 'n3' }], resources: [prim('a'), prim('b')] },
-      { nodes: [{ name: 'n1', state: 'online' }, { name: 'n2', state: 'pending' }, { name: 'n3', state: 'online' }] },
+      {
+        nodes: [
+          { name: 'n1', state: 'online' },
+          { name: 'n2', state: 'pending' },
+          { name: 'n3', state: 'online' },
+        ],
+      },
     );
     expect(t.actions.map((a) => `${a.id}${a.runnable ? '' : ' (cannot run)'}`)).toEqual([
       'a_start_0 n1 (cannot run)',
