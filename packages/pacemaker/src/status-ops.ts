@@ -8,7 +8,7 @@
 import type { ClusterConfig, ExecStatus, OpRecord, Primitive } from '@paceline/model';
 import { compareDigests, DigestCache, type ParamsChange } from './digest.js';
 import type { IssueLog } from './nvsets.js';
-import type { AttrText, LeafReader } from './xml.js';
+import type { AttrValue, LeafReader } from './xml.js';
 
 type Obj = Record<string, unknown>;
 
@@ -123,7 +123,7 @@ export const OP_READER: LeafReader<OpEntry> = {
     return i >= 0 ? i : BOOKKEEPING.includes(name) ? SKIP : UNKNOWN;
   },
   create: newOpEntry,
-  set(e: OpEntry, field: number, a: AttrText): void {
+  set(e: OpEntry, field: number, a: AttrValue): void {
     switch (field) {
       case SKIP:
         return;

@@ -10,9 +10,13 @@
  * attribute names the tag had last time — and checks the prediction with one comparison instead
  * of cutting out and hashing a new string; whatever it does not predict takes the general path.
  * Attribute values are searched for characters that need decoding (`&`, tab, CR, LF) through the
- * position of the next one in the text, found once and reused, not per value.
+ * position of the next one in the text, found once and reused, not per value. From its second
+ * element on, a tag's start tags are matched by one regular expression made from the last one
+ * (xml-pattern.ts), the general path taking whatever it does not match.
  */
 import type { XmlElement } from './xml.js';
+import { AttrText, BadCharacterReference, decode, endsName, isName, isSpace, type LeafReader, type TagState } from './xml-attr.js';
+import { applyMatch, CapturedAttr, makePattern, MAX_PATTERNS } from './xml-pattern.js';
 
 /**
  * Elements nested deeper than this are refused: a CIB needs fewer than twenty levels, and every
@@ -42,115 +46,6 @@ interface Building {
 }
 
 const NAME = /[^\s/>=]+/y;
-/** A character that ends a name in NAME (for the predicted path: one character). */
-const NAME_END = /[\s/>=]/;
-const ENTITY = /&(?:#(\d+)|#x([0-9a-fA-F]+)|(lt|gt|amp|quot|apos));/g;
-const NAMED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
-
-/** A character reference to something XML does not allow as a character (NUL, a surrogate, past U+10FFFF). */
-class BadCharacterReference extends Error {}
-
-/** XML's Char production: what a character reference may name. */
-function isXmlChar(c: number): boolean {
-  return c === 0x9 || c === 0xa || c === 0xd || (c >= 0x20 && c <= 0xd7ff) || (c >= 0xe000 && c <= 0xfffd) || (c >= 0x10000 && c <= 0x10ffff);
-}
-
-/** XML attribute-value normalisation: literal tabs and newlines read as spaces; entities decoded. */
-function decode(raw: string): string {
-  const v = raw.replace(/\r\n|[\t\n\r]/g, ' ');
-  if (!v.includes('&')) return v;
-  return v.replace(ENTITY, (m, dec: string | undefined, hex: string | undefined, named: string | undefined) => {
-    if (named !== undefined) return NAMED[named]!;
-    const code = dec !== undefined ? Number(dec) : Number.parseInt(hex!, 16);
-    if (!isXmlChar(code)) throw new BadCharacterReference(`${m} is not a character XML allows`);
-    return String.fromCodePoint(code);
-  });
-}
-
-function isName(name: string): boolean {
-  if (name.length === 0) return false;
-  for (let k = 0; k < name.length; k++) {
-    const c = name.charCodeAt(k);
-    // whitespace, quotes, <, >, /
-    if (c <= 32 || c === 34 || c === 39 || c === 60 || c === 62 || c === 47) return false;
-  }
-  return true;
-}
-
-const isSpace = (c: number): boolean => c === 32 || c === 10 || c === 9 || c === 13;
-
-/** Does a name predicted at `pos` end there (the character after it is one NAME stops at)? */
-function endsName(text: string, pos: number): boolean {
-  const c = text.charCodeAt(pos);
-  if (c === 32 || c === 62 || c === 47 || c === 61 || c === 10 || c === 9 || c === 13) return true;
-  return c > 127 || c === 11 || c === 12 ? NAME_END.test(text[pos]!) : false;
-}
-
-/**
- * Reads one kind of element straight from the text into a value of its own (the CIB importer's
- * operation records), instead of an attribute map: an attribute nobody reads is skipped without
- * cutting out its value, numbers are read in place. The element stays in the tree, with no
- * attributes and the reader's value as `value`.
- */
-export interface LeafReader<T> {
-  /** The field an attribute name sets: any number the reader chooses (asked once per name and position, not per element). */
-  field(name: string): number;
-  create(): T;
-  /** One attribute of the element, in document order. `attr` is valid only during the call. */
-  set(value: T, field: number, attr: AttrText): void;
-}
-
-/** Everything the scanner remembers about one tag: the names and values last seen, per position. */
-interface TagState {
-  readonly tag: string;
-  readonly names: string[];
-  readonly values: (string | undefined)[];
-  /** The value before the last one, per position (records alternate: a start's digest, a monitor's, …). */
-  readonly previous: (string | undefined)[];
-  readonly fields: number[];
-  readonly reader: LeafReader<unknown> | undefined;
-}
-
-/** An attribute value where it stands in the text, for a LeafReader; one instance, moved along. */
-export class AttrText {
-  start = 0;
-  end = 0;
-  /** The value's position in its tag and the tag's state, for `string()`'s reuse of equal values. */
-  position = 0;
-  state: TagState | undefined;
-  constructor(private readonly scanner: XmlScanner) {}
-
-  /** The value, decoded; the same string as last time when it has not changed. */
-  string(): string {
-    return this.scanner.valueAt(this.start, this.end, this.state!, this.position, this.name());
-  }
-
-  /** Number.parseInt(value, 10), without cutting the value out when it is plain digits. */
-  int(): number {
-    const text = this.scanner.text;
-    const stop = Math.min(this.end, this.start + 15);
-    let n = 0;
-    let k = this.start;
-    for (; k < stop; k++) {
-      const c = text.charCodeAt(k);
-      if (c < 48 || c > 57) break;
-      n = n * 10 + (c - 48);
-    }
-    // Digits up to the end, or up to a character that ends the number (not a digit, not an entity).
-    if (k > this.start && (k === this.end || (k < stop && text.charCodeAt(k) !== 38))) return n;
-    return Number.parseInt(this.string(), 10);
-  }
-
-  /** Is the value empty? */
-  empty(): boolean {
-    return this.start === this.end;
-  }
-
-  /** The attribute's name. */
-  name(): string {
-    return this.state!.names[this.position]!;
-  }
-}
 
 /** Shared by every element without children (most CIB elements, e.g. operation records); never mutated. */
 const NO_CHILDREN: Building[] = [];
@@ -168,6 +63,7 @@ class XmlScanner {
   /** Per tag (the predicted string itself). */
   private readonly tags = new Map<string, TagState>();
   private readonly attr = new AttrText(this);
+  private readonly captured = new CapturedAttr();
   /** Positions of the next `&`, LF, CR and tab at or after the last value looked at. */
   private nextAmp = -1;
   private nextLf = -1;
@@ -253,10 +149,10 @@ class XmlScanner {
     let state = this.tags.get(tag);
     if (state === undefined) {
       const reader = Object.hasOwn(this.readers, tag) ? this.readers[tag] : undefined;
-      this.tags.set(tag, (state = { tag, names: [], values: [], previous: [], fields: [], reader }));
+      this.tags.set(tag, (state = { tag, names: [], values: [], previous: [], fields: [], reader, pattern: undefined, patterns: 0, generic: 0, count: 0 }));
     }
     const el: Building = { tag, attrs: state.reader ? NO_ATTRS : {}, children: NO_CHILDREN, value: state.reader?.create() };
-    j = this.readAttributes(el, state, j, lt);
+    j = this.readTag(el, state, j, lt);
     const selfClosing = j < 0;
     const parent = stack[depth - 1];
     if (!parent) this.roots.push(el);
@@ -269,6 +165,30 @@ class XmlScanner {
   }
 
   /**
+   * The attributes, by the tag's pattern when it matches (xml-pattern.ts), else on the general path,
+   * after which the tag gets a pattern for what it read (from its second element on). Returns what
+   * readAttributes returns.
+   */
+  private readTag(el: Building, state: TagState, j: number, lt: number): number {
+    const p = state.pattern;
+    if (p !== undefined) {
+      const regex = p.regex;
+      regex.lastIndex = j;
+      const m = regex.exec(this.text);
+      if (m !== null) {
+        applyMatch(m, p, state, el.attrs, el.value, this.captured);
+        return m[p.close] === '/' ? -regex.lastIndex : regex.lastIndex;
+      }
+    }
+    const end = this.readAttributes(el, state, j, lt);
+    if (++state.generic >= 2 && state.patterns < MAX_PATTERNS) {
+      state.patterns++;
+      state.pattern = makePattern(state, state.count);
+    }
+    return end;
+  }
+
+  /**
    * Attributes from `j` to the end of the tag into `el.attrs` (or its reader's value); returns
    * the position after `>`, negated after `/>`.
    */
@@ -278,8 +198,10 @@ class XmlScanner {
     for (let k = 0; ; k++) {
       let ch = text.charCodeAt(j);
       while (isSpace(ch)) ch = text.charCodeAt(++j);
-      if (ch === 62 /* > */) return j + 1;
-      if (ch === 47 /* / */ && text.charCodeAt(j + 1) === 62) return -(j + 2);
+      if (ch === 62 /* > */ || (ch === 47 /* / */ && text.charCodeAt(j + 1) === 62)) {
+        state.count = k;
+        return ch === 62 ? j + 1 : -(j + 2);
+      }
       if (j >= text.length) this.fail(lt, `<${el.tag}> is not terminated`);
       // The name: as predicted (then only whitespace may come before "="), else cut out and checked.
       let name = names[k];

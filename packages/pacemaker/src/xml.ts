@@ -11,7 +11,8 @@ export interface XmlElement {
   readonly value?: unknown;
 }
 
-export { AttrText, MAX_XML_DEPTH, XmlSyntaxError, parseXml, type LeafReader } from './xml-scan.js';
+export { AttrText, type AttrValue, type LeafReader } from './xml-attr.js';
+export { MAX_XML_DEPTH, XmlSyntaxError, parseXml } from './xml-scan.js';
 
 export function child(e: XmlElement, tag: string): XmlElement | undefined {
   return e.children.find((c) => c.tag === tag);

@@ -1,0 +1,101 @@
+/**
+ * Start tags read with one regular expression. A CIB's elements of one tag list the same attributes
+ * in the same order (a 10 MB status section is 17,000 `lrm_rsc_op` with nineteen each), so after
+ * the scanner's general path has read an element, its tag gets a pattern for exactly that start
+ * tag: each attribute ` NAME="VALUE"` in turn, then `>` or `/>`. The next element of the tag is
+ * matched by the pattern in one call into V8's regular-expression engine (machine code from the
+ * second call on, whatever tier the JavaScript around it runs in: a command that reads one CIB and
+ * ends runs mostly unoptimised JavaScript), its values cut out by the engine.
+ *
+ * A pattern matches only what the general path reads the same way: one space before each name, the
+ * names predicted, `="`, and values without a character that needs decoding (`&`, tab, CR, LF) —
+ * values a LeafReader never reads may hold anything but `"`. Anything else does not match and takes
+ * the general path, so what is read and every error are the general path's.
+ */
+import type { AttrValue, TagState } from './xml-attr.js';
+
+export interface TagPattern {
+  /** Sticky; from just after the tag's name to just after its `>`. */
+  readonly regex: RegExp;
+  /** The attributes' names and their LeafReader fields, in order (the tag's state may move on to others). */
+  readonly names: readonly string[];
+  readonly fields: readonly number[];
+  /** Per attribute, its capture group, or 0 when its value is not read. */
+  readonly groups: readonly number[];
+  /** The group that holds "/" for a self-closing tag. */
+  readonly close: number;
+}
+
+/** Patterns made per tag at most: a tag whose attributes keep changing is left to the general path. */
+export const MAX_PATTERNS = 8;
+
+const escape = (name: string): string => name.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+/** A value the general path takes as it stands. */
+const PLAIN = '([^"&\\t\\n\\r]*)';
+/** A value nobody reads. */
+const UNREAD = '[^"]*';
+
+/** The pattern for the first `count` attributes `state` names (the ones the element just read had); undefined for `__proto__`. */
+export function makePattern(state: TagState, count: number): TagPattern | undefined {
+  const { names, fields, reader } = state;
+  let source = '';
+  const groups: number[] = [];
+  let group = 1;
+  for (let k = 0; k < count; k++) {
+    const name = names[k]!;
+    if (name === '__proto__') return undefined;
+    const read = reader === undefined || fields[k]! >= 0;
+    source += ` ${escape(name)}="${read ? PLAIN : UNREAD}"`;
+    groups.push(read ? group++ : 0);
+  }
+  return { regex: new RegExp(`${source}(/?)>`, 'y'), names: names.slice(0, count), fields: fields.slice(0, count), groups, close: group };
+}
+
+/** A captured attribute value, for a LeafReader; one instance, moved along. */
+export class CapturedAttr implements AttrValue {
+  value = '';
+  position = 0;
+  names: readonly string[] = [];
+
+  string(): string {
+    return this.value;
+  }
+  int(): number {
+    return Number.parseInt(this.value, 10);
+  }
+  empty(): boolean {
+    return this.value === '';
+  }
+  name(): string {
+    return this.names[this.position]!;
+  }
+}
+
+/** `s`, or an equal string this attribute had in one of the last two elements (as the scanner's valueAt). */
+function shared(state: TagState, k: number, s: string): string {
+  const values = state.values;
+  const last = values[k];
+  if (last === s) return last;
+  const previous = state.previous;
+  const before = previous[k];
+  previous[k] = last;
+  if (before === s) return (values[k] = before);
+  return (values[k] = s);
+}
+
+/** A matched start tag's attributes into `attrs`, or through the tag's reader into `value`, in document order. */
+export function applyMatch(m: RegExpExecArray, p: TagPattern, state: TagState, attrs: Record<string, string>, value: unknown, attr: CapturedAttr): void {
+  const reader = state.reader;
+  const { names, fields, groups } = p;
+  attr.names = names;
+  for (let k = 0; k < groups.length; k++) {
+    const g = groups[k]!;
+    const v = g === 0 ? '' : shared(state, k, m[g]!);
+    if (reader === undefined) attrs[names[k]!] = v;
+    else {
+      attr.value = v;
+      attr.position = k;
+      reader.set(value, fields[k]!, attr);
+    }
+  }
+}
