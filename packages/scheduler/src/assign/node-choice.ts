@@ -130,6 +130,36 @@ export function sortedNodes(s: AssignState, table: ScoreTable, active: string | 
   return keyed.map((k) => k.entry);
 }
 
+/**
+ * The first two entries of `sortedNodes` in one pass instead of a sort (assignBestNode reads only
+ * those unless the current node ties with the best): the ranker chain is a total order, the name
+ * deciding last, so the pass finds the same two. Undefined for balanced placement, whose
+ * free-capacity comparison is left to the sort.
+ */
+function bestTwoNodes(s: AssignState, table: ScoreTable, active: string | undefined): [string, number][] | undefined {
+  if (s.opts.placementStrategy === 'balanced') return undefined;
+  const ctx: RankContext = { s, table, active };
+  const ahead = (score: number, node: string, otherScore: number, other: string): boolean =>
+    score === otherScore ? tieOrder(ctx, node, other) < 0 : score > otherScore;
+  let first: [string, number] | undefined;
+  let second: [string, number] | undefined;
+  let firstScore = 0;
+  let secondScore = 0;
+  for (const entry of table) {
+    const score = available(s, entry[0]) ? entry[1] : -INFINITY;
+    if (first === undefined || ahead(score, entry[0], firstScore, first[0])) {
+      second = first;
+      secondScore = firstScore;
+      first = entry;
+      firstScore = score;
+    } else if (second === undefined || ahead(score, entry[0], secondScore, second[0])) {
+      second = entry;
+      secondScore = score;
+    }
+  }
+  return first === undefined ? [] : second === undefined ? [first] : [first, second];
+}
+
 /** Why `chosen` beat `runnerUp` (the first ranker of `chain` that tells them apart). */
 function explainChoice(ctx: RankContext, chain: readonly NodeRanker[], chosen: string, runnerUp: string | undefined): NodeChoice {
   if (runnerUp === undefined || !available(ctx.s, runnerUp, ctx.table.get(runnerUp))) {
@@ -190,7 +220,9 @@ export function assignBestNode(s: AssignState, r: Resource, preferred?: string):
   const table = tableOf(s, r);
   const running = currentNode(s, r);
   const ctx: RankContext = { s, table, active: running };
-  const ranked = sortedNodes(s, table, running);
+  // The best two nodes; all of them, in order, only where the current node may tie with the best.
+  const topTwo = bestTwoNodes(s, table, running);
+  const ranked = topTwo ?? sortedNodes(s, table, running);
   const best = ranked[0];
   if (prefer !== undefined && best) {
     const pw = table.get(prefer);
@@ -216,7 +248,7 @@ export function assignBestNode(s: AssignState, r: Resource, preferred?: string):
     choice = explainChoice(ctx, NODE_RANKERS, best[0], ranked[1]?.[0]);
     const unique = r.instance !== undefined && r.parent?.clone?.meta.globallyUnique;
     if (!unique && best[1] > 0 && available(s, best[0]) && running !== undefined && running !== best[0] && available(s, running, table.get(running))) {
-      for (const [n, score] of ranked.slice(1)) {
+      for (const [n, score] of (topTwo === undefined ? ranked : sortedNodes(s, table, running)).slice(1)) {
         if (score !== best[1]) break;
         if (n === running) {
           chosen = n;
