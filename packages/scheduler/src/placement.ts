@@ -10,23 +10,28 @@ import { cloneOf, groupOf } from './resources.js';
 import type { UnpackResult } from './unpack.js';
 import type { Assignment } from './assign/index.js';
 
-function base(r: Resource): Pick<InstancePlacement, 'resource' | 'instance' | 'group' | 'clone'> {
+/**
+ * One placement, its keys in the model's order (resource, instance, group, clone, node, role,
+ * managed, failed): built as one of four literals rather than spread from a partial one, which
+ * V8 copies the slow way (two placements per primitive, 16,000 at 32 × 5,000).
+ */
+function placementOf(r: Resource, node: string | null, role: Role, managed: boolean, failed: boolean): InstancePlacement {
+  const resource = r.baseId;
+  const instance = r.id;
   const g = groupOf(r);
   const c = cloneOf(r);
-  return {
-    resource: r.baseId,
-    instance: r.id,
-    ...(g ? { group: g.baseId } : {}),
-    ...(c ? { clone: c.id } : {}),
-  };
+  if (g && c) return { resource, instance, group: g.baseId, clone: c.id, node, role, managed, failed };
+  if (g) return { resource, instance, group: g.baseId, node, role, managed, failed };
+  if (c) return { resource, instance, clone: c.id, node, role, managed, failed };
+  return { resource, instance, node, role, managed, failed };
 }
 
 export function currentPlacement(tree: ResourceTree, unpacked: UnpackResult): InstancePlacement[] {
   const out: InstancePlacement[] = [];
   for (const r of tree.primitives) {
     const st = unpacked.resources.get(r.id)!;
-    for (const n of st.runningOn) out.push({ ...base(r), node: n, role: st.role === 'Stopped' ? 'Started' : st.role, managed: st.managed, failed: st.failed });
-    if (st.runningOn.length === 0 && !r.orphan) out.push({ ...base(r), node: null, role: 'Stopped', managed: st.managed, failed: false });
+    for (const n of st.runningOn) out.push(placementOf(r, n, st.role === 'Stopped' ? 'Started' : st.role, st.managed, st.failed));
+    if (st.runningOn.length === 0 && !r.orphan) out.push(placementOf(r, null, 'Stopped', st.managed, false));
   }
   return out;
 }
@@ -49,8 +54,8 @@ export function finalPlacement(tree: ResourceTree, unpacked: UnpackResult, assig
     if (nextRole === 'Unpromoted') for (const [n, role] of active) if (role === 'Started') active.set(n, 'Unpromoted');
     const managed = !assignment.unmanaged.has(r.id) && st.managed;
     for (const [node, role] of active)
-      out.push({ ...base(r), node, role, managed, failed: st.failed && st.runningOn.includes(node) && !runs.stop.some((a) => a.node === node) });
-    if (active.size === 0 && !r.orphan) out.push({ ...base(r), node: null, role: 'Stopped', managed, failed: false });
+      out.push(placementOf(r, node, role, managed, st.failed && st.runningOn.includes(node) && !runs.stop.some((a) => a.node === node)));
+    if (active.size === 0 && !r.orphan) out.push(placementOf(r, null, 'Stopped', managed, false));
   }
   return out;
 }

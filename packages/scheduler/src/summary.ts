@@ -41,19 +41,16 @@ function primitiveLine(r: Resource, unpacked: UnpackResult, assignment: Assignme
   const stop = find('stop', startNode);
   const promote = next !== null ? find('promote', next) : undefined;
   const demote = next !== null ? find('demote', next) : undefined;
-  const base = { resource: r.instance !== undefined ? r.baseId : r.id, ...(r.instance !== undefined ? { instance: r.id } : {}) };
+  const resource = r.instance !== undefined ? r.baseId : r.id;
+  const instance = r.instance !== undefined ? r.id : undefined;
   const item = (action: SummaryLine['action'], from: string | null, to: string | null, act: Action | undefined, source?: Action): SummaryLine => {
-    const reasonAct = source ?? act;
-    return {
-      ...base,
-      action,
-      from,
-      to,
-      role,
-      nextRole,
-      blocked: act ? !act.runnable : false,
-      ...(reasonAct?.reason ? { reason: reasonAct.reason } : {}),
-    };
+    const reason = (source ?? act)?.reason;
+    const blocked = act ? !act.runnable : false;
+    // Literals in the model's key order (a spread of a partial line takes V8's slow path).
+    const line: { -readonly [K in keyof SummaryLine]: SummaryLine[K] } =
+      instance !== undefined ? { resource, instance, action, from, to, role, nextRole, blocked } : { resource, action, from, to, role, nextRole, blocked };
+    if (reason) line.reason = reason;
+    return line;
   };
 
   if (role === nextRole) {

@@ -97,7 +97,7 @@ export function newAssignState(
     methods: ASSIGNMENT_METHODS,
     nodeByName: new Map(nodes.map((n) => [n.name, n])),
     availableNodes: new Set(nodes.filter(nodeAvailable).map((n) => n.name)),
-    tables: new Map([...criteria.tables].map(([id, t]) => [id, new Map(t)])),
+    tables: copyTables(criteria.tables),
     contributions: new Map(),
     provisional: new Set(tree.byId.values()),
     allocating: new Set(),
@@ -128,6 +128,17 @@ export function newAssignState(
     }
   }
   return s;
+}
+
+/** Every table copied, entry by entry (`new Map(table)` makes an array per entry on the way). */
+function copyTables(tables: ReadonlyMap<string, ScoreTable>): Map<string, ScoreTable> {
+  const out = new Map<string, ScoreTable>();
+  tables.forEach((table, id) => {
+    const copy: ScoreTable = new Map();
+    table.forEach((score, node) => copy.set(node, score));
+    out.set(id, copy);
+  });
+  return out;
 }
 
 /** Pacemaker's cmp_resources (placement strategies): priority, then score on the current node, then scores node by node. */
