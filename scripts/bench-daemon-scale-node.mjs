@@ -4,7 +4,8 @@
 // (every datagram goes through dgram's Socket#send) and answers the parent's questions over IPC:
 // { cmd: 'stats' } → CPU used so far, bytes sent, where resources run as this node sees it, the
 // event loop's largest delay and the peers lost since the last question ({ light: true }: no status,
-// but the number of transitions ended so far).
+// but the number of transitions ended so far); { cmd: 'probe', on } turns the event-loop delay probe
+// on or off (its delay is then null).
 // Usage (by the parent): node bench-daemon-scale-node.mjs NODE CONFIG.json STATE_DIR KEY_HEX
 // (BENCH_LOG=DIR in the environment: each node's log at debug level in DIR/NODE.log.)
 import dgram from 'node:dgram';
@@ -55,8 +56,11 @@ const daemon = new Daemon({
 });
 await daemon.start();
 // How late the event loop runs (heartbeats are sent from it): the largest delay since the last `stats`.
+// The probe is a 10 ms timer of its own (about 0.4 % of a core here): the parent turns it off while
+// it measures the CPU at rest ({ cmd: 'probe', on: false }), so that the bench does not measure itself.
 const lag = monitorEventLoopDelay({ resolution: 10 });
 lag.enable();
+let probing = true;
 const lost = [];
 /** How long this process's main thread has waited for a core so far (the run queue, /proc/self/schedstat), in ms; null where unknown. */
 function runDelayMs() {
@@ -78,11 +82,18 @@ daemon.on('transition-done', () => (transitionsDone += 1));
 
 process.on('message', (m) => {
   if (m?.cmd === 'exit') process.exit(0); // ends as is (a --cpu-prof profile is written on exit)
+  if (m?.cmd === 'probe') {
+    probing = m.on === true;
+    if (probing) lag.enable();
+    else lag.disable();
+    lag.reset();
+    return;
+  }
   if (m?.cmd !== 'stats') return;
   if (m.light) {
     // Without the status (it costs the daemon a read while resources move): CPU, loop delay, losses.
     const rssMiB = process.memoryUsage().rss / 2 ** 20;
-    process.send({ id: m.id, node, ...counters(), transitionsDone, sent: { ...sent }, rssMiB, loopDelayMaxMs: lag.max / 1e6, lost: lost.splice(0) });
+    process.send({ id: m.id, node, ...counters(), transitionsDone, sent: { ...sent }, rssMiB, loopDelayMaxMs: probing ? lag.max / 1e6 : null, lost: lost.splice(0) });
     lag.reset();
     return;
   }
@@ -104,7 +115,7 @@ process.on('message', (m) => {
     lastTransition: s.lastTransition ? { id: s.lastTransition.id, state: s.lastTransition.state, actions: s.lastTransition.actions } : null,
     rssMiB: process.memoryUsage().rss / 2 ** 20,
     warnings: warnings.splice(0),
-    loopDelayMaxMs: lag.max / 1e6,
+    loopDelayMaxMs: probing ? lag.max / 1e6 : null,
     lost: lost.splice(0),
   });
   lag.reset();
