@@ -26,6 +26,7 @@
 // memory · status over the control socket (median / max of 20 ms, bytes, in-process ms) · serv2
 // killed → all running on serv1 (ms, transitions, CPU). --json adds every figure as JSON.
 // Options: --resources N  --monitor SECONDS (default 10)  --rest SECONDS (default 10)  --timeout SECONDS (each wait; default 600)  --json
+//          --settle SECONDS: wait between placement and the at-rest window (default 2)
 //          --membership JSON: membership settings for both daemons, e.g. '{"deadTicks":20}' (default: the default profile)
 // Only loopback traffic; the daemons' state directories are removed at the end.
 import { fork } from 'node:child_process';
@@ -45,6 +46,7 @@ const opt = (name, dflt) => {
 const N = Number(opt('resources', '1000'));
 const monitorS = Number(opt('monitor', '10'));
 const restS = Number(opt('rest', '10'));
+const settleS = Number(opt('settle', '2'));
 const here = dirname(fileURLToPath(import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'paceline-bench-scale-'));
 
@@ -200,7 +202,7 @@ try {
   result.placeMessages = { serv1: placed.messages - at0.serv1.messages, serv2: p2.messages - at0.serv2.messages };
   result.coordinator = placed.coordinator;
 
-  await sleep(2000); // let the last reports and monitors settle
+  await sleep(settleS * 1000); // let the last reports and monitors settle (and the code warm up)
   // The event-loop delay probe (a 10 ms timer in each node) is off while the CPU at rest is measured.
   probe(false);
   const a1 = await stats('serv1');
@@ -278,7 +280,7 @@ console.log(`| placement: event loop's largest delay, peers lost | ${phaseCell(r
 console.log(
   `| at rest: bytes sent per second | ${f(result.rest.bytesPerSecond.serv1)} B/s (${f(result.rest.packetsPerSecond.serv1, 1)} packets/s) | ${f(result.rest.bytesPerSecond.serv2)} B/s (${f(result.rest.packetsPerSecond.serv2, 1)} packets/s) |`,
 );
-console.log(`| at rest: CPU | ${f(result.rest.cpuPercent.serv1, 2)} % of a core | ${f(result.rest.cpuPercent.serv2, 2)} % of a core |`);
+console.log(`| at rest: CPU (from ${settleS} s after placement) | ${f(result.rest.cpuPercent.serv1, 2)} % of a core | ${f(result.rest.cpuPercent.serv2, 2)} % of a core |`);
 console.log(`| at rest: event loop's largest delay, peers lost | ${phaseCell(result.restPhase, 'serv1', true)} | ${phaseCell(result.restPhase, 'serv2', true)} |`);
 console.log(`| at rest: resident memory | ${f(result.rest.rssMiB.serv1)} MiB | ${f(result.rest.rssMiB.serv2)} MiB |`);
 console.log(

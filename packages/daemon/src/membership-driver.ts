@@ -5,14 +5,16 @@
  * transport, logs its events and hands them to the daemon, and turns the state into the view the
  * coordinator core reads (who is a member, who is proven down and why).
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { Clock, Logger } from '@paceline/agent-api';
 import type { ClusterConfig, FenceType, MembershipSettings } from '@paceline/model';
 import {
   explainMayRun,
   explainPeerSafelyDown,
+  isRefresh,
   reconfigure,
   settledBoot,
-  step,
+  stepAll,
   type MembershipEvent,
   type MembershipInput,
   type MembershipState,
@@ -77,7 +79,9 @@ export class MembershipDriver {
   /** Wall-clock end of the arbiter's lease on the vote this node holds (0: none). */
   private voteUntil = 0;
   private readonly fencing = new Set<string>();
-  private lastView = '';
+  private lastView: MembershipView | undefined;
+  /** Heartbeats that only refresh a member, waiting for the next step (see step). */
+  private readonly queued: MembershipInput[] = [];
   private lastWeights = '';
   /** The reports changed since the weights were last computed (see feedWeights). */
   private weightsDirty = false;
@@ -92,17 +96,38 @@ export class MembershipDriver {
     public state: MembershipState,
   ) {}
 
-  /** Steps the state machine: sends its outbox, acts on its events, and tells the daemon when the view changed. */
+  /**
+   * Steps the state machine: sends its outbox, acts on its events, and tells the daemon when the view
+   * changed. A heartbeat that only says a member is still there (`isRefresh`: nothing but when its
+   * link was last heard changes) waits for the next input — at the latest the next tick — and is
+   * stepped with it, in order (`stepAll`): the same states, one step per tick instead of one per
+   * datagram (40 a second with two links at the default profile). Detection is unchanged (ticks
+   * decide it, and a queued heartbeat counts at the tick it arrived in); anything that may change
+   * the view or say something (a join, a link up, a new incarnation, a changed claim) is stepped at
+   * once.
+   */
   step(input: MembershipInput): void {
+    if (isRefresh(this.state, input)) {
+      this.queued.push(input);
+      return;
+    }
     if (input.type === 'tick' && this.weightsDirty) this.stepWeights();
-    const r = step(this.state, input);
+    this.run(this.queued.length === 0 ? [input] : [...this.queued.splice(0), input]);
+  }
+
+  /** Steps the queued heartbeats now (before the settings change under them). */
+  private flush(): void {
+    if (this.queued.length > 0) this.run(this.queued.splice(0));
+  }
+
+  private run(inputs: readonly MembershipInput[]): void {
+    const r = stepAll(this.state, inputs);
     this.state = r.state;
     for (const out of r.outbox) this.p.transport()?.send(out);
     for (const e of r.events) this.onEvent(e);
     const view = this.view();
-    const key = JSON.stringify(view);
-    if (key !== this.lastView) {
-      this.lastView = key;
+    if (!isDeepStrictEqual(view, this.lastView)) {
+      this.lastView = view;
       this.p.onView(view);
     }
   }
@@ -127,6 +152,7 @@ export class MembershipDriver {
     }
     const changed = settingChanges(this.state.config, next);
     if (changed.length === 0) return changed;
+    this.flush();
     this.state = reconfigure(this.state, next);
     this.p.log.info(`membership settings changed: ${changed.join(', ')}`);
     return changed;

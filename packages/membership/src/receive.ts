@@ -7,7 +7,7 @@ import { deadTicksOf } from './config.js';
 import { drop, type P, type S } from './draft.js';
 import type { Heartbeat, Leave, WireMessage } from './messages.js';
 import { checkReplay, type ReplayCheck, type ReplayWindow } from './replay.js';
-import type { MembershipEvent } from './state.js';
+import type { MembershipEvent, MembershipInput, MembershipState } from './state.js';
 
 type Refused = Extract<ReplayCheck, { ok: false }>;
 type Accepted = Extract<ReplayCheck, { ok: true }>;
@@ -26,6 +26,30 @@ export function onMessage(s: S, link: string, from: string, m: WireMessage, ev: 
   if (m.type === 'heartbeat' && s.selfConflict === undefined) noticeSelfConflict(s, p, m, ev);
   if (m.type === 'leave') return onLeave(s, p, p.replay, m, ev);
   onHeartbeat(s, p, link, m, r, lastPrevious, ev);
+}
+
+/**
+ * Does this input only say that a member is still there — a fresh heartbeat, in sequence, from the
+ * incarnation already known, on a link that is up, with the view it already announced? Then stepping
+ * it changes when the link was last heard and the replay window, and nothing else: no event, nothing
+ * derived. A caller may queue such inputs and step them just before its next tick (`stepAll`), in
+ * order, which gives the same states as stepping each at once. Anything else must be stepped at once.
+ */
+export function isRefresh(s: MembershipState, input: MembershipInput): boolean {
+  if (input.type !== 'message' || input.message.type !== 'heartbeat') return false;
+  const m = input.message;
+  const p = s.peers[m.from];
+  const l = p?.links[input.link];
+  if (p === undefined || l === undefined || !l.up || l.warned || l.refusedAt !== undefined) return false;
+  if (m.link !== input.link || m.to !== s.self || !s.config.selfLinks.includes(input.link)) return false;
+  if (!p.member || p.conflict !== undefined || p.restart !== undefined || s.selfConflict !== undefined) return false;
+  if (p.replay === undefined || p.replay.boot !== m.boot || m.seq <= p.replay.highest) return false;
+  if (m.conflict !== undefined || (m.peerBoot !== undefined && m.peerBoot > s.boot)) return false;
+  const c = p.claim;
+  if (c === undefined || c.coordinator !== m.coordinator || c.term !== m.term || c.membershipId !== m.membershipId || c.peerBoot !== m.peerBoot) return false;
+  if (c.members.length !== m.members.length) return false;
+  const sorted = [...m.members].sort();
+  return sorted.every((n, i) => n === c.members[i]);
 }
 
 /** The peer that sent `m`, when it was sent to this node on this link by a peer on it; otherwise the packet is dropped. */

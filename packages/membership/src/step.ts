@@ -7,7 +7,7 @@
  * One step: the state is copied into a writable draft (draft.ts), the input changes it — a tick
  * (tick.ts), a peer's packet (receive.ts), or one of the small inputs below — and then everything
  * that follows from the peers' state is derived again (reconcile.ts). Settings and the first state:
- * init.ts.
+ * init.ts. `stepAll` takes several inputs at once (one copy of the state for all of them).
  */
 import { daemonDown, drop, draft, type S } from './draft.js';
 import { onMessage } from './receive.js';
@@ -18,12 +18,30 @@ import { onTick } from './tick.js';
 
 export { initialState, reconfigure, resolveConfig } from './init.js';
 export { fenceDelay } from './reconcile.js';
+export { isRefresh } from './receive.js';
 
 /** Advances the state machine by one input. Never throws on peer input; invalid input is counted. */
 export function step(state: MembershipState, input: MembershipInput): StepResult {
+  return stepAll(state, [input]);
+}
+
+/**
+ * Advances the state machine by several inputs in order: the same result as stepping them one by one
+ * (each input, then everything that follows from it), with one copy of the state — what a caller
+ * that queues the heartbeats it received until its next tick uses (see `isRefresh`).
+ */
+export function stepAll(state: MembershipState, inputs: readonly MembershipInput[]): StepResult {
   const s = draft(state);
   const out: Outgoing[] = [];
   const ev: MembershipEvent[] = [];
+  for (const input of inputs) {
+    apply(s, input, out, ev);
+    reconcile(s, ev);
+  }
+  return { state: s as MembershipState, outbox: out, events: ev };
+}
+
+function apply(s: S, input: MembershipInput, out: Outgoing[], ev: MembershipEvent[]): void {
   switch (input.type) {
     case 'tick':
       onTick(s, out, ev);
@@ -35,7 +53,7 @@ export function step(state: MembershipState, input: MembershipInput): StepResult
       drop(s, ev, input.link, input.reason, input.from, input.detail);
       break;
     case 'witness': {
-      const wasUp = witnessFresh(state);
+      const wasUp = witnessFresh(s as MembershipState);
       s.witnessUpSince = input.reachable ? (wasUp ? s.witnessUpSince : s.tick) : undefined;
       s.witness = { reachable: input.reachable, tick: s.tick };
       break;
@@ -46,24 +64,9 @@ export function step(state: MembershipState, input: MembershipInput): StepResult
     case 'unreachable':
       onUnreachable(s, input.link, input.node, ev);
       break;
-    case 'vote': {
-      if (s.vote.phase === 'none') break; // a late answer after the vote was given back
-      const before = voteResult(state);
-      s.vote = {
-        phase: input.result,
-        at: s.tick,
-        ...(input.holder !== undefined ? { holder: input.holder } : {}),
-        ...(input.detail !== undefined ? { detail: input.detail } : {}),
-      };
-      if (before !== input.result)
-        ev.push({
-          type: 'vote-changed',
-          result: input.result,
-          ...(input.holder !== undefined ? { holder: input.holder } : {}),
-          ...(input.detail !== undefined ? { detail: input.detail } : {}),
-        });
+    case 'vote':
+      onVote(s, input, ev);
       break;
-    }
     case 'weights':
       s.weights = { ...input.weights };
       break;
@@ -75,8 +78,24 @@ export function step(state: MembershipState, input: MembershipInput): StepResult
       }
       break;
   }
-  reconcile(s, ev);
-  return { state: s as MembershipState, outbox: out, events: ev };
+}
+
+function onVote(s: S, input: Extract<MembershipInput, { type: 'vote' }>, ev: MembershipEvent[]): void {
+  if (s.vote.phase === 'none') return; // a late answer after the vote was given back
+  const before = voteResult(s as MembershipState);
+  s.vote = {
+    phase: input.result,
+    at: s.tick,
+    ...(input.holder !== undefined ? { holder: input.holder } : {}),
+    ...(input.detail !== undefined ? { detail: input.detail } : {}),
+  };
+  if (before !== input.result)
+    ev.push({
+      type: 'vote-changed',
+      result: input.result,
+      ...(input.holder !== undefined ? { holder: input.holder } : {}),
+      ...(input.detail !== undefined ? { detail: input.detail } : {}),
+    });
 }
 
 function onUnreachable(s: S, link: string, node: string, ev: MembershipEvent[]): void {
