@@ -93,7 +93,16 @@ process.on('message', (m) => {
   if (m.light) {
     // Without the status (it costs the daemon a read while resources move): CPU, loop delay, losses.
     const rssMiB = process.memoryUsage().rss / 2 ** 20;
-    process.send({ id: m.id, node, ...counters(), transitionsDone, sent: { ...sent }, rssMiB, loopDelayMaxMs: probing ? lag.max / 1e6 : null, lost: lost.splice(0) });
+    process.send({
+      id: m.id,
+      node,
+      ...counters(),
+      transitionsDone,
+      sent: { ...sent },
+      rssMiB,
+      loopDelayMaxMs: probing ? lag.max / 1e6 : null,
+      lost: lost.splice(0),
+    });
     lag.reset();
     return;
   }

@@ -280,8 +280,12 @@ console.log(`| placement: event loop's largest delay, peers lost | ${phaseCell(r
 console.log(
   `| at rest: bytes sent per second | ${f(result.rest.bytesPerSecond.serv1)} B/s (${f(result.rest.packetsPerSecond.serv1, 1)} packets/s) | ${f(result.rest.bytesPerSecond.serv2)} B/s (${f(result.rest.packetsPerSecond.serv2, 1)} packets/s) |`,
 );
-console.log(`| at rest: CPU (from ${settleS} s after placement) | ${f(result.rest.cpuPercent.serv1, 2)} % of a core | ${f(result.rest.cpuPercent.serv2, 2)} % of a core |`);
-console.log(`| at rest: event loop's largest delay, peers lost | ${phaseCell(result.restPhase, 'serv1', true)} | ${phaseCell(result.restPhase, 'serv2', true)} |`);
+console.log(
+  `| at rest: CPU (from ${settleS} s after placement) | ${f(result.rest.cpuPercent.serv1, 2)} % of a core | ${f(result.rest.cpuPercent.serv2, 2)} % of a core |`,
+);
+console.log(
+  `| at rest: event loop's largest delay, peers lost | ${phaseCell(result.restPhase, 'serv1', true)} | ${phaseCell(result.restPhase, 'serv2', true)} |`,
+);
 console.log(`| at rest: resident memory | ${f(result.rest.rssMiB.serv1)} MiB | ${f(result.rest.rssMiB.serv2)} MiB |`);
 console.log(
   `| status over the control socket (median / max of 20) | | ${f(result.status.medianMs, 1)} / ${f(result.status.maxMs, 1)} ms (${result.status.bytes} bytes; in-process ${f(result.status.inProcessMs, 2)} ms) |`,

@@ -80,6 +80,29 @@ export function onDoc(s: Mutable<CoreState>, out: CoreCommand[], from: string, d
   out.push({ type: 'reply', to: from, reqId: `${DOC_YIELD}${key}`, ok: true, message: `${s.self} yields its copy of epoch ${doc.epoch}` });
 }
 
+/**
+ * A peer's digest of its document (the periodic anti-entropy). The same copy is what receiving the
+ * document would be: the peer has shown it (see the stale-copy rule), holds it, and is acknowledged.
+ * An older epoch shows that the peer holds nothing newer, and it is sent this node's document. A newer
+ * epoch, or the same epoch with other content, needs the document itself: this node sends its own,
+ * which the peer answers with its copy (older there) or its conflict rule (the same epoch) — as both
+ * nodes do when each receives the other's digest.
+ */
+export function onDigest(s: Mutable<CoreState>, out: CoreCommand[], from: string, key: string): void {
+  const epoch = Number(key.slice(0, key.indexOf('/')));
+  const member = s.view.peers[from] !== undefined;
+  if (key === s.docKey || (Number.isSafeInteger(epoch) && epoch < s.doc.epoch)) {
+    if (member) {
+      if (s.docShown[from] !== true) s.docShown = { ...s.docShown, [from]: true };
+      s.peerDocs = { ...s.peerDocs, [from]: key };
+    }
+    if (key === s.docKey) out.push(ack(from, key));
+    else out.push({ type: 'publish', doc: s.doc, to: from });
+    return;
+  }
+  out.push({ type: 'publish', doc: s.doc, to: from });
+}
+
 const ack = (to: string, key: string): CoreCommand => ({ type: 'reply', to, reqId: `${DOC_ACK}${key}`, ok: true, message: `holds configuration ${key}` });
 
 export function onDocSignal(s: Mutable<CoreState>, out: CoreCommand[], from: string, reqId: string, ok: boolean, message: string): void {

@@ -183,6 +183,8 @@ export type CoreEvent =
   | { readonly type: 'membership'; readonly view: MembershipView; readonly now: number }
   | { readonly type: 'report'; readonly node: string; readonly report: NodeReportData; readonly now: number }
   | { readonly type: 'doc'; readonly from: string; readonly doc: ClusterDoc; readonly now: number }
+  /** A peer's periodic digest of its document (`docKey`: epoch and hash). */
+  | { readonly type: 'doc-digest'; readonly from: string; readonly key: string; readonly now: number }
   | { readonly type: 'update'; readonly request: UpdateRequest; readonly reqId: string; readonly replyTo: string; readonly now: number }
   | { readonly type: 'fenced'; readonly node: string; readonly reason: string; readonly now: number }
   /**

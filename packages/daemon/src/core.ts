@@ -16,7 +16,7 @@ import { DOC_ACK } from './core-types.js';
 import type { ClusterDoc } from './messages.js';
 import { docKey, parseDocConfig } from './updates.js';
 import { DaemonError } from './errors.js';
-import { onDoc, onDocSignal, rememberAnswers, repeatedRequest, settleDoc, update, updateBlocker } from './core-doc.js';
+import { onDigest, onDoc, onDocSignal, rememberAnswers, repeatedRequest, settleDoc, update, updateBlocker } from './core-doc.js';
 import { maybeSchedule, membershipConflict, onScheduled } from './core-schedule.js';
 import { provenDown } from './core-peers.js';
 
@@ -77,6 +77,9 @@ export function coordinatorStep(state: CoreState, event: CoreEvent): CoreResult 
     case 'doc':
       if (s.view.peers[event.from] !== undefined && s.docShown[event.from] !== true) s.docShown = { ...s.docShown, [event.from]: true };
       onDoc(s, out, event.from, event.doc);
+      break;
+    case 'doc-digest':
+      onDigest(s, out, event.from, event.key);
       break;
     case 'doc-signal':
       if (s.view.peers[event.from] !== undefined && s.docShown[event.from] !== true && event.reqId.startsWith(DOC_ACK))

@@ -270,7 +270,8 @@ export class Incarnation {
     if (this.tickCount % Math.max(1, Math.round(ticksPerSecond / 2)) === 0) this.retransmit();
     if (this.tickCount % ticksPerSecond === 0) {
       // Anti-entropy: every second, peers get this node's report version (and what changed, if
-      // anything did since the last message to them; report-outbox.ts) and its document again.
+      // anything did since the last message to them; report-outbox.ts); every 5 s its document's
+      // digest (a peer whose copy differs gets the document itself, core-doc.ts onDigest).
       this.reporter.flush();
       if (this.o.witness && this.membership.config.partitionPolicy === 'witness')
         void this.o.witness().then(
@@ -279,7 +280,7 @@ export class Incarnation {
         );
     }
     if (this.tickCount % (ticksPerSecond * 5) === 0) {
-      this.router.broadcast({ type: 'doc', doc: this.core.doc });
+      this.router.broadcast({ type: 'doc-digest', key: this.core.docKey });
       this.durable.retryIfFailed(); // the space may be back
     }
     const recheck = this.core.config.properties.clusterRecheckInterval;

@@ -42,8 +42,13 @@ const Base = {
   toBoot: Counter,
 };
 
-/** "Here is my document" (sent on change, on join, and periodically): the newer epoch wins. */
+/** "Here is my document" (sent on change, on join, and to a peer whose digest differs): the newer epoch wins. */
 export const DocMessage = z.strictObject({ ...Base, type: z.literal('doc'), doc: ClusterDoc });
+/**
+ * "I hold the document with this key" (its epoch and hash, `docKey`): the periodic anti-entropy,
+ * instead of the whole document every 5 s. A receiver whose copy differs answers with its document.
+ */
+export const DocDigestMessage = z.strictObject({ ...Base, type: z.literal('doc-digest'), key: z.string().max(100) });
 
 /**
  * What a node knows about itself — its resource history and fail counts (it is the authority for
@@ -159,6 +164,7 @@ export const CleanupMessage = z.strictObject({ ...Base, type: z.literal('cleanup
 
 export const PeerMessage = z.discriminatedUnion('type', [
   DocMessage,
+  DocDigestMessage,
   ReportMessage,
   ReportWantMessage,
   UpdateMessage,

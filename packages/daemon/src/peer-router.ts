@@ -89,9 +89,9 @@ export class PeerRouter {
     if (to === this.p.node) return;
     // Showing a document tells the coordinator this node holds it: a member shows only what it has
     // saved (the coordinator publishes at once; its own answers wait for its disk, see 'reply').
-    if (body.type === 'doc' && this.p.membership().coordinator !== this.p.node) {
+    if ((body.type === 'doc' || body.type === 'doc-digest') && this.p.membership().coordinator !== this.p.node) {
       const core = this.p.core();
-      const key = body.doc === core.doc ? core.docKey : docKey(body.doc);
+      const key = body.type === 'doc-digest' ? body.key : body.doc === core.doc ? core.docKey : docKey(body.doc);
       if (this.p.durableKey() !== key) return;
     }
     const m = this.envelope(to, { ...body, to } as PeerMessageBody);
@@ -144,6 +144,9 @@ export class PeerRouter {
     switch (m.type) {
       case 'doc':
         p.feedCore({ type: 'doc', from: m.from, doc: m.doc, now });
+        break;
+      case 'doc-digest':
+        p.feedCore({ type: 'doc-digest', from: m.from, key: m.key, now });
         break;
       case 'report':
         this.takeReport(m.from, m.report, now);

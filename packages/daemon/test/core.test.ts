@@ -297,6 +297,29 @@ describe('coordinatorStep', () => {
     expect(a.commands).toContainEqual(expect.objectContaining({ type: 'reply', to: 'serv1', reqId: `doc-ack/${docKey(newer)}` }));
   });
 
+  test("a peer's digest: the same copy is shown and acknowledged; any other gets this node's document, and only an older one counts as shown", () => {
+    const s = initialCoreState('serv2', doc, view('serv2', { boot: 10 }));
+    const same = run(s, [{ type: 'doc-digest', from: 'serv1', key: docKey(doc), now }]);
+    expect(same.state.docShown['serv1']).toBe(true);
+    expect(same.state.peerDocs['serv1']).toBe(docKey(doc));
+    expect(same.commands).toContainEqual(expect.objectContaining({ type: 'reply', to: 'serv1', reqId: `doc-ack/${docKey(doc)}` }));
+    expect(same.commands.some((c) => c.type === 'publish')).toBe(false);
+    const newer: ClusterDoc = { ...doc, epoch: 2, config: { ...doc.config, epoch: 2 } };
+    const other: ClusterDoc = { ...doc, quarantine: { serv1: 'x' } };
+    for (const key of [docKey(newer), docKey(other), 'garbage']) {
+      const r = run(s, [{ type: 'doc-digest', from: 'serv1', key, now }]);
+      expect(r.commands).toContainEqual({ type: 'publish', doc, to: 'serv1' });
+      expect(r.state.docShown['serv1']).not.toBe(true); // its document will show it
+      expect(r.state.doc).toBe(doc);
+    }
+    const older = run(initialCoreState('serv2', newer, view('serv2', { boot: 10 })), [{ type: 'doc-digest', from: 'serv1', key: docKey(doc), now }]);
+    expect(older.commands).toContainEqual({ type: 'publish', doc: newer, to: 'serv1' });
+    expect(older.state.docShown['serv1']).toBe(true);
+    // and the older copy's holder, given the newer document, adopts it
+    const adopted = run(initialCoreState('serv1', doc, view('serv1', { boot: 20 })), [{ type: 'doc', from: 'serv2', doc: newer, now }]);
+    expect(adopted.state.doc.epoch).toBe(2);
+  });
+
   test('a same-epoch conflict: an unconfirmed copy yields, the coordinator republishes its copy once the other yielded, a confirmed copy is never given up', () => {
     const newer: ClusterDoc = { ...doc, epoch: 2, config: { ...doc.config, epoch: 2 } };
     const conflicting: ClusterDoc = { ...newer, quarantine: { serv1: 'x' } };

@@ -44,6 +44,7 @@ const report = {
 /** One real message of each type (valid as they are). */
 const SEEDS: Record<string, unknown>[] = [
   { ...env, id: 1, type: 'doc', doc: { epoch: 4, config: { nodes: [{ name: 'serv1' }, { name: 'serv2' }], resources: [] }, quarantine: { serv2: 'fenced' } } },
+  { ...env, id: 1, type: 'doc-digest', key: '4/0123456789abcdef0123' },
   { ...env, id: 1, type: 'report', report },
   { ...env, id: 1, type: 'report-want', of: env.toBoot, ver: 7 },
   { ...env, id: 1, type: 'update', request: { op: 'standby', node: 'serv2', on: true }, reqId: 'serv2/1/1' },

@@ -113,7 +113,7 @@ describe('stepAll and isRefresh', () => {
               seq: Math.max(0, seq - h.seqBack),
               boot: h.boot,
               term: h.term,
-              members: h.members,
+              members: [...h.members],
               ...(h.peerBoot !== undefined ? { peerBoot: h.peerBoot } : { peerBoot: undefined }),
             }),
         ),
