@@ -23,6 +23,7 @@ import {
 } from '@paceline/membership';
 import type { MembershipView, NodeReportData } from './core.js';
 import { activeRoles } from './local.js';
+import { logMembershipEvent } from './membership-log.js';
 import { resolveMembership, settingChanges } from './membership-settings.js';
 
 export interface FenceOutcome {
@@ -160,82 +161,16 @@ export class MembershipDriver {
 
   /** Logs a membership event, acts on those that concern membership's own work (fencing, the arbiter's vote, forged packets), and hands it on. */
   private onEvent(e: MembershipEvent): void {
-    const log = this.p.log;
-    switch (e.type) {
-      case 'node-joined':
-      case 'node-restarted':
-        log.info(`${e.node} ${e.type === 'node-joined' ? 'joined' : 'restarted'}`, { boot: e.boot });
-        break;
-      case 'node-lost':
-        log.warn(`${e.node} lost on every link`);
-        break;
-      case 'node-left':
-        log.info(`${e.node} left cleanly`);
-        break;
-      case 'link-down':
-        log.warn(`link ${e.link} to ${e.node} is down`, { silentTicks: e.silentTicks });
-        break;
-      case 'link-up':
-        log.info(`link ${e.link} to ${e.node} is up`);
-        break;
-      case 'quorum-changed':
-        log.info(e.quorate ? 'quorum gained' : 'quorum lost', { reason: e.reason });
-        break;
-      case 'coordinator-changed':
-        log.info(`coordinator is ${e.coordinator}`, { term: e.term });
-        break;
-      case 'fence-pending':
-        log.info(`fencing ${e.node} in ${e.delayTicks} ticks unless it returns (fence-race delay)`);
-        break;
-      case 'peer-daemon-down':
-        log.warn(`${e.node}'s daemon is down: its port is closed on every link while its host answers (it cannot fence this node)`);
-        break;
-      case 'fence-cancelled':
-        log.info(`fencing ${e.node} cancelled`, { reason: e.reason });
-        break;
-      case 'fence-requested':
-        this.runFence(e.node);
-        break;
-      case 'fence-confirmed':
-        log.warn(`${e.node} fenced`);
-        break;
-      case 'fence-failed':
-        log.error(`fencing ${e.node} failed`, { detail: e.detail, retryInTicks: e.retryInTicks });
-        break;
-      case 'may-run-changed':
-        log.info(e.mayRun ? 'may run resources' : 'may not run resources', { reason: e.reason });
-        break;
-      case 'identity-conflict':
-        log.error(`identity conflict: two daemons run as ${e.node}`, { boots: e.boots, detail: e.detail });
-        break;
-      case 'vote-requested':
-        this.claimVote(e.lost);
-        break;
-      case 'vote-released':
-        void this.p.arbiter?.release().catch(() => undefined);
-        break;
-      case 'vote-changed': {
-        const f = { ...(e.holder !== undefined ? { holder: e.holder } : {}), ...(e.detail !== undefined ? { detail: e.detail } : {}) };
-        if (e.result === 'granted') log.info("this node holds the arbiter's vote: it may fence", f);
-        else if (e.result === 'refused') log.warn(`the arbiter gave its vote to ${e.holder ?? 'another node'}: this node may not fence nor run resources`, f);
-        else log.warn('the arbiter cannot be reached: this node does not fence', f);
-        break;
-      }
-      case 'link-late':
-        log.debug(`link ${e.link} to ${e.node} is late`, { silentTicks: e.silentTicks });
-        break;
-      case 'packet-dropped':
-        log.debug('packet dropped', { link: e.link, reason: e.reason, from: e.from, detail: e.detail });
-        if (e.reason === 'forged') {
-          const who = this.nodeAt(e.from);
-          this.warnForged(
-            `heartbeat/${e.from ?? e.link}`,
-            `heartbeats from ${e.from ?? 'an unknown address'}${who ? ` (${who}'s host)` : ''} on link ${e.link} fail authentication (${e.detail ?? 'bad HMAC'})`,
-          );
-        }
-        break;
-      default:
-        break;
+    logMembershipEvent(this.p.log, e);
+    if (e.type === 'fence-requested') this.runFence(e.node);
+    else if (e.type === 'vote-requested') this.claimVote(e.lost);
+    else if (e.type === 'vote-released') void this.p.arbiter?.release().catch(() => undefined);
+    else if (e.type === 'packet-dropped' && e.reason === 'forged') {
+      const who = this.nodeAt(e.from);
+      this.warnForged(
+        `heartbeat/${e.from ?? e.link}`,
+        `heartbeats from ${e.from ?? 'an unknown address'}${who ? ` (${who}'s host)` : ''} on link ${e.link} fail authentication (${e.detail ?? 'bad HMAC'})`,
+      );
     }
     this.p.onEvent(e);
   }
