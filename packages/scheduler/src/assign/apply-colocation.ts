@@ -176,8 +176,9 @@ export function* applyThisWith(s: AssignState, r: Resource, c: Coloc): Generator
 export function applyWithThis(s: AssignState, r: Resource, c: Coloc): void {
   if (!hasInfluence(s, c)) return;
   const factor = Math.fround(c.score / INFINITY);
-  const before = new Map(tableOf(s, r));
-  const next = addColocatedNodeScores(s, c.dependent, tableOf(s, r), c.nodeAttribute, factor, FLAG_ACTIVE);
+  // The merge works on copies and returns a new table: r's stays as it was, to compare with.
+  const before = tableOf(s, r);
+  const next = addColocatedNodeScores(s, c.dependent, before, c.nodeAttribute, factor, FLAG_ACTIVE);
   if (next) {
     for (const [node, score] of next) {
       const old = before.get(node);
