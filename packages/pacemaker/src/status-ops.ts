@@ -8,7 +8,7 @@
 import type { ClusterConfig, ExecStatus, OpRecord, Primitive } from '@paceline/model';
 import { compareDigests, DigestCache, type ParamsChange } from './digest.js';
 import type { IssueLog } from './nvsets.js';
-import type { AttrValue, LeafReader } from './xml.js';
+import { IGNORED_FIELD, type AttrValue, type LeafReader } from './xml.js';
 
 type Obj = Record<string, unknown>;
 
@@ -106,7 +106,7 @@ const FIELDS = [
   'operation_key',
   'crm_feature_set',
 ] as const;
-const SKIP = -1;
+const SKIP = IGNORED_FIELD;
 const UNKNOWN = -2;
 
 /** `Number.parseInt(text.split(':')[2], 10)`: the target rc in a transition key, NaN when there is none. */

@@ -59,13 +59,17 @@ export interface LeafReader<T> {
   /**
    * The field an attribute name sets: any number the reader chooses (asked once per name and
    * position, not per element); a negative one when the reader never reads the attribute's value
-   * (it may read its name).
+   * (it may read its name), IGNORED_FIELD when it does nothing with the attribute at all (`set`
+   * may then not be called).
    */
   field(name: string): number;
   create(): T;
   /** One attribute of the element, in document order. `attr` is valid only during the call. */
   set(value: T, field: number, attr: AttrValue): void;
 }
+
+/** LeafReader.field's answer for an attribute the reader does nothing with. */
+export const IGNORED_FIELD = -1;
 
 /** An attribute as a LeafReader sees it. */
 export interface AttrValue {

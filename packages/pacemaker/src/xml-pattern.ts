@@ -12,7 +12,7 @@
  * values a LeafReader never reads may hold anything but `"`. Anything else does not match and takes
  * the general path, so what is read and every error are the general path's.
  */
-import type { AttrValue, TagState } from './xml-attr.js';
+import { IGNORED_FIELD, type AttrValue, type TagState } from './xml-attr.js';
 
 export interface TagPattern {
   /** Sticky; from just after the tag's name to just after its `>`. */
@@ -56,9 +56,11 @@ export class CapturedAttr implements AttrValue {
   value = '';
   position = 0;
   names: readonly string[] = [];
+  state: TagState | undefined;
 
+  /** The value; an equal string the attribute had before when there is one (as the scanner's valueAt). */
   string(): string {
-    return this.value;
+    return shared(this.state!, this.position, this.value);
   }
   int(): number {
     return Number.parseInt(this.value, 10);
@@ -71,7 +73,7 @@ export class CapturedAttr implements AttrValue {
   }
 }
 
-/** `s`, or an equal string this attribute had in one of the last two elements (as the scanner's valueAt). */
+/** `s`, or an equal string this attribute had in one of the last two elements. */
 function shared(state: TagState, k: number, s: string): string {
   const values = state.values;
   const last = values[k];
@@ -83,19 +85,25 @@ function shared(state: TagState, k: number, s: string): string {
   return (values[k] = s);
 }
 
-/** A matched start tag's attributes into `attrs`, or through the tag's reader into `value`, in document order. */
+/**
+ * A matched start tag's attributes into `attrs`, or through the tag's reader into `value`, in
+ * document order (a reader is not called for attributes it ignores: IGNORED_FIELD).
+ */
 export function applyMatch(m: RegExpExecArray, p: TagPattern, state: TagState, attrs: Record<string, string>, value: unknown, attr: CapturedAttr): void {
   const reader = state.reader;
   const { names, fields, groups } = p;
+  if (reader === undefined) {
+    for (let k = 0; k < groups.length; k++) attrs[names[k]!] = shared(state, k, m[groups[k]!]!);
+    return;
+  }
   attr.names = names;
+  attr.state = state;
   for (let k = 0; k < groups.length; k++) {
+    const field = fields[k]!;
+    if (field === IGNORED_FIELD) continue;
     const g = groups[k]!;
-    const v = g === 0 ? '' : shared(state, k, m[g]!);
-    if (reader === undefined) attrs[names[k]!] = v;
-    else {
-      attr.value = v;
-      attr.position = k;
-      reader.set(value, fields[k]!, attr);
-    }
+    attr.value = g === 0 ? '' : m[g]!;
+    attr.position = k;
+    reader.set(value, field, attr);
   }
 }
