@@ -9,7 +9,11 @@
 // and the peak RSS of each, with the ratio current / reference and the load average.
 //
 //   node scripts/bench-import-ab.mjs --save-ref     copy the current builds as the reference
-//   node scripts/bench-import-ab.mjs [--rounds N] [--sizes 16x1000:fail,32x2000:fail,32x5000:cold] [--no-simulate]
+//   node scripts/bench-import-ab.mjs [--rounds N] [--sizes 16x1000:fail,32x2000:fail,32x5000:cold] [--no-simulate] [--budget N|default]
+//
+// Both builds run with V8's interrupt budget the CLI gives a one-shot command (packages/cli/src/jit.ts;
+// it decides how much of the run is optimised code, so a change can win under one and lose under the
+// other), or with --budget N, or V8's own with --budget default.
 //
 // Inputs come from ../shared/bench/gen-cib.mjs and are kept in .bench-cache/; the reference lives in
 // .bench-cache/ref-import/.
@@ -28,8 +32,11 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5' },
     sizes: { type: 'string', default: '16x1000:fail,32x2000:fail,32x5000:cold' },
     'no-simulate': { type: 'boolean', default: false },
+    budget: { type: 'string' },
   },
 });
+const budget = values.budget ?? String((await import('../packages/cli/dist/jit.js')).ONE_SHOT_INTERRUPT_BUDGET);
+const v8Flags = budget === 'default' ? [] : [`--interrupt-budget=${Number(budget)}`];
 const builds = {
   reference: { pacemaker: join(refDir, 'pacemaker', 'dist', 'index.js'), bundle: join(refDir, 'bundle', 'bundled.js') },
   current: { pacemaker: join(root, 'packages', 'pacemaker', 'dist', 'index.js'), bundle: join(root, 'packages', 'cli', 'bundle', 'bundled.js') },
@@ -77,7 +84,7 @@ if (code !== 0) throw new Error('simulate exited with ' + code);
 console.log(JSON.stringify({ cpu: (d.user + d.system) / 1000, rss: process.resourceUsage().maxRSS / 1024 }));`;
 
 function measure(script, module, file) {
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, module, file], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [...v8Flags, '--input-type=module', '-e', script, module, file], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`measurement failed: ${r.stderr.slice(0, 500)}`);
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
@@ -108,7 +115,7 @@ const summary = (ms) => {
   return { least: Math.min(...cpu), median: median(cpu), rss: Math.max(...ms.map((m) => m.rss)) };
 };
 const lines = [
-  `bench-import-ab: ${values.rounds} rounds, fresh process each; CPU ms least / median, peak RSS MiB; load average ${loadBefore} before, ${load()} after`,
+  `bench-import-ab: ${values.rounds} rounds, fresh process each, V8 interrupt budget ${budget}; CPU ms least / median, peak RSS MiB; load average ${loadBefore} before, ${load()} after`,
   `reference: ${existsSync(join(refDir, 'COMMIT')) ? readFileSync(join(refDir, 'COMMIT'), 'utf8').trim() : 'saved build'}`,
   'job                        reference                  current                    ratio (least, median, RSS)',
 ];
