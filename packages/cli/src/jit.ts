@@ -4,9 +4,9 @@
  * that reads one CIB, schedules it and exits, hundreds of functions reach that budget, and their
  * optimising compiles (on V8's helper threads, but on this process's CPU) cost more than the faster
  * code wins back before the exit: `paceline simulate --cib F --format json` took 20–35 % less CPU
- * with a budget of 1,000,000 (16 × 1,000 cold 0.82 → 0.53 s, one node failed 0.91 → 0.70 s, 32 ×
- * 2,000 failed 2.06 → 1.76 s, 32 × 5,000 cold 2.74 → 2.32 s; least of 2–3 runs, load 7–10; see
- * docs/scheduler.md). Only the hottest code is still optimised; results are the same (V8's tiers do
+ * with a budget of 1,000,000 (16 × 1,000 cold 0.54 → 0.34 s, one node failed 0.82 → 0.59 s, 32 ×
+ * 2,000 failed 1.80 → 1.46 s, 32 × 5,000 cold 1.95 → 1.41 s; least of 3, load 6; docs/cli.md).
+ * Only the hottest code is still optimised; results are the same (V8's tiers do
  * not change what JavaScript computes). The long-running commands (the daemon, the witness) keep
  * V8's default: they run the same code for days. `PACELINE_V8_DEFAULT_TIERING=1` keeps the default
  * for every command (to measure the difference).
