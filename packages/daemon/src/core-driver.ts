@@ -85,6 +85,9 @@ export class CoreDriver {
             this.step({ type: 'scheduled', id: c.id, ...(r.transition ? { transition: r.transition } : { error: r.error }), now: this.p.clock.now() }),
           );
         break;
+      case 'abandon':
+        this.thread.abandon();
+        break;
       case 'run':
         void this.runTransition(c);
         break;

@@ -118,8 +118,10 @@ export function scheduleBlocker(s: CoreState): string | undefined {
 /**
  * Runs the scheduler when something changed and nothing blocks it: here (`inline`), or by asking
  * the shell to (`schedule`, answered by a `scheduled` event; see SchedulerMode). While a transition
- * runs, an unexpected change aborts it instead (the next run starts once it has ended); while a run
- * is asked for and not answered, nothing more is asked.
+ * runs, an unexpected change aborts it instead (the next run starts once it has ended). While a run
+ * is asked for and not answered, nothing more is asked — unless an unexpected change came: that
+ * run's answer would be dropped, so it is abandoned (`abandon`) and the scheduler asked again at
+ * once (a peer lost, then its fencing confirmed: the failover's run no longer waits for the first).
  */
 export function maybeSchedule(s: Mutable<CoreState>, out: CoreCommand[], now: number): void {
   if (!s.dirty) return;
@@ -130,7 +132,14 @@ export function maybeSchedule(s: Mutable<CoreState>, out: CoreCommand[], now: nu
     }
     return;
   }
-  if (s.scheduling !== undefined) return;
+  if (s.scheduling !== undefined) {
+    if (!s.urgent) return;
+    // Its answer is certain to be dropped (onScheduled drops every answer that comes after an
+    // unexpected change): abandon it now rather than wait for it, and ask from the new picture.
+    out.push({ type: 'abandon', id: s.scheduling.id });
+    out.push({ type: 'log', level: 'debug', message: `scheduler run ${s.scheduling.id} abandoned: the cluster changed while it ran` });
+    s.scheduling = undefined;
+  }
   if (scheduleBlocker(s) !== undefined) return;
   s.dirty = false;
   s.urgent = false;

@@ -212,6 +212,8 @@ export type CoreEvent =
 export type CoreCommand =
   /** Run the scheduler on `input` off the event loop and answer with a `scheduled` event (see SchedulerMode). */
   | { readonly type: 'schedule'; readonly id: number; readonly input: ScheduleInput }
+  /** Scheduler run `id` (a `schedule` command) is no longer awaited: its answer would be dropped (the shell may stop it). */
+  | { readonly type: 'abandon'; readonly id: number }
   | { readonly type: 'run'; readonly id: number; readonly transition: Transition; readonly config: ClusterConfig; readonly status: ClusterStatus }
   | { readonly type: 'abort'; readonly id: number }
   /** Send the document to `to` (a node), or to every peer. */

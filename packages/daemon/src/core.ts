@@ -155,14 +155,11 @@ function onReport(s: Mutable<CoreState>, out: CoreCommand[], node: string, repor
   )
     s.dirty = true;
   // Expected results of the running transition do not abort it; a new failure or a restart does.
-  if (
-    prev === undefined ||
-    prev.boot !== report.boot ||
-    failureTotal(report) > failureTotal(prev) ||
-    prev.shutdown !== report.shutdown ||
-    String(prev.fenced) !== String(report.fenced)
-  )
-    s.urgent = true;
+  // (A report's fenced nodes matter only through which peers are proven down, which the step
+  // compares after every event (downSignature): a node's own report saying what the step that
+  // confirmed the fencing already knew changes nothing the scheduler sees, and must not abandon
+  // the failover's run.)
+  if (prev === undefined || prev.boot !== report.boot || failureTotal(report) > failureTotal(prev) || prev.shutdown !== report.shutdown) s.urgent = true;
   const unclean = report.unclean;
   // (While the configuration cannot change, the next report — every second — tries again.)
   if (

@@ -6,6 +6,12 @@
  * status and the time every run). Copying the input there and the transition back costs the event
  * loop a few tens of ms at a thousand resources. A thread that fails or exits answers its runs with
  * the error and is started again for the next one.
+ *
+ * A run the core abandons (its answer would be dropped: a peer was lost, then its fencing was
+ * confirmed, while it ran) cannot be interrupted inside its thread: it is answered ABANDONED at
+ * once, and the next run waits until the thread is free (of several asked meanwhile, only the
+ * newest). A second, idle thread to take over at once was tried (session 8): its first runs are
+ * slower than the warm thread's (code not yet optimised), which ate the gain, for 25 MB more.
  */
 import { Worker } from 'node:worker_threads';
 import type { ClusterConfig, Transition } from '@paceline/model';
@@ -32,55 +38,106 @@ function workerUrl(): URL {
   return here.pathname.endsWith('/src/') ? new URL('../dist/schedule-worker.js', here) : new URL('./schedule-worker.js', here);
 }
 
+/** The answer given to a run that was abandoned. */
+export const ABANDONED = 'abandoned: a newer run replaces it';
+
+interface Asked {
+  readonly id: number;
+  readonly input: ScheduleInput;
+  readonly resolve: (r: ScheduleReply) => void;
+}
+
 export class SchedulerThread {
   private worker: Worker | undefined;
   private sentConfig: ClusterConfig | undefined;
   private seq = 0;
-  private readonly waiting = new Map<number, (r: ScheduleReply) => void>();
+  /** The run the thread computes now (posted, not answered), and whether it is still wanted. */
+  private busy: { asked: Asked; wanted: boolean } | undefined;
+  /** The run asked for while the thread was busy: posted when it is free (only the newest is kept). */
+  private held: Asked | undefined;
   private disposed = false;
 
-  /** Runs `schedule(input)` in the thread; resolves with its answer (never rejects). */
+  /**
+   * Runs `schedule(input)` in the thread; resolves with its answer (never rejects). While the thread
+   * computes an abandoned run, the new one waits for it (a newer one asked meanwhile replaces it:
+   * at most one run waits, however often the core asks).
+   */
   run(input: ScheduleInput): Promise<ScheduleReply> {
     if (this.disposed) return Promise.resolve({ id: 0, error: 'the daemon is stopping' });
-    const w = (this.worker ??= this.start());
-    const id = ++this.seq;
-    const request: ScheduleRequest = { id, status: input.status, now: input.now, ...(input.config !== this.sentConfig ? { config: input.config } : {}) };
-    this.sentConfig = input.config;
     return new Promise((resolve) => {
-      this.waiting.set(id, resolve);
-      try {
-        w.postMessage(request);
-      } catch (e) {
-        this.fail(w, `cannot pass the run to the scheduler thread: ${(e as Error).message}`);
-      }
+      const asked = { id: ++this.seq, input, resolve };
+      if (this.busy === undefined) return this.post(asked);
+      this.held?.resolve({ id: this.held.id, error: ABANDONED });
+      this.held = asked;
     });
+  }
+
+  /** The runs asked for are no longer wanted: each is answered ABANDONED now (the next run waits until the thread is free). */
+  abandon(): void {
+    this.held?.resolve({ id: this.held.id, error: ABANDONED });
+    this.held = undefined;
+    const busy = this.busy;
+    if (busy === undefined || !busy.wanted) return;
+    busy.wanted = false;
+    busy.asked.resolve({ id: busy.asked.id, error: ABANDONED });
+  }
+
+  private post(asked: Asked): void {
+    const w = (this.worker ??= this.start());
+    const { input } = asked;
+    const request: ScheduleRequest = {
+      id: asked.id,
+      status: input.status,
+      now: input.now,
+      ...(input.config !== this.sentConfig ? { config: input.config } : {}),
+    };
+    this.sentConfig = input.config;
+    this.busy = { asked, wanted: true };
+    try {
+      w.postMessage(request);
+    } catch (e) {
+      this.fail(w, `cannot pass the run to the scheduler thread: ${(e as Error).message}`);
+    }
   }
 
   private start(): Worker {
     const w = new Worker(workerUrl());
     w.unref(); // it never keeps the process alive on its own
     w.on('message', (r: ScheduleReply) => {
-      const resolve = this.waiting.get(r.id);
-      this.waiting.delete(r.id);
-      resolve?.(r);
+      if (this.worker !== w || this.busy?.asked.id !== r.id) return;
+      const { asked, wanted } = this.busy;
+      this.busy = undefined;
+      if (wanted) asked.resolve(r);
+      this.next();
     });
     w.on('error', (e) => this.fail(w, `the scheduler thread failed: ${e.message}`));
     w.on('exit', (code) => this.fail(w, `the scheduler thread exited (code ${code})`));
     return w;
   }
 
-  /** The thread is gone: its runs are answered with `error`; the next run starts a new one. */
+  /** The thread is free: the held run, if any, goes to it. */
+  private next(): void {
+    const held = this.held;
+    this.held = undefined;
+    if (held !== undefined && !this.disposed) this.post(held);
+  }
+
+  /** The thread is gone: the run it computed is answered with `error` (when still wanted); the next run starts a new thread. */
   private fail(w: Worker, error: string): void {
     if (this.worker !== w) return;
     this.worker = undefined;
     this.sentConfig = undefined;
     void w.terminate();
-    for (const [id, resolve] of this.waiting) resolve({ id, error });
-    this.waiting.clear();
+    const busy = this.busy;
+    this.busy = undefined;
+    if (busy?.wanted) busy.asked.resolve({ id: busy.asked.id, error });
+    this.next();
   }
 
   async dispose(): Promise<void> {
     this.disposed = true;
+    this.held?.resolve({ id: this.held.id, error: 'the daemon is stopping' });
+    this.held = undefined;
     const w = this.worker;
     if (w === undefined) return;
     this.fail(w, 'the daemon is stopping');

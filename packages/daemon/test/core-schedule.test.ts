@@ -1,12 +1,12 @@
 import { schedule } from '@paceline/scheduler';
 import { initialCoreState, type CoreCommand, type CoreState, type MembershipView, type NodeReportData } from '../src/core.js';
 import { run } from './core-steps.js';
-import { SchedulerThread } from '../src/scheduler-thread.js';
+import { ABANDONED, SchedulerThread } from '../src/scheduler-thread.js';
 import type { ClusterDoc } from '@paceline/daemon';
 
 // The scheduler run off the event loop (SchedulerMode `worker`): the core asks with a `schedule`
-// command and plans when the `scheduled` answer comes; an answer made stale by an unexpected
-// change is dropped and the scheduler asked again.
+// command and plans when the `scheduled` answer comes; a run made stale by an unexpected change is
+// abandoned (its answer would be dropped) and the scheduler asked again.
 
 const resources = (n: number) => Array.from({ length: n }, (_, i) => ({ type: 'primitive', id: `r${i}`, agent: 'paceline:dummy' }));
 const docWith = (n: number): ClusterDoc => {
@@ -47,9 +47,10 @@ describe('the scheduler off the event loop', () => {
     expect(of(a.commands, 'run')).toHaveLength(0);
     expect(asked).toHaveLength(1);
     expect(a.state.scheduling?.id).toBe(asked[0]!.id);
-    // Nothing more is asked while the answer is awaited.
-    const again = run(a.state, [{ type: 'kick', reason: 'recheck', now }]);
+    // Nothing more is asked while the answer is awaited (an expected change: a report without a new failure).
+    const again = run(a.state, [{ type: 'report', node: 'serv2', report: { ...report(20), rev: 1 }, now }]);
     expect(of(again.commands, 'schedule')).toHaveLength(0);
+    expect(of(again.commands, 'abandon')).toHaveLength(0);
 
     const inline = reported(initialCoreState('serv1', docWith(3), view(), { scheduler: 'inline' }));
     const transition = schedule(asked[0]!.input);
@@ -62,22 +63,39 @@ describe('the scheduler off the event loop', () => {
     expect(b.state.last?.state).toBe('running');
   });
 
-  test('an answer made stale by an unexpected change (a peer lost) is dropped, and the scheduler is asked again', () => {
+  test('a run made stale by an unexpected change (a peer lost) is abandoned at once, and the scheduler asked again', () => {
     const a = reported(initialCoreState('serv1', docWith(3), view(), { scheduler: 'worker' }));
     const first = of(a.commands, 'schedule')[0]!;
     const lost = run(a.state, [{ type: 'membership', view: view(['serv1']), now }]);
-    expect(of(lost.commands, 'schedule')).toHaveLength(0); // the first run is still out
-    const b = run(lost.state, [{ type: 'scheduled', id: first.id, transition: schedule(first.input), now }]);
-    expect(of(b.commands, 'run')).toHaveLength(0);
-    const second = of(b.commands, 'schedule');
+    // Its answer would be dropped: not waited for.
+    expect(of(lost.commands, 'abandon')).toEqual([{ type: 'abandon', id: first.id }]);
+    const second = of(lost.commands, 'schedule');
     expect(second).toHaveLength(1);
     expect(second[0]!.id).toBeGreaterThan(first.id);
+    expect(lost.state.scheduling?.id).toBe(second[0]!.id);
     // The new run sees the peer lost (not proven down): its node is frozen, not a target.
     const serv2 = second[0]!.input.status.nodes.find((n) => n.name === 'serv2')!;
     expect(serv2.attributes['paceline-unclean']).toBeDefined();
-    // An answer to a run no longer awaited is ignored.
-    const c = run(b.state, [{ type: 'scheduled', id: first.id, transition: schedule(first.input), now }]);
-    expect(c.commands).toEqual([]);
+    // The abandoned run's answer, should it come, is ignored: nothing planned from it.
+    const b = run(lost.state, [{ type: 'scheduled', id: first.id, transition: schedule(first.input), now }]);
+    expect(b.commands).toEqual([]);
+    expect(b.state.scheduling?.id).toBe(second[0]!.id);
+    // The new run's answer is planned.
+    const c = run(b.state, [{ type: 'scheduled', id: second[0]!.id, transition: schedule(second[0]!.input), now }]);
+    expect(c.state.scheduling).toBeUndefined();
+    expect(c.state.dirty).toBe(false);
+  });
+
+  test('a run abandoned while nothing may be scheduled is not asked again until something may', () => {
+    const a = reported(initialCoreState('serv1', docWith(3), view(), { scheduler: 'worker' }));
+    const first = of(a.commands, 'schedule')[0]!;
+    // Quorum lost: the answer would be dropped, and no run may be asked meanwhile.
+    const lost = run(a.state, [{ type: 'membership', view: { ...view(), quorate: false, mayRun: false, mayRunReason: 'no quorum' }, now }]);
+    expect(of(lost.commands, 'abandon')).toEqual([{ type: 'abandon', id: first.id }]);
+    expect(of(lost.commands, 'schedule')).toHaveLength(0);
+    expect(lost.state.scheduling).toBeUndefined();
+    const back = run(lost.state, [{ type: 'membership', view: view(), now }]);
+    expect(of(back.commands, 'schedule')).toHaveLength(1);
   });
 
   test('an expected change while the scheduler runs (a report without a new failure) does not drop its answer', () => {
@@ -119,5 +137,24 @@ describe('the scheduler off the event loop', () => {
       await thread.dispose();
     }
     expect((await thread.run(input)).error).toBe('the daemon is stopping');
+  });
+
+  test('SchedulerThread: an abandoned run is answered at once; the next waits for the thread, and of two only the newest runs', async () => {
+    const a = reported(initialCoreState('serv1', docWith(80), view(), { scheduler: 'worker' }));
+    const input = of(a.commands, 'schedule')[0]!.input;
+    const here = schedule(input);
+    const thread = new SchedulerThread();
+    try {
+      const stale = thread.run(input);
+      thread.abandon();
+      expect((await stale).error).toBe(ABANDONED);
+      const replaced = thread.run(input);
+      thread.abandon();
+      const newest = thread.run({ ...input, now: input.now + 3 });
+      expect((await replaced).error).toBe(ABANDONED);
+      expect((await newest).transition?.actions).toEqual(here.actions);
+    } finally {
+      await thread.dispose();
+    }
   });
 });
