@@ -3,8 +3,7 @@
  * file (like ocf:heartbeat:Dummy and ocf:pacemaker:Stateful). Optional delays make them slow, and
  * `failActions` makes chosen actions fail, to exercise timeouts and recovery.
  */
-import { readFileSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import { defineAgent, failed, notRunning, ok, runningPromoted, type ActionResult, type AgentContext, type ResourceAgent } from '@paceline/agent-api';
@@ -30,11 +29,14 @@ function stateFile(p: DummyParams, ctx: AgentContext): string {
 }
 
 /**
- * Reads the state file synchronously: it is a few bytes in the instance's state directory, and one
- * blocking read (microseconds) costs far less CPU than the four thread-pool round trips of an
- * asynchronous open/stat/read/close — which is most of what a cheap monitor costs.
+ * The state file is read and written synchronously: it is a few bytes in the instance's state
+ * directory, and one blocking system call (microseconds) costs far less CPU than the thread-pool
+ * round trips of the asynchronous forms (open, write or read, close: each a round trip and a
+ * promise) — which was most of what a dummy start or a cheap monitor cost. A probe of an instance
+ * that was never started looks first rather than catching ENOENT (an exception with its stack).
  */
 async function readRole(file: string): Promise<Role | undefined> {
+  if (!existsSync(file)) return undefined;
   try {
     const text = readFileSync(file, 'utf8').trim();
     return text.startsWith('promoted') ? 'promoted' : 'started';
@@ -45,8 +47,22 @@ async function readRole(file: string): Promise<Role | undefined> {
 }
 
 async function writeRole(file: string, role: Role, fake: string): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
-  await writeFile(file, `${role}\n${fake}\n`);
+  const text = `${role}\n${fake}\n`;
+  try {
+    writeFileSync(file, text);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    mkdirSync(dirname(file), { recursive: true }); // a `state` path in a directory not made yet
+    writeFileSync(file, text);
+  }
+}
+
+function removeState(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
 }
 
 async function pause(p: DummyParams, ctx: AgentContext, extra = 0): Promise<ActionResult | undefined> {
@@ -88,7 +104,7 @@ const lifecycle = {
     if (stopped) return stopped;
     const fail = injected(p, 'stop');
     if (fail) return fail;
-    await rm(stateFile(p, ctx), { force: true });
+    removeState(stateFile(p, ctx));
     return ok();
   },
   async monitor(p: DummyParams, ctx: AgentContext): Promise<ActionResult> {

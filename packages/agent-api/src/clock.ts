@@ -53,6 +53,11 @@ export class SystemClock implements Clock {
    * Infinity waits for the signal); rejects when `signal` aborts first (and clears its timer,
    * leaving nothing behind).
    */
+  /** Calls `fn` after `ms` (any length, as `sleep`); returns a function that cancels it. */
+  after(ms: number, fn: () => void): () => void {
+    return setLongTimeout(fn, ms);
+  }
+
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       if (signal?.aborted) {

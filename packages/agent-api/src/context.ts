@@ -67,6 +67,11 @@ export interface Logger {
 export interface Clock {
   now(): number;
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Calls `fn` once `ms` have passed; returns a function that cancels it. Optional: what a sleep
+   * with an AbortSignal does, without the signal (a deadline per action, cancelled when it ends).
+   */
+  after?(ms: number, fn: () => void): () => void;
 }
 
 /**

@@ -162,10 +162,23 @@ export async function invokeAgent(agent: ResourceAgent, req: InvokeRequest): Pro
     ]);
     bound.abort();
   }
-  const controller = new AbortController();
-  const onAbort = (): void => controller.abort(req.signal?.reason);
-  req.signal?.addEventListener('abort', onAbort, { once: true });
-  const timer = new AbortController();
+  // The agent's signal is made when the agent first reads it (most never do: a dummy, a quick
+  // check): an AbortController and a listener on the long-lived `req.signal` per action were a
+  // good part of what an action cost the daemon beyond its agent.
+  let controller: AbortController | undefined;
+  let onAbort: (() => void) | undefined;
+  let expired = false;
+  const agentSignal = (): AbortSignal => {
+    if (controller !== undefined) return controller.signal;
+    const c = (controller = new AbortController());
+    if (expired) c.abort(new Error('deadline passed'));
+    else if (req.signal?.aborted) c.abort(req.signal.reason);
+    else if (req.signal !== undefined) {
+      onAbort = (): void => c.abort(req.signal?.reason);
+      req.signal.addEventListener('abort', onAbort, { once: true });
+    }
+    return c.signal;
+  };
   const ctx: AgentContext = {
     node: req.node,
     instance: req.instance,
@@ -173,7 +186,9 @@ export async function invokeAgent(agent: ResourceAgent, req: InvokeRequest): Pro
     run: req.run,
     log: req.log,
     clock: req.clock,
-    signal: controller.signal,
+    get signal() {
+      return agentSignal();
+    },
     deadline: started + req.timeoutMs,
     op: { name: req.action, interval: req.interval ?? 0, timeout: req.timeoutMs },
     ...(req.meta ? { meta: req.meta } : {}),
@@ -186,19 +201,26 @@ export async function invokeAgent(agent: ResourceAgent, req: InvokeRequest): Pro
     (value): Race => ({ kind: 'result', value }),
     (error: unknown): Race => ({ kind: 'threw', error }),
   );
-  const deadline = req.clock.sleep(req.timeoutMs, timer.signal).then(
-    (): Race => ({ kind: 'timeout' }),
-    (): Race => ({ kind: 'timeout' }),
-  );
+  let cancelDeadline!: () => void;
+  const deadline = new Promise<Race>((resolve) => {
+    const timeout = (): void => resolve({ kind: 'timeout' });
+    if (req.clock.after !== undefined) cancelDeadline = req.clock.after(req.timeoutMs, timeout);
+    else {
+      const timer = new AbortController();
+      cancelDeadline = () => timer.abort(FINISHED); // (a shared reason: without one, every action would build a DOMException with its stack)
+      req.clock.sleep(req.timeoutMs, timer.signal).then(timeout, timeout);
+    }
+  });
   // A cancellation aborts the agent's signal and gives it the rest of its timeout to wind down:
   // its own result wins if it returns in time (an agent may report 'cancelled' itself).
   const first = await Promise.race([running, deadline]);
   const duration = req.clock.now() - started;
-  timer.abort(FINISHED); // (a shared reason: without one, every action would build a DOMException with its stack)
-  req.signal?.removeEventListener('abort', onAbort);
+  cancelDeadline();
+  if (onAbort !== undefined) req.signal?.removeEventListener('abort', onAbort);
   switch (first.kind) {
     case 'timeout':
-      controller.abort(new Error('deadline passed'));
+      expired = true;
+      controller?.abort(new Error('deadline passed'));
       return result('timeout', 'generic-error', `${req.action} did not finish within ${req.timeoutMs} ms`, duration);
     case 'threw': {
       const e = first.error;

@@ -10,6 +10,7 @@ import {
   ok,
   runningPromoted,
   silentLogger,
+  systemClock,
   testAgent,
   type ActionResult,
   type Clock,
@@ -155,6 +156,47 @@ describe('invokeAgent', () => {
     expect(typeof r.durationMs).toBe('number');
     expect(seen).toEqual([{ name: 'monitor', interval: 10_000, timeout: 1000 }, 'r', { clone_max: '2' }]);
     expect(log.entries).toHaveLength(1);
+  });
+  test("the agent's signal: aborted by a cancellation whether read before or after it, and by the deadline; with or without the clock's `after`", async () => {
+    for (const c of [clock, { ...clock, after: (ms: number, fn: () => void) => systemClock.after!(ms, fn) }]) {
+      // Read before the cancellation: it aborts, and the agent's own answer (given on abort) wins.
+      const ac = new AbortController();
+      const early = defineAgent({
+        ...agent,
+        start: (_p, ctx) => new Promise<ActionResult>((resolve) => ctx.signal.addEventListener('abort', () => resolve(failed('generic-error', 'wound down')))),
+      });
+      const r1 = invokeAgent(early, { ...base, clock: c, action: 'start', signal: ac.signal });
+      setTimeout(() => ac.abort(new Error('stop it')), 5);
+      expect(await r1).toMatchObject({ execution: 'done', reason: 'wound down' });
+      // Read only after the cancellation: already aborted, with its reason.
+      const ac2 = new AbortController();
+      let seen: unknown;
+      const late = defineAgent({
+        ...agent,
+        start: async (_p, ctx) => {
+          await new Promise((r) => setTimeout(r, 20));
+          seen = ctx.signal.aborted && (ctx.signal.reason as Error).message;
+          return ok();
+        },
+      });
+      const r2 = invokeAgent(late, { ...base, clock: c, action: 'start', signal: ac2.signal });
+      ac2.abort(new Error('stop it'));
+      expect((await r2).execution).toBe('done');
+      expect(seen).toBe('stop it');
+      // The deadline: a timeout result, and the signal aborted for an agent that reads it afterwards.
+      let after: AbortSignal | undefined;
+      const hangs = defineAgent({
+        ...agent,
+        start: async (_p, ctx) => {
+          await new Promise((r) => setTimeout(r, 60));
+          after = ctx.signal;
+          return ok();
+        },
+      });
+      expect(await invokeAgent(hangs, { ...base, clock: c, action: 'start', timeoutMs: 20 })).toMatchObject({ execution: 'timeout' });
+      await new Promise((r) => setTimeout(r, 80));
+      expect(after?.aborted).toBe(true);
+    }
   });
   test('lint flags an error outcome without a reason', () => {
     expect(lint('start', { execution: 'done', outcome: 'generic-error' })).toEqual(['start: generic-error without a reason']);

@@ -6,13 +6,13 @@
  */
 import { promises as fs } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import type { ClusterConfig, ClusterStatus, FailCount, GraphAction, ResourceHistory, Role, Transition } from '@paceline/model';
+import type { ClusterConfig, ClusterStatus, FailCount, GraphAction, ResourceHistory, Role } from '@paceline/model';
 import { OcfRc } from '@paceline/model';
-import { eitherSignal, unboundedSignal, type ActionResult, type AgentResolver, type Clock, type CommandRunner, type Logger } from '@paceline/agent-api';
+import { unboundedSignal, type ActionResult, type AgentResolver, type Clock, type CommandRunner, type Logger } from '@paceline/agent-api';
 import {
   RecurringMonitors,
   type ExecutorEvents,
-  executeTransition,
+  executeAction,
   findHistory,
   findPrimitive,
   localInstanceId,
@@ -55,16 +55,6 @@ export const NODE_ACTION_LIMIT = Math.max(16, 4 * availableParallelism());
 const PENDING_RECORDED = new Set<GraphAction['kind']>(['start', 'stop', 'promote', 'demote']);
 /** Actions given up when the node must stop everything (`abortStarts`): each may leave the instance running. */
 const ABORTABLE = new Set<GraphAction['kind']>(['start', 'promote']);
-
-const emptyGraph = (a: GraphAction): Transition => ({
-  current: [],
-  placement: [],
-  actions: [a],
-  edges: [],
-  summary: [],
-  explanation: { scores: [], decisions: [] },
-  warnings: [],
-});
 
 /** Each history entry's role, computed once (entries are replaced on change, never mutated). */
 const roles = new WeakMap<ResourceHistory, Role>();
@@ -126,8 +116,10 @@ export class LocalNode {
   private readonly inflight = new Map<string, Promise<ActionResult>>();
   /** Per local instance, the end of its last queued action: the next one waits for it. */
   private readonly queue = new Map<string, Promise<void>>();
-  /** Per local instance, the start or promote running now, to give up with `abortStarts`. */
+  /** Per local instance, the start or promote running now, to give up with `abortStarts` (and to abort when the daemon stops). */
   private readonly abortable = new Map<string, AbortController>();
+  /** The ones `abortStarts` gave up (as opposed to aborted because the daemon stops). */
+  private readonly givenUp = new WeakSet<AbortController>();
   /** Agent actions running now, and the ones waiting for a free slot (NODE_ACTION_LIMIT). */
   private running = 0;
   /** State directories already made. */
@@ -215,6 +207,7 @@ export class LocalNode {
       });
     }
     const giveUp = instance !== undefined && ABORTABLE.has(action.kind) ? new AbortController() : undefined;
+    if (giveUp && this.kill.signal.aborted) giveUp.abort(this.kill.signal.reason);
     if (giveUp) this.abortable.set(instance!, giveUp);
     try {
       return await this.executeHeld(action, silent, giveUp);
@@ -235,7 +228,10 @@ export class LocalNode {
    * peer took the resource over. Returns the instances given up.
    */
   abortStarts(reason: string): string[] {
-    for (const c of this.abortable.values()) c.abort(new Error(reason));
+    for (const c of this.abortable.values()) {
+      if (!c.signal.aborted) this.givenUp.add(c);
+      c.abort(new Error(reason));
+    }
     return [...this.abortable.keys()];
   }
 
@@ -268,29 +264,32 @@ export class LocalNode {
   }
 
   private async executeAgent(action: GraphAction, silent: boolean, giveUp: AbortController | undefined): Promise<ActionResult> {
-    const either = giveUp ? eitherSignal(this.kill.signal, giveUp.signal) : undefined;
-    const killSignal = either?.signal ?? this.kill.signal;
-    const report = await executeTransition(emptyGraph({ ...action, runnable: true }), {
-      agents: this.deps.agents,
-      config: this.config,
-      node: this.deps.node,
-      runner: this.deps.runner,
-      clock: this.deps.clock,
-      logger: this.deps.logger,
-      stateRoot: this.deps.stateRoot,
-      ...(silent ? {} : { events: this.deps.events }),
-      killSignal,
-      ensureStateDir: async (dir) => {
-        if (this.dirs.has(dir)) return; // made once (an action per resource, hundreds in a burst)
-        await fs.mkdir(dir, { recursive: true });
-        this.dirs.add(dir);
+    // A start's signal is its give-up controller's (dispose aborts those too): one signal per action.
+    const killSignal = giveUp?.signal ?? this.kill.signal;
+    const report = await executeAction(
+      { ...action, runnable: true },
+      {
+        agents: this.deps.agents,
+        config: this.config,
+        node: this.deps.node,
+        runner: this.deps.runner,
+        clock: this.deps.clock,
+        logger: this.deps.logger,
+        stateRoot: this.deps.stateRoot,
+        ...(silent ? {} : { events: this.deps.events }),
+        killSignal,
+        ensureStateDir: async (dir) => {
+          if (this.dirs.has(dir)) return; // made once (an action per resource, hundreds in a burst)
+          await fs.mkdir(dir, { recursive: true });
+          this.dirs.add(dir);
+        },
+        ...(this.deps.keyFile !== undefined ? { keyFile: this.deps.keyFile } : {}),
+        ...(this.deps.fencedNodes ? { fencedNodes: this.deps.fencedNodes } : {}),
       },
-      ...(this.deps.keyFile !== undefined ? { keyFile: this.deps.keyFile } : {}),
-      ...(this.deps.fencedNodes ? { fencedNodes: this.deps.fencedNodes } : {}),
-    }).finally(() => either?.release());
+    );
     // A given-up action's outcome is unknown, whatever its agent answered when it wound down: not a
     // failure (no fail count, no ban here), but possibly active until the stop behind it has run.
-    const given = giveUp?.signal.aborted ? (giveUp.signal.reason as Error).message : undefined;
+    const given = giveUp !== undefined && this.givenUp.has(giveUp) ? (giveUp.signal.reason as Error).message : undefined;
     const cancelled = (r: ActionResult): ActionResult => ({
       execution: 'cancelled',
       outcome: 'generic-error',
@@ -372,7 +371,9 @@ export class LocalNode {
   }
 
   async dispose(): Promise<void> {
-    this.kill.abort(new Error('the daemon is stopping'));
+    const stopping = new Error('the daemon is stopping');
+    this.kill.abort(stopping);
+    for (const c of this.abortable.values()) c.abort(stopping);
     await this.monitors.dispose();
   }
 }

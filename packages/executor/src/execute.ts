@@ -101,6 +101,27 @@ export async function executeTransition(graph: Transition, deps: ExecutorDeps, s
   return new GraphRun(graph, deps, log).run(signal);
 }
 
+const NO_GRAPH: Transition = {
+  current: [],
+  placement: [],
+  actions: [],
+  edges: [],
+  summary: [],
+  explanation: { scores: [], decisions: [] },
+  warnings: [],
+};
+
+/**
+ * Runs one action, as `executeTransition` would run a graph of that action alone, without building
+ * the graph's machinery (what a node does for each action the coordinator sends it: thousands in a
+ * burst). Never throws for agent problems: they are results.
+ */
+export async function executeAction(action: GraphAction, deps: ExecutorDeps): Promise<ExecutionReport> {
+  const log = deps.logger.child(deps.transition !== undefined ? { transition: deps.transition } : {});
+  const d = immediateOutcome(action, deps) ?? (await runOne(action, NO_GRAPH, deps, log));
+  return { results: [{ id: action.id, action, ...d }], records: d.record ? [d.record] : [], succeeded: d.state === 'succeeded', aborted: false };
+}
+
 /**
  * One run of a graph. Readiness is kept in O(1) per completion: `unmet[i]` counts the
  * predecessors not yet succeeded, `open[i]` is 1 while the action is neither done nor in flight,

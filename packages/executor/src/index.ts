@@ -3,7 +3,7 @@
  * records results into a status. The public API is below; the scheduling details of monitors and
  * the operation lookups are internal (the package's tests import them from src/).
  */
-export { executeTransition, type ExecutorDeps, type ExecutionReport, type ActionReport, type ActionState } from './execute.js';
+export { executeAction, executeTransition, type ExecutorDeps, type ExecutionReport, type ActionReport, type ActionState } from './execute.js';
 export { RecurringMonitors, type MonitorDeps, type MonitorTarget, type MonitorInfo } from './monitors.js';
 export { ExecutorEvents, type ExecutorEventMap, type ActionEvent, type ActionFinishedEvent, type MonitorFailedEvent } from './events.js';
 export {
