@@ -142,6 +142,58 @@ function checkedReport(r: ActionResult, req: InvokeRequest): ActionResult {
 const FINISHED = new Error('the action finished before its deadline');
 
 /**
+ * The agent's signal, made when the agent first reads it (most never do: a dummy, a quick check):
+ * an AbortController and a listener on the long-lived cancellation signal per action were a good
+ * part of what an action cost the daemon beyond its agent.
+ */
+class AgentSignal {
+  private controller: AbortController | undefined;
+  private onAbort: (() => void) | undefined;
+  private expired = false;
+
+  constructor(private readonly cancel: AbortSignal | undefined) {}
+
+  get signal(): AbortSignal {
+    if (this.controller !== undefined) return this.controller.signal;
+    const c = (this.controller = new AbortController());
+    const cancel = this.cancel;
+    if (this.expired) c.abort(new Error('deadline passed'));
+    else if (cancel?.aborted) c.abort(cancel.reason);
+    else if (cancel !== undefined) {
+      this.onAbort = (): void => c.abort(cancel.reason);
+      cancel.addEventListener('abort', this.onAbort, { once: true });
+    }
+    return c.signal;
+  }
+
+  /** The deadline passed: aborted now (or when first read). */
+  expire(): void {
+    this.expired = true;
+    this.controller?.abort(new Error('deadline passed'));
+  }
+
+  /** The action ended: no longer listens to the cancellation. */
+  release(): void {
+    if (this.onAbort !== undefined) this.cancel?.removeEventListener('abort', this.onAbort);
+  }
+}
+
+/** A promise of `timeout` after `ms`, and `cancel` to clear its timer (the clock's `after` when it has one: no AbortController). */
+function deadlineOf(clock: Clock, ms: number): { readonly promise: Promise<{ kind: 'timeout' }>; readonly cancel: () => void } {
+  let cancel!: () => void;
+  const promise = new Promise<{ kind: 'timeout' }>((resolve) => {
+    const timeout = (): void => resolve({ kind: 'timeout' });
+    if (clock.after !== undefined) cancel = clock.after(ms, timeout);
+    else {
+      const timer = new AbortController();
+      cancel = () => timer.abort(FINISHED); // (a shared reason: without one, every action would build a DOMException with its stack)
+      clock.sleep(ms, timer.signal).then(timeout, timeout);
+    }
+  });
+  return { promise, cancel };
+}
+
+/**
  * Runs one action with a deadline. Never throws: an agent that throws gives `execution: 'error'`
  * (outcome unknown), a deadline that passes gives `'timeout'` (the agent's signal is aborted so it
  * can kill what it started), an aborted `signal` gives `'cancelled'`. `durationMs` is filled in.
@@ -162,23 +214,7 @@ export async function invokeAgent(agent: ResourceAgent, req: InvokeRequest): Pro
     ]);
     bound.abort();
   }
-  // The agent's signal is made when the agent first reads it (most never do: a dummy, a quick
-  // check): an AbortController and a listener on the long-lived `req.signal` per action were a
-  // good part of what an action cost the daemon beyond its agent.
-  let controller: AbortController | undefined;
-  let onAbort: (() => void) | undefined;
-  let expired = false;
-  const agentSignal = (): AbortSignal => {
-    if (controller !== undefined) return controller.signal;
-    const c = (controller = new AbortController());
-    if (expired) c.abort(new Error('deadline passed'));
-    else if (req.signal?.aborted) c.abort(req.signal.reason);
-    else if (req.signal !== undefined) {
-      onAbort = (): void => c.abort(req.signal?.reason);
-      req.signal.addEventListener('abort', onAbort, { once: true });
-    }
-    return c.signal;
-  };
+  const agentSignal = new AgentSignal(req.signal);
   const ctx: AgentContext = {
     node: req.node,
     instance: req.instance,
@@ -187,7 +223,7 @@ export async function invokeAgent(agent: ResourceAgent, req: InvokeRequest): Pro
     log: req.log,
     clock: req.clock,
     get signal() {
-      return agentSignal();
+      return agentSignal.signal;
     },
     deadline: started + req.timeoutMs,
     op: { name: req.action, interval: req.interval ?? 0, timeout: req.timeoutMs },
@@ -201,26 +237,16 @@ export async function invokeAgent(agent: ResourceAgent, req: InvokeRequest): Pro
     (value): Race => ({ kind: 'result', value }),
     (error: unknown): Race => ({ kind: 'threw', error }),
   );
-  let cancelDeadline!: () => void;
-  const deadline = new Promise<Race>((resolve) => {
-    const timeout = (): void => resolve({ kind: 'timeout' });
-    if (req.clock.after !== undefined) cancelDeadline = req.clock.after(req.timeoutMs, timeout);
-    else {
-      const timer = new AbortController();
-      cancelDeadline = () => timer.abort(FINISHED); // (a shared reason: without one, every action would build a DOMException with its stack)
-      req.clock.sleep(req.timeoutMs, timer.signal).then(timeout, timeout);
-    }
-  });
+  const deadline = deadlineOf(req.clock, req.timeoutMs);
   // A cancellation aborts the agent's signal and gives it the rest of its timeout to wind down:
   // its own result wins if it returns in time (an agent may report 'cancelled' itself).
-  const first = await Promise.race([running, deadline]);
+  const first = await Promise.race([running, deadline.promise]);
   const duration = req.clock.now() - started;
-  cancelDeadline();
-  if (onAbort !== undefined) req.signal?.removeEventListener('abort', onAbort);
+  deadline.cancel();
+  agentSignal.release();
   switch (first.kind) {
     case 'timeout':
-      expired = true;
-      controller?.abort(new Error('deadline passed'));
+      agentSignal.expire();
       return result('timeout', 'generic-error', `${req.action} did not finish within ${req.timeoutMs} ms`, duration);
     case 'threw': {
       const e = first.error;

@@ -101,15 +101,7 @@ export async function executeTransition(graph: Transition, deps: ExecutorDeps, s
   return new GraphRun(graph, deps, log).run(signal);
 }
 
-const NO_GRAPH: Transition = {
-  current: [],
-  placement: [],
-  actions: [],
-  edges: [],
-  summary: [],
-  explanation: { scores: [], decisions: [] },
-  warnings: [],
-};
+const NO_GRAPH: Transition = { current: [], placement: [], actions: [], edges: [], summary: [], explanation: { scores: [], decisions: [] }, warnings: [] };
 
 /**
  * Runs one action, as `executeTransition` would run a graph of that action alone, without building
