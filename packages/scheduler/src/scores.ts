@@ -17,6 +17,16 @@ export function newScoreBook(): ScoreBook {
   return { tables: new Map(), contributions: new Map() };
 }
 
+/**
+ * A copy of a score table, entry by entry: `new Map(table)` goes through the table's iterator,
+ * an array per entry (the assign stage copies tables on every colocation it merges).
+ */
+export function copyTable(table: ReadonlyMap<string, number>): ScoreTable {
+  const copy: ScoreTable = new Map();
+  table.forEach((score, node) => copy.set(node, score));
+  return copy;
+}
+
 export function tableOf(book: ScoreBook, rsc: string): ScoreTable {
   let table = book.tables.get(rsc);
   if (!table) {

@@ -11,6 +11,7 @@ import { roleRank } from '../roles.js';
 import type { Cause } from '../reasons.js';
 import { colocateWithClone } from '../clone/index.js';
 import { anyAvailable, available, nextRoleOf, noteScore, nodeAttribute, statusOf, tableOf, type AssignRequest, type AssignState } from './state.js';
+import { copyTable } from '../scores.js';
 import { FLAG_ACTIVE, addColocatedNodeScores, hasInfluence } from './colocation-scores.js';
 
 function colocationCause(s: AssignState, c: Coloc, primary: Resource): Cause {
@@ -78,7 +79,7 @@ function applyToWeights(s: AssignState, dependent: Resource, primary: Resource, 
   if (pNodes.length === 0 && c.score < 0) return;
   // The primaries' attribute values, compared as sameAttribute does (case-insensitively), each lowered once.
   const values = pNodes.map((n) => nodeAttribute(s, n, attribute)?.toLowerCase());
-  const work = new Map(tableOf(s, dependent));
+  const work = copyTable(tableOf(s, dependent));
   for (const [node, score] of work) {
     let next = score;
     const mine = pNodes.length === 0 ? undefined : nodeAttribute(s, node, attribute)?.toLowerCase();
@@ -166,7 +167,7 @@ export function revertibleColocation(c: Coloc): boolean {
 
 /** "This with": assigns the primary first, then applies its placement to r's scores. */
 export function* applyThisWith(s: AssignState, r: Resource, c: Coloc): Generator<AssignRequest, void, string | null> {
-  const archive = revertibleColocation(c) ? new Map(tableOf(s, r)) : undefined;
+  const archive = revertibleColocation(c) ? copyTable(tableOf(s, r)) : undefined;
   yield { r: c.primary };
   applyColocationScore(s, r, c.primary, c, true);
   if (archive && !anyAvailable(s, tableOf(s, r))) s.tables.set(r.id, archive);

@@ -14,7 +14,7 @@ import { INFINITY, addScores } from '@paceline/model';
 import type { Resource } from '../resources.js';
 import { leaves } from '../resources.js';
 import type { Coloc } from '../colocations.js';
-import type { ScoreTable } from '../scores.js';
+import { copyTable, type ScoreTable } from '../scores.js';
 import { nodeAvailable } from '../nodes.js';
 import { cloneSettings, placeCloneInstances } from '../clone/index.js';
 import { anyAvailable, noteScore, tableOf, type AssignState, type AssignStep } from './state.js';
@@ -100,7 +100,7 @@ function instanceColocations(s: AssignState, cl: Resource, partialCover: boolean
     done.add(instance);
     for (const c of colocations) {
       const l = firstLeaf(instance);
-      const archive = revertibleColocation(c) ? new Map(tableOf(s, l)) : undefined;
+      const archive = revertibleColocation(c) ? copyTable(tableOf(s, l)) : undefined;
       applyColocationScore(s, instance, c.primary, c, true);
       if (archive && !anyAvailable(s, tableOf(s, l))) s.tables.set(l.id, archive);
     }

@@ -7,7 +7,7 @@
 import { INFINITY, addScores } from '@paceline/model';
 import type { Resource } from '../resources.js';
 import type { Coloc } from '../colocations.js';
-import type { ScoreTable } from '../scores.js';
+import { copyTable, type ScoreTable } from '../scores.js';
 import { anyAvailable, available, nodeAttribute, runningOn, tableOf, type AssignState } from './state.js';
 import { runOnStack } from './stack.js';
 
@@ -109,12 +109,12 @@ function* mergeFrame(s: AssignState, call: MergeCall): Frame {
       return undefined;
     }
     const member = nodes === undefined ? r.children[r.children.length - 1]! : r.children[0]!;
-    const start = nodes === undefined ? undefined : new Map(nodes);
+    const start = nodes === undefined ? undefined : copyTable(nodes);
     work = (yield { r: member, nodes: start, attribute, factor, flags }) ?? start ?? new Map();
   } else if (nodes === undefined) {
-    work = new Map(tableOf(s, r));
+    work = copyTable(tableOf(s, r));
   } else {
-    work = new Map(nodes);
+    work = copyTable(nodes);
     addScoresMatchingAttribute(s, work, r, attribute, factor, (flags & FLAG_NONNEG) !== 0);
   }
   if (anyAvailable(s, work)) {

@@ -27,7 +27,7 @@ import { nodeAvailable } from '../nodes.js';
 import type { ResourceTree, Resource } from '../resources.js';
 import type { UnpackResult } from '../unpack.js';
 import type { Coloc, ColocationIndex } from '../colocations.js';
-import type { ScoreBook, ScoreTable } from '../scores.js';
+import { copyTable, type ScoreBook, type ScoreTable } from '../scores.js';
 import { newCapacityLedger } from '../capacity.js';
 import { assign, currentNode, currentRole, type AssignOptions, type AssignState, type AssignmentMethods } from './state.js';
 import { FLAG_THIS_WITH, addColocatedNodeScores } from './colocation-scores.js';
@@ -130,14 +130,10 @@ export function newAssignState(
   return s;
 }
 
-/** Every table copied, entry by entry (`new Map(table)` makes an array per entry on the way). */
+/** Every table copied (copyTable: entry by entry). */
 function copyTables(tables: ReadonlyMap<string, ScoreTable>): Map<string, ScoreTable> {
   const out = new Map<string, ScoreTable>();
-  tables.forEach((table, id) => {
-    const copy: ScoreTable = new Map();
-    table.forEach((score, node) => copy.set(node, score));
-    out.set(id, copy);
-  });
+  tables.forEach((table, id) => out.set(id, copyTable(table)));
   return out;
 }
 
