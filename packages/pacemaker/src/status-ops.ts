@@ -189,6 +189,7 @@ export const OP_READER: LeafReader<OpEntry> = {
         (e.unknown ??= []).push(a.name());
     }
   },
+  finish: readOp,
 };
 
 const words = (v: string | undefined): string[] | undefined => (v === undefined ? undefined : v.split(/\s+/).filter((x) => x !== ''));
@@ -210,6 +211,38 @@ export interface OpPlace {
 export const resourcePath = (at: OpPlace): string => `${at.statePath}/lrm_resource[${at.resource}]`;
 const opPath = (at: OpPlace, e: OpEntry): string => `${resourcePath(at)}/lrm_rsc_op[${e.id ?? at.index}]`;
 
+/** What the digest comparison reads of a record besides the record itself (DigestCheck.annotate). */
+export interface DigestSource {
+  readonly featureSet: string | undefined;
+  readonly forceRestart: string | undefined;
+  readonly secureParams: string | undefined;
+}
+
+/** An operation record read while scanning: the model's record, and what the digest comparison needs. */
+export interface ReadOp extends DigestSource {
+  readonly rec: Obj;
+}
+
+/**
+ * The value an `lrm_rsc_op` leaves in the tree: the model's record at once when it has nothing to
+ * report (an operation name, a known op-status, no attribute the model does not know), so that
+ * the 21-field entry does not outlive the scan; the entry itself otherwise, for opRecord to report
+ * at its place when the status is imported.
+ */
+function readOp(e: OpEntry): ReadOp | OpEntry {
+  const st = e.opStatus;
+  if (e.action === undefined || e.unknown !== undefined || (st !== undefined && EXEC_STATUS[st.trim()] === undefined)) return e;
+  return { rec: record(e, e.action), featureSet: e.featureSet, forceRestart: e.forceRestart, secureParams: e.secureParams };
+}
+
+/** What readOp left in the tree, as a record (undefined: none, reported) and its digest source. */
+export function opOf(v: ReadOp | OpEntry, at: OpPlace, log: IssueLog): ReadOp | undefined {
+  if ((v as ReadOp).rec !== undefined) return v as ReadOp;
+  const e = v as OpEntry;
+  const rec = opRecord(e, at, log);
+  return rec === undefined ? undefined : { rec, featureSet: e.featureSet, forceRestart: e.forceRestart, secureParams: e.secureParams };
+}
+
 /**
  * The model's operation record for one entry (the shape the model's schema produces), or
  * undefined when it has no operation name; what the model cannot carry is reported at its place.
@@ -220,14 +253,24 @@ export function opRecord(e: OpEntry, at: OpPlace, log: IssueLog): Obj | undefine
     log.unsupportedAt(opPath(at, e), 'operation record without an operation name; skipped');
     return undefined;
   }
+  const st = e.opStatus;
+  if (st !== undefined && EXEC_STATUS[st.trim()] === undefined) log.unsupportedAt(`${opPath(at, e)}/@op-status`, `unknown op-status ${st}; read as error`);
+  const rec = record(e, action);
+  if (e.unknown !== undefined) {
+    // Each name once, in the order an object's keys would list them (as when they were read into one).
+    const seen: Record<string, true> = {};
+    for (const k of e.unknown) seen[k] = true;
+    for (const k of Object.keys(seen)) log.unsupportedAt(`${opPath(at, e)}/@${k}`, `operation record attribute ${k} is not modelled`);
+  }
+  return rec;
+}
+
+/** The record itself, keys in the schema's order. */
+function record(e: OpEntry, action: string): Obj {
   // A record without call-id is pending in Pacemaker's eyes and sorts last: -1, as Pacemaker reads it.
   const rec: Obj = { action, interval: finite(e.interval) ?? 0, callId: finite(e.callId) ?? -1, status: 'done' };
   const st = e.opStatus;
-  if (st !== undefined) {
-    const s = EXEC_STATUS[st.trim()];
-    if (s === undefined) log.unsupportedAt(`${opPath(at, e)}/@op-status`, `unknown op-status ${st}; read as error`);
-    rec['status'] = s ?? 'error';
-  }
+  if (st !== undefined) rec['status'] = EXEC_STATUS[st.trim()] ?? 'error';
   rec['rc'] = finite(e.rc) ?? 0;
   if (Number.isFinite(e.lastRcChange)) rec['lastRcChange'] = e.lastRcChange * 1000;
   if (Number.isFinite(e.lastRun)) rec['lastRun'] = e.lastRun * 1000;
@@ -243,12 +286,6 @@ export function opRecord(e: OpEntry, at: OpPlace, log: IssueLog): Obj | undefine
   if (e.migrateTarget !== undefined) rec['migrateTarget'] = e.migrateTarget;
   if (e.exitReason !== undefined && e.exitReason !== '') rec['exitReason'] = e.exitReason;
   rec['key'] = e.key ?? e.id ?? `${action}_${e.intervalText ?? 0}`;
-  if (e.unknown !== undefined) {
-    // Each name once, in the order an object's keys would list them (as when they were read into one).
-    const seen: Record<string, true> = {};
-    for (const k of e.unknown) seen[k] = true;
-    for (const k of Object.keys(seen)) log.unsupportedAt(`${opPath(at, e)}/@${k}`, `operation record attribute ${k} is not modelled`);
-  }
   return rec;
 }
 
@@ -269,7 +306,11 @@ interface Answer {
   readonly interval: unknown;
   readonly featureSet: string | undefined;
   readonly node: string | undefined;
-  readonly e: OpEntry;
+  readonly digest: unknown;
+  readonly restartDigest: unknown;
+  readonly secureDigest: unknown;
+  readonly forceRestart: string | undefined;
+  readonly secureParams: string | undefined;
   readonly change: ParamsChange | null;
 }
 
@@ -306,9 +347,13 @@ export class DigestCheck {
   }
 
   /** Sets `paramsChange` on the record when it has a digest to compare. */
-  annotate(rec: Obj, e: OpEntry, prim: Primitive, node: string): void {
-    if (e.digest === undefined && e.restartDigest === undefined) return;
-    const featureSet = e.featureSet ?? this.cibFeatureSet;
+  annotate(op: ReadOp, prim: Primitive, node: string): void {
+    const rec = op.rec;
+    const digest = rec['digest'];
+    const restartDigest = rec['restartDigest'];
+    if (digest === undefined && restartDigest === undefined) return;
+    const secureDigest = rec['secureDigest'];
+    const featureSet = op.featureSet ?? this.cibFeatureSet;
     // What compareDigests reads: the record's action, interval and digests, the feature set, and the node where parameters differ per node.
     const where = prim.paramsByNode === undefined ? undefined : node;
     let answers = this.answers.get(prim);
@@ -320,18 +365,30 @@ export class DigestCheck {
         a.interval === rec['interval'] &&
         a.featureSet === featureSet &&
         a.node === where &&
-        a.e.digest === e.digest &&
-        a.e.restartDigest === e.restartDigest &&
-        a.e.secureDigest === e.secureDigest &&
-        a.e.forceRestart === e.forceRestart &&
-        a.e.secureParams === e.secureParams
+        a.digest === digest &&
+        a.restartDigest === restartDigest &&
+        a.secureDigest === secureDigest &&
+        a.forceRestart === op.forceRestart &&
+        a.secureParams === op.secureParams
       ) {
         change = a.change;
         break;
       }
     if (change === undefined) {
       change = compareDigests(rec as unknown as OpRecord, prim, node, this.defaultTimeout, this.cache, featureSet) ?? null;
-      if (answers.length < MAX_ANSWERS) answers.push({ action: rec['action'], interval: rec['interval'], featureSet, node: where, e, change });
+      if (answers.length < MAX_ANSWERS)
+        answers.push({
+          action: rec['action'],
+          interval: rec['interval'],
+          featureSet,
+          node: where,
+          digest,
+          restartDigest,
+          secureDigest,
+          forceRestart: op.forceRestart,
+          secureParams: op.secureParams,
+          change,
+        });
     }
     if (change !== null) rec['paramsChange'] = change;
   }

@@ -4,8 +4,8 @@
  */
 import { parseScore, type NodeStatus } from '@paceline/model';
 import { readNvSets, type IssueLog } from './nvsets.js';
-import type { DigestCheck, OpEntry, OpPlace } from './status-ops.js';
-import { opRecord, resourcePath } from './status-ops.js';
+import type { DigestCheck, OpEntry, OpPlace, ReadOp } from './status-ops.js';
+import { opOf, resourcePath } from './status-ops.js';
 import { childrenOf, isTrue, type XmlElement } from './xml.js';
 
 type Obj = Record<string, unknown>;
@@ -70,12 +70,11 @@ function importHistory(state: XmlElement, node: string, path: string, inp: Statu
         for (const o of r.children) {
           if (o.tag !== 'lrm_rsc_op') continue;
           // Read by OP_READER (importCib parses with it).
-          const e = o.value as OpEntry;
-          const rec = opRecord(e, at, log);
+          const op = opOf(o.value as ReadOp | OpEntry, at, log);
           at.index++;
-          if (!rec) continue;
-          if (prim) inp.digests.annotate(rec, e, prim, node);
-          ops.push(rec);
+          if (!op) continue;
+          if (prim) inp.digests.annotate(op, prim, node);
+          ops.push(op.rec);
         }
         h['ops'] = ops;
         out.push(h);

@@ -64,6 +64,8 @@ export interface LeafReader<T> {
    */
   field(name: string): number;
   create(): T;
+  /** The element's value once all its attributes are read (what the tree keeps); the value itself when absent. */
+  finish?(value: T): unknown;
   /** One attribute of the element, in document order. `attr` is valid only during the call. */
   set(value: T, field: number, attr: AttrValue): void;
 }

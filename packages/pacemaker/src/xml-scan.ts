@@ -153,6 +153,7 @@ class XmlScanner {
     }
     const el: Building = { tag, attrs: state.reader ? NO_ATTRS : {}, children: NO_CHILDREN, value: state.reader?.create() };
     j = this.readTag(el, state, j, lt);
+    if (state.reader?.finish !== undefined) el.value = state.reader.finish(el.value);
     const selfClosing = j < 0;
     const parent = stack[depth - 1];
     if (!parent) this.roots.push(el);

@@ -112,3 +112,9 @@ test("a reader's value with a character reference XML does not allow: the same e
   expect(reason(`<r>${OPS}${el}</r>`, READERS)).toEqual(reason(`<r>${el}</r>`, READERS));
   expect(reason(`<r>${el}</r>`, READERS)).toMatch(/&#0; is not a character XML allows \(in the value of s in <o>\)/);
 });
+
+test("a reader's finish: the tree keeps what it returns, on the general path and after the pattern", () => {
+  const finishing: LeafReader<string[]> = { ...READER, finish: (v) => v.join(',') };
+  const els = parseXml(`<r>${OPS}<o n="7" s="y" e="" z="zz" w="2"/></r>`, { o: finishing as LeafReader<unknown> })[0]!.children;
+  expect(els.map((e) => e.value)).toEqual([...Array(3).fill('n=1,s=x,e=true,?w'), 'n=7,s=y,e=true,?w']);
+});
