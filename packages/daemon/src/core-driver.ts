@@ -18,6 +18,9 @@ import { SchedulerThread } from './scheduler-thread.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
+/** How long a scheduler run asked while a lost peer is being fenced waits for the result (see CoreDriver.schedule). */
+export const FENCE_WAIT_MS = 500;
+
 /** What the core driver needs from the daemon. */
 export interface CoreDriverPorts {
   readonly node: string;
@@ -57,6 +60,9 @@ export class CoreDriver {
   /** The transition running now, to abort when the core says so or the daemon stops. */
   private txn: { id: number; abort: AbortController } | undefined;
   private readonly thread = new SchedulerThread();
+  /** A scheduler run held while a lost peer is fenced, and until when runs may be held (see schedule). */
+  private held: Extract<CoreCommand, { type: 'schedule' }> | undefined;
+  private holdUntil: number | undefined;
 
   constructor(
     private readonly p: CoreDriverPorts,
@@ -74,18 +80,16 @@ export class CoreDriver {
     // must run (and record their parameters) with the definition they were planned with.
     for (const c of r.commands) if (c.type === 'config-changed') this.command(c);
     for (const c of r.commands) if (c.type !== 'config-changed') this.command(c);
+    if (this.held !== undefined && !this.fencingLostPeer()) this.release(this.held);
   }
 
   private command(c: CoreCommand): void {
     switch (c.type) {
       case 'schedule':
-        void this.thread
-          .run(c.input)
-          .then((r) =>
-            this.step({ type: 'scheduled', id: c.id, ...(r.transition ? { transition: r.transition } : { error: r.error }), now: this.p.clock.now() }),
-          );
+        this.schedule(c);
         break;
       case 'abandon':
+        this.held = undefined;
         this.thread.abandon();
         break;
       case 'run':
@@ -120,6 +124,44 @@ export class CoreDriver {
         this.p.log[c.level](c.message, c.fields);
         break;
     }
+  }
+
+  /**
+   * Runs the scheduler in its thread. A run asked while a lost peer is to be fenced (membership
+   * waits for the fence delay or for the result) is held until the result, at most FENCE_WAIT_MS from the
+   * first one held: the confirmation changes the picture (the peer proven down, its resources
+   * recovered), and the core would abandon the run — at a thousand resources a third of a second
+   * of CPU on a thread that the failover's own run then waits behind. Holding a run never starts
+   * anything; a fence that takes longer (a real device: seconds) lets it go after the wait.
+   */
+  private schedule(c: Extract<CoreCommand, { type: 'schedule' }>): void {
+    const now = this.p.clock.now();
+    if (!this.fencingLostPeer()) this.holdUntil = undefined;
+    else if (now < (this.holdUntil ??= now + FENCE_WAIT_MS)) {
+      this.held = c;
+      void this.p.clock.sleep(this.holdUntil - now, this.p.lifetime).then(
+        () => this.release(c),
+        () => undefined,
+      );
+      return;
+    }
+    void this.thread
+      .run(c.input)
+      .then((r) => this.step({ type: 'scheduled', id: c.id, ...(r.transition ? { transition: r.transition } : { error: r.error }), now: this.p.clock.now() }));
+  }
+
+  /** The held run goes to the thread (the wait is over, or the fencing ended without a new run). */
+  private release(c: Extract<CoreCommand, { type: 'schedule' }>): void {
+    if (this.held !== c || this.p.stopped()) return;
+    this.held = undefined;
+    this.holdUntil = 0; // not held again
+    this.schedule(c);
+  }
+
+  /** Some lost peer is to be fenced (after the fence delay) or being fenced, and the result is not in yet. */
+  private fencingLostPeer(): boolean {
+    for (const p of Object.values(this.p.membership().peers)) if (!p.member && (p.fence.phase === 'pending' || p.fence.phase === 'requested')) return true;
+    return false;
   }
 
   private async runTransition(c: Extract<CoreCommand, { type: 'run' }>): Promise<void> {

@@ -1,8 +1,9 @@
 /**
  * The scheduler's thread (see scheduler-thread.ts, which starts it): it takes a run's input —
- * the configuration only when it changed, the status and the time every time — runs the pure
- * `schedule()` and posts the transition back, or the error's message. The transition's scores are
- * left out (nothing in the daemon reads them; they are a fifth of what would be copied back).
+ * the configuration only when it changed (only its epoch when nothing else did), the status and
+ * the time every time — runs the pure `schedule()` and posts the transition back, or the error's
+ * message. The transition's scores are left out (nothing in the daemon reads them; they are a
+ * fifth of what would be copied back).
  */
 import { parentPort } from 'node:worker_threads';
 import { schedule } from '@paceline/scheduler';
@@ -14,6 +15,7 @@ let config: ClusterConfig | undefined;
 
 parentPort?.on('message', (m: ScheduleRequest) => {
   if (m.config !== undefined) config = m.config;
+  else if (m.epoch !== undefined && config !== undefined) config = { ...config, epoch: m.epoch };
   let reply: ScheduleReply;
   try {
     if (config === undefined) throw new DaemonError('SCHEDULER_THREAD', 'no configuration was sent to the scheduler thread');

@@ -17,10 +17,15 @@ import { Worker } from 'node:worker_threads';
 import type { ClusterConfig, Transition } from '@paceline/model';
 import type { ScheduleInput } from '@paceline/scheduler';
 
-/** A message to the thread: the configuration when it changed since the last one sent. */
+/**
+ * A message to the thread: the configuration when it changed since the last one sent, or only its
+ * epoch when nothing else changed (a quarantine, a node cleared: the document's epoch and
+ * quarantine change, the configuration's parts are the same objects).
+ */
 export interface ScheduleRequest {
   readonly id: number;
   readonly config?: ClusterConfig;
+  readonly epoch?: number;
   readonly status: ScheduleInput['status'];
   readonly now: number;
 }
@@ -45,6 +50,13 @@ interface Asked {
   readonly id: number;
   readonly input: ScheduleInput;
   readonly resolve: (r: ScheduleReply) => void;
+}
+
+/** `next` is `sent` with another epoch and every other part the same object (values are never changed in place). */
+function onlyEpochChanged(sent: ClusterConfig | undefined, next: ClusterConfig): boolean {
+  if (sent === undefined) return false;
+  const keys = Object.keys(next) as (keyof ClusterConfig)[];
+  return keys.length === Object.keys(sent).length && keys.every((k) => k === 'epoch' || sent[k] === next[k]);
 }
 
 export class SchedulerThread {
@@ -89,7 +101,7 @@ export class SchedulerThread {
       id: asked.id,
       status: input.status,
       now: input.now,
-      ...(input.config !== this.sentConfig ? { config: input.config } : {}),
+      ...(input.config === this.sentConfig ? {} : onlyEpochChanged(this.sentConfig, input.config) ? { epoch: input.config.epoch } : { config: input.config }),
     };
     this.sentConfig = input.config;
     this.busy = { asked, wanted: true };

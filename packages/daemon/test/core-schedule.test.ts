@@ -133,6 +133,10 @@ describe('the scheduler off the event loop', () => {
       expect(r1.error).toBeUndefined();
       expect(r1.transition).toEqual({ ...here, explanation: { ...here.explanation, scores: [] } });
       expect(r2.transition?.actions).toEqual(here.actions);
+      // Only the epoch changed (a quarantine): the thread plans with the new epoch.
+      const moved = { ...input, config: { ...input.config, epoch: input.config.epoch + 1 } };
+      const r3 = await thread.run(moved);
+      expect(r3.transition).toEqual(JSON.parse(JSON.stringify({ ...schedule(moved), explanation: { ...schedule(moved).explanation, scores: [] } })));
     } finally {
       await thread.dispose();
     }

@@ -49,6 +49,15 @@ describe('applyUpdate', () => {
     expect(applyUpdate(q.doc!, config, { op: 'quarantine', node: 'a', reason: 'again' }).error).toContain('already quarantined');
     expect(applyUpdate(q.doc!, config, { op: 'clear-node', node: 'a' }).doc!.quarantine).toEqual({});
     expect(applyUpdate(doc, config, { op: 'clear-node', node: 'a' }).error).toBe('a is not quarantined');
+    // Only the quarantine and the epoch change: the new document's configuration (known without a
+    // second validation) is what validating it would give.
+    for (const d of [q.doc!, applyUpdate(q.doc!, config, { op: 'clear-node', node: 'a' }).doc!]) {
+      const known = parseDocConfig(d);
+      const fresh = parseDocConfig(structuredClone(d));
+      expect(known).toEqual(fresh);
+      expect(known.config?.epoch).toBe(d.epoch);
+      expect(d.config).toEqual({ ...doc.config, epoch: d.epoch });
+    }
   });
 });
 
