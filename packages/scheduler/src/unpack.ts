@@ -117,7 +117,7 @@ export function unpackStatus(
   const owners = new HistoryOwners(
     config,
     tree,
-    (id) => histories.get(id)?.runningOn ?? [],
+    (id) => histories.get(id)?.runningOn ?? NOWHERE,
     (n) => !(nodes.byName.get(n)?.online ?? false) || (nodes.byName.get(n)?.unclean ?? true),
   );
   const cluster = clusterView(config, status, tree, nodes, fails, now);
@@ -149,8 +149,8 @@ export function unpackStatus(
       };
       const settled = replayNode(histories.get(r.id) ?? initialHistory(r), ctx);
       histories.set(r.id, settled.resource);
-      adjustments.push(...settled.adjustments);
-      for (const reason of settled.fence) nodes.fence(ns.name, reason);
+      if (settled.adjustments.length > 0) adjustments.push(...settled.adjustments);
+      if (settled.fence.length > 0) for (const reason of settled.fence) nodes.fence(ns.name, reason);
       if (settled.standby) node.standby = true;
       if (settled.known) knownOn.set(r.id, (knownOn.get(r.id) ?? new Set<string>()).add(ns.name));
     }
@@ -169,6 +169,8 @@ export function unpackStatus(
     ...(reports.size ? { reports } : {}),
   };
 }
+
+const NOWHERE: readonly string[] = Object.freeze([]);
 
 /** A history's operations in call order (most histories are recorded in it already: no copy then). */
 function inCallOrder(ops: readonly OpRecord[]): readonly OpRecord[] {

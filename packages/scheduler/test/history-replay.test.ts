@@ -10,7 +10,7 @@ import { buildResourceTree, type Resource } from '../src/resources.js';
 import { failResponseFor } from '../src/on-fail.js';
 import { callOrder, replayNode, replayOp } from '../src/history/replay.js';
 import { readOutcome } from '../src/history/outcome.js';
-import { initialHistory, startReplay, type ClusterView, type NodeReplay, type ReplayContext } from '../src/history/state.js';
+import { initialHistory, startReplay, type ClusterView, type NodeReplay, type ReplayContext, type ResourceHistory } from '../src/history/state.js';
 import { settle } from '../src/history/settle.js';
 import { deepFreeze } from './stages.js';
 
@@ -204,5 +204,69 @@ describe('history replay: replayNode is the fold of replayOp', () => {
       ctx,
     );
     expect(replayNode(before, ctx)).toEqual(folded);
+  });
+});
+
+describe('history replay: a lone probe that found the resource stopped', () => {
+  // replayNode answers these without the replay's working copies: it must agree with the fold of
+  // replayOp and settle whatever the earlier nodes said, the resource and the node.
+  const probe = (extra: Partial<OpRecordInput> = {}): OpRecordInput[] => [{ action: 'monitor', callId: 3, rc: OcfRc.NOT_RUNNING, ...extra }];
+  const resources: [string, () => Resource][] = [
+    ['a primitive', () => resourceOf({}, 'a')],
+    ['target-role Stopped', () => resourceOf({ resources: [prim('a', { meta: { targetRole: 'Stopped' } })] }, 'a')],
+    ['target-role Unpromoted outside a promotable clone', () => resourceOf({ resources: [prim('a', { meta: { targetRole: 'Unpromoted' } })] }, 'a')],
+    [
+      'target-role Unpromoted in a promotable clone',
+      () => resourceOf({ resources: [{ type: 'clone', id: 'cl', promotable: true, child: prim('a', { meta: { targetRole: 'Unpromoted' } }) }] }, 'a:0'),
+    ],
+    ['unmanaged', () => resourceOf({ resources: [prim('a', { meta: { isManaged: false } })] }, 'a')],
+  ];
+  const befores: [string, (r: Resource) => ResourceHistory][] = [
+    ['nothing read yet', (r) => initialHistory(r)],
+    ['stopped elsewhere', (r) => ({ ...initialHistory(r), role: 'Stopped' })],
+    ['running elsewhere', (r) => ({ ...initialHistory(r), role: 'Started', runningOn: ['n2'] })],
+    [
+      'failed elsewhere, next role forced',
+      (r) => ({ ...initialHistory(r), role: 'Promoted', runningOn: ['n2'], failed: true, stopOnFailure: true, nextRole: 'Stopped', nextRoleReason: 'failure' }),
+    ],
+    [
+      'blocked, pending, half migrated, changed',
+      (r) => ({
+        ...initialHistory(r),
+        role: 'Started',
+        blocked: true,
+        managed: false,
+        startPending: true,
+        failureIgnored: true,
+        noMigrate: true,
+        partial: { source: 'n2', target: 'n3' },
+        paramChanges: [{ node: 'n2', action: 'restart', monitors: [], detail: 'changed' }],
+      }),
+    ],
+  ];
+  const nodes: [string, Partial<ReplayContext>, Partial<ClusterView>][] = [
+    ['online', {}, {}],
+    ['offline with fencing', { online: false }, { stonith: true }],
+    ['unclean', { unclean: true }, { stonith: true }],
+    ['in maintenance', { maintenance: true }, {}],
+    ['with every failure expired', {}, { expired: () => true }],
+  ];
+  const probes: [string, OpRecordInput[]][] = [
+    ['a probe', probe()],
+    ['a probe that expected not running', probe({ expectedRc: OcfRc.NOT_RUNNING })],
+    ['a probe expected to find it running', probe({ expectedRc: OcfRc.SUCCESS })],
+  ];
+  const cases = resources.flatMap(([rw, r]) =>
+    befores.flatMap(([bw, b]) => nodes.flatMap(([nw, x, c]) => probes.map(([pw, p]) => [`${rw}, ${bw}, ${nw}, ${pw}`, r, b, x, c, p] as const))),
+  );
+  test.each(cases)('%s', (_what, resource, before, extra, cluster, ops) => {
+    const r = resource();
+    const ctx = context(r, [...ops], extra, cluster);
+    const b = deepFreeze(before(r));
+    const folded = settle(
+      ctx.sorted.reduce((s, o) => replayOp(s, o, ctx), deepFreeze(startReplay(b)) as NodeReplay),
+      ctx,
+    );
+    expect(replayNode(b, ctx)).toEqual(folded);
   });
 });

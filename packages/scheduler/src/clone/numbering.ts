@@ -108,14 +108,14 @@ export class CloneInstanceResolver {
   resolve(node: string, historyId: string): CloneHistoryMapping | undefined {
     const s = this.cloneOf(historyId);
     if (s === undefined) return undefined;
-    const members = new Set(s.members);
+    const isMember = s.members.includes(historyId);
     const [base, suffix] = splitInstance(historyId);
-    const primitive = members.has(historyId) ? historyId : base;
+    const primitive = isMember ? historyId : base;
     let total = this.totals.get(s.id)!;
     let n: number | undefined;
     if (s.unique) {
       // a bare id is not an instance of a globally-unique clone (it is an orphan of its own)
-      if (members.has(historyId) || suffix === undefined) return undefined;
+      if (isMember || suffix === undefined) return undefined;
       n = suffix;
     } else {
       let inactive: number | undefined;

@@ -137,16 +137,21 @@ function orderInstances<R>(
     });
   }
   const byView = new Map<InstanceForAssign, R>([...view].map(([r, v]) => [v, r]));
-  return sortInstances([...view.values()], (a, b) =>
-    compareInstances(a, b, {
-      allowedOn: (inst, node) => (port.instanceScores(byView.get(inst)!).get(node) ?? -INFINITY) >= 0,
-      nodeAvailable: available,
-      cloneAllows: (node) => cloneScores.has(node),
-      ...(port.colocationScoreOnCurrent
-        ? { colocationScoreOnCurrent: (inst: InstanceForAssign) => port.colocationScoreOnCurrent!(byView.get(inst)!, inst.current[0]!) }
-        : {}),
-    }),
-  ).map((v) => byView.get(v)!);
+  // Nothing changes while the instances are sorted: each instance's colocation score is worked
+  // out once, not once per comparison (it merges the clone's colocation chains).
+  const colocation = new Map<InstanceForAssign, Score>();
+  const colocationScoreOnCurrent = (inst: InstanceForAssign): Score => {
+    let score = colocation.get(inst);
+    if (score === undefined) colocation.set(inst, (score = port.colocationScoreOnCurrent!(byView.get(inst)!, inst.current[0]!)));
+    return score;
+  };
+  const ctx = {
+    allowedOn: (inst: InstanceForAssign, node: string) => (port.instanceScores(byView.get(inst)!).get(node) ?? -INFINITY) >= 0,
+    nodeAvailable: available,
+    cloneAllows: (node: string) => cloneScores.has(node),
+    ...(port.colocationScoreOnCurrent ? { colocationScoreOnCurrent } : {}),
+  };
+  return sortInstances([...view.values()], (a, b) => compareInstances(a, b, ctx)).map((v) => byView.get(v)!);
 }
 
 /**

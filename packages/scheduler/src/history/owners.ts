@@ -35,10 +35,13 @@ export class HistoryOwners {
     });
   }
 
-  /** The primitive (instance) the history `historyId` on `node` belongs to, now claimed there. */
+  /**
+   * The primitive (instance) the history `historyId` on `node` belongs to, now claimed there (only
+   * a clone instance's claims are kept: only they are looked up).
+   */
   claim(historyId: string, node: string): Resource | undefined {
     const r = this.owner(historyId, node);
-    if (r) this.claimed.set(r.id, (this.claimed.get(r.id) ?? new Set<string>()).add(node));
+    if (r?.instance !== undefined) this.claimed.set(r.id, (this.claimed.get(r.id) ?? new Set<string>()).add(node));
     return r;
   }
 

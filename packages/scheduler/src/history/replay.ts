@@ -7,16 +7,17 @@
  * a table (effects.ts), and the response to a failure is a table (on-fail.ts).
  */
 import type { ExecStatus, OpRecord } from '@paceline/model';
-import { INFINITY } from '@paceline/model';
+import { INFINITY, OcfRc } from '@paceline/model';
 import { roleRank } from '../roles.js';
 import { failed, succeeded } from './effects.js';
 import { readOutcome, type OpOutcome } from './outcome.js';
-import { settleInto, type Settled } from './settle.js';
+import { effectiveTargetRole, NO_FENCING, settleInto, type Settled } from './settle.js';
 import {
   addAdjustment,
   atLeastStarted,
   banTarget,
   draftOf,
+  NONE,
   setNextRole,
   startReplay,
   type Draft,
@@ -126,7 +127,52 @@ export function callOrder(op: OpRecord): number {
  * stage runs it per resource and node; test/history-replay.test.ts checks that both agree).
  */
 export function replayNode(before: ResourceHistory, ctx: ReplayContext): Settled {
+  if (isLoneStoppedProbe(ctx.sorted)) return settleStoppedProbe(before, ctx);
   const d = startReplay(before);
   for (const op of ctx.sorted) if (!ignored(op)) step(d, op, ctx);
   return settleInto(d, ctx);
+}
+
+/**
+ * A history that is one probe that found the resource not running, as expected: most of a large
+ * cluster's status (every resource is probed on every node, and runs on one or a few of them).
+ */
+function isLoneStoppedProbe(ops: readonly OpRecord[]): boolean {
+  if (ops.length !== 1) return false;
+  const op = ops[0]!;
+  return (
+    op.action === 'monitor' &&
+    op.interval === 0 &&
+    op.rc === OcfRc.NOT_RUNNING &&
+    op.status === 'done' &&
+    (op.expectedRc === undefined || op.expectedRc === OcfRc.NOT_RUNNING)
+  );
+}
+
+/**
+ * What `replayNode` makes of a lone stopped probe (isLoneStoppedProbe), written out without the
+ * replay's working copies: the exit code says stopped here and clears the failure response (a
+ * success that forgets past failures: the next role is no longer forced), the node is neither
+ * fenced nor put in standby, nothing is active here, and target-role limits the next role. The
+ * rest is what the earlier nodes' histories said. test/history-replay.test.ts checks that it
+ * agrees with the general replay over varied states, resources and nodes.
+ */
+function settleStoppedProbe(before: ResourceHistory, ctx: ReplayContext): Settled {
+  const targetRole = effectiveTargetRole(ctx.resource);
+  const resource: ResourceHistory = {
+    role: roleRank(before.role) < roleRank('Stopped') ? 'Stopped' : before.role,
+    nextRole: targetRole ?? 'Unknown',
+    nextRoleReason: targetRole !== undefined ? 'target-role' : 'clear past failures',
+    runningOn: before.runningOn,
+    failed: before.failed,
+    stopOnFailure: before.stopOnFailure,
+    blocked: before.blocked,
+    managed: before.managed,
+    failureIgnored: before.failureIgnored,
+    startPending: before.startPending,
+    partial: before.partial,
+    noMigrate: before.noMigrate,
+    paramChanges: before.paramChanges,
+  };
+  return { resource, adjustments: NONE, fence: NO_FENCING, standby: false, known: true };
 }

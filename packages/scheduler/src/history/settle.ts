@@ -95,7 +95,8 @@ function settleActive(d: Draft, response: FailResponseRule, ctx: ReplayContext, 
   }
 }
 
-const NO_FENCING: readonly string[] = Object.freeze([]);
+/** No reason to fence the node (shared). */
+export const NO_FENCING: readonly string[] = Object.freeze([]);
 
 /** Settles a replayed history, writing into its working copy `d` (replay.ts's replayNode owns it). */
 export function settleInto(d: Draft, ctx: ReplayContext): Settled {

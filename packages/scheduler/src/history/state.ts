@@ -130,7 +130,8 @@ export function startReplay(before: ResourceHistory): Draft {
   };
 }
 
-const NONE: readonly ScoreAdjustment[] = Object.freeze([]);
+/** No score adjustments (shared: a replay copies the list before adding to it). */
+export const NONE: readonly ScoreAdjustment[] = Object.freeze([]);
 
 /** What the resource's state is after this node's history: it keeps the highest role found. */
 export function resourceAfter(s: NodeReplay): ResourceHistory {
