@@ -28,7 +28,8 @@
 // Options: --resources N  --monitor SECONDS (default 10)  --rest SECONDS (default 10)  --timeout SECONDS (each wait; default 600)  --json
 //          --settle SECONDS: wait between placement and the at-rest window (default 2)
 //          --membership JSON: membership settings for both daemons, e.g. '{"deadTicks":20}' (default: the default profile)
-// Only loopback traffic; the daemons' state directories are removed at the end.
+// Only loopback traffic; the daemons' state directories (under TMPDIR: TMPDIR=/dev/shm puts them on
+// tmpfs) are removed at the end.
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
