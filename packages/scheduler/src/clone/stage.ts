@@ -230,9 +230,10 @@ function limitToCloneNodes<R>(
   available: (node: string) => boolean,
 ): void {
   const s = port.settings;
-  for (const [node] of port.instanceScores(r)) {
+  const orphan = port.orphan(r);
+  for (const node of port.instanceScores(r).keys()) {
     const parent = cloneScores.get(node);
-    if (!available(node) || port.orphan(r) || parent === undefined) port.limitInstanceScore(r, node, -INFINITY, { kind: 'cannot-run' });
+    if (!available(node) || orphan || parent === undefined) port.limitInstanceScore(r, node, -INFINITY, { kind: 'cannot-run' });
     else if (parent < 0) port.limitInstanceScore(r, node, parent, { kind: 'clone-banned', clone: s.id });
     else if ((tally.perNode.get(node) ?? 0) >= s.nodeMax) port.limitInstanceScore(r, node, -INFINITY, { kind: 'node-max', max: s.nodeMax });
   }

@@ -38,6 +38,8 @@ export const INVERSE_TASK: ReadonlyMap<string, string> = new Map([
 
 export class EdgeBuilder {
   readonly orderings: Ordering[] = [];
+  /** Each resource's one-shot actions by task, in the set's order, made the first time it is asked for. */
+  private readonly oneShot = new Map<string, Map<string, Action[]>>();
 
   constructor(
     readonly actions: ActionSet,
@@ -47,8 +49,20 @@ export class EdgeBuilder {
 
   /** `r`'s own one-shot actions of `task` (on `node`, if given). */
   find(r: Resource, task: string, node?: string): Action[] {
-    const list = this.actions.byRsc.get(r.id) ?? [];
-    return list.filter((a) => a.task === task && a.interval === 0 && (node === undefined || a.node === node));
+    let byTask = this.oneShot.get(r.id);
+    if (byTask === undefined) {
+      byTask = new Map();
+      for (const a of this.actions.byRsc.get(r.id) ?? []) {
+        if (a.interval !== 0) continue;
+        const same = byTask.get(a.task);
+        if (same === undefined) byTask.set(a.task, [a]);
+        else same.push(a);
+      }
+      this.oneShot.set(r.id, byTask);
+    }
+    const list = byTask.get(task);
+    if (list === undefined) return [];
+    return node === undefined ? list.slice() : list.filter((a) => a.node === node);
   }
 
   /** Orders every first before every then (an action is never ordered after itself). */
@@ -91,6 +105,7 @@ export class EdgeBuilder {
     const l = this.actions.byRsc.get(r.id) ?? [];
     l.push(a);
     this.actions.byRsc.set(r.id, l);
+    this.oneShot.delete(r.id);
     return [a];
   }
 
