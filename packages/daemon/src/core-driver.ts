@@ -11,7 +11,7 @@ import { explainPeerSafelyDown, type MembershipState } from '@paceline/membershi
 import type { AgentResolver, Clock, CommandRunner, Logger } from '@paceline/agent-api';
 import { executeTransition, type ExecutorEvents } from '@paceline/executor';
 import type { UpdateAnswer } from './admin.js';
-import { coordinatorStep, docRetransmitTargets, type CoreCommand, type CoreEvent, type CoreState, type TransitionInfo } from './core.js';
+import { coordinatorStep, docRetransmitTargets, inline, type CoreCommand, type CoreEvent, type CoreState, type TransitionInfo } from './core.js';
 import type { FenceHook } from './membership-driver.js';
 import type { ClusterDoc, DistOmit, PeerMessageBody } from './messages.js';
 import { SchedulerThread } from './scheduler-thread.js';
@@ -67,7 +67,13 @@ export class CoreDriver {
   constructor(
     private readonly p: CoreDriverPorts,
     public state: CoreState,
-  ) {}
+  ) {
+    // The scheduler's thread starts with the daemon (on every node: any may have to coordinate a
+    // failover), not with the first run: loading its modules is about 0.3 s of CPU, which then
+    // overlaps the cluster forming instead of delaying the first placement or a new coordinator's
+    // failover. (A configuration that grows past WORKER_FROM_PRIMITIVES later starts it then.)
+    if (!inline(state)) this.thread.prestart();
+  }
 
   /** Feeds the core one event and carries out its commands. */
   step(e: CoreEvent): void {

@@ -162,7 +162,8 @@ export function maybeSchedule(s: Mutable<CoreState>, out: CoreCommand[], now: nu
   plan(s, out, run, transition);
 }
 
-function inline(s: CoreState): boolean {
+/** Whether the scheduler runs inside the step (see SchedulerMode), for this configuration. */
+export function inline(s: CoreState): boolean {
   if (s.schedulerMode !== 'auto') return s.schedulerMode === 'inline';
   return listPrimitives(s.config).length < WORKER_FROM_PRIMITIVES;
 }

@@ -22,7 +22,7 @@ import { provenDown } from './core-peers.js';
 
 export * from './core-types.js';
 export { docRetransmitTargets, nextEpoch, updateBlocker, MAX_ANSWERED } from './core-doc.js';
-export { buildStatus, limboConfig, membershipConflict, pruneActiveMonitors, scheduleBlocker, summaryText } from './core-schedule.js';
+export { buildStatus, inline, limboConfig, membershipConflict, pruneActiveMonitors, scheduleBlocker, summaryText } from './core-schedule.js';
 export { unaccountedPeer } from './core-peers.js';
 
 /** The state of a node that has just started with document `doc` (already validated). */

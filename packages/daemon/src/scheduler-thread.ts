@@ -2,7 +2,7 @@
  * Runs the scheduler off the daemon's event loop, in a worker thread (schedule-worker.ts): a run
  * for a thousand resources takes most of a second of CPU, during which the event loop would send
  * no heartbeat (the peer would declare this node lost) and handle no message. The thread starts
- * with the first run and is reused; the configuration is copied to it only when it changed (the
+ * with the daemon (`prestart`) or the first run and is reused; the configuration is copied to it only when it changed (the
  * status and the time every run). Copying the input there and the transition back costs the event
  * loop a few tens of ms at a thousand resources. A thread that fails or exits answers its runs with
  * the error and is started again for the next one.
@@ -82,6 +82,11 @@ export class SchedulerThread {
       this.held?.resolve({ id: this.held.id, error: ABANDONED });
       this.held = asked;
     });
+  }
+
+  /** Starts the thread now (before the first run needs it). */
+  prestart(): void {
+    if (!this.disposed) this.worker ??= this.start();
   }
 
   /** The runs asked for are no longer wanted: each is answered ABANDONED now (the next run waits until the thread is free). */
