@@ -54,6 +54,8 @@ export class Incarnation {
   private control: ControlServer | undefined;
   private timer: unknown;
   private tickCount = 0;
+  /** The witness's last answer, to log its changes. */
+  private witnessReachable: boolean | undefined;
   private msgId = 0;
   private reqSeq = 0;
   private unclean: string | undefined;
@@ -260,6 +262,26 @@ export class Incarnation {
     this.timer = this.o.timers.setInterval(() => this.tick(), ms);
   }
 
+  /**
+   * Witness policy: the ping target is checked at the first tick and then every second (a peer lost
+   * before any answer counts as lost while the witness was unreachable), and each change is logged.
+   */
+  private checkWitness(): void {
+    const witness = this.o.witness;
+    if (witness === undefined || this.membership.config.partitionPolicy !== 'witness') return;
+    void witness()
+      .catch(() => false)
+      .then((reachable) => {
+        if (this.halted) return;
+        if (reachable !== this.witnessReachable) {
+          if (reachable) this.log.info('witness reachable');
+          else this.log.warn('witness unreachable: this node may be cut off from the service network');
+        }
+        this.witnessReachable = reachable;
+        this.stepMembership({ type: 'witness', reachable });
+      });
+  }
+
   private tick(): void {
     if (this.halted) return;
     this.tickCount += 1;
@@ -273,12 +295,8 @@ export class Incarnation {
       // anything did since the last message to them; report-outbox.ts); every 5 s its document's
       // digest (a peer whose copy differs gets the document itself, core-doc.ts onDigest).
       this.reporter.flush();
-      if (this.o.witness && this.membership.config.partitionPolicy === 'witness')
-        void this.o.witness().then(
-          (reachable) => this.stepMembership({ type: 'witness', reachable }),
-          () => this.stepMembership({ type: 'witness', reachable: false }),
-        );
     }
+    if (this.tickCount === 1 || this.tickCount % ticksPerSecond === 0) this.checkWitness();
     if (this.tickCount % (ticksPerSecond * 5) === 0) {
       this.router.broadcast({ type: 'doc-digest', key: this.core.docKey });
       this.durable.retryIfFailed(); // the space may be back

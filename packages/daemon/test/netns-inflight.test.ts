@@ -55,6 +55,9 @@ function slowResource(dir: string, marker: string): Record<string, unknown> {
       const spec: DaemonSpec = { args: ['--partition-policy', 'witness', '--witness', CLIENT] };
       for (const s of SERVERS) lab.startDaemon(s, spec);
       await lab.settled({});
+      // Both must have heard from the witness before the cut: a peer lost before any answer counts as
+      // lost while the witness was unreachable, and then neither side may take over.
+      await waitFor('the witness reachable from both servers', async () => SERVERS.every((s) => lab.log(s).includes('witness reachable')), 20_000, 50);
 
       // Let it start: the same configuration without target-role Stopped.
       const doc = JSON.parse(readFileSync(lab.configFile, 'utf8')) as { resources: { meta?: Record<string, unknown> }[] };
