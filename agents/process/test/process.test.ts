@@ -132,7 +132,9 @@ describe('paceline:process', () => {
     expect(await call('validate', { command: 'no-such-program-anywhere' }, join(dir, 'missing'))).toMatchObject({ outcome: 'not-installed' });
     const stateDir = join(dir, 'cmdprobe');
     const params = { command: 'sleep', args: ['60'], probe: 'command', probeCommand: ['test', '-e', join(stateDir, 'ready')] };
-    const start = await call('start', params, stateDir, 1500);
+    // 3 s: the agent gives up a tenth of the timeout before it (300 ms), time enough for the last
+    // forked probe and the stop even on a loaded machine (1.5 s left 150 ms, and CI once ran out).
+    const start = await call('start', params, stateDir, 3000);
     expect(start.reason).toMatch(/probe command test: exit code 1/);
   });
 

@@ -248,7 +248,9 @@ async function waitReady(ctx: AgentContext, d: DaemonHandle, launch: DaemonLaunc
     const wait = !launch.ready ? Math.max(1, Math.min(interval, settleUntil - ctx.clock.now())) : interval;
     if (ctx.clock.now() + wait >= ctx.deadline - margin || !(await pause(ctx, wait))) break;
   }
-  await stopRecorded(ctx, d, record, Math.min(d.stopTimeoutMs ?? 10_000, margin));
+  // Half the margin for the stop: the last readiness check may already have eaten into it (a
+  // forked probe under load), and the kill and the record's removal come after the stop's wait.
+  await stopRecorded(ctx, d, record, Math.min(d.stopTimeoutMs ?? 10_000, margin / 2));
   await forgetDaemon(ctx, d);
   return failed('generic-error', `${d.name} did not become ready before the start timeout: ${last}`);
 }
