@@ -224,6 +224,15 @@ export const AgentModuleSpec = z
   .min(1, 'an agent module must not be empty')
   .refine((s) => !/[\u0000-\u001f#]/.test(s), 'an agent module is a package name or a path (no control characters, no "#")');
 
+/**
+ * The defaults of `properties` and `defaults`, parsed when first needed rather than when the module
+ * loads (parsing a schema the first time compiles its checks: a cost every command paid at start,
+ * most of which never use these defaults). Each use gets its own top-level object, as zod gives
+ * for a default value.
+ */
+let propertiesDefault: ClusterProperties | undefined;
+let defaultsDefault: z.infer<typeof Defaults> | undefined;
+
 export const ClusterConfig = z.strictObject({
   /** Configuration epoch: increases with every accepted change (at most MAX_EPOCH). */
   epoch: z
@@ -232,8 +241,8 @@ export const ClusterConfig = z.strictObject({
     .nonnegative()
     .max(MAX_EPOCH, { error: `at most ${MAX_EPOCH}, so that later changes can still raise it` })
     .default(0),
-  properties: ClusterProperties.default(ClusterProperties.parse({})),
-  defaults: Defaults.default(Defaults.parse({})),
+  properties: ClusterProperties.default(() => ({ ...(propertiesDefault ??= ClusterProperties.parse({})) })),
+  defaults: Defaults.default(() => ({ ...(defaultsDefault ??= Defaults.parse({})) })),
   nodes: z.array(NodeConfig).default([]),
   resources: z.array(Resource).default([]),
   constraints: z.array(Constraint).default([]),

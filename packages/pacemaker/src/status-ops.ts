@@ -8,7 +8,7 @@
 import type { ClusterConfig, ExecStatus, OpRecord, Primitive } from '@paceline/model';
 import { compareDigests, DigestCache, type ParamsChange } from './digest.js';
 import type { IssueLog } from './nvsets.js';
-import { IGNORED_FIELD, type AttrValue, type LeafReader } from './xml.js';
+import { IGNORED_FIELD, ownString, type AttrValue, type LeafReader } from './xml.js';
 
 type Obj = Record<string, unknown>;
 
@@ -192,7 +192,11 @@ export const OP_READER: LeafReader<OpEntry> = {
   finish: readOp,
 };
 
-const words = (v: string | undefined): string[] | undefined => (v === undefined ? undefined : v.split(/\s+/).filter((x) => x !== ''));
+const words = (v: string | undefined): string[] | undefined =>
+  v
+    ?.split(/\s+/)
+    .filter((x) => x !== '')
+    .map(ownString);
 const finite = (n: number): number | undefined => (Number.isFinite(n) ? n : undefined);
 
 /**
@@ -265,27 +269,27 @@ export function opRecord(e: OpEntry, at: OpPlace, log: IssueLog): Obj | undefine
   return rec;
 }
 
-/** The record itself, keys in the schema's order. */
+/** The record itself, keys in the schema's order; its strings the text's own, not slices of it (ownString). */
 function record(e: OpEntry, action: string): Obj {
   // A record without call-id is pending in Pacemaker's eyes and sorts last: -1, as Pacemaker reads it.
-  const rec: Obj = { action, interval: finite(e.interval) ?? 0, callId: finite(e.callId) ?? -1, status: 'done' };
+  const rec: Obj = { action: ownString(action), interval: finite(e.interval) ?? 0, callId: finite(e.callId) ?? -1, status: 'done' };
   const st = e.opStatus;
   if (st !== undefined) rec['status'] = EXEC_STATUS[st.trim()] ?? 'error';
   rec['rc'] = finite(e.rc) ?? 0;
   if (Number.isFinite(e.lastRcChange)) rec['lastRcChange'] = e.lastRcChange * 1000;
   if (Number.isFinite(e.lastRun)) rec['lastRun'] = e.lastRun * 1000;
   if (Number.isFinite(e.expectedRc)) rec['expectedRc'] = e.expectedRc;
-  if (e.digest !== undefined) rec['digest'] = e.digest;
-  if (e.restartDigest !== undefined) rec['restartDigest'] = e.restartDigest;
-  if (e.secureDigest !== undefined) rec['secureDigest'] = e.secureDigest;
+  if (e.digest !== undefined) rec['digest'] = ownString(e.digest);
+  if (e.restartDigest !== undefined) rec['restartDigest'] = ownString(e.restartDigest);
+  if (e.secureDigest !== undefined) rec['secureDigest'] = ownString(e.secureDigest);
   const fr = words(e.forceRestart);
   if (fr !== undefined) rec['restartParams'] = fr;
   const sp = words(e.secureParams);
   if (sp !== undefined) rec['secureParams'] = sp;
-  if (e.migrateSource !== undefined) rec['migrateSource'] = e.migrateSource;
-  if (e.migrateTarget !== undefined) rec['migrateTarget'] = e.migrateTarget;
-  if (e.exitReason !== undefined && e.exitReason !== '') rec['exitReason'] = e.exitReason;
-  rec['key'] = e.key ?? e.id ?? `${action}_${e.intervalText ?? 0}`;
+  if (e.migrateSource !== undefined) rec['migrateSource'] = ownString(e.migrateSource);
+  if (e.migrateTarget !== undefined) rec['migrateTarget'] = ownString(e.migrateTarget);
+  if (e.exitReason !== undefined && e.exitReason !== '') rec['exitReason'] = ownString(e.exitReason);
+  rec['key'] = ownString(e.key ?? e.id) ?? `${action}_${e.intervalText ?? 0}`;
   return rec;
 }
 

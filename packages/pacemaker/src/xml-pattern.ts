@@ -12,7 +12,7 @@
  * values a LeafReader never reads may hold anything but `"`. Anything else does not match and takes
  * the general path, so what is read and every error are the general path's.
  */
-import { IGNORED_FIELD, type AttrValue, type TagState } from './xml-attr.js';
+import { IGNORED_FIELD, ownString, type AttrValue, type TagState } from './xml-attr.js';
 
 export interface TagPattern {
   /** Sticky; from just after the tag's name to just after its `>`. */
@@ -73,8 +73,8 @@ export class CapturedAttr implements AttrValue {
   }
 }
 
-/** `s`, or an equal string this attribute had in one of the last two elements. */
-function shared(state: TagState, k: number, s: string): string {
+/** `s`, or an equal string this attribute had in one of the last two elements; a new one its own string when `own` (ownString). */
+function shared(state: TagState, k: number, s: string, own = false): string {
   const values = state.values;
   const last = values[k];
   if (last === s) return last;
@@ -82,7 +82,7 @@ function shared(state: TagState, k: number, s: string): string {
   const before = previous[k];
   previous[k] = last;
   if (before === s) return (values[k] = before);
-  return (values[k] = s);
+  return (values[k] = own ? ownString(s) : s);
 }
 
 /**
@@ -93,7 +93,7 @@ export function applyMatch(m: RegExpExecArray, p: TagPattern, state: TagState, a
   const reader = state.reader;
   const { names, fields, groups } = p;
   if (reader === undefined) {
-    for (let k = 0; k < groups.length; k++) attrs[names[k]!] = shared(state, k, m[groups[k]!]!);
+    for (let k = 0; k < groups.length; k++) attrs[names[k]!] = shared(state, k, m[groups[k]!]!, true);
     return;
   }
   attr.names = names;

@@ -15,7 +15,7 @@
  * (xml-pattern.ts), the general path taking whatever it does not match.
  */
 import type { XmlElement } from './xml.js';
-import { AttrText, BadCharacterReference, decode, endsName, isName, isSpace, type LeafReader, type TagState } from './xml-attr.js';
+import { AttrText, BadCharacterReference, decode, endsName, isName, isSpace, ownString, type LeafReader, type TagState } from './xml-attr.js';
 import { applyMatch, CapturedAttr, makePattern, MAX_PATTERNS } from './xml-pattern.js';
 
 /**
@@ -237,7 +237,7 @@ class XmlScanner {
         attr.position = k;
         attr.state = state;
         reader.set(el.value, fields[k]!, attr);
-      } else el.attrs[name!] = this.valueAt(q + 1, end, state, k, name!);
+      } else el.attrs[name!] = this.valueAt(q + 1, end, state, k, name!, true);
       j = end + 1;
     }
   }
@@ -245,9 +245,11 @@ class XmlScanner {
   /**
    * The attribute value between `start` and `end`, decoded. A plain value equal to one of the last
    * two this attribute had is that string again, not a new one (operation records alternate: a
-   * start's digest, then a monitor's; one string each instead of one per record).
+   * start's digest, then a monitor's; one string each instead of one per record). A new value for
+   * an element's attributes (`own`) is a string of its own (ownString), not a slice of the text:
+   * whatever the model keeps of it must not keep the text alive.
    */
-  valueAt(start: number, end: number, state: TagState, position: number, name: string): string {
+  valueAt(start: number, end: number, state: TagState, position: number, name: string, own = false): string {
     const text = this.text;
     if (this.nextAmp < start) this.nextAmp = found(text.indexOf('&', start));
     if (this.nextLf < start) this.nextLf = found(text.indexOf('\n', start));
@@ -261,7 +263,8 @@ class XmlScanner {
       const before = previous[position];
       previous[position] = last;
       if (before !== undefined && before.length === end - start && text.startsWith(before, start)) return (values[position] = before);
-      return (values[position] = text.slice(start, end));
+      const value = text.slice(start, end);
+      return (values[position] = own ? ownString(value) : value);
     }
     values[position] = undefined;
     try {

@@ -11,7 +11,7 @@ export interface XmlElement {
   readonly value?: unknown;
 }
 
-export { AttrText, IGNORED_FIELD, type AttrValue, type LeafReader } from './xml-attr.js';
+export { AttrText, IGNORED_FIELD, ownString, type AttrValue, type LeafReader } from './xml-attr.js';
 export { MAX_XML_DEPTH, XmlSyntaxError, parseXml } from './xml-scan.js';
 
 export function child(e: XmlElement, tag: string): XmlElement | undefined {
