@@ -5,7 +5,7 @@
  * clock and the daemon (or a benchmark) with the system clock. Failures are published as
  * 'monitor-failed' events — once per change from healthy to failed — so the scheduler runs again.
  */
-import type { ClusterConfig, InstancePlacement, Role } from '@paceline/model';
+import type { ClusterConfig, InstancePlacement, Operation, PrimitiveEntry, Role } from '@paceline/model';
 import { OcfRc, operationParams } from '@paceline/model';
 import {
   invokeAgent,
@@ -22,6 +22,7 @@ import {
 import { ExecutorEvents } from './events.js';
 import { findPrimitive, localInstanceId, metaFor, stateDirFor, timeoutFor } from './lookup.js';
 import { metExpectation, type PendingRecord, type RecordedOp } from './record.js';
+import { WakeUps } from './wake-ups.js';
 
 export interface MonitorDeps {
   readonly agents: AgentResolver;
@@ -75,7 +76,21 @@ interface Loop {
   runs: number;
   /** The local instance id (anonymous clone instances share one), as indexed in `byLocal`. */
   localId: string;
-  params?: { readonly config: ClusterConfig; readonly agent: ResourceAgent; readonly check: ParamsCheck<unknown> };
+  plan?: Plan;
+}
+
+/**
+ * What a loop's monitor takes from the configuration, worked out once per configuration (and its
+ * parameters once per agent), not at every run: a node at rest runs a hundred monitors a second.
+ */
+interface Plan {
+  readonly config: ClusterConfig;
+  readonly entry: PrimitiveEntry;
+  /** The local instance id the agent is given. */
+  readonly instance: string;
+  readonly configuredOp: Operation | undefined;
+  readonly stateDir: string;
+  params?: { readonly agent: ResourceAgent; readonly check: ParamsCheck<unknown>; readonly timeoutMs: number };
 }
 
 export interface MonitorInfo {
@@ -94,11 +109,14 @@ export class RecurringMonitors extends ExecutorEvents {
   /** Loop keys by instance, and by local instance id (what `hold` and `pause` name). */
   private readonly byInstance = new Map<string, Set<string>>();
   private readonly byLocal = new Map<string, Set<string>>();
+  /** Loops waiting for their next run: those due together (the coalescing grid) share one timer. */
+  private readonly due: WakeUps<Loop>;
   private disposed = false;
 
   constructor(private readonly deps: MonitorDeps) {
     super();
     this.config = deps.config;
+    this.due = new WakeUps(deps.clock);
   }
 
   /** Monitors exactly these instances from now on (loops for others stop, new ones start). */
@@ -231,6 +249,7 @@ export class RecurringMonitors extends ExecutorEvents {
     loop.controller.abort(CANCELLED);
     this.loops.delete(key);
     this.unindex(key, loop);
+    this.due.cancel(loop);
   }
 
   private startLoop(key: string, target: MonitorTarget, interval: number): void {
@@ -243,18 +262,25 @@ export class RecurringMonitors extends ExecutorEvents {
 
   private async run(loop: Loop): Promise<void> {
     const signal = loop.controller.signal;
+    const grid = this.deps.coalesceMs ?? Math.min(1000, Math.floor(loop.interval / 10));
     for (;;) {
-      try {
-        const grid = this.deps.coalesceMs ?? Math.min(1000, Math.floor(loop.interval / 10));
-        await this.deps.clock.sleep(coalescedDelay(this.deps.clock.now(), loop.interval, grid), signal);
-      } catch (e) {
-        void e;
-        return;
-      }
+      const now = this.deps.clock.now();
+      if (!(await this.due.wait(loop, now + coalescedDelay(now, loop.interval, grid)))) return;
       if (signal.aborted) return;
       await this.monitorOnce(loop, signal);
       if (signal.aborted) return;
     }
+  }
+
+  /** The loop's plan for the configuration in effect (undefined: its primitive is not in it). */
+  private planFor(loop: Loop): Plan | undefined {
+    if (loop.plan?.config === this.config) return loop.plan;
+    const entry = findPrimitive(this.config, loop.target.instance, loop.target.primitive);
+    if (!entry) return undefined;
+    const instance = localInstanceId(entry, loop.target.instance);
+    const configuredOp = entry.primitive.ops.find((o) => o.name === 'monitor' && o.interval === loop.interval);
+    loop.plan = { config: this.config, entry, instance, configuredOp, stateDir: stateDirFor(this.deps.stateRoot, this.deps.node, instance) };
+    return loop.plan;
   }
 
   private async monitorOnce(loop: Loop, signal: AbortSignal): Promise<void> {
@@ -262,10 +288,9 @@ export class RecurringMonitors extends ExecutorEvents {
     const { role } = loop.target;
     const at = clock.now();
     const id = `${loop.target.instance}_monitor_${loop.interval} ${node}`;
-    const entry = findPrimitive(this.config, loop.target.instance, loop.target.primitive);
-    if (!entry) return;
-    const instance = localInstanceId(entry, loop.target.instance);
-    const configuredOp = entry.primitive.ops.find((o) => o.name === 'monitor' && o.interval === loop.interval);
+    const plan = this.planFor(loop);
+    if (!plan) return;
+    const { entry, instance, configuredOp } = plan;
     const op: RecordedOp = {
       action: 'monitor',
       interval: loop.interval,
@@ -280,9 +305,13 @@ export class RecurringMonitors extends ExecutorEvents {
     else {
       const agent = found.agent;
       // Parameters are parsed once per configuration and agent, not on every tick.
-      if (loop.params?.config !== this.config || loop.params.agent !== agent)
-        loop.params = { config: this.config, agent, check: validateParams(agent, operationParams(entry.primitive, node, configuredOp), instance) };
-      const params = loop.params.check;
+      if (plan.params?.agent !== agent)
+        plan.params = {
+          agent,
+          check: validateParams(agent, operationParams(entry.primitive, node, configuredOp), instance),
+          timeoutMs: timeoutFor(this.config, agent, 'monitor', undefined, configuredOp),
+        };
+      const params = plan.params.check;
       if (!params.ok) result = params.result;
       else {
         const log = this.deps.logger.child({ node, resource: instance, action: 'monitor' });
@@ -291,11 +320,11 @@ export class RecurringMonitors extends ExecutorEvents {
           params: params.params,
           node,
           instance,
-          stateDir: stateDirFor(this.deps.stateRoot, node, instance),
+          stateDir: plan.stateDir,
           run: this.deps.runner,
           log,
           clock,
-          timeoutMs: timeoutFor(this.config, agent, 'monitor', undefined, configuredOp),
+          timeoutMs: plan.params.timeoutMs,
           interval: loop.interval,
           signal,
           meta: metaFor(this.config, entry),
