@@ -7,6 +7,7 @@
  */
 import fc from 'fast-check';
 import { initialState, isRefresh, step, stepAll, type MembershipInput, type MembershipState, type WireMessage } from '@paceline/membership';
+import { heartbeat } from './heartbeat.js';
 
 const nodes = [
   { name: 'serv1', links: ['crossover', 'lan'] },
@@ -15,22 +16,7 @@ const nodes = [
 const s0 = initialState({ self: 'serv1', nodes, twoNode: true }, { boot: 1 });
 
 function hb(link: string, over: Partial<WireMessage> = {}): MembershipInput {
-  const message = {
-    v: 1,
-    type: 'heartbeat',
-    from: 'serv2',
-    to: 'serv1',
-    link,
-    boot: 10,
-    seq: 1,
-    membershipId: 1,
-    members: ['serv1', 'serv2'],
-    coordinator: 'serv2',
-    term: 0,
-    peerBoot: 1,
-    ...over,
-  } as WireMessage;
-  return { type: 'message', link, from: '127.0.0.1:5405', message };
+  return { type: 'message', link, from: '127.0.0.1:5405', message: heartbeat({ link, ...over }) };
 }
 
 /** Steps every input at once; returns the states after each and the events in order. */

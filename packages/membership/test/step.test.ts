@@ -1,27 +1,10 @@
-import { initialState, mayRunResources, peerSafelyDown, step, type MembershipInput, type MembershipState, type WireMessage } from '@paceline/membership';
+import { initialState, mayRunResources, peerSafelyDown, step, type MembershipInput, type MembershipState } from '@paceline/membership';
+import { heartbeat as hb } from './heartbeat.js';
 
 const nodes = [
   { name: 'serv1', links: ['crossover', 'lan'] },
   { name: 'serv2', links: ['crossover', 'lan'] },
 ];
-
-function hb(over: Partial<WireMessage> = {}): WireMessage {
-  return {
-    v: 1,
-    type: 'heartbeat',
-    from: 'serv2',
-    to: 'serv1',
-    link: 'lan',
-    boot: 10,
-    seq: 1,
-    membershipId: 1,
-    members: ['serv1', 'serv2'],
-    coordinator: 'serv2',
-    term: 0,
-    peerBoot: 1,
-    ...over,
-  } as WireMessage;
-}
 
 function run(s: MembershipState, inputs: MembershipInput[]): { state: MembershipState; events: string[] } {
   const events: string[] = [];
