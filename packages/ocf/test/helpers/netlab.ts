@@ -4,7 +4,7 @@
  * namespace it created (which removes their interfaces too). Addresses are private-range and
  * exist only inside these namespaces.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createProcessRunner, prefixRunner, systemClock } from '@paceline/ocf';
@@ -108,16 +108,22 @@ export async function act(
 ): Promise<ActionResult> {
   const checked = opts.unparsed ? { ok: true as const, params } : validateParams(agent, params, opts.instance ?? 'res1');
   if (!checked.ok) return checked.result;
-  return invokeAgent(agent, {
-    action,
-    params: checked.params,
-    node: opts.node ?? 'node1',
-    instance: opts.instance ?? 'res1',
-    stateDir: opts.stateDir ?? mkdtempSync(join(tmpdir(), 'paceline-test-')),
-    run,
-    log: silentLogger,
-    clock: systemClock,
-    timeoutMs: opts.timeoutMs ?? 20_000,
-    interval: opts.interval ?? 0,
-  });
+  // Without a state directory from the caller, the action gets a private one that goes with it.
+  const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'paceline-test-'));
+  try {
+    return await invokeAgent(agent, {
+      action,
+      params: checked.params,
+      node: opts.node ?? 'node1',
+      instance: opts.instance ?? 'res1',
+      stateDir,
+      run,
+      log: silentLogger,
+      clock: systemClock,
+      timeoutMs: opts.timeoutMs ?? 20_000,
+      interval: opts.interval ?? 0,
+    });
+  } finally {
+    if (opts.stateDir === undefined) rmSync(stateDir, { recursive: true, force: true });
+  }
 }
