@@ -14,7 +14,7 @@ import { cloneOf, needsFencing } from './resources.js';
 import type { FailCountIndex } from './failcounts.js';
 import { HistoryOwners } from './history/owners.js';
 import { failResponseFor } from './on-fail.js';
-import { callOrder, replayNode } from './history/replay.js';
+import { afterStoppedProbe, callOrder, isLoneStoppedProbe, replayNode } from './history/replay.js';
 import { effectiveTargetRole } from './history/settle.js';
 import { initialHistory, type ClusterView, type ParamChange, type ReplayContext, type ResourceHistory, type ScoreAdjustment } from './history/state.js';
 
@@ -137,6 +137,14 @@ export function unpackStatus(
         continue;
       }
       if (h.report) reports.set(r.id, (reports.get(r.id) ?? new Map<string, RecordedReport>()).set(ns.name, h.report));
+      if (isLoneStoppedProbe(h.ops)) {
+        // What replayNode makes of it, without its context and working copies: most histories of a large cluster.
+        const before = histories.get(r.id);
+        const after = afterStoppedProbe(before ?? initialHistory(r), r);
+        if (after !== before) histories.set(r.id, after);
+        knownOn.set(r.id, (knownOn.get(r.id) ?? new Set<string>()).add(ns.name));
+        continue;
+      }
       const ctx: ReplayContext = {
         resource: r,
         node: ns.name,

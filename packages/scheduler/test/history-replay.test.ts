@@ -269,4 +269,13 @@ describe('history replay: a lone probe that found the resource stopped', () => {
     );
     expect(replayNode(b, ctx)).toEqual(folded);
   });
+
+  test.each(resources)('%s: the next probe on another node leaves the history it settled as it is', (_what, resource) => {
+    // unpack stores nothing for it (afterStoppedProbe returns its input when nothing changes).
+    const r = resource();
+    const first = replayNode(deepFreeze(initialHistory(r)), context(r, probe())).resource;
+    const second = replayNode(first, context(r, probe(), { node: 'n2' }));
+    expect(second.resource).toBe(first);
+    expect(second.known).toBe(true);
+  });
 });

@@ -8,6 +8,7 @@
  */
 import type { ExecStatus, OpRecord } from '@paceline/model';
 import { INFINITY, OcfRc } from '@paceline/model';
+import type { Resource } from '../resources.js';
 import { roleRank } from '../roles.js';
 import { failed, succeeded } from './effects.js';
 import { readOutcome, type OpOutcome } from './outcome.js';
@@ -137,7 +138,7 @@ export function replayNode(before: ResourceHistory, ctx: ReplayContext): Settled
  * A history that is one probe that found the resource not running, as expected: most of a large
  * cluster's status (every resource is probed on every node, and runs on one or a few of them).
  */
-function isLoneStoppedProbe(ops: readonly OpRecord[]): boolean {
+export function isLoneStoppedProbe(ops: readonly OpRecord[]): boolean {
   if (ops.length !== 1) return false;
   const op = ops[0]!;
   return (
@@ -158,11 +159,24 @@ function isLoneStoppedProbe(ops: readonly OpRecord[]): boolean {
  * agrees with the general replay over varied states, resources and nodes.
  */
 function settleStoppedProbe(before: ResourceHistory, ctx: ReplayContext): Settled {
-  const targetRole = effectiveTargetRole(ctx.resource);
-  const resource: ResourceHistory = {
-    role: roleRank(before.role) < roleRank('Stopped') ? 'Stopped' : before.role,
-    nextRole: targetRole ?? 'Unknown',
-    nextRoleReason: targetRole !== undefined ? 'target-role' : 'clear past failures',
+  return { resource: afterStoppedProbe(before, ctx.resource), adjustments: NONE, fence: NO_FENCING, standby: false, known: true };
+}
+
+/**
+ * The resource's history after a lone stopped probe (settleStoppedProbe's `resource`): `before`
+ * itself when the probe changes nothing in it, as after the first of a resource's probes on the
+ * other nodes (unpack then has nothing to store: on a large cluster most histories are these).
+ */
+export function afterStoppedProbe(before: ResourceHistory, r: Resource): ResourceHistory {
+  const targetRole = effectiveTargetRole(r);
+  const role = roleRank(before.role) < roleRank('Stopped') ? 'Stopped' : before.role;
+  const nextRole = targetRole ?? 'Unknown';
+  const nextRoleReason = targetRole !== undefined ? 'target-role' : 'clear past failures';
+  if (role === before.role && nextRole === before.nextRole && nextRoleReason === before.nextRoleReason) return before;
+  return {
+    role,
+    nextRole,
+    nextRoleReason,
     runningOn: before.runningOn,
     failed: before.failed,
     stopOnFailure: before.stopOnFailure,
@@ -174,5 +188,4 @@ function settleStoppedProbe(before: ResourceHistory, ctx: ReplayContext): Settle
     noMigrate: before.noMigrate,
     paramChanges: before.paramChanges,
   };
-  return { resource, adjustments: NONE, fence: NO_FENCING, standby: false, known: true };
 }
