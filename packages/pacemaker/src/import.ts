@@ -9,7 +9,8 @@ import { configToInput, importDefaults, importNodes, importProperties, importRes
 import { importConstraints, importTags } from './constraints.js';
 import { IssueLog, readNvSets, type ImportIssue } from './nvsets.js';
 import { importStatus } from './status.js';
-import { DigestCheck, OP_READER } from './status-ops.js';
+import { DigestCheck } from './status-digests.js';
+import { OP_READER } from './status-ops.js';
 import { XmlSyntaxError, child, childrenOf, indexIds, isTrue, parseXml, type XmlElement } from './xml.js';
 
 export type { ImportIssue } from './nvsets.js';

@@ -4,7 +4,8 @@
  */
 import { parseScore, type NodeStatus } from '@paceline/model';
 import { readNvSets, type IssueLog } from './nvsets.js';
-import type { DigestCheck, OpEntry, OpPlace, ReadOp } from './status-ops.js';
+import type { DigestCheck } from './status-digests.js';
+import type { OpEntry, OpPlace, ReadOp } from './status-ops.js';
 import { opOf, resourcePath } from './status-ops.js';
 import { childrenOf, isTrue, type XmlElement } from './xml.js';
 

@@ -88,6 +88,25 @@ export interface LeafReader<T> {
   finish?(value: T): unknown;
   /** One attribute of the element, in document order. `attr` is valid only during the call. */
   set(value: T, field: number, attr: AttrValue): void;
+  /**
+   * Optional: for a start tag that lists exactly these attributes (their fields, and each one's
+   * capture group in the tag's pattern: 0 when its value is not read), a function that reads a
+   * match into the value at once, as the `set` of each attribute in turn would; undefined when it
+   * cannot (then `set` is called per attribute). xml-pattern.ts asks once per pattern.
+   */
+  compile?(fields: readonly number[], groups: readonly number[]): MatchReader<T> | undefined;
+}
+
+/**
+ * LeafReader.compile's answer: reads the captures of one matched start tag into `value` (declared
+ * as a method, so that a reader of one kind of value is a reader of values, as LeafReader's `set`).
+ */
+export type MatchReader<T> = { read(value: T, m: RegExpExecArray, attr: CapturedValues): void }['read'];
+
+/** The captured values as a MatchReader reads them. */
+export interface CapturedValues {
+  /** The value of the attribute at `position` (captured as `value`), as AttrValue.string() gives it. */
+  stringAt(position: number, value: string): string;
 }
 
 /** LeafReader.field's answer for an attribute the reader does nothing with. */

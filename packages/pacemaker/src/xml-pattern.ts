@@ -12,7 +12,7 @@
  * values a LeafReader never reads may hold anything but `"`. Anything else does not match and takes
  * the general path, so what is read and every error are the general path's.
  */
-import { IGNORED_FIELD, ownString, type AttrValue, type TagState } from './xml-attr.js';
+import { IGNORED_FIELD, ownString, type AttrValue, type CapturedValues, type MatchReader, type TagState } from './xml-attr.js';
 
 export interface TagPattern {
   /** Sticky; from just after the tag's name to just after its `>`. */
@@ -24,6 +24,8 @@ export interface TagPattern {
   readonly groups: readonly number[];
   /** The group that holds "/" for a self-closing tag. */
   readonly close: number;
+  /** The reader's own function for the whole match, when it has one (LeafReader.compile). */
+  readonly read: MatchReader<unknown> | undefined;
 }
 
 /** Patterns made per tag at most: a tag whose attributes keep changing is left to the general path. */
@@ -48,11 +50,12 @@ export function makePattern(state: TagState, count: number): TagPattern | undefi
     source += ` ${escape(name)}="${read ? PLAIN : UNREAD}"`;
     groups.push(read ? group++ : 0);
   }
-  return { regex: new RegExp(`${source}(/?)>`, 'y'), names: names.slice(0, count), fields: fields.slice(0, count), groups, close: group };
+  const read = reader?.compile?.(fields.slice(0, count), groups);
+  return { regex: new RegExp(`${source}(/?)>`, 'y'), names: names.slice(0, count), fields: fields.slice(0, count), groups, close: group, read };
 }
 
 /** A captured attribute value, for a LeafReader; one instance, moved along. */
-export class CapturedAttr implements AttrValue {
+export class CapturedAttr implements AttrValue, CapturedValues {
   value = '';
   position = 0;
   names: readonly string[] = [];
@@ -70,6 +73,9 @@ export class CapturedAttr implements AttrValue {
   }
   name(): string {
     return this.names[this.position]!;
+  }
+  stringAt(position: number, value: string): string {
+    return shared(this.state!, position, value);
   }
 }
 
@@ -98,6 +104,10 @@ export function applyMatch(m: RegExpExecArray, p: TagPattern, state: TagState, a
   }
   attr.names = names;
   attr.state = state;
+  if (p.read !== undefined) {
+    p.read(value, m, attr);
+    return;
+  }
   for (let k = 0; k < groups.length; k++) {
     const field = fields[k]!;
     if (field === IGNORED_FIELD) continue;
