@@ -7,7 +7,12 @@
 // but the number of transitions ended so far); { cmd: 'probe', on } turns the event-loop delay probe
 // on or off (its delay is then null).
 // Usage (by the parent): node bench-daemon-scale-node.mjs NODE CONFIG.json STATE_DIR KEY_HEX
-// (BENCH_LOG=DIR in the environment: each node's log at debug level in DIR/NODE.log.)
+// { cmd: 'mark' } starts a failover's timeline, { cmd: 'timeline' } returns it (wall-clock ms of the
+// first peer lost, arbiter vote granted, fencing confirmed, first start, and every start and
+// transition ended since the mark).
+// (BENCH_LOG=DIR in the environment: each node's log at debug level in DIR/NODE.log. BENCH_FENCE=CMD:
+// fencing runs CMD NODE, exit 0 = off — otherwise it succeeds at once, the bench killing its peer
+// itself. BENCH_ARBITER=HOST:PORT: the `paceline witness` arbiter there.)
 import dgram from 'node:dgram';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +21,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { AgentRegistry } from '@paceline/agent-api';
 import { dummyAgents } from '@paceline/agent-dummy';
 import { Daemon, systemTimers } from '@paceline/daemon';
-import { ExecaCommandRunner, createLogger, systemClock } from '@paceline/runtime';
+import { ArbiterClient, ExecaCommandRunner, createLogger, systemClock } from '@paceline/runtime';
 
 const [node, configFile, stateDir, keyHex] = process.argv.slice(2);
 const sent = { packets: 0, bytes: 0 };
@@ -41,17 +46,33 @@ const logger = createLogger({
     },
   }),
 });
-const daemon = new Daemon({
+const runner = new ExecaCommandRunner();
+const config = JSON.parse(readFileSync(configFile, 'utf8'));
+const key = Buffer.from(keyHex, 'hex');
+const fenceCommand = process.env.BENCH_FENCE;
+/** As `paceline daemon --fence-command CMD`: CMD NODE, exit 0 = off. */
+async function fenceByCommand(target, signal) {
+  const r = await runner.run(fenceCommand, [target], { timeoutMs: 60_000, signal });
+  return r.exitCode === 0 ? { ok: true } : { ok: false, detail: `${fenceCommand} ${target}: exit ${r.exitCode ?? r.signal} ${r.stderr.trim()}` };
+}
+let daemon;
+// As `paceline daemon --arbiter HOST:PORT`: the witness knows this node by its incarnation.
+const arbiter = process.env.BENCH_ARBITER
+  ? await ArbiterClient.open({ self: node, address: process.env.BENCH_ARBITER, key, cluster: config.properties.clusterName, boot: () => daemon.incarnation })
+  : undefined;
+daemon = new Daemon({
   node,
-  config: JSON.parse(readFileSync(configFile, 'utf8')),
+  config,
   stateDir,
-  key: Buffer.from(keyHex, 'hex'),
+  key,
   agents: new AgentRegistry([...dummyAgents]),
-  runner: new ExecaCommandRunner(),
+  runner,
   clock: systemClock,
   timers: systemTimers,
   logger,
-  fence: async () => ({ ok: true }), // the bench kills its peer itself: fencing it succeeds at once
+  // Without BENCH_FENCE the bench kills its peer itself: fencing it succeeds at once.
+  fence: fenceCommand ? fenceByCommand : async () => ({ ok: true }),
+  ...(arbiter ? { arbiter } : {}),
   ...(process.env.BENCH_MEMBERSHIP ? { membership: JSON.parse(process.env.BENCH_MEMBERSHIP) } : {}),
 });
 await daemon.start();
@@ -79,6 +100,19 @@ daemon.on('node-lost', (e) => lost.push({ node: e.node, at: Date.now() }));
 // Transitions ended so far: the parent asks for the (costly) status only when one ended since it last did.
 let transitionsDone = 0;
 daemon.on('transition-done', () => (transitionsDone += 1));
+// A failover's timeline (from { cmd: 'mark' } on; wall-clock ms).
+let timeline;
+const first = (field) => {
+  if (timeline && timeline[field] === undefined) timeline[field] = Date.now();
+};
+daemon.on('node-lost', () => first('lostAt'));
+daemon.on('vote-changed', (e) => e.result === 'granted' && first('voteAt'));
+daemon.on('fenced', (e) => e.ok && first('fencedAt'));
+daemon.on('action-started', (e) => e.action === 'start' && first('firstStartAt'));
+daemon.on('action-finished', (e) => {
+  if (timeline && e.action === 'start') timeline.starts.push({ instance: e.instance, at: Date.now(), ok: e.succeeded });
+});
+daemon.on('transition-done', () => timeline?.transitionsDone.push(Date.now()));
 
 process.on('message', (m) => {
   if (m?.cmd === 'exit') process.exit(0); // ends as is (a --cpu-prof profile is written on exit)
@@ -87,6 +121,15 @@ process.on('message', (m) => {
     if (probing) lag.enable();
     else lag.disable();
     lag.reset();
+    return;
+  }
+  if (m?.cmd === 'mark') {
+    timeline = { starts: [], transitionsDone: [] };
+    process.send({ id: m.id, node });
+    return;
+  }
+  if (m?.cmd === 'timeline') {
+    process.send({ id: m.id, node, timeline });
     return;
   }
   if (m?.cmd !== 'stats') return;

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench:daemon:scale — two Paceline daemons on loopback at scale (issue 13).
+// npm run bench:daemon:scale — two Paceline daemons at scale (issue 13), on loopback or in network namespaces.
 //
 // Two processes (scripts/bench-daemon-scale-node.mjs), one daemon each, the built-in dummy agent,
 // N resources (default 1,000) with a recurring monitor, half at home on each node (location 100).
@@ -11,8 +11,9 @@
 //   at rest     over --rest seconds once placed: UDP bytes sent per second and CPU per node (the
 //               nodes' event-loop delay probe, a 10 ms timer, is off meanwhile: it cost 0.4 % of a core)
 //   status      `status` through the control socket (as `paceline status --json` asks), median of 20
-//   failover    serv2 killed (SIGKILL) → every resource running on serv1 (detection is tickMs × deadTicks),
-//               with serv1's CPU and its wait for a core meanwhile
+//   failover    the fault on serv2 (--fault: kill -9 by default) → every resource running on serv1
+//               (detection is tickMs × deadTicks), with serv1's CPU and its wait for a core meanwhile, and
+//               its timeline from serv1's own events (below)
 // and, per phase and node, the event loop's largest delay and the peers lost (heartbeats are sent
 // from the event loop: a delay beyond the detection time loses the peer).
 //
@@ -24,12 +25,31 @@
 // placement: event loop's largest delay, peers lost · at rest: bytes sent per second (packets/s) ·
 // at rest: CPU (% of a core) · at rest: peers lost (the delay probe is off then) · at rest: resident
 // memory · status over the control socket (median / max of 20 ms, bytes, in-process ms) · serv2
-// killed → all running on serv1 (ms, transitions, CPU). --json adds every figure as JSON.
+// killed (or lost, hung: --fault) → all running on serv1 (ms, transitions, CPU), then the failover's breakdown,
+// the goal's verdict (≤ detection + 1 s) and, in namespaces, the safety verdict. --json adds every figure as JSON.
 // Options: --resources N  --monitor SECONDS (default 10)  --rest SECONDS (default 10)  --timeout SECONDS (each wait; default 600)  --json
 //          --settle SECONDS: wait between placement and the at-rest window (default 2)
 //          --membership JSON: membership settings for both daemons, e.g. '{"deadTicks":20}' (default: the default profile)
-// Only loopback traffic; the daemons' state directories (under TMPDIR: TMPDIR=/dev/shm puts them on
-// tmpfs) are removed at the end.
+//          --fault kill|lost|hang: what happens to serv2 (default kill):
+//              kill  SIGKILL of serv2 (on loopback, or in namespaces with --netns: its host answers on,
+//                    ICMP port unreachable: the easy case)
+//              lost  serv2 goes silent, as at a power loss: every process in its namespace frozen
+//                    (SIGSTOP) and its switch port and both ends of the crossover down at one instant
+//                    (implies --netns)
+//              hang  every process in serv2's namespace frozen, links up (implies --netns)
+//          --netns: the daemons in network namespaces (root; scripts/lib/scale-lab.mjs): the reference
+//              two-server setup — a LAN bridge and a crossover cable, fencing through the stub power
+//              switch of bench-failover-vip.mjs (reached over the LAN), the `paceline witness` arbiter
+//              on the LAN (the recommended setup; --no-witness without it). Not root: skipped, saying why.
+//          --observe SECONDS (namespaces): how long after the failover the survivor is watched (default 2)
+// In namespaces the failover is broken down from the survivor's own events (wall clock, t0 = the
+// fault): peer lost (detection), vote granted, fence call began / ended (the stub's log), fencing
+// confirmed, first start (the failover's transition under way), last start done, last transition
+// done; and checked: serv2 powered off (by serv1's fence call) before serv1 started anything, serv2's
+// processes never ran again (killed by the fence while frozen), serv1 never a fencing target,
+// each of serv2's resources started once on serv1, all N still running there after --observe.
+// Only loopback traffic, or traffic inside the namespaces it made; the daemons' state directories
+// (under TMPDIR: TMPDIR=/dev/shm puts them on tmpfs) and the namespaces are removed at the end.
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
@@ -38,8 +58,20 @@ import { cpus, tmpdir, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { controlRequest } from '@paceline/daemon';
+import { generateKey } from '@paceline/runtime';
+import { failoverLines, failoverTimeline, safetyChecks } from './lib/scale-failover.mjs';
 
+const VALUED = ['resources', 'monitor', 'rest', 'settle', 'timeout', 'membership', 'fault', 'observe'];
+const FLAGS = ['json', 'netns', 'no-witness'];
 const args = process.argv.slice(2);
+for (let i = 0; i < args.length; i++) {
+  const name = args[i].replace(/^--/, '');
+  if (!args[i].startsWith('--') || ![...VALUED, ...FLAGS].includes(name)) {
+    console.error(`bench-daemon-scale: unknown option ${args[i]} (--${[...VALUED, ...FLAGS].join(', --')})`);
+    process.exit(2);
+  }
+  if (VALUED.includes(name)) i++;
+}
 const opt = (name, dflt) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : dflt;
@@ -48,8 +80,22 @@ const N = Number(opt('resources', '1000'));
 const monitorS = Number(opt('monitor', '10'));
 const restS = Number(opt('rest', '10'));
 const settleS = Number(opt('settle', '2'));
+const observeS = Number(opt('observe', '2'));
+const fault = opt('fault', 'kill');
+if (!['kill', 'lost', 'hang'].includes(fault)) {
+  console.error(`bench-daemon-scale: --fault must be kill, lost or hang, got ${fault}`);
+  process.exit(2);
+}
+const netns = args.includes('--netns') || fault !== 'kill';
+const withWitness = netns && !args.includes('--no-witness');
 const here = dirname(fileURLToPath(import.meta.url));
+const repoRoot = join(here, '..');
+// In namespaces: root and `ip`, or a stated reason and exit 0; cleans up on every way out.
+const nsLab = netns ? await import('./lib/ns-lab.mjs') : undefined;
+if (nsLab) await nsLab.requireLab('bench-daemon-scale --netns', 'network namespaces and veth links', [['ip', ['-V']]], repoRoot);
 const root = mkdtempSync(join(tmpdir(), 'paceline-bench-scale-'));
+nsLab?.live.dirs.push(root);
+const lab = nsLab ? (await import('./lib/scale-lab.mjs')).openScaleLab(root) : undefined;
 
 function bindable(port) {
   return new Promise((resolve) => {
@@ -71,33 +117,38 @@ async function freePorts(count) {
   throw new Error('no free UDP ports on 127.0.0.1');
 }
 
-const base = await freePorts(8);
+const base = lab ? 0 : await freePorts(8);
+const addresses = lab?.addresses ?? {
+  serv1: { lan: `127.0.0.1:${base}`, crossover: `127.0.0.1:${base + 2}` },
+  serv2: { lan: `127.0.0.1:${base + 4}`, crossover: `127.0.0.1:${base + 6}` },
+};
 const ids = Array.from({ length: N }, (_, i) => `r${String(i).padStart(4, '0')}`);
 const config = {
   properties: { clusterName: 'scale', stonithEnabled: false, noQuorumPolicy: 'ignore' },
-  nodes: [
-    { name: 'serv1', addresses: { lan: `127.0.0.1:${base}`, crossover: `127.0.0.1:${base + 2}` } },
-    { name: 'serv2', addresses: { lan: `127.0.0.1:${base + 4}`, crossover: `127.0.0.1:${base + 6}` } },
-  ],
+  nodes: ['serv1', 'serv2'].map((name) => ({ name, addresses: addresses[name] })),
   resources: ids.map((id) => ({ type: 'primitive', id, agent: 'paceline:dummy', ops: [{ name: 'monitor', interval: `${monitorS}s` }] })),
   constraints: ids.map((id, i) => ({ type: 'location', id: `${id}-home`, resource: id, node: i % 2 === 0 ? 'serv1' : 'serv2', score: 100 })),
 };
 const configFile = join(root, 'cluster.json');
 writeFileSync(configFile, JSON.stringify(config));
-const key = randomBytes(32).toString('hex');
+const keyFile = join(root, 'key');
+const key = lab ? (await generateKey(keyFile)).toString('hex') : randomBytes(32).toString('hex');
 const membership = opt('membership', undefined);
 const placeTimeoutS = Number(opt('timeout', '600'));
 if (membership !== undefined) process.env.BENCH_MEMBERSHIP = JSON.stringify(JSON.parse(membership));
+if (lab) process.env.BENCH_FENCE = lab.fenceCommand;
+const witness = withWitness ? await lab.startWitness(join(repoRoot, 'packages/cli/dist/main.js'), keyFile, configFile) : undefined;
+if (witness) process.env.BENCH_ARBITER = lab.witnessAddress;
 
 const children = new Map();
 let seq = 0;
 const pending = new Map();
 function start(node) {
   const stateDir = join(root, node);
-  const child = fork(join(here, 'bench-daemon-scale-node.mjs'), [node, configFile, stateDir, key], {
-    execArgv: (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+  const execArgv = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const argv = [node, configFile, stateDir, key];
+  const script = join(here, 'bench-daemon-scale-node.mjs');
+  const child = lab ? lab.spawnNode(node, [...execArgv, script, ...argv]) : fork(script, argv, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const ready = new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`${node} exited (${code}) before it was ready`)));
     child.on('message', (m) => {
@@ -122,6 +173,14 @@ function stats(node, light = false) {
       resolve(m);
     });
     children.get(node).child.send({ cmd: 'stats', id, light });
+  });
+}
+/** Asks `node` `cmd` and waits for its answer. */
+function ask(node, cmd) {
+  const id = ++seq;
+  return new Promise((resolve) => {
+    pending.set(id, resolve);
+    children.get(node).child.send({ cmd, id });
   });
 }
 /** Turns every node's event-loop delay probe on or off. */
@@ -160,7 +219,7 @@ async function settledStatus() {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const settled = (s) => s.lastTransition !== null && s.lastTransition.state !== 'running';
 
-const result = { resources: N, monitorS, loadavgStart: loadavg()[0] };
+const result = { resources: N, monitorS, fault, netns, witness: witness !== undefined, loadavgStart: loadavg()[0] };
 try {
   const t0 = Date.now();
   await Promise.all([start('serv1'), start('serv2')]);
@@ -236,8 +295,18 @@ try {
   const before = await stats('serv1');
   endPhase();
   lastRead = { done: before.transitionsDone, at: Date.now() };
-  const k = Date.now();
-  children.get('serv2').child.kill('SIGKILL');
+  if (witness) await sleep(witness.readyAt - Date.now()); // a fresh witness holds its votes back for a while
+  await ask('serv1', 'mark'); // serv1's failover timeline starts
+  const serv2 = children.get('serv2').child;
+  let k;
+  if (lab) {
+    const pids = lab.pids('serv2');
+    if (!pids.includes(serv2.pid)) throw new Error(`serv2's daemon (pid ${serv2.pid}) is not among the processes of its namespace (${pids.join(' ')})`);
+    k = lab.inject(fault, 'serv2', pids);
+  } else {
+    k = Date.now();
+    serv2.kill('SIGKILL');
+  }
   const after = await until(
     `all ${N} on serv1`,
     async () => {
@@ -252,12 +321,29 @@ try {
   result.failoverWaitMs = delta('runDelayMs', after, before);
   result.failoverTransitions = after.lastTransition.id - before.lastTransition.id;
   result.warnings = [...placed.warnings, ...after.warnings].slice(0, 5);
+  const { timeline } = await ask('serv1', 'timeline');
+  result.timeline = failoverTimeline(timeline, k, lab?.fenceCalls() ?? []);
+  if (lab) {
+    await sleep(observeS * 1000);
+    const s = await stats('serv1');
+    const exit = await Promise.race([new Promise((r) => serv2.once('exit', (_c, sig) => r(sig))), sleep(1000).then(() => serv2.signalCode)]);
+    result.safety = safetyChecks({
+      timeline,
+      t0: k,
+      calls: lab.fenceCalls(),
+      N,
+      runningAfter: s.running.serv1 ?? 0,
+      serv2Exit: exit ?? serv2.signalCode,
+      serv2Pids: lab.pids('serv2'),
+    });
+  }
 } finally {
   for (const { child } of children.values()) if (child.connected) child.send({ cmd: 'exit' });
   await sleep(process.env.BENCH_NODE_ARGS ? 3000 : 100);
   for (const { child } of children.values()) child.kill('SIGKILL');
   await sleep(200);
   rmSync(root, { recursive: true, force: true });
+  nsLab?.cleanup();
 }
 result.loadavgEnd = loadavg()[0];
 
@@ -266,7 +352,7 @@ const m = membership !== undefined ? JSON.parse(membership) : {};
 const detectionMs = (m.tickMs ?? 50) * (m.deadTicks ?? 6);
 const phaseCell = (p, node, probeOff = false) => `${probeOff ? 'probe off' : `${f(p?.loopDelayMaxMs[node] ?? 0)} ms`}, ${p?.lost[node] ?? 0} lost`;
 console.log(
-  `bench:daemon:scale — ${N} dummy resources (monitor every ${monitorS} s), two daemons on loopback, membership ${membership ?? 'default profile'} (detection ${detectionMs} ms); load average ${f(result.loadavgStart, 1)} → ${f(result.loadavgEnd, 1)} on ${cpus().length} cores`,
+  `bench:daemon:scale — ${N} dummy resources (monitor every ${monitorS} s), ${lab ? `two daemons in network namespaces (LAN bridge and crossover, stub power switch, ${witness ? 'witness arbiter' : 'no witness'})` : 'two daemons on loopback'}, membership ${membership ?? 'default profile'} (detection ${detectionMs} ms); load average ${f(result.loadavgStart, 1)} → ${f(result.loadavgEnd, 1)} on ${cpus().length} cores`,
 );
 console.log('| measure | serv1 (coordinator) | serv2 |');
 console.log('|---|---|---|');
@@ -292,7 +378,8 @@ console.log(
   `| status over the control socket (median / max of 20) | | ${f(result.status.medianMs, 1)} / ${f(result.status.maxMs, 1)} ms (${result.status.bytes} bytes; in-process ${f(result.status.inProcessMs, 2)} ms) |`,
 );
 console.log(
-  `| serv2 killed → all ${N} running on serv1 (detection ${detectionMs} ms) | ${f(result.failoverMs)} ms (${result.failoverTransitions} transitions, ${f(result.failoverCpuMs)} ms CPU, ${f(result.failoverWaitMs)} ms waiting for a core) | |`,
+  `| serv2 ${{ kill: 'killed (kill -9)', lost: 'lost (silent: frozen, links down)', hang: 'hung (frozen, links up)' }[fault]} → all ${N} running on serv1 (detection ${detectionMs} ms) | ${f(result.failoverMs)} ms (${result.failoverTransitions} transitions, ${f(result.failoverCpuMs)} ms CPU, ${f(result.failoverWaitMs)} ms waiting for a core) | |`,
 );
+for (const line of failoverLines(result, detectionMs)) console.log(line);
 if (result.warnings.length) console.log(`warnings logged: ${result.warnings.join(' | ')}`);
 if (args.includes('--json')) console.log(JSON.stringify(result, null, 1));
