@@ -12,9 +12,11 @@
 // transition ended since the mark).
 // (BENCH_LOG=DIR in the environment: each node's log at debug level in DIR/NODE.log. BENCH_FENCE=CMD:
 // fencing runs CMD NODE, exit 0 = off — otherwise it succeeds at once, the bench killing its peer
-// itself. BENCH_ARBITER=HOST:PORT: the `paceline witness` arbiter there.)
+// itself. BENCH_ARBITER=HOST:PORT: the `paceline witness` arbiter there. BENCH_PROFILE=DIR: a CPU
+// profile of the main thread from the mark to the timeline's question, DIR/NODE-failover.cpuprofile.)
 import dgram from 'node:dgram';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -125,11 +127,11 @@ process.on('message', (m) => {
   }
   if (m?.cmd === 'mark') {
     timeline = { starts: [], transitionsDone: [] };
-    process.send({ id: m.id, node });
+    void profile(true).then(() => process.send({ id: m.id, node }));
     return;
   }
   if (m?.cmd === 'timeline') {
-    process.send({ id: m.id, node, timeline });
+    void profile(false).then(() => process.send({ id: m.id, node, timeline }));
     return;
   }
   if (m?.cmd !== 'stats') return;
@@ -172,6 +174,23 @@ process.on('message', (m) => {
   });
   lag.reset();
 });
+/** BENCH_PROFILE=DIR: starts (on) or ends and writes (off) a CPU profile of this thread. */
+let session;
+async function profile(on) {
+  if (!process.env.BENCH_PROFILE) return;
+  if (on) {
+    session = new Session();
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: 500 });
+    await session.post('Profiler.start');
+  } else if (session) {
+    const { profile: p } = await session.post('Profiler.stop');
+    writeFileSync(join(process.env.BENCH_PROFILE, `${node}-failover.cpuprofile`), JSON.stringify(p));
+    session.disconnect();
+    session = undefined;
+  }
+}
 process.on('SIGTERM', () => void daemon.dispose().then(() => process.exit(0)));
 process.send({ ready: true, node });
 // The parent is gone (it ended or was stopped): end too, without stopping resources (dummies).

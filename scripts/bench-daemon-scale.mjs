@@ -41,6 +41,8 @@
 //              two-server setup — a LAN bridge and a crossover cable, fencing through the stub power
 //              switch of bench-failover-vip.mjs (reached over the LAN), the `paceline witness` arbiter
 //              on the LAN (the recommended setup; --no-witness without it). Not root: skipped, saying why.
+//          --lose serv2|serv1: the node lost (default serv2; serv1 is the coordinator, whose loss also
+//              moves the coordination and, without a witness, costs the survivor the fence-race delay)
 //          --observe SECONDS (namespaces): how long after the failover the survivor is watched (default 2)
 // In namespaces the failover is broken down from the survivor's own events (wall clock, t0 = the
 // fault): peer lost (detection), vote granted, fence call began / ended (the stub's log), fencing
@@ -61,7 +63,7 @@ import { controlRequest } from '@paceline/daemon';
 import { generateKey } from '@paceline/runtime';
 import { failoverLines, failoverTimeline, safetyChecks } from './lib/scale-failover.mjs';
 
-const VALUED = ['resources', 'monitor', 'rest', 'settle', 'timeout', 'membership', 'fault', 'observe'];
+const VALUED = ['resources', 'monitor', 'rest', 'settle', 'timeout', 'membership', 'fault', 'observe', 'lose'];
 const FLAGS = ['json', 'netns', 'no-witness'];
 const args = process.argv.slice(2);
 for (let i = 0; i < args.length; i++) {
@@ -86,6 +88,12 @@ if (!['kill', 'lost', 'hang'].includes(fault)) {
   console.error(`bench-daemon-scale: --fault must be kill, lost or hang, got ${fault}`);
   process.exit(2);
 }
+const victim = opt('lose', 'serv2');
+if (!['serv1', 'serv2'].includes(victim)) {
+  console.error(`bench-daemon-scale: --lose must be serv1 or serv2, got ${victim}`);
+  process.exit(2);
+}
+const survivor = victim === 'serv1' ? 'serv2' : 'serv1';
 const netns = args.includes('--netns') || fault !== 'kill';
 const withWitness = netns && !args.includes('--no-witness');
 const here = dirname(fileURLToPath(import.meta.url));
@@ -164,23 +172,25 @@ function start(node) {
 }
 /** Per node and phase: the event loop's largest delay and the peers lost (every answer resets them). */
 const phase = { loopDelayMaxMs: {}, lost: {} };
-function stats(node, light = false) {
+async function stats(node, light = false) {
+  const m = await ask(node, 'stats', { light });
+  phase.loopDelayMaxMs[node] = Math.max(phase.loopDelayMaxMs[node] ?? 0, m.loopDelayMaxMs ?? 0);
+  phase.lost[node] = (phase.lost[node] ?? 0) + (m.lost?.length ?? 0);
+  return m;
+}
+/** Asks `node` `cmd` and waits for its answer (a minute at most: a node that does not answer is an error, not a hang). */
+function ask(node, cmd, extra = {}) {
   const id = ++seq;
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      pending.delete(id);
+      reject(new Error(`${node} did not answer ${cmd} within 60 s`));
+    }, 60_000);
     pending.set(id, (m) => {
-      phase.loopDelayMaxMs[node] = Math.max(phase.loopDelayMaxMs[node] ?? 0, m.loopDelayMaxMs ?? 0);
-      phase.lost[node] = (phase.lost[node] ?? 0) + (m.lost?.length ?? 0);
+      clearTimeout(timer);
       resolve(m);
     });
-    children.get(node).child.send({ cmd: 'stats', id, light });
-  });
-}
-/** Asks `node` `cmd` and waits for its answer. */
-function ask(node, cmd) {
-  const id = ++seq;
-  return new Promise((resolve) => {
-    pending.set(id, resolve);
-    children.get(node).child.send({ cmd, id });
+    children.get(node).child.send({ cmd, id, ...extra });
   });
 }
 /** Turns every node's event-loop delay probe on or off. */
@@ -210,16 +220,16 @@ async function until(what, check, timeoutMs) {
  * of ms at 1,000 resources), which polling it every half second added to the placement measured.
  */
 let lastRead = { done: -1, at: 0 };
-async function settledStatus() {
-  const light = await stats('serv1', true);
+async function settledStatus(node = 'serv1') {
+  const light = await stats(node, true);
   if (light.transitionsDone === lastRead.done && Date.now() - lastRead.at < 5000) return undefined;
   lastRead = { done: light.transitionsDone, at: Date.now() };
-  return stats('serv1');
+  return stats(node);
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const settled = (s) => s.lastTransition !== null && s.lastTransition.state !== 'running';
 
-const result = { resources: N, monitorS, fault, netns, witness: witness !== undefined, loadavgStart: loadavg()[0] };
+const result = { resources: N, monitorS, fault, lost: victim, netns, witness: witness !== undefined, loadavgStart: loadavg()[0] };
 try {
   const t0 = Date.now();
   await Promise.all([start('serv1'), start('serv2')]);
@@ -292,26 +302,26 @@ try {
   }
   result.status = { medianMs: median(latencies), maxMs: Math.max(...latencies), bytes: statusBytes, inProcessMs: b2status.statusMs };
 
-  const before = await stats('serv1');
+  const before = await stats(survivor);
   endPhase();
   lastRead = { done: before.transitionsDone, at: Date.now() };
   if (witness) await sleep(witness.readyAt - Date.now()); // a fresh witness holds its votes back for a while
-  await ask('serv1', 'mark'); // serv1's failover timeline starts
-  const serv2 = children.get('serv2').child;
+  await ask(survivor, 'mark'); // the survivor's failover timeline starts
+  const lost = children.get(victim).child;
   let k;
   if (lab) {
-    const pids = lab.pids('serv2');
-    if (!pids.includes(serv2.pid)) throw new Error(`serv2's daemon (pid ${serv2.pid}) is not among the processes of its namespace (${pids.join(' ')})`);
-    k = lab.inject(fault, 'serv2', pids);
+    const pids = lab.pids(victim);
+    if (!pids.includes(lost.pid)) throw new Error(`${victim}'s daemon (pid ${lost.pid}) is not among the processes of its namespace (${pids.join(' ')})`);
+    k = lab.inject(fault, victim, pids);
   } else {
     k = Date.now();
-    serv2.kill('SIGKILL');
+    lost.kill('SIGKILL');
   }
   const after = await until(
-    `all ${N} on serv1`,
+    `all ${N} on ${survivor}`,
     async () => {
-      const s = await settledStatus();
-      return s !== undefined && s.running.serv1 === N && settled(s) ? s : undefined;
+      const s = await settledStatus(survivor);
+      return s !== undefined && s.running[survivor] === N && settled(s) ? s : undefined;
     },
     placeTimeoutS * 1000,
   );
@@ -319,22 +329,24 @@ try {
   result.failover = endPhase();
   result.failoverCpuMs = after.cpuMs - before.cpuMs;
   result.failoverWaitMs = delta('runDelayMs', after, before);
-  result.failoverTransitions = after.lastTransition.id - before.lastTransition.id;
   result.warnings = [...placed.warnings, ...after.warnings].slice(0, 5);
-  const { timeline } = await ask('serv1', 'timeline');
-  result.timeline = failoverTimeline(timeline, k, lab?.fenceCalls() ?? []);
+  const { timeline } = await ask(survivor, 'timeline');
+  result.failoverTransitions = timeline.transitionsDone.length;
+  result.timeline = failoverTimeline(timeline, k, lab?.fenceCalls() ?? [], survivor, victim);
   if (lab) {
     await sleep(observeS * 1000);
-    const s = await stats('serv1');
-    const exit = await Promise.race([new Promise((r) => serv2.once('exit', (_c, sig) => r(sig))), sleep(1000).then(() => serv2.signalCode)]);
+    const s = await stats(survivor);
+    const exit = await Promise.race([new Promise((r) => lost.once('exit', (_c, sig) => r(sig))), sleep(1000).then(() => lost.signalCode)]);
     result.safety = safetyChecks({
       timeline,
       t0: k,
       calls: lab.fenceCalls(),
       N,
-      runningAfter: s.running.serv1 ?? 0,
-      serv2Exit: exit ?? serv2.signalCode,
-      serv2Pids: lab.pids('serv2'),
+      runningAfter: s.running[survivor] ?? 0,
+      survivor,
+      victim,
+      lostExit: exit ?? lost.signalCode,
+      lostPids: lab.pids(victim),
     });
   }
 } finally {
@@ -378,8 +390,8 @@ console.log(
   `| status over the control socket (median / max of 20) | | ${f(result.status.medianMs, 1)} / ${f(result.status.maxMs, 1)} ms (${result.status.bytes} bytes; in-process ${f(result.status.inProcessMs, 2)} ms) |`,
 );
 console.log(
-  `| serv2 ${{ kill: 'killed (kill -9)', lost: 'lost (silent: frozen, links down)', hang: 'hung (frozen, links up)' }[fault]} → all ${N} running on serv1 (detection ${detectionMs} ms) | ${f(result.failoverMs)} ms (${result.failoverTransitions} transitions, ${f(result.failoverCpuMs)} ms CPU, ${f(result.failoverWaitMs)} ms waiting for a core) | |`,
+  `| ${victim} ${{ kill: 'killed (kill -9)', lost: 'lost (silent: frozen, links down)', hang: 'hung (frozen, links up)' }[fault]} → all ${N} running on ${survivor} (detection ${detectionMs} ms) | ${f(result.failoverMs)} ms (${result.failoverTransitions} transitions, ${f(result.failoverCpuMs)} ms CPU, ${f(result.failoverWaitMs)} ms waiting for a core) | |`,
 );
-for (const line of failoverLines(result, detectionMs)) console.log(line);
+for (const line of failoverLines(result, detectionMs, survivor, victim)) console.log(line);
 if (result.warnings.length) console.log(`warnings logged: ${result.warnings.join(' | ')}`);
 if (args.includes('--json')) console.log(JSON.stringify(result, null, 1));
