@@ -14,7 +14,9 @@ import type { UpdateAnswer } from './admin.js';
 import { coordinatorStep, docRetransmitTargets, inline, type CoreCommand, type CoreEvent, type CoreState, type TransitionInfo } from './core.js';
 import type { FenceHook } from './membership-driver.js';
 import type { ClusterDoc, DistOmit, PeerMessageBody } from './messages.js';
-import { SchedulerThread } from './scheduler-thread.js';
+import { SchedulerThread, type ScheduleReply } from './scheduler-thread.js';
+import { sameRun, speculatedRun } from './speculation.js';
+import type { ScheduleInput } from '@paceline/scheduler';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -63,6 +65,8 @@ export class CoreDriver {
   /** A scheduler run held while a lost peer is fenced, and until when runs may be held (see schedule). */
   private held: Extract<CoreCommand, { type: 'schedule' }> | undefined;
   private holdUntil: number | undefined;
+  /** The failover's run computed while `node` is fenced (speculation.ts). */
+  private speculated: { readonly node: string; readonly input: ScheduleInput; readonly reply: Promise<ScheduleReply> } | undefined;
 
   constructor(
     private readonly p: CoreDriverPorts,
@@ -86,7 +90,7 @@ export class CoreDriver {
     // must run (and record their parameters) with the definition they were planned with.
     for (const c of r.commands) if (c.type === 'config-changed') this.command(c);
     for (const c of r.commands) if (c.type !== 'config-changed') this.command(c);
-    if (this.held !== undefined && !this.fencingLostPeer()) this.release(this.held);
+    if (this.held !== undefined && this.fencingLostPeers().length === 0) this.release(this.held);
   }
 
   private command(c: CoreCommand): void {
@@ -134,26 +138,57 @@ export class CoreDriver {
 
   /**
    * Runs the scheduler in its thread. A run asked while a lost peer is to be fenced (membership
-   * waits for the fence delay or for the result) is held until the result, at most FENCE_WAIT_MS from the
+   * waits for the arbiter's vote, the fence delay or the result) is held until the result, at most FENCE_WAIT_MS from the
    * first one held: the confirmation changes the picture (the peer proven down, its resources
    * recovered), and the core would abandon the run — at a thousand resources a third of a second
    * of CPU on a thread that the failover's own run then waits behind. Holding a run never starts
    * anything; a fence that takes longer (a real device: seconds) lets it go after the wait.
+   * Meanwhile the run the confirmation will ask for is computed ahead (`speculate`, speculation.ts)
+   * and answers it if the confirmation leaves the picture as assumed.
    */
   private schedule(c: Extract<CoreCommand, { type: 'schedule' }>): void {
     const now = this.p.clock.now();
-    if (!this.fencingLostPeer()) this.holdUntil = undefined;
+    if (this.fencingLostPeers().length === 0) this.holdUntil = undefined;
     else if (now < (this.holdUntil ??= now + FENCE_WAIT_MS)) {
       this.held = c;
+      this.speculate(now);
       void this.p.clock.sleep(this.holdUntil - now, this.p.lifetime).then(
         () => this.release(c),
         () => undefined,
       );
       return;
     }
-    void this.thread
-      .run(c.input)
-      .then((r) => this.step({ type: 'scheduled', id: c.id, ...(r.transition ? { transition: r.transition } : { error: r.error }), now: this.p.clock.now() }));
+    void this.answer(c).then((r) =>
+      this.step({ type: 'scheduled', id: c.id, ...(r.transition ? { transition: r.transition } : { error: r.error }), now: this.p.clock.now() }),
+    );
+  }
+
+  /**
+   * The run's answer: the one computed while the fencing ran when `c` is the run it assumed (and it
+   * has a transition), else the thread's. The speculated run is dropped once its peer is no longer
+   * being fenced and a run did not match it.
+   */
+  private async answer(c: Extract<CoreCommand, { type: 'schedule' }>): Promise<ScheduleReply> {
+    const spec = this.speculated;
+    if (spec !== undefined && sameRun(spec.input, c.input, spec.node)) {
+      this.speculated = undefined;
+      const r = await spec.reply;
+      if (r.transition !== undefined) {
+        this.p.log.debug(`scheduler run ${c.id}: computed while ${spec.node} was being fenced`);
+        return r;
+      }
+    } else if (spec !== undefined && !this.fencingLostPeers().includes(spec.node)) this.speculated = undefined;
+    return this.thread.run(c.input);
+  }
+
+  /** While one lost peer is being fenced: its failover's run, computed now on the state the confirmation will give (speculation.ts). */
+  private speculate(now: number): void {
+    const fencing = this.fencingLostPeers();
+    if (fencing.length !== 1) return;
+    const node = fencing[0]!;
+    const input = speculatedRun(this.state, node, now);
+    if (input === undefined || (this.speculated?.node === node && sameRun(this.speculated.input, input, node))) return;
+    this.speculated = { node, input, reply: this.thread.speculate(input) };
   }
 
   /** The held run goes to the thread (the wait is over, or the fencing ended without a new run). */
@@ -164,10 +199,16 @@ export class CoreDriver {
     this.schedule(c);
   }
 
-  /** Some lost peer is to be fenced (after the fence delay) or being fenced, and the result is not in yet. */
-  private fencingLostPeer(): boolean {
-    for (const p of Object.values(this.p.membership().peers)) if (!p.member && (p.fence.phase === 'pending' || p.fence.phase === 'requested')) return true;
-    return false;
+  /**
+   * The lost peers to be fenced (while this node asks the arbiter for its vote, or after the fence
+   * delay) or being fenced, whose result is not in yet.
+   */
+  private fencingLostPeers(): string[] {
+    const m = this.p.membership();
+    const voting = m.vote?.phase === 'asking';
+    return Object.entries(m.peers)
+      .filter(([, p]) => !p.member && (p.fence.phase === 'pending' || p.fence.phase === 'requested' || (voting && p.fence.phase === 'none')))
+      .map(([name]) => name);
   }
 
   private async runTransition(c: Extract<CoreCommand, { type: 'run' }>): Promise<void> {

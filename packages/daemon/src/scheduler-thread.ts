@@ -50,6 +50,8 @@ interface Asked {
   readonly id: number;
   readonly input: ScheduleInput;
   readonly resolve: (r: ScheduleReply) => void;
+  /** Asked ahead of the core (speculation.ts): `abandon` leaves it be. */
+  readonly speculative?: boolean;
 }
 
 /** `next` is `sent` with another epoch and every other part the same object (values are never changed in place). */
@@ -84,17 +86,26 @@ export class SchedulerThread {
     });
   }
 
+  /**
+   * A run asked ahead of the core (speculation.ts) when the thread is free, else answered ABANDONED
+   * at once (it never waits, nor displaces a run the core asked for); `abandon` leaves it be.
+   */
+  speculate(input: ScheduleInput): Promise<ScheduleReply> {
+    if (this.disposed || this.busy !== undefined) return Promise.resolve({ id: 0, error: ABANDONED });
+    return new Promise((resolve) => this.post({ id: ++this.seq, input, resolve, speculative: true }));
+  }
+
   /** Starts the thread now (before the first run needs it). */
   prestart(): void {
     if (!this.disposed) this.worker ??= this.start();
   }
 
-  /** The runs asked for are no longer wanted: each is answered ABANDONED now (the next run waits until the thread is free). */
+  /** The runs the core asked for are no longer wanted: each is answered ABANDONED now (the next run waits until the thread is free). */
   abandon(): void {
     this.held?.resolve({ id: this.held.id, error: ABANDONED });
     this.held = undefined;
     const busy = this.busy;
-    if (busy === undefined || !busy.wanted) return;
+    if (busy === undefined || !busy.wanted || busy.asked.speculative === true) return;
     busy.wanted = false;
     busy.asked.resolve({ id: busy.asked.id, error: ABANDONED });
   }
