@@ -161,4 +161,23 @@ describe('the scheduler off the event loop', () => {
       await thread.dispose();
     }
   });
+
+  test("SchedulerThread: a speculative run goes only to a free thread, and the core's abandon leaves it be", async () => {
+    const a = reported(initialCoreState('serv1', docWith(80), view(), { scheduler: 'worker' }));
+    const input = of(a.commands, 'schedule')[0]!.input;
+    const here = schedule(input);
+    const thread = new SchedulerThread();
+    try {
+      const ahead = thread.speculate(input);
+      thread.abandon(); // the core abandons its own runs, not this one
+      const busy = thread.speculate(input); // the thread is taken: answered at once, nothing queued
+      const next = thread.run({ ...input, now: input.now + 1 }); // waits for the thread
+      expect((await busy).error).toBe(ABANDONED);
+      expect((await ahead).transition?.actions).toEqual(here.actions);
+      expect((await next).transition?.actions).toEqual(here.actions);
+    } finally {
+      await thread.dispose();
+    }
+    expect((await thread.speculate(input)).error).toBe(ABANDONED);
+  });
 });
