@@ -178,8 +178,9 @@ function findOrphans(config: ClusterConfig, status: ClusterStatus): { id: string
   const out = new Map<string, { id: string; agent?: string; definitions?: Map<string, OrphanDefinition> }>();
   for (const n of status.nodes) {
     for (const h of n.history) {
-      const base = h.resource.includes(':') ? h.resource.replace(/:\d+$/, '') : h.resource;
-      if (known.has(h.resource) || known.has(base) || h.ops.length === 0) continue;
+      // Most histories are of a configured resource: asked first, before the instance number is cut off.
+      if (h.ops.length === 0 || known.has(h.resource)) continue;
+      if (h.resource.includes(':') && known.has(h.resource.replace(/:\d+$/, ''))) continue;
       let o = out.get(h.resource);
       if (o === undefined) {
         o = { id: h.resource, ...(h.agent ? { agent: h.agent } : {}) };

@@ -142,7 +142,7 @@ export function unpackStatus(
         const before = histories.get(r.id);
         const after = afterStoppedProbe(before ?? initialHistory(r), r);
         if (after !== before) histories.set(r.id, after);
-        knownOn.set(r.id, (knownOn.get(r.id) ?? new Set<string>()).add(ns.name));
+        known(knownOn, r.id).add(ns.name);
         continue;
       }
       const ctx: ReplayContext = {
@@ -160,7 +160,7 @@ export function unpackStatus(
       if (settled.adjustments.length > 0) adjustments.push(...settled.adjustments);
       if (settled.fence.length > 0) for (const reason of settled.fence) nodes.fence(ns.name, reason);
       if (settled.standby) node.standby = true;
-      if (settled.known) knownOn.set(r.id, (knownOn.get(r.id) ?? new Set<string>()).add(ns.name));
+      if (settled.known) known(knownOn, r.id).add(ns.name);
     }
   }
 
@@ -179,6 +179,13 @@ export function unpackStatus(
 }
 
 const NOWHERE: readonly string[] = Object.freeze([]);
+
+/** The nodes where `id`'s state is known so far (a new set the first time). */
+function known(knownOn: Map<string, Set<string>>, id: string): Set<string> {
+  let nodes = knownOn.get(id);
+  if (nodes === undefined) knownOn.set(id, (nodes = new Set<string>()));
+  return nodes;
+}
 
 /** A history's operations in call order (most histories are recorded in it already: no copy then). */
 function inCallOrder(ops: readonly OpRecord[]): readonly OpRecord[] {
