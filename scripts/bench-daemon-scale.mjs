@@ -30,13 +30,15 @@
 // Options: --resources N  --monitor SECONDS (default 10)  --rest SECONDS (default 10)  --timeout SECONDS (each wait; default 600)  --json
 //          --settle SECONDS: wait between placement and the at-rest window (default 2)
 //          --membership JSON: membership settings for both daemons, e.g. '{"deadTicks":20}' (default: the default profile)
-//          --fault kill|lost|hang: what happens to serv2 (default kill):
+//          --fault kill|lost|hang|isolated: what happens to serv2 (default kill):
 //              kill  SIGKILL of serv2 (on loopback, or in namespaces with --netns: its host answers on,
 //                    ICMP port unreachable: the easy case)
 //              lost  serv2 goes silent, as at a power loss: every process in its namespace frozen
 //                    (SIGSTOP) and its switch port and both ends of the crossover down at one instant
 //                    (implies --netns)
 //              hang  every process in serv2's namespace frozen, links up (implies --netns)
+//              isolated  serv2's switch port and both ends of the crossover down, serv2 running (cut
+//                    cables; implies --netns): serv1 must fence it, and serv2 must not fence serv1
 //          --netns: the daemons in network namespaces (root; scripts/lib/scale-lab.mjs): the reference
 //              two-server setup — a LAN bridge and a crossover cable, fencing through the stub power
 //              switch of bench-failover-vip.mjs (reached over the LAN), the `paceline witness` arbiter
@@ -84,8 +86,8 @@ const restS = Number(opt('rest', '10'));
 const settleS = Number(opt('settle', '2'));
 const observeS = Number(opt('observe', '2'));
 const fault = opt('fault', 'kill');
-if (!['kill', 'lost', 'hang'].includes(fault)) {
-  console.error(`bench-daemon-scale: --fault must be kill, lost or hang, got ${fault}`);
+if (!['kill', 'lost', 'hang', 'isolated'].includes(fault)) {
+  console.error(`bench-daemon-scale: --fault must be kill, lost, hang or isolated, got ${fault}`);
   process.exit(2);
 }
 const victim = opt('lose', 'serv2');
@@ -390,7 +392,7 @@ console.log(
   `| status over the control socket (median / max of 20) | | ${f(result.status.medianMs, 1)} / ${f(result.status.maxMs, 1)} ms (${result.status.bytes} bytes; in-process ${f(result.status.inProcessMs, 2)} ms) |`,
 );
 console.log(
-  `| ${victim} ${{ kill: 'killed (kill -9)', lost: 'lost (silent: frozen, links down)', hang: 'hung (frozen, links up)' }[fault]} → all ${N} running on ${survivor} (detection ${detectionMs} ms) | ${f(result.failoverMs)} ms (${result.failoverTransitions} transitions, ${f(result.failoverCpuMs)} ms CPU, ${f(result.failoverWaitMs)} ms waiting for a core) | |`,
+  `| ${victim} ${{ kill: 'killed (kill -9)', lost: 'lost (silent: frozen, links down)', hang: 'hung (frozen, links up)', isolated: 'isolated (links cut, running)' }[fault]} → all ${N} running on ${survivor} (detection ${detectionMs} ms) | ${f(result.failoverMs)} ms (${result.failoverTransitions} transitions, ${f(result.failoverCpuMs)} ms CPU, ${f(result.failoverWaitMs)} ms waiting for a core) | |`,
 );
 for (const line of failoverLines(result, detectionMs, survivor, victim)) console.log(line);
 if (result.warnings.length) console.log(`warnings logged: ${result.warnings.join(' | ')}`);

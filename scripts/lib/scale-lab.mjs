@@ -27,6 +27,7 @@ export const FAULTS = {
   kill: 'kill -9 of every process on serv2 (its host answers on: ICMP port unreachable)',
   lost: 'serv2 goes silent (power loss): every process in its namespace frozen (SIGSTOP), its switch port and both ends of the crossover down at once',
   hang: 'every process on serv2 frozen (SIGSTOP), links up (no ICMP)',
+  isolated: "serv2's switch port and both ends of the crossover down, serv2 running (cut cables): it must not fence serv1",
 };
 
 /**
@@ -147,7 +148,8 @@ echo "$began $(date +%s.%N) $caller $1 off" >> ${fenceLog}
       else if (fault === 'lost') {
         signal('SIGSTOP');
         linksDown([PORT.lan[node], PORT.crossover[node], PORT.crossover[other]]);
-      } else throw new Error(`no fault ${fault}`);
+      } else if (fault === 'isolated') linksDown([PORT.lan[node], PORT.crossover[node], PORT.crossover[other]]);
+      else throw new Error(`no fault ${fault}`);
       return t0;
     },
     /** Every call of the fence hook so far: { began, ended (ms, wall clock), caller, target, outcome }. */
