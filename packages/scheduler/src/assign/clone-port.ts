@@ -11,6 +11,7 @@ import { INFINITY, addScores } from '@paceline/model';
 import type { Resource } from '../resources.js';
 import { leaves } from '../resources.js';
 import type { ScoreTable } from '../scores.js';
+import type { Cause, InstanceLimit } from '../reasons.js';
 import { nodeAvailable } from '../nodes.js';
 import { rolePriorityDelta, type CloneAssignPort, type CloneSettings } from '../clone/index.js';
 import { assign, available, currentRole, isManaged, nodeAttribute, noteScore, runningOn, statusOf, tableOf, type AssignState } from './state.js';
@@ -95,6 +96,13 @@ function instanceFacts(s: AssignState, cl: Resource, settings: CloneSettings): I
 }
 
 function instanceScores(s: AssignState, cloneScores: ScoreTable): Pick<Port, 'cloneScores' | 'instanceScores' | 'addPromotionScore' | 'limitInstanceScore'> {
+  // The cause of each limit, made once per limit (the stage asks per instance and node).
+  const causes = new Map<InstanceLimit, Cause>();
+  const causeOf = (limit: InstanceLimit): Cause => {
+    let cause = causes.get(limit);
+    if (cause === undefined) causes.set(limit, (cause = { kind: 'ban', ban: { kind: 'clone-instance', limit } }));
+    return cause;
+  };
   return {
     cloneScores: () => cloneScores,
     instanceScores: (r) => tableOf(s, firstLeaf(r)),
@@ -111,7 +119,7 @@ function instanceScores(s: AssignState, cloneScores: ScoreTable): Pick<Port, 'cl
         const old = table.get(node);
         if (old !== undefined && old > score) {
           table.set(node, score);
-          noteScore(s, l.id, node, { kind: 'ban', ban: { kind: 'clone-instance', limit } }, score);
+          noteScore(s, l.id, node, causeOf(limit), score);
         }
       }
     },

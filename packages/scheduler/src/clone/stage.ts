@@ -231,13 +231,18 @@ function limitToCloneNodes<R>(
 ): void {
   const s = port.settings;
   const orphan = port.orphan(r);
+  // One object per kind of limit, not per instance and node (a 32-node clone asks 1,024 times).
+  let banned: InstanceLimit | undefined;
+  let full: InstanceLimit | undefined;
   for (const node of port.instanceScores(r).keys()) {
     const parent = cloneScores.get(node);
-    if (!available(node) || orphan || parent === undefined) port.limitInstanceScore(r, node, -INFINITY, { kind: 'cannot-run' });
-    else if (parent < 0) port.limitInstanceScore(r, node, parent, { kind: 'clone-banned', clone: s.id });
-    else if ((tally.perNode.get(node) ?? 0) >= s.nodeMax) port.limitInstanceScore(r, node, -INFINITY, { kind: 'node-max', max: s.nodeMax });
+    if (!available(node) || orphan || parent === undefined) port.limitInstanceScore(r, node, -INFINITY, CANNOT_RUN);
+    else if (parent < 0) port.limitInstanceScore(r, node, parent, (banned ??= { kind: 'clone-banned', clone: s.id }));
+    else if ((tally.perNode.get(node) ?? 0) >= s.nodeMax) port.limitInstanceScore(r, node, -INFINITY, (full ??= { kind: 'node-max', max: s.nodeMax }));
   }
 }
+
+const CANNOT_RUN: InstanceLimit = Object.freeze({ kind: 'cannot-run' });
 
 /** Step 4 (promotable clones): roles chosen over the placed instances (`chooseRoles`) and written back as next roles. */
 function chooseInstanceRoles<R>(
