@@ -9,7 +9,7 @@
 // Usage (by the parent): node bench-daemon-scale-node.mjs NODE CONFIG.json STATE_DIR KEY_HEX
 // { cmd: 'mark' } starts a failover's timeline, { cmd: 'timeline' } returns it (wall-clock ms of the
 // first peer lost, arbiter vote granted, fencing confirmed, first start, and every start and
-// transition ended since the mark).
+// transition ended since the mark); { cmd: 'diagnose' }: where a stalled failover stands (diagnosis()).
 // (BENCH_LOG=DIR in the environment: each node's log at debug level in DIR/NODE.log. BENCH_FENCE=CMD:
 // fencing runs CMD NODE, exit 0 = off — otherwise it succeeds at once, the bench killing its peer
 // itself. BENCH_ARBITER=HOST:PORT: the `paceline witness` arbiter there. BENCH_PROFILE=DIR: a CPU
@@ -35,6 +35,8 @@ dgram.Socket.prototype.send = function (msg, ...rest) {
 };
 
 const warnings = [];
+/** The last 20 WARN and ERROR lines (never cleared: a stalled failover's diagnosis shows them). */
+const problems = [];
 // BENCH_LOG=DIR: this node's whole log at debug level in DIR/NODE.log as well (to trace an action
 // from the transition to the report that confirms it); warnings are collected either way.
 const logFile = process.env.BENCH_LOG ? createWriteStream(join(process.env.BENCH_LOG, `${node}.log`)) : undefined;
@@ -43,7 +45,11 @@ const logger = createLogger({
   stream: new Writable({
     write(c, _e, cb) {
       logFile?.write(c);
-      if (warnings.length < 50 && /^\S+ (WARN|ERROR)/.test(String(c))) warnings.push(String(c).trim());
+      if (/^\S+ (WARN|ERROR)/.test(String(c))) {
+        if (warnings.length < 50) warnings.push(String(c).trim());
+        problems.push(String(c).trim());
+        if (problems.length > 20) problems.shift();
+      }
       cb();
     },
   }),
@@ -134,6 +140,10 @@ process.on('message', (m) => {
     void profile(false).then(() => process.send({ id: m.id, node, timeline }));
     return;
   }
+  if (m?.cmd === 'diagnose') {
+    process.send({ id: m.id, node, diagnosis: diagnosis() });
+    return;
+  }
   if (m?.cmd !== 'stats') return;
   if (m.light) {
     // Without the status (it costs the daemon a read while resources move): CPU, loop delay, losses.
@@ -174,6 +184,21 @@ process.on('message', (m) => {
   });
   lag.reset();
 });
+/**
+ * Where a failover stands, from the daemon's status and events: membership as this node sees it,
+ * why the scheduler does not run (if it says), the last transition, where the resources are, the
+ * failover's timeline so far (wall-clock ms) and the last WARN/ERROR lines.
+ */
+function diagnosis() {
+  const s = daemon.status();
+  const where = {};
+  for (const r of s.resources) {
+    const k = `${r.node ?? 'nowhere'} ${r.role}`;
+    where[k] = (where[k] ?? 0) + 1;
+  }
+  const { resources: _r, membershipSettings: _m, ...rest } = s;
+  return { at: Date.now(), status: { ...rest, resources: where }, timeline: timeline && { ...timeline, starts: timeline.starts.length }, problems };
+}
 /** BENCH_PROFILE=DIR: starts (on) or ends and writes (off) a CPU profile of this thread. */
 let session;
 async function profile(on) {

@@ -28,6 +28,9 @@
 // killed (or lost, hung: --fault) → all running on serv1 (ms, transitions, CPU), then the failover's breakdown,
 // the goal's verdict (≤ detection + 1 s) and, in namespaces, the safety verdict. --json adds every figure as JSON.
 // Options: --resources N  --monitor SECONDS (default 10)  --rest SECONDS (default 10)  --timeout SECONDS (each wait; default 600)  --json
+//          --failover-timeout SECONDS: the wait for the failover (default 60); past it the bench prints where
+//              the survivor stands (its status, its failover timeline so far, its last WARN/ERROR lines, the fence
+//              calls) — also to DIR/stall.json with BENCH_LOG=DIR — and fails
 //          --settle SECONDS: wait between placement and the at-rest window (default 2)
 //          --membership JSON: membership settings for both daemons, e.g. '{"deadTicks":20}' (default: the default profile)
 //          --fault kill|lost|hang|isolated: what happens to serv2 (default kill):
@@ -57,15 +60,16 @@
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { controlRequest } from '@paceline/daemon';
 import { generateKey } from '@paceline/runtime';
 import { failoverLines, failoverTimeline, safetyChecks } from './lib/scale-failover.mjs';
+import { scaleNodes } from './lib/scale-nodes.mjs';
 
-const VALUED = ['resources', 'monitor', 'rest', 'settle', 'timeout', 'membership', 'fault', 'observe', 'lose'];
+const VALUED = ['resources', 'monitor', 'rest', 'settle', 'timeout', 'failover-timeout', 'membership', 'fault', 'observe', 'lose'];
 const FLAGS = ['json', 'netns', 'no-witness'];
 const args = process.argv.slice(2);
 for (let i = 0; i < args.length; i++) {
@@ -145,67 +149,21 @@ const keyFile = join(root, 'key');
 const key = lab ? (await generateKey(keyFile)).toString('hex') : randomBytes(32).toString('hex');
 const membership = opt('membership', undefined);
 const placeTimeoutS = Number(opt('timeout', '600'));
+const failoverTimeoutS = Number(opt('failover-timeout', '60'));
 if (membership !== undefined) process.env.BENCH_MEMBERSHIP = JSON.stringify(JSON.parse(membership));
 if (lab) process.env.BENCH_FENCE = lab.fenceCommand;
 const witness = withWitness ? await lab.startWitness(join(repoRoot, 'packages/cli/dist/main.js'), keyFile, configFile) : undefined;
 if (witness) process.env.BENCH_ARBITER = lab.witnessAddress;
 
-const children = new Map();
-let seq = 0;
-const pending = new Map();
-function start(node) {
-  const stateDir = join(root, node);
-  const execArgv = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const argv = [node, configFile, stateDir, key];
-  const script = join(here, 'bench-daemon-scale-node.mjs');
-  const child = lab ? lab.spawnNode(node, [...execArgv, script, ...argv]) : fork(script, argv, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const ready = new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`${node} exited (${code}) before it was ready`)));
-    child.on('message', (m) => {
-      if (m.ready) resolve();
-      else if (pending.has(m.id)) {
-        pending.get(m.id)(m);
-        pending.delete(m.id);
-      }
-    });
-  });
-  children.set(node, { child, stateDir });
-  return ready;
-}
-/** Per node and phase: the event loop's largest delay and the peers lost (every answer resets them). */
-const phase = { loopDelayMaxMs: {}, lost: {} };
-async function stats(node, light = false) {
-  const m = await ask(node, 'stats', { light });
-  phase.loopDelayMaxMs[node] = Math.max(phase.loopDelayMaxMs[node] ?? 0, m.loopDelayMaxMs ?? 0);
-  phase.lost[node] = (phase.lost[node] ?? 0) + (m.lost?.length ?? 0);
-  return m;
-}
-/** Asks `node` `cmd` and waits for its answer (a minute at most: a node that does not answer is an error, not a hang). */
-function ask(node, cmd, extra = {}) {
-  const id = ++seq;
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      pending.delete(id);
-      reject(new Error(`${node} did not answer ${cmd} within 60 s`));
-    }, 60_000);
-    pending.set(id, (m) => {
-      clearTimeout(timer);
-      resolve(m);
-    });
-    children.get(node).child.send({ cmd, id, ...extra });
-  });
-}
-/** Turns every node's event-loop delay probe on or off. */
-function probe(on) {
-  for (const { child } of children.values()) child.send({ cmd: 'probe', on });
-}
-/** The phase's figures so far, and a new phase. */
-function endPhase() {
-  const r = { loopDelayMaxMs: { ...phase.loopDelayMaxMs }, lost: { ...phase.lost } };
-  phase.loopDelayMaxMs = {};
-  phase.lost = {};
-  return r;
-}
+// The two node processes and the questions the bench asks them (scripts/lib/scale-nodes.mjs).
+const { children, start, ask, stats, probe, endPhase } = scaleNodes({
+  spawn: (node, argv, execArgv) => {
+    const script = join(here, 'bench-daemon-scale-node.mjs');
+    return lab ? lab.spawnNode(node, [...execArgv, script, ...argv]) : fork(script, argv, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  },
+  args: (node) => [node, configFile, join(root, node), key],
+  stateDir: (node) => join(root, node),
+});
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function until(what, check, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
@@ -325,8 +283,15 @@ try {
       const s = await settledStatus(survivor);
       return s !== undefined && s.running[survivor] === N && settled(s) ? s : undefined;
     },
-    placeTimeoutS * 1000,
-  );
+    failoverTimeoutS * 1000,
+  ).catch(async (e) => {
+    // A stalled failover: where the survivor stands, before everything is removed.
+    const { diagnosis } = await ask(survivor, 'diagnose');
+    const text = JSON.stringify({ error: e.message, faultAt: k, fenceCalls: lab?.fenceCalls(), [survivor]: diagnosis }, null, 1);
+    if (process.env.BENCH_LOG) writeFileSync(join(process.env.BENCH_LOG, 'stall.json'), text);
+    console.error(`the failover stalled; ${survivor}'s state:\n${text}`);
+    throw e;
+  });
   result.failoverMs = Date.now() - k;
   result.failover = endPhase();
   result.failoverCpuMs = after.cpuMs - before.cpuMs;
@@ -352,6 +317,9 @@ try {
     });
   }
 } finally {
+  // BENCH_LOG=DIR keeps the stub power switch's log and the witness's there too.
+  if (process.env.BENCH_LOG)
+    for (const f of ['fence-calls.log', 'witness.log']) if (existsSync(join(root, f))) copyFileSync(join(root, f), join(process.env.BENCH_LOG, f));
   for (const { child } of children.values()) if (child.connected) child.send({ cmd: 'exit' });
   await sleep(process.env.BENCH_NODE_ARGS ? 3000 : 100);
   for (const { child } of children.values()) child.kill('SIGKILL');

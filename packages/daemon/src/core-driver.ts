@@ -14,7 +14,7 @@ import type { UpdateAnswer } from './admin.js';
 import { coordinatorStep, docRetransmitTargets, inline, type CoreCommand, type CoreEvent, type CoreState, type TransitionInfo } from './core.js';
 import type { FenceHook } from './membership-driver.js';
 import type { ClusterDoc, DistOmit, PeerMessageBody } from './messages.js';
-import { SchedulerThread, type ScheduleReply } from './scheduler-thread.js';
+import { ABANDONED, SchedulerThread, type ScheduleReply } from './scheduler-thread.js';
 import { sameRun, speculatedRun } from './speculation.js';
 import type { ScheduleInput } from '@paceline/scheduler';
 
@@ -35,6 +35,8 @@ export interface CoreDriverPorts {
   /** The executor's action events (the daemon republishes them). */
   readonly events: ExecutorEvents;
   readonly fence?: FenceHook | undefined;
+  /** The scheduler's thread (default: a new one; tests give one whose worker they answer). */
+  readonly thread?: SchedulerThread;
   /** Aborted when the daemon ends: fencing and the executor stop waiting. */
   readonly lifetime: AbortSignal;
   /** The daemon has stopped: events are no longer taken. */
@@ -61,7 +63,7 @@ export interface CoreDriverPorts {
 export class CoreDriver {
   /** The transition running now, to abort when the core says so or the daemon stops. */
   private txn: { id: number; abort: AbortController } | undefined;
-  private readonly thread = new SchedulerThread();
+  private readonly thread: SchedulerThread;
   /** A scheduler run held while a lost peer is fenced, and until when runs may be held (see schedule). */
   private held: Extract<CoreCommand, { type: 'schedule' }> | undefined;
   private holdUntil: number | undefined;
@@ -72,6 +74,7 @@ export class CoreDriver {
     private readonly p: CoreDriverPorts,
     public state: CoreState,
   ) {
+    this.thread = p.thread ?? new SchedulerThread();
     // The scheduler's thread starts with the daemon (on every node: any may have to coordinate a
     // failover), not with the first run: loading its modules is about 0.3 s of CPU, which then
     // overlaps the cluster forming instead of delaying the first placement or a new coordinator's
@@ -167,6 +170,14 @@ export class CoreDriver {
    * The run's answer: the one computed while the fencing ran when `c` is the run it assumed (and it
    * has a transition), else the thread's. The speculated run is dropped once its peer is no longer
    * being fenced and a run did not match it.
+   *
+   * Only the run the core waits for may go to the thread: a run asked there while another waits
+   * for the thread replaces it, which is answered ABANDONED — and the core, for which that is a
+   * failed run, would schedule nothing more until the next change (at worst the
+   * cluster-recheck-interval, 15 minutes). After waiting for the speculated answer, `c` may no
+   * longer be that run: the core may have abandoned it and asked another meanwhile (the steps
+   * that follow the fencing's confirmation in the same turn: this node's report, the membership
+   * view). Then nothing is asked for it (the core drops its answer).
    */
   private async answer(c: Extract<CoreCommand, { type: 'schedule' }>): Promise<ScheduleReply> {
     const spec = this.speculated;
@@ -177,6 +188,7 @@ export class CoreDriver {
         this.p.log.debug(`scheduler run ${c.id}: computed while ${spec.node} was being fenced`);
         return r;
       }
+      if (this.state.scheduling?.id !== c.id) return { id: 0, error: ABANDONED };
     } else if (spec !== undefined && !this.fencingLostPeers().includes(spec.node)) this.speculated = undefined;
     return this.thread.run(c.input);
   }

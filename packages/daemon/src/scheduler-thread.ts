@@ -43,6 +43,9 @@ function workerUrl(): URL {
   return here.pathname.endsWith('/src/') ? new URL('../dist/schedule-worker.js', here) : new URL('./schedule-worker.js', here);
 }
 
+/** What SchedulerThread uses of its worker (a Worker on schedule-worker.ts; tests give one they answer themselves). */
+export type SchedulerWorker = Pick<Worker, 'postMessage' | 'on' | 'unref' | 'terminate'>;
+
 /** The answer given to a run that was abandoned. */
 export const ABANDONED = 'abandoned: a newer run replaces it';
 
@@ -62,7 +65,7 @@ function onlyEpochChanged(sent: ClusterConfig | undefined, next: ClusterConfig):
 }
 
 export class SchedulerThread {
-  private worker: Worker | undefined;
+  private worker: SchedulerWorker | undefined;
   private sentConfig: ClusterConfig | undefined;
   private seq = 0;
   /** The run the thread computes now (posted, not answered), and whether it is still wanted. */
@@ -70,6 +73,8 @@ export class SchedulerThread {
   /** The run asked for while the thread was busy: posted when it is free (only the newest is kept). */
   private held: Asked | undefined;
   private disposed = false;
+
+  constructor(private readonly spawn: () => SchedulerWorker = () => new Worker(workerUrl())) {}
 
   /**
    * Runs `schedule(input)` in the thread; resolves with its answer (never rejects). While the thread
@@ -128,8 +133,8 @@ export class SchedulerThread {
     }
   }
 
-  private start(): Worker {
-    const w = new Worker(workerUrl());
+  private start(): SchedulerWorker {
+    const w = this.spawn();
     w.unref(); // it never keeps the process alive on its own
     w.on('message', (r: ScheduleReply) => {
       if (this.worker !== w || this.busy?.asked.id !== r.id) return;
@@ -151,7 +156,7 @@ export class SchedulerThread {
   }
 
   /** The thread is gone: the run it computed is answered with `error` (when still wanted); the next run starts a new thread. */
-  private fail(w: Worker, error: string): void {
+  private fail(w: SchedulerWorker, error: string): void {
     if (this.worker !== w) return;
     this.worker = undefined;
     this.sentConfig = undefined;

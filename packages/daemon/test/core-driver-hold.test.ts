@@ -6,85 +6,17 @@
  * the picture as assumed. (The thread's `run` and `speculate` are watched and answered here: what
  * is under test is when the driver hands runs to it and which answer the core gets.)
  */
-import type { MembershipState } from '@paceline/membership';
-import { AgentRegistry, silentLogger, type Clock } from '@paceline/agent-api';
-import { ExecutorEvents } from '@paceline/executor';
-import { ExecaCommandRunner } from '@paceline/runtime';
-import { initialCoreState, type MembershipView, type NodeReportData } from '../src/core.js';
-import { CoreDriver, FENCE_WAIT_MS } from '../src/core-driver.js';
 import { schedule, type ScheduleInput } from '@paceline/scheduler';
+import { FENCE_WAIT_MS } from '../src/core-driver.js';
 import type { ScheduleReply } from '../src/scheduler-thread.js';
-import type { ClusterDoc } from '@paceline/daemon';
-
-const doc: ClusterDoc = {
-  epoch: 1,
-  config: {
-    epoch: 1,
-    properties: { stonithEnabled: false },
-    nodes: [
-      { name: 'serv1', addresses: { lan: '127.0.0.1:7001' } },
-      { name: 'serv2', addresses: { lan: '127.0.0.1:7003' } },
-    ],
-    resources: Array.from({ length: 3 }, (_, i) => ({ type: 'primitive', id: `r${i}`, agent: 'paceline:dummy' })),
-  },
-  quarantine: {},
-};
-const view = (serv2: boolean, safelyDown = false): MembershipView => ({
-  members: serv2 ? ['serv1', 'serv2'] : ['serv1'],
-  coordinator: 'serv1',
-  term: 1,
-  quorate: true,
-  mayRun: true,
-  mayRunReason: 'ok',
-  peers: { serv2: { member: serv2, safelyDown, reason: serv2 ? 'member' : 'lost', boot: 20, links: { lan: serv2 } } },
-});
-const report = (boot: number): NodeReportData => ({ boot, rev: 0, history: [], failures: [] });
-
-/** A clock whose sleeps end when the test says so. */
-class HeldClock implements Clock {
-  t = 1_700_000_000_000;
-  readonly sleeps: (() => void)[] = [];
-  now(): number {
-    return this.t;
-  }
-  sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => this.sleeps.push(() => ((this.t += ms), resolve())));
-  }
-}
+import { driverSetup } from './core-driver-kit.js';
 
 function setup() {
-  const clock = new HeldClock();
-  let fence: MembershipState['peers'][string]['fence'] = { phase: 'none' };
-  let member = true;
-  const lifetime = new AbortController();
-  const driver = new CoreDriver(
-    {
-      node: 'serv1',
-      log: silentLogger,
-      clock,
-      agents: new AgentRegistry([]),
-      runner: new ExecaCommandRunner(),
-      stateRoot: '/nonexistent',
-      events: new ExecutorEvents(),
-      lifetime: lifetime.signal,
-      stopped: () => false,
-      membership: () => ({ peers: { serv2: { member, fence } } }) as unknown as MembershipState,
-      reportsChanged: () => undefined,
-      dispatch: () => new Promise(() => undefined),
-      send: () => undefined,
-      broadcast: () => undefined,
-      answer: () => undefined,
-      persist: () => undefined,
-      replyWhenDurable: () => undefined,
-      configChanged: () => undefined,
-      transitionDone: () => undefined,
-    },
-    initialCoreState('serv1', doc, view(true), { scheduler: 'worker' }),
-  );
+  const t = driverSetup();
   // Every run handed to the thread, answered "failed" (the core then stays idle until the next change).
   const runs: ScheduleInput[] = [];
-  type Thread = { run(i: ScheduleInput): Promise<ScheduleReply>; speculate(i: ScheduleInput): Promise<ScheduleReply>; dispose(): Promise<void> };
-  const thread = (driver as unknown as { thread: Thread }).thread;
+  type Thread = { run(i: ScheduleInput): Promise<ScheduleReply>; speculate(i: ScheduleInput): Promise<ScheduleReply> };
+  const thread = (t.driver as unknown as { thread: Thread }).thread;
   thread.run = (input) => {
     runs.push(input);
     return Promise.resolve({ id: runs.length, error: 'answered by the test' });
@@ -96,32 +28,11 @@ function setup() {
     speculated.push(input);
     return Promise.resolve(answers.compute ? { id: 0, transition: schedule(input) } : { id: 0, error: 'answered by the test' });
   };
-  const lose = () => {
-    member = false;
-    fence = { phase: 'requested', since: 1 };
-    driver.step({ type: 'membership', view: view(false), now: clock.t });
-  };
-  const settle = () => new Promise((r) => setImmediate(r));
-  return {
-    clock,
-    driver,
-    runs,
-    speculated,
-    answers,
-    lose,
-    settle,
-    confirm: () => {
-      fence = { phase: 'confirmed', at: 2 };
-      driver.step({ type: 'fenced', node: 'serv2', reason: 'fenced by the test', now: clock.t });
-    },
-    fail: () => (fence = { phase: 'failed', retryTick: 9 }),
-    end: () => (lifetime.abort(), driver.dispose()),
-  };
+  return { ...t, runs, speculated, answers };
 }
 
 async function reported(t: ReturnType<typeof setup>): Promise<void> {
-  t.driver.step({ type: 'report', node: 'serv1', report: report(10), now: t.clock.t });
-  t.driver.step({ type: 'report', node: 'serv2', report: report(20), now: t.clock.t });
+  t.reported();
   await t.settle();
   expect(t.runs).toHaveLength(1); // nobody lost: the run goes to the thread at once
 }
