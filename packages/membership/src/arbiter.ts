@@ -131,12 +131,12 @@ export function encodeArbiter(message: ArbiterRequest | ArbiterReply, key: Uint8
 
 /** Checks and parses a request (at the arbiter). Never throws on packet content. */
 export function decodeArbiterRequest(packet: Uint8Array, key: Uint8Array): ArbiterDecodeResult<ArbiterRequest> {
-  return openFrame(ARBITER_MAGIC, packet, key, ArbiterRequest, 'Paceline witness request', ARBITER_MAX_PACKET_BYTES);
+  return openFrame(ARBITER_MAGIC, packet, key, ArbiterRequest, 'Paceline witness request', { maxBytes: ARBITER_MAX_PACKET_BYTES });
 }
 
 /** Checks and parses a reply (at the client). Never throws on packet content. */
 export function decodeArbiterReply(packet: Uint8Array, key: Uint8Array): ArbiterDecodeResult<ArbiterReply> {
-  return openFrame(ARBITER_MAGIC, packet, key, ArbiterReply, 'Paceline witness reply', ARBITER_MAX_PACKET_BYTES);
+  return openFrame(ARBITER_MAGIC, packet, key, ArbiterReply, 'Paceline witness reply', { maxBytes: ARBITER_MAX_PACKET_BYTES });
 }
 
 // ── Configuration ───────────────────────────────────────────────────────────────────────────

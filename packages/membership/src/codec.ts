@@ -1,10 +1,11 @@
 /**
  * The membership packet codec: `encode` signs a message, `decode` checks size, framing, HMAC-SHA256,
- * JSON and schema (frame.ts, magic "PCLM"), then the send time, and returns a reason instead of
+ * JSON and schema (frame.ts, magic "PCLM"; a usual heartbeat by the quick check, quick-check.ts), then the send time, and returns a reason instead of
  * throwing. Pure computation (node:crypto for the HMAC); no I/O.
  */
 import { openFrame, sealFrame } from './frame.js';
 import { WireMessage } from './messages.js';
+import { quickHeartbeat } from './quick-check.js';
 
 export const MAGIC = Buffer.from('PCLM', 'ascii');
 /** Default tolerance between the sender's `sentAt` and the receiver's clock. */
@@ -32,7 +33,7 @@ export function encode(message: WireMessage, key: Uint8Array): Buffer {
 
 /** Checks and parses a packet. Never throws on bad input; a bad key is a programming error and throws. */
 export function decode(packet: Uint8Array, key: Uint8Array, options: DecodeOptions = {}): DecodeResult {
-  const opened = openFrame(MAGIC, packet, key, WireMessage, 'Paceline membership', options.maxBytes);
+  const opened = openFrame(MAGIC, packet, key, WireMessage, 'Paceline membership', { maxBytes: options.maxBytes, quick: quickHeartbeat });
   if (opened.ok === undefined) return { error: opened.error, detail: opened.detail };
   const message = opened.ok;
   const skew = options.maxSkewMs ?? DEFAULT_MAX_SKEW_MS;

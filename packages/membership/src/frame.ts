@@ -40,22 +40,40 @@ function mac(key: Uint8Array, header: Uint8Array, body: Uint8Array): Buffer {
   return createHmac('sha256', key).update(header).update(body).digest();
 }
 
-/** Signs and frames a JSON value under `magic`. Throws only on a programming error (bad key, value too large). */
+/**
+ * Signs and frames a JSON value under `magic`. Throws only on a programming error (bad key, value
+ * too large). One buffer for the packet: the body is written after the header's place, the HMAC
+ * between them (a node at rest seals 40 heartbeats a second).
+ */
 export function sealFrame(magic: Buffer, value: unknown, key: Uint8Array, what: string): Buffer {
   checkKey(key);
-  const body = Buffer.from(JSON.stringify(value), 'utf8');
-  if (PREFIX_BYTES + body.length > MAX_PACKET_BYTES)
-    throw new MembershipError('MESSAGE_TOO_LARGE', `a ${what} message of ${body.length} bytes exceeds the ${MAX_PACKET_BYTES}-byte packet limit`);
-  const header = Buffer.alloc(HEADER_BYTES);
-  magic.copy(header, 0);
-  header.writeUInt8(FORMAT_VERSION, 4);
-  header.writeUInt8(0, 5);
-  header.writeUInt32BE(body.length, 6);
-  return Buffer.concat([header, mac(key, header, body), body]);
+  const json = JSON.stringify(value);
+  const length = Buffer.byteLength(json, 'utf8');
+  if (PREFIX_BYTES + length > MAX_PACKET_BYTES)
+    throw new MembershipError('MESSAGE_TOO_LARGE', `a ${what} message of ${length} bytes exceeds the ${MAX_PACKET_BYTES}-byte packet limit`);
+  const packet = Buffer.allocUnsafe(PREFIX_BYTES + length);
+  magic.copy(packet, 0);
+  packet.writeUInt8(FORMAT_VERSION, 4);
+  packet.writeUInt8(0, 5);
+  packet.writeUInt32BE(length, 6);
+  packet.write(json, PREFIX_BYTES, 'utf8');
+  mac(key, packet.subarray(0, HEADER_BYTES), packet.subarray(PREFIX_BYTES)).copy(packet, HEADER_BYTES);
+  return packet;
+}
+
+/** How `openFrame` checks a body. */
+export interface OpenOptions<T> {
+  /** Largest packet accepted (default `MAX_PACKET_BYTES`). */
+  readonly maxBytes?: number | undefined;
+  /**
+   * A quick check in front of the schema for the usual message (e.g. `quickHeartbeat`): returns the
+   * value only when the schema would accept it as it is, undefined otherwise (then the schema decides).
+   */
+  readonly quick?: ((json: unknown) => T | undefined) | undefined;
 }
 
 /**
- * Checks size, framing, magic, HMAC, JSON and `schema`, in that order. Never throws on packet
+ * Checks size, framing, magic, HMAC, JSON and `schema` (or `options.quick`), in that order. Never throws on packet
  * content; a bad key is a programming error and throws. `protocol` names the expected packet kind
  * in the "bad magic" detail.
  */
@@ -65,9 +83,10 @@ export function openFrame<S extends z.ZodType>(
   key: Uint8Array,
   schema: S,
   protocol: string,
-  maxBytes = MAX_PACKET_BYTES,
+  options: OpenOptions<z.infer<S>> = {},
 ): FrameResult<z.infer<S>> {
   checkKey(key);
+  const maxBytes = options.maxBytes ?? MAX_PACKET_BYTES;
   const fail = (error: FrameError, detail: string): FrameResult<never> => ({ error, detail });
   const buf = Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength);
   if (buf.length > maxBytes) return fail('oversized', `${buf.length} bytes exceeds the ${maxBytes}-byte limit`);
@@ -88,6 +107,8 @@ export function openFrame<S extends z.ZodType>(
   } catch (e) {
     return fail('malformed', `body is not JSON (${(e as Error).message})`);
   }
+  const quick = options.quick?.(json);
+  if (quick !== undefined) return { ok: quick };
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

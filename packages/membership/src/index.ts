@@ -10,3 +10,4 @@ export * from './step.js';
 export * from './safety.js';
 export * from './format.js';
 export * from './transport.js';
+export * from './quick-check.js';
