@@ -79,7 +79,9 @@ const oneOff = fc
       fc.array(counter, { maxLength: 3 }).map((value) => ({ kind: 'set' as const, value })),
       fc.constantFrom(Array(1024).fill('n'), Array(1025).fill('n'), [1, 2], [1, 2, 3], ['a'.repeat(256)]).map((value) => ({ kind: 'set' as const, value })),
       fc.constant({ kind: 'delete' as const }),
-      fc.tuple(fc.constantFrom('admin', 'V', 'members ', '__proto__', 'toString', 'constructor'), fc.jsonValue()).map(([k, value]) => ({ kind: 'add' as const, k, value })),
+      fc
+        .tuple(fc.constantFrom('admin', 'V', 'members ', '__proto__', 'toString', 'constructor'), fc.jsonValue())
+        .map(([k, value]) => ({ kind: 'add' as const, k, value })),
     ),
   )
   .map(([h, k, change]) => {
