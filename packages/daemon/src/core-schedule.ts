@@ -16,6 +16,8 @@ import {
 } from '@paceline/model';
 import { statusKey } from './view.js';
 import {
+  SCHEDULER_RETRY_FIRST_MS,
+  SCHEDULER_RETRY_MAX_MS,
   UNCLEAN_ATTRIBUTE,
   WORKER_FROM_PRIMITIVES,
   type CoreCommand,
@@ -141,6 +143,8 @@ export function maybeSchedule(s: Mutable<CoreState>, out: CoreCommand[], now: nu
     s.scheduling = undefined;
   }
   if (scheduleBlocker(s) !== undefined) return;
+  // After a failed run, the next waits for its time unless something unexpected changed the input.
+  if (s.schedulerFailed !== undefined && !s.urgent && now < s.schedulerFailed.retryAt) return;
   s.dirty = false;
   s.urgent = false;
   const status = buildStatus(s);
@@ -156,9 +160,10 @@ export function maybeSchedule(s: Mutable<CoreState>, out: CoreCommand[], now: nu
   try {
     transition = schedule({ config, status, now });
   } catch (e) {
-    out.push({ type: 'log', level: 'error', message: `the scheduler failed: ${(e as Error).message}` });
+    schedulerFailed(s, out, (e as Error).message, now);
     return;
   }
+  schedulerWorks(s, out);
   plan(s, out, run, transition);
 }
 
@@ -180,15 +185,42 @@ export function onScheduled(s: Mutable<CoreState>, out: CoreCommand[], e: Extrac
   if (run === undefined || run.id !== e.id) return;
   s.scheduling = undefined;
   if (e.transition === undefined) {
-    out.push({ type: 'log', level: 'error', message: `the scheduler failed: ${e.error ?? 'no answer'}` });
+    schedulerFailed(s, out, e.error ?? 'no answer', e.now);
     return;
   }
+  schedulerWorks(s, out);
   if (s.urgent || scheduleBlocker(s) !== undefined) {
     s.dirty = true;
     out.push({ type: 'log', level: 'debug', message: `scheduler run ${run.id} dropped: the cluster changed while it ran` });
     return;
   }
   plan(s, out, run, e.transition);
+}
+
+/**
+ * A run failed: it is asked again later (never left until the next change: a quiet cluster would
+ * wait for the recheck interval), after a delay that doubles with each failure in a row so that a
+ * scheduler that fails on every input does not spin.
+ */
+function schedulerFailed(s: Mutable<CoreState>, out: CoreCommand[], error: string, now: number): void {
+  const count = (s.schedulerFailed?.count ?? 0) + 1;
+  const delay = Math.min(SCHEDULER_RETRY_FIRST_MS * 2 ** Math.min(count - 1, 16), SCHEDULER_RETRY_MAX_MS);
+  s.schedulerFailed = { count, error, retryAt: now + delay };
+  s.dirty = true;
+  const times = count > 1 ? ` (${count} times in a row)` : '';
+  out.push({ type: 'log', level: 'error', message: `the scheduler failed${times}: ${error}; asking it again in ${delay / 1000} s` });
+}
+
+/** A run answered with a transition: failures in a row, if any, are over. */
+function schedulerWorks(s: Mutable<CoreState>, out: CoreCommand[]): void {
+  if (s.schedulerFailed === undefined) return;
+  out.push({ type: 'log', level: 'info', message: `the scheduler answers again after ${s.schedulerFailed.count} failed run(s)` });
+  s.schedulerFailed = undefined;
+}
+
+/** Whether a failed scheduler run is due to be asked again (the shell then feeds the core a `wake`). */
+export function schedulerRetryDue(s: CoreState, now: number): boolean {
+  return s.schedulerFailed !== undefined && s.dirty && s.scheduling === undefined && s.running === undefined && now >= s.schedulerFailed.retryAt;
 }
 
 /** A scheduler run's transition becomes the running one (or, with nothing to do, the cluster is idle). */

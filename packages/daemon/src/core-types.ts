@@ -125,7 +125,23 @@ export interface CoreState {
   readonly scheduleRuns: number;
   /** The scheduler run asked for (a `schedule` command) and not answered yet. */
   readonly scheduling?: PendingSchedule;
+  /** The last scheduler runs failed (no transition): how many in a row, the last error, and when to ask again. */
+  readonly schedulerFailed?: SchedulerFailure;
 }
+
+/**
+ * Scheduler runs that failed in a row (the thread died, or `schedule` threw). The run is asked
+ * again after a delay that doubles with each failure (SCHEDULER_RETRY_FIRST_MS up to
+ * SCHEDULER_RETRY_MAX_MS), or at once on an unexpected change; the first run that answers with a
+ * transition clears it.
+ */
+export interface SchedulerFailure {
+  readonly count: number;
+  readonly error: string;
+  readonly retryAt: number;
+}
+export const SCHEDULER_RETRY_FIRST_MS = 1_000;
+export const SCHEDULER_RETRY_MAX_MS = 60_000;
 
 /**
  * Where the scheduler runs. `inline`: inside `coordinatorStep` (a pure, synchronous call: the
@@ -199,6 +215,8 @@ export type CoreEvent =
   | { readonly type: 'scheduled'; readonly id: number; readonly transition?: Transition; readonly error?: string; readonly now: number }
   /** Operation failure, admin command, timer recheck: run the scheduler again. */
   | { readonly type: 'kick'; readonly reason: string; readonly now: number }
+  /** The time to ask a failed scheduler run again has come (`schedulerFailed.retryAt`): changes nothing else. */
+  | { readonly type: 'wake'; readonly now: number }
   | {
       readonly type: 'transition-done';
       readonly id: number;

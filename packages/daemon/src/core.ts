@@ -22,7 +22,7 @@ import { provenDown } from './core-peers.js';
 
 export * from './core-types.js';
 export { docRetransmitTargets, nextEpoch, updateBlocker, MAX_ANSWERED } from './core-doc.js';
-export { buildStatus, inline, limboConfig, membershipConflict, pruneActiveMonitors, scheduleBlocker, summaryText } from './core-schedule.js';
+export { buildStatus, inline, limboConfig, membershipConflict, pruneActiveMonitors, scheduleBlocker, schedulerRetryDue, summaryText } from './core-schedule.js';
 export { unaccountedPeer } from './core-peers.js';
 
 /** The state of a node that has just started with document `doc` (already validated). */
@@ -92,6 +92,8 @@ export function coordinatorStep(state: CoreState, event: CoreEvent): CoreResult 
       break;
     case 'kick':
       s.dirty = s.urgent = true;
+      break;
+    case 'wake':
       break;
     case 'scheduled':
       onScheduled(s, out, event);

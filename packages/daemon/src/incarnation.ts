@@ -13,7 +13,7 @@ import { initialState, membershipNodes, type MembershipEvent, type MembershipInp
 import { unboundedSignal, type Logger } from '@paceline/agent-api';
 import { ExecutorEvents } from '@paceline/executor';
 import type { PeerChannel } from './channel.js';
-import { initialCoreState, scheduleBlocker, type CoreEvent, type CoreState } from './core.js';
+import { initialCoreState, scheduleBlocker, schedulerRetryDue, type CoreEvent, type CoreState } from './core.js';
 import { CoreDriver } from './core-driver.js';
 import { ActionRpc } from './action-rpc.js';
 import { PeerRouter } from './peer-router.js';
@@ -301,6 +301,7 @@ export class Incarnation {
       this.router.broadcast({ type: 'doc-digest', key: this.core.docKey });
       this.durable.retryIfFailed(); // the space may be back
     }
+    if (schedulerRetryDue(this.core, this.o.clock.now())) this.feedCore({ type: 'wake', now: this.o.clock.now() });
     const recheck = this.core.config.properties.clusterRecheckInterval;
     if (recheck > 0 && this.tickCount % Math.max(1, Math.round(recheck / this.membership.config.tickMs)) === 0)
       this.feedCore({ type: 'kick', reason: 'cluster-recheck-interval', now: this.o.clock.now() });

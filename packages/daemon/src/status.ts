@@ -83,7 +83,10 @@ export function daemonStatus(i: StatusInput): DaemonStatus {
   const s = i.core;
   const cs = buildStatus(s);
   const { resources, warnings } = placement(i, cs);
-  const blocked = scheduleBlocker(s);
+  const failed = s.schedulerFailed;
+  const blocked =
+    scheduleBlocker(s) ??
+    (failed && `the scheduler failed ${failed.count} time(s) in a row (${failed.error}); asking it again at ${new Date(failed.retryAt).toISOString()}`);
   const replicas = replicaReports(cs);
   const arbiter = arbiterVote(m);
   const conflicts = identityConflicts(i.node, m);

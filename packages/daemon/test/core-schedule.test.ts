@@ -1,5 +1,5 @@
 import { schedule } from '@paceline/scheduler';
-import { initialCoreState, type CoreCommand, type CoreState, type MembershipView, type NodeReportData } from '../src/core.js';
+import { initialCoreState, schedulerRetryDue, type CoreCommand, type CoreState, type MembershipView, type NodeReportData } from '../src/core.js';
 import { run } from './core-steps.js';
 import { ABANDONED, SchedulerThread } from '../src/scheduler-thread.js';
 import type { ClusterDoc } from '@paceline/daemon';
@@ -113,7 +113,7 @@ describe('the scheduler off the event loop', () => {
     const a = reported(initialCoreState('serv1', docWith(3), view(), { scheduler: 'worker' }));
     const first = of(a.commands, 'schedule')[0]!;
     const b = run(a.state, [{ type: 'scheduled', id: first.id, error: 'boom', now }]);
-    expect(of(b.commands, 'log').map((l) => l.message)).toContain('the scheduler failed: boom');
+    expect(of(b.commands, 'log').map((l) => l.message)).toContain('the scheduler failed: boom; asking it again in 1 s');
     expect(b.state.scheduling).toBeUndefined();
   });
 
@@ -179,5 +179,39 @@ describe('the scheduler off the event loop', () => {
       await thread.dispose();
     }
     expect((await thread.speculate(input)).error).toBe(ABANDONED);
+  });
+
+  test('a failed run is asked again after a delay that doubles (1 s, 2 s, ... at most 60 s), at once on an unexpected change, and a transition clears it', () => {
+    const a = reported(initialCoreState('serv1', docWith(3), view(), { scheduler: 'worker' }));
+    const first = of(a.commands, 'schedule')[0]!;
+    const failed = run(a.state, [{ type: 'scheduled', id: first.id, error: 'the scheduler thread exited (code 1)', now }]);
+    expect(failed.state.schedulerFailed).toEqual({ count: 1, error: 'the scheduler thread exited (code 1)', retryAt: now + 1_000 });
+    expect(of(failed.commands, 'log').map((l) => l.message)).toContain('the scheduler failed: the scheduler thread exited (code 1); asking it again in 1 s');
+    expect(of(failed.commands, 'schedule')).toHaveLength(0);
+    // An expected change before the time asks nothing; the shell wakes the core once the time has come.
+    const early = run(failed.state, [{ type: 'report', node: 'serv2', report: { ...report(20), rev: 1 }, now: now + 999 }]);
+    expect(of(early.commands, 'schedule')).toHaveLength(0);
+    expect(schedulerRetryDue(early.state, now + 999)).toBe(false);
+    expect(schedulerRetryDue(early.state, now + 1_000)).toBe(true);
+    const retried = run(early.state, [{ type: 'wake', now: now + 1_000 }]);
+    const second = of(retried.commands, 'schedule');
+    expect(second).toHaveLength(1);
+    expect(schedulerRetryDue(retried.state, now + 1_000)).toBe(false); // asked: not due while it runs
+    // A second failure in a row waits twice as long.
+    const again = run(retried.state, [{ type: 'scheduled', id: second[0]!.id, error: 'boom', now: now + 1_100 }]);
+    expect(again.state.schedulerFailed).toEqual({ count: 2, error: 'boom', retryAt: now + 3_100 });
+    // An unexpected change (a peer lost) does not wait: its input differs.
+    const lost = run(again.state, [{ type: 'membership', view: view(['serv1']), now: now + 1_200 }]);
+    const third = of(lost.commands, 'schedule');
+    expect(third).toHaveLength(1);
+    // The first run that answers with a transition ends the failures.
+    const ok = run(lost.state, [{ type: 'scheduled', id: third[0]!.id, transition: schedule(third[0]!.input), now: now + 1_300 }]);
+    expect(ok.state.schedulerFailed).toBeUndefined();
+    expect(of(ok.commands, 'log').map((l) => l.message)).toContain('the scheduler answers again after 2 failed run(s)');
+    // The delay stops doubling at 60 s.
+    const many = run({ ...ok.state, dirty: true, schedulerFailed: { count: 20, error: 'x', retryAt: now } }, [{ type: 'wake', now: now + 10_000 }]);
+    const asked = of(many.commands, 'schedule')[0]!;
+    const capFailed = run(many.state, [{ type: 'scheduled', id: asked.id, error: 'x', now: now + 10_000 }]);
+    expect(capFailed.state.schedulerFailed?.retryAt).toBe(now + 10_000 + 60_000);
   });
 });
