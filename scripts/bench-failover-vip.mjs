@@ -48,11 +48,11 @@
 //   Default: both profiles, every scenario, with and without the witness (with it only when this build
 //   has `paceline witness`), keepalived for `lost`.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, cpSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { cleanup, killAllIn, live, requireLab, run } from './lib/ns-lab.mjs';
+import { cleanup, killAllIn, live, readFenceCalls, requireLab, run, writeStubFence } from './lib/ns-lab.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const cli = join(root, 'packages/cli/dist/main.js');
@@ -264,51 +264,18 @@ s.on('message', (m) => process.stdout.write(process.hrtime.bigint() + ' ' + m + 
 s.bind(0, () => setInterval(() => s.send('?', Number(port), vip, () => undefined), Number(every)));
 `;
 /**
- * The lab's power switch, reached over the LAN: `fence.sh NODE` powers NODE off (kills every process
- * in its namespace, takes its links down). Run in the caller's namespace (the daemon's): when the
- * caller's own lan is down the switch is unreachable and it exits 1. Every call is logged:
- * `UPTIME CALLER TARGET off|unreachable|unknown-node`.
+ * The lab's power switch (ns-lab.mjs writeStubFence), its calls stamped with the uptime, the clock
+ * the fault's instant is read from; `at` is when a call ended.
  */
 function writeFence(dir) {
-  const file = join(dir, 'fence.sh');
-  const log = join(dir, 'fence-calls.log');
-  writeFileSync(
-    file,
-    `#!/bin/sh
-now=$(cut -d' ' -f1 /proc/uptime)
-case "$(ip netns identify)" in
-  ${NS.serv1}) caller=serv1 ;;
-  ${NS.serv2}) caller=serv2 ;;
-  *) caller=unknown ;;
-esac
-case "$1" in
-  serv1) ns=${NS.serv1} ;;
-  serv2) ns=${NS.serv2} ;;
-  *) echo "$now $caller $1 unknown-node" >> ${log}; echo "fence.sh: unknown node $1" >&2; exit 1 ;;
-esac
-if ! ip -o link show dev ${IF.lan} 2>/dev/null | grep -q 'state UP'; then
-  echo "$now $caller $1 unreachable" >> ${log}
-  echo "fence.sh: the power switch is unreachable: $caller's ${IF.lan} is down" >&2
-  exit 1
-fi
-for p in $(ip netns pids "$ns"); do kill -9 "$p" 2>/dev/null; done
-ip -n "$ns" link set ${IF.lan} down || exit 1
-ip -n "$ns" link set ${IF.crossover} down || exit 1
-echo "$(cut -d' ' -f1 /proc/uptime) $caller $1 off" >> ${log}
-`,
-  );
-  chmodSync(file, 0o755);
+  writeStubFence(join(dir, 'fence.sh'), join(dir, 'fence-calls.log'), {
+    ns: { serv1: NS.serv1, serv2: NS.serv2 },
+    ifs: IF,
+    stamp: "cut -d' ' -f1 /proc/uptime",
+  });
 }
 function fenceCalls(dir) {
-  const file = join(dir, 'fence-calls.log');
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => {
-      const [at, caller, target, outcome] = l.split(' ');
-      return { at: Number(at), caller, target, outcome };
-    });
+  return readFenceCalls(join(dir, 'fence-calls.log')).map((c) => ({ at: c.ended, caller: c.caller, target: c.target, outcome: c.outcome }));
 }
 
 function writeConfig(dir) {

@@ -1,8 +1,9 @@
-// Shared by the benchmarks that build network namespaces (bench-failover-lossy, bench-failover-vip):
+// Shared by the benchmarks that build network namespaces (bench-failover-lossy, bench-failover-vip,
+// bench-daemon-scale --netns):
 // what they create is registered in `live` and removed on every way out (normal exit, signals,
 // uncaught errors); commands run with argument arrays and fail loudly.
 import { spawnSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Processes, namespaces and directories to remove on exit. */
@@ -89,4 +90,53 @@ export async function requireLab(bench, why, tools, repoRoot) {
     process.exit(2);
   }
   return import(join(repoRoot, 'packages/daemon/dist/index.js'));
+}
+
+/**
+ * The lab's power switch, reached over the LAN: `FILE NODE` powers NODE off (kills every process in
+ * its namespace, takes its `ifs.lan` and `ifs.crossover` links down). It runs in the caller's
+ * namespace (the daemon's): when the caller's own lan is down the switch is unreachable and it
+ * exits 1. `ns` maps each server's name to its namespace. Every call appends a line to `log`:
+ * `BEGAN ENDED CALLER TARGET off|unreachable|unknown-node`, the times in seconds from the shell
+ * command `stamp` (`date +%s.%N` for the wall clock, `cut -d' ' -f1 /proc/uptime` for uptime).
+ */
+export function writeStubFence(file, log, { ns, ifs, stamp }) {
+  const callers = Object.entries(ns).map(([name, n]) => `  ${n}) caller=${name} ;;`);
+  const targets = Object.entries(ns).map(([name, n]) => `  ${name}) ns=${n} ;;`);
+  writeFileSync(
+    file,
+    `#!/bin/sh
+began=$(${stamp})
+case "$(ip netns identify)" in
+${callers.join('\n')}
+  *) caller=unknown ;;
+esac
+case "$1" in
+${targets.join('\n')}
+  *) echo "$began $began $caller $1 unknown-node" >> ${log}; echo "fence: unknown node $1" >&2; exit 1 ;;
+esac
+if ! ip -o link show dev ${ifs.lan} 2>/dev/null | grep -q 'state UP'; then
+  echo "$began $(${stamp}) $caller $1 unreachable" >> ${log}
+  echo "fence: the power switch is unreachable: $caller's ${ifs.lan} is down" >&2
+  exit 1
+fi
+for p in $(ip netns pids "$ns"); do kill -9 "$p" 2>/dev/null; done
+ip -n "$ns" link set ${ifs.lan} down || exit 1
+ip -n "$ns" link set ${ifs.crossover} down || exit 1
+echo "$began $(${stamp}) $caller $1 off" >> ${log}
+`,
+  );
+  chmodSync(file, 0o755);
+}
+
+/** The calls `writeStubFence`'s switch logged so far: { began, ended (seconds, its stamp's clock), caller, target, outcome }. */
+export function readFenceCalls(log) {
+  if (!existsSync(log)) return [];
+  return readFileSync(log, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [began, ended, caller, target, outcome] = l.split(' ');
+      return { began: Number(began), ended: Number(ended), caller, target, outcome };
+    });
 }

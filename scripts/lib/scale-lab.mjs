@@ -10,9 +10,9 @@
 // start and end (wall clock, seconds). Everything is registered with ns-lab.mjs's `live` and removed
 // on every way out.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { killAllIn, live, run } from './ns-lab.mjs';
+import { killAllIn, live, readFenceCalls, run, writeStubFence } from './ns-lab.mjs';
 
 export const SERVERS = ['serv1', 'serv2'];
 const IF = { lan: 'lan', crossover: 'cx' };
@@ -63,32 +63,7 @@ export function openScaleLab(dir) {
   }
   const fenceLog = join(dir, 'fence-calls.log');
   const fence = join(dir, 'fence.sh');
-  writeFileSync(
-    fence,
-    `#!/bin/sh
-began=$(date +%s.%N)
-case "$(ip netns identify)" in
-  ${NS.serv1}) caller=serv1 ;;
-  ${NS.serv2}) caller=serv2 ;;
-  *) caller=unknown ;;
-esac
-case "$1" in
-  serv1) ns=${NS.serv1} ;;
-  serv2) ns=${NS.serv2} ;;
-  *) echo "$began $began $caller $1 unknown-node" >> ${fenceLog}; echo "fence.sh: unknown node $1" >&2; exit 1 ;;
-esac
-if ! ip -o link show dev ${IF.lan} 2>/dev/null | grep -q 'state UP'; then
-  echo "$began $(date +%s.%N) $caller $1 unreachable" >> ${fenceLog}
-  echo "fence.sh: the power switch is unreachable: $caller's ${IF.lan} is down" >&2
-  exit 1
-fi
-for p in $(ip netns pids "$ns"); do kill -9 "$p" 2>/dev/null; done
-ip -n "$ns" link set ${IF.lan} down || exit 1
-ip -n "$ns" link set ${IF.crossover} down || exit 1
-echo "$began $(date +%s.%N) $caller $1 off" >> ${fenceLog}
-`,
-  );
-  chmodSync(fence, 0o755);
+  writeStubFence(fence, fenceLog, { ns: { serv1: NS.serv1, serv2: NS.serv2 }, ifs: IF, stamp: 'date +%s.%N' });
   const linksDown = (ports) => run('ip', ['-n', NS.lab, '-batch', '-'], 20000, ports.map((p) => `link set ${p} down\n`).join(''));
 
   return {
@@ -154,14 +129,7 @@ echo "$began $(date +%s.%N) $caller $1 off" >> ${fenceLog}
     },
     /** Every call of the fence hook so far: { began, ended (ms, wall clock), caller, target, outcome }. */
     fenceCalls() {
-      if (!existsSync(fenceLog)) return [];
-      return readFileSync(fenceLog, 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => {
-          const [began, ended, caller, target, outcome] = l.split(' ');
-          return { began: Number(began) * 1000, ended: Number(ended) * 1000, caller, target, outcome };
-        });
+      return readFenceCalls(fenceLog).map((c) => ({ ...c, began: c.began * 1000, ended: c.ended * 1000 }));
     },
     killAll: (node, signal) => killAllIn(NS[node], signal),
   };
