@@ -165,13 +165,13 @@ const { children, start, ask, stats, probe, endPhase } = scaleNodes({
   stateDir: (node) => join(root, node),
 });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function until(what, check, timeoutMs) {
+async function until(what, check, timeoutMs, everyMs = 250) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
     if (v) return v;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(250);
+    await sleep(everyMs);
   }
 }
 /**
@@ -284,6 +284,7 @@ try {
       return s !== undefined && s.running[survivor] === N && settled(s) ? s : undefined;
     },
     failoverTimeoutS * 1000,
+    50, // the light question is a few bytes over IPC: a fine poll keeps the bench's own figure close to the daemon's
   ).catch(async (e) => {
     // A stalled failover: where the survivor stands, before everything is removed.
     const { diagnosis } = await ask(survivor, 'diagnose');
