@@ -30,7 +30,7 @@ function usage(message) {
   process.exit(2);
 }
 
-const CLASSES = ['isolate', 'flap', 'skew', 'replay', 'clone', 'arbiter'];
+const CLASSES = ['isolate', 'flap', 'skew', 'replay', 'clone', 'arbiter', 'slow', 'drop', 'thread']; // FAULT_CLASSES in packages/daemon/test/sim/schedule.ts
 let seeds = '1-1000';
 let faults = '';
 let keep;

@@ -191,6 +191,7 @@ export class Incarnation {
         stateRoot: join(o.stateDir, 'resources'),
         events: this.execEvents,
         fence: o.fence,
+        ...(o.schedulerThread ? { thread: o.schedulerThread() } : {}),
         lifetime: this.lifetime.signal,
         stopped: () => this.halted,
         membership: () => this.membership,

@@ -7,6 +7,7 @@
  */
 export { Daemon, type DaemonOptions, type DaemonStatus, type DaemonMessageStats } from './daemon.js';
 export { systemTimers, type Timers } from './timers.js';
+export { SchedulerThread, type SchedulerWorker, type ScheduleRequest, type ScheduleReply } from './scheduler-thread.js';
 export { type DaemonArbiter, type FenceHook, type FenceOutcome } from './membership-driver.js';
 export { type UpdateAnswer } from './admin.js';
 export { DaemonEvents, type DaemonEventMap } from './events.js';

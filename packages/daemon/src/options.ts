@@ -6,6 +6,7 @@ import type { PeerChannel, PeerReceiver } from './channel.js';
 import type { DaemonArbiter, FenceHook } from './membership-driver.js';
 import type { Timers } from './timers.js';
 import type { SchedulerMode } from './core-types.js';
+import type { SchedulerThread } from './scheduler-thread.js';
 
 export interface DaemonOptions {
   readonly node: string;
@@ -56,6 +57,11 @@ export interface DaemonOptions {
    * clock pass `inline`: each run then happens within the step that asks for it, replayably.
    */
   readonly scheduler?: SchedulerMode;
+  /**
+   * Makes the scheduler's thread (default: `schedule-worker.js` in a worker thread). The simulated
+   * clusters give one whose worker answers on their clock, after a delay (class `thread`).
+   */
+  readonly schedulerThread?: () => SchedulerThread;
   /** Serve the control socket STATE_DIR/control.sock (default true). */
   readonly controlSocket?: boolean;
   readonly signal?: AbortSignal;

@@ -33,6 +33,7 @@ import { LINKS, RESOURCES, describeStep, formatSchedule, type Net, type ReplayKi
 import { World, memAgent } from './world.js';
 import { Fabric, type Recorded } from './fabric.js';
 import { SimArbiter } from './arbiter.js';
+import { simulatedThread } from './thread.js';
 
 export { World } from './world.js';
 
@@ -318,7 +319,11 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
       timers,
       logger: options.debug ? debugLogger((m) => options.debug!(`t=${tick} ${m}`), host) : silent,
       controlSocket: false,
-      scheduler: 'inline', // runs within the step that asks: replayable on the simulated clock
+      // Inline: within the step that asks. Class `thread`: in the daemon's scheduler thread, whose
+      // answer comes on the simulated clock some ticks later. Either way replayable.
+      ...(schedule.schedulerTicks
+        ? { scheduler: 'worker' as const, schedulerThread: simulatedThread(timers, schedule.schedulerTicks * TICK_MS) }
+        : { scheduler: 'inline' as const }),
       shutdownTimeoutMs: 5000,
       membership: { partitionPolicy: schedule.policy },
       // The witness sits on the LAN with the first group of a LAN partition (everyone reaches it
@@ -340,6 +345,9 @@ export async function runSchedule(schedule: Schedule, options: SimOptions = {}):
           log.push(`t=${tick} ${host} fails to fence ${target} (unreachable)`);
           return { ok: false, detail: 'unreachable: the power switch is on the LAN, which this node has lost' };
         }
+        // Class `thread`: the switch takes some ticks, during which the target still runs (a real
+        // switch takes seconds): the survivor's runs are held meanwhile, the failover's run computed ahead.
+        if (schedule.fenceTicks) await clock.sleep(schedule.fenceTicks * TICK_MS);
         log.push(`t=${tick} ${host} fences ${target}`);
         // The switch powers off the machine wired to it: the node's own host, never a clone.
         if (!options.lyingFence) kill(target);

@@ -42,7 +42,7 @@ export const RESOURCES = ['web', 'mail', 'dns'] as const;
 /** The membership default the `flap` class stays under. */
 export const FENCE_DELAY_TICKS = 20;
 
-export const FAULT_CLASSES = ['isolate', 'flap', 'skew', 'replay', 'clone', 'arbiter', 'slow', 'drop'] as const;
+export const FAULT_CLASSES = ['isolate', 'flap', 'skew', 'replay', 'clone', 'arbiter', 'slow', 'drop', 'thread'] as const;
 export type FaultClass = (typeof FAULT_CLASSES)[number];
 
 /** Parses "isolate,skew", "all" or "" (none) into fault classes. */
@@ -110,6 +110,14 @@ export interface Schedule {
   readonly slowActions?: number;
   /** Ticks a start takes, when longer than `slowActions` (class `slow`). */
   readonly startTicks?: number;
+  /**
+   * Class `thread`: the scheduler runs in its thread (the daemon's SchedulerThread, CoreDriver's
+   * hold, speculation and abandon), whose answer comes this many ticks after a run is posted,
+   * instead of within the step that asks (`inline`).
+   */
+  readonly schedulerTicks?: number;
+  /** Class `thread`: ticks the power switch takes to power a node off (default 0: at once). */
+  readonly fenceTicks?: number;
 }
 
 export function describeStep(s: Step): string {
@@ -155,7 +163,7 @@ export function describeStep(s: Step): string {
 
 export function formatSchedule(s: Schedule): string {
   const extra = s.classes?.length
-    ? `, faults ${s.classes.join(',')}, monitors every ${s.monitorInterval ?? '2s'}${s.pingTarget === false ? ', no ping target' : ''}${s.arbiter ? ', witness arbiter' : ''}${s.slowActions ? `, starts and stops take ${s.slowActions} ticks` : ''}${s.startTicks ? `, starts ${s.startTicks} ticks` : ''}`
+    ? `, faults ${s.classes.join(',')}, monitors every ${s.monitorInterval ?? '2s'}${s.pingTarget === false ? ', no ping target' : ''}${s.arbiter ? ', witness arbiter' : ''}${s.slowActions ? `, starts and stops take ${s.slowActions} ticks` : ''}${s.startTicks ? `, starts ${s.startTicks} ticks` : ''}${s.schedulerTicks ? `, scheduler answers after ${s.schedulerTicks} ticks` : ''}${s.fenceTicks ? `, fencing takes ${s.fenceTicks} ticks` : ''}`
     : '';
   return [
     `seed ${s.seed}: ${s.nodes.length} nodes, policy ${s.policy}, ${s.ticks} ticks${extra}`,
@@ -219,6 +227,8 @@ export function makeSchedule(seed: number, classes: readonly FaultClass[] = []):
   let arbiter: boolean | undefined;
   let slowActions: number | undefined;
   let startTicks: number | undefined;
+  let schedulerTicks: number | undefined;
+  let fenceTicks: number | undefined;
   if (classes.length > 0) {
     // Every class draws from its own stream, forked in a fixed order whether it is on or not.
     const faults = new Prng(((seed * 2654435761) ^ 0x5bd1e995) >>> 0);
@@ -232,6 +242,8 @@ export function makeSchedule(seed: number, classes: readonly FaultClass[] = []):
       arbiter ??= extra.arbiter;
       slowActions ??= extra.slowActions;
       startTicks ??= extra.startTicks;
+      schedulerTicks ??= extra.schedulerTicks;
+      fenceTicks ??= extra.fenceTicks;
     }
   }
   steps.sort((a, b) => a.tick - b.tick);
@@ -247,6 +259,8 @@ export function makeSchedule(seed: number, classes: readonly FaultClass[] = []):
     ...(arbiter === true && policy === 'fence' ? { arbiter } : {}),
     ...(slowActions ? { slowActions } : {}),
     ...(startTicks ? { startTicks } : {}),
+    ...(schedulerTicks ? { schedulerTicks } : {}),
+    ...(fenceTicks ? { fenceTicks } : {}),
   };
 }
 
@@ -261,7 +275,16 @@ const FAULT_ELEMENTS: Record<
   (
     p: Prng,
     shape: Shape,
-  ) => { steps: TimedStep[]; monitorInterval?: string; pingTarget?: boolean; arbiter?: boolean; slowActions?: number; startTicks?: number }
+  ) => {
+    steps: TimedStep[];
+    monitorInterval?: string;
+    pingTarget?: boolean;
+    arbiter?: boolean;
+    slowActions?: number;
+    startTicks?: number;
+    schedulerTicks?: number;
+    fenceTicks?: number;
+  }
 > = {
   drop(p, { ticks }) {
     const steps: TimedStep[] = [];
@@ -274,6 +297,12 @@ const FAULT_ELEMENTS: Record<
       }
     }
     return { steps };
+  },
+  // The scheduler's answer takes 1-12 ticks (50-600 ms: a run at a thousand resources on a loaded
+  // machine), and mostly the power switch 1-15 ticks, so that losses, fencing and failures land while
+  // a run is out, and the failover's run is held and computed ahead while the peer is fenced.
+  thread(p) {
+    return { steps: [], schedulerTicks: 1 + p.int(12), ...(p.chance(0.7) ? { fenceTicks: 1 + p.int(15) } : {}) };
   },
   slow(p) {
     if (!p.chance(0.5)) return { steps: [] };
