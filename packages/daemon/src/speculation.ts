@@ -19,13 +19,21 @@ import { coordinatorStep, type CoreCommand, type CoreState } from './core.js';
 /** The quarantine reason of a speculated confirmation (never shown: only the real one is kept). */
 const SPECULATED = 'speculated fencing';
 
+/** Per configuration (never changed in place): whether any of it names the quarantine attribute. */
+const namesQuarantine = new WeakMap<CoreState['config'], boolean>();
+function readsQuarantine(config: CoreState['config']): boolean {
+  let yes = namesQuarantine.get(config);
+  if (yes === undefined) namesQuarantine.set(config, (yes = JSON.stringify(config).includes(QUARANTINE_ATTRIBUTE)));
+  return yes;
+}
+
 /**
  * The input of the run the core would ask for if `node`'s fencing were confirmed now, or undefined
  * (the core would ask for none, or a rule of the configuration reads the quarantine's text, which
  * is known only at the confirmation).
  */
 export function speculatedRun(state: CoreState, node: string, now: number): ScheduleInput | undefined {
-  if (JSON.stringify(state.config).includes(QUARANTINE_ATTRIBUTE)) return undefined;
+  if (readsQuarantine(state.config)) return undefined;
   const r = coordinatorStep(state, { type: 'fenced', node, reason: SPECULATED, now });
   const c = r.commands.find((x): x is Extract<CoreCommand, { type: 'schedule' }> => x.type === 'schedule');
   return c?.input;
